@@ -1,0 +1,1 @@
+"""The project's Optuna sweeper: hydra-optuna-sweeper, subclassed (not forked)."""

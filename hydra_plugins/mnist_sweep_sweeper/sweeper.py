@@ -1,0 +1,329 @@
+"""OptunaSweeper subclass: budget precheck, resumable totals, trial dirs by Optuna number,
+conditional parameters, per-sweep failure rate and a hook after every trial.
+
+What it adds to the stock ``hydra-optuna-sweeper`` loop:
+
+- ``n_trials`` is the total for the study: re-running the same command resumes and runs only
+  the trials still missing (rejected candidates do not count; trials whose worker died are
+  marked failed and do not count either).
+- Each candidate's config is composed and passed to ``precheck`` before launch; if it raises
+  (a model over the parameter budget), the trial is told PRUNED with no intermediate value
+  (so TPE ranks it below everything) and tagged ``status=rejected``; nothing is launched.
+- A parameter whose key does not exist in the config chosen by the group parameters
+  (``scheduler.pct_start`` when ``scheduler=step``) is not sampled: a conditional space.
+- A job that raises is told FAIL with its error; the sweep stops only once failures exceed
+  ``max_failure_rate * n_trials``.
+- Jobs get ``MNIST_SWEEP_TRIAL_ID``/``MNIST_SWEEP_TRIAL_NUMBER`` in their environment, so
+  they can open their own live trial from the storage.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shlex
+import socket
+from pathlib import Path
+from typing import Any, Callable
+
+import optuna
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import HydraException
+from hydra.utils import get_method
+from hydra_plugins.hydra_optuna_sweeper._impl import (
+    OptunaSweeperImpl,
+    create_optuna_distribution_from_override,
+)
+from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.trial import TrialState
+
+from mnist_sweep.errors import SweepError
+
+log = logging.getLogger(__name__)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+_ABSENT = object()
+TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
+
+
+def mask_url(url: str | None) -> str:
+    """A storage URL with its password replaced by ***."""
+    if not url:
+        return "in-memory"
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL sqlalchemy understands: show nothing secret
+        return url.split("@")[-1] if "@" in url else url
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def counts_toward_total(t: optuna.trial.FrozenTrial) -> bool:
+    """Rejected candidates and trials lost with their worker are not part of ``n_trials``."""
+    return t.user_attrs.get("status") not in ("rejected", "lost")
+
+
+class MnistOptunaSweeperImpl(OptunaSweeperImpl):
+    def __init__(self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str) -> None:
+        super().__init__(*args)
+        self.precheck: Callable[[DictConfig], dict] | None = get_method(precheck) if precheck else None
+        self.on_trial_end: Callable[[optuna.Study, Path], None] | None = get_method(on_trial_end) if on_trial_end else None
+        self.max_rejected = max_rejected
+        self.trial_dir_format = trial_dir
+
+    # ----------------------------------------------------------------- search space
+    def _compose(self, overrides: list[str]) -> DictConfig:
+        return self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+
+    def _search_space(self, arguments: list[str]) -> tuple[dict[str, BaseDistribution], dict[str, BaseDistribution], dict[str, str]]:
+        """(group distributions, value distributions, fixed overrides), each checked against conf/."""
+        self._process_searchspace_config()
+        entries = self._parse_sweeper_params_config() + list(arguments)
+        parser = OverridesParser.create()
+        groups: dict[str, BaseDistribution] = {}
+        values: dict[str, BaseDistribution] = {}
+        fixed: dict[str, str] = {}
+        choices = self.config.hydra.runtime.choices
+        for entry in entries:
+            key = entry.split("=", 1)[0]
+            try:
+                (override,) = parser.parse_overrides([entry])
+                dist = create_optuna_distribution_from_override(override)
+            except (HydraException, ValueError, AssertionError) as e:
+                msg = str(e).splitlines()[1] if len(str(e).splitlines()) > 1 else str(e)
+                raise SweepError(f"hydra.sweeper.params.{key}: invalid search space '{entry}' ({msg.strip()})") from None
+            name = override.get_key_element()
+            if not isinstance(dist, BaseDistribution):
+                fixed[name] = dist
+            elif name in choices:
+                groups[name] = dist
+            else:
+                values[name] = dist
+        if self.search_space_distributions:  # deprecated hydra.sweeper.search_space form
+            values.update(self.search_space_distributions)
+        for name, dist in groups.items():
+            for option in dist.choices:  # type: ignore[attr-defined]
+                try:
+                    self._compose([f"{name}={option}"])
+                except HydraException:
+                    raise SweepError(
+                        f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name}'"
+                    ) from None
+        for name in values:
+            self._check_key(name, groups)
+        return groups, values, fixed
+
+    def _check_key(self, name: str, groups: dict[str, BaseDistribution]) -> None:
+        """A value parameter must exist in the config for at least one choice of its group."""
+        if name.startswith("+"):
+            return
+        head = name.split(".", 1)[0]
+        options = [[]] + ([[f"{head}={o}"] for o in groups[head].choices] if head in groups else [])  # type: ignore[attr-defined]
+        for opts in options:
+            if OmegaConf.select(self._compose(opts), name, default=_ABSENT) is not _ABSENT:
+                return
+        raise SweepError(
+            f"hydra.sweeper.params.{name}: no such key in the config; fix the name "
+            f"(see `python -m mnist_sweep.train --cfg job`) or add a new key with '+{name}'"
+        )
+
+    def _suggest(self, trial: optuna.Trial, groups: dict, values: dict, fixed: dict) -> list[str]:
+        for name, dist in groups.items():
+            trial._suggest(name, dist)
+        chosen = [f"{k}={v}" for k, v in trial.params.items()] + [f"{k}={v}" for k, v in fixed.items()]
+        cfg = self._compose(chosen) if values else None
+        for name, dist in values.items():
+            if name.startswith("+") or OmegaConf.select(cfg, name, default=_ABSENT) is not _ABSENT:
+                trial._suggest(name, dist)
+        return [f"{k}={v}" for k, v in trial.params.items()] + [f"{k}={v}" for k, v in fixed.items()]
+
+    # ----------------------------------------------------------------- study and storage
+    def _open_study(self) -> optuna.Study:
+        url = self.storage
+        if isinstance(url, str) and url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return optuna.create_study(
+                study_name=self.study_name,
+                storage=url,
+                sampler=self.sampler,
+                directions=self._get_directions(),
+                load_if_exists=True,
+            )
+        except Exception as e:  # noqa: BLE001 - sqlalchemy/optuna raise many types; report one line
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise SweepError(
+                f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {reason}); "
+                "use e.g. sqlite:///outputs/sweeps/NAME/optuna.db or postgresql://user@host/db"
+            ) from None
+
+    def _fail_lost_trials(self, study: optuna.Study) -> None:
+        """Trials left RUNNING by a dead worker on this host become FAIL (status lost)."""
+        host = socket.gethostname()
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            pid = t.user_attrs.get("pid")
+            if t.user_attrs.get("host") == host and isinstance(pid, int) and not _pid_alive(pid):
+                study._storage.set_trial_user_attr(t._trial_id, "status", "lost")
+                study._storage.set_trial_user_attr(t._trial_id, "error", f"worker {pid} died while the trial ran")
+                study._storage.set_trial_state(t._trial_id, TrialState.FAIL)
+                log.warning("trial %d: worker %d died while it ran; marked failed (lost)", t.number, pid)
+
+    def _mark(self, study: optuna.Study, trial: optuna.Trial, status: str, **attrs: Any) -> None:
+        trial.set_user_attr("status", status)
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+
+    # ----------------------------------------------------------------- the loop
+    def sweep(self, arguments: list[str]) -> None:
+        groups, values, fixed = self._search_space(arguments)
+        study = self._open_study()
+        sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        self._fail_lost_trials(study)
+        log.info(
+            "study %s in %s: %d trials recorded, %d requested in total, %d at a time",
+            study.study_name, mask_url(self.storage), len(study.trials), self.n_trials, self.n_jobs,
+        )
+        rejected_here = 0
+        try:
+            while True:
+                counted = [t for t in study.get_trials(deepcopy=False) if counts_toward_total(t)]
+                remaining = self.n_trials - len(counted)
+                if remaining <= 0:
+                    break
+                self._check_failure_rate(study)
+                trials, job_overrides = [], []
+                while len(trials) < min(self.n_jobs, remaining):
+                    trial = study.ask()
+                    overrides = self._suggest(trial, groups, values, fixed)
+                    trial_dir = sweep_dir / self.trial_dir_format.format(number=trial.number)
+                    self._mark(
+                        study, trial, "running", host=socket.gethostname(), pid=os.getpid(),
+                        trial_dir=str(trial_dir), overrides=" ".join(shlex.quote(o) for o in overrides),
+                    )
+                    if (trial_dir / "result.json").exists():
+                        study.tell(trial, state=TrialState.FAIL)
+                        raise SweepError(
+                            f"{trial_dir}: already holds a finished run but the study '{study.study_name}' has no such "
+                            "trial; the storage does not belong to this sweep dir: use a new hydra.sweeper.study_name"
+                        )
+                    if self._reject(study, trial, overrides):
+                        rejected_here += 1
+                        if rejected_here > self.max_rejected:
+                            raise SweepError(
+                                f"hydra.sweeper.max_rejected: {rejected_here} candidates rejected by the precheck "
+                                "(over the parameter budget?); narrow the search space or raise model.max_params"
+                            )
+                        continue
+                    trials.append(trial)
+                    job_overrides.append([
+                        *overrides,
+                        f"hydra.sweep.subdir={trial_dir.name}",
+                        f"++hydra.job.env_set.{TRIAL_ID_ENV}={trial._trial_id}",
+                        f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}",
+                    ])
+                try:
+                    returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
+                except BaseException:
+                    for trial in trials:
+                        self._mark(study, trial, "lost", error="sweep interrupted while the trial ran")
+                        study.tell(trial, state=TrialState.FAIL)
+                    raise
+                self.job_idx += len(returns)
+                for trial, ret in zip(trials, returns):
+                    self._record(study, trial, ret)
+                    self._trial_end(study, sweep_dir)
+            self._check_failure_rate(study)
+        finally:
+            self._trial_end(study, sweep_dir)
+        self._report_best(study, sweep_dir)
+
+    def _reject(self, study: optuna.Study, trial: optuna.Trial, overrides: list[str]) -> bool:
+        if self.precheck is None:
+            return False
+        try:
+            attrs = self.precheck(self._compose(overrides)) or {}
+        except Exception as e:  # noqa: BLE001 - any precheck error rejects the candidate
+            self._mark(study, trial, "rejected", error=str(e), **getattr(e, "user_attrs", {}))
+            study.tell(trial, state=TrialState.PRUNED)
+            log.info("trial %d rejected before launch: %s", trial.number, e)
+            return True
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        return False
+
+    def _record(self, study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
+        value = ret._return_value
+        if ret.status == JobStatus.COMPLETED:
+            try:
+                values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+                if not all(math.isfinite(v) for v in values):
+                    raise ValueError(f"non-finite objective {values}")
+            except (TypeError, ValueError) as e:
+                self._mark(study, trial, "failed", error=f"bad return value {value!r}: {e}")
+                study.tell(trial, state=TrialState.FAIL)
+                return
+            self._mark(study, trial, "complete")
+            study.tell(trial, values[0] if len(values) == 1 else values)
+            log.info("trial %d complete: %s", trial.number, values)
+        elif isinstance(value, optuna.TrialPruned):
+            self._mark(study, trial, "pruned", error=str(value))
+            study.tell(trial, state=TrialState.PRUNED)
+            log.info("trial %d pruned: %s", trial.number, value)
+        else:
+            self._mark(study, trial, "failed", error=f"{type(value).__name__}: {value}")
+            study.tell(trial, state=TrialState.FAIL)
+            log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value)
+
+    def _check_failure_rate(self, study: optuna.Study) -> None:
+        failed = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("status") == "failed"]
+        if len(failed) > self.max_failure_rate * self.n_trials:
+            raise SweepError(
+                f"hydra.sweeper.max_failure_rate: {len(failed)} trials failed, more than "
+                f"{self.max_failure_rate} x {self.n_trials} trials; last error: {failed[-1].user_attrs.get('error')}"
+            )
+
+    def _trial_end(self, study: optuna.Study, sweep_dir: Path) -> None:
+        if self.on_trial_end is not None:
+            self.on_trial_end(study, sweep_dir)
+
+    def _report_best(self, study: optuna.Study, sweep_dir: Path) -> None:
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not done:
+            log.warning("no trial completed")
+            return
+        if len(study.directions) == 1:
+            best = study.best_trial
+            results = {"name": "optuna", "best_trial": best.number, "best_params": best.params, "best_value": best.value}
+            log.info("best trial %d: value %s, params %s", best.number, best.value, best.params)
+        else:
+            results = {"name": "optuna", "solutions": [{"trial": t.number, "params": t.params, "values": t.values} for t in study.best_trials]}
+        OmegaConf.save(OmegaConf.create(results), sweep_dir / "optimization_results.yaml")
+
+
+class MnistOptunaSweeper(OptunaSweeper):
+    """hydra/sweeper=mnist_optuna: the stock sweeper's keys plus precheck, on_trial_end, trial_dir, max_rejected."""
+
+    def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
+                 search_space, custom_search_space, params, precheck=None, max_rejected=1000,
+                 on_trial_end=None, trial_dir="trial_{number:04d}") -> None:  # fmt: skip
+        if custom_search_space:
+            raise SweepError("hydra.sweeper.custom_search_space: not supported by mnist_optuna; use params")
+        self.sweeper = MnistOptunaSweeperImpl(
+            sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate, search_space,
+            custom_search_space, params,
+            precheck=precheck, max_rejected=max_rejected, on_trial_end=on_trial_end, trial_dir=trial_dir,
+        )

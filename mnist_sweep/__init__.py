@@ -1,0 +1,9 @@
+"""mnist_sweep: Hydra + Optuna sweeps of small CNNs for MNIST under a parameter budget."""
+from __future__ import annotations
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+#: Repository root (the package is installed in editable/compat mode).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,64 @@
+"""Every error a user can cause, in one place.
+
+Each message is a single line naming the key or file, what was wrong and how to fix it.
+Entry points print ``error: <message>`` and exit non-zero instead of a traceback.
+"""
+from __future__ import annotations
+
+from hydra.errors import CompactHydraException
+
+
+class MnistSweepError(Exception):
+    """Base class: a problem the user can fix (bad config, bad file)."""
+
+    exit_code = 2
+
+
+class ConfigError(MnistSweepError):
+    """A config value is missing, of the wrong type or out of range."""
+
+
+class ModelConfigError(ConfigError):
+    """The model section describes an invalid architecture."""
+
+
+class ParamBudgetExceeded(ModelConfigError):
+    """The model has more parameters than ``model.max_params`` allows."""
+
+    def __init__(self, params: int, budget: int) -> None:
+        super().__init__(params, budget)
+        self.params = params
+        self.budget = budget
+
+    @property
+    def user_attrs(self) -> dict[str, int]:
+        """What the sweeper records for a rejected candidate."""
+        return {"params": self.params}
+
+    def __str__(self) -> str:
+        return (
+            f"model has {self.params:,} parameters, over the budget model.max_params={self.budget:,}; "
+            "shrink model widths or raise model.max_params"
+        )
+
+
+class DataError(MnistSweepError):
+    """The MNIST files are missing, truncated, corrupt or unreadable."""
+
+
+class DivergedError(MnistSweepError):
+    """Training produced a NaN or infinite loss."""
+
+
+class LeaderboardError(MnistSweepError):
+    """A path given as a leaderboard/sweep is not one, or a row asked for is not there."""
+
+
+class ReproductionMismatch(MnistSweepError):
+    """A reproduced run's metrics differ from the recorded ones."""
+
+    exit_code = 1
+
+
+class SweepError(MnistSweepError, CompactHydraException):
+    """Bad search space, storage or sweep state; Hydra prints only the message."""

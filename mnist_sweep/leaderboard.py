@@ -1,0 +1,176 @@
+"""The leaderboard: one row per trial, built from the Optuna storage and each trial's result.json.
+
+``python -m mnist_sweep.leaderboard PATH [PATH ...]`` prints the top N of a sweep dir, a
+leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged into one table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnist_sweep.errors import LeaderboardError, MnistSweepError
+
+FILENAME = "leaderboard.csv"
+CORE = [
+    "rank", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
+    "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed",
+]
+TAIL = ["error", "trial_dir", "overrides"]
+STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
+
+
+def _result(trial_dir: str | None) -> dict[str, Any]:
+    if not trial_dir:
+        return {}
+    path = Path(trial_dir) / "result.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def rows_from_study(study: Any) -> list[dict[str, Any]]:
+    """One dict per trial: storage state and user attrs, then the trial's result.json."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        attrs = t.user_attrs
+        status = attrs.get("status") or t.state.name.lower()
+        status = {"lost": "failed", "fail": "failed"}.get(status, status)
+        res = _result(attrs.get("trial_dir"))
+        row: dict[str, Any] = {
+            "trial": t.number,
+            "status": status,
+            "params": res.get("params", attrs.get("params")),
+            "value": t.value if t.values and len(t.values) == 1 else None,
+            "seed": res.get("seed"),
+            "host": attrs.get("host"),
+        }
+        for key in CORE[4:-1]:
+            row.setdefault(key, res.get(key))
+        row.update({f"hp.{k}": v for k, v in t.params.items()})
+        row.update(error=attrs.get("error"), trial_dir=attrs.get("trial_dir"), overrides=attrs.get("overrides"))
+        rows.append(row)
+    return rows
+
+
+def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows sorted best first (status, then the selection metric, then fewer parameters); ranked."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=CORE + TAIL)
+    df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
+    df = df.sort_values(["_order", "value", "params", "trial"], ascending=[True, False, True, True], na_position="last")
+    df = df.drop(columns="_order").reset_index(drop=True)
+    df.insert(0, "rank", range(1, len(df) + 1))
+    hp = sorted(c for c in df.columns if c.startswith("hp."))
+    rest = [c for c in df.columns if c not in CORE + TAIL + hp]
+    return df[[c for c in CORE if c in df.columns] + rest + hp + TAIL]
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Atomic: readers see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
+    """The sweeper's on_trial_end hook: rebuild ``<sweep_dir>/leaderboard.csv``."""
+    path = Path(sweep_dir) / FILENAME
+    write_csv(frame(rows_from_study(study)), path)
+    return path
+
+
+def load_study(storage: str, study_name: str) -> Any:
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        raise LeaderboardError(f"--study {study_name}: no such study in the storage") from None
+    except Exception as e:  # noqa: BLE001
+        from hydra_plugins.mnist_sweep_sweeper.sweeper import mask_url
+
+        raise LeaderboardError(f"--storage {mask_url(storage)}: cannot open ({type(e).__name__})") from None
+
+
+def read(path: str | Path) -> pd.DataFrame:
+    """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv)."""
+    p = Path(path)
+    if p.is_dir():
+        if not (p / FILENAME).exists():
+            raise LeaderboardError(f"{p}: no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV")
+        p = p / FILENAME
+    if not p.exists():
+        raise LeaderboardError(f"{p}: no such file; give a sweep dir or its {FILENAME}")
+    try:
+        df = pd.read_csv(p)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise LeaderboardError(f"{p}: not a readable CSV ({type(e).__name__}); give a {FILENAME}") from None
+    missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
+    if missing:
+        raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
+    return df
+
+
+def merge(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Several leaderboards as one, re-ranked, with a ``sweep`` column."""
+    rows = []
+    for name, df in frames.items():
+        df = df.drop(columns="rank").copy()
+        df.insert(0, "sweep", name)
+        rows.extend(df.to_dict("records"))
+    if "value" not in pd.DataFrame(rows).columns:
+        for r in rows:
+            r["value"] = r.get("val_acc")
+    return frame(rows)
+
+
+def show(df: pd.DataFrame, top: int) -> str:
+    cols = [c for c in ["rank", "sweep", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
+                        "epoch_reached_target", "epochs", "wall_s"] if c in df.columns]
+    out = df.head(top)[cols].copy()
+    for c in ("val_acc", "test_acc_final", "test_acc_best"):
+        if c in out:
+            out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%")
+    return out.to_string(index=False, na_rep="")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mnist_sweep.leaderboard", description=__doc__.splitlines()[0])
+    p.add_argument("paths", nargs="*", help="sweep dirs or leaderboard CSVs (several are merged)")
+    p.add_argument("--storage", help="Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db)")
+    p.add_argument("--study", help="study name, with --storage")
+    p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
+    p.add_argument("--out", help="also write the (merged) table to this CSV")
+    args = p.parse_args(argv)
+    try:
+        if args.storage:
+            if not args.study:
+                raise LeaderboardError("--study: required with --storage")
+            df = frame(rows_from_study(load_study(args.storage, args.study)))
+        elif args.paths:
+            frames = {str(path): read(path) for path in args.paths}
+            df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
+        else:
+            raise LeaderboardError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
+        print(show(df, args.top))
+        counts = df["status"].value_counts().to_dict()
+        print(f"\n{len(df)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        if args.out:
+            write_csv(df, Path(args.out))
+    except MnistSweepError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

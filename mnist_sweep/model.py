@@ -1,0 +1,168 @@
+"""Config to CNN: blocks of conv + ReLU + BatchNorm + Dropout, max-pools where asked, GAP, one Linear.
+
+Every model has the four ingredients of the original assignment (BatchNorm, Dropout, Global
+Average Pooling, a fully connected output). Widths, kernels, padding, dropout and block type
+are lists with one entry per block (a scalar means "the same for every block"); a kernel of
+1 is a 1x1 transition. The parameter count is exact and checked against ``max_params``
+before any training.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
+
+BLOCK_TYPES = ("plain", "separable")
+IMAGE_SIZE, IN_CHANNELS, NUM_CLASSES = 28, 1, 10
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    widths: tuple[int, ...]
+    kernels: tuple[int, ...]
+    padding: tuple[int, ...]
+    dropout: tuple[float, ...]
+    block: tuple[str, ...]
+    pool_after: tuple[int, ...]
+    bias: bool = False
+    max_params: int | None = 20_000
+
+
+def _per_block(cfg: Mapping[str, Any], key: str, n: int, kind: type) -> tuple:
+    value = cfg.get(key)
+    if value is None:
+        raise ModelConfigError(f"model.{key}: missing; give one value or a list of {n}")
+    values = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value] * n
+    if len(values) != n:
+        raise ModelConfigError(
+            f"model.{key}: has {len(values)} entries but model.widths has {n}; give one per block or a scalar"
+        )
+    for i, v in enumerate(values):
+        ok = isinstance(v, kind) and not isinstance(v, bool) or (kind is float and isinstance(v, int) and not isinstance(v, bool))
+        if not ok:
+            raise ModelConfigError(f"model.{key}[{i}]: expected {kind.__name__}, got {v!r}")
+    return tuple(kind(v) for v in values)
+
+
+def spec_from_config(cfg: Mapping[str, Any]) -> ModelSpec:
+    """Validate a ``model`` config section; errors name the offending key."""
+    widths_raw = cfg.get("widths")
+    if not isinstance(widths_raw, Sequence) or isinstance(widths_raw, str) or len(widths_raw) == 0:
+        raise ModelConfigError(f"model.widths: expected a non-empty list of channel counts, got {widths_raw!r}")
+    n = len(widths_raw)
+    widths = _per_block(cfg, "widths", n, int)
+    kernels = _per_block(cfg, "kernels", n, int)
+    padding = _per_block(cfg, "padding", n, int)
+    dropout = _per_block(cfg, "dropout", n, float)
+    block = _per_block(cfg, "block", n, str)
+    for i in range(n):
+        if widths[i] < 1:
+            raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}")
+        if kernels[i] < 1:
+            raise ModelConfigError(f"model.kernels[{i}]: must be >= 1, got {kernels[i]}")
+        if padding[i] < 0:
+            raise ModelConfigError(f"model.padding[{i}]: must be >= 0, got {padding[i]}")
+        if not 0.0 <= dropout[i] < 1.0:
+            raise ModelConfigError(f"model.dropout[{i}]: must be in [0, 1), got {dropout[i]}")
+        if block[i] not in BLOCK_TYPES:
+            raise ModelConfigError(f"model.block[{i}]: unknown block type {block[i]!r}; valid: {', '.join(BLOCK_TYPES)}")
+    pool_raw = cfg.get("pool_after") or []
+    if not isinstance(pool_raw, Sequence) or isinstance(pool_raw, str):
+        raise ModelConfigError(f"model.pool_after: expected a list of block indices, got {pool_raw!r}")
+    pool_after = tuple(sorted(set(pool_raw)))
+    for p in pool_after:
+        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < n:
+            raise ModelConfigError(f"model.pool_after: {p!r} is not a block index in [0, {n - 1}]")
+    max_params = cfg.get("max_params", 20_000)
+    if max_params is not None and (not isinstance(max_params, int) or max_params < 1):
+        raise ModelConfigError(f"model.max_params: expected a positive integer or null, got {max_params!r}")
+    spec = ModelSpec(widths, kernels, padding, dropout, block, pool_after, bool(cfg.get("bias", False)), max_params)
+    output_sizes(spec)
+    return spec
+
+
+def output_sizes(spec: ModelSpec) -> list[int]:
+    """Spatial size after each block (after its pool); raises if it collapses below 1x1."""
+    size, sizes = IMAGE_SIZE, []
+    for i, (k, p) in enumerate(zip(spec.kernels, spec.padding)):
+        new = size + 2 * p - k + 1
+        if new < 1:
+            raise ModelConfigError(
+                f"model.kernels[{i}]: a {k}x{k} kernel with padding {p} on a {size}x{size} input "
+                "collapses the image below 1x1; use smaller kernels, more padding or fewer pools"
+            )
+        size = new
+        if i in spec.pool_after:
+            if size < 2:
+                raise ModelConfigError(f"model.pool_after: pooling after block {i} would shrink {size}x{size} below 1x1")
+            size //= 2
+        sizes.append(size)
+    return sizes
+
+
+def _block(kind: str, c_in: int, c_out: int, k: int, p: int, drop: float, bias: bool) -> nn.Sequential:
+    if kind == "separable" and k > 1:
+        conv: list[nn.Module] = [
+            nn.Conv2d(c_in, c_in, k, padding=p, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=bias),
+        ]
+    else:
+        conv = [nn.Conv2d(c_in, c_out, k, padding=p, bias=bias)]
+    return nn.Sequential(*conv, nn.ReLU(inplace=True), nn.BatchNorm2d(c_out), nn.Dropout(drop))
+
+
+class Net(nn.Module):
+    """Blocks, then Global Average Pooling, then a fully connected layer to the 10 classes."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = IN_CHANNELS
+        for i, c_out in enumerate(spec.widths):
+            layers.append(
+                _block(spec.block[i], c_in, c_out, spec.kernels[i], spec.padding[i], spec.dropout[i], spec.bias)
+            )
+            if i in spec.pool_after:
+                layers.append(nn.MaxPool2d(2))
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c_in, NUM_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.gap(self.features(x)).flatten(1))
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def build(cfg: Mapping[str, Any]) -> Net:
+    """Validated model from a ``model`` config section; ParamBudgetExceeded if over ``max_params``."""
+    spec = spec_from_config(cfg)
+    model = Net(spec)
+    n = count_params(model)
+    if spec.max_params is not None and n > spec.max_params:
+        raise ParamBudgetExceeded(n, spec.max_params)
+    return model
+
+
+def summary(model: nn.Module) -> str:
+    """torchinfo table: layer, output shape, parameters, total."""
+    import torchinfo
+
+    return str(
+        torchinfo.summary(
+            model,
+            input_size=(1, IN_CHANNELS, IMAGE_SIZE, IMAGE_SIZE),
+            col_names=("output_size", "num_params"),
+            depth=3,
+            verbose=0,
+            device="cpu",
+        )
+    )

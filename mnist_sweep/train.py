@@ -1,0 +1,263 @@
+"""Train one config: ``python -m mnist_sweep.train [overrides]``; ``-m`` runs the Optuna sweep.
+
+The run directory gets ``.hydra/`` (resolved config), ``metrics.csv`` (one row per epoch),
+``result.json`` and ``model.pt`` (the final state_dict). The task returns the selection
+metric (final-epoch validation accuracy by default) for the sweeper.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from mnist_sweep import data as mdata
+from mnist_sweep import model as mmodel
+from mnist_sweep.errors import DivergedError, MnistSweepError
+from mnist_sweep.settings import DataSettings, TrainerSettings, optimizer_kwargs, scheduler_kwargs
+
+log = logging.getLogger(__name__)
+EpochHook = Callable[[int, float], None]  # (epoch, selection metric) -> None; may raise to stop
+
+
+def make_optimizer(params: Any, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    name, kw = optimizer_kwargs(cfg)
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    return cls(params, **kw)
+
+
+def make_scheduler(
+    opt: torch.optim.Optimizer, cfg: dict[str, Any], epochs: int, steps_per_epoch: int
+) -> tuple[torch.optim.lr_scheduler.LRScheduler | None, bool]:
+    """(scheduler, steps_per_batch): OneCycle and cosine step every batch, StepLR every epoch."""
+    name, kw = scheduler_kwargs(cfg)
+    total = epochs * steps_per_epoch
+    if name == "onecycle":
+        group = opt.param_groups[0]
+        cycle_momentum = group.get("momentum", 0) > 0 or "betas" in group
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=group["lr"], total_steps=total, cycle_momentum=cycle_momentum, **kw
+        )
+        return sched, True
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, **kw), True
+    if name == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, **kw), False
+    return None, False
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on normalized images ``x``."""
+    model.eval()
+    loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device, dtype=torch.long)
+    for i in range(0, len(y), batch_size):
+        out = model(x[i : i + batch_size])
+        loss += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
+        correct += (out.argmax(1) == y[i : i + batch_size]).sum()
+    return loss.item() / len(y), correct.item() / len(y)
+
+
+def batches(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Batch bounds; a trailing batch of one sample is dropped (BatchNorm cannot train on it)."""
+    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size) if min(i + batch_size, n) - i > 1]
+
+
+def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tuple[float, float, float]:
+    """One pass over the shuffled training tensors; returns (loss, accuracy, images/s)."""
+    model.train()
+    n = len(data.y_train)
+    perm = torch.randperm(n, generator=gen, device=data.x_train.device)
+    loss_sum = torch.zeros((), device=data.x_train.device)
+    correct = torch.zeros((), device=data.x_train.device, dtype=torch.long)
+    seen, t0 = 0, time.perf_counter()
+    show = ts.progress == "True" or (ts.progress == "auto" and sys.stderr.isatty())
+    bar = tqdm(batches(n, ds.batch_size), desc=bar_desc, leave=False, disable=not show, unit="batch")
+    for step, (lo, hi) in enumerate(bar):
+        idx = perm[lo:hi]
+        x = mdata.augment(
+            data.x_train[idx].float().div_(255.0), gen, rotate_deg=ds.rotate_deg, translate=ds.translate, scale=ds.scale
+        )
+        y = data.y_train[idx]
+        out = model(mdata.normalize(x))
+        loss = F.cross_entropy(out, y, label_smoothing=ts.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if sched is not None and per_step:
+            sched.step()
+        loss_sum += loss.detach() * (hi - lo)
+        correct += (out.argmax(1) == y).sum()
+        seen += hi - lo
+        if step % 50 == 0 or hi == n:
+            running = loss_sum.item() / seen
+            if not math.isfinite(running):
+                raise DivergedError(f"training loss became {running} at step {step}; lower optimizer.lr or check the config")
+            bar.set_postfix(loss=f"{running:.4f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+    if sched is not None and not per_step:
+        sched.step()
+    return loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - t0)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MnistSweepError("trainer.device: cuda requested but no CUDA device is available; use auto or cpu")
+    return torch.device(name)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    import numpy, optuna, torchvision  # noqa: E401
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "hydra": hydra.__version__,
+        "optuna": optuna.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def precheck(cfg: DictConfig) -> dict[str, Any]:
+    """Validate every section and the model budget without training; the sweeper calls this
+    before launching a candidate. Returns what to record about it."""
+    TrainerSettings.from_cfg(cfg.trainer)
+    DataSettings.from_cfg(cfg.data)
+    optimizer_kwargs(OmegaConf.to_container(cfg.optimizer, resolve=True))
+    scheduler_kwargs(OmegaConf.to_container(cfg.scheduler, resolve=True))
+    return {"params": mmodel.count_params(mmodel.build(OmegaConf.to_container(cfg.model, resolve=True)))}
+
+
+def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> dict[str, Any]:
+    """Train ``cfg`` and write metrics.csv, result.json and model.pt to ``out_dir``; returns the result."""
+    precheck(cfg)  # every config error before any work
+    ts = TrainerSettings.from_cfg(cfg.trainer)
+    ds = DataSettings.from_cfg(cfg.data)
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    opt_cfg = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    sched_cfg = OmegaConf.to_container(cfg.scheduler, resolve=True)
+    torch.set_num_threads(ts.threads)
+    torch.manual_seed(ts.seed)  # initial weights depend only on the seed
+    model = mmodel.build(model_cfg)
+    n_params = mmodel.count_params(model)
+    log.info("model summary\n%s", mmodel.summary(model))
+    device = pick_device(ts.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    root = ds.root or str(mdata.default_root())
+    data = mdata.load(
+        root, val_size=ds.val_size, train_limit=ds.train_limit, split_seed=ds.split_seed,
+        device=device, test_limit=ds.test_limit,
+    )
+    model = model.to(device)
+    gen = torch.Generator(device=device).manual_seed(ts.seed)
+    opt = make_optimizer(model.parameters(), opt_cfg)
+    steps = len(batches(len(data.y_train), ds.batch_size))
+    sched, per_step = make_scheduler(opt, sched_cfg, ts.max_epochs, steps)
+    log.info(
+        "training %s params on %d images (val %d, test %d) for %d epochs on %s",
+        f"{n_params:,}", len(data.y_train), ds.val_size, len(data.y_test), ts.max_epochs, device,
+    )
+
+    rows: list[dict[str, Any]] = []
+    t_start = time.perf_counter()
+    for epoch in range(1, ts.max_epochs + 1):
+        t0 = time.perf_counter()
+        lr = opt.param_groups[0]["lr"]
+        train_loss, train_acc, ips = train_epoch(
+            model, opt, sched, per_step, data, ds, ts, gen, f"epoch {epoch}/{ts.max_epochs}"
+        )
+        val_loss, val_acc = (
+            evaluate(model, data.x_val, data.y_val, ds.eval_batch_size) if data.x_val is not None else (math.nan, math.nan)
+        )
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, ds.eval_batch_size)
+        rows.append(dict(
+            epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
+            test_loss=test_loss, test_acc=test_acc, epoch_s=time.perf_counter() - t0, images_per_s=ips,
+        ))
+        _atomic_write(out_dir / "metrics.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+        log.info(
+            "epoch %2d/%d  loss %.4f  train %.4f  val %.4f  test %.4f  lr %.5f  %.0f img/s  %.1fs",
+            epoch, ts.max_epochs, train_loss, train_acc, val_acc, test_acc, lr, ips, rows[-1]["epoch_s"],
+        )
+        if on_epoch is not None:
+            on_epoch(epoch, rows[-1][f"{ts.select_on}_acc"])
+
+    result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device)
+    if ts.save_checkpoint:
+        _atomic_write(out_dir / "model.pt", lambda p: torch.save(model.state_dict(), p))
+    _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
+    return result
+
+
+def summarize(rows: list[dict[str, Any]], ts: TrainerSettings, n_params: int, wall_s: float, device: torch.device) -> dict[str, Any]:
+    """result.json's content from the per-epoch rows."""
+    m = pd.DataFrame(rows)
+    hit = m.index[m.test_acc >= ts.target_acc]
+    final = m.iloc[-1]
+    return {
+        "status": "complete",
+        "selection_metric": f"{ts.select_on}_acc",
+        "value": float(final[f"{ts.select_on}_acc"]),
+        "params": n_params,
+        "val_acc": None if math.isnan(final.val_acc) else float(final.val_acc),
+        "val_acc_best": None if m.val_acc.isna().all() else float(m.val_acc.max()),
+        "test_acc_final": float(final.test_acc),
+        "test_acc_best": float(m.test_acc.max()),
+        "target_acc": ts.target_acc,
+        "epoch_reached_target": int(m.epoch[hit[0]]) if len(hit) else None,
+        "reached_target": bool(final.test_acc >= ts.target_acc),
+        "epochs": int(final.epoch),
+        "wall_s": round(wall_s, 2),
+        "seed": ts.seed,
+        "device": str(device),
+        "threads": ts.threads,
+        "host": socket.gethostname(),
+        "versions": versions(),
+    }
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    try:
+        return train(cfg, out_dir)["value"]
+    except MnistSweepError as e:
+        if hc.mode == RunMode.MULTIRUN:
+            raise  # the sweeper records the trial as failed/rejected and goes on
+        log.debug("run failed", exc_info=True)
+        if not (out_dir / "metrics.csv").exists():  # failed before any epoch: leave nothing behind
+            shutil.rmtree(out_dir, ignore_errors=True)
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

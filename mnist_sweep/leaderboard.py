@@ -22,6 +22,7 @@ CORE = [
     "rank", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
     "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed",
 ]
+INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
 
@@ -69,9 +70,18 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = df.sort_values(["_order", "value", "params", "trial"], ascending=[True, False, True, True], na_position="last")
     df = df.drop(columns="_order").reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
+    return _ints(df)
+
+
+def _ints(df: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns stay integers next to missing values (rejected rows have no epochs)."""
+    for col in INT_COLUMNS:
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
+    return df
     hp = sorted(c for c in df.columns if c.startswith("hp."))
     rest = [c for c in df.columns if c not in CORE + TAIL + hp]
-    return df[[c for c in CORE if c in df.columns] + rest + hp + TAIL]
+    return _ints(df[[c for c in CORE if c in df.columns] + rest + hp + TAIL])
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -117,7 +127,7 @@ def read(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
-    return df
+    return _ints(df)
 
 
 def merge(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:

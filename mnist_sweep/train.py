@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import optuna
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -116,6 +117,22 @@ def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tup
     return loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - t0)
 
 
+def pruning_hook(sweeper_cfg: Any) -> EpochHook | None:
+    """Report each epoch's metric to this job's live Optuna trial; raise TrialPruned when told."""
+    from hydra_plugins.mnist_sweep_sweeper.sweeper import live_trial
+
+    trial = live_trial(sweeper_cfg)
+    if trial is None:
+        return None
+
+    def report(epoch: int, value: float) -> None:
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch} (metric {value:.4f})")
+
+    return report
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -207,7 +224,12 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> 
             epoch, ts.max_epochs, train_loss, train_acc, val_acc, test_acc, lr, ips, rows[-1]["epoch_s"],
         )
         if on_epoch is not None:
-            on_epoch(epoch, rows[-1][f"{ts.select_on}_acc"])
+            try:
+                on_epoch(epoch, rows[-1][f"{ts.select_on}_acc"])
+            except optuna.TrialPruned:
+                result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device, status="pruned")
+                _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
+                raise
 
     result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device)
     if ts.save_checkpoint:
@@ -216,13 +238,16 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> 
     return result
 
 
-def summarize(rows: list[dict[str, Any]], ts: TrainerSettings, n_params: int, wall_s: float, device: torch.device) -> dict[str, Any]:
+def summarize(
+    rows: list[dict[str, Any]], ts: TrainerSettings, n_params: int, wall_s: float, device: torch.device,
+    status: str = "complete",
+) -> dict[str, Any]:
     """result.json's content from the per-epoch rows."""
     m = pd.DataFrame(rows)
     hit = m.index[m.test_acc >= ts.target_acc]
     final = m.iloc[-1]
     return {
-        "status": "complete",
+        "status": status,
         "selection_metric": f"{ts.select_on}_acc",
         "value": float(final[f"{ts.select_on}_acc"]),
         "params": n_params,
@@ -248,7 +273,8 @@ def main(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     try:
-        return train(cfg, out_dir)["value"]
+        hook = pruning_hook(hc.sweeper) if hc.mode == RunMode.MULTIRUN else None
+        return train(cfg, out_dir, on_epoch=hook)["value"]
     except MnistSweepError as e:
         if hc.mode == RunMode.MULTIRUN:
             raise  # the sweeper records the trial as failed/rejected and goes on

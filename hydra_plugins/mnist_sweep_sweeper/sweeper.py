@@ -23,6 +23,8 @@ import math
 import os
 import shlex
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,7 +32,7 @@ import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.errors import HydraException
-from hydra.utils import get_method
+from hydra.utils import get_method, instantiate
 from hydra_plugins.hydra_optuna_sweeper._impl import (
     OptunaSweeperImpl,
     create_optuna_distribution_from_override,
@@ -71,14 +73,32 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
+    """Inside a job: the live Optuna trial this job runs, or None outside a prunable sweep."""
+    trial_id = os.environ.get(TRIAL_ID_ENV)
+    storage = sweeper_cfg.get("storage") if sweeper_cfg is not None else None
+    if trial_id is None or not storage or not sweeper_cfg.get("pruner"):
+        return None
+    study = optuna.load_study(
+        study_name=sweeper_cfg.study_name, storage=storage, pruner=instantiate(sweeper_cfg.pruner)
+    )
+    return optuna.Trial(study, int(trial_id))
+
+
 def counts_toward_total(t: optuna.trial.FrozenTrial) -> bool:
     """Rejected candidates and trials lost with their worker are not part of ``n_trials``."""
     return t.user_attrs.get("status") not in ("rejected", "lost")
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
-    def __init__(self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str) -> None:
+    def __init__(
+        self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str, pruner: Any,
+        workers: int,
+    ) -> None:
         super().__init__(*args)
+        self.workers = workers
+        # Hydra instantiates nested _target_ configs before __init__; accept either form.
+        self.pruner = instantiate(pruner) if isinstance(pruner, (dict, DictConfig)) else pruner
         self.precheck: Callable[[DictConfig], dict] | None = get_method(precheck) if precheck else None
         self.on_trial_end: Callable[[optuna.Study, Path], None] | None = get_method(on_trial_end) if on_trial_end else None
         self.max_rejected = max_rejected
@@ -160,6 +180,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 study_name=self.study_name,
                 storage=url,
                 sampler=self.sampler,
+                pruner=self.pruner,
                 directions=self._get_directions(),
                 load_if_exists=True,
             )
@@ -193,6 +214,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         self._fail_lost_trials(study)
+        helpers = self._start_workers(sweep_dir)
         log.info(
             "study %s in %s: %d trials recorded, %d requested in total, %d at a time",
             study.study_name, mask_url(self.storage), len(study.trials), self.n_trials, self.n_jobs,
@@ -249,7 +271,33 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self._check_failure_rate(study)
         finally:
             self._trial_end(study, sweep_dir)
+            self._wait_workers(helpers)
+        self._trial_end(study, sweep_dir)
         self._report_best(study, sweep_dir)
+
+    def _start_workers(self, sweep_dir: Path) -> list[tuple[subprocess.Popen, Path]]:
+        """workers - 1 more processes running this same command on the same study."""
+        if self.workers <= 1:
+            return []
+        if not self.storage:
+            raise SweepError("hydra.sweeper.workers: more than one worker needs a persistent hydra.sweeper.storage")
+        argv = [a for a in sys.orig_argv[1:] if not a.startswith(("hydra.sweeper.workers=", "hydra.sweeper.sampler.seed="))]
+        seed = self.config.hydra.sweeper.sampler.get("seed")
+        helpers = []
+        for i in range(1, self.workers):
+            log_path = sweep_dir / f"worker-{i}.log"
+            # Same seed in every worker would make them sample the same candidates.
+            extra = ["hydra.sweeper.workers=1"] + ([f"hydra.sweeper.sampler.seed={seed + i}"] if seed is not None else [])
+            with open(log_path, "ab") as out:
+                proc = subprocess.Popen([sys.executable, *argv, *extra], stdout=out, stderr=out)
+            helpers.append((proc, log_path))
+            log.info("started worker %d (pid %d), log %s", i, proc.pid, log_path)
+        return helpers
+
+    def _wait_workers(self, helpers: list[tuple[subprocess.Popen, Path]]) -> None:
+        for proc, log_path in helpers:
+            if proc.wait() != 0:
+                log.warning("worker pid %d exited with %d; see %s", proc.pid, proc.returncode, log_path)
 
     def _reject(self, study: optuna.Study, trial: optuna.Trial, overrides: list[str]) -> bool:
         if self.precheck is None:
@@ -319,11 +367,12 @@ class MnistOptunaSweeper(OptunaSweeper):
 
     def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
                  search_space, custom_search_space, params, precheck=None, max_rejected=1000,
-                 on_trial_end=None, trial_dir="trial_{number:04d}") -> None:  # fmt: skip
+                 on_trial_end=None, trial_dir="trial_{number:04d}", pruner=None, workers=1) -> None:  # fmt: skip
         if custom_search_space:
             raise SweepError("hydra.sweeper.custom_search_space: not supported by mnist_optuna; use params")
         self.sweeper = MnistOptunaSweeperImpl(
             sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate, search_space,
             custom_search_space, params,
             precheck=precheck, max_rejected=max_rejected, on_trial_end=on_trial_end, trial_dir=trial_dir,
+            pruner=pruner, workers=workers,
         )

@@ -1,0 +1,39 @@
+# make sweep   set up (venv, pinned install, data) and run the default Optuna sweep
+# make test    set up and run the test suite
+# make train   set up and train the default config once
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DATA    := data/MNIST/raw/.verified
+ARGS    ?=
+
+.PHONY: setup data sweep train test clean-outputs
+
+setup: $(STAMP)
+
+# torch/torchvision first with plain pip (this machine's wheel store), then the locked rest.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
+	touch $@
+
+data: $(DATA)
+
+$(DATA): $(STAMP)
+	$(BIN)/python -m mnist_sweep.data fetch
+	touch $@
+
+sweep: $(DATA)
+	$(BIN)/python -m mnist_sweep.train -m $(ARGS)
+
+train: $(DATA)
+	$(BIN)/python -m mnist_sweep.train $(ARGS)
+
+test: $(DATA)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+clean-outputs:
+	rm -rf outputs

@@ -67,10 +67,13 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=CORE + TAIL)
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
-    df = df.sort_values(["_order", "value", "params", "trial"], ascending=[True, False, True, True], na_position="last")
-    df = df.drop(columns="_order").reset_index(drop=True)
+    df["_metric"] = pd.to_numeric(df["value"], errors="coerce").fillna(pd.to_numeric(df["val_acc"], errors="coerce"))
+    df = df.sort_values(["_order", "_metric", "params", "trial"], ascending=[True, False, True, True], na_position="last")
+    df = df.drop(columns=["_order", "_metric"]).reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
-    return _ints(df)
+    hp = sorted(c for c in df.columns if c.startswith("hp."))
+    rest = [c for c in df.columns if c not in CORE + TAIL + hp]
+    return _ints(df[[c for c in CORE if c in df.columns] + rest + hp + [c for c in TAIL if c in df.columns]])
 
 
 def _ints(df: pd.DataFrame) -> pd.DataFrame:
@@ -79,9 +82,6 @@ def _ints(df: pd.DataFrame) -> pd.DataFrame:
         if col in df.columns:
             df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
     return df
-    hp = sorted(c for c in df.columns if c.startswith("hp."))
-    rest = [c for c in df.columns if c not in CORE + TAIL + hp]
-    return _ints(df[[c for c in CORE if c in df.columns] + rest + hp + TAIL])
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -150,7 +150,7 @@ def show(df: pd.DataFrame, top: int) -> str:
     for c in ("val_acc", "test_acc_final", "test_acc_best"):
         if c in out:
             out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%")
-    return out.to_string(index=False, na_rep="")
+    return out.astype(object).where(out.notna(), "").to_string(index=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,3 +7,8 @@ __version__ = "0.1.0"
 
 #: Repository root (the package is installed in editable/compat mode).
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+import os as _os
+
+# optuna 2.10's RDB models trip SQLAlchemy 1.4's "2.0 migration" warning; we pin sqlalchemy<2.
+_os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")

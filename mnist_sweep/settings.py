@@ -53,6 +53,7 @@ class TrainerSettings:
     progress: str
     save_checkpoint: bool
     label_smoothing: float
+    channels_last: bool
 
     @classmethod
     def from_cfg(cls, t: Mapping[str, Any]) -> TrainerSettings:
@@ -74,6 +75,7 @@ class TrainerSettings:
             progress=str(take(t, p, "progress", (str, bool), lambda v: v in (True, False, "auto"), "auto, true or false")),
             save_checkpoint=take(t, p, "save_checkpoint", bool),
             label_smoothing=take(t, p, "label_smoothing", float, lambda v: 0 <= v < 1, "in [0, 1)"),
+            channels_last=take(t, p, "channels_last", bool),
         )
 
 

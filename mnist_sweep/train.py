@@ -65,15 +65,23 @@ def make_scheduler(
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of ``model`` on normalized images ``x``."""
     model.eval()
     loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device, dtype=torch.long)
     for i in range(0, len(y), batch_size):
-        out = model(x[i : i + batch_size])
+        out = model(x[i : i + batch_size].contiguous(memory_format=memory_format))
         loss += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
         correct += (out.argmax(1) == y[i : i + batch_size]).sum()
     return loss.item() / len(y), correct.item() / len(y)
+
+
+def memory_format(ts: TrainerSettings) -> torch.memory_format:
+    """NHWC when trainer.channels_last (about 15% faster convolutions on CPU), else NCHW."""
+    return torch.channels_last if ts.channels_last else torch.contiguous_format
 
 
 def batches(n: int, batch_size: int) -> list[tuple[int, int]]:
@@ -97,7 +105,7 @@ def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tup
             data.x_train[idx].float().div_(255.0), gen, rotate_deg=ds.rotate_deg, translate=ds.translate, scale=ds.scale
         )
         y = data.y_train[idx]
-        out = model(mdata.normalize(x))
+        out = model(mdata.normalize(x).contiguous(memory_format=memory_format(ts)))
         loss = F.cross_entropy(out, y, label_smoothing=ts.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -192,7 +200,8 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> 
         root, val_size=ds.val_size, train_limit=ds.train_limit, split_seed=ds.split_seed,
         device=device, test_limit=ds.test_limit,
     )
-    model = model.to(device)
+    fmt = memory_format(ts)
+    model = model.to(device, memory_format=fmt)
     gen = torch.Generator(device=device).manual_seed(ts.seed)
     opt = make_optimizer(model.parameters(), opt_cfg)
     steps = len(batches(len(data.y_train), ds.batch_size))
@@ -211,9 +220,9 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> 
             model, opt, sched, per_step, data, ds, ts, gen, f"epoch {epoch}/{ts.max_epochs}"
         )
         val_loss, val_acc = (
-            evaluate(model, data.x_val, data.y_val, ds.eval_batch_size) if data.x_val is not None else (math.nan, math.nan)
+            evaluate(model, data.x_val, data.y_val, ds.eval_batch_size, fmt) if data.x_val is not None else (math.nan, math.nan)
         )
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, ds.eval_batch_size)
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, ds.eval_batch_size, fmt)
         rows.append(dict(
             epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
             test_loss=test_loss, test_acc=test_acc, epoch_s=time.perf_counter() - t0, images_per_s=ips,

@@ -134,6 +134,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 values[name] = dist
         if self.search_space_distributions:  # deprecated hydra.sweeper.search_space form
             values.update(self.search_space_distributions)
+        for name in fixed:  # `data.batch_size=128` on the command line takes it out of the search
+            groups.pop(name, None)
+            values.pop(name, None)
         for name, dist in groups.items():
             for option in dist.choices:  # type: ignore[attr-defined]
                 try:

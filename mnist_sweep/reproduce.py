@@ -1,0 +1,112 @@
+"""Re-run a leaderboard trial from its saved config and compare every epoch's metrics.
+
+``python -m mnist_sweep.reproduce LEADERBOARD.csv --rank 1`` (or ``--trial N``) trains the
+trial's ``.hydra/config.yaml`` again in a new output dir, prints recorded and reproduced
+metrics side by side, and exits 1 if any differs. On the same machine they match exactly.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
+from mnist_sweep.leaderboard import read
+
+COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
+
+
+def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: str) -> pd.Series:
+    """The row asked for, or a LeaderboardError that says what exists."""
+    if trial is not None:
+        rows = board[board["trial"] == trial]
+        if rows.empty:
+            raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})")
+        return rows.iloc[0]
+    rank = rank or 1
+    if not 1 <= rank <= len(board):
+        raise LeaderboardError(f"--rank {rank}: {source} has {len(board)} rows; give a rank in 1..{len(board)}")
+    return board[board["rank"] == rank].iloc[0]
+
+
+def trial_files(row: pd.Series) -> tuple[Path, pd.DataFrame]:
+    """(saved config dir, recorded metrics) of a leaderboard row."""
+    label = f"trial {row['trial']} ({row['status']})"
+    if row["status"] not in ("complete", "pruned"):
+        raise LeaderboardError(f"{label}: was never trained, nothing to reproduce; pick a complete trial")
+    trial_dir = Path(str(row["trial_dir"]))
+    config = trial_dir / ".hydra" / "config.yaml"
+    if not config.exists():
+        raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot reproduce it")
+    try:
+        metrics = pd.read_csv(trial_dir / "metrics.csv")
+    except (OSError, ValueError):
+        raise LeaderboardError(f"{label}: {trial_dir / 'metrics.csv'} is missing or unreadable") from None
+    return config.parent, metrics
+
+
+def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
+    """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
+    cmd = [
+        sys.executable, "-m", "mnist_sweep.train", "--config-path", str(config_dir.resolve()),
+        "--config-name", "config", f"hydra.run.dir={out_dir}", "trainer.progress=false", *extra,
+    ]
+    print("$ " + " ".join(cmd[1:]), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise MnistSweepError(f"{config_dir}: the re-run failed with exit code {proc.returncode}: {last}")
+    return pd.read_csv(out_dir / "metrics.csv")
+
+
+def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Side-by-side table over the recorded epochs (a pruned trial recorded fewer) and whether all match."""
+    n = len(recorded)
+    rec, rep = recorded.head(n).reset_index(drop=True), reproduced.head(n).reset_index(drop=True)
+    if len(rep) < n:
+        return pd.DataFrame(), False
+    same = (rec[COMPARED] == rep[COMPARED]).all(axis=1)
+    table = pd.DataFrame({
+        "epoch": rec["epoch"],
+        "val_acc": rec["val_acc"], "val_acc_rerun": rep["val_acc"],
+        "test_acc": rec["test_acc"], "test_acc_rerun": rep["test_acc"],
+        "train_loss": rec["train_loss"], "train_loss_rerun": rep["train_loss"],
+        "match": same.map({True: "yes", False: "NO"}),
+    })
+    return table, bool(same.all())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
+    p.add_argument("leaderboard", help="leaderboard.csv or the sweep dir holding it")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--rank", type=int, help="leaderboard rank (default 1)")
+    g.add_argument("--trial", type=int, help="Optuna trial number")
+    p.add_argument("--out", help="output dir (default outputs/reproduce/trial_NNNN_<time>)")
+    args = p.parse_args(argv)
+    try:
+        board = read(args.leaderboard)
+        row = pick_row(board, args.rank, args.trial, args.leaderboard)
+        config_dir, recorded = trial_files(row)
+        out = Path(args.out or f"outputs/reproduce/trial_{int(row['trial']):04d}_{time.strftime('%Y%m%d-%H%M%S')}")
+        reproduced = rerun(config_dir, out, [])
+        table, ok = compare(recorded, reproduced)
+        print(table.to_string(index=False))
+        if not ok:
+            raise ReproductionMismatch(
+                f"trial {row['trial']}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
+                f"(re-run in {out}); same machine, threads and library versions?"
+            )
+        print(f"trial {row['trial']}: all {len(recorded)} epochs reproduced exactly (re-run in {out})")
+    except MnistSweepError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

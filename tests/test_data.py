@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import torch
+
+from mnist_sweep import data
+from mnist_sweep.errors import DataError
+
+ROOT = data.default_root()
+
+
+@pytest.fixture
+def copy_root(tmp_path):
+    """A copy of the real data root that a test may damage."""
+    dst = data.raw_dir(tmp_path)
+    dst.mkdir(parents=True)
+    for name in data.SHA256:
+        shutil.copy(data.raw_dir(ROOT) / name, dst / name)
+    return tmp_path
+
+
+def test_real_files_pass_their_checksums():
+    data.verify(ROOT)
+    assert data.fetch(ROOT) == "present"  # idempotent: nothing to do on a second call
+
+
+def test_shapes_and_labels():
+    s = data.load(ROOT, val_size=5000, train_limit=None, split_seed=0, device=torch.device("cpu"))
+    assert s.x_train.shape == (55_000, 1, 28, 28) and s.x_train.dtype == torch.uint8
+    assert s.x_val.shape == (5000, 1, 28, 28) and s.x_val.dtype == torch.float32
+    assert s.x_test.shape == (10_000, 1, 28, 28)
+    assert sorted(s.y_test.unique().tolist()) == list(range(10))
+    assert abs(s.x_test.mean().item()) < 0.1  # normalized
+
+
+def test_split_is_disjoint_seeded_and_limited():
+    tr, va = data.split_indices(60_000, 5000, None, seed=0)
+    assert len(tr) == 55_000 and len(va) == 5000
+    assert not set(tr.tolist()) & set(va.tolist())
+    tr2, va2 = data.split_indices(60_000, 5000, None, seed=0)
+    assert torch.equal(va, va2) and torch.equal(tr, tr2)
+    _, va3 = data.split_indices(60_000, 5000, None, seed=1)
+    assert not torch.equal(va, va3)
+    small, va4 = data.split_indices(60_000, 5000, 1000, seed=0)
+    assert len(small) == 1000 and torch.equal(va4, va)  # the limit never changes the validation set
+    assert set(small.tolist()) <= set(tr.tolist())
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncate", "SHA-256 mismatch"),
+    ("flip", "SHA-256 mismatch"),
+    ("delete", "missing"),
+    ("unreadable", "unreadable"),
+])
+def test_bad_file_names_the_file(copy_root, damage, message):
+    path = data.raw_dir(copy_root) / "t10k-labels-idx1-ubyte"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "flip":
+        raw = bytearray(path.read_bytes())
+        raw[-1] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    elif damage == "delete":
+        path.unlink()
+    else:
+        path.unlink()
+        path.mkdir()  # reading a directory fails even as root
+    with pytest.raises(DataError) as e:
+        data.verify(copy_root)
+    text = str(e.value)
+    assert str(path) in text and message in text and "make data" in text
+    assert "\n" not in text
+
+
+def test_load_refuses_a_corrupt_file(copy_root):
+    path = data.raw_dir(copy_root) / "train-images-idx3-ubyte"
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte"):
+        data.load(copy_root, val_size=10, train_limit=10, split_seed=0, device=torch.device("cpu"))
+
+
+def test_augment_is_batched_seeded_and_offable():
+    s = data.load(ROOT, val_size=0, train_limit=64, split_seed=0, device=torch.device("cpu"))
+    x = s.x_train.float() / 255
+    kw = dict(rotate_deg=10.0, translate=0.1, scale=0.1)
+    a = data.augment(x, torch.Generator().manual_seed(0), **kw)
+    b = data.augment(x, torch.Generator().manual_seed(0), **kw)
+    c = data.augment(x, torch.Generator().manual_seed(1), **kw)
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.allclose(a, x)
+    per_sample = (a - x).abs().flatten(1).sum(1)
+    assert (per_sample > 0).all()  # every sample moved, each by its own draw
+    assert per_sample.std() > 0
+    assert torch.equal(data.augment(x, torch.Generator(), rotate_deg=0, translate=0, scale=0), x)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
+from mnist_sweep.model import Net, build, count_params, output_sizes, spec_from_config, summary
+from omegaconf import OmegaConf
+
+EVA8 = dict(widths=[14, 16, 32, 16, 14, 10], kernels=[3, 3, 3, 3, 3, 5], padding=0, pool_after=[1],
+            dropout=0.05, block="plain", bias=True)
+
+
+def two_blocks(a: int, b: int, bias: bool, max_params: int | None = 20_000) -> dict:
+    return dict(widths=[a, b], kernels=3, padding=0, pool_after=[], dropout=0.0, block="plain", bias=bias,
+                max_params=max_params)
+
+
+def test_eva8_seed_is_17290_params(cfg):
+    c = cfg("model=eva8_seed")
+    model = build(OmegaConf.to_container(c.model, resolve=True))
+    # conv+bias, BN(2c) per block: 140+28, 2032+32, 4640+64, 4624+32, 2030+28, 3510+20; Linear(10,10)=110
+    assert count_params(model) == 17_290
+    assert output_sizes(spec_from_config(EVA8)) == [26, 12, 10, 8, 6, 2]
+
+
+def test_default_model_count_matches_hand_computation(cfg):
+    model = build(OmegaConf.to_container(cfg().model, resolve=True))
+    # 1-8 (72+16), 8-16 (1152+32), 1x1 16-8 (128+16), 8-16 (1152+32), 3x 16-16 (2304+32), Linear 16-10 (170)
+    assert count_params(model) == 88 + 1184 + 144 + 1184 + 3 * 2336 + 170 == 9_778
+
+
+def test_separable_block_count():
+    spec = dict(widths=[8, 16], kernels=3, padding=1, pool_after=[0], dropout=0.1, block="separable", bias=False)
+    # block 0: depthwise 1x(3x3)=9, pointwise 1->8=8, BN 16; block 1: depthwise 8x9=72, pointwise 8*16=128, BN 32
+    assert count_params(build(spec)) == 9 + 8 + 16 + 72 + 128 + 32 + (16 * 10 + 10)
+
+
+def test_budget_boundary_20000_accepted_20001_rejected():
+    # 1-11 (99+22), 11-179 (17721+358), Linear 179-10 (1800) = 20,000 exactly
+    assert count_params(build(two_blocks(11, 179, bias=False))) == 20_000
+    # with bias: 1-18 (162+18+36), 18-113 (18306+113+226), Linear 113-10 (1140) = 20,001
+    with pytest.raises(ParamBudgetExceeded) as e:
+        build(two_blocks(18, 113, bias=True))
+    assert (e.value.params, e.value.budget) == (20_001, 20_000)
+    assert "20,001" in str(e.value) and "20,000" in str(e.value) and "model.max_params" in str(e.value)
+    assert count_params(build(two_blocks(18, 113, bias=True, max_params=None))) == 20_001
+
+
+def test_budget_rejection_is_fast():
+    t0 = time.perf_counter()
+    with pytest.raises(ParamBudgetExceeded):
+        build(two_blocks(64, 512, bias=False))
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_every_model_has_bn_dropout_gap_fc():
+    model = build(EVA8)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert {"Conv2d", "BatchNorm2d", "Dropout", "AdaptiveAvgPool2d", "Linear"} <= kinds
+    assert isinstance(model, Net)
+
+
+def test_summary_lists_layers_and_total():
+    text = summary(build(EVA8))
+    assert "Conv2d" in text and "Total params: 17,290" in text and "[1, 10, 2, 2]" in text
+
+
+BAD = [
+    ({"widths": [8, 0]}, "model.widths[1]"),
+    ({"widths": [8, -4]}, "model.widths[1]"),
+    ({"widths": []}, "model.widths"),
+    ({"widths": "8,16"}, "model.widths"),
+    ({"dropout": 1.0}, "model.dropout[0]"),
+    ({"dropout": [0.1, -0.1]}, "model.dropout[1]"),
+    ({"dropout": [0.1, 0.1, 0.1]}, "model.dropout"),
+    ({"kernels": [3, 3, 3]}, "model.kernels"),
+    ({"kernels": [3, 0]}, "model.kernels[1]"),
+    ({"kernels": [3, 27]}, "model.kernels[1]"),
+    ({"padding": -1}, "model.padding[0]"),
+    ({"block": "resnet"}, "model.block[0]"),
+    ({"block": ["plain", "dense"]}, "model.block[1]"),
+    ({"pool_after": [5]}, "model.pool_after"),
+    ({"max_params": 0}, "model.max_params"),
+    ({"widths": [8, 16, 16, 16, 16], "kernels": 5, "pool_after": [0, 1]}, "model.kernels"),
+]
+
+
+@pytest.mark.parametrize("change, key", BAD, ids=[k + ":" + repr(v) for v, k in BAD])
+def test_invalid_architectures_name_the_key(change, key):
+    spec = {**two_blocks(8, 16, bias=False), **change}
+    with pytest.raises(ModelConfigError) as e:
+        build(spec)
+    assert str(e.value).startswith(key), str(e.value)
+    assert not isinstance(e.value, ParamBudgetExceeded)

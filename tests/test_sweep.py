@@ -1,0 +1,228 @@
+"""End to end: the real Hydra multirun with the project's Optuna sweeper on a tiny subset."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import optuna
+import pandas as pd
+import pytest
+
+from conftest import TINY, assert_one_line_error, run
+from mnist_sweep.leaderboard import CORE
+
+# One small space: c3=256 is always over the 20k budget, so rejections are certain to occur.
+SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", "scheduler=choice(onecycle,step)",
+         "scheduler.pct_start=interval(0.2,0.3)"]
+
+
+def sweep_args(tmp_path, study: str, n_trials: int, *extra: str) -> list[str]:
+    d = tmp_path / study
+    return [
+        "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", f"hydra.sweeper.storage=sqlite:///{d}/optuna.db",
+        f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.workers=1",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "hydra.sweeper.params=null", *TINY, *extra,
+    ]
+
+
+def load(tmp_path, study: str) -> optuna.Study:
+    return optuna.load_study(study_name=study, storage=f"sqlite:///{tmp_path / study}/optuna.db")
+
+
+def fingerprint(d) -> dict[str, str]:
+    return {
+        str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(d.rglob("*")) if p.is_file() and p.suffix in (".json", ".csv", ".pt", ".yaml")
+    }
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A 3-trial sweep, then the same command resumed to 5 trials, then run once more."""
+    tmp = tmp_path_factory.mktemp("sweep")
+    first = run(sweep_args(tmp, "e2e", 3, *SPACE), cwd=tmp)
+    assert first.returncode == 0, first.stderr[-3000:]
+    board1 = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
+    dirs1 = {p.name: fingerprint(p) for p in (tmp / "e2e").glob("trial_*")}
+    second = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
+    assert second.returncode == 0, second.stderr[-3000:]
+    third = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
+    assert third.returncode == 0, third.stderr[-3000:]
+    return tmp, board1, dirs1
+
+
+def test_leaderboard_rows_and_columns(swept):
+    tmp, board1, _ = swept
+    study = load(tmp, "e2e")
+    assert len(board1) == len(study.trials) or len(board1) < len(study.trials)  # board1 is after the first call
+    assert set(CORE) <= set(board1.columns)
+    for col in ("hp.model.c3", "hp.optimizer.lr", "hp.scheduler", "trial_dir", "overrides"):
+        assert col in board1.columns
+    counted = board1[board1.status != "rejected"]
+    assert len(counted) == 3 and set(counted.status) == {"complete"}
+    assert list(board1["rank"]) == list(range(1, len(board1) + 1))
+    complete = board1[board1.status == "complete"]
+    assert complete.val_acc.is_monotonic_decreasing
+
+
+def test_rejected_trial_recorded_and_sweep_finished(swept):
+    tmp, board1, _ = swept
+    rejected = board1[board1.status == "rejected"]
+    assert len(rejected) >= 1
+    assert (rejected.params > 20_000).all() and (rejected["hp.model.c3"] == 256).all()
+    assert rejected.error.str.contains("model.max_params").all()
+    for d in rejected.trial_dir:
+        assert not os.path.exists(d)  # never launched
+    study = load(tmp, "e2e")
+    states = {t.number: t.state for t in study.trials}
+    assert all(states[n] == optuna.trial.TrialState.PRUNED for n in rejected.trial)
+    assert (tmp / "e2e" / "optimization_results.yaml").exists()
+
+
+def test_trial_dirs_are_named_by_optuna_number_with_their_files(swept):
+    tmp, _, _ = swept
+    board = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
+    for _, row in board[board.status == "complete"].iterrows():
+        d = tmp / "e2e" / f"trial_{row.trial:04d}"
+        assert row.trial_dir == str(d)
+        for name in ("metrics.csv", "result.json", "model.pt", ".hydra/config.yaml"):
+            assert (d / name).exists()
+
+
+def test_resume_runs_only_missing_trials_without_touching_old_ones(swept):
+    tmp, board1, dirs1 = swept
+    board = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
+    counted = board[board.status != "rejected"]
+    assert len(counted) == 5  # 3 + 2, and the third call added none
+    assert board.trial.is_unique
+    for name, files in dirs1.items():
+        assert fingerprint(tmp / "e2e" / name) == files  # never re-run or overwritten
+    old = set(board1.trial)
+    assert old <= set(board.trial)
+
+
+def test_reproduce_matches_exactly(swept):
+    tmp, _, _ = swept
+    proc = run(["mnist_sweep.reproduce", str(tmp / "e2e" / "leaderboard.csv"), "--rank", "1",
+                "--out", str(tmp / "rep")], cwd=tmp)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "reproduced exactly" in proc.stdout
+
+
+def test_leaderboard_cli_prints_and_merges(swept):
+    tmp, _, _ = swept
+    proc = run(["mnist_sweep.leaderboard", str(tmp / "e2e"), "--top", "3"], cwd=tmp)
+    assert proc.returncode == 0 and "rank" in proc.stdout and "complete" in proc.stdout
+    url = f"sqlite:///{tmp / 'e2e'}/optuna.db"
+    proc = run(["mnist_sweep.leaderboard", "--storage", url, "--study", "e2e", "--out", str(tmp / "fromdb.csv")], cwd=tmp)
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_csv(tmp / "fromdb.csv")) == len(pd.read_csv(tmp / "e2e" / "leaderboard.csv"))
+    proc = run(["mnist_sweep.leaderboard", str(tmp / "e2e"), str(tmp / "fromdb.csv"), "--out", str(tmp / "m.csv")], cwd=tmp)
+    assert proc.returncode == 0, proc.stderr
+    merged = pd.read_csv(tmp / "m.csv")
+    assert len(merged) == 2 * len(pd.read_csv(tmp / "fromdb.csv")) and merged["sweep"].nunique() == 2
+
+
+def test_lost_trial_is_marked_failed_and_replaced(tmp_path):
+    """A trial left RUNNING by a worker that died (SIGKILL) is failed on resume and does not count."""
+    args = sweep_args(tmp_path, "lost", 1, "model.c3=choice(8,16)")
+    assert run(args, cwd=tmp_path).returncode == 0
+    study = load(tmp_path, "lost")
+    ghost = study.ask()
+    ghost.set_user_attr("host", os.uname().nodename)
+    ghost.set_user_attr("pid", 2**22 + 12345)  # above pid_max: no such process
+    ghost.set_user_attr("status", "running")
+    proc = run(sweep_args(tmp_path, "lost", 2, "model.c3=choice(8,16)"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    board = pd.read_csv(tmp_path / "lost" / "leaderboard.csv")
+    row = board[board.trial == ghost.number].iloc[0]
+    assert row.status == "failed" and "died" in row.error
+    assert (board.status == "complete").sum() == 2
+
+
+def test_failed_trials_recorded_and_sweep_goes_on(tmp_path):
+    # trainer.device=cuda passes the precheck but fails in the job on a machine without CUDA
+    extra = ["model.c3=choice(8,16)", "trainer.device=choice(cpu,cuda)", "hydra.sweeper.max_failure_rate=1.0"]
+    proc = run(sweep_args(tmp_path, "fails", 4, *extra), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    board = pd.read_csv(tmp_path / "fails" / "leaderboard.csv")
+    failed = board[board.status == "failed"]
+    if not __import__("torch").cuda.is_available():
+        assert len(failed) >= 1 and failed.error.str.contains("trainer.device").all()
+    assert len(board) == 4
+
+
+def test_failure_rate_exceeded_stops_with_one_line(tmp_path):
+    extra = ["trainer.device=cuda", "hydra.sweeper.max_failure_rate=0.0"]
+    if __import__("torch").cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    proc = run(sweep_args(tmp_path, "stop", 3, *extra), cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.max_failure_rate", "trainer.device")
+    assert len(pd.read_csv(tmp_path / "stop" / "leaderboard.csv")) == 1  # written before stopping
+
+
+def test_mostly_over_budget_space_completes(tmp_path):
+    extra = ["model.c3=choice(16,128,160,192,224,256)", "model.c4=choice(16,128,256)"]
+    proc = run(sweep_args(tmp_path, "budget", 2, *extra), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    board = pd.read_csv(tmp_path / "budget" / "leaderboard.csv")
+    assert (board.status == "complete").sum() == 2
+    assert (board.status == "rejected").sum() >= 1
+    assert (board[board.status == "complete"].params <= 20_000).all()
+
+
+def test_forced_prune_is_pruned_in_storage_and_leaderboard(tmp_path):
+    extra = ["model.c3=choice(8,16)", "trainer.max_epochs=2",  # val_acc < 1.0 after epoch 1: always prune
+             "hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:1.0}"]
+    proc = run(sweep_args(tmp_path, "prune", 2, *extra), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    study = load(tmp_path, "prune")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.PRUNED] * 2
+    board = pd.read_csv(tmp_path / "prune" / "leaderboard.csv")
+    assert list(board.status) == ["pruned", "pruned"] and list(board.epochs) == [1, 1]
+    before = {p.name: fingerprint(p) for p in (tmp_path / "prune").glob("trial_*")}
+    assert run(sweep_args(tmp_path, "prune", 2, *extra), cwd=tmp_path).returncode == 0
+    assert {p.name: fingerprint(p) for p in (tmp_path / "prune").glob("trial_*")} == before
+    assert len(load(tmp_path, "prune").trials) == 2
+
+
+BAD_SWEEPS = [
+    (["model.c9=choice(1,2)"], ["hydra.sweeper.params.model.c9", "no such key"]),
+    (["model.c1=choice()"], ["hydra.sweeper.params.model.c1", "empty choice"]),
+    (["optimizer=choice(sgd,lion)"], ["hydra.sweeper.params.optimizer", "lion"]),
+    (["optimizer.lr=interval(0.1,0.01)"], ["hydra.sweeper.params.optimizer.lr"]),
+    (["hydra.sweeper.storage=nosuchdb://x"], ["hydra.sweeper.storage", "nosuchdb://x"]),
+]
+
+
+@pytest.mark.parametrize("args, needles", BAD_SWEEPS, ids=[a[0] for a, _ in BAD_SWEEPS])
+def test_bad_search_space_or_storage_one_line(tmp_path, args, needles):
+    base = sweep_args(tmp_path, "bad", 2)
+    if args[0].startswith("hydra.sweeper.storage"):
+        base = [a for a in base if not a.startswith("hydra.sweeper.storage")]
+    proc = run([*base, *args], cwd=tmp_path)
+    assert_one_line_error(proc, *needles)
+    assert not list((tmp_path / "bad").glob("trial_*"))
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
+    (["nope.csv"], ["nope.csv", "no such file"]),
+])
+def test_leaderboard_bad_paths(tmp_path, args, needles):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    proc = run(["mnist_sweep.leaderboard", *args], cwd=tmp_path)
+    assert_one_line_error(proc, *needles)
+
+
+def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):
+    tmp, _, _ = swept
+    board = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
+    proc = run(["mnist_sweep.reproduce", str(tmp / "e2e"), "--rank", str(len(board) + 1)], cwd=tmp_path)
+    assert_one_line_error(proc, f"--rank {len(board) + 1}", f"{len(board)} rows")
+    fake = board.copy()
+    fake.loc[0, "trial_dir"] = str(tmp_path / "deleted")
+    fake.to_csv(tmp_path / "lb.csv", index=False)
+    proc = run(["mnist_sweep.reproduce", str(tmp_path / "lb.csv"), "--rank", "1"], cwd=tmp_path)
+    assert_one_line_error(proc, "deleted", "cannot reproduce")

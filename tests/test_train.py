@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import TINY
+from mnist_sweep import model as mmodel
+from mnist_sweep.errors import ConfigError, ParamBudgetExceeded
+from mnist_sweep.train import batches, make_scheduler, train
+
+
+def test_short_run_lowers_the_loss_and_writes_its_files(cfg, tmp_path):
+    c = cfg(*TINY, "trainer.max_epochs=3", "data.train_limit=1024")
+    result = train(c, tmp_path)
+    m = pd.read_csv(tmp_path / "metrics.csv")
+    assert list(m.epoch) == [1, 2, 3]
+    assert m.train_loss.iloc[-1] < m.train_loss.iloc[0]
+    assert {"train_loss", "train_acc", "val_acc", "test_acc", "lr", "epoch_s", "images_per_s"} <= set(m.columns)
+    saved = json.loads((tmp_path / "result.json").read_text())
+    assert saved == result
+    for key in ("params", "val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target",
+                "epochs", "wall_s", "seed", "device", "versions"):
+        assert key in saved
+    assert saved["params"] == 9_778 and saved["epochs"] == 3 and saved["value"] == m.val_acc.iloc[-1]
+    assert saved["test_acc_best"] == m.test_acc.max() and saved["test_acc_final"] == m.test_acc.iloc[-1]
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    net = mmodel.build(dict(c.model))
+    net.load_state_dict(state)
+
+
+def test_same_seed_same_metrics_other_seed_differs(cfg, tmp_path):
+    runs = [pd.read_csv(p / "metrics.csv") for p in _train_three(cfg, tmp_path)]
+    cols = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr"]
+    pd.testing.assert_frame_equal(runs[0][cols], runs[1][cols], check_exact=True)
+    assert not runs[0][cols].equals(runs[2][cols])
+
+
+def _train_three(cfg, tmp_path):
+    dirs = []
+    for i, seed in enumerate([3, 3, 4]):
+        d = tmp_path / str(i)
+        d.mkdir()
+        train(cfg(*TINY, f"trainer.seed={seed}"), d)
+        dirs.append(d)
+    return dirs
+
+
+def test_target_epoch_recorded(cfg, tmp_path):
+    result = train(cfg(*TINY, "trainer.target_acc=0.05"), tmp_path)
+    assert result["epoch_reached_target"] == 1 and result["reached_target"] is True
+    result = train(cfg(*TINY, "trainer.target_acc=1.0"), tmp_path)
+    assert result["epoch_reached_target"] is None and result["reached_target"] is False
+
+
+def test_over_budget_rejected_before_any_file(cfg, tmp_path):
+    with pytest.raises(ParamBudgetExceeded):
+        train(cfg(*TINY, "model.c3=64", "model.c4=64"), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_assignment_protocol_selects_on_test(cfg, tmp_path):
+    result = train(cfg(*TINY, "trainer.select_on=test"), tmp_path)
+    assert result["selection_metric"] == "test_acc" and result["value"] == result["test_acc_final"]
+
+
+def test_full_train_mode_without_validation(cfg, tmp_path):
+    result = train(cfg(*TINY, "data.val_size=0", "trainer.select_on=test"), tmp_path)
+    assert result["val_acc"] is None and result["test_acc_final"] > 0
+
+
+@pytest.mark.parametrize("name", ["none", "step", "onecycle", "cosine"])
+def test_schedulers(name, cfg):
+    c = cfg(f"scheduler={name}")
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
+    sched, per_step = make_scheduler(opt, dict(c.scheduler), epochs=2, steps_per_epoch=5)
+    assert (sched is None) == (name == "none")
+    assert per_step == (name in ("onecycle", "cosine"))
+    for _ in range(10 if per_step else 2):
+        if sched is not None:
+            opt.step()
+            sched.step()
+
+
+def test_batches_drop_a_trailing_single_sample():
+    assert batches(129, 64) == [(0, 64), (64, 128)]
+    assert batches(130, 64) == [(0, 64), (64, 128), (128, 130)]
+
+
+BAD_VALUES = [
+    ("optimizer.lr=-0.1", "optimizer.lr"),
+    ("optimizer.lr=0", "optimizer.lr"),
+    ("optimizer.lr=fast", "optimizer.lr"),
+    ("optimizer.momentum=1.0", "optimizer.momentum"),
+    ("optimizer.momentum=-0.1", "optimizer.momentum"),
+    ("optimizer.name=lion", "optimizer.name"),
+    ("scheduler.name=plateau", "scheduler.name"),
+    ("scheduler.pct_start=1.5", "scheduler.pct_start"),
+    ("data.batch_size=0", "data.batch_size"),
+    ("data.batch_size=100000", "data.batch_size"),
+    ("data.val_size=-1", "data.val_size"),
+    ("data.train_limit=0", "data.train_limit"),
+    ("data.augment.strength=-1", "data.augment.strength"),
+    ("trainer.max_epochs=0", "trainer.max_epochs"),
+    ("trainer.max_epochs=21", "trainer.max_epochs"),
+    ("trainer.device=tpu", "trainer.device"),
+    ("trainer.threads=0", "trainer.threads"),
+    ("trainer.target_acc=2", "trainer.target_acc"),
+    ("trainer.select_on=train", "trainer.select_on"),
+    ("model.dropout=1.0", "model.dropout[0]"),
+    ("model.block=dense", "model.block[0]"),
+    ("model.c1=0", "model.widths[0]"),
+]
+
+
+@pytest.mark.parametrize("override, key", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
+def test_bad_values_name_their_key(override, key, cfg, tmp_path):
+    with pytest.raises(ConfigError) as e:
+        train(cfg(*TINY, override), tmp_path)
+    assert str(e.value).startswith(key), str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_epoch_guard_can_be_lifted(cfg):
+    from mnist_sweep.settings import TrainerSettings
+
+    assert TrainerSettings.from_cfg(cfg("trainer.max_epochs=30", "trainer.epoch_cap=30").trainer).max_epochs == 30

@@ -3,7 +3,8 @@
 Same model, batch size, optimizer, thread count and augmentation strength; only the input
 pipeline differs:
 - tensors: MNIST loaded once as uint8 tensors, shuffled with randperm, augmented per sample
-  with one batched affine_grid/grid_sample call (mnist_sweep.train.train_epoch's path);
+  with one batched affine_grid/grid_sample call (mnist_sweep.train.train_epoch's path), in
+  NHWC (channels_last, the trainer's default) and NCHW;
 - dataloader: torchvision.datasets.MNIST + per-sample transforms (RandomAffine, ToTensor,
   Normalize) through torch.utils.data.DataLoader, num_workers 0 (same single core) and 1.
 
@@ -29,14 +30,14 @@ ROT, TRANS, SCALE = 8.0, 0.07, 0.07  # conf/data/mnist.yaml at strength 1
 WARMUP = 5
 
 
-def step(model, opt, x, y):
-    loss = F.cross_entropy(model(x), y)
+def step(model, opt, x, y, fmt=torch.contiguous_format):
+    loss = F.cross_entropy(model(x.contiguous(memory_format=fmt)), y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
 
 
-def bench_tensors(model, opt, n_batches, bs):
+def bench_tensors(model, opt, n_batches, bs, fmt):
     s = mdata.load(mdata.default_root(), val_size=5000, train_limit=None, split_seed=0, device=torch.device("cpu"))
     gen = torch.Generator().manual_seed(0)
     perm = torch.randperm(len(s.y_train), generator=gen)
@@ -46,7 +47,7 @@ def bench_tensors(model, opt, n_batches, bs):
             t0 = time.perf_counter()
         idx = perm[lo:hi]
         x = mdata.augment(s.x_train[idx].float().div_(255), gen, rotate_deg=ROT, translate=TRANS, scale=SCALE)
-        step(model, opt, mdata.normalize(x), s.y_train[idx])
+        step(model, opt, mdata.normalize(x), s.y_train[idx], fmt)
     return n_batches * bs / (time.perf_counter() - t0)
 
 
@@ -75,9 +76,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = OmegaConf.load(f"conf/model/{args.model}.yaml")
+    cfg = OmegaConf.create({"model": OmegaConf.load(f"conf/model/{args.model}.yaml")}).model  # for ${model.*}
     results = {}
-    for name, fn in [("tensors", lambda m, o: bench_tensors(m, o, args.batches, args.batch_size)),
+    nhwc, nchw = torch.channels_last, torch.contiguous_format
+    for name, fn in [("tensors_nhwc", lambda m, o: bench_tensors(m.to(memory_format=nhwc), o, args.batches, args.batch_size, nhwc)),
+                     ("tensors_nchw", lambda m, o: bench_tensors(m, o, args.batches, args.batch_size, nchw)),
                      ("dataloader_w0", lambda m, o: bench_loader(m, o, args.batches, args.batch_size, 0)),
                      ("dataloader_w1", lambda m, o: bench_loader(m, o, args.batches, args.batch_size, 1))]:
         torch.manual_seed(0)
@@ -88,8 +91,10 @@ def main() -> None:
           f"{args.batches} batches, torch threads {args.threads}, torch {torch.__version__}, {platform.processor() or platform.machine()}")
     for name, ips in results.items():
         print(f"  {name:14s} {ips:8.0f} images/s")
-    print(f"  ratio tensors / dataloader (0 workers): {results['tensors'] / results['dataloader_w0']:.2f}x")
-    print(f"  ratio tensors / dataloader (1 worker, uses a 2nd core): {results['tensors'] / results['dataloader_w1']:.2f}x")
+    t = results["tensors_nhwc"]  # the trainer's default path (trainer.channels_last=true)
+    print(f"  ratio trainer (tensors, NHWC) / dataloader (0 workers): {t / results['dataloader_w0']:.2f}x")
+    print(f"  ratio trainer (tensors, NHWC) / dataloader (1 worker, uses a 2nd core): {t / results['dataloader_w1']:.2f}x")
+    print(f"  ratio tensors NCHW / dataloader (0 workers): {results['tensors_nchw'] / results['dataloader_w0']:.2f}x")
 
 
 if __name__ == "__main__":

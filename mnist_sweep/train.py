@@ -29,6 +29,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import DivergedError, MnistSweepError
@@ -277,7 +278,7 @@ def summarize(
     }
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
@@ -295,4 +296,8 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    # Call the task through its importable name, so hydra-joblib-launcher pickles it by
+    # reference (a function defined in __main__ would be pickled by value, torch and all).
+    from mnist_sweep.train import main as task
+
+    task()

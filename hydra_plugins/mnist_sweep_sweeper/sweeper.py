@@ -246,6 +246,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                             "trial; the storage does not belong to this sweep dir: use a new hydra.sweeper.study_name"
                         )
                     if self._reject(study, trial, overrides):
+                        self._trial_end(study, sweep_dir)
                         rejected_here += 1
                         if rejected_here > self.max_rejected:
                             raise SweepError(

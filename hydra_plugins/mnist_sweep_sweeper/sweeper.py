@@ -284,7 +284,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if self.workers <= 1:
             return []
         if not self.storage:
-            raise SweepError("hydra.sweeper.workers: more than one worker needs a persistent hydra.sweeper.storage")
+            log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.workers)
+            return []
         argv = [a for a in sys.orig_argv[1:] if not a.startswith(("hydra.sweeper.workers=", "hydra.sweeper.sampler.seed="))]
         seed = self.config.hydra.sweeper.sampler.get("seed")
         helpers = []

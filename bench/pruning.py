@@ -1,0 +1,82 @@
+"""Sweep cost with and without pruning: the same sweep, several pruners, one invocation.
+
+Each arm is a fresh study with the same sampler seed, trial count and reduced workload, run
+with the default arrangement (two workers). Reports epochs trained (from every trial's
+metrics.csv), wall time, complete/pruned/rejected counts and the best selection metric
+(validation accuracy) found.
+
+    .venv/bin/python bench/pruning.py [--trials 16] [--epochs 8] [--train-limit 4000]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+PRUNERS = {
+    "none": "hydra.sweeper.pruner=null",
+    "median": "hydra.sweeper.pruner={_target_:optuna.pruners.MedianPruner,n_startup_trials:4,n_warmup_steps:2}",
+    "halving": "hydra.sweeper.pruner={_target_:optuna.pruners.SuccessiveHalvingPruner,min_resource:1,reduction_factor:3}",
+    "hyperband": "hydra.sweeper.pruner={_target_:optuna.pruners.HyperbandPruner,min_resource:1,max_resource:EPOCHS,reduction_factor:3}",
+}
+
+
+def epochs_trained(board: pd.DataFrame) -> int:
+    total = 0
+    for d in board.trial_dir.dropna():
+        m = Path(d) / "metrics.csv"
+        if m.exists():
+            total += len(pd.read_csv(m))
+    return total
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--trials", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--train-limit", type=int, default=4000)
+    p.add_argument("--pruners", nargs="*", default=list(PRUNERS))
+    args = p.parse_args()
+    workload = [
+        f"data.train_limit={args.train_limit}", "data.val_size=2000", "data.test_limit=2000",
+        f"trainer.max_epochs={args.epochs}", "trainer.progress=false", f"hydra.sweeper.n_trials={args.trials}",
+    ]
+    print("workload: " + " ".join(workload) + " (default search space, sampler seed 1234, 2 workers)")
+    rows = []
+    for name in args.pruners:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp) / name
+            cmd = [sys.executable, "-m", "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}",
+                   f"hydra.sweeper.storage=sqlite:///{d}/optuna.db", f"hydra.sweeper.study_name={name}",
+                   *workload, PRUNERS[name].replace("EPOCHS", str(args.epochs))]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0:
+                sys.exit(f"{name}: sweep failed: {proc.stderr.strip().splitlines()[-1]}")
+            board = pd.read_csv(d / "leaderboard.csv")
+            status = board.status.value_counts()
+            best = board.loc[board.status == "complete", "val_acc"].max()
+            rows.append(dict(
+                pruner=name, epochs_trained=epochs_trained(board), wall_s=round(wall, 1),
+                complete=int(status.get("complete", 0)), pruned=int(status.get("pruned", 0)),
+                rejected=int(status.get("rejected", 0)), best_val_acc=best,
+                best_test_acc=board.loc[board.status == "complete"].sort_values("val_acc").test_acc_final.iloc[-1],
+            ))
+            print(pd.DataFrame(rows).tail(1).to_string(index=False, header=len(rows) == 1), flush=True)
+    df = pd.DataFrame(rows)
+    base = df.loc[df.pruner == "none"]
+    if len(base):
+        df["epochs_saved_x"] = (base.epochs_trained.iloc[0] / df.epochs_trained).round(2)
+        df["wall_saved_x"] = (base.wall_s.iloc[0] / df.wall_s).round(2)
+    print()
+    print(df.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -35,7 +35,7 @@ def main() -> None:
     args = p.parse_args()
     workload = [
         f"data.train_limit={args.train_limit}", "data.val_size=2000", "data.test_limit=2000",
-        f"trainer.max_epochs={args.epochs}", "trainer.progress=false", "hydra.sweeper.pruner=null",
+        f"trainer.max_epochs={args.epochs}", "trainer.progress=false", "hydra/sweeper/pruner=none",
         f"hydra.sweeper.n_trials={args.trials}",
     ]
     print(f"workload: {' '.join(workload)}")

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-PRUNERS = {
-    "none": "hydra.sweeper.pruner=null",
-    "median": "hydra.sweeper.pruner={_target_:optuna.pruners.MedianPruner,n_startup_trials:4,n_warmup_steps:2}",
-    "halving": "hydra.sweeper.pruner={_target_:optuna.pruners.SuccessiveHalvingPruner,min_resource:1,reduction_factor:3}",
-    "hyperband": "hydra.sweeper.pruner={_target_:optuna.pruners.HyperbandPruner,min_resource:1,max_resource:EPOCHS,reduction_factor:3}",
+PRUNERS = {  # hydra/sweeper/pruner options (hydra_plugins/mnist_sweep_sweeper/config.py)
+    "none": ["hydra/sweeper/pruner=none"],
+    "median": ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_warmup_steps=WARMUP"],
+    "halving": ["hydra/sweeper/pruner=halving", "hydra.sweeper.pruner.min_resource=1", "hydra.sweeper.pruner.reduction_factor=3"],
+    "hyperband": ["hydra/sweeper/pruner=hyperband", "hydra.sweeper.pruner.max_resource=EPOCHS"],
 }
 
 
@@ -40,6 +40,7 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=16)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--train-limit", type=int, default=4000)
+    p.add_argument("--warmup", type=int, default=2, help="median: epochs before any pruning")
     p.add_argument("--pruners", nargs="*", default=list(PRUNERS))
     args = p.parse_args()
     workload = [
@@ -53,7 +54,8 @@ def main() -> None:
             d = Path(tmp) / name
             cmd = [sys.executable, "-m", "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}",
                    f"hydra.sweeper.storage=sqlite:///{d}/optuna.db", f"hydra.sweeper.study_name={name}",
-                   *workload, PRUNERS[name].replace("EPOCHS", str(args.epochs))]
+                   *workload, *(a.replace("EPOCHS", str(args.epochs)).replace("WARMUP", str(args.warmup))
+                                for a in PRUNERS[name])]
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True)
             wall = time.perf_counter() - t0

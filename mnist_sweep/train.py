@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -295,9 +296,48 @@ def main(cfg: DictConfig) -> float:
         sys.exit(e.exit_code)
 
 
-if __name__ == "__main__":
+def first_bad_override(argv: list[str]) -> str | None:
+    """``key=value: reason`` for the first command-line override Hydra cannot parse, else None."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    for arg in argv:
+        if "=" not in arg or arg.startswith("-"):
+            continue
+        try:
+            parser.parse_overrides([arg])
+        except OverrideParseException as e:
+            lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith("See ")]
+            return f"{arg}: {lines[-1]}"
+    return None
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def cli() -> None:
+    """``python -m mnist_sweep.train``: one-line errors for malformed overrides, clean interrupts.
+
+    SIGTERM is handled like Ctrl-C: the sweeper marks the trials in flight as lost, rewrites the
+    leaderboard and stops its helper workers; finished trials keep their dirs and records.
+    """
+    bad = first_bad_override(sys.argv[1:])
+    if bad:
+        print(f"error: {bad}", file=sys.stderr)
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, _terminate)
     # Call the task through its importable name, so hydra-joblib-launcher pickles it by
     # reference (a function defined in __main__ would be pickled by value, torch and all).
     from mnist_sweep.train import main as task
 
-    task()
+    try:
+        task()
+    except KeyboardInterrupt:
+        print("interrupted: finished runs and trials are kept; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    cli()

@@ -174,7 +174,7 @@ def test_mostly_over_budget_space_completes(tmp_path):
 
 def test_forced_prune_is_pruned_in_storage_and_leaderboard(tmp_path):
     extra = ["model.c3=choice(8,16)", "trainer.max_epochs=2",  # val_acc < 1.0 after epoch 1: always prune
-             "hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:1.0}"]
+             "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=1.0"]
     proc = run(sweep_args(tmp_path, "prune", 2, *extra), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     study = load(tmp_path, "prune")
@@ -189,7 +189,7 @@ def test_forced_prune_is_pruned_in_storage_and_leaderboard(tmp_path):
 
 BAD_SWEEPS = [
     (["model.c9=choice(1,2)"], ["hydra.sweeper.params.model.c9", "no such key"]),
-    (["model.c1=choice()"], ["hydra.sweeper.params.model.c1", "empty choice"]),
+    (["model.c1=choice()"], ["model.c1=choice()", "empty choice"]),
     (["optimizer=choice(sgd,lion)"], ["hydra.sweeper.params.optimizer", "lion"]),
     (["optimizer.lr=interval(0.1,0.01)"], ["hydra.sweeper.params.optimizer.lr"]),
     (["hydra.sweeper.storage=nosuchdb://x"], ["hydra.sweeper.storage", "nosuchdb://x"]),

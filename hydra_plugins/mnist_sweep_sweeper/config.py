@@ -2,16 +2,58 @@
 # No `from __future__ import annotations` here: Hydra execs plugin modules outside sys.modules,
 # and dataclasses cannot resolve string annotations there.
 
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
+
+
+@dataclass
+class MedianPrunerConf:
+    """Prune a trial whose metric is below the median of earlier trials at the same epoch."""
+
+    _target_: str = "optuna.pruners.MedianPruner"
+    n_startup_trials: int = 4  # trials that always run to the end first
+    n_warmup_steps: int = 5  # epochs before any pruning (OneCycle is still warming up)
+    interval_steps: int = 1
+
+
+@dataclass
+class SuccessiveHalvingPrunerConf:
+    _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
+    min_resource: Any = "auto"
+    reduction_factor: int = 4
+    min_early_stopping_rate: int = 0
+
+
+@dataclass
+class HyperbandPrunerConf:
+    _target_: str = "optuna.pruners.HyperbandPruner"
+    min_resource: int = 1
+    max_resource: Any = "auto"
+    reduction_factor: int = 3
+
+
+@dataclass
+class ThresholdPrunerConf:
+    _target_: str = "optuna.pruners.ThresholdPruner"
+    lower: Optional[float] = None
+    upper: Optional[float] = None
+    n_warmup_steps: int = 0
+    interval_steps: int = 1
+
+
+@dataclass
+class NopPrunerConf:
+    _target_: str = "optuna.pruners.NopPruner"
 
 
 @dataclass
 class MnistOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = "hydra_plugins.mnist_sweep_sweeper.sweeper.MnistOptunaSweeper"
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "median"}])
     # Dotted path of callable(cfg) -> dict of user attrs, run on each candidate's composed config
     # before launch; if it raises, the candidate is recorded as rejected and never launched.
     precheck: Optional[str] = None
@@ -19,9 +61,10 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     max_rejected: int = 1000
     # Dotted path of callable(study, sweep_dir) called after every finished trial (the leaderboard).
     on_trial_end: Optional[str] = None
-    # An Optuna pruner (``_target_: optuna.pruners.MedianPruner`` ...) or null for none. Jobs open
-    # their live trial from the storage and report every epoch; needs a persistent storage.
-    pruner: Optional[Any] = None
+    # An Optuna pruner, chosen with hydra/sweeper/pruner=median|halving|hyperband|threshold|none
+    # (or null). Jobs open their live trial from the storage and report every epoch; pruning
+    # needs a persistent storage.
+    pruner: Any = MISSING  # filled by the defaults list (median)
     # Sweep processes on this machine sharing the study (needs a persistent storage): this one
     # starts workers - 1 copies of its own command line. With n_jobs: 1 each, a trial that ends
     # early (pruned, failed) frees its core at once instead of waiting for a whole batch.
@@ -33,3 +76,12 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
 ConfigStore.instance().store(
     group="hydra/sweeper", name="mnist_optuna", node=MnistOptunaSweeperConf, provider="mnist_sweep"
 )
+
+for _name, _node in [
+    ("median", MedianPrunerConf),
+    ("halving", SuccessiveHalvingPrunerConf),
+    ("hyperband", HyperbandPrunerConf),
+    ("threshold", ThresholdPrunerConf),
+    ("none", NopPrunerConf),
+]:
+    ConfigStore.instance().store(group="hydra/sweeper/pruner", name=_name, node=_node, provider="mnist_sweep")

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -273,6 +274,11 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     self._record(study, trial, ret)
                     self._trial_end(study, sweep_dir)
             self._check_failure_rate(study)
+        except BaseException:
+            for proc, _ in helpers:  # Ctrl-C reaches them too; SIGTERM to this process does not
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            raise
         finally:
             self._trial_end(study, sweep_dir)
             self._wait_workers(helpers)

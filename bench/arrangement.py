@@ -11,13 +11,10 @@ workload) three ways, each in a fresh study, and prints completed trials per hou
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import pandas as pd
+from _sweep import run_sweep
 
 ARRANGEMENTS = {
     "serial": ["hydra.sweeper.workers=1", "hydra.sweeper.n_jobs=1"],
@@ -41,16 +38,7 @@ def main() -> None:
     print(f"workload: {' '.join(workload)}")
     for name in args.only:
         with tempfile.TemporaryDirectory() as tmp:
-            d = Path(tmp) / name
-            cmd = [sys.executable, "-m", "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}",
-                   f"hydra.sweeper.storage=sqlite:///{d}/optuna.db", f"hydra.sweeper.study_name={name}",
-                   *workload, *ARRANGEMENTS[name]]
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            wall = time.perf_counter() - t0
-            if proc.returncode != 0:
-                sys.exit(f"{name}: sweep failed: {proc.stderr.strip().splitlines()[-1]}")
-            board = pd.read_csv(d / "leaderboard.csv")
+            board, wall = run_sweep(Path(tmp) / name, name, [*workload, *ARRANGEMENTS[name]])
             done = int((board.status == "complete").sum())
             train_s = board.loc[board.status == "complete", "wall_s"].sum()
             print(f"{name:8s} {' '.join(ARRANGEMENTS[name]):50s} {done} complete in {wall:6.1f} s "

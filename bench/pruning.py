@@ -10,13 +10,11 @@ metrics.csv), wall time, complete/pruned/rejected counts and the best selection 
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+from _sweep import run_sweep
 
 PRUNERS = {  # hydra/sweeper/pruner options (hydra_plugins/mnist_sweep_sweeper/config.py)
     "none": ["hydra/sweeper/pruner=none"],
@@ -51,17 +49,8 @@ def main() -> None:
     rows = []
     for name in args.pruners:
         with tempfile.TemporaryDirectory() as tmp:
-            d = Path(tmp) / name
-            cmd = [sys.executable, "-m", "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}",
-                   f"hydra.sweeper.storage=sqlite:///{d}/optuna.db", f"hydra.sweeper.study_name={name}",
-                   *workload, *(a.replace("EPOCHS", str(args.epochs)).replace("WARMUP", str(args.warmup))
-                                for a in PRUNERS[name])]
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            wall = time.perf_counter() - t0
-            if proc.returncode != 0:
-                sys.exit(f"{name}: sweep failed: {proc.stderr.strip().splitlines()[-1]}")
-            board = pd.read_csv(d / "leaderboard.csv")
+            extra = [a.replace("EPOCHS", str(args.epochs)).replace("WARMUP", str(args.warmup)) for a in PRUNERS[name]]
+            board, wall = run_sweep(Path(tmp) / name, name, [*workload, *extra])
             status = board.status.value_counts()
             best = board.loc[board.status == "complete", "val_acc"].max()
             rows.append(dict(

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.errors import DataError, MnistSweepError
+from mnist_sweep.errors import DataError, exit_code_of
 
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -215,22 +215,21 @@ def augment(
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def _run(args: argparse.Namespace) -> None:
+    root = Path(args.root) if args.root else default_root()
+    if args.action == "fetch":
+        print(f"MNIST in {raw_dir(root)}: {fetch(root)}, checksums verified")
+    else:
+        verify(root)
+        print(f"MNIST in {raw_dir(root)}: all four files verified")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mnist_sweep.data", description=__doc__.splitlines()[0])
     p.add_argument("action", choices=["fetch", "verify"])
     p.add_argument("--root", default=None, help="data root (default: $MNIST_SWEEP_DATA or <repo>/data)")
     args = p.parse_args(argv)
-    root = Path(args.root) if args.root else default_root()
-    try:
-        if args.action == "fetch":
-            print(f"MNIST in {raw_dir(root)}: {fetch(root)}, checksums verified")
-        else:
-            verify(root)
-            print(f"MNIST in {raw_dir(root)}: all four files verified")
-    except MnistSweepError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
+    return exit_code_of(lambda: _run(args))
 
 
 if __name__ == "__main__":

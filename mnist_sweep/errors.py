@@ -5,6 +5,9 @@ Entry points print ``error: <message>`` and exit non-zero instead of a traceback
 """
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 from hydra.errors import CompactHydraException
 
 
@@ -62,3 +65,13 @@ class ReproductionMismatch(MnistSweepError):
 
 class SweepError(MnistSweepError, CompactHydraException):
     """Bad search space, storage or sweep state; Hydra prints only the message."""
+
+
+def exit_code_of(body: Callable[[], object]) -> int:
+    """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr."""
+    try:
+        body()
+    except MnistSweepError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0

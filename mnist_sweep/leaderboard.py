@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from mnist_sweep.errors import LeaderboardError, MnistSweepError
+from mnist_sweep.errors import LeaderboardError, exit_code_of
 
 FILENAME = "leaderboard.csv"
 CORE = [
@@ -153,6 +153,23 @@ def show(df: pd.DataFrame, top: int) -> str:
     return out.astype(object).where(out.notna(), "").to_string(index=False)
 
 
+def _run(args: argparse.Namespace) -> None:
+    if args.storage:
+        if not args.study:
+            raise LeaderboardError("--study: required with --storage")
+        df = frame(rows_from_study(load_study(args.storage, args.study)))
+    elif args.paths:
+        frames = {str(path): read(path) for path in args.paths}
+        df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
+    else:
+        raise LeaderboardError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
+    print(show(df, args.top))
+    counts = df["status"].value_counts().to_dict()
+    print(f"\n{len(df)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if args.out:
+        write_csv(df, Path(args.out))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mnist_sweep.leaderboard", description=__doc__.splitlines()[0])
     p.add_argument("paths", nargs="*", help="sweep dirs or leaderboard CSVs (several are merged)")
@@ -161,25 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
     p.add_argument("--out", help="also write the (merged) table to this CSV")
     args = p.parse_args(argv)
-    try:
-        if args.storage:
-            if not args.study:
-                raise LeaderboardError("--study: required with --storage")
-            df = frame(rows_from_study(load_study(args.storage, args.study)))
-        elif args.paths:
-            frames = {str(path): read(path) for path in args.paths}
-            df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
-        else:
-            raise LeaderboardError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
-        print(show(df, args.top))
-        counts = df["status"].value_counts().to_dict()
-        print(f"\n{len(df)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-        if args.out:
-            write_csv(df, Path(args.out))
-    except MnistSweepError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
+    return exit_code_of(lambda: _run(args))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, exit_code_of
 from mnist_sweep.leaderboard import read
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
@@ -80,6 +80,22 @@ def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFr
     return table, bool(same.all())
 
 
+def _run(args: argparse.Namespace) -> None:
+    board = read(args.leaderboard)
+    row = pick_row(board, args.rank, args.trial, args.leaderboard)
+    config_dir, recorded = trial_files(row)
+    out = Path(args.out or f"outputs/reproduce/trial_{int(row['trial']):04d}_{time.strftime('%Y%m%d-%H%M%S')}")
+    reproduced = rerun(config_dir, out, [])
+    table, ok = compare(recorded, reproduced)
+    print(table.to_string(index=False))
+    if not ok:
+        raise ReproductionMismatch(
+            f"trial {row['trial']}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
+            f"(re-run in {out}); same machine, threads and library versions?"
+        )
+    print(f"trial {row['trial']}: all {len(recorded)} epochs reproduced exactly (re-run in {out})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", help="leaderboard.csv or the sweep dir holding it")
@@ -88,24 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--trial", type=int, help="Optuna trial number")
     p.add_argument("--out", help="output dir (default outputs/reproduce/trial_NNNN_<time>)")
     args = p.parse_args(argv)
-    try:
-        board = read(args.leaderboard)
-        row = pick_row(board, args.rank, args.trial, args.leaderboard)
-        config_dir, recorded = trial_files(row)
-        out = Path(args.out or f"outputs/reproduce/trial_{int(row['trial']):04d}_{time.strftime('%Y%m%d-%H%M%S')}")
-        reproduced = rerun(config_dir, out, [])
-        table, ok = compare(recorded, reproduced)
-        print(table.to_string(index=False))
-        if not ok:
-            raise ReproductionMismatch(
-                f"trial {row['trial']}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
-                f"(re-run in {out}); same machine, threads and library versions?"
-            )
-        print(f"trial {row['trial']}: all {len(recorded)} epochs reproduced exactly (re-run in {out})")
-    except MnistSweepError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
+    return exit_code_of(lambda: _run(args))
 
 
 if __name__ == "__main__":

@@ -226,3 +226,37 @@ def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):
     fake.to_csv(tmp_path / "lb.csv", index=False)
     proc = run(["mnist_sweep.reproduce", str(tmp_path / "lb.csv"), "--rank", "1"], cwd=tmp_path)
     assert_one_line_error(proc, "deleted", "cannot reproduce")
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGKILL"])
+def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
+    """A real signal to a real sweep while its second trial trains."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = sweep_args(tmp_path, "sig", 3, "model.c3=choice(8,16)", "data.train_limit=1024", "trainer.max_epochs=8")
+    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    d = tmp_path / "sig"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (d / "trial_0001" / "metrics.csv").exists():
+        time.sleep(0.2)
+    assert (d / "trial_0001" / "metrics.csv").exists(), "second trial never started"
+    finished = fingerprint(d / "trial_0000")
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    if sig != "SIGKILL":
+        assert "Traceback" not in err and "interrupted" in err.splitlines()[-1]
+        board = pd.read_csv(d / "leaderboard.csv")
+        assert board.set_index("trial").loc[1, "status"] == "failed"
+    assert fingerprint(d / "trial_0000") == finished
+    resumed = run(sweep_args(tmp_path, "sig", 2, "model.c3=choice(8,16)", "data.train_limit=1024",
+                             "trainer.max_epochs=8"), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    board = pd.read_csv(d / "leaderboard.csv").set_index("trial")
+    assert board.loc[0, "status"] == "complete" and fingerprint(d / "trial_0000") == finished
+    assert board.loc[1, "status"] == "failed" and isinstance(board.loc[1, "error"], str)
+    assert (board.status == "complete").sum() == 2  # the lost trial was replaced, not counted

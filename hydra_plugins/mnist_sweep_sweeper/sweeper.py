@@ -40,7 +40,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import (
 )
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from omegaconf import DictConfig, OmegaConf
-from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from mnist_sweep.errors import SweepError

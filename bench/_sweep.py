@@ -1,0 +1,21 @@
+"""Shared by the sweep benchmarks: run one sweep in a fresh study and read its leaderboard."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def run_sweep(d: Path, name: str, overrides: list[str]) -> tuple[pd.DataFrame, float]:
+    """(leaderboard, wall seconds) of ``python -m mnist_sweep.train -m`` in study ``name`` under ``d``."""
+    cmd = [sys.executable, "-m", "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}",
+           f"hydra.sweeper.storage=sqlite:///{d}/optuna.db", f"hydra.sweeper.study_name={name}", *overrides]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{name}: sweep failed: {proc.stderr.strip().splitlines()[-1]}")
+    return pd.read_csv(d / "leaderboard.csv"), wall

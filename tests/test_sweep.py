@@ -260,3 +260,13 @@ def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
     assert board.loc[0, "status"] == "complete" and fingerprint(d / "trial_0000") == finished
     assert board.loc[1, "status"] == "failed" and isinstance(board.loc[1, "error"], str)
     assert (board.status == "complete").sum() == 2  # the lost trial was replaced, not counted
+
+
+def test_in_memory_storage_sweeps_without_pruning(tmp_path):
+    args = [a for a in sweep_args(tmp_path, "mem", 2, "model.c3=choice(8,16)") if not a.startswith("hydra.sweeper.storage")]
+    args = [a for a in args if not a.startswith("hydra.sweeper.workers")]
+    proc = run([*args, "hydra.sweeper.storage=null", "hydra.sweeper.workers=2"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    board = pd.read_csv(tmp_path / "mem" / "leaderboard.csv")
+    assert (board.status == "complete").sum() == 2 and not (tmp_path / "mem" / "optuna.db").exists()
+    assert "in-memory study: one worker" in proc.stdout + proc.stderr

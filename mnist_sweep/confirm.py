@@ -1,0 +1,121 @@
+"""Multi-seed confirmation: retrain the top configs of a sweep on all 60k training images.
+
+``python -m mnist_sweep.confirm LEADERBOARD.csv --top 5 --seeds 3`` retrains each of the top
+complete trials' saved configs with seeds 1..3, with no validation hold-out
+(``data.val_size=0``), its fixed epoch count and no early stopping, and writes
+``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
+reached the target. ``--experiment NAME`` confirms ``conf/experiment/NAME.yaml`` instead.
+Finished runs are kept and skipped when the command is run again; two run at once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, exit_code_of
+from mnist_sweep.leaderboard import read, write_csv
+from mnist_sweep.reproduce import trial_files
+
+FULL_TRAIN = ["data.val_size=0", "trainer.select_on=test", "trainer.progress=false"]
+
+
+def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
+    """Name -> the train arguments that select its config (without seed and output dir)."""
+    if args.experiment:
+        return {name: [f"+experiment={name}"] for name in args.experiment}
+    board = read(args.leaderboard)
+    top = board[board.status == "complete"].head(args.top)
+    if top.empty:
+        raise LeaderboardError(f"{args.leaderboard}: no complete trial to confirm")
+    out = {}
+    for _, row in top.iterrows():
+        config_dir, _ = trial_files(row)
+        out[f"trial_{int(row.trial):04d}"] = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
+    return out
+
+
+def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> dict:
+    """Train once (or reuse a finished run in ``run_dir``); returns its result.json."""
+    result = run_dir / "result.json"
+    if result.exists() and json.loads(result.read_text()).get("status") == "complete":
+        return json.loads(result.read_text())
+    cmd = [sys.executable, "-m", "mnist_sweep.train", *select, *FULL_TRAIN, f"trainer.seed={seed}",
+           f"hydra.run.dir={run_dir}", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise MnistSweepError(f"{run_dir}: training failed (exit {proc.returncode}): {last}")
+    return json.loads(result.read_text())
+
+
+def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
+    rows = []
+    for name, by_seed in results.items():
+        first = next(iter(by_seed.values()))
+        accs = pd.Series({s: r["test_acc_final"] for s, r in by_seed.items()})
+        row = {"config": name, "params": first["params"], "epochs": first["epochs"]}
+        row.update({f"seed_{s}": a for s, a in accs.items()})
+        row.update(
+            mean=accs.mean(), std=accs.std(ddof=1) if len(accs) > 1 else 0.0, min=accs.min(),
+            reached=f"{sum(r['reached_target'] for r in by_seed.values())}/{len(by_seed)}",
+            target=first["target_acc"],
+            s_per_epoch=sum(r["wall_s"] for r in by_seed.values()) / sum(r["epochs"] for r in by_seed.values()),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("mean", ascending=False)
+
+
+def _run(args: argparse.Namespace) -> None:
+    chosen = candidates(args)
+    out = Path(args.out)
+    jobs = [(name, sel, seed) for name, sel in chosen.items() for seed in range(1, args.seeds + 1)]
+    print(f"confirming {len(chosen)} configs x {args.seeds} seeds on the full training set -> {out}", flush=True)
+
+    def job(item: tuple[str, list[str], int]) -> tuple[str, int, dict]:
+        name, sel, seed = item
+        r = run_one(sel, seed, out / name / f"seed_{seed}", args.override)
+        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {r['epochs']} epochs", flush=True)
+        return name, seed, r
+
+    results: dict[str, dict[int, dict]] = {name: {} for name in chosen}
+    with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+        for name, seed, r in pool.map(job, jobs):
+            results[name][seed] = r
+    df = table(results)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(df, out / "robustness.csv")
+    shown = df.copy()
+    for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:
+        shown[c] = shown[c].map(lambda v: f"{100 * v:.2f}%")
+    shown["std"] = shown["std"].map(lambda v: f"{100 * v:.3f}")
+    shown["s_per_epoch"] = shown["s_per_epoch"].map(lambda v: f"{v:.1f}")
+    print(shown.to_string(index=False))
+    print(f"written {out / 'robustness.csv'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
+    p.add_argument("leaderboard", nargs="?", help="leaderboard.csv or its sweep dir")
+    p.add_argument("--experiment", nargs="*", help="confirm conf/experiment/NAME.yaml configs instead")
+    p.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
+    p.add_argument("--parallel", type=int, default=2, help="runs at once (default 2, one per core)")
+    p.add_argument("--out", default="outputs/confirm", help="output dir (default outputs/confirm)")
+    p.add_argument("--set", dest="override", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra train override for every run (repeatable), e.g. --set trainer.max_epochs=15")
+    args = p.parse_args(argv)
+    if not args.leaderboard and not args.experiment:
+        p.error("give a leaderboard (or sweep dir) or --experiment NAME")
+    if args.top < 1 or args.seeds < 1 or args.parallel < 1:
+        p.error("--top, --seeds and --parallel must be >= 1")
+    return exit_code_of(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

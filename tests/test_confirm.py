@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import assert_one_line_error, run
+from test_sweep import sweep_args
+
+SMALL = ["--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "trainer.max_epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("confirm")
+    proc = run(sweep_args(tmp, "c", 2, "model.c3=choice(8,16)"), cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return tmp
+
+
+def test_confirm_top_configs_over_seeds(board):
+    out = board / "conf"
+    proc = run(["mnist_sweep.confirm", str(board / "c"), "--top", "2", "--seeds", "2", "--out", str(out), *SMALL], cwd=board)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    df = pd.read_csv(out / "robustness.csv")
+    assert len(df) == 2 and {"seed_1", "seed_2", "mean", "std", "min", "reached", "params", "s_per_epoch"} <= set(df.columns)
+    assert (df["min"] <= df["mean"]).all()
+    for name in df.config:
+        for seed in (1, 2):
+            cfg = (out / name / f"seed_{seed}" / ".hydra" / "config.yaml").read_text()
+            assert "val_size: 0" in cfg and f"seed: {seed}" in cfg  # full training set, no hold-out
+    again = run(["mnist_sweep.confirm", str(board / "c"), "--top", "2", "--seeds", "2", "--out", str(out), *SMALL],
+                cwd=board)
+    assert again.returncode == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "robustness.csv"), df)  # finished runs reused
+
+
+def test_confirm_bad_leaderboard(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    assert_one_line_error(run(["mnist_sweep.confirm", str(tmp_path / "x.csv")], cwd=tmp_path), "not a leaderboard")

@@ -20,8 +20,9 @@ from mnist_sweep.errors import LeaderboardError, exit_code_of
 FILENAME = "leaderboard.csv"
 CORE = [
     "rank", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
-    "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed",
+    "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
+RESULT_KEYS = ["val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s"]
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
@@ -53,12 +54,20 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "seed": res.get("seed"),
             "host": attrs.get("host"),
         }
-        for key in CORE[4:-1]:
+        for key in RESULT_KEYS:
             row.setdefault(key, res.get(key))
         row.update({f"hp.{k}": v for k, v in t.params.items()})
         row.update(error=attrs.get("error"), trial_dir=attrs.get("trial_dir"), overrides=attrs.get("overrides"))
         rows.append(row)
     return rows
+
+
+def pareto_mask(acc: pd.Series, params: pd.Series) -> pd.Series:
+    """True where no other point has at least the accuracy with at most the parameters (and beats it in one)."""
+    return pd.Series(
+        [not ((acc >= a) & (params <= p) & ((acc > a) | (params < p))).any() for a, p in zip(acc, params)],
+        index=acc.index, dtype=bool,
+    )
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -69,6 +78,9 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
     df["_metric"] = pd.to_numeric(df["value"], errors="coerce").fillna(pd.to_numeric(df["val_acc"], errors="coerce"))
     df = df.sort_values(["_order", "_metric", "params", "trial"], ascending=[True, False, True, True], na_position="last")
+    done = df.status == "complete"
+    df["pareto"] = False
+    df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_metric"], pd.to_numeric(df.loc[done, "params"]))
     df = df.drop(columns=["_order", "_metric"]).reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
     hp = sorted(c for c in df.columns if c.startswith("hp."))

@@ -1,7 +1,7 @@
 """Config sections to plain, validated, typed values. Errors name the key and the valid range."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,7 @@ class TrainerSettings:
     save_checkpoint: bool
     label_smoothing: float
     channels_last: bool
+    objectives: tuple[str, ...] | None
 
     @classmethod
     def from_cfg(cls, t: Mapping[str, Any]) -> TrainerSettings:
@@ -76,7 +77,20 @@ class TrainerSettings:
             save_checkpoint=take(t, p, "save_checkpoint", bool),
             label_smoothing=take(t, p, "label_smoothing", float, lambda v: 0 <= v < 1, "in [0, 1)"),
             channels_last=take(t, p, "channels_last", bool),
+            objectives=_objectives(t.get("objectives")),
         )
+
+
+OBJECTIVES = ("val_acc", "test_acc_final", "params")
+
+
+def _objectives(value: Any) -> tuple[str, ...] | None:
+    """trainer.objectives: null (the selection metric alone) or a list for multi-objective sweeps."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value or any(v not in OBJECTIVES for v in value):
+        raise ConfigError(f"trainer.objectives: expected null or a non-empty list of {', '.join(OBJECTIVES)}, got {value!r}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
+from mnist_sweep import plots
 from mnist_sweep.errors import DivergedError, MnistSweepError
 from mnist_sweep.settings import DataSettings, TrainerSettings, optimizer_kwargs, scheduler_kwargs
 
@@ -243,6 +244,7 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> 
                 raise
 
     result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device)
+    plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{n_params:,} parameters")
     if ts.save_checkpoint:
         _atomic_write(out_dir / "model.pt", lambda p: torch.save(model.state_dict(), p))
     _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
@@ -285,7 +287,9 @@ def main(cfg: DictConfig) -> float:
     out_dir = Path(hc.runtime.output_dir)
     try:
         hook = pruning_hook(hc.sweeper) if hc.mode == RunMode.MULTIRUN else None
-        return train(cfg, out_dir, on_epoch=hook)["value"]
+        result = train(cfg, out_dir, on_epoch=hook)
+        objectives = TrainerSettings.from_cfg(cfg.trainer).objectives
+        return [float(result[o]) for o in objectives] if objectives else result["value"]
     except MnistSweepError as e:
         if hc.mode == RunMode.MULTIRUN:
             raise  # the sweeper records the trial as failed/rejected and goes on

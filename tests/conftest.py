@@ -1,11 +1,14 @@
 """Shared fixtures: the real conf/ composed with Hydra's compose API, shrunk to tiny runs."""
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import optuna
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
@@ -50,3 +53,46 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> s
     for needle in needles:
         assert needle in last, last
     return last
+
+
+# One small space: c3=256 is always over the 20k budget, so rejections are certain to occur.
+SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", "scheduler=choice(onecycle,step)",
+         "scheduler.pct_start=interval(0.2,0.3)"]
+
+
+def sweep_args(tmp_path, study: str, n_trials: int, *extra: str) -> list[str]:
+    d = tmp_path / study
+    return [
+        "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", f"hydra.sweeper.storage=sqlite:///{d}/optuna.db",
+        f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.workers=1",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "hydra.sweeper.params=null", *TINY, *extra,
+    ]
+
+
+def load(tmp_path, study: str) -> optuna.Study:
+    return optuna.load_study(study_name=study, storage=f"sqlite:///{tmp_path / study}/optuna.db")
+
+
+def fingerprint(d) -> dict[str, str]:
+    return {
+        str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(d.rglob("*")) if p.is_file() and p.suffix in (".json", ".csv", ".pt", ".yaml")
+    }
+
+
+@pytest.fixture(scope="session")
+def swept(tmp_path_factory):
+    """A 3-trial sweep, then the same command resumed to 5 trials, then run once more."""
+    tmp = tmp_path_factory.mktemp("sweep")
+    first = run(sweep_args(tmp, "e2e", 3, *SPACE), cwd=tmp)
+    assert first.returncode == 0, first.stderr[-3000:]
+    board1 = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
+    dirs1 = {p.name: fingerprint(p) for p in (tmp / "e2e").glob("trial_*")}
+    second = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
+    assert second.returncode == 0, second.stderr[-3000:]
+    third = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
+    assert third.returncode == 0, third.stderr[-3000:]
+    return tmp, board1, dirs1
+
+

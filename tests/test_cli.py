@@ -12,7 +12,8 @@ def test_tiny_run_writes_its_files(tmp_path):
     proc = run(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "run"
-    for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.csv", "result.json", "model.pt", "train.log"):
+    for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.csv", "result.json", "model.pt", "train.log",
+                 "curves.png"):
         assert (out / name).exists(), name
     assert json.loads((out / "result.json").read_text())["params"] == 9_778
     assert "Total params: 9,778" in proc.stdout  # the torchinfo summary

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, run
-from test_sweep import sweep_args
+from conftest import assert_one_line_error, run, sweep_args
 
 SMALL = ["--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "trainer.max_epochs=1"]
 

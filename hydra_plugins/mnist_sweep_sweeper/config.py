@@ -65,6 +65,8 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     # (or null). Jobs open their live trial from the storage and report every epoch; pruning
     # needs a persistent storage.
     pruner: Any = MISSING  # filled by the defaults list (median)
+    # Dotted path of callable(study, sweep_dir) called once when the sweep ends (the report).
+    on_sweep_end: Optional[str] = None
     # Sweep processes on this machine sharing the study (needs a persistent storage): this one
     # starts workers - 1 copies of its own command line. With n_jobs: 1 each, a trial that ends
     # early (pruned, failed) frees its core at once instead of waiting for a whole batch.

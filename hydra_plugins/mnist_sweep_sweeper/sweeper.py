@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -83,7 +84,14 @@ def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
     study = optuna.load_study(
         study_name=sweeper_cfg.study_name, storage=storage, pruner=instantiate(sweeper_cfg.pruner)
     )
+    if len(study.directions) > 1:  # optuna cannot prune multi-objective studies
+        return None
     return optuna.Trial(study, int(trial_id))
+
+
+def helpers_running(study: optuna.Study) -> bool:
+    """Whether some worker still runs a trial (the last worker to finish writes the report)."""
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
 
 def counts_toward_total(t: optuna.trial.FrozenTrial) -> bool:
@@ -94,9 +102,11 @@ def counts_toward_total(t: optuna.trial.FrozenTrial) -> bool:
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def __init__(
         self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str, pruner: Any,
-        workers: int,
+        workers: int, on_sweep_end: str | None,
     ) -> None:
         super().__init__(*args)
+        self.on_sweep_end: Callable[[optuna.Study, Path], None] | None = get_method(on_sweep_end) if on_sweep_end else None
+        self.durations: list[float] = []
         self.workers = workers
         # Hydra instantiates nested _target_ configs before __init__; accept either form.
         self.pruner = instantiate(pruner) if isinstance(pruner, (dict, DictConfig)) else pruner
@@ -262,6 +272,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                         f"++hydra.job.env_set.{TRIAL_ID_ENV}={trial._trial_id}",
                         f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}",
                     ])
+                t_launch = time.time()
                 try:
                     returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
                 except BaseException:
@@ -273,6 +284,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 for trial, ret in zip(trials, returns):
                     self._record(study, trial, ret)
                     self._trial_end(study, sweep_dir)
+                    self._progress(study, trial.number, time.time() - t_launch)
             self._check_failure_rate(study)
         except BaseException:
             for proc, _ in helpers:  # Ctrl-C reaches them too; SIGTERM to this process does not
@@ -284,6 +296,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self._wait_workers(helpers)
         self._trial_end(study, sweep_dir)
         self._report_best(study, sweep_dir)
+        if self.on_sweep_end is not None and not helpers_running(study):
+            self.on_sweep_end(study, sweep_dir)
 
     def _start_workers(self, sweep_dir: Path) -> list[tuple[subprocess.Popen, Path]]:
         """workers - 1 more processes running this same command on the same study."""
@@ -347,6 +361,28 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             study.tell(trial, state=TrialState.FAIL)
             log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value)
 
+    def _progress(self, study: optuna.Study, number: int, seconds: float) -> None:
+        """One line per finished trial: n of N, status, metric, best so far, ETA."""
+        self.durations.append(seconds)
+        trials = study.get_trials(deepcopy=False)
+        done = [t for t in trials if counts_toward_total(t) and t.state != TrialState.RUNNING]
+        t = next(t for t in trials if t.number == number)
+        value = f"{t.values[0]:.4f}" if t.values else "-"
+        complete = [x for x in trials if x.state == TrialState.COMPLETE]
+        best = "-"
+        if complete:
+            sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
+            b = max(complete, key=lambda x: sign * x.values[0])
+            best = f"{b.values[0]:.4f} (trial {b.number})"
+        left = max(self.n_trials - len(done), 0)
+        active = 1 + sum(1 for x in trials if x.state == TrialState.RUNNING)  # this worker and the busy others
+        eta = left * (sum(self.durations) / len(self.durations)) / active
+        log.info(
+            "[%d/%d] trial %d %s, metric %s, best %s, ETA %s",
+            len(done), self.n_trials, number, t.user_attrs.get("status", "?"), value, best,
+            f"{eta / 60:.0f} min" if left else "done",
+        )
+
     def _check_failure_rate(self, study: optuna.Study) -> None:
         failed = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("status") == "failed"]
         if len(failed) > self.max_failure_rate * self.n_trials:
@@ -378,12 +414,13 @@ class MnistOptunaSweeper(OptunaSweeper):
 
     def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
                  search_space, custom_search_space, params, precheck=None, max_rejected=1000,
-                 on_trial_end=None, trial_dir="trial_{number:04d}", pruner=None, workers=1) -> None:  # fmt: skip
+                 on_trial_end=None, trial_dir="trial_{number:04d}", pruner=None, workers=1,
+                 on_sweep_end=None) -> None:  # fmt: skip
         if custom_search_space:
             raise SweepError("hydra.sweeper.custom_search_space: not supported by mnist_optuna; use params")
         self.sweeper = MnistOptunaSweeperImpl(
             sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate, search_space,
             custom_search_space, params,
             precheck=precheck, max_rejected=max_rejected, on_trial_end=on_trial_end, trial_dir=trial_dir,
-            pruner=pruner, workers=workers,
+            pruner=pruner, workers=workers, on_sweep_end=on_sweep_end,
         )

@@ -234,6 +234,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             study.study_name, mask_url(self.storage), len(study.trials), self.n_trials, self.n_jobs,
         )
         rejected_here = 0
+        in_flight: list[optuna.Trial] = []
         try:
             while True:
                 counted = [t for t in study.get_trials(deepcopy=False) if counts_toward_total(t)]
@@ -244,6 +245,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 trials, job_overrides = [], []
                 while len(trials) < min(self.n_jobs, remaining):
                     trial = study.ask()
+                    in_flight.append(trial)
                     overrides = self._suggest(trial, groups, values, fixed)
                     trial_dir = sweep_dir / self.trial_dir_format.format(number=trial.number)
                     self._mark(
@@ -251,12 +253,12 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                         trial_dir=str(trial_dir), overrides=" ".join(shlex.quote(o) for o in overrides),
                     )
                     if (trial_dir / "result.json").exists():
-                        study.tell(trial, state=TrialState.FAIL)
                         raise SweepError(
                             f"{trial_dir}: already holds a finished run but the study '{study.study_name}' has no such "
                             "trial; the storage does not belong to this sweep dir: use a new hydra.sweeper.study_name"
                         )
                     if self._reject(study, trial, overrides):
+                        in_flight.remove(trial)
                         self._trial_end(study, sweep_dir)
                         rejected_here += 1
                         if rejected_here > self.max_rejected:
@@ -273,20 +275,18 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                         f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}",
                     ])
                 t_launch = time.time()
-                try:
-                    returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
-                except BaseException:
-                    for trial in trials:
-                        self._mark(study, trial, "lost", error="sweep interrupted while the trial ran")
-                        study.tell(trial, state=TrialState.FAIL)
-                    raise
+                returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
                 self.job_idx += len(returns)
                 for trial, ret in zip(trials, returns):
                     self._record(study, trial, ret)
+                    in_flight.remove(trial)
                     self._trial_end(study, sweep_dir)
                     self._progress(study, trial.number, time.time() - t_launch)
             self._check_failure_rate(study)
-        except BaseException:
+        except BaseException as e:
+            for trial in in_flight:  # asked but never told: interrupted, or the sweep itself failed
+                self._mark(study, trial, "lost", error=f"sweep stopped while the trial was open: {type(e).__name__}: {e}")
+                study.tell(trial, state=TrialState.FAIL)
             for proc, _ in helpers:  # Ctrl-C reaches them too; SIGTERM to this process does not
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)

@@ -246,11 +246,12 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 while len(trials) < min(self.n_jobs, remaining):
                     trial = study.ask()
                     in_flight.append(trial)
+                    self._mark(study, trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first
                     overrides = self._suggest(trial, groups, values, fixed)
                     trial_dir = sweep_dir / self.trial_dir_format.format(number=trial.number)
                     self._mark(
-                        study, trial, "running", host=socket.gethostname(), pid=os.getpid(),
-                        trial_dir=str(trial_dir), overrides=" ".join(shlex.quote(o) for o in overrides),
+                        study, trial, "running", trial_dir=str(trial_dir),
+                        overrides=" ".join(shlex.quote(o) for o in overrides),
                     )
                     if (trial_dir / "result.json").exists():
                         raise SweepError(

@@ -60,11 +60,13 @@ SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", 
          "scheduler.pct_start=interval(0.2,0.3)"]
 
 
-def sweep_args(tmp_path, study: str, n_trials: int, *extra: str) -> list[str]:
+def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "none") -> list[str]:
+    """A tiny one-worker sweep; no pruning unless asked, so every trial runs its epochs."""
     d = tmp_path / study
     return [
         "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", f"hydra.sweeper.storage=sqlite:///{d}/optuna.db",
         f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.workers=1",
+        f"hydra/sweeper/pruner={pruner}",
         "hydra.sweeper.sampler.n_startup_trials=2",
         "hydra.sweeper.params=null", *TINY, *extra,
     ]

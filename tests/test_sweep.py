@@ -132,15 +132,15 @@ def test_mostly_over_budget_space_completes(tmp_path):
 
 def test_forced_prune_is_pruned_in_storage_and_leaderboard(tmp_path):
     extra = ["model.c3=choice(8,16)", "trainer.max_epochs=2",  # val_acc < 1.0 after epoch 1: always prune
-             "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=1.0"]
-    proc = run(sweep_args(tmp_path, "prune", 2, *extra), cwd=tmp_path)
+             "hydra.sweeper.pruner.lower=1.0"]
+    proc = run(sweep_args(tmp_path, "prune", 2, *extra, pruner="threshold"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     study = load(tmp_path, "prune")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.PRUNED] * 2
     board = pd.read_csv(tmp_path / "prune" / "leaderboard.csv")
     assert list(board.status) == ["pruned", "pruned"] and list(board.epochs) == [1, 1]
     before = {p.name: fingerprint(p) for p in (tmp_path / "prune").glob("trial_*")}
-    assert run(sweep_args(tmp_path, "prune", 2, *extra), cwd=tmp_path).returncode == 0
+    assert run(sweep_args(tmp_path, "prune", 2, *extra, pruner="threshold"), cwd=tmp_path).returncode == 0
     assert {p.name: fingerprint(p) for p in (tmp_path / "prune").glob("trial_*")} == before
     assert len(load(tmp_path, "prune").trials) == 2
 

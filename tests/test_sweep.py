@@ -195,8 +195,10 @@ def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
     import time
 
     args = sweep_args(tmp_path, "sig", 3, "model.c3=choice(8,16)", "data.train_limit=1024", "trainer.max_epochs=8")
+    # A shell's background job starts with SIGINT ignored, and Python keeps it so: restore the default.
     proc = subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     d = tmp_path / "sig"
     deadline = time.time() + 120
     while time.time() < deadline and not (d / "trial_0001" / "metrics.csv").exists():

@@ -171,27 +171,34 @@ def versions() -> dict[str, str]:
     }
 
 
-def precheck(cfg: DictConfig) -> dict[str, Any]:
-    """Validate every section and the model budget without training; the sweeper calls this
-    before launching a candidate. Returns what to record about it."""
-    TrainerSettings.from_cfg(cfg.trainer)
-    DataSettings.from_cfg(cfg.data)
-    optimizer_kwargs(OmegaConf.to_container(cfg.optimizer, resolve=True))
-    scheduler_kwargs(OmegaConf.to_container(cfg.scheduler, resolve=True))
-    return {"params": mmodel.count_params(mmodel.build(OmegaConf.to_container(cfg.model, resolve=True)))}
-
-
-def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> dict[str, Any]:
-    """Train ``cfg`` and write metrics.csv, result.json and model.pt to ``out_dir``; returns the result."""
-    precheck(cfg)  # every config error before any work
+def settings(cfg: DictConfig) -> tuple[TrainerSettings, DataSettings, dict, dict, dict]:
+    """Every section validated and typed: (trainer, data, model, optimizer, scheduler)."""
     ts = TrainerSettings.from_cfg(cfg.trainer)
     ds = DataSettings.from_cfg(cfg.data)
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     opt_cfg = OmegaConf.to_container(cfg.optimizer, resolve=True)
     sched_cfg = OmegaConf.to_container(cfg.scheduler, resolve=True)
+    optimizer_kwargs(opt_cfg), scheduler_kwargs(sched_cfg), mmodel.spec_from_config(model_cfg)
+    return ts, ds, model_cfg, opt_cfg, sched_cfg
+
+
+def precheck(cfg: DictConfig) -> dict[str, Any]:
+    """Validate every section and the model budget without training; the sweeper calls this
+    before launching a candidate. Returns what to record about it."""
+    model_cfg = settings(cfg)[2]
+    return {"params": mmodel.count_params(mmodel.build(model_cfg))}
+
+
+def write_result(out_dir: Path, result: dict[str, Any]) -> None:
+    _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
+
+
+def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> dict[str, Any]:
+    """Train ``cfg`` and write metrics.csv, result.json and model.pt to ``out_dir``; returns the result."""
+    ts, ds, model_cfg, opt_cfg, sched_cfg = settings(cfg)  # every config error before any work
     torch.set_num_threads(ts.threads)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
-    model = mmodel.build(model_cfg)
+    model = mmodel.build(model_cfg)  # raises ParamBudgetExceeded before any data is loaded
     n_params = mmodel.count_params(model)
     log.info("model summary\n%s", mmodel.summary(model))
     device = pick_device(ts.device)
@@ -239,15 +246,14 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> 
             try:
                 on_epoch(epoch, rows[-1][f"{ts.select_on}_acc"])
             except optuna.TrialPruned:
-                result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device, status="pruned")
-                _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
+                write_result(out_dir, summarize(rows, ts, n_params, time.perf_counter() - t_start, device, "pruned"))
                 raise
 
     result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device)
     plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{n_params:,} parameters")
     if ts.save_checkpoint:
         _atomic_write(out_dir / "model.pt", lambda p: torch.save(model.state_dict(), p))
-    _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
+    write_result(out_dir, result)
     return result
 
 

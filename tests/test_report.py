@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_one_line_error, load, run, sweep_args
-from mnist_sweep.report import SECTIONS, build
+from mnist_sweep.report import SECTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -175,14 +175,17 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         )
 
     def _suggest(self, trial: optuna.Trial, groups: dict, values: dict, fixed: dict) -> list[str]:
+        """Group choices first, then the value parameters that exist in the config they chose."""
+        def overrides() -> list[str]:
+            return [f"{k}={v}" for k, v in {**trial.params, **fixed}.items()]
+
         for name, dist in groups.items():
             trial._suggest(name, dist)
-        chosen = [f"{k}={v}" for k, v in trial.params.items()] + [f"{k}={v}" for k, v in fixed.items()]
-        cfg = self._compose(chosen) if values else None
+        cfg = self._compose(overrides()) if values else None
         for name, dist in values.items():
             if name.startswith("+") or OmegaConf.select(cfg, name, default=_ABSENT) is not _ABSENT:
                 trial._suggest(name, dist)
-        return [f"{k}={v}" for k, v in trial.params.items()] + [f"{k}={v}" for k, v in fixed.items()]
+        return overrides()
 
     # ----------------------------------------------------------------- study and storage
     def _open_study(self) -> optuna.Study:
@@ -216,7 +219,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 study._storage.set_trial_state(t._trial_id, TrialState.FAIL)
                 log.warning("trial %d: worker %d died while it ran; marked failed (lost)", t.number, pid)
 
-    def _mark(self, study: optuna.Study, trial: optuna.Trial, status: str, **attrs: Any) -> None:
+    def _mark(self, trial: optuna.Trial, status: str, **attrs: Any) -> None:
         trial.set_user_attr("status", status)
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
@@ -246,13 +249,11 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 while len(trials) < min(self.n_jobs, remaining):
                     trial = study.ask()
                     in_flight.append(trial)
-                    self._mark(study, trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first
+                    self._mark(trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first
                     overrides = self._suggest(trial, groups, values, fixed)
                     trial_dir = sweep_dir / self.trial_dir_format.format(number=trial.number)
-                    self._mark(
-                        study, trial, "running", trial_dir=str(trial_dir),
-                        overrides=" ".join(shlex.quote(o) for o in overrides),
-                    )
+                    self._mark(trial, "running", trial_dir=str(trial_dir),
+                               overrides=" ".join(shlex.quote(o) for o in overrides))
                     if (trial_dir / "result.json").exists():
                         raise SweepError(
                             f"{trial_dir}: already holds a finished run but the study '{study.study_name}' has no such "
@@ -286,7 +287,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self._check_failure_rate(study)
         except BaseException as e:
             for trial in in_flight:  # asked but never told: interrupted, or the sweep itself failed
-                self._mark(study, trial, "lost", error=f"sweep stopped while the trial was open: {type(e).__name__}: {e}")
+                self._mark(trial, "lost", error=f"sweep stopped while the trial was open: {type(e).__name__}: {e}")
                 study.tell(trial, state=TrialState.FAIL)
             for proc, _ in helpers:  # Ctrl-C reaches them too; SIGTERM to this process does not
                 if proc.poll() is None:
@@ -331,7 +332,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         try:
             attrs = self.precheck(self._compose(overrides)) or {}
         except Exception as e:  # noqa: BLE001 - any precheck error rejects the candidate
-            self._mark(study, trial, "rejected", error=str(e), **getattr(e, "user_attrs", {}))
+            self._mark(trial, "rejected", error=str(e), **getattr(e, "user_attrs", {}))
             study.tell(trial, state=TrialState.PRUNED)
             log.info("trial %d rejected before launch: %s", trial.number, e)
             return True
@@ -347,18 +348,18 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 if not all(math.isfinite(v) for v in values):
                     raise ValueError(f"non-finite objective {values}")
             except (TypeError, ValueError) as e:
-                self._mark(study, trial, "failed", error=f"bad return value {value!r}: {e}")
+                self._mark(trial, "failed", error=f"bad return value {value!r}: {e}")
                 study.tell(trial, state=TrialState.FAIL)
                 return
-            self._mark(study, trial, "complete")
+            self._mark(trial, "complete")
             study.tell(trial, values[0] if len(values) == 1 else values)
             log.info("trial %d complete: %s", trial.number, values)
         elif isinstance(value, optuna.TrialPruned):
-            self._mark(study, trial, "pruned", error=str(value))
+            self._mark(trial, "pruned", error=str(value))
             study.tell(trial, state=TrialState.PRUNED)
             log.info("trial %d pruned: %s", trial.number, value)
         else:
-            self._mark(study, trial, "failed", error=f"{type(value).__name__}: {value}")
+            self._mark(trial, "failed", error=f"{type(value).__name__}: {value}")
             study.tell(trial, state=TrialState.FAIL)
             log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value)
 

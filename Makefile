@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 DATA    := data/MNIST/raw/.verified
 ARGS    ?=
 
-.PHONY: setup data sweep train test clean-outputs
+.PHONY: setup data pg sweep train test clean-outputs
 
 setup: $(STAMP)
 
@@ -32,7 +32,11 @@ sweep: $(DATA)
 train: $(DATA)
 	$(BIN)/python -m mnist_sweep.train $(ARGS)
 
-test: $(DATA)
+# A throwaway PostgreSQL server on 127.0.0.1 for the multi-worker tests (scripts/pg-test-server).
+pg:
+	@bash scripts/pg-test-server >/dev/null
+
+test: $(DATA) pg
 	$(BIN)/python -m pytest -q $(ARGS)
 
 clean-outputs:

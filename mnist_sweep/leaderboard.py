@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep.errors import LeaderboardError, exit_code_of
+from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url, status_of
 
 FILENAME = "leaderboard.csv"
 CORE = [
@@ -43,7 +44,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
     rows = []
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
-        status = attrs.get("status") or t.state.name.lower()
+        status = status_of(t)
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
         res = _result(attrs.get("trial_dir"))
         row: dict[str, Any] = {
@@ -118,8 +119,6 @@ def load_study(storage: str, study_name: str) -> Any:
     except KeyError:
         raise LeaderboardError(f"--study {study_name}: no such study in the storage") from None
     except Exception as e:  # noqa: BLE001
-        from hydra_plugins.mnist_sweep_sweeper.sweeper import mask_url
-
         raise LeaderboardError(f"--storage {mask_url(storage)}: cannot open ({type(e).__name__})") from None
 
 
@@ -166,10 +165,13 @@ def show(df: pd.DataFrame, top: int) -> str:
 
 
 def _run(args: argparse.Namespace) -> None:
-    if args.storage:
+    storage = args.storage or (default_storage() if args.study else None)
+    if args.study and not storage:
+        raise LeaderboardError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")
+    if storage:
         if not args.study:
             raise LeaderboardError("--study: required with --storage")
-        df = frame(rows_from_study(load_study(args.storage, args.study)))
+        df = frame(rows_from_study(load_study(storage, args.study)))
     elif args.paths:
         frames = {str(path): read(path) for path in args.paths}
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
@@ -185,7 +187,8 @@ def _run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mnist_sweep.leaderboard", description=__doc__.splitlines()[0])
     p.add_argument("paths", nargs="*", help="sweep dirs or leaderboard CSVs (several are merged)")
-    p.add_argument("--storage", help="Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db)")
+    p.add_argument("--storage", help=f"Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db); "
+                   f"default ${STORAGE_ENV}, which keeps a password off the command line")
     p.add_argument("--study", help="study name, with --storage")
     p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
     p.add_argument("--out", help="also write the (merged) table to this CSV")

@@ -1,6 +1,7 @@
 """Config sections to plain, validated, typed values. Errors name the key and the valid range."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +70,8 @@ class TrainerSettings:
         return cls(
             max_epochs=epochs,
             seed=take(t, p, "seed", int, lambda v: v >= 0, ">= 0"),
-            device=choice(t, p, "device", ("auto", "cpu", "cuda")),
+            device=take(t, p, "device", str, lambda v: v in ("auto", "cpu", "cuda") or bool(re.fullmatch(r"cuda:\d+", v)),
+                        "auto, cpu, cuda or cuda:N"),
             threads=take(t, p, "threads", int, lambda v: v >= 1, ">= 1"),
             target_acc=take(t, p, "target_acc", float, lambda v: 0 < v <= 1, "in (0, 1]"),
             select_on=choice(t, p, "select_on", ("val", "test")),

@@ -144,11 +144,19 @@ def pruning_hook(sweeper_cfg: Any) -> EpochHook | None:
     return report
 
 
-def pick_device(name: str) -> torch.device:
+def gpu_slot(job_num: int, n_jobs: int, worker: int) -> int:
+    """A sweep job's GPU slot: distinct for the n_jobs jobs a worker runs at once and across workers."""
+    return worker * max(n_jobs, 1) + job_num % max(n_jobs, 1)
+
+
+def pick_device(name: str, slot: int = 0) -> torch.device:
+    """auto | cpu | cuda | cuda:N; with several GPUs, ``auto``/``cuda`` take GPU ``slot`` mod their count."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise MnistSweepError("trainer.device: cuda requested but no CUDA device is available; use auto or cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MnistSweepError(f"trainer.device: {name} requested but no CUDA device is available; use auto or cpu")
+    if name == "cuda" and torch.cuda.device_count() > 1:
+        name = f"cuda:{slot % torch.cuda.device_count()}"
     return torch.device(name)
 
 
@@ -193,15 +201,16 @@ def write_result(out_dir: Path, result: dict[str, Any]) -> None:
     _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
 
 
-def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None) -> dict[str, Any]:
-    """Train ``cfg`` and write metrics.csv, result.json and model.pt to ``out_dir``; returns the result."""
+def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slot: int = 0) -> dict[str, Any]:
+    """Train ``cfg`` and write metrics.csv, result.json and model.pt to ``out_dir``; returns the result.
+    ``slot`` picks the GPU on a multi-GPU machine (see gpu_slot)."""
     ts, ds, model_cfg, opt_cfg, sched_cfg = settings(cfg)  # every config error before any work
     torch.set_num_threads(ts.threads)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
     model = mmodel.build(model_cfg)  # raises ParamBudgetExceeded before any data is loaded
     n_params = mmodel.count_params(model)
     log.info("model summary\n%s", mmodel.summary(model))
-    device = pick_device(ts.device)
+    device = pick_device(ts.device, slot)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
@@ -292,8 +301,13 @@ def main(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     try:
-        hook = pruning_hook(hc.sweeper) if hc.mode == RunMode.MULTIRUN else None
-        result = train(cfg, out_dir, on_epoch=hook)
+        hook, slot = None, 0
+        if hc.mode == RunMode.MULTIRUN:
+            from hydra_plugins.mnist_sweep_sweeper.sweeper import WORKER_ENV
+
+            hook = pruning_hook(hc.sweeper)
+            slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, int(os.environ.get(WORKER_ENV, "0")))
+        result = train(cfg, out_dir, on_epoch=hook, slot=slot)
         objectives = TrainerSettings.from_cfg(cfg.trainer).objectives
         return [float(result[o]) for o in objectives] if objectives else result["value"]
     except MnistSweepError as e:

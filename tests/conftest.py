@@ -5,6 +5,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import optuna
@@ -28,6 +29,12 @@ def make_cfg(*overrides: str) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
+def make_cfg_hydra(*overrides: str) -> DictConfig:
+    """The composed config with its hydra node (launcher, sweeper)."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        return compose("config", overrides=list(overrides), return_hydra_config=True)
+
+
 @pytest.fixture
 def cfg():
     return make_cfg
@@ -35,8 +42,8 @@ def cfg():
 
 def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     """``python -m <args>`` in ``cwd`` with the project's interpreter."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    full_env.pop("HYDRA_FULL_ERROR", None)
+    full_env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "MNIST_SWEEP_STORAGE")}
+    full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
     )
@@ -60,11 +67,13 @@ SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", 
          "scheduler.pct_start=interval(0.2,0.3)"]
 
 
-def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "none") -> list[str]:
-    """A tiny one-worker sweep; no pruning unless asked, so every trial runs its epochs."""
+def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "none", sqlite: bool = True) -> list[str]:
+    """A tiny one-worker sweep; no pruning unless asked, so every trial runs its epochs.
+    ``sqlite=False`` leaves the storage to $MNIST_SWEEP_STORAGE."""
     d = tmp_path / study
+    storage = [f"hydra.sweeper.storage=sqlite:///{d}/optuna.db"] if sqlite else []
     return [
-        "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", f"hydra.sweeper.storage=sqlite:///{d}/optuna.db",
+        "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", *storage,
         f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.workers=1",
         f"hydra/sweeper/pruner={pruner}",
         "hydra.sweeper.sampler.n_startup_trials=2",
@@ -98,3 +107,35 @@ def swept(tmp_path_factory):
     return tmp, board1, dirs1
 
 
+
+
+PG_URL_FILE = Path(os.environ.get("MNIST_SWEEP_PG_DIR", "/tmp/mnist_sweep_pg")) / "url"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The throwaway server's admin URL (scripts/pg-test-server, started by `make test`)."""
+    url = os.environ.get("MNIST_SWEEP_TEST_PG") or (PG_URL_FILE.read_text().strip() if PG_URL_FILE.exists() else "")
+    if not url:
+        msg = "no PostgreSQL test server: run scripts/pg-test-server (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_admin_url):
+    """A fresh database for one test, dropped afterwards; its URL carries the password."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    name = f"mnist_sweep_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(pg_admin_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

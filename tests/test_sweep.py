@@ -151,6 +151,8 @@ BAD_SWEEPS = [
     (["optimizer=choice(sgd,lion)"], ["hydra.sweeper.params.optimizer", "lion"]),
     (["optimizer.lr=interval(0.1,0.01)"], ["hydra.sweeper.params.optimizer.lr"]),
     (["hydra.sweeper.storage=nosuchdb://x"], ["hydra.sweeper.storage", "nosuchdb://x"]),
+    (["hydra.sweeper.storage=postgresql://me:hunter2@127.0.0.1:1/db"],
+     ["hydra.sweeper.storage", "me:***@127.0.0.1:1/db", "clear text", "MNIST_SWEEP_STORAGE"]),
 ]
 
 
@@ -162,6 +164,7 @@ def test_bad_search_space_or_storage_one_line(tmp_path, args, needles):
     proc = run([*base, *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
     assert not list((tmp_path / "bad").glob("trial_*"))
+    assert "hunter2" not in proc.stdout + proc.stderr and not (tmp_path / "bad" / "multirun.yaml").exists()
 
 
 @pytest.mark.parametrize("args, needles", [

@@ -78,6 +78,12 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     workers: int = 1
     # Each trial's dir under hydra.sweep.dir, named by its Optuna trial number.
     trial_dir: str = "trial_{number:04d}"
+    # Workers on several machines: each records a heartbeat for its open trials every
+    # heartbeat_interval seconds, and a trial whose heartbeat is older than grace_period
+    # (default 2 x interval) is failed as lost by whichever worker sees it. null: off (a dead
+    # worker's trials are then failed only by a worker on its own host, or on resume).
+    heartbeat_interval: Optional[int] = None
+    grace_period: Optional[int] = None
 
 
 ConfigStore.instance().store(

@@ -15,9 +15,17 @@ What it adds to the stock ``hydra-optuna-sweeper`` loop:
   ``max_failure_rate * n_trials``.
 - Jobs get ``MNIST_SWEEP_TRIAL_ID``/``MNIST_SWEEP_TRIAL_NUMBER`` in their environment, so
   they can open their own live trial from the storage.
+- Many sweep processes (``workers`` here, or the same command on other machines) share one
+  study through an RDB storage (SQLite, PostgreSQL). A trial left RUNNING by a worker that died
+  is failed as lost: at once by a worker on the same host (its pid is gone), or by any worker
+  once its heartbeat is older than ``grace_period`` (``heartbeat_interval`` set).
+- A storage URL with a password written in the config or on the command line is refused (Hydra
+  would save it in every trial's config): the password comes from ``$MNIST_SWEEP_STORAGE`` (which
+  the default storage reads) or from libpq's ``PGPASSWORD``/``~/.pgpass``; logs show it masked.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -26,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -45,24 +54,20 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from mnist_sweep.errors import SweepError
+from mnist_sweep.storage import check_no_clear_password, mask_url, status_of
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 _ABSENT = object()
 TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
+WORKER_ENV = "MNIST_SWEEP_WORKER"  # this sweep process's index among the workers it started (0 = itself)
 
 
-def mask_url(url: str | None) -> str:
-    """A storage URL with its password replaced by ***."""
-    if not url:
-        return "in-memory"
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL sqlalchemy understands: show nothing secret
-        return url.split("@")[-1] if "@" in url else url
+@functools.lru_cache(maxsize=None)
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    """One storage (one connection pool) per URL and process, whatever the number of trials."""
+    return optuna.storages.get_storage(url)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -82,7 +87,7 @@ def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
     if trial_id is None or not storage or not sweeper_cfg.get("pruner"):
         return None
     study = optuna.load_study(
-        study_name=sweeper_cfg.study_name, storage=storage, pruner=instantiate(sweeper_cfg.pruner)
+        study_name=sweeper_cfg.study_name, storage=_storage(storage), pruner=instantiate(sweeper_cfg.pruner)
     )
     if len(study.directions) > 1:  # optuna cannot prune multi-objective studies
         return None
@@ -96,15 +101,16 @@ def helpers_running(study: optuna.Study) -> bool:
 
 def counts_toward_total(t: optuna.trial.FrozenTrial) -> bool:
     """Rejected candidates and trials lost with their worker are not part of ``n_trials``."""
-    return t.user_attrs.get("status") not in ("rejected", "lost")
+    return status_of(t) not in ("rejected", "lost")
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def __init__(
         self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str, pruner: Any,
-        workers: int, on_sweep_end: str | None,
+        workers: int, on_sweep_end: str | None, heartbeat_interval: int | None = None, grace_period: int | None = None,
     ) -> None:
         super().__init__(*args)
+        self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.on_sweep_end: Callable[[optuna.Study, Path], None] | None = get_method(on_sweep_end) if on_sweep_end else None
         self.durations: list[float] = []
         self.workers = workers
@@ -189,35 +195,73 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
     # ----------------------------------------------------------------- study and storage
     def _open_study(self) -> optuna.Study:
+        check_no_clear_password(OmegaConf.to_container(self.config.hydra.sweeper, resolve=False).get("storage"))
         url = self.storage
         if isinstance(url, str) and url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return optuna.create_study(
-                study_name=self.study_name,
-                storage=url,
-                sampler=self.sampler,
-                pruner=self.pruner,
-                directions=self._get_directions(),
-                load_if_exists=True,
-            )
-        except Exception as e:  # noqa: BLE001 - sqlalchemy/optuna raise many types; report one line
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise SweepError(
-                f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {reason}); "
-                "use e.g. sqlite:///outputs/sweeps/NAME/optuna.db or postgresql://user@host/db"
-            ) from None
+        from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+        for attempt in range(1, 6):
+            try:
+                storage: Any = url
+                if url and self.heartbeat_interval:
+                    storage = optuna.storages.RDBStorage(
+                        url, heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period
+                    )
+                return optuna.create_study(
+                    study_name=self.study_name,
+                    storage=storage,
+                    sampler=self.sampler,
+                    pruner=self.pruner,
+                    directions=self._get_directions(),
+                    load_if_exists=True,
+                )
+            except (IntegrityError, ProgrammingError) as e:
+                # Workers started at once on an empty database race to create its tables and the
+                # study; the loser finds them on a second try.
+                if attempt == 5:
+                    self._raise_open_error(url, e)
+                log.info("storage busy being created by another worker (%s); retrying", type(e).__name__)
+                time.sleep(0.5 * attempt)
+            except Exception as e:  # noqa: BLE001 - sqlalchemy/optuna raise many types; report one line
+                self._raise_open_error(url, e)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _raise_open_error(url: str | None, e: Exception) -> None:
+        """One line for every way a storage fails to open."""
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SweepError(
+            f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {reason}); "
+            "use e.g. sqlite:///outputs/sweeps/NAME/optuna.db or postgresql://user@host/db"
+        ) from None
 
     def _fail_lost_trials(self, study: optuna.Study) -> None:
-        """Trials left RUNNING by a dead worker on this host become FAIL (status lost)."""
-        host = socket.gethostname()
+        """Trials left RUNNING by a dead worker become FAIL (status lost): on this host when the
+        owner's pid is gone, on any host when its heartbeat is older than grace_period."""
+        host, storage = socket.gethostname(), study._storage
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             pid = t.user_attrs.get("pid")
             if t.user_attrs.get("host") == host and isinstance(pid, int) and not _pid_alive(pid):
-                study._storage.set_trial_user_attr(t._trial_id, "status", "lost")
-                study._storage.set_trial_user_attr(t._trial_id, "error", f"worker {pid} died while the trial ran")
-                study._storage.set_trial_state(t._trial_id, TrialState.FAIL)
-                log.warning("trial %d: worker %d died while it ran; marked failed (lost)", t.number, pid)
+                try:
+                    storage.set_trial_user_attr(t._trial_id, "status", "lost")
+                    storage.set_trial_user_attr(t._trial_id, "error", f"worker {host}:{pid} died while the trial ran")
+                    storage.set_trial_state(t._trial_id, TrialState.FAIL)
+                except RuntimeError:  # another worker failed it first
+                    continue
+                log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid)
+        if storage.is_heartbeat_enabled():
+            for trial_id in storage.fail_stale_trials(study._study_id):
+                log.warning("trial id %d: no heartbeat for %ss; marked failed (lost)", trial_id, self.grace_period)
+
+    def _heartbeat(self, study: optuna.Study, in_flight: list[optuna.Trial], stop: threading.Event) -> None:
+        """Record a heartbeat for this worker's open trials every heartbeat_interval seconds."""
+        while not stop.wait(self.heartbeat_interval):
+            for trial in list(in_flight):
+                try:
+                    study._storage.record_heartbeat(trial._trial_id)
+                except Exception as e:  # noqa: BLE001 - a missed beat is retried next interval
+                    log.warning("heartbeat for trial %d failed: %s", trial.number, type(e).__name__)
 
     def _mark(self, trial: optuna.Trial, status: str, **attrs: Any) -> None:
         trial.set_user_attr("status", status)
@@ -231,6 +275,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         self._fail_lost_trials(study)
+        os.environ.setdefault(WORKER_ENV, "0")
         helpers = self._start_workers(sweep_dir)
         log.info(
             "study %s in %s: %d trials recorded, %d requested in total, %d at a time",
@@ -238,8 +283,12 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         )
         rejected_here = 0
         in_flight: list[optuna.Trial] = []
+        stop_beats = threading.Event()
+        if study._storage.is_heartbeat_enabled():
+            threading.Thread(target=self._heartbeat, args=(study, in_flight, stop_beats), daemon=True).start()
         try:
             while True:
+                self._fail_lost_trials(study)
                 counted = [t for t in study.get_trials(deepcopy=False) if counts_toward_total(t)]
                 remaining = self.n_trials - len(counted)
                 if remaining <= 0:
@@ -250,6 +299,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     trial = study.ask()
                     in_flight.append(trial)
                     self._mark(trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first
+                    if study._storage.is_heartbeat_enabled():
+                        study._storage.record_heartbeat(trial._trial_id)
                     overrides = self._suggest(trial, groups, values, fixed)
                     trial_dir = sweep_dir / self.trial_dir_format.format(number=trial.number)
                     self._mark(trial, "running", trial_dir=str(trial_dir),
@@ -294,6 +345,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     proc.send_signal(signal.SIGTERM)
             raise
         finally:
+            stop_beats.set()
             self._trial_end(study, sweep_dir)
             self._wait_workers(helpers)
         self._trial_end(study, sweep_dir)
@@ -316,7 +368,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             # Same seed in every worker would make them sample the same candidates.
             extra = ["hydra.sweeper.workers=1"] + ([f"hydra.sweeper.sampler.seed={seed + i}"] if seed is not None else [])
             with open(log_path, "ab") as out:
-                proc = subprocess.Popen([sys.executable, *argv, *extra], stdout=out, stderr=out)
+                proc = subprocess.Popen(
+                    [sys.executable, *argv, *extra], stdout=out, stderr=out, env={**os.environ, WORKER_ENV: str(i)}
+                )
             helpers.append((proc, log_path))
             log.info("started worker %d (pid %d), log %s", i, proc.pid, log_path)
         return helpers
@@ -386,7 +440,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         )
 
     def _check_failure_rate(self, study: optuna.Study) -> None:
-        failed = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("status") == "failed"]
+        failed = [t for t in study.get_trials(deepcopy=False) if status_of(t) == "failed"]
         if len(failed) > self.max_failure_rate * self.n_trials:
             raise SweepError(
                 f"hydra.sweeper.max_failure_rate: {len(failed)} trials failed, more than "
@@ -417,7 +471,7 @@ class MnistOptunaSweeper(OptunaSweeper):
     def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
                  search_space, custom_search_space, params, precheck=None, max_rejected=1000,
                  on_trial_end=None, trial_dir="trial_{number:04d}", pruner=None, workers=1,
-                 on_sweep_end=None) -> None:  # fmt: skip
+                 on_sweep_end=None, heartbeat_interval=None, grace_period=None) -> None:  # fmt: skip
         if custom_search_space:
             raise SweepError("hydra.sweeper.custom_search_space: not supported by mnist_optuna; use params")
         self.sweeper = MnistOptunaSweeperImpl(
@@ -425,4 +479,5 @@ class MnistOptunaSweeper(OptunaSweeper):
             custom_search_space, params,
             precheck=precheck, max_rejected=max_rejected, on_trial_end=on_trial_end, trial_dir=trial_dir,
             pruner=pruner, workers=workers, on_sweep_end=on_sweep_end,
+            heartbeat_interval=heartbeat_interval, grace_period=grace_period,
         )

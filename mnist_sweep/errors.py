@@ -74,4 +74,14 @@ def exit_code_of(body: Callable[[], object]) -> int:
     except MnistSweepError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
+        print(f"error: {unusable_path(e)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def unusable_path(e: OSError, key: str | None = None) -> str:
+    """``[key: ]PATH: reason; fix`` for an OSError on a path."""
+    where = f"{key}: " if key else ""
+    return (f"{where}{e.filename or '?'}: {e.strerror or type(e).__name__}; "
+            "choose a writable directory or fix its permissions")

@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
@@ -34,7 +35,7 @@ from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
 from mnist_sweep import plots
-from mnist_sweep.errors import DivergedError, MnistSweepError
+from mnist_sweep.errors import DivergedError, MnistSweepError, unusable_path
 from mnist_sweep.settings import DataSettings, TrainerSettings, optimizer_kwargs, scheduler_kwargs
 
 log = logging.getLogger(__name__)
@@ -320,20 +321,70 @@ def main(cfg: DictConfig) -> float:
         sys.exit(e.exit_code)
 
 
-def first_bad_override(argv: list[str]) -> str | None:
-    """``key=value: reason`` for the first command-line override Hydra cannot parse, else None."""
+class OutputDirCheck(Callback):
+    """Hydra callback: stop with one line, before any work, when the run or sweep dir cannot be written."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_writable(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+
+def _check_writable(path: str, key: str) -> None:
+    d = Path(path)
+    existed = d.exists()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        if not existed and d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+        print(f"error: {unusable_path(e, key)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _one_line(message: str) -> str:
+    """Hydra's multi-line composition errors as one line (option lists joined, search path dropped)."""
+    parts: list[str] = []
+    for line in message.splitlines():
+        if line.startswith(("Config search path", "Set the environment variable HYDRA_FULL_ERROR")):
+            break
+        if line.startswith("\t") and parts:
+            parts[-1] += (", " if not parts[-1].endswith(":") else " ") + line.strip()
+        elif line.strip() and not line.startswith("    "):
+            parts.append(line.strip().rstrip("."))
+    return "; ".join(parts)
+
+
+def override_error(argv: list[str]) -> str | None:
+    """One line for the first command-line override Hydra would refuse (syntax, unknown option of a
+    config group, unknown key), found by composing the plain overrides once up front; else None."""
+    from hydra import compose, initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
     parser = OverridesParser.create()
+    plain = []
     for arg in argv:
+        if arg.startswith(("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")):
+            return None  # a saved config (reproduce, confirm): Hydra reports on it itself
         if "=" not in arg or arg.startswith("-"):
             continue
         try:
-            parser.parse_overrides([arg])
+            (override,) = parser.parse_overrides([arg])
         except OverrideParseException as e:
             lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith("See ")]
             return f"{arg}: {lines[-1]}"
+        if not override.is_sweep_override():
+            plain.append(arg)
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(PROJECT_ROOT / "conf")):
+            compose("config", overrides=plain, return_hydra_config=True)
+    except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
+        return _one_line(str(e)) or type(e).__name__
     return None
 
 
@@ -347,7 +398,7 @@ def cli() -> None:
     SIGTERM is handled like Ctrl-C: the sweeper marks the trials in flight as lost, rewrites the
     leaderboard and stops its helper workers; finished trials keep their dirs and records.
     """
-    bad = first_bad_override(sys.argv[1:])
+    bad = override_error(sys.argv[1:])
     if bad:
         print(f"error: {bad}", file=sys.stderr)
         sys.exit(2)

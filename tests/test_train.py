@@ -112,6 +112,11 @@ BAD_VALUES = [
     ("model.dropout=1.0", "model.dropout[0]"),
     ("model.block=dense", "model.block[0]"),
     ("model.c1=0", "model.widths[0]"),
+    ("model.widths=[]", "model.widths"),
+    ("model.kernels=[3,3]", "model.kernels"),
+    ("model.dropout=[0.1,0.1]", "model.dropout"),
+    ("model.pool_after=[9]", "model.pool_after"),
+    ("trainer.device=gpu:0", "trainer.device"),
 ]
 
 

@@ -53,7 +53,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
-from mnist_sweep.errors import SweepError
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, unusable_path
 from mnist_sweep.storage import check_no_clear_password, mask_url, status_of
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         check_no_clear_password(OmegaConf.to_container(self.config.hydra.sweeper, resolve=False).get("storage"))
         url = self.storage
         if isinstance(url, str) and url.startswith("sqlite:///"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise SweepError(unusable_path(e, "hydra.sweeper.storage")) from None
         from sqlalchemy.exc import IntegrityError, ProgrammingError
 
         for attempt in range(1, 6):
@@ -271,6 +274,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     # ----------------------------------------------------------------- the loop
     def sweep(self, arguments: list[str]) -> None:
         groups, values, fixed = self._search_space(arguments)
+        self._precheck_base(fixed, {*groups, *values})
         study = self._open_study()
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -379,6 +383,19 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         for proc, log_path in helpers:
             if proc.wait() != 0:
                 log.warning("worker pid %d exited with %d; see %s", proc.pid, proc.returncode, log_path)
+
+    def _precheck_base(self, fixed: dict[str, Any], searched: set[str]) -> None:
+        """A config error in a key the search does not vary would reject every candidate: report
+        it once, before the study is touched (an over-budget base model is fine: widths are sampled)."""
+        if self.precheck is None:
+            return
+        try:
+            self.precheck(self._compose([f"{k}={v}" for k, v in fixed.items()]))
+        except ParamBudgetExceeded:
+            return
+        except MnistSweepError as e:
+            if str(e).split(":", 1)[0] not in searched:
+                raise SweepError(str(e)) from None
 
     def _reject(self, study: optuna.Study, trial: optuna.Trial, overrides: list[str]) -> bool:
         if self.precheck is None:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, exit_code_of
+from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, exit_code_of
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import trial_files
 
@@ -28,6 +29,10 @@ FULL_TRAIN = ["data.val_size=0", "trainer.select_on=test", "trainer.progress=fal
 def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
     """Name -> the train arguments that select its config (without seed and output dir)."""
     if args.experiment:
+        known = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
+        for name in args.experiment:
+            if name not in known:
+                raise MnistSweepError(f"--experiment {name}: no conf/experiment/{name}.yaml; one of {', '.join(known)}")
         return {name: [f"+experiment={name}"] for name in args.experiment}
     board = read(args.leaderboard)
     top = board[board.status == "complete"].head(args.top)
@@ -74,6 +79,7 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
 def _run(args: argparse.Namespace) -> None:
     chosen = candidates(args)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
     jobs = [(name, sel, seed) for name, sel in chosen.items() for seed in range(1, args.seeds + 1)]
     print(f"confirming {len(chosen)} configs x {args.seeds} seeds on the full training set -> {out}", flush=True)
 
@@ -88,7 +94,6 @@ def _run(args: argparse.Namespace) -> None:
         for name, seed, r in pool.map(job, jobs):
             results[name][seed] = r
     df = table(results)
-    out.mkdir(parents=True, exist_ok=True)
     write_csv(df, out / "robustness.csv")
     shown = df.copy()
     for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:
@@ -100,7 +105,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", nargs="?", help="leaderboard.csv or its sweep dir")
     p.add_argument("--experiment", nargs="*", help="confirm conf/experiment/NAME.yaml configs instead")
     p.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")

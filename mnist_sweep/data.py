@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.errors import DataError, exit_code_of
+from mnist_sweep.errors import CliParser, DataError, exit_code_of
 
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -225,7 +225,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mnist_sweep.data", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.data", description=__doc__.splitlines()[0])
     p.add_argument("action", choices=["fetch", "verify"])
     p.add_argument("--root", default=None, help="data root (default: $MNIST_SWEEP_DATA or <repo>/data)")
     args = p.parse_args(argv)

@@ -5,8 +5,10 @@ Entry points print ``error: <message>`` and exit non-zero instead of a traceback
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from hydra.errors import CompactHydraException
 
@@ -67,6 +69,14 @@ class SweepError(MnistSweepError, CompactHydraException):
     """Bad search space, storage or sweep state; Hydra prints only the message."""
 
 
+class CliParser(argparse.ArgumentParser):
+    """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def exit_code_of(body: Callable[[], object]) -> int:
     """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr."""
     try:
@@ -83,5 +93,5 @@ def exit_code_of(body: Callable[[], object]) -> int:
 def unusable_path(e: OSError, key: str | None = None) -> str:
     """``[key: ]PATH: reason; fix`` for an OSError on a path."""
     where = f"{key}: " if key else ""
-    return (f"{where}{e.filename or '?'}: {e.strerror or type(e).__name__}; "
-            "choose a writable directory or fix its permissions")
+    what = f"{e.filename}: {e.strerror or type(e).__name__}" if e.filename else (str(e) or type(e).__name__)
+    return f"{where}{what}; choose a writable directory or fix its permissions"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from mnist_sweep.errors import LeaderboardError, exit_code_of
+from mnist_sweep.errors import CliParser, LeaderboardError, exit_code_of
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url, status_of
 
 FILENAME = "leaderboard.csv"
@@ -100,6 +100,7 @@ def _ints(df: pd.DataFrame) -> pd.DataFrame:
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """Atomic: readers see the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)  # an unusable directory fails here, naming itself
     df.to_csv(tmp, index=False)
     os.replace(tmp, path)
 
@@ -185,7 +186,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mnist_sweep.leaderboard", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.leaderboard", description=__doc__.splitlines()[0])
     p.add_argument("paths", nargs="*", help="sweep dirs or leaderboard CSVs (several are merged)")
     p.add_argument("--storage", help=f"Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db); "
                    f"default ${STORAGE_ENV}, which keeps a password off the command line")

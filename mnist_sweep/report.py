@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from optuna.exceptions import ExperimentalWarning
 
 from mnist_sweep import leaderboard, plots
-from mnist_sweep.errors import LeaderboardError, exit_code_of
+from mnist_sweep.errors import CliParser, LeaderboardError, exit_code_of
 
 log = logging.getLogger(__name__)
 SECTIONS = ["leaderboard", "history", "accuracy_vs_params", "importances", "curves", "model"]
@@ -172,7 +172,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0])
     p.add_argument("path", help="sweep dir (holding leaderboard.csv)")
     p.add_argument("--storage", help="Optuna storage URL (default: <sweep dir>/optuna.db)")
     p.add_argument("--study", help="study name (default: the only study in the storage)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, exit_code_of
+from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, ReproductionMismatch, exit_code_of
 from mnist_sweep.leaderboard import read
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", help="leaderboard.csv or the sweep dir holding it")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--rank", type=int, help="leaderboard rank (default 1)")

@@ -33,6 +33,23 @@ def test_confirm_top_configs_over_seeds(board):
     pd.testing.assert_frame_equal(pd.read_csv(out / "robustness.csv"), df)  # finished runs reused
 
 
-def test_confirm_bad_leaderboard(tmp_path):
+BAD_CONFIRMS = [
+    (["missing.csv"], ["missing.csv", "no such file"]),
+    (["x.csv"], ["x.csv", "not a leaderboard"]),
+    (["none_complete.csv"], ["none_complete.csv", "no complete trial"]),
+    (["--experiment", "nope"], ["--experiment nope", "best_20k"]),
+    (["x.csv", "--seeds", "0"], ["--seeds"]),
+    (["--experiment", "best_20k", "--out", "a_file/out"], ["a_file/out", "Not a directory"]),
+    ([], ["--experiment"]),
+]
+
+
+@pytest.mark.parametrize("args, needles", BAD_CONFIRMS, ids=[" ".join(a) or "nothing" for a, _ in BAD_CONFIRMS])
+def test_confirm_bad_input_one_line(tmp_path, args, needles):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    assert_one_line_error(run(["mnist_sweep.confirm", str(tmp_path / "x.csv")], cwd=tmp_path), "not a leaderboard")
+    (tmp_path / "none_complete.csv").write_text("rank,trial,status,trial_dir\n1,0,pruned,/nowhere\n")
+    (tmp_path / "a_file").write_text("")
+    proc = run(["mnist_sweep.confirm", *args], cwd=tmp_path)
+    assert_one_line_error(proc, *needles)
+    assert proc.returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "none_complete.csv", "x.csv"]  # nothing written

@@ -96,3 +96,16 @@ def test_augment_is_batched_seeded_and_offable():
     assert (per_sample > 0).all()  # every sample moved, each by its own draw
     assert per_sample.std() > 0
     assert torch.equal(data.augment(x, torch.Generator(), rotate_deg=0, translate=0, scale=0), x)
+
+
+@pytest.mark.parametrize("damage, message", [("missing_dir", "missing"), ("truncate", "SHA-256 mismatch")])
+def test_data_cli_bad_root_one_line(copy_root, damage, message):
+    from conftest import assert_one_line_error, run
+
+    root = copy_root / "nowhere" if damage == "missing_dir" else copy_root
+    path = data.raw_dir(copy_root) / "train-labels-idx1-ubyte"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:50])
+    proc = run(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root)
+    assert_one_line_error(proc, message, "make data")
+    assert proc.returncode == 2

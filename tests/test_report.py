@@ -54,6 +54,17 @@ def test_report_cli_rebuilds_and_reports_bad_paths(swept, tmp_path):
     assert_one_line_error(run(["mnist_sweep.report", str(tmp_path)], cwd=tmp_path), "no leaderboard.csv")
 
 
+@pytest.mark.parametrize("args, needles", [
+    (["nowhere"], ["nowhere"]),
+    (["empty_dir"], ["empty_dir", "no leaderboard.csv"]),
+])
+def test_report_bad_paths_one_line(tmp_path, args, needles):
+    (tmp_path / "empty_dir").mkdir()
+    proc = run(["mnist_sweep.report", *args], cwd=tmp_path)
+    assert_one_line_error(proc, *needles)
+    assert list((tmp_path / "empty_dir").iterdir()) == []
+
+
 def test_progress_lines_per_trial(tmp_path):
     proc = run(sweep_args(tmp_path, "prog", 2, "model.c3=choice(8,16)"), cwd=tmp_path)
     assert proc.returncode == 0

@@ -167,18 +167,33 @@ def test_bad_search_space_or_storage_one_line(tmp_path, args, needles):
     assert "hunter2" not in proc.stdout + proc.stderr and not (tmp_path / "bad" / "multirun.yaml").exists()
 
 
-@pytest.mark.parametrize("args, needles", [
+BAD_LEADERBOARDS = [
     (["pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
     (["nope.csv"], ["nope.csv", "no such file"]),
-])
-def test_leaderboard_bad_paths(tmp_path, args, needles):
+    (["empty_dir"], ["empty_dir", "no leaderboard.csv"]),
+    (["--study", "s"], ["--study s", "MNIST_SWEEP_STORAGE"]),
+    (["--storage", "sqlite:///x.db"], ["--study"]),
+    (["--storage", "nosuchdb://x", "--study", "s"], ["nosuchdb://x", "cannot open"]),
+    (["ok.csv", "--top", "many"], ["--top"]),
+    (["ok.csv", "--out", "a_file/board.csv"], ["a_file", "writable"]),
+    ([], ["give a sweep dir"]),
+]
+
+
+@pytest.mark.parametrize("args, needles", BAD_LEADERBOARDS, ids=[" ".join(a) or "nothing" for a, _ in BAD_LEADERBOARDS])
+def test_leaderboard_bad_input_one_line(tmp_path, args, needles):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "empty_dir").mkdir()
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "ok.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,/nowhere\n")
     proc = run(["mnist_sweep.leaderboard", *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
+    assert (tmp_path / "a_file").read_text() == "" and not (tmp_path / "x.db").exists()
 
 
 def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):
     tmp, _, _ = swept
+    assert_one_line_error(run(["mnist_sweep.reproduce", "missing.csv"], cwd=tmp_path), "missing.csv", "no such file")
     board = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
     proc = run(["mnist_sweep.reproduce", str(tmp / "e2e"), "--rank", str(len(board) + 1)], cwd=tmp_path)
     assert_one_line_error(proc, f"--rank {len(board) + 1}", f"{len(board)} rows")

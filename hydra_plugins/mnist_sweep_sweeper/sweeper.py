@@ -202,7 +202,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise SweepError(unusable_path(e, "hydra.sweeper.storage")) from None
-        from sqlalchemy.exc import IntegrityError, ProgrammingError
+        from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
         for attempt in range(1, 6):
             try:
@@ -219,10 +219,11 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     directions=self._get_directions(),
                     load_if_exists=True,
                 )
-            except (IntegrityError, ProgrammingError) as e:
+            except (IntegrityError, OperationalError, ProgrammingError) as e:
                 # Workers started at once on an empty database race to create its tables and the
-                # study; the loser finds them on a second try.
-                if attempt == 5:
+                # study; the loser finds them on a second try (SQLite: "already exists", "locked").
+                racing = not isinstance(e, OperationalError) or any(w in str(e) for w in ("already exists", "locked"))
+                if attempt == 5 or not racing:
                     self._raise_open_error(url, e)
                 log.info("storage busy being created by another worker (%s); retrying", type(e).__name__)
                 time.sleep(0.5 * attempt)

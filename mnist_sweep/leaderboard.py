@@ -46,7 +46,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         attrs = t.user_attrs
         status = status_of(t)
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
-        res = _result(attrs.get("trial_dir"))
+        res = _result(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
         row: dict[str, Any] = {
             "trial": t.number,
             "status": status,

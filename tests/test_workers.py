@@ -6,6 +6,7 @@ storage URL, password included, comes from $MNIST_SWEEP_STORAGE and must never b
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,7 +84,9 @@ def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg
         assert t.state == TrialState.PRUNED and t.user_attrs["status"] == "pruned"
         assert list(t.intermediate_values) == [1] and t.intermediate_values[1] < 1.0
 
-    # The leaderboard from the storage alone: every trial, its dir, metrics and status.
+    # The leaderboard from the storage alone (trial dirs gone): every trial, its dir, metrics and status.
+    for t in mine:
+        shutil.rmtree(t.user_attrs["trial_dir"])
     board_csv = tmp_path / "from_storage.csv"
     lb = run(["mnist_sweep.leaderboard", "--study", study_name, "--out", str(board_csv)], cwd=tmp_path,
              env={"MNIST_SWEEP_STORAGE": pg_url})

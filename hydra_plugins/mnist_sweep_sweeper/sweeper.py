@@ -26,6 +26,7 @@ What it adds to the stock ``hydra-optuna-sweeper`` loop:
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import os
@@ -61,6 +62,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 _ABSENT = object()
 TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
+STORED_RESULT_KEYS = ("params", "seed", "val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target",
+                      "reached_target", "epochs", "wall_s")
 WORKER_ENV = "MNIST_SWEEP_WORKER"  # this sweep process's index among the workers it started (0 = itself)
 
 
@@ -414,6 +417,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
     def _record(self, study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
         value = ret._return_value
+        self._store_result(trial)
         if ret.status == JobStatus.COMPLETED:
             try:
                 values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
@@ -434,6 +438,17 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self._mark(trial, "failed", error=f"{type(value).__name__}: {value}")
             study.tell(trial, state=TrialState.FAIL)
             log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value)
+
+    @staticmethod
+    def _store_result(trial: optuna.Trial) -> None:
+        """Copy the job's result.json summary into the storage, so the leaderboard can be rebuilt
+        from the storage alone (trial dirs may live on other machines, or be gone)."""
+        path = Path(trial.user_attrs.get("trial_dir", "")) / "result.json"
+        try:
+            res = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        trial.set_user_attr("result", {k: res[k] for k in STORED_RESULT_KEYS if k in res})
 
     def _progress(self, study: optuna.Study, number: int, seconds: float) -> None:
         """One line per finished trial: n of N, status, metric, best so far, ETA."""

@@ -443,9 +443,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _store_result(trial: optuna.Trial) -> None:
         """Copy the job's result.json summary into the storage, so the leaderboard can be rebuilt
         from the storage alone (trial dirs may live on other machines, or be gone)."""
-        path = Path(trial.user_attrs.get("trial_dir", "")) / "result.json"
+        trial_dir = trial.user_attrs.get("trial_dir")
         try:
-            res = json.loads(path.read_text())
+            res = json.loads((Path(trial_dir) / "result.json").read_text()) if trial_dir else {}
         except (OSError, ValueError):
             return
         trial.set_user_attr("result", {k: res[k] for k in STORED_RESULT_KEYS if k in res})

@@ -151,6 +151,9 @@ BAD_SWEEPS = [
     (["optimizer=choice(sgd,lion)"], ["hydra.sweeper.params.optimizer", "lion"]),
     (["optimizer.lr=interval(0.1,0.01)"], ["hydra.sweeper.params.optimizer.lr"]),
     (["hydra.sweeper.storage=nosuchdb://x"], ["hydra.sweeper.storage", "nosuchdb://x"]),
+    (["hydra/sweeper/pruner=nah"], ["hydra/sweeper/pruner/nah", "halving, hyperband, median, none, threshold"]),
+    (["hydra/sweeper/sampler=foo"], ["hydra/sweeper/sampler/foo", "tpe"]),
+    (["model.block=fancy"], ["model.block", "plain, separable"]),
     (["hydra.sweeper.storage=postgresql://me:hunter2@127.0.0.1:1/db"],
      ["hydra.sweeper.storage", "me:***@127.0.0.1:1/db", "clear text", "MNIST_SWEEP_STORAGE"]),
 ]

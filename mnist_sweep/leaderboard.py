@@ -45,6 +45,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
         status = status_of(t)
+        error = attrs.get("error") or ("its worker stopped (no heartbeat) while it ran" if status == "lost" else None)
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
         res = _result(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
         row: dict[str, Any] = {
@@ -58,7 +59,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         for key in RESULT_KEYS:
             row.setdefault(key, res.get(key))
         row.update({f"hp.{k}": v for k, v in t.params.items()})
-        row.update(error=attrs.get("error"), trial_dir=attrs.get("trial_dir"), overrides=attrs.get("overrides"))
+        row.update(error=error, trial_dir=attrs.get("trial_dir"), overrides=attrs.get("overrides"))
         rows.append(row)
     return rows
 

@@ -162,4 +162,4 @@ def test_stale_heartbeat_from_another_host_is_failed_as_lost(tmp_path, pg_url):
     assert trials[orphan.number].state == TrialState.FAIL
     assert [t.state for n, t in trials.items() if n != orphan.number] == [TrialState.COMPLETE]  # replaced
     board = pd.read_csv(tmp_path / study_name / "leaderboard.csv").set_index("trial")
-    assert board.loc[orphan.number, "status"] == "failed"
+    assert board.loc[orphan.number, "status"] == "failed" and "heartbeat" in board.loc[orphan.number, "error"]

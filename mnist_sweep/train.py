@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -336,9 +337,8 @@ def _check_writable(path: str, key: str) -> None:
     existed = d.exists()
     try:
         d.mkdir(parents=True, exist_ok=True)
-        probe = d / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
+            pass
     except OSError as e:
         if not existed and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)

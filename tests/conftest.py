@@ -40,13 +40,23 @@ def cfg():
     return make_cfg
 
 
-def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python -m <args>`` in ``cwd`` with the project's interpreter."""
+def _env(env: dict | None) -> dict:
     full_env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "MNIST_SWEEP_STORAGE")}
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
+    return full_env
+
+
+def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m <args>`` in ``cwd`` with the project's interpreter."""
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+        [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(env)
     )
+
+
+def spawn(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """``run`` without waiting: stdout and stderr together, for ``communicate()``."""
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:

@@ -7,7 +7,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, fingerprint, load, run, sweep_args
+from conftest import assert_one_line_error, fingerprint, load, run, spawn, sweep_args
 from mnist_sweep.leaderboard import CORE
 
 def test_leaderboard_rows_and_columns(swept):
@@ -255,13 +255,8 @@ def test_in_memory_storage_sweeps_without_pruning(tmp_path):
 
 def test_two_sweeps_on_one_sqlite_study_at_once_do_not_collide(tmp_path):
     """The same command started twice at once on a fresh SQLite study: one study, no trial run twice."""
-    import subprocess
-    import sys
-
     args = sweep_args(tmp_path, "twice", 4, "optimizer.lr=tag(log,interval(0.01,0.1))")
-    env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "MNIST_SWEEP_STORAGE")}
-    procs = [subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    procs = [spawn(args, tmp_path) for _ in range(2)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]

@@ -5,11 +5,9 @@ storage URL, password included, comes from $MNIST_SWEEP_STORAGE and must never b
 """
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import optuna
@@ -18,16 +16,13 @@ from optuna.distributions import LogUniformDistribution
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import make_url
 
-from conftest import TINY, run, sweep_args
+from conftest import run, spawn, sweep_args
 
 SPACE = ["optimizer.lr=tag(log,interval(0.01,0.1))"]
 
 
 def start(args: list[str], cwd, url: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env.update(PYTHONUNBUFFERED="1", MNIST_SWEEP_STORAGE=url)
-    return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return spawn(args, cwd, env={"MNIST_SWEEP_STORAGE": url})
 
 
 def finish(procs: list[subprocess.Popen], timeout: int = 400) -> list[str]:

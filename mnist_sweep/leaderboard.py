@@ -24,12 +24,14 @@ CORE = [
     "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
 RESULT_KEYS = ["val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s"]
+STORED_KEYS = ("params", "seed", *RESULT_KEYS)  # what a row takes from result.json; the sweeper stores these
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
 
 
-def _result(trial_dir: str | None) -> dict[str, Any]:
+def read_result(trial_dir: str | None) -> dict[str, Any]:
+    """A trial dir's result.json, or {} when there is none (not launched, failed early, deleted)."""
     if not trial_dir:
         return {}
     path = Path(trial_dir) / "result.json"
@@ -47,7 +49,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         status = status_of(t)
         error = attrs.get("error") or ("its worker stopped (no heartbeat) while it ran" if status == "lost" else None)
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
-        res = _result(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
+        res = read_result(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
         row: dict[str, Any] = {
             "trial": t.number,
             "status": status,

@@ -26,7 +26,6 @@ What it adds to the stock ``hydra-optuna-sweeper`` loop:
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import os
@@ -55,6 +54,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, unusable_path
+from mnist_sweep.leaderboard import STORED_KEYS, read_result
 from mnist_sweep.storage import check_no_clear_password, mask_url, status_of
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,6 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 _ABSENT = object()
 TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
-STORED_RESULT_KEYS = ("params", "seed", "val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target",
-                      "reached_target", "epochs", "wall_s")
 WORKER_ENV = "MNIST_SWEEP_WORKER"  # this sweep process's index among the workers it started (0 = itself)
 
 
@@ -282,7 +280,6 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         study = self._open_study()
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        self._fail_lost_trials(study)
         os.environ.setdefault(WORKER_ENV, "0")
         helpers = self._start_workers(sweep_dir)
         log.info(
@@ -443,12 +440,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _store_result(trial: optuna.Trial) -> None:
         """Copy the job's result.json summary into the storage, so the leaderboard can be rebuilt
         from the storage alone (trial dirs may live on other machines, or be gone)."""
-        trial_dir = trial.user_attrs.get("trial_dir")
-        try:
-            res = json.loads((Path(trial_dir) / "result.json").read_text()) if trial_dir else {}
-        except (OSError, ValueError):
-            return
-        trial.set_user_attr("result", {k: res[k] for k in STORED_RESULT_KEYS if k in res})
+        res = read_result(trial.user_attrs.get("trial_dir"))
+        if res:
+            trial.set_user_attr("result", {k: res[k] for k in STORED_KEYS if k in res})
 
     def _progress(self, study: optuna.Study, number: int, seconds: float) -> None:
         """One line per finished trial: n of N, status, metric, best so far, ETA."""

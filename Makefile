@@ -12,11 +12,13 @@ ARGS    ?=
 
 setup: $(STAMP)
 
-# torch/torchvision first with plain pip (this machine's wheel store), then the locked rest.
+# torch/torchvision first with plain pip (this machine's wheel store), then the locked rest, then
+# hydra-optuna-sweeper without its declared optuna<3 (it runs on optuna 5; see pyproject.toml).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps hydra-optuna-sweeper==1.3.0
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
 	touch $@
 

@@ -6,15 +6,14 @@ leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged int
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mnist_sweep import results
 from mnist_sweep.errors import CliParser, LeaderboardError, exit_code_of
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url, status_of
 
@@ -23,22 +22,9 @@ CORE = [
     "rank", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
     "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
-RESULT_KEYS = ["val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s"]
-STORED_KEYS = ("params", "seed", *RESULT_KEYS)  # what a row takes from result.json; the sweeper stores these
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
-
-
-def read_result(trial_dir: str | None) -> dict[str, Any]:
-    """A trial dir's result.json, or {} when there is none (not launched, failed early, deleted)."""
-    if not trial_dir:
-        return {}
-    path = Path(trial_dir) / "result.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def rows_from_study(study: Any) -> list[dict[str, Any]]:
@@ -49,7 +35,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         status = status_of(t)
         error = attrs.get("error") or ("its worker stopped (no heartbeat) while it ran" if status == "lost" else None)
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
-        res = read_result(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
+        res = results.read(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
         row: dict[str, Any] = {
             "trial": t.number,
             "status": status,
@@ -58,7 +44,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "seed": res.get("seed"),
             "host": attrs.get("host"),
         }
-        for key in RESULT_KEYS:
+        for key in results.RESULT_KEYS:
             row.setdefault(key, res.get(key))
         row.update({f"hp.{k}": v for k, v in t.params.items()})
         row.update(error=error, trial_dir=attrs.get("trial_dir"), overrides=attrs.get("overrides"))
@@ -102,10 +88,7 @@ def _ints(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """Atomic: readers see the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)  # an unusable directory fails here, naming itself
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    results.atomic_write(Path(path), lambda p: df.to_csv(p, index=False))
 
 
 def write_for_sweep(study: Any, sweep_dir: Path) -> Path:

@@ -6,18 +6,14 @@ metric (final-epoch validation accuracy by default) for the sweeper.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import platform
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +32,12 @@ from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
 from mnist_sweep import plots
+from mnist_sweep import results
 from mnist_sweep.errors import DivergedError, MnistSweepError, unusable_path
+from mnist_sweep.trial import EpochHook, gpu_slot, pick_device, pruning_hook, worker_index
 from mnist_sweep.settings import DataSettings, TrainerSettings, optimizer_kwargs, scheduler_kwargs
 
 log = logging.getLogger(__name__)
-EpochHook = Callable[[int, float], None]  # (epoch, selection metric) -> None; may raise to stop
 
 
 def make_optimizer(params: Any, cfg: dict[str, Any]) -> torch.optim.Optimizer:
@@ -130,57 +127,6 @@ def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tup
     return loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - t0)
 
 
-def pruning_hook(sweeper_cfg: Any) -> EpochHook | None:
-    """Report each epoch's metric to this job's live Optuna trial; raise TrialPruned when told."""
-    from hydra_plugins.mnist_sweep_sweeper.sweeper import live_trial
-
-    trial = live_trial(sweeper_cfg)
-    if trial is None:
-        return None
-
-    def report(epoch: int, value: float) -> None:
-        trial.report(value, epoch)
-        if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch} (metric {value:.4f})")
-
-    return report
-
-
-def gpu_slot(job_num: int, n_jobs: int, worker: int) -> int:
-    """A sweep job's GPU slot: distinct for the n_jobs jobs a worker runs at once and across workers."""
-    return worker * max(n_jobs, 1) + job_num % max(n_jobs, 1)
-
-
-def pick_device(name: str, slot: int = 0) -> torch.device:
-    """auto | cpu | cuda | cuda:N; with several GPUs, ``auto``/``cuda`` take GPU ``slot`` mod their count."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise MnistSweepError(f"trainer.device: {name} requested but no CUDA device is available; use auto or cpu")
-    if name == "cuda" and torch.cuda.device_count() > 1:
-        name = f"cuda:{slot % torch.cuda.device_count()}"
-    return torch.device(name)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def versions() -> dict[str, str]:
-    import numpy, optuna, torchvision  # noqa: E401
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "hydra": hydra.__version__,
-        "optuna": optuna.__version__,
-        "numpy": numpy.__version__,
-    }
-
-
 def settings(cfg: DictConfig) -> tuple[TrainerSettings, DataSettings, dict, dict, dict]:
     """Every section validated and typed: (trainer, data, model, optimizer, scheduler)."""
     ts = TrainerSettings.from_cfg(cfg.trainer)
@@ -197,10 +143,6 @@ def precheck(cfg: DictConfig) -> dict[str, Any]:
     before launching a candidate. Returns what to record about it."""
     model_cfg = settings(cfg)[2]
     return {"params": mmodel.count_params(mmodel.build(model_cfg))}
-
-
-def write_result(out_dir: Path, result: dict[str, Any]) -> None:
-    _atomic_write(out_dir / "result.json", lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
 
 
 def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slot: int = 0) -> dict[str, Any]:
@@ -234,6 +176,12 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
 
     rows: list[dict[str, Any]] = []
     t_start = time.perf_counter()
+
+    def summarize(status: str) -> dict[str, Any]:
+        return results.summarize(
+            rows, select_on=ts.select_on, target_acc=ts.target_acc, n_params=n_params, status=status,
+            wall_s=time.perf_counter() - t_start, seed=ts.seed, device=str(device), threads=ts.threads,
+        )
     for epoch in range(1, ts.max_epochs + 1):
         t0 = time.perf_counter()
         lr = opt.param_groups[0]["lr"]
@@ -248,7 +196,7 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
             epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
             test_loss=test_loss, test_acc=test_acc, epoch_s=time.perf_counter() - t0, images_per_s=ips,
         ))
-        _atomic_write(out_dir / "metrics.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+        results.write_metrics(out_dir, rows)
         log.info(
             "epoch %2d/%d  loss %.4f  train %.4f  val %.4f  test %.4f  lr %.5f  %.0f img/s  %.1fs",
             epoch, ts.max_epochs, train_loss, train_acc, val_acc, test_acc, lr, ips, rows[-1]["epoch_s"],
@@ -257,45 +205,15 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
             try:
                 on_epoch(epoch, rows[-1][f"{ts.select_on}_acc"])
             except optuna.TrialPruned:
-                write_result(out_dir, summarize(rows, ts, n_params, time.perf_counter() - t_start, device, "pruned"))
+                results.write(out_dir, summarize("pruned"))
                 raise
 
-    result = summarize(rows, ts, n_params, time.perf_counter() - t_start, device)
+    result = summarize("complete")
     plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{n_params:,} parameters")
     if ts.save_checkpoint:
-        _atomic_write(out_dir / "model.pt", lambda p: torch.save(model.state_dict(), p))
-    write_result(out_dir, result)
+        results.atomic_write(out_dir / "model.pt", lambda p: torch.save(model.state_dict(), p))
+    results.write(out_dir, result)
     return result
-
-
-def summarize(
-    rows: list[dict[str, Any]], ts: TrainerSettings, n_params: int, wall_s: float, device: torch.device,
-    status: str = "complete",
-) -> dict[str, Any]:
-    """result.json's content from the per-epoch rows."""
-    m = pd.DataFrame(rows)
-    hit = m.index[m.test_acc >= ts.target_acc]
-    final = m.iloc[-1]
-    return {
-        "status": status,
-        "selection_metric": f"{ts.select_on}_acc",
-        "value": float(final[f"{ts.select_on}_acc"]),
-        "params": n_params,
-        "val_acc": None if math.isnan(final.val_acc) else float(final.val_acc),
-        "val_acc_best": None if m.val_acc.isna().all() else float(m.val_acc.max()),
-        "test_acc_final": float(final.test_acc),
-        "test_acc_best": float(m.test_acc.max()),
-        "target_acc": ts.target_acc,
-        "epoch_reached_target": int(m.epoch[hit[0]]) if len(hit) else None,
-        "reached_target": bool(final.test_acc >= ts.target_acc),
-        "epochs": int(final.epoch),
-        "wall_s": round(wall_s, 2),
-        "seed": ts.seed,
-        "device": str(device),
-        "threads": ts.threads,
-        "host": socket.gethostname(),
-        "versions": versions(),
-    }
 
 
 @hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
@@ -305,10 +223,8 @@ def main(cfg: DictConfig) -> float:
     try:
         hook, slot = None, 0
         if hc.mode == RunMode.MULTIRUN:
-            from hydra_plugins.mnist_sweep_sweeper.sweeper import WORKER_ENV
-
-            hook = pruning_hook(hc.sweeper)
-            slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, int(os.environ.get(WORKER_ENV, "0")))
+            hook = pruning_hook(hc.sweeper, int(cfg.trainer.max_epochs))
+            slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
         result = train(cfg, out_dir, on_epoch=hook, slot=slot)
         objectives = TrainerSettings.from_cfg(cfg.trainer).objectives
         return [float(result[o]) for o in objectives] if objectives else result["value"]

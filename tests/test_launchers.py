@@ -7,7 +7,7 @@ import pytest
 from hydra.utils import get_class
 
 from conftest import make_cfg_hydra, run, sweep_args
-from mnist_sweep.train import gpu_slot
+from mnist_sweep.trial import gpu_slot
 
 
 @pytest.mark.parametrize("launcher, target, keys", [

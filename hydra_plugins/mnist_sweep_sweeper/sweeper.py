@@ -25,7 +25,6 @@ What it adds to the stock ``hydra-optuna-sweeper`` loop:
 """
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -54,21 +53,14 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, unusable_path
-from mnist_sweep.leaderboard import STORED_KEYS, read_result
+from mnist_sweep import results
 from mnist_sweep.storage import check_no_clear_password, mask_url, status_of
+from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV, WORKER_ENV
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 _ABSENT = object()
-TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
-WORKER_ENV = "MNIST_SWEEP_WORKER"  # this sweep process's index among the workers it started (0 = itself)
-
-
-@functools.lru_cache(maxsize=None)
-def _storage(url: str) -> optuna.storages.BaseStorage:
-    """One storage (one connection pool) per URL and process, whatever the number of trials."""
-    return optuna.storages.get_storage(url)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -79,20 +71,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
-    """Inside a job: the live Optuna trial this job runs, or None outside a prunable sweep."""
-    trial_id = os.environ.get(TRIAL_ID_ENV)
-    storage = sweeper_cfg.get("storage") if sweeper_cfg is not None else None
-    if trial_id is None or not storage or not sweeper_cfg.get("pruner"):
-        return None
-    study = optuna.load_study(
-        study_name=sweeper_cfg.study_name, storage=_storage(storage), pruner=instantiate(sweeper_cfg.pruner)
-    )
-    if len(study.directions) > 1:  # optuna cannot prune multi-objective studies
-        return None
-    return optuna.Trial(study, int(trial_id))
 
 
 def helpers_running(study: optuna.Study) -> bool:
@@ -440,9 +418,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _store_result(trial: optuna.Trial) -> None:
         """Copy the job's result.json summary into the storage, so the leaderboard can be rebuilt
         from the storage alone (trial dirs may live on other machines, or be gone)."""
-        res = read_result(trial.user_attrs.get("trial_dir"))
+        res = results.read(trial.user_attrs.get("trial_dir"))
         if res:
-            trial.set_user_attr("result", {k: res[k] for k in STORED_KEYS if k in res})
+            trial.set_user_attr("result", results.stored(res))
 
     def _progress(self, study: optuna.Study, number: int, seconds: float) -> None:
         """One line per finished trial: n of N, status, metric, best so far, ETA."""

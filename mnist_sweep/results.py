@@ -1,0 +1,116 @@
+"""The result schema: what a run writes to ``result.json``, its writer and reader, and the one
+atomic-write helper that every file a run or sweep rewrites goes through.
+
+Readers (leaderboard, confirm, the sweeper's copy into the storage) use the key lists here, so
+the schema lives in one place.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import socket
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+FILENAME = "result.json"
+# Per-epoch metrics a run records (metrics.csv, one row per epoch).
+METRIC_COLUMNS = (
+    "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "images_per_s",
+)
+# What a leaderboard row takes from result.json ...
+RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s")
+# ... and what the sweeper copies into the storage with each trial (the leaderboard's fallback).
+STORED_KEYS = ("params", "seed", *RESULT_KEYS)
+STATUSES = ("complete", "pruned")  # a result.json is written at the end of a run, or when it is pruned
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` then rename over ``path``: readers see the old file or the new one. The
+    temporary name is unique, so two processes writing the same file never collide."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # an unusable directory fails here, naming itself
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def versions() -> dict[str, str]:
+    import hydra
+    import numpy
+    import optuna
+    import torch
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "hydra": hydra.__version__,
+        "optuna": optuna.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def summarize(
+    rows: Sequence[dict[str, Any]], *, select_on: str, target_acc: float, n_params: int, wall_s: float,
+    seed: int, device: str, threads: int, status: str = "complete",
+) -> dict[str, Any]:
+    """result.json's content from the per-epoch rows."""
+    m = pd.DataFrame(list(rows))
+    hit = m.index[m.test_acc >= target_acc]
+    final = m.iloc[-1]
+    return {
+        "status": status,
+        "selection_metric": f"{select_on}_acc",
+        "value": float(final[f"{select_on}_acc"]),
+        "params": n_params,
+        "val_acc": None if math.isnan(final.val_acc) else float(final.val_acc),
+        "val_acc_best": None if m.val_acc.isna().all() else float(m.val_acc.max()),
+        "test_acc_final": float(final.test_acc),
+        "test_acc_best": float(m.test_acc.max()),
+        "target_acc": target_acc,
+        "epoch_reached_target": int(m.epoch[hit[0]]) if len(hit) else None,
+        "reached_target": bool(final.test_acc >= target_acc),
+        "epochs": int(final.epoch),
+        "wall_s": round(wall_s, 2),
+        "seed": seed,
+        "device": device,
+        "threads": threads,
+        "host": socket.gethostname(),
+        "versions": versions(),
+    }
+
+
+def write_metrics(out_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
+    atomic_write(Path(out_dir) / "metrics.csv", lambda p: pd.DataFrame(list(rows)).to_csv(p, index=False))
+
+
+def write(out_dir: Path, result: dict[str, Any]) -> None:
+    atomic_write(Path(out_dir) / FILENAME, lambda p: p.write_text(json.dumps(result, indent=2) + "\n"))
+
+
+def read(run_dir: str | Path | None) -> dict[str, Any]:
+    """A run or trial dir's result.json, or {} when there is none (not launched, failed early, deleted)."""
+    if not run_dir:
+        return {}
+    try:
+        data = json.loads((Path(run_dir) / FILENAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stored(result: dict[str, Any]) -> dict[str, Any]:
+    """The part of a result kept in the Optuna storage."""
+    return {k: result[k] for k in STORED_KEYS if k in result}

@@ -1,0 +1,81 @@
+"""The trial side of a sweep: what a training job needs to know about the sweep that launched it.
+
+The sweeper (``hydra_plugins.mnist_sweep_sweeper``) imports these names and sets the
+environment; the training job reads it here. Nothing here imports the plugin, so the arrows run
+one way: ``hydra_plugins`` -> ``mnist_sweep``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+import torch
+
+from mnist_sweep.errors import MnistSweepError
+
+TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
+WORKER_ENV = "MNIST_SWEEP_WORKER"  # a sweep process's index among the workers its sweep started (0 = itself)
+
+EpochHook = Callable[[int, float], None]  # (epoch, selection metric) -> None; may raise TrialPruned to stop
+
+
+@functools.lru_cache(maxsize=None)
+def storage(url: str) -> optuna.storages.BaseStorage:
+    """One storage (one connection pool) per URL and process, whatever the number of trials."""
+    return optuna.storages.get_storage(url)
+
+
+def worker_index() -> int:
+    """This process's worker index (0 when not started as a helper worker)."""
+    try:
+        return int(os.environ.get(WORKER_ENV, "0"))
+    except ValueError:
+        return 0
+
+
+def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
+    """Inside a job: the live Optuna trial this job runs, or None outside a prunable sweep."""
+    trial_id = os.environ.get(TRIAL_ID_ENV)
+    url = sweeper_cfg.get("storage") if sweeper_cfg is not None else None
+    if trial_id is None or not url or not sweeper_cfg.get("pruner"):
+        return None
+    from hydra.utils import instantiate
+
+    study = optuna.load_study(study_name=sweeper_cfg.study_name, storage=storage(url), pruner=instantiate(sweeper_cfg.pruner))
+    if len(study.directions) > 1:  # optuna cannot prune multi-objective studies
+        return None
+    return optuna.Trial(study, int(trial_id))
+
+
+def pruning_hook(sweeper_cfg: Any, max_epochs: int) -> EpochHook | None:
+    """Report each epoch's metric to this job's live trial and raise TrialPruned when told, except
+    at the last epoch: a trial that has paid for every epoch completes."""
+    trial = live_trial(sweeper_cfg)
+    if trial is None:
+        return None
+
+    def report(epoch: int, value: float) -> None:
+        trial.report(value, epoch)
+        if epoch < max_epochs and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch} (metric {value:.4f})")
+
+    return report
+
+
+def gpu_slot(job_num: int, n_jobs: int, worker: int) -> int:
+    """A sweep job's GPU slot: distinct for the n_jobs jobs a worker runs at once and across workers."""
+    return worker * max(n_jobs, 1) + job_num % max(n_jobs, 1)
+
+
+def pick_device(name: str, slot: int = 0) -> torch.device:
+    """auto | cpu | cuda | cuda:N; with several GPUs, ``auto``/``cuda`` take GPU ``slot`` mod their count."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MnistSweepError(f"trainer.device: {name} requested but no CUDA device is available; use auto or cpu")
+    if name == "cuda" and torch.cuda.device_count() > 1:
+        name = f"cuda:{slot % torch.cuda.device_count()}"
+    return torch.device(name)

@@ -59,6 +59,10 @@ class LeaderboardError(MnistSweepError):
     """A path given as a leaderboard/sweep is not one, or a row asked for is not there."""
 
 
+class StorageError(MnistSweepError):
+    """An Optuna storage cannot be opened or needs an upgrade that a read-only command won't do."""
+
+
 class ReproductionMismatch(MnistSweepError):
     """A reproduced run's metrics differ from the recorded ones."""
 

@@ -3,9 +3,10 @@ clear-text password check, and a trial's status."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-from mnist_sweep.errors import SweepError
+from mnist_sweep.errors import StorageError, SweepError
 
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
 
@@ -48,3 +49,57 @@ def status_of(t: Any) -> str:
     """A trial's status tag; a finished trial still tagged running was failed for its owner (lost)."""
     status = t.user_attrs.get("status") or t.state.name.lower()
     return "lost" if status == "running" and t.state.is_finished() else status
+
+
+JOURNAL_SCHEME = "journal:///"  # journal:///relative/file.log or journal:////absolute/file.log (like sqlite:///)
+
+
+def local_path(url: str) -> Path | None:
+    """The file behind a SQLite or journal URL (None for a server or in-memory storage)."""
+    for scheme in ("sqlite:///", JOURNAL_SCHEME):
+        if url.startswith(scheme):
+            return Path(url[len(scheme):].split("?", 1)[0])
+    return None
+
+
+def open_storage(
+    url: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None, upgrade: bool = False,
+) -> Any:
+    """An Optuna storage for ``url``: RDB (SQLite, PostgreSQL, ...) or a journal file (many processes
+    on one machine or a shared filesystem, no database server). A database written by an older
+    Optuna (the 2.10 schema) is upgraded in place when ``upgrade`` (the sweep), else refused in one
+    line (read-only commands never write)."""
+    import optuna
+
+    if url.startswith(JOURNAL_SCHEME):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(str(local_path(url))))
+    kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
+    try:
+        return optuna.storages.RDBStorage(url, **kwargs)
+    except RuntimeError as e:
+        if "optuna storage upgrade" not in str(e):
+            raise
+    old = optuna.storages.RDBStorage(url, skip_compatibility_check=True)
+    current, head = old.get_current_version(), old.get_head_version()
+    if not upgrade:
+        raise StorageError(
+            f"{mask_url(url)}: written by an older Optuna (schema {current}, this one needs {head}); resume the "
+            f"sweep once (it upgrades the file) or run `optuna storage upgrade --storage URL`"
+        )
+    import logging
+    import warnings
+
+    alembic_log = logging.getLogger("alembic")
+    level, alembic_log.level = alembic_log.level, logging.WARNING
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # the migration reads 2.10's distribution classes
+            old.upgrade()
+    finally:
+        alembic_log.setLevel(level)
+    logging.getLogger(__name__).warning(
+        "%s: upgraded the storage schema from %s (an older Optuna) to %s", mask_url(url), current, head
+    )
+    return optuna.storages.RDBStorage(url, **kwargs)

@@ -25,7 +25,9 @@ EpochHook = Callable[[int, float], None]  # (epoch, selection metric) -> None; m
 @functools.lru_cache(maxsize=None)
 def storage(url: str) -> optuna.storages.BaseStorage:
     """One storage (one connection pool) per URL and process, whatever the number of trials."""
-    return optuna.storages.get_storage(url)
+    from mnist_sweep.storage import open_storage
+
+    return open_storage(url)
 
 
 def worker_index() -> int:

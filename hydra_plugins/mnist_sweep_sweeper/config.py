@@ -12,11 +12,16 @@ from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 
 @dataclass
 class MedianPrunerConf:
-    """Prune a trial whose metric is below the median of earlier trials at the same epoch."""
+    """Prune a trial whose metric is below the median of earlier trials at the same epoch.
+
+    The default: it waits 10 epochs, past OneCycle's warm-up (pct_start <= 0.4 of 20 epochs),
+    so slow starters are not cut while their learning rate still rises; successive halving's
+    first rung at epoch 1 stopped both 20-epoch trials that would have reached the target
+    (BENCHMARKS.md, time to target)."""
 
     _target_: str = "optuna.pruners.MedianPruner"
-    n_startup_trials: int = 4  # trials that always run to the end first
-    n_warmup_steps: int = 5  # epochs before any pruning (OneCycle is still warming up)
+    n_startup_trials: int = 2  # trials that always run to the end first
+    n_warmup_steps: int = 10  # epochs before any pruning
     interval_steps: int = 1
 
 
@@ -24,8 +29,9 @@ class MedianPrunerConf:
 class SuccessiveHalvingPrunerConf:
     """Asynchronous successive halving: at epochs 1, 3, 9 only the top third of trials go on.
 
-    The default: in bench/pruning.py it trained 2.7x fewer epochs than no pruning for a best
-    validation accuracy 0.1 point lower (2 of 2,000 images; BENCHMARKS.md)."""
+    In bench/pruning.py it trained 2.7x fewer epochs than no pruning for a best validation
+    accuracy 0.1 point lower (2 of 2,000 images; BENCHMARKS.md), but on 20-epoch full-data
+    trials its epoch-1 rung stops slow starters that would have been the best."""
 
     _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
     min_resource: Any = 1
@@ -51,14 +57,48 @@ class ThresholdPrunerConf:
 
 
 @dataclass
+class WilcoxonPrunerConf:
+    """Prune when a Wilcoxon signed-rank test says the trial's epochs are worse than the best trial's."""
+
+    _target_: str = "optuna.pruners.WilcoxonPruner"
+    p_threshold: float = 0.1
+    n_startup_steps: int = 5
+
+
+@dataclass
 class NopPrunerConf:
     _target_: str = "optuna.pruners.NopPruner"
 
 
 @dataclass
+class MnistTPESamplerConf:
+    """The default sampler: multivariate TPE. constant_liar (Optuna's parallel TPE) counts the
+    other workers' running trials as bad results, so workers don't crowd one region. Optuna 5's
+    TPE is also multi-objective (MOTPE is gone)."""
+
+    _target_: str = "optuna.samplers.TPESampler"
+    seed: Optional[int] = 1234  # the first run of a fresh study; every other process derives its own
+    n_startup_trials: int = 8
+    multivariate: bool = True
+    group: bool = True  # conditional keys (scheduler.pct_start) form their own group
+    constant_liar: bool = True
+    warn_independent_sampling: bool = False
+
+
+@dataclass
+class GPSamplerConf:
+    """Gaussian-process Bayesian optimization (Optuna's GPSampler)."""
+
+    _target_: str = "optuna.samplers.GPSampler"
+    seed: Optional[int] = None
+    n_startup_trials: int = 8
+    deterministic_objective: bool = False
+
+
+@dataclass
 class MnistOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = "hydra_plugins.mnist_sweep_sweeper.sweeper.MnistOptunaSweeper"
-    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "halving"}])
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "mnist_tpe"}, {"pruner": "median"}])
     # Dotted path of callable(cfg) -> dict of user attrs, run on each candidate's composed config
     # before launch; if it raises, the candidate is recorded as rejected and never launched.
     precheck: Optional[str] = None
@@ -66,10 +106,10 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     max_rejected: int = 1000
     # Dotted path of callable(study, sweep_dir) called after every finished trial (the leaderboard).
     on_trial_end: Optional[str] = None
-    # An Optuna pruner, chosen with hydra/sweeper/pruner=halving (default)|median|hyperband|threshold|none
+    # An Optuna pruner, chosen with hydra/sweeper/pruner=median (default)|halving|hyperband|threshold|wilcoxon|none
     # (or null). Jobs open their live trial from the storage and report every epoch; pruning
     # needs a persistent storage.
-    pruner: Any = MISSING  # filled by the defaults list (halving)
+    pruner: Any = MISSING  # filled by the defaults list (median)
     # Dotted path of callable(study, sweep_dir) called once when the sweep ends (the report).
     on_sweep_end: Optional[str] = None
     # Sweep processes on this machine sharing the study (needs a persistent storage): this one
@@ -84,6 +124,10 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     # worker's trials are then failed only by a worker on its own host, or on resume).
     heartbeat_interval: Optional[int] = None
     grace_period: Optional[int] = None
+    # Warm start: configs queued as the first trials of a new study (Optuna's enqueue_trial):
+    # parameter dicts ({model.c1: 8, optimizer.lr: 0.1}) or experiment names (best_20k: the
+    # values conf/experiment/best_20k.yaml gives to the searched keys).
+    enqueue: List[Any] = field(default_factory=list)
 
 
 ConfigStore.instance().store(
@@ -95,6 +139,10 @@ for _name, _node in [
     ("halving", SuccessiveHalvingPrunerConf),
     ("hyperband", HyperbandPrunerConf),
     ("threshold", ThresholdPrunerConf),
+    ("wilcoxon", WilcoxonPrunerConf),
     ("none", NopPrunerConf),
 ]:
     ConfigStore.instance().store(group="hydra/sweeper/pruner", name=_name, node=_node, provider="mnist_sweep")
+
+for _name, _node in [("mnist_tpe", MnistTPESamplerConf), ("gp", GPSamplerConf)]:
+    ConfigStore.instance().store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="mnist_sweep")

@@ -1,0 +1,42 @@
+"""Every use of a private Optuna or Hydra API, each in one place with the reason.
+
+hydra-optuna-sweeper builds distributions from override strings, and Optuna's public
+``Trial.suggest_*`` methods take bounds, not a distribution object; Optuna's own
+``Trial._suggest(name, distribution)`` is what those methods call. Pin-bumps of Optuna or
+Hydra need a look at this file only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from hydra.core.utils import JobReturn
+from optuna.distributions import BaseDistribution
+from optuna.trial import FrozenTrial
+
+
+def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
+    """Sample ``name`` from a prebuilt distribution (what every public ``suggest_*`` does inside)."""
+    return trial._suggest(name, dist)
+
+
+def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
+    """The study's storage: user attrs and states of *other* workers' trials are set through it
+    (a ``Trial`` object exists only in the process that asked for it)."""
+    return study._storage
+
+
+def study_id(study: optuna.Study) -> int:
+    """The study's row id, which storage-level calls (fail_stale_trials) take."""
+    return study._study_id
+
+
+def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
+    """The storage's trial id: what a job needs to reopen its live trial in another process."""
+    return trial._trial_id
+
+
+def return_value(ret: JobReturn) -> Any:
+    """A job's return value or the exception it raised. ``JobReturn.return_value`` re-raises the
+    job's exception; the sweeper needs it as a value (TrialPruned vs. a failure)."""
+    return ret._return_value

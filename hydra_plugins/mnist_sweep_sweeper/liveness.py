@@ -1,0 +1,91 @@
+"""Dead-worker detection: a trial left RUNNING by a worker that died is failed as ``lost``.
+
+On the worker's own host as soon as its pid is gone; on any host once its heartbeat is older
+than ``grace_period`` (RDB storages with ``heartbeat_interval`` set).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+import optuna
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+from optuna.trial import FrozenTrial, TrialState
+
+from hydra_plugins.mnist_sweep_sweeper import _optuna
+from mnist_sweep.storage import status_of
+
+log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+UNCOUNTED = ("rejected", "lost", "duplicate")
+
+
+def counts_toward_total(t: FrozenTrial) -> bool:
+    """Rejected candidates, duplicates and trials lost with their worker are not part of ``n_trials``."""
+    return status_of(t) not in UNCOUNTED
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def heartbeat_enabled(study: optuna.Study) -> bool:
+    return is_heartbeat_enabled(_optuna.storage_of(study))
+
+
+def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
+    """Trials left RUNNING by a dead worker become FAIL (status lost): on this host when the
+    owner's pid is gone, on any host when its heartbeat is older than grace_period."""
+    host, storage = socket.gethostname(), _optuna.storage_of(study)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = t.user_attrs.get("pid")
+        if t.user_attrs.get("host") == host and isinstance(pid, int) and not pid_alive(pid):
+            try:
+                storage.set_trial_user_attr(_optuna.trial_id(t), "status", "lost")
+                storage.set_trial_user_attr(_optuna.trial_id(t), "error", f"worker {host}:{pid} died while the trial ran")
+                storage.set_trial_state_values(_optuna.trial_id(t), TrialState.FAIL)
+            except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):  # another worker failed it first
+                continue
+            log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid)
+    if heartbeat_enabled(study):
+        before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        optuna.storages.fail_stale_trials(study)
+        after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        for number in sorted(before - after):
+            log.warning("trial %d: no heartbeat for %ss; marked failed (lost)", number, grace_period)
+
+
+class Heartbeat:
+    """Records a heartbeat for this worker's open trials every ``interval`` seconds."""
+
+    def __init__(self, study: optuna.Study, in_flight: list[optuna.Trial]) -> None:
+        self.study, self.in_flight, self.stop = study, in_flight, threading.Event()
+        storage = _optuna.storage_of(study)
+        self.interval = storage.get_heartbeat_interval() if isinstance(storage, BaseHeartbeat) else None
+
+    def beat(self, trial: optuna.Trial) -> None:
+        if self.interval:
+            _optuna.storage_of(self.study).record_heartbeat(_optuna.trial_id(trial))
+
+    def __enter__(self) -> Heartbeat:
+        if self.interval:
+            threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            for trial in list(self.in_flight):
+                try:
+                    self.beat(trial)
+                except Exception as e:  # noqa: BLE001 - a missed beat is retried next interval
+                    log.warning("heartbeat for trial %d failed: %s", trial.number, type(e).__name__)

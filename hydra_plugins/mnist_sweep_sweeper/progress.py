@@ -1,0 +1,57 @@
+"""One progress line per finished trial: n of N, status, metric, best so far, ETA."""
+from __future__ import annotations
+
+import logging
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from hydra_plugins.mnist_sweep_sweeper.liveness import counts_toward_total
+
+log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+
+
+class Progress:
+    """ETA from the study's own timestamps (every worker's trials), so it is right from the first
+    finished trial on, also in short sweeps and across resumes."""
+
+    def __init__(self, n_trials: int) -> None:
+        self.n_trials = n_trials
+        self.started = time.time()
+
+    def start_line(self, study: optuna.Study, storage: str) -> None:
+        counted = sum(1 for t in study.get_trials(deepcopy=False) if counts_toward_total(t))
+        log.info(
+            "study %s in %s: %d of %d trials done or running; %d to go",
+            study.study_name, storage, counted, self.n_trials, max(self.n_trials - counted, 0),
+        )
+
+    def trial_line(self, study: optuna.Study, number: int) -> None:
+        trials = study.get_trials(deepcopy=False)
+        done = [t for t in trials if counts_toward_total(t) and t.state.is_finished()]
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        t = next(t for t in trials if t.number == number)
+        value = f"{t.values[0]:.4f}" if t.values else "-"
+        complete = [x for x in trials if x.state == TrialState.COMPLETE and x.user_attrs.get("status") != "duplicate"]
+        best = "-"
+        if complete:
+            sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
+            b = max(complete, key=lambda x: sign * x.values[0])
+            best = f"{b.values[0]:.4f} (trial {b.number})"
+        left = max(self.n_trials - len(done), 0)
+        log.info(
+            "[%d/%d] trial %d %s, metric %s, best %s, ETA %s",
+            min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), value, best,
+            self._eta(done, left, max(len(running), 1)) if left else "done",
+        )
+
+    def _eta(self, done: list, left: int, parallel: int) -> str:
+        spans = [
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            for t in done if t.datetime_start and t.datetime_complete and t.user_attrs.get("status") != "rejected"
+        ]
+        if not spans:
+            return "?"
+        seconds = left * (sum(spans) / len(spans)) / parallel
+        return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"

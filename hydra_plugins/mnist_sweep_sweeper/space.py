@@ -1,0 +1,157 @@
+"""The search space: ``hydra.sweeper.params`` and command-line sweep overrides parsed into Optuna
+distributions, checked against conf/, and sampled with conditional keys.
+
+A group parameter (``optimizer``, ``scheduler``) is sampled first; a value parameter that does
+not exist in the config its group choices picked (``scheduler.pct_start`` when
+``scheduler=step``) is not sampled.
+"""
+# No `from __future__ import annotations`: Hydra execs plugin modules outside sys.modules, and
+# dataclasses cannot resolve string annotations there.
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra_plugins.hydra_optuna_sweeper._impl import create_optuna_distribution_from_override
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from hydra_plugins.mnist_sweep_sweeper import _optuna
+from mnist_sweep.errors import SweepError
+
+_ABSENT = object()
+Compose = Callable[[list[str]], DictConfig]
+
+
+@dataclass
+class SearchSpace:
+    groups: dict[str, BaseDistribution] = field(default_factory=dict)  # config-group choices, sampled first
+    values: dict[str, BaseDistribution] = field(default_factory=dict)  # keys, sampled where they exist
+    fixed: dict[str, str] = field(default_factory=dict)  # plain overrides: out of the search
+
+    @property
+    def distributions(self) -> dict[str, BaseDistribution]:
+        return {**self.groups, **self.values}
+
+
+def modern(dist: BaseDistribution) -> BaseDistribution:
+    """hydra-optuna-sweeper 1.3 builds Optuna 2's distribution classes (deprecated since Optuna 3);
+    the same distribution as a Float/Int/CategoricalDistribution."""
+    if isinstance(dist, CategoricalDistribution):
+        return CategoricalDistribution(dist.choices)
+    if isinstance(dist, IntDistribution):
+        return IntDistribution(dist.low, dist.high, log=dist.log, step=dist.step)
+    if isinstance(dist, FloatDistribution):
+        return FloatDistribution(dist.low, dist.high, log=dist.log, step=dist.step)
+    return dist
+
+
+def parse(entry: str) -> tuple[str, BaseDistribution | str]:
+    """``key=choice(...)`` -> (key, distribution); ``key=value`` -> (key, value)."""
+    key = entry.split("=", 1)[0]
+    try:
+        (override,) = OverridesParser.create().parse_overrides([entry])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # Optuna 2 distribution classes, converted below
+            dist = create_optuna_distribution_from_override(override)
+    except (HydraException, ValueError, AssertionError) as e:
+        lines = str(e).splitlines()
+        msg = lines[1] if len(lines) > 1 else str(e)
+        raise SweepError(f"hydra.sweeper.params.{key}: invalid search space '{entry}' ({msg.strip()})") from None
+    name = override.get_key_element()
+    return name, modern(dist) if isinstance(dist, BaseDistribution) else dist
+
+
+def build(entries: list[str], group_names: set[str], compose: Compose) -> SearchSpace:
+    """The space from ``key=...`` entries (config params first, command line after), checked against conf/."""
+    space = SearchSpace()
+    for entry in entries:
+        name, dist = parse(entry)
+        if not isinstance(dist, BaseDistribution):
+            space.fixed[name] = dist
+        elif name in group_names:
+            space.groups[name] = dist
+        else:
+            space.values[name] = dist
+    for name in space.fixed:  # `data.batch_size=128` on the command line takes it out of the search
+        space.groups.pop(name, None)
+        space.values.pop(name, None)
+    for name, dist in space.groups.items():
+        for option in dist.choices:  # type: ignore[attr-defined]
+            try:
+                compose([f"{name}={option}"])
+            except HydraException:
+                raise SweepError(f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name}'") from None
+    for name in space.values:
+        _check_key(name, space.groups, compose)
+    return space
+
+
+def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose) -> None:
+    """A value parameter must exist in the config for at least one choice of its group."""
+    if name.startswith("+"):
+        return
+    head = name.split(".", 1)[0]
+    options = [[]] + ([[f"{head}={o}"] for o in groups[head].choices] if head in groups else [])  # type: ignore[attr-defined]
+    for opts in options:
+        if OmegaConf.select(compose(opts), name, default=_ABSENT) is not _ABSENT:
+            return
+    raise SweepError(
+        f"hydra.sweeper.params.{name}: no such key in the config; fix the name "
+        f"(see `python -m mnist_sweep.train --cfg job`) or add a new key with '+{name}'"
+    )
+
+
+def suggest(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> list[str]:
+    """Group choices first, then the value parameters that exist in the config they chose; the
+    trial's overrides (fixed ones last)."""
+    def overrides() -> list[str]:
+        return [f"{k}={v}" for k, v in {**trial.params, **space.fixed}.items()]
+
+    for name, dist in space.groups.items():
+        _optuna.suggest(trial, name, dist)
+    cfg = compose(overrides()) if space.values else None
+    for name, dist in space.values.items():
+        if name.startswith("+") or OmegaConf.select(cfg, name, default=_ABSENT) is not _ABSENT:
+            _optuna.suggest(trial, name, dist)
+    return overrides()
+
+
+def grid(space: SearchSpace) -> dict[str, list[Any]]:
+    """GridSampler's search space: every parameter's values (choices, or an int/float range with a step)."""
+    out: dict[str, list[Any]] = {}
+    for name, dist in space.distributions.items():
+        if isinstance(dist, CategoricalDistribution):
+            out[name] = list(dist.choices)
+        elif isinstance(dist, (IntDistribution, FloatDistribution)) and dist.step is not None and not dist.log:
+            n = int(round((dist.high - dist.low) / dist.step)) + 1
+            out[name] = [dist.low + i * dist.step for i in range(n)]
+        else:
+            raise SweepError(
+                f"hydra.sweeper.params.{name}: the grid sampler needs choice(...) or range(...), not {dist}; "
+                "use another sampler for continuous parameters"
+            )
+    return out
+
+
+def values_for(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
+    """The values a composed config gives to the searched keys (warm start from an experiment)."""
+    choices = cfg.hydra.runtime.choices if "hydra" in cfg else {}
+    params: dict[str, Any] = {}
+    for name in space.groups:
+        if name in choices:
+            params[name] = choices[name]
+    for name, dist in space.values.items():
+        value = OmegaConf.select(cfg, name.lstrip("+"), default=_ABSENT)
+        if value is not _ABSENT and value is not None:
+            params[name] = value
+    return params

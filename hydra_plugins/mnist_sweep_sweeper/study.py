@@ -1,0 +1,199 @@
+"""The study: opening it (retries while workers race to create the schema, old schemas upgraded),
+each process's own sampler seed, warm-start trials, and recording what happened to a trial."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import optuna
+from hydra.core.utils import JobReturn, JobStatus
+from optuna.trial import FrozenTrial, TrialState
+
+from hydra_plugins.mnist_sweep_sweeper import _optuna
+from mnist_sweep import results
+from mnist_sweep.errors import SweepError, unusable_path
+from mnist_sweep.storage import local_path, mask_url, open_storage, status_of
+
+log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+
+
+def open_study(
+    url: str | None, study_name: str, sampler: Any, pruner: Any, directions: list[str],
+    heartbeat_interval: int | None, grace_period: int | None,
+) -> optuna.Study:
+    """Create or load the study; an old (Optuna 2.10) SQLite schema is upgraded in place."""
+    path = local_path(url) if url else None
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SweepError(unusable_path(e, "hydra.sweeper.storage")) from None
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for attempt in range(1, 6):
+        try:
+            storage = (
+                open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, upgrade=True)
+                if url else None
+            )
+            return optuna.create_study(
+                study_name=study_name, storage=storage, sampler=sampler, pruner=pruner,
+                directions=directions, load_if_exists=True,
+            )
+        except (IntegrityError, OperationalError, ProgrammingError) as e:
+            # Workers started at once on an empty database race to create its tables and the
+            # study; the loser finds them on a second try (SQLite: "already exists", "locked").
+            racing = not isinstance(e, OperationalError) or any(w in str(e) for w in ("already exists", "locked"))
+            if attempt == 5 or not racing:
+                _raise_open_error(url, e)
+            log.info("storage busy being created by another worker (%s); retrying", type(e).__name__)
+            time.sleep(0.5 * attempt)
+        except Exception as e:  # noqa: BLE001 - sqlalchemy/optuna raise many types; report one line
+            _raise_open_error(url, e)
+    raise AssertionError("unreachable")
+
+
+def _raise_open_error(url: str | None, e: Exception) -> None:
+    """One line for every way a storage fails to open."""
+    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    raise SweepError(
+        f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {mask_url_text(reason, url)}); "
+        "use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
+        "or postgresql://user@host/db"
+    ) from None
+
+
+def mask_url_text(text: str, url: str | None) -> str:
+    """``text`` with the URL (as SQLAlchemy may quote it, password and all) replaced by its masked form."""
+    return text.replace(url, mask_url(url)) if url else text
+
+
+def own_seed(seed: int | None, first_number: int, worker: int) -> int | None:
+    """This process's sampler seed. The process that runs a fresh study's trial 0 keeps the
+    configured seed (a first run is reproducible); every other process (helper workers, a resumed
+    sweep, the same command on another machine) draws its own stream from the seed, its first
+    trial number, worker index, host and pid, so no two processes propose the same candidates."""
+    if seed is None or first_number == 0:
+        return seed
+    entropy = [seed, first_number, worker, os.getpid(), zlib.crc32(socket.gethostname().encode())]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def enqueue(study: optuna.Study, params_list: list[dict[str, Any]]) -> None:
+    """Queue known configs as the first trials of a new study (Optuna's enqueue_trial)."""
+    if study.get_trials(deepcopy=False):
+        log.info("warm start skipped: study %s already has trials", study.study_name)
+        return
+    for params in params_list:
+        study.enqueue_trial(params, user_attrs={"warm_start": True}, skip_if_exists=True)
+    log.info("warm start: %d configs queued as the first trials", len(params_list))
+
+
+def mark(trial: optuna.Trial, status: str, **attrs: Any) -> None:
+    trial.set_user_attr("status", status)
+    for k, v in attrs.items():
+        trial.set_user_attr(k, v)
+
+
+def original_of(study: optuna.Study, trial: optuna.Trial, overrides: str) -> FrozenTrial | None:
+    """An earlier trial of the study with exactly these overrides (finished or running), if any;
+    trials lost with their worker and other duplicates don't count."""
+    for t in study.get_trials(deepcopy=False):
+        if t.number != trial.number and t.user_attrs.get("overrides") == overrides and status_of(t) not in ("lost", "duplicate"):
+            if t.state != TrialState.WAITING:
+                return t
+    return None
+
+
+def tell_duplicate(study: optuna.Study, trial: optuna.Trial, original: FrozenTrial) -> None:
+    """Record a candidate equal to ``original`` without training it: its metric is the original's."""
+    mark(trial, "duplicate", duplicate_of=original.number, error=f"same parameters as trial {original.number}")
+    if original.state == TrialState.COMPLETE:
+        study.tell(trial, original.values[0] if len(original.values) == 1 else original.values)
+    elif original.state == TrialState.PRUNED:
+        for step, value in original.intermediate_values.items():
+            trial.report(value, step)
+        study.tell(trial, state=TrialState.PRUNED)
+    else:  # running (no metric yet) or failed
+        study.tell(trial, state=TrialState.FAIL)
+    log.info("trial %d: same parameters as trial %d (%s); not trained again", trial.number, original.number, status_of(original))
+
+
+def reject(study: optuna.Study, trial: optuna.Trial, precheck: Callable[[Any], dict] | None, cfg: Callable[[], Any]) -> bool:
+    """Run the precheck on the candidate's config: on an error, record it as rejected (told PRUNED
+    with no value, which TPE ranks below every real trial) and return True."""
+    if precheck is None:
+        return False
+    try:
+        attrs = precheck(cfg()) or {}
+    except Exception as e:  # noqa: BLE001 - any precheck error rejects the candidate
+        mark(trial, "rejected", error=str(e), **getattr(e, "user_attrs", {}))
+        study.tell(trial, state=TrialState.PRUNED)
+        log.info("trial %d rejected before launch: %s", trial.number, e)
+        return True
+    for k, v in attrs.items():
+        trial.set_user_attr(k, v)
+    return False
+
+
+def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
+    """Tell Optuna how a launched trial ended and keep its result summary in the storage."""
+    value = _optuna.return_value(ret)
+    res = results.read(trial.user_attrs.get("trial_dir"))
+    if res:  # the leaderboard can be rebuilt from the storage alone (dirs on other machines, or gone)
+        trial.set_user_attr("result", results.stored(res))
+    if ret.status == JobStatus.COMPLETED:
+        try:
+            values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+            if not all(math.isfinite(v) for v in values):
+                raise ValueError(f"non-finite objective {values}")
+        except (TypeError, ValueError) as e:
+            mark(trial, "failed", error=f"bad return value {value!r}: {e}")
+            study.tell(trial, state=TrialState.FAIL)
+            return
+        mark(trial, "complete")
+        study.tell(trial, values[0] if len(values) == 1 else values)
+        log.debug("trial %d complete: %s", trial.number, values)
+    elif isinstance(value, optuna.TrialPruned):
+        mark(trial, "pruned", error=str(value))
+        study.tell(trial, state=TrialState.PRUNED)
+        log.debug("trial %d pruned: %s", trial.number, value)
+    else:
+        mark(trial, "failed", error=f"{type(value).__name__}: {value}")
+        study.tell(trial, state=TrialState.FAIL)
+        log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value)
+
+
+def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
+    """A trial asked but never told (interrupted, or the sweep itself failed) is failed as lost."""
+    mark(trial, "lost", error=f"sweep stopped while the trial was open: {type(why).__name__}: {why}")
+    study.tell(trial, state=TrialState.FAIL)
+
+
+def check_failure_rate(study: optuna.Study, max_failure_rate: float, n_trials: int) -> None:
+    failed = [t for t in study.get_trials(deepcopy=False) if status_of(t) == "failed"]
+    if len(failed) > max_failure_rate * n_trials:
+        raise SweepError(
+            f"hydra.sweeper.max_failure_rate: {len(failed)} trials failed, more than "
+            f"{max_failure_rate} x {n_trials} trials; last error: {failed[-1].user_attrs.get('error')}"
+        )
+
+
+def best_summary(study: optuna.Study) -> dict[str, Any] | None:
+    """What optimization_results.yaml holds: the best trial (or the Pareto front)."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if status_of(t) != "duplicate"]
+    if not done:
+        return None
+    if len(study.directions) == 1:
+        sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
+        best = max(done, key=lambda t: (sign * t.value, -t.number))
+        return {"name": "optuna", "best_trial": best.number, "best_params": best.params, "best_value": best.value}
+    return {"name": "optuna", "solutions": [{"trial": t.number, "params": t.params, "values": t.values} for t in study.best_trials]}
+

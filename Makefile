@@ -1,6 +1,7 @@
 # make sweep   set up (venv, pinned install, data) and run the default Optuna sweep
 # make test    set up and run the test suite
 # make train   set up and train the default config once
+# make dashboard  optuna-dashboard for a sweep (SWEEP=outputs/sweeps/NAME)
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP   := $(VENV)/.installed
 DATA    := data/MNIST/raw/.verified
 ARGS    ?=
 
-.PHONY: setup data pg sweep train test clean-outputs
+.PHONY: setup data pg sweep train test dashboard clean-outputs
 
 setup: $(STAMP)
 
@@ -33,6 +34,11 @@ sweep: $(DATA)
 
 train: $(DATA)
 	$(BIN)/python -m mnist_sweep.train $(ARGS)
+
+# optuna-dashboard on 127.0.0.1:8080 for a sweep (SWEEP=outputs/sweeps/NAME), also while it runs.
+SWEEP ?= outputs/sweeps/mnist_sweep
+dashboard: $(STAMP)
+	$(BIN)/python -m mnist_sweep.dashboard $(SWEEP) $(ARGS)
 
 # A throwaway PostgreSQL server on 127.0.0.1 for the multi-worker tests (scripts/pg-test-server).
 pg:

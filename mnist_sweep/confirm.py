@@ -1,11 +1,13 @@
 """Multi-seed confirmation: retrain the top configs of a sweep on all 60k training images.
 
 ``python -m mnist_sweep.confirm LEADERBOARD.csv --top 5 --seeds 3`` retrains each of the top
-complete trials' saved configs with seeds 1..3, with no validation hold-out
-(``data.val_size=0``), its fixed epoch count and no early stopping, and writes
+complete trials' saved configs with seeds 1..3 on all 60,000 training images and tests on all
+10,000 (no validation hold-out, the trial's ``data.train_limit``/``test_limit`` dropped), its
+fixed epoch count and no early stopping, and writes
 ``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
 reached the target. ``--experiment NAME`` confirms ``conf/experiment/NAME.yaml`` instead.
-Finished runs are kept and skipped when the command is run again; two run at once.
+A finished run is reused when the command is run again only if its resolved config equals the
+one asked for; two run at once.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -23,7 +26,10 @@ from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, exi
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import trial_files
 
-FULL_TRAIN = ["data.val_size=0", "trainer.select_on=test", "trainer.progress=false"]
+# The confirmation protocol: every training image, every test image, no selection.
+FULL_TRAIN = ["data.val_size=0", "data.train_limit=null", "data.test_limit=null", "trainer.select_on=test",
+              "trainer.progress=false"]
+SUBSET_KEYS = ("data.train_limit", "data.test_limit", "data.val_size")
 
 
 def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -45,13 +51,47 @@ def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
     return out
 
 
+def resolved(select: list[str], overrides: list[str]) -> dict:
+    """The config ``python -m mnist_sweep.train <select> <overrides>`` would run, resolved."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    if select[:1] == ["--config-path"]:
+        config_dir, name, rest = select[1], select[3], select[4:]
+    else:
+        config_dir, name, rest = str(PROJECT_ROOT / "conf"), "config", select
+    with initialize_config_dir(version_base="1.3", config_dir=config_dir):
+        cfg = compose(name, overrides=[*rest, *overrides])
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The first dotted key where two config trees differ, with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            d = first_difference(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{path}.{k}" if path else str(k))
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: {a!r} there, {b!r} asked for"
+
+
 def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> dict:
-    """Train once (or reuse a finished run in ``run_dir``); returns its result.json."""
+    """Train once, or reuse the finished run in ``run_dir`` when its resolved config is the one
+    asked for; returns its result.json."""
+    from omegaconf import OmegaConf
+
+    overrides = [*FULL_TRAIN, f"trainer.seed={seed}", *extra]
     result = run_dir / "result.json"
     if result.exists() and json.loads(result.read_text()).get("status") == "complete":
-        return json.loads(result.read_text())
-    cmd = [sys.executable, "-m", "mnist_sweep.train", *select, *FULL_TRAIN, f"trainer.seed={seed}",
-           f"hydra.run.dir={run_dir}", *extra]
+        saved = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), resolve=True)
+        diff = first_difference(saved, resolved(select, overrides))
+        if diff is None:
+            return json.loads(result.read_text())
+        raise MnistSweepError(
+            f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove that run"
+        )
+    cmd = [sys.executable, "-m", "mnist_sweep.train", *select, *overrides, f"hydra.run.dir={run_dir}"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -76,12 +116,32 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("mean", ascending=False)
 
 
+def protocol_line(chosen: dict[str, list[str]], extra: list[str]) -> str:
+    """What the runs train and test on, saying which subset limits of the trials were dropped."""
+    dropped = set()
+    for sel in chosen.values():
+        base = resolved(sel, [])
+        for key in SUBSET_KEYS:
+            section, k = key.split(".")
+            value = base.get(section, {}).get(k)
+            if value not in (None, 0):
+                dropped.add(f"{key}={value}")
+    line = "protocol: all 60,000 training images (no validation hold-out), all 10,000 test images, final epoch reported"
+    if dropped:
+        line += f"; dropped the configs' {', '.join(sorted(dropped))}"
+    own = [o for o in extra if o.split("=", 1)[0].lstrip("+~") in SUBSET_KEYS]
+    if own:
+        line += f"; BUT --set {' '.join(own)}: not the full data"
+    return line
+
+
 def _run(args: argparse.Namespace) -> None:
     chosen = candidates(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
     jobs = [(name, sel, seed) for name, sel in chosen.items() for seed in range(1, args.seeds + 1)]
-    print(f"confirming {len(chosen)} configs x {args.seeds} seeds on the full training set -> {out}", flush=True)
+    print(f"confirming {len(chosen)} configs x {args.seeds} seeds -> {out}", flush=True)
+    print(protocol_line(chosen, args.override), flush=True)
 
     def job(item: tuple[str, list[str], int]) -> tuple[str, int, dict]:
         name, sel, seed = item

@@ -27,6 +27,7 @@ METRIC_COLUMNS = (
 RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s")
 # ... and what the sweeper copies into the storage with each trial (the leaderboard's fallback).
 STORED_KEYS = ("params", "seed", *RESULT_KEYS)
+SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
 STATUSES = ("complete", "pruned")  # a result.json is written at the end of a run, or when it is pruned
 
 

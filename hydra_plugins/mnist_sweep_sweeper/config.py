@@ -80,9 +80,7 @@ class MnistTPESamplerConf:
     seed: Optional[int] = 1234  # the first run of a fresh study; every other process derives its own
     n_startup_trials: int = 8
     multivariate: bool = True
-    group: bool = True  # conditional keys (scheduler.pct_start) form their own group
     constant_liar: bool = True
-    warn_independent_sampling: bool = False
 
 
 @dataclass

@@ -149,6 +149,9 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
     res = results.read(trial.user_attrs.get("trial_dir"))
     if res:  # the leaderboard can be rebuilt from the storage alone (dirs on other machines, or gone)
         trial.set_user_attr("result", results.stored(res))
+        for key in results.SHOWN_KEYS:  # flat, so optuna-dashboard shows them as the leaderboard does
+            if res.get(key) is not None:
+                trial.set_user_attr(key, res[key])
     if ret.status == JobStatus.COMPLETED:
         try:
             values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]

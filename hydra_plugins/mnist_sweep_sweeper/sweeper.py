@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+import optuna
 from hydra.utils import get_method, instantiate
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
@@ -37,6 +38,7 @@ from mnist_sweep.storage import check_no_clear_password, mask_url
 from mnist_sweep.trial import WORKER_ENV, worker_index
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):

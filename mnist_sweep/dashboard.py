@@ -1,0 +1,79 @@
+"""Live optuna-dashboard for a sweep: ``python -m mnist_sweep.dashboard <sweep dir | storage URL> [--port N]``.
+
+Serves on 127.0.0.1 only (the dashboard can also rename or delete studies: keep it local; reach
+it from elsewhere through an SSH tunnel). Works while the sweep runs: it reads the same storage.
+The trials carry the leaderboard's user attributes (status, params, val/test accuracy, epochs).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from mnist_sweep.errors import CliParser, StorageError, exit_code_of
+from mnist_sweep.storage import local_path, mask_url, open_storage
+
+HOST = "127.0.0.1"
+STORAGE_FILES = ("optuna.db", "journal.log")
+
+
+def storage_url(target: str) -> str:
+    """The storage URL for a sweep dir (its optuna.db or journal.log) or a URL; never creates a file."""
+    if "://" in target:
+        path = local_path(target)
+        if path is not None and not path.is_file():
+            raise StorageError(f"{target}: no such storage file ({path}); give a sweep dir or an existing storage")
+        return target
+    d = Path(target)
+    if not d.is_dir():
+        raise StorageError(f"{target}: no such sweep dir; give outputs/sweeps/NAME or a storage URL")
+    for name in STORAGE_FILES:
+        if (d / name).is_file():
+            scheme = "sqlite:///" if name.endswith(".db") else "journal:///"
+            return f"{scheme}{(d / name).resolve()}"
+    raise StorageError(
+        f"{target}: no {' or '.join(STORAGE_FILES)} in this dir (a sweep on PostgreSQL: give its URL, or "
+        "export MNIST_SWEEP_STORAGE and pass it as \"$MNIST_SWEEP_STORAGE\")"
+    )
+
+
+def app(url: str) -> Any:
+    """The dashboard's WSGI app on the storage (an old schema is refused, not upgraded)."""
+    from optuna_dashboard import wsgi
+
+    return wsgi(open_storage(url))
+
+
+def serve(url: str, port: int) -> None:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:  # one line per request would flood the console
+            pass
+
+    application = app(url)
+    try:
+        server = make_server(HOST, port, application, handler_class=Quiet)
+    except OSError as e:
+        raise StorageError(f"--port {port}: cannot listen on {HOST}:{port} ({e.strerror or e}); pick another --port") from None
+    print(f"optuna-dashboard for {mask_url(url)} at http://{HOST}:{port}/dashboard (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = CliParser(prog="python -m mnist_sweep.dashboard", description=__doc__.splitlines()[0])
+    p.add_argument("target", help="a sweep dir (outputs/sweeps/NAME) or an Optuna storage URL")
+    p.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
+    args = p.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        p.error(f"--port: must be in 1..65535, got {args.port}")
+    return exit_code_of(lambda: serve(storage_url(args.target), args.port))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""python -m mnist_sweep.dashboard: optuna-dashboard on a sweep's storage, over HTTP and in Chromium."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from wsgiref.simple_server import make_server
+
+import pytest
+
+from conftest import _env
+from test_report import FLAGS
+from mnist_sweep import dashboard
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(port: int, path: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def served(swept):
+    """The dashboard's WSGI app on the e2e sweep's storage, in a thread."""
+    tmp, _, _ = swept
+    port = free_port()
+    server = make_server("127.0.0.1", port, dashboard.app(dashboard.storage_url(str(tmp / "e2e"))))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield tmp, port
+    server.shutdown()
+
+
+def test_api_lists_the_study_and_its_trials_with_leaderboard_attrs(served):
+    tmp, port = served
+    studies = get_json(port, "/api/studies")["studies"]
+    assert [s["study_name"] for s in studies] == ["e2e"]
+    detail = get_json(port, f"/api/studies/{studies[0]['study_id']}")
+    trials = detail["trials"]
+    assert len(trials) >= 5
+    attrs = [{a["key"]: a["value"] for a in t["user_attrs"]} for t in trials]
+    statuses = {a["status"] for a in attrs}
+    assert {"complete", "rejected"} <= statuses
+    complete = [a for a in attrs if a["status"] == "complete"]
+    assert all({"test_acc_final", "epochs", "params", "val_acc"} <= set(a) for a in complete)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_cli_serves_a_page_that_lists_the_study(swept, tmp_path):
+    tmp, _, _ = swept
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_sweep.dashboard", str(tmp / "e2e"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(None))
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/dashboard" in line, line
+        for _ in range(50):  # the server is up once the API answers
+            try:
+                get_json(port, "/api/meta")
+                break
+            except OSError:
+                time.sleep(0.2)
+        flags = [*FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000"]
+        dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", f"http://127.0.0.1:{port}/dashboard"],
+                             capture_output=True, text=True, timeout=120)
+        assert "e2e" in dom.stdout, dom.stdout[-2000:] + dom.stderr[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    cases = [
+        ([str(tmp_path / "nope")], "no such sweep dir"),
+        ([str(tmp_path / "empty")], "no optuna.db or journal.log"),
+        ([f"sqlite:///{tmp_path}/missing.db"], "no such storage file"),
+        ([str(tmp_path / "empty"), "--port", "0"], "--port"),
+        ([str(tmp_path / "empty"), "--port", "x"], "--port"),
+    ]
+    for argv, needle in cases:
+        code = dashboard.main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and needle in err[0] and err[0].startswith("error: "), (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_port_in_use_is_one_line(swept, capsys):
+    tmp, _, _ = swept
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert dashboard.main([str(tmp / "e2e"), "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--port {port}" in err[0]

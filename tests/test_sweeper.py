@@ -1,0 +1,162 @@
+"""The sweeper plugin's own concerns: samplers, seeds, duplicates, warm start, storages, upgrade."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from conftest import CONF, assert_one_line_error, load, run, spawn, sweep_args
+from hydra_plugins.mnist_sweep_sweeper import space as sspace
+from hydra_plugins.mnist_sweep_sweeper.study import own_seed
+from mnist_sweep.trial import TRIAL_ID_ENV, pruning_hook
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def trained_params(study: optuna.Study) -> list[str]:
+    """The overrides of every trial that was actually trained (not rejected, duplicate or lost)."""
+    return [t.user_attrs["overrides"] for t in study.trials if t.user_attrs.get("status") in ("complete", "pruned", "failed")]
+
+
+# ------------------------------------------------------------------ unit
+def test_modern_distributions_and_grid():
+    assert sspace.parse("a=interval(0.1,0.5)")[1] == optuna.distributions.FloatDistribution(0.1, 0.5)
+    assert sspace.parse("a=tag(log,interval(0.001,0.3))")[1] == optuna.distributions.FloatDistribution(0.001, 0.3, log=True)
+    assert sspace.parse("a=int(interval(4,12))")[1] == optuna.distributions.IntDistribution(4, 12)
+    assert type(sspace.parse("a=range(1,5)")[1]) is optuna.distributions.IntDistribution  # not the deprecated class
+    assert sspace.parse("a=5") == ("a", "5")
+    space = sspace.SearchSpace(values={"a": optuna.distributions.CategoricalDistribution((1, 2)),
+                                       "b": optuna.distributions.IntDistribution(1, 3)})
+    assert sspace.grid(space) == {"a": [1, 2], "b": [1, 2, 3]}
+    with pytest.raises(Exception, match="hydra.sweeper.params.c"):
+        sspace.grid(sspace.SearchSpace(values={"c": optuna.distributions.FloatDistribution(0.0, 1.0)}))
+
+
+def test_own_seed_is_the_configured_one_only_for_trial_zero():
+    assert own_seed(1234, 0, 0) == 1234
+    assert own_seed(None, 5, 1) is None
+    others = {own_seed(1234, n, w) for n in (1, 7) for w in (0, 1)}
+    assert 1234 not in others and len(others) == 4
+
+
+def test_pruning_hook_never_prunes_at_the_last_epoch(tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
+    url = f"sqlite:///{tmp_path}/h.db"
+    study = optuna.create_study(study_name="h", storage=url, direction="maximize")
+    trial = study.ask()
+    monkeypatch.setenv(TRIAL_ID_ENV, str(trial._trial_id))
+    # ThresholdPruner(lower=2): every accuracy is below 2, so it says "prune" at every epoch
+    cfg = OmegaConf.create({"storage": url, "study_name": "h",
+                            "pruner": {"_target_": "optuna.pruners.ThresholdPruner", "lower": 2.0}})
+    hook = pruning_hook(cfg, max_epochs=3)
+    with pytest.raises(optuna.TrialPruned):
+        hook(2, 0.5)
+    hook(3, 0.5)  # the last epoch: reported, not pruned
+    assert optuna.load_study(study_name="h", storage=url).trials[0].intermediate_values == {2: 0.5, 3: 0.5}
+
+
+# ------------------------------------------------------------------ samplers
+SAMPLERS = {
+    "tpe": [], "mnist_tpe": [], "random": [], "cmaes": [], "nsgaii": [], "gp": [],
+    "grid": [],  # a choice-only space: every grid point once
+}
+
+
+@pytest.mark.parametrize("sampler", list(SAMPLERS))
+def test_every_stock_sampler_runs_a_short_sweep(tmp_path, sampler):
+    args = [a for a in sweep_args(tmp_path, sampler, 2, "model.c3=choice(8,16)", "data.batch_size=choice(32,64)")
+            if "n_startup_trials" not in a]  # a TPE key: sampler settings live with the sampler
+    proc = run([*args, f"hydra/sweeper/sampler={sampler}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    board = pd.read_csv(tmp_path / sampler / "leaderboard.csv")
+    assert (board.status == "complete").sum() == 2
+
+
+def test_grid_sampler_needs_discrete_params(tmp_path):
+    args = [a for a in sweep_args(tmp_path, "g", 2, "optimizer.lr=interval(0.01,0.1)") if "n_startup_trials" not in a]
+    proc = run([*args, "hydra/sweeper/sampler=grid"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.params.optimizer.lr", "grid")
+
+
+# ------------------------------------------------------------------ duplicates, seeds, warm start
+def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
+    proc = run(sweep_args(tmp_path, "dup", 4, "model.c3=choice(8,16)"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    study = load(tmp_path, "dup")
+    trained = trained_params(study)
+    assert len(trained) == 2 and len(set(trained)) == 2  # both points once, never twice
+    dups = [t for t in study.trials if t.user_attrs.get("status") == "duplicate"]
+    assert dups and all(t.user_attrs["duplicate_of"] in (0, 1) for t in dups)
+    assert "search space is exhausted" in proc.stdout + proc.stderr
+    board = pd.read_csv(tmp_path / "dup" / "leaderboard.csv")
+    assert set(board.status) == {"complete", "duplicate"}
+
+
+@pytest.mark.slow
+def test_two_sweeps_at_once_then_a_resume_train_no_config_twice(tmp_path):
+    """The same command twice at once on one fresh study (same configured seed), then resumed:
+    every trained trial has its own parameters."""
+    space = ["model.c3=choice(8,12,16)", "optimizer.lr=choice(0.01,0.03,0.1)", "data.batch_size=choice(32,64)"]
+    args = sweep_args(tmp_path, "par", 4, *space)
+    procs = [spawn(args, tmp_path) for _ in range(2)]
+    for p in procs:
+        out = p.communicate(timeout=300)[0]
+        assert p.returncode == 0, out[-3000:]
+    proc = run(sweep_args(tmp_path, "par", 7, *space), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    trained = trained_params(load(tmp_path, "par"))
+    assert len(trained) >= 7 and len(set(trained)) == len(trained)
+
+
+def test_warm_start_queues_dicts_and_experiments(tmp_path):
+    extra = ["model.c3=choice(8,16,24)", "optimizer.lr=tag(log,interval(0.01,0.2))",
+             "hydra.sweeper.enqueue=[{model.c3:24,optimizer.lr:0.05},best_20k]"]
+    proc = run(sweep_args(tmp_path, "warm", 2, *extra), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    trials = load(tmp_path, "warm").trials
+    assert trials[0].params == {"model.c3": 24, "optimizer.lr": 0.05}
+    exp = (CONF / "experiment" / "best_20k.yaml").read_text()
+    assert trials[1].params["model.c3"] == 24 and f"lr: {trials[1].params['optimizer.lr']}" in exp
+
+
+def test_warm_start_unknown_key_or_experiment_is_one_line(tmp_path):
+    for bad, needle in (("[{model.nope:1}]", "model.nope"), ("[nope]", "nope")):
+        proc = run(sweep_args(tmp_path, "w", 1, "model.c3=choice(8,16)", f"hydra.sweeper.enqueue={bad}"), cwd=tmp_path)
+        assert_one_line_error(proc, "hydra.sweeper.enqueue", needle)
+
+
+# ------------------------------------------------------------------ storages
+def test_optuna_210_study_is_upgraded_once_and_resumes(tmp_path):
+    d = tmp_path / "old210"
+    d.mkdir()
+    shutil.copy(FIXTURES / "optuna210.db", d / "optuna.db")  # 3 counted trials, written by optuna 2.10.1
+    url = f"sqlite:///{d}/optuna.db"
+    ro = run(["mnist_sweep.leaderboard", "--storage", url, "--study", "old210"], cwd=tmp_path)
+    assert_one_line_error(ro, "older Optuna", "upgrade")  # read-only: refused, file untouched
+    proc = run(sweep_args(tmp_path, "old210", 4, "model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))"),
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "upgraded the storage schema from v2.6.0.a" in proc.stdout + proc.stderr
+    study = load(tmp_path, "old210")
+    assert [t.user_attrs.get("status") for t in study.trials[:4]] == ["rejected", "complete", "complete", "complete"]
+    assert sum(t.user_attrs.get("status") == "complete" for t in study.trials) == 4
+    again = run(["mnist_sweep.leaderboard", "--storage", url, "--study", "old210"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+
+
+def test_journal_storage_with_two_workers(tmp_path):
+    log = tmp_path / "j" / "journal.log"
+    args = [a for a in sweep_args(tmp_path, "j", 6, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=3")
+            if not a.startswith(("hydra.sweeper.storage", "hydra.sweeper.workers"))]
+    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from mnist_sweep.storage import open_storage
+
+    study = optuna.load_study(study_name="j", storage=open_storage(f"journal:///{log}"))
+    assert sum(t.state.name == "COMPLETE" for t in study.trials) == 6
+    assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers trained
+    assert "worker 1: [" in proc.stdout + proc.stderr  # the helper's progress reached this console

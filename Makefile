@@ -42,7 +42,7 @@ dashboard: $(STAMP)
 
 # A throwaway PostgreSQL server on 127.0.0.1 for the multi-worker tests (scripts/pg-test-server).
 pg:
-	@bash scripts/pg-test-server >/dev/null
+	@bash scripts/pg-test-server >/dev/null || echo "make test: no PostgreSQL server, so its tests skip (apt-get install postgresql to run them)"
 
 test: $(DATA) pg
 	$(BIN)/python -m pytest -q $(ARGS)

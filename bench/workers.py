@@ -19,13 +19,13 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
-import psycopg2
+import psycopg
 from sqlalchemy.engine import make_url
 
 
 def fresh_db(admin_url: str) -> str:
     name = f"bench_workers_{uuid.uuid4().hex[:8]}"
-    conn = psycopg2.connect(admin_url)
+    conn = psycopg.connect(admin_url, autocommit=True)
     conn.autocommit = True
     conn.cursor().execute(f'CREATE DATABASE "{name}"')
     conn.close()

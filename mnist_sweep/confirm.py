@@ -15,6 +15,7 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
     return out
 
 
+_HYDRA = threading.Lock()  # Hydra's compose API is process-global; runs are checked from two threads
+
+
 def resolved(select: list[str], overrides: list[str]) -> dict:
     """The config ``python -m mnist_sweep.train <select> <overrides>`` would run, resolved."""
     from hydra import compose, initialize_config_dir
@@ -60,7 +64,7 @@ def resolved(select: list[str], overrides: list[str]) -> dict:
         config_dir, name, rest = select[1], select[3], select[4:]
     else:
         config_dir, name, rest = str(PROJECT_ROOT / "conf"), "config", select
-    with initialize_config_dir(version_base="1.3", config_dir=config_dir):
+    with _HYDRA, initialize_config_dir(version_base="1.3", config_dir=config_dir):
         cfg = compose(name, overrides=[*rest, *overrides])
     return OmegaConf.to_container(cfg, resolve=True)
 

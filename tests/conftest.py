@@ -77,11 +77,13 @@ SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", 
          "scheduler.pct_start=interval(0.2,0.3)"]
 
 
-def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "none", sqlite: bool = True) -> list[str]:
-    """A tiny one-worker sweep; no pruning unless asked, so every trial runs its epochs.
-    ``sqlite=False`` leaves the storage to $MNIST_SWEEP_STORAGE."""
+def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "none", sqlite: bool = True,
+               report: bool = False) -> list[str]:
+    """A tiny one-worker sweep; no pruning unless asked, so every trial runs its epochs; no report
+    unless asked (report tests only). ``sqlite=False`` leaves the storage to $MNIST_SWEEP_STORAGE."""
     d = tmp_path / study
     storage = [f"hydra.sweeper.storage=sqlite:///{d}/optuna.db"] if sqlite else []
+    storage += [] if report else ["hydra.sweeper.on_sweep_end=null"]
     return [
         "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", *storage,
         f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.workers=1",
@@ -106,13 +108,13 @@ def fingerprint(d) -> dict[str, str]:
 def swept(tmp_path_factory):
     """A 3-trial sweep, then the same command resumed to 5 trials, then run once more."""
     tmp = tmp_path_factory.mktemp("sweep")
-    first = run(sweep_args(tmp, "e2e", 3, *SPACE), cwd=tmp)
+    first = run(sweep_args(tmp, "e2e", 3, *SPACE, report=True), cwd=tmp)
     assert first.returncode == 0, first.stderr[-3000:]
     board1 = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
     dirs1 = {p.name: fingerprint(p) for p in (tmp / "e2e").glob("trial_*")}
-    second = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
+    second = run(sweep_args(tmp, "e2e", 5, *SPACE, report=True), cwd=tmp)
     assert second.returncode == 0, second.stderr[-3000:]
-    third = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
+    third = run(sweep_args(tmp, "e2e", 5, *SPACE, report=True), cwd=tmp)
     assert third.returncode == 0, third.stderr[-3000:]
     return tmp, board1, dirs1
 
@@ -137,12 +139,11 @@ def pg_admin_url() -> str:
 @pytest.fixture
 def pg_url(pg_admin_url):
     """A fresh database for one test, dropped afterwards; its URL carries the password."""
-    import psycopg2
+    import psycopg
     from sqlalchemy.engine import make_url
 
     name = f"mnist_sweep_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_admin_url)
-    admin.autocommit = True
+    admin = psycopg.connect(pg_admin_url, autocommit=True)
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)

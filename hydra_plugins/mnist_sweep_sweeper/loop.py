@@ -3,13 +3,14 @@ counted trials. Runs in every worker; the storage is the only thing they share."
 # No `from __future__ import annotations`: Hydra execs plugin modules outside sys.modules, and
 # dataclasses cannot resolve string annotations there.
 
+import contextlib
 import logging
 import os
 import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import optuna
 from omegaconf import DictConfig
@@ -20,7 +21,8 @@ from mnist_sweep.errors import SweepError
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
-MAX_DUPLICATES_IN_A_ROW = 50  # then the sampler keeps proposing what was tried: the space is exhausted
+MAX_DUPLICATES_IN_A_ROW = 50  # then even random draws find nothing new: the space is exhausted
+RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 
 
 @dataclass
@@ -75,14 +77,15 @@ class Loop:
         """Up to ``n`` (trial, job overrides) to launch; None when the space is exhausted."""
         batch: list[tuple[optuna.Trial, list[str]]] = []
         while len(batch) < n:
-            trial = self.study.ask()
-            in_flight.append(trial)
-            sstudy.mark(trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first
-            heartbeat.beat(trial)
-            if self.first_number is None:
-                self.first_number = trial.number
-                self.reseed(trial.number)
-            overrides = sspace.suggest(trial, self.space, self.compose)
+            with self._sampler():
+                trial = self.study.ask()
+                in_flight.append(trial)
+                sstudy.mark(trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first
+                heartbeat.beat(trial)
+                if self.first_number is None:
+                    self.first_number = trial.number
+                    self.reseed(trial.number)
+                overrides = sspace.suggest(trial, self.space, self.compose)
             joined = " ".join(shlex.quote(o) for o in overrides)
             trial_dir = self.sweep_dir / self.trial_dir_format.format(number=trial.number)
             sstudy.mark(trial, "running", trial_dir=str(trial_dir), overrides=joined)
@@ -119,6 +122,19 @@ class Loop:
                 f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}",
             ]))
         return batch
+
+    @contextlib.contextmanager
+    def _sampler(self) -> Iterator[None]:
+        """After a few duplicates in a row, the next candidate is drawn at random instead of by the
+        sampler (TPE keeps proposing the tried points of a small, mostly tried choice space)."""
+        if self.duplicates < RANDOM_AFTER_DUPLICATES:
+            yield
+            return
+        sampler, self.study.sampler = self.study.sampler, optuna.samplers.RandomSampler()
+        try:
+            yield
+        finally:
+            self.study.sampler = sampler
 
     def _trial_end(self) -> None:
         if self.on_trial_end is not None:

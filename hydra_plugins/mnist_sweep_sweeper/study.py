@@ -75,6 +75,19 @@ def mask_url_text(text: str, url: str | None) -> str:
     return text.replace(url, mask_url(url)) if url else text
 
 
+class GridSampler(optuna.samplers.GridSampler):
+    """Optuna's GridSampler, usable with ask/tell: once every grid point is taken it calls
+    ``study.stop()``, which only works inside ``study.optimize``; the sweep loop ends by itself
+    (n_trials is capped at the grid's size), so that call is skipped."""
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Any) -> None:
+        try:
+            super().after_trial(study, trial, state, values)
+        except RuntimeError as e:
+            if "Study.stop" not in str(e):
+                raise
+
+
 def own_seed(seed: int | None, first_number: int, worker: int) -> int | None:
     """This process's sampler seed. The process that runs a fresh study's trial 0 keeps the
     configured seed (a first run is reproducible); every other process (helper workers, a resumed
@@ -176,8 +189,11 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
 
 def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
     """A trial asked but never told (interrupted, or the sweep itself failed) is failed as lost."""
-    mark(trial, "lost", error=f"sweep stopped while the trial was open: {type(why).__name__}: {why}")
-    study.tell(trial, state=TrialState.FAIL)
+    try:
+        mark(trial, "lost", error=f"sweep stopped while the trial was open: {type(why).__name__}: {why}")
+        study.tell(trial, state=TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:  # told just before the sweep stopped
+        pass
 
 
 def check_failure_rate(study: optuna.Study, max_failure_rate: float, n_trials: int) -> None:

@@ -142,7 +142,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _sampler(self, grid: dict | None, seed: int | None) -> Any:
         """The configured sampler; with ``seed``, a copy seeded with it."""
         if grid is not None:
-            return self.sampler(grid, seed=seed if seed is not None else self._seed())
+            return sstudy.GridSampler(grid, seed=seed if seed is not None else self._seed())
         if seed is None:
             return self.sampler
         cfg = OmegaConf.to_container(self.config.hydra.sweeper.sampler, resolve=True)

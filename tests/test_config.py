@@ -1,0 +1,45 @@
+"""Every shipped config composes: each experiment trains within its budget, each search's space
+parses and names keys that exist (the real conf/, through Hydra's compose API)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import CONF, make_cfg, make_cfg_hydra
+from hydra_plugins.mnist_sweep_sweeper import space as sspace
+from mnist_sweep.errors import ParamBudgetExceeded
+from mnist_sweep.train import precheck
+
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml"))
+
+
+def test_there_are_configs_to_check():
+    assert {"best_20k", "tiny", "eva8_seed"} <= set(EXPERIMENTS)
+    assert {"default", "best_20k", "tiny", "pareto"} <= set(SEARCHES)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_and_fits_its_budget(name):
+    cfg = make_cfg(f"+experiment={name}")
+    params = precheck(cfg)["params"]
+    assert 0 < params <= cfg.model.max_params
+    assert cfg.data.val_size == 0 and cfg.trainer.select_on == "test"  # the confirmation protocol
+    assert cfg.trainer.max_epochs <= 20
+
+
+@pytest.mark.parametrize("name", SEARCHES)
+def test_search_space_parses_and_every_key_exists(name):
+    cfg = make_cfg_hydra(f"hparams_search={name}")
+    sweeper = cfg.hydra.sweeper
+    assert sweeper.n_trials >= 1 and sweeper.study_name
+
+    def compose(overrides: list[str]):
+        return make_cfg_hydra(f"hparams_search={name}", *overrides)
+
+    entries = [f"{k}={v}" for k, v in sweeper.params.items()]
+    space = sspace.build(entries, set(cfg.hydra.runtime.choices), compose)
+    assert space.distributions, name
+    try:  # the base config is valid; only its size may be over the budget (widths are searched)
+        precheck(make_cfg(f"hparams_search={name}"))
+    except ParamBudgetExceeded:
+        assert any(k.startswith("model.") for k in space.distributions)

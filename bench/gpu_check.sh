@@ -109,7 +109,7 @@ EOF
   fi
   # one interpreter start for the checks: data checksums, every import, the machine's description
   (
-    echo "mode: $([ "$DRY" = 1 ] && echo 'dry run (CPU, tiny data)' || echo 'GPU')   date: $(date -u +%FT%TZ)   host: $(hostname)"
+    echo "mode: $([ "$DRY" = 1 ] && echo 'dry run (CPU, tiny data)' || echo 'GPU')   date: $(date -u +%FT%TZ)   host: $(uname -n)"
     echo "MNIST_SWEEP_DATA=${MNIST_SWEEP_DATA:-(default)}"
     "$PY" -W ignore - <<'EOF'
 import os, platform, sys

@@ -10,7 +10,9 @@ scheduler and data come from the project's own functions. What varies per row:
 - batch size (``data.batch_size``),
 - ``trainer.channels_last`` (NHWC) or NCHW,
 - bf16: the epoch runs under ``torch.autocast(device, dtype=torch.bfloat16)``,
-- compile: the model is ``torch.compile``d (first epoch includes the compilation),
+- compile: the model is ``torch.compile``d with static shapes, mode ``default`` or
+  ``reduce-overhead`` (CUDA graphs: this small model is bound by kernel launches); the first
+  epoch includes the compilation,
 - cudnn_benchmark: ``cudnn.benchmark=True, deterministic=False`` instead of the trainer's
   deterministic setting (GPU only).
 
@@ -56,13 +58,14 @@ class Variant:
     batch_size: int
     channels_last: bool
     bf16: bool
-    compile: bool = False
+    compile: str = "no"  # no | default | reduce-overhead (torch.compile's mode; static shapes)
     cudnn_benchmark: bool = False
 
 
 def variants(batch_sizes: list[int], only_compile: bool, device: str) -> list[Variant]:
-    if only_compile:  # compiled: trainer default layout, fp32 and bf16, the larger batch first
-        return [Variant(bs, True, bf16, compile=True) for bs in sorted(batch_sizes, reverse=True) for bf16 in (False, True)]
+    if only_compile:  # the trainer's default (channels_last, fp32), compiled two ways; the larger batch first
+        return [Variant(bs, True, False, compile=mode) for bs in sorted(batch_sizes, reverse=True)
+                for mode in ("default", "reduce-overhead")]
     out = [Variant(bs, cl, bf16) for bs in batch_sizes for cl in (False, True) for bf16 in (False, True)]
     if device.startswith("cuda"):  # what the trainer's deterministic cuDNN setting costs
         out += [Variant(bs, True, False, cudnn_benchmark=True) for bs in batch_sizes]
@@ -97,7 +100,8 @@ def run_variant(v: Variant, args: argparse.Namespace, device: torch.device, data
     fmt = memory_format(ts)
     model = mmodel.build(model_cfg).to(device, memory_format=fmt)
     params = mmodel.count_params(model)
-    step_model = torch.compile(model) if v.compile else model
+    # static shapes: one graph per batch shape (full batches, the epoch's last batch, eval batches)
+    step_model = model if v.compile == "no" else torch.compile(model, mode=v.compile, dynamic=False)
     opt = make_optimizer(model.parameters(), opt_cfg)
     sched, per_step = make_scheduler(opt, sched_cfg, ts.max_epochs, len(batches(len(data.y_train), ds.batch_size)))
     gen = torch.Generator(device=device).manual_seed(ts.seed)

@@ -62,7 +62,8 @@ def test_dry_run_runs_every_phase_on_cpu_with_the_carried_data(tmp_path):
 
     tests = (out / "cuda_tests.txt").read_text()
     if not CUDA:
-        assert f"{N_CUDA_TESTS} skipped" in tests and "passed" not in tests and "failed" not in tests
+        assert int(re.search(r"(\d+) skipped", tests).group(1)) >= N_CUDA_TESTS
+        assert "passed" not in tests and "failed" not in tests
         assert "needs a CUDA GPU" in tests
 
     epoch = rows(out / "epoch.csv")

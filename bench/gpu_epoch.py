@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 512])
     p.add_argument("--epochs", type=int, default=2, help="timed epochs per variant (the median is reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (cuDNN/cuBLAS set-up, compilation)")
-    p.add_argument("--train-limit", type=int, default=None, help="default: all 55,000 training images")
-    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--train-limit", type=int, default=None, help="default: the whole training split (conf/data: 60,000 minus data.val_size)")
+    p.add_argument("--val-size", type=int, default=None, help="default: conf/data's data.val_size")
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--only-compile", action="store_true", help="only the torch.compile variants")
     p.add_argument("--deadline-s", type=float, default=None, help="start no variant after this many seconds")
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda" and not torch.cuda.is_available():
         print(f"error: --device {args.device}: no CUDA device is available", file=sys.stderr)
         return 2
-    limits = [f"data.val_size={args.val_size}"]
+    limits = [f"data.val_size={args.val_size}"] if args.val_size is not None else []
     limits += [f"data.train_limit={args.train_limit}"] if args.train_limit else []
     limits += [f"data.test_limit={args.test_limit}"] if args.test_limit else []
     ds = settings(compose_cfg(args.model, Variant(args.batch_sizes[0], True, False), args.device, 1, limits))[1]

@@ -86,7 +86,7 @@ def sweep_cmd(d: Path, name: str, n: int, args: argparse.Namespace) -> list[str]
         "model=eva8_seed", "data.batch_size=128", "hydra.sweeper.params=null",
         "optimizer.lr=tag(log,interval(0.01,0.3))",
         f"trainer.max_epochs={args.epochs}", f"trainer.device={args.device}", "trainer.progress=false",
-        f"data.val_size={args.val_size}",
+        *([f"data.val_size={args.val_size}"] if args.val_size is not None else []),
         *([f"data.train_limit={args.train_limit}"] if args.train_limit else []),
         *([f"data.test_limit={args.test_limit}"] if args.test_limit else []),
     ]
@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--trials", type=int, default=16, help="trials per arrangement (all complete: no pruning)")
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--train-limit", type=int, default=None, help="default: all 55,000 training images")
-    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--train-limit", type=int, default=None, help="default: the whole training split (conf/data: 60,000 minus data.val_size)")
+    p.add_argument("--val-size", type=int, default=None, help="default: conf/data's data.val_size")
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--deadline-s", type=float, default=None, help="stop whatever still runs after this many seconds")
     p.add_argument("--out", required=True, help="CSV, appended to (header written when new)")

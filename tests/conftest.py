@@ -40,6 +40,23 @@ def cfg():
     return make_cfg
 
 
+REQUIRE_CUDA_ENV = "MNIST_SWEEP_REQUIRE_CUDA"  # bench/gpu_check.sh sets it on the GPU machine
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``cuda`` skip with one line where torch sees no CUDA device, and fail instead
+    when $MNIST_SWEEP_REQUIRE_CUDA=1 (a GPU check must not pass by skipping everything)."""
+    if item.get_closest_marker("cuda") is None:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    if os.environ.get(REQUIRE_CUDA_ENV) == "1":
+        pytest.fail(f"no CUDA device (torch.cuda.is_available() is False) but {REQUIRE_CUDA_ENV}=1", pytrace=False)
+    pytest.skip("needs a CUDA GPU (torch.cuda.is_available() is False); bench/gpu_check.sh runs it on one")
+
+
 def _env(env: dict | None) -> dict:
     full_env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "MNIST_SWEEP_STORAGE")}
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})

@@ -1,0 +1,124 @@
+"""bench/gpu_check.sh, the GPU check, in its CPU dry run (so it cannot rot where no GPU is), and the
+device choice and cuda marker on a machine without CUDA."""
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TINY, assert_one_line_error, run
+from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.errors import MnistSweepError
+
+try:  # the trial-side helpers moved to mnist_sweep.trial; older trees keep them in train
+    from mnist_sweep import trial as device_module
+except ImportError:
+    from mnist_sweep import train as device_module
+
+BENCH = PROJECT_ROOT / "bench"
+CUDA = torch.cuda.is_available()
+RESULT_FILES = {"summary.md", "env.txt", "cuda_tests.txt", "epoch.csv", "sweeps.csv", "sweep_logs.tar.gz", "log.txt"}
+N_CUDA_TESTS = len(re.findall(r"^def test_", (PROJECT_ROOT / "tests" / "test_cuda.py").read_text(), re.M))
+
+
+def bash(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("OUT", "MNIST_SWEEP_STORAGE", "MNIST_SWEEP_REQUIRE_CUDA")}
+    env["PYTHON"] = sys.executable
+    return subprocess.run(["bash", str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=PROJECT_ROOT)
+
+
+def rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(path.open()))
+
+
+@pytest.mark.slow
+def test_dry_run_runs_every_phase_on_cpu_with_the_carried_data(tmp_path):
+    carry, out = tmp_path / "carry", tmp_path / "out"
+    prep = bash("gpu_prepare.sh", "--data-only", "--dest", str(carry))
+    assert prep.returncode == 0, prep.stderr
+    gz = sorted(p.name for p in (carry / "mnist").iterdir())
+    assert gz == sorted(f"{n}.gz" for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+    assert sum(p.stat().st_size for p in (carry / "mnist").iterdir()) < 16 * 2**20  # 55 MB raw
+
+    proc = bash("gpu_check.sh", "--dry-run", "--out", str(out), "--carry", str(carry))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # what the device tool brings back: at most 8 plain files with plain names
+    assert {p.name for p in out.iterdir()} == RESULT_FILES
+    assert "all phases passed" in (out / "summary.md").read_text()
+    env = (out / "env.txt").read_text()
+    assert "mode: dry run" in env and f"MNIST_SWEEP_DATA={carry}" not in env and "MNIST_SWEEP_DATA=/" in env
+    # the data the script used is the carried copy, unpacked (and verified) in its work dir
+    assert "gpu_check." in env.split("MNIST_SWEEP_DATA=")[1].splitlines()[0]
+
+    tests = (out / "cuda_tests.txt").read_text()
+    if not CUDA:
+        assert int(re.search(r"(\d+) skipped", tests).group(1)) >= N_CUDA_TESTS
+        assert "passed" not in tests and "failed" not in tests
+        assert "needs a CUDA GPU" in tests
+
+    epoch = rows(out / "epoch.csv")
+    assert {r["status"] for r in epoch} == {"ok"}
+    assert {(r["batch_size"], r["channels_last"], r["bf16"]) for r in epoch} == {
+        (str(bs), str(cl), str(bf)) for bs, cl, bf in itertools.product((128, 512), (False, True), (False, True))}
+    for r in epoch:
+        assert r["model"] == "eva8_seed" and r["params"] == "17290" and r["device"] == "cpu"
+        assert r["train_images"] == "1024" and float(r["epoch_s"]) > 0 and float(r["images_per_s"]) > 0
+
+    (sweep,) = rows(out / "sweeps.csv")
+    assert sweep["status"] == "ok" and sweep["workers"] == "2"
+    assert sweep["complete"] == sweep["trials"] == "2" and float(sweep["trials_per_min"]) > 0
+    with tarfile.open(out / "sweep_logs.tar.gz") as tar:
+        assert {"sweeps/w2/sweep.log", "sweeps/w2/worker-1.log", "sweeps/w2/leaderboard.csv"} <= set(tar.getnames())
+
+
+def test_gpu_run_without_the_carried_wheels_stops_in_one_line(tmp_path):
+    (tmp_path / "carry").mkdir()
+    proc = bash("gpu_check.sh", "--out", str(tmp_path / "out"), "--carry", str(tmp_path / "carry"), timeout=60)
+    assert proc.returncode == 1
+    last = proc.stdout.strip().splitlines()[-1]
+    assert "no wheels in" in last and "bench/gpu_prepare.sh" in last, proc.stdout
+    assert "| setup | 1 |" in (tmp_path / "out" / "summary.md").read_text()
+
+
+@pytest.mark.skipif(CUDA, reason="checks the behaviour without CUDA")
+def test_cuda_tests_fail_instead_of_skipping_when_cuda_is_required(tmp_path):
+    node = "tests/test_cuda.py::test_auto_and_cuda_pick_the_gpu_of_each_slot"
+    base = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", node]
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_SWEEP_REQUIRE_CUDA"}
+    skipped = subprocess.run(base, capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=120)
+    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout, skipped.stdout
+    required = subprocess.run(base, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
+                              env={**env, "MNIST_SWEEP_REQUIRE_CUDA": "1"})
+    assert required.returncode != 0 and "MNIST_SWEEP_REQUIRE_CUDA=1" in required.stdout, required.stdout
+
+
+@pytest.mark.skipif(CUDA, reason="checks the behaviour without CUDA")
+def test_device_cuda_without_cuda_is_one_line_and_leaves_nothing(tmp_path):
+    proc = run(["mnist_sweep.train", *TINY, "trainer.device=cuda", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert_one_line_error(proc, "trainer.device: cuda requested but no CUDA device is available", "use auto or cpu")
+    assert not (tmp_path / "run").exists()
+
+
+def test_device_choice_with_and_without_gpus(monkeypatch):
+    pick_device = device_module.pick_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto", 3) == torch.device("cpu")
+    for name in ("cuda", "cuda:1"):
+        with pytest.raises(MnistSweepError, match=f"^trainer.device: {name} requested but no CUDA device"):
+            pick_device(name)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert [str(pick_device("cuda", s)) for s in range(6)] == ["cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1"]
+    assert str(pick_device("auto", 6)) == "cuda:2" and str(pick_device("cuda:3", 0)) == "cuda:3"
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert str(pick_device("cuda", 5)) == "cuda"  # one GPU: every slot shares it

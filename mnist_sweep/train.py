@@ -100,7 +100,8 @@ def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tup
     correct = torch.zeros((), device=data.x_train.device, dtype=torch.long)
     seen, t0 = 0, time.perf_counter()
     show = ts.progress == "True" or (ts.progress == "auto" and sys.stderr.isatty())
-    bar = tqdm(batches(n, ds.batch_size), desc=bar_desc, leave=False, disable=not show, unit="batch")
+    bounds = batches(n, ds.batch_size)
+    bar = tqdm(bounds, desc=bar_desc, leave=False, disable=not show, unit="batch")
     for step, (lo, hi) in enumerate(bar):
         idx = perm[lo:hi]
         x = mdata.augment(
@@ -117,7 +118,7 @@ def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tup
         loss_sum += loss.detach() * (hi - lo)
         correct += (out.argmax(1) == y).sum()
         seen += hi - lo
-        if step % 50 == 0 or hi == n:
+        if step % 50 == 0 or step == len(bounds) - 1:  # the last step too: no NaN slips into a result
             running = loss_sum.item() / seen
             if not math.isfinite(running):
                 raise DivergedError(f"training loss became {running} at step {step}; lower optimizer.lr or check the config")
@@ -211,7 +212,8 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
     result = summarize("complete")
     plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{n_params:,} parameters")
     if ts.save_checkpoint:
-        results.atomic_write(out_dir / "model.pt", lambda p: torch.save(model.state_dict(), p))
+        cpu_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}  # loads on any machine
+        results.atomic_write(out_dir / "model.pt", lambda p: torch.save(cpu_state, p))
     results.write(out_dir, result)
     return result
 

@@ -78,6 +78,11 @@ def pick_device(name: str, slot: int = 0) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise MnistSweepError(f"trainer.device: {name} requested but no CUDA device is available; use auto or cpu")
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        raise MnistSweepError(
+            f"trainer.device: {name} but this machine has {torch.cuda.device_count()} CUDA device(s); "
+            f"use cuda:0..cuda:{torch.cuda.device_count() - 1}, cuda or auto"
+        )
     if name == "cuda" and torch.cuda.device_count() > 1:
         name = f"cuda:{slot % torch.cuda.device_count()}"
     return torch.device(name)

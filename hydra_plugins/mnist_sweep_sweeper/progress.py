@@ -43,7 +43,7 @@ class Progress:
         log.info(
             "[%d/%d] trial %d %s, metric %s, best %s, ETA %s",
             min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), value, best,
-            self._eta(done, left, max(len(running), 1)) if left else "done",
+            self._eta(done, left, len(running) + 1) if left else "done",  # the others, and this worker again
         )
 
     def _eta(self, done: list, left: int, parallel: int) -> str:

@@ -2,10 +2,14 @@
 
 ``python -m mnist_sweep.leaderboard PATH [PATH ...]`` prints the top N of a sweep dir, a
 leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged into one table.
+``--hp``/``--columns`` show more columns, ``--status`` filters, ``--sort`` orders by any column,
+``--refresh`` rebuilds a sweep dir's table from the storage recorded in its ``storage.json``.
 """
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import json
 import math
 import sys
 from pathlib import Path
@@ -25,6 +29,10 @@ CORE = [
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
+SHOWN = ["rank", "sweep", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
+         "epoch_reached_target", "epochs", "wall_s", "pareto"]  # what the CLI prints by default
+PERCENT = ("val_acc", "test_acc_final", "test_acc_best")
+STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
 
 
 def rows_from_study(study: Any) -> list[dict[str, Any]]:
@@ -47,7 +55,10 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         for key in results.RESULT_KEYS:
             row.setdefault(key, res.get(key))
         row.update({f"hp.{k}": v for k, v in t.params.items()})
-        row.update(error=error, trial_dir=attrs.get("trial_dir"), overrides=attrs.get("overrides"))
+        trial_dir = attrs.get("trial_dir")
+        if status == "rejected" and trial_dir and not Path(trial_dir).is_dir():
+            trial_dir = None  # never launched: there is no dir to point at
+        row.update(error=error, trial_dir=trial_dir, overrides=attrs.get("overrides"))
         rows.append(row)
     return rows
 
@@ -92,21 +103,149 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
-    """The sweeper's on_trial_end hook: rebuild ``<sweep_dir>/leaderboard.csv``."""
+    """The sweeper's on_trial_end hook: rebuild ``<sweep_dir>/leaderboard.csv`` and record where
+    the study lives (``storage.json``)."""
     path = Path(sweep_dir) / FILENAME
     write_csv(frame(rows_from_study(study)), path)
+    record_storage(study, Path(sweep_dir))
     return path
 
 
-def load_study(storage: str, study_name: str) -> Any:
+# ------------------------------------------------------------------ where a sweep's study lives
+def storage_url_of(study: Any) -> str | None:
+    """The study's storage URL as the sweep opened it (None for in-memory storage)."""
+    storage = getattr(study, "_storage", None)
+    storage = getattr(storage, "_backend", storage)  # optuna wraps RDB storage in a cache
+    url = getattr(storage, "url", None)
+    return url if isinstance(url, str) else None
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` URL (relative paths stay relative); None for other URLs."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?")[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def portable_url(url: str, cwd: Path) -> str:
+    """A URL that opens the same storage from any directory, with no password in it: a relative
+    SQLite path made absolute against ``cwd`` (where the sweep ran); a password dropped (it comes
+    from $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass when read back)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return "sqlite:///" + str(path if path.is_absolute() else (cwd / path).resolve())
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).set(password=None).render_as_string(hide_password=False)
+    except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: record nothing secret
+        return mask_url(url)
+
+
+def record_storage(study: Any, sweep_dir: Path) -> Path | None:
+    """Write ``<sweep_dir>/storage.json`` (study name, portable storage URL, the sweep's cwd), so
+    ``report`` and ``leaderboard --refresh`` find the study from any working directory."""
+    url = storage_url_of(study)
+    if not url or url in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    cwd = Path.cwd()
+    record = {"study_name": study.study_name, "storage": portable_url(url, cwd), "cwd": str(cwd)}
+    path = Path(sweep_dir) / STORAGE_RECORD
+    try:
+        if json.loads(path.read_text()) == record:
+            return path
+    except (OSError, ValueError):
+        pass
+    results.atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
+    return path
+
+
+def _from_env(url: str) -> str:
+    """$MNIST_SWEEP_STORAGE when it is ``url`` with its password (a record never holds one)."""
+    env = default_storage()
+    if env and sqlite_path(url) is None and portable_url(env, Path.cwd()) == url:
+        return env
+    return url
+
+
+def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
+    """(url, study, source) from a trial's saved ``.hydra/hydra.yaml`` (sweeps run before
+    storage.json existed): its storage resolved, a relative SQLite path against its cwd."""
+    from omegaconf import OmegaConf
+
+    for hydra_yaml in sorted(sweep_dir.glob("trial_*/.hydra/hydra.yaml")):
+        try:
+            h = OmegaConf.load(hydra_yaml).hydra
+            url, name, cwd = h.sweeper.storage, h.sweeper.study_name, h.runtime.cwd
+        except Exception:  # noqa: BLE001 - unreadable or unresolvable: try the next trial
+            continue
+        if isinstance(url, str) and url and isinstance(name, str):
+            return portable_url(url, Path(cwd)), name, str(hydra_yaml)
+    return None
+
+
+def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
+    """(storage URL, study name or None for "the only one", where it was found) for a sweep dir:
+    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db``."""
+    sweep_dir = Path(sweep_dir)
+    record = sweep_dir / STORAGE_RECORD
+    if record.exists():
+        try:
+            data = json.loads(record.read_text())
+            return _from_env(str(data["storage"])), str(data["study_name"]), str(record)
+        except (OSError, ValueError, KeyError, TypeError):
+            raise LeaderboardError(f"{record}: unreadable or damaged; delete it (the next trial of the sweep "
+                                   "rewrites it) or give --storage URL --study NAME") from None
+    found = _from_hydra_yaml(sweep_dir)
+    if found:
+        return _from_env(found[0]), found[1], found[2]
+    db = sweep_dir / "optuna.db"
+    if db.exists():
+        return f"sqlite:///{db.resolve()}", None, str(db)
+    return None
+
+
+def check_exists(storage: str, flag: str = "--storage") -> None:
+    """A SQLite URL whose file is missing: opening it would create an empty database; refuse."""
+    path = sqlite_path(storage)
+    if path is not None and not path.is_file():
+        where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
+        raise LeaderboardError(f"{flag} {storage}: no such SQLite file {path}{where}; give the path of the sweep's optuna.db")
+
+
+def load_study(storage: str, study_name: str | None, flag: str = "--storage") -> Any:
+    """Open an existing study read-only (a missing SQLite file is refused, never created);
+    ``study_name`` None: the storage's only study."""
     import optuna
 
+    check_exists(storage, flag)
     try:
+        if study_name is None:
+            names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+            if len(names) != 1:
+                raise LeaderboardError(f"{flag} {mask_url(storage)}: holds {len(names)} studies "
+                                       f"({', '.join(names) or 'none'}); pick one with --study")
+            study_name = names[0]
         return optuna.load_study(study_name=study_name, storage=storage)
+    except LeaderboardError:
+        raise
     except KeyError:
-        raise LeaderboardError(f"--study {study_name}: no such study in the storage") from None
+        raise LeaderboardError(f"--study {study_name}: no such study in {mask_url(storage)}") from None
     except Exception as e:  # noqa: BLE001
-        raise LeaderboardError(f"--storage {mask_url(storage)}: cannot open ({type(e).__name__})") from None
+        raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
+
+
+def study_of_sweep(sweep_dir: Path) -> Any:
+    """The sweep dir's Optuna study, found through ``find_storage``; LeaderboardError when none."""
+    found = find_storage(sweep_dir)
+    if found is None:
+        raise LeaderboardError(
+            f"{sweep_dir}: no Optuna storage recorded (no {STORAGE_RECORD}, no trial .hydra/hydra.yaml, no optuna.db); "
+            "give --storage URL --study NAME"
+        )
+    url, name, source = found
+    return load_study(url, name, flag=f"storage recorded in {source}:")
 
 
 def read(path: str | Path) -> pd.DataFrame:
@@ -125,6 +264,8 @@ def read(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
+    gone = (df["status"] == "rejected") & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
+    df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
 
 
@@ -141,32 +282,93 @@ def merge(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return frame(rows)
 
 
-def show(df: pd.DataFrame, top: int) -> str:
-    cols = [c for c in ["rank", "sweep", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
-                        "epoch_reached_target", "epochs", "wall_s"] if c in df.columns]
-    out = df.head(top)[cols].copy()
-    for c in ("val_acc", "test_acc_final", "test_acc_best"):
-        if c in out:
-            out[c] = out[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%")
-    return out.astype(object).where(out.notna(), "").to_string(index=False)
+def _fmt(col: str, v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if col in PERCENT:
+        return f"{100 * v:.2f}%"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def select_columns(df: pd.DataFrame, hp: bool = False, extra: list[str] | None = None) -> list[str]:
+    """The default columns present, then ``hp.*`` (``hp``), then ``extra`` (names or globs such as
+    ``hp.model.*``); an unknown name is a LeaderboardError listing what exists."""
+    cols = [c for c in SHOWN if c in df.columns]
+    if hp:
+        cols += sorted(c for c in df.columns if c.startswith("hp."))
+    for name in extra or []:
+        matched = [c for c in df.columns if fnmatch.fnmatchcase(c, name)]
+        if not matched:
+            raise LeaderboardError(f"--columns {name}: no such column; available: {', '.join(df.columns)}")
+        cols += [c for c in matched if c not in cols]
+    return cols
+
+
+def filter_status(df: pd.DataFrame, statuses: list[str] | None) -> pd.DataFrame:
+    if not statuses:
+        return df
+    bad = [s for s in statuses if s not in STATUS_ORDER]
+    if bad:
+        raise LeaderboardError(f"--status {bad[0]}: not a status; use one or more of {', '.join(STATUS_ORDER)} (comma-separated)")
+    return df[df["status"].isin(statuses)]
+
+
+def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:
+    """``COLUMN``, ``COLUMN:asc`` or ``COLUMN:desc``; by default accuracies sort high first, other
+    columns low first; missing values last; ties keep the leaderboard's order."""
+    if not spec:
+        return df
+    col, _, order = spec.partition(":")
+    if col not in df.columns:
+        raise LeaderboardError(f"--sort {spec}: no column {col}; available: {', '.join(df.columns)}")
+    if order not in ("", "asc", "desc"):
+        raise LeaderboardError(f"--sort {spec}: order must be asc or desc, as in --sort {col}:desc")
+    ascending = order == "asc" or (order == "" and not ("acc" in col or col in ("value", "pareto")))
+    return df.sort_values(col, ascending=ascending, na_position="last", kind="stable")
+
+
+def show(df: pd.DataFrame, top: int, columns: list[str] | None = None) -> str:
+    """The first ``top`` rows of ``columns`` (default: SHOWN) as a text table."""
+    cols = columns or [c for c in SHOWN if c in df.columns]
+    out = df.head(top)[cols].astype(object)
+    out = pd.DataFrame({c: [_fmt(c, v) for v in out[c]] for c in cols})
+    return out.to_string(index=False)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for arg in values or [] for v in arg.split(",") if v.strip()]
 
 
 def _run(args: argparse.Namespace) -> None:
     storage = args.storage or (default_storage() if args.study else None)
     if args.study and not storage:
         raise LeaderboardError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")
+    if args.top < 1:
+        raise LeaderboardError(f"--top {args.top}: must be at least 1")
     if storage:
         if not args.study:
             raise LeaderboardError("--study: required with --storage")
         df = frame(rows_from_study(load_study(storage, args.study)))
+    elif args.paths and args.refresh:
+        frames = {}
+        for path in args.paths:
+            if not Path(path).is_dir():
+                raise LeaderboardError(f"--refresh {path}: not a sweep dir; --refresh rebuilds a sweep dir's table from its storage")
+            frames[str(path)] = frame(rows_from_study(study_of_sweep(Path(path))))
+        df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     elif args.paths:
         frames = {str(path): read(path) for path in args.paths}
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     else:
         raise LeaderboardError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
-    print(show(df, args.top))
+    cols = select_columns(df, args.hp, _split(args.columns))
+    shown = sort_by(filter_status(df, _split(args.status)), args.sort)
+    print(show(shown, args.top, cols) if len(shown) else "(no rows match)")
     counts = df["status"].value_counts().to_dict()
-    print(f"\n{len(df)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    tail = f" ({len(shown)} shown by --status)" if args.status else ""
+    print(f"\n{len(df)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + tail)
     if args.out:
         write_csv(df, Path(args.out))
 
@@ -177,8 +379,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--storage", help=f"Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db); "
                    f"default ${STORAGE_ENV}, which keeps a password off the command line")
     p.add_argument("--study", help="study name, with --storage")
+    p.add_argument("--refresh", action="store_true",
+                   help=f"rebuild each sweep dir's table from its Optuna storage (found through {STORAGE_RECORD}) "
+                   "instead of reading its leaderboard.csv")
     p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
-    p.add_argument("--out", help="also write the (merged) table to this CSV")
+    p.add_argument("--hp", action="store_true", help="also show every hyperparameter column (hp.*)")
+    p.add_argument("--columns", action="append", metavar="COL[,COL...]",
+                   help="also show these columns (names or globs, e.g. hp.model.*,host,error)")
+    p.add_argument("--status", action="append", metavar="STATUS[,STATUS...]",
+                   help=f"show only rows with these statuses ({', '.join(STATUS_ORDER)})")
+    p.add_argument("--sort", metavar="COLUMN[:asc|:desc]",
+                   help="order the printed rows by this column (default: rank); accuracies high first, "
+                   "anything else low first unless :asc/:desc says otherwise")
+    p.add_argument("--out", help="also write the whole (merged) table to this CSV (every row, whatever "
+                   "--status/--sort/--columns)")
     args = p.parse_args(argv)
     return exit_code_of(lambda: _run(args))
 

@@ -5,6 +5,11 @@ leaderboard's top 10 with status counts, the optimization history, test accuracy
 parameter count with the budget and target lines and the Pareto front, hyperparameter
 importances (Optuna's mean-decrease-impurity evaluator), the validation and test curves of
 the top 5 trials, and the best trial's model summary.
+
+The study is found through the storage the sweep recorded (``storage.json``, else a trial's
+``.hydra/hydra.yaml``, else ``<sweep dir>/optuna.db``) from any working directory; when it cannot
+be opened the command says so in one ``error:`` line and writes nothing (``--no-study`` builds the
+report from ``leaderboard.csv`` alone, each study-based section saying why it is missing).
 """
 from __future__ import annotations
 
@@ -23,28 +28,40 @@ import pandas as pd
 from omegaconf import OmegaConf
 from optuna.exceptions import ExperimentalWarning
 
-from mnist_sweep import leaderboard, plots
+from mnist_sweep import leaderboard, plots, results
 from mnist_sweep.errors import CliParser, LeaderboardError, exit_code_of
 
 log = logging.getLogger(__name__)
 SECTIONS = ["leaderboard", "history", "accuracy_vs_params", "importances", "curves", "model"]
 
 
-def find_study(sweep_dir: Path, storage: str | None, study_name: str | None) -> Any | None:
-    """The sweep's Optuna study: ``--storage/--study``, else the one study in ``<sweep_dir>/optuna.db``."""
-    import optuna
+MIN_IMPORTANCE_TRIALS = 5  # a random forest fitted to fewer complete trials ranks noise
 
-    if storage is None:
-        db = sweep_dir / "optuna.db"
-        if not db.exists():
-            return None
-        storage = f"sqlite:///{db}"
-    if study_name is None:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        if len(names) != 1:
-            raise LeaderboardError(f"{storage}: holds {len(names)} studies ({', '.join(names)}); pick one with --study")
-        study_name = names[0]
-    return leaderboard.load_study(storage, study_name)
+
+def find_study(sweep_dir: Path, storage: str | None, study_name: str | None) -> Any:
+    """The sweep's Optuna study: ``--storage`` (with ``--study`` or the only study in it), else the
+    storage recorded in the sweep dir (``leaderboard.find_storage``). Never creates a database:
+    a LeaderboardError when nothing is found or it cannot be opened."""
+    if storage is not None:
+        return leaderboard.load_study(storage, study_name)
+    found = leaderboard.find_storage(sweep_dir)
+    if found is None:
+        raise LeaderboardError(
+            f"{sweep_dir}: no Optuna storage recorded for this sweep (no {leaderboard.STORAGE_RECORD}, no trial "
+            ".hydra/hydra.yaml, no optuna.db); give --storage URL [--study NAME], or --no-study to build the "
+            "report from leaderboard.csv alone"
+        )
+    url, name, source = found
+    return leaderboard.load_study(url, study_name or name, flag=f"the storage recorded in {source}:")
+
+
+def metric_name(best: tuple[dict, Any] | None) -> str:
+    """What the study's (first) objective is, in words: from the best trial's config and result."""
+    key = "val_acc"
+    if best:
+        objectives = best[1].trainer.get("objectives") if "trainer" in best[1] else None
+        key = str(objectives[0]) if objectives else str(best[0].get("selection_metric", "val_acc"))
+    return {"val_acc": "validation accuracy", "test_acc": "test accuracy (trainer.select_on=test)"}.get(key, key)
 
 
 def _best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
@@ -56,29 +73,31 @@ def _best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
     return None
 
 
-def _history(study: Any, path: Path) -> Path | None:
+def _history(study: Any, path: Path, target: str, no_study: str) -> tuple[Path | None, str]:
     import optuna.visualization.matplotlib as ovm
     from optuna.trial import TrialState
 
     warnings.filterwarnings("ignore", category=ExperimentalWarning)
-    if study is None or not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        return None
+    if study is None:
+        return None, no_study
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None, "no complete trial in the study yet"
     multi = len(study.directions) > 1
     with matplotlib.rc_context():  # optuna switches the global style to ggplot
-        ax = ovm.plot_optimization_history(
-            study, target=(lambda t: t.values[0]) if multi else None, target_name="validation accuracy"
-        )
-        return plots.optuna_axes(ax, path)
+        ax = ovm.plot_optimization_history(study, target=(lambda t: t.values[0]) if multi else None, target_name=target)
+        return plots.optuna_axes(ax, path), f"each complete trial's {target} and the best so far"
 
 
-def _importances(study: Any, path: Path) -> tuple[Path | None, str]:
+def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Path | None, str]:
     from optuna.importance import MeanDecreaseImpurityImportanceEvaluator, get_param_importances
     from optuna.trial import TrialState
 
     if study is None:
-        return None, "no Optuna storage found next to the leaderboard (give --storage and --study)"
-    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < 2:
-        return None, "needs at least two complete trials"
+        return None, no_study
+    n = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if n < MIN_IMPORTANCE_TRIALS:
+        return None, (f"only {n} complete trial{'s' if n != 1 else ''}; importances need at least "
+                      f"{MIN_IMPORTANCE_TRIALS} (a random forest fitted to fewer ranks noise)")
     multi = len(study.directions) > 1
     try:  # fANOVA, optuna 2.10's default evaluator, crashes with current scikit-learn
         importances = get_param_importances(
@@ -89,9 +108,9 @@ def _importances(study: Any, path: Path) -> tuple[Path | None, str]:
         return None, f"not computable: {e}"
     if not importances:
         return None, "no parameter was sampled in every complete trial"
-    note = ("mean decrease in impurity of a random forest fitted to (parameters, validation accuracy) over "
+    note = (f"mean decrease in impurity of a random forest fitted to (parameters, {target}) over the {n} "
             "complete trials; parameters sampled only in some trials (conditional ones) are left out")
-    return plots.importances(importances, path), note
+    return plots.importances(importances, path, target), note
 
 
 def _img(path: Path | None, alt: str, note: str = "") -> str:
@@ -101,12 +120,15 @@ def _img(path: Path | None, alt: str, note: str = "") -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">' + (f"<p class=note>{html.escape(note)}</p>" if note else "")
 
 
-def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None = None, study_name: str | None = None) -> Path:
-    """Write ``report.html`` and ``report/*.png`` in the sweep dir; returns the HTML path."""
+def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None = None, study_name: str | None = None,
+          use_study: bool = True) -> Path:
+    """Write ``report.html`` and ``report/*.png`` in the sweep dir; returns the HTML path. Without
+    ``study``, it is found as ``find_study`` does (``use_study=False``: leaderboard.csv alone)."""
     sweep_dir = Path(sweep_dir)
     board = leaderboard.read(sweep_dir)
-    if study is None:
-        study = find_study(sweep_dir, storage, study_name)
+    no_study = "built with --no-study, from leaderboard.csv alone: this section needs the Optuna study"
+    if study is None and use_study:
+        study = find_study(sweep_dir, storage, study_name)  # raises before anything is written
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
         board = leaderboard.frame(leaderboard.rows_from_study(study))
     out = sweep_dir / "report"
@@ -114,17 +136,33 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     best = _best_trial_files(board)
     budget = int(best[1].model.get("max_params") or 20_000) if best else 20_000
     target = float(best[0].get("target_acc", 0.994)) if best else 0.994
+    objective = metric_name(best)
+    selection = "test_acc_final" if objective.startswith("test") else "val_acc"
 
-    history = _history(study, out / "history.png")
-    scatter = plots.accuracy_vs_params(board, out / "accuracy_vs_params.png", budget, target)
-    importances, imp_note = _importances(study, out / "importances.png")
+    history, hist_note = _history(study, out / "history.png", objective, no_study)
+    trained = board[pd.to_numeric(board.get("test_acc_final"), errors="coerce").notna()] if len(board) else board
+    scatter, scatter_note = None, "no trial has been trained yet"
+    if len(trained):
+        scatter = plots.accuracy_vs_params(board, out / "accuracy_vs_params.png", budget, target,
+                                           selection="test_acc_final" if selection == "test_acc_final" else "val_acc")
+        scatter_note = ("left: validation accuracy, the split the sweep selects on, with the Pareto front of "
+                        "(validation accuracy, parameters) over complete trials; right: final-epoch test accuracy of "
+                        "the same trials, reported and never used for selection")
+    importances, imp_note = _importances(study, out / "importances.png", objective, no_study)
     top5 = {}
-    for _, row in board[board.status == "complete"].head(5).iterrows():
+    complete = board[board.status == "complete"]
+    for _, row in complete.head(5).iterrows():
         m = Path(str(row.trial_dir)) / "metrics.csv"
         if m.exists():
             top5[f"trial {row.trial}"] = pd.read_csv(m)
-    curves = plots.top_curves(top5, out / "top5_curves.png") if top5 else None
-    summary = "no complete trial"
+    curves, curves_note = None, "no complete trial yet"
+    if top5:
+        curves = plots.top_curves(top5, out / "top5_curves.png")
+        curves_note = "" if len(top5) == min(5, len(complete)) else \
+            f"{min(5, len(complete)) - len(top5)} of the top complete trials have no metrics.csv (trial dir deleted?)"
+    elif len(complete):
+        curves_note = "the top complete trials' metrics.csv files are missing (trial dirs deleted or moved?)"
+    summary = "no complete trial (or its .hydra/config.yaml and result.json are missing)"
     if best:
         from mnist_sweep import model as mmodel
 
@@ -137,6 +175,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     table = top.to_html(index=False, classes="board")
     status_line = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("complete", "pruned", "rejected", "failed", "running"))
     title = f"Sweep report: {sweep_dir.name}"
+    source = "the Optuna study" if study is not None else "leaderboard.csv (--no-study)"
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}} img{{max-width:100%;border:1px solid #ddd}}
@@ -144,18 +183,16 @@ table.board{{border-collapse:collapse;font-size:12px}} table.board td,table.boar
 .note{{color:#666;font-size:13px}} pre{{background:#f6f6f6;padding:1em;font-size:12px;overflow-x:auto}}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <section id="leaderboard"><h2>Leaderboard (top 10)</h2><p id="status-counts">{len(board)} trials: {status_line}</p>{table}
-<p class=note>Sorted by the selection metric (validation accuracy); test accuracy is reported, never used to select. pareto: not dominated in (validation accuracy, parameters).</p></section>
-<section id="history"><h2>Optimization history</h2>{_img(history, "optimization history")}</section>
-<section id="accuracy_vs_params"><h2>Test accuracy vs parameters</h2>{_img(scatter, "accuracy vs parameters")}</section>
+<p class=note>From {html.escape(source)}. Sorted by the selection metric ({html.escape(objective)}); test accuracy is reported, never used to select unless trainer.select_on=test. pareto: not dominated in ({html.escape(objective)}, parameters) among complete trials.</p></section>
+<section id="history"><h2>Optimization history ({html.escape(objective)})</h2>{_img(history, "optimization history", hist_note)}</section>
+<section id="accuracy_vs_params"><h2>Validation and test accuracy vs parameters</h2>{_img(scatter, "accuracy vs parameters", scatter_note)}</section>
 <section id="importances"><h2>Hyperparameter importances</h2>{_img(importances, "hyperparameter importances", imp_note)}</section>
-<section id="curves"><h2>Top 5 trials: accuracy per epoch</h2>{_img(curves, "top 5 curves")}</section>
+<section id="curves"><h2>Top 5 trials: accuracy per epoch</h2>{_img(curves, "top 5 curves", curves_note)}</section>
 <section id="model"><h2>Best trial's model</h2><pre>{html.escape(summary)}</pre></section>
 </body></html>
 """
     path = sweep_dir / "report.html"
-    tmp = path.with_name(".report.html.tmp")
-    tmp.write_text(page)
-    tmp.replace(path)
+    results.atomic_write(path, lambda p: p.write_text(page))
     return path
 
 
@@ -168,14 +205,19 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    print(f"written {build(args.path, storage=args.storage, study_name=args.study)}")
+    if args.no_study and (args.storage or args.study):
+        raise LeaderboardError("--no-study: cannot be combined with --storage/--study")
+    print(f"written {build(args.path, storage=args.storage, study_name=args.study, use_study=not args.no_study)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0])
     p.add_argument("path", help="sweep dir (holding leaderboard.csv)")
-    p.add_argument("--storage", help="Optuna storage URL (default: <sweep dir>/optuna.db)")
-    p.add_argument("--study", help="study name (default: the only study in the storage)")
+    p.add_argument("--storage", help=f"Optuna storage URL (default: the one recorded in the sweep dir's "
+                   f"{leaderboard.STORAGE_RECORD}, else a trial's .hydra/hydra.yaml, else <sweep dir>/optuna.db)")
+    p.add_argument("--study", help="study name (default: the recorded one, else the only study in the storage)")
+    p.add_argument("--no-study", action="store_true",
+                   help="build from leaderboard.csv alone (no optimization history or importances)")
     return exit_code_of(lambda: _run(p.parse_args(argv)))
 
 

@@ -1,0 +1,39 @@
+"""``python -m mnist_sweep``: the entry points, one line each (each has its own ``--help``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mnist_sweep.errors import CliParser, exit_code_of
+
+ENTRY_POINTS = [  # (name, what it does, how to call it)
+    ("train", "train one config", "python -m mnist_sweep.train [key=value ...]"),
+    ("train -m", "the Optuna sweep (outputs/sweeps/NAME)", "python -m mnist_sweep.train -m [key=value ...]"),
+    ("leaderboard", "print, filter, sort, merge", "python -m mnist_sweep.leaderboard SWEEP_DIR [--hp] [--status S] [--sort COL]"),
+    ("reproduce", "re-run a trial, compare epochs", "python -m mnist_sweep.reproduce SWEEP_DIR --rank N"),
+    ("confirm", "retrain the top trials over seeds", "python -m mnist_sweep.confirm SWEEP_DIR --top 5 --seeds 3"),
+    ("report", "rebuild the sweep's report.html", "python -m mnist_sweep.report SWEEP_DIR"),
+    ("export", "trial -> +experiment config, ONNX", "python -m mnist_sweep.export SWEEP_DIR --rank 1 --out conf/experiment/NAME.yaml"),
+    ("predict", "classify images, check on test set", "python -m mnist_sweep.predict RUN_DIR IMAGE.png ... [--test]"),
+    ("data", "fetch and verify MNIST", "python -m mnist_sweep.data fetch|verify"),
+    ("dashboard", "browse a study in the browser", "optuna-dashboard sqlite:///outputs/sweeps/NAME/optuna.db"),
+]
+
+
+def usage() -> str:
+    name_w = max(len(n) for n, _, _ in ENTRY_POINTS)
+    what_w = max(len(w) for _, w, _ in ENTRY_POINTS)
+    lines = ["mnist_sweep: small CNNs for MNIST under a parameter budget, searched with Hydra + Optuna.", ""]
+    lines += [f"  {name:<{name_w}}  {what:<{what_w}}  {cmd}" for name, what, cmd in ENTRY_POINTS]
+    lines += ["", "Each python -m entry point takes --help; README.md has the details."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = CliParser(prog="python -m mnist_sweep", description=usage(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.parse_args(argv)  # no arguments: anything else is one error line and exit 2
+    return exit_code_of(lambda: print(usage()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

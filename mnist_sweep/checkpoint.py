@@ -1,0 +1,85 @@
+"""A finished run's or trial's weights, loaded back: its saved config, the net built from it with
+``model.pt`` loaded, and the test images it was evaluated on. Shared by ``export`` and ``predict``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_sweep import data as mdata
+from mnist_sweep import model as mmodel
+from mnist_sweep import results
+from mnist_sweep.errors import MnistSweepError
+
+
+@dataclass
+class Run:
+    """A run dir with its config, result and the network in eval mode (CPU, NCHW)."""
+
+    dir: Path
+    cfg: DictConfig
+    result: dict[str, Any]
+    model: torch.nn.Module
+
+
+def load(run_dir: str | Path, what: str = "run dir") -> Run:
+    """The run in ``run_dir`` (``.hydra/config.yaml`` + ``model.pt``); MnistSweepError naming the
+    missing piece otherwise."""
+    d = Path(run_dir)
+    config = d / ".hydra" / "config.yaml"
+    if not d.is_dir():
+        raise MnistSweepError(f"{d}: no such {what}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
+    if not config.is_file():
+        raise MnistSweepError(f"{d}: no .hydra/config.yaml, not a run or trial dir; give the dir a training run wrote")
+    weights = d / "model.pt"
+    result = results.read(d)
+    if not weights.is_file():
+        why = ("it was pruned before its last epoch, and model.pt is saved at the end" if result.get("status") == "pruned"
+               else "the run did not finish, or trained with trainer.save_checkpoint=false")
+        raise MnistSweepError(f"{d}: no model.pt ({why}); pick a complete run")
+    try:
+        cfg = OmegaConf.load(config)
+        model = mmodel.build(OmegaConf.to_container(cfg.model, resolve=True))
+    except MnistSweepError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged or foreign config
+        raise MnistSweepError(f"{config}: cannot build the model from it ({type(e).__name__}: {e})") from None
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as e:  # noqa: BLE001 - truncated file, other architecture
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MnistSweepError(f"{weights}: does not load into the model of {config} ({reason})") from None
+    model.eval()
+    return Run(d, cfg, result, model)
+
+
+def test_set(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, int, str]:
+    """(normalized images, labels, images in the full test set, where they come from) exactly as
+    the run saw them: its data.root and data.test_limit (the first N images)."""
+    from torchvision.datasets import MNIST
+
+    root = cfg.data.get("root") or str(mdata.default_root())
+    mdata.verify(root)
+    test = MNIST(str(root), train=False, download=False)
+    x, y = test.data.unsqueeze(1), test.targets
+    total = len(y)
+    limit = cfg.data.get("test_limit")
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    what = (f"the first {len(y):,} of the {total:,} test images (the run's data.test_limit={limit})"
+            if limit is not None and limit < total else f"all {total:,} test images")
+    return mdata.normalize(x), y, total, what
+
+
+@torch.no_grad()
+def logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000,
+           memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
+    """The model's outputs for ``x``, batch by batch, as training evaluated it."""
+    model.eval()
+    model = model.to(memory_format=memory_format)
+    return torch.cat([model(x[i : i + batch_size].contiguous(memory_format=memory_format))
+                      for i in range(0, len(x), batch_size)])

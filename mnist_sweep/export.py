@@ -1,0 +1,219 @@
+"""Turn a leaderboard trial into a config you keep (``+experiment``) and its weights into ONNX.
+
+``python -m mnist_sweep.export SWEEP_DIR|LEADERBOARD.csv --rank N|--trial N --out conf/experiment/NAME.yaml``
+writes the trial's settings (model, optimizer, scheduler, data, trainer, with the group options it
+used) as an ``# @package _global_`` experiment like ``conf/experiment/best_20k.yaml``; then
+``python -m mnist_sweep.train +experiment=NAME`` trains it again with the trial's metrics.
+Hydra finds ``+experiment=NAME`` as ``experiment/NAME.yaml`` in its config dirs, so ``--out``
+must be ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml`` (then train with
+``--config-dir DIR``). ``--confirm`` writes the confirmation protocol instead (no validation
+hold-out, as ``confirm`` and the shipped experiments train). ``--onnx FILE.onnx`` writes the
+trial's final weights as ONNX (dynamic batch), checked against PyTorch on the test set.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+
+from mnist_sweep import PROJECT_ROOT, checkpoint, results
+from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, exit_code_of
+from mnist_sweep.leaderboard import read
+from mnist_sweep.reproduce import pick_row
+
+SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")
+GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
+DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
+CONFIRM = {"data": {"val_size": 0}, "trainer": {"select_on": "test", "objectives": None}}
+ONNX_TOLERANCE = 1e-4  # max |logit difference| accepted between onnxruntime and PyTorch (float32)
+NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def trial_dir_of(row: pd.Series) -> Path:
+    """The trial dir of a leaderboard row that was trained; LeaderboardError otherwise."""
+    label = f"trial {row['trial']} ({row['status']})"
+    if row["status"] not in ("complete", "pruned"):
+        raise LeaderboardError(f"{label}: was never trained, nothing to export; pick a complete trial (--rank/--trial)")
+    d = row.get("trial_dir")
+    if not isinstance(d, str) or not (Path(d) / ".hydra" / "config.yaml").is_file():
+        raise LeaderboardError(f"{label}: {d}/.hydra/config.yaml is missing (trial dir deleted or moved?); cannot export it")
+    return Path(d)
+
+
+def check_out(out: Path, force: bool) -> None:
+    """``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME)."""
+    if out.suffix != ".yaml" or not NAME.match(out.stem):
+        raise MnistSweepError(f"--out {out}: must be NAME.yaml with NAME of letters, digits, _ or -, e.g. "
+                              "conf/experiment/my_best.yaml")
+    if out.parent.name != "experiment":
+        raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
+                              f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")
+    if out.exists() and not force:
+        raise MnistSweepError(f"--out {out}: already exists; pick another name or add --force to replace it")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise MnistSweepError(f"--out {out}: {out.parent} is not a directory")
+
+
+def usage(out: Path) -> str:
+    """The train command that uses the exported file."""
+    conf = (PROJECT_ROOT / "conf").resolve()
+    if out.parent.resolve() == conf / "experiment":
+        return f"python -m mnist_sweep.train +experiment={out.stem}"
+    return f"python -m mnist_sweep.train --config-dir {out.parent.parent.resolve()} +experiment={out.stem}"
+
+
+def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """(the experiment's body, its group choices) from a trial's saved ``.hydra/`` files. The
+    trial's own interpolations (``model.widths`` from ``c1..c6``) are kept: they resolve inside
+    the file, so ``+experiment=NAME model.c3=24`` still works."""
+    cfg = OmegaConf.load(trial_dir / ".hydra" / "config.yaml")
+    choices: dict[str, Any] = {}
+    hydra_yaml = trial_dir / ".hydra" / "hydra.yaml"
+    if hydra_yaml.is_file():
+        choices = dict(OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.runtime.choices))
+    missing = [s for s in SECTIONS if s not in cfg]
+    if missing:
+        raise MnistSweepError(f"{trial_dir}/.hydra/config.yaml: no {', '.join(missing)} section; not a trial of this project")
+    body = {s: OmegaConf.to_container(cfg[s], resolve=False) for s in SECTIONS}
+    for section, keys in DISPLAY_ONLY.items():
+        for key in keys:
+            body[section].pop(key, None)
+    if confirm:
+        for section, values in CONFIRM.items():
+            body[section].update(values)
+    try:  # every interpolation must resolve within the exported sections
+        OmegaConf.to_container(OmegaConf.create(body), resolve=True)
+    except Exception:  # noqa: BLE001 - an interpolation reaching outside: write resolved values instead
+        body = OmegaConf.to_container(OmegaConf.create(body), resolve=True)
+    defaults = [{f"override /{g}": choices[g]} for g in GROUPS if isinstance(choices.get(g), str)]
+    return body, defaults
+
+
+def render(body: dict[str, Any], defaults: list[dict[str, str]], header: list[str]) -> str:
+    text = OmegaConf.to_yaml(OmegaConf.create({"defaults": defaults, **body}), sort_keys=False)
+    return "# @package _global_\n" + "".join(f"# {line}\n" if line else "#\n" for line in header) + text
+
+
+def header_lines(row: pd.Series, trial_dir: Path, out: Path, confirm: bool) -> list[str]:
+    res = results.read(trial_dir)
+
+    def pct(key: str) -> str:
+        v = res.get(key)
+        return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else "-"
+
+    lines = [
+        f"{out.stem}: trial {row['trial']} of the sweep in {trial_dir.parent}, exported by python -m mnist_sweep.export",
+        f"  recorded: {res.get('params', '?'):,} params, {res.get('epochs', '?')} epochs ({row['status']}), "
+        f"validation {pct('val_acc')}, final-epoch test {pct('test_acc_final')}, seed {res.get('seed', '?')}"
+        if isinstance(res.get("params"), int) else f"  recorded: status {row['status']}",
+    ]
+    if confirm:
+        lines.append("  protocol: confirmation (data.val_size=0, trainer.select_on=test): every training image, "
+                     "final epoch reported; metrics differ from the trial's")
+    else:
+        lines.append("  protocol: the trial's own (same data split, epochs and seed): training it gives the trial's metrics"
+                     + (" (it was pruned: this trains all of trainer.max_epochs)" if row["status"] == "pruned" else ""))
+    lines += [f"  {usage(out)} [trainer.seed=N]", "  every setting of the trial except trainer.progress (display only)"]
+    return lines
+
+
+# ------------------------------------------------------------------ ONNX
+def export_onnx(run: checkpoint.Run, path: Path) -> None:
+    """torch.onnx.export with a dynamic batch dimension: input ``image`` [N, 1, 28, 28] normalized
+    as in training, output ``logits`` [N, 10]."""
+    import warnings
+
+    batch = torch.export.Dim("batch", min=1, max=65536)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            run.model, (torch.zeros(2, 1, 28, 28),), str(path), input_names=["image"], output_names=["logits"],
+            dynamic_shapes=({0: batch},), dynamo=True, external_data=False, verbose=False,
+        )
+
+
+def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tuple[int, float, int]:
+    """(images compared, max |logit difference|, predictions that differ) between onnxruntime
+    running ``path`` and the PyTorch model, on the run's test images (batches of ``batch_size``
+    and a batch of one, so the dynamic batch dimension is exercised)."""
+    import onnxruntime as ort
+
+    x, _, _, _ = checkpoint.test_set(run.cfg)
+    ref = checkpoint.logits(run.model, x, batch_size)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = torch.cat([torch.from_numpy(session.run(None, {"image": x[i : i + batch_size].numpy()})[0])
+                     for i in range(0, len(x), batch_size)])
+    one = torch.from_numpy(session.run(None, {"image": x[:1].numpy()})[0])
+    diff = max(float((got - ref).abs().max()), float((one - ref[:1]).abs().max()))
+    return len(x), diff, int((got.argmax(1) != ref.argmax(1)).sum())
+
+
+def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
+    """Export, check parity, then move into place (a failed check leaves nothing behind)."""
+    if out.suffix != ".onnx":
+        raise MnistSweepError(f"--onnx {out}: must end in .onnx")
+    if out.exists() and not force:
+        raise MnistSweepError(f"--onnx {out}: already exists; pick another name or add --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.onnx")
+    try:
+        export_onnx(run, tmp)
+        n, diff, differ = onnx_parity(tmp, run)
+        if differ or diff > ONNX_TOLERANCE:
+            raise MnistSweepError(
+                f"--onnx {out}: onnxruntime disagrees with PyTorch on {differ} of {n:,} test images "
+                f"(max |logit diff| {diff:.2e}, bound {ONNX_TOLERANCE:.0e}); not written"
+            )
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return (f"wrote {out} (input 'image' [batch, 1, 28, 28], MNIST-normalized; output 'logits' [batch, 10]); "
+            f"onnxruntime vs PyTorch on {n:,} test images: same prediction on all, max |logit diff| {diff:.2e} "
+            f"(bound {ONNX_TOLERANCE:.0e})")
+
+
+def _run(args: argparse.Namespace) -> None:
+    if not args.out and not args.onnx:
+        raise MnistSweepError("give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both")
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_out(out, args.force)
+    board = read(args.source)
+    row = pick_row(board, args.rank, args.trial, args.source)
+    trial_dir = trial_dir_of(row)
+    text = None
+    if out is not None:
+        body, defaults = experiment(trial_dir, args.confirm)
+        text = render(body, defaults, header_lines(row, trial_dir, out, args.confirm))
+    run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
+    if out is not None and text is not None:
+        results.atomic_write(out, lambda p: p.write_text(text))
+        print(f"wrote {out}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}")
+    if run is not None:
+        print(write_onnx(run, Path(args.onnx), args.force))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = CliParser(prog="python -m mnist_sweep.export", description=__doc__.splitlines()[0])
+    p.add_argument("source", help="sweep dir or its leaderboard.csv")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--rank", type=int, help="leaderboard rank (default 1)")
+    g.add_argument("--trial", type=int, help="Optuna trial number")
+    p.add_argument("--out", help="the experiment file: conf/experiment/NAME.yaml (then +experiment=NAME), "
+                   "or DIR/experiment/NAME.yaml (then --config-dir DIR +experiment=NAME)")
+    p.add_argument("--confirm", action="store_true",
+                   help="write the confirmation protocol (data.val_size=0, trainer.select_on=test) instead of the trial's")
+    p.add_argument("--onnx", help="also write the trial's final weights (model.pt) as ONNX, checked on the test set")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    args = p.parse_args(argv)
+    return exit_code_of(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

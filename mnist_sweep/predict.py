@@ -1,0 +1,139 @@
+"""Predict digits with a finished run's weights, or check them on the test set.
+
+``python -m mnist_sweep.predict RUN_DIR IMAGE.png [...]`` prints the predicted digit and its
+probability per image. Any size and mode is accepted: converted to grayscale, padded to a square
+with the background, resized to 28x28 (antialiased), MNIST-normalized as in training. MNIST digits
+are white on black; ``--invert auto`` (default) inverts an image whose border is mostly light
+(a dark digit on white paper) and says so. ``--test`` evaluates the checkpoint on the test images
+the run was evaluated on (all 10,000, or its ``data.test_limit`` subset, stated) and compares with
+the run's recorded final test accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_sweep import checkpoint
+from mnist_sweep import data as mdata
+from mnist_sweep.errors import CliParser, MnistSweepError, ReproductionMismatch, exit_code_of
+from mnist_sweep.model import IMAGE_SIZE
+
+
+@dataclass
+class Image28:
+    """An input image as the network sees it, and what was done to it."""
+
+    path: Path
+    x: torch.Tensor  # [1, 28, 28], normalized
+    inverted: bool
+    size: tuple[int, int]
+
+
+def load_image(path: str | Path, invert: str = "auto") -> Image28:
+    """Grayscale, background made black (``invert``: auto | yes | no), padded square, 28x28, normalized."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = Path(path)
+    try:
+        with Image.open(p) as im:
+            im.load()
+            size = im.size
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                im = im.convert("RGBA")
+                alpha = np.asarray(im.getchannel("A")) > 127
+                lum = np.asarray(im.convert("L"), dtype=np.float32)
+                dark_strokes = bool(alpha.any()) and float(lum[alpha].mean()) < 128
+                # a transparent background becomes the colour that contrasts with the strokes
+                back = Image.new("RGBA", im.size, (255, 255, 255, 255) if dark_strokes else (0, 0, 0, 255))
+                gray = Image.alpha_composite(back, im).convert("L")
+            else:
+                gray = im.convert("L")
+    except FileNotFoundError:
+        raise MnistSweepError(f"{p}: no such image file") from None
+    except IsADirectoryError:
+        raise MnistSweepError(f"{p}: is a directory, not an image") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}); give a PNG/JPEG of one digit") from None
+    t = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
+    border = torch.cat([t[0], t[-1], t[:, 0], t[:, -1]])
+    do_invert = invert == "yes" or (invert == "auto" and float(border.mean()) > 0.5)
+    if do_invert:
+        gray = ImageOps.invert(gray)
+    w, h = gray.size
+    side = max(w, h)
+    if w != h:  # pad with the (now black) background: the digit keeps its aspect ratio
+        square = Image.new("L", (side, side), 0)
+        square.paste(gray, ((side - w) // 2, (side - h) // 2))
+        gray = square
+    if gray.size != (IMAGE_SIZE, IMAGE_SIZE):
+        gray = gray.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
+    x = torch.from_numpy(np.array(gray, dtype=np.uint8)).view(1, IMAGE_SIZE, IMAGE_SIZE)
+    return Image28(p, mdata.normalize(x), do_invert, size)
+
+
+def predict(model: torch.nn.Module, images: list[Image28]) -> list[tuple[int, float]]:
+    """(digit, probability) per image."""
+    with torch.no_grad():
+        probs = torch.softmax(checkpoint.logits(model, torch.stack([i.x for i in images])), dim=1)
+    conf, digit = probs.max(1)
+    return [(int(d), float(c)) for d, c in zip(digit, conf)]
+
+
+def test_accuracy(run: checkpoint.Run) -> tuple[int, int, str]:
+    """(correct, images, which images) on the run's test images, evaluated as training did
+    (same batch size, memory format and thread count, CPU)."""
+    x, y, _, what = checkpoint.test_set(run.cfg)
+    trainer = run.cfg.get("trainer", {})
+    torch.set_num_threads(int(trainer.get("threads") or 1))
+    fmt = torch.channels_last if trainer.get("channels_last", False) else torch.contiguous_format
+    out = checkpoint.logits(run.model, x, int(run.cfg.data.get("eval_batch_size") or 1000), fmt)
+    return int((out.argmax(1) == y).sum()), len(y), what
+
+
+def _run(args: argparse.Namespace) -> None:
+    if not args.images and not args.test:
+        raise MnistSweepError("give IMAGE files to classify, --test, or both")
+    images = [load_image(p, args.invert) for p in args.images]  # every input checked before any output
+    run = checkpoint.load(args.run_dir)
+    for img, (digit, p) in zip(images, predict(run.model, images) if images else []):
+        notes = [f"{img.size[0]}x{img.size[1]} resized"] if img.size != (IMAGE_SIZE, IMAGE_SIZE) else []
+        if img.inverted:
+            notes.append("inverted: light background")
+        print(f"{img.path}: {digit} (p={p:.3f})" + (f"  [{', '.join(notes)}]" if notes else ""))
+    if args.test:
+        correct, n, what = test_accuracy(run)
+        acc = correct / n
+        recorded = run.result.get("test_acc_final")
+        device = run.result.get("device", "?")
+        print(f"test accuracy {100 * acc:.2f}% ({correct:,}/{n:,}) on {what}, on cpu")
+        if recorded is None:
+            print(f"no recorded test_acc_final in {run.dir / 'result.json'} to compare with")
+        elif acc == recorded:
+            print(f"recorded final test accuracy (result.json test_acc_final): {100 * recorded:.2f}%: identical")
+        else:
+            hint = f"; it trained on {device}, evaluated here on cpu" if not str(device).startswith("cpu") else ""
+            raise ReproductionMismatch(
+                f"{run.dir}: test accuracy {acc} differs from the recorded test_acc_final {recorded}{hint}; "
+                "is model.pt from this run?"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = CliParser(prog="python -m mnist_sweep.predict", description=__doc__.splitlines()[0])
+    p.add_argument("run_dir", help="a run dir (outputs/runs/...) or trial dir (outputs/sweeps/NAME/trial_NNNN) with model.pt")
+    p.add_argument("images", nargs="*", help="images of one digit each (PNG, JPEG, ...; any size)")
+    p.add_argument("--test", action="store_true",
+                   help="evaluate on the run's test images and compare with its recorded final test accuracy")
+    p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
+                   help="make the background black like MNIST: auto (when the border is mostly light), yes, no")
+    args = p.parse_args(argv)
+    return exit_code_of(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

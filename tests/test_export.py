@@ -1,0 +1,125 @@
+"""export: a trial as a ready +experiment config that trains to the trial's metrics, and its
+weights as ONNX with parity against PyTorch checked by onnxruntime."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from conftest import assert_one_line_error, run
+from mnist_sweep import checkpoint, export
+from mnist_sweep.reproduce import COMPARED
+from sweep_fixture import tiny_sweep  # noqa: F401 - the session fixture
+
+pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_sweep, tmp_path_factory):
+    """Rank 1 exported by the CLI (a subprocess) as DIR/experiment/best.yaml plus ONNX."""
+    out = tmp_path_factory.mktemp("export")
+    proc = run(["mnist_sweep.export", str(tiny_sweep.dir / "leaderboard.csv"), "--rank", "1",
+                "--out", str(out / "cfg" / "experiment" / "best.yaml"), "--onnx", str(out / "best.onnx")], cwd=out)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout
+
+
+def test_exported_config_trains_to_the_trials_metrics(tiny_sweep, exported):
+    out, stdout = exported
+    cfg_file = out / "cfg" / "experiment" / "best.yaml"
+    text = cfg_file.read_text()
+    assert text.startswith("# @package _global_\n")
+    body = yaml.safe_load(text)
+    assert {"override /model": "cnn"} in body["defaults"] and {"override /optimizer": "sgd"} in body["defaults"]
+    best = tiny_sweep.board.iloc[0]
+    assert body["model"]["c3"] == best["hp.model.c3"] and body["optimizer"]["lr"] == best["hp.optimizer.lr"]
+    assert body["model"]["widths"][3] == "${model.c3}"  # the trial's own interpolation, resolvable in the file
+    assert "progress" not in body["trainer"]
+    command = f"--config-dir {out / 'cfg'} +experiment=best"
+    assert command in stdout and command in text  # the file says how to use it
+
+    proc = run(["mnist_sweep.train", "--config-dir", str(out / "cfg"), "+experiment=best", f"hydra.run.dir={out}/run"],
+               cwd=out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    trial_dir = tiny_sweep.dir / f"trial_{int(best.trial):04d}"
+    recorded, again = pd.read_csv(trial_dir / "metrics.csv"), pd.read_csv(out / "run" / "metrics.csv")
+    assert len(recorded) == len(again) == 1
+    assert (recorded[COMPARED] == again[COMPARED]).all().all()  # bit-identical: same protocol, seed, thread
+    r1, r2 = (json.loads((d / "result.json").read_text()) for d in (trial_dir, out / "run"))
+    assert (r2["params"], r2["val_acc"], r2["test_acc_final"]) == (r1["params"], r1["val_acc"], r1["test_acc_final"])
+
+
+def test_onnx_matches_pytorch(tiny_sweep, exported):
+    import onnxruntime as ort
+
+    out, stdout = exported
+    m = re.search(r"on ([\d,]+) test images: same prediction on all, max \|logit diff\| ([\d.e+-]+) \(bound", stdout)
+    assert m, stdout
+    assert int(m.group(1).replace(",", "")) == 256 and float(m.group(2)) <= export.ONNX_TOLERANCE  # data.test_limit
+    best = checkpoint.load(tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}")
+    x, y, _, _ = checkpoint.test_set(best.cfg)
+    session = ort.InferenceSession(str(out / "best.onnx"), providers=["CPUExecutionProvider"])
+    for batch in (x[:1], x[:7], x):  # the batch dimension is dynamic
+        got = session.run(None, {"image": batch.numpy()})[0]
+        ref = checkpoint.logits(best.model, batch).numpy()
+        assert got.shape == (len(batch), 10)
+        assert (got.argmax(1) == ref.argmax(1)).all() and np.abs(got - ref).max() <= export.ONNX_TOLERANCE
+    assert float((torch.from_numpy(session.run(None, {"image": x.numpy()})[0]).argmax(1) == y).float().mean()) == \
+        json.loads((best.dir / "result.json").read_text())["test_acc_final"]
+
+
+def test_confirm_protocol(tiny_sweep, tmp_path, capsys):
+    out = tmp_path / "experiment" / "conf_run.yaml"
+    assert export.main([str(tiny_sweep.dir), "--rank", "2", "--out", str(out), "--confirm"]) == 0
+    body = yaml.safe_load(out.read_text())
+    assert body["data"]["val_size"] == 0 and body["trainer"]["select_on"] == "test"
+    assert body["data"]["train_limit"] == 1024  # everything else is the trial's
+    assert "protocol: confirmation" in out.read_text()
+
+
+def test_failed_parity_writes_nothing(tiny_sweep, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export, "onnx_parity", lambda path, run, batch_size=1000: (256, 0.5, 3))
+    assert export.main([str(tiny_sweep.dir), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "disagrees with PyTorch on 3 of 256" in err[0] and "not written" in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def _bad(tmp_path, tiny_sweep):
+    rejected = int(tiny_sweep.board.loc[tiny_sweep.board.status == "rejected", "trial"].iloc[0])
+    exp = str(tmp_path / "experiment" / "x.yaml")
+    return [
+        ([str(tiny_sweep.dir), "--rank", "1"], ["--out", "--onnx"]),
+        ([str(tiny_sweep.dir), "--out", str(tmp_path / "x.yaml")], ["--out", "experiment/NAME.yaml", "--config-dir"]),
+        ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "x.yml")], ["--out", "NAME.yaml"]),
+        ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "a b.yaml")], ["--out", "letters, digits"]),
+        ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "old.yaml")], ["already exists", "--force"]),
+        ([str(tiny_sweep.dir), "--rank", "99", "--out", exp], ["--rank 99", "6 rows"]),
+        ([str(tiny_sweep.dir), "--trial", str(rejected), "--out", exp], [f"trial {rejected} (rejected)", "never trained"]),
+        ([str(tmp_path / "nowhere"), "--out", exp], ["nowhere", "no such file"]),
+        ([str(tiny_sweep.dir), "--onnx", str(tmp_path / "m.pt")], ["--onnx", ".onnx"]),
+    ]
+
+
+def test_bad_inputs_one_line_nothing_written(tiny_sweep, tmp_path, capsys):
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "old.yaml").write_text("keep me\n")
+    for args, needles in _bad(tmp_path, tiny_sweep):
+        assert export.main(args) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), (args, err)
+        for needle in needles:
+            assert needle in err[0], (args, err[0])
+        assert sorted(p.name for p in tmp_path.rglob("*")) == ["experiment", "old.yaml"], args
+        assert (tmp_path / "experiment" / "old.yaml").read_text() == "keep me\n"
+
+
+def test_bad_input_subprocess(tiny_sweep, tmp_path):
+    assert_one_line_error(run(["mnist_sweep.export", str(tiny_sweep.dir), "--out", "x.yaml"], cwd=tmp_path),
+                          "--out x.yaml", "experiment")
+    assert list(tmp_path.iterdir()) == []

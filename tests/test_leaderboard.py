@@ -1,0 +1,122 @@
+"""The leaderboard CLI: hyperparameter columns, pareto, --status, --sort, --refresh; rejected rows
+point at no dir; the study is found through the storage the sweep recorded, never created."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import assert_one_line_error, run
+from mnist_sweep import leaderboard
+from sweep_fixture import tiny_sweep  # noqa: F401 - the session fixture
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """The printed table's data rows, split on whitespace (before the blank line and the counts)."""
+    body = out.split("\n\n")[0].splitlines()
+    return [line.split() for line in body[1:]]
+
+
+def test_rejected_rows_have_no_trial_dir(tiny_sweep):
+    board = tiny_sweep.board
+    rejected = board[board.status == "rejected"]
+    assert len(rejected) >= 1  # c3=256 is over budget; the sampler tries it
+    assert rejected.trial_dir.isna().all()
+    done = board[board.status == "complete"]
+    assert len(done) == 5 and all((tiny_sweep.dir / f"trial_{t:04d}").is_dir() for t in done.trial)
+
+
+def test_read_blanks_a_rejected_rows_missing_dir(tmp_path):
+    csv = tmp_path / "leaderboard.csv"
+    pd.DataFrame([
+        {"rank": 1, "trial": 0, "status": "complete", "trial_dir": str(tmp_path)},
+        {"rank": 2, "trial": 1, "status": "rejected", "trial_dir": str(tmp_path / "trial_0001")},  # never created
+    ]).to_csv(csv, index=False)
+    board = leaderboard.read(csv)
+    assert board.trial_dir.iloc[0] == str(tmp_path) and pd.isna(board.trial_dir.iloc[1])
+
+
+def test_storage_is_recorded_with_an_absolute_path(tiny_sweep):
+    record = json.loads((tiny_sweep.dir / leaderboard.STORAGE_RECORD).read_text())
+    assert record["study_name"] == "tiny"
+    assert record["storage"] == f"sqlite:///{tiny_sweep.db}"  # the sweep gave sqlite:///db/optuna.db (relative)
+    assert record["cwd"] == str(tiny_sweep.cwd)
+
+
+def test_default_columns_show_pareto_and_hp_on_request(tiny_sweep, capsys):
+    assert leaderboard.main([str(tiny_sweep.dir)]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert "pareto" in header and not any(h.startswith("hp.") for h in header)
+    assert leaderboard.main([str(tiny_sweep.dir), "--hp"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert {"hp.model.c3", "hp.model.dropout", "hp.optimizer.lr"} <= set(header)
+    assert leaderboard.main([str(tiny_sweep.dir), "--columns", "hp.model.*,host"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header[-3:] == ["hp.model.c3", "hp.model.dropout", "host"]
+
+
+def test_status_filter_and_sort(tiny_sweep, capsys):
+    assert leaderboard.main([str(tiny_sweep.dir), "--status", "rejected"]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert rows and all(r[2] == "rejected" for r in rows)
+    assert leaderboard.main([str(tiny_sweep.dir), "--status", "complete,pruned", "--sort", "params"]) == 0
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    assert len(rows) == 5 and all(r[2] == "complete" for r in rows)
+    params = [int(r[3]) for r in rows]
+    assert params == sorted(params)  # low first by default for non-accuracy columns
+    assert "5 shown by --status" in out
+    assert leaderboard.main([str(tiny_sweep.dir), "--status", "complete", "--sort", "test_acc_final"]) == 0
+    tests = [float(r[5].rstrip("%")) for r in table_rows(capsys.readouterr().out)]
+    assert tests == sorted(tests, reverse=True) and tests != [float(r[5].rstrip("%")) for r in rows]
+
+
+def test_refresh_finds_the_recorded_storage_from_anywhere(tiny_sweep, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # not where the sweep ran: its sqlite:///db/optuna.db is relative there
+    assert leaderboard.main([str(tiny_sweep.dir), "--refresh", "--hp"]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert [int(r[1]) for r in rows] == list(tiny_sweep.board.trial)
+    assert list(tmp_path.iterdir()) == []  # nothing created here
+
+
+BAD = [
+    (["--sort", "nope"], ["--sort nope", "no column nope", "available"]),
+    (["--sort", "params:up"], ["--sort params:up", "asc or desc"]),
+    (["--status", "done"], ["--status done", "complete, pruned"]),
+    (["--columns", "hp.nothing*"], ["--columns hp.nothing*", "no such column"]),
+    (["--top", "0"], ["--top 0", "at least 1"]),
+]
+
+
+@pytest.mark.parametrize("args, needles", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_flags_one_line(tiny_sweep, capsys, args, needles):
+    assert leaderboard.main([str(tiny_sweep.dir), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    for needle in needles:
+        assert needle in err[0], err[0]
+
+
+def test_missing_sqlite_file_is_refused_not_created(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert leaderboard.main(["--storage", "sqlite:///missing.db", "--study", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "no such SQLite file missing.db" in err and str(tmp_path) in err
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    (tmp_path / "sweep" / "storage.json").write_text(json.dumps(
+        {"study_name": "x", "storage": f"sqlite:///{tmp_path}/gone/optuna.db", "cwd": str(tmp_path)}))
+    assert leaderboard.main(["sweep", "--refresh"]) == 2
+    assert "storage.json" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["leaderboard.csv", "storage.json", "sweep"]
+
+
+def test_cli_subprocess(tiny_sweep, tmp_path):
+    proc = run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--hp", "--status", "complete", "--sort", "params"],
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "hp.model.c3" in proc.stdout and "pareto" in proc.stdout and "rejected" not in proc.stdout.split("\n\n")[0]
+    assert_one_line_error(run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--status", "done"], cwd=tmp_path),
+                          "--status done")

@@ -1,0 +1,136 @@
+"""predict: digits from PNG files the test writes (28x28, inverted, larger, RGB, transparent), and
+--test equal to the run's recorded final test accuracy."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageOps
+
+from conftest import assert_one_line_error, run
+from mnist_sweep import checkpoint, predict
+from sweep_fixture import tiny_sweep  # noqa: F401 - the session fixture
+
+pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
+
+
+@pytest.fixture(scope="module")
+def best(tiny_sweep):
+    return checkpoint.load(tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}")
+
+
+@pytest.fixture(scope="module")
+def digits(best, tmp_path_factory):
+    """The first 8 test images as PNGs, plus their model predictions on the tensors training used."""
+    d = tmp_path_factory.mktemp("digits")
+    x, y, _, _ = checkpoint.test_set(best.cfg)
+    raw = (x[:8] * 0.3081 + 0.1307).mul(255).round().clamp(0, 255).to(torch.uint8)  # back to the IDX bytes
+    paths = []
+    for i in range(8):
+        p = d / f"digit_{i}.png"
+        Image.fromarray(raw[i, 0].numpy()).save(p)
+        paths.append(p)
+    probs = torch.softmax(checkpoint.logits(best.model, x[:8]), 1)
+    return paths, probs
+
+
+def test_28x28_png_is_what_training_saw(best, digits):
+    paths, probs = digits
+    x, _, _, _ = checkpoint.test_set(best.cfg)
+    for i, p in enumerate(paths):
+        img = predict.load_image(p)
+        assert not img.inverted and torch.equal(img.x, x[i])
+    got = predict.predict(best.model, [predict.load_image(p) for p in paths])
+    assert [d for d, _ in got] == probs.argmax(1).tolist()
+    assert np.allclose([c for _, c in got], probs.max(1).values.numpy(), atol=1e-6)
+    assert len(set(d for d, _ in got)) > 1  # the tiny model is not constant: the check means something
+
+
+def test_inverted_larger_rgb_and_transparent_images(best, digits, tmp_path):
+    paths, _ = digits
+    base = Image.open(paths[0])
+    inverted = tmp_path / "inverted.png"
+    ImageOps.invert(base).save(inverted)  # dark digit on white paper
+    img = predict.load_image(inverted)
+    assert img.inverted and torch.equal(img.x, predict.load_image(paths[0]).x)
+    assert not predict.load_image(inverted, invert="no").inverted
+    big = tmp_path / "big_rgb.png"
+    ImageOps.invert(base).resize((112, 112), Image.Resampling.NEAREST).convert("RGB").save(big)
+    img = predict.load_image(big)
+    assert img.inverted and img.size == (112, 112) and img.x.shape == (1, 28, 28)
+    back = img.x * 0.3081 + 0.1307  # [0, 1] again
+    assert float((back - (predict.load_image(paths[0]).x * 0.3081 + 0.1307)).abs().mean()) < 0.03
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.pad(np.asarray(base), ((0, 0), (28, 28)))).save(wide)  # 84x28: padded square, not stretched
+    w = predict.load_image(wide).x * 0.3081 + 0.1307
+    assert float(w[0, :9].max()) < 0.02 and float(w[0, 19:].max()) < 0.02 and float(w.max()) > 0.5
+    clear = tmp_path / "transparent.png"  # black strokes on a transparent background
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., 3] = np.asarray(base)
+    Image.fromarray(rgba, "RGBA").save(clear)
+    t = predict.load_image(clear)
+    assert t.inverted and float((t.x - predict.load_image(paths[0]).x).abs().max()) < 0.05
+
+
+def test_test_flag_equals_recorded_accuracy(best, capsys):
+    correct, n, what = predict.test_accuracy(best)
+    assert n == 256 and "data.test_limit=256" in what and "first 256 of the 10,000" in what
+    assert correct / n == best.result["test_acc_final"]  # exactly
+    assert predict.main([str(best.dir), "--test"]) == 0
+    out = capsys.readouterr().out
+    assert f"({correct}/256)" in out and "identical" in out
+
+
+def test_a_different_record_is_reported(best, tmp_path, capsys):
+    d = tmp_path / "run"
+    shutil.copytree(best.dir, d)
+    result = json.loads((d / "result.json").read_text())
+    result["test_acc_final"] -= 1 / 256
+    (d / "result.json").write_text(json.dumps(result))
+    assert predict.main([str(d), "--test"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "differs from the recorded test_acc_final" in err[0]
+
+
+def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
+    paths, _ = digits
+    (tmp_path / "not_an_image.png").write_text("hello")
+    no_weights = tmp_path / "no_weights"
+    shutil.copytree(best.dir, no_weights)
+    (no_weights / "model.pt").unlink()
+    broken = tmp_path / "broken"
+    shutil.copytree(best.dir, broken)
+    (broken / "model.pt").write_bytes(b"\x00" * 10)
+    cases = [
+        ([str(best.dir)], ["IMAGE", "--test"]),
+        ([str(best.dir), str(tmp_path / "missing.png")], ["missing.png", "no such image"]),
+        ([str(best.dir), str(tmp_path / "not_an_image.png")], ["not_an_image.png", "not a readable image"]),
+        ([str(best.dir), str(tmp_path)], ["is a directory"]),
+        ([str(tmp_path / "nowhere"), str(paths[0])], ["nowhere", "no such run dir"]),
+        ([str(tmp_path), str(paths[0])], ["no .hydra/config.yaml"]),
+        ([str(no_weights), str(paths[0])], ["no model.pt", "pick a complete run"]),
+        ([str(broken), str(paths[0])], ["model.pt", "does not load"]),
+    ]
+    for args, needles in cases:
+        assert predict.main(args) == 2, args
+        captured = capsys.readouterr()
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and captured.out == "", (args, captured)
+        for needle in needles:
+            assert needle in err[0], (args, err[0])
+
+
+def test_cli_subprocess(best, digits, tmp_path):
+    paths, probs = digits
+    inverted = tmp_path / "inverted.png"
+    ImageOps.invert(Image.open(paths[1]).resize((56, 56))).save(inverted)
+    proc = run(["mnist_sweep.predict", str(best.dir), str(paths[0]), str(inverted), "--test"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{paths[0]}: {int(probs[0].argmax())} (p={float(probs[0].max()):.3f})"
+    assert lines[1].startswith(f"{inverted}: ") and "56x56 resized, inverted: light background" in lines[1]
+    assert "identical" in lines[-1]
+    assert_one_line_error(run(["mnist_sweep.predict", str(best.dir)], cwd=tmp_path), "--test")

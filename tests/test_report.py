@@ -108,3 +108,130 @@ window.addEventListener('load', () => {
                    capture_output=True, timeout=120)
     Image.open(shot).load()
     assert Image.open(shot).size == (1200, 3000)
+
+
+# ------------------------------------------------------------------ issue 15: truthful, data-scaled, findable
+from mnist_sweep import plots  # noqa: E402
+from mnist_sweep import report as report_mod  # noqa: E402
+from sweep_fixture import axes_boxes, colored, inside, rgb, tiny_sweep  # noqa: E402,F401
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tiny_sweep, tmp_path_factory):
+    """``report`` run by a user from a directory that is not the sweep's (its storage is the relative
+    sqlite:///db/optuna.db there): it must find the study through the recorded storage."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    proc = run(["mnist_sweep.report", str(tiny_sweep.dir)], cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert list(elsewhere.iterdir()) == []  # nothing created where it ran
+    return tiny_sweep.dir / "report.html"
+
+
+@pytest.mark.slow
+def test_report_from_elsewhere_has_every_section(tiny_report):
+    page = tiny_report.read_text()
+    assert len(embedded_images(page)) == 4  # history, accuracy vs params, importances (5 complete), top 5 curves
+    assert "From the Optuna study" in page and "over the 5 complete trials" in page
+
+
+def _below(a, box) -> int:
+    """Saturated pixels under the axes (where the legend goes)."""
+    return int(colored(a)[box[1] + 3:, box[2]:box[3]].sum())
+
+
+@pytest.mark.slow
+def test_every_plot_has_drawn_data(tiny_sweep, tiny_report):
+    d = tiny_sweep.dir / "report"
+    a = rgb(d / "top5_curves.png")  # a 1-epoch sweep at 30-80%: far below the old fixed 97-100% axis
+    (box,) = axes_boxes(a)
+    assert inside(a, box, colored(a)) > 50 and _below(a, box) > 0  # markers inside, legend outside
+    a = rgb(d / "accuracy_vs_params.png")
+    val_box, test_box = axes_boxes(a)
+    crimson = colored(a, "#dc143c")
+    assert inside(a, val_box, crimson) > 30  # the Pareto front: on the validation panel ...
+    assert inside(a, test_box, crimson) == 0  # ... and nowhere on the test panel
+    assert inside(a, test_box, colored(a, "#1f77b4")) > 30  # complete trials' test accuracies
+    a = rgb(d / "importances.png")
+    (box,) = axes_boxes(a)
+    assert inside(a, box, colored(a, "#1f77b4")) > 500  # the bars
+    assert colored(rgb(d / "history.png")).sum() > 100  # optuna's ggplot style has no black frame: dots and best line
+    trial = tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}"
+    a = rgb(trial / "curves.png")  # a single run's curves: epoch 1 and the training accuracy visible
+    loss_box, acc_box = axes_boxes(a)
+    assert _below(a, acc_box) > 0 and _below(a, loss_box) > 0  # legends under the axes: inside is data only
+    for color in ("#1f77b4", "#ff7f0e", "#2ca02c"):  # train, val, test
+        assert inside(a, acc_box, colored(a, color)) > 10, color
+        assert inside(a, loss_box, colored(a, color)) > 10, color
+
+
+def _figure_of(monkeypatch):
+    """Capture the figure a plots function saves."""
+    saved = {}
+
+    def keep(fig, path):
+        saved["fig"] = fig
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return saved
+
+
+def test_curves_axes_fit_the_data_with_integer_epochs(monkeypatch, tmp_path):
+    saved = _figure_of(monkeypatch)
+    m = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [2.2, 1.0, 0.5], "val_loss": [2.0, 0.9, 0.4],
+                      "test_loss": [2.0, 0.9, 0.4], "train_acc": [0.12, 0.7, 0.9], "val_acc": [0.3, 0.8, 0.95],
+                      "test_acc": [0.31, 0.81, 0.96]})
+    plots.curves(m, tmp_path / "c.png")
+    _, acc = saved["fig"].axes[:2]
+    lo, hi = acc.get_ylim()
+    assert lo <= 12 and 96 <= hi <= 100.5  # epoch 1's training accuracy (12%) is inside
+    assert list(acc.get_xticks()) == [1, 2, 3] and acc.get_xlim()[0] < 1
+
+
+def test_pareto_front_is_drawn_on_the_split_it_is_computed_on(monkeypatch, tmp_path):
+    saved = _figure_of(monkeypatch)
+    board = pd.DataFrame({  # trial 1 is best on validation, trial 2 on test
+        "trial": [0, 1, 2, 3], "status": ["complete"] * 3 + ["rejected"], "params": [5000, 9000, 9000, 30000],
+        "val_acc": [0.90, 0.95, 0.93, None], "test_acc_final": [0.91, 0.92, 0.97, None],
+    })
+    plots.accuracy_vs_params(board, tmp_path / "a.png", 20_000, 0.994)
+    val_ax, test_ax = saved["fig"].axes[:2]
+    (front,) = [l for l in val_ax.get_lines() if "Pareto" in l.get_label()]
+    assert "validation" in front.get_label() and "validation" in val_ax.get_ylabel()
+    assert list(front.get_xdata()) == [5000, 9000] and list(front.get_ydata()) == pytest.approx([90, 95])
+    assert not [l for l in test_ax.get_lines() if "Pareto" in l.get_label()]
+    assert "test" in test_ax.get_ylabel()
+    assert test_ax.get_ylim()[0] <= 91 and test_ax.get_ylim()[1] < 99.4  # scaled to the data: target out of range
+    assert any("target 99.4% is above" in t.get_text() for t in test_ax.texts)
+
+
+def test_importances_need_five_complete_trials(tmp_path):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 0.1), n_trials=4)
+    path, note = report_mod._importances(study, tmp_path / "i.png", "validation accuracy", "")
+    assert path is None and "only 4 complete trials" in note and "at least 5" in note
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 0.1), n_trials=1)
+    path, note = report_mod._importances(study, tmp_path / "i.png", "validation accuracy", "")
+    assert path is not None and path.exists() and "5 complete trials" in note
+
+
+@pytest.mark.slow
+def test_no_storage_is_one_error_line_and_nothing_written(tiny_sweep, tmp_path):
+    d = tmp_path / "copied"
+    d.mkdir()
+    shutil.copy(tiny_sweep.dir / "leaderboard.csv", d)  # a sweep dir without its storage record or trials
+    proc = run(["mnist_sweep.report", str(d)], cwd=tmp_path)
+    assert_one_line_error(proc, str(d), "no Optuna storage recorded", "--storage", "--no-study")
+    assert sorted(p.name for p in d.iterdir()) == ["leaderboard.csv"]
+    (d / "storage.json").write_text(f'{{"study_name": "tiny", "storage": "sqlite:///{tmp_path}/moved.db", "cwd": "/"}}')
+    proc = run(["mnist_sweep.report", str(d)], cwd=tmp_path)
+    assert_one_line_error(proc, "storage.json", "no such SQLite file")
+    assert not (tmp_path / "moved.db").exists() and not (d / "report.html").exists()
+    (d / "storage.json").unlink()
+    assert report_mod.main([str(d), "--no-study"]) == 0  # from leaderboard.csv alone; sections say why
+    page = (d / "report.html").read_text()
+    assert page.count("built with --no-study") == 2  # history and importances
+    assert len(embedded_images(page)) == 2  # accuracy vs params, and top 5 curves from the trial dirs

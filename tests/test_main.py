@@ -1,0 +1,27 @@
+"""``python -m mnist_sweep`` lists every entry point, one line each."""
+from __future__ import annotations
+
+import importlib
+
+from conftest import assert_one_line_error, run
+from mnist_sweep.__main__ import ENTRY_POINTS, main
+
+NAMES = ["train", "train -m", "leaderboard", "reproduce", "confirm", "report", "export", "predict", "data", "dashboard"]
+
+
+def test_lists_every_entry_point(tmp_path):
+    proc = run(["mnist_sweep"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("  ")]
+    assert [l.split("  ")[1].strip() for l in lines] == NAMES
+    for line, (_, _, cmd) in zip(lines, ENTRY_POINTS):
+        assert line.rstrip().endswith(cmd)
+    assert_one_line_error(run(["mnist_sweep", "bogus"], cwd=tmp_path), "bogus")
+
+
+def test_every_listed_module_exists_and_has_main():
+    for _, _, cmd in ENTRY_POINTS:
+        if cmd.startswith("python -m "):
+            module = importlib.import_module(cmd.split()[2])
+            assert callable(getattr(module, "main", None)) or callable(getattr(module, "cli", None)), cmd
+    assert main([]) == 0

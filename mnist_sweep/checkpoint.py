@@ -33,6 +33,9 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     if not d.is_dir():
         raise MnistSweepError(f"{d}: no such {what}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
     if not config.is_file():
+        if (d / "leaderboard.csv").is_file():
+            raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "
+                                  "leaderboard's trial_dir column)")
         raise MnistSweepError(f"{d}: no .hydra/config.yaml, not a run or trial dir; give the dir a training run wrote")
     weights = d / "model.pt"
     result = results.read(d)

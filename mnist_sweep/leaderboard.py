@@ -138,7 +138,7 @@ def portable_url(url: str, cwd: Path) -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(url).set(password=None).render_as_string(hide_password=False)
+        return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set() keeps it
     except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: record nothing secret
         return mask_url(url)
 
@@ -206,20 +206,23 @@ def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
     return None
 
 
-def check_exists(storage: str, flag: str = "--storage") -> None:
+RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
+
+
+def check_exists(storage: str, flag: str = "--storage", fix: str = "give the path of the sweep's optuna.db") -> None:
     """A SQLite URL whose file is missing: opening it would create an empty database; refuse."""
     path = sqlite_path(storage)
     if path is not None and not path.is_file():
         where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
-        raise LeaderboardError(f"{flag} {storage}: no such SQLite file {path}{where}; give the path of the sweep's optuna.db")
+        raise LeaderboardError(f"{flag} {storage}: no such SQLite file {path}{where}; {fix}")
 
 
-def load_study(storage: str, study_name: str | None, flag: str = "--storage") -> Any:
+def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None) -> Any:
     """Open an existing study read-only (a missing SQLite file is refused, never created);
     ``study_name`` None: the storage's only study."""
     import optuna
 
-    check_exists(storage, flag)
+    check_exists(storage, flag, *([fix] if fix else []))
     try:
         if study_name is None:
             names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -245,7 +248,7 @@ def study_of_sweep(sweep_dir: Path) -> Any:
             "give --storage URL --study NAME"
         )
     url, name, source = found
-    return load_study(url, name, flag=f"storage recorded in {source}:")
+    return load_study(url, name, flag=f"the storage recorded in {source}:", fix=RECORDED_FIX)
 
 
 def read(path: str | Path) -> pd.DataFrame:

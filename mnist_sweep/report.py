@@ -52,7 +52,8 @@ def find_study(sweep_dir: Path, storage: str | None, study_name: str | None) -> 
             "report from leaderboard.csv alone"
         )
     url, name, source = found
-    return leaderboard.load_study(url, study_name or name, flag=f"the storage recorded in {source}:")
+    return leaderboard.load_study(url, study_name or name, flag=f"the storage recorded in {source}:",
+                                  fix=f"{leaderboard.RECORDED_FIX}, or --no-study to build the report from leaderboard.csv alone")
 
 
 def metric_name(best: tuple[dict, Any] | None) -> str:

@@ -120,3 +120,39 @@ def test_cli_subprocess(tiny_sweep, tmp_path):
     assert "hp.model.c3" in proc.stdout and "pareto" in proc.stdout and "rejected" not in proc.stdout.split("\n\n")[0]
     assert_one_line_error(run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--status", "done"], cwd=tmp_path),
                           "--status done")
+
+
+def test_older_sweeps_are_found_through_a_trials_hydra_yaml(tmp_path, monkeypatch):
+    """No storage.json (a sweep from before it existed): the default storage interpolation in a
+    trial's saved hydra.yaml, resolved, with its relative SQLite path taken against the sweep's cwd."""
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    hydra_dir = tmp_path / "sweep" / "trial_0003" / ".hydra"
+    hydra_dir.mkdir(parents=True)
+    (hydra_dir / "hydra.yaml").write_text(
+        "hydra:\n  sweeper:\n    study_name: old\n"
+        "    storage: ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///outputs/sweeps/${hydra.sweeper.study_name}/optuna.db}\n"
+        f"  runtime:\n    cwd: {tmp_path / 'repo'}\n"
+    )
+    url, name, source = leaderboard.find_storage(tmp_path / "sweep")
+    assert url == f"sqlite:///{tmp_path / 'repo' / 'outputs' / 'sweeps' / 'old' / 'optuna.db'}"
+    assert name == "old" and source.endswith("trial_0003/.hydra/hydra.yaml")
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://me:secret@db:5432/sweeps")  # what the sweep would have used
+    url, _, _ = leaderboard.find_storage(tmp_path / "sweep")
+    assert url == "postgresql://me:secret@db:5432/sweeps"  # the password comes from the environment, never a file
+
+
+def test_recorded_postgres_url_has_no_password(tmp_path, monkeypatch):
+    class Storage:
+        url = "postgresql://me:secret@db:5432/sweeps"
+
+    class Study:
+        study_name = "big"
+        _storage = Storage()
+
+    leaderboard.record_storage(Study(), tmp_path)
+    text = (tmp_path / leaderboard.STORAGE_RECORD).read_text()
+    assert "secret" not in text and "postgresql://me@db:5432/sweeps" in text
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", Storage.url)
+    assert leaderboard.find_storage(tmp_path)[0] == Storage.url
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE")
+    assert leaderboard.find_storage(tmp_path)[0] == "postgresql://me@db:5432/sweeps"  # PGPASSWORD or ~/.pgpass then

@@ -18,6 +18,7 @@ def table_rows(out: str) -> list[list[str]]:
     return [line.split() for line in body[1:]]
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_rejected_rows_have_no_trial_dir(tiny_sweep):
     board = tiny_sweep.board
     rejected = board[board.status == "rejected"]
@@ -37,6 +38,7 @@ def test_read_blanks_a_rejected_rows_missing_dir(tmp_path):
     assert board.trial_dir.iloc[0] == str(tmp_path) and pd.isna(board.trial_dir.iloc[1])
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_storage_is_recorded_with_an_absolute_path(tiny_sweep):
     record = json.loads((tiny_sweep.dir / leaderboard.STORAGE_RECORD).read_text())
     assert record["study_name"] == "tiny"
@@ -44,6 +46,7 @@ def test_storage_is_recorded_with_an_absolute_path(tiny_sweep):
     assert record["cwd"] == str(tiny_sweep.cwd)
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_default_columns_show_pareto_and_hp_on_request(tiny_sweep, capsys):
     assert leaderboard.main([str(tiny_sweep.dir)]) == 0
     out = capsys.readouterr().out
@@ -57,6 +60,7 @@ def test_default_columns_show_pareto_and_hp_on_request(tiny_sweep, capsys):
     assert header[-3:] == ["hp.model.c3", "hp.model.dropout", "host"]
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_status_filter_and_sort(tiny_sweep, capsys):
     assert leaderboard.main([str(tiny_sweep.dir), "--status", "rejected"]) == 0
     rows = table_rows(capsys.readouterr().out)
@@ -73,6 +77,7 @@ def test_status_filter_and_sort(tiny_sweep, capsys):
     assert tests == sorted(tests, reverse=True) and tests != [float(r[5].rstrip("%")) for r in rows]
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_refresh_finds_the_recorded_storage_from_anywhere(tiny_sweep, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # not where the sweep ran: its sqlite:///db/optuna.db is relative there
     assert leaderboard.main([str(tiny_sweep.dir), "--refresh", "--hp"]) == 0
@@ -90,6 +95,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 @pytest.mark.parametrize("args, needles", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_flags_one_line(tiny_sweep, capsys, args, needles):
     assert leaderboard.main([str(tiny_sweep.dir), *args]) == 2
@@ -113,6 +119,7 @@ def test_missing_sqlite_file_is_refused_not_created(tmp_path, monkeypatch, capsy
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["leaderboard.csv", "storage.json", "sweep"]
 
 
+@pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_cli_subprocess(tiny_sweep, tmp_path):
     proc = run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--hp", "--status", "complete", "--sort", "params"],
                cwd=tmp_path)

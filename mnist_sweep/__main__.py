@@ -16,7 +16,7 @@ ENTRY_POINTS = [  # (name, what it does, how to call it)
     ("export", "trial -> +experiment config, ONNX", "python -m mnist_sweep.export SWEEP_DIR --rank 1 --out conf/experiment/NAME.yaml"),
     ("predict", "classify images, check on test set", "python -m mnist_sweep.predict RUN_DIR IMAGE.png ... [--test]"),
     ("data", "fetch and verify MNIST", "python -m mnist_sweep.data fetch|verify"),
-    ("dashboard", "browse a study in the browser", "optuna-dashboard sqlite:///outputs/sweeps/NAME/optuna.db"),
+    ("dashboard", "browse a study live in a browser", "python -m mnist_sweep.dashboard SWEEP_DIR [--port N]"),
 ]
 
 

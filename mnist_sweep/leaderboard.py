@@ -18,8 +18,10 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.errors import CliParser, LeaderboardError, exit_code_of
-from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url, status_of
+from mnist_sweep.errors import CliParser, LeaderboardError, StorageError, exit_code_of
+from mnist_sweep.storage import (
+    JOURNAL_SCHEME, STORAGE_ENV, default_storage, local_path, mask_url, open_storage, status_of,
+)
 
 FILENAME = "leaderboard.csv"
 CORE = [
@@ -113,28 +115,31 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
 
 # ------------------------------------------------------------------ where a sweep's study lives
 def storage_url_of(study: Any) -> str | None:
-    """The study's storage URL as the sweep opened it (None for in-memory storage)."""
+    """The study's storage URL as the sweep opened it (None for in-memory storage): an RDB URL,
+    or ``journal:///PATH`` for a journal file."""
     storage = getattr(study, "_storage", None)
     storage = getattr(storage, "_backend", storage)  # optuna wraps RDB storage in a cache
     url = getattr(storage, "url", None)
-    return url if isinstance(url, str) else None
+    if isinstance(url, str):
+        return url
+    journal = getattr(getattr(storage, "_backend", None), "_file_path", None)  # JournalStorage(JournalFileBackend)
+    return f"{JOURNAL_SCHEME}{journal}" if isinstance(journal, str) else None
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///PATH`` URL (relative paths stay relative); None for other URLs."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?")[0]
-    return None if path in ("", ":memory:") else Path(path)
+    """The file of a SQLite or journal URL (relative paths stay relative); None for servers, in-memory."""
+    path = local_path(url)
+    return None if path is None or str(path) in ("", ".", ":memory:") else path
 
 
 def portable_url(url: str, cwd: Path) -> str:
     """A URL that opens the same storage from any directory, with no password in it: a relative
-    SQLite path made absolute against ``cwd`` (where the sweep ran); a password dropped (it comes
-    from $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass when read back)."""
+    SQLite or journal path made absolute against ``cwd`` (where the sweep ran); a password dropped
+    (it comes from $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass when read back)."""
     path = sqlite_path(url)
     if path is not None:
-        return "sqlite:///" + str(path if path.is_absolute() else (cwd / path).resolve())
+        scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
+        return scheme + str(path if path.is_absolute() else (cwd / path).resolve())
     try:
         from sqlalchemy.engine import make_url
 
@@ -147,7 +152,7 @@ def record_storage(study: Any, sweep_dir: Path) -> Path | None:
     """Write ``<sweep_dir>/storage.json`` (study name, portable storage URL, the sweep's cwd), so
     ``report`` and ``leaderboard --refresh`` find the study from any working directory."""
     url = storage_url_of(study)
-    if not url or url in ("sqlite://", "sqlite:///:memory:"):
+    if not url or (url.startswith("sqlite") and sqlite_path(url) is None):
         return None
     cwd = Path.cwd()
     record = {"study_name": study.study_name, "storage": portable_url(url, cwd), "cwd": str(cwd)}
@@ -187,7 +192,7 @@ def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
 
 def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
     """(storage URL, study name or None for "the only one", where it was found) for a sweep dir:
-    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db``."""
+    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db`` or ``journal.log``."""
     sweep_dir = Path(sweep_dir)
     record = sweep_dir / STORAGE_RECORD
     if record.exists():
@@ -200,9 +205,9 @@ def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
     found = _from_hydra_yaml(sweep_dir)
     if found:
         return _from_env(found[0]), found[1], found[2]
-    db = sweep_dir / "optuna.db"
-    if db.exists():
-        return f"sqlite:///{db.resolve()}", None, str(db)
+    for name, scheme in (("optuna.db", "sqlite:///"), ("journal.log", JOURNAL_SCHEME)):
+        if (sweep_dir / name).is_file():
+            return f"{scheme}{(sweep_dir / name).resolve()}", None, str(sweep_dir / name)
     return None
 
 
@@ -210,11 +215,11 @@ RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
 
 
 def check_exists(storage: str, flag: str = "--storage", fix: str = "give the path of the sweep's optuna.db") -> None:
-    """A SQLite URL whose file is missing: opening it would create an empty database; refuse."""
+    """A SQLite or journal URL whose file is missing: opening it would create an empty one; refuse."""
     path = sqlite_path(storage)
     if path is not None and not path.is_file():
         where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
-        raise LeaderboardError(f"{flag} {storage}: no such SQLite file {path}{where}; {fix}")
+        raise LeaderboardError(f"{flag} {storage}: no such {'journal' if storage.startswith(JOURNAL_SCHEME) else 'SQLite'} file {path}{where}; {fix}")
 
 
 def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None) -> Any:
@@ -224,13 +229,19 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
 
     check_exists(storage, flag, *([fix] if fix else []))
     try:
+        storage_obj = open_storage(storage)  # an old schema is refused here, never upgraded by a reader
+    except StorageError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
+    try:
         if study_name is None:
-            names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+            names = [s.study_name for s in optuna.get_all_study_summaries(storage_obj)]
             if len(names) != 1:
                 raise LeaderboardError(f"{flag} {mask_url(storage)}: holds {len(names)} studies "
                                        f"({', '.join(names) or 'none'}); pick one with --study")
             study_name = names[0]
-        return optuna.load_study(study_name=study_name, storage=storage)
+        return optuna.load_study(study_name=study_name, storage=storage_obj)
     except LeaderboardError:
         raise
     except KeyError:

@@ -154,12 +154,16 @@ def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tupl
     return len(x), diff, int((got.argmax(1) != ref.argmax(1)).sum())
 
 
-def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
-    """Export, check parity, then move into place (a failed check leaves nothing behind)."""
+def check_onnx(out: Path, force: bool) -> None:
     if out.suffix != ".onnx":
         raise MnistSweepError(f"--onnx {out}: must end in .onnx")
     if out.exists() and not force:
         raise MnistSweepError(f"--onnx {out}: already exists; pick another name or add --force to replace it")
+
+
+def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
+    """Export, check parity, then move into place (a failed check leaves nothing behind)."""
+    check_onnx(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.onnx")
     try:
@@ -184,6 +188,8 @@ def _run(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_out(out, args.force)
+    if args.onnx:
+        check_onnx(Path(args.onnx), args.force)
     board = read(args.source)
     row = pick_row(board, args.rank, args.trial, args.source)
     trial_dir = trial_dir_of(row)
@@ -192,11 +198,12 @@ def _run(args: argparse.Namespace) -> None:
         body, defaults = experiment(trial_dir, args.confirm)
         text = render(body, defaults, header_lines(row, trial_dir, out, args.confirm))
     run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
+    onnx_line = write_onnx(run, Path(args.onnx), args.force) if run is not None else None  # parity first
     if out is not None and text is not None:
         results.atomic_write(out, lambda p: p.write_text(text))
         print(f"wrote {out}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}")
-    if run is not None:
-        print(write_onnx(run, Path(args.onnx), args.force))
+    if onnx_line:
+        print(onnx_line)
 
 
 def main(argv: list[str] | None = None) -> int:

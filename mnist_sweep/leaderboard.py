@@ -30,7 +30,8 @@ CORE = [
 ]
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
-STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4}
+STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4, "duplicate": 5}
+NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
 SHOWN = ["rank", "sweep", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
          "epoch_reached_target", "epochs", "wall_s", "pareto"]  # what the CLI prints by default
 PERCENT = ("val_acc", "test_acc_final", "test_acc_best")
@@ -58,10 +59,18 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             row.setdefault(key, res.get(key))
         row.update({f"hp.{k}": v for k, v in t.params.items()})
         trial_dir = attrs.get("trial_dir")
-        if status == "rejected" and trial_dir and not Path(trial_dir).is_dir():
+        if status in NEVER_LAUNCHED and trial_dir and not Path(trial_dir).is_dir():
             trial_dir = None  # never launched: there is no dir to point at
         row.update(error=error, trial_dir=trial_dir, overrides=attrs.get("overrides"))
+        row["_duplicate_of"] = attrs.get("duplicate_of") if status == "duplicate" else None
         rows.append(row)
+    by_number = {r["trial"]: r for r in rows}
+    for row in rows:  # a duplicate (same parameters, not trained again) shows its original's numbers
+        original = by_number.get(row.pop("_duplicate_of"))
+        if original is not None:
+            for key in ("params", "seed", *results.RESULT_KEYS):
+                if row.get(key) is None:
+                    row[key] = original.get(key)
     return rows
 
 
@@ -81,7 +90,7 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
     df["_metric"] = pd.to_numeric(df["value"], errors="coerce").fillna(pd.to_numeric(df["val_acc"], errors="coerce"))
     df = df.sort_values(["_order", "_metric", "params", "trial"], ascending=[True, False, True, True], na_position="last")
-    done = df.status == "complete"
+    done = df.status.isin(["complete", "duplicate"])  # a duplicate carries its complete original's values
     df["pareto"] = False
     df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_metric"], pd.to_numeric(df.loc[done, "params"]))
     df = df.drop(columns=["_order", "_metric"]).reset_index(drop=True)
@@ -278,7 +287,7 @@ def read(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
-    gone = (df["status"] == "rejected") & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
+    gone = df["status"].isin(NEVER_LAUNCHED) & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
     df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
 

@@ -84,10 +84,12 @@ def test_confirm_protocol(tiny_sweep, tmp_path, capsys):
 
 def test_failed_parity_writes_nothing(tiny_sweep, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(export, "onnx_parity", lambda path, run, batch_size=1000: (256, 0.5, 3))
-    assert export.main([str(tiny_sweep.dir), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    (tmp_path / "experiment").mkdir()
+    assert export.main([str(tiny_sweep.dir), "--onnx", str(tmp_path / "m.onnx"),
+                        "--out", str(tmp_path / "experiment" / "m.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "disagrees with PyTorch on 3 of 256" in err[0] and "not written" in err[0]
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.rglob("*")] == ["experiment"]  # neither the ONNX file nor the config
 
 
 def _bad(tmp_path, tiny_sweep):

@@ -91,6 +91,10 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
         OmegaConf.to_container(OmegaConf.create(body), resolve=True)
     except Exception:  # noqa: BLE001 - an interpolation reaching outside: write resolved values instead
         body = OmegaConf.to_container(OmegaConf.create(body), resolve=True)
+    for g in GROUPS:  # no hydra.yaml: a group option's own `name` key says which it was
+        name = body[g].get("name") if isinstance(body[g], dict) else None
+        if g not in choices and isinstance(name, str) and (PROJECT_ROOT / "conf" / g / f"{name}.yaml").is_file():
+            choices[g] = name
     defaults = [{f"override /{g}": choices[g]} for g in GROUPS if isinstance(choices.get(g), str)]
     return body, defaults
 

@@ -125,3 +125,23 @@ def test_bad_input_subprocess(tiny_sweep, tmp_path):
     assert_one_line_error(run(["mnist_sweep.export", str(tiny_sweep.dir), "--out", "x.yaml"], cwd=tmp_path),
                           "--out x.yaml", "experiment")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("with_hydra_yaml", [True, False])
+def test_group_options_are_kept(tmp_path, with_hydra_yaml):
+    """The experiment overrides the groups the trial used (from hydra.yaml's choices, else each
+    option's own name key), so adamw's keys are not merged onto sgd's."""
+    from omegaconf import OmegaConf
+
+    from conftest import make_cfg_hydra
+
+    cfg = make_cfg_hydra("optimizer=adamw", "scheduler=step", "model.c3=24")
+    hydra_dir = tmp_path / "trial_0000" / ".hydra"
+    hydra_dir.mkdir(parents=True)
+    OmegaConf.save({k: cfg[k] for k in export.SECTIONS}, hydra_dir / "config.yaml")
+    if with_hydra_yaml:
+        OmegaConf.save({"hydra": {"runtime": {"choices": {"model": "cnn", "optimizer": "adamw", "scheduler": "step",
+                                                           "data": "mnist", "trainer": "default"}}}}, hydra_dir / "hydra.yaml")
+    body, defaults = export.experiment(tmp_path / "trial_0000")
+    assert {"override /optimizer": "adamw"} in defaults and {"override /scheduler": "step"} in defaults
+    assert body["model"]["c3"] == 24 and "betas" in body["optimizer"]

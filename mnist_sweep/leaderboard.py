@@ -90,7 +90,7 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
     df["_metric"] = pd.to_numeric(df["value"], errors="coerce").fillna(pd.to_numeric(df["val_acc"], errors="coerce"))
     df = df.sort_values(["_order", "_metric", "params", "trial"], ascending=[True, False, True, True], na_position="last")
-    done = df.status.isin(["complete", "duplicate"])  # a duplicate carries its complete original's values
+    done = df.status == "complete"  # a duplicate shows its original's numbers; only the original is marked
     df["pareto"] = False
     df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_metric"], pd.to_numeric(df.loc[done, "params"]))
     df = df.drop(columns=["_order", "_metric"]).reset_index(drop=True)

@@ -168,16 +168,6 @@ def top_curves(metrics: dict[str, pd.DataFrame], path: Path) -> Path:
     return _save(fig, path)
 
 
-def importances(values: dict[str, float], path: Path, target: str = "validation accuracy") -> Path:
-    """Horizontal bars, most important on top."""
-    names = list(values)[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.5))
-    ax.barh(names, [values[n] for n in names], color="C0")
-    ax.set(xlabel="importance (sums to 1)", title=f"hyperparameter importances for {target}")
-    ax.grid(alpha=0.3, axis="x")
-    return _save(fig, path)
-
-
 def optuna_axes(ax, path: Path) -> Path:
     """Save a figure made by ``optuna.visualization.matplotlib``."""
     fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure

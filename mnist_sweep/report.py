@@ -3,7 +3,7 @@
 ``python -m mnist_sweep.report SWEEP_DIR`` (also written at the end of every sweep) shows the
 leaderboard's top 10 with status counts, the optimization history, test accuracy against
 parameter count with the budget and target lines and the Pareto front, hyperparameter
-importances (Optuna's mean-decrease-impurity evaluator), the validation and test curves of
+importances (Optuna's default fANOVA evaluator), the validation and test curves of
 the top 5 trials, and the best trial's model summary.
 
 The study is found through the storage the sweep recorded (``storage.json``, else a trial's
@@ -90,7 +90,9 @@ def _history(study: Any, path: Path, target: str, no_study: str) -> tuple[Path |
 
 
 def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Path | None, str]:
-    from optuna.importance import MeanDecreaseImpurityImportanceEvaluator, get_param_importances
+    """Optuna's own importance plot with its default evaluator (fANOVA), named on the plot."""
+    import optuna.visualization.matplotlib as ovm
+    from optuna.importance import FanovaImportanceEvaluator
     from optuna.trial import TrialState
 
     if study is None:
@@ -98,20 +100,25 @@ def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Pa
     n = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     if n < MIN_IMPORTANCE_TRIALS:
         return None, (f"only {n} complete trial{'s' if n != 1 else ''}; importances need at least "
-                      f"{MIN_IMPORTANCE_TRIALS} (a random forest fitted to fewer ranks noise)")
+                      f"{MIN_IMPORTANCE_TRIALS} (a model fitted to fewer ranks noise)")
     multi = len(study.directions) > 1
-    try:  # fANOVA, optuna 2.10's default evaluator, crashes with current scikit-learn
-        importances = get_param_importances(
-            study, evaluator=MeanDecreaseImpurityImportanceEvaluator(seed=0),
-            target=(lambda t: t.values[0]) if multi else None,
-        )
+    evaluator = FanovaImportanceEvaluator(seed=0)  # Optuna's default evaluator
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
+    try:
+        with matplotlib.rc_context():  # optuna switches the global style to ggplot
+            ax = ovm.plot_param_importances(
+                study, evaluator=evaluator, target=(lambda t: t.values[0]) if multi else None, target_name=target,
+            )
+            ax.set_title(f"hyperparameter importances for {target} (fANOVA, {n} complete trials)")
+            if not ax.patches:
+                return None, "no parameter was sampled in every complete trial"
+            out = plots.optuna_axes(ax, path)
     except (ValueError, RuntimeError) as e:
         return None, f"not computable: {e}"
-    if not importances:
-        return None, "no parameter was sampled in every complete trial"
-    note = (f"mean decrease in impurity of a random forest fitted to (parameters, {target}) over the {n} "
-            "complete trials; parameters sampled only in some trials (conditional ones) are left out")
-    return plots.importances(importances, path, target), note
+    note = (f"Optuna's fANOVA evaluator (its default): the share of the variance of {target} over the {n} "
+            "complete trials that each parameter explains; parameters sampled only in some trials "
+            "(conditional ones) are left out")
+    return out, note
 
 
 def _img(path: Path | None, alt: str, note: str = "") -> str:

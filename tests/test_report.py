@@ -215,7 +215,7 @@ def test_importances_need_five_complete_trials(tmp_path):
     assert path is None and "only 4 complete trials" in note and "at least 5" in note
     study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 0.1), n_trials=1)
     path, note = report_mod._importances(study, tmp_path / "i.png", "validation accuracy", "")
-    assert path is not None and path.exists() and "5 complete trials" in note
+    assert path is not None and path.exists() and "5 complete trials" in note and "fANOVA" in note
 
 
 @pytest.mark.slow

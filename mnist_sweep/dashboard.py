@@ -11,30 +11,30 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import CliParser, StorageError, exit_code_of
-from mnist_sweep.storage import local_path, mask_url, open_storage
+from mnist_sweep import leaderboard
+from mnist_sweep.storage import mask_url, open_storage
 
 HOST = "127.0.0.1"
-STORAGE_FILES = ("optuna.db", "journal.log")
 
 
 def storage_url(target: str) -> str:
-    """The storage URL for a sweep dir (its optuna.db or journal.log) or a URL; never creates a file."""
+    """The storage URL for a sweep dir (the one it recorded, else its optuna.db or journal.log) or a
+    URL; a missing SQLite or journal file is refused, never created."""
     if "://" in target:
-        path = local_path(target)
-        if path is not None and not path.is_file():
-            raise StorageError(f"{target}: no such storage file ({path}); give a sweep dir or an existing storage")
+        leaderboard.check_exists(target, flag="target", fix="give a sweep dir or an existing storage")
         return target
     d = Path(target)
     if not d.is_dir():
         raise StorageError(f"{target}: no such sweep dir; give outputs/sweeps/NAME or a storage URL")
-    for name in STORAGE_FILES:
-        if (d / name).is_file():
-            scheme = "sqlite:///" if name.endswith(".db") else "journal:///"
-            return f"{scheme}{(d / name).resolve()}"
-    raise StorageError(
-        f"{target}: no {' or '.join(STORAGE_FILES)} in this dir (a sweep on PostgreSQL: give its URL, or "
-        "export MNIST_SWEEP_STORAGE and pass it as \"$MNIST_SWEEP_STORAGE\")"
-    )
+    found = leaderboard.find_storage(d)
+    if found is None:
+        raise StorageError(
+            f"{target}: no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give its "
+            "URL, or export MNIST_SWEEP_STORAGE and pass \"$MNIST_SWEEP_STORAGE\")"
+        )
+    url = found[0]
+    leaderboard.check_exists(url, flag=f"{target}: its storage", fix=leaderboard.RECORDED_FIX)
+    return url
 
 
 def app(url: str) -> Any:

@@ -84,13 +84,16 @@ def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     cases = [
         ([str(tmp_path / "nope")], "no such sweep dir"),
-        ([str(tmp_path / "empty")], "no optuna.db or journal.log"),
-        ([f"sqlite:///{tmp_path}/missing.db"], "no such storage file"),
+        ([str(tmp_path / "empty")], "no storage.json, optuna.db or journal.log"),
+        ([f"sqlite:///{tmp_path}/missing.db"], "no such SQLite file"),
         ([str(tmp_path / "empty"), "--port", "0"], "--port"),
         ([str(tmp_path / "empty"), "--port", "x"], "--port"),
     ]
     for argv, needle in cases:
-        code = dashboard.main(argv)
+        try:
+            code = dashboard.main(argv)
+        except SystemExit as e:  # argparse's errors exit
+            code = e.code
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and needle in err[0] and err[0].startswith("error: "), (argv, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]

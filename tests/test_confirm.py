@@ -31,6 +31,13 @@ def test_confirm_top_configs_over_seeds(board):
                 cwd=board)
     assert again.returncode == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "robustness.csv"), df)  # finished runs reused
+    assert "all 60,000 training images" in proc.stdout and "all 10,000 test images" in proc.stdout
+    assert "dropped the configs' data.test_limit=256, data.train_limit=512" in proc.stdout  # the trials' subsets
+    assert "BUT --set data.train_limit=512 data.test_limit=256: not the full data" in proc.stdout
+    other = [*SMALL[:-1], "trainer.max_epochs=2"]  # a different config into the same --out: refused, not reused
+    changed = run(["mnist_sweep.confirm", str(board / "c"), "--top", "2", "--seeds", "2", "--out", str(out), *other],
+                  cwd=board)
+    assert_one_line_error(changed, "holds a finished run of another config", "trainer.max_epochs: 1 there, 2 asked for")
 
 
 BAD_CONFIRMS = [

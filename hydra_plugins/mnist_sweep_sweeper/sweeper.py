@@ -54,7 +54,9 @@ from optuna.trial import TrialState
 
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, unusable_path
 from mnist_sweep import results
-from mnist_sweep.storage import check_no_clear_password, mask_url, status_of
+from mnist_sweep.schema import check_distribution
+from mnist_sweep.storage import check_no_clear_password, install_log_redaction, mask_url, status_of
+from hydra_plugins.mnist_sweep_sweeper.checks import check_sweeper
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV, WORKER_ENV
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     ) from None
         for name in values:
             self._check_key(name, groups)
+            check_distribution(name, values[name], self.config)
         return groups, values, fixed
 
     def _check_key(self, name: str, groups: dict[str, BaseDistribution]) -> None:
@@ -253,6 +256,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
     # ----------------------------------------------------------------- the loop
     def sweep(self, arguments: list[str]) -> None:
+        check_sweeper(self.config), install_log_redaction()
         groups, values, fixed = self._search_space(arguments)
         self._precheck_base(fixed, {*groups, *values})
         study = self._open_study()

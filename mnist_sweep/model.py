@@ -164,7 +164,10 @@ def check_budget(spec: ModelSpec) -> int:
     if spec.max_params is not None and n > spec.max_params:
         raise ParamBudgetExceeded(n, spec.max_params)
     if n > HARD_PARAM_LIMIT:
-        raise ParamBudgetExceeded(n, HARD_PARAM_LIMIT)
+        raise ModelConfigError(
+            f"model.widths: the model would have {n:,} parameters, above the hard limit of {HARD_PARAM_LIMIT:,} "
+            "that holds even with model.max_params=null (memory guard); shrink the widths"
+        )
     return n
 
 

@@ -339,7 +339,11 @@ def _omegaconf_line(e: Exception, prefix: str = "") -> str:
 def hydra_error_line(e: BaseException) -> str | None:
     """One line naming the key for a Hydra composition error caused by a schema type error."""
     cause = e.__cause__ or e.__context__
-    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+    full_key = str(getattr(cause, "full_key", None) or "")
+    if isinstance(cause, ConfigKeyError) and full_key.split(".", 1)[0] in SCHEMAS:
+        return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema (mnist_sweep/schema.py); "
+                "see `python -m mnist_sweep.train --cfg job` for the keys")
+    if isinstance(cause, ValidationError) and full_key:
         return _omegaconf_line(cause)
     return None
 

@@ -81,7 +81,9 @@ class Range:
 
 
 def _num(v: float) -> str:
-    return f"{v:,}" if isinstance(v, int) and abs(v) >= 100_000 else str(v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return f"{v:,}" if abs(v) >= 100_000 else str(v)
 
 
 def key(default: Any = MISSING, *, factory: Any = None, **limits: Any) -> Any:
@@ -121,12 +123,13 @@ class ModelSchema:
     name: str = "custom"
     max_params: Optional[int] = key(20_000, ge=1, le=HARD_PARAM_LIMIT,
                                     text=f"in [1, {HARD_PARAM_LIMIT:,}] or null (no budget, still at most {HARD_PARAM_LIMIT:,})")
-    widths: List[int] = MISSING
-    kernels: Any = 3  # int or list of int
-    padding: Any = 0  # int or list of int
-    pool_after: Optional[List[int]] = field(default_factory=list)
-    dropout: Any = 0.0  # float or list of float
-    block: Any = "plain"  # plain | separable, or a list
+    # Per-block keys: checked by model.spec_from_config (the ranges here document them).
+    widths: List[int] = key(MISSING, text="a non-empty list of ints >= 1 (at most 10,000,000 parameters in all)")
+    kernels: Any = key(3, text="int >= 1, or one per block; the image must stay >= 1x1")
+    padding: Any = key(0, text="int in [0, kernel - 1], or one per block")
+    pool_after: Optional[List[int]] = key(factory=list, text="block indices in [0, blocks - 1]")
+    dropout: Any = key(0.0, text="float in [0, 1), or one per block")
+    block: Any = key("plain", text="plain or separable, or one per block")
     bias: bool = False
 
 
@@ -621,12 +624,22 @@ def _readonly_storage(url: str) -> str | None:
     return None
 
 
-def error_table() -> list[tuple[str, str]]:
-    """(key, valid values) for every ranged key of every section: the README's table of errors."""
-    rows: list[tuple[str, str]] = []
+def _type_name(tp: Any) -> str:
+    if tp is Any:
+        return "any"
+    name = str(tp).replace("typing.", "") if getattr(tp, "__origin__", None) else tp.__name__
+    return name.replace("NoneType", "null")
+
+
+def error_table() -> list[tuple[str, str, str]]:
+    """(key, type, valid values) of every key with a range, the sweeper's included: the README's table."""
+    from hydra_plugins.mnist_sweep_sweeper.config import MnistOptunaSweeperConf
+
+    rows: list[tuple[str, str, str]] = []
     seen: set[str] = set()
 
     def walk(schema: type, path: str) -> None:
+        hints = _hints(schema)
         for f in fields(schema):
             if isinstance(f.default_factory, type) and is_dataclass(f.default_factory):
                 walk(f.default_factory, f"{path}.{f.name}")
@@ -635,11 +648,12 @@ def error_table() -> list[tuple[str, str]]:
             name = f"{path}.{f.name}"
             if r is not None and name not in seen:
                 seen.add(name)
-                rows.append((name, r.describe()))
+                rows.append((name, _type_name(hints[f.name]), r.describe()))
 
     for section, by_name in SCHEMAS.items():
         for schema in by_name.values():
             walk(schema, section)
+    walk(MnistOptunaSweeperConf, "hydra.sweeper")
     return rows
 
 

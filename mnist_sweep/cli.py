@@ -29,8 +29,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.errors import MnistSweepError, unusable_path
-from mnist_sweep.storage import install_log_redaction, redact
+from mnist_sweep.errors import MnistSweepError, one_line, unusable_path
+from mnist_sweep.storage import install_log_redaction
 
 log = logging.getLogger(__name__)
 PROG = "python -m mnist_sweep.train"
@@ -64,7 +64,7 @@ class OutputDirCheck(Callback):
 
 
 def _refuse(message: str) -> None:
-    print(f"error: {redact(message)}", file=sys.stderr)
+    print(f"error: {one_line(message)}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -117,7 +117,7 @@ def composition_error(e: BaseException) -> str:
     """One line for an exception raised while composing: a schema type error names its key."""
     from mnist_sweep.schema import hydra_error_line
 
-    return redact(hydra_error_line(e) or _one_line(str(e)) or type(e).__name__)
+    return one_line(hydra_error_line(e) or _one_line(str(e)) or type(e).__name__)
 
 
 def _config_source(argv: list[str]) -> tuple[str, str] | None:
@@ -169,11 +169,11 @@ def override_error(argv: list[str]) -> str | None:
             (override,) = parser.parse_overrides([arg])
         except OverrideParseException as e:
             lines = [line.strip() for line in str(e).splitlines() if line.strip() and not line.startswith("See ")]
-            return redact(f"{arg}: {lines[-1]}")
+            return one_line(f"{arg}: {lines[-1]}")
         if not override.is_sweep_override():
             plain.append(arg)
         elif not multirun:
-            return redact(f"{arg}: a sweep expression needs -m (multirun)")
+            return one_line(f"{arg}: a sweep expression needs -m (multirun)")
     try:
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
             cfg = compose(source[1], overrides=plain, return_hydra_config=True)

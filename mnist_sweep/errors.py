@@ -20,9 +20,7 @@ class MnistSweepError(Exception):
     exit_code = 2
 
     def __str__(self) -> str:
-        from mnist_sweep.storage import redact
-
-        return redact(super().__str__())
+        return one_line(super().__str__())
 
 
 class ConfigError(MnistSweepError):
@@ -93,10 +91,18 @@ class CliParser(argparse.ArgumentParser):
         return ns
 
 
-def _redact(text: object) -> str:
+def one_line(text: object) -> str:
+    """``text`` as one printable line: passwords redacted, newlines and other control characters
+    (a user's input quoted back) escaped."""
     from mnist_sweep.storage import redact
 
-    return redact(str(text))
+    clean = redact(str(text))
+    if clean.isprintable():
+        return clean
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in clean)
+
+
+_redact = one_line
 
 
 def exit_code_of(body: Callable[[], object]) -> int:

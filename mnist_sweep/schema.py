@@ -250,7 +250,7 @@ def schema_for(section: str, raw: Mapping[str, Any]) -> type:
         return CnnModelSchema if "c1" in raw else ModelSchema
     if section in ("optimizer", "scheduler"):
         name = raw.get("name")
-        if name not in by_name:
+        if not isinstance(name, str) or name not in by_name:
             valid = OPTIMIZERS if section == "optimizer" else SCHEDULERS
             raise ConfigError(f"{section}.name: must be one of {', '.join(valid)}, got {name!r}")
         return by_name[name]
@@ -317,7 +317,7 @@ def _typed(section: str, raw: Any) -> Any:
         raise ConfigError(f"{section}: expected a mapping of keys, got {plain!r}")
     schema = schema_for(section, plain)
     try:
-        node = OmegaConf.merge(OmegaConf.structured(schema), plain)
+        node = OmegaConf.merge(_structured(schema), plain)
         missing = sorted(OmegaConf.missing_keys(node))
         if missing:
             raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
@@ -326,7 +326,23 @@ def _typed(section: str, raw: Any) -> Any:
         raise ConfigError(f"{section}.{e.key}: no such key in {section} ({schema.__name__}); "
                           f"see `python -m mnist_sweep.train --cfg job`") from None
     except (ValidationError, MissingMandatoryValue, OmegaConfBaseException) as e:
+        if not getattr(e, "full_key", None):  # OmegaConf could not tell which key: find it
+            for k, v in plain.items():
+                try:
+                    OmegaConf.merge(_structured(schema), {k: v})
+                except OmegaConfBaseException:
+                    raise ConfigError(f"{section}.{k}: {_omegaconf_line(e)}, got {v!r}") from None
         raise ConfigError(_omegaconf_line(e, section)) from None
+
+
+_STRUCTURED: dict[type, DictConfig] = {}
+
+
+def _structured(schema: type) -> DictConfig:
+    """The schema as a typed OmegaConf node, built once (merge copies it)."""
+    if schema not in _STRUCTURED:
+        _STRUCTURED[schema] = OmegaConf.structured(schema)
+    return _STRUCTURED[schema]
 
 
 def _omegaconf_line(e: Exception, prefix: str = "") -> str:

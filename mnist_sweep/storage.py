@@ -13,7 +13,7 @@ STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (an
 
 
 # scheme://user:PASSWORD@host  (the password may hold anything but '@' and whitespace)
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@'\"]*:)(?P<secret>[^@\s'\"]*)(?=@)")
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)(?P<secret>[^@\s'\"]*)(?=@)")
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings)
 _PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|secret|token)\s*=\s*)(?P<secret>[^&;\s'\",)]+)",
                     re.IGNORECASE)

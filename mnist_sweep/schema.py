@@ -576,9 +576,17 @@ def _flag_name(dest: str) -> str:
 
 def check_cli(prog: str, args: Any) -> str | None:
     """The first flag of ``args`` (an argparse Namespace of entry point ``prog``) outside its schema."""
-    flags = CLI_FLAGS.get(prog.rsplit(".", 1)[-1], {})
+    name = prog.rsplit(".", 1)[-1]
+    flags = CLI_FLAGS.get(name, {})
     for dest, flag in flags.items():
         value = getattr(args, dest, None)
+        if name == "leaderboard" and dest == "storage" and value is None and getattr(args, "study", None):
+            from mnist_sweep.storage import STORAGE_ENV, default_storage
+
+            value = default_storage()  # what the leaderboard will open: it must exist too
+            if value and (bad := _readonly_storage(value, check_password=False)):
+                return f"--storage (default ${STORAGE_ENV}): {bad}"
+            continue
         for v in value if isinstance(value, list) else [value]:
             if v is None:
                 continue
@@ -622,13 +630,14 @@ def _is_leaderboard_csv(p: Path) -> bool:
     return {"rank", "trial", "status"} <= set(header)
 
 
-def _readonly_storage(url: str) -> str | None:
+def _readonly_storage(url: str, check_password: bool = True) -> str | None:
     """A read-only command must not create a database: refuse an SQLite URL to a missing file,
-    and a password written out on the command line."""
+    and a password written out on the command line (the environment may hold one)."""
     from mnist_sweep.storage import check_no_clear_password, redact
 
     try:
-        check_no_clear_password(url, "--storage")
+        if check_password:
+            check_no_clear_password(url, "--storage")
     except SweepError as e:
         return str(e).split(": ", 1)[1]
     if url.startswith("sqlite:///"):

@@ -237,6 +237,15 @@ def test_cli_flags_are_checked_against_their_schema(tmp_path):
     assert "clear text" in schema.check_cli("python -m mnist_sweep.leaderboard", ns(storage="postgresql://u:pw@h/d"))
 
 
+def test_leaderboard_from_the_environment_never_creates_a_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", f"sqlite:///{tmp_path}/env.db")
+    line = schema.check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s"))
+    assert line.startswith("--storage (default $MNIST_SWEEP_STORAGE): ") and "no such database file" in line
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://u:pw@h/d")  # a password in the environment is fine
+    assert schema.check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s")) is None
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- README
 def test_readme_error_table_matches_the_schema():
     """The README's table of keys and valid values is the schema's (schema.error_table)."""

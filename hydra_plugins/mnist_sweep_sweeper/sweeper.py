@@ -256,7 +256,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
     # ----------------------------------------------------------------- the loop
     def sweep(self, arguments: list[str]) -> None:
-        check_sweeper(self.config), install_log_redaction()
+        check_sweeper(self.config)  # every hydra.sweeper key in range, before anything is opened
+        install_log_redaction()
         groups, values, fixed = self._search_space(arguments)
         self._precheck_base(fixed, {*groups, *values})
         study = self._open_study()

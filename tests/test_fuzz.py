@@ -159,7 +159,7 @@ def test_any_sweeper_value_is_valid_or_one_line_naming_it(key, value):
         assert "\n" not in str(e)
 
 
-@FAST
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(low=st.floats(-10, 100, allow_nan=False), high=st.floats(-10, 100, allow_nan=False),
        kind=st.sampled_from(["interval", "log", "range", "choice"]), key=st.sampled_from(KEYS))
 def test_any_search_space_is_checked_against_its_key(low, high, kind, key):

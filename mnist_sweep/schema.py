@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path

@@ -12,3 +12,6 @@ import os as _os
 
 # optuna 2.10's RDB models trip SQLAlchemy 1.4's "2.0 migration" warning; we pin sqlalchemy<2.
 _os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+# The config schemas (schema/<section>/<name> in Hydra's ConfigStore), named by conf/*.yaml's defaults.
+from mnist_sweep import schema as _schema  # noqa: E402,F401

@@ -14,9 +14,13 @@ from hydra.errors import CompactHydraException
 
 
 class MnistSweepError(Exception):
-    """Base class: a problem the user can fix (bad config, bad file)."""
+    """Base class: a problem the user can fix (bad config, bad file). Its text never holds a
+    password: whatever a message quotes (a URL, a database driver's error) is redacted."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class ConfigError(MnistSweepError):
@@ -77,8 +81,32 @@ class CliParser(argparse.ArgumentParser):
     """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        print(f"error: {_redact(message)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """Parsed flags, each checked against its schema (mnist_sweep.schema.CLI_FLAGS)."""
+        ns = super().parse_args(args, namespace)
+        from mnist_sweep.schema import check_cli
+
+        bad = check_cli(self.prog, ns)
+        if bad:
+            self.error(bad)
+        return ns
+
+
+def one_line(text: object) -> str:
+    """``text`` as one printable line: passwords redacted, newlines and other control characters
+    (a user's input quoted back) escaped."""
+    from mnist_sweep.storage import redact
+
+    clean = redact(str(text))
+    if clean.isprintable():
+        return clean
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in clean)
+
+
+_redact = one_line
 
 
 def exit_code_of(body: Callable[[], object]) -> int:
@@ -89,8 +117,11 @@ def exit_code_of(body: Callable[[], object]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
-        print(f"error: {unusable_path(e)}", file=sys.stderr)
+        print(f"error: {_redact(unusable_path(e))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -65,8 +65,8 @@ def spec_from_config(cfg: Mapping[str, Any]) -> ModelSpec:
             raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}")
         if kernels[i] < 1:
             raise ModelConfigError(f"model.kernels[{i}]: must be >= 1, got {kernels[i]}")
-        if padding[i] < 0:
-            raise ModelConfigError(f"model.padding[{i}]: must be >= 0, got {padding[i]}")
+        if not 0 <= padding[i] < kernels[i]:
+            raise ModelConfigError(f"model.padding[{i}]: must be in [0, {kernels[i] - 1}] (below the kernel size), got {padding[i]}")
         if not 0.0 <= dropout[i] < 1.0:
             raise ModelConfigError(f"model.dropout[{i}]: must be in [0, 1), got {dropout[i]}")
         if block[i] not in BLOCK_TYPES:
@@ -79,7 +79,7 @@ def spec_from_config(cfg: Mapping[str, Any]) -> ModelSpec:
         if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < n:
             raise ModelConfigError(f"model.pool_after: {p!r} is not a block index in [0, {n - 1}]")
     max_params = cfg.get("max_params", 20_000)
-    if max_params is not None and (not isinstance(max_params, int) or max_params < 1):
+    if max_params is not None and (not isinstance(max_params, int) or isinstance(max_params, bool) or max_params < 1):
         raise ModelConfigError(f"model.max_params: expected a positive integer or null, got {max_params!r}")
     spec = ModelSpec(widths, kernels, padding, dropout, block, pool_after, bool(cfg.get("bias", False)), max_params)
     output_sizes(spec)
@@ -142,14 +142,41 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def build(cfg: Mapping[str, Any]) -> Net:
-    """Validated model from a ``model`` config section; ParamBudgetExceeded if over ``max_params``."""
-    spec = spec_from_config(cfg)
-    model = Net(spec)
-    n = count_params(model)
+def spec_params(spec: ModelSpec) -> int:
+    """The exact parameter count of ``Net(spec)``, computed without allocating anything."""
+    n, c_in = 0, IN_CHANNELS
+    for c_out, k, kind in zip(spec.widths, spec.kernels, spec.block):
+        if kind == "separable" and k > 1:
+            n += c_in * k * k + c_in * c_out
+        else:
+            n += c_in * c_out * k * k
+        n += (c_out if spec.bias else 0) + 2 * c_out  # conv bias, BatchNorm weight and bias
+        c_in = c_out
+    return n + c_in * NUM_CLASSES + NUM_CLASSES
+
+
+def check_budget(spec: ModelSpec) -> int:
+    """The parameter count, or ParamBudgetExceeded over ``max_params`` (and over the hard limit
+    when there is no budget), before any tensor exists."""
+    from mnist_sweep.schema import HARD_PARAM_LIMIT
+
+    n = spec_params(spec)
     if spec.max_params is not None and n > spec.max_params:
         raise ParamBudgetExceeded(n, spec.max_params)
-    return model
+    if n > HARD_PARAM_LIMIT:
+        raise ModelConfigError(
+            f"model.widths: the model would have {n:,} parameters, above the hard limit of {HARD_PARAM_LIMIT:,} "
+            "that holds even with model.max_params=null (memory guard); shrink the widths"
+        )
+    return n
+
+
+def build(cfg: Mapping[str, Any] | ModelSpec) -> Net:
+    """Validated model from a ``model`` config section (or a spec); ParamBudgetExceeded if over
+    ``max_params``, checked arithmetically before anything is allocated."""
+    spec = cfg if isinstance(cfg, ModelSpec) else spec_from_config(cfg)
+    check_budget(spec)
+    return Net(spec)
 
 
 def summary(model: nn.Module) -> str:

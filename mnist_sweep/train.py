@@ -1,6 +1,7 @@
 """Train one config: ``python -m mnist_sweep.train [overrides]``; ``-m`` runs the Optuna sweep.
 
-The run directory gets ``.hydra/`` (resolved config), ``metrics.csv`` (one row per epoch),
+This module holds the training loop and its helpers; the entry point (override checks, the
+Hydra task, one-line errors, signals) is mnist_sweep.cli. The run directory gets ``.hydra/`` (resolved config), ``metrics.csv`` (one row per epoch),
 ``result.json`` and ``model.pt`` (the final state_dict). The task returns the selection
 metric (final-epoch validation accuracy by default) for the sweeper.
 """
@@ -8,53 +9,48 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
-import signal
 import sys
-import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import hydra
 import optuna
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from hydra.core.hydra_config import HydraConfig
-from hydra.experimental.callback import Callback
-from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
-from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
 from mnist_sweep import plots
 from mnist_sweep import results
-from mnist_sweep.errors import DivergedError, MnistSweepError, unusable_path
-from mnist_sweep.trial import EpochHook, gpu_slot, pick_device, pruning_hook, worker_index
-from mnist_sweep.settings import DataSettings, TrainerSettings, optimizer_kwargs, scheduler_kwargs
+from mnist_sweep.errors import DivergedError
+from mnist_sweep.schema import Settings, TrainerSettings, validate
+from mnist_sweep.trial import EpochHook, pick_device
 
 log = logging.getLogger(__name__)
 
 
-def make_optimizer(params: Any, cfg: dict[str, Any]) -> torch.optim.Optimizer:
-    name, kw = optimizer_kwargs(cfg)
+def make_optimizer(params: Any, name: str, kw: Mapping[str, Any]) -> torch.optim.Optimizer:
     cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
     return cls(params, **kw)
 
 
 def make_scheduler(
-    opt: torch.optim.Optimizer, cfg: dict[str, Any], epochs: int, steps_per_epoch: int
+    opt: torch.optim.Optimizer, name: str, kw: Mapping[str, Any], epochs: int, steps_per_epoch: int
 ) -> tuple[torch.optim.lr_scheduler.LRScheduler | None, bool]:
     """(scheduler, steps_per_batch): OneCycle and cosine step every batch, StepLR every epoch."""
-    name, kw = scheduler_kwargs(cfg)
-    total = epochs * steps_per_epoch
+    total = max(1, epochs * steps_per_epoch)
     if name == "onecycle":
         group = opt.param_groups[0]
         cycle_momentum = group.get("momentum", 0) > 0 or "betas" in group
+        kw = dict(kw)
+        if kw["pct_start"] * total == 1.0:
+            # A warm-up of exactly one step makes torch's first phase zero steps long
+            # (ZeroDivisionError); the next float up gives it a sliver and changes nothing else.
+            kw["pct_start"] = math.nextafter(kw["pct_start"], 1.0)
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=group["lr"], total_steps=total, cycle_momentum=cycle_momentum, **kw
         )
@@ -87,7 +83,8 @@ def memory_format(ts: TrainerSettings) -> torch.memory_format:
 
 
 def batches(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """Batch bounds; a trailing batch of one sample is dropped (BatchNorm cannot train on it)."""
+    """Batch bounds; a trailing batch of one sample is dropped (BatchNorm cannot train on it).
+    The schema keeps data.batch_size in [2, training images], so there is always a batch."""
     return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size) if min(i + batch_size, n) - i > 1]
 
 
@@ -128,32 +125,21 @@ def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tup
     return loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - t0)
 
 
-def settings(cfg: DictConfig) -> tuple[TrainerSettings, DataSettings, dict, dict, dict]:
-    """Every section validated and typed: (trainer, data, model, optimizer, scheduler)."""
-    ts = TrainerSettings.from_cfg(cfg.trainer)
-    ds = DataSettings.from_cfg(cfg.data)
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    opt_cfg = OmegaConf.to_container(cfg.optimizer, resolve=True)
-    sched_cfg = OmegaConf.to_container(cfg.scheduler, resolve=True)
-    optimizer_kwargs(opt_cfg), scheduler_kwargs(sched_cfg), mmodel.spec_from_config(model_cfg)
-    return ts, ds, model_cfg, opt_cfg, sched_cfg
-
-
 def precheck(cfg: DictConfig) -> dict[str, Any]:
-    """Validate every section and the model budget without training; the sweeper calls this
-    before launching a candidate. Returns what to record about it."""
-    model_cfg = settings(cfg)[2]
-    return {"params": mmodel.count_params(mmodel.build(model_cfg))}
+    """Validate every section and the model budget without training (nothing is allocated); the
+    sweeper calls this before launching a candidate. Returns what to record about it."""
+    return {"params": validate(cfg).n_params}
 
 
 def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slot: int = 0) -> dict[str, Any]:
     """Train ``cfg`` and write metrics.csv, result.json and model.pt to ``out_dir``; returns the result.
     ``slot`` picks the GPU on a multi-GPU machine (see gpu_slot)."""
-    ts, ds, model_cfg, opt_cfg, sched_cfg = settings(cfg)  # every config error before any work
+    st: Settings = validate(cfg)  # every config error (budget included) before any work
+    ts, ds = st.trainer, st.data
     torch.set_num_threads(ts.threads)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
-    model = mmodel.build(model_cfg)  # raises ParamBudgetExceeded before any data is loaded
-    n_params = mmodel.count_params(model)
+    model = mmodel.build(st.model)
+    n_params = st.n_params
     log.info("model summary\n%s", mmodel.summary(model))
     device = pick_device(ts.device, slot)
     if device.type == "cuda":
@@ -167,9 +153,9 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
     fmt = memory_format(ts)
     model = model.to(device, memory_format=fmt)
     gen = torch.Generator(device=device).manual_seed(ts.seed)
-    opt = make_optimizer(model.parameters(), opt_cfg)
+    opt = make_optimizer(model.parameters(), st.optimizer, st.optimizer_kwargs)
     steps = len(batches(len(data.y_train), ds.batch_size))
-    sched, per_step = make_scheduler(opt, sched_cfg, ts.max_epochs, steps)
+    sched, per_step = make_scheduler(opt, st.scheduler, st.scheduler_kwargs, ts.max_epochs, steps)
     log.info(
         "training %s params on %d images (val %d, test %d) for %d epochs on %s",
         f"{n_params:,}", len(data.y_train), ds.val_size, len(data.y_test), ts.max_epochs, device,
@@ -218,119 +204,7 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
     return result
 
 
-@hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
-def main(cfg: DictConfig) -> float:
-    hc = HydraConfig.get()
-    out_dir = Path(hc.runtime.output_dir)
-    try:
-        hook, slot = None, 0
-        if hc.mode == RunMode.MULTIRUN:
-            hook = pruning_hook(hc.sweeper, int(cfg.trainer.max_epochs))
-            slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
-        result = train(cfg, out_dir, on_epoch=hook, slot=slot)
-        objectives = TrainerSettings.from_cfg(cfg.trainer).objectives
-        return [float(result[o]) for o in objectives] if objectives else result["value"]
-    except MnistSweepError as e:
-        if hc.mode == RunMode.MULTIRUN:
-            raise  # the sweeper records the trial as failed/rejected and goes on
-        log.debug("run failed", exc_info=True)
-        if not (out_dir / "metrics.csv").exists():  # failed before any epoch: leave nothing behind
-            shutil.rmtree(out_dir, ignore_errors=True)
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
-
-
-class OutputDirCheck(Callback):
-    """Hydra callback: stop with one line, before any work, when the run or sweep dir cannot be written."""
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _check_writable(config.hydra.run.dir, "hydra.run.dir")
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
-
-
-def _check_writable(path: str, key: str) -> None:
-    d = Path(path)
-    existed = d.exists()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
-            pass
-    except OSError as e:
-        if not existed and d.is_dir():
-            shutil.rmtree(d, ignore_errors=True)
-        print(f"error: {unusable_path(e, key)}", file=sys.stderr)
-        sys.exit(2)
-
-
-def _one_line(message: str) -> str:
-    """Hydra's multi-line composition errors as one line (option lists joined, search path dropped)."""
-    parts: list[str] = []
-    for line in message.splitlines():
-        if line.startswith(("Config search path", "Set the environment variable HYDRA_FULL_ERROR")):
-            break
-        if line.startswith("\t") and parts:
-            parts[-1] += (", " if not parts[-1].endswith(":") else " ") + line.strip()
-        elif line.strip() and not line.startswith("    "):
-            parts.append(line.strip().rstrip("."))
-    return "; ".join(parts)
-
-
-def override_error(argv: list[str]) -> str | None:
-    """One line for the first command-line override Hydra would refuse (syntax, unknown option of a
-    config group, unknown key), found by composing the plain overrides once up front; else None."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
-
-    parser = OverridesParser.create()
-    plain = []
-    for arg in argv:
-        if arg.startswith(("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")):
-            return None  # a saved config (reproduce, confirm): Hydra reports on it itself
-        if "=" not in arg or arg.startswith("-"):
-            continue
-        try:
-            (override,) = parser.parse_overrides([arg])
-        except OverrideParseException as e:
-            lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith("See ")]
-            return f"{arg}: {lines[-1]}"
-        if not override.is_sweep_override():
-            plain.append(arg)
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(PROJECT_ROOT / "conf")):
-            compose("config", overrides=plain, return_hydra_config=True)
-    except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
-        return _one_line(str(e)) or type(e).__name__
-    return None
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def cli() -> None:
-    """``python -m mnist_sweep.train``: one-line errors for malformed overrides, clean interrupts.
-
-    SIGTERM is handled like Ctrl-C: the sweeper marks the trials in flight as lost, rewrites the
-    leaderboard and stops its helper workers; finished trials keep their dirs and records.
-    """
-    bad = override_error(sys.argv[1:])
-    if bad:
-        print(f"error: {bad}", file=sys.stderr)
-        sys.exit(2)
-    signal.signal(signal.SIGTERM, _terminate)
-    # Call the task through its importable name, so hydra-joblib-launcher pickles it by
-    # reference (a function defined in __main__ would be pickled by value, torch and all).
-    from mnist_sweep.train import main as task
-
-    try:
-        task()
-    except KeyboardInterrupt:
-        print("interrupted: finished runs and trials are kept; run the same command again to resume", file=sys.stderr)
-        sys.exit(130)
-
-
 if __name__ == "__main__":
-    cli()
+    from mnist_sweep import cli
+
+    sys.exit(cli.main())

@@ -70,6 +70,43 @@ def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None)
     )
 
 
+def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``run`` in this process: the entry point's ``main(argv)`` with stdout/stderr captured, cwd
+    and environment as ``run`` sets them. An exception escaping main is written to stderr as its
+    traceback (what a user would see), so assert_one_line_error catches it."""
+    import contextlib
+    import importlib
+    import io
+    import traceback
+
+    module, *argv = args
+    main = importlib.import_module("mnist_sweep.cli" if module == "mnist_sweep.train" else module).main
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd, old_env = os.getcwd(), dict(os.environ)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(_env(env))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main(list(argv))
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception:  # noqa: BLE001 - reported like the interpreter would
+                traceback.print_exc(file=err)
+                rc = 1
+    finally:
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
+    return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
+
+
+def snapshot(d: Path) -> dict[str, float]:
+    """Every path under ``d`` with its size and mtime: to assert nothing was deleted or written."""
+    return {str(p.relative_to(d)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*"))}
+
+
 def spawn(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
     """``run`` without waiting: stdout and stderr together, for ``communicate()``."""
     return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE,

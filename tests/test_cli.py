@@ -1,11 +1,13 @@
-"""The single-run CLI, as a user runs it: a subprocess of python -m mnist_sweep.train."""
+"""The train entry point (mnist_sweep.cli): one subprocess run as a user runs it, the bad-input
+table in-process through cli.main(argv)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from conftest import TINY, assert_one_line_error, run
+from conftest import TINY, assert_one_line_error, run, run_inproc, snapshot
+from mnist_sweep import cli
 
 
 def test_tiny_run_writes_its_files(tmp_path):
@@ -20,9 +22,22 @@ def test_tiny_run_writes_its_files(tmp_path):
     assert "epoch  1/1" in proc.stdout
 
 
-# Every value check is in test_train.BAD_VALUES (in-process); these are the CLI path per kind of error.
+# Every value check is in test_schema.BAD_VALUES and test_fuzz; these are the CLI path per kind of error.
 BAD_RUNS = [
     (["model.c3=64", "model.c4=64"], ["model.max_params=20,000", "parameters"]),
+    (["model.bias=abc"], ["model.bias", "'abc'", "bool"]),
+    (["trainer.save_checkpoint=maybe"], ["trainer.save_checkpoint", "maybe"]),
+    (["optimizer.momentum=2"], ["optimizer.momentum", "[0, 1)"]),
+    (["model.kernels=[3,3,1.5,3,3,3,3]"], ["model.kernels[2]", "1.5"]),
+    (["model.c1=1000000000", "model.max_params=null"], ["model.widths", "hard limit"]),
+    (["trainer.seed=99999999999999999999"], ["trainer.seed"]),
+    (["data.batch_size=1"], ["data.batch_size", "BatchNorm"]),
+    (["data.batch_size=513"], ["data.batch_size", "512"]),
+    (["data.augment.strength=9"], ["data.augment.strength", "translate", "0.5"]),
+    (["scheduler=cosine", "scheduler.eta_min=1"], ["scheduler.eta_min", "optimizer.lr"]),
+    (["trainer.progress=yes"], ["trainer.progress"]),
+    (["data.val_size=0"], ["trainer.select_on", "data.val_size"]),
+    (["model.c1=choice(4,8)"], ["model.c1=choice(4,8)", "-m"]),
     (["optimizer.lr=-1"], ["optimizer.lr"]),
     (["model.dropout=1.0"], ["model.dropout"]),
     (["trainer.max_epochs=25"], ["trainer.max_epochs", "trainer.epoch_cap"]),
@@ -36,11 +51,49 @@ BAD_RUNS = [
 
 @pytest.mark.parametrize("args, needles", BAD_RUNS, ids=[" ".join(a) for a, _ in BAD_RUNS])
 def test_bad_input_one_line_no_traceback_nothing_written(tmp_path, args, needles):
-    proc = run(["mnist_sweep.train", *TINY, *args, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *TINY, *args, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
     line = assert_one_line_error(proc, *needles)
     assert line.startswith("error: ")
     assert proc.returncode == 2
     assert not (tmp_path / "run").exists()
+
+
+def test_bad_input_as_a_subprocess(tmp_path):
+    """The one subprocess check of the train entry point's refusals."""
+    proc = run(["mnist_sweep.train", *TINY, "model.bias=abc", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert_one_line_error(proc, "model.bias")
+    assert proc.returncode == 2 and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("where", ["existing", "cwd"])
+def test_a_refused_run_never_deletes_what_it_did_not_create(tmp_path, where):
+    """hydra.run.dir=<a user's dir> (or .) and a run that fails after Hydra started (missing data):
+    only the files the run wrote go; the user's files and dirs stay, byte for byte."""
+    user = tmp_path / "user"
+    (user / "sub").mkdir(parents=True)
+    (user / "notes.txt").write_text("mine")
+    (user / "sub" / "data.bin").write_bytes(b"\0" * 10)
+    before = snapshot(user)
+    run_dir = "." if where == "cwd" else str(user)
+    for bad, needle in (("optimizer.momentum=2", "optimizer.momentum"), ("data.root=/nonexistent", "/nonexistent")):
+        proc = run_inproc(["mnist_sweep.train", *TINY, bad, f"hydra.run.dir={run_dir}"], cwd=user)
+        assert_one_line_error(proc, needle)
+        assert snapshot(user) == before
+
+
+def test_a_run_dir_holding_a_finished_run_is_refused(tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "result.json").write_text("{}")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/old"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.run.dir", "finished run")
+    assert snapshot(tmp_path) == before
+
+
+def test_override_error_is_none_for_a_good_command_line():
+    assert cli.override_error([*TINY]) is None
+    assert cli.override_error(["-m", "hydra.sweeper.n_trials=3", "model.c1=choice(4,8)"]) is None
+    assert cli.override_error(["--cfg", "job", "optimizer.lr=-1"]) is None  # Hydra's informational commands
 
 
 @pytest.mark.parametrize("mode", ["run", "sweep"])
@@ -50,7 +103,7 @@ def test_unwritable_output_dir_is_one_line_before_any_work(tmp_path, mode):
     args = (["hydra.run.dir=" + str(target)] if mode == "run" else
             ["-m", "hydra.sweep.dir=" + str(target), f"hydra.sweeper.storage=sqlite:///{tmp_path}/s.db",
              "hydra.sweeper.params=null", "hydra.sweeper.n_trials=1"])
-    proc = run(["mnist_sweep.train", *args[:1], *TINY, *args[1:]], cwd=tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args[:1], *TINY, *args[1:]], cwd=tmp_path)
     key = "hydra.run.dir" if mode == "run" else "hydra.sweep.dir"
     assert_one_line_error(proc, key, str(target), "Not a directory", "writable")
     assert proc.returncode == 2 and (tmp_path / "a_file").read_text() == ""

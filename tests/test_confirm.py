@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, run, sweep_args
+from conftest import assert_one_line_error, run, run_inproc, snapshot, sweep_args
 
 SMALL = ["--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "trainer.max_epochs=1"]
 
@@ -48,6 +48,11 @@ BAD_CONFIRMS = [
     (["x.csv", "--seeds", "0"], ["--seeds"]),
     (["--experiment", "best_20k", "--out", "a_file/out"], ["a_file/out", "Not a directory"]),
     ([], ["--experiment"]),
+    (["--experiment", "best_20k", "--out", "run"], ["--out", "run", "holds a run"]),
+    (["x.csv", "--parallel", "0"], ["--parallel", "got 0"]),
+    (["x.csv", "--top", "-3"], ["--top", "got -3"]),
+    (["x.csv", "--set", "no_equals_sign"], ["--set", "KEY=VALUE"]),
+    (["--experiment", "../../etc/passwd"], ["--experiment"]),
 ]
 
 
@@ -56,7 +61,16 @@ def test_confirm_bad_input_one_line(tmp_path, args, needles):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     (tmp_path / "none_complete.csv").write_text("rank,trial,status,trial_dir\n1,0,pruned,/nowhere\n")
     (tmp_path / "a_file").write_text("")
-    proc = run(["mnist_sweep.confirm", *args], cwd=tmp_path)
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)
+    (tmp_path / "run" / "metrics.csv").write_text("epoch\n1\n")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
     assert proc.returncode == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "none_complete.csv", "x.csv"]  # nothing written
+    assert snapshot(tmp_path) == before  # nothing written, nothing deleted
+
+
+def test_confirm_refusal_as_a_subprocess(tmp_path):
+    proc = run(["mnist_sweep.confirm", "x.csv", "--seeds", "0"], cwd=tmp_path)
+    assert_one_line_error(proc, "--seeds")
+    assert list(tmp_path.iterdir()) == []

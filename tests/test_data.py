@@ -100,12 +100,21 @@ def test_augment_is_batched_seeded_and_offable():
 
 @pytest.mark.parametrize("damage, message", [("missing_dir", "missing"), ("truncate", "SHA-256 mismatch")])
 def test_data_cli_bad_root_one_line(copy_root, damage, message):
-    from conftest import assert_one_line_error, run
+    """The missing dir as a subprocess (the entry point's one), the truncated file in-process."""
+    from conftest import assert_one_line_error, run, run_inproc
 
     root = copy_root / "nowhere" if damage == "missing_dir" else copy_root
     path = data.raw_dir(copy_root) / "train-labels-idx1-ubyte"
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:50])
-    proc = run(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root)
+    proc = (run if damage == "missing_dir" else run_inproc)(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root)
     assert_one_line_error(proc, message, "make data")
     assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("argv, needle", [(["verify", "--root", ""], "--root"), (["wipe"], "invalid choice")])
+def test_data_cli_bad_flags_one_line(tmp_path, argv, needle):
+    from conftest import assert_one_line_error, run_inproc
+
+    assert_one_line_error(run_inproc(["mnist_sweep.data", *argv], cwd=tmp_path), needle)
+    assert list(tmp_path.iterdir()) == []

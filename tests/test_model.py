@@ -5,7 +5,7 @@ import time
 import pytest
 
 from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
-from mnist_sweep.model import Net, build, count_params, output_sizes, spec_from_config, summary
+from mnist_sweep.model import Net, build, check_budget, count_params, output_sizes, spec_from_config, spec_params, summary
 from omegaconf import OmegaConf
 
 EVA8 = dict(widths=[14, 16, 32, 16, 14, 10], kernels=[3, 3, 3, 3, 3, 5], padding=0, pool_after=[1],
@@ -83,6 +83,11 @@ BAD = [
     ({"block": ["plain", "dense"]}, "model.block[1]"),
     ({"pool_after": [5]}, "model.pool_after"),
     ({"max_params": 0}, "model.max_params"),
+    ({"max_params": True}, "model.max_params"),
+    ({"padding": 3}, "model.padding[0]"),
+    ({"kernels": [3, 2.5]}, "model.kernels[1]"),
+    ({"widths": [8, "16"]}, "model.widths[1]"),
+    ({"widths": [8, 10**9], "max_params": None}, "model.widths"),
     ({"widths": [8, 16, 16, 16, 16], "kernels": 5, "pool_after": [0, 1]}, "model.kernels"),
 ]
 
@@ -94,3 +99,27 @@ def test_invalid_architectures_name_the_key(change, key):
         build(spec)
     assert str(e.value).startswith(key), str(e.value)
     assert not isinstance(e.value, ParamBudgetExceeded)
+
+
+@pytest.mark.parametrize("change", [
+    {}, {"bias": True}, {"block": "separable"}, {"block": ["plain", "separable"], "kernels": [3, 1]},
+    {"widths": [3, 5], "kernels": [5, 1], "padding": [2, 0], "pool_after": [0]},
+])
+def test_arithmetic_count_is_exact(change):
+    spec = spec_from_config({**two_blocks(8, 16, bias=False), **change})
+    assert spec_params(spec) == count_params(Net(spec))
+    assert spec_params(spec_from_config(EVA8)) == 17_290
+
+
+def test_an_enormous_width_is_refused_before_any_allocation(monkeypatch):
+    """Counted arithmetically: Net is never constructed for a model over the budget or the hard limit."""
+    import mnist_sweep.model as m
+
+    def no_net(*a, **k):
+        raise AssertionError("Net constructed")
+
+    monkeypatch.setattr(m, "Net", no_net)
+    with pytest.raises(ParamBudgetExceeded):
+        m.build(two_blocks(8, 100_000, bias=False))
+    with pytest.raises(ModelConfigError, match="hard limit"):
+        check_budget(spec_from_config(two_blocks(8, 10**12, bias=False, max_params=None)))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import assert_one_line_error, load, run, sweep_args
+from conftest import assert_one_line_error, load, run, run_inproc, snapshot, sweep_args
 from mnist_sweep.report import SECTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -57,12 +57,25 @@ def test_report_cli_rebuilds_and_reports_bad_paths(swept, tmp_path):
 @pytest.mark.parametrize("args, needles", [
     (["nowhere"], ["nowhere"]),
     (["empty_dir"], ["empty_dir", "no leaderboard.csv"]),
+    (["board", "--storage", "sqlite:///missing.db"], ["--storage", "missing.db", "no such database file"]),
+    (["board", "--storage", "postgresql://me:hunter2@h/db"], ["--storage", "me:***@h/db", "clear text"]),
+    ([""], ["path", "expected a path"]),
 ])
 def test_report_bad_paths_one_line(tmp_path, args, needles):
+    """In-process (main(argv)); the report is read-only: no file or database appears."""
     (tmp_path / "empty_dir").mkdir()
-    proc = run(["mnist_sweep.report", *args], cwd=tmp_path)
+    (tmp_path / "board").mkdir()
+    (tmp_path / "board" / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,/nowhere\n")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.report", *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
-    assert list((tmp_path / "empty_dir").iterdir()) == []
+    assert snapshot(tmp_path) == before and "hunter2" not in proc.stderr
+
+
+def test_report_refusal_as_a_subprocess(tmp_path):
+    proc = run(["mnist_sweep.report", "nowhere"], cwd=tmp_path)
+    assert_one_line_error(proc, "nowhere")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_progress_lines_per_trial(tmp_path):

@@ -7,7 +7,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, fingerprint, load, run, spawn, sweep_args
+from conftest import assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, spawn, sweep_args
 from mnist_sweep.leaderboard import CORE
 
 def test_leaderboard_rows_and_columns(swept):
@@ -157,15 +157,27 @@ BAD_SWEEPS = [
     (["model.block=fancy"], ["model.block", "plain, separable"]),
     (["hydra.sweeper.storage=postgresql://me:hunter2@127.0.0.1:1/db"],
      ["hydra.sweeper.storage", "me:***@127.0.0.1:1/db", "clear text", "MNIST_SWEEP_STORAGE"]),
+    (["hydra.sweeper.storage='postgresql://me@127.0.0.1:1/db?password=hunter2'"],
+     ["hydra.sweeper.storage", "password=***", "clear text"]),
+    (["model.c1=interval(4,12)"], ["hydra.sweeper.params.model.c1", "integer", "range(4, 13)"]),
+    (["optimizer.lr=tag(log,interval(0.001,20))"], ["hydra.sweeper.params.optimizer.lr", "(0, 10]"]),
+    (["data.augment.strength=choice(0.5,50)"], ["hydra.sweeper.params.data.augment.strength", "[0, 10]"]),
+    (["hydra.sweeper.n_jobs=-1"], ["hydra.sweeper.n_jobs", "got -1"]),
+    (["hydra.sweeper.n_jobs=0"], ["hydra.sweeper.n_jobs", "got 0"]),
+    (["hydra.sweeper.n_trials=-1"], ["hydra.sweeper.n_trials"]),
+    (["hydra.sweeper.max_failure_rate=-1"], ["hydra.sweeper.max_failure_rate"]),
+    (["hydra.sweeper.heartbeat_interval=-5"], ["hydra.sweeper.heartbeat_interval", "got -5"]),
+    (["hydra.sweeper.trial_dir='t_{foo}'"], ["hydra.sweeper.trial_dir", "{foo}"]),
 ]
 
 
 @pytest.mark.parametrize("args, needles", BAD_SWEEPS, ids=[a[0] for a, _ in BAD_SWEEPS])
 def test_bad_search_space_or_storage_one_line(tmp_path, args, needles):
+    """In-process (cli.main); test_sweep_refusal_as_a_subprocess is the subprocess check."""
     base = sweep_args(tmp_path, "bad", 2)
     if args[0].startswith("hydra.sweeper.storage"):
         base = [a for a in base if not a.startswith("hydra.sweeper.storage")]
-    proc = run([*base, *args], cwd=tmp_path)
+    proc = run_inproc([*base, *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
     assert not list((tmp_path / "bad").glob("trial_*"))
     assert "hunter2" not in proc.stdout + proc.stderr and not (tmp_path / "bad" / "multirun.yaml").exists()
@@ -176,7 +188,11 @@ BAD_LEADERBOARDS = [
     (["nope.csv"], ["nope.csv", "no such file"]),
     (["empty_dir"], ["empty_dir", "no leaderboard.csv"]),
     (["--study", "s"], ["--study s", "MNIST_SWEEP_STORAGE"]),
-    (["--storage", "sqlite:///x.db"], ["--study"]),
+    (["--storage", "sqlite:///x.db"], ["x.db", "no such database file"]),
+    (["--storage", "sqlite:///x.db", "--study", "s"], ["x.db", "no such database file"]),
+    (["--storage", "postgresql://me:hunter2@h/db", "--study", "s"], ["me:***@h/db", "clear text"]),
+    (["ok.csv", "--top", "0"], ["--top", "got 0"]),
+    (["ok.csv", "--out", "pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
     (["--storage", "nosuchdb://x", "--study", "s"], ["nosuchdb://x", "cannot open"]),
     (["ok.csv", "--top", "many"], ["--top"]),
     (["ok.csv", "--out", "a_file/board.csv"], ["a_file", "writable"]),
@@ -190,9 +206,20 @@ def test_leaderboard_bad_input_one_line(tmp_path, args, needles):
     (tmp_path / "empty_dir").mkdir()
     (tmp_path / "a_file").write_text("")
     (tmp_path / "ok.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,/nowhere\n")
-    proc = run(["mnist_sweep.leaderboard", *args], cwd=tmp_path)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
-    assert (tmp_path / "a_file").read_text() == "" and not (tmp_path / "x.db").exists()
+    assert snapshot(tmp_path) == before and "hunter2" not in proc.stdout + proc.stderr
+
+
+def test_refusals_as_subprocesses(tmp_path):
+    """The one subprocess check each of the sweep and the leaderboard entry points."""
+    proc = run([*sweep_args(tmp_path, "bad", 2), "hydra.sweeper.n_jobs=-1"], cwd=tmp_path)
+    assert proc.returncode == 2 and "hydra.sweeper.n_jobs: must be in [1, 1024], got -1" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "bad").exists()
+    proc = run(["mnist_sweep.leaderboard", "--storage", f"sqlite:///{tmp_path}/x.db", "--study", "s"], cwd=tmp_path)
+    assert_one_line_error(proc, "no such database file")
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):

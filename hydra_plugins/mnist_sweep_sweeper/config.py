@@ -9,6 +9,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 
+from mnist_sweep.schema import key  # a field with its valid range; checks.check_sweeper enforces them
+
 
 @dataclass
 class MedianPrunerConf:
@@ -97,11 +99,16 @@ class GPSamplerConf:
 class MnistOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = "hydra_plugins.mnist_sweep_sweeper.sweeper.MnistOptunaSweeper"
     defaults: List[Any] = field(default_factory=lambda: [{"sampler": "mnist_tpe"}, {"pruner": "median"}])
+    # The stock keys, with their valid ranges.
+    study_name: Optional[str] = key(None, pattern=r"[^\x00/\\]{1,200}", text="a name of 1-200 characters without '/'")
+    n_trials: int = key(20, ge=1, le=1_000_000)
+    n_jobs: int = key(2, ge=1, le=1024)
+    max_failure_rate: float = key(0.0, ge=0, le=1)
     # Dotted path of callable(cfg) -> dict of user attrs, run on each candidate's composed config
     # before launch; if it raises, the candidate is recorded as rejected and never launched.
     precheck: Optional[str] = None
     # Stop with an error after this many rejected candidates in one invocation.
-    max_rejected: int = 1000
+    max_rejected: int = key(1000, ge=0)
     # Dotted path of callable(study, sweep_dir) called after every finished trial (the leaderboard).
     on_trial_end: Optional[str] = None
     # An Optuna pruner, chosen with hydra/sweeper/pruner=median (default)|halving|hyperband|threshold|wilcoxon|none
@@ -113,15 +120,15 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     # Sweep processes on this machine sharing the study (needs a persistent storage): this one
     # starts workers - 1 copies of its own command line. With n_jobs: 1 each, a trial that ends
     # early (pruned, failed) frees its core at once instead of waiting for a whole batch.
-    workers: int = 1
+    workers: int = key(1, ge=1, le=256)
     # Each trial's dir under hydra.sweep.dir, named by its Optuna trial number.
-    trial_dir: str = "trial_{number:04d}"
+    trial_dir: str = key("trial_{number:04d}", text="a file name with {number} (e.g. trial_{number:04d})")
     # Workers on several machines: each records a heartbeat for its open trials every
     # heartbeat_interval seconds, and a trial whose heartbeat is older than grace_period
     # (default 2 x interval) is failed as lost by whichever worker sees it. null: off (a dead
     # worker's trials are then failed only by a worker on its own host, or on resume).
-    heartbeat_interval: Optional[int] = None
-    grace_period: Optional[int] = None
+    heartbeat_interval: Optional[int] = key(None, ge=1, text=">= 1 (seconds) or null")
+    grace_period: Optional[int] = key(None, ge=1, text="> hydra.sweeper.heartbeat_interval (seconds) or null")
     # Warm start: configs queued as the first trials of a new study (Optuna's enqueue_trial):
     # parameter dicts ({model.c1: 8, optimizer.lr: 0.1}) or experiment names (best_20k: the
     # values conf/experiment/best_20k.yaml gives to the searched keys).

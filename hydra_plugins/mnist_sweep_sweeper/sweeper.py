@@ -33,8 +33,10 @@ from hydra_plugins.mnist_sweep_sweeper import space as sspace, study as sstudy
 from hydra_plugins.mnist_sweep_sweeper.loop import Loop
 from hydra_plugins.mnist_sweep_sweeper.progress import Progress
 from hydra_plugins.mnist_sweep_sweeper.workers import Helpers
+from hydra_plugins.mnist_sweep_sweeper.checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError
-from mnist_sweep.storage import check_no_clear_password, mask_url
+from mnist_sweep.schema import check_distribution
+from mnist_sweep.storage import check_no_clear_password, install_log_redaction, mask_url
 from mnist_sweep.trial import WORKER_ENV, worker_index
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
@@ -61,12 +63,16 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         return self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
 
     def sweep(self, arguments: list[str]) -> None:
+        check_sweeper(self.config)  # the sweeper's own keys (the CLI checks them too, before Hydra starts)
+        install_log_redaction()
         self._process_searchspace_config()
         space = sspace.build(
             self._parse_sweeper_params_config() + list(arguments), set(self.config.hydra.runtime.choices), self._compose
         )
         if self.search_space_distributions:  # the deprecated hydra.sweeper.search_space form
             space.values.update({k: sspace.modern(v) for k, v in self.search_space_distributions.items()})
+        for name, dist in space.values.items():  # each distribution against its key's type and range
+            check_distribution(name, dist, self.config)
         self._precheck_base(space)
         grid = self._grid(space)
         check_no_clear_password(OmegaConf.to_container(self.config.hydra.sweeper, resolve=False).get("storage"))

@@ -44,7 +44,8 @@ from hydra import compose, initialize_config_dir
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
-from mnist_sweep.train import batches, evaluate, make_optimizer, make_scheduler, memory_format, settings, train_epoch
+from mnist_sweep.schema import validate
+from mnist_sweep.train import evaluate, make_optimizer, make_scheduler, memory_format, train_epoch
 
 COLUMNS = [
     "status", "model", "params", "device", "device_name", "batch_size", "channels_last", "bf16", "compile",
@@ -90,7 +91,8 @@ def sync(device: torch.device) -> None:
 def run_variant(v: Variant, args: argparse.Namespace, device: torch.device, data: mdata.Splits, limits: list[str]) -> dict:
     total_epochs = args.warmup + args.epochs
     cfg = compose_cfg(args.model, v, args.device, total_epochs, limits)
-    ts, ds, model_cfg, opt_cfg, sched_cfg = settings(cfg)
+    st = validate(cfg)
+    ts, ds = st.trainer, st.data
     torch.set_num_threads(ts.threads)
     if device.type == "cuda":  # as train() sets it, unless this variant measures the alternative
         torch.backends.cudnn.benchmark = v.cudnn_benchmark
@@ -98,20 +100,25 @@ def run_variant(v: Variant, args: argparse.Namespace, device: torch.device, data
         torch.cuda.reset_peak_memory_stats(device)
     torch.manual_seed(ts.seed)
     fmt = memory_format(ts)
-    model = mmodel.build(model_cfg).to(device, memory_format=fmt)
+    model = mmodel.build(st.model).to(device, memory_format=fmt)
     params = mmodel.count_params(model)
     # static shapes: one graph per batch shape (full batches, the epoch's last batch, eval batches)
     step_model = model if v.compile == "no" else torch.compile(model, mode=v.compile, dynamic=False)
-    opt = make_optimizer(model.parameters(), opt_cfg)
-    sched, per_step = make_scheduler(opt, sched_cfg, ts.max_epochs, len(batches(len(data.y_train), ds.batch_size)))
+    opt = make_optimizer(model.parameters(), st.optimizer, st.optimizer_kwargs)
     gen = torch.Generator(device=device).manual_seed(ts.seed)
+    batches = mdata.TrainBatches(  # the trainer's own input pipeline
+        data.x_train, data.y_train, ds.batch_size, gen,
+        rotate_deg=ds.rotate_deg, translate=ds.translate, scale=ds.scale, memory_format=fmt,
+    )
+    sched, per_step = make_scheduler(opt, st.scheduler, st.scheduler_kwargs, ts.max_epochs, len(batches))
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if v.bf16 else contextlib.nullcontext
     train_s, eval_s, first_epoch_s, val_acc = [], [], None, float("nan")
     for epoch in range(total_epochs):
         sync(device)
         t0 = time.perf_counter()
         with autocast():
-            train_epoch(step_model, opt, sched, per_step, data, ds, ts, gen, f"epoch {epoch + 1}")
+            train_epoch(step_model, opt, batches, sched=sched, per_step=per_step,
+                        label_smoothing=ts.label_smoothing, show=False, desc=f"epoch {epoch + 1}")
         sync(device)
         t1 = time.perf_counter()
         with autocast():

@@ -2,9 +2,9 @@
 
 Same model, batch size, optimizer, thread count and augmentation strength; only the input
 pipeline differs:
-- tensors: MNIST loaded once as uint8 tensors, shuffled with randperm, augmented per sample
-  with one batched affine_grid/grid_sample call (mnist_sweep.train.train_epoch's path), in
-  NHWC (channels_last, the trainer's default) and NCHW;
+- tensors: the trainer's own input pipeline, ``mnist_sweep.data.TrainBatches`` (MNIST loaded
+  once as uint8 tensors, shuffled with randperm, augmented per sample with one batched
+  affine_grid/grid_sample call), in NHWC (channels_last, the trainer's default) and NCHW;
 - dataloader: torchvision.datasets.MNIST + per-sample transforms (RandomAffine, ToTensor,
   Normalize) through torch.utils.data.DataLoader, num_workers 0 (same single core) and 1.
 
@@ -24,7 +24,6 @@ from torchvision import datasets, transforms
 
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
-from mnist_sweep.train import batches
 
 ROT, TRANS, SCALE = 8.0, 0.07, 0.07  # conf/data/mnist.yaml at strength 1
 WARMUP = 5
@@ -39,15 +38,14 @@ def step(model, opt, x, y, fmt=torch.contiguous_format):
 
 def bench_tensors(model, opt, n_batches, bs, fmt):
     s = mdata.load(mdata.default_root(), val_size=5000, train_limit=None, split_seed=0, device=torch.device("cpu"))
-    gen = torch.Generator().manual_seed(0)
-    perm = torch.randperm(len(s.y_train), generator=gen)
-    bounds = batches(len(perm), bs)
-    for i, (lo, hi) in enumerate(bounds[: n_batches + WARMUP]):
+    batches = mdata.TrainBatches(s.x_train, s.y_train, bs, torch.Generator().manual_seed(0),
+                                 rotate_deg=ROT, translate=TRANS, scale=SCALE, memory_format=fmt)
+    for i, (x, y) in enumerate(batches):
         if i == WARMUP:
             t0 = time.perf_counter()
-        idx = perm[lo:hi]
-        x = mdata.augment(s.x_train[idx].float().div_(255), gen, rotate_deg=ROT, translate=TRANS, scale=SCALE)
-        step(model, opt, mdata.normalize(x), s.y_train[idx], fmt)
+        if i == n_batches + WARMUP:
+            break
+        step(model, opt, x, y, fmt)
     return n_batches * bs / (time.perf_counter() - t0)
 
 

@@ -17,6 +17,7 @@ import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -213,6 +214,40 @@ def augment(
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Batch bounds; a trailing batch of one sample is dropped (BatchNorm cannot train on it).
+    The schema keeps data.batch_size in [2, training images], so there is always a batch."""
+    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size) if min(i + batch_size, n) - i > 1]
+
+
+class TrainBatches:
+    """One epoch of training batches, the airbench way: the uint8 tensors stay where they are
+    (CPU or GPU), each epoch is a ``randperm`` shuffle, each batch is augmented with one batched
+    affine op, normalized and put in the model's memory format. ``for x, y in batches:``.
+
+    Draws from ``gen`` in a fixed order (the shuffle, then each batch's affine parameters), so a
+    seed gives the same batches on the same machine."""
+
+    def __init__(
+        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, gen: torch.Generator, *,
+        rotate_deg: float = 0.0, translate: float = 0.0, scale: float = 0.0,
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> None:
+        self.x, self.y, self.gen, self.memory_format = x, y, gen, memory_format
+        self.affine = {"rotate_deg": rotate_deg, "translate": translate, "scale": scale}
+        self.bounds = batch_bounds(len(y), batch_size)
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        perm = torch.randperm(len(self.y), generator=self.gen, device=self.x.device)
+        for lo, hi in self.bounds:
+            idx = perm[lo:hi]
+            x = augment(self.x[idx].float().div_(255.0), self.gen, **self.affine)
+            yield normalize(x).contiguous(memory_format=self.memory_format), self.y[idx]
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -82,40 +82,30 @@ def memory_format(ts: TrainerSettings) -> torch.memory_format:
     return torch.channels_last if ts.channels_last else torch.contiguous_format
 
 
-def batches(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """Batch bounds; a trailing batch of one sample is dropped (BatchNorm cannot train on it).
-    The schema keeps data.batch_size in [2, training images], so there is always a batch."""
-    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size) if min(i + batch_size, n) - i > 1]
-
-
-def train_epoch(model, opt, sched, per_step, data, ds, ts, gen, bar_desc) -> tuple[float, float, float]:
-    """One pass over the shuffled training tensors; returns (loss, accuracy, images/s)."""
+def train_epoch(
+    model: torch.nn.Module, opt: torch.optim.Optimizer, batches: mdata.TrainBatches, *,
+    sched: torch.optim.lr_scheduler.LRScheduler | None, per_step: bool, label_smoothing: float,
+    show: bool, desc: str,
+) -> tuple[float, float, float]:
+    """One pass over the epoch's batches; returns (loss, accuracy, images/s)."""
     model.train()
-    n = len(data.y_train)
-    perm = torch.randperm(n, generator=gen, device=data.x_train.device)
-    loss_sum = torch.zeros((), device=data.x_train.device)
-    correct = torch.zeros((), device=data.x_train.device, dtype=torch.long)
+    device = batches.y.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
     seen, t0 = 0, time.perf_counter()
-    show = ts.progress == "True" or (ts.progress == "auto" and sys.stderr.isatty())
-    bounds = batches(n, ds.batch_size)
-    bar = tqdm(bounds, desc=bar_desc, leave=False, disable=not show, unit="batch")
-    for step, (lo, hi) in enumerate(bar):
-        idx = perm[lo:hi]
-        x = mdata.augment(
-            data.x_train[idx].float().div_(255.0), gen, rotate_deg=ds.rotate_deg, translate=ds.translate, scale=ds.scale
-        )
-        y = data.y_train[idx]
-        out = model(mdata.normalize(x).contiguous(memory_format=memory_format(ts)))
-        loss = F.cross_entropy(out, y, label_smoothing=ts.label_smoothing)
+    bar = tqdm(batches, desc=desc, leave=False, disable=not show, unit="batch")
+    for step, (x, y) in enumerate(bar):
+        out = model(x)
+        loss = F.cross_entropy(out, y, label_smoothing=label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if sched is not None and per_step:
             sched.step()
-        loss_sum += loss.detach() * (hi - lo)
+        loss_sum += loss.detach() * len(y)
         correct += (out.argmax(1) == y).sum()
-        seen += hi - lo
-        if step % 50 == 0 or step == len(bounds) - 1:  # the last step too: no NaN slips into a result
+        seen += len(y)
+        if step % 50 == 0 or step == len(batches) - 1:  # the last step too: no NaN slips into a result
             running = loss_sum.item() / seen
             if not math.isfinite(running):
                 raise DivergedError(f"training loss became {running} at step {step}; lower optimizer.lr or check the config")
@@ -154,8 +144,12 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
     model = model.to(device, memory_format=fmt)
     gen = torch.Generator(device=device).manual_seed(ts.seed)
     opt = make_optimizer(model.parameters(), st.optimizer, st.optimizer_kwargs)
-    steps = len(batches(len(data.y_train), ds.batch_size))
-    sched, per_step = make_scheduler(opt, st.scheduler, st.scheduler_kwargs, ts.max_epochs, steps)
+    batches = mdata.TrainBatches(
+        data.x_train, data.y_train, ds.batch_size, gen,
+        rotate_deg=ds.rotate_deg, translate=ds.translate, scale=ds.scale, memory_format=fmt,
+    )
+    sched, per_step = make_scheduler(opt, st.scheduler, st.scheduler_kwargs, ts.max_epochs, len(batches))
+    show = ts.progress == "True" or (ts.progress == "auto" and sys.stderr.isatty())
     log.info(
         "training %s params on %d images (val %d, test %d) for %d epochs on %s",
         f"{n_params:,}", len(data.y_train), ds.val_size, len(data.y_test), ts.max_epochs, device,
@@ -173,7 +167,8 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
         t0 = time.perf_counter()
         lr = opt.param_groups[0]["lr"]
         train_loss, train_acc, ips = train_epoch(
-            model, opt, sched, per_step, data, ds, ts, gen, f"epoch {epoch}/{ts.max_epochs}"
+            model, opt, batches, sched=sched, per_step=per_step, label_smoothing=ts.label_smoothing,
+            show=show, desc=f"epoch {epoch}/{ts.max_epochs}",
         )
         val_loss, val_acc = (
             evaluate(model, data.x_val, data.y_val, ds.eval_batch_size, fmt) if data.x_val is not None else (math.nan, math.nan)

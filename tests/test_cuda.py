@@ -14,10 +14,7 @@ from mnist_sweep import model as mmodel
 from mnist_sweep.errors import DivergedError
 from mnist_sweep.train import train
 
-try:  # the trial-side helpers moved to mnist_sweep.trial; older trees keep them in train
-    from mnist_sweep.trial import gpu_slot, pick_device
-except ImportError:
-    from mnist_sweep.train import gpu_slot, pick_device
+from mnist_sweep.trial import gpu_slot, pick_device
 
 pytestmark = pytest.mark.cuda
 

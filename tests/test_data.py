@@ -118,3 +118,17 @@ def test_data_cli_bad_flags_one_line(tmp_path, argv, needle):
 
     assert_one_line_error(run_inproc(["mnist_sweep.data", *argv], cwd=tmp_path), needle)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_batches_cover_the_epoch_once_shuffled_and_seeded():
+    x = torch.arange(130, dtype=torch.uint8).view(130, 1, 1, 1).expand(130, 1, 28, 28).contiguous()
+    y = torch.arange(130)
+    batches = data.TrainBatches(x, y, 64, torch.Generator().manual_seed(0), memory_format=torch.channels_last)
+    assert len(batches) == 3  # 64 + 64 + 2
+    seen = [yb for _, yb in batches]
+    assert sorted(torch.cat(seen).tolist()) == list(range(130)) and torch.cat(seen).tolist() != list(range(130))
+    xb, yb = next(iter(batches))
+    assert xb.is_contiguous(memory_format=torch.channels_last) and xb.dtype == torch.float32
+    assert torch.allclose(xb[:, 0, 0, 0], data.normalize(yb.to(torch.uint8).view(-1, 1, 1, 1))[:, 0, 0, 0])
+    again = data.TrainBatches(x, y, 64, torch.Generator().manual_seed(0))
+    assert [b.tolist() for _, b in again] == [b.tolist() for b in seen]  # same seed, same batches

@@ -10,7 +10,8 @@ from conftest import TINY
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import ConfigError, ParamBudgetExceeded
 from mnist_sweep.schema import validate
-from mnist_sweep.train import batches, make_scheduler, train
+from mnist_sweep.data import batch_bounds as batches
+from mnist_sweep.train import make_scheduler, train
 
 
 def test_short_run_lowers_the_loss_and_writes_its_files(cfg, tmp_path):

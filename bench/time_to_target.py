@@ -25,14 +25,19 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def epochs_trained(sweep_dir: Path) -> int:
-    total = 0
+def epochs_trained(sweep_dir: Path) -> tuple[int, float]:
+    """(epochs trained by all trials, median seconds per epoch): the second shows how loaded the
+    machine was (two trials side by side on an idle 2-core machine: about 25-30 s)."""
+    frames = []
     for m in sweep_dir.glob("trial_*/metrics.csv"):
         try:
-            total += len(pd.read_csv(m))
+            frames.append(pd.read_csv(m))
         except (OSError, ValueError, pd.errors.EmptyDataError):
             pass
-    return total
+    if not frames:
+        return 0, float("nan")
+    epochs = pd.concat(frames)
+    return len(epochs), round(float(epochs.epoch_s.median()), 1)
 
 
 def hit(study: optuna.Study, target: float) -> optuna.trial.FrozenTrial | None:
@@ -78,7 +83,7 @@ def run_seed(seed: int, out_root: Path, target: float, max_minutes: float, extra
                 break
     finally:
         wall = time.time() - t0
-        epochs = epochs_trained(d)
+        epochs, epoch_s = epochs_trained(d)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # the sweep keeps every finished trial
             proc.wait()
@@ -90,7 +95,7 @@ def run_seed(seed: int, out_root: Path, target: float, max_minutes: float, extra
         "seed": seed, "reached": found is not None, "wall_min": round(wall / 60, 1),
         "trial": found.number if found else None, "val_acc": found.values[0] if found else None,
         "test_acc_final": res.get("test_acc_final"), "params": res.get("params"),
-        "epochs_trained": epochs, "trials_started": len(trials),
+        "epochs_trained": epochs, "median_epoch_s": epoch_s, "trials_started": len(trials),
         "complete": sum(t.user_attrs.get("status") == "complete" for t in trials),
         "pruned": sum(t.user_attrs.get("status") == "pruned" for t in trials),
         "rejected": sum(t.user_attrs.get("status") == "rejected" for t in trials),

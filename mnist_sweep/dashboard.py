@@ -44,7 +44,8 @@ def app(url: str) -> Any:
     return wsgi(open_storage(url))
 
 
-def serve(url: str, port: int) -> None:
+def server(url: str, port: int) -> Any:
+    """A WSGI server for the dashboard on 127.0.0.1:``port`` (not yet serving)."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
@@ -53,16 +54,20 @@ def serve(url: str, port: int) -> None:
 
     application = app(url)
     try:
-        server = make_server(HOST, port, application, handler_class=Quiet)
+        return make_server(HOST, port, application, handler_class=Quiet)
     except OSError as e:
         raise StorageError(f"--port {port}: cannot listen on {HOST}:{port} ({e.strerror or e}); pick another --port") from None
+
+
+def serve(url: str, port: int) -> None:
+    httpd = server(url, port)
     print(f"optuna-dashboard for {mask_url(url)} at http://{HOST}:{port}/dashboard (Ctrl-C stops)", flush=True)
     try:
-        server.serve_forever()
+        httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        httpd.server_close()
 
 
 def main(argv: list[str] | None = None) -> int:

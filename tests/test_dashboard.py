@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 import urllib.request
-from wsgiref.simple_server import make_server
 
 import pytest
 
@@ -36,7 +35,7 @@ def served(swept):
     """The dashboard's WSGI app on the e2e sweep's storage, in a thread."""
     tmp, _, _ = swept
     port = free_port()
-    server = make_server("127.0.0.1", port, dashboard.app(dashboard.storage_url(str(tmp / "e2e"))))
+    server = dashboard.server(dashboard.storage_url(str(tmp / "e2e")), port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield tmp, port
     server.shutdown()

@@ -1,6 +1,7 @@
 """The sweeper plugin's own concerns: samplers, seeds, duplicates, warm start, storages, upgrade."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -160,3 +161,30 @@ def test_journal_storage_with_two_workers(tmp_path):
     assert sum(t.state.name == "COMPLETE" for t in study.trials) == 6
     assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers trained
     assert "worker 1: [" in proc.stdout + proc.stderr  # the helper's progress reached this console
+
+
+# ------------------------------------------------------------------ console
+def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
+    args = [a for a in sweep_args(tmp_path, "dry", 4, "model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))")]
+    proc = run([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "model.c3: CategoricalDistribution(choices=(16, 256))" in out
+    assert re.search(r"candidates \(50 random draws\): [\d,]+ to [\d,]+ parameters, median [\d,]+; \d+% refused", out)
+    assert re.search(r"estimate: 4 trials x 1 epochs x \d+ s/epoch .* = about \d+ minutes", out)
+    assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
+
+
+def test_two_worker_sweep_console_is_one_line_per_trial(tmp_path):
+    args = [a for a in sweep_args(tmp_path, "quiet", 4, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
+            if not a.startswith("hydra.sweeper.workers")]
+    proc = run([*args, "hydra.sweeper.workers=2"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    progress = [l for l in lines if re.search(r"\[\d/4\] trial \d+ complete", l)]
+    assert len(progress) == 4 and any("worker 1: [" in l for l in progress)  # the helper's lines too
+    assert max(int(re.search(r"\[(\d)/4\]", l).group(1)) for l in progress) == 4  # counted, not numbered by worker
+    assert not any("Total params" in l or "Joblib.Parallel" in l or "epoch  1/2" in l for l in lines)
+    assert len(lines) <= 10, "\n".join(lines)  # start, worker started, 4 progress lines, best trial
+    log = (tmp_path / "quiet" / "trial_0000" / "train.log").read_text()
+    assert "Total params" in log and "epoch  2/2" in log  # the detail is in the trial's log

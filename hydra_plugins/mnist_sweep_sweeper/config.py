@@ -133,6 +133,9 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     # parameter dicts ({model.c1: 8, optimizer.lr: 0.1}) or experiment names (best_20k: the
     # values conf/experiment/best_20k.yaml gives to the searched keys).
     enqueue: List[Any] = field(default_factory=list)
+    # Print the search space, the candidates' parameter range and an estimated duration, then
+    # exit: no study is opened, nothing is trained or written.
+    dry_run: bool = False
 
 
 ConfigStore.instance().store(

@@ -31,6 +31,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import space as sspace, study as sstudy
 from hydra_plugins.mnist_sweep_sweeper.loop import Loop
+from hydra_plugins.mnist_sweep_sweeper.preview import preview
 from hydra_plugins.mnist_sweep_sweeper.progress import Progress
 from hydra_plugins.mnist_sweep_sweeper.workers import Helpers
 from hydra_plugins.mnist_sweep_sweeper.checks import check_sweeper
@@ -47,9 +48,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def __init__(
         self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str, pruner: Any,
         workers: int, on_sweep_end: str | None, heartbeat_interval: int | None = None, grace_period: int | None = None,
-        enqueue: list | None = None,
+        enqueue: list | None = None, dry_run: bool = False,
     ) -> None:
         super().__init__(*args)
+        self.dry_run = dry_run
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.workers, self.max_rejected, self.trial_dir_format = workers, max_rejected, trial_dir
         # Hydra instantiates nested _target_ configs before __init__; accept either form.
@@ -74,6 +76,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         for name, dist in space.values.items():  # each distribution against its key's type and range
             check_distribution(name, dist, self.config)
         self._precheck_base(space)
+        if self.dry_run:
+            preview(space, self._compose, self.n_trials, self.workers)
+            return
         grid = self._grid(space)
         check_no_clear_password(OmegaConf.to_container(self.config.hydra.sweeper, resolve=False).get("storage"))
         study = sstudy.open_study(
@@ -200,7 +205,8 @@ class MnistOptunaSweeper(OptunaSweeper):
     def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
                  search_space, custom_search_space, params, precheck=None, max_rejected=1000,
                  on_trial_end=None, trial_dir="trial_{number:04d}", pruner=None, workers=1,
-                 on_sweep_end=None, heartbeat_interval=None, grace_period=None, enqueue=None) -> None:  # fmt: skip
+                 on_sweep_end=None, heartbeat_interval=None, grace_period=None, enqueue=None,
+                 dry_run=False) -> None:  # fmt: skip
         if custom_search_space:
             raise SweepError("hydra.sweeper.custom_search_space: not supported by mnist_optuna; use params")
         self.sweeper = MnistOptunaSweeperImpl(
@@ -208,5 +214,5 @@ class MnistOptunaSweeper(OptunaSweeper):
             custom_search_space, params,
             precheck=precheck, max_rejected=max_rejected, on_trial_end=on_trial_end, trial_dir=trial_dir,
             pruner=pruner, workers=workers, on_sweep_end=on_sweep_end,
-            heartbeat_interval=heartbeat_interval, grace_period=grace_period, enqueue=enqueue,
+            heartbeat_interval=heartbeat_interval, grace_period=grace_period, enqueue=enqueue, dry_run=dry_run,
         )

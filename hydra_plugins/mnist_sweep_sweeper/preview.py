@@ -1,0 +1,84 @@
+"""``hydra.sweeper.dry_run=true``: what a sweep would do, without opening a study or training.
+
+Prints the search space, the parameter counts of sampled candidates (how many would be over the
+budget), and an estimated duration from a short timing of the median candidate on this machine.
+"""
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import Callable
+
+import optuna
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+
+from hydra_plugins.mnist_sweep_sweeper import space as sspace
+from mnist_sweep import model as mmodel
+from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.schema import validate
+
+log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
+
+
+def _images_per_s(cfg: DictConfig, batches: int = 6) -> float:
+    """Training images/s of one model on random inputs, one thread (what a trial gets)."""
+    st = validate(cfg)
+    torch.set_num_threads(st.trainer.threads)
+    model = mmodel.build(st.model).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    bs = st.data.batch_size
+    x = torch.randn(bs, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (bs,))
+    t0 = 0.0
+    for i in range(batches + 2):  # two warm-up steps
+        if i == 2:
+            t0 = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return batches * bs / (time.perf_counter() - t0)
+
+
+def preview(space: sspace.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int) -> None:
+    """Log the space, the candidates' parameter range and an estimated duration."""
+    log.info("search space (%d parameters):", len(space.distributions))
+    for name, dist in space.distributions.items():
+        log.info("  %s: %s", name, dist)
+    for name, value in space.fixed.items():
+        log.info("  %s = %s (fixed)", name, value)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    params, over, cfgs = [], 0, {}
+    for _ in range(SAMPLES):
+        trial = study.ask()
+        cfg = compose(sspace.suggest(trial, space, compose))
+        try:
+            n = validate(cfg).n_params
+        except MnistSweepError:
+            over += 1
+            continue
+        params.append(n)
+        cfgs[n] = cfg
+        study.tell(trial, 0.0)
+    if not params:
+        log.info("all %d sampled candidates are refused (over the budget?): narrow the space", SAMPLES)
+        return
+    median = statistics.median_low(params)
+    log.info(
+        "candidates (%d random draws): %s to %s parameters, median %s; %d%% refused before training (budget or config)",
+        SAMPLES, f"{min(params):,}", f"{max(params):,}", f"{median:,}", round(100 * over / SAMPLES),
+    )
+    cfg = cfgs[median]
+    st = validate(cfg)
+    ips = _images_per_s(cfg)
+    epoch_s = st.data.n_train / ips * 1.15  # + evaluation of the validation and test splits
+    total = n_trials * st.trainer.max_epochs * epoch_s / max(workers, 1)
+    log.info(
+        "estimate: %d trials x %d epochs x %.0f s/epoch (median candidate, %.0f images/s on this machine, one "
+        "trial per core) / %d worker(s) = about %.0f minutes without pruning; pruning shortens it",
+        n_trials, st.trainer.max_epochs, epoch_s, ips, max(workers, 1), total / 60,
+    )

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = [f"data.val_size={args.val_size}"] if args.val_size is not None else []
     limits += [f"data.train_limit={args.train_limit}"] if args.train_limit else []
     limits += [f"data.test_limit={args.test_limit}"] if args.test_limit else []
-    ds = settings(compose_cfg(args.model, Variant(args.batch_sizes[0], True, False), args.device, 1, limits))[1]
+    ds = validate(compose_cfg(args.model, Variant(args.batch_sizes[0], True, False), args.device, 1, limits)).data
     data = mdata.load(ds.root or str(mdata.default_root()), val_size=ds.val_size, train_limit=ds.train_limit,
                       split_seed=ds.split_seed, device=device, test_limit=ds.test_limit)  # once: resident for every variant
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"

@@ -120,22 +120,26 @@ def composition_error(e: BaseException) -> str:
     return one_line(hydra_error_line(e) or _one_line(str(e)) or type(e).__name__)
 
 
-def _config_source(argv: list[str]) -> tuple[str, str] | None:
-    """(config dir, config name) the command line picks; None for a relative --config-path."""
-    conf, name = str(PROJECT_ROOT / "conf"), "config"
+def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | None:
+    """(primary config dir, config name, extra search-path dirs) the command line picks; None for
+    a relative --config-path. ``--config-dir`` adds a dir to the search path (the primary config
+    stays conf/), as in Hydra."""
+    conf, name, extra = str(PROJECT_ROOT / "conf"), "config", []
     it = iter(argv)
     for arg in it:
-        for flags, is_dir in ((("--config-path", "-cp", "--config-dir", "-cd"), True), (("--config-name", "-cn"), False)):
+        for flags, kind in ((("--config-path", "-cp"), "path"), (("--config-dir", "-cd"), "dir"), (("--config-name", "-cn"), "name")):
             for flag in flags:
                 if arg == flag or arg.startswith(flag + "="):
                     value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
-                    if is_dir:
+                    if kind == "path":
                         if not os.path.isabs(value):
                             return None
                         conf = value
+                    elif kind == "dir":
+                        extra.append(os.path.abspath(value))
                     else:
                         name = value
-    return conf, name
+    return conf, name, extra
 
 
 def override_error(argv: list[str]) -> str | None:
@@ -175,8 +179,9 @@ def override_error(argv: list[str]) -> str | None:
         elif not multirun:
             return one_line(f"{arg}: a sweep expression needs -m (multirun)")
     try:
+        searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
-            cfg = compose(source[1], overrides=plain, return_hydra_config=True)
+            cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
         return composition_error(e)
     try:

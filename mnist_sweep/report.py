@@ -102,6 +102,9 @@ def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Pa
         return None, (f"only {n} complete trial{'s' if n != 1 else ''}; importances need at least "
                       f"{MIN_IMPORTANCE_TRIALS} (a model fitted to fewer ranks noise)")
     multi = len(study.directions) > 1
+    values = {t.values[0] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+    if len(values) == 1:
+        return None, f"all {n} complete trials have the same {target} ({values.pop():.4f}): no variance to attribute"
     evaluator = FanovaImportanceEvaluator(seed=0)  # Optuna's default evaluator
     warnings.filterwarnings("ignore", category=ExperimentalWarning)
     try:

@@ -642,7 +642,8 @@ def _readonly_storage(url: str, check_password: bool = True) -> str | None:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):].split("?", 1)[0]
         if not path or path == ":memory:" or not Path(path).is_file():
-            return f"{redact(url)}: no such database file; give the storage of an existing study"
+            where = "" if Path(path).is_absolute() else f" (relative to the current directory {Path.cwd()})"
+            return f"{redact(url)}: no such SQLite file {path}{where}; give the storage of an existing study"
     elif "://" not in url:
         return f"{redact(url)}: not a storage URL; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"
     return None

@@ -199,7 +199,12 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
     return result
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mnist_sweep.train``: the entry point lives in mnist_sweep.cli."""
     from mnist_sweep import cli
 
-    sys.exit(cli.main())
+    return cli.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

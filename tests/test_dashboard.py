@@ -43,7 +43,7 @@ def served(swept):
 
 def test_api_lists_the_study_and_its_trials_with_leaderboard_attrs(served):
     tmp, port = served
-    studies = get_json(port, "/api/studies")["studies"]
+    studies = get_json(port, "/api/studies")["study_summaries"]
     assert [s["study_name"] for s in studies] == ["e2e"]
     detail = get_json(port, f"/api/studies/{studies[0]['study_id']}")
     trials = detail["trials"]

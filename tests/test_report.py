@@ -36,9 +36,11 @@ def test_sweep_writes_a_self_contained_report(swept):
         assert f'<section id="{section}">' in page
     assert "file:" not in page and "http" not in page  # nothing to fetch: opens from disk
     images = embedded_images(page)
-    assert len(images) == 4 and all(i.size[0] > 100 for i in images)
-    for png in ("history", "accuracy_vs_params", "importances", "top5_curves"):
+    # 1-epoch trials on 512 images all end at the same validation accuracy: no importances to draw
+    assert len(images) == 3 and all(i.size[0] > 100 for i in images)
+    for png in ("history", "accuracy_vs_params", "top5_curves"):
         Image.open(d / "report" / f"{png}.png").load()
+    assert "have the same validation accuracy" in page and "no variance to attribute" in page
     board = pd.read_csv(d / "leaderboard.csv")
     counts = board.status.value_counts()
     assert f"{counts['complete']} complete" in page and f"{counts.get('rejected', 0)} rejected" in page
@@ -114,7 +116,7 @@ window.addEventListener('load', () => {
     widths = re.search(r'data-widths="([^"]*)"', dom.stdout)
     rows = re.search(r'data-rows="(\d+)"', dom.stdout)
     assert widths and rows, dom.stderr[-2000:]
-    assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 4
+    assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 3  # no importances: see above
     assert int(rows.group(1)) == min(10, len(pd.read_csv(tmp / "e2e" / "leaderboard.csv")))
     shot = tmp_path / "report.png"
     subprocess.run([CHROMIUM, *common, f"--screenshot={shot}", "--window-size=1200,3000", report.as_uri()],
@@ -164,9 +166,7 @@ def test_every_plot_has_drawn_data(tiny_sweep, tiny_report):
     assert inside(a, val_box, crimson) > 30  # the Pareto front: on the validation panel ...
     assert inside(a, test_box, crimson) == 0  # ... and nowhere on the test panel
     assert inside(a, test_box, colored(a, "#1f77b4")) > 30  # complete trials' test accuracies
-    a = rgb(d / "importances.png")
-    (box,) = axes_boxes(a)
-    assert inside(a, box, colored(a, "#1f77b4")) > 500  # the bars
+    assert colored(rgb(d / "importances.png")).sum() > 500  # optuna's own bars (ggplot style: no black frame)
     assert colored(rgb(d / "history.png")).sum() > 100  # optuna's ggplot style has no black frame: dots and best line
     trial = tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}"
     a = rgb(trial / "curves.png")  # a single run's curves: epoch 1 and the training accuracy visible

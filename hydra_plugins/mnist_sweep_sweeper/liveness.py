@@ -22,8 +22,9 @@ UNCOUNTED = ("rejected", "lost", "duplicate")
 
 
 def counts_toward_total(t: FrozenTrial) -> bool:
-    """Rejected candidates, duplicates and trials lost with their worker are not part of ``n_trials``."""
-    return status_of(t) not in UNCOUNTED
+    """Rejected candidates, duplicates, trials lost with their worker and queued (warm-start)
+    trials not yet asked for are not part of ``n_trials``."""
+    return t.state != TrialState.WAITING and status_of(t) not in UNCOUNTED
 
 
 def pid_alive(pid: int) -> bool:

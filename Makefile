@@ -44,8 +44,9 @@ dashboard: $(STAMP)
 pg:
 	@bash scripts/pg-test-server >/dev/null || echo "make test: no PostgreSQL server, so its tests skip (apt-get install postgresql to run them)"
 
+# Two pytest workers (pytest-xdist), one per core: most tests wait on a single-threaded subprocess.
 test: $(DATA) pg
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n 2 $(ARGS)
 
 clean-outputs:
 	rm -rf outputs

@@ -59,7 +59,7 @@ def test_report_cli_rebuilds_and_reports_bad_paths(swept, tmp_path):
 @pytest.mark.parametrize("args, needles", [
     (["nowhere"], ["nowhere"]),
     (["empty_dir"], ["empty_dir", "no leaderboard.csv"]),
-    (["board", "--storage", "sqlite:///missing.db"], ["--storage", "missing.db", "no such database file"]),
+    (["board", "--storage", "sqlite:///missing.db"], ["--storage", "missing.db", "no such SQLite file"]),
     (["board", "--storage", "postgresql://me:hunter2@h/db"], ["--storage", "me:***@h/db", "clear text"]),
     ([""], ["path", "expected a path"]),
 ])

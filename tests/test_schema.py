@@ -232,7 +232,7 @@ def test_cli_flags_are_checked_against_their_schema(tmp_path):
     assert "holds a run" in schema.check_cli("python -m mnist_sweep.confirm", ns(out=str(run)))
     assert schema.check_cli("python -m mnist_sweep.confirm", ns(out=str(tmp_path / "new"))) is None
     missing = f"sqlite:///{tmp_path}/none.db"
-    assert "no such database file" in schema.check_cli("python -m mnist_sweep.report", ns(storage=missing))
+    assert "no such SQLite file" in schema.check_cli("python -m mnist_sweep.report", ns(storage=missing))
     assert not (tmp_path / "none.db").exists()
     assert "clear text" in schema.check_cli("python -m mnist_sweep.leaderboard", ns(storage="postgresql://u:pw@h/d"))
 
@@ -240,7 +240,7 @@ def test_cli_flags_are_checked_against_their_schema(tmp_path):
 def test_leaderboard_from_the_environment_never_creates_a_database(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_SWEEP_STORAGE", f"sqlite:///{tmp_path}/env.db")
     line = schema.check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s"))
-    assert line.startswith("--storage (default $MNIST_SWEEP_STORAGE): ") and "no such database file" in line
+    assert line.startswith("--storage (default $MNIST_SWEEP_STORAGE): ") and "no such SQLite file" in line
     monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://u:pw@h/d")  # a password in the environment is fine
     assert schema.check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s")) is None
     assert list(tmp_path.iterdir()) == []

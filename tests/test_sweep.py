@@ -189,8 +189,8 @@ BAD_LEADERBOARDS = [
     (["nope.csv"], ["nope.csv", "no such file"]),
     (["empty_dir"], ["empty_dir", "no leaderboard.csv"]),
     (["--study", "s"], ["--study s", "MNIST_SWEEP_STORAGE"]),
-    (["--storage", "sqlite:///x.db"], ["x.db", "no such database file"]),
-    (["--storage", "sqlite:///x.db", "--study", "s"], ["x.db", "no such database file"]),
+    (["--storage", "sqlite:///x.db"], ["x.db", "no such SQLite file"]),
+    (["--storage", "sqlite:///x.db", "--study", "s"], ["x.db", "no such SQLite file"]),
     (["--storage", "postgresql://me:hunter2@h/db", "--study", "s"], ["me:***@h/db", "clear text"]),
     (["ok.csv", "--top", "0"], ["--top", "got 0"]),
     (["ok.csv", "--out", "pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
@@ -219,7 +219,7 @@ def test_refusals_as_subprocesses(tmp_path):
     assert proc.returncode == 2 and "hydra.sweeper.n_jobs: must be in [1, 1024], got -1" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "bad").exists()
     proc = run(["mnist_sweep.leaderboard", "--storage", f"sqlite:///{tmp_path}/x.db", "--study", "s"], cwd=tmp_path)
-    assert_one_line_error(proc, "no such database file")
+    assert_one_line_error(proc, "no such SQLite file")
     assert not (tmp_path / "x.db").exists()
 
 

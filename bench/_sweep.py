@@ -19,3 +19,13 @@ def run_sweep(d: Path, name: str, overrides: list[str]) -> tuple[pd.DataFrame, f
     if proc.returncode != 0:
         sys.exit(f"{name}: sweep failed: {proc.stderr.strip().splitlines()[-1]}")
     return pd.read_csv(d / "leaderboard.csv"), wall
+
+
+def reduced_workload(train_limit: int, epochs: int, trials: int) -> list[str]:
+    """The sweep benchmarks' reduced workload: a training subset, 2,000 validation and 2,000 test
+    images, a few epochs, ``trials`` counted trials, no report."""
+    return [
+        f"data.train_limit={train_limit}", "data.val_size=2000", "data.test_limit=2000",
+        f"trainer.max_epochs={epochs}", "trainer.progress=false", f"hydra.sweeper.n_trials={trials}",
+        "hydra.sweeper.on_sweep_end=null",
+    ]

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from _sweep import run_sweep
+from _sweep import reduced_workload, run_sweep
 
 PRUNERS = {  # hydra/sweeper/pruner options (hydra_plugins/mnist_sweep_sweeper/config.py)
     "none": ["hydra/sweeper/pruner=none"],
@@ -41,10 +41,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=2, help="median: epochs before any pruning")
     p.add_argument("--pruners", nargs="*", default=list(PRUNERS))
     args = p.parse_args()
-    workload = [
-        f"data.train_limit={args.train_limit}", "data.val_size=2000", "data.test_limit=2000",
-        f"trainer.max_epochs={args.epochs}", "trainer.progress=false", f"hydra.sweeper.n_trials={args.trials}",
-    ]
+    workload = reduced_workload(args.train_limit, args.epochs, args.trials)
     print("workload: " + " ".join(workload) + " (default search space, sampler seed 1234, 2 workers)")
     rows = []
     for name in args.pruners:

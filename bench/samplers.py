@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from _sweep import run_sweep
+from _sweep import reduced_workload, run_sweep
 from pruning import epochs_trained
 
 ARMS = {  # name -> hydra/sweeper overrides
@@ -37,11 +37,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3, help="median/wilcoxon: epochs before any pruning")
     p.add_argument("--arms", nargs="*", default=list(ARMS))
     args = p.parse_args()
-    workload = [
-        f"data.train_limit={args.train_limit}", "data.val_size=2000", "data.test_limit=2000",
-        f"trainer.max_epochs={args.epochs}", "trainer.progress=false", f"hydra.sweeper.n_trials={args.trials}",
-        "hydra.sweeper.on_sweep_end=null",
-    ]
+    workload = reduced_workload(args.train_limit, args.epochs, args.trials)
     print("workload: " + " ".join(workload) + " (default search space, 2 workers)", flush=True)
     rows = []
     for seed in args.seeds:

@@ -19,7 +19,7 @@ from _sweep import reduced_workload, run_sweep
 PRUNERS = {  # hydra/sweeper/pruner options (hydra_plugins/mnist_sweep_sweeper/config.py)
     "none": ["hydra/sweeper/pruner=none"],
     "median": ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_warmup_steps=WARMUP"],
-    "halving": ["hydra/sweeper/pruner=halving"],  # the default: min_resource 1, reduction_factor 3
+    "halving": ["hydra/sweeper/pruner=halving"],  # min_resource 1, reduction_factor 3
     "hyperband": ["hydra/sweeper/pruner=hyperband", "hydra.sweeper.pruner.max_resource=EPOCHS"],
 }
 

@@ -108,3 +108,10 @@ def test_unwritable_output_dir_is_one_line_before_any_work(tmp_path, mode):
     assert_one_line_error(proc, key, str(target), "Not a directory", "writable")
     assert proc.returncode == 2 and (tmp_path / "a_file").read_text() == ""
     assert not (tmp_path / "s.db").exists()
+
+
+def test_help_points_at_the_other_entry_points(tmp_path):
+    proc = run_inproc(["mnist_sweep.train", "--help"], cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "hydra.sweeper.dry_run=true" in proc.stdout and "python -m mnist_sweep.leaderboard" in proc.stdout
+    assert "hparams_search: best_20k, default, pareto, tiny" in proc.stdout  # Hydra's group list stays

@@ -19,16 +19,11 @@ from typing import Any
 import pandas as pd
 
 FILENAME = "result.json"
-# Per-epoch metrics a run records (metrics.csv, one row per epoch).
-METRIC_COLUMNS = (
-    "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "images_per_s",
-)
 # What a leaderboard row takes from result.json ...
 RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s")
 # ... and what the sweeper copies into the storage with each trial (the leaderboard's fallback).
 STORED_KEYS = ("params", "seed", *RESULT_KEYS)
 SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
-STATUSES = ("complete", "pruned")  # a result.json is written at the end of a run, or when it is pruned
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -18,7 +18,6 @@ _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)(?
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings)
 _PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|secret|token)\s*=\s*)(?P<secret>[^&;\s'\",)]+)",
                     re.IGNORECASE)
-SECRET_PARAMS = ("password", "passwd", "pwd", "pass", "secret", "token")
 
 
 def redact(text: str) -> str:
@@ -115,11 +114,11 @@ def open_storage(
             f"{mask_url(url)}: written by an older Optuna (schema {current}, this one needs {head}); resume the "
             f"sweep once (it upgrades the file) or run `optuna storage upgrade --storage URL`"
         )
-    import logging
     import warnings
 
     alembic_log = logging.getLogger("alembic")
-    level, alembic_log.level = alembic_log.level, logging.WARNING
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)  # its INFO lines, one per migration step
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # the migration reads 2.10's distribution classes

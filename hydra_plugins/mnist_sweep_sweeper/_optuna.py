@@ -26,9 +26,12 @@ def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
     return study._storage
 
 
-def study_id(study: optuna.Study) -> int:
-    """The study's row id, which storage-level calls (fail_stale_trials) take."""
-    return study._study_id
+def heartbeat_interval(study: optuna.Study) -> int | None:
+    """The storage's heartbeat interval, None when it records no heartbeats (journal files, or an
+    RDB storage without heartbeat_interval). Optuna exposes the check only in a private module."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return study._storage.get_heartbeat_interval() if is_heartbeat_enabled(study._storage) else None
 
 
 def trial_id(trial: optuna.Trial | FrozenTrial) -> int:

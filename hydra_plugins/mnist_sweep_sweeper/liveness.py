@@ -11,7 +11,6 @@ import socket
 import threading
 
 import optuna
-from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
@@ -37,10 +36,6 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def heartbeat_enabled(study: optuna.Study) -> bool:
-    return is_heartbeat_enabled(_optuna.storage_of(study))
-
-
 def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
     """Trials left RUNNING by a dead worker become FAIL (status lost): on this host when the
     owner's pid is gone, on any host when its heartbeat is older than grace_period."""
@@ -55,7 +50,7 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
             except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):  # another worker failed it first
                 continue
             log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid)
-    if heartbeat_enabled(study):
+    if _optuna.heartbeat_interval(study):
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         optuna.storages.fail_stale_trials(study)
         after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
@@ -68,8 +63,7 @@ class Heartbeat:
 
     def __init__(self, study: optuna.Study, in_flight: list[optuna.Trial]) -> None:
         self.study, self.in_flight, self.stop = study, in_flight, threading.Event()
-        storage = _optuna.storage_of(study)
-        self.interval = storage.get_heartbeat_interval() if isinstance(storage, BaseHeartbeat) else None
+        self.interval = _optuna.heartbeat_interval(study)
 
     def beat(self, trial: optuna.Trial) -> None:
         if self.interval:

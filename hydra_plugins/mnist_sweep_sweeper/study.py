@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from mnist_sweep import results
 from mnist_sweep.errors import SweepError, unusable_path
-from mnist_sweep.storage import local_path, mask_url, open_storage, status_of
+from mnist_sweep.storage import local_path, mask_url, open_storage, redact, status_of
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
 
@@ -64,15 +64,10 @@ def _raise_open_error(url: str | None, e: Exception) -> None:
     """One line for every way a storage fails to open."""
     reason = str(e).splitlines()[0] if str(e) else type(e).__name__
     raise SweepError(
-        f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {mask_url_text(reason, url)}); "
+        f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {redact(reason)}); "
         "use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
         "or postgresql://user@host/db"
     ) from None
-
-
-def mask_url_text(text: str, url: str | None) -> str:
-    """``text`` with the URL (as SQLAlchemy may quote it, password and all) replaced by its masked form."""
-    return text.replace(url, mask_url(url)) if url else text
 
 
 class GridSampler(optuna.samplers.GridSampler):

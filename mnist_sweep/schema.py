@@ -143,6 +143,13 @@ class CnnModelSchema(ModelSchema):
     c4: int = key(16, ge=1)
     c5: int = key(16, ge=1)
     c6: int = key(16, ge=1)
+    pool_at: int = key(1, ge=0, le=6, text="block index in [0, 6] the max-pool follows (2: after the 1x1 t1)")
+    p1: int = key(0, ge=0, le=1, text="0 or 1 (padding of block c1)")
+    p2: int = key(0, ge=0, le=1, text="0 or 1 (padding of block c2)")
+    p3: int = key(0, ge=0, le=1, text="0 or 1 (padding of block c3)")
+    p4: int = key(0, ge=0, le=1, text="0 or 1 (padding of block c4)")
+    p5: int = key(0, ge=0, le=1, text="0 or 1 (padding of block c5)")
+    p6: int = key(0, ge=0, le=1, text="0 or 1 (padding of block c6)")
 
 
 @dataclass

@@ -123,3 +123,20 @@ def test_an_enormous_width_is_refused_before_any_allocation(monkeypatch):
         m.build(two_blocks(8, 100_000, bias=False))
     with pytest.raises(ModelConfigError, match="hard limit"):
         check_budget(spec_from_config(two_blocks(8, 10**12, bias=False, max_params=None)))
+
+
+def test_cnn_knobs_pool_position_and_padding(cfg):
+    """The cnn family's scalar knobs build its per-block lists: padding changes the maps, not the count."""
+    base = OmegaConf.to_container(cfg().model, resolve=True)
+    knobs = OmegaConf.to_container(cfg("model.pool_at=2", "model.p1=1", "model.p2=1", "model.p6=1").model, resolve=True)
+    assert knobs["padding"] == [1, 1, 0, 0, 0, 0, 1] and knobs["pool_after"] == [2]
+    assert output_sizes(spec_from_config(base)) == [26, 12, 12, 10, 8, 6, 4]
+    assert output_sizes(spec_from_config(knobs)) == [28, 28, 14, 12, 10, 8, 8]
+    assert spec_params(spec_from_config(knobs)) == spec_params(spec_from_config(base)) == 9_778
+    biased = spec_from_config(OmegaConf.to_container(cfg("model.bias=true").model, resolve=True))
+    assert spec_params(biased) == 9_778 + sum(biased.widths) == count_params(Net(biased))
+
+
+def test_cnn_pool_at_the_last_block(cfg):
+    spec = spec_from_config(OmegaConf.to_container(cfg("model.pool_at=6").model, resolve=True))
+    assert spec.pool_after == (6,) and output_sizes(spec) == [26, 24, 24, 22, 20, 18, 8]

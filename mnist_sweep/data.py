@@ -8,6 +8,7 @@ download is the fallback for machines with internet.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import math
 import os
@@ -156,6 +157,32 @@ def split_indices(n: int, val_size: int, train_limit: int | None, seed: int) -> 
     return train.sort().values, val.sort().values
 
 
+def _versions(root: str | Path) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The resolved root and each raw file's (size, mtime): a changed file is read and verified again."""
+    raw = raw_dir(root)
+    stamps = []
+    for name in SHA256:
+        try:
+            st = (raw / name).stat()
+        except OSError:
+            verify(root)  # the one-line error naming the missing or unreadable file
+            raise
+        stamps.append((st.st_size, st.st_mtime_ns))
+    return str(Path(root).resolve()), tuple(stamps)
+
+
+@functools.lru_cache(maxsize=1)
+def _read(root: str, _stamps: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training and test images (N, 1, 28, 28) uint8 and labels, verified; kept for the process's
+    next trials (a sweep's helper process trains many), which never modify them."""
+    from torchvision.datasets import MNIST
+
+    verify(root)
+    train = MNIST(root, train=True, download=False)
+    test = MNIST(root, train=False, download=False)
+    return train.data.unsqueeze(1), train.targets, test.data.unsqueeze(1), test.targets
+
+
 def load(
     root: str | Path,
     *,
@@ -165,15 +192,10 @@ def load(
     device: torch.device,
     test_limit: int | None = None,
 ) -> Splits:
-    """Verify, read with torchvision once, split and move everything to ``device``."""
-    from torchvision.datasets import MNIST
-
-    verify(root)
-    train = MNIST(str(root), train=True, download=False)
-    test = MNIST(str(root), train=False, download=False)
-    tr, va = split_indices(len(train.data), val_size, train_limit, split_seed)
-    x_all, y_all = train.data.unsqueeze(1), train.targets
-    x_test, y_test = test.data.unsqueeze(1), test.targets
+    """Verify, read with torchvision (once per process and file version), split and move
+    everything to ``device``."""
+    x_all, y_all, x_test, y_test = _read(*_versions(root))
+    tr, va = split_indices(len(x_all), val_size, train_limit, split_seed)
     if test_limit is not None:
         x_test, y_test = x_test[:test_limit], y_test[:test_limit]
     has_val = val_size > 0
@@ -183,7 +205,7 @@ def load(
         x_val=normalize(x_all[va]).to(device) if has_val else None,
         y_val=y_all[va].to(device) if has_val else None,
         x_test=normalize(x_test).to(device),
-        y_test=y_test.to(device),
+        y_test=y_test.to(device, copy=True),
     )
 
 

@@ -83,6 +83,23 @@ def test_load_refuses_a_corrupt_file(copy_root):
         data.load(copy_root, val_size=10, train_limit=10, split_seed=0, device=torch.device("cpu"))
 
 
+def test_load_reads_once_per_process_and_again_when_a_file_changes(copy_root):
+    """A sweep process trains many trials: MNIST is read and verified once, unless a file changed."""
+    kw = dict(val_size=10, train_limit=10, split_seed=0, device=torch.device("cpu"))
+    data._read.cache_clear()
+    a = data.load(copy_root, **kw)
+    b = data.load(copy_root, **kw)
+    assert data._read.cache_info().hits == 1 and torch.equal(a.x_train, b.x_train)
+    b.y_test[0] += 1  # a trial's tensors are its own: the cached ones stay as read
+    assert torch.equal(data.load(copy_root, **kw).y_test, a.y_test)
+    path = data.raw_dir(copy_root) / "t10k-labels-idx1-ubyte"
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte: SHA-256 mismatch"):
+        data.load(copy_root, **kw)
+
+
 def test_augment_is_batched_seeded_and_offable():
     s = data.load(ROOT, val_size=0, train_limit=64, split_seed=0, device=torch.device("cpu"))
     x = s.x_train.float() / 255

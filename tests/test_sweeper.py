@@ -36,6 +36,33 @@ def test_modern_distributions_and_grid():
         sspace.grid(sspace.SearchSpace(values={"c": optuna.distributions.FloatDistribution(0.0, 1.0)}))
 
 
+def test_conditional_keys_compose_once_per_group_choice():
+    """A key is sampled only where its group's choice has it; each choice is composed once per sweep."""
+    from omegaconf import OmegaConf
+
+    calls: list[list[str]] = []
+
+    def compose(overrides: list[str]):
+        calls.append(overrides)
+        onecycle = "scheduler=onecycle" in overrides
+        return OmegaConf.create({"scheduler": {"pct_start": 0.3} if onecycle else {"gamma": 0.1}, "optimizer": {"lr": 0.1}})
+
+    space = sspace.SearchSpace(
+        groups={"scheduler": optuna.distributions.CategoricalDistribution(("step", "onecycle"))},
+        values={"scheduler.pct_start": optuna.distributions.FloatDistribution(0.1, 0.4),
+                "optimizer.lr": optuna.distributions.FloatDistribution(0.01, 0.3)},
+        fixed={"data.batch_size": "64"},
+    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(12):
+        trial = study.ask()
+        overrides = sspace.suggest(trial, space, compose)
+        assert ("scheduler.pct_start" in trial.params) == (trial.params["scheduler"] == "onecycle")
+        assert "optimizer.lr" in trial.params and overrides[-1] == "data.batch_size=64"
+        study.tell(trial, 0.0)
+    assert sorted(map(tuple, calls)) == [("scheduler=onecycle", "data.batch_size=64"), ("scheduler=step", "data.batch_size=64")]
+
+
 def test_own_seed_is_the_configured_one_only_for_trial_zero():
     assert own_seed(1234, 0, 0) == 1234
     assert own_seed(None, 5, 1) is None

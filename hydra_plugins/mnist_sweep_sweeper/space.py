@@ -37,10 +37,22 @@ class SearchSpace:
     groups: dict[str, BaseDistribution] = field(default_factory=dict)  # config-group choices, sampled first
     values: dict[str, BaseDistribution] = field(default_factory=dict)  # keys, sampled where they exist
     fixed: dict[str, str] = field(default_factory=dict)  # plain overrides: out of the search
+    _present: dict = field(default_factory=dict, repr=False)  # group choices -> value keys that exist
 
     @property
     def distributions(self) -> dict[str, BaseDistribution]:
         return {**self.groups, **self.values}
+
+    def present(self, params: dict[str, Any], compose: Compose) -> list[str]:
+        """The value keys that exist in the config these group choices (and the fixed overrides)
+        compose: one composition per combination, not per candidate."""
+        choice = tuple(f"{k}={params[k]}" for k in self.groups) + tuple(f"{k}={v}" for k, v in self.fixed.items())
+        if choice not in self._present:
+            cfg = compose(list(choice)) if self.values else None
+            self._present[choice] = [
+                n for n in self.values if n.startswith("+") or OmegaConf.select(cfg, n, default=_ABSENT) is not _ABSENT
+            ]
+        return self._present[choice]
 
 
 def modern(dist: BaseDistribution) -> BaseDistribution:
@@ -119,10 +131,8 @@ def suggest(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> list[s
 
     for name, dist in space.groups.items():
         _optuna.suggest(trial, name, dist)
-    cfg = compose(overrides()) if space.values else None
-    for name, dist in space.values.items():
-        if name.startswith("+") or OmegaConf.select(cfg, name, default=_ABSENT) is not _ABSENT:
-            _optuna.suggest(trial, name, dist)
+    for name in space.present(trial.params, compose):
+        _optuna.suggest(trial, name, space.values[name])
     return overrides()
 
 

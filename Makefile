@@ -46,7 +46,7 @@ pg:
 
 # Two pytest workers (pytest-xdist), one per core: most tests wait on a single-threaded subprocess.
 test: $(DATA) pg
-	$(BIN)/python -m pytest -q -n 2 $(ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(ARGS)
 
 clean-outputs:
 	rm -rf outputs

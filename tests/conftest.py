@@ -162,13 +162,13 @@ def fingerprint(d) -> dict[str, str]:
 def swept(tmp_path_factory):
     """A 3-trial sweep, then the same command resumed to 5 trials, then run once more."""
     tmp = tmp_path_factory.mktemp("sweep")
-    first = run(sweep_args(tmp, "e2e", 3, *SPACE, report=True), cwd=tmp)
+    first = run(sweep_args(tmp, "e2e", 3, *SPACE), cwd=tmp)
     assert first.returncode == 0, first.stderr[-3000:]
     board1 = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
     dirs1 = {p.name: fingerprint(p) for p in (tmp / "e2e").glob("trial_*")}
-    second = run(sweep_args(tmp, "e2e", 5, *SPACE, report=True), cwd=tmp)
+    second = run(sweep_args(tmp, "e2e", 5, *SPACE), cwd=tmp)
     assert second.returncode == 0, second.stderr[-3000:]
-    third = run(sweep_args(tmp, "e2e", 5, *SPACE, report=True), cwd=tmp)
+    third = run(sweep_args(tmp, "e2e", 5, *SPACE, report=True), cwd=tmp)  # nothing left to run: the report
     assert third.returncode == 0, third.stderr[-3000:]
     return tmp, board1, dirs1
 
@@ -180,14 +180,35 @@ PG_URL_FILE = Path(os.environ.get("MNIST_SWEEP_PG_DIR", "/tmp/mnist_sweep_pg")) 
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:
-    """The throwaway server's admin URL (scripts/pg-test-server, started by `make test`)."""
+    """The throwaway server's admin URL (scripts/pg-test-server, started by `make test`); the
+    PostgreSQL tests skip with one line where there is none or it no longer answers (fail in CI)."""
+    import psycopg
+
     url = os.environ.get("MNIST_SWEEP_TEST_PG") or (PG_URL_FILE.read_text().strip() if PG_URL_FILE.exists() else "")
+    msg = "no PostgreSQL test server: run scripts/pg-test-server (make test does)"
+    if url:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.OperationalError as e:
+            url, msg = "", f"the PostgreSQL test server in {PG_URL_FILE} does not answer ({str(e).splitlines()[0][:120]}): run scripts/pg-test-server"
     if not url:
-        msg = "no PostgreSQL test server: run scripts/pg-test-server (make test does)"
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)
     return url
+
+
+# Tests that share a session sweep run on one xdist worker (`make test` passes --dist loadgroup), so
+# each sweep is built once per run instead of once per worker.
+SHARED_SWEEPS = ("swept", "tiny_sweep")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        shared = [f for f in SHARED_SWEEPS if f in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
 
 
 @pytest.fixture

@@ -216,3 +216,48 @@ def test_two_worker_sweep_console_is_one_line_per_trial(tmp_path):
     assert len(lines) <= 10, "\n".join(lines)  # start, worker started, 4 progress lines, best trial
     log = (tmp_path / "quiet" / "trial_0000" / "train.log").read_text()
     assert "Total params" in log and "epoch  2/2" in log  # the detail is in the trial's log
+
+
+# ------------------------------------------------------------------ composing candidates for the checks
+COMPOSE_CASES = [
+    [],
+    ["model.c3=24", "optimizer.lr=0.07", "data.batch_size=128"],
+    ["scheduler=step", "scheduler.gamma=0.3", "model.dropout=0.02"],
+    ["optimizer=adamw", "optimizer.lr=0.003", "model.pool_at=2", "model.p1=1"],
+    ["model=eva8_seed", "model.dropout=0.1", "trainer.label_smoothing=0.05"],
+    ["+experiment=best_20k", "trainer.seed=3"],
+    ["hparams_search=tiny", "model.c1=6"],
+    ["model.c3=16", "scheduler=cosine", "data.augment.strength=0.5"],
+]
+
+
+@pytest.mark.parametrize("overrides", COMPOSE_CASES, ids=[" ".join(c) or "none" for c in COMPOSE_CASES])
+def test_fast_compose_equals_hydras(overrides):
+    """Group choices composed once, plain values applied by Hydra's own step: the same config."""
+    from omegaconf import OmegaConf
+
+    from conftest import make_cfg
+    from hydra_plugins.mnist_sweep_sweeper.compose import Composer
+
+    calls = []
+    composer = Composer(lambda o: calls.append(o) or make_cfg(*o))
+    for _ in range(2):  # the second time from the kept base
+        fast = composer(overrides)
+        assert OmegaConf.to_container(fast, resolve=True) == OmegaConf.to_container(make_cfg(*overrides), resolve=True)
+    assert len(calls) == 1 and all("." not in o.split("=")[0] for o in calls[0])
+    fast.trainer.seed = 99  # a caller's change stays in its copy
+    assert composer(overrides).trainer.seed != 99
+
+
+@pytest.mark.parametrize("bad", ["model.nokey=1", "optimizer.lr=fast", "model.c3=[1,2]"])
+def test_fast_compose_refuses_what_hydra_refuses(bad):
+    from hydra.errors import HydraException
+
+    from conftest import make_cfg
+    from hydra_plugins.mnist_sweep_sweeper.compose import Composer
+
+    with pytest.raises(HydraException) as real:
+        make_cfg(bad)
+    with pytest.raises(HydraException) as fast:
+        Composer(lambda o: make_cfg(*o))([bad])
+    assert type(fast.value) is type(real.value) and str(fast.value) == str(real.value)

@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import space as sspace, study as sstudy
+from hydra_plugins.mnist_sweep_sweeper.compose import Composer
 from hydra_plugins.mnist_sweep_sweeper.loop import Loop
 from hydra_plugins.mnist_sweep_sweeper.preview import preview
 from hydra_plugins.mnist_sweep_sweeper.progress import Progress
@@ -52,6 +53,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     ) -> None:
         super().__init__(*args)
         self.dry_run = dry_run
+        self._composer: Composer | None = None
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.workers, self.max_rejected, self.trial_dir_format = workers, max_rejected, trial_dir
         # Hydra instantiates nested _target_ configs before __init__; accept either form.
@@ -62,7 +64,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self.enqueue = list(enqueue or [])
 
     def _compose(self, overrides: list[str]) -> DictConfig:
-        return self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+        """A candidate's config for the checks before launch (the launcher composes each job itself)."""
+        if self._composer is None:
+            self._composer = Composer(lambda o: self.hydra_context.config_loader.load_sweep_config(self.config, o))
+        return self._composer(overrides)
 
     def sweep(self, arguments: list[str]) -> None:
         check_sweeper(self.config)  # the sweeper's own keys (the CLI checks them too, before Hydra starts)

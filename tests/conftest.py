@@ -204,11 +204,23 @@ SHARED_SWEEPS = ("swept", "tiny_sweep")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         shared = [f for f in SHARED_SWEEPS if f in getattr(item, "fixturenames", ())]
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """xdist groups tests by a suffix on their node ids; from pytest 9.2 the suffix no longer sticks
+    (pytest-dev/pytest-xdist#1386) and each worker would build every shared sweep again."""
+    from packaging.version import Version
+
+    if config.getoption("dist", "no") == "loadgroup" and Version(pytest.__version__) >= Version("9.2.0.dev0"):
+        raise pytest.UsageError(
+            f"--dist loadgroup does not group tests on pytest {pytest.__version__} (pytest-dev/pytest-xdist#1386): "
+            "install requirements.lock's pytest (make setup)"
+        )
 
 
 @pytest.fixture

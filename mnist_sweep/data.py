@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
@@ -171,16 +172,33 @@ def _versions(root: str | Path) -> tuple[str, tuple[tuple[int, int], ...]]:
     return str(Path(root).resolve()), tuple(stamps)
 
 
+def read_idx(path: Path) -> torch.Tensor:
+    """One IDX file (MNIST's format) as a uint8 tensor: bytes 0-1 zero, byte 2 the type (0x08,
+    unsigned byte), byte 3 the number of dimensions, then each size as a big-endian uint32, then
+    the data. What torchvision's MNIST reads, without importing torchvision (2 s: its models pull
+    in torch._dynamo) in every trial process."""
+    raw = path.read_bytes()
+    ndim = raw[3] if len(raw) >= 4 else 0
+    header = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", raw[4:header]) if raw[:3] == b"\x00\x00\x08" and len(raw) >= header else ()
+    if not shape or len(raw) - header != math.prod(shape):
+        raise DataError(f"{path}: not an unsigned-byte IDX file of the size its header gives; delete it and {FIX}")
+    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(shape)
+
+
+def arrays(root: str | Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training images (60000, 1, 28, 28) uint8, labels int64, test images and labels; verified,
+    read once per process (again when a file's size or mtime changes). Callers must not modify them."""
+    return _read(*_versions(root))
+
+
 @functools.lru_cache(maxsize=1)
 def _read(root: str, _stamps: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training and test images (N, 1, 28, 28) uint8 and labels, verified; kept for the process's
-    next trials (a sweep's helper process trains many), which never modify them."""
-    from torchvision.datasets import MNIST
-
     verify(root)
-    train = MNIST(root, train=True, download=False)
-    test = MNIST(root, train=False, download=False)
-    return train.data.unsqueeze(1), train.targets, test.data.unsqueeze(1), test.targets
+    raw = raw_dir(root)
+    images = {split: read_idx(raw / f"{split}-images-idx3-ubyte").unsqueeze(1) for split in ("train", "t10k")}
+    labels = {split: read_idx(raw / f"{split}-labels-idx1-ubyte").long() for split in ("train", "t10k")}
+    return images["train"], labels["train"], images["t10k"], labels["t10k"]
 
 
 def load(
@@ -194,7 +212,7 @@ def load(
 ) -> Splits:
     """Verify, read with torchvision (once per process and file version), split and move
     everything to ``device``."""
-    x_all, y_all, x_test, y_test = _read(*_versions(root))
+    x_all, y_all, x_test, y_test = arrays(root)
     tr, va = split_indices(len(x_all), val_size, train_limit, split_seed)
     if test_limit is not None:
         x_test, y_test = x_test[:test_limit], y_test[:test_limit]

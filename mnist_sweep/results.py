@@ -42,16 +42,17 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
     import hydra
     import numpy
     import optuna
     import torch
-    import torchvision
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": version("torchvision"),  # not imported: 2 s of torch._dynamo for a version string
         "hydra": hydra.__version__,
         "optuna": optuna.__version__,
         "numpy": numpy.__version__,

@@ -100,6 +100,25 @@ def test_load_reads_once_per_process_and_again_when_a_file_changes(copy_root):
         data.load(copy_root, **kw)
 
 
+def test_idx_reader_equals_torchvisions_mnist_and_checks_the_header(tmp_path):
+    from torchvision.datasets import MNIST
+
+    x, y, x_test, y_test = data.arrays(ROOT)
+    for train, (images, labels) in ((True, (x, y)), (False, (x_test, y_test))):
+        tv = MNIST(str(ROOT), train=train, download=False)
+        assert torch.equal(images, tv.data.unsqueeze(1)) and torch.equal(labels, tv.targets)
+    good = tmp_path / "ok-idx1-ubyte"
+    good.write_bytes(bytes([0, 0, 8, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(range(6)))
+    assert data.read_idx(good).tolist() == [[0, 1, 2], [3, 4, 5]]
+    for name, raw in [("short", bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + bytes(4)),
+                      ("float", bytes([0, 0, 0x0D, 1]) + (1).to_bytes(4, "big") + bytes(4)),
+                      ("empty", b"")]:
+        bad = tmp_path / name
+        bad.write_bytes(raw)
+        with pytest.raises(DataError, match=f"{name}: not an unsigned-byte IDX file"):
+            data.read_idx(bad)
+
+
 def test_augment_is_batched_seeded_and_offable():
     s = data.load(ROOT, val_size=0, train_limit=64, split_seed=0, device=torch.device("cpu"))
     x = s.x_train.float() / 255

@@ -64,10 +64,20 @@ def _env(env: dict | None) -> dict:
 
 
 def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python -m <args>`` in ``cwd`` with the project's interpreter."""
+    """``python -m <args>`` in ``cwd`` with the project's interpreter. A one-worker sweep on the
+    default launcher runs in this process (``run_inproc``): its trials run in the sweep's process
+    anyway, and a new interpreter costs seconds of imports (torch, torch._dynamo, Optuna, Hydra).
+    Sweeps with helper workers, other launchers and signal tests stay real subprocesses."""
+    if in_process_sweep(args):
+        return run_inproc(args, cwd, env)
     return subprocess.run(
         [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(env)
     )
+
+
+def in_process_sweep(args: list[str]) -> bool:
+    return args[:2] == ["mnist_sweep.train", "-m"] and "hydra.sweeper.workers=1" in args and not any(
+        a.startswith(("hydra/launcher=", "hydra.sweeper.workers=2")) for a in args)
 
 
 def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

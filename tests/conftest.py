@@ -63,21 +63,25 @@ def _env(env: dict | None) -> dict:
     return full_env
 
 
-def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python -m <args>`` in ``cwd`` with the project's interpreter. A one-worker sweep on the
-    default launcher runs in this process (``run_inproc``): its trials run in the sweep's process
-    anyway, and a new interpreter costs seconds of imports (torch, torch._dynamo, Optuna, Hydra).
-    Sweeps with helper workers, other launchers and signal tests stay real subprocesses."""
-    if in_process_sweep(args):
+def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None,
+        process: bool = False) -> subprocess.CompletedProcess:
+    """``python -m <args>`` in ``cwd``: in this process through the entry point's ``main(argv)``
+    (``run_inproc``; a new interpreter costs seconds of imports: torch, torch._dynamo, Optuna,
+    Hydra), or as a real subprocess with ``process=True`` (one test per entry point) and for what
+    needs one: sweeps with helper workers (they re-run the command line) or another launcher."""
+    if not process and in_process(args):
         return run_inproc(args, cwd, env)
     return subprocess.run(
         [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(env)
     )
 
 
-def in_process_sweep(args: list[str]) -> bool:
-    return args[:2] == ["mnist_sweep.train", "-m"] and "hydra.sweeper.workers=1" in args and not any(
-        a.startswith(("hydra/launcher=", "hydra.sweeper.workers=2")) for a in args)
+def in_process(args: list[str]) -> bool:
+    module = args[0]
+    if module == "mnist_sweep.train" and "-m" in args:
+        return "hydra.sweeper.workers=1" in args and not any(
+            a.startswith(("hydra/launcher=", "hydra.sweeper.workers=2")) for a in args)
+    return module.startswith("mnist_sweep.")
 
 
 def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -60,7 +60,7 @@ def test_bad_input_one_line_no_traceback_nothing_written(tmp_path, args, needles
 
 def test_bad_input_as_a_subprocess(tmp_path):
     """The one subprocess check of the train entry point's refusals."""
-    proc = run(["mnist_sweep.train", *TINY, "model.bias=abc", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    proc = run(["mnist_sweep.train", *TINY, "model.bias=abc", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, process=True)
     assert_one_line_error(proc, "model.bias")
     assert proc.returncode == 2 and not (tmp_path / "run").exists()
 

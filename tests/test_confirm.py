@@ -71,6 +71,6 @@ def test_confirm_bad_input_one_line(tmp_path, args, needles):
 
 
 def test_confirm_refusal_as_a_subprocess(tmp_path):
-    proc = run(["mnist_sweep.confirm", "x.csv", "--seeds", "0"], cwd=tmp_path)
+    proc = run(["mnist_sweep.confirm", "x.csv", "--seeds", "0"], cwd=tmp_path, process=True)
     assert_one_line_error(proc, "--seeds")
     assert list(tmp_path.iterdir()) == []

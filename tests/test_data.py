@@ -143,7 +143,7 @@ def test_data_cli_bad_root_one_line(copy_root, damage, message):
     path = data.raw_dir(copy_root) / "train-labels-idx1-ubyte"
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:50])
-    proc = (run if damage == "missing_dir" else run_inproc)(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root)
+    proc = run(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root, process=damage == "missing_dir")
     assert_one_line_error(proc, message, "make data")
     assert proc.returncode == 2
 

@@ -122,7 +122,7 @@ def test_bad_inputs_one_line_nothing_written(tiny_sweep, tmp_path, capsys):
 
 
 def test_bad_input_subprocess(tiny_sweep, tmp_path):
-    assert_one_line_error(run(["mnist_sweep.export", str(tiny_sweep.dir), "--out", "x.yaml"], cwd=tmp_path),
+    assert_one_line_error(run(["mnist_sweep.export", str(tiny_sweep.dir), "--out", "x.yaml"], cwd=tmp_path, process=True),
                           "--out x.yaml", "experiment")
     assert list(tmp_path.iterdir()) == []
 

@@ -130,7 +130,7 @@ def test_missing_sqlite_file_is_refused_not_created(tmp_path, monkeypatch, capsy
 @pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_cli_subprocess(tiny_sweep, tmp_path):
     proc = run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--hp", "--status", "complete", "--sort", "params"],
-               cwd=tmp_path)
+               cwd=tmp_path, process=True)
     assert proc.returncode == 0, proc.stderr
     assert "hp.model.c3" in proc.stdout and "pareto" in proc.stdout and "rejected" not in proc.stdout.split("\n\n")[0]
     assert_one_line_error(run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--status", "done"], cwd=tmp_path),

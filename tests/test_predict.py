@@ -127,7 +127,8 @@ def test_cli_subprocess(best, digits, tmp_path):
     paths, probs = digits
     inverted = tmp_path / "inverted.png"
     ImageOps.invert(Image.open(paths[1]).resize((56, 56))).save(inverted)
-    proc = run(["mnist_sweep.predict", str(best.dir), str(paths[0]), str(inverted), "--test"], cwd=tmp_path)
+    proc = run(["mnist_sweep.predict", str(best.dir), str(paths[0]), str(inverted), "--test"], cwd=tmp_path,
+               process=True)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == f"{paths[0]}: {int(probs[0].argmax())} (p={float(probs[0].max()):.3f})"

@@ -75,7 +75,7 @@ def test_report_bad_paths_one_line(tmp_path, args, needles):
 
 
 def test_report_refusal_as_a_subprocess(tmp_path):
-    proc = run(["mnist_sweep.report", "nowhere"], cwd=tmp_path)
+    proc = run(["mnist_sweep.report", "nowhere"], cwd=tmp_path, process=True)
     assert_one_line_error(proc, "nowhere")
     assert list(tmp_path.iterdir()) == []
 

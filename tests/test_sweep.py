@@ -215,17 +215,19 @@ def test_leaderboard_bad_input_one_line(tmp_path, args, needles):
 
 def test_refusals_as_subprocesses(tmp_path):
     """The one subprocess check each of the sweep and the leaderboard entry points."""
-    proc = run([*sweep_args(tmp_path, "bad", 2), "hydra.sweeper.n_jobs=-1"], cwd=tmp_path)
+    proc = run([*sweep_args(tmp_path, "bad", 2), "hydra.sweeper.n_jobs=-1"], cwd=tmp_path, process=True)
     assert proc.returncode == 2 and "hydra.sweeper.n_jobs: must be in [1, 1024], got -1" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "bad").exists()
-    proc = run(["mnist_sweep.leaderboard", "--storage", f"sqlite:///{tmp_path}/x.db", "--study", "s"], cwd=tmp_path)
+    proc = run(["mnist_sweep.leaderboard", "--storage", f"sqlite:///{tmp_path}/x.db", "--study", "s"], cwd=tmp_path,
+               process=True)
     assert_one_line_error(proc, "no such SQLite file")
     assert not (tmp_path / "x.db").exists()
 
 
 def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):
     tmp, _, _ = swept
-    assert_one_line_error(run(["mnist_sweep.reproduce", "missing.csv"], cwd=tmp_path), "missing.csv", "no such file")
+    assert_one_line_error(run(["mnist_sweep.reproduce", "missing.csv"], cwd=tmp_path, process=True),
+                          "missing.csv", "no such file")
     board = pd.read_csv(tmp / "e2e" / "leaderboard.csv")
     proc = run(["mnist_sweep.reproduce", str(tmp / "e2e"), "--rank", str(len(board) + 1)], cwd=tmp_path)
     assert_one_line_error(proc, f"--rank {len(board) + 1}", f"{len(board)} rows")

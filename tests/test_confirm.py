@@ -18,16 +18,16 @@ def board(tmp_path_factory):
 
 def test_confirm_top_configs_over_seeds(board):
     out = board / "conf"
-    proc = run(["mnist_sweep.confirm", str(board / "c"), "--top", "2", "--seeds", "2", "--out", str(out), *SMALL], cwd=board)
+    proc = run(["mnist_sweep.confirm", str(board / "c"), "--top", "1", "--seeds", "2", "--out", str(out), *SMALL], cwd=board)
     assert proc.returncode == 0, proc.stderr[-2000:]
     df = pd.read_csv(out / "robustness.csv")
-    assert len(df) == 2 and {"seed_1", "seed_2", "mean", "std", "min", "reached", "params", "s_per_epoch"} <= set(df.columns)
+    assert len(df) == 1 and {"seed_1", "seed_2", "mean", "std", "min", "reached", "params", "s_per_epoch"} <= set(df.columns)
     assert (df["min"] <= df["mean"]).all()
     for name in df.config:
         for seed in (1, 2):
             cfg = (out / name / f"seed_{seed}" / ".hydra" / "config.yaml").read_text()
             assert "val_size: 0" in cfg and f"seed: {seed}" in cfg  # full training set, no hold-out
-    again = run(["mnist_sweep.confirm", str(board / "c"), "--top", "2", "--seeds", "2", "--out", str(out), *SMALL],
+    again = run(["mnist_sweep.confirm", str(board / "c"), "--top", "1", "--seeds", "2", "--out", str(out), *SMALL],
                 cwd=board)
     assert again.returncode == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "robustness.csv"), df)  # finished runs reused
@@ -35,7 +35,7 @@ def test_confirm_top_configs_over_seeds(board):
     assert "dropped the configs' data.test_limit=256, data.train_limit=512" in proc.stdout  # the trials' subsets
     assert "BUT --set data.train_limit=512 data.test_limit=256: not the full data" in proc.stdout
     other = [*SMALL[:-1], "trainer.max_epochs=2"]  # a different config into the same --out: refused, not reused
-    changed = run(["mnist_sweep.confirm", str(board / "c"), "--top", "2", "--seeds", "2", "--out", str(out), *other],
+    changed = run(["mnist_sweep.confirm", str(board / "c"), "--top", "1", "--seeds", "2", "--out", str(out), *other],
                   cwd=board)
     assert_one_line_error(changed, "holds a finished run of another config", "trainer.max_epochs: 1 there, 2 asked for")
 

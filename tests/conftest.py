@@ -217,12 +217,16 @@ def pg_admin_url() -> str:
 SHARED_SWEEPS = ("swept", "tiny_sweep")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups and -m deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on a shared sweep are grouped (and ``slow``: the sweep is); ``slow`` tests go first, so
+    two workers finish together instead of one waiting on the last long test."""
     for item in items:
         shared = [f for f in SHARED_SWEEPS if f in getattr(item, "fixturenames", ())]
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

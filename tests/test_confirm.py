@@ -16,6 +16,7 @@ def board(tmp_path_factory):
     return tmp
 
 
+@pytest.mark.slow
 def test_confirm_top_configs_over_seeds(board):
     out = board / "conf"
     proc = run(["mnist_sweep.confirm", str(board / "c"), "--top", "1", "--seeds", "2", "--out", str(out), *SMALL], cwd=board)

@@ -115,6 +115,7 @@ def _hydra_literal(value) -> str:
     return "{" + ",".join(f"{_hydra_literal(k)}:{_hydra_literal(v)}" for k, v in value.items()) + "}"
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(key=st.sampled_from(KEYS + ["model.bias", "trainer.save_checkpoint", "optimizer.nesterov"]), value=values)
 def test_any_value_on_the_train_command_line_is_checked_before_hydra_starts(key, value, tmp_path_factory):

@@ -31,6 +31,7 @@ def test_gpu_slots_are_distinct_within_a_batch_and_across_workers():
         assert slots == set(range(n_jobs * workers))
 
 
+@pytest.mark.slow
 def test_sweep_through_submitit_local_launcher(tmp_path):
     args = sweep_args(tmp_path, "sub", 2, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2",
                       pruner="halving")

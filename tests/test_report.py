@@ -80,6 +80,7 @@ def test_report_refusal_as_a_subprocess(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_progress_lines_per_trial(tmp_path):
     proc = run(sweep_args(tmp_path, "prog", 2, "model.c3=choice(8,16)"), cwd=tmp_path)
     assert proc.returncode == 0
@@ -88,6 +89,7 @@ def test_progress_lines_per_trial(tmp_path):
     assert re.search(r"\[2/2\] trial \d+ complete, .* ETA done", out)
 
 
+@pytest.mark.slow
 def test_pareto_mode_marks_the_front(tmp_path):
     proc = run(sweep_args(tmp_path, "mo", 4, "hparams_search=pareto", "model.c3=choice(8,16,24)",
                           "model.c4=choice(8,16)", report=True), cwd=tmp_path)

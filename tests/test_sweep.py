@@ -82,6 +82,7 @@ def test_leaderboard_cli_prints_and_merges(swept):
     assert len(merged) == 2 * len(pd.read_csv(tmp / "fromdb.csv")) and merged["sweep"].nunique() == 2
 
 
+@pytest.mark.slow
 def test_lost_trial_is_marked_failed_and_replaced(tmp_path):
     """A trial left RUNNING by a worker that died (SIGKILL) is failed on resume and does not count."""
     args = sweep_args(tmp_path, "lost", 1, "model.c3=choice(8,16)")
@@ -99,6 +100,7 @@ def test_lost_trial_is_marked_failed_and_replaced(tmp_path):
     assert (board.status == "complete").sum() == 2
 
 
+@pytest.mark.slow
 def test_failed_trials_recorded_and_sweep_goes_on(tmp_path):
     # trainer.device=cuda passes the precheck but fails in the job on a machine without CUDA
     extra = ["model.c3=choice(8,16)", "trainer.device=choice(cpu,cuda)", "hydra.sweeper.max_failure_rate=1.0",
@@ -121,6 +123,7 @@ def test_failure_rate_exceeded_stops_with_one_line(tmp_path):
     assert len(pd.read_csv(tmp_path / "stop" / "leaderboard.csv")) == 1  # written before stopping
 
 
+@pytest.mark.slow
 def test_mostly_over_budget_space_completes(tmp_path):
     extra = ["model.c3=choice(16,128,256)", "model.c4=choice(16,128)",
              "optimizer.lr=tag(log,interval(0.01,0.1))"]  # one size fits the budget: the lr makes two trials differ
@@ -132,6 +135,7 @@ def test_mostly_over_budget_space_completes(tmp_path):
     assert (board[board.status == "complete"].params <= 20_000).all()
 
 
+@pytest.mark.slow
 def test_forced_prune_is_pruned_in_storage_and_leaderboard(tmp_path):
     extra = ["optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2",  # val_acc < 1.0 after epoch 1: always prune
              "hydra.sweeper.pruner.lower=1.0"]
@@ -238,6 +242,7 @@ def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):
     assert_one_line_error(proc, "deleted", "cannot reproduce")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGKILL"])
 def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
     """A real signal to a real sweep while its second trial trains."""
@@ -274,6 +279,7 @@ def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
     assert (board.status == "complete").sum() == 2  # the lost trial was replaced, not counted
 
 
+@pytest.mark.slow
 def test_in_memory_storage_sweeps_without_pruning(tmp_path):
     args = [a for a in sweep_args(tmp_path, "mem", 2, "model.c3=choice(8,16)") if not a.startswith("hydra.sweeper.storage")]
     args = [a for a in args if not a.startswith("hydra.sweeper.workers")]
@@ -284,6 +290,7 @@ def test_in_memory_storage_sweeps_without_pruning(tmp_path):
     assert "in-memory study: one worker" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_two_sweeps_on_one_sqlite_study_at_once_do_not_collide(tmp_path):
     """The same command started twice at once on a fresh SQLite study: one study, no trial run twice."""
     args = sweep_args(tmp_path, "twice", 4, "optimizer.lr=tag(log,interval(0.01,0.1))")

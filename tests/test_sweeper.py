@@ -94,6 +94,7 @@ SAMPLERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", list(SAMPLERS))
 def test_every_stock_sampler_runs_a_short_sweep(tmp_path, sampler):
     args = [a for a in sweep_args(tmp_path, sampler, 2, "model.c3=choice(8,16)", "data.batch_size=choice(32,64)")
@@ -111,6 +112,7 @@ def test_grid_sampler_needs_discrete_params(tmp_path):
 
 
 # ------------------------------------------------------------------ duplicates, seeds, warm start
+@pytest.mark.slow
 def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
     proc = run(sweep_args(tmp_path, "dup", 4, "model.c3=choice(8,16)"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -141,6 +143,7 @@ def test_two_sweeps_at_once_then_a_resume_train_no_config_twice(tmp_path):
     assert len(trained) >= 7 and len(set(trained)) == len(trained)
 
 
+@pytest.mark.slow
 def test_warm_start_queues_dicts_and_experiments(tmp_path):
     extra = ["model.c3=choice(8,16,24)", "optimizer.lr=tag(log,interval(0.01,0.2))",
              "hydra.sweeper.enqueue=[{model.c3:24,optimizer.lr:0.05},best_20k]"]
@@ -159,6 +162,7 @@ def test_warm_start_unknown_key_or_experiment_is_one_line(tmp_path):
 
 
 # ------------------------------------------------------------------ storages
+@pytest.mark.slow
 def test_optuna_210_study_is_upgraded_once_and_resumes(tmp_path):
     d = tmp_path / "old210"
     d.mkdir()
@@ -177,6 +181,7 @@ def test_optuna_210_study_is_upgraded_once_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.slow
 def test_journal_storage_with_two_workers(tmp_path):
     log = tmp_path / "j" / "journal.log"
     args = [a for a in sweep_args(tmp_path, "j", 6, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=3")
@@ -203,6 +208,7 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
     assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
 
 
+@pytest.mark.slow
 def test_two_worker_sweep_console_is_one_line_per_trial(tmp_path):
     args = [a for a in sweep_args(tmp_path, "quiet", 4, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
             if not a.startswith("hydra.sweeper.workers")]

@@ -12,6 +12,7 @@ import time
 
 import optuna
 import pandas as pd
+import pytest
 from optuna.distributions import LogUniformDistribution
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import make_url
@@ -45,6 +46,7 @@ def worker_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in study.trials if t.user_attrs.get("host") != "elsewhere"]
 
 
+@pytest.mark.slow
 def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg_url):
     study_name, n_trials = "pg3", 7
     # One finished trial from "another machine": 100% at every epoch. With the median pruner
@@ -97,6 +99,7 @@ def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg
     assert_no_password(make_url(pg_url).password, tmp_path, *outs, lb.stdout, lb.stderr)
 
 
+@pytest.mark.slow
 def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_url):
     study_name, n_trials = "pgkill", 6
     args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=3", "data.train_limit=2048",
@@ -138,6 +141,7 @@ def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_
     assert_no_password(make_url(pg_url).password, tmp_path, *outs, resumed.stdout, resumed.stderr)
 
 
+@pytest.mark.slow
 def test_stale_heartbeat_from_another_host_is_failed_as_lost(tmp_path, pg_url):
     """A worker on another machine stopped beating: after grace_period its trial is failed."""
     study_name = "pgbeat"

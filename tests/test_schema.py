@@ -194,7 +194,7 @@ def test_distributions_that_cannot_fit_their_key(key, dist, needle):
 # --------------------------------------------------------------------------- sweeper keys
 BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("n_trials", "0"), ("n_trials", "-1"), ("n_jobs", "0"), ("n_jobs", "-1"), ("workers", "0"),
-    ("max_failure_rate", "-1"), ("max_failure_rate", "1.5"), ("max_rejected", "-1"),
+    ("max_failure_rate", "-1"), ("max_failure_rate", "1.5"), ("max_rejected", "-1"), ("max_duplicates", "0"),
     ("heartbeat_interval", "-5"), ("heartbeat_interval", "0"), ("grace_period", "5"),
     ("trial_dir", "'t_{foo}'"), ("trial_dir", "fixed"), ("trial_dir", "'a/{number}'"), ("trial_dir", "'t_{number:q}'"),
     ("trial_dir", "'{}'"), ("study_name", "'a/b'"),

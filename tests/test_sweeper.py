@@ -114,7 +114,7 @@ def test_grid_sampler_needs_discrete_params(tmp_path):
 # ------------------------------------------------------------------ duplicates, seeds, warm start
 @pytest.mark.slow
 def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
-    proc = run(sweep_args(tmp_path, "dup", 4, "model.c3=choice(8,16)"), cwd=tmp_path)
+    proc = run(sweep_args(tmp_path, "dup", 4, "model.c3=choice(8,16)", "hydra.sweeper.max_duplicates=10"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     study = load(tmp_path, "dup")
     trained = trained_params(study)
@@ -122,7 +122,7 @@ def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
     dups = [t for t in study.trials if t.user_attrs.get("status") == "duplicate"]
     originals = {t.number for t in study.trials if t.user_attrs.get("status") == "complete"}
     assert dups and all(t.user_attrs["duplicate_of"] in originals for t in dups)
-    assert "search space is exhausted" in proc.stdout + proc.stderr
+    assert "10 candidates in a row were already tried: the search space is exhausted" in proc.stdout + proc.stderr
     board = pd.read_csv(tmp_path / "dup" / "leaderboard.csv")
     assert set(board.status) == {"complete", "duplicate"}
 

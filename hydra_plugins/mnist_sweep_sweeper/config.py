@@ -109,6 +109,9 @@ class MnistOptunaSweeperConf(OptunaSweeperConf):
     precheck: Optional[str] = None
     # Stop with an error after this many rejected candidates in one invocation.
     max_rejected: int = key(1000, ge=0)
+    # End the sweep ("search space exhausted") after this many candidates in a row that equal a
+    # trial already in the study (a small choice space that is fully tried).
+    max_duplicates: int = key(50, ge=1, le=100_000)
     # Dotted path of callable(study, sweep_dir) called after every finished trial (the leaderboard).
     on_trial_end: Optional[str] = None
     # An Optuna pruner, chosen with hydra/sweeper/pruner=median (default)|halving|hyperband|threshold|wilcoxon|none

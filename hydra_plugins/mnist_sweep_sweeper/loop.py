@@ -21,7 +21,6 @@ from mnist_sweep.errors import SweepError
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
-MAX_DUPLICATES_IN_A_ROW = 50  # then even random draws find nothing new: the space is exhausted
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 
 
@@ -35,6 +34,7 @@ class Loop:
     n_trials: int
     n_jobs: int
     max_rejected: int
+    max_duplicates: int  # in a row: then even random draws find nothing new, the space is exhausted
     max_failure_rate: float
     grace_period: int | None
     trial_dir_format: str
@@ -95,7 +95,7 @@ class Loop:
                 in_flight.remove(trial)
                 self._trial_end()
                 self.duplicates += 1
-                if self.duplicates >= MAX_DUPLICATES_IN_A_ROW:
+                if self.duplicates >= self.max_duplicates:
                     log.warning("%d candidates in a row were already tried: the search space is exhausted", self.duplicates)
                     return batch or None
                 continue

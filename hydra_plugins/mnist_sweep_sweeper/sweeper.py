@@ -47,7 +47,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def __init__(
-        self, *args: Any, precheck: str | None, max_rejected: int, on_trial_end: str | None, trial_dir: str, pruner: Any,
+        self, *args: Any, precheck: str | None, max_rejected: int, max_duplicates: int, on_trial_end: str | None,
+        trial_dir: str, pruner: Any,
         workers: int, on_sweep_end: str | None, heartbeat_interval: int | None = None, grace_period: int | None = None,
         enqueue: list | None = None, dry_run: bool = False,
     ) -> None:
@@ -56,6 +57,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self._composer: Composer | None = None
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
         self.workers, self.max_rejected, self.trial_dir_format = workers, max_rejected, trial_dir
+        self.max_duplicates = max_duplicates
         # Hydra instantiates nested _target_ configs before __init__; accept either form.
         self.pruner = instantiate(pruner) if isinstance(pruner, (dict, DictConfig)) else pruner
         self.precheck: Callable[[DictConfig], dict] | None = get_method(precheck) if precheck else None
@@ -117,6 +119,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         loop = Loop(
             study=study, space=space, sweep_dir=sweep_dir, compose=self._compose, launch=launch,
             n_trials=self.n_trials, n_jobs=self.n_jobs, max_rejected=self.max_rejected,
+            max_duplicates=self.max_duplicates,
             max_failure_rate=self.max_failure_rate, grace_period=self.grace_period,
             trial_dir_format=self.trial_dir_format, precheck=self.precheck, on_trial_end=self.on_trial_end,
             reseed=reseed,
@@ -208,7 +211,7 @@ class MnistOptunaSweeper(OptunaSweeper):
     """The thin front: the stock sweeper's keys plus ours (config.MnistOptunaSweeperConf)."""
 
     def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
-                 search_space, custom_search_space, params, precheck=None, max_rejected=1000,
+                 search_space, custom_search_space, params, precheck=None, max_rejected=1000, max_duplicates=50,
                  on_trial_end=None, trial_dir="trial_{number:04d}", pruner=None, workers=1,
                  on_sweep_end=None, heartbeat_interval=None, grace_period=None, enqueue=None,
                  dry_run=False) -> None:  # fmt: skip
@@ -217,7 +220,8 @@ class MnistOptunaSweeper(OptunaSweeper):
         self.sweeper = MnistOptunaSweeperImpl(
             sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate, search_space,
             custom_search_space, params,
-            precheck=precheck, max_rejected=max_rejected, on_trial_end=on_trial_end, trial_dir=trial_dir,
+            precheck=precheck, max_rejected=max_rejected, max_duplicates=max_duplicates, on_trial_end=on_trial_end,
+            trial_dir=trial_dir,
             pruner=pruner, workers=workers, on_sweep_end=on_sweep_end,
             heartbeat_interval=heartbeat_interval, grace_period=grace_period, enqueue=enqueue, dry_run=dry_run,
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 from hydra.core.utils import JobReturn
+from omegaconf import DictConfig
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
@@ -43,3 +44,13 @@ def return_value(ret: JobReturn) -> Any:
     """A job's return value or the exception it raised. ``JobReturn.return_value`` re-raises the
     job's exception; the sweeper needs it as a value (TrialPruned vs. a failure)."""
     return ret._return_value
+
+
+def apply_overrides(cfg: DictConfig, overrides: list[str]) -> None:
+    """Plain ``key=value`` overrides applied to a composed config in place: the second step of
+    Hydra's own composition (``ConfigLoaderImpl._load_configuration_impl``), the same function with
+    its errors. Hydra has no public API for it; compose.py keeps the first step per group choice."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    ConfigLoaderImpl._apply_overrides_to_config(OverridesParser.create().parse_overrides(overrides), cfg)

@@ -11,9 +11,9 @@ function. The launcher still composes every job itself: only the checks before l
 import copy
 from collections.abc import Callable
 
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
+
+from hydra_plugins.mnist_sweep_sweeper import _optuna
 
 MAX_BASES = 64  # group-choice combinations kept
 
@@ -30,7 +30,6 @@ class Composer:
     def __init__(self, load: Callable[[list[str]], DictConfig]) -> None:
         self._load = load
         self._bases: dict[tuple[str, ...], DictConfig] = {}
-        self._parser = OverridesParser.create()
 
     def __call__(self, overrides: list[str]) -> DictConfig:
         structural = tuple(o for o in overrides if not is_value_override(o))
@@ -42,6 +41,5 @@ class Composer:
             base = self._bases[structural] = self._load(list(structural))
         cfg = copy.deepcopy(base)
         if values:
-            # Hydra's second step, private API: the same function its config loader calls.
-            ConfigLoaderImpl._apply_overrides_to_config(self._parser.parse_overrides(values), cfg)
+            _optuna.apply_overrides(cfg, values)  # Hydra's second step, the function its loader calls
         return cfg

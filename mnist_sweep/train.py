@@ -180,8 +180,9 @@ def train(cfg: DictConfig, out_dir: Path, on_epoch: EpochHook | None = None, slo
         ))
         results.write_metrics(out_dir, rows)
         log.info(
-            "epoch %2d/%d  loss %.4f  train %.4f  val %.4f  test %.4f  lr %.5f  %.0f img/s  %.1fs",
-            epoch, ts.max_epochs, train_loss, train_acc, val_acc, test_acc, lr, ips, rows[-1]["epoch_s"],
+            "epoch %2d/%d  loss %.4f  train %.4f  val %s  test %.4f  lr %.5f  %.0f img/s  %.1fs",
+            epoch, ts.max_epochs, train_loss, train_acc, "-" if math.isnan(val_acc) else f"{val_acc:.4f}", test_acc, lr,
+            ips, rows[-1]["epoch_s"],
         )
         if on_epoch is not None:
             try:

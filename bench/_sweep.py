@@ -1,6 +1,7 @@
 """Shared by the sweep benchmarks: run one sweep in a fresh study and read its leaderboard."""
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -19,6 +20,14 @@ def run_sweep(d: Path, name: str, overrides: list[str]) -> tuple[pd.DataFrame, f
     if proc.returncode != 0:
         sys.exit(f"{name}: sweep failed: {proc.stderr.strip().splitlines()[-1]}")
     return pd.read_csv(d / "leaderboard.csv"), wall
+
+
+def workload_args(p: argparse.ArgumentParser, *, trials: int, epochs: int, warmup: int, warmup_help: str) -> None:
+    """The reduced workload's flags (shared by the pruning and sampler benchmarks)."""
+    p.add_argument("--trials", type=int, default=trials)
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--train-limit", type=int, default=4000)
+    p.add_argument("--warmup", type=int, default=warmup, help=warmup_help)
 
 
 def reduced_workload(train_limit: int, epochs: int, trials: int) -> list[str]:

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from _sweep import reduced_workload, run_sweep
+from _sweep import reduced_workload, run_sweep, workload_args
 
 PRUNERS = {  # hydra/sweeper/pruner options (hydra_plugins/mnist_sweep_sweeper/config.py)
     "none": ["hydra/sweeper/pruner=none"],
@@ -35,10 +35,7 @@ def epochs_trained(board: pd.DataFrame) -> int:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--trials", type=int, default=16)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--train-limit", type=int, default=4000)
-    p.add_argument("--warmup", type=int, default=2, help="median: epochs before any pruning")
+    workload_args(p, trials=16, epochs=8, warmup=2, warmup_help="median: epochs before any pruning")
     p.add_argument("--pruners", nargs="*", default=list(PRUNERS))
     args = p.parse_args()
     workload = reduced_workload(args.train_limit, args.epochs, args.trials)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from _sweep import reduced_workload, run_sweep
+from _sweep import reduced_workload, run_sweep, workload_args
 from pruning import epochs_trained
 
 ARMS = {  # name -> hydra/sweeper overrides
@@ -31,10 +31,7 @@ ARMS = {  # name -> hydra/sweeper overrides
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--trials", type=int, default=12)
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--train-limit", type=int, default=4000)
-    p.add_argument("--warmup", type=int, default=3, help="median/wilcoxon: epochs before any pruning")
+    workload_args(p, trials=12, epochs=6, warmup=3, warmup_help="median/wilcoxon: epochs before any pruning")
     p.add_argument("--arms", nargs="*", default=list(ARMS))
     args = p.parse_args()
     workload = reduced_workload(args.train_limit, args.epochs, args.trials)

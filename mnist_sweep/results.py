@@ -52,7 +52,7 @@ def versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": version("torchvision"),  # not imported: 2 s of torch._dynamo for a version string
+        "torchvision": version("torchvision"),  # from its metadata: importing it loads its models and ops
         "hydra": hydra.__version__,
         "optuna": optuna.__version__,
         "numpy": numpy.__version__,

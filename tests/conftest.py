@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
@@ -187,6 +188,43 @@ def swept(tmp_path_factory):
     return tmp, board1, dirs1
 
 
+# A tiny real sweep shared by the export, predict, leaderboard and report tests. It runs in
+# ``<tmp>/work`` with a *relative* SQLite storage (``sqlite:///db/optuna.db``, so the database is
+# not in the sweep dir) and an absolute sweep dir ``<tmp>/sw``: readers must find the study through
+# what the sweep recorded, from any working directory.
+# 1 epoch on 1,024 images without augmentation: about 60% accuracy, so predictions vary; c3=256 is
+# over the 20k budget, so rejections are certain to be tried.
+TINY_SWEEP_TRAIN = ["data.train_limit=1024", "data.val_size=256", "data.test_limit=256", "data.batch_size=32",
+                    "data.augment.strength=0", "trainer.max_epochs=1", "trainer.progress=false"]
+TINY_SWEEP_SPACE = ["model.c3=choice(8,16,256)", "optimizer.lr=tag(log,interval(0.02,0.2))",
+                    "model.dropout=interval(0.0,0.1)"]
+TINY_SWEEP_TRIALS = 5  # complete trials (rejections do not count): enough for importances
+
+
+@dataclass
+class TinySweep:
+    cwd: Path  # where the sweep ran
+    dir: Path  # the sweep dir
+    db: Path  # the SQLite file, outside the sweep dir
+    board: pd.DataFrame
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory) -> TinySweep:
+    tmp = tmp_path_factory.mktemp("tiny_sweep")
+    cwd, sweep_dir = tmp / "work", tmp / "sw"
+    cwd.mkdir()
+    args = ["mnist_sweep.train", "-m", f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.storage=sqlite:///db/optuna.db",
+            "hydra.sweeper.study_name=tiny", f"hydra.sweeper.n_trials={TINY_SWEEP_TRIALS}", "hydra.sweeper.workers=1",
+            "hydra.sweeper.on_sweep_end=null",  # no report at the end: the report tests run `report` themselves
+            "hydra/sweeper/pruner=none", "hydra.sweeper.sampler.n_startup_trials=2", "hydra.sweeper.params=null",
+            *TINY_SWEEP_TRAIN, *TINY_SWEEP_SPACE]
+    proc = run(args, cwd=cwd, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    board = pd.read_csv(sweep_dir / "leaderboard.csv")
+    return TinySweep(cwd, sweep_dir, cwd / "db" / "optuna.db", board)
+
+
 
 
 PG_URL_FILE = Path(os.environ.get("MNIST_SWEEP_PG_DIR", "/tmp/mnist_sweep_pg")) / "url"
@@ -223,6 +261,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     two workers finish together instead of one waiting on the last long test."""
     for item in items:
         shared = [f for f in SHARED_SWEEPS if f in getattr(item, "fixturenames", ())]
+        for name in shared:  # defined in a test module (or a module it imports), it is built once per module
+            where = [d.baseid for d in item._fixtureinfo.name2fixturedefs[name] if d.baseid.endswith(".py")]
+            if where:
+                raise pytest.UsageError(f"{item.nodeid}: the shared sweep {name!r} is also defined in {where[0]}, "
+                                        "which builds it again for that module; use the one in tests/conftest.py")
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
             item.add_marker(pytest.mark.slow)

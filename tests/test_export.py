@@ -14,7 +14,6 @@ import yaml
 from conftest import assert_one_line_error, run
 from mnist_sweep import checkpoint, export
 from mnist_sweep.reproduce import COMPARED
-from sweep_fixture import tiny_sweep  # noqa: F401 - the session fixture
 
 pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
 

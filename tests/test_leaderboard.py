@@ -9,7 +9,6 @@ import pytest
 
 from conftest import assert_one_line_error, run
 from mnist_sweep import leaderboard
-from sweep_fixture import tiny_sweep  # noqa: F401 - the session fixture
 
 
 def table_rows(out: str) -> list[list[str]]:

@@ -12,7 +12,6 @@ from PIL import Image, ImageOps
 
 from conftest import assert_one_line_error, run
 from mnist_sweep import checkpoint, predict
-from sweep_fixture import tiny_sweep  # noqa: F401 - the session fixture
 
 pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
 

@@ -130,7 +130,7 @@ window.addEventListener('load', () => {
 # ------------------------------------------------------------------ issue 15: truthful, data-scaled, findable
 from mnist_sweep import plots  # noqa: E402
 from mnist_sweep import report as report_mod  # noqa: E402
-from sweep_fixture import axes_boxes, colored, inside, rgb, tiny_sweep  # noqa: E402,F401
+from image_stats import axes_boxes, colored, inside, rgb  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,52 +1,10 @@
-"""A tiny real sweep shared by the export, predict, leaderboard and report tests (built once per
-session), and image statistics for checking that a plot has drawn data.
-
-The sweep runs in ``<tmp>/work`` with a *relative* SQLite storage (``sqlite:///db/optuna.db``,
-so the database is not in the sweep dir) and an absolute sweep dir ``<tmp>/sw``: readers must
-find the study through what the sweep recorded, from any working directory.
-"""
+"""Image statistics for checking that a plot has drawn data (axes frames, coloured pixels)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pytest
 from PIL import Image
-
-from conftest import run
-
-# 1 epoch on 1,024 images without augmentation: about 60% accuracy, so predictions vary.
-TRAIN = ["data.train_limit=1024", "data.val_size=256", "data.test_limit=256", "data.batch_size=32",
-         "data.augment.strength=0", "trainer.max_epochs=1", "trainer.progress=false"]
-# c3=256 is over the 20k budget: rejections are certain to be tried.
-SPACE = ["model.c3=choice(8,16,256)", "optimizer.lr=tag(log,interval(0.02,0.2))", "model.dropout=interval(0.0,0.1)"]
-N_TRIALS = 5  # complete trials (rejections do not count): enough for importances
-
-
-@dataclass
-class TinySweep:
-    cwd: Path  # where the sweep ran
-    dir: Path  # the sweep dir
-    db: Path  # the SQLite file, outside the sweep dir
-    board: pd.DataFrame
-
-
-@pytest.fixture(scope="session")
-def tiny_sweep(tmp_path_factory) -> TinySweep:
-    tmp = tmp_path_factory.mktemp("tiny_sweep")
-    cwd, sweep_dir = tmp / "work", tmp / "sw"
-    cwd.mkdir()
-    args = ["mnist_sweep.train", "-m", f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.storage=sqlite:///db/optuna.db",
-            "hydra.sweeper.study_name=tiny", f"hydra.sweeper.n_trials={N_TRIALS}", "hydra.sweeper.workers=1",
-            "hydra.sweeper.on_sweep_end=null",  # no report at the end: the report tests run `report` themselves
-            "hydra/sweeper/pruner=none", "hydra.sweeper.sampler.n_startup_trials=2", "hydra.sweeper.params=null",
-            *TRAIN, *SPACE]
-    proc = run(args, cwd=cwd, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    board = pd.read_csv(sweep_dir / "leaderboard.csv")
-    return TinySweep(cwd, sweep_dir, cwd / "db" / "optuna.db", board)
 
 
 # ------------------------------------------------------------------ image statistics

@@ -20,7 +20,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.errors import CliParser, LeaderboardError, StorageError, exit_code_of
 from mnist_sweep.storage import (
-    JOURNAL_SCHEME, STORAGE_ENV, default_storage, local_path, mask_url, open_storage, status_of,
+    JOURNAL_SCHEME, STORAGE_ENV, default_storage, local_path, mask_url, missing_file, open_storage, status_of,
 )
 
 FILENAME = "leaderboard.csv"
@@ -225,10 +225,8 @@ RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
 
 def check_exists(storage: str, flag: str = "--storage", fix: str = "give the path of the sweep's optuna.db") -> None:
     """A SQLite or journal URL whose file is missing: opening it would create an empty one; refuse."""
-    path = sqlite_path(storage)
-    if path is not None and not path.is_file():
-        where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
-        raise LeaderboardError(f"{flag} {storage}: no such {'journal' if storage.startswith(JOURNAL_SCHEME) else 'SQLite'} file {path}{where}; {fix}")
+    if bad := missing_file(storage):
+        raise LeaderboardError(f"{flag} {bad}; {fix}")
 
 
 def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None) -> Any:

@@ -639,19 +639,16 @@ def _is_leaderboard_csv(p: Path) -> bool:
 def _readonly_storage(url: str, check_password: bool = True) -> str | None:
     """A read-only command must not create a database: refuse an SQLite URL to a missing file,
     and a password written out on the command line (the environment may hold one)."""
-    from mnist_sweep.storage import check_no_clear_password, local_path, redact
+    from mnist_sweep.storage import check_no_clear_password, missing_file, redact
 
     try:
         if check_password:
             check_no_clear_password(url, "--storage")
     except SweepError as e:
         return str(e).split(": ", 1)[1]
-    if url.startswith("sqlite:///"):
-        path = str(local_path(url))
-        if path in ("", ".", ":memory:") or not Path(path).is_file():
-            where = "" if Path(path).is_absolute() else f" (relative to the current directory {Path.cwd()})"
-            return f"{redact(url)}: no such SQLite file {path}{where}; give the storage of an existing study"
-    elif "://" not in url:
+    if bad := missing_file(url):
+        return f"{bad}; give the storage of an existing study"
+    if "://" not in url:
         return f"{redact(url)}: not a storage URL; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"
     return None
 

@@ -88,6 +88,21 @@ def local_path(url: str) -> Path | None:
     return None
 
 
+def missing_file(url: str) -> str | None:
+    """Why a SQLite or journal URL cannot be read: its file does not exist (opening it would create
+    an empty one), or it names no file at all. None for a server URL or an existing file."""
+    path = local_path(url)
+    if path is None:
+        return None
+    kind = "journal" if url.startswith(JOURNAL_SCHEME) else "SQLite"
+    if str(path) in ("", ".", ":memory:"):
+        return f"{redact(url)}: names no {kind} file"
+    if path.is_file():
+        return None
+    where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
+    return f"{redact(url)}: no such {kind} file {path}{where}"
+
+
 def open_storage(
     url: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None, upgrade: bool = False,
 ) -> Any:

@@ -251,7 +251,8 @@ def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
     import sys
     import time
 
-    space = ["optimizer.lr=tag(log,interval(0.01,0.1))", "data.train_limit=1024", "trainer.max_epochs=8"]
+    # 8 short epochs (TINY's 512 images): the signal lands while the second trial trains
+    space = ["optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=8"]
     args = sweep_args(tmp_path, "sig", 3, *space)
     # A shell's background job starts with SIGINT ignored, and Python keeps it so: restore the default.
     proc = subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,

@@ -186,7 +186,8 @@ def test_journal_storage_with_two_workers(tmp_path):
     log = tmp_path / "j" / "journal.log"
     args = [a for a in sweep_args(tmp_path, "j", 6, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=3")
             if not a.startswith(("hydra.sweeper.storage", "hydra.sweeper.workers"))]
-    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2"], cwd=tmp_path)
+    # process=True: in this warm process the sweep would finish every trial before its helper imports torch
+    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2"], cwd=tmp_path, process=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     from mnist_sweep.storage import open_storage
 
@@ -194,6 +195,20 @@ def test_journal_storage_with_two_workers(tmp_path):
     assert sum(t.state.name == "COMPLETE" for t in study.trials) == 6
     assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers trained
     assert "worker 1: [" in proc.stdout + proc.stderr  # the helper's progress reached this console
+
+
+def test_helpers_rerun_this_sweeps_arguments_not_the_host_interpreters(monkeypatch):
+    """In-process (a notebook, this test runner) sys.argv is what cli.main(argv) gave Hydra; the
+    host's own command line (sys.orig_argv) must not leak into the helpers."""
+    import sys
+
+    from hydra_plugins.mnist_sweep_sweeper.workers import helper_command
+
+    monkeypatch.setattr(sys, "argv", ["mnist_sweep.train", "-m", "hydra.sweeper.workers=3", "model.c3=16"])
+    monkeypatch.setattr(sys, "orig_argv", [sys.executable, "-m", "pytest", "-k", "x"])
+    cmd = helper_command()
+    assert cmd[0] == sys.executable and cmd[-4:] == ["mnist_sweep.train", "-m", "model.c3=16", "hydra.sweeper.workers=1"]
+    assert cmd[-5] == "-m" and "pytest" not in cmd and "hydra.sweeper.workers=3" not in cmd
 
 
 # ------------------------------------------------------------------ console
@@ -212,7 +227,7 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
 def test_two_worker_sweep_console_is_one_line_per_trial(tmp_path):
     args = [a for a in sweep_args(tmp_path, "quiet", 4, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
             if not a.startswith("hydra.sweeper.workers")]
-    proc = run([*args, "hydra.sweeper.workers=2"], cwd=tmp_path)
+    proc = run([*args, "hydra.sweeper.workers=2"], cwd=tmp_path, process=True)  # see the journal test
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
     progress = [l for l in lines if re.search(r"\[\d/4\] trial \d+ complete", l)]

@@ -13,7 +13,21 @@ from pathlib import Path
 from mnist_sweep.trial import WORKER_ENV
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+TRAIN_MODULE = "mnist_sweep.train"  # the task this sweeper runs; its helpers re-run it
 FORWARDED = ("[", "trial ", "study ", "warm start")  # the helpers' progress and trial lines, not their logs
+
+
+def helper_command() -> list[str]:
+    """``python -m mnist_sweep.train <this sweep's arguments> hydra.sweeper.workers=1``.
+
+    The arguments are ``sys.argv``, which ``mnist_sweep.cli.main(argv)`` sets for Hydra, so a sweep
+    started in-process (a notebook, a test) gets helpers running its own command, not the host
+    interpreter's. Interpreter options (-X, -W) are carried over with the stdlib's private
+    ``subprocess._args_from_interpreter_flags``, the function multiprocessing uses for its children.
+    """
+    args = [a for a in sys.argv[1:] if not a.startswith("hydra.sweeper.workers=")]
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    return [sys.executable, *flags, "-m", TRAIN_MODULE, *args, "hydra.sweeper.workers=1"]
 
 
 class Helpers:
@@ -23,13 +37,12 @@ class Helpers:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start the helpers: the same argv with workers=1; each picks its own sampler seed."""
-        argv = [a for a in sys.orig_argv[1:] if not a.startswith("hydra.sweeper.workers=")]
+        """Start the helpers: the same command with workers=1; each picks its own sampler seed."""
         for i in range(1, self.n):
             log_path = self.sweep_dir / f"worker-{i}.log"
             out = open(log_path, "ab")  # noqa: SIM115 - closed by the forwarding thread
             proc = subprocess.Popen(
-                [sys.executable, *argv, "hydra.sweeper.workers=1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                helper_command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 env={**os.environ, WORKER_ENV: str(i), "PYTHONUNBUFFERED": "1"},
             )
             thread = threading.Thread(target=self._forward, args=(proc, out, i), daemon=True)

@@ -69,7 +69,7 @@ def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None,
     """``python -m <args>`` in ``cwd``: in this process through the entry point's ``main(argv)``
     (``run_inproc``; a new interpreter costs seconds of imports: torch, torch._dynamo, Optuna,
     Hydra), or as a real subprocess with ``process=True`` (one test per entry point) and for a
-    sweep through another launcher."""
+    sweep through the joblib or multigpu launcher."""
     if not process and in_process(args):
         return run_inproc(args, cwd, env)
     return subprocess.run(
@@ -79,8 +79,8 @@ def run(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None,
 
 def in_process(args: list[str]) -> bool:
     module = args[0]
-    if module == "mnist_sweep.train" and "-m" in args:  # helper workers are processes either way
-        return not any(a.startswith("hydra/launcher=") for a in args)
+    if module == "mnist_sweep.train" and "-m" in args:  # helper workers and submitit's jobs are processes either way
+        return not any(a.startswith("hydra/launcher=") and a != "hydra/launcher=submitit_local" for a in args)
     return module.startswith("mnist_sweep.")
 
 

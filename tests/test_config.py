@@ -6,6 +6,7 @@ import pytest
 
 from conftest import CONF, make_cfg, make_cfg_hydra
 from hydra_plugins.mnist_sweep_sweeper import space as sspace
+from hydra_plugins.mnist_sweep_sweeper.compose import Composer
 from mnist_sweep.errors import ParamBudgetExceeded
 from mnist_sweep.train import precheck
 
@@ -33,8 +34,8 @@ def test_search_space_parses_and_every_key_exists(name):
     sweeper = cfg.hydra.sweeper
     assert sweeper.n_trials >= 1 and sweeper.study_name
 
-    def compose(overrides: list[str]):
-        return make_cfg_hydra(f"hparams_search={name}", *overrides)
+    # as the sweeper composes: once per group choice, values applied by Hydra's own override step
+    compose = Composer(lambda overrides: make_cfg_hydra(f"hparams_search={name}", *overrides))
 
     entries = [f"{k}={v}" for k, v in sweeper.params.items()]
     space = sspace.build(entries, set(cfg.hydra.runtime.choices), compose)

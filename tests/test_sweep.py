@@ -289,18 +289,3 @@ def test_in_memory_storage_sweeps_without_pruning(tmp_path):
     board = pd.read_csv(tmp_path / "mem" / "leaderboard.csv")
     assert (board.status == "complete").sum() == 2 and not (tmp_path / "mem" / "optuna.db").exists()
     assert "in-memory study: one worker" in proc.stdout + proc.stderr
-
-
-@pytest.mark.slow
-def test_two_sweeps_on_one_sqlite_study_at_once_do_not_collide(tmp_path):
-    """The same command started twice at once on a fresh SQLite study: one study, no trial run twice."""
-    args = sweep_args(tmp_path, "twice", 4, "optimizer.lr=tag(log,interval(0.01,0.1))")
-    procs = [spawn(args, tmp_path) for _ in range(2)]
-    outs = [p.communicate(timeout=300)[0] for p in procs]
-    for p, out in zip(procs, outs):
-        assert p.returncode == 0, out[-3000:]
-    study = load(tmp_path, "twice")
-    assert 4 <= len(study.trials) <= 4 + 2 and all(t.state.name == "COMPLETE" for t in study.trials)
-    assert len({t.user_attrs["trial_dir"] for t in study.trials}) == len(study.trials)
-    board = pd.read_csv(tmp_path / "twice" / "leaderboard.csv")  # whole, whichever worker wrote it last
-    assert sorted(board.trial) == sorted(t.number for t in study.trials)

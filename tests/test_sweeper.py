@@ -129,14 +129,20 @@ def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
 
 @pytest.mark.slow
 def test_two_sweeps_at_once_then_a_resume_train_no_config_twice(tmp_path):
-    """The same command twice at once on one fresh study (same configured seed), then resumed:
-    every trained trial has its own parameters."""
+    """The same command twice at once on one fresh SQLite study (same configured seed): one study,
+    no collision, a whole leaderboard; then resumed: every trained trial has its own parameters."""
     space = ["model.c3=choice(8,12,16)", "optimizer.lr=choice(0.01,0.03,0.1)", "data.batch_size=choice(32,64)"]
     args = sweep_args(tmp_path, "par", 4, *space)
     procs = [spawn(args, tmp_path) for _ in range(2)]
     for p in procs:
         out = p.communicate(timeout=300)[0]
         assert p.returncode == 0, out[-3000:]
+    study = load(tmp_path, "par")  # one study; n_trials counted across both, one extra each in flight at most
+    trained = [t for t in study.trials if t.user_attrs.get("status") == "complete"]
+    assert 4 <= len(trained) <= 4 + 2 and not [t for t in study.trials if t.user_attrs.get("status") in ("failed", "lost")]
+    assert len({t.user_attrs["trial_dir"] for t in trained}) == len(trained)
+    board = pd.read_csv(tmp_path / "par" / "leaderboard.csv")  # whole, whichever process wrote it last
+    assert sorted(board.trial) == sorted(t.number for t in study.trials)
     proc = run(sweep_args(tmp_path, "par", 7, *space), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     trained = trained_params(load(tmp_path, "par"))
@@ -181,22 +187,6 @@ def test_optuna_210_study_is_upgraded_once_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr
 
 
-@pytest.mark.slow
-def test_journal_storage_with_two_workers(tmp_path):
-    log = tmp_path / "j" / "journal.log"
-    args = [a for a in sweep_args(tmp_path, "j", 6, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=3")
-            if not a.startswith(("hydra.sweeper.storage", "hydra.sweeper.workers"))]
-    # process=True: in this warm process the sweep would finish every trial before its helper imports torch
-    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2"], cwd=tmp_path, process=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    from mnist_sweep.storage import open_storage
-
-    study = optuna.load_study(study_name="j", storage=open_storage(f"journal:///{log}"))
-    assert sum(t.state.name == "COMPLETE" for t in study.trials) == 6
-    assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers trained
-    assert "worker 1: [" in proc.stdout + proc.stderr  # the helper's progress reached this console
-
-
 def test_helpers_rerun_this_sweeps_arguments_not_the_host_interpreters(monkeypatch):
     """In-process (a notebook, this test runner) sys.argv is what cli.main(argv) gave Hydra; the
     host's own command line (sys.orig_argv) must not leak into the helpers."""
@@ -224,19 +214,29 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_worker_sweep_console_is_one_line_per_trial(tmp_path):
-    args = [a for a in sweep_args(tmp_path, "quiet", 4, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
-            if not a.startswith("hydra.sweeper.workers")]
-    proc = run([*args, "hydra.sweeper.workers=2"], cwd=tmp_path, process=True)  # see the journal test
+def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(tmp_path):
+    """A two-worker sweep on journal storage: both processes train, and the console shows one
+    progress line per trial, the helper's forwarded; the detail is in each trial's train.log."""
+    log = tmp_path / "quiet" / "journal.log"
+    args = [a for a in sweep_args(tmp_path, "quiet", 5, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
+            if not a.startswith(("hydra.sweeper.storage", "hydra.sweeper.workers"))]
+    # process=True: in this warm process the sweep would finish every trial before its helper imports torch
+    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2"], cwd=tmp_path, process=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    from mnist_sweep.storage import open_storage
+
+    study = optuna.load_study(study_name="quiet", storage=open_storage(f"journal:///{log}"))
+    assert sum(t.state.name == "COMPLETE" for t in study.trials) == 5
+    assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers trained
+
     lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
-    progress = [l for l in lines if re.search(r"\[\d/4\] trial \d+ complete", l)]
-    assert len(progress) == 4 and any("worker 1: [" in l for l in progress)  # the helper's lines too
-    assert max(int(re.search(r"\[(\d)/4\]", l).group(1)) for l in progress) == 4  # counted, not numbered by worker
+    progress = [l for l in lines if re.search(r"\[\d/5\] trial \d+ complete", l)]
+    assert len(progress) == 5 and any("worker 1: [" in l for l in progress)  # the helper's lines too
+    assert max(int(re.search(r"\[(\d)/5\]", l).group(1)) for l in progress) == 5  # counted, not numbered by worker
     assert not any("Total params" in l or "Joblib.Parallel" in l or "epoch  1/2" in l for l in lines)
-    assert len(lines) <= 10, "\n".join(lines)  # start, worker started, 4 progress lines, best trial
-    log = (tmp_path / "quiet" / "trial_0000" / "train.log").read_text()
-    assert "Total params" in log and "epoch  2/2" in log  # the detail is in the trial's log
+    assert len(lines) <= 11, "\n".join(lines)  # start, worker started, 5 progress lines, best trial
+    train_log = (tmp_path / "quiet" / "trial_0000" / "train.log").read_text()
+    assert "Total params" in train_log and "epoch  2/2" in train_log  # the detail is in the trial's log
 
 
 # ------------------------------------------------------------------ composing candidates for the checks

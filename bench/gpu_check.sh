@@ -157,7 +157,7 @@ EOF
 
   # --- 3. seconds per epoch -------------------------------------------------------------------
   if [ "$DRY" = 1 ]; then
-    phase epoch 120 "$PY" bench/gpu_epoch.py --device cpu --train-limit 256 --val-size 128 --test-limit 128 \
+    phase epoch 120 "$PY" bench/gpu_epoch.py --device cpu --train-limit 512 --val-size 128 --test-limit 128 \
       --epochs 1 --warmup 0 --out "$OUTDIR/epoch.csv"
   else
     lim=$(( $(left) - 200 < 150 ? $(left) - 200 : 150 ))  # keep 200 s for the sweeps

@@ -72,7 +72,7 @@ def test_dry_run_runs_every_phase_on_cpu_with_the_carried_data(tmp_path):
         (str(bs), str(cl), str(bf)) for bs, cl, bf in itertools.product((128, 512), (False, True), (False, True))}
     for r in epoch:
         assert r["model"] == "eva8_seed" and r["params"] == "17290" and r["device"] == "cpu"
-        assert r["train_images"] == "256" and float(r["epoch_s"]) > 0 and float(r["images_per_s"]) > 0
+        assert r["train_images"] == "512" and float(r["epoch_s"]) > 0 and float(r["images_per_s"]) > 0
 
     (sweep,) = rows(out / "sweeps.csv")
     assert sweep["status"] == "ok" and sweep["workers"] == "2"

@@ -102,16 +102,17 @@ def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg
 @pytest.mark.slow
 def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_url):
     study_name, n_trials = "pgkill", 4
-    args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=3", "data.train_limit=2048",
+    args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=4", "data.train_limit=1024",
                       sqlite=False)
     procs = [start(args, tmp_path, pg_url) for _ in range(2)]  # the victim and one that carries on
     victim = procs[0]
     deadline = time.time() + 240
     victim_trial = None
+    storage = optuna.storages.RDBStorage(pg_url)  # one engine for the polling, not one per look
     while victim_trial is None and time.time() < deadline and victim.poll() is None:
-        time.sleep(0.5)
+        time.sleep(0.2)
         try:
-            study = optuna.load_study(study_name=study_name, storage=pg_url)
+            study = optuna.load_study(study_name=study_name, storage=storage)
         except KeyError:
             continue
         running = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if t.user_attrs.get("pid") == victim.pid]

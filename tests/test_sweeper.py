@@ -143,8 +143,15 @@ def test_two_sweeps_at_once_then_a_resume_train_no_config_twice(tmp_path):
     assert len({t.user_attrs["trial_dir"] for t in trained}) == len(trained)
     board = pd.read_csv(tmp_path / "par" / "leaderboard.csv")  # whole, whichever process wrote it last
     assert sorted(board.trial) == sorted(t.number for t in study.trials)
-    proc = run(sweep_args(tmp_path, "par", 7, *space), cwd=tmp_path)
+    # The resume runs in this process with a helper: the helper must get this sweep's command
+    # (what cli.main(argv) gave Hydra), not this test runner's, and join the same study.
+    resume = [a if not a.startswith("hydra.sweeper.workers=") else "hydra.sweeper.workers=2"
+              for a in sweep_args(tmp_path, "par", 7, *space)]
+    proc = run(resume, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "exited with" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    helper_log = (tmp_path / "par" / "worker-1.log").read_text()
+    assert "study par in sqlite:///" in helper_log and "usage:" not in helper_log, helper_log[-2000:]
     trained = trained_params(load(tmp_path, "par"))
     assert len(trained) >= 7 and len(set(trained)) == len(trained)
 

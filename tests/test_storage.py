@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from mnist_sweep.errors import LeaderboardError, SweepError
-from mnist_sweep.storage import RedactFilter, check_no_clear_password, mask_url, redact
+from mnist_sweep.storage import RedactFilter, check_no_clear_password, mask_url, missing_file, redact
 
 SECRET = "hunter2"
 LEAKY = [
@@ -55,3 +55,16 @@ def test_every_error_text_is_redacted():
 def test_log_filter_masks_messages_and_arguments():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "opened %s", (LEAKY[2],), None)
     assert RedactFilter().filter(record) and SECRET not in record.getMessage()
+
+
+def test_missing_file_is_the_one_check_for_file_storages(tmp_path, monkeypatch):
+    """Every reader (leaderboard, report, dashboard, the CLI flag schema) refuses through it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "there.db").write_bytes(b"")
+    assert missing_file("sqlite:///there.db") is None and missing_file(f"sqlite:///{tmp_path}/there.db") is None
+    assert missing_file("postgresql://u@h/db") is None  # a server: nothing to look for here
+    rel = missing_file("sqlite:///gone.db")
+    assert rel == f"sqlite:///gone.db: no such SQLite file gone.db (relative to the current directory {tmp_path})"
+    assert missing_file(f"journal:///{tmp_path}/j.log") == f"journal:///{tmp_path}/j.log: no such journal file {tmp_path}/j.log"
+    assert missing_file("sqlite:///:memory:").endswith("names no SQLite file")
+    assert "secret" not in missing_file("sqlite:///gone.db?password=secret")

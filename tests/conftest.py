@@ -261,6 +261,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         shared = [f for f in SHARED_SWEEPS if f in getattr(item, "fixturenames", ())]
         for name in shared:  # defined in a test module (or a module it imports), it is built once per module
+            # pytest has no public API for where a fixture is defined: this reads its private _fixtureinfo
             where = [d.baseid for d in item._fixtureinfo.name2fixturedefs[name] if d.baseid.endswith(".py")]
             if where:
                 raise pytest.UsageError(f"{item.nodeid}: the shared sweep {name!r} is also defined in {where[0]}, "

@@ -20,7 +20,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.errors import CliParser, LeaderboardError, StorageError, exit_code_of
 from mnist_sweep.storage import (
-    JOURNAL_SCHEME, STORAGE_ENV, default_storage, local_path, mask_url, missing_file, open_storage, status_of,
+    JOURNAL_SCHEME, STORAGE_ENV, default_storage, mask_url, missing_file, open_storage, sqlite_path, status_of,
 )
 
 FILENAME = "leaderboard.csv"
@@ -133,12 +133,6 @@ def storage_url_of(study: Any) -> str | None:
         return url
     journal = getattr(getattr(storage, "_backend", None), "_file_path", None)  # JournalStorage(JournalFileBackend)
     return f"{JOURNAL_SCHEME}{journal}" if isinstance(journal, str) else None
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite or journal URL (relative paths stay relative); None for servers, in-memory."""
-    path = local_path(url)
-    return None if path is None or str(path) in ("", ".", ":memory:") else path
 
 
 def portable_url(url: str, cwd: Path) -> str:

@@ -88,14 +88,20 @@ def local_path(url: str) -> Path | None:
     return None
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite or journal URL (relative paths stay relative); None for servers, in-memory."""
+    path = local_path(url)
+    return None if path is None or str(path) in ("", ".", ":memory:") else path
+
+
 def missing_file(url: str) -> str | None:
     """Why a SQLite or journal URL cannot be read: its file does not exist (opening it would create
     an empty one), or it names no file at all. None for a server URL or an existing file."""
-    path = local_path(url)
-    if path is None:
+    if local_path(url) is None:
         return None
     kind = "journal" if url.startswith(JOURNAL_SCHEME) else "SQLite"
-    if str(path) in ("", ".", ":memory:"):
+    path = sqlite_path(url)
+    if path is None:
         return f"{redact(url)}: names no {kind} file"
     if path.is_file():
         return None

@@ -224,8 +224,6 @@ def tiny_sweep(tmp_path_factory) -> TinySweep:
     return TinySweep(cwd, sweep_dir, cwd / "db" / "optuna.db", board)
 
 
-
-
 PG_URL_FILE = Path(os.environ.get("MNIST_SWEEP_PG_DIR", "/tmp/mnist_sweep_pg")) / "url"
 
 

@@ -121,10 +121,112 @@ def snapshot(d: Path) -> dict[str, float]:
     return {str(p.relative_to(d)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*"))}
 
 
-def spawn(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    """``run`` without waiting: stdout and stderr together, for ``communicate()``."""
-    return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+class Forked:
+    """``python -m <args>`` started without waiting, as a fork of this warm test process: a real
+    process (its own pid, signals, storage connections and helper workers) that runs the entry
+    point's ``main(argv)``, without the ~6 CPU-s of imports a new interpreter pays (torch,
+    torch._dynamo, Hydra's plugins, Optuna). Stdout and stderr go together to one file. The subset
+    of ``subprocess.Popen`` the tests use: pid, poll, wait, send_signal, communicate, returncode."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict | None = None) -> None:
+        import gc
+        import importlib
+        import signal
+        import tempfile
+
+        module, *argv = args
+        main = importlib.import_module("mnist_sweep.cli" if module == "mnist_sweep.train" else module).main
+        self.args, self.returncode = args, None
+        self._out = tempfile.TemporaryFile()
+        _warm_up()
+        gc.collect()  # garbage of this process is collected here, never by the child
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid:
+            _FORKED.append(self)
+            return
+        rc = 1
+        try:  # the child: never returns into pytest
+            gc.freeze()
+            for fd in (1, 2):
+                os.dup2(self._out.fileno(), fd)
+            sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(_env(env))
+            try:
+                rc = main(list(argv))
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except KeyboardInterrupt:
+                rc = 130
+        except BaseException:  # noqa: BLE001 - reported like the interpreter would
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            os._exit(rc)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                self.kill()
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        import signal
+
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.returncode = -signal.SIGKILL
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, None]:
+        self.wait(timeout)
+        self._out.seek(0)
+        return self._out.read().decode(errors="replace"), None
+
+
+_FORKED: list[Forked] = []
+
+
+def _warm_up() -> None:
+    """Import here, once, what a run imports lazily, so forked children do not each pay it."""
+    import matplotlib.pyplot  # noqa: F401 - mnist_sweep.plots, at the end of every run
+    import torch
+    from hydra.core.plugins import Plugins
+
+    import mnist_sweep.train  # noqa: F401
+
+    Plugins.instance()  # imports every installed Hydra plugin (launchers, sweepers)
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo (about 2 CPU-s)
+
+
+@pytest.fixture(autouse=True)
+def _no_forked_child_outlives_its_test():
+    yield
+    while _FORKED:
+        _FORKED.pop().kill()
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:

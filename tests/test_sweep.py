@@ -7,7 +7,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, spawn, sweep_args
+from conftest import Forked, assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, sweep_args
 from mnist_sweep.leaderboard import CORE
 
 def test_leaderboard_rows_and_columns(swept):
@@ -245,30 +245,25 @@ def test_reproduce_rank_past_end_and_deleted_dir(swept, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGKILL"])
 def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
-    """A real signal to a real sweep while its second trial trains."""
+    """A real signal to a real sweep process while its second trial trains."""
     import signal
-    import subprocess
-    import sys
     import time
 
-    # 8 short epochs (TINY's 512 images): the signal lands while the second trial trains
-    space = ["optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=8"]
+    # 5 short epochs (TINY's 512 images): the signal lands while the second trial trains
+    space = ["optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=5"]
     args = sweep_args(tmp_path, "sig", 3, *space)
-    # A shell's background job starts with SIGINT ignored, and Python keeps it so: restore the default.
-    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = Forked(args, tmp_path)
     d = tmp_path / "sig"
     deadline = time.time() + 120
     while time.time() < deadline and not (d / "trial_0001" / "metrics.csv").exists():
-        time.sleep(0.2)
+        time.sleep(0.1)
     assert (d / "trial_0001" / "metrics.csv").exists(), "second trial never started"
     finished = fingerprint(d / "trial_0000")
     proc.send_signal(getattr(signal, sig))
-    _, err = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     if sig != "SIGKILL":
-        assert "Traceback" not in err and "interrupted" in err.splitlines()[-1]
+        assert "Traceback" not in out and "interrupted" in out.strip().splitlines()[-1], out[-2000:]
         board = pd.read_csv(d / "leaderboard.csv")
         assert board.set_index("trial").loc[1, "status"] == "failed"
     assert fingerprint(d / "trial_0000") == finished

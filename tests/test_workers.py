@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 import time
 
 import optuna
@@ -17,16 +16,16 @@ from optuna.distributions import LogUniformDistribution
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import make_url
 
-from conftest import run, spawn, sweep_args
+from conftest import Forked, run, sweep_args
 
 SPACE = ["optimizer.lr=tag(log,interval(0.01,0.1))"]
 
 
-def start(args: list[str], cwd, url: str) -> subprocess.Popen:
-    return spawn(args, cwd, env={"MNIST_SWEEP_STORAGE": url})
+def start(args: list[str], cwd, url: str) -> Forked:
+    return Forked(args, cwd, env={"MNIST_SWEEP_STORAGE": url})
 
 
-def finish(procs: list[subprocess.Popen], timeout: int = 400) -> list[str]:
+def finish(procs: list[Forked], timeout: int = 400) -> list[str]:
     outs = []
     for p in procs:
         out, _ = p.communicate(timeout=timeout)
@@ -102,8 +101,7 @@ def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg
 @pytest.mark.slow
 def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_url):
     study_name, n_trials = "pgkill", 4
-    args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=4", "data.train_limit=1024",
-                      sqlite=False)
+    args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=4", sqlite=False)
     procs = [start(args, tmp_path, pg_url) for _ in range(2)]  # the victim and one that carries on
     victim = procs[0]
     deadline = time.time() + 240

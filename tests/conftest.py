@@ -212,10 +212,10 @@ _FORKED: list[Forked] = []
 
 def _warm_up() -> None:
     """Import here, once, what a run imports lazily, so forked children do not each pay it."""
-    import matplotlib.pyplot  # noqa: F401 - mnist_sweep.plots, at the end of every run
     import torch
     from hydra.core.plugins import Plugins
 
+    import mnist_sweep.plots  # noqa: F401 - matplotlib (Agg), drawn at the end of every run
     import mnist_sweep.train  # noqa: F401
 
     Plugins.instance()  # imports every installed Hydra plugin (launchers, sweepers)

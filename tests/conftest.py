@@ -1,6 +1,7 @@
 """Shared fixtures: the real conf/ composed with Hydra's compose API, shrunk to tiny runs."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -88,7 +89,6 @@ def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subproces
     """``run`` in this process: the entry point's ``main(argv)`` with stdout/stderr captured, cwd
     and environment as ``run`` sets them. An exception escaping main is written to stderr as its
     traceback (what a user would see), so assert_one_line_error catches it."""
-    import contextlib
     import importlib
     import io
     import traceback
@@ -121,18 +121,40 @@ def snapshot(d: Path) -> dict[str, float]:
     return {str(p.relative_to(d)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*"))}
 
 
+def spawn(args: list[str], cwd: Path, env: dict | None = None) -> Forked | subprocess.Popen:
+    """``python -m <args>`` started without waiting, stdout and stderr together (``communicate()``):
+    a fork of this warm process (``Forked``) where that is safe, else a new interpreter. Not safe:
+    CUDA already initialized here (a forked child cannot use it) or a run asking for more than one
+    torch thread (torch's OpenMP pool does not survive a fork once used)."""
+    import torch
+
+    threads = [a.split("=", 1)[1] for a in args if a.startswith("trainer.threads=")]
+    if not torch.cuda.is_initialized() and not any(t not in ("1", "null") for t in threads):
+        return Forked(args, cwd, env)
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A shell's background job starts with SIGINT ignored, and Python keeps it so: restore it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Forked:
-    """``python -m <args>`` started without waiting, as a fork of this warm test process: a real
-    process (its own pid, signals, storage connections and helper workers) that runs the entry
-    point's ``main(argv)``, without the ~6 CPU-s of imports a new interpreter pays (torch,
-    torch._dynamo, Hydra's plugins, Optuna). Stdout and stderr go together to one file. The subset
-    of ``subprocess.Popen`` the tests use: pid, poll, wait, send_signal, communicate, returncode."""
+    """``python -m <args>`` as a fork of this warm test process: a real process (its own pid,
+    signals, storage connections and helper workers) that runs the entry point's ``main(argv)``
+    and ends like an interpreter (non-daemon threads joined, atexit run), without the ~6 CPU-s
+    of imports a new one pays (torch, torch._dynamo, Hydra's plugins, Optuna). Warnings, thread
+    and unraisable exceptions go to its output as in a new interpreter, not to pytest. The subset
+    of ``subprocess.Popen`` the tests use: pid, poll, wait, send_signal, kill, communicate."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict | None = None) -> None:
         import gc
         import importlib
-        import signal
         import tempfile
+        import warnings
 
         module, *argv = args
         main = importlib.import_module("mnist_sweep.cli" if module == "mnist_sweep.train" else module).main
@@ -142,34 +164,23 @@ class Forked:
         gc.collect()  # garbage of this process is collected here, never by the child
         sys.stdout.flush()
         sys.stderr.flush()
-        self.pid = os.fork()
-        if self.pid:
-            _FORKED.append(self)
-            return
-        rc = 1
-        try:  # the child: never returns into pytest
-            gc.freeze()
-            for fd in (1, 2):
-                os.dup2(self._out.fileno(), fd)
-            sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.chdir(cwd)
-            os.environ.clear()
-            os.environ.update(_env(env))
+        with warnings.catch_warnings():  # Python 3.12+ warns about fork() with threads (xdist's reader)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            rc = 1
             try:
-                rc = main(list(argv))
-            except SystemExit as e:
-                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            except KeyboardInterrupt:
-                rc = 130
-        except BaseException:  # noqa: BLE001 - reported like the interpreter would
-            import traceback
+                rc = _child(main, argv, self._out.fileno(), cwd, _env(env))
+            except BaseException:  # noqa: BLE001 - reported like the interpreter would
+                with contextlib.suppress(BaseException):
+                    import traceback
 
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            os._exit(rc)
+                    traceback.print_exc()
+                    sys.stdout.flush()
+            finally:
+                os._exit(rc)
+        self.pid = pid
+        _FORKED.append(self)
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -198,13 +209,52 @@ class Forked:
 
         if self.poll() is None:
             os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-            self.returncode = -signal.SIGKILL
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
 
     def communicate(self, timeout: float | None = None) -> tuple[str, None]:
         self.wait(timeout)
         self._out.seek(0)
         return self._out.read().decode(errors="replace"), None
+
+
+def _child(main, argv: list[str], out_fd: int, cwd: Path, env: dict) -> int:
+    """A forked child's life: an interpreter's state, then ``main(argv)``, then an interpreter's end."""
+    import atexit
+    import gc
+    import signal
+    import threading
+    import warnings
+
+    gc.freeze()  # the parent's objects are never collected (or finalized) here
+    atexit._clear()  # the parent's (pytest's) exit functions are not this process's
+    for fd in (1, 2):
+        os.dup2(out_fd, fd)
+    sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.excepthook, sys.unraisablehook = sys.__excepthook__, sys.__unraisablehook__
+    threading.excepthook = threading.__excepthook__
+    warnings.showwarning = _print_warning  # pytest records warnings; an interpreter prints them
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        rc = main(list(argv))
+    except SystemExit as e:
+        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except KeyboardInterrupt:
+        rc = 130
+    threading._shutdown()  # what the interpreter does at exit: wait for non-daemon threads
+    atexit._run_exitfuncs()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # nothing interrupts the end
+    sys.stdout.flush()
+    return rc
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    import warnings
+
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 _FORKED: list[Forked] = []
@@ -222,11 +272,16 @@ def _warm_up() -> None:
     torch.optim.SGD([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo (about 2 CPU-s)
 
 
+def kill_forked() -> None:
+    """SIGKILL this test's forked children still running (a failed test's, before its teardown)."""
+    while _FORKED:
+        _FORKED.pop().kill()
+
+
 @pytest.fixture(autouse=True)
 def _no_forked_child_outlives_its_test():
     yield
-    while _FORKED:
-        _FORKED.pop().kill()
+    kill_forked()
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
@@ -396,5 +451,6 @@ def pg_url(pg_admin_url):
     try:
         yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
+        kill_forked()  # before the database goes
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

@@ -7,7 +7,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from conftest import Forked, assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, sweep_args
+from conftest import assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, spawn, sweep_args
 from mnist_sweep.leaderboard import CORE
 
 def test_leaderboard_rows_and_columns(swept):
@@ -249,15 +249,17 @@ def test_signal_mid_trial_loses_nothing_finished_and_resumes(tmp_path, sig):
     import signal
     import time
 
-    # 5 short epochs (TINY's 512 images): the signal lands while the second trial trains
-    space = ["optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=5"]
+    # 8 short epochs (TINY's 512 images): the signal lands while the second trial trains
+    space = ["optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=8"]
     args = sweep_args(tmp_path, "sig", 3, *space)
-    proc = Forked(args, tmp_path)
+    proc = spawn(args, tmp_path)
     d = tmp_path / "sig"
     deadline = time.time() + 120
     while time.time() < deadline and not (d / "trial_0001" / "metrics.csv").exists():
         time.sleep(0.1)
-    assert (d / "trial_0001" / "metrics.csv").exists(), "second trial never started"
+    if not (d / "trial_0001" / "metrics.csv").exists():
+        proc.kill()
+        pytest.fail(f"the second trial never finished an epoch: {proc.communicate()[0][-2000:]}")
     finished = fingerprint(d / "trial_0000")
     proc.send_signal(getattr(signal, sig))
     out, _ = proc.communicate(timeout=60)

@@ -9,7 +9,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from conftest import CONF, Forked, assert_one_line_error, load, run, sweep_args
+from conftest import CONF, assert_one_line_error, load, run, spawn, sweep_args
 from hydra_plugins.mnist_sweep_sweeper import space as sspace
 from hydra_plugins.mnist_sweep_sweeper.study import own_seed
 from mnist_sweep.trial import TRIAL_ID_ENV, pruning_hook
@@ -133,7 +133,7 @@ def test_two_sweeps_at_once_then_a_resume_train_no_config_twice(tmp_path):
     no collision, a whole leaderboard; then resumed: every trained trial has its own parameters."""
     space = ["model.c3=choice(8,12,16)", "optimizer.lr=choice(0.01,0.03,0.1)", "data.batch_size=choice(32,64)"]
     args = sweep_args(tmp_path, "par", 4, *space)
-    procs = [Forked(args, tmp_path) for _ in range(2)]
+    procs = [spawn(args, tmp_path) for _ in range(2)]
     for p in procs:
         out = p.communicate(timeout=300)[0]
         assert p.returncode == 0, out[-3000:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
 import time
 
 import optuna
@@ -16,16 +17,16 @@ from optuna.distributions import LogUniformDistribution
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import make_url
 
-from conftest import Forked, run, sweep_args
+from conftest import Forked, run, spawn, sweep_args
 
 SPACE = ["optimizer.lr=tag(log,interval(0.01,0.1))"]
 
 
-def start(args: list[str], cwd, url: str) -> Forked:
-    return Forked(args, cwd, env={"MNIST_SWEEP_STORAGE": url})
+def start(args: list[str], cwd, url: str) -> Forked | subprocess.Popen:
+    return spawn(args, cwd, env={"MNIST_SWEEP_STORAGE": url})
 
 
-def finish(procs: list[Forked], timeout: int = 400) -> list[str]:
+def finish(procs: list[Forked | subprocess.Popen], timeout: int = 400) -> list[str]:
     outs = []
     for p in procs:
         out, _ = p.communicate(timeout=timeout)

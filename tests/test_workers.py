@@ -102,7 +102,9 @@ def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg
 @pytest.mark.slow
 def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_url):
     study_name, n_trials = "pgkill", 4
-    args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=4", sqlite=False)
+    # 1,024 images x 4 epochs: after a trial's first epoch, about 1.5 s for the poll below to see it
+    args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=4", "data.train_limit=1024",
+                      sqlite=False)
     procs = [start(args, tmp_path, pg_url) for _ in range(2)]  # the victim and one that carries on
     victim = procs[0]
     deadline = time.time() + 240

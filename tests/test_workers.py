@@ -16,6 +16,7 @@ import pytest
 from optuna.distributions import LogUniformDistribution
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from conftest import Forked, run, spawn, sweep_args
 
@@ -109,12 +110,15 @@ def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_
     victim = procs[0]
     deadline = time.time() + 240
     victim_trial = None
-    storage = optuna.storages.RDBStorage(pg_url)  # one engine for the polling, not one per look
+    storage = None  # one engine for the polling, not one per look
     while victim_trial is None and time.time() < deadline and victim.poll() is None:
         time.sleep(0.2)
         try:
+            storage = storage or optuna.storages.RDBStorage(pg_url)
             study = optuna.load_study(study_name=study_name, storage=storage)
-        except KeyError:
+        except (IntegrityError, ProgrammingError):  # the workers are creating the schema on this fresh database
+            continue
+        except KeyError:  # no study yet
             continue
         running = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if t.user_attrs.get("pid") == victim.pid]
         if running and running[0].intermediate_values:  # mid-trial: at least one epoch done

@@ -103,9 +103,7 @@ def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subproces
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                rc = main(list(argv))
-            except SystemExit as e:
-                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                rc = exit_code(main, argv)
             except Exception:  # noqa: BLE001 - reported like the interpreter would
                 traceback.print_exc(file=err)
                 rc = 1
@@ -114,6 +112,14 @@ def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subproces
         os.environ.clear()
         os.environ.update(old_env)
     return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
+
+
+def exit_code(main, argv: list[str]) -> int:  # noqa: ANN001
+    """``main(argv)``'s exit status, a ``SystemExit`` turned into one as the interpreter does."""
+    try:
+        return main(list(argv))
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 
 
 def snapshot(d: Path) -> dict[str, float]:
@@ -129,7 +135,7 @@ def spawn(args: list[str], cwd: Path, env: dict | None = None) -> Forked | subpr
     import torch
 
     threads = [a.split("=", 1)[1] for a in args if a.startswith("trainer.threads=")]
-    if not torch.cuda.is_initialized() and not any(t not in ("1", "null") for t in threads):
+    if not torch.cuda.is_initialized() and all(t == "1" for t in threads):
         return Forked(args, cwd, env)
     return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, preexec_fn=_default_sigint)
@@ -239,9 +245,7 @@ def _child(main, argv: list[str], out_fd: int, cwd: Path, env: dict) -> int:
     os.environ.clear()
     os.environ.update(env)
     try:
-        rc = main(list(argv))
-    except SystemExit as e:
-        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        rc = exit_code(main, argv)
     except KeyboardInterrupt:
         rc = 130
     threading._shutdown()  # what the interpreter does at exit: wait for non-daemon threads

@@ -29,7 +29,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.errors import MnistSweepError, one_line, unusable_path
+from mnist_sweep.errors import MnistSweepError, exit_status, one_line, unusable_path
 from mnist_sweep.storage import install_log_redaction
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         task()
         return 0
     except SystemExit as e:
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return exit_status(e)
     except KeyboardInterrupt:
         print("interrupted: finished runs and trials are kept; run the same command again to resume", file=sys.stderr)
         return 130

@@ -109,6 +109,11 @@ def one_line(text: object) -> str:
 _redact = one_line
 
 
+def exit_status(e: SystemExit) -> int:
+    """The process exit status a ``SystemExit`` stands for, as the interpreter maps it."""
+    return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+
+
 def exit_code_of(body: Callable[[], object]) -> int:
     """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr."""
     try:

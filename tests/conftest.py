@@ -17,6 +17,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.errors import exit_status
 
 CONF = PROJECT_ROOT / "conf"
 # Tiny, seeded, one epoch: a few seconds on a 2-core CPU.
@@ -119,7 +120,7 @@ def exit_code(main, argv: list[str]) -> int:  # noqa: ANN001
     try:
         return main(list(argv))
     except SystemExit as e:
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return exit_status(e)
 
 
 def snapshot(d: Path) -> dict[str, float]:

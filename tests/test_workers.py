@@ -116,9 +116,7 @@ def test_sigkilled_worker_loses_only_its_trial_and_resume_fails_it(tmp_path, pg_
         try:
             storage = storage or optuna.storages.RDBStorage(pg_url)
             study = optuna.load_study(study_name=study_name, storage=storage)
-        except (IntegrityError, ProgrammingError):  # the workers are creating the schema on this fresh database
-            continue
-        except KeyError:  # no study yet
+        except (KeyError, IntegrityError, ProgrammingError):  # no study yet; or its schema is being created
             continue
         running = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if t.user_attrs.get("pid") == victim.pid]
         if running and running[0].intermediate_values:  # mid-trial: at least one epoch done

@@ -9,4 +9,6 @@ __version__ = "0.1.0"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # The config schemas (schema/<section>/<name> in Hydra's ConfigStore), named by conf/*.yaml's defaults.
-from mnist_sweep import schema as _schema  # noqa: E402,F401
+from mnist_sweep.config.sections import register as _register  # noqa: E402
+
+_register()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mnist_sweep.errors import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of
 
 ENTRY_POINTS = [  # (name, what it does, how to call it)
     ("train", "train one config", "python -m mnist_sweep.train [key=value ...]"),

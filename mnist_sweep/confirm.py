@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import trial_files
 

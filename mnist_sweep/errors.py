@@ -1,16 +1,28 @@
 """Every error a user can cause, in one place.
 
 Each message is a single line naming the key or file, what was wrong and how to fix it.
-Entry points print ``error: <message>`` and exit non-zero instead of a traceback.
+Entry points print ``error: <message>`` and exit non-zero instead of a traceback. The ground floor:
+it imports nothing of the package.
 """
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable
-from typing import NoReturn
+import re
 
 from hydra.errors import CompactHydraException
+
+# scheme://user:PASSWORD@host  (the password may hold anything but '@' and whitespace)
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)(?P<secret>[^@\s'\"]*)(?=@)")
+# ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings)
+_PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|secret|token)\s*=\s*)(?P<secret>[^&;\s'\",)]+)",
+                    re.IGNORECASE)
+
+
+def redact(text: object) -> str:
+    """``text`` with every URL password (userinfo or query parameter) replaced by ***: the one
+    redaction point (error lines, logs, printed storage URLs all go through it)."""
+    text = text if isinstance(text, str) else str(text)
+    text = _USERINFO.sub(lambda m: m["head"] + ("***" if m["secret"] else ""), text)
+    return _PARAM.sub(lambda m: m["head"] + "***", text)
 
 
 class MnistSweepError(Exception):
@@ -77,57 +89,13 @@ class SweepError(MnistSweepError, CompactHydraException):
     """Bad search space, storage or sweep state; Hydra prints only the message."""
 
 
-class CliParser(argparse.ArgumentParser):
-    """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {_redact(message)} (see {self.prog} --help)", file=sys.stderr)
-        sys.exit(2)
-
-    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
-        """Parsed flags, each checked against its schema (mnist_sweep.schema.CLI_FLAGS)."""
-        ns = super().parse_args(args, namespace)
-        from mnist_sweep.schema import check_cli
-
-        bad = check_cli(self.prog, ns)
-        if bad:
-            self.error(bad)
-        return ns
-
-
 def one_line(text: object) -> str:
     """``text`` as one printable line: passwords redacted, newlines and other control characters
     (a user's input quoted back) escaped."""
-    from mnist_sweep.storage import redact
-
     clean = redact(str(text))
     if clean.isprintable():
         return clean
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in clean)
-
-
-_redact = one_line
-
-
-def exit_status(e: SystemExit) -> int:
-    """The process exit status a ``SystemExit`` stands for, as the interpreter maps it."""
-    return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-
-
-def exit_code_of(body: Callable[[], object]) -> int:
-    """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr."""
-    try:
-        body()
-    except MnistSweepError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
-        print(f"error: {_redact(unusable_path(e))}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
 
 
 def unusable_path(e: OSError, key: str | None = None) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, ReproductionMismatch, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
 from mnist_sweep.leaderboard import read
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]

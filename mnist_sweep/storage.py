@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-from mnist_sweep.errors import StorageError, SweepError
+from mnist_sweep.errors import StorageError, SweepError, redact
 
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
-
-
-# scheme://user:PASSWORD@host  (the password may hold anything but '@' and whitespace)
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)(?P<secret>[^@\s'\"]*)(?=@)")
-# ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings)
-_PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|secret|token)\s*=\s*)(?P<secret>[^&;\s'\",)]+)",
-                    re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """``text`` with every URL password (userinfo or query parameter) replaced by ***."""
-    if not isinstance(text, str):
-        text = str(text)
-    text = _USERINFO.sub(lambda m: m["head"] + ("***" if m["secret"] else ""), text)
-    return _PARAM.sub(lambda m: m["head"] + "***", text)
 
 
 def mask_url(url: str | None) -> str:

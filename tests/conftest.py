@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.errors import exit_status
+from mnist_sweep.commandline import exit_status
 
 CONF = PROJECT_ROOT / "conf"
 # Tiny, seeded, one epoch: a few seconds on a 2-core CPU.

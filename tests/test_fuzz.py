@@ -22,13 +22,17 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from conftest import TINY, make_cfg, make_cfg_hydra, run_inproc, snapshot
-from mnist_sweep import cli, schema
+from mnist_sweep import PROJECT_ROOT, cli, overrides
+from mnist_sweep.config.settings import validate
+from mnist_sweep.config.space import check_distribution
+from mnist_sweep.config.table import error_table
+from mnist_sweep.spec import HARD_PARAM_LIMIT
 from mnist_sweep.errors import MnistSweepError, SweepError
 
 FAST = settings(max_examples=25, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-KEYS = [k for k, _, _ in schema.error_table() if not k.startswith("hydra.")]
-SWEEPER_KEYS = [k.split(".", 2)[2] for k, _, _ in schema.error_table() if k.startswith("hydra.sweeper.")]
+KEYS = [k for k, _, _ in error_table() if not k.startswith("hydra.")]
+SWEEPER_KEYS = [k.split(".", 2)[2] for k, _, _ in error_table() if k.startswith("hydra.sweeper.")]
 ALL_KEYS = set(KEYS) | {f"hydra.sweeper.{k}" for k in SWEEPER_KEYS} | {
     "model.bias", "optimizer.nesterov", "trainer.save_checkpoint", "trainer.channels_last", "trainer.objectives",
     "model.name"}
@@ -84,16 +88,16 @@ def test_any_value_of_any_key_is_valid_or_one_line_naming_a_key(key, value):
     except OmegaConfBaseException:
         return  # not even a config (e.g. a non-string dict key): nothing a user can type
     try:
-        st_ = schema.validate(cfg)
+        st_ = validate(cfg)
     except MnistSweepError as e:
         assert_names_a_key(str(e), key)
         return
     # Accepted: every number is finite and in range, and the model really has the counted params.
     from mnist_sweep import model as mmodel
 
-    assert st_.n_params <= schema.HARD_PARAM_LIMIT
+    assert st_.n_params <= HARD_PARAM_LIMIT
     assert 2 <= st_.data.batch_size <= st_.data.n_train
-    assert all(math.isfinite(v) for v in st_.optimizer_kwargs.values() if isinstance(v, float))
+    assert all(math.isfinite(v) for v in st_.optimizer.kwargs.values() if isinstance(v, float))
     if key.startswith("model.") and st_.n_params < 200_000:
         assert mmodel.count_params(mmodel.build(st_.model)) == st_.n_params
 
@@ -122,7 +126,7 @@ def test_any_value_on_the_train_command_line_is_checked_before_hydra_starts(key,
     """The train CLI's pre-check (Hydra composition + schema) gives None (a valid run) or one line;
     a refused command line run through cli.main writes nothing and exits 2."""
     argv = [*TINY, f"{key}={_hydra_literal(value)}"]
-    line = cli.override_error(argv)
+    line = overrides.override_error(argv)
     if line is None:
         return  # valid: the run would train (not here)
     assert "\n" not in line and "Traceback" not in line, line
@@ -142,7 +146,7 @@ SWEEPER_BASE = None
 @FAST
 @given(value=values)
 def test_any_sweeper_value_is_valid_or_one_line_naming_it(key, value):
-    from hydra_plugins.mnist_sweep_sweeper.checks import check_sweeper
+    from mnist_sweep.config.sweeper_checks import check_sweeper
 
     global SWEEPER_BASE
     if SWEEPER_BASE is None:
@@ -181,7 +185,7 @@ def test_any_search_space_is_checked_against_its_key(low, high, kind, key):
     except ValueError:
         return  # optuna itself refuses it; the sweeper reports that in one line
     try:
-        schema.check_distribution(key, dist, OmegaConf.create(BASE))
+        check_distribution(key, dist, OmegaConf.create(BASE))
     except SweepError as e:
         assert str(e).startswith(f"hydra.sweeper.params.{key}: ") and "\n" not in str(e), str(e)
 
@@ -216,7 +220,7 @@ def test_any_flag_value_is_one_line_and_writes_nothing(module, fixed, flags, dat
     value = data.draw(flag_values)
     if module == "mnist_sweep.data" and not fixed and value == "fetch":
         value = "fetch-not"  # `fetch` with no root would download the data
-    if flag == "--experiment" and value in {p.stem for p in (Path(schema.__file__).parents[1] / "conf" / "experiment").glob("*.yaml")}:
+    if flag == "--experiment" and value in {p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml")}:
         value += "_x"  # a real experiment would train
     argv = [*fixed, *([flag] if flag else []), value]
     before = snapshot(tmp)

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
-from mnist_sweep.model import Net, build, check_budget, count_params, output_sizes, spec_from_config, spec_params, summary
+from mnist_sweep.model import Net, build, count_params, summary
+from mnist_sweep.spec import check_budget, output_sizes, spec_from_config, spec_params
 from omegaconf import OmegaConf
 
 EVA8 = dict(widths=[14, 16, 32, 16, 14, 10], kernels=[3, 3, 3, 3, 3, 5], padding=0, pool_after=[1],

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from hydra_plugins.mnist_sweep_sweeper import space as sspace
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import MnistSweepError
-from mnist_sweep.schema import validate
+from mnist_sweep.config.settings import validate
 
 log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all

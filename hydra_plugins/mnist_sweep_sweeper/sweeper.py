@@ -35,9 +35,9 @@ from hydra_plugins.mnist_sweep_sweeper.loop import Loop
 from hydra_plugins.mnist_sweep_sweeper.preview import preview
 from hydra_plugins.mnist_sweep_sweeper.progress import Progress
 from hydra_plugins.mnist_sweep_sweeper.workers import Helpers
-from hydra_plugins.mnist_sweep_sweeper.checks import check_sweeper
+from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError
-from mnist_sweep.schema import check_distribution
+from mnist_sweep.config.space import check_distribution
 from mnist_sweep.storage import check_no_clear_password, install_log_redaction, mask_url
 from mnist_sweep.trial import WORKER_ENV, worker_index
 

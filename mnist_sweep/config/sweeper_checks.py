@@ -9,10 +9,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.errors import SweepError
-from mnist_sweep.schema import range_of
+from mnist_sweep.config.ranges import range_of
 from mnist_sweep.storage import check_no_clear_password
 
-from hydra_plugins.mnist_sweep_sweeper.config import MnistOptunaSweeperConf
+from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 
 P = "hydra.sweeper"
 

@@ -1,0 +1,155 @@
+"""Command-line plumbing shared by every entry point: the argument parser (one ``error: ...`` line
+and exit 2 on a bad flag), every flag's schema (``CLI_FLAGS``: ranges and what a path is used
+for) and the one mapping from errors and ``SystemExit`` to exit statuses."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mnist_sweep.config.ranges import Range
+from mnist_sweep.errors import MnistSweepError, SweepError, one_line, unusable_path
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """Parsed flags, each checked against its schema (``CLI_FLAGS``)."""
+        ns = super().parse_args(args, namespace)
+        bad = check_cli(self.prog, ns)
+        if bad:
+            self.error(bad)
+        return ns
+
+
+def exit_status(e: SystemExit) -> int:
+    """The process exit status a ``SystemExit`` stands for, as the interpreter maps it."""
+    return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+
+
+def exit_code_of(body: Callable[[], object]) -> int:
+    """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr."""
+    try:
+        body()
+    except MnistSweepError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
+        print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+RUN_MARKERS = ("result.json", "metrics.csv", ".hydra", "leaderboard.csv", "optuna.db")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One CLI flag: its valid values, and for paths what the command does with them."""
+
+    range: Range | None = None
+    path: str = ""  # "" | "out-dir" (refuses a run/trial dir) | "out-csv" | "in" | "storage-ro"
+
+
+CLI_FLAGS: dict[str, dict[str, Flag]] = {
+    "leaderboard": {"paths": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+")),
+                    "top": Flag(Range(ge=1, le=1_000_000)), "out": Flag(path="out-csv")},
+    "report": {"path": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+"))},
+    "reproduce": {"leaderboard": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)),
+                  "trial": Flag(Range(ge=0, le=10**9)), "out": Flag(path="out-dir")},
+    "confirm": {"leaderboard": Flag(path="in"), "top": Flag(Range(ge=1, le=1000)), "seeds": Flag(Range(ge=1, le=100)),
+                "parallel": Flag(Range(ge=1, le=64)), "out": Flag(path="out-dir"),
+                "experiment": Flag(Range(pattern=r"[A-Za-z0-9_\-]+", text="a name from conf/experiment/")),
+                "override": Flag(Range(pattern=r"[^\x00=]+=[^\x00]*", text="KEY=VALUE"))},
+    "data": {"root": Flag(path="in"), "action": Flag(Range(one_of=("fetch", "verify")))},
+}
+
+
+def _flag_name(dest: str) -> str:
+    return {"override": "--set", "paths": "paths", "path": "path", "leaderboard": "leaderboard",
+            "action": "action"}.get(dest, f"--{dest}")
+
+
+def check_cli(prog: str, args: Any) -> str | None:
+    """The first flag of ``args`` (an argparse Namespace of entry point ``prog``) outside its schema."""
+    name = prog.rsplit(".", 1)[-1]
+    flags = CLI_FLAGS.get(name, {})
+    for dest, flag in flags.items():
+        value = getattr(args, dest, None)
+        if name == "leaderboard" and dest == "storage" and value is None and getattr(args, "study", None):
+            from mnist_sweep.storage import STORAGE_ENV, default_storage
+
+            value = default_storage()  # what the leaderboard will open: it must exist too
+            if value and (bad := _readonly_storage(value, check_password=False)):
+                return f"--storage (default ${STORAGE_ENV}): {bad}"
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if v is None:
+                continue
+            bad = _check_flag(dest, flag, v)
+            if bad:
+                return f"{_flag_name(dest)}: {bad}"
+    return None
+
+
+def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
+    if flag.range is not None and not flag.range.ok(v):
+        return f"must be {flag.range.describe()}, got {v!r}"
+    if not flag.path:
+        return None
+    if not isinstance(v, str) or not v.strip() or "\x00" in v:
+        return f"expected a path, got {v!r}"
+    if flag.path == "storage-ro":
+        return _readonly_storage(v)
+    p = Path(v)
+    if flag.path == "out-dir" and p.is_dir():
+        held = [m for m in RUN_MARKERS if (p / m).exists()]
+        if held:
+            return (f"{v} holds a run or trial ({held[0]}); the command would overwrite it: "
+                    "give a new or empty directory")
+    if flag.path == "out-dir" and p.exists() and not p.is_dir():
+        return f"{v} is a file, not a directory; give a new or empty directory"
+    if flag.path == "out-csv":
+        if p.is_dir():
+            return f"{v} is a directory; give a .csv file name"
+        if p.exists() and not _is_leaderboard_csv(p):
+            return f"{v} exists and is not a leaderboard CSV; it would be overwritten: give a new file name"
+    return None
+
+
+def _is_leaderboard_csv(p: Path) -> bool:
+    try:
+        with open(p, encoding="utf-8") as f:
+            header = f.readline().strip().split(",")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return {"rank", "trial", "status"} <= set(header)
+
+
+def _readonly_storage(url: str, check_password: bool = True) -> str | None:
+    """A read-only command must not create a database: refuse an SQLite URL to a missing file,
+    and a password written out on the command line (the environment may hold one)."""
+    from mnist_sweep.errors import redact
+    from mnist_sweep.storage import check_no_clear_password, missing_file
+
+    try:
+        if check_password:
+            check_no_clear_password(url, "--storage")
+    except SweepError as e:
+        return str(e).split(": ", 1)[1]
+    if bad := missing_file(url):
+        return f"{bad}; give the storage of an existing study"
+    if "://" not in url:
+        return f"{redact(url)}: not a storage URL; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"
+    return None

@@ -1,0 +1,96 @@
+"""Valid ranges: each schema field carries its range in its metadata (``key(default, ge=..., lt=...)``),
+and one check (``check_fields``) enforces them; the image counts and value lists every layer shares."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from omegaconf import MISSING
+
+from mnist_sweep.errors import ConfigError
+
+TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000
+MAX_SEED = 2**32 - 1  # numpy, torch and Optuna samplers all take it
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "onecycle", "cosine")
+OBJECTIVES = ("val_acc", "test_acc_final", "params")
+DEVICE_PATTERN = r"auto|cpu|cuda(:\d{1,3})?"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A field's valid values; ``None`` is valid where the field is Optional."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    one_of: tuple[Any, ...] | None = None
+    pattern: str | None = None
+    text: str = ""  # overrides the generated description
+
+    def ok(self, v: Any) -> bool:
+        if self.one_of is not None and not any(v == c and type(v) is type(c) for c in self.one_of):
+            return False
+        if self.pattern is not None and not (isinstance(v, str) and re.fullmatch(self.pattern, v)):
+            return False
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if isinstance(v, float) and not math.isfinite(v):
+                return False
+            if (self.ge is not None and v < self.ge) or (self.gt is not None and v <= self.gt):
+                return False
+            if (self.le is not None and v > self.le) or (self.lt is not None and v >= self.lt):
+                return False
+        return True
+
+    def describe(self) -> str:
+        if self.text:
+            return self.text
+        if self.one_of is not None:
+            return "one of " + ", ".join(str(c) for c in self.one_of)
+        lo = self.ge if self.ge is not None else self.gt
+        hi = self.le if self.le is not None else self.lt
+        if lo is not None and hi is not None:
+            return f"in {'[' if self.ge is not None else '('}{_num(lo)}, {_num(hi)}{']' if self.le is not None else ')'}"
+        if lo is not None:
+            return f"{'>=' if self.ge is not None else '>'} {_num(lo)}"
+        if hi is not None:
+            return f"{'<=' if self.le is not None else '<'} {_num(hi)}"
+        return "valid"
+
+
+def _num(v: float) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return f"{v:,}" if abs(v) >= 100_000 else str(v)
+
+
+def key(default: Any = MISSING, *, factory: Any = None, **limits: Any) -> Any:
+    """A dataclass field with its valid range in the metadata (OmegaConf ignores metadata)."""
+    meta = {"range": Range(**limits)} if limits else {}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def range_of(schema: type, name: str) -> Range | None:
+    for f in fields(schema):
+        if f.name == name:
+            return f.metadata.get("range")
+    return None
+
+
+def check_fields(obj: Any, path: str, error: type[Exception] = ConfigError) -> None:
+    """Every ranged field of a dataclass instance (nested ones too); ``error`` names ``path.field``."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            check_fields(value, f"{path}.{f.name}", error)
+            continue
+        r: Range | None = f.metadata.get("range")
+        if r is None or value is None:
+            continue
+        if not r.ok(value):
+            raise error(f"{path}.{f.name}: must be {r.describe()}, got {value!r}")

@@ -1,0 +1,227 @@
+"""A run's config validated once into frozen, typed :class:`Settings`: every section re-typed
+against its schema (a saved config has no defaults list), every range and cross-key rule
+checked, and the model counted against its budget (arithmetically: nothing is allocated).
+Code below the entry points receives Settings, never the raw config."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
+
+from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
+from mnist_sweep.config.sections import (
+    SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
+    schema_for,
+)
+from mnist_sweep.errors import ConfigError
+from mnist_sweep.spec import ModelSpec, check_budget, spec_from_config
+
+
+@dataclass(frozen=True)
+class TrainerSettings:
+    max_epochs: int
+    seed: int
+    device: str
+    threads: int
+    target_acc: float
+    select_on: str
+    progress: bool | None  # None: auto (a bar when stderr is a terminal)
+    save_checkpoint: bool
+    label_smoothing: float
+    channels_last: bool
+    objectives: tuple[str, ...] | None
+
+    def show_progress(self, is_tty: bool) -> bool:
+        return is_tty if self.progress is None else self.progress
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    root: str | None
+    val_size: int
+    split_seed: int
+    train_limit: int | None
+    test_limit: int | None
+    batch_size: int
+    eval_batch_size: int
+    rotate_deg: float  # strength already applied
+    translate: float
+    scale: float
+
+    @property
+    def n_train(self) -> int:
+        return self.train_limit or TRAIN_IMAGES - self.val_size
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    name: str  # sgd | adam | adamw
+    kwargs: Mapping[str, Any]  # the torch.optim constructor's keyword arguments
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    name: str  # none | step | onecycle | cosine
+    kwargs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs, validated: what ``validate(cfg)`` returns."""
+
+    trainer: TrainerSettings
+    data: DataSettings
+    model: ModelSpec
+    n_params: int
+    optimizer: OptimizerSettings
+    scheduler: SchedulerSettings
+
+
+def _typed(section: str, raw: Any) -> Any:
+    """``cfg.<section>`` (resolved) as an instance of its schema dataclass; type errors name the key."""
+    if raw is None:
+        raise ConfigError(f"{section}: missing section; pick one with {section}=<option>")
+    try:
+        plain = OmegaConf.to_container(raw, resolve=True) if isinstance(raw, (DictConfig, ListConfig)) else raw
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"{section}: {_omegaconf_line(e, section)}") from None
+    if not isinstance(plain, Mapping):
+        raise ConfigError(f"{section}: expected a mapping of keys, got {plain!r}")
+    schema = schema_for(section, plain)
+    try:
+        node = OmegaConf.merge(_structured(schema), plain)
+        missing = sorted(OmegaConf.missing_keys(node))
+        if missing:
+            raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
+        return OmegaConf.to_object(node)
+    except ConfigKeyError as e:
+        raise ConfigError(f"{section}.{e.key}: no such key in {section} ({schema.__name__}); "
+                          f"see `python -m mnist_sweep.train --cfg job`") from None
+    except (ValidationError, MissingMandatoryValue, OmegaConfBaseException) as e:
+        if not getattr(e, "full_key", None):  # OmegaConf could not tell which key: find it
+            for k, v in plain.items():
+                try:
+                    OmegaConf.merge(_structured(schema), {k: v})
+                except OmegaConfBaseException:
+                    raise ConfigError(f"{section}.{k}: {_omegaconf_line(e)}, got {v!r}") from None
+        raise ConfigError(_omegaconf_line(e, section)) from None
+
+
+_STRUCTURED: dict[type, DictConfig] = {}
+
+
+def _structured(schema: type) -> DictConfig:
+    """The schema as a typed OmegaConf node, built once (merge copies it)."""
+    if schema not in _STRUCTURED:
+        _STRUCTURED[schema] = OmegaConf.structured(schema)
+    return _STRUCTURED[schema]
+
+
+def _omegaconf_line(e: Exception, prefix: str = "") -> str:
+    """``full.key: what was wrong`` for an OmegaConf error (its message's first line)."""
+    msg = str(getattr(e, "msg", None) or e).splitlines()[0] if str(e) else type(e).__name__
+    full_key = getattr(e, "full_key", None)
+    if full_key is None:
+        return msg
+    name = f"{prefix}.{full_key}" if prefix and not str(full_key).startswith(prefix + ".") else str(full_key)
+    return f"{name}: {msg}"
+
+
+def hydra_error_line(e: BaseException) -> str | None:
+    """One line naming the key for a Hydra composition error caused by a schema type error."""
+    cause = e.__cause__ or e.__context__
+    full_key = str(getattr(cause, "full_key", None) or "")
+    if isinstance(cause, ConfigKeyError) and full_key.split(".", 1)[0] in SCHEMAS:
+        return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema (mnist_sweep/schema.py); "
+                "see `python -m mnist_sweep.train --cfg job` for the keys")
+    if isinstance(cause, ValidationError) and full_key:
+        return _omegaconf_line(cause)
+    return None
+
+
+def _trainer(t: TrainerSchema) -> TrainerSettings:
+    if t.epoch_cap is not None and t.max_epochs > t.epoch_cap:
+        raise ConfigError(
+            f"trainer.max_epochs: {t.max_epochs} is above the guard trainer.epoch_cap={t.epoch_cap}; "
+            f"lower it or lift the guard with trainer.epoch_cap={t.max_epochs} (or null)"
+        )
+    objectives = None
+    if t.objectives is not None:
+        if not t.objectives or any(o not in OBJECTIVES for o in t.objectives):
+            raise ConfigError(f"trainer.objectives: expected null or a non-empty list of {', '.join(OBJECTIVES)}, "
+                              f"got {t.objectives!r}")
+        objectives = tuple(t.objectives)
+    return TrainerSettings(
+        max_epochs=t.max_epochs, seed=t.seed, device=t.device, threads=t.threads, target_acc=t.target_acc,
+        select_on=t.select_on, progress=None if t.progress == "auto" else bool(t.progress), save_checkpoint=t.save_checkpoint,
+        label_smoothing=t.label_smoothing, channels_last=t.channels_last, objectives=objectives,
+    )
+
+
+def _data(d: DataSchema) -> DataSettings:
+    available = TRAIN_IMAGES - d.val_size
+    if d.train_limit is not None and d.train_limit > available:
+        raise ConfigError(f"data.train_limit: must be in [1, {available}] (60000 - data.val_size) or null, "
+                          f"got {d.train_limit}")
+    n_train = d.train_limit or available
+    if d.batch_size > n_train:
+        raise ConfigError(f"data.batch_size: must be in [2, {n_train}] (the training images), got {d.batch_size}; "
+                          "lower it or raise data.train_limit")
+    a = d.augment
+    for name, limit in (("rotate_deg", 180.0), ("translate", 0.5), ("scale", 0.99)):
+        value = a.strength * getattr(a, name)
+        if value > limit:
+            raise ConfigError(
+                f"data.augment.strength: {a.strength} x data.augment.{name}={getattr(a, name)} = {value:g}, "
+                f"above the sane maximum {limit}; lower the strength"
+            )
+    return DataSettings(
+        root=d.root, val_size=d.val_size, split_seed=d.split_seed, train_limit=d.train_limit, test_limit=d.test_limit,
+        batch_size=d.batch_size, eval_batch_size=d.eval_batch_size, rotate_deg=a.strength * a.rotate_deg,
+        translate=a.strength * a.translate, scale=a.strength * a.scale,
+    )
+
+
+def _optimizer(o: OptimizerSchema) -> dict[str, Any]:
+    kw: dict[str, Any] = {"lr": float(o.lr), "weight_decay": float(o.weight_decay)}
+    if isinstance(o, SgdSchema):
+        kw.update(momentum=float(o.momentum), nesterov=o.nesterov)
+        if o.nesterov and o.momentum == 0:
+            raise ConfigError("optimizer.nesterov: needs optimizer.momentum > 0; set a momentum or nesterov=false")
+    elif isinstance(o, AdamSchema):
+        if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
+            raise ConfigError(f"optimizer.betas: expected two numbers in [0, 1), got {list(o.betas)!r}")
+        kw["betas"] = tuple(float(b) for b in o.betas)
+    return kw
+
+
+def _scheduler(s: SchedulerSchema, lr: float) -> dict[str, Any]:
+    kw = {f.name: getattr(s, f.name) for f in fields(s) if f.name != "name"}
+    if isinstance(s, CosineSchema) and s.eta_min >= lr:
+        raise ConfigError(f"scheduler.eta_min: must be below optimizer.lr={lr} (the peak), got {s.eta_min}")
+    return kw
+
+
+def validate(cfg: Any) -> Settings:
+    """Every section typed, range-checked and cross-checked, the model counted against its budget
+    (arithmetically: nothing is allocated); raises ConfigError naming the first bad key."""
+    if not isinstance(cfg, (DictConfig, ListConfig)):
+        cfg = OmegaConf.create(cfg)
+    typed = {}
+    for section in ("trainer", "data", "optimizer", "scheduler", "model"):
+        obj = _typed(section, cfg.get(section))
+        check_fields(obj, section)
+        typed[section] = obj
+    ts = _trainer(typed["trainer"])
+    ds = _data(typed["data"])
+    if ds.val_size == 0 and ("val" == ts.select_on or "val_acc" in (ts.objectives or ())):
+        raise ConfigError("trainer.select_on: 'val' (or objective val_acc) needs data.val_size > 0; "
+                          "set data.val_size or trainer.select_on=test")
+    opt_kw = _optimizer(typed["optimizer"])
+    sched_kw = _scheduler(typed["scheduler"], opt_kw["lr"])
+    spec = spec_from_config(typed["model"])
+    return Settings(ts, ds, spec, check_budget(spec), OptimizerSettings(typed["optimizer"].name, opt_kw),
+                    SchedulerSettings(typed["scheduler"].name, sched_kw))

@@ -1,0 +1,148 @@
+"""``hydra/sweeper=mnist_optuna``'s keys: the stock hydra-optuna-sweeper keys (mirrored field by
+field, so that nothing in mnist_sweep imports a plugin; tests/test_config_sweeper.py holds them
+against the stock OptunaSweeperConf) plus ours, each with its valid range, and the pruner and
+sampler configs. The plugin (hydra_plugins/mnist_sweep_sweeper) registers them in Hydra's ConfigStore."""
+# No `from __future__ import annotations`: OmegaConf reads these annotations as types.
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from omegaconf import MISSING
+
+from mnist_sweep.config.ranges import key  # a field with its valid range; the plugin's checks enforce them
+
+
+@dataclass
+class MedianPrunerConf:
+    """Prune a trial whose metric is below the median of earlier trials at the same epoch.
+
+    The default: it waits 10 epochs, past OneCycle's warm-up (pct_start <= 0.4 of 20 epochs),
+    so slow starters are not cut while their learning rate still rises; successive halving's
+    first rung at epoch 1 stopped both 20-epoch trials that would have reached the target
+    (BENCHMARKS.md, time to target)."""
+
+    _target_: str = "optuna.pruners.MedianPruner"
+    n_startup_trials: int = 2  # trials that always run to the end first
+    n_warmup_steps: int = 10  # epochs before any pruning
+    interval_steps: int = 1
+
+
+@dataclass
+class SuccessiveHalvingPrunerConf:
+    """Asynchronous successive halving: at epochs 1, 3, 9 only the top third of trials go on.
+
+    In bench/pruning.py it trained 2.7x fewer epochs than no pruning for a best validation
+    accuracy 0.1 point lower (2 of 2,000 images; BENCHMARKS.md), but on 20-epoch full-data
+    trials its epoch-1 rung stops slow starters that would have been the best."""
+
+    _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
+    min_resource: Any = 1
+    reduction_factor: int = 3
+    min_early_stopping_rate: int = 0
+
+
+@dataclass
+class HyperbandPrunerConf:
+    _target_: str = "optuna.pruners.HyperbandPruner"
+    min_resource: int = 1
+    max_resource: Any = "auto"
+    reduction_factor: int = 3
+
+
+@dataclass
+class ThresholdPrunerConf:
+    _target_: str = "optuna.pruners.ThresholdPruner"
+    lower: Optional[float] = None
+    upper: Optional[float] = None
+    n_warmup_steps: int = 0
+    interval_steps: int = 1
+
+
+@dataclass
+class WilcoxonPrunerConf:
+    """Prune when a Wilcoxon signed-rank test says the trial's epochs are worse than the best trial's."""
+
+    _target_: str = "optuna.pruners.WilcoxonPruner"
+    p_threshold: float = 0.1
+    n_startup_steps: int = 5
+
+
+@dataclass
+class NopPrunerConf:
+    _target_: str = "optuna.pruners.NopPruner"
+
+
+@dataclass
+class MnistTPESamplerConf:
+    """The default sampler: multivariate TPE. constant_liar (Optuna's parallel TPE) counts the
+    other workers' running trials as bad results, so workers don't crowd one region. Optuna 5's
+    TPE is also multi-objective (MOTPE is gone)."""
+
+    _target_: str = "optuna.samplers.TPESampler"
+    seed: Optional[int] = 1234  # the first run of a fresh study; every other process derives its own
+    n_startup_trials: int = 8
+    multivariate: bool = True
+    constant_liar: bool = True
+
+
+@dataclass
+class GPSamplerConf:
+    """Gaussian-process Bayesian optimization (Optuna's GPSampler)."""
+
+    _target_: str = "optuna.samplers.GPSampler"
+    seed: Optional[int] = None
+    n_startup_trials: int = 8
+    deterministic_objective: bool = False
+
+
+@dataclass
+class MnistOptunaSweeperConf:
+    _target_: str = "hydra_plugins.mnist_sweep_sweeper.sweeper.MnistOptunaSweeper"
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "mnist_tpe"}, {"pruner": "median"}])
+    # The stock keys (hydra_plugins.hydra_optuna_sweeper.config.OptunaSweeperConf), with valid ranges.
+    sampler: Any = MISSING
+    direction: Any = "minimize"  # minimize | maximize, or a list of them (multi-objective)
+    storage: Optional[Any] = None
+    search_space: Optional[Dict[str, Any]] = None  # deprecated by the stock sweeper: use params
+    params: Optional[Dict[str, str]] = None
+    # Dotted path of callable(cfg, trial) -> None | dict: conditional parameters sampled in Python.
+    custom_search_space: Optional[str] = None
+    study_name: Optional[str] = key(None, pattern=r"[^\x00/\\]{1,200}", text="a name of 1-200 characters without '/'")
+    n_trials: int = key(20, ge=1, le=1_000_000)
+    n_jobs: int = key(2, ge=1, le=1024)
+    max_failure_rate: float = key(0.0, ge=0, le=1)
+    # Dotted path of callable(cfg) -> dict of user attrs, run on each candidate's composed config
+    # before launch; if it raises, the candidate is recorded as rejected and never launched.
+    precheck: Optional[str] = None
+    # Stop with an error after this many rejected candidates in one invocation.
+    max_rejected: int = key(1000, ge=0)
+    # End the sweep ("search space exhausted") after this many candidates in a row that equal a
+    # trial already in the study (a small choice space that is fully tried).
+    max_duplicates: int = key(50, ge=1, le=100_000)
+    # Dotted path of callable(study, sweep_dir) called after every finished trial (the leaderboard).
+    on_trial_end: Optional[str] = None
+    # An Optuna pruner, chosen with hydra/sweeper/pruner=median (default)|halving|hyperband|threshold|wilcoxon|none
+    # (or null). Jobs open their live trial from the storage and report every epoch; pruning
+    # needs a persistent storage.
+    pruner: Any = MISSING  # filled by the defaults list (median)
+    # Dotted path of callable(study, sweep_dir) called once when the sweep ends (the report).
+    on_sweep_end: Optional[str] = None
+    # Sweep processes on this machine sharing the study (needs a persistent storage): this one
+    # starts workers - 1 copies of its own command line. With n_jobs: 1 each, a trial that ends
+    # early (pruned, failed) frees its core at once instead of waiting for a whole batch.
+    workers: int = key(1, ge=1, le=256)
+    # Each trial's dir under hydra.sweep.dir, named by its Optuna trial number.
+    trial_dir: str = key("trial_{number:04d}", text="a file name with {number} (e.g. trial_{number:04d})")
+    # Workers on several machines: each records a heartbeat for its open trials every
+    # heartbeat_interval seconds, and a trial whose heartbeat is older than grace_period
+    # (default 2 x interval) is failed as lost by whichever worker sees it. null: off (a dead
+    # worker's trials are then failed only by a worker on its own host, or on resume).
+    heartbeat_interval: Optional[int] = key(None, ge=1, text=">= 1 (seconds) or null")
+    grace_period: Optional[int] = key(None, ge=1, text="> hydra.sweeper.heartbeat_interval (seconds) or null")
+    # Warm start: configs queued as the first trials of a new study (Optuna's enqueue_trial):
+    # parameter dicts ({model.c1: 8, optimizer.lr: 0.1}) or experiment names (best_20k: the
+    # values conf/experiment/best_20k.yaml gives to the searched keys).
+    enqueue: List[Any] = field(default_factory=list)
+    # Print the search space, the candidates' parameter range and an estimated duration, then
+    # exit: no study is opened, nothing is trained or written.
+    dry_run: bool = False

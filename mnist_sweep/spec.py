@@ -1,0 +1,128 @@
+"""The model's spec without torch: per-block widths, kernels, padding, dropout and block type
+checked into a frozen ``ModelSpec``, its exact parameter count and the budget check. The config
+schema and the model builder (mnist_sweep.model) both use it; nothing here allocates a tensor."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any
+
+from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
+
+BLOCK_TYPES = ("plain", "separable")
+IMAGE_SIZE, IN_CHANNELS, NUM_CLASSES = 28, 1, 10
+#: Largest model ever built, budget or not (model.max_params=null): about 40 MB of float32.
+HARD_PARAM_LIMIT = 10_000_000
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    widths: tuple[int, ...]
+    kernels: tuple[int, ...]
+    padding: tuple[int, ...]
+    dropout: tuple[float, ...]
+    block: tuple[str, ...]
+    pool_after: tuple[int, ...]
+    bias: bool = False
+    max_params: int | None = 20_000
+
+
+def _per_block(cfg: Mapping[str, Any], key: str, n: int, kind: type) -> tuple:
+    value = cfg.get(key)
+    if value is None:
+        raise ModelConfigError(f"model.{key}: missing; give one value or a list of {n}")
+    values = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value] * n
+    if len(values) != n:
+        raise ModelConfigError(
+            f"model.{key}: has {len(values)} entries but model.widths has {n}; give one per block or a scalar"
+        )
+    for i, v in enumerate(values):
+        ok = isinstance(v, kind) and not isinstance(v, bool) or (kind is float and isinstance(v, int) and not isinstance(v, bool))
+        if not ok:
+            raise ModelConfigError(f"model.{key}[{i}]: expected {kind.__name__}, got {v!r}")
+    return tuple(kind(v) for v in values)
+
+
+def spec_from_config(cfg: Any) -> ModelSpec:
+    """Validate a ``model`` section (a mapping, or its typed schema dataclass); errors name the key."""
+    if is_dataclass(cfg):
+        cfg = asdict(cfg)
+    widths_raw = cfg.get("widths")
+    if not isinstance(widths_raw, Sequence) or isinstance(widths_raw, str) or len(widths_raw) == 0:
+        raise ModelConfigError(f"model.widths: expected a non-empty list of channel counts, got {widths_raw!r}")
+    n = len(widths_raw)
+    widths = _per_block(cfg, "widths", n, int)
+    kernels = _per_block(cfg, "kernels", n, int)
+    padding = _per_block(cfg, "padding", n, int)
+    dropout = _per_block(cfg, "dropout", n, float)
+    block = _per_block(cfg, "block", n, str)
+    for i in range(n):
+        if widths[i] < 1:
+            raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}")
+        if kernels[i] < 1:
+            raise ModelConfigError(f"model.kernels[{i}]: must be >= 1, got {kernels[i]}")
+        if not 0 <= padding[i] < kernels[i]:
+            raise ModelConfigError(f"model.padding[{i}]: must be in [0, {kernels[i] - 1}] (below the kernel size), got {padding[i]}")
+        if not 0.0 <= dropout[i] < 1.0:
+            raise ModelConfigError(f"model.dropout[{i}]: must be in [0, 1), got {dropout[i]}")
+        if block[i] not in BLOCK_TYPES:
+            raise ModelConfigError(f"model.block[{i}]: unknown block type {block[i]!r}; valid: {', '.join(BLOCK_TYPES)}")
+    pool_raw = cfg.get("pool_after") or []
+    if not isinstance(pool_raw, Sequence) or isinstance(pool_raw, str):
+        raise ModelConfigError(f"model.pool_after: expected a list of block indices, got {pool_raw!r}")
+    pool_after = tuple(sorted(set(pool_raw)))
+    for p in pool_after:
+        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < n:
+            raise ModelConfigError(f"model.pool_after: {p!r} is not a block index in [0, {n - 1}]")
+    max_params = cfg.get("max_params", 20_000)
+    if max_params is not None and (not isinstance(max_params, int) or isinstance(max_params, bool) or max_params < 1):
+        raise ModelConfigError(f"model.max_params: expected a positive integer or null, got {max_params!r}")
+    spec = ModelSpec(widths, kernels, padding, dropout, block, pool_after, bool(cfg.get("bias", False)), max_params)
+    output_sizes(spec)
+    return spec
+
+
+def output_sizes(spec: ModelSpec) -> list[int]:
+    """Spatial size after each block (after its pool); raises if it collapses below 1x1."""
+    size, sizes = IMAGE_SIZE, []
+    for i, (k, p) in enumerate(zip(spec.kernels, spec.padding)):
+        new = size + 2 * p - k + 1
+        if new < 1:
+            raise ModelConfigError(
+                f"model.kernels[{i}]: a {k}x{k} kernel with padding {p} on a {size}x{size} input "
+                "collapses the image below 1x1; use smaller kernels, more padding or fewer pools"
+            )
+        size = new
+        if i in spec.pool_after:
+            if size < 2:
+                raise ModelConfigError(f"model.pool_after: pooling after block {i} would shrink {size}x{size} below 1x1")
+            size //= 2
+        sizes.append(size)
+    return sizes
+
+
+def spec_params(spec: ModelSpec) -> int:
+    """The exact parameter count of ``Net(spec)``, computed without allocating anything."""
+    n, c_in = 0, IN_CHANNELS
+    for c_out, k, kind in zip(spec.widths, spec.kernels, spec.block):
+        if kind == "separable" and k > 1:
+            n += c_in * k * k + c_in * c_out
+        else:
+            n += c_in * c_out * k * k
+        n += (c_out if spec.bias else 0) + 2 * c_out  # conv bias, BatchNorm weight and bias
+        c_in = c_out
+    return n + c_in * NUM_CLASSES + NUM_CLASSES
+
+
+def check_budget(spec: ModelSpec) -> int:
+    """The parameter count, or ParamBudgetExceeded over ``max_params`` (and over the hard limit
+    when there is no budget), before any tensor exists."""
+    n = spec_params(spec)
+    if spec.max_params is not None and n > spec.max_params:
+        raise ParamBudgetExceeded(n, spec.max_params)
+    if n > HARD_PARAM_LIMIT:
+        raise ModelConfigError(
+            f"model.widths: the model would have {n:,} parameters, above the hard limit of {HARD_PARAM_LIMIT:,} "
+            "that holds even with model.max_params=null (memory guard); shrink the widths"
+        )
+    return n

@@ -1,0 +1,29 @@
+"""mnist_sweep.commandline: every entry point's flags against their schema."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from mnist_sweep.commandline import check_cli
+
+def test_cli_flags_are_checked_against_their_schema(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch\n1\n")
+    ns = SimpleNamespace
+    assert "--top" in check_cli("python -m mnist_sweep.leaderboard", ns(top=0))
+    assert "holds a run" in check_cli("python -m mnist_sweep.reproduce", ns(out=str(run)))
+    assert "holds a run" in check_cli("python -m mnist_sweep.confirm", ns(out=str(run)))
+    assert check_cli("python -m mnist_sweep.confirm", ns(out=str(tmp_path / "new"))) is None
+    missing = f"sqlite:///{tmp_path}/none.db"
+    assert "no such SQLite file" in check_cli("python -m mnist_sweep.report", ns(storage=missing))
+    assert not (tmp_path / "none.db").exists()
+    assert "clear text" in check_cli("python -m mnist_sweep.leaderboard", ns(storage="postgresql://u:pw@h/d"))
+
+
+def test_leaderboard_from_the_environment_never_creates_a_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", f"sqlite:///{tmp_path}/env.db")
+    line = check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s"))
+    assert line.startswith("--storage (default $MNIST_SWEEP_STORAGE): ") and "no such SQLite file" in line
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://u:pw@h/d")  # a password in the environment is fine
+    assert check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s")) is None
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,145 @@
+"""mnist_sweep.config.settings: types (Hydra refuses while composing), ranges and cross-key rules
+(validate) into frozen, typed Settings."""
+from __future__ import annotations
+
+import pytest
+from hydra.errors import HydraException
+
+from conftest import TINY, make_cfg
+from mnist_sweep.config.settings import validate
+from mnist_sweep.errors import ConfigError, MnistSweepError
+from mnist_sweep.overrides import composition_error
+
+
+def refusal(*overrides: str) -> str | None:
+    """The one-line refusal of a command line's config (composition or validate), or None."""
+    try:
+        cfg = make_cfg(*TINY, *overrides)
+    except HydraException as e:
+        return composition_error(e)
+    try:
+        validate(cfg)
+    except MnistSweepError as e:
+        return str(e)
+    return None
+
+
+BAD_VALUES = [
+    ("optimizer.lr=-0.1", "optimizer.lr"),
+    ("optimizer.lr=0", "optimizer.lr"),
+    ("optimizer.lr=fast", "optimizer.lr"),
+    ("optimizer.lr=nan", "optimizer.lr"),
+    ("optimizer.lr=inf", "optimizer.lr"),
+    ("optimizer.momentum=1.0", "optimizer.momentum"),
+    ("optimizer.momentum=-0.1", "optimizer.momentum"),
+    ("optimizer.weight_decay=-1", "optimizer.weight_decay"),
+    ("model.pool_at=7", "model.pool_at"),
+    ("model.pool_at=-1", "model.pool_at"),
+    ("model.p1=2", "model.p1"),
+    ("model.p6=-1", "model.p6"),
+    ("model.p3=one", "model.p3"),
+    ("optimizer.name=lion", "optimizer.name"),
+    ("optimizer.nesterov=maybe", "optimizer.nesterov"),
+    ("scheduler.name=plateau", "scheduler.name"),
+    ("scheduler.pct_start=1.5", "scheduler.pct_start"),
+    ("scheduler.div_factor=0.5", "scheduler.div_factor"),
+    ("data.batch_size=0", "data.batch_size"),
+    ("data.batch_size=1", "data.batch_size"),
+    ("data.batch_size=100000", "data.batch_size"),
+    ("data.batch_size=[64]", "data.batch_size"),
+    ("data.val_size=-1", "data.val_size"),
+    ("data.val_size=60000", "data.val_size"),
+    ("data.train_limit=0", "data.train_limit"),
+    ("data.test_limit=10001", "data.test_limit"),
+    ("data.split_seed=-1", "data.split_seed"),
+    ("data.augment.strength=-1", "data.augment.strength"),
+    ("data.augment.strength=11", "data.augment.strength"),
+    ("data.augment.rotate_deg=720", "data.augment.rotate_deg"),
+    ("data.augment.scale=1", "data.augment.scale"),
+    ("trainer.max_epochs=0", "trainer.max_epochs"),
+    ("trainer.max_epochs=21", "trainer.max_epochs"),
+    ("trainer.device=tpu", "trainer.device"),
+    ("trainer.device=gpu:0", "trainer.device"),
+    ("trainer.threads=0", "trainer.threads"),
+    ("trainer.target_acc=2", "trainer.target_acc"),
+    ("trainer.select_on=train", "trainer.select_on"),
+    ("trainer.seed=-1", "trainer.seed"),
+    ("trainer.seed=4294967296", "trainer.seed"),
+    ("trainer.progress=1", "trainer.progress"),
+    ("trainer.label_smoothing=1", "trainer.label_smoothing"),
+    ("trainer.objectives=[loss]", "trainer.objectives"),
+    ("trainer.channels_last=sometimes", "trainer.channels_last"),
+    ("model.dropout=1.0", "model.dropout[0]"),
+    ("model.block=dense", "model.block[0]"),
+    ("model.bias=abc", "model.bias"),
+    ("model.c1=0", "model.c1"),
+    ("model.c1=1.5", "model.c1"),
+    ("model.widths=[]", "model.widths"),
+    ("model.widths=[8,x]", "model.widths[1]"),
+    ("model.kernels=[3,3]", "model.kernels"),
+    ("model.kernels=[3,3,1,3,3,3,2.5]", "model.kernels[6]"),
+    ("model.padding=5", "model.padding[0]"),
+    ("model.dropout=[0.1,0.1]", "model.dropout"),
+    ("model.pool_after=[9]", "model.pool_after"),
+    ("model.max_params=0", "model.max_params"),
+]
+
+
+@pytest.mark.parametrize("override, key", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
+def test_bad_values_name_their_key(override, key):
+    line = refusal(override)
+    assert line is not None, override
+    assert line.startswith(key), line
+    assert "\n" not in line
+
+
+CROSS_KEY = [
+    (["data.train_limit=500", "data.batch_size=501"], "data.batch_size"),
+    (["data.val_size=59000", "data.train_limit=1001"], "data.train_limit"),
+    (["data.val_size=0"], "trainer.select_on"),
+    (["data.val_size=0", "trainer.select_on=test", "trainer.objectives=[val_acc,params]"], "trainer.select_on"),
+    (["data.augment.strength=3", "data.augment.translate=0.3"], "data.augment.strength"),
+    (["scheduler=cosine", "scheduler.eta_min=0.05"], "scheduler.eta_min"),
+    (["optimizer.momentum=0", "optimizer.nesterov=true"], "optimizer.nesterov"),
+    (["trainer.max_epochs=30", "trainer.epoch_cap=20"], "trainer.max_epochs"),
+    (["model.c1=4000", "model.c2=4000", "model.max_params=null"], "model.widths"),
+]
+
+
+@pytest.mark.parametrize("overrides, key", CROSS_KEY, ids=[" ".join(o) for o, _ in CROSS_KEY])
+def test_cross_key_rules(overrides, key):
+    line = refusal(*overrides)
+    assert line is not None and line.startswith(key), line
+
+
+@pytest.mark.parametrize("overrides", [
+    [], ["model=eva8_seed"], ["optimizer=adam"], ["optimizer=adamw"], ["scheduler=step"], ["scheduler=cosine"],
+    ["scheduler=none"], ["+experiment=best_20k"], ["+experiment=tiny"], ["+experiment=eva8_seed"],
+    ["hparams_search=pareto"], ["data.train_limit=2", "data.batch_size=2"], ["data.val_size=0", "trainer.select_on=test"],
+    ["trainer.max_epochs=30", "trainer.epoch_cap=null"], ["trainer.device=cuda:1"], ["data.augment.strength=0"],
+])
+def test_shipped_and_small_configs_are_valid(overrides):
+    assert refusal(*overrides) is None
+
+
+def test_validate_returns_frozen_typed_settings():
+    st = validate(make_cfg("model=eva8_seed", "optimizer=adam"))
+    assert st.n_params == 17_290 and st.optimizer.name == "adam" and st.optimizer.kwargs["betas"] == (0.9, 0.999)
+    assert st.data.rotate_deg == pytest.approx(8.0) and st.trainer.progress is None
+    assert validate(make_cfg("trainer.progress=true")).trainer.progress is True  # a bool, not the string "True"
+    with pytest.raises(AttributeError):
+        st.n_params = 1  # type: ignore[misc]
+
+
+def test_a_saved_config_without_defaults_is_typed_by_validate():
+    """A trial's .hydra/config.yaml has no defaults list: validate re-types it against the schema."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create(OmegaConf.to_container(make_cfg(), resolve=True))
+    cfg.model.bias = "abc"
+    with pytest.raises(ConfigError, match=r"^model.bias: "):
+        validate(cfg)
+    cfg.model.bias = False
+    cfg.optimizer.extra = 1
+    with pytest.raises(ConfigError, match=r"^optimizer.extra: no such key"):
+        validate(cfg)

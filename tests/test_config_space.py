@@ -1,0 +1,51 @@
+"""mnist_sweep.config.space: a search space's distributions against their keys' types and ranges."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from optuna import distributions as od
+
+from conftest import make_cfg
+from mnist_sweep.config.space import check_distribution
+from mnist_sweep.errors import SweepError
+
+warnings.filterwarnings("ignore", category=FutureWarning, module=__name__)  # optuna's deprecated classes, on purpose
+GOOD_DISTS = [
+    ("model.c1", od.IntUniformDistribution(4, 12)),
+    ("model.c1", od.IntDistribution(4, 12)),
+    ("model.c1", od.CategoricalDistribution([4, 8])),
+    ("optimizer.lr", od.LogUniformDistribution(0.001, 0.3)),
+    ("optimizer.lr", od.FloatDistribution(0.001, 0.3, log=True)),
+    ("model.dropout", od.UniformDistribution(0.0, 0.15)),
+    ("data.batch_size", od.CategoricalDistribution([64, 128])),
+    ("data.augment.strength", od.UniformDistribution(0.0, 1.5)),
+    ("scheduler.pct_start", od.UniformDistribution(0.1, 0.4)),
+    ("data.train_limit", od.CategoricalDistribution([None, 1000])),
+    ("+model.new_key", od.UniformDistribution(0, 1)),
+]
+BAD_DISTS = [
+    ("model.c1", od.UniformDistribution(4, 12), "range(4, 13)"),
+    ("model.c1", od.FloatDistribution(4, 12), "integer"),
+    ("model.c1", od.CategoricalDistribution([4, "wide"]), "'wide'"),
+    ("model.c1", od.CategoricalDistribution([4, 1.5]), "1.5"),
+    ("model.c1", od.IntUniformDistribution(0, 8), "range"),
+    ("optimizer.lr", od.LogUniformDistribution(1e-9, 20), "optimizer.lr's range"),
+    ("optimizer.lr", od.CategoricalDistribution([0.1, "fast"]), "'fast'"),
+    ("model.bias", od.UniformDistribution(0, 1), "bool"),
+    ("trainer.select_on", od.IntUniformDistribution(0, 1), "str"),
+    ("data.batch_size", od.CategoricalDistribution([1, 64]), "data.batch_size's range"),
+    ("data.augment.strength", od.UniformDistribution(0.0, 50.0), "range"),
+]
+
+
+@pytest.mark.parametrize("key, dist", GOOD_DISTS, ids=[f"{k}:{d!r}"[:60] for k, d in GOOD_DISTS])
+def test_distributions_that_fit_their_key(key, dist):
+    check_distribution(key, dist, make_cfg())
+
+
+@pytest.mark.parametrize("key, dist, needle", BAD_DISTS, ids=[f"{k}:{d!r}"[:60] for k, d, _ in BAD_DISTS])
+def test_distributions_that_cannot_fit_their_key(key, dist, needle):
+    with pytest.raises(SweepError) as e:
+        check_distribution(key, dist, make_cfg())
+    assert str(e.value).startswith(f"hydra.sweeper.params.{key}: ") and needle in str(e.value), str(e.value)

@@ -1,0 +1,54 @@
+"""mnist_sweep.config.sweeper and sweeper_checks: the sweeper's keys, their ranges and cross-key rules."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hydra.errors import HydraException
+
+from conftest import make_cfg_hydra
+from mnist_sweep.errors import SweepError
+from mnist_sweep.overrides import composition_error
+
+BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
+    ("n_trials", "0"), ("n_trials", "-1"), ("n_jobs", "0"), ("n_jobs", "-1"), ("workers", "0"),
+    ("max_failure_rate", "-1"), ("max_failure_rate", "1.5"), ("max_rejected", "-1"), ("max_duplicates", "0"),
+    ("heartbeat_interval", "-5"), ("heartbeat_interval", "0"), ("grace_period", "5"),
+    ("trial_dir", "'t_{foo}'"), ("trial_dir", "fixed"), ("trial_dir", "'a/{number}'"), ("trial_dir", "'t_{number:q}'"),
+    ("trial_dir", "'{}'"), ("study_name", "'a/b'"),
+    ("storage", "'postgresql://u@h/db?password=s3cret'"), ("storage", "'postgresql://u:s3cret@h/db'"),
+]
+
+
+@pytest.mark.parametrize("key, value", BAD_SWEEPER, ids=[f"{k}={v}" for k, v in BAD_SWEEPER])
+def test_bad_sweeper_keys_name_their_key(key, value):
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    cfg = make_cfg_hydra(f"hydra.sweeper.{key}={value}")
+    with pytest.raises(SweepError) as e:
+        check_sweeper(cfg)
+    assert str(e.value).startswith(f"hydra.sweeper.{key}: ") and "s3cret" not in str(e.value), str(e.value)
+
+
+def test_shipped_sweeper_configs_pass():
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    for search in ("default", "best_20k", "tiny", "pareto"):
+        check_sweeper(make_cfg_hydra(f"hparams_search={search}"))
+    check_sweeper(make_cfg_hydra("hydra.sweeper.heartbeat_interval=60"))
+
+
+def test_a_sweeper_type_error_is_refused_by_hydra():
+    with pytest.raises(HydraException) as e:
+        make_cfg_hydra("hydra.sweeper.n_trials=many")
+    assert composition_error(e.value).startswith("hydra.sweeper.n_trials: ")
+
+
+def test_every_stock_key_is_mirrored():
+    """mnist_sweep mirrors the stock OptunaSweeperConf's fields (it may not import the plugin)."""
+    from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
+
+    from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+
+    ours = {f.name for f in dataclasses.fields(MnistOptunaSweeperConf)}
+    assert {f.name for f in dataclasses.fields(OptunaSweeperConf)} <= ours

@@ -10,8 +10,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep import data as mdata
+from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
-from mnist_sweep import results
 from mnist_sweep.errors import MnistSweepError
 
 
@@ -63,8 +63,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
 def test_set(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, int, str]:
     """(normalized images, labels, images in the full test set, where they come from) exactly as
     the run saw them: its data.root and data.test_limit (the first N images)."""
-    root = cfg.data.get("root") or str(mdata.default_root())
-    _, _, x, y = mdata.arrays(root)
+    root = cfg.data.get("root") or str(mnist_files.default_root())
+    _, _, x, y = mnist_files.arrays(root)
     y = y.clone()  # the process's cached labels stay as read
     total = len(y)
     limit = cfg.data.get("test_limit")

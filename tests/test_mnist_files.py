@@ -1,0 +1,161 @@
+"""mnist_files: the raw IDX files verified by SHA-256, read once per process and file version,
+and the fetch|verify command with one-line errors."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import torch
+
+from mnist_sweep import mnist_files
+from mnist_sweep.errors import DataError
+
+ROOT = mnist_files.default_root()
+
+
+@pytest.fixture
+def copy_root(tmp_path):
+    """A copy of the real data root that a test may damage."""
+    dst = mnist_files.raw_dir(tmp_path)
+    dst.mkdir(parents=True)
+    for name in mnist_files.SHA256:
+        shutil.copy(mnist_files.raw_dir(ROOT) / name, dst / name)
+    return tmp_path
+
+
+def flip_last_byte(path):
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_real_files_pass_their_checksums():
+    mnist_files.verify(ROOT)
+    assert mnist_files.fetch(ROOT) == "present"  # idempotent: nothing to do on a second call
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncate", "SHA-256 mismatch"),
+    ("flip", "SHA-256 mismatch"),
+    ("delete", "missing"),
+    ("unreadable", "unreadable"),
+])
+def test_bad_file_names_the_file(copy_root, damage, message):
+    path = mnist_files.raw_dir(copy_root) / "t10k-labels-idx1-ubyte"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "flip":
+        flip_last_byte(path)
+    elif damage == "delete":
+        path.unlink()
+    else:
+        path.unlink()
+        path.mkdir()  # reading a directory fails even as root
+    for check in (mnist_files.verify, mnist_files.arrays):
+        with pytest.raises(DataError) as e:
+            check(copy_root)
+        text = str(e.value)
+        assert str(path) in text and message in text and "make data" in text
+        assert "\n" not in text
+
+
+def test_arrays_refuse_a_corrupt_file(copy_root):
+    path = mnist_files.raw_dir(copy_root) / "train-images-idx3-ubyte"
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte: SHA-256 mismatch"):
+        mnist_files.arrays(copy_root)
+
+
+def test_arrays_read_once_per_process_and_again_when_a_file_changes(copy_root, monkeypatch):
+    """A sweep process trains many trials: MNIST is read and hashed once, unless a file changed."""
+    reads, hashes = [], []
+    read_file, digest = mnist_files.read_file, mnist_files.digest
+    monkeypatch.setattr(mnist_files, "read_file", lambda path: reads.append(path.name) or read_file(path))
+    monkeypatch.setattr(mnist_files, "digest", lambda raw: hashes.append(len(raw)) or digest(raw))
+    mnist_files.clear_cache()
+    a = mnist_files.arrays(copy_root)
+    assert sorted(reads) == sorted(mnist_files.SHA256) and len(hashes) == 4  # each file read and hashed once
+    b = mnist_files.arrays(copy_root)
+    assert len(reads) == 4 and len(hashes) == 4 and mnist_files.cache_info().hits == 1
+    assert all(u is v for u, v in zip(a, b))
+    touched = mnist_files.raw_dir(copy_root) / "t10k-images-idx3-ubyte"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # same bytes, read again
+    c = mnist_files.arrays(copy_root)
+    assert len(hashes) == 8 and all(torch.equal(u, v) for u, v in zip(a, c))
+    path = mnist_files.raw_dir(copy_root) / "t10k-labels-idx1-ubyte"
+    replaced = path.with_name("new")
+    shutil.copy2(path, replaced)
+    flip_last_byte(replaced)
+    os.utime(replaced, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))  # same size and mtime ...
+    os.replace(replaced, path)  # ... but another file (inode): verified again
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte: SHA-256 mismatch"):
+        mnist_files.arrays(copy_root)
+
+
+def test_verify_always_hashes(monkeypatch):
+    """The ``verify`` command checks the bytes on disk, whatever the process has cached."""
+    hashes = []
+    digest = mnist_files.digest
+    monkeypatch.setattr(mnist_files, "digest", lambda raw: hashes.append(1) or digest(raw))
+    mnist_files.arrays(ROOT)
+    before = len(hashes)
+    mnist_files.verify(ROOT)
+    assert len(hashes) == before + 4
+
+
+def test_idx_reader_equals_torchvisions_mnist_and_checks_the_header(tmp_path):
+    from torchvision.datasets import MNIST
+
+    x, y, x_test, y_test = mnist_files.arrays(ROOT)
+    for train, (images, labels) in ((True, (x, y)), (False, (x_test, y_test))):
+        tv = MNIST(str(ROOT), train=train, download=False)
+        assert torch.equal(images, tv.data.unsqueeze(1)) and torch.equal(labels, tv.targets)
+    assert x.dtype == torch.uint8 and y.dtype == torch.int64 and x.shape == (60_000, 1, 28, 28)
+    good = tmp_path / "ok-idx1-ubyte"
+    good.write_bytes(bytes([0, 0, 8, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(range(6)))
+    assert mnist_files.read_idx(good).tolist() == [[0, 1, 2], [3, 4, 5]]
+    empty = tmp_path / "zero-idx1-ubyte"
+    empty.write_bytes(bytes([0, 0, 8, 1]) + (0).to_bytes(4, "big"))
+    assert mnist_files.read_idx(empty).shape == (0,)
+    for name, raw in [("short", bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + bytes(4)),
+                      ("float", bytes([0, 0, 0x0D, 1]) + (1).to_bytes(4, "big") + bytes(4)),
+                      ("empty", b"")]:
+        bad = tmp_path / name
+        bad.write_bytes(raw)
+        with pytest.raises(DataError, match=f"{name}: not an unsigned-byte IDX file"):
+            mnist_files.read_idx(bad)
+
+
+@pytest.mark.parametrize("damage, message", [("missing_dir", "missing"), ("truncate", "SHA-256 mismatch")])
+def test_data_cli_bad_root_one_line(copy_root, damage, message):
+    """The missing dir as a subprocess (the entry point's one), the truncated file in-process."""
+    from conftest import assert_one_line_error, run
+
+    root = copy_root / "nowhere" if damage == "missing_dir" else copy_root
+    path = mnist_files.raw_dir(copy_root) / "train-labels-idx1-ubyte"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:50])
+    proc = run(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root, process=damage == "missing_dir")
+    assert_one_line_error(proc, message, "make data")
+    assert proc.returncode == 2
+
+
+def test_data_cli_verifies(copy_root):
+    from conftest import run
+
+    for module in ("mnist_sweep.data", "mnist_sweep.mnist_files"):
+        proc = run([module, "verify", "--root", str(copy_root)], cwd=copy_root)
+        assert proc.returncode == 0 and proc.stdout.strip() == \
+            f"MNIST in {mnist_files.raw_dir(copy_root)}: all four files verified", proc
+
+
+@pytest.mark.parametrize("argv, needle", [(["verify", "--root", ""], "--root"), (["wipe"], "invalid choice")])
+def test_data_cli_bad_flags_one_line(tmp_path, argv, needle):
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.data", *argv], cwd=tmp_path)
+    assert_one_line_error(proc, needle)
+    assert "python -m mnist_sweep.data" in proc.stderr or needle == "--root"
+    assert list(tmp_path.iterdir()) == []

@@ -4,12 +4,12 @@
 leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged into one table.
 ``--hp``/``--columns`` show more columns, ``--status`` filters, ``--sort`` orders by any column,
 ``--refresh`` rebuilds a sweep dir's table from the storage recorded in its ``storage.json``.
+Finding a sweep's study (``storage.json`` and the rest) is ``mnist_sweep.sweeps``.
 """
 from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import math
 import sys
 from pathlib import Path
@@ -18,10 +18,13 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.errors import CliParser, LeaderboardError, StorageError, exit_code_of
-from mnist_sweep.storage import (
-    JOURNAL_SCHEME, STORAGE_ENV, default_storage, mask_url, missing_file, open_storage, sqlite_path, status_of,
-)
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.results import pareto_mask
+from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
+from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
+# Kept importable from here for callers not yet moved to mnist_sweep.sweeps (dashboard.py):
+from mnist_sweep.sweeps import RECORDED_FIX, check_exists, find_storage  # noqa: F401
 
 FILENAME = "leaderboard.csv"
 CORE = [
@@ -35,7 +38,6 @@ NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
 SHOWN = ["rank", "sweep", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
          "epoch_reached_target", "epochs", "wall_s", "pareto"]  # what the CLI prints by default
 PERCENT = ("val_acc", "test_acc_final", "test_acc_best")
-STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
 
 
 def rows_from_study(study: Any) -> list[dict[str, Any]]:
@@ -72,14 +74,6 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
                 if row.get(key) is None:
                     row[key] = original.get(key)
     return rows
-
-
-def pareto_mask(acc: pd.Series, params: pd.Series) -> pd.Series:
-    """True where no other point has at least the accuracy with at most the parameters (and beats it in one)."""
-    return pd.Series(
-        [not ((acc >= a) & (params <= p) & ((acc > a) | (params < p))).any() for a, p in zip(acc, params)],
-        index=acc.index, dtype=bool,
-    )
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -120,147 +114,6 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
     write_csv(frame(rows_from_study(study)), path)
     record_storage(study, Path(sweep_dir))
     return path
-
-
-# ------------------------------------------------------------------ where a sweep's study lives
-def storage_url_of(study: Any) -> str | None:
-    """The study's storage URL as the sweep opened it (None for in-memory storage): an RDB URL,
-    or ``journal:///PATH`` for a journal file."""
-    storage = getattr(study, "_storage", None)
-    storage = getattr(storage, "_backend", storage)  # optuna wraps RDB storage in a cache
-    url = getattr(storage, "url", None)
-    if isinstance(url, str):
-        return url
-    journal = getattr(getattr(storage, "_backend", None), "_file_path", None)  # JournalStorage(JournalFileBackend)
-    return f"{JOURNAL_SCHEME}{journal}" if isinstance(journal, str) else None
-
-
-def portable_url(url: str, cwd: Path) -> str:
-    """A URL that opens the same storage from any directory, with no password in it: a relative
-    SQLite or journal path made absolute against ``cwd`` (where the sweep ran); a password dropped
-    (it comes from $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass when read back)."""
-    path = sqlite_path(url)
-    if path is not None:
-        scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
-        return scheme + str(path if path.is_absolute() else (cwd / path).resolve())
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set() keeps it
-    except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: record nothing secret
-        return mask_url(url)
-
-
-def record_storage(study: Any, sweep_dir: Path) -> Path | None:
-    """Write ``<sweep_dir>/storage.json`` (study name, portable storage URL, the sweep's cwd), so
-    ``report`` and ``leaderboard --refresh`` find the study from any working directory."""
-    url = storage_url_of(study)
-    if not url or (url.startswith("sqlite") and sqlite_path(url) is None):
-        return None
-    cwd = Path.cwd()
-    record = {"study_name": study.study_name, "storage": portable_url(url, cwd), "cwd": str(cwd)}
-    path = Path(sweep_dir) / STORAGE_RECORD
-    try:
-        if json.loads(path.read_text()) == record:
-            return path
-    except (OSError, ValueError):
-        pass
-    results.atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
-    return path
-
-
-def _from_env(url: str) -> str:
-    """$MNIST_SWEEP_STORAGE when it is ``url`` with its password (a record never holds one)."""
-    env = default_storage()
-    if env and sqlite_path(url) is None and portable_url(env, Path.cwd()) == url:
-        return env
-    return url
-
-
-def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
-    """(url, study, source) from a trial's saved ``.hydra/hydra.yaml`` (sweeps run before
-    storage.json existed): its storage resolved, a relative SQLite path against its cwd."""
-    from omegaconf import OmegaConf
-
-    for hydra_yaml in sorted(sweep_dir.glob("trial_*/.hydra/hydra.yaml")):
-        try:
-            h = OmegaConf.load(hydra_yaml).hydra
-            url, name, cwd = h.sweeper.storage, h.sweeper.study_name, h.runtime.cwd
-        except Exception:  # noqa: BLE001 - unreadable or unresolvable: try the next trial
-            continue
-        if isinstance(url, str) and url and isinstance(name, str):
-            return portable_url(url, Path(cwd)), name, str(hydra_yaml)
-    return None
-
-
-def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
-    """(storage URL, study name or None for "the only one", where it was found) for a sweep dir:
-    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db`` or ``journal.log``."""
-    sweep_dir = Path(sweep_dir)
-    record = sweep_dir / STORAGE_RECORD
-    if record.exists():
-        try:
-            data = json.loads(record.read_text())
-            return _from_env(str(data["storage"])), str(data["study_name"]), str(record)
-        except (OSError, ValueError, KeyError, TypeError):
-            raise LeaderboardError(f"{record}: unreadable or damaged; delete it (the next trial of the sweep "
-                                   "rewrites it) or give --storage URL --study NAME") from None
-    found = _from_hydra_yaml(sweep_dir)
-    if found:
-        return _from_env(found[0]), found[1], found[2]
-    for name, scheme in (("optuna.db", "sqlite:///"), ("journal.log", JOURNAL_SCHEME)):
-        if (sweep_dir / name).is_file():
-            return f"{scheme}{(sweep_dir / name).resolve()}", None, str(sweep_dir / name)
-    return None
-
-
-RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
-
-
-def check_exists(storage: str, flag: str = "--storage", fix: str = "give the path of the sweep's optuna.db") -> None:
-    """A SQLite or journal URL whose file is missing: opening it would create an empty one; refuse."""
-    if bad := missing_file(storage):
-        raise LeaderboardError(f"{flag} {bad}; {fix}")
-
-
-def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None) -> Any:
-    """Open an existing study read-only (a missing SQLite file is refused, never created);
-    ``study_name`` None: the storage's only study."""
-    import optuna
-
-    check_exists(storage, flag, *([fix] if fix else []))
-    try:
-        storage_obj = open_storage(storage)  # an old schema is refused here, never upgraded by a reader
-    except StorageError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
-    try:
-        if study_name is None:
-            names = [s.study_name for s in optuna.get_all_study_summaries(storage_obj)]
-            if len(names) != 1:
-                raise LeaderboardError(f"{flag} {mask_url(storage)}: holds {len(names)} studies "
-                                       f"({', '.join(names) or 'none'}); pick one with --study")
-            study_name = names[0]
-        return optuna.load_study(study_name=study_name, storage=storage_obj)
-    except LeaderboardError:
-        raise
-    except KeyError:
-        raise LeaderboardError(f"--study {study_name}: no such study in {mask_url(storage)}") from None
-    except Exception as e:  # noqa: BLE001
-        raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
-
-
-def study_of_sweep(sweep_dir: Path) -> Any:
-    """The sweep dir's Optuna study, found through ``find_storage``; LeaderboardError when none."""
-    found = find_storage(sweep_dir)
-    if found is None:
-        raise LeaderboardError(
-            f"{sweep_dir}: no Optuna storage recorded (no {STORAGE_RECORD}, no trial .hydra/hydra.yaml, no optuna.db); "
-            "give --storage URL --study NAME"
-        )
-    url, name, source = found
-    return load_study(url, name, flag=f"the storage recorded in {source}:", fix=RECORDED_FIX)
 
 
 def read(path: str | Path) -> pd.DataFrame:

@@ -16,7 +16,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from mnist_sweep.results import pareto_mask  # noqa: E402
+
 METRIC_LABEL = {"val_acc": "validation accuracy", "test_acc": "test accuracy"}
+# A run's train, validation and test series (drawn in that order) stay visible where they coincide
+# (validation == test accuracy in a 1-epoch run is common): each is drawn smaller than the one under
+# it, hollow markers over hollow markers over a filled dot, solid under dashed under dotted.
+SERIES_STYLE = {
+    "train": {"marker": "s", "ms": 10, "mfc": "none", "mew": 1.5, "ls": "-", "lw": 2.6},
+    "val": {"marker": "o", "ms": 7, "mfc": "none", "mew": 1.5, "ls": "--", "lw": 1.8},
+    "test": {"marker": "o", "ms": 3.5, "ls": ":", "lw": 1.5},
+}
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -82,7 +92,7 @@ def curves(metrics: pd.DataFrame, path: Path, title: str = "") -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
     for col in ("train_loss", "val_loss", "test_loss"):
         if col in metrics and metrics[col].notna().any():
-            ax1.plot(metrics.epoch, metrics[col], marker="o", ms=4, label=col.replace("_loss", ""))
+            ax1.plot(metrics.epoch, metrics[col], **SERIES_STYLE[col.replace("_loss", "")], label=col.replace("_loss", ""))
     losses = _finite(metrics[[c for c in ("train_loss", "val_loss", "test_loss") if c in metrics]].to_numpy().ravel())
     wide = bool(losses) and min(losses) > 0 and max(losses) / min(losses) > 5  # log scale only when it helps
     ax1.set(xlabel="epoch", ylabel="cross-entropy", title="loss" + (" (log scale)" if wide else ""),
@@ -90,7 +100,7 @@ def curves(metrics: pd.DataFrame, path: Path, title: str = "") -> Path:
     shown = []
     for col in ("train_acc", "val_acc", "test_acc"):
         if col in metrics and metrics[col].notna().any():
-            ax2.plot(metrics.epoch, 100 * metrics[col], marker="o", ms=4, label=col.replace("_acc", ""))
+            ax2.plot(metrics.epoch, 100 * metrics[col], **SERIES_STYLE[col.replace("_acc", "")], label=col.replace("_acc", ""))
             shown.extend(metrics[col])
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (train: augmented batches, in training mode)")
     ax2.set_ylim(*percent_limits(shown))
@@ -115,8 +125,6 @@ def accuracy_vs_params(board: pd.DataFrame, path: Path, budget: int, target: flo
     the Pareto front of (validation accuracy, parameters) over complete trials, and the
     final-epoch test accuracy (reported, never selected on) with the target line. Budget lines
     on both; rejected candidates as ticks on the x axis."""
-    from mnist_sweep.leaderboard import pareto_mask
-
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     rejected = board[board.status == "rejected"] if "status" in board else board.iloc[:0]
     for ax, col, name in ((left, "val_acc", "validation"), (right, "test_acc_final", "final-epoch test")):

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import html
-import json
 import logging
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,32 +27,23 @@ import pandas as pd
 from omegaconf import OmegaConf
 from optuna.exceptions import ExperimentalWarning
 
-from mnist_sweep import leaderboard, plots, results
-from mnist_sweep.errors import CliParser, LeaderboardError, exit_code_of
+from mnist_sweep import leaderboard, plots, results, sweeps
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import LeaderboardError
 
 log = logging.getLogger(__name__)
 SECTIONS = ["leaderboard", "history", "accuracy_vs_params", "importances", "curves", "model"]
-
-
 MIN_IMPORTANCE_TRIALS = 5  # a random forest fitted to fewer complete trials ranks noise
+NO_STUDY_FIX = ", or --no-study to build the report from leaderboard.csv alone"
 
 
 def find_study(sweep_dir: Path, storage: str | None, study_name: str | None) -> Any:
     """The sweep's Optuna study: ``--storage`` (with ``--study`` or the only study in it), else the
-    storage recorded in the sweep dir (``leaderboard.find_storage``). Never creates a database:
+    storage recorded in the sweep dir (``sweeps.find_storage``). Never creates a database:
     a LeaderboardError when nothing is found or it cannot be opened."""
     if storage is not None:
-        return leaderboard.load_study(storage, study_name)
-    found = leaderboard.find_storage(sweep_dir)
-    if found is None:
-        raise LeaderboardError(
-            f"{sweep_dir}: no Optuna storage recorded for this sweep (no {leaderboard.STORAGE_RECORD}, no trial "
-            ".hydra/hydra.yaml, no optuna.db); give --storage URL [--study NAME], or --no-study to build the "
-            "report from leaderboard.csv alone"
-        )
-    url, name, source = found
-    return leaderboard.load_study(url, study_name or name, flag=f"the storage recorded in {source}:",
-                                  fix=f"{leaderboard.RECORDED_FIX}, or --no-study to build the report from leaderboard.csv alone")
+        return sweeps.load_study(storage, study_name)
+    return sweeps.study_of_sweep(sweep_dir, study_name, give="give --storage URL [--study NAME]", also=NO_STUDY_FIX)
 
 
 def metric_name(best: tuple[dict, Any] | None) -> str:
@@ -63,15 +53,6 @@ def metric_name(best: tuple[dict, Any] | None) -> str:
         objectives = best[1].trainer.get("objectives") if "trainer" in best[1] else None
         key = str(objectives[0]) if objectives else str(best[0].get("selection_metric", "val_acc"))
     return {"val_acc": "validation accuracy", "test_acc": "test accuracy (trainer.select_on=test)"}.get(key, key)
-
-
-def _best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
-    """(result.json, config) of the best complete trial, if its dir is still there."""
-    for _, row in board[board.status == "complete"].iterrows():
-        d = Path(str(row.trial_dir))
-        if (d / "result.json").exists() and (d / ".hydra" / "config.yaml").exists():
-            return json.loads((d / "result.json").read_text()), OmegaConf.load(d / ".hydra" / "config.yaml")
-    return None
 
 
 def _history(study: Any, path: Path, target: str, no_study: str) -> tuple[Path | None, str]:
@@ -124,11 +105,88 @@ def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Pa
     return out, note
 
 
-def _img(path: Path | None, alt: str, note: str = "") -> str:
-    if path is None:
-        return f"<p class=note>{html.escape(alt)}: {html.escape(note or 'not enough data')}</p>"
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">' + (f"<p class=note>{html.escape(note)}</p>" if note else "")
+@dataclass(frozen=True)
+class Figure:
+    """A section's image (base64 PNG, None when there is none) and the note under it, or why it is missing."""
+
+    data: str | None
+    note: str = ""
+
+    @classmethod
+    def of(cls, path: Path | None, note: str) -> Figure:
+        return cls(base64.b64encode(path.read_bytes()).decode() if path is not None else None, note)
+
+
+def _scatter(board: pd.DataFrame, path: Path, best: tuple[dict, Any] | None, objective: str) -> tuple[Path | None, str]:
+    acc = pd.to_numeric(board["test_acc_final"], errors="coerce") if "test_acc_final" in board else None
+    if acc is None or not acc.notna().any():
+        return None, "no trial has been trained yet"
+    budget = int(best[1].model.get("max_params") or 20_000) if best else 20_000
+    target = float(best[0].get("target_acc", 0.994)) if best else 0.994
+    selection = "test_acc_final" if objective.startswith("test") else "val_acc"
+    out = plots.accuracy_vs_params(board, path, budget, target, selection=selection)
+    return out, ("left: validation accuracy, the split the sweep selects on, with the Pareto front of "
+                 "(validation accuracy, parameters) over complete trials; right: final-epoch test accuracy of "
+                 "the same trials, reported and never used for selection")
+
+
+def _curves(board: pd.DataFrame, path: Path) -> tuple[Path | None, str]:
+    top5 = sweeps.top_metrics(board, 5)
+    shown = min(5, int((board.status == "complete").sum()))
+    if top5:
+        note = "" if len(top5) == shown else \
+            f"{shown - len(top5)} of the top complete trials have no metrics.csv (trial dir deleted?)"
+        return plots.top_curves(top5, path), note
+    if shown:
+        return None, "the top complete trials' metrics.csv files are missing (trial dirs deleted or moved?)"
+    return None, "no complete trial yet"
+
+
+def _summary(best: tuple[dict, Any] | None) -> str:
+    if not best:
+        return "no complete trial (or its .hydra/config.yaml and result.json are missing)"
+    from mnist_sweep import model as mmodel
+
+    return mmodel.summary(mmodel.build(OmegaConf.to_container(best[1].model, resolve=True)))
+
+
+def figures(board: pd.DataFrame, study: Any | None, best: tuple[dict, Any] | None, out: Path) -> dict[str, Figure]:
+    """Each image section's figure, written as ``out/*.png``."""
+    objective = metric_name(best)
+    no_study = "built with --no-study, from leaderboard.csv alone: this section needs the Optuna study"
+    return {
+        "history": Figure.of(*_history(study, out / "history.png", objective, no_study)),
+        "accuracy_vs_params": Figure.of(*_scatter(board, out / "accuracy_vs_params.png", best, objective)),
+        "importances": Figure.of(*_importances(study, out / "importances.png", objective, no_study)),
+        "curves": Figure.of(*_curves(board, out / "top5_curves.png")),
+    }
+
+
+def _table(board: pd.DataFrame) -> str:
+    """The top 10 rows as an HTML table (pandas escapes the cells): no <NA>, short floats."""
+    cols = [c for c in leaderboard.CORE if c in board.columns] + sorted(c for c in board.columns if c.startswith("hp."))
+    top = board.head(10)[cols].astype(object)
+    top = top.map(lambda v: "" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else v)
+    return top.to_html(index=False, classes="board")
+
+
+def render(name: str, board: pd.DataFrame, figs: dict[str, Figure], objective: str, summary: str,
+           from_study: bool) -> str:
+    """The page, from ``templates/report.html`` (autoescaped)."""
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("mnist_sweep", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    counts = board.status.value_counts()
+    return env.get_template("report.html").render(
+        title=f"Sweep report: {name}",
+        n_trials=len(board),
+        status_line=", ".join(f"{counts.get(s, 0)} {s}" for s in ("complete", "pruned", "rejected", "failed", "running")),
+        table=Markup(_table(board)),
+        source="the Optuna study" if from_study else "leaderboard.csv (--no-study)",
+        objective=objective, figures=figs, summary=summary,
+    )
 
 
 def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None = None, study_name: str | None = None,
@@ -137,71 +195,15 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     ``study``, it is found as ``find_study`` does (``use_study=False``: leaderboard.csv alone)."""
     sweep_dir = Path(sweep_dir)
     board = leaderboard.read(sweep_dir)
-    no_study = "built with --no-study, from leaderboard.csv alone: this section needs the Optuna study"
     if study is None and use_study:
         study = find_study(sweep_dir, storage, study_name)  # raises before anything is written
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
         board = leaderboard.frame(leaderboard.rows_from_study(study))
     out = sweep_dir / "report"
     out.mkdir(exist_ok=True)
-    best = _best_trial_files(board)
-    budget = int(best[1].model.get("max_params") or 20_000) if best else 20_000
-    target = float(best[0].get("target_acc", 0.994)) if best else 0.994
-    objective = metric_name(best)
-    selection = "test_acc_final" if objective.startswith("test") else "val_acc"
-
-    history, hist_note = _history(study, out / "history.png", objective, no_study)
-    trained = board[pd.to_numeric(board.get("test_acc_final"), errors="coerce").notna()] if len(board) else board
-    scatter, scatter_note = None, "no trial has been trained yet"
-    if len(trained):
-        scatter = plots.accuracy_vs_params(board, out / "accuracy_vs_params.png", budget, target,
-                                           selection="test_acc_final" if selection == "test_acc_final" else "val_acc")
-        scatter_note = ("left: validation accuracy, the split the sweep selects on, with the Pareto front of "
-                        "(validation accuracy, parameters) over complete trials; right: final-epoch test accuracy of "
-                        "the same trials, reported and never used for selection")
-    importances, imp_note = _importances(study, out / "importances.png", objective, no_study)
-    top5 = {}
-    complete = board[board.status == "complete"]
-    for _, row in complete.head(5).iterrows():
-        m = Path(str(row.trial_dir)) / "metrics.csv"
-        if m.exists():
-            top5[f"trial {row.trial}"] = pd.read_csv(m)
-    curves, curves_note = None, "no complete trial yet"
-    if top5:
-        curves = plots.top_curves(top5, out / "top5_curves.png")
-        curves_note = "" if len(top5) == min(5, len(complete)) else \
-            f"{min(5, len(complete)) - len(top5)} of the top complete trials have no metrics.csv (trial dir deleted?)"
-    elif len(complete):
-        curves_note = "the top complete trials' metrics.csv files are missing (trial dirs deleted or moved?)"
-    summary = "no complete trial (or its .hydra/config.yaml and result.json are missing)"
-    if best:
-        from mnist_sweep import model as mmodel
-
-        summary = mmodel.summary(mmodel.build(OmegaConf.to_container(best[1].model, resolve=True)))
-
-    counts = board.status.value_counts()
-    cols = [c for c in leaderboard.CORE if c in board.columns] + sorted(c for c in board.columns if c.startswith("hp."))
-    top = board.head(10)[cols].astype(object)
-    top = top.map(lambda v: "" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else v)  # no <NA>, short floats
-    table = top.to_html(index=False, classes="board")
-    status_line = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("complete", "pruned", "rejected", "failed", "running"))
-    title = f"Sweep report: {sweep_dir.name}"
-    source = "the Optuna study" if study is not None else "leaderboard.csv (--no-study)"
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}} img{{max-width:100%;border:1px solid #ddd}}
-table.board{{border-collapse:collapse;font-size:12px}} table.board td,table.board th{{border:1px solid #ccc;padding:2px 6px}}
-.note{{color:#666;font-size:13px}} pre{{background:#f6f6f6;padding:1em;font-size:12px;overflow-x:auto}}</style></head>
-<body><h1>{html.escape(title)}</h1>
-<section id="leaderboard"><h2>Leaderboard (top 10)</h2><p id="status-counts">{len(board)} trials: {status_line}</p>{table}
-<p class=note>From {html.escape(source)}. Sorted by the selection metric ({html.escape(objective)}); test accuracy is reported, never used to select unless trainer.select_on=test. pareto: not dominated in ({html.escape(objective)}, parameters) among complete trials.</p></section>
-<section id="history"><h2>Optimization history ({html.escape(objective)})</h2>{_img(history, "optimization history", hist_note)}</section>
-<section id="accuracy_vs_params"><h2>Validation and test accuracy vs parameters</h2>{_img(scatter, "accuracy vs parameters", scatter_note)}</section>
-<section id="importances"><h2>Hyperparameter importances</h2>{_img(importances, "hyperparameter importances", imp_note)}</section>
-<section id="curves"><h2>Top 5 trials: accuracy per epoch</h2>{_img(curves, "top 5 curves", curves_note)}</section>
-<section id="model"><h2>Best trial's model</h2><pre>{html.escape(summary)}</pre></section>
-</body></html>
-"""
+    best = sweeps.best_trial_files(board)
+    page = render(sweep_dir.name, board, figures(board, study, best, out), metric_name(best), _summary(best),
+                  from_study=study is not None)
     path = sweep_dir / "report.html"
     results.atomic_write(path, lambda p: p.write_text(page))
     return path
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0])
     p.add_argument("path", help="sweep dir (holding leaderboard.csv)")
     p.add_argument("--storage", help=f"Optuna storage URL (default: the one recorded in the sweep dir's "
-                   f"{leaderboard.STORAGE_RECORD}, else a trial's .hydra/hydra.yaml, else <sweep dir>/optuna.db)")
+                   f"{sweeps.STORAGE_RECORD}, else a trial's .hydra/hydra.yaml, else <sweep dir>/optuna.db)")
     p.add_argument("--study", help="study name (default: the recorded one, else the only study in the storage)")
     p.add_argument("--no-study", action="store_true",
                    help="build from leaderboard.csv alone (no optimization history or importances)")

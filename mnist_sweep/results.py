@@ -1,8 +1,10 @@
-"""The result schema: what a run writes to ``result.json``, its writer and reader, and the one
-atomic-write helper that every file a run or sweep rewrites goes through.
+"""The result schema: what a run writes to ``result.json``, its writer and reader, the one
+atomic-write helper that every file a run or sweep rewrites goes through, and the Pareto mask
+the leaderboard and the plots share.
 
 Readers (leaderboard, confirm, the sweeper's copy into the storage) use the key lists here, so
-the schema lives in one place.
+the schema lives in one place. The ground floor (with ``errors``): it imports nothing else of
+the package.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import os
 import platform
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +30,49 @@ STORED_KEYS = ("params", "seed", *RESULT_KEYS)
 SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (``/proc/self/status``,
+    since 4.7); else set and restored under a lock (``os.umask`` is process-wide: another thread
+    creating a file in between would get mode 0)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` then rename over ``path``: readers see the old file or the new one. The
-    temporary name is unique, so two processes writing the same file never collide."""
+    temporary name is unique, so two processes writing the same file never collide. The file gets
+    the mode any new file would (0o666 less the umask: 0644 under umask 022), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)  # an unusable directory fails here, naming itself
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def pareto_mask(acc: pd.Series, params: pd.Series) -> pd.Series:
+    """True where no other point has at least the accuracy with at most the parameters (and beats it in one)."""
+    return pd.Series(
+        [not ((acc >= a) & (params <= p) & ((acc > a) | (params < p))).any() for a, p in zip(acc, params)],
+        index=acc.index, dtype=bool,
+    )
 
 
 def versions() -> dict[str, str]:
@@ -59,11 +93,21 @@ def versions() -> dict[str, str]:
     }
 
 
-def summarize(
-    rows: Sequence[dict[str, Any]], *, select_on: str, target_acc: float, n_params: int, wall_s: float,
-    seed: int, device: str, threads: int, status: str = "complete",
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunInfo:
+    """What result.json records about a run besides its metrics."""
+
+    select_on: str  # val | test
+    target_acc: float
+    n_params: int
+    seed: int
+    device: str
+    threads: int
+
+
+def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, status: str = "complete") -> dict[str, Any]:
     """result.json's content from the per-epoch rows."""
+    select_on, target_acc = run.select_on, run.target_acc
     m = pd.DataFrame(list(rows))
     hit = m.index[m.test_acc >= target_acc]
     final = m.iloc[-1]
@@ -71,7 +115,7 @@ def summarize(
         "status": status,
         "selection_metric": f"{select_on}_acc",
         "value": float(final[f"{select_on}_acc"]),
-        "params": n_params,
+        "params": run.n_params,
         "val_acc": None if math.isnan(final.val_acc) else float(final.val_acc),
         "val_acc_best": None if m.val_acc.isna().all() else float(m.val_acc.max()),
         "test_acc_final": float(final.test_acc),
@@ -81,9 +125,9 @@ def summarize(
         "reached_target": bool(final.test_acc >= target_acc),
         "epochs": int(final.epoch),
         "wall_s": round(wall_s, 2),
-        "seed": seed,
-        "device": device,
-        "threads": threads,
+        "seed": run.seed,
+        "device": run.device,
+        "threads": run.threads,
         "host": socket.gethostname(),
         "versions": versions(),
     }

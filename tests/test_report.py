@@ -28,19 +28,28 @@ def embedded_images(page: str) -> list[Image.Image]:
     return out
 
 
+def section(page: str, name: str) -> str:
+    return page.split(f'<section id="{name}">')[1].split("</section>")[0]
+
+
 def test_sweep_writes_a_self_contained_report(swept):
     tmp, _, _ = swept
     d = tmp / "e2e"
     page = (d / "report.html").read_text()  # written by the sweeper's on_sweep_end hook
-    for section in SECTIONS:
-        assert f'<section id="{section}">' in page
+    for name in SECTIONS:
+        assert f'<section id="{name}">' in page
     assert "file:" not in page and "http" not in page  # nothing to fetch: opens from disk
     images = embedded_images(page)
-    # 1-epoch trials on 512 images all end at the same validation accuracy: no importances to draw
-    assert len(images) == 3 and all(i.size[0] > 100 for i in images)
-    for png in ("history", "accuracy_vs_params", "top5_curves"):
+    assert all(i.size[0] > 100 for i in images)
+    for name, png in (("history", "history"), ("accuracy_vs_params", "accuracy_vs_params"), ("curves", "top5_curves")):
+        assert len(embedded_images(section(page, name))) == 1, name
         Image.open(d / "report" / f"{png}.png").load()
-    assert "have the same validation accuracy" in page and "no variance to attribute" in page
+    # 5 complete trials: importances are drawn, unless the 1-epoch trials on 512 images all end at the
+    # same validation accuracy (some CPUs' numbers do, others' do not): then the section says so
+    importances = section(page, "importances")
+    assert len(embedded_images(importances)) == 1 or (
+        "have the same validation accuracy" in importances and "no variance to attribute" in importances)
+    assert len(images) == 3 + len(embedded_images(importances))
     board = pd.read_csv(d / "leaderboard.csv")
     counts = board.status.value_counts()
     assert f"{counts['complete']} complete" in page and f"{counts.get('rejected', 0)} rejected" in page
@@ -85,7 +94,7 @@ def test_progress_lines_per_trial(tmp_path):
     proc = run(sweep_args(tmp_path, "prog", 2, "model.c3=choice(8,16)"), cwd=tmp_path)
     assert proc.returncode == 0
     out = proc.stdout + proc.stderr
-    assert re.search(r"\[1/2\] trial \d+ complete, metric 0\.\d{4}, best 0\.\d{4} \(trial \d+\), ETA (\d+ (min|s)|\?)", out), out[-3000:]
+    assert re.search(r"\[1/2\] trial \d+ complete, metric \d\.\d{4}, best \d\.\d{4} \(trial \d+\), ETA (\d+ (min|s)|\?)", out), out[-3000:]
     assert re.search(r"\[2/2\] trial \d+ complete, .* ETA done", out)
 
 
@@ -118,7 +127,8 @@ window.addEventListener('load', () => {
     widths = re.search(r'data-widths="([^"]*)"', dom.stdout)
     rows = re.search(r'data-rows="(\d+)"', dom.stdout)
     assert widths and rows, dom.stderr[-2000:]
-    assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 3  # no importances: see above
+    n_images = len(embedded_images(report.read_text()))  # 3 or 4: importances depend on the numbers (see above)
+    assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * n_images and n_images >= 3
     assert int(rows.group(1)) == min(10, len(pd.read_csv(tmp / "e2e" / "leaderboard.csv")))
     shot = tmp_path / "report.png"
     subprocess.run([CHROMIUM, *common, f"--screenshot={shot}", "--window-size=1200,3000", report.as_uri()],
@@ -147,8 +157,12 @@ def tiny_report(tiny_sweep, tmp_path_factory):
 @pytest.mark.slow
 def test_report_from_elsewhere_has_every_section(tiny_report):
     page = tiny_report.read_text()
-    assert len(embedded_images(page)) == 4  # history, accuracy vs params, importances (5 complete), top 5 curves
-    assert "From the Optuna study" in page and "over the 5 complete trials" in page
+    for name in ("history", "accuracy_vs_params", "curves"):
+        assert len(embedded_images(section(page, name))) == 1, name
+    importances = section(page, "importances")  # 5 complete trials: computed from the study
+    assert "over the 5 complete trials" in importances or "all 5 complete trials have the same" in importances
+    assert len(embedded_images(importances)) == ("over the 5 complete trials" in importances)
+    assert "From the Optuna study" in page
 
 
 def _below(a, box) -> int:
@@ -158,25 +172,60 @@ def _below(a, box) -> int:
 
 @pytest.mark.slow
 def test_every_plot_has_drawn_data(tiny_sweep, tiny_report):
+    """What holds whatever the trials' numbers (they differ between CPUs): each plot draws data
+    inside its axes and its legend under them. Which series lies on top: test_coinciding_series_stay_visible."""
     d = tiny_sweep.dir / "report"
     a = rgb(d / "top5_curves.png")  # a 1-epoch sweep at 30-80%: far below the old fixed 97-100% axis
     (box,) = axes_boxes(a)
-    assert inside(a, box, colored(a)) > 50 and _below(a, box) > 0  # markers inside, legend outside
+    assert inside(a, box, colored(a)) > 20 and _below(a, box) > 0  # markers inside (even all on one spot), legend outside
     a = rgb(d / "accuracy_vs_params.png")
     val_box, test_box = axes_boxes(a)
     crimson = colored(a, "#dc143c")
-    assert inside(a, val_box, crimson) > 30  # the Pareto front: on the validation panel ...
+    assert inside(a, val_box, crimson) > 30  # the Pareto front (one diamond at least): on the validation panel ...
     assert inside(a, test_box, crimson) == 0  # ... and nowhere on the test panel
-    assert inside(a, test_box, colored(a, "#1f77b4")) > 30  # complete trials' test accuracies
-    assert colored(rgb(d / "importances.png")).sum() > 500  # optuna's own bars (ggplot style: no black frame)
+    assert inside(a, test_box, colored(a, "#1f77b4")) > 10  # complete trials' test accuracies
+    if (d / "importances.png").exists():  # drawn unless all 5 trials have the same validation accuracy
+        assert colored(rgb(d / "importances.png")).sum() > 500  # optuna's own bars (ggplot style: no black frame)
     assert colored(rgb(d / "history.png")).sum() > 100  # optuna's ggplot style has no black frame: dots and best line
     trial = tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}"
-    a = rgb(trial / "curves.png")  # a single run's curves: epoch 1 and the training accuracy visible
+    a = rgb(trial / "curves.png")  # a single run's curves
     loss_box, acc_box = axes_boxes(a)
     assert _below(a, acc_box) > 0 and _below(a, loss_box) > 0  # legends under the axes: inside is data only
-    for color in ("#1f77b4", "#ff7f0e", "#2ca02c"):  # train, val, test
-        assert inside(a, acc_box, colored(a, color)) > 10, color
-        assert inside(a, loss_box, colored(a, color)) > 10, color
+    assert inside(a, acc_box, colored(a)) > 10 and inside(a, loss_box, colored(a)) > 10
+
+
+SERIES_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+
+
+@pytest.mark.parametrize("epochs", [1, 4])
+def test_coinciding_series_stay_visible(tmp_path, epochs):
+    """Validation == test (1-epoch runs often end so): both stay visible, as does train where it
+    coincides with them too (the last epoch here); every series' colour inside both axes."""
+    up = [0.2 * (i + 1) for i in range(epochs)]
+    down = [1.5 / (i + 1) for i in range(epochs)]
+    train_acc = [a - 0.1 for a in up[:-1]] + up[-1:]
+    train_loss = [x + 0.4 for x in down[:-1]] + down[-1:]
+    m = pd.DataFrame({"epoch": range(1, epochs + 1), "train_loss": train_loss, "val_loss": down, "test_loss": down,
+                      "train_acc": train_acc, "val_acc": up, "test_acc": up})
+    a = rgb(plots.curves(m, tmp_path / "curves.png"))
+    loss_box, acc_box = axes_boxes(a)
+    for name, color in SERIES_COLORS.items():
+        assert inside(a, acc_box, colored(a, color)) > 10, name
+        assert inside(a, loss_box, colored(a, color)) > 10, name
+
+
+def test_report_page_is_escaped(tmp_path):
+    """The template autoescapes: a sweep dir name and a hyperparameter value are shown, never run."""
+    d = tmp_path / 'a<b>&"c'
+    d.mkdir()
+    pd.DataFrame({"rank": [1], "trial": [0], "status": ["rejected"], "params": [50000], "val_acc": [None],
+                  "test_acc_final": [None], "hp.model.act": ["<script>x</script>"], "trial_dir": [None]}
+                 ).to_csv(d / "leaderboard.csv", index=False)
+    page = report_mod.build(d, use_study=False).read_text()
+    assert "<title>Sweep report: a&lt;b&gt;&amp;&#34;c</title>" in page and "<script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<td>rejected</td>" in page
+    assert page.count("built with --no-study") == 2 and "no trial has been trained yet" in page
+    assert page.startswith("<!doctype html>") and page.endswith("</body></html>\n")
 
 
 def _figure_of(monkeypatch):

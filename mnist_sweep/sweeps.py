@@ -1,0 +1,193 @@
+"""A sweep dir and what it points at: where its Optuna study lives, and its trial dirs' files.
+
+The sweeper records the study's storage in ``<sweep_dir>/storage.json`` after every trial
+(``record_storage``); readers (leaderboard ``--refresh``, report, dashboard) find it again from
+any working directory (``find_storage``: that record, else a trial's ``.hydra/hydra.yaml``, else
+``optuna.db`` or ``journal.log`` in the sweep dir) and open it read-only (``load_study``: a missing
+SQLite or journal file is refused, never created). ``best_trial_files`` and ``top_metrics`` read the
+trial dirs of a leaderboard's best rows.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnist_sweep import results
+from mnist_sweep.errors import LeaderboardError, StorageError
+from mnist_sweep.storage import JOURNAL_SCHEME, default_storage, mask_url, missing_file, open_storage, sqlite_path
+
+STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
+RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
+
+
+# ------------------------------------------------------------------ recording where the study lives
+def storage_url_of(study: Any) -> str | None:
+    """The study's storage URL as the sweep opened it (None for in-memory storage): an RDB URL,
+    or ``journal:///PATH`` for a journal file."""
+    storage = getattr(study, "_storage", None)
+    storage = getattr(storage, "_backend", storage)  # optuna wraps RDB storage in a cache
+    url = getattr(storage, "url", None)
+    if isinstance(url, str):
+        return url
+    journal = getattr(getattr(storage, "_backend", None), "_file_path", None)  # JournalStorage(JournalFileBackend)
+    return f"{JOURNAL_SCHEME}{journal}" if isinstance(journal, str) else None
+
+
+def portable_url(url: str, cwd: Path) -> str:
+    """A URL that opens the same storage from any directory, with no password in it: a relative
+    SQLite or journal path made absolute against ``cwd`` (where the sweep ran); a password dropped
+    (it comes from $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass when read back)."""
+    path = sqlite_path(url)
+    if path is not None:
+        scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
+        return scheme + str(path if path.is_absolute() else (cwd / path).resolve())
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set() keeps it
+    except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: record nothing secret
+        return mask_url(url)
+
+
+def record_storage(study: Any, sweep_dir: Path) -> Path | None:
+    """Write ``<sweep_dir>/storage.json`` (study name, portable storage URL, the sweep's cwd), so
+    ``report`` and ``leaderboard --refresh`` find the study from any working directory."""
+    url = storage_url_of(study)
+    if not url or (url.startswith("sqlite") and sqlite_path(url) is None):
+        return None
+    cwd = Path.cwd()
+    record = {"study_name": study.study_name, "storage": portable_url(url, cwd), "cwd": str(cwd)}
+    path = Path(sweep_dir) / STORAGE_RECORD
+    try:
+        if json.loads(path.read_text()) == record:
+            return path
+    except (OSError, ValueError):
+        pass
+    results.atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
+    return path
+
+
+# ------------------------------------------------------------------ finding it again
+def _from_env(url: str) -> str:
+    """$MNIST_SWEEP_STORAGE when it is ``url`` with its password (a record never holds one)."""
+    env = default_storage()
+    if env and sqlite_path(url) is None and portable_url(env, Path.cwd()) == url:
+        return env
+    return url
+
+
+def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
+    """(url, study, source) from a trial's saved ``.hydra/hydra.yaml`` (sweeps run before
+    storage.json existed): its storage resolved, a relative SQLite path against its cwd."""
+    from omegaconf import OmegaConf
+
+    for hydra_yaml in sorted(sweep_dir.glob("trial_*/.hydra/hydra.yaml")):
+        try:
+            h = OmegaConf.load(hydra_yaml).hydra
+            url, name, cwd = h.sweeper.storage, h.sweeper.study_name, h.runtime.cwd
+        except Exception:  # noqa: BLE001 - unreadable or unresolvable: try the next trial
+            continue
+        if isinstance(url, str) and url and isinstance(name, str):
+            return portable_url(url, Path(cwd)), name, str(hydra_yaml)
+    return None
+
+
+def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
+    """(storage URL, study name or None for "the only one", where it was found) for a sweep dir:
+    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db`` or ``journal.log``."""
+    sweep_dir = Path(sweep_dir)
+    record = sweep_dir / STORAGE_RECORD
+    if record.exists():
+        try:
+            data = json.loads(record.read_text())
+            return _from_env(str(data["storage"])), str(data["study_name"]), str(record)
+        except (OSError, ValueError, KeyError, TypeError):
+            raise LeaderboardError(f"{record}: unreadable or damaged; delete it (the next trial of the sweep "
+                                   "rewrites it) or give --storage URL --study NAME") from None
+    found = _from_hydra_yaml(sweep_dir)
+    if found:
+        return _from_env(found[0]), found[1], found[2]
+    for name, scheme in (("optuna.db", "sqlite:///"), ("journal.log", JOURNAL_SCHEME)):
+        if (sweep_dir / name).is_file():
+            return f"{scheme}{(sweep_dir / name).resolve()}", None, str(sweep_dir / name)
+    return None
+
+
+def check_exists(storage: str, flag: str = "--storage", fix: str = "give the path of the sweep's optuna.db") -> None:
+    """A SQLite or journal URL whose file is missing: opening it would create an empty one; refuse."""
+    if bad := missing_file(storage):
+        raise LeaderboardError(f"{flag} {bad}; {fix}")
+
+
+def _only_study(storage_obj: Any, storage: str, flag: str) -> str:
+    import optuna
+
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage_obj)]
+    if len(names) != 1:
+        raise LeaderboardError(f"{flag} {mask_url(storage)}: holds {len(names)} studies "
+                               f"({', '.join(names) or 'none'}); pick one with --study")
+    return names[0]
+
+
+def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None) -> Any:
+    """Open an existing study read-only (a missing SQLite file is refused, never created);
+    ``study_name`` None: the storage's only study."""
+    import optuna
+
+    check_exists(storage, flag, *([fix] if fix else []))
+    cannot = f"{flag} {mask_url(storage)}: cannot open"
+    try:
+        storage_obj = open_storage(storage)  # an old schema is refused here, never upgraded by a reader
+    except StorageError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise LeaderboardError(f"{cannot} ({type(e).__name__})") from None
+    try:
+        study_name = study_name if study_name is not None else _only_study(storage_obj, storage, flag)
+        return optuna.load_study(study_name=study_name, storage=storage_obj)
+    except LeaderboardError:
+        raise
+    except KeyError:
+        raise LeaderboardError(f"--study {study_name}: no such study in {mask_url(storage)}") from None
+    except Exception as e:  # noqa: BLE001
+        raise LeaderboardError(f"{cannot} ({type(e).__name__})") from None
+
+
+def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "give --storage URL --study NAME",
+                   also: str = "") -> Any:
+    """The sweep dir's Optuna study, found through ``find_storage`` (``study_name`` overrides the
+    recorded name); a LeaderboardError when none is recorded (``give``: how to name one instead)
+    or it cannot be opened. ``also``: another way out, appended to either message."""
+    found = find_storage(sweep_dir)
+    if found is None:
+        raise LeaderboardError(
+            f"{sweep_dir}: no Optuna storage recorded for this sweep (no {STORAGE_RECORD}, no trial "
+            f".hydra/hydra.yaml, no optuna.db); {give}{also}"
+        )
+    url, name, source = found
+    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=RECORDED_FIX + also)
+
+
+# ------------------------------------------------------------------ the trial dirs of a leaderboard's rows
+def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
+    """(result.json, .hydra/config.yaml) of the best complete trial whose dir still holds them."""
+    from omegaconf import OmegaConf
+
+    for _, row in board[board.status == "complete"].iterrows():
+        d = Path(str(row.trial_dir))
+        if (d / results.FILENAME).exists() and (d / ".hydra" / "config.yaml").exists():
+            return json.loads((d / results.FILENAME).read_text()), OmegaConf.load(d / ".hydra" / "config.yaml")
+    return None
+
+
+def top_metrics(board: pd.DataFrame, n: int = 5) -> dict[str, pd.DataFrame]:
+    """``{"trial N": metrics.csv}`` of the first ``n`` complete rows whose trial dir still has one."""
+    out = {}
+    for _, row in board[board.status == "complete"].head(n).iterrows():
+        m = Path(str(row.trial_dir)) / "metrics.csv"
+        if m.exists():
+            out[f"trial {row.trial}"] = pd.read_csv(m)
+    return out

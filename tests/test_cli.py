@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import TINY, assert_one_line_error, run, run_inproc, snapshot
-from mnist_sweep import cli
+from mnist_sweep import cli, overrides
 
 
 def test_tiny_run_writes_its_files(tmp_path):
@@ -91,9 +91,9 @@ def test_a_run_dir_holding_a_finished_run_is_refused(tmp_path):
 
 
 def test_override_error_is_none_for_a_good_command_line():
-    assert cli.override_error([*TINY]) is None
-    assert cli.override_error(["-m", "hydra.sweeper.n_trials=3", "model.c1=choice(4,8)"]) is None
-    assert cli.override_error(["--cfg", "job", "optimizer.lr=-1"]) is None  # Hydra's informational commands
+    assert overrides.override_error([*TINY]) is None
+    assert overrides.override_error(["-m", "hydra.sweeper.n_trials=3", "model.c1=choice(4,8)"]) is None
+    assert overrides.override_error(["--cfg", "job", "optimizer.lr=-1"]) is None  # Hydra's informational commands
 
 
 @pytest.mark.parametrize("mode", ["run", "sweep"])

@@ -8,7 +8,7 @@ from conftest import CONF, make_cfg, make_cfg_hydra
 from hydra_plugins.mnist_sweep_sweeper import space as sspace
 from hydra_plugins.mnist_sweep_sweeper.compose import Composer
 from mnist_sweep.errors import ParamBudgetExceeded
-from mnist_sweep.train import precheck
+from mnist_sweep.training import precheck
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml"))

@@ -12,7 +12,7 @@ import torch
 from conftest import TINY, run, sweep_args
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import DivergedError
-from mnist_sweep.train import train
+from mnist_sweep.training import train
 
 from mnist_sweep.trial import gpu_slot, pick_device
 

@@ -9,9 +9,9 @@ import torch
 from conftest import TINY
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import ConfigError, ParamBudgetExceeded
-from mnist_sweep.schema import validate
+from mnist_sweep.config.settings import SchedulerSettings, validate
 from mnist_sweep.data import batch_bounds as batches
-from mnist_sweep.train import make_scheduler, train
+from mnist_sweep.training import make_scheduler, train
 
 
 def test_short_run_lowers_the_loss_and_writes_its_files(cfg, tmp_path):
@@ -77,13 +77,13 @@ def test_full_train_mode_without_validation(cfg, tmp_path):
 def test_schedulers(name, cfg):
     st = validate(cfg(f"scheduler={name}"))
     opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
-    sched, per_step = make_scheduler(opt, st.scheduler, st.scheduler_kwargs, epochs=2, steps_per_epoch=5)
-    assert (sched is None) == (name == "none")
-    assert per_step == (name in ("onecycle", "cosine"))
-    for _ in range(10 if per_step else 2):
-        if sched is not None:
-            opt.step()
-            sched.step()
+    stepper = make_scheduler(opt, st.scheduler, epochs=2, steps_per_epoch=5)
+    assert (stepper.sched is None) == (name == "none")
+    assert stepper.per_batch == (name in ("onecycle", "cosine"))
+    for _ in range(2):
+        for _ in range(5):
+            stepper.batch_done()
+        stepper.epoch_done()
 
 
 def test_batches_drop_a_trailing_single_sample():
@@ -92,7 +92,7 @@ def test_batches_drop_a_trailing_single_sample():
 
 
 def test_a_config_error_is_raised_before_any_file(cfg, tmp_path):
-    """Every value check is in test_schema (and test_fuzz); train() runs them before any work."""
+    """Every value check is in test_config_settings (and test_fuzz); train() runs them before any work."""
     with pytest.raises(ConfigError, match=r"^optimizer.lr: must be in \(0, 10\], got -1"):
         train(cfg(*TINY, "optimizer.lr=-1"), tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -108,10 +108,9 @@ def test_onecycle_with_very_few_steps(total):
     for pct in (0.25, 0.5, 0.2, 0.125):
         opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
         kw = {"pct_start": pct, "div_factor": 25.0, "final_div_factor": 1000.0}
-        sched, _ = make_scheduler(opt, "onecycle", kw, epochs=1, steps_per_epoch=total)
+        stepper = make_scheduler(opt, SchedulerSettings("onecycle", kw), epochs=1, steps_per_epoch=total)
         for _ in range(total):
-            opt.step()
-            sched.step()
+            stepper.batch_done()
         assert max(g["lr"] for g in opt.param_groups) <= 0.1
 
 

@@ -1,0 +1,139 @@
+"""The command line checked before Hydra starts (so nothing is written for a bad one): override
+syntax, unknown options and keys, the schema's types, ranges and cross-key rules for a run, the
+sweeper's keys for a sweep. Each problem is one line naming the key."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.config.settings import Settings, hydra_error_line, validate
+from mnist_sweep.config.sweeper_checks import check_sweeper
+from mnist_sweep.errors import MnistSweepError, one_line
+
+
+def _one_line(message: str) -> str:
+    """Hydra's multi-line composition errors as one line (option lists joined, search path dropped)."""
+    parts: list[str] = []
+    for line in message.splitlines():
+        if line.startswith(("Config search path", "Set the environment variable HYDRA_FULL_ERROR")):
+            break
+        if line.startswith("\t") and parts:
+            parts[-1] += (", " if not parts[-1].endswith(":") else " ") + line.strip()
+        elif line.strip() and not line.startswith("    "):
+            parts.append(line.strip().rstrip("."))
+    return "; ".join(parts)
+
+
+def composition_error(e: BaseException) -> str:
+    """One line for an exception raised while composing: a schema type error names its key."""
+    return one_line(hydra_error_line(e) or _one_line(str(e)) or type(e).__name__)
+
+
+def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | None:
+    """(primary config dir, config name, extra search-path dirs) the command line picks; None for
+    a relative --config-path. ``--config-dir`` adds a dir to the search path (the primary config
+    stays conf/), as in Hydra."""
+    conf, name, extra = str(PROJECT_ROOT / "conf"), "config", []
+    it = iter(argv)
+    for arg in it:
+        for flags, kind in ((("--config-path", "-cp"), "path"), (("--config-dir", "-cd"), "dir"), (("--config-name", "-cn"), "name")):
+            for flag in flags:
+                if arg == flag or arg.startswith(flag + "="):
+                    value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
+                    if kind == "path":
+                        if not os.path.isabs(value):
+                            return None
+                        conf = value
+                    elif kind == "dir":
+                        extra.append(os.path.abspath(value))
+                    else:
+                        name = value
+    return conf, name, extra
+
+
+@dataclass
+class Checked:
+    """The command line's verdict: an error line, or for a run the Settings validated from it and
+    the config they came from (the task reuses them: a run's config is validated once)."""
+
+    error: str | None = None
+    settings: Settings | None = None
+    config: dict | None = None
+
+
+INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
+SOURCE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
+
+
+def _plain_overrides(argv: list[str], multirun: bool) -> list[str] | str:
+    """The overrides that are not sweep expressions, or one error line (syntax, sweep without -m)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser, plain, skip_next = OverridesParser.create(), [], False
+    for arg in argv:
+        if skip_next:  # the value of --config-name and the like
+            skip_next = False
+            continue
+        if arg in SOURCE_FLAGS:
+            skip_next = True
+            continue
+        if "=" not in arg or arg.startswith("-"):
+            continue
+        try:
+            (override,) = parser.parse_overrides([arg])
+        except OverrideParseException as e:
+            lines = [line.strip() for line in str(e).splitlines() if line.strip() and not line.startswith("See ")]
+            return one_line(f"{arg}: {lines[-1]}")
+        if not override.is_sweep_override():
+            plain.append(arg)
+        elif not multirun:
+            return one_line(f"{arg}: a sweep expression needs -m (multirun)")
+    return plain
+
+
+def check_command_line(argv: list[str]) -> Checked:
+    """The first problem Hydra or the schema would find in the command line, found by composing the
+    plain overrides once up front, before anything is written; for a run, its validated Settings."""
+    from hydra import compose, initialize_config_dir
+
+    source = _config_source(argv)
+    if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
+        return Checked()  # Hydra's own informational commands, or a relative --config-path
+    multirun = "-m" in argv or "--multirun" in argv
+    plain = _plain_overrides(argv, multirun)
+    if isinstance(plain, str):
+        return Checked(plain)
+    try:
+        searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
+        with initialize_config_dir(version_base="1.3", config_dir=source[0]):
+            cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
+    except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
+        return Checked(composition_error(e))
+    try:
+        if not multirun:
+            settings = validate(cfg)
+            return Checked(settings=settings, config=run_config(cfg))
+        if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):
+            check_sweeper(cfg)
+    except MnistSweepError as e:
+        return Checked(str(e))
+    except Exception as e:  # noqa: BLE001 - an interpolation that cannot be resolved, and the like
+        return Checked(composition_error(e))
+    return Checked()
+
+
+def run_config(cfg: Any) -> dict:
+    """A composed config's own keys, resolved (no ``hydra`` node): what two compositions must share
+    for one's Settings to stand for the other."""
+    from omegaconf import OmegaConf
+
+    return {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+            for k in cfg if k != "hydra"}
+
+
+def override_error(argv: list[str]) -> str | None:
+    """One line for the first problem in the command line, else None."""
+    return check_command_line(argv).error

@@ -1,0 +1,79 @@
+"""The run and sweep directories: ``OutputDirCheck`` (a Hydra callback named in conf/config.yaml)
+refuses, before any work, an output dir that cannot be written or already holds a finished run,
+and remembers what the run dir held, so that a run failing before its first epoch removes only
+what it created itself (``undo_run_dir``)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from mnist_sweep.errors import one_line, unusable_path
+
+
+class RunDirs:
+    """What the run dir held before this run: None when this run created it."""
+
+    path: Path | None = None
+    before: set[str] | None = None
+
+
+def _listing(d: Path) -> set[str]:
+    return {str(p.relative_to(d)) for p in d.rglob("*")}
+
+
+class OutputDirCheck(Callback):
+    """Hydra callback: stop with one line, before any work, when the run or sweep dir cannot be
+    written or already holds a finished run; remember what the run dir held."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        d = Path(config.hydra.run.dir).resolve()
+        if (d / "result.json").exists():
+            _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
+        RunDirs.path, RunDirs.before = d, (_listing(d) if d.exists() else None)
+        _check_writable(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+
+def _refuse(message: str) -> None:
+    print(f"error: {one_line(message)}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _check_writable(path: str, key: str) -> None:
+    d = Path(path)
+    existed = d.exists()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
+            pass
+    except OSError as e:
+        if not existed and d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+        _refuse(unusable_path(e, key))
+
+
+def undo_run_dir(out_dir: Path) -> None:
+    """Remove what this run wrote to ``out_dir``: the whole dir if the run created it, else only
+    the files that were not there before (nothing the user had is touched)."""
+    out_dir = out_dir.resolve()
+    if RunDirs.path != out_dir:
+        return  # not the dir OutputDirCheck saw: leave it alone
+    if RunDirs.before is None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return
+    created = sorted(_listing(out_dir) - RunDirs.before, key=lambda p: -p.count(os.sep))
+    for rel in created:
+        p = out_dir / rel
+        try:
+            p.rmdir() if p.is_dir() and not p.is_symlink() else p.unlink()
+        except OSError:
+            pass

@@ -29,7 +29,6 @@ written as skipped.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import statistics
 import sys
@@ -39,13 +38,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 from hydra import compose, initialize_config_dir
 
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
-from mnist_sweep.schema import validate
-from mnist_sweep.train import evaluate, make_optimizer, make_scheduler, memory_format, train_epoch
+from mnist_sweep.config.settings import validate
+from mnist_sweep import precision as mprecision
+from mnist_sweep.training import evaluate, make_optimizer, make_scheduler, split_metrics, train_epoch
 
 COLUMNS = [
     "status", "model", "params", "device", "device_name", "batch_size", "channels_last", "bf16", "compile",
@@ -76,7 +77,7 @@ def variants(batch_sizes: list[int], only_compile: bool, device: str) -> list[Va
 def compose_cfg(model: str, v: Variant, device: str, epochs: int, limits: list[str]):
     overrides = [
         f"model={model}", f"data.batch_size={v.batch_size}", f"trainer.channels_last={str(v.channels_last).lower()}",
-        f"trainer.device={device}", f"trainer.max_epochs={epochs}", f"trainer.epoch_cap={max(epochs, 1)}",
+        f"trainer.device={device}", f"trainer.precision={'bf16' if v.bf16 else 'fp32'}", f"trainer.max_epochs={epochs}", f"trainer.epoch_cap={max(epochs, 1)}",
         "trainer.progress=false", *limits,
     ]
     with initialize_config_dir(version_base="1.3", config_dir=str(PROJECT_ROOT / "conf")):
@@ -99,32 +100,31 @@ def run_variant(v: Variant, args: argparse.Namespace, device: torch.device, data
         torch.backends.cudnn.deterministic = not v.cudnn_benchmark
         torch.cuda.reset_peak_memory_stats(device)
     torch.manual_seed(ts.seed)
-    fmt = memory_format(ts)
+    fmt = torch.channels_last if ts.channels_last else torch.contiguous_format
     model = mmodel.build(st.model).to(device, memory_format=fmt)
     params = mmodel.count_params(model)
     # static shapes: one graph per batch shape (full batches, the epoch's last batch, eval batches)
     step_model = model if v.compile == "no" else torch.compile(model, mode=v.compile, dynamic=False)
-    opt = make_optimizer(model.parameters(), st.optimizer, st.optimizer_kwargs)
+    opt = make_optimizer(model.parameters(), st.optimizer)
     gen = torch.Generator(device=device).manual_seed(ts.seed)
     batches = mdata.TrainBatches(  # the trainer's own input pipeline
         data.x_train, data.y_train, ds.batch_size, gen,
         rotate_deg=ds.rotate_deg, translate=ds.translate, scale=ds.scale, memory_format=fmt,
     )
-    sched, per_step = make_scheduler(opt, st.scheduler, st.scheduler_kwargs, ts.max_epochs, len(batches))
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if v.bf16 else contextlib.nullcontext
+    stepper = make_scheduler(opt, st.scheduler, ts.max_epochs, len(batches))
+    autocast = lambda: mprecision.autocast(ts.precision, device)  # noqa: E731 - the trainer's own switch
     train_s, eval_s, first_epoch_s, val_acc = [], [], None, float("nan")
     for epoch in range(total_epochs):
         sync(device)
         t0 = time.perf_counter()
-        with autocast():
-            train_epoch(step_model, opt, batches, sched=sched, per_step=per_step,
-                        label_smoothing=ts.label_smoothing, show=False, desc=f"epoch {epoch + 1}")
+        with tqdm(total=len(batches), disable=True) as bar:
+            train_epoch(step_model, stepper, batches, ts.label_smoothing, bar, autocast)
         sync(device)
         t1 = time.perf_counter()
-        with autocast():
-            if data.x_val is not None:
-                val_acc = evaluate(step_model, data.x_val, data.y_val, ds.eval_batch_size, fmt)[1]
-            evaluate(step_model, data.x_test, data.y_test, ds.eval_batch_size, fmt)
+        if data.x_val is not None:
+            val = evaluate(step_model, data.x_val, data.y_val, ds.eval_batch_size, fmt, autocast)
+            val_acc = split_metrics(*val, {"val": (0, len(data.y_val))})["val_acc"]
+        evaluate(step_model, data.x_test, data.y_test, ds.eval_batch_size, fmt, autocast)
         sync(device)
         t2 = time.perf_counter()
         if epoch == 0:

@@ -24,7 +24,8 @@ import pandas as pd
 
 FILENAME = "result.json"
 # What a leaderboard row takes from result.json ...
-RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s")
+RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s",
+               "precision")
 # ... and what the sweeper copies into the storage with each trial (the leaderboard's fallback).
 STORED_KEYS = ("params", "seed", *RESULT_KEYS)
 SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
@@ -103,12 +104,14 @@ class RunInfo:
     seed: int
     device: str
     threads: int
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
 
 
 def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, status: str = "complete") -> dict[str, Any]:
     """result.json's content from the per-epoch rows."""
     select_on, target_acc = run.select_on, run.target_acc
     m = pd.DataFrame(list(rows))
+    every_epoch = not m.test_acc.isna().any()  # trainer.test_every_epoch=false: only the final epoch is known
     hit = m.index[m.test_acc >= target_acc]
     final = m.iloc[-1]
     return {
@@ -119,15 +122,17 @@ def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, statu
         "val_acc": None if math.isnan(final.val_acc) else float(final.val_acc),
         "val_acc_best": None if m.val_acc.isna().all() else float(m.val_acc.max()),
         "test_acc_final": float(final.test_acc),
-        "test_acc_best": float(m.test_acc.max()),
+        "test_acc_best": float(m.test_acc.max()) if every_epoch else None,
         "target_acc": target_acc,
-        "epoch_reached_target": int(m.epoch[hit[0]]) if len(hit) else None,
+        "epoch_reached_target": int(m.epoch[hit[0]]) if len(hit) and every_epoch else None,
         "reached_target": bool(final.test_acc >= target_acc),
         "epochs": int(final.epoch),
         "wall_s": round(wall_s, 2),
         "seed": run.seed,
         "device": run.device,
         "threads": run.threads,
+        "precision": run.precision,
+        "test_every_epoch": every_epoch,
         "host": socket.gethostname(),
         "versions": versions(),
     }

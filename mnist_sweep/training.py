@@ -10,6 +10,8 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from tqdm import tqdm
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
 from mnist_sweep import plots, results
+from mnist_sweep import precision as mprecision
 from mnist_sweep.config.settings import OptimizerSettings, SchedulerSettings, Settings, validate
 from mnist_sweep.errors import DivergedError
 from mnist_sweep.trial import EpochHook, pick_device
@@ -79,27 +82,43 @@ def make_scheduler(opt: torch.optim.Optimizer, s: SchedulerSettings, epochs: int
 
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-             memory_format: torch.memory_format = torch.contiguous_format) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on normalized images ``x``."""
+             memory_format: torch.memory_format = torch.contiguous_format,
+             cast: Callable[[], AbstractContextManager] = nullcontext) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image cross-entropy and correctness of ``model`` on normalized images ``x``, in one pass
+    (val and test are one tensor: ``split_metrics`` cuts them apart)."""
     model.eval()
-    loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device, dtype=torch.long)
+    losses = torch.empty(len(y), device=x.device)
+    correct = torch.empty(len(y), device=x.device, dtype=torch.bool)
     for i in range(0, len(y), batch_size):
-        out = model(x[i : i + batch_size].contiguous(memory_format=memory_format)).float()
-        loss += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
-        correct += (out.argmax(1) == y[i : i + batch_size]).sum()
-    return loss.item() / len(y), correct.item() / len(y)
+        with cast():
+            out = model(x[i : i + batch_size].contiguous(memory_format=memory_format))
+        out = out.float()
+        losses[i : i + batch_size] = F.cross_entropy(out, y[i : i + batch_size], reduction="none")
+        correct[i : i + batch_size] = out.argmax(1) == y[i : i + batch_size]
+    return losses, correct
+
+
+def split_metrics(losses: torch.Tensor, correct: torch.Tensor, bounds: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """``{name}_loss`` and ``{name}_acc`` of each ``name: (start, end)`` slice (nan when it is empty)."""
+    out = {}
+    for name, (a, b) in bounds.items():
+        n = b - a
+        out[f"{name}_loss"] = losses[a:b].sum().item() / n if n else math.nan
+        out[f"{name}_acc"] = correct[a:b].sum().item() / n if n else math.nan
+    return out
 
 
 def train_epoch(model: torch.nn.Module, stepper: Stepper, batches: mdata.TrainBatches, label_smoothing: float,
-                bar: tqdm) -> tuple[float, float, float]:
+                bar: tqdm, cast: Callable[[], AbstractContextManager] = nullcontext) -> tuple[float, float, float]:
     """One pass over the epoch's batches; returns (loss, accuracy, images/s)."""
     model.train()
     loss_sum = torch.zeros((), device=batches.y.device)
     correct = torch.zeros((), device=batches.y.device, dtype=torch.long)
     seen, t0 = 0, time.perf_counter()
     for step, (x, y) in enumerate(batches):
-        out = model(x)
-        loss = F.cross_entropy(out, y, label_smoothing=label_smoothing)
+        with cast():
+            out = model(x)
+            loss = F.cross_entropy(out, y, label_smoothing=label_smoothing)
         stepper.opt.zero_grad(set_to_none=True)
         loss.backward()
         stepper.batch_done()
@@ -127,21 +146,28 @@ class Setup:
     """What one run trains with, built from its Settings."""
 
     model: torch.nn.Module
-    data: mdata.Splits
     batches: mdata.TrainBatches
     stepper: Stepper
     device: torch.device
     fmt: torch.memory_format
+    precision: str  # fp32 | bf16: what trainer.precision resolved to on this machine
+    x_eval: torch.Tensor  # validation images, then test images: one evaluation pass
+    y_eval: torch.Tensor
+    n_val: int
+
+    def cast(self) -> AbstractContextManager:
+        return mprecision.autocast(self.precision, self.device)
 
 
 def setup(st: Settings, slot: int) -> Setup:
     """Seeded model, data on the device, batches, optimizer and schedule."""
     ts, ds = st.trainer, st.data
+    device = pick_device(ts.device, slot)
+    precision = mprecision.resolve(ts.precision, device)  # may measure once per machine: before seeding
     torch.set_num_threads(ts.threads)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
     model = mmodel.build(st.model)
     log.info("model summary\n%s", mmodel.summary(model))
-    device = pick_device(ts.device, slot)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
@@ -153,18 +179,35 @@ def setup(st: Settings, slot: int) -> Setup:
     batches = mdata.TrainBatches(data.x_train, data.y_train, ds.batch_size, gen, rotate_deg=ds.rotate_deg,
                                  translate=ds.translate, scale=ds.scale, memory_format=fmt)
     stepper = make_scheduler(make_optimizer(model.parameters(), st.optimizer), st.scheduler, ts.max_epochs, len(batches))
-    return Setup(model, data, batches, stepper, device, fmt)
+    x_val = data.x_val if data.x_val is not None else data.x_test[:0]
+    y_val = data.y_val if data.y_val is not None else data.y_test[:0]
+    return Setup(model, batches, stepper, device, fmt, precision,
+                 torch.cat([x_val, data.x_test]), torch.cat([y_val, data.y_test]), len(y_val))
 
 
 def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
-    """Train one epoch, evaluate, and return its metrics row."""
+    """Train one epoch, evaluate (the test set too unless it waits for the final epoch), and
+    return the epoch's metrics row."""
     t0, lr = time.perf_counter(), s.stepper.lr
-    train_loss, train_acc, ips = train_epoch(s.model, s.stepper, s.batches, st.trainer.label_smoothing, bar)
-    eval_bs, d = st.data.eval_batch_size, s.data
-    val_loss, val_acc = (math.nan, math.nan) if d.x_val is None else evaluate(s.model, d.x_val, d.y_val, eval_bs, s.fmt)
-    test_loss, test_acc = evaluate(s.model, d.x_test, d.y_test, eval_bs, s.fmt)
-    return dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                test_loss=test_loss, test_acc=test_acc, epoch_s=time.perf_counter() - t0, images_per_s=ips)
+    train_loss, train_acc, ips = train_epoch(s.model, s.stepper, s.batches, st.trainer.label_smoothing, bar, s.cast)
+    with_test = st.trainer.test_every_epoch or epoch == st.trainer.max_epochs
+    n_eval = len(s.y_eval) if with_test else s.n_val
+    losses, correct = evaluate(s.model, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt, s.cast)
+    m = split_metrics(losses, correct, {"val": (0, s.n_val), "test": (s.n_val, n_eval)})
+    return dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, **m,
+                epoch_s=time.perf_counter() - t0, images_per_s=ips)
+
+
+def final_test(s: Setup, st: Settings, row: dict[str, Any]) -> dict[str, float]:
+    """The test metrics of the epoch a run stops at, evaluated now if that epoch skipped them."""
+    if not math.isnan(row["test_acc"]) or len(s.y_eval) == s.n_val:
+        return {}
+    losses, correct = evaluate(s.model, s.x_eval[s.n_val:], s.y_eval[s.n_val:], st.data.eval_batch_size, s.fmt, s.cast)
+    return split_metrics(losses, correct, {"test": (0, len(losses))})
+
+
+def _acc(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v:.4f}"
 
 
 def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None, slot: int = 0) -> dict[str, Any]:
@@ -174,10 +217,10 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     st = run if isinstance(run, Settings) else validate(run)  # every config error before any work
     ts, out_dir = st.trainer, Path(out_dir)
     s = setup(st, slot)
-    log.info("training %s params on %d images (val %d, test %d) for %d epochs on %s", f"{st.n_params:,}",
-             len(s.data.y_train), st.data.val_size, len(s.data.y_test), ts.max_epochs, s.device)
+    log.info("training %s params on %d images (val %d, test %d) for %d epochs on %s (%s)", f"{st.n_params:,}",
+             len(s.batches.y), s.n_val, len(s.y_eval) - s.n_val, ts.max_epochs, s.device, s.precision)
     info = results.RunInfo(select_on=ts.select_on, target_acc=ts.target_acc, n_params=st.n_params, seed=ts.seed,
-                           device=str(s.device), threads=ts.threads)
+                           device=str(s.device), threads=ts.threads, precision=s.precision)
     rows: list[dict[str, Any]] = []
     t_start = time.perf_counter()
     for epoch in range(1, ts.max_epochs + 1):
@@ -186,14 +229,15 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
             rows.append(epoch_row(s, st, epoch, bar))
         results.write_metrics(out_dir, rows)
         r = rows[-1]
-        log.info("epoch %2d/%d  loss %.4f  train %.4f  val %s  test %.4f  lr %.5f  %.0f img/s  %.1fs",
-                 epoch, ts.max_epochs, r["train_loss"], r["train_acc"],
-                 "-" if math.isnan(r["val_acc"]) else f"{r['val_acc']:.4f}", r["test_acc"], r["lr"],
-                 r["images_per_s"], r["epoch_s"])
+        log.info("epoch %2d/%d  loss %.4f  train %.4f  val %s  test %s  lr %.5f  %.0f img/s  %.1fs",
+                 epoch, ts.max_epochs, r["train_loss"], r["train_acc"], _acc(r["val_acc"]), _acc(r["test_acc"]),
+                 r["lr"], r["images_per_s"], r["epoch_s"])
         if on_epoch is not None:
             try:
                 on_epoch(epoch, r[f"{ts.select_on}_acc"])
             except optuna.TrialPruned:
+                rows[-1].update(final_test(s, st, rows[-1]))  # a pruned trial's last epoch is its final one
+                results.write_metrics(out_dir, rows)
                 results.write(out_dir, results.summarize(rows, info, time.perf_counter() - t_start, "pruned"))
                 raise
     result = results.summarize(rows, info, time.perf_counter() - t_start, "complete")

@@ -433,10 +433,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """xdist groups tests by a suffix on their node ids; from pytest 9.2 the suffix no longer sticks
+    """The tests keep trainer.precision=auto's per-machine decision in a cache of their own (it is
+    measured once per machine; the subprocesses inherit the variable). xdist groups tests by a suffix on their node ids; from pytest 9.2 the suffix no longer sticks
     (pytest-dev/pytest-xdist#1386) and each worker would build every shared sweep again."""
     from packaging.version import Version
 
+    from mnist_sweep.precision import CACHE_ENV
+
+    if CACHE_ENV not in os.environ:
+        import tempfile
+
+        os.environ[CACHE_ENV] = str(Path(tempfile.gettempdir()) / "mnist_sweep_test_cache")
     if config.getoption("dist", "no") == "loadgroup" and Version(pytest.__version__) >= Version("9.2.0.dev0"):
         raise pytest.UsageError(
             f"--dist loadgroup does not group tests on pytest {pytest.__version__} (pytest-dev/pytest-xdist#1386): "

@@ -11,7 +11,9 @@ from typing import Any, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from mnist_sweep.config.ranges import DEVICE_PATTERN, MAX_SEED, OPTIMIZERS, SCHEDULERS, TEST_IMAGES, TRAIN_IMAGES, key
+from mnist_sweep.config.ranges import (
+    DEVICE_PATTERN, MAX_SEED, OPTIMIZERS, PRECISIONS, SCHEDULERS, TEST_IMAGES, TRAIN_IMAGES, key,
+)
 from mnist_sweep.errors import ConfigError
 from mnist_sweep.spec import HARD_PARAM_LIMIT
 
@@ -107,7 +109,7 @@ class AugmentSchema:
 @dataclass
 class DataSchema:
     root: Optional[str] = key(None, pattern=r"[^\x00]+", text="a directory path (or null)")
-    val_size: int = key(5000, ge=0, lt=TRAIN_IMAGES)
+    val_size: int = key(10_000, ge=0, lt=TRAIN_IMAGES)
     split_seed: int = key(0, ge=0, le=MAX_SEED)
     train_limit: Optional[int] = key(None, ge=1, le=TRAIN_IMAGES, text="in [1, 60000 - data.val_size] or null")
     test_limit: Optional[int] = key(None, ge=1, le=TEST_IMAGES, text=f"in [1, {TEST_IMAGES}] or null")
@@ -130,6 +132,8 @@ class TrainerSchema:
     save_checkpoint: bool = True
     label_smoothing: float = key(0.0, ge=0, lt=1)
     channels_last: bool = True
+    precision: str = key("auto", one_of=PRECISIONS)
+    test_every_epoch: bool = True
     objectives: Optional[List[str]] = None
 
 

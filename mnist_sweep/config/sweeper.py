@@ -85,6 +85,69 @@ class MnistTPESamplerConf:
     constant_liar: bool = True
 
 
+# The stock sampler options under their stock names (hydra/sweeper/sampler=tpe|random|cmaes|nsgaii|
+# grid|motpe), for Optuna 5: the stock configs pass arguments Optuna deprecated (TPE's consider_prior,
+# prior_weight, consider_magic_clip, consider_endpoints, warn_independent_sampling; CMA-ES's x0,
+# sigma0, restart_strategy, inc_popsize) or a sampler it removed (MOTPESampler), so they warn or
+# fail. The plugin registers these over the stock ones (whatever the import order).
+@dataclass
+class TPESamplerConf:
+    _target_: str = "optuna.samplers.TPESampler"
+    seed: Optional[int] = None
+    n_startup_trials: int = 10
+    n_ei_candidates: int = 24
+    multivariate: bool = False
+    constant_liar: bool = True  # Optuna 5's default: parallel workers don't crowd one region
+
+
+@dataclass
+class MOTPESamplerConf:
+    """``motpe``: Optuna 5 removed MOTPESampler; its TPESampler is multi-objective (since Optuna 4)."""
+
+    _target_: str = "optuna.samplers.TPESampler"
+    seed: Optional[int] = None
+    n_startup_trials: int = 10
+    n_ei_candidates: int = 24
+
+
+@dataclass
+class RandomSamplerConf:
+    _target_: str = "optuna.samplers.RandomSampler"
+    seed: Optional[int] = None
+
+
+@dataclass
+class CmaEsSamplerConf:
+    _target_: str = "optuna.samplers.CmaEsSampler"
+    seed: Optional[int] = None
+    n_startup_trials: int = 1
+    popsize: Optional[int] = None
+    consider_pruned_trials: bool = False  # True: Optuna's experimental feature (it warns)
+    use_separable_cma: bool = False  # idem
+    with_margin: bool = False  # idem
+    lr_adapt: bool = False  # idem
+    warn_independent_sampling: bool = True
+
+
+@dataclass
+class NSGAIISamplerConf:
+    _target_: str = "optuna.samplers.NSGAIISampler"
+    seed: Optional[int] = None
+    population_size: int = 50
+    mutation_prob: Optional[float] = None
+    crossover_prob: float = 0.9
+    swapping_prob: float = 0.5
+
+
+@dataclass
+class GridSamplerConf:
+    """Every grid point once; the sweeper builds the grid from the search space (a partial until then)."""
+
+    _target_: str = "optuna.samplers.GridSampler"
+    _partial_: bool = True
+    seed: Optional[int] = None
+
+
 @dataclass
 class GPSamplerConf:
     """Gaussian-process Bayesian optimization (Optuna's GPSampler)."""

@@ -1,18 +1,19 @@
 """The sweeper's own keys checked before anything is opened or written: one SweepError line
 naming ``hydra.sweeper.<key>``. Types come from MnistOptunaSweeperConf (Hydra enforces them);
-ranges from its fields' metadata; the cross-key rules are here."""
+ranges from its fields' metadata; the cross-key rules are here, and the one rule between the
+keys and the disk: a sweep dir belongs to one study (``check_sweep_dir``)."""
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_sweep.errors import SweepError
 from mnist_sweep.config.ranges import range_of
-from mnist_sweep.storage import check_no_clear_password
-
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+from mnist_sweep.errors import MnistSweepError, SweepError
+from mnist_sweep.storage import check_no_clear_password, mask_url
 
 P = "hydra.sweeper"
 
@@ -64,3 +65,38 @@ def check_sweeper(cfg: Any) -> None:
         raise SweepError(f"{P}.grace_period: needs {P}.heartbeat_interval (null: heartbeats are off)")
     if grace is not None and grace <= beat:
         raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}")
+    if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
+        check_sweep_dir(cfg)
+
+
+def check_sweep_dir(cfg: DictConfig) -> None:
+    """A sweep dir and its study belong together: refuse a sweep whose storage (or study) differs
+    from the one the dir recorded (``storage.json``, else a trial's ``.hydra/hydra.yaml``, else its
+    own optuna.db or journal.log): it would write a leaderboard that mixes two studies."""
+    try:
+        sweep_dir, url, name = Path(cfg.hydra.sweep.dir), cfg.hydra.sweeper.storage, cfg.hydra.sweeper.study_name
+    except Exception:  # noqa: BLE001 - an interpolation that does not resolve: Hydra reports it
+        return
+    if not sweep_dir.is_dir():
+        return
+    from mnist_sweep.sweeps import find_storage, portable_url  # pandas: only when the dir exists
+
+    try:
+        found = find_storage(sweep_dir)
+    except MnistSweepError:  # a damaged storage.json: the sweep's next trial rewrites it
+        return
+    if found is None:
+        return
+    recorded, recorded_name, source = found
+    here = Path.cwd()
+    if (portable_url(url, here) if url else None) != portable_url(recorded, here):
+        raise SweepError(
+            f"{P}.storage: the sweep dir {sweep_dir} belongs to the study in {mask_url(recorded)} (recorded in "
+            f"{source}), not to {mask_url(url)}; give a new hydra.sweep.dir for a new study, or "
+            f"{P}.storage={mask_url(recorded)} to resume that one"
+        )
+    if recorded_name is not None and name is not None and str(name) != recorded_name:
+        raise SweepError(
+            f"{P}.study_name: the sweep dir {sweep_dir} belongs to study '{recorded_name}' (recorded in {source}), "
+            f"not to '{name}'; give a new hydra.sweep.dir for a new study"
+        )

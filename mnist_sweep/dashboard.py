@@ -2,7 +2,9 @@
 
 Serves on 127.0.0.1 only (the dashboard can also rename or delete studies: keep it local; reach
 it from elsewhere through an SSH tunnel). Works while the sweep runs: it reads the same storage.
-The trials carry the leaderboard's user attributes (status, params, val/test accuracy, epochs).
+The trials carry the leaderboard's user attributes (status, params, val/test accuracy, epochs);
+the sweeper names the objectives (``val_acc``, or ``trainer.objectives``) and notes each candidate
+rejected before training (Optuna lists it as PRUNED, like a trial the pruner stopped).
 """
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnist_sweep.errors import CliParser, StorageError, exit_code_of
-from mnist_sweep import leaderboard
+from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.errors import StorageError
+from mnist_sweep import sweeps
 from mnist_sweep.storage import mask_url, open_storage
 
 HOST = "127.0.0.1"
@@ -21,19 +24,19 @@ def storage_url(target: str) -> str:
     """The storage URL for a sweep dir (the one it recorded, else its optuna.db or journal.log) or a
     URL; a missing SQLite or journal file is refused, never created."""
     if "://" in target:
-        leaderboard.check_exists(target, flag="target", fix="give a sweep dir or an existing storage")
+        sweeps.check_exists(target, flag="target", fix="give a sweep dir or an existing storage")
         return target
     d = Path(target)
     if not d.is_dir():
         raise StorageError(f"{target}: no such sweep dir; give outputs/sweeps/NAME or a storage URL")
-    found = leaderboard.find_storage(d)
+    found = sweeps.find_storage(d)
     if found is None:
         raise StorageError(
             f"{target}: no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give its "
             "URL, or export MNIST_SWEEP_STORAGE and pass \"$MNIST_SWEEP_STORAGE\")"
         )
     url = found[0]
-    leaderboard.check_exists(url, flag=f"{target}: its storage", fix=leaderboard.RECORDED_FIX)
+    sweeps.check_exists(url, flag=f"{target}: its storage", fix=sweeps.RECORDED_FIX)
     return url
 
 

@@ -23,8 +23,6 @@ from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
-# Kept importable from here for callers not yet moved to mnist_sweep.sweeps (dashboard.py):
-from mnist_sweep.sweeps import RECORDED_FIX, check_exists, find_storage  # noqa: F401
 
 FILENAME = "leaderboard.csv"
 CORE = [

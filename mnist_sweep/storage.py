@@ -108,7 +108,7 @@ def open_storage(
         return optuna.storages.JournalStorage(JournalFileBackend(str(local_path(url))))
     kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
-        return optuna.storages.RDBStorage(url, **kwargs)
+        return _rdb(url, kwargs)
     except RuntimeError as e:
         if "optuna storage upgrade" not in str(e):
             raise
@@ -133,4 +133,17 @@ def open_storage(
     logging.getLogger(__name__).warning(
         "%s: upgraded the storage schema from %s (an older Optuna) to %s", mask_url(url), current, head
     )
-    return optuna.storages.RDBStorage(url, **kwargs)
+    return _rdb(url, kwargs)
+
+
+def _rdb(url: str, kwargs: dict[str, Any]) -> Any:
+    """RDBStorage; heartbeats are a feature we use on purpose, not a surprise: no ExperimentalWarning
+    (it would fail a sweep run under -Werror)."""
+    import warnings
+
+    import optuna
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, **kwargs)

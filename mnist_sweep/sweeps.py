@@ -32,7 +32,7 @@ def storage_url_of(study: Any) -> str | None:
     url = getattr(storage, "url", None)
     if isinstance(url, str):
         return url
-    journal = getattr(getattr(storage, "_backend", None), "_file_path", None)  # JournalStorage(JournalFileBackend)
+    journal = getattr(storage, "_file_path", None) or getattr(getattr(storage, "_backend", None), "_file_path", None)  # JournalStorage(JournalFileBackend)
     return f"{JOURNAL_SCHEME}{journal}" if isinstance(journal, str) else None
 
 

@@ -2,19 +2,22 @@
 
 The sweeper (``hydra_plugins.mnist_sweep_sweeper``) imports these names and sets the
 environment; the training job reads it here. Nothing here imports the plugin, so the arrows run
-one way: ``hydra_plugins`` -> ``mnist_sweep``.
+one way: ``hydra_plugins`` -> ``mnist_sweep``. torch is imported only by ``pick_device``: the
+sweeper imports this module in every sweep, also of an app that is not this one.
 """
 from __future__ import annotations
 
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
-import torch
 
 from mnist_sweep.errors import MnistSweepError
+
+if TYPE_CHECKING:
+    import torch
 
 TRIAL_ID_ENV, TRIAL_NUMBER_ENV = "MNIST_SWEEP_TRIAL_ID", "MNIST_SWEEP_TRIAL_NUMBER"
 WORKER_ENV = "MNIST_SWEEP_WORKER"  # a sweep process's index among the workers its sweep started (0 = itself)
@@ -67,6 +70,19 @@ def pruning_hook(sweeper_cfg: Any, max_epochs: int) -> EpochHook | None:
     return report
 
 
+def metric_names(cfg: Any) -> list[str] | None:
+    """The names of what a trial returns, for the study (optuna-dashboard's axes and columns):
+    ``trainer.objectives``, else the selection metric (``val_acc``, or ``test_acc_final`` with
+    ``trainer.select_on=test``); None for a config without a trainer section (another app)."""
+    trainer = cfg.get("trainer") if cfg is not None else None
+    if not trainer or not hasattr(trainer, "get"):
+        return None
+    objectives = trainer.get("objectives")
+    if objectives:
+        return [str(o) for o in objectives]
+    return ["test_acc_final" if trainer.get("select_on") == "test" else "val_acc"]
+
+
 def gpu_slot(job_num: int, n_jobs: int, worker: int) -> int:
     """A sweep job's GPU slot: distinct for the n_jobs jobs a worker runs at once and across workers."""
     return worker * max(n_jobs, 1) + job_num % max(n_jobs, 1)
@@ -74,6 +90,8 @@ def gpu_slot(job_num: int, n_jobs: int, worker: int) -> int:
 
 def pick_device(name: str, slot: int = 0) -> torch.device:
     """auto | cpu | cuda | cuda:N; with several GPUs, ``auto``/``cuda`` take GPU ``slot`` mod their count."""
+    import torch
+
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():

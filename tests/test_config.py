@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import CONF, make_cfg, make_cfg_hydra
-from hydra_plugins.mnist_sweep_sweeper import space as sspace
-from hydra_plugins.mnist_sweep_sweeper.compose import Composer
+from hydra_plugins.mnist_sweep_sweeper import _space as sspace
+from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from mnist_sweep.errors import ParamBudgetExceeded
 from mnist_sweep.training import precheck
 

@@ -55,6 +55,20 @@ def test_api_lists_the_study_and_its_trials_with_leaderboard_attrs(served):
     assert all({"test_acc_final", "epochs", "params", "val_acc"} <= set(a) for a in complete)
 
 
+def test_objectives_are_named_and_rejected_candidates_say_so(served):
+    """The objective is named (not "Objective 0"), and a candidate refused before training, which
+    Optuna lists as PRUNED, carries a note and its status, unlike a trial the pruner stopped."""
+    tmp, port = served
+    study_id = get_json(port, "/api/studies")["study_summaries"][0]["study_id"]
+    detail = get_json(port, f"/api/studies/{study_id}")
+    assert detail["objective_names"] == ["val_acc"]
+    rejected = [t for t in detail["trials"] if {"key": "status", "value": "rejected"} in t["user_attrs"]]
+    assert rejected and all(t["state"] == "Pruned" for t in rejected)
+    assert all("Rejected before training" in t["note"]["body"] for t in rejected)
+    others = [t for t in detail["trials"] if t not in rejected]
+    assert others and not any(t["note"]["body"] for t in others)
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_cli_serves_a_page_that_lists_the_study(swept, tmp_path):
     tmp, _, _ = swept

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import CONF, assert_one_line_error, load, run, spawn, sweep_args
-from hydra_plugins.mnist_sweep_sweeper import space as sspace
-from hydra_plugins.mnist_sweep_sweeper.study import own_seed
+from hydra_plugins.mnist_sweep_sweeper import _space as sspace
+from hydra_plugins.mnist_sweep_sweeper._study import own_seed
 from mnist_sweep.trial import TRIAL_ID_ENV, pruning_hook
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -199,7 +199,7 @@ def test_helpers_rerun_this_sweeps_arguments_not_the_host_interpreters(monkeypat
     host's own command line (sys.orig_argv) must not leak into the helpers."""
     import sys
 
-    from hydra_plugins.mnist_sweep_sweeper.workers import helper_command
+    from hydra_plugins.mnist_sweep_sweeper._workers import helper_command
 
     monkeypatch.setattr(sys, "argv", ["mnist_sweep.train", "-m", "hydra.sweeper.workers=3", "model.c3=16"])
     monkeypatch.setattr(sys, "orig_argv", [sys.executable, "-m", "pytest", "-k", "x"])
@@ -265,7 +265,7 @@ def test_fast_compose_equals_hydras(overrides):
     from omegaconf import OmegaConf
 
     from conftest import make_cfg
-    from hydra_plugins.mnist_sweep_sweeper.compose import Composer
+    from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 
     calls = []
     composer = Composer(lambda o: calls.append(o) or make_cfg(*o))
@@ -282,7 +282,7 @@ def test_fast_compose_refuses_what_hydra_refuses(bad):
     from hydra.errors import HydraException
 
     from conftest import make_cfg
-    from hydra_plugins.mnist_sweep_sweeper.compose import Composer
+    from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 
     with pytest.raises(HydraException) as real:
         make_cfg(bad)

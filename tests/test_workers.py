@@ -13,7 +13,7 @@ import time
 import optuna
 import pandas as pd
 import pytest
-from optuna.distributions import LogUniformDistribution
+from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, ProgrammingError
@@ -56,7 +56,7 @@ def test_three_workers_share_one_study_and_prune_against_each_other(tmp_path, pg
     study = optuna.create_study(study_name=study_name, storage=pg_url, direction="maximize")
     study.add_trial(create_trial(
         value=1.0, intermediate_values={1: 1.0, 2: 1.0}, params={"optimizer.lr": 0.05},
-        distributions={"optimizer.lr": LogUniformDistribution(0.01, 0.1)},
+        distributions={"optimizer.lr": FloatDistribution(0.01, 0.1, log=True)},
         user_attrs={"status": "complete", "host": "elsewhere"},
     ))
     args = sweep_args(tmp_path, study_name, n_trials, *SPACE, "trainer.max_epochs=2", pruner="median", sqlite=False)

@@ -49,7 +49,7 @@ def return_value(ret: JobReturn) -> Any:
 def apply_overrides(cfg: DictConfig, overrides: list[str]) -> None:
     """Plain ``key=value`` overrides applied to a composed config in place: the second step of
     Hydra's own composition (``ConfigLoaderImpl._load_configuration_impl``), the same function with
-    its errors. Hydra has no public API for it; compose.py keeps the first step per group choice."""
+    its errors. Hydra has no public API for it; _compose.py keeps the first step per group choice."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.core.override_parser.overrides_parser import OverridesParser
 

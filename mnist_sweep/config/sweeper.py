@@ -168,7 +168,10 @@ class MnistOptunaSweeperConf:
     storage: Optional[Any] = None
     search_space: Optional[Dict[str, Any]] = None  # deprecated by the stock sweeper: use params
     params: Optional[Dict[str, str]] = None
-    # Dotted path of callable(cfg, trial) -> None | dict: conditional parameters sampled in Python.
+    # Dotted path of callable(cfg, trial) -> None | dict, called for each candidate once params are
+    # sampled, with the sweep's config (the stock contract): it may sample more parameters
+    # (trial.suggest_*, conditional on trial.params); a dict it returns adds plain overrides
+    # (key: value); raising optuna.TrialPruned rejects the candidate before launch.
     custom_search_space: Optional[str] = None
     study_name: Optional[str] = key(None, pattern=r"[^\x00/\\]{1,200}", text="a name of 1-200 characters without '/'")
     n_trials: int = key(20, ge=1, le=1_000_000)

@@ -1,15 +1,14 @@
-"""One progress line per finished trial: n of N, status, metric, best so far, ETA."""
+"""One progress line per finished trial: n of N, status, metric, best so far, ETA (every
+worker's reach the main console: ``_log``)."""
 from __future__ import annotations
 
-import logging
 import time
 
 import optuna
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper.liveness import counts_toward_total
-
-log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
+from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 
 
 class Progress:
@@ -24,7 +23,7 @@ class Progress:
         counted = sum(1 for t in study.get_trials(deepcopy=False) if counts_toward_total(t))
         log.info(
             "study %s in %s: %d of %d trials done or running; %d to go",
-            study.study_name, storage, counted, self.n_trials, max(self.n_trials - counted, 0),
+            study.study_name, storage, counted, self.n_trials, max(self.n_trials - counted, 0), extra=TRIAL_LINE,
         )
 
     def trial_line(self, study: optuna.Study, number: int) -> None:
@@ -44,6 +43,7 @@ class Progress:
             "[%d/%d] trial %d %s, metric %s, best %s, ETA %s",
             min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), value, best,
             self._eta(done, left, len(running) + 1) if left else "done",  # the others, and this worker again
+            extra=TRIAL_LINE,
         )
 
     def _eta(self, done: list, left: int, parallel: int) -> str:

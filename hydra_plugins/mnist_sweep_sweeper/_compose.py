@@ -6,7 +6,7 @@ overrides applied to the result. Candidates of a sweep differ mostly in plain va
 first step is done once per combination of group choices and kept; the second is Hydra's own
 function. The launcher still composes every job itself: only the checks before launch use this.
 """
-# No `from __future__ import annotations`: Hydra execs plugin modules outside sys.modules.
+from __future__ import annotations
 
 import copy
 from collections.abc import Callable

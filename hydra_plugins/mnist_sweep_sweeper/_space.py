@@ -3,13 +3,15 @@ distributions, checked against conf/, and sampled with conditional keys.
 
 A group parameter (``optimizer``, ``scheduler``) is sampled first; a value parameter that does
 not exist in the config its group choices picked (``scheduler.pct_start`` when
-``scheduler=step``) is not sampled.
+``scheduler=step``) is not sampled. Then ``hydra.sweeper.custom_search_space`` (the stock key: a
+function ``(cfg, trial) -> None | dict``) may sample more parameters, conditional on the ones
+drawn; a dict it returns adds plain overrides, and raising ``optuna.TrialPruned`` rejects the
+candidate before launch.
 """
-# No `from __future__ import annotations`: Hydra execs plugin modules outside sys.modules, and
-# dataclasses cannot resolve string annotations there.
+from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +39,9 @@ class SearchSpace:
     groups: dict[str, BaseDistribution] = field(default_factory=dict)  # config-group choices, sampled first
     values: dict[str, BaseDistribution] = field(default_factory=dict)  # keys, sampled where they exist
     fixed: dict[str, str] = field(default_factory=dict)  # plain overrides: out of the search
+    custom: Callable[[optuna.Trial], Any] | None = None  # hydra.sweeper.custom_search_space, bound to the sweep's config
     _present: dict = field(default_factory=dict, repr=False)  # group choices -> value keys that exist
+    _custom_keys: set = field(default_factory=set, repr=False)  # keys of the custom space checked against conf/
 
     @property
     def distributions(self) -> dict[str, BaseDistribution]:
@@ -108,7 +112,7 @@ def build(entries: list[str], group_names: set[str], compose: Compose) -> Search
     return space
 
 
-def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose) -> None:
+def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "") -> None:
     """A value parameter must exist in the config for at least one choice of its group."""
     if name.startswith("+"):
         return
@@ -118,22 +122,50 @@ def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose)
         if OmegaConf.select(compose(opts), name, default=_ABSENT) is not _ABSENT:
             return
     raise SweepError(
-        f"hydra.sweeper.params.{name}: no such key in the config; fix the name "
+        f"{where or f'hydra.sweeper.params.{name}'}: no such key {name} in the config; fix the name "
         f"(see `python -m mnist_sweep.train --cfg job`) or add a new key with '+{name}'"
     )
 
 
 def suggest(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> list[str]:
-    """Group choices first, then the value parameters that exist in the config they chose; the
-    trial's overrides (fixed ones last)."""
-    def overrides() -> list[str]:
-        return [f"{k}={v}" for k, v in {**trial.params, **space.fixed}.items()]
-
+    """Group choices first, then the value parameters that exist in the config they chose, then the
+    custom space's; the trial's overrides (fixed ones last). ``optuna.TrialPruned`` from the custom
+    space goes to the caller (the candidate is rejected)."""
     for name, dist in space.groups.items():
         _optuna.suggest(trial, name, dist)
     for name in space.present(trial.params, compose):
         _optuna.suggest(trial, name, space.values[name])
-    return overrides()
+    extra = _custom(trial, space, compose) if space.custom is not None else {}
+    return [f"{k}={v}" for k, v in {**trial.params, **extra, **space.fixed}.items()]
+
+
+CUSTOM = "hydra.sweeper.custom_search_space"
+
+
+def _custom(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> dict[str, Any]:
+    """Run the custom space on the trial; its extra overrides. Each key it adds is checked against
+    conf/ once; a key the command line fixes, or an error of the function, stops the sweep."""
+    before = set(trial.params)
+    try:
+        extra = space.custom(trial)  # type: ignore[misc]
+    except optuna.TrialPruned:
+        raise
+    except SweepError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the user's function: one line, not a traceback
+        raise SweepError(f"{CUSTOM}: the function raised {type(e).__name__}: {e}") from None
+    if extra is None:
+        extra = {}
+    if not isinstance(extra, Mapping):
+        raise SweepError(f"{CUSTOM}: the function must return None or a dict of overrides, got {type(extra).__name__}")
+    added = [n for n in trial.params if n not in before] + [str(k) for k in extra]
+    for name in added:
+        if name in space.fixed:
+            raise SweepError(f"{CUSTOM}: sets {name}, which the sweep fixes ({name}={space.fixed[name]}); drop one of them")
+        if name not in space._custom_keys:
+            _check_key(name, space.groups, compose, where=CUSTOM)
+            space._custom_keys.add(name)
+    return {str(k): v for k, v in extra.items()}
 
 
 def grid(space: SearchSpace) -> dict[str, list[Any]]:
@@ -150,6 +182,8 @@ def grid(space: SearchSpace) -> dict[str, list[Any]]:
                 f"hydra.sweeper.params.{name}: the grid sampler needs choice(...) or range(...), not {dist}; "
                 "use another sampler for continuous parameters"
             )
+    if space.custom is not None:
+        raise SweepError(f"{CUSTOM}: the grid sampler samples only hydra.sweeper.params; use another sampler")
     return out
 
 

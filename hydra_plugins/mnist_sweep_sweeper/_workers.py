@@ -1,20 +1,21 @@
 """Helper sweep processes: ``workers - 1`` copies of this command on the same study, each running
-one trial at a time; their progress lines are forwarded to this console."""
+one trial at a time. A helper's whole output goes to ``worker-N.log`` in the sweep dir; its
+per-trial lines (complete, pruned, failed, rejected, duplicate, lost) come through a pipe of their
+own (``_log``) and are logged on this console as ``worker N: <line>``."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
+from hydra_plugins.mnist_sweep_sweeper._log import PROGRESS_FD_ENV, log, parse_channel_line
 from mnist_sweep.trial import WORKER_ENV
 
-log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
 TRAIN_MODULE = "mnist_sweep.train"  # the task this sweeper runs; its helpers re-run it
-FORWARDED = ("[", "trial ", "study ", "warm start")  # the helpers' progress and trial lines, not their logs
 
 
 def helper_command() -> list[str]:
@@ -40,29 +41,30 @@ class Helpers:
         """Start the helpers: the same command with workers=1; each picks its own sampler seed."""
         for i in range(1, self.n):
             log_path = self.sweep_dir / f"worker-{i}.log"
-            out = open(log_path, "ab")  # noqa: SIM115 - closed by the forwarding thread
-            proc = subprocess.Popen(
-                helper_command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                env={**os.environ, WORKER_ENV: str(i), "PYTHONUNBUFFERED": "1"},
-            )
-            thread = threading.Thread(target=self._forward, args=(proc, out, i), daemon=True)
+            out = open(log_path, "ab")  # noqa: SIM115 - closed by its copying thread
+            read_fd, write_fd = os.pipe()
+            try:
+                proc = subprocess.Popen(
+                    helper_command(), stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
+                    env={**os.environ, WORKER_ENV: str(i), PROGRESS_FD_ENV: str(write_fd), "PYTHONUNBUFFERED": "1"},
+                )
+            finally:
+                os.close(write_fd)  # the helper holds the only writing end: the pipe ends with it
+                out.close()
+            lines = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
+            thread = threading.Thread(target=self._forward, args=(lines, i), daemon=True)
             thread.start()
             self.procs.append((proc, log_path))
             self.threads.append(thread)
             log.info("started worker %d (pid %d), log %s", i, proc.pid, log_path)
 
     @staticmethod
-    def _forward(proc: subprocess.Popen, out, i: int) -> None:
-        """Copy the helper's output to its log, and its progress lines to this console."""
-        assert proc.stdout is not None
-        with out:
-            for raw in proc.stdout:
-                out.write(raw)
-                out.flush()
-                line = raw.decode(errors="replace").rstrip()
-                msg = line.split("] - ", 1)[-1] if "] - " in line else line
-                if msg.startswith(FORWARDED) and "[hydra_plugins.mnist_sweep_sweeper" in line:
-                    log.info("worker %d: %s", i, msg)
+    def _forward(lines: IO[str], i: int) -> None:
+        """Log the helper's per-trial lines on this console, at their own level."""
+        with lines:
+            for line in lines:
+                level, message = parse_channel_line(line)
+                log.log(level, "worker %d: %s", i, message)
 
     def stop(self) -> None:
         """Ctrl-C reaches the helpers too; SIGTERM to this process does not: pass it on."""

@@ -5,7 +5,6 @@ than ``grace_period`` (RDB storages with ``heartbeat_interval`` set).
 """
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -14,9 +13,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
+from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep.storage import status_of
 
-log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
 UNCOUNTED = ("rejected", "lost", "duplicate")
 
 
@@ -49,13 +48,14 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
                 storage.set_trial_state_values(_optuna.trial_id(t), TrialState.FAIL)
             except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):  # another worker failed it first
                 continue
-            log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid)
+            log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid,
+                        extra=TRIAL_LINE)
     if _optuna.heartbeat_interval(study):
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         optuna.storages.fail_stale_trials(study)
         after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         for number in sorted(before - after):
-            log.warning("trial %d: no heartbeat for %ss; marked failed (lost)", number, grace_period)
+            log.warning("trial %d: no heartbeat for %ss; marked failed (lost)", number, grace_period, extra=TRIAL_LINE)
 
 
 class Heartbeat:

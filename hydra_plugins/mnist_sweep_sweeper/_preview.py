@@ -5,7 +5,6 @@ budget), and an estimated duration from a short timing of the median candidate o
 """
 from __future__ import annotations
 
-import logging
 import statistics
 import time
 from collections.abc import Callable
@@ -15,12 +14,11 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import space as sspace
+from hydra_plugins.mnist_sweep_sweeper import _space
+from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
-from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.config.settings import validate
-
-log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
+from mnist_sweep.errors import MnistSweepError
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
 
 
@@ -44,7 +42,7 @@ def _images_per_s(cfg: DictConfig, batches: int = 6) -> float:
     return batches * bs / (time.perf_counter() - t0)
 
 
-def preview(space: sspace.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int) -> None:
+def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int) -> None:
     """Log the space, the candidates' parameter range and an estimated duration."""
     log.info("search space (%d parameters):", len(space.distributions))
     for name, dist in space.distributions.items():
@@ -55,10 +53,10 @@ def preview(space: sspace.SearchSpace, compose: Callable[[list[str]], DictConfig
     params, over, cfgs = [], 0, {}
     for _ in range(SAMPLES):
         trial = study.ask()
-        cfg = compose(sspace.suggest(trial, space, compose))
         try:
+            cfg = compose(_space.suggest(trial, space, compose))
             n = validate(cfg).n_params
-        except MnistSweepError:
+        except (MnistSweepError, optuna.TrialPruned):  # the budget, a bad config, the custom space
             over += 1
             continue
         params.append(n)

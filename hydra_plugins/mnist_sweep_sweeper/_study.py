@@ -2,11 +2,11 @@
 each process's own sampler seed, warm-start trials, and recording what happened to a trial."""
 from __future__ import annotations
 
-import logging
 import math
 import os
 import socket
 import time
+import warnings
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -17,11 +17,10 @@ from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
+from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.errors import SweepError, unusable_path
 from mnist_sweep.storage import local_path, mask_url, open_storage, redact, status_of
-
-log = logging.getLogger("hydra_plugins.mnist_sweep_sweeper")
 
 
 def open_study(
@@ -104,8 +103,10 @@ def enqueue(study: optuna.Study, params_list: list[dict[str, Any]]) -> None:
     log.info("warm start: %d configs queued as the first trials", len(params_list))
 
 
-def mark(trial: optuna.Trial, status: str, **attrs: Any) -> None:
-    trial.set_user_attr("status", status)
+def mark(trial: optuna.Trial, status: str | None, **attrs: Any) -> None:
+    """Set the trial's status (None: unchanged) and user attrs: one storage write each."""
+    if status is not None:
+        trial.set_user_attr("status", status)
     for k, v in attrs.items():
         trial.set_user_attr(k, v)
 
@@ -131,24 +132,52 @@ def tell_duplicate(study: optuna.Study, trial: optuna.Trial, original: FrozenTri
         study.tell(trial, state=TrialState.PRUNED)
     else:  # running (no metric yet) or failed
         study.tell(trial, state=TrialState.FAIL)
-    log.info("trial %d: same parameters as trial %d (%s); not trained again", trial.number, original.number, status_of(original))
+    log.info("trial %d: same parameters as trial %d (%s); not trained again", trial.number, original.number,
+             status_of(original), extra=TRIAL_LINE)
 
 
 def reject(study: optuna.Study, trial: optuna.Trial, precheck: Callable[[Any], dict] | None, cfg: Callable[[], Any]) -> bool:
-    """Run the precheck on the candidate's config: on an error, record it as rejected (told PRUNED
-    with no value, which TPE ranks below every real trial) and return True."""
+    """Run the precheck on the candidate's config: on an error, record it as rejected and return True."""
     if precheck is None:
         return False
     try:
         attrs = precheck(cfg()) or {}
     except Exception as e:  # noqa: BLE001 - any precheck error rejects the candidate
-        mark(trial, "rejected", error=str(e), **getattr(e, "user_attrs", {}))
-        study.tell(trial, state=TrialState.PRUNED)
-        log.info("trial %d rejected before launch: %s", trial.number, e)
+        tell_rejected(study, trial, str(e), getattr(e, "user_attrs", {}))
         return True
     for k, v in attrs.items():
         trial.set_user_attr(k, v)
     return False
+
+
+def tell_rejected(study: optuna.Study, trial: optuna.Trial, reason: str, attrs: dict[str, Any] | None = None) -> None:
+    """A candidate refused before launch (precheck, or the custom search space): status ``rejected``,
+    told PRUNED with no value (TPE ranks it below every real trial), and a note in optuna-dashboard,
+    where its state alone would read like a trial the pruner stopped."""
+    mark(trial, "rejected", error=reason, **(attrs or {}))
+    note(trial, f"**Rejected before training**, never launched (Optuna lists it as PRUNED): {reason}")
+    study.tell(trial, state=TrialState.PRUNED)
+    log.info("trial %d rejected before launch: %s", trial.number, reason, extra=TRIAL_LINE)
+
+
+def note(trial: optuna.Trial, body: str) -> None:
+    """A Markdown note on the trial, shown in optuna-dashboard's trial view (its ``save_note``)."""
+    try:
+        from optuna_dashboard import save_note
+    except ImportError:
+        return
+    try:
+        save_note(trial, body)
+    except Exception as e:  # noqa: BLE001 - a note is a courtesy: never stop the sweep for it
+        log.debug("trial %d: dashboard note not saved (%s)", trial.number, e)
+
+
+def name_metrics(study: optuna.Study, names: list[str] | None) -> None:
+    """Name the study's objectives (optuna-dashboard's axes and columns), once."""
+    if names and len(names) == len(study.directions) and study.metric_names != names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable in use since Optuna 3.2
+            study.set_metric_names(list(names))
 
 
 def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
@@ -168,6 +197,7 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
         except (TypeError, ValueError) as e:
             mark(trial, "failed", error=f"bad return value {value!r}: {e}")
             study.tell(trial, state=TrialState.FAIL)
+            log.warning("trial %d failed: bad return value %r: %s", trial.number, value, e, extra=TRIAL_LINE)
             return
         mark(trial, "complete")
         study.tell(trial, values[0] if len(values) == 1 else values)
@@ -179,7 +209,7 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
     else:
         mark(trial, "failed", error=f"{type(value).__name__}: {value}")
         study.tell(trial, state=TrialState.FAIL)
-        log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value)
+        log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value, extra=TRIAL_LINE)
 
 
 def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:

@@ -1,0 +1,221 @@
+"""The sweep: the stock ``OptunaSweeperImpl``, extended. Imported by the front (``sweeper.py``) only
+when Hydra instantiates the sweeper, that is in a sweep, never in a single run.
+
+``sweep`` checks the sweeper's keys and the sweep dir, builds the search space, opens the study,
+starts the helper workers and runs the loop; each concern lives in its own module (see the
+package's ``__init__``). The sweeper's keys arrive as MnistOptunaSweeperConf (``sweeper_conf``),
+whose defaults are the only ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import optuna
+from hydra.utils import get_method, instantiate
+from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
+from omegaconf import DictConfig, OmegaConf
+from optuna.trial import TrialState
+
+from hydra_plugins.mnist_sweep_sweeper import _space, _study
+from hydra_plugins.mnist_sweep_sweeper._compose import Composer
+from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
+from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
+from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+from hydra_plugins.mnist_sweep_sweeper._workers import Helpers
+from mnist_sweep.config.space import check_distribution
+from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+from mnist_sweep.config.sweeper_checks import check_sweeper
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
+from mnist_sweep.storage import install_log_redaction, mask_url
+from mnist_sweep.trial import WORKER_ENV, metric_names, worker_index
+
+
+def sweeper_conf(config: dict[str, Any]) -> MnistOptunaSweeperConf:
+    """The sweeper's keys (what Hydra instantiated from ``hydra.sweeper``) as MnistOptunaSweeperConf;
+    a key not given takes that dataclass's default."""
+    known = {f.name for f in dataclasses.fields(MnistOptunaSweeperConf)} - {"_target_", "defaults"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise SweepError(f"hydra.sweeper.{unknown[0]}: not a key of hydra/sweeper=mnist_optuna")
+    return MnistOptunaSweeperConf(**config)
+
+
+class MnistOptunaSweeperImpl(OptunaSweeperImpl):
+    def __init__(self, config: dict[str, Any]) -> None:
+        conf = self.conf = sweeper_conf(config)
+        super().__init__(  # custom_search_space: ours (_custom_space), with its errors in one line
+            conf.sampler, conf.direction, conf.storage, conf.study_name, conf.n_trials, conf.n_jobs,
+            conf.max_failure_rate, conf.search_space, None, conf.params,
+        )
+        # Hydra instantiates nested _target_ configs before __init__; accept either form.
+        self.pruner = instantiate(conf.pruner) if isinstance(conf.pruner, (dict, DictConfig)) else conf.pruner
+        self.precheck: Callable[[DictConfig], dict] | None = get_method(conf.precheck) if conf.precheck else None
+        self.on_trial_end: Callable | None = get_method(conf.on_trial_end) if conf.on_trial_end else None
+        self.on_sweep_end: Callable | None = get_method(conf.on_sweep_end) if conf.on_sweep_end else None
+        self._composer: Composer | None = None
+
+    def _compose(self, overrides: list[str]) -> DictConfig:
+        """A candidate's config for the checks before launch (the launcher composes each job itself)."""
+        if self._composer is None:
+            self._composer = Composer(lambda o: self.hydra_context.config_loader.load_sweep_config(self.config, o))
+        return self._composer(overrides)
+
+    def sweep(self, arguments: list[str]) -> None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
+        attach_helper_channel()
+        check_sweeper(self.config)  # the sweeper's keys and the sweep dir's study (the CLI checks them first)
+        install_log_redaction()
+        space = self._search_space(arguments)
+        if self.conf.dry_run:
+            from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
+
+            preview(space, self._compose, self.n_trials, self.conf.workers)
+            return
+        grid = self._grid(space)
+        study = _study.open_study(
+            self.storage, self.study_name, self._sampler(grid, None), self.pruner, self._get_directions(),
+            self.conf.heartbeat_interval, self.conf.grace_period,
+        )
+        _study.name_metrics(study, metric_names(self.config))
+        sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault(WORKER_ENV, "0")
+        if self.conf.enqueue and worker_index() == 0:
+            _study.enqueue(study, [self._warm_start(item, space) for item in self.conf.enqueue])
+        self._run(study, space, grid, sweep_dir)
+        if self.on_trial_end is not None:
+            self.on_trial_end(study, sweep_dir)
+        self._report_best(study, sweep_dir)
+        if self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            self.on_sweep_end(study, sweep_dir)  # the last worker to finish writes the report
+
+    # ------------------------------------------------------------------ helpers of sweep()
+    def _search_space(self, arguments: list[str]) -> _space.SearchSpace:
+        """hydra.sweeper.params and the command line's sweep overrides, each checked against conf/."""
+        self._process_searchspace_config()
+        space = _space.build(
+            self._parse_sweeper_params_config() + list(arguments), set(self.config.hydra.runtime.choices), self._compose
+        )
+        if self.search_space_distributions:  # the deprecated hydra.sweeper.search_space form
+            space.values.update({k: _space.modern(v) for k, v in self.search_space_distributions.items()})
+        for name, dist in space.values.items():  # each distribution against its key's type and range
+            check_distribution(name, dist, self.config)
+        space.custom = self._custom_space()
+        self._precheck_base(space)
+        return space
+
+    def _custom_space(self) -> Callable[[optuna.Trial], Any] | None:
+        """hydra.sweeper.custom_search_space: the stock contract, ``fn(cfg, trial)`` with the sweep's config."""
+        path = self.conf.custom_search_space
+        if not path:
+            return None
+        try:
+            fn = get_method(path)
+        except Exception as e:  # noqa: BLE001 - Hydra's ImportError/ValueError with a long message
+            raise SweepError(
+                f"hydra.sweeper.custom_search_space: cannot import '{path}' ({one_line(str(e).strip().splitlines()[0])}); "
+                "give the dotted path of a function (cfg, trial) -> None | dict"
+            ) from None
+        return functools.partial(fn, self.config)
+
+    def _run(self, study: optuna.Study, space: _space.SearchSpace, grid: dict | None, sweep_dir: Path) -> None:
+        """The loop in this process, with the helper workers beside it."""
+        helpers = Helpers(self.conf.workers if self.storage else 1, sweep_dir)
+        if self.conf.workers > 1 and not self.storage:
+            log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
+        progress = Progress(self.n_trials)
+        progress.start_line(study, mask_url(self.storage))
+        helpers.start()
+        limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
+                        self.max_failure_rate, self.conf.grace_period)
+        loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid))
+        try:
+            loop.run(progress)
+        except BaseException:
+            helpers.stop()
+            raise
+        finally:
+            helpers.wait()
+
+    def _hooks(self, study: optuna.Study, grid: dict | None) -> Hooks:
+        def reseed(first_number: int) -> None:
+            seed = self._seed()
+            own = _study.own_seed(seed, first_number, worker_index())
+            if own != seed:
+                study.sampler = self._sampler(grid, own)
+                log.debug("sampler seed %s (configured %s)", own, seed)
+
+        def launch(job_overrides: list[list[str]]) -> list:
+            returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
+            self.job_idx += len(returns)
+            return list(returns)
+
+        return Hooks(self._compose, launch, self.precheck, self.on_trial_end, reseed)
+
+    def _seed(self) -> int | None:
+        return self.config.hydra.sweeper.sampler.get("seed")
+
+    def _grid(self, space: _space.SearchSpace) -> dict | None:
+        """GridSampler (a partial: it needs the search space): its grid, and n_trials capped to it."""
+        if not (isinstance(self.sampler, functools.partial) and self.sampler.func is optuna.samplers.GridSampler):
+            return None
+        grid = _space.grid(space)
+        size = 1
+        for values in grid.values():
+            size *= len(values)
+        if size < self.n_trials:
+            log.info("grid sampler: %d grid points, so n_trials %d -> %d", size, self.n_trials, size)
+            self.n_trials = size
+        return grid
+
+    def _sampler(self, grid: dict | None, seed: int | None) -> Any:
+        """The configured sampler; with ``seed``, a copy seeded with it."""
+        if grid is not None:
+            return _study.GridSampler(grid, seed=seed if seed is not None else self._seed())
+        if seed is None:
+            return self.sampler
+        cfg = OmegaConf.to_container(self.config.hydra.sweeper.sampler, resolve=True)
+        cfg["seed"] = seed
+        return instantiate(cfg)
+
+    def _warm_start(self, item: Any, space: _space.SearchSpace) -> dict[str, Any]:
+        """A parameter dict, or an experiment name whose values for the searched keys are queued."""
+        if isinstance(item, str):
+            try:
+                cfg = self._compose([f"+experiment={item}"])
+            except Exception:  # noqa: BLE001 - Hydra's many composition errors
+                raise SweepError(f"hydra.sweeper.enqueue: no experiment '{item}' (conf/experiment/{item}.yaml)") from None
+            return _space.values_for(cfg, space)
+        if isinstance(item, (dict, DictConfig)):
+            params = dict(OmegaConf.to_container(item, resolve=True) if isinstance(item, DictConfig) else item)
+            unknown = [k for k in params if k not in space.distributions]
+            if unknown:
+                raise SweepError(f"hydra.sweeper.enqueue: {', '.join(unknown)} not searched; use keys of hydra.sweeper.params")
+            return params
+        raise SweepError(f"hydra.sweeper.enqueue: expected parameter dicts or experiment names, got {item!r}")
+
+    def _precheck_base(self, space: _space.SearchSpace) -> None:
+        """A config error in a key the search does not vary would reject every candidate: report
+        it once, before the study is touched (an over-budget base model is fine: widths are sampled)."""
+        if self.precheck is None:
+            return
+        try:
+            self.precheck(self._compose([f"{k}={v}" for k, v in space.fixed.items()]))
+        except ParamBudgetExceeded:
+            return
+        except MnistSweepError as e:
+            if str(e).split(":", 1)[0] not in space.distributions:
+                raise SweepError(str(e)) from None
+
+    def _report_best(self, study: Any, sweep_dir: Path) -> None:
+        summary = _study.best_summary(study)
+        if summary is None:
+            log.warning("no trial completed")
+            return
+        if "best_trial" in summary:
+            log.info("best trial %d: value %s, params %s", summary["best_trial"], summary["best_value"], summary["best_params"])
+        OmegaConf.save(OmegaConf.create(summary), sweep_dir / "optimization_results.yaml")

@@ -1,0 +1,72 @@
+"""One console for all workers: a helper's per-trial lines (complete, pruned, failed, rejected,
+duplicate) reach the main console through their own pipe; the rest of its output stays in
+worker-N.log."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from hydra_plugins.mnist_sweep_sweeper import _workers
+
+# A helper that records one trial of each kind with the sweeper's own functions, on an in-memory study.
+HELPER = r'''
+import logging, sys
+sys.modules["optuna_dashboard"] = None  # no dashboard notes here: saves its 2 s import
+import optuna
+from hydra.core.utils import JobReturn, JobStatus
+from hydra_plugins.mnist_sweep_sweeper import _study
+from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
+from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="[%(name)s] %(message)s")
+attach_helper_channel()
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study, progress = optuna.create_study(direction="maximize"), Progress(5)
+progress.start_line(study, "in-memory")
+
+def launched(value, status):
+    trial = study.ask()
+    _study.mark(trial, "running", overrides=f"x={trial.number}")
+    _study.record(study, trial, JobReturn(status=status, _return_value=value))
+    progress.trial_line(study, trial.number)
+    return trial
+
+first = launched(0.9, JobStatus.COMPLETED)
+launched(optuna.TrialPruned("pruned after epoch 1"), JobStatus.FAILED)
+launched(RuntimeError("boom"), JobStatus.FAILED)
+_study.tell_rejected(study, study.ask(), "model has 30,000 parameters, over the budget")
+_study.tell_duplicate(study, study.ask(), study.trials[first.number])
+log.info("a detail line, not a trial's")
+print("plain output of the helper")
+'''
+
+
+def test_every_kind_of_helper_trial_line_reaches_the_main_console(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(_workers, "helper_command", lambda: [sys.executable, "-c", HELPER])
+    helpers = _workers.Helpers(2, tmp_path)
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        helpers.start()
+        helpers.wait()
+    forwarded = [(r.levelname, r.getMessage()) for r in caplog.records if r.getMessage().startswith("worker 1: ")]
+    messages = [m for _, m in forwarded]
+    assert messages[0].startswith("worker 1: study ") and "0 of 5 trials done" in messages[0]
+    for needle in ("] trial 0 complete, metric 0.9000", "] trial 1 pruned", "trial 2 failed: RuntimeError: boom",
+                   "] trial 2 failed", "trial 3 rejected before launch: model has 30,000 parameters",
+                   "trial 4: same parameters as trial 0 (complete); not trained again"):
+        assert sum(needle in m for m in messages) == 1, (needle, messages)
+    assert ("WARNING", "worker 1: trial 2 failed: RuntimeError: boom") in forwarded  # at its own level
+    assert not any("detail line" in m or "plain output" in m for m in messages)
+    log = (tmp_path / "worker-1.log").read_text()
+    assert "plain output of the helper" in log and "a detail line" in log and "trial 3 rejected" in log
+    assert not any("exited with" in r.getMessage() for r in caplog.records)
+
+
+def test_a_helper_without_a_pipe_logs_as_before(monkeypatch):
+    """Started by hand (no $MNIST_SWEEP_PROGRESS_FD), or with a bad one: no handler, one warning."""
+    from hydra_plugins.mnist_sweep_sweeper import _log
+
+    monkeypatch.delenv(_log.PROGRESS_FD_ENV, raising=False)
+    _log.attach_helper_channel()
+    assert not any(isinstance(h, _log._Channel) for h in _log.log.handlers)
+    assert _log.parse_channel_line("30\ttrial 1 failed") == (30, "trial 1 failed")
+    assert _log.parse_channel_line("no tab") == (logging.INFO, "no tab")

@@ -1,0 +1,85 @@
+"""A sweep dir and its study belong together: the default SQLite storage lives in hydra.sweep.dir
+(a new dir is a new study, the same dir resumes), and a dir whose recorded storage or study
+differs from the sweep's is refused in one line before anything is written."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_one_line_error, make_cfg_hydra, run, snapshot, sweep_args
+from mnist_sweep.config.sweeper_checks import check_sweep_dir
+from mnist_sweep.errors import SweepError
+
+FOLLOWS_DIR = "hydra.sweeper.storage=sqlite:///${hydra.sweep.dir}/optuna.db"  # = the conf default, spelled out
+
+
+def record(sweep_dir, storage: str, study: str = "s") -> None:
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / "storage.json").write_text(json.dumps({"study_name": study, "storage": storage, "cwd": "/"}))
+
+
+def test_the_default_storage_follows_the_sweep_dir(monkeypatch, tmp_path):
+    """conf/hparams_search/default.yaml: ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///${hydra.sweep.dir}/optuna.db}."""
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    cfg = make_cfg_hydra(f"hydra.sweep.dir={tmp_path}/b", "hydra.sweeper.study_name=s")
+    assert cfg.hydra.sweeper.storage == f"sqlite:///{tmp_path}/b/optuna.db"
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://me@db/sweeps")  # an explicit storage is unchanged
+    assert make_cfg_hydra(f"hydra.sweep.dir={tmp_path}/b").hydra.sweeper.storage == "postgresql://me@db/sweeps"
+
+
+def test_a_recorded_storage_that_differs_is_refused_with_both_urls(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "a"
+    record(d, "postgresql://me@db/sweeps")
+    check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=s",
+                                   "hydra.sweeper.storage=postgresql://me@db/sweeps"))  # the same: resumes
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://me:s3cret@db/other")
+    cfg = make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=s")
+    with pytest.raises(SweepError) as e:
+        check_sweep_dir(cfg)
+    msg = str(e.value)
+    assert msg.startswith("hydra.sweeper.storage: ") and "postgresql://me@db/sweeps" in msg, msg
+    assert "postgresql://me:***@db/other" in msg and "s3cret" not in msg and "storage.json" in msg, msg
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE")
+    with pytest.raises(SweepError, match=r"^hydra.sweeper.study_name: .* belongs to study 's'.*not to 't'"):
+        check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=t",
+                                       "hydra.sweeper.storage=postgresql://me@db/sweeps"))
+    # a relative SQLite path is the file it names from here: the same file, however spelled
+    record(d, f"sqlite:///{tmp_path}/x/optuna.db")
+    check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=s",
+                                   "hydra.sweeper.storage=sqlite:///x/optuna.db"))
+    with pytest.raises(SweepError, match="in-memory"):
+        check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=s", "hydra.sweeper.storage=null"))
+
+
+def test_the_sweep_refuses_another_studys_dir_before_writing_anything(tmp_path):
+    d = tmp_path / "a"
+    record(d, f"sqlite:///{tmp_path}/a/optuna.db", study="a")
+    (d / "leaderboard.csv").write_text("trial,status\n")
+    before = snapshot(tmp_path)
+    args = [a for a in sweep_args(tmp_path, "a", 1, "model.c3=choice(8,16)") if not a.startswith("hydra.sweeper.storage")]
+    proc = run([*args, f"hydra.sweeper.storage=sqlite:///{tmp_path}/elsewhere.db"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "hydra.sweeper.storage", f"sqlite:///{tmp_path}/a/optuna.db",
+                                 f"sqlite:///{tmp_path}/elsewhere.db")
+    assert proc.returncode == 2 and line.startswith("error: "), line
+    assert snapshot(tmp_path) == before  # no database created, no dir, no leaderboard rewritten
+
+
+@pytest.mark.slow
+def test_a_new_sweep_dir_is_a_new_study_and_the_same_dir_resumes(tmp_path):
+    def sweep(directory: str, n: int):
+        args = [a for a in sweep_args(tmp_path, "s", n, "optimizer.lr=tag(log,interval(0.01,0.1))")
+                if not a.startswith(("hydra.sweeper.storage", "hydra.sweep.dir"))]
+        return run([*args, f"hydra.sweep.dir={tmp_path / directory}", FOLLOWS_DIR], cwd=tmp_path)
+
+    for directory in ("a", "b"):  # the same study name, two dirs: two studies, one trial each
+        proc = sweep(directory, 1)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "study s in sqlite:///" in proc.stdout + proc.stderr and "0 of 1 trials done" in proc.stdout + proc.stderr
+        recorded = json.loads((tmp_path / directory / "storage.json").read_text())
+        assert recorded["storage"] == f"sqlite:///{tmp_path / directory}/optuna.db"
+    again = sweep("a", 1)  # the same dir: resumed, nothing left to train
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "1 of 1 trials done or running; 0 to go" in again.stdout + again.stderr
+    assert len(list((tmp_path / "a").glob("trial_*"))) == 1 and len(list((tmp_path / "b").glob("trial_*"))) == 1

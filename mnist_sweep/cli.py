@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,21 +21,24 @@ from typing import Any
 import hydra
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
-from mnist_sweep.overrides import Checked, check_command_line, run_config
-from mnist_sweep.rundir import RunDirs, undo_run_dir
+from mnist_sweep.overrides import Checked, check_command_line, composition_error, run_config
+from mnist_sweep.rundir import RunDirs, undo_new_sweep_dir, undo_run_dir
 from mnist_sweep.storage import install_log_redaction
 from mnist_sweep.training import train
 from mnist_sweep.trial import gpu_slot, pruning_hook, worker_index
 
 log = logging.getLogger(__name__)
 PROG = "python -m mnist_sweep.train"
+FULL_ERROR = "HYDRA_FULL_ERROR"
 
 
 class _Validated:
@@ -95,16 +99,27 @@ def main(argv: list[str] | None = None) -> int:
     in_main_thread = hasattr(signal, "SIGTERM") and _is_main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     sys.argv = [sys.argv[0] if argv is None else PROG, *args]
-    RunDirs.path = RunDirs.before = None
+    RunDirs.reset()
+    full_error = os.environ.get(FULL_ERROR)
+    os.environ[FULL_ERROR] = "1"  # Hydra raises instead of printing its own (multi-line) report
     try:
         task()
         return 0
     except SystemExit as e:
         return exit_status(e)
+    except (MnistSweepError, HydraException, OmegaConfBaseException) as e:
+        undo_new_sweep_dir()
+        line, code = (str(e), e.exit_code) if isinstance(e, MnistSweepError) else (composition_error(e), 2)
+        print(f"error: {line}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("interrupted: finished runs and trials are kept; run the same command again to resume", file=sys.stderr)
         return 130
     finally:
+        if full_error is None:
+            os.environ.pop(FULL_ERROR, None)
+        else:
+            os.environ[FULL_ERROR] = full_error
         sys.argv = saved_argv
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)

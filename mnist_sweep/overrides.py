@@ -4,10 +4,12 @@ sweeper's keys for a sweep. Each problem is one line naming the key."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.config.keys import did_you_mean
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, one_line
@@ -26,8 +28,18 @@ def _one_line(message: str) -> str:
     return "; ".join(parts)
 
 
+_NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
+
+
 def composition_error(e: BaseException) -> str:
-    """One line for an exception raised while composing: a schema type error names its key."""
+    """One line for an exception raised while composing: a schema type error names its key, an
+    unknown key the nearest real ones (Hydra's "use +key" advice would add a key nothing reads)."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
+    if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e) is None:
+        key = m[1]
+        return one_line(f"{key}: no such key{did_you_mean(key)} (a key of your own needs +{key}=VALUE)")
     return one_line(hydra_error_line(e) or _one_line(str(e)) or type(e).__name__)
 
 
@@ -67,12 +79,13 @@ INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--
 SOURCE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
 
 
-def _plain_overrides(argv: list[str], multirun: bool) -> list[str] | str:
-    """The overrides that are not sweep expressions, or one error line (syntax, sweep without -m)."""
+def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[Any]] | str:
+    """(the overrides that are not sweep expressions, the parsed sweep overrides), or one error
+    line (syntax, a sweep without -m)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    parser, plain, skip_next = OverridesParser.create(), [], False
+    parser, plain, sweeps, skip_next = OverridesParser.create(), [], [], False
     for arg in argv:
         if skip_next:  # the value of --config-name and the like
             skip_next = False
@@ -91,7 +104,31 @@ def _plain_overrides(argv: list[str], multirun: bool) -> list[str] | str:
             plain.append(arg)
         elif not multirun:
             return one_line(f"{arg}: a sweep expression needs -m (multirun)")
-    return plain
+        else:
+            sweeps.append(override)
+    return plain, sweeps
+
+
+def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
+    """One line for a sweep expression over a key the config does not have (or a Hydra key)."""
+    from omegaconf import OmegaConf
+
+    groups = set(cfg.hydra.runtime.choices)
+    for o in overrides:
+        key = o.key_or_group
+        if o.is_add() or o.is_force_add() or key in groups or key.split("@")[0] in groups:
+            continue
+        if key.startswith("hydra."):
+            leaf = key.removeprefix("hydra.sweeper.params.")
+            value = o.input_line.split("=", 1)[1]
+            return one_line(f"{o.input_line}: Hydra cannot search its own keys; quote the expression "
+                            f"({key}='{value}') or search the key itself: {leaf}={value}")
+        if OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT:
+            return one_line(f"{key}: no such key{did_you_mean(key)} (a key of your own needs +{key}=...)")
+    return None
+
+
+_ABSENT = object()
 
 
 def check_command_line(argv: list[str]) -> Checked:
@@ -103,9 +140,10 @@ def check_command_line(argv: list[str]) -> Checked:
     if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
         return Checked()  # Hydra's own informational commands, or a relative --config-path
     multirun = "-m" in argv or "--multirun" in argv
-    plain = _plain_overrides(argv, multirun)
-    if isinstance(plain, str):
-        return Checked(plain)
+    parsed = _plain_overrides(argv, multirun)
+    if isinstance(parsed, str):
+        return Checked(parsed)
+    plain, sweeps = parsed
     try:
         searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
@@ -116,6 +154,8 @@ def check_command_line(argv: list[str]) -> Checked:
         if not multirun:
             settings = validate(cfg)
             return Checked(settings=settings, config=run_config(cfg))
+        if bad := sweep_key_error(cfg, sweeps):
+            return Checked(bad)
         if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):
             check_sweeper(cfg)
     except MnistSweepError as e:

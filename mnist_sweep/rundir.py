@@ -18,10 +18,16 @@ from mnist_sweep.errors import one_line, unusable_path
 
 
 class RunDirs:
-    """What the run dir held before this run: None when this run created it."""
+    """What the run dir held before this run (None when this run created it), and the sweep dir
+    when this invocation created it."""
 
     path: Path | None = None
     before: set[str] | None = None
+    new_sweep: Path | None = None
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.path = cls.before = cls.new_sweep = None
 
 
 def _listing(d: Path) -> set[str]:
@@ -40,6 +46,8 @@ class OutputDirCheck(Callback):
         _check_writable(config.hydra.run.dir, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        d = Path(config.hydra.sweep.dir).resolve()
+        RunDirs.new_sweep = None if d.exists() else d
         _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
 
 
@@ -59,6 +67,15 @@ def _check_writable(path: str, key: str) -> None:
         if not existed and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
         _refuse(unusable_path(e, key))
+
+
+def undo_new_sweep_dir() -> None:
+    """Remove the sweep dir a refused sweep created, while it holds nothing but Hydra's multirun.yaml."""
+    d = RunDirs.new_sweep
+    if d is None or not d.is_dir():
+        return
+    if all(p.name == "multirun.yaml" or p.is_dir() for p in d.rglob("*")):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def undo_run_dir(out_dir: Path) -> None:

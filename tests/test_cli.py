@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import TINY, assert_one_line_error, run, run_inproc, snapshot
-from mnist_sweep import cli, overrides
+from mnist_sweep import overrides
 
 
 def test_tiny_run_writes_its_files(tmp_path):
@@ -43,7 +43,7 @@ BAD_RUNS = [
     (["trainer.max_epochs=25"], ["trainer.max_epochs", "trainer.epoch_cap"]),
     (["optimizer=lion"], ["optimizer/lion", "adam, adamw, sgd"]),
     (["model.block=fancy"], ["model.block", "plain, separable"]),
-    (["model.nope=1"], ["model.nope", "+model.nope=1"]),
+    (["model.nope=1"], ["model.nope", "+model.nope="]),
     (["optimizer.lr=("], ["optimizer.lr=("]),
     (["data.root=/nonexistent"], ["/nonexistent/MNIST/raw/train-images-idx3-ubyte", "missing"]),
 ]
@@ -115,3 +115,30 @@ def test_help_points_at_the_other_entry_points(tmp_path):
     assert proc.returncode == 0
     assert "hydra.sweeper.dry_run=true" in proc.stdout and "python -m mnist_sweep.leaderboard" in proc.stdout
     assert "hparams_search: best_20k, default, pareto, small_8k, tiny" in proc.stdout  # Hydra's group list stays
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["model.dropuot=0.1"], "error: model.dropuot: no such key; did you mean model.dropout? (a key of your own needs +model.dropuot=VALUE)"),
+    (["trainer.dropout=0.1"], "error: trainer.dropout: no such key; did you mean model.dropout?"),
+    (["+model.dropuot=0.1"], "error: model.dropuot: no such key in model (CnnModelSchema); did you mean model.dropout?"),
+    (["-m", "model.dropuot=interval(0,0.1)"], "error: model.dropuot: no such key; did you mean model.dropout?"),
+    (["-m", "hydra.sweeper.params.model.dropout=interval(0,0.1)"], "search the key itself: model.dropout=interval(0,0.1)"),
+])
+def test_a_mistyped_key_suggests_the_real_one(tmp_path, argv, line):
+    """Not Hydra's "use +key" advice (it adds a key nothing reads): the nearest real keys; exit 2
+    and no sweep or run dir left behind."""
+    proc = run(["mnist_sweep.train", *argv, f"hydra.sweep.dir={tmp_path}/sw", f"hydra.run.dir={tmp_path}/run"],
+               cwd=tmp_path)
+    assert proc.returncode == 2 and line in proc.stderr, proc.stderr
+    assert_one_line_error(proc)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_refusal_raised_inside_the_sweep_is_one_line_exit_2_and_leaves_no_sweep_dir(tmp_path):
+    """A refusal that only the sweeper can make (the search space against a key's range) goes
+    through main's one-line report, not Hydra's, and the sweep dir this command created goes."""
+    proc = run(["mnist_sweep.train", "-m", f"hydra.sweep.dir={tmp_path}/sw", "hydra.sweeper.params=null",
+                "model.c1=choice(0,4)", f"hydra.sweeper.storage=sqlite:///{tmp_path}/sw/optuna.db"], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert_one_line_error(proc, "model.c1")
+    assert not (tmp_path / "sw").exists()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +21,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from conftest import TINY, make_cfg, make_cfg_hydra, run_inproc, snapshot
-from mnist_sweep import PROJECT_ROOT, cli, overrides
+from mnist_sweep import PROJECT_ROOT, overrides
 from mnist_sweep.config.settings import validate
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.table import error_table
@@ -230,3 +229,45 @@ def test_any_flag_value_is_one_line_and_writes_nothing(module, fixed, flags, dat
     assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: "), (argv, proc.stderr)
     assert ":pw@" not in lines[0] and "password=pw" not in lines[0], lines[0]
     assert snapshot(tmp) == before, argv
+
+
+# --------------------------------------------------------------------------- misspelled keys
+def _misspell(key: str, data) -> str:
+    """``key`` with one edit in its last part (a dropped, doubled, swapped or replaced letter)."""
+    head, _, leaf = key.rpartition(".")
+    i = data.draw(st.integers(0, len(leaf) - 1))
+    edit = data.draw(st.sampled_from(["drop", "double", "swap", "replace"]))
+    if edit == "drop" and len(leaf) > 1:
+        leaf = leaf[:i] + leaf[i + 1:]
+    elif edit == "swap" and i + 1 < len(leaf):
+        leaf = leaf[:i] + leaf[i + 1] + leaf[i] + leaf[i + 2:]
+    elif edit == "replace":
+        leaf = leaf[:i] + data.draw(st.sampled_from("aeiouxz_")) + leaf[i + 1:]
+    else:
+        leaf = leaf[:i] + leaf[i] + leaf[i:]
+    return f"{head}.{leaf}"
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(sorted(k for k in ALL_KEYS if not k.startswith("hydra."))), sweep=st.booleans(),
+       data=st.data())
+def test_a_misspelled_key_names_the_real_one_in_runs_and_sweeps(key, sweep, data, tmp_path_factory):
+    """A mistyped key, on a run or as a sweep expression, is one ``error:`` line that names the
+    typo and suggests real keys; exit 2; nothing written (the sweep dir is not created)."""
+    typo = _misspell(key, data)
+    if typo in ALL_KEYS or typo == key:
+        return
+    expr = f"{typo}=choice(1,2)" if sweep else f"{typo}=1"
+    argv = ["-m", "hydra.sweeper.n_trials=1", expr] if sweep else [*TINY, expr]
+    line = overrides.override_error(argv)
+    assert line is not None and "\n" not in line and line.startswith(typo), line
+    assert "did you mean" in line and "To append" not in line, line
+    tmp = tmp_path_factory.mktemp("typo")
+    before = snapshot(tmp)
+    where = f"hydra.sweep.dir={tmp}/sweep" if sweep else f"hydra.run.dir={tmp}/run"
+    proc = run_inproc(["mnist_sweep.train", *argv, where], cwd=tmp)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: {typo}"), proc.stderr
+    assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1, proc.stderr
+    assert snapshot(tmp) == before

@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
+from mnist_sweep.config.keys import did_you_mean
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
@@ -100,8 +101,9 @@ def _typed(section: str, raw: Any) -> Any:
             raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
         return OmegaConf.to_object(node)
     except ConfigKeyError as e:
-        raise ConfigError(f"{section}.{e.key}: no such key in {section} ({schema.__name__}); "
-                          f"see `python -m mnist_sweep.train --cfg job`") from None
+        raise ConfigError(f"{section}.{e.key}: no such key in {section} ({schema.__name__})"
+                          f"{did_you_mean(f'{section}.{e.key}')} (`python -m mnist_sweep.train --cfg job` lists the keys)"
+                          ) from None
     except (ValidationError, MissingMandatoryValue, OmegaConfBaseException) as e:
         if not getattr(e, "full_key", None):  # OmegaConf could not tell which key: find it
             for k, v in plain.items():
@@ -137,8 +139,8 @@ def hydra_error_line(e: BaseException) -> str | None:
     cause = e.__cause__ or e.__context__
     full_key = str(getattr(cause, "full_key", None) or "")
     if isinstance(cause, ConfigKeyError) and full_key.split(".", 1)[0] in SCHEMAS:
-        return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema (mnist_sweep/schema.py); "
-                "see `python -m mnist_sweep.train --cfg job` for the keys")
+        return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema{did_you_mean(full_key)} "
+                "(`python -m mnist_sweep.train --cfg job` lists the keys)")
     if isinstance(cause, ValidationError) and full_key:
         return _omegaconf_line(cause)
     return None

@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.commandline import exit_status
+from mnist_sweep.commandline import exit_status, pasteable
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.overrides import Checked, check_command_line, composition_error, run_config
@@ -67,6 +67,9 @@ def task(cfg: DictConfig) -> float | list[float]:
             hook = pruning_hook(hc.sweeper, int(cfg.trainer.max_epochs))
             slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
         result = train(settings_for(cfg), out_dir, on_epoch=hook, slot=slot)
+        if hc.mode != RunMode.MULTIRUN:
+            for line in next_steps(out_dir, result):
+                log.info("%s", line)
         objectives = cfg.trainer.get("objectives")
         return [float(result[o]) for o in objectives] if objectives else result["value"]
     except MnistSweepError as e:
@@ -77,6 +80,17 @@ def task(cfg: DictConfig) -> float | list[float]:
             undo_run_dir(out_dir)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+
+
+def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
+    """Where a run's files went and what to do with them (pasteable commands)."""
+    acc = f"test {100 * result['test_acc_final']:.2f}%"
+    if result.get("val_acc") is not None:
+        acc = f"val {100 * result['val_acc']:.2f}%, {acc}"
+    return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; result.json, metrics.csv, curves.png"
+            f"{', model.pt' if (out_dir / 'model.pt').exists() else ''})",
+            f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
+            f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
 
 
 def _terminate(signum: int, frame: Any) -> None:

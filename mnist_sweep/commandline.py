@@ -4,6 +4,8 @@ for) and the one mapping from errors and ``SystemExit`` to exit statuses."""
 from __future__ import annotations
 
 import argparse
+import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,14 @@ class CliParser(argparse.ArgumentParser):
         if bad:
             self.error(bad)
         return ns
+
+
+def pasteable(module: str, *args: object) -> str:
+    """``python -m module args`` as a line a user can paste into a shell (quoted); the interpreter
+    by its full path when the ``python`` on PATH is not the one running now (a venv not activated)."""
+    on_path = shutil.which("python")
+    python = "python" if on_path and Path(on_path).resolve() == Path(sys.executable).resolve() else sys.executable
+    return shlex.join([python, "-m", module, *map(str, args)])
 
 
 def exit_status(e: SystemExit) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
 from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
@@ -112,6 +112,31 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
     write_csv(frame(rows_from_study(study)), path)
     record_storage(study, Path(sweep_dir))
     return path
+
+
+def closing_lines(sweep_dir: Path) -> list[str]:
+    """What a finished sweep prints last: the best trial in one line, where the leaderboard and
+    report are, and the commands that come next (each one pasteable)."""
+    sweep_dir = Path(sweep_dir)
+    board_path, report_path = sweep_dir / FILENAME, sweep_dir / "report.html"
+    if not board_path.exists():
+        return [f"sweep dir: {sweep_dir} (no {FILENAME}: hydra.sweeper.on_trial_end is off)"]
+    board = read(board_path)
+    done = board[board.status == "complete"]
+    if done.empty:
+        return [f"no trial completed; leaderboard: {board_path}"]
+    best = done.iloc[0]
+    acc = ", ".join(f"{c} {100 * best[c]:.2f}%" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
+    lines = [f"best: trial {int(best.trial)}: {acc}, {int(best.params):,} params ({best.trial_dir})",
+             f"leaderboard: {board_path}"]
+    if report_path.exists():
+        lines.append(f"report: {report_path}")
+    rank = f"--rank {int(best['rank'])}" if "rank" in best else "--rank 1"
+    lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}",
+              f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank.split())}",
+              f"  {pasteable('mnist_sweep.export', sweep_dir, *rank.split(), '--out', 'conf/experiment/NAME.yaml')}",
+              f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"]
+    return lines
 
 
 def read(path: str | Path) -> pd.DataFrame:

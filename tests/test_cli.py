@@ -142,3 +142,20 @@ def test_a_refusal_raised_inside_the_sweep_is_one_line_exit_2_and_leaves_no_swee
     assert proc.returncode == 2, proc.stderr
     assert_one_line_error(proc, "model.c1")
     assert not (tmp_path / "sw").exists()
+
+
+def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    proc = run(["mnist_sweep.train", *TINY, f"hydra.run.dir={out}"], cwd=tmp_path, process=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = proc.stdout + proc.stderr
+    assert f"run dir: {out} (" in text
+    (check,) = [line.split("check on the test set: ", 1)[1] for line in text.splitlines() if "check on the test set: " in line]
+    argv = shlex.split(check)
+    assert argv[1:4] == ["-m", "mnist_sweep.predict", str(out)]
+    pasted = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert pasted.returncode in (0, 1) and "test images" in pasted.stdout + pasted.stderr, pasted.stderr

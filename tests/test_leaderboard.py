@@ -145,3 +145,18 @@ def test_cli_subprocess(tiny_sweep, tmp_path):
     assert "hp.model.c3" in proc.stdout and "pareto" in proc.stdout and "rejected" not in proc.stdout.split("\n\n")[0]
     assert_one_line_error(run(["mnist_sweep.leaderboard", str(tiny_sweep.dir), "--status", "done"], cwd=tmp_path),
                           "--status done")
+
+
+def test_a_finished_sweep_says_where_everything_is_and_what_comes_next(tiny_sweep):
+    import shlex
+
+    from mnist_sweep.leaderboard import closing_lines
+
+    lines = closing_lines(tiny_sweep.dir)
+    best = tiny_sweep.board[tiny_sweep.board.status == "complete"].iloc[0]
+    assert lines[0].startswith(f"best: trial {int(best.trial)}: val_acc ") and f"{int(best.params):,} params" in lines[0]
+    assert f"leaderboard: {tiny_sweep.dir / 'leaderboard.csv'}" in lines
+    commands = [shlex.split(line) for line in lines if line.startswith("  ")]
+    assert [c[2] for c in commands] == ["mnist_sweep.leaderboard", "mnist_sweep.reproduce", "mnist_sweep.export",
+                                        "mnist_sweep.predict"]
+    assert all(c[1] == "-m" and c[0].endswith("python") for c in commands)  # an interpreter, never "$ -m ..."

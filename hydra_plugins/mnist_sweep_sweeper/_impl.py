@@ -30,6 +30,7 @@ from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
+from mnist_sweep.leaderboard import closing_lines
 from mnist_sweep.storage import install_log_redaction, mask_url
 from mnist_sweep.trial import WORKER_ENV, metric_names, worker_index
 
@@ -92,6 +93,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self._report_best(study, sweep_dir)
         if self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             self.on_sweep_end(study, sweep_dir)  # the last worker to finish writes the report
+        if worker_index() == 0:
+            for line in closing_lines(sweep_dir):
+                log.info("%s", line)
 
     # ------------------------------------------------------------------ helpers of sweep()
     def _search_space(self, arguments: list[str]) -> _space.SearchSpace:
@@ -216,6 +220,4 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if summary is None:
             log.warning("no trial completed")
             return
-        if "best_trial" in summary:
-            log.info("best trial %d: value %s, params %s", summary["best_trial"], summary["best_value"], summary["best_params"])
         OmegaConf.save(OmegaConf.create(summary), sweep_dir / "optimization_results.yaml")

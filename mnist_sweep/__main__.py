@@ -25,7 +25,7 @@ def usage() -> str:
     what_w = max(len(w) for _, w, _ in ENTRY_POINTS)
     lines = ["mnist_sweep: small CNNs for MNIST under a parameter budget, searched with Hydra + Optuna.", ""]
     lines += [f"  {name:<{name_w}}  {what:<{what_w}}  {cmd}" for name, what, cmd in ENTRY_POINTS]
-    lines += ["", "Each python -m entry point takes --help; README.md has the details."]
+    lines += ["", "Each python -m entry point takes --help; README.md and docs/ have the details."]
     return "\n".join(lines)
 
 

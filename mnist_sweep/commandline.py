@@ -4,6 +4,7 @@ for) and the one mapping from errors and ``SystemExit`` to exit statuses."""
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -32,12 +33,26 @@ class CliParser(argparse.ArgumentParser):
         return ns
 
 
+def interpreter(executable: str | None = None, path: str | None = None) -> str:
+    """This interpreter as a shell would name it: ``python`` when the ``python`` found on ``PATH``
+    (default ``$PATH``) is this one in its own directory (an activated venv), else its full path
+    (``/.../.venv/bin/python``), so that a printed command runs where it is pasted."""
+    exe = os.path.abspath(executable or sys.executable)
+    found = shutil.which("python", path=path)
+    if found and os.path.dirname(os.path.abspath(found)) == os.path.dirname(exe) \
+            and os.path.realpath(found) == os.path.realpath(exe):
+        return "python"
+    return exe
+
+
+def shell_command(cmd: list[str]) -> str:
+    """``cmd`` (``[sys.executable, ...]``) as a line to paste into a shell, each argument quoted."""
+    return shlex.join([interpreter(cmd[0]), *map(str, cmd[1:])])
+
+
 def pasteable(module: str, *args: object) -> str:
-    """``python -m module args`` as a line a user can paste into a shell (quoted); the interpreter
-    by its full path when the ``python`` on PATH is not the one running now (a venv not activated)."""
-    on_path = shutil.which("python")
-    python = "python" if on_path and Path(on_path).resolve() == Path(sys.executable).resolve() else sys.executable
-    return shlex.join([python, "-m", module, *map(str, args)])
+    """``python -m module args`` as a line a user can paste into a shell."""
+    return shell_command([sys.executable, "-m", module, *map(str, args)])
 
 
 def exit_status(e: SystemExit) -> int:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep import results
+from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
 from mnist_sweep.leaderboard import read
 
@@ -56,7 +57,7 @@ def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
         sys.executable, "-m", "mnist_sweep.train", "--config-path", str(config_dir.resolve()),
         "--config-name", "config", f"hydra.run.dir={out_dir}", "trainer.progress=false", *extra,
     ]
-    print("$ " + " ".join(cmd[1:]), flush=True)
+    print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -86,7 +87,8 @@ def _run(args: argparse.Namespace) -> None:
     row = pick_row(board, args.rank, args.trial, args.leaderboard)
     config_dir, recorded = trial_files(row)
     out = Path(args.out or f"outputs/reproduce/trial_{int(row['trial']):04d}_{time.strftime('%Y%m%d-%H%M%S')}")
-    reproduced = rerun(config_dir, out, [])
+    precision = results.read(config_dir.parent).get("precision")  # what auto resolved to, kept
+    reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [])
     table, ok = compare(recorded, reproduced)
     print(table.to_string(index=False))
     if not ok:

@@ -1,4 +1,4 @@
-"""The README's table of every ranged key (config and sweeper): key, type, valid values."""
+"""docs/schema.md's table of every ranged key (config and sweeper): key, type, valid values."""
 from __future__ import annotations
 
 from typing import Any, get_type_hints
@@ -16,7 +16,7 @@ def _type_name(tp: Any) -> str:
 
 
 def error_table() -> list[tuple[str, str, str]]:
-    """(key, type, valid values) of every key with a range, the sweeper's included: the README's table."""
+    """(key, type, valid values) of every key with a range, the sweeper's included: docs/schema.md's table."""
     rows: list[tuple[str, str, str]] = []
     schemas = [(schema, section) for section, by_name in SCHEMAS.items() for schema in by_name.values()]
     for schema, path in [*schemas, (MnistOptunaSweeperConf, "hydra.sweeper")]:

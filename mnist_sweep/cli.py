@@ -27,9 +27,10 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.commandline import exit_status, pasteable
+from mnist_sweep.commandline import exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.next_steps import next_steps
 from mnist_sweep.overrides import Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, undo_new_sweep_dir, undo_run_dir
 from mnist_sweep.storage import install_log_redaction
@@ -62,11 +63,12 @@ def task(cfg: DictConfig) -> float | list[float]:
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     try:
-        hook, slot = None, 0
+        hook, slot, st = None, 0, settings_for(cfg)
         if hc.mode == RunMode.MULTIRUN:
-            hook = pruning_hook(hc.sweeper, int(cfg.trainer.max_epochs))
+            hook = pruning_hook(hc.sweeper, st.trainer.max_epochs,
+                                {"n_val": st.data.val_size or st.data.test_limit or 10_000, "target_acc": st.trainer.target_acc})
             slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
-        result = train(settings_for(cfg), out_dir, on_epoch=hook, slot=slot)
+        result = train(st, out_dir, on_epoch=hook, slot=slot)
         if hc.mode != RunMode.MULTIRUN:
             for line in next_steps(out_dir, result):
                 log.info("%s", line)
@@ -80,17 +82,6 @@ def task(cfg: DictConfig) -> float | list[float]:
             undo_run_dir(out_dir)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
-
-
-def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
-    """Where a run's files went and what to do with them (pasteable commands)."""
-    acc = f"test {100 * result['test_acc_final']:.2f}%"
-    if result.get("val_acc") is not None:
-        acc = f"val {100 * result['val_acc']:.2f}%, {acc}"
-    return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; result.json, metrics.csv, curves.png"
-            f"{', model.pt' if (out_dir / 'model.pt').exists() else ''})",
-            f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
-            f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
 
 
 def _terminate(signum: int, frame: Any) -> None:

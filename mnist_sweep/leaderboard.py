@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
+from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
@@ -26,14 +26,14 @@ from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study
 
 FILENAME = "leaderboard.csv"
 CORE = [
-    "rank", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
+    "rank", "trial", "status", "feasible", "params", "val_acc", "test_acc_final", "test_acc_best",
     "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
 TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4, "duplicate": 5}
 NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
-SHOWN = ["rank", "sweep", "trial", "status", "params", "val_acc", "test_acc_final", "test_acc_best",
+SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "test_acc_final", "test_acc_best",
          "epoch_reached_target", "epochs", "wall_s", "pareto"]  # what the CLI prints by default
 PERCENT = ("val_acc", "test_acc_final", "test_acc_best")
 
@@ -41,6 +41,7 @@ PERCENT = ("val_acc", "test_acc_final", "test_acc_best")
 def rows_from_study(study: Any) -> list[dict[str, Any]]:
     """One dict per trial: storage state and user attrs, then the trial's result.json."""
     rows = []
+    sign = 1.0 if len(study.directions) > 1 or study.direction.name == "MAXIMIZE" else -1.0
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
         status = status_of(t)
@@ -54,6 +55,8 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "value": t.value if t.values and len(t.values) == 1 else None,
             "seed": res.get("seed"),
             "host": attrs.get("host"),
+            "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
+            "_sign": sign,
         }
         for key in results.RESULT_KEYS:
             row.setdefault(key, res.get(key))
@@ -75,17 +78,26 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows sorted best first (status, then the selection metric, then fewer parameters); ranked."""
+    """Rows sorted best first: status, then (in a constrained study) feasible before infeasible,
+    then the objective in its direction, then fewer parameters; ranked. ``pareto`` marks the
+    complete trials that no other beats on both accuracy and parameters."""
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=CORE + TAIL)
+    sign = pd.to_numeric(df.pop("_sign"), errors="coerce").fillna(1.0) if "_sign" in df else 1.0
+    acc = pd.to_numeric(df["val_acc"], errors="coerce").fillna(pd.to_numeric(df["test_acc_final"], errors="coerce"))
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
-    df["_metric"] = pd.to_numeric(df["value"], errors="coerce").fillna(pd.to_numeric(df["val_acc"], errors="coerce"))
-    df = df.sort_values(["_order", "_metric", "params", "trial"], ascending=[True, False, True, True], na_position="last")
+    df["_infeasible"] = df["feasible"].map(lambda f: 1 if f is False else 0) if "feasible" in df else 0
+    df["_score"] = (sign * pd.to_numeric(df["value"], errors="coerce")).fillna(acc)
+    df["_acc"] = acc
+    df = df.sort_values(["_order", "_infeasible", "_score", "params", "trial"], ascending=[True, True, False, True, True],
+                        na_position="last")
     done = df.status == "complete"  # a duplicate shows its original's numbers; only the original is marked
     df["pareto"] = False
-    df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_metric"], pd.to_numeric(df.loc[done, "params"]))
-    df = df.drop(columns=["_order", "_metric"]).reset_index(drop=True)
+    df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_acc"], pd.to_numeric(df.loc[done, "params"]))
+    if "feasible" in df and df["feasible"].map(lambda f: not isinstance(f, bool)).all():
+        df = df.drop(columns=["feasible"], errors="ignore")  # an unconstrained study has no such column
+    df = df.drop(columns=["_order", "_infeasible", "_score", "_acc"]).reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
     hp = sorted(c for c in df.columns if c.startswith("hp."))
     rest = [c for c in df.columns if c not in CORE + TAIL + hp]
@@ -112,31 +124,6 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
     write_csv(frame(rows_from_study(study)), path)
     record_storage(study, Path(sweep_dir))
     return path
-
-
-def closing_lines(sweep_dir: Path) -> list[str]:
-    """What a finished sweep prints last: the best trial in one line, where the leaderboard and
-    report are, and the commands that come next (each one pasteable)."""
-    sweep_dir = Path(sweep_dir)
-    board_path, report_path = sweep_dir / FILENAME, sweep_dir / "report.html"
-    if not board_path.exists():
-        return [f"sweep dir: {sweep_dir} (no {FILENAME}: hydra.sweeper.on_trial_end is off)"]
-    board = read(board_path)
-    done = board[board.status == "complete"]
-    if done.empty:
-        return [f"no trial completed; leaderboard: {board_path}"]
-    best = done.iloc[0]
-    acc = ", ".join(f"{c} {100 * best[c]:.2f}%" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
-    lines = [f"best: trial {int(best.trial)}: {acc}, {int(best.params):,} params ({best.trial_dir})",
-             f"leaderboard: {board_path}"]
-    if report_path.exists():
-        lines.append(f"report: {report_path}")
-    rank = f"--rank {int(best['rank'])}" if "rank" in best else "--rank 1"
-    lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}",
-              f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank.split())}",
-              f"  {pasteable('mnist_sweep.export', sweep_dir, *rank.split(), '--out', 'conf/experiment/NAME.yaml')}",
-              f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"]
-    return lines
 
 
 def read(path: str | Path) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import pandas as pd
 FILENAME = "result.json"
 # What a leaderboard row takes from result.json ...
 RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s",
-               "precision")
+               "train_s", "s_per_epoch", "precision")
 # ... and what the sweeper copies into the storage with each trial (the leaderboard's fallback).
 STORED_KEYS = ("params", "seed", *RESULT_KEYS)
 SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
@@ -128,6 +128,8 @@ def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, statu
         "reached_target": bool(final.test_acc >= target_acc),
         "epochs": int(final.epoch),
         "wall_s": round(wall_s, 2),
+        "train_s": round(float(m.train_s.sum()), 2) if "train_s" in m else None,  # training steps only
+        "s_per_epoch": round(float(m.epoch_s.mean()), 3),  # training and evaluation: this machine's speed
         "seed": run.seed,
         "device": run.device,
         "threads": run.threads,

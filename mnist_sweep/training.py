@@ -190,12 +190,13 @@ def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
     return the epoch's metrics row."""
     t0, lr = time.perf_counter(), s.stepper.lr
     train_loss, train_acc, ips = train_epoch(s.model, s.stepper, s.batches, st.trainer.label_smoothing, bar, s.cast)
+    train_s = time.perf_counter() - t0
     with_test = st.trainer.test_every_epoch or epoch == st.trainer.max_epochs
     n_eval = len(s.y_eval) if with_test else s.n_val
     losses, correct = evaluate(s.model, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt, s.cast)
     m = split_metrics(losses, correct, {"val": (0, s.n_val), "test": (s.n_val, n_eval)})
     return dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, **m,
-                epoch_s=time.perf_counter() - t0, images_per_s=ips)
+                epoch_s=time.perf_counter() - t0, train_s=train_s, images_per_s=ips)
 
 
 def final_test(s: Setup, st: Settings, row: dict[str, Any]) -> dict[str, float]:

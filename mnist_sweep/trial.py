@@ -55,12 +55,15 @@ def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
     return optuna.Trial(study, int(trial_id))
 
 
-def pruning_hook(sweeper_cfg: Any, max_epochs: int) -> EpochHook | None:
+def pruning_hook(sweeper_cfg: Any, max_epochs: int, facts: dict[str, Any] | None = None) -> EpochHook | None:
     """Report each epoch's metric to this job's live trial and raise TrialPruned when told, except
-    at the last epoch: a trial that has paid for every epoch completes."""
+    at the last epoch: a trial that has paid for every epoch completes. ``facts`` (its epochs,
+    validation size, target) go in the trial's user attrs, where a pruner can read them."""
     trial = live_trial(sweeper_cfg)
     if trial is None:
         return None
+    for key, value in {"max_epochs": max_epochs, **(facts or {})}.items():
+        trial.set_user_attr(key, value)
 
     def report(epoch: int, value: float) -> None:
         trial.report(value, epoch)

@@ -150,7 +150,7 @@ def test_cli_subprocess(tiny_sweep, tmp_path):
 def test_a_finished_sweep_says_where_everything_is_and_what_comes_next(tiny_sweep):
     import shlex
 
-    from mnist_sweep.leaderboard import closing_lines
+    from mnist_sweep.next_steps import closing_lines
 
     lines = closing_lines(tiny_sweep.dir)
     best = tiny_sweep.board[tiny_sweep.board.status == "complete"].iloc[0]

@@ -30,7 +30,7 @@ from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
-from mnist_sweep.leaderboard import closing_lines
+from mnist_sweep.next_steps import closing_lines
 from mnist_sweep.storage import install_log_redaction, mask_url
 from mnist_sweep.trial import WORKER_ENV, metric_names, worker_index
 
@@ -136,7 +136,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         helpers.start()
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
-        loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid))
+        loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
+                    self.conf.constrain_to_target)
         try:
             loop.run(progress)
         except BaseException:

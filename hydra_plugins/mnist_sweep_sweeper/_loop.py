@@ -54,6 +54,7 @@ class Loop:
     trial_dir_format: str
     limits: Limits
     hooks: Hooks
+    constrained: bool = False  # hydra.sweeper.constrain_to_target: each trial's distance to the target told too
 
     def run(self, progress: Progress) -> None:
         self.rejected = self.duplicates = 0
@@ -67,7 +68,7 @@ class Loop:
                         break
                     returns = self.hooks.launch([overrides for _, overrides in batch])
                     for (trial, _), ret in zip(batch, returns):
-                        _study.record(self.study, trial, ret)
+                        _study.record(self.study, trial, ret, self.constrained)
                         in_flight.remove(trial)
                         self._trial_end()
                         progress.trial_line(self.study, trial.number)

@@ -31,22 +31,24 @@ class Progress:
         done = [t for t in trials if counts_toward_total(t) and t.state.is_finished()]
         running = [t for t in trials if t.state == TrialState.RUNNING]
         t = next(t for t in trials if t.number == number)
-        value = f"{t.values[0]:.4f}" if t.values else "-"
+        name = (study.metric_names or ["metric"])[0]
         complete = [x for x in trials if x.state == TrialState.COMPLETE and x.user_attrs.get("status") != "duplicate"]
+        feasible = [x for x in complete if not x.constraints or all(v <= 0 for v in x.constraints.values())]
         best = "-"
-        if complete:
+        if feasible:
             sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
-            b = max(complete, key=lambda x: sign * x.values[0])
-            best = f"{b.values[0]:.4f} (trial {b.number})"
+            b = max(feasible, key=lambda x: sign * x.values[0])
+            best = f"{_fmt(b.values[0])} (trial {b.number})"
         left = max(self.n_trials - len(done), 0)
         log.info(
-            "[%d/%d] trial %d %s, metric %s, best %s, ETA %s",
-            min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), value, best,
+            "[%d/%d] trial %d %s, %s %s%s, best%s %s, ETA %s",
+            min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), name,
+            _fmt(t.values[0]) if t.values else "-", _feasibility(t), " feasible" if t.constraints else "", best,
             self._eta(done, left, len(running) + 1) if left else "done",  # the others, and this worker again
             extra=TRIAL_LINE,
         )
 
-    def _eta(self, done: list, left: int, parallel: int) -> str:
+    def _eta(self, done: list, left: int, parallel: int) -> str:  # noqa: D102
         spans = [
             (t.datetime_complete - t.datetime_start).total_seconds()
             for t in done if t.datetime_start and t.datetime_complete and t.user_attrs.get("status") != "rejected"
@@ -55,3 +57,16 @@ class Progress:
             return "?"
         seconds = left * (sum(spans) / len(spans)) / parallel
         return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _fmt(v: float) -> str:
+    """An accuracy as 0.9941, a count as 4,696, seconds as 512.3."""
+    return f"{v:.4f}" if abs(v) <= 1 else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}")
+
+
+def _feasibility(t: optuna.trial.FrozenTrial) -> str:
+    """`` (feasible)`` / `` (below the target by 0.0012)`` in a constrained study, else ''."""
+    c = t.constraints.get("target")
+    if c is None:
+        return ""
+    return " (feasible)" if c <= 0 else f" (below the target by {c:.4f})"

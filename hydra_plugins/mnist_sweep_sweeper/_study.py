@@ -180,10 +180,19 @@ def name_metrics(study: optuna.Study, names: list[str] | None) -> None:
             study.set_metric_names(list(names))
 
 
-def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> None:
-    """Tell Optuna how a launched trial ended and keep its result summary in the storage."""
+def constrain(trial: optuna.Trial, res: dict[str, Any]) -> None:
+    """The target as Optuna's constraint (feasible when <= 0): target_acc - the selection metric."""
+    if res.get("value") is not None and res.get("target_acc") is not None:
+        trial.set_constraint("target", float(res["target_acc"]) - float(res["value"]))
+
+
+def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained: bool = False) -> None:
+    """Tell Optuna how a launched trial ended and keep its result summary in the storage; in a
+    constrained sweep, the trial's distance to the target first."""
     value = _optuna.return_value(ret)
     res = results.read(trial.user_attrs.get("trial_dir"))
+    if constrained:
+        constrain(trial, res)
     if res:  # the leaderboard can be rebuilt from the storage alone (dirs on other machines, or gone)
         trial.set_user_attr("result", results.stored(res))
         for key in results.SHOWN_KEYS:  # flat, so optuna-dashboard shows them as the leaderboard does
@@ -235,6 +244,8 @@ def best_summary(study: optuna.Study) -> dict[str, Any] | None:
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if status_of(t) != "duplicate"]
     if not done:
         return None
+    feasible = [t for t in done if all(v <= 0 for v in t.constraints.values())]
+    done = feasible or done  # a constrained study's best is its best feasible trial, when it has one
     if len(study.directions) == 1:
         sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
         best = max(done, key=lambda t: (sign * t.value, -t.number))

@@ -15,13 +15,14 @@ from hydra.core.config_store import ConfigStore
 
 from mnist_sweep.config.sweeper import (
     CmaEsSamplerConf, GPSamplerConf, GridSamplerConf, HyperbandPrunerConf, MedianPrunerConf, MnistOptunaSweeperConf,
-    MnistTPESamplerConf, MOTPESamplerConf, NopPrunerConf, NSGAIISamplerConf, RandomSamplerConf,
-    SuccessiveHalvingPrunerConf, ThresholdPrunerConf, TPESamplerConf, WilcoxonPrunerConf,
+    MnistTPESamplerConf, MOTPESamplerConf, NopPrunerConf, NSGAIISamplerConf, ProjectionPrunerConf, RandomSamplerConf,
+    SuccessiveHalvingPrunerConf, TargetPrunerConf, ThresholdPrunerConf, TPESamplerConf, WilcoxonPrunerConf,
 )
 
 PROVIDER = "mnist_sweep"
 PRUNERS = {"median": MedianPrunerConf, "halving": SuccessiveHalvingPrunerConf, "hyperband": HyperbandPrunerConf,
-           "threshold": ThresholdPrunerConf, "wilcoxon": WilcoxonPrunerConf, "none": NopPrunerConf}
+           "threshold": ThresholdPrunerConf, "wilcoxon": WilcoxonPrunerConf, "none": NopPrunerConf,
+           "projection": ProjectionPrunerConf, "target": TargetPrunerConf}
 SAMPLERS = {"mnist_tpe": MnistTPESamplerConf, "gp": GPSamplerConf,
             # the stock names, for Optuna 5 (motpe: TPE, Optuna 5 has no MOTPESampler)
             "tpe": TPESamplerConf, "random": RandomSamplerConf, "cmaes": CmaEsSamplerConf,

@@ -15,7 +15,7 @@ TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000
 MAX_SEED = 2**32 - 1  # numpy, torch and Optuna samplers all take it
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "onecycle", "cosine")
-OBJECTIVES = ("val_acc", "test_acc_final", "params")
+OBJECTIVES = ("val_acc", "test_acc_final", "params", "train_s")
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICE_PATTERN = r"auto|cpu|cuda(:\d{1,3})?"
 

@@ -68,6 +68,25 @@ class WilcoxonPrunerConf:
 
 
 @dataclass
+class ProjectionPrunerConf:
+    """Prune a trial whose optimistic projection (accuracy now + the study's largest late gain at
+    this epoch + seed noise) cannot catch the best finished trial (mnist_sweep.pruning)."""
+
+    _target_: str = "mnist_sweep.pruning.ProjectionPruner"
+    to_target: bool = False
+    sigmas: float = 2.0  # binomial standard deviations of one seed's validation accuracy
+    n_startup_trials: int = 2  # finished trials (their curves) before any pruning
+    n_warmup_steps: int = 3  # epochs before any pruning
+
+
+@dataclass
+class TargetPrunerConf(ProjectionPrunerConf):
+    """The constrained modes' pruner: stop a trial that cannot reach trainer.target_acc."""
+
+    to_target: bool = True
+
+
+@dataclass
 class NopPrunerConf:
     _target_: str = "optuna.pruners.NopPruner"
 
@@ -212,3 +231,8 @@ class MnistOptunaSweeperConf:
     # Print the search space, the candidates' parameter range and an estimated duration, then
     # exit: no study is opened, nothing is trained or written.
     dry_run: bool = False
+    # The target as a constraint (Optuna's trial.set_constraint, which its TPE, NSGA-II and GP
+    # samplers learn from): a trial is feasible when its selection metric reaches
+    # trainer.target_acc. hparams_search=smallest|fastest set it; the leaderboard then ranks
+    # feasible trials first and "best" means the best feasible one.
+    constrain_to_target: bool = False

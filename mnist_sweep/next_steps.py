@@ -1,0 +1,49 @@
+"""What a finished command prints last: where its output went and what to do next, as commands
+that can be pasted (``python -m ...``, quoted)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnist_sweep.commandline import pasteable
+from mnist_sweep.leaderboard import FILENAME, read
+
+
+def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
+    """Where a run's files went and what to do with them (pasteable commands)."""
+    acc = f"test {100 * result['test_acc_final']:.2f}%"
+    if result.get("val_acc") is not None:
+        acc = f"val {100 * result['val_acc']:.2f}%, {acc}"
+    return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; result.json, metrics.csv, curves.png"
+            f"{', model.pt' if (out_dir / 'model.pt').exists() else ''})",
+            f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
+            f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
+
+
+def closing_lines(sweep_dir: Path) -> list[str]:
+    """What a finished sweep prints last: the best trial in one line, where the leaderboard and
+    report are, and the commands that come next (each one pasteable)."""
+    sweep_dir = Path(sweep_dir)
+    board_path, report_path = sweep_dir / FILENAME, sweep_dir / "report.html"
+    if not board_path.exists():
+        return [f"sweep dir: {sweep_dir} (no {FILENAME}: hydra.sweeper.on_trial_end is off)"]
+    board = read(board_path)
+    done = board[board.status == "complete"]
+    if done.empty:
+        return [f"no trial completed; leaderboard: {board_path}"]
+    best, lines = done.iloc[0], []
+    if "feasible" in done and not (done.feasible == True).any():  # noqa: E712 - a column of True/False/NaN
+        lines.append("no trial reached trainer.target_acc yet; the closest:")
+    acc = ", ".join(f"{c} {100 * best[c]:.2f}%" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
+    lines += [f"best: trial {int(best.trial)}: {acc}, {int(best.params):,} params ({best.trial_dir})",
+              f"leaderboard: {board_path}"]
+    if report_path.exists():
+        lines.append(f"report: {report_path}")
+    rank = f"--rank {int(best['rank'])}" if "rank" in best else "--rank 1"
+    lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}",
+              f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank.split())}",
+              f"  {pasteable('mnist_sweep.export', sweep_dir, *rank.split(), '--out', 'conf/experiment/NAME.yaml')}",
+              f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"]
+    return lines

@@ -2,7 +2,7 @@
 
 Same model, batch size, optimizer, thread count and augmentation strength; only the input
 pipeline differs:
-- tensors: the trainer's own input pipeline, ``mnist_sweep.data.TrainBatches`` (MNIST loaded
+- tensors: the trainer's own input pipeline (also in bf16 autocast: trainer.precision=bf16), ``mnist_sweep.data.TrainBatches`` (MNIST loaded
   once as uint8 tensors, shuffled with randperm, augmented per sample with one batched
   affine_grid/grid_sample call), in NHWC (channels_last, the trainer's default) and NCHW;
 - dataloader: torchvision.datasets.MNIST + per-sample transforms (RandomAffine, ToTensor,
@@ -24,19 +24,21 @@ from torchvision import datasets, transforms
 
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
+from mnist_sweep import precision as mprecision
 
 ROT, TRANS, SCALE = 8.0, 0.07, 0.07  # conf/data/mnist.yaml at strength 1
 WARMUP = 5
 
 
-def step(model, opt, x, y, fmt=torch.contiguous_format):
-    loss = F.cross_entropy(model(x.contiguous(memory_format=fmt)), y)
+def step(model, opt, x, y, fmt=torch.contiguous_format, precision="fp32"):
+    with mprecision.autocast(precision, torch.device("cpu")):  # the trainer's own switch (trainer.precision)
+        loss = F.cross_entropy(model(x.contiguous(memory_format=fmt)), y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
 
 
-def bench_tensors(model, opt, n_batches, bs, fmt):
+def bench_tensors(model, opt, n_batches, bs, fmt, precision="fp32"):
     s = mdata.load(mdata.default_root(), val_size=5000, train_limit=None, split_seed=0, device=torch.device("cpu"))
     batches = mdata.TrainBatches(s.x_train, s.y_train, bs, torch.Generator().manual_seed(0),
                                  rotate_deg=ROT, translate=TRANS, scale=SCALE, memory_format=fmt)
@@ -45,7 +47,7 @@ def bench_tensors(model, opt, n_batches, bs, fmt):
             t0 = time.perf_counter()
         if i == n_batches + WARMUP:
             break
-        step(model, opt, x, y, fmt)
+        step(model, opt, x, y, fmt, precision)
     return n_batches * bs / (time.perf_counter() - t0)
 
 
@@ -78,6 +80,8 @@ def main() -> None:
     results = {}
     nhwc, nchw = torch.channels_last, torch.contiguous_format
     for name, fn in [("tensors_nhwc", lambda m, o: bench_tensors(m.to(memory_format=nhwc), o, args.batches, args.batch_size, nhwc)),
+                     ("tensors_nhwc_bf16", lambda m, o: bench_tensors(m.to(memory_format=nhwc), o, args.batches,
+                                                                      args.batch_size, nhwc, "bf16")),
                      ("tensors_nchw", lambda m, o: bench_tensors(m, o, args.batches, args.batch_size, nchw)),
                      ("dataloader_w0", lambda m, o: bench_loader(m, o, args.batches, args.batch_size, 0)),
                      ("dataloader_w1", lambda m, o: bench_loader(m, o, args.batches, args.batch_size, 1))]:
@@ -93,6 +97,7 @@ def main() -> None:
     print(f"  ratio trainer (tensors, NHWC) / dataloader (0 workers): {t / results['dataloader_w0']:.2f}x")
     print(f"  ratio trainer (tensors, NHWC) / dataloader (1 worker, uses a 2nd core): {t / results['dataloader_w1']:.2f}x")
     print(f"  ratio tensors NCHW / dataloader (0 workers): {results['tensors_nchw'] / results['dataloader_w0']:.2f}x")
+    print(f"  ratio bf16 / fp32 (tensors, NHWC): {results['tensors_nhwc_bf16'] / t:.2f}x")
 
 
 if __name__ == "__main__":

@@ -139,11 +139,9 @@ def accuracy_vs_params(board: pd.DataFrame, path: Path, budget: int, target: flo
             ax.text(0.5, 0.5, f"no trial has a {name} accuracy" + (" (data.val_size=0)" if col == "val_acc" else ""),
                     transform=ax.transAxes, ha="center", va="center", color="grey")
         if col == "val_acc":
-            done = trained[trained.status == "complete"]
-            if len(done):
-                front = done[pareto_mask(done[col].astype(float), pd.to_numeric(done.params)).to_numpy()].sort_values("params")
-                ax.plot(front.params, 100 * front[col].astype(float), "-D", color="crimson", ms=5,
-                        label=f"Pareto front of (validation acc, params) ({len(front)})")
+            _front(ax, trained[trained.status == "complete"], col, constrained="feasible" in board)
+            if "feasible" in board:  # the constrained modes: the target is on the selection metric
+                _target(ax, target)
         else:
             _target(ax, target)
         _rejected(ax, rejected)
@@ -153,6 +151,18 @@ def accuracy_vs_params(board: pd.DataFrame, path: Path, budget: int, target: flo
         ax.grid(alpha=0.3)
         _legend_below(ax, ncol=2)
     return _save(fig, path)
+
+
+def _front(ax: plt.Axes, done: pd.DataFrame, col: str, constrained: bool) -> None:
+    """The Pareto front of (accuracy, parameters): over the feasible trials in a constrained study
+    (the feasible front: the smallest net at each accuracy that reaches the target)."""
+    if constrained:
+        done = done[done.feasible == True]  # noqa: E712 - True/False/NaN column
+    if not len(done):
+        return
+    front = done[pareto_mask(done[col].astype(float), pd.to_numeric(done.params)).to_numpy()].sort_values("params")
+    what = "feasible front" if constrained else "Pareto front of (validation acc, params)"
+    ax.plot(front.params, 100 * front[col].astype(float), "-D", color="crimson", ms=5, label=f"{what} ({len(front)})")
 
 
 def top_curves(metrics: dict[str, pd.DataFrame], path: Path) -> Path:

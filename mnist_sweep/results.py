@@ -105,13 +105,14 @@ class RunInfo:
     device: str
     threads: int
     precision: str = "fp32"  # fp32 | bf16 (autocast)
+    test_every_epoch: bool = True  # trainer.test_every_epoch
 
 
 def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, status: str = "complete") -> dict[str, Any]:
     """result.json's content from the per-epoch rows."""
     select_on, target_acc = run.select_on, run.target_acc
     m = pd.DataFrame(list(rows))
-    every_epoch = not m.test_acc.isna().any()  # trainer.test_every_epoch=false: only the final epoch is known
+    every_epoch = run.test_every_epoch  # false: the test set only at the final epoch, so the epoch it reached is unknown
     hit = m.index[m.test_acc >= target_acc]
     final = m.iloc[-1]
     return {

@@ -46,6 +46,8 @@ class OutputDirCheck(Callback):
         _check_writable(config.hydra.run.dir, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.hydra.sweeper.get("dry_run"):
+            return  # a dry run writes nothing, so needs no dir
         d = Path(config.hydra.sweep.dir).resolve()
         RunDirs.new_sweep = None if d.exists() else d
         _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")

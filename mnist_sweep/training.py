@@ -221,7 +221,8 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     log.info("training %s params on %d images (val %d, test %d) for %d epochs on %s (%s)", f"{st.n_params:,}",
              len(s.batches.y), s.n_val, len(s.y_eval) - s.n_val, ts.max_epochs, s.device, s.precision)
     info = results.RunInfo(select_on=ts.select_on, target_acc=ts.target_acc, n_params=st.n_params, seed=ts.seed,
-                           device=str(s.device), threads=ts.threads, precision=s.precision)
+                           device=str(s.device), threads=ts.threads, precision=s.precision,
+                           test_every_epoch=ts.test_every_epoch)
     rows: list[dict[str, Any]] = []
     t_start = time.perf_counter()
     for epoch in range(1, ts.max_epochs + 1):

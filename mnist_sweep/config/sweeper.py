@@ -180,7 +180,7 @@ class GPSamplerConf:
 @dataclass
 class MnistOptunaSweeperConf:
     _target_: str = "hydra_plugins.mnist_sweep_sweeper.sweeper.MnistOptunaSweeper"
-    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "mnist_tpe"}, {"pruner": "median"}])
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "mnist_tpe"}, {"pruner": "projection"}])
     # The stock keys (hydra_plugins.hydra_optuna_sweeper.config.OptunaSweeperConf), with valid ranges.
     sampler: Any = MISSING
     direction: Any = "minimize"  # minimize | maximize, or a list of them (multi-objective)
@@ -206,10 +206,12 @@ class MnistOptunaSweeperConf:
     max_duplicates: int = key(50, ge=1, le=100_000)
     # Dotted path of callable(study, sweep_dir) called after every finished trial (the leaderboard).
     on_trial_end: Optional[str] = None
-    # An Optuna pruner, chosen with hydra/sweeper/pruner=median (default)|halving|hyperband|threshold|wilcoxon|none
+    # An Optuna pruner, chosen with hydra/sweeper/pruner=projection (default: stop a trial that cannot
+    # catch the best one, seed noise and the schedule's late gain allowed for)|target (cannot reach
+    # trainer.target_acc)|median|halving|hyperband|threshold|wilcoxon|none
     # (or null). Jobs open their live trial from the storage and report every epoch; pruning
     # needs a persistent storage.
-    pruner: Any = MISSING  # filled by the defaults list (median)
+    pruner: Any = MISSING  # filled by the defaults list (projection)
     # Dotted path of callable(study, sweep_dir) called once when the sweep ends (the report).
     on_sweep_end: Optional[str] = None
     # Sweep processes on this machine sharing the study (needs a persistent storage): this one

@@ -37,7 +37,9 @@ def closing_lines(sweep_dir: Path) -> list[str]:
     if "feasible" in done and not (done.feasible == True).any():  # noqa: E712 - a column of True/False/NaN
         lines.append("no trial reached trainer.target_acc yet; the closest:")
     acc = ", ".join(f"{c} {100 * best[c]:.2f}%" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
-    lines += [f"best: trial {int(best.trial)}: {acc}, {int(best.params):,} params ({best.trial_dir})",
+    size = f", {int(best.params):,} params" if pd.notna(best.params) else ""
+    where = f" ({best.trial_dir})" if isinstance(best.trial_dir, str) else " (no trial dir: another machine's?)"
+    lines += [f"best: trial {int(best.trial)}: {acc}{size}{where}",
               f"leaderboard: {board_path}"]
     if report_path.exists():
         lines.append(f"report: {report_path}")
@@ -45,5 +47,5 @@ def closing_lines(sweep_dir: Path) -> list[str]:
     lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}",
               f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank.split())}",
               f"  {pasteable('mnist_sweep.export', sweep_dir, *rank.split(), '--out', 'conf/experiment/NAME.yaml')}",
-              f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"]
+              *([f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"] if isinstance(best.trial_dir, str) else [])]
     return lines

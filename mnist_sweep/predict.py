@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from mnist_sweep import checkpoint
-from mnist_sweep import precision as mprecision
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, ReproductionMismatch
@@ -93,8 +92,7 @@ def test_accuracy(run: checkpoint.Run) -> tuple[int, int, str]:
     trainer = run.cfg.get("trainer", {})
     torch.set_num_threads(int(trainer.get("threads") or 1))
     fmt = torch.channels_last if trainer.get("channels_last", False) else torch.contiguous_format
-    with mprecision.autocast(run.result.get("precision", "fp32"), torch.device("cpu")):  # as it was trained
-        out = checkpoint.logits(run.model, x, int(run.cfg.data.get("eval_batch_size") or 1000), fmt)
+    out = checkpoint.logits(run.model, x, int(run.cfg.data.get("eval_batch_size") or 1000), fmt)
     return int((out.argmax(1) == y).sum()), len(y), what
 
 

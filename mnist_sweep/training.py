@@ -193,7 +193,7 @@ def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
     train_s = time.perf_counter() - t0
     with_test = st.trainer.test_every_epoch or epoch == st.trainer.max_epochs
     n_eval = len(s.y_eval) if with_test else s.n_val
-    losses, correct = evaluate(s.model, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt, s.cast)
+    losses, correct = evaluate(s.model, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt)
     m = split_metrics(losses, correct, {"val": (0, s.n_val), "test": (s.n_val, n_eval)})
     return dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, **m,
                 epoch_s=time.perf_counter() - t0, train_s=train_s, images_per_s=ips)
@@ -203,7 +203,7 @@ def final_test(s: Setup, st: Settings, row: dict[str, Any]) -> dict[str, float]:
     """The test metrics of the epoch a run stops at, evaluated now if that epoch skipped them."""
     if not math.isnan(row["test_acc"]) or len(s.y_eval) == s.n_val:
         return {}
-    losses, correct = evaluate(s.model, s.x_eval[s.n_val:], s.y_eval[s.n_val:], st.data.eval_batch_size, s.fmt, s.cast)
+    losses, correct = evaluate(s.model, s.x_eval[s.n_val:], s.y_eval[s.n_val:], st.data.eval_batch_size, s.fmt)
     return split_metrics(losses, correct, {"test": (0, len(losses))})
 
 

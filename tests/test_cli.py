@@ -114,7 +114,7 @@ def test_help_points_at_the_other_entry_points(tmp_path):
     proc = run_inproc(["mnist_sweep.train", "--help"], cwd=tmp_path)
     assert proc.returncode == 0
     assert "hydra.sweeper.dry_run=true" in proc.stdout and "python -m mnist_sweep.leaderboard" in proc.stdout
-    assert "hparams_search: best_20k, default, pareto, small_8k, tiny" in proc.stdout  # Hydra's group list stays
+    assert "hparams_search: best_20k, default, fastest, pareto, small_8k, smallest, tiny" in proc.stdout  # Hydra's group list stays
 
 
 @pytest.mark.parametrize("argv, line", [

@@ -14,7 +14,7 @@ def test_leaderboard_rows_and_columns(swept):
     tmp, board1, _ = swept
     study = load(tmp, "e2e")
     assert set(board1.trial) < {t.number for t in study.trials}  # board1 is from the first call, before the resume
-    assert set(CORE) <= set(board1.columns)
+    assert set(CORE) - {"feasible"} <= set(board1.columns) and "feasible" not in board1  # unconstrained
     for col in ("hp.model.c3", "hp.optimizer.lr", "hp.scheduler", "trial_dir", "overrides"):
         assert col in board1.columns
     counted = board1[board1.status != "rejected"]

@@ -241,7 +241,9 @@ def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(
     assert len(progress) == 5 and any("worker 1: [" in l for l in progress)  # the helper's lines too
     assert max(int(re.search(r"\[(\d)/5\]", l).group(1)) for l in progress) == 5  # counted, not numbered by worker
     assert not any("Total params" in l or "Joblib.Parallel" in l or "epoch  1/2" in l for l in lines)
-    assert len(lines) <= 11, "\n".join(lines)  # start, worker started, 5 progress lines, best trial
+    closing = lines[next(i for i, l in enumerate(lines) if "] - best: trial " in l):]
+    assert len(lines) - len(closing) <= 10, "\n".join(lines)  # start, worker 1's start, 2 x started, 5 progress lines
+    assert "leaderboard: " in closing[1] and len(closing) <= 9  # best, leaderboard, report, next: and 4 commands
     train_log = (tmp_path / "quiet" / "trial_0000" / "train.log").read_text()
     assert "Total params" in train_log and "epoch  2/2" in train_log  # the detail is in the trial's log
 

@@ -9,6 +9,8 @@ import os
 import socket
 import threading
 
+import warnings
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -52,7 +54,9 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
                         extra=TRIAL_LINE)
     if _optuna.heartbeat_interval(study):
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
-        optuna.storages.fail_stale_trials(study)
+        with warnings.catch_warnings():  # heartbeats are used on purpose: no ExperimentalWarning (-Werror safe)
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
         after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         for number in sorted(before - after):
             log.warning("trial %d: no heartbeat for %ss; marked failed (lost)", number, grace_period, extra=TRIAL_LINE)

@@ -98,12 +98,18 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
                 "experiment": Flag(Range(pattern=r"[A-Za-z0-9_\-]+", text="a name from conf/experiment/")),
                 "override": Flag(Range(pattern=r"[^\x00=]+=[^\x00]*", text="KEY=VALUE"))},
     "data": {"root": Flag(path="in"), "action": Flag(Range(one_of=("fetch", "verify")))},
+    "dashboard": {"target": Flag(Range(pattern=r"[^\x00]+", text="a sweep dir or a storage URL")),
+                  "port": Flag(Range(ge=1, le=65535))},
+    "export": {"source": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)), "trial": Flag(Range(ge=0, le=10**9)),
+               "out": Flag(Range(pattern=r"[^\x00]*\.ya?ml", text="a .yaml file name")),
+               "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"))},
+    "predict": {"run_dir": Flag(path="in"), "images": Flag(Range(pattern=r"[^\x00]+", text="image files"))},
 }
 
 
 def _flag_name(dest: str) -> str:
-    return {"override": "--set", "paths": "paths", "path": "path", "leaderboard": "leaderboard",
-            "action": "action"}.get(dest, f"--{dest}")
+    positional = ("paths", "path", "leaderboard", "action", "target", "source", "run_dir", "images")
+    return "--set" if dest == "override" else dest if dest in positional else f"--{dest}"
 
 
 def check_cli(prog: str, args: Any) -> str | None:

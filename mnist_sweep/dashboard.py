@@ -15,7 +15,7 @@ from typing import Any
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import StorageError
 from mnist_sweep import sweeps
-from mnist_sweep.storage import mask_url, open_storage
+from mnist_sweep.storage import mask_url, open_for_reading
 
 HOST = "127.0.0.1"
 
@@ -44,7 +44,7 @@ def app(url: str) -> Any:
     """The dashboard's WSGI app on the storage (an old schema is refused, not upgraded)."""
     from optuna_dashboard import wsgi
 
-    return wsgi(open_storage(url))
+    return wsgi(open_for_reading(url, "dashboard:"))
 
 
 def server(url: str, port: int) -> Any:

@@ -136,6 +136,20 @@ def open_storage(
     return _rdb(url, kwargs)
 
 
+def open_for_reading(url: str, flag: str) -> Any:
+    """``open_storage`` for a command that only reads: whatever goes wrong (a server that does not
+    answer, a driver the URL names that is not installed, an old schema) is one StorageError line
+    naming ``flag``, never a database driver's traceback."""
+    try:
+        return open_storage(url)
+    except StorageError:
+        raise
+    except Exception as e:  # noqa: BLE001 - sqlalchemy, psycopg and optuna raise many types
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); "
+                           "is the database server running and the URL right?") from None
+
+
 def _rdb(url: str, kwargs: dict[str, Any]) -> Any:
     """RDBStorage; heartbeats are a feature we use on purpose, not a surprise: no ExperimentalWarning
     (it would fail a sweep run under -Werror)."""

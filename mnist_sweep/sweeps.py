@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.errors import LeaderboardError, StorageError
-from mnist_sweep.storage import JOURNAL_SCHEME, default_storage, mask_url, missing_file, open_storage, sqlite_path
+from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.storage import JOURNAL_SCHEME, default_storage, mask_url, missing_file, open_for_reading, sqlite_path
 
 STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
 RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
@@ -138,13 +138,7 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
     import optuna
 
     check_exists(storage, flag, *([fix] if fix else []))
-    cannot = f"{flag} {mask_url(storage)}: cannot open"
-    try:
-        storage_obj = open_storage(storage)  # an old schema is refused here, never upgraded by a reader
-    except StorageError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise LeaderboardError(f"{cannot} ({type(e).__name__})") from None
+    storage_obj = open_for_reading(storage, flag)  # an old schema is refused here, never upgraded by a reader
     try:
         study_name = study_name if study_name is not None else _only_study(storage_obj, storage, flag)
         return optuna.load_study(study_name=study_name, storage=storage_obj)
@@ -153,7 +147,7 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
     except KeyError:
         raise LeaderboardError(f"--study {study_name}: no such study in {mask_url(storage)}") from None
     except Exception as e:  # noqa: BLE001
-        raise LeaderboardError(f"{cannot} ({type(e).__name__})") from None
+        raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
 
 
 def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "give --storage URL --study NAME",

@@ -101,6 +101,7 @@ def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
         ([f"sqlite:///{tmp_path}/missing.db"], "no such SQLite file"),
         ([str(tmp_path / "empty"), "--port", "0"], "--port"),
         ([str(tmp_path / "empty"), "--port", "x"], "--port"),
+        (["postgresql://u@127.0.0.1:1/db"], "cannot open (OperationalError"),  # a server that does not answer
     ]
     for argv, needle in cases:
         try:

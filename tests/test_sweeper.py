@@ -169,9 +169,13 @@ def test_warm_start_queues_dicts_and_experiments(tmp_path):
 
 
 def test_warm_start_unknown_key_or_experiment_is_one_line(tmp_path):
-    for bad, needle in (("[{model.nope:1}]", "model.nope"), ("[nope]", "nope")):
+    for bad, needle in (("[{model.nope:1}]", "model.nope"), ("[nope]", "nope"),
+                        ("[{model.c3:12}]", "model.c3=12 (queued) is outside the search space, which allows one of 8, 16"),
+                        ("[best_20k]", "(experiment best_20k) is outside the search space")):
         proc = run(sweep_args(tmp_path, "w", 1, "model.c3=choice(8,16)", f"hydra.sweeper.enqueue={bad}"), cwd=tmp_path)
+        assert proc.returncode == 2
         assert_one_line_error(proc, "hydra.sweeper.enqueue", needle)
+        assert not (tmp_path / "w").exists()  # refused before the study (or the sweep dir) was made
 
 
 # ------------------------------------------------------------------ storages

@@ -77,6 +77,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             preview(space, self._compose, self.n_trials, self.conf.workers)
             return
         grid = self._grid(space)
+        queued = [self._warm_start(item, space) for item in self.conf.enqueue] if worker_index() == 0 else []
         study = _study.open_study(
             self.storage, self.study_name, self._sampler(grid, None), self.pruner, self._get_directions(),
             self.conf.heartbeat_interval, self.conf.grace_period,
@@ -85,8 +86,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault(WORKER_ENV, "0")
-        if self.conf.enqueue and worker_index() == 0:
-            _study.enqueue(study, [self._warm_start(item, space) for item in self.conf.enqueue])
+        if queued:  # checked against the search space before the study was touched
+            _study.enqueue(study, queued)
         self._run(study, space, grid, sweep_dir)
         if self.on_trial_end is not None:
             self.on_trial_end(study, sweep_dir)
@@ -194,13 +195,13 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 cfg = self._compose([f"+experiment={item}"])
             except Exception:  # noqa: BLE001 - Hydra's many composition errors
                 raise SweepError(f"hydra.sweeper.enqueue: no experiment '{item}' (conf/experiment/{item}.yaml)") from None
-            return _space.values_for(cfg, space)
+            return _space.check_queued(_space.values_for(cfg, space), space, f"experiment {item}")
         if isinstance(item, (dict, DictConfig)):
             params = dict(OmegaConf.to_container(item, resolve=True) if isinstance(item, DictConfig) else item)
             unknown = [k for k in params if k not in space.distributions]
             if unknown:
                 raise SweepError(f"hydra.sweeper.enqueue: {', '.join(unknown)} not searched; use keys of hydra.sweeper.params")
-            return params
+            return _space.check_queued(params, space, "queued")
         raise SweepError(f"hydra.sweeper.enqueue: expected parameter dicts or experiment names, got {item!r}")
 
     def _precheck_base(self, space: _space.SearchSpace) -> None:

@@ -187,6 +187,23 @@ def grid(space: SearchSpace) -> dict[str, list[Any]]:
     return out
 
 
+def check_queued(params: dict[str, Any], space: SearchSpace, what: str) -> dict[str, Any]:
+    """``params`` (a warm-start trial) when each value lies in its key's distribution, else one
+    SweepError line naming the key, the value and what the space allows."""
+    for key, value in params.items():
+        dist = space.distributions[key]
+        try:
+            inside = dist._contains(dist.to_internal_repr(value))
+        except (ValueError, TypeError):
+            inside = False
+        if not inside:
+            allowed = (f"one of {', '.join(map(str, dist.choices))}" if hasattr(dist, "choices")
+                       else f"in [{dist.low}, {dist.high}]")
+            raise SweepError(f"hydra.sweeper.enqueue: {key}={value!r} ({what}) is outside the search space, which "
+                             f"allows {allowed}; change the value or widen hydra.sweeper.params.{key.lstrip('+')}")
+    return params
+
+
 def values_for(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
     """The values a composed config gives to the searched keys (warm start from an experiment)."""
     choices = cfg.hydra.runtime.choices if "hydra" in cfg else {}

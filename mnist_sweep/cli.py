@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     leaderboard and stops its helper workers; finished trials keep their dirs and records.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    multirun = [a for a in args if a in ("-m", "--multirun")]
+    args = multirun[:1] + [a for a in args if a not in ("-m", "--multirun")]  # `-m` after overrides, too
     checked = check_command_line(args)
     if checked.error:
         print(f"error: {checked.error}", file=sys.stderr)

@@ -159,3 +159,25 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
     assert argv[1:4] == ["-m", "mnist_sweep.predict", str(out)]
     pasted = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert pasted.returncode in (0, 1) and "test images" in pasted.stdout + pasted.stderr, pasted.stderr
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["-m", "hydra.sweeper.on_trial_end=nope.func"], "hydra.sweeper.on_trial_end: cannot import 'nope.func'"),
+    (["-m", "hydra.sweeper.custom_search_space=os"], "hydra.sweeper.custom_search_space: cannot import 'os'"),
+    (["~trainer"], "trainer: missing section; pick one with trainer=<option>"),
+    (["~model"], "model: missing section"),
+])
+def test_hydra_multi_line_errors_are_one_line(tmp_path, argv, needle):
+    """An unknown callable and a deleted config section: one error line, exit 2, nothing written."""
+    proc = run(["mnist_sweep.train", *argv, f"hydra.sweep.dir={tmp_path}/sw", f"hydra.run.dir={tmp_path}/run"],
+               cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, needle)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_multirun_flag_may_follow_the_overrides(tmp_path):
+    """`train key=value -m` is a sweep as `train -m key=value` is (Hydra's parser refused it)."""
+    proc = run(["mnist_sweep.train", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", "model.c1=choice(4,8)",
+                "-m"], cwd=tmp_path)
+    assert proc.returncode == 0 and "search space" in proc.stdout + proc.stderr, proc.stderr[-2000:]

@@ -138,6 +138,8 @@ def hydra_error_line(e: BaseException) -> str | None:
     """One line naming the key for a Hydra composition error caused by a schema type error."""
     cause = e.__cause__ or e.__context__
     full_key = str(getattr(cause, "full_key", None) or "")
+    if isinstance(cause, ConfigKeyError) and full_key in SCHEMAS:  # a whole section deleted (~trainer)
+        return f"{full_key}: missing section; pick one with {full_key}=<option> (see `--cfg job`)"
     if isinstance(cause, ConfigKeyError) and full_key.split(".", 1)[0] in SCHEMAS:
         return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema{did_you_mean(full_key)} "
                 "(`python -m mnist_sweep.train --cfg job` lists the keys)")

@@ -44,6 +44,30 @@ def check_trial_dir(fmt: Any) -> None:
         raise SweepError(f"{where}: '{fmt}' must be a plain file name (no '/' or '..'); e.g. trial_{{number:04d}}")
 
 
+CALLABLES = ("precheck", "on_trial_end", "on_sweep_end", "custom_search_space")  # dotted paths of functions
+
+
+def check_callable(name: str, path: Any) -> None:
+    """``hydra.sweeper.<name>`` names an importable function (or is null)."""
+    if path is None:
+        return
+    import logging
+
+    from hydra.utils import get_method
+
+    quiet = logging.getLogger("hydra.utils")  # it logs the failure too: the one line below says it
+    disabled, quiet.disabled = quiet.disabled, True
+    try:
+        get_method(path)
+    except Exception as e:  # noqa: BLE001 - ImportError, AttributeError, ValueError: one line for all
+        cause = e.__cause__ or e
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise SweepError(f"{P}.{name}: cannot import '{path}' ({reason}); give module.function, "
+                         "importable from here, or null") from None
+    finally:
+        quiet.disabled = disabled
+
+
 def check_sweeper(cfg: Any) -> None:
     """Ranges of every ranged key of MnistOptunaSweeperConf, the cross-key rules, and no clear-text
     storage password; raises SweepError naming ``hydra.sweeper.<key>``."""
@@ -60,6 +84,8 @@ def check_sweeper(cfg: Any) -> None:
         if isinstance(value, bool) or not r.ok(value):
             raise SweepError(f"{P}.{name}: must be {r.describe()}, got {value!r}")
     check_trial_dir(node.get("trial_dir"))
+    for name in CALLABLES:
+        check_callable(name, node.get(name))
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
     if grace is not None and beat is None:
         raise SweepError(f"{P}.grace_period: needs {P}.heartbeat_interval (null: heartbeats are off)")

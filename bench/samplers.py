@@ -1,5 +1,5 @@
 """Samplers and pruners for small sweeps: Optuna's GP sampler and Wilcoxon pruner against the
-default TPE (mnist_tpe) and successive halving / the median pruner, at the same budget.
+default TPE (mnist_tpe) and successive halving / the median / the projection pruner, at the same budget.
 
 Each arm is a fresh study of ``--trials`` counted trials with two workers, on a reduced
 workload (``--epochs`` epochs on ``--train-limit`` training images, 2,000 validation and 2,000
@@ -25,6 +25,8 @@ ARMS = {  # name -> hydra/sweeper overrides
     "tpe + halving": ["hydra/sweeper/sampler=mnist_tpe", "hydra/sweeper/pruner=halving"],
     "tpe + wilcoxon": ["hydra/sweeper/sampler=mnist_tpe", "hydra/sweeper/pruner=wilcoxon",
                        "hydra.sweeper.pruner.n_startup_steps=WARMUP"],
+    "tpe + projection": ["hydra/sweeper/sampler=mnist_tpe", "hydra/sweeper/pruner=projection",
+                         "hydra.sweeper.pruner.n_warmup_steps=WARMUP"],
 }
 
 

@@ -20,6 +20,7 @@ import optuna
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from mnist_sweep import data as mdata
@@ -45,9 +46,13 @@ class Stepper:
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LRScheduler | None = None
     per_batch: bool = False
+    ema: AveragedModel | None = None  # trainer.ema_decay: an exponential moving average of the weights ...
+    ema_of: torch.nn.Module | None = None  # ... of this model's
 
     def batch_done(self) -> None:
         self.opt.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.ema_of)
         if self.sched is not None and self.per_batch:
             self.sched.step()
 
@@ -78,6 +83,14 @@ def make_scheduler(opt: torch.optim.Optimizer, s: SchedulerSettings, epochs: int
     if s.name == "step":
         return Stepper(opt, torch.optim.lr_scheduler.StepLR(opt, **kw), per_batch=False)
     return Stepper(opt)
+
+
+def make_ema(model: torch.nn.Module, decay: float | None) -> AveragedModel | None:
+    """The EMA copy of ``model`` (BatchNorm statistics averaged too), or None when off. It is the
+    copy that is evaluated and saved: the deployed net, with the same parameter count."""
+    if decay is None:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 @torch.inference_mode()
@@ -155,6 +168,11 @@ class Setup:
     y_eval: torch.Tensor
     n_val: int
 
+    @property
+    def deployed(self) -> torch.nn.Module:
+        """What is evaluated and saved: the EMA copy when trainer.ema_decay is set, else the model."""
+        return self.stepper.ema.module if self.stepper.ema is not None else self.model
+
     def cast(self) -> AbstractContextManager:
         return mprecision.autocast(self.precision, self.device)
 
@@ -179,6 +197,7 @@ def setup(st: Settings, slot: int) -> Setup:
     batches = mdata.TrainBatches(data.x_train, data.y_train, ds.batch_size, gen, rotate_deg=ds.rotate_deg,
                                  translate=ds.translate, scale=ds.scale, memory_format=fmt)
     stepper = make_scheduler(make_optimizer(model.parameters(), st.optimizer), st.scheduler, ts.max_epochs, len(batches))
+    stepper.ema, stepper.ema_of = make_ema(model, ts.ema_decay), model
     x_val = data.x_val if data.x_val is not None else data.x_test[:0]
     y_val = data.y_val if data.y_val is not None else data.y_test[:0]
     return Setup(model, batches, stepper, device, fmt, precision,
@@ -193,7 +212,7 @@ def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
     train_s = time.perf_counter() - t0
     with_test = st.trainer.test_every_epoch or epoch == st.trainer.max_epochs
     n_eval = len(s.y_eval) if with_test else s.n_val
-    losses, correct = evaluate(s.model, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt)
+    losses, correct = evaluate(s.deployed, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt)
     m = split_metrics(losses, correct, {"val": (0, s.n_val), "test": (s.n_val, n_eval)})
     return dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, **m,
                 epoch_s=time.perf_counter() - t0, train_s=train_s, images_per_s=ips)
@@ -203,7 +222,7 @@ def final_test(s: Setup, st: Settings, row: dict[str, Any]) -> dict[str, float]:
     """The test metrics of the epoch a run stops at, evaluated now if that epoch skipped them."""
     if not math.isnan(row["test_acc"]) or len(s.y_eval) == s.n_val:
         return {}
-    losses, correct = evaluate(s.model, s.x_eval[s.n_val:], s.y_eval[s.n_val:], st.data.eval_batch_size, s.fmt)
+    losses, correct = evaluate(s.deployed, s.x_eval[s.n_val:], s.y_eval[s.n_val:], st.data.eval_batch_size, s.fmt)
     return split_metrics(losses, correct, {"test": (0, len(losses))})
 
 
@@ -245,7 +264,7 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     result = results.summarize(rows, info, time.perf_counter() - t_start, "complete")
     plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{st.n_params:,} parameters")
     if ts.save_checkpoint:
-        cpu_state = {k: v.detach().cpu() for k, v in s.model.state_dict().items()}  # loads on any machine
+        cpu_state = {k: v.detach().cpu() for k, v in s.deployed.state_dict().items()}  # loads on any machine
         results.atomic_write(out_dir / "model.pt", lambda p: torch.save(cpu_state, p))
     results.write(out_dir, result)
     return result

@@ -118,3 +118,20 @@ def test_eva8_seed_on_500_images_one_epoch_trains(cfg, tmp_path):
     """The issue's example: 4 batches x pct_start 0.25 used to divide by zero inside OneCycleLR."""
     c = cfg("model=eva8_seed", *TINY, "data.train_limit=500", "data.batch_size=128", "trainer.max_epochs=1")
     assert train(c, tmp_path)["epochs"] == 1
+
+
+def test_an_ema_of_the_weights_is_what_is_evaluated_and_saved(cfg, tmp_path):
+    """trainer.ema_decay: the saved model.pt is the averaged copy (a plain Net's keys, the same
+    parameter count), and its test accuracy, recomputed from the file, is the one the run reported."""
+    from conftest import run
+    from mnist_sweep import predict
+
+    out = tmp_path / "ema"
+    proc = run(["mnist_sweep.train", *TINY, "trainer.ema_decay=0.9", f"hydra.run.dir={out}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plain = train(cfg(*TINY), tmp_path / "plain")
+    ema_state = torch.load(out / "model.pt", weights_only=True)
+    plain_state = torch.load(tmp_path / "plain" / "model.pt", weights_only=True)
+    assert set(ema_state) == set(plain_state) and json.loads((out / "result.json").read_text())["params"] == plain["params"]
+    assert not all(torch.equal(ema_state[k], plain_state[k]) for k in plain_state)  # the average, not the last step
+    assert predict.main([str(out), "--test"]) == 0  # "identical" to the recorded test_acc_final

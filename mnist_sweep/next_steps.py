@@ -43,9 +43,9 @@ def closing_lines(sweep_dir: Path) -> list[str]:
               f"leaderboard: {board_path}"]
     if report_path.exists():
         lines.append(f"report: {report_path}")
-    rank = f"--rank {int(best['rank'])}" if "rank" in best else "--rank 1"
+    rank = ["--rank", str(int(best["rank"]))]  # read() guarantees the column
     lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}",
-              f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank.split())}",
-              f"  {pasteable('mnist_sweep.export', sweep_dir, *rank.split(), '--out', 'conf/experiment/NAME.yaml')}",
+              f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank)}",
+              f"  {pasteable('mnist_sweep.export', sweep_dir, *rank, '--out', 'conf/experiment/NAME.yaml')}",
               *([f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"] if isinstance(best.trial_dir, str) else [])]
     return lines

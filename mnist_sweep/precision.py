@@ -1,29 +1,66 @@
-"""``trainer.precision``: fp32, bf16 autocast, or ``auto`` (bf16 only where this machine trains
-faster with it).
+"""``trainer.precision``: fp32, bf16 autocast, or ``auto`` (bf16 only where this run's training
+steps are faster with it on this machine).
 
-``auto`` decides once per machine and keeps the decision in a cache file, so the same machine
-always trains a config the same way (``reproduce`` stays exact). A CPU without bf16 instructions
-(no ``avx512_bf16``/``amx_bf16``) is fp32 without a measurement; otherwise a short measurement
-(a few dozen training steps of a small CNN, fp32 against bf16, one thread) picks bf16 when it is
-at least ``MIN_SPEEDUP`` faster. A CUDA device is measured the same way when it supports bf16.
+``auto`` measures the run's own workload, not a stand-in: a fixed probe net said bf16 was 1.3-1.8x
+faster on an AMD EPYC where a whole ``tiny`` trial was not faster at all (BENCHMARKS.md). A CPU
+without bf16 instructions (no ``avx512_bf16``/``amx_bf16``) is fp32 without a measurement, as is
+a GPU without bf16; otherwise ``measure`` times real training steps of copies of the run's model
+(same device, memory format and thread count), with the run's optimizer kind and batches from the
+run's own input pipeline (augmentation included), fp32 and bf16 interleaved, the best of each.
+bf16 is picked when it is at least ``MIN_SPEEDUP`` faster. The decision is cached per machine and
+per workload (the model's architecture, batch size, threads, memory format, optimizer,
+augmentation), so the same machine always trains a config the same way (``reproduce`` stays
+exact) and different models get their own decisions. The measurement works on copies inside
+``torch.random.fork_rng``: the run's weights, optimizer and random stream are untouched, so a run
+that measured trains bit-identically to one that read the cache.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
+import logging
 import os
 import platform
 import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+log = logging.getLogger("mnist_sweep.precision")
+
 CACHE_ENV = "MNIST_SWEEP_CACHE"  # where decisions are kept (default ~/.cache/mnist_sweep)
-MIN_SPEEDUP = 1.1
+# bf16 only for a clear gain (was 1.1): evaluation stays fp32, so a trial gains a little less than
+# its training steps; on a 2-core EPYC mostly shared with another job eight measurements of `tiny`, whose
+# whole trial was not faster in bf16 (BENCHMARKS.md), ranged 0.90-1.14x, and 1.1 let one of them
+# pick bf16; and bf16's rounding is one more thing that differs between machines.
+MIN_SPEEDUP = 1.15
+STEPS, WARMUP = 30, 3  # timed and untimed training steps per round (four rounds)
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+@dataclass
+class Workload:
+    """What a run trains, for ``auto`` to measure (on copies) and to key its decision by."""
+
+    model: nn.Module  # the built model, on the run's device and in its memory format
+    optimizer: Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]  # the run's kind, for any parameters
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]]  # the run's pipeline, with its own generator
+    threads: int  # torch CPU threads the run trains with
+    what: dict[str, Any] = field(default_factory=dict)  # the rest of the key: batch size, optimizer, ...
+
+    def describe(self) -> dict[str, Any]:
+        """Everything a measurement depends on besides the machine: the cache key's contents."""
+        return {"model": str(self.model), "threads": self.threads, **self.what}
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def cache_dir() -> Path:
@@ -54,43 +91,44 @@ def machine_key(device: torch.device) -> str:
     return hashlib.sha256(what.encode()).hexdigest()[:16]
 
 
-def _probe_net() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(1, 12, 3), nn.ReLU(), nn.BatchNorm2d(12), nn.Conv2d(12, 16, 3), nn.ReLU(),
-                         nn.BatchNorm2d(16), nn.MaxPool2d(2), nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
-
-
-def measure(device: torch.device, steps: int = 30, batch: int = 128) -> dict[str, float]:
-    """Images/s of training steps in fp32 and in bf16 autocast on ``device`` (one thread on a CPU).
-    The global random state is restored: a run that measured trains like one that read the cache."""
+def measure(device: torch.device, work: Workload, steps: int = STEPS, warmup: int = WARMUP) -> dict[str, float]:
+    """Images/s of ``work``'s training steps in fp32 and in bf16 autocast on ``device``, with its
+    thread count. Copies only, and the global random state and thread count are restored: a run
+    that measured trains like one that read the cache."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(work.threads)
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            return _rates(device, steps, batch)
+            return _rates(device, work, steps, warmup)
     finally:
         torch.set_num_threads(threads)
 
 
-def _rates(device: torch.device, steps: int, batch: int) -> dict[str, float]:
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, 1, 28, 28, generator=gen).to(device).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (batch,), generator=gen).to(device)
+def _endless(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    while True:
+        yield from batches
+
+
+def _rates(device: torch.device, work: Workload, steps: int, warmup: int) -> dict[str, float]:
+    batches = _endless(work.batches)
     rates: dict[str, float] = {}
     for name in ("fp32", "bf16", "fp32", "bf16"):  # interleaved: a busy neighbour slows both alike
-        net = _probe_net().to(device, memory_format=torch.channels_last)
-        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-        for i in range(steps + 3):
-            if i == 3:
+        net = copy.deepcopy(work.model).train()  # the same weights, buffers and memory format each round
+        opt = work.optimizer(net.parameters())
+        seen = 0
+        for i in range(warmup + steps):
+            if i == warmup:
                 _sync(device)
-                t0 = time.perf_counter()
+                seen, t0 = 0, time.perf_counter()
+            x, y = next(batches)  # the input pipeline is timed too: it is part of every step
             with autocast(name, device):
                 loss = F.cross_entropy(net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            seen += len(y)
         _sync(device)
-        rates[name] = max(rates.get(name, 0.0), steps * batch / (time.perf_counter() - t0))
+        rates[name] = max(rates.get(name, 0.0), seen / (time.perf_counter() - t0))
     return rates
 
 
@@ -99,26 +137,28 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _decide(device: torch.device) -> dict:
-    """A fresh decision for ``device``: why, and the measured rates where a measurement was made."""
+def _decide(device: torch.device, work: Workload) -> dict:
+    """A fresh decision for ``work`` on ``device``: why, and the measured rates where measured."""
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         return {"precision": "fp32", "why": "this GPU does not support bf16"}
     if device.type == "cpu" and not (set(BF16_FLAGS) & cpu_identity()[1]):
         return {"precision": "fp32", "why": "this CPU has no bf16 instructions (avx512_bf16, amx_bf16)"}
-    rates = measure(device)
+    log.info("precision auto: timing this model's training steps in fp32 and bf16 (once per model and machine)")
+    rates = measure(device, work)
     speedup = rates["bf16"] / rates["fp32"]
     return {"precision": "bf16" if speedup >= MIN_SPEEDUP else "fp32", "speedup": round(speedup, 3),
-            "why": f"measured bf16 at {speedup:.2f}x fp32 (bf16 when >= {MIN_SPEEDUP}x)", "images_per_s": rates}
+            "why": f"measured bf16 at {speedup:.2f}x fp32 on this run's training steps (bf16 when >= {MIN_SPEEDUP}x)",
+            "images_per_s": {k: round(v, 1) for k, v in rates.items()}}
 
 
-def auto_decision(device: torch.device) -> dict:
-    """This machine's decision for ``trainer.precision=auto``, measured once and cached."""
-    path = cache_dir() / f"precision-{device.type}-{machine_key(device)}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError):
+def auto_decision(device: torch.device, work: Workload) -> dict:
+    """This machine's decision for ``trainer.precision=auto`` on ``work``, measured once and cached."""
+    path = cache_dir() / f"precision-{device.type}-{machine_key(device)}-{work.key()}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         cached = json.loads(path.read_text())
         if cached["precision"] in ("fp32", "bf16"):
             return cached
-    decision = _decide(device)
+    decision = {**_decide(device, work), "workload": work.describe()}
     with contextlib.suppress(OSError):  # an unwritable cache only costs a measurement next time
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -127,11 +167,14 @@ def auto_decision(device: torch.device) -> dict:
     return decision
 
 
-def resolve(requested: str, device: torch.device) -> str:
-    """fp32 or bf16: what ``trainer.precision`` means on ``device``."""
+def resolve(requested: str, device: torch.device, work: Workload | None = None) -> str:
+    """fp32 or bf16: what ``trainer.precision`` means on ``device`` for the run ``work`` (which
+    only ``auto`` needs; fp32 and bf16 are taken as asked, with no measurement)."""
     if requested in ("fp32", "bf16"):
         return requested
-    return auto_decision(device)["precision"]
+    if work is None:
+        raise ValueError("trainer.precision=auto needs the run's workload to measure")
+    return auto_decision(device, work)["precision"]
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
@@ -139,4 +182,3 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
-

@@ -177,11 +177,23 @@ class Setup:
         return mprecision.autocast(self.precision, self.device)
 
 
+def _workload(st: Settings, model: torch.nn.Module, data: mdata.Splits, fmt: torch.memory_format) -> mprecision.Workload:
+    """This run's training steps for trainer.precision=auto to time: its model (copied there), its
+    optimizer kind and input pipeline, on batches of its own generator (the run's is not drawn from)."""
+    ds = st.data
+    gen = torch.Generator(device=data.x_train.device).manual_seed(0)
+    batches = mdata.TrainBatches(data.x_train, data.y_train, ds.batch_size, gen, rotate_deg=ds.rotate_deg,
+                                 translate=ds.translate, scale=ds.scale, memory_format=fmt)
+    augment = bool(ds.rotate_deg or ds.translate or ds.scale)
+    return mprecision.Workload(model, lambda p: make_optimizer(p, st.optimizer), batches, st.trainer.threads,
+                               {"optimizer": st.optimizer.name, "batch_size": ds.batch_size,
+                                "channels_last": st.trainer.channels_last, "augment": augment})
+
+
 def setup(st: Settings, slot: int) -> Setup:
     """Seeded model, data on the device, batches, optimizer and schedule."""
     ts, ds = st.trainer, st.data
     device = pick_device(ts.device, slot)
-    precision = mprecision.resolve(ts.precision, device)  # may measure once per machine: before seeding
     torch.set_num_threads(ts.threads)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
     model = mmodel.build(st.model)
@@ -200,6 +212,7 @@ def setup(st: Settings, slot: int) -> Setup:
     stepper.ema, stepper.ema_of = make_ema(model, ts.ema_decay), model
     x_val = data.x_val if data.x_val is not None else data.x_test[:0]
     y_val = data.y_val if data.y_val is not None else data.y_test[:0]
+    precision = mprecision.resolve(ts.precision, device, _workload(st, model, data, fmt))  # auto: on copies
     return Setup(model, batches, stepper, device, fmt, precision,
                  torch.cat([x_val, data.x_test]), torch.cat([y_val, data.y_test]), len(y_val))
 

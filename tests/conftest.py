@@ -21,9 +21,9 @@ from mnist_sweep.commandline import exit_status
 
 CONF = PROJECT_ROOT / "conf"
 # Tiny, seeded, one epoch: a few seconds on a 2-core CPU.
-TINY = [
+TINY = [  # fp32: auto times every new model's steps (seconds, more than a tiny run); tests/test_precision.py tests auto
     "data.train_limit=512", "data.val_size=256", "data.test_limit=256", "data.batch_size=64",
-    "trainer.max_epochs=1", "trainer.progress=false",
+    "trainer.max_epochs=1", "trainer.progress=false", "trainer.precision=fp32",
 ]
 
 
@@ -433,8 +433,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The tests keep trainer.precision=auto's per-machine decision in a cache of their own (it is
-    measured once per machine; the subprocesses inherit the variable). xdist groups tests by a suffix on their node ids; from pytest 9.2 the suffix no longer sticks
+    """The tests keep trainer.precision=auto's decisions in a cache of their own (each is measured
+    once per machine and model; the subprocesses inherit the variable). xdist groups tests by a suffix on their node ids; from pytest 9.2 the suffix no longer sticks
     (pytest-dev/pytest-xdist#1386) and each worker would build every shared sweep again."""
     from packaging.version import Version
 

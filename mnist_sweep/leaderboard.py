@@ -26,16 +26,17 @@ from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study
 
 FILENAME = "leaderboard.csv"
 CORE = [
-    "rank", "trial", "status", "feasible", "params", "val_acc", "test_acc_final", "test_acc_best",
-    "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
+    "rank", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem", "test_acc_final",
+    "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
-INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed"]
+REPEAT_COLUMNS = ["n_seeds", "val_mean", "val_sem"]  # a sweep with hydra.sweeper.repeats (else dropped)
+INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed", "n_seeds"]
 TAIL = ["error", "trial_dir", "overrides"]
-STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "failed": 3, "rejected": 4, "duplicate": 5}
+STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "repeating": 2, "failed": 3, "rejected": 4, "duplicate": 5}
 NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
-SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "test_acc_final", "test_acc_best",
-         "epoch_reached_target", "epochs", "wall_s", "pareto"]  # what the CLI prints by default
-PERCENT = ("val_acc", "test_acc_final", "test_acc_best")
+SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem",
+         "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "wall_s", "pareto"]  # the CLI's default
+PERCENT = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")
 
 
 def rows_from_study(study: Any) -> list[dict[str, Any]]:
@@ -56,6 +57,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "seed": res.get("seed"),
             "host": attrs.get("host"),
             "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
+            **seeds_of(attrs),
             "_sign": sign,
         }
         for key in results.RESULT_KEYS:
@@ -77,6 +79,18 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def seeds_of(attrs: dict[str, Any]) -> dict[str, Any]:
+    """n_seeds, val_mean and val_sem of a repeated config (hydra.sweeper.repeats): as told, or its
+    seeds so far while it is still repeating; nothing for a config trained on one seed."""
+    if attrs.get("n_seeds") is not None:
+        return {k: attrs.get(k) for k in REPEAT_COLUMNS}
+    runs = [r for r in attrs.get("seed_runs", {}).values() if r.get("val") is not None]
+    if not runs:
+        return {}
+    summary = results.seed_summary(runs)
+    return {k: summary[k] for k in REPEAT_COLUMNS}
+
+
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows sorted best first: status, then (in a constrained study) feasible before infeasible,
     then the objective in its direction, then fewer parameters; ranked. ``pareto`` marks the
@@ -86,6 +100,8 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame(columns=CORE + TAIL)
     sign = pd.to_numeric(df.pop("_sign"), errors="coerce").fillna(1.0) if "_sign" in df else 1.0
     acc = pd.to_numeric(df["val_acc"], errors="coerce").fillna(pd.to_numeric(df["test_acc_final"], errors="coerce"))
+    if "val_mean" in df:  # a repeated config: its mean over seeds
+        acc = pd.to_numeric(df["val_mean"], errors="coerce").fillna(acc)
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
     df["_infeasible"] = df["feasible"].map(lambda f: 1 if f is False else 0) if "feasible" in df else 0
     df["_score"] = (sign * pd.to_numeric(df["value"], errors="coerce")).fillna(acc)
@@ -97,6 +113,8 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_acc"], pd.to_numeric(df.loc[done, "params"]))
     if "feasible" in df and df["feasible"].map(lambda f: not isinstance(f, bool)).all():
         df = df.drop(columns=["feasible"], errors="ignore")  # an unconstrained study has no such column
+    if all(c not in df or df[c].isna().all() for c in REPEAT_COLUMNS):
+        df = df.drop(columns=REPEAT_COLUMNS, errors="ignore")  # no config was repeated
     df = df.drop(columns=["_order", "_infeasible", "_score", "_acc"]).reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
     hp = sorted(c for c in df.columns if c.startswith("hp."))

@@ -37,6 +37,9 @@ def closing_lines(sweep_dir: Path) -> list[str]:
     if "feasible" in done and not (done.feasible == True).any():  # noqa: E712 - a column of True/False/NaN
         lines.append("no trial reached trainer.target_acc yet; the closest:")
     acc = ", ".join(f"{c} {100 * best[c]:.2f}%" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
+    if "n_seeds" in best and pd.notna(best.n_seeds) and pd.notna(best.get("val_mean")):
+        sem = f" ± {100 * best.val_sem:.2f}" if pd.notna(best.get("val_sem")) else ""
+        acc += f", val mean over {int(best.n_seeds)} seeds {100 * best.val_mean:.2f}%{sem}"
     size = f", {int(best.params):,} params" if pd.notna(best.params) else ""
     where = f" ({best.trial_dir})" if isinstance(best.trial_dir, str) else " (no trial dir: another machine's?)"
     lines += [f"best: trial {int(best.trial)}: {acc}{size}{where}",

@@ -134,6 +134,8 @@ def accuracy_vs_params(board: pd.DataFrame, path: Path, budget: int, target: flo
             if len(part):
                 ax.scatter(part.params, 100 * part[col].astype(float), marker=marker, alpha=0.7,
                            label=f"{status} ({len(part)})")
+        if col == "val_acc":
+            _spread(ax, trained)
         ax.set_ylim(*percent_limits(trained[col] if len(trained) else []))
         if not len(trained):
             ax.text(0.5, 0.5, f"no trial has a {name} accuracy" + (" (data.val_size=0)" if col == "val_acc" else ""),
@@ -151,6 +153,18 @@ def accuracy_vs_params(board: pd.DataFrame, path: Path, budget: int, target: flo
         ax.grid(alpha=0.3)
         _legend_below(ax, ncol=2)
     return _save(fig, path)
+
+
+def _spread(ax: plt.Axes, trained: pd.DataFrame) -> None:
+    """Configs judged over several seeds (hydra.sweeper.repeats): their mean, with +-2 standard
+    errors, beside the first seed's point."""
+    if "val_mean" not in trained:
+        return
+    rep = trained[pd.to_numeric(trained.val_mean, errors="coerce").notna()]
+    if len(rep):
+        sem = 2 * 100 * pd.to_numeric(rep.val_sem, errors="coerce").fillna(0.0)
+        ax.errorbar(rep.params, 100 * rep.val_mean.astype(float), yerr=sem, fmt="D", ms=4, color="black", mfc="none",
+                    capsize=3, lw=1, label=f"mean over seeds ± 2 sem ({len(rep)})")
 
 
 def _front(ax: plt.Axes, done: pd.DataFrame, col: str, constrained: bool) -> None:

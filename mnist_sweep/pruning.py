@@ -58,7 +58,11 @@ class ProjectionPruner(BasePruner):
         self.n_startup_trials, self.n_warmup_steps = n_startup_trials, n_warmup_steps
 
     def bar(self, trial: FrozenTrial, finished: Sequence[FrozenTrial]) -> float | None:
-        """The accuracy ``trial`` must be able to reach: its target, else the best final one."""
+        """The accuracy ``trial`` must be able to reach: a repeat's ``race_bar`` (set by the sweeper:
+        the target, or the k-th best mean of the other configs; None: no race), else its target
+        (``to_target``), else the best final one."""
+        if "race_bar" in trial.user_attrs:
+            return trial.user_attrs["race_bar"]
         if self.to_target:
             return trial.user_attrs.get("target_acc")
         finals = [t.intermediate_values[max(t.intermediate_values)] for t in finished]
@@ -77,7 +81,7 @@ class ProjectionPruner(BasePruner):
         if step is None or step < self.n_warmup_steps:
             return False
         finished = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                    if t.intermediate_values and t.number != trial.number]
+                    if t.intermediate_values and (t.number != trial.number or "race_bar" in trial.user_attrs)]
         if len(finished) < self.n_startup_trials:
             return False
         bar, best_case = self.bar(trial, finished), self.projection(trial, step, finished)

@@ -163,3 +163,23 @@ def read(run_dir: str | Path | None) -> dict[str, Any]:
 def stored(result: dict[str, Any]) -> dict[str, Any]:
     """The part of a result kept in the Optuna storage."""
     return {k: result[k] for k in STORED_KEYS if k in result}
+
+
+SELECTION_METRICS = ("val_acc", "test_acc_final")  # objectives that are a run's selection metric
+
+
+def seed_summary(runs: list[dict[str, Any]], names: list[str] | None = None) -> dict[str, Any]:
+    """A config over its seeds (hydra.sweeper.repeats). Each run is ``{"values": [objectives] or
+    None, "val": selection metric, "state": "complete" | "pruned"}``; a pruned seed's ``val`` is its
+    last epoch's. Returns ``values`` (each objective's mean over the complete seeds; an objective
+    named in ``names`` as a selection metric, over every seed), ``n_seeds``, ``val_mean`` and
+    ``val_sem`` (standard error of the mean, None for one seed)."""
+    vals = [float(r["val"]) for r in runs]
+    mean = sum(vals) / len(vals)
+    sem = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1) / len(vals)) if len(vals) > 1 else None
+    complete = [r["values"] for r in runs if r.get("state") == "complete" and r.get("values")]
+    values = [sum(v[i] for v in complete) / len(complete) for i in range(len(complete[0]))] if complete else []
+    for i, name in enumerate(names or []):
+        if name in SELECTION_METRICS and i < len(values):
+            values[i] = mean
+    return {"values": values, "n_seeds": len(vals), "val_mean": mean, "val_sem": sem}

@@ -55,6 +55,9 @@ def default_storage() -> str | None:
     return os.environ.get(STORAGE_ENV) or None
 
 
+REPEATS_SUFFIX = ".repeats"  # <study>.repeats: the further seeds of repeated configs (hydra.sweeper.repeats)
+
+
 def status_of(t: Any) -> str:
     """A trial's status tag; a finished trial still tagged running was failed for its owner (lost)."""
     status = t.user_attrs.get("status") or t.state.name.lower()

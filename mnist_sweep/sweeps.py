@@ -17,7 +17,9 @@ import pandas as pd
 
 from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError
-from mnist_sweep.storage import JOURNAL_SCHEME, default_storage, mask_url, missing_file, open_for_reading, sqlite_path
+from mnist_sweep.storage import (
+    JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, mask_url, missing_file, open_for_reading, sqlite_path,
+)
 
 STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
 RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
@@ -125,7 +127,7 @@ def check_exists(storage: str, flag: str = "--storage", fix: str = "give the pat
 def _only_study(storage_obj: Any, storage: str, flag: str) -> str:
     import optuna
 
-    names = [s.study_name for s in optuna.get_all_study_summaries(storage_obj)]
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage_obj) if not s.study_name.endswith(REPEATS_SUFFIX)]
     if len(names) != 1:
         raise LeaderboardError(f"{flag} {mask_url(storage)}: holds {len(names)} studies "
                                f"({', '.join(names) or 'none'}); pick one with --study")

@@ -25,9 +25,10 @@ from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers
 from mnist_sweep.config.space import check_distribution
-from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
 from mnist_sweep.next_steps import closing_lines
@@ -137,8 +138,11 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         helpers.start()
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
+        rep = self.conf.repeats
+        seeds, top_k = (rep.seeds, rep.top_k) if isinstance(rep, RepeatsConf) else (rep.get("seeds", 1), rep.get("top_k", 5))
+        repeats = Repeats.open(study, seeds, top_k, self.conf.constrain_to_target)
         loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
-                    self.conf.constrain_to_target)
+                    self.conf.constrain_to_target, repeats)
         try:
             loop.run(progress)
         except BaseException:

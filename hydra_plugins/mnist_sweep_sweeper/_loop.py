@@ -3,9 +3,11 @@ counted trials. Runs in every worker; the storage is the only thing they share."
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shlex
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +16,14 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _repeats, _revive, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
+POLL_S = 2.0  # a worker whose open parents wait on other workers' seeds looks again after this
 
 
 @dataclass
@@ -55,30 +58,78 @@ class Loop:
     limits: Limits
     hooks: Hooks
     constrained: bool = False  # hydra.sweeper.constrain_to_target: each trial's distance to the target told too
+    repeats: _repeats.Repeats | None = None  # hydra.sweeper.repeats with seeds > 1
 
     def run(self, progress: Progress) -> None:
         self.rejected = self.duplicates = 0
         self.first_number: int | None = None
-        in_flight: list[optuna.Trial] = []
+        self.exhausted = False
+        self.held: list[optuna.Trial] = []  # parents open while their further seeds run (repeats)
+        in_flight: list[optuna.Trial] = []  # asked or claimed here and not yet told, held parents too
         with _liveness.Heartbeat(self.study, in_flight) as heartbeat:
             try:
-                while (remaining := self._remaining()) > 0:
-                    batch = self._candidates(min(self.limits.n_jobs, remaining), in_flight, heartbeat)
-                    if batch is None:
-                        break
-                    returns = self.hooks.launch([overrides for _, overrides in batch])
-                    for (trial, _), ret in zip(batch, returns):
-                        _study.record(self.study, trial, ret, self.constrained)
+                while (jobs := self._next_jobs(in_flight, heartbeat)) is not None:
+                    if not jobs:
+                        time.sleep(POLL_S)
+                        continue
+                    returns = self.hooks.launch([overrides for _, overrides in jobs])
+                    for (trial, _), ret in zip(jobs, returns):
                         in_flight.remove(trial)
+                        shown = self._finish(trial, ret, in_flight)
                         self._trial_end()
-                        progress.trial_line(self.study, trial.number)
+                        if shown is not None:
+                            progress.trial_line(self.study, shown)
                 _study.check_failure_rate(self.study, self.limits.max_failure_rate, self.limits.n_trials)
             except BaseException as e:
                 for trial in in_flight:
-                    _study.lose(self.study, trial, e)
+                    _study.lose(trial.study, trial, e)
                 raise
             finally:
                 self._trial_end()
+
+    def _next_jobs(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> list | None:
+        """The next launcher batch: queued seeds first, then new candidates; [] when only other
+        workers' seeds are left to wait for; None when this worker is done."""
+        jobs: list[tuple[optuna.Trial, list[str]]] = []
+        if self.repeats is not None:
+            self._poll(in_flight)
+            self._claim(jobs, in_flight, heartbeat)
+        remaining = self._remaining()
+        if remaining > 0 and len(jobs) < self.limits.n_jobs and not self.exhausted:
+            batch = self._candidates(min(self.limits.n_jobs - len(jobs), remaining), in_flight, heartbeat)
+            self.exhausted = batch is None
+            jobs.extend(batch or [])
+            if self.repeats is not None:  # a revived config's seeds were queued just now
+                self._claim(jobs, in_flight, heartbeat)
+        if jobs:
+            return jobs
+        return [] if self.held else None
+
+    def _claim(self, jobs: list, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> None:
+        for trial, overrides in self.repeats.claim(self.limits.n_jobs - len(jobs)):
+            in_flight.append(trial)
+            heartbeat.beat(trial)
+            jobs.append((trial, overrides))
+
+    def _poll(self, in_flight: list[optuna.Trial]) -> None:
+        """Drop the held parents that were told (by this or another worker); revive lost ones."""
+        still = self.repeats.poll(self.held, self.limits.grace_period)
+        for trial in self.held:
+            if trial not in still and trial in in_flight:
+                in_flight.remove(trial)
+        self.held = still
+        _revive.revive(self.repeats)
+
+    def _finish(self, trial: optuna.Trial, ret: Any, in_flight: list[optuna.Trial]) -> int | None:
+        """Tell how a job ended: a seed of a repeated config, or a trial (held open when it enters
+        the top-k of a sweep with repeats). Returns the number of the trial to show a line for."""
+        if self.repeats is not None and trial.study is not self.study:
+            return self.repeats.record(trial, ret)  # its config's number once the last seed told it
+        hold = functools.partial(self.repeats.hold_if_wanted, trial) if self.repeats is not None else None
+        if _study.record(self.study, trial, ret, self.constrained, hold):
+            self.held.append(trial)
+            in_flight.append(trial)
+        return trial.number
 
     def _remaining(self) -> int:
         """Counted trials still missing (every worker's); first fails dead workers' trials and
@@ -97,6 +148,9 @@ class Loop:
             if overrides is None:  # rejected by the custom search space
                 self._dropped(trial, in_flight, rejected=True)
                 continue
+            if self.repeats is not None and _revive.takeover(self.repeats, trial):  # a lost repeating config, revived
+                self.held.append(trial)
+                return batch  # the count changed: _next_jobs asks again, its seeds first
             joined = " ".join(shlex.quote(o) for o in overrides)
             trial_dir = self.sweep_dir / self.trial_dir_format.format(number=trial.number)
             _study.mark(trial, None, trial_dir=str(trial_dir), overrides=joined)  # still "running"

@@ -40,10 +40,15 @@ class Progress:
             b = max(feasible, key=lambda x: sign * x.values[0])
             best = f"{_fmt(b.values[0])} (trial {b.number})"
         left = max(self.n_trials - len(done), 0)
+        shown = _fmt(t.values[0]) if t.values else "-"
+        if t.user_attrs.get("n_seeds"):
+            shown += f" (mean of {t.user_attrs['n_seeds']} seeds)"
+        elif t.user_attrs.get("seed_runs"):  # repeating: its first seed so far
+            shown = f"{_fmt(next(iter(t.user_attrs['seed_runs'].values()))['values'][0])} (first seed)"
         log.info(
             "[%d/%d] trial %d %s, %s %s%s, best%s %s, ETA %s",
             min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), name,
-            _fmt(t.values[0]) if t.values else "-", _feasibility(t), " feasible" if t.constraints else "", best,
+            shown, _feasibility(t), " feasible" if t.constraints else "", best,
             self._eta(done, left, len(running) + 1) if left else "done",  # the others, and this worker again
             extra=TRIAL_LINE,
         )

@@ -186,13 +186,13 @@ def constrain(trial: optuna.Trial, res: dict[str, Any]) -> None:
         trial.set_constraint("target", float(res["target_acc"]) - float(res["value"]))
 
 
-def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained: bool = False) -> None:
+def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained: bool = False,
+           hold: Callable[[list[float], dict[str, Any]], bool] | None = None) -> bool:
     """Tell Optuna how a launched trial ended and keep its result summary in the storage; in a
-    constrained sweep, the trial's distance to the target first."""
+    constrained sweep, the trial's distance to the target first. ``hold`` (repeats) may keep a
+    completed trial open instead: then nothing is told and True is returned."""
     value = _optuna.return_value(ret)
     res = results.read(trial.user_attrs.get("trial_dir"))
-    if constrained:
-        constrain(trial, res)
     if res:  # the leaderboard can be rebuilt from the storage alone (dirs on other machines, or gone)
         trial.set_user_attr("result", results.stored(res))
         for key in results.SHOWN_KEYS:  # flat, so optuna-dashboard shows them as the leaderboard does
@@ -207,11 +207,18 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained
             mark(trial, "failed", error=f"bad return value {value!r}: {e}")
             study.tell(trial, state=TrialState.FAIL)
             log.warning("trial %d failed: bad return value %r: %s", trial.number, value, e, extra=TRIAL_LINE)
-            return
+            return False
+        if hold is not None and hold(values, res):
+            return True
+        if constrained:
+            constrain(trial, res)
         mark(trial, "complete")
         study.tell(trial, values[0] if len(values) == 1 else values)
         log.debug("trial %d complete: %s", trial.number, values)
-    elif isinstance(value, optuna.TrialPruned):
+        return False
+    if constrained:
+        constrain(trial, res)
+    if isinstance(value, optuna.TrialPruned):
         mark(trial, "pruned", error=str(value))
         study.tell(trial, state=TrialState.PRUNED)
         log.debug("trial %d pruned: %s", trial.number, value)
@@ -219,6 +226,7 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained
         mark(trial, "failed", error=f"{type(value).__name__}: {value}")
         study.tell(trial, state=TrialState.FAIL)
         log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value, extra=TRIAL_LINE)
+    return False
 
 
 def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:

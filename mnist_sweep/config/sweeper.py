@@ -178,6 +178,16 @@ class GPSamplerConf:
 
 
 @dataclass
+class RepeatsConf:
+    """hydra.sweeper.repeats: a config that enters the top_k (in a constrained sweep: among the
+    feasible trials) on its first seed is trained with seeds - 1 further trainer.seed values; the
+    study, the constraint and the leaderboard judge it on its mean (n_seeds, val_mean, val_sem)."""
+
+    seeds: int = key(1, ge=1, le=20)  # 1: off (every config on one seed)
+    top_k: int = key(5, ge=1, le=10_000)
+
+
+@dataclass
 class MnistOptunaSweeperConf:
     _target_: str = "hydra_plugins.mnist_sweep_sweeper.sweeper.MnistOptunaSweeper"
     defaults: List[Any] = field(default_factory=lambda: [{"sampler": "mnist_tpe"}, {"pruner": "projection"}])
@@ -238,3 +248,5 @@ class MnistOptunaSweeperConf:
     # trainer.target_acc. hparams_search=smallest|fastest set it; the leaderboard then ranks
     # feasible trials first and "best" means the best feasible one.
     constrain_to_target: bool = False
+    # Judge the best configs on a mean over seeds (RepeatsConf): e.g. repeats.seeds=3 repeats.top_k=5.
+    repeats: RepeatsConf = field(default_factory=RepeatsConf)

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.ranges import range_of
-from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.errors import MnistSweepError, SweepError
 from mnist_sweep.storage import check_no_clear_password, mask_url
 
@@ -84,6 +84,7 @@ def check_sweeper(cfg: Any) -> None:
         if isinstance(value, bool) or not r.ok(value):
             raise SweepError(f"{P}.{name}: must be {r.describe()}, got {value!r}")
     check_trial_dir(node.get("trial_dir"))
+    check_repeats(node.get("repeats"))
     for name in CALLABLES:
         check_callable(name, node.get(name))
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
@@ -93,6 +94,21 @@ def check_sweeper(cfg: Any) -> None:
         raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}")
     if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
         check_sweep_dir(cfg)
+
+
+def check_repeats(node: Any) -> None:
+    """hydra.sweeper.repeats: its keys, each in range."""
+    if node is None:
+        return
+    if not hasattr(node, "get"):
+        raise SweepError(f"{P}.repeats: expected {{seeds: N, top_k: K}}, got {node!r}")
+    for name in node:
+        r = range_of(RepeatsConf, str(name))
+        if name not in RepeatsConf.__dataclass_fields__:
+            raise SweepError(f"{P}.repeats.{name}: not a key; use {P}.repeats.seeds and {P}.repeats.top_k")
+        value = node.get(name)
+        if r is not None and (isinstance(value, bool) or not r.ok(value)):
+            raise SweepError(f"{P}.repeats.{name}: must be {r.describe()}, got {value!r}")
 
 
 def check_sweep_dir(cfg: DictConfig) -> None:

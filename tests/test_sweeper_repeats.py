@@ -1,0 +1,188 @@
+"""hydra.sweeper.repeats: configs in the top-k are trained again with further seeds and judged on
+their mean. The assertions are about structure (which seeds ran, once each, where, and that the
+told value is the mean of the seeds' own results), never about the numbers a CPU trains to."""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from types import SimpleNamespace
+
+import optuna
+import pandas as pd
+import pytest
+from hydra.core.utils import JobStatus
+from optuna.trial import TrialState
+
+from conftest import TINY, run
+from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
+from mnist_sweep.pruning import ProjectionPruner
+from mnist_sweep.storage import REPEATS_SUFFIX
+
+REPEAT = ["hydra.sweeper.repeats.seeds=3", "hydra.sweeper.on_sweep_end=null"]
+
+
+def studies(d: Path, name: str = "mnist_sweep") -> tuple[optuna.Study, optuna.Study]:
+    url = f"sqlite:///{d}/optuna.db"
+    return optuna.load_study(study_name=name, storage=url), optuna.load_study(study_name=name + REPEATS_SUFFIX, storage=url)
+
+
+def seeds_ran(side: optuna.Study) -> list[tuple[str, int]]:
+    return sorted((t.user_attrs["parent_dir"], t.user_attrs["seed"]) for t in side.trials if t.state == TrialState.COMPLETE)
+
+
+def check_parents(main: optuna.Study, side: optuna.Study, objective: str = "val_acc") -> list:
+    """Every complete config was judged on 3 seeds, each seed ran once in its own run dir, and
+    what Optuna was told is the mean of the seeds' own result.json."""
+    ran = seeds_ran(side)
+    assert len(ran) == len(set(ran))  # no seed ran twice
+    parents = [t for t in main.trials if t.state == TrialState.COMPLETE]
+    assert parents
+    for t in parents:
+        d = t.user_attrs["trial_dir"]
+        first = json.loads((Path(d) / "result.json").read_text())
+        seeds = [first["seed"] + i for i in range(3)]
+        assert [s for p, s in ran if p == d] == seeds[1:]
+        runs = [first] + [json.loads((Path(d) / f"seed_{s}" / "result.json").read_text()) for s in seeds[1:]]
+        assert [r["seed"] for r in runs] == seeds
+        mean_val = statistics.fmean(r["value"] for r in runs)
+        assert t.user_attrs["n_seeds"] == 3 and t.user_attrs["val_mean"] == pytest.approx(mean_val)
+        expected = mean_val if objective == "val_acc" else statistics.fmean(r[objective] for r in runs)
+        assert t.value == pytest.approx(expected)
+    return parents
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_seeds_and_tell_the_mean(tmp_path):
+    d = tmp_path / "sw"
+    proc = run(["mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", "hydra.sweeper.n_trials=3", "hydra.sweeper.workers=2",
+                "hydra.sweeper.repeats.top_k=10", *REPEAT, *TINY], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    main, side = studies(d)
+    parents = check_parents(main, side)
+    assert len(parents) == 3
+    board = pd.read_csv(d / "leaderboard.csv")
+    assert board.n_seeds.tolist() == [3, 3, 3]
+    assert board.val_mean.is_monotonic_decreasing  # ranked on the mean, not on the first seed
+    assert "val mean over 3 seeds" in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, objective", [("smallest", "params"), ("fastest", "train_s")])
+def test_constrained_modes_repeat_the_feasible_configs(tmp_path, mode, objective):
+    d = tmp_path / "sw"
+    tiny = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=choice(1)"]
+    proc = run(["mnist_sweep.train", "-m", f"hparams_search={mode}", f"hydra.sweep.dir={d}", "hydra.sweeper.n_trials=2",
+                "hydra.sweeper.workers=1", "trainer.target_acc=0.01", *REPEAT, *tiny], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    main, side = studies(d, f"mnist_{mode}")
+    for t in check_parents(main, side, objective):  # the constraint is on the mean over seeds
+        assert t.constraints["target"] == pytest.approx(0.01 - t.user_attrs["val_mean"])
+
+
+def interrupt_after_a_seed(study: optuna.Study, sweep_dir: Path) -> None:
+    """on_trial_end for the resume test: the sweep stops once one further seed has finished."""
+    side = optuna.load_study(study_name=study.study_name + REPEATS_SUFFIX, storage=study._storage)
+    marker = Path(sweep_dir) / "interrupted"
+    if not marker.exists() and any(t.state == TrialState.COMPLETE for t in side.trials):
+        marker.touch()
+        raise KeyboardInterrupt("stopped by the test")
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_finishes_the_missing_seeds_and_reuses_the_finished_ones(tmp_path):
+    d = tmp_path / "sw"
+    args = ["mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", "hydra.sweeper.n_trials=1", "hydra.sweeper.workers=1",
+            *REPEAT, *TINY]
+    stopped = run([*args, f"hydra.sweeper.on_trial_end={__name__}.interrupt_after_a_seed"], cwd=tmp_path)
+    assert stopped.returncode != 0
+    main, side = studies(d)
+    (lost,) = main.trials
+    assert lost.state == TrialState.FAIL and lost.user_attrs["status"] == "lost"
+    before = seeds_ran(side)
+    assert len(before) == 1
+    first_run = (Path(lost.user_attrs["trial_dir"]) / "result.json").stat().st_mtime_ns
+    proc = run(args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    main, side = studies(d)
+    (parent,) = check_parents(main, side)
+    assert parent.user_attrs["trial_dir"] == lost.user_attrs["trial_dir"]  # took over the lost config's dir
+    assert (Path(parent.user_attrs["trial_dir"]) / "result.json").stat().st_mtime_ns == first_run  # not retrained
+    assert set(before) <= set(seeds_ran(side)) and len(seeds_ran(side)) == 2
+
+
+# ---------------------------------------------------------------------- racing and the top-k, no training
+def returned(value) -> SimpleNamespace:
+    return SimpleNamespace(status=JobStatus.COMPLETED if not isinstance(value, Exception) else JobStatus.FAILED,
+                           _return_value=value)
+
+
+def write_result(d: Path, value: float, seed: int, status: str = "complete") -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "result.json").write_text(json.dumps({"value": value, "seed": seed, "status": status, "target_acc": 0.99}))
+
+
+def parent_trial(main: optuna.Study, d: Path, value: float) -> optuna.Trial:
+    trial = main.ask()
+    trial.set_user_attr("trial_dir", str(d))
+    trial.set_user_attr("overrides", "model.c1=8")
+    write_result(d, value, seed=1)
+    return trial
+
+
+def test_a_raced_out_seed_cancels_the_rest_and_the_config_is_told_its_lower_mean(tmp_path):
+    main = optuna.create_study(direction="maximize")
+    main.set_metric_names(["val_acc"])
+    rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
+    trial = parent_trial(main, tmp_path / "t0", 0.99)
+    assert rep.hold_if_wanted(trial, [0.99], {"value": 0.99, "seed": 1})
+    (job,) = rep.claim(1)  # one at a time: the second seed stays queued
+    side_trial, overrides = job
+    assert "trainer.seed=2" in overrides and any(o.endswith("subdir=t0/seed_2") for o in overrides)
+    write_result(tmp_path / "t0" / "seed_2", 0.90, seed=2, status="pruned")
+    side_trial.report(0.90, 5)
+    assert rep.record(side_trial, returned(optuna.TrialPruned("pruned"))) == trial.number
+    told = main.trials[0]
+    assert told.state == TrialState.COMPLETE and told.user_attrs["raced_out"] is True
+    assert told.value == pytest.approx((0.99 + 0.90) / 2) and told.user_attrs["n_seeds"] == 2
+    assert [t.user_attrs["status"] for t in rep.side.trials] == ["pruned", "cancelled"]
+    assert rep.claim(5) == []
+
+
+def test_only_configs_in_the_top_k_are_repeated(tmp_path):
+    main = optuna.create_study(direction="maximize")
+    rep = Repeats.open(main, seeds=2, top_k=1, constrained=False)
+    for i, v in enumerate([0.98, 0.97]):
+        t = main.ask()
+        main.tell(t, v)
+    low = parent_trial(main, tmp_path / "low", 0.975)
+    assert not rep.wants(low, [0.975], {"value": 0.975})  # one config is better: not in the top 1
+    high = parent_trial(main, tmp_path / "high", 0.985)
+    assert rep.wants(high, [0.985], {"value": 0.985})
+
+
+def test_constrained_repeats_only_feasible_configs(tmp_path):
+    main = optuna.create_study(direction="minimize")
+    rep = Repeats.open(main, seeds=2, top_k=5, constrained=True)
+    t = parent_trial(main, tmp_path / "a", 0.98)
+    assert not rep.wants(t, [3000.0], {"value": 0.98, "target_acc": 0.99})
+    assert rep.wants(t, [3000.0], {"value": 0.995, "target_acc": 0.99})
+
+
+def test_seeds_1_is_off():
+    assert Repeats.open(optuna.create_study(), seeds=1, top_k=5, constrained=False) is None
+
+
+def test_the_projection_pruner_races_a_repeat_against_its_bar():
+    study = optuna.create_study(direction="maximize", pruner=ProjectionPruner(n_startup_trials=1))
+    done = study.ask()
+    for epoch, v in enumerate([0.97, 0.98, 0.985, 0.99, 0.992], start=1):
+        done.report(v, epoch)
+    study.tell(done, 0.992)
+    for bar, pruned in [(0.999, True), (0.95, False), (None, False)]:
+        t = study.ask()
+        t.set_user_attr("race_bar", bar)
+        t.set_user_attr("n_val", 10_000)
+        t.report(0.97, 4)  # the finished trial gained 0.002 after epoch 4; 2 sigma ~ 0.0034
+        assert t.should_prune() is pruned, bar
+        study.tell(t, state=TrialState.FAIL)

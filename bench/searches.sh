@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The long result searches (README -> Results): each a resumable Optuna study with repeats in
+# outputs/sweeps/<name>/ (git-ignored), one worker each, started in the background with its log in
+# outputs/sweeps/<name>.log. Running `start` again after a stop (a session's end, a reboot)
+# continues every study where it stopped: finished trials and seeds are kept, a config lost while
+# its seeds ran is revived (docs/sweeps.md#repeats-judging-the-best-configs-on-a-mean-over-seeds).
+#
+#   bash bench/searches.sh start [NAME ...]   # default: every search below
+#   bash bench/searches.sh status             # running or not, and each leaderboard's top 5
+#   bash bench/searches.sh stop [NAME ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+REPEATS=(hydra.sweeper.repeats.seeds=3 hydra.sweeper.repeats.top_k=3 hydra.sweeper.workers=1 hydra.sweeper.n_trials=60)
+
+args_for() {  # the sweep's overrides: mode, tier, warm start
+  case "$1" in
+    smallest)    echo "hparams_search=smallest hydra.sweeper.enqueue=[tiny,small_8k]" ;;
+    smallest_4k) echo "hparams_search=smallest model.max_params=4000 hydra.sweeper.enqueue=[tiny]" ;;
+    smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[small_8k]" ;;
+    best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
+    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_8k or best_20k" >&2; return 2 ;;
+  esac
+}
+
+pid_of() { pgrep -f -- "hydra.sweep.dir=outputs/sweeps/search_$1 " || true; }
+
+cmd="${1:-status}"; shift || true
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(smallest smallest_4k smallest_8k best_20k)
+mkdir -p outputs/sweeps
+for name in "${names[@]}"; do
+  extra=$(args_for "$name")
+  case "$cmd" in
+    start)
+      if [ -n "$(pid_of "$name")" ]; then echo "$name: already running (pid $(pid_of "$name"))"; continue; fi
+      # shellcheck disable=SC2086 - $extra is a list of overrides
+      nohup "$PY" -m mnist_sweep.train -m $extra "${REPEATS[@]}" "hydra.sweeper.study_name=search_$name" \
+        "hydra.sweep.dir=outputs/sweeps/search_$name" trainer.progress=false \
+        >> "outputs/sweeps/search_$name.log" 2>&1 &
+      echo "$name: started (pid $!), log outputs/sweeps/search_$name.log" ;;
+    stop)
+      pid=$(pid_of "$name"); [ -z "$pid" ] || kill $pid; echo "$name: stopped ${pid:-(was not running)}" ;;
+    status)
+      echo "== $name: $([ -n "$(pid_of "$name")" ] && echo running || echo stopped)"
+      [ -f "outputs/sweeps/search_$name/leaderboard.csv" ] && "$PY" -m mnist_sweep.leaderboard "outputs/sweeps/search_$name" --top 5 || true ;;
+    *) echo "usage: bash bench/searches.sh start|stop|status [NAME ...]" >&2; exit 2 ;;
+  esac
+done

@@ -15,9 +15,9 @@ REPEATS=(hydra.sweeper.repeats.seeds=3 hydra.sweeper.repeats.top_k=3 hydra.sweep
 
 args_for() {  # the sweep's overrides: mode, tier, warm start
   case "$1" in
-    smallest)    echo "hparams_search=smallest hydra.sweeper.enqueue=[tiny,small_8k]" ;;
+    smallest)    echo "hparams_search=smallest hydra.sweeper.enqueue=[tiny]" ;;
     smallest_4k) echo "hparams_search=smallest model.max_params=4000 hydra.sweeper.enqueue=[tiny]" ;;
-    smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[small_8k]" ;;
+    smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[tiny]" ;;
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
     *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_8k or best_20k" >&2; return 2 ;;
   esac

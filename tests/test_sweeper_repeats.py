@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -132,7 +133,9 @@ def parent_trial(main: optuna.Study, d: Path, value: float) -> optuna.Trial:
 
 def test_a_raced_out_seed_cancels_the_rest_and_the_config_is_told_its_lower_mean(tmp_path):
     main = optuna.create_study(direction="maximize")
-    main.set_metric_names(["val_acc"])
+    with warnings.catch_warnings():  # experimental in name only (stable since Optuna 3.2)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        main.set_metric_names(["val_acc"])
     rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
     trial = parent_trial(main, tmp_path / "t0", 0.99)
     assert rep.hold_if_wanted(trial, [0.99], {"value": 0.99, "seed": 1})

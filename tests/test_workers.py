@@ -166,3 +166,25 @@ def test_stale_heartbeat_from_another_host_is_failed_as_lost(tmp_path, pg_url):
     assert [t.state for n, t in trials.items() if n != orphan.number] == [TrialState.COMPLETE]  # replaced
     board = pd.read_csv(tmp_path / study_name / "leaderboard.csv").set_index("trial")
     assert board.loc[orphan.number, "status"] == "failed" and "heartbeat" in board.loc[orphan.number, "error"]
+
+
+@pytest.mark.slow
+def test_two_postgres_workers_share_the_repeats_and_run_each_seed_once(tmp_path, pg_url):
+    from test_sweeper_repeats import check_parents
+
+    from mnist_sweep.storage import REPEATS_SUFFIX
+
+    study_name = "pgrep"
+    args = sweep_args(tmp_path, study_name, 3, *SPACE, "hydra.sweeper.repeats.seeds=3", "hydra.sweeper.repeats.top_k=10",
+                      sqlite=False)
+    procs = [start(args, tmp_path, pg_url) for _ in range(2)]
+    outs = finish(procs)
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out[-3000:]
+    main = optuna.load_study(study_name=study_name, storage=pg_url)
+    side = optuna.load_study(study_name=study_name + REPEATS_SUFFIX, storage=pg_url)
+    assert not [t for t in main.trials + side.trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    parents = check_parents(main, side)  # each seed ran once, in its own dir, and the mean was told
+    assert len(parents) >= 3
+    assert {t.user_attrs["pid"] for t in side.trials} <= {p.pid for p in procs}
+    assert_no_password(make_url(pg_url).password, tmp_path, *outs)

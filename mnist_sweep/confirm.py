@@ -7,7 +7,8 @@ fixed epoch count and no early stopping, and writes
 ``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
 reached the target. ``--experiment NAME`` confirms ``conf/experiment/NAME.yaml`` instead.
 A finished run is reused when the command is run again only if its resolved config equals the
-one asked for; two run at once.
+one asked for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats)
+when the sweep trained with this protocol; two run at once.
 """
 from __future__ import annotations
 
@@ -81,21 +82,44 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
     return None if a == b else f"{path}: {a!r} there, {b!r} asked for"
 
 
-def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> dict:
-    """Train once, or reuse the finished run in ``run_dir`` when its resolved config is the one
-    asked for; returns its result.json."""
+def sweep_runs(select: list[str]) -> list[Path]:
+    """A sweep trial's own run dirs: its first seed and, with hydra.sweeper.repeats, its further
+    seeds (``seed_<n>/``); none for an experiment."""
+    if select[:1] != ["--config-path"]:
+        return []
+    trial_dir = Path(select[1]).parent
+    return [trial_dir, *sorted(trial_dir.glob("seed_*"))]
+
+
+def finished_diff(run_dir: Path, wanted: dict) -> str | None:
+    """None when ``run_dir`` holds a complete run of exactly ``wanted``; else what differs."""
     from omegaconf import OmegaConf
 
+    result = run_dir / "result.json"
+    if not result.exists() or json.loads(result.read_text()).get("status") != "complete":
+        return "no complete run"
+    saved = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), resolve=True)
+    return first_difference(saved, wanted)
+
+
+def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> dict:
+    """Train once, or reuse a finished run of the config asked for: in ``run_dir``, or one of the
+    sweep's own runs of the trial (its seeds, when the sweep trained with this protocol); returns
+    its result.json."""
     overrides = [*FULL_TRAIN, f"trainer.seed={seed}", *extra]
     result = run_dir / "result.json"
+    wanted = resolved(select, overrides)
     if result.exists() and json.loads(result.read_text()).get("status") == "complete":
-        saved = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), resolve=True)
-        diff = first_difference(saved, resolved(select, overrides))
+        diff = finished_diff(run_dir, wanted)
         if diff is None:
             return json.loads(result.read_text())
         raise MnistSweepError(
             f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove that run"
         )
+    for done in sweep_runs(select):
+        if finished_diff(done, wanted) is None:
+            print(f"  seed {seed}: the sweep's own run {done} has this exact config: reused", flush=True)
+            return json.loads((done / "result.json").read_text())
     cmd = [sys.executable, "-m", "mnist_sweep.train", *select, *overrides, f"hydra.run.dir={run_dir}"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

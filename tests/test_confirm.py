@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from conftest import assert_one_line_error, run, run_inproc, snapshot, sweep_args
+from mnist_sweep import confirm
 
 SMALL = ["--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "trainer.max_epochs=1"]
 
@@ -39,6 +42,30 @@ def test_confirm_top_configs_over_seeds(board):
     changed = run(["mnist_sweep.confirm", str(board / "c"), "--top", "1", "--seeds", "2", "--out", str(out), *other],
                   cwd=board)
     assert_one_line_error(changed, "holds a finished run of another config", "trainer.max_epochs: 1 there, 2 asked for")
+
+
+@pytest.mark.slow
+def test_confirm_reuses_a_sweeps_repeats_trained_with_its_protocol(tmp_path):
+    """A sweep that trained with the confirmation protocol (no hold-out, selection on the test
+    set: the assignment-style protocol) and repeats: its seeds are the confirmation's runs."""
+    protocol = ["data.val_size=0", "trainer.select_on=test", "trainer.seed=1", "hydra.sweeper.repeats.seeds=2",
+                "hydra.sweeper.repeats.top_k=5"]
+    proc = run(sweep_args(tmp_path, "r", 1, *protocol), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = tmp_path / "conf"
+    small = ["--set", "data.train_limit=512", "--set", "data.test_limit=256"]  # the sweep's own subset
+    conf = run(["mnist_sweep.confirm", str(tmp_path / "r"), "--top", "1", "--seeds", "2", "--out", str(out), *small],
+               cwd=tmp_path)
+    assert conf.returncode == 0, conf.stderr[-2000:]
+    assert conf.stdout.count("has this exact config: reused") == 2
+    assert not list(out.rglob("result.json"))  # nothing trained
+    df = pd.read_csv(out / "robustness.csv")
+    trial = tmp_path / "r" / "trial_0000"
+    for seed, d in ((1, trial), (2, trial / "seed_2")):
+        assert df.loc[0, f"seed_{seed}"] == json.loads((d / "result.json").read_text())["test_acc_final"]
+    select = ["--config-path", str(trial / ".hydra"), "--config-name", "config"]
+    full = confirm.resolved(select, [*confirm.FULL_TRAIN, "trainer.seed=1"])  # all 60k images: not what the sweep ran
+    assert confirm.finished_diff(trial, full) == "data.test_limit: 256 there, None asked for"  # the first key differing
 
 
 BAD_CONFIRMS = [

@@ -8,13 +8,14 @@ import pandas as pd
 import pytest
 
 from conftest import assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, spawn, sweep_args
-from mnist_sweep.leaderboard import CORE
+from mnist_sweep.leaderboard import CORE, REPEAT_COLUMNS
 
 def test_leaderboard_rows_and_columns(swept):
     tmp, board1, _ = swept
     study = load(tmp, "e2e")
     assert set(board1.trial) < {t.number for t in study.trials}  # board1 is from the first call, before the resume
-    assert set(CORE) - {"feasible"} <= set(board1.columns) and "feasible" not in board1  # unconstrained
+    optional = {"feasible", *REPEAT_COLUMNS}  # a constrained study's, a study with repeats'
+    assert set(CORE) - optional <= set(board1.columns) and not optional & set(board1.columns)
     for col in ("hp.model.c3", "hp.optimizer.lr", "hp.scheduler", "trial_dir", "overrides"):
         assert col in board1.columns
     counted = board1[board1.status != "rejected"]

@@ -8,9 +8,22 @@
 #   bash bench/searches.sh start [NAME ...]   # default: every search below
 #   bash bench/searches.sh status             # running or not, and each leaderboard's top 5
 #   bash bench/searches.sh stop [NAME ...]
+#
+# A search runs for hours and composes every candidate's config from conf/ as it goes: run it from a
+# checkout pinned at a commit, so that work on the repo cannot change (or break) a running study:
+#   bash bench/searches.sh pin [DIR]        # clone HEAD to DIR (default ../mnist_sweep-searches), data linked
+#   PY=$PWD/.venv/bin/python bash ../mnist_sweep-searches/bench/searches.sh start
+# Its studies are then in DIR/outputs/sweeps/; `git -C DIR pull` moves the pin (between runs).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ "${1:-}" = pin ]; then
+  dir="${2:-$here/../mnist_sweep-searches}"
+  git clone -q "$here" "$dir" && ln -s "$here/data" "$dir/data"
+  echo "pinned $(git -C "$dir" log --oneline -1) in $dir"; exit 0
+fi
+cd "$here"
+PY="${PY:-.venv/bin/python}"
+export PYTHONPATH="$here"  # this checkout's code, whichever venv runs it
 REPEATS=(hydra.sweeper.repeats.seeds=3 hydra.sweeper.repeats.top_k=3 hydra.sweeper.workers=1 hydra.sweeper.n_trials=60)
 
 args_for() {  # the sweep's overrides: mode, tier, warm start
@@ -43,6 +56,6 @@ for name in "${names[@]}"; do
     status)
       echo "== $name: $([ -n "$(pid_of "$name")" ] && echo running || echo stopped)"
       [ -f "outputs/sweeps/search_$name/leaderboard.csv" ] && "$PY" -m mnist_sweep.leaderboard "outputs/sweeps/search_$name" --top 5 || true ;;
-    *) echo "usage: bash bench/searches.sh start|stop|status [NAME ...]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/searches.sh start|stop|status [NAME ...] | pin [DIR]" >&2; exit 2 ;;
   esac
 done

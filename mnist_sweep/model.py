@@ -3,7 +3,9 @@
 Every model has the four ingredients of the original assignment (BatchNorm, Dropout, Global
 Average Pooling, a fully connected output). Widths, kernels, padding, dropout and block type
 are lists with one entry per block (a scalar means "the same for every block"); a kernel of
-1 is a 1x1 transition. The parameter count is exact and checked against ``max_params``
+1 is a 1x1 transition. Block types (mnist_sweep.spec): plain, separable (depthwise +
+pointwise conv), se (plain + a squeeze-and-excitation gate) and residual (plain + its input,
+where the shapes match). The parameter count is exact and checked against ``max_params``
 before any training.
 """
 from __future__ import annotations
@@ -14,9 +16,38 @@ from typing import Any
 import torch
 from torch import nn
 
-from mnist_sweep.spec import IMAGE_SIZE, IN_CHANNELS, NUM_CLASSES, ModelSpec, check_budget, spec_from_config
+from mnist_sweep.spec import (
+    IMAGE_SIZE, IN_CHANNELS, NUM_CLASSES, ModelSpec, check_budget, se_hidden, spec_from_config,
+)
 
-def _block(kind: str, c_in: int, c_out: int, k: int, p: int, drop: float, bias: bool) -> nn.Sequential:
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation: GAP -> 1x1 conv to ``hidden`` -> ReLU -> 1x1 conv back -> sigmoid,
+    the result scaling each channel of the input."""
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1), nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class Residual(nn.Module):
+    """``body(x) + x``: the spec admits it only where body keeps the shape (spec.fits_residual)."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) + x
+
+
+def _block(kind: str, c_in: int, c_out: int, k: int, p: int, drop: float, bias: bool, se_ratio: int) -> nn.Module:
     if kind == "separable" and k > 1:
         conv: list[nn.Module] = [
             nn.Conv2d(c_in, c_in, k, padding=p, groups=c_in, bias=False),
@@ -24,7 +55,10 @@ def _block(kind: str, c_in: int, c_out: int, k: int, p: int, drop: float, bias: 
         ]
     else:
         conv = [nn.Conv2d(c_in, c_out, k, padding=p, bias=bias)]
-    return nn.Sequential(*conv, nn.ReLU(inplace=True), nn.BatchNorm2d(c_out), nn.Dropout(drop))
+    body = nn.Sequential(*conv, nn.ReLU(inplace=True), nn.BatchNorm2d(c_out), nn.Dropout(drop))
+    if kind == "se":
+        body.append(SqueezeExcite(c_out, se_hidden(c_out, se_ratio)))
+    return Residual(body) if kind == "residual" else body
 
 
 class Net(nn.Module):
@@ -36,7 +70,8 @@ class Net(nn.Module):
         c_in = IN_CHANNELS
         for i, c_out in enumerate(spec.widths):
             layers.append(
-                _block(spec.block[i], c_in, c_out, spec.kernels[i], spec.padding[i], spec.dropout[i], spec.bias)
+                _block(spec.block[i], c_in, c_out, spec.kernels[i], spec.padding[i], spec.dropout[i], spec.bias,
+                       spec.se_ratio)
             )
             if i in spec.pool_after:
                 layers.append(nn.MaxPool2d(2))

@@ -1,6 +1,12 @@
 """The model's spec without torch: per-block widths, kernels, padding, dropout and block type
 checked into a frozen ``ModelSpec``, its exact parameter count and the budget check. The config
-schema and the model builder (mnist_sweep.model) both use it; nothing here allocates a tensor."""
+schema and the model builder (mnist_sweep.model) both use it; nothing here allocates a tensor.
+
+Block types: ``plain`` (conv, ReLU, BatchNorm, Dropout), ``separable`` (the conv depthwise +
+pointwise), ``se`` (plain, then a squeeze-and-excitation gate of hidden width
+``se_hidden(width, se_ratio)``) and ``residual`` (plain, its input added to its output: only
+where the shapes match, ``fits_residual``). A scalar ``residual`` means "residual on every block
+that fits, plain on the others"; a listed one that does not fit is refused."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -9,7 +15,8 @@ from typing import Any
 
 from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
 
-BLOCK_TYPES = ("plain", "separable")
+BLOCK_TYPES = ("plain", "separable", "se", "residual")
+SE_RATIO_MAX = 64
 IMAGE_SIZE, IN_CHANNELS, NUM_CLASSES = 28, 1, 10
 #: Largest model ever built, budget or not (model.max_params=null): about 40 MB of float32.
 HARD_PARAM_LIMIT = 10_000_000
@@ -25,6 +32,50 @@ class ModelSpec:
     pool_after: tuple[int, ...]
     bias: bool = False
     max_params: int | None = 20_000
+    se_ratio: int = 4
+
+
+def se_hidden(width: int, ratio: int) -> int:
+    """The hidden width of an ``se`` block's gate."""
+    return max(1, width // ratio)
+
+
+def fits_residual(c_in: int, c_out: int, k: int, p: int) -> bool:
+    """A block's input can be added to its output: same channels and an odd kernel with padding
+    (k-1)/2, so the spatial size is kept."""
+    return c_in == c_out and k % 2 == 1 and p == (k - 1) // 2
+
+
+def _residuals(block: tuple[str, ...], scalar: bool, widths: tuple[int, ...], kernels: tuple[int, ...],
+               padding: tuple[int, ...]) -> tuple[str, ...]:
+    """``block`` with a scalar ``residual`` resolved per block; a listed residual that cannot fit is refused."""
+    c_ins = (IN_CHANNELS, *widths[:-1])
+    fits = [fits_residual(*shape) for shape in zip(c_ins, widths, kernels, padding)]
+    if scalar and block[0] == "residual":
+        if not any(fits):
+            raise ModelConfigError(
+                f"model.block: residual fits none of the {len(block)} blocks (each needs c_in == c_out and an odd "
+                "kernel k with padding (k-1)/2); make two consecutive widths equal and pad the second to keep "
+                "its size (model=cnn: e.g. c4=c3 and p4=1), or use plain, separable or se"
+            )
+        return tuple("residual" if f else "plain" for f in fits)
+    for i, (kind, f) in enumerate(zip(block, fits)):
+        if kind == "residual" and not f:
+            k, p, wrong, fix = kernels[i], padding[i], [], []
+            if c_ins[i] != widths[i]:
+                wrong.append(f"c_in {c_ins[i]} != c_out {widths[i]}")
+                fix.append(f"model.widths[{i}]={c_ins[i]}")
+            if k % 2 == 0:
+                wrong.append(f"an even kernel {k}")
+                fix.append(f"an odd model.kernels[{i}] with padding (k-1)/2")
+            elif p != (k - 1) // 2:
+                wrong.append(f"padding {p} with kernel {k}")
+                fix.append(f"model.padding[{i}]={(k - 1) // 2}")
+            raise ModelConfigError(
+                f"model.block[{i}]: residual needs c_in == c_out and padding (k-1)/2 (odd k) to add its input back, "
+                f"but block {i} has {' and '.join(wrong)}; set {' and '.join(fix)}, or use plain there"
+            )
+    return block
 
 
 def _per_block(cfg: Mapping[str, Any], key: str, n: int, kind: type) -> tuple:
@@ -74,10 +125,15 @@ def spec_from_config(cfg: Any) -> ModelSpec:
     for p in pool_after:
         if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < n:
             raise ModelConfigError(f"model.pool_after: {p!r} is not a block index in [0, {n - 1}]")
+    block = _residuals(block, isinstance(cfg.get("block"), str), widths, kernels, padding)
+    se_ratio = cfg.get("se_ratio", 4)
+    if not isinstance(se_ratio, int) or isinstance(se_ratio, bool) or not 1 <= se_ratio <= SE_RATIO_MAX:
+        raise ModelConfigError(f"model.se_ratio: expected an integer in [1, {SE_RATIO_MAX}], got {se_ratio!r}")
     max_params = cfg.get("max_params", 20_000)
     if max_params is not None and (not isinstance(max_params, int) or isinstance(max_params, bool) or max_params < 1):
         raise ModelConfigError(f"model.max_params: expected a positive integer or null, got {max_params!r}")
-    spec = ModelSpec(widths, kernels, padding, dropout, block, pool_after, bool(cfg.get("bias", False)), max_params)
+    spec = ModelSpec(widths, kernels, padding, dropout, block, pool_after, bool(cfg.get("bias", False)), max_params,
+                     se_ratio)
     output_sizes(spec)
     return spec
 
@@ -110,6 +166,9 @@ def spec_params(spec: ModelSpec) -> int:
         else:
             n += c_in * c_out * k * k
         n += (c_out if spec.bias else 0) + 2 * c_out  # conv bias, BatchNorm weight and bias
+        if kind == "se":  # two 1x1 convs with bias: c_out -> hidden -> c_out
+            hidden = se_hidden(c_out, spec.se_ratio)
+            n += c_out * hidden + hidden + hidden * c_out + c_out
         c_in = c_out
     return n + c_in * NUM_CLASSES + NUM_CLASSES
 

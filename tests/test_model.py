@@ -3,10 +3,13 @@ from __future__ import annotations
 import time
 
 import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
-from mnist_sweep.model import Net, build, count_params, summary
-from mnist_sweep.spec import check_budget, output_sizes, spec_from_config, spec_params
+from mnist_sweep.model import Net, Residual, SqueezeExcite, build, count_params, summary
+from mnist_sweep.spec import BLOCK_TYPES, check_budget, output_sizes, spec_from_config, spec_params
 from omegaconf import OmegaConf
 
 EVA8 = dict(widths=[14, 16, 32, 16, 14, 10], kernels=[3, 3, 3, 3, 3, 5], padding=0, pool_after=[1],
@@ -90,6 +93,11 @@ BAD = [
     ({"widths": [8, "16"]}, "model.widths[1]"),
     ({"widths": [8, 10**9], "max_params": None}, "model.widths"),
     ({"widths": [8, 16, 16, 16, 16], "kernels": 5, "pool_after": [0, 1]}, "model.kernels"),
+    ({"block": "residual"}, "model.block"),
+    ({"block": ["plain", "residual"]}, "model.block[1]"),
+    ({"block": "se", "se_ratio": 0}, "model.se_ratio"),
+    ({"block": "se", "se_ratio": True}, "model.se_ratio"),
+    ({"block": "se", "se_ratio": 65}, "model.se_ratio"),
 ]
 
 
@@ -105,6 +113,8 @@ def test_invalid_architectures_name_the_key(change, key):
 @pytest.mark.parametrize("change", [
     {}, {"bias": True}, {"block": "separable"}, {"block": ["plain", "separable"], "kernels": [3, 1]},
     {"widths": [3, 5], "kernels": [5, 1], "padding": [2, 0], "pool_after": [0]},
+    {"block": "se"}, {"block": "se", "se_ratio": 64, "bias": True}, {"block": ["se", "separable"], "se_ratio": 3},
+    {"widths": [8, 8], "padding": 1, "block": ["plain", "residual"]}, {"widths": [8, 8], "padding": 1, "block": "residual"},
 ])
 def test_arithmetic_count_is_exact(change):
     spec = spec_from_config({**two_blocks(8, 16, bias=False), **change})
@@ -141,3 +151,116 @@ def test_cnn_knobs_pool_position_and_padding(cfg):
 def test_cnn_pool_at_the_last_block(cfg):
     spec = spec_from_config(OmegaConf.to_container(cfg("model.pool_at=6").model, resolve=True))
     assert spec.pool_after == (6,) and output_sizes(spec) == [26, 24, 24, 22, 20, 18, 8]
+
+
+# --------------------------------------------------------------------------- se, residual, k1
+SHIPPED = {"best_20k": 15_064, "small_8k": 6_376, "tiny": 3_758, "eva8_seed": 17_290}
+
+
+@pytest.mark.parametrize("name, params", SHIPPED.items())
+def test_shipped_experiments_keep_their_parameter_counts(cfg, name, params):
+    """model.k1 (default 3), se and residual change nothing in the shipped experiments."""
+    model = build(OmegaConf.to_container(cfg(f"+experiment={name}").model, resolve=True))
+    assert count_params(model) == params
+    assert not any(isinstance(m, (Residual, SqueezeExcite)) for m in model.modules())
+
+
+def test_se_block_count_by_hand():
+    spec = spec_from_config({**two_blocks(8, 16, bias=False), "block": "se"})
+    # block 0: conv 72, BN 16, gate 8->2->8 (16+2+16+8); block 1: conv 1152, BN 32, gate 16->4->16 (64+4+64+16)
+    assert spec_params(spec) == 72 + 16 + 42 + 1152 + 32 + 148 + 170 == count_params(Net(spec)) == 1_632
+    # a ratio above the width still leaves one hidden channel: 8->1->8 (8+1+8+8), 16->1->16 (16+1+16+16)
+    spec = spec_from_config({**two_blocks(8, 16, bias=False), "block": "se", "se_ratio": 64})
+    assert spec_params(spec) == 72 + 16 + 25 + 1152 + 32 + 49 + 170 == count_params(Net(spec))
+
+
+def test_se_gate_scales_each_channel():
+    gate = SqueezeExcite(4, 2)
+    x = torch.randn(3, 4, 5, 5)
+    scale = gate.gate(x)
+    assert scale.shape == (3, 4, 1, 1) and bool(((scale > 0) & (scale < 1)).all())
+    assert torch.allclose(gate(x), x * scale)
+
+
+def test_residual_adds_its_input():
+    model = build({**two_blocks(8, 8, bias=False), "padding": 1, "block": ["plain", "residual"]}).eval()
+    res = model.features[1]
+    assert isinstance(res, Residual) and not isinstance(model.features[0], Residual)
+    x = torch.randn(2, 8, 6, 6)
+    assert torch.allclose(res(x), res.body(x) + x)
+
+
+@pytest.mark.parametrize("change, wrong", [
+    ({"widths": [8, 16], "padding": 1}, "c_in 8 != c_out 16"),
+    ({"widths": [8, 8], "padding": 0}, "padding 0 with kernel 3"),
+    ({"widths": [8, 8], "kernels": [3, 4], "padding": [1, 1]}, "an even kernel 4"),
+])
+def test_a_residual_that_cannot_fit_is_one_line_naming_the_block(change, wrong):
+    with pytest.raises(ModelConfigError) as e:
+        spec_from_config({**two_blocks(8, 8, bias=False), **change, "block": ["plain", "residual"]})
+    line = str(e.value)
+    assert line.startswith("model.block[1]: residual needs c_in == c_out and padding (k-1)/2") and "\n" not in line
+    assert wrong in line and "or use plain there" in line
+
+
+def test_a_scalar_residual_applies_where_it_fits():
+    spec = spec_from_config({**two_blocks(8, 8, bias=False), "widths": [8, 8, 16, 16], "padding": 1, "block": "residual"})
+    assert spec.block == ("plain", "residual", "plain", "residual")
+    assert spec_params(spec) == count_params(Net(spec))
+
+
+def test_cnn_k1_5(cfg):
+    spec = spec_from_config(OmegaConf.to_container(cfg("model.k1=5").model, resolve=True))
+    assert spec.kernels == (5, 3, 1, 3, 3, 3, 3) and output_sizes(spec)[0] == 24
+    assert spec_params(spec) == 9_778 + 8 * (25 - 9) == count_params(Net(spec))
+    assert spec_from_config(OmegaConf.to_container(cfg().model, resolve=True)).kernels[0] == 3
+
+
+@pytest.mark.parametrize("block", BLOCK_TYPES)
+def test_cnn_block_types_forward_to_ten_logits(cfg, block):
+    overrides = [f"model.block={block}", "model.k1=5", "model.se_ratio=2"]
+    if block == "residual":
+        overrides += ["model.p4=1", "model.p5=1", "model.p6=1"]  # c3..c6 are all 16: blocks 4-6 fit
+    model = build(OmegaConf.to_container(cfg(*overrides).model, resolve=True)).eval()
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert {"BatchNorm2d", "Dropout", "AdaptiveAvgPool2d", "Linear"} <= kinds
+    assert ("SqueezeExcite" in kinds) == (block == "se") and ("Residual" in kinds) == (block == "residual")
+
+
+def test_a_sweep_can_search_block_type_k1_and_se_ratio(cfg):
+    from optuna.distributions import CategoricalDistribution
+
+    from mnist_sweep.config.space import check_distribution
+    from mnist_sweep.errors import SweepError
+
+    base = cfg()
+    for key, choices in [("model.block", list(BLOCK_TYPES)), ("model.k1", [3, 5]), ("model.se_ratio", [2, 4, 8])]:
+        check_distribution(key, CategoricalDistribution(choices), base)
+    with pytest.raises(SweepError, match="model.k1"):
+        check_distribution("model.k1", CategoricalDistribution([3, 4]), base)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_any_accepted_spec_is_counted_exactly(data):
+    """Property: every spec the validator accepts, any block types, has spec_params == torch's count."""
+    n = data.draw(st.integers(1, 4))
+    widths, kernels, padding, c_in = [], [], [], 1
+    for _ in range(n):  # a block that keeps its input's shape (a residual fits) or any block
+        k, keep = data.draw(st.sampled_from([1, 3, 5])), data.draw(st.booleans())
+        widths.append(c_in if keep else data.draw(st.sampled_from([1, 2, 4, 8])))
+        padding.append((k - 1) // 2 if keep else data.draw(st.integers(0, k - 1)))
+        kernels.append(k)
+        c_in = widths[-1]
+    block = data.draw(st.one_of(st.sampled_from(BLOCK_TYPES), st.lists(st.sampled_from(BLOCK_TYPES), min_size=n, max_size=n)))
+    cfg = dict(widths=widths, kernels=kernels, padding=padding, dropout=0.0, block=block, pool_after=[],
+               bias=data.draw(st.booleans()), se_ratio=data.draw(st.integers(1, 8)), max_params=None)
+    try:
+        spec = spec_from_config(cfg)
+    except ModelConfigError as e:
+        assert "\n" not in str(e) and str(e).startswith("model.")
+        return
+    model = Net(spec).eval()
+    assert spec_params(spec) == count_params(model)
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)

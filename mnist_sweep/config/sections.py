@@ -15,7 +15,7 @@ from mnist_sweep.config.ranges import (
     DEVICE_PATTERN, MAX_SEED, OPTIMIZERS, PRECISIONS, SCHEDULERS, TEST_IMAGES, TRAIN_IMAGES, key,
 )
 from mnist_sweep.errors import ConfigError
-from mnist_sweep.spec import HARD_PARAM_LIMIT
+from mnist_sweep.spec import HARD_PARAM_LIMIT, SE_RATIO_MAX
 
 
 @dataclass
@@ -31,7 +31,10 @@ class ModelSchema:
     padding: Any = key(0, text="int in [0, kernel - 1], or one per block")
     pool_after: Optional[List[int]] = key(factory=list, text="block indices in [0, blocks - 1]")
     dropout: Any = key(0.0, text="float in [0, 1), or one per block")
-    block: Any = key("plain", text="plain or separable, or one per block")
+    block: Any = key("plain", text="plain, separable, se or residual, or one per block (residual: where c_in == c_out "
+                                   "and padding is (k-1)/2; a scalar residual applies there, plain elsewhere)")
+    se_ratio: int = key(4, ge=1, le=SE_RATIO_MAX,
+                        text=f"in [1, {SE_RATIO_MAX}] (an se gate's hidden width is max(1, width // se_ratio))")
     bias: bool = False
 
 
@@ -40,6 +43,7 @@ class CnnModelSchema(ModelSchema):
     """``model=cnn``: widths built from scalar keys so a search can vary them."""
 
     c1: int = key(8, ge=1)
+    k1: int = key(3, one_of=(3, 5), text="3 or 5 (kernel of block c1)")
     c2: int = key(16, ge=1)
     t1: int = key(8, ge=1)
     c3: int = key(16, ge=1)

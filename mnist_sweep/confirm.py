@@ -72,9 +72,13 @@ def resolved(select: list[str], overrides: list[str]) -> dict:
 
 
 def first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    """The first dotted key where two config trees differ, with both values."""
+    """The first dotted key where a saved config ``a`` and the asked-for ``b`` differ, with both
+    values. A key missing from ``a`` that ``b`` sets to null is no difference: a run saved before
+    the key existed trained as its null (off) default does (e.g. trainer.ema_decay)."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
+            if k not in a and b.get(k) is None:
+                continue
             d = first_difference(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{path}.{k}" if path else str(k))
             if d:
                 return d

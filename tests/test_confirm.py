@@ -102,3 +102,12 @@ def test_confirm_refusal_as_a_subprocess(tmp_path):
     proc = run(["mnist_sweep.confirm", "x.csv", "--seeds", "0"], cwd=tmp_path, process=True)
     assert_one_line_error(proc, "--seeds")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_key_added_later_with_a_null_default_is_no_difference():
+    saved = {"trainer": {"seed": 1}}  # saved before trainer.ema_decay existed
+    assert confirm.first_difference(saved, {"trainer": {"seed": 1, "ema_decay": None}}) is None
+    assert confirm.first_difference(saved, {"trainer": {"seed": 1, "ema_decay": 0.999}}) == (
+        "trainer.ema_decay: '<missing>' there, 0.999 asked for")
+    assert confirm.first_difference({"trainer": {"seed": 1, "ema_decay": None}}, saved) == (
+        "trainer.ema_decay: None there, '<missing>' asked for")

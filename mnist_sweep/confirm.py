@@ -13,6 +13,7 @@ when the sweep trained with this protocol; two run at once.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -57,6 +58,12 @@ def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
 _HYDRA = threading.Lock()  # Hydra's compose API is process-global; runs are checked from two threads
 
 
+@functools.lru_cache(maxsize=1)
+def default_config() -> dict:
+    """The project's default config, resolved: what a key added later defaults to."""
+    return resolved([], [])
+
+
 def resolved(select: list[str], overrides: list[str]) -> dict:
     """The config ``python -m mnist_sweep.train <select> <overrides>`` would run, resolved."""
     from hydra import compose, initialize_config_dir
@@ -71,15 +78,20 @@ def resolved(select: list[str], overrides: list[str]) -> dict:
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def first_difference(a: Any, b: Any, path: str = "") -> str | None:
+MISSING = "<missing>"
+
+
+def first_difference(a: Any, b: Any, path: str = "", defaults: Any = None) -> str | None:
     """The first dotted key where a saved config ``a`` and the asked-for ``b`` differ, with both
-    values. A key missing from ``a`` that ``b`` sets to null is no difference: a run saved before
-    the key existed trained as its null (off) default does (e.g. trainer.ema_decay)."""
+    values. A key missing from ``a`` that ``b`` sets to its default (``defaults``: the project's
+    default config) is no difference: a run saved before the key existed trained as that default
+    does (keys are added with defaults that keep the old behaviour, e.g. trainer.ema_decay=null)."""
     if isinstance(a, dict) and isinstance(b, dict):
+        defaults = defaults if isinstance(defaults, dict) else {}
         for k in sorted(set(a) | set(b), key=str):
-            if k not in a and b.get(k) is None:
+            if k not in a and k in defaults and b.get(k) == defaults[k]:
                 continue
-            d = first_difference(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{path}.{k}" if path else str(k))
+            d = first_difference(a.get(k, MISSING), b.get(k, MISSING), f"{path}.{k}" if path else str(k), defaults.get(k))
             if d:
                 return d
         return None
@@ -103,7 +115,7 @@ def finished_diff(run_dir: Path, wanted: dict) -> str | None:
     if not result.exists() or json.loads(result.read_text()).get("status") != "complete":
         return "no complete run"
     saved = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), resolve=True)
-    return first_difference(saved, wanted)
+    return first_difference(saved, wanted, defaults=default_config())
 
 
 def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> dict:

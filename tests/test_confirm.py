@@ -104,10 +104,14 @@ def test_confirm_refusal_as_a_subprocess(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_key_added_later_with_a_null_default_is_no_difference():
-    saved = {"trainer": {"seed": 1}}  # saved before trainer.ema_decay existed
-    assert confirm.first_difference(saved, {"trainer": {"seed": 1, "ema_decay": None}}) is None
-    assert confirm.first_difference(saved, {"trainer": {"seed": 1, "ema_decay": 0.999}}) == (
-        "trainer.ema_decay: '<missing>' there, 0.999 asked for")
-    assert confirm.first_difference({"trainer": {"seed": 1, "ema_decay": None}}, saved) == (
-        "trainer.ema_decay: None there, '<missing>' asked for")
+def test_a_key_added_later_at_its_default_is_no_difference():
+    saved = {"trainer": {"seed": 1}, "model": {"c1": 8}}  # saved before ema_decay and k1 existed
+    defaults = {"trainer": {"seed": 0, "ema_decay": None}, "model": {"c1": 8, "k1": 3}}
+    same = {"trainer": {"seed": 1, "ema_decay": None}, "model": {"c1": 8, "k1": 3}}
+    assert confirm.first_difference(saved, same, defaults=defaults) is None
+    assert confirm.first_difference(saved, same) == "model.k1: '<missing>' there, 3 asked for"  # no defaults known
+    other = {"trainer": {"seed": 1, "ema_decay": 0.999}, "model": {"c1": 8, "k1": 3}}
+    assert confirm.first_difference(saved, other, defaults=defaults) == "trainer.ema_decay: '<missing>' there, 0.999 asked for"
+    assert confirm.first_difference(same, saved, defaults=defaults) == "model.k1: 3 there, '<missing>' asked for"
+    assert confirm.first_difference(saved, {**same, "model": {"c1": 8, "k1": 5}}, defaults=defaults) == (
+        "model.k1: '<missing>' there, 5 asked for")

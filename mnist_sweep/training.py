@@ -86,9 +86,10 @@ def make_scheduler(opt: torch.optim.Optimizer, s: SchedulerSettings, epochs: int
 
 
 def make_ema(model: torch.nn.Module, decay: float | None) -> AveragedModel | None:
-    """The EMA copy of ``model`` (BatchNorm statistics averaged too), or None when off. It is the
+    """The EMA copy of ``model`` (BatchNorm statistics averaged too), or None when off (null, or 0:
+    a decay of 0 averages nothing, so a sweep can search ``choice(0, 0.99, 0.999)``). It is the
     copy that is evaluated and saved: the deployed net, with the same parameter count."""
-    if decay is None:
+    if not decay:
         return None
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 

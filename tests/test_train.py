@@ -135,3 +135,20 @@ def test_an_ema_of_the_weights_is_what_is_evaluated_and_saved(cfg, tmp_path):
     assert set(ema_state) == set(plain_state) and json.loads((out / "result.json").read_text())["params"] == plain["params"]
     assert not all(torch.equal(ema_state[k], plain_state[k]) for k in plain_state)  # the average, not the last step
     assert predict.main([str(out), "--test"]) == 0  # "identical" to the recorded test_acc_final
+
+
+def test_an_ema_decay_of_0_is_off_so_a_sweep_can_search_it(cfg, tmp_path):
+    """0 averages nothing: the run is the plain run (same metrics, same weights), and a sweep can
+    search choice(0, 0.999) (Hydra's choice takes no null)."""
+    from conftest import run
+
+    metrics = {}
+    for name, extra in (("off", []), ("zero", ["trainer.ema_decay=0"])):
+        train(cfg(*TINY, *extra), tmp_path / name)
+        metrics[name] = pd.read_csv(tmp_path / name / "metrics.csv")
+    cols = [c for c in metrics["off"].columns if c.endswith(("_acc", "_loss"))]
+    pd.testing.assert_frame_equal(metrics["off"][cols], metrics["zero"][cols])
+    a, b = (torch.load(tmp_path / n / "model.pt", weights_only=True) for n in ("off", "zero"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    dry = run(["mnist_sweep.train", "-m", "trainer.ema_decay=choice(0,0.999)", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert dry.returncode == 0 and "trainer.ema_decay" in dry.stderr + dry.stdout, dry.stderr[-2000:]

@@ -81,6 +81,19 @@ def test_constrained_modes_repeat_the_feasible_configs(tmp_path, mode, objective
         assert t.constraints["target"] == pytest.approx(0.01 - t.user_attrs["val_mean"])
 
 
+@pytest.mark.slow
+def test_pareto_repeats_tell_each_objective_its_mean(tmp_path):
+    d = tmp_path / "sw"
+    proc = run(["mnist_sweep.train", "-m", "hparams_search=pareto", f"hydra.sweep.dir={d}", "hydra.sweeper.n_trials=2",
+                "hydra.sweeper.workers=1", "hydra.sweeper.repeats.top_k=10", *REPEAT, *TINY], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    main, side = studies(d, "mnist_pareto")
+    assert len(seeds_ran(side)) == 4 and len(set(seeds_ran(side))) == 4
+    for t in [t for t in main.trials if t.state == TrialState.COMPLETE]:
+        assert t.values[0] == pytest.approx(t.user_attrs["val_mean"])  # val_acc: the mean over the 3 seeds
+        assert t.values[1] == t.user_attrs["result"]["params"] and t.user_attrs["n_seeds"] == 3
+
+
 def interrupt_after_a_seed(study: optuna.Study, sweep_dir: Path) -> None:
     """on_trial_end for the resume test: the sweep stops once one further seed has finished."""
     side = optuna.load_study(study_name=study.study_name + REPEATS_SUFFIX, storage=study._storage)

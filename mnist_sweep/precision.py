@@ -6,7 +6,8 @@ faster on an AMD EPYC where a whole ``tiny`` trial was not faster at all (BENCHM
 without bf16 instructions (no ``avx512_bf16``/``amx_bf16``) is fp32 without a measurement, as is
 a GPU without bf16; otherwise ``measure`` times real training steps of copies of the run's model
 (same device, memory format and thread count), with the run's optimizer kind and batches from the
-run's own input pipeline (augmentation included), fp32 and bf16 interleaved, the best of each.
+run's own input pipeline (augmentation included), fp32 and bf16 in alternating blocks timed in
+CPU time, the median of the paired ratios.
 bf16 is picked when it is at least ``MIN_SPEEDUP`` faster. The decision is cached per machine and
 per workload (the model's architecture, batch size, threads, memory format, optimizer,
 augmentation), so the same machine always trains a config the same way (``reproduce`` stays
@@ -23,6 +24,7 @@ import json
 import logging
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +43,11 @@ CACHE_ENV = "MNIST_SWEEP_CACHE"  # where decisions are kept (default ~/.cache/mn
 # whole trial was not faster in bf16 (BENCHMARKS.md), ranged 0.90-1.14x, and 1.1 let one of them
 # pick bf16; and bf16's rounding is one more thing that differs between machines.
 MIN_SPEEDUP = 1.15
-STEPS, WARMUP = 30, 3  # timed and untimed training steps per round (four rounds)
+# Timed steps per precision, in PAIRS blocks that alternate fp32 and bf16, after WARMUP untimed
+# steps of each; the speedup is the median of the PAIRS per-block ratios: a neighbour whose load
+# changes during the measurement slows both blocks of a pair alike (best-of-two rounds of 30
+# steps, before, flipped best_20k's decision between 1.07x and 1.35x on a shared machine).
+STEPS, WARMUP, PAIRS = 60, 3, 6
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
@@ -110,26 +116,46 @@ def _endless(batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[t
 
 
 def _rates(device: torch.device, work: Workload, steps: int, warmup: int) -> dict[str, float]:
+    """Median images/s of each precision and the median of the paired per-block ratios."""
     batches = _endless(work.batches)
-    rates: dict[str, float] = {}
-    for name in ("fp32", "bf16", "fp32", "bf16"):  # interleaved: a busy neighbour slows both alike
-        net = copy.deepcopy(work.model).train()  # the same weights, buffers and memory format each round
-        opt = work.optimizer(net.parameters())
-        seen = 0
-        for i in range(warmup + steps):
-            if i == warmup:
-                _sync(device)
-                seen, t0 = 0, time.perf_counter()
-            x, y = next(batches)  # the input pipeline is timed too: it is part of every step
-            with autocast(name, device):
-                loss = F.cross_entropy(net(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            seen += len(y)
-        _sync(device)
-        rates[name] = max(rates.get(name, 0.0), seen / (time.perf_counter() - t0))
-    return rates
+    runs = {}
+    for name in ("fp32", "bf16"):
+        net = copy.deepcopy(work.model).train()  # the run's weights, buffers and memory format
+        runs[name] = (net, work.optimizer(net.parameters()))
+        _block(runs[name], name, device, batches, warmup)
+    per = max(1, steps // PAIRS)
+    rates: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    for i in range(PAIRS):
+        for name in (("fp32", "bf16") if i % 2 == 0 else ("bf16", "fp32")):  # neither always goes first
+            rates[name].append(_block(runs[name], name, device, batches, per))
+    ratios = [b / f for f, b in zip(rates["fp32"], rates["bf16"])]
+    return {"fp32": statistics.median(rates["fp32"]), "bf16": statistics.median(rates["bf16"]),
+            "speedup": statistics.median(ratios)}
+
+
+def _block(run: tuple[nn.Module, torch.optim.Optimizer], name: str, device: torch.device,
+           batches: Iterator[tuple[torch.Tensor, torch.Tensor]], steps: int) -> float:
+    """Images/s of ``steps`` training steps (the input pipeline included: it is part of every step)."""
+    net, opt = run
+    clock = _clock(device)
+    _sync(device)
+    seen, t0 = 0, clock()
+    for _ in range(steps):
+        x, y = next(batches)
+        with autocast(name, device):
+            loss = F.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        seen += len(y)
+    _sync(device)
+    return seen / max(clock() - t0, 1e-9)
+
+
+def _clock(device: torch.device) -> Callable[[], float]:
+    """On a CPU, this process's CPU time: what the steps cost, whatever else the machine runs
+    (wall time on a shared 2-core machine varied by a third between blocks); on a GPU, wall time."""
+    return time.perf_counter if device.type == "cuda" else time.process_time
 
 
 def _sync(device: torch.device) -> None:
@@ -145,10 +171,10 @@ def _decide(device: torch.device, work: Workload) -> dict:
         return {"precision": "fp32", "why": "this CPU has no bf16 instructions (avx512_bf16, amx_bf16)"}
     log.info("precision auto: timing this model's training steps in fp32 and bf16 (once per model and machine)")
     rates = measure(device, work)
-    speedup = rates["bf16"] / rates["fp32"]
+    speedup = rates.get("speedup") or rates["bf16"] / rates["fp32"]
     return {"precision": "bf16" if speedup >= MIN_SPEEDUP else "fp32", "speedup": round(speedup, 3),
             "why": f"measured bf16 at {speedup:.2f}x fp32 on this run's training steps (bf16 when >= {MIN_SPEEDUP}x)",
-            "images_per_s": {k: round(v, 1) for k, v in rates.items()}}
+            "images_per_s": {k: round(v, 1) for k, v in rates.items() if k in ("fp32", "bf16")}}
 
 
 def auto_decision(device: torch.device, work: Workload) -> dict:

@@ -8,10 +8,11 @@ import os
 import sys
 import tempfile
 
-from mnist_sweep import PROJECT_ROOT
 from hydra import compose, initialize_config_dir
+
+from mnist_sweep import PROJECT_ROOT, training
 from mnist_sweep.config.settings import validate
-from mnist_sweep import training
+
 name = sys.argv[1]
 for i in range(int(sys.argv[2])):
     d = tempfile.mkdtemp(prefix="prec_")

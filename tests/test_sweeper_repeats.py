@@ -165,6 +165,20 @@ def test_a_raced_out_seed_cancels_the_rest_and_the_config_is_told_its_lower_mean
     assert rep.claim(5) == []
 
 
+def test_the_leaderboard_says_which_configs_rest_on_one_seed():
+    from mnist_sweep.leaderboard import frame
+
+    rows = [{"trial": 0, "status": "complete", "value": 0.99, "params": 100, "val_acc": 0.991, "n_seeds": 3,
+             "val_mean": 0.99, "val_sem": 0.001, "_sign": 1.0},
+            {"trial": 1, "status": "complete", "value": 0.985, "params": 100, "val_acc": 0.985, "_sign": 1.0},
+            {"trial": 2, "status": "pruned", "value": None, "params": 100, "val_acc": 0.95, "_sign": 1.0}]
+    for r in rows:
+        r.update(test_acc_final=r["val_acc"], trial_dir=None)
+    board = frame(rows).set_index("trial")
+    assert board.loc[0, "n_seeds"] == 3 and board.loc[1, "n_seeds"] == 1
+    assert board.loc[1, "val_mean"] == 0.985 and pd.isna(board.loc[2, "n_seeds"]) and pd.isna(board.loc[1, "val_sem"])
+
+
 def test_only_configs_in_the_top_k_are_repeated(tmp_path):
     main = optuna.create_study(direction="maximize")
     rep = Repeats.open(main, seeds=2, top_k=1, constrained=False)

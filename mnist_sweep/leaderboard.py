@@ -53,7 +53,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "trial": t.number,
             "status": status,
             "params": res.get("params", attrs.get("params")),
-            "value": t.value if t.values and len(t.values) == 1 else None,
+            "value": t.value if t.values and len(t.values) == 1 and t.state.name == "COMPLETE" else None,  # pruned: a metric
             "seed": res.get("seed"),
             "host": attrs.get("host"),
             "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,

@@ -70,3 +70,23 @@ def test_a_helper_without_a_pipe_logs_as_before(monkeypatch):
     assert not any(isinstance(h, _log._Channel) for h in _log.log.handlers)
     assert _log.parse_channel_line("30\ttrial 1 failed") == (30, "trial 1 failed")
     assert _log.parse_channel_line("no tab") == (logging.INFO, "no tab")
+
+
+def test_a_pruned_trial_shows_its_last_metric_and_epoch_not_as_the_objective(caplog):
+    """Optuna keeps a pruned trial's last reported metric as its value; in smallest mode the line
+    must not call that accuracy "params"."""
+    import optuna
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from hydra_plugins.mnist_sweep_sweeper import _study
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+
+    study = optuna.create_study(direction="minimize")
+    _study.name_metrics(study, ["params"])
+    trial = study.ask()
+    trial.report(0.9812, 7)
+    _study.record(study, trial, JobReturn(status=JobStatus.FAILED, _return_value=optuna.TrialPruned("pruned")))
+    with caplog.at_level(logging.INFO):
+        Progress(5).trial_line(study, trial.number)
+    line = caplog.records[-1].getMessage()
+    assert "trial 0 pruned, at epoch 7 0.9812" in line and "params 0.9812" not in line

@@ -41,7 +41,10 @@ class Progress:
             best = f"{_fmt(b.values[0])} (trial {b.number})"
         left = max(self.n_trials - len(done), 0)
         shown = _fmt(t.values[0]) if t.values else "-"
-        if t.user_attrs.get("n_seeds"):
+        if t.state == TrialState.PRUNED and t.intermediate_values:  # Optuna keeps its last metric as its value
+            step = max(t.intermediate_values)
+            name, shown = "at epoch", f"{step} {_fmt(t.intermediate_values[step])}"
+        elif t.user_attrs.get("n_seeds"):
             shown += f" (mean of {t.user_attrs['n_seeds']} seeds)"
         elif t.user_attrs.get("seed_runs"):  # repeating: its first seed so far
             shown = f"{_fmt(next(iter(t.user_attrs['seed_runs'].values()))['values'][0])} (first seed)"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import sys
@@ -42,6 +43,14 @@ PROG = "python -m mnist_sweep.train"
 FULL_ERROR = "HYDRA_FULL_ERROR"
 
 
+def peak_epoch(st: Settings) -> int:
+    """The epoch a OneCycle schedule's learning rate peaks (0 for the others): before it, a
+    trial's accuracy is no guide for a pruner."""
+    if st.scheduler.name != "onecycle":
+        return 0
+    return math.ceil(float(st.scheduler.kwargs.get("pct_start", 0.3)) * st.trainer.max_epochs)
+
+
 class _Validated:
     """What ``main`` validated for this process's run (see ``settings_for``)."""
 
@@ -66,7 +75,8 @@ def task(cfg: DictConfig) -> float | list[float]:
         hook, slot, st = None, 0, settings_for(cfg)
         if hc.mode == RunMode.MULTIRUN:
             hook = pruning_hook(hc.sweeper, st.trainer.max_epochs,
-                                {"n_val": st.data.val_size or st.data.test_limit or 10_000, "target_acc": st.trainer.target_acc})
+                                {"n_val": st.data.val_size or st.data.test_limit or 10_000, "target_acc": st.trainer.target_acc,
+                                 "peak_epoch": peak_epoch(st)})
             slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
         result = train(st, out_dir, on_epoch=hook, slot=slot)
         if hc.mode != RunMode.MULTIRUN:

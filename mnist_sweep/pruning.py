@@ -17,8 +17,11 @@ Only finished trials with the trial's own number of epochs teach the late gain (
 schedule anneals earlier than a 20-epoch one). The job records its epochs, validation size and
 target in the trial's user attrs (mnist_sweep.trial.pruning_hook).
 
-Until ``n_startup_trials`` trials have finished (no curves to learn the late gain from) and
-before ``n_warmup_steps`` epochs, nothing is pruned. A trial's last epoch is never pruned (the
+Until ``n_startup_trials`` trials have finished (no curves to learn the late gain from), before
+``n_warmup_steps`` epochs, and before the trial's learning rate peaks (``peak_epoch``, OneCycle's
+warm-up: until then its accuracy swings by a point between epochs), nothing is pruned. A seed of a
+repeated config (``race_bar`` set) also learns the late gain from its config's own first seed,
+the curve with its very schedule. A trial's last epoch is never pruned (the
 task does not ask then).
 """
 from __future__ import annotations
@@ -78,10 +81,14 @@ class ProjectionPruner(BasePruner):
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
-        if step is None or step < self.n_warmup_steps:
+        # Where the trial is in its schedule: until its learning rate peaks (OneCycle's warm-up,
+        # recorded by the job as peak_epoch) its accuracy swings by a point from epoch to epoch.
+        if step is None or step < max(self.n_warmup_steps, int(trial.user_attrs.get("peak_epoch") or 0)):
             return False
-        finished = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                    if t.intermediate_values and (t.number != trial.number or "race_bar" in trial.user_attrs)]
+        repeat_of = trial.user_attrs.get("repeat_of") if "race_bar" in trial.user_attrs else None
+        finished = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+                    if t.intermediate_values and (t.state == TrialState.COMPLETE or t.number == repeat_of)
+                    and (t.number != trial.number or repeat_of is not None)]  # a repeat: its config's first seed too
         if len(finished) < self.n_startup_trials:
             return False
         bar, best_case = self.bar(trial, finished), self.projection(trial, step, finished)

@@ -20,11 +20,11 @@ def study_with(curves: list[list[float]], epochs: int | None = None) -> optuna.S
     return study
 
 
-def running(study: optuna.Study, curve: list[float], epochs: int, target: float = 0.994) -> optuna.trial.FrozenTrial:
+def running(study: optuna.Study, curve: list[float], epochs: int, target: float = 0.994,
+            **attrs) -> optuna.trial.FrozenTrial:
     t = study.ask()
-    t.set_user_attr("max_epochs", epochs)
-    t.set_user_attr("n_val", 10_000)
-    t.set_user_attr("target_acc", target)
+    for key, value in {"max_epochs": epochs, "n_val": 10_000, "target_acc": target, **attrs}.items():
+        t.set_user_attr(key, value)
     for epoch, v in enumerate(curve, 1):
         t.report(v, epoch)
     return study.get_trials(deepcopy=False)[-1]
@@ -76,3 +76,24 @@ def test_more_noise_allowed_prunes_less():
     trial = running(study, [0.95, 0.96, 0.984], epochs=6)  # 0.984 + 0.004 + 2 sigma ~ 0.9905 < 0.994
     assert ProjectionPruner(to_target=True, sigmas=2).prune(study, trial) is True
     assert ProjectionPruner(to_target=True, sigmas=6).prune(study, trial) is False
+
+
+def test_nothing_is_pruned_before_the_learning_rate_peaks():
+    """A trial at a hopeless 0.5 is left alone until its OneCycle peak (peak_epoch), then pruned."""
+    study = study_with(FINISHED)
+    assert ProjectionPruner(to_target=True).prune(study, running(study, [0.5] * 3, 6, peak_epoch=4)) is False
+    assert ProjectionPruner(to_target=True).prune(study, running(study, [0.5] * 4, 6, peak_epoch=4)) is True
+
+
+def test_a_repeat_learns_the_late_gain_from_its_own_configs_first_seed_too():
+    """The held parent (RUNNING) gained 0.012 after epoch 3; the finished trials only 0.004: a
+    repeat at 0.980 can still reach 0.994 on its own config's curve, a stranger at 0.980 cannot."""
+    study = study_with(FINISHED)
+    parent = study.ask()
+    parent.set_user_attr("max_epochs", 6)
+    for epoch, v in enumerate([0.96, 0.975, 0.983, 0.99, 0.993, 0.995], 1):
+        parent.report(v, epoch)
+    seed = running(study, [0.95, 0.96, 0.980], epochs=6, race_bar=0.994, repeat_of=parent.number)
+    assert ProjectionPruner(to_target=True).prune(study, seed) is False
+    stranger = running(study, [0.95, 0.96, 0.980], epochs=6)
+    assert ProjectionPruner(to_target=True).prune(study, stranger) is True

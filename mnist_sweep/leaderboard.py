@@ -117,7 +117,7 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         df = df.drop(columns=REPEAT_COLUMNS, errors="ignore")  # no config was repeated
     else:  # a config trained on one seed says so: its rank rests on that one run
         one = df.status.eq("complete") & df.n_seeds.isna()
-        df.loc[one, "n_seeds"], df.loc[one, "val_mean"] = 1, df.loc[one, "val_acc"]
+        df.loc[one, "n_seeds"], df.loc[one, "val_mean"] = 1, df.loc[one, "_acc"] if one.any() else None
     df = df.drop(columns=["_order", "_infeasible", "_score", "_acc"]).reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
     hp = sorted(c for c in df.columns if c.startswith("hp."))

@@ -177,6 +177,8 @@ def test_the_leaderboard_says_which_configs_rest_on_one_seed():
     board = frame(rows).set_index("trial")
     assert board.loc[0, "n_seeds"] == 3 and board.loc[1, "n_seeds"] == 1
     assert board.loc[1, "val_mean"] == 0.985 and pd.isna(board.loc[2, "n_seeds"]) and pd.isna(board.loc[1, "val_sem"])
+    every = frame([{**rows[0], "val_acc": None}])  # every config repeated, selected on the test set: none to fill
+    assert every.n_seeds.tolist() == [3] and every.val_mean.tolist() == [0.99]
 
 
 def test_only_configs_in_the_top_k_are_repeated(tmp_path):

@@ -43,7 +43,10 @@ def sweeper_conf(config: dict[str, Any]) -> MnistOptunaSweeperConf:
     unknown = sorted(set(config) - known)
     if unknown:
         raise SweepError(f"hydra.sweeper.{unknown[0]}: not a key of hydra/sweeper=mnist_optuna")
-    return MnistOptunaSweeperConf(**config)
+    conf = MnistOptunaSweeperConf(**config)
+    if not isinstance(conf.repeats, RepeatsConf):  # Hydra hands nested keys over as a mapping
+        conf.repeats = RepeatsConf(**conf.repeats)
+    return conf
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
@@ -139,8 +142,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
         rep = self.conf.repeats
-        seeds, top_k = (rep.seeds, rep.top_k) if isinstance(rep, RepeatsConf) else (rep.get("seeds", 1), rep.get("top_k", 5))
-        repeats = Repeats.open(study, seeds, top_k, self.conf.constrain_to_target)
+        repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target)
         loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
                     self.conf.constrain_to_target, repeats)
         try:

@@ -20,7 +20,6 @@ from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _repeats, _rev
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError
-from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 POLL_S = 2.0  # a worker whose open parents wait on other workers' seeds looks again after this
@@ -165,12 +164,7 @@ class Loop:
             if _study.reject(self.study, trial, self.hooks.precheck, lambda: self.hooks.compose(overrides)):
                 self._dropped(trial, in_flight, rejected=True)
                 continue
-            batch.append((trial, [
-                *overrides,
-                f"hydra.sweep.subdir={trial_dir.name}",
-                f"++hydra.job.env_set.{TRIAL_ID_ENV}={_optuna.trial_id(trial)}",
-                f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={trial.number}",
-            ]))
+            batch.append((trial, _study.job_overrides(overrides, trial_dir.name, _optuna.trial_id(trial), trial.number)))
         return batch
 
     def _ask(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> tuple[optuna.Trial, list[str] | None]:

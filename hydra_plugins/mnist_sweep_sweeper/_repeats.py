@@ -20,18 +20,19 @@ is told the mean over its seeds.
 """
 from __future__ import annotations
 
+import os
 import shlex
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna
+from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _study
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
-from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 DONE = ("complete", "pruned", "cancelled")  # a seed in one of these states needs no further run
 
@@ -202,19 +203,12 @@ class Repeats:
                    for t in self.study.get_trials(deepcopy=False))
 
     def _job(self, trial: optuna.Trial, t: FrozenTrial, parent: FrozenTrial | None) -> list[str]:
-        import os
-        import socket
-
-        bar = self.race_bar(t.user_attrs["parent_dir"])
-        for key, value in {"status": "running", "host": socket.gethostname(), "pid": os.getpid(),
-                           "race_bar": bar, "repeat_of": parent.number if parent else None}.items():
-            trial.set_user_attr(key, value)
+        _study.mark(trial, "running", host=socket.gethostname(), pid=os.getpid(),
+                    race_bar=self.race_bar(t.user_attrs["parent_dir"]), repeat_of=parent.number if parent else None)
         seed, parent_dir = int(t.user_attrs["seed"]), t.user_attrs["parent_dir"]
         kept = [o for o in shlex.split(t.user_attrs["overrides"]) if not o.lstrip("+").startswith("trainer.seed=")]
-        rel = f"{parent_dir.rsplit('/', 1)[-1]}/seed_{seed}"
-        return [*kept, f"trainer.seed={seed}", f"hydra.sweep.subdir={rel}",
-                f"++hydra.job.env_set.{TRIAL_ID_ENV}={_optuna.trial_id(trial)}",
-                f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={parent.number if parent else -1}"]
+        return _study.job_overrides([*kept, f"trainer.seed={seed}"], f"{parent_dir.rsplit('/', 1)[-1]}/seed_{seed}",
+                                    _optuna.trial_id(trial), parent.number if parent else -1)
 
     def record(self, trial: optuna.Trial, ret: Any) -> int | None:
         """Tell a repeat how its run ended; cancel its config's other seeds when it was raced out;

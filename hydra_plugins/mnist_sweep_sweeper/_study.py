@@ -21,6 +21,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.errors import SweepError, unusable_path
 from mnist_sweep.storage import local_path, mask_url, open_storage, redact, status_of
+from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 
 def open_study(
@@ -109,6 +110,13 @@ def mark(trial: optuna.Trial, status: str | None, **attrs: Any) -> None:
         trial.set_user_attr("status", status)
     for k, v in attrs.items():
         trial.set_user_attr(k, v)
+
+
+def job_overrides(overrides: list[str], subdir: str, trial_id: int, number: int) -> list[str]:
+    """A launch's overrides: the candidate's, its run dir under the sweep dir, and the environment
+    its job reopens its live trial from (mnist_sweep.trial)."""
+    return [*overrides, f"hydra.sweep.subdir={subdir}", f"++hydra.job.env_set.{TRIAL_ID_ENV}={trial_id}",
+            f"++hydra.job.env_set.{TRIAL_NUMBER_ENV}={number}"]
 
 
 def original_of(study: optuna.Study, trial: optuna.Trial, overrides: str) -> FrozenTrial | None:

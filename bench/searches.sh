@@ -5,7 +5,8 @@
 # continues every study where it stopped: finished trials and seeds are kept, a config lost while
 # its seeds ran is revived (docs/sweeps.md#repeats-judging-the-best-configs-on-a-mean-over-seeds).
 #
-#   bash bench/searches.sh start [NAME ...]   # default: every search below
+#   bash bench/searches.sh start [NAME ...]   # default: the four result searches (issue: results)
+#   bash bench/searches.sh start fastest      # the fewest training seconds to the target (BENCHMARKS.md)
 #   bash bench/searches.sh status             # running or not, and each leaderboard's top 5
 #   bash bench/searches.sh stop [NAME ...]
 #
@@ -32,7 +33,8 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
     smallest_4k) echo "hparams_search=smallest model.max_params=4000 hydra.sweeper.enqueue=[tiny]" ;;
     smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[tiny]" ;;
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
-    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_8k or best_20k" >&2; return 2 ;;
+    fastest)     echo "hparams_search=fastest hydra.sweeper.enqueue=[best_20k]" ;;
+    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_8k, best_20k or fastest" >&2; return 2 ;;
   esac
 }
 

@@ -4,6 +4,8 @@ told value is the mean of the seeds' own results), never about the numbers a CPU
 from __future__ import annotations
 
 import json
+import os
+import signal
 import statistics
 import warnings
 from pathlib import Path
@@ -123,6 +125,37 @@ def test_a_resumed_sweep_finishes_the_missing_seeds_and_reuses_the_finished_ones
     assert parent.user_attrs["trial_dir"] == lost.user_attrs["trial_dir"]  # took over the lost config's dir
     assert (Path(parent.user_attrs["trial_dir"]) / "result.json").stat().st_mtime_ns == first_run  # not retrained
     assert set(before) <= set(seeds_ran(side)) and len(seeds_ran(side)) == 2
+
+
+def kill_after_a_seed(study, sweep_dir: str) -> None:
+    """on_trial_end: the sweep's process dies (SIGKILL, as at a session's end) once a further seed
+    has finished, leaving its repeating config RUNNING under a dead pid."""
+    side = optuna.load_study(study_name=study.study_name + REPEATS_SUFFIX, storage=study._storage)
+    if any(t.state == TrialState.COMPLETE for t in side.trials):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_config_whose_worker_was_killed_is_revived_before_any_new_config(tmp_path):
+    d = tmp_path / "sw"
+    args = ["mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", "hydra.sweeper.workers=1", *REPEAT, *TINY]
+    killed = run([*args, "hydra.sweeper.n_trials=1", f"hydra.sweeper.on_trial_end={__name__}.kill_after_a_seed"],
+                 cwd=tmp_path, process=True,  # the kill ends a process: not this one
+                 env={"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])})
+    assert killed.returncode == -signal.SIGKILL
+    main, side = studies(d)
+    (parent,) = main.trials
+    assert (parent.state, parent.user_attrs["status"]) == (TrialState.RUNNING, "repeating")
+    (seed_3,) = side.get_trials(states=(TrialState.WAITING,))  # as if the kill came while it ran
+    side._storage.set_trial_state_values(seed_3._trial_id, TrialState.RUNNING)
+    for key in ("host", "pid"):
+        side._storage.set_trial_user_attr(seed_3._trial_id, key, parent.user_attrs[key])
+    proc = run([*args, "hydra.sweeper.n_trials=2"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    main, side = studies(d)
+    assert main.trials[0].user_attrs["status"] == "lost"
+    assert main.trials[1].user_attrs.get("revive_of") == 0  # its seeds first, then the second config
+    assert len(check_parents(main, side)) == 2
 
 
 # ---------------------------------------------------------------------- racing and the top-k, no training

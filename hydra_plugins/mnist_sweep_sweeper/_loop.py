@@ -111,12 +111,15 @@ class Loop:
             jobs.append((trial, overrides))
 
     def _poll(self, in_flight: list[optuna.Trial]) -> None:
-        """Drop the held parents that were told (by this or another worker); revive lost ones."""
+        """Drop the held parents that were told (by this or another worker); revive lost ones,
+        dead workers' among them (failed here first, so that they are revived before a new
+        candidate is asked for, not one trial later)."""
         still = self.repeats.poll(self.held, self.limits.grace_period)
         for trial in self.held:
             if trial not in still and trial in in_flight:
                 in_flight.remove(trial)
         self.held = still
+        _liveness.fail_lost_trials(self.study, self.limits.grace_period)
         _revive.revive(self.repeats)
 
     def _finish(self, trial: optuna.Trial, ret: Any, in_flight: list[optuna.Trial]) -> int | None:

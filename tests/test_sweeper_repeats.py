@@ -198,6 +198,28 @@ def test_a_raced_out_seed_cancels_the_rest_and_the_config_is_told_its_lower_mean
     assert rep.claim(5) == []
 
 
+def test_a_seed_that_fails_twice_fails_its_config_and_cancels_the_rest(tmp_path):
+    main = optuna.create_study(direction="maximize")
+    rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
+    trial = parent_trial(main, tmp_path / "t0", 0.99)
+    assert rep.hold_if_wanted(trial, [0.99], {"value": 0.99, "seed": 1})
+    (job,) = rep.claim(1)
+    assert rep.record(job[0], returned(RuntimeError("non-finite loss at step 3"))) is None  # once: run again
+    assert [t.user_attrs["seed"] for t in rep.side.get_trials(states=(TrialState.WAITING,))] == [3, 2]
+    again = next(j for j in rep.claim(2) if "trainer.seed=2" in j[1])
+    write_result(tmp_path / "t0" / "seed_2", float("nan"), seed=2)
+    assert rep.record(again[0], returned(float("nan"))) == trial.number  # a NaN returned is a failure too
+    told = main.trials[0]
+    assert told.state == TrialState.FAIL and told.user_attrs["status"] == "failed"
+    assert "seed 2 failed 2 times" in told.user_attrs["error"]
+    assert sorted(t.user_attrs["status"] for t in rep.side.trials) == ["failed", "failed", "running"]  # seed 3
+    assert rep.claim(5) == [] and rep.poll([trial], None) == []  # the holder lets it go
+    write_result(tmp_path / "t0" / "seed_3", 0.99, seed=3)
+    (seed_3,) = rep.side.get_trials(states=(TrialState.RUNNING,))
+    assert rep.record(optuna.Trial(rep.side, seed_3._trial_id), returned(0.99)) is None  # its config stays failed
+    assert main.trials[0].state == TrialState.FAIL
+
+
 def test_the_leaderboard_says_which_configs_rest_on_one_seed():
     from mnist_sweep.leaderboard import frame
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from hydra.core.utils import JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _study
@@ -34,6 +35,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
 
+SEED_TRIES = 2  # a seed whose run failed (not lost with its worker) runs once more, then its config fails
 DONE = ("complete", "pruned", "cancelled")  # a seed in one of these states needs no further run
 
 
@@ -219,25 +221,52 @@ class Repeats:
         if res.get("value") is not None:
             trial.set_user_attr("val", float(res["value"]))
             trial.set_user_attr("result", results.stored(res))
+        values, why = None, value
+        if ret.status == JobStatus.COMPLETED and res.get("value") is not None:
+            try:
+                values = _study.objective_values(value)
+            except ValueError as e:  # a NaN: failed and queued again, as a trial would be failed
+                why = e
         if isinstance(value, optuna.TrialPruned) and res.get("value") is not None:
             trial.set_user_attr("status", "pruned")
             self.side.tell(trial, state=TrialState.PRUNED)
             for t in self._seeds_of(parent_dir):
                 if t.state == TrialState.WAITING:
                     _cancel(_optuna.storage_of(self.side), t, f"seed {trial.user_attrs['seed']} was raced out")
-        elif isinstance(value, (int, float, list, tuple)) and res.get("value") is not None:
-            values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+        elif values is not None:
             trial.set_user_attr("status", "complete")
             self.side.tell(trial, values[0] if len(values) == 1 else values)
         else:
             trial.set_user_attr("status", "failed")
-            trial.set_user_attr("error", f"{type(value).__name__}: {value}")
+            trial.set_user_attr("error", f"{type(why).__name__}: {why}")
             self.side.tell(trial, state=TrialState.FAIL)
-            log.warning("seed %s of %s failed: %s", trial.user_attrs["seed"], parent_dir, value, extra=TRIAL_LINE)
+            log.warning("seed %s of %s failed: %s", trial.user_attrs["seed"], parent_dir, why, extra=TRIAL_LINE)
+            seed = trial.user_attrs["seed"]
+            if sum(1 for t in self._seeds_of(parent_dir) if t.user_attrs.get("seed") == seed
+                   and status_of(t) == "failed") >= SEED_TRIES:
+                return self._give_up(parent_dir, f"seed {seed} failed {SEED_TRIES} times: {type(why).__name__}: {why}")
             self._requeue(parent_dir)
             return None
         parent = self.parent(parent_dir)
         return parent.number if parent is not None and self.settle(parent_dir) else None
+
+    def _give_up(self, parent_dir: str, why: str) -> int | None:
+        """A seed that fails again (a NaN loss is the same on the same seed) fails its config, as a
+        failure on its first seed would; its queued seeds are cancelled. Returns the config's number."""
+        for t in self._seeds_of(parent_dir):
+            if t.state == TrialState.WAITING:
+                _cancel(_optuna.storage_of(self.side), t, "its config failed")
+        parent = self.parent(parent_dir)
+        if parent is None:
+            return None
+        try:
+            _optuna.storage_of(self.study).set_trial_user_attr(_optuna.trial_id(parent), "status", "failed")
+            _optuna.storage_of(self.study).set_trial_user_attr(_optuna.trial_id(parent), "error", why)
+            self.study.tell(parent.number, state=TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker told it first
+            return None
+        log.warning("trial %d failed: %s", parent.number, why, extra=TRIAL_LINE)
+        return parent.number
 
     def _requeue(self, parent_dir: str) -> None:
         parent = self.parent(parent_dir)

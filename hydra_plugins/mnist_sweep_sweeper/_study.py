@@ -194,6 +194,18 @@ def constrain(trial: optuna.Trial, res: dict[str, Any]) -> None:
         trial.set_constraint("target", float(res["target_acc"]) - float(res["value"]))
 
 
+def objective_values(value: Any) -> list[float]:
+    """A job's return value as Optuna's values; ValueError when it is not one finite number or a
+    list of them (a trial's and a repeat's return value are checked here alike)."""
+    try:
+        values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"bad return value {value!r}: {e}") from e
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"bad return value {value!r}: non-finite objective {values}")
+    return values
+
+
 def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained: bool = False,
            hold: Callable[[list[float], dict[str, Any]], bool] | None = None) -> bool:
     """Tell Optuna how a launched trial ended and keep its result summary in the storage; in a
@@ -208,13 +220,11 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained
                 trial.set_user_attr(key, res[key])
     if ret.status == JobStatus.COMPLETED:
         try:
-            values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
-            if not all(math.isfinite(v) for v in values):
-                raise ValueError(f"non-finite objective {values}")
-        except (TypeError, ValueError) as e:
-            mark(trial, "failed", error=f"bad return value {value!r}: {e}")
+            values = objective_values(value)
+        except ValueError as e:
+            mark(trial, "failed", error=str(e))
             study.tell(trial, state=TrialState.FAIL)
-            log.warning("trial %d failed: bad return value %r: %s", trial.number, value, e, extra=TRIAL_LINE)
+            log.warning("trial %d failed: %s", trial.number, e, extra=TRIAL_LINE)
             return False
         if hold is not None and hold(values, res):
             return True

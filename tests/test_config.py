@@ -2,12 +2,16 @@
 parses and names keys that exist (the real conf/, through Hydra's compose API)."""
 from __future__ import annotations
 
+import copy
+
 import pytest
+from omegaconf import OmegaConf
+from optuna.distributions import CategoricalDistribution
 
 from conftest import CONF, make_cfg, make_cfg_hydra
 from hydra_plugins.mnist_sweep_sweeper import _space as sspace
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
-from mnist_sweep.errors import ParamBudgetExceeded
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded
 from mnist_sweep.training import precheck
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
@@ -44,3 +48,29 @@ def test_search_space_parses_and_every_key_exists(name):
         precheck(make_cfg(f"hparams_search={name}"))
     except ParamBudgetExceeded:
         assert any(k.startswith("model.") for k in space.distributions)
+
+
+@pytest.mark.parametrize("name", SEARCHES)
+def test_every_bound_and_choice_of_a_search_is_a_valid_value(name):
+    """A searched value that the config checks reject is rejected before launch in every trial
+    that draws it: set alone on the base config, each choice and each bound of a range or interval
+    must pass them (only the parameter budget may fail: widths are searched). ``fastest`` searched
+    range(6, 21), and the Optuna sweeper's range includes its stop: 21, over the 20-epoch cap."""
+    cfg = make_cfg_hydra(f"hparams_search={name}")
+    compose = Composer(lambda overrides: make_cfg_hydra(f"hparams_search={name}", *overrides))
+    space = sspace.build([f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()],
+                         set(cfg.hydra.runtime.choices), compose)
+    base, bad = make_cfg(f"hparams_search={name}"), []
+    for key, dist in space.values.items():
+        if OmegaConf.select(base, key, default=None) is None:
+            continue  # the key exists under another group choice only
+        for value in dist.choices if isinstance(dist, CategoricalDistribution) else (dist.low, dist.high):
+            trial_cfg = copy.deepcopy(base)
+            OmegaConf.update(trial_cfg, key, value)
+            try:
+                precheck(trial_cfg)
+            except ParamBudgetExceeded:
+                pass
+            except MnistSweepError as e:
+                bad.append(f"{key}={value}: {e}")
+    assert not bad, bad

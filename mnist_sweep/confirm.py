@@ -5,7 +5,9 @@ complete trials' saved configs with seeds 1..3 on all 60,000 training images and
 10,000 (no validation hold-out, the trial's ``data.train_limit``/``test_limit`` dropped), its
 fixed epoch count and no early stopping, and writes
 ``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
-reached the target. ``--experiment NAME`` confirms ``conf/experiment/NAME.yaml`` instead.
+reached the target. ``--trial N [N ...]`` confirms those trials of the sweep instead (a config
+just short of the target, or a pruned one, too); ``--experiment NAME`` confirms
+``conf/experiment/NAME.yaml``.
 A finished run is reused when the command is run again only if its resolved config equals the
 one asked for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats)
 when the sweep trained with this protocol; two run at once.
@@ -45,7 +47,14 @@ def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
                 raise MnistSweepError(f"--experiment {name}: no conf/experiment/{name}.yaml; one of {', '.join(known)}")
         return {name: [f"+experiment={name}"] for name in args.experiment}
     board = read(args.leaderboard)
-    top = board[board.status == "complete"].head(args.top)
+    if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
+        missing = [t for t in args.trial if t not in set(board.trial)]
+        if missing:
+            raise LeaderboardError(f"--trial {missing[0]}: not in {args.leaderboard} "
+                                   f"(trials {board.trial.min()}..{board.trial.max()})")
+        top = pd.concat([board[board.trial == t] for t in dict.fromkeys(args.trial)])
+    else:
+        top = board[board.status == "complete"].head(args.top)
     if top.empty:
         raise LeaderboardError(f"{args.leaderboard}: no complete trial to confirm")
     out = {}
@@ -213,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", nargs="?", help="leaderboard.csv or its sweep dir")
     p.add_argument("--experiment", nargs="*", help="confirm conf/experiment/NAME.yaml configs instead")
-    p.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")
+    which.add_argument("--trial", type=int, nargs="+", help="these trials instead (Optuna numbers)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
     p.add_argument("--parallel", type=int, default=2, help="runs at once (default 2, one per core)")
     p.add_argument("--out", default="outputs/confirm", help="output dir (default outputs/confirm)")
@@ -222,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.leaderboard and not args.experiment:
         p.error("give a leaderboard (or sweep dir) or --experiment NAME")
+    if args.trial and not args.leaderboard:
+        p.error("--trial needs the leaderboard (or sweep dir) that holds the trials")
     if args.top < 1 or args.seeds < 1 or args.parallel < 1:
         p.error("--top, --seeds and --parallel must be >= 1")
     return exit_code_of(lambda: _run(args))

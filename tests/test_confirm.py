@@ -19,6 +19,15 @@ def board(tmp_path_factory):
     return tmp
 
 
+def test_confirm_the_trials_named(board):
+    out, rows = board / "named", pd.read_csv(board / "c" / "leaderboard.csv")
+    trial = int(rows[rows.status == "complete"].trial.iloc[-1])  # the last complete row, not rank 1
+    proc = run(["mnist_sweep.confirm", str(board / "c"), "--trial", str(trial), "--seeds", "1", "--out", str(out),
+                *SMALL], cwd=board)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list(pd.read_csv(out / "robustness.csv").config) == [f"trial_{trial:04d}"]
+
+
 @pytest.mark.slow
 def test_confirm_top_configs_over_seeds(board):
     out = board / "conf"
@@ -81,6 +90,10 @@ BAD_CONFIRMS = [
     (["x.csv", "--top", "-3"], ["--top", "got -3"]),
     (["x.csv", "--set", "no_equals_sign"], ["--set", "KEY=VALUE"]),
     (["--experiment", "../../etc/passwd"], ["--experiment"]),
+    (["none_complete.csv", "--trial", "5"], ["--trial 5", "not in", "trials 0..0"]),
+    (["--experiment", "best_20k", "--trial", "1"], ["--trial needs the leaderboard"]),
+    (["x.csv", "--top", "2", "--trial", "1"], ["--trial", "not allowed with", "--top"]),
+    (["none_complete.csv", "--trial", "0"], ["trial 0 (pruned)", "/nowhere"]),
 ]
 
 

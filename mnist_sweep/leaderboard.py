@@ -35,7 +35,8 @@ TAIL = ["error", "trial_dir", "overrides"]
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "repeating": 2, "failed": 3, "rejected": 4, "duplicate": 5}
 NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
 SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem",
-         "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "wall_s", "pareto"]  # the CLI's default
+         "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "train_s", "wall_s",
+         "pareto"]  # the CLI's default
 PERCENT = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")
 
 
@@ -62,6 +63,10 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         }
         for key in results.RESULT_KEYS:
             row.setdefault(key, res.get(key))
+        if attrs.get("n_seeds") and t.values and len(t.values) == len(study.metric_names or []):
+            for name, told in zip(study.metric_names, t.values):  # a repeated config: an objective's
+                if name in results.RESULT_KEYS and name not in results.SELECTION_METRICS:  # mean over seeds
+                    row[name] = told  # (train_s in `fastest`), as Optuna was told and ranks it
         row.update({f"hp.{k}": v for k, v in t.params.items()})
         trial_dir = attrs.get("trial_dir")
         if status in NEVER_LAUNCHED and trial_dir and not Path(trial_dir).is_dir():

@@ -236,6 +236,35 @@ def test_the_leaderboard_says_which_configs_rest_on_one_seed():
     assert every.n_seeds.tolist() == [3] and every.val_mean.tolist() == [0.99]
 
 
+def test_the_leaderboard_shows_a_repeated_configs_objective_as_told(tmp_path):
+    """fastest: train_s is the objective; a repeated config's column is its mean over seeds, the
+    value Optuna ranks it by, not its first seed's (the accuracy columns keep val_acc and val_mean)."""
+    from mnist_sweep.leaderboard import rows_from_study
+
+    study = optuna.create_study(direction="minimize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["train_s"])
+    rep = Repeats.open(study, seeds=3, top_k=2, constrained=False)
+    d = tmp_path / "t0"
+    d.mkdir()
+    (d / "result.json").write_text(json.dumps({"value": 0.995, "seed": 1, "status": "complete", "train_s": 520.0,
+                                                "val_acc": 0.995}))
+    trial = study.ask()
+    trial.set_user_attr("trial_dir", str(d))
+    trial.set_user_attr("overrides", "model.c1=8")
+    assert rep.hold_if_wanted(trial, [520.0], {"value": 0.995, "seed": 1})
+    for job, train_s in zip(rep.claim(2), (500.0, 510.0)):
+        seed_dir = Path(job[0].user_attrs["trial_dir"])
+        seed_dir.mkdir(parents=True)
+        (seed_dir / "result.json").write_text(json.dumps({"value": 0.994, "seed": job[0].user_attrs["seed"],
+                                                          "status": "complete", "train_s": train_s}))
+        rep.record(job[0], returned(train_s))
+    (row,) = rows_from_study(study)
+    assert row["train_s"] == pytest.approx(510.0) == study.trials[0].value  # the mean of 520, 500, 510
+    assert row["val_acc"] == 0.995 and row["val_mean"] == pytest.approx((0.995 + 0.994 * 2) / 3)
+
+
 def test_only_configs_in_the_top_k_are_repeated(tmp_path):
     main = optuna.create_study(direction="maximize")
     rep = Repeats.open(main, seeds=2, top_k=1, constrained=False)

@@ -44,10 +44,14 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
     """One dict per trial: storage state and user attrs, then the trial's result.json."""
     rows = []
     sign = 1.0 if len(study.directions) > 1 or study.direction.name == "MAXIMIZE" else -1.0
-    for t in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    revived = {t.user_attrs["revive_of"]: t.number for t in trials if t.user_attrs.get("revive_of") is not None}
+    for t in trials:
         attrs = t.user_attrs
         status = status_of(t)
         error = attrs.get("error") or ("its worker stopped (no heartbeat) while it ran" if status == "lost" else None)
+        if t.number in revived:  # lost while its seeds ran (hydra.sweeper.repeats): where it went on
+            error = f"{error}; its run and seeds continued as trial {revived[t.number]}"
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
         res = results.read(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
         row: dict[str, Any] = {

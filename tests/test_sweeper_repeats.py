@@ -156,6 +156,8 @@ def test_a_config_whose_worker_was_killed_is_revived_before_any_new_config(tmp_p
     assert main.trials[0].user_attrs["status"] == "lost"
     assert main.trials[1].user_attrs.get("revive_of") == 0  # its seeds first, then the second config
     assert len(check_parents(main, side)) == 2
+    board = pd.read_csv(d / "leaderboard.csv").set_index("trial")
+    assert board.loc[0, "status"] == "failed" and board.loc[0, "error"].endswith("continued as trial 1")
 
 
 # ---------------------------------------------------------------------- racing and the top-k, no training

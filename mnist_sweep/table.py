@@ -1,0 +1,72 @@
+"""The leaderboard as a printed table: its default columns, ``--columns``/``--hp`` selection,
+``--status`` filter, ``--sort`` order and the cell formats (accuracies as percentages)."""
+from __future__ import annotations
+
+import fnmatch
+import math
+from typing import Any
+
+import pandas as pd
+
+from mnist_sweep.errors import LeaderboardError
+
+STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "repeating": 2, "failed": 3, "rejected": 4, "duplicate": 5}
+SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem",
+         "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "train_s", "wall_s",
+         "pareto"]  # the CLI's default
+PERCENT = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")
+
+
+def _fmt(col: str, v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if col in PERCENT:
+        return f"{100 * v:.2f}%"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def select_columns(df: pd.DataFrame, hp: bool = False, extra: list[str] | None = None) -> list[str]:
+    """The default columns present, then ``hp.*`` (``hp``), then ``extra`` (names or globs such as
+    ``hp.model.*``); an unknown name is a LeaderboardError listing what exists."""
+    cols = [c for c in SHOWN if c in df.columns]
+    if hp:
+        cols += sorted(c for c in df.columns if c.startswith("hp."))
+    for name in extra or []:
+        matched = [c for c in df.columns if fnmatch.fnmatchcase(c, name)]
+        if not matched:
+            raise LeaderboardError(f"--columns {name}: no such column; available: {', '.join(df.columns)}")
+        cols += [c for c in matched if c not in cols]
+    return cols
+
+
+def filter_status(df: pd.DataFrame, statuses: list[str] | None) -> pd.DataFrame:
+    if not statuses:
+        return df
+    bad = [s for s in statuses if s not in STATUS_ORDER]
+    if bad:
+        raise LeaderboardError(f"--status {bad[0]}: not a status; use one or more of {', '.join(STATUS_ORDER)} (comma-separated)")
+    return df[df["status"].isin(statuses)]
+
+
+def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:
+    """``COLUMN``, ``COLUMN:asc`` or ``COLUMN:desc``; by default accuracies sort high first, other
+    columns low first; missing values last; ties keep the leaderboard's order."""
+    if not spec:
+        return df
+    col, _, order = spec.partition(":")
+    if col not in df.columns:
+        raise LeaderboardError(f"--sort {spec}: no column {col}; available: {', '.join(df.columns)}")
+    if order not in ("", "asc", "desc"):
+        raise LeaderboardError(f"--sort {spec}: order must be asc or desc, as in --sort {col}:desc")
+    ascending = order == "asc" or (order == "" and not ("acc" in col or col in ("value", "pareto")))
+    return df.sort_values(col, ascending=ascending, na_position="last", kind="stable")
+
+
+def show(df: pd.DataFrame, top: int, columns: list[str] | None = None) -> str:
+    """The first ``top`` rows of ``columns`` (default: SHOWN) as a text table."""
+    cols = columns or [c for c in SHOWN if c in df.columns]
+    out = df.head(top)[cols].astype(object)
+    out = pd.DataFrame({c: [_fmt(c, v) for v in out[c]] for c in cols})
+    return out.to_string(index=False)

@@ -1,0 +1,49 @@
+"""The printed leaderboard: column selection, status filter, sort order and cell formats."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.table import filter_status, select_columns, show, sort_by
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    return pd.DataFrame({"rank": [1, 2, 3], "trial": [4, 0, 7], "status": ["complete", "pruned", "failed"],
+                         "params": [9000, 15000, None], "val_acc": [0.9941, 0.9902, None],
+                         "hp.model.c1": [8, 12, 10], "hp.optimizer.lr": [0.1, 0.05, 0.2], "host": ["a", "b", "c"]})
+
+
+def test_default_columns_then_hp_then_globs_in_order(df):
+    assert select_columns(df) == ["rank", "trial", "status", "params", "val_acc"]
+    assert select_columns(df, hp=True)[-2:] == ["hp.model.c1", "hp.optimizer.lr"]
+    assert select_columns(df, extra=["hp.model.*", "host"])[-2:] == ["hp.model.c1", "host"]
+    with pytest.raises(LeaderboardError, match="--columns nope: no such column; available: rank"):
+        select_columns(df, extra=["nope"])
+
+
+def test_status_filter_keeps_the_named_statuses_and_names_a_bad_one(df):
+    assert filter_status(df, ["complete", "failed"]).trial.tolist() == [4, 7]
+    assert filter_status(df, None) is df
+    with pytest.raises(LeaderboardError, match="--status done: not a status; use one or more of complete"):
+        filter_status(df, ["done"])
+
+
+def test_sort_accuracy_high_first_others_low_first_missing_last(df):
+    assert sort_by(df, "val_acc").trial.tolist() == [4, 0, 7]
+    assert sort_by(df, "params").trial.tolist() == [4, 0, 7]
+    assert sort_by(df, "params:desc").trial.tolist() == [0, 4, 7]
+    assert sort_by(df, "trial").trial.tolist() == [0, 4, 7]
+    with pytest.raises(LeaderboardError, match="--sort trial:up: order must be asc or desc"):
+        sort_by(df, "trial:up")
+    with pytest.raises(LeaderboardError, match="--sort x: no column x"):
+        sort_by(df, "x")
+
+
+def test_show_formats_accuracies_as_percent_and_missing_as_blank(df):
+    text = show(df, top=3, columns=["trial", "val_acc", "params"])
+    lines = text.splitlines()
+    assert len(lines) == 4 and "99.41%" in lines[1] and "99.02%" in lines[2]
+    assert lines[3].split() == ["7"]  # failed: no accuracy, no params
+    assert len(show(df, top=1).splitlines()) == 2

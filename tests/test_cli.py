@@ -96,6 +96,15 @@ def test_override_error_is_none_for_a_good_command_line():
     assert overrides.override_error(["--cfg", "job", "optimizer.lr=-1"]) is None  # Hydra's informational commands
 
 
+def test_a_sweeper_group_set_with_dots_is_one_line_before_any_work(tmp_path):
+    """hydra.sweeper.pruner=none (a value, not the group hydra/sweeper/pruner=none) used to fail
+    every trial; it is refused before the sweep starts, naming the group syntax."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.pruner=none", f"hydra.sweep.dir={tmp_path}/sw"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.pruner: got 'none'", "hydra/sweeper/pruner=NAME")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("mode", ["run", "sweep"])
 def test_unwritable_output_dir_is_one_line_before_any_work(tmp_path, mode):
     (tmp_path / "a_file").write_text("")

@@ -17,6 +17,7 @@ BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("trial_dir", "'t_{foo}'"), ("trial_dir", "fixed"), ("trial_dir", "'a/{number}'"), ("trial_dir", "'t_{number:q}'"),
     ("trial_dir", "'{}'"), ("study_name", "'a/b'"),
     ("storage", "'postgresql://u@h/db?password=s3cret'"), ("storage", "'postgresql://u:s3cret@h/db'"),
+    ("pruner", "none"), ("pruner", "median"), ("pruner", "5"), ("sampler", "tpe"), ("sampler", "null"),
 ]
 
 
@@ -28,6 +29,16 @@ def test_bad_sweeper_keys_name_their_key(key, value):
     with pytest.raises(SweepError) as e:
         check_sweeper(cfg)
     assert str(e.value).startswith(f"hydra.sweeper.{key}: ") and "s3cret" not in str(e.value), str(e.value)
+
+
+def test_a_group_set_as_a_value_names_the_group_syntax():
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    with pytest.raises(SweepError, match=r"^hydra.sweeper.pruner: got 'none', not a pruner config; choose one "
+                       r"with hydra/sweeper/pruner=NAME \(slashes, not dots\), NAME one of .*none, projection"):
+        check_sweeper(make_cfg_hydra("hydra.sweeper.pruner=none"))
+    check_sweeper(make_cfg_hydra("hydra/sweeper/pruner=none"))  # the group: NopPruner
+    check_sweeper(make_cfg_hydra("hydra.sweeper.pruner=null"))  # documented: no pruner
 
 
 def test_shipped_sweeper_configs_pass():

@@ -85,6 +85,7 @@ def check_sweeper(cfg: Any) -> None:
             raise SweepError(f"{P}.{name}: must be {r.describe()}, got {value!r}")
     check_trial_dir(node.get("trial_dir"))
     check_repeats(node.get("repeats"))
+    check_groups(node)
     for name in CALLABLES:
         check_callable(name, node.get(name))
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
@@ -94,6 +95,23 @@ def check_sweeper(cfg: Any) -> None:
         raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}")
     if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
         check_sweep_dir(cfg)
+
+
+GROUPS = ("sampler", "pruner")  # config groups under hydra/sweeper/, not values
+
+
+def check_groups(node: DictConfig) -> None:
+    """``sampler`` and ``pruner`` are config nodes chosen with ``hydra/sweeper/<group>=NAME``; a plain
+    value set through the dotted key (``hydra.sweeper.pruner=none``) would fail every trial."""
+    from hydra.core.config_store import ConfigStore
+
+    for name in GROUPS:
+        value = node.get(name)
+        if (value is None and name == "pruner") or (isinstance(value, DictConfig) and "_target_" in value):
+            continue
+        names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
+        raise SweepError(f"{P}.{name}: got {value!r}, not a {name} config; choose one with "
+                         f"hydra/sweeper/{name}=NAME (slashes, not dots), NAME one of {', '.join(names)}")
 
 
 def check_repeats(node: Any) -> None:

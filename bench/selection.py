@@ -1,0 +1,111 @@
+"""Selection quality at equal CPU: the same search run on one seed per config and with repeats.
+
+Two arms start together from empty studies with the same search space and sampler seed, one
+worker each (one core each on a 2-core machine), for the same wall-clock minutes:
+
+- ``single``: the search as given, one seed per config;
+- ``repeats``: the same with ``hydra.sweeper.repeats.seeds=3 top_k=3`` (the top configs judged on
+  their mean over three seeds).
+
+After ``--minutes`` both are stopped (SIGTERM: every finished trial and seed is kept); running the
+command again with the same ``--root`` continues both for more minutes. ``--confirm`` then
+retrains each arm's rank 1 (the best mean for repeats; the best feasible one in a constrained
+mode) over 3 seeds on all 60,000 training images (``python -m mnist_sweep.confirm --trial``),
+and one row per arm is printed: minutes, trials, epochs trained, the selected trial and its
+validation accuracy (first seed, mean), and its confirmed test mean and min.
+
+    .venv/bin/python bench/selection.py --minutes 120 [--root DIR] [--confirm] [-- extra overrides]
+
+``--confirm-set KEY=VALUE`` passes ``--set`` to the confirmation (a smoke test on tiny data).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from time_to_target import cpu
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mnist_sweep.leaderboard import frame, rows_from_study  # noqa: E402
+from mnist_sweep.sweeps import study_of_sweep  # noqa: E402
+ARMS = {"single": [], "repeats": ["hydra.sweeper.repeats.seeds=3", "hydra.sweeper.repeats.top_k=3"]}
+
+
+def start(d: Path, arm: str, seed: int, extra: list[str]) -> subprocess.Popen:
+    d.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}",
+           f"hydra.sweeper.storage=sqlite:///{d}/optuna.db", f"hydra.sweeper.study_name=selection_{arm}",
+           f"hydra.sweeper.sampler.seed={seed}", "hydra.sweeper.workers=1", "hydra.sweeper.n_trials=1000",
+           "hydra.sweeper.on_sweep_end=null", "trainer.progress=false", *ARMS[arm], *extra]
+    with open(d.parent / f"{arm}.log", "a") as log:
+        return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def run_arms(root: Path, minutes: float, seed: int, extra: list[str]) -> None:
+    """Both arms side by side for ``minutes``, then stopped. The minutes add up in
+    root/minutes.json, written as they pass (a killed run still counts what it ran)."""
+    book = root / "minutes.json"
+    before = json.loads(book.read_text()) if book.exists() else {}
+    procs = {arm: start(root / arm, arm, seed, extra) for arm in ARMS}
+    t0 = time.time()
+    while time.time() - t0 < minutes * 60 and any(p.poll() is None for p in procs.values()):
+        time.sleep(10)
+        book.write_text(json.dumps({arm: round(before.get(arm, 0) + (time.time() - t0) / 60, 1) for arm in ARMS}))
+    for p in procs.values():
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)  # the sweep keeps every finished trial and seed
+            p.wait()
+
+
+def epochs_trained(d: Path) -> int:
+    """Every epoch any run of the arm trained: trial dirs and their seed dirs (not the confirmation)."""
+    return sum(len(pd.read_csv(m)) for m in d.glob("trial_*/**/metrics.csv"))
+
+
+def summary(root: Path, arm: str, confirm: bool, confirm_set: list[str]) -> dict:
+    d = root / arm
+    board = frame(rows_from_study(study_of_sweep(d)))  # the storage, as it stands after a stop
+    done = board[board.status == "complete"]
+    row = {"arm": arm, "minutes": json.loads((root / "minutes.json").read_text()).get(arm),
+           "trials": int((~board.status.isin(["rejected", "duplicate"])).sum()), "complete": len(done),
+           "epochs_trained": epochs_trained(d), "cpu": cpu()}
+    if done.empty:
+        return row
+    best = done.iloc[0]
+    row.update(trial=int(best.trial), params=int(best.params), val_seed1=best.val_acc,
+               val_mean=best.get("val_mean", best.val_acc), n_seeds=best.get("n_seeds", 1))
+    if confirm:
+        out = root / "confirm" / arm
+        subprocess.run([sys.executable, "-m", "mnist_sweep.confirm", str(d), "--trial", str(int(best.trial)),
+                        "--seeds", "3", "--parallel", "1", "--out", str(out),
+                        *[a for kv in confirm_set for a in ("--set", kv)]], cwd=ROOT, check=True)
+        conf = pd.read_csv(out / "robustness.csv").iloc[0]
+        row.update(test_mean=conf["mean"], test_min=conf["min"], confirm_epochs=3 * int(conf["epochs"]))
+    return row
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=0, help="run both arms this long first (0: only summarize)")
+    p.add_argument("--sampler-seed", type=int, default=11)
+    p.add_argument("--root", type=Path, default=ROOT / "outputs" / "bench" / "selection")
+    p.add_argument("--confirm", action="store_true", help="confirm each arm's rank 1 over 3 seeds on 60k")
+    p.add_argument("--confirm-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="an override for every confirmation run (repeatable)")
+    p.add_argument("extra", nargs="*", help="overrides for both sweeps (after --)")
+    args = p.parse_args()
+    if args.minutes > 0:
+        run_arms(args.root, args.minutes, args.sampler_seed, args.extra)
+    print(pd.DataFrame([summary(args.root, arm, args.confirm, args.confirm_set) for arm in ARMS]).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@
 #
 #   bash bench/searches.sh start [NAME ...]   # default: the four result searches (issue: results)
 #   bash bench/searches.sh start fastest      # the fewest training seconds to the target (BENCHMARKS.md)
+#   bash bench/searches.sh start smallest_wide  # smallest over the widened family (k1, pool, se, EMA, smoothing)
 #   bash bench/searches.sh status             # running or not, and each leaderboard's top 5
 #   bash bench/searches.sh stop [NAME ...]
 #
@@ -32,9 +33,10 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
     smallest)    echo "hparams_search=smallest hydra.sweeper.enqueue=[tiny]" ;;
     smallest_4k) echo "hparams_search=smallest model.max_params=4000 hydra.sweeper.enqueue=[tiny]" ;;
     smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[tiny]" ;;
+    smallest_wide) echo "hparams_search=smallest_wide hydra.sweeper.enqueue=[tiny]" ;;  # the widened family
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
     fastest)     echo "hparams_search=fastest hydra.sweeper.enqueue=[best_20k]" ;;
-    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_8k, best_20k or fastest" >&2; return 2 ;;
+    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_8k, smallest_wide, best_20k or fastest" >&2; return 2 ;;
   esac
 }
 

@@ -90,7 +90,8 @@ class Loop:
         """The next launcher batch: queued seeds first, then new candidates; [] when only other
         workers' seeds are left to wait for; None when this worker is done."""
         jobs: list[tuple[optuna.Trial, list[str]]] = []
-        if self.repeats is not None:
+        _liveness.fail_lost_trials(self.study, self.limits.grace_period)  # dead workers' trials: before
+        if self.repeats is not None:  # a revive (not one trial later) and before the count
             self._poll(in_flight)
             self._claim(jobs, in_flight, heartbeat)
         remaining = self._remaining()
@@ -112,14 +113,12 @@ class Loop:
 
     def _poll(self, in_flight: list[optuna.Trial]) -> None:
         """Drop the held parents that were told (by this or another worker); revive lost ones,
-        dead workers' among them (failed here first, so that they are revived before a new
-        candidate is asked for, not one trial later)."""
+        dead workers' among them (failed by _next_jobs just before)."""
         still = self.repeats.poll(self.held, self.limits.grace_period)
         for trial in self.held:
             if trial not in still and trial in in_flight:
                 in_flight.remove(trial)
         self.held = still
-        _liveness.fail_lost_trials(self.study, self.limits.grace_period)
         _revive.revive(self.repeats)
 
     def _finish(self, trial: optuna.Trial, ret: Any, in_flight: list[optuna.Trial]) -> int | None:
@@ -134,9 +133,8 @@ class Loop:
         return trial.number
 
     def _remaining(self) -> int:
-        """Counted trials still missing (every worker's); first fails dead workers' trials and
-        stops when too many failed."""
-        _liveness.fail_lost_trials(self.study, self.limits.grace_period)
+        """Counted trials still missing (every worker's, dead workers' already failed); stops
+        when too many failed."""
         counted = sum(1 for t in self.study.get_trials(deepcopy=False) if _liveness.counts_toward_total(t))
         if counted < self.limits.n_trials:
             _study.check_failure_rate(self.study, self.limits.max_failure_rate, self.limits.n_trials)

@@ -164,16 +164,12 @@ class Repeats:
     def _tell(self, parent: FrozenTrial, runs: dict[str, Any], raced: bool) -> None:
         summary = results.seed_summary(list(runs.values()), self.study.metric_names)
         values, mean, sem = summary["values"], summary["val_mean"], summary["val_sem"]
-        storage, tid = _optuna.storage_of(self.study), _optuna.trial_id(parent)
         attrs = {"seed_runs": runs, "n_seeds": summary["n_seeds"], "val_mean": mean, "val_sem": sem,
                  "raced_out": raced, "status": "complete"}
-        try:
-            for key, value in attrs.items():
-                storage.set_trial_user_attr(tid, key, value)
-            if self.constrained and parent.user_attrs.get("target_acc") is not None:
-                optuna.Trial(self.study, tid).set_constraint("target", float(parent.user_attrs["target_acc"]) - mean)
-            self.study.tell(parent.number, values[0] if len(values) == 1 else values)
-        except optuna.exceptions.UpdateFinishedTrialError:  # another worker told it first
+        target = parent.user_attrs.get("target_acc") if self.constrained else None
+        constrain = None if target is None else (
+            lambda tid: optuna.Trial(self.study, tid).set_constraint("target", float(target) - mean))
+        if not _study.settle(self.study, parent, attrs, values[0] if len(values) == 1 else values, before_tell=constrain):
             return
         log.info("trial %d: mean over %d seeds %s (sem %s)%s", parent.number, summary["n_seeds"], f"{mean:.4f}",
                  "-" if sem is None else f"{sem:.4f}", ", raced out" if raced else "", extra=TRIAL_LINE)
@@ -259,11 +255,7 @@ class Repeats:
         parent = self.parent(parent_dir)
         if parent is None:
             return None
-        try:
-            _optuna.storage_of(self.study).set_trial_user_attr(_optuna.trial_id(parent), "status", "failed")
-            _optuna.storage_of(self.study).set_trial_user_attr(_optuna.trial_id(parent), "error", why)
-            self.study.tell(parent.number, state=TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:  # another worker told it first
+        if not _study.settle(self.study, parent, {"status": "failed", "error": why}, state=TrialState.FAIL):
             return None
         log.warning("trial %d failed: %s", parent.number, why, extra=TRIAL_LINE)
         return parent.number

@@ -247,6 +247,22 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained
     return False
 
 
+def settle(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any], values: Any = None,
+           state: TrialState | None = None, before_tell: Callable[[int], None] | None = None) -> bool:
+    """Record ``attrs`` on an open trial that may be another worker's (through the storage, by its
+    id), then tell it; False when another worker told it first."""
+    storage, tid = _optuna.storage_of(study), _optuna.trial_id(trial)
+    try:
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(tid, key, value)
+        if before_tell is not None:
+            before_tell(tid)
+        study.tell(trial.number, values, state=state)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    return True
+
+
 def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
     """A trial asked but never told (interrupted, or the sweep itself failed) is failed as lost."""
     try:

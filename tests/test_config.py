@@ -16,6 +16,7 @@ from mnist_sweep.training import precheck
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml"))
+ABSENT = object()
 
 
 def test_there_are_configs_to_check():
@@ -62,8 +63,8 @@ def test_every_bound_and_choice_of_a_search_is_a_valid_value(name):
                          set(cfg.hydra.runtime.choices), compose)
     base, bad = make_cfg(f"hparams_search={name}"), []
     for key, dist in space.values.items():
-        if OmegaConf.select(base, key, default=None) is None:
-            continue  # the key exists under another group choice only
+        if OmegaConf.select(base, key, default=ABSENT) is ABSENT:
+            continue  # the key exists under another group choice only (a null default is checked)
         for value in dist.choices if isinstance(dist, CategoricalDistribution) else (dist.low, dist.high):
             trial_cfg = copy.deepcopy(base)
             OmegaConf.update(trial_cfg, key, value)

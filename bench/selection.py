@@ -34,7 +34,7 @@ from time_to_target import cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from mnist_sweep.leaderboard import frame, rows_from_study  # noqa: E402
+from mnist_sweep.leaderboard import NEVER_LAUNCHED, frame, rows_from_study  # noqa: E402
 from mnist_sweep.sweeps import study_of_sweep  # noqa: E402
 ARMS = {"single": [], "repeats": ["hydra.sweeper.repeats.seeds=3", "hydra.sweeper.repeats.top_k=3"]}
 
@@ -75,7 +75,7 @@ def summary(root: Path, arm: str, confirm: bool, confirm_set: list[str]) -> dict
     board = frame(rows_from_study(study_of_sweep(d)))  # the storage, as it stands after a stop
     done = board[board.status == "complete"]
     row = {"arm": arm, "minutes": json.loads((root / "minutes.json").read_text()).get(arm),
-           "trials": int((~board.status.isin(["rejected", "duplicate"])).sum()), "complete": len(done),
+           "trials": int((~board.status.isin(NEVER_LAUNCHED)).sum()), "complete": len(done),
            "epochs_trained": epochs_trained(d), "cpu": cpu()}
     if done.empty:
         return row

@@ -10,8 +10,8 @@ worker each (one core each on a 2-core machine), for the same wall-clock minutes
 After ``--minutes`` both are stopped (SIGTERM: every finished trial and seed is kept); running the
 command again with the same ``--root`` continues both for more minutes. ``--confirm`` then
 retrains each arm's rank 1 (the best mean for repeats; the best feasible one in a constrained
-mode) over 3 seeds on all 60,000 training images (``python -m mnist_sweep.confirm --trial``),
-and one row per arm is printed: minutes, trials, epochs trained, the selected trial and its
+mode) over 3 seeds on all 60,000 training images (``python -m mnist_sweep.confirm --trial``), the
+two arms side by side, and one row per arm is printed: minutes, trials, epochs trained, the selected trial and its
 validation accuracy (first seed, mean), and its confirmed test mean and min.
 
     .venv/bin/python bench/selection.py --minutes 120 [--root DIR] [--confirm] [-- extra overrides]
@@ -70,26 +70,37 @@ def epochs_trained(d: Path) -> int:
     return sum(len(pd.read_csv(m)) for m in d.glob("trial_*/**/metrics.csv"))
 
 
-def summary(root: Path, arm: str, confirm: bool, confirm_set: list[str]) -> dict:
+def summary(root: Path, arm: str) -> dict:
     d = root / arm
     board = frame(rows_from_study(study_of_sweep(d)))  # the storage, as it stands after a stop
     done = board[board.status == "complete"]
     row = {"arm": arm, "minutes": json.loads((root / "minutes.json").read_text()).get(arm),
            "trials": int((~board.status.isin(NEVER_LAUNCHED)).sum()), "complete": len(done),
            "epochs_trained": epochs_trained(d), "cpu": cpu()}
-    if done.empty:
-        return row
-    best = done.iloc[0]
-    row.update(trial=int(best.trial), params=int(best.params), val_seed1=best.val_acc,
-               val_mean=best.get("val_mean", best.val_acc), n_seeds=best.get("n_seeds", 1))
-    if confirm:
-        out = root / "confirm" / arm
-        subprocess.run([sys.executable, "-m", "mnist_sweep.confirm", str(d), "--trial", str(int(best.trial)),
-                        "--seeds", "3", "--parallel", "1", "--out", str(out),
-                        *[a for kv in confirm_set for a in ("--set", kv)]], cwd=ROOT, check=True)
-        conf = pd.read_csv(out / "robustness.csv").iloc[0]
-        row.update(test_mean=conf["mean"], test_min=conf["min"], confirm_epochs=3 * int(conf["epochs"]))
+    if not done.empty:
+        best = done.iloc[0]
+        row.update(trial=int(best.trial), params=int(best.params), val_seed1=best.val_acc,
+                   val_mean=best.get("val_mean", best.val_acc), n_seeds=best.get("n_seeds", 1))
     return row
+
+
+def confirm(root: Path, rows: list[dict], confirm_set: list[str]) -> None:
+    """Each arm's rank 1 over 3 seeds on 60k, the arms side by side (one core each)."""
+    procs = {}
+    for row in rows:
+        if "trial" in row:
+            out = root / "confirm" / row["arm"]
+            procs[row["arm"]] = (out, subprocess.Popen(
+                [sys.executable, "-m", "mnist_sweep.confirm", str(root / row["arm"]), "--trial", str(row["trial"]),
+                 "--seeds", "3", "--parallel", "1", "--out", str(out),
+                 *[a for kv in confirm_set for a in ("--set", kv)]], cwd=ROOT))
+    for row in rows:
+        if row["arm"] in procs:
+            out, proc = procs[row["arm"]]
+            if proc.wait() != 0:
+                sys.exit(f"confirm of arm {row['arm']} failed (exit {proc.returncode}); its runs are under {out}")
+            conf = pd.read_csv(out / "robustness.csv").iloc[0]
+            row.update(test_mean=conf["mean"], test_min=conf["min"], confirm_epochs=3 * int(conf["epochs"]))
 
 
 def main() -> None:
@@ -104,7 +115,10 @@ def main() -> None:
     args = p.parse_args()
     if args.minutes > 0:
         run_arms(args.root, args.minutes, args.sampler_seed, args.extra)
-    print(pd.DataFrame([summary(args.root, arm, args.confirm, args.confirm_set) for arm in ARMS]).to_string(index=False))
+    rows = [summary(args.root, arm) for arm in ARMS]
+    if args.confirm:
+        confirm(args.root, rows, args.confirm_set)
+    print(pd.DataFrame(rows).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -124,6 +124,16 @@ def test_failure_rate_exceeded_stops_with_one_line(tmp_path):
     assert len(pd.read_csv(tmp_path / "stop" / "leaderboard.csv")) == 1  # written before stopping
 
 
+def test_a_set_up_error_in_every_trial_stops_after_three_not_at_the_failure_rate(tmp_path):
+    """The default max_failure_rate (0.25 of 40 trials) would let 10 trials fail; three alike do."""
+    if __import__("torch").cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    extra = ["trainer.device=cuda", "optimizer.lr=tag(log,interval(0.01,0.1))"]  # the lr: no duplicates
+    proc = run(sweep_args(tmp_path, "alike", 40, *extra), cwd=tmp_path)
+    assert_one_line_error(proc, "the first 3 trials of this run all failed with the same error", "trainer.device")
+    assert list(pd.read_csv(tmp_path / "alike" / "leaderboard.csv").status) == ["failed"] * 3
+
+
 @pytest.mark.slow
 def test_mostly_over_budget_space_completes(tmp_path):
     extra = ["model.c3=choice(16,128,256)", "model.c4=choice(16,128)",

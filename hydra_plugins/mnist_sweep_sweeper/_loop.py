@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _repeats, _revive, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _failures, _liveness, _optuna, _repeats, _revive, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError
@@ -78,7 +78,7 @@ class Loop:
                         self._trial_end()
                         if shown is not None:
                             progress.trial_line(self.study, shown)
-                _study.check_failure_rate(self.study, self.limits.max_failure_rate, self.limits.n_trials)
+                _failures.check(self.study, self.limits.max_failure_rate, self.limits.n_trials, self.first_number)
             except BaseException as e:
                 for trial in in_flight:
                     _study.lose(trial.study, trial, e)
@@ -137,7 +137,7 @@ class Loop:
         when too many failed."""
         counted = sum(1 for t in self.study.get_trials(deepcopy=False) if _liveness.counts_toward_total(t))
         if counted < self.limits.n_trials:
-            _study.check_failure_rate(self.study, self.limits.max_failure_rate, self.limits.n_trials)
+            _failures.check(self.study, self.limits.max_failure_rate, self.limits.n_trials, self.first_number)
         return self.limits.n_trials - counted
 
     def _candidates(self, n: int, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> list | None:

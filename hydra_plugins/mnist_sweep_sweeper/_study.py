@@ -272,15 +272,6 @@ def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
         pass
 
 
-def check_failure_rate(study: optuna.Study, max_failure_rate: float, n_trials: int) -> None:
-    failed = [t for t in study.get_trials(deepcopy=False) if status_of(t) == "failed"]
-    if len(failed) > max_failure_rate * n_trials:
-        raise SweepError(
-            f"hydra.sweeper.max_failure_rate: {len(failed)} trials failed, more than "
-            f"{max_failure_rate} x {n_trials} trials; last error: {failed[-1].user_attrs.get('error')}"
-        )
-
-
 def best_summary(study: optuna.Study) -> dict[str, Any] | None:
     """What optimization_results.yaml holds: the best trial (or the Pareto front)."""
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if status_of(t) != "duplicate"]

@@ -1,0 +1,76 @@
+"""hydra_plugins/mnist_sweep_sweeper/_failures.py: when failed trials stop a sweep."""
+from __future__ import annotations
+
+import optuna
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from hydra_plugins.mnist_sweep_sweeper import _failures
+from mnist_sweep.errors import SweepError
+
+CUDA = "RuntimeError: trainer.device=cuda but this machine has no CUDA GPU"
+NAN = "DivergedError: training loss became nan at step 50; lower optimizer.lr or check the config"
+
+
+def study_of(*outcomes: str) -> optuna.Study:
+    """One trial per outcome: 'complete', 'pruned', 'lost', or an error text (a failed trial)."""
+    study = optuna.create_study()
+    for outcome in outcomes:
+        trial = study.ask()
+        if outcome in ("complete", "pruned", "lost"):
+            trial.set_user_attr("status", outcome)
+            study.tell(trial, 0.5) if outcome == "complete" else study.tell(trial, state=optuna.trial.TrialState.PRUNED
+                                                                            if outcome == "pruned" else optuna.trial.TrialState.FAIL)
+        else:
+            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("error", outcome)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return study
+
+
+def test_three_alike_at_the_start_stop_with_the_error_and_the_way_out():
+    with pytest.raises(SweepError) as e:
+        _failures.check(study_of(CUDA, CUDA, CUDA), 0.25, 1000, since=0)
+    assert CUDA in str(e.value) and "max_failure_rate=1.0" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("outcomes", [
+    (CUDA, CUDA),                            # two are not yet a pattern
+    (CUDA, CUDA, "ValueError: other"),       # different errors
+    ("complete", CUDA, CUDA, CUDA),          # a trial of this run finished: the set-up works
+    (CUDA, "pruned", CUDA, CUDA),
+    (NAN, NAN, NAN),                         # a diverging region is the search's business
+    (CUDA, "lost", CUDA, "lost"),            # lost trials are not failures of the config
+])
+def test_no_stop_without_a_set_up_pattern(outcomes):
+    _failures.check(study_of(*outcomes), 0.25, 1000, since=0)
+
+
+def test_only_this_runs_trials_count_so_a_fixed_config_can_resume():
+    study = study_of(CUDA, CUDA, CUDA)
+    _failures.check(study, 0.25, 1000, since=3)  # the user fixed it; this run starts at trial 3
+    _failures.check(study, 0.25, 1000, since=None)  # nothing asked yet
+    with pytest.raises(SweepError):
+        _failures.check(study_of(*["complete"] * 5, CUDA, CUDA, CUDA), 0.25, 1000, since=5)
+
+
+def test_rate_one_turns_both_rules_off_and_rate_zero_stops_at_the_first():
+    _failures.check(study_of(CUDA, CUDA, CUDA, CUDA), 1.0, 4, since=0)
+    with pytest.raises(SweepError, match="max_failure_rate: 1 trials failed"):
+        _failures.check(study_of(CUDA), 0.0, 10, since=0)
+
+
+@example([NAN, "lost", NAN, NAN, CUDA])
+@example(["lost", CUDA, CUDA, CUDA, "complete"])
+@given(st.lists(st.sampled_from(["complete", "pruned", "lost", CUDA, NAN, "ValueError: x"]), max_size=8))
+def test_stops_exactly_when_the_first_three_failures_are_one_set_up_error_and_nothing_finished(outcomes):
+    failed = [o for o in outcomes if o not in ("complete", "pruned", "lost")]
+    expected = (len(failed) >= 3 and len(set(failed[:3])) == 1 and failed[0] != NAN
+                and not {"complete", "pruned"} & set(outcomes))
+    try:
+        _failures.check(study_of(*outcomes), 0.99, 1000, since=0)
+        stopped = False
+    except SweepError:
+        stopped = True
+    assert stopped == expected

@@ -37,6 +37,18 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def fail_open(storage: optuna.storages.BaseStorage, t: FrozenTrial, status: str, error: str) -> bool:
+    """Fail an open trial of any worker through the storage, without the sampler's tell hooks
+    (a lost trial or a cancelled seed has no result); False when it was finished first."""
+    try:
+        storage.set_trial_user_attr(_optuna.trial_id(t), "status", status)
+        storage.set_trial_user_attr(_optuna.trial_id(t), "error", error)
+        storage.set_trial_state_values(_optuna.trial_id(t), TrialState.FAIL)
+    except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):  # another worker finished it first
+        return False
+    return True
+
+
 def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
     """Trials left RUNNING by a dead worker become FAIL (status lost): on this host when the
     owner's pid is gone, on any host when its heartbeat is older than grace_period."""
@@ -44,12 +56,8 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("pid")
         if t.user_attrs.get("host") == host and isinstance(pid, int) and not pid_alive(pid):
-            try:
-                storage.set_trial_user_attr(_optuna.trial_id(t), "status", "lost")
-                storage.set_trial_user_attr(_optuna.trial_id(t), "error", f"worker {host}:{pid} died while the trial ran")
-                storage.set_trial_state_values(_optuna.trial_id(t), TrialState.FAIL)
-            except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):  # another worker failed it first
-                continue
+            if not fail_open(storage, t, "lost", f"worker {host}:{pid} died while the trial ran"):
+                continue  # another worker failed it first
             log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid,
                         extra=TRIAL_LINE)
     if _optuna.heartbeat_interval(study):

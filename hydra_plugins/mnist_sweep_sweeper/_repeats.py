@@ -189,7 +189,7 @@ class Repeats:
             trial = optuna.Trial(self.side, _optuna.trial_id(t))
             parent = self.parent(t.user_attrs["parent_dir"])
             if parent is None and self._settled(t.user_attrs["parent_dir"]):
-                _cancel(storage, t, "its config was settled before this seed started")
+                _liveness.fail_open(storage, t, "cancelled", "its config was settled before this seed started")
                 continue
             out.append((trial, self._job(trial, t, parent)))
         return out
@@ -228,7 +228,7 @@ class Repeats:
             self.side.tell(trial, state=TrialState.PRUNED)
             for t in self._seeds_of(parent_dir):
                 if t.state == TrialState.WAITING:
-                    _cancel(_optuna.storage_of(self.side), t, f"seed {trial.user_attrs['seed']} was raced out")
+                    _liveness.fail_open(_optuna.storage_of(self.side), t, "cancelled", f"seed {trial.user_attrs['seed']} was raced out")
         elif values is not None:
             trial.set_user_attr("status", "complete")
             self.side.tell(trial, values[0] if len(values) == 1 else values)
@@ -251,7 +251,7 @@ class Repeats:
         failure on its first seed would; its queued seeds are cancelled. Returns the config's number."""
         for t in self._seeds_of(parent_dir):
             if t.state == TrialState.WAITING:
-                _cancel(_optuna.storage_of(self.side), t, "its config failed")
+                _liveness.fail_open(_optuna.storage_of(self.side), t, "cancelled", "its config failed")
         parent = self.parent(parent_dir)
         if parent is None:
             return None
@@ -278,13 +278,3 @@ class Repeats:
             self._requeue(parent_dir)
             still.append(trial)
         return still
-
-
-def _cancel(storage: optuna.storages.BaseStorage, t: FrozenTrial, why: str) -> None:
-    try:
-        storage.set_trial_user_attr(_optuna.trial_id(t), "status", "cancelled")
-        storage.set_trial_user_attr(_optuna.trial_id(t), "error", why)
-        storage.set_trial_state_values(_optuna.trial_id(t), TrialState.FAIL)
-    except optuna.exceptions.UpdateFinishedTrialError:
-        pass
-

@@ -132,8 +132,12 @@ def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> di
     sweep's own runs of the trial (its seeds, when the sweep trained with this protocol); returns
     its result.json."""
     overrides = [*FULL_TRAIN, f"trainer.seed={seed}", *extra]
-    result = run_dir / "result.json"
     wanted = resolved(select, overrides)
+    objectives = wanted["trainer"].get("objectives") or []
+    if "val_acc" in objectives:  # a pareto trial's: no validation split here, so its test counterpart
+        overrides.append(f"trainer.objectives=[{','.join('test_acc_final' if o == 'val_acc' else o for o in objectives)}]")
+        wanted = resolved(select, overrides)
+    result = run_dir / "result.json"
     if result.exists() and json.loads(result.read_text()).get("status") == "complete":
         diff = finished_diff(run_dir, wanted)
         if diff is None:

@@ -28,6 +28,19 @@ def test_confirm_the_trials_named(board):
     assert list(pd.read_csv(out / "robustness.csv").config) == [f"trial_{trial:04d}"]
 
 
+def test_confirm_a_pareto_trial_whose_objective_is_val_acc(tmp_path):
+    """The protocol has no validation split, so the trial's val_acc objective becomes test_acc_final
+    (it failed with "needs data.val_size > 0" before)."""
+    proc = run(sweep_args(tmp_path, "p", 1, "hparams_search=pareto"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = tmp_path / "out"
+    done = run_inproc(["mnist_sweep.confirm", str(tmp_path / "p"), "--trial", "0", "--seeds", "1", "--out", str(out),
+                       *SMALL], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cfg = (out / "trial_0000" / "seed_1" / ".hydra" / "config.yaml").read_text()
+    assert "objectives:\n  - test_acc_final\n  - params" in cfg and "val_size: 0" in cfg
+
+
 @pytest.mark.slow
 def test_confirm_top_configs_over_seeds(board):
     out = board / "conf"

@@ -90,3 +90,29 @@ def test_a_pruned_trial_shows_its_last_metric_and_epoch_not_as_the_objective(cap
         Progress(5).trial_line(study, trial.number)
     line = caplog.records[-1].getMessage()
     assert "trial 0 pruned, at epoch 7 0.9812" in line and "params 0.9812" not in line
+
+
+def _helpers_running(tmp_path, monkeypatch, code: str) -> _workers.Helpers:
+    monkeypatch.setattr(_workers, "helper_command", lambda: [sys.executable, "-c", code])
+    helpers = _workers.Helpers(2, tmp_path)
+    helpers.start()
+    return helpers
+
+
+def test_a_helper_the_sweep_stops_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
+    """The sweep ends (its first trials all failed, Ctrl-C, a SweepError): stop() SIGTERMs the helpers,
+    and their exit by that signal is expected; it was a 'worker pid N exited with -15' warning."""
+    helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        helpers.stop()
+        helpers.wait()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert "stopped with the sweep" in caplog.text
+
+
+def test_a_helper_that_fails_on_its_own_is_reported_with_its_log(tmp_path, monkeypatch, caplog):
+    helpers = _helpers_running(tmp_path, monkeypatch, "import sys; sys.exit(3)")
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        helpers.wait()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "exited with 3" in warnings[0] and "worker-1.log" in warnings[0], warnings

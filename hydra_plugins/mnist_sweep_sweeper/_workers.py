@@ -36,6 +36,7 @@ class Helpers:
         self.n, self.sweep_dir = n, sweep_dir
         self.procs: list[tuple[subprocess.Popen, Path]] = []
         self.threads: list[threading.Thread] = []
+        self.stopped = False  # stop() sent SIGTERM: a helper ending by it is expected, not a fault
 
     def start(self) -> None:
         """Start the helpers: the same command with workers=1; each picks its own sampler seed."""
@@ -68,12 +69,16 @@ class Helpers:
 
     def stop(self) -> None:
         """Ctrl-C reaches the helpers too; SIGTERM to this process does not: pass it on."""
+        self.stopped = True
         for proc, _ in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
 
     def wait(self) -> None:
         for (proc, log_path), thread in zip(self.procs, self.threads):
-            if proc.wait() != 0:
+            code = proc.wait()
+            if self.stopped and code == -signal.SIGTERM:
+                log.info("worker pid %d stopped with the sweep", proc.pid)
+            elif code != 0:
                 log.warning("worker pid %d exited with %d; see %s", proc.pid, proc.returncode, log_path)
             thread.join(timeout=5)

@@ -15,7 +15,8 @@ command again with the same ``--root`` continues both for more minutes. ``--conf
 retrains each arm's selected config over 3 seeds on all 60,000 training images (``python -m
 mnist_sweep.confirm --trial``), the two arms side by side, and one row per arm is printed:
 minutes, trials, epochs trained, the selected trial and its validation accuracy (first seed,
-mean), and its confirmed test mean and min.
+mean), and its confirmed test mean and min. The rows are also written to ROOT/summary.csv, and each
+arm's leaderboard (from its storage) to ROOT/ARM_leaderboard.csv.
 
     .venv/bin/python bench/selection.py [--compare smallest-pareto] --minutes 120 [--root DIR] [--confirm] [-- overrides]
 
@@ -82,6 +83,7 @@ def summary(root: Path, arm: str, smallest_at: float | None = None) -> dict:
     smallest-pareto are asked)."""
     d = root / arm
     board = frame(rows_from_study(study_of_sweep(d)))  # the storage, as it stands after a stop
+    board.to_csv(root / f"{arm}_leaderboard.csv", index=False)  # kept beside summary.csv
     done = board[board.status == "complete"]
     row = {"arm": arm, "minutes": json.loads((root / "minutes.json").read_text()).get(arm),
            "trials": int((~board.status.isin(NEVER_LAUNCHED)).sum()), "complete": len(done),
@@ -137,7 +139,9 @@ def main() -> None:
     rows = [summary(root, arm, smallest_at) for arm in arms]
     if args.confirm:
         confirm(root, rows, args.confirm_set)
-    print(pd.DataFrame(rows).to_string(index=False))
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "summary.csv", index=False)
+    print(table.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -99,22 +99,32 @@ def summary(root: Path, arm: str, smallest_at: float | None = None) -> dict:
 
 
 def confirm(root: Path, rows: list[dict], confirm_set: list[str]) -> None:
-    """Each arm's rank 1 over 3 seeds on 60k, the arms side by side (one core each)."""
-    procs = {}
+    """Each arm's selected config over 3 seeds on 60k, the arms side by side (one core each). Two arms
+    that selected the same parameters (same sampler seed: their first trials are the same) share
+    one confirmation: it is deterministic on one machine, so a second would only repeat it."""
+    procs, same_as = {}, {}
     for row in rows:
-        if "trial" in row:
-            out = root / "confirm" / row["arm"]
-            procs[row["arm"]] = (out, subprocess.Popen(
-                [sys.executable, "-m", "mnist_sweep.confirm", str(root / row["arm"]), "--trial", str(row["trial"]),
-                 "--seeds", "3", "--parallel", "1", "--out", str(out),
-                 *[a for kv in confirm_set for a in ("--set", kv)]], cwd=ROOT))
+        if "trial" not in row:
+            continue
+        params = study_of_sweep(root / row["arm"]).trials[row["trial"]].params
+        twin = next((arm for arm, (_, _, p) in procs.items() if p == params), None)
+        if twin is not None:
+            same_as[row["arm"]] = twin
+            continue
+        out = root / "confirm" / row["arm"]
+        procs[row["arm"]] = (out, subprocess.Popen(
+            [sys.executable, "-m", "mnist_sweep.confirm", str(root / row["arm"]), "--trial", str(row["trial"]),
+             "--seeds", "3", "--parallel", "1", "--out", str(out),
+             *[a for kv in confirm_set for a in ("--set", kv)]], cwd=ROOT), params)
     for row in rows:
-        if row["arm"] in procs:
-            out, proc = procs[row["arm"]]
+        arm = same_as.get(row["arm"], row["arm"])
+        if arm in procs:
+            out, proc, _ = procs[arm]
             if proc.wait() != 0:
-                sys.exit(f"confirm of arm {row['arm']} failed (exit {proc.returncode}); its runs are under {out}")
+                sys.exit(f"confirm of arm {arm} failed (exit {proc.returncode}); its runs are under {out}")
             conf = pd.read_csv(out / "robustness.csv").iloc[0]
-            row.update(test_mean=conf["mean"], test_min=conf["min"], confirm_epochs=3 * int(conf["epochs"]))
+            row.update(test_mean=conf["mean"], test_min=conf["min"], confirm_epochs=3 * int(conf["epochs"]),
+                       confirmed_as=arm)
 
 
 def main() -> None:

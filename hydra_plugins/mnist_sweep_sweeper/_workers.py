@@ -80,5 +80,5 @@ class Helpers:
             if self.stopped and code == -signal.SIGTERM:
                 log.info("worker pid %d stopped with the sweep", proc.pid)
             elif code != 0:
-                log.warning("worker pid %d exited with %d; see %s", proc.pid, proc.returncode, log_path)
+                log.warning("worker pid %d exited with %d; see %s", proc.pid, code, log_path)
             thread.join(timeout=5)

@@ -97,10 +97,10 @@ def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subproces
     module, *argv = args
     main = importlib.import_module("mnist_sweep.cli" if module == "mnist_sweep.train" else module).main
     out, err = io.StringIO(), io.StringIO()
-    old_cwd, old_env = os.getcwd(), dict(os.environ)
-    os.chdir(cwd)
+    old_cwd, old_env, new_env = os.getcwd(), dict(os.environ), _env(env)  # built before the clear: the
+    os.chdir(cwd)  # run sees this process's environment (MNIST_SWEEP_DATA, the precision cache), as a subprocess would
     os.environ.clear()
-    os.environ.update(_env(env))
+    os.environ.update(new_env)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:

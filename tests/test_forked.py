@@ -43,3 +43,15 @@ def test_forked_child_ends_and_reports_like_an_interpreter(tmp_path, monkeypatch
     waiting = Forked(["fake_entry", "wait"], tmp_path)
     waiting.send_signal(signal.SIGTERM)
     assert waiting.wait(timeout=60) == -signal.SIGTERM  # a signal's death, as subprocess.Popen reports it
+
+
+def test_an_in_process_run_sees_this_process_environment_like_a_subprocess(tmp_path, monkeypatch):
+    """``run`` in-process once built the run's environment after clearing os.environ: the entry point
+    saw none of it (a GPU machine's $MNIST_SWEEP_DATA was ignored and <repo>/data read instead)."""
+    from conftest import run
+
+    monkeypatch.setenv("MNIST_SWEEP_DATA", str(tmp_path / "elsewhere"))
+    proc = run(["mnist_sweep.data", "verify"], cwd=tmp_path)
+    assert proc.returncode != 0 and str(tmp_path / "elsewhere") in proc.stderr, proc.stderr
+    proc = run(["mnist_sweep.data", "verify"], cwd=tmp_path, env={"MNIST_SWEEP_DATA": str(tmp_path / "given")})
+    assert proc.returncode != 0 and str(tmp_path / "given") in proc.stderr, proc.stderr

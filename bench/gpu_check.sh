@@ -7,6 +7,9 @@
 #   2. the CUDA tests: pytest -m cuda over tests/ (tests/test_cuda.py: a run with trainer.device=cuda,
 #      determinism on CUDA, the NaN/diverged path, GPU slots of multigpu jobs and of sweep
 #      workers); with MNIST_SWEEP_REQUIRE_CUDA=1 they fail, not skip, if torch sees no GPU
+#   1b. beside the CUDA tests, the host's CPU: seconds per epoch of best_20k and tiny in fp32, bf16
+#      and auto, one single-thread trial each, side by side (bench/cpu_epoch.py; issue 26 wants an
+#      AMX Xeon's numbers, and a GPU host may have one)
 #   3. seconds per epoch of model=eva8_seed at batch 128 and 512, data resident on the GPU,
 #      fp32/bf16 autocast x NCHW/channels_last, and cuDNN autotuning (bench/gpu_epoch.py)
 #   4. the same short sweep with 1, 2, 4 and 8 trials at once on the one GPU: completed trials
@@ -16,7 +19,7 @@
 #   they come, so a phase cut short keeps what it measured.
 #
 # Results (at most 8 files, what the device tool brings back): summary.md, env.txt,
-# cuda_tests.txt, epoch.csv, sweeps.csv, sweep_logs.tar.gz, log.txt.
+# cuda_tests.txt, cpu_epoch.csv, epoch.csv, sweeps.csv, sweep_logs.tar.gz, log.txt.
 #
 #   bash bench/gpu_prepare.sh            # here, on the CPU machine: fills bench/gpu_carry/
 #   then, through the device tool:  run(command="bash bench/gpu_check.sh --out $OUT",
@@ -46,7 +49,7 @@ done
 mkdir -p "$OUTDIR" || { echo "error: --out $OUTDIR: cannot create it" >&2; exit 2; }
 OUTDIR="$(cd "$OUTDIR" && pwd)"
 CARRY="$(cd "$CARRY" 2>/dev/null && pwd || echo "$CARRY")"
-rm -f "$OUTDIR"/{summary.md,env.txt,cuda_tests.txt,epoch.csv,sweeps.csv,sweep_logs.tar.gz,log.txt}
+rm -f "$OUTDIR"/{summary.md,env.txt,cuda_tests.txt,cpu_epoch.csv,epoch.csv,sweeps.csv,sweep_logs.tar.gz,log.txt}
 START=$(date +%s)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXXXX")"
 PHASES="$WORK/phases"
@@ -146,6 +149,16 @@ EOF
   [ $env_rc -eq 0 ] || die "$(grep -vE '^(mode|MNIST_SWEEP_DATA|name,|NVIDIA)' "$OUTDIR/env.txt" | tail -1)"
   record setup 0 $(( $(date +%s) - START ))
 
+  # --- 1b. the host's CPU: seconds per epoch in each precision (issue 26), beside the CUDA tests ---
+  # one single-thread trial per (experiment, precision), side by side on the host's cores
+  if [ "$DRY" = 1 ]; then
+    phase cpu_epoch 120 "$PY" bench/cpu_epoch.py --experiments tiny --precisions fp32 bf16 --epochs 1 \
+      --set data.train_limit=512 --set data.val_size=128 --set data.test_limit=128 --out "$OUTDIR/cpu_epoch.csv" &
+  else
+    phase cpu_epoch 170 "$PY" bench/cpu_epoch.py --epochs 3 --deadline-s 150 --out "$OUTDIR/cpu_epoch.csv" &
+  fi
+  local cpu_pid=$!
+
   # --- 2. the CUDA tests ------------------------------------------------------------------------
   local require=1
   [ "$DRY" = 1 ] && require=0
@@ -154,6 +167,7 @@ EOF
   MNIST_SWEEP_REQUIRE_CUDA=$require phase cuda_tests "$lim" \
     bash -c 'set -o pipefail; "$0" -m pytest tests -m cuda -rA -q -p no:cacheprovider --continue-on-collection-errors 2>&1 | tee "$1"' \
     "$PY" "$OUTDIR/cuda_tests.txt"
+  wait "$cpu_pid"
 
   # --- 3. seconds per epoch -------------------------------------------------------------------
   if [ "$DRY" = 1 ]; then

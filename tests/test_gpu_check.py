@@ -26,7 +26,7 @@ except ImportError:
 
 BENCH = PROJECT_ROOT / "bench"
 CUDA = torch.cuda.is_available()
-RESULT_FILES = {"summary.md", "env.txt", "cuda_tests.txt", "epoch.csv", "sweeps.csv", "sweep_logs.tar.gz", "log.txt"}
+RESULT_FILES = {"summary.md", "env.txt", "cuda_tests.txt", "cpu_epoch.csv", "epoch.csv", "sweeps.csv", "sweep_logs.tar.gz", "log.txt"}
 N_CUDA_TESTS = len(re.findall(r"^def test_", (PROJECT_ROOT / "tests" / "test_cuda.py").read_text(), re.M))
 
 
@@ -66,6 +66,11 @@ def test_dry_run_runs_every_phase_on_cpu_with_the_carried_data(tmp_path):
         assert int(re.search(r"(\d+) skipped", tests).group(1)) >= N_CUDA_TESTS
         assert "passed" not in tests and "failed" not in tests
         assert "needs a CUDA GPU" in tests
+
+    cpu = rows(out / "cpu_epoch.csv")  # the host CPU's precisions, run beside the CUDA tests
+    assert [(r["status"], r["experiment"], r["requested"], r["precision"]) for r in cpu] == [
+        ("ok", "tiny", "fp32", "fp32"), ("ok", "tiny", "bf16", "bf16")]
+    assert all(r["epochs"] == "1" and float(r["epoch_s"]) > 0 and r["amx"] in ("True", "False") for r in cpu)
 
     epoch = rows(out / "epoch.csv")
     assert {r["status"] for r in epoch} == {"ok"}

@@ -42,8 +42,8 @@ def launch(work: Path, experiment: str, precision: str, epochs: int, extra: list
     cmd = [sys.executable, "-m", "mnist_sweep.train", f"+experiment={experiment}", f"trainer.precision={precision}",
            "trainer.device=cpu", "trainer.threads=1", f"trainer.max_epochs={epochs}", "trainer.progress=false",
            "trainer.save_checkpoint=false", f"hydra.run.dir={d}", *extra]
-    log = open(work / f"{experiment}_{precision}.log", "w")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(work / f"{experiment}_{precision}.log", "w") as log:  # the child keeps its own handle
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def row(work: Path, experiment: str, precision: str, status: str, wall_s: float) -> dict:

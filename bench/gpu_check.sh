@@ -4,12 +4,12 @@
 #
 #   1. installs the carried wheels offline (pip --target, on top of the machine's own torch) and
 #      unpacks the carried, gzipped MNIST files; checks every import and the data's checksums
-#   2. the CUDA tests: pytest -m cuda over tests/ (tests/test_cuda.py: a run with trainer.device=cuda,
-#      determinism on CUDA, the NaN/diverged path, GPU slots of multigpu jobs and of sweep
-#      workers); with MNIST_SWEEP_REQUIRE_CUDA=1 they fail, not skip, if torch sees no GPU
 #   1b. beside the CUDA tests, the host's CPU: seconds per epoch of best_20k and tiny in fp32, bf16
 #      and auto, one single-thread trial each, side by side (bench/cpu_epoch.py; issue 26 wants an
 #      AMX Xeon's numbers, and a GPU host may have one)
+#   2. the CUDA tests: pytest -m cuda over tests/ (tests/test_cuda.py: a run with trainer.device=cuda,
+#      determinism on CUDA, the NaN/diverged path, GPU slots of multigpu jobs and of sweep
+#      workers); with MNIST_SWEEP_REQUIRE_CUDA=1 they fail, not skip, if torch sees no GPU
 #   3. seconds per epoch of model=eva8_seed at batch 128 and 512, data resident on the GPU,
 #      fp32/bf16 autocast x NCHW/channels_last, and cuDNN autotuning (bench/gpu_epoch.py)
 #   4. the same short sweep with 1, 2, 4 and 8 trials at once on the one GPU: completed trials

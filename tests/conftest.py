@@ -97,8 +97,10 @@ def run_inproc(args: list[str], cwd: Path, env: dict | None = None) -> subproces
     module, *argv = args
     main = importlib.import_module("mnist_sweep.cli" if module == "mnist_sweep.train" else module).main
     out, err = io.StringIO(), io.StringIO()
-    old_cwd, old_env, new_env = os.getcwd(), dict(os.environ), _env(env)  # built before the clear: the
-    os.chdir(cwd)  # run sees this process's environment (MNIST_SWEEP_DATA, the precision cache), as a subprocess would
+    # new_env is built before the clear, so the run sees this process's environment
+    # ($MNIST_SWEEP_DATA, the precision cache) as a subprocess would
+    old_cwd, old_env, new_env = os.getcwd(), dict(os.environ), _env(env)
+    os.chdir(cwd)
     os.environ.clear()
     os.environ.update(new_env)
     try:

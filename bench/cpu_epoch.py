@@ -11,7 +11,7 @@ about 20 times ``epoch_s``.
     .venv/bin/python bench/cpu_epoch.py [--experiments best_20k tiny] [--precisions fp32 bf16 auto]
         [--epochs 3] [--out cpu.csv] [--set KEY=VALUE ...]
 
-``--set`` adds trainer overrides to every run (a smoke test on tiny data). Runs still going at
+``--set`` adds an override to every run (a smoke test on tiny data). Runs still going at
 ``--deadline-s`` are stopped and get status ``cut``.
 """
 from __future__ import annotations
@@ -46,18 +46,17 @@ def launch(work: Path, experiment: str, precision: str, epochs: int, extra: list
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def row(work: Path, experiment: str, precision: str, status: str, wall_s: float) -> dict:
+def row(work: Path, machine: dict, experiment: str, precision: str, status: str, wall_s: float) -> dict:
     d = work / f"{experiment}_{precision}"
-    name, flags = cpu_identity()
-    r = {"status": status, "cpu": name, "amx": "amx_bf16" in flags, "cores": os.cpu_count(),
-         "experiment": experiment, "requested": precision, "wall_s": round(wall_s, 1)}
+    r = {"status": status, **machine, "experiment": experiment, "requested": precision, "wall_s": round(wall_s, 1)}
     if not (d / "metrics.csv").exists():
         return r | {"status": status if status != "ok" else "no metrics"}
     m = pd.read_csv(d / "metrics.csv")
     later = m.iloc[1:] if len(m) > 1 else m  # the first epoch carries one-time costs
     r |= {"epochs": len(m), "epoch_s": round(float(later.epoch_s.median()), 2),
           "train_s": round(float(later.train_s.median()), 2),
-          "images_per_s": round(float(later.images_per_s.median())), "first_epoch_s": round(float(m.epoch_s.iloc[0]), 2)}
+          "images_per_s": round(float(later.images_per_s.median())),
+          "first_epoch_s": round(float(m.epoch_s.iloc[0]), 2)}
     if (d / "result.json").exists():
         r["precision"] = json.loads((d / "result.json").read_text()).get("precision", "")
     return r
@@ -81,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             if k not in walls and proc.poll() is not None:
                 walls[k] = time.time() - t0
         time.sleep(0.5)
+    name, flags = cpu_identity()
+    machine = {"cpu": name, "amx": "amx_bf16" in flags, "cores": os.cpu_count()}
     rows = []
     for (e, pr), proc in runs.items():
         status = "ok"
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             status = "cut"
         elif proc.returncode != 0:
             status = f"exit {proc.returncode}: " + (work / f"{e}_{pr}.log").read_text(errors="replace").strip()[-200:]
-        rows.append(row(work, e, pr, status, walls.get((e, pr), time.time() - t0)))
+        rows.append(row(work, machine, e, pr, status, walls.get((e, pr), time.time() - t0)))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", newline="") as f:
         w = csv.DictWriter(f, COLUMNS, extrasaction="ignore")

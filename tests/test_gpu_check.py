@@ -26,7 +26,8 @@ except ImportError:
 
 BENCH = PROJECT_ROOT / "bench"
 CUDA = torch.cuda.is_available()
-RESULT_FILES = {"summary.md", "env.txt", "cuda_tests.txt", "cpu_epoch.csv", "epoch.csv", "sweeps.csv", "sweep_logs.tar.gz", "log.txt"}
+RESULT_FILES = {"summary.md", "env.txt", "cuda_tests.txt", "cpu_epoch.csv", "epoch.csv", "sweeps.csv", "sweep_logs.tar.gz",
+                "log.txt"}
 N_CUDA_TESTS = len(re.findall(r"^def test_", (PROJECT_ROOT / "tests" / "test_cuda.py").read_text(), re.M))
 
 

@@ -65,8 +65,11 @@ def test_two_workers_share_the_seeds_and_tell_the_mean(tmp_path):
     parents = check_parents(main, side)
     assert len(parents) == 3
     board = pd.read_csv(d / "leaderboard.csv")
-    assert board.n_seeds.tolist() == [3, 3, 3]
-    assert board.val_mean.is_monotonic_decreasing  # ranked on the mean, not on the first seed
+    # two workers ask in either order, so the sampler may also draw an over-budget config: rejected, never trained
+    assert set(board.status) <= {"complete", "rejected"}
+    done = board[board.status == "complete"]
+    assert done.n_seeds.tolist() == [3, 3, 3]
+    assert done.val_mean.is_monotonic_decreasing  # ranked on the mean, not on the first seed
     assert "val mean over 3 seeds" in proc.stderr + proc.stdout
 
 

@@ -31,9 +31,9 @@ RESULT_FILES = {"summary.md", "env.txt", "cuda_tests.txt", "cpu_epoch.csv", "epo
 N_CUDA_TESTS = len(re.findall(r"^def test_", (PROJECT_ROOT / "tests" / "test_cuda.py").read_text(), re.M))
 
 
-def bash(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def bash(script: str, *args: str, timeout: int = 300, **extra_env: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("OUT", "MNIST_SWEEP_STORAGE", "MNIST_SWEEP_REQUIRE_CUDA")}
-    env["PYTHON"] = sys.executable
+    env |= {"PYTHON": sys.executable, **extra_env}
     return subprocess.run(["bash", str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout,
                           env=env, cwd=PROJECT_ROOT)
 
@@ -140,3 +140,31 @@ def test_device_choice_with_and_without_gpus(monkeypatch):
     assert str(pick_device("auto", 6)) == "cuda:2" and str(pick_device("cuda:3", 0)) == "cuda:3"
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert str(pick_device("cuda", 5)) == "cuda"  # one GPU: every slot shares it
+
+
+@pytest.mark.slow
+def test_xeon_trials_start_then_collect_returns_whole_trials_per_seed(tmp_path):
+    """bench/xeon_trials.sh: trials started in one call survive it, and the next call collects them."""
+    carry, work, out = tmp_path / "carry", tmp_path / "work", tmp_path / "out"
+    assert bash("gpu_prepare.sh", "--data-only", "--dest", str(carry)).returncode == 0
+    smoke = ("--epochs 0 --seeds 1 2 --experiments tiny --precisions fp32 --deadline-s 120 "
+             "--set data.train_limit=256 --set data.test_limit=128 --set trainer.max_epochs=2")
+    start = bash("xeon_trials.sh", "start", "--carry", str(carry), "--work", str(work), "--out", str(out),
+                 "--wait", "0", XEON_ARGS=smoke)
+    assert not (out / "trials.csv").exists()  # start returned while the trials ran on
+    collect = bash("xeon_trials.sh", "collect", "--work", str(work), "--out", str(out))
+    assert start.returncode == 0 and "started" in start.stdout, start.stderr
+    assert collect.returncode == 0, collect.stderr
+    got = rows(out / "trials.csv")
+    assert [(r["status"], r["seed"], r["epochs"]) for r in got] == [("ok", "1", "2"), ("ok", "2", "2")]
+    assert all(0 <= float(r["test_acc"]) <= 1 and float(r["wall_s"]) > 0 for r in got)
+    with tarfile.open(out / "runs.tar.gz") as tar:
+        assert {"runs/tiny_fp32_s1/metrics.csv", "runs/tiny_fp32_s2/result.json"} <= set(tar.getnames())
+
+
+def test_xeon_trials_without_carried_data_or_a_start_stops_in_one_line(tmp_path):
+    start = bash("xeon_trials.sh", "start", "--carry", str(tmp_path), "--work", str(tmp_path / "w"), "--out",
+                 str(tmp_path / "o"), timeout=60)
+    collect = bash("xeon_trials.sh", "collect", "--work", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
+    for proc, words in ((start, "has no mnist/*.gz"), (collect, "nothing started")):
+        assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and words in proc.stderr

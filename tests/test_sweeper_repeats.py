@@ -203,6 +203,17 @@ def test_a_raced_out_seed_cancels_the_rest_and_the_config_is_told_its_lower_mean
     assert rep.claim(5) == []
 
 
+@pytest.mark.parametrize("race", [True, False])
+def test_race_false_gives_no_seed_a_bar(tmp_path, race):
+    main = optuna.create_study(direction="maximize")
+    main.tell(main.ask(), 0.995)  # another config: the top-1 bar a seed would race against
+    rep = Repeats.open(main, seeds=2, top_k=1, constrained=False, race=race)
+    trial = parent_trial(main, tmp_path / "t1", 0.996)
+    assert rep.hold_if_wanted(trial, [0.996], {"value": 0.996, "seed": 1})
+    ((side_trial, _),) = rep.claim(1)
+    assert side_trial.user_attrs["race_bar"] == (0.995 if race else None)
+
+
 def test_a_seed_that_fails_twice_fails_its_config_and_cancels_the_rest(tmp_path):
     main = optuna.create_study(direction="maximize")
     rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)

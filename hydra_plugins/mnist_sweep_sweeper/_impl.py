@@ -142,7 +142,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
         rep = self.conf.repeats
-        repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target)
+        repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
         loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
                     self.conf.constrain_to_target, repeats)
         try:

@@ -50,16 +50,17 @@ class Repeats:
     seeds: int
     top_k: int
     constrained: bool
+    race: bool = True  # False: race_bar None for every seed (nothing is raced out)
 
     @classmethod
-    def open(cls, study: optuna.Study, seeds: int, top_k: int, constrained: bool) -> Repeats | None:
+    def open(cls, study: optuna.Study, seeds: int, top_k: int, constrained: bool, race: bool = True) -> Repeats | None:
         if seeds <= 1:
             return None
         side = optuna.create_study(
             study_name=study.study_name + REPEATS_SUFFIX, storage=_optuna.storage_of(study), load_if_exists=True,
             directions=[d.name.lower() for d in study.directions], sampler=optuna.samplers.RandomSampler(),
         )
-        return cls(study, side, seeds, top_k, constrained)
+        return cls(study, side, seeds, top_k, constrained, race)
 
     # ------------------------------------------------------------------ which configs are repeated
     def wants(self, trial: optuna.Trial, values: list[float], res: dict[str, Any]) -> bool:
@@ -202,7 +203,7 @@ class Repeats:
 
     def _job(self, trial: optuna.Trial, t: FrozenTrial, parent: FrozenTrial | None) -> list[str]:
         _study.mark(trial, "running", host=socket.gethostname(), pid=os.getpid(),
-                    race_bar=self.race_bar(t.user_attrs["parent_dir"]), repeat_of=parent.number if parent else None)
+                    race_bar=self.race_bar(t.user_attrs["parent_dir"]) if self.race else None, repeat_of=parent.number if parent else None)
         seed, parent_dir = int(t.user_attrs["seed"]), t.user_attrs["parent_dir"]
         kept = [o for o in shlex.split(t.user_attrs["overrides"]) if not o.lstrip("+").startswith("trainer.seed=")]
         return _study.job_overrides([*kept, f"trainer.seed={seed}"], f"{parent_dir.rsplit('/', 1)[-1]}/seed_{seed}",

@@ -185,6 +185,7 @@ class RepeatsConf:
 
     seeds: int = key(1, ge=1, le=20)  # 1: off (every config on one seed)
     top_k: int = key(5, ge=1, le=10_000)
+    race: bool = True  # false: no racing, every queued seed runs to its end (the racing benchmark's control)
 
 
 @dataclass

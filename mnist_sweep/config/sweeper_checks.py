@@ -123,7 +123,7 @@ def check_repeats(node: Any) -> None:
     for name in node:
         r = range_of(RepeatsConf, str(name))
         if name not in RepeatsConf.__dataclass_fields__:
-            raise SweepError(f"{P}.repeats.{name}: not a key; use {P}.repeats.seeds and {P}.repeats.top_k")
+            raise SweepError(f"{P}.repeats.{name}: not a key; use {P}.repeats.seeds, {P}.repeats.top_k and {P}.repeats.race")
         value = node.get(name)
         if r is not None and (isinstance(value, bool) or not r.ok(value)):
             raise SweepError(f"{P}.repeats.{name}: must be {r.describe()}, got {value!r}")

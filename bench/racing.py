@@ -13,7 +13,7 @@ Prints one row per arm (runs, epochs trained, seeds raced out, the selected conf
 by mean) and one row per raced seed, and writes both to ROOT/racing_arms.csv and ROOT/racing_races.csv.
 
     .venv/bin/python bench/racing.py [--sampler-seeds 1 2] [--trials 10] [--epochs 8] [--train-limit 8000]
-        [--top-k 3] [--root DIR] [-- extra overrides]
+        [--top-k 3] [--arms race norace] [--root DIR] [-- extra overrides]
 """
 from __future__ import annotations
 
@@ -94,6 +94,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--train-limit", type=int, default=8000)
     p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS),
+                   help="the arms to run (the others must already be in --root: e.g. rerun race after a rule change)")
     p.add_argument("--root", type=Path, default=None)
     p.add_argument("extra", nargs="*", help="overrides for both arms (after --)")
     a = p.parse_args()
@@ -104,12 +106,12 @@ def main() -> None:
     all_arms, all_races = [], []
     for seed in a.sampler_seeds:
         with ThreadPoolExecutor(len(ARMS)) as pool:
-            walls = dict(zip(ARMS, pool.map(
+            walls = dict(zip(a.arms, pool.map(
                 lambda arm: run_sweep(root / f"s{seed}_{arm}", f"racing_{arm}",
-                                      [*common, f"hydra.sweeper.sampler.seed={seed}", *ARMS[arm]])[1], ARMS)))
+                                      [*common, f"hydra.sweeper.sampler.seed={seed}", *ARMS[arm]])[1], a.arms)))
         arms, races = compare(root, seed, a.top_k, a.epochs)
         for r in arms:
-            r["wall_s"] = round(walls[r["arm"]], 1)
+            r["wall_s"] = round(walls[r["arm"]], 1) if r["arm"] in walls else None
         all_arms += arms
         all_races += races
         pd.DataFrame(all_arms).to_csv(root / "racing_arms.csv", index=False)

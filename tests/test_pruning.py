@@ -86,14 +86,27 @@ def test_nothing_is_pruned_before_the_learning_rate_peaks():
 
 
 def test_a_repeat_learns_the_late_gain_from_its_own_configs_first_seed_too():
-    """The held parent (RUNNING) gained 0.012 after epoch 3; the finished trials only 0.004: a
-    repeat at 0.980 can still reach 0.994 on its own config's curve, a stranger at 0.980 cannot."""
+    """The held parent (RUNNING) gained 0.009 after epoch 5; the finished trials only 0.001: a
+    repeat at 0.986 can still reach 0.994 on its own config's curve, a stranger at 0.986 cannot."""
     study = study_with(FINISHED)
     parent = study.ask()
     parent.set_user_attr("max_epochs", 6)
-    for epoch, v in enumerate([0.96, 0.975, 0.983, 0.99, 0.993, 0.995], 1):
+    for epoch, v in enumerate([0.96, 0.975, 0.983, 0.985, 0.986, 0.995], 1):
         parent.report(v, epoch)
-    seed = running(study, [0.95, 0.96, 0.980], epochs=6, race_bar=0.994, repeat_of=parent.number)
+    curve = [0.95, 0.96, 0.975, 0.98, 0.986]
+    seed = running(study, curve, epochs=6, race_bar=0.994, repeat_of=parent.number)
     assert ProjectionPruner(to_target=True).prune(study, seed) is False
-    stranger = running(study, [0.95, 0.96, 0.980], epochs=6)
+    stranger = running(study, curve, epochs=6)
     assert ProjectionPruner(to_target=True).prune(study, stranger) is True
+
+
+def test_a_repeat_is_raced_only_from_halfway_between_its_peak_and_its_end():
+    """Peak at epoch 2, warm-up 3 steps, 6 epochs: a first seed may be pruned from epoch 3, a
+    repeat (race_bar set) only from epoch 5 (ceil((3 + 6) / 2)), however hopeless it looks."""
+    study = study_with(FINISHED)
+    pruner = ProjectionPruner(to_target=True)
+    for epochs_reported, repeat_pruned, first_pruned in [(4, False, True), (5, True, True)]:
+        seed = running(study, [0.5] * epochs_reported, 6, peak_epoch=2, race_bar=0.994)
+        first = running(study, [0.5] * epochs_reported, 6, peak_epoch=2)
+        assert (pruner.prune(study, seed), pruner.prune(study, first)) == (repeat_pruned, first_pruned)
+    assert pruner.earliest(running(study, [0.5], 20, peak_epoch=6, race_bar=0.99)) == 13

@@ -3,10 +3,10 @@
 Each (experiment, precision) pair is one ordinary run of the trainer (``python -m mnist_sweep.train
 +experiment=NAME trainer.precision=P trainer.device=cpu``, one torch thread, each experiment's
 own data protocol: the shipped ones train on all 60k and test every epoch), all started at once,
-one per core, each with an empty precision cache (so ``auto`` measures afresh). A row per run: the precision it trained in,
-the median seconds per epoch after the first (training and evaluation; ``train_s`` the training
-steps alone), images/s, and the CPU (model name, whether it has AMX). A 20-epoch trial costs
-about 20 times ``epoch_s``. With ``--epochs 0`` each experiment trains its own ``max_epochs`` (a
+one per core, each with an empty precision cache (so ``auto`` measures afresh). A row per run: the
+precision it trained in, the median seconds per epoch after the first (training and evaluation;
+``train_s`` the training steps alone), images/s, and the CPU (model name, whether it has AMX). A
+20-epoch trial costs about 20 times ``epoch_s``. With ``--epochs 0`` each experiment trains its own ``max_epochs`` (a
 whole trial: ``wall_s`` its seconds, ``test_acc`` its final-epoch test accuracy); ``--seeds 1 2 3``
 runs each pair once per ``trainer.seed`` (accuracy over seeds in each precision).
 

@@ -63,19 +63,17 @@ def compare(root: Path, seed: int, k: int, epochs: int) -> tuple[list[dict], lis
     arms, got = [], {}
     for arm in ARMS:
         d = root / f"s{seed}_{arm}"
-        configs, seeds = arm_rows(d, f"racing_{arm}")
-        got[arm] = configs
+        configs, seeds = got[arm] = arm_rows(d, f"racing_{arm}")
         raced = seeds[seeds.state == "pruned"]
         arms.append({"sampler_seed": seed, "arm": arm, "configs": len(configs),
                      "repeated": int((configs.n_seeds > 1).sum()), "seed_runs": len(seeds),
                      "raced_out": len(raced), "epochs": epochs_trained(d),
                      "selected": (top(configs, 1) or [None])[0], f"top_{k}": top(configs, k)})
-    truth = got["norace"].set_index("trial")
+    truth = got["norace"][0].set_index("trial")
     kth = truth[truth.state == "COMPLETE"].value.sort_values(ascending=False)
     final_bar = kth.iloc[k - 1] if len(kth) >= k else None
     races = []
-    _, seeds = arm_rows(root / f"s{seed}_race", "racing_race")
-    configs = got["race"]
+    configs, seeds = got["race"]
     for _, s in seeds[seeds.state == "pruned"].iterrows():
         c = configs[configs.trial_dir == s.parent_dir].iloc[0]
         same = truth.loc[c.trial] if c.trial in truth.index and truth.loc[c.trial].params == c.params else None

@@ -24,8 +24,8 @@ repeated config (``race_bar`` set) also learns the late gain from its config's o
 the curve with its very schedule, and is raced only from halfway between that point and its last
 epoch: its config entered the top-k, so it sits near its bar, and a seed's dip while the rate is
 still high is noise, not a verdict (bench/racing.py measured a seed raced out at 94.65% right
-after the peak that would have ended at 98.50%, its config truly second best). A trial's last epoch is never pruned (the
-task does not ask then).
+after the peak that would have ended at 98.50%, its config truly second best). A trial's last
+epoch is never pruned (the task does not ask then).
 """
 from __future__ import annotations
 

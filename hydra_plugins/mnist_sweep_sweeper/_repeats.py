@@ -202,8 +202,9 @@ class Repeats:
                    for t in self.study.get_trials(deepcopy=False))
 
     def _job(self, trial: optuna.Trial, t: FrozenTrial, parent: FrozenTrial | None) -> list[str]:
-        _study.mark(trial, "running", host=socket.gethostname(), pid=os.getpid(),
-                    race_bar=self.race_bar(t.user_attrs["parent_dir"]) if self.race else None, repeat_of=parent.number if parent else None)
+        bar = self.race_bar(t.user_attrs["parent_dir"]) if self.race else None
+        _study.mark(trial, "running", host=socket.gethostname(), pid=os.getpid(), race_bar=bar,
+                    repeat_of=parent.number if parent else None)
         seed, parent_dir = int(t.user_attrs["seed"]), t.user_attrs["parent_dir"]
         kept = [o for o in shlex.split(t.user_attrs["overrides"]) if not o.lstrip("+").startswith("trainer.seed=")]
         return _study.job_overrides([*kept, f"trainer.seed={seed}"], f"{parent_dir.rsplit('/', 1)[-1]}/seed_{seed}",

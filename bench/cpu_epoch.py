@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             if k not in walls and proc.poll() is not None:
                 walls[k] = time.time() - t0
         time.sleep(0.5)
-    name, flags = cpu_identity()
-    machine = {"cpu": name, "amx": "amx_bf16" in flags, "cores": os.cpu_count()}
+    cpu_name, flags = cpu_identity()
+    machine = {"cpu": cpu_name, "amx": "amx_bf16" in flags, "cores": os.cpu_count()}
     rows = []
     for run, proc in runs.items():
         status = "ok"

@@ -168,3 +168,14 @@ def test_xeon_trials_without_carried_data_or_a_start_stops_in_one_line(tmp_path)
     collect = bash("xeon_trials.sh", "collect", "--work", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     for proc, words in ((start, "has no mnist/*.gz"), (collect, "nothing started")):
         assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and words in proc.stderr
+
+
+def test_cpu_epoch_reports_a_failed_run_as_a_row(tmp_path):
+    """A run that exits non-zero is a row with its exit status and the log's last line, not a crash."""
+    out = tmp_path / "cpu.csv"
+    proc = subprocess.run([sys.executable, str(BENCH / "cpu_epoch.py"), "--experiments", "tiny", "--precisions", "fp32",
+                           "--epochs", "1", "--set", "model.c1=-1", "--work", str(tmp_path / "w"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    (r,) = rows(out)
+    assert r["status"].startswith("exit 2: ") and "model.c1" in r["status"] and r["seed"] == "1"

@@ -31,7 +31,9 @@ REPEATS=(hydra.sweeper.repeats.seeds=3 hydra.sweeper.repeats.top_k=3 hydra.sweep
 args_for() {  # the sweep's overrides: mode, tier, warm start
   case "$1" in
     smallest)    echo "hparams_search=smallest hydra.sweeper.enqueue=[tiny]" ;;
-    smallest_4k) echo "hparams_search=smallest model.max_params=4000 hydra.sweeper.enqueue=[tiny]" ;;
+    # The <=4k tier's bar is on test (each seed >= 99.40%); validation reads ~0.14 below test
+    # (docs/results.md), so its search's feasibility bar is a mean validation accuracy of 99.30%.
+    smallest_4k) echo "hparams_search=smallest model.max_params=4000 trainer.target_acc=0.993 hydra.sweeper.enqueue=[tiny]" ;;
     smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[tiny]" ;;
     smallest_wide) echo "hparams_search=smallest_wide hydra.sweeper.enqueue=[tiny]" ;;  # the widened family
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;

@@ -10,12 +10,24 @@
 #   bash bench/searches.sh start smallest_wide  # smallest over the widened family (k1, pool, se, EMA, smoothing)
 #   bash bench/searches.sh status             # running or not, and each leaderboard's top 5
 #   bash bench/searches.sh stop [NAME ...]
+#   bash bench/searches.sh save [NAME ...]      # into the repo, to carry the studies to the next session
 #
 # A search runs for hours and composes every candidate's config from conf/ as it goes: run it from a
 # checkout pinned at a commit, so that work on the repo cannot change (or break) a running study:
 #   bash bench/searches.sh pin [DIR]        # clone HEAD to DIR (default ../mnist_sweep-searches), data linked
 #   PY=$PWD/.venv/bin/python bash ../mnist_sweep-searches/bench/searches.sh start
 # Its studies are then in DIR/outputs/sweeps/; `git -C DIR pull` moves the pin (between runs).
+#
+# outputs/ is git-ignored and has not outlived a session on this project's machines, so a study
+# is carried across sessions in the repo: `save` copies each study's storage (a consistent SQLite
+# backup of optuna.db) and its runs' small files (configs, metrics.csv, result.json; no
+# checkpoints or logs) to $SAVE_TO (default bench/results/searches/), to be committed; `start`
+# restores a study from bench/results/searches/ when its sweep dir is missing, and then resumes it.
+# A run still open at the save is failed as lost in the copy (bench/save_study.py), so the resumed
+# sweep replaces it, and revives a config that was repeating, as after a killed worker. Restore
+# into the same pin path (the default, ../mnist_sweep-searches): the storage records each run's
+# dir by absolute path.
+#   SAVE_TO=$PWD/bench/results/searches bash ../mnist_sweep-searches/bench/searches.sh save
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "${1:-}" = pin ]; then
@@ -34,7 +46,8 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
     # The <=4k tier's bar is on test (each seed >= 99.40%); validation reads ~0.14 below test
     # (docs/results.md), so its search's feasibility bar is a mean validation accuracy of 99.30%.
     smallest_4k) echo "hparams_search=smallest model.max_params=4000 trainer.target_acc=0.993 hydra.sweeper.enqueue=[tiny]" ;;
-    smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[small_8k]" ;;
+    smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[small_8k]" \
+      "hydra.sweeper.params.model.c4=choice(8,10,12,14,16,20,24) hydra.sweeper.params.model.c6=choice(8,10,12,14,16,20,24)" ;;  # small_8k's 14s
     smallest_wide) echo "hparams_search=smallest_wide hydra.sweeper.enqueue=[tiny]" ;;  # the widened family
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
     fastest)     echo "hparams_search=fastest hydra.sweeper.enqueue=[best_20k]" ;;
@@ -44,6 +57,15 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
 
 pid_of() { pgrep -f -- "hydra.sweep.dir=outputs/sweeps/search_$1 " || true; }
 
+copy_study() {  # SRC DEST: the storage as a consistent backup, the runs' small files, no checkpoints
+  [ -f "$1/optuna.db" ] || { echo "$1/optuna.db: no study there to copy; start it first" >&2; return 1; }
+  local tmp="$2.partial"; rm -rf "$tmp"; mkdir -p "$tmp"
+  tar -C "$1" --exclude='*.pt' --exclude='*.onnx' --exclude='train.log' --exclude='optuna.db*' -cf - . | tar -C "$tmp" -xf -
+  "$PY" "$here/bench/save_study.py" "$1/optuna.db" "$tmp/optuna.db"  # open trials become lost in the copy
+  rm -rf "$2"; mv "$tmp" "$2"  # all or nothing: a failed copy leaves DEST as it was
+}
+SAVE_TO="${SAVE_TO:-$here/bench/results/searches}"
+
 cmd="${1:-status}"; shift || true
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(smallest smallest_4k smallest_8k best_20k)
 mkdir -p outputs/sweeps
@@ -52,16 +74,23 @@ for name in "${names[@]}"; do
   case "$cmd" in
     start)
       if [ -n "$(pid_of "$name")" ]; then echo "$name: already running (pid $(pid_of "$name"))"; continue; fi
+      saved="bench/results/searches/search_$name"
+      if [ ! -e "outputs/sweeps/search_$name" ] && [ -f "$saved/optuna.db" ]; then
+        copy_study "$saved" "outputs/sweeps/search_$name"; echo "$name: restored from $saved"
+      fi
       # shellcheck disable=SC2086 - $extra is a list of overrides
       nohup "$PY" -m mnist_sweep.train -m $extra "${REPEATS[@]}" "hydra.sweeper.study_name=search_$name" \
         "hydra.sweep.dir=outputs/sweeps/search_$name" trainer.progress=false \
         >> "outputs/sweeps/search_$name.log" 2>&1 &
       echo "$name: started (pid $!), log outputs/sweeps/search_$name.log" ;;
+    save)
+      mkdir -p "$SAVE_TO"; copy_study "outputs/sweeps/search_$name" "$SAVE_TO/search_$name"
+      echo "$name: saved to $SAVE_TO/search_$name ($(du -sh "$SAVE_TO/search_$name" | cut -f1))" ;;
     stop)
       pid=$(pid_of "$name"); [ -z "$pid" ] || kill $pid; echo "$name: stopped ${pid:-(was not running)}" ;;
     status)
       echo "== $name: $([ -n "$(pid_of "$name")" ] && echo running || echo stopped)"
       [ -f "outputs/sweeps/search_$name/leaderboard.csv" ] && "$PY" -m mnist_sweep.leaderboard "outputs/sweeps/search_$name" --top 5 || true ;;
-    *) echo "usage: bash bench/searches.sh start|stop|status [NAME ...] | pin [DIR]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/searches.sh start|stop|status|save [NAME ...] | pin [DIR]" >&2; exit 2 ;;
   esac
 done

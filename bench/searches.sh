@@ -47,7 +47,7 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
     # (docs/results.md), so its search's feasibility bar is a mean validation accuracy of 99.30%.
     smallest_4k) echo "hparams_search=smallest model.max_params=4000 trainer.target_acc=0.993 hydra.sweeper.enqueue=[tiny]" ;;
     smallest_8k) echo "hparams_search=smallest model.max_params=8000 hydra.sweeper.enqueue=[small_8k]" \
-      "hydra.sweeper.params.model.c4='choice(8,10,12,14,16,20,24)' hydra.sweeper.params.model.c6='choice(8,10,12,14,16,20,24)'" ;;  # small_8k's 14s
+      "model.c4=choice(8,10,12,14,16,20,24) model.c6=choice(8,10,12,14,16,20,24)" ;;  # small_8k's 14s
     smallest_wide) echo "hparams_search=smallest_wide hydra.sweeper.enqueue=[tiny]" ;;  # the widened family
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
     fastest)     echo "hparams_search=fastest hydra.sweeper.enqueue=[best_20k]" ;;

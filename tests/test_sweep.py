@@ -297,3 +297,32 @@ def test_in_memory_storage_sweeps_without_pruning(tmp_path):
     board = pd.read_csv(tmp_path / "mem" / "leaderboard.csv")
     assert (board.status == "complete").sum() == 2 and not (tmp_path / "mem" / "optuna.db").exists()
     assert "in-memory study: one worker" in proc.stdout + proc.stderr
+
+
+def test_a_space_mostly_over_budget_warns_then_stops_at_max_rejected(tmp_path, monkeypatch):
+    """Every candidate over a 100-parameter budget: the warning once the rejections crowd the study,
+    then max_rejected's one error line; nothing is trained and every candidate is in the storage."""
+    from hydra_plugins.mnist_sweep_sweeper import _loop
+    monkeypatch.setattr(_loop, "CROWDED_AT", 4)
+    args = sweep_args(tmp_path, "crowded", 3, "model.dropout=interval(0.0,0.1)", "model.max_params=100",
+                      "hydra.sweeper.max_rejected=6")
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert out.count("sampler draws almost at random") == 1
+    assert "hydra.sweeper.params: 4 of the study's 4 candidates were rejected before launch" in out
+    assert_one_line_error(proc, "hydra.sweeper.max_rejected: 7 candidates rejected before launch")
+    study = load(tmp_path, "crowded")
+    assert len(study.trials) == 7 and all(t.user_attrs["status"] == "rejected" for t in study.trials)
+    assert not list((tmp_path / "crowded").glob("trial_*"))
+
+
+def test_a_few_rejections_among_trained_trials_do_not_warn(tmp_path, monkeypatch):
+    from hydra_plugins.mnist_sweep_sweeper import _loop
+    monkeypatch.setattr(_loop, "CROWDED_AT", 2)  # checked at trial 2: 2 rejected of 3 told
+    args = sweep_args(tmp_path, "fits", 2, "model.c3=choice(8,16,256,512)",
+                      "hydra.sweeper.enqueue=[{model.c3:256},{model.c3:8},{model.c3:512},{model.c3:16}]")
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "trial 2 rejected before launch" in proc.stdout + proc.stderr
+    assert "draws almost at random" not in proc.stdout + proc.stderr

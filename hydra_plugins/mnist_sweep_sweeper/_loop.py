@@ -23,6 +23,7 @@ from mnist_sweep.errors import SweepError
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 POLL_S = 2.0  # a worker whose open parents wait on other workers' seeds looks again after this
+CROWDED_AT = 100  # rejections in one invocation before the loop checks what share of the study they are
 
 
 @dataclass
@@ -191,6 +192,8 @@ class Loop:
         self._trial_end()
         if rejected:
             self.rejected += 1
+            if self.rejected == CROWDED_AT:
+                self._warn_if_crowded()
             if self.rejected > self.limits.max_rejected:
                 raise SweepError(
                     f"hydra.sweeper.max_rejected: {self.rejected} candidates rejected before launch "
@@ -202,6 +205,17 @@ class Loop:
             log.warning("%d candidates in a row were already tried: the search space is exhausted", self.duplicates)
             return True
         return False
+
+    def _warn_if_crowded(self) -> None:
+        """Warn once when over 90% of the study's candidates were rejected: most draws are wasted,
+        and TPE's good group (the best tenth of all told trials) fills with rejected ones."""
+        told = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                             optuna.trial.TrialState.PRUNED))
+        rejected = sum(t.user_attrs.get("status") == "rejected" for t in told)
+        if rejected > 0.9 * len(told):
+            log.warning("hydra.sweeper.params: %d of the study's %d candidates were rejected before launch, so the "
+                        "sampler draws almost at random; narrow the search space to the budget (fewer or smaller "
+                        "widths) or raise model.max_params", rejected, len(told))
 
     def _check_trial_dir(self, trial_dir: Path) -> None:
         if (trial_dir / "result.json").exists():

@@ -52,3 +52,33 @@ def test_smallest_tells_optuna_the_distance_to_the_target(tmp_path, target, feas
     complete = board[board.status == "complete"]
     assert complete.params.is_monotonic_increasing  # smallest first
     assert ("no trial reached trainer.target_acc yet" in "\n".join(closing_lines(d))) is not feasible
+
+
+@pytest.mark.parametrize("constrained", [True, False])
+def test_a_rejected_candidate_never_leads_tpes_good_group(constrained):
+    """Optuna's TPE fills its good group with feasible complete trials, then PRUNED trials without
+    constraint values, then infeasible ones: a rejected candidate (PRUNED, never trained) of a
+    constrained study must be infeasible, and further from the target than any trained trial."""
+    from optuna.samplers._tpe.sampler import _split_trials
+
+    from hydra_plugins.mnist_sweep_sweeper._study import tell_rejected
+
+    study = optuna.create_study(direction="minimize")
+    for n, (state, value, distance) in enumerate([(optuna.trial.TrialState.COMPLETE, 3000.0, 0.002),
+                                                   (optuna.trial.TrialState.PRUNED, None, 0.9)]):
+        t = study.ask()
+        t.suggest_int("c", 1, 10)
+        t.report(0.09 if distance > 0.5 else 0.992, 1)
+        if constrained:
+            t.set_constraint("target", distance)
+        study.tell(t, value, state=state)
+    rejected = study.ask()
+    rejected.suggest_int("c", 1, 10)
+    tell_rejected(study, rejected, "over the budget", {"params": 9000}, constrained)
+    frozen = study.trials
+    assert frozen[2].user_attrs["status"] == "rejected" and frozen[2].state == optuna.trial.TrialState.PRUNED
+    assert bool(frozen[2].constraints) is constrained
+    if constrained:
+        assert frozen[2].constraints["target"] > max(t.constraints["target"] for t in frozen[:2])
+    below, _ = _split_trials(study, frozen, n_below=2)
+    assert [t.number for t in below] == [0, 1]

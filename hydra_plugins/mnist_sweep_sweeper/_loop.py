@@ -163,7 +163,8 @@ class Loop:
                 continue
             self.duplicates = 0
             self._check_trial_dir(trial_dir)
-            if _study.reject(self.study, trial, self.hooks.precheck, lambda: self.hooks.compose(overrides)):
+            if _study.reject(self.study, trial, self.hooks.precheck, lambda: self.hooks.compose(overrides),
+                             self.constrained):
                 self._dropped(trial, in_flight, rejected=True)
                 continue
             batch.append((trial, _study.job_overrides(overrides, trial_dir.name, _optuna.trial_id(trial), trial.number)))
@@ -183,7 +184,8 @@ class Loop:
                 return trial, _space.suggest(trial, self.space, self.hooks.compose)
             except optuna.TrialPruned as e:
                 reason = str(e) or "pruned by hydra.sweeper.custom_search_space"
-                _study.tell_rejected(self.study, trial, f"hydra.sweeper.custom_search_space: {reason}")
+                _study.tell_rejected(self.study, trial, f"hydra.sweeper.custom_search_space: {reason}", None,
+                                     self.constrained)
                 return trial, None
 
     def _dropped(self, trial: optuna.Trial, in_flight: list[optuna.Trial], rejected: bool) -> bool:
@@ -207,12 +209,12 @@ class Loop:
         return False
 
     def _warn_if_crowded(self) -> None:
-        """Warn once when over 90% of the study's candidates were rejected: most draws are wasted,
-        and TPE's good group (the best tenth of all told trials) fills with rejected ones."""
+        """Warn once when TPE's good group (its best min(ceil(n/10), 25) of the n told trials) must
+        hold rejected candidates: fewer trained trials than that, so it draws almost at random."""
         told = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
                                                              optuna.trial.TrialState.PRUNED))
         rejected = sum(t.user_attrs.get("status") == "rejected" for t in told)
-        if rejected > 0.9 * len(told):
+        if len(told) - rejected < min(-(-len(told) // 10), 25):
             log.warning("hydra.sweeper.params: %d of the study's %d candidates were rejected before launch, so the "
                         "sampler draws almost at random; narrow the search space to the budget (fewer or smaller "
                         "widths) or raise model.max_params", rejected, len(told))

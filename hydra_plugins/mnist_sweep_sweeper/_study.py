@@ -144,25 +144,35 @@ def tell_duplicate(study: optuna.Study, trial: optuna.Trial, original: FrozenTri
              status_of(original), extra=TRIAL_LINE)
 
 
-def reject(study: optuna.Study, trial: optuna.Trial, precheck: Callable[[Any], dict] | None, cfg: Callable[[], Any]) -> bool:
+def reject(study: optuna.Study, trial: optuna.Trial, precheck: Callable[[Any], dict] | None, cfg: Callable[[], Any],
+           constrained: bool = False) -> bool:
     """Run the precheck on the candidate's config: on an error, record it as rejected and return True."""
     if precheck is None:
         return False
     try:
         attrs = precheck(cfg()) or {}
     except Exception as e:  # noqa: BLE001 - any precheck error rejects the candidate
-        tell_rejected(study, trial, str(e), getattr(e, "user_attrs", {}))
+        tell_rejected(study, trial, str(e), getattr(e, "user_attrs", {}), constrained)
         return True
     for k, v in attrs.items():
         trial.set_user_attr(k, v)
     return False
 
 
-def tell_rejected(study: optuna.Study, trial: optuna.Trial, reason: str, attrs: dict[str, Any] | None = None) -> None:
+REJECTED_VIOLATION = 1.0  # a rejected candidate's distance to the target: at least any trained trial's
+
+
+def tell_rejected(study: optuna.Study, trial: optuna.Trial, reason: str, attrs: dict[str, Any] | None = None,
+                  constrained: bool = False) -> None:
     """A candidate refused before launch (precheck, or the custom search space): status ``rejected``,
     told PRUNED with no value (TPE ranks it below every real trial), and a note in optuna-dashboard,
-    where its state alone would read like a trial the pruner stopped."""
+    where its state alone would read like a trial the pruner stopped. In a constrained study it is
+    also infeasible, further from the target than any trained trial (1 + its parameters / 1e6):
+    TPE ranks PRUNED trials without constraint values above every infeasible one, so a rejected
+    candidate would otherwise lead its good group while no trial is feasible."""
     mark(trial, "rejected", error=reason, **(attrs or {}))
+    if constrained:
+        trial.set_constraint("target", REJECTED_VIOLATION + float((attrs or {}).get("params", 0)) / 1e6)
     note(trial, f"**Rejected before training**, never launched (Optuna lists it as PRUNED): {reason}")
     study.tell(trial, state=TrialState.PRUNED)
     log.info("trial %d rejected before launch: %s", trial.number, reason, extra=TRIAL_LINE)

@@ -26,10 +26,11 @@
 # A run still open at the save is failed as lost in the copy (bench/save_study.py), so the resumed
 # sweep replaces it, and revives a config that was repeating, as after a killed worker. Restore
 # into the same pin path (the default, ../mnist_sweep-searches): the storage records each run's
-# dir by absolute path.
+# dir by absolute path, so `start` refuses a study saved from another path (its saved_from).
 #   SAVE_TO=$PWD/bench/results/searches bash ../mnist_sweep-searches/bench/searches.sh save
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+here="$(cd "$(dirname "$0")/.." && pwd -P)"
+caller="$PWD"
 if [ "${1:-}" = pin ]; then
   dir="${2:-$here/../mnist_sweep-searches}"
   git clone -q "$here" "$dir" && ln -s "$here/data" "$dir/data"
@@ -64,15 +65,29 @@ pid_of() { pgrep -f -- "hydra.sweep.dir=outputs/sweeps/search_$1 " || true; }
 copy_study() {  # SRC DEST: the storage as a consistent backup, the runs' small files, no checkpoints
   [ -f "$1/optuna.db" ] || { echo "$1/optuna.db: no study there to copy; start it first" >&2; return 1; }
   local tmp="$2.partial"; rm -rf "$tmp"; mkdir -p "$tmp"
-  tar -C "$1" --exclude='*.pt' --exclude='*.onnx' --exclude='train.log' --exclude='optuna.db*' -cf - . | tar -C "$tmp" -xf -
-  "$PY" "$here/bench/save_study.py" "$1/optuna.db" "$tmp/optuna.db"  # open trials become lost in the copy
-  rm -rf "$2"; mv "$tmp" "$2"  # all or nothing: a failed copy leaves DEST as it was
+  # a running sweep may append to a metrics.csv while tar reads it (tar's exit 1): the copy's
+  # storage is taken after the files, so it never holds a result whose files are missing
+  if { tar -C "$1" --warning=no-file-changed --warning=no-file-removed --exclude='*.pt' --exclude='*.onnx' \
+         --exclude='train.log' --exclude='optuna.db*' -cf - . || [ $? -eq 1 ]; } | tar -C "$tmp" -xf - \
+     && "$PY" "$here/bench/save_study.py" "$1/optuna.db" "$tmp/optuna.db"; then  # open trials become lost in the copy
+    rm -rf "$2"; mv "$tmp" "$2"  # all or nothing: a failed copy leaves DEST as it was
+  else
+    rm -rf "$tmp"; echo "$1: copying it to $2 failed; $2 is as it was" >&2; return 1
+  fi
+}
+saved_elsewhere() {  # SAVED NAME: the saved study's runs were recorded under another path than this pin's
+  local from; from="$(cat "$1/saved_from" 2>/dev/null || true)"
+  [ -n "$from" ] && [ "$from" != "$here/outputs/sweeps/search_$2" ] || return 1
+  echo "$1: saved from ${from%/outputs/sweeps/*}, and its storage records each run's dir by that absolute path;" \
+    "restore it there: bash bench/searches.sh pin ${from%/outputs/sweeps/*}, then start it from that checkout" >&2
 }
 SAVE_TO="${SAVE_TO:-$here/bench/results/searches}"
+case "$SAVE_TO" in /*) ;; *) SAVE_TO="$caller/$SAVE_TO" ;; esac  # relative to where it was called from
 
 cmd="${1:-status}"; shift || true
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(smallest smallest_4k smallest_8k best_20k)
 mkdir -p outputs/sweeps
+rc=0  # a name that fails (nothing to save, a restore refused) is skipped; the others go on
 for name in "${names[@]}"; do
   extra=$(args_for "$name")
   case "$cmd" in
@@ -80,7 +95,10 @@ for name in "${names[@]}"; do
       if [ -n "$(pid_of "$name")" ]; then echo "$name: already running (pid $(pid_of "$name"))"; continue; fi
       saved="bench/results/searches/search_$name"
       if [ ! -e "outputs/sweeps/search_$name" ] && [ -f "$saved/optuna.db" ]; then
-        copy_study "$saved" "outputs/sweeps/search_$name"; echo "$name: restored from $saved"
+        if saved_elsewhere "$saved" "$name" || ! copy_study "$saved" "outputs/sweeps/search_$name"; then
+          rc=1; continue  # never a fresh study where a saved one could not be restored
+        fi
+        echo "$name: restored from $saved"
       fi
       # shellcheck disable=SC2086 - $extra is a list of overrides
       nohup "$PY" -m mnist_sweep.train -m $extra "${REPEATS[@]}" "hydra.sweeper.study_name=search_$name" \
@@ -88,7 +106,8 @@ for name in "${names[@]}"; do
         >> "outputs/sweeps/search_$name.log" 2>&1 &
       echo "$name: started (pid $!), log outputs/sweeps/search_$name.log" ;;
     save)
-      mkdir -p "$SAVE_TO"; copy_study "outputs/sweeps/search_$name" "$SAVE_TO/search_$name"
+      mkdir -p "$SAVE_TO"; copy_study "outputs/sweeps/search_$name" "$SAVE_TO/search_$name" || { rc=1; continue; }
+      echo "$here/outputs/sweeps/search_$name" > "$SAVE_TO/search_$name/saved_from"
       echo "$name: saved to $SAVE_TO/search_$name ($(du -sh "$SAVE_TO/search_$name" | cut -f1))" ;;
     stop)
       pid=$(pid_of "$name"); [ -z "$pid" ] || kill $pid; echo "$name: stopped ${pid:-(was not running)}" ;;
@@ -98,3 +117,4 @@ for name in "${names[@]}"; do
     *) echo "usage: bash bench/searches.sh start|stop|status|save [NAME ...] | pin [DIR]" >&2; exit 2 ;;
   esac
 done
+exit $rc

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -27,9 +28,19 @@ def pin(root: Path) -> Path:
     return root
 
 
-def searches(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "bench/searches.sh", *args], cwd=root, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PY": str(root / "fake_python"), **env})
+def searches(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(root / "bench" / "searches.sh"), *args], cwd=cwd or root, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PY": str(root / "fake_python"), **env})
+
+
+def launched(root: Path, needle: str) -> str:
+    """What the background launch recorded, once it holds ``needle`` (or after 5 s)."""
+    for _ in range(50):
+        text = (root / "launched").read_text() if (root / "launched").exists() else ""
+        if needle in text:
+            break
+        time.sleep(0.1)
+    return text
 
 
 def make_study(sweep: Path) -> optuna.Study:
@@ -50,26 +61,37 @@ def make_study(sweep: Path) -> optuna.Study:
 
 
 def test_save_then_start_restores_the_study_without_checkpoints_or_logs(tmp_path):
-    old, new = pin(tmp_path / "old"), pin(tmp_path / "new")
-    make_study(old / "outputs" / "sweeps" / STUDY)
-    saved = new / "bench" / "results" / "searches"  # what a commit carries to the next session's checkout
-    out = searches(old, "save", "smallest", SAVE_TO=str(saved))
+    root = pin(tmp_path / "pin")
+    sweep = root / "outputs" / "sweeps" / STUDY
+    make_study(sweep)
+    out = searches(root, "save", "smallest")  # to bench/results/searches/, which a commit carries
     assert out.returncode == 0, out.stderr
+    saved = root / "bench" / "results" / "searches"
     assert not (saved / f"{STUDY}.partial").exists()
-    out = searches(new, "start", "smallest")
+    assert (saved / STUDY / "saved_from").read_text().strip() == str(sweep.resolve())
+    shutil.rmtree(root / "outputs")  # the next session: a fresh checkout at the same path
+    out = searches(root, "start", "smallest")
     assert out.returncode == 0, out.stderr
     assert "restored from" in out.stdout
-    restored = new / "outputs" / "sweeps" / STUDY
-    files = {p.relative_to(restored).as_posix() for p in restored.rglob("*") if p.is_file()}
-    assert files == {"optuna.db", "trial_0000/.hydra/config.yaml", "trial_0000/metrics.csv", "trial_0000/result.json"}
-    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{restored}/optuna.db")
+    files = {p.relative_to(sweep).as_posix() for p in sweep.rglob("*") if p.is_file()}
+    assert files == {"optuna.db", "saved_from", "trial_0000/.hydra/config.yaml", "trial_0000/metrics.csv",
+                     "trial_0000/result.json"}
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{sweep}/optuna.db")
     assert [(t.state, t.value, t.params) for t in study.trials] == [(optuna.trial.TrialState.COMPLETE, 0.99, {"x": 1.0})]
-    for _ in range(50):  # the launch is in the background
-        if (new / "launched").exists():
-            break
-        subprocess.run(["sleep", "0.1"])
-    launched = (new / "launched").read_text()
-    assert f"hydra.sweep.dir=outputs/sweeps/{STUDY}" in launched and f"hydra.sweeper.study_name={STUDY}" in launched
+    text = launched(root, f"hydra.sweeper.study_name={STUDY}")
+    assert f"hydra.sweep.dir=outputs/sweeps/{STUDY}" in text and f"hydra.sweeper.study_name={STUDY}" in text
+
+
+def test_a_study_saved_from_another_path_is_not_restored(tmp_path):
+    old, new = pin(tmp_path / "old"), pin(tmp_path / "new")
+    make_study(old / "outputs" / "sweeps" / STUDY)
+    assert searches(old, "save", "smallest", SAVE_TO=str(new / "bench" / "results" / "searches")).returncode == 0
+    out = searches(new, "start", "smallest")
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines() == [
+        f"bench/results/searches/{STUDY}: saved from {old.resolve()}, and its storage records each run's dir by that "
+        f"absolute path; restore it there: bash bench/searches.sh pin {old.resolve()}, then start it from that checkout"]
+    assert not (new / "outputs" / "sweeps" / STUDY).exists() and not (new / "launched").exists()
 
 
 def test_start_keeps_an_existing_sweep_dir(tmp_path):
@@ -81,15 +103,25 @@ def test_start_keeps_an_existing_sweep_dir(tmp_path):
     assert "restored" not in out.stdout and not (root / "outputs" / "sweeps" / STUDY / "optuna.db").exists()
 
 
-def test_save_without_a_study_is_one_line_and_keeps_the_last_save(tmp_path):
+def test_save_without_a_study_is_one_line_keeps_the_last_save_and_saves_the_others(tmp_path):
     root = pin(tmp_path / "pin")
+    make_study(root / "outputs" / "sweeps" / STUDY)
     saved = tmp_path / "saved"
-    (saved / STUDY).mkdir(parents=True)
-    (saved / STUDY / "optuna.db").write_text("the last save")
-    out = searches(root, "save", "smallest", SAVE_TO=str(saved))
+    (saved / "search_smallest_4k").mkdir(parents=True)
+    (saved / "search_smallest_4k" / "optuna.db").write_text("the last save")
+    out = searches(root, "save", "smallest_4k", "smallest", SAVE_TO=str(saved))
     assert out.returncode != 0
-    assert out.stderr.strip() == f"outputs/sweeps/{STUDY}/optuna.db: no study there to copy; start it first"
-    assert (saved / STUDY / "optuna.db").read_text() == "the last save"
+    assert out.stderr.strip() == "outputs/sweeps/search_smallest_4k/optuna.db: no study there to copy; start it first"
+    assert (saved / "search_smallest_4k" / "optuna.db").read_text() == "the last save"
+    assert (saved / STUDY / "optuna.db").is_file() and "smallest: saved to" in out.stdout
+
+
+def test_a_relative_save_to_is_relative_to_where_it_was_called_from(tmp_path):
+    root = pin(tmp_path / "pin")
+    make_study(root / "outputs" / "sweeps" / STUDY)
+    out = searches(root, "save", "smallest", cwd=tmp_path, SAVE_TO="kept")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "kept" / STUDY / "optuna.db").is_file() and not (root / "kept").exists()
 
 
 def test_a_run_open_at_the_save_is_lost_in_the_copy_and_still_running_in_the_source(tmp_path):
@@ -102,6 +134,8 @@ def test_a_run_open_at_the_save_is_lost_in_the_copy_and_still_running_in_the_sou
     assert out.returncode == 0, out.stderr
     assert "trial 1 was running; failed as lost in the copy" in out.stdout
     copy = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path}/saved/{STUDY}/optuna.db")
-    assert [(t.state, status_of(t)) for t in copy.trials][1] == (optuna.trial.TrialState.FAIL, "lost")
+    lost = copy.trials[1]
+    assert (lost.state, status_of(lost), lost.user_attrs["status"]) == (optuna.trial.TrialState.FAIL, "lost", "lost")
+    assert lost.user_attrs["error"] == "running when the study was saved (bench/searches.sh save)"
     source = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{sweep}/optuna.db")
     assert source.trials[1].state == optuna.trial.TrialState.RUNNING

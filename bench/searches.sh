@@ -21,7 +21,7 @@
 # outputs/ is git-ignored and has not outlived a session on this project's machines, so a study
 # is carried across sessions in the repo: `save` copies each study's storage (a consistent SQLite
 # backup of optuna.db) and its runs' small files (configs, metrics.csv, result.json; no
-# checkpoints or logs) to $SAVE_TO (default bench/results/searches/), to be committed; `start`
+# checkpoints, plots or logs) to $SAVE_TO (default bench/results/searches/), to be committed; `start`
 # restores a study from bench/results/searches/ when its sweep dir is missing, and then resumes it.
 # A run still open at the save is failed as lost in the copy (bench/save_study.py), so the resumed
 # sweep replaces it, and revives a config that was repeating, as after a killed worker. Restore
@@ -67,7 +67,7 @@ copy_study() {  # SRC DEST: the storage as a consistent backup, the runs' small 
   local tmp="$2.partial"; rm -rf "$tmp"; mkdir -p "$tmp"
   # a running sweep may append to a metrics.csv while tar reads it (tar's exit 1): the copy's
   # storage is taken after the files, so it never holds a result whose files are missing
-  if { tar -C "$1" --warning=no-file-changed --warning=no-file-removed --exclude='*.pt' --exclude='*.onnx' \
+  if { tar -C "$1" --warning=no-file-changed --warning=no-file-removed --exclude='*.pt' --exclude='*.onnx' --exclude='*.png' \
          --exclude='train.log' --exclude='optuna.db*' -cf - . || [ $? -eq 1 ]; } | tar -C "$tmp" -xf - \
      && "$PY" "$here/bench/save_study.py" "$1/optuna.db" "$tmp/optuna.db"; then  # open trials become lost in the copy
     rm -rf "$2"; mv "$tmp" "$2"  # all or nothing: a failed copy leaves DEST as it was

@@ -52,6 +52,7 @@ def make_study(sweep: Path) -> optuna.Study:
     (run / "result.json").write_text(json.dumps({"status": "complete", "value": 0.99}))
     (run / "model.pt").write_bytes(b"\0" * 1000)
     (run / "train.log").write_text("log\n")
+    (run / "curves.png").write_bytes(b"\x89PNG")
     study = optuna.create_study(study_name=STUDY, storage=f"sqlite:///{sweep}/optuna.db")
     study.enqueue_trial({"x": 1.0}, user_attrs={"trial_dir": str(run)})
     trial = study.ask()

@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     src, dest = sqlite3.connect(f"file:{args.src}?mode=ro", uri=True), sqlite3.connect(args.dest)
     src.backup(dest)
-    src.close(), dest.close()
+    src.close()
+    dest.close()
     optuna.logging.set_verbosity(logging.WARNING)
     storage = optuna.storages.RDBStorage(f"sqlite:///{args.dest}")
     for summary in optuna.get_all_study_summaries(storage):

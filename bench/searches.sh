@@ -67,9 +67,10 @@ copy_study() {  # SRC DEST: the storage as a consistent backup, the runs' small 
   local tmp="$2.partial"; rm -rf "$tmp"; mkdir -p "$tmp"
   # a running sweep may append to a metrics.csv while tar reads it (tar's exit 1): the copy's
   # storage is taken after the files, so it never holds a result whose files are missing
-  if { tar -C "$1" --warning=no-file-changed --warning=no-file-removed --exclude='*.pt' --exclude='*.onnx' --exclude='*.png' \
-         --exclude='train.log' --exclude='optuna.db*' -cf - . || [ $? -eq 1 ]; } | tar -C "$tmp" -xf - \
-     && "$PY" "$here/bench/save_study.py" "$1/optuna.db" "$tmp/optuna.db"; then  # open trials become lost in the copy
+  if { tar -C "$1" --warning=no-file-changed --warning=no-file-removed --exclude='*.pt' --exclude='*.onnx' \
+         --exclude='*.png' --exclude='train.log' --exclude='optuna.db*' -cf - . || [ $? -eq 1 ]; } \
+       | tar -C "$tmp" -xf - \
+     && "$PY" "$here/bench/save_study.py" "$1/optuna.db" "$tmp/optuna.db"; then  # open trials: lost in the copy
     rm -rf "$2"; mv "$tmp" "$2"  # all or nothing: a failed copy leaves DEST as it was
   else
     rm -rf "$tmp"; echo "$1: copying it to $2 failed; $2 is as it was" >&2; return 1

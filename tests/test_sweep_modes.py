@@ -64,8 +64,8 @@ def test_a_rejected_candidate_never_leads_tpes_good_group(constrained):
     from hydra_plugins.mnist_sweep_sweeper._study import tell_rejected
 
     study = optuna.create_study(direction="minimize")
-    for n, (state, value, distance) in enumerate([(optuna.trial.TrialState.COMPLETE, 3000.0, 0.002),
-                                                   (optuna.trial.TrialState.PRUNED, None, 0.9)]):
+    for state, value, distance in [(optuna.trial.TrialState.COMPLETE, 3000.0, 0.002),
+                                   (optuna.trial.TrialState.PRUNED, None, 0.9)]:
         t = study.ask()
         t.suggest_int("c", 1, 10)
         t.report(0.09 if distance > 0.5 else 0.992, 1)

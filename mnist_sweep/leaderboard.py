@@ -56,6 +56,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "seed": res.get("seed"),
             "host": attrs.get("host"),
             "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
+            "_violation": sum(max(v, 0.0) for v in t.constraints.values()) if t.constraints else None,
             **seeds_of(attrs),
             "_sign": sign,
         }
@@ -95,8 +96,9 @@ def seeds_of(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows sorted best first: status, then (in a constrained study) feasible before infeasible,
-    then the objective in its direction, then fewer parameters; ranked. ``pareto`` marks the
+    """Rows sorted best first: status, then (in a constrained study) feasible before infeasible and
+    the infeasible nearest the target first (as Optuna's constrained samplers rank them), then the
+    objective in its direction, then fewer parameters; ranked. ``pareto`` marks the
     complete trials that no other beats on both accuracy and parameters."""
     df = pd.DataFrame(rows)
     if df.empty:
@@ -107,9 +109,11 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         acc = pd.to_numeric(df["val_mean"], errors="coerce").fillna(acc)
     df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
     df["_infeasible"] = df["feasible"].map(lambda f: 1 if f is False else 0) if "feasible" in df else 0
+    df["_violation"] = pd.to_numeric(df["_violation"], errors="coerce") if "_violation" in df else 0.0
     df["_score"] = (sign * pd.to_numeric(df["value"], errors="coerce")).fillna(acc)
     df["_acc"] = acc
-    df = df.sort_values(["_order", "_infeasible", "_score", "params", "trial"], ascending=[True, True, False, True, True],
+    df = df.sort_values(["_order", "_infeasible", "_violation", "_score", "params", "trial"],
+                        ascending=[True, True, True, False, True, True],
                         na_position="last")
     done = df.status == "complete"  # a duplicate shows its original's numbers; only the original is marked
     df["pareto"] = False
@@ -121,7 +125,7 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     else:  # a config trained on one seed says so: its rank rests on that one run
         one = df.status.eq("complete") & df.n_seeds.isna()
         df.loc[one, "n_seeds"], df.loc[one, "val_mean"] = 1, df.loc[one, "_acc"] if one.any() else None
-    df = df.drop(columns=["_order", "_infeasible", "_score", "_acc"]).reset_index(drop=True)
+    df = df.drop(columns=["_order", "_infeasible", "_violation", "_score", "_acc"]).reset_index(drop=True)
     df.insert(0, "rank", range(1, len(df) + 1))
     hp = sorted(c for c in df.columns if c.startswith("hp."))
     rest = [c for c in df.columns if c not in CORE + TAIL + hp]

@@ -160,3 +160,17 @@ def test_a_finished_sweep_says_where_everything_is_and_what_comes_next(tiny_swee
     assert [c[2] for c in commands] == ["mnist_sweep.leaderboard", "mnist_sweep.reproduce", "mnist_sweep.export",
                                         "mnist_sweep.predict"]
     assert all(c[1] == "-m" and c[0].endswith("python") for c in commands)  # an interpreter, never "$ -m ..."
+
+
+def test_infeasible_rows_rank_nearest_the_target_first():
+    """smallest: with nothing feasible, the trial closest to the target leads, not the smallest one
+    (Optuna's constrained samplers rank infeasible trials by violation too); feasible ones lead."""
+    import optuna
+
+    study = optuna.create_study(direction="minimize")  # smallest: parameters, at a target accuracy
+    for params, shortfall in ((5700, 0.0028), (7376, 0.0002), (6376, 0.0010), (9000, -0.0001)):
+        study.add_trial(optuna.trial.create_trial(value=params, user_attrs={"params": params},
+                                                  constraints={"target": shortfall}))
+    board = leaderboard.frame(leaderboard.rows_from_study(study))
+    assert board.params.tolist() == [9000, 7376, 6376, 5700]
+    assert board.feasible.tolist() == [True, False, False, False] and "_violation" not in board

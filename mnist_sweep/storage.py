@@ -149,8 +149,9 @@ def open_for_reading(url: str, flag: str) -> Any:
         raise
     except Exception as e:  # noqa: BLE001 - sqlalchemy, psycopg and optuna raise many types
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); "
-                           "is the database server running and the URL right?") from None
+        hint = ("is it an Optuna storage the sweep wrote?" if local_path(url) is not None  # a file: no server
+                else "is the database server running and the URL right?")
+        raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); {hint}") from None
 
 
 def _rdb(url: str, kwargs: dict[str, Any]) -> Any:

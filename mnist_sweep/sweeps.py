@@ -118,10 +118,45 @@ def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
     return None
 
 
+NOT_A_STORAGE_FIX = "give the file the sweep wrote (restore it from a backup), or another storage"
+
+
+def not_a_storage(url: str) -> str | None:
+    """Why an existing SQLite or journal file holds no Optuna storage: it is empty, not a SQLite
+    database, or a database without Optuna's tables. Read without writing (``mode=ro``): opening
+    such a file through Optuna would write its schema into it. None when it looks like a storage."""
+    import sqlite3
+
+    path = sqlite_path(url)
+    if path is None or not path.is_file():
+        return None
+    where = f"{mask_url(url)}: the file"
+    if path.stat().st_size == 0:
+        return f"{where} is empty (0 bytes), not an Optuna storage"
+    if url.startswith(JOURNAL_SCHEME):
+        return None
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # locked, unreadable: the real open says why
+        return None
+    except sqlite3.DatabaseError as e:
+        return f"{where} is not a SQLite database ({e}), not an Optuna storage"
+    if not {"studies", "trials", "version_info"} <= tables:
+        return f"{where} is a SQLite database without Optuna's tables, not an Optuna storage"
+    return None
+
+
 def check_exists(storage: str, flag: str = "--storage", fix: str = "give the path of the sweep's optuna.db") -> None:
-    """A SQLite or journal URL whose file is missing: opening it would create an empty one; refuse."""
+    """A SQLite or journal URL whose file is missing (opening it would create an empty one), or is
+    there but holds no Optuna storage (opening it would write the schema into it): refuse."""
     if bad := missing_file(storage):
         raise LeaderboardError(f"{flag} {bad}; {fix}")
+    if bad := not_a_storage(storage):
+        raise LeaderboardError(f"{flag} {bad}; {NOT_A_STORAGE_FIX}")
 
 
 def _only_study(storage_obj: Any, storage: str, flag: str) -> str:
@@ -134,9 +169,11 @@ def _only_study(storage_obj: Any, storage: str, flag: str) -> str:
     return names[0]
 
 
-def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None) -> Any:
+def load_study(storage: str, study_name: str | None, flag: str = "--storage", fix: str | None = None,
+               named_by: str = "--study", other: str = "give one of them with --study") -> Any:
     """Open an existing study read-only (a missing SQLite file is refused, never created);
-    ``study_name`` None: the storage's only study."""
+    ``study_name`` None: the storage's only study; ``named_by``: where the name came from, ``other``:
+    how to name another."""
     import optuna
 
     check_exists(storage, flag, *([fix] if fix else []))
@@ -147,7 +184,9 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
     except LeaderboardError:
         raise
     except KeyError:
-        raise LeaderboardError(f"--study {study_name}: no such study in {mask_url(storage)}") from None
+        names = ", ".join(optuna.get_all_study_names(storage_obj)) or "none"
+        raise LeaderboardError(f"{named_by} {study_name}: no such study in {mask_url(storage)} (its studies: {names}); "
+                               f"{other}") from None
     except Exception as e:  # noqa: BLE001
         raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
 
@@ -164,7 +203,9 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
             f".hydra/hydra.yaml, no optuna.db); {give}{also}"
         )
     url, name, source = found
-    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=RECORDED_FIX + also)
+    named_by = "--study" if study_name else f"{source}: study_name"
+    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=RECORDED_FIX + also,
+                      named_by=named_by, other=f"{give} for one of them{also}")
 
 
 # ------------------------------------------------------------------ the trial dirs of a leaderboard's rows

@@ -2,12 +2,15 @@
 point at no dir; the study is found through the storage the sweep recorded, never created."""
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
+import optuna
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, run
+from conftest import assert_one_line_error, run, run_inproc, snapshot
 from mnist_sweep import leaderboard
 
 
@@ -174,3 +177,58 @@ def test_infeasible_rows_rank_nearest_the_target_first():
     board = leaderboard.frame(leaderboard.rows_from_study(study))
     assert board.params.tolist() == [9000, 7376, 6376, 5700]
     assert board.feasible.tolist() == [True, False, False, False] and "_violation" not in board
+
+
+def _no_storage_file(path, kind: str) -> None:
+    """An existing file that holds no Optuna storage."""
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("not a database at all\n" * 20)
+    else:  # a SQLite database of something else
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            con.execute("CREATE TABLE t (x)")
+            con.commit()
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "other_db"])
+def test_a_file_that_holds_no_storage_is_refused_and_left_as_it_is(tmp_path, kind):
+    """leaderboard --refresh, --storage, report and dashboard read only: an empty or foreign file is
+    one line saying so, never given Optuna's schema (opening it through Optuna would write it)."""
+    sweep = tmp_path / "sw"
+    sweep.mkdir()
+    (sweep / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    db = sweep / "optuna.db"
+    _no_storage_file(db, kind)
+    (sweep / "storage.json").write_text(json.dumps({"study_name": "probe", "storage": f"sqlite:///{db}", "cwd": "/"}))
+    before = snapshot(tmp_path)
+    for args in (["mnist_sweep.leaderboard", str(sweep), "--refresh"], ["mnist_sweep.report", str(sweep)],
+                 ["mnist_sweep.dashboard", str(sweep)],
+                 ["mnist_sweep.leaderboard", "--storage", f"sqlite:///{db}", "--study", "probe"]):
+        line = assert_one_line_error(run_inproc(args, cwd=tmp_path), str(db), "not an Optuna storage")
+        assert "no such study" not in line and "database server" not in line, line
+        assert snapshot(tmp_path) == before
+    journal = tmp_path / "journal.log"
+    journal.write_bytes(b"")
+    assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", "--storage", f"journal:///{journal}", "--study", "x"],
+                                     cwd=tmp_path), "journal.log", "is empty (0 bytes), not an Optuna storage")
+    assert journal.stat().st_size == 0
+    journal.write_text('{"x": 1}\n')  # JSON, but no journal of Optuna's: a file, so no database server to ask about
+    line = assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", "--storage", f"journal:///{journal}", "--study",
+                                             "x"], cwd=tmp_path), "journal.log", "is it an Optuna storage")
+    assert "database server" not in line
+
+
+def test_a_recorded_study_name_is_named_by_its_record_not_study(tmp_path):
+    """A study storage.json names that the storage does not hold: the record is named, with the studies there."""
+    sweep = tmp_path / "sw"
+    sweep.mkdir()
+    (sweep / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    optuna.create_study(storage=f"sqlite:///{sweep}/optuna.db", study_name="real")
+    (sweep / "storage.json").write_text(json.dumps(
+        {"study_name": "probe", "storage": f"sqlite:///{sweep}/optuna.db", "cwd": "/"}))
+    line = assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", str(sweep), "--refresh"], cwd=tmp_path),
+                                 "storage.json: study_name probe: no such study", "its studies: real")
+    assert "--study probe" not in line
+    assert_one_line_error(run_inproc(["mnist_sweep.report", str(sweep), "--study", "nope"], cwd=tmp_path),
+                          "--study nope: no such study", "its studies: real")

@@ -1,7 +1,8 @@
 """Predict digits with a finished run's weights, or check them on the test set.
 
 ``python -m mnist_sweep.predict RUN_DIR IMAGE.png [...]`` prints the predicted digit and its
-probability per image. Any size and mode is accepted: converted to grayscale, padded to a square
+probability per image. Any size (up to PIL's decompression-bomb limit) and mode (16-bit too) of a
+still image is accepted: converted to grayscale, padded to a square
 with the background, resized to 28x28 (antialiased), MNIST-normalized as in training. MNIST digits
 are white on black; ``--invert auto`` (default) inverts an image whose border is mostly light
 (a dark digit on white paper) and says so. ``--test`` evaluates the checkpoint on the test images
@@ -14,6 +15,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,31 +37,64 @@ class Image28:
     size: tuple[int, int]
 
 
-def load_image(path: str | Path, invert: str = "auto") -> Image28:
-    """Grayscale, background made black (``invert``: auto | yes | no), padded square, 28x28, normalized."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _gray(im: Any) -> Any:
+    """A decoded image as 8-bit grayscale: a transparent background becomes the colour that contrasts
+    with the strokes; 16-bit grayscale is scaled down (PIL's convert would clip it to white)."""
+    from PIL import Image
 
-    p = Path(path)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        alpha = np.asarray(im.getchannel("A")) > 127
+        lum = np.asarray(im.convert("L"), dtype=np.float32)
+        dark_strokes = bool(alpha.any()) and float(lum[alpha].mean()) < 128
+        back = Image.new("RGBA", im.size, (255, 255, 255, 255) if dark_strokes else (0, 0, 0, 255))
+        return Image.alpha_composite(back, im).convert("L")
+    if im.mode.startswith("I;16") or im.mode == "I":
+        a = np.asarray(im, dtype=np.float64)
+        scale = 257.0 if im.mode.startswith("I;16") or a.max() > 255 else 1.0  # 65535 -> 255
+        return Image.fromarray(np.clip(np.rint(a / scale), 0, 255).astype(np.uint8), mode="L")
+    return im.convert("L")
+
+
+def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
+    """The image file decoded to 8-bit grayscale, and its size; one MnistSweepError line naming the
+    file for anything PIL cannot or will not decode (missing, not an image, truncated, over PIL's
+    decompression-bomb limit, several frames)."""
+    import warnings
+
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
     try:
-        with Image.open(p) as im:
-            im.load()
-            size = im.size
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                im = im.convert("RGBA")
-                alpha = np.asarray(im.getchannel("A")) > 127
-                lum = np.asarray(im.convert("L"), dtype=np.float32)
-                dark_strokes = bool(alpha.any()) and float(lum[alpha].mean()) < 128
-                # a transparent background becomes the colour that contrasts with the strokes
-                back = Image.new("RGBA", im.size, (255, 255, 255, 255) if dark_strokes else (0, 0, 0, 255))
-                gray = Image.alpha_composite(back, im).convert("L")
-            else:
-                gray = im.convert("L")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refused, not loaded
+            with Image.open(p) as im:
+                if getattr(im, "n_frames", 1) > 1:
+                    raise MnistSweepError(f"{p}: has {im.n_frames} frames (an animation or a multi-page file); "
+                                          "give a still image of one digit")
+                im.load()
+                return _gray(im), im.size
     except FileNotFoundError:
         raise MnistSweepError(f"{p}: no such image file") from None
     except IsADirectoryError:
         raise MnistSweepError(f"{p}: is a directory, not an image") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}); give a PNG/JPEG of one digit") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MnistSweepError(f"{p}: too large to decode (over PIL's limit of {limit:,} pixels, "
+                              "Image.MAX_IMAGE_PIXELS); give a smaller image of one digit") from None
+    except MnistSweepError:
+        raise
+    except Exception as e:  # noqa: BLE001 - PIL's decoders raise OSError, SyntaxError, ValueError, EOFError...
+        why = (str(e).strip().splitlines() or [""])[0]
+        raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
+                              "give a PNG/JPEG of one digit") from None
+
+
+def load_image(path: str | Path, invert: str = "auto") -> Image28:
+    """Grayscale, background made black (``invert``: auto | yes | no), padded square, 28x28, normalized."""
+    from PIL import Image, ImageOps
+
+    p = Path(path)
+    gray, size = _decode(p)
     t = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
     border = torch.cat([t[0], t[-1], t[:, 0], t[:, -1]])
     do_invert = invert == "yes" or (invert == "auto" and float(border.mean()) > 0.5)

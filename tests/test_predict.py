@@ -134,3 +134,29 @@ def test_cli_subprocess(best, digits, tmp_path):
     assert lines[1].startswith(f"{inverted}: ") and "56x56 resized, inverted: light background" in lines[1]
     assert "identical" in lines[-1]
     assert_one_line_error(run(["mnist_sweep.predict", str(best.dir)], cwd=tmp_path), "--test")
+
+
+def test_images_pil_cannot_or_will_not_decode_are_one_line(tmp_path, capsys):
+    """Every image is decoded before the run is loaded: each PIL failure is one line naming the file."""
+    Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")  # over twice PIL's limit: DecompressionBombError
+    Image.new("1", (10000, 10000)).save(tmp_path / "large.png")  # over it: PIL only warns, and would decode it
+    Image.new("L", (200, 200), 128).save(tmp_path / "full.png")
+    (tmp_path / "truncated.png").write_bytes((tmp_path / "full.png").read_bytes()[:150])
+    frames = [Image.new("L", (28, 28), v) for v in (0, 255)]
+    frames[0].save(tmp_path / "animated.gif", save_all=True, append_images=frames[1:])
+    cases = {"bomb.png": "too large", "large.png": "too large", "truncated.png": "truncated",
+             "animated.gif": "has 2 frames"}
+    for name, needle in cases.items():
+        assert predict.main([str(tmp_path), str(tmp_path / name)]) == 2, name
+        captured = capsys.readouterr()
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / name}: ") and needle in err[0], (name, captured)
+
+
+def test_a_16_bit_png_reads_as_its_8_bit_twin(tmp_path):
+    """16-bit grayscale is scaled to 8 bits (PIL's convert('L') clips it: every stroke and the background white)."""
+    eight = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)
+    Image.fromarray(eight).save(tmp_path / "8.png")
+    Image.fromarray(eight.astype(np.uint16) * 257).save(tmp_path / "16.png")
+    assert Image.open(tmp_path / "16.png").mode.startswith("I")
+    assert torch.equal(predict.load_image(tmp_path / "16.png", "no").x, predict.load_image(tmp_path / "8.png", "no").x)

@@ -33,7 +33,7 @@ from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.next_steps import next_steps
 from mnist_sweep.overrides import Checked, check_command_line, composition_error, run_config
-from mnist_sweep.rundir import RunDirs, undo_new_sweep_dir, undo_run_dir
+from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir
 from mnist_sweep.storage import install_log_redaction
 from mnist_sweep.training import train
 from mnist_sweep.trial import gpu_slot, pruning_hook, worker_index
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     saved_argv = sys.argv
     in_main_thread = hasattr(signal, "SIGTERM") and _is_main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
-    sys.argv = [sys.argv[0] if argv is None else PROG, *args]
+    sys.argv = [sys.argv[0] if argv is None else PROG, *guarded(args)]
     RunDirs.reset()
     full_error = os.environ.get(FULL_ERROR)
     os.environ[FULL_ERROR] = "1"  # Hydra raises instead of printing its own (multi-line) report

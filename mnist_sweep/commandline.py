@@ -151,6 +151,9 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
                     "give a new or empty directory")
     if flag.path == "out-dir" and p.exists() and not p.is_dir():
         return f"{v} is a file, not a directory; give a new or empty directory"
+    if flag.path == "out-dir" and (above := next((a for a in p.absolute().parents if a.exists()), None)) \
+            and not above.is_dir():
+        return f"{v}: Not a directory ({above} is a file); give a new or empty directory"
     if flag.path == "out-csv":
         if p.is_dir():
             return f"{v} is a directory; give a .csv file name"

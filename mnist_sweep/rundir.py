@@ -1,7 +1,8 @@
-"""The run and sweep directories: ``OutputDirCheck`` (a Hydra callback named in conf/config.yaml)
+"""The run and sweep directories: ``OutputDirCheck`` (a Hydra callback, named on every train
+command line by ``guarded``, so a run composed from any config, a trial's saved one too, gets it)
 refuses, before any work, an output dir that cannot be written or already holds a finished run,
-and remembers what the run dir held, so that a run failing before its first epoch removes only
-what it created itself (``undo_run_dir``)."""
+and remembers what the run dir held, so that a run failing
+before its first epoch removes only what it created itself (``undo_run_dir``)."""
 from __future__ import annotations
 
 import os
@@ -15,6 +16,20 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from mnist_sweep.errors import one_line, unusable_path
+from mnist_sweep.overrides import INFO_FLAGS
+
+
+# OutputDirCheck for every composition: conf/config.yaml names it too, but a trial's saved
+# .hydra/config.yaml (what reproduce and confirm train) has no hydra node, so no callbacks.
+GUARD = "++hydra.callbacks.output_dir._target_=mnist_sweep.rundir.OutputDirCheck"
+
+
+def guarded(args: list[str]) -> list[str]:
+    """A train command line (Hydra's arguments) with ``OutputDirCheck`` added as a Hydra override,
+    whatever config it composes; Hydra's informational commands stay as they are."""
+    if GUARD in args or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in args):
+        return list(args)
+    return [*args, GUARD]
 
 
 class RunDirs:

@@ -14,6 +14,8 @@ def test_cli_flags_are_checked_against_their_schema(tmp_path):
     assert "holds a run" in check_cli("python -m mnist_sweep.reproduce", ns(out=str(run)))
     assert "holds a run" in check_cli("python -m mnist_sweep.confirm", ns(out=str(run)))
     assert check_cli("python -m mnist_sweep.confirm", ns(out=str(tmp_path / "new"))) is None
+    (tmp_path / "afile").write_text("")  # a dir under a file: refused as --out (reproduce named its config dir)
+    assert "afile/x: Not a directory" in check_cli("python -m mnist_sweep.reproduce", ns(out=str(tmp_path / "afile/x")))
     missing = f"sqlite:///{tmp_path}/none.db"
     assert "no such SQLite file" in check_cli("python -m mnist_sweep.report", ns(storage=missing))
     assert not (tmp_path / "none.db").exists()

@@ -1,0 +1,52 @@
+"""mnist_sweep.rundir: the run and sweep dir guards, whatever config a run is composed from."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
+from mnist_sweep.rundir import GUARD, guarded
+
+
+def saved_trial_config(tmp_path: Path) -> Path:
+    """A trial's saved ``.hydra/config.yaml`` as Hydra writes it: the composed config, no hydra node."""
+    d = tmp_path / "trial_0000" / ".hydra"
+    d.mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY), d / "config.yaml")
+    return d
+
+
+def finished_run(tmp_path: Path) -> Path:
+    d = tmp_path / "r1"
+    (d / ".hydra").mkdir(parents=True)
+    for name in ("result.json", "model.pt", "metrics.csv", ".hydra/config.yaml"):
+        (d / name).write_text("kept")
+    return d
+
+
+def test_a_saved_trial_config_into_a_finished_run_dir_is_refused(tmp_path):
+    """Training a trial's saved config (reproduce's printed command, confirm's runs) had no
+    OutputDirCheck (the saved config has no hydra node) and replaced a finished run's files."""
+    config_dir, run = saved_trial_config(tmp_path), finished_run(tmp_path)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", "--config-path", str(config_dir), "--config-name", "config",
+                       f"hydra.run.dir={run}"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.run.dir", str(run), "finished run")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_saved_trial_config_into_a_path_under_a_file_is_one_line(tmp_path):
+    config_dir = saved_trial_config(tmp_path)
+    (tmp_path / "afile").write_text("")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", "--config-path", str(config_dir), "--config-name", "config",
+                       f"hydra.run.dir={tmp_path}/afile/x"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.run.dir", f"{tmp_path}/afile/x", "Not a directory")
+    assert snapshot(tmp_path) == before
+
+
+def test_guarded_adds_the_check_once_and_leaves_informational_commands_alone():
+    assert guarded(["a=1"]) == ["a=1", GUARD]
+    assert guarded(["a=1", GUARD]) == ["a=1", GUARD]  # a helper worker's copy of the command line
+    assert guarded(["--cfg", "job"]) == ["--cfg", "job"]

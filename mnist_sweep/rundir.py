@@ -1,7 +1,7 @@
 """The run and sweep directories: ``OutputDirCheck`` (a Hydra callback, named on every train
 command line by ``guarded``, so a run composed from any config, a trial's saved one too, gets it)
-refuses, before any work, an output dir that cannot be written or already holds a finished run,
-and remembers what the run dir held, so that a run failing
+refuses, before any work, an output dir that cannot be written or already holds a finished run
+(a sweep dir: any training run), and remembers what the run dir held, so that a run failing
 before its first epoch removes only what it created itself (``undo_run_dir``)."""
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from mnist_sweep.overrides import INFO_FLAGS
 # OutputDirCheck for every composition: conf/config.yaml names it too, but a trial's saved
 # .hydra/config.yaml (what reproduce and confirm train) has no hydra node, so no callbacks.
 GUARD = "++hydra.callbacks.output_dir._target_=mnist_sweep.rundir.OutputDirCheck"
+RUN_FILES = ("result.json", "metrics.csv", "model.pt", ".hydra/config.yaml")  # what a single run writes
 
 
 def guarded(args: list[str]) -> list[str]:
@@ -64,6 +65,10 @@ class OutputDirCheck(Callback):
         if config.hydra.sweeper.get("dry_run"):
             return  # a dry run writes nothing, so needs no dir
         d = Path(config.hydra.sweep.dir).resolve()
+        held = [f for f in RUN_FILES if (d / f).exists()] if d.is_dir() else []
+        if held:
+            _refuse(f"hydra.sweep.dir: {d} holds a training run ({held[0]}), not a sweep; "
+                    "choose a new directory for the sweep")
         RunDirs.new_sweep = None if d.exists() else d
         _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
 

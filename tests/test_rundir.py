@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from omegaconf import OmegaConf
 
 from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
@@ -43,6 +44,21 @@ def test_a_saved_trial_config_into_a_path_under_a_file_is_one_line(tmp_path):
     proc = run_inproc(["mnist_sweep.train", "--config-path", str(config_dir), "--config-name", "config",
                        f"hydra.run.dir={tmp_path}/afile/x"], cwd=tmp_path)
     assert_one_line_error(proc, "hydra.run.dir", f"{tmp_path}/afile/x", "Not a directory")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("source", ["conf", "saved"])
+def test_a_sweep_into_a_run_dir_is_refused(tmp_path, source):
+    """A sweep into a finished single run's dir added a leaderboard, a storage and trial dirs
+    beside the run's files."""
+    run = finished_run(tmp_path)
+    select = (["--config-path", str(saved_trial_config(tmp_path)), "--config-name", "config"]
+              if source == "saved" else [])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", "-m", *select, *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null",
+                       f"hydra.sweep.dir={run}"] if source == "conf" else
+                      ["mnist_sweep.train", "-m", *select, f"hydra.sweep.dir={run}"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweep.dir", str(run), "result.json", "new directory")
     assert snapshot(tmp_path) == before
 
 

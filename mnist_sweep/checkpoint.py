@@ -50,14 +50,33 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         raise
     except Exception as e:  # noqa: BLE001 - a damaged or foreign config
         raise MnistSweepError(f"{config}: cannot build the model from it ({type(e).__name__}: {e})") from None
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except Exception as e:  # noqa: BLE001 - truncated file, other architecture
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MnistSweepError(f"{weights}: does not load into the model of {config} ({reason})") from None
+    model.load_state_dict(_weights(weights, model, config))
     model.eval()
     return Run(d, cfg, result, model)
+
+
+def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, torch.Tensor]:
+    """``model.pt``'s state dict, checked against ``model``: a file torch cannot read (truncated,
+    damaged, not a checkpoint) and weights of another architecture are each one line saying which."""
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - zip reader, unpickler, EOF: all mean a damaged file
+        reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0] or type(e).__name__  # its first sentence
+        raise MnistSweepError(f"{weights}: damaged (truncated?) or not a PyTorch checkpoint ({reason}); copy it again "
+                              "from the run that wrote it, or train the run again") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise MnistSweepError(f"{weights}: not a model's state dict (holds a {type(state).__name__}); "
+                              "give the model.pt a training run wrote")
+    expected = model.state_dict()
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    shapes = [f"{k} {list(state[k].shape)} vs {list(v.shape)}" for k, v in expected.items()
+              if k in state and state[k].shape != v.shape]
+    if missing or extra or shapes:
+        diff = "; ".join(f"{what}: {', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}" for what, keys in
+                         (("missing", missing), ("unexpected", extra), ("other shape", shapes)) if keys)
+        raise MnistSweepError(f"{weights}: weights of another model than {config} builds ({diff}); the run dir's "
+                              "model.pt and config.yaml must come from the same run: copy the pair together")
+    return state
 
 
 def test_set(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, int, str]:

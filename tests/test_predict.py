@@ -10,8 +10,11 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from conftest import assert_one_line_error, run
+from omegaconf import OmegaConf
+
+from conftest import TINY, assert_one_line_error, make_cfg, run
 from mnist_sweep import checkpoint, predict
+from mnist_sweep import model as mmodel
 
 pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
 
@@ -111,7 +114,7 @@ def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
         ([str(tmp_path / "nowhere"), str(paths[0])], ["nowhere", "no such run dir"]),
         ([str(tmp_path), str(paths[0])], ["no .hydra/config.yaml"]),
         ([str(no_weights), str(paths[0])], ["no model.pt", "pick a complete run"]),
-        ([str(broken), str(paths[0])], ["model.pt", "does not load"]),
+        ([str(broken), str(paths[0])], ["model.pt", "damaged"]),
     ]
     for args, needles in cases:
         assert predict.main(args) == 2, args
@@ -160,3 +163,43 @@ def test_a_16_bit_png_reads_as_its_8_bit_twin(tmp_path):
     Image.fromarray(eight.astype(np.uint16) * 257).save(tmp_path / "16.png")
     assert Image.open(tmp_path / "16.png").mode.startswith("I")
     assert torch.equal(predict.load_image(tmp_path / "16.png", "no").x, predict.load_image(tmp_path / "8.png", "no").x)
+
+
+def made_run(d, **result) -> dict:
+    """A run dir without training: a tiny config, an untrained model's model.pt and result.json;
+    returns the state dict."""
+    cfg = make_cfg(*TINY)
+    (d / ".hydra").mkdir(parents=True)
+    OmegaConf.save(cfg, d / ".hydra" / "config.yaml")
+    torch.manual_seed(0)
+    state = mmodel.build(OmegaConf.to_container(cfg.model, resolve=True)).state_dict()
+    torch.save(state, d / "model.pt")
+    (d / "result.json").write_text(json.dumps({"status": "complete", "test_acc_final": 0.1, "device": "cpu", **result}))
+    return state
+
+
+def one_error(capsys, argv: list[str]) -> str:
+    assert predict.main(argv) == 2, argv
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and captured.out == "", captured
+    return err[0]
+
+
+def test_a_damaged_checkpoint_and_another_models_are_told_apart(tmp_path, capsys):
+    """The same check serves export (checkpoint.load)."""
+    d = tmp_path / "run"
+    state = made_run(d)
+    checkpoint.load(d)
+    whole = (d / "model.pt").read_bytes()
+    (d / "model.pt").write_bytes(whole[: len(whole) // 2])
+    line = one_error(capsys, [str(d), "--test"])
+    assert "model.pt: damaged (truncated?) or not a PyTorch checkpoint" in line and "another model" not in line
+    assert "config.yaml" not in line and line.endswith("or train the run again"), line
+    first = next(iter(state))
+    torch.save({**state, first: torch.zeros(3, 3), "extra.weight": torch.zeros(1)}, d / "model.pt")
+    line = one_error(capsys, [str(d), "--test"])
+    assert "weights of another model than" in line and "config.yaml" in line and "damaged (" not in line
+    assert f"other shape: {first} [3, 3]" in line and "unexpected: extra.weight" in line
+    torch.save([1, 2], d / "model.pt")
+    assert "not a model's state dict (holds a list)" in one_error(capsys, [str(d), "--test"])

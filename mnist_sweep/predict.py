@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mnist_sweep import checkpoint
+from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, ReproductionMismatch
@@ -136,6 +136,7 @@ def _run(args: argparse.Namespace) -> None:
         raise MnistSweepError("give IMAGE files to classify, --test, or both")
     images = [load_image(p, args.invert) for p in args.images]  # every input checked before any output
     run = checkpoint.load(args.run_dir)
+    recorded = _recorded(run) if args.test else None  # checked before any output
     for img, (digit, p) in zip(images, predict(run.model, images) if images else []):
         notes = [f"{img.size[0]}x{img.size[1]} resized"] if img.size != (IMAGE_SIZE, IMAGE_SIZE) else []
         if img.inverted:
@@ -144,19 +145,32 @@ def _run(args: argparse.Namespace) -> None:
     if args.test:
         correct, n, what = test_accuracy(run)
         acc = correct / n
-        recorded = run.result.get("test_acc_final")
-        device = run.result.get("device", "?")
+        device = run.result.get("device")
         print(f"test accuracy {100 * acc:.2f}% ({correct:,}/{n:,}) on {what}, on cpu")
-        if recorded is None:
-            print(f"no recorded test_acc_final in {run.dir / 'result.json'} to compare with")
-        elif acc == recorded:
+        if acc == recorded:
             print(f"recorded final test accuracy (result.json test_acc_final): {100 * recorded:.2f}%: identical")
         else:
-            hint = f"; it trained on {device}, evaluated here on cpu" if not str(device).startswith("cpu") else ""
+            on_gpu = isinstance(device, str) and not device.startswith("cpu")
+            hint = f"; it trained on {device}, evaluated here on cpu" if on_gpu else ""
             raise ReproductionMismatch(
                 f"{run.dir}: test accuracy {acc} differs from the recorded test_acc_final {recorded}{hint}; "
                 "is model.pt from this run?"
             )
+
+
+def _recorded(run: checkpoint.Run) -> float:
+    """The run's recorded final test accuracy, for --test; one line when result.json is missing or
+    damaged or holds no accuracy there."""
+    path = run.dir / results.FILENAME
+    fix = "restore it from the run (a copy of its dir), or leave out --test to classify images only"
+    if why := results.problem(run.dir):
+        raise MnistSweepError(f"{path}: {why}; --test compares with the test_acc_final it records: {fix}")
+    value = run.result.get("test_acc_final")
+    if value is None:
+        raise MnistSweepError(f"{path}: no test_acc_final recorded (the run did not finish?); {fix}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise MnistSweepError(f"{path}: test_acc_final {value!r} is not an accuracy between 0 and 1 (damaged?); {fix}")
+    return float(value)
 
 
 def main(argv: list[str] | None = None) -> int:

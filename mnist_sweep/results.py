@@ -160,6 +160,20 @@ def read(run_dir: str | Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def problem(run_dir: str | Path) -> str | None:
+    """Why a run dir's result.json cannot be read (missing, unreadable, not JSON, not an object), in
+    a few words; None when ``read`` returns what the file holds."""
+    try:
+        data = json.loads((Path(run_dir) / FILENAME).read_text())
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as e:
+        return f"unreadable ({e.strerror or type(e).__name__})"
+    except ValueError as e:
+        return f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    return None if isinstance(data, dict) else f"not a JSON object (a {type(data).__name__})"
+
+
 def stored(result: dict[str, Any]) -> dict[str, Any]:
     """The part of a result kept in the Optuna storage."""
     return {k: result[k] for k in STORED_KEYS if k in result}

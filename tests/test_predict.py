@@ -203,3 +203,25 @@ def test_a_damaged_checkpoint_and_another_models_are_told_apart(tmp_path, capsys
     assert f"other shape: {first} [3, 3]" in line and "unexpected: extra.weight" in line
     torch.save([1, 2], d / "model.pt")
     assert "not a model's state dict (holds a list)" in one_error(capsys, [str(d), "--test"])
+
+
+def test_test_flag_says_what_is_wrong_with_result_json(tmp_path, capsys):
+    """--test checks the record before evaluating: missing, not JSON, not an object, no or a bad accuracy."""
+    d = tmp_path / "run"
+    made_run(d)
+    record = d / "result.json"
+    cases = [(None, "result.json: no such file"), ("{bad", "result.json: not valid JSON"),
+             ("[1, 2]", "result.json: not a JSON object (a list)"), ("{}", "result.json: no test_acc_final recorded"),
+             ('{"test_acc_final": "abc"}', "test_acc_final 'abc' is not an accuracy between 0 and 1")]
+    for text, needle in cases:
+        record.unlink(missing_ok=True)
+        if text is not None:
+            record.write_text(text)
+        line = one_error(capsys, [str(d), "--test"])
+        assert needle in line and "leave out --test" in line, line
+    record.write_text(json.dumps({"test_acc_final": 1.5}))
+    assert "1.5 is not an accuracy" in one_error(capsys, [str(d), "--test"])
+    record.write_text(json.dumps({"test_acc_final": 0.0001}))  # no device recorded: no guess at one
+    assert predict.main([str(d), "--test"]) == 1
+    err = capsys.readouterr().err
+    assert "differs from the recorded test_acc_final 0.0001" in err and "trained on" not in err, err

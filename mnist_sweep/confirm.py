@@ -28,7 +28,7 @@ import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import LeaderboardError, MnistSweepError
+from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import trial_files
 
@@ -127,16 +127,40 @@ def finished_diff(run_dir: Path, wanted: dict) -> str | None:
     return first_difference(saved, wanted, defaults=default_config())
 
 
-def run_one(select: list[str], seed: int, run_dir: Path, extra: list[str]) -> dict:
-    """Train once, or reuse a finished run of the config asked for: in ``run_dir``, or one of the
-    sweep's own runs of the trial (its seeds, when the sweep trained with this protocol); returns
-    its result.json."""
+def run_overrides(select: list[str], seed: int, extra: list[str]) -> list[str]:
+    """One run's train overrides: the protocol, the seed, ``--set``, and a pareto trial's val_acc
+    objective as test_acc_final (no validation split here)."""
     overrides = [*FULL_TRAIN, f"trainer.seed={seed}", *extra]
-    wanted = resolved(select, overrides)
-    objectives = wanted["trainer"].get("objectives") or []
-    if "val_acc" in objectives:  # a pareto trial's: no validation split here, so its test counterpart
+    objectives = resolved(select, overrides)["trainer"].get("objectives") or []
+    if "val_acc" in objectives:
         overrides.append(f"trainer.objectives=[{','.join('test_acc_final' if o == 'val_acc' else o for o in objectives)}]")
-        wanted = resolved(select, overrides)
+    return overrides
+
+
+def checked_overrides(name: str, select: list[str], seed: int, extra: list[str]) -> list[str]:
+    """``run_overrides``, composed and validated as train would (ConfigError otherwise, naming the
+    ``--set`` that breaks the config, or the config itself), before anything is written."""
+    from mnist_sweep.overrides import check_command_line, composition_error
+
+    def error(sets: list[str]) -> str | None:
+        try:
+            return check_command_line([*select, *run_overrides(select, seed, sets)]).error
+        except Exception as e:  # noqa: BLE001 - a composition error, in one line
+            return composition_error(e)
+
+    if (bad := error(extra)) is None:
+        return run_overrides(select, seed, extra)
+    for i in range(len(extra) + 1):  # which --set breaks it: the first that does when added in order
+        if bad := error(extra[:i]):
+            raise ConfigError(f"{'--set ' + extra[i - 1] if i else name}: {bad}")
+    raise ConfigError(f"{name}: {bad}")
+
+
+def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str]) -> dict:
+    """Train once with ``overrides`` (``checked_overrides``), or reuse a finished run of that config:
+    in ``run_dir``, or one of the sweep's own runs of the trial (its seeds, when the sweep trained
+    with this protocol); returns its result.json."""
+    wanted = resolved(select, overrides)
     result = run_dir / "result.json"
     if result.exists() and json.loads(result.read_text()).get("status") == "complete":
         diff = finished_diff(run_dir, wanted)
@@ -196,14 +220,16 @@ def protocol_line(chosen: dict[str, list[str]], extra: list[str]) -> str:
 def _run(args: argparse.Namespace) -> None:
     chosen = candidates(args)
     out = Path(args.out)
+    jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override))  # every config checked first
+            for name, sel in chosen.items() for seed in range(1, args.seeds + 1)]
+    protocol = protocol_line(chosen, args.override)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
-    jobs = [(name, sel, seed) for name, sel in chosen.items() for seed in range(1, args.seeds + 1)]
     print(f"confirming {len(chosen)} configs x {args.seeds} seeds -> {out}", flush=True)
-    print(protocol_line(chosen, args.override), flush=True)
+    print(protocol, flush=True)
 
-    def job(item: tuple[str, list[str], int]) -> tuple[str, int, dict]:
-        name, sel, seed = item
-        r = run_one(sel, seed, out / name / f"seed_{seed}", args.override)
+    def job(item: tuple[str, list[str], int, list[str]]) -> tuple[str, int, dict]:
+        name, sel, seed, overrides = item
+        r = run_one(sel, seed, out / name / f"seed_{seed}", overrides)
         print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {r['epochs']} epochs", flush=True)
         return name, seed, r
 

@@ -141,3 +141,38 @@ def test_a_key_added_later_at_its_default_is_no_difference():
     assert confirm.first_difference(same, saved, defaults=defaults) == "model.k1: 3 there, '<missing>' asked for"
     assert confirm.first_difference(saved, {**same, "model": {"c1": 8, "k1": 5}}, defaults=defaults) == (
         "model.k1: '<missing>' there, 5 asked for")
+
+
+def fake_sweep(tmp_path):
+    """A leaderboard with one complete trial: its saved config as Hydra writes it, no training."""
+    from omegaconf import OmegaConf
+
+    from conftest import TINY, make_cfg
+
+    trial = tmp_path / "sw" / "trial_0000"
+    (trial / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY), trial / ".hydra" / "config.yaml")
+    (trial / "metrics.csv").write_text("epoch\n1\n")
+    (tmp_path / "sw" / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{trial}\n")
+    return tmp_path / "sw"
+
+
+BAD_SETS = [
+    (["model.foo=1"], ["--set model.foo=1", "model.foo", "no such key"]),
+    (["model.c1=abc"], ["--set model.c1=abc"]),
+    (["trainer.max_epochs=1", "model.c1=-3"], ["--set model.c1=-3", "must be >= 1"]),
+    (["optimizer=adamz"], ["--set optimizer=adamz"]),
+]
+
+
+@pytest.mark.parametrize("source", ["sweep", "experiment"])
+@pytest.mark.parametrize("sets, needles", BAD_SETS, ids=[" ".join(s) for s, _ in BAD_SETS])
+def test_a_bad_set_is_one_line_naming_it_before_anything_is_printed_or_created(tmp_path, source, sets, needles):
+    """Every run's config is composed and checked first: a bad --set was a Hydra traceback, or an
+    error after 'confirming ...' and 'protocol: ...', and left an empty --out behind."""
+    select = [str(fake_sweep(tmp_path)), "--top", "1"] if source == "sweep" else ["--experiment", "tiny"]
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", *select, "--seeds", "2", "--out", str(tmp_path / "out"),
+                       *[a for s in sets for a in ("--set", s)]], cwd=tmp_path)
+    assert_one_line_error(proc, *needles)
+    assert proc.stdout == "" and snapshot(tmp_path) == before

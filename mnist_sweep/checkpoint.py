@@ -31,7 +31,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     d = Path(run_dir)
     config = d / ".hydra" / "config.yaml"
     if not d.is_dir():
-        raise MnistSweepError(f"{d}: no such {what}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
+        why = f"is a file, not a {what}" if d.exists() else f"no such {what}"
+        raise MnistSweepError(f"{d}: {why}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
     if not config.is_file():
         if (d / "leaderboard.csv").is_file():
             raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "

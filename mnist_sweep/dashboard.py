@@ -28,7 +28,8 @@ def storage_url(target: str) -> str:
         return target
     d = Path(target)
     if not d.is_dir():
-        raise StorageError(f"{target}: no such sweep dir; give outputs/sweeps/NAME or a storage URL")
+        why = "is a file, not a sweep dir" if d.exists() else "no such sweep dir"
+        raise StorageError(f"{target}: {why}; give outputs/sweeps/NAME or a storage URL")
     found = sweeps.find_storage(d)
     if found is None:
         raise StorageError(

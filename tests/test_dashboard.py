@@ -95,8 +95,10 @@ def test_cli_serves_a_page_that_lists_the_study(swept, tmp_path):
 
 def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
+    (tmp_path / "afile").write_text("")
     cases = [
         ([str(tmp_path / "nope")], "no such sweep dir"),
+        ([str(tmp_path / "afile")], "afile: is a file, not a sweep dir"),
         ([str(tmp_path / "empty")], "no storage.json, optuna.db or journal.log"),
         ([f"sqlite:///{tmp_path}/missing.db"], "no such SQLite file"),
         ([str(tmp_path / "empty"), "--port", "0"], "--port"),
@@ -110,7 +112,7 @@ def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
             code = e.code
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and needle in err[0] and err[0].startswith("error: "), (argv, err)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty"]
     assert list((tmp_path / "empty").iterdir()) == []
 
 

@@ -225,3 +225,9 @@ def test_test_flag_says_what_is_wrong_with_result_json(tmp_path, capsys):
     assert predict.main([str(d), "--test"]) == 1
     err = capsys.readouterr().err
     assert "differs from the recorded test_acc_final 0.0001" in err and "trained on" not in err, err
+
+
+def test_a_file_given_as_the_run_dir_is_called_a_file(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    assert "afile: is a file, not a run dir" in one_error(capsys, [str(tmp_path / "afile"), "--test"])
+    assert "nowhere: no such run dir" in one_error(capsys, [str(tmp_path / "nowhere"), "--test"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.config.keys import did_you_mean
+from mnist_sweep.config.keys import unknown_key
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, one_line
@@ -31,16 +32,30 @@ def _one_line(message: str) -> str:
 _NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
 
 
-def composition_error(e: BaseException) -> str:
+def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None) -> str:
     """One line for an exception raised while composing: a schema type error names its key, an
-    unknown key the nearest real ones (Hydra's "use +key" advice would add a key nothing reads)."""
+    unknown key the option of its group that has it (``choices``: group -> selected option, where
+    known) or the nearest real keys (Hydra's "use +key" advice would add a key nothing reads)."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
-    if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e) is None:
-        key = m[1]
-        return one_line(f"{key}: no such key{did_you_mean(key)} (a key of your own needs +{key}=VALUE)")
-    return one_line(hydra_error_line(e) or _one_line(str(e)) or type(e).__name__)
+    if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
+        return one_line(unknown_key(m[1], choices))
+    return one_line(hydra_error_line(e, choices) or _one_line(str(e)) or type(e).__name__)
+
+
+def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: list[str]) -> dict[str, Any] | None:
+    """Each group's selected option (hydra.runtime.choices) under the command line's group overrides
+    alone (``scheduler=step``, ``+experiment=tiny``); None if even those do not compose."""
+    from hydra import compose, initialize_config_dir
+
+    groups = [a for a in plain if "." not in a.split("=", 1)[0]]
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=source[0]):
+            cfg = compose(source[1], overrides=[*searchpath, *groups], return_hydra_config=True)
+        return dict(cfg.hydra.runtime.choices)
+    except Exception:  # noqa: BLE001 - the caller reports the original error without them
+        return None
 
 
 def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | None:
@@ -124,7 +139,7 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
             return one_line(f"{o.input_line}: Hydra cannot search its own keys; quote the expression "
                             f"({key}='{value}') or search the key itself: {leaf}={value}")
         if OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT:
-            return one_line(f"{key}: no such key{did_you_mean(key)} (a key of your own needs +{key}=...)")
+            return one_line(unknown_key(key, dict(cfg.hydra.runtime.choices)))
     return None
 
 
@@ -144,12 +159,12 @@ def check_command_line(argv: list[str]) -> Checked:
     if isinstance(parsed, str):
         return Checked(parsed)
     plain, sweeps = parsed
+    searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
     try:
-        searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
             cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
-        return Checked(composition_error(e))
+        return Checked(composition_error(e, _choices(source, searchpath, plain)))
     try:
         if not multirun:
             settings = validate(cfg)
@@ -161,7 +176,7 @@ def check_command_line(argv: list[str]) -> Checked:
     except MnistSweepError as e:
         return Checked(str(e))
     except Exception as e:  # noqa: BLE001 - an interpolation that cannot be resolved, and the like
-        return Checked(composition_error(e))
+        return Checked(composition_error(e, dict(cfg.hydra.runtime.choices)))
     return Checked()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
-from mnist_sweep.config.keys import did_you_mean
+from mnist_sweep.config.keys import did_you_mean, holders, unknown_key
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
@@ -102,9 +102,11 @@ def _typed(section: str, raw: Any) -> Any:
             raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
         return OmegaConf.to_object(node)
     except ConfigKeyError as e:
-        raise ConfigError(f"{section}.{e.key}: no such key in {section} ({schema.__name__})"
-                          f"{did_you_mean(f'{section}.{e.key}')} (`python -m mnist_sweep.train --cfg job` lists the keys)"
-                          ) from None
+        full_key, chosen = f"{section}.{e.key}", {section: plain.get("name")}
+        if holders(full_key, chosen):  # a key of another option: scheduler.gamma under onecycle
+            raise ConfigError(unknown_key(full_key, chosen)) from None
+        raise ConfigError(f"{full_key}: no such key in {section} ({schema.__name__}){did_you_mean(full_key, chosen)} "
+                          "(`python -m mnist_sweep.train --cfg job` lists the keys)") from None
     except (ValidationError, MissingMandatoryValue, OmegaConfBaseException) as e:
         if not getattr(e, "full_key", None):  # OmegaConf could not tell which key: find it
             for k, v in plain.items():
@@ -135,14 +137,17 @@ def _omegaconf_line(e: Exception, prefix: str = "") -> str:
     return f"{name}: {msg}"
 
 
-def hydra_error_line(e: BaseException) -> str | None:
-    """One line naming the key for a Hydra composition error caused by a schema type error."""
+def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None) -> str | None:
+    """One line naming the key for a Hydra composition error caused by a schema type error;
+    ``choices`` (group -> selected option), where known, say which option a key belongs to."""
     cause = e.__cause__ or e.__context__
     full_key = str(getattr(cause, "full_key", None) or "")
     if isinstance(cause, ConfigKeyError) and full_key in SCHEMAS:  # a whole section deleted (~trainer)
         return f"{full_key}: missing section; pick one with {full_key}=<option> (see `--cfg job`)"
     if isinstance(cause, ConfigKeyError) and full_key.split(".", 1)[0] in SCHEMAS:
-        return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema{did_you_mean(full_key)} "
+        if choices and holders(full_key, choices):
+            return unknown_key(full_key, choices)
+        return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema{did_you_mean(full_key, choices)} "
                 "(`python -m mnist_sweep.train --cfg job` lists the keys)")
     if isinstance(cause, ValidationError) and full_key:
         return _omegaconf_line(cause)

@@ -1,0 +1,54 @@
+"""mnist_sweep.config.keys: a key held only by another option of its group is named as such, for
+every key of every group option; a suggestion is never the key that failed, nor one the selected
+option lacks (unless it says which option has it). The CLI path: tests/test_cli.py."""
+from __future__ import annotations
+
+import pytest
+
+from mnist_sweep.config.keys import did_you_mean, option_keys, unknown_key
+from mnist_sweep.config.sections import SCHEMAS
+
+# (section, the option selected, a key only other options have)
+MISPLACED = sorted((section, chosen, key) for section in SCHEMAS for chosen, own in option_keys(section).items()
+                   for other in option_keys(section).values() for key in other - own)
+
+
+def test_there_are_misplaced_keys_to_check():
+    assert ("scheduler", "onecycle", "scheduler.gamma") in MISPLACED
+    assert ("optimizer", "sgd", "optimizer.betas") in MISPLACED
+    assert ("optimizer", "adam", "optimizer.nesterov") in MISPLACED
+
+
+@pytest.mark.parametrize("section, chosen, key", MISPLACED, ids=[f"{c}:{k}" for _, c, k in MISPLACED])
+def test_a_key_of_another_option_names_that_option(section, chosen, key):
+    line = unknown_key(key, {section: chosen})
+    holders = [o for o, keys in option_keys(section).items() if key in keys]
+    assert line.startswith(f"{key}: not a key of {section}={chosen}; it is a key of {section}={holders[0]}"), line
+    assert all(f"{section}={o}" in line for o in holders) and "did you mean" not in line and "+" not in line
+
+
+@pytest.mark.parametrize("section, chosen, key", MISPLACED, ids=[f"{c}:{k}" for _, c, k in MISPLACED])
+def test_a_suggestion_is_never_the_key_itself_nor_invalid_unsaid(section, chosen, key):
+    """A misspelt key, a misplaced leaf: what is suggested exists under the selected option, or
+    says which option has it."""
+    leaf = key.rsplit(".", 1)[1]
+    choices = {s: next(iter(option_keys(s))) for s in SCHEMAS} | {section: chosen}
+    for wrong in (key, f"{key}x", f"trainer.{leaf}" if section != "trainer" else f"model.{leaf}"):
+        hint = did_you_mean(wrong, choices)
+        names = hint.removeprefix("; did you mean ").removesuffix("?").split(", ") if hint else []
+        for name in names:
+            suggested = name.split(" ")[0]
+            assert suggested != wrong
+            owner = suggested.split(".", 1)[0]
+            if owner in SCHEMAS and suggested not in option_keys(owner)[choices[owner]]:
+                assert "(a key of " in name, (wrong, hint)
+
+
+def test_a_key_no_option_has_gets_the_nearest_valid_key():
+    choices = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
+    assert unknown_key("model.dropuot", choices) == "model.dropuot: no such key; did you mean model.dropout?"
+    assert unknown_key("scheduler.gama", choices) == (
+        "scheduler.gama: no such key; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
+    assert unknown_key("trainer.gamma", choices) == (
+        "trainer.gamma: no such key; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
+    assert unknown_key("foo.bar", choices) == "foo.bar: no such key (a key of your own needs +foo.bar=VALUE)"

@@ -44,8 +44,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         why = ("it was pruned before its last epoch, and model.pt is saved at the end" if result.get("status") == "pruned"
                else "the run did not finish, or trained with trainer.save_checkpoint=false")
         raise MnistSweepError(f"{d}: no model.pt ({why}); pick a complete run")
+    cfg = results.read_config(d)
     try:
-        cfg = OmegaConf.load(config)
         model = mmodel.build(OmegaConf.to_container(cfg.model, resolve=True))
     except MnistSweepError:
         raise

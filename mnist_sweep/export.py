@@ -76,11 +76,13 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
     """(the experiment's body, its group choices) from a trial's saved ``.hydra/`` files. The
     trial's own interpolations (``model.widths`` from ``c1..c6``) are kept: they resolve inside
     the file, so ``+experiment=NAME model.c3=24`` still works."""
-    cfg = OmegaConf.load(trial_dir / ".hydra" / "config.yaml")
+    cfg = results.read_config(trial_dir)  # as predict and --onnx read it: one line for a damaged file
     choices: dict[str, Any] = {}
     hydra_yaml = trial_dir / ".hydra" / "hydra.yaml"
-    if hydra_yaml.is_file():
+    try:
         choices = dict(OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.runtime.choices))
+    except Exception:  # noqa: BLE001 - missing or damaged: the group options' own names say (below)
+        choices = {}
     missing = [s for s in SECTIONS if s not in cfg]
     if missing:
         raise MnistSweepError(f"{trial_dir}/.hydra/config.yaml: no {', '.join(missing)} section; not a trial of this project")

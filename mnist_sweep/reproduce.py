@@ -44,6 +44,7 @@ def trial_files(row: pd.Series) -> tuple[Path, pd.DataFrame]:
     config = trial_dir / ".hydra" / "config.yaml"
     if not config.exists():
         raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot reproduce it")
+    results.read_config(trial_dir)  # a damaged config: one line naming it, before anything runs
     try:
         metrics = pd.read_csv(trial_dir / "metrics.csv")
     except (OSError, ValueError):

@@ -174,6 +174,33 @@ def problem(run_dir: str | Path) -> str | None:
     return None if isinstance(data, dict) else f"not a JSON object (a {type(data).__name__})"
 
 
+def read_config(run_dir: str | Path) -> Any:
+    """A run or trial dir's saved ``.hydra/config.yaml`` (an OmegaConf DictConfig, unresolved);
+    MnistSweepError naming the file when it cannot be read or is not a YAML mapping."""
+    import yaml
+    from omegaconf import DictConfig, OmegaConf
+
+    from mnist_sweep.errors import MnistSweepError
+
+    path = Path(run_dir) / ".hydra" / "config.yaml"
+    fix = "the saved config is damaged; train the config again or pick another run or trial"
+    try:
+        cfg = OmegaConf.load(path)
+    except OSError as e:
+        raise MnistSweepError(f"{path}: unreadable ({e.strerror or type(e).__name__}); {fix}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or type(e).__name__
+        raise MnistSweepError(f"{path}: not valid YAML ({problem}{where}); {fix}") from None
+    except Exception as e:  # noqa: BLE001 - OmegaConf refusing what YAML read (a bad key type, ...)
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise MnistSweepError(f"{path}: not a config ({type(e).__name__}: {first}); {fix}") from None
+    if not isinstance(cfg, DictConfig):
+        raise MnistSweepError(f"{path}: not a YAML mapping of config keys; {fix}")
+    return cfg
+
+
 def stored(result: dict[str, Any]) -> dict[str, Any]:
     """The part of a result kept in the Optuna storage."""
     return {k: result[k] for k in STORED_KEYS if k in result}

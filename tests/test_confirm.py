@@ -7,6 +7,7 @@ import pytest
 
 from conftest import assert_one_line_error, run, run_inproc, snapshot, sweep_args
 from mnist_sweep import confirm
+from test_reproduce import fake_sweep
 
 SMALL = ["--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "trainer.max_epochs=1"]
 
@@ -141,20 +142,6 @@ def test_a_key_added_later_at_its_default_is_no_difference():
     assert confirm.first_difference(same, saved, defaults=defaults) == "model.k1: 3 there, '<missing>' asked for"
     assert confirm.first_difference(saved, {**same, "model": {"c1": 8, "k1": 5}}, defaults=defaults) == (
         "model.k1: '<missing>' there, 5 asked for")
-
-
-def fake_sweep(tmp_path):
-    """A leaderboard with one complete trial: its saved config as Hydra writes it, no training."""
-    from omegaconf import OmegaConf
-
-    from conftest import TINY, make_cfg
-
-    trial = tmp_path / "sw" / "trial_0000"
-    (trial / ".hydra").mkdir(parents=True)
-    OmegaConf.save(make_cfg(*TINY), trial / ".hydra" / "config.yaml")
-    (trial / "metrics.csv").write_text("epoch\n1\n")
-    (tmp_path / "sw" / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{trial}\n")
-    return tmp_path / "sw"
 
 
 BAD_SETS = [

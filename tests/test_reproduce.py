@@ -1,0 +1,42 @@
+"""reproduce, and the trial files it reads for confirm and export: a leaderboard row that was
+never trained, a trial's damaged saved config."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
+
+
+def fake_sweep(tmp_path: Path) -> Path:
+    """A leaderboard with a complete trial 0 (its saved config as Hydra writes it, no training) and
+    trial 1, a duplicate of it (same parameters, never trained)."""
+    trial = tmp_path / "sw" / "trial_0000"
+    (trial / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY), trial / ".hydra" / "config.yaml")
+    (trial / "metrics.csv").write_text("epoch\n1\n")
+    (tmp_path / "sw" / "leaderboard.csv").write_text(
+        "rank,trial,status,hp.model.c3,trial_dir\n"
+        f"1,0,complete,16,{trial}\n2,2,complete,8,{trial}\n3,1,duplicate,16,\n")
+    return tmp_path / "sw"
+
+
+COMMANDS = {
+    "reproduce": lambda sw, out: ["mnist_sweep.reproduce", str(sw), "--out", str(out)],
+    "confirm": lambda sw, out: ["mnist_sweep.confirm", str(sw), "--seeds", "1", "--out", str(out)],
+    "export": lambda sw, out: ["mnist_sweep.export", str(sw), "--out", str(out / "experiment" / "a.yaml")],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_damaged_saved_config_is_one_line_naming_it(tmp_path, command):
+    """It was a yaml ParserError traceback in export and confirm (confirm left its --out behind);
+    predict and export --onnx already said which file, through the same reader."""
+    sw = fake_sweep(tmp_path)
+    (sw / "trial_0000" / ".hydra" / "config.yaml").write_text("garbage: [\n")
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
+    assert_one_line_error(proc, f"{sw}/trial_0000/.hydra/config.yaml", "not valid YAML", "line 2")
+    assert snapshot(tmp_path) == before

@@ -317,6 +317,22 @@ def test_a_space_mostly_over_budget_warns_then_stops_at_max_rejected(tmp_path, m
     assert not list((tmp_path / "crowded").glob("trial_*"))
 
 
+def test_a_resume_with_other_choices_is_refused_before_any_trial(tmp_path):
+    """The study sampled model.c3 from choice(8,16); a resume with choice(8,16,24) is refused in one
+    line naming the key, both spaces and the way out, and the storage is left as it was."""
+    (tmp_path / "probe").mkdir()
+    study = optuna.create_study(study_name="probe", storage=f"sqlite:///{tmp_path}/probe/optuna.db",
+                                direction="maximize")
+    trial = study.ask({"model.c3": optuna.distributions.CategoricalDistribution([8, 16])})
+    trial.set_user_attr("status", "complete")
+    study.tell(trial, 0.5)
+    proc = run_inproc(sweep_args(tmp_path, "probe", 3, "model.c3=choice(8,16,24)"), cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.params.model.c3", "choice(8,16)", "choice(8,16,24)",
+                          "keep 'model.c3=choice(8,16)'", "new hydra.sweep.dir")
+    assert [(t.number, t.state) for t in load(tmp_path, "probe").trials] == [(0, optuna.trial.TrialState.COMPLETE)]
+    assert sorted(p.name for p in (tmp_path / "probe").iterdir()) == ["optuna.db"]
+
+
 def test_a_few_rejections_among_trained_trials_do_not_warn(tmp_path, monkeypatch):
     from hydra_plugins.mnist_sweep_sweeper import _loop
     monkeypatch.setattr(_loop, "CROWDED_AT", 2)  # checked at trial 2: 2 rejected of 3 told

@@ -86,6 +86,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self.storage, self.study_name, self._sampler(grid, None), self.pruner, self._get_directions(),
             self.conf.heartbeat_interval, self.conf.grace_period,
         )
+        _space.check_study(study, space)  # before any trial is asked: nothing recorded for a changed space
         _study.name_metrics(study, metric_names(self.config))
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)

@@ -54,3 +54,16 @@ def apply_overrides(cfg: DictConfig, overrides: list[str]) -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     ConfigLoaderImpl._apply_overrides_to_config(OverridesParser.create().parse_overrides(overrides), cfg)
+
+
+def incompatible(old: BaseDistribution, new: BaseDistribution) -> str | None:
+    """Why a study that sampled ``old`` for a parameter cannot sample ``new`` for it (other
+    choices, another kind, log on or off), or None: Optuna's own rule, which its storages apply
+    when a trial sets the parameter. It documents the function as not meant for its users."""
+    from optuna.distributions import check_distribution_compatibility
+
+    try:
+        check_distribution_compatibility(old, new)
+    except ValueError as e:
+        return str(e)
+    return None

@@ -187,6 +187,38 @@ def grid(space: SearchSpace) -> dict[str, list[Any]]:
     return out
 
 
+def check_study(study: optuna.Study, space: SearchSpace) -> None:
+    """Before any trial is asked: each searched key against the distribution the study's trials
+    sampled it from. Optuna refuses other choices (or another kind) for a parameter of a study at
+    its first trial, which would be left failed in the storage at every resume."""
+    recorded: dict[str, BaseDistribution] = {}
+    for t in study.get_trials(deepcopy=False):
+        recorded.update(t.distributions)  # the latest trial's last
+    for name, new in space.distributions.items():
+        old = recorded.get(name)
+        if old is None or (why := _optuna.incompatible(old, new)) is None:
+            continue
+        raise SweepError(
+            f"hydra.sweeper.params.{name}: the study '{study.study_name}' searched it as {describe(old)}, this run "
+            f"as {describe(new)}, and Optuna cannot change that within a study ({why.rstrip('.')}); keep '{name}={describe(old)}' to resume, "
+            "or give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new study"
+        )
+
+
+def describe(dist: BaseDistribution) -> str:
+    """A distribution in the override syntax that gives it."""
+    if isinstance(dist, CategoricalDistribution):
+        return f"choice({','.join(str(c).lower() if isinstance(c, bool) else str(c) for c in dist.choices)})"
+    if isinstance(dist, IntDistribution):
+        text = (f"int(interval({dist.low},{dist.high}))" if dist.step == 1
+                else f"range({dist.low},{dist.high},{dist.step})")
+    elif isinstance(dist, FloatDistribution):
+        text = f"interval({dist.low:g},{dist.high:g})"
+    else:
+        return str(dist)
+    return f"tag(log,{text})" if dist.log else text
+
+
 def check_queued(params: dict[str, Any], space: SearchSpace, what: str) -> dict[str, Any]:
     """``params`` (a warm-start trial) when each value lies in its key's distribution, else one
     SweepError line naming the key, the value and what the space allows."""

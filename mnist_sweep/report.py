@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
+import os
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,11 +136,11 @@ def _curves(board: pd.DataFrame, path: Path) -> tuple[Path | None, str]:
     top5 = sweeps.top_metrics(board, 5)
     shown = min(5, int((board.status == "complete").sum()))
     if top5:
-        note = "" if len(top5) == shown else \
-            f"{shown - len(top5)} of the top complete trials have no metrics.csv (trial dir deleted?)"
+        note = "" if len(top5) == shown else (f"{shown - len(top5)} of the top complete trials have no readable "
+                                              "metrics.csv (trial dir deleted, or the file damaged)")
         return plots.top_curves(top5, path), note
     if shown:
-        return None, "the top complete trials' metrics.csv files are missing (trial dirs deleted or moved?)"
+        return None, "the top complete trials' metrics.csv files are missing or damaged (trial dirs deleted or moved?)"
     return None, "no complete trial yet"
 
 
@@ -189,22 +191,59 @@ def render(name: str, board: pd.DataFrame, figs: dict[str, Figure], objective: s
     )
 
 
+PAGE, IMAGES = "report.html", "report"  # in the sweep dir: the page and the dir of its PNGs
+PNGS = ("history.png", "accuracy_vs_params.png", "importances.png", "top5_curves.png")
+
+
+def sweep_dir_of(path: str | Path) -> Path:
+    """The sweep dir a report is built in: ``path``, or the dir of a leaderboard.csv given instead."""
+    p = Path(path)
+    if p.is_file():
+        if p.name == leaderboard.FILENAME:
+            return p.parent
+        raise LeaderboardError(f"{p}: is a file, not a sweep dir; give the sweep dir (the dir of its {leaderboard.FILENAME})")
+    return p
+
+
+def check_outputs(sweep_dir: Path) -> None:
+    """Everything the report writes can be written, checked before anything is: the page is a file
+    (or absent), the image dir a dir, each PNG a file, the dirs writable."""
+    page, images = sweep_dir / PAGE, sweep_dir / IMAGES
+    fix = "remove or rename it (the report writes its own there)"
+    if page.exists() and not page.is_file():
+        raise LeaderboardError(f"{page}: is a directory, not a file; {fix}")
+    if images.exists() and not images.is_dir():
+        raise LeaderboardError(f"{images}: is a file, not the report's image dir; {fix}")
+    for png in (images / name for name in PNGS):
+        if png.exists() and not png.is_file():
+            raise LeaderboardError(f"{png}: is a directory, not an image; {fix}")
+    for d in (sweep_dir, images):
+        if d.is_dir() and not os.access(d, os.W_OK | os.X_OK):
+            raise LeaderboardError(f"{d}: not writable; fix its permissions")
+
+
 def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None = None, study_name: str | None = None,
           use_study: bool = True) -> Path:
-    """Write ``report.html`` and ``report/*.png`` in the sweep dir; returns the HTML path. Without
-    ``study``, it is found as ``find_study`` does (``use_study=False``: leaderboard.csv alone)."""
-    sweep_dir = Path(sweep_dir)
+    """Write ``report.html`` and ``report/*.png`` in the sweep dir (or the dir of a leaderboard.csv
+    given); returns the HTML path. Without ``study``, it is found as ``find_study`` does
+    (``use_study=False``: leaderboard.csv alone). Every check and every figure comes first (the
+    figures in a temporary dir): a failure leaves the old report as it was."""
+    sweep_dir = sweep_dir_of(sweep_dir)
     board = leaderboard.read(sweep_dir)
+    check_outputs(sweep_dir)
     if study is None and use_study:
         study = find_study(sweep_dir, storage, study_name)  # raises before anything is written
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
         board = leaderboard.frame(leaderboard.rows_from_study(study))
-    out = sweep_dir / "report"
-    out.mkdir(exist_ok=True)
     best = sweeps.best_trial_files(board)
-    page = render(sweep_dir.name, board, figures(board, study, best, out), metric_name(best), _summary(best),
-                  from_study=study is not None)
-    path = sweep_dir / "report.html"
+    with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:
+        page = render(sweep_dir.name, board, figures(board, study, best, Path(tmp)), metric_name(best),
+                      _summary(best), from_study=study is not None)
+        out = sweep_dir / IMAGES
+        out.mkdir(exist_ok=True)
+        for png in sorted(Path(tmp).glob("*.png")):
+            os.replace(png, out / png.name)
+    path = sweep_dir / PAGE
     results.atomic_write(path, lambda p: p.write_text(page))
     return path
 

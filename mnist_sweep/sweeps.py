@@ -10,6 +10,7 @@ trial dirs of a leaderboard's best rows.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -209,22 +210,56 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
 
 
 # ------------------------------------------------------------------ the trial dirs of a leaderboard's rows
+CURVE_COLUMNS = ("epoch", "val_acc", "test_acc")  # what a trial's curves are drawn from
+
+
+def _damaged(path: Path, e: Exception) -> None:
+    """A trial file a reader skips: one warning naming it (the report goes on without it)."""
+    why = (str(e).strip().splitlines() or [""])[0]
+    logging.getLogger(__name__).warning("%s: damaged (%s%s), left out of the report; restore it or ignore it",
+                                        path, type(e).__name__, f": {why}" if why else "")
+
+
 def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
-    """(result.json, .hydra/config.yaml) of the best complete trial whose dir still holds them."""
-    from omegaconf import OmegaConf
+    """(result.json, .hydra/config.yaml) of the best complete trial whose dir still holds them (a
+    damaged one is warned about and passed over)."""
+    from omegaconf import DictConfig, OmegaConf
 
     for _, row in board[board.status == "complete"].iterrows():
         d = Path(str(row.trial_dir))
-        if (d / results.FILENAME).exists() and (d / ".hydra" / "config.yaml").exists():
-            return json.loads((d / results.FILENAME).read_text()), OmegaConf.load(d / ".hydra" / "config.yaml")
+        result, config = d / results.FILENAME, d / ".hydra" / "config.yaml"
+        if not (result.exists() and config.exists()):
+            continue
+        if why := results.problem(d):
+            _damaged(result, ValueError(why))
+            continue
+        try:
+            cfg = OmegaConf.load(config)
+            if not isinstance(cfg, DictConfig) or "model" not in cfg:
+                raise ValueError("no model section")
+        except Exception as e:  # noqa: BLE001 - YAML and OmegaConf raise many types
+            _damaged(config, e)
+            continue
+        return results.read(d), cfg
     return None
 
 
 def top_metrics(board: pd.DataFrame, n: int = 5) -> dict[str, pd.DataFrame]:
-    """``{"trial N": metrics.csv}`` of the first ``n`` complete rows whose trial dir still has one."""
+    """``{"trial N": metrics.csv}`` of the first ``n`` complete rows whose trial dir still has one
+    (a damaged one is warned about and left out)."""
     out = {}
     for _, row in board[board.status == "complete"].head(n).iterrows():
         m = Path(str(row.trial_dir)) / "metrics.csv"
-        if m.exists():
-            out[f"trial {row.trial}"] = pd.read_csv(m)
+        if not m.exists():
+            continue
+        try:
+            frame = pd.read_csv(m)
+            missing = [c for c in CURVE_COLUMNS if c not in frame.columns]
+            if missing or frame.empty:
+                raise ValueError(f"no column {', '.join(missing)}" if missing else "no rows")
+            frame[list(CURVE_COLUMNS)] = frame[list(CURVE_COLUMNS)].apply(pd.to_numeric)
+        except (OSError, ValueError, UnicodeDecodeError) as e:  # pandas' ParserError, EmptyDataError are ValueErrors
+            _damaged(m, e)
+            continue
+        out[f"trial {row.trial}"] = frame
     return out

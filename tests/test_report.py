@@ -9,9 +9,10 @@ import subprocess
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 from PIL import Image
 
-from conftest import assert_one_line_error, load, run, run_inproc, snapshot, sweep_args
+from conftest import TINY, assert_one_line_error, load, make_cfg, run, run_inproc, snapshot, sweep_args
 from mnist_sweep.report import SECTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -299,3 +300,61 @@ def test_no_storage_is_one_error_line_and_nothing_written(tiny_sweep, tmp_path):
     page = (d / "report.html").read_text()
     assert page.count("built with --no-study") == 2  # history and importances
     assert len(embedded_images(page)) == 2  # accuracy vs params, and top 5 curves from the trial dirs
+
+
+def made_sweep(d):
+    """A sweep dir without a study (built with --no-study): one complete trial with its files."""
+    trial = d / "trial_0000"
+    (trial / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY), trial / ".hydra" / "config.yaml")
+    (trial / "result.json").write_text('{"status": "complete", "test_acc_final": 0.5, "val_acc": 0.5}')
+    pd.DataFrame({"epoch": [1, 2], "val_acc": [0.4, 0.5], "test_acc": [0.4, 0.5]}).to_csv(trial / "metrics.csv", index=False)
+    pd.DataFrame([{"rank": 1, "trial": 0, "status": "complete", "params": 5000, "val_acc": 0.5,
+                   "test_acc_final": 0.5, "trial_dir": str(trial)}]).to_csv(d / "leaderboard.csv", index=False)
+    return trial
+
+
+def test_unwritable_outputs_are_refused_before_anything_is_written(tmp_path):
+    """report.html a directory, report/ a file, a PNG's name a directory: one line, the old report untouched."""
+    d = tmp_path / "sw"
+    made_sweep(d)
+    assert run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path).returncode == 0
+    (d / "report.html").rename(d / "page")
+    (d / "report.html").mkdir()
+    before = snapshot(tmp_path)
+    assert_one_line_error(run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path),
+                          f"{d / 'report.html'}: is a directory, not a file", "remove or rename it")
+    assert snapshot(tmp_path) == before  # no PNG rewritten, no temporary file left
+    (d / "report.html").rmdir()
+    (d / "page").rename(d / "report.html")
+    shutil.rmtree(d / "report")
+    (d / "report").write_text("")
+    before = snapshot(tmp_path)
+    assert_one_line_error(run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path),
+                          f"{d / 'report'}: is a file, not the report's image dir")
+    assert snapshot(tmp_path) == before
+    (d / "report").unlink()
+    (d / "report" / "history.png").mkdir(parents=True)
+    assert_one_line_error(run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path),
+                          "history.png: is a directory, not an image")
+
+
+def test_a_leaderboard_csv_stands_for_its_sweep_dir(tmp_path):
+    d = tmp_path / "sw"
+    made_sweep(d)
+    proc = run_inproc(["mnist_sweep.report", str(d / "leaderboard.csv"), "--no-study"], cwd=tmp_path)
+    assert proc.returncode == 0 and f"written {d / 'report.html'}" in proc.stdout, proc.stderr
+    (d / "other.csv").write_text("")
+    assert_one_line_error(run_inproc(["mnist_sweep.report", str(d / "other.csv")], cwd=tmp_path),
+                          "other.csv: is a file, not a sweep dir", "give the sweep dir")
+
+
+@pytest.mark.parametrize("name, text", [("metrics.csv", "{bad"), ("metrics.csv", 'a,b\n1,2,3\n"'),
+                                        ("metrics.csv", ""), ("result.json", "{bad"), (".hydra/config.yaml", "[x")])
+def test_a_trial_with_a_damaged_file_is_warned_about_by_name(tmp_path, caplog, name, text):
+    d = tmp_path / "sw"
+    trial = made_sweep(d)
+    (trial / name).write_text(text)
+    proc = run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{trial / name}: damaged (" in caplog.text and "left out of the report" in caplog.text, caplog.text

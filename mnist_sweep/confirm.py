@@ -59,7 +59,7 @@ def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
         raise LeaderboardError(f"{args.leaderboard}: no complete trial to confirm")
     out = {}
     for _, row in top.iterrows():
-        config_dir, _ = trial_files(row)
+        config_dir, _ = trial_files(row, board, "confirm")
         out[f"trial_{int(row.trial):04d}"] = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
     return out
 

@@ -29,7 +29,7 @@ from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read
-from mnist_sweep.reproduce import pick_row
+from mnist_sweep.reproduce import check_trained, pick_row
 
 SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
@@ -39,11 +39,11 @@ ONNX_TOLERANCE = 1e-4  # max |logit difference| accepted between onnxruntime and
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def trial_dir_of(row: pd.Series) -> Path:
-    """The trial dir of a leaderboard row that was trained; LeaderboardError otherwise."""
+def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
+    """The trial dir of a leaderboard row that was trained; LeaderboardError otherwise (a
+    duplicate's names the trial it duplicates, found in ``board``)."""
     label = f"trial {row['trial']} ({row['status']})"
-    if row["status"] not in ("complete", "pruned"):
-        raise LeaderboardError(f"{label}: was never trained, nothing to export; pick a complete trial (--rank/--trial)")
+    check_trained(row, board, "export")
     d = row.get("trial_dir")
     if not isinstance(d, str) or not (Path(d) / ".hydra" / "config.yaml").is_file():
         raise LeaderboardError(f"{label}: {d}/.hydra/config.yaml is missing (trial dir deleted or moved?); cannot export it")
@@ -241,7 +241,7 @@ def _run(args: argparse.Namespace) -> None:
         check_onnx(Path(args.onnx), args.force)
     board = read(args.source)
     row = pick_row(board, args.rank, args.trial, args.source)
-    trial_dir = trial_dir_of(row)
+    trial_dir = trial_dir_of(row, board)
     text = None
     if out is not None:
         body, defaults = experiment(trial_dir, args.confirm)

@@ -35,15 +35,43 @@ def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: s
     return board[board["rank"] == rank].iloc[0]
 
 
-def trial_files(row: pd.Series) -> tuple[Path, pd.DataFrame]:
-    """(saved config dir, recorded metrics) of a leaderboard row."""
+TRAINED = ("complete", "pruned")
+
+
+def original_of(board: pd.DataFrame, row: pd.Series) -> pd.Series | None:
+    """The trained trial a duplicate row stands for: the first with the same parameters (the
+    sweeper's duplicate_of; a duplicate is never trained), else None."""
+    hp = [c for c in board.columns if c.startswith("hp.")]
+
+    def key(r: pd.Series) -> tuple:
+        return tuple(None if pd.isna(v) else v for v in r[hp])
+
+    same = [r for _, r in board[board["status"].isin(TRAINED)].sort_values("trial").iterrows() if key(r) == key(row)]
+    return same[0] if same and row["status"] == "duplicate" else None
+
+
+def check_trained(row: pd.Series, board: pd.DataFrame | None, verb: str) -> None:
+    """LeaderboardError for a row that was never trained; a duplicate's names its original."""
+    if row["status"] in TRAINED:
+        return
     label = f"trial {row['trial']} ({row['status']})"
-    if row["status"] not in ("complete", "pruned"):
-        raise LeaderboardError(f"{label}: was never trained, nothing to reproduce; pick a complete trial")
+    original = original_of(board, row) if board is not None else None
+    if original is not None:
+        t = original["trial"]
+        raise LeaderboardError(f"{label}: was never trained, it has the same parameters as trial {t} ({original['status']}); "
+                               f"{verb} that one: --trial {t}")
+    raise LeaderboardError(f"{label}: was never trained, nothing to {verb}; pick a complete trial")
+
+
+def trial_files(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "reproduce") -> tuple[Path, pd.DataFrame]:
+    """(saved config dir, recorded metrics) of a leaderboard row (``board``: the leaderboard it is
+    from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""
+    label = f"trial {row['trial']} ({row['status']})"
+    check_trained(row, board, verb)
     trial_dir = Path(str(row["trial_dir"]))
     config = trial_dir / ".hydra" / "config.yaml"
     if not config.exists():
-        raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot reproduce it")
+        raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot {verb} it")
     results.read_config(trial_dir)  # a damaged config: one line naming it, before anything runs
     try:
         metrics = pd.read_csv(trial_dir / "metrics.csv")
@@ -86,7 +114,7 @@ def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFr
 def _run(args: argparse.Namespace) -> None:
     board = read(args.leaderboard)
     row = pick_row(board, args.rank, args.trial, args.leaderboard)
-    config_dir, recorded = trial_files(row)
+    config_dir, recorded = trial_files(row, board)
     out = Path(args.out or f"outputs/reproduce/trial_{int(row['trial']):04d}_{time.strftime('%Y%m%d-%H%M%S')}")
     precision = results.read(config_dir.parent).get("precision")  # what auto resolved to, kept
     reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [])

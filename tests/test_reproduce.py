@@ -40,3 +40,14 @@ def test_a_damaged_saved_config_is_one_line_naming_it(tmp_path, command):
     proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
     assert_one_line_error(proc, f"{sw}/trial_0000/.hydra/config.yaml", "not valid YAML", "line 2")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_duplicate_trial_names_the_trial_it_duplicates(tmp_path, command):
+    """A duplicate was "never trained" with no word of the trial that was (the sweeper's
+    duplicate_of: the trained trial with the same parameters)."""
+    sw = fake_sweep(tmp_path)
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "1"], cwd=tmp_path)
+    assert_one_line_error(proc, "trial 1 (duplicate)", "same parameters as trial 0", f"{command} that one: --trial 0")
+    assert snapshot(tmp_path) == before

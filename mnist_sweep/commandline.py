@@ -157,6 +157,9 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     if flag.path == "out-csv":
         if p.is_dir():
             return f"{v} is a directory; give a .csv file name"
+        above = next((a for a in p.absolute().parents if a.exists()), None)
+        if above is not None and not above.is_dir():
+            return f"{v}: Not a directory ({above} is a file); give a .csv file name in a directory"
         if p.exists() and not _is_leaderboard_csv(p):
             return f"{v} exists and is not a leaderboard CSV; it would be overwritten: give a new file name"
     return None

@@ -192,7 +192,19 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for arg in values or [] for v in arg.split(",") if v.strip()]
 
 
+def _check_names(args: argparse.Namespace) -> None:
+    """--status, --columns and --sort name something: an empty value is refused, not ignored."""
+    for flag, values, what in (("--status", args.status, "statuses"), ("--columns", args.columns, "columns")):
+        for value in values or []:
+            if not _split([value]):
+                raise LeaderboardError(f"{flag} {value!r}: names no {what}; give one or more (comma-separated), "
+                                       f"or leave out {flag}")
+    if args.sort is not None and not args.sort.partition(":")[0].strip():
+        raise LeaderboardError(f"--sort {args.sort!r}: names no column; give COLUMN[:asc|:desc], or leave out --sort")
+
+
 def _run(args: argparse.Namespace) -> None:
+    _check_names(args)
     storage = args.storage or (default_storage() if args.study else None)
     if args.study and not storage:
         raise LeaderboardError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")

@@ -232,3 +232,19 @@ def test_a_recorded_study_name_is_named_by_its_record_not_study(tmp_path):
     assert "--study probe" not in line
     assert_one_line_error(run_inproc(["mnist_sweep.report", str(sweep), "--study", "nope"], cwd=tmp_path),
                           "--study nope: no such study", "its studies: real")
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--out", "afile/x.csv"], ["--out", "afile/x.csv: Not a directory", "is a file"]),
+    (["--status", ""], ["--status ''", "names no statuses"]), (["--status", " , "], ["--status ' , '", "names no"]),
+    (["--columns", ""], ["--columns ''", "names no columns"]),
+    (["--sort", ""], ["--sort ''", "names no column"]), (["--sort", ":desc"], ["--sort ':desc'", "names no column"]),
+])
+def test_flags_that_name_nothing_or_an_unwritable_out_are_refused_before_printing(tmp_path, args, needles):
+    pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [None]}).to_csv(
+        tmp_path / "leaderboard.csv", index=False)
+    (tmp_path / "afile").write_text("")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", *args], cwd=tmp_path)
+    assert_one_line_error(proc, *needles)
+    assert proc.stdout == "" and snapshot(tmp_path) == before

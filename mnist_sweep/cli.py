@@ -32,14 +32,13 @@ from mnist_sweep.commandline import exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.next_steps import next_steps
-from mnist_sweep.overrides import Checked, check_command_line, composition_error, run_config
+from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir
 from mnist_sweep.storage import install_log_redaction
 from mnist_sweep.training import train
 from mnist_sweep.trial import gpu_slot, pruning_hook, worker_index
 
 log = logging.getLogger(__name__)
-PROG = "python -m mnist_sweep.train"
 FULL_ERROR = "HYDRA_FULL_ERROR"
 
 

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.keys import unknown_key
@@ -90,6 +90,42 @@ class Checked:
     config: dict | None = None
 
 
+PROG = "python -m mnist_sweep.train"
+MODE_FLAGS = ("--run", "--multirun", "--cfg", "--info", "--shell-completion")
+
+
+class _FlagError(Exception):
+    """Hydra's argument parser refused the command line (raised instead of its usage block)."""
+
+
+def _refuse(message: str) -> NoReturn:
+    raise _FlagError(message)
+
+
+def flags_error(argv: list[str]) -> str | None:
+    """One line for Hydra's own flags misused, found by the parser ``hydra.main`` itself uses
+    (``get_args_parser``) with its usage block turned into one line: an unknown flag, a bad
+    ``--cfg``/``--info`` value, or two modes at once (Hydra's ValueError, a traceback)."""
+    from hydra._internal.utils import get_args_parser
+
+    if "--version" in argv:  # argparse prints it and exits: Hydra's to do
+        return None
+    parser = get_args_parser()
+    parser.error = _refuse  # type: ignore[method-assign]
+    try:
+        args = parser.parse_args(argv)
+    except _FlagError as e:
+        return one_line(f"{e} (see {PROG} --help)")
+    if args.help or args.hydra_help:
+        return None
+    given = [flag for flag, on in zip(MODE_FLAGS, (args.run, args.multirun, args.cfg is not None,
+                                                   args.info is not None, args.shell_completion)) if on]
+    if len(given) > 1:
+        return (f"{' and '.join(given)}: give only one of {', '.join(MODE_FLAGS)} "
+                f"(see {PROG} --help)")
+    return None
+
+
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
 SOURCE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
 
@@ -151,6 +187,8 @@ def check_command_line(argv: list[str]) -> Checked:
     plain overrides once up front, before anything is written; for a run, its validated Settings."""
     from hydra import compose, initialize_config_dir
 
+    if bad := flags_error(argv):
+        return Checked(bad)
     source = _config_source(argv)
     if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
         return Checked()  # Hydra's own informational commands, or a relative --config-path

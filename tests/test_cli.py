@@ -96,6 +96,25 @@ def test_override_error_is_none_for_a_good_command_line():
     assert overrides.override_error(["--cfg", "job", "optimizer.lr=-1"]) is None  # Hydra's informational commands
 
 
+BAD_FLAGS = [  # Hydra's own flags: its parser's usage block and its two-modes ValueError were many lines
+    (["-m", "--cfg", "job"], "--multirun and --cfg: give only one of"),
+    (["--run", "-m"], "--run and --multirun: give only one of"),
+    (["--cfg", "job", "--info"], "--cfg and --info: give only one of"),
+    (["-m", "--info", "config"], "--multirun and --info: give only one of"),
+    (["--foo"], "unrecognized arguments: --foo"),
+    (["--cfg", "bogus"], "argument --cfg/-c: invalid choice: 'bogus'"),
+    (["--cfg"], "argument --cfg/-c: expected one argument"),
+]
+
+
+@pytest.mark.parametrize("argv, needle", BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
+def test_hydra_flags_misused_are_one_line_naming_this_program(tmp_path, argv, needle):
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/run", *argv], cwd=tmp_path)
+    line = assert_one_line_error(proc, needle, "(see python -m mnist_sweep.train --help)")
+    assert proc.returncode == 2 and line.startswith("error: ") and "train.py" not in proc.stderr + proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_sweeper_group_set_with_dots_is_one_line_before_any_work(tmp_path):
     """hydra.sweeper.pruner=none (a value, not the group hydra/sweeper/pruner=none) used to fail
     every trial; it is refused before the sweep starts, naming the group syntax."""

@@ -4,8 +4,9 @@ The sweeper records the study's storage in ``<sweep_dir>/storage.json`` after ev
 (``record_storage``); readers (leaderboard ``--refresh``, report, dashboard) find it again from
 any working directory (``find_storage``: that record, else a trial's ``.hydra/hydra.yaml``, else
 ``optuna.db`` or ``journal.log`` in the sweep dir) and open it read-only (``load_study``: a missing
-SQLite or journal file is refused, never created). ``best_trial_files`` and ``top_metrics`` read the
-trial dirs of a leaderboard's best rows.
+SQLite or journal file is refused, never created; an empty or foreign one is refused, never given
+Optuna's schema). ``best_trial_files`` and ``top_metrics`` read the trial dirs of a leaderboard's
+best rows (a damaged file there is a warning naming it).
 """
 from __future__ import annotations
 

@@ -19,7 +19,6 @@ import functools
 import json
 import subprocess
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
-from mnist_sweep.reproduce import trial_files
+from mnist_sweep.reproduce import resolved, selection, trial_files
 
 # The confirmation protocol: every training image, every test image, no selection.
 FULL_TRAIN = ["data.val_size=0", "data.train_limit=null", "data.test_limit=null", "trainer.select_on=test",
@@ -38,14 +37,15 @@ FULL_TRAIN = ["data.val_size=0", "data.train_limit=null", "data.test_limit=null"
 SUBSET_KEYS = ("data.train_limit", "data.test_limit", "data.val_size")
 
 
-def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
-    """Name -> the train arguments that select its config (without seed and output dir)."""
+def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | None]]:
+    """Name -> (the train arguments that select its config, without seed and output dir; the
+    sweep's trial dir, None for an experiment)."""
     if args.experiment:
         known = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
         for name in args.experiment:
             if name not in known:
                 raise MnistSweepError(f"--experiment {name}: no conf/experiment/{name}.yaml; one of {', '.join(known)}")
-        return {name: [f"+experiment={name}"] for name in args.experiment}
+        return {name: ([f"+experiment={name}"], None) for name in args.experiment}
     board = read(args.leaderboard)
     if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
         missing = [t for t in args.trial if t not in set(board.trial)]
@@ -60,31 +60,14 @@ def candidates(args: argparse.Namespace) -> dict[str, list[str]]:
     out = {}
     for _, row in top.iterrows():
         config_dir, _ = trial_files(row, board, "confirm")
-        out[f"trial_{int(row.trial):04d}"] = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
+        out[f"trial_{int(row.trial):04d}"] = (selection(config_dir), config_dir.parent)
     return out
-
-
-_HYDRA = threading.Lock()  # Hydra's compose API is process-global; runs are checked from two threads
 
 
 @functools.lru_cache(maxsize=1)
 def default_config() -> dict:
     """The project's default config, resolved: what a key added later defaults to."""
     return resolved([], [])
-
-
-def resolved(select: list[str], overrides: list[str]) -> dict:
-    """The config ``python -m mnist_sweep.train <select> <overrides>`` would run, resolved."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    if select[:1] == ["--config-path"]:
-        config_dir, name, rest = select[1], select[3], select[4:]
-    else:
-        config_dir, name, rest = str(PROJECT_ROOT / "conf"), "config", select
-    with _HYDRA, initialize_config_dir(version_base="1.3", config_dir=config_dir):
-        cfg = compose(name, overrides=[*rest, *overrides])
-    return OmegaConf.to_container(cfg, resolve=True)
 
 
 MISSING = "<missing>"
@@ -107,13 +90,10 @@ def first_difference(a: Any, b: Any, path: str = "", defaults: Any = None) -> st
     return None if a == b else f"{path}: {a!r} there, {b!r} asked for"
 
 
-def sweep_runs(select: list[str]) -> list[Path]:
+def sweep_runs(trial_dir: Path | None) -> list[Path]:
     """A sweep trial's own run dirs: its first seed and, with hydra.sweeper.repeats, its further
     seeds (``seed_<n>/``); none for an experiment."""
-    if select[:1] != ["--config-path"]:
-        return []
-    trial_dir = Path(select[1]).parent
-    return [trial_dir, *sorted(trial_dir.glob("seed_*"))]
+    return [] if trial_dir is None else [trial_dir, *sorted(trial_dir.glob("seed_*"))]
 
 
 def finished_diff(run_dir: Path, wanted: dict) -> str | None:
@@ -156,7 +136,7 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str])
     raise ConfigError(f"{name}: {bad}")
 
 
-def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str]) -> dict:
+def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str], trial_dir: Path | None = None) -> dict:
     """Train once with ``overrides`` (``checked_overrides``), or reuse a finished run of that config:
     in ``run_dir``, or one of the sweep's own runs of the trial (its seeds, when the sweep trained
     with this protocol); returns its result.json."""
@@ -169,7 +149,7 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str]) -
         raise MnistSweepError(
             f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove that run"
         )
-    for done in sweep_runs(select):
+    for done in sweep_runs(trial_dir):
         if finished_diff(done, wanted) is None:
             print(f"  seed {seed}: the sweep's own run {done} has this exact config: reused", flush=True)
             return json.loads((done / "result.json").read_text())
@@ -198,10 +178,10 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("mean", ascending=False)
 
 
-def protocol_line(chosen: dict[str, list[str]], extra: list[str]) -> str:
+def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> str:
     """What the runs train and test on, saying which subset limits of the trials were dropped."""
     dropped = set()
-    for sel in chosen.values():
+    for sel, _ in chosen.values():
         base = resolved(sel, [])
         for key in SUBSET_KEYS:
             section, k = key.split(".")
@@ -220,16 +200,16 @@ def protocol_line(chosen: dict[str, list[str]], extra: list[str]) -> str:
 def _run(args: argparse.Namespace) -> None:
     chosen = candidates(args)
     out = Path(args.out)
-    jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override))  # every config checked first
-            for name, sel in chosen.items() for seed in range(1, args.seeds + 1)]
+    jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override), trial_dir)  # all checked first
+            for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
     protocol = protocol_line(chosen, args.override)
     out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
     print(f"confirming {len(chosen)} configs x {args.seeds} seeds -> {out}", flush=True)
     print(protocol, flush=True)
 
-    def job(item: tuple[str, list[str], int, list[str]]) -> tuple[str, int, dict]:
-        name, sel, seed, overrides = item
-        r = run_one(sel, seed, out / name / f"seed_{seed}", overrides)
+    def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict]:
+        name, sel, seed, overrides, trial_dir = item
+        r = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir)
         print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {r['epochs']} epochs", flush=True)
         return name, seed, r
 

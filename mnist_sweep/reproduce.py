@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep import results
+from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
 from mnist_sweep.leaderboard import read
@@ -80,11 +81,43 @@ def trial_files(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "
     return config.parent, metrics
 
 
+_HYDRA = threading.Lock()  # Hydra's compose API is process-global; confirm composes from two threads
+
+
+def resolved(select: list[str], overrides: list[str]) -> dict:
+    """The config ``python -m mnist_sweep.train <select> <overrides>`` would run, resolved."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    if select[:1] == ["--config-path"]:
+        config_dir, name, rest = select[1], select[3], select[4:]
+    else:
+        config_dir, name, rest = str(PROJECT_ROOT / "conf"), "config", select
+    with _HYDRA, initialize_config_dir(version_base="1.3", config_dir=config_dir):
+        cfg = compose(name, overrides=[*rest, *overrides])
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def selection(config_dir: Path) -> list[str]:
+    """The train arguments that compose a trial's saved config exactly: conf/ with the trial's own
+    overrides (``.hydra/overrides.yaml``) when they resolve to that very config, so that further
+    overrides are typed by the schema and a group option switches as on any command line; else
+    (conf/ changed since, another config dir) the saved config itself, ``--config-path``."""
+    from omegaconf import OmegaConf
+
+    saved = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
+    try:
+        own = [str(o) for o in OmegaConf.to_container(OmegaConf.load(config_dir / "overrides.yaml"))]
+        return own if resolved(own, []) == resolved(saved, []) else saved
+    except Exception:  # noqa: BLE001 - no or damaged overrides.yaml, overrides conf/ no longer takes
+        return saved
+
+
 def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
     """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
     cmd = [
-        sys.executable, "-m", "mnist_sweep.train", "--config-path", str(config_dir.resolve()),
-        "--config-name", "config", f"hydra.run.dir={out_dir}", "trainer.progress=false", *extra,
+        sys.executable, "-m", "mnist_sweep.train", *selection(config_dir),
+        f"hydra.run.dir={out_dir}", "trainer.progress=false", *extra,
     ]
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -146,9 +146,9 @@ def test_a_key_added_later_at_its_default_is_no_difference():
 
 BAD_SETS = [
     (["model.foo=1"], ["--set model.foo=1", "model.foo", "no such key"]),
-    (["model.c1=abc"], ["--set model.c1=abc"]),
+    (["model.c1=abc"], ["--set model.c1=abc: model.c1:"]),  # a saved trial's config said model.widths[0]
     (["trainer.max_epochs=1", "model.c1=-3"], ["--set model.c1=-3", "must be >= 1"]),
-    (["optimizer=adamz"], ["--set optimizer=adamz"]),
+    (["optimizer=adamz"], ["--set optimizer=adamz", "adamz"]),
 ]
 
 

@@ -8,6 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
+from mnist_sweep.reproduce import selection
 
 
 def fake_sweep(tmp_path: Path) -> Path:
@@ -16,6 +17,7 @@ def fake_sweep(tmp_path: Path) -> Path:
     trial = tmp_path / "sw" / "trial_0000"
     (trial / ".hydra").mkdir(parents=True)
     OmegaConf.save(make_cfg(*TINY), trial / ".hydra" / "config.yaml")
+    OmegaConf.save(OmegaConf.create(TINY), trial / ".hydra" / "overrides.yaml")
     (trial / "metrics.csv").write_text("epoch\n1\n")
     (tmp_path / "sw" / "leaderboard.csv").write_text(
         "rank,trial,status,hp.model.c3,trial_dir\n"
@@ -51,3 +53,15 @@ def test_a_duplicate_trial_names_the_trial_it_duplicates(tmp_path, command):
     proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "1"], cwd=tmp_path)
     assert_one_line_error(proc, "trial 1 (duplicate)", "same parameters as trial 0", f"{command} that one: --trial 0")
     assert snapshot(tmp_path) == before
+
+
+def test_a_trial_is_selected_from_conf_with_its_overrides_only_when_they_give_its_exact_config(tmp_path):
+    """Composed from conf/ with the trial's own overrides, further overrides are typed by the schema
+    (the saved config lost its types: model.c1=abc was reported as model.widths[0], optimizer=adam
+    replaced the section with a string); any difference keeps the saved config, which trained."""
+    config_dir = fake_sweep(tmp_path) / "trial_0000" / ".hydra"
+    assert selection(config_dir) == TINY
+    OmegaConf.save(OmegaConf.create([*TINY[:-1], "trainer.precision=bf16"]), config_dir / "overrides.yaml")
+    assert selection(config_dir) == ["--config-path", str(config_dir), "--config-name", "config"]
+    (config_dir / "overrides.yaml").unlink()
+    assert selection(config_dir)[0] == "--config-path"

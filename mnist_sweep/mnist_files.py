@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
 from mnist_sweep.errors import DataError
 
 SHA256 = {
@@ -52,6 +52,23 @@ def raw_dir(root: str | Path) -> Path:
     return Path(root) / "MNIST" / "raw"
 
 
+def fix(root: str | Path) -> str:
+    """How to fetch the files into ``root``: ``make data`` fetches to the default root only."""
+    try:
+        default = Path(root).resolve() == default_root().resolve()
+    except OSError:
+        default = False
+    if default:
+        return FIX
+    return f"run `{pasteable('mnist_sweep.data', 'fetch', '--root', str(root))}` to fetch it"
+
+
+def check_root(root: str | Path) -> None:
+    """DataError when ``root`` exists but is not a directory (a file given as the data root)."""
+    if Path(root).exists() and not Path(root).is_dir():
+        raise DataError(f"{root}: not a directory; give the directory that holds (or will hold) MNIST/raw/")
+
+
 # ------------------------------------------------------------------ verification
 def digest(raw: bytes | bytearray) -> str:
     """SHA-256 of a file's bytes, hex (the one hashing function: tests count its calls)."""
@@ -66,21 +83,24 @@ def read_file(path: Path) -> bytearray:
 
 def read_verified(path: Path, expected: str) -> bytearray:
     """``path``'s bytes, read once and checked against ``expected``; DataError naming the file
-    (missing, unreadable, or truncated/corrupt) and the fix otherwise."""
+    (missing, unreadable, or truncated/corrupt) and the fix otherwise (``path`` is under
+    ``<root>/MNIST/raw/``: the fix names that root)."""
+    again = fix(path.parents[2])
     if not path.exists():
-        raise DataError(f"{path}: missing; {FIX}")
+        raise DataError(f"{path}: missing; {again}")
     try:
         raw = read_file(path)
     except OSError as e:
-        raise DataError(f"{path}: unreadable ({e.strerror or e}); fix its permissions or delete it and {FIX}") from None
+        raise DataError(f"{path}: unreadable ({e.strerror or e}); fix its permissions or delete it and {again}") from None
     if digest(raw) != expected:
-        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, truncated or corrupt); delete it and {FIX}")
+        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, truncated or corrupt); delete it and {again}")
     return raw
 
 
 def verify(root: str | Path) -> None:
     """Raise DataError naming the first missing, unreadable or corrupt file. Always reads and
     hashes (the ``verify`` command); ``arrays`` keeps its verified bytes for the process."""
+    check_root(root)
     for name, expected in SHA256.items():
         read_verified(raw_dir(root) / name, expected)
 
@@ -127,6 +147,7 @@ def _download(staging: Path) -> str:
 def fetch(root: str | Path) -> str:
     """Make sure verified IDX files are in ``root``; idempotent. Returns what it did."""
     root = Path(root)
+    check_root(root)
     try:
         verify(root)
         return "present"
@@ -159,7 +180,8 @@ def parse_idx(raw: bytearray, path: Path) -> torch.Tensor:
     header = 4 + 4 * ndim
     shape = struct.unpack(f">{ndim}I", raw[4:header]) if raw[:3] == b"\x00\x00\x08" and len(raw) >= header else ()
     if not shape or len(raw) - header != math.prod(shape):
-        raise DataError(f"{path}: not an unsigned-byte IDX file of the size its header gives; delete it and {FIX}")
+        again = fix(path.parents[2]) if len(path.parents) > 2 else FIX
+        raise DataError(f"{path}: not an unsigned-byte IDX file of the size its header gives; delete it and {again}")
     if math.prod(shape) == 0:
         return torch.zeros(shape, dtype=torch.uint8)
     return torch.frombuffer(raw, dtype=torch.uint8, offset=header).reshape(shape)

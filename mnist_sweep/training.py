@@ -196,14 +196,16 @@ def setup(st: Settings, slot: int) -> Setup:
     ts, ds = st.trainer, st.data
     device = pick_device(ts.device, slot)
     torch.set_num_threads(ts.threads)
+    # The data first: missing files are one error line, not one after the model summary (the
+    # split has its own generator, so the global RNG the weights come from is untouched).
+    data = mdata.load(ds.root or str(mdata.default_root()), val_size=ds.val_size, train_limit=ds.train_limit,
+                      split_seed=ds.split_seed, device=device, test_limit=ds.test_limit)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
     model = mmodel.build(st.model)
     log.info("model summary\n%s", mmodel.summary(model))
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    data = mdata.load(ds.root or str(mdata.default_root()), val_size=ds.val_size, train_limit=ds.train_limit,
-                      split_seed=ds.split_seed, device=device, test_limit=ds.test_limit)
     fmt = torch.channels_last if ts.channels_last else torch.contiguous_format  # NHWC: ~15% faster on CPU
     model = model.to(device, memory_format=fmt)
     gen = torch.Generator(device=device).manual_seed(ts.seed)

@@ -56,8 +56,26 @@ def test_bad_file_names_the_file(copy_root, damage, message):
         with pytest.raises(DataError) as e:
             check(copy_root)
         text = str(e.value)
-        assert str(path) in text and message in text and "make data" in text
+        assert str(path) in text and message in text  # a root of its own: its own fetch command, not make data
+        assert f"mnist_sweep.data fetch --root {copy_root}`" in text and "make data" not in text
         assert "\n" not in text
+
+
+def test_the_fix_names_make_data_for_the_default_root_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_SWEEP_DATA", str(tmp_path / "default"))
+    assert "make data" in mnist_files.fix(tmp_path / "default")
+    assert "make data" in mnist_files.fix(f"{tmp_path}/x/../default/")  # the same directory, spelt otherwise
+    other = mnist_files.fix(tmp_path / "mine")
+    assert "make data" not in other and other.endswith(f"-m mnist_sweep.data fetch --root {tmp_path / 'mine'}` to fetch it")
+
+
+def test_a_root_that_is_a_file_is_not_a_directory(tmp_path):
+    root = tmp_path / "a_file"
+    root.write_text("")
+    for check in (mnist_files.verify, mnist_files.arrays, mnist_files.fetch):
+        with pytest.raises(DataError, match=f"^{root}: not a directory; "):
+            check(root)
+    assert root.read_text() == ""
 
 
 def test_arrays_refuse_a_corrupt_file(copy_root):
@@ -138,7 +156,7 @@ def test_data_cli_bad_root_one_line(copy_root, damage, message):
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:50])
     proc = run(["mnist_sweep.data", "verify", "--root", str(root)], cwd=copy_root, process=damage == "missing_dir")
-    assert_one_line_error(proc, message, "make data")
+    assert_one_line_error(proc, message, f"mnist_sweep.data fetch --root {root}`")
     assert proc.returncode == 2
 
 

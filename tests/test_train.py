@@ -152,3 +152,20 @@ def test_an_ema_decay_of_0_is_off_so_a_sweep_can_search_it(cfg, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     dry = run(["mnist_sweep.train", "-m", "trainer.ema_decay=choice(0,0.999)", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
     assert dry.returncode == 0 and "trainer.ema_decay" in dry.stderr + dry.stdout, dry.stderr[-2000:]
+
+
+@pytest.mark.parametrize("root, needle", [("emptyroot", "/MNIST/raw/train-images-idx3-ubyte: missing; run `"),
+                                          ("a_file", ": not a directory; ")])
+def test_bad_data_root_is_one_line_before_the_model_summary(tmp_path, root, needle):
+    """Missing data is found before the model summary (it was printed first: ~55 lines), and the
+    fix for a root of one's own is its fetch command (make data fetches to the default root)."""
+    from conftest import assert_one_line_error, run_inproc
+
+    (tmp_path / "emptyroot").mkdir()
+    (tmp_path / "a_file").write_text("")
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/run", f"data.root={tmp_path / root}"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, f"{tmp_path / root}{needle}")
+    assert "Layer (type" not in proc.stdout and "model summary" not in proc.stdout, proc.stdout
+    assert root == "a_file" or line.endswith(f"-m mnist_sweep.data fetch --root {tmp_path / root}` to fetch it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "emptyroot"]

@@ -18,7 +18,6 @@ from omegaconf import DictConfig
 from mnist_sweep.errors import one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
 
-
 # OutputDirCheck for every composition: conf/config.yaml names it too, but a trial's saved
 # .hydra/config.yaml (what reproduce and confirm train) has no hydra node, so no callbacks.
 GUARD = "++hydra.callbacks.output_dir._target_=mnist_sweep.rundir.OutputDirCheck"

@@ -145,3 +145,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _is_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+if __name__ == "__main__":  # a second copy of this module as __main__ would not be the task Hydra runs
+    print("error: mnist_sweep.cli is not an entry point; run python -m mnist_sweep.train [overrides]", file=sys.stderr)
+    sys.exit(2)

@@ -90,6 +90,13 @@ def test_a_run_dir_holding_a_finished_run_is_refused(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_the_module_run_directly_points_at_the_entry_point(tmp_path):
+    """python -m mnist_sweep.cli exited 0 having done nothing (no __main__ guard)."""
+    proc = run(["mnist_sweep.cli", "model.c1=abc"], cwd=tmp_path, process=True)
+    assert_one_line_error(proc, "mnist_sweep.cli is not an entry point", "python -m mnist_sweep.train")
+    assert proc.returncode == 2 and sorted(tmp_path.iterdir()) == []
+
+
 def test_override_error_is_none_for_a_good_command_line():
     assert overrides.override_error([*TINY]) is None
     assert overrides.override_error(["-m", "hydra.sweeper.n_trials=3", "model.c1=choice(4,8)"]) is None

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.storage import (
     JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, mask_url, missing_file, open_for_reading, sqlite_path,
 )
@@ -216,6 +216,9 @@ CURVE_COLUMNS = ("epoch", "val_acc", "test_acc")  # what a trial's curves are dr
 
 def _damaged(path: Path, e: Exception) -> None:
     """A trial file a reader skips: one warning naming it (the report goes on without it)."""
+    if isinstance(e, MnistSweepError):  # already names the file and what is wrong
+        logging.getLogger(__name__).warning("%s; left out of the report", str(e).split("; ")[0])
+        return
     why = (str(e).strip().splitlines() or [""])[0]
     logging.getLogger(__name__).warning("%s: damaged (%s%s), left out of the report; restore it or ignore it",
                                         path, type(e).__name__, f": {why}" if why else "")
@@ -224,8 +227,6 @@ def _damaged(path: Path, e: Exception) -> None:
 def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
     """(result.json, .hydra/config.yaml) of the best complete trial whose dir still holds them (a
     damaged one is warned about and passed over)."""
-    from omegaconf import DictConfig, OmegaConf
-
     for _, row in board[board.status == "complete"].iterrows():
         d = Path(str(row.trial_dir))
         result, config = d / results.FILENAME, d / ".hydra" / "config.yaml"
@@ -235,10 +236,10 @@ def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
             _damaged(result, ValueError(why))
             continue
         try:
-            cfg = OmegaConf.load(config)
-            if not isinstance(cfg, DictConfig) or "model" not in cfg:
+            cfg = results.read_config(d)  # the one reader of a saved config (predict, export, reproduce)
+            if "model" not in cfg:
                 raise ValueError("no model section")
-        except Exception as e:  # noqa: BLE001 - YAML and OmegaConf raise many types
+        except (MnistSweepError, ValueError) as e:
             _damaged(config, e)
             continue
         return results.read(d), cfg

@@ -357,4 +357,4 @@ def test_a_trial_with_a_damaged_file_is_warned_about_by_name(tmp_path, caplog, n
     (trial / name).write_text(text)
     proc = run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"{trial / name}: damaged (" in caplog.text and "left out of the report" in caplog.text, caplog.text
+    assert f"{trial / name}: " in caplog.text and "left out of the report" in caplog.text, caplog.text

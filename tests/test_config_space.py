@@ -18,6 +18,8 @@ GOOD_DISTS = [
     ("optimizer.lr", od.LogUniformDistribution(0.001, 0.3)),
     ("optimizer.lr", od.FloatDistribution(0.001, 0.3, log=True)),
     ("model.dropout", od.UniformDistribution(0.0, 0.15)),
+    ("model.dropout", od.CategoricalDistribution([0.0, 0.5, 0.99])),
+    ("model.block", od.CategoricalDistribution(["plain", "se", "residual"])),
     ("data.batch_size", od.CategoricalDistribution([64, 128])),
     ("data.augment.strength", od.UniformDistribution(0.0, 1.5)),
     ("scheduler.pct_start", od.UniformDistribution(0.1, 0.4)),
@@ -36,6 +38,11 @@ BAD_DISTS = [
     ("trainer.select_on", od.IntUniformDistribution(0, 1), "str"),
     ("data.batch_size", od.CategoricalDistribution([1, 64]), "data.batch_size's range"),
     ("data.augment.strength", od.UniformDistribution(0.0, 50.0), "range"),
+    # keys typed per block (a scalar or a list): the run's own model check, before any trial
+    ("model.dropout", od.FloatDistribution(1.1, 2.0), "model.dropout[0]: must be in [0, 1), got 1.1"),
+    ("model.dropout", od.FloatDistribution(0.9, 1.5), "got 1.5"),
+    ("model.dropout", od.CategoricalDistribution([0.1, "high"]), "'high'"),
+    ("model.block", od.CategoricalDistribution(["plain", "fancy"]), "'fancy'"),
 ]
 
 

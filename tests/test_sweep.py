@@ -184,6 +184,8 @@ BAD_SWEEPS = [
     (["hydra.sweeper.max_failure_rate=-1"], ["hydra.sweeper.max_failure_rate"]),
     (["hydra.sweeper.heartbeat_interval=-5"], ["hydra.sweeper.heartbeat_interval", "got -5"]),
     (["hydra.sweeper.trial_dir='t_{foo}'"], ["hydra.sweeper.trial_dir", "{foo}"]),
+    (["model.dropout=interval(1.1,2)"], ["hydra.sweeper.params.model.dropout", "model.dropout[0]: must be in [0, 1)"]),
+    (["model.dropout=interval(0.9,1.5)"], ["hydra.sweeper.params.model.dropout", "got 1.5"]),
 ]
 
 

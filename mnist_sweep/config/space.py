@@ -1,5 +1,6 @@
 """Search spaces against the schema: ``check_distribution`` refuses, before any trial, a
-distribution whose values cannot fit their key's type or range."""
+distribution whose values cannot fit their key's type or range (a model key typed per block, such
+as model.dropout, by the run's own model check)."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.ranges import Range, range_of
 from mnist_sweep.config.sections import SCHEMAS, schema_for
-from mnist_sweep.errors import ConfigError, SweepError
+from mnist_sweep.errors import ConfigError, ModelConfigError, SweepError
+from mnist_sweep.spec import spec_from_config
 
 
 def _leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool]:
@@ -82,6 +84,41 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
         for v in values:
             if v is not None and not rng.ok(v):
                 raise SweepError(f"{where}: value {v!r} is outside {key}'s range; it must be {rng.describe()}")
+    if tp is None and key.startswith("model."):  # a scalar or one per block: the run's own check says
+        for v in values:
+            if (error := _model_error(cfg, key, v)) is not None:
+                fits = f"; it must be {rng.describe()}" if rng is not None else ""
+                raise SweepError(f"{where}: value {v!r} does not fit {key} ({error}){fits}")
+
+
+# The most permissive one-block model a per-block value can meet (a kernel that allows any padding
+# the image keeps): a value refused here and in the sweep's model is refused whatever else is searched.
+_PERMISSIVE = {"widths": [1], "kernels": [27], "padding": [0], "dropout": [0.0], "block": ["plain"],
+               "pool_after": [], "max_params": None}
+
+
+def _model_error(cfg: Any, key: str, value: Any) -> str | None:
+    """What the run's validation of the model (spec_from_config) says of ``key=value`` in the
+    sweep's model section when it refuses that value of ``key`` itself (an indexed error, such as
+    ``model.dropout[0]: must be in [0, 1)``, that a permissive model gives too); else None."""
+    try:
+        model = OmegaConf.to_container(cfg.model, resolve=True)
+    except Exception:  # noqa: BLE001 - no model section, or one that does not resolve: the run reports it
+        return None
+    leaf = key.split(".", 1)[1]
+    if not isinstance(model, dict) or leaf not in _PERMISSIVE:
+        return None
+    errors = []
+    for base in (model, dict(_PERMISSIVE)):
+        base[leaf] = value
+        try:
+            spec_from_config(base)
+        except ModelConfigError as e:
+            if str(e).startswith(f"{key}["):
+                errors.append(str(e))
+                continue
+        return None
+    return errors[0]
 
 
 def _g(v: float) -> str:

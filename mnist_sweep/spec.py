@@ -103,13 +103,14 @@ def spec_from_config(cfg: Any) -> ModelSpec:
         raise ModelConfigError(f"model.widths: expected a non-empty list of channel counts, got {widths_raw!r}")
     n = len(widths_raw)
     widths = _per_block(cfg, "widths", n, int)
+    for i in range(n):  # before the other keys' counts (set by widths): widths=[8,0] names widths[1]
+        if widths[i] < 1:
+            raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}")
     kernels = _per_block(cfg, "kernels", n, int)
     padding = _per_block(cfg, "padding", n, int)
     dropout = _per_block(cfg, "dropout", n, float)
     block = _per_block(cfg, "block", n, str)
     for i in range(n):
-        if widths[i] < 1:
-            raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}")
         if kernels[i] < 1:
             raise ModelConfigError(f"model.kernels[{i}]: must be >= 1, got {kernels[i]}")
         if not 0 <= padding[i] < kernels[i]:

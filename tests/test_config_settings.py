@@ -143,3 +143,24 @@ def test_a_saved_config_without_defaults_is_typed_by_validate():
     cfg.optimizer.extra = 1
     with pytest.raises(ConfigError, match=r"^optimizer.extra: no such key"):
         validate(cfg)
+
+
+@pytest.mark.parametrize("overrides, fix, not_said", [
+    (["data.val_size=59990", "data.train_limit=null"], "lower it, or data.val_size (59,990 of the 60,000", "train_limit"),
+    (["data.val_size=59500", "data.train_limit=500", "data.batch_size=600"], "lower it, or data.val_size", "train_limit"),
+    (["data.batch_size=600"], "lower it, or raise data.train_limit (at most 59744)", "val_size"),
+])
+def test_a_batch_larger_than_the_training_images_names_the_key_that_limits_them(overrides, fix, not_said):
+    """It said "raise data.train_limit" even when the limit was null or already all there is."""
+    line = refusal(*overrides)
+    assert line is not None and line.startswith("data.batch_size: must be in [2, ") and fix in line, line
+    assert not_said not in line.split(";", 1)[1], line
+
+
+@pytest.mark.parametrize("overrides", [["model=eva8_seed", "model.widths=[8,0]"], ["model.widths=[8,0]"],
+                                       ["model=eva8_seed", "model.widths=[0,8,8,8,8,8]"]])
+def test_a_width_below_one_is_named_before_the_per_block_counts(overrides):
+    """widths=[8,0] named the kernels count (6 entries against widths' 2), not widths[1]=0."""
+    line = refusal(*overrides)
+    i = overrides[-1].split("=", 1)[1].strip("[]").split(",").index("0")
+    assert line == f"model.widths[{i}]: must be a positive channel count, got 0", line

@@ -180,9 +180,11 @@ def _data(d: DataSchema) -> DataSettings:
         raise ConfigError(f"data.train_limit: must be in [1, {available}] (60000 - data.val_size) or null, "
                           f"got {d.train_limit}")
     n_train = d.train_limit or available
-    if d.batch_size > n_train:
+    if d.batch_size > n_train:  # the fix names the key that limits the training images
+        more = (f"or raise data.train_limit (at most {available})" if d.train_limit is not None and d.train_limit < available
+                else f"or data.val_size ({d.val_size:,} of the {TRAIN_IMAGES:,} training images are held out)")
         raise ConfigError(f"data.batch_size: must be in [2, {n_train}] (the training images), got {d.batch_size}; "
-                          "lower it or raise data.train_limit")
+                          f"lower it, {more}")
     a = d.augment
     for name, limit in (("rotate_deg", 180.0), ("translate", 0.5), ("scale", 0.99)):
         value = a.strength * getattr(a, name)

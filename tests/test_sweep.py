@@ -313,10 +313,23 @@ def test_a_space_mostly_over_budget_warns_then_stops_at_max_rejected(tmp_path, m
     out = proc.stdout + proc.stderr
     assert out.count("sampler draws almost at random") == 1
     assert "hydra.sweeper.params: 4 of the study's 4 candidates were rejected before launch" in out
-    assert_one_line_error(proc, "hydra.sweeper.max_rejected: 7 candidates rejected before launch")
+    assert_one_line_error(proc, "hydra.sweeper.max_rejected: 7 candidates rejected before launch, all 7 over the "
+                          "budget model.max_params=100, the smallest with ")
     study = load(tmp_path, "crowded")
     assert len(study.trials) == 7 and all(t.user_attrs["status"] == "rejected" for t in study.trials)
     assert not list((tmp_path / "crowded").glob("trial_*"))
+
+
+def test_a_budget_nothing_fits_fails_naming_it_and_the_smallest_candidate(tmp_path):
+    """Every candidate over model.max_params: the sweep ends (its space exhausted) with one error line
+    naming the budget and the smallest candidate's size, not with rc 0 and 'no trial completed'."""
+    args = sweep_args(tmp_path, "nofit", 2, "model.c1=choice(8,10)", "model.max_params=100",
+                      "hydra.sweeper.max_duplicates=3")
+    proc = run_inproc(args, cwd=tmp_path)
+    line = assert_one_line_error(proc, "model.max_params: no trial was trained", "over the budget model.max_params=100")
+    smallest = min(t.user_attrs["params"] for t in load(tmp_path, "nofit").trials if "params" in t.user_attrs)
+    assert f"the smallest with {smallest:,} parameters" in line
+    assert not list((tmp_path / "nofit").glob("trial_*")) and not (tmp_path / "nofit" / "report.html").exists()
 
 
 def test_a_resume_with_other_choices_is_refused_before_any_trial(tmp_path):

@@ -74,3 +74,39 @@ def test_stops_exactly_when_the_first_three_failures_are_one_set_up_error_and_no
     except SweepError:
         stopped = True
     assert stopped == expected
+
+
+def rejected_study(*errors: str, params: int | None = None) -> optuna.Study:
+    """One candidate rejected before launch per error text (with its size, as the budget check records it)."""
+    study = optuna.create_study()
+    for error in errors:
+        trial = study.ask()
+        trial.set_user_attr("status", "rejected")
+        trial.set_user_attr("error", error)
+        if params is not None and "max_params" in error:
+            trial.set_user_attr("params", params + trial.number)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    return study
+
+
+BUDGET = "model has 9,778 parameters, over the budget model.max_params=100; shrink model widths or raise model.max_params"
+
+
+def test_the_most_common_rejection_is_named_not_guessed():
+    """max_rejected's line names what rejected most candidates: a precheck's own error, or the
+    budget with the smallest candidate's size; a key's per-block index is one cause."""
+    study = rejected_study("model.padding[3]: must be in [0, 2], got 3", "model.padding[1]: must be in [0, 2], got 5",
+                           "too slow for the deadline")
+    key, why = _failures.why_rejected(study.trials)
+    assert key == "model.padding" and why.startswith("2 of the 3 by model.padding[3]: must be in [0, 2], got 3; "), why
+    assert _failures.why_rejected(rejected_study("too slow", "too slow").trials) == (
+        "hydra.sweeper.precheck", "all 2 by too slow; narrow the search space to candidates that pass")
+    key, why = _failures.why_rejected(rejected_study(BUDGET, BUDGET, params=9_778).trials)
+    assert key == "model.max_params" and "all 2 over the budget model.max_params=100, the smallest with 9,778" in why
+
+
+def test_a_study_that_trained_nothing_fails_and_one_that_trained_does_not():
+    with pytest.raises(SweepError, match=r"^model\.max_params: no trial was trained: the study's 2 distinct"):
+        _failures.check_trained(rejected_study(BUDGET, BUDGET, params=9_778))
+    _failures.check_trained(study_of("complete"))
+    _failures.check_trained(optuna.create_study())  # no trials at all: nothing to say

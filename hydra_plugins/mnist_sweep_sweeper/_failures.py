@@ -1,6 +1,10 @@
 """When failed trials stop a sweep: too many of them (``max_failure_rate``), or a start where every
-trial fails the same way, which is a config or set-up error, not bad luck of the search."""
+trial fails the same way, which is a config or set-up error, not bad luck of the search. And why
+candidates were rejected before launch: ``max_rejected``'s line, and a sweep that trained nothing."""
 from __future__ import annotations
+
+import re
+from collections import Counter
 
 import optuna
 
@@ -35,3 +39,49 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
             f"and none finished, so the sweep stops: {failed[0].user_attrs.get('error')}; fix it and run again "
             "(the study is kept), or set hydra.sweeper.max_failure_rate=1.0 to go on regardless"
         )
+
+
+BUDGET = "model.max_params"
+_BUDGET_RE = re.compile(r"over the budget model\.max_params=([\d,]+)")
+
+
+def _cause(error: str) -> str:
+    """What rejected a candidate: the budget, the key its error names (``model.padding[3]`` as
+    ``model.padding``), or the error itself."""
+    if _BUDGET_RE.search(error):
+        return BUDGET
+    head, sep, _ = error.partition(": ")
+    return re.sub(r"\[\d+\]", "", head) if sep and " " not in head else error
+
+
+
+def why_rejected(trials: list[optuna.trial.FrozenTrial]) -> tuple[str, str]:
+    """The key behind the most common cause among the rejected of ``trials``, and a clause saying
+    it with its fix: for the budget, the smallest candidate's size; else one of its errors."""
+    rejected = [t for t in trials if status_of(t) == "rejected"]
+    errors = [str(t.user_attrs.get("error")) for t in rejected]
+    if not errors:
+        return "hydra.sweeper", "none of them rejected"
+    (cause, n), = Counter(map(_cause, errors)).most_common(1)
+    share = f"{n} of the {len(rejected)}" if n < len(rejected) else f"all {n}"
+    if cause == BUDGET:
+        sizes = [int(t.user_attrs["params"]) for t in rejected if isinstance(t.user_attrs.get("params"), int)]
+        budget = next((m.group(1) for e in errors if (m := _BUDGET_RE.search(e))), "?")
+        smallest = f", the smallest with {min(sizes):,} parameters" if sizes else ""
+        return BUDGET, (f"{share} over the budget {BUDGET}={budget}{smallest}; raise {BUDGET} or search smaller "
+                        "widths")
+    example = next(e for e in errors if _cause(e) == cause)
+    key = cause if " " not in cause else "hydra.sweeper.precheck"  # a precheck's own error names no key
+    return key, f"{share} by {example}; narrow the search space to candidates that pass"
+
+
+def check_trained(study: optuna.Study) -> None:
+    """A sweep ends with a study none of whose candidates was launched (each rejected, or the same
+    as a rejected one): one line saying why, not a sweep that seems to have succeeded."""
+    trials = study.get_trials(deepcopy=False)
+    if not trials or any(status_of(t) not in ("rejected", "duplicate") for t in trials):
+        return
+    key, why = why_rejected(trials)
+    rejected = sum(status_of(t) == "rejected" for t in trials)
+    raise SweepError(f"{key}: no trial was trained: the study's {rejected} distinct candidates were rejected "
+                     f"before launch, {why}")

@@ -20,7 +20,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _failures, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -96,6 +96,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self._run(study, space, grid, sweep_dir)
         if self.on_trial_end is not None:
             self.on_trial_end(study, sweep_dir)
+        _failures.check_trained(study)  # every candidate rejected: say why, and fail
         self._report_best(study, sweep_dir)
         if self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             self.on_sweep_end(study, sweep_dir)  # the last worker to finish writes the report

@@ -197,10 +197,9 @@ class Loop:
             if self.rejected == CROWDED_AT:
                 self._warn_if_crowded()
             if self.rejected > self.limits.max_rejected:
-                raise SweepError(
-                    f"hydra.sweeper.max_rejected: {self.rejected} candidates rejected before launch "
-                    "(over the parameter budget?); narrow the search space or raise model.max_params"
-                )
+                ours = [t for t in self.study.get_trials(deepcopy=False) if t.number >= (self.first_number or 0)]
+                raise SweepError(f"hydra.sweeper.max_rejected: {self.rejected} candidates rejected before launch, "
+                                 f"{_failures.why_rejected(ours)[1]}")
             return False
         self.duplicates += 1
         if self.duplicates >= self.limits.max_duplicates:

@@ -18,6 +18,9 @@ BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("trial_dir", "'{}'"), ("study_name", "'a/b'"),
     ("storage", "'postgresql://u@h/db?password=s3cret'"), ("storage", "'postgresql://u:s3cret@h/db'"),
     ("pruner", "none"), ("pruner", "median"), ("pruner", "5"), ("sampler", "tpe"), ("sampler", "null"),
+    ("direction", "sideways"), ("direction", "[maximize,up]"), ("direction", "[]"), ("direction", "MAXIMIZE"),
+    ("storage", "'sqlite:///'"), ("storage", "'sqlite://'"), ("storage", "'sqlite:///:memory:'"),
+    ("storage", "'sqlite:///file::memory:?cache=shared'"),
 ]
 
 
@@ -29,6 +32,22 @@ def test_bad_sweeper_keys_name_their_key(key, value):
     with pytest.raises(SweepError) as e:
         check_sweeper(cfg)
     assert str(e.value).startswith(f"hydra.sweeper.{key}: ") and "s3cret" not in str(e.value), str(e.value)
+
+
+def test_the_bad_key_and_the_fix_are_named():
+    """direction names its allowed values; an in-memory SQLite URL says why and to give a file."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    for override, needles in [
+        ("hydra.sweeper.direction=sideways", ["minimize or maximize", "got 'sideways'"]),
+        ("hydra.sweeper.storage='sqlite:///'", ["in-memory", "cannot share", "give a file"]),
+    ]:
+        with pytest.raises(SweepError) as e:
+            check_sweeper(make_cfg_hydra(override))
+        assert all(n in str(e.value) for n in needles), str(e.value)
+    for good in ("hydra.sweeper.direction=[maximize,minimize]", "hydra.sweeper.storage='sqlite:///x/optuna.db'",
+                 "hydra.sweeper.storage=null"):
+        check_sweeper(make_cfg_hydra(good))
 
 
 def test_a_group_set_as_a_value_names_the_group_syntax():

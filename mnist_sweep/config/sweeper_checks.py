@@ -68,12 +68,54 @@ def check_callable(name: str, path: Any) -> None:
         quiet.disabled = disabled
 
 
+DIRECTIONS = ("minimize", "maximize")
+
+
+def check_direction(value: Any) -> None:
+    """``direction``: minimize or maximize, or a non-empty list of them (one per objective)."""
+    values = list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
+    for v in values:
+        name = getattr(v, "name", v)  # the stock config's Direction enum
+        if not isinstance(name, str) or name not in DIRECTIONS:
+            raise SweepError(f"{P}.direction: must be minimize or maximize (or a list of them, one per objective), "
+                             f"got {OmegaConf.to_container(value) if OmegaConf.is_config(value) else value!r}")
+    if not values:
+        raise SweepError(f"{P}.direction: an empty list; give minimize or maximize")
+
+
+def check_storage(url: Any) -> None:
+    """A SQLite URL without a file (``sqlite:///``, ``:memory:``) is a database in one process's
+    memory: each worker and each trial's job would open an empty one of its own."""
+    if not isinstance(url, str) or not url.startswith("sqlite:"):
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        db = make_url(url).database
+    except ArgumentError:  # not a URL: opening it says why
+        return
+    if not db or db == ":memory:" or db.startswith("file::memory:") or "mode=memory" in url:
+        raise SweepError(
+            f"{P}.storage: '{url}' is an in-memory SQLite database, which the sweep's processes (workers, each "
+            f"trial's job) cannot share; give a file, e.g. sqlite:///outputs/sweeps/NAME/optuna.db, or "
+            f"{P}.storage=null for an in-memory study in one worker"
+        )
+
+
 def check_sweeper(cfg: Any) -> None:
     """Ranges of every ranged key of MnistOptunaSweeperConf, the cross-key rules, and no clear-text
     storage password; raises SweepError naming ``hydra.sweeper.<key>``."""
     node = _node(cfg)
     raw = OmegaConf.to_container(node, resolve=False)
     check_no_clear_password(raw.get("storage"))
+    try:
+        check_storage(node.get("storage"))
+    except SweepError:
+        raise
+    except Exception:  # noqa: BLE001 - an interpolation that does not resolve: Hydra reports it
+        pass
+    check_direction(node.get("direction"))
     for name in (f for f in MnistOptunaSweeperConf.__dataclass_fields__):
         r = range_of(MnistOptunaSweeperConf, name)
         if r is None or name not in node:

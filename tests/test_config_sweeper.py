@@ -21,6 +21,8 @@ BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("direction", "sideways"), ("direction", "[maximize,up]"), ("direction", "[]"), ("direction", "MAXIMIZE"),
     ("storage", "'sqlite:///'"), ("storage", "'sqlite://'"), ("storage", "'sqlite:///:memory:'"),
     ("storage", "'sqlite:///file::memory:?cache=shared'"),
+    ("precheck", "os.getcwd"), ("on_trial_end", "os.getcwd"), ("on_sweep_end", "os.getpid"),
+    ("custom_search_space", "os.getcwd"),
 ]
 
 
@@ -35,18 +37,20 @@ def test_bad_sweeper_keys_name_their_key(key, value):
 
 
 def test_the_bad_key_and_the_fix_are_named():
-    """direction names its allowed values; an in-memory SQLite URL says why and to give a file."""
+    """direction names its allowed values; an in-memory SQLite URL says why and to give a file;
+    a callback of the wrong arity says what it is called with."""
     from mnist_sweep.config.sweeper_checks import check_sweeper
 
     for override, needles in [
         ("hydra.sweeper.direction=sideways", ["minimize or maximize", "got 'sideways'"]),
         ("hydra.sweeper.storage='sqlite:///'", ["in-memory", "cannot share", "give a file"]),
+        ("hydra.sweeper.precheck=os.getcwd", ["precheck(cfg)", "give a function of (cfg)"]),
     ]:
         with pytest.raises(SweepError) as e:
             check_sweeper(make_cfg_hydra(override))
         assert all(n in str(e.value) for n in needles), str(e.value)
     for good in ("hydra.sweeper.direction=[maximize,minimize]", "hydra.sweeper.storage='sqlite:///x/optuna.db'",
-                 "hydra.sweeper.storage=null"):
+                 "hydra.sweeper.precheck=mnist_sweep.training.precheck", "hydra.sweeper.storage=null"):
         check_sweeper(make_cfg_hydra(good))
 
 

@@ -186,6 +186,7 @@ BAD_SWEEPS = [
     (["hydra.sweeper.trial_dir='t_{foo}'"], ["hydra.sweeper.trial_dir", "{foo}"]),
     (["hydra.sweeper.direction=sideways"], ["hydra.sweeper.direction", "minimize or maximize", "'sideways'"]),
     (["hydra.sweeper.storage=sqlite:///"], ["hydra.sweeper.storage", "in-memory", "give a file"]),
+    (["hydra.sweeper.precheck=os.remove"], ["hydra.sweeper.precheck", "'os.remove' raised TypeError"]),
     (["model.dropout=interval(1.1,2)"], ["hydra.sweeper.params.model.dropout", "model.dropout[0]: must be in [0, 1)"]),
     (["model.dropout=interval(0.9,1.5)"], ["hydra.sweeper.params.model.dropout", "got 1.5"]),
 ]

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import os
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import optuna
@@ -47,6 +48,11 @@ def sweeper_conf(config: dict[str, Any]) -> MnistOptunaSweeperConf:
     if not isinstance(conf.repeats, RepeatsConf):  # Hydra hands nested keys over as a mapping
         conf.repeats = RepeatsConf(**conf.repeats)
     return conf
+
+
+NOT_A_PRECHECK = (TypeError, AttributeError, NameError, ImportError)  # on the base config: a wrong function
+PRECHECK_CONTRACT = ("give module.function(cfg) -> dict of user attrs or None, raising to reject a candidate "
+                     "(e.g. mnist_sweep.training.precheck), or null")
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
@@ -218,12 +224,19 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if self.precheck is None:
             return
         try:
-            self.precheck(self._compose([f"{k}={v}" for k, v in space.fixed.items()]))
+            attrs = self.precheck(self._compose([f"{k}={v}" for k, v in space.fixed.items()]))
         except ParamBudgetExceeded:
             return
         except MnistSweepError as e:
             if str(e).split(":", 1)[0] not in space.distributions:
                 raise SweepError(str(e)) from None
+            return
+        except NOT_A_PRECHECK as e:  # the function does not fit the contract: every candidate would fail alike
+            raise SweepError(f"hydra.sweeper.precheck: '{self.conf.precheck}' raised {type(e).__name__} on the "
+                             f"sweep's config ({one_line(str(e))}); {PRECHECK_CONTRACT}") from None
+        if attrs is not None and not isinstance(attrs, Mapping):
+            raise SweepError(f"hydra.sweeper.precheck: '{self.conf.precheck}' returned {type(attrs).__name__}; "
+                             f"{PRECHECK_CONTRACT}")
 
     def _report_best(self, study: Any, sweep_dir: Path) -> None:
         summary = _study.best_summary(study)

@@ -44,13 +44,17 @@ def check_trial_dir(fmt: Any) -> None:
         raise SweepError(f"{where}: '{fmt}' must be a plain file name (no '/' or '..'); e.g. trial_{{number:04d}}")
 
 
-CALLABLES = ("precheck", "on_trial_end", "on_sweep_end", "custom_search_space")  # dotted paths of functions
+# Dotted paths of functions, and the arguments the sweeper calls each with.
+CALLABLES = {"precheck": ("cfg",), "on_trial_end": ("study", "sweep_dir"), "on_sweep_end": ("study", "sweep_dir"),
+             "custom_search_space": ("cfg", "trial")}
 
 
 def check_callable(name: str, path: Any) -> None:
-    """``hydra.sweeper.<name>`` names an importable function (or is null)."""
+    """``hydra.sweeper.<name>`` names an importable function (or is null) that takes the arguments
+    the sweeper passes (a function whose signature Python cannot read is taken as it is)."""
     if path is None:
         return
+    import inspect
     import logging
 
     from hydra.utils import get_method
@@ -58,7 +62,7 @@ def check_callable(name: str, path: Any) -> None:
     quiet = logging.getLogger("hydra.utils")  # it logs the failure too: the one line below says it
     disabled, quiet.disabled = quiet.disabled, True
     try:
-        get_method(path)
+        fn = get_method(path)
     except Exception as e:  # noqa: BLE001 - ImportError, AttributeError, ValueError: one line for all
         cause = e.__cause__ or e
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
@@ -66,6 +70,16 @@ def check_callable(name: str, path: Any) -> None:
                          "importable from here, or null") from None
     finally:
         quiet.disabled = disabled
+    args = CALLABLES[name]
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins
+        return
+    try:
+        signature.bind(*args)
+    except TypeError as e:
+        raise SweepError(f"{P}.{name}: '{path}{signature}' cannot be called as {name}({', '.join(args)}) ({e}); "
+                         f"give a function of ({', '.join(args)}), or null") from None
 
 
 DIRECTIONS = ("minimize", "maximize")

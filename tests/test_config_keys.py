@@ -52,3 +52,9 @@ def test_a_key_no_option_has_gets_the_nearest_valid_key():
     assert unknown_key("trainer.gamma", choices) == (
         "trainer.gamma: no such key; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
     assert unknown_key("foo.bar", choices) == "foo.bar: no such key (a key of your own needs +foo.bar=VALUE)"
+
+
+def test_an_option_not_in_conf_is_suggested_every_options_keys():
+    """A saved config's own model name (not a conf/model option): its keys still get suggestions."""
+    assert did_you_mean("model.dropuot", {"model": "custom"}) == "; did you mean model.dropout?"
+    assert did_you_mean("model.dropuot", None) == "; did you mean model.dropout?"

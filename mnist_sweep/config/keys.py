@@ -65,15 +65,12 @@ def option_keys(section: str) -> dict[str, frozenset[str]]:
 
 def _valid_keys(choices: Mapping[str, Any] | None) -> list[str]:
     """The keys valid under ``choices`` (group -> selected option); a group whose option is not
-    known contributes every option's keys."""
-    keys = set(all_keys()) - {k for section in SCHEMAS for k in all_keys() if k.startswith(section + ".")}
+    known (or not one of conf/'s) contributes every option's keys."""
+    keys = {k for k in all_keys() if k.split(".", 1)[0] not in SCHEMAS}
     for section in SCHEMAS:
         options = option_keys(section)
         chosen = (choices or {}).get(section)
-        if chosen in options:
-            keys |= options[chosen]
-        elif chosen is None or choices is None:
-            keys |= {k for ks in options.values() for k in ks}
+        keys |= options[chosen] if chosen in options else {k for ks in options.values() for k in ks}
     return sorted(keys)
 
 

@@ -216,7 +216,7 @@ BAD_LEADERBOARDS = [
     (["ok.csv", "--out", "pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
     (["--storage", "nosuchdb://x", "--study", "s"], ["nosuchdb://x", "cannot open"]),
     (["ok.csv", "--top", "many"], ["--top"]),
-    (["ok.csv", "--out", "a_file/board.csv"], ["a_file", "writable"]),
+    (["ok.csv", "--out", "a_file/board.csv"], ["a_file", "Not a directory", "give a .csv file name in a directory"]),
     ([], ["give a sweep dir"]),
 ]
 

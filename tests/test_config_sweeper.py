@@ -19,6 +19,7 @@ BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("storage", "'postgresql://u@h/db?password=s3cret'"), ("storage", "'postgresql://u:s3cret@h/db'"),
     ("pruner", "none"), ("pruner", "median"), ("pruner", "5"), ("sampler", "tpe"), ("sampler", "null"),
     ("direction", "sideways"), ("direction", "[maximize,up]"), ("direction", "[]"), ("direction", "MAXIMIZE"),
+    ("direction", "{name:minimize}"),
     ("storage", "'sqlite:///'"), ("storage", "'sqlite://'"), ("storage", "'sqlite:///:memory:'"),
     ("storage", "'sqlite:///file::memory:?cache=shared'"),
     ("precheck", "os.getcwd"), ("on_trial_end", "os.getcwd"), ("on_sweep_end", "os.getpid"),

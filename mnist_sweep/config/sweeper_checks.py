@@ -5,6 +5,7 @@ keys and the disk: a sweep dir belongs to one study (``check_sweep_dir``)."""
 from __future__ import annotations
 
 import string
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def check_direction(value: Any) -> None:
     """``direction``: minimize or maximize, or a non-empty list of them (one per objective)."""
     values = list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
     for v in values:
-        name = getattr(v, "name", v)  # the stock config's Direction enum
+        name = v.name if isinstance(v, Enum) else v  # the stock config's Direction enum
         if not isinstance(name, str) or name not in DIRECTIONS:
             raise SweepError(f"{P}.direction: must be minimize or maximize (or a list of them, one per objective), "
                              f"got {OmegaConf.to_container(value) if OmegaConf.is_config(value) else value!r}")

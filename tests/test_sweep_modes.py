@@ -50,7 +50,10 @@ def test_smallest_tells_optuna_the_distance_to_the_target(tmp_path, target, feas
     board = pd.read_csv(d / "leaderboard.csv")
     assert board.feasible[board.status == "complete"].tolist() == [feasible] * len(done)
     complete = board[board.status == "complete"]
-    assert complete.params.is_monotonic_increasing  # smallest first
+    if feasible:
+        assert complete.params.is_monotonic_increasing  # smallest first
+    else:  # nearest the target first: the highest validation accuracy
+        assert complete.val_acc.is_monotonic_decreasing
     assert ("no trial reached trainer.target_acc yet" in "\n".join(closing_lines(d))) is not feasible
 
 

@@ -151,27 +151,26 @@ def write(out_dir: Path, result: dict[str, Any]) -> None:
 
 def read(run_dir: str | Path | None) -> dict[str, Any]:
     """A run or trial dir's result.json, or {} when there is none (not launched, failed early, deleted)."""
-    if not run_dir:
-        return {}
-    try:
-        data = json.loads((Path(run_dir) / FILENAME).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return load(run_dir)[0] if run_dir else {}
 
 
 def problem(run_dir: str | Path) -> str | None:
     """Why a run dir's result.json cannot be read (missing, unreadable, not JSON, not an object), in
     a few words; None when ``read`` returns what the file holds."""
+    return load(run_dir)[1]
+
+
+def load(run_dir: str | Path) -> tuple[dict[str, Any], str | None]:
+    """(result.json's dict or {}, why it could not be read or None): ``read`` and ``problem`` in one read."""
     try:
         data = json.loads((Path(run_dir) / FILENAME).read_text())
     except FileNotFoundError:
-        return "no such file"
+        return {}, "no such file"
     except OSError as e:
-        return f"unreadable ({e.strerror or type(e).__name__})"
+        return {}, f"unreadable ({e.strerror or type(e).__name__})"
     except ValueError as e:
-        return f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
-    return None if isinstance(data, dict) else f"not a JSON object (a {type(data).__name__})"
+        return {}, f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    return (data, None) if isinstance(data, dict) else ({}, f"not a JSON object (a {type(data).__name__})")
 
 
 def read_config(run_dir: str | Path) -> Any:

@@ -232,7 +232,8 @@ def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
         result, config = d / results.FILENAME, d / ".hydra" / "config.yaml"
         if not (result.exists() and config.exists()):
             continue
-        if why := results.problem(d):
+        res, why = results.load(d)
+        if why:
             _damaged(result, ValueError(why))
             continue
         try:
@@ -242,7 +243,7 @@ def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
         except (MnistSweepError, ValueError) as e:
             _damaged(config, e)
             continue
-        return results.read(d), cfg
+        return res, cfg
     return None
 
 

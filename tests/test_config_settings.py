@@ -164,3 +164,11 @@ def test_a_width_below_one_is_named_before_the_per_block_counts(overrides):
     line = refusal(*overrides)
     i = overrides[-1].split("=", 1)[1].strip("[]").split(",").index("0")
     assert line == f"model.widths[{i}]: must be a positive channel count, got 0", line
+
+
+def test_an_ema_decay_of_zero_is_off_like_null():
+    """One meaning, one value: a sweep's choice(0.0, 0.999) says off as 0.0, and a warm start from an
+    experiment that leaves it null compares Settings to find that 0.0 runs the same."""
+    off = validate(make_cfg(*TINY))
+    assert validate(make_cfg(*TINY, "trainer.ema_decay=0")) == off and off.trainer.ema_decay is None
+    assert validate(make_cfg(*TINY, "trainer.ema_decay=0.9")).trainer.ema_decay == 0.9

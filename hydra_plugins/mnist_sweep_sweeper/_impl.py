@@ -209,7 +209,11 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 cfg = self._compose([f"+experiment={item}"])
             except Exception:  # noqa: BLE001 - Hydra's many composition errors
                 raise SweepError(f"hydra.sweeper.enqueue: no experiment '{item}' (conf/experiment/{item}.yaml)") from None
-            return _space.check_queued(_space.values_for(cfg, space), space, f"experiment {item}")
+            params = _space.values_for(cfg, space)
+            for key in _space.nulls_for(cfg, space):  # null is no override: find the value that runs the same
+                if (value := self._stand_in(item, cfg, key, space.values[key])) is not None:
+                    params[key] = value
+            return _space.check_queued(params, space, f"experiment {item}")
         if isinstance(item, (dict, DictConfig)):
             params = dict(OmegaConf.to_container(item, resolve=True) if isinstance(item, DictConfig) else item)
             unknown = [k for k in params if k not in space.distributions]
@@ -217,6 +221,26 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 raise SweepError(f"hydra.sweeper.enqueue: {', '.join(unknown)} not searched; use keys of hydra.sweeper.params")
             return _space.check_queued(params, space, "queued")
         raise SweepError(f"hydra.sweeper.enqueue: expected parameter dicts or experiment names, got {item!r}")
+
+    def _stand_in(self, item: str, cfg: DictConfig, key: str, dist: Any) -> Any:
+        """The value of ``key``'s distribution that runs experiment ``item`` exactly as its null does
+        (``trainer.ema_decay``: 0.0 is off, like null), so the queued trial is the experiment; else
+        one SweepError line (a null left to the sampler would queue another config)."""
+        from mnist_sweep.config.settings import validate
+
+        try:
+            same = validate(cfg)
+        except MnistSweepError:  # the experiment itself does not fit this sweep: its trial is rejected as usual
+            return None
+        for value in getattr(dist, "choices", ()):
+            try:
+                if validate(self._compose([f"+experiment={item}", f"{key.lstrip('+')}={value}"])) == same:
+                    return value
+            except MnistSweepError:
+                continue
+        raise SweepError(f"hydra.sweeper.enqueue: experiment {item} leaves {key.lstrip('+')} null (off), and no value "
+                         f"of hydra.sweeper.params.{key.lstrip('+')} runs the same; add one that does (e.g. 0 for off) "
+                         f"or set the key in conf/experiment/{item}.yaml")
 
     def _precheck_base(self, space: _space.SearchSpace) -> None:
         """A config error in a key the search does not vary would reject every candidate: report

@@ -248,3 +248,8 @@ def values_for(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
         if value is not _ABSENT and value is not None:
             params[name] = value
     return params
+
+
+def nulls_for(cfg: DictConfig, space: SearchSpace) -> list[str]:
+    """The searched value keys the composed config leaves null: ``values_for`` cannot queue them."""
+    return [name for name in space.values if OmegaConf.select(cfg, name.lstrip("+"), default=_ABSENT) is None]

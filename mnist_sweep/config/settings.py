@@ -32,7 +32,7 @@ class TrainerSettings:
     progress: bool | None  # None: auto (a bar when stderr is a terminal)
     save_checkpoint: bool
     label_smoothing: float
-    ema_decay: float | None  # an exponential moving average of the weights, evaluated and saved; None: off
+    ema_decay: float | None  # an exponential moving average of the weights, evaluated and saved; None: off (0 too)
     channels_last: bool
     precision: str  # auto | fp32 | bf16 (auto: mnist_sweep.precision decides per machine)
     test_every_epoch: bool  # false: the test set only at the final epoch (epoch_reached_target unknown)
@@ -169,7 +169,7 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
     return TrainerSettings(
         max_epochs=t.max_epochs, seed=t.seed, device=t.device, threads=t.threads, target_acc=t.target_acc,
         select_on=t.select_on, progress=None if t.progress == "auto" else bool(t.progress), save_checkpoint=t.save_checkpoint,
-        label_smoothing=t.label_smoothing, ema_decay=t.ema_decay, channels_last=t.channels_last, precision=t.precision,
+        label_smoothing=t.label_smoothing, ema_decay=t.ema_decay or None, channels_last=t.channels_last, precision=t.precision,
         test_every_epoch=t.test_every_epoch, objectives=objectives,
     )
 

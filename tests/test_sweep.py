@@ -7,8 +7,9 @@ import optuna
 import pandas as pd
 import pytest
 
-from conftest import assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, spawn, sweep_args
+from conftest import TINY, assert_one_line_error, fingerprint, load, run, run_inproc, snapshot, spawn, sweep_args
 from mnist_sweep.leaderboard import CORE, REPEAT_COLUMNS
+from mnist_sweep.training import precheck
 
 def test_leaderboard_rows_and_columns(swept):
     tmp, board1, _ = swept
@@ -307,8 +308,9 @@ def test_in_memory_storage_sweeps_without_pruning(tmp_path):
 def test_a_space_mostly_over_budget_warns_then_stops_at_max_rejected(tmp_path, monkeypatch):
     """Every candidate over a 100-parameter budget: the warning once the rejections crowd the study,
     then max_rejected's one error line; nothing is trained and every candidate is in the storage."""
-    from hydra_plugins.mnist_sweep_sweeper import _loop
+    from hydra_plugins.mnist_sweep_sweeper import _corner, _loop
     monkeypatch.setattr(_loop, "CROWDED_AT", 4)
+    monkeypatch.setattr(_corner, "check", lambda *a: None)  # its refusal up front: tested below
     args = sweep_args(tmp_path, "crowded", 3, "model.dropout=interval(0.0,0.1)", "model.max_params=100",
                       "hydra.sweeper.max_rejected=6")
     proc = run_inproc(args, cwd=tmp_path)
@@ -323,9 +325,24 @@ def test_a_space_mostly_over_budget_warns_then_stops_at_max_rejected(tmp_path, m
     assert not list((tmp_path / "crowded").glob("trial_*"))
 
 
-def test_a_budget_nothing_fits_fails_naming_it_and_the_smallest_candidate(tmp_path):
-    """Every candidate over model.max_params: the sweep ends (its space exhausted) with one error line
-    naming the budget and the smallest candidate's size, not with rc 0 and 'no trial completed'."""
+def test_a_budget_no_candidate_of_the_space_fits_is_refused_before_the_study(tmp_path, cfg):
+    """Found up front from the space's smallest model, in one line naming it, not after
+    hydra.sweeper.max_rejected (1,000) rejections: about 5 minutes of them for the default space."""
+    args = sweep_args(tmp_path, "nofit", 2, "model.c1=choice(10,8)", "model.c3=choice(16,8,12)", "model.max_params=100")
+    proc = run_inproc(args, cwd=tmp_path)
+    smallest = precheck(cfg(*TINY, "model.c1=8", "model.c3=8", "model.max_params=null"))["params"]
+    assert_one_line_error(proc, "model.max_params: every candidate of the search space is over the budget of 100 "
+                          f"parameters: the smallest it allows has {smallest:,} (model.c1=8 model.c3=8); raise "
+                          f"model.max_params to at least {smallest:,}")
+    assert not (tmp_path / "nofit").exists()
+
+
+def test_a_budget_nothing_fits_fails_naming_it_and_the_smallest_candidate(tmp_path, monkeypatch):
+    """Every candidate over model.max_params where the space's smallest model cannot be told up front
+    (a custom space, the model group searched): the sweep ends (its space exhausted) with one error
+    line naming the budget and the smallest candidate's size, not with rc 0 and 'no trial completed'."""
+    from hydra_plugins.mnist_sweep_sweeper import _corner
+    monkeypatch.setattr(_corner, "check", lambda *a: None)
     args = sweep_args(tmp_path, "nofit", 2, "model.c1=choice(8,10)", "model.max_params=100",
                       "hydra.sweeper.max_duplicates=3")
     proc = run_inproc(args, cwd=tmp_path)

@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _failures, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -244,12 +244,17 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
     def _precheck_base(self, space: _space.SearchSpace) -> None:
         """A config error in a key the search does not vary would reject every candidate: report
-        it once, before the study is touched (an over-budget base model is fine: widths are sampled)."""
+        it once, before the study is touched. An over-budget base model is fine, widths are sampled,
+        unless even the space's smallest model is over the budget (a search from a base that fits
+        is not probed: a second or two of counting at every sweep's start)."""
         if self.precheck is None:
             return
+        fixed = [f"{k}={v}" for k, v in space.fixed.items()]
         try:
-            attrs = self.precheck(self._compose([f"{k}={v}" for k, v in space.fixed.items()]))
+            base = self._compose(fixed)
+            attrs = self.precheck(base)
         except ParamBudgetExceeded:
+            _corner.check(space, self._counter(fixed), OmegaConf.select(base, _corner.BUDGET, default=None))
             return
         except MnistSweepError as e:
             if str(e).split(":", 1)[0] not in space.distributions:
@@ -261,6 +266,19 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if attrs is not None and not isinstance(attrs, Mapping):
             raise SweepError(f"hydra.sweeper.precheck: '{self.conf.precheck}' returned {type(attrs).__name__}; "
                              f"{PRECHECK_CONTRACT}")
+
+    def _counter(self, fixed: list[str]) -> _corner.Count:
+        """The precheck's parameter count of the sweep's config with some values set (no budget)."""
+        def count(values: dict[str, Any]) -> int | None:
+            try:
+                attrs = self.precheck(self._compose([*fixed, *(f"{k}={v}" for k, v in values.items()),
+                                                     f"{_corner.BUDGET}=null"]))
+            except ParamBudgetExceeded as e:  # over the hard limit
+                return e.params
+            except (MnistSweepError, *NOT_A_PRECHECK):
+                return None
+            return attrs.get("params") if isinstance(attrs, Mapping) else None
+        return count
 
     def _report_best(self, study: Any, sweep_dir: Path) -> None:
         summary = _study.best_summary(study)

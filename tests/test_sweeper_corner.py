@@ -1,0 +1,63 @@
+"""hydra_plugins.mnist_sweep_sweeper._corner: the space's smallest model, against brute force."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from hydra_plugins.mnist_sweep_sweeper._corner import check, smallest
+from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+from mnist_sweep.errors import SweepError
+
+BASE = {"model.c1": 16, "model.c2": 16, "model.c3": 16, "model.se_ratio": 4, "model.dropout": 0.1}
+
+
+def chain(values: dict) -> int | None:
+    """A conv chain's count: 3x3 convs 1->c1->c2->c3, an SE gate that shrinks as its ratio grows,
+    a 10-way head; c1=5 is not a valid model (None), as a config error would be."""
+    v = {**BASE, **values}
+    if v["model.c1"] == 5:
+        return None
+    widths = [1, v["model.c1"], v["model.c2"], v["model.c3"]]
+    convs = sum(9 * a * b + 2 * b for a, b in zip(widths, widths[1:]))
+    return convs + 2 * v["model.c3"] * max(1, v["model.c3"] // v["model.se_ratio"]) + 10 * v["model.c3"] + 10
+
+
+widths = st.lists(st.integers(2, 40), min_size=1, max_size=4, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(c1=widths, c2=widths, c3=st.tuples(st.integers(2, 20), st.integers(21, 60)), ratio=widths)
+def test_smallest_is_the_brute_force_minimum(c1, c2, c3, ratio):
+    space = SearchSpace(values={"model.c1": CategoricalDistribution(c1), "model.c2": CategoricalDistribution(c2),
+                                "model.c3": IntDistribution(*c3), "model.se_ratio": CategoricalDistribution(ratio),
+                                "model.dropout": FloatDistribution(0.0, 0.2), "optimizer.lr": FloatDistribution(0.01, 0.1)})
+    grid = [dict(zip(("model.c1", "model.c2", "model.c3", "model.se_ratio"), p))
+            for p in itertools.product(c1, c2, range(c3[0], c3[1] + 1), ratio)]
+    counts = [n for p in grid if (n := chain(p)) is not None]
+    found = smallest(space, chain)
+    if not counts:
+        assert found is None
+        return
+    assert found is not None and found[0] == min(counts) and chain(found[1]) == found[0]
+    assert "optimizer.lr" not in found[1]
+
+
+def test_not_told_where_the_model_group_the_budget_or_a_custom_space_is_searched():
+    c1 = {"model.c1": CategoricalDistribution((8, 16))}
+    assert smallest(SearchSpace(values=c1, groups={"model": CategoricalDistribution(("cnn",))}), chain) is None
+    assert smallest(SearchSpace(values={**c1, "model.max_params": IntDistribution(1, 9)}), chain) is None
+    assert smallest(SearchSpace(values=c1, custom=lambda trial: None), chain) is None
+    assert smallest(SearchSpace(values={"optimizer.lr": FloatDistribution(0.01, 0.1)}), chain) is None
+
+
+def test_check_refuses_only_a_budget_below_the_smallest():
+    space = SearchSpace(values={"model.c1": CategoricalDistribution((8, 16, 5))})
+    n = chain({"model.c1": 8})
+    check(space, chain, n)  # the smallest fits exactly
+    check(space, chain, None)  # no budget
+    with pytest.raises(SweepError, match=rf"^model\.max_params: .* the smallest it allows has {n:,} \(model\.c1=8\)"):
+        check(space, chain, n - 1)

@@ -30,6 +30,24 @@ def _one_line(message: str) -> str:
 
 
 _NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
+_NO_SUCH_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
+_OTHER_VALUE = re.compile(r"Could not delete from config\. The value of '([^']+)' is (.*) and not (.*?)\.?$")
+
+
+def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str | None:
+    """The line for a failed ``~key`` (Hydra: "Error merging override ~model.c1"), or None."""
+    from omegaconf.errors import ConfigTypeError
+
+    if isinstance(e.__cause__, ConfigTypeError) and "does not support deletion" in str(e.__cause__):
+        key = getattr(e.__cause__, "full_key", None) or str(e).rsplit("~", 1)[-1]
+        return (f"~{key}: {key} is a key of the schema and cannot be deleted (every run reads it); "
+                f"set it with {key}=VALUE instead (docs/schema.md lists its values)")
+    if m := _NO_SUCH_TO_DELETE.search(str(e)):
+        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices)}"
+    if m := _OTHER_VALUE.search(str(e)):
+        return (f"~{m[1]}={m[3]}: deletes {m[1]} only where its value is {m[3]}, and it is {m[2]}; "
+                f"to set it use {m[1]}={m[3]}")
+    return None
 
 
 def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None) -> str:
@@ -38,6 +56,8 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
     known) or the nearest real keys (Hydra's "use +key" advice would add a key nothing reads)."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+    if (deletion := _deletion_error(e, choices)) is not None:
+        return one_line(deletion)
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
     if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
         return one_line(unknown_key(m[1], choices))

@@ -226,6 +226,13 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
     (["-m", "hydra.sweeper.custom_search_space=os"], "hydra.sweeper.custom_search_space: cannot import 'os'"),
     (["~trainer"], "trainer: missing section; pick one with trainer=<option>"),
     (["~model"], "model: missing section"),
+    # a deleted key: Hydra's own lines were "Error merging override ~model.c1" or said no fix
+    (["~model.c1"], "~model.c1: model.c1 is a key of the schema and cannot be deleted (every run reads it); set it with "
+                    "model.c1=VALUE instead"),
+    (["-m", "~optimizer.momentum"], "~optimizer.momentum: optimizer.momentum is a key of the schema"),
+    (["~model.cl"], "~model.cl: nothing to delete; model.cl: no such key; did you mean"),
+    (["~trainer.seed=2"], "~trainer.seed=2: deletes trainer.seed only where its value is 2, and it is 1; to set it use "
+                          "trainer.seed=2"),
 ])
 def test_hydra_multi_line_errors_are_one_line(tmp_path, argv, needle):
     """An unknown callable and a deleted config section: one error line, exit 2, nothing written."""

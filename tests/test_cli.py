@@ -194,6 +194,42 @@ def test_a_key_of_another_option_names_that_option(tmp_path, mode, argv, line):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it exists (docs/sweeps.md)
+    (["scheduler=choice(step,onecycle)", "scheduler.gamma=0.5"],
+     "scheduler.gamma: not a key of scheduler=onecycle, one of the swept options (scheduler=step,onecycle); to set "
+     "it only where it exists, sweep it: scheduler.gamma='choice(0.5)'"),
+    (["scheduler=choice(cosine,onecycle)", "scheduler.gamma=interval(0.1,0.5)"],
+     "scheduler.gamma: not a key of any swept option (scheduler=cosine,onecycle); it is a key of scheduler=step "
+     "(add step to the choice)"),
+    (["optimizer=choice(adam,adamw)", "optimizer.betas=[0.9,0.99]"],
+     "optimizer.betas: not a key of optimizer=sgd, the option Hydra composes the sweep's base config with; Optuna "
+     "cannot sweep a list: run one sweep per option, optimizer=OPTION optimizer.betas=[0.9,0.99]"),
+    (["scheduler=choice(step,cosine)", "scheduler.gamma=0.5"],
+     "scheduler.gamma: not a key of scheduler=cosine, one of the swept options"),
+]
+
+
+@pytest.mark.parametrize("argv, line", SWEPT_GROUP, ids=[" ".join(a) for a, _ in SWEPT_GROUP])
+def test_a_key_of_a_swept_groups_options_is_checked_against_those_options(tmp_path, argv, line):
+    """Not against the group's default: that refused the documented conditional key
+    (scheduler=choice(step,onecycle) scheduler.gamma=interval(...)) as 'not a key of scheduler=onecycle'."""
+    proc = run_inproc(["mnist_sweep.train", "-m", f"hydra.sweeper.storage=sqlite:///{tmp_path}/s.db", *TINY, *argv,
+                       f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["scheduler=choice(step,onecycle)", "scheduler.gamma=interval(0.1,0.5)"],
+                                  ["scheduler=choice(step,onecycle)", "scheduler.gamma=choice(0.5)"],
+                                  ["optimizer=choice(sgd,adam)", "optimizer.weight_decay=0.0001"]])
+def test_a_key_every_or_some_swept_option_has_is_accepted(tmp_path, argv):
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", *argv,
+                       f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "search space" in proc.stdout + proc.stderr
+
+
 def test_a_refusal_raised_inside_the_sweep_is_one_line_exit_2_and_leaves_no_sweep_dir(tmp_path):
     """A refusal that only the sweeper can make (the search space against a key's range) goes
     through main's one-line report, not Hydra's, and the sweep dir this command created goes."""

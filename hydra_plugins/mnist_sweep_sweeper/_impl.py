@@ -249,7 +249,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         is not probed: a second or two of counting at every sweep's start)."""
         if self.precheck is None:
             return
-        fixed = [f"{k}={v}" for k, v in space.fixed.items()]
+        first = [f"{g}={d.choices[0]}" for g, d in space.groups.items()]  # a fixed key may be of a swept option
+        fixed = first + [f"{k}={v}" for k, v in space.fixed.items()]
         try:
             base = self._compose(fixed)
             attrs = self.precheck(base)

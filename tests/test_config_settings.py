@@ -172,3 +172,15 @@ def test_an_ema_decay_of_zero_is_off_like_null():
     off = validate(make_cfg(*TINY))
     assert validate(make_cfg(*TINY, "trainer.ema_decay=0")) == off and off.trainer.ema_decay is None
     assert validate(make_cfg(*TINY, "trainer.ema_decay=0.9")).trainer.ema_decay == 0.9
+
+
+@pytest.mark.parametrize("key", ["model.c1", "model.k1", "model.p3", "model.pool_at"])
+def test_a_saved_configs_bad_value_is_named_by_its_key_not_the_list_that_interpolates_it(key):
+    """A trial's .hydra/config.yaml (no schema: validate re-types it) holds model.widths: [${model.c1}, ...];
+    a bad model.c1 used to be reported as model.widths[0]."""
+    from omegaconf import OmegaConf
+
+    saved = OmegaConf.create(OmegaConf.to_container(make_cfg(*TINY), resolve=False))
+    OmegaConf.update(saved, key, "abc")
+    with pytest.raises(ConfigError, match=rf"^{key}: Value 'abc'"):
+        validate(saved)

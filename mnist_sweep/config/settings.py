@@ -4,6 +4,8 @@ checked, and the model counted against its budget (arithmetically: nothing is al
 Code below the entry points receives Settings, never the raw config."""
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -114,7 +116,27 @@ def _typed(section: str, raw: Any) -> Any:
                     OmegaConf.merge(_structured(schema), {k: v})
                 except OmegaConfBaseException:
                     raise ConfigError(f"{section}.{k}: {_omegaconf_line(e)}, got {v!r}") from None
+        if source := _interpolated_from(raw, getattr(e, "full_key", None)):  # widths[0]: ${model.c1}
+            raise ConfigError(f"{source}: {str(getattr(e, 'msg', None) or e).splitlines()[0]}") from None
         raise ConfigError(_omegaconf_line(e, section)) from None
+
+
+_INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
+
+
+def _interpolated_from(raw: Any, full_key: Any) -> str | None:
+    """The key a node takes its value from when it is a plain interpolation (``model.widths[0]:
+    ${model.c1}``): the key a user set, to name in an error; else None."""
+    if not isinstance(raw, DictConfig) or not full_key:
+        return None
+    node: Any = OmegaConf.to_container(raw, resolve=False)
+    for part in re.findall(r"[^.\[\]]+", str(full_key)):
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+    m = _INTERPOLATION.fullmatch(node) if isinstance(node, str) else None
+    return m[1] if m else None
 
 
 _STRUCTURED: dict[type, DictConfig] = {}

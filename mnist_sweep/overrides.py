@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.config.keys import GROUPS, holders, option_keys, unknown_key
+from mnist_sweep.config.keys import holders, unknown_key
+from mnist_sweep.config.options import conditional_key_error, lacking, name_override_error, swept_groups
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, one_line
@@ -180,42 +181,6 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
     return plain, sweeps
 
 
-def swept_groups(sweeps: list[Any]) -> dict[str, list[str]]:
-    """Each config group the sweep searches (``scheduler=choice(step,onecycle)``) -> its options."""
-    return {o.key_or_group: list(o.sweep_string_iterator()) for o in sweeps if o.key_or_group in GROUPS}
-
-
-def _lacking(key: str, options: list[str]) -> list[str]:
-    """The swept options of ``key``'s group that do not have it (an option not in conf/: unknown, kept)."""
-    known = option_keys(key.split(".", 1)[0])
-    return [o for o in options if o in known and key not in known[o]]
-
-
-def conditional_key_error(plain: list[str], swept: Mapping[str, list[str]],
-                          chosen: Mapping[str, Any] | None) -> str | None:
-    """One line for a fixed value of a key that some swept option of its group lacks (every
-    candidate gets it, so those would fail), or that the group's unswept option lacks (Hydra
-    composes the sweep's base config with it); sweeping the key sets it per candidate, only
-    where it exists."""
-    for arg in plain:
-        key, value = arg.split("=", 1)
-        key = key.lstrip("+~")
-        section = key.split(".", 1)[0]
-        if section not in swept or "." not in key:
-            continue
-        fix = (f"to set it only where it exists, sweep it: {key}='choice({value})'"
-               if not value.lstrip().startswith(("[", "{")) else  # Optuna's choices are numbers, strings, bools
-               f"Optuna cannot sweep a list: run one sweep per option, {section}=OPTION {key}={value}")
-        if lacking := _lacking(key, swept[section]):
-            return one_line(f"{key}: not a key of {section}={lacking[0]}, one of the swept options "
-                            f"({section}={','.join(swept[section])}); {fix}")
-        default = (chosen or {}).get(section)
-        if default is not None and _lacking(key, [str(default)]):
-            return one_line(f"{key}: not a key of {section}={default}, the option Hydra composes the sweep's base "
-                            f"config with; {fix}")
-    return None
-
-
 def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
     """One line for a sweep expression over a key the config does not have (or a Hydra key). A key
     of a swept group's option is fine where one of the options has it (sampled only there)."""
@@ -229,7 +194,7 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
             continue
         section = key.split(".", 1)[0]
         if section in swept:
-            if len(_lacking(key, swept[section])) < len(swept[section]):
+            if len(lacking(key, swept[section])) < len(swept[section]):
                 continue
             if found := [h.split("=", 1)[1] for h in holders(key, None)]:
                 return one_line(f"{key}: not a key of any swept option ({section}={','.join(swept[section])}); it is "
@@ -263,6 +228,8 @@ def check_command_line(argv: list[str]) -> Checked:
         return Checked(parsed)
     plain, sweeps = parsed
     searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
+    if bad := name_override_error(plain, lambda: _choices(source, searchpath, plain)):
+        return Checked(bad)
     swept = swept_groups(sweeps)
     if swept and (bad := conditional_key_error(plain, swept, _choices(source, searchpath, plain))):
         return Checked(bad)

@@ -194,6 +194,23 @@ def test_a_key_of_another_option_names_that_option(tmp_path, mode, argv, line):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("mode", ["run", "-m"])
+@pytest.mark.parametrize("argv, line", [
+    (["optimizer.name=adam"], "optimizer.name: pick the option with optimizer=adam (a config group: it brings the "
+                              "option's keys and defaults); optimizer.name only labels the option chosen"),
+    (["scheduler.name=step"], "scheduler.name: pick the option with scheduler=step"),
+])
+def test_an_option_picked_by_its_name_field_names_the_group_override(tmp_path, mode, argv, line):
+    """It used to be checked as that option against the other's keys: optimizer.name=adam gave
+    'optimizer.momentum: not a key of optimizer=adam', a key the user never typed."""
+    multirun = ["-m", f"hydra.sweeper.storage=sqlite:///{tmp_path}/s.db"] if mode == "-m" else []
+    proc = run_inproc(["mnist_sweep.train", *multirun, *TINY, *argv, f"hydra.sweep.dir={tmp_path}/sw",
+                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it exists (docs/sweeps.md)
     (["scheduler=choice(step,onecycle)", "scheduler.gamma=0.5"],
      "scheduler.gamma: not a key of scheduler=onecycle, one of the swept options (scheduler=step,onecycle); to set "

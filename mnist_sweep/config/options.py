@@ -1,0 +1,59 @@
+"""Config-group options on a command line: an option picked by its name field
+(``optimizer.name=adam``), and the keys of a swept group's options (``scheduler=choice(step,onecycle)``
+with ``scheduler.gamma``), each checked against the options that have them."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mnist_sweep.config.keys import GROUPS, option_keys
+from mnist_sweep.errors import one_line
+
+
+def name_override_error(plain: list[str], chosen: Callable[[], Mapping[str, Any] | None]) -> str | None:
+    """One line for ``optimizer.name=adam`` where ``optimizer=adam`` was meant: the name field only
+    labels the option (and picks its schema), so the other option's keys were checked against it."""
+    for arg in plain:
+        key, value = arg.split("=", 1)
+        group = key.lstrip("+").removesuffix(".name")
+        if key.endswith(".name") and group in GROUPS and value in option_keys(group):
+            if (chosen() or {}).get(group) != value:
+                return one_line(f"{key.lstrip('+')}: pick the option with {group}={value} (a config group: it brings "
+                                f"the option's keys and defaults); {key.lstrip('+')} only labels the option chosen")
+    return None
+
+
+def swept_groups(sweeps: list[Any]) -> dict[str, list[str]]:
+    """Each config group the sweep searches (``scheduler=choice(step,onecycle)``) -> its options."""
+    return {o.key_or_group: list(o.sweep_string_iterator()) for o in sweeps if o.key_or_group in GROUPS}
+
+
+def lacking(key: str, options: list[str]) -> list[str]:
+    """The swept options of ``key``'s group that do not have it (an option not in conf/: unknown, kept)."""
+    known = option_keys(key.split(".", 1)[0])
+    return [o for o in options if o in known and key not in known[o]]
+
+
+def conditional_key_error(plain: list[str], swept: Mapping[str, list[str]],
+                          chosen: Mapping[str, Any] | None) -> str | None:
+    """One line for a fixed value of a key that some swept option of its group lacks (every
+    candidate gets it, so those would fail), or that the group's unswept option lacks (Hydra
+    composes the sweep's base config with it); sweeping the key sets it per candidate, only
+    where it exists."""
+    for arg in plain:
+        key, value = arg.split("=", 1)
+        key = key.lstrip("+~")
+        section = key.split(".", 1)[0]
+        if section not in swept or "." not in key:
+            continue
+        fix = (f"to set it only where it exists, sweep it: {key}='choice({value})'"
+               if not value.lstrip().startswith(("[", "{")) else  # Optuna's choices are numbers, strings, bools
+               f"Optuna cannot sweep a list: run one sweep per option, {section}=OPTION {key}={value}")
+        if missing := lacking(key, swept[section]):
+            return one_line(f"{key}: not a key of {section}={missing[0]}, one of the swept options "
+                            f"({section}={','.join(swept[section])}); {fix}")
+        default = (chosen or {}).get(section)
+        if default is not None and lacking(key, [str(default)]):
+            return one_line(f"{key}: not a key of {section}={default}, the option Hydra composes the sweep's base "
+                            f"config with; {fix}")
+    return None

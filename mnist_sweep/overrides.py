@@ -233,10 +233,9 @@ def check_command_line(argv: list[str]) -> Checked:
     swept = swept_groups(sweeps)
     if swept and (bad := conditional_key_error(plain, swept, _choices(source, searchpath, plain))):
         return Checked(bad)
-    first = [f"{group}={options[0]}" for group, options in swept.items() if options]  # a key of a swept option
     try:
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
-            cfg = compose(source[1], overrides=[*searchpath, *first, *plain], return_hydra_config=True)
+            cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
         return Checked(composition_error(e, _choices(source, searchpath, plain)))
     try:

@@ -183,15 +183,18 @@ def test_warm_start_unknown_key_or_experiment_is_one_line(tmp_path):
 def test_warm_start_queues_the_value_that_runs_like_an_experiments_null(tmp_path):
     """tiny leaves trainer.ema_decay null (off). Null is no override, so it used to be left to the
     sampler, and the first trial of a space with choice(0.0, 0.999) could be tiny with EMA on."""
-    proc = run(sweep_args(tmp_path, "nul", 1, "trainer.ema_decay=choice(0.999,0.0)", "hydra.sweeper.enqueue=[tiny]"),
-               cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    first = load(tmp_path, "nul").trials[0]  # queued, not sampled: a sampler may pick 0.0 by chance
-    assert first.system_attrs.get("fixed_params") == {"trainer.ema_decay": 0.0} and first.params == {"trainer.ema_decay": 0.0}
+    for name, space in (("nul", "choice(0.999,0.0)"), ("range", "interval(0.0,0.999)")):
+        proc = run(sweep_args(tmp_path, name, 1, f"trainer.ema_decay={space}", "hydra.sweeper.enqueue=[tiny]"),
+                   cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        first = load(tmp_path, name).trials[0]  # queued, not sampled: a sampler may pick 0.0 by chance
+        assert first.system_attrs.get("fixed_params") == {"trainer.ema_decay": 0.0}
+        assert first.params == {"trainer.ema_decay": 0.0}
 
 
-def test_warm_start_refuses_an_experiments_null_that_no_value_of_the_space_runs_like(tmp_path):
-    proc = run(sweep_args(tmp_path, "w", 1, "trainer.ema_decay=choice(0.99,0.999)", "hydra.sweeper.enqueue=[tiny]"),
+@pytest.mark.parametrize("space", ["choice(0.99,0.999)", "interval(0.9,0.999)"])
+def test_warm_start_refuses_an_experiments_null_that_no_value_of_the_space_runs_like(tmp_path, space):
+    proc = run(sweep_args(tmp_path, "w", 1, f"trainer.ema_decay={space}", "hydra.sweeper.enqueue=[tiny]"),
                cwd=tmp_path)
     assert proc.returncode == 2
     assert_one_line_error(proc, "hydra.sweeper.enqueue", "experiment tiny leaves trainer.ema_decay null (off)")

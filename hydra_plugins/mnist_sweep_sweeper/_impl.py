@@ -232,7 +232,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             same = validate(cfg)
         except MnistSweepError:  # the experiment itself does not fit this sweep: its trial is rejected as usual
             return None
-        for value in getattr(dist, "choices", ()):
+        for value in _corner.ends(dist):  # a choice's values, a range's ends (0.0 is off at a range's low end)
             try:
                 if validate(self._compose([f"+experiment={item}", f"{key.lstrip('+')}={value}"])) == same:
                     return value

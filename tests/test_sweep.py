@@ -337,6 +337,20 @@ def test_a_budget_no_candidate_of_the_space_fits_is_refused_before_the_study(tmp
     assert not (tmp_path / "nofit").exists()
 
 
+@pytest.mark.parametrize("space", [
+    ["+experiment=choice(best_20k,tiny)", "model.c5=choice(8,16)", "model.max_params=4000"],  # tiny, c5=8: 3,758
+    ["model.block=[plain,plain,plain,plain,residual,plain,plain]", "model.p4=1", "model.c3=choice(16,8)",
+     "model.c4=choice(16,8)", "model.max_params=7000"],  # c3=c4=8: 6,290; c3=8 alone is no valid model
+])
+def test_a_budget_some_candidate_meets_is_not_refused_where_the_smallest_cannot_be_told(tmp_path, space):
+    """Counted from the base's model, single-key moves missed both: tiny's model (a group added per
+    candidate) and a residual block valid only where two widths are equal. Both were refused."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", *space,
+                       f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "every candidate of the search space" not in proc.stdout + proc.stderr
+
+
 def test_a_budget_nothing_fits_fails_naming_it_and_the_smallest_candidate(tmp_path, monkeypatch):
     """Every candidate over model.max_params where the space's smallest model cannot be told up front
     (a custom space, the model group searched): the sweep ends (its space exhausted) with one error

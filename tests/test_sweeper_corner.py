@@ -17,9 +17,10 @@ BASE = {"model.c1": 16, "model.c2": 16, "model.c3": 16, "model.se_ratio": 4, "mo
 
 def chain(values: dict) -> int | None:
     """A conv chain's count: 3x3 convs 1->c1->c2->c3, an SE gate that shrinks as its ratio grows,
-    a 10-way head; c1=5 is not a valid model (None), as a config error would be."""
+    a 10-way head; c1=5 is not a valid model (None), as a config error would be, and neither is
+    c2=7 unless c1=7 (a residual block needs c_in == c_out: two keys at once)."""
     v = {**BASE, **values}
-    if v["model.c1"] == 5:
+    if v["model.c1"] == 5 or (v["model.c2"] == 7 and v["model.c1"] != 7):
         return None
     widths = [1, v["model.c1"], v["model.c2"], v["model.c3"]]
     convs = sum(9 * a * b + 2 * b for a, b in zip(widths, widths[1:]))
@@ -27,6 +28,7 @@ def chain(values: dict) -> int | None:
 
 
 widths = st.lists(st.integers(2, 40), min_size=1, max_size=4, unique=True)
+SAME = lambda groups: "cnn"  # noqa: E731 - every swept group's option composes the same model section
 
 
 @settings(max_examples=60, deadline=None)
@@ -39,11 +41,21 @@ def test_smallest_is_the_brute_force_minimum(c1, c2, c3, ratio):
             for p in itertools.product(c1, c2, range(c3[0], c3[1] + 1), ratio)]
     counts = [n for p in grid if (n := chain(p)) is not None]
     found = smallest(space, chain)
-    if not counts:
+    if counts:
+        check(space, chain, min(counts), SAME)  # never a refusal of a budget some candidate meets
+    if 5 in c1 or 7 in c2 or not counts:  # an invalid candidate on the way: the smallest cannot be told
         assert found is None
         return
     assert found is not None and found[0] == min(counts) and chain(found[1]) == found[0]
     assert "optimizer.lr" not in found[1]
+
+
+def test_not_told_where_validity_hangs_on_two_keys():
+    """c2=7 is valid only with c1=7 (a residual block's c_in == c_out): from c1=8, c2=9 no single
+    move reaches (7, 7), the smallest; a refusal of its count would refuse a space that fits."""
+    space = SearchSpace(values={"model.c1": CategoricalDistribution((8, 7)), "model.c2": CategoricalDistribution((9, 7))})
+    assert smallest(space, lambda v: chain({"model.c1": 8, "model.c2": 9, **v})) is None
+    check(space, chain, chain({"model.c1": 7, "model.c2": 7}), SAME)
 
 
 def test_not_told_where_the_model_group_the_budget_or_a_custom_space_is_searched():
@@ -52,12 +64,23 @@ def test_not_told_where_the_model_group_the_budget_or_a_custom_space_is_searched
     assert smallest(SearchSpace(values={**c1, "model.max_params": IntDistribution(1, 9)}), chain) is None
     assert smallest(SearchSpace(values=c1, custom=lambda trial: None), chain) is None
     assert smallest(SearchSpace(values={"optimizer.lr": FloatDistribution(0.01, 0.1)}), chain) is None
+    experiments = CategoricalDistribution(("best_20k", "tiny"))  # +experiment=choice(...): a group per candidate
+    assert smallest(SearchSpace(values={**c1, "+experiment": experiments}), chain) is None
+
+
+def test_check_refuses_nothing_where_a_swept_groups_options_compose_other_models():
+    """experiment=choice(best_20k,tiny): the smallest is counted with best_20k's model; tiny's may fit."""
+    space = SearchSpace(values={"model.c1": CategoricalDistribution((8, 16))},
+                        groups={"experiment": CategoricalDistribution(("best_20k", "tiny"))})
+    check(space, chain, 1, lambda groups: groups.get("experiment", "best_20k"))
+    with pytest.raises(SweepError, match="every candidate"):
+        check(space, chain, 1, SAME)
 
 
 def test_check_refuses_only_a_budget_below_the_smallest():
-    space = SearchSpace(values={"model.c1": CategoricalDistribution((8, 16, 5))})
+    space = SearchSpace(values={"model.c1": CategoricalDistribution((16, 8))})
     n = chain({"model.c1": 8})
-    check(space, chain, n)  # the smallest fits exactly
-    check(space, chain, None)  # no budget
+    check(space, chain, n, SAME)  # the smallest fits exactly
+    check(space, chain, None, SAME)  # no budget
     with pytest.raises(SweepError, match=rf"^model\.max_params: .* the smallest it allows has {n:,} \(model\.c1=8\)"):
-        check(space, chain, n - 1)
+        check(space, chain, n - 1, SAME)

@@ -12,6 +12,7 @@ from mnist_sweep.errors import SweepError
 
 BUDGET = "model.max_params"
 Count = Callable[[dict[str, Any]], "int | None"]  # the base config's parameters with these values; None: no valid model
+ModelOf = Callable[[dict[str, Any]], Any]  # the base config's model section with these group options
 
 
 def ends(dist: BaseDistribution) -> tuple[Any, ...]:
@@ -20,38 +21,53 @@ def ends(dist: BaseDistribution) -> tuple[Any, ...]:
     return tuple(dist.choices) if isinstance(dist, CategoricalDistribution) else (dist.low, dist.high)
 
 
+class _Untold(Exception):
+    """A candidate tried is not a valid model: the smallest cannot be told by single-key moves."""
+
+
 def smallest(space: SearchSpace, count: Count) -> tuple[int, dict[str, Any]] | None:
     """The fewest parameters the space's model keys allow and the values that give it: each key at
     its smallest end, then single-key moves while one shrinks the model. None where this cannot
-    be told: the model group or the budget is searched, a custom space samples more, or a key has
-    no valid value."""
+    be told: the model group or the budget is searched, a group is added per candidate
+    (``+experiment=choice(...)``), a custom space samples more, or a candidate tried is not a valid
+    model (its validity may hang on two keys at once, ``model.c3=model.c4`` for a residual block,
+    which single-key moves cannot reach: a refusal would be wrong)."""
     keys = {k: ends(d) for k, d in space.values.items() if k.lstrip("+").startswith("model.")}
     if (not keys or space.custom is not None or BUDGET in keys
+            or any("." not in k.lstrip("+") for k in space.values)
             or any(g == "model" or g.startswith("model/") for g in space.groups)):
         return None
-    point: dict[str, Any] = {}
-    for key, values in keys.items():
-        counted = [(n, v) for v in values if (n := count({key: v})) is not None]
-        if not counted:
-            return None
-        point[key] = min(counted, key=lambda c: c[0])[1]
-    best = count(point)
-    if best is None:
+
+    def sure(values: dict[str, Any]) -> int:
+        if (n := count(values)) is None:
+            raise _Untold
+        return n
+
+    try:
+        point = {key: min(values, key=lambda v: sure({key: v})) for key, values in keys.items()}
+        best, moved = sure(point), True
+        while moved:  # each move strictly shrinks an integer count: it ends
+            moved = False
+            for key, values in keys.items():
+                for value in values:
+                    if (n := sure({**point, key: value})) < best:
+                        best, point, moved = n, {**point, key: value}, True
+    except _Untold:
         return None
-    moved = True
-    while moved:  # each move strictly shrinks an integer count: it ends
-        moved = False
-        for key, values in keys.items():
-            for value in values:
-                n = count({**point, key: value})
-                if n is not None and n < best:
-                    best, point, moved = n, {**point, key: value}, True
     return best, point
 
 
-def check(space: SearchSpace, count: Count, budget: int | None) -> None:
-    """One SweepError line when even the space's smallest model is over ``budget``."""
-    found = smallest(space, count) if budget is not None else None
+def check(space: SearchSpace, count: Count, budget: int | None, model_of: ModelOf) -> None:
+    """One SweepError line when even the space's smallest model is over ``budget``; nothing where
+    some option of a swept group composes another model section than its first option (an
+    experiment group: the smallest is counted with the first options)."""
+    if budget is None:
+        return
+    if space.groups:
+        first = model_of({})
+        if any(model_of({g: o}) != first for g, d in space.groups.items() for o in d.choices[1:]):
+            return
+    found = smallest(space, count)
     if found is None or found[0] <= budget:
         return
     n, point = found

@@ -249,13 +249,16 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         is not probed: a second or two of counting at every sweep's start)."""
         if self.precheck is None:
             return
-        first = [f"{g}={d.choices[0]}" for g, d in space.groups.items()]  # a fixed key may be of a swept option
-        fixed = first + [f"{k}={v}" for k, v in space.fixed.items()]
+        choice = {g: d.choices[0] for g, d in space.groups.items()}  # a fixed key may be of a swept option
+
+        def fixed(values: dict[str, Any]) -> list[str]:  # the base config's overrides, with some values set
+            return [f"{k}={v}" for k, v in {**choice, **space.fixed, **values}.items()]
         try:
-            base = self._compose(fixed)
+            base = self._compose(fixed({}))
             attrs = self.precheck(base)
         except ParamBudgetExceeded:
-            _corner.check(space, self._counter(fixed), OmegaConf.select(base, _corner.BUDGET, default=None))
+            _corner.check(space, self._counter(fixed), OmegaConf.select(base, _corner.BUDGET, default=None),
+                          lambda groups: self._model_of(fixed(groups)))
             return
         except MnistSweepError as e:
             if str(e).split(":", 1)[0] not in space.distributions:
@@ -268,18 +271,24 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             raise SweepError(f"hydra.sweeper.precheck: '{self.conf.precheck}' returned {type(attrs).__name__}; "
                              f"{PRECHECK_CONTRACT}")
 
-    def _counter(self, fixed: list[str]) -> _corner.Count:
+    def _counter(self, fixed: Callable[[dict[str, Any]], list[str]]) -> _corner.Count:
         """The precheck's parameter count of the sweep's config with some values set (no budget)."""
         def count(values: dict[str, Any]) -> int | None:
             try:
-                attrs = self.precheck(self._compose([*fixed, *(f"{k}={v}" for k, v in values.items()),
-                                                     f"{_corner.BUDGET}=null"]))
+                attrs = self.precheck(self._compose(fixed({**values, _corner.BUDGET: "null"})))
             except ParamBudgetExceeded as e:  # over the hard limit
                 return e.params
             except (MnistSweepError, *NOT_A_PRECHECK):
                 return None
             return attrs.get("params") if isinstance(attrs, Mapping) else None
         return count
+
+    def _model_of(self, overrides: list[str]) -> Any:
+        """The model section these overrides compose (None where they do not compose)."""
+        try:
+            return OmegaConf.to_container(self._compose(overrides).model, resolve=True)
+        except Exception:  # noqa: BLE001 - Hydra's many composition errors: not the base's model
+            return None
 
     def _report_best(self, study: Any, sweep_dir: Path) -> None:
         summary = _study.best_summary(study)

@@ -247,6 +247,21 @@ def test_a_key_every_or_some_swept_option_has_is_accepted(tmp_path, argv):
     assert "search space" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("argv, line", [
+    (["scheduler=glob(*)"], "hydra.sweeper.params.scheduler: invalid search space 'scheduler=glob(*)'"),
+    (["scheduler=glob(*,exclude=cosine)", "scheduler.gamma=0.5"],
+     "scheduler.gamma: not a key of scheduler=none, one of the swept options (scheduler=none,onecycle,step)"),
+])
+def test_a_group_swept_by_glob_is_one_line_not_a_traceback(tmp_path, argv, line):
+    """Hydra expands glob(*) with its config loader, not set where the swept groups' keys are
+    checked: that check raised 'HydraException: ConfigLoader is not set' as a traceback."""
+    proc = run_inproc(["mnist_sweep.train", "-m", f"hydra.sweeper.storage=sqlite:///{tmp_path}/s.db", *TINY, *argv,
+                       f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_refusal_raised_inside_the_sweep_is_one_line_exit_2_and_leaves_no_sweep_dir(tmp_path):
     """A refusal that only the sweeper can make (the search space against a key's range) goes
     through main's one-line report, not Hydra's, and the sweep dir this command created goes."""

@@ -24,8 +24,22 @@ def name_override_error(plain: list[str], chosen: Callable[[], Mapping[str, Any]
 
 
 def swept_groups(sweeps: list[Any]) -> dict[str, list[str]]:
-    """Each config group the sweep searches (``scheduler=choice(step,onecycle)``) -> its options."""
-    return {o.key_or_group: list(o.sweep_string_iterator()) for o in sweeps if o.key_or_group in GROUPS}
+    """Each config group the sweep searches (``scheduler=choice(step,onecycle)``, ``glob(*)``) -> its
+    options; a group swept as an interval has none to check here (the sweeper refuses it)."""
+    from hydra.core.override_parser.types import Glob
+    from hydra.errors import HydraException
+
+    out: dict[str, list[str]] = {}
+    for o in sweeps:
+        if o.key_or_group in GROUPS:
+            if isinstance(value := o.value(), Glob):  # Hydra expands a glob with its config loader: not set here
+                out[o.key_or_group] = value.filter(sorted(option_keys(o.key_or_group)))
+                continue
+            try:
+                out[o.key_or_group] = list(o.sweep_string_iterator())
+            except HydraException:
+                continue
+    return out
 
 
 def lacking(key: str, options: list[str]) -> list[str]:

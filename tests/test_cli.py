@@ -211,6 +211,20 @@ def test_an_option_picked_by_its_name_field_names_the_group_override(tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_name_field_a_saved_config_already_has_is_accepted(tmp_path):
+    """A trial's saved config (--config-path its .hydra dir) has no defaults list, so no group picked
+    its optimizer: optimizer.name=sgd on an sgd section was refused as 'pick the option with optimizer=sgd'."""
+    from omegaconf import OmegaConf
+
+    from conftest import make_cfg
+
+    (tmp_path / ".hydra").mkdir()
+    OmegaConf.save(make_cfg(*TINY), tmp_path / ".hydra" / "config.yaml")
+    proc = run_inproc(["mnist_sweep.train", "--config-path", str(tmp_path / ".hydra"), "--config-name", "config",
+                       "optimizer.name=sgd", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it exists (docs/sweeps.md)
     (["scheduler=choice(step,onecycle)", "scheduler.gamma=0.5"],
      "scheduler.gamma: not a key of scheduler=onecycle, one of the swept options (scheduler=step,onecycle); to set "

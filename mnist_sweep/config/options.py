@@ -12,12 +12,14 @@ from mnist_sweep.errors import one_line
 
 def name_override_error(plain: list[str], chosen: Callable[[], Mapping[str, Any] | None]) -> str | None:
     """One line for ``optimizer.name=adam`` where ``optimizer=adam`` was meant: the name field only
-    labels the option (and picks its schema), so the other option's keys were checked against it."""
+    labels the option (and picks its schema), so the other option's keys were checked against it.
+    Nothing where no config group picked the section (a trial's saved config): it is checked as set."""
     for arg in plain:
         key, value = arg.split("=", 1)
         group = key.lstrip("+").removesuffix(".name")
         if key.endswith(".name") and group in GROUPS and value in option_keys(group):
-            if (chosen() or {}).get(group) != value:
+            picked = (chosen() or {}).get(group)  # None: no group picks it (a saved config: --config-path)
+            if picked is not None and picked != value:
                 return one_line(f"{key.lstrip('+')}: pick the option with {group}={value} (a config group: it brings "
                                 f"the option's keys and defaults); {key.lstrip('+')} only labels the option chosen")
     return None

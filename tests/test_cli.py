@@ -237,6 +237,8 @@ SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it
      "cannot sweep a list: run one sweep per option, optimizer=OPTION optimizer.betas=[0.9,0.99]"),
     (["scheduler=choice(step,cosine)", "scheduler.gamma=0.5"],
      "scheduler.gamma: not a key of scheduler=cosine, one of the swept options"),
+    # a key no option has is a typo, not a conditional key: it was told to sweep it as choice(0.5)
+    (["scheduler=choice(step,onecycle)", "scheduler.gama=0.5"], "scheduler.gama: no such key; did you mean scheduler.gamma"),
 ]
 
 

@@ -60,8 +60,8 @@ def conditional_key_error(plain: list[str], swept: Mapping[str, list[str]],
         key, value = arg.split("=", 1)
         key = key.lstrip("+~")
         section = key.split(".", 1)[0]
-        if section not in swept or "." not in key:
-            continue
+        if section not in swept or "." not in key or not any(key in ks for ks in option_keys(section).values()):
+            continue  # a key no option has (a typo, +a.new key): the unknown-key check names it
         fix = (f"to set it only where it exists, sweep it: {key}='choice({value})'"
                if not value.lstrip().startswith(("[", "{")) else  # Optuna's choices are numbers, strings, bools
                f"Optuna cannot sweep a list: run one sweep per option, {section}=OPTION {key}={value}")

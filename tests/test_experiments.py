@@ -47,7 +47,9 @@ def test_a_shipped_experiment_is_the_config_its_confirmation_ran(name, runs):
     from omegaconf import OmegaConf
 
     root = CONF.parent / runs
-    for seed_dir in sorted(root.glob("seed_*")):
+    seed_dirs = sorted(root.glob("seed_*"))
+    assert len(seed_dirs) == 5, root  # the five seeds the README quotes: a moved dir would pass with none
+    for seed_dir in seed_dirs:
         ran = OmegaConf.to_container(OmegaConf.load(seed_dir / "config.yaml"), resolve=True)
         cfg = make_cfg(f"+experiment={name}", f"trainer.seed={ran['trainer']['seed']}", "trainer.precision=fp32",
                        "trainer.progress=false")

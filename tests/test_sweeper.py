@@ -192,12 +192,18 @@ def test_warm_start_queues_the_value_that_runs_like_an_experiments_null(tmp_path
         assert first.params == {"trainer.ema_decay": 0.0}
 
 
-@pytest.mark.parametrize("space", ["choice(0.99,0.999)", "interval(0.9,0.999)"])
+@pytest.mark.parametrize("space", ["trainer.ema_decay=choice(0.99,0.999)", "trainer.ema_decay=interval(0.9,0.999)",
+                                   "data.test_limit=choice(256,512)"])
 def test_warm_start_refuses_an_experiments_null_that_no_value_of_the_space_runs_like(tmp_path, space):
-    proc = run(sweep_args(tmp_path, "w", 1, f"trainer.ema_decay={space}", "hydra.sweeper.enqueue=[tiny]"),
-               cwd=tmp_path)
+    """Named by its key, with no fix that assumes null is off: for data.test_limit (null: every test
+    image) the line said 'null (off)' and 'e.g. 0 for off', a value the key refuses."""
+    key = space.split("=", 1)[0]
+    args = [a for a in sweep_args(tmp_path, "w", 1, space, "hydra.sweeper.enqueue=[tiny]") if a != "data.test_limit=256"]
+    proc = run(args, cwd=tmp_path)
     assert proc.returncode == 2
-    assert_one_line_error(proc, "hydra.sweeper.enqueue", "experiment tiny leaves trainer.ema_decay null (off)")
+    line = assert_one_line_error(proc, "hydra.sweeper.enqueue", f"experiment tiny leaves {key} null, and no value of "
+                                 f"hydra.sweeper.params.{key} runs as null does", f"set {key} in conf/experiment/tiny.yaml")
+    assert "0 for off" not in line
     assert not (tmp_path / "w").exists()
 
 

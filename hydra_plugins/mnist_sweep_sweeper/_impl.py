@@ -238,9 +238,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     return value
             except MnistSweepError:
                 continue
-        raise SweepError(f"hydra.sweeper.enqueue: experiment {item} leaves {key.lstrip('+')} null (off), and no value "
-                         f"of hydra.sweeper.params.{key.lstrip('+')} runs the same; add one that does (e.g. 0 for off) "
-                         f"or set the key in conf/experiment/{item}.yaml")
+        raise SweepError(f"hydra.sweeper.enqueue: experiment {item} leaves {key.lstrip('+')} null, and no value of "
+                         f"hydra.sweeper.params.{key.lstrip('+')} runs as null does; add one that does (trainer.ema_decay: "
+                         f"0.0, off) or set {key.lstrip('+')} in conf/experiment/{item}.yaml")
 
     def _precheck_base(self, space: _space.SearchSpace) -> None:
         """A config error in a key the search does not vary would reject every candidate: report

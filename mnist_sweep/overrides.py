@@ -32,6 +32,7 @@ def _one_line(message: str) -> str:
 
 _NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
 _NO_SUCH_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
+_PARAMS = "hydra.sweeper.params."
 _OTHER_VALUE = re.compile(r"Could not delete from config\. The value of '([^']+)' is (.*) and not (.*?)\.?$")
 
 
@@ -44,7 +45,11 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
         return (f"~{key}: {key} is a key of the schema and cannot be deleted (every run reads it); "
                 f"set it with {key}=VALUE instead (docs/schema.md lists its values)")
     if m := _NO_SUCH_TO_DELETE.search(str(e)):
-        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices)}"
+        if (leaf := m[1].removeprefix(_PARAMS)) != m[1]:  # a searched key is one key with dots: ~ cannot name it
+            return (f"~{m[1]}: a ~ override cannot name a searched key ({leaf} is one key of hydra.sweeper.params, "
+                    f"dots and all); take it out of the search with {leaf}=VALUE, or start from an empty space "
+                    "with hydra.sweeper.params=null")
+        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices).split(' (a key of your own needs +', 1)[0]}"
     if m := _OTHER_VALUE.search(str(e)):
         return (f"~{m[1]}={m[3]}: deletes {m[1]} only where its value is {m[3]}, and it is {m[2]}; "
                 f"to set it use {m[1]}={m[3]}")

@@ -317,6 +317,10 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
     (["~model.cl"], "~model.cl: nothing to delete; model.cl: no such key; did you mean"),
     (["~trainer.seed=2"], "~trainer.seed=2: deletes trainer.seed only where its value is 2, and it is 1; to set it use "
                           "trainer.seed=2"),
+    # a searched key has dots in its name: Hydra read it as nested keys, and the line said to add it with +
+    (["-m", "~hydra.sweeper.params.model.c1"], "~hydra.sweeper.params.model.c1: a ~ override cannot name a searched key "
+                                               "(model.c1 is one key of hydra.sweeper.params, dots and all); take it out "
+                                               "of the search with model.c1=VALUE"),
 ])
 def test_hydra_multi_line_errors_are_one_line(tmp_path, argv, needle):
     """An unknown callable and a deleted config section: one error line, exit 2, nothing written."""
@@ -325,6 +329,14 @@ def test_hydra_multi_line_errors_are_one_line(tmp_path, argv, needle):
     assert proc.returncode == 2
     assert_one_line_error(proc, needle)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_deleting_a_key_that_is_not_there_is_not_told_to_add_it(tmp_path):
+    """'~foo.bar: nothing to delete; ... (a key of your own needs +foo.bar=VALUE)': a deletion asked for
+    no key, and the advice added one."""
+    proc = run_inproc(["mnist_sweep.train", "~foo.bar", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "~foo.bar: nothing to delete; foo.bar: no such key")
+    assert "+foo.bar" not in line
 
 
 def test_multirun_flag_may_follow_the_overrides(tmp_path):

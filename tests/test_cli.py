@@ -267,6 +267,9 @@ def test_a_key_every_or_some_swept_option_has_is_accepted(tmp_path, argv):
     (["scheduler=glob(*)"], "hydra.sweeper.params.scheduler: invalid search space 'scheduler=glob(*)'"),
     (["scheduler=glob(*,exclude=cosine)", "scheduler.gamma=0.5"],
      "scheduler.gamma: not a key of scheduler=none, one of the swept options (scheduler=none,onecycle,step)"),
+    # no options at all: the sweeper raised AttributeError ('FloatDistribution' object has no attribute 'choices')
+    (["scheduler=interval(0,1)"], "hydra.sweeper.params.scheduler: a config group is searched over its options, "
+                                  "'scheduler=choice(A,B)', not interval(0,1)"),
 ])
 def test_a_group_swept_by_glob_is_one_line_not_a_traceback(tmp_path, argv, line):
     """Hydra expands glob(*) with its config loader, not set where the swept groups' keys are

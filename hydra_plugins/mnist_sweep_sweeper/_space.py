@@ -102,6 +102,9 @@ def build(entries: list[str], group_names: set[str], compose: Compose) -> Search
         space.groups.pop(name, None)
         space.values.pop(name, None)
     for name, dist in space.groups.items():
+        if not isinstance(dist, CategoricalDistribution):  # scheduler=interval(0,1): no options to pick from
+            raise SweepError(f"hydra.sweeper.params.{name}: a config group is searched over its options, "
+                             f"'{name}=choice(A,B)', not {describe(dist)}")
         for option in dist.choices:  # type: ignore[attr-defined]
             try:
                 compose([f"{name}={option}"])

@@ -3,6 +3,7 @@ syntax, unknown options and keys, the schema's types, ranges and cross-key rules
 sweeper's keys for a sweep. Each problem is one line naming the key."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -233,16 +234,17 @@ def check_command_line(argv: list[str]) -> Checked:
         return Checked(parsed)
     plain, sweeps = parsed
     searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
-    if bad := name_override_error(plain, lambda: _choices(source, searchpath, plain)):
+    choices = functools.cache(lambda: _choices(source, searchpath, plain))  # composed once, if at all
+    if bad := name_override_error(plain, choices):
         return Checked(bad)
     swept = swept_groups(sweeps)
-    if swept and (bad := conditional_key_error(plain, swept, _choices(source, searchpath, plain))):
+    if swept and (bad := conditional_key_error(plain, swept, choices())):
         return Checked(bad)
     try:
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
             cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
-        return Checked(composition_error(e, _choices(source, searchpath, plain)))
+        return Checked(composition_error(e, choices()))
     try:
         if not multirun:
             settings = validate(cfg)

@@ -50,7 +50,7 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
             return (f"~{m[1]}: a ~ override cannot name a searched key ({leaf} is one key of hydra.sweeper.params, "
                     f"dots and all); take it out of the search with {leaf}=VALUE, or start from an empty space "
                     "with hydra.sweeper.params=null")
-        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices).split(' (a key of your own needs +', 1)[0]}"
+        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices, add_hint=False)}"
     if m := _OTHER_VALUE.search(str(e)):
         return (f"~{m[1]}={m[3]}: deletes {m[1]} only where its value is {m[3]}, and it is {m[2]}; "
                 f"to set it use {m[1]}={m[3]}")
@@ -206,7 +206,7 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
                 return one_line(f"{key}: not a key of any swept option ({section}={','.join(swept[section])}); it is "
                                 f"a key of {section}={' and '.join(found)} (add {found[0]} to the choice)")
         if key.startswith("hydra."):
-            leaf = key.removeprefix("hydra.sweeper.params.")
+            leaf = key.removeprefix(_PARAMS)
             value = o.input_line.split("=", 1)[1]
             return one_line(f"{o.input_line}: Hydra cannot search its own keys; quote the expression "
                             f"({key}='{value}') or search the key itself: {leaf}={value}")

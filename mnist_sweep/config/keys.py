@@ -112,10 +112,11 @@ def did_you_mean(key: str, choices: Mapping[str, Any] | None = None, n: int = 3)
     return f"; did you mean {', '.join(near[:n])}?" if near else ""
 
 
-def unknown_key(key: str, choices: Mapping[str, Any] | None = None) -> str:
+def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bool = True) -> str:
     """The line for a key the composed config does not have: under which option it is a key
     (``scheduler.gamma: not a key of scheduler=onecycle; it is a key of scheduler=step (add
-    scheduler=step)``), else ``no such key`` and the nearest real keys."""
+    scheduler=step)``), else ``no such key`` and the nearest real keys; outside the schema's
+    sections, how to add a key of one's own unless ``add_hint`` is false (a deletion)."""
     key = key.lstrip("+~")
     section = key.split(".", 1)[0]
     chosen = (choices or {}).get(section)
@@ -124,6 +125,6 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None) -> str:
         return (f"{key}: not a key of {section}={chosen}; it is a key of {' and '.join(found)} "
                 f"(add {' or '.join(found)})")
     hint = did_you_mean(key, choices)
-    if section in SCHEMAS:  # a schema section refuses +key too: no advice to add one
+    if section in SCHEMAS or not add_hint:  # a schema section refuses +key too: no advice to add one
         return f"{key}: no such key{hint}"
     return f"{key}: no such key{hint} (a key of your own needs +{key}=VALUE)"

@@ -184,3 +184,22 @@ def test_a_saved_configs_bad_value_is_named_by_its_key_not_the_list_that_interpo
     OmegaConf.update(saved, key, "abc")
     with pytest.raises(ConfigError, match=rf"^{key}: Value 'abc'"):
         validate(saved)
+
+
+RESIDUAL_4 = "model.block=[plain,plain,plain,plain,residual,plain,plain]"  # block 4: model.c4, model.p4
+
+
+@pytest.mark.parametrize("overrides, named, fix", [
+    ([RESIDUAL_4, "model.c4=20", "model.p4=1"], "model.block[4]", "set model.c4=16"),
+    ([RESIDUAL_4, "model.c4=16", "model.p4=0"], "model.block[4]", "set model.p4=1"),
+    ([RESIDUAL_4, "model.c4=20", "model.p4=0"], "model.block[4]", "set model.c4=16 and model.p4=1"),
+    (["model=eva8_seed", "model.block=[plain,plain,plain,residual,plain,plain]", "model.padding=1"],
+     "model.block[3]", "set model.widths[3]=32"),  # eva8_seed's widths are a list the user writes
+])
+def test_a_model_error_names_the_key_a_user_sets_not_the_list_that_interpolates_it(overrides, named, fix):
+    """model=cnn builds widths, padding and kernels from c1..c6, p1..p6, k1: a residual that cannot fit
+    said 'set model.widths[4]=16', a key no config of that family sets; the fix names model.c4."""
+    line = refusal(*overrides)
+    assert line is not None and line.startswith(f"{named}: ") and fix in line, line
+    if "model=eva8_seed" not in overrides:
+        assert not any(f"model.{k}[" in line for k in ("widths", "padding", "kernels")), line

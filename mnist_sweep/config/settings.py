@@ -19,7 +19,7 @@ from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
     schema_for,
 )
-from mnist_sweep.errors import ConfigError
+from mnist_sweep.errors import ConfigError, ModelConfigError
 from mnist_sweep.spec import ModelSpec, check_budget, spec_from_config
 
 
@@ -122,6 +122,7 @@ def _typed(section: str, raw: Any) -> Any:
 
 
 _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
+_INDEXED = re.compile(r"model\.\w+\[\d+\]")  # a per-block key in a model error: model.widths[4]
 
 
 def _interpolated_from(raw: Any, full_key: Any) -> str | None:
@@ -259,6 +260,10 @@ def validate(cfg: Any) -> Settings:
                           "set data.val_size or trainer.select_on=test")
     opt_kw = _optimizer(typed["optimizer"])
     sched_kw = _scheduler(typed["scheduler"], opt_kw["lr"])
-    spec = spec_from_config(typed["model"])
+    try:
+        spec = spec_from_config(typed["model"])
+    except ModelConfigError as e:  # model.widths[4] is model.c4 where the list interpolates the key a user sets
+        e.args = (_INDEXED.sub(lambda m: _interpolated_from(cfg, m[0]) or m[0], str(e)),)
+        raise
     return Settings(ts, ds, spec, check_budget(spec), OptimizerSettings(typed["optimizer"].name, opt_kw),
                     SchedulerSettings(typed["scheduler"].name, sched_kw))

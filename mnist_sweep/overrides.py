@@ -222,6 +222,8 @@ def check_command_line(argv: list[str]) -> Checked:
     """The first problem Hydra or the schema would find in the command line, found by composing the
     plain overrides once up front, before anything is written; for a run, its validated Settings."""
     from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     if bad := flags_error(argv):
         return Checked(bad)
@@ -255,7 +257,7 @@ def check_command_line(argv: list[str]) -> Checked:
             check_sweeper(cfg)
     except MnistSweepError as e:
         return Checked(str(e))
-    except Exception as e:  # noqa: BLE001 - an interpolation that cannot be resolved, and the like
+    except (HydraException, OmegaConfBaseException) as e:  # an interpolation that cannot be resolved, and the like
         return Checked(composition_error(e, dict(cfg.hydra.runtime.choices)))
     return Checked()
 

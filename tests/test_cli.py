@@ -347,3 +347,13 @@ def test_multirun_flag_may_follow_the_overrides(tmp_path):
     proc = run(["mnist_sweep.train", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", "model.c1=choice(4,8)",
                 "-m"], cwd=tmp_path)
     assert proc.returncode == 0 and "search space" in proc.stdout + proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_bug_in_the_checks_is_a_traceback_not_an_error_line(monkeypatch):
+    """The command-line check turned any exception of validate into 'error: ...': a NameError in the
+    project's own code read as a user's mistake ('error: name ... is not defined', exit 2)."""
+    def broken(cfg):
+        raise NameError("name 'ModelConfigError' is not defined")
+    monkeypatch.setattr(overrides, "validate", broken)
+    with pytest.raises(NameError):
+        overrides.check_command_line(["trainer.max_epochs=1"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import optuna
 import pandas as pd
@@ -335,6 +336,32 @@ def test_a_budget_no_candidate_of_the_space_fits_is_refused_before_the_study(tmp
                           f"parameters: the smallest it allows has {smallest:,} (model.c1=8 model.c3=8); raise "
                           f"model.max_params to at least {smallest:,}")
     assert not (tmp_path / "nofit").exists()
+
+
+def test_a_dry_run_none_of_whose_draws_fits_names_the_smallest_model_the_space_allows(tmp_path, cfg):
+    """hparams_search=smallest at 4,000: every random draw is over, yet a sweep can train (its
+    smallest model fits). The preview said 'over the budget?: narrow the space'; it names the
+    smallest model and only the keys that change its count (not model.dropout)."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hparams_search=smallest",
+                       "model.max_params=4000", f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    widths = {"c1": 4, "c2": 8, "t1": 4, "c3": 8, "c4": 8, "c5": 8, "c6": 8}
+    n = precheck(cfg(*TINY, "hparams_search=smallest", *(f"model.{k}={v}" for k, v in widths.items())))["params"]
+    named = " ".join(f"model.{k}={v}" for k, v in widths.items())
+    assert ("all 50 random draws are over the budget of model.max_params=4,000 parameters (the smallest drawn has "
+            in proc.stdout), proc.stdout[-2000:]
+    assert f"the space's smallest model has {n:,} ({named}), so few candidates fit" in proc.stdout
+    assert not (tmp_path / "d" / "optuna.db").exists()
+
+
+def test_a_dry_run_none_of_whose_draws_is_valid_says_why(tmp_path):
+    """Every draw an invalid model (a residual block 4 with c3 != c4): the commonest error, in the line."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
+                       "model.block=[plain,plain,plain,plain,residual,plain,plain]", "model.p4=1",
+                       "model.c3=choice(8,12)", "model.c4=choice(16,20)", f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"all 50 random draws are refused before training \(0 over the budget, 50 invalid; \d+ of them: "
+                     r"model\.block\[4\]: residual needs c_in == c_out .* set model\.c4=(8|12), or use plain there\)", proc.stdout)
 
 
 @pytest.mark.parametrize("space", [

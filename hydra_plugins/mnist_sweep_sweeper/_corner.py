@@ -27,7 +27,8 @@ class _Untold(Exception):
 
 def smallest(space: SearchSpace, count: Count) -> tuple[int, dict[str, Any]] | None:
     """The fewest parameters the space's model keys allow and the values that give it: each key at
-    its smallest end, then single-key moves while one shrinks the model. None where this cannot
+    its smallest end, then single-key moves while one shrinks the model; the values name only the
+    keys whose other values change the count there (not ``model.dropout``). None where this cannot
     be told: the model group or the budget is searched, a group is added per candidate
     (``+experiment=choice(...)``), a custom space samples more, or a candidate tried is not a valid
     model (its validity may hang on two keys at once, ``model.c3=model.c4`` for a residual block,
@@ -52,22 +53,27 @@ def smallest(space: SearchSpace, count: Count) -> tuple[int, dict[str, Any]] | N
                 for value in values:
                     if (n := sure({**point, key: value})) < best:
                         best, point, moved = n, {**point, key: value}, True
+        matters = {key for key, values in keys.items() if any(sure({**point, key: v}) != best for v in values)}
     except _Untold:
         return None
-    return best, point
+    return best, {key: v for key, v in point.items() if key in matters}
 
 
-def check(space: SearchSpace, count: Count, budget: int | None, model_of: ModelOf) -> None:
-    """One SweepError line when even the space's smallest model is over ``budget``; nothing where
-    some option of a swept group composes another model section than its first option (an
-    experiment group: the smallest is counted with the first options)."""
-    if budget is None:
-        return
+def smallest_model(space: SearchSpace, count: Count, model_of: ModelOf) -> tuple[int, dict[str, Any]] | None:
+    """``smallest``, or None where some option of a swept group composes another model section than
+    its first option (an experiment group: the smallest would be counted with the first options)."""
     if space.groups:
         first = model_of({})
         if any(model_of({g: o}) != first for g, d in space.groups.items() for o in d.choices[1:]):
-            return
-    found = smallest(space, count)
+            return None
+    return smallest(space, count)
+
+
+def check(space: SearchSpace, count: Count, budget: int | None, model_of: ModelOf) -> None:
+    """One SweepError line when even the space's smallest model is over ``budget``."""
+    if budget is None:
+        return
+    found = smallest_model(space, count, model_of)
     if found is None or found[0] <= budget:
         return
     n, point = found

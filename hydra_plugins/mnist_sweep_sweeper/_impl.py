@@ -12,7 +12,6 @@ import dataclasses
 import functools
 import os
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Callable
 
 import optuna
@@ -25,13 +24,14 @@ from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
+from hydra_plugins.mnist_sweep_sweeper._precheck import Precheck
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
+from mnist_sweep.errors import MnistSweepError, SweepError, one_line
 from mnist_sweep.next_steps import closing_lines
 from mnist_sweep.storage import install_log_redaction, mask_url
 from mnist_sweep.trial import WORKER_ENV, metric_names, worker_index
@@ -49,10 +49,6 @@ def sweeper_conf(config: dict[str, Any]) -> MnistOptunaSweeperConf:
         conf.repeats = RepeatsConf(**conf.repeats)
     return conf
 
-
-NOT_A_PRECHECK = (TypeError, AttributeError, NameError, ImportError)  # on the base config: a wrong function
-PRECHECK_CONTRACT = ("give module.function(cfg) -> dict of user attrs or None, raising to reject a candidate "
-                     "(e.g. mnist_sweep.training.precheck), or null")
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
@@ -84,7 +80,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if self.conf.dry_run:
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
 
-            preview(space, self._compose, self.n_trials, self.conf.workers)
+            check = Precheck(self._compose, self.precheck, self.conf.precheck)
+            preview(space, self._compose, self.n_trials, self.conf.workers, lambda: check.smallest(space))
             return
         grid = self._grid(space)
         queued = [self._warm_start(item, space) for item in self.conf.enqueue] if worker_index() == 0 else []
@@ -122,7 +119,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         for name, dist in space.values.items():  # each distribution against its key's type and range
             check_distribution(name, dist, self.config)
         space.custom = self._custom_space()
-        self._precheck_base(space)
+        Precheck(self._compose, self.precheck, self.conf.precheck).base(space)
         return space
 
     def _custom_space(self) -> Callable[[optuna.Trial], Any] | None:
@@ -242,57 +239,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                          f"hydra.sweeper.params.{key.lstrip('+')} runs as null does; add one that does (trainer.ema_decay: "
                          f"0.0, off) or set {key.lstrip('+')} in conf/experiment/{item}.yaml")
 
-    def _precheck_base(self, space: _space.SearchSpace) -> None:
-        """A config error in a key the search does not vary would reject every candidate: report
-        it once, before the study is touched. An over-budget base model is fine, widths are sampled,
-        unless even the space's smallest model is over the budget (a search from a base that fits
-        is not probed: a second or two of counting at every sweep's start)."""
-        if self.precheck is None:
-            return
-        choice = {g: d.choices[0] for g, d in space.groups.items()}  # a fixed key may be of a swept option
-
-        def fixed(values: dict[str, Any]) -> list[str]:  # the base config's overrides, with some values set
-            return [f"{k}={v}" for k, v in {**choice, **space.fixed, **values}.items()]
-        try:
-            base = self._compose(fixed({}))
-            attrs = self.precheck(base)
-        except ParamBudgetExceeded:
-            _corner.check(space, self._counter(fixed), OmegaConf.select(base, _corner.BUDGET, default=None),
-                          lambda groups: self._model_of(fixed(groups)))
-            return
-        except MnistSweepError as e:
-            if str(e).split(":", 1)[0] not in space.distributions:
-                raise SweepError(str(e)) from None
-            return
-        except NOT_A_PRECHECK as e:  # the function does not fit the contract: every candidate would fail alike
-            raise SweepError(f"hydra.sweeper.precheck: '{self.conf.precheck}' raised {type(e).__name__} on the "
-                             f"sweep's config ({one_line(str(e))}); {PRECHECK_CONTRACT}") from None
-        if attrs is not None and not isinstance(attrs, Mapping):
-            raise SweepError(f"hydra.sweeper.precheck: '{self.conf.precheck}' returned {type(attrs).__name__}; "
-                             f"{PRECHECK_CONTRACT}")
-
-    def _counter(self, fixed: Callable[[dict[str, Any]], list[str]]) -> _corner.Count:
-        """The precheck's parameter count of the sweep's config with some values set (no budget)."""
-        def count(values: dict[str, Any]) -> int | None:
-            try:
-                attrs = self.precheck(self._compose(fixed({**values, _corner.BUDGET: "null"})))
-            except ParamBudgetExceeded as e:  # over the hard limit
-                return e.params
-            except (MnistSweepError, *NOT_A_PRECHECK):
-                return None
-            return attrs.get("params") if isinstance(attrs, Mapping) else None
-        return count
-
-    def _model_of(self, overrides: list[str]) -> Any:
-        """The model section these overrides compose (None where they do not compose)."""
-        try:
-            return OmegaConf.to_container(self._compose(overrides).model, resolve=True)
-        except Exception:  # noqa: BLE001 - Hydra's many composition errors: not the base's model
-            return None
-
     def _report_best(self, study: Any, sweep_dir: Path) -> None:
         summary = _study.best_summary(study)
         if summary is None:
             log.warning("no trial completed")
             return
         OmegaConf.save(OmegaConf.create(summary), sweep_dir / "optimization_results.yaml")
+

@@ -5,9 +5,11 @@ budget), and an estimated duration from a short timing of the median candidate o
 """
 from __future__ import annotations
 
+import collections
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import optuna
 import torch
@@ -18,7 +20,7 @@ from hydra_plugins.mnist_sweep_sweeper import _space
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
-from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
 
 
@@ -42,33 +44,38 @@ def _images_per_s(cfg: DictConfig, batches: int = 6) -> float:
     return batches * bs / (time.perf_counter() - t0)
 
 
-def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int) -> None:
-    """Log the space, the candidates' parameter range and an estimated duration."""
+def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int,
+            smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None) -> None:
+    """Log the space, the candidates' parameter range and an estimated duration; ``smallest``: the
+    space's smallest model and its values, asked for where no draw fits (None: not told)."""
     log.info("search space (%d parameters):", len(space.distributions))
     for name, dist in space.distributions.items():
         log.info("  %s: %s", name, dist)
     for name, value in space.fixed.items():
         log.info("  %s = %s (fixed)", name, value)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    params, over, cfgs = [], 0, {}
+    params, over, refused, cfgs = [], [], [], {}
     for _ in range(SAMPLES):
         trial = study.ask()
         try:
             cfg = compose(_space.suggest(trial, space, compose))
             n = validate(cfg).n_params
-        except (MnistSweepError, optuna.TrialPruned):  # the budget, a bad config, the custom space
-            over += 1
+        except ParamBudgetExceeded as e:
+            over.append(e)
+            continue
+        except (MnistSweepError, optuna.TrialPruned) as e:  # a bad config, the custom space
+            refused.append(str(e) or "rejected by hydra.sweeper.custom_search_space")
             continue
         params.append(n)
         cfgs[n] = cfg
         study.tell(trial, 0.0)
     if not params:
-        log.info("all %d sampled candidates are refused (over the budget?): narrow the space", SAMPLES)
+        log.info("%s", _none_fit(over, refused, smallest))
         return
     median = statistics.median_low(params)
     log.info(
         "candidates (%d random draws): %s to %s parameters, median %s; %d%% refused before training (budget or config)",
-        SAMPLES, f"{min(params):,}", f"{max(params):,}", f"{median:,}", round(100 * over / SAMPLES),
+        SAMPLES, f"{min(params):,}", f"{max(params):,}", f"{median:,}", round(100 * (len(over) + len(refused)) / SAMPLES),
     )
     cfg = cfgs[median]
     st = validate(cfg)
@@ -80,3 +87,22 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
         "trial per core) / %d worker(s) = about %.0f minutes without pruning; pruning shortens it",
         n_trials, st.trainer.max_epochs, epoch_s, ips, max(workers, 1), total / 60,
     )
+
+
+def _none_fit(over: list[ParamBudgetExceeded], refused: list[str],
+              smallest: Callable[[], tuple[int, dict[str, Any]] | None]) -> str:
+    """Why none of the draws would train: the budget (and whether any candidate fits it at all),
+    or the commonest config error."""
+    if refused:
+        top, n = collections.Counter(refused).most_common(1)[0]
+        return (f"all {SAMPLES} random draws are refused before training ({len(over)} over the budget, "
+                f"{len(refused)} invalid; {n} of them: {top}): fix the space and run the dry run again")
+    budget, least = over[0].budget, min(e.params for e in over)
+    line = (f"all {SAMPLES} random draws are over the budget of model.max_params={budget:,} parameters "
+            f"(the smallest drawn has {least:,})")
+    found = smallest()
+    if found is None or found[0] > budget:
+        return f"{line}: narrow the search space to smaller widths or raise model.max_params"
+    values = " ".join(f"{k.lstrip('+')}={v}" for k, v in found[1].items())
+    return (f"{line}; the space's smallest model has {found[0]:,} ({values}), so few candidates fit and most "
+            "trials would be rejected before training: narrow the space toward it or raise model.max_params")

@@ -1,0 +1,85 @@
+"""The sweep's base config, checked before the study is touched: a config error in a key the search
+does not vary (it would reject every candidate), a precheck that does not fit its contract, and a
+budget that even the space's smallest model is over (``_corner``)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from hydra_plugins.mnist_sweep_sweeper import _corner
+from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
+
+NOT_A_PRECHECK = (TypeError, AttributeError, NameError, ImportError)  # on the base config: a wrong function
+PRECHECK_CONTRACT = ("give module.function(cfg) -> dict of user attrs or None, raising to reject a candidate "
+                     "(e.g. mnist_sweep.training.precheck), or null")
+Overrides = Callable[[dict[str, Any]], list[str]]
+
+
+def base_overrides(space: SearchSpace) -> Overrides:
+    """The base config's overrides (each swept group at its first option: a fixed key may be of a
+    swept option), with some values set."""
+    choice = {g: d.choices[0] for g, d in space.groups.items()}
+    return lambda values: [f"{k}={v}" for k, v in {**choice, **space.fixed, **values}.items()]
+
+
+class Precheck:
+    """``hydra.sweeper.precheck`` (``name``: its dotted path) run on the sweep's base config."""
+
+    def __init__(self, compose: Callable[[list[str]], DictConfig],
+                 precheck: Callable[[DictConfig], Any] | None, name: str | None) -> None:
+        self.compose, self.precheck, self.name = compose, precheck, name
+
+    def base(self, space: SearchSpace) -> None:
+        """A config error in a key the search does not vary would reject every candidate: report
+        it once. An over-budget base model is fine, widths are sampled, unless even the space's
+        smallest model is over the budget (a search from a base that fits is not probed: a second
+        or two of counting at every sweep's start)."""
+        if self.precheck is None:
+            return
+        fixed = base_overrides(space)
+        try:
+            base = self.compose(fixed({}))
+            attrs = self.precheck(base)
+        except ParamBudgetExceeded:
+            _corner.check(space, self._counter(fixed), OmegaConf.select(base, _corner.BUDGET, default=None),
+                          lambda groups: self._model_of(fixed(groups)))
+            return
+        except MnistSweepError as e:
+            if str(e).split(":", 1)[0] not in space.distributions:
+                raise SweepError(str(e)) from None
+            return
+        except NOT_A_PRECHECK as e:  # the function does not fit the contract: every candidate would fail alike
+            raise SweepError(f"hydra.sweeper.precheck: '{self.name}' raised {type(e).__name__} on the "
+                             f"sweep's config ({one_line(str(e))}); {PRECHECK_CONTRACT}") from None
+        if attrs is not None and not isinstance(attrs, Mapping):
+            raise SweepError(f"hydra.sweeper.precheck: '{self.name}' returned {type(attrs).__name__}; "
+                             f"{PRECHECK_CONTRACT}")
+
+    def smallest(self, space: SearchSpace) -> tuple[int, dict[str, Any]] | None:
+        """The space's smallest model and its values (``_corner``), where the precheck can count it."""
+        if self.precheck is None:
+            return None
+        fixed = base_overrides(space)
+        return _corner.smallest_model(space, self._counter(fixed), lambda groups: self._model_of(fixed(groups)))
+
+    def _counter(self, fixed: Overrides) -> _corner.Count:
+        """The precheck's parameter count of the sweep's config with some values set (no budget)."""
+        def count(values: dict[str, Any]) -> int | None:
+            try:
+                attrs = self.precheck(self.compose(fixed({**values, _corner.BUDGET: "null"})))
+            except ParamBudgetExceeded as e:  # over the hard limit
+                return e.params
+            except (MnistSweepError, *NOT_A_PRECHECK):
+                return None
+            return attrs.get("params") if isinstance(attrs, Mapping) else None
+        return count
+
+    def _model_of(self, overrides: list[str]) -> Any:
+        """The model section these overrides compose (None where they do not compose)."""
+        try:
+            return OmegaConf.to_container(self.compose(overrides).model, resolve=True)
+        except Exception:  # noqa: BLE001 - Hydra's many composition errors: not the base's model
+            return None

@@ -19,6 +19,8 @@ that is in a sweep. What the sweeper adds to the stock loop, each concern in its
 - ``_workers``: ``workers - 1`` helper processes on the same study; ``_log``: every worker's
   per-trial lines on the main console.
 - ``_progress``: one line per finished trial with an ETA; ``_preview``: ``dry_run``.
+- ``_precheck``: the base config checked before the study is touched; ``_corner``: the space's
+  smallest model (a budget nothing fits is one line at once).
 - ``_compose``: candidates composed fast for the checks; ``_optuna``: the private APIs used.
 """
 # No `from __future__ import annotations`: Hydra execs plugin modules outside sys.modules.

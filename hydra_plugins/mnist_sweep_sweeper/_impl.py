@@ -112,7 +112,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         """hydra.sweeper.params and the command line's sweep overrides, each checked against conf/."""
         self._process_searchspace_config()
         space = _space.build(
-            self._parse_sweeper_params_config() + list(arguments), set(self.config.hydra.runtime.choices), self._compose
+            self._parse_sweeper_params_config() + list(arguments), set(self.config.hydra.runtime.choices), self._compose,
+            lambda group: self.hydra_context.config_loader.get_group_options(group),
         )
         if self.search_space_distributions:  # the deprecated hydra.sweeper.search_space form
             space.values.update({k: _space.modern(v) for k, v in self.search_space_distributions.items()})

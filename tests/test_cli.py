@@ -340,6 +340,11 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
                     "model.c1=VALUE instead"),
     (["-m", "~optimizer.momentum"], "~optimizer.momentum: optimizer.momentum is a key of the schema"),
     (["~model.cl"], "~model.cl: nothing to delete; model.cl: no such key; did you mean"),
+    # a key of another option: 'nothing to delete; scheduler.gamma: no such key', though step has it
+    (["~scheduler.gamma"], "~scheduler.gamma: nothing to delete: scheduler.gamma is a key of scheduler=step only, not "
+                           "of the option this config composes (and a schema key is never deleted); drop ~scheduler.gamma"),
+    (["-m", "~scheduler.gamma", "scheduler=choice(step,onecycle)"], "~scheduler.gamma: nothing to delete: "
+                                                                    "scheduler.gamma is a key of scheduler=step only"),
     (["~trainer.seed=2"], "~trainer.seed=2: deletes trainer.seed only where its value is 2, and it is 1; to set it use "
                           "trainer.seed=2"),
     # a searched key has dots in its name: Hydra read it as nested keys, and the line said to add it with +

@@ -7,6 +7,7 @@ metrics side by side, and exits 1 if any differs. On the same machine they match
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import threading
@@ -113,11 +114,25 @@ def selection(config_dir: Path) -> list[str]:
         return saved
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
+
+
+def run_dir_override(path: Path | str) -> str:
+    """``hydra.run.dir=PATH`` as one Hydra override that reads back as ``path`` whatever it holds
+    (a space, a comma, ``=``, quotes): quoted, with Hydra's escapes, unless it is plain. Unquoted,
+    such a path was a grammar error in the re-run ('^'), after confirm had created its --out."""
+    text = str(path)
+    if _PLAIN.fullmatch(text) and "/" in text:  # not a number, true or null either
+        return f"hydra.run.dir={text}"
+    quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), text)
+    return f"hydra.run.dir='{quoted}'"
+
+
 def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
     """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
     cmd = [
         sys.executable, "-m", "mnist_sweep.train", *selection(config_dir),
-        f"hydra.run.dir={out_dir}", "trainer.progress=false", *extra,
+        run_dir_override(out_dir), "trainer.progress=false", *extra,
     ]
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)

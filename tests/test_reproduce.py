@@ -65,3 +65,31 @@ def test_a_trial_is_selected_from_conf_with_its_overrides_only_when_they_give_it
     assert selection(config_dir) == ["--config-path", str(config_dir), "--config-name", "config"]
     (config_dir / "overrides.yaml").unlink()
     assert selection(config_dir)[0] == "--config-path"
+
+
+ODD_PATHS = ["a b", "ü/x", "a,b/c", "a=b/c", "it's/x", "a\\b/c", "end\\", "1.5", "null", "~/x", "[x]/y"]
+
+
+@pytest.mark.parametrize("path", ODD_PATHS)
+def test_the_run_dir_override_reads_back_as_the_path(path):
+    """reproduce and confirm pass --out to the re-run as hydra.run.dir=PATH: unquoted, a space,
+    comma or = was a grammar error there ('^'), and 1.5 or null were not a path at all."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from mnist_sweep.reproduce import run_dir_override
+
+    override = OverridesParser.create().parse_override(run_dir_override(path))
+    assert override.key_or_group == "hydra.run.dir" and override.value() == path
+    assert run_dir_override("outputs/reproduce/trial_0001") == "hydra.run.dir=outputs/reproduce/trial_0001"
+
+
+def test_reproduce_into_an_out_dir_with_a_space_and_a_comma(tmp_path):
+    """The re-run failed with "error: hydra.run.dir=.../rep 1, ü: ^" and reproduced nothing."""
+    trial = tmp_path / "sw" / "trial_0000"
+    done = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={trial}"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (tmp_path / "sw" / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{trial}\n")
+    out = tmp_path / "rep 1, ü"
+    proc = run_inproc(["mnist_sweep.reproduce", str(tmp_path / "sw"), "--out", str(out)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "all 1 epochs reproduced exactly" in proc.stdout and (out / "result.json").is_file()

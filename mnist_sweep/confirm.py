@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from mnist_sweep import PROJECT_ROOT
+from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
@@ -96,14 +96,35 @@ def sweep_runs(trial_dir: Path | None) -> list[Path]:
     return [] if trial_dir is None else [trial_dir, *sorted(trial_dir.glob("seed_*"))]
 
 
+OUT_FIX = "remove that run dir (confirm trains it again) or give another --out"
+
+
+def finished(run_dir: Path) -> dict | None:
+    """The result.json of a complete run in ``run_dir``; None where there is none (no file, or a
+    run that did not complete); a damaged one is a MnistSweepError naming it."""
+    result, why = results.load(run_dir)
+    if why == "no such file":
+        return None
+    if why:
+        raise MnistSweepError(f"{run_dir / results.FILENAME}: {why}; {OUT_FIX}")
+    return result if result.get("status") == "complete" else None
+
+
 def finished_diff(run_dir: Path, wanted: dict) -> str | None:
-    """None when ``run_dir`` holds a complete run of exactly ``wanted``; else what differs."""
+    """None when ``run_dir`` holds a complete run of exactly ``wanted``; else what differs. A
+    damaged result.json or saved config is a MnistSweepError naming the file (it was a traceback)."""
     from omegaconf import OmegaConf
 
-    result = run_dir / "result.json"
-    if not result.exists() or json.loads(result.read_text()).get("status") != "complete":
+    if finished(run_dir) is None:
         return "no complete run"
-    saved = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), resolve=True)
+    config = run_dir / ".hydra" / "config.yaml"
+    try:
+        saved = OmegaConf.to_container(results.read_config(run_dir), resolve=True)
+    except MnistSweepError as e:
+        raise MnistSweepError(f"{str(e).split('; ')[0]}; {OUT_FIX}") from None
+    except Exception as e:  # noqa: BLE001 - an interpolation that no longer resolves (edited by hand?)
+        raise MnistSweepError(f"{config}: does not resolve ({type(e).__name__}: {str(e).splitlines()[0]}); "
+                              f"{OUT_FIX}") from None
     return first_difference(saved, wanted, defaults=default_config())
 
 
@@ -142,15 +163,19 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str], t
     with this protocol); returns its result.json."""
     wanted = resolved(select, overrides)
     result = run_dir / "result.json"
-    if result.exists() and json.loads(result.read_text()).get("status") == "complete":
+    if (done_here := finished(run_dir)) is not None:
         diff = finished_diff(run_dir, wanted)
         if diff is None:
-            return json.loads(result.read_text())
+            return done_here
         raise MnistSweepError(
             f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove that run"
         )
     for done in sweep_runs(trial_dir):
-        if finished_diff(done, wanted) is None:
+        try:
+            same = finished_diff(done, wanted) is None
+        except MnistSweepError:  # a damaged run of the sweep's own: trained here instead
+            continue
+        if same:
             print(f"  seed {seed}: the sweep's own run {done} has this exact config: reused", flush=True)
             return json.loads((done / "result.json").read_text())
     cmd = [sys.executable, "-m", "mnist_sweep.train", *select, *overrides, run_dir_override(run_dir)]
@@ -213,11 +238,11 @@ def _run(args: argparse.Namespace) -> None:
         print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {r['epochs']} epochs", flush=True)
         return name, seed, r
 
-    results: dict[str, dict[int, dict]] = {name: {} for name in chosen}
+    done: dict[str, dict[int, dict]] = {name: {} for name in chosen}
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
         for name, seed, r in pool.map(job, jobs):
-            results[name][seed] = r
-    df = table(results)
+            done[name][seed] = r
+    df = table(done)
     write_csv(df, out / "robustness.csv")
     shown = df.copy()
     for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:

@@ -163,3 +163,25 @@ def test_a_bad_set_is_one_line_naming_it_before_anything_is_printed_or_created(t
                        *[a for s in sets for a in ("--set", s)]], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
     assert proc.stdout == "" and snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("damage", ["result.json", "config.yaml", "no config.yaml", "interpolation"])
+def test_a_damaged_run_in_out_is_one_line_naming_its_file(tmp_path, damage):
+    """A run dir of --out with a damaged result.json or saved config was a JSONDecodeError or YAML
+    ParserError traceback; a missing config.yaml was 'choose a writable directory'."""
+    sw = fake_sweep(tmp_path)
+    seed = tmp_path / "out" / "trial_0000" / "seed_1"
+    (seed / ".hydra").mkdir(parents=True)
+    (seed / "result.json").write_text('{"status": "complete", "test_acc' if damage == "result.json"
+                                      else '{"status": "complete"}')
+    config = (sw / "trial_0000" / ".hydra" / "config.yaml").read_text()
+    if damage != "no config.yaml":
+        (seed / ".hydra" / "config.yaml").write_text(
+            {"config.yaml": "model: [\n", "interpolation": config.replace("c1:", "cc1:")}.get(damage, config))
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(tmp_path / "out")],
+                      cwd=tmp_path)
+    file = seed / ("result.json" if damage == "result.json" else ".hydra/config.yaml")
+    assert_one_line_error(proc, str(file), "remove that run dir", "another --out")
+    assert snapshot(tmp_path) == before
+

@@ -15,6 +15,7 @@ when the sweep trained with this protocol; two run at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import subprocess
@@ -228,6 +229,8 @@ def _run(args: argparse.Namespace) -> None:
     jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override), trial_dir)  # all checked first
             for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
     protocol = protocol_line(chosen, args.override)
+    made = [*reversed(out.absolute().parents), out.absolute(), *(out.absolute() / name for name in chosen)]
+    created = [d for d in made if not d.exists()]  # what a failure removes again, while empty
     out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
     print(f"confirming {len(chosen)} configs x {args.seeds} seeds -> {out}", flush=True)
     print(protocol, flush=True)
@@ -239,9 +242,15 @@ def _run(args: argparse.Namespace) -> None:
         return name, seed, r
 
     done: dict[str, dict[int, dict]] = {name: {} for name in chosen}
-    with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        for name, seed, r in pool.map(job, jobs):
-            done[name][seed] = r
+    try:
+        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+            for name, seed, r in pool.map(job, jobs):
+                done[name][seed] = r
+    except BaseException:  # a failed run removed its own dir; the dirs made for it go while empty
+        for d in reversed(created):  # out/NAME before out before its parents; finished runs stay (reused)
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
     df = table(done)
     write_csv(df, out / "robustness.csv")
     shown = df.copy()

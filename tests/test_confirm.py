@@ -185,3 +185,12 @@ def test_a_damaged_run_in_out_is_one_line_naming_its_file(tmp_path, damage):
     assert_one_line_error(proc, str(file), "remove that run dir", "another --out")
     assert snapshot(tmp_path) == before
 
+
+def test_a_failed_run_leaves_no_out_dir_behind(tmp_path):
+    """confirm made --out (and its parents) before training; a run that failed left them empty."""
+    sw = fake_sweep(tmp_path)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(tmp_path / "a b" / "out"),
+                       *SMALL, "--set", f"data.root={tmp_path / 'no_data'}"], cwd=tmp_path)
+    assert_one_line_error(proc, "training failed", "no_data")
+    assert snapshot(tmp_path) == before

@@ -201,7 +201,7 @@ def setup(st: Settings, slot: int) -> Setup:
     data = mdata.load(ds.root or str(mdata.default_root()), val_size=ds.val_size, train_limit=ds.train_limit,
                       split_seed=ds.split_seed, device=device, test_limit=ds.test_limit)
     torch.manual_seed(ts.seed)  # initial weights depend only on the seed
-    model = mmodel.build(st.model)
+    model = mmodel.build(st.model, fast_dropout=st.trainer.fast_dropout)
     log.info("model summary\n%s", mmodel.summary(model))
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False

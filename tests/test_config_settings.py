@@ -203,3 +203,15 @@ def test_a_model_error_names_the_key_a_user_sets_not_the_list_that_interpolates_
     assert line is not None and line.startswith(f"{named}: ") and fix in line, line
     if "model=eva8_seed" not in overrides:
         assert not any(f"model.{k}[" in line for k in ("widths", "padding", "kernels")), line
+
+
+def test_fast_dropout_is_on_in_conf_and_off_for_a_saved_config_without_the_key():
+    """A run saved before trainer.fast_dropout drew torch's dropout masks: reproduced from its saved
+    config, it must draw them again (identical metrics), so the schema's default is false."""
+    from omegaconf import OmegaConf
+
+    assert validate(make_cfg(*TINY)).trainer.fast_dropout is True
+    assert validate(make_cfg(*TINY, "+experiment=best_20k")).trainer.fast_dropout is False  # as confirmed
+    saved = OmegaConf.create(OmegaConf.to_container(make_cfg(*TINY), resolve=False))
+    del saved.trainer["fast_dropout"]
+    assert validate(saved).trainer.fast_dropout is False

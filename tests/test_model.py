@@ -264,3 +264,48 @@ def test_any_accepted_spec_is_counted_exactly(data):
     model = Net(spec).eval()
     assert spec_params(spec) == count_params(model)
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+# --------------------------------------------------------------------------- trainer.fast_dropout
+@pytest.mark.parametrize("p", [0.015, 0.065, 0.3])
+def test_bits_dropout_keeps_each_element_with_probability_1_minus_p_and_rescales(p):
+    from mnist_sweep.model import BitsDropout
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 12, 20, 20) + 1.0  # no zeros: a zero out is a dropped element
+    out = BitsDropout(p).train()(x)
+    kept = out != 0
+    cut = round(p * 65536)
+    n = x.numel()
+    assert abs(kept.sum().item() / n - (1 - cut / 65536)) < 4 * (p * (1 - p) / n) ** 0.5  # 4 sigma
+    assert torch.allclose(out[kept], x[kept] * 65536 / (65536 - cut))
+
+
+def test_bits_dropout_is_seeded_keeps_the_memory_format_and_its_gradient_is_the_mask():
+    from mnist_sweep.model import BitsDropout
+
+    x = torch.randn(8, 6, 9, 9).contiguous(memory_format=torch.channels_last).requires_grad_()
+    drop = BitsDropout(0.2).train()
+    torch.manual_seed(3)
+    a = drop(x)
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), a)
+    assert a.is_contiguous(memory_format=torch.channels_last)
+    a.sum().backward()
+    scale = 65536 / (65536 - round(0.2 * 65536))
+    assert torch.allclose(x.grad, torch.where(a != 0, scale, 0.0))
+    drop.eval()
+    assert drop(x) is x and BitsDropout(0.0).train()(x) is x
+
+
+def test_fast_dropout_changes_no_parameter_and_nothing_in_eval(cfg):
+    """The same model, parameters and eval outputs; only the training masks are drawn otherwise."""
+    model_cfg = OmegaConf.to_container(cfg().model, resolve=True)
+    torch.manual_seed(0)
+    plain = build(model_cfg)
+    torch.manual_seed(0)
+    fast = build(model_cfg, fast_dropout=True)
+    assert count_params(fast) == count_params(plain) and fast.state_dict().keys() == plain.state_dict().keys()
+    assert all(isinstance(m, torch.nn.Dropout) for m in fast.modules() if "Dropout" in type(m).__name__)
+    x = torch.randn(4, 1, 28, 28)
+    assert torch.equal(fast.eval()(x), plain.eval()(x))

@@ -139,6 +139,7 @@ class TrainerSchema:
     channels_last: bool = True
     precision: str = key("auto", one_of=PRECISIONS)
     test_every_epoch: bool = True
+    fast_dropout: bool = False  # conf/trainer sets true; a saved config without the key ran torch's dropout
     objectives: Optional[List[str]] = None
 
 

@@ -38,6 +38,7 @@ class TrainerSettings:
     channels_last: bool
     precision: str  # auto | fp32 | bf16 (auto: mnist_sweep.precision decides per machine)
     test_every_epoch: bool  # false: the test set only at the final epoch (epoch_reached_target unknown)
+    fast_dropout: bool  # CPU: dropout masks from 16 random bits per element (mnist_sweep.model.BitsDropout)
     objectives: tuple[str, ...] | None
 
     def show_progress(self, is_tty: bool) -> bool:
@@ -193,7 +194,7 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
         max_epochs=t.max_epochs, seed=t.seed, device=t.device, threads=t.threads, target_acc=t.target_acc,
         select_on=t.select_on, progress=None if t.progress == "auto" else bool(t.progress), save_checkpoint=t.save_checkpoint,
         label_smoothing=t.label_smoothing, ema_decay=t.ema_decay or None, channels_last=t.channels_last, precision=t.precision,
-        test_every_epoch=t.test_every_epoch, objectives=objectives,
+        test_every_epoch=t.test_every_epoch, fast_dropout=t.fast_dropout, objectives=objectives,
     )
 
 

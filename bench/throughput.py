@@ -2,7 +2,8 @@
 
 Same model, batch size, optimizer, thread count and augmentation strength; only the input
 pipeline differs:
-- tensors: the trainer's own input pipeline (also in bf16 autocast: trainer.precision=bf16), ``mnist_sweep.data.TrainBatches`` (MNIST loaded
+- tensors: the trainer's own input pipeline (also in bf16 autocast: trainer.precision=bf16, and with
+  trainer.fast_dropout's BitsDropout: the _fastdrop rows), ``mnist_sweep.data.TrainBatches`` (MNIST loaded
   once as uint8 tensors, shuffled with randperm, augmented per sample with one batched
   affine_grid/grid_sample call), in NHWC (channels_last, the trainer's default) and NCHW;
 - dataloader: torchvision.datasets.MNIST + per-sample transforms (RandomAffine, ToTensor,
@@ -79,25 +80,30 @@ def main() -> None:
     cfg = OmegaConf.create({"model": OmegaConf.load(f"conf/model/{args.model}.yaml")}).model  # for ${model.*}
     results = {}
     nhwc, nchw = torch.channels_last, torch.contiguous_format
-    for name, fn in [("tensors_nhwc", lambda m, o: bench_tensors(m.to(memory_format=nhwc), o, args.batches, args.batch_size, nhwc)),
-                     ("tensors_nhwc_bf16", lambda m, o: bench_tensors(m.to(memory_format=nhwc), o, args.batches,
-                                                                      args.batch_size, nhwc, "bf16")),
+    nhwc_run = lambda m, o, precision="fp32": bench_tensors(m.to(memory_format=nhwc), o, args.batches,  # noqa: E731
+                                                            args.batch_size, nhwc, precision)
+    for name, fn in [("tensors_nhwc", nhwc_run),
+                     ("tensors_nhwc_bf16", lambda m, o: nhwc_run(m, o, "bf16")),
+                     ("tensors_nhwc_fastdrop", nhwc_run),  # trainer.fast_dropout=true: BitsDropout
+                     ("tensors_nhwc_bf16_fastdrop", lambda m, o: nhwc_run(m, o, "bf16")),
                      ("tensors_nchw", lambda m, o: bench_tensors(m, o, args.batches, args.batch_size, nchw)),
                      ("dataloader_w0", lambda m, o: bench_loader(m, o, args.batches, args.batch_size, 0)),
                      ("dataloader_w1", lambda m, o: bench_loader(m, o, args.batches, args.batch_size, 1))]:
         torch.manual_seed(0)
-        model = mmodel.build(OmegaConf.to_container(cfg, resolve=True))
+        model = mmodel.build(OmegaConf.to_container(cfg, resolve=True), fast_dropout=name.endswith("_fastdrop"))
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         results[name] = fn(model, opt)
     print(f"model {args.model} ({mmodel.count_params(model):,} params), batch {args.batch_size}, "
           f"{args.batches} batches, torch threads {args.threads}, torch {torch.__version__}, {platform.processor() or platform.machine()}")
     for name, ips in results.items():
-        print(f"  {name:14s} {ips:8.0f} images/s")
+        print(f"  {name:26s} {ips:8.0f} images/s")
     t = results["tensors_nhwc"]  # the trainer's default path (trainer.channels_last=true)
     print(f"  ratio trainer (tensors, NHWC) / dataloader (0 workers): {t / results['dataloader_w0']:.2f}x")
     print(f"  ratio trainer (tensors, NHWC) / dataloader (1 worker, uses a 2nd core): {t / results['dataloader_w1']:.2f}x")
     print(f"  ratio tensors NCHW / dataloader (0 workers): {results['tensors_nchw'] / results['dataloader_w0']:.2f}x")
     print(f"  ratio bf16 / fp32 (tensors, NHWC): {results['tensors_nhwc_bf16'] / t:.2f}x")
+    print(f"  ratio fast dropout / torch's (tensors, NHWC, fp32): {results['tensors_nhwc_fastdrop'] / t:.2f}x; "
+          f"bf16: {results['tensors_nhwc_bf16_fastdrop'] / results['tensors_nhwc_bf16']:.2f}x")
 
 
 if __name__ == "__main__":

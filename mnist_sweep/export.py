@@ -29,9 +29,8 @@ from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read
-from mnist_sweep.reproduce import check_trained, pick_row
+from mnist_sweep.reproduce import SECTIONS, check_trained, checked_config, pick_row
 
-SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
 CONFIRM = {"data": {"val_size": 0}, "trainer": {"select_on": "test", "objectives": None}}
@@ -47,6 +46,7 @@ def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
     d = row.get("trial_dir")
     if not isinstance(d, str) or not (Path(d) / ".hydra" / "config.yaml").is_file():
         raise LeaderboardError(f"{label}: {d}/.hydra/config.yaml is missing (trial dir deleted or moved?); cannot export it")
+    checked_config(Path(d), "export")  # --onnx too: a config train would refuse is no trial to export
     return Path(d)
 
 
@@ -76,16 +76,13 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
     """(the experiment's body, its group choices) from a trial's saved ``.hydra/`` files. The
     trial's own interpolations (``model.widths`` from ``c1..c6``) are kept: they resolve inside
     the file, so ``+experiment=NAME model.c3=24`` still works."""
-    cfg = results.read_config(trial_dir)  # as predict and --onnx read it: one line for a damaged file
+    cfg = checked_config(trial_dir, "export")  # damaged or edited by hand: one line, before anything is written
     choices: dict[str, Any] = {}
     hydra_yaml = trial_dir / ".hydra" / "hydra.yaml"
     try:
         choices = dict(OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.runtime.choices))
     except Exception:  # noqa: BLE001 - missing or damaged: the group options' own names say (below)
         choices = {}
-    missing = [s for s in SECTIONS if s not in cfg]
-    if missing:
-        raise MnistSweepError(f"{trial_dir}/.hydra/config.yaml: no {', '.join(missing)} section; not a trial of this project")
     body = {s: OmegaConf.to_container(cfg[s], resolve=False) for s in SECTIONS}
     for section, keys in DISPLAY_ONLY.items():
         for key in keys:

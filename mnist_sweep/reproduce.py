@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -65,6 +66,28 @@ def check_trained(row: pd.Series, board: pd.DataFrame | None, verb: str) -> None
     raise LeaderboardError(f"{label}: was never trained, nothing to {verb}; pick a complete trial")
 
 
+SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")  # what a trial's saved config holds
+
+
+def checked_config(trial_dir: Path, verb: str = "reproduce") -> Any:
+    """A trial's saved ``.hydra/config.yaml`` as train would take it: read (one line for a damaged
+    file), then validated; a hand-edited bad value, an unknown key, an interpolation that no longer
+    resolves or a missing section is one line naming the file, before anything runs or is written."""
+    from mnist_sweep.config.settings import validate
+
+    cfg = results.read_config(trial_dir)
+    path = trial_dir / ".hydra" / "config.yaml"
+    if missing := [s for s in SECTIONS if s not in cfg]:
+        raise MnistSweepError(f"{path}: no {', '.join(missing)} section; not a trial of this project: pick another trial")
+    try:
+        validate(cfg)
+    except Exception as e:  # noqa: BLE001 - ConfigError, or OmegaConf's on a hand-edited file
+        why = str(e) if isinstance(e, MnistSweepError) else f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+        raise MnistSweepError(f"{path}: {why}; fix it in the file (edited by hand?) or pick another trial: "
+                              f"train would refuse it, so cannot {verb} it") from None
+    return cfg
+
+
 def trial_files(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "reproduce") -> tuple[Path, pd.DataFrame]:
     """(saved config dir, recorded metrics) of a leaderboard row (``board``: the leaderboard it is
     from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""
@@ -74,7 +97,7 @@ def trial_files(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "
     config = trial_dir / ".hydra" / "config.yaml"
     if not config.exists():
         raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot {verb} it")
-    results.read_config(trial_dir)  # a damaged config: one line naming it, before anything runs
+    checked_config(trial_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
     try:
         metrics = pd.read_csv(trial_dir / "metrics.csv")
     except (OSError, ValueError):

@@ -93,3 +93,29 @@ def test_reproduce_into_an_out_dir_with_a_space_and_a_comma(tmp_path):
     proc = run_inproc(["mnist_sweep.reproduce", str(tmp_path / "sw"), "--out", str(out)], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "all 1 epochs reproduced exactly" in proc.stdout and (out / "result.json").is_file()
+
+
+HAND_EDITS = {  # a saved config edited by hand: (old text, new text, what the line says)
+    "bad value": ("c1: 8", "c1: -8", "model.c1: must be >= 1, got -8"),
+    "renamed key": ("c1: 8", "cc1: 8", "Interpolation key 'model.c1' not found"),
+    "not a number": ("weight_decay:", "weight_decay: abc\n  x_weight_decay:", "optimizer.weight_decay"),
+    "missing section": ("data:", "dataX:", "no data section"),
+}
+
+
+@pytest.mark.parametrize("edit", HAND_EDITS)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_hand_edited_saved_config_is_one_line_naming_it(tmp_path, command, edit):
+    """export wrote a bad value into the experiment file, silently (training it failed later), and
+    a key that no longer resolved was an InterpolationKeyError traceback; reproduce started the
+    re-run, whose line did not name the file."""
+    sw = fake_sweep(tmp_path)
+    config = sw / "trial_0000" / ".hydra" / "config.yaml"
+    old, new, says = HAND_EDITS[edit]
+    text = config.read_text()
+    assert f"\n  {old}" in text or f"\n{old}" in text
+    config.write_text(text.replace(old, new, 1))
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
+    assert_one_line_error(proc, str(config), says, "pick another trial")
+    assert snapshot(tmp_path) == before

@@ -18,6 +18,7 @@ from mnist_sweep import sweeps
 from mnist_sweep.storage import mask_url, open_for_reading
 
 HOST = "127.0.0.1"
+GIVE = "give the storage URL instead of the sweep dir"  # the dashboard has no --storage/--study
 
 
 def storage_url(target: str) -> str:
@@ -30,14 +31,14 @@ def storage_url(target: str) -> str:
     if not d.is_dir():
         why = "is a file, not a sweep dir" if d.exists() else "no such sweep dir"
         raise StorageError(f"{target}: {why}; give outputs/sweeps/NAME or a storage URL")
-    found = sweeps.find_storage(d)
+    found = sweeps.find_storage(d, GIVE)
     if found is None:
         raise StorageError(
             f"{target}: no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give its "
             "URL, or export MNIST_SWEEP_STORAGE and pass \"$MNIST_SWEEP_STORAGE\")"
         )
     url = found[0]
-    sweeps.check_exists(url, flag=f"{target}: its storage", fix=sweeps.RECORDED_FIX)
+    sweeps.check_exists(url, flag=f"{target}: its storage", fix=f"moved or deleted? {GIVE}")
     return url
 
 

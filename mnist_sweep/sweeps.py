@@ -24,7 +24,7 @@ from mnist_sweep.storage import (
 )
 
 STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
-RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"
+RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"  # ``give`` where a command names it otherwise
 
 
 # ------------------------------------------------------------------ recording where the study lives
@@ -99,9 +99,10 @@ def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
     return None
 
 
-def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
+def find_storage(sweep_dir: Path, give: str = "give --storage URL --study NAME") -> tuple[str, str | None, str] | None:
     """(storage URL, study name or None for "the only one", where it was found) for a sweep dir:
-    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db`` or ``journal.log``."""
+    its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db`` or
+    ``journal.log``. ``give``: how the command names a storage instead (a damaged record's way out)."""
     sweep_dir = Path(sweep_dir)
     record = sweep_dir / STORAGE_RECORD
     if record.exists():
@@ -110,7 +111,7 @@ def find_storage(sweep_dir: Path) -> tuple[str, str | None, str] | None:
             return _from_env(str(data["storage"])), str(data["study_name"]), str(record)
         except (OSError, ValueError, KeyError, TypeError):
             raise LeaderboardError(f"{record}: unreadable or damaged; delete it (the next trial of the sweep "
-                                   "rewrites it) or give --storage URL --study NAME") from None
+                                   f"rewrites it) or {give}") from None
     found = _from_hydra_yaml(sweep_dir)
     if found:
         return _from_env(found[0]), found[1], found[2]
@@ -198,7 +199,7 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
     """The sweep dir's Optuna study, found through ``find_storage`` (``study_name`` overrides the
     recorded name); a LeaderboardError when none is recorded (``give``: how to name one instead)
     or it cannot be opened. ``also``: another way out, appended to either message."""
-    found = find_storage(sweep_dir)
+    found = find_storage(sweep_dir, give)
     if found is None:
         raise LeaderboardError(
             f"{sweep_dir}: no Optuna storage recorded for this sweep (no {STORAGE_RECORD}, no trial "
@@ -206,7 +207,7 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
         )
     url, name, source = found
     named_by = "--study" if study_name else f"{source}: study_name"
-    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=RECORDED_FIX + also,
+    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=f"moved or deleted? {give}{also}",
                       named_by=named_by, other=f"{give} for one of them{also}")
 
 

@@ -125,3 +125,17 @@ def test_port_in_use_is_one_line(swept, capsys):
         assert dashboard.main([str(tmp / "e2e"), "--port", str(port)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"--port {port}" in err[0]
+
+
+@pytest.mark.parametrize("damage", ["storage moved", "storage.json damaged"])
+def test_a_sweep_dirs_lost_storage_names_a_way_out_the_dashboard_has(tmp_path, capsys, damage):
+    """The line told the user to 'give --storage URL --study NAME', flags the dashboard does not have."""
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    record = {"study_name": "s", "storage": f"sqlite:///{tmp_path}/moved.db", "cwd": str(tmp_path)}
+    (sweep / "storage.json").write_text("{" if damage == "storage.json damaged" else json.dumps(record))
+    assert dashboard.main([str(sweep)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "give the storage URL instead of the sweep dir" in err[0], err
+    assert "--storage" not in err[0] and "--study" not in err[0]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["storage.json", "sweep"]

@@ -39,7 +39,8 @@ class Image28:
 
 def _gray(im: Any) -> Any:
     """A decoded image as 8-bit grayscale: a transparent background becomes the colour that contrasts
-    with the strokes; 16-bit grayscale is scaled down (PIL's convert would clip it to white)."""
+    with the strokes; 16-bit grayscale is scaled down (PIL's convert would clip it to white), and
+    32-bit float pixels in [0, 1] (mode F) up (convert would round every one to 0 or 1: black)."""
     from PIL import Image
 
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -53,6 +54,10 @@ def _gray(im: Any) -> Any:
         a = np.asarray(im, dtype=np.float64)
         scale = 257.0 if im.mode.startswith("I;16") or a.max() > 255 else 1.0  # 65535 -> 255
         return Image.fromarray(np.clip(np.rint(a / scale), 0, 255).astype(np.uint8), mode="L")
+    if im.mode == "F":
+        a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+        scale = 255.0 if a.size and a.max() <= 1.0 else 1.0  # [0, 1] floats, else 0-255 values
+        return Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8), mode="L")
     return im.convert("L")
 
 

@@ -231,3 +231,16 @@ def test_a_file_given_as_the_run_dir_is_called_a_file(tmp_path, capsys):
     (tmp_path / "afile").write_text("")
     assert "afile: is a file, not a run dir" in one_error(capsys, [str(tmp_path / "afile"), "--test"])
     assert "nowhere: no such run dir" in one_error(capsys, [str(tmp_path / "nowhere"), "--test"])
+
+
+def test_a_float_image_in_0_1_reads_as_its_8_bit_twin(tmp_path):
+    """A 32-bit float TIFF (mode F) with pixels in [0, 1], as numpy code saves one: PIL's
+    convert('L') rounded every pixel to 0 or 1, so the network saw a black image."""
+    eight = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)
+    Image.fromarray(eight).save(tmp_path / "8.png")
+    Image.fromarray(eight.astype(np.float32) / 255).save(tmp_path / "unit.tiff")
+    Image.fromarray(eight.astype(np.float32)).save(tmp_path / "bytes.tiff")
+    assert Image.open(tmp_path / "unit.tiff").mode == "F"
+    want = predict.load_image(tmp_path / "8.png", "no").x
+    assert torch.equal(predict.load_image(tmp_path / "unit.tiff", "no").x, want)
+    assert torch.equal(predict.load_image(tmp_path / "bytes.tiff", "no").x, want)

@@ -82,7 +82,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
     except FileNotFoundError:
         raise MnistSweepError(f"{p}: no such image file") from None
     except IsADirectoryError:
-        raise MnistSweepError(f"{p}: is a directory, not an image") from None
+        raise MnistSweepError(f"{p}: is a directory, not an image; give the image files in it (e.g. {p}/*.png)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MnistSweepError(f"{p}: too large to decode (over PIL's limit of {limit:,} pixels, "
                               "Image.MAX_IMAGE_PIXELS); give a smaller image of one digit") from None

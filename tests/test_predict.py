@@ -244,3 +244,12 @@ def test_a_float_image_in_0_1_reads_as_its_8_bit_twin(tmp_path):
     want = predict.load_image(tmp_path / "8.png", "no").x
     assert torch.equal(predict.load_image(tmp_path / "unit.tiff", "no").x, want)
     assert torch.equal(predict.load_image(tmp_path / "bytes.tiff", "no").x, want)
+
+
+def test_a_directory_of_images_says_to_give_the_files(tmp_path, capsys):
+    """A directory (empty, or of images) was 'is a directory, not an image', with no way out."""
+    (tmp_path / "digits").mkdir()
+    assert predict.main([str(tmp_path), str(tmp_path / "digits")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'digits'}: is a directory, not an image; give the image files in it "
+                   f"(e.g. {tmp_path / 'digits'}/*.png)"]

@@ -247,6 +247,15 @@ SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it
     (["+experiment=tiny", "scheduler=choice(onecycle,cosine)"],
      "hydra.sweeper.params.scheduler: 'cosine' cannot run with +experiment=tiny: conf/experiment/tiny.yaml sets "
      "scheduler.pct_start, which scheduler=cosine does not have"),
+    # every option that cannot, in one line (it named one at a time), and for a glob the exclude, not 'drop from the choice'
+    (["+experiment=tiny", "scheduler=glob(*)"],
+     "hydra.sweeper.params.scheduler: 'cosine', 'none' and 'step' cannot run with +experiment=tiny: conf/experiment/"
+     "tiny.yaml sets scheduler.pct_start, which scheduler=cosine does not have; exclude 'cosine', 'none' and 'step', "
+     "scheduler=glob(*,exclude=[cosine,none,step]), or sweep scheduler without +experiment=tiny"),
+    (["+experiment=tiny", "scheduler=choice(step,cosine)"],
+     "hydra.sweeper.params.scheduler: 'step' and 'cosine' cannot run with +experiment=tiny: conf/experiment/tiny.yaml "
+     "sets scheduler.pct_start, which scheduler=step does not have; take scheduler out of the search (+experiment=tiny "
+     "picks its option)"),
 ]
 
 
@@ -301,6 +310,14 @@ def test_a_group_swept_by_glob_is_searched_over_the_options_it_matches(tmp_path,
                        f"scheduler={glob}", f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"scheduler: CategoricalDistribution(choices=({options}))" in proc.stdout
+
+
+def test_a_group_each_candidate_adds_may_be_swept_by_glob(tmp_path):
+    """'+experiment=glob(t*)', as '+experiment=choice(tiny)' is: it was refused as 'no config group'."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
+                       "+experiment=glob(*,exclude=[b*,e*,s*])", f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "+experiment: CategoricalDistribution(choices=('tiny',))" in proc.stdout
 
 
 def test_a_refusal_raised_inside_the_sweep_is_one_line_exit_2_and_leaves_no_sweep_dir(tmp_path):

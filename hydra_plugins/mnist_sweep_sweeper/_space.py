@@ -10,7 +10,6 @@ candidate before launch.
 """
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,8 +28,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hydra_plugins.mnist_sweep_sweeper import _optuna
-from mnist_sweep.errors import SweepError, one_line
+from hydra_plugins.mnist_sweep_sweeper import _groups, _optuna
+from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
 Compose = Callable[[list[str]], DictConfig]
@@ -95,11 +94,13 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
           options: Callable[[str], list[str]] = lambda group: []) -> SearchSpace:
     """The space from ``key=...`` entries (config params first, command line after), checked against
     conf/; ``options``: a config group's options (``glob(...)`` picks among them)."""
-    space = SearchSpace()
+    space, globs = SearchSpace(), {}
     for entry in entries:
         name, dist = parse(entry)
+        globs.pop(name, None)  # a later entry for the key replaces the earlier
         if isinstance(dist, Glob):
-            dist = _globbed(name, dist, group_names, options)
+            globs[name] = dist
+            dist = _groups.globbed(name, dist, group_names, options)
         if not isinstance(dist, BaseDistribution):
             space.fixed[name] = dist
         elif name in group_names:
@@ -109,48 +110,14 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
     for name in space.fixed:  # `data.batch_size=128` on the command line takes it out of the search
         space.groups.pop(name, None)
         space.values.pop(name, None)
-    groups_fixed = [f"{k}={v}" for k, v in space.fixed.items() if "." not in k.lstrip("+")]
     for name, dist in space.groups.items():
         if not isinstance(dist, CategoricalDistribution):  # scheduler=interval(0,1): no options to pick from
             raise SweepError(f"hydra.sweeper.params.{name}: a config group is searched over its options, "
                              f"'{name}=choice(A,B)', not {describe(dist)}")
-        for option in dist.choices:  # type: ignore[attr-defined]
-            try:
-                compose([f"{name}={option}"])
-            except HydraException:
-                raise SweepError(f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name}'") from None
-            try:  # with the groups every candidate gets (+experiment=tiny): its keys may not be the option's
-                compose([*groups_fixed, f"{name}={option}"])
-            except HydraException as e:
-                raise SweepError(_clash(name, option, groups_fixed, e)) from None
+    _groups.check(space.groups, space.fixed, globs, compose)  # type: ignore[arg-type]
     for name in space.values:
         _check_key(name, space.groups, compose)
     return space
-
-
-def _globbed(name: str, glob: Glob, group_names: set[str], options: Callable[[str], list[str]]) -> BaseDistribution:
-    """``scheduler=glob(*,exclude=none)`` as a choice of the group's options it matches."""
-    pattern = f"glob({','.join(glob.include)}{''.join(f',exclude={x}' for x in glob.exclude)})"
-    if name not in group_names:
-        raise SweepError(f"hydra.sweeper.params.{name}: {pattern} picks among a config group's options, and "
-                         f"{name} is no config group; search a value with choice(...), range(...) or interval(...)")
-    available = sorted(options(name))
-    if not (matched := glob.filter(available)):
-        raise SweepError(f"hydra.sweeper.params.{name}: {pattern} matches none of the group's options "
-                         f"({', '.join(available)}); fix the pattern or list them: {name}=choice(A,B)")
-    return CategoricalDistribution(matched)
-
-
-def _clash(name: str, option: str, groups: list[str], e: HydraException) -> str:
-    """One line for a swept group's option that the fixed groups cannot be composed with: an
-    experiment setting a key that option does not have (tiny's scheduler.pct_start, scheduler=step)."""
-    key = getattr(e.__cause__ or e.__context__, "full_key", None)
-    where = re.search(r"In '([^']+)'", str(e))
-    if key and where:
-        return (f"hydra.sweeper.params.{name}: '{option}' cannot run with {' '.join(groups)}: conf/{where[1]}.yaml "
-                f"sets {key}, which {name}={option} does not have; drop '{option}' from the choice, or sweep "
-                f"{name} without {' '.join(groups)}")
-    return f"hydra.sweeper.params.{name}: '{option}' cannot run with {' '.join(groups)}: {one_line(str(e))}"
 
 
 def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "") -> None:

@@ -20,7 +20,8 @@ that is in a sweep. What the sweeper adds to the stock loop, each concern in its
   per-trial lines on the main console.
 - ``_progress``: one line per finished trial with an ETA; ``_preview``: ``dry_run``.
 - ``_precheck``: the base config checked before the study is touched; ``_corner``: the space's
-  smallest model (a budget nothing fits is one line at once).
+  smallest model (a budget nothing fits is one line at once); ``_groups``: swept config groups
+  (``glob(...)``, options the fixed groups cannot run with).
 - ``_compose``: candidates composed fast for the checks; ``_optuna``: the private APIs used.
 """
 # No `from __future__ import annotations`: Hydra execs plugin modules outside sys.modules.

@@ -1,0 +1,88 @@
+"""A search space's config groups: ``glob(...)`` expanded to the options it matches (as Hydra's
+basic sweeper does), and each swept option checked against conf/ and against the groups every
+candidate gets (``+experiment=tiny`` sets ``scheduler.pct_start``, which ``scheduler=step`` lacks)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from hydra.core.override_parser.types import Glob
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+
+from mnist_sweep.errors import SweepError, one_line
+
+Compose = Callable[[list[str]], DictConfig]
+
+
+def pattern(glob: Glob) -> str:
+    """``glob`` as the override syntax writes it."""
+    exclude = f",exclude=[{','.join(glob.exclude)}]" if len(glob.exclude) > 1 else "".join(f",exclude={x}" for x in glob.exclude)
+    include = glob.include[0] if len(glob.include) == 1 else f"[{','.join(glob.include)}]"
+    return f"glob({include}{exclude})"
+
+
+def globbed(name: str, glob: Glob, group_names: set[str], options: Callable[[str], list[str]]) -> BaseDistribution:
+    """``scheduler=glob(*,exclude=none)`` as a choice of the group's options it matches; a group a
+    candidate adds (``+experiment=glob(t*)``) picks among that group's options."""
+    group = name.lstrip("+")
+    available = sorted(options(group)) if name.startswith("+") or name in group_names else []
+    if not available:
+        raise SweepError(f"hydra.sweeper.params.{name}: {pattern(glob)} picks among a config group's options, and "
+                         f"{name} is no config group; search a value with choice(...), range(...) or interval(...)")
+    if not (matched := glob.filter(available)):
+        raise SweepError(f"hydra.sweeper.params.{name}: {pattern(glob)} matches none of the group's options "
+                         f"({', '.join(available)}); fix the pattern or list them: {name}=choice(A,B)")
+    return CategoricalDistribution(matched)
+
+
+def clash(e: HydraException, overrides: list[str]) -> str | None:
+    """``conf/experiment/tiny.yaml sets scheduler.pct_start, which scheduler=step does not have`` for
+    a composition error of a key one config file sets and the group option ``overrides`` pick lacks;
+    None for another error."""
+    key = getattr(e.__cause__ or e.__context__, "full_key", None)
+    where = re.search(r"In '([^']+)'", str(e))
+    if not key or not where:
+        return None
+    head = str(key).split(".", 1)[0]
+    option = next((o for o in reversed(overrides) if o.split("=", 1)[0].lstrip("+") == head), f"{head}'s option")
+    return f"conf/{where[1]}.yaml sets {key}, which {option} does not have"
+
+
+def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], globs: dict[str, Glob],
+          compose: Compose) -> None:
+    """Each swept group's options: options of the group, and composable with the fixed groups
+    (``globs``: the groups swept by a pattern, whose fix is an exclude)."""
+    fixed_groups = [f"{k}={v}" for k, v in fixed.items() if "." not in k.lstrip("+")]
+    for name, dist in groups.items():
+        clashes: dict[str, HydraException] = {}
+        for option in dist.choices:
+            try:
+                compose([f"{name}={option}"])
+            except HydraException:
+                raise SweepError(f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name}'") from None
+            try:  # with the groups every candidate gets (+experiment=tiny): its keys may not be the option's
+                compose([*fixed_groups, f"{name}={option}"])
+            except HydraException as e:
+                clashes[str(option)] = e
+        if clashes:
+            raise SweepError(_clash_line(name, dist, clashes, fixed_groups, globs.get(name)))
+
+
+def _clash_line(name: str, dist: CategoricalDistribution, clashes: dict[str, HydraException], groups: list[str],
+                glob: Glob | None) -> str:
+    """One line for the swept options the fixed groups cannot be composed with: all of them, why
+    the first cannot, and the fix (a choice without them, an exclude for a glob)."""
+    first, e = next(iter(clashes.items()))
+    them = " and ".join(", ".join(f"'{o}'" for o in clashes).rsplit(", ", 1))
+    fixed = " ".join(groups)
+    why = clash(e, [*groups, f"{name}={first}"]) or one_line(str(e))
+    without = f"sweep {name} without {fixed}"
+    if len(clashes) == len(dist.choices):
+        fix = f"take {name} out of the search ({fixed} picks its option), or {without}"
+    elif glob is not None:
+        fix = f"exclude {them}, {name}={pattern(Glob(glob.include, [*glob.exclude, *clashes]))}, or {without}"
+    else:
+        fix = f"drop {them} from the choice, or {without}"
+    return f"hydra.sweeper.params.{name}: {them} cannot run with {fixed}: {why}; {fix}"

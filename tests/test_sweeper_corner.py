@@ -88,3 +88,12 @@ def test_check_refuses_only_a_budget_below_the_smallest():
     check(space, chain, None, SAME)  # no budget
     with pytest.raises(SweepError, match=rf"^model\.max_params: .* the smallest it allows has {n:,} \(model\.c1=8\)"):
         check(space, chain, n - 1, SAME)
+
+
+def test_check_names_no_values_where_no_searched_key_changes_the_size():
+    """model=eva8_seed with only model.dropout searched: the line said 'has 17,290 ()'."""
+    space = SearchSpace(values={"model.dropout": FloatDistribution(0.0, 0.2)})
+    n = chain({})
+    with pytest.raises(SweepError, match=rf"the smallest it allows has {n:,} \(no searched key changes the model's "
+                                         r"size\); raise model\.max_params"):
+        check(space, chain, n - 1, SAME)

@@ -77,7 +77,14 @@ def check(space: SearchSpace, count: Count, budget: int | None, model_of: ModelO
     if found is None or found[0] <= budget:
         return
     n, point = found
-    values = " ".join(f"{k.lstrip('+')}={v}" for k, v in point.items())
     raise SweepError(f"{BUDGET}: every candidate of the search space is over the budget of {budget:,} parameters: "
-                     f"the smallest it allows has {n:,} ({values}); raise {BUDGET} to at least {n:,} or search "
+                     f"the smallest it allows has {n:,} {named(point)}; raise {BUDGET} to at least {n:,} or search "
                      "smaller widths (hydra.sweeper.params)")
+
+
+def named(point: dict[str, Any]) -> str:
+    """``(model.c1=4 model.c2=8)``: the values that give the smallest; where no searched key changes
+    the count, says so (the base config's model, whatever the search picks)."""
+    if not point:
+        return "(no searched key changes the model's size)"
+    return "(" + " ".join(f"{k.lstrip('+')}={v}" for k, v in point.items()) + ")"

@@ -364,6 +364,34 @@ def test_a_dry_run_none_of_whose_draws_is_valid_says_why(tmp_path):
                      r"model\.block\[4\]: residual needs c_in == c_out .* set model\.c4=(8|12), or use plain there\)", proc.stdout)
 
 
+def test_a_dry_run_whose_draws_do_not_compose_counts_them_refused(tmp_path):
+    """+experiment=choice(...) with a swept scheduler: tiny sets scheduler.pct_start, which step lacks. A sweep
+    rejects such a candidate; the dry run stopped at it, 'error: scheduler.pct_start: no such key', exit 2."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
+                       "+experiment=choice(tiny,small_8k)", "scheduler=choice(step,cosine)",
+                       f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"all 50 random draws are refused before training \(0 over the budget, 50 invalid; \d+ of them: "
+                     r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(step|cosine) "
+                     r"does not have\)", proc.stdout), proc.stdout[-2000:]
+
+
+def custom_that_raises(cfg, trial: optuna.Trial) -> None:
+    """A custom search space with a bug on some draws."""
+    if trial.params["model.c3"] == 8:
+        raise ZeroDivisionError("division by zero")
+
+
+def test_a_dry_run_stops_at_the_custom_spaces_error_as_the_sweep_would(tmp_path):
+    """The sweep stops at the function's error in one line; the dry run counted it as a refused draw
+    and gave an estimate, exit 0."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
+                       "model.c3=choice(8,16)", "hydra.sweeper.custom_search_space=test_sweep.custom_that_raises",
+                       f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "hydra.sweeper.custom_search_space: the function raised ZeroDivisionError")
+
+
 @pytest.mark.parametrize("space", [
     ["+experiment=choice(best_20k,tiny)", "model.c5=choice(8,16)", "model.max_params=4000"],  # tiny, c5=8: 3,758
     ["model.block=[plain,plain,plain,plain,residual,plain,plain]", "model.p4=1", "model.c3=choice(16,8)",

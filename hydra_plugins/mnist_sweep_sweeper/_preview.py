@@ -14,13 +14,14 @@ from typing import Any
 import optuna
 import torch
 import torch.nn.functional as F
+from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _space
+from hydra_plugins.mnist_sweep_sweeper import _corner, _groups, _space
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
-from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
 
 
@@ -63,8 +64,14 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
         except ParamBudgetExceeded as e:
             over.append(e)
             continue
+        except SweepError:  # the custom space's own error: it stops the sweep, as it would the real one
+            raise
         except (MnistSweepError, optuna.TrialPruned) as e:  # a bad config, the custom space
             refused.append(str(e) or "rejected by hydra.sweeper.custom_search_space")
+            continue
+        except HydraException as e:  # two swept choices that do not compose (+experiment=tiny, scheduler=step)
+            drawn = [f"{k}={v}" for k, v in {**space.fixed, **trial.params}.items()]
+            refused.append(_groups.clash(e, drawn) or one_line(str(e)))
             continue
         params.append(n)
         cfgs[n] = cfg
@@ -103,6 +110,5 @@ def _none_fit(over: list[ParamBudgetExceeded], refused: list[str],
     found = smallest()
     if found is None or found[0] > budget:
         return f"{line}: narrow the search space to smaller widths or raise model.max_params"
-    values = " ".join(f"{k.lstrip('+')}={v}" for k, v in found[1].items())
-    return (f"{line}; the space's smallest model has {found[0]:,} ({values}), so few candidates fit and most "
+    return (f"{line}; the space's smallest model has {found[0]:,} {_corner.named(found[1])}, so few candidates fit and most "
             "trials would be rejected before training: narrow the space toward it or raise model.max_params")

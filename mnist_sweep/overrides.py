@@ -50,8 +50,10 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
             return (f"~{m[1]}: a ~ override cannot name a searched key ({leaf} is one key of hydra.sweeper.params, "
                     f"dots and all); take it out of the search with {leaf}=VALUE, or start from an empty space "
                     "with hydra.sweeper.params=null")
-        if not choices and (found := holders(m[1], None)):  # a schema key of another option (scheduler=step)
-            return (f"~{m[1]}: nothing to delete: {m[1]} is a key of {' and '.join(found)} only, not of the option "
+        if found := holders(m[1], choices):  # a schema key of another option (scheduler=step): adding it cannot help
+            chosen = (choices or {}).get(section := m[1].split(".", 1)[0])
+            this = f"{section}={chosen}, the option" if chosen else "the option"
+            return (f"~{m[1]}: nothing to delete: {m[1]} is a key of {' and '.join(found)} only, not of {this} "
                     f"this config composes (and a schema key is never deleted); drop ~{m[1]}")
         return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices, add_hint=False)}"
     if m := _OTHER_VALUE.search(str(e)):

@@ -362,6 +362,11 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
                            "of the option this config composes (and a schema key is never deleted); drop ~scheduler.gamma"),
     (["-m", "~scheduler.gamma", "scheduler=choice(step,onecycle)"], "~scheduler.gamma: nothing to delete: "
                                                                     "scheduler.gamma is a key of scheduler=step only"),
+    # with a value the option this config composes is known: the line said to 'add scheduler=step', whose gamma
+    # is a schema key no ~ can delete
+    (["~scheduler.gamma=0.5"], "~scheduler.gamma: nothing to delete: scheduler.gamma is a key of scheduler=step only, "
+                               "not of scheduler=onecycle, the option this config composes (and a schema key is never "
+                               "deleted); drop ~scheduler.gamma"),
     (["~trainer.seed=2"], "~trainer.seed=2: deletes trainer.seed only where its value is 2, and it is 1; to set it use "
                           "trainer.seed=2"),
     # a searched key has dots in its name: Hydra read it as nested keys, and the line said to add it with +

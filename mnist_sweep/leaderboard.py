@@ -203,8 +203,23 @@ def _check_names(args: argparse.Namespace) -> None:
         raise LeaderboardError(f"--sort {args.sort!r}: names no column; give COLUMN[:asc|:desc], or leave out --sort")
 
 
+def _check_out(args: argparse.Namespace) -> None:
+    """--out may not replace a sweep dir's own leaderboard.csv with another table (a merge, another
+    sweep's): reproduce, export and confirm read their rows there. Its own sweep dir's table is fine."""
+    if not args.out or Path(args.out).name != FILENAME:
+        return
+    d = Path(args.out).absolute().parent
+    if not ((d / STORAGE_RECORD).exists() or (d / "optuna.db").exists() or any(d.glob("trial_*"))):
+        return
+    if len(args.paths) == 1 and not args.storage and Path(args.paths[0]).resolve() in (d.resolve(), d.resolve() / FILENAME):
+        return
+    raise LeaderboardError(f"--out {args.out}: is the leaderboard of the sweep in {d} (reproduce, export and confirm "
+                           "pick its rows by rank); this table would replace it: give another file name")
+
+
 def _run(args: argparse.Namespace) -> None:
     _check_names(args)
+    _check_out(args)
     storage = args.storage or (default_storage() if args.study else None)
     if args.study and not storage:
         raise LeaderboardError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")

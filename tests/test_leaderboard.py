@@ -248,3 +248,23 @@ def test_flags_that_name_nothing_or_an_unwritable_out_are_refused_before_printin
     proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)
     assert proc.stdout == "" and snapshot(tmp_path) == before
+
+
+def test_out_does_not_replace_another_sweeps_leaderboard(tmp_path):
+    """--out SWEEP/leaderboard.csv replaced that sweep's table with another (a merge, another
+    sweep's rows), and reproduce SWEEP --rank 1 then re-ran a trial of the other sweep."""
+    for name in ("a", "b"):
+        (tmp_path / name / "trial_0000").mkdir(parents=True)
+        pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "params": [900],
+                      "val_acc": [0.9 if name == "a" else 0.95], "test_acc_final": [0.9],
+                      "trial_dir": [str(tmp_path / name / "trial_0000")]}).to_csv(tmp_path / name / "leaderboard.csv",
+                                                                                  index=False)
+    before = snapshot(tmp_path)
+    for sources in (["a", "b"], ["b"]):
+        proc = run_inproc(["mnist_sweep.leaderboard", *sources, "--out", "a/leaderboard.csv"], cwd=tmp_path)
+        assert_one_line_error(proc, "--out a/leaderboard.csv: is the leaderboard of the sweep in", "another file name")
+        assert proc.stdout == "" and snapshot(tmp_path) == before
+    for own in ("a", "a/leaderboard.csv"):  # its own table, rewritten: allowed
+        assert run_inproc(["mnist_sweep.leaderboard", own, "--out", "a/leaderboard.csv"], cwd=tmp_path).returncode == 0
+    proc = run_inproc(["mnist_sweep.leaderboard", "a", "b", "--out", "merged/leaderboard.csv"], cwd=tmp_path)
+    assert proc.returncode == 0 and len(pd.read_csv(tmp_path / "merged" / "leaderboard.csv")) == 2

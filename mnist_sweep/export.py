@@ -1,20 +1,19 @@
 """Turn a leaderboard trial into a config you keep (``+experiment``) and its weights into ONNX.
 
 ``python -m mnist_sweep.export SWEEP_DIR|LEADERBOARD.csv --rank N|--trial N --out conf/experiment/NAME.yaml``
-writes the trial's settings (model, optimizer, scheduler, data, trainer, with the group options it
-used) as an ``# @package _global_`` experiment like ``conf/experiment/best_20k.yaml``; then
-``python -m mnist_sweep.train +experiment=NAME`` trains it again with the trial's metrics.
-Hydra finds ``+experiment=NAME`` as ``experiment/NAME.yaml`` in its config dirs, so ``--out``
-must be ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml`` (then train with
-``--config-dir DIR``). ``--confirm`` writes the confirmation protocol instead (no validation
-hold-out, as ``confirm`` and the shipped experiments train). ``--onnx FILE.onnx`` writes the
-trial's final weights as ONNX (dynamic batch), checked against PyTorch on the test set; the
-file's ``metadata_props`` say how to feed it (``onnx_metadata``: input name, shape, layout, pixel
-scaling, normalization mean/std, class order), and the command prints them.
+writes the trial's settings (its sections and the group options it used) as an ``# @package
+_global_`` experiment; ``python -m mnist_sweep.train +experiment=NAME`` trains it again with the
+trial's metrics. Hydra finds ``+experiment=NAME`` as ``experiment/NAME.yaml`` in its config dirs,
+so ``--out`` is ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml`` (``--config-dir DIR``).
+``--confirm`` writes the confirmation protocol instead (no validation hold-out). ``--onnx FILE.onnx``
+writes the final weights as ONNX (dynamic batch), checked against PyTorch on the test set; the
+file's ``metadata_props`` say how to feed it (``onnx_metadata``), and the command prints them.
+Both files are written, or neither.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -218,6 +217,9 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
                 f"(max |logit diff| {diff:.2e}, bound {ONNX_TOLERANCE:.0e}); not written"
             )
         tmp.replace(out)
+    except OSError as e:  # named by the file asked for, not the temporary one beside it
+        raise MnistSweepError(f"--onnx {out}: cannot write in {out.parent} ({e.strerror or type(e).__name__}); "
+                              "choose a writable directory or fix its permissions") from None
     finally:
         tmp.unlink(missing_ok=True)
     return "\n".join([
@@ -226,6 +228,33 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
         "  how to feed it, in the file's metadata_props (onnxruntime: session.get_modelmeta().custom_metadata_map):",
         *(f"    {key} = {value}" for key, value in meta.items()),
     ])
+
+
+def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, onnx: Path | None,
+               force: bool) -> str | None:
+    """The experiment file and the ONNX file, or neither: the experiment is written to its
+    temporary file first (an unwritable --out failed after the ONNX file was written) and moved into
+    place once the ONNX file passed its check; a failure removes the dirs made for them."""
+    made = [d for f in (out, onnx) if f is not None for d in reversed(f.absolute().parents) if not d.exists()]
+    line: list[str | None] = [None]
+
+    def write(tmp: Path | None) -> None:
+        if tmp is not None and text is not None:
+            tmp.write_text(text)
+        if run is not None and onnx is not None:
+            line[0] = write_onnx(run, onnx, force)
+
+    try:
+        if out is not None:
+            results.atomic_write(out, write)
+        else:
+            write(None)
+    except BaseException:
+        for d in sorted(set(made), key=lambda p: -len(p.parts)):  # deepest first, each while empty
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+    return line[0]
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -244,9 +273,8 @@ def _run(args: argparse.Namespace) -> None:
         body, defaults = experiment(trial_dir, args.confirm)
         text = render(body, defaults, header_lines(row, trial_dir, out, args.confirm))
     run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
-    onnx_line = write_onnx(run, Path(args.onnx), args.force) if run is not None else None  # parity first
-    if out is not None and text is not None:
-        results.atomic_write(out, lambda p: p.write_text(text))
+    onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force)
+    if out is not None:
         print(f"wrote {out}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}")
     if onnx_line:
         print(onnx_line)

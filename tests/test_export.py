@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import assert_one_line_error, run
+from conftest import assert_one_line_error, run, run_inproc, snapshot
 from mnist_sweep import checkpoint, export, mnist_files
 from mnist_sweep import data as mdata
 from mnist_sweep.reproduce import COMPARED
@@ -184,3 +184,29 @@ def test_group_options_are_kept(tmp_path, with_hydra_yaml):
     body, defaults = export.experiment(tmp_path / "trial_0000")
     assert {"override /optimizer": "adamw"} in defaults and {"override /scheduler": "step"} in defaults
     assert body["model"]["c3"] == 24 and "betas" in body["optimizer"]
+
+
+@pytest.mark.parametrize("bad", ["--out", "--onnx"])
+def test_both_files_or_neither(tmp_path, bad):
+    """An --out that could not be written failed after the ONNX file was written (9 s of export),
+    leaving it and the dirs made for it; an --onnx that could not be written was named by its
+    temporary file (.a.onnx.tmp.onnx)."""
+    from test_predict import made_run
+
+    made_run(tmp_path / "trial_0000")
+    (tmp_path / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{tmp_path / 'trial_0000'}\n")
+    (tmp_path / "afile").write_text("")
+    out, onnx = tmp_path / "new" / "experiment" / "a.yaml", tmp_path / "new" / "onnx" / "a.onnx"
+    if bad == "--out":
+        out = tmp_path / "afile" / "experiment" / "a.yaml"
+    else:
+        onnx = tmp_path / "new" / "onnx"
+        onnx.mkdir(parents=True)
+        onnx = onnx / "a.onnx"
+        onnx.mkdir()  # a directory by that name: not replaced by the file, even with --force
+    files = lambda: {p: v for p, v in snapshot(tmp_path).items() if not (tmp_path / p).is_dir()}  # noqa: E731
+    before, dirs = files(), sorted(tmp_path.rglob("*"))
+    proc = run_inproc(["mnist_sweep.export", str(tmp_path), "--out", str(out), "--onnx", str(onnx), "--force"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, "afile" if bad == "--out" else f"--onnx {onnx}: cannot write")
+    assert files() == before and sorted(tmp_path.rglob("*")) == dirs

@@ -103,6 +103,8 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=CORE + TAIL)
+    for col in ("params", "val_acc", "test_acc_final", "value"):  # a leaderboard CSV made without them (merge)
+        df[col] = df[col] if col in df else None
     sign = pd.to_numeric(df.pop("_sign"), errors="coerce").fillna(1.0) if "_sign" in df else 1.0
     acc = pd.to_numeric(df["val_acc"], errors="coerce").fillna(pd.to_numeric(df["test_acc_final"], errors="coerce"))
     if "val_mean" in df:  # a repeated config: its mean over seeds

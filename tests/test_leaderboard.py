@@ -268,3 +268,14 @@ def test_out_does_not_replace_another_sweeps_leaderboard(tmp_path):
         assert run_inproc(["mnist_sweep.leaderboard", own, "--out", "a/leaderboard.csv"], cwd=tmp_path).returncode == 0
     proc = run_inproc(["mnist_sweep.leaderboard", "a", "b", "--out", "merged/leaderboard.csv"], cwd=tmp_path)
     assert proc.returncode == 0 and len(pd.read_csv(tmp_path / "merged" / "leaderboard.csv")) == 2
+
+
+def test_merging_leaderboards_with_only_the_required_columns(tmp_path):
+    """read() asks only for rank, trial, status and trial_dir, but merging two such CSVs was a
+    KeyError: 'val_acc' traceback."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,\n")
+    proc = run_inproc(["mnist_sweep.leaderboard", "a", "b"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [r[1] for r in table_rows(proc.stdout)] == ["a", "b"]

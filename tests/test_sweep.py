@@ -376,6 +376,18 @@ def test_a_dry_run_whose_draws_do_not_compose_counts_them_refused(tmp_path):
                      r"does not have\)", proc.stdout), proc.stdout[-2000:]
 
 
+@pytest.mark.parametrize("space", [["model.c3=20", "model.c4=choice(16,20)", "model.p4=1"],  # base c4=16: c_in != c_out
+                                   ["model.p4=choice(0,1)"]])  # base p4=0: no padding
+def test_a_base_config_whose_model_error_hangs_on_a_searched_key_is_not_refused(tmp_path, space):
+    """A residual block 4 fits where the search picks c4=20 (or p4=1): the base config's error names
+    model.block[4], a key not searched, and the sweep was refused though half its candidates are valid."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
+                       "model.block=[plain,plain,plain,plain,residual,plain,plain]", *space,
+                       f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"candidates \(50 random draws\): .* \d+% refused before training", proc.stdout), proc.stdout[-2000:]
+
+
 def custom_that_raises(cfg, trial: optuna.Trial) -> None:
     """A custom search space with a bug on some draws."""
     if trial.params["model.c3"] == 8:

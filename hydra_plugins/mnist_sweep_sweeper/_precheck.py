@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import optuna
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.mnist_sweep_sweeper import _corner
+from hydra_plugins.mnist_sweep_sweeper import _corner, _space
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
 
@@ -47,8 +49,8 @@ class Precheck:
             _corner.check(space, self._counter(fixed), OmegaConf.select(base, _corner.BUDGET, default=None),
                           lambda groups: self._model_of(fixed(groups)))
             return
-        except MnistSweepError as e:
-            if str(e).split(":", 1)[0] not in space.distributions:
+        except MnistSweepError as e:  # a residual block's fit hangs on searched widths: 'model.block[4]: ...'
+            if str(e).split(":", 1)[0] not in space.distributions and not self._any_passes(space):
                 raise SweepError(str(e)) from None
             return
         except NOT_A_PRECHECK as e:  # the function does not fit the contract: every candidate would fail alike
@@ -57,6 +59,24 @@ class Precheck:
         if attrs is not None and not isinstance(attrs, Mapping):
             raise SweepError(f"hydra.sweeper.precheck: '{self.name}' returned {type(attrs).__name__}; "
                              f"{PRECHECK_CONTRACT}")
+
+    def _any_passes(self, space: SearchSpace, draws: int = 50) -> bool:
+        """Whether some of ``draws`` random candidates passes the precheck or is only over the budget
+        (a valid model): the base config's error then hangs on a searched key. Asked only where the
+        base config is refused; a valid region narrower than the draws find is refused as before."""
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        for _ in range(draws):
+            trial = study.ask()
+            try:
+                self.precheck(self.compose(_space.suggest(trial, space, self.compose)))  # type: ignore[misc]
+            except ParamBudgetExceeded:
+                return True
+            except SweepError:  # the custom space's own error: the sweep reports it
+                raise
+            except (MnistSweepError, HydraException, optuna.TrialPruned, *NOT_A_PRECHECK):
+                continue
+            return True
+        return False
 
     def smallest(self, space: SearchSpace) -> tuple[int, dict[str, Any]] | None:
         """The space's smallest model and its values (``_corner``), where the precheck can count it."""

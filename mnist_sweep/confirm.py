@@ -30,7 +30,7 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
-from mnist_sweep.reproduce import resolved, run_dir_override, selection, trial_files
+from mnist_sweep.reproduce import resolved, run_dir_override, selection, trial_config_dir
 
 # The confirmation protocol: every training image, every test image, no selection.
 FULL_TRAIN = ["data.val_size=0", "data.train_limit=null", "data.test_limit=null", "trainer.select_on=test",
@@ -60,7 +60,7 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
         raise LeaderboardError(f"{args.leaderboard}: no complete trial to confirm")
     out = {}
     for _, row in top.iterrows():
-        config_dir, _ = trial_files(row, board, "confirm")
+        config_dir = trial_config_dir(row, board, "confirm")
         out[f"trial_{int(row.trial):04d}"] = (selection(config_dir), config_dir.parent)
     return out
 

@@ -88,9 +88,9 @@ def checked_config(trial_dir: Path, verb: str = "reproduce") -> Any:
     return cfg
 
 
-def trial_files(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "reproduce") -> tuple[Path, pd.DataFrame]:
-    """(saved config dir, recorded metrics) of a leaderboard row (``board``: the leaderboard it is
-    from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""
+def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "reproduce") -> Path:
+    """The saved config dir (``.hydra``) of a leaderboard row, checked (``board``: the leaderboard it
+    is from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""
     label = f"trial {row['trial']} ({row['status']})"
     check_trained(row, board, verb)
     trial_dir = Path(str(row["trial_dir"]))
@@ -98,11 +98,26 @@ def trial_files(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "
     if not config.exists():
         raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot {verb} it")
     checked_config(trial_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
+    return config.parent
+
+
+def trial_files(row: pd.Series, board: pd.DataFrame | None = None) -> tuple[Path, pd.DataFrame]:
+    """(saved config dir, recorded metrics) of a leaderboard row to reproduce; metrics.csv must hold
+    an epoch and every compared column (with none, 'all 0 epochs reproduced exactly' passed; with
+    a column missing, the comparison was a KeyError after the re-run)."""
+    config_dir = trial_config_dir(row, board)
+    path = config_dir.parent / "metrics.csv"
+    fix = "restore it from a copy of the trial dir, or pick another trial; cannot reproduce it"
     try:
-        metrics = pd.read_csv(trial_dir / "metrics.csv")
-    except (OSError, ValueError):
-        raise LeaderboardError(f"{label}: {trial_dir / 'metrics.csv'} is missing or unreadable") from None
-    return config.parent, metrics
+        metrics = pd.read_csv(path)
+        missing = [c for c in ["epoch", *COMPARED] if c not in metrics.columns]
+        if missing or metrics.empty:
+            raise ValueError(f"no column {', '.join(missing)}" if missing else "no epoch recorded")
+        metrics[["epoch", *COMPARED]].apply(pd.to_numeric)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        why = "missing" if isinstance(e, FileNotFoundError) else f"unreadable or damaged ({e})" if str(e) else "unreadable"
+        raise LeaderboardError(f"trial {row['trial']} ({row['status']}): {path}: {why.splitlines()[0]}; {fix}") from None
+    return config_dir, metrics
 
 
 _HYDRA = threading.Lock()  # Hydra's compose API is process-global; confirm composes from two threads

@@ -119,3 +119,26 @@ def test_a_hand_edited_saved_config_is_one_line_naming_it(tmp_path, command, edi
     proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
     assert_one_line_error(proc, str(config), says, "pick another trial")
     assert snapshot(tmp_path) == before
+
+
+FULL_METRICS = "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc\n"
+BAD_METRICS = {  # the trial's metrics.csv, damaged: (its text or None for none, what the line says)
+    "no epochs": (FULL_METRICS, "no epoch recorded"),
+    "columns missing": ("epoch,lr\n1,0.1\n", "no column train_loss"),
+    "not a number": (FULL_METRICS + "1,0.1,x,0.5,1,0.5,1,0.5\n", "Unable to parse string"),
+    "gone": (None, "metrics.csv: missing"),
+}
+
+
+@pytest.mark.parametrize("damage", BAD_METRICS)
+def test_recorded_metrics_that_cannot_be_compared_are_one_line_before_the_rerun(tmp_path, damage):
+    """A metrics.csv with a header only reproduced 'all 0 epochs exactly' (exit 0); one without
+    the compared columns was a KeyError traceback after the whole re-run."""
+    sw = fake_sweep(tmp_path)
+    text, says = BAD_METRICS[damage]
+    metrics = sw / "trial_0000" / "metrics.csv"
+    metrics.write_text(text) if text is not None else metrics.unlink()
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS["reproduce"](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
+    assert_one_line_error(proc, "trial 0 (complete)", str(metrics), says, "cannot reproduce it")
+    assert proc.stdout == "" and snapshot(tmp_path) == before

@@ -142,3 +142,23 @@ def test_recorded_metrics_that_cannot_be_compared_are_one_line_before_the_rerun(
     proc = run_inproc([*COMMANDS["reproduce"](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
     assert_one_line_error(proc, "trial 0 (complete)", str(metrics), says, "cannot reproduce it")
     assert proc.stdout == "" and snapshot(tmp_path) == before
+
+
+def test_epochs_without_validation_compare_equal():
+    """A trial trained with data.val_size=0 (the confirmation protocol) records no val_loss or
+    val_acc; NaN != NaN made every epoch 'NO' and reproduce exit 1, on an exact re-run."""
+    import pandas as pd
+
+    from mnist_sweep.reproduce import compare
+
+    rows = pd.DataFrame({"epoch": [1, 2], "lr": [0.1, 0.05], "train_loss": [0.5, 0.4], "train_acc": [0.8, 0.9],
+                         "val_loss": [None, None], "val_acc": [None, None], "test_loss": [0.3, 0.2],
+                         "test_acc": [0.9, 0.95]})
+    table, ok = compare(rows, rows.copy())
+    assert ok and list(table.match) == ["yes", "yes"]
+    other = rows.copy()
+    other.loc[1, "test_acc"] = 0.96
+    assert compare(rows, other)[0].match.tolist() == ["yes", "NO"]
+    other = rows.copy()
+    other.loc[0, "val_acc"] = 0.5  # recorded empty, reproduced not: a difference
+    assert not compare(rows, other)[1]

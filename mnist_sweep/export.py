@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,11 @@ def check_out(out: Path, force: bool) -> None:
 
 
 def usage(out: Path) -> str:
-    """The train command that uses the exported file."""
+    """The train command that uses the exported file, pasteable (a config dir with a space is quoted)."""
     conf = (PROJECT_ROOT / "conf").resolve()
     if out.parent.resolve() == conf / "experiment":
         return f"python -m mnist_sweep.train +experiment={out.stem}"
-    return f"python -m mnist_sweep.train --config-dir {out.parent.parent.resolve()} +experiment={out.stem}"
+    return f"python -m mnist_sweep.train --config-dir {shlex.quote(str(out.parent.parent.resolve()))} +experiment={out.stem}"
 
 
 def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -232,9 +233,8 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
 
 def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, onnx: Path | None,
                force: bool) -> str | None:
-    """The experiment file and the ONNX file, or neither: the experiment is written to its
-    temporary file first (an unwritable --out failed after the ONNX file was written) and moved into
-    place once the ONNX file passed its check; a failure removes the dirs made for them."""
+    """Both files or neither: the experiment's temporary file first (an unwritable --out failed after
+    the ONNX file was written), moved into place after the ONNX check; a failure removes new dirs."""
     made = [d for f in (out, onnx) if f is not None for d in reversed(f.absolute().parents) if not d.exists()]
     line: list[str | None] = [None]
 

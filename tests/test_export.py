@@ -210,3 +210,11 @@ def test_both_files_or_neither(tmp_path, bad):
                       cwd=tmp_path)
     assert_one_line_error(proc, "afile" if bad == "--out" else f"--onnx {onnx}: cannot write")
     assert files() == before and sorted(tmp_path.rglob("*")) == dirs
+
+
+def test_the_printed_train_command_quotes_a_config_dir_with_a_space(tmp_path):
+    """'--config-dir /tmp/my configs +experiment=a' was printed unquoted: pasted, it failed."""
+    import shlex
+
+    line = export.usage(tmp_path / "my configs" / "experiment" / "a.yaml")
+    assert shlex.split(line)[-2:] == [str((tmp_path / "my configs").resolve()), "+experiment=a"]

@@ -67,7 +67,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
     decompression-bomb limit, several frames)."""
     import warnings
 
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     limit = Image.MAX_IMAGE_PIXELS
     try:
@@ -78,7 +78,8 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
                     raise MnistSweepError(f"{p}: has {im.n_frames} frames (an animation or a multi-page file); "
                                           "give a still image of one digit")
                 im.load()
-                return _gray(im), im.size
+                upright = ImageOps.exif_transpose(im)  # a phone photo stored on its side, as a viewer shows it
+                return _gray(upright), upright.size
     except FileNotFoundError:
         raise MnistSweepError(f"{p}: no such image file") from None
     except IsADirectoryError:

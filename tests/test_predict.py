@@ -253,3 +253,18 @@ def test_a_directory_of_images_says_to_give_the_files(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'digits'}: is a directory, not an image; give the image files in it "
                    f"(e.g. {tmp_path / 'digits'}/*.png)"]
+
+
+def test_a_photo_stored_on_its_side_is_read_upright(tmp_path):
+    """A JPEG whose EXIF orientation says 'rotate 90' (how phones store photos) reached the network
+    on its side: PIL does not apply the orientation; ImageOps.exif_transpose does."""
+    glyph = np.zeros((28, 40), np.uint8)
+    glyph[4:24, 12:16] = 255
+    glyph[4:8, 6:30] = 255
+    upright = Image.fromarray(glyph)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the stored pixels are turned; rotate 90 clockwise to show them
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "photo.png", exif=exif.tobytes())
+    upright.save(tmp_path / "upright.png")
+    got = predict.load_image(tmp_path / "photo.png", "no")
+    assert got.size == (40, 28) and torch.equal(got.x, predict.load_image(tmp_path / "upright.png", "no").x)

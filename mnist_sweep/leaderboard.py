@@ -172,9 +172,25 @@ def read(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
+    _check_numbers(df, p)
     gone = df["status"].isin(NEVER_LAUNCHED) & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
     df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
+
+
+NUMBERS = ("params", "val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best", "value", "wall_s", "train_s",
+           "s_per_epoch", *INT_COLUMNS)  # a leaderboard CSV's numeric columns
+
+
+def _check_numbers(df: pd.DataFrame, path: Path) -> None:
+    """A value that is no number in a numeric column (a hand-edited CSV) is one line naming it; the
+    table printed it as a ValueError traceback, or as empty."""
+    for col in [c for c in NUMBERS if c in df.columns]:
+        bad = df[col].notna() & pd.to_numeric(df[col], errors="coerce").isna()
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise LeaderboardError(f"{path}: {col} {df[col].iloc[i]!r} in row {i + 1} is not a number; fix the file, or "
+                                   f"rebuild a sweep's with --refresh --out {path}")
 
 
 def merge(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:

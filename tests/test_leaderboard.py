@@ -279,3 +279,17 @@ def test_merging_leaderboards_with_only_the_required_columns(tmp_path):
     proc = run_inproc(["mnist_sweep.leaderboard", "a", "b"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert [r[1] for r in table_rows(proc.stdout)] == ["a", "b"]
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "reproduce", "export"])
+def test_a_leaderboard_csv_with_text_in_a_number_column_is_one_line(tmp_path, command):
+    """val_acc 'abc' in a hand-edited leaderboard.csv was a ValueError traceback ('Unknown format
+    code f') when printed; params 'x' was shown as empty."""
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "leaderboard.csv").write_text(
+        "rank,trial,status,params,val_acc,trial_dir\n1,0,complete,900,0.9,\n2,1,complete,800,abc,\n")
+    before = snapshot(tmp_path)
+    extra = {"leaderboard": [], "reproduce": [], "export": ["--out", "experiment/a.yaml"]}[command]
+    proc = run_inproc([f"mnist_sweep.{command}", "sw", *extra], cwd=tmp_path)
+    assert_one_line_error(proc, "sw/leaderboard.csv: val_acc 'abc' in row 2 is not a number", "--refresh")
+    assert snapshot(tmp_path) == before

@@ -287,6 +287,13 @@ def test_a_key_every_or_some_swept_option_has_is_accepted(tmp_path, argv):
                            "is no config group"),
     (["scheduler=glob(*,exclude=cosine)", "scheduler.gamma=0.5"],
      "scheduler.gamma: not a key of scheduler=none, one of the swept options (scheduler=none,onecycle,step)"),
+    # another search per candidate: pareto's trials failed (two values for one objective), smallest's returned their
+    # parameter count as the accuracy to maximize
+    (["hparams_search=glob(*)"], "hydra.sweeper.params.hparams_search: hparams_search=best_20k sets hydra.sweeper (a "
+                                 "search's space, direction and study: one per sweep, not per candidate); run one sweep "
+                                 "per option, hparams_search=best_20k, and leave hparams_search out of the search"),
+    (["hparams_search=choice(default,pareto)"], "hydra.sweeper.params.hparams_search: hparams_search=pareto sets "
+                                                "hydra.sweeper"),
     # no options at all: the sweeper raised AttributeError ('FloatDistribution' object has no attribute 'choices')
     (["scheduler=interval(0,1)"], "hydra.sweeper.params.scheduler: a config group is searched over its options, "
                                   "'scheduler=choice(A,B)', not interval(0,1)"),

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from hydra.core.override_parser.types import Glob
 from hydra.errors import HydraException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from mnist_sweep.errors import SweepError, one_line
@@ -55,19 +55,30 @@ def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], glo
     """Each swept group's options: options of the group, and composable with the fixed groups
     (``globs``: the groups swept by a pattern, whose fix is an exclude)."""
     fixed_groups = [f"{k}={v}" for k, v in fixed.items() if "." not in k.lstrip("+")]
+    sweeper = _sweeper(compose([])) if groups else None
     for name, dist in groups.items():
         clashes: dict[str, HydraException] = {}
         for option in dist.choices:
             try:
-                compose([f"{name}={option}"])
+                cfg = compose([f"{name}={option}"])
             except HydraException:
                 raise SweepError(f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name}'") from None
+            if _sweeper(cfg) != sweeper:  # hparams_search=pareto: another search, not another candidate
+                raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} sets hydra.sweeper (a search's space, "
+                                 f"direction and study: one per sweep, not per candidate); run one sweep per option, "
+                                 f"{name}={option}, and leave {name} out of the search")
             try:  # with the groups every candidate gets (+experiment=tiny): its keys may not be the option's
                 compose([*fixed_groups, f"{name}={option}"])
             except HydraException as e:
                 clashes[str(option)] = e
         if clashes:
             raise SweepError(_clash_line(name, dist, clashes, fixed_groups, globs.get(name)))
+
+
+def _sweeper(cfg: DictConfig) -> object:
+    """The sweeper's keys a composed config has, uninterpolated (None without a hydra node)."""
+    node = OmegaConf.select(cfg, "hydra.sweeper", default=None)
+    return None if node is None else OmegaConf.to_container(node, resolve=False)
 
 
 def _clash_line(name: str, dist: CategoricalDistribution, clashes: dict[str, HydraException], groups: list[str],

@@ -33,16 +33,27 @@ def guarded(args: list[str]) -> list[str]:
 
 
 class RunDirs:
-    """What the run dir held before this run (None when this run created it), and the sweep dir
-    when this invocation created it."""
+    """What the run dir held before this run (None when this run created it), the dirs above it
+    that did not exist yet (deepest first), and the sweep dir when this invocation created it."""
 
     path: Path | None = None
     before: set[str] | None = None
+    new_parents: tuple[Path, ...] = ()
     new_sweep: Path | None = None
 
     @classmethod
     def reset(cls) -> None:
         cls.path = cls.before = cls.new_sweep = None
+        cls.new_parents = ()
+
+
+def _remove_new_parents() -> None:
+    """The dirs made above the run dir, deepest first, each while empty."""
+    for p in RunDirs.new_parents:
+        try:
+            p.rmdir()
+        except OSError:
+            return
 
 
 def _listing(d: Path) -> set[str]:
@@ -58,6 +69,7 @@ class OutputDirCheck(Callback):
         if (d / "result.json").exists():
             _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
         RunDirs.path, RunDirs.before = d, (_listing(d) if d.exists() else None)
+        RunDirs.new_parents = tuple(a for a in d.parents if not a.exists())
         _check_writable(config.hydra.run.dir, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -87,6 +99,7 @@ def _check_writable(path: str, key: str) -> None:
     except OSError as e:
         if not existed and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
+        _remove_new_parents()
         _refuse(unusable_path(e, key))
 
 
@@ -107,6 +120,7 @@ def undo_run_dir(out_dir: Path) -> None:
         return  # not the dir OutputDirCheck saw: leave it alone
     if RunDirs.before is None:
         shutil.rmtree(out_dir, ignore_errors=True)
+        _remove_new_parents()  # hydra.run.dir=new/deeper/run made new/ and new/deeper/ too
         return
     created = sorted(_listing(out_dir) - RunDirs.before, key=lambda p: -p.count(os.sep))
     for rel in created:

@@ -66,3 +66,13 @@ def test_guarded_adds_the_check_once_and_leaves_informational_commands_alone():
     assert guarded(["a=1"]) == ["a=1", GUARD]
     assert guarded(["a=1", GUARD]) == ["a=1", GUARD]  # a helper worker's copy of the command line
     assert guarded(["--cfg", "job"]) == ["--cfg", "job"]
+
+
+def test_a_run_failing_before_its_first_epoch_removes_the_dirs_made_above_its_run_dir(tmp_path):
+    """hydra.run.dir=new/deeper/run: the run dir was removed, new/ and new/deeper/ were left empty
+    (reproduce --out a/b/c and confirm's runs too)."""
+    (tmp_path / "kept").mkdir()
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path / 'kept' / 'new' / 'deeper' / 'run'}"],
+                      cwd=tmp_path, env={"MNIST_SWEEP_DATA": str(tmp_path / "no_data")})
+    assert_one_line_error(proc, "no_data")
+    assert [p.name for p in tmp_path.rglob("*")] == ["kept"]  # the dir that was there stays

@@ -388,6 +388,14 @@ def test_a_base_config_whose_model_error_hangs_on_a_searched_key_is_not_refused(
     assert re.search(r"candidates \(50 random draws\): .* \d+% refused before training", proc.stdout), proc.stdout[-2000:]
 
 
+def test_a_dry_run_over_several_budgets_names_them_all(tmp_path):
+    """+experiment=choice(tiny,small_8k): draws against 4,000 and 8,000; the line named only the first draw's."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "+experiment=choice(tiny,small_8k)",
+                       f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "all 50 random draws are over the budget of model.max_params=4,000 or 8,000 parameters" in proc.stdout
+
+
 def custom_that_raises(cfg, trial: optuna.Trial) -> None:
     """A custom search space with a bug on some draws."""
     if trial.params["model.c3"] == 8:

@@ -104,9 +104,10 @@ def _none_fit(over: list[ParamBudgetExceeded], refused: list[str],
         top, n = collections.Counter(refused).most_common(1)[0]
         return (f"all {SAMPLES} random draws are refused before training ({len(over)} over the budget, "
                 f"{len(refused)} invalid; {n} of them: {top}): fix the space and run the dry run again")
-    budget, least = over[0].budget, min(e.params for e in over)
-    line = (f"all {SAMPLES} random draws are over the budget of model.max_params={budget:,} parameters "
-            f"(the smallest drawn has {least:,})")
+    budgets, least = sorted({e.budget for e in over}), min(e.params for e in over)  # +experiment=choice(...): several
+    budget = budgets[-1]
+    line = (f"all {SAMPLES} random draws are over the budget of model.max_params={' or '.join(f'{b:,}' for b in budgets)} "
+            f"parameters (the smallest drawn has {least:,})")
     found = smallest()
     if found is None or found[0] > budget:
         return f"{line}: narrow the search space to smaller widths or raise model.max_params"

@@ -166,9 +166,12 @@ def _only_study(storage_obj: Any, storage: str, flag: str) -> str:
     import optuna
 
     names = [s.study_name for s in optuna.get_all_study_summaries(storage_obj) if not s.study_name.endswith(REPEATS_SUFFIX)]
+    if not names:  # 'pick one with --study' of none
+        raise LeaderboardError(f"{flag} {mask_url(storage)}: holds no study, so no sweep ran on it; "
+                               f"{NOT_A_STORAGE_FIX}")
     if len(names) != 1:
         raise LeaderboardError(f"{flag} {mask_url(storage)}: holds {len(names)} studies "
-                               f"({', '.join(names) or 'none'}); pick one with --study")
+                               f"({', '.join(names)}); pick one with --study")
     return names[0]
 
 

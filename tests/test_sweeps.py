@@ -135,3 +135,11 @@ def test_trial_dir_files_of_the_best_rows(tmp_path):
     assert list(sweeps.top_metrics(board, 5)) == ["trial 1", "trial 2"]
     assert list(sweeps.top_metrics(board, 2)) == ["trial 1"]  # the top 2 complete rows: trial 3 has none
     assert sweeps.best_trial_files(board[board.status == "rejected"]) is None
+
+
+def test_a_storage_with_no_study_does_not_say_pick_one(tmp_path):
+    """A journal file (or database) holding no study said 'holds 0 studies (none); pick one with --study'."""
+    (tmp_path / "journal.log").write_text("not a journal line\n")
+    with pytest.raises(LeaderboardError) as e:
+        sweeps.load_study(f"journal:///{tmp_path / 'journal.log'}", None)
+    assert "holds no study, so no sweep ran on it" in str(e.value) and "--study" not in str(e.value)

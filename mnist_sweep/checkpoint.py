@@ -45,6 +45,7 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
                else "the run did not finish, or trained with trainer.save_checkpoint=false")
         raise MnistSweepError(f"{d}: no model.pt ({why}); pick a complete run")
     cfg = results.read_config(d)
+    _check(cfg, config)
     try:
         model = mmodel.build(OmegaConf.to_container(cfg.model, resolve=True))
     except MnistSweepError:
@@ -54,6 +55,21 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     model.load_state_dict(_weights(weights, model, config))
     model.eval()
     return Run(d, cfg, result, model)
+
+
+def _check(cfg: DictConfig, config: Path) -> None:
+    """The saved config validated as train validates it: edited by hand (a bad value, a renamed
+    key, a missing section), it is one line naming the file; it was a model error naming no file,
+    a TypeError traceback (data.test_limit: abc), or a silently wrong test set (test_limit: -5)."""
+    from mnist_sweep.config.settings import validate
+
+    fix = "restore the file the run wrote (edited by hand?), or train the run again"
+    if missing := [s for s in ("model", "optimizer", "scheduler", "data", "trainer") if s not in cfg]:
+        raise MnistSweepError(f"{config}: no {', '.join(missing)} section; {fix}")
+    try:
+        validate(cfg)
+    except MnistSweepError as e:
+        raise MnistSweepError(f"{config}: {e}; {fix}") from None
 
 
 def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, torch.Tensor]:

@@ -268,3 +268,26 @@ def test_a_photo_stored_on_its_side_is_read_upright(tmp_path):
     upright.save(tmp_path / "upright.png")
     got = predict.load_image(tmp_path / "photo.png", "no")
     assert got.size == (40, 28) and torch.equal(got.x, predict.load_image(tmp_path / "upright.png", "no").x)
+
+
+RUN_EDITS = {  # a run's saved config edited by hand: (old, new, what the line says)
+    "bad width": ("c1: 8", "c1: -8", "model.c1: must be >= 1, got -8"),
+    "renamed key": ("c1: 8", "cc1: 8", "Interpolation key 'model.c1' not found"),
+    "test_limit text": ("test_limit: 256", "test_limit: abc", "data.test_limit: Value 'abc'"),
+    "test_limit negative": ("test_limit: 256", "test_limit: -5", "data.test_limit: must be in"),
+    "no data section": ("\ndata:", "\ndataX:", "no data section"),
+}
+
+
+@pytest.mark.parametrize("edit", RUN_EDITS)
+def test_a_hand_edited_run_config_is_one_line_naming_it(tmp_path, capsys, edit):
+    """predict (and export --onnx) read the run's config: test_limit 'abc' or a missing data section
+    was a traceback, test_limit -5 tested on 9,995 images and reported a mismatch, a bad width
+    was a model error naming no file."""
+    made_run(tmp_path / "run")
+    config = tmp_path / "run" / ".hydra" / "config.yaml"
+    old, new, says = RUN_EDITS[edit]
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, new, 1))
+    line = one_error(capsys, [str(tmp_path / "run"), "--test"])
+    assert line.startswith(f"error: {config}: ") and says in line and "train the run again" in line, line

@@ -33,9 +33,13 @@ def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: s
             raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})")
         return rows.iloc[0]
     rank = rank or 1
-    if not 1 <= rank <= len(board):
-        raise LeaderboardError(f"--rank {rank}: {source} has {len(board)} rows; give a rank in 1..{len(board)}")
-    return board[board["rank"] == rank].iloc[0]
+    rows = board[board["rank"] == rank]
+    if rows.empty:  # a CSV with rows taken out: 'in 1..N' is no longer its ranks (it was an IndexError)
+        ranks = sorted(int(r) for r in board["rank"].dropna())
+        have = f"has {len(board)} rows; give a rank in 1..{len(board)}" if ranks == list(range(1, len(board) + 1)) \
+            else f"has the ranks {', '.join(map(str, ranks[:20]))}{', ...' if len(ranks) > 20 else ''}; give one of them"
+        raise LeaderboardError(f"--rank {rank}: {source} {have}")
+    return rows.iloc[0]
 
 
 TRAINED = ("complete", "pruned")

@@ -162,3 +162,16 @@ def test_epochs_without_validation_compare_equal():
     other = rows.copy()
     other.loc[0, "val_acc"] = 0.5  # recorded empty, reproduced not: a difference
     assert not compare(rows, other)[1]
+
+
+@pytest.mark.parametrize("command", ["reproduce", "export"])  # confirm takes --top or --trial, no --rank
+def test_a_rank_missing_from_an_edited_leaderboard_is_one_line(tmp_path, command):
+    """A leaderboard CSV with a row taken out (ranks 1 and 3): --rank 2 passed the 1..N check and
+    was an IndexError traceback."""
+    sw = fake_sweep(tmp_path)
+    board = sw / "leaderboard.csv"
+    board.write_text("".join(line for line in board.read_text().splitlines(keepends=True) if not line.startswith("2,")))
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--rank", "2"], cwd=tmp_path)
+    assert_one_line_error(proc, "--rank 2", "has the ranks 1, 3; give one of them")
+    assert snapshot(tmp_path) == before

@@ -27,9 +27,9 @@ from omegaconf import OmegaConf
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import LeaderboardError, MnistSweepError
+from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.leaderboard import read
-from mnist_sweep.reproduce import SECTIONS, check_trained, checked_config, pick_row
+from mnist_sweep.reproduce import SECTIONS, checked_config, pick_row, trial_config_dir
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
@@ -41,13 +41,7 @@ NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
     """The trial dir of a leaderboard row that was trained; LeaderboardError otherwise (a
     duplicate's names the trial it duplicates, found in ``board``)."""
-    label = f"trial {row['trial']} ({row['status']})"
-    check_trained(row, board, "export")
-    d = row.get("trial_dir")
-    if not isinstance(d, str) or not (Path(d) / ".hydra" / "config.yaml").is_file():
-        raise LeaderboardError(f"{label}: {d}/.hydra/config.yaml is missing (trial dir deleted or moved?); cannot export it")
-    checked_config(Path(d), "export")  # --onnx too: a config train would refuse is no trial to export
-    return Path(d)
+    return trial_config_dir(row, board, "export").parent  # --onnx too: a config train would refuse is no trial
 
 
 def check_out(out: Path, force: bool) -> None:

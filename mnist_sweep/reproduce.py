@@ -97,7 +97,10 @@ def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: st
     is from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""
     label = f"trial {row['trial']} ({row['status']})"
     check_trained(row, board, verb)
-    trial_dir = Path(str(row["trial_dir"]))
+    if not isinstance(row.get("trial_dir"), str) or not row["trial_dir"].strip():  # it printed as nan/.hydra/...
+        raise LeaderboardError(f"{label}: no trial_dir in its row; give the sweep dir (its leaderboard.csv records "
+                               f"where each trial's dir is); cannot {verb} it")
+    trial_dir = Path(row["trial_dir"])
     config = trial_dir / ".hydra" / "config.yaml"
     if not config.exists():
         raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot {verb} it")

@@ -175,3 +175,14 @@ def test_a_rank_missing_from_an_edited_leaderboard_is_one_line(tmp_path, command
     proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--rank", "2"], cwd=tmp_path)
     assert_one_line_error(proc, "--rank 2", "has the ranks 1, 3; give one of them")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_row_without_a_trial_dir_says_so(tmp_path, command):
+    """An empty trial_dir cell (a CSV edited or merged by hand) was 'nan/.hydra/config.yaml is missing'."""
+    sw = fake_sweep(tmp_path)
+    (sw / "leaderboard.csv").write_text("rank,trial,status,hp.model.c3,trial_dir\n1,0,complete,16,\n")
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "trial 0 (complete): no trial_dir in its row", f"cannot {command} it")
+    assert "nan" not in line and snapshot(tmp_path) == before

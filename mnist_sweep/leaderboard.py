@@ -21,7 +21,7 @@ from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
-from mnist_sweep.table import STATUS_ORDER, filter_status, select_columns, show, sort_by
+from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, filter_status, select_columns, show, sort_by
 
 FILENAME = "leaderboard.csv"
 CORE = [
@@ -29,7 +29,6 @@ CORE = [
     "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
 REPEAT_COLUMNS = ["n_seeds", "val_mean", "val_sem"]  # a sweep with hydra.sweeper.repeats (else dropped)
-INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed", "n_seeds"]
 TAIL = ["error", "trial_dir", "overrides"]
 NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
 
@@ -172,34 +171,33 @@ def read(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
-    _check_numbers(df, p)
+    check_numbers(df, p)
     gone = df["status"].isin(NEVER_LAUNCHED) & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
     df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
 
 
-NUMBERS = ("params", "val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best", "value", "wall_s", "train_s",
-           "s_per_epoch", *INT_COLUMNS)  # a leaderboard CSV's numeric columns
-
-
-def _check_numbers(df: pd.DataFrame, path: Path) -> None:
-    """A value that is no number in a numeric column (a hand-edited CSV) is one line naming it; the
-    table printed it as a ValueError traceback, or as empty."""
-    for col in [c for c in NUMBERS if c in df.columns]:
-        bad = df[col].notna() & pd.to_numeric(df[col], errors="coerce").isna()
-        if bad.any():
-            i = int(bad.to_numpy().argmax())
-            raise LeaderboardError(f"{path}: {col} {df[col].iloc[i]!r} in row {i + 1} is not a number; fix the file, or "
-                                   f"rebuild a sweep's with --refresh --out {path}")
+def direction(df: pd.DataFrame) -> float | None:
+    """A leaderboard CSV's objective direction, which it does not record, from its own ranking: 1.0
+    where its ranked feasible complete values fall (maximize), -1.0 where they rise (``smallest``:
+    params, ``fastest``: train_s; a merge ranked those largest first), None where it cannot tell."""
+    if "value" not in df:
+        return None
+    done = df[(df["status"] == "complete") & ~df.get("feasible", pd.Series(True, index=df.index)).isin([False])]
+    values = pd.to_numeric(done.sort_values("rank")["value"], errors="coerce").dropna()
+    if len(values) < 2 or values.iloc[0] == values.iloc[-1]:
+        return None
+    return -1.0 if values.iloc[0] < values.iloc[-1] else 1.0
 
 
 def merge(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Several leaderboards as one, re-ranked, with a ``sweep`` column."""
-    rows = []
+    """Several leaderboards as one, re-ranked (each in its own direction), with a ``sweep`` column."""
+    rows, told = [], [d for d in map(direction, frames.values()) if d is not None]
     for name, df in frames.items():
+        sign = direction(df) or (told[0] if told else 1.0)  # one row: the others' direction
         df = df.drop(columns="rank").copy()
         df.insert(0, "sweep", name)
-        rows.extend(df.to_dict("records"))
+        rows.extend({**r, "_sign": sign} for r in df.to_dict("records"))
     if "value" not in pd.DataFrame(rows).columns:
         for r in rows:
             r["value"] = r.get("val_acc")

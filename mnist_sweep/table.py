@@ -15,6 +15,19 @@ SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n
          "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "train_s", "wall_s",
          "pareto"]  # the CLI's default
 PERCENT = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")
+INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed", "n_seeds"]
+NUMBERS = (*PERCENT, "value", "wall_s", "train_s", "s_per_epoch", *INT_COLUMNS)  # a leaderboard CSV's numeric columns
+
+
+def check_numbers(df: pd.DataFrame, path: Any) -> None:
+    """A value that is no number in a numeric column of a leaderboard CSV (edited by hand) is one
+    line naming it; the table printed it as a ValueError traceback, or as empty."""
+    for col in [c for c in NUMBERS if c in df.columns]:
+        bad = df[col].notna() & pd.to_numeric(df[col], errors="coerce").isna()
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise LeaderboardError(f"{path}: {col} {df[col].iloc[i]!r} in row {i + 1} is not a number; fix the file, or "
+                                   f"rebuild a sweep's with --refresh --out {path}")
 
 
 def _fmt(col: str, v: Any) -> str:

@@ -293,3 +293,22 @@ def test_a_leaderboard_csv_with_text_in_a_number_column_is_one_line(tmp_path, co
     proc = run_inproc([f"mnist_sweep.{command}", "sw", *extra], cwd=tmp_path)
     assert_one_line_error(proc, "sw/leaderboard.csv: val_acc 'abc' in row 2 is not a number", "--refresh")
     assert snapshot(tmp_path) == before
+
+
+def test_merging_minimizing_sweeps_keeps_their_direction(tmp_path):
+    """Two hparams_search=smallest sweeps (value = params, minimized) merged: the largest model was
+    ranked first, and each sweep's own order was reversed (a CSV does not record its direction)."""
+    head = "rank,trial,status,feasible,params,val_acc,value,trial_dir\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "leaderboard.csv").write_text(head + "1,0,complete,True,2000,0.99,2000,\n"
+                                                    "2,1,complete,True,3000,0.995,3000,\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "leaderboard.csv").write_text(head + "1,0,complete,True,2500,0.99,2500,\n")  # one row: a's direction
+    proc = run_inproc(["mnist_sweep.leaderboard", "a", "b"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [(r[1], r[5]) for r in table_rows(proc.stdout)] == [("a", "2000"), ("b", "2500"), ("a", "3000")]
+    for name in ("a", "b"):  # maximized, as accuracies are: the highest first, as before
+        text = (tmp_path / name / "leaderboard.csv").read_text().replace(",2000,\n", ",0.99,\n")
+        (tmp_path / name / "leaderboard.csv").write_text(text.replace(",3000,\n", ",0.5,\n").replace(",2500,\n", ",0.7,\n"))
+    proc = run_inproc(["mnist_sweep.leaderboard", "a", "b"], cwd=tmp_path)
+    assert [(r[1], r[5]) for r in table_rows(proc.stdout)] == [("a", "2000"), ("b", "2500"), ("a", "3000")]

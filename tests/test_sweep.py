@@ -466,3 +466,19 @@ def test_a_few_rejections_among_trained_trials_do_not_warn(tmp_path, monkeypatch
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "trial 2 rejected before launch" in proc.stdout + proc.stderr
     assert "draws almost at random" not in proc.stdout + proc.stderr
+
+
+def test_a_candidate_whose_swept_choices_do_not_compose_is_rejected_with_one_line_naming_the_file(tmp_path):
+    """+experiment=tiny with scheduler=step: tiny sets scheduler.pct_start, which step lacks. The
+    rejection's reason (log line, leaderboard, dashboard note) was Hydra's multi-line report."""
+    args = sweep_args(tmp_path, "clash", 4, "+experiment=choice(tiny,small_8k)", "scheduler=choice(step,cosine)",
+                      "hydra.sweeper.max_duplicates=3")
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode != 0
+    rejected = [t for t in load(tmp_path, "clash").trials if t.user_attrs.get("status") == "rejected"]
+    assert rejected
+    for t in rejected:
+        error = t.user_attrs["error"]
+        assert "\n" not in error and re.fullmatch(
+            r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(step|cosine) does not have",
+            error), error

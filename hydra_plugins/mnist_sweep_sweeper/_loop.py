@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _failures, _liveness, _optuna, _repeats, _revive, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _failures, _groups, _liveness, _optuna, _repeats, _revive, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
-from mnist_sweep.errors import SweepError
+from mnist_sweep.errors import SweepError, one_line
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 POLL_S = 2.0  # a worker whose open parents wait on other workers' seeds looks again after this
@@ -163,7 +164,7 @@ class Loop:
                 continue
             self.duplicates = 0
             self._check_trial_dir(trial_dir)
-            if _study.reject(self.study, trial, self.hooks.precheck, lambda: self.hooks.compose(overrides),
+            if _study.reject(self.study, trial, self.hooks.precheck, functools.partial(self._candidate, overrides),
                              self.constrained):
                 self._dropped(trial, in_flight, rejected=True)
                 continue
@@ -206,6 +207,14 @@ class Loop:
             log.warning("%d candidates in a row were already tried: the search space is exhausted", self.duplicates)
             return True
         return False
+
+    def _candidate(self, overrides: list[str]) -> DictConfig:
+        """The candidate's config; swept choices that do not compose together (+experiment=tiny with
+        scheduler=step) are a one-line SweepError naming the file and key, its rejection's reason."""
+        try:
+            return self.hooks.compose(overrides)
+        except HydraException as e:
+            raise SweepError(_groups.clash(e, overrides) or one_line(str(e))) from None
 
     def _warn_if_crowded(self) -> None:
         """Warn once when TPE's good group (its best min(ceil(n/10), 25) of the n told trials) must

@@ -101,6 +101,9 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
 
     p = Path(path)
     gray, size = _decode(p)
+    low, high = gray.getextrema()
+    if low == high:  # no strokes: the network would still name a digit, with a probability
+        raise MnistSweepError(f"{p}: blank (every pixel is {low}); give an image of one digit")
     t = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
     border = torch.cat([t[0], t[-1], t[:, 0], t[:, -1]])
     do_invert = invert == "yes" or (invert == "auto" and float(border.mean()) > 0.5)

@@ -149,7 +149,9 @@ def open_for_reading(url: str, flag: str) -> Any:
         raise
     except Exception as e:  # noqa: BLE001 - sqlalchemy, psycopg and optuna raise many types
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        hint = ("is it an Optuna storage the sweep wrote?" if local_path(url) is not None  # a file: no server
+        hint = ("another process holds it (a sweep writing); run the command again in a moment"
+                if "database is locked" in first else
+                "is it an Optuna storage the sweep wrote?" if local_path(url) is not None  # a file: no server
                 else "is the database server running and the URL right?")
         raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); {hint}") from None
 

@@ -68,3 +68,26 @@ def test_missing_file_is_the_one_check_for_file_storages(tmp_path, monkeypatch):
     assert missing_file(f"journal:///{tmp_path}/j.log") == f"journal:///{tmp_path}/j.log: no such journal file {tmp_path}/j.log"
     assert missing_file("sqlite:///:memory:").endswith("names no SQLite file")
     assert "secret" not in missing_file("sqlite:///gone.db?password=secret")
+
+
+def test_a_locked_sqlite_storage_says_another_process_holds_it(tmp_path):
+    """A sweep holding its SQLite file in a write (here an exclusive lock, past SQLite's 5 s wait):
+    the line asked whether it was an Optuna storage at all."""
+    import sqlite3
+
+    import optuna
+
+    from mnist_sweep.errors import StorageError
+    from mnist_sweep.storage import open_for_reading
+
+    url = f"sqlite:///{tmp_path}/optuna.db"
+    optuna.create_study(storage=url, study_name="s")
+    holder = sqlite3.connect(tmp_path / "optuna.db")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StorageError, match=r"database is locked.*another process holds it \(a sweep writing\); "
+                                               r"run the command again in a moment$"):
+            open_for_reading(url, "--storage")
+    finally:
+        holder.rollback()
+        holder.close()

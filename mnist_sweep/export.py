@@ -47,7 +47,7 @@ def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
 def check_out(out: Path, force: bool) -> None:
     """``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME)."""
     if out.suffix != ".yaml" or not NAME.match(out.stem):
-        raise MnistSweepError(f"--out {out}: must be NAME.yaml with NAME of letters, digits, _ or -, e.g. "
+        raise MnistSweepError(f"--out {out}: must be NAME.yaml with NAME of ASCII letters, digits, _ or -, e.g. "
                               "conf/experiment/my_best.yaml")
     if out.parent.name != "experiment":
         raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "

@@ -139,6 +139,7 @@ def _bad(tmp_path, tiny_sweep):
         ([str(tiny_sweep.dir), "--out", str(tmp_path / "x.yaml")], ["--out", "experiment/NAME.yaml", "--config-dir"]),
         ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "x.yml")], ["--out", "NAME.yaml"]),
         ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "a b.yaml")], ["--out", "letters, digits"]),
+        ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "ä.yaml")], ["--out", "ASCII letters, digits"]),
         ([str(tiny_sweep.dir), "--out", str(tmp_path / "experiment" / "old.yaml")], ["already exists", "--force"]),
         ([str(tiny_sweep.dir), "--rank", "99", "--out", exp], ["--rank 99", f"has {len(tiny_sweep.board)} rows"]),
         ([str(tiny_sweep.dir), "--trial", str(rejected), "--out", exp], [f"trial {rejected} (rejected)", "never trained"]),

@@ -46,7 +46,11 @@ def app(url: str) -> Any:
     """The dashboard's WSGI app on the storage (an old schema is refused, not upgraded)."""
     from optuna_dashboard import wsgi
 
-    return wsgi(open_for_reading(url, "dashboard:"))
+    storage = open_for_reading(url, "dashboard:")
+    if not storage.get_all_studies():  # a sweep creates its study with the storage: this is no sweep's
+        raise StorageError(f"dashboard: {mask_url(url)} holds no study; give a sweep dir (outputs/sweeps/NAME) "
+                           "or the storage URL a sweep wrote")
+    return wsgi(storage)
 
 
 def server(url: str, port: int) -> Any:

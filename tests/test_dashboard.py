@@ -139,3 +139,21 @@ def test_a_sweep_dirs_lost_storage_names_a_way_out_the_dashboard_has(tmp_path, c
     assert len(err) == 1 and "give the storage URL instead of the sweep dir" in err[0], err
     assert "--storage" not in err[0] and "--study" not in err[0]
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["storage.json", "sweep"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_storage_with_no_study_is_one_line_not_an_empty_dashboard(tmp_path, kind):
+    """A storage no sweep wrote (an empty Optuna database, a journal.log of lines Optuna cannot
+    read): it served an empty dashboard."""
+    import optuna
+
+    from mnist_sweep.errors import StorageError
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/optuna.db"
+        optuna.storages.RDBStorage(url)  # the schema, no study
+    else:
+        (tmp_path / "journal.log").write_text("not a journal\n")
+        url = f"journal:///{tmp_path}/journal.log"
+    with pytest.raises(StorageError, match=r"^dashboard: .* holds no study; give a sweep dir"):
+        dashboard.app(url)  # before any server: without the check, main would serve the empty dashboard

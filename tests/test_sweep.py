@@ -482,3 +482,15 @@ def test_a_candidate_whose_swept_choices_do_not_compose_is_rejected_with_one_lin
         assert "\n" not in error and re.fullmatch(
             r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(step|cosine) does not have",
             error), error
+
+
+def test_searched_keys_the_fixed_groups_take_away_are_named_and_left_out_of_the_space(tmp_path):
+    """model=eva8_seed with the default space: model.c1..c6 and t1 are keys of model=cnn only, never
+    sampled; the dry run listed them as searched, without a word."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "model=eva8_seed", "hydra.sweeper.dry_run=true",
+                       f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert ("hydra.sweeper.params: model.c1, model.c2, model.t1, model.c3, model.c4, model.c5, model.c6 not searched: "
+            "the config that model=eva8_seed composes has no such key") in out
+    assert "model.c1: CategoricalDistribution" not in out and "optimizer.lr: FloatDistribution" in out

@@ -29,6 +29,7 @@ from optuna.distributions import (
 )
 
 from hydra_plugins.mnist_sweep_sweeper import _groups, _optuna
+from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -117,7 +118,32 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
     _groups.check(space.groups, space.fixed, globs, compose)  # type: ignore[arg-type]
     for name in space.values:
         _check_key(name, space.groups, compose)
+    _drop_keys_the_fixed_groups_lack(space, compose)
     return space
+
+
+def _drop_keys_the_fixed_groups_lack(space: SearchSpace, compose: Compose) -> None:
+    """A searched key that every candidate's fixed groups take away (the default space's model.c1
+    with model=eva8_seed) is never sampled: one warning naming them, and the space without them
+    (the dry run showed them as searched)."""
+    fixed = [f"{k}={v}" for k, v in space.fixed.items() if "." not in k.lstrip("+")]
+    if not fixed:
+        return
+    lacking = []
+    for name in [n for n in space.values if not n.startswith("+")]:
+        head = name.split(".", 1)[0]
+        options = [[]] + ([[f"{head}={o}"] for o in space.groups[head].choices] if head in space.groups else [])  # type: ignore[attr-defined]
+        try:
+            if all(OmegaConf.select(compose([*fixed, *o]), name, default=_ABSENT) is _ABSENT for o in options):
+                lacking.append(name)
+        except HydraException:  # the fixed groups do not compose with an option: _groups.check's to say
+            continue
+    if lacking:
+        log.warning("hydra.sweeper.params: %s not searched: the config that %s composes has no such key (the "
+                    "space is another config's; search this one's keys on the command line)", ", ".join(lacking),
+                    " ".join(fixed))
+        for name in lacking:
+            del space.values[name]
 
 
 def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "") -> None:

@@ -29,7 +29,7 @@ from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.leaderboard import read
-from mnist_sweep.reproduce import SECTIONS, checked_config, pick_row, trial_config_dir
+from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
@@ -77,7 +77,7 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
         choices = dict(OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.runtime.choices))
     except Exception:  # noqa: BLE001 - missing or damaged: the group options' own names say (below)
         choices = {}
-    body = {s: OmegaConf.to_container(cfg[s], resolve=False) for s in SECTIONS}
+    body = {s: {**OmegaConf.to_container(cfg[s], resolve=False), **absent_defaults(s, cfg[s])} for s in SECTIONS}
     for section, keys in DISPLAY_ONLY.items():
         for key in keys:
             body[section].pop(key, None)

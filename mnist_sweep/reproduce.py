@@ -92,6 +92,17 @@ def checked_config(trial_dir: Path, verb: str = "reproduce") -> Any:
     return cfg
 
 
+def absent_defaults(section: str, saved: Any) -> dict[str, Any]:
+    """The schema defaults a trial ran with for keys its saved ``section`` lacks (a run from before
+    trainer.fast_dropout ran torch's dropout; conf/trainer, which +experiment composes on, says true)."""
+    from omegaconf import OmegaConf
+
+    from mnist_sweep.config.sections import schema_for
+
+    schema = OmegaConf.to_container(OmegaConf.structured(schema_for(section, saved)))
+    return {k: v for k, v in schema.items() if k not in saved and v != "???"}  # "???": required, never absent
+
+
 def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "reproduce") -> Path:
     """The saved config dir (``.hydra``) of a leaderboard row, checked (``board``: the leaderboard it
     is from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""

@@ -219,3 +219,24 @@ def test_the_printed_train_command_quotes_a_config_dir_with_a_space(tmp_path):
 
     line = export.usage(tmp_path / "my configs" / "experiment" / "a.yaml")
     assert shlex.split(line)[-2:] == [str((tmp_path / "my configs").resolve()), "+experiment=a"]
+
+
+@pytest.mark.parametrize("saved", [None, True])
+def test_a_key_the_saved_config_lacks_is_written_as_the_run_took_it(tmp_path, saved):
+    """A trial from before trainer.fast_dropout ran torch's dropout (the schema's false); its
+    experiment had no such key, so +experiment composed conf/trainer's true onto it and trained
+    other masks than the trial's."""
+    from omegaconf import OmegaConf
+
+    from conftest import make_cfg_hydra
+
+    cfg = make_cfg_hydra()
+    hydra_dir = tmp_path / "trial_0000" / ".hydra"
+    hydra_dir.mkdir(parents=True)
+    saved_cfg = {k: OmegaConf.to_container(cfg[k]) for k in export.SECTIONS}
+    saved_cfg["trainer"].pop("fast_dropout")
+    if saved is not None:
+        saved_cfg["trainer"]["fast_dropout"] = saved
+    OmegaConf.save(saved_cfg, hydra_dir / "config.yaml")
+    body, _ = export.experiment(tmp_path / "trial_0000")
+    assert body["trainer"]["fast_dropout"] is (saved is True)

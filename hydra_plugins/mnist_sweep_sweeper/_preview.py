@@ -29,7 +29,7 @@ def _images_per_s(cfg: DictConfig, batches: int = 6) -> float:
     """Training images/s of one model on random inputs, one thread (what a trial gets)."""
     st = validate(cfg)
     torch.set_num_threads(st.trainer.threads)
-    model = mmodel.build(st.model).to(memory_format=torch.channels_last)
+    model = mmodel.build(st.model, fast_dropout=st.trainer.fast_dropout).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     bs = st.data.batch_size
     x = torch.randn(bs, 1, 28, 28).contiguous(memory_format=torch.channels_last)

@@ -59,7 +59,8 @@ class BitsDropout(nn.Dropout):
         n = x.numel()
         bits = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64).view(torch.int16)[:n]
         keep = bits.as_strided(x.shape, x.stride()) >= cut - 32768  # P(keep) = 1 - cut / 65536
-        return x * keep.to(x.dtype).mul_(65536 / (65536 - cut))
+        mask = keep.to(x.dtype).mul_(65536 / (65536 - cut))
+        return x.mul_(mask) if self.inplace else x * mask  # inplace=True: x itself, as torch's
 
 
 def _dense(x: torch.Tensor) -> bool:

@@ -309,3 +309,16 @@ def test_fast_dropout_changes_no_parameter_and_nothing_in_eval(cfg):
     assert all(isinstance(m, torch.nn.Dropout) for m in fast.modules() if "Dropout" in type(m).__name__)
     x = torch.randn(4, 1, 28, 28)
     assert torch.equal(fast.eval()(x), plain.eval()(x))
+
+
+def test_bits_dropout_inplace_drops_in_x_itself_as_torchs_does():
+    """nn.Dropout(inplace=True) returns its input, masked; BitsDropout returned a new tensor and
+    left x whole."""
+    from mnist_sweep.model import BitsDropout
+
+    x = torch.ones(4, 3, 5, 5)
+    torch.manual_seed(0)
+    expected = BitsDropout(0.5).train()(x)
+    torch.manual_seed(0)
+    out = BitsDropout(0.5, inplace=True).train()(x)
+    assert out is x and torch.equal(x, expected)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import StorageError
+from mnist_sweep.errors import StorageError, one_line
 from mnist_sweep import sweeps
 from mnist_sweep.storage import mask_url, open_for_reading
 
@@ -47,7 +47,12 @@ def app(url: str) -> Any:
     from optuna_dashboard import wsgi
 
     storage = open_for_reading(url, "dashboard:")
-    if not storage.get_all_studies():  # a sweep creates its study with the storage: this is no sweep's
+    try:
+        studies = storage.get_all_studies()
+    except Exception as e:  # noqa: BLE001 - a database error after opening (locked meanwhile): one line
+        raise StorageError(f"dashboard: {mask_url(url)}: cannot read its studies ({type(e).__name__}: "
+                           f"{one_line(str(e))}); run the command again in a moment") from None
+    if not studies:  # a sweep creates its study with the storage: this is no sweep's
         raise StorageError(f"dashboard: {mask_url(url)} holds no study; give a sweep dir (outputs/sweeps/NAME) "
                            "or the storage URL a sweep wrote")
     return wsgi(storage)

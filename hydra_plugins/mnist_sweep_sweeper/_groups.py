@@ -50,11 +50,16 @@ def clash(e: HydraException, overrides: list[str]) -> str | None:
     return f"conf/{where[1]}.yaml sets {key}, which {option} does not have"
 
 
+def fixed_group_overrides(fixed: dict[str, str]) -> list[str]:
+    """The groups every candidate gets (``+experiment=tiny``, ``model=eva8_seed``), as overrides."""
+    return [f"{k}={v}" for k, v in fixed.items() if "." not in k.lstrip("+")]
+
+
 def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], globs: dict[str, Glob],
           compose: Compose) -> None:
     """Each swept group's options: options of the group, and composable with the fixed groups
     (``globs``: the groups swept by a pattern, whose fix is an exclude)."""
-    fixed_groups = [f"{k}={v}" for k, v in fixed.items() if "." not in k.lstrip("+")]
+    fixed_groups = fixed_group_overrides(fixed)
     sweeper = _sweeper(compose([])) if groups else None
     for name, dist in groups.items():
         clashes: dict[str, HydraException] = {}

@@ -126,15 +126,14 @@ def _drop_keys_the_fixed_groups_lack(space: SearchSpace, compose: Compose) -> No
     """A searched key that every candidate's fixed groups take away (the default space's model.c1
     with model=eva8_seed) is never sampled: one warning naming them, and the space without them
     (the dry run showed them as searched)."""
-    fixed = [f"{k}={v}" for k, v in space.fixed.items() if "." not in k.lstrip("+")]
+    fixed = _groups.fixed_group_overrides(space.fixed)
     if not fixed:
         return
     lacking = []
     for name in [n for n in space.values if not n.startswith("+")]:
-        head = name.split(".", 1)[0]
-        options = [[]] + ([[f"{head}={o}"] for o in space.groups[head].choices] if head in space.groups else [])  # type: ignore[attr-defined]
         try:
-            if all(OmegaConf.select(compose([*fixed, *o]), name, default=_ABSENT) is _ABSENT for o in options):
+            if all(OmegaConf.select(compose([*fixed, *o]), name, default=_ABSENT) is _ABSENT
+                   for o in _options_of(name, space.groups)):
                 lacking.append(name)
         except HydraException:  # the fixed groups do not compose with an option: _groups.check's to say
             continue
@@ -146,13 +145,17 @@ def _drop_keys_the_fixed_groups_lack(space: SearchSpace, compose: Compose) -> No
             del space.values[name]
 
 
+def _options_of(name: str, groups: dict[str, BaseDistribution]) -> list[list[str]]:
+    """The compositions a key may exist in: the base config, and each swept option of its group."""
+    head = name.split(".", 1)[0]
+    return [[]] + ([[f"{head}={o}"] for o in groups[head].choices] if head in groups else [])  # type: ignore[attr-defined]
+
+
 def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "") -> None:
     """A value parameter must exist in the config for at least one choice of its group."""
     if name.startswith("+"):
         return
-    head = name.split(".", 1)[0]
-    options = [[]] + ([[f"{head}={o}"] for o in groups[head].choices] if head in groups else [])  # type: ignore[attr-defined]
-    for opts in options:
+    for opts in _options_of(name, groups):
         if OmegaConf.select(compose(opts), name, default=_ABSENT) is not _ABSENT:
             return
     raise SweepError(

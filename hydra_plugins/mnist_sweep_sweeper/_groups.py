@@ -50,6 +50,11 @@ def clash(e: HydraException, overrides: list[str]) -> str | None:
     return f"conf/{where[1]}.yaml sets {key}, which {option} does not have"
 
 
+def not_composed(e: HydraException, overrides: list[str]) -> str:
+    """One line for a candidate whose overrides do not compose: the clash, else Hydra's report."""
+    return clash(e, overrides) or one_line(str(e))
+
+
 def fixed_group_overrides(fixed: dict[str, str]) -> list[str]:
     """The groups every candidate gets (``+experiment=tiny``, ``model=eva8_seed``), as overrides."""
     return [f"{k}={v}" for k, v in fixed.items() if "." not in k.lstrip("+")]

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from hydra_plugins.mnist_sweep_sweeper import _failures, _groups, _liveness, _optuna, _repeats, _revive, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
-from mnist_sweep.errors import SweepError, one_line
+from mnist_sweep.errors import SweepError
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 POLL_S = 2.0  # a worker whose open parents wait on other workers' seeds looks again after this
@@ -214,7 +214,7 @@ class Loop:
         try:
             return self.hooks.compose(overrides)
         except HydraException as e:
-            raise SweepError(_groups.clash(e, overrides) or one_line(str(e))) from None
+            raise SweepError(_groups.not_composed(e, overrides)) from None
 
     def _warn_if_crowded(self) -> None:
         """Warn once when TPE's good group (its best min(ceil(n/10), 25) of the n told trials) must

@@ -21,7 +21,7 @@ from hydra_plugins.mnist_sweep_sweeper import _corner, _groups, _space
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
-from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
+from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
 
 
@@ -71,7 +71,7 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
             continue
         except HydraException as e:  # two swept choices that do not compose (+experiment=tiny, scheduler=step)
             drawn = [f"{k}={v}" for k, v in {**space.fixed, **trial.params}.items()]
-            refused.append(_groups.clash(e, drawn) or one_line(str(e)))
+            refused.append(_groups.not_composed(e, drawn))
             continue
         params.append(n)
         cfgs[n] = cfg

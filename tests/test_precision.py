@@ -92,6 +92,20 @@ def test_each_model_and_batch_size_gets_its_own_decision(cache, monkeypatch):
     assert len(list(cache.glob("precision-cpu-*.json"))) == 4
 
 
+def test_models_differing_only_in_dropout_rate_share_a_decision_but_not_with_dropout_off(cache, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_identity", lambda: BF16_CPU)
+    calls = fake_measure(monkeypatch)
+    def with_rate(p: float) -> nn.Module:
+        model = net(4)
+        model[3].p = p
+        return model
+    works = [workload(with_rate(0.5)), workload(with_rate(0.0))]
+    for work in works + [workload(with_rate(0.03)), workload(with_rate(1e-05)), workload(with_rate(0.0))]:
+        precision.auto_decision(CPU, work)
+    assert calls == works
+    assert "Dropout(p=on" in works[0].describe()["model"] and "Dropout(p=off" in works[1].describe()["model"]
+
+
 def test_a_damaged_cache_is_measured_again(cache, monkeypatch):
     monkeypatch.setattr(precision, "cpu_identity", lambda: BF16_CPU)
     calls = fake_measure(monkeypatch)

@@ -8,6 +8,7 @@
 #   bash bench/searches.sh start [NAME ...]   # default: the four result searches (issue: results)
 #   bash bench/searches.sh start fastest      # the fewest training seconds to the target (BENCHMARKS.md)
 #   bash bench/searches.sh start smallest_wide  # smallest over the widened family (k1, pool, se, EMA, smoothing)
+#   bash bench/searches.sh start best_8k      # the best 3-seed validation mean under 8,000 parameters
 #   bash bench/searches.sh status             # running or not, and each leaderboard's top 5
 #   bash bench/searches.sh stop [NAME ...]
 #   bash bench/searches.sh save [NAME ...]      # into the repo, to carry the studies to the next session
@@ -64,8 +65,15 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
       "model.c4=choice(8,10,12,14,16,20,24) model.c6=choice(8,10,12,14,16,20,24)" ;;
     smallest_wide) echo "hparams_search=smallest_wide hydra.sweeper.enqueue=[tiny]" ;;  # the widened family
     best_20k)    echo "hydra.sweeper.enqueue=[best_20k]" ;;
+    # The <=8k tier's target is an accuracy (a 5-seed test mean >= 99.55%) and small_8k misses it by
+    # 0.02: `best` under 8k maximizes the 3-seed validation mean there (smallest_8k asks for the
+    # fewest parameters at a bar instead); small_8k's space, widened to hold small_8k itself
+    # (t1=10, c3=20, c5=10, c6=20) and with EMA, which costs no parameters
+    best_8k)     echo "hparams_search=small_8k hydra.sweeper.enqueue=[small_8k]" \
+      "model.t1=choice(6,8,10) model.c3=choice(10,12,14,16,20) model.c5=choice(10,12,14,16) model.c6=choice(12,14,16,20)" \
+      "trainer.ema_decay=choice(0.0,0.999)" ;;
     fastest)     echo "hparams_search=fastest hydra.sweeper.enqueue=[best_20k]" ;;
-    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_4k_wide, smallest_8k, smallest_8k_wide, smallest_wide, best_20k or fastest" >&2; return 2 ;;
+    *) echo "unknown search '$1'; use smallest, smallest_4k, smallest_4k_wide, smallest_8k, smallest_8k_wide, smallest_wide, best_8k, best_20k or fastest" >&2; return 2 ;;
   esac
 }
 

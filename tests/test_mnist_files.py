@@ -177,3 +177,25 @@ def test_data_cli_bad_flags_one_line(tmp_path, argv, needle):
     assert_one_line_error(proc, needle)
     assert "python -m mnist_sweep.data" in proc.stderr or needle == "--root"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("env_root", [False, True])
+def test_make_data_fetches_whenever_it_runs(tmp_path, env_root):
+    """No stamp file stands for the files: after a deleted file (the fix its error line gives is
+    `make data`) make data runs the fetch again; it said "Nothing to be done". With
+    $MNIST_SWEEP_DATA elsewhere, it has no data/MNIST/raw/ to touch a stamp in."""
+    import subprocess
+
+    from mnist_sweep import PROJECT_ROOT
+
+    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / ".installed").touch()
+    if not env_root:
+        mnist_files.raw_dir(tmp_path / "data").mkdir(parents=True)
+        (mnist_files.raw_dir(tmp_path / "data") / ".verified").touch()  # what the old Makefile left
+    env = {**os.environ, "MNIST_SWEEP_DATA": str(tmp_path / "elsewhere")} if env_root else None
+    proc = subprocess.run(["make", "-n", "data"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and proc.stdout.strip() == ".venv/bin/python -m mnist_sweep.data fetch", proc

@@ -28,8 +28,22 @@ def test_redact_masks_every_password(text):
     assert SECRET not in out and "***" in out, out
 
 
+@pytest.mark.parametrize("password", ["p@ss", "it's", 'say"hi', "two words", "a/b@c"])
+def test_a_password_with_at_quote_or_space_is_masked_whole_and_refused(password):
+    """SQLAlchemy takes a password written out with '@', quotes or spaces as it is: the mask
+    stopped at the first of them and printed the rest (or all of it, and let the URL be saved)."""
+    url = f"postgresql://me:{password}@db:5432/x"
+    assert redact(url) == "postgresql://me:***@db:5432/x"
+    assert redact(f"cannot open '{url}' (OperationalError)") == "cannot open 'postgresql://me:***@db:5432/x' (OperationalError)"
+    assert redact("host=db password='two words' dbname=x") == "host=db password=*** dbname=x"  # libpq's quoting
+    with pytest.raises(SweepError) as e:
+        check_no_clear_password(url)
+    assert password not in str(e.value)
+
+
 @pytest.mark.parametrize("text", ["sqlite:///outputs/sweeps/s/optuna.db", "postgresql://me@db/x", "in-memory",
-                                  "model.c1: must be >= 1, got 0", "https://user@example.com/a?b=c"])
+                                  "model.c1: must be >= 1, got 0", "https://user@example.com/a?b=c",
+                                  "optuna-dashboard at http://127.0.0.1:8080/dashboard (me@example.com)"])
 def test_redact_leaves_secret_free_text_alone(text):
     assert redact(text) == text
 

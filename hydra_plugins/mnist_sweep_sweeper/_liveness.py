@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-
 import warnings
+from pathlib import Path
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -28,13 +28,20 @@ def counts_toward_total(t: FrozenTrial) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host. A zombie (exited, not yet reaped by its parent)
+    is not: a helper worker killed mid-trial stays one until its sweep's Helpers.wait, and signal 0
+    still reaches it, so the sweep ran on short of its trial, which stayed RUNNING."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): signal 0 is all there is
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
 
 
 def fail_open(storage: optuna.storages.BaseStorage, t: FrozenTrial, status: str, error: str) -> bool:

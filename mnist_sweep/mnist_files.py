@@ -44,8 +44,15 @@ Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def default_root() -> Path:
-    """``$MNIST_SWEEP_DATA`` if set, else ``<repo>/data``."""
-    return Path(os.environ.get("MNIST_SWEEP_DATA") or PROJECT_ROOT / "data")
+    """``$MNIST_SWEEP_DATA`` if set (``~`` expanded), else ``<repo>/data``."""
+    return data_root(os.environ.get("MNIST_SWEEP_DATA") or PROJECT_ROOT / "data")
+
+
+def data_root(root: str | Path) -> Path:
+    """A data root as given (``--root``, ``data.root``, ``$MNIST_SWEEP_DATA``) with ``~`` expanded:
+    no shell expands it in ``data.root=~/mnist`` or a quoted value, and a literal ``~`` directory
+    would be created in the current one."""
+    return Path(root).expanduser()
 
 
 def raw_dir(root: str | Path) -> Path:
@@ -100,6 +107,7 @@ def read_verified(path: Path, expected: str) -> bytearray:
 def verify(root: str | Path) -> None:
     """Raise DataError naming the first missing, unreadable or corrupt file. Always reads and
     hashes (the ``verify`` command); ``arrays`` keeps its verified bytes for the process."""
+    root = data_root(root)
     check_root(root)
     for name, expected in SHA256.items():
         read_verified(raw_dir(root) / name, expected)
@@ -146,7 +154,7 @@ def _download(staging: Path) -> str:
 
 def fetch(root: str | Path) -> str:
     """Make sure verified IDX files are in ``root``; idempotent. Returns what it did."""
-    root = Path(root)
+    root = data_root(root)
     check_root(root)
     try:
         verify(root)
@@ -211,7 +219,7 @@ def arrays(root: str | Path) -> Arrays:
     """Training images (60000, 1, 28, 28) uint8, labels int64, test images and labels; verified,
     read once per process (again when a file's size, mtime or inode changes). Shared by every
     caller in the process: they must not modify them (``data.load`` copies what it keeps)."""
-    return _read(*file_versions(root))
+    return _read(*file_versions(data_root(root)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -235,7 +243,7 @@ def cache_info() -> functools._CacheInfo:
 
 # ------------------------------------------------------------------ command
 def _run(args: argparse.Namespace) -> None:
-    root = Path(args.root) if args.root else default_root()
+    root = data_root(args.root) if args.root else default_root()
     if args.action == "fetch":
         print(f"MNIST in {raw_dir(root)}: {fetch(root)}, checksums verified")
     else:

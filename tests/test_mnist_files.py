@@ -199,3 +199,22 @@ def test_make_data_fetches_whenever_it_runs(tmp_path, env_root):
     env = {**os.environ, "MNIST_SWEEP_DATA": str(tmp_path / "elsewhere")} if env_root else None
     proc = subprocess.run(["make", "-n", "data"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stdout.strip() == ".venv/bin/python -m mnist_sweep.data fetch", proc
+
+
+def test_a_root_under_tilde_is_in_the_home_directory(copy_root, tmp_path, monkeypatch):
+    """``data.root=~/mnist`` (no shell expands it there) or a quoted ``--root '~/mnist'``: the files
+    were "missing" and a fetch would have created a directory named ``~`` in the current one."""
+    from conftest import run_inproc
+
+    monkeypatch.setenv("HOME", str(tmp_path.parent))
+    root = f"~/{tmp_path.name}"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    mnist_files.verify(root)
+    assert len(mnist_files.arrays(root)[0]) == 60_000 and mnist_files.fetch(root) == "present"
+    monkeypatch.setenv("MNIST_SWEEP_DATA", root)
+    assert mnist_files.default_root() == copy_root
+    proc = run_inproc(["mnist_sweep.data", "fetch", "--root", root], cwd=cwd, env={"HOME": str(tmp_path.parent)})
+    assert proc.returncode == 0 and proc.stdout.startswith(f"MNIST in {mnist_files.raw_dir(copy_root)}: present"), proc
+    assert list(cwd.iterdir()) == []

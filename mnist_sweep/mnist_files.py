@@ -19,6 +19,7 @@ import functools
 import hashlib
 import math
 import os
+import shlex
 import shutil
 import struct
 import subprocess
@@ -94,14 +95,17 @@ def read_verified(path: Path, expected: str) -> bytearray:
     (missing, unreadable, or truncated/corrupt) and the fix otherwise (``path`` is under
     ``<root>/MNIST/raw/``: the fix names that root)."""
     again = fix(path.parents[2])
+    gz = path.with_name(path.name + ".gz")  # the form MNIST is published in
     if not path.exists():
-        raise DataError(f"{path}: missing; {again}")
+        unpack = f"`gunzip -k {shlex.quote(str(gz))}` or " if gz.is_file() else ""
+        raise DataError(f"{path}: missing; {unpack}{again}")
     try:
         raw = read_file(path)
     except OSError as e:
         raise DataError(f"{path}: unreadable ({e.strerror or e}); fix its permissions or delete it and {again}") from None
     if digest(raw) != expected:
-        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, truncated or corrupt); delete it and {again}")
+        what = "gzip-compressed, not the raw IDX file" if raw[:2] == b"\x1f\x8b" else "truncated or corrupt"
+        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, {what}); delete it and {again}")
     return raw
 
 

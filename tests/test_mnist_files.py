@@ -243,3 +243,20 @@ def test_fetch_names_a_directory_in_a_files_place(copy_root, monkeypatch):
     path.mkdir()
     with pytest.raises(DataError, match=f"^{path}: a directory where the IDX file goes; remove it and fetch again$"):
         mnist_files.fetch(copy_root)
+
+
+def test_a_gzip_file_is_named_as_one(copy_root):
+    """MNIST is published gzipped: a .gz left next to a missing file names gunzip, and gzip bytes
+    under the raw name say so; both said only "missing" or "truncated or corrupt"."""
+    import gzip
+
+    raw = mnist_files.raw_dir(copy_root)
+    images, labels = raw / "train-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(gzip.compress(labels.read_bytes()))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte: SHA-256 mismatch \([\d,]+ bytes, gzip-compressed, "
+                                        r"not the raw IDX file\); delete it and run"):
+        mnist_files.verify(copy_root)
+    images.with_name(images.name + ".gz").write_bytes(gzip.compress(images.read_bytes()))
+    images.unlink()
+    with pytest.raises(DataError, match=f"^{images}: missing; `gunzip -k {images}.gz` or run "):
+        mnist_files.verify(copy_root)

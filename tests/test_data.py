@@ -111,3 +111,14 @@ def test_file_layer_names_stay_importable_from_data():
     for name in ("default_root", "raw_dir", "verify", "fetch", "arrays", "read_idx", "SHA256", "FIX", "main"):
         assert hasattr(data, name), name
     assert data.arrays is mnist_files.arrays and data.default_root is mnist_files.default_root
+
+
+def test_a_validation_set_that_leaves_under_two_training_images_names_data_val_size(tmp_path):
+    """data.val_size=59999 leaves one training image: the line named data.batch_size with the
+    impossible range [2, 1]."""
+    from conftest import TINY, assert_one_line_error, run
+
+    args = [a for a in TINY if not a.startswith("data.train_limit=")]
+    proc = run(["mnist_sweep.train", *args, "data.val_size=59999", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert_one_line_error(proc, "data.val_size: must be in [0, 59998] (two training images at least), got 59999")
+    assert list(tmp_path.iterdir()) == []

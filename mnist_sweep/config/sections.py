@@ -113,7 +113,7 @@ class AugmentSchema:
 @dataclass
 class DataSchema:
     root: Optional[str] = key(None, pattern=r"[^\x00]+", text="a directory path (or null)")
-    val_size: int = key(10_000, ge=0, lt=TRAIN_IMAGES)
+    val_size: int = key(10_000, ge=0, le=TRAIN_IMAGES - 2, text="in [0, 59998] (two training images at least)")
     split_seed: int = key(0, ge=0, le=MAX_SEED)
     train_limit: Optional[int] = key(None, ge=1, le=TRAIN_IMAGES, text="in [1, 60000 - data.val_size] or null")
     test_limit: Optional[int] = key(None, ge=1, le=TEST_IMAGES, text=f"in [1, {TEST_IMAGES}] or null")

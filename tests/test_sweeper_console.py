@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from hydra_plugins.mnist_sweep_sweeper import _workers
 
@@ -103,6 +104,27 @@ def test_a_helper_the_sweep_stops_is_not_reported_as_a_fault(tmp_path, monkeypat
     """The sweep ends (its first trials all failed, Ctrl-C, a SweepError): stop() SIGTERMs the helpers,
     and their exit by that signal is expected; it was a 'worker pid N exited with -15' warning."""
     helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        helpers.stop()
+        helpers.wait()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert "stopped with the sweep" in caplog.text
+
+
+def test_a_helper_that_handles_the_sweeps_sigterm_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
+    """A helper past its start has main()'s handler: SIGTERM is a KeyboardInterrupt and exit 130.
+    Stopping the sweep (SIGTERM or Ctrl-C to it) logged 'worker pid N exited with 130; see ...'."""
+    code = ("import signal, sys, time\n"
+            "def stop(*_): raise KeyboardInterrupt\n"
+            "signal.signal(signal.SIGTERM, stop)\n"
+            "print('ready', flush=True)\n"
+            "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    sys.exit(130)\n")
+    helpers = _helpers_running(tmp_path, monkeypatch, code)
+    log_file = tmp_path / "worker-1.log"
+    for _ in range(200):  # its handler installed
+        if "ready" in log_file.read_text():
+            break
+        time.sleep(0.05)
     with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
         helpers.stop()
         helpers.wait()

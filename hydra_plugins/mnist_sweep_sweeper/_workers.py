@@ -16,6 +16,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import PROGRESS_FD_ENV, log, parse_c
 from mnist_sweep.trial import WORKER_ENV
 
 TRAIN_MODULE = "mnist_sweep.train"  # the task this sweeper runs; its helpers re-run it
+INTERRUPTED = 128 + signal.SIGINT  # what a helper's main() returns when SIGTERM or Ctrl-C stops it
 
 
 def helper_command() -> list[str]:
@@ -77,7 +78,7 @@ class Helpers:
     def wait(self) -> None:
         for (proc, log_path), thread in zip(self.procs, self.threads):
             code = proc.wait()
-            if self.stopped and code == -signal.SIGTERM:
+            if self.stopped and code in (-signal.SIGTERM, INTERRUPTED):  # killed before or after its handler
                 log.info("worker pid %d stopped with the sweep", proc.pid)
             elif code != 0:
                 log.warning("worker pid %d exited with %d; see %s", proc.pid, code, log_path)

@@ -149,11 +149,29 @@ def open_for_reading(url: str, flag: str) -> Any:
         raise
     except Exception as e:  # noqa: BLE001 - sqlalchemy, psycopg and optuna raise many types
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        hint = ("another process holds it (a sweep writing); run the command again in a moment"
-                if "database is locked" in first else
-                "is it an Optuna storage the sweep wrote?" if local_path(url) is not None  # a file: no server
-                else "is the database server running and the URL right?")
-        raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); {hint}") from None
+        raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); "
+                           f"{_open_hint(url, e, first)}") from None
+
+
+URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
+             "or postgresql://user@host/db")
+
+
+def _open_hint(url: str, e: Exception, first: str) -> str:
+    """What to do about a storage that did not open: the URL itself (an unknown dialect such as
+    journal:// with two slashes, a port that is not a number, no URL at all, a driver not
+    installed) is told apart from a database behind it (locked, not Optuna's, a server down)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if "database is locked" in first:
+        return "another process holds it (a sweep writing); run the command again in a moment"
+    if isinstance(e, ImportError):
+        return f"its database driver is not installed here; install it or {URL_FORMS}"
+    if isinstance(e, (ArgumentError, NoSuchModuleError, ValueError)):
+        return f"not a URL Optuna can open; {URL_FORMS}"
+    if local_path(url) is not None:  # a file: no server
+        return "is it an Optuna storage the sweep wrote?"
+    return "is the database server running and the URL right?"
 
 
 def _rdb(url: str, kwargs: dict[str, Any]) -> Any:

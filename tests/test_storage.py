@@ -105,3 +105,21 @@ def test_a_locked_sqlite_storage_says_another_process_holds_it(tmp_path):
     finally:
         holder.rollback()
         holder.close()
+
+
+@pytest.mark.parametrize("url", ["foo://x/y", "journal://two-slashes.log", "sqlite://two-slashes.db",
+                                 "postgresql://me@db:notaport/x", "mysql://me@127.0.0.1:1/x"])
+def test_a_url_optuna_cannot_open_is_told_apart_from_a_server_down(tmp_path, url):
+    """An unknown dialect, two slashes, a bad port, a driver not installed: the line asked whether
+    the database server was running."""
+    import importlib.util
+
+    from conftest import assert_one_line_error, run_inproc
+
+    if url.startswith("mysql") and importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQL's driver is installed here")
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", url, "--study", "s"], cwd=tmp_path)
+    hint = "its database driver is not installed here; install it or" if url.startswith("mysql") else \
+        "not a URL Optuna can open;"
+    line = assert_one_line_error(proc, f"--storage {url}: cannot open (", f"); {hint} use e.g. sqlite:///")
+    assert "server running" not in line and list(tmp_path.iterdir()) == []

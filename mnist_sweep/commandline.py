@@ -24,6 +24,13 @@ class CliParser(argparse.ArgumentParser):
         print(f"error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """argparse's, with a ``nargs="*"`` positional optional as its usage shows (``[images ...]``):
+        without a default argparse names it among "the following arguments are required"."""
+        if args and not str(args[0]).startswith(self.prefix_chars) and kwargs.get("nargs") == "*":
+            kwargs.setdefault("default", [])
+        return super().add_argument(*args, **kwargs)
+
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """Parsed flags, each checked against its schema (``CLI_FLAGS``)."""
         ns = super().parse_args(args, namespace)

@@ -29,3 +29,13 @@ def test_leaderboard_from_the_environment_never_creates_a_database(tmp_path, mon
     monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://u:pw@h/d")  # a password in the environment is fine
     assert check_cli("python -m mnist_sweep.leaderboard", SimpleNamespace(storage=None, study="s")) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_positional_of_any_count_is_not_named_as_required(tmp_path):
+    """predict's usage shows ``run_dir [images ...]``; with nothing given the line names run_dir
+    alone (argparse named ``images`` among the required arguments too)."""
+    from conftest import assert_one_line_error, run
+
+    proc = run(["mnist_sweep.predict"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "required: run_dir (see python -m mnist_sweep.predict --help)")
+    assert "images" not in line and proc.returncode == 2

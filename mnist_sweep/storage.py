@@ -96,6 +96,21 @@ def missing_file(url: str) -> str | None:
     return f"{redact(url)}: no such {kind} file {path}{where}"
 
 
+def check_userinfo(url: str) -> None:
+    """StorageError for a URL with a '@' written out in its password or user name: SQLAlchemy
+    splits at the first '@', so the rest of the password became the host, and the driver's
+    "failed to resolve host" line printed it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        host = make_url(url).host or ""
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: opening it says why
+        return
+    if "@" in host:
+        raise StorageError(f"{mask_url(url)}: more than one '@' before the host; write a '@' in the password "
+                           "or user name as %40")
+
+
 def open_storage(
     url: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None, upgrade: bool = False,
 ) -> Any:
@@ -109,6 +124,7 @@ def open_storage(
         from optuna.storages.journal import JournalFileBackend
 
         return optuna.storages.JournalStorage(JournalFileBackend(str(local_path(url))))
+    check_userinfo(url)
     kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
         return _rdb(url, kwargs)

@@ -123,3 +123,16 @@ def test_a_url_optuna_cannot_open_is_told_apart_from_a_server_down(tmp_path, url
         "not a URL Optuna can open;"
     line = assert_one_line_error(proc, f"--storage {url}: cannot open (", f"); {hint} use e.g. sqlite:///")
     assert "server running" not in line and list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_at_in_a_password_is_refused_before_connecting(tmp_path):
+    """SQLAlchemy splits at the first '@': the rest of the password became the host, and the
+    driver's line ("failed to resolve host 'zq9rest@127.0.0.1'") printed it."""
+    from conftest import TINY, assert_one_line_error, run
+
+    url = "postgresql://me:hunter@zq9rest@127.0.0.1:1/db"
+    proc = run(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s"],
+               cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": url})
+    assert_one_line_error(proc, "hydra.sweeper.storage", "more than one '@' before the host; write a '@' in the "
+                                                         "password or user name as %40")
+    assert "zq9rest" not in proc.stdout + proc.stderr

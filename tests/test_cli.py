@@ -153,6 +153,16 @@ def test_help_points_at_the_other_entry_points(tmp_path):
     assert f"hparams_search: {searches}" in proc.stdout  # Hydra's group list stays, every shipped search in it
 
 
+def test_help_reads_as_sections(tmp_path):
+    """The usage lines end before Hydra's group list (they ran into '== Configuration groups =='),
+    the schema/* groups are said not to be options, and --hydra-help is named for the sampler,
+    pruner and launcher groups (Hydra's own footer, which named it, was replaced)."""
+    out = run_inproc(["mnist_sweep.train", "--help"], cwd=tmp_path).stdout
+    assert "no training\n\n== Configuration groups ==\n" in out
+    assert "schema/model: " in out and "The schema/* groups are the typed schemas" in out
+    assert "+experiment=NAME" in out and "hydra/sweeper/sampler=" in out and "--hydra-help" in out
+
+
 @pytest.mark.parametrize("argv, line", [
     (["model.dropuot=0.1"], "error: model.dropuot: no such key; did you mean model.dropout?\n"),  # no "+key" advice: a schema refuses it
     (["trainer.dropout=0.1"], "error: trainer.dropout: no such key; did you mean model.dropout?"),

@@ -20,6 +20,10 @@ from mnist_sweep.errors import MnistSweepError, SweepError, one_line, unusable_p
 class CliParser(argparse.ArgumentParser):
     """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments."""
 
+    def __init__(self, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+        """The description is a module docstring's first line: its reST quotes (````x````) print as x."""
+        super().__init__(*args, description=description and description.replace("``", ""), **kwargs)
+
     def error(self, message: str) -> NoReturn:
         print(f"error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)

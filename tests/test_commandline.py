@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from mnist_sweep.commandline import check_cli
 
 def test_cli_flags_are_checked_against_their_schema(tmp_path):
@@ -39,3 +41,15 @@ def test_a_positional_of_any_count_is_not_named_as_required(tmp_path):
     proc = run(["mnist_sweep.predict"], cwd=tmp_path)
     line = assert_one_line_error(proc, "required: run_dir (see python -m mnist_sweep.predict --help)")
     assert "images" not in line and proc.returncode == 2
+
+
+@pytest.mark.parametrize("module", ["leaderboard", "reproduce", "confirm", "report", "export", "predict", "data",
+                                    "dashboard"])
+def test_help_prints_no_rest_quotes(tmp_path, module):
+    """Each --help's description is its module docstring's first line: ``report.html`` printed
+    with its double backquotes (report, export, dashboard)."""
+    from conftest import run
+
+    proc = run([f"mnist_sweep.{module}", "--help"], cwd=tmp_path)
+    assert proc.returncode == 0 and "usage: python -m mnist_sweep." in proc.stdout
+    assert "``" not in proc.stdout, proc.stdout

@@ -63,12 +63,9 @@ def raw_dir(root: str | Path) -> Path:
 
 def fix(root: str | Path) -> str:
     """How to fetch the files into ``root``: ``make data`` fetches to the default root only."""
-    try:
-        default = Path(root).resolve() == default_root().resolve()
-    except OSError:
-        default = False
-    if default:
-        return FIX
+    with contextlib.suppress(OSError):
+        if Path(root).resolve() == default_root().resolve():
+            return FIX
     return f"run `{pasteable('mnist_sweep.data', 'fetch', '--root', str(root))}` to fetch it"
 
 
@@ -90,6 +87,22 @@ def read_file(path: Path) -> bytearray:
         return bytearray(f.read())
 
 
+def misplaced(path: Path) -> str:
+    """The fix when a missing ``<root>/MNIST/raw/<name>`` is beside the root instead: the root
+    given was MNIST/raw/ or MNIST/ itself (the root is the directory above them), or a flat
+    directory of the files; "" otherwise."""
+    root, raw = path.parents[2], path.parent
+    if root.name == "raw" and root.parent.name == "MNIST" and (root / path.name).is_file():
+        above = root.parents[1]
+    elif root.name == "MNIST" and (root / "raw" / path.name).is_file():
+        above = root.parent
+    elif (root / path.name).is_file():
+        return f"{root / path.name} is there: move the four IDX files into {raw}"
+    else:
+        return ""
+    return f"the data root is the directory that holds MNIST/raw/: give {above}, not {root}"
+
+
 def read_verified(path: Path, expected: str) -> bytearray:
     """``path``'s bytes, read once and checked against ``expected``; DataError naming the file
     (missing, unreadable, or truncated/corrupt) and the fix otherwise (``path`` is under
@@ -98,7 +111,7 @@ def read_verified(path: Path, expected: str) -> bytearray:
     gz = path.with_name(path.name + ".gz")  # the form MNIST is published in
     if not path.exists():
         unpack = f"`gunzip -k {shlex.quote(str(gz))}` or " if gz.is_file() else ""
-        raise DataError(f"{path}: missing; {unpack}{again}")
+        raise DataError(f"{path}: missing; {misplaced(path) or unpack + again}")
     try:
         raw = read_file(path)
     except OSError as e:
@@ -165,7 +178,8 @@ def fetch(root: str | Path) -> str:
         verify(root)
         return "present"
     except DataError:
-        pass
+        if any(misplaced(raw_dir(root) / name) for name in SHA256):
+            raise  # the files are beside the root given: no second copy
     raw = raw_dir(root)
     for path in (raw / name for name in SHA256):
         if path.is_dir():  # os.replace cannot put a file there, after replacing the others

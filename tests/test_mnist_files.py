@@ -260,3 +260,23 @@ def test_a_gzip_file_is_named_as_one(copy_root):
     images.unlink()
     with pytest.raises(DataError, match=f"^{images}: missing; `gunzip -k {images}.gz` or run "):
         mnist_files.verify(copy_root)
+
+
+@pytest.mark.parametrize("given", ["MNIST/raw", "MNIST", "flat"])
+def test_a_root_one_level_off_names_the_right_one(copy_root, given, monkeypatch):
+    """--root (or data.root) naming MNIST/raw/ or MNIST/ itself, or a flat directory of the files:
+    the line said "missing" and to fetch, which put a second copy in <given>/MNIST/raw/."""
+    from conftest import assert_one_line_error, run_inproc
+
+    monkeypatch.setattr(mnist_files, "_download", lambda staging: pytest.fail("fetched a second copy"))
+
+    if given == "flat":
+        for path in mnist_files.raw_dir(copy_root).iterdir():
+            shutil.move(path, copy_root / path.name)
+    root = copy_root if given == "flat" else copy_root / given
+    before = sorted(copy_root.rglob("*"))
+    proc = run_inproc(["mnist_sweep.data", "fetch", "--root", str(root)], cwd=copy_root)
+    fix = (f"{root}/train-images-idx3-ubyte is there: move the four IDX files into {mnist_files.raw_dir(root)}"
+           if given == "flat" else f"the data root is the directory that holds MNIST/raw/: give {copy_root}, not {root}")
+    assert_one_line_error(proc, f"{mnist_files.raw_dir(root)}/train-images-idx3-ubyte: missing; {fix}")
+    assert sorted(copy_root.rglob("*")) == before

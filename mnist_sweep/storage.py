@@ -93,6 +93,10 @@ def missing_file(url: str) -> str | None:
     if path.is_file():
         return None
     where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
+    if path.is_dir():  # a sweep dir given as the file: name the file it holds
+        scheme, held = (JOURNAL_SCHEME, path / "journal.log") if kind == "journal" else ("sqlite:///", path / "optuna.db")
+        inside = f" (the {held.name} in it: {scheme}{held})" if held.is_file() else ""
+        return f"{redact(url)}: {path} is a directory{where}, not a {kind} file{inside}"
     return f"{redact(url)}: no such {kind} file {path}{where}"
 
 

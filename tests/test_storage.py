@@ -136,3 +136,16 @@ def test_a_bare_at_in_a_password_is_refused_before_connecting(tmp_path):
     assert_one_line_error(proc, "hydra.sweeper.storage", "more than one '@' before the host; write a '@' in the "
                                                          "password or user name as %40")
     assert "zq9rest" not in proc.stdout + proc.stderr
+
+
+def test_a_directory_given_as_the_storage_file_is_named_so(tmp_path):
+    """sqlite:///outputs/sweeps/NAME (the sweep dir in a URL): 'no such SQLite file' for a path
+    that is there; the line names the database file in it."""
+    from conftest import assert_one_line_error, run_inproc
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "optuna.db").write_bytes(b"")
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", "sqlite:///s", "--study", "x"], cwd=tmp_path)
+    assert_one_line_error(proc, f"--storage: sqlite:///s: s is a directory (relative to the current directory {tmp_path}), "
+                                "not a SQLite file (the optuna.db in it: sqlite:///s/optuna.db); give the storage of")
+    assert missing_file(f"journal:///{tmp_path}") == f"journal:///{tmp_path}: {tmp_path} is a directory, not a journal file"

@@ -27,7 +27,7 @@ GOOD_DISTS = [
     ("+model.new_key", od.UniformDistribution(0, 1)),
 ]
 BAD_DISTS = [
-    ("model.c1", od.UniformDistribution(4, 12), "range(4, 13)"),
+    ("model.c1", od.UniformDistribution(4, 12), "use int(interval(4, 12))"),  # range(4, 13) would draw 13
     ("model.c1", od.FloatDistribution(4, 12), "integer"),
     ("model.c1", od.CategoricalDistribution([4, "wide"]), "'wide'"),
     ("model.c1", od.CategoricalDistribution([4, 1.5]), "1.5"),

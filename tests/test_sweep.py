@@ -177,7 +177,7 @@ BAD_SWEEPS = [
      ["hydra.sweeper.storage", "me:***@127.0.0.1:1/db", "clear text", "MNIST_SWEEP_STORAGE"]),
     (["hydra.sweeper.storage='postgresql://me@127.0.0.1:1/db?password=hunter2'"],
      ["hydra.sweeper.storage", "password=***", "clear text"]),
-    (["model.c1=interval(4,12)"], ["hydra.sweeper.params.model.c1", "integer", "range(4, 13)"]),
+    (["model.c1=interval(4,12)"], ["hydra.sweeper.params.model.c1", "integer", "int(interval(4, 12))"]),
     (["optimizer.lr=tag(log,interval(0.001,20))"], ["hydra.sweeper.params.optimizer.lr", "(0, 10]"]),
     (["data.augment.strength=choice(0.5,50)"], ["hydra.sweeper.params.data.augment.strength", "[0, 10]"]),
     (["hydra.sweeper.n_jobs=-1"], ["hydra.sweeper.n_jobs", "got -1"]),

@@ -60,7 +60,7 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
         if tp is int:
             raise SweepError(
                 f"{where}: interval({_g(lo)}, {_g(hi)}) samples floats but {key} is an integer; "
-                f"use range({math.ceil(lo)}, {math.floor(hi) + 1}) or choice(...)"
+                f"use int(interval({math.ceil(lo)}, {math.floor(hi)})) or choice(...)"  # range(a, b) would include b
             )
         if tp in (bool, str):
             raise SweepError(f"{where}: an interval samples numbers but {key} is a {tp.__name__}; use choice(...)")

@@ -17,6 +17,23 @@ def mask_url(url: str | None) -> str:
     return redact(url) if url else "in-memory"
 
 
+QUERY_SECRETS = ("password", "passwd", "pwd", "pass", "secret", "token", "sslpassword")  # query keys a URL's secret hides in
+
+
+def without_password(url: str) -> str:
+    """``url`` with no password in it, in its userinfo or its query string (``?password=``): what a
+    record on disk keeps (the password comes from $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass
+    when it is read back). A URL SQLAlchemy cannot parse is masked instead."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: keep nothing secret
+        return mask_url(url)
+    u = u.difference_update_query([k for k in u.query if k.lower() in QUERY_SECRETS])
+    return u._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
+
+
 def has_clear_password(url: str) -> bool:
     """Whether ``url`` spells out a password, in its userinfo or in its query string."""
     return redact(url) != url

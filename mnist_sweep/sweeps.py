@@ -21,6 +21,7 @@ from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.storage import (
     JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, mask_url, missing_file, open_for_reading, sqlite_path,
+    without_password,
 )
 
 STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
@@ -48,12 +49,7 @@ def portable_url(url: str, cwd: Path) -> str:
     if path is not None:
         scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
         return scheme + str(path if path.is_absolute() else (cwd / path).resolve())
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set() keeps it
-    except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: record nothing secret
-        return mask_url(url)
+    return without_password(url)
 
 
 def record_storage(study: Any, sweep_dir: Path) -> Path | None:

@@ -149,3 +149,22 @@ def test_a_directory_given_as_the_storage_file_is_named_so(tmp_path):
     assert_one_line_error(proc, f"--storage: sqlite:///s: s is a directory (relative to the current directory {tmp_path}), "
                                 "not a SQLite file (the optuna.db in it: sqlite:///s/optuna.db); give the storage of")
     assert missing_file(f"journal:///{tmp_path}") == f"journal:///{tmp_path}: {tmp_path} is a directory, not a journal file"
+
+
+def test_a_password_in_the_query_string_is_never_recorded(tmp_path, monkeypatch):
+    """$MNIST_SWEEP_STORAGE='postgresql://me@db/x?password=...' (psycopg takes it there): storage.json
+    recorded the URL with its password; only the userinfo's was dropped."""
+    from mnist_sweep import sweeps
+    from mnist_sweep.storage import without_password
+
+    assert without_password(f"postgresql://me:{SECRET}@db/x?sslmode=require&PassWord={SECRET}&sslpassword={SECRET}") \
+        == "postgresql://me@db/x?sslmode=require"
+    url = f"postgresql://me@db:5432/x?password={SECRET}"
+
+    class Study:
+        study_name, _storage = "s", type("Storage", (), {"url": url})()
+
+    sweeps.record_storage(Study(), tmp_path)
+    assert SECRET not in (tmp_path / sweeps.STORAGE_RECORD).read_text()
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", url)
+    assert sweeps.find_storage(tmp_path)[0] == url  # read back with its password from the environment

@@ -17,7 +17,7 @@ from hydra.errors import CompactHydraException
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)(?P<secret>[^\n/]*?|\S*?)"
                        r"(?=@[^\s@/?'\"]*(?:[/?'\"\s]|$))")
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not)
-_PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|secret|token)\s*=\s*)"
+_PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:ssl)?(?:password|passwd|pwd|pass|secret|token)\s*=\s*)"
                     r"(?P<secret>'[^'\n]*'|\"[^\"\n]*\"|[^&;\s'\",)]+)", re.IGNORECASE)
 
 

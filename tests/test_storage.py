@@ -19,6 +19,7 @@ LEAKY = [
     f"Could not parse SQLAlchemy URL from string 'postgresql://me:{SECRET}@[bad'",
     f"connection to server failed: host=db user=me password={SECRET} dbname=x",
     f"redis://:{SECRET}@host:6379/0",
+    f"postgresql://me@db/x?sslmode=verify-full&sslpassword={SECRET}",  # libpq: the client key's passphrase
 ]
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import StorageError, SweepError, redact
 
+_INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
 
 
@@ -40,8 +42,15 @@ def has_clear_password(url: str) -> bool:
 
 
 def check_no_clear_password(raw: Any, key: str = "hydra.sweeper.storage") -> None:
-    """Refuse a storage URL whose password is written out (not interpolated from the environment)."""
-    if not isinstance(raw, str) or "${" in raw or not has_clear_password(raw):
+    """Refuse a storage URL whose password is written out (not interpolated from the environment):
+    an interpolation elsewhere in it (``/${oc.env:DB}``) does not hide one, nor does an
+    interpolation's default (``${oc.env:URL,postgresql://me:PASSWORD@db/x}``), both saved as written."""
+    if not isinstance(raw, str):
+        return
+    text = raw
+    while (bare := _INTERPOLATION.sub(lambda m: m[1].partition(",")[2], text)) != text:  # innermost first
+        text = bare  # each interpolation as its default, or nothing
+    if not has_clear_password(text):
         return
     raise SweepError(
         f"{key}: '{mask_url(raw)}' has its password in clear text, which would be saved in every trial's "

@@ -8,7 +8,7 @@ import pytest
 from mnist_sweep.errors import LeaderboardError, SweepError
 from mnist_sweep.storage import RedactFilter, check_no_clear_password, mask_url, missing_file, redact
 
-SECRET = "hunter2"
+SECRET = "hunter2"  # every password in these tests
 LEAKY = [
     f"postgresql://me:{SECRET}@db:5432/x",
     f"postgresql+psycopg2://me:{SECRET}@db/x?sslmode=require",
@@ -169,3 +169,16 @@ def test_a_password_in_the_query_string_is_never_recorded(tmp_path, monkeypatch)
     assert SECRET not in (tmp_path / sweeps.STORAGE_RECORD).read_text()
     monkeypatch.setenv("MNIST_SWEEP_STORAGE", url)
     assert sweeps.find_storage(tmp_path)[0] == url  # read back with its password from the environment
+
+
+@pytest.mark.parametrize("value", ["postgresql://me:hunter2@127.0.0.1:1/${oc.env:HOME}",
+                                   "${oc.env:NO_SUCH_VAR_HERE,postgresql://me:hunter2@127.0.0.1:1/x}"])
+def test_an_interpolation_does_not_hide_a_written_out_password(tmp_path, value):
+    """Any '${' in the value skipped the check, and Hydra saved the password in every trial's config."""
+    from conftest import TINY, assert_one_line_error, run
+
+    proc = run(["mnist_sweep.train", "-m", *TINY, f"hydra.sweeper.storage='{value}'", "hydra.sweeper.n_trials=1",
+                f"hydra.sweep.dir={tmp_path}/s"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.storage: '", "has its password in clear text")
+    assert SECRET not in proc.stdout + proc.stderr and list(tmp_path.iterdir()) == []
+    check_no_clear_password("postgresql://me:${oc.env:PW}@db/x")  # the password itself interpolated: fine

@@ -265,10 +265,10 @@ def _run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", nargs="?", help="leaderboard.csv or its sweep dir")
-    p.add_argument("--experiment", nargs="*", help="confirm conf/experiment/NAME.yaml configs instead")
+    p.add_argument("--experiment", nargs="+", metavar="NAME", help="confirm conf/experiment/NAME.yaml configs instead")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")
-    which.add_argument("--trial", type=int, nargs="+", help="these trials instead (Optuna numbers)")
+    which.add_argument("--trial", type=int, nargs="+", metavar="N", help="these trials instead (Optuna numbers)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
     p.add_argument("--parallel", type=int, default=2, help="runs at once (default 2, one per core)")
     p.add_argument("--out", default="outputs/confirm", help="output dir (default outputs/confirm)")

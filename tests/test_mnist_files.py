@@ -280,3 +280,19 @@ def test_a_root_one_level_off_names_the_right_one(copy_root, given, monkeypatch)
            if given == "flat" else f"the data root is the directory that holds MNIST/raw/: give {copy_root}, not {root}")
     assert_one_line_error(proc, f"{mnist_files.raw_dir(root)}/train-images-idx3-ubyte: missing; {fix}")
     assert sorted(copy_root.rglob("*")) == before
+
+
+def test_fetch_removes_a_killed_fetchs_staging_dir(copy_root, monkeypatch):
+    """A fetch killed half way (SIGKILL) leaves <root>/MNIST/raw/.fetch-*/ (up to 55 MB); each
+    later fetch left it there. One an hour old goes; a younger one may be a fetch running now."""
+    raw = mnist_files.raw_dir(copy_root)
+    old, young = raw / ".fetch-old", raw / ".fetch-young"
+    for d in (old, young):
+        d.mkdir()
+        (d / "train-images-idx3-ubyte").write_bytes(b"half")
+    os.utime(old, (0, 0))
+    flip_last_byte(raw / "t10k-labels-idx1-ubyte")
+    monkeypatch.setattr(mnist_files, "_download", lambda staging: [
+        shutil.copy(mnist_files.raw_dir(ROOT) / name, staging / name) for name in mnist_files.SHA256] and "test")
+    assert mnist_files.fetch(copy_root) == "fetched from test"
+    assert sorted(p.name for p in raw.iterdir()) == sorted([*mnist_files.SHA256, ".fetch-young"])

@@ -61,9 +61,9 @@ def raw_dir(root: str | Path) -> Path:
 
 
 def fix(root: str | Path) -> str:
-    """How to fetch the files into ``root``: ``make data`` fetches to the default root only."""
+    """How to fetch into ``root``: ``make data`` for the default root (a relative one: in the repo, where make runs)."""
     with contextlib.suppress(OSError):
-        if Path(root).resolve() == default_root().resolve():
+        if Path(root).resolve() == (PROJECT_ROOT / default_root()).resolve():
             return FIX
     return f"run `{pasteable('mnist_sweep.data', 'fetch', '--root', str(root))}` to fetch it"
 

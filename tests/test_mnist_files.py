@@ -296,3 +296,15 @@ def test_fetch_removes_a_killed_fetchs_staging_dir(copy_root, monkeypatch):
         shutil.copy(mnist_files.raw_dir(ROOT) / name, staging / name) for name in mnist_files.SHA256] and "test")
     assert mnist_files.fetch(copy_root) == "fetched from test"
     assert sorted(p.name for p in raw.iterdir()) == sorted([*mnist_files.SHA256, ".fetch-young"])
+
+
+def test_make_data_is_the_fix_only_where_make_data_fetches(tmp_path, monkeypatch):
+    """A relative $MNIST_SWEEP_DATA: make data (run in the repo) fetches to <repo>/REL, so from
+    another directory the fix is the fetch command; it said make data, which fetched elsewhere."""
+    from mnist_sweep import PROJECT_ROOT
+
+    monkeypatch.setenv("MNIST_SWEEP_DATA", "rel_data")
+    monkeypatch.chdir(tmp_path)
+    assert "make data" not in mnist_files.fix(mnist_files.default_root())
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert "make data" in mnist_files.fix(mnist_files.default_root())

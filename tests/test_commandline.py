@@ -4,6 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from conftest import assert_one_line_error, run
 
 from mnist_sweep.commandline import check_cli
 
@@ -36,8 +37,6 @@ def test_leaderboard_from_the_environment_never_creates_a_database(tmp_path, mon
 def test_a_positional_of_any_count_is_not_named_as_required(tmp_path):
     """predict's usage shows ``run_dir [images ...]``; with nothing given the line names run_dir
     alone (argparse named ``images`` among the required arguments too)."""
-    from conftest import assert_one_line_error, run
-
     proc = run(["mnist_sweep.predict"], cwd=tmp_path)
     line = assert_one_line_error(proc, "required: run_dir (see python -m mnist_sweep.predict --help)")
     assert "images" not in line and proc.returncode == 2
@@ -48,8 +47,6 @@ def test_a_positional_of_any_count_is_not_named_as_required(tmp_path):
 def test_help_prints_no_rest_quotes(tmp_path, module):
     """Each --help's description is its module docstring's first line: ``report.html`` printed
     with its double backquotes (report, export, dashboard)."""
-    from conftest import run
-
     proc = run([f"mnist_sweep.{module}", "--help"], cwd=tmp_path)
     assert proc.returncode == 0 and "usage: python -m mnist_sweep." in proc.stdout
     assert "``" not in proc.stdout, proc.stdout

@@ -20,7 +20,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -72,6 +72,11 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         return self._composer(overrides)
 
     def sweep(self, arguments: list[str]) -> None:
+        storage = mask_url(self.storage) if self.storage else None
+        with _faults.one_line_faults(storage, str(self.config.hydra.sweep.dir)):  # a full or read-only sweep dir or storage: one line, how to resume
+            self._sweep(arguments)
+
+    def _sweep(self, arguments: list[str]) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
         attach_helper_channel()
         check_sweeper(self.config)  # the sweeper's keys and the sweep dir's study (the CLI checks them first)

@@ -17,7 +17,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _failures, _groups, _liveness, _optuna, _repeats, _revive, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _revive, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError
@@ -74,19 +74,41 @@ class Loop:
                         time.sleep(POLL_S)
                         continue
                     returns = self.hooks.launch([overrides for _, overrides in jobs])
-                    for (trial, _), ret in zip(jobs, returns):
-                        in_flight.remove(trial)
-                        shown = self._finish(trial, ret, in_flight)
-                        self._trial_end()
-                        if shown is not None:
-                            progress.trial_line(self.study, shown)
+                    faults = [fault for (trial, _), ret in zip(jobs, returns)
+                              if (fault := self._told(trial, ret, in_flight, progress)) is not None]
+                    if faults:  # its trial is still in flight: lost below, replaced on resume
+                        raise faults[0]
                 _failures.check(self.study, self.limits.max_failure_rate, self.limits.n_trials, self.first_number)
             except BaseException as e:
-                for trial in in_flight:
-                    _study.lose(trial.study, trial, e)
+                self._stopped(in_flight, e)
                 raise
-            finally:
-                self._trial_end()
+            self._trial_end()
+
+    def _told(self, trial: optuna.Trial, ret: Any, in_flight: list[optuna.Trial], progress: Progress) -> BaseException | None:
+        """Tell how a launched job ended; a fault of the surroundings (a full or read-only sweep dir
+        or storage: _faults) is returned instead, its trial left in flight."""
+        if (fault := _faults.of_job(ret)) is not None:
+            return fault
+        in_flight.remove(trial)
+        shown = self._finish(trial, ret, in_flight)
+        self._trial_end()
+        if shown is not None:
+            progress.trial_line(self.study, shown)
+        return None
+
+    def _stopped(self, in_flight: list[optuna.Trial], why: BaseException) -> None:
+        """The sweep stops: its open trials are lost, the leaderboard rewritten as it stands. Both
+        are best effort: a storage or dir that cannot take them may be what stopped it (a re-run
+        fails the trials as lost, its worker gone, and writes the leaderboard)."""
+        try:
+            for trial in in_flight:
+                _study.lose(trial.study, trial, why)
+        except Exception as e:  # noqa: BLE001 - the storage failed too
+            log.debug("open trials not marked lost: %s", e)
+        try:
+            self._trial_end()
+        except Exception as e:  # noqa: BLE001 - the sweep dir failed too
+            log.debug("leaderboard not rewritten: %s", e)
 
     def _next_jobs(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> list | None:
         """The next launcher batch: queued seeds first, then new candidates; [] when only other

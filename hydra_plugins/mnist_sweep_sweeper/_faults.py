@@ -1,0 +1,65 @@
+"""Faults of the sweep's surroundings, not of a candidate: a sweep dir or storage that is full,
+read-only or gone. Every later trial would meet them too, so the sweep stops with one line saying
+what and how to resume; the trial that met one is lost (replaced on resume), not failed."""
+from __future__ import annotations
+
+import contextlib
+import errno
+from collections.abc import Iterator
+
+import optuna
+from hydra.core.utils import JobReturn, JobStatus
+
+from hydra_plugins.mnist_sweep_sweeper import _optuna
+from mnist_sweep.errors import SweepError, one_line
+
+# What an unwritable place raises: no space, no quota, a read-only or immutable file system, no permission.
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+RESUME = "free space or make it writable, then run the same command again to resume (finished trials are kept)"
+
+
+def _storage_error(e: BaseException) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(e, (optuna.exceptions.StorageInternalError, OperationalError))
+
+
+def _root(e: BaseException) -> BaseException:
+    """The first exception of the chain (sqlite3's own error under sqlalchemy's and Optuna's)."""
+    seen = {id(e)}
+    while e.__cause__ is not None and id(e.__cause__) not in seen:
+        e = e.__cause__
+        seen.add(id(e))
+    return e
+
+
+def message(e: BaseException, storage: str | None = None, sweep_dir: str | None = None) -> str | None:
+    """The one line for a fault of the surroundings, else None (the trial's own failure);
+    ``storage`` is the storage's URL, passwords masked; ``sweep_dir`` is named when the error names no file."""
+    if isinstance(e, OSError) and e.errno in UNWRITABLE:
+        where = f"{e.filename}: " if e.filename else (f"hydra.sweep.dir: {sweep_dir}: " if sweep_dir else "")
+        return one_line(f"{where}{e.strerror or type(e).__name__}; {RESUME}")
+    if _storage_error(e):
+        root = _root(e)
+        reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
+        where = f" '{storage}'" if storage else ""
+        return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {RESUME}")
+    return None
+
+
+def of_job(ret: JobReturn) -> BaseException | None:
+    """The exception of a launched job that failed on a fault of the surroundings, else None."""
+    value = _optuna.return_value(ret)
+    return value if ret.status != JobStatus.COMPLETED and message(value) is not None else None
+
+
+@contextlib.contextmanager
+def one_line_faults(storage: str | None, sweep_dir: str | None) -> Iterator[None]:
+    """Turn a fault of the surroundings escaping the sweep into a SweepError (one line, no traceback)."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - only the faults ``message`` knows are turned
+        line = message(e, storage, sweep_dir)
+        if line is None:
+            raise
+        raise SweepError(line) from None

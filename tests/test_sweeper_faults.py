@@ -1,0 +1,73 @@
+"""A sweep whose surroundings fail (hydra_plugins.mnist_sweep_sweeper._faults): a full or
+read-only sweep dir or storage stops it with one line and how to resume; the trial that met it is
+lost, not failed, and the same command resumes. In-process, one worker, tiny trials."""
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from conftest import assert_one_line_error, load, run_inproc, sweep_args
+from hydra_plugins.mnist_sweep_sweeper import _faults, _study
+from mnist_sweep import cli
+
+SPACE = "optimizer.lr=tag(log,interval(0.01,0.1))"
+
+
+def _full_disk_on_call(monkeypatch, n: int) -> None:
+    """The n-th trial's training meets a full disk writing its checkpoint (as results.atomic_write reports it)."""
+    real, calls = cli.train, []
+
+    def train(st, out_dir, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(out_dir)
+        if len(calls) == n:
+            raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "model.pt"))
+        return real(st, out_dir, **kwargs)
+
+    monkeypatch.setattr(cli, "train", train)
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_sweep_in_one_line_and_the_same_command_resumes(tmp_path, monkeypatch):
+    """It was a failed trial (the config's fault, counted against n_trials) and the sweep went on,
+    every later trial failing the same way."""
+    args = sweep_args(tmp_path, "full", 2, SPACE)
+    _full_disk_on_call(monkeypatch, 2)
+    line = assert_one_line_error(run_inproc(args, cwd=tmp_path), "model.pt", "No space left on device",
+                                 "run the same command again")
+    assert "trial_0001" in line
+    trials = load(tmp_path, "full").trials
+    assert [(t.state, t.user_attrs["status"]) for t in trials] == [(TrialState.COMPLETE, "complete"),
+                                                                   (TrialState.FAIL, "lost")]
+    monkeypatch.undo()  # the disk has space again
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    done = [t for t in load(tmp_path, "full").trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 2 and done[0].number == 0  # the finished trial kept, the lost one replaced
+
+
+@pytest.mark.slow
+def test_a_storage_that_cannot_be_written_stops_the_sweep_in_one_line(tmp_path, monkeypatch):
+    """The storage fails while a trial is told, and again while the open trials are marked lost:
+    it was a three-part Optuna/sqlalchemy traceback ending in 'exceeding max length'."""
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError as e:
+            raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from e
+
+    monkeypatch.setattr(_study, "record", broken)
+    monkeypatch.setattr(_study, "lose", broken)
+    line = assert_one_line_error(run_inproc(sweep_args(tmp_path, "db", 2, SPACE), cwd=tmp_path),
+                                 "hydra.sweeper.storage", "database or disk is full", "run the same command again")
+    assert "optuna.db" in line
+
+
+def test_only_faults_of_the_surroundings_stop_a_sweep():
+    assert _faults.message(OSError(errno.EROFS, "Read-only file system", "/x/trial_0001/metrics.csv")) is not None
+    assert _faults.message(OSError(errno.ENOENT, "No such file or directory", "/x/data")) is None
+    assert _faults.message(ValueError("bad return value")) is None
+    assert _faults.message(RuntimeError("CUDA error")) is None

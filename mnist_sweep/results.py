@@ -63,6 +63,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
+    except OSError as e:  # a full disk names the file being written, not its temporary name
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename not in (None, tmp):
+            raise
+        raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -6,6 +6,7 @@ point around it (override checks, the Hydra task, one-line errors, signals) is m
 """
 from __future__ import annotations
 
+import io
 import logging
 import math
 import sys
@@ -281,6 +282,8 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{st.n_params:,} parameters")
     if ts.save_checkpoint:
         cpu_state = {k: v.detach().cpu() for k, v in s.deployed.state_dict().items()}  # loads on any machine
-        results.atomic_write(out_dir / "model.pt", lambda p: torch.save(cpu_state, p))
+        buf = io.BytesIO()  # saved to memory first: torch's zip writer says a full disk is a RuntimeError
+        torch.save(cpu_state, buf)
+        results.atomic_write(out_dir / "model.pt", lambda p: p.write_bytes(buf.getvalue()))
     results.write(out_dir, result)
     return result

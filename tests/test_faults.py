@@ -1,0 +1,39 @@
+"""A full disk while a run writes its files (results.atomic_write, the training loop's model.pt):
+an OSError naming the file, which the sweep stops on (tests/test_sweeper_faults.py), never another
+exception that reads as the config's own failure; nothing half-written is left."""
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY
+from mnist_sweep import results
+from mnist_sweep.training import train
+
+
+def test_a_full_disk_names_the_file_not_its_temporary(tmp_path):
+    """A write error carries no file name (or the temporary's): it was '[Errno 28] No space left on
+    device' naming nothing, or '.model.pt.k2j4.tmp'."""
+    with pytest.raises(OSError) as e:
+        results.atomic_write(tmp_path / "model.pt", lambda p: Path("/dev/full").write_bytes(b"x" * 65536))
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "model.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_on_a_full_disk_is_an_oserror(cfg, tmp_path, monkeypatch):
+    """torch's zip writer reported a full disk as RuntimeError ('[enforce fail at inline_container.cc]
+    unexpected pos'): the trial was failed as a broken config and the sweep went on."""
+    real = results.atomic_write
+
+    def full_for_the_checkpoint(path: Path, write) -> None:  # noqa: ANN001
+        if Path(path).name != "model.pt":
+            return real(path, write)
+        return real(path, lambda p: (write(Path("/dev/full"))))
+
+    monkeypatch.setattr(results, "atomic_write", full_for_the_checkpoint)
+    with pytest.raises(OSError) as e:
+        train(cfg(*TINY), tmp_path / "run")
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "run" / "model.pt")
+    assert not (tmp_path / "run" / "result.json").exists() and not (tmp_path / "run" / "model.pt").exists()

@@ -46,3 +46,36 @@ def test_a_trial_of_a_dead_unreaped_helper_is_failed_as_lost(tmp_path):
 
 def test_a_live_process_keeps_its_trial():
     assert _liveness.pid_alive(os.getpid())
+
+
+def test_a_second_signal_does_not_cut_short_the_stopping_workers_clean_up(tmp_path, monkeypatch):
+    """Ctrl-C reaches a helper, and its sweep's SIGTERM (Helpers.stop) follows while the helper
+    marks its open trials lost: that KeyboardInterrupt escaped the clean-up, and a trial of the
+    stopped sweep stayed RUNNING, 'running' on its leaderboard."""
+    import signal
+
+    from hydra_plugins.mnist_sweep_sweeper import _study
+    from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
+    from mnist_sweep import cli
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/o.db")
+    trials = [study.ask() for _ in range(2)]
+    real_lose = _study.lose
+
+    def lose_then_sigterm(s: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
+        if trial.number == 0:  # one signal: the sweep's SIGTERM after Ctrl-C
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_lose(s, trial, why)
+
+    monkeypatch.setattr(_study, "lose", lose_then_sigterm)
+    previous = signal.signal(signal.SIGTERM, cli._terminate)  # what main() installs
+    try:
+        loop = Loop(study, None, tmp_path, "trial_{number:04d}", Limits(2, 1, 0, 0, 0.0, None),
+                    Hooks(None, None, None, None, None))
+        try:
+            loop._stopped(list(trials), KeyboardInterrupt())
+        except KeyboardInterrupt:
+            raise AssertionError("the clean-up was interrupted") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(TrialState.FAIL, "lost")] * 2

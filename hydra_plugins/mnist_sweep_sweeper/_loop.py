@@ -17,7 +17,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _revive, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _revive, _space, _study, _workers
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError
@@ -100,15 +100,16 @@ class Loop:
         """The sweep stops: its open trials are lost, the leaderboard rewritten as it stands. Both
         are best effort: a storage or dir that cannot take them may be what stopped it (a re-run
         fails the trials as lost, its worker gone, and writes the leaderboard)."""
-        try:
-            for trial in in_flight:
-                _study.lose(trial.study, trial, why)
-        except Exception as e:  # noqa: BLE001 - the storage failed too
-            log.debug("open trials not marked lost: %s", e)
-        try:
-            self._trial_end()
-        except Exception as e:  # noqa: BLE001 - the sweep dir failed too
-            log.debug("leaderboard not rewritten: %s", e)
+        with _workers.signals_held():
+            try:
+                for trial in in_flight:
+                    _study.lose(trial.study, trial, why)
+            except Exception as e:  # noqa: BLE001 - the storage failed too
+                log.debug("open trials not marked lost: %s", e)
+            try:
+                self._trial_end()
+            except Exception as e:  # noqa: BLE001 - the sweep dir failed too
+                log.debug("leaderboard not rewritten: %s", e)
 
     def _next_jobs(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> list | None:
         """The next launcher batch: queued seeds first, then new candidates; [] when only other

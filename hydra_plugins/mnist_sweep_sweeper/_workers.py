@@ -4,11 +4,13 @@ per-trial lines (complete, pruned, failed, rejected, duplicate, lost) come throu
 own (``_log``) and are logged on this console as ``worker N: <line>``."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -30,6 +32,30 @@ def helper_command() -> list[str]:
     args = [a for a in sys.argv[1:] if not a.startswith("hydra.sweeper.workers=")]
     flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
     return [sys.executable, *flags, "-m", TRAIN_MODULE, *args, "hydra.sweeper.workers=1"]
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """While a stopping worker marks its open trials lost: one SIGINT or SIGTERM more is held back
+    and dropped (the worker is stopping already), a second one still interrupts. Ctrl-C reaches a
+    helper and its sweep's SIGTERM (``Helpers.stop``) follows at once; that second signal cut the
+    clean-up short, leaving a trial RUNNING and 'running' on the leaderboard of a stopped sweep."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        held.append(signum)
+        if len(held) > 1:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class Helpers:

@@ -132,6 +132,26 @@ def test_a_helper_that_handles_the_sweeps_sigterm_is_not_reported_as_a_fault(tmp
     assert "stopped with the sweep" in caplog.text
 
 
+def test_a_helper_that_misses_the_sweeps_sigterm_is_stopped_all_the_same(tmp_path, monkeypatch, caplog):
+    """A KeyboardInterrupt raised by the SIGTERM handler inside a finalizer is ignored ('Exception
+    ignored in ...'): the helper ran the rest of the sweep alone after its sweep was stopped, and
+    the stopped sweep waited for it. Here the helper ignores SIGTERM altogether."""
+    code = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    helpers = _helpers_running(tmp_path, monkeypatch, code)
+    monkeypatch.setattr(_workers, "STOP_WAIT_S", (0.5, 0.5))
+    log_file = tmp_path / "worker-1.log"
+    for _ in range(200):  # SIG_IGN set
+        if "ready" in log_file.read_text():
+            break
+        time.sleep(0.05)
+    start = time.monotonic()
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        helpers.stop()
+        helpers.wait()
+    assert time.monotonic() - start < 10
+    assert "did not stop" in caplog.text and "killed" in caplog.text
+
+
 def test_a_helper_that_fails_on_its_own_is_reported_with_its_log(tmp_path, monkeypatch, caplog):
     helpers = _helpers_running(tmp_path, monkeypatch, "import sys; sys.exit(3)")
     with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):

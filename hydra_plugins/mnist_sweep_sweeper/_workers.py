@@ -19,6 +19,7 @@ from mnist_sweep.trial import WORKER_ENV
 
 TRAIN_MODULE = "mnist_sweep.train"  # the task this sweeper runs; its helpers re-run it
 INTERRUPTED = 128 + signal.SIGINT  # what a helper's main() returns when SIGTERM or Ctrl-C stops it
+STOP_WAIT_S = (10.0, 20.0)  # a stopped helper not gone after the first: SIGTERM again; after both: SIGKILL
 
 
 def helper_command() -> list[str]:
@@ -103,9 +104,24 @@ class Helpers:
 
     def wait(self) -> None:
         for (proc, log_path), thread in zip(self.procs, self.threads):
-            code = proc.wait()
+            code = self._stopped(proc) if self.stopped else proc.wait()
             if self.stopped and code in (-signal.SIGTERM, INTERRUPTED):  # killed before or after its handler
                 log.info("worker pid %d stopped with the sweep", proc.pid)
+            elif self.stopped and code == -signal.SIGKILL:
+                log.warning("worker pid %d did not stop within %d s of the sweep's SIGTERM; killed (its open "
+                            "trials are failed as lost on resume); see %s", proc.pid, sum(STOP_WAIT_S), log_path)
             elif code != 0:
                 log.warning("worker pid %d exited with %d; see %s", proc.pid, code, log_path)
             thread.join(timeout=5)
+
+    @staticmethod
+    def _stopped(proc: subprocess.Popen) -> int:
+        """A stopped helper's exit status. Its SIGTERM can be lost: the KeyboardInterrupt its handler
+        raises is ignored when it lands in a finalizer ('Exception ignored in ...'), and the helper
+        ran the rest of the sweep alone. So SIGTERM again after a while, and at last SIGKILL."""
+        for wait_s, then in zip(STOP_WAIT_S, (lambda: proc.send_signal(signal.SIGTERM), proc.kill)):
+            try:
+                return proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                then()
+        return proc.wait()

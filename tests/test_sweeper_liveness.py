@@ -79,3 +79,18 @@ def test_a_second_signal_does_not_cut_short_the_stopping_workers_clean_up(tmp_pa
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(TrialState.FAIL, "lost")] * 2
+
+
+def test_a_lost_seed_is_named_by_its_config_not_by_the_side_studys_number(tmp_path, caplog):
+    """A repeated config's further seed is a trial of the side study, numbered on its own: its loss
+    was logged as 'trial 0', the same words as the sweep's own trial 0."""
+    import logging
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/o.db", study_name="s.repeats")
+    seed = study.ask()
+    for key, value in {"host": socket.gethostname(), "pid": 2**22 + 12345, "parent_dir": "/x/trial_0003",
+                       "seed": 2}.items():
+        seed.set_user_attr(key, value)
+    with caplog.at_level(logging.WARNING, logger="hydra_plugins.mnist_sweep_sweeper"):
+        _liveness.fail_lost_trials(study, None)
+    assert "seed 2 of trial_0003: worker" in caplog.text and "trial 0" not in caplog.text

@@ -56,6 +56,13 @@ def fail_open(storage: optuna.storages.BaseStorage, t: FrozenTrial, status: str,
     return True
 
 
+def _named(t: FrozenTrial) -> str:
+    """'trial N', or for a further seed of a repeated config (the side study's trial, numbered on
+    its own) 'seed S of trial_NNNN': both were 'trial 0' in one sweep's lines."""
+    parent_dir = t.user_attrs.get("parent_dir")
+    return f"seed {t.user_attrs.get('seed')} of {Path(parent_dir).name}" if parent_dir else f"trial {t.number}"
+
+
 def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
     """Trials left RUNNING by a dead worker become FAIL (status lost): on this host when the
     owner's pid is gone, on any host when its heartbeat is older than grace_period."""
@@ -65,7 +72,7 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
         if t.user_attrs.get("host") == host and isinstance(pid, int) and not pid_alive(pid):
             if not fail_open(storage, t, "lost", f"worker {host}:{pid} died while the trial ran"):
                 continue  # another worker failed it first
-            log.warning("trial %d: worker %s:%d died while it ran; marked failed (lost)", t.number, host, pid,
+            log.warning("%s: worker %s:%d died while it ran; marked failed (lost)", _named(t), host, pid,
                         extra=TRIAL_LINE)
     if _optuna.heartbeat_interval(study):
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}

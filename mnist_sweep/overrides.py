@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import holders, unknown_key
 from mnist_sweep.config.options import conditional_key_error, lacking, name_override_error, swept_groups
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
@@ -159,30 +160,23 @@ def flags_error(argv: list[str]) -> str | None:
 
 
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
-SOURCE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
 
 
 def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[Any]] | str:
     """(the overrides that are not sweep expressions, the parsed sweep overrides), or one error
     line (syntax, a sweep without -m)."""
+    from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    parser, plain, sweeps, skip_next = OverridesParser.create(), [], [], False
-    for arg in argv:
-        if skip_next:  # the value of --config-name and the like
-            skip_next = False
-            continue
-        if arg in SOURCE_FLAGS:
-            skip_next = True
-            continue
-        if "=" not in arg or arg.startswith("-"):
-            continue
+    parser, plain, sweeps = OverridesParser.create(), [], []
+    for arg in get_args_parser().parse_args(argv).overrides:  # what Hydra reads as overrides (flags_error passed)
         try:
             (override,) = parser.parse_overrides([arg])
         except OverrideParseException as e:
-            lines = [line.strip() for line in str(e).splitlines() if line.strip() and not line.startswith("See ")]
-            return one_line(f"{arg}: {lines[-1]}")
+            return override_syntax_error(arg, str(e))
+        if not override.key_or_group:
+            return override_syntax_error(arg)
         if not override.is_sweep_override():
             plain.append(arg)
         elif not multirun:
@@ -232,6 +226,8 @@ def check_command_line(argv: list[str]) -> Checked:
 
     if bad := flags_error(argv):
         return Checked(bad)
+    if "--version" in argv:  # Hydra prints its version and exits
+        return Checked()
     source = _config_source(argv)
     if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
         return Checked()  # Hydra's own informational commands, or a relative --config-path

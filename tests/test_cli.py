@@ -58,6 +58,33 @@ def test_bad_input_one_line_no_traceback_nothing_written(tmp_path, args, needles
     assert not (tmp_path / "run").exists()
 
 
+# Hydra's grammar errors ended in its caret ('trainer.device='cpu: ^') or its token list
+# ("expecting {<EOF>, ':', BRACKET_OPEN, ...}"), and '=3' said 'Config group override must be a string'
+BAD_SYNTAX = [
+    ("trainer.device='cpu", "trainer.device='cpu: the quote ' is not closed; close it (trainer.device='cpu') "
+                            "or drop it (trainer.device=cpu)"),
+    ("model.c1=choice(4,8", "model.c1=choice(4,8: '(' is not closed; close it: model.c1=choice(4,8)"),
+    ("model.kernels=[3,3", "'[' is not closed; close it: model.kernels=[3,3]"),
+    ("model.c1=choice(4,8]", "'(' is closed by ']'; write model.c1=choice(4,8)"),
+    ("model.c1=4)", "')' closes nothing; drop it: model.c1=4"),
+    ("trainer.device=c=pu", "a second '=' in the value; quote a value that holds one: trainer.device='c=pu'"),
+    ("=3", "=3: no key before '='; an override is KEY=VALUE"),
+    ("trainer.device", "trainer.device: not KEY=VALUE (no '='); give the key a value (trainer.device=VALUE)"),
+    ("trainer. device=cpu", "a key holds no spaces; write trainer.device=cpu"),
+    ("trainer.device=cp'u", "quote the whole value with \": trainer.device=\"cp'u\""),
+    ("trainer.device='cpu'x", "did not expect 'x' there; quote a value with special characters (KEY='VALUE'), see "
+                              "https://hydra.cc/docs/advanced/override_grammar/basic/"),
+]
+
+
+@pytest.mark.parametrize("arg, line", BAD_SYNTAX, ids=[a for a, _ in BAD_SYNTAX])
+def test_an_override_hydras_grammar_refuses_says_what_is_wrong_and_how_to_write_it(tmp_path, arg, line):
+    proc = run_inproc(["mnist_sweep.train", *TINY, arg, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert line in assert_one_line_error(proc)
+    assert not any(c in proc.stderr for c in ("^", "<EOF>", "BRACKET_OPEN"))
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_input_as_a_subprocess(tmp_path):
     """The one subprocess check of the train entry point's refusals."""
     proc = run(["mnist_sweep.train", *TINY, "model.bias=abc", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, process=True)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _liveness
@@ -94,3 +95,22 @@ def test_a_lost_seed_is_named_by_its_config_not_by_the_side_studys_number(tmp_pa
     with caplog.at_level(logging.WARNING, logger="hydra_plugins.mnist_sweep_sweeper"):
         _liveness.fail_lost_trials(study, None)
     assert "seed 2 of trial_0003: worker" in caplog.text and "trial 0" not in caplog.text
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_counts_a_dead_workers_trial_as_to_go(tmp_path):
+    """The start line counted the trial its dead worker left RUNNING as running ('1 of 1 trials done
+    or running; 0 to go'), failed it as lost just after, and then trained a replacement."""
+    from conftest import run_inproc, sweep_args
+
+    d = tmp_path / "ghost"
+    d.mkdir()
+    study = optuna.create_study(study_name="ghost", storage=f"sqlite:///{d}/optuna.db", direction="maximize")
+    ghost = study.ask()
+    for key, value in {"host": socket.gethostname(), "pid": 2**22 + 12345, "status": "running"}.items():
+        ghost.set_user_attr(key, value)
+    proc = run_inproc(sweep_args(tmp_path, "ghost", 1, "optimizer.lr=tag(log,interval(0.01,0.1))"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "0 of 1 trials done or running; 1 to go" in out, out[-3000:]
+    assert out.index("marked failed (lost)") < out.index("1 to go")

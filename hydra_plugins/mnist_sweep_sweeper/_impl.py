@@ -20,7 +20,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _liveness, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -148,6 +148,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if self.conf.workers > 1 and not self.storage:
             log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
         progress = Progress(self.n_trials)
+        _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
         progress.start_line(study, mask_url(self.storage))
         helpers.start()
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,

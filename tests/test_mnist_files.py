@@ -179,6 +179,19 @@ def test_data_cli_bad_flags_one_line(tmp_path, argv, needle):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_data_cli_names_its_action_as_its_usage_does(tmp_path):
+    """No action said 'required: action', a name the usage never shows ({fetch,verify}); --help gave
+    the choices no help and a lower-case description."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.data"], cwd=tmp_path)
+    assert_one_line_error(proc, "required: {fetch,verify} (see python -m mnist_sweep.data --help)")
+    usage = run_inproc(["mnist_sweep.data", "--help"], cwd=tmp_path).stdout
+    usage = " ".join(usage.split())
+    assert "Fetch MNIST's" in usage and "verify: check each file's SHA-256" in usage
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 @pytest.mark.parametrize("env_root", [False, True])
 def test_make_data_fetches_whenever_it_runs(tmp_path, env_root):

@@ -71,3 +71,26 @@ def test_only_faults_of_the_surroundings_stop_a_sweep():
     assert _faults.message(OSError(errno.ENOENT, "No such file or directory", "/x/data")) is None
     assert _faults.message(ValueError("bad return value")) is None
     assert _faults.message(RuntimeError("CUDA error")) is None
+
+
+def test_a_journal_cut_off_mid_record_is_mended_before_the_sweep_appends(tmp_path, caplog):
+    """A worker killed (or a disk full) while appending left half a record: Optuna skips it when
+    reading, but appended the resumed sweep's first record onto it, and the journal was unreadable
+    from then on (JSONDecodeError: the sweep, leaderboard, dashboard)."""
+    import logging
+
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = tmp_path / "journal.log"
+    url = f"journal:///{path}"
+    first = optuna.create_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
+    first.tell(first.ask(), 0.5)
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"op_code":4,"worker_id":"x","study_id":0,"sta')  # cut off mid-record
+    with caplog.at_level(logging.WARNING, logger="hydra_plugins.mnist_sweep_sweeper"):
+        study = _study.open_study(url, "s", None, None, ["minimize"], None, None)
+    study.tell(study.ask(), 0.25)
+    again = optuna.load_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
+    assert [t.value for t in again.trials] == [0.5, 0.25]
+    assert path.read_bytes().startswith(whole) and "cut off" in caplog.text

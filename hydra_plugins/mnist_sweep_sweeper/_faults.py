@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import optuna
 from hydra.core.utils import JobReturn, JobStatus
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
+from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.errors import SweepError, one_line
 
 # What an unwritable place raises: no space, no quota, a read-only or immutable file system, no permission.
@@ -63,3 +66,26 @@ def one_line_faults(storage: str | None, sweep_dir: str | None) -> Iterator[None
         if line is None:
             raise
         raise SweepError(line) from None
+
+
+def mend_journal(path: Path) -> None:
+    """A journal file whose last record was cut off (its writer killed mid-append, or the disk full)
+    ends at its last whole record again. Optuna skips a cut-off last line when it reads, but appends
+    the next record onto it: the resumed sweep made the whole journal unreadable ('Expecting ':'
+    delimiter'). Done under the lock Optuna appends under, so no live append is cut."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    from optuna.storages.journal import JournalFileSymlinkLock  # JournalFileBackend's default lock
+
+    lock = JournalFileSymlinkLock(str(path))
+    lock.acquire()
+    try:
+        data = path.read_bytes()  # Optuna reads all of it on opening too
+        if data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        os.truncate(path, keep)
+    finally:
+        lock.release()
+    log.warning("%s: its last record was cut off (a worker stopped while writing it); %d bytes removed", path,
+                len(data) - keep)

@@ -16,11 +16,11 @@ import optuna
 from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _optuna
+from hydra_plugins.mnist_sweep_sweeper import _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.errors import SweepError, unusable_path
-from mnist_sweep.storage import local_path, mask_url, open_storage, redact, status_of
+from mnist_sweep.storage import JOURNAL_SCHEME, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 
@@ -35,6 +35,8 @@ def open_study(
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise SweepError(unusable_path(e, "hydra.sweeper.storage")) from None
+        if url.startswith(JOURNAL_SCHEME):
+            _faults.mend_journal(path)  # a record cut off by a killed writer: Optuna would append onto it
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     for attempt in range(1, 6):

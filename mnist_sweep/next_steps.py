@@ -9,13 +9,14 @@ import pandas as pd
 
 from mnist_sweep.commandline import pasteable
 from mnist_sweep.leaderboard import FILENAME, read
+from mnist_sweep.text import percent
 
 
 def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
     """Where a run's files went and what to do with them (pasteable commands)."""
-    acc = f"test {100 * result['test_acc_final']:.2f}%"
+    acc = f"test {percent(result['test_acc_final'])}"
     if result.get("val_acc") is not None:
-        acc = f"val {100 * result['val_acc']:.2f}%, {acc}"
+        acc = f"val {percent(result['val_acc'])}, {acc}"
     return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; result.json, metrics.csv, curves.png"
             f"{', model.pt' if (out_dir / 'model.pt').exists() else ''})",
             f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
@@ -36,10 +37,10 @@ def closing_lines(sweep_dir: Path) -> list[str]:
     best, lines = done.iloc[0], []
     if "feasible" in done and not (done.feasible == True).any():  # noqa: E712 - a column of True/False/NaN
         lines.append("no trial reached trainer.target_acc yet; the closest:")
-    acc = ", ".join(f"{c} {100 * best[c]:.2f}%" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
+    acc = ", ".join(f"{c} {percent(best[c])}" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
     if "n_seeds" in best and pd.notna(best.n_seeds) and pd.notna(best.get("val_mean")):
-        sem = f" ± {100 * best.val_sem:.2f}" if pd.notna(best.get("val_sem")) else ""
-        acc += f", val mean over {int(best.n_seeds)} seeds {100 * best.val_mean:.2f}%{sem}"
+        sem = f" ± {percent(best.val_sem)} (sem)" if pd.notna(best.get("val_sem")) else ""
+        acc += f", val mean over {int(best.n_seeds)} seeds {percent(best.val_mean)}{sem}"
     size = f", {int(best.params):,} params" if pd.notna(best.params) else ""
     where = f" ({best.trial_dir})" if isinstance(best.trial_dir, str) else " (no trial dir: another machine's?)"
     lines += [f"best: trial {int(best.trial)}: {acc}{size}{where}",

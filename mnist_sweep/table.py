@@ -9,12 +9,13 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.text import ACCURACIES, percent
 
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "repeating": 2, "failed": 3, "rejected": 4, "duplicate": 5}
 SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem",
          "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "train_s", "wall_s",
          "pareto"]  # the CLI's default
-PERCENT = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")
+PERCENT = ACCURACIES
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed", "n_seeds"]
 NUMBERS = (*PERCENT, "value", "wall_s", "train_s", "s_per_epoch", *INT_COLUMNS)  # a leaderboard CSV's numeric columns
 
@@ -34,7 +35,7 @@ def _fmt(col: str, v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
     if col in PERCENT:
-        return f"{100 * v:.2f}%"
+        return percent(v)
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)

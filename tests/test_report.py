@@ -95,7 +95,7 @@ def test_progress_lines_per_trial(tmp_path):
     proc = run(sweep_args(tmp_path, "prog", 2, "model.c3=choice(8,16)"), cwd=tmp_path)
     assert proc.returncode == 0
     out = proc.stdout + proc.stderr
-    assert re.search(r"\[1/2\] trial \d+ complete, \w+ \d\.\d{4}, best \d\.\d{4} \(trial \d+\), ETA (\d+ (min|s)|\?)", out), out[-3000:]
+    assert re.search(r"\[1/2\] trial \d+ complete, val_acc \d+\.\d\d%, best \d+\.\d\d% \(trial \d+\), ETA (\d+ (min|s)|\?)", out), out[-3000:]
     assert re.search(r"\[2/2\] trial \d+ complete, .* ETA done", out)
 
 

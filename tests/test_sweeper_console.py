@@ -90,7 +90,7 @@ def test_a_pruned_trial_shows_its_last_metric_and_epoch_not_as_the_objective(cap
     with caplog.at_level(logging.INFO):
         Progress(5).trial_line(study, trial.number)
     line = caplog.records[-1].getMessage()
-    assert "trial 0 pruned, at epoch 7 0.9812" in line and "params 0.9812" not in line
+    assert "trial 0 pruned, at epoch 7 98.12%" in line and "params 98.12%" not in line
 
 
 def _helpers_running(tmp_path, monkeypatch, code: str) -> _workers.Helpers:
@@ -158,3 +158,28 @@ def test_a_helper_that_fails_on_its_own_is_reported_with_its_log(tmp_path, monke
         helpers.wait()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "exited with 3" in warnings[0] and "worker-1.log" in warnings[0], warnings
+
+
+def test_every_accuracy_the_sweep_prints_is_a_percentage_and_a_spread_has_its_unit(tmp_path, caplog):
+    """The per-trial lines said 'val_acc 0.1133, best 0.1133' and 'below the target by 0.0012' while
+    the closing line said 'val_acc 11.33%', and its '± 1.76' over seeds had no unit."""
+    import optuna
+    import pandas as pd
+
+    from hydra_plugins.mnist_sweep_sweeper import _study
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+    from mnist_sweep.next_steps import closing_lines
+
+    study = optuna.create_study(direction="maximize")
+    _study.name_metrics(study, ["val_acc"])
+    study.add_trial(optuna.trial.create_trial(value=0.1133, user_attrs={"status": "complete"},
+                                              constraints={"target": 0.0012}))
+    with caplog.at_level(logging.INFO):
+        Progress(5).trial_line(study, 0)
+    line = caplog.records[-1].getMessage()
+    assert "val_acc 11.33% (below the target by 0.12%), best feasible -" in line, line
+    pd.DataFrame([{"rank": 1, "trial": 0, "status": "complete", "trial_dir": None, "val_acc": 0.1133,
+                   "test_acc_final": 0.1101, "n_seeds": 3, "val_mean": 0.1201, "val_sem": 0.0176, "params": 9778}]
+                 ).to_csv(tmp_path / "leaderboard.csv", index=False)
+    best = closing_lines(tmp_path)[0]
+    assert "val_acc 11.33%, test_acc_final 11.01%, val mean over 3 seeds 12.01% ± 1.76% (sem)" in best, best

@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
+from mnist_sweep.text import metric, percent
 
 
 class Progress:
@@ -38,16 +39,17 @@ class Progress:
         if feasible:
             sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
             b = max(feasible, key=lambda x: sign * x.values[0])
-            best = f"{_fmt(b.values[0])} (trial {b.number})"
+            best = f"{metric(name, b.values[0])} (trial {b.number})"
         left = max(self.n_trials - len(done), 0)
-        shown = _fmt(t.values[0]) if t.values else "-"
+        shown = metric(name, t.values[0]) if t.values else "-"
         if t.state == TrialState.PRUNED and t.intermediate_values:  # Optuna keeps its last metric as its value
-            step = max(t.intermediate_values)
-            name, shown = "at epoch", f"{step} {_fmt(t.intermediate_values[step])}"
+            step, v = max(t.intermediate_values), t.intermediate_values[max(t.intermediate_values)]
+            # reported: the selection accuracy where the study is this project's (its metrics are named)
+            name, shown = "at epoch", f"{step} {percent(v) if study.metric_names else metric(name, v)}"
         elif t.user_attrs.get("n_seeds"):
             shown += f" (mean of {t.user_attrs['n_seeds']} seeds)"
         elif t.user_attrs.get("seed_runs"):  # repeating: its first seed so far
-            shown = f"{_fmt(next(iter(t.user_attrs['seed_runs'].values()))['values'][0])} (first seed)"
+            shown = f"{metric(name, next(iter(t.user_attrs['seed_runs'].values()))['values'][0])} (first seed)"
         log.info(
             "[%d/%d] trial %d %s, %s %s%s, best%s %s, ETA %s",
             min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), name,
@@ -67,14 +69,9 @@ class Progress:
         return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def _fmt(v: float) -> str:
-    """An accuracy as 0.9941, a count as 4,696, seconds as 512.3."""
-    return f"{v:.4f}" if abs(v) <= 1 else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}")
-
-
 def _feasibility(t: optuna.trial.FrozenTrial) -> str:
-    """`` (feasible)`` / `` (below the target by 0.0012)`` in a constrained study, else ''."""
+    """`` (feasible)`` / `` (below the target by 0.12%)`` in a constrained study, else ''."""
     c = t.constraints.get("target")
     if c is None:
         return ""
-    return " (feasible)" if c <= 0 else f" (below the target by {c:.4f})"
+    return " (feasible)" if c <= 0 else f" (below the target by {percent(c)})"

@@ -1,0 +1,28 @@
+"""How metrics read in printed lines, in one place: an accuracy (a fraction) reads as a percentage,
+and so does a spread or a difference of accuracies, so that no line shows ``0.9941`` where another
+shows ``99.41%``."""
+from __future__ import annotations
+
+ACCURACIES = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")  # fractions in [0, 1]
+
+
+def percent(v: float, digits: int = 2) -> str:
+    """An accuracy, or a spread or difference of accuracies, as a percentage: ``99.41%``."""
+    return f"{100 * v:.{digits}f}%"
+
+
+def number(v: float) -> str:
+    """A value of no known unit: ``0.9941``, a count as ``4,696``, else ``512.3``."""
+    return f"{v:.4f}" if abs(v) <= 1 else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}")
+
+
+def metric(name: str, v: float) -> str:
+    """A metric by its name: an accuracy as ``99.41%``, ``train_s`` as ``512.3 s``, ``params`` as
+    ``4,696``; any other (another app's objective) as ``number`` gives it."""
+    if name in ACCURACIES:
+        return percent(v)
+    if name == "train_s":
+        return f"{v:,.1f} s"
+    if name == "params":
+        return f"{v:,.0f}"
+    return number(v)

@@ -33,7 +33,7 @@ from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.next_steps import next_steps
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
-from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir
+from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir, unwritable
 from mnist_sweep.storage import install_log_redaction
 from mnist_sweep.training import train
 from mnist_sweep.trial import gpu_slot, pruning_hook, worker_index
@@ -83,6 +83,13 @@ def task(cfg: DictConfig) -> float | list[float]:
                 log.info("%s", line)
         objectives = cfg.trainer.get("objectives")
         return [float(result[o]) for o in objectives] if objectives else result["value"]
+    except OSError as e:  # the run dir full or read-only (a sweep's job: the sweeper stops on it)
+        if hc.mode == RunMode.MULTIRUN or (line := unwritable(e, out_dir)) is None:
+            raise
+        if not (out_dir / "metrics.csv").exists():  # failed before any epoch: leave nothing of ours behind
+            undo_run_dir(out_dir)
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)
     except MnistSweepError as e:
         if hc.mode == RunMode.MULTIRUN:
             raise  # the sweeper records the trial as failed/rejected and goes on

@@ -5,6 +5,7 @@ refuses, before any work, an output dir that cannot be written or already holds 
 before its first epoch removes only what it created itself (``undo_run_dir``)."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -82,6 +83,20 @@ class OutputDirCheck(Callback):
                     "choose a new directory for the sweep")
         RunDirs.new_sweep = None if d.exists() else d
         _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+
+# What an unwritable place raises: no space, no quota, a read-only or immutable file system, no permission.
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def unwritable(e: OSError, out_dir: Path, key: str = "hydra.run.dir") -> str | None:
+    """The one line for a run whose output dir filled up or became read-only while it ran, else
+    None. What it finished is kept; the same command runs it again into the same dir."""
+    if e.errno not in UNWRITABLE:
+        return None
+    where = e.filename or f"{key}: {out_dir}"
+    return one_line(f"{where}: {e.strerror or type(e).__name__}; free space or make {key} writable (or choose "
+                    "another), then run the same command again")
 
 
 def _refuse(message: str) -> None:

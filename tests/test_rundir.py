@@ -76,3 +76,18 @@ def test_a_run_failing_before_its_first_epoch_removes_the_dirs_made_above_its_ru
                       cwd=tmp_path, env={"MNIST_SWEEP_DATA": str(tmp_path / "no_data")})
     assert_one_line_error(proc, "no_data")
     assert [p.name for p in tmp_path.rglob("*")] == ["kept"]  # the dir that was there stays
+
+
+def test_a_run_whose_dir_fills_up_is_one_line_and_the_same_command_runs_again(tmp_path, monkeypatch):
+    """A full disk (or a dir made read-only) while a single run writes: it was an OSError traceback."""
+    import errno
+
+    from mnist_sweep import cli
+
+    def full(st, out_dir, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "model.pt"))
+
+    monkeypatch.setattr(cli, "train", full)
+    args = ["mnist_sweep.train", f"hydra.run.dir={tmp_path / 'run'}", *TINY]
+    assert_one_line_error(run_inproc(args, cwd=tmp_path), "run/model.pt: No space left on device", "free space",
+                          "run the same command again")

@@ -4,7 +4,6 @@ what and how to resume; the trial that met one is lost (replaced on resume), not
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,8 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.errors import SweepError, one_line
+from mnist_sweep.rundir import UNWRITABLE
 
-# What an unwritable place raises: no space, no quota, a read-only or immutable file system, no permission.
-UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 RESUME = "free space or make it writable, then run the same command again to resume (finished trials are kept)"
 
 

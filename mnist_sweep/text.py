@@ -1,6 +1,6 @@
-"""How metrics read in printed lines, in one place: an accuracy (a fraction) reads as a percentage,
-and so does a spread or a difference of accuracies, so that no line shows ``0.9941`` where another
-shows ``99.41%``."""
+"""How metrics and durations read in printed lines, in one place: an accuracy (a fraction) reads as a
+percentage, and so does a spread or a difference of accuracies, so that no line shows ``0.9941``
+where another shows ``99.41%``; a duration in seconds, minutes or hours, whichever reads best."""
 from __future__ import annotations
 
 ACCURACIES = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")  # fractions in [0, 1]
@@ -26,3 +26,11 @@ def metric(name: str, v: float) -> str:
     if name == "params":
         return f"{v:,.0f}"
     return number(v)
+
+
+def duration(seconds: float) -> str:
+    """A duration in the unit that reads best: ``40 s`` (at least ``1 s``: never ``0 minutes``),
+    ``12 min`` from 90 s on, ``2.5 h`` from 90 minutes on."""
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 90 * 60 else f"{seconds / 3600:.1f} h"

@@ -22,6 +22,8 @@ from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError
+from mnist_sweep.text import duration
+
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
 
 
@@ -91,8 +93,8 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
     total = n_trials * st.trainer.max_epochs * epoch_s / max(workers, 1)
     log.info(
         "estimate: %d trials x %d epochs x %.0f s/epoch (median candidate, %.0f images/s on this machine, one "
-        "trial per core) / %d worker(s) = about %.0f minutes without pruning; pruning shortens it",
-        n_trials, st.trainer.max_epochs, epoch_s, ips, max(workers, 1), total / 60,
+        "trial per core) / %d worker(s) = about %s without pruning; pruning shortens it",
+        n_trials, st.trainer.max_epochs, epoch_s, ips, max(workers, 1), duration(total),
     )
 
 

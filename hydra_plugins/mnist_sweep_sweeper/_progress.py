@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep.text import metric, percent
+from mnist_sweep.text import duration, metric, percent
 
 
 class Progress:
@@ -66,7 +66,7 @@ class Progress:
         if not spans:
             return "?"
         seconds = left * (sum(spans) / len(spans)) / parallel
-        return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+        return duration(seconds)
 
 
 def _feasibility(t: optuna.trial.FrozenTrial) -> str:

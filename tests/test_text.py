@@ -1,0 +1,13 @@
+"""mnist_sweep.text: how printed lines read durations, counts and metrics."""
+from __future__ import annotations
+
+import pytest
+
+from mnist_sweep.text import duration
+
+
+@pytest.mark.parametrize("seconds, shown", [(0.2, "1 s"), (40, "40 s"), (89, "89 s"), (90, "2 min"), (2520, "42 min"),
+                                            (5400, "1.5 h"), (36000, "10.0 h")])
+def test_a_duration_reads_in_its_best_unit_never_zero(seconds, shown):
+    """The dry run's estimate said 'about 0 minutes' for a sweep under a minute."""
+    assert duration(seconds) == shown

@@ -31,6 +31,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, trial_config_dir
+from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
 FULL_TRAIN = ["data.val_size=0", "data.train_limit=null", "data.test_limit=null", "trainer.select_on=test",
@@ -232,13 +233,13 @@ def _run(args: argparse.Namespace) -> None:
     made = [*reversed(out.absolute().parents), out.absolute(), *(out.absolute() / name for name in chosen)]
     created = [d for d in made if not d.exists()]  # what a failure removes again, while empty
     out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
-    print(f"confirming {len(chosen)} configs x {args.seeds} seeds -> {out}", flush=True)
+    print(f"confirming {plural(len(chosen), 'config')} x {plural(args.seeds, 'seed')} -> {out}", flush=True)
     print(protocol, flush=True)
 
     def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict]:
         name, sel, seed, overrides, trial_dir = item
         r = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir)
-        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {r['epochs']} epochs", flush=True)
+        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {plural(r['epochs'], 'epoch')}", flush=True)
         return name, seed, r
 
     done: dict[str, dict[int, dict]] = {name: {} for name in chosen}

@@ -30,6 +30,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
+from mnist_sweep.text import plural
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
@@ -110,7 +111,7 @@ def header_lines(row: pd.Series, trial_dir: Path, out: Path, confirm: bool) -> l
 
     lines = [
         f"{out.stem}: trial {row['trial']} of the sweep in {trial_dir.parent}, exported by python -m mnist_sweep.export",
-        f"  recorded: {res.get('params', '?'):,} params, {res.get('epochs', '?')} epochs ({row['status']}), "
+        f"  recorded: {res.get('params', '?'):,} params, {plural(res['epochs'], 'epoch') if isinstance(res.get('epochs'), int) else '? epochs'} ({row['status']}), "
         f"validation {pct('val_acc')}, final-epoch test {pct('test_acc_final')}, seed {res.get('seed', '?')}"
         if isinstance(res.get("params"), int) else f"  recorded: status {row['status']}",
     ]

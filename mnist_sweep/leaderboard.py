@@ -22,6 +22,7 @@ from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
 from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, filter_status, select_columns, show, sort_by
+from mnist_sweep.text import plural
 
 FILENAME = "leaderboard.csv"
 CORE = [
@@ -262,7 +263,7 @@ def _run(args: argparse.Namespace) -> None:
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)")
     counts = df["status"].value_counts().to_dict()
     tail = f" ({len(shown)} shown by --status)" if args.status else ""
-    print(f"\n{len(df)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + tail)
+    print(f"\n{plural(len(df), 'trial')}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + tail)
     if args.out:
         write_csv(df, Path(args.out))
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mnist_sweep.commandline import pasteable
 from mnist_sweep.leaderboard import FILENAME, read
-from mnist_sweep.text import percent
+from mnist_sweep.text import percent, plural
 
 
 def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
@@ -40,7 +40,7 @@ def closing_lines(sweep_dir: Path) -> list[str]:
     acc = ", ".join(f"{c} {percent(best[c])}" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
     if "n_seeds" in best and pd.notna(best.n_seeds) and pd.notna(best.get("val_mean")):
         sem = f" ± {percent(best.val_sem)} (sem)" if pd.notna(best.get("val_sem")) else ""
-        acc += f", val mean over {int(best.n_seeds)} seeds {percent(best.val_mean)}{sem}"
+        acc += f", val mean over {plural(int(best.n_seeds), 'seed')} {percent(best.val_mean)}{sem}"
     size = f", {int(best.params):,} params" if pd.notna(best.params) else ""
     where = f" ({best.trial_dir})" if isinstance(best.trial_dir, str) else " (no trial dir: another machine's?)"
     lines += [f"best: trial {int(best.trial)}: {acc}{size}{where}",

@@ -32,6 +32,7 @@ from optuna.exceptions import ExperimentalWarning
 from mnist_sweep import leaderboard, plots, results, sweeps
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.text import plural
 
 log = logging.getLogger(__name__)
 SECTIONS = ["leaderboard", "history", "accuracy_vs_params", "importances", "curves", "model"]
@@ -82,12 +83,12 @@ def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Pa
         return None, no_study
     n = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     if n < MIN_IMPORTANCE_TRIALS:
-        return None, (f"only {n} complete trial{'s' if n != 1 else ''}; importances need at least "
+        return None, (f"only {plural(n, 'complete trial')}; importances need at least "
                       f"{MIN_IMPORTANCE_TRIALS} (a model fitted to fewer ranks noise)")
     multi = len(study.directions) > 1
     values = {t.values[0] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
     if len(values) == 1:
-        return None, f"all {n} complete trials have the same {target} ({values.pop():.4f}): no variance to attribute"
+        return None, f"all {plural(n, 'complete trial')} have the same {target} ({values.pop():.4f}): no variance to attribute"
     evaluator = FanovaImportanceEvaluator(seed=0)  # Optuna's default evaluator
     warnings.filterwarnings("ignore", category=ExperimentalWarning)
     try:
@@ -95,7 +96,7 @@ def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Pa
             ax = ovm.plot_param_importances(
                 study, evaluator=evaluator, target=(lambda t: t.values[0]) if multi else None, target_name=target,
             )
-            ax.set_title(f"hyperparameter importances for {target} (fANOVA, {n} complete trials)")
+            ax.set_title(f"hyperparameter importances for {target} (fANOVA, {plural(n, 'complete trial')})")
             if not ax.patches:
                 return None, "no parameter was sampled in every complete trial"
             out = plots.optuna_axes(ax, path)

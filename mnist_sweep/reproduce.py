@@ -21,6 +21,7 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
 from mnist_sweep.leaderboard import read
+from mnist_sweep.text import plural
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
 
@@ -230,7 +231,7 @@ def _run(args: argparse.Namespace) -> None:
             f"trial {row['trial']}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
             f"(re-run in {out}); same machine, threads and library versions?"
         )
-    print(f"trial {row['trial']}: all {len(recorded)} epochs reproduced exactly (re-run in {out})")
+    print(f"trial {row['trial']}: {'all ' if len(recorded) > 1 else ''}{plural(len(recorded), 'epoch')} reproduced exactly (re-run in {out})")
 
 
 def main(argv: list[str] | None = None) -> int:

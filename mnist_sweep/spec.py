@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from mnist_sweep.errors import ModelConfigError, ParamBudgetExceeded
+from mnist_sweep.text import plural
 
 BLOCK_TYPES = ("plain", "separable", "se", "residual")
 SE_RATIO_MAX = 64
@@ -54,7 +55,7 @@ def _residuals(block: tuple[str, ...], scalar: bool, widths: tuple[int, ...], ke
     if scalar and block[0] == "residual":
         if not any(fits):
             raise ModelConfigError(
-                f"model.block: residual fits none of the {len(block)} blocks (each needs c_in == c_out and an odd "
+                f"model.block: residual fits none of the {plural(len(block), 'block')} (each needs c_in == c_out and an odd "
                 "kernel k with padding (k-1)/2); make two consecutive widths equal and pad the second to keep "
                 "its size (model=cnn: e.g. c4=c3 and p4=1), or use plain, separable or se"
             )
@@ -85,7 +86,7 @@ def _per_block(cfg: Mapping[str, Any], key: str, n: int, kind: type) -> tuple:
     values = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value] * n
     if len(values) != n:
         raise ModelConfigError(
-            f"model.{key}: has {len(values)} entries but model.widths has {n}; give one per block or a scalar"
+            f"model.{key}: has {plural(len(values), 'entry', 'entries')} but model.widths has {n}; give one per block or a scalar"
         )
     for i, v in enumerate(values):
         ok = isinstance(v, kind) and not isinstance(v, bool) or (kind is float and isinstance(v, int) and not isinstance(v, bool))

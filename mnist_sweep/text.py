@@ -1,9 +1,14 @@
-"""How metrics and durations read in printed lines, in one place: an accuracy (a fraction) reads as a
-percentage, and so does a spread or a difference of accuracies, so that no line shows ``0.9941``
+"""How counts, metrics and durations read in printed lines, in one place: ``plural(1, "trial")`` is
+``1 trial``; an accuracy (a fraction) reads as a percentage, and so does a spread or a difference of accuracies, so that no line shows ``0.9941``
 where another shows ``99.41%``; a duration in seconds, minutes or hours, whichever reads best."""
 from __future__ import annotations
 
 ACCURACIES = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")  # fractions in [0, 1]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1 (``many``: an irregular plural, ``studies``)."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
 
 
 def percent(v: float, digits: int = 2) -> str:

@@ -30,6 +30,7 @@ from mnist_sweep import plots, results
 from mnist_sweep import precision as mprecision
 from mnist_sweep.config.settings import OptimizerSettings, SchedulerSettings, Settings, validate
 from mnist_sweep.errors import DivergedError
+from mnist_sweep.text import plural
 from mnist_sweep.trial import EpochHook, pick_device
 
 log = logging.getLogger("mnist_sweep.train")
@@ -254,8 +255,8 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     st = run if isinstance(run, Settings) else validate(run)  # every config error before any work
     ts, out_dir = st.trainer, Path(out_dir)
     s = setup(st, slot)
-    log.info("training %s params on %d images (val %d, test %d) for %d epochs on %s (%s)", f"{st.n_params:,}",
-             len(s.batches.y), s.n_val, len(s.y_eval) - s.n_val, ts.max_epochs, s.device, s.precision)
+    log.info("training %s params on %d images (val %d, test %d) for %s on %s (%s)", f"{st.n_params:,}",
+             len(s.batches.y), s.n_val, len(s.y_eval) - s.n_val, plural(ts.max_epochs, 'epoch'), s.device, s.precision)
     info = results.RunInfo(select_on=ts.select_on, target_acc=ts.target_acc, n_params=st.n_params, seed=ts.seed,
                            device=str(s.device), threads=ts.threads, precision=s.precision,
                            test_every_epoch=ts.test_every_epoch)

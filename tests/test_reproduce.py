@@ -92,7 +92,7 @@ def test_reproduce_into_an_out_dir_with_a_space_and_a_comma(tmp_path):
     out = tmp_path / "rep 1, ü"
     proc = run_inproc(["mnist_sweep.reproduce", str(tmp_path / "sw"), "--out", str(out)], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "all 1 epochs reproduced exactly" in proc.stdout and (out / "result.json").is_file()
+    assert "trial 0: 1 epoch reproduced exactly" in proc.stdout and (out / "result.json").is_file()
 
 
 HAND_EDITS = {  # a saved config edited by hand: (old text, new text, what the line says)

@@ -250,7 +250,7 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
     assert "model.c3: CategoricalDistribution(choices=(16, 256))" in out
     assert re.search(r"candidates \(50 random draws\): [\d,]+ to [\d,]+ parameters, median [\d,]+; \d+% refused", out)
     # a sweep under a minute said 'about 0 minutes'
-    assert re.search(r"estimate: 4 trials x 1 epochs x \d+ s/epoch .* = about [1-9]\d* s without pruning", out), out
+    assert re.search(r"estimate: 4 trials x 1 epoch x \d+ s/epoch .* / 1 worker = about [1-9]\d* s without pruning", out), out
     assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
 
 

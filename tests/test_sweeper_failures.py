@@ -57,7 +57,7 @@ def test_only_this_runs_trials_count_so_a_fixed_config_can_resume():
 
 def test_rate_one_turns_both_rules_off_and_rate_zero_stops_at_the_first():
     _failures.check(study_of(CUDA, CUDA, CUDA, CUDA), 1.0, 4, since=0)
-    with pytest.raises(SweepError, match="max_failure_rate: 1 trials failed"):
+    with pytest.raises(SweepError, match="max_failure_rate: 1 trial failed, more than 0.0 x 10 trials"):
         _failures.check(study_of(CUDA), 0.0, 10, since=0)
 
 

@@ -112,5 +112,5 @@ def test_a_resumed_sweep_counts_a_dead_workers_trial_as_to_go(tmp_path):
     proc = run_inproc(sweep_args(tmp_path, "ghost", 1, "optimizer.lr=tag(log,interval(0.01,0.1))"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
-    assert "0 of 1 trials done or running; 1 to go" in out, out[-3000:]
+    assert "0 of 1 trial done or running; 1 to go" in out, out[-3000:]
     assert out.index("marked failed (lost)") < out.index("1 to go")

@@ -76,10 +76,10 @@ def test_a_new_sweep_dir_is_a_new_study_and_the_same_dir_resumes(tmp_path):
     for directory in ("a", "b"):  # the same study name, two dirs: two studies, one trial each
         proc = sweep(directory, 1)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        assert "study s in sqlite:///" in proc.stdout + proc.stderr and "0 of 1 trials done" in proc.stdout + proc.stderr
+        assert "study s in sqlite:///" in proc.stdout + proc.stderr and "0 of 1 trial done" in proc.stdout + proc.stderr
         recorded = json.loads((tmp_path / directory / "storage.json").read_text())
         assert recorded["storage"] == f"sqlite:///{tmp_path / directory}/optuna.db"
     again = sweep("a", 1)  # the same dir: resumed, nothing left to train
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "1 of 1 trials done or running; 0 to go" in again.stdout + again.stderr
+    assert "1 of 1 trial done or running; 0 to go" in again.stdout + again.stderr
     assert len(list((tmp_path / "a").glob("trial_*"))) == 1 and len(list((tmp_path / "b").glob("trial_*"))) == 1

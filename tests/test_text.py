@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_sweep.text import duration
+from mnist_sweep.text import duration, plural
 
 
 @pytest.mark.parametrize("seconds, shown", [(0.2, "1 s"), (40, "40 s"), (89, "89 s"), (90, "2 min"), (2520, "42 min"),
@@ -11,3 +11,9 @@ from mnist_sweep.text import duration
 def test_a_duration_reads_in_its_best_unit_never_zero(seconds, shown):
     """The dry run's estimate said 'about 0 minutes' for a sweep under a minute."""
     assert duration(seconds) == shown
+
+
+def test_a_count_of_one_is_singular():
+    """'1 epochs', '1 configs', '1 trials' were printed by the dry run, confirm, reproduce, the sweep's start line."""
+    assert [plural(n, "trial") for n in (0, 1, 2, 12000)] == ["0 trials", "1 trial", "2 trials", "12,000 trials"]
+    assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"

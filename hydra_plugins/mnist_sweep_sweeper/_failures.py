@@ -10,6 +10,7 @@ import optuna
 
 from mnist_sweep.errors import SweepError
 from mnist_sweep.storage import status_of
+from mnist_sweep.text import plural
 
 SAME_ERROR_AT_START = 3  # this many trials failed alike, none finished: stop
 NOT_A_SETUP_ERROR = ("DivergedError",)  # a search may well start in a region that diverges
@@ -23,8 +24,8 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
     failed = [t for t in trials if status_of(t) == "failed"]
     if len(failed) > max_failure_rate * n_trials:
         raise SweepError(
-            f"hydra.sweeper.max_failure_rate: {len(failed)} trials failed, more than "
-            f"{max_failure_rate} x {n_trials} trials; last error: {failed[-1].user_attrs.get('error')}"
+            f"hydra.sweeper.max_failure_rate: {plural(len(failed), 'trial')} failed, more than "
+            f"{max_failure_rate} x {plural(n_trials, 'trial')}; last error: {failed[-1].user_attrs.get('error')}"
         )
     if since is None or max_failure_rate >= 1.0:
         return
@@ -83,5 +84,5 @@ def check_trained(study: optuna.Study) -> None:
         return
     key, why = why_rejected(trials)
     rejected = sum(status_of(t) == "rejected" for t in trials)
-    raise SweepError(f"{key}: no trial was trained: the study's {rejected} distinct candidates were rejected "
+    raise SweepError(f"{key}: no trial was trained: the study's {plural(rejected, 'distinct candidate')} {'was' if rejected == 1 else 'were'} rejected "
                      f"before launch, {why}")

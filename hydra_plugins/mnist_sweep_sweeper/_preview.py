@@ -22,7 +22,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError
-from mnist_sweep.text import duration
+from mnist_sweep.text import duration, plural
 
 SAMPLES = 50  # composing a candidate takes tens of ms: a few seconds in all
 
@@ -51,7 +51,7 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
             smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None) -> None:
     """Log the space, the candidates' parameter range and an estimated duration; ``smallest``: the
     space's smallest model and its values, asked for where no draw fits (None: not told)."""
-    log.info("search space (%d parameters):", len(space.distributions))
+    log.info("search space (%s):", plural(len(space.distributions), "parameter"))
     for name, dist in space.distributions.items():
         log.info("  %s: %s", name, dist)
     for name, value in space.fixed.items():
@@ -92,9 +92,10 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
     epoch_s = st.data.n_train / ips * 1.15  # + evaluation of the validation and test splits
     total = n_trials * st.trainer.max_epochs * epoch_s / max(workers, 1)
     log.info(
-        "estimate: %d trials x %d epochs x %.0f s/epoch (median candidate, %.0f images/s on this machine, one "
-        "trial per core) / %d worker(s) = about %s without pruning; pruning shortens it",
-        n_trials, st.trainer.max_epochs, epoch_s, ips, max(workers, 1), duration(total),
+        "estimate: %s x %s x %.0f s/epoch (median candidate, %.0f images/s on this machine, one "
+        "trial per core) / %s = about %s without pruning; pruning shortens it",
+        plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), epoch_s, ips, plural(max(workers, 1), "worker"),
+        duration(total),
     )
 
 

@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep.text import duration, metric, percent
+from mnist_sweep.text import duration, metric, percent, plural
 
 
 class Progress:
@@ -23,8 +23,9 @@ class Progress:
     def start_line(self, study: optuna.Study, storage: str) -> None:
         counted = sum(1 for t in study.get_trials(deepcopy=False) if counts_toward_total(t))
         log.info(
-            "study %s in %s: %d of %d trials done or running; %d to go",
-            study.study_name, storage, counted, self.n_trials, max(self.n_trials - counted, 0), extra=TRIAL_LINE,
+            "study %s in %s: %s of %s done or running; %s to go",
+            study.study_name, storage, f"{counted:,}", plural(self.n_trials, "trial"), f"{max(self.n_trials - counted, 0):,}",
+            extra=TRIAL_LINE,
         )
 
     def trial_line(self, study: optuna.Study, number: int) -> None:
@@ -47,7 +48,7 @@ class Progress:
             # reported: the selection accuracy where the study is this project's (its metrics are named)
             name, shown = "at epoch", f"{step} {percent(v) if study.metric_names else metric(name, v)}"
         elif t.user_attrs.get("n_seeds"):
-            shown += f" (mean of {t.user_attrs['n_seeds']} seeds)"
+            shown += f" (mean of {plural(t.user_attrs['n_seeds'], 'seed')})"
         elif t.user_attrs.get("seed_runs"):  # repeating: its first seed so far
             shown = f"{metric(name, next(iter(t.user_attrs['seed_runs'].values()))['values'][0])} (first seed)"
         log.info(

@@ -30,7 +30,7 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
-from mnist_sweep.reproduce import resolved, run_dir_override, selection, trial_config_dir
+from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
@@ -180,7 +180,7 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str], t
         if same:
             print(f"  seed {seed}: the sweep's own run {done} has this exact config: reused", flush=True)
             return json.loads((done / "result.json").read_text())
-    cmd = [sys.executable, "-m", "mnist_sweep.train", *select, *overrides, run_dir_override(run_dir)]
+    cmd = train_command(*select, *overrides, run_dir_override(run_dir))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]

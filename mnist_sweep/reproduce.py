@@ -185,12 +185,24 @@ def run_dir_override(path: Path | str) -> str:
     return f"hydra.run.dir='{quoted}'"
 
 
+VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
+
+
+def train_command(*args: str) -> list[str]:
+    """``python -m mnist_sweep.train args`` with each override's key once: where a key is set twice
+    (a trial's own trainer.progress=False, then the re-run's trainer.progress=false) the last stays,
+    in its place, as Hydra applies them; a flag and its value are kept as they are."""
+    def key(i: int) -> str | None:  # an override's key, with its +/~ prefix; None for a flag or its value
+        plain = "=" in args[i] and not args[i].startswith("-") and not (i and args[i - 1] in VALUE_FLAGS)
+        return args[i].split("=", 1)[0] if plain else None
+
+    last = {key(i): i for i in range(len(args))}
+    return [sys.executable, "-m", "mnist_sweep.train", *(a for i, a in enumerate(args) if key(i) is None or last[key(i)] == i)]
+
+
 def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
     """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
-    cmd = [
-        sys.executable, "-m", "mnist_sweep.train", *selection(config_dir),
-        run_dir_override(out_dir), "trainer.progress=false", *extra,
-    ]
+    cmd = train_command(*selection(config_dir), run_dir_override(out_dir), "trainer.progress=false", *extra)
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -2,6 +2,7 @@
 never trained, a trial's damaged saved config."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,19 @@ def test_reproduce_into_an_out_dir_with_a_space_and_a_comma(tmp_path):
     proc = run_inproc(["mnist_sweep.reproduce", str(tmp_path / "sw"), "--out", str(out)], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "trial 0: 1 epoch reproduced exactly" in proc.stdout and (out / "result.json").is_file()
+    # the trial's own trainer.progress=false and trainer.precision=fp32 were printed again after it
+    command = next(line for line in proc.stdout.splitlines() if line.startswith("$ "))
+    keys = [a.split("=", 1)[0] for a in shlex.split(command)[4:] if "=" in a]
+    assert sorted(keys) == sorted(set(keys)) and "trainer.progress" in keys and "trainer.precision" in keys, command
+
+
+def test_a_train_command_sets_each_key_once_the_last_in_its_place():
+    from mnist_sweep.reproduce import train_command
+
+    args = ["--config-path", "/a=b", "--config-name", "config", "trainer.progress=False", "+x=1", "hydra.run.dir=o",
+            "trainer.progress=false", "x=2", "~y"]
+    assert train_command(*args)[3:] == ["--config-path", "/a=b", "--config-name", "config", "+x=1", "hydra.run.dir=o",
+                                        "trainer.progress=false", "x=2", "~y"]
 
 
 HAND_EDITS = {  # a saved config edited by hand: (old text, new text, what the line says)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mnist_sweep.config.ranges import Range
-from mnist_sweep.errors import MnistSweepError, SweepError, one_line, unusable_path
+from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, one_line, unusable_path
 
 
 class CliParser(argparse.ArgumentParser):
@@ -76,12 +76,14 @@ def exit_status(e: SystemExit) -> int:
     return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 
 
-def exit_code_of(body: Callable[[], object]) -> int:
-    """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr."""
+def exit_code_of(body: Callable[[], object], prog: str | None = None) -> int:
+    """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr; a
+    UsageError's ends ``(see PROG --help)`` as the parser's do (``prog``: the command's)."""
     try:
         body()
     except MnistSweepError as e:
-        print(f"error: {e}", file=sys.stderr)
+        see = f" (see {prog} --help)" if isinstance(e, UsageError) and prog else ""
+        print(f"error: {e}{see}", file=sys.stderr)
         return e.exit_code
     except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
         print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)

@@ -39,6 +39,11 @@ class MnistSweepError(Exception):
         return one_line(super().__str__())
 
 
+class UsageError(MnistSweepError):
+    """The arguments given do not make a command (none of those it needs, one without its partner):
+    the line ends ``(see PROG --help)`` as the parser's own do (``commandline.exit_code_of``)."""
+
+
 class ConfigError(MnistSweepError):
     """A config value is missing, of the wrong type or out of range."""
 

@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.errors import MnistSweepError, UsageError
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 from mnist_sweep.text import plural
@@ -254,7 +254,7 @@ def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, o
 
 def _run(args: argparse.Namespace) -> None:
     if not args.out and not args.onnx:
-        raise MnistSweepError("give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both")
+        raise UsageError("give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both")
     out = Path(args.out) if args.out else None
     if out is not None:
         check_out(out, args.force)
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--onnx", help="also write the trial's final weights (model.pt) as ONNX, checked on the test set")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args))
+    return exit_code_of(lambda: _run(args), p.prog)
 
 
 if __name__ == "__main__":

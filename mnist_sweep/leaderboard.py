@@ -17,7 +17,7 @@ import pandas as pd
 
 from mnist_sweep import results
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.errors import LeaderboardError, UsageError
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
@@ -239,12 +239,12 @@ def _run(args: argparse.Namespace) -> None:
     _check_out(args)
     storage = args.storage or (default_storage() if args.study else None)
     if args.study and not storage:
-        raise LeaderboardError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")
+        raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")
     if args.top < 1:
         raise LeaderboardError(f"--top {args.top}: must be at least 1")
     if storage:
         if not args.study:
-            raise LeaderboardError("--study: required with --storage")
+            raise UsageError("--study: required with --storage")
         df = frame(rows_from_study(load_study(storage, args.study)))
     elif args.paths and args.refresh:
         frames = {}
@@ -257,7 +257,7 @@ def _run(args: argparse.Namespace) -> None:
         frames = {str(path): read(path) for path in args.paths}
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     else:
-        raise LeaderboardError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
+        raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
     cols = select_columns(df, args.hp, _split(args.columns))
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)")
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="also write the whole (merged) table to this CSV (every row, whatever "
                    "--status/--sort/--columns)")
     args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args))
+    return exit_code_of(lambda: _run(args), p.prog)
 
 
 if __name__ == "__main__":

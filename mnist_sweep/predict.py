@@ -23,7 +23,7 @@ import torch
 from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import MnistSweepError, ReproductionMismatch
+from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.model import IMAGE_SIZE
 
 
@@ -142,7 +142,7 @@ def test_accuracy(run: checkpoint.Run) -> tuple[int, int, str]:
 
 def _run(args: argparse.Namespace) -> None:
     if not args.images and not args.test:
-        raise MnistSweepError("give IMAGE files to classify, --test, or both")
+        raise UsageError("give IMAGE files to classify, --test, or both")
     images = [load_image(p, args.invert) for p in args.images]  # every input checked before any output
     run = checkpoint.load(args.run_dir)
     recorded = _recorded(run) if args.test else None  # checked before any output
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="make the background black like MNIST: auto (when the border is mostly light), yes, no")
     args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args))
+    return exit_code_of(lambda: _run(args), p.prog)
 
 
 if __name__ == "__main__":

@@ -50,3 +50,27 @@ def test_help_prints_no_rest_quotes(tmp_path, module):
     proc = run([f"mnist_sweep.{module}", "--help"], cwd=tmp_path)
     assert proc.returncode == 0 and "usage: python -m mnist_sweep." in proc.stdout
     assert "``" not in proc.stdout, proc.stdout
+
+
+USAGE_ERRORS = [  # every entry point with nothing it needs: its line ends as the parser's own do
+    (["mnist_sweep.leaderboard"], "give a sweep dir, a leaderboard CSV, or --storage URL --study NAME"),
+    (["mnist_sweep.leaderboard", "--study", "x"], "--study x: needs --storage URL or $MNIST_SWEEP_STORAGE"),
+    (["mnist_sweep.predict", "."], "give IMAGE files to classify, --test, or both"),
+    (["mnist_sweep.export", "."], "give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both"),
+    (["mnist_sweep.report"], "required: path"),
+    (["mnist_sweep.reproduce"], "required: leaderboard"),
+    (["mnist_sweep.confirm"], "give a leaderboard (or sweep dir) or --experiment NAME"),
+    (["mnist_sweep.dashboard"], "required: target"),
+    (["mnist_sweep.data"], "required: {fetch,verify}"),
+]
+
+
+@pytest.mark.parametrize("argv, needle", USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])
+def test_a_usage_error_ends_pointing_at_help(tmp_path, argv, needle):
+    """leaderboard with no arguments, predict without images or --test and export without --out or
+    --onnx said what to give but not '(see ... --help)', as every parser's usage error does."""
+    from conftest import run_inproc
+
+    line = assert_one_line_error(run_inproc(argv, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": ""}), needle)
+    assert line.endswith(f"(see python -m {argv[0]} --help)"), line
+    assert list(tmp_path.iterdir()) == []

@@ -94,3 +94,26 @@ def test_a_journal_cut_off_mid_record_is_mended_before_the_sweep_appends(tmp_pat
     again = optuna.load_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
     assert [t.value for t in again.trials] == [0.5, 0.25]
     assert path.read_bytes().startswith(whole) and "cut off" in caplog.text
+
+
+def test_optimization_results_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    """The sweep's last write, interrupted halfway (a kill, a full disk): the file was cut off."""
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.mnist_sweep_sweeper._impl import MnistOptunaSweeperImpl
+
+    study = optuna.create_study(direction="maximize")
+    study.tell(study.ask(), 0.5)
+    before = "name: optuna\nbest_trial: 7\n"
+    (tmp_path / "optimization_results.yaml").write_text(before)
+
+    def cut_off(cfg, f):  # noqa: ANN001, ANN202
+        with open(f, "w") as out:
+            out.write("name: opt")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(OmegaConf, "save", cut_off)
+    with pytest.raises(OSError):
+        MnistOptunaSweeperImpl._report_best(None, study, tmp_path)
+    assert (tmp_path / "optimization_results.yaml").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["optimization_results.yaml"]

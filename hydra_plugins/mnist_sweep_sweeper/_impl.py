@@ -28,6 +28,7 @@ from hydra_plugins.mnist_sweep_sweeper._precheck import Precheck
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers
+from mnist_sweep import results
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
@@ -251,5 +252,5 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if summary is None:
             log.warning("no trial completed")
             return
-        OmegaConf.save(OmegaConf.create(summary), sweep_dir / "optimization_results.yaml")
+        results.atomic_write(sweep_dir / "optimization_results.yaml", lambda p: OmegaConf.save(OmegaConf.create(summary), p))
 

@@ -159,16 +159,17 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str])
     raise ConfigError(f"{name}: {bad}")
 
 
-def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str], trial_dir: Path | None = None) -> dict:
+def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str],
+            trial_dir: Path | None = None) -> tuple[dict, Path | None]:
     """Train once with ``overrides`` (``checked_overrides``), or reuse a finished run of that config:
     in ``run_dir``, or one of the sweep's own runs of the trial (its seeds, when the sweep trained
-    with this protocol); returns its result.json."""
+    with this protocol); returns its result.json and the run dir reused (None: trained now)."""
     wanted = resolved(select, overrides)
     result = run_dir / "result.json"
     if (done_here := finished(run_dir)) is not None:
         diff = finished_diff(run_dir, wanted)
         if diff is None:
-            return done_here
+            return done_here, run_dir
         raise MnistSweepError(
             f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove that run"
         )
@@ -178,14 +179,13 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str], t
         except MnistSweepError:  # a damaged run of the sweep's own: trained here instead
             continue
         if same:
-            print(f"  seed {seed}: the sweep's own run {done} has this exact config: reused", flush=True)
-            return json.loads((done / "result.json").read_text())
+            return json.loads((done / "result.json").read_text()), done
     cmd = train_command(*select, *overrides, run_dir_override(run_dir))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise MnistSweepError(f"{run_dir}: training failed (exit {proc.returncode}): {last}")
-    return json.loads(result.read_text())
+    return json.loads(result.read_text()), None
 
 
 def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
@@ -236,17 +236,21 @@ def _run(args: argparse.Namespace) -> None:
     print(f"confirming {plural(len(chosen), 'config')} x {plural(args.seeds, 'seed')} -> {out}", flush=True)
     print(protocol, flush=True)
 
-    def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict]:
+    def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict, Path | None]:
         name, sel, seed, overrides, trial_dir = item
-        r = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir)
-        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {plural(r['epochs'], 'epoch')}", flush=True)
-        return name, seed, r
+        r, reused = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir)
+        how = f" (reused: {reused} is a finished run of this exact config)" if reused else ""
+        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {plural(r['epochs'], 'epoch')}{how}",
+              flush=True)
+        return name, seed, r, reused
 
     done: dict[str, dict[int, dict]] = {name: {} for name in chosen}
+    reused: list[str] = []
     try:
         with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-            for name, seed, r in pool.map(job, jobs):
+            for name, seed, r, from_dir in pool.map(job, jobs):
                 done[name][seed] = r
+                reused += [f"{name} seed {seed}"] if from_dir else []
     except BaseException:  # a failed run removed its own dir; the dirs made for it go while empty
         for d in reversed(created):  # out/NAME before out before its parents; finished runs stay (reused)
             with contextlib.suppress(OSError):
@@ -260,6 +264,9 @@ def _run(args: argparse.Namespace) -> None:
     shown["std"] = shown["std"].map(lambda v: f"{100 * v:.3f}")
     shown["s_per_epoch"] = shown["s_per_epoch"].map(lambda v: f"{v:.1f}")
     print(shown.to_string(index=False))
+    if reused:
+        print(f"reused {len(reused)} of {plural(len(jobs), 'run')}, finished before with these exact configs: "
+              f"{', '.join(reused)}")
     print(f"written {out / 'robustness.csv'}")
 
 

@@ -58,6 +58,12 @@ def test_confirm_top_configs_over_seeds(board):
                 cwd=board)
     assert again.returncode == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "robustness.csv"), df)  # finished runs reused
+    # and said so: the second run's output read as if it had trained both seeds again
+    assert "reused" not in proc.stdout
+    for seed in (1, 2):
+        assert f"seed {seed}: test " in again.stdout and f"(reused: {out / df.config[0] / f'seed_{seed}'} is a " \
+            "finished run of this exact config)" in again.stdout, again.stdout
+    assert f"reused 2 of 2 runs, finished before with these exact configs: {df.config[0]} seed 1, " in again.stdout
     assert "all 60,000 training images" in proc.stdout and "all 10,000 test images" in proc.stdout
     assert "dropped the configs' data.test_limit=256, data.train_limit=512" in proc.stdout  # the trials' subsets
     assert "BUT --set data.train_limit=512 data.test_limit=256: not the full data" in proc.stdout
@@ -80,7 +86,8 @@ def test_confirm_reuses_a_sweeps_repeats_trained_with_its_protocol(tmp_path):
     conf = run(["mnist_sweep.confirm", str(tmp_path / "r"), "--top", "1", "--seeds", "2", "--out", str(out), *small],
                cwd=tmp_path)
     assert conf.returncode == 0, conf.stderr[-2000:]
-    assert conf.stdout.count("has this exact config: reused") == 2
+    assert conf.stdout.count("is a finished run of this exact config)") == 2 and "reused 2 of 2 runs" in conf.stdout
+    assert "trial_0000 seed 2: test " in conf.stdout and f"(reused: {tmp_path / 'r' / 'trial_0000' / 'seed_2'} is" in conf.stdout
     assert not list(out.rglob("result.json"))  # nothing trained
     df = pd.read_csv(out / "robustness.csv")
     trial = tmp_path / "r" / "trial_0000"

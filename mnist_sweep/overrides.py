@@ -67,8 +67,11 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
     """One line for an exception raised while composing: a schema type error names its key, an
     unknown key the option of its group that has it (``choices``: group -> selected option, where
     known) or the nearest real keys (Hydra's "use +key" advice would add a key nothing reads)."""
+    from hydra.errors import OverrideParseException
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+    if isinstance(e, OverrideParseException):  # an override composed without the command-line check (confirm --set)
+        return override_syntax_error(e.override, e.message)
     if (deletion := _deletion_error(e, choices)) is not None:
         return one_line(deletion)
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
@@ -178,7 +181,8 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
         if not override.key_or_group:
             return override_syntax_error(arg)
         if not override.is_sweep_override():
-            plain.append(arg)
+            if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
+                plain.append(arg)
         elif not multirun:
             return one_line(f"{arg}: a sweep expression needs -m (multirun)")
         else:

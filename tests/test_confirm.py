@@ -111,6 +111,9 @@ BAD_CONFIRMS = [
     (["x.csv", "--parallel", "0"], ["--parallel", "got 0"]),
     (["x.csv", "--top", "-3"], ["--top", "got -3"]),
     (["x.csv", "--set", "no_equals_sign"], ["--set", "KEY=VALUE"]),
+    # Hydra's 'LexerNoViableAltException: trainer.device='cpu; See https://...' (composed before the command-line check)
+    (["--experiment", "tiny", "--set", "trainer.device='cpu"],
+     ["--set trainer.device='cpu: the quote ' is not closed; close it (trainer.device='cpu') or drop it"]),
     (["--experiment", "../../etc/passwd"], ["--experiment"]),
     (["none_complete.csv", "--trial", "5"], ["--trial 5", "not in", "trials 0..0"]),
     (["--experiment", "best_20k", "--trial", "1"], ["--trial needs the leaderboard"]),

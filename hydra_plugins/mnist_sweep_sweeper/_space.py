@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from hydra_plugins.hydra_optuna_sweeper._impl import create_optuna_distribution_from_override
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import (
@@ -30,6 +30,7 @@ from optuna.distributions import (
 
 from hydra_plugins.mnist_sweep_sweeper import _groups, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
+from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -83,6 +84,8 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # Optuna 2 distribution classes, converted below
             dist = create_optuna_distribution_from_override(override)
+    except OverrideParseException as e:  # its grammar: what is wrong and how to write it
+        raise SweepError(f"hydra.sweeper.params.{key}: invalid search space: {override_syntax_error(entry, e.message)}") from None
     except (HydraException, ValueError, AssertionError) as e:
         lines = str(e).splitlines()
         msg = lines[1] if len(lines) > 1 else str(e)

@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mnist_sweep.results import pareto_mask  # noqa: E402
+from mnist_sweep.text import percent  # noqa: E402
 
 METRIC_LABEL = {"val_acc": "validation accuracy", "test_acc": "test accuracy"}
 # A run's train, validation and test series (drawn in that order) stay visible where they coincide
@@ -80,10 +81,10 @@ def _target(ax: plt.Axes, target: float) -> None:
     """The target line where it falls inside the data's range; else a note saying where it is."""
     lo, hi = ax.get_ylim()
     if lo <= 100 * target <= hi:
-        ax.axhline(100 * target, color="green", ls=":", lw=1, label=f"target {100 * target:.1f}%")
+        ax.axhline(100 * target, color="green", ls=":", lw=1, label=f"target {percent(target, 1)}")
     else:
         where = "above" if 100 * target > hi else "below"
-        ax.text(0.99, 0.98, f"target {100 * target:.1f}% is {where} this range", transform=ax.transAxes,
+        ax.text(0.99, 0.98, f"target {percent(target, 1)} is {where} this range", transform=ax.transAxes,
                 ha="right", va="top", fontsize=8, color="green")
 
 

@@ -32,7 +32,7 @@ from optuna.exceptions import ExperimentalWarning
 from mnist_sweep import leaderboard, plots, results, sweeps
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
-from mnist_sweep.text import plural
+from mnist_sweep.text import ACCURACIES, metric, plural
 
 log = logging.getLogger(__name__)
 SECTIONS = ["leaderboard", "history", "accuracy_vs_params", "importances", "curves", "model"]
@@ -88,7 +88,8 @@ def _importances(study: Any, path: Path, target: str, no_study: str) -> tuple[Pa
     multi = len(study.directions) > 1
     values = {t.values[0] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
     if len(values) == 1:
-        return None, f"all {plural(n, 'complete trial')} have the same {target} ({values.pop():.4f}): no variance to attribute"
+        shared = metric((study.metric_names or [""])[0], values.pop())
+        return None, f"all {plural(n, 'complete trial')} have the same {target} ({shared}): no variance to attribute"
     evaluator = FanovaImportanceEvaluator(seed=0)  # Optuna's default evaluator
     warnings.filterwarnings("ignore", category=ExperimentalWarning)
     try:
@@ -166,11 +167,20 @@ def figures(board: pd.DataFrame, study: Any | None, best: tuple[dict, Any] | Non
 
 
 def _table(board: pd.DataFrame) -> str:
-    """The top 10 rows as an HTML table (pandas escapes the cells): no <NA>, short floats."""
+    """The top 10 rows as an HTML table (pandas escapes the cells): no <NA>, accuracies as
+    percentages (text.metric), other floats short."""
     cols = [c for c in leaderboard.CORE if c in board.columns] + sorted(c for c in board.columns if c.startswith("hp."))
     top = board.head(10)[cols].astype(object)
-    top = top.map(lambda v: "" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else v)
+    for col in top.columns:
+        top[col] = top[col].map(lambda v, c=col: "" if pd.isna(v) else _cell(c, v))
     return top.to_html(index=False, classes="board")
+
+
+def _cell(col: str, v: Any) -> Any:
+    """One table cell: an accuracy as ``99.41%``, another float as ``.4g`` gives it."""
+    if not isinstance(v, float):
+        return v
+    return metric(col, v) if col in ACCURACIES else f"{v:.4g}"
 
 
 def render(name: str, board: pd.DataFrame, figs: dict[str, Figure], objective: str, summary: str,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.text import percent, plural
 
 if TYPE_CHECKING:
     import torch
@@ -68,7 +69,7 @@ def pruning_hook(sweeper_cfg: Any, max_epochs: int, facts: dict[str, Any] | None
     def report(epoch: int, value: float) -> None:
         trial.report(value, epoch)
         if epoch < max_epochs and trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch} (metric {value:.4f})")
+            raise optuna.TrialPruned(f"pruned after epoch {epoch} (selection accuracy {percent(value)})")
 
     return report
 
@@ -101,7 +102,7 @@ def pick_device(name: str, slot: int = 0) -> torch.device:
         raise MnistSweepError(f"trainer.device: {name} requested but no CUDA device is available; use auto or cpu")
     if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
         raise MnistSweepError(
-            f"trainer.device: {name} but this machine has {torch.cuda.device_count()} CUDA device(s); "
+            f"trainer.device: {name} but this machine has {plural(torch.cuda.device_count(), 'CUDA device')}; "
             f"use cuda:0..cuda:{torch.cuda.device_count() - 1}, cuda or auto"
         )
     if name == "cuda" and torch.cuda.device_count() > 1:

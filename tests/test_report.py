@@ -283,6 +283,27 @@ def test_importances_need_five_complete_trials(tmp_path):
     assert path is not None and path.exists() and "5 complete trials" in note and "fANOVA" in note
 
 
+
+def test_shared_values_and_the_table_show_accuracies_as_percentages(tmp_path):
+    """The importances note and the top-10 table read accuracies as the console does (text.metric):
+    'the same validation accuracy (97.50%)' and '99.41%'; they read '0.9750' and '0.9941'."""
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_acc"])
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0 + 0.975, n_trials=5)
+    path, note = report_mod._importances(study, tmp_path / "i.png", "validation accuracy", "")
+    assert path is None and "have the same validation accuracy (97.50%)" in note, note
+    board = pd.DataFrame({"rank": [1], "trial": [3], "params": [17290], "val_acc": [0.9941], "test_acc_final": [0.99],
+                          "wall_s": [12.34567], "hp.optimizer.lr": [0.0012345]})
+    cells = re.findall(r"<td>([^<]*)</td>", report_mod._table(board))
+    assert cells == ["1", "3", "17290", "99.41%", "99.00%", "12.35", "0.001234"], cells
+
 @pytest.mark.slow
 def test_no_storage_is_one_error_line_and_nothing_written(tiny_sweep, tmp_path):
     d = tmp_path / "copied"

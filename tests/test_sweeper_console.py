@@ -183,3 +183,22 @@ def test_every_accuracy_the_sweep_prints_is_a_percentage_and_a_spread_has_its_un
                  ).to_csv(tmp_path / "leaderboard.csv", index=False)
     best = closing_lines(tmp_path)[0]
     assert "val_acc 11.33%, test_acc_final 11.01%, val mean over 3 seeds 12.01% ± 1.76% (sem)" in best, best
+
+
+def test_no_printed_line_formats_a_count_or_an_accuracy_by_hand():
+    """Counts go through text.plural ('1 more seed', never 'device(s)' or '%d configs'), accuracies
+    through text.percent/metric ('99.25%', never '0.9925'): the sweeper, the trial side, the report
+    and its plots; a line written by hand read '1 more seeds queued' or 'mean over 2 seeds 0.9925'."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [*sorted((root / "hydra_plugins" / "mnist_sweep_sweeper").glob("*.py"))] + [
+        root / "mnist_sweep" / name for name in ("trial.py", "report.py", "plots.py", "config/space.py")]
+    nouns = r"(trial|candidate|config|seed|worker|epoch|point|byte|draw|device|run|job|file|parameter|row)s\b"
+    by_hand = [re.compile(r"[a-z]\(s\)(?! for\b)"), re.compile(r"%d (\w+ )?" + nouns),
+               re.compile(r"[:%]\.4f"), re.compile(r"\{100 \* [^{}]*\}%")]
+    found = [f"{f.relative_to(root)}:{i}: {line.strip()}" for f in files
+             for i, line in enumerate(f.read_text().splitlines(), 1)
+             if any(p.search(line) for p in by_hand) and "plural(" not in line]
+    assert not found, "\n".join(found)

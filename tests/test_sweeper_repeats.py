@@ -318,3 +318,18 @@ def test_the_projection_pruner_races_a_repeat_against_its_bar():
         t.report(0.97, 4)  # the finished trial gained 0.002 after epoch 4; 2 sigma ~ 0.0034
         assert t.should_prune() is pruned, bar
         study.tell(t, state=TrialState.FAIL)
+
+
+def test_the_repeat_lines_count_in_words_and_show_accuracies_as_percentages(tmp_path, caplog):
+    """'1 more seeds queued' and 'mean over 2 seeds 0.9925 (sem 0.0025)' read as the rest of the
+    sweep console does (mnist_sweep.text): '1 more seed queued', '99.25% (sem 0.25%)'."""
+    main = optuna.create_study(direction="maximize")
+    rep = Repeats.open(main, seeds=2, top_k=2, constrained=False)
+    trial = parent_trial(main, tmp_path / "t0", 0.99)
+    with caplog.at_level("INFO", logger="hydra_plugins.mnist_sweep_sweeper"):
+        assert rep.hold_if_wanted(trial, [0.99], {"value": 0.99, "seed": 1})
+        ((side_trial, _),) = rep.claim(1)
+        write_result(tmp_path / "t0" / "seed_2", 0.995, seed=2)
+        assert rep.record(side_trial, returned(0.995)) == trial.number
+    assert "trial 0: in the top 2 on seed 1; 1 more seed queued (2)" in caplog.messages
+    assert "trial 0: mean over 2 seeds 99.25% (sem 0.25%)" in caplog.messages, caplog.messages

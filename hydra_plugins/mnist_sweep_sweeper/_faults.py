@@ -15,6 +15,7 @@ from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.errors import SweepError, one_line
 from mnist_sweep.rundir import UNWRITABLE
+from mnist_sweep.text import plural
 
 RESUME = "free space or make it writable, then run the same command again to resume (finished trials are kept)"
 
@@ -85,5 +86,5 @@ def mend_journal(path: Path) -> None:
         os.truncate(path, keep)
     finally:
         lock.release()
-    log.warning("%s: its last record was cut off (a worker stopped while writing it); %d bytes removed", path,
-                len(data) - keep)
+    log.warning("%s: its last record was cut off (a worker stopped while writing it); %s removed", path,
+                plural(len(data) - keep, "byte"))

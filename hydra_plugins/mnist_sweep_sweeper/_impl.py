@@ -35,6 +35,7 @@ from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, SweepError, one_line
 from mnist_sweep.next_steps import closing_lines
 from mnist_sweep.storage import install_log_redaction, mask_url
+from mnist_sweep.text import plural
 from mnist_sweep.trial import WORKER_ENV, metric_names, worker_index
 
 
@@ -193,7 +194,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         for values in grid.values():
             size *= len(values)
         if size < self.n_trials:
-            log.info("grid sampler: %d grid points, so n_trials %d -> %d", size, self.n_trials, size)
+            log.info("grid sampler: %s, so n_trials %d -> %d", plural(size, "grid point"), self.n_trials, size)
             self.n_trials = size
         return grid
 

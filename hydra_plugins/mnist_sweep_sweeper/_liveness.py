@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep.storage import status_of
+from mnist_sweep.text import duration
 
 UNCOUNTED = ("rejected", "lost", "duplicate")
 
@@ -81,7 +82,8 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
             optuna.storages.fail_stale_trials(study)
         after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         for number in sorted(before - after):
-            log.warning("trial %d: no heartbeat for %ss; marked failed (lost)", number, grace_period, extra=TRIAL_LINE)
+            log.warning("trial %d: no heartbeat for %s; marked failed (lost)", number, duration(grace_period),
+                        extra=TRIAL_LINE)
 
 
 class Heartbeat:

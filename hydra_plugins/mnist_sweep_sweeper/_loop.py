@@ -21,6 +21,7 @@ from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _live
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError
+from mnist_sweep.text import plural
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
 POLL_S = 2.0  # a worker whose open parents wait on other workers' seeds looks again after this
@@ -222,12 +223,13 @@ class Loop:
                 self._warn_if_crowded()
             if self.rejected > self.limits.max_rejected:
                 ours = [t for t in self.study.get_trials(deepcopy=False) if t.number >= (self.first_number or 0)]
-                raise SweepError(f"hydra.sweeper.max_rejected: {self.rejected} candidates rejected before launch, "
+                raise SweepError(f"hydra.sweeper.max_rejected: {plural(self.rejected, 'candidate')} rejected before launch, "
                                  f"{_failures.why_rejected(ours)[1]}")
             return False
         self.duplicates += 1
         if self.duplicates >= self.limits.max_duplicates:
-            log.warning("%d candidates in a row were already tried: the search space is exhausted", self.duplicates)
+            log.warning("%s in a row %s already tried: the search space is exhausted",
+                        plural(self.duplicates, "candidate"), "was" if self.duplicates == 1 else "were")
             return True
         return False
 
@@ -246,9 +248,9 @@ class Loop:
                                                              optuna.trial.TrialState.PRUNED))
         rejected = sum(t.user_attrs.get("status") == "rejected" for t in told)
         if len(told) - rejected < min(-(-len(told) // 10), 25):
-            log.warning("hydra.sweeper.params: %d of the study's %d candidates were rejected before launch, so the "
+            log.warning("hydra.sweeper.params: %s of the study's %s were rejected before launch, so the "
                         "sampler draws almost at random; narrow the search space to the budget (fewer or smaller "
-                        "widths) or raise model.max_params", rejected, len(told))
+                        "widths) or raise model.max_params", f"{rejected:,}", plural(len(told), "candidate"))
 
     def _check_trial_dir(self, trial_dir: Path) -> None:
         if (trial_dir / "result.json").exists():

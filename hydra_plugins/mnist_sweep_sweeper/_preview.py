@@ -83,8 +83,8 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
         return
     median = statistics.median_low(params)
     log.info(
-        "candidates (%d random draws): %s to %s parameters, median %s; %d%% refused before training (budget or config)",
-        SAMPLES, f"{min(params):,}", f"{max(params):,}", f"{median:,}", round(100 * (len(over) + len(refused)) / SAMPLES),
+        "candidates (%s): %s to %s parameters, median %s; %d%% refused before training (budget or config)",
+        plural(SAMPLES, "random draw"), f"{min(params):,}", f"{max(params):,}", f"{median:,}", round(100 * (len(over) + len(refused)) / SAMPLES),
     )
     cfg = cfgs[median]
     st = validate(cfg)

@@ -34,6 +34,7 @@ from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _study
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
+from mnist_sweep.text import percent, plural
 
 SEED_TRIES = 2  # a seed whose run failed (not lost with its worker) runs once more, then its config fails
 DONE = ("complete", "pruned", "cancelled")  # a seed in one of these states needs no further run
@@ -123,8 +124,8 @@ class Repeats:
                            "target_acc": res.get("target_acc")}.items():
             trial.set_user_attr(key, value)
         self.queue_missing(trial.user_attrs["trial_dir"], trial.user_attrs["overrides"], seeds, runs)
-        log.info("trial %d: in the top %d on seed %d; %d more seeds queued (%s)", trial.number, self.top_k, seed,
-                 self.seeds - 1, ", ".join(map(str, seeds[1:])), extra=TRIAL_LINE)
+        log.info("trial %d: in the top %s on seed %d; %s queued (%s)", trial.number, f"{self.top_k:,}", seed,
+                 plural(self.seeds - 1, "more seed"), ", ".join(map(str, seeds[1:])), extra=TRIAL_LINE)
 
     def parent(self, parent_dir: str) -> FrozenTrial | None:
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -172,8 +173,8 @@ class Repeats:
             lambda tid: optuna.Trial(self.study, tid).set_constraint("target", float(target) - mean))
         if not _study.settle(self.study, parent, attrs, values[0] if len(values) == 1 else values, before_tell=constrain):
             return
-        log.info("trial %d: mean over %d seeds %s (sem %s)%s", parent.number, summary["n_seeds"], f"{mean:.4f}",
-                 "-" if sem is None else f"{sem:.4f}", ", raced out" if raced else "", extra=TRIAL_LINE)
+        log.info("trial %d: mean over %s %s (sem %s)%s", parent.number, plural(summary["n_seeds"], "seed"), percent(mean),
+                 "-" if sem is None else percent(sem), ", raced out" if raced else "", extra=TRIAL_LINE)
 
     # ------------------------------------------------------------------ repeat jobs
     def claim(self, n: int) -> list[tuple[optuna.Trial, list[str]]]:

@@ -22,6 +22,7 @@ from mnist_sweep import results
 from mnist_sweep.errors import SweepError, unusable_path
 from mnist_sweep.storage import JOURNAL_SCHEME, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
+from mnist_sweep.text import plural
 
 
 def open_study(
@@ -103,7 +104,7 @@ def enqueue(study: optuna.Study, params_list: list[dict[str, Any]]) -> None:
         return
     for params in params_list:
         study.enqueue_trial(params, user_attrs={"warm_start": True}, skip_if_exists=True)
-    log.info("warm start: %d configs queued as the first trials", len(params_list))
+    log.info("warm start: %s queued as the first trials", plural(len(params_list), "config"))
 
 
 def mark(trial: optuna.Trial, status: str | None, **attrs: Any) -> None:

@@ -16,6 +16,7 @@ from typing import IO
 
 from hydra_plugins.mnist_sweep_sweeper._log import PROGRESS_FD_ENV, log, parse_channel_line
 from mnist_sweep.trial import WORKER_ENV
+from mnist_sweep.text import duration
 
 TRAIN_MODULE = "mnist_sweep.train"  # the task this sweeper runs; its helpers re-run it
 INTERRUPTED = 128 + signal.SIGINT  # what a helper's main() returns when SIGTERM or Ctrl-C stops it
@@ -108,8 +109,8 @@ class Helpers:
             if self.stopped and code in (-signal.SIGTERM, INTERRUPTED):  # killed before or after its handler
                 log.info("worker pid %d stopped with the sweep", proc.pid)
             elif self.stopped and code == -signal.SIGKILL:
-                log.warning("worker pid %d did not stop within %d s of the sweep's SIGTERM; killed (its open "
-                            "trials are failed as lost on resume); see %s", proc.pid, sum(STOP_WAIT_S), log_path)
+                log.warning("worker pid %d did not stop within %s of the sweep's SIGTERM; killed (its open "
+                            "trials are failed as lost on resume); see %s", proc.pid, duration(sum(STOP_WAIT_S)), log_path)
             elif code != 0:
                 log.warning("worker pid %d exited with %d; see %s", proc.pid, code, log_path)
             thread.join(timeout=5)

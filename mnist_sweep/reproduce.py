@@ -1,8 +1,10 @@
-"""Re-run a leaderboard trial from its saved config and compare every epoch's metrics.
+"""Re-run a leaderboard trial or one run dir from its saved config and compare every epoch's metrics.
 
-``python -m mnist_sweep.reproduce LEADERBOARD.csv --rank 1`` (or ``--trial N``) trains the
-trial's ``.hydra/config.yaml`` again in a new output dir, prints recorded and reproduced
-metrics side by side, and exits 1 if any differs. On the same machine they match exactly.
+``python -m mnist_sweep.reproduce LEADERBOARD.csv --rank 1`` (or ``--trial N``, or a sweep dir)
+trains the trial's ``.hydra/config.yaml`` again in a new output dir; ``python -m
+mnist_sweep.reproduce RUN_DIR`` does the same for one run dir (a ``trial_NNNN``, a ``seed_N`` in
+it, a ``python -m mnist_sweep.train`` run's dir). It prints recorded and reproduced metrics side by
+side, and exits 1 if any differs. On the same machine they match exactly.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch
-from mnist_sweep.leaderboard import read
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
+from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.text import plural
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
@@ -121,12 +123,29 @@ def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: st
 
 
 def trial_files(row: pd.Series, board: pd.DataFrame | None = None) -> tuple[Path, pd.DataFrame]:
-    """(saved config dir, recorded metrics) of a leaderboard row to reproduce; metrics.csv must hold
-    an epoch and every compared column (with none, 'all 0 epochs reproduced exactly' passed; with
-    a column missing, the comparison was a KeyError after the re-run)."""
+    """(saved config dir, recorded metrics) of a leaderboard row to reproduce."""
     config_dir = trial_config_dir(row, board)
-    path = config_dir.parent / "metrics.csv"
-    fix = "restore it from a copy of the trial dir, or pick another trial; cannot reproduce it"
+    return config_dir, recorded_metrics(config_dir.parent, f"trial {row['trial']} ({row['status']}): ")
+
+
+def run_files(run_dir: Path) -> tuple[Path, pd.DataFrame]:
+    """(saved config dir, recorded metrics) of a run dir whose result.json says it finished (or was pruned)."""
+    result, why = results.load(run_dir)
+    if why or result.get("status") not in TRAINED:
+        fix = ("restore it from a copy of the run dir" if why and why != "no such file" else
+               "the run did not finish, nothing to reproduce: give a run dir that training completed")
+        raise MnistSweepError(f"{run_dir / results.FILENAME}: {why or 'status ' + repr(result.get('status'))}; {fix}")
+    if not (run_dir / ".hydra" / "config.yaml").is_file():
+        raise MnistSweepError(f"{run_dir / '.hydra' / 'config.yaml'}: missing (deleted or moved?); cannot reproduce it")
+    checked_config(run_dir)  # a damaged or hand-edited config: one line naming it, before anything runs
+    return run_dir / ".hydra", recorded_metrics(run_dir)
+
+
+def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
+    """A run's metrics.csv, with an epoch and every compared column (with none, 'all 0 epochs reproduced
+    exactly' passed; one missing was a KeyError after the re-run); ``label`` starts the error line."""
+    path = run_dir / "metrics.csv"
+    fix = "restore it from a copy of the run dir, or pick another trial or run; cannot reproduce it"
     try:
         metrics = pd.read_csv(path)
         missing = [c for c in ["epoch", *COMPARED] if c not in metrics.columns]
@@ -135,8 +154,8 @@ def trial_files(row: pd.Series, board: pd.DataFrame | None = None) -> tuple[Path
         metrics[["epoch", *COMPARED]].apply(pd.to_numeric)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         why = "missing" if isinstance(e, FileNotFoundError) else f"unreadable or damaged ({e})" if str(e) else "unreadable"
-        raise LeaderboardError(f"trial {row['trial']} ({row['status']}): {path}: {why.splitlines()[0]}; {fix}") from None
-    return config_dir, metrics
+        raise LeaderboardError(f"{label}{path}: {why.splitlines()[0]}; {fix}") from None
+    return metrics
 
 
 _HYDRA = threading.Lock()  # Hydra's compose API is process-global; confirm composes from two threads
@@ -229,32 +248,52 @@ def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFr
     return table, bool(same.all())
 
 
+def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
+    """(label, saved config dir, recorded metrics, default --out name): a leaderboard row (sweep dir or
+    CSV, --rank or --trial) or one run dir (with ``.hydra/``: a trial's, a seed's, a train run's)."""
+    p = Path(args.path)
+    if not (p / ".hydra").is_dir():
+        if not p.exists() or (p.is_dir() and not (p / FILENAME).exists()):
+            what = "no such file or directory" if not p.exists() else f"no {FILENAME} and no .hydra/ in this directory"
+            raise LeaderboardError(f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
+        board = read(p)
+        row = pick_row(board, args.rank, args.trial, args.path)
+        return (f"trial {row['trial']}", *trial_files(row, board), f"trial_{int(row['trial']):04d}")
+    if args.rank is not None or args.trial is not None:
+        flag = "--rank" if args.rank is not None else "--trial"
+        raise UsageError(f"{flag}: picks a row of a leaderboard, and {p} is one run dir; leave {flag} out, "
+                         "or give the sweep dir instead")
+    where = p.resolve()
+    name = f"{where.parent.name}_{where.name}" if where.parent.name.startswith("trial_") else where.name  # a seed's
+    return (str(p), *run_files(p), name)
+
+
 def _run(args: argparse.Namespace) -> None:
-    board = read(args.leaderboard)
-    row = pick_row(board, args.rank, args.trial, args.leaderboard)
-    config_dir, recorded = trial_files(row, board)
-    out = Path(args.out or f"outputs/reproduce/trial_{int(row['trial']):04d}_{time.strftime('%Y%m%d-%H%M%S')}")
+    label, config_dir, recorded, name = target(args)
+    out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
     precision = results.read(config_dir.parent).get("precision")  # what auto resolved to, kept
     reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [])
     table, ok = compare(recorded, reproduced)
     print(table.to_string(index=False))
     if not ok:
         raise ReproductionMismatch(
-            f"trial {row['trial']}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
+            f"{label}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
             f"(re-run in {out}); same machine, threads and library versions?"
         )
-    print(f"trial {row['trial']}: {'all ' if len(recorded) > 1 else ''}{plural(len(recorded), 'epoch')} reproduced exactly (re-run in {out})")
+    print(f"{label}: {'all ' if len(recorded) > 1 else ''}{plural(len(recorded), 'epoch')} reproduced exactly (re-run in {out})")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
-    p.add_argument("leaderboard", help="leaderboard.csv or the sweep dir holding it")
+    p.add_argument("path", metavar="SWEEP_DIR|LEADERBOARD.csv|RUN_DIR",
+                   help="a sweep dir or its leaderboard.csv (with --rank or --trial), or one run dir: a trial_NNNN, "
+                   "a seed_N in it, or a python -m mnist_sweep.train run's output dir (its .hydra/ and result.json)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--rank", type=int, help="leaderboard rank (default 1)")
-    g.add_argument("--trial", type=int, help="Optuna trial number")
-    p.add_argument("--out", help="output dir (default outputs/reproduce/trial_NNNN_<time>)")
+    g.add_argument("--rank", type=int, help="leaderboard rank (default 1); not with a run dir")
+    g.add_argument("--trial", type=int, help="Optuna trial number; not with a run dir")
+    p.add_argument("--out", help="output dir (default outputs/reproduce/trial_NNNN_<time>, or <run dir's name>_<time>)")
     args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args))
+    return exit_code_of(lambda: _run(args), p.prog)
 
 
 if __name__ == "__main__":

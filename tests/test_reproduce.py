@@ -200,3 +200,36 @@ def test_a_row_without_a_trial_dir_says_so(tmp_path, command):
     proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
     line = assert_one_line_error(proc, "trial 0 (complete): no trial_dir in its row", f"cannot {command} it")
     assert "nan" not in line and snapshot(tmp_path) == before
+
+
+def test_a_run_dir_is_reproduced_as_a_trial_is(tmp_path):
+    """reproduce took only a sweep dir or a leaderboard CSV: one run dir (a train run's, a trial's,
+    a seed's in it) was 'no leaderboard.csv in this directory', though it holds all a re-run needs."""
+    seed = tmp_path / "sw" / "trial_0003" / "seed_2"
+    done = run_inproc(["mnist_sweep.train", *TINY, "trainer.seed=2", f"hydra.run.dir={seed}"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    proc = run_inproc(["mnist_sweep.reproduce", str(seed)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [out] = (tmp_path / "outputs" / "reproduce").glob("trial_0003_seed_2_*")  # the default --out names the seed
+    assert f"{seed}: 1 epoch reproduced exactly (re-run in outputs/reproduce/{out.name})" in proc.stdout
+    assert (out / "result.json").is_file()
+
+
+RUN_DIR_INPUTS = {  # what is wrong with a run dir given to reproduce: (change, arguments, what the line says)
+    "with --trial": (None, ["--trial", "0"], "--trial: picks a row of a leaderboard"),
+    "not finished": (None, [], "result.json: no such file; the run did not finish"),
+    "damaged result": ("{", [], "result.json: not valid JSON"),
+    "failed status": ('{"status": "running"}', [], "status 'running'; the run did not finish"),
+}
+
+
+@pytest.mark.parametrize("case", RUN_DIR_INPUTS)
+def test_a_run_dir_that_cannot_be_reproduced_is_one_line(tmp_path, case):
+    run = fake_sweep(tmp_path) / "trial_0000"
+    result, args, says = RUN_DIR_INPUTS[case]
+    if result is not None:
+        (run / "result.json").write_text(result)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out"), *args], cwd=tmp_path)
+    assert_one_line_error(proc, says)
+    assert snapshot(tmp_path) == before

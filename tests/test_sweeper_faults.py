@@ -117,3 +117,17 @@ def test_optimization_results_is_replaced_whole_or_not_at_all(tmp_path, monkeypa
         MnistOptunaSweeperImpl._report_best(None, study, tmp_path)
     assert (tmp_path / "optimization_results.yaml").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["optimization_results.yaml"]
+
+
+def test_a_url_the_storage_module_refuses_is_its_own_line_not_wrapped_again(tmp_path):
+    """The storage module's StorageError is already one masked line with its fix; the sweep wrapped
+    it in its own "cannot open '...' (StorageError: ...); use e.g. ..." around it."""
+    from conftest import TINY
+
+    url = "postgresql://me:hunter@zq9rest@127.0.0.1:1/db"
+    proc = run_inproc(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s"],
+                      cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": url})
+    line = assert_one_line_error(proc, "error: hydra.sweeper.storage: postgresql://me:***@",
+                                 ": more than one '@' before the host; write a '@' in the password or user name as %40")
+    assert "StorageError" not in line and "cannot open" not in line and "use e.g." not in line, line
+    assert "hunter" not in proc.stdout + proc.stderr and "zq9rest" not in proc.stdout + proc.stderr

@@ -19,10 +19,10 @@ from optuna.trial import FrozenTrial, TrialState
 from hydra_plugins.mnist_sweep_sweeper import _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
-from mnist_sweep.errors import SweepError, unusable_path
-from mnist_sweep.storage import JOURNAL_SCHEME, local_path, mask_url, open_storage, redact, status_of
-from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
+from mnist_sweep.errors import StorageError, SweepError, unusable_path
+from mnist_sweep.storage import JOURNAL_SCHEME, URL_FORMS, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.text import plural
+from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 
 def open_study(
@@ -64,12 +64,12 @@ def open_study(
 
 
 def _raise_open_error(url: str | None, e: Exception) -> None:
-    """One line for every way a storage fails to open."""
+    """One line for every way a storage fails to open; the storage module's own (a URL it refuses) as it is."""
+    if isinstance(e, StorageError):  # already one masked line with its fix
+        raise SweepError(f"hydra.sweeper.storage: {e}") from None
     reason = str(e).splitlines()[0] if str(e) else type(e).__name__
     raise SweepError(
-        f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {redact(reason)}); "
-        "use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
-        "or postgresql://user@host/db"
+        f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {redact(reason)}); {URL_FORMS}"
     ) from None
 
 

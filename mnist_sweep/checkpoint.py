@@ -46,6 +46,7 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         raise MnistSweepError(f"{d}: no model.pt ({why}); pick a complete run")
     cfg = results.read_config(d)
     _check(cfg, config)
+    cfg.data.root = results.run_data_root(d, cfg.data.get("root"))  # a relative one: from where the run started
     try:
         model = mmodel.build(OmegaConf.to_container(cfg.model, resolve=True))
     except MnistSweepError:

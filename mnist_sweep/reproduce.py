@@ -1,10 +1,9 @@
 """Re-run a leaderboard trial or one run dir from its saved config and compare every epoch's metrics.
 
-``python -m mnist_sweep.reproduce LEADERBOARD.csv --rank 1`` (or ``--trial N``, or a sweep dir)
-trains the trial's ``.hydra/config.yaml`` again in a new output dir; ``python -m
-mnist_sweep.reproduce RUN_DIR`` does the same for one run dir (a ``trial_NNNN``, a ``seed_N`` in
-it, a ``python -m mnist_sweep.train`` run's dir). It prints recorded and reproduced metrics side by
-side, and exits 1 if any differs. On the same machine they match exactly.
+``python -m mnist_sweep.reproduce LEADERBOARD.csv --rank 1`` (or ``--trial N``, or a sweep dir) trains
+the trial's ``.hydra/config.yaml`` again in a new output dir; ``... reproduce RUN_DIR`` one run dir's (a
+``trial_NNNN``, a ``seed_N`` in it, a train run's dir). It prints recorded and reproduced metrics side
+by side, and exits 1 if any differs. On the same machine they match exactly.
 """
 from __future__ import annotations
 
@@ -132,8 +131,8 @@ def run_files(run_dir: Path) -> tuple[Path, pd.DataFrame]:
     """(saved config dir, recorded metrics) of a run dir whose result.json says it finished (or was pruned)."""
     result, why = results.load(run_dir)
     if why or result.get("status") not in TRAINED:
-        fix = ("restore it from a copy of the run dir" if why and why != "no such file" else
-               "the run did not finish, nothing to reproduce: give a run dir that training completed")
+        fix = "restore it from a copy of the run dir" if why not in (None, "no such file") else \
+            "the run did not finish, nothing to reproduce: give a run dir that training completed"
         raise MnistSweepError(f"{run_dir / results.FILENAME}: {why or 'status ' + repr(result.get('status'))}; {fix}")
     if not (run_dir / ".hydra" / "config.yaml").is_file():
         raise MnistSweepError(f"{run_dir / '.hydra' / 'config.yaml'}: missing (deleted or moved?); cannot reproduce it")
@@ -142,8 +141,7 @@ def run_files(run_dir: Path) -> tuple[Path, pd.DataFrame]:
 
 
 def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
-    """A run's metrics.csv, with an epoch and every compared column (with none, 'all 0 epochs reproduced
-    exactly' passed; one missing was a KeyError after the re-run); ``label`` starts the error line."""
+    """A run's metrics.csv, with an epoch and every compared column (else one line, ``label`` first)."""
     path = run_dir / "metrics.csv"
     fix = "restore it from a copy of the run dir, or pick another trial or run; cannot reproduce it"
     try:
@@ -193,15 +191,15 @@ def selection(config_dir: Path) -> list[str]:
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
 
 
-def run_dir_override(path: Path | str) -> str:
-    """``hydra.run.dir=PATH`` as one Hydra override that reads back as ``path`` whatever it holds
-    (a space, a comma, ``=``, quotes): quoted, with Hydra's escapes, unless it is plain. Unquoted,
+def run_dir_override(path: Path | str, key: str = "hydra.run.dir") -> str:
+    """``KEY=PATH`` (hydra.run.dir, data.root) as one Hydra override that reads back as ``path`` whatever it
+    holds (a space, a comma, ``=``, quotes): quoted, with Hydra's escapes, unless it is plain. Unquoted,
     such a path was a grammar error in the re-run ('^'), after confirm had created its --out."""
     text = str(path)
     if _PLAIN.fullmatch(text) and "/" in text:  # not a number, true or null either
-        return f"hydra.run.dir={text}"
+        return f"{key}={text}"
     quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), text)
-    return f"hydra.run.dir='{quoted}'"
+    return f"{key}='{quoted}'"
 
 
 VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
@@ -220,8 +218,11 @@ def train_command(*args: str) -> list[str]:
 
 
 def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
-    """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
-    cmd = train_command(*selection(config_dir), run_dir_override(out_dir), "trainer.progress=false", *extra)
+    """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app) on the data the run read."""
+    root = results.read_config(config_dir.parent).data.get("root")
+    where = results.run_data_root(config_dir.parent, root)
+    moved = [run_dir_override(where, "data.root")] if where != root and Path(where) != Path.cwd() / root else []
+    cmd = train_command(*selection(config_dir), run_dir_override(out_dir), "trainer.progress=false", *moved, *extra)
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -263,8 +264,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
         flag = "--rank" if args.rank is not None else "--trial"
         raise UsageError(f"{flag}: picks a row of a leaderboard, and {p} is one run dir; leave {flag} out, "
                          "or give the sweep dir instead")
-    where = p.resolve()
-    name = f"{where.parent.name}_{where.name}" if where.parent.name.startswith("trial_") else where.name  # a seed's
+    name = "_".join(p.resolve().parts[-2:]) if p.resolve().parent.name.startswith("trial_") else p.resolve().name
     return (str(p), *run_files(p), name)
 
 

@@ -205,6 +205,28 @@ def read_config(run_dir: str | Path) -> Any:
     return cfg
 
 
+def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
+    """A saved run's ``data.root`` as the run read it: a relative one joined to the directory the run
+    started in (``hydra.runtime.cwd`` in its ``.hydra/hydra.yaml``); where that is not recorded, left
+    relative (read from the current directory), with one warning saying so."""
+    import logging
+
+    from omegaconf import OmegaConf
+
+    if not isinstance(root, str) or not root or root.startswith("~") or Path(root).is_absolute():
+        return root
+    hydra_yaml = Path(run_dir) / ".hydra" / "hydra.yaml"
+    try:
+        cwd = OmegaConf.select(OmegaConf.load(hydra_yaml), "hydra.runtime.cwd")
+    except Exception:  # noqa: BLE001 - missing, unreadable or damaged: the run's start dir is unknown
+        cwd = None
+    if isinstance(cwd, str) and Path(cwd).is_absolute():
+        return str(Path(cwd) / root)
+    logging.getLogger(__name__).warning("%s: missing or without hydra.runtime.cwd (where the run started), so its relative "
+                                        "data.root '%s' is read from the current directory, %s", hydra_yaml, root, Path.cwd())
+    return root
+
+
 def stored(result: dict[str, Any]) -> dict[str, Any]:
     """The part of a result kept in the Optuna storage."""
     return {k: result[k] for k in STORED_KEYS if k in result}

@@ -302,3 +302,37 @@ def test_a_blank_image_is_one_line(tmp_path, capsys, image):
     img.save(tmp_path / "blank.png")
     line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "blank.png")])
     assert line.startswith(f"error: {tmp_path / 'blank.png'}: blank (every pixel is ") and "one digit" in line
+
+
+def relative_root_run(tmp_path) -> tuple:
+    """A run started in ``tmp_path/start`` with ``data.root=mnist`` (a link to the data there)."""
+    from mnist_sweep.mnist_files import default_root
+
+    d, start = tmp_path / "run", tmp_path / "start"
+    made_run(d)
+    start.mkdir()
+    (start / "mnist").symlink_to(default_root().resolve())
+    config = d / ".hydra" / "config.yaml"
+    OmegaConf.save(OmegaConf.merge(OmegaConf.load(config), {"data": {"root": "mnist"}}), config)
+    OmegaConf.save({"hydra": {"runtime": {"cwd": str(start)}}}, d / ".hydra" / "hydra.yaml")
+    return d, start
+
+
+def test_a_relative_data_root_is_read_from_where_the_run_started(tmp_path, monkeypatch, capsys):
+    """predict --test from another dir read the run's data.root=mnist there: 'mnist/MNIST/raw/...:
+    missing; run fetch --root mnist', which would fetch a second copy (export --onnx alike)."""
+    d, start = relative_root_run(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert checkpoint.load(d).cfg.data.root == str(start / "mnist")
+    predict.main([str(d), "--test"])  # an untrained model: its accuracy differs from the recorded 0.1
+    captured = capsys.readouterr()
+    assert "test accuracy" in captured.out and "missing" not in captured.err, captured
+
+
+def test_a_relative_data_root_of_a_run_without_its_start_dir_says_so(tmp_path, monkeypatch, caplog):
+    d, start = relative_root_run(tmp_path)
+    (d / ".hydra" / "hydra.yaml").unlink()
+    monkeypatch.chdir(start)
+    assert checkpoint.load(d).cfg.data.root == "mnist"  # as before: from the current directory
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert f"{d}/.hydra/hydra.yaml: missing or without hydra.runtime.cwd" in line and f"current directory, {start}" in line

@@ -233,3 +233,18 @@ def test_a_run_dir_that_cannot_be_reproduced_is_one_line(tmp_path, case):
     proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out"), *args], cwd=tmp_path)
     assert_one_line_error(proc, says)
     assert snapshot(tmp_path) == before
+
+
+def test_a_run_with_a_relative_data_root_is_reproduced_from_another_dir(tmp_path):
+    """The re-run read data.root=mnist from the current directory, not from where the run started:
+    'the re-run failed ... mnist/MNIST/raw/...: missing; run ... fetch --root mnist'."""
+    from mnist_sweep.mnist_files import default_root
+
+    start, elsewhere, run = tmp_path / "start", tmp_path / "elsewhere", tmp_path / "run"
+    start.mkdir(), elsewhere.mkdir()
+    (start / "mnist").symlink_to(default_root().resolve())
+    done = run_inproc(["mnist_sweep.train", *TINY, "data.root=mnist", f"hydra.run.dir={run}"], cwd=start)
+    assert done.returncode == 0, done.stderr[-2000:]
+    proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out")], cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"data.root={start}/mnist" in proc.stdout and "1 epoch reproduced exactly" in proc.stdout

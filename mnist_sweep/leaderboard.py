@@ -39,7 +39,8 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
     rows = []
     sign = 1.0 if len(study.directions) > 1 or study.direction.name == "MAXIMIZE" else -1.0
     trials = study.get_trials(deepcopy=False)
-    revived = {t.user_attrs["revive_of"]: t.number for t in trials if t.user_attrs.get("revive_of") is not None}
+    revived = {t.user_attrs["revive_of"]: t.number for t in trials  # not the duplicate of a revive told first
+               if t.user_attrs.get("revive_of") is not None and status_of(t) != "duplicate"}
     for t in trials:
         attrs = t.user_attrs
         status = status_of(t)
@@ -47,7 +48,8 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
         if t.number in revived:  # lost while its seeds ran (hydra.sweeper.repeats): where it went on
             error = f"{error}; its run and seeds continued as trial {revived[t.number]}"
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
-        res = results.read(attrs.get("trial_dir")) or attrs.get("result", {})  # the storage's copy if the dir is gone
+        taken = t.number in revived  # its dir, first run and seeds are the reviving trial's: its numbers are there
+        res = {} if taken else results.read_or_stored(attrs.get("trial_dir"), attrs.get("result"))
         row: dict[str, Any] = {
             "trial": t.number,
             "status": status,
@@ -57,7 +59,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "host": attrs.get("host"),
             "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
             "_violation": sum(max(v, 0.0) for v in t.constraints.values()) if t.constraints else None,
-            **seeds_of(attrs),
+            **({} if taken else seeds_of(attrs)),
             "_sign": sign,
         }
         for key in results.RESULT_KEYS:

@@ -159,6 +159,24 @@ def read(run_dir: str | Path | None) -> dict[str, Any]:
     return load(run_dir)[0] if run_dir else {}
 
 
+_WARNED: set[str] = set()  # damaged result.json files warned about in this process
+
+
+def read_or_stored(run_dir: str | Path | None, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A trial dir's result.json, else ``stored``, the storage's copy (the dir gone, or the file
+    damaged: one warning naming it, once per process, as the sweeper rewrites its leaderboard after
+    every trial; a damaged file was replaced by the copy without a word)."""
+    import logging
+
+    res, why = load(run_dir) if run_dir else ({}, None)
+    path = str(Path(run_dir or ".") / FILENAME)
+    if why and why != "no such file" and path not in _WARNED:
+        _WARNED.add(path)
+        logging.getLogger(__name__).warning("%s: %s; %s (restore it from a copy of the trial dir)", path, why,
+                                            "the storage's copy of its numbers is shown" if stored else "no numbers shown")
+    return res or stored or {}
+
+
 def problem(run_dir: str | Path) -> str | None:
     """Why a run dir's result.json cannot be read (missing, unreadable, not JSON, not an object), in
     a few words; None when ``read`` returns what the file holds."""

@@ -312,3 +312,40 @@ def test_merging_minimizing_sweeps_keeps_their_direction(tmp_path):
         (tmp_path / name / "leaderboard.csv").write_text(text.replace(",3000,\n", ",0.5,\n").replace(",2500,\n", ",0.7,\n"))
     proc = run_inproc(["mnist_sweep.leaderboard", "a", "b"], cwd=tmp_path)
     assert [(r[1], r[5]) for r in table_rows(proc.stdout)] == [("a", "2000"), ("b", "2500"), ("a", "3000")]
+
+
+def test_a_revived_trials_lost_parent_shows_no_numbers_of_the_run_it_handed_over(tmp_path):
+    """After a revive the lost parent and the trial that took it over point at the same dir: the
+    failed row showed the first seed's val_acc (and its seeds' mean) as if it had finished them."""
+    from optuna.trial import TrialState, create_trial
+
+    d = tmp_path / "trial_0000"
+    d.mkdir()
+    first = {"val_acc": 0.9, "test_acc_final": 0.89, "epochs": 1, "seed": 1, "params": 1000}
+    (d / "result.json").write_text(json.dumps({"status": "complete", **first}))
+    seed_runs = {"2": {"values": [0.92], "val": 0.92, "state": "complete"}}
+    attrs = {"trial_dir": str(d), "result": first, "repeat_seeds": [2, 3], "seed_runs": seed_runs, "params": 1000}
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={**attrs, "status": "lost"}))
+    study.add_trial(create_trial(value=0.91, user_attrs={**attrs, "revive_of": 0, "n_seeds": 3, "val_mean": 0.91,
+                                                         "val_sem": 0.01}))
+    board = leaderboard.frame(leaderboard.rows_from_study(study)).set_index("trial")
+    lost, took_over = board.loc[0], board.loc[1]
+    assert lost.status == "failed" and lost.error.endswith("continued as trial 1") and lost.params == 1000
+    assert all(pd.isna(lost[c]) for c in ("val_acc", "test_acc_final", "epochs", "seed", "n_seeds", "val_mean")), lost
+    assert (took_over.status, took_over.val_acc, took_over.n_seeds) == ("complete", 0.9, 3)
+
+
+def test_a_damaged_result_json_is_warned_about_once_and_the_storages_copy_shown(tmp_path, caplog):
+    from optuna.trial import create_trial
+
+    d = tmp_path / "trial_0000"
+    d.mkdir()
+    (d / "result.json").write_text('{"val_acc": 0.')
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(value=0.8, user_attrs={"trial_dir": str(d), "result": {"val_acc": 0.8, "epochs": 2}}))
+    for _ in range(2):  # the sweeper rewrites the leaderboard after every trial
+        board = leaderboard.frame(leaderboard.rows_from_study(study))
+        assert (board.val_acc[0], board.epochs[0]) == (0.8, 2)
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line.startswith(f"{d}/result.json: not valid JSON") and "storage's copy" in line, line

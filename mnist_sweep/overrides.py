@@ -15,6 +15,7 @@ from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import holders, unknown_key
 from mnist_sweep.config.options import conditional_key_error, lacking, name_override_error, swept_groups
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
+from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, one_line
 
@@ -74,6 +75,8 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return override_syntax_error(e.override, e.message)
     if (deletion := _deletion_error(e, choices)) is not None:
         return one_line(deletion)
+    if (merging := dict_override_error(e)) is not None:  # KEY={...}: into null, a new key, a sweep in it
+        return one_line(merging)
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
     if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
         return one_line(unknown_key(m[1], choices))

@@ -56,3 +56,17 @@ def test_distributions_that_cannot_fit_their_key(key, dist, needle):
     with pytest.raises(SweepError) as e:
         check_distribution(key, dist, make_cfg())
     assert str(e.value).startswith(f"hydra.sweeper.params.{key}: ") and needle in str(e.value), str(e.value)
+
+
+def test_a_dict_space_after_params_null_is_one_line_with_the_form_that_works(tmp_path):
+    """hydra.sweeper.params=null then hydra.sweeper.params={...}: OmegaConf cannot merge a dict into
+    the null, and the command said "'NoneType' object has no attribute 'get'"."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep.overrides import check_command_line
+
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.params=null", 'hydra.sweeper.params={model.c1:"choice(4,8)"}',
+                       f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "error: hydra.sweeper.params: null at this point", "cannot merge",
+                                 "write each as a sweep override after hydra.sweeper.params=null (model.c1=choice(4,8))")
+    assert "NoneType" not in line and list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", "hydra.sweeper.params=null", "model.c1=choice(4,8)"]).error is None  # the fix

@@ -4,6 +4,7 @@ as model.dropout, by the run's own model check)."""
 from __future__ import annotations
 
 import math
+import re
 import typing
 from dataclasses import fields, is_dataclass
 from typing import Any
@@ -133,3 +134,23 @@ def _fits(v: Any, tp: type | None) -> bool:
     if tp is int:
         return isinstance(v, int) and not isinstance(v, bool)
     return isinstance(v, tp)
+
+
+# ------------------------------------------------------------------ KEY={...} on the command line
+PARAMS = "hydra.sweeper.params"
+
+
+def dict_override_error(e: BaseException) -> str | None:
+    """One line for a ``KEY={...}`` override (the search space's ``hydra.sweeper.params={...}``
+    above all) that Hydra cannot merge, else None: into a null (``hydra.sweeper.params=null``
+    before it: OmegaConf's 'NoneType' object has no attribute 'get')."""
+    if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
+        key = (re.findall(r"full_key: (\S+)", str(e)) or [None])[0]
+        if key is None:
+            return None
+        fix = (f"to search only the keys you give, write each as a sweep override after {PARAMS}=null "
+               f"(model.c1=choice(4,8)), or drop {PARAMS}=null to add them to the space" if key == PARAMS
+               else f"drop {key}=null, or set its keys one by one ({key}.NAME=VALUE)")
+        return (f"{key}: null at this point ({key}=null before it, or a config), and Hydra cannot merge "
+                f"{key}={{...}} into null; {fix}")
+    return None

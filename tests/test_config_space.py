@@ -70,3 +70,18 @@ def test_a_dict_space_after_params_null_is_one_line_with_the_form_that_works(tmp
                                  "write each as a sweep override after hydra.sweeper.params=null (model.c1=choice(4,8))")
     assert "NoneType" not in line and list(tmp_path.iterdir()) == []
     assert check_command_line(["-m", "hydra.sweeper.params=null", "model.c1=choice(4,8)"]).error is None  # the fix
+
+
+def test_a_dict_space_with_a_key_the_space_lacks_names_it_and_how_to_add_it(tmp_path):
+    """hydra.sweeper.params={trainer.device:"'cpu"} merges into the space's keys, and trainer.device is
+    not one: it said 'hydra.sweeper.params: no such key (a key of your own needs +hydra.sweeper.params=VALUE)'."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep.overrides import check_command_line
+
+    proc = run_inproc(["mnist_sweep.train", "-m", 'hydra.sweeper.params={trainer.device:"\'cpu"}',
+                       f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "error: hydra.sweeper.params.trainer.device: hydra.sweeper.params has no key "
+                                 "trainer.device", "add it with +hydra.sweeper.params={trainer.device:VALUE}",
+                                 "sweep override (trainer.device=choice(...))")
+    assert "no such key" not in line and list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", '+hydra.sweeper.params={trainer.device:"choice(cpu)"}']).error is None  # the fix

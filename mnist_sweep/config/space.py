@@ -138,12 +138,17 @@ def _fits(v: Any, tp: type | None) -> bool:
 
 # ------------------------------------------------------------------ KEY={...} on the command line
 PARAMS = "hydra.sweeper.params"
+_MERGING = re.compile(r"(?:Error merging override|To append to your config use \+)(.+)$", re.S)
 
 
 def dict_override_error(e: BaseException) -> str | None:
     """One line for a ``KEY={...}`` override (the search space's ``hydra.sweeper.params={...}``
     above all) that Hydra cannot merge, else None: into a null (``hydra.sweeper.params=null``
-    before it: OmegaConf's 'NoneType' object has no attribute 'get')."""
+    before it: OmegaConf's 'NoneType' object has no attribute 'get'), a key the dict does not have
+    (Hydra's 'no such key', for a key of the space it does not have yet)."""
+    from omegaconf.errors import ConfigKeyError
+
+    cause = e.__cause__
     if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
         key = (re.findall(r"full_key: (\S+)", str(e)) or [None])[0]
         if key is None:
@@ -153,4 +158,13 @@ def dict_override_error(e: BaseException) -> str | None:
                else f"drop {key}=null, or set its keys one by one ({key}.NAME=VALUE)")
         return (f"{key}: null at this point ({key}=null before it, or a config), and Hydra cannot merge "
                 f"{key}={{...}} into null; {fix}")
+    line = _MERGING.search(str(e))
+    if line is None:
+        return None
+    if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause):
+        name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
+        more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
+        return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "
+                f"add it with +{key}={{{name}:VALUE}}{more}")
     return None
+

@@ -85,3 +85,22 @@ def test_a_dict_space_with_a_key_the_space_lacks_names_it_and_how_to_add_it(tmp_
                                  "sweep override (trainer.device=choice(...))")
     assert "no such key" not in line and list(tmp_path.iterdir()) == []
     assert check_command_line(["-m", '+hydra.sweeper.params={trainer.device:"choice(cpu)"}']).error is None  # the fix
+
+
+@pytest.mark.parametrize("override, needles", [
+    ("hydra.sweeper.params={model.c1:choice(4,8)}",
+     ["hydra.sweeper.params.model.c1: choice(4,8) inside hydra.sweeper.params={...} is read as a sweep",
+      'quote it, as each value of the search space is text: hydra.sweeper.params={model.c1:"choice(4,8)"}']),
+    ('hydra.sweeper.params={model.c1:"4",optimizer.lr:tag(log,interval(0.01,0.1))}',
+     ['hydra.sweeper.params={optimizer.lr:"tag(log,interval(0.01,0.1))"}']),
+    ("model={c1:range(4,8)}", ["model.c1: range(4,8) inside model={...}", "override of its own: model.c1=range(4,8)"]),
+])
+def test_a_sweep_left_unquoted_in_a_dict_override_says_how_to_write_it(tmp_path, override, needles):
+    """choice(...) unquoted inside {...} is a Hydra sweep object that OmegaConf cannot store: the
+    command said 'tags: Unexpected type annotation: Set[str]'."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "-m", override, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, *needles)
+    assert "tags" not in line and "Set[str]" not in line and list(tmp_path.iterdir()) == []

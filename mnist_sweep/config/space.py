@@ -145,8 +145,9 @@ def dict_override_error(e: BaseException) -> str | None:
     """One line for a ``KEY={...}`` override (the search space's ``hydra.sweeper.params={...}``
     above all) that Hydra cannot merge, else None: into a null (``hydra.sweeper.params=null``
     before it: OmegaConf's 'NoneType' object has no attribute 'get'), a key the dict does not have
-    (Hydra's 'no such key', for a key of the space it does not have yet)."""
-    from omegaconf.errors import ConfigKeyError
+    (Hydra's 'no such key', for a key of the space it does not have yet), a sweep expression left
+    unquoted in it (OmegaConf's 'tags: Unexpected type annotation: Set[str]')."""
+    from omegaconf.errors import ConfigKeyError, ValidationError
 
     cause = e.__cause__
     if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
@@ -166,5 +167,47 @@ def dict_override_error(e: BaseException) -> str | None:
         more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
         return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "
                 f"add it with +{key}={{{name}:VALUE}}{more}")
+    if isinstance(cause, ValidationError) and _is_sweep(getattr(cause, "object_type", None)):
+        return _unquoted_sweep(line[1].strip())
     return None
 
+
+def _is_sweep(tp: Any) -> bool:
+    from hydra.core.override_parser.types import Glob, Sweep
+
+    return isinstance(tp, type) and issubclass(tp, (Sweep, Glob))
+
+
+def _unquoted_sweep(override: str) -> str | None:
+    """The line for ``KEY={name:choice(...)}``: the expression is read as a sweep, not as text."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        (parsed,) = OverridesParser.create().parse_overrides([override])
+    except HydraException:
+        return None
+    value, key = parsed.value(), parsed.key_or_group
+    names = [str(k) for k, v in value.items() if _is_sweep(type(v))] if isinstance(value, dict) else []
+    if not names:
+        return None
+    expr = _expression(override, names[0]) or "choice(...)"
+    fix = (f'quote it, as each value of the search space is text: {key}={{{names[0]}:"{expr}"}}' if key == PARAMS
+           else f"sweep it in an override of its own: {key}.{names[0]}={expr}")
+    return f"{key}.{names[0]}: {expr} inside {key}={{...}} is read as a sweep of the command line; {fix}"
+
+
+def _expression(override: str, name: str) -> str | None:
+    """The text after ``name:`` in ``override`` up to its closing bracket: ``choice(4,8)``."""
+    start = override.find(f"{name}:")
+    if start < 0:
+        return None
+    depth, begin = 0, start + len(name) + 1
+    for i in range(begin, len(override)):
+        depth += override[i] in "([{"
+        depth -= override[i] in ")]}"
+        if depth == 0 and override[i] == ")":
+            return override[begin:i + 1].strip()
+        if depth < 0:
+            return None
+    return None

@@ -185,7 +185,7 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "leaderboard": {"paths": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+")),
                     "top": Flag(Range(ge=1, le=1_000_000)), "out": Flag(path="out-csv")},
     "report": {"path": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+"))},
-    "reproduce": {"leaderboard": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)),
+    "reproduce": {"path": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)),
                   "trial": Flag(Range(ge=0, le=10**9)), "out": Flag(path="out-dir")},
     "confirm": {"leaderboard": Flag(path="in"), "top": Flag(Range(ge=1, le=1000)), "seeds": Flag(Range(ge=1, le=100)),
                 "parallel": Flag(Range(ge=1, le=64)), "out": Flag(path="out-dir"),

@@ -285,8 +285,7 @@ def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
-    p.add_argument("path", metavar="SWEEP_DIR|LEADERBOARD.csv|RUN_DIR",
-                   help="a sweep dir or its leaderboard.csv (with --rank or --trial), or one run dir: a trial_NNNN, "
+    p.add_argument("path", help="a sweep dir or its leaderboard.csv (with --rank or --trial), or one run dir: a trial_NNNN, "
                    "a seed_N in it, or a python -m mnist_sweep.train run's output dir (its .hydra/ and result.json)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--rank", type=int, help="leaderboard rank (default 1); not with a run dir")

@@ -58,7 +58,7 @@ USAGE_ERRORS = [  # every entry point with nothing it needs: its line ends as th
     (["mnist_sweep.predict", "."], "give IMAGE files to classify, --test, or both"),
     (["mnist_sweep.export", "."], "give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both"),
     (["mnist_sweep.report"], "required: path"),
-    (["mnist_sweep.reproduce"], "required: leaderboard"),
+    (["mnist_sweep.reproduce"], "required: path"),
     (["mnist_sweep.confirm"], "give a leaderboard (or sweep dir) or --experiment NAME"),
     (["mnist_sweep.dashboard"], "required: target"),
     (["mnist_sweep.data"], "required: {fetch,verify}"),

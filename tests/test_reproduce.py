@@ -248,3 +248,8 @@ def test_a_run_with_a_relative_data_root_is_reproduced_from_another_dir(tmp_path
     proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out")], cwd=elsewhere)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"data.root={start}/mnist" in proc.stdout and "1 epoch reproduced exactly" in proc.stdout
+
+
+def test_an_empty_path_is_refused_by_the_flag_schema(tmp_path):
+    """The positional is ``path`` (a sweep dir, leaderboard or run dir), checked as CLI_FLAGS names it."""
+    assert_one_line_error(run_inproc(["mnist_sweep.reproduce", ""], cwd=tmp_path), "path: expected a path, got ''")

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from mnist_sweep.results import pareto_mask  # noqa: E402
+from mnist_sweep.results import atomic_write, pareto_mask  # noqa: E402
 from mnist_sweep.text import percent  # noqa: E402
 
 METRIC_LABEL = {"val_acc": "validation accuracy", "test_acc": "test accuracy"}
@@ -31,9 +31,14 @@ SERIES_STYLE = {
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
+    """The figure as ``path``, whole or not at all (results.atomic_write: a temporary name in its
+    dir, then a rename): a kill mid-write never leaves a cut-off image under the real name."""
     fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = Path(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, bbox_inches="tight", format=path.suffix[1:] or "png"))
+    finally:
+        plt.close(fig)
     return path
 
 

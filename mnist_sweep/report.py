@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import logging
 import os
+import shutil
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,16 +174,13 @@ def _table(board: pd.DataFrame) -> str:
     percentages (text.metric), other floats short."""
     cols = [c for c in leaderboard.CORE if c in board.columns] + sorted(c for c in board.columns if c.startswith("hp."))
     top = board.head(10)[cols].astype(object)
-    for col in top.columns:
-        top[col] = top[col].map(lambda v, c=col: "" if pd.isna(v) else _cell(c, v))
+    top = top.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else _cell(str(col.name), v)))
     return top.to_html(index=False, classes="board")
 
 
 def _cell(col: str, v: Any) -> Any:
     """One table cell: an accuracy as ``99.41%``, another float as ``.4g`` gives it."""
-    if not isinstance(v, float):
-        return v
-    return metric(col, v) if col in ACCURACIES else f"{v:.4g}"
+    return v if not isinstance(v, float) else metric(col, v) if col in ACCURACIES else f"{v:.4g}"
 
 
 def render(name: str, board: pd.DataFrame, figs: dict[str, Figure], objective: str, summary: str,
@@ -203,6 +203,7 @@ def render(name: str, board: pd.DataFrame, figs: dict[str, Figure], objective: s
 
 
 PAGE, IMAGES = "report.html", "report"  # in the sweep dir: the page and the dir of its PNGs
+STALE_S = 3600  # a .report.* temporary this old is a killed report's (a report takes seconds)
 PNGS = ("history.png", "accuracy_vs_params.png", "importances.png", "top5_curves.png")
 
 
@@ -247,6 +248,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
         board = leaderboard.frame(leaderboard.rows_from_study(study))
     best = sweeps.best_trial_files(board)
+    _remove_stale(sweep_dir)
     with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:
         page = render(sweep_dir.name, board, figures(board, study, best, Path(tmp)), metric_name(best),
                       _summary(best), from_study=study is not None)
@@ -257,6 +259,15 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     path = sweep_dir / PAGE
     results.atomic_write(path, lambda p: p.write_text(page))
     return path
+
+
+def _remove_stale(sweep_dir: Path) -> None:
+    """What a killed report left (its dir of new images, its page's temporary file: ``.report.*``)
+    once an hour old, as mnist_files does for a killed fetch; a report running beside keeps its own."""
+    for stale in sweep_dir.glob(f".{IMAGES}.*"):
+        with contextlib.suppress(OSError):  # gone already (another report), or not ours to remove
+            if time.time() - stale.lstat().st_mtime > STALE_S:
+                shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
 
 
 def write_for_sweep(study: Any, sweep_dir: Path) -> None:

@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -379,3 +380,45 @@ def test_a_trial_with_a_damaged_file_is_warned_about_by_name(tmp_path, caplog, n
     proc = run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert f"{trial / name}: " in caplog.text and "left out of the report" in caplog.text, caplog.text
+
+
+def test_an_image_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    """plots wrote curves.png and the report's PNGs in place: a kill or a full disk mid-write left a
+    cut-off image under the real name. Now a temporary name in the same dir, then a rename."""
+    import errno
+
+    import matplotlib.figure
+
+    m = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "val_loss": [1.0, 0.6], "test_loss": [1.0, 0.6],
+                      "train_acc": [0.5, 0.7], "val_acc": [0.5, 0.6], "test_acc": [0.5, 0.6]})
+    path = plots.curves(m, tmp_path / "curves.png")
+    before = path.read_bytes()
+
+    def cut_off(self, fname, **kwargs):
+        Path(fname).write_bytes(before[:100])  # half an image, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", cut_off)
+    with pytest.raises(OSError) as e:
+        plots.curves(m, path)
+    assert e.value.filename == str(path)  # names the image, not its temporary name
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
+
+
+def test_a_killed_reports_leftovers_are_removed_by_the_next_after_an_hour(tmp_path):
+    """A SIGKILL mid-report left .report.XXXX/ (its new images) and .report.html.XXXX.tmp behind for good."""
+    import os
+    import time
+
+    d = tmp_path / "sw"
+    made_sweep(d)
+    old, fresh, page = d / ".report.killed", d / ".report.running", d / ".report.html.killed.tmp"
+    for p in (old, fresh):
+        p.mkdir()
+        (p / "history.png").write_bytes(b"\x89PNG")
+    page.write_text("<!doctype")
+    for p in (old, page):
+        os.utime(p, (time.time() - 2 * 3600,) * 2)
+    assert run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path).returncode == 0
+    assert not old.exists() and not page.exists() and (fresh / "history.png").exists()  # a report running now keeps its own
+    assert sorted(p.name for p in d.iterdir() if p.name.startswith(".")) == [".report.running"]

@@ -10,7 +10,7 @@ ENTRY_POINTS = [  # (name, what it does, how to call it)
     ("train", "train one config", "python -m mnist_sweep.train [key=value ...]"),
     ("train -m", "the Optuna sweep (outputs/sweeps/NAME)", "python -m mnist_sweep.train -m [key=value ...]"),
     ("leaderboard", "print, filter, sort, merge", "python -m mnist_sweep.leaderboard SWEEP_DIR [--hp] [--status S] [--sort COL]"),
-    ("reproduce", "re-run a trial, compare epochs", "python -m mnist_sweep.reproduce SWEEP_DIR --rank N"),
+    ("reproduce", "re-run a trial or run, compare epochs", "python -m mnist_sweep.reproduce SWEEP_DIR --rank N | RUN_DIR"),
     ("confirm", "retrain the top trials over seeds", "python -m mnist_sweep.confirm SWEEP_DIR --top 5 --seeds 3"),
     ("report", "rebuild the sweep's report.html", "python -m mnist_sweep.report SWEEP_DIR"),
     ("export", "trial -> +experiment config, ONNX", "python -m mnist_sweep.export SWEEP_DIR --rank 1 --out conf/experiment/NAME.yaml"),

@@ -138,7 +138,7 @@ def _fits(v: Any, tp: type | None) -> bool:
 
 # ------------------------------------------------------------------ KEY={...} on the command line
 PARAMS = "hydra.sweeper.params"
-_MERGING = re.compile(r"(?:Error merging override|To append to your config use \+)(.+)$", re.S)
+_MERGING = re.compile(r"(?:Error merging override|To append to your config use \+)(.+)$")
 
 
 def dict_override_error(e: BaseException) -> str | None:

@@ -114,3 +114,24 @@ def test_a_resumed_sweep_counts_a_dead_workers_trial_as_to_go(tmp_path):
     out = proc.stdout + proc.stderr
     assert "0 of 1 trial done or running; 1 to go" in out, out[-3000:]
     assert out.index("marked failed (lost)") < out.index("1 to go")
+
+
+def test_a_stale_heartbeat_names_the_grace_period_optuna_applied(tmp_path, caplog):
+    """hydra.sweeper.grace_period=null (the default: Optuna's 2 x heartbeat_interval) was printed
+    as 'no heartbeat for Nones'; the line reads as the sweep's other durations (text.duration)."""
+    import logging
+    import sqlite3
+    import warnings
+
+    with warnings.catch_warnings():  # heartbeats outside Study.optimize, on purpose (as the sweep uses them)
+        warnings.simplefilter("ignore")
+        storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/o.db", heartbeat_interval=1)
+        study = optuna.create_study(storage=storage)
+        trial = study.ask()
+    storage.record_heartbeat(trial._trial_id)
+    with sqlite3.connect(tmp_path / "o.db") as db:  # its last heartbeat an hour ago, not a wait
+        db.execute("UPDATE trial_heartbeats SET heartbeat = datetime('now', '-1 hour')")
+    with caplog.at_level(logging.WARNING, logger="hydra_plugins.mnist_sweep_sweeper"):
+        _liveness.fail_lost_trials(study, None)
+    assert study.trials[0].state == TrialState.FAIL
+    assert "trial 0: no heartbeat for 2 s; marked failed (lost)" in caplog.messages, caplog.messages

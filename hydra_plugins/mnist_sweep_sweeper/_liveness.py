@@ -75,15 +75,15 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
                 continue  # another worker failed it first
             log.warning("%s: worker %s:%d died while it ran; marked failed (lost)", _named(t), host, pid,
                         extra=TRIAL_LINE)
-    if _optuna.heartbeat_interval(study):
+    if interval := _optuna.heartbeat_interval(study):
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         with warnings.catch_warnings():  # heartbeats are used on purpose: no ExperimentalWarning (-Werror safe)
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
         after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         for number in sorted(before - after):
-            log.warning("trial %d: no heartbeat for %s; marked failed (lost)", number, duration(grace_period),
-                        extra=TRIAL_LINE)
+            log.warning("trial %d: no heartbeat for %s; marked failed (lost)", number,
+                        duration(grace_period or 2 * interval), extra=TRIAL_LINE)  # null: Optuna's default
 
 
 class Heartbeat:

@@ -210,7 +210,7 @@ def test_make_data_fetches_whenever_it_runs(tmp_path, env_root):
         mnist_files.raw_dir(tmp_path / "data").mkdir(parents=True)
         (mnist_files.raw_dir(tmp_path / "data") / ".verified").touch()  # what the old Makefile left
     env = {**os.environ, "MNIST_SWEEP_DATA": str(tmp_path / "elsewhere")} if env_root else None
-    proc = subprocess.run(["make", "-n", "data"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "data"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stdout.strip() == ".venv/bin/python -m mnist_sweep.data fetch", proc
 
 

@@ -100,15 +100,20 @@ def _helpers_running(tmp_path, monkeypatch, code: str) -> _workers.Helpers:
     return helpers
 
 
-def test_a_helper_the_sweep_stops_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
-    """The sweep ends (its first trials all failed, Ctrl-C, a SweepError): stop() SIGTERMs the helpers,
-    and their exit by that signal is expected; it was a 'worker pid N exited with -15' warning."""
-    helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+def _stopped_quietly(helpers: _workers.Helpers, caplog) -> None:
+    """Stop the helpers as the sweep does: logged as stopped with the sweep, no warning."""
     with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
         helpers.stop()
         helpers.wait()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
     assert "stopped with the sweep" in caplog.text
+
+
+def test_a_helper_the_sweep_stops_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
+    """The sweep ends (its first trials all failed, Ctrl-C, a SweepError): stop() SIGTERMs the helpers,
+    and their exit by that signal is expected; it was a 'worker pid N exited with -15' warning."""
+    helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    _stopped_quietly(helpers, caplog)
 
 
 def test_a_helper_that_handles_the_sweeps_sigterm_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
@@ -125,11 +130,7 @@ def test_a_helper_that_handles_the_sweeps_sigterm_is_not_reported_as_a_fault(tmp
         if "ready" in log_file.read_text():
             break
         time.sleep(0.05)
-    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
-        helpers.stop()
-        helpers.wait()
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
-    assert "stopped with the sweep" in caplog.text
+    _stopped_quietly(helpers, caplog)
 
 
 def test_a_helper_that_misses_the_sweeps_sigterm_is_stopped_all_the_same(tmp_path, monkeypatch, caplog):

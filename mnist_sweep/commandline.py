@@ -100,7 +100,7 @@ _CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 def override_syntax_error(arg: str, hydra_message: str = "") -> str:
     """One ``arg: what is wrong; how to write it`` line for an override Hydra's grammar refuses
-    (``hydra_message``: its parser's words) or reads as no key: no key or no '=', a space in the key,
+    (``hydra_message``: its parser's words) or reads as no key: no key or no '=', a space or quote in the key,
     a quote or bracket left open, a closing one that closes nothing, a second '=' in the value; else
     Hydra's words, shortened, with the grammar's page."""
     sign = arg[:len(arg) - len(arg.lstrip("+~"))]
@@ -112,6 +112,10 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
         what = f"not KEY=VALUE (no '='); give the key a value ({k}=VALUE) or delete it (~{k})"
     elif re.search(r"\s", key):
         what = f"a key holds no spaces; write {sign}{''.join(key.split())}={value}"
+    elif quote := re.search(r"['\"]", key):  # the whole override quoted ('data.root=/x' reaching us as is)
+        value = value[:-1] if value.endswith(quote[0]) and key.startswith(quote[0]) else value
+        bare, value = re.sub("['\"]", "", key), f"'{value}'" if re.search(r"\s", value) else value
+        what = f"a key holds no quotes; quote its value alone if it needs it: {sign}{bare}{eq}{value}"
     else:
         what = _value_problem(f"{sign}{key}=", value) or _hydra_words(arg, hydra_message)
     return one_line(f"{arg}: {what}")

@@ -72,6 +72,8 @@ BAD_SYNTAX = [
     ("trainer.device", "trainer.device: not KEY=VALUE (no '='); give the key a value (trainer.device=VALUE)"),
     ("trainer. device=cpu", "a key holds no spaces; write trainer.device=cpu"),
     ("trainer.device=cp'u", "quote the whole value with \": trainer.device=\"cp'u\""),
+    ("'trainer.device=cpu'", "a key holds no quotes; quote its value alone if it needs it: trainer.device=cpu"),
+    ('"data.root=/tmp/a b"', "a key holds no quotes; quote its value alone if it needs it: data.root='/tmp/a b'"),
     ("trainer.device='cpu'x", "did not expect 'x' there; quote a value with special characters (KEY='VALUE'), see "
                               "https://hydra.cc/docs/advanced/override_grammar/basic/"),
 ]

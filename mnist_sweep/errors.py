@@ -13,8 +13,10 @@ from hydra.errors import CompactHydraException
 # scheme://user:PASSWORD@host: the password runs to the first '@' that a host follows (up to '/',
 # '?', a quote, whitespace or the end), so one written out with '@', quotes or spaces in it
 # (SQLAlchemy takes them as they are) is masked whole; spaces only in one without '/' (a
-# "http://host:8080/path (me@example.com)" line is not a password)
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)(?P<secret>[^\n/]*?|\S*?)"
+# "http://host:8080/path (me@example.com)" line is not a password), and none after a port
+# ("http://localhost:8080 started by bob@host")
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)"
+                       r"(?P<secret>(?!\d{1,5}(?:[\s,;)]|$))[^\n/]*?|\S*?)"
                        r"(?=@[^\s@/?'\"]*(?:[/?'\"\s]|$))")
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not)
 _PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:ssl)?(?:password|passwd|pwd|pass|secret|token)\s*=\s*)"

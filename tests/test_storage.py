@@ -44,7 +44,8 @@ def test_a_password_with_at_quote_or_space_is_masked_whole_and_refused(password)
 
 @pytest.mark.parametrize("text", ["sqlite:///outputs/sweeps/s/optuna.db", "postgresql://me@db/x", "in-memory",
                                   "model.c1: must be >= 1, got 0", "https://user@example.com/a?b=c",
-                                  "optuna-dashboard at http://127.0.0.1:8080/dashboard (me@example.com)"])
+                                  "optuna-dashboard at http://127.0.0.1:8080/dashboard (me@example.com)",
+                                  "http://localhost:8080 started by bob@host", "ftp://host:21, then me@host:22/x"])
 def test_redact_leaves_secret_free_text_alone(text):
     assert redact(text) == text
 

@@ -65,7 +65,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     except OSError as e:  # a full disk names the file being written, not its temporary name
         Path(tmp).unlink(missing_ok=True)
-        if e.filename not in (None, tmp):
+        if e.filename not in (None, tmp) or e.errno is None:  # no errno: a writer's own words (PIL's), kept
             raise
         raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:

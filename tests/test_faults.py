@@ -22,6 +22,17 @@ def test_a_full_disk_names_the_file_not_its_temporary(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_writers_own_oserror_keeps_its_words(tmp_path):
+    """An OSError with no errno (PIL's 'cannot write mode RGBA as JPEG') is not renamed: it read
+    '[Errno None] None: <path>', its message gone."""
+    def refuse(p: Path) -> None:
+        raise OSError("cannot write mode RGBA as JPEG")
+
+    with pytest.raises(OSError, match="cannot write mode RGBA as JPEG"):
+        results.atomic_write(tmp_path / "a.jpg", refuse)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_checkpoint_on_a_full_disk_is_an_oserror(cfg, tmp_path, monkeypatch):
     """torch's zip writer reported a full disk as RuntimeError ('[enforce fail at inline_container.cc]
     unexpected pos'): the trial was failed as a broken config and the sweep went on."""

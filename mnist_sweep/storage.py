@@ -11,6 +11,7 @@ from typing import Any
 from mnist_sweep.errors import StorageError, SweepError, redact
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
+_QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
 
 
@@ -48,8 +49,8 @@ def check_no_clear_password(raw: Any, key: str = "hydra.sweeper.storage") -> Non
     if not isinstance(raw, str):
         return
     text = raw
-    while (bare := _INTERPOLATION.sub(lambda m: m[1].partition(",")[2], text)) != text:  # innermost first
-        text = bare  # each interpolation as its default, or nothing
+    while (bare := _INTERPOLATION.sub(lambda m: _QUOTED.sub(r"\2", m[1].partition(",")[2]), text)) != text:
+        text = bare  # each interpolation as its default (unquoted: '' is no password), or nothing; innermost first
     if not has_clear_password(text):
         return
     raise SweepError(

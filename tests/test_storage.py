@@ -58,7 +58,8 @@ def test_a_password_anywhere_in_a_storage_url_is_refused(url):
 
 
 def test_interpolated_and_password_free_urls_pass():
-    for url in ("${oc.env:MNIST_SWEEP_STORAGE}", "postgresql://me@db/x", "sqlite:///a.db", None):
+    for url in ("${oc.env:MNIST_SWEEP_STORAGE}", "postgresql://me@db/x", "sqlite:///a.db", None,
+                "postgresql://me:${oc.env:PGPASS,''}@db/x", 'postgresql://me:${oc.env:PGPASS,""}@db/x'):
         check_no_clear_password(url)
     assert mask_url(None) == "in-memory"
 

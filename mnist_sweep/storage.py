@@ -214,10 +214,12 @@ def _open_hint(url: str, e: Exception, first: str) -> str:
         return "another process holds it (a sweep writing); run the command again in a moment"
     if isinstance(e, ImportError):
         return f"its database driver is not installed here; install it or {URL_FORMS}"
-    if isinstance(e, (ArgumentError, NoSuchModuleError, ValueError)):
+    if isinstance(e, (ArgumentError, NoSuchModuleError)):
         return f"not a URL Optuna can open; {URL_FORMS}"
-    if local_path(url) is not None:  # a file: no server
+    if local_path(url) is not None:  # a file: no server; a ValueError is its content's (a damaged journal's JSON)
         return "is it an Optuna storage the sweep wrote?"
+    if isinstance(e, ValueError):  # a port that is not a number
+        return f"not a URL Optuna can open; {URL_FORMS}"
     return "is the database server running and the URL right?"
 
 

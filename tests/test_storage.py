@@ -128,6 +128,19 @@ def test_a_url_optuna_cannot_open_is_told_apart_from_a_server_down(tmp_path, url
     assert "server running" not in line and list(tmp_path.iterdir()) == []
 
 
+def test_a_damaged_journal_is_not_called_a_bad_url(tmp_path):
+    """Optuna reads a journal's JSON on opening: a damaged record (a ValueError) said 'not a URL
+    Optuna can open; use e.g. ...' of a URL that was right."""
+    from conftest import assert_one_line_error, run_inproc
+
+    (tmp_path / "journal.log").write_text('{"op_code": 0, "worker_id": "a", "study_name": "s", "directions": [1]}\n'
+                                          '{garbage\n{"op_code": 0}\n')
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", f"journal:///{tmp_path}/journal.log", "--study", "s"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, "cannot open (JSONDecodeError", "is it an Optuna storage the sweep wrote?")
+    assert "not a URL" not in line
+
+
 def test_a_bare_at_in_a_password_is_refused_before_connecting(tmp_path):
     """SQLAlchemy splits at the first '@': the rest of the password became the host, and the
     driver's line ("failed to resolve host 'zq9rest@127.0.0.1'") printed it."""

@@ -73,6 +73,18 @@ def test_only_faults_of_the_surroundings_stop_a_sweep():
     assert _faults.message(RuntimeError("CUDA error")) is None
 
 
+def test_a_locked_sqlite_storage_is_not_told_to_free_space():
+    """SQLite's 'database is locked' (a writer held it past the timeout) said 'free space or make it
+    writable', neither of which it needs."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    locked = OperationalError("UPDATE trials", {}, sqlite3.OperationalError("database is locked"))
+    line = _faults.message(locked, "sqlite:///x/optuna.db")
+    assert "database is locked" in line and "free space" not in line and "run the same command again" in line
+
+
 def test_a_journal_cut_off_mid_record_is_mended_before_the_sweep_appends(tmp_path, caplog):
     """A worker killed (or a disk full) while appending left half a record: Optuna skips it when
     reading, but appended the resumed sweep's first record onto it, and the journal was unreadable

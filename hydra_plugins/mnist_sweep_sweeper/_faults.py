@@ -18,6 +18,8 @@ from mnist_sweep.rundir import UNWRITABLE
 from mnist_sweep.text import plural
 
 RESUME = "free space or make it writable, then run the same command again to resume (finished trials are kept)"
+LOCKED = ("another process held it longer than SQLite waits (many workers on one SQLite file: PostgreSQL or "
+          "a journal storage takes them); run the same command again to resume (finished trials are kept)")
 
 
 def _storage_error(e: BaseException) -> bool:
@@ -45,7 +47,8 @@ def message(e: BaseException, storage: str | None = None, sweep_dir: str | None 
         root = _root(e)
         reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
         where = f" '{storage}'" if storage else ""
-        return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {RESUME}")
+        fix = LOCKED if "database is locked" in reason else RESUME  # SQLite's lock timeout: nothing to free
+        return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}")
     return None
 
 

@@ -177,15 +177,18 @@ def selection(config_dir: Path) -> list[str]:
     """The train arguments that compose a trial's saved config exactly: conf/ with the trial's own
     overrides (``.hydra/overrides.yaml``) when they resolve to that very config, so that further
     overrides are typed by the schema and a group option switches as on any command line; else
-    (conf/ changed since, another config dir) the saved config itself, ``--config-path``."""
+    (conf/ changed since, another config dir) the saved config itself, ``--config-path``; and the
+    data the run read where its relative data.root, read from here, would be another directory."""
     from omegaconf import OmegaConf
 
     saved = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
+    moved = results.data_root_from_here(config_dir.parent)
+    root = [run_dir_override(moved, "data.root")] if moved else []
     try:
         own = [str(o) for o in OmegaConf.to_container(OmegaConf.load(config_dir / "overrides.yaml"))]
-        return own if resolved(own, []) == resolved(saved, []) else saved
+        return [*(own if resolved(own, []) == resolved(saved, []) else saved), *root]
     except Exception:  # noqa: BLE001 - no or damaged overrides.yaml, overrides conf/ no longer takes
-        return saved
+        return [*saved, *root]
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
@@ -219,10 +222,7 @@ def train_command(*args: str) -> list[str]:
 
 def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
     """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app) on the data the run read."""
-    root = results.read_config(config_dir.parent).data.get("root")
-    where = results.run_data_root(config_dir.parent, root)
-    moved = [run_dir_override(where, "data.root")] if where != root and Path(where) != Path.cwd() / root else []
-    cmd = train_command(*selection(config_dir), run_dir_override(out_dir), "trainer.progress=false", *moved, *extra)
+    cmd = train_command(*selection(config_dir), run_dir_override(out_dir), "trainer.progress=false", *extra)
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

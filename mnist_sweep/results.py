@@ -245,6 +245,14 @@ def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
     return root
 
 
+def data_root_from_here(run_dir: str | Path) -> str | None:
+    """Where the run read its data (``run_data_root``), when its relative data.root would read
+    another directory from the current one; else None."""
+    root = read_config(run_dir).data.get("root")
+    where = run_data_root(run_dir, root)
+    return where if where != root and Path(where) != Path.cwd() / root else None
+
+
 def stored(result: dict[str, Any]) -> dict[str, Any]:
     """The part of a result kept in the Optuna storage."""
     return {k: result[k] for k in STORED_KEYS if k in result}

@@ -253,3 +253,20 @@ def test_a_run_with_a_relative_data_root_is_reproduced_from_another_dir(tmp_path
 def test_an_empty_path_is_refused_by_the_flag_schema(tmp_path):
     """The positional is ``path`` (a sweep dir, leaderboard or run dir), checked as CLI_FLAGS names it."""
     assert_one_line_error(run_inproc(["mnist_sweep.reproduce", ""], cwd=tmp_path), "path: expected a path, got ''")
+
+
+def test_selection_reads_a_relative_data_root_from_where_the_run_started(tmp_path, monkeypatch):
+    """selection() composes a run's config for reproduce and confirm alike: from another directory its
+    relative data.root is the start dir's (confirm read data.root=mnist from wherever it was run)."""
+    from mnist_sweep.mnist_files import default_root
+    from mnist_sweep.reproduce import selection
+
+    start, elsewhere, run = tmp_path / "start", tmp_path / "elsewhere", tmp_path / "run"
+    start.mkdir(), elsewhere.mkdir()
+    (start / "mnist").symlink_to(default_root().resolve())
+    done = run_inproc(["mnist_sweep.train", *TINY, "data.root=mnist", f"hydra.run.dir={run}"], cwd=start)
+    assert done.returncode == 0, done.stderr[-2000:]
+    monkeypatch.chdir(elsewhere)
+    assert selection(run / ".hydra")[-1] == f"data.root={start}/mnist"
+    monkeypatch.chdir(start)
+    assert f"data.root={start}/mnist" not in selection(run / ".hydra")  # read from here: the same dir

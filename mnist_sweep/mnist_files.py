@@ -21,12 +21,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from mnist_sweep import PROJECT_ROOT
+from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
 from mnist_sweep.errors import DataError
 
@@ -196,10 +195,7 @@ def _fetch_into(raw: Path) -> str:
     """Download into a staging dir inside ``raw``, verify all four, then move each into place;
     the source, in words. Nothing half-written is left under the files' names, and a staging dir
     an hour old (a fetch killed half way: SIGKILL, power loss) is removed."""
-    for stale in [*raw.glob(".fetch-*"), *raw.glob(".tv")]:
-        with contextlib.suppress(OSError):
-            if time.time() - stale.stat().st_mtime > STALE_S:
-                shutil.rmtree(stale)
+    results.remove_stale([*raw.glob(".fetch-*"), *raw.glob(".tv")], STALE_S)
     staging = Path(tempfile.mkdtemp(dir=raw, prefix=".fetch-"))
     try:
         source = _download(staging)

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import logging
 import os
-import shutil
 import sys
 import tempfile
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,7 +245,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
         board = leaderboard.frame(leaderboard.rows_from_study(study))
     best = sweeps.best_trial_files(board)
-    _remove_stale(sweep_dir)
+    results.remove_stale(sweep_dir.glob(f".{IMAGES}.*"), STALE_S)  # what a killed report left
     with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:
         page = render(sweep_dir.name, board, figures(board, study, best, Path(tmp)), metric_name(best),
                       _summary(best), from_study=study is not None)
@@ -259,15 +256,6 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     path = sweep_dir / PAGE
     results.atomic_write(path, lambda p: p.write_text(page))
     return path
-
-
-def _remove_stale(sweep_dir: Path) -> None:
-    """What a killed report left (its dir of new images, its page's temporary file: ``.report.*``)
-    once an hour old, as mnist_files does for a killed fetch; a report running beside keeps its own."""
-    for stale in sweep_dir.glob(f".{IMAGES}.*"):
-        with contextlib.suppress(OSError):  # gone already (another report), or not ours to remove
-            if time.time() - stale.lstat().st_mtime > STALE_S:
-                shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
 
 
 def write_for_sweep(study: Any, sweep_dir: Path) -> None:

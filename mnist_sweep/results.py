@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+import contextlib
 import os
 import platform
+import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,6 +246,15 @@ def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
     logging.getLogger(__name__).warning("%s: missing or without hydra.runtime.cwd (where the run started), so its relative "
                                         "data.root '%s' is read from the current directory, %s", hydra_yaml, root, Path.cwd())
     return root
+
+
+def remove_stale(paths: Iterable[Path], age_s: float) -> None:
+    """What a killed writer left (a staging dir, a temporary file) once ``age_s`` old: a writer
+    running beside keeps its own (younger); one gone already, or not ours to remove, is left."""
+    for stale in paths:
+        with contextlib.suppress(OSError):
+            if time.time() - stale.lstat().st_mtime > age_s:
+                shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
 
 
 def data_root_from_here(run_dir: str | Path) -> str | None:

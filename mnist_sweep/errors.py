@@ -19,7 +19,8 @@ _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)"
                        r"(?P<secret>(?!\d{1,5}(?:[\s,;)]|$))[^\n/]*?|\S*?)"
                        r"(?=@[^\s@/?'\"]*(?:[/?'\"\s]|$))")
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not)
-_PARAM = re.compile(r"(?P<head>(?<![A-Za-z0-9_])(?:ssl)?(?:password|passwd|pwd|pass|secret|token)\s*=\s*)"
+SECRET_KEYS = ("password", "passwd", "pwd", "pass", "secret", "token")  # each also with an ssl prefix (sslpassword)
+_PARAM = re.compile(rf"(?P<head>(?<![A-Za-z0-9_])(?:ssl)?(?:{'|'.join(SECRET_KEYS)})\s*=\s*)"
                     r"(?P<secret>'[^'\n]*'|\"[^\"\n]*\"|[^&;\s'\",)]+)", re.IGNORECASE)
 
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mnist_sweep.errors import StorageError, SweepError, redact
+from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 _QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
@@ -20,7 +20,7 @@ def mask_url(url: str | None) -> str:
     return redact(url) if url else "in-memory"
 
 
-QUERY_SECRETS = ("password", "passwd", "pwd", "pass", "secret", "token", "sslpassword")  # query keys a URL's secret hides in
+QUERY_SECRETS = {*SECRET_KEYS, *(f"ssl{k}" for k in SECRET_KEYS)}  # query keys a URL's secret hides in: redact's
 
 
 def without_password(url: str) -> str:

@@ -197,3 +197,13 @@ def test_an_interpolation_does_not_hide_a_written_out_password(tmp_path, value):
     assert_one_line_error(proc, "hydra.sweeper.storage: '", "has its password in clear text")
     assert SECRET not in proc.stdout + proc.stderr and list(tmp_path.iterdir()) == []
     check_no_clear_password("postgresql://me:${oc.env:PW}@db/x")  # the password itself interpolated: fine
+
+
+@pytest.mark.parametrize("key", ["password", "PWD", "sslpassword", "ssltoken", "Secret", "pass"])
+def test_every_key_redact_masks_is_dropped_from_a_recorded_url(key):
+    """One list of secret keys (errors.SECRET_KEYS) for the mask and for what a record keeps: the
+    record's own list had only sslpassword of the ssl-prefixed keys that redact masked."""
+    from mnist_sweep.storage import without_password
+
+    url = f"postgresql://me@db/x?{key}={SECRET}&sslmode=require"
+    assert SECRET not in redact(url) and without_password(url) == "postgresql://me@db/x?sslmode=require"

@@ -215,3 +215,19 @@ def test_fast_dropout_is_on_in_conf_and_off_for_a_saved_config_without_the_key()
     saved = OmegaConf.create(OmegaConf.to_container(make_cfg(*TINY), resolve=False))
     del saved.trainer["fast_dropout"]
     assert validate(saved).trainer.fast_dropout is False
+
+
+@pytest.mark.parametrize("overrides, fix", [
+    (["trainer.max_epochs="], "; write an integer, e.g. trainer.max_epochs=20"),
+    (["data.batch_size=1.5"], "; write an integer, e.g. data.batch_size=128"),
+    (["model.bias=abc"], "; write true or false, e.g. model.bias=false"),
+    (["scheduler=step", "scheduler.gamma=x"], "; write a number, e.g. scheduler.gamma=0.1"),
+    (["optimizer.lr=fast"], "; write a number"),  # no default in its schema: no example
+])
+def test_a_value_of_the_wrong_type_says_how_to_write_it(overrides, fix):
+    """OmegaConf says only what it could not convert ('Value '' of type 'str' could not be converted
+    to Integer'): the line ends with the kind of value the key takes and an example."""
+    from mnist_sweep.overrides import check_command_line
+
+    error = check_command_line(overrides).error
+    assert error is not None and error.endswith(fix) and error.count("\n") == 0, error

@@ -174,8 +174,24 @@ def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None)
         return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema{did_you_mean(full_key, choices)} "
                 "(`python -m mnist_sweep.train --cfg job` lists the keys)")
     if isinstance(cause, ValidationError) and full_key:
-        return _omegaconf_line(cause)
+        return _omegaconf_line(cause) + _type_fix(full_key, str(getattr(cause, "msg", "")))
     return None
+
+
+_KINDS = {"to Integer": (int, "an integer"), "to Float": (float, "a number"), "valid bool": (bool, "true or false")}
+
+
+def _type_fix(full_key: str, msg: str) -> str:
+    """How to write a value the schema's type refused (OmegaConf says only what it could not convert):
+    its kind, and the schema's default as an example where one of the section's schemas has it."""
+    kind = next((k for text, k in _KINDS.items() if text in msg), None)
+    if kind is None:
+        return ""
+    section, _, name = full_key.partition(".")
+    examples = [f.default for schema in SCHEMAS.get(section, {}).values() for f in fields(schema)
+                if f.name == name and type(f.default) is kind[0]]
+    example = str(examples[0]).lower() if kind[0] is bool and examples else (str(examples[0]) if examples else "")
+    return f"; write {kind[1]}" + (f", e.g. {full_key}={example}" if example else "")
 
 
 def _trainer(t: TrainerSchema) -> TrainerSettings:

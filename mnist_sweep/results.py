@@ -8,9 +8,9 @@ the package.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import contextlib
 import os
 import platform
 import shutil

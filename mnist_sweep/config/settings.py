@@ -190,8 +190,9 @@ def _type_fix(full_key: str, msg: str) -> str:
     section, _, name = full_key.partition(".")
     examples = [f.default for schema in SCHEMAS.get(section, {}).values() for f in fields(schema)
                 if f.name == name and type(f.default) is kind[0]]
-    example = str(examples[0]).lower() if kind[0] is bool and examples else (str(examples[0]) if examples else "")
-    return f"; write {kind[1]}" + (f", e.g. {full_key}={example}" if example else "")
+    if not examples:
+        return f"; write {kind[1]}"
+    return f"; write {kind[1]}, e.g. {full_key}={str(examples[0]).lower()}"  # a bool as Hydra writes it
 
 
 def _trainer(t: TrainerSchema) -> TrainerSettings:

@@ -85,6 +85,12 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None) -> int:
         see = f" (see {prog} --help)" if isinstance(e, UsageError) and prog else ""
         print(f"error: {e}{see}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # `... | head` stopped reading: no error line, as for a process SIGPIPE ends
+        try:  # the exit-time flush of what is left would raise again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout with no file descriptor (captured)
+            pass
+        return 141
     except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
         print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
         return 2

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import assert_one_line_error, run
 from mnist_sweep.__main__ import ENTRY_POINTS, main
 
+ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["train", "train -m", "leaderboard", "reproduce", "confirm", "report", "export", "predict", "data", "dashboard"]
 
 
@@ -25,3 +30,13 @@ def test_every_listed_module_exists_and_has_main():
             module = importlib.import_module(cmd.split()[2])
             assert callable(getattr(module, "main", None)) or callable(getattr(module, "cli", None)), cmd
     assert main([]) == 0
+
+
+def test_a_reader_that_stops_early_gets_no_error_line(tmp_path):
+    """``python -m mnist_sweep | head -1``: the closed pipe ends the command quietly (141, as SIGPIPE
+    would), not with an 'error: [Errno 32] Broken pipe' line about permissions."""
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_sweep"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc.stdout.close()  # before the child has started: its first write meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err.decode() == ""

@@ -2,8 +2,8 @@
 
 ``python -m mnist_sweep.predict RUN_DIR IMAGE.png [...]`` prints the predicted digit and its
 probability per image. Any size (up to PIL's decompression-bomb limit) and mode (16-bit too) of a
-still image is accepted: converted to grayscale, padded to a square
-with the background, resized to 28x28 (antialiased), MNIST-normalized as in training. MNIST digits
+still image is accepted: converted to grayscale, resized to fit 28x28 (antialiased, aspect ratio
+kept), padded to the square with the background, MNIST-normalized as in training. MNIST digits
 are white on black; ``--invert auto`` (default) inverts an image whose border is mostly light
 (a dark digit on white paper) and says so. ``--test`` evaluates the checkpoint on the test images
 the run was evaluated on (all 10,000, or its ``data.test_limit`` subset, stated) and compares with
@@ -96,7 +96,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
 
 
 def load_image(path: str | Path, invert: str = "auto") -> Image28:
-    """Grayscale, background made black (``invert``: auto | yes | no), padded square, 28x28, normalized."""
+    """Grayscale, background made black (``invert``: auto | yes | no), fit into 28x28, padded, normalized."""
     from PIL import Image, ImageOps
 
     p = Path(path)
@@ -104,19 +104,20 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     low, high = gray.getextrema()
     if low == high:  # no strokes: the network would still name a digit, with a probability
         raise MnistSweepError(f"{p}: blank (every pixel is {low}); give an image of one digit")
-    t = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
-    border = torch.cat([t[0], t[-1], t[:, 0], t[:, -1]])
-    do_invert = invert == "yes" or (invert == "auto" and float(border.mean()) > 0.5)
+    a = np.asarray(gray)
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    do_invert = invert == "yes" or (invert == "auto" and float(border.mean()) / 255.0 > 0.5)
     if do_invert:
         gray = ImageOps.invert(gray)
     w, h = gray.size
-    side = max(w, h)
-    if w != h:  # pad with the (now black) background: the digit keeps its aspect ratio
-        square = Image.new("L", (side, side), 0)
-        square.paste(gray, ((side - w) // 2, (side - h) // 2))
+    scale = IMAGE_SIZE / max(w, h)  # resized first, then padded: a 60000x28 strip was padded to 60000x60000 (3.6 GB)
+    fit = (max(1, round(w * scale)), max(1, round(h * scale)))  # a thin line stays one pixel, not zero (ImageOps.pad)
+    if gray.size != fit:
+        gray = gray.resize(fit, Image.Resampling.LANCZOS)
+    if fit != (IMAGE_SIZE, IMAGE_SIZE):  # pad with the (now black) background: the digit keeps its aspect ratio
+        square = Image.new("L", (IMAGE_SIZE, IMAGE_SIZE), 0)
+        square.paste(gray, ((IMAGE_SIZE - fit[0]) // 2, (IMAGE_SIZE - fit[1]) // 2))
         gray = square
-    if gray.size != (IMAGE_SIZE, IMAGE_SIZE):
-        gray = gray.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
     x = torch.from_numpy(np.array(gray, dtype=np.uint8)).view(1, IMAGE_SIZE, IMAGE_SIZE)
     return Image28(p, mdata.normalize(x), do_invert, size)
 

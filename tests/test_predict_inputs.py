@@ -1,0 +1,29 @@
+"""predict and checkpoint.load on inputs a user feeds: image files of odd shapes, names and
+permissions, and run dirs whose model.pt is not what training wrote. No training: a run dir
+made here (test_predict.made_run) with an untrained model."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from mnist_sweep import predict
+from test_predict import made_run, one_error
+
+
+def test_a_very_wide_image_is_resized_before_it_is_padded(tmp_path, monkeypatch):
+    """A 30000x2 strip was padded to a 30000x30000 square before it was resized (a 60000x28 scan:
+    3.6 GB); now nothing larger than 28x28 is made, and the strokes of a one-pixel-thin line stay."""
+    a = np.zeros((2, 30000), np.uint8)
+    a[:, 10000:20000] = 255
+    Image.fromarray(a).save(tmp_path / "strip.png")
+    made = []
+    new = Image.new
+    monkeypatch.setattr(Image, "new", lambda mode, size, *args, **kw: made.append(size) or new(mode, size, *args, **kw))
+    img = predict.load_image(tmp_path / "strip.png")
+    assert made and max(w * h for w, h in made) <= 28 * 28, made
+    back = (img.x * 0.3081 + 0.1307)[0]
+    assert img.size == (30000, 2) and float(back[13, 10:18].min()) > 0.5
+    assert float(back[:13].max()) < 0.02 and float(back[14:].max()) < 0.02  # one row, centred
+    Image.fromarray(a[:1, :]).save(tmp_path / "line.png")  # 30000x1: 28 x 0.0009 pixels, rounded up to one row
+    assert float(predict.load_image(tmp_path / "line.png").x.max()) > 1.0

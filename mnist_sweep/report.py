@@ -200,7 +200,6 @@ def render(name: str, board: pd.DataFrame, figs: dict[str, Figure], objective: s
 
 
 PAGE, IMAGES = "report.html", "report"  # in the sweep dir: the page and the dir of its PNGs
-STALE_S = 3600  # a .report.* temporary this old is a killed report's (a report takes seconds)
 PNGS = ("history.png", "accuracy_vs_params.png", "importances.png", "top5_curves.png")
 
 
@@ -245,7 +244,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
         board = leaderboard.frame(leaderboard.rows_from_study(study))
     best = sweeps.best_trial_files(board)
-    results.remove_stale(sweep_dir.glob(f".{IMAGES}.*"), STALE_S)  # what a killed report left
+    results.remove_stale(sweep_dir.glob(f".{IMAGES}.*"))  # what a killed report left
     with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:
         page = render(sweep_dir.name, board, figures(board, study, best, Path(tmp)), metric_name(best),
                       _summary(best), from_study=study is not None)

@@ -9,6 +9,7 @@ the package.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
@@ -57,9 +58,11 @@ def current_umask() -> int:
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` then rename over ``path``: readers see the old file or the new one. The
     temporary name is unique, so two processes writing the same file never collide. The file gets
-    the mode any new file would (0o666 less the umask: 0644 under umask 022), not mkstemp's 0600."""
+    the mode any new file would (0o666 less the umask: 0644 under umask 022), not mkstemp's 0600.
+    A temporary of ``path`` that a killed writer left (``STALE_S`` old) is removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)  # an unusable directory fails here, naming itself
+    remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -248,7 +251,10 @@ def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
     return root
 
 
-def remove_stale(paths: Iterable[Path], age_s: float) -> None:
+STALE_S = 3600.0  # a staging dir or temporary this old is a killed writer's (every writer here takes seconds)
+
+
+def remove_stale(paths: Iterable[Path], age_s: float = STALE_S) -> None:
     """What a killed writer left (a staging dir, a temporary file) once ``age_s`` old: a writer
     running beside keeps its own (younger); one gone already, or not ours to remove, is left."""
     for stale in paths:

@@ -40,6 +40,19 @@ def test_atomic_write_gives_the_umasks_mode(tmp_path, mask, expected):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.txt", "old.txt"]  # no temporary left
 
 
+def test_atomic_write_removes_a_killed_writers_old_temporary_of_the_same_file(tmp_path):
+    """A SIGKILL between mkstemp and the rename leaves ``.curves.png.XXXX.tmp``; the next write of
+    that file removes it once an hour old, and keeps a younger one (a writer running beside) and
+    other files' temporaries."""
+    old, young, other = (tmp_path / n for n in (".c[1].png.a.tmp", ".c[1].png.b.tmp", ".other.png.c.tmp"))
+    for p in (old, young, other):
+        p.write_text("partial")
+    os.utime(old, (0, 0))
+    os.utime(other, (0, 0))
+    results.atomic_write(tmp_path / "c[1].png", lambda p: p.write_text("png"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["c[1].png", young.name, other.name])
+
+
 def test_umask_without_proc_is_read_and_left_unchanged(monkeypatch):
     def no_proc(*args, **kwargs):
         raise OSError("no /proc here")

@@ -63,8 +63,8 @@ def _gray(im: Any) -> Any:
 
 def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
     """The image file decoded to 8-bit grayscale, and its size; one MnistSweepError line naming the
-    file for anything PIL cannot or will not decode (missing, not an image, truncated, over PIL's
-    decompression-bomb limit, several frames)."""
+    file for anything PIL cannot or will not decode (missing, unreadable, empty, not an image,
+    truncated, over PIL's decompression-bomb limit, several frames)."""
     import warnings
 
     from PIL import Image, ImageOps
@@ -90,6 +90,11 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
     except MnistSweepError:
         raise
     except Exception as e:  # noqa: BLE001 - PIL's decoders raise OSError, SyntaxError, ValueError, EOFError...
+        if isinstance(e, OSError) and e.errno is not None:  # the file system refused, not PIL: no image to blame
+            fix = "make it readable (chmod u+r)" if isinstance(e, PermissionError) else "check the file or the link"
+            raise MnistSweepError(f"{p}: cannot be read ({e.strerror}); {fix}, or give another image") from None
+        if p.is_file() and p.stat().st_size == 0:
+            raise MnistSweepError(f"{p}: empty file (0 bytes; cut off while copied?); give a PNG/JPEG of one digit") from None
         why = (str(e).strip().splitlines() or [""])[0]
         raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
                               "give a PNG/JPEG of one digit") from None

@@ -27,3 +27,30 @@ def test_a_very_wide_image_is_resized_before_it_is_padded(tmp_path, monkeypatch)
     assert float(back[:13].max()) < 0.02 and float(back[14:].max()) < 0.02  # one row, centred
     Image.fromarray(a[:1, :]).save(tmp_path / "line.png")  # 30000x1: 28 x 0.0009 pixels, rounded up to one row
     assert float(predict.load_image(tmp_path / "line.png").x.max()) > 1.0
+
+
+def test_a_file_that_cannot_be_read_is_not_called_a_bad_image(tmp_path, capsys, monkeypatch):
+    """A file the system refuses (no read permission, a link that loops) was 'not a readable image
+    (OSError: [Errno 40] ...); give a PNG/JPEG', and an empty one 'cannot identify image file': the
+    fix is the file's permissions or link, or a complete copy, not another format."""
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    Image.new("L", (28, 28)).save(tmp_path / "locked.png")
+    made_run(tmp_path / "run")
+    run = str(tmp_path / "run")
+    line = one_error(capsys, [run, str(tmp_path / "loop.png")])
+    assert line == (f"error: {tmp_path / 'loop.png'}: cannot be read (Too many levels of symbolic links); "
+                    "check the file or the link, or give another image"), line
+    line = one_error(capsys, [run, str(tmp_path / "empty.png")])
+    assert line.startswith(f"error: {tmp_path / 'empty.png'}: empty file (0 bytes"), line
+    opened = Image.open
+
+    def refused(fp, *args, **kw):  # noqa: ANN001, ANN202 - chmod 000 does not stop root, who runs CI
+        if str(fp).endswith("locked.png"):
+            raise PermissionError(13, "Permission denied", str(fp))
+        return opened(fp, *args, **kw)
+
+    monkeypatch.setattr(Image, "open", refused)
+    line = one_error(capsys, [run, str(tmp_path / "locked.png")])
+    assert line.endswith("locked.png: cannot be read (Permission denied); make it readable (chmod u+r), "
+                         "or give another image"), line

@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import MnistSweepError, UsageError
+from mnist_sweep.errors import MnistSweepError, UsageError, one_line
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 from mnist_sweep.text import plural
@@ -219,10 +219,10 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return "\n".join([
-        (f"wrote {out}; onnxruntime vs PyTorch on {n:,} test images: same prediction on all, "
+        (f"wrote {one_line(out)}; onnxruntime vs PyTorch on {n:,} test images: same prediction on all, "
          f"max |logit diff| {diff:.2e} (bound {ONNX_TOLERANCE:.0e})"),
         "  how to feed it, in the file's metadata_props (onnxruntime: session.get_modelmeta().custom_metadata_map):",
-        *(f"    {key} = {value}" for key, value in meta.items()),
+        *(f"    {key} = {one_line(value)}" for key, value in meta.items()),  # one line each: a path's newline as \n
     ])
 
 
@@ -270,7 +270,7 @@ def _run(args: argparse.Namespace) -> None:
     run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
     onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force)
     if out is not None:
-        print(f"wrote {out}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}")
+        print(f"wrote {one_line(out)}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}")
     if onnx_line:
         print(onnx_line)
 

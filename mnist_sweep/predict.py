@@ -23,7 +23,7 @@ import torch
 from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError
+from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError, one_line
 from mnist_sweep.model import IMAGE_SIZE
 
 
@@ -152,11 +152,11 @@ def _run(args: argparse.Namespace) -> None:
     images = [load_image(p, args.invert) for p in args.images]  # every input checked before any output
     run = checkpoint.load(args.run_dir)
     recorded = _recorded(run) if args.test else None  # checked before any output
-    for img, (digit, p) in zip(images, predict(run.model, images) if images else []):
+    for img, (digit, p) in zip(images, predict(run.model, images) if images else []):  # a newline in a name: \n
         notes = [f"{img.size[0]}x{img.size[1]} resized"] if img.size != (IMAGE_SIZE, IMAGE_SIZE) else []
         if img.inverted:
             notes.append("inverted: light background")
-        print(f"{img.path}: {digit} (p={p:.3f})" + (f"  [{', '.join(notes)}]" if notes else ""))
+        print(f"{one_line(img.path)}: {digit} (p={p:.3f})" + (f"  [{', '.join(notes)}]" if notes else ""))
     if args.test:
         correct, n, what = test_accuracy(run)
         acc = correct / n

@@ -4,7 +4,6 @@ made here (test_predict.made_run) with an untrained model."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PIL import Image
 
 from mnist_sweep import predict
@@ -45,7 +44,7 @@ def test_a_file_that_cannot_be_read_is_not_called_a_bad_image(tmp_path, capsys, 
     assert line.startswith(f"error: {tmp_path / 'empty.png'}: empty file (0 bytes"), line
     opened = Image.open
 
-    def refused(fp, *args, **kw):  # noqa: ANN001, ANN202 - chmod 000 does not stop root, who runs CI
+    def refused(fp, *args, **kw):  # chmod 000 does not stop root, who runs CI
         if str(fp).endswith("locked.png"):
             raise PermissionError(13, "Permission denied", str(fp))
         return opened(fp, *args, **kw)
@@ -54,3 +53,17 @@ def test_a_file_that_cannot_be_read_is_not_called_a_bad_image(tmp_path, capsys, 
     line = one_error(capsys, [run, str(tmp_path / "locked.png")])
     assert line.endswith("locked.png: cannot be read (Permission denied); make it readable (chmod u+r), "
                          "or give another image"), line
+
+
+def test_a_newline_in_an_image_name_stays_on_its_line(tmp_path, capsys):
+    """A name with a newline split its result over two lines (a script reading one line per image
+    read 'line.png: 3 (p=...)' as a second image); it is written as \\n, as in error lines."""
+    a = np.zeros((28, 28), np.uint8)
+    a[4:24, 12:16] = 255
+    Image.fromarray(a).save(tmp_path / "new\nline.png")
+    Image.fromarray(a).save(tmp_path / "tab\there ü.png")
+    made_run(tmp_path / "run")
+    assert predict.main([str(tmp_path / "run"), str(tmp_path / "new\nline.png"), str(tmp_path / "tab\there ü.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{tmp_path}/new\\nline.png: "), lines
+    assert lines[1].startswith(f"{tmp_path}/tab\\there ü.png: "), lines

@@ -1,0 +1,24 @@
+"""export on outputs a user names: odd paths for --onnx and --out. No training: a one-row
+leaderboard over a run dir made here (test_predict.made_run) with an untrained model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mnist_sweep import export
+from test_predict import made_run
+
+
+def board(tmp_path: Path) -> Path:
+    """A sweep dir of one trained-looking trial."""
+    made_run(tmp_path / "trial_0000")
+    (tmp_path / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{tmp_path / 'trial_0000'}\n")
+    return tmp_path
+
+
+def test_a_newline_in_an_output_name_stays_on_its_line(tmp_path, capsys):
+    """'wrote DIR/a<newline>b.onnx; ...' was printed over two lines; the name is written with \\n."""
+    out = tmp_path / "a\nb" / "m.onnx"
+    assert export.main([str(board(tmp_path)), "--onnx", str(out)]) == 0
+    assert out.is_file()
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"wrote {tmp_path}/a\\nb/m.onnx; onnxruntime vs PyTorch"), first

@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ARGS    ?=
 
-.PHONY: setup data pg sweep train test dashboard clean-outputs
+.PHONY: setup data pg pg-stop sweep train test dashboard clean-outputs
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ dashboard: $(STAMP)
 # A throwaway PostgreSQL server on 127.0.0.1 for the multi-worker tests (scripts/pg-test-server).
 pg:
 	@bash scripts/pg-test-server >/dev/null || echo "make test: no PostgreSQL server, so its tests skip (apt-get install postgresql to run them)"
+
+# make test leaves that server running for the next run; this stops it.
+pg-stop:
+	@bash scripts/pg-test-server stop
 
 # Two pytest workers (pytest-xdist), one per core: most tests wait on a single-threaded subprocess.
 test: data pg

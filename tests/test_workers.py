@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -188,3 +189,38 @@ def test_two_postgres_workers_share_the_repeats_and_run_each_seed_once(tmp_path,
     assert len(parents) >= 3
     assert {t.user_attrs["pid"] for t in side.trials} <= {p.pid for p in procs}
     assert_no_password(make_url(pg_url).password, tmp_path, *outs)
+
+
+def test_the_test_server_script_starts_stops_and_refuses_an_unknown_argument():
+    """scripts/pg-test-server on its own cluster and port: start, stop (make pg-stop), stop again
+    (nothing to stop is no error), start again (the same cluster), and a mistyped argument refused."""
+    import os
+
+    import glob
+    import tempfile
+
+    import psycopg
+
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("PostgreSQL is not installed (apt-get install postgresql)")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pg-test-server"
+    tmp_path = Path(tempfile.mkdtemp(prefix="pg-script-"))  # not pytest's: root's is 0700, closed to the postgres user
+    tmp_path.chmod(0o755)
+    env = {**os.environ, "MNIST_SWEEP_PG_DIR": str(tmp_path / "pg"), "MNIST_SWEEP_PG_PORT": "55498"}
+
+    def script_run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(script), *args], env=env, capture_output=True, text=True, timeout=120)
+
+    try:
+        url = (tmp_path / "pg" / "url").read_text().strip() if script_run().returncode == 0 else pytest.fail("no start")
+        psycopg.connect(url, connect_timeout=5).close()
+        assert script_run("stop").stdout.startswith("pg-test-server: stopped")
+        assert script_run("stop").stdout.startswith("pg-test-server: not running")
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=5)
+        assert script_run().returncode == 0 and (tmp_path / "pg" / "url").read_text().strip() == url
+        bad = script_run("bogus")
+        assert bad.returncode == 2 and "unknown argument 'bogus'" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    finally:
+        script_run("stop")
+        shutil.rmtree(tmp_path, ignore_errors=True)

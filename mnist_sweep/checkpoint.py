@@ -2,6 +2,7 @@
 ``model.pt`` loaded, and the test images it was evaluated on. Shared by ``export`` and ``predict``."""
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     if not d.is_dir():
         why = f"is a file, not a {what}" if d.exists() else f"no such {what}"
         raise MnistSweepError(f"{d}: {why}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
+    for f in (config, d / "model.pt"):
+        _regular(f)
     if not config.is_file():
         if (d / "leaderboard.csv").is_file():
             raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "
@@ -56,6 +59,31 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     model.load_state_dict(_weights(weights, model, config))
     model.eval()
     return Run(d, cfg, result, model)
+
+
+def _regular(path: Path) -> None:
+    """A file the run wrote that is there but is no file (a directory, a dangling or looping link,
+    a device) is one line saying so; it was 'no model.pt (the run did not finish ...)'."""
+    if path.is_file() or not (path.exists() or path.is_symlink()):
+        return
+    if path.is_dir():
+        why = "a directory, not a file"
+    elif not path.exists():  # a link, to nothing or to itself
+        why = (f"a link that loops ({path.readlink()})" if _loops(path)
+               else f"a link to {path.readlink()}, which does not exist")
+    else:
+        why = "not a regular file"
+    raise MnistSweepError(f"{path}: {why}; restore the file the run wrote (copy the run dir again), or train the run again")
+
+
+def _loops(path: Path) -> bool:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 raises RuntimeError for a loop
+        return True
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
 
 
 def _check(cfg: DictConfig, config: Path) -> None:

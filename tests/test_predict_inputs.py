@@ -4,6 +4,7 @@ made here (test_predict.made_run) with an untrained model."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 from PIL import Image
 
 from mnist_sweep import predict
@@ -67,3 +68,21 @@ def test_a_newline_in_an_image_name_stays_on_its_line(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[0].startswith(f"{tmp_path}/new\\nline.png: "), lines
     assert lines[1].startswith(f"{tmp_path}/tab\\there ü.png: "), lines
+
+
+def test_a_run_file_that_is_no_file_is_named_as_such(tmp_path, capsys):
+    """model.pt or .hydra/config.yaml as a directory or a link that loops or dangles was 'no model.pt
+    (the run did not finish ...)' or 'no .hydra/config.yaml, not a run dir': it is there, and broken."""
+    for name, make, says in [
+        ("model.pt", lambda f: f.mkdir(), "model.pt: a directory, not a file"),
+        ("model.pt", lambda f: f.symlink_to(f), "model.pt: a link that loops"),
+        ("model.pt", lambda f: f.symlink_to(f.parent / "gone.pt"), "model.pt: a link to "),
+        (".hydra/config.yaml", lambda f: f.mkdir(), "config.yaml: a directory, not a file"),
+    ]:
+        d = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        made_run(d)
+        (d / name).unlink()
+        make(d / name)
+        line = one_error(capsys, [str(d), "--test"])
+        assert f"{d}/" in line and says in line and "restore the file the run wrote" in line, line
+

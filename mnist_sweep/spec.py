@@ -123,10 +123,10 @@ def spec_from_config(cfg: Any) -> ModelSpec:
     pool_raw = cfg.get("pool_after") or []
     if not isinstance(pool_raw, Sequence) or isinstance(pool_raw, str):
         raise ModelConfigError(f"model.pool_after: expected a list of block indices, got {pool_raw!r}")
-    pool_after = tuple(sorted(set(pool_raw)))
-    for p in pool_after:
+    for p in pool_raw:  # before set(): a nested list or dict is no index (and unhashable)
         if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < n:
             raise ModelConfigError(f"model.pool_after: {p!r} is not a block index in [0, {n - 1}]")
+    pool_after = tuple(sorted(set(pool_raw)))
     block = _residuals(block, isinstance(cfg.get("block"), str), widths, kernels, padding)
     se_ratio = cfg.get("se_ratio", 4)
     if not isinstance(se_ratio, int) or isinstance(se_ratio, bool) or not 1 <= se_ratio <= SE_RATIO_MAX:

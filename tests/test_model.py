@@ -86,6 +86,8 @@ BAD = [
     ({"block": "resnet"}, "model.block[0]"),
     ({"block": ["plain", "dense"]}, "model.block[1]"),
     ({"pool_after": [5]}, "model.pool_after"),
+    ({"pool_after": [[1]]}, "model.pool_after"),  # a nested list: no index (and unhashable)
+    ({"pool_after": [{"a": 1}]}, "model.pool_after"),
     ({"max_params": 0}, "model.max_params"),
     ({"max_params": True}, "model.max_params"),
     ({"padding": 3}, "model.padding[0]"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,10 +104,15 @@ def _check(cfg: DictConfig, config: Path) -> None:
 
 def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, torch.Tensor]:
     """``model.pt``'s state dict, checked against ``model``: a file torch cannot read (truncated,
-    damaged, not a checkpoint) and weights of another architecture are each one line saying which."""
+    damaged, not a checkpoint, a pickled object), weights of another architecture and NaN or
+    infinite weights are each one line saying which."""
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - zip reader, unpickler, EOF: all mean a damaged file
+        if found := re.search(r"Unsupported global: GLOBAL (\S+)", str(e)):  # readable, but not as weights only
+            raise MnistSweepError(f"{weights}: holds a pickled Python object ({found[1]}), not only weights (a whole "
+                                  "model saved with torch.save(model)?); save model.state_dict() instead, or give the "
+                                  "model.pt a training run wrote") from None
         reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0] or type(e).__name__  # its first sentence
         raise MnistSweepError(f"{weights}: damaged (truncated?) or not a PyTorch checkpoint ({reason}); copy it again "
                               "from the run that wrote it, or train the run again") from None
@@ -122,6 +128,10 @@ def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, t
                          (("missing", missing), ("unexpected", extra), ("other shape", shapes)) if keys)
         raise MnistSweepError(f"{weights}: weights of another model than {config} builds ({diff}); the run dir's "
                               "model.pt and config.yaml must come from the same run: copy the pair together")
+    if broken := [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]:
+        raise MnistSweepError(f"{weights}: NaN or infinite weights in {', '.join(broken[:3])}"
+                              f"{', ...' if len(broken) > 3 else ''} (the training diverged?); every prediction would "
+                              "be meaningless: train the run again (a lower optimizer.lr)")
     return state
 
 

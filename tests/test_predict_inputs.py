@@ -86,3 +86,17 @@ def test_a_run_file_that_is_no_file_is_named_as_such(tmp_path, capsys):
         line = one_error(capsys, [str(d), "--test"])
         assert f"{d}/" in line and says in line and "restore the file the run wrote" in line, line
 
+
+def test_weights_that_are_not_a_state_dict_or_not_finite_are_one_line(tmp_path, capsys):
+    """A whole pickled model (torch.save(model)) was 'damaged (truncated?) or not a PyTorch checkpoint
+    (Weights only load failed)'; NaN weights (a diverged run) predicted 'p=nan' with exit 0."""
+    d = tmp_path / "run"
+    state = made_run(d)
+    torch.save(torch.nn.Linear(2, 2), d / "model.pt")
+    line = one_error(capsys, [str(d), "--test"])
+    assert "model.pt: holds a pickled Python object (torch.nn.modules.linear.Linear)" in line, line
+    assert "damaged" not in line and "state_dict()" in line, line
+    first = next(k for k, v in state.items() if v.is_floating_point())
+    torch.save({**state, first: state[first] * float("nan")}, d / "model.pt")
+    line = one_error(capsys, [str(d), "--test"])
+    assert f"model.pt: NaN or infinite weights in {first} (the training diverged?)" in line, line

@@ -22,3 +22,13 @@ def test_a_newline_in_an_output_name_stays_on_its_line(tmp_path, capsys):
     assert out.is_file()
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith(f"wrote {tmp_path}/a\\nb/m.onnx; onnxruntime vs PyTorch"), first
+
+
+def test_a_nan_logit_difference_is_no_pass(tmp_path, monkeypatch, capsys):
+    """'diff > bound' is false for NaN: an ONNX file whose outputs were NaN was written as matching."""
+    monkeypatch.setattr(export, "onnx_parity", lambda path, run, batch_size=1000: (256, float("nan"), 0))
+    out = tmp_path / "out" / "m.onnx"
+    assert export.main([str(board(tmp_path)), "--onnx", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "max |logit diff| nan" in err[0] and err[0].endswith("not written"), err
+    assert not (tmp_path / "out").exists()

@@ -40,8 +40,7 @@ NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
-    """The trial dir of a leaderboard row that was trained; LeaderboardError otherwise (a
-    duplicate's names the trial it duplicates, found in ``board``)."""
+    """A trained leaderboard row's trial dir; LeaderboardError otherwise (a duplicate's names its original)."""
     return trial_config_dir(row, board, "export").parent  # --onnx too: a config train would refuse is no trial
 
 
@@ -53,10 +52,17 @@ def check_out(out: Path, force: bool) -> None:
     if out.parent.name != "experiment":
         raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
                               f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")
-    if out.exists() and not force:
-        raise MnistSweepError(f"--out {out}: already exists; pick another name or add --force to replace it")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise MnistSweepError(f"--out {out}: {out.parent} is not a directory")
+    check_writable("--out", out, force)
+
+
+def check_writable(flag: str, out: Path, force: bool) -> None:
+    """An output file: no directory, replaced only with ``force``, under a dir (a file above it said 'File exists')."""
+    above = next(d for d in out.absolute().parents if d.exists() or d.is_symlink())  # "/" at the latest
+    why = ("is a directory, not a file; give another name" if out.is_dir() else
+           "already exists; pick another name or add --force to replace it" if out.exists() and not force else
+           None if above.is_dir() else f"{above} is not a directory; choose another path")
+    if why:
+        raise MnistSweepError(f"{flag} {out}: {why}")
 
 
 def usage(out: Path) -> str:
@@ -195,8 +201,7 @@ def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tupl
 def check_onnx(out: Path, force: bool) -> None:
     if out.suffix != ".onnx":
         raise MnistSweepError(f"--onnx {out}: must end in .onnx")
-    if out.exists() and not force:
-        raise MnistSweepError(f"--onnx {out}: already exists; pick another name or add --force to replace it")
+    check_writable("--onnx", out, force)
 
 
 def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:

@@ -32,3 +32,26 @@ def test_a_nan_logit_difference_is_no_pass(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "max |logit diff| nan" in err[0] and err[0].endswith("not written"), err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_under_a_file_or_that_is_a_directory_is_refused_first(tmp_path, capsys):
+    """--onnx under a file (two levels up too) said '.../afile: File exists; choose a writable
+    directory', naming neither the flag nor what was wrong, after the export's work; --onnx naming a
+    directory said 'add --force', and with --force failed after the parity check."""
+    d = board(tmp_path)
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir.onnx").mkdir()
+    (tmp_path / "experiment" / "a.yaml").mkdir(parents=True)
+    cases = [
+        (["--onnx", str(tmp_path / "afile" / "x" / "m.onnx")], f"--onnx {tmp_path}/afile/x/m.onnx: {tmp_path}/afile is "
+         "not a directory; choose another path"),
+        (["--out", str(tmp_path / "afile" / "experiment" / "a.yaml")], f"{tmp_path}/afile is not a directory"),
+        (["--onnx", str(tmp_path / "adir.onnx"), "--force"], f"--onnx {tmp_path}/adir.onnx: is a directory, not a file"),
+        (["--out", str(tmp_path / "experiment" / "a.yaml")], "a.yaml: is a directory, not a file"),
+    ]
+    for args, needle in cases:
+        before = sorted(tmp_path.rglob("*"))
+        assert export.main([str(d), *args]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and err[0].startswith(f"error: {args[0]} "), (args, err)
+        assert sorted(tmp_path.rglob("*")) == before

@@ -74,7 +74,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refused, not loaded
             with Image.open(p) as im:
-                if getattr(im, "n_frames", 1) > 1:
+                if getattr(im, "n_frames", 1) > 1 and im.format != "MPO":  # MPO: a camera's JPEG, its previews after it
                     raise MnistSweepError(f"{p}: has {im.n_frames} frames (an animation or a multi-page file); "
                                           "give a still image of one digit")
                 im.load()

@@ -100,3 +100,16 @@ def test_weights_that_are_not_a_state_dict_or_not_finite_are_one_line(tmp_path, 
     torch.save({**state, first: state[first] * float("nan")}, d / "model.pt")
     line = one_error(capsys, [str(d), "--test"])
     assert f"model.pt: NaN or infinite weights in {first} (the training diverged?)" in line, line
+
+
+def test_a_camera_jpeg_with_previews_is_read_as_its_photo(tmp_path):
+    """Many cameras and phones write a JPEG as MPO: the photo, then previews (or a depth map) as more
+    frames. It was refused as 'has 2 frames (an animation or a multi-page file)'; the photo is read."""
+    a = np.zeros((28, 28, 3), np.uint8)
+    a[4:24, 12:16] = 255
+    photo = Image.fromarray(a)
+    photo.save(tmp_path / "camera.jpg", format="MPO", save_all=True, append_images=[photo.resize((14, 14))])
+    photo.save(tmp_path / "plain.jpg")
+    assert Image.open(tmp_path / "camera.jpg").n_frames == 2
+    got = predict.load_image(tmp_path / "camera.jpg")
+    assert got.size == (28, 28) and torch.equal(got.x, predict.load_image(tmp_path / "plain.jpg").x)

@@ -32,6 +32,7 @@ RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_targ
                "train_s", "s_per_epoch", "precision")
 # ... and what the sweeper copies into the storage with each trial (the leaderboard's fallback).
 STORED_KEYS = ("params", "seed", *RESULT_KEYS)
+NUMBERS = tuple(k for k in (*STORED_KEYS, "value", "val_acc_best", "target_acc") if k not in ("reached_target", "precision"))
 SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
 
 
@@ -184,13 +185,12 @@ def read_or_stored(run_dir: str | Path | None, stored: dict[str, Any] | None) ->
 
 
 def problem(run_dir: str | Path) -> str | None:
-    """Why a run dir's result.json cannot be read (missing, unreadable, not JSON, not an object), in
-    a few words; None when ``read`` returns what the file holds."""
+    """Why a run dir's result.json cannot be read (``load``), in a few words; None when it can."""
     return load(run_dir)[1]
 
 
 def load(run_dir: str | Path) -> tuple[dict[str, Any], str | None]:
-    """(result.json's dict or {}, why it could not be read or None): ``read`` and ``problem`` in one read."""
+    """(result.json's dict or {}, why it cannot be read or None); a NUMBERS value that is text, NaN or inf is damage."""
     try:
         data = json.loads((Path(run_dir) / FILENAME).read_text())
     except FileNotFoundError:
@@ -199,7 +199,11 @@ def load(run_dir: str | Path) -> tuple[dict[str, Any], str | None]:
         return {}, f"unreadable ({e.strerror or type(e).__name__})"
     except ValueError as e:
         return {}, f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
-    return (data, None) if isinstance(data, dict) else ({}, f"not a JSON object (a {type(data).__name__})")
+    if not isinstance(data, dict):
+        return {}, f"not a JSON object (a {type(data).__name__})"
+    bad = next((k for k in NUMBERS if (v := data.get(k)) is not None
+                and (type(v) not in (int, float) or not -2**63 < v < 2**63)), None)  # NaN fails the range too
+    return (data, None) if bad is None else ({}, f"{bad} {data[bad]!r} is not a finite number (edited by hand?)")
 
 
 def read_config(run_dir: str | Path) -> Any:

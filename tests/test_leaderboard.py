@@ -349,3 +349,21 @@ def test_a_damaged_result_json_is_warned_about_once_and_the_storages_copy_shown(
         assert (board.val_acc[0], board.epochs[0]) == (0.8, 2)
     [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert line.startswith(f"{d}/result.json: not valid JSON") and "storage's copy" in line, line
+
+
+@pytest.mark.parametrize("bad", ['"epochs": Infinity', '"val_acc": NaN', '"params": "lots"', '"epochs": 1e400',
+                                 '"wall_s": true', '"seed": 100000000000000000000'])
+def test_a_result_json_with_no_finite_number_where_one_belongs_is_damaged(tmp_path, caplog, bad):
+    """epochs Infinity was an OverflowError traceback (cannot convert float infinity to integer),
+    params 'lots' a ValueError from the pareto column; NaN and inf accuracies were ranked as numbers."""
+    from optuna.trial import create_trial
+
+    d = tmp_path / "trial_0000"
+    d.mkdir()
+    (d / "result.json").write_text('{"status": "complete", "val_acc": 0.9, "epochs": 2, "params": 900, ' + bad + "}")
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(value=0.8, user_attrs={"trial_dir": str(d), "result": {"val_acc": 0.8, "epochs": 2}}))
+    board = leaderboard.frame(leaderboard.rows_from_study(study))
+    assert (board.val_acc[0], board.epochs[0]) == (0.8, 2)  # the storage's copy
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line.startswith(f"{d}/result.json: {bad.split(':')[0][1:-1]} ") and "is not a finite number" in line, line

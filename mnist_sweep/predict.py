@@ -12,6 +12,7 @@ the run's recorded final test accuracy.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,11 +70,12 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
 
     from PIL import Image, ImageOps
 
-    limit = Image.MAX_IMAGE_PIXELS
+    limit, src = Image.MAX_IMAGE_PIXELS, p
     try:
+        src = io.BytesIO(sys.stdin.buffer.read()) if str(p) == "-" else p  # '-': the image piped in (curl ... |)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refused, not loaded
-            with Image.open(p) as im:
+            with Image.open(src) as im:
                 if getattr(im, "n_frames", 1) > 1 and im.format != "MPO":  # MPO: a camera's JPEG, its previews after it
                     raise MnistSweepError(f"{p}: has {im.n_frames} frames (an animation or a multi-page file); "
                                           "give a still image of one digit")
@@ -81,7 +83,8 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
                 upright = ImageOps.exif_transpose(im)  # a phone photo stored on its side, as a viewer shows it
                 return _gray(upright), upright.size
     except FileNotFoundError:
-        raise MnistSweepError(f"{p}: no such image file") from None
+        pattern = "; a pattern no file matches (check it, or leave it unquoted for the shell)" if set("*?[") & set(str(p)) else ""
+        raise MnistSweepError(f"{p}: no such image file{pattern}") from None
     except IsADirectoryError:
         raise MnistSweepError(f"{p}: is a directory, not an image; give the image files in it (e.g. {p}/*.png)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -93,9 +96,10 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
         if isinstance(e, OSError) and e.errno is not None:  # the file system refused, not PIL: no image to blame
             fix = "make it readable (chmod u+r)" if isinstance(e, PermissionError) else "check the file or the link"
             raise MnistSweepError(f"{p}: cannot be read ({e.strerror}); {fix}, or give another image") from None
-        if p.is_file() and p.stat().st_size == 0:
-            raise MnistSweepError(f"{p}: empty file (0 bytes; cut off while copied?); give a PNG/JPEG of one digit") from None
-        why = (str(e).strip().splitlines() or [""])[0]
+        if (src.getbuffer().nbytes if isinstance(src, io.BytesIO) else p.is_file() and p.stat().st_size) == 0:
+            what = "empty file (0 bytes; cut off while copied?)" if src is p else "nothing on stdin (0 bytes)"
+            raise MnistSweepError(f"{p}: {what}; give a PNG/JPEG of one digit") from None
+        why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")
         raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
                               "give a PNG/JPEG of one digit") from None
 
@@ -191,7 +195,7 @@ def _recorded(run: checkpoint.Run) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.predict", description=__doc__.splitlines()[0])
     p.add_argument("run_dir", help="a run dir (outputs/runs/...) or trial dir (outputs/sweeps/NAME/trial_NNNN) with model.pt")
-    p.add_argument("images", nargs="*", help="images of one digit each (PNG, JPEG, ...; any size)")
+    p.add_argument("images", nargs="*", help="images of one digit each (PNG, JPEG, ...; any size; - reads one from stdin)")
     p.add_argument("--test", action="store_true",
                    help="evaluate on the run's test images and compare with its recorded final test accuracy")
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",

@@ -113,3 +113,25 @@ def test_a_camera_jpeg_with_previews_is_read_as_its_photo(tmp_path):
     assert Image.open(tmp_path / "camera.jpg").n_frames == 2
     got = predict.load_image(tmp_path / "camera.jpg")
     assert got.size == (28, 28) and torch.equal(got.x, predict.load_image(tmp_path / "plain.jpg").x)
+
+
+def test_a_dash_reads_the_image_from_stdin(tmp_path, capsys, monkeypatch):
+    """'-' was 'no such image file'; piped bytes are read as the image file would be, and an empty
+    pipe or a pattern no file matches is one line saying which."""
+    import io
+
+    a = np.zeros((28, 28), np.uint8)
+    a[4:24, 12:16] = 255
+    Image.fromarray(a).save(tmp_path / "digit.png")
+    made_run(tmp_path / "run")
+    run = str(tmp_path / "run")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((tmp_path / "digit.png").read_bytes())))
+    assert predict.main([run, "-", str(tmp_path / "digit.png")]) == 0
+    piped, read = capsys.readouterr().out.splitlines()
+    assert piped.startswith("-: ") and piped[3:] == read.split(": ", 1)[1], (piped, read)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert one_error(capsys, [run, "-"]) == "error: -: nothing on stdin (0 bytes); give a PNG/JPEG of one digit"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"hello")))
+    assert "-: not a readable image (UnidentifiedImageError: cannot identify image file stdin)" in one_error(capsys, [run, "-"])
+    line = one_error(capsys, [run, str(tmp_path / "*.jpeg")])
+    assert line.endswith("*.jpeg: no such image file; a pattern no file matches (check it, or leave it unquoted for the shell)")

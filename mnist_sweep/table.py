@@ -21,13 +21,19 @@ NUMBERS = (*PERCENT, "value", "wall_s", "train_s", "s_per_epoch", *INT_COLUMNS) 
 
 
 def check_numbers(df: pd.DataFrame, path: Any) -> None:
-    """A value that is no number in a numeric column of a leaderboard CSV (edited by hand) is one
-    line naming it; the table printed it as a ValueError traceback, or as empty."""
+    """A value that is no finite number in a numeric column of a leaderboard CSV (edited by hand), or
+    no whole number within 64 bits in an integer one, is one line naming it; the table printed it as a
+    ValueError or OverflowError traceback (epochs inf, 1e30), as empty, or as 'inf%'."""
     for col in [c for c in NUMBERS if c in df.columns]:
-        bad = df[col].notna() & pd.to_numeric(df[col], errors="coerce").isna()
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = df[col].notna() & ~num.between(-2**63, 2**63, inclusive="neither")  # NaN from text, and inf, fail
+        whole = col in INT_COLUMNS
+        bad |= df[col].notna() & (num % 1 != 0) if whole else False
         if bad.any():
             i = int(bad.to_numpy().argmax())
-            raise LeaderboardError(f"{path}: {col} {df[col].iloc[i]!r} in row {i + 1} is not a number; fix the file, or "
+            v = df[col].iloc[i]
+            raise LeaderboardError(f"{path}: {col} {v if isinstance(v, float) else repr(v)} in row {i + 1} is not "
+                                   f"{'a whole number (64 bits)' if whole else 'a finite number'}; fix the file, or "
                                    f"rebuild a sweep's with --refresh --out {path}")
 
 

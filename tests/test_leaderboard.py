@@ -291,7 +291,7 @@ def test_a_leaderboard_csv_with_text_in_a_number_column_is_one_line(tmp_path, co
     before = snapshot(tmp_path)
     extra = {"leaderboard": [], "reproduce": [], "export": ["--out", "experiment/a.yaml"]}[command]
     proc = run_inproc([f"mnist_sweep.{command}", "sw", *extra], cwd=tmp_path)
-    assert_one_line_error(proc, "sw/leaderboard.csv: val_acc 'abc' in row 2 is not a number", "--refresh")
+    assert_one_line_error(proc, "sw/leaderboard.csv: val_acc 'abc' in row 2 is not a finite number", "--refresh")
     assert snapshot(tmp_path) == before
 
 

@@ -1,11 +1,13 @@
 """The printed leaderboard: column selection, status filter, sort order and cell formats."""
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 
 from mnist_sweep.errors import LeaderboardError
-from mnist_sweep.table import filter_status, select_columns, show, sort_by
+from mnist_sweep.table import check_numbers, filter_status, select_columns, show, sort_by
 
 
 @pytest.fixture
@@ -47,3 +49,19 @@ def test_show_formats_accuracies_as_percent_and_missing_as_blank(df):
     assert len(lines) == 4 and "99.41%" in lines[1] and "99.02%" in lines[2]
     assert lines[3].split() == ["7"]  # failed: no accuracy, no params
     assert len(show(df, top=1).splitlines()) == 2
+
+
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("epochs", "inf", "epochs inf in row 2 is not a whole number"),  # an OverflowError traceback
+    ("epochs", "1e30", "epochs 1e+30 in row 2 is not a whole number"),  # a TypeError traceback (unsafe cast)
+    ("params", "1.5", "params 1.5 in row 2 is not a whole number"),  # shown rounded
+    ("val_acc", "-inf", "val_acc -inf in row 2 is not a finite number"),  # shown as -inf%
+])
+def test_a_leaderboard_csv_with_no_finite_number_is_one_line(tmp_path, column, value, words):
+    row = {"rank": 2, "trial": 1, "status": "complete", "params": 900, "val_acc": 0.9, "epochs": 2, "trial_dir": ""}
+    text = pd.DataFrame([{**row, "rank": 1, "trial": 0}, {**row, column: value}]).to_csv(index=False)
+    df = pd.read_csv(io.StringIO(text))  # as leaderboard.read reads a CSV
+    with pytest.raises(LeaderboardError, match="; fix the file") as e:
+        check_numbers(df, "lb.csv")
+    assert str(e.value).startswith(f"lb.csv: {words}"), e.value
+    check_numbers(df.iloc[:1], "lb.csv")  # the good row passes

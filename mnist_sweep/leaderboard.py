@@ -119,9 +119,10 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = df.sort_values(["_order", "_infeasible", "_violation", "_score", "params", "trial"],
                         ascending=[True, True, True, False, True, True],
                         na_position="last")
-    done = df.status == "complete"  # a duplicate shows its original's numbers; only the original is marked
+    params = pd.to_numeric(df["params"], errors="coerce")  # a duplicate shows its original's numbers; only the
+    done = (df.status == "complete") & df["_acc"].notna() & params.notna()  # original is marked, and only with both
     df["pareto"] = False
-    df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_acc"], pd.to_numeric(df.loc[done, "params"]))
+    df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_acc"], params[done])
     if "feasible" in df and df["feasible"].map(lambda f: not isinstance(f, bool)).all():
         df = df.drop(columns=["feasible"], errors="ignore")  # an unconstrained study has no such column
     if all(c not in df or df[c].isna().all() for c in REPEAT_COLUMNS):

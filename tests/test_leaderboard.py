@@ -367,3 +367,14 @@ def test_a_result_json_with_no_finite_number_where_one_belongs_is_damaged(tmp_pa
     assert (board.val_acc[0], board.epochs[0]) == (0.8, 2)  # the storage's copy
     [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert line.startswith(f"{d}/result.json: {bad.split(':')[0][1:-1]} ") and "is not a finite number" in line, line
+
+
+def test_a_complete_row_without_an_accuracy_or_a_parameter_count_is_not_on_the_pareto_front():
+    """A complete trial whose numbers are gone (result.json damaged, no stored copy) was marked pareto:
+    no other row compares as beating NaN."""
+    rows = [{"trial": 0, "status": "complete", "params": 900, "val_acc": 0.9},
+            {"trial": 1, "status": "complete", "params": 500, "val_acc": None},
+            {"trial": 2, "status": "complete", "params": None, "val_acc": 0.95},
+            {"trial": 3, "status": "complete", "params": 1000, "val_acc": 0.8}]
+    board = leaderboard.frame(rows).set_index("trial")
+    assert board.pareto.to_dict() == {0: True, 1: False, 2: False, 3: False}

@@ -4,7 +4,8 @@
 leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged into one table.
 ``--hp``/``--columns`` show more columns, ``--status`` filters, ``--sort`` orders by any column,
 ``--refresh`` rebuilds a sweep dir's table from the storage recorded in its ``storage.json``.
-Finding a sweep's study (``storage.json`` and the rest) is ``mnist_sweep.sweeps``.
+Finding a sweep's study (``storage.json`` and the rest) is ``mnist_sweep.sweeps``; a study's trials as
+rows, ``mnist_sweep.trial_rows``.
 """
 from __future__ import annotations
 
@@ -19,82 +20,18 @@ from mnist_sweep import results
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, UsageError
 from mnist_sweep.results import pareto_mask
-from mnist_sweep.storage import STORAGE_ENV, default_storage, status_of
+from mnist_sweep.storage import STORAGE_ENV, default_storage
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
 from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, filter_status, select_columns, show, sort_by
 from mnist_sweep.text import plural
+from mnist_sweep.trial_rows import NEVER_LAUNCHED, REPEAT_COLUMNS, rows_from_study
 
 FILENAME = "leaderboard.csv"
 CORE = [
     "rank", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem", "test_acc_final",
     "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
 ]
-REPEAT_COLUMNS = ["n_seeds", "val_mean", "val_sem"]  # a sweep with hydra.sweeper.repeats (else dropped)
 TAIL = ["error", "trial_dir", "overrides"]
-NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
-
-
-def rows_from_study(study: Any) -> list[dict[str, Any]]:
-    """One dict per trial: storage state and user attrs, then the trial's result.json."""
-    rows = []
-    sign = 1.0 if len(study.directions) > 1 or study.direction.name == "MAXIMIZE" else -1.0
-    trials = study.get_trials(deepcopy=False)
-    revived = {t.user_attrs["revive_of"]: t.number for t in trials  # not the duplicate of a revive told first
-               if t.user_attrs.get("revive_of") is not None and status_of(t) != "duplicate"}
-    for t in trials:
-        attrs = t.user_attrs
-        status = status_of(t)
-        error = attrs.get("error") or ("its worker stopped (no heartbeat) while it ran" if status == "lost" else None)
-        if t.number in revived:  # lost while its seeds ran (hydra.sweeper.repeats): where it went on
-            error = f"{error}; its run and seeds continued as trial {revived[t.number]}"
-        status = {"lost": "failed", "fail": "failed"}.get(status, status)
-        taken = t.number in revived  # its dir, first run and seeds are the reviving trial's: its numbers are there
-        res = {} if taken else results.read_or_stored(attrs.get("trial_dir"), attrs.get("result"))
-        row: dict[str, Any] = {
-            "trial": t.number,
-            "status": status,
-            "params": res.get("params", attrs.get("params")),
-            "value": t.value if t.values and len(t.values) == 1 and t.state.name == "COMPLETE" else None,  # pruned: a metric
-            "seed": res.get("seed"),
-            "host": attrs.get("host"),
-            "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
-            "_violation": sum(max(v, 0.0) for v in t.constraints.values()) if t.constraints else None,
-            **({} if taken else seeds_of(attrs)),
-            "_sign": sign,
-        }
-        for key in results.RESULT_KEYS:
-            row.setdefault(key, res.get(key))
-        if attrs.get("n_seeds") and t.values and len(t.values) == len(study.metric_names or []):
-            for name, told in zip(study.metric_names, t.values):  # a repeated config: an objective's
-                if name in results.RESULT_KEYS and name not in results.SELECTION_METRICS:  # mean over seeds
-                    row[name] = told  # (train_s in `fastest`), as Optuna was told and ranks it
-        row.update({f"hp.{k}": v for k, v in t.params.items()})
-        trial_dir = attrs.get("trial_dir")
-        if status in NEVER_LAUNCHED and trial_dir and not Path(trial_dir).is_dir():
-            trial_dir = None  # never launched: there is no dir to point at
-        row.update(error=error, trial_dir=trial_dir, overrides=attrs.get("overrides"))
-        row["_duplicate_of"] = attrs.get("duplicate_of") if status == "duplicate" else None
-        rows.append(row)
-    by_number = {r["trial"]: r for r in rows}
-    for row in rows:  # a duplicate (same parameters, not trained again) shows its original's numbers
-        original = by_number.get(row.pop("_duplicate_of"))
-        if original is not None:
-            for key in ("params", "seed", *results.RESULT_KEYS):
-                if row.get(key) is None:
-                    row[key] = original.get(key)
-    return rows
-
-
-def seeds_of(attrs: dict[str, Any]) -> dict[str, Any]:
-    """n_seeds, val_mean and val_sem of a repeated config (hydra.sweeper.repeats): as told, or its
-    seeds so far while it is still repeating; nothing for a config trained on one seed."""
-    if attrs.get("n_seeds") is not None:
-        return {k: attrs.get(k) for k in REPEAT_COLUMNS}
-    runs = [r for r in attrs.get("seed_runs", {}).values() if r.get("val") is not None]
-    if not runs:
-        return {}
-    summary = results.seed_summary(runs)
-    return {k: summary[k] for k in REPEAT_COLUMNS}
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

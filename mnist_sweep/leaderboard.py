@@ -200,12 +200,12 @@ def _run(args: argparse.Namespace) -> None:
         raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
     cols = select_columns(df, args.hp, _split(args.columns))
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
+    if args.out:  # before printing: an --out that cannot be written is the one line printed
+        write_csv(df, Path(args.out))
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)")
     counts = df["status"].value_counts().to_dict()
     tail = f" ({len(shown)} shown by --status)" if args.status else ""
     print(f"\n{plural(len(df), 'trial')}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + tail)
-    if args.out:
-        write_csv(df, Path(args.out))
 
 
 def main(argv: list[str] | None = None) -> int:

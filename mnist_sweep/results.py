@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import logging
 import math
 import os
 import platform
@@ -64,7 +65,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)  # an unusable directory fails here, naming itself
     remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:  # a directory it cannot create files in names ``path``, not the temporary name tried there
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
     os.close(fd)
     try:
         write(Path(tmp))
@@ -173,8 +177,6 @@ def read_or_stored(run_dir: str | Path | None, stored: dict[str, Any] | None) ->
     """A trial dir's result.json, else ``stored``, the storage's copy (the dir gone, or the file
     damaged: one warning naming it, once per process, as the sweeper rewrites its leaderboard after
     every trial; a damaged file was replaced by the copy without a word)."""
-    import logging
-
     res, why = load(run_dir) if run_dir else ({}, None)
     path = str(Path(run_dir or ".") / FILENAME)
     if why and why != "no such file" and path not in _WARNED:
@@ -237,8 +239,6 @@ def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
     """A saved run's ``data.root`` as the run read it: a relative one joined to the directory the run
     started in (``hydra.runtime.cwd`` in its ``.hydra/hydra.yaml``); where that is not recorded, left
     relative (read from the current directory), with one warning saying so."""
-    import logging
-
     from omegaconf import OmegaConf
 
     if not isinstance(root, str) or not root or root.startswith("~") or Path(root).is_absolute():

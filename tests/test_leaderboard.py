@@ -378,3 +378,21 @@ def test_a_complete_row_without_an_accuracy_or_a_parameter_count_is_not_on_the_p
             {"trial": 3, "status": "complete", "params": 1000, "val_acc": 0.8}]
     board = leaderboard.frame(rows).set_index("trial")
     assert board.pareto.to_dict() == {0: True, 1: False, 2: False, 3: False}
+
+
+def test_an_out_in_a_directory_that_takes_no_files_is_one_line_naming_it_before_printing(tmp_path, monkeypatch):
+    """A directory that refuses new files (read-only, /proc) was met after the table was printed, in
+    a line naming the temporary file tried there (.x.csv.e2vw5tgp.tmp), not --out."""
+    import tempfile
+
+    def refuse(dir: str, prefix: str, suffix: str) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", f"{dir}/{prefix}e2vw5tgp{suffix}")
+
+    pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [None]}).to_csv(
+        tmp_path / "leaderboard.csv", index=False)
+    (tmp_path / "ro").mkdir()
+    before = snapshot(tmp_path)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--out", "ro/x.csv"], cwd=tmp_path)
+    assert_one_line_error(proc, "ro/x.csv: Permission denied")
+    assert ".tmp" not in proc.stderr and proc.stdout == "" and snapshot(tmp_path) == before

@@ -261,6 +261,8 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     if flag.path == "out-csv":
         if p.is_dir():
             return f"{v} is a directory; give a .csv file name"
+        if p.suffix.lower() != ".csv":  # x.xlsx or x.json got CSV text that Excel or a JSON reader refuses
+            return f"{v}: the table is written as CSV; give a .csv file name, e.g. {p.with_suffix('.csv')}"
         above = next((a for a in p.absolute().parents if a.exists()), None)
         if above is not None and not above.is_dir():
             return f"{v}: Not a directory ({above} is a file); give a .csv file name in a directory"

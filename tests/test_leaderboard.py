@@ -236,6 +236,8 @@ def test_a_recorded_study_name_is_named_by_its_record_not_study(tmp_path):
 
 @pytest.mark.parametrize("args, needles", [
     (["--out", "afile/x.csv"], ["--out", "afile/x.csv: Not a directory", "is a file"]),
+    (["--out", "x.xlsx"], ["--out: x.xlsx: the table is written as CSV", "e.g. x.csv"]),  # CSV text in x.xlsx
+    (["--out", "x.json"], ["--out: x.json: the table is written as CSV"]), (["--out", "merged"], ["e.g. merged.csv"]),
     (["--status", ""], ["--status ''", "names no statuses"]), (["--status", " , "], ["--status ' , '", "names no"]),
     (["--columns", ""], ["--columns ''", "names no columns"]),
     (["--sort", ""], ["--sort ''", "names no column"]), (["--sort", ":desc"], ["--sort ':desc'", "names no column"]),

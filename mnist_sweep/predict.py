@@ -4,8 +4,8 @@
 probability per image. Any size (up to PIL's decompression-bomb limit) and mode (16-bit too) of a
 still image is accepted: converted to grayscale, resized to fit 28x28 (antialiased, aspect ratio
 kept), padded to the square with the background, MNIST-normalized as in training. MNIST digits
-are white on black; ``--invert auto`` (default) inverts an image whose border is mostly light
-(a dark digit on white paper) and says so. ``--test`` evaluates the checkpoint on the test images
+are white on black; ``--invert auto`` (default) inverts an image whose border is lighter than its
+strokes (a dark digit on paper) and says so; a background left gray (a photo) is made black. ``--test`` evaluates the checkpoint on the test images
 the run was evaluated on (all 10,000, or its ``data.test_limit`` subset, stated) and compares with
 the run's recorded final test accuracy.
 """
@@ -114,10 +114,12 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     if low == high:  # no strokes: the network would still name a digit, with a probability
         raise MnistSweepError(f"{p}: blank (every pixel is {low}); give an image of one digit")
     a = np.asarray(gray)
-    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
-    do_invert = invert == "yes" or (invert == "auto" and float(border.mean()) / 255.0 > 0.5)
+    back = int(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))  # the border: the background's level
+    do_invert = invert == "yes" or (invert == "auto" and back > (low + high) / 2)  # lighter than the strokes
     if do_invert:
-        gray = ImageOps.invert(gray)
+        gray, back, low, high = ImageOps.invert(gray), 255 - back, 255 - high, 255 - low
+    if 0 < back < (low + high) / 2:  # a gray background (a photo of paper) made black, strokes stretched to 255
+        gray = gray.point(lambda v: round(max(0, v - back) * 255 / (high - back)))
     w, h = gray.size
     scale = IMAGE_SIZE / max(w, h)  # resized first, then padded: a 60000x28 strip was padded to 60000x60000 (3.6 GB)
     fit = (max(1, round(w * scale)), max(1, round(h * scale)))  # a thin line stays one pixel, not zero (ImageOps.pad)
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", action="store_true",
                    help="evaluate on the run's test images and compare with its recorded final test accuracy")
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
-                   help="make the background black like MNIST: auto (when the border is mostly light), yes, no")
+                   help="make the background black like MNIST: auto (when the border is lighter than the strokes), yes, no")
     args = p.parse_args(argv)
     return exit_code_of(lambda: _run(args), p.prog)
 

@@ -188,7 +188,7 @@ def test_group_options_are_kept(tmp_path, with_hydra_yaml):
 
 
 @pytest.mark.parametrize("bad", ["--out", "--onnx"])
-def test_both_files_or_neither(tmp_path, bad):
+def test_both_files_or_neither(tmp_path, monkeypatch, bad):
     """An --out that could not be written failed after the ONNX file was written (9 s of export),
     leaving it and the dirs made for it; an --onnx that could not be written was named by its
     temporary file (.a.onnx.tmp.onnx)."""
@@ -200,11 +200,11 @@ def test_both_files_or_neither(tmp_path, bad):
     out, onnx = tmp_path / "new" / "experiment" / "a.yaml", tmp_path / "new" / "onnx" / "a.onnx"
     if bad == "--out":
         out = tmp_path / "afile" / "experiment" / "a.yaml"
-    else:
-        onnx = tmp_path / "new" / "onnx"
-        onnx.mkdir(parents=True)
-        onnx = onnx / "a.onnx"
-        onnx.mkdir()  # a directory by that name: not replaced by the file, even with --force
+    else:  # a directory that takes no new files (chmod 000 does not stop root, who runs CI)
+        def refused(run, path):  # noqa: ANN001, ANN202
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(export, "export_onnx", refused)
     files = lambda: {p: v for p, v in snapshot(tmp_path).items() if not (tmp_path / p).is_dir()}  # noqa: E731
     before, dirs = files(), sorted(tmp_path.rglob("*"))
     proc = run_inproc(["mnist_sweep.export", str(tmp_path), "--out", str(out), "--onnx", str(onnx), "--force"],

@@ -16,21 +16,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from mnist_sweep import PROJECT_ROOT, results
+from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
+from mnist_sweep.reuse import finished, finished_diff, sweep_runs
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
@@ -64,70 +63,6 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
         config_dir = trial_config_dir(row, board, "confirm")
         out[f"trial_{int(row.trial):04d}"] = (selection(config_dir), config_dir.parent)
     return out
-
-
-@functools.lru_cache(maxsize=1)
-def default_config() -> dict:
-    """The project's default config, resolved: what a key added later defaults to."""
-    return resolved([], [])
-
-
-MISSING = "<missing>"
-
-
-def first_difference(a: Any, b: Any, path: str = "", defaults: Any = None) -> str | None:
-    """The first dotted key where a saved config ``a`` and the asked-for ``b`` differ, with both
-    values. A key missing from ``a`` that ``b`` sets to its default (``defaults``: the project's
-    default config) is no difference: a run saved before the key existed trained as that default
-    does (keys are added with defaults that keep the old behaviour, e.g. trainer.ema_decay=null)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        defaults = defaults if isinstance(defaults, dict) else {}
-        for k in sorted(set(a) | set(b), key=str):
-            if k not in a and k in defaults and b.get(k) == defaults[k]:
-                continue
-            d = first_difference(a.get(k, MISSING), b.get(k, MISSING), f"{path}.{k}" if path else str(k), defaults.get(k))
-            if d:
-                return d
-        return None
-    return None if a == b else f"{path}: {a!r} there, {b!r} asked for"
-
-
-def sweep_runs(trial_dir: Path | None) -> list[Path]:
-    """A sweep trial's own run dirs: its first seed and, with hydra.sweeper.repeats, its further
-    seeds (``seed_<n>/``); none for an experiment."""
-    return [] if trial_dir is None else [trial_dir, *sorted(trial_dir.glob("seed_*"))]
-
-
-OUT_FIX = "remove that run dir (confirm trains it again) or give another --out"
-
-
-def finished(run_dir: Path) -> dict | None:
-    """The result.json of a complete run in ``run_dir``; None where there is none (no file, or a
-    run that did not complete); a damaged one is a MnistSweepError naming it."""
-    result, why = results.load(run_dir)
-    if why == "no such file":
-        return None
-    if why:
-        raise MnistSweepError(f"{run_dir / results.FILENAME}: {why}; {OUT_FIX}")
-    return result if result.get("status") == "complete" else None
-
-
-def finished_diff(run_dir: Path, wanted: dict) -> str | None:
-    """None when ``run_dir`` holds a complete run of exactly ``wanted``; else what differs. A
-    damaged result.json or saved config is a MnistSweepError naming the file (it was a traceback)."""
-    from omegaconf import OmegaConf
-
-    if finished(run_dir) is None:
-        return "no complete run"
-    config = run_dir / ".hydra" / "config.yaml"
-    try:
-        saved = OmegaConf.to_container(results.read_config(run_dir), resolve=True)
-    except MnistSweepError as e:
-        raise MnistSweepError(f"{str(e).split('; ')[0]}; {OUT_FIX}") from None
-    except Exception as e:  # noqa: BLE001 - an interpolation that no longer resolves (edited by hand?)
-        raise MnistSweepError(f"{config}: does not resolve ({type(e).__name__}: {str(e).splitlines()[0]}); "
-                              f"{OUT_FIX}") from None
-    return first_difference(saved, wanted, defaults=default_config())
 
 
 def run_overrides(select: list[str], seed: int, extra: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import assert_one_line_error, run, run_inproc, snapshot, sweep_args
-from mnist_sweep import confirm
+from mnist_sweep import confirm, reuse
 from test_reproduce import fake_sweep
 
 SMALL = ["--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "trainer.max_epochs=1"]
@@ -95,7 +95,7 @@ def test_confirm_reuses_a_sweeps_repeats_trained_with_its_protocol(tmp_path):
         assert df.loc[0, f"seed_{seed}"] == json.loads((d / "result.json").read_text())["test_acc_final"]
     select = ["--config-path", str(trial / ".hydra"), "--config-name", "config"]
     full = confirm.resolved(select, [*confirm.FULL_TRAIN, "trainer.seed=1"])  # all 60k images: not what the sweep ran
-    assert confirm.finished_diff(trial, full) == "data.test_limit: 256 there, None asked for"  # the first key differing
+    assert reuse.finished_diff(trial, full) == "data.test_limit: 256 there, None asked for"  # the first key differing
 
 
 BAD_CONFIRMS = [
@@ -146,12 +146,12 @@ def test_a_key_added_later_at_its_default_is_no_difference():
     saved = {"trainer": {"seed": 1}, "model": {"c1": 8}}  # saved before ema_decay and k1 existed
     defaults = {"trainer": {"seed": 0, "ema_decay": None}, "model": {"c1": 8, "k1": 3}}
     same = {"trainer": {"seed": 1, "ema_decay": None}, "model": {"c1": 8, "k1": 3}}
-    assert confirm.first_difference(saved, same, defaults=defaults) is None
-    assert confirm.first_difference(saved, same) == "model.k1: '<missing>' there, 3 asked for"  # no defaults known
+    assert reuse.first_difference(saved, same, defaults=defaults) is None
+    assert reuse.first_difference(saved, same) == "model.k1: '<missing>' there, 3 asked for"  # no defaults known
     other = {"trainer": {"seed": 1, "ema_decay": 0.999}, "model": {"c1": 8, "k1": 3}}
-    assert confirm.first_difference(saved, other, defaults=defaults) == "trainer.ema_decay: '<missing>' there, 0.999 asked for"
-    assert confirm.first_difference(same, saved, defaults=defaults) == "model.k1: 3 there, '<missing>' asked for"
-    assert confirm.first_difference(saved, {**same, "model": {"c1": 8, "k1": 5}}, defaults=defaults) == (
+    assert reuse.first_difference(saved, other, defaults=defaults) == "trainer.ema_decay: '<missing>' there, 0.999 asked for"
+    assert reuse.first_difference(same, saved, defaults=defaults) == "model.k1: 3 there, '<missing>' asked for"
+    assert reuse.first_difference(saved, {**same, "model": {"c1": 8, "k1": 5}}, defaults=defaults) == (
         "model.k1: '<missing>' there, 5 asked for")
 
 

@@ -205,24 +205,24 @@ def check_onnx(out: Path, force: bool) -> None:
 
 
 def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
-    """Export, check parity, then move into place (a failed check leaves nothing behind)."""
+    """Export and check in a temporary file, then rename (results.atomic_write: a killed one's is removed later)."""
     check_onnx(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.onnx")
-    try:
-        meta = export_onnx(run, tmp)
+    got: dict[str, Any] = {}
+
+    def write(tmp: Path) -> None:
+        got["meta"] = export_onnx(run, tmp)
         n, diff, differ = onnx_parity(tmp, run)
         if differ or not diff <= ONNX_TOLERANCE:  # NaN compares false: a NaN difference is no pass
-            raise MnistSweepError(
-                f"--onnx {out}: onnxruntime disagrees with PyTorch on {differ} of {n:,} test images "
-                f"(max |logit diff| {diff:.2e}, bound {ONNX_TOLERANCE:.0e}); not written"
-            )
-        tmp.replace(out)
+            raise MnistSweepError(f"--onnx {out}: onnxruntime disagrees with PyTorch on {differ} of {n:,} test images "
+                                  f"(max |logit diff| {diff:.2e}, bound {ONNX_TOLERANCE:.0e}); not written")
+        got.update(n=n, diff=diff)
+
+    try:
+        results.atomic_write(out, write)
     except OSError as e:  # named by the file asked for, not the temporary one beside it
         raise MnistSweepError(f"--onnx {out}: cannot write in {out.parent} ({e.strerror or type(e).__name__}); "
                               "choose a writable directory or fix its permissions") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    meta, n, diff = got["meta"], got["n"], got["diff"]
     return "\n".join([
         (f"wrote {one_line(out)}; onnxruntime vs PyTorch on {n:,} test images: same prediction on all, "
          f"max |logit diff| {diff:.2e} (bound {ONNX_TOLERANCE:.0e})"),

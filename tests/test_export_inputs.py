@@ -55,3 +55,19 @@ def test_an_output_under_a_file_or_that_is_a_directory_is_refused_first(tmp_path
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0] and err[0].startswith(f"error: {args[0]} "), (args, err)
         assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_killed_exports_temporary_file_is_removed_later(tmp_path, capsys):
+    """--onnx wrote .m.onnx.tmp.onnx beside the file, a fixed name: a killed export left it for good
+    (and two exports to one file shared it). It is results.atomic_write's unique temporary now, and
+    one an hour old is removed by the next export there."""
+    import os
+    import time
+
+    out = tmp_path / "out" / "m.onnx"
+    out.parent.mkdir()
+    stale = out.parent / ".m.onnx.k1ll3d.tmp"
+    stale.write_bytes(b"half an onnx file")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    assert export.main([str(board(tmp_path)), "--onnx", str(out)]) == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["m.onnx"]

@@ -29,7 +29,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
-from mnist_sweep.reuse import finished, finished_diff, sweep_runs
+from mnist_sweep.reuse import check_not_in_the_way, finished_diff, sweep_runs
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
@@ -99,15 +99,9 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str],
     """Train once with ``overrides`` (``checked_overrides``), or reuse a finished run of that config:
     in ``run_dir``, or one of the sweep's own runs of the trial (its seeds, when the sweep trained
     with this protocol); returns its result.json and the run dir reused (None: trained now)."""
-    wanted = resolved(select, overrides)
-    result = run_dir / "result.json"
-    if (done_here := finished(run_dir)) is not None:
-        diff = finished_diff(run_dir, wanted)
-        if diff is None:
-            return done_here, run_dir
-        raise MnistSweepError(
-            f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove that run"
-        )
+    if (done_here := check_not_in_the_way(run_dir, select, overrides)) is not None:
+        return done_here, run_dir
+    wanted, result = resolved(select, overrides), run_dir / "result.json"
     for done in sweep_runs(trial_dir):
         try:
             same = finished_diff(done, wanted) is None
@@ -164,6 +158,8 @@ def _run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override), trial_dir)  # all checked first
             for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
+    for name, sel, seed, overrides, _ in jobs:  # a run of another config in --out: refused before any training
+        check_not_in_the_way(out / name / f"seed_{seed}", sel, overrides)
     protocol = protocol_line(chosen, args.override)
     made = [*reversed(out.absolute().parents), out.absolute(), *(out.absolute() / name for name in chosen)]
     created = [d for d in made if not d.exists()]  # what a failure removes again, while empty

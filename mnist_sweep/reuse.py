@@ -76,3 +76,15 @@ def finished_diff(run_dir: Path, wanted: dict) -> str | None:
         raise MnistSweepError(f"{config}: does not resolve ({type(e).__name__}: {str(e).splitlines()[0]}); "
                               f"{OUT_FIX}") from None
     return first_difference(saved, wanted, defaults=default_config())
+
+
+def check_not_in_the_way(run_dir: Path, select: list[str], overrides: list[str]) -> dict | None:
+    """The result.json of ``run_dir``'s finished run of exactly this config (``select`` and
+    ``overrides``), to reuse; None where it holds no finished run; a MnistSweepError where it holds
+    one of another config, which confirm would neither reuse nor replace."""
+    if (done := finished(run_dir)) is None:
+        return None
+    if diff := finished_diff(run_dir, resolved(select, overrides)):
+        raise MnistSweepError(f"{run_dir}: holds a finished run of another config ({diff}); give another --out or remove "
+                              "that run")
+    return done

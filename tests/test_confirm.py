@@ -205,3 +205,19 @@ def test_a_failed_run_leaves_no_out_dir_behind(tmp_path):
                        *SMALL, "--set", f"data.root={tmp_path / 'no_data'}"], cwd=tmp_path)
     assert_one_line_error(proc, "training failed", "no_data")
     assert snapshot(tmp_path) == before
+
+
+def test_a_run_of_another_config_in_out_is_refused_before_anything_is_printed_or_trained(tmp_path):
+    """The run dir of a seed holding a finished run of another config (an earlier confirm with other
+    --set values) was met when that seed's turn came: after 'confirming ...', and after the seeds
+    before it had trained."""
+    sw = fake_sweep(tmp_path)
+    seed = tmp_path / "out" / "trial_0000" / "seed_1"
+    (seed / ".hydra").mkdir(parents=True)
+    (seed / "result.json").write_text('{"status": "complete", "test_acc_final": 0.5, "epochs": 1}')
+    (seed / ".hydra" / "config.yaml").write_text((sw / "trial_0000" / ".hydra" / "config.yaml").read_text())
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "2", "--parallel", "1",
+                       "--out", str(tmp_path / "out"), *SMALL], cwd=tmp_path)
+    assert_one_line_error(proc, f"{seed}: holds a finished run of another config (", "give another --out")
+    assert proc.stdout == "" and snapshot(tmp_path) == before

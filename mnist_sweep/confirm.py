@@ -134,6 +134,30 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("mean", ascending=False)
 
 
+def earlier_rows(path: Path, names: list[str]) -> pd.DataFrame:
+    """The rows of ``path``, an earlier confirm's robustness.csv in --out, for configs not confirmed
+    now: written again with this table's, not lost (a damaged file is one line, before any training)."""
+    if not path.exists():
+        return pd.DataFrame()
+    try:
+        old = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise MnistSweepError(f"{path}: not a readable CSV ({type(e).__name__}); remove it or give another --out") from None
+    if not {"config", "mean"} <= set(old.columns):
+        raise MnistSweepError(f"{path}: not a confirm's table (no config or mean column); remove it or give another --out")
+    return old[~old["config"].isin(names)]
+
+
+def with_earlier(df: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """This table and the earlier rows kept, best mean first, the seed columns in order after epochs."""
+    if kept.empty:
+        return df
+    both = pd.concat([df, kept], ignore_index=True).sort_values("mean", ascending=False)
+    seeds = sorted((c for c in both.columns if c.startswith("seed_")), key=lambda c: int(c[5:]) if c[5:].isdigit() else 0)
+    head = [c for c in ("config", "params", "epochs") if c in both.columns]
+    return both[head + seeds + [c for c in both.columns if c not in head + seeds]]
+
+
 def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> str:
     """What the runs train and test on, saying which subset limits of the trials were dropped."""
     dropped = set()
@@ -160,6 +184,7 @@ def _run(args: argparse.Namespace) -> None:
             for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
     for name, sel, seed, overrides, _ in jobs:  # a run of another config in --out: refused before any training
         check_not_in_the_way(out / name / f"seed_{seed}", sel, overrides)
+    kept = earlier_rows(out / "robustness.csv", list(chosen))
     protocol = protocol_line(chosen, args.override)
     made = [*reversed(out.absolute().parents), out.absolute(), *(out.absolute() / name for name in chosen)]
     created = [d for d in made if not d.exists()]  # what a failure removes again, while empty
@@ -188,7 +213,7 @@ def _run(args: argparse.Namespace) -> None:
                 d.rmdir()
         raise
     df = table(done)
-    write_csv(df, out / "robustness.csv")
+    write_csv(with_earlier(df, kept), out / "robustness.csv")
     shown = df.copy()
     for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:
         shown[c] = shown[c].map(lambda v: f"{100 * v:.2f}%")
@@ -198,6 +223,8 @@ def _run(args: argparse.Namespace) -> None:
     if reused:
         print(f"reused {len(reused)} of {plural(len(jobs), 'run')}, finished before with these exact configs: "
               f"{', '.join(reused)}")
+    if not kept.empty:
+        print(f"kept the earlier {plural(len(kept), 'row')} of {', '.join(map(str, kept['config']))} (not confirmed now)")
     print(f"written {out / 'robustness.csv'}")
 
 

@@ -221,3 +221,24 @@ def test_a_run_of_another_config_in_out_is_refused_before_anything_is_printed_or
                        "--out", str(tmp_path / "out"), *SMALL], cwd=tmp_path)
     assert_one_line_error(proc, f"{seed}: holds a finished run of another config (", "give another --out")
     assert proc.stdout == "" and snapshot(tmp_path) == before
+
+
+def test_an_earlier_confirms_rows_in_out_are_kept_and_a_damaged_table_refused_first(tmp_path):
+    """A second confirm into the same --out (the default outputs/confirm) rewrote robustness.csv with
+    its own configs only: the earlier confirm's rows were lost, though their runs stayed."""
+    sw, out = fake_sweep(tmp_path), tmp_path / "out"
+    argv = ["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(out), *SMALL]
+    assert run_inproc(argv, cwd=tmp_path).returncode == 0
+    table = out / "robustness.csv"
+    earlier = "trial_0009,900,1,0.5,0.6,0.55,0.05,0.5,0/2,0.994,1.0\n"
+    table.write_text(table.read_text().splitlines()[0].replace("seed_1,", "seed_1,seed_2,") + "\n" + earlier)
+    proc = run_inproc(argv, cwd=tmp_path)  # seed 1 is reused: nothing trains
+    assert proc.returncode == 0, proc.stderr
+    assert "kept the earlier 1 row of trial_0009" in proc.stdout
+    rows = pd.read_csv(table).set_index("config")
+    assert list(rows.index) == ["trial_0009", "trial_0000"] and rows.loc["trial_0009", "seed_2"] == 0.6
+    table.write_text("garbage\x00\n")
+    before = snapshot(tmp_path)
+    proc = run_inproc(argv, cwd=tmp_path)
+    assert_one_line_error(proc, f"{table}: not a confirm's table", "another --out")
+    assert proc.stdout == "" and snapshot(tmp_path) == before

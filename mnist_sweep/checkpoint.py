@@ -6,15 +6,18 @@ import errno
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import MnistSweepError
+
+if TYPE_CHECKING:
+    from mnist_sweep.config.settings import Settings
 
 
 @dataclass
@@ -49,10 +52,10 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
                else "the run did not finish, or trained with trainer.save_checkpoint=false")
         raise MnistSweepError(f"{d}: no model.pt ({why}); pick a complete run")
     cfg = results.read_config(d)
-    _check(cfg, config)
+    spec = _check(cfg, config).model  # as train builds it: keys a run from an older version lacks take their defaults
     cfg.data.root = results.run_data_root(d, cfg.data.get("root"))  # a relative one: from where the run started
     try:
-        model = mmodel.build(OmegaConf.to_container(cfg.model, resolve=True))
+        model = mmodel.build(spec)
     except MnistSweepError:
         raise
     except Exception as e:  # noqa: BLE001 - a damaged or foreign config
@@ -87,8 +90,8 @@ def _loops(path: Path) -> bool:
     return False
 
 
-def _check(cfg: DictConfig, config: Path) -> None:
-    """The saved config validated as train validates it: edited by hand (a bad value, a renamed
+def _check(cfg: DictConfig, config: Path) -> Settings:
+    """The saved config validated as train validates it (its Settings returned): edited by hand (a bad value, a renamed
     key, a missing section), it is one line naming the file; it was a model error naming no file,
     a TypeError traceback (data.test_limit: abc), or a silently wrong test set (test_limit: -5)."""
     from mnist_sweep.config.settings import validate
@@ -97,7 +100,7 @@ def _check(cfg: DictConfig, config: Path) -> None:
     if missing := [s for s in ("model", "optimizer", "scheduler", "data", "trainer") if s not in cfg]:
         raise MnistSweepError(f"{config}: no {', '.join(missing)} section; {fix}")
     try:
-        validate(cfg)
+        return validate(cfg)
     except MnistSweepError as e:
         raise MnistSweepError(f"{config}: {e}; {fix}") from None
 

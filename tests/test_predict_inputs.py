@@ -153,3 +153,19 @@ def test_a_photo_of_a_digit_on_gray_paper_reads_as_mnist(tmp_path):
         assert got.inverted is inverted and float((got.x - want).abs().max()) * 0.3081 < 0.02, name
     forced = predict.load_image(tmp_path / "paper.png", "no")  # not inverted: a light background is left as it is
     assert not forced.inverted and float(forced.x.min()) * 0.3081 + 0.1307 > 0.05
+
+
+def test_a_run_from_before_a_model_key_existed_loads_as_train_takes_it(tmp_path):
+    """A saved config without model.block (a run from before blocks had kinds) validated, since the
+    schema has its default, but the net was built from the raw section: 'model.block: missing'.
+    The net is built from the validated spec, as train builds it."""
+    from mnist_sweep import checkpoint
+
+    d = tmp_path / "run"
+    state = made_run(d)
+    config = d / ".hydra" / "config.yaml"
+    text = config.read_text()
+    assert "\n  block: plain\n" in text
+    config.write_text(text.replace("\n  block: plain\n", "\n"))
+    run = checkpoint.load(d)
+    assert all(torch.equal(run.model.state_dict()[k], v) for k, v in state.items())

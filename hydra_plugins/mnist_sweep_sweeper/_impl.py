@@ -20,7 +20,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _liveness, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _liveness, _resume, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -92,11 +92,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             return
         grid = self._grid(space)
         queued = [self._warm_start(item, space) for item in self.conf.enqueue] if worker_index() == 0 else []
-        study = _study.open_study(
-            self.storage, self.study_name, self._sampler(grid, None), self.pruner, self._get_directions(),
-            self.conf.heartbeat_interval, self.conf.grace_period,
-        )
-        _space.check_study(study, space)  # before any trial is asked: nothing recorded for a changed space
+        directions = self._get_directions()
+        study = _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
+                                  self.conf.heartbeat_interval, self.conf.grace_period)
+        _resume.check_study(study, space, directions)  # before any trial is asked: nothing recorded for a changed space
         _study.name_metrics(study, metric_names(self.config))
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)

@@ -227,24 +227,6 @@ def grid(space: SearchSpace) -> dict[str, list[Any]]:
     return out
 
 
-def check_study(study: optuna.Study, space: SearchSpace) -> None:
-    """Before any trial is asked: each searched key against the distribution the study's trials
-    sampled it from. Optuna refuses other choices (or another kind) for a parameter of a study at
-    its first trial, which would be left failed in the storage at every resume."""
-    recorded: dict[str, BaseDistribution] = {}
-    for t in study.get_trials(deepcopy=False):
-        recorded.update(t.distributions)  # the latest trial's last
-    for name, new in space.distributions.items():
-        old = recorded.get(name)
-        if old is None or (why := _optuna.incompatible(old, new)) is None:
-            continue
-        raise SweepError(
-            f"hydra.sweeper.params.{name}: the study '{study.study_name}' searched it as {describe(old)}, this run "
-            f"as {describe(new)}, and Optuna cannot change that within a study ({why.rstrip('.')}); keep '{name}={describe(old)}' to resume, "
-            "or give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new study"
-        )
-
-
 def describe(dist: BaseDistribution) -> str:
     """A distribution in the override syntax that gives it."""
     if isinstance(dist, CategoricalDistribution):

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of, interpreter
+from mnist_sweep.errors import one_line
 
 ENTRY_POINTS = [  # (name, what it does, how to call it)
     ("train", "train one config", "python -m mnist_sweep.train [key=value ...]"),
@@ -29,7 +31,20 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def not_a_subcommand(argv: list[str]) -> str | None:
+    """The error line for an entry point's name given as a subcommand (``python -m mnist_sweep train
+    ...``), with the module's own command to paste; None for anything else."""
+    names = {name.split()[0] for name, _, _ in ENTRY_POINTS}
+    if not argv or argv[0] not in names:
+        return None
+    command = shlex.join([interpreter(), "-m", f"mnist_sweep.{argv[0]}", *argv[1:]])
+    return "error: " + one_line(f"{argv[0]}: not a subcommand (python -m mnist_sweep only lists the entry points); run {command}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if bad := not_a_subcommand(sys.argv[1:] if argv is None else argv):
+        print(bad, file=sys.stderr)
+        return 2
     p = CliParser(prog="python -m mnist_sweep", description=usage(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.parse_args(argv)  # no arguments: anything else is one error line and exit 2
     return exit_code_of(lambda: print(usage()))

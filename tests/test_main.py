@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import assert_one_line_error, run
+from conftest import assert_one_line_error, run, run_inproc
 from mnist_sweep.__main__ import ENTRY_POINTS, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +22,16 @@ def test_lists_every_entry_point(tmp_path):
     for line, (_, _, cmd) in zip(lines, ENTRY_POINTS):
         assert line.rstrip().endswith(cmd)
     assert_one_line_error(run(["mnist_sweep", "bogus"], cwd=tmp_path), "bogus")
+
+
+def test_an_entry_point_given_as_a_subcommand_names_its_module(tmp_path):
+    """``python -m mnist_sweep leaderboard DIR`` (each listed name, arguments kept): one line with the
+    module's own command to paste, nothing run; it said 'unrecognized arguments: leaderboard DIR'."""
+    for name in sorted({n.split()[0] for n, _, _ in ENTRY_POINTS}):
+        proc = run_inproc(["mnist_sweep.__main__", name, "some dir", "-m"], tmp_path)
+        last = assert_one_line_error(proc, f"error: {name}: not a subcommand", f"-m mnist_sweep.{name} 'some dir' -m")
+        assert proc.returncode == 2 and proc.stdout == "", last
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_listed_module_exists_and_has_main():

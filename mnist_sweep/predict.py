@@ -23,7 +23,7 @@ import torch
 
 from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, check_cli, exit_code_of
 from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError, one_line
 from mnist_sweep.model import IMAGE_SIZE
 
@@ -202,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="evaluate on the run's test images and compare with its recorded final test accuracy")
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="make the background black like MNIST: auto (when the border is lighter than the strokes), yes, no")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)  # a flag among the images too: RUN --test a.png ('unrecognized: a.png')
+    if bad := check_cli(p.prog, args):  # what CliParser.parse_args checks
+        p.error(bad)
     return exit_code_of(lambda: _run(args), p.prog)
 
 

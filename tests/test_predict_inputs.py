@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from conftest import exit_code
 from mnist_sweep import predict
 from test_predict import made_run, one_error
 
@@ -169,3 +170,18 @@ def test_a_run_from_before_a_model_key_existed_loads_as_train_takes_it(tmp_path)
     config.write_text(text.replace("\n  block: plain\n", "\n"))
     run = checkpoint.load(d)
     assert all(torch.equal(run.model.state_dict()[k], v) for k, v in state.items())
+
+
+def test_a_flag_among_the_images_is_read_as_a_flag(tmp_path, capsys):
+    """'RUN --invert no a.png b.png' or 'RUN a.png --test b.png' was 'unrecognized arguments: b.png':
+    argparse ends a nargs='*' positional at the first flag; intermixed parsing reads them all."""
+    a = np.zeros((28, 28), np.uint8)
+    a[4:24, 12:16] = 255
+    for name in ("a.png", "b.png"):
+        Image.fromarray(a).save(tmp_path / name)
+    made_run(tmp_path / "run")
+    assert predict.main([str(tmp_path / "run"), str(tmp_path / "a.png"), "--invert", "no", str(tmp_path / "b.png")]) == 0
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == [str(tmp_path / "a.png"),
+                                                                                      str(tmp_path / "b.png")]
+    assert exit_code(predict.main, [str(tmp_path / "run"), "--invert", "no", ""]) == 2  # the flags' checks still run
+    assert capsys.readouterr().err.startswith("error: images: must be image files, got ''")

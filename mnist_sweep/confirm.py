@@ -29,7 +29,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
-from mnist_sweep.reuse import check_not_in_the_way, finished_diff, sweep_runs
+from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
@@ -177,6 +177,19 @@ def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[
     return line
 
 
+def model_changes(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> list[str]:
+    """One line per config whose model ``--set`` changes (model.c1=16, model=...): its results are
+    another model's, not the trial's or experiment's its name says."""
+    if not extra:
+        return []
+    lines = []
+    for name, (sel, _) in chosen.items():
+        if diff := first_difference(resolved(sel, [])["model"], resolved(sel, extra)["model"], "model"):
+            lines.append(f"note: --set changes the model of {name} ({diff.replace(' there,', ' in its config,').replace(' asked for', ' with --set')}): "
+                         "its rows are that model's, not the one it is named after")
+    return lines
+
+
 def _run(args: argparse.Namespace) -> None:
     chosen = candidates(args)
     out = Path(args.out)
@@ -190,7 +203,7 @@ def _run(args: argparse.Namespace) -> None:
     created = [d for d in made if not d.exists()]  # what a failure removes again, while empty
     out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
     print(f"confirming {plural(len(chosen), 'config')} x {plural(args.seeds, 'seed')} -> {out}", flush=True)
-    print(protocol, flush=True)
+    print(protocol, *model_changes(chosen, args.override), sep="\n", flush=True)
 
     def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict, Path | None]:
         name, sel, seed, overrides, trial_dir = item

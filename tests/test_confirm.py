@@ -242,3 +242,15 @@ def test_an_earlier_confirms_rows_in_out_are_kept_and_a_damaged_table_refused_fi
     proc = run_inproc(argv, cwd=tmp_path)
     assert_one_line_error(proc, f"{table}: not a confirm's table", "another --out")
     assert proc.stdout == "" and snapshot(tmp_path) == before
+
+
+def test_a_set_that_changes_the_model_says_so(tmp_path):
+    """--set model.c1=16 trained another model under the trial's name with not a word: the table read
+    as the trial's own results."""
+    from mnist_sweep.reproduce import selection
+
+    chosen = {"trial_0000": (selection(fake_sweep(tmp_path) / "trial_0000" / ".hydra"), None)}
+    [line] = confirm.model_changes(chosen, ["trainer.max_epochs=1", "model.c1=16"])
+    assert line.startswith("note: --set changes the model of trial_0000 (model.c1: ") and "16 with --set" in line, line
+    assert confirm.model_changes(chosen, ["trainer.max_epochs=1", "data.train_limit=512"]) == []
+    assert confirm.model_changes(chosen, []) == []

@@ -479,6 +479,18 @@ def test_a_resume_with_other_directions_is_refused_before_any_trial(tmp_path, as
     assert sorted(p.name for p in (tmp_path / "dirs").iterdir()) == ["optuna.db"]
 
 
+@pytest.mark.parametrize("extra, needle", [
+    (["trainer.objectives=[val_acc,params]"], "1 direction (maximize) for 2 objectives"),
+    (["hydra.sweeper.direction=[maximize,minimize]"], "2 directions (maximize,minimize) for 1 objective"),
+])
+def test_directions_that_do_not_match_the_objectives_stop_the_sweep_before_the_study(tmp_path, extra, needle):
+    """Optuna fails a trial told another number of values than the study's directions: every trial
+    failed while listed 'complete', and the sweep exited 0. Now one line, before the study is made."""
+    proc = run_inproc(sweep_args(tmp_path, "objs", 2, "model.c3=choice(8,16)", *extra), cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.direction: ", needle, "give one per objective")
+    assert not (tmp_path / "objs").exists()
+
+
 def test_a_few_rejections_among_trained_trials_do_not_warn(tmp_path, monkeypatch):
     from hydra_plugins.mnist_sweep_sweeper import _loop
     monkeypatch.setattr(_loop, "CROWDED_AT", 2)  # checked at trial 2: 2 rejected of 3 told

@@ -116,7 +116,13 @@ def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, t
             raise MnistSweepError(f"{weights}: holds a pickled Python object ({found[1]}), not only weights (a whole "
                                   "model saved with torch.save(model)?); save model.state_dict() instead, or give the "
                                   "model.pt a training run wrote") from None
+        if isinstance(e, OSError) and e.errno is not None:  # the system's refusal: no content to blame
+            raise MnistSweepError(f"{weights}: cannot be read ({e.strerror}); make it readable (chmod u+r)") from None
         reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0] or type(e).__name__  # its first sentence
+        with open(weights, "rb") as f:  # torch writes a zip archive (PK), before 1.6 a pickle (0x80)
+            head = f.read(8)
+        if not head.startswith((b"PK", b"\x80")):  # torch's words were 'EOFError' or a KeyError's '101'
+            reason = f"neither a zip archive nor a pickle: it begins {head!r}" if head else "an empty file, 0 bytes"
         raise MnistSweepError(f"{weights}: damaged (truncated?) or not a PyTorch checkpoint ({reason}); copy it again "
                               "from the run that wrote it, or train the run again") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

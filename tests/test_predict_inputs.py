@@ -185,3 +185,23 @@ def test_a_flag_among_the_images_is_read_as_a_flag(tmp_path, capsys):
                                                                                       str(tmp_path / "b.png")]
     assert exit_code(predict.main, [str(tmp_path / "run"), "--invert", "no", ""]) == 2  # the flags' checks still run
     assert capsys.readouterr().err.startswith("error: images: must be image files, got ''")
+
+
+def test_a_model_pt_that_is_text_empty_or_unreadable_says_which(tmp_path, capsys, monkeypatch):
+    """torch's words for a text file were a KeyError's '101' ('... not a PyTorch checkpoint (101)'),
+    for an empty one 'EOFError'; a file the system refused was told to be damaged."""
+    d = tmp_path / "run"
+    made_run(d)
+    (d / "model.pt").write_text("hello, not weights")
+    line = one_error(capsys, [str(d), "--test"])
+    assert "model.pt: damaged (truncated?) or not a PyTorch checkpoint (neither a zip archive nor a pickle: it begins " \
+           "b'hello, n')" in line, line
+    (d / "model.pt").write_bytes(b"")
+    assert "not a PyTorch checkpoint (an empty file, 0 bytes)" in one_error(capsys, [str(d), "--test"])
+
+    def refused(path, *args, **kw):  # noqa: ANN001, ANN202 - chmod 000 does not stop root, who runs CI
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(torch, "load", refused)
+    line = one_error(capsys, [str(d), "--test"])
+    assert line.endswith("model.pt: cannot be read (Permission denied); make it readable (chmod u+r)"), line

@@ -116,7 +116,7 @@ def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, t
             raise MnistSweepError(f"{weights}: holds a pickled Python object ({found[1]}), not only weights (a whole "
                                   "model saved with torch.save(model)?); save model.state_dict() instead, or give the "
                                   "model.pt a training run wrote") from None
-        if isinstance(e, OSError) and e.errno is not None:  # the system's refusal: no content to blame
+        if isinstance(e, PermissionError):  # the system's refusal (torch's reader raises EINVAL for a cut-off zip)
             raise MnistSweepError(f"{weights}: cannot be read ({e.strerror}); make it readable (chmod u+r)") from None
         reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0] or type(e).__name__  # its first sentence
         with open(weights, "rb") as f:  # torch writes a zip archive (PK), before 1.6 a pickle (0x80)

@@ -254,6 +254,27 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
     assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
 
 
+def test_workers_are_capped_at_the_usable_cpus_and_the_runs_the_sweep_can_have(monkeypatch):
+    """hydra.sweeper.workers=64 on a 2-core machine started 63 helpers for one trial: each imported
+    torch on the 2 cores, and the sweep had not ended after 10 minutes."""
+    from hydra_plugins.mnist_sweep_sweeper import _workers
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    assert _workers.worker_count(64, 10, 1) == 2  # one per CPU
+    assert _workers.worker_count(4, 1, 1) == 1 and _workers.worker_count(4, 1, 3) == 2  # n_trials x seeds runs
+    assert _workers.worker_count(2, 14, 1) == 2 and _workers.worker_count(1, 5, 1) == 1  # within both: as asked
+
+
+def test_a_one_trial_sweep_starts_no_helper_for_its_extra_workers(tmp_path, monkeypatch):
+    from hydra_plugins.mnist_sweep_sweeper import _workers
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    args = [a for a in sweep_args(tmp_path, "one", 1, "model.c3=choice(8,16)") if a != "hydra.sweeper.workers=1"]
+    proc = run([*args, "hydra.sweeper.workers=8"], cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert "hydra.sweeper.workers=8: the sweep has 1 run at most, so 1 worker runs" in out
+    assert "started worker" not in out and not list((tmp_path / "one").glob("worker-*.log"))
+
+
 @pytest.mark.slow
 def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(tmp_path):
     """A two-worker sweep on journal storage: both processes train, and the console shows one

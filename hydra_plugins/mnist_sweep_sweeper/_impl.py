@@ -27,7 +27,7 @@ from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
 from hydra_plugins.mnist_sweep_sweeper._precheck import Precheck
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
-from hydra_plugins.mnist_sweep_sweeper._workers import Helpers
+from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, worker_count
 from mnist_sweep import results
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
@@ -158,7 +158,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
     def _run(self, study: optuna.Study, space: _space.SearchSpace, grid: dict | None, sweep_dir: Path) -> None:
         """The loop in this process, with the helper workers beside it."""
-        helpers = Helpers(self.conf.workers if self.storage else 1, sweep_dir)
+        rep = self.conf.repeats
+        helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
         if self.conf.workers > 1 and not self.storage:
             log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
         progress = Progress(self.n_trials)
@@ -167,7 +168,6 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         helpers.start()
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
-        rep = self.conf.repeats
         repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
         loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
                     self.conf.constrain_to_target, repeats)

@@ -121,10 +121,15 @@ def missing_file(url: str) -> str | None:
         return None
     where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
     if path.is_dir():  # a sweep dir given as the file: name the file it holds
-        scheme, held = (JOURNAL_SCHEME, path / "journal.log") if kind == "journal" else ("sqlite:///", path / "optuna.db")
-        inside = f" (the {held.name} in it: {scheme}{held})" if held.is_file() else ""
-        return f"{redact(url)}: {path} is a directory{where}, not a {kind} file{inside}"
+        return a_directory(url, path, kind, where)
     return f"{redact(url)}: no such {kind} file {path}{where}"
+
+
+def a_directory(url: str, path: Path, kind: str, where: str = "") -> str:
+    """Why ``url`` cannot be opened: its file ``path`` is a directory; the file it holds, if any."""
+    scheme, held = (JOURNAL_SCHEME, path / "journal.log") if kind == "journal" else ("sqlite:///", path / "optuna.db")
+    inside = f" (the {held.name} in it: {scheme}{held})" if held.is_file() else ""
+    return f"{redact(url)}: {path} is a directory{where}, not a {kind} file{inside}"
 
 
 def check_userinfo(url: str) -> None:
@@ -151,6 +156,10 @@ def open_storage(
     line (read-only commands never write)."""
     import optuna
 
+    if (path := sqlite_path(url)) is not None and path.is_dir():  # SQLite: 'unable to open database file'
+        kind = "journal" if url.startswith(JOURNAL_SCHEME) else "SQLite"
+        file = f"{JOURNAL_SCHEME}{path / 'journal.log'}" if kind == "journal" else f"sqlite:///{path / 'optuna.db'}"
+        raise StorageError(f"{a_directory(url, path, kind)}; name a file, e.g. {file}")
     if url.startswith(JOURNAL_SCHEME):
         from optuna.storages.journal import JournalFileBackend
 

@@ -167,6 +167,20 @@ def test_a_directory_given_as_the_storage_file_is_named_so(tmp_path):
     assert missing_file(f"journal:///{tmp_path}") == f"journal:///{tmp_path}: {tmp_path} is a directory, not a journal file"
 
 
+@pytest.mark.parametrize("scheme, kind, file", [("sqlite:///", "SQLite", "optuna.db"), ("journal:///", "journal", "journal.log")])
+def test_a_sweep_given_a_directory_as_its_storage_file_names_it_and_a_file_in_it(tmp_path, scheme, kind, file):
+    """A sweep whose storage URL names a directory: SQLite said 'unable to open database file; use
+    e.g. sqlite:///outputs/...', of a URL whose only fault was the missing file name."""
+    from conftest import TINY, assert_one_line_error, run
+
+    (tmp_path / "dir").mkdir()
+    proc = run(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s",
+                f"hydra.sweeper.storage={scheme}{tmp_path}/dir"], cwd=tmp_path)
+    assert_one_line_error(proc, f"hydra.sweeper.storage: {scheme}{tmp_path}/dir: {tmp_path}/dir is a directory, not a "
+                                f"{kind} file; name a file, e.g. {scheme}{tmp_path}/dir/{file}")
+    assert not list((tmp_path / "dir").iterdir()) and not (tmp_path / "s").exists()
+
+
 def test_a_password_in_the_query_string_is_never_recorded(tmp_path, monkeypatch):
     """$MNIST_SWEEP_STORAGE='postgresql://me@db/x?password=...' (psycopg takes it there): storage.json
     recorded the URL with its password; only the userinfo's was dropped."""

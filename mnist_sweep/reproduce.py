@@ -20,11 +20,10 @@ import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
+from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.text import plural
-
-COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
 
 
 def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: str) -> pd.Series:
@@ -231,24 +230,6 @@ def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
     return pd.read_csv(out_dir / "metrics.csv")
 
 
-def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Side-by-side table over the recorded epochs (a pruned trial recorded fewer) and whether all match."""
-    n = len(recorded)
-    rec, rep = recorded.head(n).reset_index(drop=True), reproduced.head(n).reset_index(drop=True)
-    if len(rep) < n:
-        return pd.DataFrame(), False
-    a, b = rec[COMPARED].apply(pd.to_numeric), rep[COMPARED].apply(pd.to_numeric)
-    same = ((a == b) | (a.isna() & b.isna())).all(axis=1)  # no validation split (data.val_size=0): empty in both
-    table = pd.DataFrame({
-        "epoch": rec["epoch"],
-        "val_acc": rec["val_acc"], "val_acc_rerun": rep["val_acc"],
-        "test_acc": rec["test_acc"], "test_acc_rerun": rep["test_acc"],
-        "train_loss": rec["train_loss"], "train_loss_rerun": rep["train_loss"],
-        "match": same.map({True: "yes", False: "NO"}),
-    })
-    return table, bool(same.all())
-
-
 def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
     """(label, saved config dir, recorded metrics, default --out name): a leaderboard row (sweep dir or
     CSV, --rank or --trial) or one run dir (with ``.hydra/``: a trial's, a seed's, a train run's)."""
@@ -276,10 +257,9 @@ def _run(args: argparse.Namespace) -> None:
     table, ok = compare(recorded, reproduced)
     print(table.to_string(index=False))
     if not ok:
-        raise ReproductionMismatch(
-            f"{label}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
-            f"(re-run in {out}); same machine, threads and library versions?"
-        )
+        why = why_they_may_differ(config_dir.parent, out, selection(config_dir)[0] == "--config-path")
+        raise ReproductionMismatch(f"{label}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
+                                   f"(re-run in {out}); {why}")
     print(f"{label}: {'all ' if len(recorded) > 1 else ''}{plural(len(recorded), 'epoch')} reproduced exactly (re-run in {out})")
 
 

@@ -14,7 +14,7 @@ import yaml
 from conftest import assert_one_line_error, run, run_inproc, snapshot
 from mnist_sweep import checkpoint, export, mnist_files
 from mnist_sweep import data as mdata
-from mnist_sweep.reproduce import COMPARED
+from mnist_sweep.differences import COMPARED
 
 pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
 

@@ -2,6 +2,7 @@
 never trained, a trial's damaged saved config."""
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def test_epochs_without_validation_compare_equal():
     val_acc; NaN != NaN made every epoch 'NO' and reproduce exit 1, on an exact re-run."""
     import pandas as pd
 
-    from mnist_sweep.reproduce import compare
+    from mnist_sweep.differences import compare
 
     rows = pd.DataFrame({"epoch": [1, 2], "lr": [0.1, 0.05], "train_loss": [0.5, 0.4], "train_acc": [0.8, 0.9],
                          "val_loss": [None, None], "val_acc": [None, None], "test_loss": [0.3, 0.2],
@@ -270,3 +271,27 @@ def test_selection_reads_a_relative_data_root_from_where_the_run_started(tmp_pat
     assert selection(run / ".hydra")[-1] == f"data.root={start}/mnist"
     monkeypatch.chdir(start)
     assert f"data.root={start}/mnist" not in selection(run / ".hydra")  # read from here: the same dir
+
+
+def test_a_mismatch_names_what_differs_between_the_runs(tmp_path):
+    """A mismatch said only 'same machine, threads and library versions?', also of a bf16 run from a
+    GPU re-run on a CPU, or of a saved config edited by hand after the run."""
+    from mnist_sweep.differences import why_they_may_differ
+
+    def run(name: str, **result: object) -> Path:
+        (tmp_path / name).mkdir()
+        base = {"status": "complete", "params": 900, "host": "vm", "device": "cpu", "threads": 1, "precision": "fp32",
+                "versions": {"torch": "2.14.1", "numpy": "2.4.6"}}
+        (tmp_path / name / "result.json").write_text(json.dumps({**base, **result}))
+        return tmp_path / name
+
+    here = run("here")
+    gpu = run("gpu", host="gpu-box", device="cuda", precision="bf16", versions={"torch": "2.14.1+cu130", "numpy": "2.4.6"})
+    why = why_they_may_differ(gpu, here, saved_config=False)
+    assert why.startswith("possible causes: host gpu-box there, vm here; device cuda there, cpu here; precision bf16 "
+                          "there, fp32 here; torch 2.14.1+cu130 there, 2.14.1 here; bf16 autocast"), why
+    edited = why_they_may_differ(run("edited", params=800), here, saved_config=True)
+    assert edited == (f"possible causes: the saved config's model has 900 parameters, the run trained 800: "
+                      f"{tmp_path / 'edited' / '.hydra' / 'config.yaml'} was changed after the run (edited by hand?)")
+    assert "is not what its overrides.yaml compose" in why_they_may_differ(run("same"), here, saved_config=True)
+    assert why_they_may_differ(run("same2"), here, saved_config=False) == "same machine, threads and library versions?"

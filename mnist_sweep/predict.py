@@ -36,6 +36,7 @@ class Image28:
     x: torch.Tensor  # [1, 28, 28], normalized
     inverted: bool
     size: tuple[int, int]
+    background: int = 0  # the background's gray level (0-255) in the file, when made black; else 0
 
 
 def _gray(im: Any) -> Any:
@@ -118,7 +119,8 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     do_invert = invert == "yes" or (invert == "auto" and back > (low + high) / 2)  # lighter than the strokes
     if do_invert:
         gray, back, low, high = ImageOps.invert(gray), 255 - back, 255 - high, 255 - low
-    if 0 < back < (low + high) / 2:  # a gray background (a photo of paper) made black, strokes stretched to 255
+    leveled = 0 < back < (low + high) / 2
+    if leveled:  # a gray background (a photo of paper) made black, strokes stretched to 255
         gray = gray.point(lambda v: round(max(0, v - back) * 255 / (high - back)))
     w, h = gray.size
     scale = IMAGE_SIZE / max(w, h)  # resized first, then padded: a 60000x28 strip was padded to 60000x60000 (3.6 GB)
@@ -130,7 +132,7 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
         square.paste(gray, ((IMAGE_SIZE - fit[0]) // 2, (IMAGE_SIZE - fit[1]) // 2))
         gray = square
     x = torch.from_numpy(np.array(gray, dtype=np.uint8)).view(1, IMAGE_SIZE, IMAGE_SIZE)
-    return Image28(p, mdata.normalize(x), do_invert, size)
+    return Image28(p, mdata.normalize(x), do_invert, size, (255 - back if do_invert else back) if leveled else 0)
 
 
 def predict(model: torch.nn.Module, images: list[Image28]) -> list[tuple[int, float]]:
@@ -162,6 +164,8 @@ def _run(args: argparse.Namespace) -> None:
         notes = [f"{img.size[0]}x{img.size[1]} resized"] if img.size != (IMAGE_SIZE, IMAGE_SIZE) else []
         if img.inverted:
             notes.append("inverted: light background")
+        if img.background:
+            notes.append(f"gray background ({img.background}/255) made black")
         print(f"{one_line(img.path)}: {digit} (p={p:.3f})" + (f"  [{', '.join(notes)}]" if notes else ""))
     if args.test:
         correct, n, what = test_accuracy(run)

@@ -205,3 +205,16 @@ def test_a_model_pt_that_is_text_empty_or_unreadable_says_which(tmp_path, capsys
     monkeypatch.setattr(torch, "load", refused)
     line = one_error(capsys, [str(d), "--test"])
     assert line.endswith("model.pt: cannot be read (Permission denied); make it readable (chmod u+r)"), line
+
+
+def test_a_gray_background_made_black_is_said(tmp_path, capsys):
+    """The line says the background was made black, as it says an image was inverted."""
+    a = np.zeros((28, 28), np.float32)
+    a[4:24, 12:16] = 255
+    Image.fromarray(np.rint(120 - 0.35 * a).astype(np.uint8)).save(tmp_path / "dim.png")
+    Image.fromarray(a.astype(np.uint8)).save(tmp_path / "mnist.png")
+    made_run(tmp_path / "run")
+    assert predict.main([str(tmp_path / "run"), str(tmp_path / "dim.png"), str(tmp_path / "mnist.png")]) == 0
+    dim, mnist = capsys.readouterr().out.splitlines()
+    assert dim.endswith("[inverted: light background, gray background (120/255) made black]"), dim
+    assert "[" not in mnist, mnist

@@ -44,6 +44,9 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         if (d / "leaderboard.csv").is_file():
             raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "
                                   "leaderboard's trial_dir column)")
+        if runs := sorted(c.parent.parent for c in d.glob("*/.hydra/config.yaml")):  # confirm's, a multirun's
+            raise MnistSweepError(f"{d}: holds {len(runs)} run dirs, is none itself; give one of them: "
+                                  f"{', '.join(map(str, runs[:3]))}{', ...' if len(runs) > 3 else ''}")
         raise MnistSweepError(f"{d}: no .hydra/config.yaml, not a run or trial dir; give the dir a training run wrote")
     weights = d / "model.pt"
     result = results.read(d)

@@ -218,3 +218,13 @@ def test_a_gray_background_made_black_is_said(tmp_path, capsys):
     dim, mnist = capsys.readouterr().out.splitlines()
     assert dim.endswith("[inverted: light background, gray background (120/255) made black]"), dim
     assert "[" not in mnist, mnist
+
+
+def test_a_dir_of_runs_names_the_runs_in_it(tmp_path, capsys):
+    """A dir holding runs (confirm's seeds, a Hydra multirun without a leaderboard) was 'no
+    .hydra/config.yaml, not a run or trial dir': it names the runs to pick from."""
+    for i in range(4):
+        made_run(tmp_path / "runs" / str(i))
+    line = one_error(capsys, [str(tmp_path / "runs"), "--test"])
+    runs = tmp_path / "runs"
+    assert line == f"error: {runs}: holds 4 run dirs, is none itself; give one of them: {runs}/0, {runs}/1, {runs}/2, ...", line

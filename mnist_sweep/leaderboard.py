@@ -101,7 +101,7 @@ def read(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if p.is_dir():
         if not (p / FILENAME).exists():
-            raise LeaderboardError(f"{p}: no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV")
+            raise LeaderboardError(f"{p}: {_no_table(p)}")
         p = p / FILENAME
     if not p.exists():
         raise LeaderboardError(f"{p}: no such file; give a sweep dir or its {FILENAME}")
@@ -116,6 +116,25 @@ def read(path: str | Path) -> pd.DataFrame:
     gone = df["status"].isin(NEVER_LAUNCHED) & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
     df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
+
+
+def _no_table(d: Path) -> str:
+    """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
+    dir), a sweep dir whose table is not written (yet), or a dir of sweep dirs (them)."""
+    if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
+        sweep = next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
+        return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
+                f"one run dir, not a sweep, and no {FILENAME} above it; give a sweep dir (reproduce and predict take a run dir)")
+    if any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
+        return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
+                f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
+    try:
+        sweeps = sorted(str(s) for s in d.iterdir() if (s / FILENAME).is_file())
+    except OSError:  # a directory it may not list
+        sweeps = []
+    if sweeps:
+        return f"holds the sweep dirs {', '.join(sweeps[:5])}{' ...' if len(sweeps) > 5 else ''}; give one or more of them"
+    return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
 
 
 def direction(df: pd.DataFrame) -> float | None:

@@ -398,3 +398,25 @@ def test_an_out_in_a_directory_that_takes_no_files_is_one_line_naming_it_before_
     proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--out", "ro/x.csv"], cwd=tmp_path)
     assert_one_line_error(proc, "ro/x.csv: Permission denied")
     assert ".tmp" not in proc.stderr and proc.stdout == "" and snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("given, says", [
+    ("sw/trial_0000", "sw/trial_0000: one run dir, not a sweep; give its sweep dir, {tmp}/sw"),
+    ("run", "run: one run dir, not a sweep, and no leaderboard.csv above it"),
+    ("killed", "killed: no leaderboard.csv (not written yet, or deleted); rebuild it from the sweep's storage: "
+               "python -m mnist_sweep.leaderboard killed --refresh --out killed/leaderboard.csv"),
+    (".", ".: holds the sweep dirs sw; give one or more of them"),
+    ("empty", "empty: no leaderboard.csv in this directory; give a sweep dir"),
+])
+def test_a_dir_without_a_leaderboard_says_what_it_is(tmp_path, given, says):
+    """A trial dir, a sweep stopped before its first trial ended, or outputs/sweeps itself all got
+    'no leaderboard.csv in this directory; give a sweep dir', naming none."""
+    for d in ("sw/trial_0000/.hydra", "run/.hydra", "killed", "empty"):
+        (tmp_path / d).mkdir(parents=True)
+    pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [None]}).to_csv(
+        tmp_path / "sw" / "leaderboard.csv", index=False)
+    (tmp_path / "killed" / "storage.json").write_text("{}")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", given], cwd=tmp_path)
+    assert_one_line_error(proc, "error: " + says.format(tmp=tmp_path))
+    assert snapshot(tmp_path) == before

@@ -91,7 +91,19 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
         msg = lines[1] if len(lines) > 1 else str(e)
         raise SweepError(f"hydra.sweeper.params.{key}: invalid search space '{entry}' ({msg.strip()})") from None
     name = override.get_key_element()
+    if isinstance(dist, CategoricalDistribution):
+        _check_no_repeats(name, dist.choices)
     return name, modern(dist) if isinstance(dist, BaseDistribution) else dist
+
+
+def _check_no_repeats(name: str, choices: tuple[Any, ...]) -> None:
+    """A value listed twice in a ``choice`` is drawn twice as often, silently: most likely a typo."""
+    seen: list[tuple[type, Any]] = []
+    for c in choices:
+        if (type(c), c) in seen:
+            raise SweepError(f"hydra.sweeper.params.{name}: choice({','.join(map(str, choices))}) lists {c} twice; "
+                             "list each value once")
+        seen.append((type(c), c))
 
 
 def build(entries: list[str], group_names: set[str], compose: Compose,

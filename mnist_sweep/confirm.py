@@ -112,7 +112,7 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str],
     cmd = train_command(*select, *overrides, run_dir_override(run_dir))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1].removeprefix("error: ")  # its own line, quoted once
         raise MnistSweepError(f"{run_dir}: training failed (exit {proc.returncode}): {last}")
     return json.loads(result.read_text()), None
 

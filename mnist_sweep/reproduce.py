@@ -225,7 +225,7 @@ def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1].removeprefix("error: ")  # its own line, quoted once
         raise MnistSweepError(f"{config_dir}: the re-run failed with exit code {proc.returncode}: {last}")
     return pd.read_csv(out_dir / "metrics.csv")
 

@@ -203,7 +203,8 @@ def test_a_failed_run_leaves_no_out_dir_behind(tmp_path):
     before = snapshot(tmp_path)
     proc = run_inproc(["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(tmp_path / "a b" / "out"),
                        *SMALL, "--set", f"data.root={tmp_path / 'no_data'}"], cwd=tmp_path)
-    assert_one_line_error(proc, "training failed", "no_data")
+    last = assert_one_line_error(proc, "training failed", "no_data")
+    assert "): error:" not in last, last  # the run's own line, quoted without its "error: "
     assert snapshot(tmp_path) == before
 
 

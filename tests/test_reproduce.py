@@ -10,6 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
+from mnist_sweep.differences import COMPARED
 from mnist_sweep.reproduce import selection
 
 
@@ -295,3 +296,15 @@ def test_a_mismatch_names_what_differs_between_the_runs(tmp_path):
                       f"{tmp_path / 'edited' / '.hydra' / 'config.yaml'} was changed after the run (edited by hand?)")
     assert "is not what its overrides.yaml compose" in why_they_may_differ(run("same"), here, saved_config=True)
     assert why_they_may_differ(run("same2"), here, saved_config=False) == "same machine, threads and library versions?"
+
+
+def test_a_rerun_that_fails_quotes_its_line_once(tmp_path):
+    """'the re-run failed with exit code 2: error: .../MNIST/raw/...: missing': its 'error: ' twice."""
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY, f"data.root={tmp_path / 'no_data'}"), run / ".hydra" / "config.yaml")
+    (run / "result.json").write_text('{"status": "complete", "precision": "fp32"}')
+    (run / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n1,{','.join('0.5' for _ in COMPARED)}\n")
+    proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out")], cwd=tmp_path)
+    last = assert_one_line_error(proc, "the re-run failed with exit code", "no_data")
+    assert "code 2: error:" not in last and "exit code 2: " in last, last

@@ -224,7 +224,7 @@ def _run(args: argparse.Namespace) -> None:
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)")
     counts = df["status"].value_counts().to_dict()
     tail = f" ({len(shown)} shown by --status)" if args.status else ""
-    print(f"\n{plural(len(df), 'trial')}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + tail)
+    print(f"\n{plural(len(df), 'trial')}: " + ", ".join(f"{n:,} {s}" for s, n in counts.items()) + tail)
 
 
 def main(argv: list[str] | None = None) -> int:

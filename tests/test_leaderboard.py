@@ -420,3 +420,11 @@ def test_a_dir_without_a_leaderboard_says_what_it_is(tmp_path, given, says):
     proc = run_inproc(["mnist_sweep.leaderboard", given], cwd=tmp_path)
     assert_one_line_error(proc, "error: " + says.format(tmp=tmp_path))
     assert snapshot(tmp_path) == before
+
+
+def test_the_status_counts_read_as_the_total_does(tmp_path):
+    """'2,000 trials: 2000 complete': the total had its thousands separated, the counts not."""
+    pd.DataFrame({"rank": range(1, 1201), "trial": range(1200), "status": ["complete"] * 1000 + ["pruned"] * 200,
+                  "trial_dir": [None] * 1200}).to_csv(tmp_path / "leaderboard.csv", index=False)
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--top", "1"], cwd=tmp_path)
+    assert proc.stdout.rstrip().endswith("1,200 trials: 1,000 complete, 200 pruned"), proc.stdout

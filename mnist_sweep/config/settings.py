@@ -5,7 +5,6 @@ Code below the entry points receives Settings, never the raw config."""
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -14,6 +13,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
 from mnist_sweep.config.keys import did_you_mean, holders, unknown_key
+from mnist_sweep.config.lines import interpolated_from, omegaconf_line, type_fix, unmergeable_fix, unresolved_line
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
@@ -94,7 +94,7 @@ def _typed(section: str, raw: Any) -> Any:
     try:
         plain = OmegaConf.to_container(raw, resolve=True) if isinstance(raw, (DictConfig, ListConfig)) else raw
     except OmegaConfBaseException as e:
-        raise ConfigError(f"{section}: {_omegaconf_line(e, section)}") from None
+        raise ConfigError(unresolved_line(raw._get_root(), e, section)) from None
     if not isinstance(plain, Mapping):
         raise ConfigError(f"{section}: expected a mapping of keys, got {plain!r}")
     schema = schema_for(section, plain)
@@ -116,29 +116,13 @@ def _typed(section: str, raw: Any) -> Any:
                 try:
                     OmegaConf.merge(_structured(schema), {k: v})
                 except OmegaConfBaseException:
-                    raise ConfigError(f"{section}.{k}: {_omegaconf_line(e)}, got {v!r}") from None
-        if source := _interpolated_from(raw, getattr(e, "full_key", None)):  # widths[0]: ${model.c1}
+                    raise ConfigError(f"{section}.{k}: {omegaconf_line(e)}, got {v!r}") from None
+        if source := interpolated_from(raw, getattr(e, "full_key", None)):  # widths[0]: ${model.c1}
             raise ConfigError(f"{source}: {str(getattr(e, 'msg', None) or e).splitlines()[0]}") from None
-        raise ConfigError(_omegaconf_line(e, section)) from None
+        raise ConfigError(omegaconf_line(e, section)) from None
 
 
-_INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
 _INDEXED = re.compile(r"model\.\w+\[\d+\]")  # a per-block key in a model error: model.widths[4]
-
-
-def _interpolated_from(raw: Any, full_key: Any) -> str | None:
-    """The key a node takes its value from when it is a plain interpolation (``model.widths[0]:
-    ${model.c1}``): the key a user set, to name in an error; else None."""
-    if not isinstance(raw, DictConfig) or not full_key:
-        return None
-    node: Any = OmegaConf.to_container(raw, resolve=False)
-    for part in re.findall(r"[^.\[\]]+", str(full_key)):
-        try:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        except (KeyError, IndexError, ValueError, TypeError):
-            return None
-    m = _INTERPOLATION.fullmatch(node) if isinstance(node, str) else None
-    return m[1] if m else None
 
 
 _STRUCTURED: dict[type, DictConfig] = {}
@@ -149,16 +133,6 @@ def _structured(schema: type) -> DictConfig:
     if schema not in _STRUCTURED:
         _STRUCTURED[schema] = OmegaConf.structured(schema)
     return _STRUCTURED[schema]
-
-
-def _omegaconf_line(e: Exception, prefix: str = "") -> str:
-    """``full.key: what was wrong`` for an OmegaConf error (its message's first line)."""
-    msg = str(getattr(e, "msg", None) or e).splitlines()[0] if str(e) else type(e).__name__
-    full_key = getattr(e, "full_key", None)
-    if full_key is None:
-        return msg
-    name = f"{prefix}.{full_key}" if prefix and not str(full_key).startswith(prefix + ".") else str(full_key)
-    return f"{name}: {msg}"
 
 
 def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None) -> str | None:
@@ -173,26 +147,12 @@ def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None)
             return unknown_key(full_key, choices)
         return (f"{full_key}: no such key in {full_key.split('.', 1)[0]}'s schema{did_you_mean(full_key, choices)} "
                 "(`python -m mnist_sweep.train --cfg job` lists the keys)")
+    if full_key.split(".", 1)[0] in SCHEMAS and (fix := unmergeable_fix(cause)) is not None:
+        return omegaconf_line(cause) + fix
     if isinstance(cause, ValidationError) and full_key:
-        return _omegaconf_line(cause) + _type_fix(full_key, str(getattr(cause, "msg", "")))
+        fix = type_fix(full_key, str(getattr(cause, "msg", "")))
+        return omegaconf_line(cause).rstrip(".") + fix if fix else omegaconf_line(cause)
     return None
-
-
-_KINDS = {"to Integer": (int, "an integer"), "to Float": (float, "a number"), "valid bool": (bool, "true or false")}
-
-
-def _type_fix(full_key: str, msg: str) -> str:
-    """How to write a value the schema's type refused (OmegaConf says only what it could not convert):
-    its kind, and the schema's default as an example where one of the section's schemas has it."""
-    kind = next((k for text, k in _KINDS.items() if text in msg), None)
-    if kind is None:
-        return ""
-    section, _, name = full_key.partition(".")
-    examples = [f.default for schema in SCHEMAS.get(section, {}).values() for f in fields(schema)
-                if f.name == name and type(f.default) is kind[0]]
-    if not examples:
-        return f"; write {kind[1]}"
-    return f"; write {kind[1]}, e.g. {full_key}={str(examples[0]).lower()}"  # a bool as Hydra writes it
 
 
 def _trainer(t: TrainerSchema) -> TrainerSettings:
@@ -281,7 +241,7 @@ def validate(cfg: Any) -> Settings:
     try:
         spec = spec_from_config(typed["model"])
     except ModelConfigError as e:  # model.widths[4] is model.c4 where the list interpolates the key a user sets
-        e.args = (_INDEXED.sub(lambda m: _interpolated_from(cfg, m[0]) or m[0], str(e)),)
+        e.args = (_INDEXED.sub(lambda m: interpolated_from(cfg, m[0]) or m[0], str(e)),)
         raise
     return Settings(ts, ds, spec, check_budget(spec), OptimizerSettings(typed["optimizer"].name, opt_kw),
                     SchedulerSettings(typed["scheduler"].name, sched_kw))

@@ -1,0 +1,114 @@
+"""Every key of the schema, any kind of value as written on the train command line.
+
+The train CLI checks its command line in one place before Hydra writes anything
+(``overrides.check_command_line``: Hydra's composition, then ``settings.validate``). For every key
+and any value (wrong kind, null, empty, lists, dicts, interpolations, each range boundary, very long,
+unicode) that check either returns validated Settings or one line that starts with the key set (or
+the key of the schema a cross-key rule names) and says how to write it: never a traceback, never a
+line naming a derived key or Hydra's own words. Bad ones through ``cli.main`` exit 2 and write nothing.
+Nothing here trains. Deterministic: derandomize=True.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from conftest import TINY, assert_one_line_error, run_inproc, snapshot
+from mnist_sweep.config.keys import all_keys, option_keys
+from mnist_sweep.config.sections import SCHEMAS
+from mnist_sweep.overrides import check_command_line
+
+KEYS = [k for k in all_keys() if k.split(".", 1)[0] in SCHEMAS and not k.endswith(".name")]
+SCHEMA_KEYS = set(all_keys())
+# a line starts with the key it is about: model.c1, model.kernels[3], ~model.c1; or is the budget's line
+NAMED = re.compile(r"^~?(?P<key>(?:model|optimizer|scheduler|data|trainer)(?:\.\w+)+)(?:\[\d+\])?[:= ]")
+WRONG_KIND = ("could not be converted", "is not a valid bool", "is not Optional", "is not a ListConfig", "Cannot convert")
+
+ODD = ["null", "''", "[]", "{}", "[[1]]", "[{a:1}]", "{a:1}", "[1,2]", "-1", "0", "1", "2", "0.5", "nan", "inf", "-inf",
+       "1e400", "-0.0", "true", "false", "'1'", "1_000", "2**31", "ünïcødé☃", "x" * 5000, "'x y'", "\\'", "${oc.env:NOPE}",
+       "${oc.env:NOPE,1}", "${nope}", "${model.c1}", "${trainer}", "${oc.decode:'[1'}", "${oc.nope:1}",
+       "${oc.env:NOPE}/x", "${.}"]
+
+
+def _boundaries(key: str) -> list[str]:
+    """Each limit of ``key``'s range, and just either side of it."""
+    from dataclasses import fields
+
+    section, _, name = key.partition(".")
+    out: list[str] = []
+    for schema in SCHEMAS[section].values():
+        for f in fields(schema):
+            r = f.metadata.get("range")
+            if f.name != name or r is None:
+                continue
+            for limit in (r.ge, r.gt, r.le, r.lt):
+                if limit is not None:
+                    out += [repr(limit), repr(limit - 1), repr(limit + 1), repr(limit - 1e-9), repr(limit + 1e-9)]
+    return out or ["1"]
+
+
+def _option_for(key: str) -> list[str]:
+    """The group option a key needs (optimizer=adam for optimizer.betas), none for a default one's key."""
+    section = key.split(".", 1)[0]
+    defaults = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
+    options = option_keys(section)
+    if key in options.get(defaults[section], ()):
+        return []
+    return [f"{section}={next(o for o, ks in options.items() if key in ks)}"]
+
+
+def assert_one_line_naming_a_key(line: str, key: str) -> None:
+    assert "\n" not in line and "Traceback" not in line, line
+    m = NAMED.match(line)
+    assert m or line.startswith("model has "), f"{key}: the line does not start with a key: {line!r}"
+    assert m is None or m["key"] in SCHEMA_KEYS or m["key"] in SCHEMAS, f"{key}: names no key of the schema: {line!r}"
+    assert not re.match(r"^(\w+): \1\.", line), f"{key}: the section twice: {line!r}"
+    if any(w in line for w in WRONG_KIND) and "cannot resolve" not in line:  # ${trainer} in a string: its own fix
+        assert "; write " in line or "; set its keys" in line, f"{key}: a wrong kind without how to write it: {line!r}"
+
+
+@pytest.mark.slow  # about 0.5 s a value (Hydra composes the command line): 6 values a key, no shrinking
+@pytest.mark.parametrize("key", KEYS)
+@settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_value_of_any_key_is_validated_or_one_line_naming_the_key(key, data):
+    value = data.draw(st.one_of(st.sampled_from(ODD), st.sampled_from(_boundaries(key)),
+                                st.integers(-(2**65), 2**65).map(str), st.floats().map(repr)), label="value")
+    argv = [*TINY, *_option_for(key), f"{key}={value}"]
+    checked = check_command_line(argv)  # any exception escaping here would be a traceback
+    if checked.error is None:
+        assert checked.settings is not None, argv
+        assert 2 <= checked.settings.data.batch_size <= checked.settings.data.n_train
+        return
+    assert_one_line_naming_a_key(checked.error, key)
+
+
+# One per class: the line names the key a user set, says how to write it; nothing is written.
+CLASSES = [
+    (["model.c1=${oc.env:NOPE_X}"], "model.c1: ${oc.env:NOPE_X}: cannot resolve (environment variable NOPE_X is not set)"),
+    (["model.k1=${nope}"], "model.k1: ${nope}: cannot resolve (no key nope in the config)"),
+    (["trainer.seed=${oc.decode:'[1'}"], "trainer.seed: ${oc.decode:'[1'}: cannot resolve ("),
+    (["model.c1=null"], "model.c1: field 'model.c1' is not Optional; write an integer, e.g. model.c1=8"),
+    (["data.augment=null"], "; set its keys instead, e.g. data.augment."),
+    (["trainer.objectives=val_acc"], "trainer.objectives: Invalid value assigned: str is not a ListConfig, list or "
+                                     "tuple; write a list of strings or null"),
+    (["optimizer=adam", "optimizer.betas=0.9"], "; write a list of numbers, e.g. optimizer.betas=[0.9,0.999]"),
+    (["data.root=[1]"], "data.root: Cannot convert 'list' to string: '[1]'; write a string or null"),
+    (["model.pool_after=[[1]]"], "model.pool_after: [1] is not a block index"),
+    (["model.c1=${.}"], "model.c1: extraneous input '}' expecting"),
+    (["model.kernels={a:1}"], "model.kernels: Cannot merge DictConfig with ListConfig; it holds no mapping: write a value"),
+]
+
+
+@pytest.mark.parametrize("args, needle", CLASSES, ids=[" ".join(a) for a, _ in CLASSES])
+def test_each_class_is_one_line_and_writes_nothing(args, needle, tmp_path):
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *TINY, *args, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, needle)
+    assert snapshot(tmp_path) == before
+

@@ -13,7 +13,9 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import holders, unknown_key
-from mnist_sweep.config.options import conditional_key_error, lacking, name_override_error, swept_groups
+from mnist_sweep.config.options import (
+    conditional_key_error, lacking, name_override_error, option_error, swept_groups,
+)
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
@@ -222,6 +224,7 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
 
 
 _ABSENT = object()
+_CONF = (str(PROJECT_ROOT / "conf"), "config")  # conf/ and its options (a --config-dir adds its own)
 
 
 def check_command_line(argv: list[str]) -> Checked:
@@ -245,7 +248,7 @@ def check_command_line(argv: list[str]) -> Checked:
     plain, sweeps = parsed
     searchpath = [f"hydra.searchpath=[{','.join('file://' + d for d in source[2])}]"] if source[2] else []
     choices = functools.cache(lambda: _choices(source, searchpath, plain))  # composed once, if at all
-    if bad := name_override_error(plain, choices):
+    if bad := name_override_error(plain, choices) or (option_error(plain, source[2]) if source[:2] == _CONF else None):
         return Checked(bad)
     swept = swept_groups(sweeps)
     if swept and (bad := conditional_key_error(plain, swept, choices())):

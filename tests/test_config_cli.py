@@ -101,6 +101,13 @@ CLASSES = [
     (["model.pool_after=[[1]]"], "model.pool_after: [1] is not a block index"),
     (["model.c1=${.}"], "model.c1: extraneous input '}' expecting"),
     (["model.kernels={a:1}"], "model.kernels: Cannot merge DictConfig with ListConfig; it holds no mapping: write a value"),
+    (["model=cnnn"], "model=cnnn: no such option (no conf/model/cnnn.yaml); did you mean model=cnn? (options: cnn, "),
+    (["optimizer=Adam"], "optimizer=Adam: no such option (no conf/optimizer/Adam.yaml); did you mean optimizer=adam?"),
+    (["optimizer=lion"], "optimizer=lion: no such option (no conf/optimizer/lion.yaml); pick one of adam, adamw, sgd"),
+    (["model=null"], "model=null: model needs one of its options; pick one of cnn, eva8_seed"),
+    (["+experiment=conf/experiment/tiny.yaml"], "a config group takes an option's name, not a file; use +experiment=tiny"),
+    (["+experiment=/elsewhere/mine.yaml"], "put the file in DIR/experiment/mine.yaml and add --config-dir DIR "
+                                           "+experiment=mine, or pick one of best_20k, "),
 ]
 
 
@@ -112,3 +119,12 @@ def test_each_class_is_one_line_and_writes_nothing(args, needle, tmp_path):
     assert_one_line_error(proc, needle)
     assert snapshot(tmp_path) == before
 
+
+def test_an_option_of_a_config_dir_is_an_option_and_its_typo_names_it(tmp_path):
+    """A --config-dir's options are options (+experiment=mine), and the nearest one is suggested."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  seed: 5\n")
+    checked = check_command_line(["--config-dir", str(tmp_path), "+experiment=mine", *TINY])
+    assert checked.error is None and checked.settings.trainer.seed == 5
+    line = check_command_line(["--config-dir", str(tmp_path), "+experiment=mien", *TINY]).error
+    assert line.startswith("+experiment=mien: no such option") and "did you mean +experiment=mine?" in line, line

@@ -73,3 +73,38 @@ def conditional_key_error(plain: list[str], swept: Mapping[str, list[str]],
             return one_line(f"{key}: not a key of {section}={default}, the option Hydra composes the sweep's base "
                             f"config with; {fix}")
     return None
+
+
+def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
+    """One line for a group given an option that neither conf/ nor a --config-dir (``extra_dirs``)
+    has: a typo or another case (``model=cnnn``, ``optimizer=Adam``: the nearest option), a file
+    path (``+experiment=conf/experiment/tiny.yaml``: the name), or null (an option is needed).
+    Hydra's own line named no key and no fix."""
+    import difflib
+    from pathlib import Path
+
+    for arg in plain:
+        key, value = arg.split("=", 1)
+        group = key.lstrip("+~")
+        if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if group not in GROUPS or value.startswith("["):  # a list of options: Hydra's to check
+            continue
+        options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
+        if value in options:
+            continue
+        stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
+        pick = f"pick one of {', '.join(options)}"
+        if value in ("null", ""):
+            why = f"{group} needs one of its options; {pick}"
+        elif stem != value and stem in options:
+            return one_line(f"{arg}: a config group takes an option's name, not a file; use {key}={stem}")
+        elif stem != value:
+            why = (f"a config group takes an option's name, not a file; put the file in DIR/{group}/{stem}.yaml and "
+                   f"add --config-dir DIR {key}={stem}, or {pick}")
+        else:
+            near = [o for o in options if o.lower() == value.lower()] or difflib.get_close_matches(value, options, n=1)
+            why = f"no such option (no conf/{group}/{value}.yaml); " + (
+                f"did you mean {key}={near[0]}? (options: {', '.join(options)})" if near else pick)
+        return one_line(f"{arg}: {why}")
+    return None

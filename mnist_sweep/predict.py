@@ -100,6 +100,9 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
         if (src.getbuffer().nbytes if isinstance(src, io.BytesIO) else p.is_file() and p.stat().st_size) == 0:
             what = "empty file (0 bytes; cut off while copied?)" if src is p else "nothing on stdin (0 bytes)"
             raise MnistSweepError(f"{p}: {what}; give a PNG/JPEG of one digit") from None
+        if p.suffix.lower() in (".npy", ".npz", ".idx") or p.name.endswith(("-ubyte", "-ubyte.gz")):  # MNIST's own
+            raise MnistSweepError(f"{p}: an array file (NumPy or IDX), not an image; save one digit as an image, e.g. "
+                                  "PIL.Image.fromarray(digit_uint8_28x28).save('digit.png')") from None
         why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")
         raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
                               "give a PNG/JPEG of one digit") from None

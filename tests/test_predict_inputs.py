@@ -228,3 +228,15 @@ def test_a_dir_of_runs_names_the_runs_in_it(tmp_path, capsys):
     line = one_error(capsys, [str(tmp_path / "runs"), "--test"])
     runs = tmp_path / "runs"
     assert line == f"error: {runs}: holds 4 run dirs, is none itself; give one of them: {runs}/0, {runs}/1, {runs}/2, ...", line
+
+
+def test_an_array_file_says_to_save_a_digit_as_an_image(tmp_path, capsys):
+    """A .npy or MNIST's own IDX file was 'not a readable image (UnidentifiedImageError: cannot
+    identify image file ...); give a PNG/JPEG': it says what the file is and how to make an image."""
+    np.save(tmp_path / "digit.npy", np.zeros((28, 28), np.uint8))
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + bytes(12))
+    made_run(tmp_path / "run")
+    for name in ("digit.npy", "t10k-images-idx3-ubyte"):
+        line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / name)])
+        assert line.startswith(f"error: {tmp_path / name}: an array file (NumPy or IDX), not an image; ") \
+            and "Image.fromarray" in line, line

@@ -6,7 +6,9 @@ it imports nothing of the package.
 """
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from hydra.errors import CompactHydraException
 
@@ -114,4 +116,8 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     """``[key: ]PATH: reason; fix`` for an OSError on a path."""
     where = f"{key}: " if key else ""
     what = f"{e.filename}: {e.strerror or type(e).__name__}" if e.filename else (str(e) or type(e).__name__)
+    if isinstance(e, (FileExistsError, NotADirectoryError)) and e.filename:  # a file where a directory is to be
+        path = Path(os.fsdecode(e.filename))
+        file = next((p for p in (path, *path.parents) if p.is_file()), path)
+        return f"{where}{what} ({file} is a file, not a directory); move the file or choose a writable directory"
     return f"{where}{what}; choose a writable directory or fix its permissions"

@@ -66,6 +66,18 @@ def test_the_sweep_refuses_another_studys_dir_before_writing_anything(tmp_path):
     assert snapshot(tmp_path) == before  # no database created, no dir, no leaderboard rewritten
 
 
+@pytest.mark.parametrize("sub", ["", "/sub"])
+def test_a_file_in_the_way_of_the_sweep_dir_is_named_as_a_file(tmp_path, sub):
+    """hydra.sweep.dir naming a file (or a dir under one): the line said 'File exists; choose a
+    writable directory or fix its permissions', which no permission fixes; it names the file now."""
+    (tmp_path / "a").write_text("notes\n")
+    args = [a for a in sweep_args(tmp_path, "a", 1, "model.c3=choice(8,16)") if not a.startswith("hydra.sweep.dir=")]
+    proc = run([*args, f"hydra.sweep.dir={tmp_path}/a{sub}"], cwd=tmp_path)
+    assert_one_line_error(proc, f"hydra.sweep.dir: {tmp_path}/a{sub}: ", f"({tmp_path}/a is a file, not a directory); "
+                                "move the file or choose a writable directory")
+    assert (tmp_path / "a").read_text() == "notes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
 @pytest.mark.slow
 def test_a_new_sweep_dir_is_a_new_study_and_the_same_dir_resumes(tmp_path):
     def sweep(directory: str, n: int):

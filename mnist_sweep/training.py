@@ -145,7 +145,7 @@ def train_epoch(model: torch.nn.Module, stepper: Stepper, batches: mdata.TrainBa
         if step % 50 == 0 or step == len(batches) - 1:  # the last step too: no NaN slips into a result
             running = loss_sum.item() / seen
             if not math.isfinite(running):
-                raise DivergedError(f"training loss became {running} at step {step}; lower optimizer.lr or check the config")
+                raise DivergedError(f"training loss became {running} at step {step}")  # train() says of which epoch
             bar.set_postfix(loss=f"{running:.4f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
     stepper.epoch_done()
     return loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - t0)
@@ -265,7 +265,14 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     for epoch in range(1, ts.max_epochs + 1):
         with tqdm(total=len(s.batches), desc=f"epoch {epoch}/{ts.max_epochs}", leave=False, unit="batch",
                   disable=not ts.show_progress(sys.stderr.isatty())) as bar:
-            rows.append(epoch_row(s, st, epoch, bar))
+            try:
+                rows.append(epoch_row(s, st, epoch, bar))
+            except DivergedError as e:  # logged where epochs are kept: the run dir says why it stopped
+                e.args = (f"optimizer.lr: {e} of epoch {epoch} (optimizer.lr={st.optimizer.kwargs['lr']:g}); lower it or "
+                          f"check the config{f' (epochs 1-{epoch - 1} are in metrics.csv)' if rows else ''}",)
+                if rows:
+                    log.error("%s", e)
+                raise
         results.write_metrics(out_dir, rows)
         r = rows[-1]
         log.info("epoch %2d/%d  loss %.4f  train %.4f  val %s  test %s  lr %.5f  %.0f img/s  %.1fs",

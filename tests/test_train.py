@@ -169,3 +169,28 @@ def test_bad_data_root_is_one_line_before_the_model_summary(tmp_path, root, need
     assert "Layer (type" not in proc.stdout and "model summary" not in proc.stdout, proc.stdout
     assert root == "a_file" or line.endswith(f"-m mnist_sweep.data fetch --root {tmp_path / root}` to fetch it")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "emptyroot"]
+
+
+def test_a_run_that_diverges_after_an_epoch_keeps_it_and_says_why_in_its_log(tmp_path, monkeypatch):
+    """A NaN loss in epoch 2: one line naming optimizer.lr and the epoch, exit 2; the run dir keeps
+    epoch 1 in metrics.csv and says in train.log why it stopped (it had no word of it)."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep import training
+    from mnist_sweep.errors import DivergedError
+
+    real, calls = training.train_epoch, []
+
+    def diverging(*args, **kwargs):  # noqa: ANN002, ANN003
+        calls.append(1)
+        if len(calls) == 2:
+            raise DivergedError("training loss became nan at step 3")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_epoch", diverging)
+    run = tmp_path / "run"
+    proc = run_inproc(["mnist_sweep.train", *TINY, "trainer.max_epochs=2", f"hydra.run.dir={run}"], cwd=tmp_path)
+    line = assert_one_line_error(proc, "error: optimizer.lr: training loss became nan at step 3 of epoch 2 "
+                                       "(optimizer.lr=0.05); lower it", "(epochs 1-1 are in metrics.csv)")
+    assert proc.returncode == 2
+    assert line.removeprefix("error: ") in (run / "train.log").read_text()
+    assert len(pd.read_csv(run / "metrics.csv")) == 1 and not (run / "result.json").exists()

@@ -12,6 +12,7 @@ import pytest
 from conftest import CONF, assert_one_line_error, load, run, spawn, sweep_args
 from hydra_plugins.mnist_sweep_sweeper import _space as sspace
 from hydra_plugins.mnist_sweep_sweeper._study import own_seed
+from mnist_sweep.errors import SweepError
 from mnist_sweep.trial import TRIAL_ID_ENV, pruning_hook
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -43,6 +44,21 @@ def test_a_choice_that_lists_a_value_twice_is_refused_before_the_study(tmp_path)
     proc = run(sweep_args(tmp_path, "twice", 1, "model.c3=choice(8,8,16)"), cwd=tmp_path)
     assert_one_line_error(proc, "hydra.sweeper.params.model.c3: choice(8,8,16) lists 8 twice; list each value once")
     assert not (tmp_path / "twice").exists()
+
+
+@pytest.mark.parametrize("entry, fix", [
+    ("lr=tag(log,interval(0,0.3))", "(`low > 0` must hold for `log=True`, but got (low=0.0, high=0.3)); a log scale "
+                                    "needs a low end above 0 (tag(log,interval(0.001,0.3))); raise it or drop the log"),
+    ("lr=tag(log,interval(-1,0.3))", "a log scale needs a low end above 0"),
+    ("c1=range(8,4)", "but got (low=8, high=4)); give the low end first"),
+    ("c1=range(4,8,0)", "but got step=0); give a step above 0"),
+])
+def test_bounds_optuna_refuses_say_how_to_fix_them(entry, fix):
+    """Optuna's own check was the whole line ('`low > 0` must hold for `log=True` ...'): what was
+    wrong, not what to write."""
+    with pytest.raises(SweepError) as e:
+        sspace.parse(entry)
+    assert str(e.value).startswith(f"hydra.sweeper.params.{entry.split('=')[0]}: invalid search space") and fix in str(e.value)
 
 
 def test_conditional_keys_compose_once_per_group_choice():

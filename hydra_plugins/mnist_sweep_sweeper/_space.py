@@ -74,6 +74,10 @@ def modern(dist: BaseDistribution) -> BaseDistribution:
     return dist
 
 
+BOUND_FIXES = {"for `log=True`": "a log scale needs a low end above 0 (tag(log,interval(0.001,0.3))); raise it or drop the log",
+               "`low <= high`": "give the low end first", "`step > 0`": "give a step above 0"}  # Optuna's checks
+
+
 def parse(entry: str) -> tuple[str, BaseDistribution | str]:
     """``key=choice(...)`` -> (key, distribution); ``key=value`` -> (key, value)."""
     key = entry.split("=", 1)[0]
@@ -89,7 +93,8 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
     except (HydraException, ValueError, AssertionError) as e:
         lines = str(e).splitlines()
         msg = lines[1] if len(lines) > 1 else str(e)
-        raise SweepError(f"hydra.sweeper.params.{key}: invalid search space '{entry}' ({msg.strip()})") from None
+        fix = next((f for k, f in BOUND_FIXES.items() if k in msg), "see docs/sweeps.md, the search space")
+        raise SweepError(f"hydra.sweeper.params.{key}: invalid search space '{entry}' ({msg.strip().rstrip('.')}); {fix}") from None
     name = override.get_key_element()
     if isinstance(dist, CategoricalDistribution):
         _check_no_repeats(name, dist.choices)

@@ -106,13 +106,14 @@ def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
     broken = tmp_path / "broken"
     shutil.copytree(best.dir, broken)
     (broken / "model.pt").write_bytes(b"\x00" * 10)
+    (tmp_path / "empty").mkdir()
     cases = [
         ([str(best.dir)], ["IMAGE", "--test"]),
         ([str(best.dir), str(tmp_path / "missing.png")], ["missing.png", "no such image"]),
         ([str(best.dir), str(tmp_path / "not_an_image.png")], ["not_an_image.png", "not a readable image"]),
         ([str(best.dir), str(tmp_path)], ["is a directory"]),
         ([str(tmp_path / "nowhere"), str(paths[0])], ["nowhere", "no such run dir"]),
-        ([str(tmp_path), str(paths[0])], ["no .hydra/config.yaml"]),
+        ([str(tmp_path / "empty"), str(paths[0])], ["no .hydra/config.yaml"]),  # tmp_path holds runs: named
         ([str(no_weights), str(paths[0])], ["no model.pt", "pick a complete run"]),
         ([str(broken), str(paths[0])], ["model.pt", "damaged"]),
     ]

@@ -102,6 +102,17 @@ def local_path(url: str) -> Path | None:
     return None
 
 
+def unexpanded_home(url: str) -> str | None:
+    """Why a SQLite or journal URL's path that starts with '~' is wrong: nothing expands it in a
+    URL, so SQLite made a directory named '~' in the current one. None for any other URL."""
+    path = local_path(url)
+    if path is None or not str(path).startswith("~"):
+        return None
+    scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
+    return (f"{redact(url)}: '~' is not expanded in a storage URL (it would be a directory named '~' in "
+            f"{Path.cwd()}); write the full path: {scheme}{path.expanduser()}")
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite or journal URL (relative paths stay relative); None for servers, in-memory."""
     path = local_path(url)
@@ -113,6 +124,8 @@ def missing_file(url: str) -> str | None:
     an empty one), or it names no file at all. None for a server URL or an existing file."""
     if local_path(url) is None:
         return None
+    if home := unexpanded_home(url):
+        return home
     kind = "journal" if url.startswith(JOURNAL_SCHEME) else "SQLite"
     path = sqlite_path(url)
     if path is None:

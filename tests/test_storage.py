@@ -181,6 +181,22 @@ def test_a_sweep_given_a_directory_as_its_storage_file_names_it_and_a_file_in_it
     assert not list((tmp_path / "dir").iterdir()) and not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal:///"])
+def test_a_storage_path_under_tilde_is_refused_naming_the_full_path(tmp_path, scheme):
+    """Nothing expands '~' in a URL: a sweep on sqlite:///~/x.db made a directory named '~' in the
+    current one and its study in it, rc 0."""
+    from pathlib import Path
+
+    from conftest import TINY, assert_one_line_error, run
+
+    proc = run(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s"],
+               cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": f"{scheme}~/x.db"})
+    assert_one_line_error(proc, f"hydra.sweeper.storage: {scheme}~/x.db: '~' is not expanded in a storage URL",
+                          f"write the full path: {scheme}{Path('~/x.db').expanduser()}")
+    assert list(tmp_path.iterdir()) == []
+    assert "'~' is not expanded" in missing_file(f"{scheme}~/x.db")  # the read-only commands' check too
+
+
 def test_a_password_in_the_query_string_is_never_recorded(tmp_path, monkeypatch):
     """$MNIST_SWEEP_STORAGE='postgresql://me@db/x?password=...' (psycopg takes it there): storage.json
     recorded the URL with its password; only the userinfo's was dropped."""

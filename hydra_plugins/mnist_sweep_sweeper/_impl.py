@@ -34,7 +34,7 @@ from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.errors import MnistSweepError, SweepError, one_line
 from mnist_sweep.next_steps import closing_lines
-from mnist_sweep.storage import install_log_redaction, mask_url
+from mnist_sweep.storage import install_log_redaction, mask_url, unexpanded_home
 from mnist_sweep.text import plural
 from mnist_sweep.trial import WORKER_ENV, metric_names, worker_index
 
@@ -82,6 +82,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
         attach_helper_channel()
         check_sweeper(self.config)  # the sweeper's keys and the sweep dir's study (the CLI checks them first)
+        if self.storage and (home := unexpanded_home(self.storage)):
+            raise SweepError(f"hydra.sweeper.storage: {home}")
         install_log_redaction()
         self._check_objectives()
         space = self._search_space(arguments)

@@ -78,6 +78,36 @@ def test_a_file_in_the_way_of_the_sweep_dir_is_named_as_a_file(tmp_path, sub):
     assert (tmp_path / "a").read_text() == "notes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["a"]
 
 
+def test_a_sweep_started_beside_another_studys_into_one_dir_stops_before_any_trial(tmp_path, monkeypatch):
+    """Two sweeps of different studies started at once into one sweep dir: both passed the dir's
+    check before either had recorded its study, and each wrote its trials into the other's trial
+    dirs (trial_0000 of x, then of y). Now the first to open its study claims the dir; the other,
+    finding the record there, stops in one line naming it."""
+    from hydra_plugins.mnist_sweep_sweeper import _study
+
+    opened = _study.open_study
+
+    def open_beside_another(*args, **kwargs):  # the other sweep records its study meanwhile
+        study = opened(*args, **kwargs)
+        record(tmp_path / "b", f"sqlite:///{tmp_path}/b/optuna.db", study="other")
+        return study
+
+    monkeypatch.setattr(_study, "open_study", open_beside_another)
+    proc = run(sweep_args(tmp_path, "b", 1, "model.c3=choice(8,16)"), cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.study_name: the sweep dir", "belongs to study 'other'", "not to 'b'")
+    assert not list((tmp_path / "b").glob("trial_*")) and not list((tmp_path / "b").glob(".storage.json.*"))
+    assert json.loads((tmp_path / "b" / "storage.json").read_text())["study_name"] == "other"
+
+
+def test_a_sweep_records_its_study_in_its_dir_before_any_trial(tmp_path, monkeypatch):
+    from hydra_plugins.mnist_sweep_sweeper import _loop
+    seen = []
+    monkeypatch.setattr(_loop.Loop, "run", lambda self, progress: seen.append(
+        json.loads((tmp_path / "c" / "storage.json").read_text())))
+    run(sweep_args(tmp_path, "c", 1, "model.c3=choice(8,16)"), cwd=tmp_path)
+    assert seen == [{"study_name": "c", "storage": f"sqlite:///{tmp_path}/c/optuna.db", "cwd": str(tmp_path)}]
+
+
 @pytest.mark.slow
 def test_a_new_sweep_dir_is_a_new_study_and_the_same_dir_resumes(tmp_path):
     def sweep(directory: str, n: int):

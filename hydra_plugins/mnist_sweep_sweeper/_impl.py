@@ -99,9 +99,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         study = _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
                                   self.conf.heartbeat_interval, self.conf.grace_period)
         _resume.check_study(study, space, directions)  # before any trial is asked: nothing recorded for a changed space
-        _study.name_metrics(study, metric_names(self.config))
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        _resume.claim_sweep_dir(self.config, sweep_dir, self.storage, self.study_name)  # a sweep started beside this one
+        _study.name_metrics(study, metric_names(self.config))
         os.environ.setdefault(WORKER_ENV, "0")
         if queued:  # checked against the search space before the study was touched
             _study.enqueue(study, queued)

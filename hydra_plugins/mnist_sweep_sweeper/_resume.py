@@ -1,14 +1,22 @@
-"""What a resumed study must keep: its directions and each parameter's distribution. Checked
-right after the study is opened, before any trial is asked, so a run that does not fit the study
-records nothing in it."""
+"""What a resumed study must keep: its directions and each parameter's distribution; and the sweep
+dir, claimed for the study. Checked right after the study is opened, before any trial is asked, so
+a run that does not fit the study records nothing in it."""
 from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
+from mnist_sweep.config.sweeper_checks import check_sweep_dir
 from mnist_sweep.errors import SweepError
+from mnist_sweep.storage import sqlite_path
 
 NEW_STUDY = "give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new study"
 
@@ -48,3 +56,25 @@ def check_directions(study: optuna.Study, directions: list[str]) -> None:
 def _spelled(directions: list[str]) -> str:
     """One direction as itself, several as the override's list: ``[maximize,minimize]``."""
     return directions[0] if len(directions) == 1 else f"[{','.join(directions)}]"
+
+
+def claim_sweep_dir(config: Any, sweep_dir: Path, url: str | None, study_name: str) -> None:
+    """Record the study in the sweep dir (``storage.json``) unless a record is there, in one atomic
+    step; where one is, check the dir again. Two sweeps of different studies started at once into
+    one dir both passed the check at their start, before either had recorded its study, and each
+    wrote its trials into the other's trial dirs."""
+    if not url or (url.startswith("sqlite") and sqlite_path(url) is None):
+        return
+    from mnist_sweep.sweeps import STORAGE_RECORD, portable_url
+
+    cwd = Path.cwd()
+    record = {"study_name": study_name, "storage": portable_url(url, cwd), "cwd": str(cwd)}
+    fd, tmp = tempfile.mkstemp(dir=sweep_dir, prefix=f".{STORAGE_RECORD}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(record, indent=2) + "\n")
+        os.link(tmp, sweep_dir / STORAGE_RECORD)  # whole or not at all; an existing record stays as it is
+    except FileExistsError:
+        check_sweep_dir(config)  # another study's record: one line naming it
+    finally:
+        os.unlink(tmp)

@@ -5,6 +5,7 @@ refuses, before any work, an output dir that cannot be written or already holds 
 before its first epoch removes only what it created itself (``undo_run_dir``)."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -53,8 +54,9 @@ def _remove_new_parents() -> None:
     for p in RunDirs.new_parents:
         try:
             p.rmdir()
-        except OSError:
-            return
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENAMETOOLONG):  # one never made: those above may be ours
+                return
 
 
 def _listing(d: Path) -> set[str]:
@@ -66,6 +68,19 @@ class OutputDirCheck(Callback):
     written or already holds a finished run; remember what the run dir held."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:  # Hydra turns a callback's exception into a warning and goes on: refuse here
+            self._check_run(config)
+        except OSError as e:  # a name too long, a loop of links, ...
+            _refuse(_path_line(e, "hydra.run.dir"))
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            self._check_sweep(config)
+        except OSError as e:
+            _refuse(_path_line(e, "hydra.sweep.dir"))
+
+    @staticmethod
+    def _check_run(config: DictConfig) -> None:
         d = Path(config.hydra.run.dir).resolve()
         if (d / "result.json").exists():
             _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
@@ -73,7 +88,8 @@ class OutputDirCheck(Callback):
         RunDirs.new_parents = tuple(a for a in d.parents if not a.exists())
         _check_writable(config.hydra.run.dir, "hydra.run.dir")
 
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+    @staticmethod
+    def _check_sweep(config: DictConfig) -> None:
         if config.hydra.sweeper.get("dry_run"):
             return  # a dry run writes nothing, so needs no dir
         d = Path(config.hydra.sweep.dir).resolve()
@@ -99,23 +115,30 @@ def unwritable(e: OSError, out_dir: Path, key: str = "hydra.run.dir") -> str | N
                     "another), then run the same command again")
 
 
+def _path_line(e: OSError, key: str) -> str:
+    """The one line for an output dir the file system refuses: a name too long says how long one may be."""
+    if e.errno == errno.ENAMETOOLONG:
+        return f"{key}: {e.filename}: {e.strerror}; choose a shorter path (at most 255 bytes a name)"
+    return unusable_path(e, key)
+
+
 def _refuse(message: str) -> None:
     print(f"error: {one_line(message)}", file=sys.stderr)
     sys.exit(2)
 
 
 def _check_writable(path: str, key: str) -> None:
-    d = Path(path)
-    existed = d.exists()
+    d = Path(path).absolute()
+    made = [p for p in (d, *d.parents) if not os.path.lexists(p)]  # deepest first; os.path never raises
     try:
         d.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
             pass
     except OSError as e:
-        if not existed and d.is_dir():
-            shutil.rmtree(d, ignore_errors=True)
-        _remove_new_parents()
-        _refuse(unusable_path(e, key))
+        for p in made:  # what mkdir made of the path (a run's or a sweep's), each while empty
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        _refuse(_path_line(e, key))
 
 
 def undo_new_sweep_dir() -> None:

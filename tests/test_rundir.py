@@ -91,3 +91,17 @@ def test_a_run_whose_dir_fills_up_is_one_line_and_the_same_command_runs_again(tm
     args = ["mnist_sweep.train", f"hydra.run.dir={tmp_path / 'run'}", *TINY]
     assert_one_line_error(run_inproc(args, cwd=tmp_path), "run/model.pt: No space left on device", "free space",
                           "run the same command again")
+
+
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_an_output_dir_with_a_name_too_long_is_one_line_and_leaves_nothing(tmp_path, where):
+    """A name over the file system's 255 bytes: one line saying so, nothing made (the dirs above
+    it too); the check's OSError had become Hydra's warning and the run went on to a traceback."""
+    long = "x" * 300
+    args = ([*TINY, f"hydra.run.dir={tmp_path}/deep/{long}/run"] if where == "run" else
+            ["-m", "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/deep/{long}"])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, f"hydra.{where}.dir: ", "File name too long; choose a shorter path")
+    assert snapshot(tmp_path) == before

@@ -16,7 +16,9 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
+from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.errors import one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
 
@@ -72,12 +74,16 @@ class OutputDirCheck(Callback):
             self._check_run(config)
         except OSError as e:  # a name too long, a loop of links, ...
             _refuse(_path_line(e, "hydra.run.dir"))
+        except OmegaConfBaseException as e:  # hydra.run.dir=${oc.env:NOPE}
+            _refuse(unresolved_line(config, e, "hydra.run.dir"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             self._check_sweep(config)
         except OSError as e:
             _refuse(_path_line(e, "hydra.sweep.dir"))
+        except OmegaConfBaseException as e:
+            _refuse(unresolved_line(config, e, "hydra.sweep.dir"))
 
     @staticmethod
     def _check_run(config: DictConfig) -> None:

@@ -105,3 +105,17 @@ def test_an_output_dir_with_a_name_too_long_is_one_line_and_leaves_nothing(tmp_p
     assert proc.returncode == 2
     assert_one_line_error(proc, f"hydra.{where}.dir: ", "File name too long; choose a shorter path")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_an_output_dir_that_does_not_resolve_is_one_line_naming_it(tmp_path, where):
+    """hydra.run.dir=${oc.env:NOPE}: the check's error had become Hydra's multi-line warning,
+    then Hydra's own line named no key."""
+    args = ([*TINY, "hydra.run.dir=${oc.env:MNIST_SWEEP_NOPE}/run"] if where == "run" else
+            ["-m", "hydra.sweeper.n_trials=1", "hydra.sweep.dir=${oc.env:MNIST_SWEEP_NOPE}"])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, f"error: hydra.{where}.dir: ${{oc.env:MNIST_SWEEP_NOPE}}",
+                          "environment variable MNIST_SWEEP_NOPE is not set")
+    assert snapshot(tmp_path) == before

@@ -38,6 +38,7 @@ def _one_line(message: str) -> str:
 _NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
 _NO_SUCH_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 _PARAMS = "hydra.sweeper.params."
+_APPENDED = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
 _OTHER_VALUE = re.compile(r"Could not delete from config\. The value of '([^']+)' is (.*) and not (.*?)\.?$")
 
 
@@ -79,6 +80,8 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(deletion)
     if (merging := dict_override_error(e)) is not None:  # KEY={...}: into null, a new key, a sweep in it
         return one_line(merging)
+    if m := _APPENDED.search(str(e)):  # +optimizer.lr=1: + adds a key, and this one is there
+        return one_line(f"+{m[1]}: {m[1]} is already in the config (+ adds a new key); set it with {m[1]}=VALUE")
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
     if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
         return one_line(unknown_key(m[1], choices))

@@ -106,6 +106,8 @@ CLASSES = [
     (["optimizer=lion"], "optimizer=lion: no such option (no conf/optimizer/lion.yaml); pick one of adam, adamw, sgd"),
     (["model=null"], "model=null: model needs one of its options; pick one of cnn, eva8_seed"),
     (["+experiment=conf/experiment/tiny.yaml"], "a config group takes an option's name, not a file; use +experiment=tiny"),
+    (["+optimizer.lr=0.1"], "+optimizer.lr: optimizer.lr is already in the config (+ adds a new key); set it with "
+                            "optimizer.lr=VALUE"),
     (["+experiment=/elsewhere/mine.yaml"], "put the file in DIR/experiment/mine.yaml and add --config-dir DIR "
                                            "+experiment=mine, or pick one of best_20k, "),
 ]

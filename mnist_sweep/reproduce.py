@@ -68,7 +68,12 @@ def check_trained(row: pd.Series, board: pd.DataFrame | None, verb: str) -> None
         t = original["trial"]
         raise LeaderboardError(f"{label}: was never trained, it has the same parameters as trial {t} ({original['status']}); "
                                f"{verb} that one: --trial {t}")
-    raise LeaderboardError(f"{label}: was never trained, nothing to {verb}; pick a complete trial")
+    error = row.get("error")
+    said = f" ({str(error).splitlines()[0]})" if isinstance(error, str) and error.strip() else ""
+    why = {"running": "is still training (or its worker died: leaderboard --refresh tells), nothing to {verb} yet",
+           "repeating": "is still training its seeds, nothing to {verb} yet", "failed": "its run stopped{said}, no finished run to {verb}",
+           "rejected": "was never trained, refused before launch{said}, nothing to {verb}"}.get(row["status"], "was never trained, nothing to {verb}")
+    raise LeaderboardError(f"{label}: {why.format(verb=verb, said=said)}; pick a complete trial")
 
 
 SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")  # what a trial's saved config holds

@@ -308,3 +308,21 @@ def test_a_rerun_that_fails_quotes_its_line_once(tmp_path):
     proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out")], cwd=tmp_path)
     last = assert_one_line_error(proc, "the re-run failed with exit code", "no_data")
     assert "code 2: error:" not in last and "exit code 2: " in last, last
+
+
+@pytest.mark.parametrize("command", ["reproduce", "confirm"])
+@pytest.mark.parametrize("status, error, says", [
+    ("running", "", "trial 0 (running): is still training (or its worker died"),
+    ("failed", "CUDA out of memory", "trial 0 (failed): its run stopped (CUDA out of memory), no finished run to"),
+    ("rejected", "model.max_params: 25,000 > 20,000", "trial 0 (rejected): was never trained, refused before launch "
+                                                      "(model.max_params: 25,000 > 20,000), nothing to"),
+])
+def test_a_trial_without_a_finished_run_says_why(tmp_path, command, status, error, says):
+    """A running or failed trial was 'was never trained, nothing to reproduce', as a rejected one was:
+    the one still training was not told to wait, the failed one's error not shown."""
+    (tmp_path / "leaderboard.csv").write_text(f'rank,trial,status,error,trial_dir\n1,0,{status},"{error}",\n')
+    before = snapshot(tmp_path)
+    proc = run_inproc([f"mnist_sweep.{command}", "leaderboard.csv", "--trial", "0", "--out", str(tmp_path / "out")],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, says, "pick a complete trial")
+    assert snapshot(tmp_path) == before

@@ -68,6 +68,7 @@ BAD_VALUES = [
     ("trainer.progress=1", "trainer.progress"),
     ("trainer.label_smoothing=1", "trainer.label_smoothing"),
     ("trainer.objectives=[loss]", "trainer.objectives"),
+    ("trainer.objectives=[val_acc,params,val_acc]", "trainer.objectives: val_acc is listed twice"),  # was accepted
     ("trainer.channels_last=sometimes", "trainer.channels_last"),
     ("model.dropout=1.0", "model.dropout[0]"),
     ("model.block=dense", "model.block[0]"),

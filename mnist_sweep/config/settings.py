@@ -166,6 +166,8 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
         if not t.objectives or any(o not in OBJECTIVES for o in t.objectives):
             raise ConfigError(f"trainer.objectives: expected null or a non-empty list of {', '.join(OBJECTIVES)}, "
                               f"got {t.objectives!r}")
+        if dup := next((o for i, o in enumerate(t.objectives) if o in t.objectives[:i]), None):
+            raise ConfigError(f"trainer.objectives: {dup} is listed twice; list each objective once, e.g. [val_acc, params]")
         objectives = tuple(t.objectives)
     return TrainerSettings(
         max_epochs=t.max_epochs, seed=t.seed, device=t.device, threads=t.threads, target_acc=t.target_acc,

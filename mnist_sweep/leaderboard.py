@@ -196,9 +196,10 @@ def _check_out(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> None:
     _check_names(args)
     _check_out(args)
-    storage = args.storage or (default_storage() if args.study else None)
-    if args.study and not storage:
-        raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}")
+    in_sweeps = args.refresh and bool(args.paths)  # --study picks a study of the sweep dirs' storage
+    storage = args.storage or (default_storage() if args.study and not in_sweeps else None)
+    if args.study and not storage and not in_sweeps:
+        raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}, or --refresh with sweep dirs")
     if args.top < 1:
         raise LeaderboardError(f"--top {args.top}: must be at least 1")
     if storage:
@@ -210,7 +211,7 @@ def _run(args: argparse.Namespace) -> None:
         for path in args.paths:
             if not Path(path).is_dir():
                 raise LeaderboardError(f"--refresh {path}: not a sweep dir; --refresh rebuilds a sweep dir's table from its storage")
-            frames[str(path)] = frame(rows_from_study(study_of_sweep(Path(path))))
+            frames[str(path)] = frame(rows_from_study(study_of_sweep(Path(path), args.study)))
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     elif args.paths:
         frames = {str(path): read(path) for path in args.paths}
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", help="sweep dirs or leaderboard CSVs (several are merged)")
     p.add_argument("--storage", help=f"Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db); "
                    f"default ${STORAGE_ENV}, which keeps a password off the command line")
-    p.add_argument("--study", help="study name, with --storage")
+    p.add_argument("--study", help="study name, with --storage, or with --refresh: the study of the sweep dirs' "
+                   "storage (one that holds several)")
     p.add_argument("--refresh", action="store_true",
                    help=f"rebuild each sweep dir's table from its Optuna storage (found through {STORAGE_RECORD}) "
                    "instead of reading its leaderboard.csv")

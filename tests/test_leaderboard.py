@@ -428,3 +428,22 @@ def test_the_status_counts_read_as_the_total_does(tmp_path):
                   "trial_dir": [None] * 1200}).to_csv(tmp_path / "leaderboard.csv", index=False)
     proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--top", "1"], cwd=tmp_path)
     assert proc.stdout.rstrip().endswith("1,200 trials: 1,000 complete, 200 pruned"), proc.stdout
+
+
+def test_refresh_picks_a_study_of_a_sweep_storage_that_holds_several(tmp_path):
+    """The error said 'holds 2 studies (a, b); pick one with --study', and --refresh --study then said
+    '--study a: needs --storage URL or $MNIST_SWEEP_STORAGE'."""
+    from optuna.trial import create_trial
+
+    url = f"sqlite:///{tmp_path / 'sw' / 'optuna.db'}"
+    (tmp_path / "sw").mkdir()
+    for name, value in (("a", 0.5), ("b", 0.7)):
+        optuna.create_study(study_name=name, storage=url, direction="maximize").add_trial(create_trial(value=value))
+    proc = run_inproc(["mnist_sweep.leaderboard", "sw", "--refresh"], cwd=tmp_path)
+    assert_one_line_error(proc, "holds 2 studies (a, b)", "--study")
+    for name, value in (("a", "0.5"), ("b", "0.7")):
+        proc = run_inproc(["mnist_sweep.leaderboard", "sw", "--refresh", "--study", name, "--columns", "value"], cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert table_rows(proc.stdout)[0][-1] == value
+    proc = run_inproc(["mnist_sweep.leaderboard", "sw", "--study", "a"], cwd=tmp_path)
+    assert_one_line_error(proc, "--study a: needs --storage URL", "or --refresh with sweep dirs")

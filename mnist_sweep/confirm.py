@@ -125,7 +125,7 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
         row = {"config": name, "params": first["params"], "epochs": first["epochs"]}
         row.update({f"seed_{s}": a for s, a in accs.items()})
         row.update(
-            mean=accs.mean(), std=accs.std(ddof=1) if len(accs) > 1 else 0.0, min=accs.min(),
+            mean=accs.mean(), std=accs.std(ddof=1) if len(accs) > 1 else None, min=accs.min(),  # 1 seed: no spread
             reached=f"{sum(r['reached_target'] for r in by_seed.values())}/{len(by_seed)}",
             target=first["target_acc"],
             s_per_epoch=sum(r["wall_s"] for r in by_seed.values()) / sum(r["epochs"] for r in by_seed.values()),
@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace) -> None:
     shown = df.copy()
     for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:
         shown[c] = shown[c].map(lambda v: f"{100 * v:.2f}%")
-    shown["std"] = shown["std"].map(lambda v: f"{100 * v:.3f}")
+    shown["std"] = shown["std"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.3f}")
     shown["s_per_epoch"] = shown["s_per_epoch"].map(lambda v: f"{v:.1f}")
     print(shown.to_string(index=False))
     if reused:

@@ -255,3 +255,12 @@ def test_a_set_that_changes_the_model_says_so(tmp_path):
     assert line.startswith("note: --set changes the model of trial_0000 (model.c1: ") and "16 with --set" in line, line
     assert confirm.model_changes(chosen, ["trainer.max_epochs=1", "data.train_limit=512"]) == []
     assert confirm.model_changes(chosen, []) == []
+
+
+def test_one_seed_has_no_std():
+    """--seeds 1 wrote std 0.0 (printed 0.000), a spread of zero where none was measured."""
+    run = {"test_acc_final": 0.99, "params": 900, "epochs": 2, "reached_target": False, "target_acc": 0.994, "wall_s": 4.0}
+    one = confirm.table({"trial_0000": {1: run}}).iloc[0]
+    assert pd.isna(one["std"]) and one["mean"] == one["min"] == 0.99
+    two = confirm.table({"trial_0000": {1: run, 2: {**run, "test_acc_final": 0.98}}}).iloc[0]
+    assert abs(two["std"] - 0.00707) < 1e-4

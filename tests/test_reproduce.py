@@ -113,7 +113,7 @@ def test_a_train_command_sets_each_key_once_the_last_in_its_place():
 
 HAND_EDITS = {  # a saved config edited by hand: (old text, new text, what the line says)
     "bad value": ("c1: 8", "c1: -8", "model.c1: must be >= 1, got -8"),
-    "renamed key": ("c1: 8", "cc1: 8", "Interpolation key 'model.c1' not found"),
+    "renamed key": ("c1: 8", "cc1: 8", "${model.c1}: cannot resolve (no key model.c1"),
     "not a number": ("weight_decay:", "weight_decay: abc\n  x_weight_decay:", "optimizer.weight_decay"),
     "missing section": ("data:", "dataX:", "no data section"),
 }

@@ -461,8 +461,11 @@ def test_a_resume_with_other_choices_is_refused_before_any_trial(tmp_path):
     assert sorted(p.name for p in (tmp_path / "probe").iterdir()) == ["optuna.db"]
 
 
-@pytest.mark.parametrize("asked, spelled", [("minimize", "minimize"), ("[maximize,minimize]", "[maximize,minimize]")])
-def test_a_resume_with_other_directions_is_refused_before_any_trial(tmp_path, asked, spelled):
+@pytest.mark.parametrize("asked, spelled, objectives", [
+    ("minimize", "minimize", []),
+    ("[maximize,minimize]", "[maximize,minimize]", ["trainer.objectives=[val_acc,params]"]),  # as pareto
+])
+def test_a_resume_with_other_directions_is_refused_before_any_trial(tmp_path, asked, spelled, objectives):
     """A study created to maximize, resumed with another direction or with pareto's two: Optuna
     loaded it with its own direction and ignored the run's (a minimize run maximized; two
     objectives told to a one-objective study failed every trial, listed 'complete', rc 0). Now
@@ -471,8 +474,8 @@ def test_a_resume_with_other_directions_is_refused_before_any_trial(tmp_path, as
     study = optuna.create_study(study_name="dirs", storage=f"sqlite:///{tmp_path}/dirs/optuna.db", direction="maximize")
     trial = study.ask({"model.c3": optuna.distributions.CategoricalDistribution([8, 16])})
     study.tell(trial, 0.5)
-    proc = run_inproc(sweep_args(tmp_path, "dirs", 3, "model.c3=choice(8,16)", f"hydra.sweeper.direction={asked}"),
-                      cwd=tmp_path)
+    proc = run_inproc(sweep_args(tmp_path, "dirs", 3, "model.c3=choice(8,16)", f"hydra.sweeper.direction={asked}",
+                                 *objectives), cwd=tmp_path)
     assert_one_line_error(proc, "hydra.sweeper.direction", "created to maximize", f"asks to {spelled}",
                           "hydra.sweeper.direction=maximize", "new hydra.sweep.dir")
     assert [(t.number, t.state) for t in load(tmp_path, "dirs").trials] == [(0, optuna.trial.TrialState.COMPLETE)]

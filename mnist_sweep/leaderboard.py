@@ -181,16 +181,20 @@ def _check_names(args: argparse.Namespace) -> None:
 
 def _check_out(args: argparse.Namespace) -> None:
     """--out may not replace a sweep dir's own leaderboard.csv with another table (a merge, another
-    sweep's): reproduce, export and confirm read their rows there. Its own sweep dir's table is fine."""
-    if not args.out or Path(args.out).name != FILENAME:
+    sweep's): reproduce, export and confirm read their rows there. Its own sweep dir's table is fine.
+    Nor one of several tables merged: that input would be lost under the merge."""
+    if not args.out:
         return
     d = Path(args.out).absolute().parent
-    if not ((d / STORAGE_RECORD).exists() or (d / "optuna.db").exists() or any(d.glob("trial_*"))):
-        return
-    if len(args.paths) == 1 and not args.storage and Path(args.paths[0]).resolve() in (d.resolve(), d.resolve() / FILENAME):
-        return
-    raise LeaderboardError(f"--out {args.out}: is the leaderboard of the sweep in {d} (reproduce, export and confirm "
-                           "pick its rows by rank); this table would replace it: give another file name")
+    if Path(args.out).name == FILENAME and (
+            (d / STORAGE_RECORD).exists() or (d / "optuna.db").exists() or any(d.glob("trial_*"))) and not (
+            len(args.paths) == 1 and not args.storage and Path(args.paths[0]).resolve() in (d.resolve(), d.resolve() / FILENAME)):
+        raise LeaderboardError(f"--out {args.out}: is the leaderboard of the sweep in {d} (reproduce, export and confirm "
+                               "pick its rows by rank); this table would replace it: give another file name")
+    inputs = [Path(p).resolve() / FILENAME if Path(p).is_dir() else Path(p).resolve() for p in args.paths]
+    if len(inputs) > 1 and Path(args.out).resolve() in inputs:
+        raise LeaderboardError(f"--out {args.out}: is one of the tables merged; the merge would replace it, and its "
+                               "rows be lost: give another file name")
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -447,3 +447,15 @@ def test_refresh_picks_a_study_of_a_sweep_storage_that_holds_several(tmp_path):
         assert table_rows(proc.stdout)[0][-1] == value
     proc = run_inproc(["mnist_sweep.leaderboard", "sw", "--study", "a"], cwd=tmp_path)
     assert_one_line_error(proc, "--study a: needs --storage URL", "or --refresh with sweep dirs")
+
+
+def test_out_is_not_one_of_the_tables_merged(tmp_path):
+    """leaderboard a.csv b.csv --out a.csv replaced a.csv with the merge: a's own table was gone."""
+    for name in ("a.csv", "b.csv"):
+        pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [None]}).to_csv(
+            tmp_path / name, index=False)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", "a.csv", "b.csv", "--out", "a.csv"], cwd=tmp_path)
+    assert_one_line_error(proc, "--out a.csv: is one of the tables merged")
+    assert proc.stdout == "" and snapshot(tmp_path) == before
+    assert run_inproc(["mnist_sweep.leaderboard", "a.csv", "--out", "a.csv"], cwd=tmp_path).returncode == 0  # itself

@@ -85,7 +85,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
                 return _gray(upright), upright.size
     except FileNotFoundError:
         pattern = "; a pattern no file matches (check it, or leave it unquoted for the shell)" if set("*?[") & set(str(p)) else ""
-        raise MnistSweepError(f"{p}: no such image file{pattern}") from None
+        raise MnistSweepError(f"{p}: no such image file{pattern or '; check its path and name'}") from None
     except IsADirectoryError:
         raise MnistSweepError(f"{p}: is a directory, not an image; give the image files in it (e.g. {p}/*.png)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -158,10 +158,10 @@ def test_accuracy(run: checkpoint.Run) -> tuple[int, int, str]:
 
 
 def _run(args: argparse.Namespace) -> None:
+    run = checkpoint.load(args.run_dir, "run dir (the first argument)")  # an image first (a.png RUN) is named as that
     if not args.images and not args.test:
         raise UsageError("give IMAGE files to classify, --test, or both")
     images = [load_image(p, args.invert) for p in args.images]  # every input checked before any output
-    run = checkpoint.load(args.run_dir)
     recorded = _recorded(run) if args.test else None  # checked before any output
     for img, (digit, p) in zip(images, predict(run.model, images) if images else []):  # a newline in a name: \n
         notes = [f"{img.size[0]}x{img.size[1]} resized"] if img.size != (IMAGE_SIZE, IMAGE_SIZE) else []

@@ -116,6 +116,9 @@ def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
         ([str(tmp_path / "empty"), str(paths[0])], ["no .hydra/config.yaml"]),  # tmp_path holds runs: named
         ([str(no_weights), str(paths[0])], ["no model.pt", "pick a complete run"]),
         ([str(broken), str(paths[0])], ["model.pt", "damaged"]),
+        ([str(paths[0]), str(best.dir)], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # swapped
+        ([str(paths[0])], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # no run dir at all
+        ([str(best.dir), str(tmp_path / "missing.png")], ["; check its path and name"]),
     ]
     for args, needles in cases:
         assert predict.main(args) == 2, args
@@ -140,8 +143,8 @@ def test_cli_subprocess(best, digits, tmp_path):
     assert_one_line_error(run(["mnist_sweep.predict", str(best.dir)], cwd=tmp_path), "--test")
 
 
-def test_images_pil_cannot_or_will_not_decode_are_one_line(tmp_path, capsys):
-    """Every image is decoded before the run is loaded: each PIL failure is one line naming the file."""
+def test_images_pil_cannot_or_will_not_decode_are_one_line(best, tmp_path, capsys):
+    """Every image is decoded before any output: each PIL failure is one line naming the file."""
     Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")  # over twice PIL's limit: DecompressionBombError
     Image.new("1", (10000, 10000)).save(tmp_path / "large.png")  # over it: PIL only warns, and would decode it
     Image.new("L", (200, 200), 128).save(tmp_path / "full.png")
@@ -151,7 +154,7 @@ def test_images_pil_cannot_or_will_not_decode_are_one_line(tmp_path, capsys):
     cases = {"bomb.png": "too large", "large.png": "too large", "truncated.png": "truncated",
              "animated.gif": "has 2 frames"}
     for name, needle in cases.items():
-        assert predict.main([str(tmp_path), str(tmp_path / name)]) == 2, name
+        assert predict.main([str(best.dir), str(tmp_path / name)]) == 2, name
         captured = capsys.readouterr()
         err = captured.err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / name}: ") and needle in err[0], (name, captured)
@@ -247,10 +250,10 @@ def test_a_float_image_in_0_1_reads_as_its_8_bit_twin(tmp_path):
     assert torch.equal(predict.load_image(tmp_path / "bytes.tiff", "no").x, want)
 
 
-def test_a_directory_of_images_says_to_give_the_files(tmp_path, capsys):
+def test_a_directory_of_images_says_to_give_the_files(best, tmp_path, capsys):
     """A directory (empty, or of images) was 'is a directory, not an image', with no way out."""
     (tmp_path / "digits").mkdir()
-    assert predict.main([str(tmp_path), str(tmp_path / "digits")]) == 2
+    assert predict.main([str(best.dir), str(tmp_path / "digits")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'digits'}: is a directory, not an image; give the image files in it "
                    f"(e.g. {tmp_path / 'digits'}/*.png)"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from omegaconf import OmegaConf
 
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
 from mnist_sweep.errors import MnistSweepError, UsageError, one_line
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
@@ -67,10 +66,9 @@ def check_writable(flag: str, out: Path, force: bool) -> None:
 
 def usage(out: Path) -> str:
     """The train command that uses the exported file, pasteable (a config dir with a space is quoted)."""
-    conf = (PROJECT_ROOT / "conf").resolve()
-    if out.parent.resolve() == conf / "experiment":
-        return f"python -m mnist_sweep.train +experiment={out.stem}"
-    return f"python -m mnist_sweep.train --config-dir {shlex.quote(str(out.parent.parent.resolve()))} +experiment={out.stem}"
+    here = out.parent.resolve() == (PROJECT_ROOT / "conf" / "experiment").resolve()
+    where = () if here else ("--config-dir", out.parent.parent.resolve())
+    return pasteable("mnist_sweep.train", *where, f"+experiment={out.stem}")  # the interpreter's path, as others print
 
 
 def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:

@@ -221,6 +221,20 @@ def test_the_printed_train_command_quotes_a_config_dir_with_a_space(tmp_path):
     assert shlex.split(line)[-2:] == [str((tmp_path / "my configs").resolve()), "+experiment=a"]
 
 
+def test_the_printed_train_command_names_this_interpreter_as_every_command_does(tmp_path):
+    """The hint said a bare 'python -m mnist_sweep.train': outside the venv, pasted, it ran
+    another Python (no torch); the other commands print the interpreter's path."""
+    import shlex
+    import sys
+
+    from mnist_sweep import PROJECT_ROOT
+    from mnist_sweep.commandline import interpreter
+
+    for out in (PROJECT_ROOT / "conf" / "experiment" / "a.yaml", tmp_path / "experiment" / "a.yaml"):
+        words = shlex.split(export.usage(out))
+        assert words[:3] == [interpreter(sys.executable), "-m", "mnist_sweep.train"] and words[-1] == "+experiment=a"
+
+
 @pytest.mark.parametrize("saved", [None, True])
 def test_a_key_the_saved_config_lacks_is_written_as_the_run_took_it(tmp_path, saved):
     """A trial from before trainer.fast_dropout ran torch's dropout (the schema's false); its

@@ -219,7 +219,8 @@ BAD_LEADERBOARDS = [
     (["--storage", "sqlite:///x.db", "--study", "s"], ["x.db", "no such SQLite file"]),
     (["--storage", "postgresql://me:hunter2@h/db", "--study", "s"], ["me:***@h/db", "clear text"]),
     (["ok.csv", "--top", "0"], ["--top", "got 0"]),
-    (["ok.csv", "--out", "pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
+    (["ok.csv", "--out", "pyproject.toml"], ["pyproject.toml", "give a .csv file name"]),
+    (["ok.csv", "--out", "notes.csv"], ["notes.csv", "not a leaderboard"]),  # a CSV of something else: kept
     (["--storage", "nosuchdb://x", "--study", "s"], ["nosuchdb://x", "cannot open"]),
     (["ok.csv", "--top", "many"], ["--top"]),
     (["ok.csv", "--out", "a_file/board.csv"], ["a_file", "Not a directory", "give a .csv file name in a directory"]),
@@ -232,6 +233,7 @@ def test_leaderboard_bad_input_one_line(tmp_path, args, needles):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "empty_dir").mkdir()
     (tmp_path / "a_file").write_text("")
+    (tmp_path / "notes.csv").write_text("day,note\nmon,hello\n")
     (tmp_path / "ok.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,/nowhere\n")
     before = snapshot(tmp_path)
     proc = run_inproc(["mnist_sweep.leaderboard", *args], cwd=tmp_path)

@@ -87,7 +87,7 @@ class OutputDirCheck(Callback):
 
     @staticmethod
     def _check_run(config: DictConfig) -> None:
-        d = Path(config.hydra.run.dir).resolve()
+        d = _named(config.hydra.run.dir, "hydra.run.dir")
         if (d / "result.json").exists():
             _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
         RunDirs.path, RunDirs.before = d, (_listing(d) if d.exists() else None)
@@ -98,7 +98,7 @@ class OutputDirCheck(Callback):
     def _check_sweep(config: DictConfig) -> None:
         if config.hydra.sweeper.get("dry_run"):
             return  # a dry run writes nothing, so needs no dir
-        d = Path(config.hydra.sweep.dir).resolve()
+        d = _named(config.hydra.sweep.dir, "hydra.sweep.dir")
         held = [f for f in RUN_FILES if (d / f).exists()] if d.is_dir() else []
         if held:
             _refuse(f"hydra.sweep.dir: {d} holds a training run ({held[0]}), not a sweep; "
@@ -119,6 +119,14 @@ def unwritable(e: OSError, out_dir: Path, key: str = "hydra.run.dir") -> str | N
     where = e.filename or f"{key}: {out_dir}"
     return one_line(f"{where}: {e.strerror or type(e).__name__}; free space or make {key} writable (or choose "
                     "another), then run the same command again")
+
+
+def _named(path: str, key: str) -> Path:
+    """The output dir, resolved; an empty one (an unset shell variable: hydra.run.dir=$OUT) is refused,
+    not taken for the current dir."""
+    if not str(path).strip():
+        _refuse(f"{key}: empty (an unset shell variable?); give a directory, e.g. {key}=outputs/mine ({key}=. for this one)")
+    return Path(path).resolve()
 
 
 def _path_line(e: OSError, key: str) -> str:

@@ -119,3 +119,15 @@ def test_an_output_dir_that_does_not_resolve_is_one_line_naming_it(tmp_path, whe
     assert_one_line_error(proc, f"error: hydra.{where}.dir: ${{oc.env:MNIST_SWEEP_NOPE}}",
                           "environment variable MNIST_SWEEP_NOPE is not set")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_an_empty_output_dir_is_refused_not_taken_for_the_current_one(tmp_path, where):
+    """hydra.run.dir=$OUT with OUT unset: the run wrote .hydra/, metrics.csv, model.pt and
+    result.json into the directory it started in (the repo root, often)."""
+    args = [*TINY, "hydra.run.dir=''"] if where == "run" else ["-m", "hydra.sweeper.n_trials=1", "hydra.sweep.dir=''"]
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, f"error: hydra.{where}.dir: empty (an unset shell variable?); give a directory")
+    assert snapshot(tmp_path) == before

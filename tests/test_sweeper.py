@@ -139,11 +139,13 @@ def test_grid_sampler_needs_discrete_params(tmp_path):
 # ------------------------------------------------------------------ duplicates, seeds, warm start
 @pytest.mark.slow
 def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
-    proc = run(sweep_args(tmp_path, "dup", 4, "model.c3=choice(8,16)", "hydra.sweeper.max_duplicates=10"), cwd=tmp_path)
+    # 2 x 2 = 4 configs counted (n_trials stays 4), 3 exist: step has no pct_start
+    space = ["scheduler=choice(step,onecycle)", "scheduler.pct_start=choice(0.2,0.3)"]
+    proc = run(sweep_args(tmp_path, "dup", 4, *space, "hydra.sweeper.max_duplicates=10"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     study = load(tmp_path, "dup")
     trained = trained_params(study)
-    assert len(trained) == 2 and len(set(trained)) == 2  # both points once, never twice
+    assert len(trained) == 3 and len(set(trained)) == 3  # every config once, never twice
     dups = [t for t in study.trials if t.user_attrs.get("status") == "duplicate"]
     originals = {t.number for t in study.trials if t.user_attrs.get("status") == "complete"}
     assert dups and all(t.user_attrs["duplicate_of"] in originals for t in dups)
@@ -298,6 +300,24 @@ def test_a_one_trial_sweep_starts_no_helper_for_its_extra_workers(tmp_path, monk
     assert proc.returncode == 0, out[-2000:]
     assert "hydra.sweeper.workers=8: the sweep has 1 run at most, so 1 worker runs" in out
     assert "started worker" not in out and not list((tmp_path / "one").glob("worker-*.log"))
+
+
+@pytest.mark.parametrize("space, said", [([], "nothing is searched"), (["model.c3=choice(16)"], "has 1 config at most")],
+                         ids=["empty", "one-point"])
+def test_a_space_of_one_config_trains_it_once_and_its_dry_run_says_one_trial(tmp_path, monkeypatch, space, said):
+    """hydra.sweeper.params=null alone: the dry run estimated 14 trials; the sweep trained one, then
+    each of its two workers drew 50 duplicates before 'exhausted'. n_trials is capped to the space."""
+    from hydra_plugins.mnist_sweep_sweeper import _workers
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    args = [a for a in sweep_args(tmp_path, "one", 4, *space) if a != "hydra.sweeper.workers=1"] + ["hydra.sweeper.workers=2"]
+    dry = run([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert dry.returncode == 0 and said in dry.stdout + dry.stderr and "n_trials 4 -> 1" in dry.stdout + dry.stderr
+    assert re.search(r"estimate: 1 trial x 1 epoch x .* / 1 worker = ", dry.stdout + dry.stderr), dry.stdout + dry.stderr
+    proc = run(args, cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert [t.user_attrs.get("status") for t in load(tmp_path, "one").trials] == ["complete"]
+    assert "duplicate" not in out and "exhausted" not in out and "started worker" not in out
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -87,11 +88,13 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         install_log_redaction()
         self._check_objectives()
         space = self._search_space(arguments)
+        self._cap_to_space(space)  # before the dry run: it estimates the trials the sweep will train
         if self.conf.dry_run:
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
 
             check = Precheck(self._compose, self.precheck, self.conf.precheck)
-            preview(space, self._compose, self.n_trials, self.conf.workers, lambda: check.smallest(space))
+            workers = min(self.conf.workers, self.n_trials * self.conf.repeats.seeds)
+            preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space))
             return
         grid = self._grid(space)
         queued = [self._warm_start(item, space) for item in self.conf.enqueue] if worker_index() == 0 else []
@@ -204,14 +207,27 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         """GridSampler (a partial: it needs the search space): its grid, and n_trials capped to it."""
         if not (isinstance(self.sampler, functools.partial) and self.sampler.func is optuna.samplers.GridSampler):
             return None
-        grid = _space.grid(space)
-        size = 1
-        for values in grid.values():
-            size *= len(values)
-        if size < self.n_trials:
-            log.info("grid sampler: %s, so n_trials %d -> %d", plural(size, "grid point"), self.n_trials, size)
-            self.n_trials = size
-        return grid
+        return _space.grid(space)  # n_trials was capped to its size by _cap_to_space
+
+    def _cap_to_space(self, space: _space.SearchSpace) -> None:
+        """n_trials at most the configs the space has (choices and ranges only; the empty space has
+        one, the base config): each config is trained once, and no worker draws duplicates until
+        max_duplicates says the space is exhausted (an empty space trained 1 trial, then each
+        worker drew 50 duplicates)."""
+        try:
+            size = math.prod(len(v) for v in _space.grid(space).values())
+        except SweepError:  # a continuous parameter or a custom space: no end to its configs
+            return
+        if size >= self.n_trials:
+            return
+        if not space.distributions:
+            log.warning("hydra.sweeper.params: nothing is searched (hydra.sweeper.params=null and no sweep expression), so "
+                        "n_trials %d -> 1: the base config, trained once; add a sweep expression such as "
+                        "'model.c1=choice(8,12)' to search, or run without -m", self.n_trials)
+        else:
+            log.info("hydra.sweeper.params: the search space has %s at most, so n_trials %d -> %d",
+                     plural(size, "config"), self.n_trials, size)
+        self.n_trials = size
 
     def _sampler(self, grid: dict | None, seed: int | None) -> Any:
         """The configured sampler; with ``seed``, a copy seeded with it."""

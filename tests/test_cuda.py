@@ -57,8 +57,8 @@ def test_same_seed_twice_on_cuda_gives_identical_metrics(cfg, tmp_path):
 def test_nan_loss_on_cuda_stops_the_run_as_diverged(cfg, tmp_path, monkeypatch):
     build = mmodel.build
 
-    def poisoned(model_cfg):  # a NaN weight: the first loss is NaN, on the GPU
-        net = build(model_cfg)
+    def poisoned(model_cfg, **kwargs):  # a NaN weight: the first loss is NaN, on the GPU
+        net = build(model_cfg, **kwargs)  # fast_dropout=, as training passes it
         with torch.no_grad():
             net.fc.bias.fill_(float("nan"))
         return net

@@ -19,6 +19,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, UsageError
+from mnist_sweep.moved import rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
@@ -97,7 +98,8 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
 
 
 def read(path: str | Path) -> pd.DataFrame:
-    """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv)."""
+    """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv); a sweep dir's own table
+    reads its trial dirs in that dir, wherever the sweep ran (``moved.rebase``)."""
     p = Path(path)
     if p.is_dir():
         if not (p / FILENAME).exists():
@@ -113,6 +115,8 @@ def read(path: str | Path) -> pd.DataFrame:
     if missing:
         raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
     check_numbers(df, p)
+    if p.name == FILENAME and "sweep" not in df.columns:  # a sweep dir's own table (not a merge): moved or copied?
+        df = rebase(df, p.parent)
     gone = df["status"].isin(NEVER_LAUNCHED) & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
     df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
@@ -215,7 +219,7 @@ def _run(args: argparse.Namespace) -> None:
         for path in args.paths:
             if not Path(path).is_dir():
                 raise LeaderboardError(f"--refresh {path}: not a sweep dir; --refresh rebuilds a sweep dir's table from its storage")
-            frames[str(path)] = frame(rows_from_study(study_of_sweep(Path(path), args.study)))
+            frames[str(path)] = rebase(frame(rows_from_study(study_of_sweep(Path(path), args.study))), Path(path))
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     elif args.paths:
         frames = {str(path): read(path) for path in args.paths}

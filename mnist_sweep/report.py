@@ -32,6 +32,7 @@ from optuna.exceptions import ExperimentalWarning
 from mnist_sweep import leaderboard, plots, results, sweeps
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
+from mnist_sweep.moved import rebase
 from mnist_sweep.text import ACCURACIES, metric, plural
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     if study is None and use_study:
         study = find_study(sweep_dir, storage, study_name)  # raises before anything is written
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
-        board = leaderboard.frame(leaderboard.rows_from_study(study))
+        board = rebase(leaderboard.frame(leaderboard.rows_from_study(study)), sweep_dir, say=False)  # read() said so
     best = sweeps.best_trial_files(board)
     results.remove_stale(sweep_dir.glob(f".{IMAGES}.*"))  # what a killed report left
     with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:

@@ -11,7 +11,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from mnist_sweep import plots, sweeps
+from mnist_sweep import moved, plots, sweeps
 from mnist_sweep.errors import LeaderboardError
 
 
@@ -28,6 +28,7 @@ def package_imports(module) -> set[str]:
 
 def test_imports_point_down():
     assert package_imports(sweeps) <= {"mnist_sweep.results", "mnist_sweep.errors", "mnist_sweep.storage"}
+    assert package_imports(moved) <= {"mnist_sweep.storage"}
     assert package_imports(plots) == {"mnist_sweep.results", "mnist_sweep.text"}  # pareto_mask, percent: the ground floor
 
 

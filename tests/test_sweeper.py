@@ -320,6 +320,26 @@ def test_a_space_of_one_config_trains_it_once_and_its_dry_run_says_one_trial(tmp
     assert "duplicate" not in out and "exhausted" not in out and "started worker" not in out
 
 
+def test_a_complete_study_resumed_starts_no_worker_and_keeps_a_fresh_report(tmp_path, monkeypatch):
+    """A resume with no trial left started worker 1 and rebuilt the report (35 s); now it says the
+    study is complete and how to train more, and rebuilds the report only where it is missing."""
+    from hydra_plugins.mnist_sweep_sweeper import _workers
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    args = sweep_args(tmp_path, "done", 2, "model.c3=choice(8,16)", report=True)
+    assert run(args, cwd=tmp_path).returncode == 0
+    args = [a for a in args if a != "hydra.sweeper.workers=1"] + ["hydra.sweeper.workers=2"]
+    report = tmp_path / "done" / "report.html"
+    written = report.stat().st_mtime_ns
+    again = run(args, cwd=tmp_path)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-2000:]
+    assert "study done is complete: its n_trials (2) are done; to train more, raise hydra.sweeper.n_trials" in out
+    assert "started worker" not in out and report.stat().st_mtime_ns == written
+    assert f"report: {report}" in out  # the closing lines still point at it
+    report.unlink()
+    assert run(args, cwd=tmp_path).returncode == 0 and report.exists()  # a missing report is written
+
+
 @pytest.mark.slow
 def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(tmp_path):
     """A two-worker sweep on journal storage: both processes train, and the console shows one

@@ -109,12 +109,13 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         os.environ.setdefault(WORKER_ENV, "0")
         if queued:  # checked against the search space before the study was touched
             _study.enqueue(study, queued)
-        self._run(study, space, grid, sweep_dir)
+        ran = self._run(study, space, grid, sweep_dir)
         if self.on_trial_end is not None:
             self.on_trial_end(study, sweep_dir)
         _failures.check_trained(study)  # every candidate rejected: say why, and fail
         self._report_best(study, sweep_dir)
-        if self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if (self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                and (ran or _stale(sweep_dir / "report.html", study))):  # a complete study: a report older than its trials
             self.on_sweep_end(study, sweep_dir)  # the last worker to finish writes the report
         if worker_index() == 0:
             for line in closing_lines(sweep_dir):
@@ -162,15 +163,20 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             ) from None
         return functools.partial(fn, self.config)
 
-    def _run(self, study: optuna.Study, space: _space.SearchSpace, grid: dict | None, sweep_dir: Path) -> None:
-        """The loop in this process, with the helper workers beside it."""
+    def _run(self, study: optuna.Study, space: _space.SearchSpace, grid: dict | None, sweep_dir: Path) -> bool:
+        """The loop in this process, with the helper workers beside it; False where the study was
+        complete (n_trials reached, nothing running or queued): no worker is started."""
+        progress = Progress(self.n_trials)
+        _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
+        left = progress.start_line(study, mask_url(self.storage))
+        if not left and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            log.info("study %s is complete: its n_trials (%d) are done; to train more, raise hydra.sweeper.n_trials",
+                     self.study_name, self.n_trials)
+            return False
         rep = self.conf.repeats
         helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
         if self.conf.workers > 1 and not self.storage:
             log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
-        progress = Progress(self.n_trials)
-        _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
-        progress.start_line(study, mask_url(self.storage))
         helpers.start()
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
@@ -184,6 +190,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             raise
         finally:
             helpers.wait()
+        return True
 
     def _hooks(self, study: optuna.Study, grid: dict | None) -> Hooks:
         def reseed(first_number: int) -> None:
@@ -204,7 +211,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         return self.config.hydra.sweeper.sampler.get("seed")
 
     def _grid(self, space: _space.SearchSpace) -> dict | None:
-        """GridSampler (a partial: it needs the search space): its grid, and n_trials capped to it."""
+        """GridSampler (a partial: it needs the search space): its grid."""
         if not (isinstance(self.sampler, functools.partial) and self.sampler.func is optuna.samplers.GridSampler):
             return None
         return _space.grid(space)  # n_trials was capped to its size by _cap_to_space
@@ -286,3 +293,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             return
         results.atomic_write(sweep_dir / "optimization_results.yaml", lambda p: OmegaConf.save(OmegaConf.create(summary), p))
 
+
+def _stale(report: Path, study: optuna.Study) -> bool:
+    """Whether ``report`` is missing or older than the study's last finished trial."""
+    ends = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False) if t.datetime_complete]
+    return not report.exists() or report.stat().st_mtime < max(ends, default=0.0)

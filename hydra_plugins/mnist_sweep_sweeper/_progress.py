@@ -20,13 +20,15 @@ class Progress:
         self.n_trials = n_trials
         self.started = time.time()
 
-    def start_line(self, study: optuna.Study, storage: str) -> None:
+    def start_line(self, study: optuna.Study, storage: str) -> int:
+        """Log the study's count; return the trials still to go."""
         counted = sum(1 for t in study.get_trials(deepcopy=False) if counts_toward_total(t))
+        left = max(self.n_trials - counted, 0)
         log.info(
             "study %s in %s: %s of %s done or running; %s to go",
-            study.study_name, storage, f"{counted:,}", plural(self.n_trials, "trial"), f"{max(self.n_trials - counted, 0):,}",
-            extra=TRIAL_LINE,
+            study.study_name, storage, f"{counted:,}", plural(self.n_trials, "trial"), f"{left:,}", extra=TRIAL_LINE,
         )
+        return left
 
     def trial_line(self, study: optuna.Study, number: int) -> None:
         trials = study.get_trials(deepcopy=False)

@@ -4,7 +4,9 @@ Its ``leaderboard.csv`` and its Optuna storage record each trial's dir, and ``st
 storage file, by the absolute path they had while the sweep ran. Readers find a sweep's own files
 relative to the dir they were given: ``local_trial_dir`` maps a recorded trial dir to the dir of
 the same name in the sweep dir given, where that dir holds one (``rebase`` does so for a table's
-rows, and says so in one ``note:`` line on stderr).
+rows); ``local_storage`` maps a recorded SQLite or journal file to the one in the sweep dir given,
+where the recorded one is gone or is another sweep dir's (the original of a copy). Each says so in
+one ``note:`` line on stderr.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
+from mnist_sweep.storage import JOURNAL_SCHEME, sqlite_path
 
 
 def note(text: str) -> None:
@@ -53,3 +57,20 @@ def rebase(df: pd.DataFrame, sweep_dir: Path, say: bool = True) -> pd.DataFrame:
     if moved:
         df = df.assign(trial_dir=local.astype(object))
     return df
+
+
+def local_storage(url: str, sweep_dir: Path, source: str) -> str:
+    """``url``, or the SQLite or journal file of the same name in ``sweep_dir`` where the recorded
+    file is gone, or sits in another sweep dir (the original this dir was copied from): one note."""
+    path = sqlite_path(url)
+    if path is None:
+        return url
+    here = Path(os.path.abspath(sweep_dir)) / path.name
+    if not here.is_file() or _same(path, here):
+        return url
+    if path.exists() and not (path.parent / "storage.json").is_file() and not any(path.parent.glob("trial_*")):
+        return url  # a storage outside any sweep dir, still there: the one the sweep used
+    why = "is gone" if not path.exists() else "is another sweep dir's (this one was copied from it)"
+    note(f"{source}: records the storage {path}, which {why}; reading {here}, the one in the dir given")
+    scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
+    return f"{scheme}{here}"

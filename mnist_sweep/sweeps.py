@@ -3,7 +3,8 @@
 The sweeper records the study's storage in ``<sweep_dir>/storage.json`` after every trial
 (``record_storage``); readers (leaderboard ``--refresh``, report, dashboard) find it again from
 any working directory (``find_storage``: that record, else a trial's ``.hydra/hydra.yaml``, else
-``optuna.db`` or ``journal.log`` in the sweep dir) and open it read-only (``load_study``: a missing
+``optuna.db`` or ``journal.log`` in the sweep dir; a recorded file gone, or another sweep dir's,
+read in the sweep dir given where it holds one: moved or copied) and open it read-only (``load_study``: a missing
 SQLite or journal file is refused, never created; an empty or foreign one is refused, never given
 Optuna's schema). ``best_trial_files`` and ``top_metrics`` read the trial dirs of a leaderboard's
 best rows (a damaged file there is a warning naming it).
@@ -19,6 +20,7 @@ import pandas as pd
 
 from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
+from mnist_sweep.moved import local_storage
 from mnist_sweep.storage import (
     JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, mask_url, missing_file, open_for_reading, sqlite_path,
     without_password,
@@ -104,13 +106,14 @@ def find_storage(sweep_dir: Path, give: str = "give --storage URL --study NAME")
     if record.exists():
         try:
             data = json.loads(record.read_text())
-            return _from_env(str(data["storage"])), str(data["study_name"]), str(record)
+            url, name = str(data["storage"]), str(data["study_name"])
         except (OSError, ValueError, KeyError, TypeError):
             raise LeaderboardError(f"{record}: unreadable or damaged; delete it (the next trial of the sweep "
                                    f"rewrites it) or {give}") from None
+        return _from_env(local_storage(url, sweep_dir, str(record))), name, str(record)
     found = _from_hydra_yaml(sweep_dir)
     if found:
-        return _from_env(found[0]), found[1], found[2]
+        return _from_env(local_storage(found[0], sweep_dir, found[2])), found[1], found[2]
     for name, scheme in (("optuna.db", "sqlite:///"), ("journal.log", JOURNAL_SCHEME)):
         if (sweep_dir / name).is_file():
             return f"{scheme}{(sweep_dir / name).resolve()}", None, str(sweep_dir / name)

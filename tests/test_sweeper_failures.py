@@ -110,3 +110,17 @@ def test_a_study_that_trained_nothing_fails_and_one_that_trained_does_not():
         _failures.check_trained(rejected_study(BUDGET, BUDGET, params=9_778))
     _failures.check_trained(study_of("complete"))
     _failures.check_trained(optuna.create_study())  # no trials at all: nothing to say
+
+
+@pytest.mark.parametrize("why, error", [
+    (KeyboardInterrupt(), "sweep stopped while the trial was open: interrupted (Ctrl-C or SIGINT)"),  # read 'KeyboardInterrupt: '
+    (KeyboardInterrupt("SIGTERM"), "sweep stopped while the trial was open: interrupted (SIGTERM)"),
+    (ValueError(), "sweep stopped while the trial was open: ValueError"),
+    (ValueError("bad"), "sweep stopped while the trial was open: ValueError: bad"),
+])
+def test_an_interrupted_trials_error_says_what_stopped_it(why, error):
+    from hydra_plugins.mnist_sweep_sweeper import _study
+    study = optuna.create_study()
+    trial = study.ask()
+    _study.lose(study, trial, why)
+    assert study.trials[0].user_attrs["error"] == error and study.trials[0].user_attrs["status"] == "lost"

@@ -86,3 +86,12 @@ def check_trained(study: optuna.Study) -> None:
     rejected = sum(status_of(t) == "rejected" for t in trials)
     raise SweepError(f"{key}: no trial was trained: the study's {plural(rejected, 'distinct candidate')} {'was' if rejected == 1 else 'were'} rejected "
                      f"before launch, {why}")
+
+
+def reason(e: BaseException) -> str:
+    """An exception as a trial's error column words it: ``Type: message``, or ``Type`` alone; an
+    interrupt as what stopped it (Ctrl-C raises KeyboardInterrupt with no message: it read
+    'KeyboardInterrupt: ')."""
+    if isinstance(e, KeyboardInterrupt):
+        return f"interrupted ({e})" if str(e) else "interrupted (Ctrl-C or SIGINT)"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__

@@ -30,7 +30,7 @@ import optuna
 from hydra.core.utils import JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _study
+from hydra_plugins.mnist_sweep_sweeper import _failures, _liveness, _optuna, _study
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
@@ -237,13 +237,13 @@ class Repeats:
             self.side.tell(trial, values[0] if len(values) == 1 else values)
         else:
             trial.set_user_attr("status", "failed")
-            trial.set_user_attr("error", f"{type(why).__name__}: {why}")
+            trial.set_user_attr("error", _failures.reason(why))
             self.side.tell(trial, state=TrialState.FAIL)
             log.warning("seed %s of %s failed: %s", trial.user_attrs["seed"], parent_dir, why, extra=TRIAL_LINE)
             seed = trial.user_attrs["seed"]
             if sum(1 for t in self._seeds_of(parent_dir) if t.user_attrs.get("seed") == seed
                    and status_of(t) == "failed") >= SEED_TRIES:
-                return self._give_up(parent_dir, f"seed {seed} failed {SEED_TRIES} times: {type(why).__name__}: {why}")
+                return self._give_up(parent_dir, f"seed {seed} failed {SEED_TRIES} times: {_failures.reason(why)}")
             self._requeue(parent_dir)
             return None
         parent = self.parent(parent_dir)

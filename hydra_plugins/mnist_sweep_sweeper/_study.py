@@ -16,7 +16,7 @@ import optuna
 from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _faults, _optuna
+from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.errors import StorageError, SweepError, unusable_path
@@ -254,7 +254,7 @@ def record(study: optuna.Study, trial: optuna.Trial, ret: JobReturn, constrained
         study.tell(trial, state=TrialState.PRUNED)
         log.debug("trial %d pruned: %s", trial.number, value)
     else:
-        mark(trial, "failed", error=f"{type(value).__name__}: {value}")
+        mark(trial, "failed", error=_failures.reason(value))
         study.tell(trial, state=TrialState.FAIL)
         log.warning("trial %d failed: %s: %s", trial.number, type(value).__name__, value, extra=TRIAL_LINE)
     return False
@@ -279,7 +279,7 @@ def settle(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any], value
 def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
     """A trial asked but never told (interrupted, or the sweep itself failed) is failed as lost."""
     try:
-        mark(trial, "lost", error=f"sweep stopped while the trial was open: {type(why).__name__}: {why}")
+        mark(trial, "lost", error=f"sweep stopped while the trial was open: {_failures.reason(why)}")
         study.tell(trial, state=TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:  # told just before the sweep stopped
         pass

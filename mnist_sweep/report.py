@@ -259,9 +259,10 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
 
 
 def write_for_sweep(study: Any, sweep_dir: Path) -> None:
-    """The sweeper's on_sweep_end hook; a failed report never fails a finished sweep."""
+    """The sweeper's on_sweep_end hook; a failed report never fails a finished sweep. Its path is
+    logged at DEBUG: the sweep's closing lines name it (it was printed twice)."""
     try:
-        log.info("report: %s", build(sweep_dir, study=study))
+        log.debug("report: %s", build(sweep_dir, study=study))
     except Exception as e:  # noqa: BLE001
         log.warning("report not written: %s: %s", type(e).__name__, e)
 

@@ -326,7 +326,8 @@ def test_a_complete_study_resumed_starts_no_worker_and_keeps_a_fresh_report(tmp_
     from hydra_plugins.mnist_sweep_sweeper import _workers
     monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
     args = sweep_args(tmp_path, "done", 2, "model.c3=choice(8,16)", report=True)
-    assert run(args, cwd=tmp_path).returncode == 0
+    first = run(args, cwd=tmp_path)
+    assert first.returncode == 0 and (first.stdout + first.stderr).count("report: ") == 1  # it was printed twice
     args = [a for a in args if a != "hydra.sweeper.workers=1"] + ["hydra.sweeper.workers=2"]
     report = tmp_path / "done" / "report.html"
     written = report.stat().st_mtime_ns

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mnist_sweep import results
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import LeaderboardError, UsageError
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
 from mnist_sweep.moved import rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage
@@ -61,6 +61,8 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     done = (df.status == "complete") & df["_acc"].notna() & params.notna()  # original is marked, and only with both
     df["pareto"] = False
     df.loc[done, "pareto"] = pareto_mask(df.loc[done, "_acc"], params[done])
+    if "direction" in df and df["direction"].isna().all():
+        df = df.drop(columns=["direction"])  # a multi-objective study: no one direction
     if "feasible" in df and df["feasible"].map(lambda f: not isinstance(f, bool)).all():
         df = df.drop(columns=["feasible"], errors="ignore")  # an unconstrained study has no such column
     if all(c not in df or df[c].isna().all() for c in REPEAT_COLUMNS):
@@ -141,12 +143,17 @@ def _no_table(d: Path) -> str:
     return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
 
 
-def direction(df: pd.DataFrame) -> float | None:
-    """A leaderboard CSV's objective direction, which it does not record, from its own ranking: 1.0
-    where its ranked feasible complete values fall (maximize), -1.0 where they rise (``smallest``:
-    params, ``fastest``: train_s; a merge ranked those largest first), None where it cannot tell."""
-    if "value" not in df:
-        return None
+def direction(df: pd.DataFrame, path: str | None = None) -> float | None:
+    """A leaderboard's objective direction: 1.0 maximize, -1.0 minimize (``smallest``: params,
+    ``fastest``: train_s), None where it cannot tell. As its ``direction`` column records it, else (a
+    table from before that column) as the storage of its sweep dir ``path`` records it, else from its
+    own ranking: maximize where its ranked feasible complete values fall."""
+    told = set(df["direction"].dropna()) if "direction" in df else set()
+    if len(told) == 1 and told <= {"maximize", "minimize"}:
+        return 1.0 if told == {"maximize"} else -1.0
+    recorded = _stored_direction(Path(path)) if path and "value" in df else None
+    if recorded is not None or "value" not in df:
+        return recorded
     done = df[(df["status"] == "complete") & ~df.get("feasible", pd.Series(True, index=df.index)).isin([False])]
     values = pd.to_numeric(done.sort_values("rank")["value"], errors="coerce").dropna()
     if len(values) < 2 or values.iloc[0] == values.iloc[-1]:
@@ -154,11 +161,25 @@ def direction(df: pd.DataFrame) -> float | None:
     return -1.0 if values.iloc[0] < values.iloc[-1] else 1.0
 
 
+def _stored_direction(path: Path) -> float | None:
+    """The direction of a one-objective study in the storage a sweep dir (or its leaderboard.csv's
+    dir) records; None where there is none, or it cannot be opened."""
+    d = path if path.is_dir() else path.parent if path.name == FILENAME else None
+    if d is None or not any((d / f).is_file() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
+        return None
+    try:
+        study = study_of_sweep(d)
+    except MnistSweepError:
+        return None
+    return None if len(study.directions) != 1 else 1.0 if study.direction.name == "MAXIMIZE" else -1.0
+
+
 def merge(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Several leaderboards as one, re-ranked (each in its own direction), with a ``sweep`` column."""
-    rows, told = [], [d for d in map(direction, frames.values()) if d is not None]
+    signs = {name: direction(df, name) for name, df in frames.items()}
+    rows, told = [], [d for d in signs.values() if d is not None]
     for name, df in frames.items():
-        sign = direction(df) or (told[0] if told else 1.0)  # one row: the others' direction
+        sign = signs[name] or (told[0] if told else 1.0)  # one row: the others' direction
         df = df.drop(columns="rank").copy()
         df.insert(0, "sweep", name)
         rows.extend({**r, "_sign": sign} for r in df.to_dict("records"))

@@ -41,6 +41,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
             "_violation": sum(max(v, 0.0) for v in t.constraints.values()) if t.constraints else None,
             **({} if taken else seeds_of(attrs)),
+            "direction": study.direction.name.lower() if len(study.directions) == 1 else None,  # the table records it
             "_sign": sign,
         }
         for key in results.RESULT_KEYS:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import optuna
+import pandas as pd
 from optuna.trial import create_trial
 
 from conftest import run_inproc
@@ -86,3 +87,38 @@ def test_a_storage_outside_the_sweep_dir_is_read_where_it_is(tmp_path):
     leaderboard.write_for_sweep(study, tmp_path / "sw")
     shutil.copy(tmp_path / "db" / "optuna.db", tmp_path / "sw" / "optuna.db")
     assert sweeps.find_storage(tmp_path / "sw")[0] == f"sqlite:///{tmp_path / 'db' / 'optuna.db'}"
+
+
+def _smallest_with_nothing_feasible(d: Path, with_column: bool) -> None:
+    """A `smallest` sweep's table (value = params, minimized) whose trials all fell short of the target:
+    its ranking (nearest the target first) says nothing of the direction."""
+    cols = "rank,trial,status,feasible,params,val_acc,value" + (",direction" if with_column else "") + ",trial_dir\n"
+    end = ",minimize," if with_column else ","
+    d.mkdir()
+    (d / "leaderboard.csv").write_text(cols + f"1,0,complete,False,11356,0.9,11356{end}\n"
+                                       f"2,1,complete,False,8314,0.8,8314{end}\n")
+
+
+def test_a_merged_study_whose_ranking_tells_no_direction_keeps_the_one_it_recorded(tmp_path):
+    """A smallest-mode study with nothing feasible, merged with an accuracy sweep, took the other's
+    direction (maximize): 11,356 params ranked above 8,314. Its table records the direction now;
+    an older table's comes from its sweep's storage."""
+    acc = tmp_path / "acc"
+    acc.mkdir()
+    (acc / "leaderboard.csv").write_text("rank,trial,status,params,val_acc,value,trial_dir\n"
+                                         "1,0,complete,900,0.95,0.95,\n2,1,complete,800,0.9,0.9,\n")
+    _smallest_with_nothing_feasible(tmp_path / "new", with_column=True)
+    _smallest_with_nothing_feasible(tmp_path / "old", with_column=False)
+    optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path / 'old' / 'optuna.db'}", direction="minimize")
+    for small in ("new", "old"):
+        proc = run_inproc(["mnist_sweep.leaderboard", "acc", small, "--out", f"{small}.csv"], cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        merged = pd.read_csv(tmp_path / f"{small}.csv")
+        assert list(merged[merged.sweep == small].params) == [8314, 11356], small
+        assert list(merged[merged.sweep == "acc"].params) == [900, 800]
+
+
+def test_a_sweeps_table_records_its_direction(tmp_path):
+    """leaderboard.csv has a direction column (maximize or minimize) for a one-objective study."""
+    make_sweep(tmp_path / "a")
+    assert set(pd.read_csv(tmp_path / "a" / "leaderboard.csv").direction) == {"maximize"}

@@ -203,3 +203,12 @@ def test_no_printed_line_formats_a_count_or_an_accuracy_by_hand():
              for i, line in enumerate(f.read_text().splitlines(), 1)
              if any(p.search(line) for p in by_hand) and "plural(" not in line]
     assert not found, "\n".join(found)
+
+
+def test_the_sweep_console_has_one_line_format_before_and_after_its_first_job():
+    """Hydra's own logging (before the first job) printed '[time][HYDRA] study ...', the job's
+    logging after it '[time][hydra_plugins.mnist_sweep_sweeper][INFO] - ...': one console, two forms."""
+    from conftest import make_cfg_hydra
+    hydra = make_cfg_hydra().hydra
+    assert hydra.hydra_logging.formatters.simple.format == hydra.job_logging.formatters.simple.format
+    assert hydra.hydra_logging.handlers.console.formatter == hydra.job_logging.handlers.console.formatter == "simple"

@@ -2,6 +2,7 @@
 and one check (``check_fields``) enforces them; the image counts and value lists every layer shares."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -61,6 +62,33 @@ class Range:
             return f"{'<=' if self.le is not None else '<'} {_num(hi)}"
         return "valid"
 
+    def how_to(self, path: str, value: Any = None, example: Any = None) -> str:
+        """What to give instead of ``value``, with an override to paste (``example``: the field's
+        default where valid, else the lowest valid whole number)."""
+        if self.one_of is not None:
+            pick = example if example is not None and self.ok(example) else self.one_of[0]
+            return f"e.g. {path}={pick}"
+        if self.pattern is not None:
+            return f"give {self.text or 'a value matching ' + self.pattern}" + (
+                f", e.g. {path}={example}" if isinstance(example, str) and self.ok(example) else "")
+        bounds = [b for b in (self.ge, self.gt, self.le, self.lt) if b is not None]
+        kind = "a whole number" if all(isinstance(b, int) for b in bounds) and not isinstance(example, float) \
+            and not isinstance(value, float) else "a number"
+        if self.ge is not None and self.le is not None:
+            words = f"from {_num(self.ge)} to {_num(self.le)}"
+        else:
+            lo = f"at least {_num(self.ge)}" if self.ge is not None else f"above {_num(self.gt)}" if self.gt is not None else ""
+            hi = f"at most {_num(self.le)}" if self.le is not None else f"below {_num(self.lt)}" if self.lt is not None else ""
+            words = " and ".join(w for w in (lo, hi) if w)
+            words = f"of {words}" if words.startswith("at ") else words
+        if not isinstance(example, (int, float)) or isinstance(example, bool) or not self.ok(example):
+            example = self.ge if kind == "a whole number" else None
+        return f"give {kind}{' ' + words if words else ''}" + (f", e.g. {path}={example}" if example is not None else "")
+
+    def refusal(self, path: str, value: Any, example: Any = None) -> str:
+        """The one line for ``value`` outside this range at ``path``: what is wrong, and how to fix it."""
+        return f"{path}: must be {self.describe()}, got {value!r}; {self.how_to(path, value, example)}"
+
 
 def _num(v: float) -> str:
     if isinstance(v, float):
@@ -94,4 +122,5 @@ def check_fields(obj: Any, path: str, error: type[Exception] = ConfigError) -> N
         if r is None or value is None:
             continue
         if not r.ok(value):
-            raise error(f"{path}.{f.name}: must be {r.describe()}, got {value!r}")
+            default = f.default if f.default is not dataclasses.MISSING else None
+            raise error(r.refusal(f"{path}.{f.name}", value, default))

@@ -139,7 +139,7 @@ def check_sweeper(cfg: Any) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not r.ok(value):
-            raise SweepError(f"{P}.{name}: must be {r.describe()}, got {value!r}")
+            raise SweepError(r.refusal(f"{P}.{name}", value, _default(MnistOptunaSweeperConf, name)))
     check_trial_dir(node.get("trial_dir"))
     check_repeats(node.get("repeats"))
     check_groups(node)
@@ -152,6 +152,13 @@ def check_sweeper(cfg: Any) -> None:
         raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}")
     if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
         check_sweep_dir(cfg)
+
+
+def _default(schema: type, name: str) -> Any:
+    """A schema field's plain default (None when it has a factory or none): the example a range error shows."""
+    from dataclasses import MISSING, fields
+
+    return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)
 
 
 GROUPS = ("sampler", "pruner")  # config groups under hydra/sweeper/, not values
@@ -183,7 +190,7 @@ def check_repeats(node: Any) -> None:
             raise SweepError(f"{P}.repeats.{name}: not a key; use {P}.repeats.seeds, {P}.repeats.top_k and {P}.repeats.race")
         value = node.get(name)
         if r is not None and (isinstance(value, bool) or not r.ok(value)):
-            raise SweepError(f"{P}.repeats.{name}: must be {r.describe()}, got {value!r}")
+            raise SweepError(r.refusal(f"{P}.repeats.{name}", value, _default(RepeatsConf, str(name))))
 
 
 def check_sweep_dir(cfg: DictConfig) -> None:

@@ -1,0 +1,21 @@
+"""The train command line's refusals say how to fix what they refuse: each through main(argv)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import TINY, assert_one_line_error, run_inproc
+
+RANGE_FIXES = [  # (argv, the how-to the line ends with)
+    (["-m", "hydra.sweeper.n_trials=0"], "; give a whole number from 1 to 1,000,000, e.g. hydra.sweeper.n_trials=20"),
+    (["-m", "hydra.sweeper.repeats.seeds=0"], "; give a whole number from 1 to 20, e.g. hydra.sweeper.repeats.seeds=1"),
+    (["trainer.max_epochs=0"], "; give a whole number of at least 1, e.g. trainer.max_epochs=20"),
+    (["trainer.precision=xx"], "; e.g. trainer.precision=auto"),
+]
+
+
+@pytest.mark.parametrize("argv, fix", RANGE_FIXES, ids=[" ".join(a) for a, _ in RANGE_FIXES])
+def test_a_value_out_of_range_says_what_to_give(tmp_path, argv, fix):
+    proc = run_inproc(["mnist_sweep.train", *TINY, *argv, f"hydra.run.dir={tmp_path}/run",
+                       f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert assert_one_line_error(proc).endswith(fix)
+    assert proc.returncode == 2 and not (tmp_path / "run").exists() and not (tmp_path / "sw").exists()

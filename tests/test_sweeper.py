@@ -318,6 +318,8 @@ def test_a_space_of_one_config_trains_it_once_and_its_dry_run_says_one_trial(tmp
     assert proc.returncode == 0, out[-2000:]
     assert [t.user_attrs.get("status") for t in load(tmp_path, "one").trials] == ["complete"]
     assert "duplicate" not in out and "exhausted" not in out and "started worker" not in out
+    again = run(args, cwd=tmp_path)  # raising n_trials would not help: the space has no more configs
+    assert "to train more, widen the search space (n_trials is capped at its configs)" in again.stdout + again.stderr
 
 
 def test_a_complete_study_resumed_starts_no_worker_and_keeps_a_fresh_report(tmp_path, monkeypatch):

@@ -67,6 +67,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self.on_trial_end: Callable | None = get_method(conf.on_trial_end) if conf.on_trial_end else None
         self.on_sweep_end: Callable | None = get_method(conf.on_sweep_end) if conf.on_sweep_end else None
         self._composer: Composer | None = None
+        self._capped = False  # n_trials capped at the configs of the search space
 
     def _compose(self, overrides: list[str]) -> DictConfig:
         """A candidate's config for the checks before launch (the launcher composes each job itself)."""
@@ -115,7 +116,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         _failures.check_trained(study)  # every candidate rejected: say why, and fail
         self._report_best(study, sweep_dir)
         if (self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                and (ran or _stale(sweep_dir / "report.html", study))):  # a complete study: a report older than its trials
+                and (ran or _resume.stale(sweep_dir / "report.html", study))):  # a complete study: a report older than its trials
             self.on_sweep_end(study, sweep_dir)  # the last worker to finish writes the report
         if worker_index() == 0:
             for line in closing_lines(sweep_dir):
@@ -169,9 +170,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         progress = Progress(self.n_trials)
         _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
         left = progress.start_line(study, mask_url(self.storage))
-        if not left and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
-            log.info("study %s is complete: its n_trials (%d) are done; to train more, raise hydra.sweeper.n_trials",
-                     self.study_name, self.n_trials)
+        if _resume.complete(study, left, self.n_trials, self._capped):
             return False
         rep = self.conf.repeats
         helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
@@ -234,7 +233,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         else:
             log.info("hydra.sweeper.params: the search space has %s at most, so n_trials %d -> %d",
                      plural(size, "config"), self.n_trials, size)
-        self.n_trials = size
+        self.n_trials, self._capped = size, True
 
     def _sampler(self, grid: dict | None, seed: int | None) -> Any:
         """The configured sampler; with ``seed``, a copy seeded with it."""
@@ -292,9 +291,3 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             log.warning("no trial completed")
             return
         results.atomic_write(sweep_dir / "optimization_results.yaml", lambda p: OmegaConf.save(OmegaConf.create(summary), p))
-
-
-def _stale(report: Path, study: optuna.Study) -> bool:
-    """Whether ``report`` is missing or older than the study's last finished trial."""
-    ends = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False) if t.datetime_complete]
-    return not report.exists() or report.stat().st_mtime < max(ends, default=0.0)

@@ -1,6 +1,7 @@
 """What a resumed study must keep: its directions and each parameter's distribution; and the sweep
 dir, claimed for the study. Checked right after the study is opened, before any trial is asked, so
-a run that does not fit the study records nothing in it."""
+a run that does not fit the study records nothing in it. And a study with nothing left to do
+(``complete``), and whether its report is older than its trials (``stale``)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,10 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
+from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
 from mnist_sweep.errors import SweepError
@@ -78,3 +81,19 @@ def claim_sweep_dir(config: Any, sweep_dir: Path, url: str | None, study_name: s
         check_sweep_dir(config)  # another study's record: one line naming it
     finally:
         os.unlink(tmp)
+
+
+def complete(study: optuna.Study, left: int, n_trials: int, capped: bool) -> bool:
+    """Whether the study has nothing left to do (``left`` trials to go, none running or queued);
+    if so, say so and how to train more."""
+    if left or study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        return False
+    more = "widen the search space (n_trials is capped at its configs)" if capped else "raise hydra.sweeper.n_trials"
+    log.info("study %s is complete: its n_trials (%d) are done; to train more, %s", study.study_name, n_trials, more)
+    return True
+
+
+def stale(report: Path, study: optuna.Study) -> bool:
+    """Whether ``report`` is missing or older than the study's last finished trial."""
+    ends = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False) if t.datetime_complete]
+    return not report.exists() or report.stat().st_mtime < max(ends, default=0.0)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import holders, unknown_key
 from mnist_sweep.config.options import (
     conditional_key_error, lacking, name_override_error, option_error, swept_groups,
@@ -19,6 +18,7 @@ from mnist_sweep.config.options import (
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
+from mnist_sweep.config.syntax import override_syntax_error
 from mnist_sweep.errors import MnistSweepError, one_line
 
 

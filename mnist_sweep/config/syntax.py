@@ -1,0 +1,87 @@
+"""An override Hydra's grammar refuses, or reads as no key, in one ``arg: what is wrong; how to
+write it`` line: no key or no '=', a space or quote in the key, a quote or bracket left open, a
+closing one that closes nothing, a second '=' in the value; else Hydra's words, shortened."""
+from __future__ import annotations
+
+import re
+
+from mnist_sweep.errors import one_line
+
+GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+
+
+def override_syntax_error(arg: str, hydra_message: str = "") -> str:
+    """One ``arg: what is wrong; how to write it`` line for an override Hydra's grammar refuses
+    (``hydra_message``: its parser's words) or reads as no key: no key or no '=', a space or quote in the key,
+    a quote or bracket left open, a closing one that closes nothing, a second '=' in the value; else
+    Hydra's words, shortened, with the grammar's page."""
+    sign = arg[:len(arg) - len(arg.lstrip("+~"))]
+    key, eq, value = arg[len(sign):].partition("=")
+    if eq and not key.strip():
+        what = "no key before '='; an override is KEY=VALUE, e.g. model.c1=8"
+    elif not eq and "~" not in sign:
+        k = key if re.fullmatch(r"[\w.@/-]+", key) else "KEY"
+        what = f"not KEY=VALUE (no '='); give the key a value ({k}=VALUE) or delete it (~{k})"
+    elif re.search(r"\s", key):
+        what = f"a key holds no spaces; write {sign}{''.join(key.split())}={value}"
+    elif quote := re.search(r"['\"]", key):  # the whole override quoted ('data.root=/x' reaching us as is)
+        value = value[:-1] if value.endswith(quote[0]) and key.startswith(quote[0]) else value
+        bare, value = re.sub("['\"]", "", key), f"'{value}'" if re.search(r"\s", value) else value
+        what = f"a key holds no quotes; quote its value alone if it needs it: {sign}{bare}{eq}{value}"
+    else:
+        what = _value_problem(f"{sign}{key}=", value) or _hydra_words(arg, hydra_message)
+    return one_line(f"{arg}: {what}")
+
+
+def _value_problem(head: str, value: str) -> str | None:
+    """What is unbalanced in an override's value (``head``: its ``KEY=``), with the written fix."""
+    opened: list[tuple[str, int]] = []  # brackets and at most one quote, last on top
+    i = 0
+    while i < len(value):
+        ch, quote = value[i], opened[-1][0] if opened and opened[-1][0] in "'\"" else None
+        if ch == "\\":
+            i += 1  # an escaped character
+        elif quote:
+            if ch == quote:
+                opened.pop()
+        elif ch in "'\"" or ch in _CLOSER:
+            opened.append((ch, i))
+        elif ch in _CLOSER.values():
+            if not opened:
+                return f"'{ch}' closes nothing; drop it: {head}{value[:i]}{value[i + 1:]}"
+            if _CLOSER[opened[-1][0]] != ch:
+                return f"'{opened[-1][0]}' is closed by '{ch}'; write {head}{value[:i]}{_CLOSER[opened[-1][0]]}{value[i + 1:]}"
+            opened.pop()
+        elif ch == "=":
+            return f"a second '=' in the value; quote a value that holds one: {head}'{value}'"
+        i += 1
+    if not opened:
+        return None
+    ch, at = opened[-1]
+    if ch in "'\"" and at and value[at - 1] not in "([{,: ":
+        other = "'\""[ch == "'"]
+        return f"a quote {ch} inside a value is not closed; quote the whole value with {other}: {head}{other}{value}{other}"
+    if ch in "'\"":
+        closed = f"close it ({head}{value}{ch}) or drop it ({head}{value[:at]}{value[at + 1:]})" if len(opened) == 1 \
+            else "close it where the string ends"
+        return f"the quote {ch} is not closed; {closed}"
+    closers = "".join(_CLOSER[c] for c, _ in reversed(opened))
+    return f"'{opened[0][0]}' is not closed; close it: {head}{value}{closers}"
+
+
+def _hydra_words(arg: str, message: str) -> str:
+    """Hydra's parser error for ``arg`` in a few words (its token list and caret left out)."""
+    lines = [line for line in message.splitlines() if line.strip() and not line.startswith("See ")]
+    caret = next((line.index("^") for line in lines if line.strip() == "^"), None)
+    prefix = "LexerNoViableAltException: "
+    if caret is not None and lines[0].startswith(prefix) and 0 <= caret - len(prefix) < len(arg):
+        at = caret - len(prefix)
+        words = f"Hydra's override grammar cannot read {arg[at]!r} (character {at + 1})"
+    elif m := re.search(r"(?:extraneous|mismatched) input '(.*)' expecting", message):
+        words = f"Hydra's override grammar did not expect {m[1]!r} there"
+    elif m := re.search(r"no viable alternative at input '(.*)'", message):
+        words = f"Hydra's override grammar cannot read {m[1]!r}"
+    else:
+        words = lines[-1].strip() if lines else "Hydra's override grammar cannot read it"
+    return f"{words}; quote a value with special characters (KEY='VALUE'), see {GRAMMAR}"

@@ -111,6 +111,12 @@ class Flag:
     path: str = ""  # "" | "out-dir" (refuses a run/trial dir) | "out-csv" | "in" | "storage-ro"
 
 
+PATH_KINDS = {  # what each kind of path flag needs (and how to write it), said when it is given empty
+    "in": ("a path", ""), "out-dir": ("a path", "; give a new or empty directory"),
+    "out-csv": ("a path", "; give a .csv file name, e.g. leaderboard.csv"),
+    "storage-ro": ("a storage URL", "; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"),
+}
+
 CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "leaderboard": {"paths": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+")),
                     "top": Flag(Range(ge=1, le=1_000_000)), "out": Flag(path="out-csv")},
@@ -164,7 +170,8 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     if not flag.path:
         return None
     if not isinstance(v, str) or not v.strip() or "\x00" in v:
-        return f"expected a path, got {v!r}"
+        what, fix = PATH_KINDS[flag.path]
+        return f"expected {what}, got {v!r}{fix}"
     if flag.path == "storage-ro":
         return _readonly_storage(v)
     p = Path(v)

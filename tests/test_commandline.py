@@ -74,3 +74,18 @@ def test_a_usage_error_ends_pointing_at_help(tmp_path, argv, needle):
     line = assert_one_line_error(run_inproc(argv, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": ""}), needle)
     assert line.endswith(f"(see python -m {argv[0]} --help)"), line
     assert list(tmp_path.iterdir()) == []
+
+
+EMPTY_PATHS = [  # (argv, what the line says to give): each kind of path flag given ""
+    (["mnist_sweep.leaderboard", ".", "--storage", ""], "--storage: expected a storage URL, got ''; e.g. sqlite:///"),
+    (["mnist_sweep.report", ".", "--storage", ""], "--storage: expected a storage URL, got ''; e.g. sqlite:///"),
+    (["mnist_sweep.leaderboard", ".", "--out", ""], "--out: expected a path, got ''; give a .csv file name"),
+    (["mnist_sweep.confirm", "x.csv", "--out", ""], "--out: expected a path, got ''; give a new or empty directory"),
+]
+
+
+@pytest.mark.parametrize("argv, needle", EMPTY_PATHS, ids=[" ".join(a) for a, _ in EMPTY_PATHS])
+def test_an_empty_path_flag_says_what_kind_of_value_it_takes(tmp_path, argv, needle):
+    """--storage "" said 'expected a path': a storage flag takes a URL, and says so with an example."""
+    assert_one_line_error(run(argv, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": ""}), needle)
+    assert list(tmp_path.iterdir()) == []

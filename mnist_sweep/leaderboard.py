@@ -240,7 +240,7 @@ def _run(args: argparse.Namespace) -> None:
         for path in args.paths:
             if not Path(path).is_dir():
                 raise LeaderboardError(f"--refresh {path}: not a sweep dir; --refresh rebuilds a sweep dir's table from its storage")
-            frames[str(path)] = rebase(frame(rows_from_study(study_of_sweep(Path(path), args.study))), Path(path))
+            frames[str(path)] = rebase(frame(rows_from_study(study_of_sweep(Path(path), args.study), Path(path))), Path(path))
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     elif args.paths:
         frames = {str(path): read(path) for path in args.paths}

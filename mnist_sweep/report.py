@@ -243,7 +243,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     if study is None and use_study:
         study = find_study(sweep_dir, storage, study_name)  # raises before anything is written
     if study is not None:  # rebuild from the storage: fresh statuses and the pareto column
-        board = rebase(leaderboard.frame(leaderboard.rows_from_study(study)), sweep_dir, say=False)  # read() said so
+        board = rebase(leaderboard.frame(leaderboard.rows_from_study(study, sweep_dir)), sweep_dir, say=False)  # read() said so
     best = sweeps.best_trial_files(board)
     results.remove_stale(sweep_dir.glob(f".{IMAGES}.*"))  # what a killed report left
     with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:

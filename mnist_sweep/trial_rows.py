@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep import results
+from mnist_sweep.moved import local_trial_dir
 from mnist_sweep.storage import status_of
 
 REPEAT_COLUMNS = ["n_seeds", "val_mean", "val_sem"]  # a sweep with hydra.sweeper.repeats (else dropped)
 NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
 
 
-def rows_from_study(study: Any) -> list[dict[str, Any]]:
-    """One dict per trial: storage state and user attrs, then the trial's result.json."""
+def rows_from_study(study: Any, sweep_dir: Path | None = None) -> list[dict[str, Any]]:
+    """One dict per trial: storage state and user attrs, then the trial's result.json (in
+    ``sweep_dir`` where the sweep dir was moved or copied since: ``moved.local_trial_dir``)."""
     rows = []
     sign = 1.0 if len(study.directions) > 1 or study.direction.name == "MAXIMIZE" else -1.0
     trials = study.get_trials(deepcopy=False)
@@ -30,7 +32,8 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
             error = f"{error}; its run and seeds continued as trial {revived[t.number]}"
         status = {"lost": "failed", "fail": "failed"}.get(status, status)
         taken = t.number in revived  # its dir, first run and seeds are the reviving trial's: its numbers are there
-        res = {} if taken else results.read_or_stored(attrs.get("trial_dir"), attrs.get("result"))
+        here = local_trial_dir(attrs.get("trial_dir"), sweep_dir) if sweep_dir is not None else attrs.get("trial_dir")
+        res = {} if taken else results.read_or_stored(here, attrs.get("result"))
         row: dict[str, Any] = {
             "trial": t.number,
             "status": status,
@@ -52,7 +55,7 @@ def rows_from_study(study: Any) -> list[dict[str, Any]]:
                     row[name] = told  # (train_s in `fastest`), as Optuna was told and ranks it
         row.update({f"hp.{k}": v for k, v in t.params.items()})
         trial_dir = attrs.get("trial_dir")
-        if status in NEVER_LAUNCHED and trial_dir and not Path(trial_dir).is_dir():
+        if status in NEVER_LAUNCHED and trial_dir and not Path(here).is_dir():
             trial_dir = None  # never launched: there is no dir to point at
         row.update(error=error, trial_dir=trial_dir, overrides=attrs.get("overrides"))
         row["_duplicate_of"] = attrs.get("duplicate_of") if status == "duplicate" else None

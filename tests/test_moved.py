@@ -10,7 +10,7 @@ import pandas as pd
 from optuna.trial import create_trial
 
 from conftest import run_inproc
-from mnist_sweep import leaderboard, sweeps
+from mnist_sweep import leaderboard, results, sweeps
 
 
 def make_sweep(d: Path, n: int = 2) -> Path:
@@ -122,3 +122,14 @@ def test_a_sweeps_table_records_its_direction(tmp_path):
     """leaderboard.csv has a direction column (maximize or minimize) for a one-objective study."""
     make_sweep(tmp_path / "a")
     assert set(pd.read_csv(tmp_path / "a" / "leaderboard.csv").direction) == {"maximize"}
+
+
+def test_a_copied_sweeps_refresh_shows_its_own_trials_numbers(tmp_path):
+    """--refresh on a copy took each trial's numbers from the original's result.json."""
+    orig = make_sweep(tmp_path / "a", n=1)
+    results.write(orig / "trial_0000", {"params": 1111})
+    shutil.copytree(orig, tmp_path / "b")
+    results.write(tmp_path / "b" / "trial_0000", {"params": 2222})
+    proc = run_inproc(["mnist_sweep.leaderboard", "b", "--refresh", "--out", "b.csv"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(pd.read_csv(tmp_path / "b.csv").params) == [2222]

@@ -251,10 +251,10 @@ def _run(args: argparse.Namespace) -> None:
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
     if args.out:  # before printing: an --out that cannot be written is the one line printed
         write_csv(df, Path(args.out))
-    print(show(shown, args.top, cols) if len(shown) else "(no rows match)")
-    counts = df["status"].value_counts().to_dict()
+    print(show(shown, args.top, cols) if len(shown) else "(no rows match)" if len(df) else "(no trials yet)")
+    counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
     tail = f" ({len(shown)} shown by --status)" if args.status else ""
-    print(f"\n{plural(len(df), 'trial')}: " + ", ".join(f"{n:,} {s}" for s, n in counts.items()) + tail)
+    print(f"\n{plural(len(df), 'trial')}" + (f": {counts}" if counts else "") + tail)
 
 
 def main(argv: list[str] | None = None) -> int:

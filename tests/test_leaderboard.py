@@ -459,3 +459,12 @@ def test_out_is_not_one_of_the_tables_merged(tmp_path):
     assert_one_line_error(proc, "--out a.csv: is one of the tables merged")
     assert proc.stdout == "" and snapshot(tmp_path) == before
     assert run_inproc(["mnist_sweep.leaderboard", "a.csv", "--out", "a.csv"], cwd=tmp_path).returncode == 0  # itself
+
+
+def test_a_study_with_no_trials_says_so(tmp_path):
+    """A study made but not yet run printed '(no rows match)' and a bare '0 trials: '."""
+    optuna.create_study(storage=f"sqlite:///{tmp_path / 'x.db'}", study_name="s")
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", f"sqlite:///{tmp_path / 'x.db'}", "--study", "s"],
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["(no", "trials", "yet)", "0", "trials"], proc.stdout

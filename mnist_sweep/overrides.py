@@ -18,7 +18,7 @@ from mnist_sweep.config.options import (
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.config.syntax import override_syntax_error
+from mnist_sweep.config.syntax import override_syntax_error, spaced_override_error
 from mnist_sweep.errors import MnistSweepError, one_line
 
 
@@ -237,7 +237,7 @@ def check_command_line(argv: list[str]) -> Checked:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    if bad := flags_error(argv):
+    if bad := spaced_override_error(argv, PROG) or flags_error(argv):
         return Checked(bad)
     if "--version" in argv:  # Hydra prints its version and exits
         return Checked()

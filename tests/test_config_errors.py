@@ -19,3 +19,21 @@ def test_a_value_out_of_range_says_what_to_give(tmp_path, argv, fix):
                        f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
     assert assert_one_line_error(proc).endswith(fix)
     assert proc.returncode == 2 and not (tmp_path / "run").exists() and not (tmp_path / "sw").exists()
+
+
+BARE_WORDS = [  # (argv, the line): help asked in words, KEY=VALUE split by the shell, a bare word
+    (["help"], "error: help: not an override; for help run python -m mnist_sweep.train --help"),
+    (["-help"], "error: -help: not an override; for help run python -m mnist_sweep.train --help"),
+    (["model.c1", "=", "8"], "error: model.c1 = 8: write KEY=VALUE with no spaces around '=': model.c1=8"),
+    (["model.c1", "=8"], "error: model.c1 =8: write KEY=VALUE with no spaces around '=': model.c1=8"),
+    (["model.c1=", "8"], "error: model.c1= 8: write KEY=VALUE with no spaces around '=': model.c1=8"),
+    (["train"], "error: train: not KEY=VALUE (no '='); an override is KEY=VALUE, e.g. model.c1=8"),
+]
+
+
+@pytest.mark.parametrize("argv, line", BARE_WORDS, ids=[" ".join(a) for a, _ in BARE_WORDS])
+def test_a_bare_word_is_not_told_to_delete_itself(tmp_path, argv, line):
+    """Each was 'not KEY=VALUE (no '='); give the key a value (X=VALUE) or delete it (~X)'."""
+    proc = run_inproc(["mnist_sweep.train", *TINY, *argv, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == line and "~" not in proc.stderr
+    assert proc.returncode == 2 and not (tmp_path / "run").exists()

@@ -20,9 +20,10 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
     key, eq, value = arg[len(sign):].partition("=")
     if eq and not key.strip():
         what = "no key before '='; an override is KEY=VALUE, e.g. model.c1=8"
-    elif not eq and "~" not in sign:
-        k = key if re.fullmatch(r"[\w.@/-]+", key) else "KEY"
-        what = f"not KEY=VALUE (no '='); give the key a value ({k}=VALUE) or delete it (~{k})"
+    elif not eq and "~" not in sign and re.fullmatch(r"[\w@/-]+(\.[\w@/-]+)+", key):
+        what = f"not KEY=VALUE (no '='); give the key a value ({key}=VALUE) or delete it (~{key})"
+    elif not eq and "~" not in sign:  # a bare word (train, 8): no dotted key, nothing to delete
+        what = "not KEY=VALUE (no '='); an override is KEY=VALUE, e.g. model.c1=8"
     elif re.search(r"\s", key):
         what = f"a key holds no spaces; write {sign}{''.join(key.split())}={value}"
     elif quote := re.search(r"['\"]", key):  # the whole override quoted ('data.root=/x' reaching us as is)
@@ -32,6 +33,30 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
     else:
         what = _value_problem(f"{sign}{key}=", value) or _hydra_words(arg, hydra_message)
     return one_line(f"{arg}: {what}")
+
+
+HELP_WORDS = ("help", "h", "usage", "?")
+VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--info", "-i",
+               "--package", "-p", "--experimental-rerun")
+
+
+def spaced_override_error(argv: list[str], prog: str) -> str | None:
+    """One line for a command line that asks for help in words (``help``, ``-help``) or whose
+    ``KEY=VALUE`` the shell split at spaces around '=' (``model.c1 = 8``, ``model.c1 =8``,
+    ``model.c1= 8``): written out joined; else None. A flag's own value is skipped."""
+    for i, arg in enumerate(argv):
+        if i and argv[i - 1] in VALUE_FLAGS:
+            continue
+        if arg.lstrip("-").lower() in HELP_WORDS and arg not in ("-h", "--help"):
+            return one_line(f"{arg}: not an override; for help run {prog} --help")
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        plain = not nxt.startswith(("-", "~", "+")) and "=" not in nxt
+        if (arg == "=" and nxt) or ("=" not in arg and not arg.startswith("-") and nxt.startswith("=")) \
+                or (arg.endswith("=") and arg.count("=") == 1 and nxt and plain):
+            parts = argv[i:i + 3] if nxt == "=" and i + 2 < len(argv) else argv[i:i + 2]
+            joined = "".join(parts) if not parts[0].startswith("=") else "KEY" + "".join(parts)
+            return one_line(f"{' '.join(parts)}: write KEY=VALUE with no spaces around '=': {joined}")
+    return None
 
 
 def _value_problem(head: str, value: str) -> str | None:

@@ -37,3 +37,18 @@ def test_a_bare_word_is_not_told_to_delete_itself(tmp_path, argv, line):
     proc = run_inproc(["mnist_sweep.train", *TINY, *argv, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
     assert assert_one_line_error(proc) == line and "~" not in proc.stderr
     assert proc.returncode == 2 and not (tmp_path / "run").exists()
+
+
+CALLS = [  # (a sweep function Hydra cannot evaluate, how to call it)
+    ("model.c3=choice()", "a choice needs at least one value, e.g. choice(8,12)"),
+    ("model.c3=interval(1)", "an interval needs its two bounds, e.g. interval(0.01,0.1)"),
+    ("model.c3=glob()", "check the arguments of glob(...)"),
+]
+
+
+@pytest.mark.parametrize("arg, fix", CALLS, ids=[a for a, _ in CALLS])
+def test_a_sweep_function_called_wrong_says_how_to_call_it(tmp_path, arg, fix):
+    """choice() said to quote the value, which does not help."""
+    proc = run_inproc(["mnist_sweep.train", "-m", arg, f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    line = assert_one_line_error(proc, fix)
+    assert "quote" not in line and proc.returncode == 2 and not (tmp_path / "sw").exists()

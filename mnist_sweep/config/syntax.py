@@ -95,8 +95,20 @@ def _value_problem(head: str, value: str) -> str | None:
     return f"'{opened[0][0]}' is not closed; close it: {head}{value}{closers}"
 
 
+CALL_FIXES = {  # a sweep function Hydra refused to evaluate: how to call it
+    "choice": "a choice needs at least one value, e.g. choice(8,12)",
+    "range": "a range needs its bounds, e.g. range(8,32,8)",
+    "interval": "an interval needs its two bounds, e.g. interval(0.01,0.1)",
+    "tag": "tag needs a sweep after its tags, e.g. tag(log,interval(0.01,0.1))",
+}
+
+
 def _hydra_words(arg: str, message: str) -> str:
-    """Hydra's parser error for ``arg`` in a few words (its token list and caret left out)."""
+    """Hydra's parser error for ``arg`` in a few words (its token list and caret left out); a sweep
+    function it could not evaluate (``choice()``) says how to call that function, not to quote."""
+    if m := re.search(r"\w+ while evaluating '(\w+)\(.*?': (.*)", message):
+        fix = CALL_FIXES.get(m[1], f"check the arguments of {m[1]}(...), see {GRAMMAR}")
+        return f"{m[1]}(...) cannot be evaluated ({m[2].strip().rstrip('.')}); {fix}"
     lines = [line for line in message.splitlines() if line.strip() and not line.startswith("See ")]
     caret = next((line.index("^") for line in lines if line.strip() == "^"), None)
     prefix = "LexerNoViableAltException: "

@@ -102,9 +102,15 @@ def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: l
         return None
 
 
-def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | None:
-    """(primary config dir, config name, extra search-path dirs) the command line picks; None for
-    a relative --config-path. ``--config-dir`` adds a dir to the search path (the primary config
+def _relative_config_path(flag: str, value: str) -> str:
+    """Hydra reads a relative --config-path as a module of mnist_sweep: one line saying to give it absolute."""
+    return one_line(f"{flag} {value}: a relative config path is looked up inside the mnist_sweep package; "
+                    f"give an absolute path ({flag} {os.path.abspath(value)}), or add the dir with --config-dir {value}")
+
+
+def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
+    """(primary config dir, config name, extra search-path dirs) the command line picks; an error
+    line for a relative --config-path; None for a pkg:// or file:// one. ``--config-dir`` adds a dir to the search path (the primary config
     stays conf/), as in Hydra."""
     conf, name, extra = str(PROJECT_ROOT / "conf"), "config", []
     it = iter(argv)
@@ -114,8 +120,10 @@ def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | None:
                 if arg == flag or arg.startswith(flag + "="):
                     value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
                     if kind == "path":
-                        if not os.path.isabs(value):
+                        if "://" in value:  # pkg://module or file://dir: Hydra's to find
                             return None
+                        if not os.path.isabs(value):
+                            return _relative_config_path(flag, value)
                         conf = value
                     elif kind == "dir":
                         extra.append(os.path.abspath(value))
@@ -242,6 +250,8 @@ def check_command_line(argv: list[str]) -> Checked:
     if "--version" in argv:  # Hydra prints its version and exits
         return Checked()
     source = _config_source(argv)
+    if isinstance(source, str):
+        return Checked(source)
     if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
         return Checked()  # Hydra's own informational commands, or a relative --config-path
     multirun = "-m" in argv or "--multirun" in argv

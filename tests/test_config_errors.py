@@ -52,3 +52,12 @@ def test_a_sweep_function_called_wrong_says_how_to_call_it(tmp_path, arg, fix):
     proc = run_inproc(["mnist_sweep.train", "-m", arg, f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
     line = assert_one_line_error(proc, fix)
     assert "quote" not in line and proc.returncode == 2 and not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("argv", [["--config-path", "conf"], ["--config-path=../x/.hydra"], ["-cp", "conf"]])
+def test_a_relative_config_path_says_to_give_it_absolute(tmp_path, argv):
+    """Hydra said 'Primary config module 'mnist_sweep.conf' not found; ... contains an __init__.py file'."""
+    proc = run_inproc(["mnist_sweep.train", *argv, "--config-name", "config", f"hydra.run.dir={tmp_path}/run"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, "a relative config path", "give an absolute path", str(tmp_path.parent), "--config-dir")
+    assert "Primary config module" not in line and proc.returncode == 2 and list(tmp_path.iterdir()) == []

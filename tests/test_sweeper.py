@@ -322,6 +322,17 @@ def test_a_space_of_one_config_trains_it_once_and_its_dry_run_says_one_trial(tmp
     assert "to train more, widen the search space (n_trials is capped at its configs)" in again.stdout + again.stderr
 
 
+def test_a_resume_that_moves_a_small_space_to_new_configs_trains_them(tmp_path):
+    """The cap is the study's trials plus the space's configs it lacks, not the space's size alone
+    (two trials of range(8,9), then range(10,11): capped at 2, it trained nothing)."""
+    assert run(sweep_args(tmp_path, "moved", 2, "model.c3=range(8,9)"), cwd=tmp_path).returncode == 0
+    proc = run(sweep_args(tmp_path, "moved", 4, "model.c3=range(10,11)"), cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    assert "2 of 4 trials done or running; 2 to go" in proc.stdout + proc.stderr
+    assert sorted(t.params["model.c3"] for t in load(tmp_path, "moved").trials
+                  if t.user_attrs.get("status") == "complete") == [8, 9, 10, 11]
+
+
 def test_a_complete_study_resumed_starts_no_worker_and_keeps_a_fresh_report(tmp_path, monkeypatch):
     """A resume with no trial left started worker 1 and rebuilt the report (35 s); now it says the
     study is complete and how to train more, and rebuilds the report only where it is missing."""

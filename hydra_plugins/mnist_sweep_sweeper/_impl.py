@@ -67,7 +67,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self.on_trial_end: Callable | None = get_method(conf.on_trial_end) if conf.on_trial_end else None
         self.on_sweep_end: Callable | None = get_method(conf.on_sweep_end) if conf.on_sweep_end else None
         self._composer: Composer | None = None
-        self._capped = False  # n_trials capped at the configs of the search space
+        self._points: dict | None = None  # where n_trials is capped at the space's configs: its grid
 
     def _compose(self, overrides: list[str]) -> DictConfig:
         """A candidate's config for the checks before launch (the launcher composes each job itself)."""
@@ -103,6 +103,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         study = _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
                                   self.conf.heartbeat_interval, self.conf.grace_period)
         _resume.check_study(study, space, directions)  # before any trial is asked: nothing recorded for a changed space
+        if self._points is not None:  # a resume may narrow the space to configs the study lacks
+            self.n_trials = _resume.within_space(study, self._points, self.conf.n_trials)
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         _resume.claim_sweep_dir(self.config, sweep_dir, self.storage, self.study_name)  # a sweep started beside this one
@@ -170,7 +172,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         progress = Progress(self.n_trials)
         _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
         left = progress.start_line(study, mask_url(self.storage))
-        if _resume.complete(study, left, self.n_trials, self._capped):
+        if _resume.complete(study, left, self.n_trials, self._points is not None):
             return False
         rep = self.conf.repeats
         helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
@@ -221,10 +223,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         max_duplicates says the space is exhausted (an empty space trained 1 trial, then each
         worker drew 50 duplicates)."""
         try:
-            size = math.prod(len(v) for v in _space.grid(space).values())
+            points = _space.grid(space)
         except SweepError:  # a continuous parameter or a custom space: no end to its configs
             return
-        if size >= self.n_trials:
+        if (size := math.prod(len(v) for v in points.values())) >= self.n_trials:
             return
         if not space.distributions:
             log.warning("hydra.sweeper.params: nothing is searched (hydra.sweeper.params=null and no sweep expression), so "
@@ -233,7 +235,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         else:
             log.info("hydra.sweeper.params: the search space has %s at most, so n_trials %d -> %d",
                      plural(size, "config"), self.n_trials, size)
-        self.n_trials, self._capped = size, True
+        self.n_trials, self._points = size, points
 
     def _sampler(self, grid: dict | None, seed: int | None) -> Any:
         """The configured sampler; with ``seed``, a copy seeded with it."""

@@ -5,6 +5,7 @@ a run that does not fit the study records nothing in it. And a study with nothin
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
+from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
@@ -91,6 +93,16 @@ def complete(study: optuna.Study, left: int, n_trials: int, capped: bool) -> boo
     more = "widen the search space (n_trials is capped at its configs)" if capped else "raise hydra.sweeper.n_trials"
     log.info("study %s is complete: its n_trials (%d) are done; to train more, %s", study.study_name, n_trials, more)
     return True
+
+
+def within_space(study: optuna.Study, points: dict[str, list[Any]], n_trials: int) -> int:
+    """n_trials at most the study's counted trials plus the configs of the space (``points``: each
+    key's values) it has not trained: a resume may narrow the space to configs the study lacks.
+    A trial with other keys (a conditional key left out) is not matched: the count stays an upper bound."""
+    counted = [t for t in study.get_trials(deepcopy=False) if counts_toward_total(t)]
+    tried = {tuple(sorted(t.params.items())) for t in counted
+             if set(t.params) == set(points) and all(v in points[k] for k, v in t.params.items())}
+    return min(n_trials, len(counted) + math.prod(len(v) for v in points.values()) - len(tried))
 
 
 def stale(report: Path, study: optuna.Study) -> bool:

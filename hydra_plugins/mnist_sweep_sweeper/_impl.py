@@ -172,7 +172,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         progress = Progress(self.n_trials)
         _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
         left = progress.start_line(study, mask_url(self.storage))
-        if _resume.complete(study, left, self.n_trials, self._points is not None):
+        if _resume.complete(study, left, self.n_trials, self.n_trials < self.conf.n_trials):
             return False
         rep = self.conf.repeats
         helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)

@@ -18,7 +18,7 @@ from mnist_sweep.config.options import (
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.config.syntax import override_syntax_error, spaced_override_error
+from mnist_sweep.config.syntax import override_syntax_error, relative_config_path, spaced_override_error
 from mnist_sweep.errors import MnistSweepError, one_line
 
 
@@ -84,7 +84,8 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(f"+{m[1]}: {m[1]} is already in the config (+ adds a new key); set it with {m[1]}=VALUE")
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
     if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
-        return one_line(unknown_key(m[1], choices))
+        value = (re.findall(r"use \+[^=\s]+=(.*)$", str(e)) or ["VALUE"])[0]  # Hydra's "... use +KEY=VALUE"
+        return one_line(unknown_key(m[1], choices, value=value))
     return one_line(hydra_error_line(e, choices) or _one_line(str(e)) or type(e).__name__)
 
 
@@ -102,12 +103,6 @@ def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: l
         return None
 
 
-def _relative_config_path(flag: str, value: str) -> str:
-    """Hydra reads a relative --config-path as a module of mnist_sweep: one line saying to give it absolute."""
-    return one_line(f"{flag} {value}: a relative config path is looked up inside the mnist_sweep package; "
-                    f"give an absolute path ({flag} {os.path.abspath(value)}), or add the dir with --config-dir {value}")
-
-
 def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
     """(primary config dir, config name, extra search-path dirs) the command line picks; an error
     line for a relative --config-path; None for a pkg:// or file:// one. ``--config-dir`` adds a dir to the search path (the primary config
@@ -123,7 +118,7 @@ def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
                         if "://" in value:  # pkg://module or file://dir: Hydra's to find
                             return None
                         if not os.path.isabs(value):
-                            return _relative_config_path(flag, value)
+                            return relative_config_path(flag, value)
                         conf = value
                     elif kind == "dir":
                         extra.append(os.path.abspath(value))

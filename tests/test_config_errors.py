@@ -61,3 +61,19 @@ def test_a_relative_config_path_says_to_give_it_absolute(tmp_path, argv):
                       cwd=tmp_path)
     line = assert_one_line_error(proc, "a relative config path", "give an absolute path", str(tmp_path.parent), "--config-dir")
     assert "Primary config module" not in line and proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+TOP_LEVEL = "foo.bar: no such key; foo is no section of the config (its sections: model, optimizer, scheduler, data, trainer)"
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["mnist_sweep.train", "foo.bar=1"], [TOP_LEVEL, "(a key of your own needs +foo.bar=1)"]),
+    (["mnist_sweep.train", "modl.foo=1"], ["modl is no section", "did you mean model?"]),
+    (["mnist_sweep.confirm", "--experiment", "tiny", "--set", "foo.bar=1"], [TOP_LEVEL]),
+], ids=["train", "near section", "confirm --set"])
+def test_an_unknown_top_level_key_names_itself_not_its_child(tmp_path, argv, needles):
+    """foo.bar=1 said 'foo.foo: foo has no key foo, and foo={...} changes the keys it has ...'."""
+    proc = run_inproc([*argv, f"hydra.run.dir={tmp_path}/run"] if argv[0] == "mnist_sweep.train" else
+                      [*argv, "--out", str(tmp_path / "out")], cwd=tmp_path)
+    line = assert_one_line_error(proc, *needles)
+    assert "foo.foo" not in line and "{...}" not in line and list(tmp_path.iterdir()) == []

@@ -112,7 +112,8 @@ def did_you_mean(key: str, choices: Mapping[str, Any] | None = None, n: int = 3)
     return f"; did you mean {', '.join(near[:n])}?" if near else ""
 
 
-def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bool = True) -> str:
+def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bool = True,
+                value: str = "VALUE") -> str:
     """The line for a key the composed config does not have: under which option it is a key
     (``scheduler.gamma: not a key of scheduler=onecycle; it is a key of scheduler=step (add
     scheduler=step)``), else ``no such key`` and the nearest real keys; outside the schema's
@@ -125,6 +126,10 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bo
         return (f"{key}: not a key of {section}={chosen}; it is a key of {' and '.join(found)} "
                 f"(add {' or '.join(found)})")
     hint = did_you_mean(key, choices)
+    if "." in key and section not in GROUPS and section != "hydra":  # foo.bar: foo itself is unknown
+        near = difflib.get_close_matches(section, list(SCHEMAS), n=1, cutoff=0.6)
+        hint = hint or (f"; did you mean {near[0]}?" if near else "")
+        hint = f"; {section} is no section of the config (its sections: {', '.join(SCHEMAS)}){hint}"
     if section in SCHEMAS or not add_hint:  # a schema section refuses +key too: no advice to add one
         return f"{key}: no such key{hint}"
-    return f"{key}: no such key{hint} (a key of your own needs +{key}=VALUE)"
+    return f"{key}: no such key{hint} (a key of your own needs +{key}={value})"

@@ -162,7 +162,8 @@ def dict_override_error(e: BaseException) -> str | None:
     line = _MERGING.search(str(e))
     if line is None:
         return None
-    if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause):
+    if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause) \
+            and str(cause.full_key) != str(cause.key):  # a key missing at the top is no dict's: unknown_key names it
         name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
         more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
         return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "

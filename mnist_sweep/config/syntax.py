@@ -3,6 +3,7 @@ write it`` line: no key or no '=', a space or quote in the key, a quote or brack
 closing one that closes nothing, a second '=' in the value; else Hydra's words, shortened."""
 from __future__ import annotations
 
+import os
 import re
 
 from mnist_sweep.errors import one_line
@@ -33,6 +34,12 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
     else:
         what = _value_problem(f"{sign}{key}=", value) or _hydra_words(arg, hydra_message)
     return one_line(f"{arg}: {what}")
+
+
+def relative_config_path(flag: str, value: str) -> str:
+    """Hydra reads a relative --config-path as a module of mnist_sweep: one line saying to give it absolute."""
+    return one_line(f"{flag} {value}: a relative config path is looked up inside the mnist_sweep package; "
+                    f"give an absolute path ({flag} {os.path.abspath(value)}), or add the dir with --config-dir {value}")
 
 
 HELP_WORDS = ("help", "h", "usage", "?")

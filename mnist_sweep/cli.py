@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if checked.error:
         print(f"error: {checked.error}", file=sys.stderr)
         return 2
+    if checked.warning:
+        print(f"warning: {checked.warning}", file=sys.stderr)
     _Validated.checked = checked
     saved_argv = sys.argv
     in_main_thread = hasattr(signal, "SIGTERM") and _is_main_thread()

@@ -133,6 +133,7 @@ class Checked:
     the config they came from (the task reuses them: a run's config is validated once)."""
 
     error: str | None = None
+    warning: str | None = None  # hparams_search=NAME without -m: trains one config (a trial's re-run does so too)
     settings: Settings | None = None
     config: dict | None = None
 
@@ -191,6 +192,8 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
             return override_syntax_error(arg, str(e))
         if not override.key_or_group:
             return override_syntax_error(arg)
+        if not multirun and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):
+            return one_line(f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")
         if not override.is_sweep_override():
             if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
                 plain.append(arg)
@@ -268,8 +271,10 @@ def check_command_line(argv: list[str]) -> Checked:
         return Checked(composition_error(e, choices()))
     try:
         if not multirun:
-            settings = validate(cfg)
-            return Checked(settings=settings, config=run_config(cfg))
+            search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
+            warning = search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
+                                  f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {search})")
+            return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
         if bad := sweep_key_error(cfg, sweeps):
             return Checked(bad)
         if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):

@@ -77,3 +77,24 @@ def test_an_unknown_top_level_key_names_itself_not_its_child(tmp_path, argv, nee
                       [*argv, "--out", str(tmp_path / "out")], cwd=tmp_path)
     line = assert_one_line_error(proc, *needles)
     assert "foo.foo" not in line and "{...}" not in line and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arg", ["hydra.sweeper.n_trials=5", "hydra/sweeper/pruner=none", "+hydra.sweeper.foo=1"])
+def test_a_sweeper_key_without_multirun_is_refused(tmp_path, arg):
+    """Without -m the key was ignored and one plain run trained."""
+    proc = run_inproc(["mnist_sweep.train", *TINY, arg, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == (f"error: {arg}: a key of the sweeper, used only by a sweep; "
+                                           f"add -m (python -m mnist_sweep.train -m {arg})")
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_search_without_multirun_warns_and_trains_one_config(tmp_path):
+    """hparams_search=NAME without -m trained silently. A warning, not a refusal: a trial's own
+    overrides (.hydra/overrides.yaml, what reproduce and confirm re-run) hold its hparams_search,
+    whose trainer keys (trainer.objectives) shape the run."""
+    proc = run_inproc(["mnist_sweep.train", *TINY, "hparams_search=smallest", f"hydra.run.dir={tmp_path}/run"],
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ("warning: hparams_search=smallest: a search, used only by a sweep; this run trains one config" in proc.stderr
+            and "add -m (python -m mnist_sweep.train -m hparams_search=smallest)" in proc.stderr)
+    assert (tmp_path / "run" / "result.json").exists()

@@ -130,3 +130,13 @@ def test_an_option_of_a_config_dir_is_an_option_and_its_typo_names_it(tmp_path):
     assert checked.error is None and checked.settings.trainer.seed == 5
     line = check_command_line(["--config-dir", str(tmp_path), "+experiment=mien", *TINY]).error
     assert line.startswith("+experiment=mien: no such option") and "did you mean +experiment=mine?" in line, line
+
+
+def test_a_group_given_a_dict_is_hydras_merge_into_its_default_option_not_an_option_name():
+    """model={c1:8} is Hydra's merge into the default option (it trains with c1=8); the option check
+    called it 'no such option (no conf/model/{c1:8}.yaml)', and hid the dict check's line for a
+    sweep inside it."""
+    checked = check_command_line(["model={c1:8}", *TINY])
+    assert checked.error is None and checked.settings.model.widths[0] == 8
+    line = check_command_line(["model={c1:range(4,8)}", *TINY]).error
+    assert line.startswith("model.c1: range(4,8) inside model={...}"), line

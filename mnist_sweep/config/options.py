@@ -88,7 +88,7 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
         group = key.lstrip("+~")
         if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        if group not in GROUPS or value.startswith("["):  # a list of options: Hydra's to check
+        if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
         if value in options:

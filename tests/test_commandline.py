@@ -55,7 +55,6 @@ def test_help_prints_no_rest_quotes(tmp_path, module):
 USAGE_ERRORS = [  # every entry point with nothing it needs: its line ends as the parser's own do
     (["mnist_sweep.leaderboard"], "give a sweep dir, a leaderboard CSV, or --storage URL --study NAME"),
     (["mnist_sweep.leaderboard", "--study", "x"], "--study x: needs --storage URL or $MNIST_SWEEP_STORAGE"),
-    (["mnist_sweep.predict", "."], "give IMAGE files to classify, --test, or both"),
     (["mnist_sweep.export", "."], "give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both"),
     (["mnist_sweep.report"], "required: path"),
     (["mnist_sweep.reproduce"], "required: path"),
@@ -73,6 +72,18 @@ def test_a_usage_error_ends_pointing_at_help(tmp_path, argv, needle):
 
     line = assert_one_line_error(run_inproc(argv, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": ""}), needle)
     assert line.endswith(f"(see python -m {argv[0]} --help)"), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predicts_usage_error_ends_pointing_at_help(tiny_sweep, tmp_path):
+    """predict checks its run dir first (an image given first is named as such), so its usage
+    error needs a real run: a trial dir with neither images nor --test."""
+    from conftest import run_inproc
+
+    trial = tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}"
+    line = assert_one_line_error(run_inproc(["mnist_sweep.predict", str(trial)], cwd=tmp_path),
+                                 "give IMAGE files to classify, --test, or both")
+    assert line.endswith("(see python -m mnist_sweep.predict --help)"), line
     assert list(tmp_path.iterdir()) == []
 
 

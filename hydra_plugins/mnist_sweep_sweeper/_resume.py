@@ -19,6 +19,7 @@ from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
+from mnist_sweep import results
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
 from mnist_sweep.errors import SweepError
 from mnist_sweep.storage import sqlite_path
@@ -78,6 +79,7 @@ def claim_sweep_dir(config: Any, sweep_dir: Path, url: str | None, study_name: s
     try:
         with os.fdopen(fd, "w") as f:
             f.write(json.dumps(record, indent=2) + "\n")
+        os.chmod(tmp, 0o666 & ~results.current_umask())  # as any new file (0644 under umask 022), not mkstemp's 0600
         os.link(tmp, sweep_dir / STORAGE_RECORD)  # whole or not at all; an existing record stays as it is
     except FileExistsError:
         check_sweep_dir(config)  # another study's record: one line naming it

@@ -140,3 +140,11 @@ def test_a_group_given_a_dict_is_hydras_merge_into_its_default_option_not_an_opt
     assert checked.error is None and checked.settings.model.widths[0] == 8
     line = check_command_line(["model={c1:range(4,8)}", *TINY]).error
     assert line.startswith("model.c1: range(4,8) inside model={...}"), line
+
+
+def test_an_option_of_a_search_path_override_is_an_option(tmp_path):
+    """hydra.searchpath=[file://DIR] on the command line adds DIR's options (+experiment=mine) as Hydra does."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  seed: 5\n")
+    checked = check_command_line([f"hydra.searchpath=[file://{tmp_path}]", "+experiment=mine", *TINY])
+    assert checked.error is None and checked.settings.trainer.seed == 5

@@ -83,6 +83,8 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
     import difflib
     from pathlib import Path
 
+    if any(a.lstrip("+").split("=", 1)[0] == "hydra.searchpath" for a in plain):
+        return None  # a search path's own options: Hydra finds them (and names an unknown one)
     for arg in plain:
         key, value = arg.split("=", 1)
         group = key.lstrip("+~")

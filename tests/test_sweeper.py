@@ -291,6 +291,17 @@ def test_workers_are_capped_at_the_usable_cpus_and_the_runs_the_sweep_can_have(m
     assert _workers.worker_count(2, 14, 1) == 2 and _workers.worker_count(1, 5, 1) == 1  # within both: as asked
 
 
+def test_a_dry_runs_estimate_counts_the_workers_the_sweep_starts(tmp_path, monkeypatch):
+    """workers=8 on 2 usable CPUs: the sweep starts 2, and its dry run divided the estimate by 6 (n_trials)."""
+    from hydra_plugins.mnist_sweep_sweeper import _workers
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    args = [a for a in sweep_args(tmp_path, "dry", 6, "model.c3=choice(8,12,16,24,32,48)") if a != "hydra.sweeper.workers=1"]
+    proc = run([*args, "hydra.sweeper.workers=8", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert re.search(r"estimate: 6 trials x 1 epoch x .* / 2 workers = ", out), out
+
+
 def test_a_one_trial_sweep_starts_no_helper_for_its_extra_workers(tmp_path, monkeypatch):
     from hydra_plugins.mnist_sweep_sweeper import _workers
     monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)

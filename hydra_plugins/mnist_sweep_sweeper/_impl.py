@@ -94,7 +94,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
 
             check = Precheck(self._compose, self.precheck, self.conf.precheck)
-            workers = min(self.conf.workers, self.n_trials * self.conf.repeats.seeds)
+            workers = worker_count(self.conf.workers, self.n_trials, self.conf.repeats.seeds) if self.storage else 1  # as _run
             preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space))
             return
         grid = self._grid(space)

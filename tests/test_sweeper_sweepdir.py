@@ -125,3 +125,23 @@ def test_a_new_sweep_dir_is_a_new_study_and_the_same_dir_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "1 of 1 trial done or running; 0 to go" in again.stdout + again.stderr
     assert len(list((tmp_path / "a").glob("trial_*"))) == 1 and len(list((tmp_path / "b").glob("trial_*"))) == 1
+
+
+@pytest.mark.parametrize("err", ["EPERM", "EOPNOTSUPP"])
+def test_a_sweep_dir_on_a_file_system_without_hard_links_is_claimed_all_the_same(tmp_path, monkeypatch, err):
+    """storage.json is claimed by a hard link (whole or not at all); where the file system has none
+    (some FUSE or SMB mounts: EPERM, EOPNOTSUPP), it is created exclusively instead: the sweep
+    stopped with the OSError."""
+    import errno
+    import os
+
+    from hydra_plugins.mnist_sweep_sweeper import _resume
+
+    def no_links(*args, **kwargs):
+        raise OSError(getattr(errno, err), os.strerror(getattr(errno, err)))
+
+    monkeypatch.setattr(os, "link", no_links)
+    (tmp_path / "c").mkdir()
+    _resume.claim_sweep_dir(None, tmp_path / "c", f"sqlite:///{tmp_path}/c/optuna.db", "c")
+    assert json.loads((tmp_path / "c" / "storage.json").read_text())["study_name"] == "c"
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["storage.json"]  # no temporary left

@@ -4,6 +4,7 @@ a run that does not fit the study records nothing in it. And a study with nothin
 (``complete``), and whether its report is older than its trials (``stale``)."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -75,12 +76,19 @@ def claim_sweep_dir(config: Any, sweep_dir: Path, url: str | None, study_name: s
 
     cwd = Path.cwd()
     record = {"study_name": study_name, "storage": portable_url(url, cwd), "cwd": str(cwd)}
+    text = json.dumps(record, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(dir=sweep_dir, prefix=f".{STORAGE_RECORD}.")
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(record, indent=2) + "\n")
+            f.write(text)
         os.chmod(tmp, 0o666 & ~results.current_umask())  # as any new file (0644 under umask 022), not mkstemp's 0600
-        os.link(tmp, sweep_dir / STORAGE_RECORD)  # whole or not at all; an existing record stays as it is
+        try:
+            os.link(tmp, sweep_dir / STORAGE_RECORD)  # whole or not at all; an existing record stays as it is
+        except OSError as e:  # a file system without hard links (some FUSE or SMB mounts): created exclusively
+            if isinstance(e, FileExistsError) or e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            with open(sweep_dir / STORAGE_RECORD, "x") as f:  # an existing record stays as it is here too
+                f.write(text)
     except FileExistsError:
         check_sweep_dir(config)  # another study's record: one line naming it
     finally:

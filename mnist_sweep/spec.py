@@ -91,8 +91,27 @@ def _per_block(cfg: Mapping[str, Any], key: str, n: int, kind: type) -> tuple:
     for i, v in enumerate(values):
         ok = isinstance(v, kind) and not isinstance(v, bool) or (kind is float and isinstance(v, int) and not isinstance(v, bool))
         if not ok:
-            raise ModelConfigError(f"model.{key}[{i}]: expected {kind.__name__}, got {v!r}")
+            raise ModelConfigError(f"{_name(cfg, key, i)}: expected {_KINDS[kind]}, got {v!r}{_hint(cfg, key)}")
     return tuple(kind(v) for v in values)
+
+
+_KINDS = {int: "an integer", float: "a number", str: "a name"}
+_EXAMPLES = {"dropout": "0.05", "block": "plain", "padding": "0", "kernels": "3"}
+
+
+def _name(cfg: Mapping[str, Any], key: str, i: int) -> str:
+    """The key a per-block value is named by: ``model.dropout[2]`` in a list, ``model.dropout`` where
+    one scalar was given for every block (``model.dropout=1.5`` has no index to name)."""
+    raw = cfg.get(key)
+    return f"model.{key}[{i}]" if isinstance(raw, Sequence) and not isinstance(raw, str) else f"model.{key}"
+
+
+def _hint(cfg: Mapping[str, Any], key: str) -> str:
+    """How to give a scalar per-block key, e.g. ``; e.g. model.dropout=0.05``; empty for a list."""
+    raw = cfg.get(key)
+    if key not in _EXAMPLES or isinstance(raw, Sequence) and not isinstance(raw, str):
+        return ""
+    return f"; e.g. model.{key}={_EXAMPLES[key]}"
 
 
 def spec_from_config(cfg: Any) -> ModelSpec:
@@ -113,13 +132,15 @@ def spec_from_config(cfg: Any) -> ModelSpec:
     block = _per_block(cfg, "block", n, str)
     for i in range(n):
         if kernels[i] < 1:
-            raise ModelConfigError(f"model.kernels[{i}]: must be >= 1, got {kernels[i]}")
+            raise ModelConfigError(f"{_name(cfg, 'kernels', i)}: must be >= 1, got {kernels[i]}{_hint(cfg, 'kernels')}")
         if not 0 <= padding[i] < kernels[i]:
-            raise ModelConfigError(f"model.padding[{i}]: must be in [0, {kernels[i] - 1}] (below the kernel size), got {padding[i]}")
+            raise ModelConfigError(f"{_name(cfg, 'padding', i)}: must be in [0, {kernels[i] - 1}] (below the kernel size), "
+                                   f"got {padding[i]}{_hint(cfg, 'padding')}")
         if not 0.0 <= dropout[i] < 1.0:
-            raise ModelConfigError(f"model.dropout[{i}]: must be in [0, 1), got {dropout[i]}")
+            raise ModelConfigError(f"{_name(cfg, 'dropout', i)}: must be in [0, 1), got {dropout[i]}{_hint(cfg, 'dropout')}")
         if block[i] not in BLOCK_TYPES:
-            raise ModelConfigError(f"model.block[{i}]: unknown block type {block[i]!r}; valid: {', '.join(BLOCK_TYPES)}")
+            raise ModelConfigError(f"{_name(cfg, 'block', i)}: unknown block type {block[i]!r}; valid: "
+                                   f"{', '.join(BLOCK_TYPES)}{_hint(cfg, 'block')}")
     pool_raw = cfg.get("pool_after") or []
     if not isinstance(pool_raw, Sequence) or isinstance(pool_raw, str):
         raise ModelConfigError(f"model.pool_after: expected a list of block indices, got {pool_raw!r}")

@@ -70,8 +70,8 @@ BAD_VALUES = [
     ("trainer.objectives=[loss]", "trainer.objectives"),
     ("trainer.objectives=[val_acc,params,val_acc]", "trainer.objectives: val_acc is listed twice"),  # was accepted
     ("trainer.channels_last=sometimes", "trainer.channels_last"),
-    ("model.dropout=1.0", "model.dropout[0]"),
-    ("model.block=dense", "model.block[0]"),
+    ("model.dropout=1.0", "model.dropout: must be in [0, 1), got 1.0; e.g. model.dropout=0.05"),  # was model.dropout[0], no fix
+    ("model.block=dense", "model.block: unknown block type 'dense'; valid: plain, separable, se, residual; e.g. model.block=plain"),
     ("model.bias=abc", "model.bias"),
     ("model.c1=0", "model.c1"),
     ("model.c1=1.5", "model.c1"),
@@ -79,7 +79,7 @@ BAD_VALUES = [
     ("model.widths=[8,x]", "model.widths[1]"),
     ("model.kernels=[3,3]", "model.kernels"),
     ("model.kernels=[3,3,1,3,3,3,2.5]", "model.kernels[6]"),
-    ("model.padding=5", "model.padding[0]"),
+    ("model.padding=5", "model.padding: must be in"),
     ("model.dropout=[0.1,0.1]", "model.dropout"),
     ("model.pool_after=[9]", "model.pool_after"),
     ("model.max_params=0", "model.max_params"),

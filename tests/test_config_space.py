@@ -39,7 +39,7 @@ BAD_DISTS = [
     ("data.batch_size", od.CategoricalDistribution([1, 64]), "data.batch_size's range"),
     ("data.augment.strength", od.UniformDistribution(0.0, 50.0), "range"),
     # keys typed per block (a scalar or a list): the run's own model check, before any trial
-    ("model.dropout", od.FloatDistribution(1.1, 2.0), "model.dropout[0]: must be in [0, 1), got 1.1"),
+    ("model.dropout", od.FloatDistribution(1.1, 2.0), "model.dropout: must be in [0, 1), got 1.1; e.g. model.dropout=0.05"),
     ("model.dropout", od.FloatDistribution(0.9, 1.5), "got 1.5"),
     ("model.dropout", od.CategoricalDistribution([0.1, "high"]), "'high'"),
     ("model.block", od.CategoricalDistribution(["plain", "fancy"]), "'fancy'"),

@@ -69,6 +69,7 @@ def test_every_model_has_bn_dropout_gap_fc():
 def test_summary_lists_layers_and_total():
     text = summary(build(EVA8))
     assert "Conv2d" in text and "Total params: 17,290" in text and "[1, 10, 2, 2]" in text
+    assert "Total mult-adds (M): 2.11" in text and "Units." not in text  # it read '(Units.MEGABYTES)' on Python 3.11+
 
 
 BAD = [
@@ -76,21 +77,22 @@ BAD = [
     ({"widths": [8, -4]}, "model.widths[1]"),
     ({"widths": []}, "model.widths"),
     ({"widths": "8,16"}, "model.widths"),
-    ({"dropout": 1.0}, "model.dropout[0]"),
+    ({"dropout": 1.0}, "model.dropout: must be in [0, 1), got 1.0; e.g. model.dropout=0.05"),
+    ({"dropout": "abc"}, "model.dropout: expected a number, got 'abc'; e.g. model.dropout=0.05"),  # was model.dropout[0], no fix
     ({"dropout": [0.1, -0.1]}, "model.dropout[1]"),
     ({"dropout": [0.1, 0.1, 0.1]}, "model.dropout"),
     ({"kernels": [3, 3, 3]}, "model.kernels"),
     ({"kernels": [3, 0]}, "model.kernels[1]"),
     ({"kernels": [3, 27]}, "model.kernels[1]"),
-    ({"padding": -1}, "model.padding[0]"),
-    ({"block": "resnet"}, "model.block[0]"),
+    ({"padding": -1}, "model.padding: must be in"),
+    ({"block": "resnet"}, "model.block: unknown block type"),
     ({"block": ["plain", "dense"]}, "model.block[1]"),
     ({"pool_after": [5]}, "model.pool_after"),
     ({"pool_after": [[1]]}, "model.pool_after"),  # a nested list: no index (and unhashable)
     ({"pool_after": [{"a": 1}]}, "model.pool_after"),
     ({"max_params": 0}, "model.max_params"),
     ({"max_params": True}, "model.max_params"),
-    ({"padding": 3}, "model.padding[0]"),
+    ({"padding": 3}, "model.padding: must be in"),
     ({"kernels": [3, 2.5]}, "model.kernels[1]"),
     ({"widths": [8, "16"]}, "model.widths[1]"),
     ({"widths": [8, 10**9], "max_params": None}, "model.widths"),

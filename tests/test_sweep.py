@@ -189,7 +189,7 @@ BAD_SWEEPS = [
     (["hydra.sweeper.direction=sideways"], ["hydra.sweeper.direction", "minimize or maximize", "'sideways'"]),
     (["hydra.sweeper.storage=sqlite:///"], ["hydra.sweeper.storage", "in-memory", "give a file"]),
     (["hydra.sweeper.precheck=os.remove"], ["hydra.sweeper.precheck", "'os.remove' raised TypeError"]),
-    (["model.dropout=interval(1.1,2)"], ["hydra.sweeper.params.model.dropout", "model.dropout[0]: must be in [0, 1)"]),
+    (["model.dropout=interval(1.1,2)"], ["hydra.sweeper.params.model.dropout", "model.dropout: must be in [0, 1)"]),
     (["model.dropout=interval(0.9,1.5)"], ["hydra.sweeper.params.model.dropout", "got 1.5"]),
     # a space given as a string Hydra's grammar refuses: it said '(See https://hydra.cc/...)' and no more
     (['hydra.sweeper.params={model.c1:"choice(4,8"}'],

@@ -100,8 +100,10 @@ _PERMISSIVE = {"widths": [1], "kernels": [27], "padding": [0], "dropout": [0.0],
 
 def _model_error(cfg: Any, key: str, value: Any) -> str | None:
     """What the run's validation of the model (spec_from_config) says of ``key=value`` in the
-    sweep's model section when it refuses that value of ``key`` itself (an indexed error, such as
-    ``model.dropout[0]: must be in [0, 1)``, that a permissive model gives too); else None."""
+    sweep's model section when it refuses that value of ``key`` itself (a per-block value's error:
+    indexed in a list, ``model.dropout[2]: must be in [0, 1)``, or a scalar's with its example,
+    ``model.dropout: must be in [0, 1), got 1.5; e.g. model.dropout=0.05``, that a permissive
+    model gives too); else None."""
     try:
         model = OmegaConf.to_container(cfg.model, resolve=True)
     except Exception:  # noqa: BLE001 - no model section, or one that does not resolve: the run reports it
@@ -115,7 +117,7 @@ def _model_error(cfg: Any, key: str, value: Any) -> str | None:
         try:
             spec_from_config(base)
         except ModelConfigError as e:
-            if str(e).startswith(f"{key}["):
+            if str(e).startswith(f"{key}[") or f"; e.g. {key}=" in str(e):
                 errors.append(str(e))
                 continue
         return None

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {line}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
-        print("interrupted: finished runs and trials are kept; run the same command again to resume", file=sys.stderr)
+        print(interrupted_line(bool(multirun)), file=sys.stderr)
         return 130
     finally:
         if full_error is None:
@@ -150,6 +150,19 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         GlobalHydra.instance().clear()
         _Validated.checked = Checked()
+
+
+def interrupted_line(multirun: bool) -> str:
+    """What an interrupt left: a sweep resumes from its finished trials; one run does not resume
+    (it trains from its first epoch again), and one stopped before its first epoch ended leaves nothing."""
+    d = RunDirs.path
+    if multirun or d is None:
+        return "interrupted: finished runs and trials are kept; run the same command again to resume"
+    if not (d / "metrics.csv").exists():
+        undo_run_dir(d)
+        return "interrupted before the first epoch ended: nothing kept; run the same command again to train"
+    return (f"interrupted: the run in {d} did not finish (its epochs so far are in metrics.csv and train.log; no "
+            "result.json or model.pt); a run does not resume: the same command trains it again from its first epoch")
 
 
 def _is_main_thread() -> bool:

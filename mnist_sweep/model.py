@@ -120,10 +120,15 @@ def build(cfg: Mapping[str, Any] | ModelSpec, fast_dropout: bool = False) -> Net
 
 
 def summary(model: nn.Module) -> str:
-    """torchinfo table: layer, output shape, parameters, total."""
-    import torchinfo
+    """torchinfo table: layer, output shape, parameters, total. Its units read as it means them
+    ('Total mult-adds (M)'): on Python 3.11+ torchinfo prints its Units enum's name there
+    ('(Units.MEGABYTES)')."""
+    import re
 
-    return str(
+    import torchinfo
+    from torchinfo.enums import Units
+
+    text = str(
         torchinfo.summary(
             model,
             input_size=(1, IN_CHANNELS, IMAGE_SIZE, IMAGE_SIZE),
@@ -133,3 +138,4 @@ def summary(model: nn.Module) -> str:
             device="cpu",
         )
     )
+    return re.sub(r"\(Units\.([A-Z]+)\)", lambda m: f"({Units[m[1]].value})" if m[1] in Units.__members__ else m[0], text)

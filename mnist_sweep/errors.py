@@ -12,26 +12,46 @@ from pathlib import Path
 
 from hydra.errors import CompactHydraException
 
-# scheme://user:PASSWORD@host: the password runs to the first '@' that a host follows (up to '/',
-# '?', a quote, whitespace or the end), so one written out with '@', quotes or spaces in it
-# (SQLAlchemy takes them as they are) is masked whole; spaces only in one without '/' (a
-# "http://host:8080/path (me@example.com)" line is not a password), and none after a port
-# ("http://localhost:8080 started by bob@host")
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*:/?/[^/\s:@'\"]*:)"
-                       r"(?P<secret>(?!\d{1,5}(?:[\s,;)]|$))[^\n/]*?|\S*?)"
-                       r"(?=@[^\s@/?'\"]*(?:[/?'\"\s]|$))")
-# ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not)
+# scheme://user:PASSWORD@host. The user runs to the first ':'; the password to an '@' that a host
+# follows, read in this order (the first that fits): to the last such '@' before a '/', '?' or '#'
+# with spaces in it ('12 monkeys', 'a@b c'), or without (a@b); then to the first such '@' (as
+# SQLAlchemy reads 'a/b?c'), with spaces but no '://' in it ('a b/c'). A user with '@' in it
+# (Azure's me@server) takes a password without spaces. Not a password: prose after a name and a
+# colon ("journal://x.log: cannot open ... user@host/db"), a port followed by prose (',;)' after
+# it, an http URL's space: "http://localhost:8080 started by bob@host") or by a path the '@' is
+# in ("http://127.0.0.1:8080/dashboard (me@example.com)", "...:5432/x?application_name=me@laptop").
+_HOST = r"(?=@[^\s@/?#'\"]*(?:[/?#'\"\s]|$))"  # '@', then a host up to a '/', '?', '#', quote, space or the end
+_WEB = r"(?i:https?|wss?|ftps?)"  # URLs where a number and a space after the ':' are a port and prose
+_SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*"  # x_postgresql://: the scheme after the '_'
+
+
+def _userinfo(user: str, name: str, spaces: bool) -> str:
+    """The pattern of ``scheme://USER:`` (group ``name``) and its password (``name``_secret)."""
+    solid = rf"[^\s/?#]*{_HOST}|(?!\d{{1,5}}[/?#]\S*?[?#])\S*?{_HOST}"  # no spaces: to the last '@', or the first
+    spaced = rf"[^\n/?#]*(?=@[^\s@/?#'\"]*[/?#'\"])|{solid}|(?!\d{{1,5}}[/?#])(?:(?!://)[^\n])*?{_HOST}"
+    head = rf"(?:{_WEB}:/?/{user}:(?!\d{{1,5}}\s)|(?!{_WEB}:){_SCHEME}:/?/{user}:)(?!\s|\d{{1,5}}[,;)])"
+    return rf"(?P<{name}>{head})(?P<{name}_secret>{spaced if spaces else solid})"
+
+
+_NAME = r"[^/@\s:'\"]*"  # a user name's characters but '@'
+_USERINFO = re.compile(_userinfo(_NAME, "head", True) + "|" + _userinfo(rf"{_NAME}@[^/\s:'\"]*", "at", False))
+# ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not):
+# in a URL's query the value runs to the next '&' (',;)' may be in it); percent-encoded inside
+# another value (odbc_connect=...%3BPWD%3Dsecret%3B...) to the next %3B or %26; ODBC's {braced;value} whole
 SECRET_KEYS = ("password", "passwd", "pwd", "pass", "secret", "token")  # each also with an ssl prefix (sslpassword)
-_PARAM = re.compile(rf"(?P<head>(?<![A-Za-z0-9_])(?:ssl)?(?:{'|'.join(SECRET_KEYS)})\s*=\s*)"
-                    r"(?P<secret>'[^'\n]*'|\"[^\"\n]*\"|[^&;\s'\",)]+)", re.IGNORECASE)
+_KEY = rf"(?:ssl)?(?:{'|'.join(SECRET_KEYS)})"
+_PARAM = re.compile(
+    rf"(?P<head>(?<=[?&]){_KEY}=)(?P<secret>[^&#\s'\"]+)"
+    rf"|(?P<head2>(?<=%[0-9A-Fa-f]{{2}}){_KEY}%3D)(?P<secret2>%7B(?:(?!%7D).)*%7D|(?:(?!%3B|%26)[^&;\s'\",)])+)"
+    rf"|(?P<head3>(?<![A-Za-z0-9_]){_KEY}\s*=\s*)(?P<secret3>'[^'\n]*'|\"[^\"\n]*\"|\{{[^}}\n]*\}}|[^&;\s'\",)]+)", re.IGNORECASE)
 
 
 def redact(text: object) -> str:
     """``text`` with every URL password (userinfo or query parameter) replaced by ***: the one
     redaction point (error lines, logs, printed storage URLs all go through it)."""
     text = text if isinstance(text, str) else str(text)
-    text = _USERINFO.sub(lambda m: m["head"] + ("***" if m["secret"] else ""), text)
-    return _PARAM.sub(lambda m: m["head"] + "***", text)
+    text = _USERINFO.sub(lambda m: (m["head"] or m["at"]) + ("***" if m["head_secret"] or m["at_secret"] else ""), text)
+    return _PARAM.sub(lambda m: (m["head"] or m["head2"] or m["head3"]) + "***", text)
 
 
 class MnistSweepError(Exception):

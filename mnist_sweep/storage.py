@@ -21,6 +21,7 @@ def mask_url(url: str | None) -> str:
 
 
 QUERY_SECRETS = {*SECRET_KEYS, *(f"ssl{k}" for k in SECRET_KEYS)}  # query keys a URL's secret hides in: redact's
+_ODBC_SECRET = re.compile(rf"(?:^|(?<=;))\s*(?:{'|'.join(QUERY_SECRETS)})\s*=(?:\s*\{{[^}}]*\}}|[^;]*)(?:;|$)", re.IGNORECASE)
 
 
 def without_password(url: str) -> str:
@@ -34,6 +35,8 @@ def without_password(url: str) -> str:
     except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: keep nothing secret
         return mask_url(url)
     u = u.difference_update_query([k for k in u.query if k.lower() in QUERY_SECRETS])
+    inner = {k: _ODBC_SECRET.sub("", v) for k, v in u.query.items() if isinstance(v, str) and _ODBC_SECRET.search(v)}
+    u = u.update_query_dict(inner) if inner else u  # odbc_connect=...;PWD=x;...: the connection string's own
     return u._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
 
 

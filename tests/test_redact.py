@@ -1,0 +1,102 @@
+"""errors.redact, the one redaction point: a property over user names, passwords and hosts drawn
+from a wide alphabet (the password never shows, the rest of the URL stays as written), and the
+unusual URLs that leaked before."""
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import quote
+
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from mnist_sweep.errors import redact
+from mnist_sweep.storage import check_no_clear_password, has_clear_password, without_password
+
+SCHEMES = st.sampled_from(["postgresql", "postgresql+psycopg2", "mysql+pymysql", "redis", "mongodb", "mssql+pyodbc",
+                           "https", "amqp"])
+WIDE = st.characters(exclude_categories=("Cc", "Cs"))  # any printable character, spaces of every kind included
+USER = st.text(st.characters(exclude_categories=("Cc", "Cs", "Z"), exclude_characters=":/'\"="), max_size=12)
+LABEL = st.from_regex(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,10}[A-Za-z0-9])?", fullmatch=True)
+HOST = st.builds(lambda labels, port: ".".join(labels) + port, st.lists(LABEL, min_size=1, max_size=3),
+                 st.sampled_from(["", ":5432", ":6379", ":1"]))
+TAIL = st.sampled_from(["/x", "/optuna", "/db?sslmode=require", "/0", "/my-db?application_name=sweep&connect_timeout=5"])
+CONTEXT = st.sampled_from(["{}", "'{}'", "cannot open '{}' (OperationalError)", "--storage {}: cannot open",
+                           "storage {} unreachable: timeout", '"{}"'])
+
+
+def ambiguous(scheme: str, user: str, password: str) -> bool:
+    """Passwords no reader can tell from the URL around them (each masked as far as it reads):
+    a raw '@' together with '/', '?' or '#' (SQLAlchemy ends a password at its first '@', URL
+    parsers the host at the first '/'), and ones that begin as prose after a 'name:' does (a
+    space) or as a port followed by prose or a path ('21, then', '8080/dashboard (me', an http
+    URL's '8080 started'); with a user that holds an '@' (Azure's me@server), one with a space."""
+    return bool(("@" in user and any(c.isspace() for c in password)) or ("@" in password and set("/?#") & set(password)) or password[0].isspace()
+                or re.match(r"\d{1,5}(?:[,;)]|[/?#]\S*?[?#]|[/?#].*\s)", password)
+                or (scheme == "https" and re.match(r"\d{1,5}\s", password)))
+
+
+@settings(max_examples=int(os.environ.get('REDACT_EXAMPLES', 400)), deadline=None)
+@given(scheme=SCHEMES, user=USER, password=st.text(WIDE, min_size=1, max_size=16), host=HOST, tail=TAIL,
+       context=CONTEXT, encoded=st.booleans())
+@example(scheme="postgresql", user="me", password="12 monkeys", host="db", tail="/x", context="{}", encoded=False)
+@example(scheme="postgresql", user="me@server", password="pw", host="server.postgres.database.azure.com",
+         tail="/db", context="{}", encoded=False)
+@example(scheme="postgresql", user="me", password="a b/c", host="db", tail="/x", context="'{}'", encoded=False)
+@example(scheme="postgresql", user="me", password="a@b c", host="db", tail="/x", context="{}", encoded=False)
+def test_a_userinfo_password_never_shows_and_the_rest_reads_as_written(scheme, user, password, host, tail, context,
+                                                                       encoded):
+    secret = quote(password, safe="") if encoded else password
+    assume(encoded or not ambiguous(scheme, user, password))
+    url = f"{scheme}://{user}:{secret}@{host}{tail}"
+    want = context.format(f"{scheme}://{user}:***@{host}{tail}")
+    assert redact(context.format(url)) == want
+    assert redact(want) == want  # masked once is masked: a line redacted twice reads the same
+
+
+@settings(max_examples=200, deadline=None)
+@given(password=st.text(st.characters(exclude_categories=("Cc", "Cs", "Z"), exclude_characters="&#'\""),
+                        min_size=1, max_size=16),
+       key=st.sampled_from(["password", "PASSWORD", "sslpassword", "pwd", "token"]), encoded=st.booleans(),
+       context=CONTEXT)
+def test_a_query_string_password_never_shows(password, key, encoded, context):
+    secret = quote(password, safe="") if encoded else password
+    url = f"postgresql://me@db/x?sslmode=require&{key}={secret}&connect_timeout=5"
+    assert redact(context.format(url)) == context.format(f"postgresql://me@db/x?sslmode=require&{key}=***&connect_timeout=5")
+
+
+@pytest.mark.parametrize("url, masked", [
+    ("postgresql://me:12 monkeys@db/x", "postgresql://me:***@db/x"),
+    ("postgresql://me@srv:hunter2@srv.postgres.database.azure.com/db",  # Azure's user@server user names
+     "postgresql://me@srv:***@srv.postgres.database.azure.com/db"),
+    ("cannot open 'postgresql://me:a/b c@db/x'", "cannot open 'postgresql://me:***@db/x'"),
+    ("storage=x_postgresql://me:hunter2@db/x", "storage=x_postgresql://me:***@db/x"),
+    ("mssql+pyodbc://@dsn?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dme%3BPWD%3Dhunter2%3BEncrypt%3Dyes",
+     "mssql+pyodbc://@dsn?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dme%3BPWD%3D***%3BEncrypt%3Dyes"),
+    ("postgresql://me@db/x?password=a,b;c)d&sslmode=require", "postgresql://me@db/x?password=***&sslmode=require"),
+    ("mssql+pyodbc://@dsn?odbc_connect=" + quote("UID=me;PWD={hunter2;x};Encrypt=yes", safe=""),  # ODBC's braces
+     "mssql+pyodbc://@dsn?odbc_connect=UID%3Dme%3BPWD%3D***%3BEncrypt%3Dyes"),
+    ("DRIVER={ODBC 18};UID=me;PWD={hunter2;x};Encrypt=yes", "DRIVER={ODBC 18};UID=me;PWD=***;Encrypt=yes"),
+])
+def test_unusual_urls_that_leaked_are_masked(url, masked):
+    assert redact(url) == masked
+    assert has_clear_password(url)
+
+
+@pytest.mark.parametrize("url", ["postgresql://me@db:5432/x?application_name=me@laptop",
+                                 "postgresql://me@db:5432/x", "postgresql://db:5432/x?sslmode=require",
+                                 "redis://cache:6379/0", "sqlite:////abs/dir:with colon/optuna.db"])
+def test_a_url_without_a_password_is_not_refused(url):
+    assert redact(url) == url
+    check_no_clear_password(url)
+
+
+@pytest.mark.parametrize("secret", ["hunter2", "{hunter2;x}"])
+def test_a_password_inside_odbc_connect_is_not_recorded(secret):
+    """storage.json keeps a URL without its password; one inside odbc_connect's connection string
+    (SQLAlchemy's way to pass an ODBC one) was written there as it was."""
+    url = "mssql+pyodbc://@dsn?odbc_connect=" + quote(f"DRIVER={{ODBC 18}};UID=me;PWD={secret};Encrypt=yes", safe="")
+    kept = without_password(url)
+    assert "hunter2" not in kept and not has_clear_password(kept), kept
+    assert "UID%3Dme%3BEncrypt%3Dyes" in kept and without_password(kept) == kept

@@ -136,8 +136,23 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     """``[key: ]PATH: reason; fix`` for an OSError on a path."""
     where = f"{key}: " if key else ""
     what = f"{e.filename}: {e.strerror or type(e).__name__}" if e.filename else (str(e) or type(e).__name__)
-    if isinstance(e, (FileExistsError, NotADirectoryError)) and e.filename:  # a file where a directory is to be
-        path = Path(os.fsdecode(e.filename))
+    path = Path(os.fsdecode(e.filename)) if isinstance(e.filename, (str, bytes, os.PathLike)) else None
+    if path is not None and (link := _dangling(path)):  # in the way of a directory, or above the file: neither
+        target = os.readlink(link)
+        return (f"{where}{what} ({link} is a link to {target}, which does not exist); create {target}, "
+                f"point the link elsewhere (ln -sfn DIR {link}) or remove it (rm {link})")
+    if isinstance(e, (FileExistsError, NotADirectoryError)) and path is not None:  # a file where a directory is to be
         file = next((p for p in (path, *path.parents) if p.is_file()), path)
         return f"{where}{what} ({file} is a file, not a directory); move the file or choose a writable directory"
     return f"{where}{what}; choose a writable directory or fix its permissions"
+
+
+def _dangling(path: Path) -> Path | None:
+    """``path`` or the nearest of its parents that is a link to nothing; None if none is."""
+    for p in (path, *path.parents):
+        try:
+            if p.is_symlink() and not p.exists():
+                return p
+        except OSError:  # a directory above that cannot be searched
+            return None
+    return None

@@ -1,0 +1,35 @@
+"""errors.unusable_path: the one line for a path the file system refuses."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mnist_sweep.errors import unusable_path
+
+
+def refusal(action) -> OSError:
+    with pytest.raises(OSError) as e:
+        action()
+    return e.value
+
+
+@pytest.mark.parametrize("make", [lambda p: os.mkdir(p), lambda p: os.makedirs(p / "sub", exist_ok=True),
+                                  lambda p: open(p / "x.csv", "w")], ids=["mkdir", "makedirs below", "open below"])
+def test_a_dangling_link_in_the_way_is_named_a_link_to_its_target(tmp_path, make):
+    """A link to a directory that is gone (an unmounted scratch disk) was called 'a file, not a
+    directory' (FileExistsError) or had its permissions blamed (ENOENT below it)."""
+    link, target = tmp_path / "out", tmp_path / "scratch" / "gone"
+    link.symlink_to(target)
+    line = unusable_path(refusal(lambda: make(link)), "hydra.sweep.dir")
+    assert line.startswith(f"hydra.sweep.dir: {link}"), line
+    assert f"({link} is a link to {target}, which does not exist); create {target}, point the link elsewhere " \
+           f"(ln -sfn DIR {link}) or remove it (rm {link})" in line, line
+    assert "is a file" not in line and "permissions" not in line
+
+
+def test_a_file_in_the_way_is_still_named_a_file(tmp_path):
+    (tmp_path / "a").write_text("")
+    line = unusable_path(refusal(lambda: os.makedirs(tmp_path / "a" / "b")))
+    assert f"({tmp_path / 'a'} is a file, not a directory); move the file" in line, line
+

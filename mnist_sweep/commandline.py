@@ -78,17 +78,21 @@ def exit_status(e: SystemExit) -> int:
 
 def exit_code_of(body: Callable[[], object], prog: str | None = None) -> int:
     """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr; a
-    UsageError's ends ``(see PROG --help)`` as the parser's do (``prog``: the command's)."""
+    UsageError's ends ``(see PROG --help)`` as the parser's do (``prog``: the command's). Only
+    stdout's reader gone (``| head``) ends it quietly (141, as SIGPIPE would)."""
     try:
         body()
     except MnistSweepError as e:
         see = f" (see {prog} --help)" if isinstance(e, UsageError) and prog else ""
         print(f"error: {e}{see}", file=sys.stderr)
         return e.exit_code
-    except BrokenPipeError:  # `... | head` stopped reading: no error line, as for a process SIGPIPE ends
-        try:  # the exit-time flush of what is left would raise again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # a stdout with no file descriptor (captured)
+    except BrokenPipeError as e:
+        if not _stdout_closed():  # a subprocess's or a socket's pipe: an error like any other
+            print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
+            return 2
+        try:  # `... | head` stopped reading: no error line, as for a process SIGPIPE ends; the exit-time
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # flush of what is left would raise again
+        except (OSError, ValueError):
             pass
         return 141
     except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
@@ -98,6 +102,22 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe or socket whose reader has gone (``| head`` stopped reading): the
+    system flags its descriptor with an error (POLLERR) or hang-up."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured, or closed: not a pipe that broke
+        return False
+    if not hasattr(select, "poll"):  # Windows: no way to ask
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
 RUN_MARKERS = ("result.json", "metrics.csv", ".hydra", "leaderboard.csv", "optuna.db")

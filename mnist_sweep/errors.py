@@ -136,6 +136,8 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     """``[key: ]PATH: reason; fix`` for an OSError on a path."""
     where = f"{key}: " if key else ""
     what = f"{e.filename}: {e.strerror or type(e).__name__}" if e.filename else (str(e) or type(e).__name__)
+    if isinstance(e, ConnectionError):  # BrokenPipeError, ConnectionResetError: no path of the user's to fix
+        return f"{where}{what}; the process or connection it wrote to closed early (see its error above), run it again"
     path = Path(os.fsdecode(e.filename)) if isinstance(e.filename, (str, bytes, os.PathLike)) else None
     if path is not None and (link := _dangling(path)):  # in the way of a directory, or above the file: neither
         target = os.readlink(link)

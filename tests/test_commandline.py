@@ -1,12 +1,17 @@
 """mnist_sweep.commandline: every entry point's flags against their schema."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 from conftest import assert_one_line_error, run
 
+from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import check_cli
+
 
 def test_cli_flags_are_checked_against_their_schema(tmp_path):
     run = tmp_path / "run"
@@ -100,3 +105,24 @@ def test_an_empty_path_flag_says_what_kind_of_value_it_takes(tmp_path, argv, nee
     """--storage "" said 'expected a path': a storage flag takes a URL, and says so with an example."""
     assert_one_line_error(run(argv, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": ""}), needle)
     assert list(tmp_path.iterdir()) == []
+
+
+BROKEN = {  # a pipe the command itself writes to, whose other end is gone
+    "socket": "a, b = socket.socketpair(); b.close(); a.sendall(b'x' * 1_000_000)",
+    "subprocess": "p = subprocess.Popen(['true'], stdin=subprocess.PIPE); p.wait(); p.stdin.write(b'x' * 1_000_000); "
+                  "p.stdin.flush()",
+}
+
+
+@pytest.mark.parametrize("pipe", sorted(BROKEN))
+def test_a_broken_pipe_other_than_stdout_is_an_error(tmp_path, pipe):
+    """Any BrokenPipeError ended the command quietly with 141, as if `| head` had stopped reading:
+    a subprocess or connection that died left no word; only stdout's reader gone is quiet."""
+    script = ("import socket, subprocess, sys\nfrom mnist_sweep.commandline import exit_code_of\n"
+              f"def body():\n    print('working', flush=True)\n    {BROKEN[pipe]}\n"
+              "sys.exit(exit_code_of(body, 'prog'))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert proc.returncode == 2 and proc.stdout == "working\n", proc
+    assert proc.stderr.startswith("error: [Errno 32] Broken pipe; the process or connection it wrote to closed"), proc
+    assert len(proc.stderr.splitlines()) == 1

@@ -1,6 +1,7 @@
 """errors.unusable_path: the one line for a path the file system refuses."""
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -33,3 +34,7 @@ def test_a_file_in_the_way_is_still_named_a_file(tmp_path):
     line = unusable_path(refusal(lambda: os.makedirs(tmp_path / "a" / "b")))
     assert f"({tmp_path / 'a'} is a file, not a directory); move the file" in line, line
 
+
+def test_a_broken_pipe_blames_no_path_or_permission():
+    line = unusable_path(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+    assert line.startswith("[Errno 32] Broken pipe; the process or connection it wrote to closed") and "permission" not in line

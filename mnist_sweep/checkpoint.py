@@ -128,10 +128,11 @@ def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, t
             reason = f"neither a zip archive nor a pickle: it begins {head!r}" if head else "an empty file, 0 bytes"
         raise MnistSweepError(f"{weights}: damaged (truncated?) or not a PyTorch checkpoint ({reason}); copy it again "
                               "from the run that wrote it, or train the run again") from None
+    expected = model.state_dict()
+    state = _unwrapped(state, expected)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise MnistSweepError(f"{weights}: not a model's state dict (holds a {type(state).__name__}); "
                               "give the model.pt a training run wrote")
-    expected = model.state_dict()
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     shapes = [f"{k} {list(state[k].shape)} vs {list(v.shape)}" for k, v in expected.items()
               if k in state and state[k].shape != v.shape]
@@ -145,6 +146,30 @@ def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, t
                               f"{', ...' if len(broken) > 3 else ''} (the training diverged?); every prediction would "
                               "be meaningless: train the run again (a lower optimizer.lr)")
     return state
+
+
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")  # nn.DataParallel / DistributedDataParallel's, torch.compile's
+HOLDERS = ("state_dict", "model_state_dict", "model")  # a training checkpoint's key for the weights
+
+
+def _unwrapped(state: Any, expected: dict[str, torch.Tensor]) -> Any:
+    """The state dict of the net itself: taken out of a training checkpoint ({"state_dict": ...,
+    "epoch": ...}), its keys without the prefixes a wrapper adds (``module.`` of DataParallel and
+    DDP, ``_orig_mod.`` of torch.compile, nested in either order) where the net has no such key;
+    they were 'weights of another model'. Anything else is returned as it is, for the checks."""
+    if isinstance(state, dict) and not all(isinstance(v, torch.Tensor) for v in state.values()):
+        inner = [state[k] for k in HOLDERS if isinstance(state.get(k), dict)]
+        state = inner[0] if inner else state
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        return state
+
+    def bare(key: str) -> str:
+        while key not in expected and key.startswith(WRAPPER_PREFIXES):
+            key = key.split(".", 1)[1]
+        return key
+
+    stripped = {bare(k): v for k, v in state.items()}
+    return stripped if len(stripped) == len(state) else state  # two keys made one: shown as they are
 
 
 def test_set(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, int, str]:

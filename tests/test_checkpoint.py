@@ -1,0 +1,49 @@
+"""checkpoint.load: the one load point of a run's weights (predict, export --onnx): model.pt as
+wrappers and training loops save it. No training: a run dir made by test_predict.made_run."""
+from __future__ import annotations
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from mnist_sweep import checkpoint
+from mnist_sweep import model as mmodel
+from test_predict import made_run, one_error
+
+
+def wrapped(net: torch.nn.Module, how: str) -> dict:
+    """``net``'s state dict as saved from inside the wrapper ``how``."""
+    if how == "DataParallel":
+        return torch.nn.DataParallel(net).state_dict()  # module.<key>, as DistributedDataParallel's
+    if how == "compile":
+        return torch.compile(net).state_dict()  # _orig_mod.<key>; nothing is compiled until it runs
+    if how == "DataParallel(compile)":
+        return torch.nn.DataParallel(torch.compile(net)).state_dict()
+    if how == "compile(DataParallel)":
+        return torch.compile(torch.nn.DataParallel(net)).state_dict()
+    return {"epoch": 3, "state_dict": net.state_dict(), "optimizer": {"lr": 0.1}}  # a training checkpoint
+
+
+@pytest.mark.parametrize("how", ["DataParallel", "compile", "DataParallel(compile)", "compile(DataParallel)",
+                                 "checkpoint"])
+def test_weights_saved_from_a_wrapper_load_as_the_net(tmp_path, how):
+    """A model.pt saved from a DataParallel/DDP or torch.compile'd net (keys 'module.x', '_orig_mod.x')
+    was 'weights of another model than config.yaml builds'."""
+    d = tmp_path / "run"
+    state = made_run(d)
+    net = mmodel.build(OmegaConf.to_container(OmegaConf.load(d / ".hydra" / "config.yaml").model, resolve=True))
+    net.load_state_dict(state)
+    saved = wrapped(net, how)
+    assert how == "checkpoint" or not set(saved) & set(state)  # every key prefixed
+    torch.save(saved, d / "model.pt")
+    loaded = checkpoint.load(d).model.state_dict()
+    assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
+
+
+def test_weights_of_another_model_are_still_told_so_behind_a_prefix(tmp_path, capsys):
+    d = tmp_path / "run"
+    state = made_run(d)
+    first = next(iter(state))
+    torch.save({f"module.{k}": (torch.zeros(3, 3) if k == first else v) for k, v in state.items()}, d / "model.pt")
+    line = one_error(capsys, [str(d), "--test"])
+    assert "weights of another model than" in line and f"other shape: {first} [3, 3]" in line, line

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ def _gray(im: Any) -> Any:
 
 def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
     """The image file decoded to 8-bit grayscale, and its size; one MnistSweepError line naming the
-    file for anything PIL cannot or will not decode (missing, unreadable, empty, not an image,
+    file for anything PIL cannot or will not decode (missing, unreadable, no regular file, empty, not an image,
     truncated, over PIL's decompression-bomb limit, several frames)."""
     import warnings
 
@@ -73,6 +74,8 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
 
     limit, src = Image.MAX_IMAGE_PIXELS, p
     try:
+        if str(p) != "-":
+            _check_regular(p)
         src = io.BytesIO(sys.stdin.buffer.read()) if str(p) == "-" else p  # '-': the image piped in (curl ... |)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refused, not loaded
@@ -106,6 +109,28 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
         why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")
         raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
                               "give a PNG/JPEG of one digit") from None
+
+
+def _check_regular(p: Path) -> None:
+    """An image path that is no regular file is refused before it is opened: a FIFO with no writer
+    made open() wait forever, a device read without end. A directory is left to open() (its line
+    names the files to give); a link to nothing is named as such. A pipe the shell hands over as
+    /dev/fd/N (process substitution, <(curl ...)) or /dev/stdin has its writer: it is read, as '-' is."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise MnistSweepError(f"{p}: a link to {os.readlink(p)}, which does not exist; fix the link or give "
+                                  "the image file itself") from None
+        raise
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or str(p) == "/dev/stdin" or str(p).startswith(("/dev/fd/", "/proc/self/fd/")):
+        return
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
+            "a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else "a special file")
+    raise MnistSweepError(f"{p}: {kind}, not a regular file (reading it could wait forever); give an image file, "
+                          "or pipe the image in as - (... | python -m mnist_sweep.predict RUN_DIR -)")
 
 
 def load_image(path: str | Path, invert: str = "auto") -> Image28:

@@ -174,6 +174,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         left = progress.start_line(study, mask_url(self.storage))
         if _resume.complete(study, left, self.n_trials, self.n_trials < self.conf.n_trials):
             return False
+        if worker_index() == 0 and (changed := _resume.changed_settings(study, space)):  # trials to be ranked beside
+            log.warning("%s", changed)                                                   # others trained otherwise
         rep = self.conf.repeats
         helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
         if self.conf.workers > 1 and not self.storage:

@@ -1,13 +1,15 @@
 """What a resumed study must keep: its directions and each parameter's distribution; and the sweep
 dir, claimed for the study. Checked right after the study is opened, before any trial is asked, so
 a run that does not fit the study records nothing in it. And a study with nothing left to do
-(``complete``), and whether its report is older than its trials (``stale``)."""
+(``complete``), whether its report is older than its trials (``stale``), and the plain settings a
+resume gives otherwise than the study's last trial (``changed_settings``)."""
 from __future__ import annotations
 
 import errno
 import json
 import math
 import os
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,40 @@ def stale(report: Path, study: optuna.Study) -> bool:
     """Whether ``report`` is missing or older than the study's last finished trial."""
     ends = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False) if t.datetime_complete]
     return not report.exists() or report.stat().st_mtime < max(ends, default=0.0)
+
+
+DISPLAY_ONLY = ("trainer.progress",)  # settings that change nothing a trial records
+
+
+def _plain(overrides: list[str], searched: set[str]) -> dict[str, str]:
+    """``key=value`` overrides as a dict, less the searched keys and the display-only ones."""
+    pairs = (o.partition("=") for o in overrides)
+    return {k: v for k, eq, v in pairs if eq and k.lstrip("+") not in searched and k.lstrip("+") not in DISPLAY_ONLY}
+
+
+def changed_settings(study: optuna.Study, space: SearchSpace) -> str | None:
+    """The warning for a resume whose plain overrides (``data.train_limit=400``, ``trainer.max_epochs=5``)
+    differ from those of the study's last finished trial: its trials would be ranked beside the earlier
+    ones, trained another way, without a word. None where they agree, the study is new or a custom
+    space adds overrides of its own (they are not this run's to compare)."""
+    if space.custom is not None:
+        return None
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+            if isinstance(t.user_attrs.get("overrides"), str)]
+    if not done:
+        return None
+    last = max(done, key=lambda t: t.number)
+    searched = set(last.params) | {k.lstrip("+") for k in space.distributions}
+    try:
+        before = _plain(shlex.split(last.user_attrs["overrides"]), searched)
+    except ValueError:  # an overrides record that does not split: nothing to compare
+        return None
+    now = _plain([f"{k}={v}" for k, v in space.fixed.items()], searched)
+    changed = [k for k in sorted(set(before) | set(now), key=lambda k: k.lstrip("+")) if before.get(k) != now.get(k)]
+    if not changed:
+        return None
+    said = [f"{k}={now[k]}" if k in now else f"no {k} (its default)" for k in changed]
+    had = [f"{k}={before[k]}" if k in before else f"no {k}" for k in changed]
+    return (f"study {study.study_name}: this run gives {', '.join(said)} where its trial {last.number} had "
+            f"{', '.join(had)}; the new trials are ranked beside the earlier ones in one leaderboard: give this run "
+            "its own hydra.sweeper.study_name to keep them apart (or the study's settings to resume it as it was)")

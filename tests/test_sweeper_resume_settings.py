@@ -1,0 +1,59 @@
+"""A resume with other plain settings than the study's trials (data.train_limit=400 on a study that
+trained on 300, trainer.max_epochs=5 on one of 3 epochs) says so in one warning naming the keys and
+both values; the new trials were ranked beside the earlier ones without a word."""
+from __future__ import annotations
+
+import optuna
+from optuna.distributions import IntDistribution
+
+from conftest import TINY, run, sweep_args
+from hydra_plugins.mnist_sweep_sweeper._resume import changed_settings
+from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+
+
+def _study(*overrides: str) -> optuna.Study:
+    study = optuna.create_study(study_name="s")
+    for o in overrides:
+        t = study.ask({"model.c1": IntDistribution(4, 12)})
+        t.set_user_attr("overrides", o)
+        study.tell(t, 0.5)
+    return study
+
+
+def _space(**fixed: str) -> SearchSpace:
+    return SearchSpace(values={"model.c1": IntDistribution(4, 12)}, fixed=dict(fixed))
+
+
+def test_the_same_settings_say_nothing():
+    study = _study("model.c1=8 data.train_limit=300 trainer.progress=false")
+    assert changed_settings(study, _space(**{"data.train_limit": "300", "trainer.progress": "true"})) is None
+    assert changed_settings(optuna.create_study(), _space(**{"data.train_limit": "400"})) is None  # a new study
+
+
+def test_a_changed_added_or_dropped_setting_is_named_with_both_values():
+    study = _study("model.c1=8 data.train_limit=200", "model.c1=9 data.train_limit=300 trainer.max_epochs=3")
+    line = changed_settings(study, _space(**{"data.train_limit": "400", "data.val_size": "500"}))
+    assert line == (
+        "study s: this run gives data.train_limit=400, data.val_size=500, no trainer.max_epochs (its default) where its "
+        "trial 1 had data.train_limit=300, no data.val_size, trainer.max_epochs=3; the new trials are ranked beside the "
+        "earlier ones in one leaderboard: give this run its own hydra.sweeper.study_name to keep them apart (or the "
+        "study's settings to resume it as it was)")
+
+
+def test_a_key_searched_now_or_then_is_no_change_of_settings():
+    study = _study("model.c1=8 data.batch_size=64")  # model.c1 searched then, fixed now; batch_size fixed then, searched now
+    space = SearchSpace(values={"data.batch_size": IntDistribution(32, 128)}, fixed={"model.c1": "10"})
+    assert changed_settings(study, space) is None
+
+
+def test_a_resumed_sweep_warns_once_where_its_settings_changed(tmp_path):
+    args = [a for a in sweep_args(tmp_path, "mixed", 1, "optimizer.lr=interval(0.01,0.1)") if a not in TINY] + TINY
+    first = run(args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    same = run([a.replace("n_trials=1", "n_trials=2") for a in args], cwd=tmp_path)
+    assert same.returncode == 0 and "ranked beside" not in same.stdout + same.stderr
+    other = [a.replace("n_trials=1", "n_trials=3").replace("data.train_limit=512", "data.train_limit=300") for a in args]
+    out = run(other, cwd=tmp_path)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-2000:]
+    assert text.count("this run gives data.train_limit=300 where its trial 1 had data.train_limit=512") == 1, text[-2000:]

@@ -2,8 +2,8 @@
 
 ``python -m mnist_sweep.predict RUN_DIR IMAGE.png [...]`` prints the predicted digit and its
 probability per image. Any size (up to PIL's decompression-bomb limit) and mode (16-bit too) of a
-still image is accepted: converted to grayscale, resized to fit 28x28 (antialiased, aspect ratio
-kept), padded to the square with the background, MNIST-normalized as in training. MNIST digits
+still image file is accepted (``FLOATS``: how 32-bit float pixels are read): converted to grayscale,
+resized to fit 28x28 (antialiased, aspect ratio kept), padded to the square with the background, MNIST-normalized as in training. MNIST digits
 are white on black; ``--invert auto`` (default) inverts an image whose border is lighter than its
 strokes (a dark digit on paper) and says so; a background left gray (a photo) is made black. ``--test`` evaluates the checkpoint on the test images
 the run was evaluated on (all 10,000, or its ``data.test_limit`` subset, stated) and compares with
@@ -38,12 +38,14 @@ class Image28:
     inverted: bool
     size: tuple[int, int]
     background: int = 0  # the background's gray level (0-255) in the file, when made black; else 0
+    levels: str = ""  # how a 32-bit image's pixels were read, when not as 0-255
 
 
-def _gray(im: Any) -> Any:
-    """A decoded image as 8-bit grayscale: a transparent background becomes the colour that contrasts
-    with the strokes; 16-bit grayscale is scaled down (PIL's convert would clip it to white), and
-    32-bit float pixels in [0, 1] (mode F) up (convert would round every one to 0 or 1: black)."""
+def _gray(im: Any, p: Path) -> tuple[Any, str]:
+    """A decoded image as 8-bit grayscale, and how its levels were read when not as 0-255 ("" else):
+    a transparent background becomes the colour that contrasts with the strokes; 16-bit grayscale is
+    scaled down (PIL's convert would clip it to white), 32-bit pixels by ``_levels``; LAB's lightness
+    is its gray (PIL converts LAB to nothing)."""
     from PIL import Image
 
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -52,22 +54,52 @@ def _gray(im: Any) -> Any:
         lum = np.asarray(im.convert("L"), dtype=np.float32)
         dark_strokes = bool(alpha.any()) and float(lum[alpha].mean()) < 128
         back = Image.new("RGBA", im.size, (255, 255, 255, 255) if dark_strokes else (0, 0, 0, 255))
-        return Image.alpha_composite(back, im).convert("L")
-    if im.mode.startswith("I;16") or im.mode == "I":
-        a = np.asarray(im, dtype=np.float64)
-        scale = 257.0 if im.mode.startswith("I;16") or a.max() > 255 else 1.0  # 65535 -> 255
-        return Image.fromarray(np.clip(np.rint(a / scale), 0, 255).astype(np.uint8), mode="L")
-    if im.mode == "F":
-        a = np.nan_to_num(np.asarray(im, dtype=np.float64))
-        scale = 255.0 if a.size and a.max() <= 1.0 else 1.0  # [0, 1] floats, else 0-255 values
-        return Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8), mode="L")
-    return im.convert("L")
+        return Image.alpha_composite(back, im).convert("L"), ""
+    if im.mode.startswith("I;16"):
+        a, how = np.asarray(im, dtype=np.float32) / 257, ""  # 65535 -> 255
+    elif im.mode in ("I", "F"):
+        a, how = _levels(np.asarray(im, dtype=np.float64), im.mode, p)
+    elif im.mode == "LAB":
+        return im.getchannel("L"), ""
+    else:
+        return im.convert("L"), ""
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L"), how
 
 
-def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
-    """The image file decoded to 8-bit grayscale, and its size; one MnistSweepError line naming the
-    file for anything PIL cannot or will not decode (missing, unreadable, no regular file, empty, not an image,
-    truncated, over PIL's decompression-bomb limit, several frames)."""
+FLOATS = ("a 32-bit float image (mode F, a TIFF numpy code saved) is read by its range: pixels in [0, 1] "
+          f"are scaled to 0-255; MNIST-normalized ones ((x/255 - {mdata.MEAN})/{mdata.STD}, -0.42 to 2.82) are "
+          "un-normalized; 0-255 is taken as it is; any other range is stretched, its lowest pixel to "
+          "black and its highest to white (the line says so); NaN or infinite pixels are refused")
+NORMALIZED = ((0 - mdata.MEAN) / mdata.STD, (1 - mdata.MEAN) / mdata.STD)  # data.normalize's range: -0.42 to 2.82
+
+
+def _levels(a: np.ndarray, mode: str, p: Path) -> tuple[np.ndarray, str]:
+    """32-bit pixels (mode I: integers, F: floats) as 0-255, and how they were read ("" for 0-255):
+    floats in [0, 1] times 255; floats with negatives within data.normalize's range as MNIST-normalized
+    (undone); values in 0-255 as they are; integers up to 65535 as 16-bit; any other range stretched,
+    its lowest to 0 and highest to 255. NaN or infinite pixels are refused: no level to give them."""
+    if not np.isfinite(a).all():
+        raise MnistSweepError(f"{p}: has NaN or infinite pixels (a float image); save the digit with finite values, "
+                              "e.g. in [0, 1] or 0-255")
+    low, high = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if mode == "F" and 0 <= low and high <= 1:
+        return a * 255, ""
+    if mode == "F" and NORMALIZED[0] - 1e-4 <= low < 0 and high <= NORMALIZED[1] + 1e-4:
+        return (a * mdata.STD + mdata.MEAN) * 255, "float pixels read as MNIST-normalized"
+    if 0 <= low and high <= 255:
+        return a, ""
+    if mode == "I" and 0 <= low and high <= 65535:
+        return a / 257, ""
+    if high == low:  # one value everywhere: blank, as load_image says
+        return np.zeros_like(a), ""
+    return (a - low) * (255 / (high - low)), f"pixels {low:g} to {high:g} stretched to 0-255"
+
+
+def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
+    """The image file decoded to 8-bit grayscale, its size and how its levels were read (``_gray``);
+    one MnistSweepError line naming the file for anything PIL cannot or will not decode (missing,
+    unreadable, no regular file, empty, not an image, truncated, over PIL's decompression-bomb
+    limit, several frames)."""
     import warnings
 
     from PIL import Image, ImageOps
@@ -85,7 +117,8 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int]]:
                                           "give a still image of one digit")
                 im.load()
                 upright = ImageOps.exif_transpose(im)  # a phone photo stored on its side, as a viewer shows it
-                return _gray(upright), upright.size
+                gray, how = _gray(upright, p)
+                return gray, upright.size, how
     except FileNotFoundError:
         pattern = "; a pattern no file matches (check it, or leave it unquoted for the shell)" if set("*?[") & set(str(p)) else ""
         raise MnistSweepError(f"{p}: no such image file{pattern or '; check its path and name'}") from None
@@ -138,7 +171,7 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     from PIL import Image, ImageOps
 
     p = Path(path)
-    gray, size = _decode(p)
+    gray, size, levels = _decode(p)
     low, high = gray.getextrema()
     if low == high:  # no strokes: the network would still name a digit, with a probability
         raise MnistSweepError(f"{p}: blank (every pixel is {low}); give an image of one digit")
@@ -160,7 +193,8 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
         square.paste(gray, ((IMAGE_SIZE - fit[0]) // 2, (IMAGE_SIZE - fit[1]) // 2))
         gray = square
     x = torch.from_numpy(np.array(gray, dtype=np.uint8)).view(1, IMAGE_SIZE, IMAGE_SIZE)
-    return Image28(p, mdata.normalize(x), do_invert, size, (255 - back if do_invert else back) if leveled else 0)
+    return Image28(p, mdata.normalize(x), do_invert, size, (255 - back if do_invert else back) if leveled else 0,
+                   levels)
 
 
 def predict(model: torch.nn.Module, images: list[Image28]) -> list[tuple[int, float]]:
@@ -190,6 +224,7 @@ def _run(args: argparse.Namespace) -> None:
     recorded = _recorded(run) if args.test else None  # checked before any output
     for img, (digit, p) in zip(images, predict(run.model, images) if images else []):  # a newline in a name: \n
         notes = [f"{img.size[0]}x{img.size[1]} resized"] if img.size != (IMAGE_SIZE, IMAGE_SIZE) else []
+        notes += [img.levels] if img.levels else []
         if img.inverted:
             notes.append("inverted: light background")
         if img.background:
@@ -229,7 +264,8 @@ def _recorded(run: checkpoint.Run) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.predict", description=__doc__.splitlines()[0])
     p.add_argument("run_dir", help="a run dir (outputs/runs/...) or trial dir (outputs/sweeps/NAME/trial_NNNN) with model.pt")
-    p.add_argument("images", nargs="*", help="images of one digit each (PNG, JPEG, ...; any size; - reads one from stdin)")
+    p.add_argument("images", nargs="*", help="image files of one digit each (PNG, JPEG, TIFF, ...; any size; - reads "
+                   f"one from stdin); {FLOATS}")
     p.add_argument("--test", action="store_true",
                    help="evaluate on the run's test images and compare with its recorded final test accuracy")
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",

@@ -1,5 +1,6 @@
-"""predict on image files a user may hold: pipes and devices named as images, links to nothing.
-No training: a run dir made by test_predict.made_run."""
+"""predict on image files a user may hold: pipes and devices named as images, links to nothing,
+32-bit float and integer images (normalized, other ranges), LAB. No training: a run dir made by
+test_predict.made_run."""
 from __future__ import annotations
 
 import os
@@ -8,9 +9,11 @@ import sys
 import threading
 
 import numpy as np
+import pytest
+import torch
 from PIL import Image
 
-from mnist_sweep import PROJECT_ROOT
+from mnist_sweep import PROJECT_ROOT, predict
 from test_predict import made_run, one_error
 
 EIGHT = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)  # every level, the border dark
@@ -55,3 +58,47 @@ def test_a_pipe_the_shell_hands_over_is_read(tmp_path):
         os.close(r)
     assert proc.returncode == 0 and proc.stdout.startswith(f"/dev/fd/{r}: "), proc
 
+
+def test_a_float_image_of_mnist_normalized_pixels_reads_as_its_8_bit_twin(tmp_path, capsys):
+    """data.normalize's output saved as a float TIFF (-0.42 to 2.82) was taken as 0-255 levels:
+    every pixel 0 to 3 of 255, nearly black."""
+    Image.fromarray(EIGHT).save(tmp_path / "8.png")
+    Image.fromarray(((EIGHT / 255 - 0.1307) / 0.3081).astype(np.float32)).save(tmp_path / "normalized.tiff")
+    img = predict.load_image(tmp_path / "normalized.tiff", "no")
+    assert torch.equal(img.x, predict.load_image(tmp_path / "8.png", "no").x)
+    assert img.levels == "float pixels read as MNIST-normalized"
+    made_run(tmp_path / "run")
+    assert predict.main([str(tmp_path / "run"), str(tmp_path / "normalized.tiff")]) == 0
+    assert "[float pixels read as MNIST-normalized" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode, pixels", [("F", EIGHT / 127.5 - 1), ("I", EIGHT.astype(np.int64) * 1000 - 5000)],
+                         ids=["floats -1..1", "int32 -5000..250000"])
+def test_a_32_bit_image_of_another_range_is_stretched_and_says_so(tmp_path, mode, pixels):
+    """Floats in [-1, 1] were clipped (the negative half black), 32-bit integers over 65535 clipped white."""
+    Image.fromarray(EIGHT).save(tmp_path / "8.png")
+    Image.fromarray(pixels.astype(np.float32 if mode == "F" else np.int32), mode=mode).save(tmp_path / "odd.tiff")
+    img = predict.load_image(tmp_path / "odd.tiff", "no")
+    assert torch.equal(img.x, predict.load_image(tmp_path / "8.png", "no").x)
+    assert img.levels == f"pixels {pixels.min():g} to {pixels.max():g} stretched to 0-255"
+
+
+def test_a_float_image_with_nan_pixels_or_one_value_is_one_line(tmp_path, capsys):
+    """NaN pixels were made 0: the strokes vanished and the image was called blank."""
+    made_run(tmp_path / "run")
+    Image.fromarray(np.where(EIGHT > 100, np.nan, 0).astype(np.float32)).save(tmp_path / "nan.tiff")
+    line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "nan.tiff")])
+    assert line.endswith("nan.tiff: has NaN or infinite pixels (a float image); save the digit with finite values, "
+                         "e.g. in [0, 1] or 0-255"), line
+    Image.fromarray(np.full((28, 28), 300, np.float32)).save(tmp_path / "flat.tiff")  # no range to stretch
+    assert "flat.tiff: blank (every pixel is 0)" in one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "flat.tiff")])
+
+
+def test_a_lab_image_reads_as_its_lightness(tmp_path):
+    """PIL converts LAB to nothing: a LAB TIFF was 'not a readable image (conversion from LAB to RGB ...)'."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255
+    Image.fromarray(digit).save(tmp_path / "8.png")
+    Image.fromarray(digit).convert("RGB").convert("LAB").save(tmp_path / "lab.tiff")
+    assert Image.open(tmp_path / "lab.tiff").mode == "LAB"
+    assert torch.equal(predict.load_image(tmp_path / "lab.tiff").x, predict.load_image(tmp_path / "8.png").x)

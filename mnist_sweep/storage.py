@@ -98,11 +98,22 @@ JOURNAL_SCHEME = "journal:///"  # journal:///relative/file.log or journal:////ab
 
 
 def local_path(url: str) -> Path | None:
-    """The file behind a SQLite or journal URL (None for a server or in-memory storage)."""
+    """The file behind a SQLite or journal URL (None for a server or in-memory storage); a SQLite
+    one's %-escapes decoded as SQLAlchemy decodes them (sqlite:///my%20runs/optuna.db)."""
+    from urllib.parse import unquote
+
     for scheme in ("sqlite:///", JOURNAL_SCHEME):
         if url.startswith(scheme):
-            return Path(url[len(scheme):].split("?", 1)[0])
+            path = url[len(scheme):].split("?", 1)[0]
+            return Path(unquote(path) if scheme == "sqlite:///" else path)
     return None
+
+
+def file_url(scheme: str, path: Path | str) -> str:
+    """``scheme`` (sqlite:/// or journal:///) and ``path`` as a URL that reads back as ``path``: a
+    SQLite one's '%' and '?' escaped (SQLAlchemy decodes the first, ends the path at the second)."""
+    text = str(path)
+    return scheme + (text.replace("%", "%25").replace("?", "%3F") if scheme == "sqlite:///" else text)
 
 
 def unexpanded_home(url: str) -> str | None:

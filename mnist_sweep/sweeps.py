@@ -22,7 +22,7 @@ from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.moved import local_storage
 from mnist_sweep.storage import (
-    JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, mask_url, missing_file, open_for_reading, sqlite_path,
+    JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, file_url, mask_url, missing_file, open_for_reading, sqlite_path,
     without_password,
 )
 
@@ -50,7 +50,7 @@ def portable_url(url: str, cwd: Path) -> str:
     path = sqlite_path(url)
     if path is not None:
         scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
-        return scheme + str(path if path.is_absolute() else (cwd / path).resolve())
+        return file_url(scheme, path if path.is_absolute() else (cwd / path).resolve())
     return without_password(url)
 
 

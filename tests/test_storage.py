@@ -237,3 +237,26 @@ def test_every_key_redact_masks_is_dropped_from_a_recorded_url(key):
 
     url = f"postgresql://me@db/x?{key}={SECRET}&sslmode=require"
     assert SECRET not in redact(url) and without_password(url) == "postgresql://me@db/x?sslmode=require"
+
+
+def test_a_percent_escaped_sqlite_path_is_the_file_sqlalchemy_opens(tmp_path):
+    """sqlite:///my%20runs/optuna.db opens 'my runs/optuna.db' (SQLAlchemy decodes it); the
+    existing study was 'no such SQLite file my%20runs/optuna.db' to every read-only command. A
+    path with '%' or '?' in it is recorded escaped, so that it reads back as itself."""
+    import optuna
+    from sqlalchemy.engine import make_url
+
+    from mnist_sweep.storage import open_for_reading, sqlite_path
+    from mnist_sweep.sweeps import portable_url
+
+    db = tmp_path / "my runs" / "optuna.db"
+    db.parent.mkdir()
+    optuna.create_study(study_name="s", storage=f"sqlite:///{db}")
+    url = f"sqlite:///{tmp_path}/my%20runs/optuna.db"
+    assert missing_file(url) is None and sqlite_path(url) == db
+    assert open_for_reading(url, "--storage").get_all_studies()[0].study_name == "s"
+    odd = tmp_path / "100% ?done" / "optuna.db"
+    given = f"sqlite:///{tmp_path}/100%25%20%3Fdone/optuna.db"
+    assert make_url(given).database == str(odd) == str(sqlite_path(given))
+    recorded = portable_url(given, tmp_path)
+    assert sqlite_path(recorded) == odd and make_url(recorded).database == str(odd), recorded

@@ -57,9 +57,11 @@ def check_out(out: Path, force: bool) -> None:
 def check_writable(flag: str, out: Path, force: bool) -> None:
     """An output file: no directory, replaced only with ``force``, under a dir (a file above it said 'File exists')."""
     above = next(d for d in out.absolute().parents if d.exists() or d.is_symlink())  # "/" at the latest
+    dangling = above.is_symlink() and not above.exists()  # a link to a dir that is gone (an unmounted disk)
     why = ("is a directory, not a file; give another name" if out.is_dir() else
            "already exists; pick another name or add --force to replace it" if out.exists() and not force else
-           None if above.is_dir() else f"{above} is not a directory; choose another path")
+           None if above.is_dir() else f"{above} is a link to {above.readlink()}, which does not exist; create it "
+           "or choose another path" if dangling else f"{above} is not a directory; choose another path")
     if why:
         raise MnistSweepError(f"{flag} {out}: {why}")
 

@@ -48,7 +48,10 @@ def test_an_output_under_a_file_or_that_is_a_directory_is_refused_first(tmp_path
         (["--out", str(tmp_path / "afile" / "experiment" / "a.yaml")], f"{tmp_path}/afile is not a directory"),
         (["--onnx", str(tmp_path / "adir.onnx"), "--force"], f"--onnx {tmp_path}/adir.onnx: is a directory, not a file"),
         (["--out", str(tmp_path / "experiment" / "a.yaml")], "a.yaml: is a directory, not a file"),
+        (["--onnx", str(tmp_path / "scratch" / "m.onnx")], f"--onnx {tmp_path}/scratch/m.onnx: {tmp_path}/scratch is a "
+         f"link to {tmp_path}/gone, which does not exist; create it or choose another path"),  # was 'not a directory'
     ]
+    (tmp_path / "scratch").symlink_to(tmp_path / "gone")
     for args, needle in cases:
         before = sorted(tmp_path.rglob("*"))
         assert export.main([str(d), *args]) == 2, args

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.keys import schema_fields
 from mnist_sweep.config.sections import SCHEMAS
+from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 
 _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
 # OmegaConf's words for a value of the wrong kind (or a null where none is allowed)
@@ -57,9 +58,10 @@ def type_fix(full_key: str, msg: str) -> str:
     its kind, and a default of the key as an example where a schema has one."""
     if not any(r in msg for r in _REFUSALS):
         return ""
-    section = full_key.split(".", 1)[0]
+    section = "hydra.sweeper" if full_key.startswith("hydra.sweeper.") else full_key.split(".", 1)[0]
+    schemas = [MnistOptunaSweeperConf] if section == "hydra.sweeper" else SCHEMAS.get(section, {}).values()
     kind, examples = None, []
-    for schema in SCHEMAS.get(section, {}).values():
+    for schema in schemas:
         for key, f, owner in schema_fields(schema, section):
             if key == full_key:
                 kind = kind or _kind(get_type_hints(owner)[f.name])

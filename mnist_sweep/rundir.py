@@ -1,7 +1,8 @@
 """The run and sweep directories: ``OutputDirCheck`` (a Hydra callback, named on every train
 command line by ``guarded``, so a run composed from any config, a trial's saved one too, gets it)
 refuses, before any work, an output dir that cannot be written or already holds a finished run
-(a sweep dir: any training run), and remembers what the run dir held, so that a run failing
+(a sweep dir: any training run), or a run that would save its config elsewhere than ``.hydra/``
+(hydra.output_subdir: no reader could reproduce it), and remembers what the run dir held, so that a run failing
 before its first epoch removes only what it created itself (``undo_run_dir``)."""
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class OutputDirCheck(Callback):
 
     @staticmethod
     def _check_run(config: DictConfig) -> None:
+        _check_output_subdir(config)
         d = _named(config.hydra.run.dir, "hydra.run.dir")
         if (d / "result.json").exists():
             _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
@@ -96,6 +98,7 @@ class OutputDirCheck(Callback):
 
     @staticmethod
     def _check_sweep(config: DictConfig) -> None:
+        _check_output_subdir(config)
         if config.hydra.sweeper.get("dry_run"):
             return  # a dry run writes nothing, so needs no dir
         d = _named(config.hydra.sweep.dir, "hydra.sweep.dir")
@@ -119,6 +122,16 @@ def unwritable(e: OSError, out_dir: Path, key: str = "hydra.run.dir") -> str | N
     where = e.filename or f"{key}: {out_dir}"
     return one_line(f"{where}: {e.strerror or type(e).__name__}; free space or make {key} writable (or choose "
                     "another), then run the same command again")
+
+
+def _check_output_subdir(config: DictConfig) -> None:
+    """A run is self-describing: Hydra saves its resolved config in ``.hydra/`` of its dir, where
+    reproduce, confirm, export, predict and the sweep's readers look; elsewhere or nowhere
+    (hydra.output_subdir=null), the run could never be reproduced: refused before anything is written."""
+    sub = config.hydra.get("output_subdir")
+    if sub is None or Path(str(sub)) != Path(".hydra"):
+        _refuse(f"hydra.output_subdir={'null' if sub is None else sub}: every run saves its resolved config in .hydra/ "
+                "of its dir (reproduce, confirm, export and predict read it there); leave hydra.output_subdir out")
 
 
 def _named(path: str, key: str) -> Path:

@@ -131,3 +131,18 @@ def test_an_empty_output_dir_is_refused_not_taken_for_the_current_one(tmp_path, 
     assert proc.returncode == 2
     assert_one_line_error(proc, f"error: hydra.{where}.dir: empty (an unset shell variable?); give a directory")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("where", ["run", "sweep", "saved"])
+@pytest.mark.parametrize("subdir", ["null", "cfg"])
+def test_a_run_that_would_save_no_config_in_hydra_is_refused_before_writing(tmp_path, where, subdir):
+    """hydra.output_subdir=null trained a run with no .hydra/config.yaml (cfg: saved where no reader
+    looks): reproduce, confirm, export and predict could never use it. Refused in one line now."""
+    select = ["--config-path", str(saved_trial_config(tmp_path)), "--config-name", "config"] if where == "saved" else []
+    args = (["-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null", f"hydra.sweep.dir={tmp_path}/sw"]
+            if where == "sweep" else [*select, *TINY, f"hydra.run.dir={tmp_path}/run"])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args, f"hydra.output_subdir={subdir}"], cwd=tmp_path)
+    assert_one_line_error(proc, f"error: hydra.output_subdir={subdir}: every run saves its resolved config in .hydra/",
+                          "leave hydra.output_subdir out")
+    assert snapshot(tmp_path) == before and not (tmp_path / "run").exists() and not (tmp_path / "sw").exists()

@@ -1,6 +1,7 @@
 """Which finished runs confirm may reuse instead of training again: a run dir's complete run whose
-resolved config equals the one asked for (a key added to the schema since, at its default, is no
-difference), in ``--out`` or among a sweep trial's own runs (its seeds under hydra.sweeper.repeats).
+resolved config equals the one asked for (a key added to the schema since, at its default, or the
+data read from another data.root, is no difference), in ``--out`` or among a sweep trial's own runs
+(its seeds under hydra.sweeper.repeats).
 A damaged run there is one line naming its file.
 """
 from __future__ import annotations
@@ -21,13 +22,18 @@ def default_config() -> dict:
 
 
 MISSING = "<missing>"
+PLACES = ("data.root",)  # where the data is, not what: every reader checks the MNIST files by SHA-256
 
 
 def first_difference(a: Any, b: Any, path: str = "", defaults: Any = None) -> str | None:
     """The first dotted key where a saved config ``a`` and the asked-for ``b`` differ, with both
     values. A key missing from ``a`` that ``b`` sets to its default (``defaults``: the project's
     default config) is no difference: a run saved before the key existed trained as that default
-    does (keys are added with defaults that keep the old behaviour, e.g. trainer.ema_decay=null)."""
+    does (keys are added with defaults that keep the old behaviour, e.g. trainer.ema_decay=null).
+    Where the data was read (``PLACES``: a relative data.root read from the start dir, another
+    machine's root) is no difference either."""
+    if path in PLACES:
+        return None
     if isinstance(a, dict) and isinstance(b, dict):
         defaults = defaults if isinstance(defaults, dict) else {}
         for k in sorted(set(a) | set(b), key=str):

@@ -264,3 +264,23 @@ def test_one_seed_has_no_std():
     assert pd.isna(one["std"]) and one["mean"] == one["min"] == 0.99
     two = confirm.table({"trial_0000": {1: run, 2: {**run, "test_acc_final": 0.98}}}).iloc[0]
     assert abs(two["std"] - 0.00707) < 1e-4
+
+
+def test_a_finished_run_that_read_its_data_in_another_root_is_reused_not_refused(tmp_path):
+    """confirm of a trial with data.root=mnist from its start dir, then again from another dir (or
+    another machine): the re-run's data.root=<start>/mnist (or null) made --out's finished run 'a
+    finished run of another config (data.root: 'mnist' there, ...)', refused. The files are the same
+    wherever they are read (SHA-256): the run is reused; any other key still refuses it."""
+    from omegaconf import OmegaConf
+
+    from conftest import TINY, make_cfg
+    from mnist_sweep.errors import MnistSweepError
+
+    run = tmp_path / "out"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY, "data.root=mnist"), run / ".hydra" / "config.yaml")
+    (run / "result.json").write_text('{"status": "complete"}')
+    for root in (f"data.root={tmp_path}/start/mnist", "data.root=null"):
+        assert reuse.check_not_in_the_way(run, [], [*TINY, root]) == {"status": "complete"}
+    with pytest.raises(MnistSweepError, match="trainer.seed: 1 there, 5 asked for"):
+        reuse.check_not_in_the_way(run, [], [*TINY, "data.root=null", "trainer.seed=5"])

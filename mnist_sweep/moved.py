@@ -2,15 +2,18 @@
 
 Its ``leaderboard.csv`` and its Optuna storage record each trial's dir, and ``storage.json`` its
 storage file, by the absolute path they had while the sweep ran. Readers find a sweep's own files
-relative to the dir they were given: ``local_trial_dir`` maps a recorded trial dir to the dir of
-the same name in the sweep dir given, where that dir holds one (``rebase`` does so for a table's
-rows); ``local_storage`` maps a recorded SQLite or journal file to the one in the sweep dir given,
-where the recorded one is gone or is another sweep dir's (the original of a copy). Each says so in
-one ``note:`` line on stderr.
+relative to the dir they were given: ``local_trial_dir`` maps a recorded trial dir (a name that the
+sweep's ``hydra.sweeper.trial_dir`` gives, as its trials' saved ``.hydra/hydra.yaml`` record it) to
+the dir of the same name in the sweep dir given. A copy reads only what it holds: a trial dir left
+out of it is missing there, not read from the original (``rebase`` does so for a table's rows and
+names them); ``local_storage`` maps a recorded SQLite or journal file to the one in the sweep dir
+given, where the recorded one is gone or is another sweep dir's (the original of a copy). Each says
+so in one ``note:`` line on stderr.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -31,29 +34,89 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
+_FORMATS: dict[tuple[str, int], tuple[str, ...]] = {}  # (sweep dir, its mtime) -> its trial dir formats
+
+
+def names_trial(name: str, fmt: str) -> bool:
+    """Whether ``name`` is one that the trial dir format ``fmt`` (``trial_{number:04d}``) gives."""
+    try:
+        return any(fmt.format(number=int(n)) == name for n in set(re.findall(r"\d+", name)))
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError):  # a format of no number
+        return False
+
+
+def _recorded_format(hydra_yaml: Path) -> str | None:
+    """hydra.sweeper.trial_dir of a sweep trial's saved hydra config, where it gives the trial's own name."""
+    from omegaconf import OmegaConf
+
+    try:
+        h = OmegaConf.load(hydra_yaml).hydra
+        fmt = h.sweeper.get("trial_dir") if str(h.get("mode")) == "MULTIRUN" else None
+    except Exception:  # noqa: BLE001 - unreadable, damaged or not Hydra's: no record
+        return None
+    return fmt if isinstance(fmt, str) and names_trial(hydra_yaml.parent.parent.name, fmt) else None
+
+
+def trial_dir_formats(sweep_dir: Path) -> tuple[str, ...]:
+    """The ``hydra.sweeper.trial_dir`` formats the trials in ``sweep_dir`` recorded (a resumed sweep
+    may have changed it): each read once, from a dir whose name no format known yet gives."""
+    d = Path(os.path.abspath(sweep_dir))
+    try:
+        key = (str(d), d.stat().st_mtime_ns)  # a trial dir added or removed: read again
+    except OSError:
+        return ()
+    if key not in _FORMATS:
+        formats: list[str] = []
+        for hydra_yaml in sorted(d.glob("*/.hydra/hydra.yaml")):
+            if not any(names_trial(hydra_yaml.parent.parent.name, f) for f in formats):
+                formats += [f] if (f := _recorded_format(hydra_yaml)) else []
+        _FORMATS[key] = tuple(formats)
+    return _FORMATS[key]
+
+
+def is_trial_name(name: str, sweep_dir: Path) -> bool:
+    """A name that the sweep's trial dir format gives; without a saved one (hydra.output_subdir=null,
+    no trial dir held), the default's ``trial_``."""
+    formats = trial_dir_formats(sweep_dir)
+    return any(names_trial(name, f) for f in formats) if formats else name.startswith("trial_")
+
+
+def holds_trials(sweep_dir: Path) -> bool:
+    """Whether ``sweep_dir`` holds a trial dir of its sweep (it is the sweep dir, or a copy of it,
+    whole or in part); not a dir where a table alone was saved (leaderboard --out DIR/leaderboard.csv),
+    or a table with its storage: their rows' dirs are where they were recorded."""
+    d = Path(sweep_dir)
+    return bool(trial_dir_formats(d)) or any(p.is_dir() and is_trial_name(p.name, d) for p in d.glob("trial_*"))
+
+
 def local_trial_dir(recorded: object, sweep_dir: Path) -> object:
-    """The trial dir of the same name (``trial_NNNN``) in ``sweep_dir`` where it holds one and the
-    recorded path is elsewhere (the sweep dir was moved or copied); ``recorded`` otherwise."""
+    """The trial dir of the same name in ``sweep_dir`` where the recorded path is elsewhere (the
+    sweep dir was moved or copied): there even where the copy left it out (it is missing in the
+    copy; the original's is not read); ``recorded`` otherwise: a dir that is no trial dir of the
+    sweep, the sweep dir itself (or a link to it), or a table in a dir holding none of its trial dirs."""
     if not isinstance(recorded, str) or not recorded.strip():
         return recorded
     rec = Path(recorded)
     here = Path(os.path.abspath(sweep_dir)) / rec.name
-    if not rec.name.startswith("trial_") or not here.is_dir() or _same(rec.parent, Path(sweep_dir)):
+    if _same(rec.parent, Path(sweep_dir)) or not is_trial_name(rec.name, sweep_dir):
         return recorded
-    return str(here)
+    return str(here) if here.is_dir() or holds_trials(sweep_dir) else recorded
 
 
 def rebase(df: pd.DataFrame, sweep_dir: Path, say: bool = True) -> pd.DataFrame:
     """A sweep dir's table with its rows' ``trial_dir`` read in ``sweep_dir`` (``local_trial_dir``),
-    and (``say``) one note naming where they were recorded when any moved."""
+    and (``say``) one note naming where they were recorded when any moved, and those it lacks."""
     if "trial_dir" not in df.columns or df.empty:
         return df
     local = df["trial_dir"].map(lambda d: local_trial_dir(d, sweep_dir))
     moved = [d for d, new in zip(df["trial_dir"], local) if isinstance(d, str) and new != d]
     if moved and say:
         was = sorted({str(Path(d).parent) for d in moved})
+        lacks = sorted({Path(d).name for d in moved} - {Path(d).name for d in local if isinstance(d, str) and Path(d).is_dir()})
+        left = f"; it lacks {', '.join(lacks[:5])}{', ...' if len(lacks) > 5 else ''} (missing here, not read from there)" \
+            if lacks else ""
         note(f"{sweep_dir}: its trial dirs were recorded in {', '.join(was)} (moved or copied since); "
-             f"reading them in {Path(os.path.abspath(sweep_dir))}, the dir given")
+             f"reading them in {Path(os.path.abspath(sweep_dir))}, the dir given{left}")
     if moved:
         df = df.assign(trial_dir=local.astype(object))
     return df

@@ -120,7 +120,9 @@ def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: st
     trial_dir = Path(row["trial_dir"])
     config = trial_dir / ".hydra" / "config.yaml"
     if not config.exists():
-        raise LeaderboardError(f"{label}: {config} is missing (trial dir deleted or moved?); cannot {verb} it")
+        what = f"{config} is missing (trial dir deleted or moved?)" if trial_dir.is_dir() else \
+            f"{trial_dir}: no such trial dir (deleted, or left out of a copy of the sweep dir?)"
+        raise LeaderboardError(f"{label}: {what}; cannot {verb} it")
     checked_config(trial_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
     return config.parent
 
@@ -186,13 +188,21 @@ def selection(config_dir: Path) -> list[str]:
     from omegaconf import OmegaConf
 
     saved = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
-    moved = results.data_root_from_here(config_dir.parent)
-    root = [run_dir_override(moved, "data.root")] if moved else []
+    root = data_root_from_here(config_dir.parent)
     try:
         own = [str(o) for o in OmegaConf.to_container(OmegaConf.load(config_dir / "overrides.yaml"))]
         return [*(own if resolved(own, []) == resolved(saved, []) else saved), *root]
     except Exception:  # noqa: BLE001 - no or damaged overrides.yaml, overrides conf/ no longer takes
         return [*saved, *root]
+
+
+def data_root_from_here(run_dir: Path) -> list[str]:
+    """The data.root override that reads the data the run read (``results.run_data_root``): where
+    its relative one, read from here, is another dir; the default root where that is not on this machine."""
+    root = results.read_config(run_dir).data.get("root")
+    if (where := results.run_data_root(run_dir, root)) is None:
+        return [] if root is None else ["data.root=null"]
+    return [run_dir_override(where, "data.root")] if where != root and Path(where) != Path.cwd() / root else []
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
@@ -224,9 +234,9 @@ def train_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "mnist_sweep.train", *(a for i, a in enumerate(args) if key(i) is None or last[key(i)] == i)]
 
 
-def rerun(config_dir: Path, out_dir: Path, extra: list[str]) -> pd.DataFrame:
-    """Train the saved config in ``out_dir`` (a subprocess: a fresh, single-run Hydra app) on the data the run read."""
-    cmd = train_command(*selection(config_dir), run_dir_override(out_dir), "trainer.progress=false", *extra)
+def rerun(config_dir: Path, out_dir: Path, extra: list[str], select: list[str]) -> pd.DataFrame:
+    """Train the saved config (``select``: its ``selection``) in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
+    cmd = train_command(*select, run_dir_override(out_dir), "trainer.progress=false", *extra)
     print("$ " + shell_command(cmd), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -240,6 +250,9 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
     CSV, --rank or --trial) or one run dir (with ``.hydra/``: a trial's, a seed's, a train run's)."""
     p = Path(args.path)
     if not (p / ".hydra").is_dir():
+        if (p / results.FILENAME).is_file():  # a run that saved no config (hydra.output_subdir=null, refused since)
+            raise MnistSweepError(f"{p / '.hydra'}: missing, so the run's config is unknown (hydra.output_subdir=null?); "
+                                  "cannot reproduce it: train it again with the config it had")
         if not p.exists() or (p.is_dir() and not (p / FILENAME).exists()):
             what = "no such file or directory" if not p.exists() else f"no {FILENAME} and no .hydra/ in this directory"
             raise LeaderboardError(f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
@@ -250,7 +263,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
         flag = "--rank" if args.rank is not None else "--trial"
         raise UsageError(f"{flag}: picks a row of a leaderboard, and {p} is one run dir; leave {flag} out, "
                          "or give the sweep dir instead")
-    name = "_".join(p.resolve().parts[-2:]) if p.resolve().parent.name.startswith("trial_") else p.resolve().name
+    name = "_".join(p.resolve().parts[-2:]) if p.resolve().name.startswith("seed_") else p.resolve().name
     return (str(p), *run_files(p), name)
 
 
@@ -258,11 +271,12 @@ def _run(args: argparse.Namespace) -> None:
     label, config_dir, recorded, name = target(args)
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
     precision = results.read(config_dir.parent).get("precision")  # what auto resolved to, kept
-    reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [])
+    select = selection(config_dir)  # once: a note on the data it reads is said once
+    reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [], select)
     table, ok = compare(recorded, reproduced)
     print(table.to_string(index=False))
     if not ok:
-        why = why_they_may_differ(config_dir.parent, out, selection(config_dir)[0] == "--config-path")
+        why = why_they_may_differ(config_dir.parent, out, select[0] == "--config-path")
         raise ReproductionMismatch(f"{label}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "
                                    f"(re-run in {out}); {why}")
     print(f"{label}: {'all ' if len(recorded) > 1 else ''}{plural(len(recorded), 'epoch')} reproduced exactly (re-run in {out})")

@@ -238,7 +238,8 @@ def read_config(run_dir: str | Path) -> Any:
 def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
     """A saved run's ``data.root`` as the run read it: a relative one joined to the directory the run
     started in (``hydra.runtime.cwd`` in its ``.hydra/hydra.yaml``); where that is not recorded, left
-    relative (read from the current directory), with one warning saying so."""
+    relative (read from the current directory); where that dir is not on this machine (copied from
+    another), None: the default data root (SHA-256 checked either way); each with one warning."""
     from omegaconf import OmegaConf
 
     if not isinstance(root, str) or not root or root.startswith("~") or Path(root).is_absolute():
@@ -249,6 +250,11 @@ def run_data_root(run_dir: str | Path, root: str | None) -> str | None:
     except Exception:  # noqa: BLE001 - missing, unreadable or damaged: the run's start dir is unknown
         cwd = None
     if isinstance(cwd, str) and Path(cwd).is_absolute():
+        if not (Path(cwd) / root).exists():
+            logging.getLogger(__name__).warning("%s: its relative data.root '%s' was read in %s, not on this machine (copied from "
+                                                "another?); reading the default data root ($MNIST_SWEEP_DATA, else <repo>/data)",
+                                                hydra_yaml, root, cwd)
+            return None
         return str(Path(cwd) / root)
     logging.getLogger(__name__).warning("%s: missing or without hydra.runtime.cwd (where the run started), so its relative "
                                         "data.root '%s' is read from the current directory, %s", hydra_yaml, root, Path.cwd())
@@ -265,14 +271,6 @@ def remove_stale(paths: Iterable[Path], age_s: float = STALE_S) -> None:
         with contextlib.suppress(OSError):
             if time.time() - stale.lstat().st_mtime > age_s:
                 shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
-
-
-def data_root_from_here(run_dir: str | Path) -> str | None:
-    """Where the run read its data (``run_data_root``), when its relative data.root would read
-    another directory from the current one; else None."""
-    root = read_config(run_dir).data.get("root")
-    where = run_data_root(run_dir, root)
-    return where if where != root and Path(where) != Path.cwd() / root else None
 
 
 def stored(result: dict[str, Any]) -> dict[str, Any]:

@@ -7,20 +7,26 @@ from pathlib import Path
 
 import optuna
 import pandas as pd
+from omegaconf import OmegaConf
 from optuna.trial import create_trial
 
 from conftest import run_inproc
 from mnist_sweep import leaderboard, results, sweeps
 
 
-def make_sweep(d: Path, n: int = 2) -> Path:
+def make_sweep(d: Path, n: int = 2, fmt: str | None = None) -> Path:
     """A sweep dir as a sweep leaves it, without training: optuna.db, storage.json, leaderboard.csv
-    and one trial_NNNN/ per complete trial (its user attrs naming the dir by absolute path)."""
+    and one trial_NNNN/ per complete trial (its user attrs naming the dir by absolute path); with
+    ``fmt`` (hydra.sweeper.trial_dir), dirs of that name, each with its .hydra/hydra.yaml as Hydra saves it."""
     d.mkdir()
     study = optuna.create_study(study_name="s", storage=f"sqlite:///{d / 'optuna.db'}", direction="maximize")
     for i in range(n):
-        (d / f"trial_{i:04d}").mkdir()
-        study.add_trial(create_trial(value=0.5 + i / 10, user_attrs={"trial_dir": str(d / f"trial_{i:04d}")}))
+        t = d / (fmt or "trial_{number:04d}").format(number=i)
+        t.mkdir()
+        if fmt:
+            (t / ".hydra").mkdir()
+            OmegaConf.save({"hydra": {"mode": "MULTIRUN", "sweeper": {"trial_dir": fmt}}}, t / ".hydra" / "hydra.yaml")
+        study.add_trial(create_trial(value=0.5 + i / 10, user_attrs={"trial_dir": str(t)}))
     leaderboard.write_for_sweep(study, d)
     return d
 
@@ -36,6 +42,47 @@ def test_a_copied_sweep_reads_its_own_trial_dirs_not_the_originals(tmp_path, cap
         assert f"recorded in {orig}" in capsys.readouterr().err
     shutil.move(orig, tmp_path / "c")  # moved: the dir given holds the trials; the recorded ones are gone
     assert all(Path(d).parent == tmp_path / "c" for d in leaderboard.read(tmp_path / "c").trial_dir)
+
+
+def test_a_copied_sweep_with_its_own_trial_dir_format_reads_its_own_trial_dirs(tmp_path, capsys):
+    """hydra.sweeper.trial_dir='run-{number}': only trial_* dirs were read in the dir given, so a copy
+    read the original's run-N dirs (and a moved one's were 'deleted or moved?'); the format is read
+    from the trials' saved .hydra/hydra.yaml now."""
+    orig = make_sweep(tmp_path / "a", fmt="run-{number}")
+    shutil.copytree(orig, tmp_path / "b")
+    assert sorted(leaderboard.read(tmp_path / "b").trial_dir) == [str(tmp_path / "b" / "run-0"), str(tmp_path / "b" / "run-1")]
+    assert f"recorded in {orig}" in capsys.readouterr().err
+    proc = run_inproc(["mnist_sweep.leaderboard", "b", "--refresh", "--columns", "trial_dir"], cwd=tmp_path)
+    assert proc.returncode == 0 and str(tmp_path / "b" / "run-1") in proc.stdout, proc.stdout + proc.stderr
+    assert sorted(leaderboard.read(orig).trial_dir) == [str(orig / "run-0"), str(orig / "run-1")]  # the original: its own
+
+
+def test_a_partial_copy_reads_only_the_trial_dirs_it_holds(tmp_path, capsys):
+    """cp -r a b, then b's trial_0001 removed (or left out of an rsync): b read a's trial_0001 silently,
+    reproduce and export trained and exported the original's files. It is missing in b now, said so."""
+    orig = make_sweep(tmp_path / "a")
+    copy = tmp_path / "b"
+    shutil.copytree(orig, copy)
+    shutil.rmtree(copy / "trial_0001")
+    board = leaderboard.read(copy)
+    assert sorted(board.trial_dir) == [str(copy / "trial_0000"), str(copy / "trial_0001")]
+    assert "it lacks trial_0001 (missing here, not read from there)" in capsys.readouterr().err
+    for command in ("mnist_sweep.reproduce", "mnist_sweep.export"):
+        proc = run_inproc([command, "b", "--trial", "1", *(["--out", "x/experiment/t.yaml"] if "export" in command else [])],
+                          cwd=tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.splitlines()[-1].startswith(f"error: trial 1 (complete): {copy / 'trial_0001'}: no such trial dir")
+    proc = run_inproc(["mnist_sweep.leaderboard", "b", "--refresh", "--columns", "trial_dir"], cwd=tmp_path)
+    assert proc.returncode == 0 and str(copy / "trial_0001") in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_table_saved_in_a_dir_without_its_sweep_reads_the_recorded_trial_dirs(tmp_path, capsys):
+    """leaderboard a --out c/leaderboard.csv: c holds no sweep (no storage record, no trial dir), so
+    its rows' dirs are a's, not missing in c."""
+    orig = make_sweep(tmp_path / "a")
+    (tmp_path / "c").mkdir()
+    assert leaderboard.main([str(orig), "--out", str(tmp_path / "c" / "leaderboard.csv")]) == 0
+    assert sorted(leaderboard.read(tmp_path / "c").trial_dir) == [str(orig / "trial_0000"), str(orig / "trial_0001")]
 
 
 def test_the_original_a_link_to_it_and_a_merged_table_keep_their_trial_dirs(tmp_path, capsys):

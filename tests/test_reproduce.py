@@ -326,3 +326,34 @@ def test_a_trial_without_a_finished_run_says_why(tmp_path, command, status, erro
                       cwd=tmp_path)
     assert_one_line_error(proc, says, "pick a complete trial")
     assert snapshot(tmp_path) == before
+
+
+def test_a_run_copied_from_another_machine_reads_its_relative_data_root_in_the_default_root(tmp_path, monkeypatch, caplog):
+    """data.root=mnist read in a start dir that is not on this machine (hydra.runtime.cwd of a run dir
+    copied from another): the re-run read /that/dir/mnist, 'missing; run fetch --root /that/dir/mnist'.
+    It reads the default data root now ($MNIST_SWEEP_DATA, else <repo>/data), saying so."""
+    from mnist_sweep.mnist_files import default_root
+
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY, "data.root=mnist"), run / ".hydra" / "config.yaml")
+    OmegaConf.save({"hydra": {"runtime": {"cwd": str(tmp_path / "elsewhere" / "home")}}}, run / ".hydra" / "hydra.yaml")
+    (run / "result.json").write_text('{"status": "complete", "precision": "fp32"}')
+    (run / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n1,{','.join('0.5' for _ in COMPARED)}\n")
+    monkeypatch.chdir(tmp_path)
+    assert selection(run / ".hydra")[-1] == "data.root=null"
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert f"its relative data.root 'mnist' was read in {tmp_path / 'elsewhere' / 'home'}, not on this machine" in said
+    proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(tmp_path / "out")], cwd=tmp_path,
+                      env={"MNIST_SWEEP_DATA": str(default_root().resolve())})
+    assert "data.root=null" in proc.stdout and (tmp_path / "out" / "metrics.csv").is_file(), proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "reproduced metrics differ" in proc.stderr  # the recorded 0.5s were made up
+
+
+def test_a_run_dir_without_its_saved_config_says_why(tmp_path):
+    """A run trained with hydra.output_subdir=null (refused since): 'no leaderboard.csv and no .hydra/
+    in this directory; give a sweep dir, ...', as if it were no run."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "result.json").write_text('{"status": "complete"}')
+    proc = run_inproc(["mnist_sweep.reproduce", "run"], cwd=tmp_path)
+    assert_one_line_error(proc, "error: run/.hydra: missing", "hydra.output_subdir=null?", "cannot reproduce it")

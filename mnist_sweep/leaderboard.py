@@ -231,9 +231,7 @@ def _run(args: argparse.Namespace) -> None:
         raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}, or --refresh with sweep dirs")
     if args.top < 1:
         raise LeaderboardError(f"--top {args.top}: must be at least 1")
-    if storage:
-        if not args.study:
-            raise UsageError("--study: required with --storage")
+    if storage:  # no --study: the storage's only study (one that holds several is named with its studies)
         df = frame(rows_from_study(load_study(storage, args.study)))
     elif args.paths and args.refresh:
         frames = {}
@@ -262,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", help="sweep dirs or leaderboard CSVs (several are merged)")
     p.add_argument("--storage", help=f"Optuna storage URL, instead of paths (e.g. sqlite:///outputs/sweeps/NAME/optuna.db); "
                    f"default ${STORAGE_ENV}, which keeps a password off the command line")
-    p.add_argument("--study", help="study name, with --storage, or with --refresh: the study of the sweep dirs' "
-                   "storage (one that holds several)")
+    p.add_argument("--study", help="study name, with --storage (default: its only study), or with --refresh: the study "
+                   "of the sweep dirs' storage (one that holds several)")
     p.add_argument("--refresh", action="store_true",
                    help=f"rebuild each sweep dir's table from its Optuna storage (found through {STORAGE_RECORD}) "
                    "instead of reading its leaderboard.csv")

@@ -20,9 +20,11 @@ from hydra.errors import CompactHydraException
 # colon ("journal://x.log: cannot open ... user@host/db"), a port followed by prose (',;)' after
 # it, an http URL's space: "http://localhost:8080 started by bob@host") or by a path the '@' is
 # in ("http://127.0.0.1:8080/dashboard (me@example.com)", "...:5432/x?application_name=me@laptop").
+# Nor an IPv6 host's ':' ("postgresql://[::1]:5432/x (user me@host)"): no user begins '[...:...]'.
 _HOST = r"(?=@[^\s@/?#'\"]*(?:[/?#'\"\s]|$))"  # '@', then a host up to a '/', '?', '#', quote, space or the end
 _WEB = r"(?i:https?|wss?|ftps?)"  # URLs where a number and a space after the ':' are a port and prose
 _SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*"  # x_postgresql://: the scheme after the '_'
+_NOT_V6 = r"(?!\[[^\]\s/@:]*+:[^\]\s/@]*+\])"  # not at an IPv6 literal ([::1], [fe80::1%eth0])
 
 
 def _userinfo(user: str, name: str, spaces: bool) -> str:
@@ -33,8 +35,8 @@ def _userinfo(user: str, name: str, spaces: bool) -> str:
     return rf"(?P<{name}>{head})(?P<{name}_secret>{spaced if spaces else solid})"
 
 
-_NAME = r"[^/@\s:'\"]*"  # a user name's characters but '@'
-_USERINFO = re.compile(_userinfo(_NAME, "head", True) + "|" + _userinfo(rf"{_NAME}@[^/\s:'\"]*", "at", False))
+_NAME = rf"{_NOT_V6}[^/@\s:'\"]*"  # a user name's characters but '@'
+_USERINFO = re.compile(_userinfo(_NAME, "head", True) + "|" + _userinfo(rf"{_NAME}@(?!\[)[^/\s:'\"]*", "at", False))
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not):
 # in a URL's query the value runs to the next '&' (',;)' may be in it); percent-encoded inside
 # another value (odbc_connect=...%3BPWD%3Dsecret%3B...) to the next %3B or %26; ODBC's {braced;value} whole
@@ -50,7 +52,8 @@ def redact(text: object) -> str:
     """``text`` with every URL password (userinfo or query parameter) replaced by ***: the one
     redaction point (error lines, logs, printed storage URLs all go through it)."""
     text = text if isinstance(text, str) else str(text)
-    text = _USERINFO.sub(lambda m: (m["head"] or m["at"]) + ("***" if m["head_secret"] or m["at_secret"] else ""), text)
+    if "@" in text:  # every userinfo password ends at an '@': a line without one is passed over in linear time
+        text = _USERINFO.sub(lambda m: (m["head"] or m["at"]) + ("***" if m["head_secret"] or m["at_secret"] else ""), text)
     return _PARAM.sub(lambda m: (m["head"] or m["head2"] or m["head3"]) + "***", text)
 
 

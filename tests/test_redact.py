@@ -86,10 +86,23 @@ def test_unusual_urls_that_leaked_are_masked(url, masked):
 
 @pytest.mark.parametrize("url", ["postgresql://me@db:5432/x?application_name=me@laptop",
                                  "postgresql://me@db:5432/x", "postgresql://db:5432/x?sslmode=require",
-                                 "redis://cache:6379/0", "sqlite:////abs/dir:with colon/optuna.db"])
+                                 "redis://cache:6379/0", "sqlite:////abs/dir:with colon/optuna.db",
+                                 "postgresql://[::1]:5432/x?application_name=me@laptop",
+                                 "postgresql://me@[fe80::1%25eth0]:5432/x?application_name=me@laptop"])
 def test_a_url_without_a_password_is_not_refused(url):
     assert redact(url) == url
     check_no_clear_password(url)
+
+
+@pytest.mark.parametrize("line", ["postgresql://[::1]:5432/x (user me@host)",
+                                  "Dashboard at http://[::1]:8080/ by bob@host",
+                                  "https://[2001:db8::1]:8443/path (owner: me@x)",
+                                  "postgresql://[fe80::1%eth0]:5432/x me@h"])
+def test_an_ipv6_host_is_no_user_name(line):
+    """The ':' inside an IPv6 host's brackets began no password: the rest of the line to the next
+    '@' was masked ('postgresql://[:***@host)')."""
+    assert redact(line) == line
+    assert redact("postgresql://me:pw@[::1]:5432/x me@h") == "postgresql://me:***@[::1]:5432/x me@h"
 
 
 @pytest.mark.parametrize("secret", ["hunter2", "{hunter2;x}"])
@@ -100,3 +113,15 @@ def test_a_password_inside_odbc_connect_is_not_recorded(secret):
     kept = without_password(url)
     assert "hunter2" not in kept and not has_clear_password(kept), kept
     assert "UID%3Dme%3BEncrypt%3Dyes" in kept and without_password(kept) == kept
+
+
+@pytest.mark.parametrize("unit", ["x:/", "a://b:", "ab://c:d/", "postgresql://db:5432/x,"])
+def test_a_long_line_without_an_at_sign_is_redacted_in_linear_time(unit):
+    """A long log or error line of many 'scheme:/name:' heads and no '@' took quadratic time (20,000
+    characters of 'x:/': seconds; 100,000: minutes), though no password can end without an '@'."""
+    import time
+
+    line = (unit * (20_000 // len(unit) + 1))[:20_000]
+    start = time.perf_counter()
+    assert redact(line) == line
+    assert time.perf_counter() - start < 1.0

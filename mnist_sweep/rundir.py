@@ -2,8 +2,9 @@
 command line by ``guarded``, so a run composed from any config, a trial's saved one too, gets it)
 refuses, before any work, an output dir that cannot be written or already holds a finished run
 (a sweep dir: any training run), or a run that would save its config elsewhere than ``.hydra/``
-(hydra.output_subdir: no reader could reproduce it), and remembers what the run dir held, so that a run failing
-before its first epoch removes only what it created itself (``undo_run_dir``)."""
+(hydra.output_subdir: no reader could reproduce it), and remembers which of a run's own files the
+run dir held, so that a run failing or interrupted before its first epoch removes only what it
+created itself (``undo_run_dir``): never a file of the user's, nor one written there meanwhile."""
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep.config.lines import unresolved_line
@@ -43,12 +44,14 @@ class RunDirs:
 
     path: Path | None = None
     before: set[str] | None = None
+    log: str = "train.log"  # the job's log (hydra.job.name + .log)
     new_parents: tuple[Path, ...] = ()
     new_sweep: Path | None = None
 
     @classmethod
     def reset(cls) -> None:
         cls.path = cls.before = cls.new_sweep = None
+        cls.log = "train.log"
         cls.new_parents = ()
 
 
@@ -62,8 +65,22 @@ def _remove_new_parents() -> None:
                 return
 
 
+RUN_WRITES = (".hydra", "metrics.csv", "result.json", "model.pt", "curves.png")  # and the job's log
+
+
 def _listing(d: Path) -> set[str]:
-    return {str(p.relative_to(d)) for p in d.rglob("*")}
+    """What of a run's own files ``d`` holds: ``RUN_WRITES``, the job's log, their atomic-write
+    temporaries and what ``.hydra/`` holds; nothing else (hydra.run.dir=. is a dir of the user's, where
+    other programs and the user write while the run trains)."""
+    names = (*RUN_WRITES, RunDirs.log)
+    found: set[str] = set()
+    with contextlib.suppress(OSError):  # unreadable: none found, none removed
+        for p in d.iterdir() if d.is_dir() else ():
+            if p.name in names or (p.name.endswith(".tmp") and p.name.startswith(tuple(f".{n}." for n in names))):
+                found.add(p.name)
+                if p.is_dir() and not p.is_symlink():
+                    found |= {str(q.relative_to(d)) for q in p.rglob("*")}
+    return found
 
 
 class OutputDirCheck(Callback):
@@ -92,6 +109,8 @@ class OutputDirCheck(Callback):
         d = _named(config.hydra.run.dir, "hydra.run.dir")
         if (d / "result.json").exists():
             _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
+        job = OmegaConf.select(config, "hydra.job.name", default=None, throw_on_resolution_failure=False)
+        RunDirs.log = f"{job or 'train'}.log"
         RunDirs.path, RunDirs.before = d, (_listing(d) if d.exists() else None)
         RunDirs.new_parents = tuple(a for a in d.parents if not a.exists())
         _check_writable(config.hydra.run.dir, "hydra.run.dir")
@@ -178,19 +197,20 @@ def undo_new_sweep_dir() -> None:
 
 
 def undo_run_dir(out_dir: Path) -> None:
-    """Remove what this run wrote to ``out_dir``: the whole dir if the run created it, else only
-    the files that were not there before (nothing the user had is touched)."""
+    """Remove what this run wrote to ``out_dir``: its own files (``_listing``) that were not there
+    before, then the dir if the run created it and nothing else was put in it meanwhile (nothing the
+    user had or wrote there while the run trained is touched)."""
     out_dir = out_dir.resolve()
     if RunDirs.path != out_dir:
         return  # not the dir OutputDirCheck saw: leave it alone
-    if RunDirs.before is None:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        _remove_new_parents()  # hydra.run.dir=new/deeper/run made new/ and new/deeper/ too
-        return
-    created = sorted(_listing(out_dir) - RunDirs.before, key=lambda p: -p.count(os.sep))
+    created = sorted(_listing(out_dir) - (RunDirs.before or set()), key=lambda p: -p.count(os.sep))
     for rel in created:
         p = out_dir / rel
         try:
             p.rmdir() if p.is_dir() and not p.is_symlink() else p.unlink()
         except OSError:
             pass
+    if RunDirs.before is None:
+        with contextlib.suppress(OSError):  # not empty: what another program or the user put there stays
+            out_dir.rmdir()
+            _remove_new_parents()  # hydra.run.dir=new/deeper/run made new/ and new/deeper/ too

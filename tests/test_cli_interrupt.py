@@ -32,3 +32,30 @@ def test_a_run_interrupted_before_its_first_epoch_leaves_nothing(tmp_path, monke
     assert proc.returncode == 130
     assert "interrupted before the first epoch ended: nothing kept" in proc.stderr
     assert not (tmp_path / "out").exists()  # the run dir and the dir made above it
+
+
+def _others_write_then_interrupt(st, out_dir, **kwargs):  # noqa: ANN001, ANN003, ANN202, ARG001
+    """While the run trains, the user (an editor, another program) writes in its dir; then Ctrl-C."""
+    (out_dir / "notes.txt").write_text("written while the run trained")
+    (out_dir / "project").mkdir()
+    (out_dir / "project" / "main.py").write_text("code")
+    raise KeyboardInterrupt
+
+
+def test_an_interrupt_in_the_users_own_dir_removes_only_the_runs_files(tmp_path, monkeypatch):
+    """hydra.run.dir=. (the dir the user works in): Ctrl-C before the first epoch ended removed
+    every file that appeared anywhere under it while the run trained, the user's and other programs'."""
+    (tmp_path / "existing.txt").write_text("kept")
+    monkeypatch.setattr(mnist_sweep.cli, "train", _others_write_then_interrupt)
+    proc = run_inproc(["mnist_sweep.train", *TINY, "hydra.run.dir=."], cwd=tmp_path)
+    assert proc.returncode == 130 and "nothing kept" in proc.stderr
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "existing.txt", "notes.txt", "project", "project/main.py"]  # .hydra/ and train.log: the run's, gone
+
+
+def test_an_interrupt_keeps_a_new_run_dir_that_others_wrote_in(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist_sweep.cli, "train", _others_write_then_interrupt)
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/out/run"], cwd=tmp_path)
+    assert proc.returncode == 130
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "out", "out/run", "out/run/notes.txt", "out/run/project", "out/run/project/main.py"]

@@ -46,6 +46,31 @@ BAD_DISTS = [
 ]
 
 
+FIXES = [  # the line ends with a sweep to paste: the values that fit kept, the ends moved inside the range
+    ("model.c1", od.CategoricalDistribution([8, "abc"]), "choice value 'abc' is not an integer (the type of model.c1); "
+                                                         "e.g. model.c1=choice(8,16)"),
+    ("optimizer.lr", od.CategoricalDistribution([0.1, "fast"]), "is not a number (the type of optimizer.lr); e.g. "
+                                                                "optimizer.lr=choice(0.1,0.05)"),
+    ("model.bias", od.CategoricalDistribution([True, "maybe"]), "e.g. model.bias=choice(true,false)"),
+    ("data.train_limit", od.CategoricalDistribution([None, 0, 1000]), "e.g. data.train_limit=choice(null,1000)"),
+    ("model.k1", od.CategoricalDistribution([3, 4]), "it must be 3 or 5 (kernel of block c1), e.g. model.k1=choice(3,5)"),
+    ("model.c1", od.IntDistribution(0, 16, step=4), "it must be >= 1, e.g. model.c1=range(1,16,4)"),
+    ("model.c1", od.IntDistribution(-5, 0), "e.g. model.c1=range(1,6)"),
+    ("optimizer.lr", od.FloatDistribution(1e-9, 20, log=True), "e.g. optimizer.lr=tag(log,interval(1e-09,10))"),
+    ("optimizer.lr", od.FloatDistribution(0, 0.5), "e.g. optimizer.lr=interval(0.005,0.5)"),
+    ("trainer.label_smoothing", od.FloatDistribution(1.5, 2.0), "e.g. trainer.label_smoothing=interval(0,0.99)"),
+]
+
+
+@pytest.mark.parametrize("key, dist, end", FIXES, ids=[f"{k}:{d!r}"[:60] for k, d, _ in FIXES])
+def test_a_distribution_that_cannot_fit_its_key_gets_one_that_does(key, dist, end):
+    """model.c1=choice(8,abc) said "choice value 'abc' is not a int" and a value outside the range
+    "it must be >= 1": neither how to write the sweep."""
+    with pytest.raises(SweepError) as e:
+        check_distribution(key, dist, make_cfg())
+    assert str(e.value).startswith(f"hydra.sweeper.params.{key}: ") and str(e.value).endswith(end), str(e.value)
+
+
 @pytest.mark.parametrize("key, dist", GOOD_DISTS, ids=[f"{k}:{d!r}"[:60] for k, d in GOOD_DISTS])
 def test_distributions_that_fit_their_key(key, dist):
     check_distribution(key, dist, make_cfg())

@@ -78,13 +78,15 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
             if v is None and optional:
                 continue
             if not _fits(v, tp):
-                raise SweepError(f"{where}: choice value {v!r} is not a {tp.__name__} (the type of {key})")
+                raise SweepError(f"{where}: choice value {v!r} is not {_KINDS[tp]} (the type of {key}); "
+                                 f"e.g. {_fixed(key, dist, tp, rng, cfg)}")
     else:
         return
     if rng is not None:
         for v in values:
             if v is not None and not rng.ok(v):
-                raise SweepError(f"{where}: value {v!r} is outside {key}'s range; it must be {rng.describe()}")
+                raise SweepError(f"{where}: value {v!r} is outside {key}'s range; it must be {rng.describe()}, "
+                                 f"e.g. {_fixed(key, dist, tp, rng, cfg)}")
     if tp is None and key.startswith("model."):  # a scalar or one per block: the run's own check says
         for v in values:
             if (error := _model_error(cfg, key, v)) is not None:
@@ -126,6 +128,66 @@ def _model_error(cfg: Any, key: str, value: Any) -> str | None:
 
 def _g(v: float) -> str:
     return f"{v:g}"
+
+
+def _inside(lo: float, hi: float, rng: Range, whole: bool) -> tuple[float, float]:
+    """``[lo, hi]`` moved inside ``rng`` (the key's whole range, where it lies outside); an open end
+    one step (or a hundredth of the width) inside."""
+    a = rng.ge if rng.ge is not None else rng.gt
+    b = rng.le if rng.le is not None else rng.lt
+    new_lo, new_hi = lo if a is None else max(lo, a), hi if b is None else min(hi, b)
+    if new_lo >= new_hi and a is None and b is None:  # no bounds (a pattern): nothing to move it into
+        return lo, hi
+    if new_lo >= new_hi:  # nothing of it inside: the range itself (its width where an end is open-ended)
+        width = (hi - lo) or 1
+        new_lo, new_hi = (a if a is not None else b - width), (b if b is not None else a + width)
+    if rng.gt is not None and new_lo <= rng.gt:
+        new_lo = rng.gt + 1 if whole else rng.gt + (new_hi - rng.gt) / 100
+    if rng.lt is not None and new_hi >= rng.lt:
+        new_hi = rng.lt - 1 if whole else rng.lt - (rng.lt - new_lo) / 100
+    return new_lo, new_hi
+
+
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _written(v: Any) -> str:
+    return "null" if v is None else str(v).lower() if isinstance(v, bool) else _g(v) if isinstance(v, float) else str(v)
+
+
+def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) -> str:
+    """A sweep of ``key`` like the one given that fits its type and range: a choice keeps the values
+    that fit (with the config's own value and its double, or the range's ends, where too few do);
+    a range or an interval has its ends moved inside the key's range."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    def ok(v: Any) -> bool:
+        return _fits(v, tp) and (rng is None or v is None or rng.ok(v))
+
+    if isinstance(dist, CategoricalDistribution):
+        keep = [v for v in dist.choices if v is None or ok(v)]  # None got here only where the key is optional
+        try:
+            current = OmegaConf.select(cfg, key, default=None) if cfg is not None else None
+        except Exception:  # noqa: BLE001 - an interpolation that does not resolve: no example from it
+            current = None
+        more = [current, current * 2 if isinstance(current, (int, float)) and not isinstance(current, bool) else None,
+                *(rng.one_of or () if rng else ()), *((rng.ge, rng.le) if rng else ()), *((True, False) if tp is bool else ())]
+        for v in more:
+            if len(keep) >= max(2, len(dist.choices) - 1):
+                break
+            if v is not None and ok(v) and v not in keep:
+                keep.append(v)
+        if tp is str and not [v for v in keep if v is not None]:  # data.root=choice(6,35): strings, quoted
+            keep = [f"'{_written(v)}'" for v in dist.choices if v is not None]
+        return f"{key}=choice({','.join(_written(v) for v in keep)})"
+    if rng is not None and rng.one_of:  # model.k1=range(3,5) draws a 4: its values, as a choice
+        return f"{key}=choice({','.join(_written(v) for v in rng.one_of)})"
+    lo, hi = (dist.low, dist.high) if rng is None else _inside(dist.low, dist.high, rng, tp is int)
+    lo = lo if not dist.log or lo > 0 else max(1, hi // 1000) if tp is int else hi / 1000  # a log scale starts above 0
+    if isinstance(dist, IntDistribution):
+        step = f",{dist.step}" if dist.step != 1 else ""
+        return f"{key}=tag(log,int(interval({lo},{hi})))" if dist.log else f"{key}=range({lo},{hi}{step})"
+    return f"{key}=" + (f"tag(log,interval({_g(lo)},{_g(hi)}))" if dist.log else f"interval({_g(lo)},{_g(hi)})")
 
 
 def _fits(v: Any, tp: type | None) -> bool:

@@ -19,7 +19,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
-from mnist_sweep.moved import rebase
+from mnist_sweep.moved import holds_trials, rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
@@ -212,7 +212,7 @@ def _check_out(args: argparse.Namespace) -> None:
         return
     d = Path(args.out).absolute().parent
     if Path(args.out).name == FILENAME and (
-            (d / STORAGE_RECORD).exists() or (d / "optuna.db").exists() or any(d.glob("trial_*"))) and not (
+            (d / STORAGE_RECORD).exists() or (d / "optuna.db").exists() or holds_trials(d)) and not (
             len(args.paths) == 1 and not args.storage and Path(args.paths[0]).resolve() in (d.resolve(), d.resolve() / FILENAME)):
         raise LeaderboardError(f"--out {args.out}: is the leaderboard of the sweep in {d} (reproduce, export and confirm "
                                "pick its rows by rank); this table would replace it: give another file name")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
-from mnist_sweep.moved import local_storage
+from mnist_sweep.moved import is_trial_name, local_storage
 from mnist_sweep.storage import (
     JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, file_url, mask_url, missing_file, open_for_reading, sqlite_path,
     without_password,
@@ -83,10 +83,13 @@ def _from_env(url: str) -> str:
 
 def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
     """(url, study, source) from a trial's saved ``.hydra/hydra.yaml`` (sweeps run before
-    storage.json existed): its storage resolved, a relative SQLite path against its cwd."""
+    storage.json existed): its storage resolved, a relative SQLite path against its cwd. A trial
+    dir is any the sweep's ``hydra.sweeper.trial_dir`` names (run-0007 too), not trial_* alone."""
     from omegaconf import OmegaConf
 
-    for hydra_yaml in sorted(sweep_dir.glob("trial_*/.hydra/hydra.yaml")):
+    for hydra_yaml in sorted(sweep_dir.glob("*/.hydra/hydra.yaml")):
+        if not is_trial_name(hydra_yaml.parent.parent.name, sweep_dir):
+            continue
         try:
             h = OmegaConf.load(hydra_yaml).hydra
             url, name, cwd = h.sweeper.storage, h.sweeper.study_name, h.runtime.cwd
@@ -189,9 +192,12 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
     except LeaderboardError:
         raise
     except KeyError:
-        names = ", ".join(optuna.get_all_study_names(storage_obj)) or "none"
-        raise LeaderboardError(f"{named_by} {study_name}: no such study in {mask_url(storage)} (its studies: {names}); "
-                               f"{other}") from None
+        import difflib
+
+        names = optuna.get_all_study_names(storage_obj)
+        near = difflib.get_close_matches(str(study_name), names, n=1) if named_by.startswith("--") else []
+        raise LeaderboardError(f"{named_by} {study_name}: no such study in {mask_url(storage)} (its studies: "
+                               f"{', '.join(names) or 'none'}); " + (f"did you mean {named_by} {near[0]}?" if near else other)) from None
     except Exception as e:  # noqa: BLE001
         raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
 

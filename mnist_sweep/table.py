@@ -47,6 +47,16 @@ def _fmt(col: str, v: Any) -> str:
     return str(v)
 
 
+def _unknown(name: str, names: Any, flag: str, listed: str, tail: str = "", end: str = "") -> str:
+    """How a line for an unknown ``name`` ends: ``; did you mean --sort val_acc? (available: ...)``
+    for the nearest name (difflib), else ``; available: ...`` (``listed``: how the names are introduced)."""
+    import difflib
+
+    near = difflib.get_close_matches(name, [str(n) for n in names], n=1, cutoff=0.5)
+    shown = f"{listed} {', '.join(str(n) for n in names)}{end}"
+    return f"; did you mean {flag} {near[0]}{tail}? ({shown})" if near else f"; {shown}"
+
+
 def select_columns(df: pd.DataFrame, hp: bool = False, extra: list[str] | None = None) -> list[str]:
     """The default columns present, then ``hp.*`` (``hp``), then ``extra`` (names or globs such as
     ``hp.model.*``); an unknown name is a LeaderboardError listing what exists."""
@@ -56,7 +66,7 @@ def select_columns(df: pd.DataFrame, hp: bool = False, extra: list[str] | None =
     for name in extra or []:
         matched = [c for c in df.columns if fnmatch.fnmatchcase(c, name)]
         if not matched:
-            raise LeaderboardError(f"--columns {name}: no such column; available: {', '.join(df.columns)}")
+            raise LeaderboardError(f"--columns {name}: no such column{_unknown(name, df.columns, '--columns', 'available:')}")
         cols += [c for c in matched if c not in cols]
     return cols
 
@@ -66,7 +76,8 @@ def filter_status(df: pd.DataFrame, statuses: list[str] | None) -> pd.DataFrame:
         return df
     bad = [s for s in statuses if s not in STATUS_ORDER]
     if bad:
-        raise LeaderboardError(f"--status {bad[0]}: not a status; use one or more of {', '.join(STATUS_ORDER)} (comma-separated)")
+        raise LeaderboardError(f"--status {bad[0]}: not a status"
+                               + _unknown(bad[0], STATUS_ORDER, "--status", "use one or more of", end=" (comma-separated)"))
     return df[df["status"].isin(statuses)]
 
 
@@ -77,7 +88,8 @@ def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:
         return df
     col, _, order = spec.partition(":")
     if col not in df.columns:
-        raise LeaderboardError(f"--sort {spec}: no column {col}; available: {', '.join(df.columns)}")
+        hint = _unknown(col, df.columns, "--sort", "available:", f":{order}" if order else "")
+        raise LeaderboardError(f"--sort {spec}: no column {col}{hint}")
     if order not in ("", "asc", "desc"):
         raise LeaderboardError(f"--sort {spec}: order must be asc or desc, as in --sort {col}:desc")
     ascending = order == "asc" or (order == "" and not ("acc" in col or col in ("value", "pareto")))

@@ -272,6 +272,39 @@ def test_out_does_not_replace_another_sweeps_leaderboard(tmp_path):
     assert proc.returncode == 0 and len(pd.read_csv(tmp_path / "merged" / "leaderboard.csv")) == 2
 
 
+def test_out_does_not_replace_the_leaderboard_of_a_sweep_with_its_own_trial_dir_names(tmp_path):
+    """A sweep run with hydra.sweeper.trial_dir='run-{number:04d}' holds no trial_* dir: its table
+    was not taken for a sweep's, and --out replaced it with another sweep's rows."""
+    hydra_dir = tmp_path / "a" / "run-0000" / ".hydra"
+    hydra_dir.mkdir(parents=True)
+    (hydra_dir / "hydra.yaml").write_text("hydra:\n  mode: MULTIRUN\n  sweeper:\n    trial_dir: run-{number:04d}\n")
+    (tmp_path / "b").mkdir()
+    for name in ("a", "b"):
+        pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [None]}).to_csv(
+            tmp_path / name / "leaderboard.csv", index=False)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", "b", "--out", "a/leaderboard.csv"], cwd=tmp_path)
+    assert_one_line_error(proc, "--out a/leaderboard.csv: is the leaderboard of the sweep in", "another file name")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("spec, hint", [
+    ("val", "--sort val: no column val; did you mean --sort val_acc? (available: rank, trial, "),
+    ("val:desc", "did you mean --sort val_acc:desc?"), ("param", "did you mean --sort params?"),
+])
+def test_a_mistyped_sort_column_gets_the_nearest_one(tmp_path, spec, hint):
+    """--sort val listed every column and left the user to find val_acc among them."""
+    pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "params": [900], "val_acc": [0.9],
+                  "trial_dir": [None]}).to_csv(tmp_path / "leaderboard.csv", index=False)
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--sort", spec], cwd=tmp_path)
+    assert_one_line_error(proc, hint)
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--columns", "hp.x,paramz", "--status", "complete"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, "--columns hp.x: no such column; available: ")
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--status", "fail"], cwd=tmp_path)
+    assert_one_line_error(proc, "--status fail: not a status; did you mean --status failed?")
+
+
 def test_merging_leaderboards_with_only_the_required_columns(tmp_path):
     """read() asks only for rank, trial, status and trial_dir, but merging two such CSVs was a
     KeyError: 'val_acc' traceback."""

@@ -59,6 +59,21 @@ def test_older_sweeps_are_found_through_a_trials_hydra_yaml(tmp_path, monkeypatc
     assert url == "postgresql://me:secret@db:5432/sweeps"  # the password comes from the environment, never a file
 
 
+def test_an_older_sweep_with_its_own_trial_dir_names_is_found_through_a_trials_hydra_yaml(tmp_path, monkeypatch):
+    """hydra.sweeper.trial_dir='run-{number:04d}' and no storage.json: only trial_*/ was looked in, so
+    the study was not found (leaderboard --refresh: 'no storage'); a dir of another name is not a trial's."""
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    for name, study in (("notes", "other"), ("run-0003", "custom")):
+        hydra_dir = tmp_path / "sweep" / name / ".hydra"
+        hydra_dir.mkdir(parents=True)
+        (hydra_dir / "hydra.yaml").write_text(
+            f"hydra:\n  mode: MULTIRUN\n  sweeper:\n    study_name: {study}\n    trial_dir: run-{{number:04d}}\n"
+            f"    storage: sqlite:///db/{study}.db\n  runtime:\n    cwd: {tmp_path / 'repo'}\n")
+    url, name, source = sweeps.find_storage(tmp_path / "sweep")
+    assert url == f"sqlite:///{tmp_path / 'repo' / 'db' / 'custom.db'}" and name == "custom", (url, name)
+    assert source.endswith("run-0003/.hydra/hydra.yaml")
+
+
 def test_recorded_postgres_url_has_no_password(tmp_path, monkeypatch):
     class Storage:
         url = "postgresql://me:secret@db:5432/sweeps"
@@ -98,6 +113,11 @@ def test_studies_are_opened_never_created(tmp_path, monkeypatch):
     assert sweeps.load_study(url, None).study_name == "a"  # the only study
     with pytest.raises(LeaderboardError, match="--study b: no such study"):
         sweeps.load_study(url, "b")
+    optuna.create_study(study_name="tiny_mnist", storage=url)
+    with pytest.raises(LeaderboardError, match=r"--study tiny-mnist: no such study .*\(its studies: a, tiny_mnist\); "
+                       r"did you mean --study tiny_mnist\?$"):  # it listed them and left the user to spot it
+        sweeps.load_study(url, "tiny-mnist")
+    optuna.delete_study(study_name="tiny_mnist", storage=url)
     optuna.create_study(study_name="b", storage=url)
     with pytest.raises(LeaderboardError, match=r"holds 2 studies \(a, b\); pick one with --study"):
         sweeps.load_study(url, None)

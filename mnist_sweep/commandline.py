@@ -151,7 +151,7 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "dashboard": {"target": Flag(Range(pattern=r"[^\x00]+", text="a sweep dir or a storage URL")),
                   "port": Flag(Range(ge=1, le=65535))},
     "export": {"source": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)), "trial": Flag(Range(ge=0, le=10**9)),
-               "out": Flag(Range(pattern=r"[^\x00]*\.ya?ml", text="a .yaml file name")),
+               "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name")),  # export.check_out: the suffix, a fix
                "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"))},
     "predict": {"run_dir": Flag(path="in"), "images": Flag(Range(pattern=r"[^\x00]+", text="image files"))},
 }

@@ -44,10 +44,15 @@ def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
 
 
 def check_out(out: Path, force: bool) -> None:
-    """``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME)."""
-    if out.suffix != ".yaml" or not NAME.match(out.stem):
-        raise MnistSweepError(f"--out {out}: must be NAME.yaml with NAME of ASCII letters, digits, _ or -, e.g. "
-                              "conf/experiment/my_best.yaml")
+    """``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME): else what is wrong, fixed."""
+    stem = out.stem if out.suffix else out.name
+    why = {".yaml": [], ".yml": ["use .yaml, not .yml: Hydra finds +experiment=NAME as experiment/NAME.yaml only"]}.get(
+        out.suffix, ["must end in .yaml: Hydra finds +experiment=NAME as experiment/NAME.yaml"])
+    why += [] if NAME.match(stem) else [f"NAME ({stem}) may hold only ASCII letters, digits, _ or -"]
+    if why:
+        good = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "my_best"
+        fixed = out.with_name(f"{good}.yaml") if out.name not in ("", ".", "..") else Path("conf/experiment", f"{good}.yaml")
+        raise MnistSweepError(f"--out {out}: {'; '.join(why)}; e.g. --out {fixed}")
     if out.parent.name != "experiment":
         raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
                               f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")
@@ -78,19 +83,16 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
     trial's own interpolations (``model.widths`` from ``c1..c6``) are kept: they resolve inside
     the file, so ``+experiment=NAME model.c3=24`` still works."""
     cfg = checked_config(trial_dir, "export")  # damaged or edited by hand: one line, before anything is written
-    choices: dict[str, Any] = {}
     hydra_yaml = trial_dir / ".hydra" / "hydra.yaml"
     try:
         choices = dict(OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.runtime.choices))
     except Exception:  # noqa: BLE001 - missing or damaged: the group options' own names say (below)
         choices = {}
     body = {s: {**OmegaConf.to_container(cfg[s], resolve=False), **absent_defaults(s, cfg[s])} for s in SECTIONS}
-    for section, keys in DISPLAY_ONLY.items():
-        for key in keys:
-            body[section].pop(key, None)
-    if confirm:
-        for section, values in CONFIRM.items():
-            body[section].update(values)
+    for section, key in [(section, key) for section, keys in DISPLAY_ONLY.items() for key in keys]:
+        body[section].pop(key, None)
+    for section, values in CONFIRM.items() if confirm else ():
+        body[section].update(values)
     try:  # every interpolation must resolve within the exported sections
         OmegaConf.to_container(OmegaConf.create(body), resolve=True)
     except Exception:  # noqa: BLE001 - an interpolation reaching outside: write resolved values instead
@@ -138,17 +140,14 @@ def onnx_metadata(run: checkpoint.Run) -> dict[str, str]:
     ``data.normalize``, the output order the class index."""
     mean, std, scale = mdata.MEAN, mdata.STD, mdata.PIXEL_SCALE
     return {
-        "input_name": "image",
-        "input_shape": "N,1,28,28",
-        "input_dtype": "float32",
-        "input_layout": "NCHW",
+        "input_name": "image", "input_shape": "N,1,28,28",
+        "input_dtype": "float32", "input_layout": "NCHW",
         "input_pixels": "grayscale 28x28, white digit on black background (as MNIST); uint8 values 0-255",
         "pixel_divisor": f"{scale:g}",
         "normalization_mean": repr(mean),
         "normalization_std": repr(std),
         "preprocessing": f"(pixel / {scale:g} - {mean!r}) / {std!r}: pixels scaled to [0, 1], then normalized",
-        "output_name": "logits",
-        "output_shape": "N,10",
+        "output_name": "logits", "output_shape": "N,10",
         "class_order": ",".join(str(k) for k in range(10)),
         "output_meaning": "logits[:, k] is the unnormalized score of digit class_order[k]; argmax is the "
                           "prediction, softmax gives probabilities",
@@ -200,7 +199,8 @@ def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tupl
 
 def check_onnx(out: Path, force: bool) -> None:
     if out.suffix != ".onnx":
-        raise MnistSweepError(f"--onnx {out}: must end in .onnx")
+        fixed = Path(out.parent, f"{out.stem}.onnx") if out.stem.strip(".") else Path("model.onnx")
+        raise MnistSweepError(f"--onnx {out}: must end in .onnx (an ONNX model file); e.g. --onnx {fixed}")
     check_writable("--onnx", out, force)
 
 

@@ -74,3 +74,24 @@ def test_a_killed_exports_temporary_file_is_removed_later(tmp_path, capsys):
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
     assert export.main([str(board(tmp_path)), "--onnx", str(out)]) == 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.onnx"]
+
+
+def test_a_wrong_out_or_onnx_name_says_what_is_wrong_and_the_name_to_use(tmp_path, capsys):
+    """--out NAME.yml listed the characters NAME may hold (its name was fine: .yml was the problem),
+    --out x.txt said only 'must be a .yaml file name', and --onnx x.txt 'must end in .onnx': none gave
+    a name to use. Checked before the leaderboard is read: nothing is written."""
+    exp = tmp_path / "conf" / "experiment"
+    for args, line in [
+        (["--out", str(exp / "Quick-Best.yml")], f"--out {exp}/Quick-Best.yml: use .yaml, not .yml: Hydra finds "
+                                                 f"+experiment=NAME as experiment/NAME.yaml only; e.g. --out {exp}/Quick-Best.yaml"),
+        (["--out", str(exp / "best.txt")], f"--out {exp}/best.txt: must end in .yaml: Hydra finds +experiment=NAME as "
+                                           f"experiment/NAME.yaml; e.g. --out {exp}/best.yaml"),
+        (["--out", str(exp / "my best.yml")], f"NAME (my best) may hold only ASCII letters, digits, _ or -; e.g. --out "
+                                              f"{exp}/my_best.yaml"),
+        (["--onnx", str(tmp_path / "x.txt")], f"--onnx {tmp_path}/x.txt: must end in .onnx (an ONNX model file); e.g. "
+                                              f"--onnx {tmp_path}/x.onnx"),
+    ]:
+        assert export.main([str(tmp_path / "nowhere"), *args]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and line in err[0], (args, err)
+    assert list(tmp_path.iterdir()) == []

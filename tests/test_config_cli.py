@@ -113,6 +113,18 @@ CLASSES = [
                             "optimizer.lr=VALUE"),
     (["+experiment=/elsewhere/mine.yaml"], "put the file in DIR/experiment/mine.yaml and add --config-dir DIR "
                                            "+experiment=mine, or pick one of best_20k, "),
+    # an option of Hydra's own groups (and the sweeper's): Hydra's line, no near match
+    (["-m", "hydra/sweeper/sampler=randomm"], "hydra/sweeper/sampler=randomm: no such option (not in group "
+                                              "hydra/sweeper/sampler); did you mean hydra/sweeper/sampler=random? (options: "),
+    (["-m", "hydra/sweeper/pruner=medain"], "did you mean hydra/sweeper/pruner=median? (options: halving, "),
+    (["hydra/launcher=paralel"], "hydra/launcher=paralel: no such option (not in group hydra/launcher); did you mean "
+                                 "hydra/launcher=parallel?"),
+    (["-m", "hydra/sweeper/pruner=null"], "hydra/sweeper/pruner=null: hydra/sweeper/pruner needs one of its options; "
+                                          "pick one of halving, "),  # Hydra: 'Config group override must be a string'
+    (["-m", "hydra.sweeper.repeats=3"], "; set its keys instead, e.g. hydra.sweeper.repeats.seeds=1"),
+    (["data.augment=5"], "data.augment: Invalid type assigned: int is not a subclass of AugmentSchema. value: 5; set its "
+                         "keys instead, e.g. data.augment.strength=1.0"),
+    (["model.pool_after=[a]"], "; write a list of integers or null, e.g. model.pool_after=[1]"),
 ]
 
 
@@ -151,3 +163,15 @@ def test_an_option_of_a_search_path_override_is_an_option(tmp_path):
     (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  seed: 5\n")
     checked = check_command_line([f"hydra.searchpath=[file://{tmp_path}]", "+experiment=mine", *TINY])
     assert checked.error is None and checked.settings.trainer.seed == 5
+
+
+def test_a_mistyped_option_of_a_group_of_another_config_dir_is_named_with_the_nearest(tmp_path):
+    """--config-path elsewhere: the option check reads conf/ only, so Hydra's MissingConfigException
+    said it ('Could not find ...; Available options ...'), with no near match."""
+    import shutil
+
+    from conftest import PROJECT_ROOT
+
+    shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf")
+    line = check_command_line(["--config-path", str(tmp_path / "conf"), "model=cnnn", *TINY]).error
+    assert line == "model=cnnn: no such option (not in group model); did you mean model=cnn? (options: cnn, eva8_seed)", line

@@ -59,3 +59,15 @@ def test_an_option_not_in_conf_is_suggested_every_options_keys():
     """A saved config's own model name (not a conf/model option): its keys still get suggestions."""
     assert did_you_mean("model.dropuot", {"model": "custom"}) == "; did you mean model.dropout?"
     assert did_you_mean("model.dropuot", None) == "; did you mean model.dropout?"
+
+
+@pytest.mark.parametrize("key, near", [
+    ("hydra.run.dirr", "hydra.run.dir"), ("hydra.job.chdri", "hydra.job.chdir"),
+    ("hydra.sweeper.sampler.sed", "hydra.sweeper.sampler.seed"),
+    ("hydra.sweeper.pruner.n_startup_trial", "hydra.sweeper.pruner.n_startup_trials"),
+])
+def test_a_mistyped_hydra_key_gets_the_nearest_and_no_advice_to_add_it(key, near):
+    """hydra.run.dirr said 'no such key (a key of your own needs +hydra.run.dirr=VALUE)': no near key,
+    and advice Hydra's schema (and the sweeper, for hydra.sweeper.*) refuses."""
+    line = unknown_key(key)
+    assert line.startswith(f"{key}: no such key; did you mean {near}") and "+" not in line, line

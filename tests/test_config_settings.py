@@ -98,7 +98,7 @@ CROSS_KEY = [
     (["data.train_limit=500", "data.batch_size=501"], "data.batch_size"),
     (["data.val_size=59000", "data.train_limit=1001"], "data.train_limit"),
     (["data.val_size=0"], "trainer.select_on"),
-    (["data.val_size=0", "trainer.select_on=test", "trainer.objectives=[val_acc,params]"], "trainer.select_on"),
+    (["data.val_size=0", "trainer.select_on=test", "trainer.objectives=[val_acc,params]"], "trainer.objectives"),
     (["data.augment.strength=3", "data.augment.translate=0.3"], "data.augment.strength"),
     (["scheduler=cosine", "scheduler.eta_min=0.05"], "scheduler.eta_min"),
     (["optimizer.momentum=0", "optimizer.nesterov=true"], "optimizer.nesterov"),
@@ -232,3 +232,37 @@ def test_a_value_of_the_wrong_type_says_how_to_write_it(overrides, fix):
 
     error = check_command_line(overrides).error
     assert error is not None and error.endswith(fix) and error.count("\n") == 0, error
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["data.train_limit=0"], "data.train_limit: must be in [1, 59744] (60000 - data.val_size=256) or null, got 0; "
+                             "give a whole number from 1 to 59744, e.g. data.train_limit=5000"),
+    (["data.val_size=58000", "data.train_limit=0"], "data.train_limit: must be in [1, 2000] (60000 - data.val_size=58000) "
+                                                    "or null, got 0; give a whole number from 1 to 2000, e.g. data.train_limit=2000"),
+    (["data.val_size=10000", "data.train_limit=55000"], "must be in [1, 50000] (60000 - data.val_size=10000) or null, got 55000; "
+                                                        "give a whole number from 1 to 50000, e.g. data.train_limit=5000"),
+])
+def test_a_train_limit_out_of_range_gives_the_limit_data_val_size_leaves(overrides, line):
+    """data.train_limit=0 said 'give a whole number from 1 to 60000, e.g. data.train_limit=1' whatever
+    data.val_size held back (60000 - val_size is the most), and 55000 over val_size=10000 gave no fix."""
+    got = refusal(*overrides)
+    assert got is not None and got.endswith(line) and got.startswith("data.train_limit: "), got
+
+
+@pytest.mark.parametrize("overrides, fix", [
+    (["data.val_size=0"], "e.g. data.val_size=10000, or select on the test set: trainer.select_on=test"),
+    (["data.val_size=0", "trainer.select_on=test", "trainer.objectives=[val_acc,params]"],
+     "trainer.objectives: val_acc needs data.val_size > 0 (the validation images); set data.val_size, e.g. "
+     "data.val_size=10000, or drop it: trainer.objectives=[params]"),
+    (["data.augment.strength=3", "data.augment.translate=0.3"], "lower the strength to at most 1.66, e.g. "
+                                                                "data.augment.strength=1.66"),
+    (["scheduler=cosine", "scheduler.eta_min=0.05"], "e.g. scheduler.eta_min=0.0005 (or raise optimizer.lr)"),
+    (["optimizer.momentum=0", "optimizer.nesterov=true"], "e.g. optimizer.momentum=0.9, or optimizer.nesterov=false"),
+    (["optimizer=adam", "optimizer.betas=[0.9,1.5]"], "; e.g. optimizer.betas=[0.9,0.999]"),
+    (["trainer.objectives=[val]"], "; e.g. trainer.objectives=[val_acc,params]"),
+    (["data.batch_size=600"], "; e.g. data.batch_size=128"),
+])
+def test_a_cross_key_refusal_gives_an_example_to_paste(overrides, fix):
+    """Each said what was wrong but wrote no value to use (the val_acc objective's even named trainer.select_on)."""
+    line = refusal(*overrides)
+    assert line is not None and fix in line and "\n" not in line, line

@@ -87,3 +87,42 @@ def test_every_stock_key_is_mirrored():
 
     ours = {f.name for f in dataclasses.fields(MnistOptunaSweeperConf)}
     assert {f.name for f in dataclasses.fields(OptunaSweeperConf)} <= ours
+
+
+@pytest.mark.parametrize("value, example", [
+    ("max", "hydra.sweeper.direction=maximize"), ("min", "hydra.sweeper.direction=minimize"),
+    ("MAXIMIZE", "hydra.sweeper.direction=maximize"), ("maximise", "hydra.sweeper.direction=maximize"),
+    ("[maximize,min]", "hydra.sweeper.direction=[maximize,minimize]"),
+])
+def test_a_wrong_direction_gets_the_one_meant_as_an_example(value, example):
+    """'max' said only 'must be minimize or maximize'; Optuna takes no alias (create_study(direction='max')
+    raises), so none is accepted: the line ends with the value to paste."""
+    import optuna
+
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    with pytest.raises(ValueError):
+        optuna.create_study(direction="max")
+    with pytest.raises(SweepError) as e:
+        check_sweeper(make_cfg_hydra(f"hydra.sweeper.direction={value}"))
+    assert str(e.value).endswith(f"; e.g. {example}"), str(e.value)
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    (["hydra.sweeper.grace_period=60"], "e.g. hydra.sweeper.heartbeat_interval=15, or hydra.sweeper.grace_period=null"),
+    (["hydra.sweeper.heartbeat_interval=30", "hydra.sweeper.grace_period=10"],
+     "must be > hydra.sweeper.heartbeat_interval=30, got 10; e.g. hydra.sweeper.grace_period=120"),
+    (["hydra.sweeper.pruner=median"], "e.g. hydra/sweeper/pruner=median"),
+    (["hydra.sweeper.sampler=randm"], "e.g. hydra/sweeper/sampler=random"),
+    (["+hydra.sweeper.repeats.seedz=3"], "hydra.sweeper.repeats.seedz: not a key; did you mean hydra.sweeper.repeats.seeds?"),
+    (["+hydra.sweeper.n_trial=3"], "hydra.sweeper.n_trial: not a key of hydra/sweeper=mnist_optuna; drop "
+                                   "+hydra.sweeper.n_trial (did you mean hydra.sweeper.n_trials?)"),
+])
+def test_a_sweeper_refusal_names_the_value_to_use(overrides, needle):
+    """Each said what was wrong with no value to paste; +hydra.sweeper.n_trial passed the check and
+    failed when Hydra instantiated the sweeper ('Error in call to target ...')."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    with pytest.raises(SweepError) as e:
+        check_sweeper(make_cfg_hydra(*overrides))
+    assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)

@@ -168,10 +168,16 @@ BAD_SWEEPS = [
     (["model.c9=choice(1,2)"], ["model.c9: no such key", "did you mean"]),
     (["model.c1=choice()"], ["model.c1=choice()", "empty choice"]),
     (["optimizer=choice(sgd,lion)"], ["hydra.sweeper.params.optimizer", "lion"]),
+    # a swept option's typo: the nearest option and the choice with it (it said only "'cnnn' is not an option")
+    (["model=choice(cnn,cnnn)"], ["hydra.sweeper.params.model: 'cnnn' is not an option of config group 'model'; "
+                                  "did you mean cnn? e.g. model=cnn (options: cnn, eva8_seed)"]),
+    (["scheduler=choice(step,onecycl)"], ["did you mean onecycle? e.g. scheduler=choice(step,onecycle)"]),
     (["optimizer.lr=interval(0.1,0.01)"], ["hydra.sweeper.params.optimizer.lr"]),
     (["hydra.sweeper.storage=nosuchdb://x"], ["hydra.sweeper.storage", "nosuchdb://x"]),
-    (["hydra/sweeper/pruner=nah"], ["hydra/sweeper/pruner/nah", "halving, hyperband, median, none, projection, target, threshold"]),
-    (["hydra/sweeper/sampler=foo"], ["hydra/sweeper/sampler/foo", "tpe"]),
+    (["hydra/sweeper/pruner=nah"], ["hydra/sweeper/pruner=nah", "halving, hyperband, median, none, projection, target, threshold"]),
+    (["hydra/sweeper/sampler=foo"], ["hydra/sweeper/sampler=foo", "tpe"]),
+    (["hydra/sweeper/sampler=randomm"], ["hydra/sweeper/sampler=randomm: no such option", "did you mean "
+                                         "hydra/sweeper/sampler=random?"]),
     (["model.block=fancy"], ["model.block", "plain, separable"]),
     (["hydra.sweeper.storage=postgresql://me:hunter2@127.0.0.1:1/db"],
      ["hydra.sweeper.storage", "me:***@127.0.0.1:1/db", "clear text", "MNIST_SWEEP_STORAGE"]),
@@ -187,6 +193,7 @@ BAD_SWEEPS = [
     (["hydra.sweeper.heartbeat_interval=-5"], ["hydra.sweeper.heartbeat_interval", "got -5"]),
     (["hydra.sweeper.trial_dir='t_{foo}'"], ["hydra.sweeper.trial_dir", "{foo}"]),
     (["hydra.sweeper.direction=sideways"], ["hydra.sweeper.direction", "minimize or maximize", "'sideways'"]),
+    (["hydra.sweeper.direction=max"], ["got 'max'; e.g. hydra.sweeper.direction=maximize"]),
     (["hydra.sweeper.storage=sqlite:///"], ["hydra.sweeper.storage", "in-memory", "give a file"]),
     (["hydra.sweeper.precheck=os.remove"], ["hydra.sweeper.precheck", "'os.remove' raised TypeError"]),
     (["model.dropout=interval(1.1,2)"], ["hydra.sweeper.params.model.dropout", "model.dropout: must be in [0, 1)"]),

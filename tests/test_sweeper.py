@@ -198,12 +198,31 @@ def test_warm_start_queues_dicts_and_experiments(tmp_path):
 def test_warm_start_unknown_key_or_experiment_is_one_line(tmp_path):
     for bad, needle in (("[{model.nope:1}]", "model.nope"), ("[nope]", "nope"),
                         ("[{model.c3:12}]", "model.c3=12 (queued) is outside the search space, which allows one of 8, 16"),
-                        ("[best_20k]", "(experiment best_20k) is outside the search space")):
+                        ("[best_20k]", "(experiment best_20k) is outside the search space"),
+                        # the nearest name (it said "no experiment 'tiy'", "model.c not searched" and no more)
+                        ("[tiy]", "no experiment 'tiy' (conf/experiment/tiy.yaml); did you mean tiny? (experiments: "),
+                        ("[{model.c:8}]", "model.c not searched; did you mean model.c3? use keys of hydra.sweeper.params")):
         proc = run(sweep_args(tmp_path, "w", 1, "model.c3=choice(8,16)", f"hydra.sweeper.enqueue={bad}"), cwd=tmp_path)
         assert proc.returncode == 2
         assert_one_line_error(proc, "hydra.sweeper.enqueue", needle)
         assert not (tmp_path / "w").exists()  # refused before the study (or the sweep dir) was made
 
+
+
+@pytest.mark.parametrize("key, line", [
+    ("model.c7", "hydra.sweeper.params.model.c7: no such key; did you mean model.c6, model.c5, model.c4? "),
+    ("scheduler.gamma", "hydra.sweeper.params.scheduler.gamma: not a key of scheduler=onecycle; it is a key of "
+                        "scheduler=step (add scheduler=step)"),
+])
+def test_a_mistyped_key_of_a_search_space_file_gets_the_nearest(key, line):
+    """A key of hydra.sweeper.params written in a config file (hparams_search) that the config lacks
+    said 'no such key model.c7 in the config; fix the name ... or add a new key with +model.c7': no
+    near key, and advice the schema refuses."""
+    from conftest import make_cfg
+
+    with pytest.raises(SweepError) as e:
+        sspace._check_key(key, {}, lambda overrides: make_cfg(*overrides))
+    assert str(e.value).startswith(line) and "+" not in str(e.value), str(e.value)
 
 
 @pytest.mark.slow

@@ -62,7 +62,7 @@ def test_custom_parameters_follow_the_sampled_ones():
 @pytest.mark.parametrize("custom, needle", [
     (lambda cfg, trial: 1 / 0, "ZeroDivisionError"),
     (lambda cfg, trial: ["model.c3=8"], "None or a dict"),
-    (lambda cfg, trial: trial.suggest_int("model.nope", 1, 2) and None, "no such key model.nope"),
+    (lambda cfg, trial: trial.suggest_int("model.nope", 1, 2) and None, "model.nope: no such key"),
     (lambda cfg, trial: {"model.c3": 8}, "model.c3, which the sweep fixes"),
 ])
 def test_custom_space_errors_are_one_line(custom, needle):

@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable
 
 from hydra.core.override_parser.types import Glob
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
+from mnist_sweep.config.options import nearest_option
 from mnist_sweep.errors import SweepError, one_line
 
 Compose = Callable[[list[str]], DictConfig]
@@ -71,8 +72,11 @@ def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], glo
         for option in dist.choices:
             try:
                 cfg = compose([f"{name}={option}"])
-            except HydraException:
-                raise SweepError(f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name}'") from None
+            except MissingConfigException as e:
+                raise SweepError(_not_an_option(name, str(option), dist, e.options or [])) from None
+            except HydraException as e:
+                raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} does not compose: "
+                                 f"{not_composed(e, [f'{name}={option}'])}") from None
             if _sweeper(cfg) != sweeper:  # hparams_search=pareto: another search, not another candidate
                 raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} sets hydra.sweeper (a search's space, "
                                  f"direction and study: one per sweep, not per candidate); run one sweep per option, "
@@ -83,6 +87,28 @@ def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], glo
                 clashes[str(option)] = e
         if clashes:
             raise SweepError(_clash_line(name, dist, clashes, fixed_groups, globs.get(name)))
+
+
+def _not_an_option(name: str, option: str, dist: CategoricalDistribution, options: list[str]) -> str:
+    """The line for a swept option its group lacks: the nearest option, and the choice with it."""
+    options = sorted(options)
+    near = nearest_option(option, options)
+    fixed = list(dict.fromkeys(near if str(c) == option else str(c) for c in dist.choices))
+    fix = (f"did you mean {near}? e.g. {name}=" + (f"choice({','.join(fixed)})" if len(fixed) > 1 else fixed[0])
+           + f" (options: {', '.join(options)})"
+           if near else f"pick among {', '.join(options)}, e.g. {name}=choice({','.join(options[:2])})")
+    return f"hydra.sweeper.params.{name}: '{option}' is not an option of config group '{name.lstrip('+')}'; {fix}"
+
+
+def not_an_experiment(item: str, e: BaseException) -> str:
+    """The line for ``hydra.sweeper.enqueue`` naming an experiment that does not compose: a name the
+    group lacks (the nearest one named), else why it does not compose."""
+    if isinstance(e, MissingConfigException) and e.options is not None:
+        options = sorted(e.options)
+        near = nearest_option(item, options)
+        return (f"hydra.sweeper.enqueue: no experiment '{item}' (conf/experiment/{item}.yaml); "
+                + (f"did you mean {near}? " if near else "") + f"(experiments: {', '.join(options)})")
+    return f"hydra.sweeper.enqueue: experiment '{item}' does not compose: {not_composed(e, [f'+experiment={item}'])}"
 
 
 def _sweeper(cfg: DictConfig) -> object:

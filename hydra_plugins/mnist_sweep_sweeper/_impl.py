@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _liveness, _resume, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _groups, _liveness, _resume, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -30,6 +30,7 @@ from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, worker_count
 from mnist_sweep import results
+from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
@@ -254,8 +255,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if isinstance(item, str):
             try:
                 cfg = self._compose([f"+experiment={item}"])
-            except Exception:  # noqa: BLE001 - Hydra's many composition errors
-                raise SweepError(f"hydra.sweeper.enqueue: no experiment '{item}' (conf/experiment/{item}.yaml)") from None
+            except Exception as e:  # noqa: BLE001 - Hydra's many composition errors
+                raise SweepError(_groups.not_an_experiment(item, e)) from None
             params = _space.values_for(cfg, space)
             for key in _space.nulls_for(cfg, space):  # null is no override: find the value that runs the same
                 if (value := self._stand_in(item, cfg, key, space.values[key])) is not None:
@@ -265,7 +266,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             params = dict(OmegaConf.to_container(item, resolve=True) if isinstance(item, DictConfig) else item)
             unknown = [k for k in params if k not in space.distributions]
             if unknown:
-                raise SweepError(f"hydra.sweeper.enqueue: {', '.join(unknown)} not searched; use keys of hydra.sweeper.params")
+                near = nearest_option(unknown[0], list(space.distributions))
+                raise SweepError(f"hydra.sweeper.enqueue: {', '.join(unknown)} not searched; " + (f"did you mean {near}? " if near
+                                 else "") + f"use keys of hydra.sweeper.params ({', '.join(space.distributions)})")
             return _space.check_queued(params, space, "queued")
         raise SweepError(f"hydra.sweeper.enqueue: expected parameter dicts or experiment names, got {item!r}")
 

@@ -31,6 +31,7 @@ from optuna.distributions import (
 from hydra_plugins.mnist_sweep_sweeper import _groups, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
+from mnist_sweep.config.keys import unknown_key
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -178,10 +179,11 @@ def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose,
     for opts in _options_of(name, groups):
         if OmegaConf.select(compose(opts), name, default=_ABSENT) is not _ABSENT:
             return
-    raise SweepError(
-        f"{where or f'hydra.sweeper.params.{name}'}: no such key {name} in the config; fix the name "
-        f"(see `python -m mnist_sweep.train --cfg job`) or add a new key with '+{name}'"
-    )
+    base = compose([])  # which option of its group the key is missing from (scheduler.gamma: onecycle's)
+    chosen = {s: OmegaConf.select(base, f"{s}.name", default=None) for s in ("model", "optimizer", "scheduler")}
+    line = unknown_key(name, chosen, value="...")  # "model.c7: no such key; did you mean model.c6?"
+    raise SweepError(f"{where}: {line}" if where else f"hydra.sweeper.params.{name}: {line.split(': ', 1)[1]}"
+                     " (`python -m mnist_sweep.train --cfg job` lists the keys)")
 
 
 def suggest(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> list[str]:

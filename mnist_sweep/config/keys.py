@@ -38,6 +38,21 @@ def all_keys() -> list[str]:
     return sorted(keys)
 
 
+@functools.cache
+def hydra_keys() -> list[str]:
+    """Hydra's own keys (HydraConf: hydra.run.dir, ...) and every sampler's and pruner's
+    (hydra.sweeper.sampler.seed): the nearest to a mistyped ``hydra.*`` key."""
+    from hydra.conf import HydraConf
+
+    from mnist_sweep.config import sweeper
+
+    keys = {k for k, _, _ in schema_fields(HydraConf, "hydra")}
+    for name, conf in vars(sweeper).items():
+        if is_dataclass(conf) and name.endswith(("SamplerConf", "PrunerConf")):
+            keys |= {k for k, _, _ in schema_fields(conf, f"hydra.sweeper.{'sampler' if 'Sampler' in name else 'pruner'}")}
+    return sorted(keys)
+
+
 def _flat(node: Any, path: str) -> Iterator[str]:
     if isinstance(node, Mapping):
         for k, v in node.items():
@@ -96,7 +111,8 @@ def did_you_mean(key: str, choices: Mapping[str, Any] | None = None, n: int = 3)
     ``choices`` (group -> selected option; None: not known), else the nearest held only by another
     option, saying which; never ``key`` itself. '' when nothing is near."""
     key = key.lstrip("+~")
-    candidates = [k for k in _valid_keys(choices) + list(GROUPS) if k != key]
+    hydra = hydra_keys() if key.startswith("hydra.") else []
+    candidates = [k for k in dict.fromkeys(_valid_keys(choices) + hydra + list(GROUPS)) if k != key]
     section, _, leaf = key.rpartition(".")
     same_section = {k.rpartition(".")[2]: k for k in candidates if k.rpartition(".")[0] == section}
     near = [same_section[m] for m in difflib.get_close_matches(leaf, list(same_section), n=n, cutoff=_cutoff(leaf))]
@@ -130,6 +146,6 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bo
         near = difflib.get_close_matches(section, list(SCHEMAS), n=1, cutoff=0.6)
         hint = hint or (f"; did you mean {near[0]}?" if near else "")
         hint = f"; {section} is no section of the config (its sections: {', '.join(SCHEMAS)}){hint}"
-    if section in SCHEMAS or not add_hint:  # a schema section refuses +key too: no advice to add one
+    if section in SCHEMAS or section == "hydra" or not add_hint:  # a schema (Hydra's too) refuses +key: no advice to add one
         return f"{key}: no such key{hint}"
     return f"{key}: no such key{hint} (a key of your own needs +{key}={value})"

@@ -16,7 +16,7 @@ from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
 # OmegaConf's words for a value of the wrong kind (or a null where none is allowed)
 _REFUSALS = ("could not be converted", "is not a valid bool", "is not Optional", "is not a ListConfig",
-             "Cannot convert")
+             "Cannot convert", "Invalid type assigned")
 _KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
@@ -58,6 +58,8 @@ def type_fix(full_key: str, msg: str) -> str:
     its kind, and a default of the key as an example where a schema has one."""
     if not any(r in msg for r in _REFUSALS):
         return ""
+    if (whole := re.sub(r"\[\d+\]$", "", full_key)) != full_key:  # an item of a list: how to write the list
+        return type_fix(whole, msg)
     section = "hydra.sweeper" if full_key.startswith("hydra.sweeper.") else full_key.split(".", 1)[0]
     schemas = [MnistOptunaSweeperConf] if section == "hydra.sweeper" else SCHEMAS.get(section, {}).values()
     kind, examples = None, []
@@ -66,7 +68,8 @@ def type_fix(full_key: str, msg: str) -> str:
             if key == full_key:
                 kind = kind or _kind(get_type_hints(owner)[f.name])
                 default = f.default_factory() if f.default_factory is not MISSING else f.default
-                examples += [e for e in [_example(default)] if e]
+                rng = f.metadata.get("range")  # its own example where the default makes none (pool_after: [])
+                examples += [e for e in [_example(default), _example(getattr(rng, "example", None))] if e]
             elif key.startswith(full_key + ".") and kind is None:  # a nested section set to null: data.augment
                 default = f.default_factory() if f.default_factory is not MISSING else f.default
                 return f"; set its keys instead, e.g. {key}={_example(default)}"

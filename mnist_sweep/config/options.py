@@ -75,12 +75,39 @@ def conditional_key_error(plain: list[str], swept: Mapping[str, list[str]],
     return None
 
 
+def nearest_option(value: str, options: list[str]) -> str | None:
+    """The option ``value`` was probably meant as: the same in another case, else the closest (difflib)."""
+    import difflib
+
+    return next((o for o in options if o.lower() == value.lower()), None) or next(
+        iter(difflib.get_close_matches(value, options, n=1)), None)
+
+
+def option_line(key: str, value: str, options: list[str], where: str) -> str:
+    """The line for ``key=value`` naming no option of its group (``key`` as written: ``+experiment``,
+    ``hydra/sweeper/sampler``): null (an option is needed), a file path (the name), else the
+    nearest option, the options listed; ``where`` says where the options live."""
+    group = key.lstrip("+~")
+    stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
+    example = "none" if value in ("null", "") and "none" in options else options[0] if options else None
+    pick = f"pick one of {', '.join(options)}, e.g. {key}={example}" if options else f"{group} has no options"
+    if value in ("null", ""):
+        return f"{key}={value}: {group} needs one of its options; {pick}"
+    if stem != value and stem in options:
+        return f"{key}={value}: a config group takes an option's name, not a file; use {key}={stem}"
+    if stem != value:
+        return (f"{key}={value}: a config group takes an option's name, not a file; put the file in "
+                f"DIR/{group}/{stem}.yaml and add --config-dir DIR {key}={stem}, or {pick}")
+    near = nearest_option(value, options)
+    return f"{key}={value}: no such option ({where}); " + (
+        f"did you mean {key}={near}? (options: {', '.join(options)})" if near else pick)
+
+
 def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
     """One line for a group given an option that neither conf/ nor a --config-dir (``extra_dirs``)
     has: a typo or another case (``model=cnnn``, ``optimizer=Adam``: the nearest option), a file
     path (``+experiment=conf/experiment/tiny.yaml``: the name), or null (an option is needed).
-    Hydra's own line named no key and no fix."""
-    import difflib
+    Hydra's own line named no key and no fix. (Any other group: ``missing_option_error``.)"""
     from pathlib import Path
 
     if any(a.lstrip("+").split("=", 1)[0] == "hydra.searchpath" for a in plain):
@@ -90,23 +117,37 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
         group = key.lstrip("+~")
         if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        if "/" in group and value == "null":  # hydra/sweeper/pruner=null: Hydra's ValueError names no group
+            return one_line(option_line(key, value, _hydra_options(group, extra_dirs), f"not in group {group}"))
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
-        if value in options:
-            continue
-        stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
-        pick = f"pick one of {', '.join(options)}"
-        if value in ("null", ""):
-            why = f"{group} needs one of its options; {pick}"
-        elif stem != value and stem in options:
-            return one_line(f"{arg}: a config group takes an option's name, not a file; use {key}={stem}")
-        elif stem != value:
-            why = (f"a config group takes an option's name, not a file; put the file in DIR/{group}/{stem}.yaml and "
-                   f"add --config-dir DIR {key}={stem}, or {pick}")
-        else:
-            near = [o for o in options if o.lower() == value.lower()] or difflib.get_close_matches(value, options, n=1)
-            why = f"no such option (no conf/{group}/{value}.yaml); " + (
-                f"did you mean {key}={near[0]}? (options: {', '.join(options)})" if near else pick)
-        return one_line(f"{arg}: {why}")
+        if value not in options:
+            return one_line(option_line(key, value, options, f"no conf/{group}/{value}.yaml"))
     return None
+
+
+def _hydra_options(group: str, extra_dirs: list[str]) -> list[str]:
+    """The options of any config group: on conf/'s search path (Hydra's, a plugin's) and in a --config-dir."""
+    from pathlib import Path
+
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from mnist_sweep import PROJECT_ROOT
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(PROJECT_ROOT / "conf")):
+        found = GlobalHydra.instance().config_loader().get_group_options(group)
+    return sorted({*found, *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
+
+
+def missing_option_error(e: BaseException) -> str | None:
+    """One line for Hydra's "Could not find 'hydra/sweeper/sampler/randomm'" (an option no group of
+    the search path has: Hydra's own groups, a plugin's, a --config-path's), as ``option_error``
+    words it for conf/'s groups: the nearest option; None for another error."""
+    from hydra.errors import MissingConfigException
+
+    if not isinstance(e, MissingConfigException) or e.options is None or "/" not in (e.missing_cfg_file or ""):
+        return None
+    group, _, value = e.missing_cfg_file.rpartition("/")
+    return one_line(option_line(group, value, sorted(e.options), f"not in group {group}"))

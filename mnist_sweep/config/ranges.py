@@ -32,6 +32,8 @@ class Range:
     one_of: tuple[Any, ...] | None = None
     pattern: str | None = None
     text: str = ""  # overrides the generated description
+    less: str = ""  # a sibling key whose value the upper limit is lowered by (train_limit: 60000 - val_size)
+    example: Any = None  # the example a refusal gives where the field's default is none (null)
 
     def ok(self, v: Any) -> bool:
         if self.one_of is not None and not any(v == c and type(v) is type(c) for c in self.one_of):
@@ -82,12 +84,25 @@ class Range:
             words = " and ".join(w for w in (lo, hi) if w)
             words = f"of {words}" if words.startswith("at ") else words
         if not isinstance(example, (int, float)) or isinstance(example, bool) or not self.ok(example):
-            example = self.ge if kind == "a whole number" else None
+            example = self.example if self.example is not None and self.ok(self.example) else \
+                self.ge if kind == "a whole number" else None
         return f"give {kind}{' ' + words if words else ''}" + (f", e.g. {path}={example}" if example is not None else "")
 
     def refusal(self, path: str, value: Any, example: Any = None) -> str:
         """The one line for ``value`` outside this range at ``path``: what is wrong, and how to fix it."""
         return f"{path}: must be {self.describe()}, got {value!r}; {self.how_to(path, value, example)}"
+
+    def within(self, obj: Any, path: str) -> Range:
+        """This range with its limit that depends on a sibling key (``less``) worked out from ``obj``,
+        the dataclass holding both: data.train_limit in [1, 50000] (60000 - data.val_size=10000)."""
+        if not self.less or self.le is None or not isinstance(other := getattr(obj, self.less, None), int):
+            return self
+        limit, sibling = self.le - other, f"{path.rpartition('.')[0]}.{self.less}"
+        lo = self.ge if self.ge is not None else self.gt
+        text = (f"in {'[' if self.ge is not None else '('}{_num(lo)}, {_num(limit)}] ({_num(self.le)} - {sibling}={other})"
+                + (" or null" if "or null" in self.text else ""))
+        example = min(self.example, limit) if isinstance(self.example, int) else None
+        return dataclasses.replace(self, le=limit, less="", text=text, example=example)
 
 
 def _num(v: float) -> str:
@@ -121,6 +136,7 @@ def check_fields(obj: Any, path: str, error: type[Exception] = ConfigError) -> N
         r: Range | None = f.metadata.get("range")
         if r is None or value is None:
             continue
+        r = r.within(obj, f"{path}.{f.name}")
         if not r.ok(value):
             default = f.default if f.default is not dataclasses.MISSING else None
             raise error(r.refusal(f"{path}.{f.name}", value, default))

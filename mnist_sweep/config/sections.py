@@ -29,7 +29,7 @@ class ModelSchema:
     widths: List[int] = key(MISSING, text="a non-empty list of ints >= 1 (at most 10,000,000 parameters in all)")
     kernels: Any = key(3, text="int >= 1, or one per block; the image must stay >= 1x1")
     padding: Any = key(0, text="int in [0, kernel - 1], or one per block")
-    pool_after: Optional[List[int]] = key(factory=list, text="block indices in [0, blocks - 1]")
+    pool_after: Optional[List[int]] = key(factory=list, text="block indices in [0, blocks - 1]", example=(1,))
     dropout: Any = key(0.0, text="float in [0, 1), or one per block")
     block: Any = key("plain", text="plain, separable, se or residual, or one per block (residual: where c_in == c_out "
                                    "and padding is (k-1)/2; a scalar residual applies there, plain elsewhere)")
@@ -115,7 +115,8 @@ class DataSchema:
     root: Optional[str] = key(None, pattern=r"[^\x00]+", text="a directory path (or null)")
     val_size: int = key(10_000, ge=0, le=TRAIN_IMAGES - 2, text="in [0, 59998] (two training images at least)")
     split_seed: int = key(0, ge=0, le=MAX_SEED)
-    train_limit: Optional[int] = key(None, ge=1, le=TRAIN_IMAGES, text="in [1, 60000 - data.val_size] or null")
+    train_limit: Optional[int] = key(None, ge=1, le=TRAIN_IMAGES, less="val_size", example=5000,
+                                     text="in [1, 60000 - data.val_size] or null")
     test_limit: Optional[int] = key(None, ge=1, le=TEST_IMAGES, text=f"in [1, {TEST_IMAGES}] or null")
     # >= 2: BatchNorm cannot train on one sample, and a batch of one would be dropped (zero steps).
     batch_size: int = key(128, ge=2, text=">= 2 (BatchNorm needs two samples) and <= the training images")

@@ -4,6 +4,7 @@ checked, and the model counted against its budget (arithmetically: nothing is al
 Code below the entry points receives Settings, never the raw config."""
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -14,6 +15,7 @@ from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBas
 
 from mnist_sweep.config.keys import did_you_mean, holders, unknown_key
 from mnist_sweep.config.lines import interpolated_from, omegaconf_line, type_fix, unmergeable_fix, unresolved_line
+from mnist_sweep.config.options import missing_option_error
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
@@ -137,7 +139,10 @@ def _structured(schema: type) -> DictConfig:
 
 def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None) -> str | None:
     """One line naming the key for a Hydra composition error caused by a schema type error;
-    ``choices`` (group -> selected option), where known, say which option a key belongs to."""
+    ``choices`` (group -> selected option), where known, say which option a key belongs to; an
+    option no group has (``hydra/sweeper/sampler=randomm``), the nearest one."""
+    if (missing := missing_option_error(e)) is not None:
+        return missing
     cause = e.__cause__ or e.__context__
     full_key = str(getattr(cause, "full_key", None) or "")
     if isinstance(cause, ConfigKeyError) and full_key in SCHEMAS:  # a whole section deleted (~trainer)
@@ -165,7 +170,7 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
     if t.objectives is not None:
         if not t.objectives or any(o not in OBJECTIVES for o in t.objectives):
             raise ConfigError(f"trainer.objectives: expected null or a non-empty list of {', '.join(OBJECTIVES)}, "
-                              f"got {t.objectives!r}")
+                              f"got {t.objectives!r}; e.g. trainer.objectives=[val_acc,params]")
         if dup := next((o for i, o in enumerate(t.objectives) if o in t.objectives[:i]), None):
             raise ConfigError(f"trainer.objectives: {dup} is listed twice; list each objective once, e.g. [val_acc, params]")
         objectives = tuple(t.objectives)
@@ -178,23 +183,21 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
 
 
 def _data(d: DataSchema) -> DataSettings:
-    available = TRAIN_IMAGES - d.val_size
-    if d.train_limit is not None and d.train_limit > available:
-        raise ConfigError(f"data.train_limit: must be in [1, {available}] (60000 - data.val_size) or null, "
-                          f"got {d.train_limit}")
+    available = TRAIN_IMAGES - d.val_size  # data.train_limit is at most this: its range says so (check_fields)
     n_train = d.train_limit or available
     if d.batch_size > n_train:  # the fix names the key that limits the training images
         more = (f"or raise data.train_limit (at most {available})" if d.train_limit is not None and d.train_limit < available
                 else f"or data.val_size ({d.val_size:,} of the {TRAIN_IMAGES:,} training images are held out)")
         raise ConfigError(f"data.batch_size: must be in [2, {n_train}] (the training images), got {d.batch_size}; "
-                          f"lower it, {more}")
+                          f"lower it, {more}; e.g. data.batch_size={min(128, n_train)}")
     a = d.augment
     for name, limit in (("rotate_deg", 180.0), ("translate", 0.5), ("scale", 0.99)):
         value = a.strength * getattr(a, name)
         if value > limit:
+            most = math.floor(limit / getattr(a, name) * 100) / 100  # the strongest this maximum allows
             raise ConfigError(
                 f"data.augment.strength: {a.strength} x data.augment.{name}={getattr(a, name)} = {value:g}, "
-                f"above the sane maximum {limit}; lower the strength"
+                f"above the sane maximum {limit}; lower the strength to at most {most:g}, e.g. data.augment.strength={most:g}"
             )
     return DataSettings(
         root=d.root, val_size=d.val_size, split_seed=d.split_seed, train_limit=d.train_limit, test_limit=d.test_limit,
@@ -208,10 +211,12 @@ def _optimizer(o: OptimizerSchema) -> dict[str, Any]:
     if isinstance(o, SgdSchema):
         kw.update(momentum=float(o.momentum), nesterov=o.nesterov)
         if o.nesterov and o.momentum == 0:
-            raise ConfigError("optimizer.nesterov: needs optimizer.momentum > 0; set a momentum or nesterov=false")
+            raise ConfigError("optimizer.nesterov: needs optimizer.momentum > 0; set a momentum, e.g. "
+                              "optimizer.momentum=0.9, or optimizer.nesterov=false")
     elif isinstance(o, AdamSchema):
         if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
-            raise ConfigError(f"optimizer.betas: expected two numbers in [0, 1), got {list(o.betas)!r}")
+            raise ConfigError(f"optimizer.betas: expected two numbers in [0, 1), got {list(o.betas)!r}; "
+                              "e.g. optimizer.betas=[0.9,0.999]")
         kw["betas"] = tuple(float(b) for b in o.betas)
     return kw
 
@@ -219,7 +224,8 @@ def _optimizer(o: OptimizerSchema) -> dict[str, Any]:
 def _scheduler(s: SchedulerSchema, lr: float) -> dict[str, Any]:
     kw = {f.name: getattr(s, f.name) for f in fields(s) if f.name != "name"}
     if isinstance(s, CosineSchema) and s.eta_min >= lr:
-        raise ConfigError(f"scheduler.eta_min: must be below optimizer.lr={lr} (the peak), got {s.eta_min}")
+        raise ConfigError(f"scheduler.eta_min: must be below optimizer.lr={lr} (the peak), got {s.eta_min}; "
+                          f"e.g. scheduler.eta_min={lr / 100:g} (or raise optimizer.lr)")
     return kw
 
 
@@ -235,9 +241,13 @@ def validate(cfg: Any) -> Settings:
         typed[section] = obj
     ts = _trainer(typed["trainer"])
     ds = _data(typed["data"])
-    if ds.val_size == 0 and ("val" == ts.select_on or "val_acc" in (ts.objectives or ())):
-        raise ConfigError("trainer.select_on: 'val' (or objective val_acc) needs data.val_size > 0; "
-                          "set data.val_size or trainer.select_on=test")
+    if ds.val_size == 0 and "val" == ts.select_on:
+        raise ConfigError("trainer.select_on: 'val' needs data.val_size > 0 (the validation images); "
+                          "set data.val_size, e.g. data.val_size=10000, or select on the test set: trainer.select_on=test")
+    if ds.val_size == 0 and "val_acc" in (ts.objectives or ()):
+        others = [o for o in ts.objectives if o != "val_acc"] or ["test_acc_final"]
+        raise ConfigError("trainer.objectives: val_acc needs data.val_size > 0 (the validation images); set "
+                          f"data.val_size, e.g. data.val_size=10000, or drop it: trainer.objectives=[{','.join(others)}]")
     opt_kw = _optimizer(typed["optimizer"])
     sched_kw = _scheduler(typed["scheduler"], opt_kw["lr"])
     try:

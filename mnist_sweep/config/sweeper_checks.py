@@ -11,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.errors import MnistSweepError, SweepError
@@ -86,16 +87,36 @@ def check_callable(name: str, path: Any) -> None:
 DIRECTIONS = ("minimize", "maximize")
 
 
+def _name(v: Any) -> Any:
+    return v.name if isinstance(v, Enum) else v  # the stock config's Direction enum
+
+
+def _direction(v: Any) -> str:
+    """The direction ``v`` was probably meant as (max, MAXIMIZE, maximise -> maximize); Optuna takes only
+    minimize and maximize, so no alias is accepted, only suggested."""
+    import difflib
+
+    if _name(v) in DIRECTIONS:
+        return _name(v)
+    text = str(_name(v)).strip().lower()
+    return next((d for d in DIRECTIONS if text and d.startswith(text[:3])), None) or next(
+        iter(difflib.get_close_matches(text, DIRECTIONS, n=1, cutoff=0.4)), "maximize")
+
+
 def check_direction(value: Any) -> None:
-    """``direction``: minimize or maximize, or a non-empty list of them (one per objective)."""
+    """``direction``: minimize or maximize, or a non-empty list of them (one per objective); a
+    refusal shows the value meant (direction=max: e.g. hydra.sweeper.direction=maximize)."""
     values = list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
     for v in values:
-        name = v.name if isinstance(v, Enum) else v  # the stock config's Direction enum
-        if not isinstance(name, str) or name not in DIRECTIONS:
+        if not isinstance(_name(v), str) or _name(v) not in DIRECTIONS:
+            fixed = [_direction(w) for w in values]
+            example = fixed[0] if value is v else f"[{','.join(fixed)}]"
             raise SweepError(f"{P}.direction: must be minimize or maximize (or a list of them, one per objective), "
-                             f"got {OmegaConf.to_container(value) if OmegaConf.is_config(value) else value!r}")
+                             f"got {OmegaConf.to_container(value) if OmegaConf.is_config(value) else value!r}; "
+                             f"e.g. {P}.direction={example}")
     if not values:
-        raise SweepError(f"{P}.direction: an empty list; give minimize or maximize")
+        raise SweepError(f"{P}.direction: an empty list; give minimize or maximize, e.g. {P}.direction=maximize "
+                         f"(several objectives: {P}.direction=[maximize,minimize])")
 
 
 def check_storage(url: Any) -> None:
@@ -123,6 +144,12 @@ def check_sweeper(cfg: Any) -> None:
     storage password; raises SweepError naming ``hydra.sweeper.<key>``."""
     node = _node(cfg)
     raw = OmegaConf.to_container(node, resolve=False)
+    if unknown := sorted(set(raw) - set(MnistOptunaSweeperConf.__dataclass_fields__)):  # +hydra.sweeper.KEY
+        from mnist_sweep.config.keys import did_you_mean
+
+        near = did_you_mean(f"{P}.{unknown[0]}").removeprefix("; ")
+        raise SweepError(f"{P}.{unknown[0]}: not a key of hydra/sweeper=mnist_optuna; drop +{P}.{unknown[0]}"
+                         + (f" ({near})" if near else " (`python -m mnist_sweep.train --cfg hydra -p hydra.sweeper` lists them)"))
     check_no_clear_password(raw.get("storage"))
     try:
         check_storage(node.get("storage"))
@@ -147,9 +174,12 @@ def check_sweeper(cfg: Any) -> None:
         check_callable(name, node.get(name))
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
     if grace is not None and beat is None:
-        raise SweepError(f"{P}.grace_period: needs {P}.heartbeat_interval (null: heartbeats are off)")
+        pair = f"{P}.heartbeat_interval={max(1, grace // 4)}" + (f" {P}.grace_period=4" if grace < 2 else "")
+        raise SweepError(f"{P}.grace_period: needs {P}.heartbeat_interval (null: heartbeats are off); set it below "
+                         f"the grace period, e.g. {pair}, or {P}.grace_period=null")
     if grace is not None and grace <= beat:
-        raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}")
+        raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}; "
+                         f"e.g. {P}.grace_period={beat * 4} (a few missed heartbeats)")
     if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
         check_sweep_dir(cfg)
 
@@ -174,8 +204,10 @@ def check_groups(node: DictConfig) -> None:
         if (value is None and name == "pruner") or (isinstance(value, DictConfig) and "_target_" in value):
             continue
         names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
+        pick = nearest_option(str(value), names) or ("none" if value in ("null", "", "off") and "none" in names else names[0])
         raise SweepError(f"{P}.{name}: got {value!r}, not a {name} config; choose one with "
-                         f"hydra/sweeper/{name}=NAME (slashes, not dots), NAME one of {', '.join(names)}")
+                         f"hydra/sweeper/{name}=NAME (slashes, not dots), NAME one of {', '.join(names)}, "
+                         f"e.g. hydra/sweeper/{name}={pick}")
 
 
 def check_repeats(node: Any) -> None:
@@ -183,11 +215,14 @@ def check_repeats(node: Any) -> None:
     if node is None:
         return
     if not hasattr(node, "get"):
-        raise SweepError(f"{P}.repeats: expected {{seeds: N, top_k: K}}, got {node!r}")
+        raise SweepError(f"{P}.repeats: expected {{seeds: N, top_k: K}}, got {node!r}; set its keys, "
+                         f"e.g. {P}.repeats.seeds=3 {P}.repeats.top_k=5")
     for name in node:
         r = range_of(RepeatsConf, str(name))
         if name not in RepeatsConf.__dataclass_fields__:
-            raise SweepError(f"{P}.repeats.{name}: not a key; use {P}.repeats.seeds, {P}.repeats.top_k and {P}.repeats.race")
+            near = nearest_option(str(name), list(RepeatsConf.__dataclass_fields__))
+            raise SweepError(f"{P}.repeats.{name}: not a key; " + (f"did you mean {P}.repeats.{near}? " if near else "")
+                             + f"use {P}.repeats.seeds, {P}.repeats.top_k and {P}.repeats.race")
         value = node.get(name)
         if r is not None and (isinstance(value, bool) or not r.ok(value)):
             raise SweepError(r.refusal(f"{P}.repeats.{name}", value, _default(RepeatsConf, str(name))))

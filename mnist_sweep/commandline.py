@@ -139,17 +139,17 @@ PATH_KINDS = {  # what each kind of path flag needs (and how to write it), said 
 
 CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "leaderboard": {"paths": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+")),
-                    "top": Flag(Range(ge=1, le=1_000_000)), "out": Flag(path="out-csv")},
+                    "top": Flag(Range(ge=1, le=1_000_000, example=10)), "out": Flag(path="out-csv")},
     "report": {"path": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+"))},
     "reproduce": {"path": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)),
                   "trial": Flag(Range(ge=0, le=10**9)), "out": Flag(path="out-dir")},
-    "confirm": {"leaderboard": Flag(path="in"), "top": Flag(Range(ge=1, le=1000)), "seeds": Flag(Range(ge=1, le=100)),
+    "confirm": {"leaderboard": Flag(path="in"), "top": Flag(Range(ge=1, le=1000, example=5)), "seeds": Flag(Range(ge=1, le=100, example=5)),
                 "parallel": Flag(Range(ge=1, le=64)), "out": Flag(path="out-dir"),
                 "experiment": Flag(Range(pattern=r"[A-Za-z0-9_\-]+", text="a name from conf/experiment/")),
                 "override": Flag(Range(pattern=r"[^\x00=]+=[^\x00]*", text="KEY=VALUE"))},
     "data": {"root": Flag(path="in"), "action": Flag(Range(one_of=("fetch", "verify")))},
     "dashboard": {"target": Flag(Range(pattern=r"[^\x00]+", text="a sweep dir or a storage URL")),
-                  "port": Flag(Range(ge=1, le=65535))},
+                  "port": Flag(Range(ge=1, le=65535, example=8080))},
     "export": {"source": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)), "trial": Flag(Range(ge=0, le=10**9)),
                "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name")),  # export.check_out: the suffix, a fix
                "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"))},
@@ -186,7 +186,11 @@ def check_cli(prog: str, args: Any) -> str | None:
 
 def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     if flag.range is not None and not flag.range.ok(v):
-        return f"must be {flag.range.describe()}, got {v!r}"
+        if flag.range.pattern is not None or flag.range.one_of is not None:  # its text says what to give
+            return f"must be {flag.range.describe()}, got {v!r}"
+        name = _flag_name(dest)  # how_to's 'e.g. KEY=VALUE', written as this flag is given on a command line
+        fix = flag.range.how_to("\0", v).replace("\0=", f"{name} " if name.startswith("-") else "")
+        return f"must be {flag.range.describe()}, got {v!r}; {fix}"
     if not flag.path:
         return None
     if not isinstance(v, str) or not v.strip() or "\x00" in v:

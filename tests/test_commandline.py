@@ -92,6 +92,23 @@ def test_predicts_usage_error_ends_pointing_at_help(tiny_sweep, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+OUT_OF_RANGE = [  # (entry point, flag, value, the line): a number outside its range names a valid one to give
+    ("leaderboard", "top", 0, "--top: must be in [1, 1,000,000], got 0; give a whole number from 1 to 1,000,000, e.g. --top 10"),
+    ("confirm", "seeds", 0, "--seeds: must be in [1, 100], got 0; give a whole number from 1 to 100, e.g. --seeds 5"),
+    ("dashboard", "port", 70000, "--port: must be in [1, 65535], got 70000; give a whole number from 1 to 65535, "
+                                 "e.g. --port 8080"),
+    ("reproduce", "trial", -1, "--trial: must be in [0, 1,000,000,000], got -1; give a whole number from 0 to "
+                               "1,000,000,000, e.g. --trial 0"),
+    ("confirm", "experiment", "a b", "--experiment: must be a name from conf/experiment/, got 'a b'"),  # its text says it
+]
+
+
+@pytest.mark.parametrize("prog, dest, value, line", OUT_OF_RANGE, ids=[f"{p} {d}={v}" for p, d, v, _ in OUT_OF_RANGE])
+def test_a_flag_out_of_its_range_says_what_to_give(prog, dest, value, line):
+    """--top 0 said 'must be in [1, 1,000,000], got 0' and no value to give instead."""
+    assert check_cli(f"python -m mnist_sweep.{prog}", SimpleNamespace(**{dest: value})) == line
+
+
 EMPTY_PATHS = [  # (argv, what the line says to give): each kind of path flag given ""
     (["mnist_sweep.leaderboard", ".", "--storage", ""], "--storage: expected a storage URL, got ''; e.g. sqlite:///"),
     (["mnist_sweep.report", ".", "--storage", ""], "--storage: expected a storage URL, got ''; e.g. sqlite:///"),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep.storage import JOURNAL_SCHEME, sqlite_path
+from mnist_sweep.storage import JOURNAL_SCHEME, file_url, sqlite_path
 
 
 def note(text: str) -> None:
@@ -135,5 +135,4 @@ def local_storage(url: str, sweep_dir: Path, source: str) -> str:
         return url  # a storage outside any sweep dir, still there: the one the sweep used
     why = "is gone" if not path.exists() else "is another sweep dir's (this one was copied from it)"
     note(f"{source}: records the storage {path}, which {why}; reading {here}, the one in the dir given")
-    scheme = JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///"
-    return f"{scheme}{here}"
+    return file_url(JOURNAL_SCHEME if url.startswith(JOURNAL_SCHEME) else "sqlite:///", here)

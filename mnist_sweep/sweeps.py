@@ -119,7 +119,7 @@ def find_storage(sweep_dir: Path, give: str = "give --storage URL --study NAME")
         return _from_env(local_storage(found[0], sweep_dir, found[2])), found[1], found[2]
     for name, scheme in (("optuna.db", "sqlite:///"), ("journal.log", JOURNAL_SCHEME)):
         if (sweep_dir / name).is_file():
-            return f"{scheme}{(sweep_dir / name).resolve()}", None, str(sweep_dir / name)
+            return file_url(scheme, (sweep_dir / name).resolve()), None, str(sweep_dir / name)
     return None
 
 

@@ -126,6 +126,19 @@ def test_a_copied_sweep_reads_its_own_storage_not_the_originals(tmp_path):
     assert sweeps.find_storage(orig)[0] == f"sqlite:///{orig / 'optuna.db'}"  # the original: its own, no note
 
 
+def test_a_copy_in_a_dir_named_with_a_percent_sign_reads_its_own_storage(tmp_path):
+    """cp -r a 'b 100%': the copy's storage URL was written with the path as it is, so SQLAlchemy
+    (which decodes %-escapes) and the read-only check looked for another file; it is escaped now."""
+    orig = make_sweep(tmp_path / "a")
+    copy = tmp_path / "b 100%20"
+    shutil.copytree(orig, copy)
+    url, name, _ = sweeps.find_storage(copy)
+    assert (url, name) == (f"sqlite:///{tmp_path}/b 100%2520/optuna.db", "s")
+    assert len(optuna.load_study(study_name=name, storage=url).trials) == 2
+    (copy / "storage.json").unlink()  # no record: the dir's own optuna.db, escaped the same way
+    assert sweeps.find_storage(copy)[0] == url
+
+
 def test_a_storage_outside_the_sweep_dir_is_read_where_it_is(tmp_path):
     """A sweep whose storage sits outside it (a shared db/optuna.db) keeps it, whatever its dir holds."""
     (tmp_path / "db").mkdir()

@@ -10,6 +10,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.keys import schema_fields
+from mnist_sweep.config.ranges import KINDS
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 
@@ -17,7 +18,6 @@ _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
 # OmegaConf's words for a value of the wrong kind (or a null where none is allowed)
 _REFUSALS = ("could not be converted", "is not a valid bool", "is not Optional", "is not a ListConfig",
              "Cannot convert", "Invalid type assigned")
-_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
 def omegaconf_line(e: Exception, prefix: str = "") -> str:
@@ -37,9 +37,9 @@ def _kind(tp: Any) -> str | None:
         kind = _kind(args[0])
         return kind and f"{kind} or null"
     if get_origin(tp) is list:
-        inner = _KINDS.get(args[0]) if args else None
+        inner = KINDS.get(args[0]) if args else None
         return "a list" + (f" of {inner.split(' ', 1)[1]}s" if inner and inner != "true or false" else "")
-    return _KINDS.get(tp)
+    return KINDS.get(tp)
 
 
 def _example(value: Any) -> str | None:

@@ -21,6 +21,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 DEVICE_PATTERN = r"auto|cpu|cuda(:\d{1,3})?"
 
 
+KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}  # a type, in a refusal's words
+
+
 @dataclass(frozen=True)
 class Range:
     """A field's valid values; ``None`` is valid where the field is Optional."""

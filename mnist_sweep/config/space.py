@@ -11,7 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_sweep.config.ranges import Range, range_of
+from mnist_sweep.config.ranges import KINDS, Range, range_of
 from mnist_sweep.config.sections import SCHEMAS, schema_for
 from mnist_sweep.errors import ConfigError, ModelConfigError, SweepError
 from mnist_sweep.spec import spec_from_config
@@ -78,7 +78,7 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
             if v is None and optional:
                 continue
             if not _fits(v, tp):
-                raise SweepError(f"{where}: choice value {v!r} is not {_KINDS[tp]} (the type of {key}); "
+                raise SweepError(f"{where}: choice value {v!r} is not {KINDS[tp]} (the type of {key}); "
                                  f"e.g. {_fixed(key, dist, tp, rng, cfg)}")
     else:
         return
@@ -146,9 +146,6 @@ def _inside(lo: float, hi: float, rng: Range, whole: bool) -> tuple[float, float
     if rng.lt is not None and new_hi >= rng.lt:
         new_hi = rng.lt - 1 if whole else rng.lt - (rng.lt - new_lo) / 100
     return new_lo, new_hi
-
-
-_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
 def _written(v: Any) -> str:

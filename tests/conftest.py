@@ -309,6 +309,12 @@ SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", 
          "scheduler.pct_start=interval(0.2,0.3)"]
 
 
+# Every test sweep draws at random (TPE's seeded start-up draws): past its start-up TPE models the
+# trials' accuracies, which differ between CPU kinds (Xeon, EPYC), so which config it drew next, and
+# whether a test saw every config, depended on the machine.
+STARTUP = 10_000
+
+
 def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "none", sqlite: bool = True,
                report: bool = False) -> list[str]:
     """A tiny one-worker sweep; no pruning unless asked, so every trial runs its epochs; no report
@@ -320,7 +326,7 @@ def sweep_args(tmp_path, study: str, n_trials: int, *extra: str, pruner: str = "
         "mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", *storage,
         f"hydra.sweeper.study_name={study}", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.workers=1",
         f"hydra/sweeper/pruner={pruner}",
-        "hydra.sweeper.sampler.n_startup_trials=2",
+        f"hydra.sweeper.sampler.n_startup_trials={STARTUP}",
         "hydra.sweeper.params=null", *TINY, *extra,
     ]
 
@@ -380,7 +386,7 @@ def tiny_sweep(tmp_path_factory) -> TinySweep:
     args = ["mnist_sweep.train", "-m", f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.storage=sqlite:///db/optuna.db",
             "hydra.sweeper.study_name=tiny", f"hydra.sweeper.n_trials={TINY_SWEEP_TRIALS}", "hydra.sweeper.workers=1",
             "hydra.sweeper.on_sweep_end=null",  # no report at the end: the report tests run `report` themselves
-            "hydra/sweeper/pruner=none", "hydra.sweeper.sampler.n_startup_trials=2", "hydra.sweeper.params=null",
+            "hydra/sweeper/pruner=none", f"hydra.sweeper.sampler.n_startup_trials={STARTUP}", "hydra.sweeper.params=null",
             *TINY_SWEEP_TRAIN, *TINY_SWEEP_SPACE]
     proc = run(args, cwd=cwd, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,8 +1,10 @@
 """The sweeper plugin's own concerns: samplers, seeds, duplicates, warm start, storages, upgrade."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import optuna
@@ -384,6 +386,18 @@ def test_a_complete_study_resumed_starts_no_worker_and_keeps_a_fresh_report(tmp_
     assert run(args, cwd=tmp_path).returncode == 0 and report.exists()  # a missing report is written
 
 
+def wait_for_the_helper(study: optuna.Study, sweep_dir: Path) -> None:
+    """on_trial_end of the two-worker test: the first worker waits (up to 2 min) until the helper
+    has claimed a trial, so that both train on any CPU (an idle fast one could finish all 5 trials
+    during the helper's imports); then the leaderboard, as the default hook writes it."""
+    from mnist_sweep.leaderboard import write_for_sweep
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and all(t.user_attrs.get("pid") in (None, os.getpid()) for t in study.trials):
+        time.sleep(0.2)
+    write_for_sweep(study, sweep_dir)
+
+
 @pytest.mark.slow
 def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(tmp_path):
     """A two-worker sweep on journal storage: both processes train, and the console shows one
@@ -392,7 +406,9 @@ def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(
     args = [a for a in sweep_args(tmp_path, "quiet", 5, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
             if not a.startswith(("hydra.sweeper.storage", "hydra.sweeper.workers"))]
     # process=True: in this warm process the sweep would finish every trial before its helper imports torch
-    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2"], cwd=tmp_path, process=True)
+    hook = f"hydra.sweeper.on_trial_end={__name__}.wait_for_the_helper"
+    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2", hook], cwd=tmp_path,
+               process=True, env={"PYTHONPATH": str(Path(__file__).parent)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     from mnist_sweep.storage import open_storage
 

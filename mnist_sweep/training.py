@@ -101,7 +101,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
              memory_format: torch.memory_format = torch.contiguous_format,
              cast: Callable[[], AbstractContextManager] = nullcontext) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image cross-entropy and correctness of ``model`` on normalized images ``x``, in one pass
-    (val and test are one tensor: ``split_metrics`` cuts them apart)."""
+    of ``batch_size`` batches."""
     model.eval()
     losses = torch.empty(len(y), device=x.device)
     correct = torch.empty(len(y), device=x.device, dtype=torch.bool)
@@ -167,9 +167,7 @@ class Setup:
     device: torch.device
     fmt: torch.memory_format
     precision: str  # fp32 | bf16: what trainer.precision resolved to on this machine
-    x_eval: torch.Tensor  # validation images, then test images: one evaluation pass
-    y_eval: torch.Tensor
-    n_val: int
+    evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # "val" and "test": images and labels, each its own batches
 
     @property
     def deployed(self) -> torch.nn.Module:
@@ -215,11 +213,9 @@ def setup(st: Settings, slot: int) -> Setup:
                                  translate=ds.translate, scale=ds.scale, memory_format=fmt)
     stepper = make_scheduler(make_optimizer(model.parameters(), st.optimizer), st.scheduler, ts.max_epochs, len(batches))
     stepper.ema, stepper.ema_of = make_ema(model, ts.ema_decay), model
-    x_val = data.x_val if data.x_val is not None else data.x_test[:0]
-    y_val = data.y_val if data.y_val is not None else data.y_test[:0]
+    val = (data.x_val, data.y_val) if data.y_val is not None else (data.x_test[:0], data.y_test[:0])
     precision = mprecision.resolve(ts.precision, device, _workload(st, model, data, fmt))  # auto: on copies
-    return Setup(model, batches, stepper, device, fmt, precision,
-                 torch.cat([x_val, data.x_test]), torch.cat([y_val, data.y_test]), len(y_val))
+    return Setup(model, batches, stepper, device, fmt, precision, {"val": val, "test": (data.x_test, data.y_test)})
 
 
 def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
@@ -229,19 +225,25 @@ def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
     train_loss, train_acc, ips = train_epoch(s.model, s.stepper, s.batches, st.trainer.label_smoothing, bar, s.cast)
     train_s = time.perf_counter() - t0
     with_test = st.trainer.test_every_epoch or epoch == st.trainer.max_epochs
-    n_eval = len(s.y_eval) if with_test else s.n_val
-    losses, correct = evaluate(s.deployed, s.x_eval[:n_eval], s.y_eval[:n_eval], st.data.eval_batch_size, s.fmt)
-    m = split_metrics(losses, correct, {"val": (0, s.n_val), "test": (s.n_val, n_eval)})
+    test = eval_part(s, st, "test") if with_test else {"test_loss": math.nan, "test_acc": math.nan}
+    m = {**eval_part(s, st, "val"), **test}
     return dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, **m,
                 epoch_s=time.perf_counter() - t0, train_s=train_s, images_per_s=ips)
 
 
 def final_test(s: Setup, st: Settings, row: dict[str, Any]) -> dict[str, float]:
     """The test metrics of the epoch a run stops at, evaluated now if that epoch skipped them."""
-    if not math.isnan(row["test_acc"]) or len(s.y_eval) == s.n_val:
+    if not math.isnan(row["test_acc"]) or not len(s.evals["test"][1]):
         return {}
-    losses, correct = evaluate(s.deployed, s.x_eval[s.n_val:], s.y_eval[s.n_val:], st.data.eval_batch_size, s.fmt)
-    return split_metrics(losses, correct, {"test": (0, len(losses))})
+    return eval_part(s, st, "test")
+
+
+def eval_part(s: Setup, st: Settings, name: str) -> dict[str, float]:
+    """``{name}_loss`` and ``{name}_acc`` of the val or the test images, each part batched from its
+    own first image: ``predict --test`` batches the test images as training did, on any CPU."""
+    x, y = s.evals[name]
+    losses, correct = evaluate(s.deployed, x, y, st.data.eval_batch_size, s.fmt)
+    return split_metrics(losses, correct, {name: (0, len(y))})
 
 
 def _acc(v: float) -> str:
@@ -256,7 +258,7 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
     ts, out_dir = st.trainer, Path(out_dir)
     s = setup(st, slot)
     log.info("training %s params on %d images (val %d, test %d) for %s on %s (%s)", f"{st.n_params:,}",
-             len(s.batches.y), s.n_val, len(s.y_eval) - s.n_val, plural(ts.max_epochs, 'epoch'), s.device, s.precision)
+             len(s.batches.y), len(s.evals["val"][1]), len(s.evals["test"][1]), plural(ts.max_epochs, 'epoch'), s.device, s.precision)
     info = results.RunInfo(select_on=ts.select_on, target_acc=ts.target_acc, n_params=st.n_params, seed=ts.seed,
                            device=str(s.device), threads=ts.threads, precision=s.precision,
                            test_every_epoch=ts.test_every_epoch)

@@ -194,3 +194,18 @@ def test_a_run_that_diverges_after_an_epoch_keeps_it_and_says_why_in_its_log(tmp
     assert proc.returncode == 2
     assert line.removeprefix("error: ") in (run / "train.log").read_text()
     assert len(pd.read_csv(run / "metrics.csv")) == 1 and not (run / "result.json").exists()
+
+
+def test_the_test_images_are_batched_from_their_first_image_as_predict_batches_them(cfg, tmp_path, monkeypatch):
+    """Val and test were one tensor cut into eval batches, so a batch held val and test images
+    together, and ``predict --test`` (test images alone) matched the recorded accuracy only where
+    a CPU's kernels give each image the same logits in any batch. Now each part has its own."""
+    from mnist_sweep import checkpoint, training
+
+    seen: list[tuple[torch.Tensor, int]] = []
+    real = training.evaluate
+    monkeypatch.setattr(training, "evaluate", lambda m, x, y, bs, *a: seen.append((x, bs)) or real(m, x, y, bs, *a))
+    c = cfg(*TINY, "data.eval_batch_size=100")  # 256 val images: a batch of 100 would straddle val and test
+    train(c, tmp_path)
+    x_test = checkpoint.test_set(c)[0]
+    assert any(bs == 100 and torch.equal(x, x_test) for x, bs in seen)

@@ -175,3 +175,30 @@ def test_a_mistyped_option_of_a_group_of_another_config_dir_is_named_with_the_ne
     shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf")
     line = check_command_line(["--config-path", str(tmp_path / "conf"), "model=cnnn", *TINY]).error
     assert line == "model=cnnn: no such option (not in group model); did you mean model=cnn? (options: cnn, eva8_seed)", line
+
+
+def test_a_mistyped_option_in_a_config_files_defaults_list_names_the_file(tmp_path):
+    """Hydra names the config whose default an ``override /model: nett`` replaces ("In 'config': ..."),
+    so the line named the option but not the file with the typo; a command line's typo names none."""
+    import shutil
+
+    from conftest import PROJECT_ROOT
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\ndefaults:\n  - override /model: cnnn\n")
+    proc = run_inproc(["mnist_sweep.train", "--config-dir", str(tmp_path), "+experiment=mine", *TINY,
+                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert proc.returncode == 2 and not (tmp_path / "run").exists()
+    assert_one_line_error(proc, "experiment/mine.yaml, defaults list: model=cnnn: no such option (not in group model); "
+                                "did you mean model=cnn? (options: cnn, eva8_seed)")
+    conf = shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf")
+    tiny = conf / "experiment" / "tiny.yaml"
+    tiny.write_text(tiny.read_text().replace("override /scheduler: onecycle", "override /scheduler: onecyle"))
+    line = check_command_line(["--config-path", str(conf), "+experiment=tiny", *TINY]).error
+    assert line.startswith("experiment/tiny.yaml, defaults list: scheduler=onecyle: no such option") and (
+        "did you mean scheduler=onecycle?" in line), line
+    (conf / "config.yaml").write_text((conf / "config.yaml").read_text().replace("- model: cnn\n", "- model: nett\n"))
+    line = check_command_line(["--config-path", str(conf), *TINY]).error
+    assert line.startswith("config.yaml, defaults list: model=nett: no such option (not in group model)"), line
+    line = check_command_line(["--config-path", str(conf), "model=cnnn", *TINY]).error
+    assert line.startswith("model=cnnn: no such option (not in group model); did you mean model=cnn?"), line

@@ -150,4 +150,26 @@ def missing_option_error(e: BaseException) -> str | None:
     if not isinstance(e, MissingConfigException) or e.options is None or "/" not in (e.missing_cfg_file or ""):
         return None
     group, _, value = e.missing_cfg_file.rpartition("/")
-    return one_line(option_line(group, value, sorted(e.options), f"not in group {group}"))
+    line = option_line(group, value, sorted(e.options), f"not in group {group}")
+    return one_line(f"{holder}.yaml, defaults list: {line}" if (holder := _defaults_holder(e)) else line)
+
+
+def _defaults_holder(e: BaseException) -> str | None:
+    """The config (``experiment/mine``) whose defaults list names the missing option, None where the
+    command line does. Hydra's message names the config whose default the option replaces ("In
+    'config': ..."), for an ``override /model: nett`` too: the file with the override is in its
+    Overrides (what Hydra's own "Could not override" line names), a local of the failing frames."""
+    tree = overrides = None
+    tb = e.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals
+        overrides = found["overrides"] if hasattr(found.get("overrides"), "override_metadata") else overrides
+        tree = found.get("tree", tree) if tb.tb_frame.f_code.co_name == "config_not_found_error" else tree
+        tb = tb.tb_next
+    node = getattr(tree, "node", None)
+    if node is None or not hasattr(node, "get_override_key") or getattr(node, "external_append", False):
+        return None  # not a group's option, or one the command line adds (+model=nett)
+    if getattr(node, "config_name_overridden", False):  # by the command line or another config's override
+        meta = getattr(overrides, "override_metadata", {}).get(node.get_override_key())
+        return None if meta is None or meta.external_override else meta.containing_config_path
+    return tree.parent.node.get_config_path() if tree.parent is not None else None

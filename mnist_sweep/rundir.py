@@ -147,7 +147,10 @@ def _check_output_subdir(config: DictConfig) -> None:
     """A run is self-describing: Hydra saves its resolved config in ``.hydra/`` of its dir, where
     reproduce, confirm, export, predict and the sweep's readers look; elsewhere or nowhere
     (hydra.output_subdir=null), the run could never be reproduced: refused before anything is written."""
-    sub = config.hydra.get("output_subdir")
+    try:
+        sub = config.hydra.get("output_subdir")
+    except OmegaConfBaseException as e:  # hydra.output_subdir=${nope}: get() names no key, the callers their dir
+        _refuse(unresolved_line(config, e, "hydra.output_subdir"))
     if sub is None or Path(str(sub)) != Path(".hydra"):
         _refuse(f"hydra.output_subdir={'null' if sub is None else sub}: every run saves its resolved config in .hydra/ "
                 "of its dir (reproduce, confirm, export and predict read it there); leave hydra.output_subdir out")

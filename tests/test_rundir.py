@@ -146,3 +146,15 @@ def test_a_run_that_would_save_no_config_in_hydra_is_refused_before_writing(tmp_
     assert_one_line_error(proc, f"error: hydra.output_subdir={subdir}: every run saves its resolved config in .hydra/",
                           "leave hydra.output_subdir out")
     assert snapshot(tmp_path) == before and not (tmp_path / "run").exists() and not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_an_output_subdir_that_does_not_resolve_is_named_not_the_run_dir(tmp_path, where):
+    """hydra.output_subdir=${nope}: the line named hydra.run.dir (hydra.sweep.dir for a sweep), set right."""
+    args = ([*TINY, f"hydra.run.dir={tmp_path}/run"] if where == "run" else
+            ["-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null", f"hydra.sweep.dir={tmp_path}/sw"])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args, "hydra.output_subdir=${nope}"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "error: hydra.output_subdir: ${nope}: cannot resolve (no key nope in the config)")
+    assert snapshot(tmp_path) == before

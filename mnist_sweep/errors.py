@@ -38,14 +38,42 @@ def _userinfo(user: str, name: str, spaces: bool) -> str:
 _NAME = rf"{_NOT_V6}[^/@\s:'\"]*"  # a user name's characters but '@'
 _USERINFO = re.compile(_userinfo(_NAME, "head", True) + "|" + _userinfo(rf"{_NAME}@(?!\[)[^/\s:'\"]*", "at", False))
 # ?password=... &passwd=... ;pwd=... (URL query strings, DSNs, libpq key=value strings, quoted or not):
-# in a URL's query the value runs to the next '&' (',;)' may be in it); percent-encoded inside
-# another value (odbc_connect=...%3BPWD%3Dsecret%3B...) to the next %3B or %26; ODBC's {braced;value} whole
+# in a URL's query the value runs to the next '&' or space, as SQLAlchemy reads it ('#,;)' and quotes in
+# it; spaces inside quotes that begin it, "a b", or that close before the next '&' or the line's end);
+# percent-encoded inside another value (odbc_connect=...%3BPWD%3Dsecret%3B...) to the next %3B or %26;
+# in a key=value string to a space, ',;)' or '&' (quotes in it: libpq's ab'cd); quoted ('a b', 'it\'s')
+# or ODBC's {braced;value} whole. A quote (and ',;:.)') that ends a value and closes one opened before
+# its key (in the URL's token; on the key=value string's line) is shown: '...?password=***' (E).
 SECRET_KEYS = ("password", "passwd", "pwd", "pass", "secret", "token")  # each also with an ssl prefix (sslpassword)
 _KEY = rf"(?:ssl)?(?:{'|'.join(SECRET_KEYS)})"
+_QUOTED = r"(?:\"[^\"&\n]*\"|'[^'&\n]*')"  # a quoted run in a query value: spaces may be in it, not '&'
+_SPACED = r"(?:\"[^\"&\s]*[^\S\n][^\"&\n]*\"|'[^'&\s]*[^\S\n][^'&\n]*')"  # one with a space in it
 _PARAM = re.compile(
-    rf"(?P<head>(?<=[?&]){_KEY}=)(?P<secret>[^&#\s'\"]+)"
+    rf"(?P<head>(?<=[?&]){_KEY}=)(?P<secret>(?=[^&\s]){_QUOTED}?(?:[^&\s'\"]|{_SPACED}(?=[^&\s]*(?:&|\n|\Z))|['\"])*)"
     rf"|(?P<head2>(?<=%[0-9A-Fa-f]{{2}}){_KEY}%3D)(?P<secret2>%7B(?:(?!%7D).)*%7D|(?:(?!%3B|%26)[^&;\s'\",)])+)"
-    rf"|(?P<head3>(?<![A-Za-z0-9_]){_KEY}\s*=\s*)(?P<secret3>'[^'\n]*'|\"[^\"\n]*\"|\{{[^}}\n]*\}}|[^&;\s'\",)]+)", re.IGNORECASE)
+    rf"|(?P<head3>(?<![A-Za-z0-9_]){_KEY}\s*=\s*)"
+    rf"(?P<secret3>'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|\{{[^}}\n]*\}}|[^&;\s'\",)][^&;\s,)]*)", re.IGNORECASE)
+_CLOSING = re.compile(r"['\"][)\]},;:.!]*\Z")  # a closing quote at a value's end, and what may follow it
+_SPACE, _NEWLINE = re.compile(r"\s"), re.compile(r"\n")
+
+
+def _closing_quote(m: re.Match[str], name: str) -> str:
+    """The quote (and ',;:.)' after it) that ends value ``name`` and closes the quote its URL or
+    key=value began in: not the password's, so shown."""
+    secret, key, text = m[name], m.start(), m.string
+    close = _CLOSING.search(secret)
+    if not close or name == "secret2" or text.startswith("&", m.end(name)):  # '&' next: the query goes on
+        return ""
+    if name == "secret3" and secret[0] in "'\"{":
+        return ""  # a quoted key=value's own closing quote
+    opened = text.rfind(close[0][0], 0, key)  # in a URL's token; in a key=value string's line
+    return close[0] if opened >= 0 and not (_SPACE if name == "secret" else _NEWLINE).search(text, opened, key) else ""
+
+
+def _mask_param(m: re.Match[str]) -> str:
+    """A key=value match with its value masked."""
+    name = "secret" if m["head"] else "secret2" if m["head2"] else "secret3"
+    return m[0][: m.start(name) - m.start()] + "***" + _closing_quote(m, name)
 
 
 def redact(text: object) -> str:
@@ -54,7 +82,7 @@ def redact(text: object) -> str:
     text = text if isinstance(text, str) else str(text)
     if "@" in text:  # every userinfo password ends at an '@': a line without one is passed over in linear time
         text = _USERINFO.sub(lambda m: (m["head"] or m["at"]) + ("***" if m["head_secret"] or m["at_secret"] else ""), text)
-    return _PARAM.sub(lambda m: (m["head"] or m["head2"] or m["head3"]) + "***", text)
+    return _PARAM.sub(_mask_param, text)
 
 
 class MnistSweepError(Exception):
@@ -144,12 +172,19 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     path = Path(os.fsdecode(e.filename)) if isinstance(e.filename, (str, bytes, os.PathLike)) else None
     if path is not None and (link := _dangling(path)):  # in the way of a directory, or above the file: neither
         target = os.readlink(link)
-        return (f"{where}{what} ({link} is a link to {target}, which does not exist); create {target}, "
+        return (f"{where}{what} ({dangling_link(link, target)}); create {target}, "
                 f"point the link elsewhere (ln -sfn DIR {link}) or remove it (rm {link})")
     if isinstance(e, (FileExistsError, NotADirectoryError)) and path is not None:  # a file where a directory is to be
         file = next((p for p in (path, *path.parents) if p.is_file()), path)
         return f"{where}{what} ({file} is a file, not a directory); move the file or choose a writable directory"
     return f"{where}{what}; choose a writable directory or fix its permissions"
+
+
+def dangling_link(path: object, target: object) -> str:
+    """'PATH is a link to TARGET, which does not exist'; 'a link to TARGET, ...' where ``path`` is
+    None (the line names the path first). Each caller adds its own fix."""
+    subject = "" if path is None else f"{path} is "
+    return f"{subject}a link to {target}, which does not exist"
 
 
 def _dangling(path: Path) -> Path | None:

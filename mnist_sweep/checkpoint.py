@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
-from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.errors import MnistSweepError, dangling_link
 
 if TYPE_CHECKING:
     from mnist_sweep.config.settings import Settings
@@ -77,7 +77,7 @@ def _regular(path: Path) -> None:
         why = "a directory, not a file"
     elif not path.exists():  # a link, to nothing or to itself
         why = (f"a link that loops ({path.readlink()})" if _loops(path)
-               else f"a link to {path.readlink()}, which does not exist")
+               else dangling_link(None, path.readlink()))
     else:
         why = "not a regular file"
     raise MnistSweepError(f"{path}: {why}; restore the file the run wrote (copy the run dir again), or train the run again")

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
-from mnist_sweep.errors import MnistSweepError, UsageError, one_line
+from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 from mnist_sweep.text import plural
@@ -65,7 +65,7 @@ def check_writable(flag: str, out: Path, force: bool) -> None:
     dangling = above.is_symlink() and not above.exists()  # a link to a dir that is gone (an unmounted disk)
     why = ("is a directory, not a file; give another name" if out.is_dir() else
            "already exists; pick another name or add --force to replace it" if out.exists() and not force else
-           None if above.is_dir() else f"{above} is a link to {above.readlink()}, which does not exist; create it "
+           None if above.is_dir() else f"{dangling_link(above, above.readlink())}; create it "
            "or choose another path" if dangling else f"{above} is not a directory; choose another path")
     if why:
         raise MnistSweepError(f"{flag} {out}: {why}")

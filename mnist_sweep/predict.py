@@ -25,7 +25,7 @@ import torch
 from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, check_cli, exit_code_of
-from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError, one_line
+from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError, dangling_link, one_line
 from mnist_sweep.model import IMAGE_SIZE
 
 
@@ -155,7 +155,7 @@ def _check_regular(p: Path) -> None:
         mode = p.stat().st_mode
     except FileNotFoundError:
         if p.is_symlink():
-            raise MnistSweepError(f"{p}: a link to {os.readlink(p)}, which does not exist; fix the link or give "
+            raise MnistSweepError(f"{p}: {dangling_link(None, os.readlink(p))}; fix the link or give "
                                   "the image file itself") from None
         raise
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or str(p) == "/dev/stdin" or str(p).startswith(("/dev/fd/", "/proc/self/fd/")):

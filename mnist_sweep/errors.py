@@ -20,19 +20,29 @@ from hydra.errors import CompactHydraException
 # colon ("journal://x.log: cannot open ... user@host/db"), a port followed by prose (',;)' after
 # it, an http URL's space: "http://localhost:8080 started by bob@host") or by a path the '@' is
 # in ("http://127.0.0.1:8080/dashboard (me@example.com)", "...:5432/x?application_name=me@laptop").
+# Another scheme's port and space begin a password only where the rest of a URL follows its '@'
+# and host (a '/', '?', '#' or quote: "postgresql://me:12 monkeys@db/x") or the URL is all its line
+# has ("postgresql://me:12 monkeys@db"): "postgresql://db:5432 by me@host" on a line is prose.
 # Nor an IPv6 host's ':' ("postgresql://[::1]:5432/x (user me@host)"): no user begins '[...:...]'.
 _HOST = r"(?=@[^\s@/?#'\"]*(?:[/?#'\"\s]|$))"  # '@', then a host up to a '/', '?', '#', quote, space or the end
+_URL_AFTER = r"(?=@[^\s@/?#'\"]*[/?#'\"])"  # '@', a host, then the rest of a URL (or its closing quote)
+_LINE_END = r"(?=@[\w.:%\[\]-]*[^\S\n]*(?:\n|\Z))"  # '@', then a host (no prose's ',;)') that ends the line
 _WEB = r"(?i:https?|wss?|ftps?)"  # URLs where a number and a space after the ':' are a port and prose
 _SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*"  # x_postgresql://: the scheme after the '_'
 _NOT_V6 = r"(?!\[[^\]\s/@:]*+:[^\]\s/@]*+\])"  # not at an IPv6 literal ([::1], [fe80::1%eth0])
 
 
 def _userinfo(user: str, name: str, spaces: bool) -> str:
-    """The pattern of ``scheme://USER:`` (group ``name``) and its password (``name``_secret)."""
+    """The pattern of ``scheme://USER:`` (group ``name``; ``name``_line: the spaces before it at a
+    line's start) and its password (``name``_secret)."""
     solid = rf"[^\s/?#]*{_HOST}|(?!\d{{1,5}}[/?#]\S*?[?#])\S*?{_HOST}"  # no spaces: to the last '@', or the first
-    spaced = rf"[^\n/?#]*(?=@[^\s@/?#'\"]*[/?#'\"])|{solid}|(?!\d{{1,5}}[/?#])(?:(?!://)[^\n])*?{_HOST}"
+    line = r"(?:(?!://)[^\n])"
+    spaced = (
+        rf"[^\n/?#]*{_URL_AFTER}|{solid}|(?!\d{{1,5}}[/?#])(?:(?!\d{{1,5}}\s){line}*?{_HOST}"
+        rf"|\d{{1,5}}\s{line}*?{_URL_AFTER}|(?({name}_line)\d{{1,5}}\s{line}*?{_LINE_END}|(?!)))")
     head = rf"(?:{_WEB}:/?/{user}:(?!\d{{1,5}}\s)|(?!{_WEB}:){_SCHEME}:/?/{user}:)(?!\s|\d{{1,5}}[,;)])"
-    return rf"(?P<{name}>{head})(?P<{name}_secret>{spaced if spaces else solid})"
+    lead = rf"(?P<{name}_line>(?<![^\n])[^\S\n]*)?" if spaces else ""
+    return rf"{lead}(?P<{name}>{head})(?P<{name}_secret>{spaced if spaces else solid})"
 
 
 _NAME = rf"{_NOT_V6}[^/@\s:'\"]*"  # a user name's characters but '@'
@@ -76,12 +86,18 @@ def _mask_param(m: re.Match[str]) -> str:
     return m[0][: m.start(name) - m.start()] + "***" + _closing_quote(m, name)
 
 
+def _mask_userinfo(m: re.Match[str]) -> str:
+    """A userinfo match with its password masked (an empty one stays empty)."""
+    name = "head_secret" if m["head_secret"] is not None else "at_secret"
+    return m[0][: m.start(name) - m.start()] + ("***" if m[name] else "")
+
+
 def redact(text: object) -> str:
     """``text`` with every URL password (userinfo or query parameter) replaced by ***: the one
     redaction point (error lines, logs, printed storage URLs all go through it)."""
     text = text if isinstance(text, str) else str(text)
     if "@" in text:  # every userinfo password ends at an '@': a line without one is passed over in linear time
-        text = _USERINFO.sub(lambda m: (m["head"] or m["at"]) + ("***" if m["head_secret"] or m["at_secret"] else ""), text)
+        text = _USERINFO.sub(_mask_userinfo, text)
     return _PARAM.sub(_mask_param, text)
 
 

@@ -21,20 +21,24 @@ USER = st.text(st.characters(exclude_categories=("Cc", "Cs", "Z"), exclude_chara
 LABEL = st.from_regex(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,10}[A-Za-z0-9])?", fullmatch=True)
 HOST = st.builds(lambda labels, port: ".".join(labels) + port, st.lists(LABEL, min_size=1, max_size=3),
                  st.sampled_from(["", ":5432", ":6379", ":1"]))
-TAIL = st.sampled_from(["/x", "/optuna", "/db?sslmode=require", "/0", "/my-db?application_name=sweep&connect_timeout=5"])
+TAIL = st.sampled_from(["/x", "/optuna", "/db?sslmode=require", "/0", "/my-db?application_name=sweep&connect_timeout=5",
+                        ""])
 CONTEXT = st.sampled_from(["{}", "'{}'", "cannot open '{}' (OperationalError)", "--storage {}: cannot open",
                            "storage {} unreachable: timeout", '"{}"'])
 
 
-def ambiguous(scheme: str, user: str, password: str) -> bool:
+def ambiguous(scheme: str, user: str, password: str, tail: str = "/x", context: str = "{}") -> bool:
     """Passwords no reader can tell from the URL around them (each masked as far as it reads):
     a raw '@' together with '/', '?' or '#' (SQLAlchemy ends a password at its first '@', URL
     parsers the host at the first '/'), and ones that begin as prose after a 'name:' does (a
     space) or as a port followed by prose or a path ('21, then', '8080/dashboard (me', an http
-    URL's '8080 started'); with a user that holds an '@' (Azure's me@server), one with a space."""
+    URL's '8080 started', another's '5432 by me@host' where no path or quote follows the host
+    and the line holds more than the URL); with a user that holds an '@' (Azure's me@server),
+    one with a space."""
+    prose_after = not tail and context != "{}" and not re.search(r"\{\}['\"]", context)
     return bool(("@" in user and any(c.isspace() for c in password)) or ("@" in password and set("/?#") & set(password)) or password[0].isspace()
                 or re.match(r"\d{1,5}(?:[,;)]|[/?#]\S*?[?#]|[/?#].*\s)", password)
-                or (scheme == "https" and re.match(r"\d{1,5}\s", password)))
+                or ((scheme == "https" or prose_after) and re.match(r"\d{1,5}\s", password)))
 
 
 @settings(max_examples=int(os.environ.get('REDACT_EXAMPLES', 400)), deadline=None)
@@ -45,10 +49,12 @@ def ambiguous(scheme: str, user: str, password: str) -> bool:
          tail="/db", context="{}", encoded=False)
 @example(scheme="postgresql", user="me", password="a b/c", host="db", tail="/x", context="'{}'", encoded=False)
 @example(scheme="postgresql", user="me", password="a@b c", host="db", tail="/x", context="{}", encoded=False)
+@example(scheme="postgresql", user="me", password="12 monkeys", host="db", tail="", context="{}", encoded=False)
+@example(scheme="redis", user="", password="6379 x", host="db", tail="", context="'{}'", encoded=False)
 def test_a_userinfo_password_never_shows_and_the_rest_reads_as_written(scheme, user, password, host, tail, context,
                                                                        encoded):
     secret = quote(password, safe="") if encoded else password
-    assume(encoded or not ambiguous(scheme, user, password))
+    assume(encoded or not ambiguous(scheme, user, password, tail, context))
     url = f"{scheme}://{user}:{secret}@{host}{tail}"
     want = context.format(f"{scheme}://{user}:***@{host}{tail}")
     assert redact(context.format(url)) == want
@@ -103,6 +109,19 @@ def test_unusual_urls_that_leaked_are_masked(url, masked):
 def test_a_url_without_a_password_is_not_refused(url):
     assert redact(url) == url
     check_no_clear_password(url)
+
+
+@pytest.mark.parametrize("line", ["connected to postgresql://host:5432 me@x", "postgresql://host:5432 me@x and more",
+                                  "redis://cache:6379 (owner bob@host)", "up: postgresql://db:5432 by me@x\nnext line"])
+def test_a_port_then_prose_with_an_at_sign_is_no_password(line):
+    """A port, a space and text with an '@' after a URL on its line were read as a password
+    ('connected to postgresql://host:***@x'). It is one where the rest of a URL follows the '@'
+    and host (a path, query or closing quote), or where the URL is all its line holds: alone,
+    'postgresql://host:5432 me@x' reads as 'postgresql://me:12 monkeys@host' does."""
+    assert redact(line) == line
+    for url in ["postgresql://me:12 monkeys@host/db", "'postgresql://me:12 monkeys@host' (E)", "postgresql://me:12 monkeys@host",
+                "x\n  postgresql://me:12 monkeys@host  \ny", "postgresql://host:5432 me@x"]:
+        assert "***" in redact(url) and "12" not in redact(url) and "5432" not in redact(url), url
 
 
 @pytest.mark.parametrize("line", ["postgresql://[::1]:5432/x (user me@host)",

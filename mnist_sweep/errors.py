@@ -30,13 +30,17 @@ _LINE_END = r"(?=@[\w.:%\[\]-]*[^\S\n]*(?:\n|\Z))"  # '@', then a host (no prose
 _WEB = r"(?i:https?|wss?|ftps?)"  # URLs where a number and a space after the ':' are a port and prose
 _SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*"  # x_postgresql://: the scheme after the '_'
 _NOT_V6 = r"(?!\[[^\]\s/@:]*+:[^\]\s/@]*+\])"  # not at an IPv6 literal ([::1], [fe80::1%eth0])
+# A password read to the first '@' ends before another URL's 'scheme://user:' ('x://a:b/x://a:b/... @'):
+# each place is read once, in linear time (a line of such heads, each read to the line's end, took seconds)
+_NEXT_URL = rf"(?!(?:{_WEB}|{_SCHEME}):/?/[^/\s:'\"]*+:)"
 
 
 def _userinfo(user: str, name: str, spaces: bool) -> str:
     """The pattern of ``scheme://USER:`` (group ``name``; ``name``_line: the spaces before it at a
     line's start) and its password (``name``_secret)."""
-    solid = rf"[^\s/?#]*{_HOST}|(?!\d{{1,5}}[/?#]\S*?[?#])\S*?{_HOST}"  # no spaces: to the last '@', or the first
-    line = r"(?:(?!://)[^\n])"
+    word = rf"(?:{_NEXT_URL}\S)"  # a character of a password without spaces, which a '/' may be in
+    solid = rf"[^\s/?#]*{_HOST}|(?!\d{{1,5}}[/?#]{word}*?[?#]){word}*?{_HOST}"  # to the last '@', or the first
+    line = rf"(?:{_NEXT_URL}(?!://)[^\n])"  # one of a password with spaces
     spaced = (
         rf"[^\n/?#]*{_URL_AFTER}|{solid}|(?!\d{{1,5}}[/?#])(?:(?!\d{{1,5}}\s){line}*?{_HOST}"
         rf"|\d{{1,5}}\s{line}*?{_URL_AFTER}|(?({name}_line)\d{{1,5}}\s{line}*?{_LINE_END}|(?!)))")
@@ -60,9 +64,9 @@ _QUOTED = r"(?:\"[^\"&\n]*\"|'[^'&\n]*')"  # a quoted run in a query value: spac
 _SPACED = r"(?:\"[^\"&\s]*[^\S\n][^\"&\n]*\"|'[^'&\s]*[^\S\n][^'&\n]*')"  # one with a space in it
 _PARAM = re.compile(
     rf"(?P<head>(?<=[?&]){_KEY}=)(?P<secret>(?=[^&\s]){_QUOTED}?(?:[^&\s'\"]|{_SPACED}(?=[^&\s]*(?:&|\n|\Z))|['\"])*)"
-    rf"|(?P<head2>(?<=%[0-9A-Fa-f]{{2}}){_KEY}%3D)(?P<secret2>%7B(?:(?!%7D).)*%7D|(?:(?!%3B|%26)[^&;\s'\",)])+)"
+    rf"|(?P<head2>(?<=%[0-9A-Fa-f]{{2}}){_KEY}%3D)(?P<secret2>%7B(?:(?!%7[BD]).)*%7D|(?:(?!%3B|%26)[^&;\s'\",)])+)"
     rf"|(?P<head3>(?<![A-Za-z0-9_]){_KEY}\s*=\s*)"
-    rf"(?P<secret3>'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|\{{[^}}\n]*\}}|[^&;\s'\",)][^&;\s,)]*)", re.IGNORECASE)
+    rf"(?P<secret3>'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|\{{[^{{}}\n]*\}}|[^&;\s'\",)][^&;\s,)]*)", re.IGNORECASE)
 _CLOSING = re.compile(r"['\"][)\]},;:.!]*\Z")  # a closing quote at a value's end, and what may follow it
 _SPACE, _NEWLINE = re.compile(r"\s"), re.compile(r"\n")
 

@@ -56,17 +56,18 @@ _USERINFO = re.compile(_userinfo(_NAME, "head", True) + "|" + _userinfo(rf"{_NAM
 # it; spaces inside quotes that begin it, "a b", or that close before the next '&' or the line's end);
 # percent-encoded inside another value (odbc_connect=...%3BPWD%3Dsecret%3B...) to the next %3B or %26;
 # in a key=value string to a space, ',;)' or '&' (quotes in it: libpq's ab'cd); quoted ('a b', 'it\'s')
-# or ODBC's {braced;value} whole. A quote (and ',;:.)') that ends a value and closes one opened before
-# its key (in the URL's token; on the key=value string's line) is shown: '...?password=***' (E).
+# or ODBC's {braced;value} whole ('}}' in it is a '}'). A quote (and ',;:.)') that ends a value and
+# closes one opened before its key (in the URL's token; on the key=value string's line) is shown:
+# cannot open '...?password=***' (E).
 SECRET_KEYS = ("password", "passwd", "pwd", "pass", "secret", "token")  # each also with an ssl prefix (sslpassword)
 _KEY = rf"(?:ssl)?(?:{'|'.join(SECRET_KEYS)})"
 _QUOTED = r"(?:\"[^\"&\n]*\"|'[^'&\n]*')"  # a quoted run in a query value: spaces may be in it, not '&'
 _SPACED = r"(?:\"[^\"&\s]*[^\S\n][^\"&\n]*\"|'[^'&\s]*[^\S\n][^'&\n]*')"  # one with a space in it
 _PARAM = re.compile(
     rf"(?P<head>(?<=[?&]){_KEY}=)(?P<secret>(?=[^&\s]){_QUOTED}?(?:[^&\s'\"]|{_SPACED}(?=[^&\s]*(?:&|\n|\Z))|['\"])*)"
-    rf"|(?P<head2>(?<=%[0-9A-Fa-f]{{2}}){_KEY}%3D)(?P<secret2>%7B(?:(?!%7[BD]).)*%7D|(?:(?!%3B|%26)[^&;\s'\",)])+)"
+    rf"|(?P<head2>(?<=%[0-9A-Fa-f]{{2}}){_KEY}%3D)(?P<secret2>%7B(?:(?!%7[BD]).|%7D%7D)*%7D|(?:(?!%3B|%26)[^&;\s'\",)])+)"
     rf"|(?P<head3>(?<![A-Za-z0-9_]){_KEY}\s*=\s*)"
-    rf"(?P<secret3>'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|\{{[^{{}}\n]*\}}|[^&;\s'\",)][^&;\s,)]*)", re.IGNORECASE)
+    rf"(?P<secret3>'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|\{{(?:[^{{}}\n]|\}}\}})*\}}|[^&;\s'\",)][^&;\s,)]*)", re.IGNORECASE)
 _CLOSING = re.compile(r"['\"][)\]},;:.!]*\Z")  # a closing quote at a value's end, and what may follow it
 _SPACE, _NEWLINE = re.compile(r"\s"), re.compile(r"\n")
 

@@ -21,7 +21,7 @@ def mask_url(url: str | None) -> str:
 
 
 QUERY_SECRETS = {*SECRET_KEYS, *(f"ssl{k}" for k in SECRET_KEYS)}  # query keys a URL's secret hides in: redact's
-_ODBC_SECRET = re.compile(rf"(?:^|(?<=;))\s*(?:{'|'.join(QUERY_SECRETS)})\s*=(?:\s*\{{[^}}]*\}}|[^;]*)(?:;|$)", re.IGNORECASE)
+_ODBC_SECRET = re.compile(rf"(?:^|(?<=;))\s*(?:{'|'.join(QUERY_SECRETS)})\s*=(?:\s*\{{(?:[^}}]|\}}\}})*\}}|[^;]*)(?:;|$)", re.IGNORECASE)
 
 
 def without_password(url: str) -> str:

@@ -92,6 +92,9 @@ def test_a_query_string_password_never_shows(password, key, encoded, context, qu
     ("mssql+pyodbc://@dsn?odbc_connect=" + quote("UID=me;PWD={hunter2;x};Encrypt=yes", safe=""),  # ODBC's braces
      "mssql+pyodbc://@dsn?odbc_connect=UID%3Dme%3BPWD%3D***%3BEncrypt%3Dyes"),
     ("DRIVER={ODBC 18};UID=me;PWD={hunter2;x};Encrypt=yes", "DRIVER={ODBC 18};UID=me;PWD=***;Encrypt=yes"),
+    ("UID=me;PWD={a}}b;c};Encrypt=yes", "UID=me;PWD=***;Encrypt=yes"),  # ODBC's '}}' is a '}' in the value
+    ("mssql+pyodbc://@dsn?odbc_connect=" + quote("UID=me;PWD={a}}b;c};Encrypt=yes", safe=""),
+     "mssql+pyodbc://@dsn?odbc_connect=UID%3Dme%3BPWD%3D***%3BEncrypt%3Dyes"),
     ("host=db password=ab'cd user=me", "host=db password=*** user=me"),  # libpq reads ab'cd, 'it\'s'
     ("host=db password='it\\'s' user=me", "host=db password=*** user=me"),
     ("cannot open 'host=db password=hunter2' (E)", "cannot open 'host=db password=***' (E)"),
@@ -135,7 +138,7 @@ def test_an_ipv6_host_is_no_user_name(line):
     assert redact("postgresql://me:pw@[::1]:5432/x me@h") == "postgresql://me:***@[::1]:5432/x me@h"
 
 
-@pytest.mark.parametrize("secret", ["hunter2", "{hunter2;x}"])
+@pytest.mark.parametrize("secret", ["hunter2", "{hunter2;x}", "{a}}hunter2;x}"])
 def test_a_password_inside_odbc_connect_is_not_recorded(secret):
     """storage.json keeps a URL without its password; one inside odbc_connect's connection string
     (SQLAlchemy's way to pass an ODBC one) was written there as it was."""

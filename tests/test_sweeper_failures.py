@@ -1,7 +1,10 @@
-"""hydra_plugins/mnist_sweep_sweeper/_failures.py: when failed trials stop a sweep."""
+"""hydra_plugins/mnist_sweep_sweeper/_failures.py: when failed trials, or candidates that do not compose, stop a sweep."""
 from __future__ import annotations
 
+import re
+
 import optuna
+import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -125,3 +128,161 @@ def test_an_interrupted_trials_error_says_what_stopped_it(why, error):
     trial = study.ask()
     _study.lose(study, trial, why)
     assert study.trials[0].user_attrs["error"] == error and study.trials[0].user_attrs["status"] == "lost"
+
+
+# ------------------------------------------------------------------ candidates that do not compose
+TYPO = "experiment/mine.yaml, defaults list: model=nett: no such option (not in group model); pick one of cnn"
+
+
+def test_a_run_whose_first_candidates_all_did_not_compose_stops_with_the_commonest_reason():
+    reasons = [TYPO] * 12 + ["experiment/mine2.yaml, defaults list: model=nett: no such option"] * 8
+    with pytest.raises(SweepError) as e:
+        _failures.check_composed(reasons, 20, 0)
+    assert str(e.value) == (f"hydra.sweeper.params: the first 20 candidates did not compose: {TYPO} (12 of them; the "
+                            "rest differ); fix the config file or option it names, or take it out of the search space, "
+                            "and run again (the study is kept)")
+    with pytest.raises(SweepError, match=r"did not compose: experiment/mine\.yaml, .*cnn; fix the config"):
+        _failures.check_composed([TYPO] * 20, 20, 0)
+
+
+@pytest.mark.parametrize("reasons, rejected, passed", [
+    ([TYPO] * 19, 19, 0),  # not yet
+    ([TYPO] * 20, 20, 1),  # one candidate passed: the space composes in places (a sparse space)
+    ([TYPO] * 19, 20, 0),  # one rejected for another cause (the budget): its own rule, max_rejected
+    ([TYPO] * 21, 21, 0),  # past the first 20: told once, at the 20th
+])
+def test_no_stop_where_a_candidate_passed_or_another_cause_rejected_one(reasons, rejected, passed):
+    _failures.check_composed(reasons, rejected, passed)
+
+
+HYDRA = "In 'config': Could not find 'model/nett'\n\nAvailable options in 'model':\n\tcnn\nConfig search path:\n\tprovider=main"
+
+
+def loop_of(tmp_path, choices: tuple[str, ...], precheck=lambda cfg: {}, max_rejected: int = 1000):
+    """A sweep loop over +experiment=choice(choices) and a learning rate, at its first candidate: an
+    experiment named typo* does not compose (Hydra's message), ok does."""
+    from types import SimpleNamespace
+
+    from hydra.errors import MissingConfigException
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+
+    def compose(overrides: list[str]):
+        if any(o.startswith("+experiment=typo") for o in overrides):
+            raise MissingConfigException(HYDRA, "model/nett")
+        return OmegaConf.create({"optimizer": {"lr": 0.1}})
+
+    space = SearchSpace(values={"+experiment": optuna.distributions.CategoricalDistribution(choices),
+                                "optimizer.lr": optuna.distributions.FloatDistribution(0.01, 0.1)})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    loop = Loop(study, space, tmp_path, "trial_{number:04d}", Limits(100, 1, max_rejected, 50, 1.0, None),
+                Hooks(compose, None, precheck, None, lambda number: None))
+    loop.rejected = loop.duplicates = loop.passed = 0  # as run() starts
+    loop.uncomposed, loop.first_number, loop.held = [], None, []
+    return loop, SimpleNamespace(beat=lambda trial: None)
+
+
+def test_a_loop_none_of_whose_candidates_compose_stops_at_the_20th_with_one_line_reasons(tmp_path):
+    """It drew until max_rejected (1000: minutes), each trial's error Hydra's text with its newlines escaped."""
+    loop, heartbeat = loop_of(tmp_path, ("typo", "typo2"))
+    with pytest.raises(SweepError, match=r"^hydra\.sweeper\.params: the first 20 candidates did not compose: In "
+                                         r"'config': Could not find 'model/nett' Available options in 'model': cnn; fix"):
+        loop._candidates(1, [], heartbeat)
+    errors = [t.user_attrs["error"] for t in loop.study.trials]
+    assert len(errors) == 20 and all(e.isprintable() and "\\" not in e and "search path" not in e for e in errors)
+
+
+def test_a_loop_where_some_candidates_compose_keeps_drawing(tmp_path):
+    """Two of three experiments do not compose: candidates are rejected, others launched, no stop."""
+    loop, heartbeat = loop_of(tmp_path, ("ok", "typo", "typo2"))
+    assert len(loop._candidates(8, [], heartbeat)) == 8 and loop.rejected > 8  # 20 in a row: (2/3)^20, seeded
+
+
+def test_a_loop_whose_candidates_are_over_the_budget_too_runs_to_max_rejected(tmp_path):
+    """Over-budget rejections are max_rejected's (and the corner check's): they turn this rule off."""
+    def over(cfg):
+        raise ValueError(BUDGET)
+
+    loop, heartbeat = loop_of(tmp_path, ("ok", "typo"), precheck=over, max_rejected=30)
+    with pytest.raises(SweepError, match=r"^hydra\.sweeper\.max_rejected: 31 candidates rejected before launch"):
+        loop._candidates(1, [], heartbeat)
+
+
+def test_a_sweep_of_experiments_with_a_typo_in_their_defaults_stops_early_in_one_line(tmp_path):
+    """It passed the checks, then rejected each draw with Hydra's multi-line text until max_rejected
+    (past 500 in 5 minutes); the dry run showed the same text."""
+    from conftest import assert_one_line_error, load, run, sweep_args
+
+    d = tmp_path / "D" / "experiment"
+    d.mkdir(parents=True)
+    for name in ("mine", "mine2"):
+        (d / f"{name}.yaml").write_text("# @package _global_\ndefaults:\n  - override /model: nett\n")
+    args = sweep_args(tmp_path, "typo", 1, "+experiment=choice(mine,mine2)", "optimizer.lr=interval(0.01,0.1)")
+    args[1:1] = ["--config-dir", str(d.parent)]
+    dry = run([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert re.search(r"all 50 random draws are refused before training \(0 over the budget, 50 invalid; \d+ of them: "
+                     r"experiment/mine2?\.yaml, defaults list: model=nett: no such option \(not in group model\); "
+                     r"[^\\\n]*cnn[^\\\n]*\): fix the space", dry.stdout), dry.stdout[-2000:]
+    proc = run(args, cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.params: the first 20 candidates did not compose: experiment/mine",
+                          ".yaml, defaults list: model=nett: no such option (not in group model)")
+    errors = [t.user_attrs["error"] for t in load(tmp_path, "typo").trials]
+    assert len(errors) == 20 and all(e.startswith("experiment/mine") and e.isprintable() for e in errors)
+    board = pd.read_csv(tmp_path / "typo" / "leaderboard.csv")
+    assert set(board.status) == {"rejected"} and board.error.str.startswith("experiment/mine").all()
+
+
+def test_a_swept_option_whose_defaults_list_names_a_missing_config_is_not_called_no_option():
+    """'mysched' is in the group, its file names a schema that is not: the line said the option was
+    not ('pick among , e.g. scheduler=choice()')."""
+    from hydra.errors import MissingConfigException
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.mnist_sweep_sweeper import _groups
+
+    def compose(overrides: list[str]):
+        if "scheduler=mysched" in overrides:
+            raise MissingConfigException("In 'scheduler/mysched': Could not load 'schema/scheduler/stepp'.\n\n"
+                                         "Config search path:\n\tprovider=main", "schema/scheduler/stepp")
+        if "scheduler=stepp" in overrides:
+            raise MissingConfigException("In 'config': Could not find 'scheduler/stepp'", "scheduler/stepp", ["step"])
+        return OmegaConf.create({})
+
+    choice = optuna.distributions.CategoricalDistribution
+    with pytest.raises(SweepError) as e:
+        _groups.check({"scheduler": choice(("step", "mysched"))}, {}, {}, compose)
+    assert str(e.value) == ("hydra.sweeper.params.scheduler: scheduler=mysched does not compose: In "
+                            "'scheduler/mysched': Could not load 'schema/scheduler/stepp'.")
+    with pytest.raises(SweepError, match="'stepp' is not an option of config group 'scheduler'; did you mean step"):
+        _groups.check({"scheduler": choice(("step", "stepp"))}, {}, {}, compose)
+
+
+def test_a_composition_that_failed_is_refused_again_at_once_with_its_own_traceback():
+    """Each candidate of a typo'd experiment composed its defaults again (0.3 s): 64 dry-run draws, 20 sweep candidates."""
+    from hydra.errors import MissingConfigException
+
+    from hydra_plugins.mnist_sweep_sweeper._compose import Composer
+
+    calls = []
+
+    def load(overrides: list[str]):
+        calls.append(overrides)
+        raise MissingConfigException(HYDRA, "model/nett")
+
+    compose = Composer(load)
+    raised = []
+    for lr in (0.1, 0.2):
+        with pytest.raises(MissingConfigException) as e:
+            compose(["+experiment=typo", f"optimizer.lr={lr}"])
+        raised.append(e.value)
+    assert calls == [["+experiment=typo"]] and raised[0] is raised[1]
+    assert "load" in {tb.tb_frame.f_code.co_name for tb in _frames(raised[1].__traceback__)}
+
+
+def _frames(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next

@@ -13,6 +13,7 @@ from mnist_sweep.storage import status_of
 from mnist_sweep.text import plural
 
 SAME_ERROR_AT_START = 3  # this many trials failed alike, none finished: stop
+NOT_COMPOSED_AT_START = 20  # this many candidates of a run rejected, each because it did not compose, none passed: stop
 NOT_A_SETUP_ERROR = ("DivergedError",)  # a search may well start in a region that diverges
 
 
@@ -40,6 +41,22 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
             f"and none finished, so the sweep stops: {failed[0].user_attrs.get('error')}; fix it and run again "
             "(the study is kept), or set hydra.sweeper.max_failure_rate=1.0 to go on regardless"
         )
+
+
+def check_composed(reasons: list[str], rejected: int, passed: int) -> None:
+    """Raise SweepError (one line, the commonest reason) when the first NOT_COMPOSED_AT_START
+    candidates of this run were all rejected because they did not compose (``reasons``: one per
+    such candidate) and none passed to launch (``passed``): a config that cannot work, such as a
+    mistyped option in an experiment's defaults list, which ``max_rejected`` took minutes to stop.
+    A space where some choices do not compose together passes some candidates among its first;
+    one rejected for another cause (the budget) among them turns the rule off for the run."""
+    if passed or rejected != NOT_COMPOSED_AT_START or len(reasons) != rejected:
+        return
+    (top, n), = Counter(reasons).most_common(1)
+    others = "" if n == rejected else f" ({n} of them; the rest differ)"
+    raise SweepError(f"hydra.sweeper.params: the first {NOT_COMPOSED_AT_START} candidates did not compose: {top}{others}; "
+                     "fix the config file or option it names, or take it out of the search space, and run again "
+                     "(the study is kept)")
 
 
 BUDGET = "model.max_params"

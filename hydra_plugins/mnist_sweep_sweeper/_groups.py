@@ -11,7 +11,7 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
-from mnist_sweep.config.options import nearest_option
+from mnist_sweep.config.options import missing_option_error, nearest_option
 from mnist_sweep.errors import SweepError, one_line
 
 Compose = Callable[[list[str]], DictConfig]
@@ -52,8 +52,17 @@ def clash(e: HydraException, overrides: list[str]) -> str | None:
 
 
 def not_composed(e: HydraException, overrides: list[str]) -> str:
-    """One line for a candidate whose overrides do not compose: the clash, else Hydra's report."""
-    return clash(e, overrides) or one_line(str(e))
+    """One line for a candidate whose overrides do not compose: the clash, an option missing from a
+    group or from a config file's defaults list (``experiment/mine.yaml, defaults list: model=nett:
+    no such option ...``, as a single run words it), else Hydra's report on one line."""
+    return clash(e, overrides) or missing_option_error(e) or hydra_line(e)
+
+
+def hydra_line(e: BaseException) -> str:
+    """Hydra's message on one line: its lines joined, without the config search path it lists (its
+    tabbed lines had come out escaped, ``...model/nett'\\n\\nAvailable options...``)."""
+    text = str(e).split("\nConfig search path:", 1)[0]
+    return one_line(" ".join(part.strip() for part in text.splitlines() if part.strip()))
 
 
 def fixed_group_overrides(fixed: dict[str, str]) -> list[str]:
@@ -72,9 +81,9 @@ def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], glo
         for option in dist.choices:
             try:
                 cfg = compose([f"{name}={option}"])
-            except MissingConfigException as e:
-                raise SweepError(_not_an_option(name, str(option), dist, e.options or [])) from None
-            except HydraException as e:
+            except HydraException as e:  # the option's own file missing, else one its defaults list names
+                if isinstance(e, MissingConfigException) and e.missing_cfg_file == f"{name.lstrip('+')}/{option}":
+                    raise SweepError(_not_an_option(name, str(option), dist, e.options or [])) from None
                 raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} does not compose: "
                                  f"{not_composed(e, [f'{name}={option}'])}") from None
             if _sweeper(cfg) != sweeper:  # hparams_search=pareto: another search, not another candidate
@@ -124,7 +133,7 @@ def _clash_line(name: str, dist: CategoricalDistribution, clashes: dict[str, Hyd
     first, e = next(iter(clashes.items()))
     them = " and ".join(", ".join(f"'{o}'" for o in clashes).rsplit(", ", 1))
     fixed = " ".join(groups)
-    why = clash(e, [*groups, f"{name}={first}"]) or one_line(str(e))
+    why = not_composed(e, [*groups, f"{name}={first}"])
     without = f"sweep {name} without {fixed}"
     if len(clashes) == len(dist.choices):
         fix = f"take {name} out of the search ({fixed} picks its option), or {without}"

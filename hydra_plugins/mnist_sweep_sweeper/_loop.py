@@ -63,7 +63,8 @@ class Loop:
     repeats: _repeats.Repeats | None = None  # hydra.sweeper.repeats with seeds > 1
 
     def run(self, progress: Progress) -> None:
-        self.rejected = self.duplicates = 0
+        self.rejected = self.duplicates = self.passed = 0  # this run's candidates: rejected, duplicates in a row, launched
+        self.uncomposed: list[str] = []  # the reasons of this run's candidates that did not compose
         self.first_number: int | None = None
         self.exhausted = False
         self.held: list[optuna.Trial] = []  # parents open while their further seeds run (repeats)
@@ -192,6 +193,7 @@ class Loop:
                              self.constrained):
                 self._dropped(trial, in_flight, rejected=True)
                 continue
+            self.passed += 1
             batch.append((trial, _study.job_overrides(overrides, trial_dir.name, _optuna.trial_id(trial), trial.number)))
         return batch
 
@@ -219,6 +221,7 @@ class Loop:
         self._trial_end()
         if rejected:
             self.rejected += 1
+            _failures.check_composed(self.uncomposed, self.rejected, self.passed)
             if self.rejected == CROWDED_AT:
                 self._warn_if_crowded()
             if self.rejected > self.limits.max_rejected:
@@ -235,11 +238,13 @@ class Loop:
 
     def _candidate(self, overrides: list[str]) -> DictConfig:
         """The candidate's config; swept choices that do not compose together (+experiment=tiny with
-        scheduler=step) are a one-line SweepError naming the file and key, its rejection's reason."""
+        scheduler=step) are a one-line SweepError naming the file and key, its rejection's reason (kept:
+        a run none of whose first candidates compose stops, _failures.check_composed)."""
         try:
             return self.hooks.compose(overrides)
         except HydraException as e:
-            raise SweepError(_groups.not_composed(e, overrides)) from None
+            self.uncomposed.append(_groups.not_composed(e, overrides))
+            raise SweepError(self.uncomposed[-1]) from None
 
     def _warn_if_crowded(self) -> None:
         """Warn once when TPE's good group (its best min(ceil(n/10), 25) of the n told trials) must

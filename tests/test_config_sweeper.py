@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 from hydra.errors import HydraException
 
-from conftest import make_cfg_hydra
+from conftest import CONF, make_cfg_hydra
 from mnist_sweep.errors import SweepError
 from mnist_sweep.overrides import composition_error
 
@@ -50,9 +50,10 @@ def test_the_bad_key_and_the_fix_are_named():
         with pytest.raises(SweepError) as e:
             check_sweeper(make_cfg_hydra(override))
         assert all(n in str(e.value) for n in needles), str(e.value)
-    for good in ("hydra.sweeper.direction=[maximize,minimize]", "hydra.sweeper.storage='sqlite:///x/optuna.db'",
-                 "hydra.sweeper.precheck=mnist_sweep.training.precheck", "hydra.sweeper.storage=null"):
+    for good in ("hydra.sweeper.storage='sqlite:///x/optuna.db'", "hydra.sweeper.precheck=mnist_sweep.training.precheck",
+                 "hydra.sweeper.storage=null"):
         check_sweeper(make_cfg_hydra(good))
+    check_sweeper(make_cfg_hydra("hydra.sweeper.direction=[maximize,minimize]", "trainer.objectives=[val_acc,params]"))
 
 
 def test_a_group_set_as_a_value_names_the_group_syntax():
@@ -126,3 +127,48 @@ def test_a_sweeper_refusal_names_the_value_to_use(overrides, needle):
     with pytest.raises(SweepError) as e:
         check_sweeper(make_cfg_hydra(*overrides))
     assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["hydra.sweeper.direction=minimize"], "hydra.sweeper.direction=minimize: the objective val_acc is an accuracy, "
+     "which a sweep maximizes; drop the override (or hydra.sweeper.direction=maximize)"),
+    (["hparams_search=smallest", "hydra.sweeper.direction=maximize"], "hydra.sweeper.direction=maximize: the objective "
+     "params is a parameter count, which a sweep minimizes; drop the override (or hydra.sweeper.direction=minimize)"),
+    (["hparams_search=fastest", "hydra.sweeper.direction=maximize"], "the objective train_s is training seconds, "
+     "which a sweep minimizes; drop the override (or hydra.sweeper.direction=minimize)"),
+    (["hparams_search=pareto", "hydra.sweeper.direction=[minimize,minimize]"], "hydra.sweeper.direction="
+     "[minimize,minimize]: the objective val_acc (trainer.objectives[0]) is an accuracy, which a sweep maximizes; "
+     "drop the override (or hydra.sweeper.direction=[maximize,minimize])"),
+    (["hparams_search=smallest", "trainer.objectives=[val_acc]"], "hydra.sweeper.direction=minimize: the objective "
+     "val_acc is an accuracy, which a sweep maximizes; give hydra.sweeper.direction=maximize with "
+     "trainer.objectives=[val_acc]"),
+    (["trainer.objectives=[params]", "hydra.sweeper.direction=maximize"], "give hydra.sweeper.direction=minimize"),
+    (["trainer.select_on=test", "data.val_size=0", "hydra.sweeper.direction=minimize"],
+     "the objective test_acc_final is an accuracy, which a sweep maximizes"),
+    (["trainer.objectives=[val_acc,params]"], "hydra.sweeper.direction: 1 direction (maximize) for 2 objectives "
+     "(trainer.objectives: val_acc,params); give one per objective, e.g. hydra.sweeper.direction=[maximize,minimize]"),
+])
+def test_a_direction_against_its_objective_is_refused(overrides, line):
+    """direction=minimize on the default objective was accepted and minimized validation accuracy:
+    the best trial, the closing lines and export --rank 1 were the worst config."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    with pytest.raises(SweepError) as e:
+        check_sweeper(make_cfg_hydra(*overrides))
+    assert line in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_each_objective_has_its_direction():
+    from mnist_sweep.config.directions import IMPROVES
+    from mnist_sweep.config.ranges import OBJECTIVES
+
+    assert set(IMPROVES) == set(OBJECTIVES)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml")))
+def test_every_shipped_search_passes_the_sweeper_checks(name):
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    check_sweeper(make_cfg_hydra(f"hparams_search={name}"))
+    for experiment in sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")):  # test_acc_final: maximized
+        check_sweeper(make_cfg_hydra(f"hparams_search={name}", f"+experiment={experiment}"))

@@ -84,11 +84,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _sweep(self, arguments: list[str]) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
         attach_helper_channel()
-        check_sweeper(self.config)  # the sweeper's keys and the sweep dir's study (the CLI checks them first)
+        check_sweeper(self.config)  # the sweeper's keys, directions, the sweep dir's study (the CLI checks them first)
         if self.storage and (home := unexpanded_home(self.storage)):
             raise SweepError(f"hydra.sweeper.storage: {home}")
         install_log_redaction()
-        self._check_objectives()
         space = self._search_space(arguments)
         self._cap_to_space(space)  # before the dry run: it estimates the trials the sweep will train
         if self.conf.dry_run:
@@ -126,18 +125,6 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 log.info("%s", line)
 
     # ------------------------------------------------------------------ helpers of sweep()
-    def _check_objectives(self) -> None:
-        """One direction per value a trial returns: Optuna fails a trial told another number of values
-        (every trial of the sweep, each still listed complete), so a mismatch stops it before any study."""
-        names, directions = metric_names(self.config), self._get_directions()
-        if names is None or len(names) == len(directions):
-            return
-        raise SweepError(
-            f"hydra.sweeper.direction: {plural(len(directions), 'direction')} ({','.join(map(str, directions))}) for "
-            f"{plural(len(names), 'objective')} (trainer.objectives: {','.join(names)}); give one per objective, e.g. "
-            f"hydra.sweeper.direction=[{','.join('maximize' if n.endswith('acc') or '_acc_' in n else 'minimize' for n in names)}]"
-        )
-
     def _search_space(self, arguments: list[str]) -> _space.SearchSpace:
         """hydra.sweeper.params and the command line's sweep overrides, each checked against conf/."""
         self._process_searchspace_config()

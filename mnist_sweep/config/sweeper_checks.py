@@ -1,7 +1,8 @@
 """The sweeper's own keys checked before anything is opened or written: one SweepError line
 naming ``hydra.sweeper.<key>``. Types come from MnistOptunaSweeperConf (Hydra enforces them);
-ranges from its fields' metadata; the cross-key rules are here, and the one rule between the
-keys and the disk: a sweep dir belongs to one study (``check_sweep_dir``)."""
+ranges from its fields' metadata; the cross-key rules are here (the direction against the
+objectives: ``directions``), and the one rule between the keys and the disk: a sweep dir belongs
+to one study (``check_sweep_dir``)."""
 from __future__ import annotations
 
 import string
@@ -11,6 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_sweep.config.directions import check_directions
 from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
@@ -158,6 +160,8 @@ def check_sweeper(cfg: Any) -> None:
     except Exception:  # noqa: BLE001 - an interpolation that does not resolve: Hydra reports it
         pass
     check_direction(node.get("direction"))
+    if isinstance(cfg, DictConfig) and "hydra" in cfg:
+        check_directions(cfg)  # one per objective, each its objective's own
     for name in (f for f in MnistOptunaSweeperConf.__dataclass_fields__):
         r = range_of(MnistOptunaSweeperConf, name)
         if r is None or name not in node:

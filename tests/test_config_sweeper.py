@@ -172,3 +172,28 @@ def test_every_shipped_search_passes_the_sweeper_checks(name):
     check_sweeper(make_cfg_hydra(f"hparams_search={name}"))
     for experiment in sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")):  # test_acc_final: maximized
         check_sweeper(make_cfg_hydra(f"hparams_search={name}", f"+experiment={experiment}"))
+
+
+@pytest.mark.parametrize("head", ["", "defaults:\n  - default\n"])
+def test_a_search_of_ones_own_gets_the_projects_sweeper_settings(tmp_path, monkeypatch, head):
+    """A search file without `defaults: [default]` ran an in-memory study (storage null) with no
+    precheck, no leaderboard and no report, minimizing: the project's sweeper settings lived in
+    hparams_search/default.yaml, which such a file replaces. They live in conf/config.yaml now,
+    which every search inherits and may override; a search without a study_name is named after its file."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    (tmp_path / "hparams_search").mkdir()
+    (tmp_path / "hparams_search" / "mine.yaml").write_text(
+        f"# @package _global_\n{head}hydra:\n  sweeper:\n    n_trials: 3\n    params:\n      model.c1: choice(8, 10)\n")
+    cfg = make_cfg_hydra(f"hydra.searchpath=[file://{tmp_path}]", "hparams_search=mine")
+    sweeper = cfg.hydra.sweeper
+    assert (sweeper.precheck, sweeper.on_trial_end, sweeper.on_sweep_end) == (
+        "mnist_sweep.training.precheck", "mnist_sweep.leaderboard.write_for_sweep", "mnist_sweep.report.write_for_sweep")
+    assert sweeper.direction == "maximize" and sweeper.n_trials == 3 and sweeper.workers == 2
+    assert sweeper.study_name == ("mnist_sweep" if head else "mine")
+    assert sweeper.storage == f"sqlite:///outputs/sweeps/{sweeper.study_name}/optuna.db"
+    assert sweeper.params["model.c1"] == "choice(8, 10)" and ("model.c2" in sweeper.params) == bool(head)
+    check_sweeper(cfg)
+    ours = make_cfg_hydra(f"hydra.searchpath=[file://{tmp_path}]", "hparams_search=mine", "hydra.sweeper.storage=null")
+    assert ours.hydra.sweeper.storage is None  # a command line (or the file) still overrides them

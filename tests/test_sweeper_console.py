@@ -212,3 +212,19 @@ def test_the_sweep_console_has_one_line_format_before_and_after_its_first_job():
     hydra = make_cfg_hydra().hydra
     assert hydra.hydra_logging.formatters.simple.format == hydra.job_logging.formatters.simple.format
     assert hydra.hydra_logging.handlers.console.formatter == hydra.job_logging.handlers.console.formatter == "simple"
+
+
+def test_the_first_line_of_an_in_memory_study_says_in_memory_once(caplog):
+    """hydra.sweeper.storage=null read 'study nodef in in-memory: ...'."""
+    import optuna
+
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+
+    study = optuna.create_study(study_name="nodef", direction="maximize")
+    with caplog.at_level(logging.INFO):
+        for storage in (None, "in-memory"):
+            Progress(2).start_line(study, storage)
+        Progress(2).start_line(study, "sqlite:///outputs/sweeps/nodef/optuna.db")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("study ")]
+    assert lines[:2] == ["study nodef in memory: 0 of 2 trials done or running; 2 to go"] * 2, lines
+    assert lines[2].startswith("study nodef in sqlite:///outputs/sweeps/nodef/optuna.db: 0 of 2"), lines

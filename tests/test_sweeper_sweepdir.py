@@ -20,7 +20,7 @@ def record(sweep_dir, storage: str, study: str = "s") -> None:
 
 
 def test_the_default_storage_follows_the_sweep_dir(monkeypatch, tmp_path):
-    """conf/hparams_search/default.yaml: ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///${hydra.sweep.dir}/optuna.db}."""
+    """conf/config.yaml (every search): ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///${hydra.sweep.dir}/optuna.db}."""
     monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
     cfg = make_cfg_hydra(f"hydra.sweep.dir={tmp_path}/b", "hydra.sweeper.study_name=s")
     assert cfg.hydra.sweeper.storage == f"sqlite:///{tmp_path}/b/optuna.db"

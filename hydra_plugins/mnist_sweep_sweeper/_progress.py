@@ -20,13 +20,15 @@ class Progress:
         self.n_trials = n_trials
         self.started = time.time()
 
-    def start_line(self, study: optuna.Study, storage: str) -> int:
-        """Log the study's count; return the trials still to go."""
+    def start_line(self, study: optuna.Study, storage: str | None) -> int:
+        """Log the study's count (``storage`` its masked URL, None or 'in-memory' for an in-memory
+        study: 'study NAME in memory'); return the trials still to go."""
         counted = sum(1 for t in study.get_trials(deepcopy=False) if counts_toward_total(t))
         left = max(self.n_trials - counted, 0)
         log.info(
-            "study %s in %s: %s of %s done or running; %s to go",
-            study.study_name, storage, f"{counted:,}", plural(self.n_trials, "trial"), f"{left:,}", extra=TRIAL_LINE,
+            "study %s %s: %s of %s done or running; %s to go", study.study_name,
+            "in memory" if storage in (None, "in-memory") else f"in {storage}",
+            f"{counted:,}", plural(self.n_trials, "trial"), f"{left:,}", extra=TRIAL_LINE,
         )
         return left
 

@@ -197,3 +197,28 @@ def test_a_search_of_ones_own_gets_the_projects_sweeper_settings(tmp_path, monke
     check_sweeper(cfg)
     ours = make_cfg_hydra(f"hydra.searchpath=[file://{tmp_path}]", "hparams_search=mine", "hydra.sweeper.storage=null")
     assert ours.hydra.sweeper.storage is None  # a command line (or the file) still overrides them
+
+
+@pytest.mark.parametrize("body, line", [
+    ("hydra:\n  sweeper:\n    n_trial: 3\n",
+     "hparams_search/typo_sweeper.yaml: hydra.sweeper.n_trial: no such key; did you mean hydra.sweeper.n_trials?"),
+    ("hydra:\n  sweeper:\n    repeats:\n      seedz: 3\n",
+     "hparams_search/typo_sweeper.yaml: hydra.sweeper.repeats.seedz: no such key; did you mean hydra.sweeper.repeats.seeds?"),
+    ("hydra:\n  sweeper:\n    pruner:\n      n_warmup: 3\n", "hparams_search/typo_sweeper.yaml: hydra.sweeper.pruner.n_warmup: "
+     "no such key (`python -m mnist_sweep.train --cfg hydra -p hydra.sweeper.pruner` lists the keys)"),
+])
+def test_a_mistyped_sweeper_key_in_a_search_file_is_named_with_its_file(tmp_path, body, line):
+    """It gave Hydra's raw line: In 'hparams_search/typo_sweeper': ConfigKeyError raised while
+    composing config:; Key 'n_trial' not in 'MnistOptunaSweeperConf' (no 'did you mean' as on the
+    command line)."""
+    from conftest import assert_one_line_error, run
+
+    conf = tmp_path / "C" / "hparams_search"
+    conf.mkdir(parents=True)
+    (conf / "typo_sweeper.yaml").write_text(f"# @package _global_\ndefaults:\n  - default\n{body}")
+    proc = run(["mnist_sweep.train", "-m", "--config-dir", str(conf.parent), "hparams_search=typo_sweeper"], cwd=tmp_path)
+    assert proc.returncode == 2 and assert_one_line_error(proc) == f"error: {line}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["C"]
+    with pytest.raises(HydraException) as e:  # a swept option's file, composed for a candidate, is worded alike
+        make_cfg_hydra(f"hydra.searchpath=[file://{conf.parent}]", "hparams_search=typo_sweeper")
+    assert composition_error(e.value) == line

@@ -3,6 +3,7 @@
 with ``scheduler.gamma``), each checked against the options that have them."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -144,14 +145,44 @@ def _hydra_options(group: str, extra_dirs: list[str]) -> list[str]:
 def missing_option_error(e: BaseException) -> str | None:
     """One line for Hydra's "Could not find 'hydra/sweeper/sampler/randomm'" (an option no group of
     the search path has: Hydra's own groups, a plugin's, a --config-path's), as ``option_error``
-    words it for conf/'s groups: the nearest option; None for another error."""
+    words it for conf/'s groups: the nearest option; for a hydra.* key a config file sets that
+    its schema lacks, ``file_key_error``'s line (the first check of every composition error's
+    line, the command line's and a candidate's); None for another error."""
     from hydra.errors import MissingConfigException
 
+    if (in_file := file_key_error(e)) is not None:
+        return in_file
     if not isinstance(e, MissingConfigException) or e.options is None or "/" not in (e.missing_cfg_file or ""):
         return None
     group, _, value = e.missing_cfg_file.rpartition("/")
     line = option_line(group, value, sorted(e.options), f"not in group {group}")
     return one_line(f"{holder}.yaml, defaults list: {line}" if (holder := _defaults_holder(e)) else line)
+
+
+_IN_FILE = re.compile(r"In '([^']+)': ConfigKeyError raised while composing config")
+
+
+def file_key_error(e: BaseException) -> str | None:
+    """``hparams_search/mine.yaml: hydra.sweeper.n_trial: no such key; did you mean
+    hydra.sweeper.n_trials?`` for a hydra.* key (the sweeper's above all) that a config file sets and
+    its schema lacks, as the command line words it, naming the file: Hydra's line named the schema
+    class ('Key 'n_trial' not in 'MnistOptunaSweeperConf''); None for another error. A section's key
+    (trainer.max_epoch) is ``settings.hydra_error_line``'s."""
+    from omegaconf.errors import ConfigKeyError
+
+    from mnist_sweep import PROJECT_ROOT
+    from mnist_sweep.config.keys import unknown_key
+
+    cause = e.__cause__ or e.__context__
+    key = str(getattr(cause, "full_key", None) or "")
+    if not isinstance(cause, ConfigKeyError) or not key.startswith("hydra.") or not (where := _IN_FILE.search(str(e))):
+        return None
+    name = f"{where[1]}.yaml"
+    shown = f"conf/{name}" if (PROJECT_ROOT / "conf" / name).is_file() else name
+    line = unknown_key(key)
+    if "did you mean" not in line:
+        line += f" (`python -m mnist_sweep.train --cfg hydra -p {key.rpartition('.')[0]}` lists the keys)"
+    return one_line(f"{shown}: {line}")
 
 
 def _defaults_holder(e: BaseException) -> str | None:

@@ -1,14 +1,13 @@
 """Turn a leaderboard trial into a config you keep (``+experiment``) and its weights into ONNX.
 
 ``python -m mnist_sweep.export SWEEP_DIR|LEADERBOARD.csv --rank N|--trial N --out conf/experiment/NAME.yaml``
-writes the trial's settings (its sections and the group options it used) as an ``# @package
-_global_`` experiment; ``python -m mnist_sweep.train +experiment=NAME`` trains it again with the
-trial's metrics. Hydra finds ``+experiment=NAME`` as ``experiment/NAME.yaml`` in its config dirs,
-so ``--out`` is ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml`` (``--config-dir DIR``).
-``--confirm`` writes the confirmation protocol instead (no validation hold-out). ``--onnx FILE.onnx``
-writes the final weights as ONNX (dynamic batch), checked against PyTorch on the test set; the
-file's ``metadata_props`` say how to feed it (``onnx_metadata``), and the command prints them.
-Both files are written, or neither.
+writes the trial's settings (its sections, the group options it used, the precision it trained in)
+as an ``# @package _global_`` experiment; ``python -m mnist_sweep.train +experiment=NAME`` trains it
+again with the trial's metrics. ``--out`` is ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml``
+(``--config-dir DIR``; experiments.py). ``--confirm`` writes the confirmation protocol instead (no
+validation hold-out). ``--onnx FILE.onnx`` writes the final weights as ONNX (dynamic batch), checked
+against PyTorch on the test set; the file's ``metadata_props`` say how to feed it (``onnx_metadata``),
+and the command prints them. Both files are written, or neither.
 """
 from __future__ import annotations
 
@@ -25,8 +24,9 @@ from omegaconf import OmegaConf
 
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
-from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
+from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
+from mnist_sweep.experiments import comment_precision, precision_comment, recorded_precision, usage
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 from mnist_sweep.text import plural
@@ -71,13 +71,6 @@ def check_writable(flag: str, out: Path, force: bool) -> None:
         raise MnistSweepError(f"{flag} {out}: {why}")
 
 
-def usage(out: Path) -> str:
-    """The train command that uses the exported file, pasteable (a config dir with a space is quoted)."""
-    here = out.parent.resolve() == (PROJECT_ROOT / "conf" / "experiment").resolve()
-    where = () if here else ("--config-dir", out.parent.parent.resolve())
-    return pasteable("mnist_sweep.train", *where, f"+experiment={out.stem}")  # the interpreter's path, as others print
-
-
 def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(the experiment's body, its group choices) from a trial's saved ``.hydra/`` files. The
     trial's own interpolations (``model.widths`` from ``c1..c6``) are kept: they resolve inside
@@ -93,6 +86,8 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
         body[section].pop(key, None)
     for section, values in CONFIRM.items() if confirm else ():
         body[section].update(values)
+    if precision := recorded_precision(trial_dir):  # what auto resolved to, as reproduce pins it
+        body["trainer"]["precision"] = precision
     try:  # every interpolation must resolve within the exported sections
         OmegaConf.to_container(OmegaConf.create(body), resolve=True)
     except Exception:  # noqa: BLE001 - an interpolation reaching outside: write resolved values instead
@@ -129,7 +124,8 @@ def header_lines(row: pd.Series, trial_dir: Path, out: Path, confirm: bool) -> l
     else:
         lines.append("  protocol: the trial's own (same data split, epochs and seed): training it gives the trial's metrics"
                      + (" (it was pruned: this trains all of trainer.max_epochs)" if row["status"] == "pruned" else ""))
-    lines += [f"  {usage(out)} [trainer.seed=N]", "  every setting of the trial except trainer.progress (display only)"]
+    lines += [f"  {usage(out)} [trainer.seed=N]",
+              "  every setting of the trial except trainer.progress (display only), in the precision it trained in"]
     return lines
 
 
@@ -271,7 +267,8 @@ def _run(args: argparse.Namespace) -> None:
     text = None
     if out is not None:
         body, defaults = experiment(trial_dir, args.confirm)
-        text = render(body, defaults, header_lines(row, trial_dir, out, args.confirm))
+        text = comment_precision(render(body, defaults, header_lines(row, trial_dir, out, args.confirm)),
+                                 precision_comment(trial_dir))
     run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
     onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force)
     if out is not None:

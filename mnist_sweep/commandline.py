@@ -145,7 +145,8 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
                   "trial": Flag(Range(ge=0, le=10**9)), "out": Flag(path="out-dir")},
     "confirm": {"leaderboard": Flag(path="in"), "top": Flag(Range(ge=1, le=1000, example=5)), "seeds": Flag(Range(ge=1, le=100, example=5)),
                 "parallel": Flag(Range(ge=1, le=64)), "out": Flag(path="out-dir"),
-                "experiment": Flag(Range(pattern=r"[A-Za-z0-9_\-]+", text="a name from conf/experiment/")),
+                "experiment": Flag(Range(pattern=r"[^\x00]+", text="a name")),  # experiments.lookup: where to find it
+                "config_dir": Flag(path="in"),
                 "override": Flag(Range(pattern=r"[^\x00=]+=[^\x00]*", text="KEY=VALUE"))},
     "data": {"root": Flag(path="in"), "action": Flag(Range(one_of=("fetch", "verify")))},
     "dashboard": {"target": Flag(Range(pattern=r"[^\x00]+", text="a sweep dir or a storage URL")),

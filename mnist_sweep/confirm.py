@@ -7,7 +7,7 @@ fixed epoch count and no early stopping, and writes
 ``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
 reached the target. ``--trial N [N ...]`` confirms those trials of the sweep instead (a config
 just short of the target, or a pruned one, too); ``--experiment NAME`` confirms
-``conf/experiment/NAME.yaml``.
+``conf/experiment/NAME.yaml``, or with ``--config-dir DIR`` (as train's) ``DIR/experiment/NAME.yaml``.
 A finished run is reused when the command is run again only if its resolved config equals the
 one asked for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats)
 when the sweep trained with this protocol; two run at once.
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
+from mnist_sweep.experiments import lookup
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
@@ -41,12 +41,9 @@ SUBSET_KEYS = ("data.train_limit", "data.test_limit", "data.val_size")
 def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | None]]:
     """Name -> (the train arguments that select its config, without seed and output dir; the
     sweep's trial dir, None for an experiment)."""
-    if args.experiment:
-        known = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
-        for name in args.experiment:
-            if name not in known:
-                raise MnistSweepError(f"--experiment {name}: no conf/experiment/{name}.yaml; one of {', '.join(known)}")
-        return {name: ([f"+experiment={name}"], None) for name in args.experiment}
+    if args.experiment:  # found as train finds +experiment=NAME: the project's conf/experiment, then --config-dir's
+        where = lookup(args.experiment, args.config_dir)
+        return {name: ([*where, f"+experiment={name}"], None) for name in args.experiment}
     board = read(args.leaderboard)
     if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
         missing = [t for t in args.trial if t not in set(board.trial)]
@@ -245,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", nargs="?", help="leaderboard.csv or its sweep dir")
     p.add_argument("--experiment", nargs="+", metavar="NAME", help="confirm conf/experiment/NAME.yaml configs instead")
+    p.add_argument("--config-dir", metavar="DIR", help="as train's: --experiment NAME is also looked up as "
+                   "DIR/experiment/NAME.yaml (after the project's conf/experiment), e.g. where export wrote it")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")
     which.add_argument("--trial", type=int, nargs="+", metavar="N", help="these trials instead (Optuna numbers)")
@@ -256,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.leaderboard and not args.experiment:
         p.error("give a leaderboard (or sweep dir) or --experiment NAME")
+    if args.config_dir and not args.experiment:
+        p.error("--config-dir is where --experiment NAME is looked up; give --experiment too")
     if args.trial and not args.leaderboard:
         p.error("--trial needs the leaderboard (or sweep dir) that holds the trials")
     if args.top < 1 or args.seeds < 1 or args.parallel < 1:

@@ -1,15 +1,19 @@
-"""Experiment files (``+experiment=NAME``): the command that trains one, and the precision an
-exported one pins.
+"""Experiment files (``+experiment=NAME``): where train finds one, the commands that use one, and
+the precision an exported one pins.
 
-Hydra looks ``+experiment=NAME`` up as ``experiment/NAME.yaml`` in the project's ``conf/``, then in
-``--config-dir DIR``: a file outside the project is trained with ``--config-dir DIR``.
+Hydra looks ``+experiment=NAME`` up as ``experiment/NAME.yaml`` in the project's ``conf/`` first,
+then in ``--config-dir DIR`` (searched after it). So a file outside the project is trained with
+``--config-dir DIR`` by train and confirm alike.
 """
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import pasteable
+from mnist_sweep.errors import MnistSweepError
 
 PROJECT = PROJECT_ROOT / "conf" / "experiment"  # the project's own experiments, searched first
 PRECISIONS = ("fp32", "bf16")  # what trainer.precision resolves to (result.json's precision)
@@ -20,11 +24,54 @@ def config_dir_of(out: Path) -> Path | None:
     return None if out.parent.resolve() == PROJECT.resolve() else out.parent.parent.resolve()
 
 
-def usage(out: Path) -> str:
-    """The train command that uses the experiment file ``out``, pasteable (a config dir with a space
-    is quoted; the interpreter's path, as other commands print)."""
+def usage(out: Path, command: str = "train") -> str:
+    """The train (or confirm) command that uses the experiment file ``out``, pasteable (a config dir
+    with a space is quoted; the interpreter's path, as other commands print)."""
     where = () if (d := config_dir_of(out)) is None else ("--config-dir", d)
+    if command == "confirm":
+        return pasteable("mnist_sweep.confirm", *where, "--experiment", out.stem, "--seeds", 3)
     return pasteable("mnist_sweep.train", *where, f"+experiment={out.stem}")
+
+
+def _not_found(name: str, extra: Path | None) -> str:
+    """The error line for an experiment found nowhere: where it looked, and the fix."""
+    places = [str(PROJECT), *([str(extra)] if extra else [])]
+    line = f"--experiment {name}: no {name}.yaml in {' or in '.join(places)}"
+    here = Path("conf", "experiment", f"{name}.yaml")
+    if extra is None and here.is_file():
+        return f"{line}; ./{here} is here: add --config-dir conf (as export printed)"
+    if extra is not None and (extra.parent / f"{name}.yaml").is_file():
+        return f"{line}; {extra.parent / f'{name}.yaml'} is one dir up: give --config-dir {extra.parent.parent}"
+    known = sorted({p.stem for d in (PROJECT, extra) if d is not None for p in d.glob("*.yaml")})
+    return (f"{line} (experiments there: {', '.join(known) or 'none'}); one exported elsewhere, as "
+            f"DIR/experiment/{name}.yaml, is found with --config-dir DIR (the command export printed)")
+
+
+def lookup(names: list[str], config_dir: str | None) -> list[str]:
+    """The train arguments before ``+experiment=NAME`` (``--config-dir DIR`` or none) that find every
+    name as train would (the project's conf/experiment, then DIR/experiment); MnistSweepError
+    naming where it looked and how to fix it."""
+    root = Path(os.path.abspath(config_dir)) if config_dir else None  # relative to here, as train takes it
+    if root is not None and not root.is_dir():
+        raise MnistSweepError(f"--config-dir {config_dir}: {'not a directory' if root.exists() else 'no such directory'}; "
+                              "give the dir that holds experiment/NAME.yaml (the one export printed)")
+    extra = None if root is None else root / "experiment"
+    for name in names:
+        if "/" in name or name.endswith((".yaml", ".yml")):
+            p = Path(name)
+            fix = (f"--config-dir {p.parent.parent} --experiment {p.stem}" if p.parent.name == "experiment"
+                   else "--experiment NAME, with --config-dir DIR for DIR/experiment/NAME.yaml")
+            raise MnistSweepError(f"--experiment {name}: a name, not a path; give {fix}")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):  # as export names them: a comma would be a Hydra sweep list
+            raise MnistSweepError(f"--experiment {name}: a NAME holds only ASCII letters, digits, _ or -")
+        own, there = PROJECT / f"{name}.yaml", extra / f"{name}.yaml" if extra else None
+        if not own.is_file() and not (there and there.is_file()):
+            raise MnistSweepError(_not_found(name, extra))
+        if there and own.is_file() and there.is_file() and own.read_bytes() != there.read_bytes():
+            raise MnistSweepError(f"--experiment {name}: {there} and the project's {own} both exist, and train "
+                                  f"reads the project's (Hydra searches --config-dir after conf/); rename {there} "
+                                  "to confirm it, or leave out --config-dir to confirm the project's")
+    return [] if root is None else ["--config-dir", str(root)]
 
 
 def recorded_precision(trial_dir: Path) -> str | None:

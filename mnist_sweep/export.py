@@ -124,7 +124,7 @@ def header_lines(row: pd.Series, trial_dir: Path, out: Path, confirm: bool) -> l
     else:
         lines.append("  protocol: the trial's own (same data split, epochs and seed): training it gives the trial's metrics"
                      + (" (it was pruned: this trains all of trainer.max_epochs)" if row["status"] == "pruned" else ""))
-    lines += [f"  {usage(out)} [trainer.seed=N]",
+    lines += [f"  {usage(out)} [trainer.seed=N]", f"  over seeds: {usage(out, 'confirm')}",
               "  every setting of the trial except trainer.progress (display only), in the precision it trained in"]
     return lines
 
@@ -272,7 +272,8 @@ def _run(args: argparse.Namespace) -> None:
     run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
     onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force)
     if out is not None:
-        print(f"wrote {one_line(out)}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}")
+        print(f"wrote {one_line(out)}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}\n"
+              f"or confirm it over seeds (all 60,000 training images) with\n  {usage(out, 'confirm')}")
     if onnx_line:
         print(onnx_line)
 

@@ -174,6 +174,8 @@ def resolved(select: list[str], overrides: list[str]) -> dict:
         config_dir, name, rest = select[1], select[3], select[4:]
     else:
         config_dir, name, rest = str(PROJECT_ROOT / "conf"), "config", select
+    if rest[:1] == ["--config-dir"]:  # searched after conf/, as train's (confirm's --experiment exported elsewhere)
+        rest = [run_dir_override(f"file://{rest[1]}", "hydra.searchpath").replace("=", "=[", 1) + "]", *rest[2:]]
     with _HYDRA, initialize_config_dir(version_base="1.3", config_dir=config_dir):
         cfg = compose(name, overrides=[*rest, *overrides])
     return OmegaConf.to_container(cfg, resolve=True)

@@ -99,7 +99,7 @@ OUT_OF_RANGE = [  # (entry point, flag, value, the line): a number outside its r
                                  "e.g. --port 8080"),
     ("reproduce", "trial", -1, "--trial: must be in [0, 1,000,000,000], got -1; give a whole number from 0 to "
                                "1,000,000,000, e.g. --trial 0"),
-    ("confirm", "experiment", "a b", "--experiment: must be a name from conf/experiment/, got 'a b'"),  # its text says it
+    ("confirm", "override", "a b", "--set: must be KEY=VALUE, got 'a b'"),  # its text says it
 ]
 
 

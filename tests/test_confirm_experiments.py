@@ -1,0 +1,73 @@
+"""confirm --experiment NAME of an experiment export wrote outside the repo: found with --config-dir
+DIR, as train finds it (DIR/experiment/NAME.yaml, after the project's conf/experiment/), with the
+command export prints. No training: a finished run in --out is reused."""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from conftest import assert_one_line_error, run_inproc, snapshot
+from mnist_sweep import PROJECT_ROOT, confirm
+from mnist_sweep.reproduce import resolved
+from test_export_precision import auto_trial
+
+RESULT = {"status": "complete", "test_acc_final": 0.5, "params": 900, "epochs": 1, "reached_target": False,
+          "target_acc": 0.994, "wall_s": 2.0}
+
+
+def exported(tmp_path: Path) -> list[str]:
+    """The README's export run in a scratch dir (--out conf/experiment/quick_best.yaml): the confirm
+    command it printed, as argv after the module."""
+    sw = auto_trial(tmp_path / "sweep", precision="fp32")
+    proc = run_inproc(["mnist_sweep.export", str(sw), "--rank", "1", "--out", "conf/experiment/quick_best.yaml"],
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [line] = [t for t in proc.stdout.splitlines() if "mnist_sweep.confirm" in t]
+    words = shlex.split(line)
+    assert words[words.index("mnist_sweep.confirm") + 1:] == [
+        "--config-dir", str(tmp_path / "conf"), "--experiment", "quick_best", "--seeds", "3"]
+    return words[words.index("mnist_sweep.confirm") + 1:]
+
+
+def test_an_experiment_exported_outside_the_repo_is_confirmed_with_the_printed_command(tmp_path):
+    """'confirm --experiment quick_best' said 'no conf/experiment/quick_best.yaml' beside
+    ./conf/experiment/quick_best.yaml, refused the path too, and had no --config-dir; export printed
+    only the train command."""
+    printed = exported(tmp_path)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", "--experiment", "quick_best", "--seeds", "1"], cwd=tmp_path)
+    assert_one_line_error(proc, f"no quick_best.yaml in {PROJECT_ROOT / 'conf' / 'experiment'}",
+                          "./conf/experiment/quick_best.yaml is here: add --config-dir conf")
+    proc = run_inproc(["mnist_sweep.confirm", "--experiment", "conf/experiment/quick_best.yaml"], cwd=tmp_path)
+    assert_one_line_error(proc, "a name, not a path; give --config-dir conf --experiment quick_best")
+    proc = run_inproc(["mnist_sweep.confirm", "--config-dir", "nowhere", "--experiment", "quick_best"], cwd=tmp_path)
+    assert_one_line_error(proc, "--config-dir nowhere: no such directory", "experiment/NAME.yaml")
+    assert snapshot(tmp_path) == before
+
+    # the printed command, with a finished run of exactly its config in --out: reused, nothing trained
+    select = ["--config-dir", str(tmp_path / "conf"), "+experiment=quick_best"]
+    run = tmp_path / "out" / "quick_best" / "seed_1"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(resolved(select, confirm.run_overrides(select, 1, []))), run / ".hydra" / "config.yaml")
+    (run / "result.json").write_text(json.dumps(RESULT))
+    proc = run_inproc(["mnist_sweep.confirm", *printed, "--seeds", "1", "--out", str(tmp_path / "out")], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "quick_best seed 1: test 50.00% after 1 epoch (reused:" in proc.stdout, proc.stdout
+    assert (tmp_path / "out" / "robustness.csv").is_file()
+
+
+def test_an_experiment_found_in_both_places_or_in_neither_says_where_it_looked(tmp_path):
+    """train reads the project's conf/experiment/NAME.yaml before --config-dir's: another file of
+    that name in DIR would be confirmed as the project's, so it is refused; a name found nowhere
+    names both places."""
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "tiny.yaml").write_text("# @package _global_\ntrainer:\n  max_epochs: 2\n")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.confirm", "--config-dir", "conf", "--experiment", "tiny"], cwd=tmp_path)
+    assert_one_line_error(proc, f"{tmp_path}/conf/experiment/tiny.yaml and the project's", "rename")
+    proc = run_inproc(["mnist_sweep.confirm", "--config-dir", "conf", "--experiment", "nope"], cwd=tmp_path)
+    assert_one_line_error(proc, f"or in {tmp_path}/conf/experiment", "tiny", "--config-dir DIR")
+    assert snapshot(tmp_path) == before

@@ -47,17 +47,18 @@ class RunDirs:
     log: str = "train.log"  # the job's log (hydra.job.name + .log)
     new_parents: tuple[Path, ...] = ()
     new_sweep: Path | None = None
+    new_sweep_parents: tuple[Path, ...] = ()  # the dirs above the new sweep dir that did not exist yet
 
     @classmethod
     def reset(cls) -> None:
         cls.path = cls.before = cls.new_sweep = None
         cls.log = "train.log"
-        cls.new_parents = ()
+        cls.new_parents = cls.new_sweep_parents = ()
 
 
-def _remove_new_parents() -> None:
-    """The dirs made above the run dir, deepest first, each while empty."""
-    for p in RunDirs.new_parents:
+def _remove_new_parents(parents: tuple[Path, ...] | None = None) -> None:
+    """The dirs made above the run dir (or ``parents``), deepest first, each while empty."""
+    for p in RunDirs.new_parents if parents is None else parents:
         try:
             p.rmdir()
         except OSError as e:
@@ -126,6 +127,7 @@ class OutputDirCheck(Callback):
             _refuse(f"hydra.sweep.dir: {d} holds a training run ({held[0]}), not a sweep; "
                     "choose a new directory for the sweep")
         RunDirs.new_sweep = None if d.exists() else d
+        RunDirs.new_sweep_parents = () if d.exists() else tuple(a for a in d.parents if not a.exists())
         _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
 
 
@@ -191,12 +193,14 @@ def _check_writable(path: str, key: str) -> None:
 
 
 def undo_new_sweep_dir() -> None:
-    """Remove the sweep dir a refused sweep created, while it holds nothing but Hydra's multirun.yaml."""
+    """Remove the sweep dir a refused sweep created, while it holds nothing but Hydra's multirun.yaml,
+    then the dirs it made above it (outputs/, outputs/sweeps/ in a fresh directory), each while empty."""
     d = RunDirs.new_sweep
     if d is None or not d.is_dir():
         return
     if all(p.name == "multirun.yaml" or p.is_dir() for p in d.rglob("*")):
         shutil.rmtree(d, ignore_errors=True)
+        _remove_new_parents(RunDirs.new_sweep_parents)
 
 
 def undo_run_dir(out_dir: Path) -> None:

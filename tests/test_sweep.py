@@ -217,6 +217,20 @@ def test_bad_search_space_or_storage_one_line(tmp_path, args, needles):
     assert "hunter2" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("space", ["model.c1=interval(4,12)", "model.c1=int(interval(12,4))", "model.c1=choice(4,4)",
+                                   "model.c11=choice(4,8)", "optimizer=choice(sgd,adamm)"])
+def test_a_sweep_the_space_checks_refuse_leaves_no_dir_behind(tmp_path, space):
+    """In a fresh directory a refused sweep removed its sweep dir but left the empty outputs/ and
+    outputs/sweeps/ it had made above it. A dir that was there before stays, with what it holds."""
+    args = [a for a in sweep_args(tmp_path, "bad", 2, space) if not a.startswith(("hydra.sweep.dir=", "hydra.sweeper.storage="))]
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode == 2 and assert_one_line_error(proc, space.split("=")[0])
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "outputs" / "runs").mkdir(parents=True)
+    assert run_inproc(args, cwd=tmp_path).returncode == 2
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["outputs", "outputs/runs"]
+
+
 BAD_LEADERBOARDS = [
     (["pyproject.toml"], ["pyproject.toml", "not a leaderboard"]),
     (["nope.csv"], ["nope.csv", "no such file"]),

@@ -3,7 +3,7 @@ the precision an exported one pins.
 
 Hydra looks ``+experiment=NAME`` up as ``experiment/NAME.yaml`` in the project's ``conf/`` first,
 then in ``--config-dir DIR`` (searched after it). So a file outside the project is trained with
-``--config-dir DIR`` by train and confirm alike.
+``--config-dir DIR`` by train and confirm alike, and one named as a project experiment is never read.
 """
 from __future__ import annotations
 
@@ -31,6 +31,15 @@ def usage(out: Path, command: str = "train") -> str:
     if command == "confirm":
         return pasteable("mnist_sweep.confirm", *where, "--experiment", out.stem, "--seeds", 3)
     return pasteable("mnist_sweep.train", *where, f"+experiment={out.stem}")
+
+
+def shadowed(out: Path) -> str | None:
+    """Why ``out``, outside the project's conf/experiment, would never be trained: the project has an
+    experiment of that name, which Hydra finds first; None otherwise."""
+    if config_dir_of(out) is None or not (PROJECT / out.name).is_file():
+        return None
+    return (f"the project has conf/experiment/{out.name}, and Hydra reads it before --config-dir's, so "
+            f"+experiment={out.stem} would train that one; e.g. --out {out.with_name(f'{out.stem}_2.yaml')}")
 
 
 def _not_found(name: str, extra: Path | None) -> str:

@@ -26,7 +26,7 @@ from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
-from mnist_sweep.experiments import comment_precision, precision_comment, recorded_precision, usage
+from mnist_sweep.experiments import comment_precision, precision_comment, recorded_precision, shadowed, usage
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 from mnist_sweep.text import plural
@@ -56,6 +56,8 @@ def check_out(out: Path, force: bool) -> None:
     if out.parent.name != "experiment":
         raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
                               f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")
+    if why := shadowed(out):  # the project's experiment of that name is the one Hydra finds
+        raise MnistSweepError(f"--out {out}: {why}")
     check_writable("--out", out, force)
 
 

@@ -95,3 +95,13 @@ def test_a_wrong_out_or_onnx_name_says_what_is_wrong_and_the_name_to_use(tmp_pat
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: ") and line in err[0], (args, err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_outside_the_project_named_as_one_of_its_experiments_is_refused(tmp_path, capsys):
+    """--out DIR/experiment/tiny.yaml printed '--config-dir DIR +experiment=tiny', which trains the
+    project's conf/experiment/tiny.yaml: Hydra reads the project's conf/ before --config-dir."""
+    out = tmp_path / "cfg" / "experiment" / "tiny.yaml"
+    assert export.main([str(board(tmp_path)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the project has conf/experiment/tiny.yaml" in err[0], err
+    assert f"e.g. --out {out.with_name('tiny_2.yaml')}" in err[0] and not (tmp_path / "cfg").exists()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.config.keys import holders, unknown_key
+from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
     conditional_key_error, lacking, name_override_error, option_error, swept_groups,
 )
@@ -60,7 +60,7 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
             this = f"{section}={chosen}, the option" if chosen else "the option"
             return (f"~{m[1]}: nothing to delete: {m[1]} is a key of {' and '.join(found)} only, not of {this} "
                     f"this config composes (and a schema key is never deleted); drop ~{m[1]}")
-        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices, add_hint=False)}"
+        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices)}"
     if m := _OTHER_VALUE.search(str(e)):
         return (f"~{m[1]}={m[3]}: deletes {m[1]} only where its value is {m[3]}, and it is {m[2]}; "
                 f"to set it use {m[1]}={m[3]}")
@@ -84,8 +84,7 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(f"+{m[1]}: {m[1]} is already in the config (+ adds a new key); set it with {m[1]}=VALUE")
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
     if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
-        value = (re.findall(r"use \+[^=\s]+=(.*)$", str(e)) or ["VALUE"])[0]  # Hydra's "... use +KEY=VALUE"
-        return one_line(unknown_key(m[1], choices, value=value))
+        return one_line(unknown_key(m[1], choices))
     return one_line(hydra_error_line(e, choices) or _one_line(str(e)) or type(e).__name__)
 
 
@@ -270,13 +269,13 @@ def check_command_line(argv: list[str]) -> Checked:
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
         return Checked(composition_error(e, choices()))
     try:
+        if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps):  # a key nothing reads
+            return Checked(bad)
         if not multirun:
             search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
             warning = search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
                                   f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {search})")
             return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
-        if bad := sweep_key_error(cfg, sweeps):
-            return Checked(bad)
         if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):
             check_sweeper(cfg)
     except MnistSweepError as e:

@@ -67,7 +67,7 @@ TOP_LEVEL = "foo.bar: no such key; foo is no section of the config (its sections
 
 
 @pytest.mark.parametrize("argv, needles", [
-    (["mnist_sweep.train", "foo.bar=1"], [TOP_LEVEL, "(a key of your own needs +foo.bar=1)"]),
+    (["mnist_sweep.train", "foo.bar=1"], [TOP_LEVEL]),
     (["mnist_sweep.train", "modl.foo=1"], ["modl is no section", "did you mean model?"]),
     (["mnist_sweep.confirm", "--experiment", "tiny", "--set", "foo.bar=1"], [TOP_LEVEL]),
 ], ids=["train", "near section", "confirm --set"])
@@ -98,3 +98,51 @@ def test_a_search_without_multirun_warns_and_trains_one_config(tmp_path):
     assert ("warning: hparams_search=smallest: a search, used only by a sweep; this run trains one config" in proc.stderr
             and "add -m (python -m mnist_sweep.train -m hparams_search=smallest)" in proc.stderr)
     assert (tmp_path / "run" / "result.json").exists()
+
+
+SECTIONS = "(its sections: model, optimizer, scheduler, data, trainer), so nothing would read it"
+STRAY = [  # (an override adding a top-level key nothing reads, the line): each trained with the defaults, exit 0
+    (["+lr=0.1"], f"error: lr: not a section of the config {SECTIONS}; did you mean optimizer.lr=0.1?"),
+    (["-m", "hydra.sweeper.workers=1", "+lr=0.1"], f"error: lr: not a section of the config {SECTIONS}; "
+                                                   "did you mean optimizer.lr=0.1?"),
+    (["+foo=1"], f"error: foo: not a section of the config {SECTIONS}; set a key of one of them instead "
+                 "(`python -m mnist_sweep.train --cfg job` lists the keys)"),
+    (["+experiment.model.c1=6"], f"error: experiment.model.c1: experiment is not a section of the config {SECTIONS}; "
+                                 "did you mean model.c1=6?"),
+    (["+experiment=tiny", "+experiment.model.c1=6"], "error: experiment.model.c1: experiment is not a section"),
+]
+
+
+@pytest.mark.parametrize("argv, line", STRAY, ids=[" ".join(a) for a, _ in STRAY])
+def test_a_key_outside_the_configs_sections_is_refused_with_the_key_meant(tmp_path, argv, line):
+    """+lr=0.1 trained with the default lr, without a word; the line said to add a key 'of your own' with +KEY."""
+    proc = run_inproc(["mnist_sweep.train", *TINY, *argv, f"hydra.run.dir={tmp_path}/run",
+                       f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert assert_one_line_error(proc).startswith(line)
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+HEADERLESS = [  # (the group, its file's keys, the override, -m)
+    ("experiment", "model: {c1: 6}\n", "+experiment=nopkg", False),
+    ("experiment", "model: {c1: 6}\n", "+experiment=nopkg", True),
+    ("experiment", "model: {c1: 6}\n", "+experiment=choice(tiny,nopkg)", True),  # a swept option: its file read
+    ("hparams_search", "hydra:\n  sweeper:\n    params:\n      model.c1: choice(4, 6)\n", "hparams_search=nopkg", True),
+]
+
+
+@pytest.mark.parametrize("group, text, arg, multirun", HEADERLESS, ids=[f"{a}{' -m' * m}" for _, _, a, m in HEADERLESS])
+def test_an_option_file_without_the_global_header_is_named(tmp_path, group, text, arg, multirun):
+    """Without '# @package _global_' a file's keys landed under experiment: (or hparams_search:): the run
+    trained the default model, the sweep searched the default space, exit 0."""
+    (tmp_path / "d" / group).mkdir(parents=True)
+    (tmp_path / "d" / group / "nopkg.yaml").write_text(text)
+    sweep = ["hydra.sweeper.workers=1", "hydra.sweeper.n_trials=1"] if multirun else []  # should it run
+    proc = run_inproc(["mnist_sweep.train", *(["-m"] if multirun else []), "--config-dir", str(tmp_path / "d"), *sweep,
+                       *TINY, arg, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    option = "+experiment=nopkg" if group == "experiment" else arg
+    assert assert_one_line_error(proc) == (
+        f"error: {group}: {tmp_path / 'd' / group / 'nopkg.yaml'} ({option}) lacks '# @package _global_' as its first "
+        f"line, so its keys land under {group}:, not a section of the config, and no run reads them; make "
+        "'# @package _global_' the file's first line")
+    assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+

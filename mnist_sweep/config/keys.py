@@ -10,6 +10,7 @@ import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import Field, fields, is_dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -110,6 +111,12 @@ def did_you_mean(key: str, choices: Mapping[str, Any] | None = None, n: int = 3)
     """``; did you mean a, b?`` naming the nearest keys (or groups) to ``key`` valid under
     ``choices`` (group -> selected option; None: not known), else the nearest held only by another
     option, saying which; never ``key`` itself. '' when nothing is near."""
+    near = nearest(key, choices, n)
+    return f"; did you mean {', '.join(near)}?" if near else ""
+
+
+def nearest(key: str, choices: Mapping[str, Any] | None = None, n: int = 3) -> list[str]:
+    """The nearest keys (or groups) to ``key``, as ``did_you_mean`` names them."""
     key = key.lstrip("+~")
     hydra = hydra_keys() if key.startswith("hydra.") else []
     candidates = [k for k in dict.fromkeys(_valid_keys(choices) + hydra + list(GROUPS)) if k != key]
@@ -125,15 +132,15 @@ def did_you_mean(key: str, choices: Mapping[str, Any] | None = None, n: int = 3)
         close = [k for k in others if k.rpartition(".")[0] == section
                  and difflib.get_close_matches(leaf, [k.rpartition(".")[2]], cutoff=_cutoff(leaf))]
         near = [_held_by(k, choices) for k in (close or [k for k in others if k.rpartition(".")[2] == leaf])[:1]]
-    return f"; did you mean {', '.join(near[:n])}?" if near else ""
+    return near[:n]
 
 
-def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bool = True,
-                value: str = "VALUE") -> str:
+def unknown_key(key: str, choices: Mapping[str, Any] | None = None, value: str = "VALUE") -> str:
     """The line for a key the composed config does not have: under which option it is a key
     (``scheduler.gamma: not a key of scheduler=onecycle; it is a key of scheduler=step (add
-    scheduler=step)``), else ``no such key`` and the nearest real keys; outside the schema's
-    sections, how to add a key of one's own unless ``add_hint`` is false (a deletion)."""
+    scheduler=step)``), else ``no such key`` and the nearest real keys; never advice to add it
+    with ``+KEY=value`` (a key outside the config's sections is refused: ``stray_section_error``),
+    so ``value``, the value given, is not shown."""
     key = key.lstrip("+~")
     section = key.split(".", 1)[0]
     chosen = (choices or {}).get(section)
@@ -142,10 +149,89 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None, add_hint: bo
         return (f"{key}: not a key of {section}={chosen}; it is a key of {' and '.join(found)} "
                 f"(add {' or '.join(found)})")
     hint = did_you_mean(key, choices)
-    if "." in key and section not in GROUPS and section != "hydra":  # foo.bar: foo itself is unknown
+    if section not in GROUPS and section != "hydra":  # foo.bar: foo itself is unknown
         near = difflib.get_close_matches(section, list(SCHEMAS), n=1, cutoff=0.6)
         hint = hint or (f"; did you mean {near[0]}?" if near else "")
-        hint = f"; {section} is no section of the config (its sections: {', '.join(SCHEMAS)}){hint}"
-    if section in SCHEMAS or section == "hydra" or not add_hint:  # a schema (Hydra's too) refuses +key: no advice to add one
-        return f"{key}: no such key{hint}"
-    return f"{key}: no such key{hint} (a key of your own needs +{key}={value})"
+        hint = f"; {section} is no section of the config ({SECTIONS}){hint}"
+    return f"{key}: no such key{hint}"
+
+
+SECTIONS = f"its sections: {', '.join(SCHEMAS)}"
+HEADER = "# @package _global_"
+
+
+def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) -> str | None:
+    """The line for a top-level key of a composed config that is none of its sections (nothing
+    reads it: the setting would be dropped without a word): an experiment or hparams_search file
+    without ``# @package _global_`` (its keys land under the group's name) names the file, a swept
+    option's too (``swept``: group -> options, each file read, none composed); any other key
+    (``+lr=0.1``) is named with the nearest real key and its value (``optimizer.lr=0.1``)."""
+    from omegaconf import OmegaConf
+
+    for group, options in (swept or {}).items():
+        for option in options if group in ("experiment", "hparams_search") else ():
+            if (path := _option_file(cfg, group, option)) and _own_keys(path) and not _global(path):
+                return _headerless(group, option, path)
+    if not (stray := [k for k in cfg if k not in SCHEMAS and k != "hydra"]):
+        return None
+    key, choices = stray[0], OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
+    choices = None if choices is None else OmegaConf.to_container(choices)
+    if key in GROUPS and (option := (choices or {}).get(key)) is not None:
+        path = _option_file(cfg, key, option)
+        if path is None or not _global(path):  # a file with the header: the key came from the command line
+            return _headerless(key, option, path)
+    leaf, value = key, OmegaConf.to_container(OmegaConf.masked_copy(cfg, [key]), resolve=False)[key]
+    while isinstance(value, dict) and value:  # +experiment.model.c1=6: the key as written
+        k, value = next(iter(value.items()))
+        leaf += f".{k}"
+    what = "not a section of the config" if leaf == key else f"{key} is not a section of the config"
+    near, shown = nearest(leaf, choices), _shown(value)
+    if near and " " not in near[0] and shown is not None:  # the fix to paste: the nearest key, the value given
+        near = [f"{'+' * (near[0] == 'experiment')}{near[0]}={shown}"]
+    fix = (f"did you mean {', '.join(near)}?" if near
+           else "set a key of one of them instead (`python -m mnist_sweep.train --cfg job` lists the keys)")
+    return f"{leaf}: {what} ({SECTIONS}), so nothing would read it; {fix}"
+
+
+def _headerless(group: str, option: str, path: Path | None) -> str:
+    where = f"{path or f'the {group} file {option}.yaml'} ({'+' * (group == 'experiment')}{group}={option})"
+    return (f"{group}: {where} lacks '{HEADER}' as its first line, so its keys land under {group}:, "
+            f"not a section of the config, and no run reads them; make '{HEADER}' the file's first line")
+
+
+def _own_keys(path: Path) -> bool:
+    """Whether an option's file sets keys of its own (not only a defaults list)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):  # Hydra reads it for the candidate and says so
+        return False
+    return isinstance(raw, dict) and any(k != "defaults" for k in raw)
+
+
+def _shown(value: Any) -> str | None:
+    """``value`` as a command line writes it (null, true, [1,2]); None for a mapping."""
+    if isinstance(value, list):
+        items = [_shown(v) for v in value]
+        return None if None in items else f"[{','.join(items)}]"  # type: ignore[arg-type]
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return None if isinstance(value, dict) else str(value)
+
+
+def _option_file(cfg: Any, group: str, option: str) -> Path | None:
+    """The file Hydra composed for ``group=option``: the first on the config's search path."""
+    for source in cfg.hydra.runtime.get("config_sources") or []:
+        path = Path(str(source.path), group, f"{option}.yaml")
+        if source.schema == "file" and path.is_file():
+            return path
+    return None
+
+
+def _global(path: Path) -> bool:
+    """Whether the file's header puts its keys at the top of the config (``# @package _global_``)."""
+    from hydra.plugins.config_source import ConfigSource
+
+    try:
+        return ConfigSource._get_header_dict(path.read_text(encoding="utf-8")).get("package") == "_global_"
+    except (OSError, UnicodeDecodeError, ValueError):  # unreadable: Hydra composed it, so say what to check
+        return False

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
-from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
+from mnist_sweep.config.keys import composed_has, holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
     conditional_key_error, lacking, name_override_error, option_error, swept_groups,
 )
@@ -46,18 +46,19 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
     """The line for a failed ``~key`` (Hydra: "Error merging override ~model.c1"), or None."""
     from omegaconf.errors import ConfigTypeError
 
-    if isinstance(e.__cause__, ConfigTypeError) and "does not support deletion" in str(e.__cause__):
-        key = getattr(e.__cause__, "full_key", None) or str(e).rsplit("~", 1)[-1]
+    m = _NO_SUCH_TO_DELETE.search(str(e))  # "does not exist": Hydra's word for a null key (trainer.ema_decay) too
+    if (isinstance(e.__cause__, ConfigTypeError) and "does not support deletion" in str(e.__cause__)) or (
+            m and composed_has(m[1], choices)):  # the schema's key, in the option composed
+        key = m[1] if m else getattr(e.__cause__, "full_key", None) or str(e).rsplit("~", 1)[-1]
         return (f"~{key}: {key} is a key of the schema and cannot be deleted (every run reads it); "
                 f"set it with {key}=VALUE instead (docs/schema.md lists its values)")
-    if m := _NO_SUCH_TO_DELETE.search(str(e)):
+    if m:
         if (leaf := m[1].removeprefix(_PARAMS)) != m[1]:  # a searched key is one key with dots: ~ cannot name it
             return (f"~{m[1]}: a ~ override cannot name a searched key ({leaf} is one key of hydra.sweeper.params, "
                     f"dots and all); take it out of the search with {leaf}=VALUE, or start from an empty space "
                     "with hydra.sweeper.params=null")
         if found := holders(m[1], choices):  # a schema key of another option (scheduler=step): adding it cannot help
-            chosen = (choices or {}).get(section := m[1].split(".", 1)[0])
-            this = f"{section}={chosen}, the option" if chosen else "the option"
+            this = f"{s}={c}, the option" if (c := (choices or {}).get(s := m[1].split(".", 1)[0])) else "the option"
             return (f"~{m[1]}: nothing to delete: {m[1]} is a key of {' and '.join(found)} only, not of {this} "
                     f"this config composes (and a schema key is never deleted); drop ~{m[1]}")
         return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices)}"

@@ -146,3 +146,15 @@ def test_an_option_file_without_the_global_header_is_named(tmp_path, group, text
         "'# @package _global_' the file's first line")
     assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["d"]
 
+
+NULL_KEYS = [("trainer.ema_decay", ""), ("data.root", ""), ("trainer.ema_decay", "=5")]  # null in the option composed
+
+
+@pytest.mark.parametrize("key, value", NULL_KEYS, ids=[f"~{k}{v}" for k, v in NULL_KEYS])
+def test_deleting_a_schema_key_whose_value_is_null_says_to_set_it(tmp_path, key, value):
+    """Hydra calls a null key absent: the line said 'trainer.ema_decay is a key of trainer=default only, not
+    of the option this config composes', which is trainer=default (with =5: 'nothing to delete; no such key')."""
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"~{key}{value}", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == (f"error: ~{key}: {key} is a key of the schema and cannot be deleted (every "
+                                           f"run reads it); set it with {key}=VALUE instead (docs/schema.md lists its values)")
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []

@@ -97,6 +97,14 @@ def holders(key: str, choices: Mapping[str, Any] | None) -> list[str]:
     return [f"{section}={o}" for o, ks in option_keys(section).items() if key in ks and o != chosen]
 
 
+def composed_has(key: str, choices: Mapping[str, Any] | None) -> bool:
+    """Whether the option of ``key``'s group the config composes has ``key`` (a null one too, which
+    Hydra's deletion calls absent); the option not known, whether every option of the group has it."""
+    options = option_keys(key.split(".", 1)[0]) if key.split(".", 1)[0] in SCHEMAS else {}
+    chosen = (choices or {}).get(key.split(".", 1)[0])
+    return key in options[chosen] if chosen in options else bool(options) and all(key in ks for ks in options.values())
+
+
 def _held_by(key: str, choices: Mapping[str, Any] | None) -> str:
     found = holders(key, choices)
     return f"{key} (a key of {' or '.join(found)}: add {found[0]})"

@@ -452,3 +452,15 @@ def test_a_bug_in_the_checks_is_a_traceback_not_an_error_line(monkeypatch):
     monkeypatch.setattr(overrides, "validate", broken)
     with pytest.raises(NameError):
         overrides.check_command_line(["trainer.max_epochs=1"])
+
+
+def test_a_mistyped_option_of_a_group_each_candidate_adds_is_refused_before_the_study(tmp_path):
+    """'+experiment=choice(tiny,tinyy)' as 'optimizer=choice(sgd,adamm)' is: one line before the study;
+    the sweep rejected each tinyy draw one by one (and trained nothing while tiny's budget refused the rest)."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.params=null", "+experiment=choice(tiny,tinyy)",
+                       f"hydra.sweep.dir={tmp_path}/sw", f"hydra.sweeper.storage=sqlite:///{tmp_path}/sw/optuna.db",
+                       "hydra.sweeper.n_trials=1", *TINY],  # small, should it ever train
+                      cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.params.+experiment: 'tinyy' is not an option of config group "
+                                "'experiment'; did you mean tiny? e.g. +experiment=tiny (options: ")
+    assert not (tmp_path / "sw").exists()

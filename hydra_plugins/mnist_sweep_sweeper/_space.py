@@ -137,6 +137,9 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
             raise SweepError(f"hydra.sweeper.params.{name}: a config group is searched over its options, "
                              f"'{name}=choice(A,B)', not {describe(dist)}")
     _groups.check(space.groups, space.fixed, globs, compose)  # type: ignore[arg-type]
+    added = {n: d for n, d in space.values.items()  # +experiment=choice(...): its options checked as a group's
+             if n.startswith("+") and isinstance(d, CategoricalDistribution) and options(n[1:])}
+    _groups.check(added, space.fixed, globs, compose)  # (drawn as a value: each candidate composes it)
     for name in space.values:
         _check_key(name, space.groups, compose)
     _drop_keys_the_fixed_groups_lack(space, compose)

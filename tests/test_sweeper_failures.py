@@ -1,8 +1,6 @@
 """hydra_plugins/mnist_sweep_sweeper/_failures.py: when failed trials, or candidates that do not compose, stop a sweep."""
 from __future__ import annotations
 
-import re
-
 import optuna
 import pandas as pd
 import pytest
@@ -210,17 +208,25 @@ def test_a_loop_whose_candidates_are_over_the_budget_too_runs_to_max_rejected(tm
         loop._candidates(1, [], heartbeat)
 
 
-def test_a_sweep_of_experiments_with_a_typo_in_their_defaults_is_one_line_before_the_study(tmp_path):
-    """It passed the checks, then rejected each draw with Hydra's multi-line text until max_rejected
-    (past 500 in 5 minutes); the dry run showed the same text. Each swept option is composed first."""
-    from conftest import assert_one_line_error, run, sweep_args
+def sweep_of_two_experiments(tmp_path, study: str, default: str, searched: str) -> list[str]:
+    """A one-trial sweep over +experiment=choice(mine,mine2) from a --config-dir, both files holding
+    the defaults entry ``default``, and one searched key."""
+    from conftest import sweep_args
 
     d = tmp_path / "D" / "experiment"
     d.mkdir(parents=True)
     for name in ("mine", "mine2"):
-        (d / f"{name}.yaml").write_text("# @package _global_\ndefaults:\n  - override /model: nett\n")
-    args = sweep_args(tmp_path, "typo", 1, "+experiment=choice(mine,mine2)", "optimizer.lr=interval(0.01,0.1)")
-    args[1:1] = ["--config-dir", str(d.parent)]
+        (d / f"{name}.yaml").write_text(f"# @package _global_\ndefaults:\n  - {default}\n")
+    args = sweep_args(tmp_path, study, 1, "+experiment=choice(mine,mine2)", searched)
+    return [args[0], "--config-dir", str(d.parent), *args[1:]]
+
+
+def test_a_sweep_of_experiments_with_a_typo_in_their_defaults_is_one_line_before_the_study(tmp_path):
+    """It passed the checks, then rejected each draw with Hydra's multi-line text until max_rejected
+    (past 500 in 5 minutes); the dry run showed the same text. Each swept option is composed first."""
+    from conftest import assert_one_line_error, run
+
+    args = sweep_of_two_experiments(tmp_path, "typo", "override /model: nett", "optimizer.lr=interval(0.01,0.1)")
     for extra in (["hydra.sweeper.dry_run=true"], []):
         proc = run([*args, *extra], cwd=tmp_path)
         assert_one_line_error(proc, "hydra.sweeper.params.+experiment: +experiment=mine does not compose: experiment/"
@@ -231,14 +237,9 @@ def test_a_sweep_of_experiments_with_a_typo_in_their_defaults_is_one_line_before
 def test_a_sweep_whose_candidates_never_compose_stops_after_20_in_one_line(tmp_path):
     """Options that compose alone but not with a swept key (step has no pct_start): each draw was
     rejected until max_rejected (1,000, minutes); now the first 20 stop the sweep, each rejection one line."""
-    from conftest import assert_one_line_error, load, run, sweep_args
+    from conftest import assert_one_line_error, load, run
 
-    d = tmp_path / "D" / "experiment"
-    d.mkdir(parents=True)
-    for name in ("mine", "mine2"):
-        (d / f"{name}.yaml").write_text("# @package _global_\ndefaults:\n  - override /scheduler: step\n")
-    args = sweep_args(tmp_path, "never", 1, "+experiment=choice(mine,mine2)", "scheduler.pct_start=interval(0.2,0.4)")
-    args[1:1] = ["--config-dir", str(d.parent)]
+    args = sweep_of_two_experiments(tmp_path, "never", "override /scheduler: step", "scheduler.pct_start=interval(0.2,0.4)")
     proc = run(args, cwd=tmp_path)
     assert_one_line_error(proc, "hydra.sweeper.params: the first 20 candidates did not compose: ", "scheduler.pct_start")
     errors = [t.user_attrs["error"] for t in load(tmp_path, "never").trials]

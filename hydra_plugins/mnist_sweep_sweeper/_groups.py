@@ -55,7 +55,19 @@ def not_composed(e: HydraException, overrides: list[str]) -> str:
     """One line for a candidate whose overrides do not compose: the clash, an option missing from a
     group or from a config file's defaults list (``experiment/mine.yaml, defaults list: model=nett:
     no such option ...``, as a single run words it), else Hydra's report on one line."""
-    return clash(e, overrides) or missing_option_error(e) or hydra_line(e)
+    return clash(e, overrides) or missing_option_error(e) or _not_a_key(e, overrides) or hydra_line(e)
+
+
+def _not_a_key(e: HydraException, overrides: list[str]) -> str | None:
+    """A searched key the candidate's groups lack (an experiment's ``scheduler: step`` with a swept
+    ``scheduler.pct_start``): one line without the drawn value, so that candidates failing alike read
+    alike. Hydra's own ended 'To append to your config use +KEY=VALUE', a key no run reads."""
+    found = re.match(r"Could not override '([^']+)'\.", str(e))
+    if found is None:
+        return None
+    groups = ", ".join(o for o in overrides if "=" in o and "." not in o.split("=", 1)[0].lstrip("+~")) or "its groups"
+    return (f"{found[1]}: not a key of the config this candidate composes ({groups}); take {found[1]} out of "
+            "the search, or the option that lacks it")
 
 
 def hydra_line(e: BaseException) -> str:

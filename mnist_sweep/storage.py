@@ -176,11 +176,13 @@ def check_userinfo(url: str) -> None:
 
 def open_storage(
     url: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None, upgrade: bool = False,
+    claims: bool = False,
 ) -> Any:
     """An Optuna storage for ``url``: RDB (SQLite, PostgreSQL, ...) or a journal file (many processes
     on one machine or a shared filesystem, no database server). A database written by an older
     Optuna (the 2.10 schema) is upgraded in place when ``upgrade`` (the sweep), else refused in one
-    line (read-only commands never write)."""
+    line (read-only commands never write). ``claims``: a sweep worker's, which claims queued trials
+    (see ``_serialized``)."""
     import optuna
 
     if (path := sqlite_path(url)) is not None and path.is_dir():  # SQLite: 'unable to open database file'
@@ -194,7 +196,7 @@ def open_storage(
     check_userinfo(url)
     kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
-        return _rdb(url, kwargs)
+        return _rdb(url, kwargs, claims)
     except RuntimeError as e:
         if "optuna storage upgrade" not in str(e):
             raise
@@ -219,7 +221,7 @@ def open_storage(
     logging.getLogger(__name__).warning(
         "%s: upgraded the storage schema from %s (an older Optuna) to %s", mask_url(url), current, head
     )
-    return _rdb(url, kwargs)
+    return _rdb(url, kwargs, claims)
 
 
 def open_for_reading(url: str, flag: str) -> Any:
@@ -259,7 +261,7 @@ def _open_hint(url: str, e: Exception, first: str) -> str:
     return "is the database server running and the URL right?"
 
 
-def _rdb(url: str, kwargs: dict[str, Any]) -> Any:
+def _rdb(url: str, kwargs: dict[str, Any], claims: bool) -> Any:
     """RDBStorage; heartbeats are a feature we use on purpose, not a surprise: no ExperimentalWarning
     (it would fail a sweep run under -Werror)."""
     import warnings
@@ -269,4 +271,27 @@ def _rdb(url: str, kwargs: dict[str, Any]) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        return optuna.storages.RDBStorage(url, **kwargs)
+        storage = optuna.storages.RDBStorage(url, **kwargs)
+    if claims and storage.engine.name == "sqlite":
+        _serialized(storage.engine)
+    return storage
+
+
+SQLITE_BUSY_MS = 60_000  # how long a transaction waits for another worker's to end
+
+
+def _serialized(engine: Any) -> None:
+    """Optuna claims a queued trial (WAITING to RUNNING) by reading its state and writing it in one
+    transaction, which ``SELECT ... FOR UPDATE`` makes atomic on PostgreSQL and MySQL. SQLite ignores
+    that clause and pysqlite reads outside a transaction, so two workers could claim one trial and
+    both run it. Here every transaction begins IMMEDIATE (SQLite's write lock, taken before its first
+    read): the second worker then reads the trial RUNNING and leaves it (SQLAlchemy's pysqlite recipe)."""
+    from sqlalchemy import event
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN: ``begin`` below opens each one
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    engine.dispose()  # the connection that created the tables predates ``connect``

@@ -135,3 +135,20 @@ def test_a_stale_heartbeat_names_the_grace_period_optuna_applied(tmp_path, caplo
         _liveness.fail_lost_trials(study, None)
     assert study.trials[0].state == TrialState.FAIL
     assert "trial 0: no heartbeat for 2 s; marked failed (lost)" in caplog.messages, caplog.messages
+
+
+def test_a_queued_seed_claimed_since_it_was_read_is_not_cancelled(tmp_path):
+    """A raced-out or failed config cancels its queued seeds from a list read a moment before: a
+    seed another worker claimed in between was failed under it, and that worker's tell crashed."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/o.db")
+    study.enqueue_trial({})
+    study.enqueue_trial({})
+    claimed, queued = study.get_trials(states=(TrialState.WAITING,))  # the list the cancel acts on
+    storage = study._storage
+    assert storage.set_trial_state_values(claimed._trial_id, TrialState.RUNNING)  # another worker's claim
+    assert not _liveness.cancel_waiting(storage, claimed, "seed 1 was raced out")
+    assert _liveness.cancel_waiting(storage, queued, "seed 1 was raced out")
+    first, second = study.get_trials()
+    assert first.state == TrialState.RUNNING and "status" not in first.user_attrs
+    assert second.state == TrialState.FAIL and second.user_attrs["status"] == "cancelled"
+    assert second.user_attrs["error"] == "seed 1 was raced out"

@@ -57,6 +57,18 @@ def fail_open(storage: optuna.storages.BaseStorage, t: FrozenTrial, status: str,
     return True
 
 
+def cancel_waiting(storage: optuna.storages.BaseStorage, t: FrozenTrial, why: str) -> bool:
+    """Cancel a queued trial that is still queued: claimed first, by the one atomic state change a
+    worker claims it with, then failed as cancelled. False when a worker claimed it since ``t`` was
+    read (failing it then would finish a trial that worker runs, and crash its tell)."""
+    try:
+        if not storage.set_trial_state_values(_optuna.trial_id(t), TrialState.RUNNING):
+            return False
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    return fail_open(storage, t, "cancelled", why)
+
+
 def _named(t: FrozenTrial) -> str:
     """'trial N', or for a further seed of a repeated config (the side study's trial, numbered on
     its own) 'seed S of trial_NNNN': both were 'trial 0' in one sweep's lines."""

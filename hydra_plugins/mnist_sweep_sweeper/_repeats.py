@@ -231,7 +231,7 @@ class Repeats:
             self.side.tell(trial, state=TrialState.PRUNED)
             for t in self._seeds_of(parent_dir):
                 if t.state == TrialState.WAITING:
-                    _liveness.fail_open(_optuna.storage_of(self.side), t, "cancelled", f"seed {trial.user_attrs['seed']} was raced out")
+                    _liveness.cancel_waiting(_optuna.storage_of(self.side), t, f"seed {trial.user_attrs['seed']} was raced out")
         elif values is not None:
             trial.set_user_attr("status", "complete")
             self.side.tell(trial, values[0] if len(values) == 1 else values)
@@ -254,7 +254,7 @@ class Repeats:
         failure on its first seed would; its queued seeds are cancelled. Returns the config's number."""
         for t in self._seeds_of(parent_dir):
             if t.state == TrialState.WAITING:
-                _liveness.fail_open(_optuna.storage_of(self.side), t, "cancelled", "its config failed")
+                _liveness.cancel_waiting(_optuna.storage_of(self.side), t, "its config failed")
         parent = self.parent(parent_dir)
         if parent is None:
             return None

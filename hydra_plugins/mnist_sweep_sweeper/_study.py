@@ -43,7 +43,8 @@ def open_study(
     for attempt in range(1, 6):
         try:
             storage = (
-                open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, upgrade=True)
+                open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, upgrade=True,
+                             claims=True)
                 if url else None
             )
             return optuna.create_study(

@@ -3,7 +3,7 @@
 ``python -m mnist_sweep.confirm LEADERBOARD.csv --top 5 --seeds 3`` retrains each of the top
 complete trials' saved configs with seeds 1..3 on all 60,000 training images and tests on all
 10,000 (no validation hold-out, the trial's ``data.train_limit``/``test_limit`` dropped), its
-fixed epoch count and no early stopping, and writes
+fixed epoch count, no early stopping and the precision it trained in (``precision_pin``), and writes
 ``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
 reached the target. ``--trial N [N ...]`` confirms those trials of the sweep instead (a config
 just short of the target, or a pruned one, too); ``--experiment NAME`` confirms
@@ -26,7 +26,7 @@ import pandas as pd
 
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
-from mnist_sweep.experiments import lookup
+from mnist_sweep.experiments import lookup, recorded_precision
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
@@ -58,8 +58,15 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
     out = {}
     for _, row in top.iterrows():
         config_dir = trial_config_dir(row, board, "confirm")
-        out[f"trial_{int(row.trial):04d}"] = (selection(config_dir), config_dir.parent)
+        out[f"trial_{int(row.trial):04d}"] = ([*selection(config_dir), *precision_pin(config_dir.parent)], config_dir.parent)
     return out
+
+
+def precision_pin(trial_dir: Path) -> list[str]:
+    """``trainer.precision=<what the trial trained in>`` (as export and reproduce pin it): its config's
+    ``auto`` decides per machine, so the trial would be confirmed in another precision elsewhere;
+    a ``--set trainer.precision=...`` comes after it and wins. Nothing where none was recorded."""
+    return [f"trainer.precision={p}"] if (p := recorded_precision(trial_dir)) else []
 
 
 def run_overrides(select: list[str], seed: int, extra: list[str]) -> list[str]:
@@ -125,6 +132,7 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
             mean=accs.mean(), std=accs.std(ddof=1) if len(accs) > 1 else None, min=accs.min(),  # 1 seed: no spread
             reached=f"{sum(r['reached_target'] for r in by_seed.values())}/{len(by_seed)}",
             target=first["target_acc"],
+            precision="/".join(sorted({r["precision"] for r in by_seed.values() if r.get("precision")})),  # as trained
             s_per_epoch=sum(r["wall_s"] for r in by_seed.values()) / sum(r["epochs"] for r in by_seed.values()),
         )
         rows.append(row)

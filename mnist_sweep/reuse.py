@@ -1,8 +1,8 @@
 """Which finished runs confirm may reuse instead of training again: a run dir's complete run whose
 resolved config equals the one asked for (a key added to the schema since, at its default, or the
 data read from another data.root, is no difference), in ``--out`` or among a sweep trial's own runs
-(its seeds under hydra.sweeper.repeats).
-A damaged run there is one line naming its file.
+(its seeds under hydra.sweeper.repeats); a run whose ``trainer.precision=auto`` resolved to the
+precision asked for (confirm pins a trial's) trained in it. A damaged run there is one line naming its file.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from mnist_sweep import results
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.experiments import recorded_precision
 from mnist_sweep.reproduce import resolved
 
 
@@ -81,7 +82,16 @@ def finished_diff(run_dir: Path, wanted: dict) -> str | None:
     except Exception as e:  # noqa: BLE001 - an interpolation that no longer resolves (edited by hand?)
         raise MnistSweepError(f"{config}: does not resolve ({type(e).__name__}: {str(e).splitlines()[0]}); "
                               f"{OUT_FIX}") from None
-    return first_difference(saved, wanted, defaults=default_config())
+    return first_difference(as_trained(saved, run_dir, wanted), wanted, defaults=default_config())
+
+
+def as_trained(saved: dict, run_dir: Path, wanted: dict) -> dict:
+    """``saved`` with its trainer.precision ``auto`` as what it resolved to (result.json's precision)
+    where ``wanted`` pins one (confirm pins a trial's): that run trained in it, as a pinned one does."""
+    trainer, asked = saved.get("trainer") or {}, (wanted.get("trainer") or {}).get("precision")
+    if trainer.get("precision") != "auto" or asked == "auto" or (got := recorded_precision(run_dir)) is None:
+        return saved
+    return {**saved, "trainer": {**trainer, "precision": got}}
 
 
 def check_not_in_the_way(run_dir: Path, select: list[str], overrides: list[str]) -> dict | None:

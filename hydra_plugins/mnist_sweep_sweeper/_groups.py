@@ -11,6 +11,7 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
+from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.options import missing_option_error, nearest_option
 from mnist_sweep.errors import SweepError, one_line
 
@@ -48,7 +49,8 @@ def clash(e: HydraException, overrides: list[str]) -> str | None:
         return None
     head = str(key).split(".", 1)[0]
     option = next((o for o in reversed(overrides) if o.split("=", 1)[0].lstrip("+") == head), f"{head}'s option")
-    return f"conf/{where[1]}.yaml sets {key}, which {option} does not have"
+    name = f"{where[1]}.yaml"  # a --config-dir's file is not conf/'s
+    return f"{'conf/' if (PROJECT_ROOT / 'conf' / name).is_file() else ''}{name} sets {key}, which {option} does not have"
 
 
 def not_composed(e: HydraException, overrides: list[str]) -> str:

@@ -172,7 +172,7 @@ class Loop:
         batch: list[tuple[optuna.Trial, list[str]]] = []
         while len(batch) < n:
             trial, overrides = self._ask(in_flight, heartbeat)
-            if overrides is None:  # rejected by the custom search space
+            if overrides is None:  # rejected by the custom search space, or its groups did not compose
                 self._dropped(trial, in_flight, rejected=True)
                 continue
             if self.repeats is not None and _revive.takeover(self.repeats, trial):  # a lost repeating config, revived
@@ -198,7 +198,8 @@ class Loop:
         return batch
 
     def _ask(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> tuple[optuna.Trial, list[str] | None]:
-        """A new trial, owned by this worker, and its overrides (None: the custom space rejected it)."""
+        """A new trial, owned by this worker, and its overrides (None: rejected by the custom space, or
+        swept group choices that do not compose together, which the draw composes to find its keys)."""
         with self._sampler():
             trial = self.study.ask()
             in_flight.append(trial)
@@ -213,6 +214,13 @@ class Loop:
                 reason = str(e) or "pruned by hydra.sweeper.custom_search_space"
                 _study.tell_rejected(self.study, trial, f"hydra.sweeper.custom_search_space: {reason}", None,
                                      self.constrained)
+                return trial, None
+            except SweepError:  # the custom space's own error (a HydraException too): it stops the sweep
+                raise
+            except HydraException as e:  # model=a with +experiment=x: rejected in one line, counted as _candidate's
+                drawn = [f"{k}={v}" for k, v in {**trial.params, **self.space.fixed}.items()]
+                self.uncomposed.append(_groups.not_composed(e, drawn))
+                _study.tell_rejected(self.study, trial, self.uncomposed[-1], None, self.constrained)
                 return trial, None
 
     def _dropped(self, trial: optuna.Trial, in_flight: list[optuna.Trial], rejected: bool) -> bool:

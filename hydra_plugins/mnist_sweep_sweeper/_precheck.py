@@ -10,7 +10,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _space
+from hydra_plugins.mnist_sweep_sweeper import _corner, _groups, _space
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
 
@@ -53,6 +53,15 @@ class Precheck:
             if str(e).split(":", 1)[0] not in space.distributions and not self._any_passes(space):
                 raise SweepError(str(e)) from None
             return
+        except HydraException as e:  # the swept groups' first options do not compose together (model=a, scheduler=x)
+            if space.groups and self._any_passes(space):
+                return  # other choices do: a draw that does not is rejected in one line (_loop)
+            if len(space.groups) < 2:
+                raise
+            first = " ".join(f"{g}={d.choices[0]}" for g, d in space.groups.items())  # type: ignore[attr-defined]
+            raise SweepError(f"hydra.sweeper.params: no candidate composes ({first}, nor any of 50 random draws): "
+                             f"{_groups.not_composed(e, fixed({}))}; take one of the groups out of the search, or fix "
+                             "the file it names") from None
         except NOT_A_PRECHECK as e:  # the function does not fit the contract: every candidate would fail alike
             raise SweepError(f"hydra.sweeper.precheck: '{self.name}' raised {type(e).__name__} on the "
                              f"sweep's config ({one_line(str(e))}); {PRECHECK_CONTRACT}") from None

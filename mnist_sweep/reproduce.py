@@ -8,7 +8,6 @@ by side, and exits 1 if any differs. On the same machine they match exactly.
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
+from mnist_sweep.config.syntax import hydra_value
 from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.leaderboard import FILENAME, read
@@ -207,18 +207,13 @@ def data_root_from_here(run_dir: Path) -> list[str]:
     return [run_dir_override(where, "data.root")] if where != root and Path(where) != Path.cwd() / root else []
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
 
 
 def run_dir_override(path: Path | str, key: str = "hydra.run.dir") -> str:
     """``KEY=PATH`` (hydra.run.dir, data.root) as one Hydra override that reads back as ``path`` whatever it
     holds (a space, a comma, ``=``, quotes): quoted, with Hydra's escapes, unless it is plain. Unquoted,
     such a path was a grammar error in the re-run ('^'), after confirm had created its --out."""
-    text = str(path)
-    if _PLAIN.fullmatch(text) and "/" in text:  # not a number, true or null either
-        return f"{key}={text}"
-    quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), text)
-    return f"{key}='{quoted}'"
+    return f"{key}={hydra_value(str(path))}"
 
 
 VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")

@@ -147,6 +147,17 @@ def test_an_option_of_a_config_dir_is_an_option_and_its_typo_names_it(tmp_path):
     assert line.startswith("+experiment=mien: no such option") and "did you mean +experiment=mine?" in line, line
 
 
+@pytest.mark.parametrize("name", ["a,b", "it's, [x]", "c=d e"])
+def test_a_config_dir_whose_path_holds_a_comma_or_quote_is_one_dir(tmp_path, name):
+    """The check composed --config-dir DIR as hydra.searchpath=[file://DIR] unquoted: /tmp/a,b/conf was
+    two dirs ('/tmp/a' and 'b/conf', Hydra warning it was not available) and +experiment=mine 'no such option'."""
+    d = tmp_path / name / "conf"
+    (d / "experiment").mkdir(parents=True)
+    (d / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  seed: 5\n")
+    checked = check_command_line(["--config-dir", str(d), "+experiment=mine", *TINY])
+    assert checked.error is None and checked.settings.trainer.seed == 5, checked.error
+
+
 def test_a_group_given_a_dict_is_hydras_merge_into_its_default_option_not_an_option_name():
     """model={c1:8} is Hydra's merge into the default option (it trains with c1=8); the option check
     called it 'no such option (no conf/model/{c1:8}.yaml)', and hid the dict check's line for a

@@ -36,6 +36,20 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
     return one_line(f"{arg}: {what}")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
+
+
+def hydra_value(text: str) -> str:
+    """``text`` (a path: hydra.run.dir, data.root, a search path's dir) as one value of Hydra's
+    override grammar that reads back as ``text`` whatever it holds (a space, a comma, ``=``, quotes,
+    brackets): quoted, with Hydra's escapes, unless it is plain. Unquoted, a comma split it in two
+    (a sweep, or two items of a list)."""
+    if _PLAIN.fullmatch(text) and "/" in text:  # not a number, true or null either
+        return text
+    quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), text)
+    return f"'{quoted}'"
+
+
 def relative_config_path(flag: str, value: str) -> str:
     """Hydra reads a relative --config-path as a module of mnist_sweep: one line saying to give it absolute."""
     return one_line(f"{flag} {value}: a relative config path is looked up inside the mnist_sweep package; "

@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import hydra
 from hydra.core.global_hydra import GlobalHydra
@@ -28,6 +27,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
 from mnist_sweep.commandline import exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
@@ -98,10 +98,6 @@ def task(cfg: DictConfig) -> float | list[float]:
             undo_run_dir(out_dir)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def main(argv: list[str] | None = None) -> int:

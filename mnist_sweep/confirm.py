@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
+from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.experiments import lookup, recorded_precision
@@ -99,10 +98,11 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str])
 
 
 def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str],
-            trial_dir: Path | None = None) -> tuple[dict, Path | None]:
-    """Train once with ``overrides`` (``checked_overrides``), or reuse a finished run of that config:
-    in ``run_dir``, or one of the sweep's own runs of the trial (its seeds, when the sweep trained
-    with this protocol); returns its result.json and the run dir reused (None: trained now)."""
+            trial_dir: Path | None = None, children: Children | None = None) -> tuple[dict, Path | None]:
+    """Train once with ``overrides`` (``checked_overrides``; a subprocess of ``children``, stopped
+    with this one), or reuse a finished run of that config: in ``run_dir``, or one of the sweep's own
+    runs of the trial (its seeds, when the sweep trained with this protocol); returns its
+    result.json and the run dir reused (None: trained now)."""
     if (done_here := check_not_in_the_way(run_dir, select, overrides)) is not None:
         return done_here, run_dir
     wanted, result = resolved(select, overrides), run_dir / "result.json"
@@ -114,7 +114,7 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str],
         if same:
             return json.loads((done / "result.json").read_text()), done
     cmd = train_command(*select, *overrides, run_dir_override(run_dir))
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = (children or Children()).run(cmd)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1].removeprefix("error: ")  # its own line, quoted once
         raise MnistSweepError(f"{run_dir}: training failed (exit {proc.returncode}): {last}")
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> None:
 
     def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict, Path | None]:
         name, sel, seed, overrides, trial_dir = item
-        r, reused = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir)
+        r, reused = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir, children)
         how = f" (reused: {reused} is a finished run of this exact config)" if reused else ""
         print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {plural(r['epochs'], 'epoch')}{how}",
               flush=True)
@@ -220,11 +220,11 @@ def _run(args: argparse.Namespace) -> None:
 
     done: dict[str, dict[int, dict]] = {name: {} for name in chosen}
     reused: list[str] = []
+    children = Children()  # SIGTERM or Ctrl-C stops the runs in flight: none goes on training alone
     try:
-        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-            for name, seed, r, from_dir in pool.map(job, jobs):
-                done[name][seed] = r
-                reused += [f"{name} seed {seed}"] if from_dir else []
+        for name, seed, r, from_dir in children.map(job, jobs, args.parallel):
+            done[name][seed] = r
+            reused += [f"{name} seed {seed}"] if from_dir else []
     except BaseException:  # a failed run removed its own dir; the dirs made for it go while empty
         for d in reversed(created):  # out/NAME before out before its parents; finished runs stay (reused)
             with contextlib.suppress(OSError):

@@ -1,0 +1,82 @@
+"""Signals and the training subprocesses a command runs: SIGTERM handled as Ctrl-C (``interrupt``,
+train's handler), and ``Children``, the runs a command starts from its threads (confirm's seeds,
+two at a time), stopped with it: a command killed with SIGTERM left them training on their own."""
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NoReturn, TypeVar
+
+T, R = TypeVar("T"), TypeVar("R")
+
+
+def interrupt(signum: int, frame: Any) -> NoReturn:
+    """A handler for SIGTERM: the KeyboardInterrupt Ctrl-C raises, naming the signal, so a command's
+    clean-up on Ctrl-C runs for it too."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+class Children:
+    """Subprocesses started from worker threads (``run``), each in its own process group, so only
+    this process gets a terminal's Ctrl-C (or hang-up). While ``map`` runs, SIGINT, SIGTERM or SIGHUP
+    sends each running child one SIGTERM (a train run stops as on Ctrl-C: its epochs so far kept, or nothing before its
+    first ended), a second signal SIGKILL; no child starts after, and the interrupt is raised here."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # re-entered by a second signal's handler during the first's
+        self._running: set[subprocess.Popen] = set()
+        self.signals = 0
+
+    def run(self, cmd: list[str]) -> subprocess.CompletedProcess:
+        """``subprocess.run(cmd, capture_output=True, text=True)``, stopped with this process; a
+        KeyboardInterrupt instead once a signal came (nothing more starts)."""
+        with self._lock:
+            if self.signals:
+                raise KeyboardInterrupt("stopping")
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0)
+            self._running.add(proc)
+        try:
+            out, err = proc.communicate()
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    def _stop(self, signum: int, frame: Any) -> NoReturn:
+        with self._lock:
+            self.signals += 1
+            running = list(self._running)
+        for proc in running:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                proc.send_signal(signal.SIGTERM) if self.signals == 1 else proc.kill()
+        interrupt(signum, frame)
+
+    @contextlib.contextmanager
+    def _handled(self) -> Iterator[None]:
+        """``_stop`` handles SIGINT, SIGTERM and SIGHUP (one ignored, as in a background job or under
+        nohup, stays so); only the main thread handles signals."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+                    if signal.getsignal(s) is not signal.SIG_IGN}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+        """``fn`` of each item in ``workers`` threads, the results in order; the first error is raised
+        once the runs in flight have ended (on a signal: stopped), the items not started are dropped."""
+        with self._handled(), ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            try:
+                return [f.result() for f in futures]
+            finally:
+                for f in futures:
+                    f.cancel()

@@ -42,11 +42,8 @@ def open_study(
 
     for attempt in range(1, 6):
         try:
-            storage = (
-                open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, upgrade=True,
-                             claims=True)
-                if url else None
-            )
+            storage = open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, upgrade=True,
+                                   claims=True) if url else None
             return optuna.create_study(
                 study_name=study_name, storage=storage, sampler=sampler, pruner=pruner,
                 directions=directions, load_if_exists=True,

@@ -1,6 +1,7 @@
 """Signals and the training subprocesses a command runs: SIGTERM handled as Ctrl-C (``interrupt``,
 train's handler), and ``Children``, the runs a command starts from its threads (confirm's seeds,
-two at a time), stopped with it: a command killed with SIGTERM left them training on their own."""
+two at a time; reproduce's one re-run), stopped with it: a command killed with SIGTERM left them
+training on their own."""
 from __future__ import annotations
 
 import contextlib
@@ -69,6 +70,11 @@ class Children:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+    def run_one(self, cmd: list[str]) -> subprocess.CompletedProcess:
+        """``run`` of one command, with ``map``'s signal handling (reproduce's re-run): a signal stops
+        it, and the interrupt is raised once it has ended."""
+        return self.map(self.run, [cmd], workers=1)[0]
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
         """``fn`` of each item in ``workers`` threads, the results in order; the first error is raised

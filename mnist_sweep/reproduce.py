@@ -8,7 +8,6 @@ by side, and exits 1 if any differs. On the same machine they match exactly.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import threading
 import time
@@ -18,10 +17,12 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT, results
+from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value
 from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
+from mnist_sweep.experiments import recorded_precision
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.text import plural
 
@@ -232,10 +233,11 @@ def train_command(*args: str) -> list[str]:
 
 
 def rerun(config_dir: Path, out_dir: Path, extra: list[str], select: list[str]) -> pd.DataFrame:
-    """Train the saved config (``select``: its ``selection``) in ``out_dir`` (a subprocess: a fresh, single-run Hydra app)."""
+    """Train the saved config (``select``: its ``selection``) in ``out_dir`` (a subprocess: a fresh, single-run Hydra app;
+    SIGTERM, Ctrl-C or a hang-up stops it with this process, and the interrupt is raised once it has ended)."""
     cmd = train_command(*select, run_dir_override(out_dir), "trainer.progress=false", *extra)
     print("$ " + shell_command(cmd), flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = Children().run_one(cmd)  # in its own process group: it went on training alone after a SIGTERM
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1].removeprefix("error: ")  # its own line, quoted once
         raise MnistSweepError(f"{config_dir}: the re-run failed with exit code {proc.returncode}: {last}")
@@ -267,7 +269,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
 def _run(args: argparse.Namespace) -> None:
     label, config_dir, recorded, name = target(args)
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
-    precision = results.read(config_dir.parent).get("precision")  # what auto resolved to, kept
+    precision = recorded_precision(config_dir.parent)  # what auto resolved to, kept
     select = selection(config_dir)  # once: a note on the data it reads is said once
     reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [], select)
     table, ok = compare(recorded, reproduced)

@@ -25,7 +25,7 @@ import pandas as pd
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
-from mnist_sweep.experiments import lookup, recorded_precision
+from mnist_sweep.experiments import lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
@@ -59,13 +59,6 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
         config_dir = trial_config_dir(row, board, "confirm")
         out[f"trial_{int(row.trial):04d}"] = ([*selection(config_dir), *precision_pin(config_dir.parent)], config_dir.parent)
     return out
-
-
-def precision_pin(trial_dir: Path) -> list[str]:
-    """``trainer.precision=<what the trial trained in>`` (as export and reproduce pin it): its config's
-    ``auto`` decides per machine, so the trial would be confirmed in another precision elsewhere;
-    a ``--set trainer.precision=...`` comes after it and wins. Nothing where none was recorded."""
-    return [f"trainer.precision={p}"] if (p := recorded_precision(trial_dir)) else []
 
 
 def run_overrides(select: list[str], seed: int, extra: list[str]) -> list[str]:

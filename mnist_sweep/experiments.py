@@ -91,6 +91,12 @@ def recorded_precision(trial_dir: Path) -> str | None:
     return got if got in PRECISIONS else None
 
 
+def precision_pin(trial_dir: Path) -> list[str]:
+    """``trainer.precision=<what the trial trained in>``, the override reproduce and confirm retrain
+    with: its config's ``auto`` decides per machine. Nothing where none was recorded."""
+    return [f"trainer.precision={p}"] if (p := recorded_precision(trial_dir)) else []
+
+
 def precision_comment(trial_dir: Path) -> str | None:
     """The comment for an exported file's pinned precision line where the trial's config said
     another (``auto``) than it trained in; None where they agree."""

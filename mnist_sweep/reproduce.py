@@ -22,7 +22,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value
 from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
-from mnist_sweep.experiments import recorded_precision
+from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.text import plural
 
@@ -269,9 +269,8 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
 def _run(args: argparse.Namespace) -> None:
     label, config_dir, recorded, name = target(args)
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
-    precision = recorded_precision(config_dir.parent)  # what auto resolved to, kept
     select = selection(config_dir)  # once: a note on the data it reads is said once
-    reproduced = rerun(config_dir, out, [f"trainer.precision={precision}"] if precision else [], select)
+    reproduced = rerun(config_dir, out, precision_pin(config_dir.parent), select)  # what auto resolved to, kept
     table, ok = compare(recorded, reproduced)
     print(table.to_string(index=False))
     if not ok:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY, assert_one_line_error, run_inproc, snapshot
+from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
 from mnist_sweep.config.keys import all_keys, option_keys
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.overrides import check_command_line
@@ -156,6 +156,38 @@ def test_a_config_dir_whose_path_holds_a_comma_or_quote_is_one_dir(tmp_path, nam
     (d / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  seed: 5\n")
     checked = check_command_line(["--config-dir", str(d), "+experiment=mine", *TINY])
     assert checked.error is None and checked.settings.trainer.seed == 5, checked.error
+
+
+@pytest.mark.parametrize("body, line", [
+    ("trainer:\n  max_epoch: 3\n", "experiment/mine.yaml: trainer.max_epoch: no such key; did you mean trainer.max_epochs?"),
+    ("model:\n  dropuot: 0.1\n", "experiment/mine.yaml: model.dropuot: no such key; did you mean model.dropout?"),
+    ("trainer.max_epoch: 3\n", "experiment/mine.yaml: trainer.max_epoch: a dotted key in a config file is one key of "
+     "that name, not a section's key (its sections: model, optimizer, scheduler, data, trainer), so nothing would read "
+     "it; did you mean trainer.max_epochs? write it nested: trainer: {max_epochs: 3}"),
+    ("trainer.max_epochs: 3\n", "experiment/mine.yaml: trainer.max_epochs: a dotted key in a config file is one key "
+     "of that name, not a section's key (its sections: model, optimizer, scheduler, data, trainer), so nothing would "
+     "read it; write it nested: trainer: {max_epochs: 3}"),
+])
+def test_a_mistyped_key_in_an_experiment_file_names_the_file(tmp_path, body, line):
+    """The line named the key only ('trainer.max_epoch: no such key in trainer's schema ...'), so the
+    file to fix was to be guessed; a dotted key was told the command line's 'trainer.max_epochs=3'."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text(f"# @package _global_\n{body}")
+    for mode in ([], ["-m"]):
+        assert check_command_line([*mode, "--config-dir", str(tmp_path), "+experiment=mine", *TINY]).error == line
+
+
+def test_a_mistyped_key_in_a_swept_experiment_file_names_the_file(tmp_path):
+    """A swept experiment is composed by the sweeper: its line was 'experiment/mine.yaml sets
+    trainer.max_epoch, which trainer's option does not have', as if another option had the key."""
+    from hydra_plugins.mnist_sweep_sweeper._groups import not_composed
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  max_epoch: 3\n")
+    with pytest.raises(Exception) as e:
+        make_cfg(f"hydra.searchpath=[file://{tmp_path}]", "+experiment=mine")
+    assert not_composed(e.value, ["+experiment=mine"]) == ("experiment/mine.yaml: trainer.max_epoch: no such key; "
+                                                           "did you mean trainer.max_epochs?")
 
 
 def test_a_group_given_a_dict_is_hydras_merge_into_its_default_option_not_an_option_name():

@@ -56,8 +56,10 @@ def clash(e: HydraException, overrides: list[str]) -> str | None:
 def not_composed(e: HydraException, overrides: list[str]) -> str:
     """One line for a candidate whose overrides do not compose: the clash, an option missing from a
     group or from a config file's defaults list (``experiment/mine.yaml, defaults list: model=nett:
-    no such option ...``, as a single run words it), else Hydra's report on one line."""
-    return clash(e, overrides) or missing_option_error(e) or _not_a_key(e, overrides) or hydra_line(e)
+    no such option ...``, as a single run words it; a file's mistyped key, ``experiment/mine.yaml:
+    trainer.max_epoch: no such key; did you mean trainer.max_epochs?``, not a clash), else Hydra's
+    report on one line."""
+    return missing_option_error(e) or clash(e, overrides) or _not_a_key(e, overrides) or hydra_line(e)
 
 
 def _not_a_key(e: HydraException, overrides: list[str]) -> str | None:

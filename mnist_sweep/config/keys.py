@@ -192,6 +192,8 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
     while isinstance(value, dict) and value:  # +experiment.model.c1=6: the key as written
         k, value = next(iter(value.items()))
         leaf += f".{k}"
+    if "." in key:  # `trainer.max_epoch: 3` in a file: one key of that name
+        return _dotted(cfg, key, value, choices)
     what = "not a section of the config" if leaf == key else f"{key} is not a section of the config"
     near, shown = nearest(leaf, choices), _shown(value)
     if near and " " not in near[0] and shown is not None:  # the fix to paste: the nearest key, the value given
@@ -199,6 +201,32 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
     fix = (f"did you mean {', '.join(near)}?" if near
            else "set a key of one of them instead (`python -m mnist_sweep.train --cfg job` lists the keys)")
     return f"{leaf}: {what} ({SECTIONS}), so nothing would read it; {fix}"
+
+
+def _dotted(cfg: Any, key: str, value: Any, choices: Mapping[str, Any] | None) -> str:
+    """The line for a top-level key with dots that a file sets (``trainer.max_epoch: 3`` in
+    experiment/mine.yaml: YAML reads one key of that name, which no section holds): the file, the
+    key meant (``did you mean trainer.max_epochs?``) and the nested form to write. It named no file,
+    and told a file to set ``trainer.max_epochs=3``, the command line's form."""
+    known = {*all_keys(), *hydra_keys(), *(k for s in SCHEMAS for ks in option_keys(s).values() for k in ks)}
+    meant = key if key in known else next(iter(nearest(key, choices, 1)), None)
+    parts, shown = (meant or key).split("."), _shown(value) or "..."
+    nested = parts[0] + ": " + "".join(f"{{{p}: " for p in parts[1:]) + shown + "}" * (len(parts) - 1)
+    where = next((f"{'conf/' * (p == PROJECT_ROOT / 'conf' / g / f'{o}.yaml')}{g}/{o}.yaml: "
+                  for g, o in (choices or {}).items() if isinstance(o, str)
+                  and (p := _option_file(cfg, g, o)) is not None and _sets(p, key)), "")
+    fix = f"did you mean {meant}? " if meant and meant != key else ""
+    return (f"{where}{key}: a dotted key in a config file is one key of that name, not a section's key "
+            f"({SECTIONS}), so nothing would read it; {fix}write it nested: {nested}")
+
+
+def _sets(path: Path, key: str) -> bool:
+    """Whether the file sets ``key`` at its top."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(raw, dict) and key in raw
 
 
 def _headerless(group: str, option: str, path: Path | None) -> str:

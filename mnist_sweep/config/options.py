@@ -166,22 +166,29 @@ def file_key_error(e: BaseException) -> str | None:
     """``hparams_search/mine.yaml: hydra.sweeper.n_trial: no such key; did you mean
     hydra.sweeper.n_trials?`` for a hydra.* key (the sweeper's above all) that a config file sets and
     its schema lacks, as the command line words it, naming the file: Hydra's line named the schema
-    class ('Key 'n_trial' not in 'MnistOptunaSweeperConf''); None for another error. A section's key
-    (trainer.max_epoch) is ``settings.hydra_error_line``'s."""
+    class ('Key 'n_trial' not in 'MnistOptunaSweeperConf''); a section's key that no option of its
+    group has, a typo (``experiment/mine.yaml: trainer.max_epoch: no such key; did you mean
+    trainer.max_epochs?``), the same way: it named no file. None for another error (a key another
+    option has, trainer.gamma with scheduler=onecycle, is ``settings.hydra_error_line``'s)."""
     from omegaconf.errors import ConfigKeyError
 
     from mnist_sweep import PROJECT_ROOT
-    from mnist_sweep.config.keys import unknown_key
+    from mnist_sweep.config.keys import holders, unknown_key
+    from mnist_sweep.config.sections import SCHEMAS
 
     cause = e.__cause__ or e.__context__
     key = str(getattr(cause, "full_key", None) or "")
-    if not isinstance(cause, ConfigKeyError) or not key.startswith("hydra.") or not (where := _IN_FILE.search(str(e))):
+    head = key.split(".", 1)[0]
+    if not isinstance(cause, ConfigKeyError) or not (where := _IN_FILE.search(str(e))):
+        return None
+    if head != "hydra" and (head not in SCHEMAS or holders(key, None)):
         return None
     name = f"{where[1]}.yaml"
     shown = f"conf/{name}" if (PROJECT_ROOT / "conf" / name).is_file() else name
     line = unknown_key(key)
     if "did you mean" not in line:
-        line += f" (`python -m mnist_sweep.train --cfg hydra -p {key.rpartition('.')[0]}` lists the keys)"
+        line += (f" (`python -m mnist_sweep.train --cfg {'hydra' if head == 'hydra' else 'job'} -p "
+                 f"{key.rpartition('.')[0]}` lists the keys)")
     return one_line(f"{shown}: {line}")
 
 

@@ -301,3 +301,22 @@ def _frames(tb):
     while tb is not None:
         yield tb
         tb = tb.tb_next
+
+
+@pytest.mark.parametrize("body, stray", [("trainer.max_epoch: 3\n", "trainer.max_epoch: a dotted key in a config file"),
+                                         ("lr: 0.1\n", "lr: not a section of the config")])
+def test_a_swept_experiment_that_sets_a_key_nothing_reads_is_refused_before_the_study(tmp_path, body, stray):
+    """+experiment=choice(tiny,mine) with a key of mine's that no section holds: every candidate of
+    mine trained without it, not a word (the same experiment on its own is refused)."""
+    from conftest import make_cfg_hydra
+
+    from hydra_plugins.mnist_sweep_sweeper import _groups
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text(f"# @package _global_\n{body}")
+    choice = optuna.distributions.CategoricalDistribution(("tiny", "mine"))
+    with pytest.raises(SweepError) as e:
+        _groups.check({"+experiment": choice}, {}, {},
+                      lambda overrides: make_cfg_hydra(f"hydra.searchpath=[file://{tmp_path}]", *overrides))
+    assert str(e.value).startswith(f"hydra.sweeper.params.+experiment: +experiment=mine: experiment/mine.yaml: {stray}"
+                                   if "." in stray else f"hydra.sweeper.params.+experiment: +experiment=mine: {stray}"), e.value

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.config.keys import stray_section_error
 from mnist_sweep.config.options import missing_option_error, nearest_option
 from mnist_sweep.errors import SweepError, one_line
 
@@ -102,6 +103,8 @@ def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], glo
                     raise SweepError(_not_an_option(name, str(option), dist, e.options or [])) from None
                 raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} does not compose: "
                                  f"{not_composed(e, [f'{name}={option}'])}") from None
+            if (stray := stray_section_error(cfg)) is not None:  # a key the option's file sets that nothing reads
+                raise SweepError(f"hydra.sweeper.params.{name}: {name}={option}: {stray}")
             if _sweeper(cfg) != sweeper:  # hparams_search=pareto: another search, not another candidate
                 raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} sets hydra.sweeper (a search's space, "
                                  f"direction and study: one per sweep, not per candidate); run one sweep per option, "

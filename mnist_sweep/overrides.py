@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.keys import composed_has, holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
-    conditional_key_error, lacking, name_override_error, option_error, swept_groups,
+    chosen_options, conditional_key_error, lacking, name_override_error, option_error, swept_groups,
 )
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
@@ -68,10 +68,11 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
     return None
 
 
-def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None) -> str:
+def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None, given: list[str] | None = None) -> str:
     """One line for an exception raised while composing: a schema type error names its key, an
     unknown key the option of its group that has it (``choices``: group -> selected option, where
-    known) or the nearest real keys (Hydra's "use +key" advice would add a key nothing reads)."""
+    known) or the nearest real keys (Hydra's "use +key" advice would add a key nothing reads); a
+    key a file sets that the option composed lacks, the file (with ``given``, the overrides, a fix)."""
     from hydra.errors import OverrideParseException
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
@@ -86,21 +87,14 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
     if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
         return one_line(unknown_key(m[1], choices))
-    return one_line(hydra_error_line(e, choices) or _one_line(str(e)) or type(e).__name__)
+    return one_line(hydra_error_line(e, choices, given) or _one_line(str(e)) or type(e).__name__)
 
 
 def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: list[str]) -> dict[str, Any] | None:
     """Each group's selected option (hydra.runtime.choices) under the command line's group overrides
-    alone (``scheduler=step``, ``+experiment=tiny``); None if even those do not compose."""
-    from hydra import compose, initialize_config_dir
-
-    groups = [a for a in plain if "." not in a.split("=", 1)[0]]
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=source[0]):
-            cfg = compose(source[1], overrides=[*searchpath, *groups], return_hydra_config=True)
-        return dict(cfg.hydra.runtime.choices)
-    except Exception:  # noqa: BLE001 - the caller reports the original error without them
-        return None
+    alone (``scheduler=step``, ``+experiment=tiny``), from their defaults list (so also where the
+    options' keys clash); None if even that cannot be made."""
+    return chosen_options(source[0], source[1], [*searchpath, *(a for a in plain if "." not in a.split("=", 1)[0])])
 
 
 def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
@@ -268,7 +262,7 @@ def check_command_line(argv: list[str]) -> Checked:
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
             cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
-        return Checked(composition_error(e, choices()))
+        return Checked(composition_error(e, choices(), plain))
     try:
         if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps):  # a key nothing reads
             return Checked(bad)

@@ -158,3 +158,70 @@ def test_deleting_a_schema_key_whose_value_is_null_says_to_set_it(tmp_path, key,
     assert assert_one_line_error(proc) == (f"error: ~{key}: {key} is a key of the schema and cannot be deleted (every "
                                            f"run reads it); set it with {key}=VALUE instead (docs/schema.md lists its values)")
     assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+PCT = "experiment/{0}.yaml sets scheduler.pct_start, which scheduler=step does not have; "
+COPY = ("train a copy of the file without scheduler.pct_start: DIR/experiment/NAME.yaml (a name conf/experiment/ lacks), "
+        "with --config-dir DIR +experiment=NAME")
+CLASHES = [  # (the run's overrides, the line, the overrides its fix says to run instead)
+    (["+experiment=tiny", "scheduler=step"], "conf/" + PCT.format("tiny") + "drop scheduler=step, or " + COPY,
+     [["+experiment=tiny"], ["+experiment=tiny_step", "scheduler=step"]]),
+    (["+experiment=mine", "scheduler=step"], PCT.format("mine") + "drop scheduler=step, or take scheduler.pct_start "
+     "out of experiment/mine.yaml", [["+experiment=mine"], ["+experiment=mine_fixed", "scheduler=step"]]),
+    (["+experiment=own"], PCT.format("own") + "take scheduler.pct_start out of experiment/own.yaml, or pick an option "
+     "that has it: scheduler=onecycle", [["+experiment=own", "scheduler=onecycle"], ["+experiment=own_fixed"]]),
+    (["scheduler=mysched", "optimizer=adam"], "scheduler/mysched.yaml sets optimizer.momentum, which optimizer=adam does "
+     "not have; drop optimizer=adam, or take optimizer.momentum out of scheduler/mysched.yaml",
+     [["scheduler=mysched"], ["scheduler=mysched_fixed", "optimizer=adam"]]),
+]
+
+
+def _clashing_dir(d):
+    """A --config-dir of files each setting a key some option of its group lacks, and each fixed as its line says."""
+    from mnist_sweep import PROJECT_ROOT
+
+    (d / "experiment").mkdir(parents=True)
+    (d / "scheduler").mkdir()
+    tiny = (PROJECT_ROOT / "conf" / "experiment" / "tiny.yaml").read_text()
+    files = {"experiment/tiny_step": tiny.replace("scheduler:\n  pct_start:", "# pct_start:"),
+             "experiment/mine": "scheduler:\n  pct_start: 0.3\ntrainer:\n  seed: 5\n", "experiment/mine_fixed": "",
+             "experiment/own": "defaults:\n  - override /scheduler: step\nscheduler:\n  pct_start: 0.3\n",
+             "experiment/own_fixed": "defaults:\n  - override /scheduler: step\n",
+             "scheduler/mysched": "defaults:\n  - /scheduler/onecycle@scheduler\n  - _self_\noptimizer:\n  momentum: 0.8\n",
+             "scheduler/mysched_fixed": "defaults:\n  - /scheduler/onecycle@scheduler\n  - _self_\n"}
+    for name, text in files.items():
+        (d / f"{name}.yaml").write_text(text if text.startswith("#") else f"# @package _global_\n{text}")
+
+
+@pytest.mark.parametrize("argv, line, fixes", CLASHES, ids=[" ".join(a) for a, _, _ in CLASHES])
+def test_a_file_setting_a_key_the_option_composed_lacks_names_the_file_the_option_and_a_fix_that_works(
+        tmp_path, argv, line, fixes):
+    """+experiment=tiny scheduler=step was 'scheduler.pct_start: no such key in scheduler's schema': wrong (a
+    key of scheduler=onecycle), naming neither the file that sets it nor the option that lacks it. The
+    fixes it names compose (~scheduler.pct_start would not: a file's keys merge before the command line's)."""
+    from mnist_sweep.overrides import check_command_line
+
+    _clashing_dir(tmp_path / "d")
+    proc = run_inproc(["mnist_sweep.train", "--config-dir", str(tmp_path / "d"), *TINY, *argv,
+                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == f"error: {line}"
+    assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+    for fix in fixes:
+        assert check_command_line(["--config-dir", str(tmp_path / "d"), *TINY, *fix]).error is None, fix
+
+
+def test_a_key_outside_the_sections_that_an_experiment_file_sets_names_the_file_and_how_a_file_writes_it(tmp_path):
+    """'lr: 0.1' in an experiment said 'lr: not a section ...; did you mean optimizer.lr=0.1?': no
+    file named, and the command line's form; the nested form it names now trains with that lr."""
+    from mnist_sweep.overrides import check_command_line
+
+    (tmp_path / "d" / "experiment").mkdir(parents=True)
+    (tmp_path / "d" / "experiment" / "mine.yaml").write_text("# @package _global_\nlr: 0.1\n")
+    proc = run_inproc(["mnist_sweep.train", "--config-dir", str(tmp_path / "d"), *TINY, "+experiment=mine",
+                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == (f"error: experiment/mine.yaml: lr: not a section of the config {SECTIONS}; "
+                                           "did you mean optimizer.lr? write it nested: optimizer: {lr: 0.1}")
+    assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+    (tmp_path / "d" / "experiment" / "mine.yaml").write_text("# @package _global_\noptimizer: {lr: 0.1}\n")
+    checked = check_command_line(["--config-dir", str(tmp_path / "d"), *TINY, "+experiment=mine"])
+    assert checked.error is None and checked.settings.optimizer.kwargs["lr"] == 0.1, checked.error

@@ -11,9 +11,8 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
-from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.keys import stray_section_error
-from mnist_sweep.config.options import missing_option_error, nearest_option
+from mnist_sweep.config.options import clash_line, missing_option_error, nearest_option
 from mnist_sweep.errors import SweepError, one_line
 
 Compose = Callable[[list[str]], DictConfig]
@@ -42,16 +41,9 @@ def globbed(name: str, glob: Glob, group_names: set[str], options: Callable[[str
 
 def clash(e: HydraException, overrides: list[str]) -> str | None:
     """``conf/experiment/tiny.yaml sets scheduler.pct_start, which scheduler=step does not have`` for
-    a composition error of a key one config file sets and the group option ``overrides`` pick lacks;
-    None for another error."""
-    key = getattr(e.__cause__ or e.__context__, "full_key", None)
-    where = re.search(r"In '([^']+)'", str(e))
-    if not key or not where:
-        return None
-    head = str(key).split(".", 1)[0]
-    option = next((o for o in reversed(overrides) if o.split("=", 1)[0].lstrip("+") == head), f"{head}'s option")
-    name = f"{where[1]}.yaml"  # a --config-dir's file is not conf/'s
-    return f"{'conf/' if (PROJECT_ROOT / 'conf' / name).is_file() else ''}{name} sets {key}, which {option} does not have"
+    a composition error of a key one config file sets and the group option ``overrides`` pick lacks
+    (a single run's line, ``clash_line``'s, without the run's fix); None for another error."""
+    return clash_line(e, dict(o.lstrip("+").split("=", 1) for o in overrides if "=" in o))
 
 
 def not_composed(e: HydraException, overrides: list[str]) -> str:

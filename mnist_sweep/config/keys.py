@@ -173,7 +173,8 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
     reads it: the setting would be dropped without a word): an experiment or hparams_search file
     without ``# @package _global_`` (its keys land under the group's name) names the file, a swept
     option's too (``swept``: group -> options, each file read, none composed); any other key
-    (``+lr=0.1``) is named with the nearest real key and its value (``optimizer.lr=0.1``)."""
+    (``+lr=0.1``) is named with the nearest real key and its value (``optimizer.lr=0.1``), one a
+    file sets (``lr: 0.1``) with the file and the key as a file writes it (``optimizer: {lr: 0.1}``)."""
     from omegaconf import OmegaConf
 
     for group, options in (swept or {}).items():
@@ -195,12 +196,15 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
     if "." in key:  # `trainer.max_epoch: 3` in a file: one key of that name
         return _dotted(cfg, key, value, choices)
     what = "not a section of the config" if leaf == key else f"{key} is not a section of the config"
-    near, shown = nearest(leaf, choices), _shown(value)
-    if near and " " not in near[0] and shown is not None:  # the fix to paste: the nearest key, the value given
-        near = [f"{'+' * (near[0] == 'experiment')}{near[0]}={shown}"]
-    fix = (f"did you mean {', '.join(near)}?" if near
-           else "set a key of one of them instead (`python -m mnist_sweep.train --cfg job` lists the keys)")
-    return f"{leaf}: {what} ({SECTIONS}), so nothing would read it; {fix}"
+    near, shown, where = nearest(leaf, choices), _shown(value), _file_setting(cfg, key, choices)
+    if where and near and " " not in near[0]:  # `lr: 0.1` in a file: the key meant, as a file writes it
+        fix = f"did you mean {near[0]}? write it nested: {_nested(near[0], shown)}"
+    else:
+        if near and " " not in near[0] and shown is not None:  # the fix to paste: the nearest key, the value given
+            near = [f"{'+' * (near[0] == 'experiment')}{near[0]}={shown}"]
+        fix = (f"did you mean {', '.join(near)}?" if near
+               else "set a key of one of them instead (`python -m mnist_sweep.train --cfg job` lists the keys)")
+    return f"{where}{leaf}: {what} ({SECTIONS}), so nothing would read it; {fix}"
 
 
 def _dotted(cfg: Any, key: str, value: Any, choices: Mapping[str, Any] | None) -> str:
@@ -210,14 +214,25 @@ def _dotted(cfg: Any, key: str, value: Any, choices: Mapping[str, Any] | None) -
     and told a file to set ``trainer.max_epochs=3``, the command line's form."""
     known = {*all_keys(), *hydra_keys(), *(k for s in SCHEMAS for ks in option_keys(s).values() for k in ks)}
     meant = key if key in known else next(iter(nearest(key, choices, 1)), None)
-    parts, shown = (meant or key).split("."), _shown(value) or "..."
-    nested = parts[0] + ": " + "".join(f"{{{p}: " for p in parts[1:]) + shown + "}" * (len(parts) - 1)
-    where = next((f"{'conf/' * (p == PROJECT_ROOT / 'conf' / g / f'{o}.yaml')}{g}/{o}.yaml: "
-                  for g, o in (choices or {}).items() if isinstance(o, str)
-                  and (p := _option_file(cfg, g, o)) is not None and _sets(p, key)), "")
     fix = f"did you mean {meant}? " if meant and meant != key else ""
-    return (f"{where}{key}: a dotted key in a config file is one key of that name, not a section's key "
-            f"({SECTIONS}), so nothing would read it; {fix}write it nested: {nested}")
+    return (f"{_file_setting(cfg, key, choices)}{key}: a dotted key in a config file is one key of that name, not "
+            f"a section's key ({SECTIONS}), so nothing would read it; {fix}write it nested: "
+            f"{_nested(meant or key, _shown(value))}")
+
+
+def _nested(key: str, shown: str | None) -> str:
+    """``trainer.max_epochs`` set to ``shown`` as a config file writes it: ``trainer: {max_epochs: 3}``."""
+    parts = key.split(".")
+    return parts[0] + ": " + "".join(f"{{{p}: " for p in parts[1:]) + (shown or "...") + "}" * (len(parts) - 1)
+
+
+def _file_setting(cfg: Any, key: str, choices: Mapping[str, Any] | None) -> str:
+    """``experiment/mine.yaml: `` for the option's file that sets ``key`` at the config's top (its
+    header ``# @package _global_``; ``conf/`` for one of conf/'s, a --config-dir's as
+    group/option.yaml); '' where none does (the command line's: conf/optimizer/sgd.yaml's lr is not)."""
+    return next((f"{'conf/' * (p == PROJECT_ROOT / 'conf' / g / f'{o}.yaml')}{g}/{o}.yaml: "
+                 for g, o in (choices or {}).items() if isinstance(o, str)
+                 and (p := _option_file(cfg, g, o)) is not None and _sets(p, key) and _global(p)), "")
 
 
 def _sets(path: Path, key: str) -> bool:

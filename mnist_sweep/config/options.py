@@ -142,6 +142,23 @@ def _hydra_options(group: str, extra_dirs: list[str]) -> list[str]:
     return sorted({*found, *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
 
 
+def chosen_options(config_dir: str, name: str, overrides: list[str]) -> dict[str, Any] | None:
+    """Each group's option (what hydra.runtime.choices says) under ``overrides`` (groups, a search
+    path), from the defaults list alone: no option's keys are merged, so ``+experiment=tiny
+    scheduler=step`` (tiny sets scheduler.pct_start, which step lacks) still names scheduler=step.
+    None if the defaults list cannot be made (an option missing)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=config_dir):
+            found = GlobalHydra.instance().config_loader().compute_defaults_list(name, overrides, RunMode.RUN)
+        return dict(found.overrides.known_choices)
+    except Exception:  # noqa: BLE001 - the caller reports the composition's own error without them
+        return None
+
+
 def missing_option_error(e: BaseException) -> str | None:
     """One line for Hydra's "Could not find 'hydra/sweeper/sampler/randomm'" (an option no group of
     the search path has: Hydra's own groups, a plugin's, a --config-path's), as ``option_error``
@@ -169,10 +186,9 @@ def file_key_error(e: BaseException) -> str | None:
     class ('Key 'n_trial' not in 'MnistOptunaSweeperConf''); a section's key that no option of its
     group has, a typo (``experiment/mine.yaml: trainer.max_epoch: no such key; did you mean
     trainer.max_epochs?``), the same way: it named no file. None for another error (a key another
-    option has, trainer.gamma with scheduler=onecycle, is ``settings.hydra_error_line``'s)."""
+    option has, scheduler.pct_start with scheduler=step, is ``clash_line``'s)."""
     from omegaconf.errors import ConfigKeyError
 
-    from mnist_sweep import PROJECT_ROOT
     from mnist_sweep.config.keys import holders, unknown_key
     from mnist_sweep.config.sections import SCHEMAS
 
@@ -183,13 +199,49 @@ def file_key_error(e: BaseException) -> str | None:
         return None
     if head != "hydra" and (head not in SCHEMAS or holders(key, None)):
         return None
-    name = f"{where[1]}.yaml"
-    shown = f"conf/{name}" if (PROJECT_ROOT / "conf" / name).is_file() else name
+    shown = _shown_file(where[1])
     line = unknown_key(key)
     if "did you mean" not in line:
         line += (f" (`python -m mnist_sweep.train --cfg {'hydra' if head == 'hydra' else 'job'} -p "
                  f"{key.rpartition('.')[0]}` lists the keys)")
     return one_line(f"{shown}: {line}")
+
+
+def clash_line(e: BaseException, choices: Mapping[str, Any] | None, given: list[str] | None = None) -> str | None:
+    """``conf/experiment/tiny.yaml sets scheduler.pct_start, which scheduler=step does not have``
+    for a key a config file sets that the option of its group the config composes lacks
+    (``choices``: group -> option; a --config-dir's file as ``experiment/mine.yaml``): a sweep's
+    candidate and a run word it alike. With ``given``, a run's overrides, the fix: drop the option
+    they pick, else pick one that has the key; or the file without the key (a copy under another
+    name for one of conf/'s; ``~KEY`` cannot help: a file's keys merge before the command line's).
+    None for another error."""
+    from mnist_sweep.config.keys import holders
+
+    key = str(getattr(e.__cause__ or e.__context__, "full_key", None) or "")
+    if not key or not (where := _IN_FILE.search(str(e))):
+        return None
+    group, shown = key.split(".", 1)[0], _shown_file(where[1])
+    chosen = (choices or {}).get(group)
+    line = f"{shown} sets {key}, which " + (f"{group}={chosen}" if chosen else f"{group}'s option") + " does not have"
+    if given is None:
+        return line
+    picked = next((a.lstrip("+") for a in given if chosen and a.lstrip("+").split("=", 1) == [group, str(chosen)]), None)
+    holder, (file_group, _, _) = holders(key, choices), where[1].rpartition("/")
+    without = (f"train a copy of the file without {key}: DIR/{file_group}/NAME.yaml (a name conf/{file_group}/ lacks), "
+               f"with --config-dir DIR {'+' * (file_group == 'experiment')}{file_group}=NAME"
+               if shown.startswith("conf/") and file_group else f"take {key} out of {shown}")
+    if picked:
+        return one_line(f"{line}; drop {picked}, or {without}")
+    return one_line(f"{line}; {without}" + (f", or pick an option that has it: {holder[0]}" if holder else ""))
+
+
+def _shown_file(config_path: str) -> str:
+    """``experiment/tiny`` (Hydra's name for a config) as its file: ``conf/experiment/tiny.yaml`` for
+    conf/'s (Hydra reads conf/ first), ``experiment/mine.yaml`` for a --config-dir's."""
+    from mnist_sweep import PROJECT_ROOT
+
+    name = f"{config_path}.yaml"
+    return f"conf/{name}" if (PROJECT_ROOT / "conf" / name).is_file() else name
 
 
 def _defaults_holder(e: BaseException) -> str | None:

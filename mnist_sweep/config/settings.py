@@ -15,7 +15,7 @@ from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBas
 
 from mnist_sweep.config.keys import did_you_mean, holders, unknown_key
 from mnist_sweep.config.lines import interpolated_from, omegaconf_line, type_fix, unmergeable_fix, unresolved_line
-from mnist_sweep.config.options import missing_option_error
+from mnist_sweep.config.options import clash_line, missing_option_error
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
@@ -137,12 +137,15 @@ def _structured(schema: type) -> DictConfig:
     return _STRUCTURED[schema]
 
 
-def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None) -> str | None:
+def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None,
+                     given: list[str] | None = None) -> str | None:
     """One line naming the key for a Hydra composition error caused by a schema type error;
     ``choices`` (group -> selected option), where known, say which option a key belongs to; an
-    option no group has (``hydra/sweeper/sampler=randomm``), the nearest one."""
-    if (missing := missing_option_error(e)) is not None:
-        return missing
+    option no group has (``hydra/sweeper/sampler=randomm``), the nearest one; a key a config file
+    sets that the option composed lacks, the file and the option (with ``given``, the command
+    line's overrides, the fix: ``clash_line``)."""
+    if (line := missing_option_error(e) or clash_line(e, choices, given)) is not None:
+        return line
     cause = e.__cause__ or e.__context__
     full_key = str(getattr(cause, "full_key", None) or "")
     if isinstance(cause, ConfigKeyError) and full_key in SCHEMAS:  # a whole section deleted (~trainer)

@@ -145,10 +145,12 @@ def spawn(args: list[str], cwd: Path, env: dict | None = None) -> Forked | subpr
 
 
 def _default_sigint() -> None:
-    """A shell's background job starts with SIGINT ignored, and Python keeps it so: restore it."""
+    """A shell's background job starts with SIGINT ignored (and under nohup SIGHUP), and Python
+    keeps them so: restore them, as in a command typed at a terminal."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 class Forked:
@@ -244,6 +246,7 @@ def _child(main, argv: list[str], out_fd: int, cwd: Path, env: dict) -> int:
     warnings.showwarning = _print_warning  # pytest records warnings; an interpreter prints them
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as from a terminal: pytest under nohup ignores it
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)

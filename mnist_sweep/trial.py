@@ -69,9 +69,14 @@ def pruning_hook(sweeper_cfg: Any, max_epochs: int, facts: dict[str, Any] | None
     def report(epoch: int, value: float) -> None:
         trial.report(value, epoch)
         if epoch < max_epochs and trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch} (selection accuracy {percent(value)})")
+            raise optuna.TrialPruned(pruned_reason(epoch, value))
 
     return report
+
+
+def pruned_reason(epoch: int, value: float) -> str:
+    """What a pruned trial's error says (its TrialPruned), also for one told from its result.json."""
+    return f"pruned after epoch {epoch} (selection accuracy {percent(value)})"
 
 
 def metric_names(cfg: Any) -> list[str] | None:

@@ -143,3 +143,34 @@ def test_a_url_the_storage_module_refuses_is_its_own_line_not_wrapped_again(tmp_
                                  ": more than one '@' before the host; write a '@' in the password or user name as %40")
     assert "StorageError" not in line and "cannot open" not in line and "use e.g." not in line, line
     assert "hunter" not in proc.stdout + proc.stderr and "zq9rest" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("ended, state", [("complete", TrialState.COMPLETE), ("pruned", TrialState.PRUNED)])
+def test_a_run_that_ended_before_the_interrupt_is_told_not_lost(tmp_path, ended, state):
+    """Two jobs at once (hydra.sweeper.n_jobs=2): Ctrl-C or SIGTERM while the slower one ran failed
+    the batch's finished trial as lost too, its result.json on disk ('failed' with its accuracy on
+    the leaderboard), and the resumed sweep trained a replacement."""
+    import warnings
+
+    from optuna.distributions import FloatDistribution
+
+    from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+    from mnist_sweep import results
+
+    def launch(jobs: list[list[str]]) -> list:  # the first job's run ends; the signal comes while the second runs
+        sub = next(o.split("=", 1)[1] for o in jobs[0] if o.startswith("hydra.sweep.subdir="))
+        results.write(tmp_path / sub, {"status": ended, "value": 0.9, "val_acc": 0.9, "params": 100, "epochs": 1})
+        raise KeyboardInterrupt
+
+    study = optuna.create_study(direction="maximize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_acc"])
+    loop = Loop(study, SearchSpace(values={"+x": FloatDistribution(0, 1)}), tmp_path, "trial_{number:04d}",
+                Limits(2, 2, 0, 5, 1.0, None), Hooks(lambda overrides: None, launch, None, None, lambda number: None))
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(Progress(2))
+    assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(state, ended), (TrialState.FAIL, "lost")]
+    assert state == TrialState.PRUNED or study.trials[0].values == [0.9]

@@ -12,12 +12,15 @@ import warnings
 from pathlib import Path
 
 import optuna
+from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
+from mnist_sweep import results
 from mnist_sweep.storage import status_of
 from mnist_sweep.text import duration
+from mnist_sweep.trial import pruned_reason
 
 UNCOUNTED = ("rejected", "lost", "duplicate")
 
@@ -43,6 +46,22 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True  # no /proc (macOS): signal 0 is all there is
     return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
+
+
+def finished_run(trial: optuna.Trial, names: list[str] | None) -> JobReturn | None:
+    """What the job of a launched trial returned, read back from its result.json (the run's last
+    write: it ended, complete or pruned), for a trial its stopping sweep never heard back from: the
+    other jobs of its batch still ran. ``names``: the study's objectives (None: the run's value).
+    None while the run had not ended."""
+    res, ret = results.read(trial.user_attrs.get("trial_dir")), JobReturn()
+    values = [res.get(name) for name in names or ["value"]]
+    if res.get("status") == "pruned" and res.get("value") is not None:
+        ret.status, ret.return_value = JobStatus.FAILED, optuna.TrialPruned(pruned_reason(res.get("epochs", 0), res["value"]))
+    elif res.get("status") == "complete" and None not in values:
+        ret.status, ret.return_value = JobStatus.COMPLETED, values[0] if names is None or len(values) == 1 else values
+    else:
+        return None
+    return ret
 
 
 def fail_open(storage: optuna.storages.BaseStorage, t: FrozenTrial, status: str, error: str) -> bool:

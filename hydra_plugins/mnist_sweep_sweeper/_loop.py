@@ -9,7 +9,7 @@ import shlex
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ class Loop:
     hooks: Hooks
     constrained: bool = False  # hydra.sweeper.constrain_to_target: each trial's distance to the target told too
     repeats: _repeats.Repeats | None = None  # hydra.sweeper.repeats with seeds > 1
+    launched: list[optuna.Trial] = field(default_factory=list)  # the trials of the launch under way
 
     def run(self, progress: Progress) -> None:
         self.rejected = self.duplicates = self.passed = 0  # this run's candidates: rejected, duplicates in a row, launched
@@ -75,6 +76,7 @@ class Loop:
                     if not jobs:
                         time.sleep(POLL_S)
                         continue
+                    self.launched = [trial for trial, _ in jobs]
                     returns = self.hooks.launch([overrides for _, overrides in jobs])
                     faults = [fault for (trial, _), ret in zip(jobs, returns)
                               if (fault := self._told(trial, ret, in_flight, progress)) is not None]
@@ -82,7 +84,7 @@ class Loop:
                         raise faults[0]
                 _failures.check(self.study, self.limits.max_failure_rate, self.limits.n_trials, self.first_number)
             except BaseException as e:
-                self._stopped(in_flight, e)
+                self._stopped(in_flight, e, progress)
                 raise
             self._trial_end()
 
@@ -98,11 +100,18 @@ class Loop:
             progress.trial_line(self.study, shown)
         return None
 
-    def _stopped(self, in_flight: list[optuna.Trial], why: BaseException) -> None:
-        """The sweep stops: its open trials are lost, the leaderboard rewritten as it stands. Both
-        are best effort: a storage or dir that cannot take them may be what stopped it (a re-run
-        fails the trials as lost, its worker gone, and writes the leaderboard)."""
+    def _stopped(self, in_flight: list[optuna.Trial], why: BaseException, progress: Progress | None = None) -> None:
+        """The sweep stops: the runs of its launch that had ended are told how (a batch's other jobs
+        still ran), its other open trials lost, the leaderboard rewritten as it stands. All best
+        effort: a storage or dir that cannot take them may be what stopped it (a re-run fails the
+        trials as lost, its worker gone, and writes the leaderboard)."""
         with _workers.signals_held():
+            try:
+                for trial in [t for t in self.launched if progress is not None and t in in_flight and t not in self.held]:
+                    if (ret := _liveness.finished_run(trial, self.study.metric_names)) is not None:
+                        self._told(trial, ret, in_flight, progress)
+            except Exception as e:  # noqa: BLE001 - lost below instead
+                log.debug("ended runs not told: %s", e)
             try:
                 for trial in in_flight:
                     _study.lose(trial.study, trial, why)

@@ -62,6 +62,15 @@ def test_rate_one_turns_both_rules_off_and_rate_zero_stops_at_the_first():
         _failures.check(study_of(CUDA), 0.0, 10, since=0)
 
 
+def test_the_failure_rate_line_says_how_to_go_on():
+    """A resumed sweep past the rate stops before its first trial: the line named the rate and the
+    last error but no way to go on (the other rule's line has one), so the same command stopped again."""
+    with pytest.raises(SweepError) as e:
+        _failures.check(study_of("complete", NAN, NAN), 0.25, 4, since=3)
+    assert str(e.value).endswith("; the study is kept: to go on, raise hydra.sweeper.max_failure_rate (failures "
+                                 "count over the whole study; 1.0: never stop) and run again"), str(e.value)
+
+
 @example([NAN, "lost", NAN, NAN, CUDA])
 @example(["lost", CUDA, CUDA, CUDA, "complete"])
 @given(st.lists(st.sampled_from(["complete", "pruned", "lost", CUDA, NAN, "ValueError: x"]), max_size=8))

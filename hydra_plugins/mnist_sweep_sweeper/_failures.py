@@ -26,7 +26,9 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
     if len(failed) > max_failure_rate * n_trials:
         raise SweepError(
             f"hydra.sweeper.max_failure_rate: {plural(len(failed), 'trial')} failed, more than "
-            f"{max_failure_rate} x {plural(n_trials, 'trial')}; last error: {failed[-1].user_attrs.get('error')}"
+            f"{max_failure_rate} x {plural(n_trials, 'trial')}; last error: {failed[-1].user_attrs.get('error')}; the "
+            "study is kept: to go on, raise hydra.sweeper.max_failure_rate (failures count over the whole study; 1.0: "
+            "never stop) and run again"
         )
     if since is None or max_failure_rate >= 1.0:
         return

@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+import pytest
+
 from hydra_plugins.mnist_sweep_sweeper import _workers
 
 # A helper that records one trial of each kind with the sweeper's own functions, on an in-memory study.
@@ -228,3 +230,27 @@ def test_the_first_line_of_an_in_memory_study_says_in_memory_once(caplog):
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("study ")]
     assert lines[:2] == ["study nodef in memory: 0 of 2 trials done or running; 2 to go"] * 2, lines
     assert lines[2].startswith("study nodef in sqlite:///outputs/sweeps/nodef/optuna.db: 0 of 2"), lines
+
+
+def test_an_interrupt_while_the_sweep_waits_for_its_helpers_stops_them(tmp_path, monkeypatch, caplog):
+    """This worker's trials were done and it waited for a helper's last trial when SIGTERM (or a
+    Ctrl-C to it alone) came: it said 'interrupted' and exited, and the helper trained on, alone."""
+    import signal
+
+    def interrupt(signum, frame):  # noqa: ANN001, ANN202 - what main()'s SIGTERM handler raises
+        raise KeyboardInterrupt("SIGTERM")
+
+    helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"), \
+                pytest.raises(KeyboardInterrupt):
+            helpers.wait()
+        assert helpers.procs[0][0].poll() is not None, "the helper runs on"
+        assert "stopped with the sweep" in caplog.text
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        helpers.procs[0][0].kill()
+        helpers.procs[0][0].wait()

@@ -128,6 +128,18 @@ class Helpers:
                 proc.send_signal(signal.SIGTERM)
 
     def wait(self) -> None:
+        """Wait for the helpers to end. Interrupted while they run on (this worker's own trials done,
+        a SIGTERM or a Ctrl-C to this process alone), stop them first: they trained on, alone."""
+        try:
+            self._wait()
+        except BaseException:
+            if self.stopped:
+                raise
+            self.stop()
+            self._wait()
+            raise
+
+    def _wait(self) -> None:
         for (proc, log_path), thread in zip(self.procs, self.threads):
             code = self._stopped(proc) if self.stopped else proc.wait()
             if self.stopped and code in (-signal.SIGTERM, INTERRUPTED):  # killed before or after its handler

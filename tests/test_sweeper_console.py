@@ -118,6 +118,18 @@ def test_a_helper_the_sweep_stops_is_not_reported_as_a_fault(tmp_path, monkeypat
     _stopped_quietly(helpers, caplog)
 
 
+def test_a_helper_that_ctrl_c_reached_first_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
+    """Ctrl-C at a terminal reaches the helpers too; one still starting (its imports) dies of the
+    SIGINT itself: the interrupted sweep warned 'worker pid N exited with -2; see worker-1.log'."""
+    import os
+    import signal
+
+    helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    os.kill(helpers.procs[0][0].pid, signal.SIGINT)
+    helpers.procs[0][0].wait(timeout=30)
+    _stopped_quietly(helpers, caplog)
+
+
 def test_a_helper_that_handles_the_sweeps_sigterm_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
     """A helper past its start has main()'s handler: SIGTERM is a KeyboardInterrupt and exit 130.
     Stopping the sweep (SIGTERM or Ctrl-C to it) logged 'worker pid N exited with 130; see ...'."""

@@ -142,7 +142,7 @@ class Helpers:
     def _wait(self) -> None:
         for (proc, log_path), thread in zip(self.procs, self.threads):
             code = self._stopped(proc) if self.stopped else proc.wait()
-            if self.stopped and code in (-signal.SIGTERM, INTERRUPTED):  # killed before or after its handler
+            if self.stopped and code in (-signal.SIGTERM, -signal.SIGINT, INTERRUPTED):  # killed before or after its handler
                 log.info("worker pid %d stopped with the sweep", proc.pid)
             elif self.stopped and code == -signal.SIGKILL:
                 log.warning("worker pid %d did not stop within %s of the sweep's SIGTERM; killed (its open "

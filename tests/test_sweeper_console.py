@@ -253,16 +253,17 @@ def test_an_interrupt_while_the_sweep_waits_for_its_helpers_stops_them(tmp_path,
         raise KeyboardInterrupt("SIGTERM")
 
     helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    proc = helpers.procs[0][0]
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.5)
         with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"), \
                 pytest.raises(KeyboardInterrupt):
             helpers.wait()
-        assert helpers.procs[0][0].poll() is not None, "the helper runs on"
+        assert proc.poll() is not None, "the helper runs on"
         assert "stopped with the sweep" in caplog.text
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        helpers.procs[0][0].kill()
-        helpers.procs[0][0].wait()
+        proc.kill()
+        proc.wait()

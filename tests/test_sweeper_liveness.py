@@ -152,3 +152,52 @@ def test_a_queued_seed_claimed_since_it_was_read_is_not_cancelled(tmp_path):
     assert first.state == TrialState.RUNNING and "status" not in first.user_attrs
     assert second.state == TrialState.FAIL and second.user_attrs["status"] == "cancelled"
     assert second.user_attrs["error"] == "seed 1 was raced out"
+
+
+# A helper worker that asks a trial, marks it as a sweep's helper does, and is SIGKILLed once the
+# sweep's own trial is told: the sweep process is then past its loop, waiting for its helpers.
+KILLED_HELPER = """
+import os, signal, socket, sys, time
+import optuna
+args = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
+study = optuna.load_study(study_name=args["hydra.sweeper.study_name"], storage=args["hydra.sweeper.storage"])
+trial = study.ask()
+for key, value in {"host": socket.gethostname(), "pid": os.getpid(), "status": "running"}.items():
+    trial.set_user_attr(key, value)
+while not any(t.state.is_finished() for t in study.get_trials(deepcopy=False)):
+    time.sleep(0.05)
+time.sleep(1.0)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.slow
+def test_a_helper_killed_while_the_sweep_waits_for_it_has_its_trial_replaced(tmp_path, monkeypatch):
+    """The sweep's own trials were done and it waited for its helper's last trial when the helper was
+    SIGKILLed: the sweep exited 0 short of n_trials, that trial RUNNING ('running' on its
+    leaderboard), and no report."""
+    import sys
+
+    from conftest import load, run_inproc, sweep_args
+    from hydra_plugins.mnist_sweep_sweeper import _workers
+    from mnist_sweep import cli
+
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(_workers, "helper_command", lambda: [sys.executable, "-c", KILLED_HELPER, *sys.argv[1:]])
+    real_train = cli.train
+
+    def train_once_the_helper_asked(st, out_dir, **kwargs):  # noqa: ANN001, ANN202
+        for _ in range(600):
+            if len(load(tmp_path, "killed").trials) > 1:
+                break
+            time.sleep(0.05)
+        return real_train(st, out_dir, **kwargs)
+
+    monkeypatch.setattr(cli, "train", train_once_the_helper_asked)
+    args = [a for a in sweep_args(tmp_path, "killed", 2, "optimizer.lr=tag(log,interval(0.01,0.1))")
+            if a != "hydra.sweeper.workers=1"] + ["hydra.sweeper.workers=2"]
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    states = [(t.state, t.user_attrs.get("status")) for t in load(tmp_path, "killed").trials]
+    assert sorted(states, key=str) == sorted([(TrialState.COMPLETE, "complete")] * 2 + [(TrialState.FAIL, "lost")],
+                                             key=str), states

@@ -176,11 +176,12 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                     self.conf.constrain_to_target, repeats)
         try:
             loop.run(progress)
+            if helpers.wait():  # a helper died (killed, say) while this worker waited for it: its trials go on here
+                loop.run(progress)
         except BaseException:
             helpers.stop()
-            raise
-        finally:
             helpers.wait()
+            raise
         return True
 
     def _hooks(self, study: optuna.Study, grid: dict | None) -> Hooks:

@@ -127,20 +127,23 @@ class Helpers:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
 
-    def wait(self) -> None:
-        """Wait for the helpers to end. Interrupted while they run on (this worker's own trials done,
-        a SIGTERM or a Ctrl-C to this process alone), stop them first: they trained on, alone."""
+    def wait(self) -> bool:
+        """Wait for the helpers to end; True when one ended on its own with an error (killed, say):
+        its open trials are then this worker's to fail as lost and replace. Interrupted while they run
+        on (this worker's own trials done, a SIGTERM or a Ctrl-C to this process alone), stop them
+        first: they trained on, alone. Each helper is waited for once, whatever the calls."""
         try:
-            self._wait()
+            return self._wait()
         except BaseException:
-            if self.stopped:
-                raise
-            self.stop()
-            self._wait()
+            if not self.stopped:
+                self.stop()
+                self._wait()
             raise
 
-    def _wait(self) -> None:
-        for (proc, log_path), thread in zip(self.procs, self.threads):
+    def _wait(self) -> bool:
+        failed = False
+        while self.procs:
+            (proc, log_path), thread = self.procs[0], self.threads[0]
             code = self._stopped(proc) if self.stopped else proc.wait()
             if self.stopped and code in (-signal.SIGTERM, -signal.SIGINT, INTERRUPTED):  # killed before or after its handler
                 log.info("worker pid %d stopped with the sweep", proc.pid)
@@ -149,7 +152,10 @@ class Helpers:
                             "trials are failed as lost on resume); see %s", proc.pid, duration(sum(STOP_WAIT_S)), log_path)
             elif code != 0:
                 log.warning("worker pid %d exited with %d; see %s", proc.pid, code, log_path)
+                failed = True
             thread.join(timeout=5)
+            del self.procs[0], self.threads[0]
+        return failed
 
     @staticmethod
     def _stopped(proc: subprocess.Popen) -> int:

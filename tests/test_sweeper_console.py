@@ -267,3 +267,35 @@ def test_an_interrupt_while_the_sweep_waits_for_its_helpers_stops_them(tmp_path,
         signal.signal(signal.SIGALRM, previous)
         proc.kill()
         proc.wait()
+
+
+def test_an_interrupt_while_the_sweep_sets_up_its_loop_leaves_no_helper_running(tmp_path, monkeypatch):
+    """SIGTERM or Ctrl-C to the sweep process between its helpers' start and its loop (the side
+    study of repeats opened, on a slow PostgreSQL a while): the helpers ran the sweep on, alone."""
+    from conftest import run_inproc, sweep_args
+    from hydra_plugins.mnist_sweep_sweeper import _impl
+
+    started: list = []
+    real_start = _workers.Helpers.start
+
+    def start(self: _workers.Helpers) -> None:
+        real_start(self)
+        started.extend(proc for proc, _ in self.procs)
+
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt("SIGTERM")
+
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(_workers, "helper_command", lambda: [sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(_workers.Helpers, "start", start)
+    monkeypatch.setattr(_impl.Repeats, "open", interrupted)
+    args = [a for a in sweep_args(tmp_path, "setup", 2, "optimizer.lr=tag(log,interval(0.01,0.1))")
+            if a != "hydra.sweeper.workers=1"] + ["hydra.sweeper.workers=2"]
+    try:
+        proc = run_inproc(args, cwd=tmp_path)
+        assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stderr[-2000:]
+        assert all(p.poll() is not None for p in started), "a helper runs on"
+    finally:
+        for p in started:
+            p.kill()
+            p.wait()

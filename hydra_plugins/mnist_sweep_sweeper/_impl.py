@@ -168,13 +168,13 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
         if self.conf.workers > 1 and not self.storage:
             log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
-        helpers.start()
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
         repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
         loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
                     self.conf.constrain_to_target, repeats)
-        try:
+        try:  # the helpers started in it: an interrupt from their start on stops them
+            helpers.start()
             loop.run(progress)
             if helpers.wait():  # a helper died (killed, say) while this worker waited for it: its trials go on here
                 loop.run(progress)

@@ -124,7 +124,11 @@ def test_a_helper_that_ctrl_c_reached_first_is_not_reported_as_a_fault(tmp_path,
     import os
     import signal
 
-    helpers = _helpers_running(tmp_path, monkeypatch, "import time; time.sleep(60)")
+    helpers = _helpers_running(tmp_path, monkeypatch, "import time; print('ready', flush=True); time.sleep(60)")
+    for _ in range(200):  # a Python process: a SIGINT before its exec would be lost
+        if "ready" in (tmp_path / "worker-1.log").read_text():
+            break
+        time.sleep(0.05)
     os.kill(helpers.procs[0][0].pid, signal.SIGINT)
     helpers.procs[0][0].wait(timeout=30)
     _stopped_quietly(helpers, caplog)

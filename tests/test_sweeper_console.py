@@ -124,7 +124,13 @@ def test_a_helper_that_ctrl_c_reached_first_is_not_reported_as_a_fault(tmp_path,
     import os
     import signal
 
-    helpers = _helpers_running(tmp_path, monkeypatch, "import time; print('ready', flush=True); time.sleep(60)")
+    # as at a terminal: a background job (pytest under nohup ... &) starts with SIGINT ignored, which
+    # its children inherit and Python keeps, so the helper would never see the Ctrl-C
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        helpers = _helpers_running(tmp_path, monkeypatch, "import time; print('ready', flush=True); time.sleep(60)")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     for _ in range(200):  # a Python process: a SIGINT before its exec would be lost
         if "ready" in (tmp_path / "worker-1.log").read_text():
             break

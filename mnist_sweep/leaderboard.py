@@ -108,7 +108,7 @@ def read(path: str | Path) -> pd.DataFrame:
             raise LeaderboardError(f"{p}: {_no_table(p)}")
         p = p / FILENAME
     if not p.exists():
-        raise LeaderboardError(f"{p}: no such file; give a sweep dir or its {FILENAME}")
+        raise LeaderboardError(_no_such(p, f"give a sweep dir or its {FILENAME}"))
     try:
         df = pd.read_csv(p)
     except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -134,13 +134,27 @@ def _no_table(d: Path) -> str:
     if any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
         return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
                 f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
+    if sweeps := _sweeps_in(d):
+        return f"holds the sweep dirs {sweeps}; give one or more of them"
+    return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
+
+
+def _sweeps_in(d: Path) -> str:
+    """The sweep dirs in ``d`` (a leaderboard.csv in each), the first five; '' if none."""
     try:
         sweeps = sorted(str(s) for s in d.iterdir() if (s / FILENAME).is_file())
-    except OSError:  # a directory it may not list
-        sweeps = []
-    if sweeps:
-        return f"holds the sweep dirs {', '.join(sweeps[:5])}{' ...' if len(sweeps) > 5 else ''}; give one or more of them"
-    return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
+    except OSError:  # not there, or a directory it may not list
+        return ""
+    return ", ".join(sweeps[:5]) + (" ..." if len(sweeps) > 5 else "")
+
+
+def _no_such(p: Path, give: str) -> str:
+    """A path that does not exist, in one line: it, what to ``give``, and the sweep dirs beside it
+    or in outputs/sweeps, where hydra.sweep.dir puts them by default (it read 'not a sweep dir' with
+    --refresh, 'no such file' for a dir)."""
+    sweeps = next((s for d in (p.parent, Path("outputs", "sweeps")) if (s := _sweeps_in(d))), None)
+    return f"{p}: no such file or directory; {give} (" + (f"sweep dirs: {sweeps})" if sweeps else
+        "none in outputs/sweeps, where a sweep writes by default: run this where the sweep ran, or give its hydra.sweep.dir)")
 
 
 def direction(df: pd.DataFrame, path: str | None = None) -> float | None:
@@ -236,6 +250,8 @@ def _run(args: argparse.Namespace) -> None:
     elif args.paths and args.refresh:
         frames = {}
         for path in args.paths:
+            if not Path(path).exists():
+                raise LeaderboardError("--refresh " + _no_such(Path(path), "give a sweep dir"))
             if not Path(path).is_dir():
                 raise LeaderboardError(f"--refresh {path}: not a sweep dir; --refresh rebuilds a sweep dir's table from its storage")
             frames[str(path)] = rebase(frame(rows_from_study(study_of_sweep(Path(path), args.study), Path(path))), Path(path))

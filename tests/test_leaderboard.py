@@ -126,6 +126,24 @@ def test_bad_flags_one_line(tiny_sweep, capsys, args, needles):
         assert needle in err[0], err[0]
 
 
+@pytest.mark.parametrize("argv", [["--refresh", "outputs/sweeps/quik"], ["outputs/sweeps/quik"], ["gone/leaderboard.csv"]])
+def test_a_sweep_dir_that_does_not_exist_is_named_with_the_sweep_dirs_there(tmp_path, monkeypatch, argv):
+    """--refresh said 'not a sweep dir' for a path that is not there, the plain form 'no such file'
+    for a dir: now both say it does not exist and list the sweep dirs in outputs/sweeps."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("quick", "best_8k"):
+        (tmp_path / "outputs" / "sweeps" / name).mkdir(parents=True)
+        (tmp_path / "outputs" / "sweeps" / name / "leaderboard.csv").write_text("")
+    assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", *argv], cwd=tmp_path),
+                          f"{argv[-1]}: no such file or directory; give a sweep dir",
+                          "(sweep dirs: outputs/sweeps/best_8k, outputs/sweeps/quick)")
+    for d in (tmp_path / "outputs" / "sweeps").iterdir():
+        for f in d.iterdir():
+            f.unlink()
+    assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", *argv], cwd=tmp_path),
+                          "no such file or directory", "none in outputs/sweeps", "give its hydra.sweep.dir")
+
+
 def test_missing_sqlite_file_is_refused_not_created(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert call(leaderboard.main, ["--storage", "sqlite:///missing.db", "--study", "x"]) == 2

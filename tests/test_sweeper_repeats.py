@@ -214,13 +214,16 @@ def test_race_false_gives_no_seed_a_bar(tmp_path, race):
     assert side_trial.user_attrs["race_bar"] == (0.995 if race else None)
 
 
-def test_a_seed_that_fails_twice_fails_its_config_and_cancels_the_rest(tmp_path):
+def test_a_seed_that_fails_twice_fails_its_config_and_cancels_the_rest(tmp_path, caplog):
     main = optuna.create_study(direction="maximize")
     rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
     trial = parent_trial(main, tmp_path / "t0", 0.99)
     assert rep.hold_if_wanted(trial, [0.99], {"value": 0.99, "seed": 1})
     (job,) = rep.claim(1)
-    assert rep.record(job[0], returned(RuntimeError("non-finite loss at step 3"))) is None  # once: run again
+    with caplog.at_level("WARNING", logger="hydra_plugins.mnist_sweep_sweeper"):
+        assert rep.record(job[0], returned(RuntimeError("non-finite loss at step 3"))) is None  # once: run again
+    # named as a lost seed's line names it; it read 'seed 2 of /tmp/.../t0 failed'
+    assert "seed 2 of t0 failed: non-finite loss at step 3" in caplog.messages, caplog.messages
     assert [t.user_attrs["seed"] for t in rep.side.get_trials(states=(TrialState.WAITING,))] == [3, 2]
     again = next(j for j in rep.claim(2) if "trainer.seed=2" in j[1])
     write_result(tmp_path / "t0" / "seed_2", float("nan"), seed=2)

@@ -88,9 +88,10 @@ def cancel_waiting(storage: optuna.storages.BaseStorage, t: FrozenTrial, why: st
     return fail_open(storage, t, "cancelled", why)
 
 
-def _named(t: FrozenTrial) -> str:
+def named(t: FrozenTrial | optuna.Trial) -> str:
     """'trial N', or for a further seed of a repeated config (the side study's trial, numbered on
-    its own) 'seed S of trial_NNNN': both were 'trial 0' in one sweep's lines."""
+    its own) 'seed S of trial_NNNN': both were 'trial 0' in one sweep's lines. Every line about a
+    seed names it so (a failed seed's named its parent's whole path)."""
     parent_dir = t.user_attrs.get("parent_dir")
     return f"seed {t.user_attrs.get('seed')} of {Path(parent_dir).name}" if parent_dir else f"trial {t.number}"
 
@@ -104,7 +105,7 @@ def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
         if t.user_attrs.get("host") == host and isinstance(pid, int) and not pid_alive(pid):
             if not fail_open(storage, t, "lost", f"worker {host}:{pid} died while the trial ran"):
                 continue  # another worker failed it first
-            log.warning("%s: worker %s:%d died while it ran; marked failed (lost)", _named(t), host, pid,
+            log.warning("%s: worker %s:%d died while it ran; marked failed (lost)", named(t), host, pid,
                         extra=TRIAL_LINE)
     if interval := _optuna.heartbeat_interval(study):
         before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}

@@ -239,7 +239,7 @@ class Repeats:
             trial.set_user_attr("status", "failed")
             trial.set_user_attr("error", _failures.reason(why))
             self.side.tell(trial, state=TrialState.FAIL)
-            log.warning("seed %s of %s failed: %s", trial.user_attrs["seed"], parent_dir, why, extra=TRIAL_LINE)
+            log.warning("%s failed: %s", _liveness.named(trial), why, extra=TRIAL_LINE)
             seed = trial.user_attrs["seed"]
             if sum(1 for t in self._seeds_of(parent_dir) if t.user_attrs.get("seed") == seed
                    and status_of(t) == "failed") >= SEED_TRIES:

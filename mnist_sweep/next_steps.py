@@ -47,9 +47,31 @@ def closing_lines(sweep_dir: Path) -> list[str]:
               f"leaderboard: {board_path}"]
     if report_path.exists():
         lines.append(f"report: {report_path}")
-    rank = ["--rank", str(int(best["rank"]))]  # read() guarantees the column
-    lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}",
-              f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank)}",
-              f"  {pasteable('mnist_sweep.export', sweep_dir, *rank, '--out', 'conf/experiment/NAME.yaml')}",
-              *([f"  {pasteable('mnist_sweep.predict', best.trial_dir, 'IMAGE.png')}"] if isinstance(best.trial_dir, str) else [])]
+    lines += _commands(sweep_dir, done)
     return lines
+
+
+def _there(trial_dir: object) -> bool:
+    """Whether a row's trial dir holds the config that reproduce and export read."""
+    return isinstance(trial_dir, str) and (Path(trial_dir) / ".hydra" / "config.yaml").is_file()
+
+
+def _commands(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
+    """The next commands, for the best finished trial whose dir is there: one deleted by hand (or
+    another machine's) is said, and skipped (reproduce, export and predict on it failed)."""
+    lines, best = [], done.iloc[0]
+    there = done[done.trial_dir.map(_there)]
+    if there.empty:
+        lines.append("no finished trial's dir is here (deleted, or another machine's?): reproduce, export and "
+                     "predict need one")
+    elif (pick := there.iloc[0]).trial != best.trial:
+        lines.append(f"trial {int(best.trial)}'s dir is not here (deleted, or another machine's?); the commands "
+                     f"below are for trial {int(pick.trial)} (rank {int(pick['rank'])}), the best whose dir is")
+    lines += ["next:", f"  {pasteable('mnist_sweep.leaderboard', sweep_dir)}"]
+    if there.empty:
+        return lines
+    rank = ["--rank", str(int(pick["rank"]))]  # read() guarantees the column
+    return lines + [f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank)}",
+                    f"  {pasteable('mnist_sweep.export', sweep_dir, *rank, '--out', 'conf/experiment/NAME.yaml')}",
+                    *([f"  {pasteable('mnist_sweep.predict', pick.trial_dir, 'IMAGE.png')}"]
+                      if (Path(pick.trial_dir) / "model.pt").is_file() else [])]

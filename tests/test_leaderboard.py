@@ -183,6 +183,33 @@ def test_a_finished_sweep_says_where_everything_is_and_what_comes_next(tiny_swee
     assert all(c[1] == "-m" and c[0].endswith("python") for c in commands)  # an interpreter, never "$ -m ..."
 
 
+def test_the_next_commands_skip_a_best_trial_whose_dir_was_deleted(tmp_path):
+    """The best trial's dir deleted by hand: the closing lines still suggested reproduce/export
+    --rank 1 and predict on that dir, each of which failed. Now the best trial whose dir is there."""
+    import shutil
+
+    from mnist_sweep.next_steps import closing_lines
+
+    rows = [{"rank": r, "trial": r - 1, "status": "complete", "trial_dir": str(tmp_path / f"trial_{r - 1:04d}"),
+             "val_acc": 0.9 - r / 100, "params": 9778} for r in (1, 2)]
+    pd.DataFrame(rows).to_csv(tmp_path / "leaderboard.csv", index=False)
+    for row in rows:
+        (tmp_path / row["trial_dir"] / ".hydra").mkdir(parents=True)
+        (tmp_path / row["trial_dir"] / ".hydra" / "config.yaml").write_text("{}")
+        (tmp_path / row["trial_dir"] / "model.pt").write_bytes(b"")
+    assert "--rank 1" in closing_lines(tmp_path)[-2]  # export, then predict
+    shutil.rmtree(tmp_path / "trial_0000")
+    lines = closing_lines(tmp_path)
+    assert lines[0].startswith("best: trial 0: ") and ("trial 0's dir is not here (deleted, or another machine's?); the "
+                                                       "commands below are for trial 1 (rank 2), the best whose dir is") in lines
+    commands = "\n".join(lines[lines.index("next:"):])
+    assert "--rank 2" in commands and "trial_0001" in commands and "--rank 1" not in commands and "trial_0000" not in commands
+    shutil.rmtree(tmp_path / "trial_0001")
+    lines = closing_lines(tmp_path)
+    assert lines[-3:] == ["no finished trial's dir is here (deleted, or another machine's?): reproduce, export and "
+                          "predict need one", "next:", f"  {lines[-1].strip()}"] and "mnist_sweep.leaderboard" in lines[-1]
+
+
 def test_infeasible_rows_rank_nearest_the_target_first():
     """smallest: with nothing feasible, the trial closest to the target leads, not the smallest one
     (Optuna's constrained samplers rank infeasible trials by violation too); feasible ones lead."""

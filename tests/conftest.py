@@ -308,7 +308,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> s
 
 
 # One small space: c3=256 is always over the 20k budget, so rejections are certain to occur.
-SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", "scheduler=choice(onecycle,step)",
+SPACE = ["model.c3=choice(16,256)", "optimizer.lr=tag(log,interval(0.01,0.1))", "scheduler=choice(onecycle,cosine)",
          "scheduler.pct_start=interval(0.2,0.3)"]
 
 

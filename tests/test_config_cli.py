@@ -57,7 +57,9 @@ def _option_for(key: str) -> list[str]:
     options = option_keys(section)
     if key in options.get(defaults[section], ()):
         return []
-    return [f"{section}={next(o for o, ks in options.items() if key in ks)}"]
+    option = next(o for o, ks in options.items() if key in ks)
+    steps = ["trainer.max_epochs=2", "scheduler.step_size=1"] if option == "step" else []  # a step that steps
+    return [f"{section}={option}", *steps]
 
 
 def assert_one_line_naming_a_key(line: str, key: str) -> None:

@@ -114,7 +114,8 @@ def test_cross_key_rules(overrides, key):
 
 
 @pytest.mark.parametrize("overrides", [
-    [], ["model=eva8_seed"], ["optimizer=adam"], ["optimizer=adamw"], ["scheduler=step"], ["scheduler=cosine"],
+    [], ["model=eva8_seed"], ["optimizer=adam"], ["optimizer=adamw"], ["scheduler=cosine"],
+    ["scheduler=step", "trainer.max_epochs=2", "scheduler.step_size=1"],  # a step schedule that steps
     ["scheduler=none"], ["+experiment=best_20k"], ["+experiment=tiny"], ["+experiment=eva8_seed"],
     ["hparams_search=pareto"], ["data.train_limit=2", "data.batch_size=2"], ["data.val_size=0", "trainer.select_on=test"],
     ["trainer.max_epochs=30", "trainer.epoch_cap=null"], ["trainer.device=cuda:1"], ["data.augment.strength=0"],
@@ -266,3 +267,38 @@ def test_a_cross_key_refusal_gives_an_example_to_paste(overrides, fix):
     """Each said what was wrong but wrote no value to use (the val_acc objective's even named trainer.select_on)."""
     line = refusal(*overrides)
     assert line is not None and fix in line and "\n" not in line, line
+
+
+STEP_NEVER = ("scheduler.step_size: {0} is not below trainer.max_epochs={1}, so the step schedule would never lower the "
+              "learning rate; {2}, or use scheduler=none for a constant rate")
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["trainer.max_epochs=6"], STEP_NEVER.format(6, 6, "set scheduler.step_size to at most 5")),
+    (["trainer.max_epochs=3", "scheduler.step_size=4"], STEP_NEVER.format(4, 3, "set scheduler.step_size to at most 2")),
+    ([], STEP_NEVER.format(6, 1, "train at least 2 epochs (trainer.max_epochs=2 scheduler.step_size=1)")),
+    (["trainer.max_epochs=7"], None),
+    (["trainer.max_epochs=3", "scheduler.step_size=2"], None),
+])
+def test_a_step_schedule_that_never_steps_is_refused(overrides, line):
+    """StepLR steps after each epoch: with scheduler.step_size >= trainer.max_epochs (the default 6 in
+    a run of 6 or fewer) every epoch trained at the starting rate, without a word."""
+    assert refusal("scheduler=step", *overrides) == line
+
+
+def test_a_step_schedule_that_never_steps_exits_the_train_cli_and_rejects_a_sweep_candidate(tmp_path):
+    """The same line from the train command (exit 2, nothing written) and, through the sweeper's
+    precheck, as a candidate's rejection."""
+    import optuna
+
+    from conftest import assert_one_line_error, run_inproc
+    from hydra_plugins.mnist_sweep_sweeper._study import reject
+    from mnist_sweep.training import precheck
+
+    line = STEP_NEVER.format(6, 3, "set scheduler.step_size to at most 2")
+    proc = run_inproc(["mnist_sweep.train", *TINY, "scheduler=step", "trainer.max_epochs=3",
+                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == f"error: {line}" and proc.returncode == 2 and not any(tmp_path.iterdir())
+    study = optuna.create_study()
+    assert reject(study, study.ask(), precheck, lambda: make_cfg(*TINY, "scheduler=step", "trainer.max_epochs=3"))
+    assert study.trials[0].user_attrs["error"] == line

@@ -141,8 +141,8 @@ def test_grid_sampler_needs_discrete_params(tmp_path):
 # ------------------------------------------------------------------ duplicates, seeds, warm start
 @pytest.mark.slow
 def test_exhausted_choice_space_records_duplicates_and_ends(tmp_path):
-    # 2 x 2 = 4 configs counted (n_trials stays 4), 3 exist: step has no pct_start
-    space = ["scheduler=choice(step,onecycle)", "scheduler.pct_start=choice(0.2,0.3)"]
+    # 2 x 2 = 4 configs counted (n_trials stays 4), 3 exist: cosine has no pct_start
+    space = ["scheduler=choice(cosine,onecycle)", "scheduler.pct_start=choice(0.2,0.3)"]
     proc = run(sweep_args(tmp_path, "dup", 4, *space, "hydra.sweeper.max_duplicates=10"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     study = load(tmp_path, "dup")

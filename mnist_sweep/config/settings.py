@@ -18,8 +18,8 @@ from mnist_sweep.config.lines import interpolated_from, omegaconf_line, type_fix
 from mnist_sweep.config.options import clash_line, missing_option_error
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
-    SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, TrainerSchema,
-    schema_for,
+    SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, StepSchema,
+    TrainerSchema, schema_for,
 )
 from mnist_sweep.errors import ConfigError, ModelConfigError
 from mnist_sweep.spec import ModelSpec, check_budget, spec_from_config
@@ -224,11 +224,16 @@ def _optimizer(o: OptimizerSchema) -> dict[str, Any]:
     return kw
 
 
-def _scheduler(s: SchedulerSchema, lr: float) -> dict[str, Any]:
+def _scheduler(s: SchedulerSchema, lr: float, epochs: int) -> dict[str, Any]:
     kw = {f.name: getattr(s, f.name) for f in fields(s) if f.name != "name"}
     if isinstance(s, CosineSchema) and s.eta_min >= lr:
         raise ConfigError(f"scheduler.eta_min: must be below optimizer.lr={lr} (the peak), got {s.eta_min}; "
                           f"e.g. scheduler.eta_min={lr / 100:g} (or raise optimizer.lr)")
+    if isinstance(s, StepSchema) and s.step_size >= epochs:  # StepLR steps after each epoch: the last one's is unused
+        fix = (f"set scheduler.step_size to at most {epochs - 1}" if epochs > 1
+               else "train at least 2 epochs (trainer.max_epochs=2 scheduler.step_size=1)")
+        raise ConfigError(f"scheduler.step_size: {s.step_size} is not below trainer.max_epochs={epochs}, so the step "
+                          f"schedule would never lower the learning rate; {fix}, or use scheduler=none for a constant rate")
     return kw
 
 
@@ -252,7 +257,7 @@ def validate(cfg: Any) -> Settings:
         raise ConfigError("trainer.objectives: val_acc needs data.val_size > 0 (the validation images); set "
                           f"data.val_size, e.g. data.val_size=10000, or drop it: trainer.objectives=[{','.join(others)}]")
     opt_kw = _optimizer(typed["optimizer"])
-    sched_kw = _scheduler(typed["scheduler"], opt_kw["lr"])
+    sched_kw = _scheduler(typed["scheduler"], opt_kw["lr"], ts.max_epochs)
     try:
         spec = spec_from_config(typed["model"])
     except ModelConfigError as e:  # model.widths[4] is model.c4 where the list interpolates the key a user sets

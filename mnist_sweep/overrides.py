@@ -18,7 +18,7 @@ from mnist_sweep.config.options import (
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.config.syntax import hydra_value, override_syntax_error, relative_config_path, spaced_override_error
+from mnist_sweep.config.syntax import override_syntax_error, relative_config_path, searchpath_override, spaced_override_error
 from mnist_sweep.errors import MnistSweepError, one_line
 
 
@@ -251,7 +251,7 @@ def check_command_line(argv: list[str]) -> Checked:
     if isinstance(parsed, str):
         return Checked(parsed)
     plain, sweeps = parsed
-    searchpath = [f"hydra.searchpath=[{','.join(hydra_value('file://' + d) for d in source[2])}]"] if source[2] else []
+    searchpath = [searchpath_override(source[2])] if source[2] else []
     choices = functools.cache(lambda: _choices(source, searchpath, plain))  # composed once, if at all
     if bad := name_override_error(plain, choices) or (option_error(plain, source[2]) if source[:2] == _CONF else None):
         return Checked(bad)

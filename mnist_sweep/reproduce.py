@@ -19,7 +19,7 @@ import pandas as pd
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
-from mnist_sweep.config.syntax import hydra_value
+from mnist_sweep.config.syntax import hydra_value, searchpath_override
 from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.experiments import precision_pin
@@ -176,7 +176,7 @@ def resolved(select: list[str], overrides: list[str]) -> dict:
     else:
         config_dir, name, rest = str(PROJECT_ROOT / "conf"), "config", select
     if rest[:1] == ["--config-dir"]:  # searched after conf/, as train's (confirm's --experiment exported elsewhere)
-        rest = [run_dir_override(f"file://{rest[1]}", "hydra.searchpath").replace("=", "=[", 1) + "]", *rest[2:]]
+        rest = [searchpath_override([rest[1]]), *rest[2:]]
     with _HYDRA, initialize_config_dir(version_base="1.3", config_dir=config_dir):
         cfg = compose(name, overrides=[*rest, *overrides])
     return OmegaConf.to_container(cfg, resolve=True)

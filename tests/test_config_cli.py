@@ -149,16 +149,32 @@ def test_an_option_of_a_config_dir_is_an_option_and_its_typo_names_it(tmp_path):
     assert line.startswith("+experiment=mien: no such option") and "did you mean +experiment=mine?" in line, line
 
 
-@pytest.mark.parametrize("name", ["a,b", "it's, [x]", "c=d e"])
+@pytest.mark.parametrize("name", ["a,b", "it's, [x]", "c=d e", "a${x}b", "${hydra.job.name}"])
 def test_a_config_dir_whose_path_holds_a_comma_or_quote_is_one_dir(tmp_path, name):
     """The check composed --config-dir DIR as hydra.searchpath=[file://DIR] unquoted: /tmp/a,b/conf was
-    two dirs ('/tmp/a' and 'b/conf', Hydra warning it was not available) and +experiment=mine 'no such option'."""
+    two dirs ('/tmp/a' and 'b/conf', Hydra warning it was not available) and +experiment=mine 'no such option'.
+    Hydra reads the search path as written: a ${x} in it is the dir's name, not to be escaped."""
     d = tmp_path / name / "conf"
     (d / "experiment").mkdir(parents=True)
     (d / "experiment" / "mine.yaml").write_text("# @package _global_\ntrainer:\n  seed: 5\n")
     checked = check_command_line(["--config-dir", str(d), "+experiment=mine", *TINY])
     assert checked.error is None and checked.settings.trainer.seed == 5, checked.error
 
+
+
+@pytest.mark.parametrize("name", ["a${x}b", "${hydra.job.name}", "a\\${x}", "${x", "it's ${x}, [y]"])
+def test_a_path_holding_an_interpolation_reaches_the_run_as_written(tmp_path, name):
+    """reproduce and confirm pass a path (--out, the data they read) as hydra.run.dir=PATH and data.root=PATH,
+    quoted for Hydra's grammar; OmegaConf then resolved a ${x} in it: 'Interpolation key 'x' not found', or
+    another dir (${hydra.job.name}: train). Validation resolved data.root a second time in the schema's merge."""
+    from conftest import make_cfg_hydra
+    from mnist_sweep.config.settings import validate
+    from mnist_sweep.reproduce import run_dir_override
+
+    d = tmp_path / name
+    d.mkdir()
+    cfg = make_cfg_hydra(*TINY, run_dir_override(d), run_dir_override(d, "data.root"))
+    assert cfg.hydra.run.dir == str(d) and validate(cfg).data.root == str(d)
 
 @pytest.mark.parametrize("body, line", [
     ("trainer:\n  max_epoch: 3\n", "experiment/mine.yaml: trainer.max_epoch: no such key; did you mean trainer.max_epochs?"),

@@ -21,6 +21,7 @@ from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, StepSchema,
     TrainerSchema, schema_for,
 )
+from mnist_sweep.config.syntax import omegaconf_literal
 from mnist_sweep.errors import ConfigError, ModelConfigError
 from mnist_sweep.spec import ModelSpec, check_budget, spec_from_config
 
@@ -101,7 +102,7 @@ def _typed(section: str, raw: Any) -> Any:
         raise ConfigError(f"{section}: expected a mapping of keys, got {plain!r}")
     schema = schema_for(section, plain)
     try:
-        node = OmegaConf.merge(_structured(schema), plain)
+        node = OmegaConf.merge(_structured(schema), _literal(plain))
         missing = sorted(OmegaConf.missing_keys(node))
         if missing:
             raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
@@ -116,12 +117,22 @@ def _typed(section: str, raw: Any) -> Any:
         if not getattr(e, "full_key", None):  # OmegaConf could not tell which key: find it
             for k, v in plain.items():
                 try:
-                    OmegaConf.merge(_structured(schema), {k: v})
+                    OmegaConf.merge(_structured(schema), {k: _literal(v)})
                 except OmegaConfBaseException:
                     raise ConfigError(f"{section}.{k}: {omegaconf_line(e)}, got {v!r}") from None
         if source := interpolated_from(raw, getattr(e, "full_key", None)):  # widths[0]: ${model.c1}
             raise ConfigError(f"{source}: {str(getattr(e, 'msg', None) or e).splitlines()[0]}") from None
         raise ConfigError(omegaconf_line(e, section)) from None
+
+
+def _literal(value: Any) -> Any:
+    """A resolved value as OmegaConf reads it back: a string's ``${`` (data.root '/a/${x}', written
+    '/a/\\${x}') escaped again, not resolved a second time in the schema's merge."""
+    if isinstance(value, str):
+        return omegaconf_literal(value)
+    if isinstance(value, Mapping):
+        return {k: _literal(v) for k, v in value.items()}
+    return [_literal(v) for v in value] if isinstance(value, list) else value
 
 
 _INDEXED = re.compile(r"model\.\w+\[\d+\]")  # a per-block key in a model error: model.widths[4]

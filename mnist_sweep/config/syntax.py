@@ -39,15 +39,30 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
 
 
-def hydra_value(text: str) -> str:
-    """``text`` (a path: hydra.run.dir, data.root, a search path's dir) as one value of Hydra's
-    override grammar that reads back as ``text`` whatever it holds (a space, a comma, ``=``, quotes,
-    brackets): quoted, with Hydra's escapes, unless it is plain. Unquoted, a comma split it in two
-    (a sweep, or two items of a list)."""
+def hydra_value(text: str, resolved: bool = True) -> str:
+    """``text`` (a path: hydra.run.dir, data.root) as one value of Hydra's override grammar that
+    reads back as ``text`` whatever it holds (a space, a comma, ``=``, quotes, brackets, ``${``):
+    quoted, with Hydra's escapes, unless it is plain. Unquoted, a comma split it in two (a sweep, or
+    two items of a list). OmegaConf resolves such a key, so a ``${`` in it is escaped (``\\${``);
+    ``resolved=False``: a value Hydra reads as written, never resolved (a search path's dir)."""
     if _PLAIN.fullmatch(text) and "/" in text:  # not a number, true or null either
         return text
+    if resolved:
+        text = omegaconf_literal(text)
     quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), text)
     return f"'{quoted}'"
+
+
+def omegaconf_literal(text: str) -> str:
+    """``text`` as a string OmegaConf resolves to ``text``: each ``${`` escaped. OmegaConf reads 2n
+    backslashes and ``${`` as n and an interpolation, 2n + 1 as n and a plain ``${``."""
+    return re.sub(r"(\\*)\$\{", lambda m: m[1] * 2 + "\\${", text)
+
+
+def searchpath_override(dirs: list[str]) -> str:
+    """``hydra.searchpath=[file://DIR, ...]``, as ``--config-dir DIR`` adds each dir: Hydra reads the
+    list as written (a ``${`` in a dir's name is no interpolation there, and must not be escaped)."""
+    return f"hydra.searchpath=[{','.join(hydra_value('file://' + d, resolved=False) for d in dirs)}]"
 
 
 def relative_config_path(flag: str, value: str) -> str:

@@ -175,6 +175,11 @@ class SweepError(MnistSweepError, CompactHydraException):
     """Bad search space, storage or sweep state; Hydra prints only the message."""
 
 
+class SweepStopped(SweepError):
+    """A rule stopped the sweep (max_failure_rate, the first trials failing alike, max_rejected):
+    the study is kept, and the trials that finished get the end-of-sweep files, as at the end."""
+
+
 def one_line(text: object) -> str:
     """``text`` as one printable line: passwords redacted, newlines and other control characters
     (a user's input quoted back) escaped."""

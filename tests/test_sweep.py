@@ -118,12 +118,15 @@ def test_failed_trials_recorded_and_sweep_goes_on(tmp_path):
 
 
 def test_failure_rate_exceeded_stops_with_one_line(tmp_path):
+    """A stopped sweep writes what a complete one does for the trials that finished: report.html
+    was missing (the leaderboard alone was written)."""
     extra = ["trainer.device=cuda", "hydra.sweeper.max_failure_rate=0.0"]
     if __import__("torch").cuda.is_available():
         pytest.skip("needs a machine without CUDA")
-    proc = run(sweep_args(tmp_path, "stop", 3, *extra), cwd=tmp_path)
+    proc = run(sweep_args(tmp_path, "stop", 3, *extra, report=True), cwd=tmp_path)
     assert_one_line_error(proc, "hydra.sweeper.max_failure_rate", "trainer.device")
     assert len(pd.read_csv(tmp_path / "stop" / "leaderboard.csv")) == 1  # written before stopping
+    assert (tmp_path / "stop" / "report.html").is_file() and "leaderboard: " in proc.stdout  # and the closing lines
 
 
 def test_a_set_up_error_in_every_trial_stops_after_three_not_at_the_failure_rate(tmp_path):

@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hydra_plugins.mnist_sweep_sweeper import _failures
-from mnist_sweep.errors import SweepError
+from mnist_sweep.errors import SweepError, SweepStopped
 
 CUDA = "RuntimeError: trainer.device=cuda but this machine has no CUDA GPU"
 NAN = "DivergedError: training loss became nan at step 50; lower optimizer.lr or check the config"
@@ -31,7 +31,7 @@ def study_of(*outcomes: str) -> optuna.Study:
 
 
 def test_three_alike_at_the_start_stop_with_the_error_and_the_way_out():
-    with pytest.raises(SweepError) as e:
+    with pytest.raises(SweepStopped) as e:  # a stop: the sweep writes its end-of-sweep files first
         _failures.check(study_of(CUDA, CUDA, CUDA), 0.25, 1000, since=0)
     assert CUDA in str(e.value) and "max_failure_rate=1.0" in str(e.value) and "\n" not in str(e.value)
 
@@ -58,7 +58,7 @@ def test_only_this_runs_trials_count_so_a_fixed_config_can_resume():
 
 def test_rate_one_turns_both_rules_off_and_rate_zero_stops_at_the_first():
     _failures.check(study_of(CUDA, CUDA, CUDA, CUDA), 1.0, 4, since=0)
-    with pytest.raises(SweepError, match="max_failure_rate: 1 trial failed, more than 0.0 x 10 trials"):
+    with pytest.raises(SweepStopped, match="max_failure_rate: 1 trial failed, more than 0.0 x 10 trials"):
         _failures.check(study_of(CUDA), 0.0, 10, since=0)
 
 
@@ -143,7 +143,7 @@ TYPO = "experiment/mine.yaml, defaults list: model=nett: no such option (not in 
 
 def test_a_run_whose_first_candidates_all_did_not_compose_stops_with_the_commonest_reason():
     reasons = [TYPO] * 12 + ["experiment/mine2.yaml, defaults list: model=nett: no such option"] * 8
-    with pytest.raises(SweepError) as e:
+    with pytest.raises(SweepStopped) as e:
         _failures.check_composed(reasons, 20, 0)
     assert str(e.value) == (f"hydra.sweeper.params: the first 20 candidates did not compose: {TYPO} (12 of them; the "
                             "rest differ); fix the config file or option it names, or take it out of the search space, "
@@ -213,7 +213,7 @@ def test_a_loop_whose_candidates_are_over_the_budget_too_runs_to_max_rejected(tm
         raise ValueError(BUDGET)
 
     loop, heartbeat = loop_of(tmp_path, ("ok", "typo"), precheck=over, max_rejected=30)
-    with pytest.raises(SweepError, match=r"^hydra\.sweeper\.max_rejected: 31 candidates rejected before launch"):
+    with pytest.raises(SweepStopped, match=r"^hydra\.sweeper\.max_rejected: 31 candidates rejected before launch"):
         loop._candidates(1, [], heartbeat)
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import optuna
 
-from mnist_sweep.errors import SweepError
+from mnist_sweep.errors import SweepError, SweepStopped
 from mnist_sweep.storage import status_of
 from mnist_sweep.text import plural
 
@@ -18,13 +18,13 @@ NOT_A_SETUP_ERROR = ("DivergedError",)  # a search may well start in a region th
 
 
 def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: int | None = None) -> None:
-    """Raise SweepError (one line, naming the error) when failures should stop the sweep: more
+    """Raise SweepStopped (one line, naming the error) when failures should stop the sweep: more
     than ``max_failure_rate`` of ``n_trials``, or the first trials from number ``since`` on (this
     run's) all failed with the same error. ``max_failure_rate=1.0`` turns both rules off."""
     trials = study.get_trials(deepcopy=False)
     failed = [t for t in trials if status_of(t) == "failed"]
     if len(failed) > max_failure_rate * n_trials:
-        raise SweepError(
+        raise SweepStopped(
             f"hydra.sweeper.max_failure_rate: {plural(len(failed), 'trial')} failed, more than "
             f"{max_failure_rate} x {plural(n_trials, 'trial')}; last error: {failed[-1].user_attrs.get('error')}; the "
             "study is kept: to go on, raise hydra.sweeper.max_failure_rate (failures count over the whole study; 1.0: "
@@ -38,7 +38,7 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
         return
     errors = {str(t.user_attrs.get("error")) for t in failed[:SAME_ERROR_AT_START]}
     if len(errors) == 1 and not errors.pop().startswith(NOT_A_SETUP_ERROR):
-        raise SweepError(
+        raise SweepStopped(
             f"hydra.sweeper: the first {SAME_ERROR_AT_START} trials of this run all failed with the same error "
             f"and none finished, so the sweep stops: {failed[0].user_attrs.get('error')}; fix it and run again "
             "(the study is kept), or set hydra.sweeper.max_failure_rate=1.0 to go on regardless"
@@ -46,7 +46,7 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
 
 
 def check_composed(reasons: list[str], rejected: int, passed: int) -> None:
-    """Raise SweepError (one line, the commonest reason) when the first NOT_COMPOSED_AT_START
+    """Raise SweepStopped (one line, the commonest reason) when the first NOT_COMPOSED_AT_START
     candidates of this run were all rejected because they did not compose (``reasons``: one per
     such candidate) and none passed to launch (``passed``): a config that cannot work, such as a
     mistyped option in an experiment's defaults list, which ``max_rejected`` took minutes to stop.
@@ -56,7 +56,7 @@ def check_composed(reasons: list[str], rejected: int, passed: int) -> None:
         return
     (top, n), = Counter(reasons).most_common(1)
     others = "" if n == rejected else f" ({n} of them; the rest differ)"
-    raise SweepError(f"hydra.sweeper.params: the first {NOT_COMPOSED_AT_START} candidates did not compose: {top}{others}; "
+    raise SweepStopped(f"hydra.sweeper.params: the first {NOT_COMPOSED_AT_START} candidates did not compose: {top}{others}; "
                      "fix the config file or option it names, or take it out of the search space, and run again "
                      "(the study is kept)")
 

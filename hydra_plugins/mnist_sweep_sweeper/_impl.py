@@ -34,7 +34,7 @@ from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.errors import MnistSweepError, SweepError, one_line
+from mnist_sweep.errors import MnistSweepError, SweepError, SweepStopped, one_line
 from mnist_sweep.next_steps import closing_lines
 from mnist_sweep.storage import install_log_redaction, mask_url, unexpanded_home
 from mnist_sweep.text import plural
@@ -52,7 +52,6 @@ def sweeper_conf(config: dict[str, Any]) -> MnistOptunaSweeperConf:
     if not isinstance(conf.repeats, RepeatsConf):  # Hydra hands nested keys over as a mapping
         conf.repeats = RepeatsConf(**conf.repeats)
     return conf
-
 
 
 class MnistOptunaSweeperImpl(OptunaSweeperImpl):
@@ -112,10 +111,23 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         os.environ.setdefault(WORKER_ENV, "0")
         if queued:  # checked against the search space before the study was touched
             _study.enqueue(study, queued)
-        ran = self._run(study, space, grid, sweep_dir)
+        try:
+            ran = self._run(study, space, grid, sweep_dir)
+        except SweepStopped:  # by a rule: the trials that finished get a complete sweep's files, then its line
+            try:
+                self._end(study, sweep_dir, True, stopped=True)
+            except Exception as e:  # noqa: BLE001 - the stop's line stays the one printed
+                log.warning("the end-of-sweep files were not all written: %s", one_line(e))
+            raise
+        self._end(study, sweep_dir, ran)
+
+    def _end(self, study: optuna.Study, sweep_dir: Path, ran: bool, stopped: bool = False) -> None:
+        """A sweep's end, complete or ``stopped`` by a rule (which wrote leaderboard.csv alone):
+        leaderboard.csv, optimization_results.yaml, report.html and the closing lines."""
         if self.on_trial_end is not None:
             self.on_trial_end(study, sweep_dir)
-        _failures.check_trained(study)  # every candidate rejected: say why, and fail
+        if not stopped:
+            _failures.check_trained(study)  # every candidate rejected: say why, and fail
         self._report_best(study, sweep_dir)
         if (self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                 and (ran or _resume.stale(sweep_dir / "report.html", study))):  # a complete study: a report older than its trials

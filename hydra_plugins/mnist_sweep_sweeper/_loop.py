@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _revive, _space, _study, _workers
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
-from mnist_sweep.errors import SweepError
+from mnist_sweep.errors import SweepError, SweepStopped
 from mnist_sweep.text import plural
 
 RANDOM_AFTER_DUPLICATES = 2  # a sampler stuck on tried points (a small choice space) gets random draws
@@ -243,7 +243,7 @@ class Loop:
                 self._warn_if_crowded()
             if self.rejected > self.limits.max_rejected:
                 ours = [t for t in self.study.get_trials(deepcopy=False) if t.number >= (self.first_number or 0)]
-                raise SweepError(f"hydra.sweeper.max_rejected: {plural(self.rejected, 'candidate')} rejected before launch, "
+                raise SweepStopped(f"hydra.sweeper.max_rejected: {plural(self.rejected, 'candidate')} rejected before launch, "
                                  f"{_failures.why_rejected(ours)[1]}")
             return False
         self.duplicates += 1

@@ -4,7 +4,7 @@ with ``scheduler.gamma``), each checked against the options that have them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mnist_sweep.config.keys import GROUPS, option_keys
@@ -76,12 +76,13 @@ def conditional_key_error(plain: list[str], swept: Mapping[str, list[str]],
     return None
 
 
-def nearest_option(value: str, options: list[str]) -> str | None:
-    """The option ``value`` was probably meant as: the same in another case, else the closest (difflib)."""
+def nearest_option(value: str, options: Sequence[str], cutoff: float = 0.6) -> str | None:
+    """The option ``value`` was probably meant as: the same in another case, else the closest (difflib,
+    at least ``cutoff`` alike)."""
     import difflib
 
     return next((o for o in options if o.lower() == value.lower()), None) or next(
-        iter(difflib.get_close_matches(value, options, n=1)), None)
+        iter(difflib.get_close_matches(value, options, n=1, cutoff=cutoff)), None)
 
 
 def option_line(key: str, value: str, options: list[str], where: str) -> str:

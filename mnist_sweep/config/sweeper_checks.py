@@ -96,13 +96,11 @@ def _name(v: Any) -> Any:
 def _direction(v: Any) -> str:
     """The direction ``v`` was probably meant as (max, MAXIMIZE, maximise -> maximize); Optuna takes only
     minimize and maximize, so no alias is accepted, only suggested."""
-    import difflib
-
     if _name(v) in DIRECTIONS:
         return _name(v)
     text = str(_name(v)).strip().lower()
-    return next((d for d in DIRECTIONS if text and d.startswith(text[:3])), None) or next(
-        iter(difflib.get_close_matches(text, DIRECTIONS, n=1, cutoff=0.4)), "maximize")
+    return next((d for d in DIRECTIONS if text and d.startswith(text[:3])), None) or nearest_option(
+        text, DIRECTIONS, cutoff=0.4) or "maximize"
 
 
 def check_direction(value: Any) -> None:

@@ -398,7 +398,7 @@ def test_a_dry_run_whose_draws_do_not_compose_counts_them_refused(tmp_path):
     """+experiment=choice(...) with a swept scheduler: tiny sets scheduler.pct_start, which step lacks. A sweep
     rejects such a candidate; the dry run stopped at it, 'error: scheduler.pct_start: no such key', exit 2."""
     proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
-                       "+experiment=choice(tiny,small_8k)", "scheduler=choice(step,cosine)",
+                       "+experiment=choice(tiny,small_8k)", "scheduler=choice(none,cosine)",
                        f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(r"all 50 random draws are refused before training \(0 over the budget, 50 invalid; \d+ of them: "
@@ -543,9 +543,9 @@ def test_a_few_rejections_among_trained_trials_do_not_warn(tmp_path, monkeypatch
 
 
 def test_a_candidate_whose_swept_choices_do_not_compose_is_rejected_with_one_line_naming_the_file(tmp_path):
-    """+experiment=tiny with scheduler=step: tiny sets scheduler.pct_start, which step lacks. The
+    """+experiment=tiny with scheduler=none: tiny sets scheduler.pct_start, which none lacks. The
     rejection's reason (log line, leaderboard, dashboard note) was Hydra's multi-line report."""
-    args = sweep_args(tmp_path, "clash", 4, "+experiment=choice(tiny,small_8k)", "scheduler=choice(step,cosine)",
+    args = sweep_args(tmp_path, "clash", 4, "+experiment=choice(tiny,small_8k)", "scheduler=choice(none,cosine)",
                       "hydra.sweeper.max_duplicates=3")
     proc = run_inproc(args, cwd=tmp_path)
     assert proc.returncode != 0
@@ -554,7 +554,7 @@ def test_a_candidate_whose_swept_choices_do_not_compose_is_rejected_with_one_lin
     for t in rejected:
         error = t.user_attrs["error"]
         assert "\n" not in error and re.fullmatch(
-            r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(step|cosine) does not have",
+            r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(none|cosine) does not have",
             error), error
 
 

@@ -395,14 +395,14 @@ def test_a_dry_run_none_of_whose_draws_is_valid_says_why(tmp_path):
 
 
 def test_a_dry_run_whose_draws_do_not_compose_counts_them_refused(tmp_path):
-    """+experiment=choice(...) with a swept scheduler: tiny sets scheduler.pct_start, which step lacks. A sweep
+    """+experiment=choice(...) with a swept scheduler: tiny sets scheduler.pct_start, which none lacks. A sweep
     rejects such a candidate; the dry run stopped at it, 'error: scheduler.pct_start: no such key', exit 2."""
     proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
                        "+experiment=choice(tiny,small_8k)", "scheduler=choice(none,cosine)",
                        f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(r"all 50 random draws are refused before training \(0 over the budget, 50 invalid; \d+ of them: "
-                     r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(step|cosine) "
+                     r"conf/experiment/(tiny|small_8k)\.yaml sets scheduler\.pct_start, which scheduler=(none|cosine) "
                      r"does not have\)", proc.stdout), proc.stdout[-2000:]
 
 

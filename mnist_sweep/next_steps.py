@@ -17,8 +17,8 @@ def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
     acc = f"test {percent(result['test_acc_final'])}"
     if result.get("val_acc") is not None:
         acc = f"val {percent(result['val_acc'])}, {acc}"
-    return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; result.json, metrics.csv, curves.png"
-            f"{', model.pt' if (out_dir / 'model.pt').exists() else ''})",
+    files = ["result.json", "metrics.csv"] + [f for f in ("curves.png", "model.pt") if (out_dir / f).exists()]
+    return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; {', '.join(files)})",
             f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
             f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
 

@@ -252,7 +252,7 @@ def _acc(v: float) -> str:
 
 def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None, slot: int = 0) -> dict[str, Any]:
     """Train ``run`` (its validated Settings, or a config to validate) and write metrics.csv,
-    result.json, curves.png and model.pt to ``out_dir``; returns the result. ``slot`` picks the
+    result.json, curves.png and model.pt (each unless switched off) to ``out_dir``; returns the result. ``slot`` picks the
     GPU on a multi-GPU machine (see trial.gpu_slot)."""
     st = run if isinstance(run, Settings) else validate(run)  # every config error before any work
     ts, out_dir = st.trainer, Path(out_dir)
@@ -289,7 +289,8 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
                 results.write(out_dir, results.summarize(rows, info, time.perf_counter() - t_start, "pruned"))
                 raise
     result = results.summarize(rows, info, time.perf_counter() - t_start, "complete")
-    plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{st.n_params:,} parameters")
+    if ts.save_curves:
+        plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{st.n_params:,} parameters")
     if ts.save_checkpoint:
         cpu_state = {k: v.detach().cpu() for k, v in s.deployed.state_dict().items()}  # loads on any machine
         buf = io.BytesIO()  # saved to memory first: torch's zip writer says a full disk is a RuntimeError

@@ -24,6 +24,7 @@ CONF = PROJECT_ROOT / "conf"
 TINY = [  # fp32: auto times every new model's steps (seconds, more than a tiny run); tests/test_precision.py tests auto
     "data.train_limit=512", "data.val_size=256", "data.test_limit=256", "data.batch_size=64",
     "trainer.max_epochs=1", "trainer.progress=false", "trainer.precision=fp32",
+    "trainer.save_curves=false",  # matplotlib's 0.3-0.5 s a run, over hundreds of runs; test_cli and the tiny_sweep draw them
 ]
 
 

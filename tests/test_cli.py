@@ -11,12 +11,13 @@ from mnist_sweep import PROJECT_ROOT, overrides
 
 
 def test_tiny_run_writes_its_files(tmp_path):
-    proc = run(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    proc = run(["mnist_sweep.train", *TINY, "trainer.save_curves=true", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "run"
     for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.csv", "result.json", "model.pt", "train.log",
                  "curves.png"):
         assert (out / name).exists(), name
+    assert "result.json, metrics.csv, curves.png, model.pt)" in proc.stdout + proc.stderr
     assert json.loads((out / "result.json").read_text())["params"] == 9_778
     assert "Total params: 9,778" in proc.stdout  # the torchinfo summary
     assert "epoch  1/1" in proc.stdout
@@ -67,15 +68,16 @@ BAD_SYNTAX = [
     ("model.kernels=[3,3", "'[' is not closed; close it: model.kernels=[3,3]"),
     ("model.c1=choice(4,8]", "'(' is closed by ']'; write model.c1=choice(4,8)"),
     ("model.c1=4)", "')' closes nothing; drop it: model.c1=4"),
-    ("trainer.device=c=pu", "a second '=' in the value; quote a value that holds one: trainer.device='c=pu'"),
+    ("trainer.device=c=pu", "a second '=' in the value; quote a value that holds one: \"trainer.device='c=pu'\""),
     ("=3", "=3: no key before '='; an override is KEY=VALUE"),
     ("trainer.device", "trainer.device: not KEY=VALUE (no '='); give the key a value (trainer.device=VALUE)"),
     ("trainer. device=cpu", "a key holds no spaces; write trainer.device=cpu"),
     ("trainer.device=cp'u", "quote the whole value with \": trainer.device=\"cp'u\""),
     ("'trainer.device=cpu'", "a key holds no quotes; quote its value alone if it needs it: trainer.device=cpu"),
     ('"data.root=/tmp/a b"', "a key holds no quotes; quote its value alone if it needs it: data.root='/tmp/a b'"),
-    ("trainer.device='cpu'x", "did not expect 'x' there; quote a value with special characters (KEY='VALUE'), see "
-                              "https://hydra.cc/docs/advanced/override_grammar/basic/"),
+    ("trainer.device='cpu'x", "did not expect 'x' there; quote a value with special characters, in the shell's quotes "
+                              "too (\"KEY='VALUE'\"), see https://hydra.cc/docs/advanced/override_grammar/basic/"),
+    ("data.root=~/mnist", "cannot read '~' (character 11); quote the value, in the shell's quotes too: \"data.root='~/mnist'\""),
 ]
 
 
@@ -85,6 +87,23 @@ def test_an_override_hydras_grammar_refuses_says_what_is_wrong_and_how_to_write_
     assert line in assert_one_line_error(proc)
     assert not any(c in proc.stderr for c in ("^", "<EOF>", "BRACKET_OPEN"))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_quoted_fix_pasted_into_a_shell_reaches_hydra_as_the_value():
+    """The fix read KEY='VALUE': a shell drops those quotes, so pasted it gave Hydra the same
+    unquoted value, and the same error, again."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    for arg in ["data.root=~/mnist", "hydra.run.dir=out=1", "data.root=/tmp/ä", "+x.y=a!b", "data.root=$x~"]:
+        with pytest.raises(OverrideParseException) as e:
+            parser.parse_overrides([arg])
+        fix = overrides.override_syntax_error(arg, str(e.value)).rsplit(": ", 1)[1]
+        (override,) = parser.parse_overrides(shlex.split(fix))  # as a shell passes it on
+        assert f"{override.input_line.split('=', 1)[0]}={override.value()}" == arg, fix
 
 
 def test_bad_input_as_a_subprocess(tmp_path):

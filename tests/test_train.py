@@ -9,6 +9,7 @@ import torch
 from conftest import TINY
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import ConfigError, ParamBudgetExceeded
+from mnist_sweep.next_steps import next_steps
 from mnist_sweep.config.settings import SchedulerSettings, validate
 from mnist_sweep.data import batch_bounds as batches
 from mnist_sweep.training import make_scheduler, train
@@ -31,6 +32,8 @@ def test_short_run_lowers_the_loss_and_writes_its_files(cfg, tmp_path):
     state = torch.load(tmp_path / "model.pt", weights_only=True)
     net = mmodel.build(dict(c.model))
     net.load_state_dict(state)
+    assert not (tmp_path / "curves.png").exists()  # TINY: trainer.save_curves=false
+    assert next_steps(tmp_path, result)[0].endswith("; result.json, metrics.csv, model.pt)")
 
 
 def test_same_seed_same_metrics_other_seed_differs(cfg, tmp_path):

@@ -135,6 +135,7 @@ class TrainerSchema:
     select_on: str = key("val", one_of=("val", "test"))
     progress: Any = key("auto", one_of=("auto", True, False), text="auto, true or false")
     save_checkpoint: bool = True
+    save_curves: bool = True
     label_smoothing: float = key(0.0, ge=0, lt=1)
     ema_decay: Optional[float] = key(None, ge=0, lt=1, text="in [0, 1); 0 or null: off")
     channels_last: bool = True

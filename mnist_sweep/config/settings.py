@@ -36,6 +36,7 @@ class TrainerSettings:
     select_on: str
     progress: bool | None  # None: auto (a bar when stderr is a terminal)
     save_checkpoint: bool
+    save_curves: bool  # curves.png at the end of a run
     label_smoothing: float
     ema_decay: float | None  # an exponential moving average of the weights, evaluated and saved; None: off (0 too)
     channels_last: bool
@@ -191,7 +192,8 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
     return TrainerSettings(
         max_epochs=t.max_epochs, seed=t.seed, device=t.device, threads=t.threads, target_acc=t.target_acc,
         select_on=t.select_on, progress=None if t.progress == "auto" else bool(t.progress), save_checkpoint=t.save_checkpoint,
-        label_smoothing=t.label_smoothing, ema_decay=t.ema_decay or None, channels_last=t.channels_last, precision=t.precision,
+        save_curves=t.save_curves, label_smoothing=t.label_smoothing, ema_decay=t.ema_decay or None,
+        channels_last=t.channels_last, precision=t.precision,
         test_every_epoch=t.test_every_epoch, fast_dropout=t.fast_dropout, objectives=objectives,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 
 from mnist_sweep.errors import one_line
 
@@ -32,8 +33,16 @@ def override_syntax_error(arg: str, hydra_message: str = "") -> str:
         bare, value = re.sub("['\"]", "", key), f"'{value}'" if re.search(r"\s", value) else value
         what = f"a key holds no quotes; quote its value alone if it needs it: {sign}{bare}{eq}{value}"
     else:
-        what = _value_problem(f"{sign}{key}=", value) or _hydra_words(arg, hydra_message)
+        what = _value_problem(f"{sign}{key}=", value) or _hydra_words(arg, hydra_message, f"{sign}{key}=", value)
     return one_line(f"{arg}: {what}")
+
+
+def shell_override(head: str, value: str) -> str:
+    """``KEY=`` (``head``) and ``value`` as typed into a shell: Hydra's quotes inside the shell's
+    (``"data.root='~/x'"``); a bare ``data.root='~/x'`` reaches Hydra unquoted (the shell drops its
+    quotes), and Hydra refuses it again."""
+    word = f"{head}{hydra_value(value, resolved=False)}"
+    return shlex.quote(word) if re.search(r"[\"$`\\!]", word) else f'"{word}"'
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
@@ -115,7 +124,7 @@ def _value_problem(head: str, value: str) -> str | None:
                 return f"'{opened[-1][0]}' is closed by '{ch}'; write {head}{value[:i]}{_CLOSER[opened[-1][0]]}{value[i + 1:]}"
             opened.pop()
         elif ch == "=":
-            return f"a second '=' in the value; quote a value that holds one: {head}'{value}'"
+            return f"a second '=' in the value; quote a value that holds one: {shell_override(head, value)}"
         i += 1
     if not opened:
         return None
@@ -139,9 +148,10 @@ CALL_FIXES = {  # a sweep function Hydra refused to evaluate: how to call it
 }
 
 
-def _hydra_words(arg: str, message: str) -> str:
-    """Hydra's parser error for ``arg`` in a few words (its token list and caret left out); a sweep
-    function it could not evaluate (``choice()``) says how to call that function, not to quote."""
+def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
+    """Hydra's parser error for ``arg`` (``head`` + ``value``) in a few words (its token list and caret
+    left out) and the quoted override to type instead; a sweep function it could not evaluate
+    (``choice()``) says how to call that function, not to quote."""
     if m := re.search(r"\w+ while evaluating '(\w+)\(.*?': (.*)", message):
         fix = CALL_FIXES.get(m[1], f"check the arguments of {m[1]}(...), see {GRAMMAR}")
         return f"{m[1]}(...) cannot be evaluated ({m[2].strip().rstrip('.')}); {fix}"
@@ -157,4 +167,6 @@ def _hydra_words(arg: str, message: str) -> str:
         words = f"Hydra's override grammar cannot read {m[1]!r}"
     else:
         words = lines[-1].strip() if lines else "Hydra's override grammar cannot read it"
-    return f"{words}; quote a value with special characters (KEY='VALUE'), see {GRAMMAR}"
+    if not re.search(r"['\"()\[\]{},]", value):  # one plain value: write it quoted, as a shell passes it on
+        return f"{words}; quote the value, in the shell's quotes too: {shell_override(head, value)}"
+    return f"{words}; quote a value with special characters, in the shell's quotes too (\"KEY='VALUE'\"), see {GRAMMAR}"

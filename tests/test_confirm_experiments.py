@@ -41,6 +41,9 @@ def test_an_experiment_exported_outside_the_repo_is_confirmed_with_the_printed_c
     proc = run_inproc(["mnist_sweep.confirm", "--experiment", "quick_best", "--seeds", "1"], cwd=tmp_path)
     assert_one_line_error(proc, f"no quick_best.yaml in {PROJECT_ROOT / 'conf' / 'experiment'}",
                           "./conf/experiment/quick_best.yaml is here: add --config-dir conf")
+    proc = run_inproc(["mnist_sweep.train", "+experiment=quick_best"], cwd=tmp_path)  # said 'pick one of best_20k, ...'
+    assert_one_line_error(proc, "+experiment=quick_best: no such option", "./conf/experiment/quick_best.yaml is here: "
+                          "add --config-dir conf (as export printed)")
     proc = run_inproc(["mnist_sweep.confirm", "--experiment", "conf/experiment/quick_best.yaml"], cwd=tmp_path)
     assert_one_line_error(proc, "a name, not a path; give --config-dir conf --experiment quick_best")
     proc = run_inproc(["mnist_sweep.confirm", "--config-dir", "nowhere", "--experiment", "quick_best"], cwd=tmp_path)

@@ -108,8 +108,8 @@ def option_line(key: str, value: str, options: list[str], where: str) -> str:
 def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
     """One line for a group given an option that neither conf/ nor a --config-dir (``extra_dirs``)
     has: a typo or another case (``model=cnnn``, ``optimizer=Adam``: the nearest option), a file
-    path (``+experiment=conf/experiment/tiny.yaml``: the name), or null (an option is needed).
-    Hydra's own line named no key and no fix. (Any other group: ``missing_option_error``.)"""
+    path (``+experiment=conf/experiment/tiny.yaml``: the name), null (an option is needed), or one in
+    ./conf/GROUP/ (export's, outside the repo: add ``--config-dir conf``). Hydra's own line named no key and no fix. (Any other group: ``missing_option_error``.)"""
     from pathlib import Path
 
     if any(a.lstrip("+").split("=", 1)[0] == "hydra.searchpath" for a in plain):
@@ -124,6 +124,10 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
+        here = Path("conf", group, f"{value}.yaml")  # export's file outside the repo, --config-dir left out
+        if value not in options and re.fullmatch(r"[\w-]+", value) and here.is_file():
+            return one_line(f"{key}={value}: no such option (no conf/{group}/{value}.yaml in the project); ./{here} is "
+                            f"here: add --config-dir conf{' (as export printed)' * (group == 'experiment')}")
         if value not in options:
             return one_line(option_line(key, value, options, f"no conf/{group}/{value}.yaml"))
     return None

@@ -345,6 +345,8 @@ def test_a_space_of_one_config_trains_it_once_and_its_dry_run_says_one_trial(tmp
     dry = run([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)
     assert dry.returncode == 0 and said in dry.stdout + dry.stderr and "n_trials 4 -> 1" in dry.stdout + dry.stderr
     assert re.search(r"estimate: 1 trial x 1 epoch x .* / 1 worker = ", dry.stdout + dry.stderr), dry.stdout + dry.stderr
+    if space:  # its sweep and resume cap n_trials as the empty space's (the case reported) do: one config each
+        return
     proc = run(args, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-2000:]

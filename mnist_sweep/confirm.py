@@ -256,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.leaderboard and not args.experiment:
         p.error("give a leaderboard (or sweep dir) or --experiment NAME")
+    if args.leaderboard and args.experiment:  # the sweep's trials were silently left out
+        p.error(f"{args.leaderboard} and --experiment: confirm takes a sweep's trials or experiments, not both; "
+                "drop one (or run confirm once for each)")
     if args.config_dir and not args.experiment:
         p.error("--config-dir is where --experiment NAME is looked up; give --experiment too")
     if args.trial and not args.leaderboard:

@@ -63,6 +63,18 @@ def test_a_relative_config_path_says_to_give_it_absolute(tmp_path, argv):
     assert "Primary config module" not in line and proc.returncode == 2 and list(tmp_path.iterdir()) == []
 
 
+def test_a_relative_config_path_to_a_saved_config_is_not_offered_as_a_config_dir(tmp_path, monkeypatch):
+    """--config-dir t/.hydra was offered too, and composed the project's conf/config.yaml, not the trial's."""
+    from mnist_sweep.config.syntax import relative_config_path
+
+    (tmp_path / "t" / ".hydra").mkdir(parents=True)
+    (tmp_path / "t" / ".hydra" / "config.yaml").write_text("model: {}\n")
+    monkeypatch.chdir(tmp_path)
+    line = relative_config_path("--config-path", "t/.hydra")
+    assert f"give an absolute path (--config-path {tmp_path}/t/.hydra)" in line and "--config-dir" not in line
+    assert "--config-dir t" in relative_config_path("--config-path", "t")  # a dir of groups: its experiment/ is found
+
+
 TOP_LEVEL = "foo.bar: no such key; foo is no section of the config (its sections: model, optimizer, scheduler, data, trainer)"
 
 

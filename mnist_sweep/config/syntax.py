@@ -75,9 +75,16 @@ def searchpath_override(dirs: list[str]) -> str:
 
 
 def relative_config_path(flag: str, value: str) -> str:
-    """Hydra reads a relative --config-path as a module of mnist_sweep: one line saying to give it absolute."""
+    """Hydra reads a relative --config-path as a module of mnist_sweep: one line saying to give it absolute.
+    ``--config-dir`` only adds a dir's groups (experiment/NAME.yaml): offered for a dir holding no config of
+    its own (a trial's .hydra/config.yaml would be passed over for the project's conf/config.yaml)."""
+    try:
+        own = any(n.endswith((".yaml", ".yml")) for n in os.listdir(value))
+    except OSError:  # no such dir (or unreadable)
+        own = False
+    other = "" if own else f", or add the dir with --config-dir {value}"
     return one_line(f"{flag} {value}: a relative config path is looked up inside the mnist_sweep package; "
-                    f"give an absolute path ({flag} {os.path.abspath(value)}), or add the dir with --config-dir {value}")
+                    f"give an absolute path ({flag} {os.path.abspath(value)}){other}")
 
 
 HELP_WORDS = ("help", "h", "usage", "?")

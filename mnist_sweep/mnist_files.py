@@ -96,7 +96,9 @@ def misplaced(path: Path) -> str:
         return f"{root / path.name} is there: move the four IDX files into {raw}"
     else:
         return ""
-    return f"the data root is the directory that holds MNIST/raw/: give {above}, not {root}"
+    env = os.environ.get("MNIST_SWEEP_DATA")  # the root no flag gave: name where it came from
+    give = "set MNIST_SWEEP_DATA=" if env and data_root(env) == root else "give "
+    return f"the data root is the directory that holds MNIST/raw/: {give}{above}, not {root}"
 
 
 def read_verified(path: Path, expected: str) -> bytearray:

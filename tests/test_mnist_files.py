@@ -295,6 +295,13 @@ def test_a_root_one_level_off_names_the_right_one(copy_root, given, monkeypatch)
     assert sorted(copy_root.rglob("*")) == before
 
 
+def test_a_data_root_from_the_environment_one_level_off_names_the_variable(copy_root, monkeypatch):
+    """$MNIST_SWEEP_DATA naming MNIST/: the line said 'give DIR', though no flag or key had been given."""
+    monkeypatch.setenv("MNIST_SWEEP_DATA", str(copy_root / "MNIST"))
+    with pytest.raises(DataError, match=f": set MNIST_SWEEP_DATA={copy_root}, not {copy_root}/MNIST$"):
+        mnist_files.verify(mnist_files.default_root())
+
+
 def test_fetch_removes_a_killed_fetchs_staging_dir(copy_root, monkeypatch):
     """A fetch killed half way (SIGKILL) leaves <root>/MNIST/raw/.fetch-*/ (up to 55 MB); each
     later fetch left it there. One an hour old goes; a younger one may be a fetch running now."""

@@ -28,9 +28,13 @@ def storage_url(target: str) -> str:
         sweeps.check_exists(target, flag="target", fix="give a sweep dir or an existing storage")
         return target
     d = Path(target)
+    if d.name == "leaderboard.csv" and d.is_file():  # its sweep dir, as report, reproduce and export take it
+        d = d.parent
     if not d.is_dir():
         why = "is a file, not a sweep dir" if d.exists() else "no such sweep dir"
-        raise StorageError(f"{target}: {why}; give outputs/sweeps/NAME or a storage URL")
+        in_sweep = d.exists() and any((d.parent / n).is_file() for n in ("leaderboard.csv", "storage.json"))
+        give = f"its sweep dir, {d.parent}," if in_sweep else "outputs/sweeps/NAME"
+        raise StorageError(f"{target}: {why}; give {give} or a storage URL")
     found = sweeps.find_storage(d, GIVE)
     if found is None:
         raise StorageError(
@@ -86,7 +90,7 @@ def serve(url: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.dashboard", description=__doc__.splitlines()[0])
-    p.add_argument("target", help="a sweep dir (outputs/sweeps/NAME) or an Optuna storage URL")
+    p.add_argument("target", help="a sweep dir (outputs/sweeps/NAME) or its leaderboard.csv, or an Optuna storage URL")
     p.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
     args = p.parse_args(argv)
     if not 1 <= args.port <= 65535:

@@ -116,6 +116,20 @@ def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
     assert list((tmp_path / "empty").iterdir()) == []
 
 
+def test_a_file_of_a_sweep_dir_is_its_sweep_dir_or_names_it(tmp_path):
+    """leaderboard.csv (which report, reproduce and export take for the dir) and optuna.db were 'is a
+    file, not a sweep dir; give outputs/sweeps/NAME'."""
+    sweep = tmp_path / "sw"
+    sweep.mkdir()
+    import optuna
+
+    (sweep / "leaderboard.csv").write_text("rank\n")
+    optuna.create_study(study_name="s", storage=f"sqlite:///{sweep}/optuna.db")
+    assert dashboard.storage_url(str(sweep / "leaderboard.csv")) == dashboard.storage_url(str(sweep))
+    with pytest.raises(Exception, match=f"optuna.db: is a file, not a sweep dir; give its sweep dir, {sweep}, or a"):
+        dashboard.storage_url(str(sweep / "optuna.db"))
+
+
 def test_port_in_use_is_one_line(swept, capsys):
     tmp, _, _ = swept
     with socket.socket() as s:

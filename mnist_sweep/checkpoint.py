@@ -37,6 +37,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     config = d / ".hydra" / "config.yaml"
     if not d.is_dir():
         why = f"is a file, not a {what}" if d.exists() else f"no such {what}"
+        if d.exists() and (d.parent / ".hydra" / "config.yaml").is_file():  # its model.pt or result.json
+            raise MnistSweepError(f"{d}: {why}; give the run dir it is in, {d.parent}")
         raise MnistSweepError(f"{d}: {why}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
     for f in (config, d / "model.pt"):
         _regular(f)

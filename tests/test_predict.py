@@ -118,6 +118,7 @@ def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
         ([str(broken), str(paths[0])], ["model.pt", "damaged"]),
         ([str(paths[0]), str(best.dir)], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # swapped
         ([str(paths[0])], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # no run dir at all
+        ([str(best.dir / "model.pt"), str(paths[0])], [f"give the run dir it is in, {best.dir}"]),  # was a run dir's file
         ([str(best.dir), str(tmp_path / "missing.png")], ["; check its path and name"]),
     ]
     for args, needles in cases:

@@ -80,6 +80,21 @@ def test_a_usage_error_ends_pointing_at_help(tmp_path, argv, needle):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_mistyped_flag_names_the_nearest_one(capsys):
+    """'--tset' was 'unrecognized arguments: --tset' alone; a flag of another command (--top) or
+    nothing alike (--hp, never --help) still names none."""
+    from mnist_sweep.commandline import CliParser
+
+    p = CliParser(prog="python -m mnist_sweep.x")
+    for flag in ("--test", "--columns", "--out"):
+        p.add_argument(flag)
+    for argv, said in [(["--tset", "1"], "--tset 1; did you mean --test? (see"), (["--colums=a"], "did you mean --columns?"),
+                       (["--hp"], "--hp (see"), (["--top", "1"], "--top 1 (see")]:
+        with pytest.raises(SystemExit):
+            p.parse_args(argv)
+        assert said in capsys.readouterr().err
+
+
 def test_predicts_usage_error_ends_pointing_at_help(tiny_sweep, tmp_path):
     """predict checks its run dir first (an image given first is named as such), so its usage
     error needs a real run: a trial dir with neither images nor --test."""

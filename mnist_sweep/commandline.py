@@ -26,20 +26,8 @@ class CliParser(argparse.ArgumentParser):
         super().__init__(*args, description=description and description.replace("``", ""), **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        print(f"error: {one_line(message)}{self._nearest_flag(message)} (see {self.prog} --help)", file=sys.stderr)
+        print(f"error: {one_line(message)}{nearest_flag(message, self)} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
-
-    def _nearest_flag(self, message: str) -> str:
-        """'; did you mean --test?' for an unrecognized flag that is a typo of one of the command's (``--tset``)."""
-        import difflib
-
-        if not message.startswith("unrecognized arguments: "):
-            return ""
-        flags = [f for f in self._option_string_actions if f.startswith("--") and f != "--help"]
-        for word in message.split(": ", 1)[1].split():
-            if word.startswith("--") and (near := difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.7)):
-                return f"; did you mean {near[0]}?"
-        return ""
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         """argparse's, with a ``nargs="*"`` positional optional as its usage shows (``[images ...]``):
@@ -59,6 +47,20 @@ class CliParser(argparse.ArgumentParser):
         if bad:
             self.error(bad)
         return ns
+
+
+def nearest_flag(message: str, parser: argparse.ArgumentParser) -> str:
+    """'; did you mean --test?' where argparse's ``message`` names an unrecognized flag that is a typo of
+    one of ``parser``'s (``--tset``); else ""."""
+    import difflib
+
+    if not message.startswith("unrecognized arguments: "):
+        return ""
+    flags = [f for f in parser._option_string_actions if f.startswith("--") and f != "--help"]
+    for word in message.split(": ", 1)[1].split():
+        if word.startswith("--") and (near := difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.7)):
+            return f"; did you mean {near[0]}?"
+    return ""
 
 
 def interpreter(executable: str | None = None, path: str | None = None) -> str:

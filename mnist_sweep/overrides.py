@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.commandline import nearest_flag
 from mnist_sweep.config.keys import composed_has, holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
     chosen_options, conditional_key_error, lacking, name_override_error, option_error, swept_groups,
@@ -157,7 +158,7 @@ def flags_error(argv: list[str]) -> str | None:
     try:
         args = parser.parse_args(argv)
     except _FlagError as e:
-        return one_line(f"{e} (see {PROG} --help)")
+        return one_line(f"{e}{nearest_flag(str(e), parser)} (see {PROG} --help)")
     if args.help or args.hydra_help:
         return None
     given = [flag for flag, on in zip(MODE_FLAGS, (args.run, args.multirun, args.cfg is not None,

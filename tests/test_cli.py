@@ -157,6 +157,7 @@ BAD_FLAGS = [  # Hydra's own flags: its parser's usage block and its two-modes V
     (["--cfg", "job", "--info"], "--cfg and --info: give only one of"),
     (["-m", "--info", "config"], "--multirun and --info: give only one of"),
     (["--foo"], "unrecognized arguments: --foo"),
+    (["--multirn"], "unrecognized arguments: --multirn; did you mean --multirun?"),
     (["--cfg", "bogus"], "argument --cfg/-c: invalid choice: 'bogus'"),
     (["--cfg"], "argument --cfg/-c: expected one argument"),
 ]

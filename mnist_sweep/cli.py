@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.global_hydra import GlobalHydra
@@ -31,12 +32,9 @@ from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
 from mnist_sweep.commandline import exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
-from mnist_sweep.next_steps import next_steps
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir, unwritable
 from mnist_sweep.storage import install_log_redaction
-from mnist_sweep.training import train
-from mnist_sweep.trial import gpu_slot, pruning_hook, worker_index
 
 log = logging.getLogger(__name__)
 FULL_ERROR = "HYDRA_FULL_ERROR"
@@ -64,9 +62,20 @@ def settings_for(cfg: DictConfig) -> Settings:
     return validate(cfg)
 
 
+def train(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """mnist_sweep.training.train, imported when a run starts: torch, matplotlib and pandas cost
+    about 2 s, which a command line refused in one line (or --help) never pays."""
+    from mnist_sweep.training import train as run
+
+    return run(*args, **kwargs)
+
+
 @hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def task(cfg: DictConfig) -> float | list[float]:
     """Train one config (one run, or one sweep trial); returns the objective(s)."""
+    from mnist_sweep.next_steps import next_steps
+    from mnist_sweep.trial import gpu_slot, pruning_hook, worker_index
+
     install_log_redaction()
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)

@@ -6,11 +6,25 @@ training loop is mnist_sweep.training, whose ``train`` is importable from here t
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from mnist_sweep.cli import main
-from mnist_sweep.training import precheck, train
+
+if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
+    from mnist_sweep.training import precheck, train
 
 __all__ = ["main", "precheck", "train"]
+
+
+def __getattr__(name: str) -> Any:
+    """``train`` and ``precheck``, imported on first use: torch and matplotlib cost about 2 s that a
+    command line refused in one line never pays."""
+    if name in ("precheck", "train"):
+        from mnist_sweep import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if __name__ == "__main__":
     sys.exit(main())

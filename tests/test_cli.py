@@ -3,6 +3,8 @@ table in-process through cli.main(argv)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -484,3 +486,18 @@ def test_a_mistyped_option_of_a_group_each_candidate_adds_is_refused_before_the_
     assert_one_line_error(proc, "hydra.sweeper.params.+experiment: 'tinyy' is not an option of config group "
                                 "'experiment'; did you mean tiny? e.g. +experiment=tiny (options: ")
     assert not (tmp_path / "sw").exists()
+
+
+def test_a_refused_command_line_is_answered_before_torch_is_imported(tmp_path):
+    """A typo got its one line after 2-3 s of imports (torch, matplotlib, pandas: the training loop's,
+    imported by the entry point); they now load when a run starts, and mnist_sweep.train still
+    exports train and precheck."""
+    code = ("import sys, mnist_sweep.train as t\n"
+            "rc = t.main(['model.c1=abc'])\n"
+            "print(rc, sorted(m for m in ('torch', 'matplotlib', 'pandas') if m in sys.modules))\n"
+            "from mnist_sweep.train import precheck, train\n"
+            "print(train.__module__, precheck.__module__, 'torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["2 []", "mnist_sweep.training mnist_sweep.training True"], proc.stdout
+    assert proc.stderr.strip().startswith("error: model.c1: ") and proc.stderr.strip().count("\n") == 0, proc.stderr

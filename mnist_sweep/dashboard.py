@@ -32,7 +32,7 @@ def storage_url(target: str) -> str:
         d = d.parent
     if not d.is_dir():
         why = "is a file, not a sweep dir" if d.exists() else "no such sweep dir"
-        in_sweep = d.exists() and any((d.parent / n).is_file() for n in ("leaderboard.csv", "storage.json"))
+        in_sweep = d.exists() and any((d.parent / n).is_file() for n in ("leaderboard.csv", sweeps.STORAGE_RECORD))
         give = f"its sweep dir, {d.parent}," if in_sweep else "outputs/sweeps/NAME"
         raise StorageError(f"{target}: {why}; give {give} or a storage URL")
     found = sweeps.find_storage(d, GIVE)

@@ -18,9 +18,17 @@ def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
     if result.get("val_acc") is not None:
         acc = f"val {percent(result['val_acc'])}, {acc}"
     files = ["result.json", "metrics.csv"] + [f for f in ("curves.png", "model.pt") if (out_dir / f).exists()]
-    return [f"run dir: {out_dir} ({acc}, {result['params']:,} params; {', '.join(files)})",
-            f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
-            f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
+    lines = [f"run dir: {out_dir} ({acc}, {result['params']:,} params; {', '.join(files)})"]
+    if not has_model(out_dir):
+        return lines + ["predict needs model.pt, which trainer.save_checkpoint=false did not write"]
+    return lines + [f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
+                    f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
+
+
+def has_model(run_dir: object) -> bool:
+    """Whether predict can be suggested for a run or trial dir: its model.pt is there (not with
+    trainer.save_checkpoint=false, nor for a pruned trial or another machine's)."""
+    return isinstance(run_dir, (str, Path)) and (Path(run_dir) / "model.pt").is_file()
 
 
 def closing_lines(sweep_dir: Path) -> list[str]:
@@ -74,4 +82,4 @@ def _commands(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
     return lines + [f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank)}",
                     f"  {pasteable('mnist_sweep.export', sweep_dir, *rank, '--out', 'conf/experiment/NAME.yaml')}",
                     *([f"  {pasteable('mnist_sweep.predict', pick.trial_dir, 'IMAGE.png')}"]
-                      if (Path(pick.trial_dir) / "model.pt").is_file() else [])]
+                      if has_model(pick.trial_dir) else [])]

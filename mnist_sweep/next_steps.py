@@ -36,12 +36,13 @@ def closing_lines(sweep_dir: Path) -> list[str]:
     report are, and the commands that come next (each one pasteable)."""
     sweep_dir = Path(sweep_dir)
     board_path, report_path = sweep_dir / FILENAME, sweep_dir / "report.html"
+    report = [f"report: {report_path}"] if report_path.exists() else []  # written even with no trial complete
     if not board_path.exists():
-        return [f"sweep dir: {sweep_dir} (no {FILENAME}: hydra.sweeper.on_trial_end is off)"]
+        return [f"sweep dir: {sweep_dir} (no {FILENAME}: hydra.sweeper.on_trial_end is off)", *report]
     board = read(board_path)
     done = board[board.status == "complete"]
     if done.empty:
-        return [f"no trial completed; leaderboard: {board_path}"]
+        return [f"no trial completed; leaderboard: {board_path}", *report]
     best, lines = done.iloc[0], []
     if "feasible" in done and not (done.feasible == True).any():  # noqa: E712 - a column of True/False/NaN
         lines.append("no trial reached trainer.target_acc yet; the closest:")
@@ -51,10 +52,7 @@ def closing_lines(sweep_dir: Path) -> list[str]:
         acc += f", val mean over {plural(int(best.n_seeds), 'seed')} {percent(best.val_mean)}{sem}"
     size = f", {int(best.params):,} params" if pd.notna(best.params) else ""
     where = f" ({best.trial_dir})" if isinstance(best.trial_dir, str) else " (no trial dir: another machine's?)"
-    lines += [f"best: trial {int(best.trial)}: {acc}{size}{where}",
-              f"leaderboard: {board_path}"]
-    if report_path.exists():
-        lines.append(f"report: {report_path}")
+    lines += [f"best: trial {int(best.trial)}: {acc}{size}{where}", f"leaderboard: {board_path}", *report]
     lines += _commands(sweep_dir, done)
     return lines
 

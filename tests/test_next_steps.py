@@ -2,7 +2,9 @@
 real sweeps are in test_leaderboard.py and test_sweeper_console.py."""
 from __future__ import annotations
 
-from mnist_sweep.next_steps import next_steps
+import pandas as pd
+
+from mnist_sweep.next_steps import closing_lines, next_steps
 
 RESULT = {"val_acc": 0.9, "test_acc_final": 0.8, "params": 9_778}
 
@@ -16,3 +18,15 @@ def test_a_run_without_model_pt_suggests_no_predict(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"")
     lines = next_steps(tmp_path, RESULT)
     assert [line.split(":")[0] for line in lines[1:]] == ["classify images", "check on the test set"]
+
+
+def test_a_sweep_with_no_trial_complete_names_its_report(tmp_path):
+    """Every trial pruned or failed: report.html is written, and the closing lines now say where
+    (they named only the leaderboard); no report, no line."""
+    pd.DataFrame([{"rank": 1, "trial": 0, "status": "pruned", "trial_dir": str(tmp_path / "trial_0000"),
+                   "val_acc": 0.1, "params": 9778}]).to_csv(tmp_path / "leaderboard.csv", index=False)
+    assert closing_lines(tmp_path) == [f"no trial completed; leaderboard: {tmp_path / 'leaderboard.csv'}"]
+    (tmp_path / "report.html").write_text("<html></html>")
+    assert closing_lines(tmp_path)[1:] == [f"report: {tmp_path / 'report.html'}"]
+    (tmp_path / "leaderboard.csv").unlink()  # hydra.sweeper.on_trial_end=null, a report written by on_sweep_end
+    assert closing_lines(tmp_path)[1:] == [f"report: {tmp_path / 'report.html'}"]

@@ -5,7 +5,7 @@ leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged int
 ``--hp``/``--columns`` show more columns, ``--status`` filters, ``--sort`` orders by any column,
 ``--refresh`` rebuilds a sweep dir's table from the storage recorded in its ``storage.json``.
 Finding a sweep's study (``storage.json`` and the rest) is ``mnist_sweep.sweeps``; a study's trials as
-rows, ``mnist_sweep.trial_rows``.
+rows, ``mnist_sweep.trial_rows``; what a path given for a table is when it holds none, ``mnist_sweep.board_paths``.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
+from mnist_sweep.board_paths import FILENAME, a_storage, no_such, no_table
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
 from mnist_sweep.moved import holds_trials, rebase
@@ -27,7 +28,6 @@ from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, filter_s
 from mnist_sweep.text import plural
 from mnist_sweep.trial_rows import NEVER_LAUNCHED, REPEAT_COLUMNS, rows_from_study
 
-FILENAME = "leaderboard.csv"
 CORE = [
     "rank", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem", "test_acc_final",
     "test_acc_best", "epoch_reached_target", "reached_target", "epochs", "wall_s", "seed", "pareto",
@@ -105,10 +105,12 @@ def read(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if p.is_dir():
         if not (p / FILENAME).exists():
-            raise LeaderboardError(f"{p}: {_no_table(p)}")
+            raise LeaderboardError(f"{p}: {no_table(p)}")
         p = p / FILENAME
     if not p.exists():
-        raise LeaderboardError(_no_such(p, f"give a sweep dir or its {FILENAME}"))
+        raise LeaderboardError(no_such(p, f"give a sweep dir or its {FILENAME}"))
+    if line := a_storage(p):
+        raise LeaderboardError(line)
     try:
         df = pd.read_csv(p)
     except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -122,39 +124,6 @@ def read(path: str | Path) -> pd.DataFrame:
     gone = df["status"].isin(NEVER_LAUNCHED) & ~df["trial_dir"].map(lambda d: isinstance(d, str) and Path(d).is_dir())
     df["trial_dir"] = df["trial_dir"].astype(object).where(~gone, None)  # never launched: no dir to point at
     return _ints(df)
-
-
-def _no_table(d: Path) -> str:
-    """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
-    dir), a sweep dir whose table is not written (yet), or a dir of sweep dirs (them)."""
-    if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
-        sweep = next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
-        return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
-                f"one run dir, not a sweep, and no {FILENAME} above it; give a sweep dir (reproduce and predict take a run dir)")
-    if any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
-        return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
-                f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
-    if sweeps := _sweeps_in(d):
-        return f"holds the sweep dirs {sweeps}; give one or more of them"
-    return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
-
-
-def _sweeps_in(d: Path) -> str:
-    """The sweep dirs in ``d`` (a leaderboard.csv in each), the first five; '' if none."""
-    try:
-        sweeps = sorted(str(s) for s in d.iterdir() if (s / FILENAME).is_file())
-    except OSError:  # not there, or a directory it may not list
-        return ""
-    return ", ".join(sweeps[:5]) + (" ..." if len(sweeps) > 5 else "")
-
-
-def _no_such(p: Path, give: str) -> str:
-    """A path that does not exist, in one line: it, what to ``give``, and the sweep dirs beside it
-    or in outputs/sweeps, where hydra.sweep.dir puts them by default (it read 'not a sweep dir' with
-    --refresh, 'no such file' for a dir)."""
-    sweeps = next((s for d in (p.parent, Path("outputs", "sweeps")) if (s := _sweeps_in(d))), None)
-    return f"{p}: no such file or directory; {give} (" + (f"sweep dirs: {sweeps})" if sweeps else
-        "none in outputs/sweeps, where a sweep writes by default: run this where the sweep ran, or give its hydra.sweep.dir)")
 
 
 def direction(df: pd.DataFrame, path: str | None = None) -> float | None:
@@ -251,7 +220,7 @@ def _run(args: argparse.Namespace) -> None:
         frames = {}
         for path in args.paths:
             if not Path(path).exists():
-                raise LeaderboardError("--refresh " + _no_such(Path(path), "give a sweep dir"))
+                raise LeaderboardError("--refresh " + no_such(Path(path), "give a sweep dir"))
             if not Path(path).is_dir():
                 raise LeaderboardError(f"--refresh {path}: not a sweep dir; --refresh rebuilds a sweep dir's table from its storage")
             frames[str(path)] = rebase(frame(rows_from_study(study_of_sweep(Path(path), args.study), Path(path))), Path(path))

@@ -500,6 +500,26 @@ def test_a_dir_without_a_leaderboard_says_what_it_is(tmp_path, given, says):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("command", ["leaderboard", "reproduce"])
+def test_the_sweeps_optuna_storage_given_for_its_table_names_the_sweep_dir(tmp_path, command):
+    """SWEEP_DIR/optuna.db read 'not a readable CSV (UnicodeDecodeError)'; now it is named as the
+    sweep's storage (by its bytes, so a journal too), with the dir holding it to give instead."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path}/sw/optuna.db")
+    (tmp_path / "sw" / "journal.log").write_text('{"op_code":0,"worker_id":"w","study_name":"s","directions":[1]}\n')
+    (tmp_path / "other.db").write_bytes((tmp_path / "sw" / "optuna.db").read_bytes())
+    before = snapshot(tmp_path)
+    for given, kind in (("sw/optuna.db", "SQLite"), ("sw/journal.log", "journal")):
+        assert_one_line_error(run_inproc([f"mnist_sweep.{command}", given], cwd=tmp_path),
+                              f"error: {given}: is the sweep's Optuna storage ({kind}), not a leaderboard.csv; "
+                              "give the sweep dir holding it, sw")
+    assert_one_line_error(run_inproc([f"mnist_sweep.{command}", "other.db"], cwd=tmp_path),
+                          "other.db: is an Optuna storage (SQLite)", "give the dir of the sweep that wrote it")
+    assert snapshot(tmp_path) == before
+
+
 def test_the_status_counts_read_as_the_total_does(tmp_path):
     """'2,000 trials: 2000 complete': the total had its thousands separated, the counts not."""
     pd.DataFrame({"rank": range(1, 1201), "trial": range(1200), "status": ["complete"] * 1000 + ["pruned"] * 200,

@@ -1,0 +1,69 @@
+"""A path given where a leaderboard is expected that holds none, in one line: what it is (a run dir,
+a sweep dir whose table is not written, a dir of sweep dirs, the sweep's Optuna storage, nothing at
+all) and what to give instead. ``mnist_sweep.leaderboard.read`` raises with these lines."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mnist_sweep import results
+from mnist_sweep.moved import holds_trials
+from mnist_sweep.storage import file_url
+from mnist_sweep.sweeps import STORAGE_RECORD, not_a_storage
+
+FILENAME = "leaderboard.csv"  # <sweep_dir>/leaderboard.csv: a sweep's table
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+
+
+def no_table(d: Path) -> str:
+    """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
+    dir), a sweep dir whose table is not written (yet), or a dir of sweep dirs (them)."""
+    if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
+        sweep = next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
+        return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
+                f"one run dir, not a sweep, and no {FILENAME} above it; give a sweep dir (reproduce and predict take a run dir)")
+    if any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
+        return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
+                f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
+    if sweeps := sweeps_in(d):
+        return f"holds the sweep dirs {sweeps}; give one or more of them"
+    return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
+
+
+def sweeps_in(d: Path) -> str:
+    """The sweep dirs in ``d`` (a leaderboard.csv in each), the first five; '' if none."""
+    try:
+        sweeps = sorted(str(s) for s in d.iterdir() if (s / FILENAME).is_file())
+    except OSError:  # not there, or a directory it may not list
+        return ""
+    return ", ".join(sweeps[:5]) + (" ..." if len(sweeps) > 5 else "")
+
+
+def no_such(p: Path, give: str) -> str:
+    """A path that does not exist, in one line: it, what to ``give``, and the sweep dirs beside it
+    or in outputs/sweeps, where hydra.sweep.dir puts them by default (it read 'not a sweep dir' with
+    --refresh, 'no such file' for a dir)."""
+    sweeps = next((s for d in (p.parent, Path("outputs", "sweeps")) if (s := sweeps_in(d))), None)
+    return f"{p}: no such file or directory; {give} (" + (f"sweep dirs: {sweeps})" if sweeps else
+        "none in outputs/sweeps, where a sweep writes by default: run this where the sweep ran, or give its hydra.sweep.dir)")
+
+
+def a_storage(p: Path) -> str | None:
+    """A file that is an Optuna storage (a SQLite database with Optuna's tables, or a journal log;
+    known by its first bytes, whatever its name), given for a table: it read 'not a readable CSV
+    (UnicodeDecodeError)'. Give the sweep dir holding it. None for any other file."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head == SQLITE_HEADER and not_a_storage(file_url("sqlite:///", p.absolute())) is None:
+        kind = "SQLite"
+    elif head.startswith(b'{"op_code"'):
+        kind = "journal"
+    else:
+        return None
+    d = p.absolute().parent
+    if any((d / f).is_file() for f in (FILENAME, STORAGE_RECORD)) or holds_trials(d):
+        here = p.parent if p.parent != Path(".") else d
+        return f"{p}: is the sweep's Optuna storage ({kind}), not a {FILENAME}; give the sweep dir holding it, {here}"
+    return f"{p}: is an Optuna storage ({kind}), not a {FILENAME}; give the dir of the sweep that wrote it (its hydra.sweep.dir)"

@@ -58,8 +58,22 @@ def test_only_this_runs_trials_count_so_a_fixed_config_can_resume():
 
 def test_rate_one_turns_both_rules_off_and_rate_zero_stops_at_the_first():
     _failures.check(study_of(CUDA, CUDA, CUDA, CUDA), 1.0, 4, since=0)
-    with pytest.raises(SweepStopped, match="max_failure_rate: 1 trial failed, more than 0.0 x 10 trials"):
+    with pytest.raises(SweepStopped, match=r"max_failure_rate: 1 trial failed, more than the 0 allowed \(0% of 10 trials\)"):
         _failures.check(study_of(CUDA), 0.0, 10, since=0)
+
+
+@pytest.mark.parametrize("rate, n_trials, failures, says", [
+    (0.25, 1, 1, "1 trial failed, more than the 0 allowed (25% of 1 trial)"),
+    (0.25, 10, 3, "3 trials failed, more than the 2 allowed (25% of 10 trials)"),
+    (0.29, 100, 29, "29 trials failed, more than the 28 allowed (29% of 100 trials)"),  # 0.29 x 100 < 29 in floats
+])
+def test_the_failure_rate_line_counts_the_failures_allowed_and_seen(rate, n_trials, failures, says):
+    """n_trials capped by the space to 1: the line read 'more than 0.0 x 1 trial', a product no one
+    counts; it names the failures allowed and those seen, as counts, stopping where it did."""
+    _failures.check(study_of(*[CUDA] * (failures - 1)), rate, n_trials)
+    with pytest.raises(SweepStopped) as e:
+        _failures.check(study_of(*[CUDA] * failures), rate, n_trials)
+    assert f"hydra.sweeper.max_failure_rate: {says}; last error: " in str(e.value), str(e.value)
 
 
 def test_the_failure_rate_line_says_how_to_go_on():

@@ -3,6 +3,7 @@ trial fails the same way, which is a config or set-up error, not bad luck of the
 candidates were rejected before launch: ``max_rejected``'s line, and a sweep that trained nothing."""
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
@@ -23,10 +24,11 @@ def check(study: optuna.Study, max_failure_rate: float, n_trials: int, since: in
     run's) all failed with the same error. ``max_failure_rate=1.0`` turns both rules off."""
     trials = study.get_trials(deepcopy=False)
     failed = [t for t in trials if status_of(t) == "failed"]
-    if len(failed) > max_failure_rate * n_trials:
+    allowed = math.floor(max_failure_rate * n_trials)  # as counts: 'more than 0.0 x 1 trial' read as no count at all
+    if len(failed) > allowed:
         raise SweepStopped(
-            f"hydra.sweeper.max_failure_rate: {plural(len(failed), 'trial')} failed, more than "
-            f"{max_failure_rate} x {plural(n_trials, 'trial')}; last error: {failed[-1].user_attrs.get('error')}; the "
+            f"hydra.sweeper.max_failure_rate: {plural(len(failed), 'trial')} failed, more than the {allowed:,} allowed "
+            f"({max_failure_rate * 100:g}% of {plural(n_trials, 'trial')}); last error: {failed[-1].user_attrs.get('error')}; the "
             "study is kept: to go on, raise hydra.sweeper.max_failure_rate (failures count over the whole study; 1.0: "
             "never stop) and run again"
         )

@@ -71,3 +71,16 @@ def test_a_mistyped_hydra_key_gets_the_nearest_and_no_advice_to_add_it(key, near
     and advice Hydra's schema (and the sweeper, for hydra.sweeper.*) refuses."""
     line = unknown_key(key)
     assert line.startswith(f"{key}: no such key; did you mean {near}") and "+" not in line, line
+
+
+@pytest.mark.parametrize("key, near", [
+    ("epochs", "trainer.max_epochs"), ("max_epoch", "trainer.max_epochs"), ("lr", "optimizer.lr"),
+    ("n_trials", "hydra.sweeper.n_trials"), ("foo", None), ("batch", None),
+])
+def test_a_top_level_key_that_is_a_real_keys_last_part_names_that_key(key, near):
+    """epochs=3 (or max_epoch=3) got no suggestion, though trainer.epochs got trainer.max_epochs: a key
+    with no section is matched on the last part of every key, the same or near (not data.root for foo)."""
+    choices = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
+    line = unknown_key(key, choices)
+    assert line.startswith(f"{key}: no such key; {key} is no section of the config (its sections: "), line
+    assert line.endswith(f"; did you mean {near}?" if near else "trainer)"), line

@@ -133,8 +133,12 @@ def nearest(key: str, choices: Mapping[str, Any] | None = None, n: int = 3) -> l
     near = [same_section[m] for m in difflib.get_close_matches(leaf, list(same_section), n=n, cutoff=_cutoff(leaf))]
     elsewhere = [k for k in candidates if k.rpartition(".")[0] != section and k != section]
     near += difflib.get_close_matches(key, elsewhere, n=n, cutoff=0.8)
-    if not near and leaf:  # the right leaf in the wrong section: trainer.dropout -> model.dropout
-        near = [k for k in candidates if k.rpartition(".")[2] == leaf]
+    if not near and leaf:  # the right leaf in the wrong section (trainer.dropout -> model.dropout), or a leaf
+        by_leaf: dict[str, list[str]] = {}  # alone, the same or near (lr, epochs -> trainer.max_epochs; foo: not data.root)
+        for k in candidates:
+            by_leaf.setdefault(k.rpartition(".")[2], []).append(k)
+        leaves = difflib.get_close_matches(leaf, list(by_leaf), n=n, cutoff=0.75) if not section else [leaf]
+        near = [k for m in leaves for k in by_leaf.get(m, [])]
     if not near:  # a key only another option has: scheduler.gama -> scheduler.gamma of scheduler=step
         others = [k for k in all_keys() if k != key and k not in candidates and holders(k, choices)]
         close = [k for k in others if k.rpartition(".")[0] == section

@@ -298,8 +298,18 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
     assert "model.c3: CategoricalDistribution(choices=(16, 256))" in out
     assert re.search(r"candidates \(50 random draws\): [\d,]+ to [\d,]+ parameters, median [\d,]+; \d+% refused", out)
     # a sweep under a minute said 'about 0 minutes'
-    assert re.search(r"estimate: 4 trials x 1 epoch x \d+ s/epoch .* / 1 worker = about [1-9]\d* s without pruning", out), out
+    assert re.search(r"estimate: 4 trials x 1 epoch x (<0\.1|\d+\.\d) s/epoch .* / 1 worker = about [1-9]\d* s without pruning",
+                     out), out  # 512 images an epoch: a fraction of a second, which read '0 s/epoch'
     assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
+
+
+@pytest.mark.parametrize("seconds, shown", [(0.44, "0.4"), (0.01, "<0.1"), (0.05, "0.1"), (9.94, "9.9"), (22.6, "23"),
+                                              (1234.5, "1,234")])
+def test_the_estimates_seconds_an_epoch_are_never_zero(seconds, shown):
+    """A dry run on a tiny data.train_limit estimated 'x 0 s/epoch': under 10 s it has one decimal."""
+    from hydra_plugins.mnist_sweep_sweeper._preview import per_epoch
+
+    assert per_epoch(seconds) == shown
 
 
 def test_workers_are_capped_at_the_usable_cpus_and_the_runs_the_sweep_can_have(monkeypatch):

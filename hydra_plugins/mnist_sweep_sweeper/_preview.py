@@ -47,6 +47,14 @@ def _images_per_s(cfg: DictConfig, batches: int = 6) -> float:
     return batches * bs / (time.perf_counter() - t0)
 
 
+def per_epoch(seconds: float) -> str:
+    """An epoch's seconds as the estimate prints them: one decimal under 10 s, whole ones above,
+    '<0.1' below that (a tiny data.train_limit's epoch read '0 s/epoch')."""
+    if seconds < 0.05:
+        return "<0.1"
+    return f"{seconds:.1f}" if seconds < 10 else f"{seconds:,.0f}"
+
+
 def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int,
             smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None) -> None:
     """Log the space, the candidates' parameter range and an estimated duration; ``smallest``: the
@@ -92,9 +100,9 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
     epoch_s = st.data.n_train / ips * 1.15  # + evaluation of the validation and test splits
     total = n_trials * st.trainer.max_epochs * epoch_s / max(workers, 1)
     log.info(
-        "estimate: %s x %s x %.0f s/epoch (median candidate, %.0f images/s on this machine, one "
+        "estimate: %s x %s x %s s/epoch (median candidate, %.0f images/s on this machine, one "
         "trial per core) / %s = about %s without pruning; pruning shortens it",
-        plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), epoch_s, ips, plural(max(workers, 1), "worker"),
+        plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), per_epoch(epoch_s), ips, plural(max(workers, 1), "worker"),
         duration(total),
     )
 

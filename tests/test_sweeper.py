@@ -298,7 +298,7 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
     assert "model.c3: CategoricalDistribution(choices=(16, 256))" in out
     assert re.search(r"candidates \(50 random draws\): [\d,]+ to [\d,]+ parameters, median [\d,]+; \d+% refused", out)
     # a sweep under a minute said 'about 0 minutes'
-    assert re.search(r"estimate: 4 trials x 1 epoch x (<0\.1|\d+\.\d) s/epoch .* / 1 worker = about [1-9]\d* s without pruning",
+    assert re.search(r"estimate: 4 trials x 1 epoch x (<0\.1|\d+\.\d) s/epoch \(median candidate, \d{1,3}(,\d{3})* images/s .* / 1 worker = about [1-9]\d* s without pruning",
                      out), out  # 512 images an epoch: a fraction of a second, which read '0 s/epoch'
     assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
 

@@ -100,9 +100,9 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
     epoch_s = st.data.n_train / ips * 1.15  # + evaluation of the validation and test splits
     total = n_trials * st.trainer.max_epochs * epoch_s / max(workers, 1)
     log.info(
-        "estimate: %s x %s x %s s/epoch (median candidate, %.0f images/s on this machine, one "
+        "estimate: %s x %s x %s s/epoch (median candidate, %s images/s on this machine, one "
         "trial per core) / %s = about %s without pruning; pruning shortens it",
-        plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), per_epoch(epoch_s), ips, plural(max(workers, 1), "worker"),
+        plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), per_epoch(epoch_s), f"{ips:,.0f}", plural(max(workers, 1), "worker"),
         duration(total),
     )
 

@@ -417,18 +417,20 @@ def test_two_workers_on_journal_storage_both_train_and_print_one_line_per_trial(
     log = tmp_path / "quiet" / "journal.log"
     args = [a for a in sweep_args(tmp_path, "quiet", 5, "optimizer.lr=tag(log,interval(0.01,0.1))", "trainer.max_epochs=2")
             if not a.startswith(("hydra.sweeper.storage", "hydra.sweeper.workers"))]
-    # process=True: in this warm process the sweep would finish every trial before its helper imports torch
+    # a fork of this warm process (a process of its own, without a new interpreter's imports); the hook
+    # keeps its first trial's end waiting until the helper (a new interpreter) has claimed a trial
     hook = f"hydra.sweeper.on_trial_end={__name__}.wait_for_the_helper"
-    proc = run([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2", hook], cwd=tmp_path,
-               process=True, env={"PYTHONPATH": str(Path(__file__).parent)})
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = spawn([*args, f"hydra.sweeper.storage=journal:///{log}", "hydra.sweeper.workers=2", hook], tmp_path,
+                 env={"PYTHONPATH": str(Path(__file__).parent)})
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, out[-2000:]
     from mnist_sweep.storage import open_storage
 
     study = optuna.load_study(study_name="quiet", storage=open_storage(f"journal:///{log}"))
     assert sum(t.state.name == "COMPLETE" for t in study.trials) == 5
     assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers trained
 
-    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    lines = [l for l in out.splitlines() if l.strip()]
     progress = [l for l in lines if re.search(r"\[\d/5\] trial \d+ complete", l)]
     assert len(progress) == 5 and any("worker 1: [" in l for l in progress)  # the helper's lines too
     assert max(int(re.search(r"\[(\d)/5\]", l).group(1)) for l in progress) == 5  # counted, not numbered by worker

@@ -17,7 +17,7 @@ import pytest
 from hydra.core.utils import JobStatus
 from optuna.trial import TrialState
 
-from conftest import TINY, run
+from conftest import TINY, run, spawn
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from mnist_sweep.pruning import ProjectionPruner
 from mnist_sweep.storage import REPEATS_SUFFIX
@@ -142,10 +142,11 @@ def kill_after_a_seed(study, sweep_dir: str) -> None:
 def test_a_config_whose_worker_was_killed_is_revived_before_any_new_config(tmp_path):
     d = tmp_path / "sw"
     args = ["mnist_sweep.train", "-m", f"hydra.sweep.dir={d}", "hydra.sweeper.workers=1", *REPEAT, *TINY]
-    killed = run([*args, "hydra.sweeper.n_trials=1", f"hydra.sweeper.on_trial_end={__name__}.kill_after_a_seed"],
-                 cwd=tmp_path, process=True,  # the kill ends a process: not this one
-                 env={"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])})
-    assert killed.returncode == -signal.SIGKILL
+    # the kill ends a process, not this one: a fork of this warm process (no new interpreter's imports)
+    killed = spawn([*args, "hydra.sweeper.n_trials=1", f"hydra.sweeper.on_trial_end={__name__}.kill_after_a_seed"],
+                   tmp_path)
+    out = killed.communicate(timeout=300)[0]
+    assert killed.returncode == -signal.SIGKILL, out[-3000:]
     main, side = studies(d)
     (parent,) = main.trials
     assert (parent.state, parent.user_attrs["status"]) == (TrialState.RUNNING, "repeating")

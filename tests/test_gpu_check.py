@@ -42,11 +42,24 @@ def rows(path: Path) -> list[dict]:
     return list(csv.DictReader(path.open()))
 
 
-@pytest.mark.slow
-def test_dry_run_runs_every_phase_on_cpu_with_the_carried_data(tmp_path):
-    carry, out = tmp_path / "carry", tmp_path / "out"
-    prep = bash("gpu_prepare.sh", "--data-only", "--dest", str(carry))
+@pytest.fixture(scope="module")
+def carry(tmp_path_factory) -> Path:
+    """bench/gpu_prepare.sh --data-only (gzip of the 55 MB of MNIST, about 4 CPU-s), made once for the
+    dry run and the Xeon trials; neither writes in it (the dry run unpacks into its own work dir)."""
+    dest = tmp_path_factory.mktemp("gpu_carry")
+    prep = bash("gpu_prepare.sh", "--data-only", "--dest", str(dest))
     assert prep.returncode == 0, prep.stderr
+    return dest
+
+
+# the two tests that use the carried data run on one xdist worker, which prepares it once
+CARRY_GROUP = pytest.mark.xdist_group("gpu_carry")
+
+
+@pytest.mark.slow
+@CARRY_GROUP
+def test_dry_run_runs_every_phase_on_cpu_with_the_carried_data(tmp_path, carry):
+    out = tmp_path / "out"
     gz = sorted(p.name for p in (carry / "mnist").iterdir())
     assert gz == sorted(f"{n}.gz" for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
@@ -143,10 +156,10 @@ def test_device_choice_with_and_without_gpus(monkeypatch):
 
 
 @pytest.mark.slow
-def test_xeon_trials_start_then_collect_returns_whole_trials_per_seed(tmp_path):
+@CARRY_GROUP
+def test_xeon_trials_start_then_collect_returns_whole_trials_per_seed(tmp_path, carry):
     """bench/xeon_trials.sh: trials started in one call survive it, and the next call collects them."""
-    carry, work, out = tmp_path / "carry", tmp_path / "work", tmp_path / "out"
-    assert bash("gpu_prepare.sh", "--data-only", "--dest", str(carry)).returncode == 0
+    work, out = tmp_path / "work", tmp_path / "out"
     smoke = ("--epochs 0 --seeds 1 2 --experiments tiny --precisions fp32 --deadline-s 120 "
              "--set data.train_limit=256 --set data.test_limit=128 --set trainer.max_epochs=2")
     start = bash("xeon_trials.sh", "start", "--carry", str(carry), "--work", str(work), "--out", str(out),

@@ -153,7 +153,7 @@ EOF
   # one single-thread trial per (experiment, precision), side by side on the host's cores
   if [ "$DRY" = 1 ]; then
     phase cpu_epoch 120 "$PY" bench/cpu_epoch.py --experiments tiny --precisions fp32 bf16 --epochs 1 \
-      --set data.train_limit=512 --set data.val_size=128 --set data.test_limit=128 --out "$OUTDIR/cpu_epoch.csv" &
+      --set data.train_limit=128 --set data.val_size=32 --set data.test_limit=32 --out "$OUTDIR/cpu_epoch.csv" &
   else
     phase cpu_epoch 170 "$PY" bench/cpu_epoch.py --epochs 3 --deadline-s 150 --out "$OUTDIR/cpu_epoch.csv" &
   fi
@@ -174,7 +174,8 @@ EOF
 
   # --- 3. seconds per epoch -------------------------------------------------------------------
   if [ "$DRY" = 1 ]; then
-    phase epoch 120 "$PY" bench/gpu_epoch.py --device cpu --train-limit 512 --val-size 128 --test-limit 128 \
+    # 512 training images: the larger batch's one full batch; bf16 autocast is slow on a CPU without bf16
+    phase epoch 120 "$PY" bench/gpu_epoch.py --device cpu --train-limit 512 --val-size 32 --test-limit 32 \
       --epochs 1 --warmup 0 --out "$OUTDIR/epoch.csv"
   else
     lim=$(( $(left) - 200 < 150 ? $(left) - 200 : 150 ))  # keep 200 s for the sweeps

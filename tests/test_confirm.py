@@ -225,12 +225,31 @@ def test_a_run_of_another_config_in_out_is_refused_before_anything_is_printed_or
     assert proc.stdout == "" and snapshot(tmp_path) == before
 
 
+def finished_seed_1(sw, out) -> None:
+    """The run confirm --trial 0 --seeds 1 *SMALL trains for fake_sweep's trial 0 in ``out``, finished (its
+    resolved config and a result.json), written without training: confirm into ``out`` reuses it."""
+    from omegaconf import OmegaConf
+
+    from mnist_sweep.reproduce import selection
+
+    select = selection(sw / "trial_0000" / ".hydra")
+    wanted = confirm.resolved(select, confirm.checked_overrides("trial_0000", select, 1, SMALL[1::2]))
+    seed = out / "trial_0000" / "seed_1"
+    (seed / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(wanted), seed / ".hydra" / "config.yaml")
+    (seed / "result.json").write_text(json.dumps({"status": "complete", "test_acc_final": 0.5, "params": 900, "epochs": 1,
+                                                  "reached_target": False, "target_acc": 0.994, "wall_s": 1.0,
+                                                  "precision": "fp32"}))
+
+
 def test_an_earlier_confirms_rows_in_out_are_kept_and_a_damaged_table_refused_first(tmp_path):
     """A second confirm into the same --out (the default outputs/confirm) rewrote robustness.csv with
     its own configs only: the earlier confirm's rows were lost, though their runs stayed."""
     sw, out = fake_sweep(tmp_path), tmp_path / "out"
+    finished_seed_1(sw, out)  # trained here before (a subprocess's imports and a run: seconds); reused alike
     argv = ["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(out), *SMALL]
-    assert run_inproc(argv, cwd=tmp_path).returncode == 0
+    first = run_inproc(argv, cwd=tmp_path)
+    assert first.returncode == 0 and "reused 1 of 1 run" in first.stdout, first.stdout + first.stderr
     table = out / "robustness.csv"
     earlier = "trial_0009,900,1,0.5,0.6,0.55,0.05,0.5,0/2,0.994,1.0\n"
     table.write_text(table.read_text().splitlines()[0].replace("seed_1,", "seed_1,seed_2,") + "\n" + earlier)

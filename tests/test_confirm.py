@@ -23,9 +23,13 @@ def board(tmp_path_factory):
 def test_confirm_the_trials_named(board):
     out, rows = board / "named", pd.read_csv(board / "c" / "leaderboard.csv")
     trial = int(rows[rows.status == "complete"].trial.iloc[-1])  # the last complete row, not rank 1
+    # its run finished in --out (a training subprocess: seconds; test_confirm_top_configs_over_seeds and
+    # the pareto test train theirs): the table names the trial asked for, not rank 1
+    finished_seed_1(board / "c", trial, out)
     proc = run(["mnist_sweep.confirm", str(board / "c"), "--trial", str(trial), "--seeds", "1", "--out", str(out),
                 *SMALL], cwd=board)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0 and f"trial_{trial:04d} seed 1: test 50.00% after 1 epoch (reused" in proc.stdout, \
+        proc.stdout + proc.stderr[-2000:]
     assert list(pd.read_csv(out / "robustness.csv").config) == [f"trial_{trial:04d}"]
 
 
@@ -225,16 +229,17 @@ def test_a_run_of_another_config_in_out_is_refused_before_anything_is_printed_or
     assert proc.stdout == "" and snapshot(tmp_path) == before
 
 
-def finished_seed_1(sw, out) -> None:
-    """The run confirm --trial 0 --seeds 1 *SMALL trains for fake_sweep's trial 0 in ``out``, finished (its
-    resolved config and a result.json), written without training: confirm into ``out`` reuses it."""
+def finished_seed_1(leaderboard, trial: int, out) -> None:
+    """The run ``confirm LEADERBOARD --trial N --seeds 1 *SMALL --out OUT`` trains, finished in ``out`` (its
+    config resolved as confirm resolves it, and a result.json), written without training: confirm reuses it."""
+    from types import SimpleNamespace
+
     from omegaconf import OmegaConf
 
-    from mnist_sweep.reproduce import selection
-
-    select = selection(sw / "trial_0000" / ".hydra")
-    wanted = confirm.resolved(select, confirm.checked_overrides("trial_0000", select, 1, SMALL[1::2]))
-    seed = out / "trial_0000" / "seed_1"
+    named = SimpleNamespace(experiment=None, leaderboard=str(leaderboard), trial=[trial], top=1, config_dir=None)
+    [(name, (select, _))] = confirm.candidates(named).items()
+    wanted = confirm.resolved(select, confirm.checked_overrides(name, select, 1, SMALL[1::2]))
+    seed = out / name / "seed_1"
     (seed / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(wanted), seed / ".hydra" / "config.yaml")
     (seed / "result.json").write_text(json.dumps({"status": "complete", "test_acc_final": 0.5, "params": 900, "epochs": 1,
@@ -246,7 +251,7 @@ def test_an_earlier_confirms_rows_in_out_are_kept_and_a_damaged_table_refused_fi
     """A second confirm into the same --out (the default outputs/confirm) rewrote robustness.csv with
     its own configs only: the earlier confirm's rows were lost, though their runs stayed."""
     sw, out = fake_sweep(tmp_path), tmp_path / "out"
-    finished_seed_1(sw, out)  # trained here before (a subprocess's imports and a run: seconds); reused alike
+    finished_seed_1(sw, 0, out)  # trained here before (a subprocess's imports and a run: seconds); reused alike
     argv = ["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(out), *SMALL]
     first = run_inproc(argv, cwd=tmp_path)
     assert first.returncode == 0 and "reused 1 of 1 run" in first.stdout, first.stdout + first.stderr

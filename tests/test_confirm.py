@@ -20,6 +20,13 @@ def board(tmp_path_factory):
     return tmp
 
 
+# The board's tests run one after the other on one xdist worker, so it is swept once: slow tests go first
+# (conftest), and a module fixture is torn down where a test of another module comes between its users.
+ON_BOARD = pytest.mark.xdist_group("confirm_board")
+
+
+@pytest.mark.slow
+@ON_BOARD
 def test_confirm_the_trials_named(board):
     out, rows = board / "named", pd.read_csv(board / "c" / "leaderboard.csv")
     trial = int(rows[rows.status == "complete"].trial.iloc[-1])  # the last complete row, not rank 1
@@ -47,6 +54,7 @@ def test_confirm_a_pareto_trial_whose_objective_is_val_acc(tmp_path):
 
 
 @pytest.mark.slow
+@ON_BOARD
 def test_confirm_top_configs_over_seeds(board):
     out = board / "conf"
     proc = run(["mnist_sweep.confirm", str(board / "c"), "--top", "1", "--seeds", "2", "--out", str(out), *SMALL], cwd=board)

@@ -153,7 +153,8 @@ EOF
   # one single-thread trial per (experiment, precision), side by side on the host's cores
   if [ "$DRY" = 1 ]; then
     phase cpu_epoch 120 "$PY" bench/cpu_epoch.py --experiments tiny --precisions fp32 bf16 --epochs 1 \
-      --set data.train_limit=128 --set data.val_size=32 --set data.test_limit=32 --out "$OUTDIR/cpu_epoch.csv" &
+      --set data.train_limit=128 --set data.val_size=32 --set data.test_limit=32 --set trainer.save_curves=false \
+      --out "$OUTDIR/cpu_epoch.csv" &
   else
     phase cpu_epoch 170 "$PY" bench/cpu_epoch.py --epochs 3 --deadline-s 150 --out "$OUTDIR/cpu_epoch.csv" &
   fi

@@ -160,8 +160,8 @@ def test_device_choice_with_and_without_gpus(monkeypatch):
 def test_xeon_trials_start_then_collect_returns_whole_trials_per_seed(tmp_path, carry):
     """bench/xeon_trials.sh: trials started in one call survive it, and the next call collects them."""
     work, out = tmp_path / "work", tmp_path / "out"
-    smoke = ("--epochs 0 --seeds 1 2 --experiments tiny --precisions fp32 --deadline-s 120 "
-             "--set data.train_limit=256 --set data.test_limit=128 --set trainer.max_epochs=2")
+    smoke = ("--epochs 0 --seeds 1 2 --experiments tiny --precisions fp32 --deadline-s 120 --set data.train_limit=256 "
+             "--set data.test_limit=128 --set trainer.max_epochs=2 --set trainer.save_curves=false")
     start = bash("xeon_trials.sh", "start", "--carry", str(carry), "--work", str(work), "--out", str(out),
                  "--wait", "0", XEON_ARGS=smoke)
     assert not (out / "trials.csv").exists()  # start returned while the trials ran on

@@ -62,8 +62,22 @@ def a_storage(p: Path) -> str | None:
         kind = "journal"
     else:
         return None
-    d = p.absolute().parent
-    if any((d / f).is_file() for f in (FILENAME, STORAGE_RECORD)) or holds_trials(d):
-        here = p.parent if p.parent != Path(".") else d
+    if here := sweep_holding(p):
         return f"{p}: is the sweep's Optuna storage ({kind}), not a {FILENAME}; give the sweep dir holding it, {here}"
     return f"{p}: is an Optuna storage ({kind}), not a {FILENAME}; give the dir of the sweep that wrote it (its hydra.sweep.dir)"
+
+
+def sweep_holding(p: Path) -> Path | None:
+    """The sweep dir a file given for a table lies in (its report.html, storage.json, ...), as the
+    user spelled it, to give instead; None where its dir is no sweep dir."""
+    d = p.absolute().parent
+    if any((d / f).is_file() for f in (FILENAME, STORAGE_RECORD)) or holds_trials(d):
+        return p.parent if p.parent != Path(".") else d
+    return None
+
+
+def not_a_table(p: Path, what: str) -> str:
+    """A file that is no leaderboard (``what``: why), in one line: the sweep dir holding it to give
+    instead (SWEEP/report.html read 'not a readable CSV; give a leaderboard.csv'), else a leaderboard.csv."""
+    here = sweep_holding(p) if p.name != FILENAME else None
+    return f"{p}: {what}; " + (f"give the sweep dir holding it, {here}" if here else f"give a {FILENAME}")

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.board_paths import FILENAME, a_storage, no_such, no_table
+from mnist_sweep.board_paths import FILENAME, a_storage, no_such, no_table, not_a_table
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
 from mnist_sweep.moved import holds_trials, rebase
@@ -114,10 +114,10 @@ def read(path: str | Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(p)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise LeaderboardError(f"{p}: not a readable CSV ({type(e).__name__}); give a {FILENAME}") from None
+        raise LeaderboardError(not_a_table(p, f"not a readable CSV ({type(e).__name__})")) from None
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
-        raise LeaderboardError(f"{p}: not a leaderboard (no column {', '.join(missing)}); give a {FILENAME}")
+        raise LeaderboardError(not_a_table(p, f"not a leaderboard (no column {', '.join(missing)})"))
     check_numbers(df, p)
     if p.name == FILENAME and "sweep" not in df.columns:  # a sweep dir's own table (not a merge): moved or copied?
         df = rebase(df, p.parent)

@@ -566,3 +566,17 @@ def test_a_study_with_no_trials_says_so(tmp_path):
                       cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["(no", "trials", "yet)", "0", "trials"], proc.stdout
+
+
+@pytest.mark.parametrize("name", ["report.html", "storage.json", "optimization_results.yaml"])
+def test_any_other_file_of_a_sweep_dir_given_for_its_table_names_the_sweep_dir(tmp_path, name):
+    """SWEEP/report.html read 'not a readable CSV (...); give a leaderboard.csv', naming no dir."""
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    (tmp_path / "sw" / name).write_text({"report.html": '<html><p>"a,"b\n\x00</html>',
+                                         "storage.json": '{"url": "sqlite:///optuna.db"}',
+                                         "optimization_results.yaml": "name: s\nbest: 1\n"}[name])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", f"sw/{name}"], cwd=tmp_path)
+    assert_one_line_error(proc, f"error: sw/{name}: not a ", "; give the sweep dir holding it, sw")
+    assert snapshot(tmp_path) == before

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import TINY, assert_one_line_error, run, run_inproc, snapshot
+from conftest import TINY, assert_one_line_error, run, run_inproc, snapshot, spawn
 from mnist_sweep import PROJECT_ROOT, overrides
 
 
@@ -404,9 +404,10 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
     import sys
 
     out = tmp_path / "run"
-    proc = run(["mnist_sweep.train", *TINY, f"hydra.run.dir={out}"], cwd=tmp_path, process=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    text = proc.stdout + proc.stderr
+    # a process of its own with its console as a user sees it (a fork of this warm one: no new interpreter's imports)
+    proc = spawn(["mnist_sweep.train", *TINY, f"hydra.run.dir={out}"], tmp_path)
+    text = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, text[-2000:]
     assert f"run dir: {out} (" in text
     (check,) = [line.split("check on the test set: ", 1)[1] for line in text.splitlines() if "check on the test set: " in line]
     argv = shlex.split(check)

@@ -51,6 +51,8 @@ def test_a_key_no_option_has_gets_the_nearest_valid_key():
         "scheduler.gama: no such key; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
     assert unknown_key("trainer.gamma", choices) == (
         "trainer.gamma: no such key; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
+    assert unknown_key("gama", choices).endswith(  # a bare near leaf of another option's key: it said nothing
+        "; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
     assert unknown_key("foo.bar", choices) == ("foo.bar: no such key; foo is no section of the config (its sections: "
                                                "model, optimizer, scheduler, data, trainer)")  # +foo.bar is refused too
 

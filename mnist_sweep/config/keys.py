@@ -141,7 +141,7 @@ def nearest(key: str, choices: Mapping[str, Any] | None = None, n: int = 3) -> l
         near = [k for m in leaves for k in by_leaf.get(m, [])]
     if not near:  # a key only another option has: scheduler.gama -> scheduler.gamma of scheduler=step
         others = [k for k in all_keys() if k != key and k not in candidates and holders(k, choices)]
-        close = [k for k in others if k.rpartition(".")[0] == section
+        close = [k for k in others if (k.rpartition(".")[0] == section or not section)  # gama -> scheduler.gamma
                  and difflib.get_close_matches(leaf, [k.rpartition(".")[2]], cutoff=_cutoff(leaf))]
         near = [_held_by(k, choices) for k in (close or [k for k in others if k.rpartition(".")[2] == leaf])[:1]]
     return near[:n]

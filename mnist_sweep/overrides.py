@@ -19,7 +19,9 @@ from mnist_sweep.config.options import (
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.config.syntax import override_syntax_error, relative_config_path, searchpath_override, spaced_override_error
+from mnist_sweep.config.syntax import (
+    override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
+)
 from mnist_sweep.errors import MnistSweepError, one_line
 
 
@@ -193,7 +195,7 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
             if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
                 plain.append(arg)
         elif not multirun:
-            return one_line(f"{arg}: a sweep expression needs -m (multirun)")
+            return one_line(sweep_without_m(arg, override.value_type.name, PROG))
         else:
             sweeps.append(override)
     return plain, sweeps

@@ -127,6 +127,11 @@ CLASSES = [
     (["data.augment=5"], "data.augment: Invalid type assigned: int is not a subclass of AugmentSchema. value: 5; set its "
                          "keys instead, e.g. data.augment.strength=1.0"),
     (["model.pool_after=[a]"], "; write a list of integers or null, e.g. model.pool_after=[1]"),
+    # a sweep expression on a plain run: the -m command to copy, and a comma list's list spelling
+    (["model.dropout=0.1,0.2"], "model.dropout=0.1,0.2: a sweep expression needs -m, which searches its values: python "
+                                "-m mnist_sweep.train -m model.dropout=0.1,0.2; a list value is written in brackets: "
+                                "'model.dropout=[0.1,0.2]'"),
+    (["model.c1=choice(4,8)"], "needs -m, which searches its values: python -m mnist_sweep.train -m 'model.c1=choice(4,8)'"),
 ]
 
 

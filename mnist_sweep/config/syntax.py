@@ -13,6 +13,14 @@ GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
 _CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 
+def sweep_without_m(arg: str, value_type: str, prog: str) -> str:
+    """A sweep expression given to a plain run (``value_type``: Hydra's ValueType name): -m searches
+    its values; a comma list (SIMPLE_CHOICE_SWEEP) may have meant a list value, written in brackets."""
+    key, _, values = arg.partition("=")
+    return (f"{arg}: a sweep expression needs -m, which searches its values: {prog} -m {shlex.quote(arg)}"
+            + (f"; a list value is written in brackets: '{key}=[{values}]'" if value_type == "SIMPLE_CHOICE_SWEEP" else ""))
+
+
 def override_syntax_error(arg: str, hydra_message: str = "") -> str:
     """One ``arg: what is wrong; how to write it`` line for an override Hydra's grammar refuses
     (``hydra_message``: its parser's words) or reads as no key: no key or no '=', a space or quote in the key,

@@ -1,14 +1,15 @@
 """A path given where a leaderboard is expected that holds none, in one line: what it is (a run dir,
 a sweep dir whose table is not written, a dir of sweep dirs, the sweep's Optuna storage, nothing at
-all) and what to give instead. ``mnist_sweep.leaderboard.read`` raises with these lines."""
+all) and what to give instead. ``mnist_sweep.leaderboard.read`` raises with these lines; the dashboard
+takes ``sweep_holding`` from here too. Cheap to import (no pandas, torch or Optuna), and so is
+``sweep_holding`` to call: what needs ``results`` or ``sweeps`` (they import pandas) imports them
+where it is called."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from mnist_sweep import results
 from mnist_sweep.moved import holds_trials
-from mnist_sweep.storage import file_url
-from mnist_sweep.sweeps import STORAGE_RECORD, not_a_storage
+from mnist_sweep.storage import STORAGE_RECORD, file_url
 
 FILENAME = "leaderboard.csv"  # <sweep_dir>/leaderboard.csv: a sweep's table
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
@@ -17,6 +18,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite dat
 def no_table(d: Path) -> str:
     """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
     dir), a sweep dir whose table is not written (yet), or a dir of sweep dirs (them)."""
+    from mnist_sweep import results  # imports pandas: only where it is called
+
     if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
         sweep = next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
         return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
@@ -51,6 +54,8 @@ def a_storage(p: Path) -> str | None:
     """A file that is an Optuna storage (a SQLite database with Optuna's tables, or a journal log;
     known by its first bytes, whatever its name), given for a table: it read 'not a readable CSV
     (UnicodeDecodeError)'. Give the sweep dir holding it. None for any other file."""
+    from mnist_sweep.sweeps import not_a_storage  # imports pandas: only where it is called
+
     try:
         with open(p, "rb") as f:
             head = f.read(16)
@@ -69,7 +74,8 @@ def a_storage(p: Path) -> str | None:
 
 def sweep_holding(p: Path) -> Path | None:
     """The sweep dir a file given for a table lies in (its report.html, storage.json, ...), as the
-    user spelled it, to give instead; None where its dir is no sweep dir."""
+    user spelled it, to give instead; None where its dir is no sweep dir: neither a leaderboard.csv
+    nor a storage.json beside it, nor a trial dir (a sweep whose table is not written yet)."""
     d = p.absolute().parent
     if any((d / f).is_file() for f in (FILENAME, STORAGE_RECORD)) or holds_trials(d):
         return p.parent if p.parent != Path(".") else d

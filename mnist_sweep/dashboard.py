@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mnist_sweep.board_paths import FILENAME, sweep_holding
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import StorageError, one_line
 from mnist_sweep import sweeps
@@ -28,12 +29,12 @@ def storage_url(target: str) -> str:
         sweeps.check_exists(target, flag="target", fix="give a sweep dir or an existing storage")
         return target
     d = Path(target)
-    if d.name == "leaderboard.csv" and d.is_file():  # its sweep dir, as report, reproduce and export take it
+    if d.name == FILENAME and d.is_file():  # its sweep dir, as report, reproduce and export take it
         d = d.parent
     if not d.is_dir():
         why = "is a file, not a sweep dir" if d.exists() else "no such sweep dir"
-        in_sweep = d.exists() and any((d.parent / n).is_file() for n in ("leaderboard.csv", sweeps.STORAGE_RECORD))
-        give = f"its sweep dir, {d.parent}," if in_sweep else "outputs/sweeps/NAME"
+        here = sweep_holding(d) if d.exists() else None  # the dir the leaderboard names for it too
+        give = f"its sweep dir, {here}," if here else "outputs/sweeps/NAME"
         raise StorageError(f"{target}: {why}; give {give} or a storage URL")
     found = sweeps.find_storage(d, GIVE)
     if found is None:
@@ -90,7 +91,7 @@ def serve(url: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.dashboard", description=__doc__.splitlines()[0])
-    p.add_argument("target", help="a sweep dir (outputs/sweeps/NAME) or its leaderboard.csv, or an Optuna storage URL")
+    p.add_argument("target", help=f"a sweep dir (outputs/sweeps/NAME) or its {FILENAME}, or an Optuna storage URL")
     p.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
     args = p.parse_args(argv)
     if not 1 <= args.port <= 65535:

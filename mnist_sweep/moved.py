@@ -16,10 +16,12 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from mnist_sweep.storage import JOURNAL_SCHEME, STORAGE_RECORD, file_url, sqlite_path
 
-from mnist_sweep.storage import JOURNAL_SCHEME, file_url, sqlite_path
+if TYPE_CHECKING:  # only rebase's annotations: importing this module costs no pandas (board_paths, the dashboard)
+    import pandas as pd
 
 
 def note(text: str) -> None:
@@ -131,7 +133,7 @@ def local_storage(url: str, sweep_dir: Path, source: str) -> str:
     here = Path(os.path.abspath(sweep_dir)) / path.name
     if not here.is_file() or _same(path, here):
         return url
-    if path.exists() and not (path.parent / "storage.json").is_file() and not any(path.parent.glob("trial_*")):
+    if path.exists() and not (path.parent / STORAGE_RECORD).is_file() and not any(path.parent.glob("trial_*")):
         return url  # a storage outside any sweep dir, still there: the one the sweep used
     why = "is gone" if not path.exists() else "is another sweep dir's (this one was copied from it)"
     note(f"{source}: records the storage {path}, which {why}; reading {here}, the one in the dir given")

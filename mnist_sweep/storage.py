@@ -13,6 +13,7 @@ from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 _QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
+STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives (sweeps writes it)
 
 
 def mask_url(url: str | None) -> str:

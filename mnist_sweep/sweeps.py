@@ -22,11 +22,10 @@ from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError
 from mnist_sweep.moved import is_trial_name, local_storage
 from mnist_sweep.storage import (
-    JOURNAL_SCHEME, REPEATS_SUFFIX, default_storage, file_url, mask_url, missing_file, open_for_reading, sqlite_path,
-    without_password,
+    JOURNAL_SCHEME, REPEATS_SUFFIX, STORAGE_RECORD, default_storage, file_url, mask_url, missing_file, open_for_reading,
+    sqlite_path, without_password,
 )
 
-STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives
 RECORDED_FIX = "moved or deleted? give --storage URL --study NAME"  # ``give`` where a command names it otherwise
 
 

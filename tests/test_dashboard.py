@@ -130,6 +130,22 @@ def test_a_file_of_a_sweep_dir_is_its_sweep_dir_or_names_it(tmp_path):
         dashboard.storage_url(str(sweep / "optuna.db"))
 
 
+def test_a_file_beside_trial_dirs_names_the_sweep_dir_as_the_leaderboard_does(tmp_path):
+    """A sweep whose table and storage record are not written yet (its first trial running): its
+    report.html was 'is a file, not a sweep dir; give outputs/sweeps/NAME', where the leaderboard
+    named the sweep dir (both now ask board_paths.sweep_holding)."""
+    from mnist_sweep.errors import LeaderboardError
+    from mnist_sweep.leaderboard import read
+
+    sweep = tmp_path / "sw"
+    (sweep / "trial_0000").mkdir(parents=True)
+    (sweep / "report.html").write_text("<html></html>\n")
+    with pytest.raises(LeaderboardError, match=f"give the sweep dir holding it, {sweep}$"):
+        read(sweep / "report.html")
+    with pytest.raises(Exception, match=f"report.html: is a file, not a sweep dir; give its sweep dir, {sweep}, or a"):
+        dashboard.storage_url(str(sweep / "report.html"))
+
+
 def test_port_in_use_is_one_line(swept, capsys):
     tmp, _, _ = swept
     with socket.socket() as s:

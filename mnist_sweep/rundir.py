@@ -1,7 +1,7 @@
 """The run and sweep directories: ``OutputDirCheck`` (a Hydra callback, named on every train
 command line by ``guarded``, so a run composed from any config, a trial's saved one too, gets it)
 refuses, before any work, an output dir that cannot be written or already holds a finished run
-(a sweep dir: any training run), or a run that would save its config elsewhere than ``.hydra/``
+(a sweep dir: any training run; a run dir: a sweep), or a run that would save its config elsewhere than ``.hydra/``
 (hydra.output_subdir: no reader could reproduce it), and remembers which of a run's own files the
 run dir held, so that a run failing or interrupted before its first epoch removes only what it
 created itself (``undo_run_dir``): never a file of the user's, nor one written there meanwhile."""
@@ -28,6 +28,7 @@ from mnist_sweep.overrides import INFO_FLAGS
 # .hydra/config.yaml (what reproduce and confirm train) has no hydra node, so no callbacks.
 GUARD = "++hydra.callbacks.output_dir._target_=mnist_sweep.rundir.OutputDirCheck"
 RUN_FILES = ("result.json", "metrics.csv", "model.pt", ".hydra/config.yaml")  # what a single run writes
+SWEEP_FILES = ("storage.json", "leaderboard.csv")  # what only a sweep writes in its dir
 
 
 def guarded(args: list[str]) -> list[str]:
@@ -110,6 +111,9 @@ class OutputDirCheck(Callback):
         d = _named(config.hydra.run.dir, "hydra.run.dir")
         if (d / "result.json").exists():
             _refuse(f"hydra.run.dir: {d} already holds a finished run (result.json); choose a new directory")
+        if swept := [f for f in SWEEP_FILES if (d / f).is_file()]:
+            _refuse(f"hydra.run.dir: {d} is a sweep dir ({swept[0]}), and a run there would mix its files with "
+                    "the sweep's; choose a new directory")
         job = OmegaConf.select(config, "hydra.job.name", default=None, throw_on_resolution_failure=False)
         RunDirs.log = f"{job or 'train'}.log"
         RunDirs.path, RunDirs.before = d, (_listing(d) if d.exists() else None)

@@ -62,6 +62,19 @@ def test_a_sweep_into_a_run_dir_is_refused(tmp_path, source):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("marker", ["storage.json", "leaderboard.csv"])
+def test_a_run_into_a_sweep_dir_is_refused(tmp_path, marker):
+    """A run given a sweep dir as hydra.run.dir trained into it: its metrics.csv, train.log and
+    .hydra/ beside the trials, and a later resume of the sweep refused it as 'holds a training run'."""
+    sweep = tmp_path / "sweeps" / "q"
+    (sweep / "trial_0000").mkdir(parents=True)
+    (sweep / marker).write_text("kept")
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={sweep}"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.run.dir", str(sweep), f"a sweep dir ({marker})", "new directory")
+    assert snapshot(tmp_path) == before
+
+
 def test_guarded_adds_the_check_once_and_leaves_informational_commands_alone():
     assert guarded(["a=1"]) == ["a=1", GUARD]
     assert guarded(["a=1", GUARD]) == ["a=1", GUARD]  # a helper worker's copy of the command line

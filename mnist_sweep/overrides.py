@@ -20,7 +20,7 @@ from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.sweeper_checks import check_sweeper
 from mnist_sweep.config.syntax import (
-    override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
+    not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
 from mnist_sweep.errors import MnistSweepError, one_line
 
@@ -101,9 +101,9 @@ def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: l
 
 
 def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
-    """(primary config dir, config name, extra search-path dirs) the command line picks; an error
-    line for a relative --config-path; None for a pkg:// or file:// one. ``--config-dir`` adds a dir to the search path (the primary config
-    stays conf/), as in Hydra."""
+    """(primary config dir, config name, extra search-path dirs) the command line picks; an error line for a
+    relative --config-path, a file given for it or a --config-dir that is no dir (not_a_config_dir); None for
+    a pkg:// or file:// one. ``--config-dir`` adds a dir to the search path (conf/ stays primary), as in Hydra."""
     conf, name, extra = str(PROJECT_ROOT / "conf"), "config", []
     it = iter(argv)
     for arg in it:
@@ -111,6 +111,8 @@ def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
             for flag in flags:
                 if arg == flag or arg.startswith(flag + "="):
                     value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
+                    if bad := not_a_config_dir(flag, value, kind):
+                        return bad
                     if kind == "path":
                         if "://" in value:  # pkg://module or file://dir: Hydra's to find
                             return None

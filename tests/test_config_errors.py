@@ -63,6 +63,31 @@ def test_a_relative_config_path_says_to_give_it_absolute(tmp_path, argv):
     assert "Primary config module" not in line and proc.returncode == 2 and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("flag", ["--config-dir", "-cd"])
+@pytest.mark.parametrize("what", ["missing", "file"])
+def test_a_config_dir_that_is_no_dir_is_named(tmp_path, flag, what):
+    """Hydra warned 'path=... is not available' then said 'Additional config directory ... not found';
+    with +experiment=NAME the line was 'no such option ...; add --config-dir conf', the flag given unnamed."""
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "mine.yaml").write_text("# @package _global_\n")
+    given = tmp_path / ("nope" if what == "missing" else "conf/experiment/mine.yaml")
+    proc = run_inproc(["mnist_sweep.train", flag, str(given), "+experiment=mine", f"hydra.run.dir={tmp_path}/run"],
+                      cwd=tmp_path)
+    kind = "no such directory" if what == "missing" else "not a directory"
+    assert_one_line_error(proc, f"{flag} {given}: {kind}", "experiment/NAME.yaml")
+    assert proc.returncode == 2 and not (tmp_path / "run").exists()
+
+
+def test_a_config_path_given_as_its_file_names_the_dir_and_name(tmp_path):
+    """Hydra said 'Check that the config directory '.../.hydra/config.yaml' exists and readable'."""
+    (tmp_path / "t" / ".hydra").mkdir(parents=True)
+    (tmp_path / "t" / ".hydra" / "config.yaml").write_text("model: {}\n")
+    proc = run_inproc(["mnist_sweep.train", "--config-path", f"{tmp_path}/t/.hydra/config.yaml", "--config-name", "config",
+                       f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert_one_line_error(proc, "a file, not a directory", f"--config-path {tmp_path}/t/.hydra --config-name config")
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_relative_config_path_to_a_saved_config_is_not_offered_as_a_config_dir(tmp_path, monkeypatch):
     """--config-dir t/.hydra was offered too, and composed the project's conf/config.yaml, not the trial's."""
     from mnist_sweep.config.syntax import relative_config_path

@@ -95,6 +95,20 @@ def relative_config_path(flag: str, value: str) -> str:
                     f"give an absolute path ({flag} {os.path.abspath(value)}){other}")
 
 
+def not_a_config_dir(flag: str, value: str, kind: str) -> str | None:
+    """One line for a --config-path given as a file (Hydra: 'Check that the config directory
+    '.../config.yaml' exists') or a --config-dir that is no dir (Hydra: a warning, then 'Additional
+    config directory ... not found', or with +experiment=NAME 'no such option'); None for a dir."""
+    if kind == "path" and os.path.isabs(value) and os.path.isfile(value):  # a relative one: relative_config_path
+        stem = os.path.splitext(os.path.basename(value))[0]
+        return one_line(f"{flag} {value}: a file, not a directory; give its dir and its name without .yaml: "
+                        f"{flag} {os.path.dirname(value)} --config-name {stem}")
+    if kind == "dir" and "://" not in value and not os.path.isdir(value):
+        return one_line(f"{flag} {value}: {'not a directory' if os.path.exists(value) else 'no such directory'}; "
+                        "give the dir that holds experiment/NAME.yaml (the one export printed)")
+    return None
+
+
 HELP_WORDS = ("help", "h", "usage", "?")
 VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--info", "-i",
                "--package", "-p", "--experimental-rerun")

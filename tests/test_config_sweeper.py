@@ -66,6 +66,17 @@ def test_a_group_set_as_a_value_names_the_group_syntax():
     check_sweeper(make_cfg_hydra("hydra.sweeper.pruner=null"))  # documented: no pruner
 
 
+@pytest.mark.parametrize("value, pick", [("joblib", "joblib"), ("paralel", "parallel")])
+def test_a_launcher_set_as_a_value_names_the_group_syntax(tmp_path, value, pick):
+    """Hydra said 'Input config does not have a `_target_` field', naming neither the key nor the fix."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "-m", f"hydra.launcher={value}", f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    assert_one_line_error(proc, f"hydra.launcher: got '{value}', not a launcher config", "hydra/launcher=NAME",
+                          "multigpu, parallel, slurm", f"e.g. hydra/launcher={pick}")
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
 def test_shipped_sweeper_configs_pass():
     from mnist_sweep.config.sweeper_checks import check_sweeper
 

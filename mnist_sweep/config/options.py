@@ -120,7 +120,7 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
         if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         if "/" in group and value == "null":  # hydra/sweeper/pruner=null: Hydra's ValueError names no group
-            return one_line(option_line(key, value, _hydra_options(group, extra_dirs), f"not in group {group}"))
+            return one_line(option_line(key, value, hydra_options(group, extra_dirs), f"not in group {group}"))
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
@@ -133,7 +133,7 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
     return None
 
 
-def _hydra_options(group: str, extra_dirs: list[str]) -> list[str]:
+def hydra_options(group: str, extra_dirs: list[str]) -> list[str]:
     """The options of any config group: on conf/'s search path (Hydra's, a plugin's) and in a --config-dir."""
     from pathlib import Path
 

@@ -172,6 +172,8 @@ def check_sweeper(cfg: Any) -> None:
     check_trial_dir(node.get("trial_dir"))
     check_repeats(node.get("repeats"))
     check_groups(node)
+    if isinstance(cfg, DictConfig) and "hydra" in cfg:
+        check_launcher(cfg)
     for name in CALLABLES:
         check_callable(name, node.get(name))
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
@@ -207,9 +209,24 @@ def check_groups(node: DictConfig) -> None:
             continue
         names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
         pick = nearest_option(str(value), names) or ("none" if value in ("null", "", "off") and "none" in names else names[0])
-        raise SweepError(f"{P}.{name}: got {value!r}, not a {name} config; choose one with "
-                         f"hydra/sweeper/{name}=NAME (slashes, not dots), NAME one of {', '.join(names)}, "
-                         f"e.g. hydra/sweeper/{name}={pick}")
+        raise SweepError(_not_a_node(f"{P}.{name}", value, name, names, pick))
+
+
+def _not_a_node(key: str, value: Any, what: str, names: list[str], pick: str) -> str:
+    return (f"{key}: got {value!r}, not a {what} config; choose one with {key.replace('.', '/')}=NAME (slashes, "
+            f"not dots), NAME one of {', '.join(names)}, e.g. {key.replace('.', '/')}={pick}")
+
+
+def check_launcher(cfg: Any) -> None:
+    """``hydra.launcher`` is a config node chosen with ``hydra/launcher=NAME``; a plain value through the
+    dotted key (``hydra.launcher=joblib``) was Hydra's 'Input config does not have a `_target_` field'."""
+    from mnist_sweep.config.options import hydra_options
+
+    value = OmegaConf.select(cfg, "hydra.launcher", default=None, throw_on_resolution_failure=False)
+    if value is None or isinstance(value, DictConfig):
+        return
+    names = hydra_options("hydra/launcher", [str(d) for d in OmegaConf.select(cfg, "hydra.searchpath", default=None) or []])
+    raise SweepError(_not_a_node("hydra.launcher", value, "launcher", names, nearest_option(str(value), names) or names[0]))
 
 
 def check_repeats(node: Any) -> None:

@@ -132,6 +132,12 @@ CLASSES = [
                                 "-m mnist_sweep.train -m model.dropout=0.1,0.2; a list value is written in brackets: "
                                 "'model.dropout=[0.1,0.2]'"),
     (["model.c1=choice(4,8)"], "needs -m, which searches its values: python -m mnist_sweep.train -m 'model.c1=choice(4,8)'"),
+    # a group's comma list: one option, not the bracket list, which merged the options ('Merge error: AdamSchema is
+    # not a subclass of SgdSchema. value: {...}'); the bracket list itself, in a run or a sweep
+    (["optimizer=sgd,adam"], "-m optimizer=sgd,adam; a config group takes one option in a run: pick one, e.g. optimizer=sgd"),
+    (["model=[cnn,eva8_seed]"], "model=[cnn,eva8_seed]: a config group takes one option, not a list (Hydra would merge "
+                                "them into one model section); pick one, e.g. model=cnn, or search them with -m: model=cnn,eva8_seed"),
+    (["-m", "scheduler=[step,cosine]"], "scheduler=[step,cosine]: a config group takes one option, not a list"),
 ]
 
 

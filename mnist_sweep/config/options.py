@@ -121,6 +121,8 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
             value = value[1:-1]
         if "/" in group and value == "null":  # hydra/sweeper/pruner=null: Hydra's ValueError names no group
             return one_line(option_line(key, value, hydra_options(group, extra_dirs), f"not in group {group}"))
+        if bad := _options_list_error(key, group, value):
+            return bad
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
@@ -131,6 +133,16 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
         if value not in options:
             return one_line(option_line(key, value, options, f"no conf/{group}/{value}.yaml"))
     return None
+
+
+def _options_list_error(key: str, group: str, value: str) -> str | None:
+    """``model=[cnn,eva8_seed]``: Hydra merges the options into one section, which their schemas refuse
+    ('Merge error: ModelSchema is not a subclass of CnnModelSchema. value: {...}'); one line instead."""
+    names = list(dict.fromkeys(n.strip(" '\"") for n in value[1:-1].split(","))) if value[:1] + value[-1:] == "[]" else []
+    if group not in GROUPS[:5] or len(names) < 2:  # the sections' groups; an experiment list merges files, as Hydra does
+        return None
+    return one_line(f"{key}={value}: a config group takes one option, not a list (Hydra would merge them into one "
+                    f"{group} section); pick one, e.g. {key}={names[0]}, or search them with -m: {key}={','.join(names)}")
 
 
 def hydra_options(group: str, extra_dirs: list[str]) -> list[str]:

@@ -15,10 +15,14 @@ _CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 def sweep_without_m(arg: str, value_type: str, prog: str) -> str:
     """A sweep expression given to a plain run (``value_type``: Hydra's ValueType name): -m searches
-    its values; a comma list (SIMPLE_CHOICE_SWEEP) may have meant a list value, written in brackets."""
+    its values; a comma list (SIMPLE_CHOICE_SWEEP) may have meant a list value, written in brackets,
+    or for a config group (no dot: ``optimizer=sgd,adam``) one option, which a run takes."""
     key, _, values = arg.partition("=")
-    return (f"{arg}: a sweep expression needs -m, which searches its values: {prog} -m {shlex.quote(arg)}"
-            + (f"; a list value is written in brackets: '{key}=[{values}]'" if value_type == "SIMPLE_CHOICE_SWEEP" else ""))
+    alt = ""
+    if value_type == "SIMPLE_CHOICE_SWEEP":
+        alt = (f"; a config group takes one option in a run: pick one, e.g. {key}={values.split(',')[0]}"
+               if "." not in key else f"; a list value is written in brackets: '{key}=[{values}]'")
+    return f"{arg}: a sweep expression needs -m, which searches its values: {prog} -m {shlex.quote(arg)}{alt}"
 
 
 def override_syntax_error(arg: str, hydra_message: str = "") -> str:

@@ -10,6 +10,9 @@ RANGE_FIXES = [  # (argv, the how-to the line ends with)
     (["-m", "hydra.sweeper.repeats.seeds=0"], "; give a whole number from 1 to 20, e.g. hydra.sweeper.repeats.seeds=1"),
     (["trainer.max_epochs=0"], "; give a whole number of at least 1, e.g. trainer.max_epochs=20"),
     (["trainer.precision=xx"], "; e.g. trainer.precision=auto"),
+    # one image: the batch size line that followed asked for data.batch_size in [2, 1], e.g. data.batch_size=1
+    (["data.train_limit=1"], "data.train_limit: must be in [2, 59744] (60000 - data.val_size=256) or null, got 1; "
+                             "give a whole number from 2 to 59744, e.g. data.train_limit=5000"),
 ]
 
 

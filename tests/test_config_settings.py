@@ -236,12 +236,12 @@ def test_a_value_of_the_wrong_type_says_how_to_write_it(overrides, fix):
 
 
 @pytest.mark.parametrize("overrides, line", [
-    (["data.train_limit=0"], "data.train_limit: must be in [1, 59744] (60000 - data.val_size=256) or null, got 0; "
-                             "give a whole number from 1 to 59744, e.g. data.train_limit=5000"),
-    (["data.val_size=58000", "data.train_limit=0"], "data.train_limit: must be in [1, 2000] (60000 - data.val_size=58000) "
-                                                    "or null, got 0; give a whole number from 1 to 2000, e.g. data.train_limit=2000"),
-    (["data.val_size=10000", "data.train_limit=55000"], "must be in [1, 50000] (60000 - data.val_size=10000) or null, got 55000; "
-                                                        "give a whole number from 1 to 50000, e.g. data.train_limit=5000"),
+    (["data.train_limit=0"], "data.train_limit: must be in [2, 59744] (60000 - data.val_size=256) or null, got 0; "
+                             "give a whole number from 2 to 59744, e.g. data.train_limit=5000"),
+    (["data.val_size=58000", "data.train_limit=0"], "data.train_limit: must be in [2, 2000] (60000 - data.val_size=58000) "
+                                                    "or null, got 0; give a whole number from 2 to 2000, e.g. data.train_limit=2000"),
+    (["data.val_size=10000", "data.train_limit=55000"], "must be in [2, 50000] (60000 - data.val_size=10000) or null, got 55000; "
+                                                        "give a whole number from 2 to 50000, e.g. data.train_limit=5000"),
 ])
 def test_a_train_limit_out_of_range_gives_the_limit_data_val_size_leaves(overrides, line):
     """data.train_limit=0 said 'give a whole number from 1 to 60000, e.g. data.train_limit=1' whatever

@@ -115,8 +115,8 @@ class DataSchema:
     root: Optional[str] = key(None, pattern=r"[^\x00]+", text="a directory path (or null)")
     val_size: int = key(10_000, ge=0, le=TRAIN_IMAGES - 2, text="in [0, 59998] (two training images at least)")
     split_seed: int = key(0, ge=0, le=MAX_SEED)
-    train_limit: Optional[int] = key(None, ge=1, le=TRAIN_IMAGES, less="val_size", example=5000,
-                                     text="in [1, 60000 - data.val_size] or null")
+    train_limit: Optional[int] = key(None, ge=2, le=TRAIN_IMAGES, less="val_size", example=5000,  # a batch of 2 at least
+                                     text="in [2, 60000 - data.val_size] or null")
     test_limit: Optional[int] = key(None, ge=1, le=TEST_IMAGES, text=f"in [1, {TEST_IMAGES}] or null")
     # >= 2: BatchNorm cannot train on one sample, and a batch of one would be dropped (zero steps).
     batch_size: int = key(128, ge=2, text=">= 2 (BatchNorm needs two samples) and <= the training images")

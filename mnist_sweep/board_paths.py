@@ -15,9 +15,14 @@ FILENAME = "leaderboard.csv"  # <sweep_dir>/leaderboard.csv: a sweep's table
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 
 
-def no_table(d: Path) -> str:
+TAKES = "a sweep dir (outputs/sweeps/NAME) or a CSV"  # what the leaderboard, export and confirm read
+
+
+def no_table(d: Path, takes: str = TAKES, several: bool = False) -> str:
     """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
-    dir), a sweep dir whose table is not written (yet), or a dir of sweep dirs (them)."""
+    dir), a sweep dir whose table is not written (yet), a dir of sweep dirs (them: one, or ``several``
+    where the command merges them), else what the command ``takes`` (the report takes no CSV: it
+    suggested one, then refused it)."""
     from mnist_sweep import results  # imports pandas: only where it is called
 
     if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
@@ -28,8 +33,8 @@ def no_table(d: Path) -> str:
         return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
                 f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
     if sweeps := sweeps_in(d):
-        return f"holds the sweep dirs {sweeps}; give one or more of them"
-    return f"no {FILENAME} in this directory; give a sweep dir (outputs/sweeps/NAME) or a CSV"
+        return f"holds the sweep dirs {sweeps}; give " + ("one or more of them" if several else "one of them")
+    return f"no {FILENAME} in this directory; give {takes}"
 
 
 def sweeps_in(d: Path) -> str:

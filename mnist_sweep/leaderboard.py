@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.board_paths import FILENAME, a_storage, no_such, no_table, not_a_table
+from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, no_such, no_table, not_a_table
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
 from mnist_sweep.moved import holds_trials, rebase
@@ -99,13 +99,14 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
     return path
 
 
-def read(path: str | Path) -> pd.DataFrame:
+def read(path: str | Path, takes: str = TAKES, several: bool = False) -> pd.DataFrame:
     """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv); a sweep dir's own table
-    reads its trial dirs in that dir, wherever the sweep ran (``moved.rebase``)."""
+    reads its trial dirs in that dir, wherever the sweep ran (``moved.rebase``). A dir without one
+    is refused with what the command ``takes`` (and whether ``several``): ``board_paths.no_table``."""
     p = Path(path)
     if p.is_dir():
         if not (p / FILENAME).exists():
-            raise LeaderboardError(f"{p}: {no_table(p)}")
+            raise LeaderboardError(f"{p}: {no_table(p, takes, several)}")
         p = p / FILENAME
     if not p.exists():
         raise LeaderboardError(no_such(p, f"give a sweep dir or its {FILENAME}"))
@@ -226,7 +227,7 @@ def _run(args: argparse.Namespace) -> None:
             frames[str(path)] = rebase(frame(rows_from_study(study_of_sweep(Path(path), args.study), Path(path))), Path(path))
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     elif args.paths:
-        frames = {str(path): read(path) for path in args.paths}
+        frames = {str(path): read(path, several=True) for path in args.paths}
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
     else:
         raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")

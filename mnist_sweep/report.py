@@ -238,7 +238,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
     (``use_study=False``: leaderboard.csv alone). Every check and every figure comes first (the
     figures in a temporary dir): a failure leaves the old report as it was."""
     sweep_dir = sweep_dir_of(sweep_dir)
-    board = leaderboard.read(sweep_dir)
+    board = leaderboard.read(sweep_dir, takes="a sweep dir (outputs/sweeps/NAME)")  # it takes no other CSV
     check_outputs(sweep_dir)
     if study is None and use_study:
         study = find_study(sweep_dir, storage, study_name)  # raises before anything is written

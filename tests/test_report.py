@@ -371,6 +371,21 @@ def test_a_leaderboard_csv_stands_for_its_sweep_dir(tmp_path):
                           "other.csv: is a file, not a sweep dir", "give the sweep dir")
 
 
+@pytest.mark.parametrize("given, says", [
+    ("empty", "empty: no leaderboard.csv in this directory; give a sweep dir (outputs/sweeps/NAME)"),
+    (".", ".: holds the sweep dirs sw; give one of them"),
+])
+def test_a_dir_without_a_leaderboard_suggests_only_what_report_takes(tmp_path, given, says):
+    """It said 'give a sweep dir (outputs/sweeps/NAME) or a CSV' (the leaderboard's line), and a CSV
+    was then refused as 'a file, not a sweep dir'; a dir of sweep dirs said 'give one or more of them'."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    before = snapshot(tmp_path)
+    line = assert_one_line_error(run_inproc(["mnist_sweep.report", given, "--no-study"], cwd=tmp_path), "error: " + says)
+    assert "CSV" not in line and "one or more" not in line and snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("name, text", [("metrics.csv", "{bad"), ("metrics.csv", 'a,b\n1,2,3\n"'),
                                         ("metrics.csv", ""), ("result.json", "{bad"), (".hydra/config.yaml", "[x")])
 def test_a_trial_with_a_damaged_file_is_warned_about_by_name(tmp_path, caplog, name, text):

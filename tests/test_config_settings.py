@@ -302,3 +302,37 @@ def test_a_step_schedule_that_never_steps_exits_the_train_cli_and_rejects_a_swee
     study = optuna.create_study()
     assert reject(study, study.ask(), precheck, lambda: make_cfg(*TINY, "scheduler=step", "trainer.max_epochs=3"))
     assert study.trials[0].user_attrs["error"] == line
+
+
+def test_a_section_typed_before_is_checked_again_and_refused_alike(monkeypatch):
+    """validate keeps each section it typed (a sweep's candidates share most of theirs, and each
+    merge with the schema took milliseconds, 50 candidates a dry run): a kept section is not merged
+    again, yet its ranges and cross-key rules still run, a refused one is refused with the same line
+    each time, and each call gets typed objects of its own."""
+    from omegaconf import OmegaConf
+
+    from mnist_sweep.config import settings
+
+    plain = OmegaConf.to_container(make_cfg(*TINY), resolve=True)
+    assert validate(OmegaConf.create(plain)) == validate(OmegaConf.create(plain))
+    merges, merge = [], OmegaConf.merge
+    monkeypatch.setattr(OmegaConf, "merge", staticmethod(lambda *a, **k: merges.append(a) or merge(*a, **k)))
+    validate(OmegaConf.create(plain))
+    assert merges == []  # every section kept
+    validate(OmegaConf.create({**plain, "model": {**plain["model"], "c3": 24}}))
+    assert len(merges) == 1  # the model's, which changed
+    for section, key, value, line in [("optimizer", "lr", -0.1, r"^optimizer\.lr: "),  # typed, then out of range
+                                      ("model", "bias", "abc", r"^model\.bias: "),  # not typed
+                                      ("data", "batch_size", 600, r"^data\.batch_size: ")]:  # typed, then cross-key
+        bad = {**plain, section: {**plain[section], key: value}}
+        lines = []
+        for _ in range(2):
+            with pytest.raises(ConfigError, match=line) as e:
+                validate(OmegaConf.create(bad))
+            lines.append(str(e.value))
+        assert lines[0] == lines[1]
+    cfg = OmegaConf.create({**plain, "data": {**plain["data"], "split_seed": 4321}})  # typed the first time here
+    for _ in range(2):
+        typed = settings._typed("data", cfg.data)
+        assert typed.augment.strength == plain["data"]["augment"]["strength"]
+        typed.augment.strength = 99.0  # a caller's change stays in its copy

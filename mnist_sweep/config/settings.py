@@ -4,6 +4,7 @@ checked, and the model counted against its budget (arithmetically: nothing is al
 Code below the entry points receives Settings, never the raw config."""
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Mapping
@@ -102,12 +103,15 @@ def _typed(section: str, raw: Any) -> Any:
     if not isinstance(plain, Mapping):
         raise ConfigError(f"{section}: expected a mapping of keys, got {plain!r}")
     schema = schema_for(section, plain)
+    key = (schema, repr(plain))  # the resolved values, types included (1, 1.0, '1' and True differ)
+    if (kept := _TYPED.get(key)) is not None:  # typed before: a sweep's candidates share most sections
+        return copy.deepcopy(kept)  # (the ranges and cross-key rules in validate still run on it)
     try:
         node = OmegaConf.merge(_structured(schema), _literal(plain))
         missing = sorted(OmegaConf.missing_keys(node))
         if missing:
             raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
-        return OmegaConf.to_object(node)
+        obj = OmegaConf.to_object(node)
     except ConfigKeyError as e:
         full_key, chosen = f"{section}.{e.key}", {section: plain.get("name")}
         if holders(full_key, chosen):  # a key of another option: scheduler.gamma under onecycle
@@ -124,6 +128,10 @@ def _typed(section: str, raw: Any) -> Any:
         if source := interpolated_from(raw, getattr(e, "full_key", None)):  # widths[0]: ${model.c1}
             raise ConfigError(f"{source}: {str(getattr(e, 'msg', None) or e).splitlines()[0]}") from None
         raise ConfigError(omegaconf_line(e, section)) from None
+    if len(_TYPED) >= MAX_TYPED:
+        _TYPED.clear()
+    _TYPED[key] = obj  # only what typed cleanly: a refused section goes through the merge (and its error) each time
+    return copy.deepcopy(obj)
 
 
 def _literal(value: Any) -> Any:
@@ -140,6 +148,8 @@ _INDEXED = re.compile(r"model\.\w+\[\d+\]")  # a per-block key in a model error:
 
 
 _STRUCTURED: dict[type, DictConfig] = {}
+_TYPED: dict[tuple[type, str], Any] = {}  # (schema, repr of a section's resolved values) -> its typed instance
+MAX_TYPED = 256
 
 
 def _structured(schema: type) -> DictConfig:

@@ -15,6 +15,7 @@ from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import MnistSweepError, dangling_link
+from mnist_sweep.rundir import in_a_run
 
 if TYPE_CHECKING:
     from mnist_sweep.config.settings import Settings
@@ -37,9 +38,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     config = d / ".hydra" / "config.yaml"
     if not d.is_dir():
         why = f"is a file, not a {what}" if d.exists() else f"no such {what}"
-        if d.exists() and (d.parent / ".hydra" / "config.yaml").is_file():  # its model.pt or result.json
-            raise MnistSweepError(f"{d}: {why}; give the run dir it is in, {d.parent}")
-        raise MnistSweepError(f"{d}: {why}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
+        raise MnistSweepError(in_a_run(d, what) or  # its model.pt or result.json: the run dir named
+                              f"{d}: {why}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
     for f in (config, d / "model.pt"):
         _regular(f)
     if not config.is_file():
@@ -49,7 +49,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         if runs := sorted(c.parent.parent for c in d.glob("*/.hydra/config.yaml")):  # confirm's, a multirun's
             raise MnistSweepError(f"{d}: holds {len(runs)} run dirs, is none itself; give one of them: "
                                   f"{', '.join(map(str, runs[:3]))}{', ...' if len(runs) > 3 else ''}")
-        raise MnistSweepError(f"{d}: no .hydra/config.yaml, not a run or trial dir; give the dir a training run wrote")
+        raise MnistSweepError(in_a_run(d, what) or  # its .hydra/
+                              f"{d}: no .hydra/config.yaml, not a run or trial dir; give the dir a training run wrote")
     weights = d / "model.pt"
     result = results.read(d)
     if not weights.is_file():

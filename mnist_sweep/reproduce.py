@@ -24,6 +24,7 @@ from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
+from mnist_sweep.rundir import in_a_run
 from mnist_sweep.text import plural
 
 
@@ -252,10 +253,13 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
         if (p / results.FILENAME).is_file():  # a run that saved no config (hydra.output_subdir=null, refused since)
             raise MnistSweepError(f"{p / '.hydra'}: missing, so the run's config is unknown (hydra.output_subdir=null?); "
                                   "cannot reproduce it: train it again with the config it had")
-        if not p.exists() or (p.is_dir() and not (p / FILENAME).exists()):
+        if not p.exists() or (p.is_dir() and not (p / FILENAME).exists()):  # in a run dir (RUN/.hydra): it is named
             what = "no such file or directory" if not p.exists() else f"no {FILENAME} and no .hydra/ in this directory"
-            raise LeaderboardError(f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
-        board = read(p)
+            raise LeaderboardError(in_a_run(p) or f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
+        try:
+            board = read(p)
+        except LeaderboardError as e:  # a file no table, in a run dir (RUN/model.pt): it is named; a table kept there reads
+            raise LeaderboardError(in_a_run(p) or str(e)) from None
         row = pick_row(board, args.rank, args.trial, args.path)
         return (f"trial {row['trial']}", *trial_files(row, board), f"trial_{int(row['trial']):04d}")
     if args.rank is not None or args.trial is not None:

@@ -20,15 +20,30 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mnist_sweep.board_paths import FILENAME as TABLE
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.errors import one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
+from mnist_sweep.storage import STORAGE_RECORD
 
 # OutputDirCheck for every composition: conf/config.yaml names it too, but a trial's saved
 # .hydra/config.yaml (what reproduce and confirm train) has no hydra node, so no callbacks.
 GUARD = "++hydra.callbacks.output_dir._target_=mnist_sweep.rundir.OutputDirCheck"
 RUN_FILES = ("result.json", "metrics.csv", "model.pt", ".hydra/config.yaml")  # what a single run writes
-SWEEP_FILES = ("storage.json", "leaderboard.csv")  # what only a sweep writes in its dir
+SWEEP_FILES = (STORAGE_RECORD, TABLE)  # what only a sweep writes in its dir
+
+
+def in_a_run(path: Path, what: str = "run dir") -> str | None:
+    """A file or dir inside a run dir given for the run dir (its model.pt, metrics.csv, .hydra/ or
+    .hydra/config.yaml), in one line naming the run dir to give; None where it is none of these. predict
+    said 'no .hydra/config.yaml, not a run or trial dir' for RUN/.hydra, reproduce 'not a readable CSV'
+    for RUN/model.pt, naming no run dir (predict, reproduce; export and confirm take no run dir)."""
+    if not path.exists() or (path / RUN_FILES[-1]).is_file():
+        return None
+    up = path.resolve().parents if ".." in path.parts else path.parents  # RUN/.hydra/.. is RUN itself
+    run = next((d for d in list(up)[:2] if (d / RUN_FILES[-1]).is_file()), None)
+    kind = "a directory" if path.is_dir() else "a file"
+    return f"{path}: is {kind} in a run dir, not a {what}; give the run dir it is in, {run}" if run else None
 
 
 def guarded(args: list[str]) -> list[str]:

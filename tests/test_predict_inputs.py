@@ -240,3 +240,14 @@ def test_an_array_file_says_to_save_a_digit_as_an_image(tmp_path, capsys):
         line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / name)])
         assert line.startswith(f"error: {tmp_path / name}: an array file (NumPy or IDX), not an image; ") \
             and "Image.fromarray" in line, line
+
+
+def test_a_path_inside_a_run_dir_names_the_run_dir(tmp_path, capsys):
+    """RUN/.hydra --test (or RUN/.hydra/config.yaml, RUN/metrics.csv) said 'no .hydra/config.yaml, not
+    a run or trial dir', naming no run dir, as RUN/model.pt already did."""
+    run = tmp_path / "run"
+    made_run(run)
+    (run / "metrics.csv").write_text("epoch\n1\n")
+    for inside in (".hydra", ".hydra/config.yaml", "metrics.csv", "model.pt"):
+        line = one_error(capsys, [str(run / inside), "--test"])
+        assert line.endswith(f"in a run dir, not a run dir (the first argument); give the run dir it is in, {run}"), line

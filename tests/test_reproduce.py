@@ -357,3 +357,17 @@ def test_a_run_dir_without_its_saved_config_says_why(tmp_path):
     (tmp_path / "run" / "result.json").write_text('{"status": "complete"}')
     proc = run_inproc(["mnist_sweep.reproduce", "run"], cwd=tmp_path)
     assert_one_line_error(proc, "error: run/.hydra: missing", "hydra.output_subdir=null?", "cannot reproduce it")
+
+
+@pytest.mark.parametrize("inside", [".hydra", ".hydra/config.yaml", "metrics.csv"])
+def test_a_path_inside_a_run_dir_names_the_run_dir(tmp_path, inside):
+    """RUN/.hydra said 'no leaderboard.csv and no .hydra/ in this directory', RUN/metrics.csv 'not a
+    leaderboard (no column rank, ...); give a leaderboard.csv': neither named the run dir to give."""
+    trial = fake_sweep(tmp_path) / "trial_0000"
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.reproduce", str(trial / inside)], cwd=tmp_path)
+    assert_one_line_error(proc, f"error: {trial / inside}: is a", f"in a run dir, not a run dir; give the run dir it is in, {trial}")
+    assert snapshot(tmp_path) == before
+    (trial / "board.csv").write_text((tmp_path / "sw" / "leaderboard.csv").read_text())  # a table kept there still reads
+    assert_one_line_error(run_inproc(["mnist_sweep.reproduce", str(trial / "board.csv"), "--rank", "9"], cwd=tmp_path),
+                          "--rank 9: ", "has 3 rows")

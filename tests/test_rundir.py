@@ -171,3 +171,17 @@ def test_an_output_subdir_that_does_not_resolve_is_named_not_the_run_dir(tmp_pat
     assert proc.returncode == 2
     assert_one_line_error(proc, "error: hydra.output_subdir: ${nope}: cannot resolve (no key nope in the config)")
     assert snapshot(tmp_path) == before
+
+
+def test_only_a_path_inside_a_run_dir_is_sent_to_it(tmp_path, monkeypatch):
+    """rundir.in_a_run, which predict and reproduce ask: RUN/.hydra/.. is the run itself, and '..' from
+    inside a run dir holds it, is not in it; a dir beside the run's files is in it."""
+    from mnist_sweep.rundir import in_a_run
+
+    run = finished_run(tmp_path)
+    (run / "sub").mkdir()
+    assert in_a_run(run) is None and in_a_run(run / ".hydra" / "..") is None and in_a_run(tmp_path) is None
+    assert in_a_run(run / "missing") is None  # predict and reproduce say 'no such ...' as before
+    assert in_a_run(run / "sub") == f"{run / 'sub'}: is a directory in a run dir, not a run dir; give the run dir it is in, {run}"
+    monkeypatch.chdir(run)
+    assert in_a_run(Path("..")) is None and in_a_run(Path("model.pt")).endswith("give the run dir it is in, .")

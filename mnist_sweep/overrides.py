@@ -18,7 +18,8 @@ from mnist_sweep.config.options import (
 )
 from mnist_sweep.config.settings import Settings, hydra_error_line, validate
 from mnist_sweep.config.space import dict_override_error
-from mnist_sweep.config.sweeper_checks import check_sweeper
+from mnist_sweep.config.nodes import node_value_error
+from mnist_sweep.config.sweeper_checks import check_multirun
 from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
@@ -266,8 +267,8 @@ def check_command_line(argv: list[str]) -> Checked:
     try:
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
             cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
-    except Exception as e:  # noqa: BLE001 - any composition error, reported in one line
-        return Checked(composition_error(e, choices(), plain))
+    except Exception as e:  # noqa: BLE001 - any composition error, reported in one line (under hydra.sweeper=nope: that)
+        return Checked(node_value_error(source[0], source[1], [*searchpath, *plain]) or composition_error(e, choices(), plain))
     try:
         if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps):  # a key nothing reads
             return Checked(bad)
@@ -276,8 +277,7 @@ def check_command_line(argv: list[str]) -> Checked:
             warning = search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
                                   f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {search})")
             return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
-        if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):
-            check_sweeper(cfg)
+        check_multirun(cfg)  # hydra.launcher and hydra.sweeper config nodes; mnist_optuna's keys
     except MnistSweepError as e:
         return Checked(str(e))
     except (HydraException, OmegaConfBaseException) as e:  # an interpolation that cannot be resolved, and the like

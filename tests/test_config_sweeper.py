@@ -77,6 +77,25 @@ def test_a_launcher_set_as_a_value_names_the_group_syntax(tmp_path, value, pick)
     assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, key, got, pick", [
+    (["hydra.sweeper=nope"], "hydra.sweeper", "'nope'", "mnist_optuna"),
+    (["hydra.sweeper=nope", "hydra.sweeper.dry_run=true"], "hydra.sweeper", "'nope'", "mnist_optuna"),
+    (["hydra.sweeper=null"], "hydra.sweeper", "null", "mnist_optuna"),
+    (["hydra.launcher=joblib", "hydra.launcher.n_jobs=2"], "hydra.launcher", "'joblib'", "joblib"),
+    (["hydra.sweeper.sampler=tpe", "hydra.sweeper.sampler.seed=3"], "hydra.sweeper.sampler", "'tpe'", "tpe"),
+])
+def test_a_value_given_for_a_hydra_node_names_the_node_and_its_group(tmp_path, args, key, got, pick):
+    """hydra.sweeper=nope was an AttributeError traceback, and with a key of it set (or of the
+    launcher's, the sampler's) 'hydra.sweeper.dry_run: no such key', naming the wrong key."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/sw"], cwd=tmp_path)
+    group = key.replace(".", "/")
+    assert_one_line_error(proc, f"error: {key}: got {got}, not a {group.rpartition('/')[2]} config; choose one with "
+                          f"{group}=NAME (slashes, not dots)", f"e.g. {group}={pick}; set its keys as {key}.KEY=VALUE")
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
 def test_shipped_sweeper_configs_pass():
     from mnist_sweep.config.sweeper_checks import check_sweeper
 

@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.directions import check_directions
+from mnist_sweep.config.nodes import check_groups, check_nodes
 from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
@@ -171,9 +172,10 @@ def check_sweeper(cfg: Any) -> None:
             raise SweepError(r.refusal(f"{P}.{name}", value, _default(MnistOptunaSweeperConf, name)))
     check_trial_dir(node.get("trial_dir"))
     check_repeats(node.get("repeats"))
-    check_groups(node)
     if isinstance(cfg, DictConfig) and "hydra" in cfg:
-        check_launcher(cfg)
+        check_nodes(cfg)  # the launcher too: hydra.launcher=joblib
+    else:
+        check_groups(node)
     for name in CALLABLES:
         check_callable(name, node.get(name))
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
@@ -188,45 +190,19 @@ def check_sweeper(cfg: Any) -> None:
         check_sweep_dir(cfg)
 
 
+def check_multirun(cfg: DictConfig) -> None:
+    """A sweep's composed config: Hydra's launcher and sweeper nodes (``nodes.check_nodes``:
+    hydra.sweeper=nope was an AttributeError traceback), then hydra/sweeper=mnist_optuna's keys."""
+    check_nodes(cfg)
+    if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):
+        check_sweeper(cfg)
+
+
 def _default(schema: type, name: str) -> Any:
     """A schema field's plain default (None when it has a factory or none): the example a range error shows."""
     from dataclasses import MISSING, fields
 
     return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)
-
-
-GROUPS = ("sampler", "pruner")  # config groups under hydra/sweeper/, not values
-
-
-def check_groups(node: DictConfig) -> None:
-    """``sampler`` and ``pruner`` are config nodes chosen with ``hydra/sweeper/<group>=NAME``; a plain
-    value set through the dotted key (``hydra.sweeper.pruner=none``) would fail every trial."""
-    from hydra.core.config_store import ConfigStore
-
-    for name in GROUPS:
-        value = node.get(name)
-        if (value is None and name == "pruner") or (isinstance(value, DictConfig) and "_target_" in value):
-            continue
-        names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
-        pick = nearest_option(str(value), names) or ("none" if value in ("null", "", "off") and "none" in names else names[0])
-        raise SweepError(_not_a_node(f"{P}.{name}", value, name, names, pick))
-
-
-def _not_a_node(key: str, value: Any, what: str, names: list[str], pick: str) -> str:
-    return (f"{key}: got {value!r}, not a {what} config; choose one with {key.replace('.', '/')}=NAME (slashes, "
-            f"not dots), NAME one of {', '.join(names)}, e.g. {key.replace('.', '/')}={pick}")
-
-
-def check_launcher(cfg: Any) -> None:
-    """``hydra.launcher`` is a config node chosen with ``hydra/launcher=NAME``; a plain value through the
-    dotted key (``hydra.launcher=joblib``) was Hydra's 'Input config does not have a `_target_` field'."""
-    from mnist_sweep.config.options import hydra_options
-
-    value = OmegaConf.select(cfg, "hydra.launcher", default=None, throw_on_resolution_failure=False)
-    if value is None or isinstance(value, DictConfig):
-        return
-    names = hydra_options("hydra/launcher", [str(d) for d in OmegaConf.select(cfg, "hydra.searchpath", default=None) or []])
-    raise SweepError(_not_a_node("hydra.launcher", value, "launcher", names, nearest_option(str(value), names) or names[0]))
 
 
 def check_repeats(node: Any) -> None:

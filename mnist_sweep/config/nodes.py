@@ -1,0 +1,84 @@
+"""A config node chosen with a group (``hydra/launcher=NAME``, ``hydra/sweeper=NAME``, and with
+hydra/sweeper=mnist_optuna ``hydra/sweeper/sampler=NAME`` and ``.../pruner=NAME``) given a plain value
+through its dotted key (``hydra.launcher=joblib``, ``hydra.sweeper=nope``), in one line: the key, the
+value given, the group to choose with slashes and how to set the node's own keys. Hydra said 'Input
+config does not have a `_target_` field' (a launcher), the command line check raised an AttributeError
+(a sweeper), and with one of the node's keys set too (``hydra.sweeper.dry_run=true``) the line named
+that key: 'hydra.sweeper.dry_run: no such key'. ``check_nodes`` checks a composed config;
+``node_value_error`` a command line whose composition failed under such a node."""
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_sweep.config.options import hydra_options, nearest_option
+from mnist_sweep.errors import SweepError
+
+NODES = ("hydra.launcher", "hydra.sweeper")  # Hydra's own: a node whatever the sweeper and launcher
+GROUPS = ("sampler", "pruner")  # config groups under hydra/sweeper/ (mnist_optuna's), not values
+
+
+def not_a_node(key: str, value: Any, names: list[str], pick: str) -> str:
+    """The line for a node ``key`` given ``value``: its group's options ``names``, ``pick`` the example."""
+    group, what = key.replace(".", "/"), key.rpartition(".")[2]
+    given = "null" if value is None else repr(value)
+    return (f"{key}: got {given}, not a {what} config; choose one with {group}=NAME (slashes, not dots), NAME one "
+            f"of {', '.join(names)}, e.g. {group}={pick}; set its keys as {key}.KEY=VALUE")
+
+
+def check_nodes(cfg: Any) -> None:
+    """A composed config's ``hydra.launcher`` and ``hydra.sweeper`` are config nodes (a value set
+    through an interpolation is left to Hydra), and with hydra/sweeper=mnist_optuna its sampler and
+    pruner (``check_groups``): SweepError naming the first that is not."""
+    choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None) or {}
+    for key in NODES:
+        parent, _, name = key.rpartition(".")
+        holder = OmegaConf.select(cfg, parent, default=None)
+        if not isinstance(holder, DictConfig) or name not in holder or OmegaConf.is_missing(holder, name) \
+                or OmegaConf.is_interpolation(holder, name) or isinstance(holder[name], DictConfig):
+            continue
+        group = key.replace(".", "/")
+        names = hydra_options(group, [str(d) for d in OmegaConf.select(cfg, "hydra.searchpath", default=None) or []])
+        value = holder[name]
+        raise SweepError(not_a_node(key, value, names, nearest_option(str(value), names) or choices.get(group) or names[0]))
+    sweeper = OmegaConf.select(cfg, "hydra.sweeper", default=None)
+    if isinstance(sweeper, DictConfig) and "MnistOptunaSweeper" in str(sweeper.get("_target_", "")):
+        check_groups(sweeper)
+
+
+def check_groups(node: DictConfig) -> None:
+    """``sampler`` and ``pruner`` are config nodes chosen with ``hydra/sweeper/<group>=NAME``; a plain
+    value set through the dotted key (``hydra.sweeper.pruner=none``) would fail every trial."""
+    from hydra.core.config_store import ConfigStore
+
+    for name in GROUPS:
+        value = node.get(name)
+        if (value is None and name == "pruner") or (isinstance(value, DictConfig) and "_target_" in value):
+            continue
+        names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
+        pick = nearest_option(str(value), names) or ("none" if value in ("null", "", "off") and "none" in names else names[0])
+        raise SweepError(not_a_node(f"hydra.sweeper.{name}", value, names, pick))
+
+
+def node_value_error(config_dir: str, name: str, overrides: list[str]) -> str | None:
+    """``check_nodes``' line for a command line whose composition failed on a key under a node it
+    gives a value (``hydra.sweeper=nope hydra.sweeper.dry_run=true``): composed again without the keys
+    under that node. None where it sets no such key, or that composes to config nodes, or fails too."""
+    from hydra import compose, initialize_config_dir
+
+    keys = [a.lstrip("+~").split("=", 1)[0] for a in overrides]
+    given = [k for k in (*NODES, *(f"hydra.sweeper.{g}" for g in GROUPS)) if k in keys]
+    kept = [a for a, k in zip(overrides, keys) if not any(k.startswith(f"{n}.") for n in given)]
+    if len(kept) == len(overrides):
+        return None
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=config_dir):
+            cfg = compose(name, overrides=kept, return_hydra_config=True)
+    except Exception:  # noqa: BLE001 - another problem: the caller reports the first composition's error
+        return None
+    try:
+        check_nodes(cfg)
+    except SweepError as e:
+        return str(e)
+    return None

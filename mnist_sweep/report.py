@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 from optuna.exceptions import ExperimentalWarning
 
 from mnist_sweep import leaderboard, plots, results, sweeps
+from mnist_sweep.board_paths import sweep_holding
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.moved import rebase
@@ -210,7 +211,9 @@ def sweep_dir_of(path: str | Path) -> Path:
     if p.is_file():
         if p.name == leaderboard.FILENAME:
             return p.parent
-        raise LeaderboardError(f"{p}: is a file, not a sweep dir; give the sweep dir (the dir of its {leaderboard.FILENAME})")
+        here = sweep_holding(p)  # report.html, optuna.db, ...: the sweep dir the leaderboard names too
+        give = f"its sweep dir, {here}" if here else f"the sweep dir (the dir of its {leaderboard.FILENAME})"
+        raise LeaderboardError(f"{p}: is a file, not a sweep dir; give {give}")
     return p
 
 

@@ -368,7 +368,10 @@ def test_a_leaderboard_csv_stands_for_its_sweep_dir(tmp_path):
     assert proc.returncode == 0 and f"written {d / 'report.html'}" in proc.stdout, proc.stderr
     (d / "other.csv").write_text("")
     assert_one_line_error(run_inproc(["mnist_sweep.report", str(d / "other.csv")], cwd=tmp_path),
-                          "other.csv: is a file, not a sweep dir", "give the sweep dir")
+                          f"other.csv: is a file, not a sweep dir; give its sweep dir, {d}")  # as the leaderboard names it
+    (tmp_path / "loose.csv").write_text("")  # beside no sweep: no dir to name
+    assert_one_line_error(run_inproc(["mnist_sweep.report", "loose.csv"], cwd=tmp_path),
+                          "loose.csv: is a file, not a sweep dir; give the sweep dir (the dir of its leaderboard.csv)")
 
 
 @pytest.mark.parametrize("given, says", [

@@ -85,13 +85,17 @@ def nearest_option(value: str, options: Sequence[str], cutoff: float = 0.6) -> s
         iter(difflib.get_close_matches(value, options, n=1, cutoff=cutoff)), None)
 
 
+OWN_SWEEPER = "mnist_optuna"  # hydra/sweeper: conf/config.yaml sets its keys, which the other sweepers lack
+
+
 def option_line(key: str, value: str, options: list[str], where: str) -> str:
     """The line for ``key=value`` naming no option of its group (``key`` as written: ``+experiment``,
     ``hydra/sweeper/sampler``): null (an option is needed), a file path (the name), else the
     nearest option, the options listed; ``where`` says where the options live."""
     group = key.lstrip("+~")
     stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
-    example = "none" if value in ("null", "") and "none" in options else options[0] if options else None
+    example = ("none" if value in ("null", "") and "none" in options else OWN_SWEEPER if OWN_SWEEPER in options
+               else options[0] if options else None)  # hydra/sweeper: the one sweeper the config fits
     pick = f"pick one of {', '.join(options)}, e.g. {key}={example}" if options else f"{group} has no options"
     if value in ("null", ""):
         return f"{key}={value}: {group} needs one of its options; {pick}"
@@ -121,7 +125,7 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
             value = value[1:-1]
         if "/" in group and value == "null":  # hydra/sweeper/pruner=null: Hydra's ValueError names no group
             return one_line(option_line(key, value, hydra_options(group, extra_dirs), f"not in group {group}"))
-        if bad := _options_list_error(key, group, value):
+        if bad := _options_list_error(key, group, value) or _other_sweeper(key, group, value, extra_dirs):
             return bad
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
@@ -143,6 +147,16 @@ def _options_list_error(key: str, group: str, value: str) -> str | None:
         return None
     return one_line(f"{key}={value}: a config group takes one option, not a list (Hydra would merge them into one "
                     f"{group} section); pick one, e.g. {key}={names[0]}, or search them with -m: {key}={','.join(names)}")
+
+
+def _other_sweeper(key: str, group: str, value: str, extra_dirs: list[str]) -> str | None:
+    """``hydra/sweeper=basic`` (or ``optuna``, Hydra's own): conf/config.yaml sets the project
+    sweeper's keys, which it lacks; Hydra said 'conf/config.yaml: hydra.sweeper.workers: no such key'."""
+    if group != "hydra/sweeper" or value == OWN_SWEEPER or value not in hydra_options(group, extra_dirs):
+        return None  # a name no sweeper has: Hydra's 'no such option' line
+    return one_line(f"{key}={value}: this project's sweeps run through hydra/sweeper=mnist_optuna (the default), whose "
+                    "keys conf/config.yaml sets (workers, repeats, study_name, ...); drop the override, and for a "
+                    "grid over choice() values add hydra/sweeper/sampler=grid")
 
 
 def hydra_options(group: str, extra_dirs: list[str]) -> list[str]:

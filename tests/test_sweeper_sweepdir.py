@@ -53,6 +53,23 @@ def test_a_recorded_storage_that_differs_is_refused_with_both_urls(monkeypatch, 
         check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=s", "hydra.sweeper.storage=null"))
 
 
+def test_a_dir_of_an_in_memory_studys_trials_is_refused_whatever_the_storage(monkeypatch, tmp_path):
+    """Its trials (storage null) are in no storage: a sweep there numbered its trials from 0 again, failed
+    on trial_0000's finished run and rewrote leaderboard.csv with that one failed row."""
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "m"
+    (d / "trial_0000" / ".hydra").mkdir(parents=True)
+    (d / "trial_0000" / ".hydra" / "hydra.yaml").write_text(
+        "hydra:\n  mode: MULTIRUN\n  sweeper:\n    storage: null\n    study_name: m\n"
+        "    trial_dir: trial_{number:04d}\n  runtime:\n    cwd: /\n")
+    for storage in ("null", "sqlite:///x.db"):
+        with pytest.raises(SweepError, match=r"^hydra.sweeper.storage: the sweep dir .*m holds the trials of an "
+                                             r"in-memory study .*trial_0000/.hydra/hydra.yaml.*give a new hydra.sweep.dir$"):
+            check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={d}", "hydra.sweeper.study_name=m",
+                                           f"hydra.sweeper.storage={storage}"))
+    check_sweep_dir(make_cfg_hydra(f"hydra.sweep.dir={tmp_path}/new", "hydra.sweeper.storage=null"))  # a new dir
+
+
 def test_the_sweep_refuses_another_studys_dir_before_writing_anything(tmp_path):
     d = tmp_path / "a"
     record(d, f"sqlite:///{tmp_path}/a/optuna.db", study="a")

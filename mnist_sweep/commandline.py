@@ -40,6 +40,24 @@ class CliParser(argparse.ArgumentParser):
             kwargs["metavar"] = "{" + ",".join(map(str, kwargs["choices"])) + "}"
         return super().add_argument(*args, **kwargs)
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        """argparse's, noting each flag given: argparse tells two of a mutually exclusive group apart
+        by ``value is not default``, so a value equal to an int default (``--top 5 --trial 3``) passed."""
+        if action.option_strings:
+            self._given.append(action)
+        return super()._get_values(action, arg_strings)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        """argparse's, with two flags of one mutually exclusive group refused whatever their values."""
+        self._given: list[argparse.Action] = []
+        ns, extras = super().parse_known_args(args, namespace)
+        for group in self._mutually_exclusive_groups:
+            given = [a for a in dict.fromkeys(self._given) if a in group._group_actions]
+            if len(given) > 1:
+                self.error(f"argument {'/'.join(given[1].option_strings)}: not allowed with argument "
+                           f"{'/'.join(given[0].option_strings)}")
+        return ns, extras
+
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """Parsed flags, each checked against its schema (``CLI_FLAGS``)."""
         ns = super().parse_args(args, namespace)

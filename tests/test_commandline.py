@@ -95,6 +95,18 @@ def test_a_mistyped_flag_names_the_nearest_one(capsys):
         assert said in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["s", "--top", "5", "--trial", "3"], ["s", "--trial", "3", "--top=5"],
+                                  ["s", "--top", "4", "--trial", "3"]])
+def test_two_flags_of_one_exclusive_group_are_refused_whatever_their_values(capsys, argv):
+    """confirm --top 5 --trial 3 confirmed trial 3 alone: argparse saw --top's 5 as its default, not given."""
+    from mnist_sweep import confirm
+
+    with pytest.raises(SystemExit) as e:
+        confirm.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "not allowed with argument --t" in err, err
+
+
 def test_predicts_usage_error_ends_pointing_at_help(tiny_sweep, tmp_path):
     """predict checks its run dir first (an image given first is named as such), so its usage
     error needs a real run: a trial dir with neither images nor --test."""

@@ -95,14 +95,40 @@ def local_trial_dir(recorded: object, sweep_dir: Path) -> object:
     """The trial dir of the same name in ``sweep_dir`` where the recorded path is elsewhere (the
     sweep dir was moved or copied): there even where the copy left it out (it is missing in the
     copy; the original's is not read); ``recorded`` otherwise: a dir that is no trial dir of the
-    sweep, the sweep dir itself (or a link to it), or a table in a dir holding none of its trial dirs."""
+    sweep, the sweep dir itself (or a link to it), a table in a dir holding none of its trial dirs, or
+    a trial this dir lacks where its own sweep ran here (``ran_here``): another sweep dir's of its study."""
     if not isinstance(recorded, str) or not recorded.strip():
         return recorded
     rec = Path(recorded)
     here = Path(os.path.abspath(sweep_dir)) / rec.name
     if _same(rec.parent, Path(sweep_dir)) or not is_trial_name(rec.name, sweep_dir):
         return recorded
+    if not here.is_dir() and ran_here(sweep_dir):  # one study, two sweep dirs (a shared storage): another's trial
+        return recorded
     return str(here) if here.is_dir() or holds_trials(sweep_dir) else recorded
+
+
+_RAN: dict[tuple[str, int], bool] = {}  # (sweep dir, its mtime) -> whether its sweep ran there
+
+
+def ran_here(sweep_dir: Path) -> bool:
+    """Whether a sweep ran in ``sweep_dir`` itself, not in a dir it was copied or moved from: its
+    newest trial's ``.hydra/hydra.yaml`` records this very dir as its ``hydra.runtime.output_dir``."""
+    d = Path(os.path.abspath(sweep_dir))
+    try:
+        key = (str(d), d.stat().st_mtime_ns)
+    except OSError:
+        return False
+    if key not in _RAN:
+        from omegaconf import OmegaConf
+
+        made = [p for p in d.glob("*/.hydra/hydra.yaml") if is_trial_name(p.parent.parent.name, d)]
+        try:
+            newest = max(made, key=lambda p: p.stat().st_mtime_ns)
+            _RAN[key] = _same(Path(str(OmegaConf.load(newest).hydra.runtime.output_dir)), newest.parent.parent)
+        except Exception:  # noqa: BLE001 - no trial dir, or none that records where it was made
+            _RAN[key] = False
+    return _RAN[key]
 
 
 def rebase(df: pd.DataFrame, sweep_dir: Path, say: bool = True) -> pd.DataFrame:

@@ -57,6 +57,25 @@ def test_a_copied_sweep_with_its_own_trial_dir_format_reads_its_own_trial_dirs(t
     assert sorted(leaderboard.read(orig).trial_dir) == [str(orig / "run-0"), str(orig / "run-1")]  # the original: its own
 
 
+def test_two_sweep_dirs_of_one_shared_study_each_name_the_others_trials_where_they_ran(tmp_path, capsys):
+    """MNIST_SWEEP_STORAGE shared, hydra.sweep.dir=a then =b: b's table read a's trials as b/trial_0000
+    (missing), with 'moved or copied since', and reproduce b --trial 0 said 'no such trial dir'."""
+    study = optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path / 'shared.db'}", direction="maximize")
+    for i, d in enumerate((tmp_path / "a", tmp_path / "b")):
+        t = d / f"trial_{i:04d}"
+        (t / ".hydra").mkdir(parents=True)
+        OmegaConf.save({"hydra": {"mode": "MULTIRUN", "sweeper": {"trial_dir": "trial_{number:04d}"},
+                                  "runtime": {"output_dir": str(t)}}}, t / ".hydra" / "hydra.yaml")
+        study.add_trial(create_trial(value=0.5 + i / 10, user_attrs={"trial_dir": str(t)}))
+        leaderboard.write_for_sweep(study, d)
+    board = leaderboard.read(tmp_path / "b")
+    assert sorted(board.trial_dir) == [str(tmp_path / "a" / "trial_0000"), str(tmp_path / "b" / "trial_0001")]
+    assert "note:" not in capsys.readouterr().err
+    shutil.copytree(tmp_path / "b", tmp_path / "c")  # a copy of b still reads only what it holds
+    assert sorted(leaderboard.read(tmp_path / "c").trial_dir) == [str(tmp_path / "c" / n) for n in ("trial_0000", "trial_0001")]
+    assert "it lacks trial_0000" in capsys.readouterr().err
+
+
 def test_a_partial_copy_reads_only_the_trial_dirs_it_holds(tmp_path, capsys):
     """cp -r a b, then b's trial_0001 removed (or left out of an rsync): b read a's trial_0001 silently,
     reproduce and export trained and exported the original's files. It is missing in b now, said so."""

@@ -118,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     multirun = [a for a in args if a in ("-m", "--multirun")]
     args = multirun[:1] + [a for a in args if a not in ("-m", "--multirun")]  # `-m` after overrides, too
-    checked = check_command_line(args)
+    try:
+        checked = check_command_line(args)
+    except KeyboardInterrupt:  # Ctrl-C in the checks (composing, importing torch: seconds) was a traceback
+        print("interrupted before anything started: nothing written", file=sys.stderr)
+        return 130
     if checked.error:
         print(f"error: {checked.error}", file=sys.stderr)
         return 2

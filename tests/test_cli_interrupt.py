@@ -59,3 +59,20 @@ def test_an_interrupt_keeps_a_new_run_dir_that_others_wrote_in(tmp_path, monkeyp
     assert proc.returncode == 130
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
         "out", "out/run", "out/run/notes.txt", "out/run/project", "out/run/project/main.py"]
+
+
+def test_an_interrupt_in_the_checks_before_the_run_is_one_line(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the first seconds (composing and checking, importing torch) was a 50-line traceback."""
+    import pytest
+
+    def interrupted(args):  # noqa: ANN001, ANN202, ARG001
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_sweep.cli, "check_command_line", interrupted)
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = mnist_sweep.cli.main(["-m", "hydra.sweeper.n_trials=1"])
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped main")
+    assert code == 130 and capsys.readouterr().err == "interrupted before anything started: nothing written\n"
+    assert list(tmp_path.iterdir()) == []

@@ -37,6 +37,10 @@ def storage_url(target: str) -> str:
         give = f"its sweep dir, {here}," if here else "outputs/sweeps/NAME"
         raise StorageError(f"{target}: {why}; give {give} or a storage URL")
     found = sweeps.find_storage(d, GIVE)
+    if found is None and (memory := sweeps.in_memory_trial(d)):
+        raise StorageError(f"{target}: its trials ran in an in-memory study (hydra.sweeper.storage=null, recorded in "
+                           f"{memory}), which no storage kept after its sweep: nothing to serve; its report.html and "
+                           "leaderboard.csv hold its trials")
     if found is None:
         raise StorageError(
             f"{target}: no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give its "

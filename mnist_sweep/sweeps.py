@@ -99,6 +99,21 @@ def _from_hydra_yaml(sweep_dir: Path) -> tuple[str, str, str] | None:
     return None
 
 
+def in_memory_trial(sweep_dir: Path) -> str | None:
+    """The ``.hydra/hydra.yaml`` of a trial in ``sweep_dir`` that ran in an in-memory study (its
+    storage null): no storage holds that study, and a sweep there would number trials from 0 again."""
+    from omegaconf import OmegaConf
+
+    for hydra_yaml in sorted(Path(sweep_dir).glob("*/.hydra/hydra.yaml")):
+        try:
+            if is_trial_name(hydra_yaml.parent.parent.name, Path(sweep_dir)) \
+                    and OmegaConf.load(hydra_yaml).hydra.sweeper.get("storage", "") is None:
+                return str(hydra_yaml)
+        except Exception:  # noqa: BLE001 - unreadable or unresolvable: not a record of one
+            continue
+    return None
+
+
 def find_storage(sweep_dir: Path, give: str = "give --storage URL --study NAME") -> tuple[str, str | None, str] | None:
     """(storage URL, study name or None for "the only one", where it was found) for a sweep dir:
     its ``storage.json``, else a trial's ``.hydra/hydra.yaml``, else ``<sweep_dir>/optuna.db`` or
@@ -207,6 +222,10 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
     recorded name); a LeaderboardError when none is recorded (``give``: how to name one instead)
     or it cannot be opened. ``also``: another way out, appended to either message."""
     found = find_storage(sweep_dir, give)
+    if found is None and (memory := in_memory_trial(sweep_dir)):
+        raise LeaderboardError(f"{sweep_dir}: its trials ran in an in-memory study (hydra.sweeper.storage=null, recorded "
+                               f"in {memory}), which no storage kept after its sweep; " + (
+                                   f"use {also.removeprefix(', or ')}" if also else "read its leaderboard.csv as it is (no --refresh)"))
     if found is None:
         raise LeaderboardError(
             f"{sweep_dir}: no Optuna storage recorded for this sweep (no {STORAGE_RECORD}, no trial "

@@ -164,3 +164,23 @@ def test_a_storage_with_no_study_does_not_say_pick_one(tmp_path):
     with pytest.raises(LeaderboardError) as e:
         sweeps.load_study(f"journal:///{tmp_path / 'journal.log'}", None)
     assert "holds no study, so no sweep ran on it" in str(e.value) and "--study" not in str(e.value)
+
+
+def test_a_sweep_dir_of_an_in_memory_study_says_so_in_each_reader(tmp_path, capsys):
+    """hydra.sweeper.storage=null: report and leaderboard --refresh said 'no trial .hydra/hydra.yaml' (there
+    is one) and to give --storage URL, the dashboard 'a sweep on PostgreSQL: give its URL'; none exists."""
+    from mnist_sweep import dashboard, leaderboard, report
+
+    d = tmp_path / "m"
+    (d / "trial_0000" / ".hydra").mkdir(parents=True)
+    (d / "trial_0000" / ".hydra" / "hydra.yaml").write_text(
+        "hydra:\n  mode: MULTIRUN\n  sweeper:\n    storage: null\n    study_name: m\n    trial_dir: trial_{number:04d}\n")
+    (d / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,\n")
+    for main, argv, fix in [(report.main, [str(d)], "use --no-study to build the report from leaderboard.csv alone"),
+                            (leaderboard.main, [str(d), "--refresh"], "read its leaderboard.csv as it is (no --refresh)"),
+                            (dashboard.main, [str(d)], "nothing to serve")]:
+        assert main(argv) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"error: {d}: its trials ran in an in-memory study (hydra.sweeper.storage=null, "
+                               f"recorded in {d}/trial_0000/.hydra/hydra.yaml)") and fix in line, line
+    assert sorted(p.name for p in d.iterdir()) == ["leaderboard.csv", "trial_0000"]

@@ -233,14 +233,14 @@ def check_sweep_dir(cfg: DictConfig) -> None:
         return
     if not sweep_dir.is_dir():
         return
-    from mnist_sweep.sweeps import find_storage, portable_url  # pandas: only when the dir exists
+    from mnist_sweep.sweeps import find_storage, in_memory_trial, portable_url  # pandas: only when the dir exists
 
     try:
         found = find_storage(sweep_dir)
     except MnistSweepError:  # a damaged storage.json: the sweep's next trial rewrites it
         return
     if found is None:
-        if memory := _in_memory_trial(sweep_dir):  # no storage to resume: its trial dirs would be taken anew
+        if memory := in_memory_trial(sweep_dir):  # no storage to resume: its trial dirs would be taken anew
             raise SweepError(
                 f"{P}.storage: the sweep dir {sweep_dir} holds the trials of an in-memory study ({P}.storage=null, "
                 f"recorded in {memory}), which no sweep can resume; give a new hydra.sweep.dir"
@@ -260,19 +260,3 @@ def check_sweep_dir(cfg: DictConfig) -> None:
             f"not to '{name}'; give a new hydra.sweep.dir for a new study"
         )
 
-
-def _in_memory_trial(sweep_dir: Path) -> str | None:
-    """The ``.hydra/hydra.yaml`` of a trial in ``sweep_dir`` that ran in an in-memory study (its
-    storage null): a sweep there would number its trials from 0 again, into those trials' dirs."""
-    from omegaconf import OmegaConf
-
-    from mnist_sweep.moved import is_trial_name
-
-    for hydra_yaml in sorted(sweep_dir.glob("*/.hydra/hydra.yaml")):
-        try:
-            if is_trial_name(hydra_yaml.parent.parent.name, sweep_dir) \
-                    and OmegaConf.load(hydra_yaml).hydra.sweeper.get("storage", "") is None:
-                return str(hydra_yaml)
-        except Exception:  # noqa: BLE001 - unreadable or unresolvable: not a record of one
-            continue
-    return None

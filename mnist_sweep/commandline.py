@@ -58,6 +58,10 @@ class CliParser(argparse.ArgumentParser):
                            f"{'/'.join(given[0].option_strings)}")
         return ns, extras
 
+    def was_given(self, flag: str) -> bool:
+        """Whether the last parse saw ``flag`` on the command line (its value may equal the default)."""
+        return any(flag in a.option_strings for a in getattr(self, "_given", []))
+
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """Parsed flags, each checked against its schema (``CLI_FLAGS``)."""
         ns = super().parse_args(args, namespace)

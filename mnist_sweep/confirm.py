@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                 "drop one (or run confirm once for each)")
     if args.config_dir and not args.experiment:
         p.error("--config-dir is where --experiment NAME is looked up; give --experiment too")
+    if args.experiment and p.was_given("--top"):  # it confirmed the experiments, --top unread
+        p.error("--top picks a sweep's best trials; --experiment confirms each experiment named: drop --top")
     if args.trial and not args.leaderboard:
         p.error("--trial needs the leaderboard (or sweep dir) that holds the trials")
     if args.top < 1 or args.seeds < 1 or args.parallel < 1:

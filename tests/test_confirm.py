@@ -129,6 +129,7 @@ BAD_CONFIRMS = [
     (["--experiment", "../../etc/passwd"], ["--experiment"]),
     (["none_complete.csv", "--trial", "5"], ["--trial 5", "not in", "trials 0..0"]),
     (["--experiment", "best_20k", "--trial", "1"], ["--trial needs the leaderboard"]),
+    (["--experiment", "tiny", "--top", "5"], ["--top picks a sweep's best trials", "drop --top"]),  # was ignored
     (["x.csv", "--experiment", "tiny"], ["x.csv and --experiment", "not both"]),  # was ignored: tiny trained
     (["x.csv", "--top", "2", "--trial", "1"], ["--trial", "not allowed with", "--top"]),
     (["none_complete.csv", "--trial", "0"], ["trial 0 (pruned)", "/nowhere"]),

@@ -42,9 +42,13 @@ def check_nodes(cfg: Any) -> None:
         names = hydra_options(group, [str(d) for d in OmegaConf.select(cfg, "hydra.searchpath", default=None) or []])
         value = holder[name]
         raise SweepError(not_a_node(key, value, names, nearest_option(str(value), names) or choices.get(group) or names[0]))
-    sweeper = OmegaConf.select(cfg, "hydra.sweeper", default=None)
-    if isinstance(sweeper, DictConfig) and "MnistOptunaSweeper" in str(sweeper.get("_target_", "")):
+    if is_own_sweeper(sweeper := OmegaConf.select(cfg, "hydra.sweeper", default=None)):
         check_groups(sweeper)
+
+
+def is_own_sweeper(node: Any) -> bool:
+    """Whether ``node`` (a config's hydra.sweeper) is hydra/sweeper=mnist_optuna's config node."""
+    return isinstance(node, DictConfig) and "MnistOptunaSweeper" in str(node.get("_target_", ""))
 
 
 def check_groups(node: DictConfig) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.directions import check_directions
-from mnist_sweep.config.nodes import check_groups, check_nodes
+from mnist_sweep.config.nodes import check_groups, check_nodes, is_own_sweeper
 from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
@@ -194,7 +194,7 @@ def check_multirun(cfg: DictConfig) -> None:
     """A sweep's composed config: Hydra's launcher and sweeper nodes (``nodes.check_nodes``:
     hydra.sweeper=nope was an AttributeError traceback), then hydra/sweeper=mnist_optuna's keys."""
     check_nodes(cfg)
-    if "MnistOptunaSweeper" in str(cfg.hydra.sweeper.get("_target_", "")):
+    if is_own_sweeper(cfg.hydra.sweeper):
         check_sweeper(cfg)
 
 

@@ -10,6 +10,7 @@ rows, ``mnist_sweep.trial_rows``; what a path given for a table is when it holds
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, no_such, no_table, not_a_table
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, one_line
 from mnist_sweep.moved import holds_trials, rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage
@@ -233,12 +234,29 @@ def _run(args: argparse.Namespace) -> None:
         raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
     cols = select_columns(df, args.hp, _split(args.columns))
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
-    if args.out:  # before printing: an --out that cannot be written is the one line printed
-        write_csv(df, Path(args.out))
+    written = _write_out(df, args.out) if args.out else None  # before printing: an unwritable --out is the one line
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)" if len(df) else "(no trials yet)")
     counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
     tail = f" ({len(shown)} shown by --status)" if args.status else ""
     print(f"\n{plural(len(df), 'trial')}" + (f": {counts}" if counts else "") + tail)
+    if written:
+        print(written)
+
+
+def _write_out(df: pd.DataFrame, out: str) -> str:
+    """--out written (its missing folders made, as export and confirm make theirs; removed again,
+    each while empty, where the write fails), and the line that says where, naming a folder it made."""
+    path = Path(out)
+    made = [d for d in path.absolute().parents if not d.exists()]  # deepest first
+    try:
+        write_csv(df, path)
+    except BaseException:
+        for d in made:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+    new = f"; made the folder {one_line(path.parent)}" if made else ""
+    return f"written {one_line(path)} (the whole table, {plural(len(df), 'trial')}{new})"
 
 
 def main(argv: list[str] | None = None) -> int:

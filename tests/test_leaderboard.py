@@ -559,6 +559,29 @@ def test_out_is_not_one_of_the_tables_merged(tmp_path):
     assert run_inproc(["mnist_sweep.leaderboard", "a.csv", "--out", "a.csv"], cwd=tmp_path).returncode == 0  # itself
 
 
+def test_out_says_where_the_table_was_written_and_which_folder_it_made(tmp_path, monkeypatch):
+    """--out missing/dir/x.csv made the folders without a word, and no line said where the table
+    went. Folders are made as export and confirm make theirs, and removed again if the write fails."""
+    pd.DataFrame({"rank": [1, 2], "trial": [0, 1], "status": ["complete", "pruned"], "trial_dir": [None, None]}).to_csv(
+        tmp_path / "a.csv", index=False)
+    proc = run_inproc(["mnist_sweep.leaderboard", "a.csv", "--status", "complete", "--out", "missing/dir/x.csv"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "written missing/dir/x.csv (the whole table, 2 trials; made the folder missing/dir)"
+    assert len(pd.read_csv(tmp_path / "missing" / "dir" / "x.csv")) == 2
+    proc = run_inproc(["mnist_sweep.leaderboard", "a.csv", "--out", "missing/dir/x.csv"], cwd=tmp_path)
+    assert proc.stdout.splitlines()[-1] == "written missing/dir/x.csv (the whole table, 2 trials)"
+
+    def full(path, write):  # noqa: ANN001 - a disk that fills while the table is written (its folder made)
+        path.parent.mkdir(parents=True)
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(leaderboard.results, "atomic_write", full)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", "a.csv", "--out", "new/dir/x.csv"], cwd=tmp_path)
+    assert_one_line_error(proc, "new/dir/x.csv: No space left on device")
+    assert snapshot(tmp_path) == before
+
+
 def test_a_study_with_no_trials_says_so(tmp_path):
     """A study made but not yet run printed '(no rows match)' and a bare '0 trials: '."""
     optuna.create_study(storage=f"sqlite:///{tmp_path / 'x.db'}", study_name="s")

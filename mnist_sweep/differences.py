@@ -11,6 +11,7 @@ import pandas as pd
 from mnist_sweep import results
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
+SHOWN = ("val_acc", "test_acc", "train_loss")  # side by side in the printed table, recorded then re-run
 SETUP = ("host", "device", "threads", "precision")  # what result.json records about where and how a run trained
 
 
@@ -22,14 +23,19 @@ def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFr
         return pd.DataFrame(), False
     a, b = rec[COMPARED].apply(pd.to_numeric), rep[COMPARED].apply(pd.to_numeric)
     same = ((a == b) | (a.isna() & b.isna())).all(axis=1)  # no validation split (data.val_size=0): empty in both
-    table = pd.DataFrame({
-        "epoch": rec["epoch"],
-        "val_acc": rec["val_acc"], "val_acc_rerun": rep["val_acc"],
-        "test_acc": rec["test_acc"], "test_acc_rerun": rep["test_acc"],
-        "train_loss": rec["train_loss"], "train_loss_rerun": rep["train_loss"],
-        "match": same.map({True: "yes", False: "NO"}),
-    })
+    shown = [c for c in SHOWN if a[c].notna().any() or b[c].notna().any()]  # a metric neither run has: no NaN columns
+    table = pd.DataFrame({"epoch": rec["epoch"], **{k: v for c in shown for k, v in ((c, rec[c]), (f"{c}_rerun", rep[c]))},
+                          "match": same.map({True: "yes", False: "NO"})})
     return table, bool(same.all())
+
+
+def printed(table: pd.DataFrame) -> str:
+    """``compare``'s table as reproduce prints it; where neither run had a validation split
+    (data.val_size=0), a line saying so instead of val_acc columns of NaN."""
+    text = table.to_string(index=False)
+    if table.empty or "val_acc" in table:
+        return text
+    return text + "\nno validation split (data.val_size=0): no val_acc to compare; every other metric compared"
 
 
 def why_they_may_differ(recorded: Path, rerun: Path, saved_config: bool) -> str:

@@ -20,7 +20,7 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value, searchpath_override
-from mnist_sweep.differences import COMPARED, compare, why_they_may_differ
+from mnist_sweep.differences import COMPARED, compare, printed, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
@@ -276,7 +276,7 @@ def _run(args: argparse.Namespace) -> None:
     select = selection(config_dir)  # once: a note on the data it reads is said once
     reproduced = rerun(config_dir, out, precision_pin(config_dir.parent), select)  # what auto resolved to, kept
     table, ok = compare(recorded, reproduced)
-    print(table.to_string(index=False))
+    print(printed(table))
     if not ok:
         why = why_they_may_differ(config_dir.parent, out, select[0] == "--config-path")
         raise ReproductionMismatch(f"{label}: reproduced metrics differ from {config_dir.parent / 'metrics.csv'} "

@@ -180,6 +180,29 @@ def test_epochs_without_validation_compare_equal():
     assert not compare(rows, other)[1]
 
 
+def test_a_run_without_validation_prints_no_nan_columns():
+    """reproduce of a run trained with data.val_size=0 printed val_acc and val_acc_rerun columns of
+    NaN; now only the metrics the runs have, and a line saying there was no validation split."""
+    import pandas as pd
+
+    from mnist_sweep import differences
+
+    rows = pd.DataFrame({"epoch": [1], "lr": [0.1], "train_loss": [0.5], "train_acc": [0.8], "val_loss": [None],
+                         "val_acc": [None], "test_loss": [0.3], "test_acc": [0.9]})
+    table, ok = differences.compare(rows, rows.copy())
+    assert ok and "val_acc" not in table and "val_acc_rerun" not in table, table.columns
+    compare, printed = differences.compare, differences.printed  # printed: what reproduce prints
+    text = printed(table)
+    assert "NaN" not in text and "val_acc" not in text.splitlines()[0], text
+    assert text.splitlines()[0].split() == ["epoch", "test_acc", "test_acc_rerun", "train_loss", "train_loss_rerun", "match"]
+    assert text.splitlines()[-1] == "no validation split (data.val_size=0): no val_acc to compare; every other metric compared"
+    validated = rows.assign(val_loss=[0.4], val_acc=[0.85])
+    text = printed(compare(validated, validated.copy())[0])
+    assert text.splitlines()[0].split()[1:3] == ["val_acc", "val_acc_rerun"] and "validation split" not in text, text
+    other = validated.copy()  # recorded empty, re-run not: both columns shown, the difference visible
+    assert "val_acc_rerun" in printed(compare(rows, other)[0])
+
+
 @pytest.mark.parametrize("command", ["reproduce", "export"])  # confirm takes --top or --trial, no --rank
 def test_a_rank_missing_from_an_edited_leaderboard_is_one_line(tmp_path, command):
     """A leaderboard CSV with a row taken out (ranks 1 and 3): --rank 2 passed the 1..N check and

@@ -1,5 +1,5 @@
 """Experiment files (``+experiment=NAME``): where train finds one, the commands that use one, and
-the precision an exported one pins.
+the precision an exported one pins, and the header an exported one opens with.
 
 Hydra looks ``+experiment=NAME`` up as ``experiment/NAME.yaml`` in the project's ``conf/`` first,
 then in ``--config-dir DIR`` (searched after it). So a file outside the project is trained with
@@ -7,13 +7,17 @@ then in ``--config-dir DIR`` (searched after it). So a file outside the project 
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import pasteable
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.text import percent, plural
 
 PROJECT = PROJECT_ROOT / "conf" / "experiment"  # the project's own experiments, searched first
 PRECISIONS = ("fp32", "bf16")  # what trainer.precision resolves to (result.json's precision)
@@ -120,3 +124,44 @@ def comment_precision(text: str, comment: str | None) -> str:
             lines[i] = f"{line}  # {comment}"
             break
     return head + sep + "\n".join(lines)
+
+
+def _real(v: Any) -> float | None:
+    """A leaderboard cell's number; None for an empty one (NaN, pd.NA, None)."""
+    return float(v) if isinstance(v, numbers.Real) and not math.isnan(v) else None
+
+
+def header_lines(row: Any, trial_dir: Path, out: Path, confirm: bool) -> list[str]:
+    """The comment an exported experiment opens with: the trial, what its run recorded, the protocol,
+    the commands. A config trained on several seeds (hydra.sweeper.repeats) was ranked on their
+    mean: that comes first, and the recorded figures are labelled as its first seed's run."""
+    res = results.read(trial_dir)
+    seeds, mean, sem = (_real(row.get(k)) for k in ("n_seeds", "val_mean", "val_sem"))
+    repeated = seeds is not None and seeds > 1 and mean is not None
+
+    def pct(key: str) -> str:
+        v = res.get(key)
+        return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else "-"
+
+    lines = [f"{out.stem}: trial {row['trial']} of the sweep in {trial_dir.parent}, exported by python -m mnist_sweep.export"]
+    if repeated:  # what the sweep judged and the leaderboard ranks it on: its selection metric's mean
+        test = (results.read_config(trial_dir).get("trainer") or {}).get("select_on") == "test"
+        lines.append(f"  judged over {plural(int(seeds), 'seed')}: {'final-epoch test' if test else 'validation'} mean "
+                     f"{percent(mean)}{f' ± {percent(sem)} (sem)' if sem is not None else ''}")
+    who = f"recorded by seed {res.get('seed', '?')} (the first of the {int(seeds)})" if repeated else "recorded"
+    lines.append(
+        f"  {who}: {res.get('params', '?'):,} params, {plural(res['epochs'], 'epoch') if isinstance(res.get('epochs'), int) else '? epochs'} ({row['status']}), "
+        f"validation {pct('val_acc')}, final-epoch test {pct('test_acc_final')}" + ("" if repeated else f", seed {res.get('seed', '?')}")
+        if isinstance(res.get("params"), int) else f"  recorded: status {row['status']}")
+    if confirm:
+        lines.append("  protocol: confirmation (data.val_size=0, trainer.select_on=test): every training image, "
+                     "final epoch reported; metrics differ from the trial's")
+    else:
+        first = res.get("seed")
+        gives = f"seed {first}'s metrics (the mean is over trainer.seed={first} to {first + int(seeds) - 1})" \
+            if repeated and isinstance(first, int) else "the trial's metrics"
+        lines.append(f"  protocol: the trial's own (same data split, epochs and seed): training it gives {gives}"
+                     + (" (it was pruned: this trains all of trainer.max_epochs)" if row["status"] == "pruned" else ""))
+    lines += [f"  {usage(out)} [trainer.seed=N]", f"  over seeds: {usage(out, 'confirm')}",
+              "  every setting of the trial except trainer.progress (display only), in the precision it trained in"]
+    return lines

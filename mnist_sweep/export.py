@@ -26,10 +26,9 @@ from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
-from mnist_sweep.experiments import comment_precision, precision_comment, recorded_precision, shadowed, usage
+from mnist_sweep.experiments import comment_precision, header_lines, precision_comment, recorded_precision, shadowed, usage
 from mnist_sweep.leaderboard import read
 from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
-from mnist_sweep.text import plural
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
@@ -105,30 +104,6 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
 def render(body: dict[str, Any], defaults: list[dict[str, str]], header: list[str]) -> str:
     text = OmegaConf.to_yaml(OmegaConf.create({"defaults": defaults, **body}), sort_keys=False)
     return "# @package _global_\n" + "".join(f"# {line}\n" if line else "#\n" for line in header) + text
-
-
-def header_lines(row: pd.Series, trial_dir: Path, out: Path, confirm: bool) -> list[str]:
-    res = results.read(trial_dir)
-
-    def pct(key: str) -> str:
-        v = res.get(key)
-        return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else "-"
-
-    lines = [
-        f"{out.stem}: trial {row['trial']} of the sweep in {trial_dir.parent}, exported by python -m mnist_sweep.export",
-        f"  recorded: {res.get('params', '?'):,} params, {plural(res['epochs'], 'epoch') if isinstance(res.get('epochs'), int) else '? epochs'} ({row['status']}), "
-        f"validation {pct('val_acc')}, final-epoch test {pct('test_acc_final')}, seed {res.get('seed', '?')}"
-        if isinstance(res.get("params"), int) else f"  recorded: status {row['status']}",
-    ]
-    if confirm:
-        lines.append("  protocol: confirmation (data.val_size=0, trainer.select_on=test): every training image, "
-                     "final epoch reported; metrics differ from the trial's")
-    else:
-        lines.append("  protocol: the trial's own (same data split, epochs and seed): training it gives the trial's metrics"
-                     + (" (it was pruned: this trains all of trainer.max_epochs)" if row["status"] == "pruned" else ""))
-    lines += [f"  {usage(out)} [trainer.seed=N]", f"  over seeds: {usage(out, 'confirm')}",
-              "  every setting of the trial except trainer.progress (display only), in the precision it trained in"]
-    return lines
 
 
 # ------------------------------------------------------------------ ONNX

@@ -1,6 +1,7 @@
 """export pins the precision the trial trained in: ``trainer.precision=auto`` decides per machine
 (and per measurement cache), so an exported ``auto`` could train another precision than the trial's
-elsewhere, while the file's header and docs promise the trial's metrics. No training here."""
+elsewhere, while the file's header and docs promise the trial's metrics. And the header says what the
+trial was ranked on: the mean over its seeds where it was trained on several. No training here."""
 from __future__ import annotations
 
 import json
@@ -55,3 +56,23 @@ def test_a_pinned_precision_has_no_comment_and_an_unrecorded_one_stays(tmp_path,
     out = tmp_path / "experiment" / "b.yaml"
     assert export.main([str(auto_trial(tmp_path / "b")), "--out", str(out)]) == 0
     assert "  precision: auto\n" in out.read_text()
+
+
+def test_a_repeated_configs_header_shows_the_mean_over_seeds_it_was_ranked_on(tmp_path, capsys):
+    """A config trained on 3 seeds (hydra.sweeper.repeats) is ranked on their mean; the header showed
+    only seed 1's validation accuracy, as if it were what the trial scored. One seed: as it was."""
+    sw = auto_trial(tmp_path, precision="fp32", seed=1, params=9778, epochs=1, val_acc=0.1133, test_acc_final=0.1367)
+    trial = sw / "trial_0000"
+    (sw / "leaderboard.csv").write_text("rank,trial,status,n_seeds,val_mean,val_sem,trial_dir\n"
+                                        f"1,0,complete,3,0.09375,0.01128,{trial}\n")
+    out = tmp_path / "experiment" / "a.yaml"
+    assert export.main([str(sw), "--out", str(out)]) == 0
+    head = [t for t in out.read_text().splitlines() if t.startswith("#   ")]
+    assert head[0] == "#   judged over 3 seeds: validation mean 9.38% ± 1.13% (sem)", head
+    assert head[1] == ("#   recorded by seed 1 (the first of the 3): 9,778 params, 1 epoch (complete), "
+                       "validation 11.33%, final-epoch test 13.67%"), head
+    assert "training it gives seed 1's metrics (the mean is over trainer.seed=1 to 3)" in head[2]
+    (sw / "leaderboard.csv").write_text(f"rank,trial,status,n_seeds,val_mean,val_sem,trial_dir\n1,0,complete,1,0.1133,,{trial}\n")
+    assert export.main([str(sw), "--out", str(out), "--force"]) == 0
+    head = [t for t in out.read_text().splitlines() if t.startswith("#   ")]
+    assert head[0] == "#   recorded: 9,778 params, 1 epoch (complete), validation 11.33%, final-epoch test 13.67%, seed 1", head

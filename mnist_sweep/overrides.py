@@ -192,8 +192,9 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
             return override_syntax_error(arg, str(e))
         if not override.key_or_group:
             return override_syntax_error(arg)
-        if not multirun and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):
-            return one_line(f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")
+        if not multirun and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
+            return check_command_line(["-m", *argv]).error or one_line(  # (hydra.sweeper=nope), else add -m
+                f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")
         if not override.is_sweep_override():
             if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
                 plain.append(arg)

@@ -119,13 +119,25 @@ def test_an_unknown_top_level_key_names_itself_not_its_child(tmp_path, argv, nee
     assert "foo.foo" not in line and "{...}" not in line and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("arg", ["hydra.sweeper.n_trials=5", "hydra/sweeper/pruner=none", "+hydra.sweeper.foo=1"])
+@pytest.mark.parametrize("arg", ["hydra.sweeper.n_trials=5", "hydra/sweeper/pruner=none", "hydra/sweeper=mnist_optuna"])
 def test_a_sweeper_key_without_multirun_is_refused(tmp_path, arg):
     """Without -m the key was ignored and one plain run trained."""
     proc = run_inproc(["mnist_sweep.train", *TINY, arg, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
     assert assert_one_line_error(proc) == (f"error: {arg}: a key of the sweeper, used only by a sweep; "
                                            f"add -m (python -m mnist_sweep.train -m {arg})")
     assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arg", ["hydra.sweeper=nope", "hydra/sweeper=nope", "hydra/sweeper=basic", "hydra.sweeper=null",
+                                 "hydra.sweeper.n_trials=abc", "+hydra.sweeper.foo=1"])
+def test_a_wrong_sweeper_value_without_multirun_is_named_first_as_with_it(tmp_path, arg):
+    """hydra.sweeper=nope (or hydra/sweeper=nope, a mistyped key) without -m said 'add -m', and -m added then
+    said the value was wrong: what must be fixed either way comes first, in the line -m gives."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = assert_one_line_error(run_inproc(["mnist_sweep.train", *TINY, arg, f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path))
+    assert line == f"error: {check_command_line(['-m', *TINY, arg]).error}" and "add -m" not in line, line
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_search_without_multirun_warns_and_trains_one_config(tmp_path):

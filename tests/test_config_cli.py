@@ -134,7 +134,8 @@ CLASSES = [
     # another sweeper: the config sets mnist_optuna's keys ('conf/config.yaml: hydra.sweeper.workers: no such key')
     (["-m", "hydra/sweeper=basic"], "hydra/sweeper=basic: this project's sweeps run through hydra/sweeper=mnist_optuna "
                                     "(the default), whose keys conf/config.yaml sets"),
-    (["-m", "hydra/sweeper=nope"], "pick one of basic, mnist_optuna, optuna, e.g. hydra/sweeper=mnist_optuna"),
+    (["-m", "hydra/sweeper=nope"], "hydra/sweeper=nope: no such option (not in group hydra/sweeper); pick one of "
+                                   "mnist_optuna, e.g. hydra/sweeper=mnist_optuna"),  # basic and optuna: refused next
     (["model.c1=choice(4,8)"], "needs -m, which searches its values: python -m mnist_sweep.train -m 'model.c1=choice(4,8)'"),
     # a group's comma list: one option, not the bracket list, which merged the options ('Merge error: AdamSchema is
     # not a subclass of SgdSchema. value: {...}'); the bracket list itself, in a run or a sweep

@@ -96,6 +96,23 @@ def test_a_value_given_for_a_hydra_node_names_the_node_and_its_group(tmp_path, a
     assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args", [["-m", "hydra/sweeper=nope"], ["-m", "hydra/sweeper=null"], ["-m", "hydra.sweeper=nope"],
+                                  ["-m", "hydra.sweeper=basic"], ["-m", "hydra.sweeper=optuna"], ["hydra/sweeper=nope"]])
+def test_a_wrong_sweeper_is_offered_only_the_sweeper_the_next_check_accepts(monkeypatch, tmp_path, args):
+    """The lines listed basic, mnist_optuna and optuna (hydra.sweeper=basic's gave e.g. hydra/sweeper=basic), and
+    hydra/sweeper=basic or optuna is refused next: this project's sweeps run through mnist_optuna alone."""
+    import re
+
+    from mnist_sweep.overrides import check_command_line
+
+    monkeypatch.chdir(tmp_path)
+    line = check_command_line(args).error
+    offered = re.search(r"one of ([\w, ]+), e\.g\. hydra/sweeper=(\w+)", line)
+    assert offered and offered[1].split(", ") == ["mnist_optuna"] and offered[2] == "mnist_optuna", line
+    for name in offered[1].split(", "):  # each offered one is accepted
+        assert check_command_line(["-m", f"hydra/sweeper={name}", "hydra.sweeper.dry_run=true"]).error is None
+
+
 def test_shipped_sweeper_configs_pass():
     from mnist_sweep.config.sweeper_checks import check_sweeper
 

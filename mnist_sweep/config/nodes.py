@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_sweep.config.options import hydra_options, nearest_option
+from mnist_sweep.config.options import hydra_options, nearest_option, offered
 from mnist_sweep.errors import SweepError
 
 NODES = ("hydra.launcher", "hydra.sweeper")  # Hydra's own: a node whatever the sweeper and launcher
@@ -39,7 +39,7 @@ def check_nodes(cfg: Any) -> None:
                 or OmegaConf.is_interpolation(holder, name) or isinstance(holder[name], DictConfig):
             continue
         group = key.replace(".", "/")
-        names = hydra_options(group, [str(d) for d in OmegaConf.select(cfg, "hydra.searchpath", default=None) or []])
+        names = offered(group, hydra_options(group, [str(d) for d in OmegaConf.select(cfg, "hydra.searchpath", default=None) or []]))
         value = holder[name]
         raise SweepError(not_a_node(key, value, names, nearest_option(str(value), names) or choices.get(group) or names[0]))
     if is_own_sweeper(sweeper := OmegaConf.select(cfg, "hydra.sweeper", default=None)):

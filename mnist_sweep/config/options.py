@@ -88,14 +88,18 @@ def nearest_option(value: str, options: Sequence[str], cutoff: float = 0.6) -> s
 OWN_SWEEPER = "mnist_optuna"  # hydra/sweeper: conf/config.yaml sets its keys, which the other sweepers lack
 
 
+def offered(group: str, options: Sequence[str]) -> list[str]:
+    """The options of ``group`` a line may offer: hydra/sweeper's only OWN_SWEEPER (``_other_sweeper`` refuses the rest)."""
+    return [o for o in options if o == OWN_SWEEPER] if group == "hydra/sweeper" else list(options)
+
+
 def option_line(key: str, value: str, options: list[str], where: str) -> str:
     """The line for ``key=value`` naming no option of its group (``key`` as written: ``+experiment``,
     ``hydra/sweeper/sampler``): null (an option is needed), a file path (the name), else the
-    nearest option, the options listed; ``where`` says where the options live."""
-    group = key.lstrip("+~")
+    nearest option, the options listed (those ``offered``); ``where`` says where the options live."""
+    group, options = key.lstrip("+~"), offered(key.lstrip("+~"), options)
     stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
-    example = ("none" if value in ("null", "") and "none" in options else OWN_SWEEPER if OWN_SWEEPER in options
-               else options[0] if options else None)  # hydra/sweeper: the one sweeper the config fits
+    example = "none" if value in ("null", "") and "none" in options else options[0] if options else None
     pick = f"pick one of {', '.join(options)}, e.g. {key}={example}" if options else f"{group} has no options"
     if value in ("null", ""):
         return f"{key}={value}: {group} needs one of its options; {pick}"

@@ -83,6 +83,34 @@ def test_the_sweep_refuses_another_studys_dir_before_writing_anything(tmp_path):
     assert snapshot(tmp_path) == before  # no database created, no dir, no leaderboard rewritten
 
 
+def contents(d) -> dict[str, bytes | None]:
+    """Every path under ``d`` with its bytes (None for a dir)."""
+    return {str(p.relative_to(d)): None if p.is_dir() else p.read_bytes() for p in sorted(d.rglob("*"))}
+
+
+@pytest.mark.parametrize("deleted", ["storage file", "storage.json"])
+def test_a_sweep_dir_holding_another_studys_finished_run_is_refused_before_anything_is_written(tmp_path, deleted):
+    """trial_0000 holds a finished run the study lacks: the dir's own storage file deleted (its trial's
+    .hydra/hydra.yaml names it), or its storage.json deleted and another storage given. The sweep
+    stopped at its first trial, having created the database, written storage.json and rewritten
+    leaderboard.csv; now it stops before it opens the study, the dir as it was."""
+    d = tmp_path / "a"
+    (d / "trial_0000" / ".hydra").mkdir(parents=True)
+    (d / "trial_0000" / "result.json").write_text("{}\n")
+    (d / "leaderboard.csv").write_text("rank,trial,status\n1,0,complete\n")
+    storage = f"sqlite:///{d}/optuna.db" if deleted == "storage file" else f"sqlite:///{tmp_path}/new.db"
+    if deleted == "storage file":
+        (d / "trial_0000" / ".hydra" / "hydra.yaml").write_text(
+            f"hydra:\n  mode: MULTIRUN\n  sweeper:\n    storage: {storage}\n    study_name: a\n"
+            "    trial_dir: trial_{number:04d}\n  runtime:\n    cwd: /\n")
+    before = contents(tmp_path)
+    args = [a for a in sweep_args(tmp_path, "a", 1, "model.c3=choice(8,16)") if not a.startswith("hydra.sweeper.storage")]
+    proc = run([*args, f"hydra.sweeper.storage={storage}"], cwd=tmp_path)
+    assert_one_line_error(proc, f"{d}/trial_0000: already holds a finished run but the study 'a' has no such trial",
+                          "use a new hydra.sweep.dir")
+    assert contents(tmp_path) == before  # no database, no storage.json, the leaderboard as it was
+
+
 @pytest.mark.parametrize("sub", ["", "/sub"])
 def test_a_file_in_the_way_of_the_sweep_dir_is_named_as_a_file(tmp_path, sub):
     """hydra.sweep.dir naming a file (or a dir under one): the line said 'File exists; choose a

@@ -98,13 +98,13 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             return
         grid = self._grid(space)
         queued = [self._warm_start(item, space) for item in self.conf.enqueue] if worker_index() == 0 else []
-        directions = self._get_directions()
-        study = _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
-                                  self.conf.heartbeat_interval, self.conf.grace_period)
-        _resume.check_study(study, space, directions)  # before any trial is asked: nothing recorded for a changed space
+        directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()
+        study = _resume.open_checked(  # every check against the study first: a refused start records nothing, writes nothing
+            lambda: _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
+                                      self.conf.heartbeat_interval, self.conf.grace_period),
+            self.storage, self.study_name, space, directions, sweep_dir, self.conf.trial_dir)
         if self._points is not None:  # a resume may narrow the space to configs the study lacks
             self.n_trials = _resume.within_space(study, self._points, self.conf.n_trials)
-        sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         _resume.claim_sweep_dir(self.config, sweep_dir, self.storage, self.study_name)  # a sweep started beside this one
         _study.name_metrics(study, metric_names(self.config))

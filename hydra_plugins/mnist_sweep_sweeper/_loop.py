@@ -17,7 +17,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _revive, _space, _study, _workers
+from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _resume, _revive, _space, _study, _workers
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from mnist_sweep.errors import SweepError, SweepStopped
@@ -275,11 +275,8 @@ class Loop:
                         "widths) or raise model.max_params", f"{rejected:,}", plural(len(told), "candidate"))
 
     def _check_trial_dir(self, trial_dir: Path) -> None:
-        if (trial_dir / "result.json").exists():
-            raise SweepError(
-                f"{trial_dir}: already holds a finished run but the study '{self.study.study_name}' has no such "
-                "trial; the storage does not belong to this sweep dir: use a new hydra.sweep.dir"
-            )
+        if (trial_dir / "result.json").exists():  # another study's, put there since the start's check (_resume)
+            raise _resume.foreign_run(trial_dir, self.study.study_name)
 
     @contextlib.contextmanager
     def _sampler(self) -> Iterator[None]:

@@ -1,6 +1,8 @@
-"""What a resumed study must keep: its directions and each parameter's distribution; and the sweep
-dir, claimed for the study. Checked right after the study is opened, before any trial is asked, so
-a run that does not fit the study records nothing in it. And a study with nothing left to do
+"""What a resumed study must keep: its directions and each parameter's distribution; the sweep dir's
+finished trial dirs, each a trial of the study; and the sweep dir, claimed for the study. Checked on
+the study as its storage holds it, read without writing (``open_checked``), before the study is
+opened and the sweep dir written: a run that does not fit the study records nothing in either, and
+a refused start leaves the sweep dir as it was. And a study with nothing left to do
 (``complete``), whether its report is older than its trials (``stale``), and the plain settings a
 resume gives otherwise than the study's last trial (``changed_settings``)."""
 from __future__ import annotations
@@ -9,10 +11,11 @@ import errno
 import json
 import math
 import os
+import re
 import shlex
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 from optuna.distributions import BaseDistribution
@@ -25,9 +28,70 @@ from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 from mnist_sweep import results
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
 from mnist_sweep.errors import SweepError
-from mnist_sweep.storage import sqlite_path
+from mnist_sweep.storage import local_path, open_storage, sqlite_path
 
 NEW_STUDY = "give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new study"
+
+
+def open_checked(open_study: Callable[[], optuna.Study], url: str | None, study_name: str, space: SearchSpace,
+                 directions: list[str], sweep_dir: Path, trial_dir: str) -> optuna.Study:
+    """The study, opened by ``open_study`` once the run has passed every check of a sweep's start
+    against it (``check_opened``): on the study as its storage holds it, read without writing (no
+    file created, no schema upgraded, no study created), so a refused start records nothing and
+    leaves the sweep dir as it was; on the opened study only where it cannot be read so (an old
+    schema the sweep upgrades, a file that is no storage yet, a server that does not answer)."""
+    readable, stored = _as_stored(url, study_name)
+    if readable:
+        check_opened(stored, study_name, space, directions, sweep_dir, trial_dir)
+    study = open_study()
+    if not readable:
+        check_opened(study, study_name, space, directions, sweep_dir, trial_dir)
+    return study
+
+
+def _as_stored(url: str | None, study_name: str) -> tuple[bool, optuna.Study | None]:
+    """(readable, the study read-only, None where there is none yet: in memory, no storage file, no such study)."""
+    if not url or ((path := local_path(url)) is not None and not path.exists()):
+        return True, None
+    from mnist_sweep.sweeps import not_a_storage
+
+    if path is not None and not_a_storage(url):  # opening it writes Optuna's schema: open_study's to refuse or do
+        return False, None
+    try:
+        return True, optuna.load_study(study_name=study_name, storage=open_storage(url))
+    except KeyError:  # no such study in the storage yet
+        return True, None
+    except Exception:  # noqa: BLE001 - open_study opens it (an old schema upgraded) or says why in one line
+        return False, None
+
+
+def check_opened(study: optuna.Study | None, study_name: str, space: SearchSpace, directions: list[str],
+                 sweep_dir: Path, trial_dir: str) -> None:
+    """The run against the study (None: a new one): its directions and searched keys, and the sweep
+    dir's finished trial dirs."""
+    finished = _finished_numbers(sweep_dir, trial_dir)  # listed first: each trial there was asked before it ran
+    if study is not None:
+        check_study(study, space, directions)
+    numbers = {t.number for t in study.get_trials(deepcopy=False)} if study is not None and finished else set()
+    if foreign := sorted(set(finished) - numbers):
+        raise foreign_run(sweep_dir / trial_dir.format(number=foreign[0]), study_name)
+
+
+def foreign_run(trial_dir: Path, study_name: str) -> SweepError:
+    """A trial dir that holds a finished run of a trial the study lacks: another study's (the sweep
+    dir's storage.json or storage file deleted, another storage given)."""
+    return SweepError(f"{trial_dir}: already holds a finished run but the study '{study_name}' has no such trial; "
+                      "the storage does not belong to this sweep dir: use a new hydra.sweep.dir")
+
+
+def _finished_numbers(sweep_dir: Path, trial_dir: str) -> list[int]:
+    """The trial numbers whose dirs (named by the format ``trial_dir``) in ``sweep_dir`` hold a result.json."""
+    found = []
+    for p in sweep_dir.iterdir() if sweep_dir.is_dir() else ():
+        numbers = [int(n) for n in set(re.findall(r"\d+", p.name)) if trial_dir.format(number=int(n)) == p.name]
+        if numbers and (p / "result.json").exists():
+            found.append(numbers[0])
+    return found
 
 
 def check_study(study: optuna.Study, space: SearchSpace, directions: list[str]) -> None:

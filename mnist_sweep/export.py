@@ -28,7 +28,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
 from mnist_sweep.experiments import comment_precision, header_lines, precision_comment, recorded_precision, shadowed, usage
 from mnist_sweep.leaderboard import read
-from mnist_sweep.reproduce import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
+from mnist_sweep.saved_trial import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides

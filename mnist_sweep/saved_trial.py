@@ -1,0 +1,115 @@
+"""A leaderboard row's trained trial and its saved config, checked before anything runs or is
+written: the row asked for (``--rank``, ``--trial``), a row never trained (a duplicate names the trial
+it stands for), the trial dir and its ``.hydra/config.yaml`` validated as train would take it, and the
+schema defaults a saved section lacks. What reproduce, confirm and export read of a trial.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnist_sweep import results
+from mnist_sweep.errors import LeaderboardError, MnistSweepError
+
+
+def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: str) -> pd.Series:
+    """The row asked for, or a LeaderboardError that says what exists."""
+    if trial is not None:
+        rows = board[board["trial"] == trial]
+        if rows.empty:
+            raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})")
+        return rows.iloc[0]
+    rank = rank or 1
+    rows = board[board["rank"] == rank]
+    if rows.empty:  # a CSV with rows taken out: 'in 1..N' is no longer its ranks (it was an IndexError)
+        ranks = sorted(int(r) for r in board["rank"].dropna())
+        have = f"has {len(board)} rows; give a rank in 1..{len(board)}" if ranks == list(range(1, len(board) + 1)) \
+            else f"has the ranks {', '.join(map(str, ranks[:20]))}{', ...' if len(ranks) > 20 else ''}; give one of them"
+        raise LeaderboardError(f"--rank {rank}: {source} {have}")
+    return rows.iloc[0]
+
+
+TRAINED = ("complete", "pruned")
+
+
+def original_of(board: pd.DataFrame, row: pd.Series) -> pd.Series | None:
+    """The trained trial a duplicate row stands for: the first with the same parameters (the
+    sweeper's duplicate_of; a duplicate is never trained), else None."""
+    hp = [c for c in board.columns if c.startswith("hp.")]
+
+    def key(r: pd.Series) -> tuple:
+        return tuple(None if pd.isna(v) else v for v in r[hp])
+
+    same = [r for _, r in board[board["status"].isin(TRAINED)].sort_values("trial").iterrows() if key(r) == key(row)]
+    return same[0] if same and row["status"] == "duplicate" else None
+
+
+def check_trained(row: pd.Series, board: pd.DataFrame | None, verb: str) -> None:
+    """LeaderboardError for a row that was never trained; a duplicate's names its original."""
+    if row["status"] in TRAINED:
+        return
+    label = f"trial {row['trial']} ({row['status']})"
+    original = original_of(board, row) if board is not None else None
+    if original is not None:
+        t = original["trial"]
+        raise LeaderboardError(f"{label}: was never trained, it has the same parameters as trial {t} ({original['status']}); "
+                               f"{verb} that one: --trial {t}")
+    error = row.get("error")
+    said = f" ({str(error).splitlines()[0]})" if isinstance(error, str) and error.strip() else ""
+    why = {"running": "is still training (or its worker died: leaderboard --refresh tells), nothing to {verb} yet",
+           "repeating": "is still training its seeds, nothing to {verb} yet", "failed": "its run stopped{said}, no finished run to {verb}",
+           "rejected": "was never trained, refused before launch{said}, nothing to {verb}"}.get(row["status"], "was never trained, nothing to {verb}")
+    raise LeaderboardError(f"{label}: {why.format(verb=verb, said=said)}; pick a complete trial")
+
+
+SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")  # what a trial's saved config holds
+
+
+def checked_config(trial_dir: Path, verb: str = "reproduce") -> Any:
+    """A trial's saved ``.hydra/config.yaml`` as train would take it: read (one line for a damaged
+    file), then validated; a hand-edited bad value, an unknown key, an interpolation that no longer
+    resolves or a missing section is one line naming the file, before anything runs or is written."""
+    from mnist_sweep.config.settings import validate
+
+    cfg = results.read_config(trial_dir)
+    path = trial_dir / ".hydra" / "config.yaml"
+    if missing := [s for s in SECTIONS if s not in cfg]:
+        raise MnistSweepError(f"{path}: no {', '.join(missing)} section; not a trial of this project: pick another trial")
+    try:
+        validate(cfg)
+    except Exception as e:  # noqa: BLE001 - ConfigError, or OmegaConf's on a hand-edited file
+        why = str(e) if isinstance(e, MnistSweepError) else f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+        raise MnistSweepError(f"{path}: {why}; fix it in the file (edited by hand?) or pick another trial: "
+                              f"train would refuse it, so cannot {verb} it") from None
+    return cfg
+
+
+def absent_defaults(section: str, saved: Any) -> dict[str, Any]:
+    """The schema defaults a trial ran with for keys its saved ``section`` lacks (a run from before
+    trainer.fast_dropout ran torch's dropout; conf/trainer, which +experiment composes on, says true)."""
+    from omegaconf import OmegaConf
+
+    from mnist_sweep.config.sections import schema_for
+
+    schema = OmegaConf.to_container(OmegaConf.structured(schema_for(section, saved)))
+    return {k: v for k, v in schema.items() if k not in saved and v != "???"}  # "???": required, never absent
+
+
+def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: str = "reproduce") -> Path:
+    """The saved config dir (``.hydra``) of a leaderboard row, checked (``board``: the leaderboard it
+    is from, to name the trial a duplicate stands for; ``verb``: what the command does with it)."""
+    label = f"trial {row['trial']} ({row['status']})"
+    check_trained(row, board, verb)
+    if not isinstance(row.get("trial_dir"), str) or not row["trial_dir"].strip():  # it printed as nan/.hydra/...
+        raise LeaderboardError(f"{label}: no trial_dir in its row; give the sweep dir (its leaderboard.csv records "
+                               f"where each trial's dir is); cannot {verb} it")
+    trial_dir = Path(row["trial_dir"])
+    config = trial_dir / ".hydra" / "config.yaml"
+    if not config.exists():
+        what = f"{config} is missing (trial dir deleted or moved?)" if trial_dir.is_dir() else \
+            f"{trial_dir}: no such trial dir (deleted, or left out of a copy of the sweep dir?)"
+        raise LeaderboardError(f"{label}: {what}; cannot {verb} it")
+    checked_config(trial_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
+    return config.parent

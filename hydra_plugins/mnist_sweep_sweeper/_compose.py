@@ -47,7 +47,7 @@ class Composer:
             except HydraException as e:  # kept too: each candidate with these groups is refused at once (0.3 s)
                 self._bases[structural] = (e, e.__traceback__)
                 raise
-        if isinstance(base, tuple):  # raised with its own traceback, which words it (options.missing_option_error)
+        if isinstance(base, tuple):  # raised with its own traceback, which words it (file_errors.missing_option_error)
             raise base[0].with_traceback(base[1])
         cfg = pickle.loads(base) if isinstance(base, bytes) else copy.deepcopy(base)
         if values:

@@ -12,7 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from mnist_sweep.config.keys import stray_section_error
-from mnist_sweep.config.options import clash_line, missing_option_error, nearest_option
+from mnist_sweep.config.file_errors import clash_line, missing_option_error
+from mnist_sweep.config.options import nearest_option
 from mnist_sweep.errors import SweepError, one_line
 
 Compose = Callable[[list[str]], DictConfig]

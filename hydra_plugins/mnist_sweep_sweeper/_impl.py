@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _failures, _faults, _groups, _liveness, _resume, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _liveness, _resume, _space, _study
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -30,11 +30,10 @@ from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, worker_count
 from mnist_sweep import results
-from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
-from mnist_sweep.errors import MnistSweepError, SweepError, SweepStopped, one_line
+from mnist_sweep.errors import SweepError, SweepStopped, one_line
 from mnist_sweep.next_steps import closing_lines
 from mnist_sweep.storage import install_log_redaction, mask_url, unexpanded_home
 from mnist_sweep.text import plural
@@ -97,7 +96,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space))
             return
         grid = self._grid(space)
-        queued = [self._warm_start(item, space) for item in self.conf.enqueue] if worker_index() == 0 else []
+        queued = [_enqueue.queued(item, space, self._compose) for item in self.conf.enqueue] if worker_index() == 0 else []
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()
         study = _resume.open_checked(  # every check against the study first: a refused start records nothing, writes nothing
             lambda: _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
@@ -249,48 +248,6 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         cfg = OmegaConf.to_container(self.config.hydra.sweeper.sampler, resolve=True)
         cfg["seed"] = seed
         return instantiate(cfg)
-
-    def _warm_start(self, item: Any, space: _space.SearchSpace) -> dict[str, Any]:
-        """A parameter dict, or an experiment name whose values for the searched keys are queued."""
-        if isinstance(item, str):
-            try:
-                cfg = self._compose([f"+experiment={item}"])
-            except Exception as e:  # noqa: BLE001 - Hydra's many composition errors
-                raise SweepError(_groups.not_an_experiment(item, e)) from None
-            params = _space.values_for(cfg, space)
-            for key in _space.nulls_for(cfg, space):  # null is no override: find the value that runs the same
-                if (value := self._stand_in(item, cfg, key, space.values[key])) is not None:
-                    params[key] = value
-            return _space.check_queued(params, space, f"experiment {item}")
-        if isinstance(item, (dict, DictConfig)):
-            params = dict(OmegaConf.to_container(item, resolve=True) if isinstance(item, DictConfig) else item)
-            unknown = [k for k in params if k not in space.distributions]
-            if unknown:
-                near = nearest_option(unknown[0], list(space.distributions))
-                raise SweepError(f"hydra.sweeper.enqueue: {', '.join(unknown)} not searched; " + (f"did you mean {near}? " if near
-                                 else "") + f"use keys of hydra.sweeper.params ({', '.join(space.distributions)})")
-            return _space.check_queued(params, space, "queued")
-        raise SweepError(f"hydra.sweeper.enqueue: expected parameter dicts or experiment names, got {item!r}")
-
-    def _stand_in(self, item: str, cfg: DictConfig, key: str, dist: Any) -> Any:
-        """The value of ``key``'s distribution that runs experiment ``item`` exactly as its null does
-        (``trainer.ema_decay``: 0.0 is off, like null), so the queued trial is the experiment; else
-        one SweepError line (a null left to the sampler would queue another config)."""
-        from mnist_sweep.config.settings import validate
-
-        try:
-            same = validate(cfg)
-        except MnistSweepError:  # the experiment itself does not fit this sweep: its trial is rejected as usual
-            return None
-        for value in _corner.ends(dist):  # a choice's values, a range's ends (0.0 is off at a range's low end)
-            try:
-                if validate(self._compose([f"+experiment={item}", f"{key.lstrip('+')}={value}"])) == same:
-                    return value
-            except MnistSweepError:
-                continue
-        raise SweepError(f"hydra.sweeper.enqueue: experiment {item} leaves {key.lstrip('+')} null, and no value of "
-                         f"hydra.sweeper.params.{key.lstrip('+')} runs as null does; add one that does (trainer.ema_decay: "
-                         f"0.0, off) or set {key.lstrip('+')} in conf/experiment/{item}.yaml")
 
     def _report_best(self, study: Any, sweep_dir: Path) -> None:
         summary = _study.best_summary(study)

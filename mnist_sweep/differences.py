@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_sweep import results
+from mnist_sweep.text import plural
 
 COMPARED = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
 SHOWN = ("val_acc", "test_acc", "train_loss")  # side by side in the printed table, recorded then re-run
@@ -16,7 +17,8 @@ SETUP = ("host", "device", "threads", "precision")  # what result.json records a
 
 
 def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Side-by-side table over the recorded epochs (a pruned trial recorded fewer) and whether all match."""
+    """Side-by-side table over the recorded epochs (a pruned trial recorded fewer) and whether all match;
+    a re-run with fewer epochs has no table (``fewer_epochs`` says why)."""
     n = len(recorded)
     rec, rep = recorded.head(n).reset_index(drop=True), reproduced.head(n).reset_index(drop=True)
     if len(rep) < n:
@@ -57,3 +59,43 @@ def why_they_may_differ(recorded: Path, rerun: Path, saved_config: bool) -> str:
     if not seen:
         return "same machine, threads and library versions?"
     return "possible causes: " + "; ".join(seen)
+
+
+def fewer_epochs(recorded: Path, rerun: Path, n_recorded: int, n_rerun: int) -> str:
+    """Why the re-run in ``rerun`` trained fewer epochs than the run in ``recorded`` records, in one
+    line with both counts: trainer.max_epochs where the two configs differ (the re-run's override
+    that set it named), a saved config that says fewer epochs than the run's metrics.csv holds, or a
+    re-run that stopped before its last epoch. There was no table then: pandas' 'Empty DataFrame'."""
+    lost = f"epoch {n_recorded}" if n_recorded == n_rerun + 1 else f"epochs {n_rerun + 1}-{n_recorded}"
+    head = (f"the re-run trained {plural(n_rerun, 'epoch')} and {recorded / 'metrics.csv'} records {n_recorded}, "
+            f"so {lost} cannot be compared (re-run in {rerun})")
+    a, b = _max_epochs(recorded), _max_epochs(rerun)
+    if a is not None and b is not None and a != b:
+        given = [o for o in _overrides(rerun) if o.lstrip("+").split("=", 1)[0] == "trainer.max_epochs"]
+        return (f"{head}; trainer.max_epochs is {a} in the run's saved config and {b} in the re-run's"
+                + (f", set by its override {given[-1]}" if given else ""))
+    if a is not None and a < n_recorded:
+        return (f"{head}; {recorded / '.hydra' / 'config.yaml'} says trainer.max_epochs={a}, fewer than its metrics.csv "
+                "records: one of the two was changed after the run (edited by hand?); restore it from a copy of the run dir")
+    if b is not None and n_rerun < b:
+        return f"{head}; the re-run stopped after {n_rerun} of its {b} epochs"
+    return head
+
+
+def _max_epochs(run_dir: Path) -> int | None:
+    """A run dir's saved trainer.max_epochs, None where it cannot be read as a number."""
+    try:
+        value = results.read_config(run_dir).trainer.max_epochs
+    except Exception:  # noqa: BLE001 - a damaged or partial saved config: the counts alone are said
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _overrides(run_dir: Path) -> list[str]:
+    """The overrides a run's command line gave (``.hydra/overrides.yaml``), [] where there are none to read."""
+    from omegaconf import OmegaConf
+
+    try:
+        return [str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")]
+    except Exception:  # noqa: BLE001 - missing or damaged: no override is named
+        return []

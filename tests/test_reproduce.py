@@ -321,6 +321,39 @@ def test_a_mismatch_names_what_differs_between_the_runs(tmp_path):
     assert why_they_may_differ(run("same2"), here, saved_config=False) == "same machine, threads and library versions?"
 
 
+@pytest.mark.parametrize("case", ["override", "edited"])
+def test_a_rerun_with_fewer_epochs_is_one_line_with_both_counts(tmp_path, monkeypatch, case):
+    """A re-run that trained fewer epochs than the run records (an override of trainer.max_epochs, or
+    a saved config edited to fewer after the run) printed pandas' 'Empty DataFrame / Columns: [] /
+    Index: []', then 'reproduced metrics differ' with causes that named no epoch count."""
+    import pandas as pd
+
+    from mnist_sweep import reproduce
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY, f"trainer.max_epochs={1 if case == 'edited' else 3}"), run / ".hydra" / "config.yaml")
+    (run / "result.json").write_text('{"status": "complete", "precision": "fp32"}')
+    row = ",".join("0.5" for _ in COMPARED)
+    (run / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n" + "".join(f"{e},{row}\n" for e in (1, 2, 3)))
+
+    def rerun(config_dir, out_dir, extra, select):  # what train leaves in its run dir, trained for 1 epoch
+        (out_dir / ".hydra").mkdir(parents=True)
+        OmegaConf.save(make_cfg(*TINY, "trainer.max_epochs=1"), out_dir / ".hydra" / "config.yaml")
+        OmegaConf.save(["trainer.max_epochs=1"] if case == "override" else [], out_dir / ".hydra" / "overrides.yaml")
+        (out_dir / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n1,{row}\n")
+        return pd.read_csv(out_dir / "metrics.csv")
+
+    monkeypatch.setattr(reproduce, "rerun", rerun)
+    proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(out)], cwd=tmp_path)
+    assert proc.returncode == 1 and "Empty DataFrame" not in proc.stdout + proc.stderr, proc.stdout
+    line = assert_one_line_error(proc, f"error: {run}: the re-run trained 1 epoch and {run / 'metrics.csv'} records 3, "
+                                       f"so epochs 2-3 cannot be compared (re-run in {out}); ")
+    assert line.endswith("trainer.max_epochs is 3 in the run's saved config and 1 in the re-run's, set by its override "
+                         "trainer.max_epochs=1") if case == "override" else \
+        f"{run / '.hydra' / 'config.yaml'} says trainer.max_epochs=1, fewer than its metrics.csv records" in line, line
+
+
 def test_a_rerun_that_fails_quotes_its_line_once(tmp_path):
     """'the re-run failed with exit code 2: error: .../MNIST/raw/...: missing': its 'error: ' twice."""
     run = tmp_path / "run"

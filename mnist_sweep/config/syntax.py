@@ -121,7 +121,8 @@ VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "
 def spaced_override_error(argv: list[str], prog: str) -> str | None:
     """One line for a command line that asks for help in words (``help``, ``-help``) or whose
     ``KEY=VALUE`` the shell split at spaces around '=' (``model.c1 = 8``, ``model.c1 =8``,
-    ``model.c1= 8``): written out joined; else None. A flag's own value is skipped."""
+    ``model.c1= 8``): written out joined; a setting given as a --flag (``--epochs 5``: ``dashed_override``);
+    else None. A flag's own value is skipped."""
     for i, arg in enumerate(argv):
         if i and argv[i - 1] in VALUE_FLAGS:
             continue
@@ -134,7 +135,7 @@ def spaced_override_error(argv: list[str], prog: str) -> str | None:
             parts = argv[i:i + 3] if nxt == "=" and i + 2 < len(argv) else argv[i:i + 2]
             joined = "".join(parts) if not parts[0].startswith("=") else "KEY" + "".join(parts)
             return one_line(f"{' '.join(parts)}: write KEY=VALUE with no spaces around '=': {joined}")
-    return None
+    return dashed_override(argv, prog)
 
 
 def _value_problem(head: str, value: str) -> str | None:
@@ -203,3 +204,29 @@ def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
     if not re.search(r"['\"()\[\]{},]", value):  # one plain value: write it quoted, as a shell passes it on
         return f"{words}; quote the value, in the shell's quotes too: {shell_override(head, value)}"
     return f"{words}; quote a value with special characters, in the shell's quotes too (\"KEY='VALUE'\"), see {GRAMMAR}"
+
+
+def dashed_override(argv: list[str], prog: str) -> str | None:
+    """Another tool's ``--epochs 5`` (or ``--lr=0.1``, ``--trainer.max_epochs 5``, ``--model cnn``) as
+    the override it stands for, ``trainer.max_epochs=5``: a --flag that is none of Hydra's and names a
+    key or group, or is near one. Hydra's parser took it for an unknown flag, or for one of its own it
+    abbreviates (``--experiment tiny`` ran ``--experimental-rerun tiny``: a ValueError traceback)."""
+    from hydra._internal.utils import get_args_parser
+
+    from mnist_sweep.config.keys import GROUPS, all_keys, nearest
+
+    flags = get_args_parser()._option_string_actions
+    for i, word in enumerate(argv):
+        name, eq, value = word.partition("=")
+        key = name.lstrip("-").replace("-", "_")
+        if not name.startswith("--") or not key or name in flags or (i and argv[i - 1] in VALUE_FLAGS):
+            continue
+        near = ([key] if key in all_keys() else ["+" * (key == "experiment") + key] if key in GROUPS  # model=cnn
+                else [k for k in nearest(key) if " " not in k and "." in k])
+        if not near:
+            continue  # Hydra's parser names it (and a flag of its own it is near)
+        after = argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("-") and "=" not in argv[i + 1] else ""
+        value, given = (value, word) if eq else (after, f"{word} {after}".strip())
+        meant = shlex.quote(f"{near[0]}={value}") if value else f"{near[0]}=VALUE"
+        return one_line(f"{given}: a setting is a KEY=VALUE override, not a --flag; did you mean {meant}? (see {prog} --help)")
+    return None

@@ -5,93 +5,23 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import nearest_flag
-from mnist_sweep.config.keys import composed_has, holders, stray_section_error, unknown_key
+from mnist_sweep.config.composition import composition_error
+from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
     chosen_options, conditional_key_error, lacking, name_override_error, option_error, swept_groups,
 )
-from mnist_sweep.config.settings import Settings, hydra_error_line, validate
-from mnist_sweep.config.space import dict_override_error
+from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.config.nodes import node_value_error
 from mnist_sweep.config.sweeper_checks import check_multirun
 from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
 from mnist_sweep.errors import MnistSweepError, one_line
-
-
-def _one_line(message: str) -> str:
-    """Hydra's multi-line composition errors as one line (option lists joined, search path dropped)."""
-    parts: list[str] = []
-    for line in message.splitlines():
-        if line.startswith(("Config search path", "Set the environment variable HYDRA_FULL_ERROR")):
-            break
-        if line.startswith("\t") and parts:
-            parts[-1] += (", " if not parts[-1].endswith(":") else " ") + line.strip()
-        elif line.strip() and not line.startswith("    "):
-            parts.append(line.strip().rstrip("."))
-    return "; ".join(parts)
-
-
-_NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
-_NO_SUCH_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
-_PARAMS = "hydra.sweeper.params."
-_APPENDED = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
-_OTHER_VALUE = re.compile(r"Could not delete from config\. The value of '([^']+)' is (.*) and not (.*?)\.?$")
-
-
-def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str | None:
-    """The line for a failed ``~key`` (Hydra: "Error merging override ~model.c1"), or None."""
-    from omegaconf.errors import ConfigTypeError
-
-    m = _NO_SUCH_TO_DELETE.search(str(e))  # "does not exist": Hydra's word for a null key (trainer.ema_decay) too
-    if (isinstance(e.__cause__, ConfigTypeError) and "does not support deletion" in str(e.__cause__)) or (
-            m and composed_has(m[1], choices)):  # the schema's key, in the option composed
-        key = m[1] if m else getattr(e.__cause__, "full_key", None) or str(e).rsplit("~", 1)[-1]
-        return (f"~{key}: {key} is a key of the schema and cannot be deleted (every run reads it); "
-                f"set it with {key}=VALUE instead (docs/schema.md lists its values)")
-    if m:
-        if (leaf := m[1].removeprefix(_PARAMS)) != m[1]:  # a searched key is one key with dots: ~ cannot name it
-            return (f"~{m[1]}: a ~ override cannot name a searched key ({leaf} is one key of hydra.sweeper.params, "
-                    f"dots and all); take it out of the search with {leaf}=VALUE, or start from an empty space "
-                    "with hydra.sweeper.params=null")
-        if found := holders(m[1], choices):  # a schema key of another option (scheduler=step): adding it cannot help
-            this = f"{s}={c}, the option" if (c := (choices or {}).get(s := m[1].split(".", 1)[0])) else "the option"
-            return (f"~{m[1]}: nothing to delete: {m[1]} is a key of {' and '.join(found)} only, not of {this} "
-                    f"this config composes (and a schema key is never deleted); drop ~{m[1]}")
-        return f"~{m[1]}: nothing to delete; {unknown_key(m[1], choices)}"
-    if m := _OTHER_VALUE.search(str(e)):
-        return (f"~{m[1]}={m[3]}: deletes {m[1]} only where its value is {m[3]}, and it is {m[2]}; "
-                f"to set it use {m[1]}={m[3]}")
-    return None
-
-
-def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None, given: list[str] | None = None) -> str:
-    """One line for an exception raised while composing: a schema type error names its key, an
-    unknown key the option of its group that has it (``choices``: group -> selected option, where
-    known) or the nearest real keys (Hydra's "use +key" advice would add a key nothing reads); a
-    key a file sets that the option composed lacks, the file (with ``given``, the overrides, a fix)."""
-    from hydra.errors import OverrideParseException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
-
-    if isinstance(e, OverrideParseException):  # an override composed without the command-line check (confirm --set)
-        return override_syntax_error(e.override, e.message)
-    if (deletion := _deletion_error(e, choices)) is not None:
-        return one_line(deletion)
-    if (merging := dict_override_error(e)) is not None:  # KEY={...}: into null, a new key, a sweep in it
-        return one_line(merging)
-    if m := _APPENDED.search(str(e)):  # +optimizer.lr=1: + adds a key, and this one is there
-        return one_line(f"+{m[1]}: {m[1]} is already in the config (+ adds a new key); set it with {m[1]}=VALUE")
-    unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))
-    if unknown and (m := _NOT_IN_STRUCT.search(str(e))) and hydra_error_line(e, choices) is None:
-        return one_line(unknown_key(m[1], choices))
-    return one_line(hydra_error_line(e, choices, given) or _one_line(str(e)) or type(e).__name__)
 
 
 def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: list[str]) -> dict[str, Any] | None:
@@ -234,6 +164,7 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
 
 
 _ABSENT = object()
+_PARAMS = "hydra.sweeper.params."
 _CONF = (str(PROJECT_ROOT / "conf"), "config")  # conf/ and its options (a --config-dir adds its own)
 
 

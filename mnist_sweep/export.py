@@ -44,13 +44,17 @@ def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
 
 def check_out(out: Path, force: bool) -> None:
     """``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME): else what is wrong, fixed."""
-    stem = out.stem if out.suffix else out.name
-    why = {".yaml": [], ".yml": ["use .yaml, not .yml: Hydra finds +experiment=NAME as experiment/NAME.yaml only"]}.get(
+    folder = not out.suffix and (out.is_dir() or out.name == "experiment")  # conf/experiment/: the file goes in it
+    stem = "my_best" if folder else out.stem if out.suffix else out.name
+    why = ["a directory; give the file to write, NAME.yaml in a dir named experiment"] if folder else {
+        ".yaml": [], ".yml": ["use .yaml, not .yml: Hydra finds +experiment=NAME as experiment/NAME.yaml only"]}.get(
         out.suffix, ["must end in .yaml: Hydra finds +experiment=NAME as experiment/NAME.yaml"])
     why += [] if NAME.match(stem) else [f"NAME ({stem}) may hold only ASCII letters, digits, _ or -"]
-    if why:
-        good = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "my_best"
-        fixed = out.with_name(f"{good}.yaml") if out.name not in ("", ".", "..") else Path("conf/experiment", f"{good}.yaml")
+    if why:  # the name suggested passes every check below: in a dir named experiment (the next line's)
+        good = f"{re.sub(r'[^A-Za-z0-9_-]+', '_', stem).strip('_') or 'my_best'}.yaml"
+        fixed = out / good if folder else out.with_name(good) if out.name not in ("", ".", "..") else Path(good)
+        if fixed.parent.name != "experiment":
+            fixed = (fixed.parent / "experiment" if fixed.parent != Path(".") else Path("conf/experiment")) / fixed.name
         raise MnistSweepError(f"--out {out}: {'; '.join(why)}; e.g. --out {fixed}")
     if out.parent.name != "experiment":
         raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "

@@ -105,3 +105,25 @@ def test_an_out_outside_the_project_named_as_one_of_its_experiments_is_refused(t
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the project has conf/experiment/tiny.yaml" in err[0], err
     assert f"e.g. --out {out.with_name('tiny_2.yaml')}" in err[0] and not (tmp_path / "cfg").exists()
+
+
+def test_an_out_that_is_a_dir_or_no_yaml_file_suggests_a_name_export_takes(tmp_path, monkeypatch):
+    """--out conf/experiment/ (a dir: the file goes in it) said 'must end in .yaml; e.g. --out
+    conf/experiment.yaml', and --out quick_best 'e.g. --out quick_best.yaml': each refused in turn as
+    not in a dir named experiment. The name suggested now passes every check of --out."""
+    import pytest
+
+    from mnist_sweep.errors import MnistSweepError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    for out, fixed in [("conf/experiment", "conf/experiment/my_best.yaml"), ("conf", "conf/experiment/my_best.yaml"),
+                       (".", "conf/experiment/my_best.yaml"), ("cfg/experiment", "cfg/experiment/my_best.yaml"),
+                       ("quick_best", "conf/experiment/quick_best.yaml"), ("runs/x.onnx", "runs/experiment/x.yaml"),
+                       ("conf/experiment/my best.yml", "conf/experiment/my_best.yaml")]:
+        with pytest.raises(MnistSweepError) as e:
+            export.check_out(Path(out), force=False)
+        assert str(e.value).startswith(f"--out {out}: ") and str(e.value).endswith(f"; e.g. --out {fixed}"), e.value
+        export.check_out(Path(fixed), force=False)  # taken as it stands
+    assert "a directory; give the file to write" in str(pytest.raises(
+        MnistSweepError, export.check_out, Path("conf/experiment"), False).value)

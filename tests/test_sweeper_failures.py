@@ -342,3 +342,22 @@ def test_a_swept_experiment_that_sets_a_key_nothing_reads_is_refused_before_the_
         _groups.check({"+experiment": choice}, {}, {},
                       lambda overrides: make_cfg_hydra(f"hydra.searchpath=[file://{tmp_path}]", *overrides))
     assert str(e.value).startswith(f"hydra.sweeper.params.+experiment: +experiment=mine: experiment/mine.yaml: {stray}"), e.value
+
+
+@pytest.mark.parametrize("body, needle", [
+    ("model:\n  c1: 6\n   c2: 8\n", "experiment/bad.yaml: not valid YAML (mapping values are not allowed here at line 4, "
+                                  "column 6); fix that file"),
+    ("model:\n  c1: six\n", "does not compose: experiment/bad.yaml: model.c1: Value 'six' of type 'str' could not be "
+                           "converted to Integer; write an integer"),
+], ids=["yaml", "value"])
+def test_a_swept_experiment_that_is_no_yaml_or_sets_a_wrong_value_is_one_line_naming_the_file(tmp_path, body, needle):
+    """A YAML error in a swept option's file was a yaml.scanner traceback (exit 1) that left the sweep
+    dir behind; a value of the wrong type was Hydra's 'ValidationError raised ... object_type=CnnModelSchema'."""
+    from conftest import assert_one_line_error, run
+
+    args = sweep_of_two_experiments(tmp_path, "badfile", "_self_", "optimizer.lr=interval(0.01,0.1)")
+    (tmp_path / "D" / "experiment" / "bad.yaml").write_text("# @package _global_\n" + body)
+    args = [a.replace("choice(mine,mine2)", "choice(mine,bad)") for a in args]
+    proc = run([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.params.+experiment: +experiment=bad does not compose: ", needle)
+    assert not (tmp_path / "badfile").exists()

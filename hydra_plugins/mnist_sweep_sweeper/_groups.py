@@ -10,10 +10,13 @@ from hydra.core.override_parser.types import Glob
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
+from yaml import YAMLError
 
+from mnist_sweep.config.config_files import config_file_line
 from mnist_sweep.config.keys import stray_section_error
 from mnist_sweep.config.file_errors import clash_line, missing_option_error
 from mnist_sweep.config.options import nearest_option
+from mnist_sweep.config.settings import hydra_error_line
 from mnist_sweep.errors import SweepError, one_line
 
 Compose = Callable[[list[str]], DictConfig]
@@ -53,7 +56,16 @@ def not_composed(e: HydraException, overrides: list[str]) -> str:
     no such option ...``, as a single run words it; a file's mistyped key, ``experiment/mine.yaml:
     trainer.max_epoch: no such key; did you mean trainer.max_epochs?``, not a clash), else Hydra's
     report on one line."""
-    return missing_option_error(e) or clash(e, overrides) or _not_a_key(e, overrides) or hydra_line(e)
+    return (config_file_line(e) or missing_option_error(e) or clash(e, overrides) or _not_a_key(e, overrides)
+            or _bad_value(e) or hydra_line(e))
+
+
+def _bad_value(e: BaseException) -> str | None:
+    """``experiment/mine.yaml: model.c1: Value 'six' ... could not be converted to Integer; write an
+    integer, e.g. model.c1=8`` for a value a config file sets that its schema refuses, as a run words
+    it, with the file; Hydra's line ended 'full_key: model.c1 object_type=CnnModelSchema'."""
+    found = re.match(r"In '([^']+)': ValidationError raised while composing config", str(e))
+    return None if found is None or (line := hydra_error_line(e)) is None else one_line(f"{found[1]}.yaml: {line}")
 
 
 def _not_a_key(e: HydraException, overrides: list[str]) -> str | None:
@@ -91,7 +103,7 @@ def check(groups: dict[str, CategoricalDistribution], fixed: dict[str, str], glo
         for option in dist.choices:
             try:
                 cfg = compose([f"{name}={option}"])
-            except HydraException as e:  # the option's own file missing, else one its defaults list names
+            except (HydraException, YAMLError) as e:  # its file missing or not YAML, else one its defaults list names
                 if isinstance(e, MissingConfigException) and e.missing_cfg_file == f"{name.lstrip('+')}/{option}":
                     raise SweepError(_not_an_option(name, str(option), dist, e.options or [])) from None
                 raise SweepError(f"hydra.sweeper.params.{name}: {name}={option} does not compose: "

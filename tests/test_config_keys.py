@@ -86,3 +86,21 @@ def test_a_top_level_key_that_is_a_real_keys_last_part_names_that_key(key, near)
     line = unknown_key(key, choices)
     assert line.startswith(f"{key}: no such key; {key} is no section of the config (its sections: "), line
     assert line.endswith(f"; did you mean {near}?" if near else "trainer)"), line
+
+
+def test_a_key_near_none_lists_the_keys_where_it_was_put():
+    """data.subset (another tool's word for data.train_limit), optimizer.learning_rate, trainer.gpus:
+    'no such key' and nothing else, naming no key to use; now the keys there are under the options
+    composed (the nested node's own, data.augment.flip; an option that has none says so)."""
+    choices = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
+    line = unknown_key("data.subset", choices)
+    assert line.startswith("data.subset: no such key; data's keys: augment.rotate_deg, ") and "train_limit" in line, line
+    assert line.endswith("val_size (docs/configuration.md says what each does)") and "data.name" not in line, line
+    assert unknown_key("optimizer.learning_rate", choices) == (
+        "optimizer.learning_rate: no such key; optimizer's keys: lr, momentum, nesterov, weight_decay "
+        "(docs/configuration.md says what each does)")  # sgd's: not adam's betas
+    assert unknown_key("data.augment.flip", choices).startswith(
+        "data.augment.flip: no such key; data.augment's keys: rotate_deg, scale, strength, translate (")
+    assert unknown_key("scheduler.foo", {**choices, "scheduler": "none"}) == (
+        "scheduler.foo: no such key; scheduler=none has no keys")
+    assert unknown_key("model.dropuot", choices) == "model.dropuot: no such key; did you mean model.dropout?"  # as before

@@ -161,6 +161,12 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None, value: str =
         return (f"{key}: not a key of {section}={chosen}; it is a key of {' and '.join(found)} "
                 f"(add {' or '.join(found)})")
     hint = did_you_mean(key, choices)
+    if not hint and section in SCHEMAS:  # nothing near (data.subset): the keys there are, data.train_limit among them
+        valid = [k for k in _valid_keys(choices) if k != f"{section}.name"]  # the label: set by picking the option
+        node = next(n for n in (key.rpartition(".")[0], section) if n == section or any(k.startswith(f"{n}.") for k in valid))
+        own = [k.removeprefix(f"{node}.") for k in valid if k.startswith(f"{node}.")]
+        hint = (f"; {node}'s keys: {', '.join(own)} (docs/configuration.md says what each does)" if own
+                else f"; {section}={chosen} has no keys" if chosen else "")
     if section not in GROUPS and section != "hydra":  # foo.bar: foo itself is unknown
         near = difflib.get_close_matches(section, list(SCHEMAS), n=1, cutoff=0.6)
         hint = hint or (f"; did you mean {near[0]}?" if near else "")

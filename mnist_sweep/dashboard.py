@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnist_sweep.board_paths import FILENAME, sweep_holding
+from mnist_sweep.board_paths import FILENAME, no_table, sweep_holding, sweeps_in
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import StorageError, one_line
-from mnist_sweep import sweeps
+from mnist_sweep import results, sweeps
 from mnist_sweep.storage import mask_url, open_for_reading
 
 HOST = "127.0.0.1"
@@ -41,6 +41,8 @@ def storage_url(target: str) -> str:
         raise StorageError(f"{target}: its trials ran in an in-memory study (hydra.sweeper.storage=null, recorded in "
                            f"{memory}), which no storage kept after its sweep: nothing to serve; its report.html and "
                            "leaderboard.csv hold its trials")
+    if found is None and ((d / ".hydra").is_dir() or (d / results.FILENAME).exists() or sweeps_in(d)):
+        raise StorageError(f"{target}: {no_table(d)}")  # a run or trial dir, a dir of sweep dirs: as the leaderboard says
     if found is None:
         raise StorageError(
             f"{target}: no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give its "

@@ -187,3 +187,22 @@ def test_a_storage_with_no_study_is_one_line_not_an_empty_dashboard(tmp_path, ki
         url = f"journal:///{tmp_path}/journal.log"
     with pytest.raises(StorageError, match=r"^dashboard: .* holds no study; give a sweep dir"):
         dashboard.app(url)  # before any server: without the check, main would serve the empty dashboard
+
+
+def test_a_trial_run_or_parent_dir_says_what_it_is_as_the_leaderboard_does(tmp_path):
+    """A trial dir (a run dir, a dir of sweep dirs) was 'no storage.json, optuna.db or journal.log in
+    this dir (a sweep on PostgreSQL: give its URL ...)', naming neither the sweep dir nor what it was."""
+    from mnist_sweep.errors import StorageError
+
+    sweep = tmp_path / "sweeps" / "sw"
+    (sweep / "trial_0000" / ".hydra").mkdir(parents=True)
+    (sweep / "leaderboard.csv").write_text("rank\n")
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)
+    for target, line in [
+        (sweep / "trial_0000", f"{sweep / 'trial_0000'}: one run dir, not a sweep; give its sweep dir, {sweep}"),
+        (tmp_path / "run", f"{tmp_path / 'run'}: one run dir, not a sweep, and no leaderboard.csv above it; give a sweep dir"),
+        (tmp_path / "sweeps", f"{tmp_path / 'sweeps'}: holds the sweep dirs {sweep}; give one of them"),
+    ]:
+        with pytest.raises(StorageError) as e:
+            dashboard.storage_url(str(target))
+        assert str(e.value).startswith(line), e.value

@@ -1,0 +1,57 @@
+"""mnist_sweep/config/config_files.py: a config file's defaults-list mistakes as one line naming the
+file, with a fix that composes (Hydra named no file, and its advice for a group chosen twice,
+'override model: x', failed in turn). Nothing here trains: the command line's check composes only."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import TINY
+from mnist_sweep.overrides import check_command_line
+
+CASES = {  # file, entry -> the line's fix ('' where the line names the entry to write)
+    ("hparams_search", "- /model: eva8_seed"):
+        "hparams_search/mine.yaml, defaults list: /model: eva8_seed: model already has an option (cnn); a defaults "
+        "list replaces it with an override: write '- override /model: eva8_seed'",
+    ("hparams_search", "- override model: eva8_seed"):
+        "hparams_search/mine.yaml, defaults list: override model: eva8_seed: a group there is read under the file's "
+        "own group (hparams_search/model, which the config lacks); name it from the top: '- override /model: eva8_seed'",
+    ("experiment", "- model: eva8_seed"):
+        "experiment/mine.yaml, defaults list: model: eva8_seed: a group there is read under the file's own group "
+        "(experiment/model, which has no options); name it from the top: '- override /model: eva8_seed'",
+    ("hparams_search", "- defualt"):
+        "hparams_search/mine.yaml, defaults list: defualt: no config hparams_search/defualt.yaml; did you mean default?",
+    ("experiment", "- /model/cnnn"):
+        "experiment/mine.yaml, defaults list: /model/cnnn: no config model/cnnn.yaml; did you mean /model/cnn? "
+        "(model's options: cnn, eva8_seed)",
+}
+
+
+def _line(tmp_path, group: str, entry: str) -> str | None:
+    (tmp_path / group).mkdir(exist_ok=True)
+    (tmp_path / group / "mine.yaml").write_text(f"# @package _global_\ndefaults:\n  {entry}\n")
+    pick = "+experiment=mine" if group == "experiment" else "hparams_search=mine"
+    return check_command_line(["-m", "--config-dir", str(tmp_path), pick, *TINY]).error
+
+
+@pytest.mark.parametrize("group, entry", list(CASES), ids=[e for _, e in CASES])
+def test_a_defaults_list_mistake_names_the_file_and_a_fix_that_composes(tmp_path, group, entry):
+    """Before: 'Multiple values for model. To override a value use 'override model: eva8_seed'' (no file;
+    that advice fails with 'Could not override 'hparams_search/model@model''), 'In 'hparams_search/mine':
+    Could not load 'hparams_search/defualt'' (no fix), 'experiment/model=eva8_seed: no such option'."""
+    line = _line(tmp_path, group, entry)
+    assert line is not None and line.startswith(CASES[group, entry]), line
+    fix = re.search(r"'(- [^']+)'$", line) or re.search(r"did you mean (\S+)\?", line)
+    fixed = fix[1] if fix[1].startswith("- ") else f"- {fix[1]}"
+    assert _line(tmp_path, group, fixed) is None
+
+
+def test_a_group_added_with_plus_that_the_config_has_says_to_drop_the_plus(tmp_path):
+    """It was Hydra's defaults-list advice on the command line: 'To override a value use 'override hparams_search: mine''."""
+    (tmp_path / "hparams_search").mkdir()
+    (tmp_path / "hparams_search" / "mine.yaml").write_text("# @package _global_\nhydra:\n  sweeper:\n    n_trials: 2\n")
+    line = check_command_line(["-m", "--config-dir", str(tmp_path), "+hparams_search=mine", *TINY]).error
+    assert line == ("+hparams_search=mine: hparams_search already has an option (default); + adds a group the config "
+                    "lacks: pick the option with hparams_search=mine"), line
+    assert check_command_line(["-m", "--config-dir", str(tmp_path), "hparams_search=mine", *TINY]).error is None

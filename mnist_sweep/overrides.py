@@ -17,6 +17,7 @@ from mnist_sweep.config.options import (
 )
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.config.nodes import node_value_error
+from mnist_sweep.config.sweep_values import sweep_value_error
 from mnist_sweep.config.sweeper_checks import check_multirun
 from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
@@ -123,16 +124,22 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
         if not override.key_or_group:
             return override_syntax_error(arg)
         if not multirun and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
-            return check_command_line(["-m", *argv]).error or one_line(  # (hydra.sweeper=nope), else add -m
+            return check_command_line(_as_sweep(argv)).error or one_line(  # (hydra.sweeper=nope), else add -m
                 f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")
         if not override.is_sweep_override():
             if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
                 plain.append(arg)
-        elif not multirun:
-            return one_line(sweep_without_m(arg, override.value_type.name, PROG))
+        elif not multirun:  # first a value -m refuses too (model.dropout=0.1,5), else add -m
+            return check_command_line(_as_sweep(argv)).error or one_line(
+                sweep_without_m(arg, override.value_type.name, PROG))
         else:
             sweeps.append(override)
     return plain, sweeps
+
+
+def _as_sweep(argv: list[str]) -> list[str]:
+    """A run's command line as the sweep -m would make it (a --run, which -m replaces, left out)."""
+    return ["-m", *(a for a in argv if a not in ("--run", "-r"))]
 
 
 def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
@@ -202,8 +209,8 @@ def check_command_line(argv: list[str]) -> Checked:
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line (under hydra.sweeper=nope: that)
         return Checked(node_value_error(source[0], source[1], [*searchpath, *plain]) or composition_error(e, choices(), plain))
     try:
-        if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps):  # a key nothing reads
-            return Checked(bad)
+        if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps) or sweep_value_error(cfg, sweeps):
+            return Checked(bad)  # a key nothing reads, a value the sweep refuses
         if not multirun:
             search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
             warning = search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "

@@ -140,6 +140,40 @@ def test_a_wrong_sweeper_value_without_multirun_is_named_first_as_with_it(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+SWEEP_VALUES = [  # (a sweep expression with a value its key cannot take, what names it, the values made to fit)
+    ("model.dropout=0.1,5", "value 5 does not fit model.dropout (model.dropout: must be in [0, 1), got 5.0", "0.1,0.5"),
+    ("optimizer.lr=0.1,abc", "choice value 'abc' is not a number (the type of optimizer.lr)", "0.1,0.05"),
+    ("model.c1=choice(4,abc)", "choice value 'abc' is not an integer (the type of model.c1)", "choice(4,8)"),
+    ("trainer.max_epochs=range(0,3)", "value 0 is outside trainer.max_epochs's range", "range(1,3)"),
+    ("optimizer.lr=interval(-1,0.1)", "value -1.0 is outside optimizer.lr's range; it must be in (0, 10]", "interval(0.01,0.1)"),
+    ("model.nope=1,2", "model.nope: no such key", None),
+]
+
+
+@pytest.mark.parametrize("arg, named, fits", SWEEP_VALUES, ids=[a for a, _, _ in SWEEP_VALUES])
+def test_a_bad_value_of_a_sweep_without_multirun_is_named_first_as_the_sweep_names_it(arg, named, fits):
+    """model.dropout=0.1,5 without -m said 'a sweep expression needs -m', and with -m the sweep then
+    refused the 5: the value, wrong either way, comes first, in the line the sweep gives (the
+    sweeper's own check of its distribution); -m finds it before Hydra starts, writing nothing."""
+    from conftest import make_cfg_hydra
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+    from mnist_sweep.config.space import check_distribution
+    from mnist_sweep.errors import SweepError
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line([*TINY, arg]).error
+    assert line == check_command_line(["-m", *TINY, arg]).error and named in line and "-m" not in line, line
+    assert check_command_line(["--run", *TINY, arg]).error == line  # not '--run and --multirun: give only one'
+    if fits is None:
+        return
+    with pytest.raises(SweepError) as e:  # the sweeper's line for its space, word for word
+        check_distribution(*parse(arg), make_cfg_hydra(*TINY))
+    assert line == str(e.value)
+    good = f"{arg.split('=', 1)[0]}={fits}"
+    assert "a sweep expression needs -m" in check_command_line([*TINY, good]).error  # values that fit: add -m, as before
+    assert check_command_line(["-m", *TINY, good]).error is None
+
+
 def test_a_search_without_multirun_warns_and_trains_one_config(tmp_path):
     """hparams_search=NAME without -m trained silently. A warning, not a refusal: a trial's own
     overrides (.hydra/overrides.yaml, what reproduce and confirm re-run) hold its hparams_search,

@@ -261,39 +261,3 @@ def describe(dist: BaseDistribution) -> str:
     else:
         return str(dist)
     return f"tag(log,{text})" if dist.log else text
-
-
-def check_queued(params: dict[str, Any], space: SearchSpace, what: str) -> dict[str, Any]:
-    """``params`` (a warm-start trial) when each value lies in its key's distribution, else one
-    SweepError line naming the key, the value and what the space allows."""
-    for key, value in params.items():
-        dist = space.distributions[key]
-        try:
-            inside = dist._contains(dist.to_internal_repr(value))
-        except (ValueError, TypeError):
-            inside = False
-        if not inside:
-            allowed = (f"one of {', '.join(map(str, dist.choices))}" if hasattr(dist, "choices")
-                       else f"in [{dist.low}, {dist.high}]")
-            raise SweepError(f"hydra.sweeper.enqueue: {key}={value!r} ({what}) is outside the search space, which "
-                             f"allows {allowed}; change the value or widen hydra.sweeper.params.{key.lstrip('+')}")
-    return params
-
-
-def values_for(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
-    """The values a composed config gives to the searched keys (warm start from an experiment)."""
-    choices = cfg.hydra.runtime.choices if "hydra" in cfg else {}
-    params: dict[str, Any] = {}
-    for name in space.groups:
-        if name in choices:
-            params[name] = choices[name]
-    for name, dist in space.values.items():
-        value = OmegaConf.select(cfg, name.lstrip("+"), default=_ABSENT)
-        if value is not _ABSENT and value is not None:
-            params[name] = value
-    return params
-
-
-def nulls_for(cfg: DictConfig, space: SearchSpace) -> list[str]:
-    """The searched value keys the composed config leaves null: ``values_for`` cannot queue them."""
-    return [name for name in space.values if OmegaConf.select(cfg, name.lstrip("+"), default=_ABSENT) is None]

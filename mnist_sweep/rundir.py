@@ -22,6 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep.board_paths import FILENAME as TABLE
 from mnist_sweep.config.lines import unresolved_line
+from mnist_sweep.config.syntax import shell_override
 from mnist_sweep.errors import one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
 from mnist_sweep.storage import STORAGE_RECORD
@@ -182,6 +183,9 @@ def _named(path: str, key: str) -> Path:
     not taken for the current dir."""
     if not str(path).strip():
         _refuse(f"{key}: empty (an unset shell variable?); give a directory, e.g. {key}=outputs/mine ({key}=. for this one)")
+    if str(path).startswith("~") and (home := os.path.expanduser(str(path))) != str(path):  # '~/runs': quoted for Hydra
+        _refuse(f"{key}: {path}: Hydra does not expand ~ (nor does the shell in quotes): it would make a dir named "
+                f"{str(path).split('/')[0]} in {Path.cwd()}; give the path itself: {shell_override(f'{key}=', home)}")
     return Path(path).resolve()
 
 

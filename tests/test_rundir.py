@@ -146,6 +146,22 @@ def test_an_empty_output_dir_is_refused_not_taken_for_the_current_one(tmp_path, 
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_a_home_dir_written_with_a_tilde_is_refused_not_made_here(tmp_path, monkeypatch, where):
+    """hydra.run.dir='~/runs/x' (quoted, as the grammar's line for a bare ~ said to write it) trained into
+    ./~/runs/x: Hydra expands no ~, and a dir named ~ is one rm -r away from the home dir."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    args = [*TINY, "hydra.run.dir='~/runs/x'"] if where == "run" else [
+        "-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null", "hydra.sweep.dir='~/sw'"]  # named first
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args], cwd=tmp_path)
+    assert proc.returncode == 2
+    path = f"{tmp_path}/home/runs/x" if where == "run" else f"{tmp_path}/home/sw"
+    assert_one_line_error(proc, f"error: hydra.{where}.dir: ~/", f"Hydra does not expand ~ (nor does the shell in quotes): "
+                          f"it would make a dir named ~ in {tmp_path}; give the path itself: \"hydra.{where}.dir={path}\"")
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("where", ["run", "sweep", "saved"])
 @pytest.mark.parametrize("subdir", ["null", "cfg"])
 def test_a_run_that_would_save_no_config_in_hydra_is_refused_before_writing(tmp_path, where, subdir):

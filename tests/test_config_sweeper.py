@@ -269,3 +269,39 @@ def test_a_mistyped_sweeper_key_in_a_search_file_is_named_with_its_file(tmp_path
     with pytest.raises(HydraException) as e:  # a swept option's file, composed for a candidate, is worded alike
         make_cfg_hydra(f"hydra.searchpath=[file://{conf.parent}]", "hparams_search=typo_sweeper")
     assert composition_error(e.value) == line
+
+
+@pytest.mark.parametrize("overrides, line", [
+    (["+hydra.sweeper.sampler.foo=1"], "hydra.sweeper.sampler.foo: not an argument of hydra/sweeper/sampler=mnist_tpe, "
+     "optuna.samplers.TPESampler; drop it (its keys: seed, n_startup_trials, multivariate, constant_liar)"),
+    (["+hydra.sweeper.pruner.n_warmup_step=2"], "hydra.sweeper.pruner.n_warmup_step: not an argument of "
+     "hydra/sweeper/pruner=projection, mnist_sweep.pruning.ProjectionPruner; did you mean "
+     "hydra.sweeper.pruner.n_warmup_steps? drop it (its keys: to_target, sigmas, n_startup_trials, n_warmup_steps)"),
+    (["hydra/sweeper/pruner=threshold"], "hydra.sweeper.pruner (hydra/sweeper/pruner=threshold, optuna.pruners."
+     "ThresholdPruner) refuses lower=None, upper=None, n_warmup_steps=0, interval_steps=1: Either lower or upper must "
+     "be specified; set its keys with hydra.sweeper.pruner.KEY=VALUE (lower, upper, n_warmup_steps, interval_steps)"),
+    (["hydra.sweeper.sampler.seed=-1"], "hydra.sweeper.sampler (hydra/sweeper/sampler=mnist_tpe, optuna.samplers."
+     "TPESampler) refuses seed=-1, n_startup_trials=8, multivariate=True, constant_liar=True: Seed must be between 0 "
+     "and 2**32 - 1; set its keys with hydra.sweeper.sampler.KEY=VALUE (seed, n_startup_trials, multivariate, "
+     "constant_liar)"),
+])
+def test_a_sampler_or_pruner_its_class_refuses_is_one_line_naming_the_key(overrides, line):
+    """Each was Hydra's 'Error in call to target 'optuna.pruners._threshold.ThresholdPruner':; TypeError(...);
+    full_key: hydra.sweeper.pruner', when Hydra built the sweeper: no key to set, no option named."""
+    from mnist_sweep.config.nodes import check_nodes
+
+    with pytest.raises(SweepError) as e:
+        check_nodes(make_cfg_hydra(*overrides))
+    assert str(e.value) == line, str(e.value)
+
+
+@pytest.mark.parametrize("group", ["sampler", "pruner"])
+def test_every_sampler_and_pruner_option_builds_with_its_defaults(group):
+    """The check builds each node as the sweep would: none is refused as shipped (threshold needs a bound)."""
+    from hydra.core.config_store import ConfigStore
+
+    from mnist_sweep.config.nodes import check_nodes
+
+    for name in sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{group}")):
+        bound = ["hydra.sweeper.pruner.upper=0.5"] if name == "threshold" else []
+        check_nodes(make_cfg_hydra(f"hydra/sweeper/{group}={name}", *bound))

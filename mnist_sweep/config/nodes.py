@@ -44,6 +44,7 @@ def check_nodes(cfg: Any) -> None:
         raise SweepError(not_a_node(key, value, names, nearest_option(str(value), names) or choices.get(group) or names[0]))
     if is_own_sweeper(sweeper := OmegaConf.select(cfg, "hydra.sweeper", default=None)):
         check_groups(sweeper)
+        check_built(sweeper, choices)
 
 
 def is_own_sweeper(node: Any) -> bool:
@@ -63,6 +64,46 @@ def check_groups(node: DictConfig) -> None:
         names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
         pick = nearest_option(str(value), names) or ("none" if value in ("null", "", "off") and "none" in names else names[0])
         raise SweepError(not_a_node(f"hydra.sweeper.{name}", value, names, pick))
+
+
+def check_built(node: DictConfig, choices: Any) -> None:
+    """The sampler and the pruner built as the sweep builds them (Hydra's instantiate), before
+    anything is written: an argument their class lacks (``+hydra.sweeper.sampler.foo=1``) or values
+    it refuses (``hydra/sweeper/pruner=threshold`` without ``lower`` or ``upper``, a negative seed) are
+    SweepError naming the key, the option and the class's arguments; Hydra's line was 'Error in call
+    to target ...; full_key: hydra.sweeper.sampler'."""
+    import warnings
+
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    for name in GROUPS:
+        sub = node.get(name)
+        if not isinstance(sub, DictConfig):
+            continue
+        try:
+            with warnings.catch_warnings():  # the sweep builds it again, and says what Optuna warns then
+                warnings.simplefilter("ignore")
+                instantiate(sub)
+        except InstantiationException as e:
+            raise SweepError(built_line(name, sub, choices.get(f"hydra/sweeper/{name}"), e.__cause__ or e)) from None
+
+
+def built_line(name: str, sub: DictConfig, option: Any, cause: BaseException) -> str:
+    """The line for ``hydra.sweeper.<name>`` (option ``option``) whose class refused ``cause``."""
+    import re
+
+    key, target = f"hydra.sweeper.{name}", str(sub.get("_target_"))
+    picked = f"hydra/sweeper/{name}={option}, {target}" if option else target
+    keys = [str(k) for k in sub if not str(k).startswith("_")]
+    if isinstance(cause, TypeError) and (m := re.search(r"unexpected keyword argument '(\w+)'", str(cause))):
+        near = nearest_option(m[1], [k for k in keys if k != m[1]])
+        return (f"{key}.{m[1]}: not an argument of {picked}; " + (f"did you mean {key}.{near}? " if near else "")
+                + f"drop it (its keys: {', '.join(k for k in keys if k != m[1])})")
+    given = ", ".join(f"{k}={sub[k]}" for k in keys)
+    why = str(cause).strip().rstrip(".") or type(cause).__name__
+    return (f"{key} ({picked}) refuses {given or 'no arguments'}: {why}; set its keys with {key}.KEY=VALUE"
+            + (f" ({', '.join(keys)})" if keys else ""))
 
 
 def node_value_error(config_dir: str, name: str, overrides: list[str]) -> str | None:

@@ -164,11 +164,11 @@ class Flag:
     """One CLI flag: its valid values, and for paths what the command does with them."""
 
     range: Range | None = None
-    path: str = ""  # "" | "out-dir" (refuses a run/trial dir) | "out-csv" | "in" | "storage-ro"
+    path: str = ""  # "" | "out-dir" (refuses a run/trial dir) | "out-csv" | "in" | "file" | "storage-ro"
 
 
 PATH_KINDS = {  # what each kind of path flag needs (and how to write it), said when it is given empty
-    "in": ("a path", ""), "out-dir": ("a path", "; give a new or empty directory"),
+    "in": ("a path", ""), "file": ("a path", ""), "out-dir": ("a path", "; give a new or empty directory"),
     "out-csv": ("a path", "; give a .csv file name, e.g. leaderboard.csv"),
     "storage-ro": ("a storage URL", "; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"),
 }
@@ -188,9 +188,9 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "dashboard": {"target": Flag(Range(pattern=r"[^\x00]+", text="a sweep dir or a storage URL")),
                   "port": Flag(Range(ge=1, le=65535, example=8080))},
     "export": {"source": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)), "trial": Flag(Range(ge=0, le=10**9)),
-               "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name")),  # export.check_out: the suffix, a fix
-               "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"))},
-    "predict": {"run_dir": Flag(path="in"), "images": Flag(Range(pattern=r"[^\x00]+", text="image files"))},
+               "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name"), "file"),  # export.check_out: the suffix, a fix
+               "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"), "file")},
+    "predict": {"run_dir": Flag(path="in"), "images": Flag(Range(pattern=r"[^\x00]+", text="image files"), "file")},
 }
 
 
@@ -212,6 +212,9 @@ def check_cli(prog: str, args: Any) -> str | None:
             if value and (bad := _readonly_storage(value, check_password=False)):
                 return f"--storage (default ${STORAGE_ENV}): {bad}"
             continue
+        if flag.path and flag.path != "storage-ro" and value is not None:  # '--out ~/x' quoted: no dir named ~ here
+            value = [os.path.expanduser(v) for v in value] if isinstance(value, list) else os.path.expanduser(value)
+            setattr(args, dest, value)  # as data.root is (the shell expands only an unquoted ~ starting a word)
         for v in value if isinstance(value, list) else [value]:
             if v is None:
                 continue

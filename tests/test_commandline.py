@@ -170,3 +170,22 @@ def test_a_broken_pipe_other_than_stdout_is_an_error(tmp_path, pipe):
     assert proc.returncode == 2 and proc.stdout == "working\n", proc
     assert proc.stderr.startswith("error: [Errno 32] Broken pipe; the process or connection it wrote to closed"), proc
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_a_quoted_tilde_in_a_path_flag_is_the_home_dir_not_a_dir_named_tilde(tmp_path, monkeypatch):
+    """leaderboard --out '~/lb.csv' (export --onnx, reproduce --out: quoted, the shell left the ~) wrote
+    ./~/lb.csv, making a dir named ~ (one rm -r away from the home dir); an input '~/x' was 'no such file'.
+    Every path flag is expanded as data.root is; a storage URL is not (its own check names a ~)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    ns = SimpleNamespace(out="~/lb.csv", paths=["~/sw"], storage=None)
+    assert check_cli("python -m mnist_sweep.leaderboard", ns) is None
+    assert (ns.out, ns.paths) == (f"{tmp_path}/home/lb.csv", [f"{tmp_path}/home/sw"])
+    ns = SimpleNamespace(source="~/sw", out="~/cfg/experiment/a.yaml", onnx="~/m.onnx")
+    assert check_cli("python -m mnist_sweep.export", ns) is None
+    home = f"{tmp_path}/home"
+    assert (ns.source, ns.out, ns.onnx) == (f"{home}/sw", f"{home}/cfg/experiment/a.yaml", f"{home}/m.onnx")
+    ns = SimpleNamespace(out="~/rx", path="a~b", images=["~/d.png"], run_dir="~")
+    assert check_cli("python -m mnist_sweep.reproduce", ns) is None and (ns.out, ns.path) == (f"{tmp_path}/home/rx", "a~b")
+    assert check_cli("python -m mnist_sweep.predict", ns) is None and ns.images == [f"{tmp_path}/home/d.png"]
+    assert ns.run_dir == f"{tmp_path}/home" and list(tmp_path.iterdir()) == []

@@ -44,6 +44,8 @@ def test_a_bare_word_is_not_told_to_delete_itself(tmp_path, argv, line):
 
 CALLS = [  # (a sweep function Hydra cannot evaluate, how to call it)
     ("model.c3=choice()", "a choice needs at least one value, e.g. choice(8,12)"),
+    ("data.train_limit=choice(null,1000)", "Hydra's choice(...) takes no null; list the values without choice(...): "
+                                           "data.train_limit=null,1000"),  # was 'a choice needs at least one value'
     ("model.c3=interval(1)", "an interval needs its two bounds, e.g. interval(0.01,0.1)"),
     ("model.c3=glob()", "check the arguments of glob(...)"),
 ]

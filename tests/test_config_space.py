@@ -24,6 +24,9 @@ GOOD_DISTS = [
     ("data.augment.strength", od.UniformDistribution(0.0, 1.5)),
     ("scheduler.pct_start", od.UniformDistribution(0.1, 0.4)),
     ("data.train_limit", od.CategoricalDistribution([None, 1000])),
+    ("data.train_limit", od.CategoricalDistribution(["null", 1000])),  # null as the sweep passes it on (Hydra's encode)
+    ("trainer.ema_decay", od.CategoricalDistribution(["null", 0.5])),
+    ("model.max_params", od.CategoricalDistribution(["null", 5000])),
     ("+model.new_key", od.UniformDistribution(0, 1)),
 ]
 BAD_DISTS = [
@@ -43,6 +46,8 @@ BAD_DISTS = [
     ("model.dropout", od.FloatDistribution(0.9, 1.5), "got 1.5"),
     ("model.dropout", od.CategoricalDistribution([0.1, "high"]), "'high'"),
     ("model.block", od.CategoricalDistribution(["plain", "fancy"]), "'fancy'"),
+    ("model.dropout", od.CategoricalDistribution(["null", 0.1]), "model.dropout cannot be null"),  # typed per block
+    ("trainer.select_on", od.CategoricalDistribution(["null", "val"]), "trainer.select_on cannot be null"),
 ]
 
 
@@ -52,7 +57,9 @@ FIXES = [  # the line ends with a sweep to paste: the values that fit kept, the 
     ("optimizer.lr", od.CategoricalDistribution([0.1, "fast"]), "is not a number (the type of optimizer.lr); e.g. "
                                                                 "optimizer.lr=choice(0.1,0.05)"),
     ("model.bias", od.CategoricalDistribution([True, "maybe"]), "e.g. model.bias=choice(true,false)"),
-    ("data.train_limit", od.CategoricalDistribution([None, 0, 1000]), "e.g. data.train_limit=choice(null,1000)"),
+    ("data.train_limit", od.CategoricalDistribution([None, 0, 1000]), "e.g. data.train_limit=null,1000"),  # choice() takes no null
+    ("data.train_limit", od.CategoricalDistribution(["null", 0, 1000]), "e.g. data.train_limit=null,1000"),  # as a sweep passes it
+    ("model.c1", od.CategoricalDistribution(["null", 4]), "choice value null: model.c1 cannot be null; e.g. model.c1=choice(4,8)"),
     ("model.k1", od.CategoricalDistribution([3, 4]), "it must be 3 or 5 (kernel of block c1), e.g. model.k1=choice(3,5)"),
     ("model.c1", od.IntDistribution(0, 16, step=4), "it must be >= 1, e.g. model.c1=range(1,16,4)"),
     ("model.c1", od.IntDistribution(-5, 0), "e.g. model.c1=range(1,6)"),
@@ -129,3 +136,21 @@ def test_a_sweep_left_unquoted_in_a_dict_override_says_how_to_write_it(tmp_path,
                       cwd=tmp_path)
     line = assert_one_line_error(proc, *needles)
     assert "tags" not in line and "Set[str]" not in line and list(tmp_path.iterdir()) == []
+
+
+def test_null_in_a_sweep_reaches_the_trial_as_null():
+    """trainer.ema_decay=null,0.5 was refused ("choice value 'null' is not a number"), and the advice for
+    a bad choice of an optional key, data.train_limit=choice(null,1000), was refused by Hydra's parser."""
+    from hydra_plugins.mnist_sweep_sweeper._enqueue import check_queued
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe, parse
+    from mnist_sweep.overrides import check_command_line
+
+    for arg in ("trainer.ema_decay=null,0.5", "data.train_limit=1000,null", "model.max_params=null,20000"):
+        assert check_command_line(["-m", arg]).error is None, arg
+    key, dist = parse("trainer.ema_decay=null,0.5")  # the sweeper's own parse and check
+    check_distribution(key, dist, make_cfg())
+    assert make_cfg(f"{key}={dist.choices[0]}").trainer.ema_decay is None  # the override a draw of null gives
+    assert describe(dist) == "null,0.5"  # a resumed study's advice: a spelling Hydra takes
+    assert check_queued({key: None}, SearchSpace(values={key: dist}), "queued") == {key: "null"}  # enqueue: null queued
+    line = check_command_line(["-m", "data.train_limit=choice(null, 1000)"]).error
+    assert line.endswith("Hydra's choice(...) takes no null; list the values without choice(...): data.train_limit=null,1000")

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.mnist_sweep_sweeper import _corner, _groups, _space
 from mnist_sweep.config.options import nearest_option
+from mnist_sweep.config.space import NULL
 from mnist_sweep.errors import MnistSweepError, SweepError
 
 Compose = Callable[[list[str]], DictConfig]
@@ -66,6 +67,8 @@ def check_queued(params: dict[str, Any], space: _space.SearchSpace, what: str) -
     SweepError line naming the key, the value and what the space allows."""
     for key, value in params.items():
         dist = space.distributions[key]
+        if value is None and NULL in getattr(dist, "choices", ()):  # the space's null, as the sweep passes it on
+            params[key] = value = NULL
         try:
             inside = dist._contains(dist.to_internal_repr(value))
         except (ValueError, TypeError):

@@ -32,6 +32,7 @@ from hydra_plugins.mnist_sweep_sweeper import _groups, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import unknown_key
+from mnist_sweep.config.space import NULL
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -252,7 +253,8 @@ def grid(space: SearchSpace) -> dict[str, list[Any]]:
 def describe(dist: BaseDistribution) -> str:
     """A distribution in the override syntax that gives it."""
     if isinstance(dist, CategoricalDistribution):
-        return f"choice({','.join(str(c).lower() if isinstance(c, bool) else str(c) for c in dist.choices)})"
+        listed = ",".join("null" if c is None else str(c).lower() if isinstance(c, bool) else str(c) for c in dist.choices)
+        return listed if NULL in listed.split(",") and len(dist.choices) > 1 else f"choice({listed})"  # choice() takes no null
     if isinstance(dist, IntDistribution):
         text = (f"int(interval({dist.low},{dist.high}))" if dist.step == 1
                 else f"range({dist.low},{dist.high},{dist.step})")

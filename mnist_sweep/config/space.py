@@ -17,26 +17,26 @@ from mnist_sweep.errors import ConfigError, ModelConfigError, SweepError
 from mnist_sweep.spec import spec_from_config
 
 
-def _leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool]:
-    """(schema type, range, optional) of a config key, or (None, None, False) when it has no schema."""
+def _leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool | None]:
+    """(schema type, range, optional) of a config key, or (None, None, None) when it has no schema."""
     section, _, rest = dotted.partition(".")
     if section not in SCHEMAS or not rest:
-        return None, None, False
+        return None, None, None
     raw = cfg.get(section) if cfg is not None else None
     try:
         plain = OmegaConf.to_container(raw, resolve=False) if isinstance(raw, DictConfig) else (raw or {})
         schema = schema_for(section, plain)
     except ConfigError:
-        return None, None, False
+        return None, None, None
     parts = rest.split(".")
     for part in parts[:-1]:
         sub = next((f for f in fields(schema) if f.name == part), None)
         if sub is None or not isinstance(sub.default_factory, type) or not is_dataclass(sub.default_factory):
-            return None, None, False
+            return None, None, None
         schema = sub.default_factory
     hints = _hints(schema)
     if parts[-1] not in hints:
-        return None, None, False
+        return None, None, None
     tp = hints[parts[-1]]
     optional = getattr(tp, "__origin__", None) is not None and type(None) in getattr(tp, "__args__", ())
     if optional:
@@ -48,8 +48,14 @@ def _hints(schema: type) -> dict[str, Any]:
     return typing.get_type_hints(schema)
 
 
+# A choice's values as the sweep passes them on (Hydra's Transformer.encode): null is the text 'null',
+# which the trial's override ``KEY=null`` reads back as None.
+NULL = "null"
+
+
 def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
-    """Refuse a search space whose values cannot fit ``key``'s type or range (before any trial)."""
+    """Refuse a search space whose values cannot fit ``key``'s type or range (before any trial); a
+    choice's ``null`` (None, or the 'null' a sweep passes on) only where the key is optional."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     where = f"hydra.sweeper.params.{key}"
@@ -73,10 +79,12 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
             raise SweepError(f"{where}: a range samples integers but {key} is a {tp.__name__}; use choice(...)")
         values = [dist.low, dist.high]
     elif isinstance(dist, CategoricalDistribution):
-        values = list(dist.choices)
+        values = [None if v == NULL else v for v in dist.choices]  # the trial's override reads 'null' as None
         for v in values:
-            if v is None and optional:
+            if v is None and optional is not False:  # optional, or a key without a schema: the run's to say
                 continue
+            if v is None:
+                raise SweepError(f"{where}: choice value null: {key} cannot be null; e.g. {_fixed(key, dist, tp, rng, cfg)}")
             if not _fits(v, tp):
                 raise SweepError(f"{where}: choice value {v!r} is not {KINDS[tp]} (the type of {key}); "
                                  f"e.g. {_fixed(key, dist, tp, rng, cfg)}")
@@ -159,10 +167,13 @@ def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) ->
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     def ok(v: Any) -> bool:
-        return _fits(v, tp) and (rng is None or v is None or rng.ok(v))
+        if v is None:  # null where the key is optional
+            return _leaf(cfg, key.lstrip("+"))[2] is not False
+        return _fits(v, tp) and (rng is None or rng.ok(v))
 
     if isinstance(dist, CategoricalDistribution):
-        keep = [v for v in dist.choices if v is None or ok(v)]  # None got here only where the key is optional
+        choices = [None if v == NULL else v for v in dist.choices]
+        keep = [v for v in choices if ok(v)]
         try:
             current = OmegaConf.select(cfg, key, default=None) if cfg is not None else None
         except Exception:  # noqa: BLE001 - an interpolation that does not resolve: no example from it
@@ -175,8 +186,9 @@ def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) ->
             if v is not None and ok(v) and v not in keep:
                 keep.append(v)
         if tp is str and not [v for v in keep if v is not None]:  # data.root=choice(6,35): strings, quoted
-            keep = [f"'{_written(v)}'" for v in dist.choices if v is not None]
-        return f"{key}=choice({','.join(_written(v) for v in keep)})"
+            keep = [f"'{_written(v)}'" for v in choices if v is not None]
+        listed = ",".join(_written(v) for v in keep)  # Hydra's choice(...) takes no null: a list does
+        return f"{key}={listed}" if None in keep else f"{key}=choice({listed})"
     if rng is not None and rng.one_of:  # model.k1=range(3,5) draws a 4: its values, as a choice
         return f"{key}=choice({','.join(_written(v) for v in rng.one_of)})"
     lo, hi = (dist.low, dist.high) if rng is None else _inside(dist.low, dist.high, rng, tp is int)

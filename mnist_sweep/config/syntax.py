@@ -182,11 +182,21 @@ CALL_FIXES = {  # a sweep function Hydra refused to evaluate: how to call it
 }
 
 
+def _as_list(value: str) -> str:
+    """``choice(null, 1000)`` as the sweep list ``null,1000`` (which takes a null); else an example."""
+    inner = re.fullmatch(r"\s*choice\((.*)\)\s*", value)
+    if inner is None or re.search(r"['\"()\[\]{}=]", inner[1]):
+        return "null,1000"
+    return ",".join(v.strip() for v in inner[1].split(","))
+
+
 def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
     """Hydra's parser error for ``arg`` (``head`` + ``value``) in a few words (its token list and caret
     left out) and the quoted override to type instead; a sweep function it could not evaluate
     (``choice()``) says how to call that function, not to quote."""
     if m := re.search(r"\w+ while evaluating '(\w+)\(.*?': (.*)", message):
+        if m[1] == "choice" and "NoneType" in m[2]:  # choice(null,1000): Hydra's choice takes no null, a list does
+            return f"Hydra's choice(...) takes no null; list the values without choice(...): {head}{_as_list(value)}"
         fix = CALL_FIXES.get(m[1], f"check the arguments of {m[1]}(...), see {GRAMMAR}")
         return f"{m[1]}(...) cannot be evaluated ({m[2].strip().rstrip('.')}); {fix}"
     lines = [line for line in message.splitlines() if line.strip() and not line.startswith("See ")]

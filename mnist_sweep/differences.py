@@ -18,7 +18,7 @@ SETUP = ("host", "device", "threads", "precision")  # what result.json records a
 
 def compare(recorded: pd.DataFrame, reproduced: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """Side-by-side table over the recorded epochs (a pruned trial recorded fewer) and whether all match;
-    a re-run with fewer epochs has no table (``fewer_epochs`` says why)."""
+    a re-run with fewer epochs has no table (``epoch_counts`` says why)."""
     n = len(recorded)
     rec, rep = recorded.head(n).reset_index(drop=True), reproduced.head(n).reset_index(drop=True)
     if len(rep) < n:
@@ -61,25 +61,42 @@ def why_they_may_differ(recorded: Path, rerun: Path, saved_config: bool) -> str:
     return "possible causes: " + "; ".join(seen)
 
 
-def fewer_epochs(recorded: Path, rerun: Path, n_recorded: int, n_rerun: int) -> str:
-    """Why the re-run in ``rerun`` trained fewer epochs than the run in ``recorded`` records, in one
-    line with both counts: trainer.max_epochs where the two configs differ (the re-run's override
-    that set it named), a saved config that says fewer epochs than the run's metrics.csv holds, or a
-    re-run that stopped before its last epoch. There was no table then: pandas' 'Empty DataFrame'."""
-    lost = f"epoch {n_recorded}" if n_recorded == n_rerun + 1 else f"epochs {n_rerun + 1}-{n_recorded}"
+def epoch_counts(recorded: Path, rerun: Path, n_recorded: int, n_rerun: int) -> str | None:
+    """None where the re-run's epochs compare with the run's: as many, or more where the run was
+    pruned (its re-run, outside a sweep, trains on; the pruned run's epochs are compared). Else one
+    line with both counts and why (``_why_counts``): the recorded epochs alone matching said
+    'reproduced exactly' of a run whose metrics.csv was cut short or whose config was edited."""
+    result = results.read(recorded)
+    trained = result.get("epochs") if isinstance(result.get("epochs"), int) else None
+    if n_rerun == n_recorded or (n_rerun > n_recorded and result.get("status") != "complete"
+                                 and trained in (None, n_recorded)):  # pruned, or no result.json to tell
+        return None
+    short, long = sorted((n_recorded, n_rerun))
+    lost = f"epoch {long}" if long == short + 1 else f"epochs {short + 1}-{long}"
     head = (f"the re-run trained {plural(n_rerun, 'epoch')} and {recorded / 'metrics.csv'} records {n_recorded}, "
             f"so {lost} cannot be compared (re-run in {rerun})")
+    return f"{head}; {why}" if (why := _why_counts(recorded, rerun, n_recorded, n_rerun, trained)) else head
+
+
+def _why_counts(recorded: Path, rerun: Path, n_recorded: int, n_rerun: int, trained: int | None) -> str | None:
+    """Why the two counts differ: trainer.max_epochs where the two configs differ (the re-run's
+    override that set it named), a metrics.csv shorter than its result.json says the run trained, a
+    saved config that says another count than metrics.csv holds, or a re-run that stopped early."""
     a, b = _max_epochs(recorded), _max_epochs(rerun)
     if a is not None and b is not None and a != b:
         given = [o for o in _overrides(rerun) if o.lstrip("+").split("=", 1)[0] == "trainer.max_epochs"]
-        return (f"{head}; trainer.max_epochs is {a} in the run's saved config and {b} in the re-run's"
+        return (f"trainer.max_epochs is {a} in the run's saved config and {b} in the re-run's"
                 + (f", set by its override {given[-1]}" if given else ""))
-    if a is not None and a < n_recorded:
-        return (f"{head}; {recorded / '.hydra' / 'config.yaml'} says trainer.max_epochs={a}, fewer than its metrics.csv "
-                "records: one of the two was changed after the run (edited by hand?); restore it from a copy of the run dir")
+    if trained is not None and trained != n_recorded:
+        return (f"its result.json says the run trained {plural(trained, 'epoch')}: metrics.csv was changed after the run "
+                "(cut short or edited?); restore it from a copy of the run dir")
+    if a is not None and a != n_recorded:
+        return (f"{recorded / '.hydra' / 'config.yaml'} says trainer.max_epochs={a}, {'fewer' if a < n_recorded else 'more'} "
+                "than its metrics.csv records: one of the two was changed after the run (edited by hand?); restore it "
+                "from a copy of the run dir")
     if b is not None and n_rerun < b:
-        return f"{head}; the re-run stopped after {n_rerun} of its {b} epochs"
-    return head
+        return f"the re-run stopped after {n_rerun} of its {b} epochs"
+    return None
 
 
 def _max_epochs(run_dir: Path) -> int | None:

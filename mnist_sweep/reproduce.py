@@ -19,7 +19,7 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value, searchpath_override
-from mnist_sweep.differences import COMPARED, compare, fewer_epochs, printed, why_they_may_differ
+from mnist_sweep.differences import COMPARED, compare, epoch_counts, printed, why_they_may_differ
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
@@ -174,8 +174,8 @@ def _run(args: argparse.Namespace) -> None:
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
     select = selection(config_dir)  # once: a note on the data it reads is said once
     reproduced = rerun(config_dir, out, precision_pin(config_dir.parent), select)  # what auto resolved to, kept
-    if len(reproduced) < len(recorded):  # no table to print: the epochs it lacks have nothing to compare with
-        raise ReproductionMismatch(f"{label}: {fewer_epochs(config_dir.parent, out, len(recorded), len(reproduced))}")
+    if counts := epoch_counts(config_dir.parent, out, len(recorded), len(reproduced)):  # epochs one run lacks
+        raise ReproductionMismatch(f"{label}: {counts}")
     table, ok = compare(recorded, reproduced)
     print(printed(table))
     if not ok:

@@ -354,6 +354,43 @@ def test_a_rerun_with_fewer_epochs_is_one_line_with_both_counts(tmp_path, monkey
         f"{run / '.hydra' / 'config.yaml'} says trainer.max_epochs=1, fewer than its metrics.csv records" in line, line
 
 
+@pytest.mark.parametrize("case", ["truncated", "edited", "pruned"])
+def test_a_rerun_with_more_epochs_than_recorded_says_so_unless_the_run_was_pruned(tmp_path, monkeypatch, case):
+    """A run whose metrics.csv was cut short (or whose saved config was edited to more epochs) re-ran
+    3 epochs, compared the 1 recorded and said '1 epoch reproduced exactly'. A pruned run's re-run
+    trains on: its recorded epochs are compared, as before."""
+    import pandas as pd
+
+    from mnist_sweep import reproduce
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY, "trainer.max_epochs=3"), run / ".hydra" / "config.yaml")
+    status, trained = {"truncated": ("complete", 3), "edited": ("complete", 1), "pruned": ("pruned", 1)}[case]
+    (run / "result.json").write_text(json.dumps({"status": status, "precision": "fp32", "epochs": trained}))
+    row = ",".join("0.5" for _ in COMPARED)
+    (run / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n1,{row}\n")
+
+    def rerun(config_dir, out_dir, extra, select):  # the saved config trained again: 3 epochs
+        (out_dir / ".hydra").mkdir(parents=True)
+        OmegaConf.save(make_cfg(*TINY, "trainer.max_epochs=3"), out_dir / ".hydra" / "config.yaml")
+        OmegaConf.save([], out_dir / ".hydra" / "overrides.yaml")
+        (out_dir / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n" + "".join(f"{e},{row}\n" for e in (1, 2, 3)))
+        return pd.read_csv(out_dir / "metrics.csv")
+
+    monkeypatch.setattr(reproduce, "rerun", rerun)
+    proc = run_inproc(["mnist_sweep.reproduce", str(run), "--out", str(out)], cwd=tmp_path)
+    if case == "pruned":
+        assert proc.returncode == 0 and f"{run}: 1 epoch reproduced exactly" in proc.stdout, proc.stdout + proc.stderr
+        return
+    assert proc.returncode == 1 and "reproduced exactly" not in proc.stdout, proc.stdout
+    line = assert_one_line_error(proc, f"error: {run}: the re-run trained 3 epochs and {run / 'metrics.csv'} records 1, "
+                                       f"so epochs 2-3 cannot be compared (re-run in {out}); ")
+    assert line.endswith("its result.json says the run trained 3 epochs: metrics.csv was changed after the run (cut short "
+                         "or edited?); restore it from a copy of the run dir") if case == "truncated" else \
+        f"{run / '.hydra' / 'config.yaml'} says trainer.max_epochs=3, more than its metrics.csv records" in line, line
+
+
 def test_a_rerun_that_fails_quotes_its_line_once(tmp_path):
     """'the re-run failed with exit code 2: error: .../MNIST/raw/...: missing': its 'error: ' twice."""
     run = tmp_path / "run"

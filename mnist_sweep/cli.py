@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     multirun = [a for a in args if a in ("-m", "--multirun")]
     args = multirun[:1] + [a for a in args if a not in ("-m", "--multirun")]  # `-m` after overrides, too
+    args = flags_first(args)  # `--config-dir DIR` after overrides, too
     try:
         checked = check_command_line(args)
     except KeyboardInterrupt:  # Ctrl-C in the checks (composing, importing torch: seconds) was a traceback
@@ -159,6 +160,46 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         GlobalHydra.instance().clear()
         _Validated.checked = Checked()
+
+
+def flags_first(args: list[str]) -> list[str]:
+    """``args`` with Hydra's flags (and their values) before the overrides, where Hydra's parser would
+    otherwise refuse them: an override after a flag's value (``-m model.c1=8 --config-dir DIR
+    hparams_search=mine``) was 'unrecognized arguments: hparams_search=mine', and overrides before a
+    last ``--config-dir DIR`` left the override main adds (``guarded``) unrecognized in Hydra's usage
+    block. Unchanged where Hydra parses them already, or where the order would read otherwise."""
+    from hydra._internal.utils import get_args_parser
+
+    from mnist_sweep.config.syntax import VALUE_FLAGS
+
+    def refuse(message: str) -> None:
+        raise ValueError(message)
+
+    parser = get_args_parser()
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        wanted = parser.parse_intermixed_args(args)
+    except (ValueError, TypeError):  # a flag misused: the command-line check says so in its words
+        return args
+    if _parsed(parser, args) == wanted and (not args or args[-1].startswith("-") or args[-1] in wanted.overrides):
+        return args
+    flags, overrides, it = [], [], iter(args)
+    for arg in it:
+        if not arg.startswith("-"):
+            overrides.append(arg)
+            continue
+        flags.append(arg)
+        if arg in VALUE_FLAGS and arg not in ("--info", "-i") and (value := next(it, None)) is not None:
+            flags.append(value)
+    return [*flags, *overrides] if _parsed(parser, [*flags, *overrides]) == wanted else args
+
+
+def _parsed(parser: Any, args: list[str]) -> Any:
+    """Hydra's parse of ``args``, None where it refuses them."""
+    try:
+        return parser.parse_args(args)
+    except (ValueError, TypeError):
+        return None
 
 
 def interrupted_line(multirun: bool) -> str:

@@ -502,3 +502,24 @@ def test_a_refused_command_line_is_answered_before_torch_is_imported(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines() == ["2 []", "mnist_sweep.training mnist_sweep.training True"], proc.stdout
     assert proc.stderr.strip().startswith("error: model.c1: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
+
+
+def test_flags_after_overrides_reach_hydra_in_an_order_it_parses(tmp_path, monkeypatch):
+    """``-m KEY=V --config-dir DIR hparams_search=mine`` was 'unrecognized arguments: hparams_search=mine'
+    (argparse takes overrides only before the flags or after them), and ``KEY=V --config-dir DIR``, which
+    Hydra parses, failed in Hydra's usage block on the override main adds after them ('unrecognized
+    arguments: ++hydra.callbacks.output_dir...'). Hydra's flags now go first, as -m does."""
+    from hydra._internal.utils import get_args_parser
+
+    from mnist_sweep import cli
+
+    (tmp_path / "hparams_search").mkdir()
+    (tmp_path / "hparams_search" / "mine.yaml").write_text("# @package _global_\nhydra:\n  sweeper:\n    n_trials: 2\n")
+    seen = []
+    monkeypatch.setattr(cli, "task", lambda: seen.append(get_args_parser().parse_args(sys.argv[1:])))
+    d = str(tmp_path)
+    for args in (["-m", *TINY, "--config-dir", d, "hparams_search=mine"], [*TINY, "--config-dir", d], ["-cd", d, *TINY]):
+        assert cli.main(args) == 0
+    assert [(ns.config_dir, ns.overrides[:len(TINY)]) for ns in seen] == [(d, TINY)] * 3
+    assert "hparams_search=mine" in seen[0].overrides and seen[0].multirun
+    assert cli.flags_first(["a=1", "--info", "b=2"]) == ["a=1", "--info", "b=2"]  # --info's value: the check's to refuse

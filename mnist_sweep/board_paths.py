@@ -6,10 +6,12 @@ takes ``sweep_holding`` from here too. Cheap to import (no pandas, torch or Optu
 where it is called."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from mnist_sweep.moved import holds_trials
-from mnist_sweep.storage import STORAGE_RECORD, file_url
+from mnist_sweep.storage import STORAGE_RECORD, file_url, local_path, mask_url
 
 FILENAME = "leaderboard.csv"  # <sweep_dir>/leaderboard.csv: a sweep's table
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
@@ -53,6 +55,39 @@ def no_such(p: Path, give: str) -> str:
     sweeps = next((s for d in (p.parent, Path("outputs", "sweeps")) if (s := sweeps_in(d))), None)
     return f"{p}: no such file or directory; {give} (" + (f"sweep dirs: {sweeps})" if sweeps else
         "none in outputs/sweeps, where a sweep writes by default: run this where the sweep ran, or give its hydra.sweep.dir)")
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def a_url(given: str, takes: str = TAKES) -> str | None:
+    """A storage URL given where a path is expected (``sqlite:///outputs/sweeps/A/optuna.db``), in one
+    line: the sweep dirs in outputs/sweeps whose storage.json records it, to give instead; it read
+    'sqlite:/outputs/sweeps/A/optuna.db: no such file or directory', the URL's slashes collapsed as a
+    path's. None for anything else (a dir that happens to be named so is a path)."""
+    if not _URL.match(given) or Path(given).exists():
+        return None
+    dirs = ", ".join(str(d) for d in sweeps_of(given)[:5])
+    give = f"give a sweep dir that used it: {dirs}" if dirs else f"give {takes}: the sweep's hydra.sweep.dir"
+    return f"{mask_url(given)}: a storage URL, not a path; {give}"
+
+
+def sweeps_of(url: str, root: Path = Path("outputs", "sweeps")) -> list[Path]:
+    """The sweep dirs under ``root`` whose storage.json records the storage ``url`` (a SQLite or journal
+    file as the same file, read from where each sweep ran)."""
+    mine = local_path(url)
+    found = []
+    for record in sorted(root.glob(f"*/{STORAGE_RECORD}")):
+        try:
+            data = json.loads(record.read_text())
+            theirs = local_path(str(data["storage"]))
+            same = (Path(data.get("cwd") or ".") / theirs).resolve() == mine.resolve() if mine and theirs \
+                else data["storage"] == url
+        except (OSError, ValueError, KeyError, TypeError):  # a damaged record: not this storage's
+            continue
+        if same:
+            found.append(record.parent)
+    return found
 
 
 def a_storage(p: Path) -> str | None:

@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, no_such, no_table, not_a_table
+from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, one_line
 from mnist_sweep.moved import holds_trials, rebase
 from mnist_sweep.results import pareto_mask
-from mnist_sweep.storage import STORAGE_ENV, default_storage
+from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
 from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, filter_status, select_columns, show, sort_by
 from mnist_sweep.text import plural
@@ -104,6 +104,8 @@ def read(path: str | Path, takes: str = TAKES, several: bool = False) -> pd.Data
     """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv); a sweep dir's own table
     reads its trial dirs in that dir, wherever the sweep ran (``moved.rebase``). A dir without one
     is refused with what the command ``takes`` (and whether ``several``): ``board_paths.no_table``."""
+    if url := a_url(str(path), takes):
+        raise LeaderboardError(url)
     p = Path(path)
     if p.is_dir():
         if not (p / FILENAME).exists():
@@ -218,6 +220,9 @@ def _run(args: argparse.Namespace) -> None:
         raise LeaderboardError(f"--top {args.top}: must be at least 1")
     if storage:  # no --study: the storage's only study (one that holds several is named with its studies)
         df = frame(rows_from_study(load_study(storage, args.study)))
+    elif url := next((f"{line}, or read the storage itself: --storage '{mask_url(p)}' --study NAME" for p in args.paths
+                      if (line := a_url(p))), None):
+        raise LeaderboardError(url)
     elif args.paths and args.refresh:
         frames = {}
         for path in args.paths:

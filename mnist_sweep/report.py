@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 from optuna.exceptions import ExperimentalWarning
 
 from mnist_sweep import leaderboard, plots, results, sweeps
-from mnist_sweep.board_paths import sweep_holding
+from mnist_sweep.board_paths import a_url, sweep_holding
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.moved import rebase
@@ -207,6 +207,8 @@ PNGS = ("history.png", "accuracy_vs_params.png", "importances.png", "top5_curves
 
 def sweep_dir_of(path: str | Path) -> Path:
     """The sweep dir a report is built in: ``path``, or the dir of a leaderboard.csv given instead."""
+    if url := a_url(str(path), "a sweep dir"):  # Path() would collapse its slashes
+        raise LeaderboardError(url)
     p = Path(path)
     if p.is_file():
         if p.name == leaderboard.FILENAME:

@@ -19,10 +19,13 @@ from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, one_line
 
 
 class CliParser(argparse.ArgumentParser):
-    """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments."""
+    """argparse with one ``error: ...`` line (and exit 2) instead of the usage block on bad arguments,
+    and no abbreviated flags: ``confirm --seed 3`` is refused (``did you mean --seeds``), not read as
+    ``--seeds 3``, a run of three seeds."""
 
     def __init__(self, *args: Any, description: str | None = None, **kwargs: Any) -> None:
         """The description is a module docstring's first line: its reST quotes (````x````) print as x."""
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, description=description and description.replace("``", ""), **kwargs)
 
     def error(self, message: str) -> NoReturn:
@@ -73,14 +76,17 @@ class CliParser(argparse.ArgumentParser):
 
 def nearest_flag(message: str, parser: argparse.ArgumentParser) -> str:
     """'; did you mean --test?' where argparse's ``message`` names an unrecognized flag that is a typo of
-    one of ``parser``'s (``--tset``); else ""."""
+    one of ``parser``'s (``--tset``) or the start of only one (``--par``: abbreviations are refused); else ""."""
     import difflib
 
     if not message.startswith("unrecognized arguments: "):
         return ""
     flags = [f for f in parser._option_string_actions if f.startswith("--") and f != "--help"]
     for word in message.split(": ", 1)[1].split():
-        if word.startswith("--") and (near := difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.7)):
+        name = word.split("=")[0]
+        starts = [f for f in flags if f.startswith(name)] if len(name) > 3 else []
+        if word.startswith("--") and (near := starts if len(starts) == 1 else
+                                      difflib.get_close_matches(name, flags, n=1, cutoff=0.7)):
             return f"; did you mean {near[0]}?"
     return ""
 

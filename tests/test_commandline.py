@@ -95,6 +95,19 @@ def test_a_mistyped_flag_names_the_nearest_one(capsys):
         assert said in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, meant", [(["s", "--seed", "3"], "--seeds"), (["s", "--seed=3"], "--seeds"),
+                                         (["s", "--tri", "2"], "--trial"), (["s", "--par", "2"], "--parallel")])
+def test_an_abbreviated_flag_is_refused_not_read_as_the_flag_it_begins(capsys, argv, meant):
+    """confirm --seed 3 (meaning one seed, 3) confirmed three seeds: argparse read it as --seeds 3."""
+    from mnist_sweep import confirm
+
+    with pytest.raises(SystemExit) as e:
+        confirm.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and f"unrecognized arguments: {argv[1]}" in err, err
+    assert f"did you mean {meant}?" in err, err
+
+
 @pytest.mark.parametrize("argv", [["s", "--top", "5", "--trial", "3"], ["s", "--trial", "3", "--top=5"],
                                   ["s", "--top", "4", "--trial", "3"]])
 def test_two_flags_of_one_exclusive_group_are_refused_whatever_their_values(capsys, argv):

@@ -17,7 +17,7 @@ from mnist_sweep.config.options import (
 )
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.config.nodes import node_value_error
-from mnist_sweep.config.sweep_values import sweep_value_error
+from mnist_sweep.config.sweep_values import plain_value_error, sweep_value_error
 from mnist_sweep.config.sweeper_checks import check_multirun
 from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
@@ -209,8 +209,9 @@ def check_command_line(argv: list[str]) -> Checked:
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line (under hydra.sweeper=nope: that)
         return Checked(node_value_error(source[0], source[1], [*searchpath, *plain]) or composition_error(e, choices(), plain))
     try:
-        if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps) or sweep_value_error(cfg, sweeps):
-            return Checked(bad)  # a key nothing reads, a value the sweep refuses
+        if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps) or sweep_value_error(cfg, sweeps) \
+                or (multirun and plain_value_error(cfg, plain, sweeps)):
+            return Checked(bad)  # a key nothing reads, a value the sweep refuses, a plain value no draw mends
         if not multirun:
             search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
             warning = search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "

@@ -149,6 +149,9 @@ SWEEP_VALUES = [  # (a sweep expression with a value its key cannot take, what n
     ("trainer.max_epochs=range(0,3)", "value 0 is outside trainer.max_epochs's range", "range(1,3)"),
     ("optimizer.lr=interval(-1,0.1)", "value -1.0 is outside optimizer.lr's range; it must be in (0, 10]", "interval(0.01,0.1)"),
     ("model.nope=1,2", "model.nope: no such key", None),
+    ("optimizer.lr=interval(0.5,0.1)", "invalid search space 'optimizer.lr=interval(0.5,0.1)' (`low <= high` must hold, "
+                                       "but got (low=0.5, high=0.1)); give the low end first", "interval(0.1,0.5)"),
+    ("model.c1=choice(4,4)", "hydra.sweeper.params.model.c1: choice(4,4) lists 4 twice; list each value once", "choice(4,8)"),
 ]
 
 
@@ -174,6 +177,23 @@ def test_a_bad_value_of_a_sweep_without_multirun_is_named_first_as_the_sweep_nam
     good = f"{arg.split('=', 1)[0]}={fits}"
     assert "a sweep expression needs -m" in check_command_line([*TINY, good]).error  # values that fit: add -m, as before
     assert check_command_line(["-m", *TINY, good]).error is None
+
+
+def test_a_bad_plain_value_beside_a_sweep_is_named_before_the_missing_m():
+    """model.c1=0 model.dropout=0.1,0.2 without -m said 'a sweep expression needs -m'; with -m the
+    sweeper's check of its base config named model.c1 after Hydra started. A plain value wrong
+    whatever the sweep draws is the run's own line, first, with -m too; one a swept key may mend
+    (data.train_limit against data.val_size=0,10000) is the sweep's to judge per candidate."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line([*TINY, "model.c1=0"]).error  # the run's line
+    assert line.startswith("model.c1: must be >= 1, got 0; ")
+    for argv in ([*TINY, "model.c1=0", "model.dropout=0.1,0.2"], ["-m", *TINY, "model.c1=0", "model.dropout=0.1,0.2"],
+                 ["--run", *TINY, "model.dropout=0.1,0.2", "model.c1=0"], [*TINY, "model.c1=0", "hydra.sweeper.n_trials=3"]):
+        assert check_command_line(argv).error == line, argv
+    mended = ["data.train_limit=55000", "data.val_size=0,10000"]  # 55000 fits where data.val_size=0
+    assert check_command_line(["-m", *mended]).error is None
+    assert "a sweep expression needs -m" in check_command_line(mended).error
 
 
 def test_a_search_without_multirun_warns_and_trains_one_config(tmp_path):

@@ -33,6 +33,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import unknown_key
 from mnist_sweep.config.space import NULL
+from mnist_sweep.config.sweep_values import invalid_space, repeated_choice
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -76,10 +77,6 @@ def modern(dist: BaseDistribution) -> BaseDistribution:
     return dist
 
 
-BOUND_FIXES = {"for `log=True`": "a log scale needs a low end above 0 (tag(log,interval(0.001,0.3))); raise it or drop the log",
-               "`low <= high`": "give the low end first", "`step > 0`": "give a step above 0"}  # Optuna's checks
-
-
 def parse(entry: str) -> tuple[str, BaseDistribution | str]:
     """``key=choice(...)`` -> (key, distribution); ``key=value`` -> (key, value)."""
     key = entry.split("=", 1)[0]
@@ -92,25 +89,12 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
             dist = create_optuna_distribution_from_override(override)
     except OverrideParseException as e:  # its grammar: what is wrong and how to write it
         raise SweepError(f"hydra.sweeper.params.{key}: invalid search space: {override_syntax_error(entry, e.message)}") from None
-    except (HydraException, ValueError, AssertionError) as e:
-        lines = str(e).splitlines()
-        msg = lines[1] if len(lines) > 1 else str(e)
-        fix = next((f for k, f in BOUND_FIXES.items() if k in msg), "see docs/sweeps.md, the search space")
-        raise SweepError(f"hydra.sweeper.params.{key}: invalid search space '{entry}' ({msg.strip().rstrip('.')}); {fix}") from None
+    except (HydraException, ValueError, AssertionError) as e:  # Optuna's checks of the ends: as a command line's
+        raise SweepError(invalid_space(entry, e)) from None
     name = override.get_key_element()
-    if isinstance(dist, CategoricalDistribution):
-        _check_no_repeats(name, dist.choices)
+    if isinstance(dist, CategoricalDistribution) and (repeated := repeated_choice(name, dist.choices)):
+        raise SweepError(repeated)  # drawn twice as often, silently: most likely a typo
     return name, modern(dist) if isinstance(dist, BaseDistribution) else dist
-
-
-def _check_no_repeats(name: str, choices: tuple[Any, ...]) -> None:
-    """A value listed twice in a ``choice`` is drawn twice as often, silently: most likely a typo."""
-    seen: list[tuple[type, Any]] = []
-    for c in choices:
-        if (type(c), c) in seen:
-            raise SweepError(f"hydra.sweeper.params.{name}: choice({','.join(map(str, choices))}) lists {c} twice; "
-                             "list each value once")
-        seen.append((type(c), c))
 
 
 def build(entries: list[str], group_names: set[str], compose: Compose,

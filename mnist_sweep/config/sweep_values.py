@@ -1,9 +1,12 @@
 """A command line's sweep expressions (``model.dropout=0.1,0.2``, ``optimizer.lr=interval(0.01,0.1)``)
 checked before Hydra starts, as the sweep checks them: each as the Optuna distribution the sweep draws
 its values from, against its key's type and range (``space.check_distribution``, the sweeper's own
-check). A bad value is named in the line the sweep gives, with -m or without it."""
+check), and built as the sweeper builds it (ends Optuna refuses, a value a choice lists twice). A bad
+value is named in the line the sweep gives, with -m or without it; so is a plain value beside them that
+is wrong whatever the sweep draws (``model.c1=0``)."""
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any
 
@@ -11,11 +14,34 @@ from mnist_sweep.config.space import check_distribution
 from mnist_sweep.errors import SweepError, one_line
 
 
+BOUND_FIXES = {"for `log=True`": "a log scale needs a low end above 0 (tag(log,interval(0.001,0.3))); raise it or drop the log",
+               "`low <= high`": "give the low end first", "`step > 0`": "give a step above 0"}  # Optuna's checks
+
+
+def invalid_space(entry: str, error: BaseException) -> str:
+    """The sweep's line for ``KEY=EXPR`` whose distribution Optuna (or the stock sweeper) refuses to
+    build: its words, and how to write it (a reversed interval: the low end first)."""
+    lines = str(error).splitlines()
+    msg = lines[1] if len(lines) > 1 else str(error)
+    fix = next((f for k, f in BOUND_FIXES.items() if k in msg), "see docs/sweeps.md, the search space")
+    return f"hydra.sweeper.params.{entry.split('=', 1)[0]}: invalid search space '{entry}' ({msg.strip().rstrip('.')}); {fix}"
+
+
+def repeated_choice(name: str, choices: tuple[Any, ...] | list[Any]) -> str | None:
+    """A value listed twice in a ``choice`` is drawn twice as often, silently: most likely a typo."""
+    seen: list[tuple[type, Any]] = []
+    for c in choices:
+        if (type(c), c) in seen:
+            return f"hydra.sweeper.params.{name}: choice({','.join(map(str, choices))}) lists {c} twice; list each value once"
+        seen.append((type(c), c))
+    return None
+
+
 def distribution(override: Any) -> Any | None:
     """The distribution hydra-optuna-sweeper builds for a sweep override (its
     ``create_optuna_distribution_from_override``, which this package may not import): a choice's
-    values (encoded as Hydra passes them on), a range's or an interval's ends. None for a glob and for
-    ends Optuna refuses (the sweep's own line says how to write them)."""
+    values (encoded as Hydra passes them on), a range's or an interval's ends; None for a glob. Ends
+    Optuna refuses (``interval(0.5,0.1)``) and a choice listing a value twice are the sweep's SweepError line."""
     from hydra.core.override_parser.types import Transformer
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -24,7 +50,10 @@ def distribution(override: Any) -> Any | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna's note on a float range whose end is off its step
             if override.is_choice_sweep() or (override.is_range_sweep() and value.shuffle):
-                return CategoricalDistribution(list(override.sweep_iterator(transformer=Transformer.encode)))
+                choices = list(override.sweep_iterator(transformer=Transformer.encode))
+                if repeated := repeated_choice(override.get_key_element(), choices):
+                    raise SweepError(repeated)
+                return CategoricalDistribution(choices)
             if override.is_range_sweep():
                 if any(isinstance(v, float) for v in (value.start, value.stop, value.step)):
                     return FloatDistribution(value.start, value.stop, step=value.step)
@@ -33,7 +62,9 @@ def distribution(override: Any) -> Any | None:
                 whole = isinstance(value.start, int) and isinstance(value.end, int)
                 kind = IntDistribution if whole else FloatDistribution
                 return kind(value.start, value.end, log="log" in value.tags)
-    except (ValueError, TypeError):
+    except ValueError as e:  # Optuna's checks of the ends and step
+        raise SweepError(invalid_space(override.input_line, e)) from None
+    except TypeError:
         return None
     return None
 
@@ -45,12 +76,96 @@ def sweep_value_error(cfg: Any, sweeps: list[Any]) -> str | None:
     value fits. A config group's options are not values: the sweep checks them by composing each."""
     groups = set(cfg.hydra.runtime.choices)
     for o in sweeps:
-        if o.key_or_group in groups or o.key_or_group.split("@")[0] in groups:
-            continue
-        if (dist := distribution(o)) is None:
-            continue
         try:
+            dist = distribution(o)  # a group's choices too: listed twice, or a range it cannot be
+            if dist is None or o.key_or_group in groups or o.key_or_group.split("@")[0] in groups:
+                continue
             check_distribution(o.get_key_element(), dist, cfg)
         except SweepError as e:
             return one_line(str(e))
     return None
+
+
+def plain_value_error(cfg: Any, plain: list[str], sweeps: list[Any]) -> str | None:
+    """The run's own line for a plain override beside sweep expressions (``model.c1=0``) whose value
+    is wrong whatever the sweep draws, as the sweep's check of its base config finds it: the first
+    problem of the config the plain overrides compose names a key they set and no swept key, and no
+    swept value set alone changes it (a cross-key rule with a swept key, ``data.train_limit`` against
+    ``data.val_size=0,10000``, is the sweep's to judge per candidate). The config's hydra.sweeper.params
+    count as swept, but for the keys a plain value takes out of the search. None where a config group
+    is swept or a custom space samples (their draws may change the rules)."""
+    from omegaconf import OmegaConf
+
+    keys = {a.lstrip("+~").split("=", 1)[0] for a in plain}
+    space = _swept(cfg, sweeps, keys)
+    line = _first_problem(cfg) if space is not None else None
+    if line is None or line.split(":", 1)[0].split("[", 1)[0] not in keys or any(k in line for k in space):
+        return None
+    moved = copy.deepcopy(cfg)  # each move set, checked and undone on one copy
+    for key, value in _moves(space):
+        before = OmegaConf.select(moved, key, default=_ABSENT)
+        try:
+            OmegaConf.update(moved, key, value, merge=False, force_add=True)
+        except Exception:  # noqa: BLE001 - a value the key cannot hold: that draw is refused anyway
+            continue
+        if _first_problem(moved) != line:  # a draw changes the verdict: the sweep judges each candidate
+            return None
+        moved = copy.deepcopy(cfg) if before is _ABSENT else moved  # a key the config lacks: a fresh copy
+        if before is not _ABSENT:
+            OmegaConf.update(moved, key, before, merge=False)
+    return line
+
+
+_ABSENT = object()
+
+
+def _first_problem(cfg: Any) -> str | None:
+    """validate's line for ``cfg``; None where it is valid or only over the budget (widths are sampled)."""
+    from mnist_sweep.config.settings import validate
+    from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded
+
+    try:
+        validate(cfg)
+    except ParamBudgetExceeded:
+        return None
+    except MnistSweepError as e:
+        return one_line(str(e))
+    return None
+
+
+def _swept(cfg: Any, sweeps: list[Any], plain: set[str]) -> dict[str, Any] | None:
+    """Each swept key -> its parsed override: the command line's, and the config's hydra.sweeper.params
+    that neither it nor a plain value replaces; None where a group is swept or a custom space samples."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
+    groups = set(cfg.hydra.runtime.choices)
+    if OmegaConf.select(cfg, "hydra.sweeper.custom_search_space", default=None):
+        return None
+    out = {}
+    try:
+        for k, v in params.items():
+            if str(k).lstrip("+") not in plain:
+                (out[str(k).lstrip("+")],) = OverridesParser.create().parse_overrides([f"{k}={v}"])
+    except HydraException:  # the sweep's own parse says what is wrong with it
+        return None
+    out.update({o.get_key_element().lstrip("+"): o for o in sweeps})
+    return None if any(k in groups or k.split("@")[0] in groups for k in out) else out
+
+
+def _moves(space: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each swept key at each of its values (a choice) or ends (a range, an interval)."""
+    from hydra.core.override_parser.types import QuotedString
+
+    moves = []
+    for key, o in space.items():
+        value = o.value()
+        if o.is_choice_sweep():
+            moves += [(key, v.text if isinstance(v, QuotedString) else v) for v in o.sweep_iterator()]
+        elif o.is_range_sweep():
+            moves += [(key, value.start), (key, value.stop)]
+        elif o.is_interval_sweep():
+            moves += [(key, value.start), (key, value.end)]
+    return moves

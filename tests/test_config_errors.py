@@ -193,6 +193,7 @@ def test_a_bad_plain_value_beside_a_sweep_is_named_before_the_missing_m():
         assert check_command_line(argv).error == line, argv
     mended = ["data.train_limit=55000", "data.val_size=0,10000"]  # 55000 fits where data.val_size=0
     assert check_command_line(["-m", *mended]).error is None
+    assert check_command_line(["-m", "data.train_limit=55000", "+experiment=choice(tiny,small_8k)"]).error is None  # may set val_size
     assert "a sweep expression needs -m" in check_command_line(mended).error
 
 

@@ -135,7 +135,8 @@ def _first_problem(cfg: Any) -> str | None:
 
 def _swept(cfg: Any, sweeps: list[Any], plain: set[str]) -> dict[str, Any] | None:
     """Each swept key -> its parsed override: the command line's, and the config's hydra.sweeper.params
-    that neither it nor a plain value replaces; None where a group is swept or a custom space samples."""
+    that neither it nor a plain value replaces; None where a group is swept (one a candidate adds too)
+    or a custom space samples."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
@@ -152,7 +153,8 @@ def _swept(cfg: Any, sweeps: list[Any], plain: set[str]) -> dict[str, Any] | Non
     except HydraException:  # the sweep's own parse says what is wrong with it
         return None
     out.update({o.get_key_element().lstrip("+"): o for o in sweeps})
-    return None if any(k in groups or k.split("@")[0] in groups for k in out) else out
+    added = any("." not in k for k in out)  # +experiment=choice(...): each option may set other keys
+    return None if added or any(k in groups or k.split("@")[0] in groups for k in out) else out
 
 
 def _moves(space: dict[str, Any]) -> list[tuple[str, Any]]:

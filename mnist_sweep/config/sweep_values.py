@@ -42,9 +42,11 @@ def distribution(override: Any) -> Any | None:
     ``create_optuna_distribution_from_override``, which this package may not import): a choice's
     values (encoded as Hydra passes them on), a range's or an interval's ends; None for a glob. Ends
     Optuna refuses (``interval(0.5,0.1)``) and a choice listing a value twice are the sweep's SweepError line."""
-    from hydra.core.override_parser.types import Transformer
+    from hydra.core.override_parser.types import Glob, Transformer
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+    if isinstance(override.value(), Glob):  # its options are listed by Hydra's config loader, set only once Hydra runs
+        return None
     value = override.value()
     try:
         with warnings.catch_warnings():

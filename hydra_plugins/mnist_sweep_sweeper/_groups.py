@@ -12,9 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from yaml import YAMLError
 
-from mnist_sweep.config.config_files import config_file_line
 from mnist_sweep.config.keys import stray_section_error
-from mnist_sweep.config.file_errors import clash_line, missing_option_error
+from mnist_sweep.config.file_errors import file_line
 from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.settings import hydra_error_line
 from mnist_sweep.errors import SweepError, one_line
@@ -43,11 +42,10 @@ def globbed(name: str, glob: Glob, group_names: set[str], options: Callable[[str
     return CategoricalDistribution(matched)
 
 
-def clash(e: HydraException, overrides: list[str]) -> str | None:
-    """``conf/experiment/tiny.yaml sets scheduler.pct_start, which scheduler=step does not have`` for
-    a composition error of a key one config file sets and the group option ``overrides`` pick lacks
-    (a single run's line, ``clash_line``'s, without the run's fix); None for another error."""
-    return clash_line(e, dict(o.lstrip("+").split("=", 1) for o in overrides if "=" in o))
+def _picked(overrides: list[str]) -> dict[str, str]:
+    """What ``overrides`` set, key (or group) -> value: the choices a clash's line names (a single
+    run's line, ``clash_line``'s, without the run's fix)."""
+    return dict(o.lstrip("+").split("=", 1) for o in overrides if "=" in o)
 
 
 def not_composed(e: HydraException, overrides: list[str]) -> str:
@@ -56,7 +54,7 @@ def not_composed(e: HydraException, overrides: list[str]) -> str:
     no such option ...``, as a single run words it; a file's mistyped key, ``experiment/mine.yaml:
     trainer.max_epoch: no such key; did you mean trainer.max_epochs?``, not a clash), else Hydra's
     report on one line."""
-    return (config_file_line(e) or missing_option_error(e) or clash(e, overrides) or _not_a_key(e, overrides)
+    return (file_line(e, _picked(overrides)) or _not_a_key(e, overrides)
             or _bad_value(e) or hydra_line(e))
 
 

@@ -46,7 +46,7 @@ def _locals(e: BaseException) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def _shown(config_path: str) -> str:
+def file_shown(config_path: str) -> str:
     """``experiment/tiny`` as its file: ``conf/experiment/tiny.yaml`` for conf/'s, ``experiment/mine.yaml``
     for a --config-dir's."""
     from mnist_sweep import PROJECT_ROOT
@@ -108,7 +108,7 @@ def _chosen_twice(e: BaseException, frames: dict) -> str | None:
                 f"config lacks: pick the option with {group}={appended.get_name()}")
     node, holder = next(((d, h) for d, h in picks if h and h != "config" and d is not None), picks[0])
     value, other = node.get_name(), prev if node is default else default.get_name()
-    return one_line(f"{_shown(holder)}, defaults list: /{group}: {value}: {group} already has an option ({other}); "
+    return one_line(f"{file_shown(holder)}, defaults list: /{group}: {value}: {group} already has an option ({other}); "
                     f"a defaults list replaces it with an override: write '- override /{group}: {value}'")
 
 
@@ -127,7 +127,7 @@ def _relative_override(e: BaseException, frames: dict) -> str | None:
     if not group.startswith(own + "/"):
         return None
     top, value = group.removeprefix(own + "/"), overrides.override_choices.get(key)
-    return one_line(f"{_shown(holder)}, defaults list: override {top}: {value}: a group there is read under the "
+    return one_line(f"{file_shown(holder)}, defaults list: override {top}: {value}: a group there is read under the "
                     f"file's own group ({group}, which the config lacks); name it from the top: "
                     f"'{_pick(top, value, overrides.known_choices)}'")
 
@@ -153,7 +153,7 @@ def _missing_config(e: BaseException, frames: dict) -> str | None:
     near = nearest_option(name, options)
     fix = (f"did you mean {written.rpartition('/')[0] + '/' if '/' in written else ''}{near}?" if near
            else f"{group or 'conf/'} has {', '.join(options) or 'no such configs'}")
-    return one_line(f"{_shown(tree.parent.node.get_config_path())}, defaults list: {written}: no config "
+    return one_line(f"{file_shown(tree.parent.node.get_config_path())}, defaults list: {written}: no config "
                     f"{path}.yaml; {fix}" + (f" ({group}'s options: {', '.join(options)})" if near else ""))
 
 
@@ -175,5 +175,5 @@ def _relative_option(e: BaseException, frames: dict) -> str | None:
     top = group.removeprefix(own + "/")
     if not own or top == group or not repo.group_exists(top):
         return None
-    return one_line(f"{_shown(holder)}, defaults list: {top}: {value}: a group there is read under the file's "
+    return one_line(f"{file_shown(holder)}, defaults list: {top}: {value}: a group there is read under the file's "
                     f"own group ({group}, which has no options); name it from the top: '{_pick(top, value, _primary_groups(frames))}'")

@@ -9,8 +9,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mnist_sweep.config.config_files import config_file_line, file_shown
 from mnist_sweep.config.options import option_line
 from mnist_sweep.errors import one_line
+
+
+def file_line(e: BaseException, choices: Mapping[str, Any] | None = None, given: list[str] | None = None) -> str | None:
+    """The one line for a composition error that is a config file's own mistake (its YAML or its
+    defaults list: ``config_file_line``; an option or key it names that is not there), else None:
+    a run's and a sweep candidate's composition word them alike."""
+    return config_file_line(e) or missing_option_error(e) or clash_line(e, choices, given)
 
 
 def missing_option_error(e: BaseException) -> str | None:
@@ -53,7 +61,7 @@ def file_key_error(e: BaseException) -> str | None:
         return None
     if head != "hydra" and (head not in SCHEMAS or holders(key, None)):
         return None
-    shown = _shown_file(where[1])
+    shown = file_shown(where[1])
     line = unknown_key(key)
     if "did you mean" not in line:
         line += (f" (`python -m mnist_sweep.train --cfg {'hydra' if head == 'hydra' else 'job'} -p "
@@ -74,7 +82,7 @@ def clash_line(e: BaseException, choices: Mapping[str, Any] | None, given: list[
     key = str(getattr(e.__cause__ or e.__context__, "full_key", None) or "")
     if not key or not (where := _IN_FILE.search(str(e))):
         return None
-    group, shown = key.split(".", 1)[0], _shown_file(where[1])
+    group, shown = key.split(".", 1)[0], file_shown(where[1])
     chosen = (choices or {}).get(group)
     line = f"{shown} sets {key}, which " + (f"{group}={chosen}" if chosen else f"{group}'s option") + " does not have"
     if given is None:
@@ -87,15 +95,6 @@ def clash_line(e: BaseException, choices: Mapping[str, Any] | None, given: list[
     if picked:
         return one_line(f"{line}; drop {picked}, or {without}")
     return one_line(f"{line}; {without}" + (f", or pick an option that has it: {holder[0]}" if holder else ""))
-
-
-def _shown_file(config_path: str) -> str:
-    """``experiment/tiny`` (Hydra's name for a config) as its file: ``conf/experiment/tiny.yaml`` for
-    conf/'s (Hydra reads conf/ first), ``experiment/mine.yaml`` for a --config-dir's."""
-    from mnist_sweep import PROJECT_ROOT
-
-    name = f"{config_path}.yaml"
-    return f"conf/{name}" if (PROJECT_ROOT / "conf" / name).is_file() else name
 
 
 def _defaults_holder(e: BaseException) -> str | None:

@@ -16,8 +16,7 @@ from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBas
 
 from mnist_sweep.config.keys import did_you_mean, holders, unknown_key
 from mnist_sweep.config.lines import interpolated_from, omegaconf_line, type_fix, unmergeable_fix, unresolved_line
-from mnist_sweep.config.config_files import config_file_line
-from mnist_sweep.config.file_errors import clash_line, missing_option_error
+from mnist_sweep.config.file_errors import file_line
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, StepSchema,
@@ -167,7 +166,7 @@ def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None,
     option no group has (``hydra/sweeper/sampler=randomm``), the nearest one; a key a config file
     sets that the option composed lacks, the file and the option (with ``given``, the command
     line's overrides, the fix: ``clash_line``)."""
-    if (line := config_file_line(e) or missing_option_error(e) or clash_line(e, choices, given)) is not None:
+    if (line := file_line(e, choices, given)) is not None:
         return line
     cause = e.__cause__ or e.__context__
     full_key = str(getattr(cause, "full_key", None) or "")

@@ -120,8 +120,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
                 gray, how = _gray(upright, p)
                 return gray, upright.size, how
     except FileNotFoundError:
-        pattern = "; a pattern no file matches (check it, or leave it unquoted for the shell)" if set("*?[") & set(str(p)) else ""
-        raise MnistSweepError(f"{p}: no such image file{pattern or '; check its path and name'}") from None
+        raise MnistSweepError(f"{p}: no such image file; {_unexpanded(p)}") from None
     except IsADirectoryError:
         raise MnistSweepError(f"{p}: is a directory, not an image; give the image files in it (e.g. {p}/*.png)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -142,6 +141,19 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
         why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")
         raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
                               "give a PNG/JPEG of one digit") from None
+
+
+def _unexpanded(p: Path) -> str:
+    """How to fix an image path that names no file: a shell pattern the shell passed on, quoted (it
+    was 'a pattern no file matches' while it matched files) or matching nothing, or the name itself."""
+    import glob
+
+    if not set("*?[") & set(str(p)):
+        return "check its path and name"
+    if found := sorted(glob.glob(str(p))):
+        return (f"a pattern the shell did not expand (quoted?), matching {len(found)} file{'s' * (len(found) > 1)} "
+                f"({', '.join(found[:3])}{', ...' if len(found) > 3 else ''}); leave it unquoted for the shell")
+    return "a pattern no file matches (check it, or leave it unquoted for the shell)"
 
 
 def _check_regular(p: Path) -> None:

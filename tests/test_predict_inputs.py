@@ -136,6 +136,9 @@ def test_a_dash_reads_the_image_from_stdin(tmp_path, capsys, monkeypatch):
     assert "-: not a readable image (UnidentifiedImageError: cannot identify image file stdin)" in one_error(capsys, [run, "-"])
     line = one_error(capsys, [run, str(tmp_path / "*.jpeg")])
     assert line.endswith("*.jpeg: no such image file; a pattern no file matches (check it, or leave it unquoted for the shell)")
+    line = one_error(capsys, [run, str(tmp_path / "*.png")])  # quoted, so the shell left it: it matches a file
+    assert line.endswith(f"*.png: no such image file; a pattern the shell did not expand (quoted?), matching 1 file "
+                         f"({tmp_path / 'digit.png'}); leave it unquoted for the shell"), line
 
 
 def test_a_photo_of_a_digit_on_gray_paper_reads_as_mnist(tmp_path):

@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if checked.warning:
         print(f"warning: {checked.warning}", file=sys.stderr)
+    args = args if checked.argv is None else checked.argv  # --help: without the overrides it cannot compose
     _Validated.checked = checked
     saved_argv = sys.argv
     in_main_thread = hasattr(signal, "SIGTERM") and _is_main_thread()

@@ -67,6 +67,7 @@ class Checked:
     warning: str | None = None  # hparams_search=NAME without -m: trains one config (a trial's re-run does so too)
     settings: Settings | None = None
     config: dict | None = None
+    argv: list[str] | None = None  # the command line Hydra is to get, where it differs from the one given (--help)
 
 
 PROG = "python -m mnist_sweep.train"
@@ -106,6 +107,34 @@ def flags_error(argv: list[str]) -> str | None:
 
 
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
+
+
+def help_command(argv: list[str]) -> Checked | None:
+    """Hydra's help for a command line with ``--help`` (``-h``) or ``--hydra-help``, without the overrides
+    it cannot compose, each named in a warning: ``--hydra-help`` shows Hydra's own flags and groups, from a
+    config without this project's, so it takes none (``trainer.max_epochs=1`` was 'trainer: missing
+    section'); ``--help`` shows the config its plain overrides compose, in one run's mode, so it takes no
+    sweep expression ('model.c1=4,8: ... add --multirun', -m given). None without either flag."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    args = get_args_parser().parse_args(argv)  # flags_error passed
+    if not (args.help or args.hydra_help):
+        return None
+    left = list(args.overrides)
+    if not args.hydra_help:
+        try:
+            left = [a for a in left if OverridesParser.create().parse_overrides([a])[0].is_sweep_override()]
+        except OverrideParseException:  # Hydra's help names it
+            left = []
+    if not left:
+        return Checked()
+    why = ("it shows Hydra's own flags and config groups, not this project's config (--help shows the config "
+           "overrides compose)") if args.hydra_help else \
+        f"{'sweep expressions' if len(left) > 1 else 'a sweep expression'}; it shows one config, composed with the other overrides"
+    return Checked(warning=one_line(f"{'--hydra-help' if args.hydra_help else '--help'} leaves out {' '.join(left)}: {why}"),
+                   argv=[a for a in argv if a not in left])
 
 
 def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[Any]] | str:
@@ -189,6 +218,8 @@ def check_command_line(argv: list[str]) -> Checked:
     source = _config_source(argv)
     if isinstance(source, str):
         return Checked(source)
+    if (shown := help_command(argv)) is not None:
+        return shown
     if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
         return Checked()  # Hydra's own informational commands, or a relative --config-path
     multirun = "-m" in argv or "--multirun" in argv

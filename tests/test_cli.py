@@ -214,6 +214,20 @@ def test_help_reads_as_sections(tmp_path):
     assert "+experiment=NAME" in out and "hydra/sweeper/sampler=" in out and "--hydra-help" in out
 
 
+@pytest.mark.parametrize("argv, left_out, shown", [
+    (["--hydra-help", "trainer.max_epochs=1"], "trainer.max_epochs=1", "Use '--cfg hydra' to Show the Hydra config."),
+    (["--help", "-m", "model.c1=4,8", "trainer.max_epochs=3"], "model.c1=4,8", "  max_epochs: 3\n"),
+])
+def test_help_with_overrides_prints_the_help_and_names_what_it_leaves_out(tmp_path, argv, left_out, shown):
+    """--hydra-help composes Hydra's config alone, so an override of this project's was 'error: trainer:
+    missing section'; --help composes one run, so a sweep expression was '... add --multirun' with -m
+    given. Each prints its help (a plain override still shows in --help's config) and names what it left out."""
+    proc = run_inproc(["mnist_sweep.train", *argv], cwd=tmp_path)
+    assert proc.returncode == 0 and shown in proc.stdout, proc.stderr
+    assert proc.stderr.startswith(f"warning: {argv[0]} leaves out {left_out}: ") and proc.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("argv, line", [
     (["model.dropuot=0.1"], "error: model.dropuot: no such key; did you mean model.dropout?\n"),  # no "+key" advice: a schema refuses it
     (["trainer.dropout=0.1"], "error: trainer.dropout: no such key; did you mean model.dropout?"),

@@ -15,7 +15,7 @@ from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import MnistSweepError, dangling_link
-from mnist_sweep.rundir import in_a_run
+from mnist_sweep.rundir import in_a_run, runs_in
 
 if TYPE_CHECKING:
     from mnist_sweep.config.settings import Settings
@@ -46,9 +46,8 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         if (d / "leaderboard.csv").is_file():
             raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "
                                   "leaderboard's trial_dir column)")
-        if runs := sorted(c.parent.parent for c in d.glob("*/.hydra/config.yaml")):  # confirm's, a multirun's
-            raise MnistSweepError(f"{d}: holds {len(runs)} run dirs, is none itself; give one of them: "
-                                  f"{', '.join(map(str, runs[:3]))}{', ...' if len(runs) > 3 else ''}")
+        if line := runs_in(d):  # confirm's, a multirun's
+            raise MnistSweepError(line)
         raise MnistSweepError(in_a_run(d, what) or  # its .hydra/
                               f"{d}: no .hydra/config.yaml, not a run or trial dir; give the dir a training run wrote")
     weights = d / "model.pt"

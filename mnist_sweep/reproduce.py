@@ -23,7 +23,7 @@ from mnist_sweep.differences import COMPARED, compare, epoch_counts, printed, wh
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
-from mnist_sweep.rundir import in_a_run
+from mnist_sweep.rundir import in_a_run, runs_in
 from mnist_sweep.saved_trial import TRAINED, checked_config, pick_row, trial_config_dir
 from mnist_sweep.text import plural
 
@@ -154,7 +154,8 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
                                   "cannot reproduce it: train it again with the config it had")
         if not p.exists() or (p.is_dir() and not (p / FILENAME).exists()):  # in a run dir (RUN/.hydra): it is named
             what = "no such file or directory" if not p.exists() else f"no {FILENAME} and no .hydra/ in this directory"
-            raise LeaderboardError(in_a_run(p) or f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
+            raise LeaderboardError(in_a_run(p) or (p.is_dir() and runs_in(p)) or
+                                   f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
         try:
             board = read(p)
         except LeaderboardError as e:  # a file no table, in a run dir (RUN/model.pt): it is named; a table kept there reads

@@ -47,6 +47,17 @@ def in_a_run(path: Path, what: str = "run dir") -> str | None:
     return f"{path}: is {kind} in a run dir, not a {what}; give the run dir it is in, {run}" if run else None
 
 
+def runs_in(d: Path) -> str | None:
+    """A dir that is no run but holds runs one or two levels down (a Hydra multirun's, confirm's --out:
+    CONFIG/seed_N), in one line naming them to give; None where it holds none. confirm's --out was
+    'no .hydra/config.yaml, not a run or trial dir' in predict, 'no leaderboard.csv and no .hydra/' in reproduce."""
+    runs = sorted(c.parent.parent for pattern in ("*/.hydra/config.yaml", "*/*/.hydra/config.yaml") for c in d.glob(pattern))
+    if not runs:
+        return None
+    return (f"{d}: holds {len(runs)} run dir{'s' * (len(runs) > 1)}, is none itself; give {'one of them' if len(runs) > 1 else 'it'}: "
+            f"{', '.join(map(str, runs[:3]))}{', ...' if len(runs) > 3 else ''}")
+
+
 def guarded(args: list[str]) -> list[str]:
     """A train command line (Hydra's arguments) with ``OutputDirCheck`` added as a Hydra override,
     whatever config it composes; Hydra's informational commands stay as they are."""

@@ -231,6 +231,10 @@ def test_a_dir_of_runs_names_the_runs_in_it(tmp_path, capsys):
     line = one_error(capsys, [str(tmp_path / "runs"), "--test"])
     runs = tmp_path / "runs"
     assert line == f"error: {runs}: holds 4 run dirs, is none itself; give one of them: {runs}/0, {runs}/1, {runs}/2, ...", line
+    made_run(tmp_path / "confirmed" / "trial_0003" / "seed_1")  # confirm's --out: CONFIG/seed_N, two levels down
+    line = one_error(capsys, [str(tmp_path / "confirmed"), "--test"])
+    assert line == f"error: {tmp_path / 'confirmed'}: holds 1 run dir, is none itself; give it: " \
+                   f"{tmp_path / 'confirmed' / 'trial_0003' / 'seed_1'}", line
 
 
 def test_an_array_file_says_to_save_a_digit_as_an_image(tmp_path, capsys):

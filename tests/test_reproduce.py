@@ -452,6 +452,17 @@ def test_a_run_dir_without_its_saved_config_says_why(tmp_path):
     assert_one_line_error(proc, "error: run/.hydra: missing", "hydra.output_subdir=null?", "cannot reproduce it")
 
 
+def test_confirms_out_dir_names_the_runs_in_it(tmp_path):
+    """confirm's --out (CONFIG/seed_N run dirs) was 'no leaderboard.csv and no .hydra/ in this directory':
+    it names the runs to give, as predict does."""
+    trial = fake_sweep(tmp_path) / "trial_0000"
+    (tmp_path / "confirmed" / "trial_0000").mkdir(parents=True)
+    trial.rename(tmp_path / "confirmed" / "trial_0000" / "seed_1")
+    proc = run_inproc(["mnist_sweep.reproduce", "confirmed"], cwd=tmp_path)
+    assert_one_line_error(proc, "error: confirmed: holds 1 run dir, is none itself; give it: "
+                          "confirmed/trial_0000/seed_1")
+
+
 @pytest.mark.parametrize("inside", [".hydra", ".hydra/config.yaml", "metrics.csv"])
 def test_a_path_inside_a_run_dir_names_the_run_dir(tmp_path, inside):
     """RUN/.hydra said 'no leaderboard.csv and no .hydra/ in this directory', RUN/metrics.csv 'not a

@@ -14,6 +14,7 @@ from mnist_sweep.moved import holds_trials
 from mnist_sweep.storage import STORAGE_RECORD, file_url, local_path, mask_url
 
 FILENAME = "leaderboard.csv"  # <sweep_dir>/leaderboard.csv: a sweep's table
+CONFIRM_TABLE = "robustness.csv"  # <confirm --out>/robustness.csv: confirm's table of seeds
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 
 
@@ -117,6 +118,8 @@ def sweep_holding(p: Path) -> Path | None:
     user spelled it, to give instead; None where its dir is no sweep dir: neither a leaderboard.csv
     nor a storage.json beside it, nor a trial dir (a sweep whose table is not written yet)."""
     d = p.absolute().parent
+    if in_confirms_out(p):  # confirm's --out: its CONFIG dirs may be named trial_NNNN, and it is no sweep dir
+        return None
     if any((d / f).is_file() for f in (FILENAME, STORAGE_RECORD)) or holds_trials(d):
         return p.parent if p.parent != Path(".") else d
     return None
@@ -124,6 +127,17 @@ def sweep_holding(p: Path) -> Path | None:
 
 def not_a_table(p: Path, what: str) -> str:
     """A file that is no leaderboard (``what``: why), in one line: the sweep dir holding it to give
-    instead (SWEEP/report.html read 'not a readable CSV; give a leaderboard.csv'), else a leaderboard.csv."""
+    instead (SWEEP/report.html read 'not a readable CSV; give a leaderboard.csv'), else a leaderboard.csv;
+    confirm's table says what it is and names a run in its dir (reproduce and predict take one)."""
+    if p.name == CONFIRM_TABLE and in_confirms_out(p):
+        runs = sorted(p.parent.glob("*/seed_*/.hydra/config.yaml"))
+        run = f"; reproduce and predict take one of its runs, e.g. {runs[0].parent.parent}" if runs else ""
+        return f"{p}: confirm's table of seeds, not a leaderboard; give the sweep dir whose trials it confirmed{run}"
     here = sweep_holding(p) if p.name != FILENAME else None
     return f"{p}: {what}; " + (f"give the sweep dir holding it, {here}" if here else f"give a {FILENAME}")
+
+
+def in_confirms_out(p: Path) -> bool:
+    """Whether ``p`` lies in confirm's --out dir (its robustness.csv there, and no sweep's table or storage record)."""
+    d = p.absolute().parent
+    return (d / CONFIRM_TABLE).is_file() and not any((d / f).is_file() for f in (FILENAME, STORAGE_RECORD))

@@ -107,6 +107,7 @@ def flags_error(argv: list[str]) -> str | None:
 
 
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
+SHOW_FLAGS = ("--cfg", "-c")  # one run's config printed: checked as that run
 
 
 def help_command(argv: list[str]) -> Checked | None:
@@ -137,9 +138,9 @@ def help_command(argv: list[str]) -> Checked | None:
                    argv=[a for a in argv if a not in left])
 
 
-def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[Any]] | str:
+def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tuple[list[str], list[Any]] | str:
     """(the overrides that are not sweep expressions, the parsed sweep overrides), or one error
-    line (syntax, a sweep without -m)."""
+    line (syntax, a sweep without -m). ``shows``: --cfg prints one run's config, the sweeper's keys too."""
     from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -152,12 +153,15 @@ def _plain_overrides(argv: list[str], multirun: bool) -> tuple[list[str], list[A
             return override_syntax_error(arg, str(e))
         if not override.key_or_group:
             return override_syntax_error(arg)
-        if not multirun and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
+        if not multirun and not shows and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
             return check_command_line(_as_sweep(argv)).error or one_line(  # (hydra.sweeper=nope), else add -m
                 f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")
         if not override.is_sweep_override():
             if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
                 plain.append(arg)
+        elif shows:  # Hydra's own line said to add --multirun, which --cfg does not take
+            return one_line(f"{arg}: a sweep expression, and --cfg prints one run's config (a sweep takes no --cfg); "
+                            f"give {override.key_or_group} one value")
         elif not multirun:  # first a value -m refuses too (model.dropout=0.1,5), else add -m
             return check_command_line(_as_sweep(argv)).error or one_line(
                 sweep_without_m(arg, override.value_type.name, PROG))
@@ -220,10 +224,11 @@ def check_command_line(argv: list[str]) -> Checked:
         return Checked(source)
     if (shown := help_command(argv)) is not None:
         return shown
-    if source is None or any(a in INFO_FLAGS or a.startswith(("--cfg=", "--info=")) for a in argv):
+    shows = any(a in SHOW_FLAGS or a.startswith("--cfg=") for a in argv)  # checked as the run it shows
+    if source is None or any(a in INFO_FLAGS and a not in SHOW_FLAGS or a.startswith("--info=") for a in argv):
         return Checked()  # Hydra's own informational commands, or a relative --config-path
     multirun = "-m" in argv or "--multirun" in argv
-    parsed = _plain_overrides(argv, multirun)
+    parsed = _plain_overrides(argv, multirun, shows)
     if isinstance(parsed, str):
         return Checked(parsed)
     plain, sweeps = parsed
@@ -245,7 +250,7 @@ def check_command_line(argv: list[str]) -> Checked:
             return Checked(bad)  # a key nothing reads, a value the sweep refuses, a plain value no draw mends
         if not multirun:
             search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
-            warning = search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
+            warning = search and not shows and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
                                   f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {search})")
             return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
         check_multirun(cfg)  # hydra.launcher and hydra.sweeper config nodes; mnist_optuna's keys

@@ -150,7 +150,19 @@ def test_the_module_run_directly_points_at_the_entry_point(tmp_path):
 def test_override_error_is_none_for_a_good_command_line():
     assert overrides.override_error([*TINY]) is None
     assert overrides.override_error(["-m", "hydra.sweeper.n_trials=3", "model.c1=choice(4,8)"]) is None
-    assert overrides.override_error(["--cfg", "job", "optimizer.lr=-1"]) is None  # Hydra's informational commands
+    assert overrides.override_error(["--cfg", "hydra", "-p", "hydra.sweeper", "hydra/sweeper/pruner=threshold"]) is None
+
+
+@pytest.mark.parametrize("argv", [["trainer.seed=-1"], ["optimizer.lr=-1"], ["data.train_limit=55000"]])
+@pytest.mark.parametrize("flag", [["--cfg", "job"], ["--cfg=all", "--resolve"], ["-c", "job", "-p", "trainer"]])
+def test_printing_the_config_refuses_what_the_run_refuses_in_its_line(argv, flag):
+    """--cfg job printed the config of a run that would be refused (exit 0): most print it to see what
+    would run. Now the run's own line; a sweep expression says --cfg prints one run (Hydra said to add
+    --multirun, which --cfg does not take), and the sweeper's keys still print (not 'add -m')."""
+    line = overrides.override_error(argv)
+    assert line and overrides.override_error([*flag, *argv]) == line
+    swept = overrides.override_error(["--cfg", "job", "model.c1=4,8"])
+    assert swept and swept.startswith("model.c1=4,8: a sweep expression, and --cfg prints one run's config")
 
 
 BAD_FLAGS = [  # Hydra's own flags: its parser's usage block and its two-modes ValueError were many lines

@@ -21,15 +21,19 @@ SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite dat
 TAKES = "a sweep dir (outputs/sweeps/NAME) or a CSV"  # what the leaderboard, export and confirm read
 
 
-def no_table(d: Path, takes: str = TAKES, several: bool = False) -> str:
+def no_table(d: Path, takes: str = TAKES, several: bool = False, picks: bool = False) -> str:
     """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
-    dir), a sweep dir whose table is not written (yet), a dir of sweep dirs (them: one, or ``several``
-    where the command merges them), else what the command ``takes`` (the report takes no CSV: it
-    suggested one, then refused it)."""
+    dir, and its trial's --trial N where the command ``picks`` a trial: export and confirm took the sweep
+    dir alone and used rank 1), a sweep dir whose table is not written (yet), a dir of sweep dirs (them:
+    one, or ``several`` where the command merges them), else what the command ``takes`` (the report
+    takes no CSV: it suggested one, then refused it)."""
     from mnist_sweep import results  # imports pandas: only where it is called
 
     if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
         sweep = next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
+        trial = _trial_of(d, sweep) if sweep and picks else None
+        if trial is not None:
+            return f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}"
         return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
                 f"one run dir, not a sweep, and no {FILENAME} above it; give a sweep dir (reproduce and predict take a run dir)")
     if any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
@@ -38,6 +42,22 @@ def no_table(d: Path, takes: str = TAKES, several: bool = False) -> str:
     if sweeps := sweeps_in(d):
         return f"holds the sweep dirs {sweeps}; give " + ("one or more of them" if several else "one of them")
     return f"no {FILENAME} in this directory; give {takes}"
+
+
+def _trial_of(run: Path, sweep: Path) -> int | None:
+    """The trial number the sweep's table records for the trial dir ``run`` (a seed_N dir: the trial
+    it is a seed of), by the dir's name; None where no row names it."""
+    import csv
+
+    name = (run.absolute().parent if run.absolute().name.startswith("seed_") else run.absolute()).name
+    try:
+        with open(sweep / FILENAME, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if Path(row.get("trial_dir") or "").name == name and str(row.get("trial") or "").isdigit():
+                    return int(row["trial"])
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return None
+    return None
 
 
 def sweeps_in(d: Path) -> str:

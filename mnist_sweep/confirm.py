@@ -43,7 +43,7 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
     if args.experiment:  # found as train finds +experiment=NAME: the project's conf/experiment, then --config-dir's
         where = lookup(args.experiment, args.config_dir)
         return {name: ([*where, f"+experiment={name}"], None) for name in args.experiment}
-    board = read(args.leaderboard)
+    board = read(args.leaderboard, picks=True)
     if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
         missing = [t for t in args.trial if t not in set(board.trial)]
         if missing:

@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace) -> None:
         check_out(out, args.force)
     if args.onnx:
         check_onnx(Path(args.onnx), args.force)
-    board = read(args.source)
+    board = read(args.source, picks=True)
     row = pick_row(board, args.rank, args.trial, args.source)
     trial_dir = trial_dir_of(row, board)
     text = None

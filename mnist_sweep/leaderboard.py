@@ -100,16 +100,17 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
     return path
 
 
-def read(path: str | Path, takes: str = TAKES, several: bool = False) -> pd.DataFrame:
+def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: bool = False) -> pd.DataFrame:
     """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv); a sweep dir's own table
     reads its trial dirs in that dir, wherever the sweep ran (``moved.rebase``). A dir without one
-    is refused with what the command ``takes`` (and whether ``several``): ``board_paths.no_table``."""
+    is refused with what the command ``takes`` (whether ``several``; whether it ``picks`` a trial,
+    --trial N): ``board_paths.no_table``."""
     if url := a_url(str(path), takes):
         raise LeaderboardError(url)
     p = Path(path)
     if p.is_dir():
         if not (p / FILENAME).exists():
-            raise LeaderboardError(f"{p}: {no_table(p, takes, several)}")
+            raise LeaderboardError(f"{p}: {no_table(p, takes, several, picks)}")
         p = p / FILENAME
     if not p.exists():
         raise LeaderboardError(no_such(p, f"give a sweep dir or its {FILENAME}"))

@@ -127,3 +127,22 @@ def test_an_out_that_is_a_dir_or_no_yaml_file_suggests_a_name_export_takes(tmp_p
         export.check_out(Path(fixed), force=False)  # taken as it stands
     assert "a directory; give the file to write" in str(pytest.raises(
         MnistSweepError, export.check_out, Path("conf/experiment"), False).value)
+
+
+def test_a_trial_dir_given_for_its_sweep_names_the_trial_to_pick(tmp_path, capsys, monkeypatch):
+    """export SWEEP/trial_0001 (confirm too) said 'give its sweep dir, SWEEP', and export SWEEP then
+    exported rank 1, another trial: the line now gives the trial with it, as --trial N."""
+    from mnist_sweep import confirm
+
+    monkeypatch.chdir(tmp_path)
+    sweep = board(tmp_path / "sw")
+    (sweep / "trial_0000").rename(sweep / "trial_0001")
+    (sweep / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,1,complete,{sweep / 'trial_0001'}\n")
+    (sweep / "trial_0001" / "seed_2" / ".hydra").mkdir(parents=True)  # a seed of the trial: the trial's config
+    want = f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial 1"
+    for given in (sweep / "trial_0001", sweep / "trial_0001" / "seed_2"):
+        assert export.main([str(given), "--onnx", str(tmp_path / "m.onnx")]) == 2
+        assert capsys.readouterr().err.strip() == f"error: {given}: {want}"
+        assert confirm.main([str(given), "--parallel", "1"]) == 2
+        assert capsys.readouterr().err.strip() == f"error: {given}: {want}"
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "outputs").exists()

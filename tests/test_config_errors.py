@@ -59,6 +59,22 @@ def test_a_sweep_function_called_wrong_says_how_to_call_it(tmp_path, arg, fix):
     assert "quote" not in line and proc.returncode == 2 and not (tmp_path / "sw").exists()
 
 
+@pytest.mark.parametrize("arg, nullable", [
+    ("model.c1=choice(null,4)", False), ("model.dropout=choice(0.1,null)", False),
+    ("data.train_limit=choice(null,1000)", True), ("trainer.ema_decay=choice(NULL,0.5)", True),
+])
+def test_a_null_in_a_choice_is_answered_with_a_spelling_the_next_check_takes(arg, nullable):
+    """model.c1=choice(null,4) was told to write model.c1=null,4, which was refused in turn ('model.c1
+    cannot be null'): two lines where one would do. Where the key cannot be null the first line says so,
+    and its spelling (the choice without the null) passes; where it may be, the list spelling does."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line(["-m", arg]).error
+    key = arg.split("=", 1)[0]
+    assert line and line.startswith(f"{arg}: ") and (f"{key} cannot be null" in line) is not nullable, line
+    assert check_command_line(["-m", line.rsplit(": ", 1)[1]]).error is None, line
+
+
 @pytest.mark.parametrize("argv", [["--config-path", "conf"], ["--config-path=../x/.hydra"], ["-cp", "conf"]])
 def test_a_relative_config_path_says_to_give_it_absolute(tmp_path, argv):
     """Hydra said 'Primary config module 'mnist_sweep.conf' not found; ... contains an __init__.py file'."""

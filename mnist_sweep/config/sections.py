@@ -174,3 +174,24 @@ def schema_for(section: str, raw: Mapping[str, Any]) -> type:
             raise ConfigError(f"{section}.name: must be one of {', '.join(valid)}, got {name!r}")
         return by_name[name]
     return next(iter(by_name.values()))
+
+
+def may_be_null(dotted: str) -> bool | None:
+    """Whether ``dotted`` (``data.train_limit``) may be null: True where a schema holding it types it
+    Optional, False where every one holding it does not (``model.c1``, ``model.dropout``: Any is not
+    Optional, the sweep's check reads it so too), None where no schema holds it."""
+    import typing
+    from dataclasses import fields, is_dataclass
+
+    section, _, rest = dotted.lstrip("+").partition(".")
+    found = []
+    for schema in SCHEMAS.get(section, {}).values() if rest else ():
+        *path, leaf = rest.split(".")
+        for part in path:
+            sub = next((f.default_factory for f in fields(schema) if f.name == part), None)
+            schema = sub if isinstance(sub, type) and is_dataclass(sub) else None
+            if schema is None:
+                break
+        if schema is not None and leaf in (hints := typing.get_type_hints(schema)):
+            found.append(type(None) in getattr(hints[leaf], "__args__", ()))
+    return any(found) if found else None

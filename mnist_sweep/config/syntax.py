@@ -182,12 +182,21 @@ CALL_FIXES = {  # a sweep function Hydra refused to evaluate: how to call it
 }
 
 
-def _as_list(value: str) -> str:
-    """``choice(null, 1000)`` as the sweep list ``null,1000`` (which takes a null); else an example."""
+def _null_in_choice(head: str, value: str) -> str:
+    """``choice(null, 1000)``, which Hydra's choice refuses: the sweep list ``null,1000`` (which takes a
+    null) where the key may be null; where it may not (``model.c1``), that at once, and the choice without
+    the null (the list's spelling was refused in turn: 'model.c1 cannot be null')."""
+    from mnist_sweep.config.sections import may_be_null
+
     inner = re.fullmatch(r"\s*choice\((.*)\)\s*", value)
-    if inner is None or re.search(r"['\"()\[\]{}=]", inner[1]):
-        return "null,1000"
-    return ",".join(v.strip() for v in inner[1].split(","))
+    values = None if inner is None or re.search(r"['\"()\[\]{}=]", inner[1]) else [v.strip() for v in inner[1].split(",")]
+    key = head.rstrip("=")
+    if may_be_null(key) is not False:
+        return f"Hydra's choice(...) takes no null; list the values without choice(...): {head}{','.join(values or ['null', '1000'])}"
+    rest = [v for v in values or [] if v.lower() != "null"]
+    fix = f"drop the null: {head}choice({','.join(rest)})" if rest else \
+        "drop the null from the choice" if values is None else "list the values to search, without null"
+    return f"{key.lstrip('+')} cannot be null (and Hydra's choice(...) takes no null); {fix}"
 
 
 def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
@@ -196,7 +205,7 @@ def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
     (``choice()``) says how to call that function, not to quote."""
     if m := re.search(r"\w+ while evaluating '(\w+)\(.*?': (.*)", message):
         if m[1] == "choice" and "NoneType" in m[2]:  # choice(null,1000): Hydra's choice takes no null, a list does
-            return f"Hydra's choice(...) takes no null; list the values without choice(...): {head}{_as_list(value)}"
+            return _null_in_choice(head, value)
         fix = CALL_FIXES.get(m[1], f"check the arguments of {m[1]}(...), see {GRAMMAR}")
         return f"{m[1]}(...) cannot be evaluated ({m[2].strip().rstrip('.')}); {fix}"
     lines = [line for line in message.splitlines() if line.strip() and not line.startswith("See ")]

@@ -38,7 +38,7 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     config = d / ".hydra" / "config.yaml"
     if not d.is_dir():
         why = f"is a file, not a {what}" if d.exists() else f"no such {what}"
-        raise MnistSweepError(in_a_run(d, what) or  # its model.pt or result.json: the run dir named
+        raise MnistSweepError(in_a_run(d, what) or _an_onnx(d, what) or  # its model.pt or result.json: the run dir named
                               f"{d}: {why}; give a run dir (outputs/runs/...) or a trial dir (outputs/sweeps/NAME/trial_NNNN)")
     for f in (config, d / "model.pt"):
         _regular(f)
@@ -68,6 +68,23 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     model.load_state_dict(_weights(weights, model, config))
     model.eval()
     return Run(d, cfg, result, model)
+
+
+def _an_onnx(p: Path, what: str) -> str | None:
+    """An ONNX file that export wrote, given for its run: one line naming the run dir it records
+    (metadata ``source_run``); it was 'is a file, not a run dir', naming none. None for any other path."""
+    if p.suffix.lower() != ".onnx" or not p.is_file():
+        return None
+    try:
+        import onnx
+
+        meta = {m.key: m.value for m in onnx.load(str(p), load_external_data=False).metadata_props}
+    except Exception:  # noqa: BLE001 - not an ONNX model after all: said as any file is
+        return None
+    run = meta.get("source_run")
+    give = f"the run dir it was exported from, {run}" if run and Path(run).is_dir() else "the run dir it was exported from"
+    return (f"{p}: an ONNX model, not a {what}; give {give} (or run the file with onnxruntime: its metadata_props "
+            "say how to feed it)")
 
 
 def _regular(path: Path) -> None:

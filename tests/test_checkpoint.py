@@ -47,3 +47,23 @@ def test_weights_of_another_model_are_still_told_so_behind_a_prefix(tmp_path, ca
     torch.save({f"module.{k}": (torch.zeros(3, 3) if k == first else v) for k, v in state.items()}, d / "model.pt")
     line = one_error(capsys, [str(d), "--test"])
     assert "weights of another model than" in line and f"other shape: {first} [3, 3]" in line, line
+
+
+def test_an_onnx_file_given_for_the_run_names_the_run_it_came_from(tmp_path, capsys):
+    """predict m.onnx IMAGE (the file export --onnx wrote) said 'is a file, not a run dir', naming
+    none: it names the run dir the file records (metadata source_run) to give instead."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    made_run(tmp_path / "run")
+    x = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["image"], ["logits"])], "g", [x],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1])])
+    model = helper.make_model(graph)
+    helper.set_model_props(model, {"source_run": str(tmp_path / "run")})
+    onnx.save(model, tmp_path / "m.onnx")
+    line = one_error(capsys, [str(tmp_path / "m.onnx"), "--test"])
+    assert line.startswith(f"error: {tmp_path / 'm.onnx'}: an ONNX model, not a run dir (the first argument); give "
+                           f"the run dir it was exported from, {tmp_path / 'run'} (or run the file with onnxruntime"), line
+    (tmp_path / "not.onnx").write_text("junk")  # no ONNX model: said as any file is
+    assert ": is a file, not a run dir" in one_error(capsys, [str(tmp_path / "not.onnx"), "--test"])

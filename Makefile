@@ -1,14 +1,19 @@
-# make sweep   set up (venv, pinned install, data) and run the default Optuna sweep
-# make test    set up and run the test suite
-# make train   set up and train the default config once
-# make dashboard  optuna-dashboard for a sweep (SWEEP=outputs/sweeps/NAME)
+## make setup          .venv with the pinned stack (the default target; docs/setup.md)
+## make data           MNIST's four files into data/MNIST/raw/: SHA-256 checked, fetched when missing or corrupt
+## make sweep          set up (venv, pinned install, data) and run the default Optuna sweep (ARGS="key=value ...")
+## make train          set up and train the default config once (ARGS="key=value ...")
+## make test           set up and run the test suite (ARGS: pytest's)
+## make dashboard      optuna-dashboard for a sweep (SWEEP=outputs/sweeps/NAME, ARGS="--port N")
+## make pg, pg-stop    start, stop the throwaway PostgreSQL server the tests use
+## make clean-outputs  rm -rf outputs
+## make help           this list
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ARGS    ?=
 
-.PHONY: setup data pg pg-stop sweep train test dashboard clean-outputs
+.PHONY: setup data pg pg-stop sweep train test dashboard clean-outputs help
 
 setup: $(STAMP)
 
@@ -53,3 +58,6 @@ test: data pg
 
 clean-outputs:
 	rm -rf outputs
+
+help:
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))

@@ -154,3 +154,25 @@ def test_null_in_a_sweep_reaches_the_trial_as_null():
     assert check_queued({key: None}, SearchSpace(values={key: dist}), "queued") == {key: "null"}  # enqueue: null queued
     line = check_command_line(["-m", "data.train_limit=choice(null, 1000)"]).error
     assert line.endswith("Hydra's choice(...) takes no null; list the values without choice(...): data.train_limit=null,1000")
+
+
+@pytest.mark.parametrize("key, values", [("model.c1", "{}'null',4"), ("data.train_limit", "{}'null',1000"),
+                                         ("trainer.ema_decay", "{}'NULL',0.5")])
+def test_a_quoted_null_in_a_choice_is_a_string_as_in_a_list(key, values):
+    """A quoted 'null' is a string wherever it is written: ``model.c1='null'`` and the list ``'null',4``
+    are refused as 'not an integer'. Inside choice(...), whose values Hydra unquotes, it was passed on as
+    null: refused as 'cannot be null' for model.c1, and for a key that may be null (data.train_limit) the
+    trial silently ran with null. Now choice('null',...) is refused in the list's own line, before Hydra
+    starts and by the sweeper (a search file's params), and for a string key it stays the string."""
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+    from mnist_sweep.overrides import check_command_line
+
+    listed = check_command_line(["-m", f"{key}={values.format('')}"]).error
+    assert listed and "is not " in listed and "null" in listed.lower()
+    assert check_command_line(["-m", f"{key}={values.format('choice(')})"]).error == listed
+    with pytest.raises(SweepError) as e:
+        name, dist = parse(f"{key}={values.format('choice(')})")
+        check_distribution(name, dist, make_cfg())
+    assert str(e.value) == listed
+    name, dist = parse("data.root=choice('null','/x')")  # a string key: the string null, as data.root='null' gives
+    assert make_cfg(f"{name}={dist.choices[0]}").data.root == "null"

@@ -37,6 +37,16 @@ def repeated_choice(name: str, choices: tuple[Any, ...] | list[Any]) -> str | No
     return None
 
 
+def as_written(override: Any, choices: list[Any]) -> list[Any]:
+    """A choice's values as the sweep passes them on (Transformer.encode), a quoted ``'null'`` inside
+    ``choice(...)`` kept a string, as ``'null',4`` keeps it: Hydra's choice() unquotes its strings, so
+    ``choice('null',4)`` passed null on (the trial's ``KEY=null``), which ran as null where the key may be
+    null. A list never holds such a string (a bare null is None; a quoted one stays quoted)."""
+    if getattr(override.value(), "simple_form", True):
+        return list(choices)
+    return [f"'{c}'" if isinstance(c, str) and c.lower() == "null" else c for c in choices]
+
+
 def distribution(override: Any) -> Any | None:
     """The distribution hydra-optuna-sweeper builds for a sweep override (its
     ``create_optuna_distribution_from_override``, which this package may not import): a choice's
@@ -52,7 +62,7 @@ def distribution(override: Any) -> Any | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna's note on a float range whose end is off its step
             if override.is_choice_sweep() or (override.is_range_sweep() and value.shuffle):
-                choices = list(override.sweep_iterator(transformer=Transformer.encode))
+                choices = as_written(override, list(override.sweep_iterator(transformer=Transformer.encode)))
                 if repeated := repeated_choice(override.get_key_element(), choices):
                     raise SweepError(repeated)
                 return CategoricalDistribution(choices)

@@ -239,6 +239,13 @@ def _run(args: argparse.Namespace) -> None:
     print(f"written {out / 'robustness.csv'}")
 
 
+SETS_ITSELF = {  # keys confirm sets for each run: a --set of one trained every seed alike, or was dropped
+    "trainer.seed": "confirm trains seeds 1..N itself (--seeds N), and this would train every run with one seed; "
+                    "leave it out (one seed: python -m mnist_sweep.train ... trainer.seed=N)",
+    "hydra.run.dir": "confirm puts each run in OUT/CONFIG/seed_N; give --out OUT instead",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.confirm", description=__doc__.splitlines()[0])
     p.add_argument("leaderboard", nargs="?", help="leaderboard.csv or its sweep dir")
@@ -267,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--trial needs the leaderboard (or sweep dir) that holds the trials")
     if args.top < 1 or args.seeds < 1 or args.parallel < 1:
         p.error("--top, --seeds and --parallel must be >= 1")
+    if own := next((o for o in args.override if o.split("=", 1)[0].lstrip("+~") in SETS_ITSELF), None):  # it won or was dropped
+        p.error(f"--set {own}: {SETS_ITSELF[own.split('=', 1)[0].lstrip('+~')]}")
     return exit_code_of(lambda: _run(args))
 
 

@@ -133,6 +133,9 @@ BAD_CONFIRMS = [
     (["x.csv", "--experiment", "tiny"], ["x.csv and --experiment", "not both"]),  # was ignored: tiny trained
     (["x.csv", "--top", "2", "--trial", "1"], ["--trial", "not allowed with", "--top"]),
     (["none_complete.csv", "--trial", "0"], ["trial 0 (pruned)", "/nowhere"]),
+    # every seed trained with seed 5 (the --set came last), its seed_N columns one run's; the run dir was dropped
+    (["--experiment", "tiny", "--set", "trainer.seed=5"], ["--set trainer.seed=5: confirm trains seeds 1..N itself"]),
+    (["--experiment", "tiny", "--set", "++hydra.run.dir=elsewhere"], ["--set ++hydra.run.dir=elsewhere:", "give --out"]),
 ]
 
 

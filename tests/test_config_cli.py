@@ -165,6 +165,21 @@ def test_an_option_of_a_config_dir_is_an_option_and_its_typo_names_it(tmp_path):
     assert line.startswith("+experiment=mien: no such option") and "did you mean +experiment=mine?" in line, line
 
 
+@pytest.mark.parametrize("group, body, argv", [
+    ("experiment", "# @package _global_\ntrainer:\n  seed: 5\n", ["+experiment=mine"]),
+    ("hparams_search", "# @package _global_\ndefaults:\n  - default\n", ["-m", "hparams_search=mine"]),
+    ("model", "defaults:\n  - cnn\nc1: 4\n", ["model=mine"]),
+])
+def test_a_config_dir_one_level_too_deep_names_the_dir_to_give(tmp_path, group, body, argv):
+    """--config-dir DIR/hparams_search (any group's dir, not DIR) said 'no such option ...; pick one of
+    best_20k, ...', naming the project's options only; confirm --experiment said where the file was."""
+    (tmp_path / group).mkdir()
+    (tmp_path / group / "mine.yaml").write_text(body)
+    line = check_command_line(["--config-dir", str(tmp_path / group), *argv]).error
+    assert line and line.endswith(f"{tmp_path / group / 'mine.yaml'} is one dir up: give --config-dir {tmp_path}"), line
+    assert check_command_line(["--config-dir", str(tmp_path), *argv]).error is None
+
+
 @pytest.mark.parametrize("name", ["a,b", "it's, [x]", "c=d e", "a${x}b", "${hydra.job.name}"])
 def test_a_config_dir_whose_path_holds_a_comma_or_quote_is_one_dir(tmp_path, name):
     """The check composed --config-dir DIR as hydra.searchpath=[file://DIR] unquoted: /tmp/a,b/conf was

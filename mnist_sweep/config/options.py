@@ -135,6 +135,10 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
         here = Path("conf", group, f"{value}.yaml")  # export's file outside the repo, --config-dir left out
+        up = next((Path(d) for d in extra_dirs if Path(d).name == group and Path(d, f"{value}.yaml").is_file()), None)
+        if value not in options and up is not None:  # --config-dir DIR/hparams_search: DIR/hparams_search/hparams_search/x.yaml looked for
+            return one_line(f"{key}={value}: no such option (no {group}/{value}.yaml in conf/ or in --config-dir {up}); "
+                            f"{up / f'{value}.yaml'} is one dir up: give --config-dir {up.parent}")
         if value not in options and re.fullmatch(r"[\w-]+", value) and here.is_file():
             return one_line(f"{key}={value}: no such option (no conf/{group}/{value}.yaml in the project); ./{here} is "
                             f"here: add --config-dir conf{' (as export printed)' * (group == 'experiment')}")

@@ -24,11 +24,12 @@ import pandas as pd
 
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
+from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError, empty_or_binary
 from mnist_sweep.experiments import lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
+from mnist_sweep.saved_trial import trial_row
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
@@ -45,11 +46,7 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
         return {name: ([*where, f"+experiment={name}"], None) for name in args.experiment}
     board = read(args.leaderboard, picks=True)
     if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
-        missing = [t for t in args.trial if t not in set(board.trial)]
-        if missing:
-            raise LeaderboardError(f"--trial {missing[0]}: not in {args.leaderboard} "
-                                   f"(trials {board.trial.min()}..{board.trial.max()})")
-        top = pd.concat([board[board.trial == t] for t in dict.fromkeys(args.trial)])
+        top = board.loc[[trial_row(board, t, args.leaderboard, by_rank=False).name for t in dict.fromkeys(args.trial)]]
     else:
         top = board[board.status == "complete"].head(args.top)
     if top.empty:
@@ -140,7 +137,8 @@ def earlier_rows(path: Path, names: list[str]) -> pd.DataFrame:
     try:
         old = pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise MnistSweepError(f"{path}: not a readable CSV ({type(e).__name__}); remove it or give another --out") from None
+        what = empty_or_binary(path, "a CSV") or f"not a readable CSV ({type(e).__name__})"
+        raise MnistSweepError(f"{path}: {what}; remove it or give another --out") from None
     if not {"config", "mean"} <= set(old.columns):
         raise MnistSweepError(f"{path}: not a confirm's table (no config or mean column); remove it or give another --out")
     return old[~old["config"].isin(names)]

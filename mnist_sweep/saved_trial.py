@@ -17,10 +17,7 @@ from mnist_sweep.errors import LeaderboardError, MnistSweepError
 def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: str) -> pd.Series:
     """The row asked for, or a LeaderboardError that says what exists."""
     if trial is not None:
-        rows = board[board["trial"] == trial]
-        if rows.empty:
-            raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})")
-        return rows.iloc[0]
+        return trial_row(board, trial, source)
     rank = rank or 1
     rows = board[board["rank"] == rank]
     if rows.empty:  # a CSV with rows taken out: 'in 1..N' is no longer its ranks (it was an IndexError)
@@ -28,6 +25,20 @@ def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: s
         have = f"has {len(board)} rows; give a rank in 1..{len(board)}" if ranks == list(range(1, len(board) + 1)) \
             else f"has the ranks {', '.join(map(str, ranks[:20]))}{', ...' if len(ranks) > 20 else ''}; give one of them"
         raise LeaderboardError(f"--rank {rank}: {source} {have}")
+    return rows.iloc[0]
+
+
+def trial_row(board: pd.DataFrame, trial: int, source: str, by_rank: bool = True) -> pd.Series:
+    """The row of trial number ``trial``; a LeaderboardError where none has it, or where a merged
+    table (its ``sweep`` column) has it from several sweeps: each sweep numbers its trials from 0, and
+    the first row was taken silently (confirm took the last). ``by_rank``: the command takes --rank."""
+    rows = board[board["trial"] == trial]
+    if rows.empty:
+        raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})")
+    if len(rows) > 1 and "sweep" in board.columns:
+        which = ", ".join(f"{s} (rank {r})" for s, r in zip(rows["sweep"], rows["rank"]))
+        raise LeaderboardError(f"--trial {trial}: {source} merges sweeps, and {len(rows)} have a trial {trial}: {which}; "
+                               f"give that sweep's dir with --trial {trial}" + (", or --rank N" if by_rank else ""))
     return rows.iloc[0]
 
 

@@ -321,3 +321,20 @@ def test_a_finished_run_that_read_its_data_in_another_root_is_reused_not_refused
         assert reuse.check_not_in_the_way(run, [], [*TINY, root]) == {"status": "complete"}
     with pytest.raises(MnistSweepError, match="trainer.seed: 1 there, 5 asked for"):
         reuse.check_not_in_the_way(run, [], [*TINY, "data.root=null", "trainer.seed=5"])
+
+
+def test_a_trial_number_two_merged_sweeps_share_is_refused(tmp_path, capsys):
+    """A merged table (leaderboard A B --out m.csv) numbers each sweep's trials from 0: --trial 0 took
+    the first row holding it in export and reproduce, the last in confirm, silently another sweep's config."""
+    from mnist_sweep.errors import LeaderboardError
+    from mnist_sweep.saved_trial import pick_row
+
+    (tmp_path / "m.csv").write_text("rank,sweep,trial,status,trial_dir\n1,a,0,complete,/a/trial_0000\n"
+                                    "2,b,0,complete,/b/trial_0000\n3,b,1,complete,/b/trial_0001\n")
+    assert confirm.main([str(tmp_path / "m.csv"), "--trial", "1", "0", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: --trial 0: {tmp_path / 'm.csv'} merges sweeps, and 2 have a trial 0: "
+                                               "a (rank 1), b (rank 2); give that sweep's dir with --trial 0")
+    board = pd.read_csv(tmp_path / "m.csv")
+    with pytest.raises(LeaderboardError, match=r"and 2 have a trial 0: .*--trial 0, or --rank N$"):
+        pick_row(board, None, 0, "m.csv")
+    assert pick_row(board, None, 1, "m.csv")["sweep"] == "b" and not (tmp_path / "out").exists()

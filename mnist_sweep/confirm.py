@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -54,7 +55,13 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
     out = {}
     for _, row in top.iterrows():
         config_dir = trial_config_dir(row, board, "confirm")
-        out[f"trial_{int(row.trial):04d}"] = ([*selection(config_dir), *precision_pin(config_dir.parent)], config_dir.parent)
+        shared = (top.trial == row.trial).sum() > 1  # a merged table's sweeps each have a trial 0: named by sweep too
+        sweep = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(row.sweep)).name) if shared else ""
+        name = f"{sweep + '_' if sweep else ''}trial_{int(row.trial):04d}"
+        if name in out:  # two sweeps of one dir name (a/sw, b/sw): one would be confirmed for both
+            raise LeaderboardError(f"{args.leaderboard}: two merged sweeps named {sweep} have a trial {row.trial} among "
+                                   "those picked; confirm each sweep's dir on its own")
+        out[name] = ([*selection(config_dir), *precision_pin(config_dir.parent)], config_dir.parent)
     return out
 
 

@@ -338,3 +338,20 @@ def test_a_trial_number_two_merged_sweeps_share_is_refused(tmp_path, capsys):
     with pytest.raises(LeaderboardError, match=r"and 2 have a trial 0: .*--trial 0, or --rank N$"):
         pick_row(board, None, 0, "m.csv")
     assert pick_row(board, None, 1, "m.csv")["sweep"] == "b" and not (tmp_path / "out").exists()
+
+
+def test_the_top_of_a_merged_table_names_each_sweeps_trial_apart(tmp_path):
+    """confirm m.csv --top 4 over two merged sweeps (trials 0 and 1 in each) confirmed 2 configs: each
+    sweep's trial 0 was named trial_0000, the later row's config replacing the other's."""
+    import argparse
+
+    rows = ["rank,sweep,trial,status,trial_dir"]  # the sweep column as the merge wrote it: the paths given
+    for rank, where in enumerate(["a", "b", "x/sw", "y/sw"], 1):
+        sweep = fake_sweep(tmp_path / where)
+        rows.append(f"{rank},{tmp_path / where},0,complete,{sweep / 'trial_0000'}")
+    (tmp_path / "m.csv").write_text("\n".join(rows[:3]) + "\n")
+    args = argparse.Namespace(experiment=None, leaderboard=str(tmp_path / "m.csv"), trial=None, top=5)
+    assert list(confirm.candidates(args)) == ["a_trial_0000", "b_trial_0000"]
+    (tmp_path / "m.csv").write_text("\n".join(rows[:1] + rows[3:]) + "\n")  # two sweeps both named sw: refused
+    with pytest.raises(confirm.LeaderboardError, match="two merged sweeps named sw have a trial 0 among those picked"):
+        confirm.candidates(args)

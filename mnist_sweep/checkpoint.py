@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
-from mnist_sweep.errors import MnistSweepError, dangling_link
+from mnist_sweep.errors import MnistSweepError, dangling_link, not_of_kind
 from mnist_sweep.rundir import in_a_run, runs_in
 
 if TYPE_CHECKING:
@@ -141,12 +141,12 @@ def _weights(weights: Path, model: torch.nn.Module, config: Path) -> dict[str, t
         if isinstance(e, PermissionError):  # the system's refusal (torch's reader raises EINVAL for a cut-off zip)
             raise MnistSweepError(f"{weights}: cannot be read ({e.strerror}); make it readable (chmod u+r)") from None
         reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0] or type(e).__name__  # its first sentence
+        fix = "copy it again from the run that wrote it, or train the run again"
         with open(weights, "rb") as f:  # torch writes a zip archive (PK), before 1.6 a pickle (0x80)
             head = f.read(8)
-        if not head.startswith((b"PK", b"\x80")):  # torch's words were 'EOFError' or a KeyError's '101'
-            reason = f"neither a zip archive nor a pickle: it begins {head!r}" if head else "an empty file, 0 bytes"
-        raise MnistSweepError(f"{weights}: damaged (truncated?) or not a PyTorch checkpoint ({reason}); copy it again "
-                              "from the run that wrote it, or train the run again") from None
+        if not head.startswith((b"PK", b"\x80")):  # empty or neither: as every command words it ('EOFError', '101')
+            raise MnistSweepError(f"{weights}: {not_of_kind(weights, 'a PyTorch checkpoint')}; {fix}") from None
+        raise MnistSweepError(f"{weights}: damaged (truncated?) or not a PyTorch checkpoint ({reason}); {fix}") from None
     expected = model.state_dict()
     state = _unwrapped(state, expected)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -222,3 +222,38 @@ def _dangling(path: Path) -> Path | None:
         except OSError:  # a directory above that cannot be searched
             return None
     return None
+
+
+# A file a command reads that is empty, or holds nothing of what it is read as: one wording, whichever
+# command reads it (a leaderboard.csv, a metrics.csv, result.json, a saved config, model.pt, an image...).
+EMPTY_FILE = "empty file (0 bytes, cut off while copied?), not {kind}"
+
+
+def not_of_kind(path: object, kind: str) -> str:
+    """Why a file its reader does not recognize as ``kind`` at all (a PyTorch checkpoint, an image, an
+    Optuna storage) is not one, after 'PATH: ': EMPTY_FILE, or 'not KIND (it begins b'...')' naming its
+    first bytes. The caller adds '; ' and its fix."""
+    try:
+        with open(os.fsdecode(path), "rb") as f:  # type: ignore[arg-type]
+            head = f.read(16)
+    except OSError as e:
+        return f"not {kind} (unreadable: {e.strerror or type(e).__name__})"
+    return EMPTY_FILE.format(kind=kind) if not head else f"not {kind} (it begins {head!r})"
+
+
+def empty_or_binary(path: object, kind: str) -> str | None:
+    """``not_of_kind`` for a text file (a CSV, JSON, a YAML config) that is empty or holds binary data (a NUL
+    byte, bytes that are no UTF-8): the same words whichever command reads it; None for any other file
+    (readable, or missing: its reader says why)."""
+    try:
+        with open(os.fsdecode(path), "rb") as f:  # type: ignore[arg-type]
+            head = f.read(4096)
+    except OSError:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        binary = e.start < len(head) - 3  # not a character cut at the 4096th byte
+    else:
+        binary = b"\x00" in head
+    return not_of_kind(path, kind) if not head or binary else None

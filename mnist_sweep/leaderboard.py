@@ -20,7 +20,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, one_line
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, empty_or_binary, one_line
 from mnist_sweep.moved import holds_trials, rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
@@ -119,7 +119,7 @@ def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: boo
     try:
         df = pd.read_csv(p)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise LeaderboardError(not_a_table(p, f"not a readable CSV ({type(e).__name__})")) from None
+        raise LeaderboardError(not_a_table(p, empty_or_binary(p, "a CSV") or f"not a readable CSV ({type(e).__name__})")) from None
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(not_a_table(p, f"not a leaderboard (no column {', '.join(missing)})"))

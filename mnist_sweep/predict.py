@@ -25,7 +25,7 @@ import torch
 from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, check_cli, exit_code_of
-from mnist_sweep.errors import MnistSweepError, ReproductionMismatch, UsageError, dangling_link, one_line
+from mnist_sweep.errors import EMPTY_FILE, MnistSweepError, ReproductionMismatch, UsageError, dangling_link, not_of_kind, one_line
 from mnist_sweep.model import IMAGE_SIZE
 
 
@@ -133,11 +133,13 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
             fix = "make it readable (chmod u+r)" if isinstance(e, PermissionError) else "check the file or the link"
             raise MnistSweepError(f"{p}: cannot be read ({e.strerror}); {fix}, or give another image") from None
         if (src.getbuffer().nbytes if isinstance(src, io.BytesIO) else p.is_file() and p.stat().st_size) == 0:
-            what = "empty file (0 bytes; cut off while copied?)" if src is p else "nothing on stdin (0 bytes)"
+            what = EMPTY_FILE.format(kind="an image") if src is p else "nothing on stdin (0 bytes)"
             raise MnistSweepError(f"{p}: {what}; give a PNG/JPEG of one digit") from None
         if p.suffix.lower() in (".npy", ".npz", ".idx") or p.name.endswith(("-ubyte", "-ubyte.gz")):  # MNIST's own
             raise MnistSweepError(f"{p}: an array file (NumPy or IDX), not an image; save one digit as an image, e.g. "
                                   "PIL.Image.fromarray(digit_uint8_28x28).save('digit.png')") from None
+        if isinstance(e, Image.UnidentifiedImageError) and src is p:  # no image at all: as every command words it
+            raise MnistSweepError(f"{p}: {not_of_kind(p, 'an image')}; give a PNG/JPEG of one digit") from None
         why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")
         raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
                               "give a PNG/JPEG of one digit") from None

@@ -20,7 +20,7 @@ from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value, searchpath_override
 from mnist_sweep.differences import COMPARED, compare, epoch_counts, printed, why_they_may_differ
-from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError, empty_or_binary
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.rundir import in_a_run, runs_in
@@ -58,7 +58,8 @@ def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
             raise ValueError(f"no column {', '.join(missing)}" if missing else "no epoch recorded")
         metrics[["epoch", *COMPARED]].apply(pd.to_numeric)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        why = "missing" if isinstance(e, FileNotFoundError) else f"unreadable or damaged ({e})" if str(e) else "unreadable"
+        why = "missing" if isinstance(e, FileNotFoundError) else empty_or_binary(path, "a CSV") or \
+            (f"unreadable or damaged ({e})" if str(e) else "unreadable")
         raise LeaderboardError(f"{label}{path}: {why.splitlines()[0]}; {fix}") from None
     return metrics
 

@@ -195,12 +195,12 @@ def load(run_dir: str | Path) -> tuple[dict[str, Any], str | None]:
     """(result.json's dict or {}, why it cannot be read or None); a NUMBERS value that is text, NaN or inf is damage."""
     try:
         data = json.loads((Path(run_dir) / FILENAME).read_text())
-    except FileNotFoundError:
-        return {}, "no such file"
     except OSError as e:
-        return {}, f"unreadable ({e.strerror or type(e).__name__})"
-    except ValueError as e:
-        return {}, f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        return {}, "no such file" if isinstance(e, FileNotFoundError) else f"unreadable ({e.strerror or type(e).__name__})"
+    except ValueError as e:  # UnicodeDecodeError too; an empty or binary file in every command's words
+        from mnist_sweep.errors import empty_or_binary
+        why = f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        return {}, empty_or_binary(Path(run_dir) / FILENAME, "JSON") or why
     if not isinstance(data, dict):
         return {}, f"not a JSON object (a {type(data).__name__})"
     bad = next((k for k in NUMBERS if (v := data.get(k)) is not None
@@ -214,10 +214,12 @@ def read_config(run_dir: str | Path) -> Any:
     import yaml
     from omegaconf import DictConfig, OmegaConf
 
-    from mnist_sweep.errors import MnistSweepError
+    from mnist_sweep.errors import MnistSweepError, empty_or_binary
 
     path = Path(run_dir) / ".hydra" / "config.yaml"
     fix = "the saved config is damaged; train the config again or pick another run or trial"
+    if what := empty_or_binary(path, "YAML"):  # an empty one read as {}: 'no model, ... section'
+        raise MnistSweepError(f"{path}: {what}; {fix}")
     try:
         cfg = OmegaConf.load(path)
     except OSError as e:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.errors import LeaderboardError, MnistSweepError
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, empty_or_binary, not_of_kind
 from mnist_sweep.moved import is_trial_name, local_storage
 from mnist_sweep.storage import (
     JOURNAL_SCHEME, REPEATS_SUFFIX, STORAGE_RECORD, default_storage, file_url, mask_url, missing_file, open_for_reading,
@@ -125,8 +125,8 @@ def find_storage(sweep_dir: Path, give: str = "give --storage URL --study NAME")
             data = json.loads(record.read_text())
             url, name = str(data["storage"]), str(data["study_name"])
         except (OSError, ValueError, KeyError, TypeError):
-            raise LeaderboardError(f"{record}: unreadable or damaged; delete it (the next trial of the sweep "
-                                   f"rewrites it) or {give}") from None
+            what = empty_or_binary(record, "JSON") or "unreadable or damaged"
+            raise LeaderboardError(f"{record}: {what}; delete it (the next trial of the sweep rewrites it) or {give}") from None
         return _from_env(local_storage(url, sweep_dir, str(record))), name, str(record)
     found = _from_hydra_yaml(sweep_dir)
     if found:
@@ -149,11 +149,8 @@ def not_a_storage(url: str) -> str | None:
     path = sqlite_path(url)
     if path is None or not path.is_file():
         return None
-    where = f"{mask_url(url)}: the file"
-    if path.stat().st_size == 0:
-        return f"{where} is empty (0 bytes), not an Optuna storage"
-    if url.startswith(JOURNAL_SCHEME):
-        return None
+    if path.stat().st_size == 0 or url.startswith(JOURNAL_SCHEME):  # a journal is text: binary data is none
+        return (what := empty_or_binary(path, "an Optuna storage")) and f"{mask_url(url)}: {what}"
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -162,10 +159,10 @@ def not_a_storage(url: str) -> str | None:
             con.close()
     except sqlite3.OperationalError:  # locked, unreadable: the real open says why
         return None
-    except sqlite3.DatabaseError as e:
-        return f"{where} is not a SQLite database ({e}), not an Optuna storage"
+    except sqlite3.DatabaseError:  # not SQLite at all: its first bytes
+        return f"{mask_url(url)}: {not_of_kind(path, 'an Optuna storage')}"
     if not {"studies", "trials", "version_info"} <= tables:
-        return f"{where} is a SQLite database without Optuna's tables, not an Optuna storage"
+        return f"{mask_url(url)}: the file is a SQLite database without Optuna's tables, not an Optuna storage"
     return None
 
 
@@ -247,8 +244,9 @@ def _damaged(path: Path, e: Exception) -> None:
         logging.getLogger(__name__).warning("%s; left out of the report", str(e).split("; ")[0])
         return
     why = (str(e).strip().splitlines() or [""])[0]
-    logging.getLogger(__name__).warning("%s: damaged (%s%s), left out of the report; restore it or ignore it",
-                                        path, type(e).__name__, f": {why}" if why else "")
+    what = empty_or_binary(path, {".csv": "a CSV", ".json": "JSON"}.get(path.suffix, "YAML"))  # as every command words it
+    logging.getLogger(__name__).warning("%s: %s, left out of the report; restore it or ignore it", path,
+                                        what or f"damaged ({type(e).__name__}{f': {why}' if why else ''})")
 
 
 def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:

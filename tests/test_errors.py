@@ -1,4 +1,5 @@
-"""errors.unusable_path: the one line for a path the file system refuses."""
+"""errors: the one line for a path the file system refuses (unusable_path), and the one wording of an empty
+or binary file, whichever command reads it (empty_or_binary, not_of_kind)."""
 from __future__ import annotations
 
 import errno
@@ -65,3 +66,46 @@ def test_a_link_to_nothing_is_worded_in_one_place_each_line_as_before(tmp_path):
     spelled = [p.name for p in (PROJECT_ROOT / "mnist_sweep").rglob("*.py") if p.name != "errors.py"
                and "which does not exist" in p.read_text()]
     assert spelled == [], spelled
+
+
+BINARY = b"\x00\xff\xfegarbage\x89\x01\x80\x02"
+# (what is damaged under the case's dir, its kind, the command line given that dir): every command that reads
+# a file a user gives, or one in a dir a user gives, and each kind of file it reads.
+BAD_FILES = [
+    ("f.csv", "a CSV", lambda d: ["leaderboard", f"{d}/f.csv"]),
+    ("f.csv", "a CSV", lambda d: ["reproduce", f"{d}/f.csv", "--rank", "1"]),
+    ("f.csv", "a CSV", lambda d: ["confirm", f"{d}/f.csv", "--top", "1"]),
+    ("f.csv", "a CSV", lambda d: ["export", f"{d}/f.csv", "--rank", "1", "--onnx", f"{d}/x.onnx"]),
+    ("sw/leaderboard.csv", "a CSV", lambda d: ["report", f"{d}/sw"]),
+    ("sw/storage.json", "JSON", lambda d: ["dashboard", f"{d}/sw"]),
+    ("sw/optuna.db", "an Optuna storage", lambda d: ["dashboard", f"{d}/sw"]),
+    ("run/metrics.csv", "a CSV", lambda d: ["reproduce", f"{d}/run", "--out", f"{d}/again"]),
+    ("run/.hydra/config.yaml", "YAML", lambda d: ["reproduce", f"{d}/run", "--out", f"{d}/again"]),
+    ("run/result.json", "JSON", lambda d: ["predict", f"{d}/run", "--test"]),
+    ("run/model.pt", "a PyTorch checkpoint", lambda d: ["predict", f"{d}/run", "--test"]),
+    ("digit.png", "an image", lambda d: ["predict", f"{d}/run", f"{d}/digit.png"]),
+]
+
+
+@pytest.mark.parametrize("content", [b"", BINARY], ids=["empty", "binary"])
+@pytest.mark.parametrize("name, kind, argv", BAD_FILES, ids=[f"{c(':')[0]} {n}" for n, _, c in BAD_FILES])
+def test_an_empty_or_binary_file_reads_alike_in_every_command(tmp_path, name, kind, argv, content):
+    """An empty file was 'not a readable CSV (EmptyDataError)' to the leaderboard, reproduce, confirm and
+    export, 'unreadable or damaged (No columns to parse from file)' as a metrics.csv, 'not valid JSON
+    (JSONDecodeError: ...)' as result.json, 'no model, optimizer, ... section' as a saved config, 'the file is
+    empty (0 bytes)' as a storage, 'an empty file, 0 bytes' as model.pt and 'empty file (0 bytes; ...)' as
+    an image; a binary one as many ways. Now one line each, errors.EMPTY_FILE or 'not KIND (it begins ...)'."""
+    from test_predict import made_run
+
+    from conftest import run_inproc
+    from mnist_sweep.errors import EMPTY_FILE
+
+    made_run(tmp_path / "run")
+    (tmp_path / "run" / "metrics.csv").write_text("epoch,val_acc,test_acc,train_loss,lr\n1,0.1,0.1,2.3,0.1\n")
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "storage.json").write_text('{"study_name": "x", "storage": "sqlite:///%s/sw/optuna.db"}' % tmp_path)
+    (tmp_path / name).write_bytes(content)
+    proc = run_inproc([f"mnist_sweep.{argv(tmp_path)[0]}", *argv(tmp_path)[1:]], cwd=tmp_path)
+    what = EMPTY_FILE.format(kind=kind) if not content else f"not {kind} (it begins {BINARY!r})"
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and f"{tmp_path / name}: {what}; " in lines[0], proc.stderr

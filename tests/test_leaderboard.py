@@ -256,7 +256,7 @@ def test_a_file_that_holds_no_storage_is_refused_and_left_as_it_is(tmp_path, kin
     journal = tmp_path / "journal.log"
     journal.write_bytes(b"")
     assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", "--storage", f"journal:///{journal}", "--study", "x"],
-                                     cwd=tmp_path), "journal.log", "is empty (0 bytes), not an Optuna storage")
+                                     cwd=tmp_path), "journal.log", "empty file (0 bytes, cut off while copied?), not an Optuna storage")
     assert journal.stat().st_size == 0
     journal.write_text('{"x": 1}\n')  # JSON, but no journal of Optuna's: a file, so no database server to ask about
     line = assert_one_line_error(run_inproc(["mnist_sweep.leaderboard", "--storage", f"journal:///{journal}", "--study",

@@ -110,12 +110,12 @@ def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
     cases = [
         ([str(best.dir)], ["IMAGE", "--test"]),
         ([str(best.dir), str(tmp_path / "missing.png")], ["missing.png", "no such image"]),
-        ([str(best.dir), str(tmp_path / "not_an_image.png")], ["not_an_image.png", "not a readable image"]),
+        ([str(best.dir), str(tmp_path / "not_an_image.png")], ["not_an_image.png", "not an image (it begins b'hello')"]),
         ([str(best.dir), str(tmp_path)], ["is a directory"]),
         ([str(tmp_path / "nowhere"), str(paths[0])], ["nowhere", "no such run dir"]),
         ([str(tmp_path / "empty"), str(paths[0])], ["no .hydra/config.yaml"]),  # tmp_path holds runs: named
         ([str(no_weights), str(paths[0])], ["no model.pt", "pick a complete run"]),
-        ([str(broken), str(paths[0])], ["model.pt", "damaged"]),
+        ([str(broken), str(paths[0])], ["model.pt", "not a PyTorch checkpoint (it begins b'\\x00"]),
         ([str(paths[0]), str(best.dir)], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # swapped
         ([str(paths[0])], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # no run dir at all
         ([str(best.dir / "model.pt"), str(paths[0])], [f"give the run dir it is in, {best.dir}"]),  # was a run dir's file

@@ -109,3 +109,16 @@ def test_an_empty_or_binary_file_reads_alike_in_every_command(tmp_path, name, ki
     what = EMPTY_FILE.format(kind=kind) if not content else f"not {kind} (it begins {BINARY!r})"
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and f"{tmp_path / name}: {what}; " in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("content", [b"", BINARY], ids=["empty", "binary"])
+def test_an_earlier_confirm_table_in_out_reads_alike(tmp_path, content):
+    """confirm --out DIR reads DIR/robustness.csv before training: it was 'not a readable CSV (EmptyDataError)'."""
+    from mnist_sweep.confirm import earlier_rows
+    from mnist_sweep.errors import EMPTY_FILE, MnistSweepError
+
+    (tmp_path / "robustness.csv").write_bytes(content)
+    with pytest.raises(MnistSweepError) as e:
+        earlier_rows(tmp_path / "robustness.csv", [])
+    what = EMPTY_FILE.format(kind="a CSV") if not content else f"not a CSV (it begins {BINARY!r})"
+    assert str(e.value) == f"{tmp_path / 'robustness.csv'}: {what}; remove it or give another --out"

@@ -25,7 +25,7 @@ import pandas as pd
 
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
+from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError, empty_or_binary
 from mnist_sweep.experiments import lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
@@ -144,7 +144,8 @@ def earlier_rows(path: Path, names: list[str]) -> pd.DataFrame:
     try:
         old = pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise MnistSweepError(f"{path}: not a readable CSV ({type(e).__name__}); remove it or give another --out") from None
+        what = empty_or_binary(path, "a CSV") or f"not a readable CSV ({type(e).__name__})"
+        raise MnistSweepError(f"{path}: {what}; remove it or give another --out") from None
     if not {"config", "mean"} <= set(old.columns):
         raise MnistSweepError(f"{path}: not a confirm's table (no config or mean column); remove it or give another --out")
     return old[~old["config"].isin(names)]

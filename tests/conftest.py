@@ -29,14 +29,29 @@ TINY = [  # fp32: auto times every new model's steps (seconds, more than a tiny 
 
 
 def make_cfg(*overrides: str) -> DictConfig:
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return compose("config", overrides=list(overrides))
+    return composed(overrides, hydra=False)
 
 
 def make_cfg_hydra(*overrides: str) -> DictConfig:
     """The composed config with its hydra node (launcher, sweeper)."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return compose("config", overrides=list(overrides), return_hydra_config=True)
+    return composed(overrides, hydra=True)
+
+
+_COMPOSED: dict[tuple, bytes] = {}
+
+
+def composed(overrides: tuple[str, ...], hydra: bool) -> DictConfig:
+    """conf/ composed with ``overrides`` (Hydra's compose API), each distinct composition once per
+    test process (about 0.2 CPU-s; hundreds of tests build the same TINY config), then a copy of it
+    (unpickled, as the sweeper copies its composed base: milliseconds), which the test may change.
+    A composition that fails is tried again each time (its error raised each time)."""
+    import pickle
+
+    key = (hydra, os.getcwd(), *overrides)  # hydra.runtime.cwd is the working directory's
+    if key not in _COMPOSED:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+            _COMPOSED[key] = pickle.dumps(compose("config", overrides=list(overrides), return_hydra_config=hydra))
+    return pickle.loads(_COMPOSED[key])
 
 
 @pytest.fixture

@@ -177,7 +177,11 @@ class Forked:
     and unraisable exceptions go to its output as in a new interpreter, not to pytest. The subset
     of ``subprocess.Popen`` the tests use: pid, poll, wait, send_signal, kill, communicate."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict | None = None) -> None:
+    def __init__(self, args: list[str], cwd: Path, env: dict | None = None, *, inherit: bool = False,
+                 split: bool = False, own_group: bool = False) -> None:
+        """``inherit``: this process's environment as it is (as Popen without ``env``), not ``_env``'s;
+        ``split``: stderr apart from stdout (``communicate`` returns both); ``own_group``: its own
+        process group (Popen's ``process_group=0``)."""
         import gc
         import importlib
         import tempfile
@@ -187,6 +191,9 @@ class Forked:
         main = importlib.import_module("mnist_sweep.cli" if module == "mnist_sweep.train" else module).main
         self.args, self.returncode = args, None
         self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile() if split else None
+        fds = (self._out.fileno(), (self._err or self._out).fileno())
+        env = dict(os.environ) if inherit else _env(env)
         _warm_up()
         gc.collect()  # garbage of this process is collected here, never by the child
         sys.stdout.flush()
@@ -197,13 +204,16 @@ class Forked:
         if pid == 0:  # the child: never returns into pytest
             rc = 1
             try:
-                rc = _child(main, argv, self._out.fileno(), cwd, _env(env))
+                if own_group:
+                    os.setpgid(0, 0)
+                rc = _child(main, argv, fds, cwd, env)
             except BaseException:  # noqa: BLE001 - reported like the interpreter would
                 with contextlib.suppress(BaseException):
                     import traceback
 
                     traceback.print_exc()
                     sys.stdout.flush()
+                    sys.stderr.flush()
             finally:
                 os._exit(rc)
         self.pid = pid
@@ -238,14 +248,19 @@ class Forked:
             os.kill(self.pid, signal.SIGKILL)
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
 
-    def communicate(self, timeout: float | None = None) -> tuple[str, None]:
+    def communicate(self, timeout: float | None = None) -> tuple[str, str | None]:
         self.wait(timeout)
-        self._out.seek(0)
-        return self._out.read().decode(errors="replace"), None
+        return _text(self._out), (None if self._err is None else _text(self._err))
 
 
-def _child(main, argv: list[str], out_fd: int, cwd: Path, env: dict) -> int:
-    """A forked child's life: an interpreter's state, then ``main(argv)``, then an interpreter's end."""
+def _text(f) -> str:  # noqa: ANN001
+    f.seek(0)
+    return f.read().decode(errors="replace")
+
+
+def _child(main, argv: list[str], fds: tuple[int, int], cwd: Path, env: dict) -> int:
+    """A forked child's life: an interpreter's state, then ``main(argv)``, then an interpreter's end;
+    its stdout and stderr go to ``fds`` (one file twice: both together)."""
     import atexit
     import gc
     import signal
@@ -254,9 +269,14 @@ def _child(main, argv: list[str], out_fd: int, cwd: Path, env: dict) -> int:
 
     gc.freeze()  # the parent's objects are never collected (or finalized) here
     atexit._clear()  # the parent's (pytest's) exit functions are not this process's
-    for fd in (1, 2):
-        os.dup2(out_fd, fd)
-    sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    if (futures := sys.modules.get("concurrent.futures.thread")) is not None:
+        futures._threads_queues.clear()  # nor its executors' threads (forked from one: joined at the end, itself)
+    if (global_hydra := sys.modules.get("hydra.core.global_hydra")) is not None:
+        global_hydra.GlobalHydra.instance().clear()  # a compose under way in another thread (confirm's next seed)
+    for fd, target in zip((1, 2), fds):
+        os.dup2(target, fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = sys.stdout if fds[0] == fds[1] else open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.excepthook, sys.unraisablehook = sys.__excepthook__, sys.__unraisablehook__
     threading.excepthook = threading.__excepthook__
     warnings.showwarning = _print_warning  # pytest records warnings; an interpreter prints them
@@ -274,7 +294,37 @@ def _child(main, argv: list[str], out_fd: int, cwd: Path, env: dict) -> int:
     atexit._run_exitfuncs()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # nothing interrupts the end
     sys.stdout.flush()
+    sys.stderr.flush()
     return rc
+
+
+class _ForkingSubprocess:
+    """``subprocess`` as ``mnist_sweep.children`` sees it in the tests: the training runs confirm and
+    reproduce start (``Children.run``: ``python -m mnist_sweep.train ...``, output captured, in a
+    process group of its own) are forks of this warm process (``Forked``), not new interpreters, each
+    without the ~6 CPU-s of imports; still real processes that Children's signals stop. Any other
+    command (the signal tests' stand-in scripts) or way of starting one is a real subprocess."""
+
+    FORKABLE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "process_group": 0}
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(subprocess, name)
+
+    def Popen(self, cmd, **kwargs):  # noqa: ANN001, ANN201, N802 - subprocess.Popen's name
+        if (list(cmd[:2]) == [sys.executable, "-m"] and str(cmd[2]).startswith("mnist_sweep.")
+                and kwargs == self.FORKABLE):
+            return Forked(list(cmd[2:]), Path.cwd(), inherit=True, split=True, own_group=True)
+        return subprocess.Popen(cmd, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _forked_children(request, monkeypatch):
+    """Every test's confirm and reproduce train their runs in forks (``_ForkingSubprocess``), but a
+    test marked ``subprocess_children``, whose runs are new interpreters as a user's are."""
+    if request.node.get_closest_marker("subprocess_children") is None:
+        from mnist_sweep import children
+
+        monkeypatch.setattr(children, "subprocess", _ForkingSubprocess())
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
@@ -467,6 +517,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from packaging.version import Version
 
     from mnist_sweep.precision import CACHE_ENV
+
+    config.addinivalue_line("markers", "subprocess_children: confirm's and reproduce's training runs are new "
+                                       "interpreters, not forks of the test process (conftest._ForkingSubprocess)")
 
     if CACHE_ENV not in os.environ:
         import tempfile

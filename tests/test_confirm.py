@@ -40,6 +40,7 @@ def test_confirm_the_trials_named(board):
     assert list(pd.read_csv(out / "robustness.csv").config) == [f"trial_{trial:04d}"]
 
 
+@pytest.mark.subprocess_children  # its run in a new interpreter, as a user's is (the other tests' runs are forks)
 def test_confirm_a_pareto_trial_whose_objective_is_val_acc(tmp_path):
     """The protocol has no validation split, so the trial's val_acc objective becomes test_acc_final
     (it failed with "needs data.val_size > 0" before)."""

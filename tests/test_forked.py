@@ -55,3 +55,32 @@ def test_an_in_process_run_sees_this_process_environment_like_a_subprocess(tmp_p
     assert proc.returncode != 0 and str(tmp_path / "elsewhere") in proc.stderr, proc.stderr
     proc = run(["mnist_sweep.data", "verify"], cwd=tmp_path, env={"MNIST_SWEEP_DATA": str(tmp_path / "given")})
     assert proc.returncode != 0 and str(tmp_path / "given") in proc.stderr, proc.stderr
+
+
+def test_a_commands_training_run_is_a_fork_that_reports_as_its_subprocess_would(monkeypatch):
+    """conftest._ForkingSubprocess: confirm's and reproduce's runs (Children.run of python -m mnist_sweep.*)
+    are forks with Popen's stdout and stderr apart, their own process group and this process's
+    environment as it is; any other command is still a new interpreter."""
+    import os
+    import sys
+    import types
+
+    from conftest import Forked
+    from mnist_sweep import children
+
+    def main(argv):  # noqa: ANN001, ANN202
+        print(os.getpgid(0), os.getpid(), os.environ.get("FORKED_SEES"), *argv)
+        print("to stderr", file=sys.stderr)
+        return 3
+
+    monkeypatch.setitem(sys.modules, "mnist_sweep.fake_entry", types.SimpleNamespace(main=main))
+    monkeypatch.setenv("FORKED_SEES", "this-env")
+    started = []
+    popen = children.subprocess.Popen
+    monkeypatch.setattr(children.subprocess, "Popen", lambda cmd, **kw: started.append(popen(cmd, **kw)) or started[-1])
+    proc = children.Children().run([sys.executable, "-m", "mnist_sweep.fake_entry", "a b"])
+    assert isinstance(started[0], Forked) and proc.returncode == 3 and proc.stderr == "to stderr\n", proc
+    pgid, pid, env, *argv = proc.stdout.split()
+    assert pgid == pid != str(os.getpid()) and env == "this-env" and argv == ["a", "b"], proc.stdout
+    other = children.Children().run([sys.executable, "-c", "print('a new interpreter')"])
+    assert not isinstance(started[1], Forked) and other.stdout == "a new interpreter\n"

@@ -63,6 +63,7 @@ def test_resume_runs_only_missing_trials_without_touching_old_ones(swept):
     assert old <= set(board.trial)
 
 
+@pytest.mark.subprocess_children  # the re-run in a new interpreter, as a user's is (the other tests' runs are forks)
 def test_reproduce_matches_exactly(swept):
     tmp, _, _ = swept
     proc = run(["mnist_sweep.reproduce", str(tmp / "e2e" / "leaderboard.csv"), "--rank", "1",

@@ -4,8 +4,6 @@ test_predict.made_run."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -13,24 +11,22 @@ import pytest
 import torch
 from PIL import Image
 
-from mnist_sweep import PROJECT_ROOT, predict
+from conftest import Forked, run_inproc
+from mnist_sweep import predict
 from test_predict import made_run, one_error
 
 EIGHT = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)  # every level, the border dark
 
 
-def predict_proc(args: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mnist_sweep.predict", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, **kw)
-
-
 def test_a_fifo_with_no_writer_is_refused_before_it_is_opened(tmp_path):
-    """open() of a named pipe waits for a writer: predict hung forever; it is one line now."""
+    """open() of a named pipe waits for a writer: predict hung forever; it is one line now. A process
+    of its own (a fork of this one), so a hang is a timeout, not a test that never ends."""
     made_run(tmp_path / "run")
     os.mkfifo(tmp_path / "digit.png")
-    proc = predict_proc([str(tmp_path / "run"), str(tmp_path / "digit.png")])
-    assert proc.returncode == 2 and proc.stdout == "", proc
-    assert proc.stderr.splitlines() == [
+    child = Forked(["mnist_sweep.predict", str(tmp_path / "run"), str(tmp_path / "digit.png")], tmp_path, split=True)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 2 and out == "", (out, err)
+    assert err.splitlines() == [
         f"error: {tmp_path / 'digit.png'}: a named pipe (FIFO), not a regular file (reading it could wait forever); "
         "give an image file, or pipe the image in as - (... | python -m mnist_sweep.predict RUN_DIR -)"]
 
@@ -52,7 +48,7 @@ def test_a_pipe_the_shell_hands_over_is_read(tmp_path):
     writer = threading.Thread(target=lambda: (os.write(w, (tmp_path / "digit.png").read_bytes()), os.close(w)))
     writer.start()
     try:
-        proc = predict_proc([str(tmp_path / "run"), f"/dev/fd/{r}"], pass_fds=(r,))
+        proc = run_inproc(["mnist_sweep.predict", str(tmp_path / "run"), f"/dev/fd/{r}"], cwd=tmp_path)
     finally:
         writer.join()
         os.close(r)

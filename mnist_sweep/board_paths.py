@@ -150,11 +150,16 @@ def not_a_table(p: Path, what: str) -> str:
     instead (SWEEP/report.html read 'not a readable CSV; give a leaderboard.csv'), else a leaderboard.csv;
     confirm's table says what it is and names a run in its dir (reproduce and predict take one)."""
     if p.name == CONFIRM_TABLE and in_confirms_out(p):
-        runs = sorted(p.parent.glob("*/seed_*/.hydra/config.yaml"))
-        run = f"; reproduce and predict take one of its runs, e.g. {runs[0].parent.parent}" if runs else ""
+        runs = run_dirs(p.parent)
+        run = f"; reproduce and predict take one of its runs, e.g. {runs[0]}" if runs else ""
         return f"{p}: confirm's table of seeds, not a leaderboard; give the sweep dir whose trials it confirmed{run}"
     here = sweep_holding(p) if p.name != FILENAME else None
     return f"{p}: {what}; " + (f"give the sweep dir holding it, {here}" if here else f"give a {FILENAME}")
+
+
+def run_dirs(d: Path) -> list[Path]:
+    """The run dirs one or two levels below ``d`` (a Hydra multirun's, confirm's --out: CONFIG/seed_N), sorted."""
+    return sorted(c.parent.parent for pattern in ("*/.hydra/config.yaml", "*/*/.hydra/config.yaml") for c in d.glob(pattern))
 
 
 def in_confirms_out(p: Path) -> bool:

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep.board_paths import FILENAME as TABLE
+from mnist_sweep.board_paths import run_dirs
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.config.syntax import shell_override
 from mnist_sweep.errors import one_line, unusable_path
@@ -51,7 +52,7 @@ def runs_in(d: Path) -> str | None:
     """A dir that is no run but holds runs one or two levels down (a Hydra multirun's, confirm's --out:
     CONFIG/seed_N), in one line naming them to give; None where it holds none. confirm's --out was
     'no .hydra/config.yaml, not a run or trial dir' in predict, 'no leaderboard.csv and no .hydra/' in reproduce."""
-    runs = sorted(c.parent.parent for pattern in ("*/.hydra/config.yaml", "*/*/.hydra/config.yaml") for c in d.glob(pattern))
+    runs = run_dirs(d)
     if not runs:
         return None
     return (f"{d}: holds {len(runs)} run dir{'s' * (len(runs) > 1)}, is none itself; give {'one of them' if len(runs) > 1 else 'it'}: "

@@ -238,7 +238,12 @@ def not_of_kind(path: object, kind: str) -> str:
             head = f.read(16)
     except OSError as e:
         return f"not {kind} (unreadable: {e.strerror or type(e).__name__})"
-    return EMPTY_FILE.format(kind=kind) if not head else f"not {kind} (it begins {head!r})"
+    return _head_says(head, kind)
+
+
+def _head_says(head: bytes, kind: str) -> str:
+    """``not_of_kind``'s words for a file beginning with ``head``: EMPTY_FILE, or its first 16 bytes."""
+    return EMPTY_FILE.format(kind=kind) if not head else f"not {kind} (it begins {head[:16]!r})"
 
 
 def empty_or_binary(path: object, kind: str) -> str | None:
@@ -256,4 +261,4 @@ def empty_or_binary(path: object, kind: str) -> str | None:
         binary = e.start < len(head) - 3  # not a character cut at the 4096th byte
     else:
         binary = b"\x00" in head
-    return not_of_kind(path, kind) if not head or binary else None
+    return _head_says(head, kind) if not head or binary else None

@@ -38,13 +38,52 @@ def repeated_choice(name: str, choices: tuple[Any, ...] | list[Any]) -> str | No
 
 
 def as_written(override: Any, choices: list[Any]) -> list[Any]:
-    """A choice's values as the sweep passes them on (Transformer.encode), a quoted ``'null'`` inside
-    ``choice(...)`` kept a string, as ``'null',4`` keeps it: Hydra's choice() unquotes its strings, so
-    ``choice('null',4)`` passed null on (the trial's ``KEY=null``), which ran as null where the key may be
-    null. A list never holds such a string (a bare null is None; a quoted one stays quoted)."""
-    if getattr(override.value(), "simple_form", True):
+    """A choice's values as the sweep passes them on (Transformer.encode), each value quoted inside
+    ``choice(...)`` kept the string it is written as, as the list ``'1000',2000`` keeps it: Hydra's
+    choice() unquotes its strings, so ``choice('1000',2000)``, ``choice('true',false)`` and
+    ``choice('null',4)`` passed 1000, true and null on (the trial's ``KEY=1000``). A quoted value that
+    reads back as the same string bare (``choice('sgd',adamw)``) is passed on bare, as before."""
+    from hydra.core.override_parser.types import ChoiceSweep, Quote, QuotedString
+
+    value = override.value()
+    if not isinstance(value, ChoiceSweep) or value.simple_form or not override.input_line:
         return list(choices)
-    return [f"'{c}'" if isinstance(c, str) and c.lower() == "null" else c for c in choices]
+    quoted = _quoted_in_choice(override.input_line)
+    return [QuotedString(text=c, quote=Quote.single).with_quotes() if isinstance(c, str) and c in quoted
+            and not _reads_as_itself(c) else c for c in choices]
+
+
+def _quoted_in_choice(line: str) -> set[str]:
+    """The texts written quoted among the values of ``line``'s ``choice(...)`` (Hydra's parser, its
+    choice() told to keep them); none where the line parses only as Hydra's own (``sort(choice(...))``)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import QuotedString
+
+    parser = OverridesParser.create()
+    unquoting = parser.functions.eval
+    texts: set[str] = set()
+
+    def keeping(call: Any) -> Any:
+        if call.name == "choice":
+            texts.update(a.text for a in call.args if isinstance(a, QuotedString))
+        return unquoting(call)
+
+    parser.functions.eval = keeping  # type: ignore[method-assign]
+    try:
+        parser.parse_overrides([line])
+    except Exception:  # noqa: BLE001 - Hydra's own parse of the line said what is wrong
+        return set()
+    return texts
+
+
+def _reads_as_itself(text: str) -> bool:
+    """Whether ``KEY=text``, as a trial's override, reads back as the string ``text``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return OverridesParser.create().parse_override(f"k={text}").value() == text
+    except Exception:  # noqa: BLE001 - not a bare value at all: keep its quotes
+        return False
 
 
 def distribution(override: Any) -> Any | None:

@@ -62,11 +62,14 @@ def test_a_sweep_function_called_wrong_says_how_to_call_it(tmp_path, arg, fix):
 @pytest.mark.parametrize("arg, nullable", [
     ("model.c1=choice(null,4)", False), ("model.dropout=choice(0.1,null)", False),
     ("data.train_limit=choice(null,1000)", True), ("trainer.ema_decay=choice(NULL,0.5)", True),
+    ("model.c1=choice(null,0,8)", False), ("model.dropout=choice(null,1.5,0.1)", False),
+    ("data.train_limit=choice(null,-5,1000)", True),
 ])
 def test_a_null_in_a_choice_is_answered_with_a_spelling_the_next_check_takes(arg, nullable):
     """model.c1=choice(null,4) was told to write model.c1=null,4, which was refused in turn ('model.c1
     cannot be null'): two lines where one would do. Where the key cannot be null the first line says so,
-    and its spelling (the choice without the null) passes; where it may be, the list spelling does."""
+    and its spelling (the choice without the null) passes; where it may be, the list spelling does. A value
+    the check refuses too (model.c1's 0) was kept in that spelling and refused next: it is named and left out."""
     from mnist_sweep.overrides import check_command_line
 
     line = check_command_line(["-m", arg]).error

@@ -17,7 +17,7 @@ from mnist_sweep.errors import ConfigError, ModelConfigError, SweepError
 from mnist_sweep.spec import spec_from_config
 
 
-def _leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool | None]:
+def schema_leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool | None]:
     """(schema type, range, optional) of a config key, or (None, None, None) when it has no schema."""
     section, _, rest = dotted.partition(".")
     if section not in SCHEMAS or not rest:
@@ -59,7 +59,7 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     where = f"hydra.sweeper.params.{key}"
-    tp, rng, optional = _leaf(cfg, key.lstrip("+"))
+    tp, rng, optional = schema_leaf(cfg, key.lstrip("+"))
     if isinstance(dist, FloatDistribution):
         lo, hi = dist.low, dist.high
         if dist.log and lo <= 0:
@@ -104,7 +104,7 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
 
 # The most permissive one-block model a per-block value can meet (a kernel that allows any padding
 # the image keeps): a value refused here and in the sweep's model is refused whatever else is searched.
-_PERMISSIVE = {"widths": [1], "kernels": [27], "padding": [0], "dropout": [0.0], "block": ["plain"],
+PERMISSIVE = {"widths": [1], "kernels": [27], "padding": [0], "dropout": [0.0], "block": ["plain"],
                "pool_after": [], "max_params": None}
 
 
@@ -119,10 +119,10 @@ def _model_error(cfg: Any, key: str, value: Any) -> str | None:
     except Exception:  # noqa: BLE001 - no model section, or one that does not resolve: the run reports it
         return None
     leaf = key.split(".", 1)[1]
-    if not isinstance(model, dict) or leaf not in _PERMISSIVE:
+    if not isinstance(model, dict) or leaf not in PERMISSIVE:
         return None
     errors = []
-    for base in (model, dict(_PERMISSIVE)):
+    for base in (model, dict(PERMISSIVE)):
         base[leaf] = value
         try:
             spec_from_config(base)
@@ -168,7 +168,7 @@ def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) ->
 
     def ok(v: Any) -> bool:
         if v is None:  # null where the key is optional
-            return _leaf(cfg, key.lstrip("+"))[2] is not False
+            return schema_leaf(cfg, key.lstrip("+"))[2] is not False
         return _fits(v, tp) and (rng is None or rng.ok(v))
 
     if isinstance(dist, CategoricalDistribution):

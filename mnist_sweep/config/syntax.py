@@ -185,17 +185,24 @@ CALL_FIXES = {  # a sweep function Hydra refused to evaluate: how to call it
 def _null_in_choice(head: str, value: str) -> str:
     """``choice(null, 1000)``, which Hydra's choice refuses: the sweep list ``null,1000`` (which takes a
     null) where the key may be null; where it may not (``model.c1``), that at once, and the choice without
-    the null (the list's spelling was refused in turn: 'model.c1 cannot be null')."""
+    the null (the list's spelling was refused in turn: 'model.c1 cannot be null'). A value the sweep's
+    check refuses too (``model.c1=choice(null,0,8)``: 0) is named and left out of the spelling given."""
     from mnist_sweep.config.sections import may_be_null
+    from mnist_sweep.config.sweep_values import value_refusal
 
     inner = re.fullmatch(r"\s*choice\((.*)\)\s*", value)
     values = None if inner is None or re.search(r"['\"()\[\]{}=]", inner[1]) else [v.strip() for v in inner[1].split(",")]
     key = head.rstrip("=")
+    refused = {v: why for v in values or [] if v.lower() != "null" and (why := value_refusal(key, v))}
+    also = f"{', '.join(refused)} ({next(iter(refused.values()))})" if refused else ""
     if may_be_null(key) is not False:
-        return f"Hydra's choice(...) takes no null; list the values without choice(...): {head}{','.join(values or ['null', '1000'])}"
-    rest = [v for v in values or [] if v.lower() != "null"]
-    fix = f"drop the null: {head}choice({','.join(rest)})" if rest else \
-        "drop the null from the choice" if values is None else "list the values to search, without null"
+        kept = [v for v in values or ["null", "1000"] if v not in refused]
+        return (f"Hydra's choice(...) takes no null; list the values without choice(...)"
+                f"{', leaving out ' + also if also else ''}: {head}{','.join(kept)}")
+    rest = [v for v in values or [] if v.lower() != "null" and v not in refused]
+    drop = f"drop the null{' and ' + also if also else ''}"
+    fix = f"{drop}: {head}choice({','.join(rest)})" if rest else "drop the null from the choice" if values is None \
+        else f"{drop}; list the values to search" if also else "list the values to search, without null"
     return f"{key.lstrip('+')} cannot be null (and Hydra's choice(...) takes no null); {fix}"
 
 

@@ -114,8 +114,9 @@ def help_command(argv: list[str]) -> Checked | None:
     """Hydra's help for a command line with ``--help`` (``-h``) or ``--hydra-help``, without the overrides
     it cannot compose, each named in a warning: ``--hydra-help`` shows Hydra's own flags and groups, from a
     config without this project's, so it takes none (``trainer.max_epochs=1`` was 'trainer: missing
-    section'); ``--help`` shows the config its plain overrides compose, in one run's mode, so it takes no
-    sweep expression ('model.c1=4,8: ... add --multirun', -m given). None without either flag."""
+    section') but those of its own text (``hydra.hydra_help.template=...``, kept); ``--help`` shows the
+    config its plain overrides compose, in one run's mode, so it takes no sweep expression ('model.c1=4,8:
+    ... add --multirun', -m given). None without either flag."""
     from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -124,7 +125,9 @@ def help_command(argv: list[str]) -> Checked | None:
     if not (args.help or args.hydra_help):
         return None
     left = list(args.overrides)
-    if not args.hydra_help:
+    if args.hydra_help:  # its own text (hydra.hydra_help.template=...) is the one override it shows
+        left = [a for a in left if not a.lstrip("+~").startswith("hydra.hydra_help.")]
+    else:
         try:
             left = [a for a in left if OverridesParser.create().parse_overrides([a])[0].is_sweep_override()]
         except OverrideParseException:  # Hydra's help names it

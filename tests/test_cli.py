@@ -228,12 +228,14 @@ def test_help_reads_as_sections(tmp_path):
 
 @pytest.mark.parametrize("argv, left_out, shown", [
     (["--hydra-help", "trainer.max_epochs=1"], "trainer.max_epochs=1", "Use '--cfg hydra' to Show the Hydra config."),
+    (["--hydra-help", "hydra.hydra_help.template=MY_HELP", "trainer.max_epochs=1"], "trainer.max_epochs=1", "MY_HELP\n"),
     (["--help", "-m", "model.c1=4,8", "trainer.max_epochs=3"], "model.c1=4,8", "  max_epochs: 3\n"),
 ])
 def test_help_with_overrides_prints_the_help_and_names_what_it_leaves_out(tmp_path, argv, left_out, shown):
     """--hydra-help composes Hydra's config alone, so an override of this project's was 'error: trainer:
     missing section'; --help composes one run, so a sweep expression was '... add --multirun' with -m
-    given. Each prints its help (a plain override still shows in --help's config) and names what it left out."""
+    given. Each prints its help (a plain override still shows in --help's config) and names what it left out;
+    --hydra-help keeps the overrides of its own text (hydra.hydra_help.template), which it dropped too."""
     proc = run_inproc(["mnist_sweep.train", *argv], cwd=tmp_path)
     assert proc.returncode == 0 and shown in proc.stdout, proc.stderr
     assert proc.stderr.startswith(f"warning: {argv[0]} leaves out {left_out}: ") and proc.stderr.count("\n") == 1

@@ -26,7 +26,7 @@ import pandas as pd
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError, empty_or_binary
-from mnist_sweep.experiments import lookup, precision_pin
+from mnist_sweep.experiments import config_dir_problem, lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
@@ -266,13 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", dest="override", action="append", default=[], metavar="KEY=VALUE",
                    help="extra train override for every run (repeatable), e.g. --set trainer.max_epochs=15")
     args = p.parse_args(argv)
+    missing = f"; {bad}" if (bad := config_dir_problem(args.config_dir)) else ""  # named whatever else is wrong
     if not args.leaderboard and not args.experiment:
-        p.error("give a leaderboard (or sweep dir) or --experiment NAME")
+        p.error(f"give a leaderboard (or sweep dir) or --experiment NAME{missing}")
     if args.leaderboard and args.experiment:  # the sweep's trials were silently left out
         p.error(f"{args.leaderboard} and --experiment: confirm takes a sweep's trials or experiments, not both; "
                 "drop one (or run confirm once for each)")
     if args.config_dir and not args.experiment:
-        p.error("--config-dir is where --experiment NAME is looked up; give --experiment too")
+        p.error(f"--config-dir is where --experiment NAME is looked up; give --experiment too{missing}")
     if args.experiment and p.was_given("--top"):  # it confirmed the experiments, --top unread
         p.error("--top picks a sweep's best trials; --experiment confirms each experiment named: drop --top")
     if args.trial and not args.leaderboard:

@@ -60,14 +60,21 @@ def _not_found(name: str, extra: Path | None) -> str:
             f"DIR/experiment/{name}.yaml, is found with --config-dir DIR (the command export printed)")
 
 
+def config_dir_problem(config_dir: str | None) -> str | None:
+    """``--config-dir DIR: no such directory`` (or ``not a directory``) where DIR, relative to here as
+    train takes it, is no directory; None where it is one, or none was given."""
+    if not config_dir or (root := Path(os.path.abspath(config_dir))).is_dir():
+        return None
+    return f"--config-dir {config_dir}: {'not a directory' if root.exists() else 'no such directory'}"
+
+
 def lookup(names: list[str], config_dir: str | None) -> list[str]:
     """The train arguments before ``+experiment=NAME`` (``--config-dir DIR`` or none) that find every
     name as train would (the project's conf/experiment, then DIR/experiment); MnistSweepError
     naming where it looked and how to fix it."""
     root = Path(os.path.abspath(config_dir)) if config_dir else None  # relative to here, as train takes it
-    if root is not None and not root.is_dir():
-        raise MnistSweepError(f"--config-dir {config_dir}: {'not a directory' if root.exists() else 'no such directory'}; "
-                              "give the dir that holds experiment/NAME.yaml (the one export printed)")
+    if (missing := config_dir_problem(config_dir)) is not None:
+        raise MnistSweepError(f"{missing}; give the dir that holds experiment/NAME.yaml (the one export printed)")
     extra = None if root is None else root / "experiment"
     for name in names:
         if "/" in name or name.endswith((".yaml", ".yml")):

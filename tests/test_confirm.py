@@ -137,6 +137,9 @@ BAD_CONFIRMS = [
     # every seed trained with seed 5 (the --set came last), its seed_N columns one run's; the run dir was dropped
     (["--experiment", "tiny", "--set", "trainer.seed=5"], ["--set trainer.seed=5: confirm trains seeds 1..N itself"]),
     (["--experiment", "tiny", "--set", "++hydra.run.dir=elsewhere"], ["--set ++hydra.run.dir=elsewhere:", "give --out"]),
+    # 'give --experiment too' / 'give a leaderboard ...', silent on the dir: a second try, then 'no such directory'
+    (["x.csv", "--config-dir", "nodir"], ["give --experiment too", "--config-dir nodir: no such directory"]),
+    (["--config-dir", "nodir"], ["--experiment NAME", "--config-dir nodir: no such directory"]),
 ]
 
 

@@ -24,7 +24,7 @@ import torch
 
 from mnist_sweep import checkpoint, results
 from mnist_sweep import data as mdata
-from mnist_sweep.commandline import CliParser, check_cli, exit_code_of
+from mnist_sweep.commandline import CliParser, check_cli, exit_code_of, pasteable
 from mnist_sweep.errors import EMPTY_FILE, MnistSweepError, ReproductionMismatch, UsageError, dangling_link, not_of_kind, one_line
 from mnist_sweep.model import IMAGE_SIZE
 
@@ -231,6 +231,11 @@ def test_accuracy(run: checkpoint.Run) -> tuple[int, int, str]:
 
 
 def _run(args: argparse.Namespace) -> None:
+    if not Path(args.run_dir).is_dir() and (run_dir := next((i for i in args.images if Path(i).is_dir()), None)):
+        rest = [args.run_dir, *(i for i in args.images if i != run_dir), *["--test"] * args.test,  # a.png RUN: swapped
+                *["--invert", args.invert] * (args.invert != "auto")]
+        raise UsageError(f"{args.run_dir}: not a run dir, and {run_dir} is a dir: the run dir comes first, "
+                         f"{pasteable('mnist_sweep.predict', run_dir, *rest)}")
     run = checkpoint.load(args.run_dir, "run dir (the first argument)")  # an image first (a.png RUN) is named as that
     if not args.images and not args.test:
         raise UsageError("give IMAGE files to classify, --test, or both")

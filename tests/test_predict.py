@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from conftest import TINY, assert_one_line_error, make_cfg, run
 from mnist_sweep import checkpoint, predict
 from mnist_sweep import model as mmodel
+from mnist_sweep.commandline import pasteable
 
 pytestmark = pytest.mark.slow  # every test here needs the tiny sweep (built once per session)
 
@@ -116,7 +117,8 @@ def test_bad_inputs_one_line(best, digits, tmp_path, capsys):
         ([str(tmp_path / "empty"), str(paths[0])], ["no .hydra/config.yaml"]),  # tmp_path holds runs: named
         ([str(no_weights), str(paths[0])], ["no model.pt", "pick a complete run"]),
         ([str(broken), str(paths[0])], ["model.pt", "not a PyTorch checkpoint (it begins b'\\x00"]),
-        ([str(paths[0]), str(best.dir)], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # swapped
+        ([str(paths[0]), str(best.dir)], [f"{paths[0]}: not a run dir, and {best.dir} is a dir: the run dir comes first, ",
+                                          f"predict {best.dir} {paths[0]} (see"]),  # swapped: said 'is a file' only
         ([str(paths[0])], [f"{paths[0]}: is a file, not a run dir (the first argument)"]),  # no run dir at all
         ([str(best.dir / "model.pt"), str(paths[0])], [f"give the run dir it is in, {best.dir}"]),  # was a run dir's file
         ([str(best.dir), str(tmp_path / "missing.png")], ["; check its path and name"]),
@@ -236,6 +238,10 @@ def test_a_file_given_as_the_run_dir_is_called_a_file(tmp_path, capsys):
     (tmp_path / "afile").write_text("")
     assert "afile: is a file, not a run dir" in one_error(capsys, [str(tmp_path / "afile"), "--test"])
     assert "nowhere: no such run dir" in one_error(capsys, [str(tmp_path / "nowhere"), "--test"])
+    (tmp_path / "run").mkdir()  # predict IMAGE RUN: 'afile: is a file, not a run dir', the swap unsaid
+    assert one_error(capsys, [str(tmp_path / "afile"), str(tmp_path / "run"), "--test"]).endswith(
+        f"afile: not a run dir, and {tmp_path / 'run'} is a dir: the run dir comes first, "
+        f"{pasteable('mnist_sweep.predict', tmp_path / 'run', tmp_path / 'afile', '--test')} (see python -m mnist_sweep.predict --help)")
 
 
 def test_a_float_image_in_0_1_reads_as_its_8_bit_twin(tmp_path):

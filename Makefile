@@ -42,7 +42,7 @@ train: data
 # optuna-dashboard on 127.0.0.1:8080 for a sweep (SWEEP=outputs/sweeps/NAME), also while it runs.
 SWEEP ?= outputs/sweeps/mnist_sweep
 dashboard: $(STAMP)
-	$(BIN)/python -m mnist_sweep.dashboard $(SWEEP) $(ARGS)
+	MNIST_SWEEP_DASHBOARD_VIA='make dashboard SWEEP=' $(BIN)/python -m mnist_sweep.dashboard $(SWEEP) $(ARGS)
 
 # A throwaway PostgreSQL server on 127.0.0.1 for the multi-worker tests (scripts/pg-test-server).
 pg:

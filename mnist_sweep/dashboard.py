@@ -8,6 +8,7 @@ rejected before training (Optuna lists it as PRUNED, like a trial the pruner sto
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from mnist_sweep.storage import mask_url, open_for_reading
 
 HOST = "127.0.0.1"
 GIVE = "give the storage URL instead of the sweep dir"  # the dashboard has no --storage/--study
+VIA = "MNIST_SWEEP_DASHBOARD_VIA"  # set by `make dashboard` to 'make dashboard SWEEP=': how its caller gives the target
 
 
 def storage_url(target: str) -> str:
@@ -34,6 +36,8 @@ def storage_url(target: str) -> str:
     if not d.is_dir():
         why = "is a file, not a sweep dir" if d.exists() else "no such sweep dir"
         here = sweep_holding(d) if d.exists() else None  # the dir the leaderboard names for it too
+        if via := os.environ.get(VIA):  # make dashboard: the make variable to set, not the module's argument
+            raise StorageError(f"{target}: {why}; run {via}{here or 'outputs/sweeps/NAME'} (a sweep dir or a storage URL)")
         give = f"its sweep dir, {here}," if here else "outputs/sweeps/NAME"
         raise StorageError(f"{target}: {why}; give {give} or a storage URL")
     found = sweeps.find_storage(d, GIVE)

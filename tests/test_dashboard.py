@@ -14,7 +14,7 @@ import pytest
 
 from conftest import _env
 from test_report import FLAGS
-from mnist_sweep import dashboard
+from mnist_sweep import PROJECT_ROOT, dashboard
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -114,6 +114,20 @@ def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
         assert code == 2 and len(err) == 1 and needle in err[0] and err[0].startswith("error: "), (argv, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "empty"]
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_make_dashboard_without_a_sweep_says_how_to_give_make_one(tmp_path, capsys, monkeypatch):
+    """make dashboard, its default SWEEP missing, said 'give outputs/sweeps/NAME': the module's argument,
+    which make passes itself. The Makefile names its variable (MNIST_SWEEP_DASHBOARD_VIA); a direct call
+    keeps the module's wording."""
+    recipe = next(line for line in (PROJECT_ROOT / "Makefile").read_text().splitlines() if "-m mnist_sweep.dashboard" in line)
+    assert f"{dashboard.VIA}='make dashboard SWEEP=' " in recipe and "$(SWEEP)" in recipe
+    assert dashboard.main([str(tmp_path / "nope")]) == 2
+    assert "no such sweep dir; give outputs/sweeps/NAME or a storage URL" in capsys.readouterr().err
+    monkeypatch.setenv(dashboard.VIA, "make dashboard SWEEP=")
+    assert dashboard.main([str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'nope'}: no such sweep dir; run make dashboard "
+                                       "SWEEP=outputs/sweeps/NAME (a sweep dir or a storage URL)\n")
 
 
 def test_a_file_of_a_sweep_dir_is_its_sweep_dir_or_names_it(tmp_path):

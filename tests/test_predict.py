@@ -347,3 +347,23 @@ def test_a_relative_data_root_of_a_run_without_its_start_dir_says_so(tmp_path, m
     assert checkpoint.load(d).cfg.data.root == "mnist"  # as before: from the current directory
     [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert f"{d}/.hydra/hydra.yaml: missing or without hydra.runtime.cwd" in line and f"current directory, {start}" in line
+
+
+def test_predict_test_needs_and_names_only_the_test_files(tmp_path, monkeypatch, capsys):
+    """predict --test reads MNIST's two test files alone, but a data root without MNIST (MNIST_SWEEP_DATA
+    set wrong) was 'train-images-idx3-ubyte: missing', a file it never needs; a root holding only the
+    test files was refused the same way."""
+    from mnist_sweep import mnist_files
+
+    made_run(tmp_path / "run")
+    real, data = mnist_files.raw_dir(mnist_files.default_root()).resolve(), tmp_path / "data"
+    mnist_files.raw_dir(data).mkdir(parents=True)
+    monkeypatch.setenv("MNIST_SWEEP_DATA", str(data))
+    assert predict.main([str(tmp_path / "run"), "--test"]) != 0
+    err = capsys.readouterr().err
+    assert "t10k-images-idx3-ubyte: missing" in err and "train-" not in err, err
+    for name in mnist_files.TEST_FILES:
+        (mnist_files.raw_dir(data) / name).symlink_to(real / name)
+    predict.main([str(tmp_path / "run"), "--test"])  # an untrained model: its accuracy differs from the recorded 0.1
+    captured = capsys.readouterr()
+    assert "test accuracy" in captured.out and "missing" not in captured.err, captured

@@ -16,6 +16,7 @@ from typing import Any
 
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import pasteable
+from mnist_sweep.config.options import one_dir_up
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.text import percent, plural
 
@@ -53,8 +54,8 @@ def _not_found(name: str, extra: Path | None) -> str:
     here = Path("conf", "experiment", f"{name}.yaml")
     if extra is None and here.is_file():
         return f"{line}; ./{here} is here: add --config-dir conf (as export printed)"
-    if extra is not None and (extra.parent / f"{name}.yaml").is_file():
-        return f"{line}; {extra.parent / f'{name}.yaml'} is one dir up: give --config-dir {extra.parent.parent}"
+    if extra is not None and (up := one_dir_up("experiment", name, [str(extra.parent)])):
+        return f"{line}; {up[0]}"
     known = sorted({p.stem for d in (PROJECT, extra) if d is not None for p in d.glob("*.yaml")})
     return (f"{line} (experiments there: {', '.join(known) or 'none'}); one exported elsewhere, as "
             f"DIR/experiment/{name}.yaml, is found with --config-dir DIR (the command export printed)")

@@ -169,14 +169,18 @@ def test_an_option_of_a_config_dir_is_an_option_and_its_typo_names_it(tmp_path):
     ("experiment", "# @package _global_\ntrainer:\n  seed: 5\n", ["+experiment=mine"]),
     ("hparams_search", "# @package _global_\ndefaults:\n  - default\n", ["-m", "hparams_search=mine"]),
     ("model", "defaults:\n  - cnn\nc1: 4\n", ["model=mine"]),
+    ("hydra/launcher", "defaults:\n  - basic\n", ["hydra/launcher=mine"]),  # Hydra's groups: no hint at all
+    ("hydra/sweeper/sampler", "defaults:\n  - tpe\n", ["-m", "hydra/sweeper/sampler=mine"]),
 ])
 def test_a_config_dir_one_level_too_deep_names_the_dir_to_give(tmp_path, group, body, argv):
     """--config-dir DIR/hparams_search (any group's dir, not DIR) said 'no such option ...; pick one of
-    best_20k, ...', naming the project's options only; confirm --experiment said where the file was."""
-    (tmp_path / group).mkdir()
+    best_20k, ...', naming the project's options only; confirm --experiment said where the file was.
+    Hydra's own groups (DIR/hydra/launcher) too: they got the option list alone."""
+    (tmp_path / group).mkdir(parents=True)
     (tmp_path / group / "mine.yaml").write_text(body)
     line = check_command_line(["--config-dir", str(tmp_path / group), *argv]).error
-    assert line and line.endswith(f"{tmp_path / group / 'mine.yaml'} is one dir up: give --config-dir {tmp_path}"), line
+    up = ("one dir", "two dirs", "three dirs")[group.count("/")]
+    assert line and line.endswith(f"{tmp_path / group / 'mine.yaml'} is {up} up: give --config-dir {tmp_path}"), line
     assert check_command_line(["--config-dir", str(tmp_path), *argv]).error is None
 
 

@@ -140,6 +140,7 @@ BAD_CONFIRMS = [
     # 'give --experiment too' / 'give a leaderboard ...', silent on the dir: a second try, then 'no such directory'
     (["x.csv", "--config-dir", "nodir"], ["give --experiment too", "--config-dir nodir: no such directory"]),
     (["--config-dir", "nodir"], ["--experiment NAME", "--config-dir nodir: no such directory"]),
+    (["--config-dir", "experiment", "--experiment", "mine"], ["experiment/mine.yaml is one dir up: give --config-dir "]),
 ]
 
 
@@ -150,6 +151,8 @@ def test_confirm_bad_input_one_line(tmp_path, args, needles):
     (tmp_path / "a_file").write_text("")
     (tmp_path / "run" / ".hydra").mkdir(parents=True)
     (tmp_path / "run" / "metrics.csv").write_text("epoch\n1\n")
+    (tmp_path / "experiment").mkdir()  # given as --config-dir: the dir that holds experiment/ is wanted
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\n")
     before = snapshot(tmp_path)
     proc = run_inproc(["mnist_sweep.confirm", *args], cwd=tmp_path)
     assert_one_line_error(proc, *needles)

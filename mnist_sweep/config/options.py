@@ -131,19 +131,34 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
             return one_line(option_line(key, value, hydra_options(group, extra_dirs), f"not in group {group}"))
         if bad := _options_list_error(key, group, value) or _other_sweeper(key, group, value, extra_dirs):
             return bad
+        up = one_dir_up(group, value, extra_dirs)  # --config-dir DIR/hparams_search: DIR/hparams_search/hparams_search/ searched
+        if up and group not in GROUPS and value not in hydra_options(group, extra_dirs):  # Hydra's: hydra/launcher=mine
+            return one_line(f"{key}={value}: no such option (not in group {group}, nor in --config-dir {up[1]}); {up[0]}")
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})
         here = Path("conf", group, f"{value}.yaml")  # export's file outside the repo, --config-dir left out
-        up = next((Path(d) for d in extra_dirs if Path(d).name == group and Path(d, f"{value}.yaml").is_file()), None)
-        if value not in options and up is not None:  # --config-dir DIR/hparams_search: DIR/hparams_search/hparams_search/x.yaml looked for
-            return one_line(f"{key}={value}: no such option (no {group}/{value}.yaml in conf/ or in --config-dir {up}); "
-                            f"{up / f'{value}.yaml'} is one dir up: give --config-dir {up.parent}")
+        if value not in options and up:
+            return one_line(f"{key}={value}: no such option (no {group}/{value}.yaml in conf/ or in --config-dir {up[1]}); {up[0]}")
         if value not in options and re.fullmatch(r"[\w-]+", value) and here.is_file():
             return one_line(f"{key}={value}: no such option (no conf/{group}/{value}.yaml in the project); ./{here} is "
                             f"here: add --config-dir conf{' (as export printed)' * (group == 'experiment')}")
         if value not in options:
             return one_line(option_line(key, value, options, f"no conf/{group}/{value}.yaml"))
+    return None
+
+
+def one_dir_up(group: str, value: str, extra_dirs: list[str]) -> tuple[str, str] | None:
+    """(``DIR/GROUP/VALUE.yaml is one dir up: give --config-dir DIR``, the --config-dir given) where a
+    --config-dir is the group's own dir (DIR/experiment, DIR/hydra/launcher, or DIR/hydra for
+    hydra/launcher), in which Hydra looks for GROUP/VALUE.yaml; None where no such file is there."""
+    from pathlib import Path
+
+    parts = tuple(group.lstrip("+~").split("/"))
+    for d in map(Path, extra_dirs):
+        for i in range(len(parts), 0, -1):
+            if d.parts[-i:] == parts[:i] and (found := d.joinpath(*parts[i:], f"{value}.yaml")).is_file():
+                return f"{found} is {('one dir', 'two dirs', 'three dirs')[min(i, 3) - 1]} up: give --config-dir {d.parents[i - 1]}", str(d)
     return None
 
 

@@ -178,3 +178,16 @@ def test_a_quoted_value_in_a_choice_is_a_string_as_in_a_list(key, values):
     assert str(e.value) == listed
     name, dist = parse("data.root=choice('null','/x')")  # a string key: the string null, as data.root='null' gives
     assert make_cfg(f"{name}={dist.choices[0]}").data.root == "null"
+
+
+@pytest.mark.parametrize("key, choices", [("trainer.precision", ["'fp32'", "bf16"]), ("optimizer.name", ['"sgd"', "adam"])])
+def test_a_quoted_string_the_key_takes_passes_as_the_trial_reads_it(key, choices):
+    """trainer.precision='fp32',bf16 was refused ('value "'fp32'" is outside trainer.precision's range;
+    it must be one of auto, fp32, bf16'): the check took the quotes for part of the value, where the
+    trial's override trainer.precision='fp32' reads the string fp32."""
+    from mnist_sweep.overrides import check_command_line
+
+    check_distribution(key, od.CategoricalDistribution(choices), make_cfg())
+    assert make_cfg(f"{key}={choices[0]}")[key.split(".")[0]][key.split(".")[1]] == choices[0][1:-1]
+    if key == "trainer.precision":
+        assert check_command_line(["-m", f"{key}={','.join(choices)}"]).error is None

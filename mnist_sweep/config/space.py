@@ -79,7 +79,7 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
             raise SweepError(f"{where}: a range samples integers but {key} is a {tp.__name__}; use choice(...)")
         values = [dist.low, dist.high]
     elif isinstance(dist, CategoricalDistribution):
-        values = [None if v == NULL else v for v in dist.choices]  # the trial's override reads 'null' as None
+        values = [None if v == NULL else as_read(v) for v in dist.choices]  # the trial's override reads 'null' as None
         for v in values:
             if v is None and optional is not False:  # optional, or a key without a schema: the run's to say
                 continue
@@ -100,6 +100,16 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
             if (error := _model_error(cfg, key, v)) is not None:
                 fits = f"; it must be {rng.describe()}" if rng is not None else ""
                 raise SweepError(f"{where}: value {v!r} does not fit {key} ({error}){fits}")
+
+
+def as_read(value: Any) -> Any:
+    """A choice's value as the trial's ``KEY=value`` reads it: a quoted one (``'fp32'``, as ``'fp32',bf16``
+    passes it on) is the string inside the quotes; any other as it is."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not isinstance(value, str) or len(value) < 2 or value[0] != value[-1] or value[0] not in "'\"":
+        return value
+    return OverridesParser.create().parse_override(f"k={value}").value()
 
 
 # The most permissive one-block model a per-block value can meet (a kernel that allows any padding

@@ -7,7 +7,6 @@ is wrong whatever the sweep draws (``model.c1=0``)."""
 from __future__ import annotations
 
 import copy
-import re
 import warnings
 from typing import Any
 
@@ -85,36 +84,6 @@ def _reads_as_itself(text: str) -> bool:
         return OverridesParser.create().parse_override(f"k={text}").value() == text
     except Exception:  # noqa: BLE001 - not a bare value at all: keep its quotes
         return False
-
-
-def value_refusal(key: str, text: str) -> str | None:
-    """What the sweep's check (check_distribution) says of the one value ``text`` for ``key``, without
-    the command line's config: ``value 0 is outside model.c1's range; it must be >= 1`` where each
-    option of its section that has the key refuses it (a model's with the permissive one-block model);
-    None where one takes it, or no schema has the key."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from omegaconf import OmegaConf
-    from optuna.distributions import CategoricalDistribution
-
-    from mnist_sweep.config.sections import SCHEMAS
-    from mnist_sweep.config.space import PERMISSIVE, schema_leaf
-
-    section, refusals = key.lstrip("+").split(".", 1)[0], []
-    try:
-        dist = CategoricalDistribution([OverridesParser.create().parse_override(f"k={text}").value()])
-    except Exception:  # noqa: BLE001 - not a value Hydra reads (its own line says so), or not hashable
-        return None
-    for name in SCHEMAS.get(section, {}):
-        model = {**PERMISSIVE, key.split(".")[1]: 1} if section == "model" else {}  # model.c1: the cnn schema
-        cfg = OmegaConf.create({section: {"name": name, **model}})
-        if schema_leaf(cfg, key.lstrip("+")) == (None, None, None):
-            continue  # an option without the key
-        try:
-            check_distribution(key.lstrip("+"), dist, cfg)
-            return None
-        except SweepError as e:
-            refusals.append(re.sub(r"[;,] e\.g\. [^;()]*(\([^)]*\))?$", "", str(e).split(": ", 1)[-1]))
-    return refusals[0] if refusals else None
 
 
 def distribution(override: Any) -> Any | None:

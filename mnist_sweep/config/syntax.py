@@ -7,7 +7,7 @@ import os
 import re
 import shlex
 
-from mnist_sweep.errors import one_line
+from mnist_sweep.errors import SweepError, one_line
 
 GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
 _CLOSER = {"(": ")", "[": "]", "{": "}"}
@@ -182,18 +182,47 @@ CALL_FIXES = {  # a sweep function Hydra refused to evaluate: how to call it
 }
 
 
+def _value_refusal(key: str, text: str) -> str | None:
+    """What the sweep's check (check_distribution) says of the one value ``text`` for ``key``, without
+    the command line's config: ``value 0 is outside model.c1's range; it must be >= 1`` where each
+    option of its section that has the key refuses it (a model's with the permissive one-block model);
+    None where one takes it, or no schema has the key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+    from optuna.distributions import CategoricalDistribution
+
+    from mnist_sweep.config.sections import SCHEMAS
+    from mnist_sweep.config.space import PERMISSIVE, check_distribution, schema_leaf
+
+    section, refusals = key.lstrip("+").split(".", 1)[0], []
+    try:
+        dist = CategoricalDistribution([OverridesParser.create().parse_override(f"k={text}").value()])
+    except Exception:  # noqa: BLE001 - not a value Hydra reads (its own line says so), or not hashable
+        return None
+    for name in SCHEMAS.get(section, {}):
+        model = {**PERMISSIVE, key.split(".")[1]: 1} if section == "model" else {}  # model.c1: the cnn schema
+        cfg = OmegaConf.create({section: {"name": name, **model}})
+        if schema_leaf(cfg, key.lstrip("+")) == (None, None, None):
+            continue  # an option without the key
+        try:
+            check_distribution(key.lstrip("+"), dist, cfg)
+            return None
+        except SweepError as e:
+            refusals.append(re.sub(r"[;,] e\.g\. [^;()]*(\([^)]*\))?$", "", str(e).split(": ", 1)[-1]))
+    return refusals[0] if refusals else None
+
+
 def _null_in_choice(head: str, value: str) -> str:
     """``choice(null, 1000)``, which Hydra's choice refuses: the sweep list ``null,1000`` (which takes a
     null) where the key may be null; where it may not (``model.c1``), that at once, and the choice without
     the null (the list's spelling was refused in turn: 'model.c1 cannot be null'). A value the sweep's
     check refuses too (``model.c1=choice(null,0,8)``: 0) is named and left out of the spelling given."""
     from mnist_sweep.config.sections import may_be_null
-    from mnist_sweep.config.sweep_values import value_refusal
 
     inner = re.fullmatch(r"\s*choice\((.*)\)\s*", value)
     values = None if inner is None or re.search(r"['\"()\[\]{}=]", inner[1]) else [v.strip() for v in inner[1].split(",")]
     key = head.rstrip("=")
-    refused = {v: why for v in values or [] if v.lower() != "null" and (why := value_refusal(key, v))}
+    refused = {v: why for v in values or [] if v.lower() != "null" and (why := _value_refusal(key, v))}
     also = f"{', '.join(refused)} ({next(iter(refused.values()))})" if refused else ""
     if may_be_null(key) is not False:
         kept = [v for v in values or ["null", "1000"] if v not in refused]

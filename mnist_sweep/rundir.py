@@ -198,7 +198,11 @@ def _named(path: str, key: str) -> Path:
     if str(path).startswith("~") and (home := os.path.expanduser(str(path))) != str(path):  # '~/runs': quoted for Hydra
         _refuse(f"{key}: {path}: Hydra does not expand ~ (nor does the shell in quotes): it would make a dir named "
                 f"{str(path).split('/')[0]} in {Path.cwd()}; give the path itself: {shell_override(f'{key}=', home)}")
-    return Path(path).resolve()
+    resolved = Path(path).resolve()
+    if bad := [c for c in str(resolved) if "\udc80" <= c <= "\udcff"]:  # a byte that is no UTF-8 (os.fsdecode's escape)
+        _refuse(f"{key}: {resolved}: not a UTF-8 path (byte \\x{ord(bad[0]) - 0xDC00:02x}); the run's log, leaderboard and "
+                "the commands it prints hold its path as text, which cannot hold that byte; choose a UTF-8 path")
+    return resolved
 
 
 def _path_line(e: OSError, key: str) -> str:

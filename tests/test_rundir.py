@@ -162,6 +162,24 @@ def test_a_home_dir_written_with_a_tilde_is_refused_not_made_here(tmp_path, monk
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("where", ["run", "sweep", "cwd"])
+def test_an_output_dir_whose_path_is_not_utf8_is_refused_before_writing(tmp_path, where):
+    """hydra.sweep.dir='sw\\xe9' (a Latin-1 name) ended its first trial in a UnicodeEncodeError traceback
+    (leaderboard.csv cannot hold the byte), a run's last lines in '--- Logging error ---' reports; a relative
+    dir below a non-UTF-8 cwd too. One line naming the byte now, nothing written."""
+    bad = "\udce9"  # os.fsdecode(b"\xe9")
+    cwd = tmp_path / f"w{bad}" if where == "cwd" else tmp_path
+    cwd.mkdir(exist_ok=True)
+    args = (["-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null", f"hydra.sweep.dir='sw{bad}'"]
+            if where == "sweep" else [*TINY, f"hydra.run.dir='r{bad}'" if where == "run" else "hydra.run.dir=r"])
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", *args], cwd=cwd)
+    key, name = ("hydra.sweep.dir", f"sw{bad}") if where == "sweep" else ("hydra.run.dir", f"r{bad}" if where == "run" else "r")
+    assert_one_line_error(proc, f"error: {key}: {cwd / name}".replace(bad, "\\udce9"), "not a UTF-8 path (byte \\xe9)",
+                          "choose a UTF-8 path")
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("where", ["run", "sweep", "saved"])
 @pytest.mark.parametrize("subdir", ["null", "cfg"])
 def test_a_run_that_would_save_no_config_in_hydra_is_refused_before_writing(tmp_path, where, subdir):

@@ -214,7 +214,7 @@ def _run(args: argparse.Namespace) -> None:
     _check_names(args)
     _check_out(args)
     in_sweeps = args.refresh and bool(args.paths)  # --study picks a study of the sweep dirs' storage
-    storage = args.storage or (default_storage() if args.study and not in_sweeps else None)
+    storage = args.storage or (default_storage() if (args.study or not args.paths) and not in_sweeps else None)
     if args.study and not storage and not in_sweeps:
         raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}, or --refresh with sweep dirs")
     if args.top < 1:

@@ -545,6 +545,13 @@ def test_refresh_picks_a_study_of_a_sweep_storage_that_holds_several(tmp_path):
         assert table_rows(proc.stdout)[0][-1] == value
     proc = run_inproc(["mnist_sweep.leaderboard", "sw", "--study", "a"], cwd=tmp_path)
     assert_one_line_error(proc, "--study a: needs --storage URL", "or --refresh with sweep dirs")
+    # $MNIST_SWEEP_STORAGE is --storage's default (its --help says so): with no path too, not only with --study;
+    # leaderboard alone said 'give a sweep dir, a leaderboard CSV, or --storage URL --study NAME'
+    proc = run_inproc(["mnist_sweep.leaderboard"], cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": url})
+    assert_one_line_error(proc, "holds 2 studies (a, b)", "--study")
+    proc = run_inproc(["mnist_sweep.leaderboard", "--study", "b", "--columns", "value"], cwd=tmp_path,
+                      env={"MNIST_SWEEP_STORAGE": url})
+    assert proc.returncode == 0 and table_rows(proc.stdout)[0][-1] == "0.7", proc.stderr
 
 
 def test_out_is_not_one_of_the_tables_merged(tmp_path):

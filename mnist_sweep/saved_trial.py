@@ -34,12 +34,23 @@ def trial_row(board: pd.DataFrame, trial: int, source: str, by_rank: bool = True
     the first row was taken silently (confirm took the last). ``by_rank``: the command takes --rank."""
     rows = board[board["trial"] == trial]
     if rows.empty:
-        raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})")
+        raise LeaderboardError(f"--trial {trial}: not in {source} (trials {board['trial'].min()}..{board['trial'].max()})"
+                               + _in_flight(Path(source), trial))
     if len(rows) > 1 and "sweep" in board.columns:
         which = ", ".join(f"{s} (rank {r})" for s, r in zip(rows["sweep"], rows["rank"]))
         raise LeaderboardError(f"--trial {trial}: {source} merges sweeps, and {len(rows)} have a trial {trial}: {which}; "
                                f"give that sweep's dir with --trial {trial}" + (", or --rank N" if by_rank else ""))
     return rows.iloc[0]
+
+
+def _in_flight(source: Path, trial: int) -> str:
+    """Why a trial whose dir the sweep made has no row: a sweep writes its leaderboard.csv as each trial
+    ends, so the one training (or in flight when a kill -9 or a crash stopped the sweep) is not in it."""
+    d = (source if source.is_dir() else source.parent) / f"trial_{trial:04d}"
+    if not d.is_dir():
+        return ""
+    return (f", which gets a trial's row when it ends; {d} is there: still training, or its sweep stopped in it "
+            f"(python -m mnist_sweep.leaderboard {d.parent} --refresh says which)")
 
 
 TRAINED = ("complete", "pruned")

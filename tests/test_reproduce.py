@@ -217,6 +217,22 @@ def test_a_rank_missing_from_an_edited_leaderboard_is_one_line(tmp_path, command
 
 
 @pytest.mark.parametrize("command", COMMANDS)
+def test_a_trial_with_a_dir_but_no_row_yet_says_it_is_in_flight(tmp_path, command):
+    """--trial 3 of a sweep training it (or killed -9 in it: its trial_0003/ there, no row: the table is
+    written as each trial ends) said only 'not in sw (trials 0..2)'."""
+    sw = fake_sweep(tmp_path)
+    (sw / "trial_0003").mkdir()
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "3"], cwd=tmp_path)
+    assert_one_line_error(proc, f"--trial 3: not in {sw} (trials 0..2), which gets a trial's row when it ends; "
+                          f"{sw}/trial_0003 is there: still training, or its sweep stopped in it "
+                          f"(python -m mnist_sweep.leaderboard {sw} --refresh says which)")
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "4"], cwd=tmp_path)
+    assert assert_one_line_error(proc).endswith(f"--trial 4: not in {sw} (trials 0..2)")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_a_row_without_a_trial_dir_says_so(tmp_path, command):
     """An empty trial_dir cell (a CSV edited or merged by hand) was 'nan/.hydra/config.yaml is missing'."""
     sw = fake_sweep(tmp_path)

@@ -36,9 +36,8 @@ def no_table(d: Path, takes: str = TAKES, several: bool = False, picks: bool = F
             return f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}"
         return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
                 f"one run dir, not a sweep, and no {FILENAME} above it; give a sweep dir (reproduce and predict take a run dir)")
-    if any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
-        return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
-                f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
+    if line := unwritten_table(d):
+        return line
     if sweeps := sweeps_in(d):
         return f"holds the sweep dirs {sweeps}; give " + ("one or more of them" if several else "one of them")
     return f"no {FILENAME} in this directory; give {takes}"
@@ -109,6 +108,15 @@ def sweeps_of(url: str, root: Path = Path("outputs", "sweeps")) -> list[Path]:
         if same:
             found.append(record.parent)
     return found
+
+
+def unwritten_table(d: Path) -> str | None:
+    """A sweep dir (its storage record or file) without its leaderboard.csv: the first trial is still
+    training, or the sweep was killed before one ended, or the table was deleted; None for any other dir."""
+    if not any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
+        return None
+    return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
+            f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
 
 
 def a_storage(p: Path) -> str | None:

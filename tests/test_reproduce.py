@@ -479,6 +479,20 @@ def test_confirms_out_dir_names_the_runs_in_it(tmp_path):
                           "confirmed/trial_0000/seed_1")
 
 
+@pytest.mark.parametrize("rank", [[], ["--rank", "1"]])
+def test_a_sweep_dir_whose_table_is_not_written_yet_says_so(tmp_path, rank):
+    """A sweep in its first trial (or killed -9 in it: trial_0000/.hydra, no leaderboard.csv) said 'holds 1
+    run dir, is none itself; give it: killed/trial_0000', a run that never finished; export and confirm
+    said what it is, and how to rebuild its table."""
+    trial = fake_sweep(tmp_path) / "trial_0000"
+    (tmp_path / "killed").mkdir()
+    trial.rename(tmp_path / "killed" / "trial_0000")
+    (tmp_path / "killed" / "storage.json").write_text("{}")
+    proc = run_inproc(["mnist_sweep.reproduce", "killed", *rank], cwd=tmp_path)
+    assert_one_line_error(proc, "error: killed: no leaderboard.csv (not written yet, or deleted); rebuild it from the "
+                          "sweep's storage: python -m mnist_sweep.leaderboard killed --refresh --out killed/leaderboard.csv")
+
+
 @pytest.mark.parametrize("inside", [".hydra", ".hydra/config.yaml", "metrics.csv"])
 def test_a_path_inside_a_run_dir_names_the_run_dir(tmp_path, inside):
     """RUN/.hydra said 'no leaderboard.csv and no .hydra/ in this directory', RUN/metrics.csv 'not a

@@ -23,8 +23,8 @@ written as skipped.
 
     python bench/gpu_epoch.py --device cuda --out epoch.csv                  # 8 variants
     python bench/gpu_epoch.py --device cuda --out epoch.csv --only-compile   # the compiled ones
-    python bench/gpu_epoch.py --device cpu --train-limit 512 --val-size 32 --test-limit 32 \\
-        --epochs 1 --warmup 0 --out /tmp/epoch.csv                           # the dry run
+    python bench/gpu_epoch.py --device cpu --batch-sizes 32 128 --train-limit 128 --val-size 32 \\
+        --test-limit 32 --epochs 1 --warmup 0 --out /tmp/epoch.csv           # the dry run
 """
 from __future__ import annotations
 

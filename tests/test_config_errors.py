@@ -301,6 +301,10 @@ CLASHES = [  # (the run's overrides, the line, the overrides its fix says to run
     (["scheduler=mysched", "optimizer=adam"], "scheduler/mysched.yaml sets optimizer.momentum, which optimizer=adam does "
      "not have; drop optimizer=adam, or take optimizer.momentum out of scheduler/mysched.yaml",
      [["scheduler=mysched"], ["scheduler=mysched_fixed", "optimizer=adam"]]),
+    # a model option of one's own has none of cnn's keys: the line said only 'set it in conf/ or with model.widths=...'
+    (["model=mine"], "model.widths: missing; set it in conf/ or with model.widths=... (model=mine is an option of your "
+     "own, which replaces a shipped one whole: start its file with 'defaults: [cnn, _self_]' to take cnn's keys and "
+     "change only yours)", [["model=mine_fixed"]]),
 ]
 
 
@@ -310,13 +314,15 @@ def _clashing_dir(d):
 
     (d / "experiment").mkdir(parents=True)
     (d / "scheduler").mkdir()
+    (d / "model").mkdir()
     tiny = (PROJECT_ROOT / "conf" / "experiment" / "tiny.yaml").read_text()
     files = {"experiment/tiny_step": tiny.replace("scheduler:\n  pct_start:", "# pct_start:"),
              "experiment/mine": "scheduler:\n  pct_start: 0.3\ntrainer:\n  seed: 5\n", "experiment/mine_fixed": "",
              "experiment/own": "defaults:\n  - override /scheduler: step\nscheduler:\n  pct_start: 0.3\n",
              "experiment/own_fixed": "defaults:\n  - override /scheduler: step\n",
              "scheduler/mysched": "defaults:\n  - /scheduler/onecycle@scheduler\n  - _self_\noptimizer:\n  momentum: 0.8\n",
-             "scheduler/mysched_fixed": "defaults:\n  - /scheduler/onecycle@scheduler\n  - _self_\n"}
+             "scheduler/mysched_fixed": "defaults:\n  - /scheduler/onecycle@scheduler\n  - _self_\n",
+             "model/mine": "# a model option\nc1: 6\n", "model/mine_fixed": "# a model option\ndefaults: [cnn, _self_]\nc1: 6\n"}
     for name, text in files.items():
         (d / f"{name}.yaml").write_text(text if text.startswith("#") else f"# @package _global_\n{text}")
 

@@ -7,6 +7,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.keys import GROUPS, option_keys
 from mnist_sweep.errors import one_line
 
@@ -211,3 +214,16 @@ def chosen_options(config_dir: str, name: str, overrides: list[str]) -> dict[str
         return dict(found.overrides.known_choices)
     except Exception:  # noqa: BLE001 - the caller reports the composition's own error without them
         return None
+
+
+def own_option(raw: Any, section: str) -> str:
+    """How an option of the user's own (``--config-dir DIR model=mine``) gets the keys it lacks: a group
+    option replaces the shipped one whole, so it has none of its keys, the schema's required ones included."""
+    root = raw._get_root() if isinstance(raw, DictConfig) else None
+    option = OmegaConf.select(root, f"hydra.runtime.choices.{section}", default=None) if root is not None else None
+    shipped = sorted(p.stem for p in (PROJECT_ROOT / "conf" / section).glob("*.yaml"))
+    if not isinstance(option, str) or option in shipped or not shipped:
+        return ""
+    base = "cnn" if "cnn" in shipped else shipped[0]
+    return (f" ({section}={option} is an option of your own, which replaces a shipped one whole: start its file with "
+            f"'defaults: [{base}, _self_]' to take {base}'s keys and change only yours)")

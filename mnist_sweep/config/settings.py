@@ -17,6 +17,7 @@ from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBas
 from mnist_sweep.config.keys import did_you_mean, holders, unknown_key
 from mnist_sweep.config.lines import interpolated_from, omegaconf_line, type_fix, unmergeable_fix, unresolved_line
 from mnist_sweep.config.file_errors import file_line
+from mnist_sweep.config.options import own_option
 from mnist_sweep.config.ranges import OBJECTIVES, TRAIN_IMAGES, check_fields
 from mnist_sweep.config.sections import (
     SCHEMAS, AdamSchema, CosineSchema, DataSchema, OptimizerSchema, SchedulerSchema, SgdSchema, StepSchema,
@@ -110,7 +111,8 @@ def _typed(section: str, raw: Any) -> Any:
         node = OmegaConf.merge(_structured(schema), _literal(plain))
         missing = sorted(OmegaConf.missing_keys(node))
         if missing:
-            raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=...")
+            raise ConfigError(f"{section}.{missing[0]}: missing; set it in conf/ or with {section}.{missing[0]}=..."
+                              + own_option(raw, section))
         obj = OmegaConf.to_object(node)
     except ConfigKeyError as e:
         full_key, chosen = f"{section}.{e.key}", {section: plain.get("name")}

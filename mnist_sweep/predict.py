@@ -237,8 +237,9 @@ def _run(args: argparse.Namespace) -> None:
         raise UsageError(f"{args.run_dir}: not a run dir, and {run_dir} is a dir: the run dir comes first, "
                          f"{pasteable('mnist_sweep.predict', run_dir, *rest)}")
     run = checkpoint.load(args.run_dir, "run dir (the first argument)")  # an image first (a.png RUN) is named as that
-    if not args.images and not args.test:
-        raise UsageError("give IMAGE files to classify, --test, or both")
+    if (not args.images and not args.test) or args.images.count("-") > 1:  # '- -': the second read an empty stdin
+        raise UsageError("give IMAGE files to classify, --test, or both" if not args.images else
+                         f"-: given {args.images.count('-')} times; standard input holds one image: give - once")
     images = [load_image(p, args.invert) for p in args.images]  # every input checked before any output
     recorded = _recorded(run) if args.test else None  # checked before any output
     for img, (digit, p) in zip(images, predict(run.model, images) if images else []):  # a newline in a name: \n

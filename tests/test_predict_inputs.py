@@ -130,6 +130,9 @@ def test_a_dash_reads_the_image_from_stdin(tmp_path, capsys, monkeypatch):
     assert predict.main([run, "-", str(tmp_path / "digit.png")]) == 0
     piped, read = capsys.readouterr().out.splitlines()
     assert piped.startswith("-: ") and piped[3:] == read.split(": ", 1)[1], (piped, read)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((tmp_path / "digit.png").read_bytes())))
+    assert one_error(capsys, [run, "-", "-"]) == ("error: -: given 2 times; standard input holds one image: give - once "
+                                                  "(see python -m mnist_sweep.predict --help)")  # 'nothing on stdin'
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
     assert one_error(capsys, [run, "-"]) == "error: -: nothing on stdin (0 bytes); give a PNG/JPEG of one digit"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"hello")))

@@ -208,6 +208,10 @@ def _named(path: str, key: str) -> Path:
 def _path_line(e: OSError, key: str) -> str:
     """The one line for an output dir the file system refuses: a name too long says how long one may be."""
     if e.errno == errno.ENAMETOOLONG:
+        if e.filename and all(len(os.fsencode(part)) <= 255 for part in Path(os.fsdecode(e.filename)).parts):
+            size = len(os.fsencode(Path(os.fsdecode(e.filename)).absolute()))  # each name fits: the whole path is too long
+            return (f"{key}: {e.filename}: {e.strerror}: the path is {size:,} bytes, over the system's limit "
+                    f"({os.pathconf('/', 'PC_PATH_MAX'):,}); choose a shorter path")
         return f"{key}: {e.filename}: {e.strerror}; choose a shorter path (at most 255 bytes a name)"
     return unusable_path(e, key)
 

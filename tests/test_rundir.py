@@ -107,16 +107,21 @@ def test_a_run_whose_dir_fills_up_is_one_line_and_the_same_command_runs_again(tm
 
 
 @pytest.mark.parametrize("where", ["run", "sweep"])
-def test_an_output_dir_with_a_name_too_long_is_one_line_and_leaves_nothing(tmp_path, where):
+@pytest.mark.parametrize("too_long", ["name", "path"])
+def test_an_output_dir_with_a_name_too_long_is_one_line_and_leaves_nothing(tmp_path, where, too_long):
     """A name over the file system's 255 bytes: one line saying so, nothing made (the dirs above
-    it too); the check's OSError had become Hydra's warning and the run went on to a traceback."""
-    long = "x" * 300
+    it too); the check's OSError had become Hydra's warning and the run went on to a traceback.
+    A path over PATH_MAX, each name short: a sweep was an OSError traceback (the sweep dir check's
+    is_dir), a run's line said 'at most 255 bytes a name' of names of 250."""
+    long = "x" * 300 if too_long == "name" else "/".join(["x" * 250] * 17)
     args = ([*TINY, f"hydra.run.dir={tmp_path}/deep/{long}/run"] if where == "run" else
             ["-m", "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/deep/{long}"])
     before = snapshot(tmp_path)
     proc = run_inproc(["mnist_sweep.train", *args], cwd=tmp_path)
     assert proc.returncode == 2
-    assert_one_line_error(proc, f"hydra.{where}.dir: ", "File name too long; choose a shorter path")
+    line = assert_one_line_error(proc, f"hydra.{where}.dir: ", "File name too long", "choose a shorter path")
+    assert ("at most 255 bytes a name" in line) == (too_long == "name") and ("over the system's limit" in line) != (
+        too_long == "name"), line
     assert snapshot(tmp_path) == before
 
 

@@ -231,7 +231,10 @@ def check_sweep_dir(cfg: DictConfig) -> None:
         sweep_dir, url, name = Path(cfg.hydra.sweep.dir), cfg.hydra.sweeper.storage, cfg.hydra.sweeper.study_name
     except Exception:  # noqa: BLE001 - an interpolation that does not resolve: Hydra reports it
         return
-    if not sweep_dir.is_dir():
+    try:
+        if not sweep_dir.is_dir():
+            return
+    except OSError:  # a path over the system's limit (is_dir raises ENAMETOOLONG): OutputDirCheck names it
         return
     from mnist_sweep.sweeps import find_storage, in_memory_trial, portable_url  # pandas: only when the dir exists
 

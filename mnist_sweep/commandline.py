@@ -224,7 +224,10 @@ def check_cli(prog: str, args: Any) -> str | None:
         for v in value if isinstance(value, list) else [value]:
             if v is None:
                 continue
-            bad = _check_flag(dest, flag, v)
+            try:
+                bad = _check_flag(dest, flag, v)
+            except OSError as e:  # a path over the system's limit: is_dir() raises ENAMETOOLONG
+                bad = one_line(unusable_path(e))
             if bad:
                 return f"{_flag_name(dest)}: {bad}"
     return None

@@ -155,9 +155,14 @@ EMPTY_PATHS = [  # (argv, what the line says to give): each kind of path flag gi
     (["mnist_sweep.leaderboard", ".", "--out", ""], "--out: expected a path, got ''; give a .csv file name"),
     (["mnist_sweep.confirm", "x.csv", "--out", ""], "--out: expected a path, got ''; give a new or empty directory"),
 ]
+LONG = "/".join(["x" * 250] * 17)  # each name fits, the path is over PATH_MAX (4,096 bytes): is_dir() raised
+EMPTY_PATHS += [(argv, f"--out: {LONG}{tail}: File name too long; choose a shorter path (at most 255 bytes a name")
+                for argv, tail in ((["mnist_sweep.confirm", "x.csv", "--out", LONG], ""),
+                                   (["mnist_sweep.reproduce", "x.csv", "--out", LONG], ""),
+                                   (["mnist_sweep.leaderboard", ".", "--out", f"{LONG}/a.csv"], "/a.csv"))]
 
 
-@pytest.mark.parametrize("argv, needle", EMPTY_PATHS, ids=[" ".join(a) for a, _ in EMPTY_PATHS])
+@pytest.mark.parametrize("argv, needle", EMPTY_PATHS, ids=[" ".join(a)[:80] for a, _ in EMPTY_PATHS])
 def test_an_empty_path_flag_says_what_kind_of_value_it_takes(tmp_path, argv, needle):
     """--storage "" said 'expected a path': a storage flag takes a URL, and says so with an example."""
     assert_one_line_error(run(argv, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": ""}), needle)

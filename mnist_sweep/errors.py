@@ -209,6 +209,14 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     return f"{where}{what}; choose a writable directory or fix its permissions"
 
 
+def not_utf8(path: object) -> str | None:
+    """Why a run's dir may not be ``path``, a path holding a byte that is no UTF-8 (os.fsdecode's escape, a
+    Latin-1 name); None for any other: the run's log, leaderboard and printed commands hold it as text."""
+    bad = next((c for c in str(path) if "\udc80" <= c <= "\udcff"), None)
+    return None if bad is None else (f"not a UTF-8 path (byte \\x{ord(bad) - 0xDC00:02x}); the run's log, leaderboard and "
+                                     "the commands it prints hold its path as text, which cannot hold that byte; choose a UTF-8 path")
+
+
 def dangling_link(path: object, target: object) -> str:
     """'PATH is a link to TARGET, which does not exist'; 'a link to TARGET, ...' where ``path`` is
     None (the line names the path first). Each caller adds its own fix."""

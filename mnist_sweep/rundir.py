@@ -24,7 +24,7 @@ from mnist_sweep.board_paths import FILENAME as TABLE
 from mnist_sweep.board_paths import run_dirs
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.config.syntax import shell_override
-from mnist_sweep.errors import one_line, unusable_path
+from mnist_sweep.errors import not_utf8, one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
 from mnist_sweep.storage import STORAGE_RECORD
 
@@ -199,9 +199,8 @@ def _named(path: str, key: str) -> Path:
         _refuse(f"{key}: {path}: Hydra does not expand ~ (nor does the shell in quotes): it would make a dir named "
                 f"{str(path).split('/')[0]} in {Path.cwd()}; give the path itself: {shell_override(f'{key}=', home)}")
     resolved = Path(path).resolve()
-    if bad := [c for c in str(resolved) if "\udc80" <= c <= "\udcff"]:  # a byte that is no UTF-8 (os.fsdecode's escape)
-        _refuse(f"{key}: {resolved}: not a UTF-8 path (byte \\x{ord(bad[0]) - 0xDC00:02x}); the run's log, leaderboard and "
-                "the commands it prints hold its path as text, which cannot hold that byte; choose a UTF-8 path")
+    if line := not_utf8(resolved):
+        _refuse(f"{key}: {resolved}: {line}")
     return resolved
 
 

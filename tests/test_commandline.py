@@ -160,6 +160,8 @@ EMPTY_PATHS += [(argv, f"--out: {LONG}{tail}: File name too long; choose a short
                 for argv, tail in ((["mnist_sweep.confirm", "x.csv", "--out", LONG], ""),
                                    (["mnist_sweep.reproduce", "x.csv", "--out", LONG], ""),
                                    (["mnist_sweep.leaderboard", ".", "--out", f"{LONG}/a.csv"], "/a.csv"))]
+EMPTY_PATHS += [([f"mnist_sweep.{c}", "x.csv", "--out", "c\udce9"], "--out: c\\udce9: not a UTF-8 path (byte \\xe9)")
+                for c in ("confirm", "reproduce")]  # a Latin-1 name: 'the re-run failed with exit code 2: hydra.run.dir: ...'
 
 
 @pytest.mark.parametrize("argv, needle", EMPTY_PATHS, ids=[" ".join(a)[:80] for a, _ in EMPTY_PATHS])

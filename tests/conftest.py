@@ -232,10 +232,22 @@ class Forked:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
+                self._dump_stacks()
                 self.kill()
                 raise subprocess.TimeoutExpired(self.args, timeout)
             time.sleep(0.05)
         return self.returncode
+
+    def _dump_stacks(self) -> None:
+        """A child past its timeout: its threads' stacks (faulthandler, on SIGUSR2) and its output's
+        tail to this test's stderr, which pytest shows with the failure (where it hung, not only that)."""
+        import signal
+        import time
+
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGUSR2)
+            time.sleep(1)
+        sys.stderr.write(f"--- {' '.join(self.args[:2])}: output and threads at the timeout ---\n{_text(self._out)[-6000:]}\n")
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
@@ -262,6 +274,7 @@ def _child(main, argv: list[str], fds: tuple[int, int], cwd: Path, env: dict) ->
     """A forked child's life: an interpreter's state, then ``main(argv)``, then an interpreter's end;
     its stdout and stderr go to ``fds`` (one file twice: both together)."""
     import atexit
+    import faulthandler
     import gc
     import signal
     import threading
@@ -278,6 +291,7 @@ def _child(main, argv: list[str], fds: tuple[int, int], cwd: Path, env: dict) ->
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = sys.stdout if fds[0] == fds[1] else open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.excepthook, sys.unraisablehook = sys.__excepthook__, sys.__unraisablehook__
+    faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True)  # Forked._dump_stacks at a timeout
     threading.excepthook = threading.__excepthook__
     warnings.showwarning = _print_warning  # pytest records warnings; an interpreter prints them
     signal.signal(signal.SIGINT, signal.default_int_handler)

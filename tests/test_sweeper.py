@@ -41,8 +41,9 @@ def test_modern_distributions_and_grid():
 
 def test_a_choice_that_lists_a_value_twice_is_refused_before_the_study(tmp_path):
     """choice(8,8,10) drew 8 twice as often as 10, silently (most likely a typo); a value and a
-    string of the same digits are two values and pass."""
-    assert sspace.parse("a=choice(8,'8',10)")[1] == optuna.distributions.CategoricalDistribution((8, "8", 10))
+    string of the same digits are two values and pass, the string passed on quoted, as the list spelling passes it."""
+    assert sspace.parse("a=choice(8,'8',10)")[1] == optuna.distributions.CategoricalDistribution((8, "'8'", 10))
+    assert sspace.parse("a=8,'8',10")[1] == sspace.parse("a=choice(8,'8',10)")[1]
     proc = run(sweep_args(tmp_path, "twice", 1, "model.c3=choice(8,8,16)"), cwd=tmp_path)
     assert_one_line_error(proc, "hydra.sweeper.params.model.c3: choice(8,8,16) lists 8 twice; list each value once")
     assert not (tmp_path / "twice").exists()

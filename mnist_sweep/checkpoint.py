@@ -195,7 +195,7 @@ def test_set(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, int, str]:
     """(normalized images, labels, images in the full test set, where they come from) exactly as
     the run saw them: its data.root and data.test_limit (the first N images)."""
     root = cfg.data.get("root") or str(mnist_files.default_root())
-    x, y = mnist_files.test_arrays(root)  # the training files are not needed: a missing one is not named
+    x, y = mnist_files.t10k_arrays(root)  # the training files are not needed: a missing one is not named
     y = y.clone()  # the process's cached labels stay as read
     total = len(y)
     limit = cfg.data.get("test_limit")

@@ -257,7 +257,7 @@ def arrays(root: str | Path) -> Arrays:
     return tuple(tensors[name] for name in SHA256)  # type: ignore[return-value]
 
 
-def test_arrays(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+def t10k_arrays(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The test images and labels alone, as ``arrays`` has them: the training files neither read nor
     needed (predict --test, export's check); a missing one is named, never a training file."""
     tensors = _read(*file_versions(data_root(root), TEST_FILES))

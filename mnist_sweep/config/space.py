@@ -34,7 +34,7 @@ def schema_leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool 
         if sub is None or not isinstance(sub.default_factory, type) or not is_dataclass(sub.default_factory):
             return None, None, None
         schema = sub.default_factory
-    hints = _hints(schema)
+    hints = typing.get_type_hints(schema)
     if parts[-1] not in hints:
         return None, None, None
     tp = hints[parts[-1]]
@@ -42,10 +42,6 @@ def schema_leaf(cfg: Any, dotted: str) -> tuple[type | None, Range | None, bool 
     if optional:
         tp = next(a for a in tp.__args__ if a is not type(None))
     return (tp if tp in (int, float, bool, str) else None), range_of(schema, parts[-1]), optional
-
-
-def _hints(schema: type) -> dict[str, Any]:
-    return typing.get_type_hints(schema)
 
 
 # A choice's values as the sweep passes them on (Hydra's Transformer.encode): null is the text 'null',
@@ -105,11 +101,16 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
 def as_read(value: Any) -> Any:
     """A choice's value as the trial's ``KEY=value`` reads it: a quoted one (``'fp32'``, as ``'fp32',bf16``
     passes it on) is the string inside the quotes; any other as it is."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     if not isinstance(value, str) or len(value) < 2 or value[0] != value[-1] or value[0] not in "'\"":
         return value
-    return OverridesParser.create().parse_override(f"k={value}").value()
+    return read_as_trial(value)
+
+
+def read_as_trial(text: str) -> Any:
+    """``text`` as a trial's ``KEY=text`` reads it (``'8'`` the string 8, ``8`` the int 8)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_override(f"k={text}").value()
 
 
 # The most permissive one-block model a per-block value can meet (a kernel that allows any padding

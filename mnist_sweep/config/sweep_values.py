@@ -10,7 +10,7 @@ import copy
 import warnings
 from typing import Any
 
-from mnist_sweep.config.space import check_distribution
+from mnist_sweep.config.space import check_distribution, read_as_trial
 from mnist_sweep.errors import SweepError, one_line
 
 
@@ -78,10 +78,8 @@ def _quoted_in_choice(line: str) -> set[str]:
 
 def _reads_as_itself(text: str) -> bool:
     """Whether ``KEY=text``, as a trial's override, reads back as the string ``text``."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     try:
-        return OverridesParser.create().parse_override(f"k={text}").value() == text
+        return read_as_trial(text) == text
     except Exception:  # noqa: BLE001 - not a bare value at all: keep its quotes
         return False
 

@@ -187,16 +187,15 @@ def _value_refusal(key: str, text: str) -> str | None:
     the command line's config: ``value 0 is outside model.c1's range; it must be >= 1`` where each
     option of its section that has the key refuses it (a model's with the permissive one-block model);
     None where one takes it, or no schema has the key."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
     from optuna.distributions import CategoricalDistribution
 
     from mnist_sweep.config.sections import SCHEMAS
-    from mnist_sweep.config.space import PERMISSIVE, check_distribution, schema_leaf
+    from mnist_sweep.config.space import PERMISSIVE, check_distribution, read_as_trial, schema_leaf
 
     section, refusals = key.lstrip("+").split(".", 1)[0], []
     try:
-        dist = CategoricalDistribution([OverridesParser.create().parse_override(f"k={text}").value()])
+        dist = CategoricalDistribution([read_as_trial(text)])
     except Exception:  # noqa: BLE001 - not a value Hydra reads (its own line says so), or not hashable
         return None
     for name in SCHEMAS.get(section, {}):

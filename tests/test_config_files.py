@@ -55,3 +55,20 @@ def test_a_group_added_with_plus_that_the_config_has_says_to_drop_the_plus(tmp_p
     assert line == ("+hparams_search=mine: hparams_search already has an option (default); + adds a group the config "
                     "lacks: pick the option with hparams_search=mine"), line
     assert check_command_line(["-m", "--config-dir", str(tmp_path), "hparams_search=mine", *TINY]).error is None
+
+
+EMPTY = {"0 bytes": "", "a comment alone": "# my experiment, to be written\n", "an empty mapping": "{}\n"}
+
+
+@pytest.mark.parametrize("text", list(EMPTY.values()), ids=list(EMPTY))
+def test_an_empty_experiment_file_is_accepted_by_train_and_confirm(tmp_path, text):
+    """A file with no keys sets nothing, with or without '# @package _global_': it trains the defaults. A 0-byte
+    DIR/experiment/empty.yaml was refused as lacking the header, 'so its keys land under experiment:' (it has none)."""
+    from mnist_sweep import confirm
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "empty.yaml").write_text(text)
+    select = ["--config-dir", str(tmp_path), "+experiment=empty"]
+    assert check_command_line([*select, *TINY]).error is None
+    assert check_command_line(["-m", *select, *TINY]).error is None
+    assert confirm.checked_overrides("empty", select, 1, [])[:len(confirm.FULL_TRAIN)] == confirm.FULL_TRAIN

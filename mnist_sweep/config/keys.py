@@ -180,8 +180,8 @@ HEADER = "# @package _global_"
 
 def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) -> str | None:
     """The line for a top-level key of a composed config that is none of its sections (nothing
-    reads it: the setting would be dropped without a word): an experiment or hparams_search file
-    without ``# @package _global_`` (its keys land under the group's name) names the file, a swept
+    reads it: the setting would be dropped without a word): an experiment or hparams_search file with keys but
+    without ``# @package _global_`` (they land under the group's name; an empty file is harmless) names the file, a swept
     option's too (``swept``: group -> options, each file read, none composed); any other key
     (``+lr=0.1``) is named with the nearest real key and its value (``optimizer.lr=0.1``), one a
     file sets (``lr: 0.1``) with the file and the key as a file writes it (``optimizer: {lr: 0.1}``)."""
@@ -191,10 +191,12 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
         for option in options if group in ("experiment", "hparams_search") else ():
             if (path := _option_file(cfg, group, option)) and _own_keys(path) and not _global(path):
                 return _headerless(group, option, path)
-    if not (stray := [k for k in cfg if k not in SCHEMAS and k != "hydra"]):
-        return None
-    key, choices = stray[0], OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
+    choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
     choices = None if choices is None else OmegaConf.to_container(choices)
+    keyless = {g for g, o in (choices or {}).items() if g in GROUPS and isinstance(o, str) and not cfg.get(g)
+               and (p := _option_file(cfg, g, o)) is not None and not _own_keys(p)}  # an empty file: `experiment: {}`
+    if (key := next((k for k in cfg if k not in SCHEMAS and k != "hydra" and k not in keyless), None)) is None:
+        return None
     if key in GROUPS and (option := (choices or {}).get(key)) is not None:
         path = _option_file(cfg, key, option)
         if path is None or not _global(path):  # a file with the header: the key came from the command line

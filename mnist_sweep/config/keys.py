@@ -193,7 +193,7 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
                 return _headerless(group, option, path)
     choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
     choices = None if choices is None else OmegaConf.to_container(choices)
-    keyless = {g for g, o in (choices or {}).items() if g in GROUPS and isinstance(o, str) and not cfg.get(g)
+    keyless = {g for g, o in (choices or {}).items() if g in GROUPS and g in cfg and not cfg[g]
                and (p := _option_file(cfg, g, o)) is not None and not _own_keys(p)}  # an empty file: `experiment: {}`
     if (key := next((k for k in cfg if k not in SCHEMAS and k != "hydra" and k not in keyless), None)) is None:
         return None

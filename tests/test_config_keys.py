@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_sweep.config.keys import did_you_mean, option_keys, unknown_key
+from mnist_sweep.config.keys import all_keys, did_you_mean, nearest, option_keys, unknown_key
 from mnist_sweep.config.sections import SCHEMAS
 
 # (section, the option selected, a key only other options have)
@@ -47,6 +47,9 @@ def test_a_suggestion_is_never_the_key_itself_nor_invalid_unsaid(section, chosen
 def test_a_key_no_option_has_gets_the_nearest_valid_key():
     choices = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
     assert unknown_key("model.dropuot", choices) == "model.dropuot: no such key; did you mean model.dropout?"
+    assert unknown_key("model.cl", choices) == "model.cl: no such key; did you mean model.c1?"  # it was c6, c5, c4
+    assert unknown_key("model.c", choices) == "model.c: no such key; did you mean model.c1, model.c2, model.c3?"
+    assert unknown_key("optimizer.Ir", choices) == "optimizer.Ir: no such key; did you mean optimizer.lr?"
     assert unknown_key("scheduler.gama", choices) == (
         "scheduler.gama: no such key; did you mean scheduler.gamma (a key of scheduler=step: add scheduler=step)?")
     assert unknown_key("trainer.gamma", choices) == (
@@ -104,3 +107,23 @@ def test_a_key_near_none_lists_the_keys_where_it_was_put():
     assert unknown_key("scheduler.foo", {**choices, "scheduler": "none"}) == (
         "scheduler.foo: no such key; scheduler=none has no keys")
     assert unknown_key("model.dropuot", choices) == "model.dropuot: no such key; did you mean model.dropout?"  # as before
+
+
+def mistyped(key: str) -> list[tuple[str, str]]:
+    """(a slip of ``key``'s last part, the key a reader means by it): a look-alike (l for 1, I for l, 0 for o),
+    the case, the last letter dropped (meaning the first key, in order, that it is one letter short of)."""
+    section, _, leaf = key.rpartition(".")
+    slips = [(leaf.replace(a, b, 1), key) for a, b in (("1", "l"), ("l", "1"), ("l", "I"), ("o", "0")) if a in leaf]
+    slips += [(leaf.upper(), key), (leaf.capitalize(), key)]
+    short = [k for k in all_keys() if k.rpartition(".")[0] == section and k.rpartition(".")[2][:-1] == leaf[:-1]]
+    slips += [(leaf[:-1], short[0])] if len(leaf) > 1 else []
+    return [(f"{section}.{slip}", meant) for slip, meant in slips if f"{section}.{slip}" not in all_keys()]
+
+
+@pytest.mark.parametrize("key", all_keys())
+def test_a_one_character_slip_suggests_the_key_meant_first(key):
+    """model.cl said 'did you mean model.c6, model.c5, model.c4?' and model.c the same (difflib's ties go in
+    reverse order), model.C1 'model.t1, model.p1, model.k1'; the key meant comes first now, alone where only
+    case or a look-alike differs (model.cl: model.c1)."""
+    for slip, meant in mistyped(key):
+        assert nearest(slip)[:1] == [meant], (slip, nearest(slip))

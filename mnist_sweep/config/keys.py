@@ -5,7 +5,6 @@ option of its group is named as such ("not a key of scheduler=onecycle; it is a 
 scheduler=step"), never suggested as if it were valid under the option selected."""
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Iterator, Mapping
@@ -18,6 +17,7 @@ import yaml
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+from mnist_sweep.similar import close_matches
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer", "hparams_search", "experiment")
 
@@ -130,19 +130,19 @@ def nearest(key: str, choices: Mapping[str, Any] | None = None, n: int = 3) -> l
     candidates = [k for k in dict.fromkeys(_valid_keys(choices) + hydra + list(GROUPS)) if k != key]
     section, _, leaf = key.rpartition(".")
     same_section = {k.rpartition(".")[2]: k for k in candidates if k.rpartition(".")[0] == section}
-    near = [same_section[m] for m in difflib.get_close_matches(leaf, list(same_section), n=n, cutoff=_cutoff(leaf))]
+    near = [same_section[m] for m in close_matches(leaf, list(same_section), n=n, cutoff=_cutoff(leaf))]
     elsewhere = [k for k in candidates if k.rpartition(".")[0] != section and k != section]
-    near += difflib.get_close_matches(key, elsewhere, n=n, cutoff=0.8)
+    near += close_matches(key, elsewhere, n=n, cutoff=0.8)
     if not near and leaf:  # the right leaf in the wrong section (trainer.dropout -> model.dropout), or a leaf
         by_leaf: dict[str, list[str]] = {}  # alone, the same or near (lr, epochs -> trainer.max_epochs; foo: not data.root)
         for k in candidates:
             by_leaf.setdefault(k.rpartition(".")[2], []).append(k)
-        leaves = difflib.get_close_matches(leaf, list(by_leaf), n=n, cutoff=0.75) if not section else [leaf]
+        leaves = close_matches(leaf, list(by_leaf), n=n, cutoff=0.75) if not section else [leaf]
         near = [k for m in leaves for k in by_leaf.get(m, [])]
     if not near:  # a key only another option has: scheduler.gama -> scheduler.gamma of scheduler=step
         others = [k for k in all_keys() if k != key and k not in candidates and holders(k, choices)]
         close = [k for k in others if (k.rpartition(".")[0] == section or not section)  # gama -> scheduler.gamma
-                 and difflib.get_close_matches(leaf, [k.rpartition(".")[2]], cutoff=_cutoff(leaf))]
+                 and close_matches(leaf, [k.rpartition(".")[2]], cutoff=_cutoff(leaf))]
         near = [_held_by(k, choices) for k in (close or [k for k in others if k.rpartition(".")[2] == leaf])[:1]]
     return near[:n]
 
@@ -168,7 +168,7 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None, value: str =
         hint = (f"; {node}'s keys: {', '.join(own)} (docs/configuration.md says what each does)" if own
                 else f"; {section}={chosen} has no keys" if chosen else "")
     if section not in GROUPS and section != "hydra":  # foo.bar: foo itself is unknown
-        near = difflib.get_close_matches(section, list(SCHEMAS), n=1, cutoff=0.6)
+        near = close_matches(section, list(SCHEMAS), n=1, cutoff=0.6)
         hint = hint or (f"; did you mean {near[0]}?" if near else "")
         hint = f"; {section} is no section of the config ({SECTIONS}){hint}"
     return f"{key}: no such key{hint}"

@@ -1,0 +1,42 @@
+"""The names nearest a mistyped one, nearest first, as a reader ranks them: difflib's similarity of the
+names case-folded, with the look-alikes l, I and 1 (and O and 0) read as one, so ``model.cl`` and
+``model.C1`` are nearest ``model.c1`` and ``optimizer.Ir`` nearest ``optimizer.lr``; equally near
+names go to the nearest trailing number (``model.c7``: c6, c5, c4), then in the order given
+(``model.c``: c1, c2, c3), where difflib's own ``get_close_matches`` put them in reverse order (c6, c5, c4)."""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+_ALIKE = str.maketrans("li|o", "1110")  # applied after casefold, so I reads as 1 and O as 0 too
+
+
+def folded(name: str) -> str:
+    """``name`` case-folded with look-alike characters made one (``Ir``, ``lr`` and ``1r`` alike)."""
+    return name.casefold().translate(_ALIKE)
+
+
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _number_gap(a: str, b: str) -> int:
+    """How far apart the numbers two names end with are (c7, c6: 1); 0 where either ends with none."""
+    x, y = re.search(r"\d+$", a), re.search(r"\d+$", b)
+    return abs(int(x[0]) - int(y[0])) if x and y else 0
+
+
+def close_matches(word: str, names: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``n`` of ``names`` at least ``cutoff`` alike to ``word`` (difflib's ratio, folded or as
+    written, whichever is higher), the nearest first: folded, then as written, then by trailing number,
+    then in the order given; a name that folds to ``word``'s alone."""
+    scored = []
+    for i, name in enumerate(dict.fromkeys(names)):
+        alike, exact = _ratio(folded(word), folded(name)), _ratio(word, name)
+        if max(alike, exact) >= cutoff:
+            scored.append((-alike, -exact, _number_gap(word, name), i, name))
+    scored.sort()
+    if scored and scored[0][0] == -1.0:  # the same name, but for case or a look-alike: that one alone
+        scored = [s for s in scored if s[0] == -1.0]
+    return [s[-1] for s in scored[:n]]

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from mnist_sweep.moved import holds_trials
+from mnist_sweep.moved import holds_trials, is_trial_name
 from mnist_sweep.storage import STORAGE_RECORD, file_url, local_path, mask_url
 
 FILENAME = "leaderboard.csv"  # <sweep_dir>/leaderboard.csv: a sweep's table
@@ -117,6 +117,19 @@ def unwritten_table(d: Path) -> str | None:
         return None
     return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
             f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
+
+
+def rowless_trial_dirs(path: str | Path, trial_dirs: list[object]) -> str:
+    """The line for the trial dirs of the sweep dir ``path`` (or of its leaderboard.csv) that no row's
+    dir (``trial_dirs``) is: a sweep writes a trial's row when it ends, so one still training, or in flight
+    when a kill -9 or a crash stopped its worker, is in the table only with --refresh; '' where none."""
+    d = Path(path) if Path(path).is_dir() else Path(path).parent
+    if not (Path(path).is_dir() or Path(path).name == FILENAME) or not holds_trials(d):
+        return ""  # a table saved elsewhere: its rows' dirs are where they were recorded
+    named = {Path(t).name for t in trial_dirs if isinstance(t, str)}
+    dirs = sorted(f"{p.name}/" for p in d.iterdir() if p.is_dir() and is_trial_name(p.name, d) and p.name not in named)
+    return (f"{d}: {', '.join(dirs)} {'has' if len(dirs) == 1 else 'have'} no row yet: still training, or its "
+            f"sweep stopped in it (python -m mnist_sweep.leaderboard {d} --refresh says which)") if dirs else ""
 
 
 def a_storage(p: Path) -> str | None:

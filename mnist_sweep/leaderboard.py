@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table
+from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table, rowless_trial_dirs
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, empty_or_binary, one_line
 from mnist_sweep.moved import holds_trials, rebase
@@ -219,6 +219,7 @@ def _run(args: argparse.Namespace) -> None:
         raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}, or --refresh with sweep dirs")
     if args.top < 1:
         raise LeaderboardError(f"--top {args.top}: must be at least 1")
+    rowless: list[str] = []  # the plain table's sweep dirs' trial dirs that have no row
     if storage:  # no --study: the storage's only study (one that holds several is named with its studies)
         df = frame(rows_from_study(load_study(storage, args.study)))
     elif url := next((f"{line}, or read the storage itself: --storage '{mask_url(p)}' --study NAME" for p in args.paths
@@ -236,6 +237,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.paths:
         frames = {str(path): read(path, several=True) for path in args.paths}
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
+        rowless = [line for path, f in frames.items() if (line := rowless_trial_dirs(path, list(f["trial_dir"])))]
     else:
         raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
     cols = select_columns(df, args.hp, _split(args.columns))
@@ -245,6 +247,8 @@ def _run(args: argparse.Namespace) -> None:
     counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
     tail = f" ({len(shown)} shown by --status)" if args.status else ""
     print(f"\n{plural(len(df), 'trial')}" + (f": {counts}" if counts else "") + tail)
+    for line in dict.fromkeys(rowless):  # a sweep dir given twice: once
+        print(line)
     if written:
         print(written)
 

@@ -500,6 +500,27 @@ def test_a_dir_without_a_leaderboard_says_what_it_is(tmp_path, given, says):
     assert snapshot(tmp_path) == before
 
 
+def test_a_trial_dir_with_no_row_is_named_with_refresh(tmp_path):
+    """A worker kill -9'ed mid-trial: its trial_0001/ is in the sweep dir, its row only in the storage; the
+    table read from leaderboard.csv said nothing of it (--refresh showed it running)."""
+    for d in ("sw/trial_0000/.hydra", "sw/trial_0001/.hydra"):
+        (tmp_path / d).mkdir(parents=True)
+    rows = {"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [str(tmp_path / "sw" / "trial_0000")]}
+    pd.DataFrame(rows).to_csv(tmp_path / "sw" / "leaderboard.csv", index=False)
+    pd.DataFrame(rows).to_csv(tmp_path / "saved.csv", index=False)  # a table kept elsewhere: no sweep dir beside it
+    line = ("sw: trial_0001/ has no row yet: still training, or its sweep stopped in it "
+            "(python -m mnist_sweep.leaderboard sw --refresh says which)")
+    for given in (["sw"], ["sw/leaderboard.csv"], ["sw", "saved.csv"]):
+        proc = run_inproc(["mnist_sweep.leaderboard", *given], cwd=tmp_path)
+        assert proc.returncode == 0 and proc.stdout.splitlines()[-1] == line, proc.stdout
+    proc = run_inproc(["mnist_sweep.leaderboard", "saved.csv"], cwd=tmp_path)
+    assert proc.returncode == 0 and "no row" not in proc.stdout, proc.stdout
+    pd.DataFrame({"rank": [1, 2], "trial": [0, 1], "status": ["complete", "running"], "trial_dir": [
+        str(tmp_path / "sw" / f"trial_000{t}") for t in (0, 1)]}).to_csv(tmp_path / "sw" / "leaderboard.csv", index=False)
+    proc = run_inproc(["mnist_sweep.leaderboard", "sw"], cwd=tmp_path)  # the trial's row written: no line
+    assert proc.returncode == 0 and "no row" not in proc.stdout and "running" in proc.stdout, proc.stdout
+
+
 @pytest.mark.parametrize("command", ["leaderboard", "reproduce"])
 def test_the_sweeps_optuna_storage_given_for_its_table_names_the_sweep_dir(tmp_path, command):
     """SWEEP_DIR/optuna.db read 'not a readable CSV (UnicodeDecodeError)'; now it is named as the

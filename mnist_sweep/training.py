@@ -24,10 +24,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from mnist_sweep import data as mdata
-from mnist_sweep import model as mmodel
-from mnist_sweep import plots, results
-from mnist_sweep import precision as mprecision
+from mnist_sweep import data as mdata, model as mmodel, precision as mprecision, results
 from mnist_sweep.config.settings import OptimizerSettings, SchedulerSettings, Settings, validate
 from mnist_sweep.errors import DivergedError
 from mnist_sweep.text import plural
@@ -289,7 +286,8 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
                 results.write(out_dir, results.summarize(rows, info, time.perf_counter() - t_start, "pruned"))
                 raise
     result = results.summarize(rows, info, time.perf_counter() - t_start, "complete")
-    if ts.save_curves:
+    if ts.save_curves:  # matplotlib imported only here: about 0.5 s of a run's start otherwise
+        from mnist_sweep import plots
         plots.curves(pd.DataFrame(rows), out_dir / "curves.png", f"{st.n_params:,} parameters")
     if ts.save_checkpoint:
         cpu_state = {k: v.detach().cpu() for k, v in s.deployed.state_dict().items()}  # loads on any machine

@@ -127,10 +127,22 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
     added = {n: d for n, d in space.values.items()  # +experiment=choice(...): its options checked as a group's
              if n.startswith("+") and isinstance(d, CategoricalDistribution) and options(n[1:])}
     _groups.check(added, space.fixed, globs, compose)  # (drawn as a value: each candidate composes it)
+    read = _read_once(compose)  # the key checks below read a few configs, each once per key: composed once each
     for name in space.values:
-        _check_key(name, space.groups, compose)
-    _drop_keys_the_fixed_groups_lack(space, compose)
+        _check_key(name, space.groups, read)
+    _drop_keys_the_fixed_groups_lack(space, read)
     return space
+
+
+def _read_once(compose: Compose) -> Compose:
+    """``compose`` for checks that only read the config: each overrides list composed once."""
+    made: dict[tuple[str, ...], DictConfig] = {}
+
+    def read(overrides: list[str]) -> DictConfig:
+        if (key := tuple(overrides)) not in made:
+            made[key] = compose(list(overrides))
+        return made[key]
+    return read
 
 
 def _drop_keys_the_fixed_groups_lack(space: SearchSpace, compose: Compose) -> None:

@@ -39,10 +39,14 @@ def smallest(space: SearchSpace, count: Count) -> tuple[int, dict[str, Any]] | N
             or any(g == "model" or g.startswith("model/") for g in space.groups)):
         return None
 
+    counted: dict[tuple, int] = {}  # the moves below revisit points: each counted once
+
     def sure(values: dict[str, Any]) -> int:
-        if (n := count(values)) is None:
-            raise _Untold
-        return n
+        if (point := tuple(sorted(values.items()))) not in counted:
+            if (n := count(values)) is None:
+                raise _Untold
+            counted[point] = n
+        return counted[point]
 
     try:
         point = {key: min(values, key=lambda v: sure({key: v})) for key, values in keys.items()}

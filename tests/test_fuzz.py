@@ -277,13 +277,11 @@ def test_a_misspelled_key_names_the_real_one_in_runs_and_sweeps(key, sweep, data
         return
     expr = f"{typo}=choice(1,2)" if sweep else f"{typo}=1"
     argv = ["-m", "hydra.sweeper.n_trials=1", expr] if sweep else [*TINY, expr]
-    line = overrides.override_error(argv)
-    assert line is not None and "\n" not in line and line.startswith(typo), line
-    assert "did you mean" in line and "To append" not in line, line
     tmp = tmp_path_factory.mktemp("typo")
     before = snapshot(tmp)
     where = f"hydra.sweep.dir={tmp}/sweep" if sweep else f"hydra.run.dir={tmp}/run"
-    proc = run_inproc(["mnist_sweep.train", *argv, where], cwd=tmp)
+    proc = run_inproc(["mnist_sweep.train", *argv, where], cwd=tmp)  # the command line checked once, by the CLI
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: {typo}"), proc.stderr
     assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1, proc.stderr
+    assert "did you mean" in proc.stderr and "To append" not in proc.stderr, proc.stderr
     assert snapshot(tmp) == before

@@ -122,14 +122,15 @@ try:
 except Exception as e:  # noqa: BLE001
     sys.exit(f"MNIST data did not verify: {e}")
 try:
-    import hydra, omegaconf, optuna, sqlalchemy, alembic, torchinfo, pandas, matplotlib, torchvision, tqdm, pytest
+    import hydra, omegaconf, optuna, sqlalchemy, alembic, torchinfo, pandas, matplotlib, tqdm, pytest
     import hydra_plugins.hydra_optuna_sweeper.optuna_sweeper, hydra_plugins.hydra_joblib_launcher.joblib_launcher
     import hydra_plugins.hydra_submitit_launcher.submitit_launcher, hydra_plugins.mnist_sweep_sweeper.sweeper
     import mnist_sweep.train, mnist_sweep.report, mnist_sweep.leaderboard
 except ImportError as e:
     sys.exit(f"import failed ({e}): a package is missing from the carried wheels")
 import torch
-print(f"python {platform.python_version()}  torch {torch.__version__}  torchvision {torchvision.__version__}  "
+from importlib.metadata import version  # torchvision's: importing it costs 2.5 CPU-s, and no phase uses it
+print(f"python {platform.python_version()}  torch {torch.__version__}  torchvision {version('torchvision')}  "
       f"hydra {hydra.__version__}  optuna {optuna.__version__}  sqlalchemy {sqlalchemy.__version__}")
 print(f"cuda available: {torch.cuda.is_available()}  devices: {torch.cuda.device_count()}  "
       f"cuda {torch.version.cuda}  cudnn {torch.backends.cudnn.version() if torch.cuda.is_available() else None}")

@@ -217,6 +217,22 @@ def not_utf8(path: object) -> str | None:
                                      "the commands it prints hold its path as text, which cannot hold that byte; choose a UTF-8 path")
 
 
+RUN_MARKS = ("result.json", ".hydra/config.yaml")  # a run's or a trial's dir, to the readers that scan run dirs
+
+
+def inside_run_dir(path: object) -> str | None:
+    """Why an output dir may not be ``path``: a dir above it is a run's or a trial's (its result.json or
+    .hydra/config.yaml), and a run nested in it is misread by the readers that scan run dirs (leaderboard,
+    report); None where no dir above it is one (a sweep dir holds neither: its trial dirs pass)."""
+    try:
+        for d in Path(os.path.abspath(os.fsdecode(path))).parents:
+            if held := next((m for m in RUN_MARKS if (d / m).is_file()), None):
+                return f"inside the run dir {d} (it holds {held}); give a dir outside it"
+    except OSError:  # a path over the system's limit: the caller's own check names the path given
+        pass
+    return None
+
+
 def dangling_link(path: object, target: object) -> str:
     """'PATH is a link to TARGET, which does not exist'; 'a link to TARGET, ...' where ``path`` is
     None (the line names the path first). Each caller adds its own fix."""

@@ -1,7 +1,7 @@
 """The run and sweep directories: ``OutputDirCheck`` (a Hydra callback, named on every train
 command line by ``guarded``, so a run composed from any config, a trial's saved one too, gets it)
-refuses, before any work, an output dir that cannot be written or already holds a finished run
-(a sweep dir: any training run; a run dir: a sweep), or a run that would save its config elsewhere than ``.hydra/``
+refuses, before any work, an output dir that cannot be written, already holds a finished run
+(a sweep dir: any training run; a run dir: a sweep) or lies inside a run's dir, or a run that would save its config elsewhere than ``.hydra/``
 (hydra.output_subdir: no reader could reproduce it), and remembers which of a run's own files the
 run dir held, so that a run failing or interrupted before its first epoch removes only what it
 created itself (``undo_run_dir``): never a file of the user's, nor one written there meanwhile."""
@@ -24,7 +24,7 @@ from mnist_sweep.board_paths import FILENAME as TABLE
 from mnist_sweep.board_paths import run_dirs
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.config.syntax import shell_override
-from mnist_sweep.errors import not_utf8, one_line, unusable_path
+from mnist_sweep.errors import inside_run_dir, not_utf8, one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
 from mnist_sweep.storage import STORAGE_RECORD
 
@@ -199,7 +199,7 @@ def _named(path: str, key: str) -> Path:
         _refuse(f"{key}: {path}: Hydra does not expand ~ (nor does the shell in quotes): it would make a dir named "
                 f"{str(path).split('/')[0]} in {Path.cwd()}; give the path itself: {shell_override(f'{key}=', home)}")
     resolved = Path(path).resolve()
-    if line := not_utf8(resolved):
+    if line := not_utf8(resolved) or inside_run_dir(resolved):  # RUN/sub, or outputs/ of a cwd that is a trial dir
         _refuse(f"{key}: {resolved}: {line}")
     return resolved
 

@@ -224,3 +224,30 @@ def test_only_a_path_inside_a_run_dir_is_sent_to_it(tmp_path, monkeypatch):
     assert in_a_run(run / "sub") == f"{run / 'sub'}: is a directory in a run dir, not a run dir; give the run dir it is in, {run}"
     monkeypatch.chdir(run)
     assert in_a_run(Path("..")) is None and in_a_run(Path("model.pt")).endswith("give the run dir it is in, .")
+
+
+INSIDE = {  # a command whose output dir would be inside a trial's dir: (arguments, cwd is the trial dir, the key named)
+    "run": (["mnist_sweep.train", *TINY, "hydra.run.dir=T/sub"], False, "hydra.run.dir"),
+    "sweep": (["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null",
+               "hydra.sweep.dir=T/sub"], False, "hydra.sweep.dir"),
+    "train in it": (["mnist_sweep.train", *TINY], True, "hydra.run.dir"),
+    "reproduce in it": (["mnist_sweep.reproduce", "."], True, "--out (default outputs/reproduce/trial_0000_"),
+    "reproduce --out": (["mnist_sweep.reproduce", "T", "--out", "T/again"], False, "--out: T/again"),
+    "confirm --out": (["mnist_sweep.confirm", "T", "--out", "T/c"], False, "--out: T/c"),
+}
+
+
+@pytest.mark.parametrize("case", INSIDE)
+def test_an_output_dir_inside_a_run_dir_is_refused_before_writing(tmp_path, case):
+    """hydra.run.dir=TRIAL/sub, or reproduce run in a trial dir (its default outputs/reproduce/...), nested a run in
+    a run: the leaderboard and report, which scan run dirs, misread both. One line naming the run dir now, nothing written."""
+    trial = saved_trial_config(tmp_path).parent
+    (trial / "result.json").write_text('{"status": "complete"}')
+    (trial / "metrics.csv").write_text("epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc\n1,0.1,1,0.5,1,0.5,1,0.5\n")
+    args, in_it, key = INSIDE[case]
+    before = snapshot(tmp_path)
+    proc = run_inproc([a.replace("T", str(trial)) if a.startswith("T") or "=T/" in a else a for a in args],
+                      cwd=trial if in_it else tmp_path)
+    assert_one_line_error(proc, f"error: {key.replace('T/', f'{trial}/')}", f"inside the run dir {trial} (it holds result.json)",
+                          "give a dir outside it")
+    assert snapshot(tmp_path) == before

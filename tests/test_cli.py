@@ -307,9 +307,10 @@ def test_a_name_field_a_saved_config_already_has_is_accepted(tmp_path):
 
     from conftest import make_cfg
 
-    (tmp_path / ".hydra").mkdir()
-    OmegaConf.save(make_cfg(*TINY), tmp_path / ".hydra" / "config.yaml")
-    proc = run_inproc(["mnist_sweep.train", "--config-path", str(tmp_path / ".hydra"), "--config-name", "config",
+    saved = tmp_path / "saved" / ".hydra"  # a run dir of its own: the new run goes beside it, not in it
+    saved.mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY), saved / "config.yaml")
+    proc = run_inproc(["mnist_sweep.train", "--config-path", str(saved), "--config-name", "config",
                        "optimizer.name=sgd", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
 

@@ -41,7 +41,9 @@ fi
 cd "$here"
 PY="${PY:-.venv/bin/python}"
 export PYTHONPATH="$here"  # this checkout's code, whichever venv runs it
-REPEATS=(hydra.sweeper.repeats.seeds=3 hydra.sweeper.repeats.top_k=3 hydra.sweeper.workers=1 hydra.sweeper.n_trials=60)
+# n_trials counts a study's trials to the end, resumed ones included; 60 -> 100 once search_smallest_6k
+# reached 60 with nothing feasible (2026-12-07)
+REPEATS=(hydra.sweeper.repeats.seeds=3 hydra.sweeper.repeats.top_k=3 hydra.sweeper.workers=1 hydra.sweeper.n_trials=100)
 
 args_for() {  # the sweep's overrides: mode, tier, warm start
   case "$1" in

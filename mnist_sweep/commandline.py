@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
-from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, inside_run_dir, not_utf8, one_line, unusable_path
+from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, not_an_output_dir, one_line, unusable_path
 
 
 class CliParser(argparse.ArgumentParser):
@@ -248,7 +248,7 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     if flag.path == "storage-ro":
         return _readonly_storage(v)
     p = Path(v)
-    if flag.path == "out-dir" and (line := not_utf8(p.absolute()) or inside_run_dir(p)):  # its runs' dirs: train refuses them
+    if flag.path == "out-dir" and (line := not_an_output_dir(p)):  # its runs' dirs: train refuses them
         return f"{v}: {line}"
     if flag.path == "out-dir" and p.is_dir():
         held = [m for m in RUN_MARKERS if (p / m).exists()]

@@ -233,6 +233,11 @@ def inside_run_dir(path: object) -> str | None:
     return None
 
 
+def not_an_output_dir(path: object) -> str | None:
+    """Why a run's or a command's output dir may not be ``path`` (not UTF-8, or inside a run dir); None if it may."""
+    return not_utf8(os.path.abspath(os.fsdecode(path))) or inside_run_dir(path)
+
+
 def dangling_link(path: object, target: object) -> str:
     """'PATH is a link to TARGET, which does not exist'; 'a link to TARGET, ...' where ``path`` is
     None (the line names the path first). Each caller adds its own fix."""

@@ -22,7 +22,7 @@ from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value, searchpath_override
 from mnist_sweep.differences import COMPARED, compare, epoch_counts, printed, why_they_may_differ
 from mnist_sweep.errors import (LeaderboardError, MnistSweepError, ReproductionMismatch, UsageError, empty_or_binary,
-                                 inside_run_dir)
+                                 not_an_output_dir)
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.rundir import in_a_run, runs_in
@@ -177,7 +177,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
 def _run(args: argparse.Namespace) -> None:
     label, config_dir, recorded, name = target(args)
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
-    if args.out is None and (line := inside_run_dir(out)):  # cd TRIAL && reproduce .: its outputs/ would be in the trial
+    if args.out is None and (line := not_an_output_dir(out)):  # cd TRIAL && reproduce .: its outputs/ would be in the trial
         raise UsageError(f"--out (default {out}): {line}, with --out DIR")
     select = selection(config_dir)  # once: a note on the data it reads is said once
     reproduced = rerun(config_dir, out, precision_pin(config_dir.parent), select)  # what auto resolved to, kept

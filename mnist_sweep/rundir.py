@@ -24,7 +24,7 @@ from mnist_sweep.board_paths import FILENAME as TABLE
 from mnist_sweep.board_paths import run_dirs
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.config.syntax import shell_override
-from mnist_sweep.errors import inside_run_dir, not_utf8, one_line, unusable_path
+from mnist_sweep.errors import not_an_output_dir, one_line, unusable_path
 from mnist_sweep.overrides import INFO_FLAGS
 from mnist_sweep.storage import STORAGE_RECORD
 
@@ -199,7 +199,7 @@ def _named(path: str, key: str) -> Path:
         _refuse(f"{key}: {path}: Hydra does not expand ~ (nor does the shell in quotes): it would make a dir named "
                 f"{str(path).split('/')[0]} in {Path.cwd()}; give the path itself: {shell_override(f'{key}=', home)}")
     resolved = Path(path).resolve()
-    if line := not_utf8(resolved) or inside_run_dir(resolved):  # RUN/sub, or outputs/ of a cwd that is a trial dir
+    if line := not_an_output_dir(resolved):  # RUN/sub, or outputs/ of a cwd that is a trial dir
         _refuse(f"{key}: {resolved}: {line}")
     return resolved
 

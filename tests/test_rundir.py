@@ -167,18 +167,28 @@ def test_a_home_dir_written_with_a_tilde_is_refused_not_made_here(tmp_path, monk
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("where", ["run", "sweep", "cwd"])
+@pytest.mark.parametrize("where", ["run", "sweep", "cwd", "reproduce"])
 def test_an_output_dir_whose_path_is_not_utf8_is_refused_before_writing(tmp_path, where):
     """hydra.sweep.dir='sw\\xe9' (a Latin-1 name) ended its first trial in a UnicodeEncodeError traceback
     (leaderboard.csv cannot hold the byte), a run's last lines in '--- Logging error ---' reports; a relative
-    dir below a non-UTF-8 cwd too. One line naming the byte now, nothing written."""
+    dir below a non-UTF-8 cwd too, and reproduce's default --out there (its re-run was refused after it started).
+    One line naming the byte now, nothing written."""
     bad = "\udce9"  # os.fsdecode(b"\xe9")
-    cwd = tmp_path / f"w{bad}" if where == "cwd" else tmp_path
+    cwd = tmp_path / f"w{bad}" if where in ("cwd", "reproduce") else tmp_path
     cwd.mkdir(exist_ok=True)
+    if where == "reproduce":
+        trial = saved_trial_config(tmp_path).parent
+        (trial / "result.json").write_text('{"status": "complete"}')
+        (trial / "metrics.csv").write_text("epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc\n1,0.1,1,0.5,1,0.5,1,0.5\n")
     args = (["-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null", f"hydra.sweep.dir='sw{bad}'"]
             if where == "sweep" else [*TINY, f"hydra.run.dir='r{bad}'" if where == "run" else "hydra.run.dir=r"])
     before = snapshot(tmp_path)
-    proc = run_inproc(["mnist_sweep.train", *args], cwd=cwd)
+    proc = run_inproc(["mnist_sweep.reproduce", str(trial)] if where == "reproduce" else ["mnist_sweep.train", *args], cwd=cwd)
+    if where == "reproduce":
+        assert_one_line_error(proc, "error: --out (default outputs/reproduce/trial_0000_", "not a UTF-8 path (byte \\xe9)",
+                              "choose a UTF-8 path")
+        assert snapshot(tmp_path) == before
+        return
     key, name = ("hydra.sweep.dir", f"sw{bad}") if where == "sweep" else ("hydra.run.dir", f"r{bad}" if where == "run" else "r")
     assert_one_line_error(proc, f"error: {key}: {cwd / name}".replace(bad, "\\udce9"), "not a UTF-8 path (byte \\xe9)",
                           "choose a UTF-8 path")

@@ -27,20 +27,36 @@ def no_table(d: Path, takes: str = TAKES, several: bool = False, picks: bool = F
     dir alone and used rank 1), a sweep dir whose table is not written (yet), a dir of sweep dirs (them:
     one, or ``several`` where the command merges them), else what the command ``takes`` (the report
     takes no CSV: it suggested one, then refused it)."""
-    from mnist_sweep import results  # imports pandas: only where it is called
-
-    if (d / ".hydra").is_dir() or (d / results.FILENAME).exists():
-        sweep = next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
+    if is_run(d):
+        sweep = sweep_above(d)
         trial = _trial_of(d, sweep) if sweep and picks else None
         if trial is not None:
             return f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}"
-        return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else
-                f"one run dir, not a sweep, and no {FILENAME} above it; give a sweep dir (reproduce and predict take a run dir)")
+        return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else f"one run dir, not a sweep, and no "
+                f"{FILENAME} above it; give a sweep dir (reproduce, predict and export take a run dir)")
     if line := unwritten_table(d):
         return line
     if sweeps := sweeps_in(d):
         return f"holds the sweep dirs {sweeps}; give " + ("one or more of them" if several else "one of them")
     return f"no {FILENAME} in this directory; give {takes}"
+
+
+def is_run(d: Path) -> bool:
+    """Whether ``d`` is a run dir: its ``.hydra/`` or its result.json (a trial's, a seed's, a train run's)."""
+    from mnist_sweep import results  # imports pandas: only where it is called
+
+    return (d / ".hydra").is_dir() or (d / results.FILENAME).exists()
+
+
+def sweep_above(d: Path) -> Path | None:
+    """The sweep dir a run dir ``d`` lies in: a leaderboard.csv one dir up (a trial's) or two (a seed's); else None."""
+    return next((a for a in d.absolute().parents[:2] if (a / FILENAME).is_file()), None)
+
+
+def lone_run(d: Path) -> bool:
+    """Whether ``d`` is a run dir in no sweep (a train run's, confirm's): export takes it as itself; a
+    trial dir, which has its sweep's leaderboard.csv above it, is given as its sweep dir and --trial N."""
+    return is_run(d) and not (d / FILENAME).is_file() and sweep_above(d) is None
 
 
 def _trial_of(run: Path, sweep: Path) -> int | None:

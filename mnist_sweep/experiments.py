@@ -109,15 +109,15 @@ def precision_pin(trial_dir: Path) -> list[str]:
     return [f"trainer.precision={p}"] if (p := recorded_precision(trial_dir)) else []
 
 
-def precision_comment(trial_dir: Path) -> str | None:
-    """The comment for an exported file's pinned precision line where the trial's config said
-    another (``auto``) than it trained in; None where they agree."""
+def precision_comment(trial_dir: Path, noun: str = "trial") -> str | None:
+    """The comment for an exported file's pinned precision line where the trial's (``noun``: or the
+    run's) config said another (``auto``) than it trained in; None where they agree."""
     res, got = results.read(trial_dir), recorded_precision(trial_dir)
     saved = (results.read_config(trial_dir).get("trainer") or {}).get("precision")
     if got is None or saved in (None, got):
         return None
     where = f" on {res['host']}" if res.get("host") else ""
-    return (f"the trial's {saved}, as it resolved{where} ({res.get('device', '?')}): pinned so the trial's "
+    return (f"the {noun}'s {saved}, as it resolved{where} ({res.get('device', '?')}): pinned so the {noun}'s "
             "metrics reproduce; auto decides per machine")
 
 
@@ -139,10 +139,11 @@ def _real(v: Any) -> float | None:
     return float(v) if isinstance(v, numbers.Real) and not math.isnan(v) else None
 
 
-def header_lines(row: Any, trial_dir: Path, out: Path, confirm: bool) -> list[str]:
+def header_lines(row: Any, trial_dir: Path, out: Path, confirm: bool, run: bool = False) -> list[str]:
     """The comment an exported experiment opens with: the trial, what its run recorded, the protocol,
     the commands. A config trained on several seeds (hydra.sweeper.repeats) was ranked on their
-    mean: that comes first, and the recorded figures are labelled as its first seed's run."""
+    mean: that comes first, and the recorded figures are labelled as its first seed's run. ``run``:
+    one run dir in no sweep (``row`` holds its status only), named instead of a study's trial."""
     res = results.read(trial_dir)
     seeds, mean, sem = (_real(row.get(k)) for k in ("n_seeds", "val_mean", "val_sem"))
     repeated = seeds is not None and seeds > 1 and mean is not None
@@ -151,7 +152,9 @@ def header_lines(row: Any, trial_dir: Path, out: Path, confirm: bool) -> list[st
         v = res.get(key)
         return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else "-"
 
-    lines = [f"{out.stem}: trial {row['trial']} of the sweep in {trial_dir.parent}, exported by python -m mnist_sweep.export"]
+    noun = "run" if run else "trial"
+    source = f"the run in {trial_dir}" if run else f"trial {row['trial']} of the sweep in {trial_dir.parent}"
+    lines = [f"{out.stem}: {source}, exported by python -m mnist_sweep.export"]
     if repeated:  # what the sweep judged and the leaderboard ranks it on: its selection metric's mean
         test = (results.read_config(trial_dir).get("trainer") or {}).get("select_on") == "test"
         lines.append(f"  judged over {plural(int(seeds), 'seed')}: {'final-epoch test' if test else 'validation'} mean "
@@ -163,13 +166,13 @@ def header_lines(row: Any, trial_dir: Path, out: Path, confirm: bool) -> list[st
         if isinstance(res.get("params"), int) else f"  recorded: status {row['status']}")
     if confirm:
         lines.append("  protocol: confirmation (data.val_size=0, trainer.select_on=test): every training image, "
-                     "final epoch reported; metrics differ from the trial's")
+                     f"final epoch reported; metrics differ from the {noun}'s")
     else:
         first = res.get("seed")
         gives = f"seed {first}'s metrics (the mean is over trainer.seed={first} to {first + int(seeds) - 1})" \
-            if repeated and isinstance(first, int) else "the trial's metrics"
-        lines.append(f"  protocol: the trial's own (same data split, epochs and seed): training it gives {gives}"
+            if repeated and isinstance(first, int) else f"the {noun}'s metrics"
+        lines.append(f"  protocol: the {noun}'s own (same data split, epochs and seed): training it gives {gives}"
                      + (" (it was pruned: this trains all of trainer.max_epochs)" if row["status"] == "pruned" else ""))
     lines += [f"  {usage(out)} [trainer.seed=N]", f"  over seeds: {usage(out, 'confirm')}",
-              "  every setting of the trial except trainer.progress (display only), in the precision it trained in"]
+              f"  every setting of the {noun} except trainer.progress (display only), in the precision it trained in"]
     return lines

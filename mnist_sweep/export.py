@@ -1,13 +1,15 @@
-"""Turn a leaderboard trial into a config you keep (``+experiment``) and its weights into ONNX.
+"""Turn a leaderboard trial, or one run dir, into a config you keep (``+experiment``) and its weights into ONNX.
 
 ``python -m mnist_sweep.export SWEEP_DIR|LEADERBOARD.csv --rank N|--trial N --out conf/experiment/NAME.yaml``
 writes the trial's settings (its sections, the group options it used, the precision it trained in)
 as an ``# @package _global_`` experiment; ``python -m mnist_sweep.train +experiment=NAME`` trains it
-again with the trial's metrics. ``--out`` is ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml``
-(``--config-dir DIR``; experiments.py). ``--confirm`` writes the confirmation protocol instead (no
-validation hold-out). ``--onnx FILE.onnx`` writes the final weights as ONNX (dynamic batch), checked
-against PyTorch on the test set; the file's ``metadata_props`` say how to feed it (``onnx_metadata``),
-and the command prints them. Both files are written, or neither.
+again with the trial's metrics. ``export RUN_DIR ...`` does the same for one run dir in no sweep (a
+``python -m mnist_sweep.train`` run's; a trial dir is refused naming its sweep dir and --trial N).
+``--out`` is ``conf/experiment/NAME.yaml`` or ``DIR/experiment/NAME.yaml`` (``--config-dir DIR``;
+experiments.py). ``--confirm`` writes the confirmation protocol instead (no validation hold-out).
+``--onnx FILE.onnx`` writes the final weights as ONNX (dynamic batch), checked against PyTorch on the
+test set; the file's ``metadata_props`` say how to feed it (``onnx_metadata``), and the command prints
+them. Both files are written, or neither.
 """
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ from omegaconf import OmegaConf
 
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
+from mnist_sweep.board_paths import lone_run
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
 from mnist_sweep.experiments import comment_precision, header_lines, precision_comment, recorded_precision, shadowed, usage
 from mnist_sweep.leaderboard import read
-from mnist_sweep.saved_trial import SECTIONS, absent_defaults, checked_config, pick_row, trial_config_dir
+from mnist_sweep.saved_trial import (SECTIONS, absent_defaults, checked_config, no_pick, pick_row, run_config_dir,
+                                     trial_config_dir)
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
@@ -40,6 +44,18 @@ NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
     """A trained leaderboard row's trial dir; LeaderboardError otherwise (a duplicate's names its original)."""
     return trial_config_dir(row, board, "export").parent  # --onnx too: a config train would refuse is no trial
+
+
+def picked(source: str, rank: int | None, trial: int | None) -> tuple[Any, Path, bool]:
+    """(the leaderboard row, its trial dir, False); for one run dir in no sweep (``lone_run``), checked as
+    reproduce checks one: ({its status}, the dir, True). A trial dir is refused naming its sweep and trial."""
+    if not lone_run(p := Path(source)):
+        board = read(source, picks=True)
+        row = pick_row(board, rank, trial, source)
+        return row, trial_dir_of(row, board), False
+    no_pick(rank, trial, p)
+    run_dir = run_config_dir(p.absolute(), "export").parent  # absolute: the header and ONNX source_run name it
+    return {"status": results.read(run_dir).get("status")}, run_dir, True
 
 
 def check_out(out: Path, force: bool) -> None:
@@ -242,18 +258,17 @@ def _run(args: argparse.Namespace) -> None:
         check_out(out, args.force)
     if args.onnx:
         check_onnx(Path(args.onnx), args.force)
-    board = read(args.source, picks=True)
-    row = pick_row(board, args.rank, args.trial, args.source)
-    trial_dir = trial_dir_of(row, board)
+    row, trial_dir, lone = picked(args.source, args.rank, args.trial)
     text = None
     if out is not None:
         body, defaults = experiment(trial_dir, args.confirm)
-        text = comment_precision(render(body, defaults, header_lines(row, trial_dir, out, args.confirm)),
-                                 precision_comment(trial_dir))
-    run = checkpoint.load(trial_dir, "trial dir") if args.onnx else None  # every check before any write
+        text = comment_precision(render(body, defaults, header_lines(row, trial_dir, out, args.confirm, lone)),
+                                 precision_comment(trial_dir, "run" if lone else "trial"))
+    run = checkpoint.load(trial_dir, "run dir" if lone else "trial dir") if args.onnx else None  # every check first
     onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force)
     if out is not None:
-        print(f"wrote {one_line(out)}: trial {row['trial']} as an experiment; train it with\n  {usage(out)}\n"
+        what = f"the run in {one_line(trial_dir)}" if lone else f"trial {row['trial']}"
+        print(f"wrote {one_line(out)}: {what} as an experiment; train it with\n  {usage(out)}\n"
               f"or confirm it over seeds (all 60,000 training images) with\n  {usage(out, 'confirm')}")
     if onnx_line:
         print(onnx_line)
@@ -261,15 +276,16 @@ def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.export", description=__doc__.splitlines()[0])
-    p.add_argument("source", help="sweep dir or its leaderboard.csv")
+    p.add_argument("source", help="a sweep dir or its leaderboard.csv (with --rank or --trial), or one run dir of "
+                   "python -m mnist_sweep.train (its .hydra/ and result.json; a trial dir: give its sweep dir and --trial)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--rank", type=int, help="leaderboard rank (default 1)")
-    g.add_argument("--trial", type=int, help="Optuna trial number")
+    g.add_argument("--rank", type=int, help="leaderboard rank (default 1); not with a run dir")
+    g.add_argument("--trial", type=int, help="Optuna trial number; not with a run dir")
     p.add_argument("--out", help="the experiment file: conf/experiment/NAME.yaml (then +experiment=NAME), "
                    "or DIR/experiment/NAME.yaml (then --config-dir DIR +experiment=NAME)")
     p.add_argument("--confirm", action="store_true",
                    help="write the confirmation protocol (data.val_size=0, trainer.select_on=test) instead of the trial's")
-    p.add_argument("--onnx", help="also write the trial's final weights (model.pt) as ONNX, checked on the test set")
+    p.add_argument("--onnx", help="also write the trial's (or run's) final weights (model.pt) as ONNX, checked on the test set")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     args = p.parse_args(argv)
     return exit_code_of(lambda: _run(args), p.prog)

@@ -26,7 +26,7 @@ from mnist_sweep.errors import (LeaderboardError, MnistSweepError, ReproductionM
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.rundir import in_a_run, runs_in
-from mnist_sweep.saved_trial import TRAINED, checked_config, pick_row, trial_config_dir
+from mnist_sweep.saved_trial import no_pick, pick_row, run_config_dir, trial_config_dir
 from mnist_sweep.text import plural
 
 
@@ -38,15 +38,7 @@ def trial_files(row: pd.Series, board: pd.DataFrame | None = None) -> tuple[Path
 
 def run_files(run_dir: Path) -> tuple[Path, pd.DataFrame]:
     """(saved config dir, recorded metrics) of a run dir whose result.json says it finished (or was pruned)."""
-    result, why = results.load(run_dir)
-    if why or result.get("status") not in TRAINED:
-        fix = "restore it from a copy of the run dir" if why not in (None, "no such file") else \
-            "the run did not finish, nothing to reproduce: give a run dir that training completed"
-        raise MnistSweepError(f"{run_dir / results.FILENAME}: {why or 'status ' + repr(result.get('status'))}; {fix}")
-    if not (run_dir / ".hydra" / "config.yaml").is_file():
-        raise MnistSweepError(f"{run_dir / '.hydra' / 'config.yaml'}: missing (deleted or moved?); cannot reproduce it")
-    checked_config(run_dir)  # a damaged or hand-edited config: one line naming it, before anything runs
-    return run_dir / ".hydra", recorded_metrics(run_dir)
+    return run_config_dir(run_dir), recorded_metrics(run_dir)
 
 
 def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
@@ -166,10 +158,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
             raise LeaderboardError(in_a_run(p) or str(e)) from None
         row = pick_row(board, args.rank, args.trial, args.path)
         return (f"trial {row['trial']}", *trial_files(row, board), f"trial_{int(row['trial']):04d}")
-    if args.rank is not None or args.trial is not None:
-        flag = "--rank" if args.rank is not None else "--trial"
-        raise UsageError(f"{flag}: picks a row of a leaderboard, and {p} is one run dir; leave {flag} out, "
-                         "or give the sweep dir instead")
+    no_pick(args.rank, args.trial, p)
     name = "_".join(p.resolve().parts[-2:]) if p.resolve().name.startswith("seed_") else p.resolve().name
     return (str(p), *run_files(p), name)
 

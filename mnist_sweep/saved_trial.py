@@ -1,7 +1,8 @@
 """A leaderboard row's trained trial and its saved config, checked before anything runs or is
 written: the row asked for (``--rank``, ``--trial``), a row never trained (a duplicate names the trial
 it stands for), the trial dir and its ``.hydra/config.yaml`` validated as train would take it, and the
-schema defaults a saved section lacks. What reproduce, confirm and export read of a trial.
+schema defaults a saved section lacks. What reproduce, confirm and export read of a trial; reproduce
+and export read one run dir's the same way (``run_config_dir``).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import results
-from mnist_sweep.errors import LeaderboardError, MnistSweepError
+from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
 
 
 def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: str) -> pd.Series:
@@ -135,3 +136,25 @@ def trial_config_dir(row: pd.Series, board: pd.DataFrame | None = None, verb: st
         raise LeaderboardError(f"{label}: {what}; cannot {verb} it")
     checked_config(trial_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
     return config.parent
+
+
+def run_config_dir(run_dir: Path, verb: str = "reproduce") -> Path:
+    """The saved config dir (``.hydra``) of one run dir whose result.json says it finished (or was
+    pruned), its config checked as train would take it (``verb``: what the command does with it)."""
+    result, why = results.load(run_dir)
+    if why or result.get("status") not in TRAINED:
+        fix = "restore it from a copy of the run dir" if why not in (None, "no such file") else \
+            f"the run did not finish, nothing to {verb}: give a run dir that training completed"
+        raise MnistSweepError(f"{run_dir / results.FILENAME}: {why or 'status ' + repr(result.get('status'))}; {fix}")
+    if not (run_dir / ".hydra" / "config.yaml").is_file():
+        raise MnistSweepError(f"{run_dir / '.hydra' / 'config.yaml'}: missing (deleted or moved?); cannot {verb} it")
+    checked_config(run_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
+    return run_dir / ".hydra"
+
+
+def no_pick(rank: int | None, trial: int | None, run_dir: Path) -> None:
+    """UsageError for --rank or --trial given with one run dir: they pick a row of a leaderboard."""
+    if rank is not None or trial is not None:
+        flag = "--rank" if rank is not None else "--trial"
+        raise UsageError(f"{flag}: picks a row of a leaderboard, and {run_dir} is one run dir; leave {flag} out, "
+                         "or give the sweep dir instead")

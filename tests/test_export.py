@@ -54,21 +54,28 @@ def test_exported_config_trains_to_the_trials_metrics(tiny_sweep, exported):
     assert (r2["params"], r2["val_acc"], r2["test_acc_final"]) == (r1["params"], r1["val_acc"], r1["test_acc_final"])
 
 
-def test_onnx_matches_pytorch(tiny_sweep, exported):
+def onnx_matches(path, run: checkpoint.Run):  # noqa: ANN201
+    """The ONNX file's onnxruntime session, checked against the run's PyTorch model on its test images."""
     import onnxruntime as ort
 
+    x, _, _, _ = checkpoint.test_set(run.cfg)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch in (x[:1], x[:7], x):  # the batch dimension is dynamic
+        got = session.run(None, {"image": batch.numpy()})[0]
+        ref = checkpoint.logits(run.model, batch).numpy()
+        assert got.shape == (len(batch), 10)
+        assert (got.argmax(1) == ref.argmax(1)).all() and np.abs(got - ref).max() <= export.ONNX_TOLERANCE
+    return session
+
+
+def test_onnx_matches_pytorch(tiny_sweep, exported):
     out, stdout = exported
     m = re.search(r"on ([\d,]+) test images: same prediction on all, max \|logit diff\| ([\d.e+-]+) \(bound", stdout)
     assert m, stdout
     assert int(m.group(1).replace(",", "")) == 256 and float(m.group(2)) <= export.ONNX_TOLERANCE  # data.test_limit
     best = checkpoint.load(tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}")
     x, y, _, _ = checkpoint.test_set(best.cfg)
-    session = ort.InferenceSession(str(out / "best.onnx"), providers=["CPUExecutionProvider"])
-    for batch in (x[:1], x[:7], x):  # the batch dimension is dynamic
-        got = session.run(None, {"image": batch.numpy()})[0]
-        ref = checkpoint.logits(best.model, batch).numpy()
-        assert got.shape == (len(batch), 10)
-        assert (got.argmax(1) == ref.argmax(1)).all() and np.abs(got - ref).max() <= export.ONNX_TOLERANCE
+    session = onnx_matches(out / "best.onnx", best)
     assert float((torch.from_numpy(session.run(None, {"image": x.numpy()})[0]).argmax(1) == y).float().mean()) == \
         json.loads((best.dir / "result.json").read_text())["test_acc_final"]
 
@@ -110,6 +117,48 @@ def test_onnx_metadata_alone_is_enough_to_use_it(tiny_sweep, exported):
     assert (classes[logits.argmax(1)] == ref.argmax(1)).all() and np.abs(logits - ref).max() <= export.ONNX_TOLERANCE
     assert len(set(ref.argmax(1).tolist())) > 1  # the tiny model is not constant: the check means something
     assert meta["params"] == str(int(best.result["params"]))
+
+
+def test_a_train_run_dir_exports_as_a_trial_does(tiny_sweep, tmp_path, capsys):
+    """export RUN_DIR (python -m mnist_sweep.train's, in no sweep) said 'one run dir, not a sweep, and no
+    leaderboard.csv above it; give a sweep dir': a config trained alone could not be kept or exported.
+    A trained trial dir copied out of its sweep stands for one: no training here."""
+    import shutil
+
+    from mnist_sweep.reproduce import resolved
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_sweep.dir / f"trial_{int(tiny_sweep.board.trial.iloc[0]):04d}", run)
+    out, onnx = tmp_path / "cfg" / "experiment" / "mine.yaml", tmp_path / "mine.onnx"
+    assert export.main([str(run), "--out", str(out), "--onnx", str(onnx)]) == 0
+    stdout = capsys.readouterr().out
+    assert f"wrote {out}: the run in {run} as an experiment" in stdout and "same prediction on all" in stdout
+    assert out.read_text().splitlines()[1] == f"# mine: the run in {run}, exported by python -m mnist_sweep.export"
+    composed = resolved(["--config-dir", str(tmp_path / "cfg"), "+experiment=mine"], [])
+    saved = resolved(["--config-path", str(run / ".hydra"), "--config-name", "config"], [])
+    for cfg in (composed, saved):
+        cfg["trainer"].pop("progress")  # display only: not exported
+    assert {s: composed[s] for s in export.SECTIONS} == {s: saved[s] for s in export.SECTIONS}
+    onnx_matches(onnx, checkpoint.load(run))
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--trial", "0"], "--trial: picks a row of a leaderboard, and {run} is one run dir"),
+    (["--rank", "1"], "--rank: picks a row of a leaderboard, and {run} is one run dir"),
+    ([], "{run}/result.json: status 'failed'; the run did not finish, nothing to export"),
+])
+def test_a_run_dir_with_a_leaderboard_pick_or_unfinished_is_refused_in_one_line(tmp_path, capsys, extra, says):
+    """--rank/--trial pick a leaderboard row: a run dir has none; a run that did not finish has no config to keep."""
+    from test_predict import made_run
+
+    run = tmp_path / "run"
+    made_run(run, **({"status": "failed"} if not extra else {}))
+    before = snapshot(tmp_path)
+    assert export.main([str(run), *extra, "--out", str(tmp_path / "experiment" / "m.yaml"),
+                        "--onnx", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: " + says.format(run=run)), err
+    assert snapshot(tmp_path) == before and not (tmp_path / "experiment").exists()
 
 
 def test_confirm_protocol(tiny_sweep, tmp_path, capsys):

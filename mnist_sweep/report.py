@@ -153,7 +153,8 @@ def _summary(best: tuple[dict, Any] | None) -> str:
         return "no complete trial (or its .hydra/config.yaml and result.json are missing)"
     from mnist_sweep import model as mmodel
 
-    return mmodel.summary(mmodel.build(OmegaConf.to_container(best[1].model, resolve=True)))
+    fast = bool(best[1].get("trainer", {}).get("fast_dropout", False))  # as it trained: absent, torch's dropout
+    return mmodel.summary(mmodel.build(OmegaConf.to_container(best[1].model, resolve=True), fast_dropout=fast))
 
 
 def figures(board: pd.DataFrame, study: Any | None, best: tuple[dict, Any] | None, out: Path) -> dict[str, Figure]:

@@ -55,7 +55,8 @@ def test_sweep_writes_a_self_contained_report(swept):
     board = pd.read_csv(d / "leaderboard.csv")
     counts = board.status.value_counts()
     assert f"{counts['complete']} complete" in page and f"{counts.get('rejected', 0)} rejected" in page
-    assert "Total params:" in page  # the best trial's model summary
+    assert "Total params:" in page  # the best trial's model summary, with the dropout it trained with
+    assert "BitsDropout" in section(page, "model")  # conf/trainer's fast_dropout: the summary showed torch's Dropout
     body = page.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr>") == min(10, len(board))  # the top 10
 

@@ -18,7 +18,8 @@ def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
     if result.get("val_acc") is not None:
         acc = f"val {percent(result['val_acc'])}, {acc}"
     files = ["result.json", "metrics.csv"] + [f for f in ("curves.png", "model.pt") if (out_dir / f).exists()]
-    lines = [f"run dir: {out_dir} ({acc}, {result['params']:,} params; {', '.join(files)})"]
+    lines = [f"run dir: {out_dir} ({acc}, {result['params']:,} params; {', '.join(files)})",
+             f"keep it as an experiment: {pasteable('mnist_sweep.export', out_dir, '--out', 'conf/experiment/NAME.yaml')}"]
     if not has_model(out_dir):
         return lines + ["predict needs model.pt, which trainer.save_checkpoint=false did not write"]
     return lines + [f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",

@@ -441,6 +441,9 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
     assert argv[1:4] == ["-m", "mnist_sweep.predict", str(out)]
     pasted = run_inproc(argv[2:], cwd=tmp_path)  # its words, as predict's main gets them (test_predict runs the module)
     assert pasted.returncode in (0, 1) and "test images" in pasted.stdout + pasted.stderr, pasted.stderr
+    (keep,) = [line.split("keep it as an experiment: ", 1)[1] for line in text.splitlines() if "keep it as an experiment: " in line]
+    pasted = run_inproc(shlex.split(keep)[2:], cwd=tmp_path)
+    assert pasted.returncode == 0 and (tmp_path / "conf" / "experiment" / "NAME.yaml").is_file(), pasted.stderr
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -17,7 +17,16 @@ def test_a_run_without_model_pt_suggests_no_predict(tmp_path):
     assert lines[-1] == "predict needs model.pt, which trainer.save_checkpoint=false did not write"
     (tmp_path / "model.pt").write_bytes(b"")
     lines = next_steps(tmp_path, RESULT)
-    assert [line.split(":")[0] for line in lines[1:]] == ["classify images", "check on the test set"]
+    assert [line.split(":")[0] for line in lines[1:]] == ["keep it as an experiment", "classify images", "check on the test set"]
+
+
+def test_a_run_suggests_export_of_its_own_dir(tmp_path):
+    """export takes a train run's dir (91e8642): a run's last lines name the command, model.pt or not."""
+    for model in (False, True):
+        if model:
+            (tmp_path / "model.pt").write_bytes(b"")
+        (line,) = [x for x in next_steps(tmp_path, RESULT) if x.startswith("keep it as an experiment: ")]
+        assert line.endswith(f"-m mnist_sweep.export {tmp_path} --out conf/experiment/NAME.yaml")
 
 
 def test_a_sweep_with_no_trial_complete_names_its_report(tmp_path):

@@ -49,12 +49,27 @@ def _fmt(col: str, v: Any) -> str:
 
 def _unknown(name: str, names: Any, flag: str, listed: str, tail: str = "", end: str = "") -> str:
     """How a line for an unknown ``name`` ends: ``; did you mean --sort val_acc? (available: ...)``
-    for the nearest name (difflib), else ``; available: ...`` (``listed``: how the names are introduced)."""
-    import difflib
+    for the nearest name (similar.close_matches: ``VAL_ACC`` and ``hp.model.cl`` find val_acc and
+    hp.model.c1), a glob (``hp.mdl.*``) the nearest glob that matches a name (``hp.model.*``), else
+    ``; available: ...`` (``listed``: how the names are introduced)."""
+    from mnist_sweep.similar import close_matches
 
-    near = difflib.get_close_matches(name, [str(n) for n in names], n=1, cutoff=0.5)
-    shown = f"{listed} {', '.join(str(n) for n in names)}{end}"
+    names = [str(n) for n in names]
+    near = close_matches(name, _globs_like(name, names) if _is_glob(name) else names, n=1, cutoff=0.5)
+    shown = f"{listed} {', '.join(names)}{end}"
     return f"; did you mean {flag} {near[0]}{tail}? ({shown})" if near else f"; {shown}"
+
+
+def _is_glob(name: str) -> bool:
+    return any(c in name for c in "*?[")
+
+
+def _globs_like(glob: str, names: list[str]) -> list[str]:
+    """``glob``'s last dotted part after each dotted prefix of ``names`` (``hp.mdl.*``: ``hp.*``,
+    ``hp.model.*``, ...), those that match a name: what a mistyped glob may have meant."""
+    last = glob.rpartition(".")[2]
+    prefixes = dict.fromkeys(n[:i + 1] for n in names for i, c in enumerate(n) if c == ".")
+    return [g for g in (p + last for p in prefixes) if any(fnmatch.fnmatchcase(n, g) for n in names)]
 
 
 def select_columns(df: pd.DataFrame, hp: bool = False, extra: list[str] | None = None) -> list[str]:

@@ -333,21 +333,25 @@ def test_out_does_not_replace_the_leaderboard_of_a_sweep_with_its_own_trial_dir_
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("spec, hint", [
-    ("val", "--sort val: no column val; did you mean --sort val_acc? (available: rank, trial, "),
-    ("val:desc", "did you mean --sort val_acc:desc?"), ("param", "did you mean --sort params?"),
+@pytest.mark.parametrize("args, hint", [
+    (["--sort", "val"], "--sort val: no column val; did you mean --sort val_acc? (available: rank, trial, "),
+    (["--sort", "val:desc"], "did you mean --sort val_acc:desc?"), (["--sort", "param"], "did you mean --sort params?"),
+    (["--columns", "hp.x,paramz", "--status", "complete"], "--columns hp.x: no such column; available: "),
+    (["--status", "fail"], "--status fail: not a status; did you mean --status failed?"),
+    # plain difflib offered c6 for a mistyped c1, t1 for C1, nothing for VAL_ACC, and a column for a glob
+    (["--sort", "VAL_ACC"], "did you mean --sort val_acc?"), (["--sort", "hp.model.cl"], "did you mean --sort hp.model.c1?"),
+    (["--columns", "hp.model.C1"], "did you mean --columns hp.model.c1?"),
+    (["--columns", "hp.mdl.*"], "did you mean --columns hp.model.*?"),
+    (["--columns", "hp.modle.c*"], "did you mean --columns hp.model.c*?"),
 ])
-def test_a_mistyped_sort_column_gets_the_nearest_one(tmp_path, spec, hint):
-    """--sort val listed every column and left the user to find val_acc among them."""
+def test_a_mistyped_column_or_status_gets_the_nearest_one(tmp_path, args, hint):
+    """--sort val listed every column and left the user to find val_acc among them; a mistyped
+    glob (--columns hp.mdl.*) was offered one column (hp.model.t1) instead of the glob it meant."""
     pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "params": [900], "val_acc": [0.9],
+                  "hp.model.c1": [8], "hp.model.c6": [16], "hp.model.t1": [8],
                   "trial_dir": [None]}).to_csv(tmp_path / "leaderboard.csv", index=False)
-    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--sort", spec], cwd=tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", *args], cwd=tmp_path)
     assert_one_line_error(proc, hint)
-    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--columns", "hp.x,paramz", "--status", "complete"],
-                      cwd=tmp_path)
-    assert_one_line_error(proc, "--columns hp.x: no such column; available: ")
-    proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", "--status", "fail"], cwd=tmp_path)
-    assert_one_line_error(proc, "--status fail: not a status; did you mean --status failed?")
 
 
 def test_merging_leaderboards_with_only_the_required_columns(tmp_path):

@@ -202,6 +202,11 @@ BAD_SWEEPS = [
     (["hydra.sweeper.precheck=os.remove"], ["hydra.sweeper.precheck", "'os.remove' raised TypeError"]),
     (["model.dropout=interval(1.1,2)"], ["hydra.sweeper.params.model.dropout", "model.dropout: must be in [0, 1)"]),
     (["model.dropout=interval(0.9,1.5)"], ["hydra.sweeper.params.model.dropout", "got 1.5"]),
+    # a NaN or infinite end: the example repeated it ('e.g. optimizer.lr=interval(nan,nan)', 'model.dropout=interval(0,inf)')
+    (["optimizer.lr=interval(nan,nan)"], ["value nan is outside optimizer.lr's range; it must be in (0, 10], "
+                                          "e.g. optimizer.lr=interval(0.1,10)"]),
+    (["model.dropout=interval(0,inf)"], ["value inf is outside model.dropout's range; it must be float in [0, 1), or one "
+                                         "per block; give both ends as finite numbers"]),
     # a space given as a string Hydra's grammar refuses: it said '(See https://hydra.cc/...)' and no more
     (['hydra.sweeper.params={model.c1:"choice(4,8"}'],
      ["hydra.sweeper.params.model.c1: invalid search space: model.c1=choice(4,8: '(' is not closed; "

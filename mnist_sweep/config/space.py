@@ -88,9 +88,9 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
         return
     if rng is not None:
         for v in values:
-            if v is not None and not rng.ok(v):
-                raise SweepError(f"{where}: value {v!r} is outside {key}'s range; it must be {rng.describe()}, "
-                                 f"e.g. {_fixed(key, dist, tp, rng, cfg)}")
+            if v is not None and not rng.ok(v):  # _fixed is None where no finite sweep can be offered
+                raise SweepError(f"{where}: value {v!r} is outside {key}'s range; it must be {rng.describe()}" + (
+                    f", e.g. {fixed}" if (fixed := _fixed(key, dist, tp, rng, cfg)) else "; give both ends as finite numbers"))
     if tp is None and key.startswith("model."):  # a scalar or one per block: the run's own check says
         for v in values:
             if (error := _model_error(cfg, key, v)) is not None:
@@ -151,9 +151,10 @@ def _g(v: float) -> str:
 
 def _inside(lo: float, hi: float, rng: Range, whole: bool) -> tuple[float, float]:
     """``[lo, hi]`` moved inside ``rng`` (the key's whole range, where it lies outside); an open end
-    one step (or a hundredth of the width) inside."""
+    one step (or a hundredth of the width) inside; a NaN or infinite end is the range's own end."""
     a = rng.ge if rng.ge is not None else rng.gt
     b = rng.le if rng.le is not None else rng.lt
+    lo, hi = lo if math.isfinite(lo) or a is None else a, hi if math.isfinite(hi) or b is None else b
     new_lo, new_hi = lo if a is None else max(lo, a), hi if b is None else min(hi, b)
     if new_lo >= new_hi and a is None and b is None:  # no bounds (a pattern): nothing to move it into
         return lo, hi
@@ -171,10 +172,10 @@ def _written(v: Any) -> str:
     return "null" if v is None else str(v).lower() if isinstance(v, bool) else _g(v) if isinstance(v, float) else str(v)
 
 
-def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) -> str:
+def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) -> str | None:
     """A sweep of ``key`` like the one given that fits its type and range: a choice keeps the values
     that fit (with the config's own value and its double, or the range's ends, where too few do);
-    a range or an interval has its ends moved inside the key's range."""
+    a range or an interval has its ends moved inside the key's range (None where one stays NaN or inf)."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     def ok(v: Any) -> bool:
@@ -203,6 +204,8 @@ def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) ->
     if rng is not None and rng.one_of:  # model.k1=range(3,5) draws a 4: its values, as a choice
         return f"{key}=choice({','.join(_written(v) for v in rng.one_of)})"
     lo, hi = (dist.low, dist.high) if rng is None else _inside(dist.low, dist.high, rng, tp is int)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None  # no bounds to move it to: model.dropout=interval(0,inf)
     lo = lo if not dist.log or lo > 0 else max(1, hi // 1000) if tp is int else hi / 1000  # a log scale starts above 0
     if isinstance(dist, IntDistribution):
         step = f",{dist.step}" if dist.step != 1 else ""

@@ -203,10 +203,10 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
     except LeaderboardError:
         raise
     except KeyError:
-        import difflib
+        from mnist_sweep.similar import close_matches
 
         names = optuna.get_all_study_names(storage_obj)
-        near = difflib.get_close_matches(str(study_name), names, n=1) if named_by.startswith("--") else []
+        near = close_matches(str(study_name), names, n=1) if named_by.startswith("--") else []  # P1: p1 too
         raise LeaderboardError(f"{named_by} {study_name}: no such study in {mask_url(storage)} (its studies: "
                                f"{', '.join(names) or 'none'}); " + (f"did you mean {named_by} {near[0]}?" if near else other)) from None
     except Exception as e:  # noqa: BLE001

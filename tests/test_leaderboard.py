@@ -277,6 +277,8 @@ def test_a_recorded_study_name_is_named_by_its_record_not_study(tmp_path):
     assert "--study probe" not in line
     assert_one_line_error(run_inproc(["mnist_sweep.report", str(sweep), "--study", "nope"], cwd=tmp_path),
                           "--study nope: no such study", "its studies: real")
+    assert_one_line_error(run_inproc(["mnist_sweep.report", str(sweep), "--study", "REAL"], cwd=tmp_path),
+                          "--study REAL: no such study", "did you mean --study real?")  # difflib offered none: case
 
 
 @pytest.mark.parametrize("args, needles", [

@@ -18,6 +18,7 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import pasteable
 from mnist_sweep.config.options import one_dir_up
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.similar import close_matches
 from mnist_sweep.text import percent, plural
 
 PROJECT = PROJECT_ROOT / "conf" / "experiment"  # the project's own experiments, searched first
@@ -57,6 +58,8 @@ def _not_found(name: str, extra: Path | None) -> str:
     if extra is not None and (up := one_dir_up("experiment", name, [str(extra.parent)])):
         return f"{line}; {up[0]}"
     known = sorted({p.stem for d in (PROJECT, extra) if d is not None for p in d.glob("*.yaml")})
+    if near := close_matches(name, known, n=1):  # a typo of one there: train's +experiment=tlny names it too
+        return f"{line}; did you mean --experiment {near[0]}? (experiments there: {', '.join(known)})"
     return (f"{line} (experiments there: {', '.join(known) or 'none'}); one exported elsewhere, as "
             f"DIR/experiment/{name}.yaml, is found with --config-dir DIR (the command export printed)")
 

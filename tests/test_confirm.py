@@ -116,6 +116,8 @@ BAD_CONFIRMS = [
     (["x.csv"], ["x.csv", "not a leaderboard"]),
     (["none_complete.csv"], ["none_complete.csv", "no complete trial"]),
     (["--experiment", "nope"], ["--experiment nope", "best_20k"]),
+    (["--experiment", "tlny"], ["--experiment tlny: no tlny.yaml in", "; did you mean --experiment tiny? (experiments "
+                                "there: best_20k"]),  # a typo was listed with the rest, as train's +experiment=tlny was not
     (["x.csv", "--seeds", "0"], ["--seeds"]),
     (["--experiment", "best_20k", "--out", "a_file/out"], ["a_file/out", "Not a directory"]),
     ([], ["--experiment"]),

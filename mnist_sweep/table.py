@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -35,6 +36,23 @@ def check_numbers(df: pd.DataFrame, path: Any) -> None:
             raise LeaderboardError(f"{path}: {col} {v if isinstance(v, float) else repr(v)} in row {i + 1} is not "
                                    f"{'a whole number (64 bits)' if whole else 'a finite number'}; fix the file, or "
                                    f"rebuild a sweep's with --refresh --out {path}")
+
+
+def check_rows(path: Any, columns: int) -> None:
+    """A row with fewer fields than the header's ``columns`` (a file cut off while copied, a hand edit)
+    is one line naming it: pandas read the missing fields as empty, so a leaderboard.csv cut off
+    after ``15`` of ``15392`` printed a trial of 15 params and no test accuracy, exit 0."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = (r for r in csv.reader(f) if r)  # blank lines: pandas skips them too
+        next(rows, None)
+        for i, row in enumerate(rows, start=1):
+            if len(row) < columns:
+                fix = (f"rebuild it from the sweep's storage: python -m mnist_sweep.leaderboard {Path(path).parent} "
+                       f"--refresh --out {path}" if Path(path).name == "leaderboard.csv" else "restore it from a copy")
+                raise LeaderboardError(f"{path}: row {i} has {len(row)} of the {columns} columns (cut off while "
+                                       f"copied, or edited by hand?); {fix}")
 
 
 def _fmt(col: str, v: Any) -> str:

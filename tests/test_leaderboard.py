@@ -368,16 +368,21 @@ def test_merging_leaderboards_with_only_the_required_columns(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["leaderboard", "reproduce", "export"])
-def test_a_leaderboard_csv_with_text_in_a_number_column_is_one_line(tmp_path, command):
+@pytest.mark.parametrize("last, words", [
+    ("2,1,complete,800,abc,\n", "val_acc 'abc' in row 2 is not a finite number"),
+    # cut off in a number: printed as a trial of 8 params with no val_acc or trial_dir, exit 0
+    ("2,1,complete,8", "row 2 has 4 of the 6 columns (cut off while copied, or edited by hand?); rebuild it from"),
+])
+def test_a_damaged_leaderboard_csv_is_one_line(tmp_path, command, last, words):
     """val_acc 'abc' in a hand-edited leaderboard.csv was a ValueError traceback ('Unknown format
-    code f') when printed; params 'x' was shown as empty."""
+    code f') when printed; params 'x' was shown as empty, a row cut off as a trial of 8 params."""
     (tmp_path / "sw").mkdir()
     (tmp_path / "sw" / "leaderboard.csv").write_text(
-        "rank,trial,status,params,val_acc,trial_dir\n1,0,complete,900,0.9,\n2,1,complete,800,abc,\n")
+        "rank,trial,status,params,val_acc,trial_dir\n1,0,complete,900,0.9,\n" + last)
     before = snapshot(tmp_path)
     extra = {"leaderboard": [], "reproduce": [], "export": ["--out", "experiment/a.yaml"]}[command]
     proc = run_inproc([f"mnist_sweep.{command}", "sw", *extra], cwd=tmp_path)
-    assert_one_line_error(proc, "sw/leaderboard.csv: val_acc 'abc' in row 2 is not a finite number", "--refresh")
+    assert_one_line_error(proc, f"sw/leaderboard.csv: {words}", "--refresh")
     assert snapshot(tmp_path) == before
 
 

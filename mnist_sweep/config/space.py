@@ -204,13 +204,12 @@ def _fixed(key: str, dist: Any, tp: type | None, rng: Range | None, cfg: Any) ->
     if rng is not None and rng.one_of:  # model.k1=range(3,5) draws a 4: its values, as a choice
         return f"{key}=choice({','.join(_written(v) for v in rng.one_of)})"
     lo, hi = (dist.low, dist.high) if rng is None else _inside(dist.low, dist.high, rng, tp is int)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return None  # no bounds to move it to: model.dropout=interval(0,inf)
     lo = lo if not dist.log or lo > 0 else max(1, hi // 1000) if tp is int else hi / 1000  # a log scale starts above 0
     if isinstance(dist, IntDistribution):
         step = f",{dist.step}" if dist.step != 1 else ""
         return f"{key}=tag(log,int(interval({lo},{hi})))" if dist.log else f"{key}=range({lo},{hi}{step})"
-    return f"{key}=" + (f"tag(log,interval({_g(lo)},{_g(hi)}))" if dist.log else f"interval({_g(lo)},{_g(hi)})")
+    ends = f"tag(log,interval({_g(lo)},{_g(hi)}))" if dist.log else f"interval({_g(lo)},{_g(hi)})"
+    return f"{key}={ends}" if math.isfinite(lo) and math.isfinite(hi) else None  # no bounds to move nan/inf to: dropout
 
 
 def _fits(v: Any, tp: type | None) -> bool:

@@ -123,7 +123,7 @@ def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: boo
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(not_a_table(p, f"not a leaderboard (no column {', '.join(missing)})"))
-    check_rows(p, len(df.columns))
+    check_rows(p)
     check_numbers(df, p)
     if p.name == FILENAME and "sweep" not in df.columns:  # a sweep dir's own table (not a merge): moved or copied?
         df = rebase(df, p.parent)

@@ -27,6 +27,7 @@ from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.rundir import in_a_run, runs_in
 from mnist_sweep.saved_trial import no_pick, pick_row, run_config_dir, trial_config_dir
+from mnist_sweep.table import short_row
 from mnist_sweep.text import plural
 
 
@@ -55,6 +56,8 @@ def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
         why = "missing" if isinstance(e, FileNotFoundError) else empty_or_binary(path, "a CSV") or \
             (f"unreadable or damaged ({e})" if str(e) else "unreadable")
         raise LeaderboardError(f"{label}{path}: {why.splitlines()[0]}; {fix}") from None
+    if why := short_row(path):  # its missing fields read as empty: trained, then 'metrics differ'
+        raise LeaderboardError(f"{label}{path}: {why}; {fix}")
     return metrics
 
 

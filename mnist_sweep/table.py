@@ -38,21 +38,31 @@ def check_numbers(df: pd.DataFrame, path: Any) -> None:
                                    f"rebuild a sweep's with --refresh --out {path}")
 
 
-def check_rows(path: Any, columns: int) -> None:
-    """A row with fewer fields than the header's ``columns`` (a file cut off while copied, a hand edit)
-    is one line naming it: pandas read the missing fields as empty, so a leaderboard.csv cut off
-    after ``15`` of ``15392`` printed a trial of 15 params and no test accuracy, exit 0."""
+def short_row(path: Any) -> str | None:
+    """``row N has K of the M columns (cut off while copied, or edited by hand?)`` for the CSV file
+    ``path``'s first row shorter than its header, which pandas reads with the missing fields empty;
+    None where there is none (or the file cannot be read: the reader says why)."""
     import csv
 
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = (r for r in csv.reader(f) if r)  # blank lines: pandas skips them too
-        next(rows, None)
-        for i, row in enumerate(rows, start=1):
-            if len(row) < columns:
-                fix = (f"rebuild it from the sweep's storage: python -m mnist_sweep.leaderboard {Path(path).parent} "
-                       f"--refresh --out {path}" if Path(path).name == "leaderboard.csv" else "restore it from a copy")
-                raise LeaderboardError(f"{path}: row {i} has {len(row)} of the {columns} columns (cut off while "
-                                       f"copied, or edited by hand?); {fix}")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = (r for r in csv.reader(f) if r)  # blank lines: pandas skips them too
+            header = next(rows, [])
+            for i, row in enumerate(rows, start=1):
+                if len(row) < len(header):
+                    return f"row {i} has {len(row)} of the {len(header)} columns (cut off while copied, or edited by hand?)"
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def check_rows(path: Any) -> None:
+    """A leaderboard CSV with a ``short_row`` is one line naming it: a leaderboard.csv cut off after
+    ``15`` of ``15392`` printed a complete trial of 15 params and no accuracy, exit 0."""
+    if why := short_row(path):
+        fix = (f"rebuild it from the sweep's storage: python -m mnist_sweep.leaderboard {Path(path).parent} "
+               f"--refresh --out {path}" if Path(path).name == "leaderboard.csv" else "restore it from a copy")
+        raise LeaderboardError(f"{path}: {why}; {fix}")
 
 
 def _fmt(col: str, v: Any) -> str:

@@ -143,6 +143,9 @@ BAD_METRICS = {  # the trial's metrics.csv, damaged: (its text or None for none,
     "columns missing": ("epoch,lr\n1,0.1\n", "no column train_loss"),
     "not a number": (FULL_METRICS + "1,0.1,x,0.5,1,0.5,1,0.5\n", "Unable to parse string"),
     "gone": (None, "metrics.csv: missing"),
+    # cut off in its last row: the missing fields read as empty, and after the re-run 'metrics differ ... same machine?'
+    "cut off": (FULL_METRICS + "1,0.1,0.5,0.5,1,0.0",
+                "row 1 has 6 of the 8 columns (cut off while copied, or edited by hand?)"),
 }
 
 

@@ -28,6 +28,43 @@ TINY = [  # fp32: auto times every new model's steps (seconds, more than a tiny 
 ]
 
 
+def _parse_each_yaml_text_once() -> None:
+    """OmegaConf.load, which Hydra's compose calls for every config file it reads (15 a composition,
+    a fifth of its 0.3-0.5 CPU-s), parses the file's YAML anew each time. Here, in this test process
+    and its forks, each distinct text is parsed once (with OmegaConf's own loader, under the file's
+    name, so an error reads as it would) and a deep copy of what it parsed is returned: the same
+    objects as a fresh parse, for a fraction of its cost. A text that fails to parse is not kept:
+    it fails again each time. MNIST_SWEEP_TEST_YAML_CACHE=0 turns it off (to measure it)."""
+    import copy
+    import io
+
+    import yaml
+    from omegaconf import omegaconf as oc
+
+    if os.environ.get("MNIST_SWEEP_TEST_YAML_CACHE") == "0":
+        return
+    parsed: dict[tuple[str, str], object] = {}
+
+    class CachedYaml:
+        def __getattr__(self, name: str) -> object:
+            return getattr(yaml, name)
+
+        @staticmethod
+        def load(stream, Loader):  # noqa: N803 - yaml.load's own name
+            text = stream.read() if hasattr(stream, "read") else stream
+            key = (text, f"{Loader.__module__}.{Loader.__qualname__}")
+            if key not in parsed:
+                named = io.StringIO(text)
+                named.name = getattr(stream, "name", "<file>")
+                parsed[key] = yaml.load(named, Loader=Loader)
+            return copy.deepcopy(parsed[key])
+
+    oc.yaml = CachedYaml()
+
+
+_parse_each_yaml_text_once()
+
+
 def make_cfg(*overrides: str) -> DictConfig:
     return composed(overrides, hydra=False)
 

@@ -27,7 +27,8 @@ def package_imports(module) -> set[str]:
 
 
 def test_imports_point_down():
-    assert package_imports(sweeps) <= {"mnist_sweep.results", "mnist_sweep.errors", "mnist_sweep.storage", "mnist_sweep.moved"}
+    assert package_imports(sweeps) <= {"mnist_sweep.results", "mnist_sweep.errors", "mnist_sweep.storage", "mnist_sweep.moved",
+                                       "mnist_sweep.similar"}  # the ground floor's close_matches: --study P1 finds p1
     assert package_imports(moved) <= {"mnist_sweep.storage"}
     assert package_imports(plots) == {"mnist_sweep.results", "mnist_sweep.text"}  # pareto_mask, percent: the ground floor
 

@@ -21,7 +21,7 @@ from mnist_sweep import results
 from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table, rowless_trial_dirs
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, empty_or_binary, one_line
-from mnist_sweep.moved import holds_trials, rebase
+from mnist_sweep.moved import holds_trials, once, rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
@@ -212,6 +212,7 @@ def _check_out(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    args.paths = once(args.paths)  # sw, sw/ and sw/leaderboard.csv: one table, read once
     _check_names(args)
     _check_out(args)
     in_sweeps = args.refresh and bool(args.paths)  # --study picks a study of the sweep dirs' storage

@@ -36,6 +36,20 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
+def once(paths: list[str]) -> list[str]:
+    """``paths`` less each that names a table given before under another name (``sw/``,
+    ``sw/leaderboard.csv``, a link to ``sw`` or its absolute path: one note each); merged with itself,
+    a sweep's every trial was listed and counted twice."""
+    kept: dict[Path | str, str] = {}
+    for p in paths:
+        key: Path | str = Path(p) / "leaderboard.csv" if Path(p).is_dir() else Path(p)
+        key = key.resolve() if Path(p).exists() and _same(key, key) else p  # missing, a URL: the reader says
+        if key in kept and kept[key] != p:
+            note(f"{p} is the table of {kept[key]}, given before; read once")
+        kept.setdefault(key, p)
+    return list(kept.values())
+
+
 _FORMATS: dict[tuple[str, int], tuple[str, ...]] = {}  # (sweep dir, its mtime) -> its trial dir formats
 
 

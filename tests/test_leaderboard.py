@@ -367,6 +367,20 @@ def test_merging_leaderboards_with_only_the_required_columns(tmp_path):
     assert [r[1] for r in table_rows(proc.stdout)] == ["a", "b"]
 
 
+@pytest.mark.parametrize("again", ["a/", "a/leaderboard.csv", "link", "{tmp_path}/a"])
+def test_one_sweep_given_twice_under_two_names_is_read_once(tmp_path, again):
+    """a and a/ (its leaderboard.csv, a link to it, its absolute path) were merged as two sweeps:
+    every trial listed twice, ranked 1-4, and counted as 4 trials."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n1,0,complete,\n2,1,complete,\n")
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    again = again.format(tmp_path=tmp_path)
+    proc = run_inproc(["mnist_sweep.leaderboard", "a", again], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [r[:2] for r in table_rows(proc.stdout)] == [["1", "0"], ["2", "1"]] and "\n2 trials: 2 complete" in proc.stdout
+    assert proc.stderr == f"note: {again} is the table of a, given before; read once\n"
+
+
 @pytest.mark.parametrize("command", ["leaderboard", "reproduce", "export"])
 @pytest.mark.parametrize("last, words", [
     ("2,1,complete,800,abc,\n", "val_acc 'abc' in row 2 is not a finite number"),

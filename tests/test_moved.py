@@ -111,11 +111,11 @@ def test_the_original_a_link_to_it_and_a_merged_table_keep_their_trial_dirs(tmp_
     (tmp_path / "link").symlink_to(orig)
     for given in (orig, tmp_path / "link"):
         assert sorted(leaderboard.read(given).trial_dir) == [str(orig / "trial_0000"), str(orig / "trial_0001")]
-    merged = tmp_path / "b"
+    merged, other = tmp_path / "b", make_sweep(tmp_path / "c")
     shutil.copytree(orig, merged)
-    assert leaderboard.main([str(orig), str(tmp_path / "link"), "--out", str(tmp_path / "m.csv")]) == 0
+    assert leaderboard.main([str(orig), str(other), "--out", str(tmp_path / "m.csv")]) == 0  # a and its link: read once
     shutil.copy(tmp_path / "m.csv", merged / "leaderboard.csv")  # a merge saved as another dir's table
-    assert all(Path(d).parent == orig for d in leaderboard.read(merged).trial_dir)
+    assert sorted({Path(d).parent for d in leaderboard.read(merged).trial_dir}) == [orig, other]
     assert "note:" not in capsys.readouterr().err
 
 

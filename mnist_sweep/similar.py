@@ -1,7 +1,7 @@
 """The names nearest a mistyped one, nearest first, as a reader ranks them: difflib's similarity of the
 names case-folded, with the look-alikes l, I and 1 (and O and 0) read as one, so ``model.cl`` and
 ``model.C1`` are nearest ``model.c1`` and ``optimizer.Ir`` nearest ``optimizer.lr``; equally near
-names go to the nearest trailing number (``model.c7``: c6, c5, c4), then in the order given
+names go to the nearest last number (``model.c7``: c6, c5, c4; ``smallest_9k``: smallest_8k), then in the order given
 (``model.c``: c1, c2, c3), where difflib's own ``get_close_matches`` put them in reverse order (c6, c5, c4)."""
 from __future__ import annotations
 
@@ -22,14 +22,15 @@ def _ratio(a: str, b: str) -> float:
 
 
 def _number_gap(a: str, b: str) -> int:
-    """How far apart the numbers two names end with are (c7, c6: 1); 0 where either ends with none."""
-    x, y = re.search(r"\d+$", a), re.search(r"\d+$", b)
-    return abs(int(x[0]) - int(y[0])) if x and y else 0
+    """How far apart the last numbers of two names are (c7, c6: 1; smallest_9k, smallest_8k: 1); 0 where
+    either has none."""
+    x, y = re.findall(r"\d+", a), re.findall(r"\d+", b)
+    return abs(int(x[-1]) - int(y[-1])) if x and y else 0
 
 
 def close_matches(word: str, names: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """Up to ``n`` of ``names`` at least ``cutoff`` alike to ``word`` (difflib's ratio, folded or as
-    written, whichever is higher), the nearest first: folded, then as written, then by trailing number,
+    written, whichever is higher), the nearest first: folded, then as written, then by last number,
     then in the order given; a name that folds to ``word``'s alone."""
     scored = []
     for i, name in enumerate(dict.fromkeys(names)):

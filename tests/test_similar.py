@@ -1,0 +1,30 @@
+"""mnist_sweep/similar.py: the names nearest a mistyped one, as a reader ranks them."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mnist_sweep.similar import close_matches
+
+KEYS = ["model.c1", "model.c2", "model.c3", "model.c4", "model.c5", "model.c6", "model.t1", "optimizer.lr"]
+STUDIES = ["search_smallest_4k", "search_smallest_6k", "search_smallest_8k", "search_best_8k"]
+
+
+@pytest.mark.parametrize("word, names, first", [
+    ("model.cl", KEYS, "model.c1"),  # l read as 1
+    ("model.C1", KEYS, "model.c1"),  # case
+    ("optimizer.Ir", KEYS, "optimizer.lr"),  # I read as l
+    ("model.c7", KEYS, "model.c6"),  # equally near: the nearest number
+    ("search_smallest_9k", STUDIES, "search_smallest_8k"),  # a number inside the name, not at its end (was _4k)
+    ("search_smallest_5k", STUDIES, "search_smallest_4k"),  # a tie of numbers: the order given
+])
+def test_the_nearest_name_comes_first(word, names, first):
+    assert close_matches(word, names)[0] == first
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(st.lists(st.text("abc_0123456789.", min_size=1, max_size=12), min_size=1, max_size=8, unique=True), st.data())
+def test_a_name_given_as_it_is_is_its_own_nearest(names, data):
+    word = data.draw(st.sampled_from(names))
+    assert close_matches(word, names)[0] == word

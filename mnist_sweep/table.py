@@ -129,11 +129,11 @@ def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:
     columns low first; missing values last; ties keep the leaderboard's order."""
     if not spec:
         return df
-    col, _, order = spec.partition(":")
+    col, colon, order = spec.partition(":")
     if col not in df.columns:
         hint = _unknown(col, df.columns, "--sort", "available:", f":{order}" if order else "")
         raise LeaderboardError(f"--sort {spec}: no column {col}{hint}")
-    if order not in ("", "asc", "desc"):
+    if order not in ("asc", "desc") and (order or colon):  # 'val_acc:' too: an order left out after its colon
         raise LeaderboardError(f"--sort {spec}: order must be asc or desc, as in --sort {col}:desc")
     ascending = order == "asc" or (order == "" and not ("acc" in col or col in ("value", "pareto")))
     return df.sort_values(col, ascending=ascending, na_position="last", kind="stable")

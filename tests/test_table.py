@@ -37,8 +37,9 @@ def test_sort_accuracy_high_first_others_low_first_missing_last(df):
     assert sort_by(df, "params").trial.tolist() == [4, 0, 7]
     assert sort_by(df, "params:desc").trial.tolist() == [0, 4, 7]
     assert sort_by(df, "trial").trial.tolist() == [0, 4, 7]
-    with pytest.raises(LeaderboardError, match="--sort trial:up: order must be asc or desc"):
-        sort_by(df, "trial:up")
+    for spec in ("trial:up", "trial:"):  # 'trial:' sorted by the default order, silently
+        with pytest.raises(LeaderboardError, match=f"--sort {spec}: order must be asc or desc, as in --sort trial:desc"):
+            sort_by(df, spec)
     with pytest.raises(LeaderboardError, match="--sort x: no column x"):
         sort_by(df, "x")
 

@@ -22,6 +22,7 @@ BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("direction", "{name:minimize}"),
     ("storage", "'sqlite:///'"), ("storage", "'sqlite://'"), ("storage", "'sqlite:///:memory:'"),
     ("storage", "'sqlite:///file::memory:?cache=shared'"),
+    ("storage", "true"), ("storage", "1.5"), ("storage", "[a,b]"), ("storage", "{a:1}"), ("storage", "''"),
     ("precheck", "os.getcwd"), ("on_trial_end", "os.getcwd"), ("on_sweep_end", "os.getpid"),
     ("custom_search_space", "os.getcwd"),
 ]
@@ -54,6 +55,16 @@ def test_the_bad_key_and_the_fix_are_named():
                  "hydra.sweeper.storage=null"):
         check_sweeper(make_cfg_hydra(good))
     check_sweeper(make_cfg_hydra("hydra.sweeper.direction=[maximize,minimize]", "trainer.objectives=[val_acc,params]"))
+
+
+def test_an_empty_storage_env_is_refused_not_an_in_memory_study(monkeypatch):
+    """$MNIST_SWEEP_STORAGE set but empty made the default storage '': the sweep ran an in-memory study
+    (no optuna.db, nothing to resume, one worker), where every other command reads it as unset."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", "")
+    with pytest.raises(SweepError, match=r"^hydra.sweeper.storage: \$MNIST_SWEEP_STORAGE is set but empty; unset it"):
+        check_sweeper(make_cfg_hydra())
 
 
 def test_a_group_set_as_a_value_names_the_group_syntax():

@@ -5,6 +5,7 @@ objectives: ``directions``), and the one rule between the keys and the disk: a s
 to one study (``check_sweep_dir``)."""
 from __future__ import annotations
 
+import os
 import string
 from enum import Enum
 from pathlib import Path
@@ -18,7 +19,7 @@ from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.errors import MnistSweepError, SweepError
-from mnist_sweep.storage import check_no_clear_password, mask_url
+from mnist_sweep.storage import STORAGE_ENV, check_no_clear_password, mask_url
 
 P = "hydra.sweeper"
 
@@ -120,10 +121,25 @@ def check_direction(value: Any) -> None:
                          f"(several objectives: {P}.direction=[maximize,minimize])")
 
 
-def check_storage(url: Any) -> None:
-    """A SQLite URL without a file (``sqlite:///``, ``:memory:``) is a database in one process's
-    memory: each worker and each trial's job would open an empty one of its own."""
-    if not isinstance(url, str) or not url.startswith("sqlite:"):
+def check_storage(url: Any, raw: Any = None) -> None:
+    """A storage is a URL (a non-empty string) or null: ``storage=true``, ``=1.5`` or ``=[a,b]`` was an
+    AttributeError traceback (an empty sweep dir left), and ``''`` (or ``$MNIST_SWEEP_STORAGE`` set
+    empty, ``raw`` the key as written) an in-memory study nothing resumes. A SQLite URL without a
+    file (``sqlite:///``, ``:memory:``) is a database in one process's memory: each worker and each
+    trial's job would open an empty one of its own."""
+    if url is None:
+        return
+    example = f"e.g. {P}.storage=sqlite:///outputs/sweeps/NAME/optuna.db, or {P}.storage=null for an in-memory study in one worker"
+    if not isinstance(url, str):
+        given = OmegaConf.to_container(url) if OmegaConf.is_config(url) else url
+        raise SweepError(f"{P}.storage: must be a storage URL or null, got {given!r}; give a URL, {example}")
+    if not url.strip():
+        if isinstance(raw, str) and f"oc.env:{STORAGE_ENV}" in raw and os.environ.get(STORAGE_ENV) is not None:
+            raise SweepError(f"{P}.storage: ${STORAGE_ENV} is set but empty; unset it (unset {STORAGE_ENV}) for "
+                             f"the sweep dir's optuna.db, or export {STORAGE_ENV}=<a storage URL>")
+        raise SweepError(f"{P}.storage: empty, which is no storage URL; drop the override for the sweep dir's "
+                         f"optuna.db, or give a URL, {example}")
+    if not url.startswith("sqlite:"):
         return
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -153,7 +169,7 @@ def check_sweeper(cfg: Any) -> None:
                          + (f" ({near})" if near else " (`python -m mnist_sweep.train --cfg hydra -p hydra.sweeper` lists them)"))
     check_no_clear_password(raw.get("storage"))
     try:
-        check_storage(node.get("storage"))
+        check_storage(node.get("storage"), raw.get("storage"))
     except SweepError:
         raise
     except Exception:  # noqa: BLE001 - an interpolation that does not resolve: Hydra reports it

@@ -171,6 +171,14 @@ SWEEP_VALUES = [  # (a sweep expression with a value its key cannot take, what n
     ("optimizer.lr=interval(0.5,0.1)", "invalid search space 'optimizer.lr=interval(0.5,0.1)' (`low <= high` must hold, "
                                        "but got (low=0.5, high=0.1)); give the low end first", "interval(0.1,0.5)"),
     ("model.c1=choice(4,4)", "hydra.sweeper.params.model.c1: choice(4,4) lists 4 twice; list each value once", "choice(4,8)"),
+    # tags the stock sweeper drops, silently: a typo of log, and log where it means nothing (linear draws)
+    ("optimizer.lr=tag(Log,interval(0.01,0.1))", "hydra.sweeper.params.optimizer.lr: tag(Log,...): the sweep reads one "
+     "tag, log (a log scale), and no other; write optimizer.lr=tag(log,interval(0.01,0.1)) for a log scale, or "
+     "optimizer.lr=interval(0.01,0.1) for a linear one", "tag(log,interval(0.01,0.1))"),
+    ("optimizer.lr=tag(log,choice(0.01,0.1))", "a choice has no scale (each value is drawn as often), so its tags are "
+     "not read; drop them: optimizer.lr=choice(0.01,0.1)", "choice(0.01,0.1)"),
+    ("model.c1=tag(log,range(4,12))", "a range is drawn on a linear scale whatever its tags; for a log scale write "
+     "model.c1=tag(log,int(interval(4,12))), else drop the tag", "tag(log,int(interval(4,12)))"),
 ]
 
 

@@ -33,7 +33,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import unknown_key
 from mnist_sweep.config.space import NULL
-from mnist_sweep.config.sweep_values import as_written, invalid_space, repeated_choice
+from mnist_sweep.config.sweep_values import as_written, invalid_space, repeated_choice, tag_error
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -92,6 +92,8 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
     except (HydraException, ValueError, AssertionError) as e:  # Optuna's checks of the ends: as a command line's
         raise SweepError(invalid_space(entry, e)) from None
     name = override.get_key_element()
+    if bad := tag_error(override):  # tag(Log,...), tag(log,choice(...)): the stock sweeper drops the tag
+        raise SweepError(bad)
     if isinstance(dist, CategoricalDistribution):  # choice('null',4): the string, as '...' is elsewhere
         dist = CategoricalDistribution(as_written(override, dist.choices))
     if isinstance(dist, CategoricalDistribution) and (repeated := repeated_choice(name, dist.choices)):

@@ -84,6 +84,30 @@ def _reads_as_itself(text: str) -> bool:
         return False
 
 
+def tag_error(override: Any) -> str | None:
+    """The line for a sweep expression whose tags the sweep would not read: hydra-optuna-sweeper reads
+    one tag, ``log``, and only on an interval; any other tag (``tag(Log,interval(...))``, a typo) and a
+    tag on a choice or range were dropped, silently, and the values drawn on a linear scale."""
+    value, key = override.value(), override.get_key_element()
+    tags = sorted(getattr(value, "tags", None) or ())
+    if not tags or (override.is_interval_sweep() and tags == ["log"]):
+        return None
+    where = f"hydra.sweeper.params.{key}: tag({','.join(tags)},...)"
+    if override.is_interval_sweep():
+        ends = f"interval({value.start},{value.end})"
+        ends = f"int({ends})" if isinstance(value.start, int) and isinstance(value.end, int) else ends
+        return (f"{where}: the sweep reads one tag, log (a log scale), and no other; write {key}=tag(log,{ends}) "
+                f"for a log scale, or {key}={ends} for a linear one")
+    if override.is_range_sweep() and not value.shuffle:
+        whole = all(isinstance(v, int) for v in (value.start, value.stop))
+        ends = f"{'int(' if whole else ''}interval({value.start},{value.stop}){')' if whole else ''}"
+        step = f" (a log scale has no step: drop step {value.step})" if value.step != 1 else ""
+        return (f"{where}: a range is drawn on a linear scale whatever its tags; for a log scale write "
+                f"{key}=tag(log,{ends}){step}, else drop the tag")
+    choices = ",".join(str(v) for v in override.sweep_iterator())
+    return f"{where}: a choice has no scale (each value is drawn as often), so its tags are not read; drop them: {key}=choice({choices})"
+
+
 def distribution(override: Any) -> Any | None:
     """The distribution hydra-optuna-sweeper builds for a sweep override (its
     ``create_optuna_distribution_from_override``, which this package may not import): a choice's
@@ -94,6 +118,8 @@ def distribution(override: Any) -> Any | None:
 
     if isinstance(override.value(), Glob):  # its options are listed by Hydra's config loader, set only once Hydra runs
         return None
+    if bad := tag_error(override):
+        raise SweepError(bad)
     value = override.value()
     try:
         with warnings.catch_warnings():

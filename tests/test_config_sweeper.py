@@ -295,6 +295,20 @@ def test_a_mistyped_sweeper_key_in_a_search_file_is_named_with_its_file(tmp_path
      "TPESampler) refuses seed=-1, n_startup_trials=8, multivariate=True, constant_liar=True: Seed must be between 0 "
      "and 2**32 - 1; set its keys with hydra.sweeper.sampler.KEY=VALUE (seed, n_startup_trials, multivariate, "
      "constant_liar)"),
+    # checked by Optuna only when it samples: a traceback mid-sweep, the study's files left behind
+    (["hydra/sweeper/sampler=cmaes", "hydra.sweeper.sampler.popsize=0"], "hydra.sweeper.sampler (hydra/sweeper/"
+     "sampler=cmaes, optuna.samplers.CmaEsSampler) refuses seed=None, n_startup_trials=1, popsize=0, "
+     "consider_pruned_trials=False, use_separable_cma=False, with_margin=False, lr_adapt=False, "
+     "warn_independent_sampling=True: popsize must be non-zero positive value; set its keys with "
+     "hydra.sweeper.sampler.KEY=VALUE (seed, n_startup_trials, popsize, consider_pruned_trials, use_separable_cma, "
+     "with_margin, lr_adapt, warn_independent_sampling)"),
+    (["hydra/sweeper/sampler=tpe", "hydra.sweeper.sampler.n_ei_candidates=0"], "hydra.sweeper.sampler (hydra/sweeper/"
+     "sampler=tpe, optuna.samplers.TPESampler) refuses seed=None, n_startup_trials=10, n_ei_candidates=0, "
+     "multivariate=False, constant_liar=True: The size of `samples` must be positive, but got 0; set its keys with "
+     "hydra.sweeper.sampler.KEY=VALUE (seed, n_startup_trials, n_ei_candidates, multivariate, constant_liar)"),
+    (["hydra/sweeper/sampler=cmaes", "hparams_search=pareto"], "hydra.sweeper.sampler: hydra/sweeper/sampler=cmaes "
+     "(optuna.samplers.CmaEsSampler) cannot optimize 2 objectives (hydra.sweeper.direction=[maximize,minimize]); "
+     "choose a sampler that can, e.g. hydra/sweeper/sampler=mnist_tpe (or nsgaii, random)"),
 ])
 def test_a_sampler_or_pruner_its_class_refuses_is_one_line_naming_the_key(overrides, line):
     """Each was Hydra's 'Error in call to target 'optuna.pruners._threshold.ThresholdPruner':; TypeError(...);
@@ -311,8 +325,11 @@ def test_every_sampler_and_pruner_option_builds_with_its_defaults(group):
     """The check builds each node as the sweep would: none is refused as shipped (threshold needs a bound)."""
     from hydra.core.config_store import ConfigStore
 
-    from mnist_sweep.config.nodes import check_nodes
+    from mnist_sweep.config.nodes import check_nodes, sampling_error
 
     for name in sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{group}")):
         bound = ["hydra.sweeper.pruner.upper=0.5"] if name == "threshold" else []
-        check_nodes(make_cfg_hydra(f"hydra/sweeper/{group}={name}", *bound))
+        cfg = make_cfg_hydra(f"hydra/sweeper/{group}={name}", *bound)
+        check_nodes(cfg)
+        if group == "sampler" and name != "cmaes":  # each samples pareto's two objectives too (CMA-ES: refused above)
+            assert sampling_error(cfg.hydra.sweeper.sampler, ["maximize", "minimize"]) is None, name

@@ -71,7 +71,8 @@ def check_built(node: DictConfig, choices: Any) -> None:
     anything is written: an argument their class lacks (``+hydra.sweeper.sampler.foo=1``) or values
     it refuses (``hydra/sweeper/pruner=threshold`` without ``lower`` or ``upper``, a negative seed) are
     SweepError naming the key, the option and the class's arguments; Hydra's line was 'Error in call
-    to target ...; full_key: hydra.sweeper.sampler'."""
+    to target ...; full_key: hydra.sweeper.sampler'; then the sampler asked for trials
+    (``sampling_error``): what Optuna checks only when it samples is the same line."""
     import warnings
 
     from hydra.errors import InstantiationException
@@ -87,6 +88,62 @@ def check_built(node: DictConfig, choices: Any) -> None:
                 instantiate(sub)
         except InstantiationException as e:
             raise SweepError(built_line(name, sub, choices.get(f"hydra/sweeper/{name}"), e.__cause__ or e)) from None
+    sampler, option = node.get("sampler"), choices.get("hydra/sweeper/sampler")
+    directions = [str(getattr(d, "name", d)).lower() for d in _listed(node.get("direction"))]
+    if not isinstance(sampler, DictConfig) or not directions or set(directions) - {"minimize", "maximize"}:
+        return  # a direction check_direction refuses
+    if (cause := sampling_error(sampler, directions)) is None:
+        return
+    if len(directions) > 1 and sampling_error(sampler, ["minimize"]) is None:
+        picked = f"hydra/sweeper/sampler={option} ({sampler.get('_target_')})" if option else sampler.get("_target_")
+        raise SweepError(f"hydra.sweeper.sampler: {picked} cannot optimize {len(directions)} objectives "
+                         f"(hydra.sweeper.direction=[{','.join(directions)}]); choose a sampler that can, e.g. "
+                         "hydra/sweeper/sampler=mnist_tpe (or nsgaii, random)")
+    raise SweepError(built_line("sampler", sampler, option, cause))
+
+
+def _listed(value: Any) -> list[Any]:
+    if OmegaConf.is_list(value) or isinstance(value, (list, tuple)):
+        return list(value)
+    return [] if value is None else [value]
+
+
+_SAMPLED: dict[tuple[str, tuple[str, ...]], BaseException | None] = {}  # the CLI's check, then the sweep's
+
+
+def sampling_error(sampler: DictConfig, directions: list[str]) -> BaseException | None:
+    """What the sampler raises when asked for trials, as the sweep will ask it, on a throwaway in-memory
+    study with ``directions`` (its start-up trials cut to none, so its model samples at once); None where
+    it samples. Optuna's samplers check some arguments only then, mid-sweep, with a traceback and the
+    study's files left: CMA-ES's popsize=0, TPE's n_ei_candidates=0, CMA-ES on several objectives."""
+    import warnings
+
+    import optuna
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    key = (OmegaConf.to_yaml(sampler), tuple(directions))
+    if key in _SAMPLED:
+        return _SAMPLED[key]
+    verbosity, error = optuna.logging.get_verbosity(), None
+    try:
+        with warnings.catch_warnings():  # the sweep says what Optuna warns, once
+            warnings.simplefilter("ignore")
+            optuna.logging.set_verbosity(optuna.logging.ERROR)
+            built = instantiate(sampler, **({"n_startup_trials": 0} if "n_startup_trials" in sampler else {}))
+            if isinstance(built, optuna.samplers.BaseSampler):  # not the grid sampler: a partial the sweep completes
+                study = optuna.create_study(directions=directions, sampler=built)
+                for i in range(2):  # the second asks the model, over the first trial's space
+                    trial = study.ask()
+                    x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 1e-3, 1.0, log=True)
+                    n = trial.suggest_int("n", 1, 8) + len(trial.suggest_categorical("c", ("a", "bb")))
+                    study.tell(trial, [x + y * n + i] * len(directions))
+    except Exception as e:  # noqa: BLE001 - whatever the sampler raises: one line naming its keys
+        error = e.__cause__ if isinstance(e, InstantiationException) and e.__cause__ is not None else e
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    _SAMPLED[key] = error
+    return error
 
 
 def built_line(name: str, sub: DictConfig, option: Any, cause: BaseException) -> str:

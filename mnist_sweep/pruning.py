@@ -30,6 +30,7 @@ epoch is never pruned (the task does not ask then).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import optuna
@@ -60,6 +61,14 @@ class ProjectionPruner(BasePruner):
 
     def __init__(self, to_target: bool = False, sigmas: float = 2.0, n_startup_trials: int = 2,
                  n_warmup_steps: int = 3) -> None:
+        """Each argument checked as Optuna's pruners check theirs: a NaN ``sigmas`` never pruned and a
+        negative one pruned trials within their own seed noise, silently."""
+        if isinstance(sigmas, bool) or not isinstance(sigmas, numbers.Real) or not 0 <= sigmas < math.inf:
+            raise ValueError(f"sigmas must be a finite number >= 0 (2.0: two standard deviations of one seed; "
+                             f"hydra/sweeper/pruner=none never prunes), got {sigmas}")
+        for name, value in (("n_startup_trials", n_startup_trials), ("n_warmup_steps", n_warmup_steps)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {value}")
         self.to_target, self.sigmas = to_target, sigmas
         self.n_startup_trials, self.n_warmup_steps = n_startup_trials, n_warmup_steps
 

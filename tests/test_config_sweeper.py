@@ -295,6 +295,15 @@ def test_a_mistyped_sweeper_key_in_a_search_file_is_named_with_its_file(tmp_path
      "TPESampler) refuses seed=-1, n_startup_trials=8, multivariate=True, constant_liar=True: Seed must be between 0 "
      "and 2**32 - 1; set its keys with hydra.sweeper.sampler.KEY=VALUE (seed, n_startup_trials, multivariate, "
      "constant_liar)"),
+    # the project's own pruner checks its arguments as Optuna's do: NaN never pruned, a negative sigmas cut within seed noise
+    (["hydra.sweeper.pruner.sigmas=nan"], "hydra.sweeper.pruner (hydra/sweeper/pruner=projection, mnist_sweep.pruning."
+     "ProjectionPruner) refuses to_target=False, sigmas=nan, n_startup_trials=2, n_warmup_steps=3: sigmas must be a "
+     "finite number >= 0 (2.0: two standard deviations of one seed; hydra/sweeper/pruner=none never prunes), got nan; "
+     "set its keys with hydra.sweeper.pruner.KEY=VALUE (to_target, sigmas, n_startup_trials, n_warmup_steps)"),
+    (["hydra/sweeper/pruner=target", "hydra.sweeper.pruner.n_warmup_steps=-3"], "hydra.sweeper.pruner (hydra/sweeper/"
+     "pruner=target, mnist_sweep.pruning.ProjectionPruner) refuses to_target=True, sigmas=2.0, n_startup_trials=2, "
+     "n_warmup_steps=-3: n_warmup_steps must be a whole number >= 0, got -3; set its keys with "
+     "hydra.sweeper.pruner.KEY=VALUE (to_target, sigmas, n_startup_trials, n_warmup_steps)"),
     # checked by Optuna only when it samples: a traceback mid-sweep, the study's files left behind
     (["hydra/sweeper/sampler=cmaes", "hydra.sweeper.sampler.popsize=0"], "hydra.sweeper.sampler (hydra/sweeper/"
      "sampler=cmaes, optuna.samplers.CmaEsSampler) refuses seed=None, n_startup_trials=1, popsize=0, "

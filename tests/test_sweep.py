@@ -514,6 +514,24 @@ def test_a_resume_with_other_directions_is_refused_before_any_trial(tmp_path, as
     assert sorted(p.name for p in (tmp_path / "dirs").iterdir()) == ["optuna.db"]
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # set_metric_names, as the sweep calls it
+def test_a_resume_with_another_objective_in_the_same_direction_is_refused_before_any_trial(tmp_path):
+    """smallest's study (params, minimized) resumed by fastest (train_s, minimized): the directions
+    matched, so Optuna was told seconds beside parameter counts and the leaderboard ranked a 0.15 s
+    trial above a 9,778-parameter one, rc 0. Now one line names both objectives; the storage is as it was."""
+    (tmp_path / "objs").mkdir()
+    study = optuna.create_study(study_name="objs", storage=f"sqlite:///{tmp_path}/objs/optuna.db", direction="minimize")
+    study.set_metric_names(["params"])
+    trial = study.ask({"model.c3": optuna.distributions.CategoricalDistribution([8, 16])})
+    study.tell(trial, 9778)
+    proc = run_inproc(sweep_args(tmp_path, "objs", 3, "model.c3=choice(8,16)", "hydra.sweeper.direction=minimize",
+                                 "trainer.objectives=[train_s]"), cwd=tmp_path)
+    assert_one_line_error(proc, "trainer.objectives: the study 'objs' optimizes params, this run would optimize train_s",
+                          "trainer.objectives=[params]", "new hydra.sweep.dir")
+    assert [(t.number, t.state) for t in load(tmp_path, "objs").trials] == [(0, optuna.trial.TrialState.COMPLETE)]
+    assert sorted(p.name for p in (tmp_path / "objs").iterdir()) == ["optuna.db"]
+
+
 @pytest.mark.parametrize("extra, needle", [
     (["trainer.objectives=[val_acc,params]"], "1 direction (maximize) for 2 objectives"),
     (["hydra.sweeper.direction=[maximize,minimize]"], "2 directions (maximize,minimize) for 1 objective"),

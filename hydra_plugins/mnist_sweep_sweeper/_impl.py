@@ -101,7 +101,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         study = _resume.open_checked(  # every check against the study first: a refused start records nothing, writes nothing
             lambda: _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
                                       self.conf.heartbeat_interval, self.conf.grace_period),
-            self.storage, self.study_name, space, directions, sweep_dir, self.conf.trial_dir)
+            self.storage, self.study_name, space, directions, sweep_dir, self.conf.trial_dir, metric_names(self.config))
         if self._points is not None:  # a resume may narrow the space to configs the study lacks
             self.n_trials = _resume.within_space(study, self._points, self.conf.n_trials)
         sweep_dir.mkdir(parents=True, exist_ok=True)

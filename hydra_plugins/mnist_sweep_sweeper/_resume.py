@@ -34,7 +34,8 @@ NEW_STUDY = "give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new
 
 
 def open_checked(open_study: Callable[[], optuna.Study], url: str | None, study_name: str, space: SearchSpace,
-                 directions: list[str], sweep_dir: Path, trial_dir: str) -> optuna.Study:
+                 directions: list[str], sweep_dir: Path, trial_dir: str,
+                 objectives: list[str] | None = None) -> optuna.Study:
     """The study, opened by ``open_study`` once the run has passed every check of a sweep's start
     against it (``check_opened``): on the study as its storage holds it, read without writing (no
     file created, no schema upgraded, no study created), so a refused start records nothing and
@@ -42,10 +43,10 @@ def open_checked(open_study: Callable[[], optuna.Study], url: str | None, study_
     schema the sweep upgrades, a file that is no storage yet, a server that does not answer)."""
     readable, stored = _as_stored(url, study_name)
     if readable:
-        check_opened(stored, study_name, space, directions, sweep_dir, trial_dir)
+        check_opened(stored, study_name, space, directions, sweep_dir, trial_dir, objectives)
     study = open_study()
     if not readable:
-        check_opened(study, study_name, space, directions, sweep_dir, trial_dir)
+        check_opened(study, study_name, space, directions, sweep_dir, trial_dir, objectives)
     return study
 
 
@@ -66,12 +67,12 @@ def _as_stored(url: str | None, study_name: str) -> tuple[bool, optuna.Study | N
 
 
 def check_opened(study: optuna.Study | None, study_name: str, space: SearchSpace, directions: list[str],
-                 sweep_dir: Path, trial_dir: str) -> None:
+                 sweep_dir: Path, trial_dir: str, objectives: list[str] | None = None) -> None:
     """The run against the study (None: a new one): its directions and searched keys, and the sweep
     dir's finished trial dirs."""
     finished = _finished_numbers(sweep_dir, trial_dir)  # listed first: each trial there was asked before it ran
     if study is not None:
-        check_study(study, space, directions)
+        check_study(study, space, directions, objectives)
     numbers = {t.number for t in study.get_trials(deepcopy=False)} if study is not None and finished else set()
     if foreign := sorted(set(finished) - numbers):
         raise foreign_run(sweep_dir / trial_dir.format(number=foreign[0]), study_name)
@@ -94,9 +95,11 @@ def _finished_numbers(sweep_dir: Path, trial_dir: str) -> list[int]:
     return found
 
 
-def check_study(study: optuna.Study, space: SearchSpace, directions: list[str]) -> None:
-    """The run's directions, then each searched key, against what the study was created with."""
+def check_study(study: optuna.Study, space: SearchSpace, directions: list[str],
+                objectives: list[str] | None = None) -> None:
+    """The run's directions and objectives, then each searched key, against what the study was created with."""
     check_directions(study, directions)
+    check_objectives(study, objectives)
     recorded: dict[str, BaseDistribution] = {}
     for t in study.get_trials(deepcopy=False):
         recorded.update(t.distributions)  # the latest trial's last
@@ -123,6 +126,20 @@ def check_directions(study: optuna.Study, directions: list[str]) -> None:
         f"hydra.sweeper.direction: the study '{study.study_name}' was created to {_spelled(had)}, this run "
         f"asks to {_spelled(asked)}, and Optuna cannot change a study's directions; resume it with "
         f"hydra.sweeper.direction={_spelled(had)} (its own hparams_search), or {NEW_STUDY}"
+    )
+
+
+def check_objectives(study: optuna.Study, objectives: list[str] | None) -> None:
+    """An existing study keeps what its values are (its metric names, recorded by its first run): a
+    mode with the same direction but another objective (``smallest``'s params resumed by ``fastest``'s
+    train_s) told Optuna seconds beside parameter counts, and the leaderboard ranked them together."""
+    had = list(study.metric_names or [])
+    if not had or not objectives or had == list(objectives) or len(had) != len(objectives):
+        return  # a study named before metric names were recorded; another count: check_directions says so
+    raise SweepError(
+        f"trainer.objectives: the study '{study.study_name}' optimizes {','.join(had)}, this run would optimize "
+        f"{','.join(objectives)}, and the two kinds of values would be ranked together; resume it with "
+        f"trainer.objectives=[{','.join(had)}] (its own hparams_search), or {NEW_STUDY}"
     )
 
 

@@ -103,13 +103,13 @@ def misplaced(path: Path) -> str:
 
 
 def read_verified(path: Path, expected: str) -> bytearray:
-    """``path``'s bytes, read once and checked against ``expected``; else DataError naming the file
-    (missing, unreadable, truncated/corrupt) and the fix (for ``<root>`` of ``<root>/MNIST/raw/``)."""
+    """``path``'s bytes, read once and checked against ``expected``; else DataError naming the file and the fix."""
     again = fix(path.parents[2], again=True)
-    gz = path.with_name(path.name + ".gz")  # the form MNIST is published in
-    if not path.exists():
-        unpack = f"`gunzip -k {shlex.quote(str(gz))}` or " if gz.is_file() else ""
+    if not path.exists():  # path.gz: the form MNIST is published in
+        unpack = f"`gunzip -k {shlex.quote(f'{path}.gz')}` or " if path.with_name(path.name + ".gz").is_file() else ""
         raise DataError(f"{path}: missing; {misplaced(path) or unpack + fix(path.parents[2])}")
+    if path.is_dir():  # no permission to fix: what fetch says of it too
+        raise DataError(f"{path}: a directory where the IDX file goes; remove it (rm -r {shlex.quote(str(path))}) and {again}")
     try:
         raw = read_file(path)
     except OSError as e:
@@ -179,7 +179,7 @@ def fetch(root: str | Path) -> str:
     raw = raw_dir(root)
     for path in (raw / name for name in SHA256):
         if path.is_dir():  # os.replace cannot put a file there, after replacing the others
-            raise DataError(f"{path}: a directory where the IDX file goes; remove it and fetch again")
+            raise DataError(f"{path}: a directory where the IDX file goes; remove it (rm -r {shlex.quote(str(path))}) and fetch again")
     created = [d for d in (raw, raw.parent, root) if not d.exists()]  # deepest first
     raw.mkdir(parents=True, exist_ok=True)
     try:

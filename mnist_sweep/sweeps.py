@@ -238,8 +238,11 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
 CURVE_COLUMNS = ("epoch", "val_acc", "test_acc")  # what a trial's curves are drawn from
 
 
-def _damaged(path: Path, e: Exception) -> None:
-    """A trial file a reader skips: one warning naming it (the report goes on without it)."""
+def _damaged(path: Path, e: Exception | str) -> None:
+    """A trial file a reader skips: one warning naming it (the report goes on without it); ``e`` a str: why, in words."""
+    if isinstance(e, str):  # results.load's reason: 'not valid JSON (...)', not wrapped once more
+        logging.getLogger(__name__).warning("%s: %s, left out of the report; restore it or ignore it", path, e)
+        return
     if isinstance(e, MnistSweepError):  # already names the file and what is wrong
         logging.getLogger(__name__).warning("%s; left out of the report", str(e).split("; ")[0])
         return
@@ -259,7 +262,7 @@ def best_trial_files(board: pd.DataFrame) -> tuple[dict, Any] | None:
             continue
         res, why = results.load(d)
         if why:
-            _damaged(result, ValueError(why))
+            _damaged(result, why)
             continue
         try:
             cfg = results.read_config(d)  # the one reader of a saved config (predict, export, reproduce)

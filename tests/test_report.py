@@ -399,6 +399,7 @@ def test_a_trial_with_a_damaged_file_is_warned_about_by_name(tmp_path, caplog, n
     proc = run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert f"{trial / name}: " in caplog.text and "left out of the report" in caplog.text, caplog.text
+    assert "(ValueError: not valid JSON" not in caplog.text  # a reason in words is not wrapped once more
 
 
 def test_an_image_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):

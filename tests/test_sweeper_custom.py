@@ -80,6 +80,24 @@ def test_a_function_that_cannot_be_imported_is_one_line(tmp_path):
     assert not (tmp_path / "c" / "optuna.db").exists()
 
 
+def typo(cfg, trial: optuna.Trial) -> dict:
+    """A custom space with a bug: it reads a key the config lacks."""
+    return {"model.c3": cfg.model.c33}
+
+
+@pytest.mark.parametrize("function, needle", [
+    ("test_sweeper_custom.typo", "the function raised ConfigAttributeError: Key 'c33' not in 'CnnModelSchema'; fix it"),
+    ("os.path.join", "the function raised TypeError"),
+])
+def test_a_custom_space_that_fails_its_first_draw_leaves_nothing_behind(tmp_path, function, needle):
+    """Its error stopped the sweep at the first candidate in one line, but after the study was made:
+    optuna.db, storage.json and an empty leaderboard.csv stayed in the new sweep dir."""
+    proc = run(sweep_args(tmp_path, "c", 1, "model.c1=choice(8,16)", f"hydra.sweeper.custom_search_space={function}"),
+               cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.custom_search_space: ", needle, "fix it", "or give null")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_a_tiny_sweep_with_a_custom_space_rejects_and_prunes(tmp_path):
     """Trial 0 (queued: step, c3=8) is refused by the function; the launched trials carry the

@@ -148,6 +148,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         for name, dist in space.values.items():  # each distribution against its key's type and range
             check_distribution(name, dist, self.config)
         space.custom = self._custom_space()
+        _space.check_custom(space, self._compose)  # its error at the first candidate would leave the study written
         Precheck(self._compose, self.precheck, self.conf.precheck).base(space)
         return space
 

@@ -205,6 +205,20 @@ def suggest(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> list[s
 CUSTOM = "hydra.sweeper.custom_search_space"
 
 
+def check_custom(space: SearchSpace, compose: Compose) -> None:
+    """The custom space run once on a throwaway in-memory trial, before the study is touched: an error of
+    the function, a return that is no dict or a key it cannot add stops the sweep at its first candidate,
+    which left the study, storage.json and leaderboard.csv written; now it is the same line with nothing
+    written. A candidate it rejects (optuna.TrialPruned) is no error."""
+    if space.custom is None:
+        return
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    try:
+        suggest(trial, space, compose)
+    except optuna.TrialPruned:
+        pass
+
+
 def _custom(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> dict[str, Any]:
     """Run the custom space on the trial; its extra overrides. Each key it adds is checked against
     conf/ once; a key the command line fixes, or an error of the function, stops the sweep."""
@@ -216,7 +230,9 @@ def _custom(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> dict[s
     except SweepError:
         raise
     except Exception as e:  # noqa: BLE001 - the user's function: one line, not a traceback
-        raise SweepError(f"{CUSTOM}: the function raised {type(e).__name__}: {e}") from None
+        first = (str(e).strip().splitlines() or [""])[0]  # OmegaConf's full_key and object_type lines: not here
+        raise SweepError(f"{CUSTOM}: the function raised {type(e).__name__}: {first}; fix it (it is called as fn(cfg, trial) "
+                         "for each candidate; raising optuna.TrialPruned rejects one), or give null") from None
     if extra is None:
         extra = {}
     if not isinstance(extra, Mapping):

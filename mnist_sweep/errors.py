@@ -201,8 +201,11 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
         target = os.readlink(link)
         return (f"{where}{what} ({dangling_link(link, target)}); create {target}, "
                 f"point the link elsewhere (ln -sfn DIR {link}) or remove it (rm {link})")
-    if e.errno == errno.ENAMETOOLONG:  # not a permission: a name over 255 bytes, or the whole path over PATH_MAX
-        return f"{where}{what}; choose a shorter path (at most 255 bytes a name, {os.pathconf('/', 'PC_PATH_MAX'):,} in all)"
+    if e.errno == errno.ENAMETOOLONG and path is not None and all(len(os.fsencode(p)) <= 255 for p in path.parts):
+        return (f"{where}{what}; the path is {len(os.fsencode(path.absolute())):,} bytes, over the system's limit "
+                f"({os.pathconf('/', 'PC_PATH_MAX'):,}); choose a shorter path")  # each name fits: the whole is too long
+    if e.errno == errno.ENAMETOOLONG:  # not a permission: a name over the file system's 255 bytes
+        return f"{where}{what}; choose a shorter path (at most 255 bytes a name)"
     if isinstance(e, (FileExistsError, NotADirectoryError)) and path is not None:  # a file where a directory is to be
         file = next((p for p in (path, *path.parents) if p.is_file()), path)
         return f"{where}{what} ({file} is a file, not a directory); move the file or choose a writable directory"

@@ -121,7 +121,7 @@ class OutputDirCheck(Callback):
         try:  # Hydra turns a callback's exception into a warning and goes on: refuse here
             self._check_run(config)
         except OSError as e:  # a name too long, a loop of links, ...
-            _refuse(_path_line(e, "hydra.run.dir"))
+            _refuse(unusable_path(e, "hydra.run.dir"))
         except OmegaConfBaseException as e:  # hydra.run.dir=${oc.env:NOPE}
             _refuse(unresolved_line(config, e, "hydra.run.dir"))
 
@@ -129,7 +129,7 @@ class OutputDirCheck(Callback):
         try:
             self._check_sweep(config)
         except OSError as e:
-            _refuse(_path_line(e, "hydra.sweep.dir"))
+            _refuse(unusable_path(e, "hydra.sweep.dir"))
         except OmegaConfBaseException as e:
             _refuse(unresolved_line(config, e, "hydra.sweep.dir"))
 
@@ -204,17 +204,6 @@ def _named(path: str, key: str) -> Path:
     return resolved
 
 
-def _path_line(e: OSError, key: str) -> str:
-    """The one line for an output dir the file system refuses: a name too long says how long one may be."""
-    if e.errno == errno.ENAMETOOLONG:
-        if e.filename and all(len(os.fsencode(part)) <= 255 for part in Path(os.fsdecode(e.filename)).parts):
-            size = len(os.fsencode(Path(os.fsdecode(e.filename)).absolute()))  # each name fits: the whole path is too long
-            return (f"{key}: {e.filename}: {e.strerror}: the path is {size:,} bytes, over the system's limit "
-                    f"({os.pathconf('/', 'PC_PATH_MAX'):,}); choose a shorter path")
-        return f"{key}: {e.filename}: {e.strerror}; choose a shorter path (at most 255 bytes a name)"
-    return unusable_path(e, key)
-
-
 def _refuse(message: str) -> None:
     print(f"error: {one_line(message)}", file=sys.stderr)
     sys.exit(2)
@@ -231,7 +220,7 @@ def _check_writable(path: str, key: str) -> None:
         for p in made:  # what mkdir made of the path (a run's or a sweep's), each while empty
             with contextlib.suppress(OSError):
                 p.rmdir()
-        _refuse(_path_line(e, key))
+        _refuse(unusable_path(e, key))
 
 
 def undo_new_sweep_dir() -> None:

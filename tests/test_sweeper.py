@@ -39,6 +39,23 @@ def test_modern_distributions_and_grid():
         sspace.grid(sspace.SearchSpace(values={"c": optuna.distributions.FloatDistribution(0.0, 1.0)}))
 
 
+def test_a_later_entry_for_a_key_replaces_an_earlier_one():
+    """trainer.max_epochs=1 then 'trainer.max_epochs=choice(1,3)' (a make target's value, then the user's
+    search) trained every trial at 1 epoch, the search silently dropped: a plain value took the key out
+    of the search wherever it stood. The later entry wins, as in Hydra; a plain one after a range still fixes it."""
+    from conftest import make_cfg
+
+    def build(*entries: str) -> sspace.SearchSpace:
+        return sspace.build(list(entries), {"model", "optimizer", "scheduler"}, lambda o: make_cfg(*o))
+
+    searched = build("trainer.max_epochs=1", "trainer.max_epochs=choice(1,3)")
+    assert "trainer.max_epochs" in searched.values and "trainer.max_epochs" not in searched.fixed
+    fixed = build("trainer.max_epochs=choice(1,3)", "trainer.max_epochs=2")
+    assert fixed.fixed == {"trainer.max_epochs": "2"} and not fixed.values
+    group = build("scheduler=step", "scheduler=choice(step,onecycle)")
+    assert list(group.groups) == ["scheduler"] and not group.fixed
+
+
 def test_a_choice_that_lists_a_value_twice_is_refused_before_the_study(tmp_path):
     """choice(8,8,10) drew 8 twice as often as 10, silently (most likely a typo); a value and a
     string of the same digits are two values and pass, the string passed on quoted, as the list spelling passes it."""

@@ -108,7 +108,9 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
     space, globs = SearchSpace(), {}
     for entry in entries:
         name, dist = parse(entry)
-        globs.pop(name, None)  # a later entry for the key replaces the earlier
+        for earlier in (globs, space.fixed, space.groups, space.values):  # a later entry for the key replaces the
+            earlier.pop(name, None)  # earlier (Hydra's rule): model.c1=4 'model.c1=choice(4,8)' searches c1, as
+                                     # a plain value after the search file's range takes the key out of the search
         if isinstance(dist, Glob):
             globs[name] = dist
             dist = _groups.globbed(name, dist, group_names, options)
@@ -118,9 +120,6 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
             space.groups[name] = dist
         else:
             space.values[name] = dist
-    for name in space.fixed:  # `data.batch_size=128` on the command line takes it out of the search
-        space.groups.pop(name, None)
-        space.values.pop(name, None)
     for name, dist in space.groups.items():
         if not isinstance(dist, CategoricalDistribution):  # scheduler=interval(0,1): no options to pick from
             raise SweepError(f"hydra.sweeper.params.{name}: a config group is searched over its options, "

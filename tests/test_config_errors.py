@@ -161,6 +161,26 @@ def test_a_wrong_sweeper_value_without_multirun_is_named_first_as_with_it(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+KINDS = [  # (a list given where a mapping goes, or a mapping where a list goes, the line's words)
+    ("hydra.sweeper.repeats=[1]", "hydra.sweeper.repeats: takes a mapping of keys, got [1]; set its keys one by one "
+                                  "(hydra.sweeper.repeats.NAME=VALUE), or give hydra.sweeper.repeats={NAME:VALUE}"),
+    ("hydra.sweeper.params=[a]", "hydra.sweeper.params: takes a mapping of keys, got [a]"),
+    ("hydra.sweeper.params=5", "hydra.sweeper.params: takes a mapping of keys, got 5"),
+    ("hydra.sweeper.enqueue={a:1}", "hydra.sweeper.enqueue: takes a list, got {a:1}; give it in brackets, "
+                                    "e.g. hydra.sweeper.enqueue=[{a:1}]"),
+]
+
+
+@pytest.mark.parametrize("arg, line", KINDS, ids=[a for a, _ in KINDS])
+def test_a_list_for_a_mapping_or_a_mapping_for_a_list_names_the_key_and_the_kind(arg, line):
+    """Each said 'Error merging override hydra.sweeper.repeats=[1]' (or OmegaConf's 'Cannot assign int to
+    Dict[str, str]'): no word of what the key takes or how to write it."""
+    from mnist_sweep.overrides import check_command_line
+
+    error = check_command_line(["-m", arg]).error
+    assert error is not None and error.startswith(line), error
+
+
 SWEEP_VALUES = [  # (a sweep expression with a value its key cannot take, what names it, the values made to fit)
     ("model.dropout=0.1,5", "value 5 does not fit model.dropout (model.dropout: must be in [0, 1), got 5.0", "0.1,0.5"),
     ("optimizer.lr=0.1,abc", "choice value 'abc' is not a number (the type of optimizer.lr)", "0.1,0.05"),

@@ -62,6 +62,25 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
     return None
 
 
+_KIND = re.compile(r"Cannot merge (?:DictConfig|ListConfig) with (?:DictConfig|ListConfig)|Cannot assign \w+ to (Dict|List)\[")
+
+
+def _kind_error(e: BaseException) -> str | None:
+    """The line for ``KEY=[...]`` on a mapping (``hydra.sweeper.repeats=[1]``, ``hydra.sweeper.params=5``)
+    or ``KEY={...}`` on a list (``hydra.sweeper.enqueue={a:1}``): Hydra said 'Error merging override
+    KEY=...' and no more, or OmegaConf's 'Cannot assign int to Dict[str, str]'; None for any other error."""
+    cause, first = e.__cause__, (str(e).splitlines() or [""])[0]
+    m = _KIND.search(str(cause)) if cause is not None else None
+    key, value = first.removeprefix("Error merging override ").partition("=")[::2]
+    if m is None or not first.startswith("Error merging override ") or not value:
+        return None
+    key = key.lstrip("+~")
+    if m[1] != "List" and not (m[1] is None and getattr(cause, "object_type", None) is list):  # the node, not what was given
+        return (f"{key}: takes a mapping of keys, got {value}; set its keys one by one ({key}.NAME=VALUE), "
+                f"or give {key}={{NAME:VALUE}}")
+    return f"{key}: takes a list, got {value}; give it in brackets, e.g. {key}=[{value}]"
+
+
 def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None, given: list[str] | None = None) -> str:
     """One line for an exception raised while composing: a schema type error names its key, an
     unknown key the option of its group that has it (``choices``: group -> selected option, where
@@ -76,6 +95,8 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(deletion)
     if (merging := dict_override_error(e)) is not None:  # KEY={...}: into null, a new key, a sweep in it
         return one_line(merging)
+    if (kind := _kind_error(e)) is not None:  # a list where a mapping goes, or a mapping where a list goes
+        return one_line(kind)
     if m := _APPENDED.search(str(e)):  # +optimizer.lr=1: + adds a key, and this one is there
         return one_line(f"+{m[1]}: {m[1]} is already in the config (+ adds a new key); set it with {m[1]}=VALUE")
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))

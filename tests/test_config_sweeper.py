@@ -333,9 +333,11 @@ def test_a_sampler_or_pruner_its_class_refuses_is_one_line_naming_the_key(overri
 def test_every_sampler_and_pruner_option_builds_with_its_defaults(group):
     """The check builds each node as the sweep would: none is refused as shipped (threshold needs a bound)."""
     from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
 
     from mnist_sweep.config.nodes import check_nodes, sampling_error
 
+    Plugins.instance()  # Hydra's plugin scan stores the options: run first in a process, the list was not there yet
     for name in sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{group}")):
         bound = ["hydra.sweeper.pruner.upper=0.5"] if name == "threshold" else []
         cfg = make_cfg_hydra(f"hydra/sweeper/{group}={name}", *bound)

@@ -105,7 +105,7 @@ CLASSES = [
     (["data.root=[1]"], "data.root: Cannot convert 'list' to string: '[1]'; write a string or null"),
     (["model.pool_after=[[1]]"], "model.pool_after: [1] is not a block index"),
     (["model.c1=${.}"], "model.c1: extraneous input '}' expecting"),
-    (["model.kernels={a:1}"], "model.kernels: Cannot merge DictConfig with ListConfig; it holds no mapping: write a value"),
+    (["model.kernels={a:1}"], "model.kernels: takes a list, got {a:1}; give it in brackets"),
     (["model=cnnn"], "model=cnnn: no such option (no conf/model/cnnn.yaml); did you mean model=cnn? (options: cnn, "),
     (["optimizer=Adam"], "optimizer=Adam: no such option (no conf/optimizer/Adam.yaml); did you mean optimizer=adam?"),
     (["optimizer=lion"], "optimizer=lion: no such option (no conf/optimizer/lion.yaml); pick one of adam, adamw, sgd"),
@@ -143,6 +143,8 @@ CLASSES = [
     (["model=[cnn,eva8_seed]"], "model=[cnn,eva8_seed]: a config group takes one option, not a list (Hydra would merge "
                                 "them into one model section); pick one, e.g. model=cnn, or search them with -m: model=cnn,eva8_seed"),
     (["-m", "scheduler=[step,cosine]"], "scheduler=[step,cosine]: a config group takes one option, not a list"),
+    (["model=[1]"], "model=1: no such option"),  # a list of one: 'argument of type 'int' is not iterable', no key
+    (["+experiment=[tlny]"], "+experiment=tlny: no such option"),
 ]
 
 

@@ -137,6 +137,9 @@ def option_error(plain: list[str], extra_dirs: list[str]) -> str | None:
         up = one_dir_up(group, value, extra_dirs)  # --config-dir DIR/hparams_search: DIR/hparams_search/hparams_search/ searched
         if up and group not in GROUPS and value not in hydra_options(group, extra_dirs):  # Hydra's: hydra/launcher=mine
             return one_line(f"{key}={value}: no such option (not in group {group}, nor in --config-dir {up[1]}); {up[0]}")
+        one = [n.strip(" '\"") for n in value[1:-1].split(",")] if value[:1] + value[-1:] == "[]" else []
+        if len(one) == 1 and one[0]:  # model=[cnn]: Hydra takes it as model=cnn; model=[1] was 'argument of type
+            value = one[0]            # 'int' is not iterable', naming no key: its one option is checked as one
         if group not in GROUPS or value.startswith(("[", "{")):  # a list of options: Hydra's; a dict: the keys check
             continue
         options = sorted({*option_keys(group), *(p.stem for d in extra_dirs for p in Path(d, group).glob("*.yaml"))})

@@ -42,8 +42,11 @@ def once(paths: list[str]) -> list[str]:
     a sweep's every trial was listed and counted twice."""
     kept: dict[Path | str, str] = {}
     for p in paths:
-        key: Path | str = Path(p) / "leaderboard.csv" if Path(p).is_dir() else Path(p)
-        key = key.resolve() if Path(p).exists() and _same(key, key) else p  # missing, a URL: the reader says
+        table = Path(p) / "leaderboard.csv" if Path(p).is_dir() else Path(p)
+        try:
+            key: Path | str = table.resolve() if Path(p).exists() else p  # missing, a URL: the reader says
+        except OSError:  # a link that loops: the reader says
+            key = p
         if key in kept and kept[key] != p:
             note(f"{p} is the table of {kept[key]}, given before; read once")
         kept.setdefault(key, p)

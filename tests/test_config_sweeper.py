@@ -344,3 +344,21 @@ def test_every_sampler_and_pruner_option_builds_with_its_defaults(group):
         check_nodes(cfg)
         if group == "sampler" and name != "cmaes":  # each samples pareto's two objectives too (CMA-ES: refused above)
             assert sampling_error(cfg.hydra.sweeper.sampler, ["maximize", "minimize"]) is None, name
+
+
+@pytest.mark.parametrize("target, why", [
+    ("os.system", "Target 'os.system' is blocklisted because it allows config data to control executable behavior"),
+    ("nope.nope", "Error loading 'nope.nope': ModuleNotFoundError"),
+])
+def test_a_sampler_target_hydra_cannot_build_is_one_clean_line_naming_target(target, why):
+    """Hydra's message, with its line breaks, was quoted back as literal \\n (one_line escapes them), with
+    its 'full_key:' trailer, and the fix said to set the sampler's keys: the target was what was wrong."""
+    from mnist_sweep.config.nodes import check_nodes
+
+    with pytest.raises(SweepError) as e:
+        check_nodes(make_cfg_hydra(f"hydra.sweeper.sampler._target_={target}"))
+    line = str(e.value)
+    assert line.startswith(f"hydra.sweeper.sampler._target_={target}: {why}"), line
+    assert "\n" not in line and "\\n" not in line and "full_key" not in line
+    assert line.endswith("choose a sampler with hydra/sweeper/sampler=NAME (cmaes, gp, grid, mnist_tpe, motpe, nsgaii, "
+                         "random, tpe), or give hydra.sweeper.sampler._target_ the dotted path of a sampler class")

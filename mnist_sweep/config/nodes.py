@@ -157,8 +157,14 @@ def built_line(name: str, sub: DictConfig, option: Any, cause: BaseException) ->
         near = nearest_option(m[1], [k for k in keys if k != m[1]])
         return (f"{key}.{m[1]}: not an argument of {picked}; " + (f"did you mean {key}.{near}? " if near else "")
                 + f"drop it (its keys: {', '.join(k for k in keys if k != m[1])})")
+    why = " ".join(re.sub(r"\s*full_key: \S+\s*$", "", str(cause)).split()).rstrip(".") or type(cause).__name__
+    if type(cause).__name__ == "InstantiationException" or isinstance(cause, ImportError) and why.startswith("Error loading"):
+        from hydra.core.config_store import ConfigStore
+
+        names = sorted(n.removesuffix(".yaml") for n in ConfigStore.instance().list(f"hydra/sweeper/{name}"))
+        return (f"{key}._target_={target}: {why}; choose a {name} with hydra/sweeper/{name}=NAME ({', '.join(names)}), "
+                f"or give {key}._target_ the dotted path of a {name} class")
     given = ", ".join(f"{k}={sub[k]}" for k in keys)
-    why = str(cause).strip().rstrip(".") or type(cause).__name__
     return (f"{key} ({picked}) refuses {given or 'no arguments'}: {why}; set its keys with {key}.KEY=VALUE"
             + (f" ({', '.join(keys)})" if keys else ""))
 

@@ -48,6 +48,10 @@ CALLS = [  # (a sweep function Hydra cannot evaluate, how to call it)
                                            "data.train_limit=null,1000"),  # was 'a choice needs at least one value'
     ("model.c3=interval(1)", "an interval needs its two bounds, e.g. interval(0.01,0.1)"),
     ("model.c3=glob()", "check the arguments of glob(...)"),
+    # a config group's choice was told 'e.g. choice(8,12)', numbers no group has: its options instead
+    ("optimizer=choice()", "a choice needs at least one value, here options of the config group optimizer, "
+                           "e.g. optimizer=choice(adam,adamw,sgd)"),
+    ("scheduler=choice()", "e.g. scheduler=choice(cosine,none,onecycle,step)"),
 ]
 
 

@@ -234,6 +234,13 @@ def _null_in_choice(head: str, value: str) -> str:
     return f"{key.lstrip('+')} cannot be null (and Hydra's choice(...) takes no null); {fix}"
 
 
+def _group_options(key: str) -> list[str]:
+    """The options of config group ``key`` in conf/ (``optimizer``: adam, adamw, sgd); [] for a key."""
+    from mnist_sweep.config.keys import GROUPS, option_keys
+
+    return sorted(option_keys(key)) if key in GROUPS else []
+
+
 def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
     """Hydra's parser error for ``arg`` (``head`` + ``value``) in a few words (its token list and caret
     left out) and the quoted override to type instead; a sweep function it could not evaluate
@@ -242,6 +249,10 @@ def _hydra_words(arg: str, message: str, head: str, value: str) -> str:
         if m[1] == "choice" and "NoneType" in m[2]:  # choice(null,1000): Hydra's choice takes no null, a list does
             return _null_in_choice(head, value)
         fix = CALL_FIXES.get(m[1], f"check the arguments of {m[1]}(...), see {GRAMMAR}")
+        group = head.lstrip("+~").rstrip("=")
+        if m[1] == "choice" and (options := _group_options(group)):  # choice(8,12) is a key's example, not a group's
+            fix = (f"a choice needs at least one value, here options of the config group {group}, "
+                   f"e.g. {head}choice({','.join(options)})")
         return f"{m[1]}(...) cannot be evaluated ({m[2].strip().rstrip('.')}); {fix}"
     lines = [line for line in message.splitlines() if line.strip() and not line.startswith("See ")]
     caret = next((line.index("^") for line in lines if line.strip() == "^"), None)

@@ -104,6 +104,22 @@ def test_a_dict_space_after_params_null_is_one_line_with_the_form_that_works(tmp
     assert check_command_line(["-m", "hydra.sweeper.params=null", "model.c1=choice(4,8)"]).error is None  # the fix
 
 
+@pytest.mark.parametrize("plus", ["", "+"])
+def test_the_deprecated_search_space_key_names_what_was_given_and_the_key_to_use(tmp_path, plus):
+    """hydra.sweeper.search_space={...} (the stock sweeper's deprecated key, null in conf/) said to
+    'drop hydra.sweeper.search_space=null', a null the user never gave."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep.overrides import check_command_line
+
+    space = '{model.c1:"choice(4,8)"}'
+    proc = run_inproc(["mnist_sweep.train", "-m", f"{plus}hydra.sweeper.search_space={space}",
+                       f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    line = assert_one_line_error(proc, f"error: hydra.sweeper.search_space={space}: hydra.sweeper.search_space is the "
+                                 "stock sweeper's deprecated key", f"give the space as hydra.sweeper.params={space}")
+    assert "=null" not in line and list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", f"hydra.sweeper.params={space}"]).error is None  # the fix
+
+
 def test_a_dict_space_with_a_key_the_space_lacks_names_it_and_how_to_add_it(tmp_path):
     """hydra.sweeper.params={trainer.device:"'cpu"} merges into the space's keys, and trainer.device is
     not one: it said 'hydra.sweeper.params: no such key (a key of your own needs +hydra.sweeper.params=VALUE)'."""

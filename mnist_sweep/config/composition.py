@@ -9,9 +9,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mnist_sweep.config.dict_overrides import dict_override_error
 from mnist_sweep.config.keys import composed_has, holders, unknown_key
 from mnist_sweep.config.settings import hydra_error_line
-from mnist_sweep.config.space import dict_override_error
 from mnist_sweep.config.syntax import override_syntax_error
 from mnist_sweep.errors import one_line
 
@@ -93,7 +93,7 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return override_syntax_error(e.override, e.message)
     if (deletion := _deletion_error(e, choices)) is not None:
         return one_line(deletion)
-    if (merging := dict_override_error(e)) is not None:  # KEY={...}: into null, a new key, a sweep in it
+    if (merging := dict_override_error(e, given)) is not None:  # KEY={...}: into null, a new key, a sweep in it
         return one_line(merging)
     if (kind := _kind_error(e)) is not None:  # a list where a mapping goes, or a mapping where a list goes
         return one_line(kind)

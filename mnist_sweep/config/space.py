@@ -4,7 +4,6 @@ as model.dropout, by the run's own model check)."""
 from __future__ import annotations
 
 import math
-import re
 import typing
 from dataclasses import fields, is_dataclass
 from typing import Any
@@ -220,81 +219,3 @@ def _fits(v: Any, tp: type | None) -> bool:
     if tp is int:
         return isinstance(v, int) and not isinstance(v, bool)
     return isinstance(v, tp)
-
-
-# ------------------------------------------------------------------ KEY={...} on the command line
-PARAMS = "hydra.sweeper.params"
-_MERGING = re.compile(r"(?:Error merging override|To append to your config use \+)(.+)$")
-
-
-def dict_override_error(e: BaseException) -> str | None:
-    """One line for a ``KEY={...}`` override (the search space's ``hydra.sweeper.params={...}``
-    above all) that Hydra cannot merge, else None: into a null (``hydra.sweeper.params=null``
-    before it: OmegaConf's 'NoneType' object has no attribute 'get'), a key the dict does not have
-    (Hydra's 'no such key', for a key of the space it does not have yet), a sweep expression left
-    unquoted in it (OmegaConf's 'tags: Unexpected type annotation: Set[str]')."""
-    from omegaconf.errors import ConfigKeyError, ValidationError
-
-    cause = e.__cause__
-    if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
-        key = (re.findall(r"full_key: (\S+)", str(e)) or [None])[0]
-        if key is None:
-            return None
-        fix = (f"to search only the keys you give, write each as a sweep override after {PARAMS}=null "
-               f"(model.c1=choice(4,8)), or drop {PARAMS}=null to add them to the space" if key == PARAMS
-               else f"drop {key}=null, or set its keys one by one ({key}.NAME=VALUE)")
-        return (f"{key}: null at this point ({key}=null before it, or a config), and Hydra cannot merge "
-                f"{key}={{...}} into null; {fix}")
-    line = _MERGING.search(str(e))
-    if line is None:
-        return None
-    if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause) \
-            and str(cause.full_key) != str(cause.key):  # a key missing at the top is no dict's: unknown_key names it
-        name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
-        more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
-        return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "
-                f"add it with +{key}={{{name}:VALUE}}{more}")
-    if isinstance(cause, ValidationError) and _is_sweep(getattr(cause, "object_type", None)):
-        return _unquoted_sweep(line[1].strip())
-    return None
-
-
-def _is_sweep(tp: Any) -> bool:
-    from hydra.core.override_parser.types import Glob, Sweep
-
-    return isinstance(tp, type) and issubclass(tp, (Sweep, Glob))
-
-
-def _unquoted_sweep(override: str) -> str | None:
-    """The line for ``KEY={name:choice(...)}``: the expression is read as a sweep, not as text."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    try:
-        (parsed,) = OverridesParser.create().parse_overrides([override])
-    except HydraException:
-        return None
-    value, key = parsed.value(), parsed.key_or_group
-    names = [str(k) for k, v in value.items() if _is_sweep(type(v))] if isinstance(value, dict) else []
-    if not names:
-        return None
-    expr = _expression(override, names[0]) or "choice(...)"
-    fix = (f'quote it, as each value of the search space is text: {key}={{{names[0]}:"{expr}"}}' if key == PARAMS
-           else f"sweep it in an override of its own: {key}.{names[0]}={expr}")
-    return f"{key}.{names[0]}: {expr} inside {key}={{...}} is read as a sweep of the command line; {fix}"
-
-
-def _expression(override: str, name: str) -> str | None:
-    """The text after ``name:`` in ``override`` up to its closing bracket: ``choice(4,8)``."""
-    start = override.find(f"{name}:")
-    if start < 0:
-        return None
-    depth, begin = 0, start + len(name) + 1
-    for i in range(begin, len(override)):
-        depth += override[i] in "([{"
-        depth -= override[i] in ")]}"
-        if depth == 0 and override[i] == ")":
-            return override[begin:i + 1].strip()
-        if depth < 0:
-            return None
-    return None

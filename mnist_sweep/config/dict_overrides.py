@@ -1,0 +1,104 @@
+"""A ``KEY={...}`` override (the search space's ``hydra.sweeper.params={...}`` above all) that Hydra
+cannot merge, in one line naming what was given and the form that works: into a null (a ``KEY=null``
+before it, or a key that is null in the config, such as the stock sweeper's deprecated
+``hydra.sweeper.search_space``), a key the dict does not have, a sweep expression left unquoted in it."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PARAMS = "hydra.sweeper.params"
+_MERGING = re.compile(r"(?:Error merging override|To append to your config use \+)(.+)$")
+
+
+def dict_override_error(e: BaseException, given: list[str] | None = None) -> str | None:
+    """One line for a ``KEY={...}`` override (the search space's ``hydra.sweeper.params={...}``
+    above all) that Hydra cannot merge, else None: into a null (OmegaConf's 'NoneType' object has no
+    attribute 'get': ``_into_null``), a key the dict does not have (Hydra's 'no such key', for a key of
+    the space it does not have yet), a sweep expression left unquoted in it (OmegaConf's 'tags:
+    Unexpected type annotation: Set[str]'). ``given``: the command line's overrides, where known."""
+    from omegaconf.errors import ConfigKeyError, ValidationError
+
+    cause = e.__cause__
+    if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
+        key = (re.findall(r"full_key: (\S+)", str(e)) or [None])[0]
+        return None if key is None else _into_null(key, given)
+    line = _MERGING.search(str(e))
+    if line is None:
+        return None
+    if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause) \
+            and str(cause.full_key) != str(cause.key):  # a key missing at the top is no dict's: unknown_key names it
+        name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
+        more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
+        return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "
+                f"add it with +{key}={{{name}:VALUE}}{more}")
+    if isinstance(cause, ValidationError) and _is_sweep(getattr(cause, "object_type", None)):
+        return _unquoted_sweep(line[1].strip())
+    return None
+
+
+# The stock sweeper's deprecated keys (null in conf/, so nothing merges into them) -> the key to use.
+DEPRECATED = {"hydra.sweeper.search_space": PARAMS}
+
+
+def _into_null(key: str, given: list[str] | None) -> str:
+    """The line for ``KEY={...}`` where ``key`` is null: why it is null (a ``KEY=null`` before it, else
+    the config's value) and the form that works; for a deprecated key (``hydra.sweeper.search_space``,
+    which no ``=null`` of the user's made null) the override as typed and the key to give it to."""
+    typed = [a.lstrip("+~") for a in given or () if a.lstrip("+~").split("=", 1)[0] == key]
+    shown = next((a for a in typed if a.partition("=")[2].lstrip().startswith("{")), f"{key}={{...}}")
+    if key in DEPRECATED:
+        return (f"{shown}: {key} is the stock sweeper's deprecated key for the search space, null in this config, "
+                f"so Hydra cannot merge {{...}} into it; give the space as {DEPRECATED[key]}={shown.split('=', 1)[1]}, "
+                f"or each key as a sweep override (model.c1=choice(4,8))")
+    nulled = any(a.partition("=")[2].strip().lower() == "null" for a in typed)
+    why = f"{key}=null before it" if nulled else "the config's value" if given is not None else \
+        f"{key}=null before it, or a config"
+    if key == PARAMS:
+        fix = (f"to search only the keys you give, write each as a sweep override after {PARAMS}=null "
+               f"(model.c1=choice(4,8))" + (f", or drop {PARAMS}=null to add them to the space" if nulled or given is None
+                                            else ""))
+    else:
+        fix = f"drop {key}=null" if nulled or given is None else "set it in the config file instead"
+    return f"{key}: null at this point ({why}), and Hydra cannot merge {key}={{...}} into null; {fix}"
+
+
+def _is_sweep(tp: Any) -> bool:
+    from hydra.core.override_parser.types import Glob, Sweep
+
+    return isinstance(tp, type) and issubclass(tp, (Sweep, Glob))
+
+
+def _unquoted_sweep(override: str) -> str | None:
+    """The line for ``KEY={name:choice(...)}``: the expression is read as a sweep, not as text."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        (parsed,) = OverridesParser.create().parse_overrides([override])
+    except HydraException:
+        return None
+    value, key = parsed.value(), parsed.key_or_group
+    names = [str(k) for k, v in value.items() if _is_sweep(type(v))] if isinstance(value, dict) else []
+    if not names:
+        return None
+    expr = _expression(override, names[0]) or "choice(...)"
+    fix = (f'quote it, as each value of the search space is text: {key}={{{names[0]}:"{expr}"}}' if key == PARAMS
+           else f"sweep it in an override of its own: {key}.{names[0]}={expr}")
+    return f"{key}.{names[0]}: {expr} inside {key}={{...}} is read as a sweep of the command line; {fix}"
+
+
+def _expression(override: str, name: str) -> str | None:
+    """The text after ``name:`` in ``override`` up to its closing bracket: ``choice(4,8)``."""
+    start = override.find(f"{name}:")
+    if start < 0:
+        return None
+    depth, begin = 0, start + len(name) + 1
+    for i in range(begin, len(override)):
+        depth += override[i] in "([{"
+        depth -= override[i] in ")]}"
+        if depth == 0 and override[i] == ")":
+            return override[begin:i + 1].strip()
+        if depth < 0:
+            return None
+    return None

@@ -15,7 +15,7 @@ BAD_SWEEPER = [  # (key, value in Hydra's override syntax)
     ("max_failure_rate", "-1"), ("max_failure_rate", "1.5"), ("max_rejected", "-1"), ("max_duplicates", "0"),
     ("heartbeat_interval", "-5"), ("heartbeat_interval", "0"), ("grace_period", "5"),
     ("trial_dir", "'t_{foo}'"), ("trial_dir", "fixed"), ("trial_dir", "'a/{number}'"), ("trial_dir", "'t_{number:q}'"),
-    ("trial_dir", "'{}'"), ("study_name", "'a/b'"),
+    ("trial_dir", "'{}'"), ("study_name", "'a/b'"), ("study_name", "x.repeats"),
     ("storage", "'postgresql://u@h/db?password=s3cret'"), ("storage", "'postgresql://u:s3cret@h/db'"),
     ("pruner", "none"), ("pruner", "median"), ("pruner", "5"), ("sampler", "tpe"), ("sampler", "null"),
     ("direction", "sideways"), ("direction", "[maximize,up]"), ("direction", "[]"), ("direction", "MAXIMIZE"),
@@ -176,6 +176,10 @@ def test_a_wrong_direction_gets_the_one_meant_as_an_example(value, example):
     (["+hydra.sweeper.repeats.seedz=3"], "hydra.sweeper.repeats.seedz: not a key; did you mean hydra.sweeper.repeats.seeds?"),
     (["+hydra.sweeper.n_trial=3"], "hydra.sweeper.n_trial: not a key of hydra/sweeper=mnist_optuna; drop "
                                    "+hydra.sweeper.n_trial (did you mean hydra.sweeper.n_trials?)"),
+    # study x's repeats side study is x.repeats, in the same storage: a study of that name ran, and collided
+    (["hydra.sweeper.study_name=x.repeats"], "hydra.sweeper.study_name: 'x.repeats' ends in '.repeats', the name of "
+     "study 'x''s side study for its repeated seeds (hydra.sweeper.repeats), which it would collide with; give another "
+     "name, e.g. hydra.sweeper.study_name=x_repeats"),
 ])
 def test_a_sweeper_refusal_names_the_value_to_use(overrides, needle):
     """Each said what was wrong with no value to paste; +hydra.sweeper.n_trial passed the check and

@@ -203,7 +203,7 @@ class MnistOptunaSweeperConf:
     # (trial.suggest_*, conditional on trial.params); a dict it returns adds plain overrides
     # (key: value); raising optuna.TrialPruned rejects the candidate before launch.
     custom_search_space: Optional[str] = None
-    study_name: Optional[str] = key(None, pattern=r"[^\x00/\\]{1,200}", text="a name of 1-200 characters without '/'")
+    study_name: Optional[str] = key(None, pattern=r"[^\x00/\\]{1,200}", text="a name of 1-200 characters without '/', not ending in '.repeats'")
     n_trials: int = key(20, ge=1, le=1_000_000)
     n_jobs: int = key(2, ge=1, le=1024)
     max_failure_rate: float = key(0.0, ge=0, le=1)

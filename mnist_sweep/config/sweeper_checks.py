@@ -19,7 +19,7 @@ from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.errors import MnistSweepError, SweepError
-from mnist_sweep.storage import STORAGE_ENV, check_no_clear_password, mask_url
+from mnist_sweep.storage import REPEATS_SUFFIX, STORAGE_ENV, check_no_clear_password, mask_url
 
 P = "hydra.sweeper"
 
@@ -187,6 +187,7 @@ def check_sweeper(cfg: Any) -> None:
         if isinstance(value, bool) or not r.ok(value):
             raise SweepError(r.refusal(f"{P}.{name}", value, _default(MnistOptunaSweeperConf, name)))
     check_trial_dir(node.get("trial_dir"))
+    check_study_name(node.get("study_name"))
     check_repeats(node.get("repeats"))
     if isinstance(cfg, DictConfig) and "hydra" in cfg:
         check_nodes(cfg)  # the launcher too: hydra.launcher=joblib
@@ -219,6 +220,16 @@ def _default(schema: type, name: str) -> Any:
     from dataclasses import MISSING, fields
 
     return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)
+
+
+def check_study_name(name: Any) -> None:
+    """A study name is not a repeats side study's, ``<study>.repeats`` (``hydra.sweeper.repeats``: the
+    further seeds of study ``<study>``'s configs, in the same storage, left out of its list of studies)."""
+    if isinstance(name, str) and name.endswith(REPEATS_SUFFIX):
+        base = name.removesuffix(REPEATS_SUFFIX)
+        raise SweepError(f"{P}.study_name: {name!r} ends in '{REPEATS_SUFFIX}', the name of study {base!r}'s side study "
+                         f"for its repeated seeds ({P}.repeats), which it would collide with; give another name, "
+                         f"e.g. {P}.study_name={base}_repeats")
 
 
 def check_repeats(node: Any) -> None:

@@ -95,8 +95,9 @@ CLASSES = [
     (["model.k1=${nope}"], "model.k1: ${nope}: cannot resolve (no key nope in the config)"),
     (["trainer.seed=${oc.decode:'[1'}"], "trainer.seed: ${oc.decode:'[1'}: cannot resolve ("),
     (["model.c1=null"], "model.c1: field 'model.c1' is not Optional; write an integer, e.g. model.c1=8"),
-    # the sweeper's keys: OmegaConf's words alone, no kind or example
-    (["-m", "hydra.sweeper.n_trials=abc"], "converted to Integer; write an integer, e.g. hydra.sweeper.n_trials=20"),
+    # the sweeper's keys: OmegaConf's words alone, no kind or example; then the schema's n_trials (20), not conf/'s 14
+    (["-m", "hydra.sweeper.n_trials=abc"], "converted to Integer; write an integer, e.g. hydra.sweeper.n_trials=14"),
+    (["-m", "hydra.sweeper.n_trials=abc", "hparams_search=tiny"], "write an integer, e.g. hydra.sweeper.n_trials=10"),
     (["-m", "hydra.sweeper.dry_run=maybe"], "not a valid bool (type str); write true or false, e.g. hydra.sweeper.dry_run=false"),
     (["data.augment=null"], "; set its keys instead, e.g. data.augment."),
     (["trainer.objectives=val_acc"], "trainer.objectives: Invalid value assigned: str is not a ListConfig, list or "

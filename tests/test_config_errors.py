@@ -6,7 +6,7 @@ import pytest
 from conftest import TINY, assert_one_line_error, run_inproc
 
 RANGE_FIXES = [  # (argv, the how-to the line ends with)
-    (["-m", "hydra.sweeper.n_trials=0"], "; give a whole number from 1 to 1,000,000, e.g. hydra.sweeper.n_trials=20"),
+    (["-m", "hydra.sweeper.n_trials=0"], "; give a whole number from 1 to 1,000,000, e.g. hydra.sweeper.n_trials=14"),
     (["-m", "hydra.sweeper.repeats.seeds=0"], "; give a whole number from 1 to 20, e.g. hydra.sweeper.repeats.seeds=1"),
     (["trainer.max_epochs=0"], "; give a whole number of at least 1, e.g. trainer.max_epochs=20"),
     (["trainer.precision=xx"], "; e.g. trainer.precision=auto"),

@@ -366,3 +366,20 @@ def test_a_sampler_target_hydra_cannot_build_is_one_clean_line_naming_target(tar
     assert "\n" not in line and "\\n" not in line and "full_key" not in line
     assert line.endswith("choose a sampler with hydra/sweeper/sampler=NAME (cmaes, gp, grid, mnist_tpe, motpe, nsgaii, "
                          "random, tpe), or give hydra.sweeper.sampler._target_ the dotted path of a sampler class")
+
+
+@pytest.mark.parametrize("overrides, example", [
+    (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=14"),  # conf/config.yaml's, not the schema's 20
+    (["hydra.sweeper.n_trials=0", "hparams_search=tiny"], "hydra.sweeper.n_trials=10"),  # the search's own
+    (["hydra.sweeper.workers=0"], "hydra.sweeper.workers=2"),
+    (["hydra.sweeper.max_failure_rate=1.5"], "hydra.sweeper.max_failure_rate=0.25"),
+    (["hydra.sweeper.repeats.seeds=0"], "hydra.sweeper.repeats.seeds=1"),
+])
+def test_a_sweeper_range_refusal_shows_the_value_the_config_files_give(overrides, example):
+    """The example was the schema's default (n_trials=20, workers=1, max_failure_rate=0.0), not what the
+    user runs: conf/config.yaml's 14, or the hparams_search option's own."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    with pytest.raises(SweepError) as e:
+        check_sweeper(make_cfg_hydra(*overrides))
+    assert str(e.value).endswith(f", e.g. {example}"), str(e.value)

@@ -9,6 +9,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_sweep.config.file_values import shipped_value
 from mnist_sweep.config.keys import schema_fields
 from mnist_sweep.config.ranges import KINDS
 from mnist_sweep.config.sections import SCHEMAS
@@ -53,13 +54,14 @@ def _example(value: Any) -> str | None:
     return str(value)
 
 
-def type_fix(full_key: str, msg: str) -> str:
+def type_fix(full_key: str, msg: str, given: list[str] | None = None) -> str:
     """How to write a value the schema's type refused (OmegaConf says only what it could not convert):
-    its kind, and a default of the key as an example where a schema has one."""
+    its kind, and a default of the key as an example where a schema has one (a sweeper key's the value
+    conf/ gives it with the command line's other overrides ``given``, where known: n_trials 14, not 20)."""
     if not any(r in msg for r in _REFUSALS):
         return ""
     if (whole := re.sub(r"\[\d+\]$", "", full_key)) != full_key:  # an item of a list: how to write the list
-        return type_fix(whole, msg)
+        return type_fix(whole, msg, given)
     section = "hydra.sweeper" if full_key.startswith("hydra.sweeper.") else full_key.split(".", 1)[0]
     schemas = [MnistOptunaSweeperConf] if section == "hydra.sweeper" else SCHEMAS.get(section, {}).values()
     kind, examples = None, []
@@ -75,6 +77,8 @@ def type_fix(full_key: str, msg: str) -> str:
                 return f"; set its keys instead, e.g. {key}={_example(default)}"
     if kind is None:
         return ""
+    if section == "hydra.sweeper" and given is not None and (shipped := _example(shipped_value(full_key, given))):
+        examples.insert(0, shipped)
     return f"; write {kind}" + (f", e.g. {full_key}={examples[0]}" if examples else "")
 
 

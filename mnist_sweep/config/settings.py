@@ -182,7 +182,7 @@ def hydra_error_line(e: BaseException, choices: Mapping[str, Any] | None = None,
     if full_key.split(".", 1)[0] in SCHEMAS and (fix := unmergeable_fix(cause)) is not None:
         return omegaconf_line(cause) + fix
     if isinstance(cause, ValidationError) and full_key:
-        fix = type_fix(full_key, str(getattr(cause, "msg", "")))
+        fix = type_fix(full_key, str(getattr(cause, "msg", "")), given)
         return omegaconf_line(cause).rstrip(".") + fix if fix else omegaconf_line(cause)
     return None
 

@@ -14,6 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_sweep.config.directions import check_directions
+from mnist_sweep.config.file_values import example_of
 from mnist_sweep.config.nodes import check_groups, check_nodes, is_own_sweeper
 from mnist_sweep.config.options import nearest_option
 from mnist_sweep.config.ranges import range_of
@@ -185,10 +186,10 @@ def check_sweeper(cfg: Any) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not r.ok(value):
-            raise SweepError(r.refusal(f"{P}.{name}", value, _default(MnistOptunaSweeperConf, name)))
+            raise SweepError(r.refusal(f"{P}.{name}", value, example_of(cfg, MnistOptunaSweeperConf, name, f"{P}.{name}")))
     check_trial_dir(node.get("trial_dir"))
     check_study_name(node.get("study_name"))
-    check_repeats(node.get("repeats"))
+    check_repeats(node.get("repeats"), cfg)
     if isinstance(cfg, DictConfig) and "hydra" in cfg:
         check_nodes(cfg)  # the launcher too: hydra.launcher=joblib
     else:
@@ -215,13 +216,6 @@ def check_multirun(cfg: DictConfig) -> None:
         check_sweeper(cfg)
 
 
-def _default(schema: type, name: str) -> Any:
-    """A schema field's plain default (None when it has a factory or none): the example a range error shows."""
-    from dataclasses import MISSING, fields
-
-    return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)
-
-
 def check_study_name(name: Any) -> None:
     """A study name is not a repeats side study's, ``<study>.repeats`` (``hydra.sweeper.repeats``: the
     further seeds of study ``<study>``'s configs, in the same storage, left out of its list of studies)."""
@@ -232,8 +226,8 @@ def check_study_name(name: Any) -> None:
                          f"e.g. {P}.study_name={base}_repeats")
 
 
-def check_repeats(node: Any) -> None:
-    """hydra.sweeper.repeats: its keys, each in range."""
+def check_repeats(node: Any, cfg: Any = None) -> None:
+    """hydra.sweeper.repeats: its keys, each in range (a refusal's example the files' value, in ``cfg``)."""
     if node is None:
         return
     if not hasattr(node, "get"):
@@ -247,7 +241,7 @@ def check_repeats(node: Any) -> None:
                              + f"use {P}.repeats.seeds, {P}.repeats.top_k and {P}.repeats.race")
         value = node.get(name)
         if r is not None and (isinstance(value, bool) or not r.ok(value)):
-            raise SweepError(r.refusal(f"{P}.repeats.{name}", value, _default(RepeatsConf, str(name))))
+            raise SweepError(r.refusal(f"{P}.repeats.{name}", value, example_of(cfg, RepeatsConf, str(name), f"{P}.repeats.{name}")))
 
 
 def check_sweep_dir(cfg: DictConfig) -> None:

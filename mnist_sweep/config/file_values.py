@@ -1,0 +1,65 @@
+"""What the config files give a key, the command line's own value for it left out: the example a
+refusal shows (``hydra.sweeper.n_trials=14``, conf/config.yaml's; under ``hparams_search=tiny`` its 10),
+valid and matching what the user runs, where the schema's default (20) is neither."""
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def file_value(cfg: Any, key: str) -> Any:
+    """``key``'s value in ``cfg`` composed again from its own config sources and overrides, less the
+    overrides that set ``key``; None where ``cfg`` has no Hydra node to compose from, or it fails."""
+    from hydra._internal.config_search_path_impl import ConfigSearchPathImpl
+
+    try:
+        overrides = cfg.hydra.overrides
+        given = [str(o) for o in (*(overrides.get("hydra") or ()), *(overrides.get("task") or ()))]
+        path = ConfigSearchPathImpl()
+        for source in cfg.hydra.runtime.config_sources:
+            path.append(str(source.provider), f"{source.schema}://{source.path}")
+        name = cfg.hydra.job.config_name
+    except Exception:  # noqa: BLE001 - no Hydra node (a plain config): no example from the files
+        return None
+    return _composed_without(path, name, given, key)
+
+
+def shipped_value(key: str, given: list[str]) -> Any:
+    """``key``'s value in conf/config.yaml composed with the command line's overrides ``given``, less
+    those that set ``key`` (where the command line's composition failed on that key's value)."""
+    from hydra._internal.utils import create_config_search_path
+
+    from mnist_sweep import PROJECT_ROOT
+
+    return _composed_without(create_config_search_path(str(PROJECT_ROOT / "conf")), "config", given, key)
+
+
+def _composed_without(path: Any, name: str | None, given: list[str], key: str) -> Any:
+    """``key`` in config ``name`` on search path ``path`` with ``given`` less the overrides of ``key``
+    and the sweep expressions (only the sweep expands them); None where that fails."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    try:
+        kept = [o.input_line for o in OverridesParser.create().parse_overrides(given)
+                if not o.is_sweep_override() and o.key_or_group.lstrip("+~") != key]
+        composed = ConfigLoaderImpl(config_search_path=path).load_configuration(
+            config_name=name, overrides=kept, run_mode=RunMode.MULTIRUN)
+        value = OmegaConf.select(composed, key, default=None)
+    except Exception:  # noqa: BLE001 - a composition that fails: no example from the files
+        return None
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
+
+
+def example_of(cfg: Any, schema: type, name: str, key: str) -> Any:
+    """The example a range refusal of ``key`` (``schema``'s field ``name``) shows: the config files'
+    value, what the user runs, where ``cfg`` is a composed config with its Hydra node; else the field's
+    plain default (None when it has a factory or none). Range.how_to checks that it is valid."""
+    from dataclasses import MISSING, fields
+
+    shipped = file_value(cfg, key) if isinstance(cfg, DictConfig) and "hydra" in cfg else None
+    if shipped is not None:
+        return shipped
+    return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)

@@ -190,9 +190,13 @@ def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tupl
     return len(x), diff, int((got.argmax(1) != ref.argmax(1)).sum())
 
 
-def check_onnx(out: Path, force: bool) -> None:
+def check_onnx(out: Path, force: bool, given: str = "") -> None:  # given: as typed, a trailing / (Path drops it) too
+    if out.is_dir() or given.endswith("/"):  # a dir: the file goes in it, not beside it as DIR.onnx
+        raise MnistSweepError(f"--onnx {given or out}: is a directory, not a file; give the file to write in it, "
+                              f"e.g. --onnx {out / 'model.onnx'}")
     if out.suffix != ".onnx":
-        fixed = Path(out.parent, f"{out.stem}.onnx") if out.stem.strip(".") else Path("model.onnx")
+        stem = out.stem.strip(".")
+        fixed = Path(out.parent, "model.onnx" if stem.lower() in ("", "onnx") else f"{out.stem}.onnx")  # .onnx alone: no name
         raise MnistSweepError(f"--onnx {out}: must end in .onnx (an ONNX model file); e.g. --onnx {fixed}")
     check_writable("--onnx", out, force)
 
@@ -257,7 +261,7 @@ def _run(args: argparse.Namespace) -> None:
     if out is not None:
         check_out(out, args.force)
     if args.onnx:
-        check_onnx(Path(args.onnx), args.force)
+        check_onnx(Path(args.onnx), args.force, args.onnx)
     row, trial_dir, lone = picked(args.source, args.rank, args.trial)
     text = None
     if out is not None:

@@ -90,21 +90,23 @@ def check_trained(row: pd.Series, board: pd.DataFrame | None, verb: str) -> None
 SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")  # what a trial's saved config holds
 
 
-def checked_config(trial_dir: Path, verb: str = "reproduce") -> Any:
+def checked_config(trial_dir: Path, verb: str = "reproduce", what: str = "trial") -> Any:
     """A trial's saved ``.hydra/config.yaml`` as train would take it: read (one line for a damaged
     file), then validated; a hand-edited bad value, an unknown key, an interpolation that no longer
-    resolves or a missing section is one line naming the file, before anything runs or is written."""
+    resolves or a missing section is one line naming the file, before anything runs or is written.
+    ``what``: "trial", or "run" for one run dir in no sweep (it has no other trial to pick)."""
     from mnist_sweep.config.settings import validate
 
     cfg = results.read_config(trial_dir)
     path = trial_dir / ".hydra" / "config.yaml"
+    other = "pick another trial" if what == "trial" else "give another run dir"
     if missing := [s for s in SECTIONS if s not in cfg]:
-        raise MnistSweepError(f"{path}: no {', '.join(missing)} section; not a trial of this project: pick another trial")
+        raise MnistSweepError(f"{path}: no {', '.join(missing)} section; not a {what} of this project: {other}")
     try:
         validate(cfg)
     except Exception as e:  # noqa: BLE001 - ConfigError, or OmegaConf's on a hand-edited file
         why = str(e) if isinstance(e, MnistSweepError) else f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
-        raise MnistSweepError(f"{path}: {why}; fix it in the file (edited by hand?) or pick another trial: "
+        raise MnistSweepError(f"{path}: {why}; fix it in the file (edited by hand?) or {other}: "
                               f"train would refuse it, so cannot {verb} it") from None
     return cfg
 
@@ -148,7 +150,7 @@ def run_config_dir(run_dir: Path, verb: str = "reproduce") -> Path:
         raise MnistSweepError(f"{run_dir / results.FILENAME}: {why or 'status ' + repr(result.get('status'))}; {fix}")
     if not (run_dir / ".hydra" / "config.yaml").is_file():
         raise MnistSweepError(f"{run_dir / '.hydra' / 'config.yaml'}: missing (deleted or moved?); cannot {verb} it")
-    checked_config(run_dir, verb)  # a damaged or hand-edited config: one line naming it, before anything runs
+    checked_config(run_dir, verb, "run")  # a damaged or hand-edited config: one line naming it, before anything runs
     return run_dir / ".hydra"
 
 

@@ -146,3 +146,41 @@ def test_a_trial_dir_given_for_its_sweep_names_the_trial_to_pick(tmp_path, capsy
         assert confirm.main([str(given), "--parallel", "1"]) == 2
         assert capsys.readouterr().err.strip() == f"error: {given}: {want}"
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "outputs").exists()
+
+
+def test_an_onnx_dir_says_the_file_goes_in_it(tmp_path, capsys):
+    """--onnx DIR (an existing dir) said 'must end in .onnx; e.g. --onnx DIR.onnx', a file beside it;
+    --onnx NEW.onnx/ (a trailing /: a dir meant) wrote the file NEW.onnx; --onnx DIR/.onnx suggested
+    DIR/.onnx.onnx. Checked before the leaderboard is read: nothing is written."""
+    (tmp_path / "models").mkdir()
+    for given, fixed in [(f"{tmp_path}/models", f"{tmp_path}/models/model.onnx"),
+                         (f"{tmp_path}/new/", f"{tmp_path}/new/model.onnx"),
+                         (f"{tmp_path}/new.onnx/", f"{tmp_path}/new.onnx/model.onnx")]:
+        assert export.main([str(tmp_path / "nowhere"), "--onnx", given]) == 2, given
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: --onnx {given}: is a directory, not a file; give the file to write in it, "
+                       f"e.g. --onnx {fixed}"], err
+    assert export.main([str(tmp_path / "nowhere"), "--onnx", f"{tmp_path}/models/.onnx"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"; e.g. --onnx {tmp_path}/models/model.onnx")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["models"]
+
+
+def test_a_lone_runs_bad_config_names_no_trial(tmp_path, capsys):
+    """A train run's (in no sweep) hand-edited config said 'pick another trial', a missing section
+    'not a trial of this project': there is no trial to pick; it says 'give another run dir'."""
+    from mnist_sweep import reproduce
+
+    run = tmp_path / "run"
+    made_run(run)
+    config = run / ".hydra" / "config.yaml"
+    good = config.read_text()
+    for text, says in [(good.replace("c1: 8", "c1: -8", 1), "; fix it in the file (edited by hand?) or give another "
+                        "run dir: train would refuse it"),
+                       (good.replace("data:", "dataX:", 1), "no data section; not a run of this project: give another run dir")]:
+        config.write_text(text)
+        for main, args in [(export.main, ["--out", str(tmp_path / "experiment" / "a.yaml")]),
+                           (reproduce.main, ["--out", str(tmp_path / "again")])]:
+            assert main([str(run), *args]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and says in err[0] and "trial" not in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

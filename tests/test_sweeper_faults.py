@@ -174,3 +174,46 @@ def test_a_run_that_ended_before_the_interrupt_is_told_not_lost(tmp_path, ended,
         loop.run(Progress(2))
     assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(state, ended), (TrialState.FAIL, "lost")]
     assert state == TrialState.PRUNED or study.trials[0].values == [0.9]
+
+
+def _loop(study, tmp_path, launch):  # noqa: ANN001, ANN202
+    from optuna.distributions import FloatDistribution
+
+    from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+
+    return Loop(study, SearchSpace(values={"+x": FloatDistribution(0, 1)}), tmp_path, "trial_{number:04d}",
+                Limits(1, 1, 0, 5, 1.0, None), Hooks(lambda overrides: None, launch, None, None, lambda number: None))
+
+
+def test_an_interrupt_inside_a_storage_transaction_does_not_keep_sqlites_lock(tmp_path, monkeypatch):
+    """A SIGTERM that landed inside a storage transaction (BEGIN IMMEDIATE taken) left its cursor
+    alive in the interrupt's traceback, and SQLite's write lock with it: the stopping sweep waited
+    SQLITE_BUSY_MS (60 s) to mark its open trial lost and as long again to read it for the
+    leaderboard, then failed both, the trial left RUNNING."""
+    import time
+
+    from sqlalchemy import event
+
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+    from mnist_sweep import storage as storage_module
+
+    monkeypatch.setattr(storage_module, "SQLITE_BUSY_MS", 1000)
+    storage = storage_module.open_storage(f"sqlite:///{tmp_path}/o.db", claims=True)  # a sweep worker's
+    study = optuna.create_study(direction="maximize", storage=storage)
+
+    def interrupt(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.startswith("SELECT"):  # after BEGIN IMMEDIATE, before the commit
+            event.remove(storage.engine, "after_cursor_execute", interrupt)
+            raise KeyboardInterrupt("SIGTERM")
+
+    def launch(jobs: list[list[str]]) -> list:  # the signal lands while the storage is read
+        event.listen(storage.engine, "after_cursor_execute", interrupt)
+        study.get_trials()
+        raise AssertionError("not interrupted")
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _loop(study, tmp_path, launch).run(Progress(1))
+    assert time.monotonic() - start < 1.0  # no wait for the lock
+    assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(TrialState.FAIL, "lost")]

@@ -106,6 +106,7 @@ class Loop:
         effort: a storage or dir that cannot take them may be what stopped it (a re-run fails the
         trials as lost, its worker gone, and writes the leaderboard)."""
         with _workers.signals_held():
+            _faults.release(why)  # a storage transaction it cut holds SQLite's write lock
             try:
                 for trial in [t for t in self.launched if progress is not None and t in in_flight and t not in self.held]:
                     if (ret := _liveness.finished_run(trial, self.study.metric_names)) is not None:

@@ -186,6 +186,38 @@ def _loop(study, tmp_path, launch):  # noqa: ANN001, ANN202
                 Limits(1, 1, 0, 5, 1.0, None), Hooks(lambda overrides: None, launch, None, None, lambda number: None))
 
 
+def test_an_interrupt_while_a_finished_run_is_told_still_tells_it(tmp_path, monkeypatch):
+    """A signal that landed while the sweep told a finished run (between taking it out of the runs
+    in flight and telling the storage) left the trial RUNNING, neither told nor lost: the resume
+    failed it as a dead worker's and trained a replacement (a finished seed of a repeated config:
+    ran again over its result.json)."""
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+    from mnist_sweep import results
+
+    def launch(jobs: list[list[str]]) -> list:
+        sub = next(o.split("=", 1)[1] for o in jobs[0] if o.startswith("hydra.sweep.subdir="))
+        results.write(tmp_path / sub, {"status": "complete", "value": 0.9, "val_acc": 0.9, "params": 100, "epochs": 1})
+        ret = JobReturn()
+        ret.status, ret.return_value = JobStatus.COMPLETED, 0.9
+        return [ret]
+
+    real, calls = _study.record, []
+
+    def record(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the signal lands as the first tell begins
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt("SIGTERM")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_study, "record", record)
+    study = optuna.create_study(direction="maximize", storage=f"sqlite:///{tmp_path}/o.db")
+    with pytest.raises(KeyboardInterrupt):
+        _loop(study, tmp_path, launch).run(Progress(1))
+    assert [(t.state, t.user_attrs["status"], t.values) for t in study.trials] == [(TrialState.COMPLETE, "complete", [0.9])]
+
+
 def test_an_interrupt_inside_a_storage_transaction_does_not_keep_sqlites_lock(tmp_path, monkeypatch):
     """A SIGTERM that landed inside a storage transaction (BEGIN IMMEDIATE taken) left its cursor
     alive in the interrupt's traceback, and SQLite's write lock with it: the stopping sweep waited

@@ -93,8 +93,8 @@ class Loop:
         or storage: _faults) is returned instead, its trial left in flight."""
         if (fault := _faults.of_job(ret)) is not None:
             return fault
-        in_flight.remove(trial)
-        shown = self._finish(trial, ret, in_flight)
+        shown = self._finish(trial, ret, in_flight)  # interrupted in it, the trial stays in flight: _stopped tells it
+        in_flight.remove(trial)  # the first of two when _finish held it
         self._trial_end()
         if shown is not None:
             progress.trial_line(self.study, shown)

@@ -472,9 +472,42 @@ def test_a_budget_nothing_fits_fails_naming_it_and_the_smallest_candidate(tmp_pa
                       "hydra.sweeper.max_duplicates=3")
     proc = run_inproc(args, cwd=tmp_path)
     line = assert_one_line_error(proc, "model.max_params: no trial was trained", "over the budget model.max_params=100")
-    smallest = min(t.user_attrs["params"] for t in load(tmp_path, "nofit").trials if "params" in t.user_attrs)
+    from conftest import make_cfg
+    smallest = precheck(make_cfg("model.c1=8", "model.max_params=null"))["params"]
     assert f"the smallest with {smallest:,} parameters" in line
-    assert not list((tmp_path / "nofit").glob("trial_*")) and not (tmp_path / "nofit" / "report.html").exists()
+    assert not (tmp_path / "nofit").exists()  # a new study that trained nothing: its dir and storage are undone
+
+
+OVER = ("model.c3=choice(200,256)", "hydra.sweeper.max_duplicates=3")  # the base config fits, no candidate does
+
+
+@pytest.mark.parametrize("before", ["nothing", "a dir of the user's", "the study", "a shared storage"])
+def test_a_sweep_whose_every_candidate_is_over_the_budget_leaves_nothing_half_written(tmp_path, before):
+    """The start does not probe a space whose base config fits; the sweep rejected every candidate and
+    ended in its one line, but left optuna.db, storage.json and leaderboard.csv of a study with no trained
+    trial in its new sweep dir. A new study is undone (its dir, or what the sweep added to a dir that was
+    there, and the study in a storage that was there); a study that was there keeps all it had."""
+    d, args = tmp_path / "over", sweep_args(tmp_path, "over", 2, *OVER)
+    if before != "nothing":
+        d.mkdir()
+        (d / "notes.txt").write_text("mine")
+    if before == "the study":
+        optuna.create_study(study_name="over", storage=f"sqlite:///{d}/optuna.db", direction="maximize")
+    if before == "a shared storage":
+        url = f"sqlite:///{tmp_path}/shared.db"
+        optuna.create_study(study_name="other", storage=url)
+        args = [a if not a.startswith("hydra.sweeper.storage=") else f"hydra.sweeper.storage={url}" for a in args]
+    proc = run_inproc(args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "model.max_params: no trial was trained", "over the budget model.max_params=20,000")
+    if before == "nothing":
+        assert not d.exists() and list(tmp_path.iterdir()) == []
+    elif before == "the study":
+        assert (d / "notes.txt").exists() and load(tmp_path, "over").trials  # kept, with this sweep's rejections
+    else:
+        assert [p.name for p in d.iterdir()] == ["notes.txt"]
+    if before == "a shared storage":
+        assert optuna.get_all_study_names(url) == ["other"]
 
 
 def test_a_resume_with_other_choices_is_refused_before_any_trial(tmp_path):
@@ -571,6 +604,8 @@ def test_a_candidate_whose_swept_choices_do_not_compose_is_rejected_with_one_lin
     rejection's reason (log line, leaderboard, dashboard note) was Hydra's multi-line report."""
     args = sweep_args(tmp_path, "clash", 4, "+experiment=choice(tiny,small_8k)", "scheduler=choice(none,cosine)",
                       "hydra.sweeper.max_duplicates=3")
+    (tmp_path / "clash").mkdir()  # a study that was there: kept with its rejections (a new one that trains nothing is undone)
+    optuna.create_study(study_name="clash", storage=f"sqlite:///{tmp_path}/clash/optuna.db", direction="maximize")
     proc = run_inproc(args, cwd=tmp_path)
     assert proc.returncode != 0
     rejected = [t for t in load(tmp_path, "clash").trials if t.user_attrs.get("status") == "rejected"]

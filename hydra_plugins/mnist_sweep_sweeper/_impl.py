@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _liveness, _resume, _space, _study
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _liveness, _resume, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -67,6 +67,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self.on_sweep_end: Callable | None = get_method(conf.on_sweep_end) if conf.on_sweep_end else None
         self._composer: Composer | None = None
         self._points: dict | None = None  # where n_trials is capped at the space's configs: its grid
+        self._start: _undo.Start | None = None  # what the sweep dir and the storage held at the start
 
     def _compose(self, overrides: list[str]) -> DictConfig:
         """A candidate's config for the checks before launch (the launcher composes each job itself)."""
@@ -98,6 +99,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         grid = self._grid(space)
         queued = [_enqueue.queued(item, space, self._compose) for item in self.conf.enqueue] if worker_index() == 0 else []
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()
+        self._start = _undo.Start(sweep_dir, self.storage, self.study_name)  # a new study that trains nothing: undone
         study = _resume.open_checked(  # every check against the study first: a refused start records nothing, writes nothing
             lambda: _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
                                       self.conf.heartbeat_interval, self.conf.grace_period),
@@ -126,7 +128,12 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if self.on_trial_end is not None:
             self.on_trial_end(study, sweep_dir)
         if not stopped:
-            _failures.check_trained(study)  # every candidate rejected: say why, and fail
+            try:
+                _failures.check_trained(study)  # every candidate rejected: say why, and fail
+            except SweepError:
+                if worker_index() == 0 and self._start is not None:  # the helpers have ended: nothing half-written stays
+                    self._start.undo()
+                raise
         self._report_best(study, sweep_dir)
         if (self.on_sweep_end is not None and not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                 and (ran or _resume.stale(sweep_dir / "report.html", study))):  # a complete study: a report older than its trials

@@ -383,3 +383,39 @@ def test_a_sweeper_range_refusal_shows_the_value_the_config_files_give(overrides
     with pytest.raises(SweepError) as e:
         check_sweeper(make_cfg_hydra(*overrides))
     assert str(e.value).endswith(f", e.g. {example}"), str(e.value)
+
+
+@pytest.mark.parametrize("overrides, needles", [
+    (["hparams_search=smallest", "hydra.sweeper.constrain_to_target=false"],
+     ["hydra.sweeper.constrain_to_target=false: the sweep's only objective (params, trainer.objectives) is a cost",
+      "its best trial would be the smallest net whatever its accuracy; drop the override (hparams_search=smallest "
+      "sets it true), or search accuracy beside it: hparams_search=pareto"]),
+    (["hparams_search=fastest", "hydra.sweeper.constrain_to_target=false"], ["(train_s, trainer.objectives)",
+                                                                            "the net that trains fastest"]),
+    (["trainer.objectives=[params]", "hydra.sweeper.direction=minimize"],
+     ["give hydra.sweeper.constrain_to_target=true"]),
+    (["hparams_search=smallest", "hydra/sweeper/sampler=cmaes"],
+     ["hydra.sweeper.sampler: hydra/sweeper/sampler=cmaes (optuna.samplers.CmaEsSampler) does not learn from "
+      "constraints", "e.g. hydra/sweeper/sampler=mnist_tpe"]),
+    (["hparams_search=fastest", "hydra/sweeper/sampler=cmaes"], ["does not learn from constraints"]),
+])
+def test_a_target_search_that_would_run_unconstrained_is_refused(overrides, needles):
+    """smallest or fastest without the target as a constraint (constrain_to_target=false, or CMA-ES, which
+    ignores constraints) ran with rc 0 and minimized the cost alone: the best trial the tiniest net at any
+    accuracy (Optuna's CMA-ES warned once, mid-sweep, in its own words)."""
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    with pytest.raises(SweepError) as e:
+        check_sweeper(make_cfg_hydra(*overrides))
+    assert all(n in str(e.value) for n in needles) and "\n" not in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("overrides", [
+    ["hparams_search=smallest"], ["hparams_search=smallest", "hydra/sweeper/sampler=random"],
+    ["hparams_search=fastest", "hydra/sweeper/sampler=nsgaii"], ["hydra/sweeper/sampler=cmaes"],  # no constraint to learn
+    ["hparams_search=pareto", "hydra.sweeper.constrain_to_target=false"],  # an accuracy beside the size
+])
+def test_a_constrained_search_with_a_sampler_that_learns_it_passes(overrides):
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+
+    check_sweeper(make_cfg_hydra(*overrides))

@@ -527,7 +527,7 @@ def test_a_resume_with_other_choices_is_refused_before_any_trial(tmp_path):
 
 
 @pytest.mark.parametrize("asked, spelled, objectives", [
-    ("minimize", "minimize", ["trainer.objectives=[params]"]),  # as smallest
+    ("minimize", "minimize", ["trainer.objectives=[params]", "hydra.sweeper.constrain_to_target=true"]),  # as smallest
     ("[maximize,minimize]", "[maximize,minimize]", ["trainer.objectives=[val_acc,params]"]),  # as pareto
 ])
 def test_a_resume_with_other_directions_is_refused_before_any_trial(tmp_path, asked, spelled, objectives):
@@ -558,7 +558,7 @@ def test_a_resume_with_another_objective_in_the_same_direction_is_refused_before
     trial = study.ask({"model.c3": optuna.distributions.CategoricalDistribution([8, 16])})
     study.tell(trial, 9778)
     proc = run_inproc(sweep_args(tmp_path, "objs", 3, "model.c3=choice(8,16)", "hydra.sweeper.direction=minimize",
-                                 "trainer.objectives=[train_s]"), cwd=tmp_path)
+                                 "trainer.objectives=[train_s]", "hydra.sweeper.constrain_to_target=true"), cwd=tmp_path)
     assert_one_line_error(proc, "trainer.objectives: the study 'objs' optimizes params, this run would optimize train_s",
                           "trainer.objectives=[params]", "new hydra.sweep.dir")
     assert [(t.number, t.state) for t in load(tmp_path, "objs").trials] == [(0, optuna.trial.TrialState.COMPLETE)]

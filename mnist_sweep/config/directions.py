@@ -75,3 +75,27 @@ def check_directions(cfg: DictConfig) -> None:
         where = f"hparams_search/{search}.yaml" if search else "hydra.sweeper of conf/config.yaml"
         fix = f"set direction: {_listed(wanted)} in {where} (or give {example})"
     raise SweepError(f"{KEY}={_listed(given)}: {which} is {what}, which a sweep {way[:-1]}es; {fix}")
+
+
+# A cost alone (trainer.objectives of costs only: smallest's params, fastest's train_s) is met best by
+# the net that learns nothing: the target as a constraint is what makes such a sweep a search.
+COSTS = {"params": "the smallest net", "train_s": "the net that trains fastest"}
+CONSTRAIN = "hydra.sweeper.constrain_to_target"
+
+
+def check_constrained(cfg: DictConfig) -> None:
+    """Objectives that are all costs need ``hydra.sweeper.constrain_to_target``: without it the sweep
+    minimizes the cost alone, and its best trial is that net whatever its accuracy; else one SweepError line."""
+    names = objectives(cfg)
+    if not names or any(n not in COSTS for n in names) or cfg.hydra.sweeper.get("constrain_to_target") is not False:
+        return
+    search = cfg.hydra.runtime.choices.get("hparams_search")
+    if _overridden(cfg, CONSTRAIN):
+        fix = f"drop the override (hparams_search={search} sets it true)" if search in ("smallest", "fastest") \
+            else f"give {CONSTRAIN}=true"
+    else:
+        fix = f"give {CONSTRAIN}=true"
+    raise SweepError(f"{CONSTRAIN}=false: the sweep's only {'objective' if len(names) == 1 else 'objectives'} "
+                     f"({','.join(names)}, trainer.objectives) {'is a cost' if len(names) == 1 else 'are costs'}, and "
+                     f"without trainer.target_acc as a constraint its best trial would be {COSTS[names[0]]} whatever its "
+                     f"accuracy; {fix}, or search accuracy beside it: hparams_search=pareto")

@@ -93,6 +93,12 @@ def check_built(node: DictConfig, choices: Any) -> None:
     if not isinstance(sampler, DictConfig) or not directions or set(directions) - {"minimize", "maximize"}:
         return  # a direction check_direction refuses
     if (cause := sampling_error(sampler, directions)) is None:
+        if node.get("constrain_to_target") is True and ignores_constraints(sampler):
+            picked = f"hydra/sweeper/sampler={option} ({sampler.get('_target_')})" if option else sampler.get("_target_")
+            raise SweepError(f"hydra.sweeper.sampler: {picked} does not learn from constraints (Optuna says so), and this "
+                             "sweep's search rests on one (hydra.sweeper.constrain_to_target=true: trainer.target_acc): it "
+                             "would optimize its objective alone, whatever the accuracy; choose a sampler that learns from "
+                             "it, e.g. hydra/sweeper/sampler=mnist_tpe (or tpe, nsgaii, gp)")
         return
     if len(directions) > 1 and sampling_error(sampler, ["minimize"]) is None:
         picked = f"hydra/sweeper/sampler={option} ({sampler.get('_target_')})" if option else sampler.get("_target_")
@@ -144,6 +150,35 @@ def sampling_error(sampler: DictConfig, directions: list[str]) -> BaseException 
         optuna.logging.set_verbosity(verbosity)
     _SAMPLED[key] = error
     return error
+
+
+def ignores_constraints(sampler: DictConfig) -> bool:
+    """Whether the sampler, told two trials with a constraint on a throwaway in-memory study, warns
+    that it will not use constraints (Optuna's CmaEsSampler does); one that does not learn at all
+    (random, grid) says nothing, and its draws do not drift from the target."""
+    import warnings
+
+    import optuna
+    from hydra.utils import instantiate
+
+    verbosity = optuna.logging.get_verbosity()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            optuna.logging.set_verbosity(optuna.logging.ERROR)
+            built = instantiate(sampler, **({"n_startup_trials": 0} if "n_startup_trials" in sampler else {}))
+            if not isinstance(built, optuna.samplers.BaseSampler):
+                return False
+            study = optuna.create_study(sampler=built)
+            for i in range(2):
+                trial = study.ask()
+                trial.set_constraint("target", 0.1)
+                study.tell(trial, trial.suggest_float("x", 0.0, 1.0) + i)
+    except Exception:  # noqa: BLE001 - sampling_error reports what it raises
+        return False
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return any("will not use them" in str(w.message) for w in caught)
 
 
 def built_line(name: str, sub: DictConfig, option: Any, cause: BaseException) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_sweep.config.directions import check_directions
+from mnist_sweep.config.directions import check_constrained, check_directions
 from mnist_sweep.config.file_values import example_of
 from mnist_sweep.config.nodes import check_groups, check_nodes, is_own_sweeper
 from mnist_sweep.config.options import nearest_option
@@ -178,6 +178,7 @@ def check_sweeper(cfg: Any) -> None:
     check_direction(node.get("direction"))
     if isinstance(cfg, DictConfig) and "hydra" in cfg:
         check_directions(cfg)  # one per objective, each its objective's own
+        check_constrained(cfg)  # a cost alone (params, train_s) only with the target as a constraint
     for name in (f for f in MnistOptunaSweeperConf.__dataclass_fields__):
         r = range_of(MnistOptunaSweeperConf, name)
         if r is None or name not in node:

@@ -120,6 +120,24 @@ def test_the_deprecated_search_space_key_names_what_was_given_and_the_key_to_use
     assert check_command_line(["-m", f"hydra.sweeper.params={space}"]).error is None  # the fix
 
 
+@pytest.mark.parametrize("args, needles", [
+    (["hydra.sweeper.search_space.model.c1=4"],
+     ["error: hydra.sweeper.search_space.model.c1=4: hydra.sweeper.search_space is the stock sweeper's deprecated key",
+      "so it holds no model.c1; search it with a sweep override (model.c1=choice(...))"]),
+    (["hydra.sweeper.params=null", "hydra.sweeper.params.model.c1=4"],
+     ["error: hydra.sweeper.params.model.c1=4: hydra.sweeper.params is null at this point (hydra.sweeper.params=null "
+      "before it), so it holds no model.c1; search it with a sweep override after the null: model.c1=choice(...)"]),
+])
+def test_a_key_under_a_null_search_space_names_the_override_and_the_form_that_works(tmp_path, args, needles):
+    """Each said OmegaConf's bare 'Unexpected type: None', naming no key."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, *needles)
+    assert "Unexpected type" not in line and list(tmp_path.iterdir()) == []
+
+
 def test_a_dict_space_with_a_key_the_space_lacks_names_it_and_how_to_add_it(tmp_path):
     """hydra.sweeper.params={trainer.device:"'cpu"} merges into the space's keys, and trainer.device is
     not one: it said 'hydra.sweeper.params: no such key (a key of your own needs +hydra.sweeper.params=VALUE)'."""

@@ -20,6 +20,8 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     from omegaconf.errors import ConfigKeyError, ValidationError
 
     cause = e.__cause__
+    if isinstance(e, AssertionError) and str(e).startswith("Unexpected type"):  # KEY.NAME=VALUE under a null KEY
+        return _under_null(given or [])
     if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
         key = (re.findall(r"full_key: (\S+)", str(e)) or [None])[0]
         return None if key is None else _into_null(key, given)
@@ -61,6 +63,24 @@ def _into_null(key: str, given: list[str] | None) -> str:
     else:
         fix = f"drop {key}=null" if nulled or given is None else "set it in the config file instead"
     return f"{key}: null at this point ({why}), and Hydra cannot merge {key}={{...}} into null; {fix}"
+
+
+def _under_null(given: list[str]) -> str | None:
+    """The line for ``KEY.NAME=VALUE`` where ``KEY`` is null (OmegaConf's bare 'Unexpected type: None'):
+    the deprecated ``hydra.sweeper.search_space``, or a key a ``KEY=null`` before it made null."""
+    for i, arg in enumerate(given):
+        key = arg.lstrip("+~").partition("=")[0]
+        for parent in (key.rsplit(".", n)[0] for n in range(1, key.count(".") + 1)):
+            leaf = key.removeprefix(f"{parent}.")
+            if parent in DEPRECATED:
+                return (f"{arg.lstrip('+~')}: {parent} is the stock sweeper's deprecated key for the search space, null "
+                        f"in this config, so it holds no {leaf}; search it with a sweep override ({leaf}=choice(...)), "
+                        f"or give it in {DEPRECATED[parent]}={{{leaf}:\"...\"}}")
+            if any(a.lstrip("+~").partition("=")[::2] == (parent, "null") for a in given[:i]):
+                return (f"{arg.lstrip('+~')}: {parent} is null at this point ({parent}=null before it), so it holds no "
+                        f"{leaf}; " + (f"search it with a sweep override after the null: {leaf}=choice(...)"
+                                       if parent == PARAMS else f"drop {parent}=null"))
+    return None
 
 
 def _is_sweep(tp: Any) -> bool:

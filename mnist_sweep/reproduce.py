@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT, results
-from mnist_sweep.board_paths import unwritten_table
+from mnist_sweep.board_paths import sweeps_in, unwritten_table
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value, searchpath_override
@@ -153,6 +153,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
         if not p.exists() or (p.is_dir() and not (p / FILENAME).exists()):  # in a run dir (RUN/.hydra): it is named
             what = "no such file or directory" if not p.exists() else f"no {FILENAME} and no .hydra/ in this directory"
             sweep = p.is_dir() and unwritten_table(p)  # its trial in flight is no run to give
+            sweep = sweep or (p.is_dir() and (s := sweeps_in(p)) and f"holds the sweep dirs {s}; give one of them")  # not their trials
             raise LeaderboardError(in_a_run(p) or (sweep and f"{p}: {sweep}") or (p.is_dir() and runs_in(p)) or
                                    f"{p}: {what}; give a sweep dir, its {FILENAME}, or a run dir (with .hydra/config.yaml)")
         try:

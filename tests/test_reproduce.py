@@ -279,6 +279,14 @@ def test_a_run_dir_that_cannot_be_reproduced_is_one_line(tmp_path, case):
     assert snapshot(tmp_path) == before
 
 
+def test_a_dir_of_sweep_dirs_names_the_sweeps_not_their_trials(tmp_path):
+    """reproduce outputs/sweeps said 'holds 10 run dirs, is none itself; give one of them: .../half/trial_0000,
+    ...', every trial of every sweep, where export and confirm name the sweep dirs (reproduce takes one, --rank 1)."""
+    sw = fake_sweep(tmp_path)
+    proc = run_inproc(["mnist_sweep.reproduce", str(tmp_path)], cwd=tmp_path)
+    assert_one_line_error(proc, f"error: {tmp_path}: holds the sweep dirs {sw}; give one of them")
+
+
 def test_a_run_with_a_relative_data_root_is_reproduced_from_another_dir(tmp_path):
     """The re-run read data.root=mnist from the current directory, not from where the run started:
     'the re-run failed ... mnist/MNIST/raw/...: missing; run ... fetch --root mnist'."""

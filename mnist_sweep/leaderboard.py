@@ -247,12 +247,12 @@ def _run(args: argparse.Namespace) -> None:
     written = _write_out(df, args.out) if args.out else None  # before printing: an unwritable --out is the one line
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)" if len(df) else "(no trials yet)")
     counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
-    tail = f" ({len(shown)} shown by --status)" if args.status else ""
+    why = bool("error" in shown and "error" not in cols and shown["error"].notna().any())  # failed, rejected, ...: its cause
+    tail = (f" ({len(shown)} shown by --status)" if args.status else "") + "; --columns error says why a trial did not complete" * why
     print(f"\n{plural(len(df), 'trial')}" + (f": {counts}" if counts else "") + tail)
-    for line in dict.fromkeys(rowless):  # a sweep dir given twice: once
-        print(line)
-    if written:
-        print(written)
+    for line in [*dict.fromkeys(rowless), written]:  # a sweep dir given twice: once; the --out line last
+        if line:
+            print(line)
 
 
 def _write_out(df: pd.DataFrame, out: str) -> str:

@@ -90,6 +90,19 @@ def test_sort_orders_the_printed_rows(tmp_path, capsys):
                      "val_acc:asc": [5, 3, 7, 9], "trial": [3, 5, 7, 9]}
 
 
+def test_a_failed_rows_cause_is_pointed_to_when_its_column_is_hidden(tmp_path, capsys):
+    """A failed row (a sweep stopped by Ctrl-C in it) showed only 'failed', its cause in the hidden error
+    column with no word of it; the counts line now names --columns error, where a row has one to show."""
+    csv = tmp_path / "leaderboard.csv"
+    pd.DataFrame({"rank": [1, 2], "trial": [1, 0], "status": ["complete", "failed"], "val_acc": [0.9, None],
+                  "error": [None, "sweep stopped while the trial was open: interrupted (Ctrl-C or SIGINT)"],
+                  "trial_dir": [None] * 2}).to_csv(csv, index=False)
+    hint = "2 trials: 1 complete, 1 failed; --columns error says why a trial did not complete"
+    assert leaderboard.main([str(csv)]) == 0 and hint in capsys.readouterr().out
+    for argv in (["--columns", "error"], ["--status", "complete"]):  # shown, or no row with a cause shown
+        assert leaderboard.main([str(csv), *argv]) == 0 and "--columns error says" not in capsys.readouterr().out
+
+
 @pytest.mark.slow  # needs the tiny sweep (built once per session)
 def test_refresh_finds_the_recorded_storage_from_anywhere(tiny_sweep, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # not where the sweep ran: its sqlite:///db/optuna.db is relative there

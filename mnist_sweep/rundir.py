@@ -214,8 +214,11 @@ def _check_writable(path: str, key: str) -> None:
     made = [p for p in (d, *d.parents) if not os.path.lexists(p)]  # deepest first; os.path never raises
     try:
         d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
-            pass
+        try:
+            with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
+                pass
+        except OSError as e:  # the dir is named, not the temporary file the test tried in it
+            raise OSError(e.errno, e.strerror, str(d)) from None
     except OSError as e:
         for p in made:  # what mkdir made of the path (a run's or a sweep's), each while empty
             with contextlib.suppress(OSError):

@@ -261,3 +261,21 @@ def test_an_output_dir_inside_a_run_dir_is_refused_before_writing(tmp_path, case
     assert_one_line_error(proc, f"error: {key.replace('T/', f'{trial}/')}", f"inside the run dir {trial} (it holds result.json)",
                           "give a dir outside it")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_an_existing_output_dir_that_cannot_be_written_is_named_not_the_test_file_tried_in_it(tmp_path, monkeypatch, where):
+    """A read-only (or full) existing dir was named by the temporary file the write test tried in it:
+    'hydra.sweep.dir: DIR/.write-test-mzq2c1yr: Read-only file system'."""
+    import errno
+    import tempfile
+
+    def refused(dir, prefix, **kwargs):  # noqa: A002, ANN001, ANN003, ANN202 - as a read-only dir refuses it
+        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/{prefix}mzq2c1yr")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refused)
+    (tmp_path / "out").mkdir()
+    args = ["mnist_sweep.train", *(["-m"] if where == "sweep" else []), f"hydra.{where}.dir={tmp_path / 'out'}", *TINY]
+    line = assert_one_line_error(run_inproc(args, cwd=tmp_path), f"error: hydra.{where}.dir: {tmp_path / 'out'}: "
+                                 "Read-only file system; choose a writable directory")
+    assert ".write-test" not in line and (tmp_path / "out").is_dir()

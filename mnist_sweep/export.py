@@ -197,7 +197,8 @@ def check_onnx(out: Path, force: bool, given: str = "") -> None:  # given: as ty
     if out.suffix != ".onnx":
         stem = out.stem.strip(".")
         fixed = Path(out.parent, "model.onnx" if stem.lower() in ("", "onnx") else f"{out.stem}.onnx")  # .onnx alone: no name
-        raise MnistSweepError(f"--onnx {out}: must end in .onnx (an ONNX model file); e.g. --onnx {fixed}")
+        why = "has no name before .onnx" if out.name.lower() == ".onnx" else "must end in .onnx (an ONNX model file)"
+        raise MnistSweepError(f"--onnx {out}: {why}; e.g. --onnx {fixed}")
     check_writable("--onnx", out, force)
 
 

@@ -249,3 +249,25 @@ def test_an_interrupt_inside_a_storage_transaction_does_not_keep_sqlites_lock(tm
         _loop(study, tmp_path, launch).run(Progress(1))
     assert time.monotonic() - start < 1.0  # no wait for the lock
     assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(TrialState.FAIL, "lost")]
+
+
+@pytest.mark.parametrize("reason, fix", [("database or disk is full", "free space or make it writable"),
+                                         ("attempt to write a readonly database", "free space or make it writable"),
+                                         ("database is locked", "another process held it")])
+def test_a_storage_that_cannot_be_created_for_its_disk_is_not_told_to_change_its_url(tmp_path, monkeypatch, reason, fix):
+    """A sweep started on a full disk said 'cannot open ... (database or disk is full); use e.g.
+    sqlite:///outputs/sweeps/NAME/optuna.db, journal:///... or postgresql://...': the URL was right."""
+    from sqlalchemy.exc import OperationalError
+
+    from mnist_sweep.errors import SweepError
+
+    def create_study(**kwargs):  # noqa: ANN003, ANN202
+        raise OperationalError("CREATE TABLE studies", {}, sqlite3.OperationalError(reason))
+
+    monkeypatch.setattr(optuna, "create_study", create_study)
+    monkeypatch.setattr(_study.time, "sleep", lambda s: None)  # 'locked' is retried first, as a race of workers
+    with pytest.raises(SweepError) as e:
+        _study.open_study(f"sqlite:///{tmp_path}/o.db", "s", None, None, ["minimize"], None, None)
+    line = str(e.value)
+    assert line.startswith("hydra.sweeper.storage: ") and reason in line and fix in line, line
+    assert "use e.g." not in line and "\n" not in line, line

@@ -15,10 +15,28 @@ from typing import Any, NoReturn, TypeVar
 T, R = TypeVar("T"), TypeVar("R")
 
 
+SEEN: list[str] = []  # the signals ``interrupt`` and ``ctrl_c`` raised a KeyboardInterrupt for, in this process
+
+
 def interrupt(signum: int, frame: Any) -> NoReturn:
     """A handler for SIGTERM: the KeyboardInterrupt Ctrl-C raises, naming the signal, so a command's
     clean-up on Ctrl-C runs for it too."""
+    SEEN.append(signal.Signals(signum).name)
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def ctrl_c(signum: int, frame: Any) -> NoReturn:
+    """Python's own SIGINT handler (a KeyboardInterrupt without words), the signal recorded too."""
+    SEEN.append("SIGINT")
+    raise KeyboardInterrupt
+
+
+def raise_lost_interrupt(seen: int) -> None:
+    """Raise again an interrupt that came since ``len(SEEN)`` was ``seen`` and was lost: a KeyboardInterrupt
+    raised in a finalizer or a weakref callback is printed ('Exception ignored in ...') and dropped, and
+    a sweep that Ctrl-C or SIGTERM reached just then ran on to its end."""
+    if len(SEEN) > seen:
+        raise KeyboardInterrupt(*([] if SEEN[-1] == "SIGINT" else [SEEN[-1]]))
 
 
 class Children:

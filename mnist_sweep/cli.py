@@ -27,7 +27,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from mnist_sweep import PROJECT_ROOT
+from mnist_sweep import PROJECT_ROOT, children
 from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
 from mnist_sweep.commandline import exit_status
 from mnist_sweep.config.settings import Settings, validate
@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     saved_argv = sys.argv
     in_main_thread = hasattr(signal, "SIGTERM") and _is_main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    ctrl_c = in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not one ignored
+    previous_int = signal.signal(signal.SIGINT, children.ctrl_c) if ctrl_c else None  # recorded: see the sweep loop
     sys.argv = [sys.argv[0] if argv is None else PROG, *guarded(args)]
     RunDirs.reset()
     full_error = os.environ.get(FULL_ERROR)
@@ -159,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = saved_argv
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
+        if ctrl_c:
+            signal.signal(signal.SIGINT, previous_int)
         GlobalHydra.instance().clear()
         _Validated.checked = Checked()
 

@@ -201,3 +201,63 @@ def test_a_helper_killed_while_the_sweep_waits_for_it_has_its_trial_replaced(tmp
     states = [(t.state, t.user_attrs.get("status")) for t in load(tmp_path, "killed").trials]
     assert sorted(states, key=str) == sorted([(TrialState.COMPLETE, "complete")] * 2 + [(TrialState.FAIL, "lost")],
                                              key=str), states
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed interrupt, as printed
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_an_interrupt_a_finalizer_swallowed_still_stops_the_sweep(tmp_path, signame):
+    """Ctrl-C or SIGTERM whose KeyboardInterrupt was raised in a finalizer (SQLAlchemy's weakref
+    callbacks run often) is printed as 'Exception ignored in ...' and dropped: the sweep ran on to
+    n_trials and exited 0. It now stops before its next trial, the trial that ended told."""
+    import signal
+
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+    from mnist_sweep import children, cli, results
+    from test_sweeper_faults import _loop
+
+    class Finalized:
+        def __del__(self) -> None:  # the signal lands while it runs
+            os.kill(os.getpid(), getattr(signal, signame))
+            time.sleep(0.1)
+
+    launched = []
+
+    def launch(jobs: list[list[str]]) -> list:
+        launched.append(jobs)
+        sub = next(o.split("=", 1)[1] for o in jobs[0] if o.startswith("hydra.sweep.subdir="))
+        Finalized()
+        results.write(tmp_path / sub, {"status": "complete", "value": 0.9, "val_acc": 0.9, "params": 100, "epochs": 1})
+        ret = JobReturn()
+        ret.status, ret.return_value = JobStatus.COMPLETED, 0.9
+        return [ret]
+
+    handler = {"SIGTERM": cli._terminate, "SIGINT": children.ctrl_c}[signame]  # what main() installs
+    previous = signal.signal(getattr(signal, signame), handler)
+    try:
+        study = optuna.create_study(direction="maximize", storage=f"sqlite:///{tmp_path}/o.db")
+        loop = _loop(study, tmp_path, launch)
+        loop.limits.n_trials = 2
+        with pytest.raises(KeyboardInterrupt):
+            loop.run(Progress(2))
+    finally:
+        signal.signal(getattr(signal, signame), previous)
+    assert len(launched) == 1 and [(t.state, t.user_attrs["status"]) for t in study.trials] == [(TrialState.COMPLETE, "complete")]
+
+
+def test_main_records_ctrl_c_and_leaves_an_ignored_one_ignored(monkeypatch):
+    import signal
+
+    from conftest import TINY
+    from mnist_sweep import children, cli
+
+    seen = []
+    monkeypatch.setattr(cli, "task", lambda: seen.append(signal.getsignal(signal.SIGINT)))
+    assert cli.main(list(TINY)) == 0 and seen == [children.ctrl_c]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # nohup, a background job
+    try:
+        assert cli.main(list(TINY)) == 0 and seen[-1] is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _groups, _liveness, _optuna, _repeats, _resume, _revive, _space, _study, _workers
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+from mnist_sweep import children
 from mnist_sweep.errors import SweepError, SweepStopped
 from mnist_sweep.text import plural
 
@@ -62,6 +63,7 @@ class Loop:
     constrained: bool = False  # hydra.sweeper.constrain_to_target: each trial's distance to the target told too
     repeats: _repeats.Repeats | None = None  # hydra.sweeper.repeats with seeds > 1
     launched: list[optuna.Trial] = field(default_factory=list)  # the trials of the launch under way
+    seen: int = field(default_factory=lambda: len(children.SEEN))  # the interrupts before the loop began
 
     def run(self, progress: Progress) -> None:
         self.rejected = self.duplicates = self.passed = 0  # this run's candidates: rejected, duplicates in a row, launched
@@ -126,6 +128,7 @@ class Loop:
     def _next_jobs(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> list | None:
         """The next launcher batch: queued seeds first, then new candidates; [] when only other
         workers' seeds are left to wait for; None when this worker is done."""
+        children.raise_lost_interrupt(self.seen)  # one a finalizer swallowed: the sweep ran on
         jobs: list[tuple[optuna.Trial, list[str]]] = []
         _liveness.fail_lost_trials(self.study, self.limits.grace_period)  # dead workers' trials: before
         if self.repeats is not None:  # a revive (not one trial later) and before the count

@@ -178,7 +178,7 @@ def test_a_wrong_direction_gets_the_one_meant_as_an_example(value, example):
                                    "+hydra.sweeper.n_trial (did you mean hydra.sweeper.n_trials?)"),
     # study x's repeats side study is x.repeats, in the same storage: a study of that name ran, and collided
     (["hydra.sweeper.study_name=x.repeats"], "hydra.sweeper.study_name: 'x.repeats' ends in '.repeats', the name of "
-     "study 'x''s side study for its repeated seeds (hydra.sweeper.repeats), which it would collide with; give another "
+     "the side study of study 'x' for its repeated seeds (hydra.sweeper.repeats), which it would collide with; give another "
      "name, e.g. hydra.sweeper.study_name=x_repeats"),
 ])
 def test_a_sweeper_refusal_names_the_value_to_use(overrides, needle):

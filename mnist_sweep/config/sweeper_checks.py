@@ -222,7 +222,7 @@ def check_study_name(name: Any) -> None:
     further seeds of study ``<study>``'s configs, in the same storage, left out of its list of studies)."""
     if isinstance(name, str) and name.endswith(REPEATS_SUFFIX):
         base = name.removesuffix(REPEATS_SUFFIX)
-        raise SweepError(f"{P}.study_name: {name!r} ends in '{REPEATS_SUFFIX}', the name of study {base!r}'s side study "
+        raise SweepError(f"{P}.study_name: {name!r} ends in '{REPEATS_SUFFIX}', the name of the side study of study {base!r} "
                          f"for its repeated seeds ({P}.repeats), which it would collide with; give another name, "
                          f"e.g. {P}.study_name={base}_repeats")
 

@@ -18,9 +18,10 @@ from mnist_sweep.storage import local_path, open_storage
 
 
 def _entries(d: Path) -> set[Path] | None:
-    """Every path under ``d``; None where ``d`` is not a directory (yet)."""
+    """The entries of ``d`` (not walked: a dir of the user's, however large, costs one listing, and
+    what the sweep added is new at the top); None where ``d`` is not a directory (yet)."""
     try:
-        return set(d.rglob("*")) if d.is_dir() else None
+        return set(d.iterdir()) if d.is_dir() else None
     except OSError:  # unreadable: nothing of it is taken for new
         return None
 
@@ -54,7 +55,7 @@ class Start:
             if self.url and (self.file is None or self.file_was_there):
                 optuna.delete_study(study_name=self.name, storage=open_storage(self.url))
             added = (_entries(self.sweep_dir) or set()) - (self.before or set())
-            for p in sorted(added, key=lambda p: -len(p.parts)):  # deepest first
+            for p in added:
                 with contextlib.suppress(FileNotFoundError):
                     shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
         except Exception as e:  # noqa: BLE001 - the error line that follows stays the one to read

@@ -13,6 +13,7 @@ import pandas as pd
 
 from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError
+from mnist_sweep.text import plural
 
 
 def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: str) -> pd.Series:
@@ -23,7 +24,7 @@ def pick_row(board: pd.DataFrame, rank: int | None, trial: int | None, source: s
     rows = board[board["rank"] == rank]
     if rows.empty:  # a CSV with rows taken out: 'in 1..N' is no longer its ranks (it was an IndexError)
         ranks = sorted(int(r) for r in board["rank"].dropna())
-        have = f"has {len(board)} rows; give a rank in 1..{len(board)}" if ranks == list(range(1, len(board) + 1)) \
+        have = f"has {plural(len(board), 'row')}; give a rank in 1..{len(board)}" if ranks == list(range(1, len(board) + 1)) \
             else f"has the ranks {', '.join(map(str, ranks[:20]))}{', ...' if len(ranks) > 20 else ''}; give one of them"
         raise LeaderboardError(f"--rank {rank}: {source} {have}")
     return rows.iloc[0]

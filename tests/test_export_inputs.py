@@ -185,3 +185,9 @@ def test_a_lone_runs_bad_config_names_no_trial(tmp_path, capsys):
             err = capsys.readouterr().err.strip().splitlines()
             assert len(err) == 1 and says in err[0] and "trial" not in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_rank_past_a_one_row_table_reads_as_one_row(tmp_path, capsys):
+    """'--rank 2: SWEEP has 1 rows': the count is plural() now, as every other count line's."""
+    assert export.main([str(board(tmp_path)), "--rank", "2", "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"--rank 2: {tmp_path} has 1 row; give a rank in 1..1")

@@ -85,7 +85,9 @@ def check_trained(row: pd.Series, board: pd.DataFrame | None, verb: str) -> None
     why = {"running": "is still training (or its worker died: leaderboard --refresh tells), nothing to {verb} yet",
            "repeating": "is still training its seeds, nothing to {verb} yet", "failed": "its run stopped{said}, no finished run to {verb}",
            "rejected": "was never trained, refused before launch{said}, nothing to {verb}"}.get(row["status"], "was never trained, nothing to {verb}")
-    raise LeaderboardError(f"{label}: {why.format(verb=verb, said=said)}; pick a complete trial")
+    none = board is not None and not board["status"].isin(TRAINED).any()  # there is no complete trial to pick
+    fix = "no trial has finished yet: resume the sweep (its command again) or wait" if none else "pick a complete trial"
+    raise LeaderboardError(f"{label}: {why.format(verb=verb, said=said)}; {fix}")
 
 
 SECTIONS = ("model", "optimizer", "scheduler", "data", "trainer")  # what a trial's saved config holds

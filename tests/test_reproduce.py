@@ -440,12 +440,14 @@ def test_a_rerun_that_fails_quotes_its_line_once(tmp_path):
 def test_a_trial_without_a_finished_run_says_why(tmp_path, command, status, error, says):
     """A running or failed trial was 'was never trained, nothing to reproduce', as a rejected one was:
     the one still training was not told to wait, the failed one's error not shown."""
-    (tmp_path / "leaderboard.csv").write_text(f'rank,trial,status,error,trial_dir\n1,0,{status},"{error}",\n')
-    before = snapshot(tmp_path)
-    proc = run_inproc([f"mnist_sweep.{command}", "leaderboard.csv", "--trial", "0", "--out", str(tmp_path / "out")],
-                      cwd=tmp_path)
-    assert_one_line_error(proc, says, "pick a complete trial")
-    assert snapshot(tmp_path) == before
+    for rows, fix in [(f'1,0,{status},"{error}",\n', "; no trial has finished yet: resume the sweep (its command again) or wait"),
+                      (f'1,1,complete,,\n2,0,{status},"{error}",\n', "; pick a complete trial")]:  # it said so with none
+        (tmp_path / "leaderboard.csv").write_text("rank,trial,status,error,trial_dir\n" + rows)
+        before = snapshot(tmp_path)
+        proc = run_inproc([f"mnist_sweep.{command}", "leaderboard.csv", "--trial", "0", "--out", str(tmp_path / "out")],
+                          cwd=tmp_path)
+        assert assert_one_line_error(proc, says).endswith(fix)
+        assert snapshot(tmp_path) == before
 
 
 def test_a_run_copied_from_another_machine_reads_its_relative_data_root_in_the_default_root(tmp_path, monkeypatch, caplog):

@@ -118,7 +118,7 @@ def exit_status(e: SystemExit) -> int:
     return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 
 
-def exit_code_of(body: Callable[[], object], prog: str | None = None) -> int:
+def exit_code_of(body: Callable[[], object], prog: str | None = None, interrupted: str = "interrupted") -> int:
     """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr; a
     UsageError's ends ``(see PROG --help)`` as the parser's do (``prog``: the command's). Only
     stdout's reader gone (``| head``) ends it quietly (141, as SIGPIPE would)."""
@@ -141,7 +141,7 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None) -> int:
         print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(interrupted, file=sys.stderr)  # Ctrl-C: the command's own line, what it kept and how to go on
         return 130
     return 0
 

@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--top, --seeds and --parallel must be >= 1")
     if own := next((o for o in args.override if o.split("=", 1)[0].lstrip("+~") in SETS_ITSELF), None):  # it won or was dropped
         p.error(f"--set {own}: {SETS_ITSELF[own.split('=', 1)[0].lstrip('+~')]}")
-    return exit_code_of(lambda: _run(args))
+    return exit_code_of(lambda: _run(args), None, f"interrupted: no robustness.csv written; runs finished so far stay in "
+                        f"{args.out} and the same command reuses them")
 
 
 if __name__ == "__main__":

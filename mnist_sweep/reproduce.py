@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--trial", type=int, help="Optuna trial number; not with a run dir")
     p.add_argument("--out", help="output dir (default outputs/reproduce/trial_NNNN_<time>, or <run dir's name>_<time>)")
     args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args), p.prog)
+    return exit_code_of(lambda: _run(args), p.prog, "interrupted: nothing compared; run it again (with a new --out if "
+                        "the re-run left its epochs in yours)")  # an --out holding them is refused
 
 
 if __name__ == "__main__":

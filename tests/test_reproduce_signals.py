@@ -37,7 +37,9 @@ def test_a_signal_stops_the_rerun_with_one_sigterm_and_exits_130(tmp_path, monke
         pid = int(pid_file.read_text())
         proc.send_signal(sig)
         assert proc.wait(timeout=60) == 130, proc.communicate()[0]
-        assert proc.communicate()[0].rstrip().endswith("interrupted")
+        said = proc.communicate()[0].rstrip()  # a bare 'interrupted' said nothing of what was left or how to go on
+        assert said.endswith("interrupted: nothing compared; run it again (with a new --out if the re-run left its "
+                             "epochs in yours)"), said
         assert not alive(pid)  # stopped with it, and waited for
         assert pid_file.with_suffix(".term").exists()  # stopped as train is on Ctrl-C, not killed
         assert not out.exists()  # nothing written by reproduce itself

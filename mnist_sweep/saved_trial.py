@@ -159,7 +159,11 @@ def run_config_dir(run_dir: Path, verb: str = "reproduce") -> Path:
 
 def no_pick(rank: int | None, trial: int | None, run_dir: Path) -> None:
     """UsageError for --rank or --trial given with one run dir: they pick a row of a leaderboard."""
+    from mnist_sweep.board_paths import sweep_above
+
     if rank is not None or trial is not None:
         flag = "--rank" if rank is not None else "--trial"
-        raise UsageError(f"{flag}: picks a row of a leaderboard, and {run_dir} is one run dir; leave {flag} out, "
-                         "or give the sweep dir instead")
+        sweep = sweep_above(run_dir)  # a trial's or a seed's: its sweep has the rows; a train run's has none
+        there = f", or give its sweep dir instead: {sweep} {flag} {rank if rank is not None else trial}" if sweep else ""
+        raise UsageError(f"{flag}: picks a row of a leaderboard, and {run_dir} is one run dir{'' if sweep else ' in no sweep'}; "
+                         f"leave {flag} out{there}")

@@ -191,3 +191,19 @@ def test_a_rank_past_a_one_row_table_reads_as_one_row(tmp_path, capsys):
     """'--rank 2: SWEEP has 1 rows': the count is plural() now, as every other count line's."""
     assert export.main([str(board(tmp_path)), "--rank", "2", "--onnx", str(tmp_path / "m.onnx")]) == 2
     assert capsys.readouterr().err.strip().endswith(f"--rank 2: {tmp_path} has 1 row; give a rank in 1..1")
+
+
+def test_a_pick_with_a_run_dir_names_its_sweep_only_where_it_has_one(tmp_path, capsys):
+    """--rank/--trial with a train run's dir said 'or give the sweep dir instead': it has none; with a
+    trial's dir (reproduce takes one) it named no sweep dir. Now: 'in no sweep', or the sweep and the pick."""
+    from mnist_sweep import reproduce
+
+    made_run(tmp_path / "lone")
+    assert export.main([str(tmp_path / "lone"), "--rank", "1", "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: --rank: picks a row of a leaderboard, and {tmp_path}/lone is one "
+                                              "run dir in no sweep; leave --rank out (see python -m mnist_sweep.export --help)")
+    sweep = board(tmp_path / "sw")
+    assert reproduce.main([str(sweep / "trial_0000"), "--trial", "0", "--out", str(tmp_path / "again")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{sweep}/trial_0000 is one run dir; leave --trial out, or give its "
+                                                    f"sweep dir instead: {sweep} --trial 0 (see python -m mnist_sweep.reproduce --help)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lone", "sw"]

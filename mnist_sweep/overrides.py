@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import nearest_flag
 from mnist_sweep.config.composition import composition_error
+from mnist_sweep.config.dict_overrides import PARAMS, nested_params_error
 from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
     chosen_options, conditional_key_error, lacking, name_override_error, option_error, swept_groups,
@@ -187,6 +188,8 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
     swept = swept_groups(overrides)
     for o in overrides:
         key = o.key_or_group
+        if nested := nested_params_error(o.input_line, OmegaConf.select(cfg, PARAMS)):  # params.model.c1=choice(...)
+            return one_line(nested)
         if o.is_add() or o.is_force_add() or key in groups or key.split("@")[0] in groups:
             continue
         section = key.split(".", 1)[0]
@@ -198,9 +201,9 @@ def sweep_key_error(cfg: Any, overrides: list[Any]) -> str | None:
                                 f"a key of {section}={' and '.join(found)} (add {found[0]} to the choice)")
         if key.startswith("hydra."):
             leaf = key.removeprefix(_PARAMS)
-            value = o.input_line.split("=", 1)[1]
-            return one_line(f"{o.input_line}: Hydra cannot search its own keys; quote the expression "
-                            f"({key}='{value}') or search the key itself: {leaf}={value}")
+            value, new = o.input_line.split("=", 1)[1], leaf != key and OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT
+            return one_line(f"{o.input_line}: Hydra cannot search its own keys; quote the expression "  # + adds a key
+                            f"({'+' * new}{key}='{value}') or search the key itself: {leaf}={value}")  # the space lacks
         if OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT:
             return one_line(unknown_key(key, dict(cfg.hydra.runtime.choices)))
     return None

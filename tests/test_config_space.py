@@ -225,3 +225,59 @@ def test_a_quoted_string_the_key_takes_passes_as_the_trial_reads_it(key, choices
     assert make_cfg(f"{key}={choices[0]}")[key.split(".")[0]][key.split(".")[1]] == choices[0][1:-1]
     if key == "trainer.precision":
         assert check_command_line(["-m", f"{key}={','.join(choices)}"]).error is None
+
+
+@pytest.mark.parametrize("override, fix", [
+    ("hydra.sweeper.params.model.c1=4", "hydra.sweeper.params={model.c1:4}"),
+    ("+hydra.sweeper.params.model.c1=4", "hydra.sweeper.params={model.c1:4}"),
+    ("hydra.sweeper.params.model.c1='choice(4,8)'", 'hydra.sweeper.params={model.c1:"choice(4,8)"}'),
+    ("+hydra.sweeper.params.model.c1=choice(4,8)", 'hydra.sweeper.params={model.c1:"choice(4,8)"}'),
+    ("hydra.sweeper.params.trainer.ema_decay='choice(0,0.99)'", '+hydra.sweeper.params={trainer.ema_decay:"choice(0,0.99)"}'),
+])
+def test_a_space_key_given_as_nested_keys_names_the_dict_form_that_sets_it(tmp_path, override, fix):
+    """Hydra reads hydra.sweeper.params.model.c1 as params -> model -> c1; the space's keys are dotted
+    names. It said 'add it with +hydra.sweeper.params={model:VALUE}' (a key 'model': no such parameter),
+    'Cannot convert dict to string', 'Sweeping over Hydra's configuration is not supported', or to quote
+    the expression, which fails the same way."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep.overrides import check_command_line
+
+    proc = run_inproc(["mnist_sweep.train", "-m", override, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, f"error: {override}: Hydra reads each dot of the key as a level",
+                                 f"give it as {fix}, or as {fix[fix.index('{') + 1:fix.index(':')]}=")
+    assert "{model:VALUE}" not in line and list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", fix]).error is None  # the fix
+    nulled = check_command_line(["-m", "hydra.sweeper.params=null", "hydra.sweeper.params.model.c1=choice(4,8)"]).error
+    assert nulled.endswith("give it as model.c1=choice(4,8) after hydra.sweeper.params=null"), nulled  # nothing merges into null
+
+
+def test_a_group_searched_under_hydra_sweeper_params_is_told_to_add_it():
+    """The space has no key optimizer: the quoted form it offered said 'no such key; did you mean optimizer?'."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line(["-m", "hydra.sweeper.params.optimizer=choice(sgd,adam)"]).error
+    assert "(+hydra.sweeper.params.optimizer='choice(sgd,adam)')" in line, line
+    assert check_command_line(["-m", "+hydra.sweeper.params.optimizer='choice(sgd,adam)'"]).error is None
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["model.dropout=range(0.0,0.1)"], "model.dropout: range(0.0,0.1) steps by 1, more than its span, so it draws 0.0 alone; "
+     "write model.dropout=interval(0.0,0.1) for any value between, or range(0.0,0.1,0.05)"),
+    (['hydra.sweeper.params={model.dropout:"range(0,0.1)"}'], "model.dropout: range(0,0.1) steps by 1, more than its span, so it draws 0 alone"),
+    (["hydra.sweeper.params=null", "model.c1=range(4,6,5)"], "model.c1: range(4,6) steps by 5, more than its span, "
+     "so it draws 4 alone; write model.c1=range(4,6,1)"),
+])
+def test_a_range_whose_step_is_wider_than_its_span_is_refused(tmp_path, args, needle):
+    """Optuna cut range(0.0,0.1)'s end to its start (the default step is 1): after a warning, model.dropout
+    was searched as 0.0 alone."""
+    from conftest import assert_one_line_error, run_inproc
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+    from mnist_sweep.overrides import check_command_line
+
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, f"error: hydra.sweeper.params.{needle}")
+    assert list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", "model.dropout=range(0.0,0.1,0.05)"]).error is None  # the fix
+    assert parse("model.dropout=range(0.0,0.1,0.05)")[1] == od.FloatDistribution(0.0, 0.1, step=0.05)

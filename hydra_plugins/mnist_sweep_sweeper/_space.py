@@ -33,7 +33,7 @@ from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import unknown_key
 from mnist_sweep.config.space import NULL
-from mnist_sweep.config.sweep_values import as_written, invalid_space, repeated_choice, tag_error
+from mnist_sweep.config.sweep_values import as_written, invalid_space, repeated_choice, step_error, tag_error
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -84,9 +84,13 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
         (override,) = OverridesParser.create().parse_overrides([entry])
         if isinstance(override.value(), Glob):  # a group's options by pattern: expanded by build
             return override.get_key_element(), override.value()
+        if bad := step_error(override):  # range(0.0,0.1): 0.0 alone, after Optuna's warning
+            raise SweepError(bad)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # Optuna 2 distribution classes, converted below
             dist = create_optuna_distribution_from_override(override)
+    except SweepError:  # step_error's line, as it is
+        raise
     except OverrideParseException as e:  # its grammar: what is wrong and how to write it
         raise SweepError(f"hydra.sweeper.params.{key}: invalid search space: {override_syntax_error(entry, e.message)}") from None
     except (HydraException, ValueError, AssertionError) as e:  # Optuna's checks of the ends: as a command line's

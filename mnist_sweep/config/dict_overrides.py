@@ -28,6 +28,8 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     line = _MERGING.search(str(e))
     if line is None:
         return None
+    if (nested := _nested(cause, given, line[1])) is not None:  # hydra.sweeper.params.model.c1=4
+        return nested
     if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause) \
             and str(cause.full_key) != str(cause.key):  # a key missing at the top is no dict's: unknown_key names it
         name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
@@ -37,6 +39,34 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     if isinstance(cause, ValidationError) and _is_sweep(getattr(cause, "object_type", None)):
         return _unquoted_sweep(line[1].strip())
     return None
+
+
+def _nested(cause: Any, given: list[str] | None, merged: str) -> str | None:
+    """The line for ``hydra.sweeper.params.model.c1=VALUE`` that Hydra refused (its key ``model``, read as a level)."""
+    full = str(getattr(cause, "full_key", ""))
+    if not full.startswith(f"{PARAMS}."):
+        return None
+    typed = next((a for a in given or () if a.lstrip("+~").partition("=")[0].startswith(f"{full}.")), merged.strip())
+    return nested_params_error(typed, getattr(cause, "parent_node", None))
+
+
+def nested_params_error(override: str, space: Any) -> str | None:
+    """The line for ``[+]hydra.sweeper.params.model.c1=VALUE``: Hydra reads each dot of the key as a level
+    (params, then model, then c1), while the space's keys are whole names with dots (``model.c1``), so no
+    form of it can set one; the dict form that does (with a + where ``space``, the space, lacks the key;
+    none where it is null: nothing merges into it) and the plain override. None for any other override."""
+    key, _, value = override.lstrip("+~").partition("=")
+    leaf = key.removeprefix(f"{PARAMS}.")
+    if leaf == key or "." not in leaf:
+        return None
+    value = value.strip()
+    bare = value[1:-1] if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" else value
+    shown = f'"{bare}"' if any(c in bare for c in "()[]{},: '\"") else bare
+    plus = "" if hasattr(space, "keys") and leaf in space else "+"
+    fix = f"{leaf}={bare} after {PARAMS}=null" if space is None else \
+        f"{plus}{PARAMS}={{{leaf}:{shown}}}, or as {leaf}={bare} on the command line"
+    return (f"{override}: Hydra reads each dot of the key as a level ({' then '.join(leaf.split('.'))} inside "
+            f"{PARAMS}), while the space's keys are whole names with dots ({leaf}); give it as {fix}")
 
 
 # The stock sweeper's deprecated keys (null in conf/, so nothing merges into them) -> the key to use.

@@ -108,6 +108,20 @@ def tag_error(override: Any) -> str | None:
     return f"{where}: a choice has no scale (each value is drawn as often), so its tags are not read; drop them: {key}=choice({choices})"
 
 
+def step_error(override: Any) -> str | None:
+    """The line for a range whose step is wider than its span (``range(0.0,0.1)``: the default step 1):
+    Optuna cuts its end to the last value on the step, the start, and the sweep drew that one value
+    (``model.dropout`` searched as 0.0 alone) after a warning."""
+    value, key = override.value(), override.get_key_element()
+    if not override.is_range_sweep() or value.shuffle or not 0 < value.stop - value.start < value.step:
+        return None
+    span, whole = value.stop - value.start, all(isinstance(v, int) for v in (value.start, value.stop, value.step))
+    fix = (f"range({value.start},{value.stop},{span // 2 or 1})" if whole
+           else f"interval({value.start},{value.stop}) for any value between, or range({value.start},{value.stop},{span / 2:g})")
+    return (f"hydra.sweeper.params.{key}: range({value.start},{value.stop}) steps by {value.step}, more than its span, so it "
+            f"draws {value.start} alone; write {key}={fix}")
+
+
 def distribution(override: Any) -> Any | None:
     """The distribution hydra-optuna-sweeper builds for a sweep override (its
     ``create_optuna_distribution_from_override``, which this package may not import): a choice's
@@ -118,7 +132,7 @@ def distribution(override: Any) -> Any | None:
 
     if isinstance(override.value(), Glob):  # its options are listed by Hydra's config loader, set only once Hydra runs
         return None
-    if bad := tag_error(override):
+    if bad := tag_error(override) or step_error(override):
         raise SweepError(bad)
     value = override.value()
     try:

@@ -25,6 +25,7 @@ from mnist_sweep.board_paths import run_dirs
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.config.syntax import shell_override
 from mnist_sweep.errors import not_an_output_dir, one_line, unusable_path
+from mnist_sweep.moved import is_trial_name
 from mnist_sweep.overrides import INFO_FLAGS
 from mnist_sweep.storage import STORAGE_RECORD
 
@@ -158,6 +159,10 @@ class OutputDirCheck(Callback):
         if held:
             _refuse(f"hydra.sweep.dir: {d} holds a training run ({held[0]}), not a sweep; "
                     "choose a new directory for the sweep")
+        if not held and not any((d / f).exists() for f in (*SWEEP_FILES, "optuna.db", "journal.log")) and (others := [
+                r for r in run_dirs(d) if not is_trial_name(r.relative_to(d).parts[0], d)]):  # outputs/runs: not its trials
+            _refuse(f"hydra.sweep.dir: {d} holds run dirs that are no sweep's trials ({others[0]}, ...), and its readers would "
+                    "take them for the sweep's (export, reproduce); choose a new directory for the sweep")
         RunDirs.new_sweep = None if d.exists() else d
         RunDirs.new_sweep_parents = () if d.exists() else tuple(a for a in d.parents if not a.exists())
         _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")

@@ -62,6 +62,31 @@ def test_a_sweep_into_a_run_dir_is_refused(tmp_path, source):
     assert snapshot(tmp_path) == before
 
 
+def test_a_sweep_into_a_dir_of_runs_is_refused_and_a_sweep_dir_resumes(tmp_path):
+    """hydra.sweep.dir=outputs/runs started a sweep among the runs there: its leaderboard.csv above them
+    made each a 'trial' of it, and export of one said 'one run dir, not a sweep; give its sweep dir'."""
+    from mnist_sweep.rundir import OutputDirCheck, RunDirs
+
+    runs = tmp_path / "runs"
+    finished_run(runs)
+    before = snapshot(tmp_path)
+    proc = run_inproc(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", "hydra.sweeper.params=null",
+                       f"hydra.sweep.dir={runs}"], cwd=tmp_path)
+    assert_one_line_error(proc, f"hydra.sweep.dir: {runs} holds run dirs that are no sweep's trials ({runs}/r1, ...)",
+                          "choose a new directory for the sweep")
+    assert snapshot(tmp_path) == before
+    sweep = tmp_path / "sw"  # its own trials, a seed in one: resumed, with or without its storage record
+    for d in (sweep / "trial_0000", sweep / "trial_0001" / "seed_2"):
+        (d / ".hydra").mkdir(parents=True)
+        (d / ".hydra" / "config.yaml").write_text("kept")
+    cfg = OmegaConf.create({"hydra": {"sweeper": {}, "sweep": {"dir": str(sweep)}, "output_subdir": ".hydra"}})
+    OutputDirCheck._check_sweep(cfg)
+    (sweep / "storage.json").write_text("{}")
+    finished_run(sweep)  # r1: not a trial, but the dir is a sweep's: its own business
+    OutputDirCheck._check_sweep(cfg)
+    RunDirs.reset()
+
+
 @pytest.mark.parametrize("marker", ["storage.json", "leaderboard.csv"])
 def test_a_run_into_a_sweep_dir_is_refused(tmp_path, marker):
     """A run given a sweep dir as hydra.run.dir trained into it: its metrics.csv, train.log and

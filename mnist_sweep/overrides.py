@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import nearest_flag
 from mnist_sweep.config.composition import composition_error
-from mnist_sweep.config.dict_overrides import PARAMS, nested_params_error
+from mnist_sweep.config.dict_overrides import PARAMS, given_twice_error, nested_params_error
 from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
     chosen_options, conditional_key_error, lacking, name_override_error, option_error, swept_groups,
@@ -238,6 +238,8 @@ def check_command_line(argv: list[str]) -> Checked:
     if isinstance(parsed, str):
         return Checked(parsed)
     plain, sweeps = parsed
+    if multirun and (twice := given_twice_error(plain, sweeps)):  # model.c1 in hydra.sweeper.params={...} too
+        return Checked(one_line(twice))
     searchpath = [searchpath_override(source[2])] if source[2] else []
     choices = functools.cache(lambda: _choices(source, searchpath, plain))  # composed once, if at all
     if bad := name_override_error(plain, choices) or (option_error(plain, source[2]) if source[:2] == _CONF else None):

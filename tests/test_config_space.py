@@ -281,3 +281,18 @@ def test_a_range_whose_step_is_wider_than_its_span_is_refused(tmp_path, args, ne
     assert list(tmp_path.iterdir()) == []
     assert check_command_line(["-m", "model.dropout=range(0.0,0.1,0.05)"]).error is None  # the fix
     assert parse("model.dropout=range(0.0,0.1,0.05)")[1] == od.FloatDistribution(0.0, 0.1, step=0.05)
+
+
+@pytest.mark.parametrize("args", [
+    ["model.c1=choice(4,8)", 'hydra.sweeper.params={model.c1:"choice(8,12)"}'],
+    ['hydra.sweeper.params={model.c1:"choice(8,12)"}', "model.c1=4"],
+])
+def test_a_key_given_in_the_dict_space_and_as_an_override_is_refused(args):
+    """The sweep reads hydra.sweeper.params first and the command line's overrides after: the override won
+    silently, also where the dict came later (choice(8,12) was never searched)."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line(["-m", *args]).error
+    assert line is not None and line.startswith("model.c1: given twice on the command line, in hydra.sweeper.params="), line
+    assert line.endswith("keep one"), line
+    assert check_command_line(["-m", args[1]]).error is None  # the fix: one of them

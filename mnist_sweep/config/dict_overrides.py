@@ -152,3 +152,27 @@ def _expression(override: str, name: str) -> str | None:
         if depth < 0:
             return None
     return None
+
+
+def given_twice_error(plain: list[str], sweeps: list[Any]) -> str | None:
+    """The line for a key of the search space that the command line gives in ``hydra.sweeper.params={...}``
+    and as an override of its own (``model.c1=choice(4,8)``, ``model.c1=4``): the sweeper reads the dict
+    first and the overrides after, so the override won whatever their order, silently (a dict after it
+    too, where Hydra's rule is that the later wins)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    in_dict: dict[str, str] = {}
+    for arg in plain:
+        if arg.lstrip("+").partition("=")[0] == PARAMS:
+            try:
+                value = OverridesParser.create().parse_override(arg).value()
+            except HydraException:  # composing it says what is wrong
+                continue
+            in_dict.update({str(k): arg for k in value} if isinstance(value, dict) else {})
+    own = [*(o.input_line for o in sweeps), *plain]
+    for line in own:
+        if (key := line.partition("=")[0].lstrip("+~")) in in_dict:
+            return (f"{key}: given twice on the command line, in {in_dict[key]} and as {line}, and the override wins "
+                    f"whatever their order (the sweep reads the dict first); keep one")
+    return None

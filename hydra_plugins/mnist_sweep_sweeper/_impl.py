@@ -30,6 +30,7 @@ from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, worker_count
 from mnist_sweep import results
+from mnist_sweep.config.dict_overrides import nested_space_error
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
 from mnist_sweep.config.sweeper_checks import check_sweeper
@@ -146,6 +147,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _search_space(self, arguments: list[str]) -> _space.SearchSpace:
         """hydra.sweeper.params and the command line's sweep overrides, each checked against conf/."""
         self._process_searchspace_config()
+        if nested := nested_space_error(self.params):  # model: {c1: ...} in a search file: the keys are dotted
+            raise SweepError(nested)
         space = _space.build(
             self._parse_sweeper_params_config() + list(arguments), set(self.config.hydra.runtime.choices), self._compose,
             lambda group: self.hydra_context.config_loader.get_group_options(group),

@@ -33,6 +33,8 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause) \
             and str(cause.full_key) != str(cause.key):  # a key missing at the top is no dict's: unknown_key names it
         name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
+        if key == PARAMS and (nested := _given_space(given)):  # hydra.sweeper.params={model:{c1:...}}
+            return nested
         more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
         return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "
                 f"add it with +{key}={{{name}:VALUE}}{more}")
@@ -61,7 +63,7 @@ def nested_params_error(override: str, space: Any) -> str | None:
         return None
     value = value.strip()
     bare = value[1:-1] if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" else value
-    shown = f'"{bare}"' if any(c in bare for c in "()[]{},: '\"") else bare
+    shown = _quoted(bare)
     plus = "" if hasattr(space, "keys") and leaf in space else "+"
     fix = f"{leaf}={bare} after {PARAMS}=null" if space is None else \
         f"{plus}{PARAMS}={{{leaf}:{shown}}}, or as {leaf}={bare} on the command line"
@@ -175,4 +177,48 @@ def given_twice_error(plain: list[str], sweeps: list[Any]) -> str | None:
         if (key := line.partition("=")[0].lstrip("+~")) in in_dict:
             return (f"{key}: given twice on the command line, in {in_dict[key]} and as {line}, and the override wins "
                     f"whatever their order (the sweep reads the dict first); keep one")
+    return None
+
+
+def nested_space_error(params: Any) -> str | None:
+    """The line for a search space with a mapping for a value (``model: {c1: choice(4,8)}`` under params in
+    a file, ``hydra.sweeper.params={model:{c1:"choice(4,8)"}}``): its keys are whole names with dots, each
+    given one expression; the same space written flat. None where every value is one expression."""
+    from collections.abc import Mapping
+
+    for name, value in params.items() if isinstance(params, Mapping) else ():
+        if isinstance(value, Mapping):
+            flat = dict(_flat(str(name), value))
+            return (f"{PARAMS}.{name}: holds keys ({', '.join(flat)}), while the space's keys are whole names with dots, "
+                    f"each given one expression; write them flat: {PARAMS}={{{','.join(f'{k}:{_quoted(v)}' for k, v in flat.items())}}}"
+                    f" (+ before it where the space lacks them; in a file, under params: "
+                    f"{', '.join(f'{k}: {v}' for k, v in flat.items())})")
+    return None
+
+
+def _flat(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    from collections.abc import Mapping
+
+    if not isinstance(value, Mapping):
+        return [(prefix, value)]
+    return [pair for k, v in value.items() for pair in _flat(f"{prefix}.{k}", v)]
+
+
+def _quoted(value: Any) -> str:
+    text = str(value)
+    return f'"{text}"' if any(c in text for c in "()[]{},: '\"") else text
+
+
+def _given_space(given: list[str] | None) -> str | None:
+    """nested_space_error of the command line's ``hydra.sweeper.params={...}``, where one is given."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    for arg in given or ():
+        if arg.lstrip("+").partition("=")[0] == PARAMS:
+            try:
+                if line := nested_space_error(OverridesParser.create().parse_override(arg).value()):
+                    return line
+            except HydraException:
+                continue
     return None

@@ -1,0 +1,98 @@
+"""The ways a search space is written (hydra.sweeper.params={...}, .KEY=..., a search file, sweep
+overrides): a form Hydra reads otherwise than meant, or two that clash, is one line with the form that works."""
+from __future__ import annotations
+
+import pytest
+from optuna import distributions as od
+
+
+@pytest.mark.parametrize("override, fix", [
+    ("hydra.sweeper.params.model.c1=4", "hydra.sweeper.params={model.c1:4}"),
+    ("+hydra.sweeper.params.model.c1=4", "hydra.sweeper.params={model.c1:4}"),
+    ("hydra.sweeper.params.model.c1='choice(4,8)'", 'hydra.sweeper.params={model.c1:"choice(4,8)"}'),
+    ("+hydra.sweeper.params.model.c1=choice(4,8)", 'hydra.sweeper.params={model.c1:"choice(4,8)"}'),
+    ("hydra.sweeper.params.trainer.ema_decay='choice(0,0.99)'", '+hydra.sweeper.params={trainer.ema_decay:"choice(0,0.99)"}'),
+])
+def test_a_space_key_given_as_nested_keys_names_the_dict_form_that_sets_it(tmp_path, override, fix):
+    """Hydra reads hydra.sweeper.params.model.c1 as params -> model -> c1; the space's keys are dotted
+    names. It said 'add it with +hydra.sweeper.params={model:VALUE}' (a key 'model': no such parameter),
+    'Cannot convert dict to string', 'Sweeping over Hydra's configuration is not supported', or to quote
+    the expression, which fails the same way."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep.overrides import check_command_line
+
+    proc = run_inproc(["mnist_sweep.train", "-m", override, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, f"error: {override}: Hydra reads each dot of the key as a level",
+                                 f"give it as {fix}, or as {fix[fix.index('{') + 1:fix.index(':')]}=")
+    assert "{model:VALUE}" not in line and list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", fix]).error is None  # the fix
+    nulled = check_command_line(["-m", "hydra.sweeper.params=null", "hydra.sweeper.params.model.c1=choice(4,8)"]).error
+    assert nulled.endswith("give it as model.c1=choice(4,8) after hydra.sweeper.params=null"), nulled  # nothing merges into null
+
+
+def test_a_group_searched_under_hydra_sweeper_params_is_told_to_add_it():
+    """The space has no key optimizer: the quoted form it offered said 'no such key; did you mean optimizer?'."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line(["-m", "hydra.sweeper.params.optimizer=choice(sgd,adam)"]).error
+    assert "(+hydra.sweeper.params.optimizer='choice(sgd,adam)')" in line, line
+    assert check_command_line(["-m", "+hydra.sweeper.params.optimizer='choice(sgd,adam)'"]).error is None
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["model.dropout=range(0.0,0.1)"], "model.dropout: range(0.0,0.1) steps by 1, more than its span, so it draws 0.0 alone; "
+     "write model.dropout=interval(0.0,0.1) for any value between, or range(0.0,0.1,0.05)"),
+    (['hydra.sweeper.params={model.dropout:"range(0,0.1)"}'], "model.dropout: range(0,0.1) steps by 1, more than its span, so it draws 0 alone"),
+    (["hydra.sweeper.params=null", "model.c1=range(4,6,5)"], "model.c1: range(4,6) steps by 5, more than its span, "
+     "so it draws 4 alone; write model.c1=range(4,6,1)"),
+])
+def test_a_range_whose_step_is_wider_than_its_span_is_refused(tmp_path, args, needle):
+    """Optuna cut range(0.0,0.1)'s end to its start (the default step is 1): after a warning, model.dropout
+    was searched as 0.0 alone."""
+    from conftest import assert_one_line_error, run_inproc
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+    from mnist_sweep.overrides import check_command_line
+
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, f"error: hydra.sweeper.params.{needle}")
+    assert list(tmp_path.iterdir()) == []
+    assert check_command_line(["-m", "model.dropout=range(0.0,0.1,0.05)"]).error is None  # the fix
+    assert parse("model.dropout=range(0.0,0.1,0.05)")[1] == od.FloatDistribution(0.0, 0.1, step=0.05)
+
+
+@pytest.mark.parametrize("args", [
+    ["model.c1=choice(4,8)", 'hydra.sweeper.params={model.c1:"choice(8,12)"}'],
+    ['hydra.sweeper.params={model.c1:"choice(8,12)"}', "model.c1=4"],
+])
+def test_a_key_given_in_the_dict_space_and_as_an_override_is_refused(args):
+    """The sweep reads hydra.sweeper.params first and the command line's overrides after: the override won
+    silently, also where the dict came later (choice(8,12) was never searched)."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line(["-m", *args]).error
+    assert line is not None and line.startswith("model.c1: given twice on the command line, in hydra.sweeper.params="), line
+    assert line.endswith("keep one"), line
+    assert check_command_line(["-m", args[1]]).error is None  # the fix: one of them
+
+
+@pytest.mark.parametrize("args", [
+    ['hydra.sweeper.params={model:{c1:"choice(4,8)"}}'],
+    ['+hydra.sweeper.params={model:{c1:"choice(4,8)"}}'],
+    ["--config-dir", "DIR", "hparams_search=mine"],
+])
+def test_a_space_with_nested_keys_is_told_to_write_them_flat(tmp_path, args):
+    """It said 'add it with +hydra.sweeper.params={model:VALUE}', and that (or the same space in a search
+    file) 'Hydra's override grammar cannot read "{'c1'"'."""
+    from conftest import assert_one_line_error, run_inproc
+
+    (tmp_path / "conf" / "hparams_search").mkdir(parents=True)
+    (tmp_path / "conf" / "hparams_search" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - default\nhydra:\n  sweeper:\n    params:\n      model:\n        c1: choice(4,8)\n")
+    args = [str(tmp_path / "conf") if a == "DIR" else a for a in args]
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, "error: hydra.sweeper.params.model: holds keys (model.c1), while the space's keys are whole "
+                          'names with dots', 'hydra.sweeper.params={model.c1:"choice(4,8)"}', "under params: model.c1: choice(4,8)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -142,6 +143,14 @@ def help_command(argv: list[str]) -> Checked | None:
                    argv=[a for a in argv if a not in left])
 
 
+def _split_path(prev: str, arg: str) -> str:
+    """The end of a path with a space, unquoted (hydra.run.dir=/tmp/my runs): the shell's second argument."""
+    key, eq, value = prev.partition("=")
+    if "=" in arg or not eq or not ("/" in value or key.endswith(("dir", "root"))):
+        return ""
+    return f"; a value with a space is one argument, quoted: {shlex.quote(f'{prev} {arg}')}"
+
+
 def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tuple[list[str], list[Any]] | str:
     """(the overrides that are not sweep expressions, the parsed sweep overrides), or one error
     line (syntax, a sweep without -m). ``shows``: --cfg prints one run's config, the sweeper's keys too."""
@@ -149,14 +158,15 @@ def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tu
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    parser, plain, sweeps = OverridesParser.create(), [], []
+    parser, plain, sweeps, prev = OverridesParser.create(), [], [], ""
     for arg in get_args_parser().parse_args(argv).overrides:  # what Hydra reads as overrides (flags_error passed)
         try:
             (override,) = parser.parse_overrides([arg])
         except OverrideParseException as e:
-            return override_syntax_error(arg, str(e))
+            return override_syntax_error(arg, str(e)) + _split_path(prev, arg)
         if not override.key_or_group:
-            return override_syntax_error(arg)
+            return override_syntax_error(arg) + _split_path(prev, arg)
+        prev = arg
         if not multirun and not shows and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
             return check_command_line(_as_sweep(argv)).error or one_line(  # (hydra.sweeper=nope), else add -m
                 f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")

@@ -41,3 +41,16 @@ def test_a_flag_near_no_key_keeps_the_parsers_line(argv, line):
 def test_hydras_own_flags_are_no_settings():
     assert check_command_line([*TINY, "--cfg", "job"]).error is None
     assert check_command_line([*TINY, "--config-name", "config"]).error is None
+
+
+@pytest.mark.parametrize("argv, quoted", [
+    (["hydra.run.dir=/tmp/my", "runs/a"], "'hydra.run.dir=/tmp/my runs/a'"),
+    (["data.root=my", "data"], "'data.root=my data'"),
+    (["hydra.sweep.dir=outputs/my", "sweep"], "'hydra.sweep.dir=outputs/my sweep'"),  # a sweep's, with -m
+])
+def test_a_path_with_an_unquoted_space_is_given_quoted(argv, quoted):
+    """hydra.run.dir=/tmp/my runs/a (the shell's two arguments) said only 'runs/a: not KEY=VALUE (no '=');
+    an override is KEY=VALUE, e.g. model.c1=8', no word of the space; a bare word after any other value does not."""
+    line = check_command_line([*(["-m"] if "sweep" in quoted else []), *TINY, *argv]).error
+    assert line is not None and line.endswith(f"; a value with a space is one argument, quoted: {quoted}"), line
+    assert not check_command_line([*TINY, "model.c1=8", "train"]).error.endswith(quoted)

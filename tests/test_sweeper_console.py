@@ -254,6 +254,19 @@ def test_the_first_line_of_an_in_memory_study_says_in_memory_once(caplog):
     assert lines[2].startswith("study nodef in sqlite:///outputs/sweeps/nodef/optuna.db: 0 of 2"), lines
 
 
+def test_a_study_past_a_lowered_n_trials_says_so(caplog):
+    """Resumed with a lower hydra.sweeper.n_trials, the first line read 'study q ...: 2 of 1 trial done or running'."""
+    import optuna
+
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+
+    study = optuna.create_study(study_name="q", direction="maximize")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    with caplog.at_level(logging.INFO):
+        assert Progress(1).start_line(study, None) == 0
+    assert "study q in memory: 2 trials done or running, more than its n_trials (1); 0 to go" in caplog.messages
+
+
 def test_an_interrupt_while_the_sweep_waits_for_its_helpers_stops_them(tmp_path, monkeypatch, caplog):
     """This worker's trials were done and it waited for a helper's last trial when SIGTERM (or a
     Ctrl-C to it alone) came: it said 'interrupted' and exited, and the helper trained on, alone."""

@@ -25,11 +25,10 @@ class Progress:
         study: 'study NAME in memory'); return the trials still to go."""
         counted = sum(1 for t in study.get_trials(deepcopy=False) if counts_toward_total(t))
         left = max(self.n_trials - counted, 0)
-        log.info(
-            "study %s %s: %s of %s done or running; %s to go", study.study_name,
-            "in memory" if storage in (None, "in-memory") else f"in {storage}",
-            f"{counted:,}", plural(self.n_trials, "trial"), f"{left:,}", extra=TRIAL_LINE,
-        )
+        of = f"{plural(counted, 'trial')} done or running, more than its n_trials ({self.n_trials:,})" \
+            if counted > self.n_trials else f"{counted:,} of {plural(self.n_trials, 'trial')} done or running"  # not '2 of 1 trial'
+        log.info("study %s %s: %s; %s to go", study.study_name, "in memory" if storage in (None, "in-memory") else
+                 f"in {storage}", of, f"{left:,}", extra=TRIAL_LINE)
         return left
 
     def trial_line(self, study: optuna.Study, number: int) -> None:

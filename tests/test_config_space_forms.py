@@ -96,3 +96,24 @@ def test_a_space_with_nested_keys_is_told_to_write_them_flat(tmp_path, args):
     assert_one_line_error(proc, "error: hydra.sweeper.params.model: holds keys (model.c1), while the space's keys are whole "
                           'names with dots', 'hydra.sweeper.params={model.c1:"choice(4,8)"}', "under params: model.c1: choice(4,8)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
+
+
+@pytest.mark.parametrize("args", [
+    ["hydra.sweeper.params={model.c1:null}"],
+    ["--config-dir", "DIR", "hparams_search=mine"],
+])
+def test_a_space_key_given_null_says_how_to_take_it_out_of_the_search(tmp_path, args):
+    """It said "Incompatible value 'None' for field of type 'str'", no fix."""
+    from conftest import assert_one_line_error, run_inproc
+    from mnist_sweep.overrides import check_command_line
+
+    (tmp_path / "conf" / "hparams_search").mkdir(parents=True)
+    (tmp_path / "conf" / "hparams_search" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - default\nhydra:\n  sweeper:\n    params:\n      model.c1: null\n")
+    args = [str(tmp_path / "conf") if a == "DIR" else a for a in args]
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, "error: hydra.sweeper.params.model.c1: null, while each value of the search space is "
+                                 "text", "to take model.c1 out of the search give it one value (model.c1=VALUE")
+    assert "Incompatible" not in line and sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
+    assert check_command_line(["-m", '+hydra.sweeper.params={data.train_limit:"null"}']).error is None  # null, quoted

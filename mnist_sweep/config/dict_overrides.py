@@ -25,6 +25,8 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     if isinstance(e, AttributeError) and "'NoneType' object has no attribute 'get'" in str(e):
         key = (re.findall(r"full_key: (\S+)", str(e)) or [None])[0]
         return None if key is None else _into_null(key, given)
+    if (null := _null_in_space(e)) is not None:  # hydra.sweeper.params={model.c1:null}, or model.c1: null in a file
+        return null
     line = _MERGING.search(str(e))
     if line is None:
         return None
@@ -41,6 +43,20 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     if isinstance(cause, ValidationError) and _is_sweep(getattr(cause, "object_type", None)):
         return _unquoted_sweep(line[1].strip())
     return None
+
+
+def _null_in_space(e: BaseException) -> str | None:
+    """The line for a key of the space given null (OmegaConf: "Incompatible value 'None' for field of type
+    'str'", or "... is not Optional" for a new key): each value is an expression, and no null takes a key
+    out of the space."""
+    text = str(e.__cause__ if e.__cause__ is not None else e)  # a search file's: Hydra's text alone
+    key = (re.findall(r"full_key: (\S+)", text) or [""])[0]
+    if not key.startswith(f"{PARAMS}.") or not ("Incompatible value 'None'" in text or "is not Optional" in text):
+        return None
+    leaf = key.removeprefix(f"{PARAMS}.")
+    return (f"{key}: null, while each value of the search space is text, a sweep expression or one value; to take {leaf} "
+            f"out of the search give it one value ({leaf}=VALUE on the command line, {leaf}: VALUE under params in a "
+            f"file; the text \"null\", quoted, runs it as null), or start from an empty space with {PARAMS}=null")
 
 
 def _nested(cause: Any, given: list[str] | None, merged: str) -> str | None:

@@ -39,6 +39,31 @@ def raise_lost_interrupt(seen: int) -> None:
         raise KeyboardInterrupt(*([] if SEEN[-1] == "SIGINT" else [SEEN[-1]]))
 
 
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """A SIGINT or SIGTERM that comes in the block is raised at its end (a second one at once), where
+    ``main`` handles them: a trial the storage made RUNNING for this worker is marked its own first.
+    Interrupted in between, it stayed RUNNING with no owner, which no resume fails: counted as running
+    for ever, the resumed sweep ended short of n_trials."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = len(SEEN)
+
+    def record(signum: int, frame: Any) -> None:
+        SEEN.append(signal.Signals(signum).name)
+        if len(SEEN) > seen + 1:
+            raise_lost_interrupt(seen + 1)
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM) if callable(signal.getsignal(s))}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    raise_lost_interrupt(seen)
+
+
 class Children:
     """Subprocesses started from worker threads (``run``), each in its own process group, so only
     this process gets a terminal's Ctrl-C (or hang-up). While ``map`` runs, SIGINT, SIGTERM or SIGHUP

@@ -213,7 +213,7 @@ class Loop:
     def _ask(self, in_flight: list[optuna.Trial], heartbeat: _liveness.Heartbeat) -> tuple[optuna.Trial, list[str] | None]:
         """A new trial, owned by this worker, and its overrides (None: rejected by the custom space, or
         swept group choices that do not compose together, which the draw composes to find its keys)."""
-        with self._sampler():
+        with self._sampler(), children.deferred():  # an interrupt waits until the trial is marked this worker's
             trial = self.study.ask()
             in_flight.append(trial)
             _study.mark(trial, "running", host=socket.gethostname(), pid=os.getpid())  # owner first

@@ -32,7 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _failures, _liveness, _optuna, _study
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep import results
+from mnist_sweep import children, results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
 from mnist_sweep.text import percent, plural
 
@@ -183,17 +183,18 @@ class Repeats:
         for t in self.side.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             if len(out) >= n:
                 break
-            try:
-                if not storage.set_trial_state_values(_optuna.trial_id(t), TrialState.RUNNING):
-                    continue  # another worker claimed it
-            except optuna.exceptions.UpdateFinishedTrialError:
-                continue
-            trial = optuna.Trial(self.side, _optuna.trial_id(t))
-            parent = self.parent(t.user_attrs["parent_dir"])
-            if parent is None and self._settled(t.user_attrs["parent_dir"]):
-                _liveness.fail_open(storage, t, "cancelled", "its config was settled before this seed started")
-                continue
-            out.append((trial, self._job(trial, t, parent)))
+            with children.deferred():  # an interrupt waits until the claimed seed is marked this worker's
+                try:
+                    if not storage.set_trial_state_values(_optuna.trial_id(t), TrialState.RUNNING):
+                        continue  # another worker claimed it
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    continue
+                trial = optuna.Trial(self.side, _optuna.trial_id(t))
+                parent = self.parent(t.user_attrs["parent_dir"])
+                if parent is None and self._settled(t.user_attrs["parent_dir"]):
+                    _liveness.fail_open(storage, t, "cancelled", "its config was settled before this seed started")
+                    continue
+                out.append((trial, self._job(trial, t, parent)))
         return out
 
     def _settled(self, parent_dir: str) -> bool:

@@ -247,7 +247,7 @@ def test_help_with_overrides_prints_the_help_and_names_what_it_leaves_out(tmp_pa
     (["trainer.dropout=0.1"], "error: trainer.dropout: no such key; did you mean model.dropout?"),
     (["+model.dropuot=0.1"], "error: model.dropuot: no such key in model (CnnModelSchema); did you mean model.dropout?"),
     (["-m", "model.dropuot=interval(0,0.1)"], "error: model.dropuot: no such key; did you mean model.dropout?"),
-    (["-m", "hydra.sweeper.params.model.dropout=interval(0,0.1)"], "search the key itself: model.dropout=interval(0,0.1)"),
+    (["-m", "hydra.sweeper.params.model.dropout=interval(0,0.1)"], "hydra.sweeper.params={model.dropout:\"interval(0,0.1)\"}, or as model.dropout=interval(0,0.1) on the command line"),
 ])
 def test_a_mistyped_key_suggests_the_real_one(tmp_path, argv, line):
     """Not Hydra's "use +key" advice (it adds a key nothing reads): the nearest real keys; exit 2

@@ -117,3 +117,33 @@ def test_a_space_key_given_null_says_how_to_take_it_out_of_the_search(tmp_path, 
                                  "text", "to take model.c1 out of the search give it one value (model.c1=VALUE")
     assert "Incompatible" not in line and sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
     assert check_command_line(["-m", '+hydra.sweeper.params={data.train_limit:"null"}']).error is None  # null, quoted
+
+
+@pytest.mark.parametrize("args", [["hydra.sweeper.params=null", "~model.c1=choice(4,8)"], ["~model.c1=choice(4,8)"]])
+def test_a_searched_deletion_says_to_search_the_key(tmp_path, args):
+    """It said 'hydra.sweeper.params.~model.c1: no such key; did you mean model.k1, model.p1, model.t1?'."""
+    from conftest import assert_one_line_error, run_inproc
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+    from mnist_sweep.errors import SweepError
+
+    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, "error: hydra.sweeper.params.~model.c1: ~ deletes a key", "search it as model.c1=choice(4,8)")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SweepError, match="~ deletes a key"):  # in a search file's space too
+        parse("~model.c1=choice(4,8)")
+
+
+def test_a_range_with_a_float_step_is_named_as_a_range():
+    """range(4,12,2.5) on an integer key was named 'interval(4, 11.5) samples floats ... use int(interval(4, 11))',
+    and a resumed study's line showed range(0,0.1,0.05) as interval(0,0.1): the step was left out."""
+    from hydra_plugins.mnist_sweep_sweeper._space import describe, parse
+    from mnist_sweep.config.space import check_distribution
+    from mnist_sweep.errors import SweepError
+    from conftest import make_cfg
+
+    with pytest.raises(SweepError, match=r"model.c1: range\(4, 11.5, 2.5\) steps by a float, so it samples floats, but "
+                       r"model.c1 is an integer; use range\(4, 11, 2\)"):
+        check_distribution("model.c1", parse("model.c1=range(4,12,2.5)")[1], make_cfg())
+    assert describe(parse("model.dropout=range(0,0.1,0.05)")[1]) == "range(0,0.1,0.05)"
+    assert describe(od.FloatDistribution(0.0, 0.1)) == "interval(0,0.1)"

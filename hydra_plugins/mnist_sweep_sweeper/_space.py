@@ -33,7 +33,9 @@ from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import unknown_key
 from mnist_sweep.config.space import NULL
-from mnist_sweep.config.sweep_values import as_written, invalid_space, repeated_choice, step_error, tag_error
+from mnist_sweep.config.sweep_values import (
+    as_written, deletion_error, invalid_space, repeated_choice, step_error, tag_error,
+)
 from mnist_sweep.errors import SweepError
 
 _ABSENT = object()
@@ -84,7 +86,7 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
         (override,) = OverridesParser.create().parse_overrides([entry])
         if isinstance(override.value(), Glob):  # a group's options by pattern: expanded by build
             return override.get_key_element(), override.value()
-        if bad := step_error(override):  # range(0.0,0.1): 0.0 alone, after Optuna's warning
+        if bad := step_error(override) or deletion_error(override):  # range(0.0,0.1): 0.0 alone; ~model.c1=choice(...)
             raise SweepError(bad)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # Optuna 2 distribution classes, converted below
@@ -277,8 +279,8 @@ def describe(dist: BaseDistribution) -> str:
     if isinstance(dist, IntDistribution):
         text = (f"int(interval({dist.low},{dist.high}))" if dist.step == 1
                 else f"range({dist.low},{dist.high},{dist.step})")
-    elif isinstance(dist, FloatDistribution):
-        text = f"interval({dist.low:g},{dist.high:g})"
+    elif isinstance(dist, FloatDistribution):  # a range with a float step: its step too
+        text = f"interval({dist.low:g},{dist.high:g})" if dist.step is None else f"range({dist.low:g},{dist.high:g},{dist.step:g})"
     else:
         return str(dist)
     return f"tag(log,{text})" if dist.log else text

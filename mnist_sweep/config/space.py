@@ -59,6 +59,10 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
         lo, hi = dist.low, dist.high
         if dist.log and lo <= 0:
             raise SweepError(f"{where}: a log interval must start above 0, got {lo}")
+        if tp is int and dist.step is not None:  # range(4,12,2.5): a float step
+            raise SweepError(f"{where}: range({_g(lo)}, {_g(hi)}, {_g(dist.step)}) steps by a float, so it samples floats, but "
+                             f"{key} is an integer; use range({math.ceil(lo)}, {math.floor(hi)}, {max(1, round(dist.step))})"
+                             " or choice(...)")
         if tp is int:
             raise SweepError(
                 f"{where}: interval({_g(lo)}, {_g(hi)}) samples floats but {key} is an integer; "

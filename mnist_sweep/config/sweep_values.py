@@ -122,6 +122,17 @@ def step_error(override: Any) -> str | None:
             f"draws {value.start} alone; write {key}={fix}")
 
 
+def deletion_error(override: Any) -> str | None:
+    """The line for a sweep of a deletion (``~model.c1=choice(4,8)``): ~ deletes a key (with a value: only
+    where the key has it), so no value is searched; the sweeper said 'hydra.sweeper.params.~model.c1: no
+    such key; did you mean model.k1 ...'."""
+    if not override.is_delete():
+        return None
+    key, value = override.get_key_element().lstrip("~"), override.input_line.partition("=")[2]
+    return (f"hydra.sweeper.params.~{key}: ~ deletes a key (~{key}=VALUE only where its value is VALUE), and a search "
+            f"gives it values; search it as {key}={value}")
+
+
 def distribution(override: Any) -> Any | None:
     """The distribution hydra-optuna-sweeper builds for a sweep override (its
     ``create_optuna_distribution_from_override``, which this package may not import): a choice's
@@ -132,7 +143,7 @@ def distribution(override: Any) -> Any | None:
 
     if isinstance(override.value(), Glob):  # its options are listed by Hydra's config loader, set only once Hydra runs
         return None
-    if bad := tag_error(override) or step_error(override):
+    if bad := tag_error(override) or step_error(override) or deletion_error(override):
         raise SweepError(bad)
     value = override.value()
     try:

@@ -182,7 +182,7 @@ def sweep_holding(p: Path) -> Path | None:
     return None
 
 
-def not_a_table(p: Path, what: str) -> str:
+def not_a_table(p: Path, what: str, picks: bool = False) -> str:
     """A file that is no leaderboard (``what``: why), in one line: the sweep dir holding it to give
     instead (SWEEP/report.html read 'not a readable CSV; give a leaderboard.csv'), else a leaderboard.csv;
     confirm's table says what it is and names a run in its dir (reproduce and predict take one)."""
@@ -190,6 +190,8 @@ def not_a_table(p: Path, what: str) -> str:
         runs = run_dirs(p.parent)
         run = f"; reproduce and predict take one of its runs, e.g. {runs[0]}" if runs else ""
         return f"{p}: confirm's table of seeds, not a leaderboard; give the sweep dir whose trials it confirmed{run}"
+    if p.name != FILENAME and is_run(run := p.absolute().parent):  # RUN/model.pt: the run dir, and what to give for it
+        return f"{p}: a file in the run dir {p.parent}, {no_table(run, picks=picks).removeprefix('one run dir, ')}"
     here = sweep_holding(p) if p.name != FILENAME else None
     return f"{p}: {what}; " + (f"give the sweep dir holding it, {here}" if here else f"give a {FILENAME}")
 

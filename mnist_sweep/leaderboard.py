@@ -119,10 +119,10 @@ def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: boo
     try:
         df = pd.read_csv(p)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise LeaderboardError(not_a_table(p, empty_or_binary(p, "a CSV") or f"not a readable CSV ({type(e).__name__})")) from None
+        raise LeaderboardError(not_a_table(p, empty_or_binary(p, "a CSV") or f"not a readable CSV ({type(e).__name__})", picks)) from None
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
-        raise LeaderboardError(not_a_table(p, f"not a leaderboard (no column {', '.join(missing)})"))
+        raise LeaderboardError(not_a_table(p, f"not a leaderboard (no column {', '.join(missing)})", picks))
     check_rows(p)
     check_numbers(df, p)
     if p.name == FILENAME and "sweep" not in df.columns:  # a sweep dir's own table (not a merge): moved or copied?

@@ -207,3 +207,21 @@ def test_a_pick_with_a_run_dir_names_its_sweep_only_where_it_has_one(tmp_path, c
     assert capsys.readouterr().err.strip().endswith(f"{sweep}/trial_0000 is one run dir; leave --trial out, or give its "
                                                     f"sweep dir instead: {sweep} --trial 0 (see python -m mnist_sweep.reproduce --help)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lone", "sw"]
+
+
+def test_a_file_in_a_run_dir_names_the_run_and_what_to_give(tmp_path, capsys):
+    """export RUN/model.pt said 'not a CSV (it begins b'PK...'); give a leaderboard.csv', confirm and the
+    leaderboard too: none named the run dir it lies in, nor the sweep dir and trial to give for it."""
+    from mnist_sweep import leaderboard
+
+    made_run(tmp_path / "lone")
+    sweep = board(tmp_path / "sw")
+    for given, want in [(tmp_path / "lone" / "model.pt", f"a file in the run dir {tmp_path}/lone, not a sweep, and no "
+                         "leaderboard.csv above it; give a sweep dir (reproduce, predict and export take a run dir)"),
+                        (sweep / "trial_0000" / "model.pt", f"a file in the run dir {sweep}/trial_0000, not a sweep; "
+                         f"give its sweep dir and trial: {sweep} --trial 0")]:
+        assert export.main([str(given), "--onnx", str(tmp_path / "m.onnx")]) == 2
+        assert capsys.readouterr().err.strip() == f"error: {given}: {want}"
+    assert leaderboard.main([str(sweep / "trial_0000" / "model.pt")]) == 2  # it picks no trial: the sweep dir alone
+    assert capsys.readouterr().err.strip().endswith(f"not a sweep; give its sweep dir, {sweep}")
+    assert not (tmp_path / "m.onnx").exists()

@@ -147,3 +147,19 @@ def test_a_range_with_a_float_step_is_named_as_a_range():
         check_distribution("model.c1", parse("model.c1=range(4,12,2.5)")[1], make_cfg())
     assert describe(parse("model.dropout=range(0,0.1,0.05)")[1]) == "range(0,0.1,0.05)"
     assert describe(od.FloatDistribution(0.0, 0.1)) == "interval(0,0.1)"
+
+
+def test_a_searched_key_added_with_a_plus_that_is_there_is_refused_before_any_candidate(tmp_path):
+    """+model.c1=choice(4,8): every candidate's +model.c1=4 failed to compose ('An item is already at model.c1');
+    the sweep asked 52 candidates, then stopped (the dry run exited 0). A + on a null key adds, as in Hydra."""
+    from conftest import assert_one_line_error, run_inproc
+    from hydra_plugins.mnist_sweep_sweeper._space import _check_key
+    from conftest import make_cfg
+
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.params=null", "+model.c1=choice(4,8)",
+                       f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert_one_line_error(proc, "error: hydra.sweeper.params.+model.c1: model.c1 is already in the config (+ adds a new key); "
+                          "search it without the +")
+    assert list(tmp_path.iterdir()) == []
+    _check_key("+trainer.ema_decay", {}, lambda overrides: make_cfg(*overrides))  # null in conf/: + adds it
+    _check_key("++model.c1", {}, lambda overrides: make_cfg(*overrides))  # ++ sets it either way

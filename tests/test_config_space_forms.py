@@ -163,3 +163,18 @@ def test_a_searched_key_added_with_a_plus_that_is_there_is_refused_before_any_ca
     assert list(tmp_path.iterdir()) == []
     _check_key("+trainer.ema_decay", {}, lambda overrides: make_cfg(*overrides))  # null in conf/: + adds it
     _check_key("++model.c1", {}, lambda overrides: make_cfg(*overrides))  # ++ sets it either way
+
+
+def test_an_added_experiment_whose_keys_the_search_file_searches_is_named():
+    """-m +experiment=tiny under the default space: each candidate's draws replaced tiny's widths, silently,
+    and every draw was over tiny's 4,000-parameter budget."""
+    from hydra_plugins.mnist_sweep_sweeper._groups import searched_over_added
+    from conftest import make_cfg
+
+    compose = lambda overrides: make_cfg(*overrides)  # noqa: E731
+    line = searched_over_added(["model.c2", "optimizer.momentum"], {"+experiment": "tiny"}, compose)
+    assert line == ("hydra.sweeper.params: +experiment=tiny sets model.c2, which the search space searches, so each "
+                    "candidate's drawn values replace its; to search around it, give hydra.sweeper.params=null and the "
+                    "keys to search (e.g. model.c2=choice(...))"), line
+    assert searched_over_added(["model.c2"], {"model": "cnn"}, compose) is None  # a group every run has: no warning
+    assert searched_over_added(["trainer.seed"], {"+experiment": "tiny"}, compose) is None  # a key it leaves alone

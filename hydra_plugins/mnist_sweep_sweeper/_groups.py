@@ -164,3 +164,22 @@ def _clash_line(name: str, dist: CategoricalDistribution, clashes: dict[str, Hyd
     else:
         fix = f"drop {them} from the choice, or {without}"
     return f"hydra.sweeper.params.{name}: {them} cannot run with {fixed}: {why}; {fix}"
+
+
+def searched_over_added(searched: list[str], fixed: dict[str, str], compose: Compose) -> str | None:
+    """The warning for a group added to every candidate (``+experiment=tiny``) that sets keys the search
+    file's space searches (``searched``): each candidate's drawn values replace the experiment's, silently
+    (tiny's widths, under its 4,000-parameter budget, became the default space's: every draw over it)."""
+    added = [o for o in fixed_group_overrides(fixed) if o.startswith("+")]
+    if not added or not searched:
+        return None
+    try:
+        plain, with_added = compose([]), compose(added)
+    except HydraException:  # check's to say
+        return None
+    moved = [n for n in searched if OmegaConf.select(with_added, n, default=None) != OmegaConf.select(plain, n, default=None)]
+    if not moved:
+        return None
+    return (f"hydra.sweeper.params: {' '.join(added)} sets {', '.join(moved)}, which the search space searches, so each "
+            f"candidate's drawn values replace its; to search around it, give hydra.sweeper.params=null and the keys to "
+            f"search (e.g. {moved[0]}=choice(...))")

@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _liveness, _resume, _space, _study, _undo
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _liveness, _resume, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -153,6 +153,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self._parse_sweeper_params_config() + list(arguments), set(self.config.hydra.runtime.choices), self._compose,
             lambda group: self.hydra_context.config_loader.get_group_options(group),
         )
+        own = {a.lstrip("+~").split("=", 1)[0] for a in arguments}  # the command line's keys: searched on purpose
+        if clash := _groups.searched_over_added([k for k in self.params or {} if k not in own], space.fixed, self._compose):
+            log.warning("%s", clash)  # +experiment=tiny under the search file's space
         if self.search_space_distributions:  # the deprecated hydra.sweeper.search_space form
             space.values.update({k: _space.modern(v) for k, v in self.search_space_distributions.items()})
         for name, dist in space.values.items():  # each distribution against its key's type and range

@@ -178,3 +178,17 @@ def test_an_added_experiment_whose_keys_the_search_file_searches_is_named():
                     "keys to search (e.g. model.c2=choice(...))"), line
     assert searched_over_added(["model.c2"], {"model": "cnn"}, compose) is None  # a group every run has: no warning
     assert searched_over_added(["trainer.seed"], {"+experiment": "tiny"}, compose) is None  # a key it leaves alone
+
+
+def test_a_searched_key_added_with_a_plus_that_no_run_reads_is_refused_before_any_candidate():
+    """+trainer.foo=choice(4,8): the sweep asked 52 candidates, each refused by the schema, then said
+    'no trial was trained'. +experiment (a group's options) stays a search."""
+    from hydra_plugins.mnist_sweep_sweeper._space import _check_key
+    from mnist_sweep.errors import SweepError
+    from conftest import make_cfg
+
+    compose = lambda overrides: make_cfg(*overrides)  # noqa: E731
+    for name in ("+trainer.foo", "++trainer.foo"):
+        with pytest.raises(SweepError, match=r"^hydra.sweeper.params.trainer.foo: no such key; trainer's keys: "):
+            _check_key(name, {}, compose)
+    _check_key("+experiment", {}, compose)

@@ -184,13 +184,15 @@ def _options_of(name: str, groups: dict[str, BaseDistribution]) -> list[list[str
 def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "") -> None:
     """A value parameter must exist in the config for at least one choice of its group; one added with a
     single + must not (each candidate's +model.c1=8 failed to compose: 'An item is already at model.c1')."""
-    if name.startswith("+"):
+    if name.startswith("+"):  # a key no option has is the schema's to refuse in each run: named here, once
         bare = name.lstrip("+")
-        if not name.startswith("++") and any(OmegaConf.select(compose(o), bare, default=None) is not None
-                                             for o in _options_of(bare, groups)):  # + on a null key adds (Hydra's rule)
+        values = [OmegaConf.select(compose(o), bare, default=_ABSENT) for o in _options_of(bare, groups)]
+        if not name.startswith("++") and any(v is not None and v is not _ABSENT for v in values):  # + on null adds
             raise SweepError(f"{where or f'hydra.sweeper.params.{name}'}: {bare} is already in the config (+ adds a "
                              f"new key); search it without the +, as {bare}=...")
-        return
+        if "." not in bare or any(v is not _ABSENT for v in values):  # +experiment: a group's options
+            return
+        name = bare
     for opts in _options_of(name, groups):
         if OmegaConf.select(compose(opts), name, default=_ABSENT) is not _ABSENT:
             return

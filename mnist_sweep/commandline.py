@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from typing import Any, NoReturn
 from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, not_an_output_dir, one_line, unusable_path
+from mnist_sweep.shell import interpreter, pasteable, shell_command, split_path, split_path_hint  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -29,7 +28,9 @@ class CliParser(argparse.ArgumentParser):
         super().__init__(*args, description=description and description.replace("``", ""), **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        print(f"error: {one_line(message)}{nearest_flag(message, self)} (see {self.prog} --help)", file=sys.stderr)
+        """One line; a path the shell split at a space (``/tmp/my sweeps/a b``) is named quoted, as one argument."""
+        hint = split_path_hint(getattr(self, "_argv", []), plausible=True)
+        print(f"error: {one_line(message)}{nearest_flag(message, self)}{hint} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
@@ -65,8 +66,20 @@ class CliParser(argparse.ArgumentParser):
         """Whether the last parse saw ``flag`` on the command line (its value may equal the default)."""
         return any(flag in a.option_strings for a in getattr(self, "_given", []))
 
+    def _split_paths(self, args: list[str] | None) -> None:
+        """Refuse a path the shell split at a space whose pieces joined name what exists: a piece
+        naming nothing was read as a path (leaderboard, predict) or an extra argument."""
+        self._argv = list(sys.argv[1:] if args is None else args)
+        if "-h" not in self._argv and "--help" not in self._argv and (found := split_path(self._argv)):
+            self.error(f"{found[0]}: no such file or directory")
+
+    def parse_intermixed_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._split_paths(args)
+        return super().parse_intermixed_args(args, namespace)
+
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """Parsed flags, each checked against its schema (``CLI_FLAGS``)."""
+        self._split_paths(args)
         ns = super().parse_args(args, namespace)
         bad = check_cli(self.prog, ns)
         if bad:
@@ -89,28 +102,6 @@ def nearest_flag(message: str, parser: argparse.ArgumentParser) -> str:
                                       difflib.get_close_matches(name, flags, n=1, cutoff=0.7)):
             return f"; did you mean {near[0]}?"
     return ""
-
-
-def interpreter(executable: str | None = None, path: str | None = None) -> str:
-    """This interpreter as a shell would name it: ``python`` when the ``python`` found on ``PATH``
-    (default ``$PATH``) is this one in its own directory (an activated venv), else its full path
-    (``/.../.venv/bin/python``), so that a printed command runs where it is pasted."""
-    exe = os.path.abspath(executable or sys.executable)
-    found = shutil.which("python", path=path)
-    if found and os.path.dirname(os.path.abspath(found)) == os.path.dirname(exe) \
-            and os.path.realpath(found) == os.path.realpath(exe):
-        return "python"
-    return exe
-
-
-def shell_command(cmd: list[str]) -> str:
-    """``cmd`` (``[sys.executable, ...]``) as a line to paste into a shell, each argument quoted."""
-    return shlex.join([interpreter(cmd[0]), *map(str, cmd[1:])])
-
-
-def pasteable(module: str, *args: object) -> str:
-    """``python -m module args`` as a line a user can paste into a shell."""
-    return shell_command([sys.executable, "-m", module, *map(str, args)])
 
 
 def exit_status(e: SystemExit) -> int:

@@ -209,3 +209,27 @@ def test_a_quoted_tilde_in_a_path_flag_is_the_home_dir_not_a_dir_named_tilde(tmp
     assert check_cli("python -m mnist_sweep.reproduce", ns) is None and (ns.out, ns.path) == (f"{tmp_path}/home/rx", "a~b")
     assert check_cli("python -m mnist_sweep.predict", ns) is None and ns.images == [f"{tmp_path}/home/d.png"]
     assert ns.run_dir == f"{tmp_path}/home" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("module", ["reproduce", "export", "confirm", "report", "leaderboard", "predict"])
+def test_a_path_the_shell_split_at_a_space_is_named_quoted(tmp_path, module):
+    """``reproduce /tmp/my sweeps/a b`` (unquoted) is named quoted, as one argument: it said 'unrecognized
+    arguments: sweeps/a b' (reproduce, export, confirm, report) or '/tmp/my: no such file' (leaderboard, predict)."""
+    (tmp_path / "my sweeps" / "a b").mkdir(parents=True)
+    proc = run([f"mnist_sweep.{module}", "my", "sweeps/a", "b"], cwd=tmp_path)
+    assert_one_line_error(proc, "my: no such file or directory; a path with a space is one argument, "
+                          "quoted: 'my sweeps/a b'")
+    assert proc.returncode == 2
+
+
+def test_a_split_path_is_named_only_where_it_names_a_path(tmp_path):
+    """An --out in a dir with a space is named quoted (it does not exist yet); words that join into
+    nothing there keep their own error, without the hint."""
+    (tmp_path / "my outs").mkdir()
+    (tmp_path / "sw").mkdir()
+    proc = run(["mnist_sweep.export", "sw", "--out", "my", "outs/x.yaml"], cwd=tmp_path)
+    assert_one_line_error(proc, "unrecognized arguments: outs/x.yaml; a path with a space is one argument, "
+                          "quoted: 'my outs/x.yaml'")
+    for argv in (["mnist_sweep.reproduce", "sw", "3"], ["mnist_sweep.export", "sw", "--out", "new", "x.yaml"],
+                 ["mnist_sweep.leaderboard", "nope", "extra"]):
+        assert "quoted" not in assert_one_line_error(run(argv, cwd=tmp_path))

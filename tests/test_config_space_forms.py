@@ -192,3 +192,14 @@ def test_a_searched_key_added_with_a_plus_that_no_run_reads_is_refused_before_an
         with pytest.raises(SweepError, match=r"^hydra.sweeper.params.trainer.foo: no such key; trainer's keys: "):
             _check_key(name, {}, compose)
     _check_key("+experiment", {}, compose)
+
+
+def test_a_key_the_space_lacks_set_under_hydra_sweeper_params_says_how_to_add_it():
+    """hydra.sweeper.params.optimizer='choice(sgd,adam)' (the form the quoted-sweep line offered) said
+    'hydra.sweeper.params.optimizer: no such key; did you mean optimizer?'."""
+    from mnist_sweep.overrides import check_command_line
+
+    line = check_command_line(["-m", "hydra.sweeper.params.optimizer='choice(sgd,adam)'"]).error
+    assert line.startswith("hydra.sweeper.params.optimizer: hydra.sweeper.params has no key optimizer"), line
+    assert "add it with +hydra.sweeper.params={optimizer:VALUE}, or search it with a sweep override" in line, line
+    assert check_command_line(["-m", '+hydra.sweeper.params={optimizer:"choice(sgd,adam)"}']).error is None

@@ -17,7 +17,7 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
     attribute 'get': ``_into_null``), a key the dict does not have (Hydra's 'no such key', for a key of
     the space it does not have yet), a sweep expression left unquoted in it (OmegaConf's 'tags:
     Unexpected type annotation: Set[str]'). ``given``: the command line's overrides, where known."""
-    from omegaconf.errors import ConfigKeyError, ValidationError
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
     cause = e.__cause__
     if isinstance(e, AssertionError) and str(e).startswith("Unexpected type"):  # KEY.NAME=VALUE under a null KEY
@@ -32,8 +32,9 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
         return None
     if (nested := _nested(cause, given, line[1])) is not None:  # hydra.sweeper.params.model.c1=4
         return nested
-    if isinstance(cause, ConfigKeyError) and getattr(cause, "object_type", None) is dict and "not in struct" in str(cause) \
-            and str(cause.full_key) != str(cause.key):  # a key missing at the top is no dict's: unknown_key names it
+    searched = isinstance(cause, ConfigAttributeError) and str(cause.full_key) == f"{PARAMS}.{cause.key}"  # .optimizer=...
+    if (isinstance(cause, ConfigKeyError) or searched) and getattr(cause, "object_type", None) is dict \
+            and "not in struct" in str(cause) and str(cause.full_key) != str(cause.key):  # a top key: unknown_key names it
         name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
         if key == PARAMS and (nested := _given_space(given)):  # hydra.sweeper.params={model:{c1:...}}
             return nested

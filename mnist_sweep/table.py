@@ -40,19 +40,26 @@ def check_numbers(df: pd.DataFrame, path: Any) -> None:
 
 def short_row(path: Any) -> str | None:
     """``row N has K of the M columns (cut off while copied, or edited by hand?)`` for the CSV file
-    ``path``'s first row shorter than its header, which pandas reads with the missing fields empty;
-    None where there is none (or the file cannot be read: the reader says why)."""
+    ``path``'s first row shorter than its header, which pandas reads with the missing fields empty, or
+    ``the file ends in row N, with no line break (...)`` for a last row cut off in its last field (its
+    overrides): every row written ends with one, and the cut row read as whole, the rows after it as
+    gone (a leaderboard cut in its first row showed 1 trial and the rest 'still training'). None
+    where there is neither (or the file cannot be read: the reader says why)."""
     import csv
+    import io
 
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = (r for r in csv.reader(f) if r)  # blank lines: pandas skips them too
-            header = next(rows, [])
-            for i, row in enumerate(rows, start=1):
-                if len(row) < len(header):
-                    return f"row {i} has {len(row)} of the {len(header)} columns (cut off while copied, or edited by hand?)"
+            text = f.read()
+        rows = [r for r in csv.reader(io.StringIO(text)) if r]  # blank lines: pandas skips them too
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
+    header = rows[0] if rows else []
+    for i, row in enumerate(rows[1:], start=1):
+        if len(row) < len(header):
+            return f"row {i} has {len(row)} of the {len(header)} columns (cut off while copied, or edited by hand?)"
+    if len(rows) > 1 and not text.endswith(("\n", "\r")):
+        return f"the file ends in row {len(rows) - 1}, with no line break (cut off while copied, or edited by hand?)"
     return None
 
 

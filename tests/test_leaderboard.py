@@ -399,6 +399,9 @@ def test_one_sweep_given_twice_under_two_names_is_read_once(tmp_path, again):
     ("2,1,complete,800,abc,\n", "val_acc 'abc' in row 2 is not a finite number"),
     # cut off in a number: printed as a trial of 8 params with no val_acc or trial_dir, exit 0
     ("2,1,complete,8", "row 2 has 4 of the 6 columns (cut off while copied, or edited by hand?); rebuild it from"),
+    # cut off in its last field (the trial_dir, as head -c cuts a table in its overrides): read as whole, the
+    # rows after it as gone and their trial dirs 'still training'
+    ("2,1,complete,800,0.8,/x/tri", "the file ends in row 2, with no line break (cut off while copied, or edited"),
 ])
 def test_a_damaged_leaderboard_csv_is_one_line(tmp_path, command, last, words):
     """val_acc 'abc' in a hand-edited leaderboard.csv was a ValueError traceback ('Unknown format

@@ -146,6 +146,9 @@ BAD_METRICS = {  # the trial's metrics.csv, damaged: (its text or None for none,
     # cut off in its last row: the missing fields read as empty, and after the re-run 'metrics differ ... same machine?'
     "cut off": (FULL_METRICS + "1,0.1,0.5,0.5,1,0.0",
                 "row 1 has 6 of the 8 columns (cut off while copied, or edited by hand?)"),
+    # cut off in its last field (test_acc 0.95 as 0.9): a whole row, compared with the re-run's
+    "cut in its last field": (FULL_METRICS + "1,0.1,0.5,0.5,1,0.5,1,0.9",
+                              "the file ends in row 1, with no line break (cut off while copied, or edited by hand?)"),
 }
 
 

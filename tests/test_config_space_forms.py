@@ -203,3 +203,24 @@ def test_a_key_the_space_lacks_set_under_hydra_sweeper_params_says_how_to_add_it
     assert line.startswith("hydra.sweeper.params.optimizer: hydra.sweeper.params has no key optimizer"), line
     assert "add it with +hydra.sweeper.params={optimizer:VALUE}, or search it with a sweep override" in line, line
     assert check_command_line(["-m", '+hydra.sweeper.params={optimizer:"choice(sgd,adam)"}']).error is None
+
+
+@pytest.mark.parametrize("body, needles", [
+    ("hydra.sweeper.params.model.c1: choice(4, 8)\n",
+     ["hparams_search/mine.yaml: hydra.sweeper.params.model.c1: a dotted key in a config file is one key",
+      "write it nested: hydra: {sweeper: {params: {model.c1: choice(4, 8)}}}"]),
+    ("hydra:\n  sweeper:\n    params:\n      model.c1: [4, 8]\n",
+     ["hydra.sweeper.params.model.c1: a list ([4, 8]), while each value of the search space is text",
+      "write model.c1: choice(4, 8) under params in a file"]),
+])
+def test_a_search_file_that_writes_a_space_key_wrong_gets_the_form_to_write(tmp_path, body, needles):
+    """The dotted key was told 'did you mean hydra.sweeper.params? write it nested: hydra: {sweeper: {params:
+    choice(4, 8)}}' (model.c1 lost); the list said "Cannot convert 'ListConfig' to string: '[4, 8]'"."""
+    from conftest import assert_one_line_error, run_inproc
+
+    (tmp_path / "conf" / "hparams_search").mkdir(parents=True)
+    (tmp_path / "conf" / "hparams_search" / "mine.yaml").write_text(f"# @package _global_\ndefaults:\n  - default\n{body}")
+    proc = run_inproc(["mnist_sweep.train", "-m", "--config-dir", str(tmp_path / "conf"), "hparams_search=mine",
+                       f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    line = assert_one_line_error(proc, *needles)
+    assert "did you mean" not in line and sorted(p.name for p in tmp_path.iterdir()) == ["conf"]

@@ -49,12 +49,16 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
 def _null_in_space(e: BaseException) -> str | None:
     """The line for a key of the space given null (OmegaConf: "Incompatible value 'None' for field of type
     'str'", or "... is not Optional" for a new key): each value is an expression, and no null takes a key
-    out of the space."""
+    out of the space; or given a list ("Cannot convert 'ListConfig' to string"): a choice is written choice(...)."""
     text = str(e.__cause__ if e.__cause__ is not None else e)  # a search file's: Hydra's text alone
     key = (re.findall(r"full_key: (\S+)", text) or [""])[0]
+    leaf, listed = key.removeprefix(f"{PARAMS}."), re.search(r"Cannot convert 'ListConfig' to string: '\[(.*)\]'", text)
+    if key.startswith(f"{PARAMS}.") and listed:  # model.c1: [4, 8]: a list, which the space does not take
+        return (f"{key}: a list ([{listed[1]}]), while each value of the search space is text, a sweep expression or "
+                f"one value; write {leaf}: choice({listed[1]}) under params in a file, {PARAMS}={{{leaf}:\"choice("
+                f"{listed[1].replace(' ', '')})\"}} on the command line")
     if not key.startswith(f"{PARAMS}.") or not ("Incompatible value 'None'" in text or "is not Optional" in text):
         return None
-    leaf = key.removeprefix(f"{PARAMS}.")
     return (f"{key}: null, while each value of the search space is text, a sweep expression or one value; to take {leaf} "
             f"out of the search give it one value ({leaf}=VALUE on the command line, {leaf}: VALUE under params in a "
             f"file; the text \"null\", quoted, runs it as null), or start from an empty space with {PARAMS}=null")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from mnist_sweep import PROJECT_ROOT
+from mnist_sweep.config.file_forms import PARAMS, nested
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 from mnist_sweep.similar import close_matches
@@ -210,7 +211,7 @@ def stray_section_error(cfg: Any, swept: Mapping[str, list[str]] | None = None) 
     what = "not a section of the config" if leaf == key else f"{key} is not a section of the config"
     near, shown, where = nearest(leaf, choices), _shown(value), _file_setting(cfg, key, choices)
     if where and near and " " not in near[0]:  # `lr: 0.1` in a file: the key meant, as a file writes it
-        fix = f"did you mean {near[0]}? write it nested: {_nested(near[0], shown)}"
+        fix = f"did you mean {near[0]}? write it nested: {nested(near[0], shown)}"
     else:
         if near and " " not in near[0] and shown is not None:  # the fix to paste: the nearest key, the value given
             near = [f"{'+' * (near[0] == 'experiment')}{near[0]}={shown}"]
@@ -225,17 +226,11 @@ def _dotted(cfg: Any, key: str, value: Any, choices: Mapping[str, Any] | None) -
     key meant (``did you mean trainer.max_epochs?``) and the nested form to write. It named no file,
     and told a file to set ``trainer.max_epochs=3``, the command line's form."""
     known = {*all_keys(), *hydra_keys(), *(k for s in SCHEMAS for ks in option_keys(s).values() for k in ks)}
-    meant = key if key in known else next(iter(nearest(key, choices, 1)), None)
+    meant = key if key in known or key.startswith(f"{PARAMS}.") else next(iter(nearest(key, choices, 1)), None)
     fix = f"did you mean {meant}? " if meant and meant != key else ""
     return (f"{_file_setting(cfg, key, choices)}{key}: a dotted key in a config file is one key of that name, not "
             f"a section's key ({SECTIONS}), so nothing would read it; {fix}write it nested: "
-            f"{_nested(meant or key, _shown(value))}")
-
-
-def _nested(key: str, shown: str | None) -> str:
-    """``trainer.max_epochs`` set to ``shown`` as a config file writes it: ``trainer: {max_epochs: 3}``."""
-    parts = key.split(".")
-    return parts[0] + ": " + "".join(f"{{{p}: " for p in parts[1:]) + (shown or "...") + "}" * (len(parts) - 1)
+            f"{nested(meant or key, _shown(value))}")
 
 
 def _file_setting(cfg: Any, key: str, choices: Mapping[str, Any] | None) -> str:

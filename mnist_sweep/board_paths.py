@@ -127,12 +127,29 @@ def sweeps_of(url: str, root: Path = Path("outputs", "sweeps")) -> list[Path]:
 
 
 def unwritten_table(d: Path) -> str | None:
-    """A sweep dir (its storage record or file) without its leaderboard.csv: the first trial is still
-    training, or the sweep was killed before one ended, or the table was deleted; None for any other dir."""
+    """A sweep dir (its storage record or file) without its leaderboard.csv: where no trial has ended
+    (the first still training, or the sweep killed in it) the table is not written yet, and the
+    storage's trials are seen with a plain ``--refresh``, which writes nothing; where one has (a
+    result.json, the sweep's end) the table was deleted: rebuilt with ``--refresh --out``. None for any other dir."""
     if not any((d / f).exists() for f in (STORAGE_RECORD, "optuna.db", "journal.log")):
         return None
+    if not _a_trial_ended(d):
+        return (f"no {FILENAME} yet: no trial has ended (the first still training, or the sweep stopped in it); "
+                f"see its trials in the sweep's storage: python -m mnist_sweep.leaderboard {d} --refresh")
     return (f"no {FILENAME} (not written yet, or deleted); rebuild it from the sweep's storage: "
             f"python -m mnist_sweep.leaderboard {d} --refresh --out {d / FILENAME}")
+
+
+def _a_trial_ended(d: Path) -> bool:
+    """Whether the sweep dir ``d`` shows a trial ended (its result.json) or the sweep did (its
+    optimization_results.yaml): its leaderboard.csv was written then."""
+    from mnist_sweep import results  # imports pandas: only where it is called
+
+    try:
+        return (d / "optimization_results.yaml").exists() or any(
+            (t / results.FILENAME).is_file() for t in d.iterdir() if t.is_dir() and is_trial_name(t.name, d))
+    except OSError:  # a dir it may not list: as before, the rebuild
+        return True
 
 
 def rowless_trial_dirs(path: str | Path, trial_dirs: list[object]) -> str:

@@ -522,19 +522,26 @@ def test_an_out_in_a_directory_that_takes_no_files_is_one_line_naming_it_before_
 @pytest.mark.parametrize("given, says", [
     ("sw/trial_0000", "sw/trial_0000: one run dir, not a sweep; give its sweep dir, {tmp}/sw"),
     ("run", "run: one run dir, not a sweep, and no leaderboard.csv above it"),
-    ("killed", "killed: no leaderboard.csv (not written yet, or deleted); rebuild it from the sweep's storage: "
-               "python -m mnist_sweep.leaderboard killed --refresh --out killed/leaderboard.csv"),
+    # in its first trial (or killed in it): a plain --refresh reads the storage and writes nothing
+    ("killed", "killed: no leaderboard.csv yet: no trial has ended (the first still training, or the sweep stopped "
+               "in it); see its trials in the sweep's storage: python -m mnist_sweep.leaderboard killed --refresh"),
+    ("deleted", "deleted: no leaderboard.csv (not written yet, or deleted); rebuild it from the sweep's storage: "
+                "python -m mnist_sweep.leaderboard deleted --refresh --out deleted/leaderboard.csv"),
     (".", ".: holds the sweep dirs sw; give one or more of them"),
     ("empty", "empty: no leaderboard.csv in this directory; give a sweep dir"),
 ])
 def test_a_dir_without_a_leaderboard_says_what_it_is(tmp_path, given, says):
     """A trial dir, a sweep stopped before its first trial ended, or outputs/sweeps itself all got
-    'no leaderboard.csv in this directory; give a sweep dir', naming none."""
+    'no leaderboard.csv in this directory; give a sweep dir', naming none; a sweep in its first trial
+    was told to rebuild a table that is not written yet (--refresh --out), not to see it (--refresh)."""
     for d in ("sw/trial_0000/.hydra", "run/.hydra", "killed", "empty"):
         (tmp_path / d).mkdir(parents=True)
     pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "trial_dir": [None]}).to_csv(
         tmp_path / "sw" / "leaderboard.csv", index=False)
     (tmp_path / "killed" / "storage.json").write_text("{}")
+    (tmp_path / "deleted" / "trial_0000").mkdir(parents=True)  # a trial ended: its table was written, then deleted
+    (tmp_path / "deleted" / "trial_0000" / "result.json").write_text("{}")
+    (tmp_path / "deleted" / "storage.json").write_text("{}")
     before = snapshot(tmp_path)
     proc = run_inproc(["mnist_sweep.leaderboard", given], cwd=tmp_path)
     assert_one_line_error(proc, "error: " + says.format(tmp=tmp_path))

@@ -505,8 +505,9 @@ def test_a_sweep_dir_whose_table_is_not_written_yet_says_so(tmp_path, rank):
     trial.rename(tmp_path / "killed" / "trial_0000")
     (tmp_path / "killed" / "storage.json").write_text("{}")
     proc = run_inproc(["mnist_sweep.reproduce", "killed", *rank], cwd=tmp_path)
-    assert_one_line_error(proc, "error: killed: no leaderboard.csv (not written yet, or deleted); rebuild it from the "
-                          "sweep's storage: python -m mnist_sweep.leaderboard killed --refresh --out killed/leaderboard.csv")
+    assert_one_line_error(proc, "error: killed: no leaderboard.csv yet: no trial has ended (the first still training, "
+                          "or the sweep stopped in it); see its trials in the sweep's storage: "
+                          "python -m mnist_sweep.leaderboard killed --refresh")
 
 
 @pytest.mark.parametrize("inside", [".hydra", ".hydra/config.yaml", "metrics.csv"])

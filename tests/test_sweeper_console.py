@@ -187,7 +187,8 @@ def test_a_helper_that_fails_on_its_own_is_reported_with_its_log(tmp_path, monke
 
 def test_every_accuracy_the_sweep_prints_is_a_percentage_and_a_spread_has_its_unit(tmp_path, caplog):
     """The per-trial lines said 'val_acc 0.1133, best 0.1133' and 'below the target by 0.0012' while
-    the closing line said 'val_acc 11.33%', and its '± 1.76' over seeds had no unit."""
+    the closing line said 'val_acc 11.33%', and its '± 1.76' over seeds had no unit; the gap to the
+    target is percentage points ('by 0.12%' read as a share of the target)."""
     import optuna
     import pandas as pd
 
@@ -202,7 +203,7 @@ def test_every_accuracy_the_sweep_prints_is_a_percentage_and_a_spread_has_its_un
     with caplog.at_level(logging.INFO):
         Progress(5).trial_line(study, 0)
     line = caplog.records[-1].getMessage()
-    assert "val_acc 11.33% (below the target by 0.12%), best feasible -" in line, line
+    assert "val_acc 11.33% (below the target by 0.12 points), best feasible -" in line, line
     pd.DataFrame([{"rank": 1, "trial": 0, "status": "complete", "trial_dir": None, "val_acc": 0.1133,
                    "test_acc_final": 0.1101, "n_seeds": 3, "val_mean": 0.1201, "val_sem": 0.0176, "params": 9778}]
                  ).to_csv(tmp_path / "leaderboard.csv", index=False)

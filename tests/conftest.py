@@ -368,6 +368,19 @@ class _ForkingSubprocess:
         return subprocess.Popen(cmd, **kwargs)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _autograd_forkable() -> None:
+    """torch's autograd engine decides once, at a process's first backward, whether it starts device
+    threads (for each non-CPU device registered by then), and a fork after that cannot backward.
+    FakeTensorMode (torch.export, so export --onnx) registers one: a test's in-process training after
+    an ONNX export started them, and every later ``Forked`` run of that xdist worker failed with
+    'Unable to handle autograd's threading in combination with fork-based multiprocessing'. A first
+    backward here, with the CPU alone, settles it for the session."""
+    import torch
+
+    torch.zeros(1, requires_grad=True).sum().backward()
+
+
 @pytest.fixture(autouse=True)
 def _forked_children(request, monkeypatch):
     """Every test's confirm and reproduce train their runs in forks (``_ForkingSubprocess``), but a

@@ -84,3 +84,30 @@ def test_a_commands_training_run_is_a_fork_that_reports_as_its_subprocess_would(
     assert pgid == pid != str(os.getpid()) and env == "this-env" and argv == ["a", "b"], proc.stdout
     other = children.Children().run([sys.executable, "-c", "print('a new interpreter')"])
     assert not isinstance(started[1], Forked) and other.stdout == "a new interpreter\n"
+
+
+BACKWARD = '''
+import torch
+
+def main(argv):
+    torch.nn.Linear(4, 2)(torch.randn(3, 4)).sum().backward()
+    print("backward-ran", flush=True)
+    return 0
+'''
+
+
+def test_a_fork_after_a_fake_tensor_and_a_backward_here_can_still_backward(tmp_path, monkeypatch):
+    """export --onnx (torch.export's FakeTensorMode) in a test, then a test's in-process training: the
+    forked re-run of a later reproduce failed in backward ('autograd's threading in combination with
+    fork-based multiprocessing'; conftest._autograd_forkable). Fails without it when run alone."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        torch.randn(2)
+    torch.nn.Linear(4, 2)(torch.randn(3, 4)).sum().backward()
+    (tmp_path / "backward_entry.py").write_text(textwrap.dedent(BACKWARD))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    child = Forked(["backward_entry"], tmp_path)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0 and "backward-ran" in out, out[-2000:]

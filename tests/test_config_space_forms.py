@@ -224,3 +224,16 @@ def test_a_search_file_that_writes_a_space_key_wrong_gets_the_form_to_write(tmp_
                        f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
     line = assert_one_line_error(proc, *needles)
     assert "did you mean" not in line and sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
+
+
+def test_a_range_whose_end_is_off_its_step_is_parsed_without_optunas_raw_warning():
+    """range(4,12,3) draws 4, 7 and 10 (as Hydra's range would); the sweep printed Optuna's UserWarning with
+    its file path and source line, two lines of noise before the dry run's listing."""
+    import warnings
+
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert parse("model.c1=range(4,12,3)")[1] == od.IntDistribution(4, 10, step=3)
+    assert not [w for w in caught if issubclass(w.category, UserWarning)], [str(w.message) for w in caught]

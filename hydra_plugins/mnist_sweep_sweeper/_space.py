@@ -90,6 +90,7 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
             raise SweepError(bad)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # Optuna 2 distribution classes, converted below
+            warnings.filterwarnings("ignore", "The distribution is specified by", UserWarning)  # range(4,12,3): [4,10]
             dist = create_optuna_distribution_from_override(override)
     except SweepError:  # step_error's line, as it is
         raise

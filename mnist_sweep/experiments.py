@@ -82,8 +82,9 @@ def lookup(names: list[str], config_dir: str | None) -> list[str]:
     extra = None if root is None else root / "experiment"
     for name in names:
         if "/" in name or name.endswith((".yaml", ".yml")):
-            p = Path(name)
-            fix = (f"--config-dir {p.parent.parent} --experiment {p.stem}" if p.parent.name == "experiment"
+            p = Path(name)  # the project's own conf/experiment: train finds it without --config-dir
+            fix = (f"--experiment {p.stem}" if p.parent.name == "experiment" and config_dir_of(p) is None else
+                   f"--config-dir {p.parent.parent} --experiment {p.stem}" if p.parent.name == "experiment"
                    else "--experiment NAME, with --config-dir DIR for DIR/experiment/NAME.yaml")
             raise MnistSweepError(f"--experiment {name}: a name, not a path; give {fix}")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name):  # as export names them: a comma would be a Hydra sweep list

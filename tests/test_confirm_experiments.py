@@ -7,6 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
+import pytest
 from omegaconf import OmegaConf
 
 from conftest import assert_one_line_error, run_inproc, snapshot
@@ -74,3 +75,16 @@ def test_an_experiment_found_in_both_places_or_in_neither_says_where_it_looked(t
     proc = run_inproc(["mnist_sweep.confirm", "--config-dir", "conf", "--experiment", "nope"], cwd=tmp_path)
     assert_one_line_error(proc, f"or in {tmp_path}/conf/experiment", "tiny", "--config-dir DIR")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_a_path_to_a_project_experiment_names_it_alone(where, monkeypatch):
+    """confirm --experiment conf/experiment/best_20k.yaml, the project's own file, said 'give --config-dir
+    conf --experiment best_20k': the project's conf/experiment needs no --config-dir."""
+    from mnist_sweep.errors import MnistSweepError
+    from mnist_sweep.experiments import lookup
+
+    monkeypatch.chdir(PROJECT_ROOT)
+    path = "conf/experiment/best_20k.yaml" if where == "relative" else str(PROJECT_ROOT / "conf/experiment/best_20k.yaml")
+    with pytest.raises(MnistSweepError, match=r"a name, not a path; give --experiment best_20k$"):
+        lookup([path], None)

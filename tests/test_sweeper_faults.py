@@ -230,7 +230,7 @@ def test_an_interrupt_inside_a_storage_transaction_does_not_keep_sqlites_lock(tm
     from hydra_plugins.mnist_sweep_sweeper._progress import Progress
     from mnist_sweep import storage as storage_module
 
-    monkeypatch.setattr(storage_module, "SQLITE_BUSY_MS", 1000)
+    monkeypatch.setattr(storage_module, "SQLITE_BUSY_MS", 5000)  # a wait for the lock: 5 s, each write
     storage = storage_module.open_storage(f"sqlite:///{tmp_path}/o.db", claims=True)  # a sweep worker's
     study = optuna.create_study(direction="maximize", storage=storage)
 
@@ -247,7 +247,7 @@ def test_an_interrupt_inside_a_storage_transaction_does_not_keep_sqlites_lock(tm
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         _loop(study, tmp_path, launch).run(Progress(1))
-    assert time.monotonic() - start < 1.0  # no wait for the lock
+    assert time.monotonic() - start < 5.0  # no wait for the lock (a busy machine takes a second or so)
     assert [(t.state, t.user_attrs["status"]) for t in study.trials] == [(TrialState.FAIL, "lost")]
 
 

@@ -237,3 +237,10 @@ def test_a_range_whose_end_is_off_its_step_is_parsed_without_optunas_raw_warning
         warnings.simplefilter("always")
         assert parse("model.c1=range(4,12,3)")[1] == od.IntDistribution(4, 10, step=3)
     assert not [w for w in caught if issubclass(w.category, UserWarning)], [str(w.message) for w in caught]
+
+
+def test_a_plain_deletion_beside_a_search_stays_a_deletion():
+    """deletion_error named ~z (a plain deletion the sweep passes to every trial) as a searched one."""
+    from hydra_plugins.mnist_sweep_sweeper._space import parse
+
+    assert parse("~z") == ("~z", "null") and parse("~z=1") == ("~z", "1")  # as the stock sweeper passes them on

@@ -126,7 +126,7 @@ def deletion_error(override: Any) -> str | None:
     """The line for a sweep of a deletion (``~model.c1=choice(4,8)``): ~ deletes a key (with a value: only
     where the key has it), so no value is searched; the sweeper said 'hydra.sweeper.params.~model.c1: no
     such key; did you mean model.k1 ...'."""
-    if not override.is_delete():
+    if not override.is_delete() or not override.is_sweep_override():  # ~z alone, or ~z=1: a plain deletion
         return None
     key, value = override.get_key_element().lstrip("~"), override.input_line.partition("=")[2]
     return (f"hydra.sweeper.params.~{key}: ~ deletes a key (~{key}=VALUE only where its value is VALUE), and a search "

@@ -28,7 +28,7 @@ from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
 from hydra_plugins.mnist_sweep_sweeper._precheck import Precheck
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
-from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, worker_count
+from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, stop_with_parent, worker_count
 from mnist_sweep import results
 from mnist_sweep.config.dict_overrides import nested_space_error
 from mnist_sweep.config.space import check_distribution
@@ -84,6 +84,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
     def _sweep(self, arguments: list[str]) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
         attach_helper_channel()
+        stop_with_parent()  # a helper: stopped (its open trial lost) when its sweep process dies, SIGKILLed say
         check_sweeper(self.config)  # the sweeper's keys, directions, the sweep dir's study (the CLI checks them first)
         if self.storage and (home := unexpanded_home(self.storage)):
             raise SweepError(f"hydra.sweeper.storage: {home}")

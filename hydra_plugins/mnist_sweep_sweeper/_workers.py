@@ -21,6 +21,8 @@ from mnist_sweep.text import duration, plural
 TRAIN_MODULE = "mnist_sweep.train"  # the task this sweeper runs; its helpers re-run it
 INTERRUPTED = 128 + signal.SIGINT  # what a helper's main() returns when SIGTERM or Ctrl-C stops it
 STOP_WAIT_S = (10.0, 20.0)  # a stopped helper not gone after the first: SIGTERM again; after both: SIGKILL
+PARENT_ENV = "MNIST_SWEEP_PARENT_PID"  # in a helper: the pid of the sweep process that started it
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def helper_command() -> list[str]:
@@ -34,6 +36,25 @@ def helper_command() -> list[str]:
     args = [a for a in sys.argv[1:] if not a.startswith("hydra.sweeper.workers=")]
     flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
     return [sys.executable, *flags, "-m", TRAIN_MODULE, *args, "hydra.sweeper.workers=1"]
+
+
+def stop_with_parent() -> None:
+    """In a helper: SIGTERM to itself when the sweep process that started it dies (Linux's
+    PR_SET_PDEATHSIG), so it stops as on ``Helpers.stop``'s SIGTERM, its open trial marked lost. A
+    SIGKILLed sweep left its helper training the study alone to n_trials. The parent is the thread
+    that started the helper: ``_run``'s, alive until the helpers are waited for. A sweep gone before
+    this call (the helper still importing) is found by its pid: not this process's parent any more."""
+    parent = os.environ.pop(PARENT_ENV, None)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(parent):  # started through a wrapper, or its sweep died already
+        from hydra_plugins.mnist_sweep_sweeper._liveness import pid_alive
+
+        if not pid_alive(int(parent)):
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -100,7 +121,8 @@ class Helpers:
             try:
                 proc = subprocess.Popen(
                     helper_command(), stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-                    env={**os.environ, WORKER_ENV: str(i), PROGRESS_FD_ENV: str(write_fd), "PYTHONUNBUFFERED": "1"},
+                    env={**os.environ, WORKER_ENV: str(i), PROGRESS_FD_ENV: str(write_fd), PARENT_ENV: str(os.getpid()),
+                         "PYTHONUNBUFFERED": "1"},
                 )
             finally:
                 os.close(write_fd)  # the helper holds the only writing end: the pipe ends with it

@@ -10,7 +10,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import assert_one_line_error, load, run_inproc, sweep_args
+from conftest import assert_one_line_error, load, run_inproc, snapshot, sweep_args
 from hydra_plugins.mnist_sweep_sweeper import _faults, _study
 from mnist_sweep import cli
 
@@ -271,3 +271,29 @@ def test_a_storage_that_cannot_be_created_for_its_disk_is_not_told_to_change_its
     line = str(e.value)
     assert line.startswith("hydra.sweeper.storage: ") and reason in line and fix in line, line
     assert "use e.g." not in line and "\n" not in line, line
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_sweep_started_on_a_full_disk_leaves_no_half_written_sweep_dir(tmp_path, monkeypatch, shared):
+    """The storage file made, then its study not (SQLite's 'database or disk is full'): the new
+    sweep dir stayed with a 0-byte optuna.db in it. A new study is undone, its one line kept; a
+    storage file that was there (``shared``: another study's) is kept as it was, without a warning."""
+    from sqlalchemy.exc import OperationalError
+
+    if shared:
+        (tmp_path / "full").mkdir()
+        optuna.create_study(study_name="other", storage=f"sqlite:///{tmp_path}/full/optuna.db")
+    before = {k: v for k, v in snapshot(tmp_path).items() if k != "full"}  # the dir's mtime: a file made and removed
+
+    real = optuna.create_study
+
+    def create_study(**kwargs):  # noqa: ANN003, ANN202 - the sampler's check creates one in memory
+        if kwargs.get("storage") is None:
+            return real(**kwargs)
+        raise OperationalError("INSERT INTO studies", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(optuna, "create_study", create_study)
+    proc = run_inproc(sweep_args(tmp_path, "full", 1), cwd=tmp_path)
+    assert_one_line_error(proc, "hydra.sweeper.storage", "database or disk is full", "free space")
+    assert (tmp_path / "full").exists() == shared and "not all removed" not in proc.stdout + proc.stderr
+    assert {k: v for k, v in snapshot(tmp_path).items() if k != "full"} == before

@@ -3,7 +3,9 @@
 not probe) ends in one error line (``_failures.check_trained``), and the sweep dir kept optuna.db,
 storage.json and leaderboard.csv of a study with no trained trial. ``Start`` records what the sweep
 found (the sweep dir's entries, whether its study was in its storage); ``undo`` removes the study
-and what the sweep added, and only where the study is new: a resumed study keeps all it had."""
+and what the sweep added, and only where the study is new: a resumed study keeps all it had. A new
+study whose storage failed to open (a full disk: a 0-byte optuna.db in a new sweep dir) is undone
+too; the command removes a new sweep dir left empty (``rundir``)."""
 from __future__ import annotations
 
 import contextlib
@@ -53,7 +55,8 @@ class Start:
             return
         try:
             if self.url and (self.file is None or self.file_was_there):
-                optuna.delete_study(study_name=self.name, storage=open_storage(self.url))
+                with contextlib.suppress(KeyError):  # a start that failed before its study was made
+                    optuna.delete_study(study_name=self.name, storage=open_storage(self.url))
             added = (_entries(self.sweep_dir) or set()) - (self.before or set())
             for p in added:
                 with contextlib.suppress(FileNotFoundError):

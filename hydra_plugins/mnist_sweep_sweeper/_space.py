@@ -32,6 +32,7 @@ from hydra_plugins.mnist_sweep_sweeper import _groups, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.commandline import override_syntax_error
 from mnist_sweep.config.keys import unknown_key
+from mnist_sweep.config.intervals import interval_ends
 from mnist_sweep.config.space import NULL
 from mnist_sweep.config.sweep_values import (
     as_written, deletion_error, invalid_space, repeated_choice, step_error, tag_error,
@@ -92,6 +93,9 @@ def parse(entry: str) -> tuple[str, BaseDistribution | str]:
             warnings.simplefilter("ignore", FutureWarning)  # Optuna 2 distribution classes, converted below
             warnings.filterwarnings("ignore", "The distribution is specified by", UserWarning)  # range(4,12,3): [4,10]
             dist = create_optuna_distribution_from_override(override)
+            if override.is_interval_sweep():  # int(interval(3.5,8.5)): 4..8, not Hydra's truncated 3..8
+                dist = modern(dist)
+                dist = type(dist)(*interval_ends(override), log=dist.log)
     except SweepError:  # step_error's line, as it is
         raise
     except OverrideParseException as e:  # its grammar: what is wrong and how to write it

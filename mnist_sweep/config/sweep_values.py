@@ -10,6 +10,7 @@ import copy
 import warnings
 from typing import Any
 
+from mnist_sweep.config.intervals import interval_ends
 from mnist_sweep.config.space import check_distribution, read_as_trial
 from mnist_sweep.errors import SweepError, one_line
 
@@ -161,7 +162,7 @@ def distribution(override: Any) -> Any | None:
             if override.is_interval_sweep():
                 whole = isinstance(value.start, int) and isinstance(value.end, int)
                 kind = IntDistribution if whole else FloatDistribution
-                return kind(value.start, value.end, log="log" in value.tags)
+                return kind(*interval_ends(override), log="log" in value.tags)
     except ValueError as e:  # Optuna's checks of the ends and step
         raise SweepError(invalid_space(override.input_line, e)) from None
     except TypeError:

@@ -86,8 +86,11 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
         params.append(n)
         cfgs[n] = cfg
         study.tell(trial, 0.0)
-    if not params:
-        log.info("%s", _none_fit(over, refused, smallest))
+    if not params:  # as a sweep that trains nothing: one error line, exit 2 (a space some candidates fit: a note)
+        line, fits = _none_fit(over, refused, smallest)
+        if not fits:
+            raise SweepError(line)
+        log.info("%s", line)
         return
     median = statistics.median_low(params)
     log.info(
@@ -108,19 +111,19 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
 
 
 def _none_fit(over: list[ParamBudgetExceeded], refused: list[str],
-              smallest: Callable[[], tuple[int, dict[str, Any]] | None]) -> str:
+              smallest: Callable[[], tuple[int, dict[str, Any]] | None]) -> tuple[str, bool]:
     """Why none of the draws would train: the budget (and whether any candidate fits it at all),
-    or the commonest config error."""
+    or the commonest config error; and whether the space's smallest model fits (a sweep may train)."""
     if refused:
         top, n = collections.Counter(refused).most_common(1)[0]
-        return (f"all {SAMPLES} random draws are refused before training ({len(over)} over the budget, "
-                f"{len(refused)} invalid; {n} of them: {top}): fix the space and run the dry run again")
+        return (f"hydra.sweeper.params: all {SAMPLES} random draws are refused before training ({len(over)} over the "
+                f"budget, {len(refused)} invalid; {n} of them: {top}): fix the space and run the dry run again"), False
     budgets, least = sorted({e.budget for e in over}), min(e.params for e in over)  # +experiment=choice(...): several
     budget = budgets[-1]
     line = (f"all {SAMPLES} random draws are over the budget of model.max_params={' or '.join(f'{b:,}' for b in budgets)} "
             f"parameters (the smallest drawn has {least:,})")
     found = smallest()
     if found is None or found[0] > budget:
-        return f"{line}: narrow the search space to smaller widths or raise model.max_params"
+        return f"model.max_params: {line}: narrow the search space to smaller widths or raise model.max_params", False
     return (f"{line}; the space's smallest model has {found[0]:,} {_corner.named(found[1])}, so few candidates fit and most "
-            "trials would be rejected before training: narrow the space toward it or raise model.max_params")
+            "trials would be rejected before training: narrow the space toward it or raise model.max_params"), True

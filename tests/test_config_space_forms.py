@@ -244,3 +244,20 @@ def test_a_plain_deletion_beside_a_search_stays_a_deletion():
     from hydra_plugins.mnist_sweep_sweeper._space import parse
 
     assert parse("~z") == ("~z", "null") and parse("~z=1") == ("~z", "1")  # as the stock sweeper passes them on
+
+
+@pytest.mark.parametrize("arg, line", [
+    ("hydra.sweeper.params.foo=4", "hydra.sweeper.params.foo: no such key, no run reads foo, so the search space cannot search it ("),
+    ("hydra.sweeper.params={foo:4}", "hydra.sweeper.params.foo: no such key, no run reads foo"),
+    ("hydra.sweeper.params.optimizr=4", "hydra.sweeper.params.optimizr: no such key, no run reads optimizr, so the search "
+     "space cannot search it; did you mean optimizer"),
+    ("hydra.sweeper.params.optimizer=sgd", "hydra.sweeper.params.optimizer: hydra.sweeper.params has no key optimizer, and "
+     "hydra.sweeper.params.optimizer=VALUE sets a key it has, it adds none; add it with +hydra.sweeper.params={optimizer:VALUE}"),
+])
+def test_a_key_the_space_lacks_is_named_by_whether_a_run_reads_it_and_by_the_form_given(arg, line):
+    """hydra.sweeper.params.foo=4 was told to add +hydra.sweeper.params={foo:VALUE}, which the sweep then
+    refused as 'no such key'; and the .KEY= form was told '{...} changes the keys it has'."""
+    from mnist_sweep.overrides import check_command_line
+
+    error = check_command_line(["-m", arg]).error
+    assert error is not None and error.startswith(line), error

@@ -38,12 +38,26 @@ def dict_override_error(e: BaseException, given: list[str] | None = None) -> str
         name, key = str(cause.key), str(cause.full_key).removesuffix(f".{cause.key}")
         if key == PARAMS and (nested := _given_space(given)):  # hydra.sweeper.params={model:{c1:...}}
             return nested
-        more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
-        return (f"{key}.{name}: {key} has no key {name}, and {key}={{...}} changes the keys it has, it adds none; "
-                f"add it with +{key}={{{name}:VALUE}}{more}")
+        return _lacks(key, name, given)
     if isinstance(cause, ValidationError) and _is_sweep(getattr(cause, "object_type", None)):
         return _unquoted_sweep(line[1].strip())
     return None
+
+
+def _lacks(key: str, name: str, given: list[str] | None) -> str:
+    """The line for a key ``name`` the dict ``key`` lacks: for the search space, a key no run reads is
+    said to be one at once (adding it to the space was refused next as 'no such key'); else how to add
+    it, worded for the form given (``KEY.NAME=VALUE`` sets a key the dict has; ``KEY={...}`` changes them)."""
+    if key == PARAMS and "." not in name:
+        from mnist_sweep.config.keys import GROUPS, all_keys, did_you_mean
+
+        if name.lstrip("+") not in GROUPS and name not in all_keys():
+            hint = did_you_mean(name) or " (its keys are a config's keys, such as model.c1, or groups, such as optimizer)"
+            return f"{key}.{name}: no such key, no run reads {name}, so the search space cannot search it{hint}"
+    dotted = any(a.lstrip("+~").partition("=")[0] == f"{key}.{name}" for a in given or ())
+    form = f"{key}.{name}=VALUE sets a key it has" if dotted else f"{key}={{...}} changes the keys it has"
+    more = f", or search it with a sweep override ({name}=choice(...))" if key == PARAMS else ""
+    return f"{key}.{name}: {key} has no key {name}, and {form}, it adds none; add it with +{key}={{{name}:VALUE}}{more}"
 
 
 def _null_in_space(e: BaseException) -> str | None:

@@ -261,3 +261,17 @@ def test_a_key_the_space_lacks_is_named_by_whether_a_run_reads_it_and_by_the_for
 
     error = check_command_line(["-m", arg]).error
     assert error is not None and error.startswith(line), error
+
+
+def test_an_added_experiment_names_the_command_lines_space_keys_as_its():
+    """+experiment=tiny 'hydra.sweeper.params={model.c2:"choice(8,12)"}': model.c2 was named as a key the search
+    file searches, beside the file's own."""
+    from hydra_plugins.mnist_sweep_sweeper._groups import searched_over_added, typed_params
+    from conftest import make_cfg
+
+    typed = typed_params(['hydra.sweeper.params={model.c2:"choice(8,12)"}', "hydra.sweep.dir=/tmp/x"])
+    assert typed == {"model.c2"}
+    assert typed_params(['+hydra.sweeper.params={model.c2:"choice(8,12)"}', "hydra.sweeper.params=null"]) == set()
+    line = searched_over_added(["model.c3", "model.c2"], {"+experiment": "tiny"}, lambda o: make_cfg(*o), typed)
+    assert line.startswith("hydra.sweeper.params: +experiment=tiny sets model.c3, which the search space searches and "
+                           "model.c2, which hydra.sweeper.params={...} on the command line searches, so each"), line

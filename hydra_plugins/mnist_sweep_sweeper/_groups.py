@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from yaml import YAMLError
 
+from mnist_sweep.config.file_forms import PARAMS
 from mnist_sweep.config.keys import stray_section_error
 from mnist_sweep.config.file_errors import file_line
 from mnist_sweep.config.options import nearest_option
@@ -166,10 +167,31 @@ def _clash_line(name: str, dist: CategoricalDistribution, clashes: dict[str, Hyd
     return f"hydra.sweeper.params.{name}: {them} cannot run with {fixed}: {why}; {fix}"
 
 
-def searched_over_added(searched: list[str], fixed: dict[str, str], compose: Compose) -> str | None:
+def typed_params(overrides: list[str]) -> set[str]:
+    """The keys of hydra.sweeper.params the command line gives (``hydra.sweeper.params={model.c2:...}``,
+    ``.KEY=``), as its hydra overrides list them; a later ``hydra.sweeper.params=null`` drops those before it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    keys: set[str] = set()
+    for o in overrides:
+        key = o.lstrip("+~").split("=", 1)[0]
+        if key.startswith(f"{PARAMS}."):
+            keys.add(key.removeprefix(f"{PARAMS}."))
+        elif key == PARAMS:
+            try:
+                value = OverridesParser.create().parse_override(o).value()
+            except HydraException:  # the command line's check words it
+                continue
+            keys = keys | set(value) if isinstance(value, dict) else set()
+    return keys
+
+
+def searched_over_added(searched: list[str], fixed: dict[str, str], compose: Compose,
+                        typed: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
     """The warning for a group added to every candidate (``+experiment=tiny``) that sets keys the search
     file's space searches (``searched``): each candidate's drawn values replace the experiment's, silently
-    (tiny's widths, under its 4,000-parameter budget, became the default space's: every draw over it)."""
+    (tiny's widths, under its 4,000-parameter budget, became the default space's: every draw over it).
+    ``typed``: the keys a command line's hydra.sweeper.params={...} gave, named as its."""
     added = [o for o in fixed_group_overrides(fixed) if o.startswith("+")]
     if not added or not searched:
         return None
@@ -180,6 +202,8 @@ def searched_over_added(searched: list[str], fixed: dict[str, str], compose: Com
     moved = [n for n in searched if OmegaConf.select(with_added, n, default=None) != OmegaConf.select(plain, n, default=None)]
     if not moved:
         return None
-    return (f"hydra.sweeper.params: {' '.join(added)} sets {', '.join(moved)}, which the search space searches, so each "
-            f"candidate's drawn values replace its; to search around it, give hydra.sweeper.params=null and the keys to "
-            f"search (e.g. {moved[0]}=choice(...))")
+    by_file, by_line = [n for n in moved if n not in typed], [n for n in moved if n in typed]
+    sources = ([f"{', '.join(by_file)}, which the search space searches"] if by_file else []) + \
+        ([f"{', '.join(by_line)}, which {PARAMS}={{...}} on the command line searches"] if by_line else [])
+    return (f"{PARAMS}: {' '.join(added)} sets {' and '.join(sources)}, so each candidate's drawn values replace its; "
+            f"to search around it, give {PARAMS}=null and the keys to search (e.g. {moved[0]}=choice(...))")

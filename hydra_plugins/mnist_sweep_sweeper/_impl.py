@@ -160,7 +160,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             lambda group: self.hydra_context.config_loader.get_group_options(group),
         )
         own = {a.lstrip("+~").split("=", 1)[0] for a in arguments}  # the command line's keys: searched on purpose
-        if clash := _groups.searched_over_added([k for k in self.params or {} if k not in own], space.fixed, self._compose):
+        typed = _groups.typed_params(list(self.config.hydra.overrides.hydra))  # hydra.sweeper.params={...}: the user's
+        if clash := _groups.searched_over_added([k for k in self.params or {} if k not in own], space.fixed, self._compose, typed):
             log.warning("%s", clash)  # +experiment=tiny under the search file's space
         if self.search_space_distributions:  # the deprecated hydra.sweeper.search_space form
             space.values.update({k: _space.modern(v) for k, v in self.search_space_distributions.items()})

@@ -109,10 +109,12 @@ def exit_status(e: SystemExit) -> int:
     return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 
 
-def exit_code_of(body: Callable[[], object], prog: str | None = None, interrupted: str = "interrupted") -> int:
+def exit_code_of(body: Callable[[], object], prog: str | None = None,
+                 interrupted: str | Callable[[], str] = "interrupted") -> int:
     """Run a CLI body: 0, or the error's exit code after one ``error: ...`` line on stderr; a
     UsageError's ends ``(see PROG --help)`` as the parser's do (``prog``: the command's). Only
-    stdout's reader gone (``| head``) ends it quietly (141, as SIGPIPE would)."""
+    stdout's reader gone (``| head``) ends it quietly (141, as SIGPIPE would). Ctrl-C prints
+    ``interrupted`` (a callable: its line, asked when the interrupt came) and returns 130."""
     try:
         body()
     except MnistSweepError as e:
@@ -132,7 +134,7 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None, interrupte
         print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(interrupted, file=sys.stderr)  # Ctrl-C: the command's own line, what it kept and how to go on
+        print(interrupted() if callable(interrupted) else interrupted, file=sys.stderr)  # what it kept, how to go on
         return 130
     return 0
 

@@ -28,9 +28,10 @@ from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.board_paths import lone_run
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import MnistSweepError, UsageError, dangling_link, one_line
+from mnist_sweep.errors import MnistSweepError, UsageError, one_line
 from mnist_sweep.experiments import comment_precision, header_lines, precision_comment, recorded_precision, shadowed, usage
 from mnist_sweep.leaderboard import read
+from mnist_sweep.output_files import Outputs, check_writable
 from mnist_sweep.saved_trial import (SECTIONS, absent_defaults, checked_config, no_pick, pick_row, run_config_dir,
                                      trial_config_dir)
 
@@ -78,18 +79,6 @@ def check_out(out: Path, force: bool) -> None:
     if why := shadowed(out):  # the project's experiment of that name is the one Hydra finds
         raise MnistSweepError(f"--out {out}: {why}")
     check_writable("--out", out, force)
-
-
-def check_writable(flag: str, out: Path, force: bool) -> None:
-    """An output file: no directory, replaced only with ``force``, under a dir (a file above it said 'File exists')."""
-    above = next(d for d in out.absolute().parents if d.exists() or d.is_symlink())  # "/" at the latest
-    dangling = above.is_symlink() and not above.exists()  # a link to a dir that is gone (an unmounted disk)
-    why = ("is a directory, not a file; give another name" if out.is_dir() else
-           "already exists; pick another name or add --force to replace it" if out.exists() and not force else
-           None if above.is_dir() else f"{dangling_link(above, above.readlink())}; create it "
-           "or choose another path" if dangling else f"{above} is not a directory; choose another path")
-    if why:
-        raise MnistSweepError(f"{flag} {out}: {why}")
 
 
 def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -230,11 +219,13 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
 
 
 def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, onnx: Path | None,
-               force: bool) -> str | None:
+               force: bool, outputs: Outputs) -> str | None:
     """Both files or neither: the experiment's temporary file first (an unwritable --out failed after
-    the ONNX file was written), moved into place after the ONNX check; a failure removes new dirs."""
+    the ONNX file was written), moved into place after the ONNX check; a failure or an interrupt
+    removes a new ONNX file whose experiment is not in place, and the new dirs."""
     made = [d for f in (out, onnx) if f is not None for d in reversed(f.absolute().parents) if not d.exists()]
     line: list[str | None] = [None]
+    outputs.start(out, onnx if run is not None else None)
 
     def write(tmp: Path | None) -> None:
         if tmp is not None and text is not None:
@@ -248,6 +239,9 @@ def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, o
         else:
             write(None)
     except BaseException:
+        if onnx is not None and out is not None and outputs.new(onnx) and not outputs.new(out) \
+                and not outputs.was_there(onnx):  # one --force replaced is gone already: the new one stays
+            onnx.unlink(missing_ok=True)
         for d in sorted(set(made), key=lambda p: -len(p.parts)):  # deepest first, each while empty
             with contextlib.suppress(OSError):
                 d.rmdir()
@@ -255,7 +249,7 @@ def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, o
     return line[0]
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     if not args.out and not args.onnx:
         raise UsageError("give --out conf/experiment/NAME.yaml, --onnx FILE.onnx, or both")
     out = Path(args.out) if args.out else None
@@ -270,7 +264,7 @@ def _run(args: argparse.Namespace) -> None:
         text = comment_precision(render(body, defaults, header_lines(row, trial_dir, out, args.confirm, lone)),
                                  precision_comment(trial_dir, "run" if lone else "trial"))
     run = checkpoint.load(trial_dir, "run dir" if lone else "trial dir") if args.onnx else None  # every check first
-    onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force)
+    onnx_line = write_both(out, text, run, Path(args.onnx) if args.onnx else None, args.force, outputs)
     if out is not None:
         what = f"the run in {one_line(trial_dir)}" if lone else f"trial {row['trial']}"
         print(f"wrote {one_line(out)}: {what} as an experiment; train it with\n  {usage(out)}\n"
@@ -292,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="write the confirmation protocol (data.val_size=0, trainer.select_on=test) instead of the trial's")
     p.add_argument("--onnx", help="also write the trial's (or run's) final weights (model.pt) as ONNX, checked on the test set")
     p.add_argument("--force", action="store_true", help="replace existing output files")
-    args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args), p.prog)
+    args, outputs = p.parse_args(argv), Outputs()
+    return exit_code_of(lambda: _run(args, outputs), p.prog, outputs.interrupted_line)  # what is there when it comes
 
 
 if __name__ == "__main__":

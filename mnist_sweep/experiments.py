@@ -19,7 +19,7 @@ from mnist_sweep.commandline import pasteable
 from mnist_sweep.config.options import one_dir_up
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.similar import close_matches
-from mnist_sweep.text import percent, plural
+from mnist_sweep.text import percent, plural, spread
 
 PROJECT = PROJECT_ROOT / "conf" / "experiment"  # the project's own experiments, searched first
 PRECISIONS = ("fp32", "bf16")  # what trainer.precision resolves to (result.json's precision)
@@ -162,7 +162,7 @@ def header_lines(row: Any, trial_dir: Path, out: Path, confirm: bool, run: bool 
     if repeated:  # what the sweep judged and the leaderboard ranks it on: its selection metric's mean
         test = (results.read_config(trial_dir).get("trainer") or {}).get("select_on") == "test"
         lines.append(f"  judged over {plural(int(seeds), 'seed')}: {'final-epoch test' if test else 'validation'} mean "
-                     f"{percent(mean)}{f' ± {percent(sem)} (sem)' if sem is not None else ''}")
+                     f"{percent(mean)}{f' ± {spread(sem)} (sem)' if sem is not None else ''}")
     who = f"recorded by seed {res.get('seed', '?')} (the first of the {int(seeds)})" if repeated else "recorded"
     lines.append(
         f"  {who}: {res.get('params', '?'):,} params, {plural(res['epochs'], 'epoch') if isinstance(res.get('epochs'), int) else '? epochs'} ({row['status']}), "

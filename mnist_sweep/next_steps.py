@@ -9,7 +9,7 @@ import pandas as pd
 
 from mnist_sweep.commandline import pasteable
 from mnist_sweep.leaderboard import FILENAME, read
-from mnist_sweep.text import percent, plural
+from mnist_sweep.text import percent, plural, spread
 
 
 def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
@@ -49,7 +49,7 @@ def closing_lines(sweep_dir: Path) -> list[str]:
         lines.append("no trial reached trainer.target_acc yet; the closest:")
     acc = ", ".join(f"{c} {percent(best[c])}" for c in ("val_acc", "test_acc_final") if c in best and pd.notna(best[c]))
     if "n_seeds" in best and pd.notna(best.n_seeds) and pd.notna(best.get("val_mean")):
-        sem = f" ± {percent(best.val_sem)} (sem)" if pd.notna(best.get("val_sem")) else ""
+        sem = f" ± {spread(best.val_sem)} (sem)" if pd.notna(best.get("val_sem")) else ""
         acc += f", val mean over {plural(int(best.n_seeds), 'seed')} {percent(best.val_mean)}{sem}"
     size = f", {int(best.params):,} params" if pd.notna(best.params) else ""
     where = f" ({best.trial_dir})" if isinstance(best.trial_dir, str) else " (no trial dir: another machine's?)"

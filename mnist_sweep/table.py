@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep.errors import LeaderboardError
-from mnist_sweep.text import ACCURACIES, percent
+from mnist_sweep.text import ACCURACIES, percent, spread
 
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "repeating": 2, "failed": 3, "rejected": 4, "duplicate": 5}
 SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem",
@@ -75,8 +75,8 @@ def check_rows(path: Any) -> None:
 def _fmt(col: str, v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
-    if col in PERCENT:
-        return percent(v)
+    if col in PERCENT:  # a standard error over seeds: never 0.00% where it is not none
+        return spread(v) if col == "val_sem" else percent(v)
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)

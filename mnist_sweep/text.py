@@ -1,6 +1,7 @@
 """How counts, metrics and durations read in printed lines, in one place: ``plural(1, "trial")`` is
-``1 trial``; an accuracy (a fraction) reads as a percentage, and so does a spread or a difference of accuracies, so that no line shows ``0.9941``
-where another shows ``99.41%``; a duration in seconds, minutes or hours, whichever reads best."""
+``1 trial``; an accuracy (a fraction) reads as a percentage, and so does a spread of accuracies, so that no line shows ``0.9941``
+where another shows ``99.41%``; a gap between accuracies reads in percentage points; neither a gap nor a spread
+that is not none reads ``0.00``; a duration in seconds, minutes or hours, whichever reads best."""
 from __future__ import annotations
 
 ACCURACIES = ("val_acc", "val_mean", "val_sem", "test_acc_final", "test_acc_best")  # fractions in [0, 1]
@@ -14,6 +15,27 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 def percent(v: float, digits: int = 2) -> str:
     """An accuracy, or a spread or difference of accuracies, as a percentage: ``99.41%``."""
     return f"{100 * v:.{digits}f}%"
+
+
+def _nonzero(x: float) -> str:
+    """``x`` (in percent units) with two decimals, a third where two round a nonzero value to ``0.00``,
+    ``<0.001`` where three do: a real shortfall or spread never reads as none."""
+    for digits in (2, 3):
+        if float(shown := f"{x:.{digits}f}") or not x:
+            return shown
+    return "<0.001"
+
+
+def points(v: float) -> str:
+    """A gap between accuracies (fractions), its size in percentage points: ``0.12 points``, ``0.003
+    points`` (``0.00 points`` read as no gap at all), never ``0.12%`` (read as a share of the target)."""
+    return f"{_nonzero(abs(100 * v))} points"
+
+
+def spread(v: float) -> str:
+    """A spread of accuracies (a standard error over seeds) as a percentage that is never ``0.00%`` when
+    it is not none: ``0.05%``, ``0.003%``."""
+    return f"{_nonzero(abs(100 * v))}%"
 
 
 def number(v: float) -> str:

@@ -211,6 +211,35 @@ def test_every_accuracy_the_sweep_prints_is_a_percentage_and_a_spread_has_its_un
     assert "val_acc 11.33%, test_acc_final 11.01%, val mean over 3 seeds 12.01% ± 1.76% (sem)" in best, best
 
 
+def test_a_gap_to_the_target_or_a_sem_that_two_decimals_round_to_zero_still_shows(tmp_path, caplog):
+    """A constrained sweep's trial line said 'below the target by 0.00 points' for a trial 0.003
+    points short (infeasible, yet read as on the target), and the closing line '± 0.00% (sem)' for
+    three seeds 0.01 points apart: both through text.points/spread now, a third decimal where needed."""
+    import optuna
+    import pandas as pd
+
+    from hydra_plugins.mnist_sweep_sweeper import _study
+    from hydra_plugins.mnist_sweep_sweeper._progress import Progress
+    from mnist_sweep.next_steps import closing_lines
+
+    study = optuna.create_study(direction="maximize")
+    _study.name_metrics(study, ["val_acc"])
+    study.add_trial(optuna.trial.create_trial(value=0.99397, user_attrs={"status": "complete"},
+                                              constraints={"target": 0.994 - 0.99397}))
+    with caplog.at_level(logging.INFO):
+        Progress(5).trial_line(study, 0)
+    line = caplog.records[-1].getMessage()
+    assert "val_acc 99.40% (below the target by 0.003 points), best feasible -" in line, line
+    pd.DataFrame([{"rank": 1, "trial": 0, "status": "complete", "trial_dir": None, "val_acc": 0.9941,
+                   "n_seeds": 3, "val_mean": 0.99413, "val_sem": 0.0000333, "params": 9778}]
+                 ).to_csv(tmp_path / "leaderboard.csv", index=False)
+    best = closing_lines(tmp_path)[0]
+    assert "val mean over 3 seeds 99.41% ± 0.003% (sem)" in best, best
+    from mnist_sweep.table import _fmt  # the printed leaderboard's val_sem column
+
+    assert _fmt("val_sem", 0.0000333) == "0.003%" and _fmt("val_mean", 0.99413) == "99.41%"
+
+
 def test_no_printed_line_formats_a_count_or_an_accuracy_by_hand():
     """Counts go through text.plural ('1 more seed', never 'device(s)' or '%d configs'), accuracies
     through text.percent/metric ('99.25%', never '0.9925'): the sweeper, the trial side, the report

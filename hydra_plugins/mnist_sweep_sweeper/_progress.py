@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep.text import duration, metric, percent, plural
+from mnist_sweep.text import duration, metric, percent, plural, points
 
 
 class Progress:
@@ -74,9 +74,10 @@ class Progress:
 
 
 def _feasibility(t: optuna.trial.FrozenTrial) -> str:
-    """`` (feasible)`` / `` (below the target by 0.12 points)`` in a constrained study, else '': a gap
-    between accuracies is percentage points (``by 89.60%`` read as a share of the target)."""
+    """`` (feasible)`` / `` (below the target by 0.12 points)`` in a constrained study, else '': the gap
+    in percentage points (text.points: ``by 89.60%`` read as a share of the target, and a gap of
+    0.003 points read ``by 0.00 points``)."""
     c = t.constraints.get("target")
     if c is None:
         return ""
-    return " (feasible)" if c <= 0 else f" (below the target by {100 * c:.2f} points)"
+    return " (feasible)" if c <= 0 else f" (below the target by {points(c)})"

@@ -34,7 +34,7 @@ from hydra_plugins.mnist_sweep_sweeper import _failures, _liveness, _optuna, _st
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import children, results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
-from mnist_sweep.text import percent, plural
+from mnist_sweep.text import percent, plural, spread
 
 SEED_TRIES = 2  # a seed whose run failed (not lost with its worker) runs once more, then its config fails
 DONE = ("complete", "pruned", "cancelled")  # a seed in one of these states needs no further run
@@ -174,7 +174,7 @@ class Repeats:
         if not _study.settle(self.study, parent, attrs, values[0] if len(values) == 1 else values, before_tell=constrain):
             return
         log.info("trial %d: mean over %s %s (sem %s)%s", parent.number, plural(summary["n_seeds"], "seed"), percent(mean),
-                 "-" if sem is None else percent(sem), ", raced out" if raced else "", extra=TRIAL_LINE)
+                 "-" if sem is None else spread(sem), ", raced out" if raced else "", extra=TRIAL_LINE)
 
     # ------------------------------------------------------------------ repeat jobs
     def claim(self, n: int) -> list[tuple[optuna.Trial, list[str]]]:

@@ -7,6 +7,7 @@ import sys
 
 from mnist_sweep.commandline import CliParser, exit_code_of, interpreter
 from mnist_sweep.errors import one_line
+from mnist_sweep.shell import rejoined
 
 ENTRY_POINTS = [  # (name, what it does, how to call it)
     ("train", "train one config", "python -m mnist_sweep.train [key=value ...]"),
@@ -37,8 +38,10 @@ def not_a_subcommand(argv: list[str]) -> str | None:
     names = {name.split()[0] for name, _, _ in ENTRY_POINTS}
     if not argv or argv[0] not in names:
         return None
-    command = shlex.join([interpreter(), "-m", f"mnist_sweep.{argv[0]}", *argv[1:]])
-    return "error: " + one_line(f"{argv[0]}: not a subcommand (python -m mnist_sweep only lists the entry points); run {command}")
+    args, hint = rejoined(argv[1:])  # a path the shell split at a space: quoted as one, as the command itself says
+    command = shlex.join([interpreter(), "-m", f"mnist_sweep.{argv[0]}", *args])
+    return "error: " + one_line(f"{argv[0]}: not a subcommand (python -m mnist_sweep only lists the entry points); "
+                                f"run {command}{hint}")
 
 
 def main(argv: list[str] | None = None) -> int:

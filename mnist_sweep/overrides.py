@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shlex
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -25,6 +24,7 @@ from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
 from mnist_sweep.errors import MnistSweepError, one_line
+from mnist_sweep.shell import split_value
 
 
 def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: list[str]) -> dict[str, Any] | None:
@@ -145,10 +145,8 @@ def help_command(argv: list[str]) -> Checked | None:
 
 def _split_path(prev: str, arg: str) -> str:
     """The end of a path with a space, unquoted (hydra.run.dir=/tmp/my runs): the shell's second argument."""
-    key, eq, value = prev.partition("=")
-    if "=" in arg or not eq or not ("/" in value or key.endswith(("dir", "root"))):
-        return ""
-    return f"; a value with a space is one argument, quoted: {shlex.quote(f'{prev} {arg}')}"
+    quoted = split_value(prev, arg)
+    return f"; a value with a space is one argument, quoted: {quoted}" if quoted else ""
 
 
 def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tuple[list[str], list[Any]] | str:

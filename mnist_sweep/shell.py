@@ -51,25 +51,56 @@ def _plausible(pieces: list[str]) -> bool:
         return False
 
 
-def split_path(argv: list[str], plausible: bool = False) -> tuple[str, str] | None:
-    """(a piece that names nothing, the pieces quoted as one argument) where ``argv`` holds a path the
-    shell split at an unquoted space: consecutive words, not flags, one of them naming nothing here
-    and all of them joined with spaces naming something that exists (``plausible``: or a path in an
-    existing directory with the space in its name). None otherwise: a wrong argument keeps its error."""
+def _split_span(argv: list[str], plausible: bool) -> tuple[int, int, str] | None:
+    """(first index, end index, a piece that names nothing) of the path ``split_path`` finds; None for none."""
     for i, first in enumerate(argv):
         if first.startswith("-"):
             continue
         last = min(len(argv), i + MAX_PIECES)  # predict's thousand images: a few stats each, not a thousand
         end = next((j for j in range(i + 1, last) if argv[j].startswith("-")), last)
-        spans = [argv[i:j] for j in range(i + 2, end + 1)]  # a path that exists: the longest; else the shortest plausible
-        for pieces in [*(p for p in reversed(spans) if _exists(" ".join(p))),
-                       *(p for p in spans if plausible and _plausible(p))]:
-            if (missing := next((w for w in pieces if not _exists(w)), None)) is not None:
-                return missing, shlex.quote(" ".join(pieces))
+        spans = [(i, j) for j in range(i + 2, end + 1)]  # a path that exists: the longest; else the shortest plausible
+        for a, b in [*(s for s in reversed(spans) if _exists(" ".join(argv[s[0]:s[1]]))),
+                     *(s for s in spans if plausible and _plausible(argv[s[0]:s[1]]))]:
+            if (missing := next((w for w in argv[a:b] if not _exists(w)), None)) is not None:
+                return a, b, missing
     return None
+
+
+def split_path(argv: list[str], plausible: bool = False) -> tuple[str, str] | None:
+    """(a piece that names nothing, the pieces quoted as one argument) where ``argv`` holds a path the
+    shell split at an unquoted space: consecutive words, not flags, one of them naming nothing here
+    and all of them joined with spaces naming something that exists (``plausible``: or a path in an
+    existing directory with the space in its name). None otherwise: a wrong argument keeps its error."""
+    if (found := _split_span(argv, plausible)) is None:
+        return None
+    a, b, missing = found
+    return missing, shlex.quote(" ".join(argv[a:b]))
+
+
+def split_value(prev: str, arg: str) -> str | None:
+    """``prev arg`` quoted as one argument where ``arg`` is the end of a ``KEY=VALUE`` path with a space the
+    shell split (``hydra.run.dir=/tmp/my runs``: a value with '/', or a key ending in dir or root); else None."""
+    key, eq, value = prev.partition("=")
+    if "=" in arg or arg.startswith(("-", "~")) or not eq or not ("/" in value or key.endswith(("dir", "root"))):
+        return None
+    return shlex.quote(f"{prev} {arg}")
 
 
 def split_path_hint(argv: list[str], plausible: bool = False) -> str:
     """'; a path with a space is one argument, quoted: '...'' where ``argv`` holds one the shell split; else ""."""
     found = split_path(argv, plausible)
     return f"; a path with a space is one argument, quoted: {found[1]}" if found else ""
+
+
+def rejoined(argv: list[str]) -> tuple[list[str], str]:
+    """(``argv`` with a path the shell split at a space given back as one argument, the hint that names it
+    quoted): a path (``split_path``, plausible ones too) or a ``KEY=VALUE`` (``split_value``); (argv, "") without."""
+    if (found := _split_span(argv, plausible=True)) is not None:
+        a, b, _ = found
+        joined = " ".join(argv[a:b])
+        return [*argv[:a], joined, *argv[b:]], f"; a path with a space is one argument, quoted: {shlex.quote(joined)}"
+    for i in range(1, len(argv)):
+        if (quoted := split_value(argv[i - 1], argv[i])) is not None:
+            return ([*argv[:i - 1], f"{argv[i - 1]} {argv[i]}", *argv[i + 1:]],
+                    f"; a value with a space is one argument, quoted: {quoted}")
+    return argv, ""

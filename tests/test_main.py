@@ -34,6 +34,23 @@ def test_an_entry_point_given_as_a_subcommand_names_its_module(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_path_the_shell_split_is_quoted_in_the_command_given_back(tmp_path):
+    """``python -m mnist_sweep leaderboard my sweeps/a b`` gave back the command as split, without the
+    quoted-path hint the entry point itself gives; now the path is one quoted argument in both, for every
+    entry point (train's KEY=VALUE with a space too)."""
+    (tmp_path / "my sweeps" / "a b").mkdir(parents=True)
+    for name in sorted({n.split()[0] for n, _, _ in ENTRY_POINTS}):
+        proc = run_inproc(["mnist_sweep.__main__", name, "my", "sweeps/a", "b", "--out", "x"], tmp_path)
+        last = assert_one_line_error(proc, f"-m mnist_sweep.{name} 'my sweeps/a b' --out x; a path with a space "
+                                     "is one argument, quoted: 'my sweeps/a b'")
+        assert proc.returncode == 2, last
+    proc = run_inproc(["mnist_sweep.__main__", "train", f"hydra.run.dir={tmp_path}/my", "runs", "-m"], tmp_path)
+    assert_one_line_error(proc, f"-m mnist_sweep.train 'hydra.run.dir={tmp_path}/my runs' -m; a value with a space "
+                          f"is one argument, quoted: 'hydra.run.dir={tmp_path}/my runs'")
+    words = ["mnist_sweep.__main__", "predict", "run", "a.png", "b.png", "~trainer"]  # nothing split: as given
+    assert assert_one_line_error(run_inproc(words, tmp_path)).endswith("-m mnist_sweep.predict run a.png b.png '~trainer'")
+
+
 def test_every_listed_module_exists_and_has_main():
     for _, _, cmd in ENTRY_POINTS:
         if cmd.startswith("python -m "):

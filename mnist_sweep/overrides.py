@@ -24,7 +24,7 @@ from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
 from mnist_sweep.errors import MnistSweepError, one_line
-from mnist_sweep.shell import split_value
+from mnist_sweep.shell import split_path_hint, split_value
 
 
 def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: list[str]) -> dict[str, Any] | None:
@@ -45,8 +45,8 @@ def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
             for flag in flags:
                 if arg == flag or arg.startswith(flag + "="):
                     value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
-                    if bad := not_a_config_dir(flag, value, kind):
-                        return bad
+                    if bad := not_a_config_dir(flag, value, kind):  # /tmp/my confs unquoted: named quoted
+                        return one_line(bad + split_path_hint(argv, plausible=True))
                     if kind == "path":
                         if "://" in value:  # pkg://module or file://dir: Hydra's to find
                             return None
@@ -97,7 +97,7 @@ def flags_error(argv: list[str]) -> str | None:
     try:
         args = parser.parse_args(argv)
     except _FlagError as e:
-        return one_line(f"{e}{nearest_flag(str(e), parser)} (see {PROG} --help)")
+        return one_line(f"{e}{nearest_flag(str(e), parser)}{split_path_hint(argv, plausible=True)} (see {PROG} --help)")
     if args.help or args.hydra_help:
         return None
     given = [flag for flag, on in zip(MODE_FLAGS, (args.run, args.multirun, args.cfg is not None,
@@ -143,10 +143,11 @@ def help_command(argv: list[str]) -> Checked | None:
                    argv=[a for a in argv if a not in left])
 
 
-def _split_path(prev: str, arg: str) -> str:
-    """The end of a path with a space, unquoted (hydra.run.dir=/tmp/my runs): the shell's second argument."""
+def _split_path(prev: str, arg: str, argv: list[str]) -> str:
+    """The end of a path with a space, unquoted (hydra.run.dir=/tmp/my runs, --config-path /tmp/my confs):
+    the shell's second argument."""
     quoted = split_value(prev, arg)
-    return f"; a value with a space is one argument, quoted: {quoted}" if quoted else ""
+    return f"; a value with a space is one argument, quoted: {quoted}" if quoted else split_path_hint(argv, plausible=True)
 
 
 def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tuple[list[str], list[Any]] | str:
@@ -161,9 +162,9 @@ def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tu
         try:
             (override,) = parser.parse_overrides([arg])
         except OverrideParseException as e:
-            return override_syntax_error(arg, str(e)) + _split_path(prev, arg)
+            return override_syntax_error(arg, str(e)) + _split_path(prev, arg, argv)
         if not override.key_or_group:
-            return override_syntax_error(arg) + _split_path(prev, arg)
+            return override_syntax_error(arg) + _split_path(prev, arg, argv)
         prev = arg
         if not multirun and not shows and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
             return check_command_line(_as_sweep(argv)).error or one_line(  # (hydra.sweeper=nope), else add -m

@@ -54,3 +54,13 @@ def test_a_path_with_an_unquoted_space_is_given_quoted(argv, quoted):
     line = check_command_line([*(["-m"] if "sweep" in quoted else []), *TINY, *argv]).error
     assert line is not None and line.endswith(f"; a value with a space is one argument, quoted: {quoted}"), line
     assert not check_command_line([*TINY, "model.c1=8", "train"]).error.endswith(quoted)
+
+
+@pytest.mark.parametrize("flag", ["--config-dir", "--config-path"])
+def test_a_config_dir_with_an_unquoted_space_is_given_quoted(tmp_path, flag):
+    """--config-dir /tmp/my confs said '/tmp/my: no such directory' and --config-path '/tmp/my confs' said
+    'confs: not KEY=VALUE', neither naming the space; the entry points' flags named the path quoted."""
+    (tmp_path / "my confs").mkdir()
+    for argv in ([flag, f"{tmp_path}/my", "confs", *TINY], [*TINY, flag, f"{tmp_path}/my", "confs"]):
+        line = check_command_line(argv).error
+        assert line is not None and f"; a path with a space is one argument, quoted: '{tmp_path}/my confs'" in line, line

@@ -77,6 +77,10 @@ class Range:
             return f"give {self.text or 'a value matching ' + self.pattern}" + (
                 f", e.g. {path}={example}" if isinstance(example, str) and self.ok(example) else "")
         bounds = [b for b in (self.ge, self.gt, self.le, self.lt) if b is not None]
+        if not bounds:  # described by its text alone (model.block, model.dropout: a name or number, or a list)
+            example = self.example if example is None else example  # so no 'give a number' for model.block=nan
+            written = f"[{','.join(map(str, example))}]" if isinstance(example, (list, tuple)) else example
+            return f"e.g. {path}={written}" if example is not None else "give one as described"
         kind = "a whole number" if all(isinstance(b, int) for b in bounds) and not isinstance(example, float) \
             and not isinstance(value, float) else "a number"
         if self.ge is not None and self.le is not None:

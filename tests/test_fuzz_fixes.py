@@ -1,0 +1,72 @@
+"""Property-based fuzzing (hypothesis) of what a refusal tells: its fix, and the value it gives as an example.
+
+Beside tests/test_fuzz.py (any value: one line naming a key) and tests/test_config_cli.py (the command
+line's form): a refusal says how to fix it, and the example it gives (``e.g. KEY=VALUE``) is a value
+the key takes; a value given in a config file (an experiment) is refused as well as on the command line.
+Nothing here trains. Deterministic: derandomize=True, few examples.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import re
+
+import yaml
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
+
+from conftest import TINY, make_cfg
+from mnist_sweep.config.keys import schema_fields
+from mnist_sweep.config.sections import SCHEMAS
+from mnist_sweep.config.settings import validate
+from mnist_sweep.errors import MnistSweepError
+
+DEFAULTS = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
+# the keys of the default options (TINY's config: sgd's momentum, not adam's betas), each with its field
+FIELDS = {k: f for section, option in DEFAULTS.items() for k, f, _ in schema_fields(SCHEMAS[section][option], section)
+          if not k.endswith(".name")}  # a field's type is its annotation's text (sections.py: 'Optional[int]')
+# keys whose valid values only a text describes (model.block: a name, or one per block), no bounds or list
+TEXT_ONLY = sorted(k for k, f in FIELDS.items() if (r := f.metadata.get("range")) is not None and r.one_of is None
+                   and r.pattern is None and all(b is None for b in (r.ge, r.gt, r.le, r.lt)) and f.type == "Any")
+BASE = None
+
+
+def _base() -> dict:
+    global BASE
+    if BASE is None:
+        BASE = OmegaConf.to_container(make_cfg(*TINY), resolve=True)
+    return copy.deepcopy(BASE)
+
+
+def _set(d: dict, dotted: str, value) -> dict:
+    *path, last = dotted.split(".")
+    node = d
+    for p in path:
+        node = node[p]
+    node[last] = value
+    return d
+
+
+def _refusal(d: dict) -> str | None:
+    try:
+        validate(d)
+    except MnistSweepError as e:
+        return str(e)
+    return None
+
+
+def _example_is_taken(key: str, line: str) -> bool:
+    """The line's example for ``key`` (``e.g. KEY=VALUE``), if any, is a value the key takes."""
+    m = re.search(rf"e\.g\. {re.escape(key)}=(\S+?)[;,]?$", line)
+    return m is None or _refusal(_set(_base(), key, yaml.safe_load(m[1]))) is None
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(key=st.sampled_from(TEXT_ONLY), value=st.sampled_from([math.nan, math.inf, -math.inf]))
+def test_a_non_finite_number_of_a_key_a_text_describes_is_refused_with_a_value_it_takes(key, value):
+    """model.block=nan (and inf, for model.dropout, kernels, padding: keys described by a text alone) said
+    '...; give a number', with no example: a name was wanted. Now its default is the example."""
+    line = _refusal(_set(_base(), key, value))
+    assert line and line.startswith(f"{key}: ") and "give a number" not in line, line
+    assert f"e.g. {key}=" in line and _example_is_taken(key, line), line

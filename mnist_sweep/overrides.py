@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import nearest_flag
 from mnist_sweep.config.composition import composition_error
+from mnist_sweep.config.file_values import CommandLine
 from mnist_sweep.config.dict_overrides import PARAMS, given_twice_error, nested_params_error
 from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
@@ -260,7 +261,8 @@ def check_command_line(argv: list[str]) -> Checked:
         with initialize_config_dir(version_base="1.3", config_dir=source[0]):
             cfg = compose(source[1], overrides=[*searchpath, *plain], return_hydra_config=True)
     except Exception as e:  # noqa: BLE001 - any composition error, reported in one line (under hydra.sweeper=nope: that)
-        return Checked(node_value_error(source[0], source[1], [*searchpath, *plain]) or composition_error(e, choices(), plain))
+        return Checked(node_value_error(source[0], source[1], [*searchpath, *plain])  # an example from the config run
+                       or composition_error(e, choices(), CommandLine(plain, *source)))
     try:
         if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps) or sweep_value_error(cfg, sweeps) \
                 or (multirun and plain_value_error(cfg, plain, sweeps)):

@@ -72,3 +72,14 @@ def test_an_empty_experiment_file_is_accepted_by_train_and_confirm(tmp_path, tex
     assert check_command_line([*select, *TINY]).error is None
     if not text:  # confirm checks it as train does: once is enough
         assert confirm.checked_overrides("empty", select, 1, [])[:len(confirm.FULL_TRAIN)] == confirm.FULL_TRAIN
+
+
+def test_a_type_errors_example_comes_from_the_primary_config_the_user_runs(tmp_path):
+    """hydra.sweeper.n_trials=abc under --config-path DIR --config-name mine (whose n_trials is 5) gave
+    conf/config.yaml's 'e.g. hydra.sweeper.n_trials=14': the example is the config's own that the user runs."""
+    from mnist_sweep import PROJECT_ROOT
+
+    (tmp_path / "mine.yaml").write_text("defaults:\n  - config\n  - _self_\nhydra:\n  sweeper:\n    n_trials: 5\n")
+    line = check_command_line(["-m", "--config-path", str(tmp_path), "--config-name", "mine", "--config-dir",
+                               str(PROJECT_ROOT / "conf"), *TINY, "hydra.sweeper.n_trials=abc"]).error
+    assert line is not None and line.endswith("write an integer, e.g. hydra.sweeper.n_trials=5"), line

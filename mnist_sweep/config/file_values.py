@@ -7,6 +7,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_sweep.config.syntax import searchpath_override
+
 
 def file_value(cfg: Any, key: str) -> Any:
     """``key``'s value in ``cfg`` composed again from its own config sources and overrides, less the
@@ -25,14 +27,28 @@ def file_value(cfg: Any, key: str) -> Any:
     return _composed_without(path, name, given, key)
 
 
+class CommandLine(list):
+    """A command line's overrides (``str``s, a list as any other) with the config they compose on: the
+    primary config dir and name (``--config-path``/``--config-name``; conf/config.yaml without them)
+    and ``--config-dir``'s dirs, so that an example is read from the config the user runs."""
+
+    def __init__(self, overrides: list[str], config_dir: str, config_name: str, extra: list[str] | None = None) -> None:
+        super().__init__(overrides)
+        self.config_dir, self.config_name, self.extra = config_dir, config_name, list(extra or ())
+
+
 def shipped_value(key: str, given: list[str]) -> Any:
-    """``key``'s value in conf/config.yaml composed with the command line's overrides ``given``, less
-    those that set ``key`` (where the command line's composition failed on that key's value)."""
+    """``key``'s value in the config the command line composes (``given`` a ``CommandLine``: its own primary
+    config and --config-dir's; a plain list: conf/config.yaml) with its overrides ``given``, less those that
+    set ``key`` (where the command line's composition failed on that key's value); None where that fails."""
     from hydra._internal.utils import create_config_search_path
 
     from mnist_sweep import PROJECT_ROOT
 
-    return _composed_without(create_config_search_path(str(PROJECT_ROOT / "conf")), "config", given, key)
+    if not isinstance(given, CommandLine):
+        given = CommandLine(given, str(PROJECT_ROOT / "conf"), "config")
+    searchpath = [searchpath_override(given.extra)] if given.extra else []  # as the command line composed
+    return _composed_without(create_config_search_path(given.config_dir), given.config_name, [*searchpath, *given], key)
 
 
 def _composed_without(path: Any, name: str | None, given: list[str], key: str) -> Any:

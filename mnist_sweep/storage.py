@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
+from mnist_sweep.open_hints import STORAGE_ENV, URL_FORMS as URL_FORMS, open_hint  # URL_FORMS: the sweeper's
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 _QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
-STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
 STORAGE_RECORD = "storage.json"  # <sweep_dir>/storage.json: where the sweep's Optuna study lives (sweeps writes it)
 
 
@@ -236,30 +236,7 @@ def open_for_reading(url: str, flag: str) -> Any:
     except Exception as e:  # noqa: BLE001 - sqlalchemy, psycopg and optuna raise many types
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); "
-                           f"{_open_hint(url, e, first)}") from None
-
-
-URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
-             "or postgresql://user@host/db")
-
-
-def _open_hint(url: str, e: Exception, first: str) -> str:
-    """What to do about a storage that did not open: the URL itself (an unknown dialect such as
-    journal:// with two slashes, a port that is not a number, no URL at all, a driver not
-    installed) is told apart from a database behind it (locked, not Optuna's, a server down)."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    if "database is locked" in first:
-        return "another process holds it (a sweep writing); run the command again in a moment"
-    if isinstance(e, ImportError):
-        return f"its database driver is not installed here; install it or {URL_FORMS}"
-    if isinstance(e, (ArgumentError, NoSuchModuleError)):
-        return f"not a URL Optuna can open; {URL_FORMS}"
-    if local_path(url) is not None:  # a file: no server; a ValueError is its content's (a damaged journal's JSON)
-        return "is it an Optuna storage the sweep wrote?"
-    if isinstance(e, ValueError):  # a port that is not a number
-        return f"not a URL Optuna can open; {URL_FORMS}"
-    return "is the database server running and the URL right?"
+                           f"{open_hint(e, first, is_file=local_path(url) is not None)}") from None
 
 
 def _rdb(url: str, kwargs: dict[str, Any], claims: bool) -> Any:

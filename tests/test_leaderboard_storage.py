@@ -51,3 +51,33 @@ def test_a_storage_url_given_as_a_path_names_the_sweep_dirs_that_used_it(tmp_pat
     proc = run_inproc(["mnist_sweep.leaderboard", "postgresql://me:hunter2@db/x"], cwd=tmp_path)
     assert_one_line_error(proc, "postgresql://me:***@db/x: a storage URL, not a path; give a sweep dir")
     assert "hunter2" not in proc.stderr
+
+
+def test_a_postgresql_sweep_read_without_its_password_says_where_the_password_goes(tmp_path, pg_url):
+    """A sweep dir on PostgreSQL records its storage without the password; read in a shell without
+    $MNIST_SWEEP_STORAGE (or with another URL in it), the server's 'no password supplied' ended 'is the
+    database server running and the URL right?', as did a wrong password: both were."""
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    from mnist_sweep.storage import without_password
+
+    url = make_url(pg_url)
+    optuna.create_study(study_name="pg", storage=pg_url)
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "storage.json").write_text(json.dumps({"study_name": "pg", "storage": without_password(pg_url),
+                                                              "cwd": str(tmp_path)}))
+    no_pw = {"PGPASSWORD": "", "PGPASSFILE": str(tmp_path / "no.pgpass")}
+    other = url.set(database="another").render_as_string(hide_password=False)
+    for env, says in (({}, "no password reached the server: export MNIST_SWEEP_STORAGE='<the URL with its password>'"),
+                      ({"MNIST_SWEEP_STORAGE": other}, "no password reached the server ($MNIST_SWEEP_STORAGE holds "
+                                                       f"another URL, {url.set(database='another')})")):
+        proc = run_inproc(["mnist_sweep.leaderboard", "sw", "--refresh"], cwd=tmp_path, env={**no_pw, **env})
+        line = assert_one_line_error(proc, "fe_sendauth: no password supplied", says, "or PGPASSWORD, or add the password")
+        assert "server running" not in line and url.password not in proc.stdout + proc.stderr
+    wrong = url.set(password="wrong-pw").render_as_string(hide_password=False)
+    proc = run_inproc(["mnist_sweep.leaderboard", "--study", "pg"], cwd=tmp_path, env={**no_pw, "MNIST_SWEEP_STORAGE": wrong})
+    line = assert_one_line_error(proc, "password authentication failed", "; the server refused the user name or password; "
+                                       "check the one in $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass")
+    assert "wrong-pw" not in line and "server running" not in line

@@ -1,0 +1,48 @@
+"""Why an Optuna storage did not open, as what to do about it (the end of ``storage.open_for_reading``'s
+line): the URL itself (an unknown dialect, a port that is not a number, a driver not installed) told
+apart from the database behind it (locked, not Optuna's, a server down), and a server that answered
+and refused (no password reached it, or a wrong one). The ground floor: it imports
+nothing of the package but errors.
+"""
+from __future__ import annotations
+
+import os
+
+from mnist_sweep.errors import redact
+
+STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
+URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
+             "or postgresql://user@host/db")
+
+
+def open_hint(e: Exception, first: str, is_file: bool) -> str:
+    """What to do about a storage that did not open with ``e`` (``first``: its message's first line);
+    ``is_file``: a SQLite or journal URL (no server)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if "database is locked" in first:
+        return "another process holds it (a sweep writing); run the command again in a moment"
+    if isinstance(e, ImportError):
+        return f"its database driver is not installed here; install it or {URL_FORMS}"
+    if isinstance(e, (ArgumentError, NoSuchModuleError)):
+        return f"not a URL Optuna can open; {URL_FORMS}"
+    if is_file:  # no server; a ValueError is its content's (a damaged journal's JSON)
+        return "is it an Optuna storage the sweep wrote?"
+    if isinstance(e, ValueError):  # a port that is not a number
+        return f"not a URL Optuna can open; {URL_FORMS}"
+    return refused(first) or "is the database server running and the URL right?"
+
+
+def refused(first: str) -> str | None:
+    """The fix where a server answered and refused: a sweep dir records its storage without the
+    password, so one from nowhere ($MNIST_SWEEP_STORAGE unset or another URL's) reaches the server
+    as none; a wrong one. None for anything else."""
+    if "no password supplied" in first:
+        env = os.environ.get(STORAGE_ENV)
+        other = f" (${STORAGE_ENV} holds another URL, {redact(env)})" if env else ""
+        return (f"no password reached the server{other}: export {STORAGE_ENV}='<the URL with its password>' (a "
+                "sweep dir's storage.json keeps none), or PGPASSWORD, or add the password to ~/.pgpass")
+    if "password authentication failed" in first:
+        return (f"the server refused the user name or password; check the one in ${STORAGE_ENV}, PGPASSWORD "
+                "or ~/.pgpass")
+    return None

@@ -1,16 +1,18 @@
 """Why an Optuna storage did not open, as what to do about it (the end of ``storage.open_for_reading``'s
 line): the URL itself (an unknown dialect, a port that is not a number, a driver not installed) told
 apart from the database behind it (locked, not Optuna's, a server down), and a server that answered
-and refused (no password reached it, or a wrong one). The ground floor: it imports
+and refused (no password reached it, a wrong one, no such database). The ground floor: it imports
 nothing of the package but errors.
 """
 from __future__ import annotations
 
 import os
+import re
 
 from mnist_sweep.errors import redact
 
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
+_NO_DATABASE = re.compile(r'database "([^"]*)" does not exist')  # PostgreSQL's
 URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
              "or postgresql://user@host/db")
 
@@ -36,7 +38,7 @@ def open_hint(e: Exception, first: str, is_file: bool) -> str:
 def refused(first: str) -> str | None:
     """The fix where a server answered and refused: a sweep dir records its storage without the
     password, so one from nowhere ($MNIST_SWEEP_STORAGE unset or another URL's) reaches the server
-    as none; a wrong one. None for anything else."""
+    as none; a wrong one; a database name the server does not have. None for anything else."""
     if "no password supplied" in first:
         env = os.environ.get(STORAGE_ENV)
         other = f" (${STORAGE_ENV} holds another URL, {redact(env)})" if env else ""
@@ -45,4 +47,6 @@ def refused(first: str) -> str | None:
     if "password authentication failed" in first:
         return (f"the server refused the user name or password; check the one in ${STORAGE_ENV}, PGPASSWORD "
                 "or ~/.pgpass")
+    if m := _NO_DATABASE.search(first):
+        return f"the server answers but has no database {m[1]!r}; check the database name at the URL's end"
     return None

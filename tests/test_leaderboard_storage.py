@@ -81,3 +81,14 @@ def test_a_postgresql_sweep_read_without_its_password_says_where_the_password_go
     line = assert_one_line_error(proc, "password authentication failed", "; the server refused the user name or password; "
                                        "check the one in $MNIST_SWEEP_STORAGE, PGPASSWORD or ~/.pgpass")
     assert "wrong-pw" not in line and "server running" not in line
+
+
+def test_a_database_name_the_server_lacks_is_named(tmp_path, pg_url):
+    """A typo in the URL's database name: the server answered 'database "..." does not exist' and the line
+    asked whether the database server was running."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url).set(database="sweepz").render_as_string(hide_password=False)
+    proc = run_inproc(["mnist_sweep.leaderboard", "--study", "pg"], cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": url})
+    line = assert_one_line_error(proc, "; the server answers but has no database 'sweepz'; check the database name")
+    assert "server running" not in line and make_url(pg_url).password not in proc.stdout + proc.stderr

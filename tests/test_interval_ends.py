@@ -26,11 +26,16 @@ def test_an_int_interval_searches_the_integers_inside_its_written_ends(entry, di
 
 @pytest.mark.parametrize("entry, needle", [
     ("model.c2=int(interval(3.2,3.8))", "hydra.sweeper.params.model.c2: int(interval(3.2,3.8)) has no integer inside"),
+    ("model.c2=int(interval(3.5,4.2))", "hydra.sweeper.params.model.c2: int(interval(3.5,4.2)) has one integer inside, "
+     "so it searches 4 alone; write model.c2=4 to set it, or widen it (e.g. int(interval(3,5)))"),
+    ("model.c2=tag(log,int(interval(4,4.9)))", "hydra.sweeper.params.model.c2: int(interval(4,4.9)) has one integer "
+     "inside, so it searches 4 alone"),
     ("model.dropout=interval(0.05,0.05)", "hydra.sweeper.params.model.dropout: interval(0.05,0.05) has zero width, so it "
      "searches 0.05 alone; write model.dropout=0.05 to set it, or a wider interval"),
 ])
 def test_an_interval_that_searches_one_value_or_none_is_refused(tmp_path, entry, needle):
-    """interval(0.05,0.05) was searched as one value, silently; int(interval(3.2,3.8)) as 3 alone."""
+    """interval(0.05,0.05) was searched as one value, silently; int(interval(3.2,3.8)) as 3 alone; and
+    int(interval(3.5,4.2)) as 4 alone, though a range drawing one value alone (range(0.0,0.1)) was refused."""
     from conftest import assert_one_line_error, run_inproc
     from hydra_plugins.mnist_sweep_sweeper._space import parse
     from mnist_sweep.errors import SweepError

@@ -1,7 +1,10 @@
 """An interval's ends as written: Hydra's ``int(interval(3.5,8.5))`` casts each end with int(), which
 truncates (3 and 8: 3 is below what was written, and -3.5 rises to -3); the integers inside are 4..8.
-A zero-width interval (``interval(0.05,0.05)``) searches one value, and an int interval with no
-integer inside (``int(interval(3.2,3.8))``) none: each is refused in one line naming its key."""
+A zero-width interval (``interval(0.05,0.05)``) and an int interval with one integer inside
+(``int(interval(3.5,4.2))``: 4) search one value, and one with no integer inside (``int(interval(3.2,3.8))``)
+none: each is refused in one line naming its key, as a range that draws one value alone is
+(``range(0.0,0.1)``, sweep_values.step_error): ends written as a span that search no span are a slip.
+``choice(8)`` lists its one value itself, and is searched as written."""
 from __future__ import annotations
 
 import math
@@ -42,9 +45,13 @@ def interval_ends(override: Any) -> tuple[Any, Any]:
                          f"{key}={one} to set it, or a wider interval (the low end below the high)")
     if not whole:
         return value.start, value.end
+    wider = f"int(interval({math.floor(lo)},{math.ceil(hi)}))"
     if lo < hi and math.ceil(lo) > math.floor(hi):
         raise SweepError(f"hydra.sweeper.params.{key}: int({text}) has no integer inside, so it searches nothing; "
-                         f"widen it to hold one (e.g. int(interval({math.floor(lo)},{math.ceil(hi)}))) or set {key} to a value")
+                         f"widen it to hold one (e.g. {wider}) or set {key} to a value")
+    if lo < hi and math.ceil(lo) == math.floor(hi):
+        raise SweepError(f"hydra.sweeper.params.{key}: int({text}) has one integer inside, so it searches "
+                         f"{math.ceil(lo)} alone; write {key}={math.ceil(lo)} to set it, or widen it (e.g. {wider})")
     if lo < hi:
         return math.ceil(lo), math.floor(hi)
     return value.start, value.end  # reversed: Optuna's line (the low end first)

@@ -29,6 +29,7 @@ FIELDS = {k: f for section, option in DEFAULTS.items() for k, f, _ in schema_fie
 # keys whose valid values only a text describes (model.block: a name, or one per block), no bounds or list
 TEXT_ONLY = sorted(k for k, f in FIELDS.items() if (r := f.metadata.get("range")) is not None and r.one_of is None
                    and r.pattern is None and all(b is None for b in (r.ge, r.gt, r.le, r.lt)) and f.type == "Any")
+TYPED = sorted(k for k, f in FIELDS.items() if f.type in ("int", "float", "bool", "Optional[int]", "Optional[float]"))
 BASE = None
 
 
@@ -70,3 +71,17 @@ def test_a_non_finite_number_of_a_key_a_text_describes_is_refused_with_a_value_i
     line = _refusal(_set(_base(), key, value))
     assert line and line.startswith(f"{key}: ") and "give a number" not in line, line
     assert f"e.g. {key}=" in line and _example_is_taken(key, line), line
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(key=st.sampled_from(TYPED), value=st.sampled_from(["abc", math.nan, [1], {"a": 1}, "1.5"]))
+def test_a_saved_config_of_the_wrong_kind_says_what_to_write(key, value):
+    """A saved config (a trial's .hydra/config.yaml, which reproduce, confirm and export validate) with
+    model.max_params: nan said 'Value 'nan' of type 'float' could not be converted to Integer' and no
+    more; the command line's same value said what to write. Now validate() says it too."""
+    line = _refusal(_set(_base(), key, value))
+    if line is None:
+        return  # '1.5' for a float key
+    assert line.startswith(f"{key}: ") and "\n" not in line, line
+    assert re.search(r"; (write|give) ", line) or "e.g. " in line, f"no fix in: {line!r}"
+    assert _example_is_taken(key, line), line

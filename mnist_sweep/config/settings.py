@@ -129,7 +129,8 @@ def _typed(section: str, raw: Any) -> Any:
                     raise ConfigError(f"{section}.{k}: {omegaconf_line(e)}, got {v!r}") from None
         if source := interpolated_from(raw, getattr(e, "full_key", None)):  # widths[0]: ${model.c1}
             raise ConfigError(f"{source}: {str(getattr(e, 'msg', None) or e).splitlines()[0]}") from None
-        raise ConfigError(omegaconf_line(e, section)) from None
+        line = omegaconf_line(e, section)  # a saved config's wrong kind: what to write, as on the command line
+        raise ConfigError(line.rstrip(".") + type_fix(line.split(": ", 1)[0], str(getattr(e, "msg", None) or e))) from None
     if len(_TYPED) >= MAX_TYPED:
         _TYPED.clear()
     _TYPED[key] = obj  # only what typed cleanly: a refused section goes through the merge (and its error) each time

@@ -46,6 +46,8 @@ def test_a_group_searched_under_hydra_sweeper_params_is_told_to_add_it():
     (['hydra.sweeper.params={model.dropout:"range(0,0.1)"}'], "model.dropout: range(0,0.1) steps by 1, more than its span, so it draws 0 alone"),
     (["hydra.sweeper.params=null", "model.c1=range(4,6,5)"], "model.c1: range(4,6) steps by 5, more than its span, "
      "so it draws 4 alone; write model.c1=range(4,6,1)"),
+    (["hydra.sweeper.params=null", "model.c1=range(4,4)"], "model.c1: range(4,4) has zero span, so it draws 4 alone; "
+     "write model.c1=4 to set it, or a wider range"),  # searched as 4 alone, where interval(4,4) was refused
 ])
 def test_a_range_whose_step_is_wider_than_its_span_is_refused(tmp_path, args, needle):
     """Optuna cut range(0.0,0.1)'s end to its start (the default step is 1): after a warning, model.dropout

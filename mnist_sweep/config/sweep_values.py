@@ -112,10 +112,14 @@ def tag_error(override: Any) -> str | None:
 def step_error(override: Any) -> str | None:
     """The line for a range whose step is wider than its span (``range(0.0,0.1)``: the default step 1):
     Optuna cuts its end to the last value on the step, the start, and the sweep drew that one value
-    (``model.dropout`` searched as 0.0 alone) after a warning."""
+    (``model.dropout`` searched as 0.0 alone) after a warning; and one of zero span (``range(4,4)``, 4 alone),
+    as a zero-width interval is refused (intervals.py)."""
     value, key = override.value(), override.get_key_element()
-    if not override.is_range_sweep() or value.shuffle or not 0 < value.stop - value.start < value.step:
+    if not override.is_range_sweep() or value.shuffle or not 0 <= value.stop - value.start < value.step:
         return None
+    if value.stop == value.start:
+        return (f"hydra.sweeper.params.{key}: range({value.start},{value.stop}) has zero span, so it draws {value.start} "
+                f"alone; write {key}={value.start} to set it, or a wider range (the start below the end)")
     span, whole = value.stop - value.start, all(isinstance(v, int) for v in (value.start, value.stop, value.step))
     fix = (f"range({value.start},{value.stop},{span // 2 or 1})" if whole
            else f"interval({value.start},{value.stop}) for any value between, or range({value.start},{value.stop},{span / 2:g})")

@@ -2,9 +2,8 @@
 atomic-write helper that every file a run or sweep rewrites goes through, and the Pareto mask
 the leaderboard and the plots share.
 
-Readers (leaderboard, confirm, the sweeper's copy into the storage) use the key lists here, so
-the schema lives in one place. The ground floor (with ``errors``): it imports nothing else of
-the package.
+Readers (leaderboard, confirm, the sweeper's copy into the storage) use the key lists here, so the schema
+lives in one place. The ground floor (with ``errors``): it imports nothing else of the package.
 """
 from __future__ import annotations
 
@@ -35,7 +34,6 @@ RESULT_KEYS = ("val_acc", "test_acc_final", "test_acc_best", "epoch_reached_targ
 STORED_KEYS = ("params", "seed", *RESULT_KEYS)
 NUMBERS = tuple(k for k in (*STORED_KEYS, "value", "val_acc_best", "target_acc") if k not in ("reached_target", "precision"))
 SHOWN_KEYS = ("val_acc", "test_acc_final", "epochs")  # also flat user attrs of a trial (optuna-dashboard)
-
 
 _UMASK_LOCK = threading.Lock()
 
@@ -174,16 +172,18 @@ _WARNED: set[str] = set()  # damaged result.json files warned about in this proc
 
 
 def read_or_stored(run_dir: str | Path | None, stored: dict[str, Any] | None) -> dict[str, Any]:
-    """A trial dir's result.json, else ``stored``, the storage's copy (the dir gone, or the file
-    damaged: one warning naming it, once per process, as the sweeper rewrites its leaderboard after
-    every trial; a damaged file was replaced by the copy without a word)."""
+    """A trial dir's result.json, else ``stored``, the storage's copy (the dir gone, or the file damaged),
+    which also gives a key the file lacks (deleted by hand): one warning naming it, once per process, as the
+    sweeper rewrites its leaderboard after every trial (the copy replaced it, or the key showed empty, unwarned)."""
     res, why = load(run_dir) if run_dir else ({}, None)
-    path = str(Path(run_dir or ".") / FILENAME)
+    path, stored = str(Path(run_dir or ".") / FILENAME), stored or {}
+    lacks = [k for k, v in stored.items() if v is not None and k not in res] if res else []
+    why = why or (f"no {', '.join(lacks)} in it (edited by hand?)" if lacks else None)
     if why and why != "no such file" and path not in _WARNED:
         _WARNED.add(path)
         logging.getLogger(__name__).warning("%s: %s; %s (restore it from a copy of the trial dir)", path, why,
                                             "the storage's copy of its numbers is shown" if stored else "no numbers shown")
-    return res or stored or {}
+    return {**stored, **res} if res else stored
 
 
 def problem(run_dir: str | Path) -> str | None:

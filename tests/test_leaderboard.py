@@ -472,6 +472,25 @@ def test_a_damaged_result_json_is_warned_about_once_and_the_storages_copy_shown(
     assert line.startswith(f"{d}/result.json: not valid JSON") and "storage's copy" in line, line
 
 
+def test_a_key_deleted_from_a_result_json_is_the_storages_copy_with_one_warning(tmp_path, caplog):
+    """val_acc deleted from a trial's result.json by hand: --refresh showed it empty, without a word
+    (and the trial on the Pareto front); the storage holds its copy."""
+    from optuna.trial import create_trial
+
+    d = tmp_path / "trial_0000"
+    d.mkdir()
+    (d / "result.json").write_text('{"status": "complete", "epochs": 2, "params": 900, "test_acc_final": 0.7}')
+    study = optuna.create_study(direction="maximize")
+    stored = {"val_acc": 0.8, "epochs": 2, "params": 900, "test_acc_final": 0.7, "train_s": None}
+    study.add_trial(create_trial(value=0.8, user_attrs={"trial_dir": str(d), "result": stored}))
+    for _ in range(2):  # the sweeper rewrites the leaderboard after every trial: one warning
+        board = leaderboard.frame(leaderboard.rows_from_study(study))
+        assert (board.val_acc[0], board.epochs[0], board.params[0]) == (0.8, 2, 900)
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line == (f"{d}/result.json: no val_acc in it (edited by hand?); the storage's copy of its numbers is shown "
+                    "(restore it from a copy of the trial dir)")
+
+
 @pytest.mark.parametrize("bad", ['"epochs": Infinity', '"val_acc": NaN', '"params": "lots"', '"epochs": 1e400',
                                  '"wall_s": true', '"seed": 100000000000000000000'])
 def test_a_result_json_with_no_finite_number_where_one_belongs_is_damaged(tmp_path, caplog, bad):

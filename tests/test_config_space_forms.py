@@ -79,6 +79,19 @@ def test_a_key_given_in_the_dict_space_and_as_an_override_is_refused(args):
     assert check_command_line(["-m", args[1]]).error is None  # the fix: one of them
 
 
+def _dry_run_with_search_file(tmp_path, params: str, args: list[str]):  # noqa: ANN001, ANN202
+    """A sweep's dry run in ``tmp_path`` with ``args`` (DIR: the conf/ made here, which holds
+    hparams_search/mine.yaml, the default search with ``params`` as its space's YAML)."""
+    from conftest import run_inproc
+
+    (tmp_path / "conf" / "hparams_search").mkdir(parents=True)
+    (tmp_path / "conf" / "hparams_search" / "mine.yaml").write_text(
+        f"# @package _global_\ndefaults:\n  - default\nhydra:\n  sweeper:\n    params:\n      {params}\n")
+    args = [str(tmp_path / "conf") if a == "DIR" else a for a in args]
+    return run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
+                      cwd=tmp_path)
+
+
 @pytest.mark.parametrize("args", [
     ['hydra.sweeper.params={model:{c1:"choice(4,8)"}}'],
     ['+hydra.sweeper.params={model:{c1:"choice(4,8)"}}'],
@@ -87,14 +100,9 @@ def test_a_key_given_in_the_dict_space_and_as_an_override_is_refused(args):
 def test_a_space_with_nested_keys_is_told_to_write_them_flat(tmp_path, args):
     """It said 'add it with +hydra.sweeper.params={model:VALUE}', and that (or the same space in a search
     file) 'Hydra's override grammar cannot read "{'c1'"'."""
-    from conftest import assert_one_line_error, run_inproc
+    from conftest import assert_one_line_error
 
-    (tmp_path / "conf" / "hparams_search").mkdir(parents=True)
-    (tmp_path / "conf" / "hparams_search" / "mine.yaml").write_text(
-        "# @package _global_\ndefaults:\n  - default\nhydra:\n  sweeper:\n    params:\n      model:\n        c1: choice(4,8)\n")
-    args = [str(tmp_path / "conf") if a == "DIR" else a for a in args]
-    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
-                      cwd=tmp_path)
+    proc = _dry_run_with_search_file(tmp_path, "model:\n        c1: choice(4,8)", args)
     assert_one_line_error(proc, "error: hydra.sweeper.params.model: holds keys (model.c1), while the space's keys are whole "
                           'names with dots', 'hydra.sweeper.params={model.c1:"choice(4,8)"}', "under params: model.c1: choice(4,8)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
@@ -106,15 +114,10 @@ def test_a_space_with_nested_keys_is_told_to_write_them_flat(tmp_path, args):
 ])
 def test_a_space_key_given_null_says_how_to_take_it_out_of_the_search(tmp_path, args):
     """It said "Incompatible value 'None' for field of type 'str'", no fix."""
-    from conftest import assert_one_line_error, run_inproc
+    from conftest import assert_one_line_error
     from mnist_sweep.overrides import check_command_line
 
-    (tmp_path / "conf" / "hparams_search").mkdir(parents=True)
-    (tmp_path / "conf" / "hparams_search" / "mine.yaml").write_text(
-        "# @package _global_\ndefaults:\n  - default\nhydra:\n  sweeper:\n    params:\n      model.c1: null\n")
-    args = [str(tmp_path / "conf") if a == "DIR" else a for a in args]
-    proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
-                      cwd=tmp_path)
+    proc = _dry_run_with_search_file(tmp_path, "model.c1: null", args)
     line = assert_one_line_error(proc, "error: hydra.sweeper.params.model.c1: null, while each value of the search space is "
                                  "text", "to take model.c1 out of the search give it one value (model.c1=VALUE")
     assert "Incompatible" not in line and sorted(p.name for p in tmp_path.iterdir()) == ["conf"]

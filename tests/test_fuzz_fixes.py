@@ -12,7 +12,7 @@ import math
 import re
 
 import yaml
-from hypothesis import Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
@@ -21,6 +21,7 @@ from mnist_sweep.config.keys import schema_fields
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.settings import validate
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.overrides import check_command_line
 
 DEFAULTS = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
 # the keys of the default options (TINY's config: sgd's momentum, not adam's betas), each with its field
@@ -85,3 +86,26 @@ def test_a_saved_config_of_the_wrong_kind_says_what_to_write(key, value):
     assert line.startswith(f"{key}: ") and "\n" not in line, line
     assert re.search(r"; (write|give) ", line) or "e.g. " in line, f"no fix in: {line!r}"
     assert _example_is_taken(key, line), line
+
+
+NOT_OPTIONAL = sorted(k for k, f in FIELDS.items() if f.type in ("int", "float", "bool", "str")
+                      and k.split(".", 1)[0] in ("model", "data", "trainer"))
+
+
+@settings(max_examples=5, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(NOT_OPTIONAL), multirun=st.booleans())
+def test_a_null_in_an_experiment_file_says_what_to_write(key, multirun, tmp_path_factory):
+    """trainer.seed: null in an experiment file was 'trainer.seed: Incompatible value 'None' for field of
+    type 'int'' (OmegaConf's words alone); on the command line the same null said what to write."""
+    d = tmp_path_factory.mktemp("conf")
+    (d / "experiment").mkdir()
+    *parents, leaf = key.split(".")
+    body, indent = "", ""
+    for p in parents:
+        body, indent = body + f"{indent}{p}:\n", indent + "  "
+    (d / "experiment" / "mine.yaml").write_text(f"# @package _global_\n{body}{indent}{leaf}: null\n")
+    tiny = [a for a in TINY if not a.startswith(key + "=")]
+    line = check_command_line([*(["-m"] if multirun else []), "--config-dir", str(d), "+experiment=mine", *tiny]).error
+    assert line and line.startswith(f"{key}: ") and "\n" not in line, line
+    assert "; write " in line and f"e.g. {key}=" in line, line

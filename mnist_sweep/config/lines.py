@@ -18,7 +18,7 @@ from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
 # OmegaConf's words for a value of the wrong kind (or a null where none is allowed)
 _REFUSALS = ("could not be converted", "is not a valid bool", "is not Optional", "is not a ListConfig",
-             "Cannot convert", "Invalid type assigned")
+             "Cannot convert", "Invalid type assigned", "Incompatible value 'None'")  # the last: a config file's null
 
 
 def omegaconf_line(e: Exception, prefix: str = "") -> str:

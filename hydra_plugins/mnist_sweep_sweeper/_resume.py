@@ -1,6 +1,6 @@
 """What a resumed study must keep: its directions and each parameter's distribution; the sweep dir's
 finished trial dirs, each a trial of the study; and the sweep dir, claimed for the study. Checked on
-the study as its storage holds it, read without writing (``open_checked``), before the study is
+the study as its storage holds it, read without writing (``read``, ``open_checked``), before the study is
 opened and the sweep dir written: a run that does not fit the study records nothing in either, and
 a refused start leaves the sweep dir as it was. And a study with nothing left to do
 (``complete``), whether its report is older than its trials (``stale``), and the plain settings a
@@ -15,7 +15,7 @@ import re
 import shlex
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import optuna
 from optuna.distributions import BaseDistribution
@@ -33,37 +33,50 @@ from mnist_sweep.storage import local_path, open_storage, sqlite_path
 NEW_STUDY = "give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new study"
 
 
-def open_checked(open_study: Callable[[], optuna.Study], url: str | None, study_name: str, space: SearchSpace,
-                 directions: list[str], sweep_dir: Path, trial_dir: str,
-                 objectives: list[str] | None = None) -> optuna.Study:
-    """The study, opened by ``open_study`` once the run has passed every check of a sweep's start
-    against it (``check_opened``): on the study as its storage holds it, read without writing (no
-    file created, no schema upgraded, no study created), so a refused start records nothing and
-    leaves the sweep dir as it was; on the opened study only where it cannot be read so (an old
-    schema the sweep upgrades, a file that is no storage yet, a server that does not answer)."""
-    readable, stored = _as_stored(url, study_name)
-    if readable:
-        check_opened(stored, study_name, space, directions, sweep_dir, trial_dir, objectives)
-    study = open_study()
-    if not readable:
-        check_opened(study, study_name, space, directions, sweep_dir, trial_dir, objectives)
-    return study
+class Stored(NamedTuple):
+    """The study as its storage holds it before the sweep opens it, read without writing (``read``):
+    ``readable`` False where this read cannot take the storage (a file that is no storage yet, an old
+    schema, a server that does not answer); ``study`` None where there is none (or not readable);
+    ``there`` whether the study is in the storage, True where that could not be read (kept, as a
+    resume: ``_undo.Start``)."""
+
+    readable: bool
+    study: optuna.Study | None
+    there: bool
 
 
-def _as_stored(url: str | None, study_name: str) -> tuple[bool, optuna.Study | None]:
-    """(readable, the study read-only, None where there is none yet: in memory, no storage file, no such study)."""
+def read(url: str | None, study_name: str) -> Stored:
+    """The study as its storage holds it: the sweep's start reads it once, for its checks
+    (``open_checked``) and for whether the study is new (``_undo.Start``)."""
     if not url or ((path := local_path(url)) is not None and not path.exists()):
-        return True, None
+        return Stored(True, None, False)
     from mnist_sweep.sweeps import not_a_storage
 
     if path is not None and not_a_storage(url):  # opening it writes Optuna's schema: open_study's to refuse or do
-        return False, None
+        return Stored(False, None, path.stat().st_size > 0)  # a file of the user's that is not empty: never undone
     try:
-        return True, optuna.load_study(study_name=study_name, storage=open_storage(url))
+        study = optuna.load_study(study_name=study_name, storage=open_storage(url))
     except KeyError:  # no such study in the storage yet
-        return True, None
+        return Stored(True, None, False)
     except Exception:  # noqa: BLE001 - open_study opens it (an old schema upgraded) or says why in one line
-        return False, None
+        return Stored(False, None, True)
+    return Stored(True, study, True)
+
+
+def open_checked(open_study: Callable[[], optuna.Study], stored: Stored, study_name: str, space: SearchSpace,
+                 directions: list[str], sweep_dir: Path, trial_dir: str,
+                 objectives: list[str] | None = None) -> optuna.Study:
+    """The study, opened by ``open_study`` once the run has passed every check of a sweep's start
+    against it (``check_opened``): on the study as its storage holds it (``stored``, from ``read``:
+    no file created, no schema upgraded, no study created), so a refused start records nothing and
+    leaves the sweep dir as it was; on the opened study only where it cannot be read so (an old
+    schema the sweep upgrades, a file that is no storage yet, a server that does not answer)."""
+    if stored.readable:
+        check_opened(stored.study, study_name, space, directions, sweep_dir, trial_dir, objectives)
+    study = open_study()
+    if not stored.readable:
+        check_opened(study, study_name, space, directions, sweep_dir, trial_dir, objectives)
+    return study
 
 
 def check_opened(study: optuna.Study | None, study_name: str, space: SearchSpace, directions: list[str],

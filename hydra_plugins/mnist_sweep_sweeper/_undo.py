@@ -29,23 +29,15 @@ def _entries(d: Path) -> set[Path] | None:
 
 
 class Start:
-    """A sweep's start: ``sweep_dir``'s entries and whether study ``name`` was in storage ``url``."""
+    """A sweep's start: ``sweep_dir``'s entries and whether study ``name`` was in storage ``url``
+    (``existed``: the sweep's own read of the storage says, ``_resume.read``; True where it could not
+    be read: kept, as a resume)."""
 
-    def __init__(self, sweep_dir: Path, url: str | None, name: str) -> None:
-        self.sweep_dir, self.url, self.name = sweep_dir, url, name
+    def __init__(self, sweep_dir: Path, url: str | None, name: str, existed: bool) -> None:
+        self.sweep_dir, self.url, self.name, self.existed = sweep_dir, url, name, existed
         self.file = local_path(url) if url else None
         self.file_was_there = self.file is not None and self.file.exists()
-        self.existed = self._stored()
         self.before = None if self.existed else _entries(sweep_dir)  # a resume's dir is never walked
-
-    def _stored(self) -> bool:
-        """Whether the study is in its storage; True where that cannot be read (kept, as a resume)."""
-        if not self.url or (self.file is not None and not self.file_was_there):
-            return False
-        try:
-            return self.name in optuna.get_all_study_names(open_storage(self.url))
-        except Exception:  # noqa: BLE001 - an unreadable or old storage: the study may be there, keep it
-            return True
 
     def undo(self) -> None:
         """The study deleted from a storage that was there before (a server, a shared file), then every

@@ -124,8 +124,9 @@ def find_storage(sweep_dir: Path, give: str = "give --storage URL --study NAME")
         try:
             data = json.loads(record.read_text())
             url, name = str(data["storage"]), str(data["study_name"])
-        except (OSError, ValueError, KeyError, TypeError):
-            what = empty_or_binary(record, "JSON") or "unreadable or damaged"
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            what = empty_or_binary(record, "JSON") or {KeyError: f"no {e} key (edited by hand?)", TypeError: (
+                "not a JSON object (edited by hand?)")}.get(type(e), "unreadable or damaged")
             raise LeaderboardError(f"{record}: {what}; delete it (the next trial of the sweep rewrites it) or {give}") from None
         return _from_env(local_storage(url, sweep_dir, str(record))), name, str(record)
     found = _from_hydra_yaml(sweep_dir)

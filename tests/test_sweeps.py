@@ -102,6 +102,18 @@ def test_a_sweep_dirs_own_database_and_a_damaged_record(tmp_path, monkeypatch):
         sweeps.find_storage(tmp_path)
 
 
+@pytest.mark.parametrize("text, says", [('{"study_name": "s"}', "no 'storage' key (edited by hand?)"),
+                                        ('{"storage": "sqlite:///x.db"}', "no 'study_name' key (edited by hand?)"),
+                                        ("[]", "not a JSON object (edited by hand?)"),
+                                        ("null", "not a JSON object (edited by hand?)")])
+def test_a_storage_record_missing_a_key_names_it(tmp_path, monkeypatch, text, says):
+    """A storage.json with a key deleted by hand, or not an object, was 'unreadable or damaged'."""
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    (tmp_path / sweeps.STORAGE_RECORD).write_text(text)
+    with pytest.raises(LeaderboardError, match=rf"storage.json: {re.escape(says)}; delete it \(the next trial"):
+        sweeps.find_storage(tmp_path)
+
+
 def test_studies_are_opened_never_created(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
     monkeypatch.chdir(tmp_path)

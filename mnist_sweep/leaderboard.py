@@ -25,7 +25,7 @@ from mnist_sweep.moved import holds_trials, once, rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
-from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, check_rows, filter_status, select_columns, show, sort_by
+from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, check_rows, filter_status, read_csv_once, select_columns, show, sort_by
 from mnist_sweep.text import plural
 from mnist_sweep.trial_rows import NEVER_LAUNCHED, REPEAT_COLUMNS, rows_from_study
 
@@ -117,13 +117,13 @@ def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: boo
     if line := a_storage(p):
         raise LeaderboardError(line)
     try:
-        df = pd.read_csv(p)
+        df, data = read_csv_once(p)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         raise LeaderboardError(not_a_table(p, empty_or_binary(p, "a CSV") or f"not a readable CSV ({type(e).__name__})", picks)) from None
     missing = [c for c in ("rank", "trial", "status", "trial_dir") if c not in df.columns]
     if missing:
         raise LeaderboardError(not_a_table(p, f"not a leaderboard (no column {', '.join(missing)})", picks))
-    check_rows(p)
+    check_rows(data, p)
     check_numbers(df, p)
     if p.name == FILENAME and "sweep" not in df.columns:  # a sweep dir's own table (not a merge): moved or copied?
         df = rebase(df, p.parent)

@@ -27,7 +27,7 @@ from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.rundir import in_a_run, runs_in
 from mnist_sweep.saved_trial import no_pick, pick_row, run_config_dir, trial_config_dir
-from mnist_sweep.table import short_row
+from mnist_sweep.table import read_csv_once, short_row
 from mnist_sweep.text import plural
 
 
@@ -47,7 +47,7 @@ def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
     path = run_dir / "metrics.csv"
     fix = "restore it from a copy of the run dir, or pick another trial or run; cannot reproduce it"
     try:
-        metrics = pd.read_csv(path)
+        metrics, data = read_csv_once(path)
         missing = [c for c in ["epoch", *COMPARED] if c not in metrics.columns]
         if missing or metrics.empty:
             raise ValueError(f"no column {', '.join(missing)}" if missing else "no epoch recorded")
@@ -56,7 +56,7 @@ def recorded_metrics(run_dir: Path, label: str = "") -> pd.DataFrame:
         why = "missing" if isinstance(e, FileNotFoundError) else empty_or_binary(path, "a CSV") or \
             (f"unreadable or damaged ({e})" if str(e) else "unreadable")
         raise LeaderboardError(f"{label}{path}: {why.splitlines()[0]}; {fix}") from None
-    if why := short_row(path):  # its missing fields read as empty: trained, then 'metrics differ'
+    if why := short_row(data):  # its missing fields read as empty: trained, then 'metrics differ'
         raise LeaderboardError(f"{label}{path}: {why}; {fix}")
     return metrics
 

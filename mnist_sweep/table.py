@@ -38,21 +38,20 @@ def check_numbers(df: pd.DataFrame, path: Any) -> None:
                                    f"rebuild a sweep's with --refresh --out {path}")
 
 
-def short_row(path: Any) -> str | None:
-    """``row N has K of the M columns (cut off while copied, or edited by hand?)`` for the CSV file
-    ``path``'s first row shorter than its header, which pandas reads with the missing fields empty, or
-    ``the file ends in row N, with no line break (...)`` for a last row cut off in its last field (its
-    overrides): every row written ends with one, and the cut row read as whole, the rows after it as
-    gone (a leaderboard cut in its first row showed 1 trial and the rest 'still training'). None
-    where there is neither (or the file cannot be read: the reader says why)."""
+def short_row(data: bytes) -> str | None:
+    """``row N has K of the M columns (cut off while copied, or edited by hand?)`` for a CSV file's bytes
+    ``data`` (those pandas read: ``read_csv_once``) whose first row is shorter than its header, which pandas
+    reads with the missing fields empty, or ``the file ends in row N, with no line break (...)`` for a last
+    row cut off in its last field (its overrides): every row written ends with one, and the cut row read as
+    whole, the rows after it as gone (a leaderboard cut in its first row showed 1 trial and the rest 'still
+    training'). None where there is neither (or the bytes are no text: the reader says why)."""
     import csv
     import io
 
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            text = f.read()
-        rows = [r for r in csv.reader(io.StringIO(text)) if r]  # blank lines: pandas skips them too
-    except (OSError, UnicodeDecodeError, csv.Error):
+        text = data.decode("utf-8")
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]  # blank lines: pandas skips them too
+    except (UnicodeDecodeError, csv.Error):
         return None
     header = rows[0] if rows else []
     for i, row in enumerate(rows[1:], start=1):
@@ -63,10 +62,21 @@ def short_row(path: Any) -> str | None:
     return None
 
 
-def check_rows(path: Any) -> None:
-    """A leaderboard CSV with a ``short_row`` is one line naming it: a leaderboard.csv cut off after
-    ``15`` of ``15392`` printed a complete trial of 15 params and no accuracy, exit 0."""
-    if why := short_row(path):
+def read_csv_once(path: Any) -> tuple[pd.DataFrame, bytes]:
+    """(the CSV file ``path`` as pandas reads it, the bytes it read): the file is read once, and a check of
+    its rows (``short_row``) judges the bytes the table came from, not the file as it is a moment later."""
+    import io
+
+    from pandas.io.common import infer_compression
+
+    data = Path(path).read_bytes()  # a .csv.gz decompressed as pandas does for a path (its rows then unchecked)
+    return pd.read_csv(io.BytesIO(data), compression=infer_compression(str(path), "infer")), data
+
+
+def check_rows(data: bytes, path: Any) -> None:
+    """A leaderboard CSV (``path``, its bytes ``data``) with a ``short_row`` is one line naming it: a
+    leaderboard.csv cut off after ``15`` of ``15392`` printed a complete trial of 15 params and no accuracy, exit 0."""
+    if why := short_row(data):
         fix = (f"rebuild it from the sweep's storage: python -m mnist_sweep.leaderboard {Path(path).parent} "
                f"--refresh --out {path}" if Path(path).name == "leaderboard.csv" else "restore it from a copy")
         raise LeaderboardError(f"{path}: {why}; {fix}")

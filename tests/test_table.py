@@ -66,3 +66,27 @@ def test_a_leaderboard_csv_with_no_finite_number_is_one_line(tmp_path, column, v
         check_numbers(df, "lb.csv")
     assert str(e.value).startswith(f"lb.csv: {words}"), e.value
     check_numbers(df.iloc[:1], "lb.csv")  # the good row passes
+
+
+def test_the_row_check_judges_the_bytes_the_table_was_read_from(tmp_path, monkeypatch):
+    """short_row read the CSV again after pandas had: a table cut off when pandas read it, whole a moment
+    later (rewritten beside the reader), printed its cut row as a trial with empty fields, unrefused."""
+    from mnist_sweep import leaderboard, table
+
+    path = tmp_path / "leaderboard.csv"
+    whole = "rank,trial,status,params,val_acc,trial_dir\n1,0,complete,900,0.9,\n2,1,complete,800,0.8,\n"
+    path.write_text(whole[:-12])  # cut in row 2
+    real = pd.read_csv
+
+    def then_rewritten(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        frame = real(*args, **kwargs)
+        path.write_text(whole)
+        return frame
+
+    monkeypatch.setattr(table.pd, "read_csv", then_rewritten)
+    with pytest.raises(LeaderboardError, match="row 2 has 3 of the 6 columns"):
+        leaderboard.read(path)
+    import gzip
+
+    (tmp_path / "b.csv.gz").write_bytes(gzip.compress(whole.encode()))  # compressed, read as pandas reads a path
+    assert list(leaderboard.read(tmp_path / "b.csv.gz")["params"]) == [900, 800]

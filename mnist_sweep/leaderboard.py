@@ -10,7 +10,6 @@ rows, ``mnist_sweep.trial_rows``; what a path given for a table is when it holds
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from mnist_sweep.moved import holds_trials, once, rebase
 from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
+from mnist_sweep.output_files import Outputs
 from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, check_rows, filter_status, read_csv_once, select_columns, show, sort_by
 from mnist_sweep.text import plural
 from mnist_sweep.trial_rows import NEVER_LAUNCHED, REPEAT_COLUMNS, rows_from_study
@@ -211,7 +211,7 @@ def _check_out(args: argparse.Namespace) -> None:
                                "rows be lost: give another file name")
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     args.paths = once(args.paths)  # sw, sw/ and sw/leaderboard.csv: one table, read once
     _check_names(args)
     _check_out(args)
@@ -244,7 +244,7 @@ def _run(args: argparse.Namespace) -> None:
         raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
     cols = select_columns(df, args.hp, _split(args.columns))
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
-    written = _write_out(df, args.out) if args.out else None  # before printing: an unwritable --out is the one line
+    written = _write_out(df, args.out, outputs) if args.out else None  # before printing: an unwritable --out is the one line
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)" if len(df) else "(no trials yet)")
     counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
     why = bool("error" in shown and "error" not in cols and shown["error"].notna().any())  # failed, rejected, ...: its cause
@@ -255,19 +255,11 @@ def _run(args: argparse.Namespace) -> None:
             print(line)
 
 
-def _write_out(df: pd.DataFrame, out: str) -> str:
+def _write_out(df: pd.DataFrame, out: str, outputs: Outputs) -> str:
     """--out written (its missing folders made, as export and confirm make theirs; removed again,
     each while empty, where the write fails), and the line that says where, naming a folder it made."""
     path = Path(out)
-    made = [d for d in path.absolute().parents if not d.exists()]  # deepest first
-    try:
-        write_csv(df, path)
-    except BaseException:
-        for d in made:
-            with contextlib.suppress(OSError):
-                d.rmdir()
-        raise
-    new = f"; made the folder {one_line(path.parent)}" if made else ""
+    new = f"; made the folder {one_line(path.parent)}" if outputs.write(path, lambda p: write_csv(df, p)) else ""
     return f"written {one_line(path)} (the whole table, {plural(len(df), 'trial')}{new})"
 
 
@@ -292,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                    "anything else low first unless :asc/:desc says otherwise")
     p.add_argument("--out", help="also write the whole (merged) table to this CSV (every row, whatever "
                    "--status/--sort/--columns)")
-    args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args), p.prog)
+    args, outputs = p.parse_args(argv), Outputs()  # Ctrl-C: whether --out was written, as it is then
+    return exit_code_of(lambda: _run(args, outputs), p.prog, outputs.interrupted_line)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ place, so a path's identity changes), not by a flag set after the write, which a
 before. An interrupt's line says what is true then: nothing written, one file, or each of them."""
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from mnist_sweep.errors import MnistSweepError, dangling_link, one_line
@@ -41,6 +43,20 @@ class Outputs:
         """Note each path's file as it is now (none, or the one ``--force`` replaces): called just before writing."""
         self.paths = [p for p in paths if p is not None]
         self.before = {p: _identity(p) for p in self.paths}
+
+    def write(self, path: Path, write: Callable[[Path], None]) -> bool:
+        """``write(path)``, the command's one output (noted first: ``start``), the folders it lacks made, and
+        removed again, each while empty, where the write fails or is interrupted; whether it made a folder."""
+        made = [d for d in path.absolute().parents if not d.exists()]  # deepest first
+        self.start(path)
+        try:
+            write(path)
+        except BaseException:
+            for d in made:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            raise
+        return bool(made)
 
     def new(self, path: Path) -> bool:
         """Whether ``path`` holds a file this command put there (absent before, or another file than before)."""

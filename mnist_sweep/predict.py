@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_intermixed_args(argv)  # a flag among the images too: RUN --test a.png ('unrecognized: a.png')
     if bad := check_cli(p.prog, args):  # what CliParser.parse_args checks
         p.error(bad)
-    return exit_code_of(lambda: _run(args), p.prog)
+    return exit_code_of(lambda: _run(args), p.prog, "interrupted: nothing written (predict only reads); run it again")
 
 
 if __name__ == "__main__":

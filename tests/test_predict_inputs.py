@@ -260,3 +260,15 @@ def test_a_path_inside_a_run_dir_names_the_run_dir(tmp_path, capsys):
     for inside in (".hydra", ".hydra/config.yaml", "metrics.csv", "model.pt"):
         line = one_error(capsys, [str(run / inside), "--test"])
         assert line.endswith(f"in a run dir, not a run dir (the first argument); give the run dir it is in, {run}"), line
+
+
+def test_an_interrupt_says_nothing_was_written(tmp_path, capsys, monkeypatch):
+    """Ctrl-C printed a bare 'interrupted', as the commands that write did: predict only reads, and says so."""
+    made_run(tmp_path / "run")
+
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202, ARG001
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(predict, "test_accuracy", interrupted)
+    assert predict.main([str(tmp_path / "run"), "--test"]) == 130
+    assert capsys.readouterr().err == "interrupted: nothing written (predict only reads); run it again\n"

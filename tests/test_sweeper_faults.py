@@ -297,3 +297,31 @@ def test_a_sweep_started_on_a_full_disk_leaves_no_half_written_sweep_dir(tmp_pat
     assert_one_line_error(proc, "hydra.sweeper.storage", "database or disk is full", "free space")
     assert (tmp_path / "full").exists() == shared and "not all removed" not in proc.stdout + proc.stderr
     assert {k: v for k, v in snapshot(tmp_path).items() if k != "full"} == before
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_a_full_disk_at_the_start_says_resume_only_where_something_was_kept(tmp_path, monkeypatch, resumed):
+    """The full-disk line ended 'run the same command again to resume (finished trials are kept)'
+    also for a brand-new sweep, whose new study and files had just been removed: nothing to resume.
+    A new sweep's line says it starts again from its first trial; a resumed one's keeps 'to resume'."""
+    from sqlalchemy.exc import OperationalError
+
+    if resumed:
+        (tmp_path / "full").mkdir()
+        optuna.create_study(study_name="full", storage=f"sqlite:///{tmp_path}/full/optuna.db", direction="maximize")
+    real = optuna.create_study
+
+    def create_study(**kwargs):  # noqa: ANN003, ANN202 - the sampler's check creates one in memory
+        if kwargs.get("storage") is None:
+            return real(**kwargs)
+        raise OperationalError("INSERT INTO studies", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(optuna, "create_study", create_study)
+    proc = run_inproc(sweep_args(tmp_path, "full", 1), cwd=tmp_path)
+    line = assert_one_line_error(proc, "hydra.sweeper.storage", "database or disk is full", "free space")
+    if resumed:
+        assert line.endswith("run the same command again to resume (finished trials are kept)"), line
+        assert "full" in optuna.get_all_study_names(f"sqlite:///{tmp_path}/full/optuna.db")
+    else:
+        assert "resume" not in line and "nothing of this new sweep was kept" in line, line
+        assert not (tmp_path / "full").exists()

@@ -19,9 +19,12 @@ from mnist_sweep.errors import SweepError, one_line
 from mnist_sweep.rundir import UNWRITABLE
 from mnist_sweep.text import plural
 
-RESUME = "free space or make it writable, then run the same command again to resume (finished trials are kept)"
+FREE = "free space or make it writable, then "
 LOCKED = ("another process held it longer than SQLite waits (many workers on one SQLite file: PostgreSQL or "
-          "a journal storage takes them); run the same command again to resume (finished trials are kept)")
+          "a journal storage takes them); ")
+AGAIN = "run the same command again to resume (finished trials are kept)"
+# a new sweep stopped at its start is undone (_undo): nothing of it is there to resume
+AGAIN_NEW = "run the same command again (nothing of this new sweep was kept: it starts from its first trial)"
 
 
 def _storage_error(e: BaseException) -> bool:
@@ -39,18 +42,20 @@ def _root(e: BaseException) -> BaseException:
     return e
 
 
-def message(e: BaseException, storage: str | None = None, sweep_dir: str | None = None) -> str | None:
+def message(e: BaseException, storage: str | None = None, sweep_dir: str | None = None, new: bool = False) -> str | None:
     """The one line for a fault of the surroundings, else None (the trial's own failure);
-    ``storage`` is the storage's URL, passwords masked; ``sweep_dir`` is named when the error names no file."""
+    ``storage`` is the storage's URL, passwords masked; ``sweep_dir`` is named when the error names no
+    file; ``new``: a new sweep stopped at its start, undone, so nothing resumes (it starts again)."""
+    again = AGAIN_NEW if new else AGAIN
     if isinstance(e, OSError) and e.errno in UNWRITABLE:
         where = f"{e.filename}: " if e.filename else (f"hydra.sweep.dir: {sweep_dir}: " if sweep_dir else "")
-        return one_line(f"{where}{e.strerror or type(e).__name__}; {RESUME}")
+        return one_line(f"{where}{e.strerror or type(e).__name__}; {FREE}{again}")
     if _storage_error(e):
         root = _root(e)
         reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
         where = f" '{storage}'" if storage else ""
-        fix = LOCKED if "database is locked" in reason else RESUME  # SQLite's lock timeout: nothing to free
-        return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}")
+        fix = LOCKED if "database is locked" in reason else FREE  # SQLite's lock timeout: nothing to free
+        return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}{again}")
     return None
 
 

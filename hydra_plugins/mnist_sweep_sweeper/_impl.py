@@ -101,15 +101,15 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         grid = self._grid(space)
         queued = [_enqueue.queued(item, space, self._compose) for item in self.conf.enqueue] if worker_index() == 0 else []
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()
-        stored = _resume.read(self.storage, self.study_name)  # the storage read once, for both below
+        stored, first = _resume.read(self.storage, self.study_name), worker_index() == 0  # the storage read once, for both below
         self._start = _undo.Start(sweep_dir, self.storage, self.study_name, stored.there)  # a new study that trains nothing: undone
         try:  # every check against the study first: a refused start records nothing, writes nothing
             study = _resume.open_checked(
                 lambda: _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
-                                          self.conf.heartbeat_interval, self.conf.grace_period),
+                                          self.conf.heartbeat_interval, self.conf.grace_period, not self._start.existed and first),
                 stored, self.study_name, space, directions, sweep_dir, self.conf.trial_dir, metric_names(self.config))
         except Exception:
-            if worker_index() == 0:  # a new study's storage half-made (a full disk): the sweep dir and file it made go
+            if first:  # a new study's storage half-made (a full disk): the sweep dir and file it made go
                 self._start.undo()
             raise
         if self._points is not None:  # a resume may narrow the space to configs the study lacks

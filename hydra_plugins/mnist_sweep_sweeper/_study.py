@@ -27,9 +27,9 @@ from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
 
 def open_study(
     url: str | None, study_name: str, sampler: Any, pruner: Any, directions: list[str],
-    heartbeat_interval: int | None, grace_period: int | None,
+    heartbeat_interval: int | None, grace_period: int | None, new: bool = False,
 ) -> optuna.Study:
-    """Create or load the study; an old (Optuna 2.10) SQLite schema is upgraded in place."""
+    """Create or load the study; an old (Optuna 2.10) SQLite schema is upgraded in place (``new``: _faults.message's)."""
     path = local_path(url) if url else None
     if path is not None:
         try:
@@ -53,21 +53,21 @@ def open_study(
             # study; the loser finds them on a second try (SQLite: "already exists", "locked").
             racing = not isinstance(e, OperationalError) or any(w in str(e) for w in ("already exists", "locked"))
             if attempt == 5 or not racing:
-                _raise_open_error(url, e)
+                _raise_open_error(url, e, new)
             log.info("storage busy being created by another worker (%s); retrying", type(e).__name__)
             time.sleep(0.5 * attempt)
         except Exception as e:  # noqa: BLE001 - sqlalchemy/optuna raise many types; report one line
-            _raise_open_error(url, e)
+            _raise_open_error(url, e, new)
     raise AssertionError("unreachable")
 
 
-def _raise_open_error(url: str | None, e: Exception) -> None:
+def _raise_open_error(url: str | None, e: Exception, new: bool = False) -> None:
     """One line for every way a storage fails to open; the storage module's own (a URL it refuses) as it is."""
     if isinstance(e, StorageError):  # already one masked line with its fix
         raise SweepError(f"hydra.sweeper.storage: {e}") from None
     reason = str(e).splitlines()[0] if str(e) else type(e).__name__
     if any(w in reason for w in ("disk is full", "readonly database", "database is locked")):  # not the URL: its disk
-        raise SweepError(_faults.message(e, mask_url(url))) from None
+        raise SweepError(_faults.message(e, mask_url(url), new=new)) from None
     raise SweepError(
         f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {redact(reason)}); {URL_FORMS}"
     ) from None

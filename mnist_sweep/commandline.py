@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, not_an_output_dir, one_line, unusable_path
-from mnist_sweep.shell import interpreter, pasteable, shell_command, split_path, split_path_hint  # noqa: F401 - re-exported
+from mnist_sweep.shell import interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -28,8 +28,9 @@ class CliParser(argparse.ArgumentParser):
         super().__init__(*args, description=description and description.replace("``", ""), **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        """One line; a path the shell split at a space (``/tmp/my sweeps/a b``) is named quoted, as one argument."""
-        hint = split_path_hint(getattr(self, "_argv", []), plausible=True)
+        """One line; a path the shell split at a space (``/tmp/my sweeps/a b``, or a value's: ``--set
+        data.root=/tmp/my data``) is named quoted, as one argument."""
+        hint = rejoined(getattr(self, "_argv", []))[1]
         print(f"error: {one_line(message)}{nearest_flag(message, self)}{hint} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 

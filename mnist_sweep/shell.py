@@ -81,7 +81,8 @@ def split_value(prev: str, arg: str) -> str | None:
     """``prev arg`` quoted as one argument where ``arg`` is the end of a ``KEY=VALUE`` path with a space the
     shell split (``hydra.run.dir=/tmp/my runs``: a value with '/', or a key ending in dir or root); else None."""
     key, eq, value = prev.partition("=")
-    if "=" in arg or arg.startswith(("-", "~")) or not eq or not ("/" in value or key.endswith(("dir", "root"))):
+    if "=" in arg or arg.startswith(("-", "~")) or prev.startswith("-") or not eq \
+            or not ("/" in value or key.endswith(("dir", "root"))):
         return None
     return shlex.quote(f"{prev} {arg}")
 

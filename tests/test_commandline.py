@@ -233,3 +233,15 @@ def test_a_split_path_is_named_only_where_it_names_a_path(tmp_path):
     for argv in (["mnist_sweep.reproduce", "sw", "3"], ["mnist_sweep.export", "sw", "--out", "new", "x.yaml"],
                  ["mnist_sweep.leaderboard", "nope", "extra"]):
         assert "quoted" not in assert_one_line_error(run(argv, cwd=tmp_path))
+
+
+def test_a_set_value_the_shell_split_at_a_space_is_named_quoted(tmp_path):
+    """confirm --experiment tiny --set data.root=/tmp/my data said only 'data and --experiment: confirm takes
+    a sweep's trials or experiments, not both', the value's end read as a leaderboard: now the pair is
+    named quoted, as train names it; a flag's own value (--out=/x y) is not taken for one."""
+    from conftest import run_inproc
+
+    proc = run_inproc(["mnist_sweep.confirm", "--experiment", "tiny", "--set", f"data.root={tmp_path}/my", "data"], tmp_path)
+    assert_one_line_error(proc, f"; a value with a space is one argument, quoted: 'data.root={tmp_path}/my data' (see")
+    proc = run_inproc(["mnist_sweep.leaderboard", f"--out={tmp_path}/x.csv", "nosuch"], tmp_path)
+    assert "quoted" not in assert_one_line_error(proc, "nosuch")

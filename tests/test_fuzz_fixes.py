@@ -11,6 +11,7 @@ import copy
 import math
 import re
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from conftest import TINY, make_cfg
 from mnist_sweep.config.keys import schema_fields
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.settings import validate
+from mnist_sweep.config.table import error_table
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.overrides import check_command_line
 
@@ -109,3 +111,42 @@ def test_a_null_in_an_experiment_file_says_what_to_write(key, multirun, tmp_path
     line = check_command_line([*(["-m"] if multirun else []), "--config-dir", str(d), "+experiment=mine", *tiny]).error
     assert line and line.startswith(f"{key}: ") and "\n" not in line, line
     assert "; write " in line and f"e.g. {key}=" in line, line
+
+
+def _pasted(line: str, key: str) -> list[tuple[str, object]]:
+    """The overrides a line gives as its example (``e.g. K=V K2=V2``), as a shell and then Hydra read them."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    m = re.search(r"e\.g\. ((?:hydra\.sweeper\.[\w.]+=\S+ ?)+)", line)
+    assert m, f"no example of {key} in: {line!r}"
+    words = shlex.split(m[1].rstrip(",;) "))
+    return [(o.key_or_group, o.value()) for o in OverridesParser.create().parse_overrides(words)]
+
+
+SWEEPER_RANGED = sorted(k.removeprefix("hydra.sweeper.") for k, kind, _ in error_table()  # the numbers
+                        if k.startswith("hydra.sweeper.") and ("int" in kind or "float" in kind))
+
+
+@pytest.mark.parametrize("key", SWEEPER_RANGED)
+@settings(max_examples=4, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(value=st.sampled_from([-1, 0, -(10**9), 10**12]))
+def test_a_sweeper_keys_refusal_gives_an_example_the_sweep_takes(key, value):
+    """hydra.sweeper.grace_period=-1 said '...; e.g. hydra.sweeper.grace_period=1', which the sweep refused next
+    ('needs hydra.sweeper.heartbeat_interval', null by default). The example given now passes every check."""
+    from conftest import make_cfg_hydra
+    from mnist_sweep.config.sweeper_checks import check_sweeper
+    from mnist_sweep.errors import SweepError
+
+    node = make_cfg_hydra().hydra.sweeper
+    OmegaConf.update(node, key, value)
+    try:
+        check_sweeper(node)
+        return
+    except SweepError as e:
+        line = str(e)
+    fixed = make_cfg_hydra().hydra.sweeper
+    for k, v in _pasted(line, key):
+        OmegaConf.update(fixed, k.removeprefix("hydra.sweeper."), v)
+    check_sweeper(fixed)  # no SweepError

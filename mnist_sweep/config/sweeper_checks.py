@@ -179,6 +179,7 @@ def check_sweeper(cfg: Any) -> None:
     if isinstance(cfg, DictConfig) and "hydra" in cfg:
         check_directions(cfg)  # one per objective, each its objective's own
         check_constrained(cfg)  # a cost alone (params, train_s) only with the target as a constraint
+    _check_grace(node)  # before the ranges: grace_period=-1's example is to be one the pair rules take
     for name in (f for f in MnistOptunaSweeperConf.__dataclass_fields__):
         r = range_of(MnistOptunaSweeperConf, name)
         if r is None or name not in node:
@@ -197,16 +198,24 @@ def check_sweeper(cfg: Any) -> None:
         check_groups(node)
     for name in CALLABLES:
         check_callable(name, node.get(name))
+    if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
+        check_sweep_dir(cfg)
+
+
+def _check_grace(node: Any) -> None:
+    """grace_period above heartbeat_interval, which it needs (a heartbeat out of range: its own line). Checked
+    before grace_period's range, whose example (1) the pair rules refuse while heartbeats are off (null)."""
     beat, grace = node.get("heartbeat_interval"), node.get("grace_period")
-    if grace is not None and beat is None:
+    beat_range = range_of(MnistOptunaSweeperConf, "heartbeat_interval")
+    if not isinstance(grace, int) or isinstance(grace, bool) or not (beat is None or beat_range.ok(beat)):
+        return
+    if beat is None:
         pair = f"{P}.heartbeat_interval={max(1, grace // 4)}" + (f" {P}.grace_period=4" if grace < 2 else "")
         raise SweepError(f"{P}.grace_period: needs {P}.heartbeat_interval (null: heartbeats are off); set it below "
                          f"the grace period, e.g. {pair}, or {P}.grace_period=null")
-    if grace is not None and grace <= beat:
+    if grace <= beat:
         raise SweepError(f"{P}.grace_period: must be > {P}.heartbeat_interval={beat}, got {grace}; "
                          f"e.g. {P}.grace_period={beat * 4} (a few missed heartbeats)")
-    if isinstance(cfg, DictConfig) and "hydra" in cfg and not node.get("dry_run"):
-        check_sweep_dir(cfg)
 
 
 def check_multirun(cfg: DictConfig) -> None:

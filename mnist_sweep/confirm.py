@@ -31,6 +31,7 @@ from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
 from mnist_sweep.saved_trial import trial_row
+from mnist_sweep.table import read_csv_once, short_row
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.
@@ -142,10 +143,12 @@ def earlier_rows(path: Path, names: list[str]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame()
     try:
-        old = pd.read_csv(path)
+        old, data = read_csv_once(path)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         what = empty_or_binary(path, "a CSV") or f"not a readable CSV ({type(e).__name__})"
         raise MnistSweepError(f"{path}: {what}; remove it or give another --out") from None
+    if why := short_row(data):  # a row cut off: written again whole, its missing fields as empty
+        raise MnistSweepError(f"{path}: {why}; remove it or give another --out")
     if not {"config", "mean"} <= set(old.columns):
         raise MnistSweepError(f"{path}: not a confirm's table (no config or mean column); remove it or give another --out")
     return old[~old["config"].isin(names)]

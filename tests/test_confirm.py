@@ -277,7 +277,7 @@ def test_an_earlier_confirms_rows_in_out_are_kept_and_a_damaged_table_refused_fi
     first = run_inproc(argv, cwd=tmp_path)
     assert first.returncode == 0 and "reused 1 of 1 run" in first.stdout, first.stdout + first.stderr
     table = out / "robustness.csv"
-    earlier = "trial_0009,900,1,0.5,0.6,0.55,0.05,0.5,0/2,0.994,1.0\n"
+    earlier = "trial_0009,900,1,0.5,0.6,0.55,0.05,0.5,0/2,0.994,1.0,\n"  # every field, the last empty, as to_csv writes
     table.write_text(table.read_text().splitlines()[0].replace("seed_1,", "seed_1,seed_2,") + "\n" + earlier)
     proc = run_inproc(argv, cwd=tmp_path)  # seed 1 is reused: nothing trains
     assert proc.returncode == 0, proc.stderr

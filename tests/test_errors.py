@@ -122,3 +122,16 @@ def test_an_earlier_confirm_table_in_out_reads_alike(tmp_path, content):
         earlier_rows(tmp_path / "robustness.csv", [])
     what = EMPTY_FILE.format(kind="a CSV") if not content else f"not a CSV (it begins {BINARY!r})"
     assert str(e.value) == f"{tmp_path / 'robustness.csv'}: {what}; remove it or give another --out"
+
+
+@pytest.mark.parametrize("cut, why", [("a,0.99", "row 2 has 2 of the 3 columns"), ("a,0.99,0.", "the file ends in row 2")])
+def test_an_earlier_confirm_table_cut_off_is_one_line(tmp_path, cut, why):
+    """A robustness.csv cut off in its last row was read with the missing fields empty and written again
+    whole with the new rows: the cut hidden for good. Now it is refused before any training."""
+    from mnist_sweep.confirm import earlier_rows
+    from mnist_sweep.errors import MnistSweepError
+
+    (tmp_path / "robustness.csv").write_text("config,mean,std\nb,0.98,0.001\n" + cut)
+    with pytest.raises(MnistSweepError) as e:
+        earlier_rows(tmp_path / "robustness.csv", [])
+    assert str(e.value).startswith(f"{tmp_path / 'robustness.csv'}: {why}") and str(e.value).endswith("give another --out")

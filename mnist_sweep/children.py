@@ -16,6 +16,7 @@ T, R = TypeVar("T"), TypeVar("R")
 
 
 SEEN: list[str] = []  # the signals ``interrupt`` and ``ctrl_c`` raised a KeyboardInterrupt for, in this process
+BEFORE_START = "interrupted before anything started: nothing written"  # a command stopped in its imports or checks
 
 
 def interrupt(signum: int, frame: Any) -> NoReturn:
@@ -23,6 +24,14 @@ def interrupt(signum: int, frame: Any) -> NoReturn:
     clean-up on Ctrl-C runs for it too."""
     SEEN.append(signal.Signals(signum).name)
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def from_the_start() -> None:
+    """``interrupt`` for SIGTERM from a command's start, before its heavy imports and checks (seconds on a
+    busy machine), where SIGTERM killed it silently (exit -15, nothing printed); there the command says
+    ``BEFORE_START`` and exits 130, as on Ctrl-C. Only in the main thread, and not where SIGTERM is ignored."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def ctrl_c(signum: int, frame: Any) -> NoReturn:

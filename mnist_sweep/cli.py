@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         checked = check_command_line(args)
     except KeyboardInterrupt:  # Ctrl-C in the checks (composing, importing torch: seconds) was a traceback
-        print("interrupted before anything started: nothing written", file=sys.stderr)
+        print(children.BEFORE_START, file=sys.stderr)
         return 130
     if checked.error:
         print(f"error: {checked.error}", file=sys.stderr)

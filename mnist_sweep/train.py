@@ -8,7 +8,17 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mnist_sweep.cli import main
+from mnist_sweep import children
+
+if __name__ == "__main__":  # SIGTERM as Ctrl-C before the imports below and main's checks (seconds)
+    children.from_the_start()
+try:
+    from mnist_sweep.cli import main
+except KeyboardInterrupt:  # Ctrl-C or SIGTERM while importing: one line, not a traceback or a silent exit -15
+    if __name__ != "__main__":
+        raise
+    print(children.BEFORE_START, file=sys.stderr)
+    sys.exit(130)
 
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports them on first use
     from mnist_sweep.training import precheck, train

@@ -76,3 +76,45 @@ def test_an_interrupt_in_the_checks_before_the_run_is_one_line(tmp_path, monkeyp
         pytest.fail("the interrupt escaped main")
     assert code == 130 and capsys.readouterr().err == "interrupted before anything started: nothing written\n"
     assert list(tmp_path.iterdir()) == []
+
+
+HELD = '''
+import pathlib, runpy, sys, time
+marker, where = sys.argv[1], sys.argv[2]
+def hold(*args, **kwargs):
+    pathlib.Path(marker).write_text(where)
+    time.sleep(120)
+if where == "import":  # held while mnist_sweep.cli is imported (hydra, omegaconf, the config layer)
+    class Hold:
+        def find_spec(self, name, path=None, target=None):
+            return hold() if name == "mnist_sweep.cli" else None
+    sys.meta_path.insert(0, Hold())
+else:  # held in main's checks of the command line (composing, importing torch: seconds)
+    import mnist_sweep.overrides
+    mnist_sweep.overrides.check_command_line = hold
+sys.argv = ["train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweep.dir=" + str(pathlib.Path(marker).parent / "sw")]
+runpy.run_module("mnist_sweep.train", run_name="__main__", alter_sys=True)
+'''
+
+
+def test_a_sigterm_before_the_handler_main_installs_prints_its_line(tmp_path):
+    """A SIGTERM in a command's first seconds (its imports, main's checks: before main installed its
+    handler) killed it silently, exit -15, nothing printed. The handler is installed as the command
+    starts now: one line, exit 130, nothing written. Held at each point, so no timing is assumed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for where in ("import", "checks"):
+        marker = tmp_path / f"held-{where}"
+        proc = subprocess.Popen([sys.executable, "-c", HELD, str(marker), where], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err) == (130, "interrupted before anything started: nothing written\n"), (where, err)
+        assert not (tmp_path / "sw").exists()

@@ -150,3 +150,36 @@ def test_a_sweeper_keys_refusal_gives_an_example_the_sweep_takes(key, value):
     for k, v in _pasted(line, key):
         OmegaConf.update(fixed, k.removeprefix("hydra.sweeper."), v)
     check_sweeper(fixed)  # no SweepError
+
+
+def _string_defaults() -> dict[str, str]:
+    """Every string key of the schema (the sweeper's too) with its default, the example a type refusal gives."""
+    from typing import Optional
+
+    from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+
+    schemas = [(section, schema) for section, by_name in SCHEMAS.items() for schema in by_name.values()]
+    return {k: f.default for section, schema in [*schemas, ("hydra.sweeper", MnistOptunaSweeperConf)]
+            for k, f, _ in schema_fields(schema, section)
+            if f.type in (str, Optional[str], "str", "Optional[str]") and isinstance(f.default, str) and "name" not in k}
+
+
+STRINGS = _string_defaults()
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(key=st.sampled_from(sorted(STRINGS)), why=st.sampled_from(["Cannot convert 'list' to string: '[1]'", "is not Optional"]))
+def test_a_string_keys_example_pastes_into_a_shell(key, why):
+    """hydra.sweeper.trial_dir=[1] said 'e.g. hydra.sweeper.trial_dir=trial_{number:04d}', which Hydra's grammar
+    refused next ('{' begins a dict). Each example, as a shell and then Hydra read it, is the value meant."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from mnist_sweep.config.lines import type_fix
+
+    fix = type_fix(key, why)
+    m = re.search(rf"e\.g\. ({re.escape(key)}=\S+)$", fix)
+    assert m, fix
+    (override,) = OverridesParser.create().parse_overrides(shlex.split(m[1]))
+    assert override.key_or_group == key and override.value() == STRINGS[key], fix

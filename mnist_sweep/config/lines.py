@@ -14,6 +14,7 @@ from mnist_sweep.config.keys import schema_fields
 from mnist_sweep.config.ranges import KINDS
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
+from mnist_sweep.config.syntax import shell_override
 
 _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
 # OmegaConf's words for a value of the wrong kind (or a null where none is allowed)
@@ -51,7 +52,20 @@ def _example(value: Any) -> str | None:
         return str(value).lower()
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_example(v) or "null" for v in value) + "]"
+    if isinstance(value, str) and not _reads_as(value):  # trial_{number:04d}: Hydra's quotes, in the shell's
+        return shell_override("", value)
     return str(value)
+
+
+def _reads_as(text: str) -> bool:
+    """Whether Hydra's override grammar reads ``KEY=text`` as the string ``text`` (``{`` begins a dict)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        return OverridesParser.create().parse_overrides([f"k={text}"])[0].value() == text
+    except OverrideParseException:
+        return False
 
 
 def type_fix(full_key: str, msg: str, given: list[str] | None = None) -> str:

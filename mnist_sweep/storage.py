@@ -228,8 +228,12 @@ def open_storage(
 def open_for_reading(url: str, flag: str) -> Any:
     """``open_storage`` for a command that only reads: whatever goes wrong (a server that does not
     answer, a driver the URL names that is not installed, an old schema) is one StorageError line
-    naming ``flag``, never a database driver's traceback."""
+    naming ``flag``, never a database driver's traceback. A server's database without Optuna's tables
+    (a wrong or new one) is refused too: opening it through Optuna would create them in it."""
     try:
+        if local_path(url) is None and not url.startswith("sqlite") and _lacks_optuna_tables(url):
+            raise StorageError(f"{flag} {mask_url(url)}: the database has no Optuna tables, so no sweep ran on it "
+                               "(nothing was written into it); give the URL of the database the sweep used")
         return open_storage(url)
     except StorageError:
         raise
@@ -237,6 +241,18 @@ def open_for_reading(url: str, flag: str) -> Any:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); "
                            f"{open_hint(e, first, is_file=local_path(url) is not None)}") from None
+
+
+def _lacks_optuna_tables(url: str) -> bool:
+    """Whether a server's database (PostgreSQL, MySQL) lacks Optuna's tables, read without writing."""
+    from sqlalchemy import create_engine, inspect
+
+    check_userinfo(url)  # before any connection: a '@' in the password would be tried as the host
+    engine = create_engine(url)
+    try:
+        return not {"studies", "trials", "version_info"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def _rdb(url: str, kwargs: dict[str, Any], claims: bool) -> Any:

@@ -92,3 +92,18 @@ def test_a_database_name_the_server_lacks_is_named(tmp_path, pg_url):
     proc = run_inproc(["mnist_sweep.leaderboard", "--study", "pg"], cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": url})
     line = assert_one_line_error(proc, "; the server answers but has no database 'sweepz'; check the database name")
     assert "server running" not in line and make_url(pg_url).password not in proc.stdout + proc.stderr
+
+
+def test_a_database_without_optunas_tables_is_refused_and_left_as_it_was(tmp_path, pg_url):
+    """The leaderboard or dashboard pointed at a PostgreSQL database no sweep used (a wrong name on the
+    server, an application's own database) created Optuna's 13 tables in it before 'holds no study'."""
+    import psycopg
+
+    def tables() -> list:
+        with psycopg.connect(pg_url) as con:
+            return con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+
+    for args in (["mnist_sweep.leaderboard"], ["mnist_sweep.dashboard", pg_url]):
+        proc = run_inproc(args, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": pg_url})
+        assert_one_line_error(proc, ": the database has no Optuna tables, so no sweep ran on it (nothing was written")
+        assert tables() == []

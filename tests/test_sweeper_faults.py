@@ -4,6 +4,7 @@ lost, not failed, and the same command resumes. In-process, one worker, tiny tri
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 
 import optuna
@@ -271,6 +272,25 @@ def test_a_storage_that_cannot_be_created_for_its_disk_is_not_told_to_change_its
     line = str(e.value)
     assert line.startswith("hydra.sweeper.storage: ") and reason in line and fix in line, line
     assert "use e.g." not in line and "\n" not in line, line
+
+
+def test_a_journal_storage_on_a_full_disk_is_not_told_to_change_its_url(tmp_path, monkeypatch):
+    """A journal file that could not be written at the open (OSError: no space left on device) was
+    'cannot open ... (OSError: [Errno 28] ...); use e.g. sqlite:///..., journal:///... or postgresql://...':
+    the URL was right, the disk full. It reads as SQLite's full disk does now, with its way out."""
+    from optuna.storages.journal import JournalFileBackend
+
+    from mnist_sweep.errors import SweepError
+
+    def full(self, logs):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(JournalFileBackend, "append_logs", full)
+    with pytest.raises(SweepError) as e:
+        _study.open_study(f"journal:///{tmp_path}/j.log", "s", None, None, ["minimize"], None, None, new=True)
+    line = str(e.value)
+    assert line.startswith("hydra.sweeper.storage: ") and "No space left on device; free space" in line, line
+    assert "use e.g." not in line and "to resume" not in line and "its first trial" in line, line
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -48,7 +48,8 @@ def message(e: BaseException, storage: str | None = None, sweep_dir: str | None 
     file; ``new``: a new sweep stopped at its start, undone, so nothing resumes (it starts again)."""
     again = AGAIN_NEW if new else AGAIN
     if isinstance(e, OSError) and e.errno in UNWRITABLE:
-        where = f"{e.filename}: " if e.filename else (f"hydra.sweep.dir: {sweep_dir}: " if sweep_dir else "")
+        where = f"{e.filename}: " if e.filename else (f"hydra.sweep.dir: {sweep_dir}: " if sweep_dir else
+                                                     f"hydra.sweeper.storage: '{storage}': " if storage else "")
         return one_line(f"{where}{e.strerror or type(e).__name__}; {FREE}{again}")
     if _storage_error(e):
         root = _root(e)
@@ -56,6 +57,15 @@ def message(e: BaseException, storage: str | None = None, sweep_dir: str | None 
         where = f" '{storage}'" if storage else ""
         fix = LOCKED if "database is locked" in reason else FREE  # SQLite's lock timeout: nothing to free
         return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}{again}")
+    return None
+
+
+def at_open(e: BaseException, storage: str | None, new: bool = False) -> str | None:
+    """The line for a storage that failed to open for its disk, not its URL (full, read-only, locked;
+    a journal file's OSError too, which was told to change the URL), else None."""
+    disk = ("disk is full", "readonly database", "database is locked")
+    if (isinstance(e, OSError) and e.errno in UNWRITABLE) or (_storage_error(e) and any(w in str(e) for w in disk)):
+        return message(e, storage, new=new)
     return None
 
 

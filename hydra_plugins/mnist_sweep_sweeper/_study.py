@@ -66,8 +66,8 @@ def _raise_open_error(url: str | None, e: Exception, new: bool = False) -> None:
     if isinstance(e, StorageError):  # already one masked line with its fix
         raise SweepError(f"hydra.sweeper.storage: {e}") from None
     reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-    if any(w in reason for w in ("disk is full", "readonly database", "database is locked")):  # not the URL: its disk
-        raise SweepError(_faults.message(e, mask_url(url), new=new)) from None
+    if (line := _faults.at_open(e, mask_url(url), new)) is not None:  # not the URL: its disk
+        raise SweepError(line) from None
     raise SweepError(
         f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {redact(reason)}); {URL_FORMS}"
     ) from None

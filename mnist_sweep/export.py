@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="write the confirmation protocol (data.val_size=0, trainer.select_on=test) instead of the trial's")
     p.add_argument("--onnx", help="also write the trial's (or run's) final weights (model.pt) as ONNX, checked on the test set")
     p.add_argument("--force", action="store_true", help="replace existing output files")
-    args, outputs = p.parse_args(argv), Outputs()
+    args, outputs = p.parse_args(argv), Outputs("run the same command again with --force")
     return exit_code_of(lambda: _run(args, outputs), p.prog, outputs.interrupted_line)  # what is there when it comes
 
 

@@ -35,7 +35,8 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 class Outputs:
     """The files a command is about to write, as they were before it wrote any (``start``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, again: str = "run the same command again") -> None:
+        self.again = again  # how to go on where only some of them were written
         self.paths: list[Path] = []
         self.before: dict[Path, tuple[int, int, int] | None] = {}
 
@@ -66,8 +67,8 @@ class Outputs:
         return self.before.get(path) is not None
 
     def interrupted_line(self) -> str:
-        """What an interrupt left, looked up now: the files written (each complete: written whole, then
-        moved into place) and those not, with how to go on."""
+        """What an interrupt left, looked up now: the files (or a dir of them) written, each complete (written
+        whole, then moved into place), and those not, with how to go on."""
         done = [p for p in self.paths if self.new(p)]
         if not done:
             return "interrupted: nothing written; run the same command again"
@@ -75,4 +76,4 @@ class Outputs:
         if len(done) == len(self.paths):
             return f"interrupted after writing {names}: {'each is' if len(done) > 1 else 'it is'} complete"
         missing = " and ".join(one_line(p) for p in self.paths if p not in done)
-        return f"interrupted after writing {names} (complete), not {missing}; run the same command again with --force"
+        return f"interrupted after writing {names}, not {missing}; {self.again}"

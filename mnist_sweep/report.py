@@ -34,6 +34,7 @@ from mnist_sweep.board_paths import a_url, sweep_holding
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.moved import rebase
+from mnist_sweep.output_files import Outputs
 from mnist_sweep.text import ACCURACIES, metric, plural
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def check_outputs(sweep_dir: Path) -> None:
 
 
 def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None = None, study_name: str | None = None,
-          use_study: bool = True) -> Path:
+          use_study: bool = True, outputs: Outputs | None = None) -> Path:
     """Write ``report.html`` and ``report/*.png`` in the sweep dir (or the dir of a leaderboard.csv
     given); returns the HTML path. Without ``study``, it is found as ``find_study`` does
     (``use_study=False``: leaderboard.csv alone). Every check and every figure comes first (the
@@ -252,6 +253,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
         board = rebase(leaderboard.frame(leaderboard.rows_from_study(study, sweep_dir)), sweep_dir, say=False)  # read() said so
     best = sweeps.best_trial_files(board)
     results.remove_stale(sweep_dir.glob(f".{IMAGES}.*"))  # what a killed report left
+    (outputs or Outputs()).start(sweep_dir / PAGE, sweep_dir / IMAGES)  # as they are before any is written
     with tempfile.TemporaryDirectory(dir=sweep_dir, prefix=f".{IMAGES}.") as tmp:
         page = render(sweep_dir.name, board, figures(board, study, best, Path(tmp)), metric_name(best),
                       _summary(best), from_study=study is not None)
@@ -273,10 +275,10 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> None:
         log.warning("report not written: %s: %s", type(e).__name__, e)
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     if args.no_study and (args.storage or args.study):
         raise LeaderboardError("--no-study: cannot be combined with --storage/--study")
-    print(f"written {build(args.path, storage=args.storage, study_name=args.study, use_study=not args.no_study)}")
+    print(f"written {build(args.path, storage=args.storage, study_name=args.study, use_study=not args.no_study, outputs=outputs)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--study", help="study name (default: the recorded one, else the only study in the storage)")
     p.add_argument("--no-study", action="store_true",
                    help="build from leaderboard.csv alone (no optimization history or importances)")
-    return exit_code_of(lambda: _run(p.parse_args(argv)))
+    args, outputs = p.parse_args(argv), Outputs()
+    return exit_code_of(lambda: _run(args, outputs), None, outputs.interrupted_line)  # the files as they are then
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def test_an_interrupt_between_the_two_files_leaves_neither_new(tmp_path, monkeyp
     assert code == 130 and not out.exists()
     if force:  # the old file is gone already: the new one stays, and the line says so
         assert onnx.read_bytes() != b"old"
-        assert err == f"interrupted after writing {onnx} (complete), not {out}; run the same command again with --force\n"
+        assert err == f"interrupted after writing {onnx}, not {out}; run the same command again with --force\n"
     else:
         assert not onnx.exists() and not (tmp_path / "cfg").exists()
         assert err == "interrupted: nothing written; run the same command again\n", err

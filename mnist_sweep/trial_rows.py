@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep import results
+from mnist_sweep.errors import redact
 from mnist_sweep.moved import local_trial_dir
 from mnist_sweep.storage import status_of
 
@@ -28,6 +29,7 @@ def rows_from_study(study: Any, sweep_dir: Path | None = None) -> list[dict[str,
         attrs = t.user_attrs
         status = status_of(t)
         error = attrs.get("error") or ("its worker stopped (no heartbeat) while it ran" if status == "lost" else None)
+        error = redact(error) if error else error  # a trial's exception may quote a storage URL: no password in the table
         if t.number in revived:  # lost while its seeds ran (hydra.sweeper.repeats): where it went on
             error = f"{error}; its run and seeds continued as trial {revived[t.number]}"
         status = {"lost": "failed", "fail": "failed"}.get(status, status)

@@ -491,6 +491,18 @@ def test_a_key_deleted_from_a_result_json_is_the_storages_copy_with_one_warning(
                     "(restore it from a copy of the trial dir)")
 
 
+def test_a_trials_error_that_quotes_a_storage_url_shows_no_password(tmp_path):
+    """A trial's error (its exception's words, kept in the storage) quoting a URL with its password was
+    printed and written into leaderboard.csv as it was: the one column the redaction did not cover."""
+    from optuna.trial import TrialState, create_trial
+
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={
+        "status": "failed", "error": "OperationalError: cannot connect to postgresql://me:hunter2@db/x"}))
+    board = leaderboard.frame(leaderboard.rows_from_study(study))
+    assert board.error[0] == "OperationalError: cannot connect to postgresql://me:***@db/x"
+
+
 @pytest.mark.parametrize("bad", ['"epochs": Infinity', '"val_acc": NaN', '"params": "lots"', '"epochs": 1e400',
                                  '"wall_s": true', '"seed": 100000000000000000000'])
 def test_a_result_json_with_no_finite_number_where_one_belongs_is_damaged(tmp_path, caplog, bad):

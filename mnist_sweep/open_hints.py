@@ -13,6 +13,7 @@ from mnist_sweep.errors import redact
 
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
 _NO_DATABASE = re.compile(r'database "([^"]*)" does not exist')  # PostgreSQL's
+CONNECT_TIMEOUT_S = 15  # how long a reader waits for a PostgreSQL server to answer (storage.open_for_reading)
 URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
              "or postgresql://user@host/db")
 
@@ -32,6 +33,8 @@ def open_hint(e: Exception, first: str, is_file: bool) -> str:
         return "is it an Optuna storage the sweep wrote?"
     if isinstance(e, ValueError):  # a port that is not a number
         return f"not a URL Optuna can open; {URL_FORMS}"
+    if "timeout expired" in first:  # libpq's connect_timeout: connected, and no answer
+        return f"no answer in {CONNECT_TIMEOUT_S} s: is a PostgreSQL server running at that host and port?"
     return refused(first) or "is the database server running and the URL right?"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
-from mnist_sweep.open_hints import STORAGE_ENV, URL_FORMS as URL_FORMS, open_hint  # URL_FORMS: the sweeper's
+from mnist_sweep.open_hints import CONNECT_TIMEOUT_S, STORAGE_ENV, URL_FORMS as URL_FORMS, open_hint  # URL_FORMS: the sweeper's
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 _QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
@@ -246,9 +246,12 @@ def open_for_reading(url: str, flag: str) -> Any:
 def _lacks_optuna_tables(url: str) -> bool:
     """Whether a server's database (PostgreSQL, MySQL) lacks Optuna's tables, read without writing."""
     from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
 
     check_userinfo(url)  # before any connection: a '@' in the password would be tried as the host
-    engine = create_engine(url)
+    u = make_url(url)  # a server that takes the connection and never answers: libpq waits forever, silent
+    pg = u.get_backend_name() == "postgresql" and "connect_timeout" not in u.query
+    engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if pg else {})
     try:
         return not {"studies", "trials", "version_info"} <= set(inspect(engine).get_table_names())
     finally:

@@ -107,3 +107,28 @@ def test_a_database_without_optunas_tables_is_refused_and_left_as_it_was(tmp_pat
         proc = run_inproc(args, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": pg_url})
         assert_one_line_error(proc, ": the database has no Optuna tables, so no sweep ran on it (nothing was written")
         assert tables() == []
+
+
+def test_a_server_that_never_answers_is_one_line_after_the_timeout(tmp_path, monkeypatch):
+    """A host that takes the connection and says nothing (a hung server, another service's port): libpq
+    waited forever and the leaderboard hung without a word (a machine that is off: minutes)."""
+    import socket
+    import threading
+
+    from mnist_sweep import open_hints, storage
+
+    monkeypatch.setattr(storage, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(open_hints, "CONNECT_TIMEOUT_S", 1)
+    done: list = []
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(4)  # never accepted, never answered
+        url = f"postgresql://u@127.0.0.1:{mute.getsockname()[1]}/db"
+        reader = threading.Thread(target=lambda: done.append(
+            run_inproc(["mnist_sweep.leaderboard", "--storage", url, "--study", "s"], cwd=tmp_path)))
+        reader.start()
+        reader.join(30)  # without the timeout it waits here; closing the socket then ends it
+    reader.join()
+    assert done and "timeout expired" in done[0].stderr, "no answer in 30 s"
+    assert_one_line_error(done[0], f"--storage {url}: cannot open (", "timeout expired",
+                          "; no answer in 1 s: is a PostgreSQL server running at that host and port?")

@@ -84,8 +84,9 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str])
     def error(sets: list[str]) -> str | None:
         try:
             return check_command_line([*select, *run_overrides(select, seed, sets)]).error
-        except Exception as e:  # noqa: BLE001 - a composition error, in one line
-            return composition_error(e)
+        except Exception as e:  # noqa: BLE001 - run_overrides' composition failed: train's check says why
+            plain = [*select, *FULL_TRAIN, f"trainer.seed={seed}", *sets]  # Hydra's words told --set model.c1=4,8
+            return check_command_line(plain).error or composition_error(e)  # to 'add --multirun'
 
     if (bad := error(extra)) is None:
         return run_overrides(select, seed, extra)

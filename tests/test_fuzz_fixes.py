@@ -212,3 +212,28 @@ def test_a_mapping_or_a_broken_interpolation_where_a_file_gives_a_list_names_the
         return
     assert line.startswith(f"experiment/mine.yaml: {key}: ") or line.startswith(f"{key}: "), line
     assert "raised while composing" not in line and "; " in line, line
+
+
+@settings(max_examples=3, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["model.c1", "model.dropout", "optimizer.lr", "data.batch_size", "trainer.seed_x"]),
+       form=st.sampled_from(["{key}=1,2", "model=eva8_seed", "scheduler=step", "optimizer.betas=[0.9]"]))
+def test_confirm_set_that_does_not_compose_is_trains_line(key, form, tmp_path_factory):
+    """confirm --experiment tiny --set model.c1=4,8 said Hydra's 'Ambiguous value ...; 3. To sweep over it, add
+    --multirun to your command line' (confirm takes none), and --set model=eva8_seed 'tiny.yaml sets model.c1,
+    which model's option does not have' with no fix: the lines of a composition train's check never reached.
+    Now train's line, after '--set OVERRIDE: '; exit 2, nothing written, nothing trained."""
+    from unittest import mock
+
+    from conftest import assert_one_line_error, run_inproc, snapshot
+
+    tmp = tmp_path_factory.mktemp("confirm")
+    given = form.format(key=key)
+    before = snapshot(tmp)
+    with mock.patch("mnist_sweep.confirm.run_one", side_effect=AssertionError("trained")):
+        proc = run_inproc(["mnist_sweep.confirm", "--experiment", "tiny", "--seeds", "1", "--out", str(tmp / "out"),
+                           "--set", given], cwd=tmp)
+    assert proc.returncode == 2, proc.stderr
+    line = assert_one_line_error(proc, f"error: --set {given}: ")
+    assert "--multirun" not in line and "'s option does not have" not in line and "raised while" not in line, line
+    assert snapshot(tmp) == before

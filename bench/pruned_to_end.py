@@ -27,6 +27,7 @@ from mnist_sweep import results  # noqa: E402
 from mnist_sweep.leaderboard import read  # noqa: E402
 from mnist_sweep.pruning import ProjectionPruner  # noqa: E402
 from mnist_sweep.sweeps import study_of_sweep  # noqa: E402
+from mnist_sweep.target import reached  # noqa: E402
 
 
 def max_epochs(trial_dir: Path) -> int:
@@ -109,7 +110,7 @@ def main() -> None:
             "trial": t, "params": int(row.params), "pruned after epoch": int(row.epochs),
             "val then": f"{row.val_acc:.2%}", "epochs": end["epochs"], "final val": f"{end['val_acc']:.2%}",
             "final test": f"{end['test_acc_final']:.2%}",
-            "val >= target": "-" if target is None else ("yes" if end["val_acc"] >= target else "no"),
+            "val >= target": "-" if target is None else ("yes" if reached(end["val_acc"], target) else "no"),
             "today's pruner": "never" if stop is None else f"epoch {stop}",
             "precision": end.get("precision"),
         })

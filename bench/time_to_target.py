@@ -23,6 +23,8 @@ import optuna
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mnist_sweep.target import reached  # noqa: E402
 
 
 def epochs_trained(sweep_dir: Path) -> tuple[int, float]:
@@ -42,7 +44,7 @@ def epochs_trained(sweep_dir: Path) -> tuple[int, float]:
 
 def hit(study: optuna.Study, target: float) -> optuna.trial.FrozenTrial | None:
     done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if t.values and t.values[0] >= target and t.user_attrs.get("status") == "complete"]
+            if t.values and reached(t.values[0], target) and t.user_attrs.get("status") == "complete"]
     return min(done, key=lambda t: t.datetime_complete) if done else None
 
 

@@ -37,6 +37,8 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
+from mnist_sweep.target import reached
+
 
 def noise(accuracy: float, n_images: int) -> float:
     """The standard deviation of an accuracy measured on ``n_images`` (binomial)."""
@@ -111,4 +113,4 @@ class ProjectionPruner(BasePruner):
         if len(finished) < self.n_startup_trials:
             return False
         bar, best_case = self.bar(trial, finished), self.projection(trial, step, finished)
-        return bar is not None and best_case is not None and best_case < bar
+        return bar is not None and best_case is not None and not reached(best_case, bar)

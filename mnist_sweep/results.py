@@ -2,9 +2,8 @@
 atomic-write helper that every file a run or sweep rewrites goes through, and the Pareto mask
 the leaderboard and the plots share.
 
-Readers (leaderboard, confirm, the sweeper's copy into the storage) use the key lists here, so the schema
-lives in one place. The ground floor (with ``errors``): it imports nothing else of the package.
-"""
+Readers (leaderboard, confirm, the sweeper's copy into the storage) use the key lists here, so the schema lives
+in one place. The ground floor (with ``errors`` and ``target``): it imports nothing else of the package."""
 from __future__ import annotations
 
 import contextlib
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from mnist_sweep.target import reached
 
 FILENAME = "result.json"
 # What a leaderboard row takes from result.json ...
@@ -84,10 +85,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def pareto_mask(acc: pd.Series, params: pd.Series) -> pd.Series:
     """True where no other point has at least the accuracy with at most the parameters (and beats it in one)."""
-    return pd.Series(
-        [not ((acc >= a) & (params <= p) & ((acc > a) | (params < p))).any() for a, p in zip(acc, params)],
-        index=acc.index, dtype=bool,
-    )
+    return pd.Series([not ((acc >= a) & (params <= p) & ((acc > a) | (params < p))).any() for a, p in zip(acc, params)],
+                     index=acc.index, dtype=bool)
 
 
 def versions() -> dict[str, str]:
@@ -127,7 +126,7 @@ def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, statu
     select_on, target_acc = run.select_on, run.target_acc
     m = pd.DataFrame(list(rows))
     every_epoch = run.test_every_epoch  # false: the test set only at the final epoch, so the epoch it reached is unknown
-    hit = m.index[m.test_acc >= target_acc]
+    hit = [i for i in m.index if reached(m.test_acc[i], target_acc)]
     final = m.iloc[-1]
     return {
         "status": status,
@@ -140,7 +139,7 @@ def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, statu
         "test_acc_best": float(m.test_acc.max()) if every_epoch else None,
         "target_acc": target_acc,
         "epoch_reached_target": int(m.epoch[hit[0]]) if len(hit) and every_epoch else None,
-        "reached_target": bool(final.test_acc >= target_acc),
+        "reached_target": reached(final.test_acc, target_acc),
         "epochs": int(final.epoch),
         "wall_s": round(wall_s, 2),
         "train_s": round(float(m.train_s.sum()), 2) if "train_s" in m else None,  # training steps only

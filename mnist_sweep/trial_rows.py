@@ -12,6 +12,7 @@ from mnist_sweep import results
 from mnist_sweep.errors import redact
 from mnist_sweep.moved import local_trial_dir
 from mnist_sweep.storage import status_of
+from mnist_sweep.target import met
 
 REPEAT_COLUMNS = ["n_seeds", "val_mean", "val_sem"]  # a sweep with hydra.sweeper.repeats (else dropped)
 NEVER_LAUNCHED = ("rejected", "duplicate")  # no trial dir was created for these
@@ -43,8 +44,8 @@ def rows_from_study(study: Any, sweep_dir: Path | None = None) -> list[dict[str,
             "value": t.value if t.values and len(t.values) == 1 and t.state.name == "COMPLETE" else None,  # pruned: a metric
             "seed": res.get("seed"),
             "host": attrs.get("host"),
-            "feasible": all(v <= 0 for v in t.constraints.values()) if t.constraints else None,
-            "_violation": sum(max(v, 0.0) for v in t.constraints.values()) if t.constraints else None,
+            "feasible": all(met(v) for v in t.constraints.values()) if t.constraints else None,
+            "_violation": sum(v for v in t.constraints.values() if not met(v)) if t.constraints else None,
             **({} if taken else seeds_of(attrs)),
             "direction": study.direction.name.lower() if len(study.directions) == 1 else None,  # the table records it
             "_sign": sign,

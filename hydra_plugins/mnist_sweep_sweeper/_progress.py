@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
+from mnist_sweep.target import met
 from mnist_sweep.text import duration, metric, percent, plural, points
 
 
@@ -38,7 +39,7 @@ class Progress:
         t = next(t for t in trials if t.number == number)
         name = (study.metric_names or ["metric"])[0]
         complete = [x for x in trials if x.state == TrialState.COMPLETE and x.user_attrs.get("status") != "duplicate"]
-        feasible = [x for x in complete if not x.constraints or all(v <= 0 for v in x.constraints.values())]
+        feasible = [x for x in complete if not x.constraints or all(met(v) for v in x.constraints.values())]
         best = "-"
         if feasible:
             sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
@@ -80,4 +81,4 @@ def _feasibility(t: optuna.trial.FrozenTrial) -> str:
     c = t.constraints.get("target")
     if c is None:
         return ""
-    return " (feasible)" if c <= 0 else f" (below the target by {points(c)})"
+    return " (feasible)" if met(c) else f" (below the target by {points(c)})"

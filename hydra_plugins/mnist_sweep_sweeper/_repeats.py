@@ -34,6 +34,7 @@ from hydra_plugins.mnist_sweep_sweeper import _failures, _liveness, _optuna, _st
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import children, results
 from mnist_sweep.storage import REPEATS_SUFFIX, status_of
+from mnist_sweep.target import met, reached, shortfall
 from mnist_sweep.text import percent, plural, spread
 
 SEED_TRIES = 2  # a seed whose run failed (not lost with its worker) runs once more, then its config fails
@@ -69,7 +70,7 @@ class Repeats:
         val = res.get("value")
         if val is None:
             return False
-        if self.constrained and (res.get("target_acc") is None or float(val) < float(res["target_acc"])):
+        if self.constrained and (res.get("target_acc") is None or not reached(val, res["target_acc"])):
             return False
         better = sum(1 for other in self._judged(trial.number) if self._dominates(other, values))
         return better < self.top_k
@@ -82,12 +83,12 @@ class Repeats:
             if t.number == number or status_of(t) == "duplicate":
                 continue
             if t.state == TrialState.COMPLETE:
-                if not self.constrained or all(v <= 0 for v in t.constraints.values()):
+                if not self.constrained or all(met(v) for v in t.constraints.values()):
                     out.append(list(t.values))
             elif status_of(t) == "repeating":
                 runs = [r for r in t.user_attrs.get("seed_runs", {}).values() if r.get("values")]
                 so_far = results.seed_summary(runs, self.study.metric_names) if runs else None
-                if so_far and (not self.constrained or so_far["val_mean"] >= t.user_attrs.get("target_acc", 0)):
+                if so_far and (not self.constrained or reached(so_far["val_mean"], t.user_attrs.get("target_acc", 0))):
                     out.append(so_far["values"])
         return out
 
@@ -170,7 +171,7 @@ class Repeats:
                  "raced_out": raced, "status": "complete"}
         target = parent.user_attrs.get("target_acc") if self.constrained else None
         constrain = None if target is None else (
-            lambda tid: optuna.Trial(self.study, tid).set_constraint("target", float(target) - mean))
+            lambda tid: optuna.Trial(self.study, tid).set_constraint("target", shortfall(mean, target)))
         if not _study.settle(self.study, parent, attrs, values[0] if len(values) == 1 else values, before_tell=constrain):
             return
         log.info("trial %d: mean over %s %s (sem %s)%s", parent.number, plural(summary["n_seeds"], "seed"), percent(mean),

@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep import results
+from mnist_sweep import results, target
 from mnist_sweep.errors import StorageError, SweepError, unusable_path
 from mnist_sweep.storage import JOURNAL_SCHEME, URL_FORMS, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.text import plural
@@ -202,9 +202,9 @@ def name_metrics(study: optuna.Study, names: list[str] | None) -> None:
 
 
 def constrain(trial: optuna.Trial, res: dict[str, Any]) -> None:
-    """The target as Optuna's constraint (feasible when <= 0): target_acc - the selection metric."""
+    """The target as Optuna's constraint (feasible when <= 0): target_acc - the selection metric, a hair's gap none."""
     if res.get("value") is not None and res.get("target_acc") is not None:
-        trial.set_constraint("target", float(res["target_acc"]) - float(res["value"]))
+        trial.set_constraint("target", target.shortfall(res["value"], res["target_acc"]))
 
 
 def objective_values(value: Any) -> list[float]:
@@ -290,7 +290,7 @@ def best_summary(study: optuna.Study) -> dict[str, Any] | None:
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if status_of(t) != "duplicate"]
     if not done:
         return None
-    feasible = [t for t in done if all(v <= 0 for v in t.constraints.values())]
+    feasible = [t for t in done if all(target.met(v) for v in t.constraints.values())]
     done = feasible or done  # a constrained study's best is its best feasible trial, when it has one
     if len(study.directions) == 1:
         sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1

@@ -237,3 +237,20 @@ def test_confirm_set_that_does_not_compose_is_trains_line(key, form, tmp_path_fa
     line = assert_one_line_error(proc, f"error: --set {given}: ")
     assert "--multirun" not in line and "'s option does not have" not in line and "raised while" not in line, line
     assert snapshot(tmp) == before
+
+
+@settings(max_examples=3, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(item=st.sampled_from(["{model.c1:abc}", "{model.c1:-5}", "{model.nope:3}", "nope_experiment", "tiny"]))
+def test_a_dry_run_refuses_a_warm_start_trial_the_sweep_refuses(item, tmp_path_factory):
+    """hydra.sweeper.dry_run=true with hydra.sweeper.enqueue=[{model.c1:abc}] printed its preview and exit 0;
+    the sweep itself then refused the queued trial. Both now refuse it in one line, exit 2, nothing written."""
+    from conftest import assert_one_line_error, run_inproc, snapshot
+
+    tmp = tmp_path_factory.mktemp("dry")
+    before = snapshot(tmp)
+    proc = run_inproc(["mnist_sweep.train", "-m", *TINY, f"hydra.sweep.dir={tmp}/s", "hydra.sweeper.dry_run=true",
+                       "hydra.sweeper.n_trials=2", f"hydra.sweeper.enqueue=[{item}]"], cwd=tmp)
+    assert proc.returncode == 2, proc.stdout[-500:]
+    assert_one_line_error(proc, "error: hydra.sweeper.enqueue: ")
+    assert snapshot(tmp) == before

@@ -91,6 +91,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         install_log_redaction()
         space = self._search_space(arguments)
         self._cap_to_space(space)  # before the dry run: it estimates the trials the sweep will train
+        # the warm-start trials checked against the space before the dry run too: it passed enqueue=[{model.c1:abc}]
+        queued = [_enqueue.queued(item, space, self._compose) for item in self.conf.enqueue] if worker_index() == 0 else []
         if self.conf.dry_run:
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
 
@@ -99,7 +101,6 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space))
             return
         grid = self._grid(space)
-        queued = [_enqueue.queued(item, space, self._compose) for item in self.conf.enqueue] if worker_index() == 0 else []
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()
         stored, first = _resume.read(self.storage, self.study_name), worker_index() == 0  # the storage read once, for both below
         self._start = _undo.Start(sweep_dir, self.storage, self.study_name, stored.there)  # a new study that trains nothing: undone

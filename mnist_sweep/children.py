@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,19 @@ def from_the_start() -> None:
     ``BEFORE_START`` and exits 130, as on Ctrl-C. Only in the main thread, and not where SIGTERM is ignored."""
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, interrupt)
+
+
+def started(command: Callable[[], int]) -> NoReturn:
+    """``python -m mnist_sweep.confirm`` (reproduce): SIGTERM as Ctrl-C (``from_the_start``), then
+    ``command`` (the module's import and main); an interrupt before main's own handling (the imports, its
+    flags: seconds), where SIGTERM killed it silently with exit -15, says ``BEFORE_START``, as train does."""
+    from_the_start()
+    try:
+        code = command()
+    except KeyboardInterrupt:
+        print(BEFORE_START, file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 def ctrl_c(signum: int, frame: Any) -> NoReturn:

@@ -14,11 +14,14 @@ when the sweep trained with this protocol; two run at once.
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # SIGTERM as Ctrl-C before the imports below and main's flags (seconds), then main
+    from mnist_sweep import children as _children
+    _children.started(lambda: __import__("mnist_sweep.confirm", fromlist=["main"]).main())
+
 import argparse
 import contextlib
 import json
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -288,7 +291,3 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--set {own}: {SETS_ITSELF[own.split('=', 1)[0].lstrip('+~')]}")
     return exit_code_of(lambda: _run(args), None, f"interrupted: no robustness.csv written; runs finished so far stay in "
                         f"{args.out} and the same command reuses them")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

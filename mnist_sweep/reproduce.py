@@ -7,6 +7,10 @@ by side, and exits 1 if any differs. On the same machine they match exactly.
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # SIGTERM as Ctrl-C before the imports below and main's flags (seconds), then main
+    from mnist_sweep import children as _children
+    _children.started(lambda: __import__("mnist_sweep.reproduce", fromlist=["main"]).main())
+
 import argparse
 import sys
 import threading
@@ -196,7 +200,3 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     return exit_code_of(lambda: _run(args), p.prog, "interrupted: nothing compared; run it again (with a new --out if "
                         "the re-run left its epochs in yours)")  # an --out holding them is refused
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -118,3 +118,45 @@ def test_a_sigterm_before_the_handler_main_installs_prints_its_line(tmp_path):
         out, err = proc.communicate(timeout=60)
         assert (proc.returncode, err) == (130, "interrupted before anything started: nothing written\n"), (where, err)
         assert not (tmp_path / "sw").exists()
+
+
+HELD_COMMAND = '''
+import pathlib, runpy, sys, time
+marker, where, module = sys.argv[1], sys.argv[2], sys.argv[3]
+def hold(*args, **kwargs):
+    pathlib.Path(marker).write_text(where)
+    time.sleep(120)
+if where == "import":  # held while the command imports its modules (pandas, the leaderboard, the config layer)
+    class Hold:
+        def find_spec(self, name, path=None, target=None):
+            return hold() if name == "mnist_sweep.leaderboard" else None
+    sys.meta_path.insert(0, Hold())
+else:  # held in main, reading its flags, before its own interrupt handling
+    import mnist_sweep.commandline
+    mnist_sweep.commandline.CliParser.parse_args = hold
+out = str(pathlib.Path(marker).parent / "out")
+sys.argv = [module, *(["--experiment", "tiny"] if module.endswith("confirm") else ["some_run"]), "--out", out]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+'''
+
+
+def test_a_sigterm_before_confirm_or_reproduce_starts_prints_trains_line(tmp_path):
+    """confirm and reproduce, SIGTERM'd in their imports or flags (before any run started), exited -15
+    silently; now train's line, exit 130, nothing written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for module, where in [(m, w) for m in ("mnist_sweep.confirm", "mnist_sweep.reproduce") for w in ("import", "checks")]:
+        marker = tmp_path / f"held-{module}-{where}"
+        proc = subprocess.Popen([sys.executable, "-c", HELD_COMMAND, str(marker), where, module], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err) == (130, "interrupted before anything started: nothing written\n"), (module, where, err)
+        assert not (tmp_path / "out").exists()

@@ -345,3 +345,25 @@ def test_a_full_disk_at_the_start_says_resume_only_where_something_was_kept(tmp_
     else:
         assert "resume" not in line and "nothing of this new sweep was kept" in line, line
         assert not (tmp_path / "full").exists()
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_a_full_disk_writing_a_new_sweeps_storage_json_leaves_nothing(tmp_path, monkeypatch, outside):
+    """The storage opened and the new study made, then storage.json not written (no space left on the
+    device): the new empty study and its sweep dir were left behind, and the line said 'run the same
+    command again to resume'. Undone now, as a full disk at the open is; its line says it starts again.
+    ``outside``: the storage file made outside the sweep dir goes too."""
+    from hydra_plugins.mnist_sweep_sweeper import _resume
+
+    def full(config, sweep_dir, url, study_name):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(sweep_dir / "storage.json"))
+
+    monkeypatch.setattr(_resume, "claim_sweep_dir", full)
+    before = snapshot(tmp_path)
+    args = sweep_args(tmp_path, "full", 1)
+    if outside:
+        args.append(f"hydra.sweeper.storage=sqlite:///{tmp_path}/elsewhere/o.db")
+    proc = run_inproc(args, cwd=tmp_path)
+    line = assert_one_line_error(proc, "storage.json", "No space left on device", "free space")
+    assert "resume" not in line and "nothing of this new sweep was kept" in line, line
+    assert snapshot(tmp_path) == before and "not all removed" not in proc.stdout + proc.stderr

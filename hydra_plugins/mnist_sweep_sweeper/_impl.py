@@ -113,14 +113,14 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             if first:  # a new study's storage half-made (a full disk): the sweep dir and file it made go
                 self._start.undo()
             raise
-        if self._points is not None:  # a resume may narrow the space to configs the study lacks
-            self.n_trials = _resume.within_space(study, self._points, self.conf.n_trials)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        _resume.claim_sweep_dir(self.config, sweep_dir, self.storage, self.study_name)  # a sweep started beside this one
-        _study.name_metrics(study, metric_names(self.config))
-        os.environ.setdefault(WORKER_ENV, "0")
-        if queued:  # checked against the search space before the study was touched
-            _study.enqueue(study, queued)
+        try:
+            self._settle_in(study, sweep_dir, queued)
+        except Exception as e:  # a full disk writing storage.json: a new study goes as at the open, its line told so
+            line = _faults.message(e, mask_url(self.storage) if self.storage else None, str(sweep_dir), new=True)
+            if first and not self._start.existed and line:
+                self._start.undo()
+                raise SweepError(line) from None
+            raise
         try:
             ran = self._run(study, space, grid, sweep_dir)
         except SweepStopped:  # by a rule: the trials that finished get a complete sweep's files, then its line
@@ -130,6 +130,17 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
                 log.warning("the end-of-sweep files were not all written: %s", one_line(e))
             raise
         self._end(study, sweep_dir, ran)
+
+    def _settle_in(self, study: optuna.Study, sweep_dir: Path, queued: list) -> None:
+        """The opened study's sweep dir claimed (storage.json), its metrics named, its warm start queued."""
+        if self._points is not None:  # a resume may narrow the space to configs the study lacks
+            self.n_trials = _resume.within_space(study, self._points, self.conf.n_trials)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        _resume.claim_sweep_dir(self.config, sweep_dir, self.storage, self.study_name)  # a sweep started beside this one
+        _study.name_metrics(study, metric_names(self.config))
+        os.environ.setdefault(WORKER_ENV, "0")
+        if queued:  # checked against the search space before the study was touched
+            _study.enqueue(study, queued)
 
     def _end(self, study: optuna.Study, sweep_dir: Path, ran: bool, stopped: bool = False) -> None:
         """A sweep's end, complete or ``stopped`` by a rule (which wrote leaderboard.csv alone):

@@ -6,8 +6,9 @@ found (the sweep dir's entries, whether its study was in its storage); ``undo`` 
 and what the sweep added, and only where the study is new: a resumed study keeps all it had. A
 storage file the sweep made is removed wherever it is (``sqlite:////tmp/x/o.db`` too, with the dirs made
 for it); one that was there is never removed, only the new study deleted from it. A new
-study whose storage failed to open (a full disk: a 0-byte optuna.db in a new sweep dir) is undone
-too; the command removes a new sweep dir left empty (``rundir``)."""
+study whose storage failed to open (a full disk: a 0-byte optuna.db in a new sweep dir), or whose
+storage.json could not be written after it, is undone too; the command removes a new sweep dir left
+empty (``rundir``)."""
 from __future__ import annotations
 
 import contextlib

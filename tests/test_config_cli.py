@@ -106,7 +106,7 @@ CLASSES = [
     (["data.root=[1]"], "data.root: Cannot convert 'list' to string: '[1]'; write a string or null"),
     (["model.pool_after=[[1]]"], "model.pool_after: [1] is not a block index"),
     (["model.c1=${.}"], "model.c1: extraneous input '}' expecting"),
-    (["model.kernels={a:1}"], "model.kernels: takes a list, got {a:1}; give it in brackets"),
+    (["model.kernels={a:1}"], "model.kernels: takes a list, got {a:1}; write its items in brackets, model.kernels=[ITEM,...]"),
     (["model=cnnn"], "model=cnnn: no such option (no conf/model/cnnn.yaml); did you mean model=cnn? (options: cnn, "),
     (["optimizer=Adam"], "optimizer=Adam: no such option (no conf/optimizer/Adam.yaml); did you mean optimizer=adam?"),
     (["optimizer=lion"], "optimizer=lion: no such option (no conf/optimizer/lion.yaml); pick one of adam, adamw, sgd"),

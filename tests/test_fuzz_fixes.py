@@ -254,3 +254,14 @@ def test_a_dry_run_refuses_a_warm_start_trial_the_sweep_refuses(item, tmp_path_f
     assert proc.returncode == 2, proc.stdout[-500:]
     assert_one_line_error(proc, "error: hydra.sweeper.enqueue: ")
     assert snapshot(tmp) == before
+
+
+@settings(max_examples=4, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(key=st.sampled_from(LISTS), written=st.dictionaries(st.sampled_from(["a", "c1"]), st.integers(0, 9), max_size=2).map(
+    lambda d: "{" + ",".join(f"{k}:{v}" for k, v in d.items()) + "}"))
+def test_a_mapping_given_for_a_list_on_the_command_line_is_not_told_to_wrap_it(key, written):
+    """model.kernels={} said 'give it in brackets, e.g. model.kernels=[{}]', a list of one mapping, refused next
+    ('has 1 entry but model.widths has 7'). A section's list is told to list its items."""
+    line = check_command_line([*TINY, f"{key}={written}"]).error
+    assert line and line.startswith(f"{key}: takes a list, got {written}; "), line
+    assert "[{" not in line, line

@@ -78,6 +78,9 @@ def _kind_error(e: BaseException) -> str | None:
     if m[1] != "List" and not (m[1] is None and getattr(cause, "object_type", None) is list):  # the node, not what was given
         return (f"{key}: takes a mapping of keys, got {value}; set its keys one by one ({key}.NAME=VALUE), "
                 f"or give {key}={{NAME:VALUE}}")
+    if value.startswith("{") and not key.startswith("hydra."):  # a section's list holds numbers or names: [{}] is refused
+        return (f"{key}: takes a list, got {value}; write its items in brackets, {key}=[ITEM,...] "
+                f"(`python -m mnist_sweep.train --cfg job` shows its list)")
     return f"{key}: takes a list, got {value}; give it in brackets, e.g. {key}=[{value}]"
 
 

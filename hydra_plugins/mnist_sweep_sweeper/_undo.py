@@ -1,6 +1,6 @@
 """A new sweep that trained nothing leaves nothing behind. Every candidate rejected before launch
-(a space whose every candidate is over the budget while the base config fits, which the start does
-not probe) ends in one error line (``_failures.check_trained``), and the sweep dir kept optuna.db,
+(a space whose every candidate is over the budget while the base config fits, where the start could
+not tell the space's smallest model: ``_corner``) ends in one error line (``_failures.check_trained``), and the sweep dir kept optuna.db,
 storage.json and leaderboard.csv of a study with no trained trial. ``Start`` records what the sweep
 found (the sweep dir's entries, whether its study was in its storage); ``undo`` removes the study
 and what the sweep added, and only where the study is new: a resumed study keeps all it had. A

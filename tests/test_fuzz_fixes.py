@@ -265,3 +265,25 @@ def test_a_mapping_given_for_a_list_on_the_command_line_is_not_told_to_wrap_it(k
     line = check_command_line([*TINY, f"{key}={written}"]).error
     assert line and line.startswith(f"{key}: takes a list, got {written}; "), line
     assert "[{" not in line, line
+
+
+def _group_keys() -> list[str]:
+    """hydra.sweeper.sampler.KEY and hydra.sweeper.pruner.KEY of every sampler's and pruner's option, typed."""
+    import dataclasses
+
+    from mnist_sweep.config import sweeper
+
+    return sorted({f"hydra.sweeper.{'sampler' if name.endswith('SamplerConf') else 'pruner'}.{f.name}"
+                   for name, c in vars(sweeper).items() if name.endswith(("SamplerConf", "PrunerConf"))
+                   and dataclasses.is_dataclass(c) for f in dataclasses.fields(c) if f.type in (int, float, bool)})
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(key=st.sampled_from(_group_keys()), why=st.sampled_from(["Value 'nan' of type 'float' could not be converted to "
+                                                                "Integer", "Value 'x' is not a valid bool (type str)"]))
+def test_a_sampler_or_pruner_key_of_the_wrong_kind_says_what_to_write(key, why):
+    """hydra.sweeper.sampler.seed=nan said 'Value 'nan' of type 'float' could not be converted to Integer' and
+    no more: the sampler's and pruner's options were not searched for the key's kind."""
+    from mnist_sweep.config.lines import type_fix
+
+    assert type_fix(key, why).startswith("; write "), key

@@ -78,6 +78,8 @@ def type_fix(full_key: str, msg: str, given: list[str] | None = None) -> str:
         return type_fix(whole, msg, given)
     section = "hydra.sweeper" if full_key.startswith("hydra.sweeper.") else full_key.split(".", 1)[0]
     schemas = [MnistOptunaSweeperConf] if section == "hydra.sweeper" else SCHEMAS.get(section, {}).values()
+    if (group := re.match(r"hydra\.sweeper\.(sampler|pruner)\.", full_key)) is not None:  # sampler.seed=nan: said no kind
+        schemas, section = _group_confs(group[1]), group[0].rstrip(".")
     kind, examples = None, []
     for schema in schemas:
         for key, f, owner in schema_fields(schema, section):
@@ -94,6 +96,16 @@ def type_fix(full_key: str, msg: str, given: list[str] | None = None) -> str:
     if section == "hydra.sweeper" and given is not None and (shipped := _example(shipped_value(full_key, given))):
         examples.insert(0, shipped)
     return f"; write {kind}" + (f", e.g. {full_key}={examples[0]}" if examples else "")
+
+
+def _group_confs(group: str) -> list[type]:
+    """The configs of hydra/sweeper/sampler (or pruner)'s options: MnistTPESamplerConf, MedianPrunerConf, ..."""
+    import dataclasses
+
+    from mnist_sweep.config import sweeper
+
+    suffix = f"{group.capitalize()}Conf"
+    return [c for name, c in vars(sweeper).items() if name.endswith(suffix) and dataclasses.is_dataclass(c)]
 
 
 def _written(root: Any, key: str) -> Any:

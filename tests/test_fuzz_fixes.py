@@ -94,7 +94,7 @@ NOT_OPTIONAL = sorted(k for k, f in FIELDS.items() if f.type in ("int", "float",
                       and k.split(".", 1)[0] in ("model", "data", "trainer"))
 
 
-@settings(max_examples=5, deadline=None, derandomize=True, phases=[Phase.generate],
+@settings(max_examples=3, deadline=None, derandomize=True, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(NOT_OPTIONAL), multirun=st.booleans())
 def test_a_null_in_an_experiment_file_says_what_to_write(key, multirun, tmp_path_factory):
@@ -214,7 +214,7 @@ def test_a_mapping_or_a_broken_interpolation_where_a_file_gives_a_list_names_the
     assert "raised while composing" not in line and "; " in line, line
 
 
-@settings(max_examples=3, deadline=None, derandomize=True, phases=[Phase.generate],
+@settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(["model.c1", "model.dropout", "optimizer.lr", "data.batch_size", "trainer.seed_x"]),
        form=st.sampled_from(["{key}=1,2", "model=eva8_seed", "scheduler=step", "optimizer.betas=[0.9]"]))
@@ -239,7 +239,7 @@ def test_confirm_set_that_does_not_compose_is_trains_line(key, form, tmp_path_fa
     assert snapshot(tmp) == before
 
 
-@settings(max_examples=3, deadline=None, derandomize=True, phases=[Phase.generate],
+@settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(item=st.sampled_from(["{model.c1:abc}", "{model.c1:-5}", "{model.nope:3}", "nope_experiment", "tiny"]))
 def test_a_dry_run_refuses_a_warm_start_trial_the_sweep_refuses(item, tmp_path_factory):

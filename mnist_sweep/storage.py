@@ -226,10 +226,11 @@ def open_storage(
 
 
 def open_for_reading(url: str, flag: str) -> Any:
-    """``open_storage`` for a command that only reads: whatever goes wrong (a server that does not
-    answer, a driver the URL names that is not installed, an old schema) is one StorageError line
-    naming ``flag``, never a database driver's traceback. A server's database without Optuna's tables
-    (a wrong or new one) is refused too: opening it through Optuna would create them in it."""
+    """``open_storage`` for a command that only reads: whatever goes wrong (a server that does not answer, a
+    driver the URL names that is not installed, an old schema) is one StorageError line naming ``flag``, never a
+    driver's traceback; a server's database without Optuna's tables (a wrong or new one) too: opening it through
+    Optuna would create them in it. A URL without its password is opened as $MNIST_SWEEP_STORAGE gives it."""
+    url = with_env_password(url)
     try:
         if local_path(url) is None and not url.startswith("sqlite") and _lacks_optuna_tables(url):
             raise StorageError(f"{flag} {mask_url(url)}: the database has no Optuna tables, so no sweep ran on it "
@@ -243,15 +244,20 @@ def open_for_reading(url: str, flag: str) -> Any:
                            f"{open_hint(e, first, is_file=local_path(url) is not None)}") from None
 
 
+def with_env_password(url: str) -> str:
+    """$MNIST_SWEEP_STORAGE where it is ``url`` with its password (a clear-text one's refusal says: export it)."""
+    env = default_storage()
+    return env if env and local_path(url) is None and env != url and without_password(env) == url else url
+
+
 def _lacks_optuna_tables(url: str) -> bool:
     """Whether a server's database (PostgreSQL, MySQL) lacks Optuna's tables, read without writing."""
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
 
     check_userinfo(url)  # before any connection: a '@' in the password would be tried as the host
-    u = make_url(url)  # a server that takes the connection and never answers: libpq waits forever, silent
-    pg = u.get_backend_name() == "postgresql" and "connect_timeout" not in u.query
-    engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if pg else {})
+    pg = (u := make_url(url)).get_backend_name() == "postgresql" and "connect_timeout" not in u.query  # else a
+    engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if pg else {})  # mute host: forever
     try:
         return not {"studies", "trials", "version_info"} <= set(inspect(engine).get_table_names())
     finally:

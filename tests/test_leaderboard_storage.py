@@ -132,3 +132,19 @@ def test_a_server_that_never_answers_is_one_line_after_the_timeout(tmp_path, mon
     assert done and "timeout expired" in done[0].stderr, "no answer in 30 s"
     assert_one_line_error(done[0], f"--storage {url}: cannot open (", "timeout expired",
                           "; no answer in 1 s: is a PostgreSQL server running at that host and port?")
+
+
+def test_a_url_given_without_its_password_takes_it_from_the_environment(tmp_path, pg_url, monkeypatch):
+    """--storage postgresql://me@db/x with the password in $MNIST_SWEEP_STORAGE, as the refusal of a clear-text
+    one says to give it: 'no password supplied' in the leaderboard, the report and the dashboard (a sweep
+    dir's record alone took the password from there)."""
+    from mnist_sweep.storage import open_for_reading, without_password
+
+    optuna.create_study(study_name="pg", storage=pg_url)
+    bare = without_password(pg_url)
+    env = {"MNIST_SWEEP_STORAGE": pg_url, "PGPASSWORD": "", "PGPASSFILE": str(tmp_path / "no.pgpass")}
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", bare, "--study", "pg"], cwd=tmp_path, env=env)
+    assert proc.returncode == 0 and "0 trials" in proc.stdout, proc.stderr
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert [s.study_name for s in open_for_reading(bare, "dashboard:").get_all_studies()] == ["pg"]

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
-from mnist_sweep.errors import MnistSweepError, SweepError, UsageError, not_an_output_dir, one_line, unusable_path
+from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.shell import interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint  # noqa: F401 - re-exported
 
 
@@ -280,13 +280,11 @@ def _readonly_storage(url: str, check_password: bool = True) -> str | None:
     """A read-only command must not create a database: refuse an SQLite URL to a missing file,
     and a password written out on the command line (the environment may hold one)."""
     from mnist_sweep.errors import redact
-    from mnist_sweep.storage import check_no_clear_password, missing_file
+    from mnist_sweep.storage import STORAGE_ENV, has_clear_password, mask_url, missing_file, without_password
 
-    try:
-        if check_password:
-            check_no_clear_password(url, "--storage")
-    except SweepError as e:
-        return str(e).split(": ", 1)[1]
+    if check_password and has_clear_password(url):  # a reader saves no config: ps and the shell's history show it
+        return (f"'{mask_url(url)}' has its password in clear text, which ps and the shell's history show; export "
+                f"{STORAGE_ENV}='<the full URL>' and give --storage '{without_password(url)}' (its password is read there)")
     if bad := missing_file(url):
         return f"{bad}; give the storage of an existing study"
     if "://" not in url:

@@ -39,6 +39,15 @@ def test_leaderboard_from_the_environment_never_creates_a_database(tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_readers_clear_text_password_names_the_url_to_give_instead():
+    """leaderboard/report --storage with a password: 'which would be saved in every trial's config', a sweep's
+    words (a reader saves none), and no word of the URL to give instead."""
+    line = check_cli("python -m mnist_sweep.report", SimpleNamespace(storage="postgresql://u:pw@h/d?sslmode=require"))
+    assert line == ("--storage: 'postgresql://u:***@h/d?sslmode=require' has its password in clear text, which ps and the "
+                    "shell's history show; export MNIST_SWEEP_STORAGE='<the full URL>' and give --storage "
+                    "'postgresql://u@h/d?sslmode=require' (its password is read there)")
+
+
 def test_a_positional_of_any_count_is_not_named_as_required(tmp_path):
     """predict's usage shows ``run_dir [images ...]``; with nothing given the line names run_dir
     alone (argparse named ``images`` among the required arguments too)."""

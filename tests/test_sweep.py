@@ -479,14 +479,17 @@ def test_a_budget_nothing_fits_fails_naming_it_and_the_smallest_candidate(tmp_pa
 
 
 OVER = ("model.c3=choice(200,256)", "hydra.sweeper.max_duplicates=3")  # the base config fits, no candidate does
+# (refused at the start since (_precheck._fits_at_low_end): its check off here, as where the smallest cannot be told)
 
 
 @pytest.mark.parametrize("before", ["nothing", "a dir of the user's", "the study", "a shared storage"])
-def test_a_sweep_whose_every_candidate_is_over_the_budget_leaves_nothing_half_written(tmp_path, before):
-    """The start does not probe a space whose base config fits; the sweep rejected every candidate and
-    ended in its one line, but left optuna.db, storage.json and leaderboard.csv of a study with no trained
+def test_a_sweep_whose_every_candidate_is_over_the_budget_leaves_nothing_half_written(tmp_path, monkeypatch, before):
+    """Where the start cannot tell the space's smallest model (a custom space, the model group searched; the
+    check off here), the sweep rejects every candidate; it ended in its one line, but left optuna.db, storage.json and leaderboard.csv of a study with no trained
     trial in its new sweep dir. A new study is undone (its dir, or what the sweep added to a dir that was
     there, and the study in a storage that was there); a study that was there keeps all it had."""
+    from hydra_plugins.mnist_sweep_sweeper import _corner
+    monkeypatch.setattr(_corner, "check", lambda *a: None)
     d, args = tmp_path / "over", sweep_args(tmp_path, "over", 2, *OVER)
     if before != "nothing":
         d.mkdir()
@@ -627,3 +630,16 @@ def test_searched_keys_the_fixed_groups_take_away_are_named_and_left_out_of_the_
     assert ("hydra.sweeper.params: model.c1, model.c2, model.t1, model.c3, model.c4, model.c5, model.c6 not searched: "
             "the config that model=eva8_seed composes has no such key") in out
     assert "model.c1: CategoricalDistribution" not in out and "optimizer.lr: FloatDistribution" in out
+
+
+def test_a_space_over_the_budget_from_a_base_that_fits_is_refused_at_the_start(tmp_path, cfg):
+    """The base config fits (its searched keys at conf/'s values, no candidate's), every candidate is
+    over: the start did not probe it, and the sweep rejected candidates up to max_rejected (1,000, many
+    minutes). One line at the start now, naming the budget and the smallest model, nothing written."""
+    args = sweep_args(tmp_path, "over", 2, "model.c3=choice(200,256)", "model.c4=int(interval(64,128))")
+    proc = run_inproc(args, cwd=tmp_path)
+    smallest = precheck(cfg(*TINY, "model.c3=200", "model.c4=64", "model.max_params=null"))["params"]
+    assert_one_line_error(proc, "model.max_params: every candidate of the search space is over the budget of 20,000 "
+                          f"parameters: the smallest it allows has {smallest:,} (model.c3=200 model.c4=64); raise "
+                          f"model.max_params to at least {smallest:,}")
+    assert list(tmp_path.iterdir()) == []

@@ -21,6 +21,15 @@ def ends(dist: BaseDistribution) -> tuple[Any, ...]:
     return tuple(dist.choices) if isinstance(dist, CategoricalDistribution) else (dist.low, dist.high)
 
 
+def low(dist: BaseDistribution) -> Any:
+    """A key's value where its count is likely smallest, to try one candidate first: a range's low end, a
+    choice's smallest number (its first value where they are not all numbers: ``plain``, ``se``)."""
+    if not isinstance(dist, CategoricalDistribution):
+        return dist.low
+    numbers = [c for c in dist.choices if isinstance(c, (int, float)) and not isinstance(c, bool)]
+    return min(numbers) if len(numbers) == len(dist.choices) else dist.choices[0]
+
+
 class _Untold(Exception):
     """A candidate tried is not a valid model: the smallest cannot be told by single-key moves."""
 

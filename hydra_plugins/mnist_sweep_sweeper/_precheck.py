@@ -37,8 +37,8 @@ class Precheck:
     def base(self, space: SearchSpace) -> None:
         """A config error in a key the search does not vary would reject every candidate: report
         it once. An over-budget base model is fine, widths are sampled, unless even the space's
-        smallest model is over the budget (a search from a base that fits is not probed: a second
-        or two of counting at every sweep's start)."""
+        smallest model is over the budget; a base that fits is no candidate (its searched keys are
+        conf/'s values), so one candidate is counted then (``_fits_at_low_end``)."""
         if self.precheck is None:
             return
         fixed = base_overrides(space)
@@ -68,6 +68,19 @@ class Precheck:
         if attrs is not None and not isinstance(attrs, Mapping):
             raise SweepError(f"hydra.sweeper.precheck: '{self.name}' returned {type(attrs).__name__}; "
                              f"{PRECHECK_CONTRACT}")
+        self._fits_at_low_end(space, fixed, OmegaConf.select(base, _corner.BUDGET, default=None))
+
+    def _fits_at_low_end(self, space: SearchSpace, fixed: Overrides, budget: int | None) -> None:
+        """A base that fits while every candidate is over the budget (``model.c3=choice(96,128)``) ran
+        to max_rejected (1,000 rejections, minutes): the candidate with every model key at its low end
+        is counted (one count), and only where it does not fit is the space's smallest sought and
+        refused (``_corner.check``, a second or two of counting)."""
+        low = {k: _corner.low(d) for k, d in space.values.items() if k.lstrip("+").startswith("model.")}
+        if budget is None or not low or _corner.BUDGET in low:
+            return
+        count = self._counter(fixed)
+        if (n := count(low)) is None or n > budget:
+            _corner.check(space, count, budget, lambda groups: self._model_of(fixed(groups)))
 
     def _any_passes(self, space: SearchSpace, draws: int = 50) -> bool:
         """Whether some of ``draws`` random candidates passes the precheck or is only over the budget

@@ -130,7 +130,7 @@ class OutputDirCheck(Callback):
         try:
             self._check_sweep(config)
         except OSError as e:
-            _refuse(unusable_path(e, "hydra.sweep.dir"))
+            _refuse(_long_study_name(config, e) or unusable_path(e, "hydra.sweep.dir"))
         except OmegaConfBaseException as e:
             _refuse(unresolved_line(config, e, "hydra.sweep.dir"))
 
@@ -165,7 +165,19 @@ class OutputDirCheck(Callback):
                     "take them for the sweep's (export, reproduce); choose a new directory for the sweep")
         RunDirs.new_sweep = None if d.exists() else d
         RunDirs.new_sweep_parents = () if d.exists() else tuple(a for a in d.parents if not a.exists())
-        _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
+        _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir", config)
+
+
+def _long_study_name(config: DictConfig, e: OSError) -> str | None:
+    """The line naming hydra.sweeper.study_name where the sweep dir named after it is too long a name: the
+    line named hydra.sweep.dir, a key the user had not set ('File name too long; choose a shorter path')."""
+    name = OmegaConf.select(config, "hydra.sweeper.study_name", default=None)
+    written = str(OmegaConf.to_container(config.hydra.sweep, resolve=False).get("dir"))  # outputs/sweeps/${...}
+    if e.errno != errno.ENAMETOOLONG or not isinstance(name, str) or len(os.fsencode(name)) <= 255 \
+            or "${hydra.sweeper.study_name}" not in written:
+        return None
+    return one_line(f"hydra.sweeper.study_name: {len(os.fsencode(name)):,} bytes, and the sweep dir is named after it "
+                    f"({written}), over a file name's 255 bytes; give a shorter name, or a hydra.sweep.dir of your own")
 
 
 # What an unwritable place raises: no space, no quota, a read-only or immutable file system, no permission.
@@ -214,7 +226,7 @@ def _refuse(message: str) -> None:
     sys.exit(2)
 
 
-def _check_writable(path: str, key: str) -> None:
+def _check_writable(path: str, key: str, config: DictConfig | None = None) -> None:
     d = Path(path).absolute()
     made = [p for p in (d, *d.parents) if not os.path.lexists(p)]  # deepest first; os.path never raises
     try:
@@ -228,7 +240,7 @@ def _check_writable(path: str, key: str) -> None:
         for p in made:  # what mkdir made of the path (a run's or a sweep's), each while empty
             with contextlib.suppress(OSError):
                 p.rmdir()
-        _refuse(unusable_path(e, key))
+        _refuse((config is not None and _long_study_name(config, e)) or unusable_path(e, key))
 
 
 def undo_new_sweep_dir() -> None:

@@ -287,3 +287,19 @@ def test_a_sampler_or_pruner_key_of_the_wrong_kind_says_what_to_write(key, why):
     from mnist_sweep.config.lines import type_fix
 
     assert type_fix(key, why).startswith("; write "), key
+
+
+@settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(alphabet="éü☃", min_size=130, max_size=200))
+def test_a_study_name_too_long_for_its_sweep_dir_names_the_study_name(name, tmp_path_factory):
+    """hydra.sweeper.study_name of 150 'é' (200 characters at most, but 300 bytes) said 'hydra.sweep.dir:
+    .../outputs/sweeps/ééé...: File name too long; choose a shorter path', a key the user had not set."""
+    from conftest import assert_one_line_error, run_inproc, snapshot
+
+    tmp = tmp_path_factory.mktemp("name")
+    before = snapshot(tmp)
+    proc = run_inproc(["mnist_sweep.train", "-m", *TINY, f"hydra.sweeper.study_name='{name}'", "hydra.sweeper.n_trials=1",
+                       "hydra.sweeper.params=null", "optimizer.weight_decay=choice(0.0,0.0001)"], cwd=tmp)
+    assert_one_line_error(proc, "error: hydra.sweeper.study_name: ", "bytes", "give a shorter name")
+    assert proc.returncode == 2 and snapshot(tmp) == before

@@ -17,7 +17,7 @@ from mnist_sweep.board_paths import FILENAME, no_table, sweep_holding, sweeps_in
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import StorageError, one_line
 from mnist_sweep import results, sweeps
-from mnist_sweep.storage import mask_url, open_for_reading
+from mnist_sweep.storage import STORAGE_ENV, has_clear_password, mask_url, open_for_reading, without_password
 
 HOST = "127.0.0.1"
 GIVE = "give the storage URL instead of the sweep dir"  # the dashboard has no --storage/--study
@@ -28,6 +28,10 @@ def storage_url(target: str) -> str:
     """The storage URL for a sweep dir (the one it recorded, else its optuna.db or journal.log) or a
     URL; a missing SQLite or journal file is refused, never created."""
     if "://" in target:
+        if has_clear_password(target):  # as leaderboard --storage: ps and the shell's history show it
+            raise StorageError(f"'{mask_url(target)}' has its password in clear text, which ps and the shell's history "
+                               f"show; export {STORAGE_ENV}='<the full URL>' and give '{without_password(target)}' "
+                               "(its password is read there)")
         sweeps.check_exists(target, flag="target", fix="give a sweep dir or an existing storage")
         return target
     d = Path(target)
@@ -50,7 +54,7 @@ def storage_url(target: str) -> str:
     if found is None:
         raise StorageError(
             f"{target}: no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give its "
-            "URL, or export MNIST_SWEEP_STORAGE and pass \"$MNIST_SWEEP_STORAGE\")"
+            f"URL without the password, which ${STORAGE_ENV} or PGPASSWORD gives)"
         )
     url = found[0]
     sweeps.check_exists(url, flag=f"{target}: its storage", fix=f"moved or deleted? {GIVE}")

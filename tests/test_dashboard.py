@@ -99,11 +99,16 @@ def test_bad_targets_one_line_and_nothing_created(tmp_path, capsys):
     cases = [
         ([str(tmp_path / "nope")], "no such sweep dir"),
         ([str(tmp_path / "afile")], "afile: is a file, not a sweep dir"),
-        ([str(tmp_path / "empty")], "no storage.json, optuna.db or journal.log"),
+        ([str(tmp_path / "empty")], "no storage.json, optuna.db or journal.log in this dir (a sweep on PostgreSQL: give "
+                                    "its URL without the password, which $MNIST_SWEEP_STORAGE or PGPASSWORD gives)"),
         ([f"sqlite:///{tmp_path}/missing.db"], "no such SQLite file"),
         ([str(tmp_path / "empty"), "--port", "0"], "--port"),
         ([str(tmp_path / "empty"), "--port", "x"], "--port"),
         (["postgresql://u@127.0.0.1:1/db"], "cannot open (OperationalError"),  # a server that does not answer
+        # served, ps and the shell's history showing the password (its docs said to pass "$MNIST_SWEEP_STORAGE")
+        (["postgresql://u:hunter2@127.0.0.1:1/db"], "'postgresql://u:***@127.0.0.1:1/db' has its password in clear "
+         "text, which ps and the shell's history show; export MNIST_SWEEP_STORAGE='<the full URL>' and give "
+         "'postgresql://u@127.0.0.1:1/db' (its password is read there)"),
     ]
     for argv, needle in cases:
         try:

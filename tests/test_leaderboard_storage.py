@@ -103,7 +103,9 @@ def test_a_database_without_optunas_tables_is_refused_and_left_as_it_was(tmp_pat
         with psycopg.connect(pg_url) as con:
             return con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
 
-    for args in (["mnist_sweep.leaderboard"], ["mnist_sweep.dashboard", pg_url]):
+    from mnist_sweep.storage import without_password
+
+    for args in (["mnist_sweep.leaderboard"], ["mnist_sweep.dashboard", without_password(pg_url)]):
         proc = run_inproc(args, cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": pg_url})
         assert_one_line_error(proc, ": the database has no Optuna tables, so no sweep ran on it (nothing was written")
         assert tables() == []

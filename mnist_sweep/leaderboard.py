@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from mnist_sweep import results
+from mnist_sweep import best, results
 from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table, rowless_trial_dirs
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, empty_or_binary, one_line
@@ -55,9 +55,9 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df["_violation"] = pd.to_numeric(df["_violation"], errors="coerce") if "_violation" in df else 0.0
     df["_score"] = (sign * pd.to_numeric(df["value"], errors="coerce")).fillna(acc)
     df["_acc"] = acc
-    df = df.sort_values(["_order", "_infeasible", "_violation", "_score", "params", "trial"],
-                        ascending=[True, True, True, False, True, True],
-                        na_position="last")
+    df = df.iloc[sorted(range(len(df)), key=lambda i: (  # then best.key: the sweep's own "best" (progress line)
+        df["_order"].iat[i], df["_infeasible"].iat[i], best.missing_last(df["_violation"].iat[i]),
+        *best.key(df["_score"].iat[i], df["params"].iat[i], df["trial"].iat[i])))]
     params = pd.to_numeric(df["params"], errors="coerce")  # a duplicate shows its original's numbers; only the
     done = (df.status == "complete") & df["_acc"].notna() & params.notna()  # original is marked, and only with both
     df["pareto"] = False

@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
+from mnist_sweep import best
 from mnist_sweep.target import met
 from mnist_sweep.text import duration, metric, percent, plural, points
 
@@ -40,11 +41,11 @@ class Progress:
         name = (study.metric_names or ["metric"])[0]
         complete = [x for x in trials if x.state == TrialState.COMPLETE and x.user_attrs.get("status") != "duplicate"]
         feasible = [x for x in complete if not x.constraints or all(met(v) for v in x.constraints.values())]
-        best = "-"
+        shown_best = "-"
         if feasible:
             sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
-            b = max(feasible, key=lambda x: sign * x.values[0])
-            best = f"{metric(name, b.values[0])} (trial {b.number})"
+            b = min(feasible, key=lambda x: best.key(sign * x.values[0], best.trial_params(x), x.number))
+            shown_best = f"{metric(name, b.values[0])} (trial {b.number})"
         left = max(self.n_trials - len(done), 0)
         shown = metric(name, t.values[0]) if t.values else "-"
         if t.state == TrialState.PRUNED and t.intermediate_values:  # Optuna keeps its last metric as its value
@@ -58,7 +59,7 @@ class Progress:
         log.info(
             "[%d/%d] trial %d %s, %s %s%s, best%s %s, ETA %s",
             min(len(done), self.n_trials), self.n_trials, number, t.user_attrs.get("status", "?"), name,
-            shown, _feasibility(t), " feasible" if t.constraints else "", best,
+            shown, _feasibility(t), " feasible" if t.constraints else "", shown_best,
             self._eta(done, left, len(running) + 1) if left else "done",  # the others, and this worker again
             extra=TRIAL_LINE,
         )

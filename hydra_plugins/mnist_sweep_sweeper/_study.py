@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep import results, target
+from mnist_sweep import best as best_order, results, target
 from mnist_sweep.errors import StorageError, SweepError, unusable_path
 from mnist_sweep.storage import JOURNAL_SCHEME, URL_FORMS, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.text import plural
@@ -294,7 +294,7 @@ def best_summary(study: optuna.Study) -> dict[str, Any] | None:
     done = feasible or done  # a constrained study's best is its best feasible trial, when it has one
     if len(study.directions) == 1:
         sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
-        best = max(done, key=lambda t: (sign * t.value, -t.number))
+        best = min(done, key=lambda t: best_order.key(sign * t.value, best_order.trial_params(t), t.number))
         return {"name": "optuna", "best_trial": best.number, "best_params": best.params, "best_value": best.value}
     return {"name": "optuna", "solutions": [{"trial": t.number, "params": t.params, "values": t.values} for t in study.best_trials]}
 

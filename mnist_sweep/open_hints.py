@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from mnist_sweep.errors import redact
 
 STORAGE_ENV = "MNIST_SWEEP_STORAGE"  # the default storage reads it: the URL (and password) stays out of configs
 _NO_DATABASE = re.compile(r'database "([^"]*)" does not exist')  # PostgreSQL's
-CONNECT_TIMEOUT_S = 15  # how long a reader waits for a PostgreSQL server to answer (storage.open_for_reading)
+CONNECT_TIMEOUT_S = 15  # how long the sweep and every reader wait for a PostgreSQL server to answer (connect_args)
 URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outputs/sweeps/NAME/journal.log "
              "or postgresql://user@host/db")
 
@@ -53,3 +54,27 @@ def refused(first: str) -> str | None:
     if m := _NO_DATABASE.search(first):
         return f"the server answers but has no database {m[1]!r}; check the database name at the URL's end"
     return None
+
+
+def cannot_open(flag: str, masked_url: str, e: Exception, is_file: bool) -> str:
+    """Why a storage did not open, in one line naming ``flag`` and the URL (its password masked), with
+    what to do (open_hint)."""
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return (f"{flag} {masked_url}: cannot open ({type(e).__name__}: {redact(first)}); "
+            f"{open_hint(e, first, is_file=is_file)}")
+
+
+def no_answer(e: Exception) -> bool:
+    """Whether opening a storage failed because its server took the connection and never answered
+    (libpq's connect_timeout, ``connect_args``)."""
+    return "timeout expired" in str(e)
+
+
+def connect_args(url: str) -> dict[str, Any]:
+    """The driver's connect arguments for ``url``, the one place every opening takes them from (sweep and
+    readers): PostgreSQL waits CONNECT_TIMEOUT_S for an answer unless the URL sets its own connect_timeout;
+    without it, a host that takes the connection and never answers kept a command waiting forever, silent."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return {"connect_timeout": CONNECT_TIMEOUT_S} if u.get_backend_name() == "postgresql" and "connect_timeout" not in u.query else {}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
-from mnist_sweep.open_hints import CONNECT_TIMEOUT_S, STORAGE_ENV, URL_FORMS as URL_FORMS, open_hint  # URL_FORMS: the sweeper's
+from mnist_sweep.open_hints import CONNECT_TIMEOUT_S as CONNECT_TIMEOUT_S, STORAGE_ENV, URL_FORMS as URL_FORMS, cannot_open, connect_args  # URL_FORMS: the sweeper's
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 _QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
@@ -201,7 +201,7 @@ def open_storage(
     except RuntimeError as e:
         if "optuna storage upgrade" not in str(e):
             raise
-    old = optuna.storages.RDBStorage(url, skip_compatibility_check=True)
+    old = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)}, skip_compatibility_check=True)
     current, head = old.get_current_version(), old.get_head_version()
     if not upgrade:
         raise StorageError(
@@ -239,9 +239,7 @@ def open_for_reading(url: str, flag: str) -> Any:
     except StorageError:
         raise
     except Exception as e:  # noqa: BLE001 - sqlalchemy, psycopg and optuna raise many types
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise StorageError(f"{flag} {mask_url(url)}: cannot open ({type(e).__name__}: {redact(first)}); "
-                           f"{open_hint(e, first, is_file=local_path(url) is not None)}") from None
+        raise StorageError(cannot_open(flag, mask_url(url), e, is_file=local_path(url) is not None)) from None
 
 
 def with_env_password(url: str) -> str:
@@ -253,11 +251,9 @@ def with_env_password(url: str) -> str:
 def _lacks_optuna_tables(url: str) -> bool:
     """Whether a server's database (PostgreSQL, MySQL) lacks Optuna's tables, read without writing."""
     from sqlalchemy import create_engine, inspect
-    from sqlalchemy.engine import make_url
 
     check_userinfo(url)  # before any connection: a '@' in the password would be tried as the host
-    pg = (u := make_url(url)).get_backend_name() == "postgresql" and "connect_timeout" not in u.query  # else a
-    engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if pg else {})  # mute host: forever
+    engine = create_engine(url, connect_args=connect_args(url))
     try:
         return not {"studies", "trials", "version_info"} <= set(inspect(engine).get_table_names())
     finally:
@@ -274,7 +270,7 @@ def _rdb(url: str, kwargs: dict[str, Any], claims: bool) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        storage = optuna.storages.RDBStorage(url, **kwargs)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)}, **kwargs)
     if claims and storage.engine.name == "sqlite":
         _serialized(storage.engine)
     return storage

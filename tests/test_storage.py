@@ -260,3 +260,30 @@ def test_a_percent_escaped_sqlite_path_is_the_file_sqlalchemy_opens(tmp_path):
     assert make_url(given).database == str(odd) == str(sqlite_path(given))
     recorded = portable_url(given, tmp_path)
     assert sqlite_path(recorded) == odd and make_url(recorded).database == str(odd), recorded
+
+
+def test_a_sweep_whose_server_never_answers_is_one_line_after_the_timeout(tmp_path, monkeypatch):
+    """hydra.sweeper.storage on a host that takes the connection and says nothing (a hung server,
+    another service's port): the sweep waited forever without a word. It now waits connect_timeout
+    (open_hints.connect_args, the readers' too) once and says no server answered there."""
+    import socket
+    import threading
+
+    from conftest import TINY, assert_one_line_error, run_inproc
+
+    from mnist_sweep import open_hints
+
+    monkeypatch.setattr(open_hints, "CONNECT_TIMEOUT_S", 1)
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(4)  # never accepted, never answered; closed after 30 s: then a reset, not a timeout
+        closer = threading.Timer(30, mute.close)
+        closer.daemon = True
+        closer.start()
+        url = f"postgresql://u@127.0.0.1:{mute.getsockname()[1]}/db"
+        proc = run_inproc(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s",
+                           f"hydra.sweeper.storage={url}"], cwd=tmp_path)
+        closer.cancel()
+    assert_one_line_error(proc, f"hydra.sweeper.storage: {url}: cannot open (", "timeout expired",
+                          "; no answer in 1 s: is a PostgreSQL server running at that host and port?")
+    assert not (tmp_path / "s").exists()

@@ -28,7 +28,8 @@ from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 from mnist_sweep import results
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
 from mnist_sweep.errors import SweepError
-from mnist_sweep.storage import local_path, open_storage, sqlite_path
+from mnist_sweep.open_hints import cannot_open, no_answer
+from mnist_sweep.storage import local_path, mask_url, open_storage, sqlite_path
 
 NEW_STUDY = "give a new hydra.sweep.dir (and hydra.sweeper.study_name) for a new study"
 
@@ -58,7 +59,9 @@ def read(url: str | None, study_name: str) -> Stored:
         study = optuna.load_study(study_name=study_name, storage=open_storage(url))
     except KeyError:  # no such study in the storage yet
         return Stored(True, None, False)
-    except Exception:  # noqa: BLE001 - open_study opens it (an old schema upgraded) or says why in one line
+    except Exception as e:  # noqa: BLE001 - open_study opens it (an old schema upgraded) or says why in one line
+        if no_answer(e):  # a server that took the connection and never answered: once is enough waiting
+            raise SweepError(cannot_open("hydra.sweeper.storage:", mask_url(url), e, is_file=False)) from None
         return Stored(False, None, True)
     return Stored(True, study, True)
 

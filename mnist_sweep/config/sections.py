@@ -155,11 +155,31 @@ SCHEMAS: dict[str, dict[str, type]] = {
 
 
 def register() -> None:
-    """Store every schema as ``schema/<section>/<name>`` (what conf/*.yaml name in their defaults)."""
+    """Store every schema as ``schema/<section>/<name>`` (what conf/*.yaml name in their defaults);
+    every boolean key made strict (``_strict_booleans``)."""
+    _strict_booleans()
     cs = ConfigStore.instance()
     for section, by_name in SCHEMAS.items():
         for name, node in by_name.items():
             cs.store(group=f"schema/{section}", name=name, node=node, provider="mnist_sweep")
+
+
+def _strict_booleans() -> None:
+    """OmegaConf takes any number as a bool (model.bias=-1, =2 or a 20-digit number: true; 0: false) and
+    the strings yes/no/on/off/y/n/1/0, on the command line and in files: a boolean key now takes true or
+    false alone (YAML's own booleans in a file, yes and on among them, arrive as true and false), anything
+    else refused as 'is not a valid bool', whose line names the key and what to write (config.lines)."""
+    from omegaconf import ValidationError
+    from omegaconf.nodes import BooleanNode
+
+    def strict(self: BooleanNode, value: Any) -> bool:  # noqa: ARG001
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):  # ${oc.env:X} resolves to a string
+            return value.lower() == "true"
+        raise ValidationError("Value '$VALUE' is not a valid bool (type $VALUE_TYPE)")
+
+    BooleanNode._validate_and_convert_impl = strict  # the one method every bool node converts a value with
 
 
 def schema_for(section: str, raw: Mapping[str, Any]) -> type:

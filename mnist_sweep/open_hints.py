@@ -78,3 +78,19 @@ def connect_args(url: str) -> dict[str, Any]:
 
     u = make_url(url)
     return {"connect_timeout": CONNECT_TIMEOUT_S} if u.get_backend_name() == "postgresql" and "connect_timeout" not in u.query else {}
+
+
+def unset_env(hydra_yaml: str) -> str | None:
+    """What to do where a sweep from before storage.json took its storage from $MNIST_SWEEP_STORAGE (its
+    trial's saved hydra.yaml names it) and it is not set here, so its SQLite default was read instead
+    (an old PostgreSQL sweep said 'no such SQLite file .../optuna.db'); else None."""
+    from omegaconf import OmegaConf
+
+    if os.environ.get(STORAGE_ENV) or not hydra_yaml.endswith("hydra.yaml"):
+        return None
+    try:
+        raw = OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.sweeper, resolve=False).get("storage")
+    except Exception:  # noqa: BLE001 - unreadable: no hint
+        return None
+    return (f"its trials' hydra.sweeper.storage reads ${STORAGE_ENV}, not set here (a sweep on PostgreSQL had it): "
+            f"export {STORAGE_ENV}='URL' as the sweep had it") if f"oc.env:{STORAGE_ENV}" in str(raw) else None

@@ -21,6 +21,7 @@ import pandas as pd
 from mnist_sweep import results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, empty_or_binary, not_of_kind
 from mnist_sweep.moved import is_trial_name, local_storage
+from mnist_sweep.open_hints import unset_env
 from mnist_sweep.storage import (
     JOURNAL_SCHEME, REPEATS_SUFFIX, STORAGE_RECORD, default_storage, file_url, mask_url, missing_file, open_for_reading,
     sqlite_path, without_password,
@@ -231,7 +232,8 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
         )
     url, name, source = found
     named_by = "--study" if study_name else f"{source}: study_name"
-    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=f"moved or deleted? {give}{also}",
+    fix = f"{hint}, or {give}{also}" if missing_file(url) and (hint := unset_env(source)) else f"moved or deleted? {give}{also}"
+    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=fix,
                       named_by=named_by, other=f"{give} for one of them{also}")
 
 

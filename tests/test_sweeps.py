@@ -28,7 +28,8 @@ def package_imports(module) -> set[str]:
 
 def test_imports_point_down():
     assert package_imports(sweeps) <= {"mnist_sweep.results", "mnist_sweep.errors", "mnist_sweep.storage", "mnist_sweep.moved",
-                                       "mnist_sweep.similar"}  # the ground floor's close_matches: --study P1 finds p1
+                                       "mnist_sweep.similar",  # the ground floor's close_matches: --study P1 finds p1
+                                       "mnist_sweep.open_hints"}  # the ground floor's unset_env: an old sweep's $MNIST_SWEEP_STORAGE
     assert package_imports(moved) <= {"mnist_sweep.storage"}
     assert package_imports(plots) == {"mnist_sweep.results", "mnist_sweep.text"}  # pareto_mask, percent: the ground floor
 
@@ -58,6 +59,24 @@ def test_older_sweeps_are_found_through_a_trials_hydra_yaml(tmp_path, monkeypatc
     monkeypatch.setenv("MNIST_SWEEP_STORAGE", "postgresql://me:secret@db:5432/sweeps")  # what the sweep would have used
     url, _, _ = sweeps.find_storage(tmp_path / "sweep")
     assert url == "postgresql://me:secret@db:5432/sweeps"  # the password comes from the environment, never a file
+
+
+def test_an_older_sweep_read_without_its_storage_variable_names_it(tmp_path, monkeypatch):
+    """An old sweep on PostgreSQL (no storage.json; its hydra.yaml's storage ${oc.env:MNIST_SWEEP_STORAGE,sqlite:...})
+    read without $MNIST_SWEEP_STORAGE said only 'no such SQLite file .../optuna.db; moved or deleted?'."""
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    hydra_dir = tmp_path / "sweep" / "trial_0000" / ".hydra"
+    hydra_dir.mkdir(parents=True)
+    (hydra_dir / "hydra.yaml").write_text(
+        "hydra:\n  sweeper:\n    study_name: old\n"
+        "    storage: ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///outputs/sweeps/${hydra.sweeper.study_name}/optuna.db}\n"
+        f"  runtime:\n    cwd: {tmp_path / 'repo'}\n")
+    with pytest.raises(LeaderboardError) as e:
+        sweeps.study_of_sweep(tmp_path / "sweep")
+    assert "optuna.db; its trials' hydra.sweeper.storage reads $MNIST_SWEEP_STORAGE, not set here (a sweep on " \
+           "PostgreSQL had it): export MNIST_SWEEP_STORAGE='URL' as the sweep had it, or give --storage URL --study NAME" \
+           in str(e.value), str(e.value)
+    assert not (tmp_path / "repo").exists()
 
 
 def test_an_older_sweep_with_its_own_trial_dir_names_is_found_through_a_trials_hydra_yaml(tmp_path, monkeypatch):

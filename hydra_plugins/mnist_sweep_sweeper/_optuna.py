@@ -27,6 +27,15 @@ def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
     return study._storage
 
 
+def told_already(storage: optuna.storages.BaseStorage, tid: int, e: Exception) -> bool:
+    """False for a trial that another worker (or the sweep, just before it stopped) told first;
+    ``e`` re-raised otherwise. Which error says so is Optuna's detail: the storage's write raises
+    UpdateFinishedTrialError, ``Study.tell`` a ValueError when it reads the trial finished."""
+    if isinstance(e, optuna.exceptions.UpdateFinishedTrialError) or storage.get_trial(tid).state.is_finished():
+        return False
+    raise e
+
+
 def heartbeat_interval(study: optuna.Study) -> int | None:
     """The storage's heartbeat interval, None when it records no heartbeats (journal files, or an
     RDB storage without heartbeat_interval). Optuna exposes the check only in a private module."""

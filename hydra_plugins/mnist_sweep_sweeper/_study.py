@@ -271,8 +271,8 @@ def settle(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any], value
         if before_tell is not None:
             before_tell(tid)
         study.tell(trial.number, values, state=state)
-    except optuna.exceptions.UpdateFinishedTrialError:
-        return False
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as e:
+        return _optuna.told_already(storage, tid, e)
     return True
 
 
@@ -281,8 +281,8 @@ def lose(study: optuna.Study, trial: optuna.Trial, why: BaseException) -> None:
     try:
         mark(trial, "lost", error=f"sweep stopped while the trial was open: {_failures.reason(why)}")
         study.tell(trial, state=TrialState.FAIL)
-    except optuna.exceptions.UpdateFinishedTrialError:  # told just before the sweep stopped
-        pass
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as e:
+        _optuna.told_already(_optuna.storage_of(study), _optuna.trial_id(trial), e)
 
 
 def best_summary(study: optuna.Study) -> dict[str, Any] | None:

@@ -30,8 +30,11 @@ def no_table(d: Path, takes: str = TAKES, several: bool = False, picks: bool = F
     if is_run(d):
         sweep = sweep_above(d)
         trial = _trial_of(d, sweep) if sweep and picks else None
-        if trial is not None:
-            return f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}"
+        if trial is not None:  # a seed's dir (hydra.sweeper.repeats): --trial N is the trial's config, its own seed
+            seed = m[1] if (m := re.fullmatch(r"seed_(\d+)", d.absolute().name)) else None
+            return (f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}" + (
+                f" (the trial's config, with its own seed; this run is trainer.seed={seed}: add trainer.seed={seed} "
+                "to the command that trains it)" if seed else ""))
         return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else f"one run dir, not a sweep, and no "
                 f"{FILENAME} above it; give a sweep dir (reproduce, predict and export take a run dir)")
     if line := unwritten_table(d):

@@ -140,11 +140,13 @@ def test_a_trial_dir_given_for_its_sweep_names_the_trial_to_pick(tmp_path, capsy
     (sweep / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,1,complete,{sweep / 'trial_0001'}\n")
     (sweep / "trial_0001" / "seed_2" / ".hydra").mkdir(parents=True)  # a seed of the trial: the trial's config
     want = f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial 1"
-    for given in (sweep / "trial_0001", sweep / "trial_0001" / "seed_2"):
+    seed = (" (the trial's config, with its own seed; this run is trainer.seed=2: add trainer.seed=2 to the command "
+            "that trains it)")  # export SWEEP/trial_0001/seed_2 said only --trial 1: seed 1's config
+    for given, line in ((sweep / "trial_0001", want), (sweep / "trial_0001" / "seed_2", want + seed)):
         assert export.main([str(given), "--onnx", str(tmp_path / "m.onnx")]) == 2
-        assert capsys.readouterr().err.strip() == f"error: {given}: {want}"
+        assert capsys.readouterr().err.strip() == f"error: {given}: {line}"
         assert confirm.main([str(given), "--parallel", "1"]) == 2
-        assert capsys.readouterr().err.strip() == f"error: {given}: {want}"
+        assert capsys.readouterr().err.strip() == f"error: {given}: {line}"
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "outputs").exists()
 
 

@@ -208,9 +208,10 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
         from mnist_sweep.similar import close_matches
 
         names = optuna.get_all_study_names(storage_obj)
-        near = close_matches(str(study_name), names, n=1) if named_by.startswith("--") else []  # P1: p1 too
+        near = close_matches(str(study_name), names, n=1)  # P1: p1 too; a record's name: what --study to give
+        mean = (f"did you mean {named_by} {near[0]}?" if named_by.startswith("--") else f"did you mean {near[0]}? give --study {near[0]}") if near else other
         raise LeaderboardError(f"{named_by} {study_name}: no such study in {mask_url(storage)} (its studies: "
-                               f"{', '.join(names) or 'none'}); " + (f"did you mean {named_by} {near[0]}?" if near else other)) from None
+                               f"{', '.join(names) or 'none'}); {mean}") from None
     except Exception as e:  # noqa: BLE001
         raise LeaderboardError(f"{flag} {mask_url(storage)}: cannot open ({type(e).__name__})") from None
 

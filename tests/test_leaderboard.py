@@ -294,6 +294,21 @@ def test_a_recorded_study_name_is_named_by_its_record_not_study(tmp_path):
                           "--study REAL: no such study", "did you mean --study real?")  # difflib offered none: case
 
 
+def test_a_mistyped_recorded_study_name_gets_the_nearest_as_the_study_to_give(tmp_path):
+    """storage.json naming study 'mnist_swep' listed the storage's studies and offered no 'did you mean'."""
+    sweep = tmp_path / "sw"
+    sweep.mkdir()
+    (sweep / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    for name in ("mnist_sweep", "other"):
+        optuna.create_study(storage=f"sqlite:///{sweep}/optuna.db", study_name=name)
+    (sweep / "storage.json").write_text(json.dumps(
+        {"study_name": "mnist_swep", "storage": f"sqlite:///{sweep}/optuna.db", "cwd": "/"}))
+    for command in ("mnist_sweep.leaderboard", "mnist_sweep.report"):
+        args = [command, str(sweep), *(["--refresh"] if command.endswith("leaderboard") else [])]
+        assert_one_line_error(run_inproc(args, cwd=tmp_path), "storage.json: study_name mnist_swep: no such study",
+                              "(its studies: mnist_sweep, other); did you mean mnist_sweep? give --study mnist_sweep")
+
+
 @pytest.mark.parametrize("args, needles", [
     (["--out", "afile/x.csv"], ["--out", "afile/x.csv: Not a directory", "is a file"]),
     (["--out", "x.xlsx"], ["--out: x.xlsx: the table is written as CSV", "e.g. x.csv"]),  # CSV text in x.xlsx

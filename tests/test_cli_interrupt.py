@@ -101,23 +101,29 @@ def test_a_sigterm_before_the_handler_main_installs_prints_its_line(tmp_path):
     """A SIGTERM in a command's first seconds (its imports, main's checks: before main installed its
     handler) killed it silently, exit -15, nothing printed. The handler is installed as the command
     starts now: one line, exit 130, nothing written. Held at each point, so no timing is assumed."""
+    for where in ("import", "checks"):
+        rc, err = _sigterm_once_held(tmp_path, tmp_path / f"held-{where}", HELD, where)
+        assert (rc, err) == (130, "interrupted before anything started: nothing written\n"), (where, err)
+        assert not (tmp_path / "sw").exists()
+
+
+def _sigterm_once_held(cwd, marker, script: str, *args: str) -> tuple[int, str]:
+    """Run ``script`` until it writes ``marker`` (held at the point under test), SIGTERM it: its exit
+    code and stderr. Polls for the marker, so no timing is assumed."""
     import signal
     import subprocess
     import sys
     import time
 
-    for where in ("import", "checks"):
-        marker = tmp_path / f"held-{where}"
-        proc = subprocess.Popen([sys.executable, "-c", HELD, str(marker), where], cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), proc.communicate(timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-        assert (proc.returncode, err) == (130, "interrupted before anything started: nothing written\n"), (where, err)
-        assert not (tmp_path / "sw").exists()
+    proc = subprocess.Popen([sys.executable, "-c", script, str(marker), *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), proc.communicate(timeout=60)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
 
 
 HELD_COMMAND = '''
@@ -143,20 +149,7 @@ runpy.run_module(module, run_name="__main__", alter_sys=True)
 def test_a_sigterm_before_confirm_or_reproduce_starts_prints_trains_line(tmp_path):
     """confirm and reproduce, SIGTERM'd in their imports or flags (before any run started), exited -15
     silently; now train's line, exit 130, nothing written."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     for module, where in [(m, w) for m in ("mnist_sweep.confirm", "mnist_sweep.reproduce") for w in ("import", "checks")]:
-        marker = tmp_path / f"held-{module}-{where}"
-        proc = subprocess.Popen([sys.executable, "-c", HELD_COMMAND, str(marker), where, module], cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), proc.communicate(timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-        assert (proc.returncode, err) == (130, "interrupted before anything started: nothing written\n"), (module, where, err)
+        rc, err = _sigterm_once_held(tmp_path, tmp_path / f"held-{module}-{where}", HELD_COMMAND, where, module)
+        assert (rc, err) == (130, "interrupted before anything started: nothing written\n"), (module, where, err)
         assert not (tmp_path / "out").exists()

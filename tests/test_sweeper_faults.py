@@ -293,17 +293,9 @@ def test_a_journal_storage_on_a_full_disk_is_not_told_to_change_its_url(tmp_path
     assert "use e.g." not in line and "to resume" not in line and "its first trial" in line, line
 
 
-@pytest.mark.parametrize("shared", [False, True])
-def test_a_sweep_started_on_a_full_disk_leaves_no_half_written_sweep_dir(tmp_path, monkeypatch, shared):
-    """The storage file made, then its study not (SQLite's 'database or disk is full'): the new
-    sweep dir stayed with a 0-byte optuna.db in it. A new study is undone, its one line kept; a
-    storage file that was there (``shared``: another study's) is kept as it was, without a warning."""
+def _sweep_on_a_full_disk(tmp_path, monkeypatch):
+    """The sweep "full" run in-process, its storage's study creation failing as on a full disk."""
     from sqlalchemy.exc import OperationalError
-
-    if shared:
-        (tmp_path / "full").mkdir()
-        optuna.create_study(study_name="other", storage=f"sqlite:///{tmp_path}/full/optuna.db")
-    before = {k: v for k, v in snapshot(tmp_path).items() if k != "full"}  # the dir's mtime: a file made and removed
 
     real = optuna.create_study
 
@@ -313,7 +305,19 @@ def test_a_sweep_started_on_a_full_disk_leaves_no_half_written_sweep_dir(tmp_pat
         raise OperationalError("INSERT INTO studies", {}, sqlite3.OperationalError("database or disk is full"))
 
     monkeypatch.setattr(optuna, "create_study", create_study)
-    proc = run_inproc(sweep_args(tmp_path, "full", 1), cwd=tmp_path)
+    return run_inproc(sweep_args(tmp_path, "full", 1), cwd=tmp_path)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_sweep_started_on_a_full_disk_leaves_no_half_written_sweep_dir(tmp_path, monkeypatch, shared):
+    """The storage file made, then its study not (SQLite's 'database or disk is full'): the new
+    sweep dir stayed with a 0-byte optuna.db in it. A new study is undone, its one line kept; a
+    storage file that was there (``shared``: another study's) is kept as it was, without a warning."""
+    if shared:
+        (tmp_path / "full").mkdir()
+        optuna.create_study(study_name="other", storage=f"sqlite:///{tmp_path}/full/optuna.db")
+    before = {k: v for k, v in snapshot(tmp_path).items() if k != "full"}  # the dir's mtime: a file made and removed
+    proc = _sweep_on_a_full_disk(tmp_path, monkeypatch)
     assert_one_line_error(proc, "hydra.sweeper.storage", "database or disk is full", "free space")
     assert (tmp_path / "full").exists() == shared and "not all removed" not in proc.stdout + proc.stderr
     assert {k: v for k, v in snapshot(tmp_path).items() if k != "full"} == before
@@ -324,20 +328,10 @@ def test_a_full_disk_at_the_start_says_resume_only_where_something_was_kept(tmp_
     """The full-disk line ended 'run the same command again to resume (finished trials are kept)'
     also for a brand-new sweep, whose new study and files had just been removed: nothing to resume.
     A new sweep's line says it starts again from its first trial; a resumed one's keeps 'to resume'."""
-    from sqlalchemy.exc import OperationalError
-
     if resumed:
         (tmp_path / "full").mkdir()
         optuna.create_study(study_name="full", storage=f"sqlite:///{tmp_path}/full/optuna.db", direction="maximize")
-    real = optuna.create_study
-
-    def create_study(**kwargs):  # noqa: ANN003, ANN202 - the sampler's check creates one in memory
-        if kwargs.get("storage") is None:
-            return real(**kwargs)
-        raise OperationalError("INSERT INTO studies", {}, sqlite3.OperationalError("database or disk is full"))
-
-    monkeypatch.setattr(optuna, "create_study", create_study)
-    proc = run_inproc(sweep_args(tmp_path, "full", 1), cwd=tmp_path)
+    proc = _sweep_on_a_full_disk(tmp_path, monkeypatch)
     line = assert_one_line_error(proc, "hydra.sweeper.storage", "database or disk is full", "free space")
     if resumed:
         assert line.endswith("run the same command again to resume (finished trials are kept)"), line

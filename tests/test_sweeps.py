@@ -42,17 +42,21 @@ def test_storage_is_recorded_with_an_absolute_path(tiny_sweep):
     assert record["cwd"] == str(tiny_sweep.cwd)
 
 
-def test_older_sweeps_are_found_through_a_trials_hydra_yaml(tmp_path, monkeypatch):
-    """No storage.json (a sweep from before it existed): the default storage interpolation in a
-    trial's saved hydra.yaml, resolved, with its relative SQLite path taken against the sweep's cwd."""
-    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
-    hydra_dir = tmp_path / "sweep" / "trial_0003" / ".hydra"
+def _old_sweep(tmp_path, trial: str) -> None:
+    """A sweep from before storage.json: one trial's hydra.yaml with the default storage interpolation."""
+    hydra_dir = tmp_path / "sweep" / trial / ".hydra"
     hydra_dir.mkdir(parents=True)
     (hydra_dir / "hydra.yaml").write_text(
         "hydra:\n  sweeper:\n    study_name: old\n"
         "    storage: ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///outputs/sweeps/${hydra.sweeper.study_name}/optuna.db}\n"
-        f"  runtime:\n    cwd: {tmp_path / 'repo'}\n"
-    )
+        f"  runtime:\n    cwd: {tmp_path / 'repo'}\n")
+
+
+def test_older_sweeps_are_found_through_a_trials_hydra_yaml(tmp_path, monkeypatch):
+    """No storage.json (a sweep from before it existed): the default storage interpolation in a
+    trial's saved hydra.yaml, resolved, with its relative SQLite path taken against the sweep's cwd."""
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    _old_sweep(tmp_path, "trial_0003")
     url, name, source = sweeps.find_storage(tmp_path / "sweep")
     assert url == f"sqlite:///{tmp_path / 'repo' / 'outputs' / 'sweeps' / 'old' / 'optuna.db'}"
     assert name == "old" and source.endswith("trial_0003/.hydra/hydra.yaml")
@@ -65,12 +69,7 @@ def test_an_older_sweep_read_without_its_storage_variable_names_it(tmp_path, mon
     """An old sweep on PostgreSQL (no storage.json; its hydra.yaml's storage ${oc.env:MNIST_SWEEP_STORAGE,sqlite:...})
     read without $MNIST_SWEEP_STORAGE said only 'no such SQLite file .../optuna.db; moved or deleted?'."""
     monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
-    hydra_dir = tmp_path / "sweep" / "trial_0000" / ".hydra"
-    hydra_dir.mkdir(parents=True)
-    (hydra_dir / "hydra.yaml").write_text(
-        "hydra:\n  sweeper:\n    study_name: old\n"
-        "    storage: ${oc.env:MNIST_SWEEP_STORAGE,sqlite:///outputs/sweeps/${hydra.sweeper.study_name}/optuna.db}\n"
-        f"  runtime:\n    cwd: {tmp_path / 'repo'}\n")
+    _old_sweep(tmp_path, "trial_0000")
     with pytest.raises(LeaderboardError) as e:
         sweeps.study_of_sweep(tmp_path / "sweep")
     assert "optuna.db; its trials' hydra.sweeper.storage reads $MNIST_SWEEP_STORAGE, not set here (a sweep on " \

@@ -90,7 +90,12 @@ args_for() {  # the sweep's overrides: mode, tier, warm start
   esac
 }
 
-pid_of() { pgrep -f -- "hydra.sweep.dir=outputs/sweeps/search_$1 " || true; }
+pid_of() {  # this checkout's search NAME: another pin's (or a test's) search of the same name is not it
+  local p
+  for p in $(pgrep -f -- "hydra.sweep.dir=outputs/sweeps/search_$1 " || true); do
+    [ "$(readlink "/proc/$p/cwd" 2>/dev/null)" != "$here" ] || echo "$p"
+  done
+}
 
 copy_study() {  # SRC DEST: the storage as a consistent backup, the runs' small files, no checkpoints
   [ -f "$1/optuna.db" ] || { echo "$1/optuna.db: no study there to copy; start it first" >&2; return 1; }
@@ -123,7 +128,7 @@ for name in "${names[@]}"; do
   extra=$(args_for "$name")
   case "$cmd" in
     start)
-      if [ -n "$(pid_of "$name")" ]; then echo "$name: already running (pid $(pid_of "$name"))"; continue; fi
+      pid=$(pid_of "$name"); if [ -n "$pid" ]; then echo "$name: already running (pid $pid)"; continue; fi
       saved="bench/results/searches/search_$name"
       if [ ! -e "outputs/sweeps/search_$name" ] && [ -f "$saved/optuna.db" ]; then
         if saved_elsewhere "$saved" "$name" || ! copy_study "$saved" "outputs/sweeps/search_$name"; then

@@ -95,6 +95,24 @@ def test_a_study_saved_from_another_path_is_not_restored(tmp_path):
     assert not (new / "outputs" / "sweeps" / STUDY).exists() and not (new / "launched").exists()
 
 
+def test_a_search_of_the_same_name_from_another_checkout_is_not_this_ones(tmp_path):
+    """pid_of matched any process on the machine whose command line named the search: another pin's
+    search (or a parallel test's launch) of the same name read as 'already running (pid )', and
+    start returned without starting this checkout's. Only a process running in this checkout counts."""
+    here, elsewhere = pin(tmp_path / "here"), tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m", "mnist_sweep.train",
+                              "hydra.sweep.dir=outputs/sweeps/search_smallest ", "x"], cwd=elsewhere)
+    try:
+        out = searches(here, "start", "smallest")
+        assert out.returncode == 0 and "already running" not in out.stdout, out.stdout
+        assert "hydra.sweep.dir=outputs/sweeps/search_smallest" in launched(here, "search_smallest")
+        assert str(other.pid) not in searches(here, "stop", "smallest").stdout  # nor is it stopped from here
+        assert other.poll() is None
+    finally:
+        other.kill()
+
+
 def test_start_keeps_an_existing_sweep_dir(tmp_path):
     root = pin(tmp_path / "pin")
     make_study(root / "bench" / "results" / "searches" / STUDY)

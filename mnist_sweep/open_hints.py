@@ -34,7 +34,7 @@ def open_hint(e: Exception, first: str, is_file: bool) -> str:
         return "is it an Optuna storage the sweep wrote?"
     if isinstance(e, ValueError):  # a port that is not a number
         return f"not a URL Optuna can open; {URL_FORMS}"
-    if "timeout expired" in first:  # libpq's connect_timeout: connected, and no answer
+    if no_answer(e):
         return f"no answer in {CONNECT_TIMEOUT_S} s: is a PostgreSQL server running at that host and port?"
     return refused(first) or "is the database server running and the URL right?"
 

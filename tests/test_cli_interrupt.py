@@ -82,8 +82,10 @@ HELD = '''
 import pathlib, runpy, sys, time
 marker, where = sys.argv[1], sys.argv[2]
 def hold(*args, **kwargs):
-    pathlib.Path(marker).write_text(where)
-    time.sleep(120)
+    pathlib.Path(marker + ".tmp").write_text(where)
+    pathlib.Path(marker + ".tmp").replace(marker)  # whole when seen
+    for _ in range(1200):  # short sleeps: a SIGTERM the kernel gave another thread is handled within 0.1 s
+        time.sleep(0.1)
 if where == "import":  # held while mnist_sweep.cli is imported (hydra, omegaconf, the config layer)
     class Hold:
         def find_spec(self, name, path=None, target=None):
@@ -122,7 +124,12 @@ def _sigterm_once_held(cwd, marker, script: str, *args: str) -> tuple[int, str]:
         time.sleep(0.05)
     assert marker.exists(), proc.communicate(timeout=60)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # how it held the signal: blocked, ignored or pending, and its threads
+        status = [line for line in open(f"/proc/{proc.pid}/status") if line.startswith(("Sig", "Shd", "Threads"))]
+        proc.kill()
+        raise AssertionError(f"no exit 60 s after SIGTERM; {''.join(status)}{proc.communicate()}") from None
     return proc.returncode, err
 
 
@@ -130,8 +137,10 @@ HELD_COMMAND = '''
 import pathlib, runpy, sys, time
 marker, where, module = sys.argv[1], sys.argv[2], sys.argv[3]
 def hold(*args, **kwargs):
-    pathlib.Path(marker).write_text(where)
-    time.sleep(120)
+    pathlib.Path(marker + ".tmp").write_text(where)
+    pathlib.Path(marker + ".tmp").replace(marker)  # whole when seen
+    for _ in range(1200):  # short sleeps: a SIGTERM the kernel gave another thread is handled within 0.1 s
+        time.sleep(0.1)
 if where == "import":  # held while the command imports its modules (pandas, the leaderboard, the config layer)
     class Hold:
         def find_spec(self, name, path=None, target=None):

@@ -29,7 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from mnist_sweep import PROJECT_ROOT, children
 from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
-from mnist_sweep.commandline import exit_status
+from mnist_sweep.commandline import broken_pipe_status, exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         line, code = (str(e), e.exit_code) if isinstance(e, MnistSweepError) else (composition_error(e), 2)
         print(f"error: {line}", file=sys.stderr)
         return code
+    except BrokenPipeError as e:  # `--help | head`: quiet, 141
+        return broken_pipe_status(e)
     except KeyboardInterrupt:
         print(interrupted_line(bool(multirun)), file=sys.stderr)
         return 130

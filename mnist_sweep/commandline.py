@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
+from mnist_sweep.pipes import stdout_gone
 from mnist_sweep.shell import interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint  # noqa: F401 - re-exported
 
 
@@ -123,14 +124,7 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None,
         print(f"error: {e}{see}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError as e:
-        if not _stdout_closed():  # a subprocess's or a socket's pipe: an error like any other
-            print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
-            return 2
-        try:  # `... | head` stopped reading: no error line, as for a process SIGPIPE ends; the exit-time
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # flush of what is left would raise again
-        except (OSError, ValueError):
-            pass
-        return 141
+        return broken_pipe_status(e)
     except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
         print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
         return 2
@@ -140,20 +134,14 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None,
     return 0
 
 
-def _stdout_closed() -> bool:
-    """Whether stdout is a pipe or socket whose reader has gone (``| head`` stopped reading): the
-    system flags its descriptor with an error (POLLERR) or hang-up."""
-    import select
-
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # captured, or closed: not a pipe that broke
-        return False
-    if not hasattr(select, "poll"):  # Windows: no way to ask
-        return True
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+def broken_pipe_status(e: BrokenPipeError) -> int:
+    """A command's exit status for ``e``: stdout's reader gone (``| head`` stopped reading) is 141 with
+    no error line, as for a process SIGPIPE ends; any other pipe (a subprocess's, a socket's) is an
+    error like any other: its line, and 2."""
+    if stdout_gone():
+        return 141
+    print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
+    return 2
 
 
 RUN_MARKERS = ("result.json", "metrics.csv", ".hydra", "leaderboard.csv", "optuna.db")

@@ -2,11 +2,16 @@
 banners go to the trial's ``train.log`` only; the console keeps one line per trial (from every
 worker) and the warnings. ``hydra.verbose=true`` (or ``hydra.verbose=[mnist_sweep]``) shows all.
 
-Attached to the console handlers of Hydra's logging configs in conf/config.yaml.
+Attached to the console handlers of Hydra's logging configs in conf/config.yaml, which are
+ConsoleHandler: once stdout's reader has gone (``train ... | head``), the console's lines are dropped
+quietly (each one printed a traceback, ``--- Logging error ---``), and the command goes on to its end.
 """
 from __future__ import annotations
 
 import logging
+import sys
+
+from mnist_sweep.pipes import stdout_gone
 
 LAUNCHER_BANNERS = ("Joblib.Parallel(", "Launching jobs, sweep output dir", "\t#")
 
@@ -35,3 +40,14 @@ class SweepConsoleFilter(logging.Filter):
         detail = record.name.startswith("mnist_sweep.train")
         banner = record.name.startswith("hydra_plugins.hydra_") and str(record.msg).startswith(LAUNCHER_BANNERS)
         return not ((detail or banner) and _sweeping())
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """logging's StreamHandler, quiet once stdout's reader has gone (``| head`` stopped reading): stdout
+    then writes to /dev/null (pipes.stdout_gone), so the run goes on with its lines in train.log alone.
+    Any other failure to write is logging's own report."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        gone = isinstance(sys.exc_info()[1], BrokenPipeError) and self.stream in (sys.stdout, sys.__stdout__)
+        if not (gone and stdout_gone()):
+            super().handleError(record)

@@ -3,6 +3,7 @@ table in-process through cli.main(argv)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -224,6 +225,17 @@ def test_help_reads_as_sections(tmp_path):
     assert "no training\n\n== Configuration groups ==\n" in out
     assert "schema/model: " in out and "The schema/* groups are the typed schemas" in out
     assert "+experiment=NAME" in out and "hydra/sweeper/sampler=" in out and "--hydra-help" in out
+
+
+def test_help_to_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """``python -m mnist_sweep.train --help | head -40`` ended in a 20-line BrokenPipeError traceback
+    and exit 1, where every other entry point ends quietly with 141, as SIGPIPE would (docs/schema.md)."""
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_sweep.train", "--help"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    proc.stdout.close()  # before the child has started: its first write meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err.decode()) == (141, "")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("argv, left_out, shown", [

@@ -1,0 +1,47 @@
+"""mnist_sweep/logs.py: the console's log handler, as conf/config.yaml configures it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mnist_sweep import PROJECT_ROOT
+
+LOG_LINES = """\
+import logging, sys
+from hydra import compose, initialize_config_dir
+from hydra.core.utils import configure_log
+with initialize_config_dir(config_dir={conf!r}, version_base=None):
+    cfg = compose("config", return_hydra_config=True)
+cfg.hydra.runtime.output_dir = "."  # train.log (the file handler) in the test's dir
+configure_log(cfg.hydra.{which})
+for i in range(3):
+    logging.getLogger("mnist_sweep.cli").info("line %d", i)
+print("went on", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("which", ["job_logging", "hydra_logging"])
+def test_the_console_is_quiet_once_its_reader_has_gone(tmp_path, which):
+    """``python -m mnist_sweep.train -m hydra.sweeper.dry_run=true | head -2`` (a run's too): every log
+    line after head had gone printed '--- Logging error ---' and a traceback of 40 lines on stderr.
+    Now the console's lines are dropped quietly and the command goes on to its end."""
+    script = LOG_LINES.format(conf=str(PROJECT_ROOT / "conf"), which=which)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    proc.stdout.close()  # before the child has started: its first log line meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err.decode()) == (0, "went on\n")
+
+
+def test_the_console_still_reports_another_failure_to_write(tmp_path):
+    """Only stdout's reader gone is quiet: a console whose stream cannot be written for another reason
+    (here a closed file) is logging's own report on stderr, as before."""
+    script = ("import io, logging, sys\nfrom mnist_sweep.logs import ConsoleHandler\n"
+              "stream = io.StringIO(); stream.close()\nlog = logging.getLogger('x'); log.propagate = False\n"
+              "log.addHandler(ConsoleHandler(stream)); log.warning('lost')\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert proc.returncode == 0 and "--- Logging error ---" in proc.stderr, proc

@@ -321,6 +321,23 @@ def test_dry_run_prints_space_range_and_estimate_and_opens_nothing(tmp_path):
     assert not (tmp_path / "dry" / "optuna.db").exists() and not list((tmp_path / "dry").glob("trial_*"))
 
 
+def test_a_dry_runs_estimate_names_the_further_seeds_of_repeats(tmp_path):
+    """hydra.sweeper.repeats.seeds=3: the dry run estimated the first seeds alone ('14 trials x 20 epochs
+    ... = about 2.0 h'), while every config that enters the top_k trains two more runs: 10 to 28 more for
+    make sweep's 14 trials. A line of its own now counts them and their time."""
+    args = sweep_args(tmp_path, "dry", 4, "model.c3=choice(8,12,16,24)")
+    proc = run([*args, "hydra.sweeper.repeats.seeds=3", "hydra.sweeper.repeats.top_k=2", "hydra.sweeper.dry_run=true"],
+               cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert re.search(r"repeats: hydra.sweeper.repeats.seeds=3: each config that enters the top 2 trains 2 more seeds of "
+                     r"1 epoch, not in the estimate: 4 more runs where 2 configs do \(about \d+ s more\), up to 8 more "
+                     r"runs where all 4 do \(about \d+ s more\)", out), out
+    one = run([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)  # one seed: no such line
+    assert one.returncode == 0 and "estimate: 4 trials" in one.stdout + one.stderr
+    assert "repeats:" not in one.stdout + one.stderr
+
+
 @pytest.mark.parametrize("seconds, shown", [(0.44, "0.4"), (0.01, "<0.1"), (0.05, "0.1"), (9.94, "9.9"), (22.6, "23"),
                                               (1234.5, "1,234")])
 def test_the_estimates_seconds_an_epoch_are_never_zero(seconds, shown):

@@ -98,7 +98,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
 
             check = Precheck(self._compose, self.precheck, self.conf.precheck)
             workers = worker_count(self.conf.workers, self.n_trials, self.conf.repeats.seeds) if self.storage else 1  # as _run
-            preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space))
+            preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space),
+                    (self.conf.repeats.seeds, self.conf.repeats.top_k))
             return
         grid = self._grid(space)
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()

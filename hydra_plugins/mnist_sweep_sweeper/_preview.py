@@ -56,9 +56,11 @@ def per_epoch(seconds: float) -> str:
 
 
 def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int,
-            smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None) -> None:
+            smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None,
+            repeats: tuple[int, int] = (1, 5)) -> None:
     """Log the space, the candidates' parameter range and an estimated duration; ``smallest``: the
-    space's smallest model and its values, asked for where no draw fits (None: not told)."""
+    space's smallest model and its values, asked for where no draw fits (None: not told); ``repeats``:
+    hydra.sweeper.repeats' seeds and top_k, whose further seed runs are estimated on a line of their own."""
     log.info("search space (%s):", plural(len(space.distributions), "parameter"))
     for name, dist in space.distributions.items():
         log.info("  %s: %s", name, dist)
@@ -108,6 +110,21 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
         plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), per_epoch(epoch_s), f"{ips:,.0f}", plural(max(workers, 1), "worker"),
         duration(total),
     )
+    if repeats[0] > 1:
+        log.info("%s", repeat_runs(*repeats, n_trials, st.trainer.max_epochs, total / n_trials))
+
+
+def repeat_runs(seeds: int, top_k: int, n_trials: int, epochs: int, run_s: float) -> str:
+    """The further seed runs of hydra.sweeper.repeats, which the estimate of the trials leaves out: a
+    config that enters the top_k trains seeds - 1 more (``run_s``: one run's share of the estimate)."""
+    extra, few = seeds - 1, min(top_k, n_trials)
+    line = (f"repeats: hydra.sweeper.repeats.seeds={seeds}: each config that enters the top {top_k} trains "
+            f"{plural(extra, 'more seed')} of {plural(epochs, 'epoch')}, not in the estimate: ")
+    if few == n_trials:  # every trial may enter it
+        return line + f"up to {plural(few * extra, 'more run')} (about {duration(few * extra * run_s)} more)"
+    return line + (f"{plural(few * extra, 'more run')} where {plural(few, 'config')} do (about "
+                   f"{duration(few * extra * run_s)} more), up to {plural(n_trials * extra, 'more run')} where all "
+                   f"{n_trials} do (about {duration(n_trials * extra * run_s)} more)")
 
 
 def _none_fit(over: list[ParamBudgetExceeded], refused: list[str],

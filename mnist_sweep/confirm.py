@@ -34,7 +34,7 @@ from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
 from mnist_sweep.saved_trial import trial_row
-from mnist_sweep.table import read_csv_once, short_row
+from mnist_sweep.csv_rows import read_csv_once, short_row
 from mnist_sweep.text import plural
 
 # The confirmation protocol: every training image, every test image, no selection.

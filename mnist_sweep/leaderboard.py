@@ -25,7 +25,8 @@ from mnist_sweep.results import pareto_mask
 from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
 from mnist_sweep.output_files import Outputs
-from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, check_rows, filter_status, read_csv_once, select_columns, show, sort_by
+from mnist_sweep.csv_rows import read_csv_once
+from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, check_rows, filter_status, select_columns, show, sort_by
 from mnist_sweep.text import plural
 from mnist_sweep.trial_rows import NEVER_LAUNCHED, REPEAT_COLUMNS, rows_from_study
 

@@ -31,7 +31,7 @@ from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
 from mnist_sweep.rundir import in_a_run, runs_in
 from mnist_sweep.saved_trial import no_pick, pick_row, run_config_dir, trial_config_dir
-from mnist_sweep.table import read_csv_once, short_row
+from mnist_sweep.csv_rows import read_csv_once, short_row
 from mnist_sweep.text import plural
 
 

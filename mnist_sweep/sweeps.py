@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from mnist_sweep import results
+from mnist_sweep import csv_rows, results
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, empty_or_binary, not_of_kind
 from mnist_sweep.moved import is_trial_name, local_storage
 from mnist_sweep.open_hints import unset_env
@@ -288,7 +288,7 @@ def top_metrics(board: pd.DataFrame, n: int = 5) -> dict[str, pd.DataFrame]:
         if not m.exists():
             continue
         try:
-            frame = pd.read_csv(m)
+            frame = csv_rows.read_whole(m)
             missing = [c for c in CURVE_COLUMNS if c not in frame.columns]
             if missing or frame.empty:
                 raise ValueError(f"no column {', '.join(missing)}" if missing else "no rows")

@@ -390,8 +390,12 @@ def test_a_dir_without_a_leaderboard_suggests_only_what_report_takes(tmp_path, g
     assert "CSV" not in line and "one or more" not in line and snapshot(tmp_path) == before
 
 
+CUT_METRICS = ["epoch,val_acc,test_acc\n1,0.4,0.4\n2,0.5,0.", "epoch,val_acc,test_acc\n1,0.4\n2,0.5,0.5\n"]
+
+
 @pytest.mark.parametrize("name, text", [("metrics.csv", "{bad"), ("metrics.csv", 'a,b\n1,2,3\n"'),
-                                        ("metrics.csv", ""), ("result.json", "{bad"), (".hydra/config.yaml", "[x")])
+                                        ("metrics.csv", ""), ("result.json", "{bad"), (".hydra/config.yaml", "[x")]
+                         + [("metrics.csv", cut) for cut in CUT_METRICS])  # cut off: curves drawn from empty fields
 def test_a_trial_with_a_damaged_file_is_warned_about_by_name(tmp_path, caplog, name, text):
     d = tmp_path / "sw"
     trial = made_sweep(d)

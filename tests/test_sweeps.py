@@ -29,6 +29,7 @@ def package_imports(module) -> set[str]:
 def test_imports_point_down():
     assert package_imports(sweeps) <= {"mnist_sweep.results", "mnist_sweep.errors", "mnist_sweep.storage", "mnist_sweep.moved",
                                        "mnist_sweep.similar",  # the ground floor's close_matches: --study P1 finds p1
+                                       "mnist_sweep.csv_rows",  # the ground floor's read_whole: a cut metrics.csv named
                                        "mnist_sweep.open_hints"}  # the ground floor's unset_env: an old sweep's $MNIST_SWEEP_STORAGE
     assert package_imports(moved) <= {"mnist_sweep.storage"}
     assert package_imports(plots) == {"mnist_sweep.results", "mnist_sweep.text"}  # pareto_mask, percent: the ground floor

@@ -114,18 +114,36 @@ def _hint(cfg: Mapping[str, Any], key: str) -> str:
     return f"; e.g. model.{key}={_EXAMPLES[key]}"
 
 
+_WIDTHS = (8, 16, 8, 16, 16, 16, 16)  # model=cnn's: an example's widths
+
+
+def _widths_example(cfg: Mapping[str, Any], widths: Sequence[int] = ()) -> str:
+    """A ``model.widths`` the width check accepts, written as a command line does: ``widths`` with each
+    width below 1 made positive (-16: 16; 0: 8), or, for none given, one per block as many as the
+    other per-block lists have (else model=cnn's seven), enough for ``model.pool_after``'s indices."""
+    if not widths:
+        lists = [len(v) for k in ("kernels", "padding", "dropout", "block")
+                 if isinstance(v := cfg.get(k), Sequence) and not isinstance(v, str) and len(v)]
+        pools = [p for p in (cfg.get("pool_after") or []) if isinstance(p, int)]
+        n = lists[0] if lists else max(len(_WIDTHS), max(pools, default=0) + 1)
+        widths = [_WIDTHS[i % len(_WIDTHS)] for i in range(n)]
+    return "[" + ",".join(str(w if w >= 1 else -w or 8) for w in widths) + "]"
+
+
 def spec_from_config(cfg: Any) -> ModelSpec:
     """Validate a ``model`` section (a mapping, or its typed schema dataclass); errors name the key."""
     if is_dataclass(cfg):
         cfg = asdict(cfg)
     widths_raw = cfg.get("widths")
     if not isinstance(widths_raw, Sequence) or isinstance(widths_raw, str) or len(widths_raw) == 0:
-        raise ModelConfigError(f"model.widths: expected a non-empty list of channel counts, got {widths_raw!r}")
+        raise ModelConfigError(f"model.widths: expected a non-empty list of channel counts, got {widths_raw!r}; "
+                               f"give one positive width per block, e.g. model.widths={_widths_example(cfg)}")
     n = len(widths_raw)
     widths = _per_block(cfg, "widths", n, int)
     for i in range(n):  # before the other keys' counts (set by widths): widths=[8,0] names widths[1]
         if widths[i] < 1:
-            raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}")
+            raise ModelConfigError(f"model.widths[{i}]: must be a positive channel count, got {widths[i]}; give each "
+                                   f"block at least 1 channel, e.g. model.widths={_widths_example(cfg, widths)}")
     kernels = _per_block(cfg, "kernels", n, int)
     padding = _per_block(cfg, "padding", n, int)
     dropout = _per_block(cfg, "dropout", n, float)

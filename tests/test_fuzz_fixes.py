@@ -103,7 +103,7 @@ def test_a_null_in_an_experiment_file_says_what_to_write(key, multirun, tmp_path
     d = _file(tmp_path_factory, key, "null")
     tiny = [a for a in TINY if not a.startswith(key + "=")]
     line = check_command_line([*(["-m"] if multirun else []), "--config-dir", str(d), "+experiment=mine", *tiny]).error
-    assert line and line.startswith(f"{key}: ") and "\n" not in line, line
+    assert line and line.startswith(f"experiment/mine.yaml: {key}: ") and "\n" not in line, line  # the file, named
     assert "; write " in line and f"e.g. {key}=" in line, line
 
 

@@ -16,7 +16,6 @@ from mnist_sweep.config.file_forms import PARAMS
 from mnist_sweep.config.keys import stray_section_error
 from mnist_sweep.config.file_errors import file_line
 from mnist_sweep.config.options import nearest_option
-from mnist_sweep.config.settings import hydra_error_line
 from mnist_sweep.errors import SweepError, one_line
 
 Compose = Callable[[list[str]], DictConfig]
@@ -53,18 +52,10 @@ def not_composed(e: HydraException, overrides: list[str]) -> str:
     """One line for a candidate whose overrides do not compose: the clash, an option missing from a
     group or from a config file's defaults list (``experiment/mine.yaml, defaults list: model=nett:
     no such option ...``, as a single run words it; a file's mistyped key, ``experiment/mine.yaml:
-    trainer.max_epoch: no such key; did you mean trainer.max_epochs?``, not a clash), else Hydra's
-    report on one line."""
-    return (file_line(e, _picked(overrides)) or _not_a_key(e, overrides)
-            or _bad_value(e) or hydra_line(e))
-
-
-def _bad_value(e: BaseException) -> str | None:
-    """``experiment/mine.yaml: model.c1: Value 'six' ... could not be converted to Integer; write an
-    integer, e.g. model.c1=8`` for a value a config file sets that its schema refuses, as a run words
-    it, with the file; Hydra's line ended 'full_key: model.c1 object_type=CnnModelSchema'."""
-    found = re.match(r"In '([^']+)': ValidationError raised while composing config", str(e))
-    return None if found is None or (line := hydra_error_line(e)) is None else one_line(f"{found[1]}.yaml: {line}")
+    trainer.max_epoch: no such key; did you mean trainer.max_epochs?``, not a clash; a value of the
+    wrong kind it sets, ``experiment/mine.yaml: model.c1: ...; write an integer, e.g. model.c1=8``),
+    else Hydra's report on one line."""
+    return file_line(e, _picked(overrides)) or _not_a_key(e, overrides) or hydra_line(e)
 
 
 def _not_a_key(e: HydraException, overrides: list[str]) -> str | None:

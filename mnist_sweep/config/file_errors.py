@@ -18,7 +18,8 @@ def file_line(e: BaseException, choices: Mapping[str, Any] | None = None, given:
     """The one line for a composition error that is a config file's own mistake (its YAML or its
     defaults list: ``config_file_line``; an option or key it names that is not there), else None:
     a run's and a sweep candidate's composition word them alike."""
-    return config_file_line(e) or missing_option_error(e) or clash_line(e, choices, given) or unnamed_merge_line(e)
+    return config_file_line(e) or missing_option_error(e) or clash_line(e, choices, given) or unnamed_merge_line(e) \
+        or value_line(e, given)
 
 
 def missing_option_error(e: BaseException) -> str | None:
@@ -182,3 +183,48 @@ def _merge_fix(key: str, value: Any, err: Exception, single: Any) -> str:
     if "with DictConfig" in str(err) or "is not a subclass" in str(err):
         return f"{key}: takes a mapping of keys, got {value!r}; write its keys nested under it, as `--cfg job` shows them"
     return f"{key}: {(str(err).splitlines() or [type(err).__name__])[0]}; fix its value in the file"
+
+
+_VALIDATING = re.compile(r"In '([^']+)': ValidationError raised while composing config")
+_TAGS = {"date": ("!!timestamp", "a date"), "datetime": ("!!timestamp", "a date and time"),  # YAML's explicit tags
+         "bytes": ("!!binary", "binary data"), "set": ("!!set", "a set")}
+_TAGGED = re.compile(r"Value '(\w+)' is not a supported primitive type|Cannot convert '(\w+)' to")
+
+
+def value_line(e: BaseException, given: list[str] | None = None) -> str | None:
+    """``experiment/mine.yaml: trainer.seed: Value 'abc' ... could not be converted to Integer; write an
+    integer, e.g. trainer.seed=1`` for a value a config file sets that its key's schema refuses (the
+    command line's words, with the file: Hydra's named the file only in its first line, the CLI's none),
+    and for a value an explicit YAML tag made (``!!timestamp 2020-01-01``: a date), which no key takes
+    (OmegaConf: 'Value 'date' is not a supported primitive type', naming no file: it refused it while
+    Hydra loaded the file). None for another error."""
+    from omegaconf.errors import ValidationError
+
+    from mnist_sweep.config.lines import omegaconf_line, type_fix
+
+    cause = e.__cause__ or e.__context__
+    key = str(getattr(cause, "full_key", None) or "")
+    if not isinstance(cause, ValidationError) or not key:
+        return None
+    where = _loading(e) or ((m := _VALIDATING.search(str(e))) and m[1])
+    if not where:
+        return None
+    msg = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if (m := _TAGGED.search(msg)) and (tag := _TAGS.get(m[1] or m[2])):
+        fix = type_fix(key, "could not be converted", given).removeprefix("; write ")
+        line = (f"{key}: YAML's explicit tag {tag[0]} made its value {tag[1]}, which no config key takes; drop the "
+                f"tag and write {fix or 'a number, a string, true or false, a list or a mapping'}")
+    else:
+        line = omegaconf_line(cause).rstrip(".") + type_fix(key, msg, given)
+    return one_line(f"{file_shown(where)}: {line}")
+
+
+def _loading(e: BaseException) -> str | None:
+    """The config (``experiment/mine``) Hydra was loading when ``e`` was raised, from its traceback: a
+    value OmegaConf cannot hold fails there, before any merge names the file."""
+    config_path, tb = None, e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "load_config" and isinstance(tb.tb_frame.f_locals.get("config_path"), str):
+            config_path = tb.tb_frame.f_locals["config_path"]
+        tb = tb.tb_next
+    return config_path

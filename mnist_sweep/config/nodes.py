@@ -82,6 +82,7 @@ def check_built(node: DictConfig, choices: Any) -> None:
         sub = node.get(name)
         if not isinstance(sub, DictConfig):
             continue
+        check_ranges(name, sub)
         try:
             with warnings.catch_warnings():  # the sweep builds it again, and says what Optuna warns then
                 warnings.simplefilter("ignore")
@@ -106,6 +107,25 @@ def check_built(node: DictConfig, choices: Any) -> None:
                          f"(hydra.sweeper.direction=[{','.join(directions)}]); choose a sampler that can, e.g. "
                          "hydra/sweeper/sampler=mnist_tpe (or nsgaii, random)")
     raise SweepError(built_line("sampler", sampler, option, cause))
+
+
+def check_ranges(name: str, sub: DictConfig) -> None:
+    """The ranges of ``mnist_sweep.config.sweeper``'s sampler and pruner configs, for what their class
+    takes without a word (a TPE's n_startup_trials=-5, a threshold's lower=nan: it never prunes) or
+    checks only mid-sweep (hyperband's reduction_factor=1): SweepError naming the key, with the
+    option's default (or the range's example) to paste. A class of one's own (``_target_``) is not checked."""
+    import dataclasses
+
+    from mnist_sweep.config import sweeper
+
+    target, given = sub.get("_target_"), [str(k) for k in sub if not str(k).startswith("_")]
+    confs = [c for n, c in vars(sweeper).items() if n.endswith(("SamplerConf", "PrunerConf"))
+             and dataclasses.is_dataclass(c) and getattr(c, "_target_", None) == target]
+    confs.sort(key=lambda c: {f.name for f in dataclasses.fields(c) if not f.name.startswith("_")} != set(given))
+    for k in given:
+        f = next((f for c in confs for f in dataclasses.fields(c) if f.name == k and "range" in f.metadata), None)
+        if f is not None and (value := sub.get(k)) is not None and not f.metadata["range"].ok(value):
+            raise SweepError(f.metadata["range"].refusal(f"hydra.sweeper.{name}.{k}", value, f.default))
 
 
 def _listed(value: Any) -> list[Any]:

@@ -37,6 +37,7 @@ class Range:
     text: str = ""  # overrides the generated description
     less: str = ""  # a sibling key whose value the upper limit is lowered by (train_limit: 60000 - val_size)
     example: Any = None  # the example a refusal gives where the field's default is none (null)
+    below: str = ""  # a key of another section the value must stay below (a cross-key rule): so must the example
 
     def ok(self, v: Any) -> bool:
         if self.one_of is not None and not any(v == c and type(v) is type(c) for c in self.one_of):
@@ -74,8 +75,12 @@ class Range:
             pick = example if example is not None and self.ok(example) else self.one_of[0]
             return f"e.g. {path}={pick}"
         if self.pattern is not None:
-            return f"give {self.text or 'a value matching ' + self.pattern}" + (
-                f", e.g. {path}={example}" if isinstance(example, str) and self.ok(example) else "")
+            example = example if isinstance(example, str) and self.ok(example) else self.example
+            shown = f"e.g. {path}={example}" if isinstance(example, str) and self.ok(example) else \
+                f"e.g. {path}=null" if "or null" in self.text else ""  # data.root's default
+            if shown and isinstance(value, str) and not value.strip():  # data.root='': not null, not the default
+                return f"an empty value is none of these (nor null); {shown}"
+            return f"give {self.text or 'a value matching ' + self.pattern}" + (f", {shown}" if shown else "")
         bounds = [b for b in (self.ge, self.gt, self.le, self.lt) if b is not None]
         if not bounds:  # described by its text alone (model.block, model.dropout: a name or number, or a list)
             example = self.example if example is None else example  # so no 'give a number' for model.block=nan
@@ -133,12 +138,14 @@ def range_of(schema: type, name: str) -> Range | None:
     return None
 
 
-def check_fields(obj: Any, path: str, error: type[Exception] = ConfigError) -> None:
-    """Every ranged field of a dataclass instance (nested ones too); ``error`` names ``path.field``."""
+def check_fields(obj: Any, path: str, error: type[Exception] = ConfigError, config: Any = None) -> None:
+    """Every ranged field of a dataclass instance (nested ones too); ``error`` names ``path.field``.
+    ``config``, the sections checked before (section -> instance), bounds a refusal's example by a
+    ``below`` key: scheduler.step_size=0 under trainer.max_epochs=3 suggests 2, not the default 6."""
     for f in fields(obj):
         value = getattr(obj, f.name)
         if is_dataclass(value):
-            check_fields(value, f"{path}.{f.name}", error)
+            check_fields(value, f"{path}.{f.name}", error, config)
             continue
         r: Range | None = f.metadata.get("range")
         if r is None or value is None:
@@ -146,4 +153,17 @@ def check_fields(obj: Any, path: str, error: type[Exception] = ConfigError) -> N
         r = r.within(obj, f"{path}.{f.name}")
         if not r.ok(value):
             default = f.default if f.default is not dataclasses.MISSING else None
-            raise error(r.refusal(f"{path}.{f.name}", value, default))
+            raise error(_below_refusal(r, f"{path}.{f.name}", value, default, config))
+
+
+def _below_refusal(r: Range, path: str, value: Any, example: Any, config: Any) -> str:
+    """``r.refusal`` with an example below ``r.below``'s value in ``config`` (a whole number's range):
+    the highest valid one up to ``example``; where none is, the lowest, and the other key raised above it."""
+    section, _, name = r.below.partition(".")
+    cap = getattr((config or {}).get(section), name, None) if r.below else None
+    if not isinstance(cap, int) or isinstance(cap, bool) or not isinstance(example, int):
+        return r.refusal(path, value, example)
+    lowest = int(r.ge if r.ge is not None else r.gt + 1)
+    if cap - 1 >= lowest and r.ok(fit := min(example, cap - 1)):
+        return r.refusal(path, value, fit)
+    return f"{r.refusal(path, value, lowest)} {r.below}={lowest + 1} (it stays below {r.below})"

@@ -96,7 +96,7 @@ class CosineSchema(SchedulerSchema):
 
 @dataclass
 class StepSchema(SchedulerSchema):
-    step_size: int = key(6, ge=1, text=">= 1 (epochs)")
+    step_size: int = key(6, ge=1, text=">= 1 (epochs)", below="trainer.max_epochs")
     gamma: float = key(0.1, gt=0, le=1)
 
 
@@ -112,7 +112,7 @@ class AugmentSchema:
 
 @dataclass
 class DataSchema:
-    root: Optional[str] = key(None, pattern=r"[^\x00]+", text="a directory path (or null)")
+    root: Optional[str] = key(None, pattern=r"[^\x00]*\S[^\x00]*", text="a directory path (or null)")  # '': not null
     val_size: int = key(10_000, ge=0, le=TRAIN_IMAGES - 2, text="in [0, 59998] (two training images at least)")
     split_seed: int = key(0, ge=0, le=MAX_SEED)
     train_limit: Optional[int] = key(None, ge=2, le=TRAIN_IMAGES, less="val_size", example=5000,  # a batch of 2 at least

@@ -271,7 +271,7 @@ def validate(cfg: Any) -> Settings:
     typed = {}
     for section in ("trainer", "data", "optimizer", "scheduler", "model"):
         obj = _typed(section, cfg.get(section))
-        check_fields(obj, section)
+        check_fields(obj, section, config=typed)  # an example below a key of a section before (trainer's)
         typed[section] = obj
     ts = _trainer(typed["trainer"])
     ds = _data(typed["data"])

@@ -44,16 +44,16 @@ class SuccessiveHalvingPrunerConf:
 @dataclass
 class HyperbandPrunerConf:
     _target_: str = "optuna.pruners.HyperbandPruner"
-    min_resource: int = 1
+    min_resource: int = key(1, ge=1)  # Optuna checks these only when it first prunes, mid-sweep
     max_resource: Any = "auto"
-    reduction_factor: int = 3
+    reduction_factor: int = key(3, ge=2)
 
 
 @dataclass
 class ThresholdPrunerConf:
     _target_: str = "optuna.pruners.ThresholdPruner"
-    lower: Optional[float] = None
-    upper: Optional[float] = None
+    lower: Optional[float] = key(None, text="a finite number or null", example=0.9)  # Optuna takes nan: never prunes
+    upper: Optional[float] = key(None, text="a finite number or null", example=1.0)
     n_warmup_steps: int = 0
     interval_steps: int = 1
 
@@ -99,7 +99,7 @@ class MnistTPESamplerConf:
 
     _target_: str = "optuna.samplers.TPESampler"
     seed: Optional[int] = 1234  # the first run of a fresh study; every other process derives its own
-    n_startup_trials: int = 8
+    n_startup_trials: int = key(8, ge=0)
     multivariate: bool = True
     constant_liar: bool = True
 
@@ -113,7 +113,7 @@ class MnistTPESamplerConf:
 class TPESamplerConf:
     _target_: str = "optuna.samplers.TPESampler"
     seed: Optional[int] = None
-    n_startup_trials: int = 10
+    n_startup_trials: int = key(10, ge=0)
     n_ei_candidates: int = 24
     multivariate: bool = False
     constant_liar: bool = True  # Optuna 5's default: parallel workers don't crowd one region
@@ -125,7 +125,7 @@ class MOTPESamplerConf:
 
     _target_: str = "optuna.samplers.TPESampler"
     seed: Optional[int] = None
-    n_startup_trials: int = 10
+    n_startup_trials: int = key(10, ge=0)
     n_ei_candidates: int = 24
 
 
@@ -139,7 +139,7 @@ class RandomSamplerConf:
 class CmaEsSamplerConf:
     _target_: str = "optuna.samplers.CmaEsSampler"
     seed: Optional[int] = None
-    n_startup_trials: int = 1
+    n_startup_trials: int = key(1, ge=0)
     popsize: Optional[int] = None
     consider_pruned_trials: bool = False  # True: Optuna's experimental feature (it warns)
     use_separable_cma: bool = False  # idem
@@ -173,7 +173,7 @@ class GPSamplerConf:
 
     _target_: str = "optuna.samplers.GPSampler"
     seed: Optional[int] = None
-    n_startup_trials: int = 8
+    n_startup_trials: int = key(8, ge=0)
     deterministic_objective: bool = False
 
 

@@ -1,0 +1,132 @@
+"""Refusals the earlier property-based hunt left with a poor line: each is now one line naming the key
+(and the file it came from), what was wrong and an example that the next check accepts, exit 2 and
+nothing written. Through the train CLI's ``main(argv)`` in this process (``--cfg job``: composed and
+validated, nothing trained), the examples checked by the same command line check."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import TINY, assert_one_line_error, run_inproc
+from mnist_sweep.overrides import check_command_line
+
+
+def refused(tmp_path, *args: str) -> str:
+    """The train command's one error line for ``args`` (exit 2, nothing written), without 'error: '."""
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_inproc(["mnist_sweep.train", "--cfg", "job", *TINY, *args], cwd=tmp_path)
+    line = assert_one_line_error(proc)
+    assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == before, proc.stderr
+    return line.removeprefix("error: ")
+
+
+def example(line: str) -> list[str]:
+    """The overrides a refusal's ``e.g. ...`` gives (several where it names another key too)."""
+    found = re.search(r"e\.g\. (\S+=\S+(?: [\w.]+=\S+)*)", line)
+    assert found, f"no example in: {line}"
+    return found[1].split(" ")
+
+
+def replaced(args: list[str], fix: list[str]) -> list[str]:
+    """``args`` with each key the example sets given the example's value."""
+    keys = {f.split("=", 1)[0] for f in fix}
+    return [a for a in args if a.split("=", 1)[0] not in keys] + fix
+
+
+@pytest.mark.parametrize("args", [
+    ["model.widths=[]"],
+    ["model=eva8_seed", "model.widths=[]"],
+    ["model.widths=[8,0,-16,16,16,16,16]"],
+    ["model=eva8_seed", "model.widths=[14,16,-32,16,14,10]"],
+])
+def test_an_empty_or_non_positive_widths_list_gives_a_widths_list_the_check_takes(tmp_path, args):
+    """model.widths=[] and a width of 0 or below said what was wrong ('expected a non-empty list of
+    channel counts', 'must be a positive channel count') but not what to write."""
+    line = refused(tmp_path, *args)
+    assert line.startswith("model.widths"), line
+    fix = example(line)
+    assert fix[0].startswith("model.widths=[")
+    assert check_command_line(["--cfg", "job", *TINY, *replaced(args, fix)]).error is None, fix
+
+
+@pytest.mark.parametrize("epochs, fix", [
+    (3, ["scheduler.step_size=2"]),  # was scheduler.step_size=6, refused next under 3 epochs
+    (20, ["scheduler.step_size=6"]),
+    (1, ["scheduler.step_size=1", "trainer.max_epochs=2"]),  # no step size fits one epoch
+])
+def test_a_step_size_below_one_gives_an_example_below_the_runs_max_epochs(tmp_path, epochs, fix):
+    """scheduler.step_size=0 said 'e.g. scheduler.step_size=6' whatever trainer.max_epochs was: with 3
+    epochs that example was refused next ('6 is not below trainer.max_epochs=3')."""
+    args = ["scheduler=step", "scheduler.step_size=0", f"trainer.max_epochs={epochs}"]
+    line = refused(tmp_path, *args)
+    assert line.startswith("scheduler.step_size: must be >= 1 (epochs), got 0; "), line
+    assert example(line) == fix, line
+    assert check_command_line(["--cfg", "job", *TINY, *replaced(args, fix)]).error is None
+
+
+@pytest.mark.parametrize("args, key", [
+    (["hydra.sweeper.sampler.n_startup_trials=-5"], "hydra.sweeper.sampler.n_startup_trials"),
+    (["hydra/sweeper/sampler=tpe", "hydra.sweeper.sampler.n_startup_trials=-1"], "hydra.sweeper.sampler.n_startup_trials"),
+    (["hydra/sweeper/sampler=cmaes", "hydra.sweeper.sampler.n_startup_trials=-1"], "hydra.sweeper.sampler.n_startup_trials"),
+    (["hydra/sweeper/sampler=gp", "hydra.sweeper.sampler.n_startup_trials=-2"], "hydra.sweeper.sampler.n_startup_trials"),
+    (["hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=nan"], "hydra.sweeper.pruner.lower"),
+    (["hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=0.5", "hydra.sweeper.pruner.upper=nan"],
+     "hydra.sweeper.pruner.upper"),
+    (["hydra/sweeper/pruner=hyperband", "hydra.sweeper.pruner.reduction_factor=1"], "hydra.sweeper.pruner.reduction_factor"),
+])
+def test_a_count_or_bound_optuna_takes_silently_is_refused_at_sweep_start(tmp_path, args, key):
+    """Optuna built a TPE sampler with n_startup_trials=-5 and a threshold pruner with lower=nan (which
+    never prunes) without a word, and checks a hyperband's reduction_factor only when it first prunes:
+    the sweep (its dry run too) now stops before anything is written, naming the key."""
+    argv = ["-m", "hydra.sweeper.dry_run=true", f"hydra.sweep.dir={tmp_path}/sweep", *args]
+    proc = run_inproc(["mnist_sweep.train", *argv], cwd=tmp_path)
+    line = assert_one_line_error(proc, f"error: {key}: must be ")
+    assert proc.returncode == 2 and not any(tmp_path.iterdir()), proc.stderr
+    assert check_command_line(replaced(argv, example(line))).error is None, line
+
+
+@pytest.mark.parametrize("value", ["''", "'  '", ""])
+def test_an_empty_data_root_is_refused_not_read_as_the_default(tmp_path, value):
+    """data.root='' is no directory: read as null, it silently took $MNIST_SWEEP_DATA (else <repo>/data),
+    and the refusal said 'give a directory path (or null)' with no example."""
+    line = refused(tmp_path, f"data.root={value}")
+    assert line.startswith(f"data.root: must be a directory path (or null), got {value or repr('')}; an empty "), line
+    assert example(line) == ["data.root=null"], line
+
+
+def _config_dir(tmp_path, path: str, body: str):
+    d = tmp_path / "D"
+    (d / path).parent.mkdir(parents=True, exist_ok=True)
+    (d / path).write_text(body)
+    return d
+
+
+@pytest.mark.parametrize("path, body, args, line", [
+    ("experiment/mine.yaml", "# @package _global_\ntrainer:\n  seed: abc\n", ["+experiment=mine"],
+     "experiment/mine.yaml: trainer.seed: Value 'abc' of type 'str' could not be converted to Integer; write an "
+     "integer, e.g. trainer.seed=1"),
+    ("model/mine.yaml", "defaults: [cnn, _self_]\nbias: 3\n", ["model=mine"],
+     "model/mine.yaml: model.bias: Value '3' is not a valid bool (type int); write true or false, e.g. model.bias=false"),
+])
+def test_a_config_files_value_of_the_wrong_kind_names_the_file(tmp_path, path, body, args, line):
+    """A wrong-kind value in an experiment file or a --config-dir option named the key but not the file."""
+    d = _config_dir(tmp_path, path, body)
+    got = refused(tmp_path, "--config-dir", str(d), *args)
+    assert got == line, got
+
+
+@pytest.mark.parametrize("written, key, what, fix", [
+    ("trainer:\n  seed: !!timestamp 2020-01-01", "trainer.seed", "!!timestamp made its value a date",
+     "an integer, e.g. trainer.seed=1"),
+    ("trainer:\n  seed: !!timestamp 2020-01-01 10:00:00", "trainer.seed", "!!timestamp made its value a date and time",
+     "an integer, e.g. trainer.seed=1"),
+    ("data:\n  root: !!binary aGVsbG8=", "data.root", "!!binary made its value binary data", "a string or null"),
+    ("model:\n  c1: !!set {8: null}", "model.c1", "!!set made its value a set", "an integer, e.g. model.c1=8"),
+])
+def test_a_value_an_explicit_yaml_tag_made_is_one_line_naming_the_file(tmp_path, written, key, what, fix):
+    """'trainer.seed: Value 'date' is not a supported primitive type': OmegaConf's words, no file, no fix."""
+    d = _config_dir(tmp_path, "experiment/mine.yaml", f"# @package _global_\n{written}\n")
+    line = refused(tmp_path, "--config-dir", str(d), "+experiment=mine")
+    assert line == (f"experiment/mine.yaml: {key}: YAML's explicit tag {what}, which no config key takes; drop the tag "
+                    f"and write {fix}"), line

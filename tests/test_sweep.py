@@ -391,13 +391,16 @@ def test_a_dry_run_none_of_whose_draws_fits_names_the_smallest_model_the_space_a
 
 
 def test_a_dry_run_none_of_whose_draws_is_valid_says_why(tmp_path):
-    """Every draw an invalid model (a residual block 4 with c3 != c4): the commonest error, in the line."""
+    """Every candidate an invalid model (a residual block 4 with c3 != c4): the commonest error, in the
+    line; refused at the start (``_buildable``), as the sweep is, not by the preview's 50 draws."""
     proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
                        "model.block=[plain,plain,plain,plain,residual,plain,plain]", "model.p4=1",
                        "model.c3=choice(8,12)", "model.c4=choice(16,20)", f"hydra.sweep.dir={tmp_path}/d"], cwd=tmp_path)
-    line = assert_one_line_error(proc, "error: hydra.sweeper.params: all 50")  # as a sweep that trains nothing: exit 2
-    assert re.search(r"all 50 random draws are refused before training \(0 over the budget, 50 invalid; \d+ of them: "
-                     r"model\.block\[4\]: residual needs c_in == c_out .* set model\.c4=(8|12), or use plain there\)", line)
+    line = assert_one_line_error(proc, "error: hydra.sweeper.params: no candidate of the search space is a valid "
+                                 "model (model.c3, model.c4 searched; all ")  # as a sweep that trains nothing: exit 2
+    assert re.search(r"tried are refused, \d+ of them: model\.block\[4\]: residual needs c_in == c_out .* set "
+                     r"model\.c4=(8|12), or use plain there\): change the searched values", line), line
+    assert not (tmp_path / "d").exists()
 
 
 def test_a_dry_run_whose_draws_do_not_compose_counts_them_refused(tmp_path):

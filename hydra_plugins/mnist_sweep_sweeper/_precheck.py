@@ -1,6 +1,7 @@
 """The sweep's base config, checked before the study is touched: a config error in a key the search
-does not vary (it would reject every candidate), a precheck that does not fit its contract, and a
-budget that even the space's smallest model is over (``_corner``)."""
+does not vary (it would reject every candidate), a precheck that does not fit its contract, a
+budget that even the space's smallest model is over (``_corner``), and a space none of whose
+candidates is a valid model (``_buildable``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -10,7 +11,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.mnist_sweep_sweeper import _corner, _groups, _space
+from hydra_plugins.mnist_sweep_sweeper import _buildable, _corner, _groups, _space
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
 
@@ -52,6 +53,7 @@ class Precheck:
         except MnistSweepError as e:  # a residual block's fit hangs on searched widths: 'model.block[4]: ...'
             if str(e).split(":", 1)[0] not in space.distributions and not self._any_passes(space):
                 raise SweepError(str(e)) from None
+            self._buildable(space, fixed)  # its key searched: some value of it may build, or none
             return
         except HydraException as e:  # the swept groups' first options do not compose together (model=a, scheduler=x)
             if space.groups and self._any_passes(space):
@@ -74,13 +76,51 @@ class Precheck:
         """A base that fits while every candidate is over the budget (``model.c3=choice(96,128)``) ran
         to max_rejected (1,000 rejections, minutes): the candidate with every model key at its low end
         is counted (one count), and only where it does not fit is the space's smallest sought and
-        refused (``_corner.check``, a second or two of counting)."""
+        refused (``_corner.check``, a second or two of counting). Where it is no valid model, more
+        candidates are tried, and a space none of whose candidates builds is refused (``_buildable``)."""
         low = {k: _corner.low(d) for k, d in space.values.items() if k.lstrip("+").startswith("model.")}
-        if budget is None or not low or _corner.BUDGET in low:
+        if not low:
             return
         count = self._counter(fixed)
-        if (n := count(low)) is None or n > budget:
+        if (n := count(low)) is None:  # no valid model there: is any candidate one? (``_buildable``)
+            self._buildable(space, fixed)
+        if budget is not None and _corner.BUDGET not in low and (n is None or n > budget):
             _corner.check(space, count, budget, lambda groups: self._model_of(fixed(groups)))
+
+    def _buildable(self, space: SearchSpace, fixed: Overrides) -> None:
+        """One line where none of the structured candidates and random draws is a valid model (one
+        over the budget is: ``_corner``'s to refuse); tried only where the start found an invalid one."""
+        errors = []
+        for values in _buildable.probes(space):
+            if (error := self._refused(fixed(values))) is None:
+                return
+            errors.append(error)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        for _ in range(_buildable.DRAWS):
+            trial = study.ask()
+            try:
+                overrides = _space.suggest(trial, space, self.compose)
+            except optuna.TrialPruned:  # the custom space rejected it
+                errors.append("rejected by hydra.sweeper.custom_search_space")
+                continue
+            if (error := self._refused(overrides)) is None:
+                return
+            errors.append(error)
+        raise SweepError(_buildable.line(space, errors))
+
+    def _refused(self, overrides: list[str]) -> str | None:
+        """Why this candidate is no valid model (None where it is one, or only over the budget)."""
+        try:
+            self.precheck(self.compose(overrides))  # type: ignore[misc]
+        except ParamBudgetExceeded:
+            return None
+        except SweepError:  # the custom space's own error: the sweep reports it
+            raise
+        except HydraException as e:  # two choices that do not compose together
+            return _groups.not_composed(e, overrides)
+        except (MnistSweepError, optuna.TrialPruned, *NOT_A_PRECHECK) as e:
+            return one_line(str(e)) or type(e).__name__
+        return None
 
     def _any_passes(self, space: SearchSpace, draws: int = 50) -> bool:
         """Whether some of ``draws`` random candidates passes the precheck or is only over the budget

@@ -72,13 +72,23 @@ def test_not_told_where_the_model_group_the_budget_or_a_custom_space_is_searched
     assert smallest(SearchSpace(values={**c1, "+experiment": experiments}), chain) is None
 
 
-def test_check_refuses_nothing_where_a_swept_groups_options_compose_other_models():
-    """experiment=choice(best_20k,tiny): the smallest is counted with best_20k's model; tiny's may fit."""
-    space = SearchSpace(values={"model.c1": CategoricalDistribution((8, 16))},
-                        groups={"experiment": CategoricalDistribution(("best_20k", "tiny"))})
-    check(space, chain, 1, lambda groups: groups.get("experiment", "best_20k"))
-    with pytest.raises(SweepError, match="every candidate"):
-        check(space, chain, 1, SAME)
+@pytest.mark.parametrize("key", ["experiment", "+experiment"])  # a group swept, or added per candidate
+def test_check_counts_each_model_a_swept_groups_options_compose_against_its_own_budget(key):
+    """experiment=choice(best_20k,tiny): the smallest was counted with best_20k's model only (tiny's may fit),
+    so nothing was refused up front and a space whose every model is over ran to max_rejected (1,000). Each
+    option's model is counted apart now, with its own model.max_params; one that does not compose has none."""
+    space = SearchSpace(values={"model.c1": CategoricalDistribution((8, 16)), **({key: CategoricalDistribution(
+        ("best_20k", "tiny", "broken"))} if key.startswith("+") else {})},
+                        groups={} if key.startswith("+") else {key: CategoricalDistribution(("best_20k", "tiny", "broken"))})
+    n = chain({"model.c1": 8})
+    budgets = {"best_20k": n - 1, "tiny": n // 10}  # tiny's smallest fits its budget, best_20k's does not
+    model_of = lambda g: None if g.get(key) == "broken" else {"c1": 8, "max_params": budgets[g.get(key, "best_20k")]}  # noqa: E731
+    count = lambda v: chain(v) // (10 if v.get(key) == "tiny" else 1)  # noqa: E731 - tiny's model: smaller
+    check(space, count, 1, model_of)
+    with pytest.raises(SweepError, match=rf"over the budget of {n // 10 - 1:,} or {n - 1:,} parameters: the smallest it "
+                                         rf"allows has {n // 10:,} \(experiment=tiny model\.c1=8\); raise"):
+        budgets.update(tiny=n // 10 - 1)
+        check(space, count, 1, model_of)
 
 
 def test_check_refuses_only_a_budget_below_the_smallest():

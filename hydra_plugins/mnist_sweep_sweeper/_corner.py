@@ -72,25 +72,60 @@ def smallest(space: SearchSpace, count: Count) -> tuple[int, dict[str, Any]] | N
     return best, {key: v for key, v in point.items() if key in matters}
 
 
-def smallest_model(space: SearchSpace, count: Count, model_of: ModelOf) -> tuple[int, dict[str, Any]] | None:
-    """``smallest``, or None where some option of a swept group composes another model section than
-    its first option (an experiment group: the smallest would be counted with the first options)."""
-    if space.groups:
-        first = model_of({})
-        if any(model_of({g: o}) != first for g, d in space.groups.items() for o in d.choices[1:]):
+MODELS = 16  # the most combinations of the swept groups' options counted apart (``per_model``)
+
+
+def per_model(space: SearchSpace, count: Count, model_of: ModelOf,
+              budget: int | None) -> list[tuple[int, dict[str, Any], int | None]] | None:
+    """``smallest`` with its budget for each model the space composes: one where every option of the swept
+    groups composes the model of their first options; else one per combination of their options
+    (``model=choice(cnn,eva8_seed)``, ``+experiment=choice(tiny,small_8k)``: each counted with its own keys
+    and its own ``model.max_params``; one that does not compose has no model). None where one cannot be told."""
+    swept = {**space.groups, **{k: d for k, d in space.values.items() if "." not in k.lstrip("+")}}
+    if not swept:
+        found = smallest(space, count)
+        return None if found is None else [(*found, budget)]
+    if not all(isinstance(d, CategoricalDistribution) for d in swept.values()):
+        return None
+    firsts = {g: d.choices[0] for g, d in swept.items()}  # type: ignore[attr-defined]
+    first = model_of(firsts)
+    combinations: list[dict[str, Any]] = [firsts]
+    if any(model_of({**firsts, g: o}) != first for g, d in swept.items() for o in d.choices[1:]):  # type: ignore[attr-defined]
+        combinations = [{}]
+        for g, d in swept.items():
+            combinations = [{**c, g: o} for c in combinations for o in d.choices]  # type: ignore[attr-defined]
+    if len(combinations) > MODELS:
+        return None
+    models = []
+    for groups in combinations:
+        if (model := first if groups == firsts else model_of(groups)) is None:
+            continue  # its options do not compose together
+        keys = {k: d for k, d in space.values.items() if k not in swept and (not isinstance(model, dict) or not
+                k.lstrip("+").startswith("model.") or k.lstrip("+").split(".")[1] in model)}  # no c3 in eva8_seed
+        sub = SearchSpace(values=keys, fixed=space.fixed, custom=space.custom)
+        if (found := smallest(sub, lambda values, groups=groups: count({**groups, **values}))) is None:
             return None
-    return smallest(space, count)
+        point = {**(groups if len(combinations) > 1 else {}), **found[1]}
+        models.append((found[0], point, model.get(BUDGET.split(".")[1], budget) if isinstance(model, dict) else budget))
+    return models or None
+
+
+def smallest_model(space: SearchSpace, count: Count, model_of: ModelOf) -> tuple[int, dict[str, Any]] | None:
+    """``smallest`` over every model the space composes (``per_model``), None where it cannot be told."""
+    found = per_model(space, count, model_of, None)
+    return None if found is None else min(((n, point) for n, point, _ in found), key=lambda f: f[0])
 
 
 def check(space: SearchSpace, count: Count, budget: int | None, model_of: ModelOf) -> None:
-    """One SweepError line when even the space's smallest model is over ``budget``."""
+    """One SweepError line when even the space's smallest model is over ``budget`` (each model over its own)."""
     if budget is None:
         return
-    found = smallest_model(space, count, model_of)
-    if found is None or found[0] <= budget:
+    found = per_model(space, count, model_of, budget)
+    if found is None or any(b is None or n <= b for n, _, b in found):
         return
-    n, point = found
-    raise SweepError(f"{BUDGET}: every candidate of the search space is over the budget of {budget:,} parameters: "
+    n, point, _ = min(found, key=lambda f: f[0])
+    budgets = " or ".join(f"{b:,}" for b in sorted({b for _, _, b in found}))
+    raise SweepError(f"{BUDGET}: every candidate of the search space is over the budget of {budgets} parameters: "
                      f"the smallest it allows has {n:,} {named(point)}; raise {BUDGET} to at least {n:,} or search "
                      "smaller widths (hydra.sweeper.params)")
 

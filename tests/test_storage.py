@@ -262,18 +262,24 @@ def test_a_percent_escaped_sqlite_path_is_the_file_sqlalchemy_opens(tmp_path):
     assert sqlite_path(recorded) == odd and make_url(recorded).database == str(odd), recorded
 
 
-def test_a_sweep_whose_server_never_answers_is_one_line_after_the_timeout(tmp_path, monkeypatch):
+@pytest.mark.parametrize("when", ["at the start's read", "after the start's read"])
+def test_a_sweep_whose_server_never_answers_is_one_line_after_the_timeout(tmp_path, monkeypatch, when):
     """hydra.sweeper.storage on a host that takes the connection and says nothing (a hung server,
     another service's port): the sweep waited forever without a word. It now waits connect_timeout
-    (open_hints.connect_args, the readers' too) once and says no server answered there."""
+    (open_hints.connect_args, the readers' too) once and says no server answered there. A server that
+    answered the start's read and stopped before _study.open_study ended its line with the URL forms
+    (use e.g. sqlite:///...), as if the URL were wrong; it says the same as at the read now."""
     import socket
     import threading
 
     from conftest import TINY, assert_one_line_error, run_inproc
 
+    from hydra_plugins.mnist_sweep_sweeper import _resume
     from mnist_sweep import open_hints
 
     monkeypatch.setattr(open_hints, "CONNECT_TIMEOUT_S", 1)
+    if when == "after the start's read":  # it answered: a new study
+        monkeypatch.setattr(_resume, "read", lambda url, study_name: _resume.Stored(True, None, False))
     with socket.socket() as mute:
         mute.bind(("127.0.0.1", 0))
         mute.listen(4)  # never accepted, never answered; closed after 30 s: then a reset, not a timeout
@@ -286,4 +292,18 @@ def test_a_sweep_whose_server_never_answers_is_one_line_after_the_timeout(tmp_pa
         closer.cancel()
     assert_one_line_error(proc, f"hydra.sweeper.storage: {url}: cannot open (", "timeout expired",
                           "; no answer in 1 s: is a PostgreSQL server running at that host and port?")
-    assert not (tmp_path / "s").exists()
+    assert "sqlite:///" not in proc.stderr and not (tmp_path / "s").exists()
+
+
+def test_a_sweep_whose_server_refuses_it_says_why_not_the_url_forms(tmp_path, pg_admin_url):
+    """A server that answers and refuses (no password reached it) at the sweep's start ended its
+    line with 'use e.g. sqlite:///...' as if the URL's form were wrong; it gets the readers' fix now (open_hints)."""
+    from sqlalchemy.engine import make_url
+
+    from conftest import TINY, assert_one_line_error, run_inproc
+
+    url = make_url(pg_admin_url)._replace(password=None).render_as_string(hide_password=False)  # the server refuses it
+    proc = run_inproc(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s",
+                       f"hydra.sweeper.storage={url}"], cwd=tmp_path)
+    assert_one_line_error(proc, f"hydra.sweeper.storage: {url}: cannot open (", "; no password reached the server")
+    assert "sqlite:///" not in proc.stderr and not (tmp_path / "s").exists()

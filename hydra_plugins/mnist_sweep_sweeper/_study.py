@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep import best as best_order, results, target
+from mnist_sweep import best as best_order, open_hints, results, target
 from mnist_sweep.errors import StorageError, SweepError, unusable_path
 from mnist_sweep.storage import JOURNAL_SCHEME, URL_FORMS, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.text import plural
@@ -65,12 +65,12 @@ def _raise_open_error(url: str | None, e: Exception, new: bool = False) -> None:
     """One line for every way a storage fails to open; the storage module's own (a URL it refuses) as it is."""
     if isinstance(e, StorageError):  # already one masked line with its fix
         raise SweepError(f"hydra.sweeper.storage: {e}") from None
-    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
     if (line := _faults.at_open(e, mask_url(url), new)) is not None:  # not the URL: its disk
         raise SweepError(line) from None
-    raise SweepError(
-        f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: {redact(reason)}); {URL_FORMS}"
-    ) from None
+    if url and local_path(url) is None:  # a server's: the readers' hint (no answer, no password, no such database)
+        raise SweepError(open_hints.cannot_open("hydra.sweeper.storage:", mask_url(url), e, is_file=False)) from None
+    raise SweepError(f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: "
+                     f"{redact((str(e).splitlines() or [type(e).__name__])[0])}); {URL_FORMS}") from None
 
 
 class GridSampler(optuna.samplers.GridSampler):

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import nearest_flag
 from mnist_sweep.config.composition import composition_error
-from mnist_sweep.config.file_values import CommandLine
+from mnist_sweep.config.file_values import CommandLine, file_named
 from mnist_sweep.config.dict_overrides import PARAMS, given_twice_error, nested_params_error
 from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
@@ -273,8 +273,8 @@ def check_command_line(argv: list[str]) -> Checked:
                                   f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {search})")
             return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
         check_multirun(cfg)  # hydra.launcher and hydra.sweeper config nodes; mnist_optuna's keys
-    except MnistSweepError as e:
-        return Checked(str(e))
+    except MnistSweepError as e:  # a range a config file's value is out of: that file named
+        return Checked(file_named(str(e), CommandLine(plain, *source)))
     except (HydraException, OmegaConfBaseException) as e:  # an interpolation that cannot be resolved, and the like
         return Checked(composition_error(e, dict(cfg.hydra.runtime.choices)))
     return Checked()

@@ -130,3 +130,32 @@ def test_a_value_an_explicit_yaml_tag_made_is_one_line_naming_the_file(tmp_path,
     line = refused(tmp_path, "--config-dir", str(d), "+experiment=mine")
     assert line == (f"experiment/mine.yaml: {key}: YAML's explicit tag {what}, which no config key takes; drop the tag "
                     f"and write {fix}"), line
+
+
+@pytest.mark.parametrize("path, body, args, start", [
+    ("experiment/mine.yaml", "# @package _global_\ntrainer:\n  seed: -1\n", ["+experiment=mine"],
+     "experiment/mine.yaml: trainer.seed: must be in [0, 4,294,967,295], got -1; "),
+    ("model/mine.yaml", "defaults: [cnn, _self_]\nc1: 0\n", ["model=mine"], "model/mine.yaml: model.c1: must be >= 1, got 0; "),
+    ("experiment/mine.yaml", "# @package _global_\nmodel:\n  widths: [8, 0, 8, 16, 16, 16, 16]\n", ["+experiment=mine"],
+     "experiment/mine.yaml: model.widths[1]: must be a positive channel count, got 0; "),
+    ("experiment/mine.yaml", "# @package _global_\ntrainer:\n  seed: -1\n", ["+experiment=mine", "trainer.seed=-2"],
+     "trainer.seed: must be in [0, 4,294,967,295], got -2; "),  # the command line's value: no file to name
+])
+def test_a_config_files_value_out_of_range_names_the_file(tmp_path, path, body, args, start):
+    """trainer.seed: -1 in an experiment file said 'trainer.seed: must be in [0, ...]', as if the command
+    line had set it: validate checks the merged config, which keeps no file's name."""
+    d = _config_dir(tmp_path, path, body)
+    line = refused(tmp_path, "--config-dir", str(d), *args)
+    assert line.startswith(start), line
+
+
+@pytest.mark.parametrize("args, start", [
+    (["+experiment=tiny", "data.val_size=59990"],
+     "conf/experiment/tiny.yaml: data.batch_size: must be in [2, 10] (the training images), got 64; "),
+    (["data.val_size=59990"], "data.batch_size: must be in [2, 10] (the training images), got 128; "),  # conf/data's
+])
+def test_a_shipped_experiments_value_is_named_and_a_groups_default_is_not(args, start):
+    """An experiment's value out of the range another key sets names the experiment (export writes a
+    user's into conf/experiment/); a group option's default of conf/ is no file the user wrote."""
+    line = check_command_line(["--cfg", "job", *args]).error
+    assert line is not None and line.startswith(start), line

@@ -3,6 +3,7 @@ refusal shows (``hydra.sweeper.n_trials=14``, conf/config.yaml's; under ``hparam
 valid and matching what the user runs, where the schema's default (20) is neither."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -79,3 +80,57 @@ def example_of(cfg: Any, schema: type, name: str, key: str) -> Any:
     if shipped is not None:
         return shipped
     return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)
+
+
+_RANGE_REFUSAL = re.compile(r"([\w.]+?)(?:\[\d+\])?: must be ")  # check_fields's line (and the model check's)
+
+
+def file_named(line: str, given: list[str]) -> str:
+    """A range refusal ``line`` (``trainer.seed: must be in [0, ...], got -1; ...``) of a key the command
+    line ``given`` (a ``CommandLine``) does not set, with the config file that set the value first:
+    ``experiment/mine.yaml: trainer.seed: ...`` (a --config-dir's file; one of conf/ as conf/...). Every
+    file a run composes is checked as a whole only after the merge, which keeps no file's name; the
+    defaults list, followed again, says which file set the key last. ``line`` as it was where the
+    command line sets the key, or no file does (conf/'s own options are named only under experiment/)."""
+    from mnist_sweep.config.config_files import file_shown
+
+    m = _RANGE_REFUSAL.match(line)
+    if m is None or not isinstance(given, CommandLine) or any(
+            o.lstrip("+~").split("=", 1)[0] == m[1] for o in given):
+        return line
+    source = _set_by(given, m[1])
+    shown = file_shown(source) if source else ""
+    if not shown or shown.startswith("conf/") and not shown.startswith("conf/experiment/"):
+        return line
+    return f"{shown}: {line}"
+
+
+def _set_by(given: CommandLine, key: str) -> str | None:
+    """The config (``experiment/mine``) the composition's defaults list merges last among those that set
+    ``key``, its packages applied; None where none does or following it fails."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    try:
+        path = create_config_search_path(given.config_dir)
+        for d in given.extra:
+            path.append("command-line", f"file://{d}")
+        loader = ConfigLoaderImpl(config_search_path=path)
+        kept = [o.input_line for o in OverridesParser.create().parse_overrides(list(given)) if not o.is_sweep_override()]
+        found = None
+        for d in loader.compute_defaults_list(given.config_name, kept, RunMode.RUN).defaults:
+            package = d.package or ""
+            if d.config_path is None or package and not key.startswith(package + "."):
+                continue
+            loaded = loader.repository.load_config(d.config_path)
+            if loaded is not None and OmegaConf.select(loaded.config, key.removeprefix(package + ".") if package else key,
+                                                       default=_ABSENT, throw_on_missing=False) is not _ABSENT:
+                found = d.config_path
+        return found
+    except Exception:  # noqa: BLE001 - a composition that fails: the line as it was
+        return None
+
+
+_ABSENT = object()

@@ -10,6 +10,7 @@ from typing import Any
 
 from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
 from mnist_sweep.open_hints import CONNECT_TIMEOUT_S as CONNECT_TIMEOUT_S, STORAGE_ENV, URL_FORMS as URL_FORMS, cannot_open, connect_args  # URL_FORMS: the sweeper's
+from mnist_sweep.url_escapes import misread
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
 _QUOTED = re.compile(r"^\s*(['\"])(.*)\1\s*$")  # a resolver's quoted argument: ${oc.env:P,''}
@@ -139,7 +140,7 @@ def missing_file(url: str) -> str | None:
     an empty one), or it names no file at all. None for a server URL or an existing file."""
     if local_path(url) is None:
         return None
-    if home := unexpanded_home(url):
+    if home := unexpanded_home(url) or misread(url):  # '~' not expanded; my%20runs there, 'my runs' opened
         return home
     kind = "journal" if url.startswith(JOURNAL_SCHEME) else "SQLite"
     path = sqlite_path(url)

@@ -262,6 +262,41 @@ def test_a_percent_escaped_sqlite_path_is_the_file_sqlalchemy_opens(tmp_path):
     assert sqlite_path(recorded) == odd and make_url(recorded).database == str(odd), recorded
 
 
+@pytest.mark.parametrize("case", ["a sweep dir named a%20b", "a URL whose written dir is there",
+                                  "a URL whose written file is there", "the escaped URL"])
+def test_a_sqlite_url_that_opens_another_file_than_the_path_written_in_it_is_one_line(tmp_path, case):
+    """hydra.sweep.dir=.../a%20b: the default storage, sqlite:///${hydra.sweep.dir}/optuna.db, put the study
+    in a new dir 'a b' beside the sweep dir; and sqlite:///x%20y/o.db with a dir x%20y there opened (made)
+    'x y/o.db' without a word, the study in x%20y never read. One line each now, naming the file it would
+    open and the URL that opens the one written, nothing made; that URL is taken, as one written so on
+    purpose is where the path written is not there (documented: my%20runs is 'my runs')."""
+    from conftest import assert_one_line_error, run_inproc
+
+    args = ["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", "model.c3=choice(8,16)"]
+    d, there = tmp_path / "a%20b", tmp_path / "x%20y"
+    if case == "a sweep dir named a%20b":
+        proc = run_inproc([*args, f"hydra.sweep.dir={d}"], cwd=tmp_path)
+        assert_one_line_error(proc, f"error: hydra.sweep.dir: {d}: its storage URL sqlite:///{d}/optuna.db would open "
+                              f"{tmp_path}/a b/optuna.db, outside the sweep dir (SQLAlchemy reads each %XX",
+                              f"or give hydra.sweeper.storage=sqlite:///{tmp_path}/a%2520b/optuna.db")
+        assert list(tmp_path.iterdir()) == []
+        return
+    there.mkdir()
+    if case == "a URL whose written file is there":
+        import optuna
+        optuna.create_study(study_name="s", storage=f"sqlite:///{there}/o.db".replace("%", "%25"))  # x%20y/o.db itself
+    url = f"sqlite:///{there}/o.db".replace("%", "%25") if case == "the escaped URL" else f"sqlite:///{there}/o.db"
+    proc = run_inproc([*args, f"hydra.sweep.dir={tmp_path}/s", f"hydra.sweeper.storage={url}"], cwd=tmp_path)
+    if case == "the escaped URL":
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    else:
+        is_there = "which is there" if case.endswith("file is there") else "whose dir is there"
+        assert_one_line_error(proc, f"error: hydra.sweeper.storage: {url}: it opens {tmp_path}/x y/o.db, not {there}/o.db, "
+                              f"{is_there} (SQLAlchemy reads", f"write each '%' as %25: sqlite:///{tmp_path}/x%2520y/o.db")
+        assert missing_file(url).startswith(f"{url}: it opens ")  # the readers: not 'no such SQLite file x y/o.db'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x%20y"]
+
+
 @pytest.mark.parametrize("when", ["at the start's read", "after the start's read"])
 def test_a_sweep_whose_server_never_answers_is_one_line_after_the_timeout(tmp_path, monkeypatch, when):
     """hydra.sweeper.storage on a host that takes the connection and says nothing (a hung server,

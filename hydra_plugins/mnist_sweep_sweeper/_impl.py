@@ -29,7 +29,7 @@ from hydra_plugins.mnist_sweep_sweeper._precheck import Precheck
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
 from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, stop_with_parent, worker_count
-from mnist_sweep import results
+from mnist_sweep import results, url_escapes
 from mnist_sweep.config.dict_overrides import nested_space_error
 from mnist_sweep.config.space import check_distribution
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf, RepeatsConf
@@ -86,7 +86,9 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         attach_helper_channel()
         stop_with_parent()  # a helper: stopped (its open trial lost) when its sweep process dies, SIGKILLed say
         check_sweeper(self.config)  # the sweeper's keys, directions, the sweep dir's study (the CLI checks them first)
-        if self.storage and (home := unexpanded_home(self.storage)):
+        if self.storage and (line := url_escapes.sweep_dir_misread(self.storage, str(self.config.hydra.sweep.dir))):
+            raise SweepError(line)  # a sweep dir named a%20b: its optuna.db went to a new dir 'a b'
+        if self.storage and (home := unexpanded_home(self.storage) or url_escapes.misread(self.storage)):
             raise SweepError(f"hydra.sweeper.storage: {home}")
         install_log_redaction()
         space = self._search_space(arguments)

@@ -83,6 +83,10 @@ def _per_block(cfg: Mapping[str, Any], key: str, n: int, kind: type) -> tuple:
     value = cfg.get(key)
     if value is None:
         raise ModelConfigError(f"model.{key}: missing; give one value or a list of {n}")
+    if isinstance(value, bytes) or isinstance(value, list) and any(isinstance(v, bytes) for v in value):
+        raise ModelConfigError(f"model.{key}: must be {_KINDS[kind]} (or a list, one per block), got binary data (YAML's explicit "
+                               f"tag !!binary made it; no config key takes it); drop the tag"
+                               + (f", e.g. model.{key}={_EXAMPLES[key]}" if key in _EXAMPLES else ""))
     values = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value] * n
     if len(values) != n:
         raise ModelConfigError(

@@ -159,3 +159,13 @@ def test_a_shipped_experiments_value_is_named_and_a_groups_default_is_not(args, 
     user's into conf/experiment/); a group option's default of conf/ is no file the user wrote."""
     line = check_command_line(["--cfg", "job", *args]).error
     assert line is not None and line.startswith(start), line
+
+
+@pytest.mark.parametrize("written", ["kernels: !!binary aGVsbG8=", "kernels: [3, 3, 1, 3, 3, 3, !!binary aGVsbG8=]"])
+def test_binary_data_in_a_per_block_key_is_named_as_the_tag_made_it(tmp_path, written):
+    """OmegaConf holds bytes where a key takes any value: model.kernels: !!binary aGVsbG8= (5 bytes) said
+    'model.kernels: has 5 entries but model.widths has 7', the bytes read as a list."""
+    d = _config_dir(tmp_path, "experiment/mine.yaml", f"# @package _global_\nmodel:\n  {written}\n")
+    line = refused(tmp_path, "--config-dir", str(d), "+experiment=mine")
+    assert line == ("experiment/mine.yaml: model.kernels: must be an integer (or a list, one per block), got binary data "
+                    "(YAML's explicit tag !!binary made it; no config key takes it); drop the tag, e.g. model.kernels=3"), line

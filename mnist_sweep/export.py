@@ -37,7 +37,8 @@ from mnist_sweep.saved_trial import (SECTIONS, absent_defaults, checked_config, 
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
-CONFIRM = {"data": {"val_size": 0}, "trainer": {"select_on": "test", "objectives": None}}
+CONFIRM = {"data": {"val_size": 0, "train_limit": None, "test_limit": None},  # confirm's protocol: every image
+           "trainer": {"select_on": "test", "objectives": None}}
 ONNX_TOLERANCE = 1e-4  # max |logit difference| accepted between onnxruntime and PyTorch (float32)
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -283,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="the experiment file: conf/experiment/NAME.yaml (then +experiment=NAME), "
                    "or DIR/experiment/NAME.yaml (then --config-dir DIR +experiment=NAME)")
     p.add_argument("--confirm", action="store_true",
-                   help="write the confirmation protocol (data.val_size=0, trainer.select_on=test) instead of the trial's")
+                   help="write the confirmation protocol (data.val_size=0, no data.train_limit or test_limit, "
+                        "trainer.select_on=test) instead of the trial's")
     p.add_argument("--onnx", help="also write the trial's (or run's) final weights (model.pt) as ONNX, checked on the test set")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     args, outputs = p.parse_args(argv), Outputs("run the same command again with --force")

@@ -162,12 +162,16 @@ def test_a_run_dir_with_a_leaderboard_pick_or_unfinished_is_refused_in_one_line(
 
 
 def test_confirm_protocol(tiny_sweep, tmp_path, capsys):
+    """The confirmation protocol is confirm's: every training and test image. It kept the trial's
+    data.train_limit (1024 here) under a header saying 'every training image', so +experiment=NAME
+    trained on 1,024 images while confirm --experiment NAME, which drops the limits, trained on 60,000."""
     out = tmp_path / "experiment" / "conf_run.yaml"
     assert export.main([str(tiny_sweep.dir), "--rank", "2", "--out", str(out), "--confirm"]) == 0
     body = yaml.safe_load(out.read_text())
     assert body["data"]["val_size"] == 0 and body["trainer"]["select_on"] == "test"
-    assert body["data"]["train_limit"] == 1024  # everything else is the trial's
-    assert "protocol: confirmation" in out.read_text()
+    assert body["data"]["train_limit"] is None and body["data"]["test_limit"] is None
+    assert body["trainer"]["max_epochs"] == tiny_sweep.board.iloc[1]["epochs"]  # everything else is the trial's
+    assert "protocol: confirmation (data.val_size=0, trainer.select_on=test): every training image" in out.read_text()
 
 
 def test_failed_parity_writes_nothing(tiny_sweep, tmp_path, monkeypatch, capsys):

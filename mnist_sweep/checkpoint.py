@@ -45,7 +45,7 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     if not config.is_file():
         if (d / "leaderboard.csv").is_file():
             raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "
-                                  "leaderboard's trial_dir column)")
+                                  f"leaderboard's trial_dir column){_rank_one(d)}")
         if line := runs_in(d):  # confirm's, a multirun's
             raise MnistSweepError(line)
         raise MnistSweepError(in_a_run(d, what) or  # its .hydra/
@@ -68,6 +68,19 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     model.load_state_dict(_weights(weights, model, config))
     model.eval()
     return Run(d, cfg, result, model)
+
+
+def _rank_one(sweep: Path) -> str:
+    """``, e.g. its rank 1: SWEEP/trial_0003`` (the table's first complete trial, read in the sweep dir given,
+    a moved one's too), or nothing where it has no model.pt there, there is none or the table cannot be read."""
+    import pandas as pd
+
+    try:
+        board = pd.read_csv(sweep / "leaderboard.csv", usecols=["status", "trial_dir"])
+        dirs = [sweep / Path(str(t)).name for t in board.loc[board["status"] == "complete", "trial_dir"].dropna()]
+    except Exception:  # noqa: BLE001 - a damaged table: the line without the example
+        return ""
+    return next((f", e.g. its rank 1: {d}" for d in dirs[:1] if (d / "model.pt").is_file()), "")
 
 
 def _an_onnx(p: Path, what: str) -> str | None:

@@ -67,3 +67,19 @@ def test_an_onnx_file_given_for_the_run_names_the_run_it_came_from(tmp_path, cap
                            f"the run dir it was exported from, {tmp_path / 'run'} (or run the file with onnxruntime"), line
     (tmp_path / "not.onnx").write_text("junk")  # no ONNX model: said as any file is
     assert ": is a file, not a run dir" in one_error(capsys, [str(tmp_path / "not.onnx"), "--test"])
+
+
+def test_a_sweep_dir_given_for_the_run_names_its_rank_1_trial(tmp_path, capsys):
+    """predict SWEEP IMAGE (the quick sweep's dir, where a run dir goes) said only 'give one of its trial dirs
+    (SWEEP/trial_NNNN, the leaderboard's trial_dir column)'; it names rank 1's, read where the sweep dir is
+    now (the table records another path), and none where rank 1 has no model.pt or the table is damaged."""
+    sweep = tmp_path / "sw"
+    made_run(sweep / "trial_0003")
+    (sweep / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n1,3,complete,/elsewhere/sw/trial_0003\n"
+                                           "2,1,pruned,/elsewhere/sw/trial_0001\n")
+    head = f"error: {sweep}: a sweep dir, not a run; give one of its trial dirs ({sweep}/trial_NNNN, the leaderboard's trial_dir column)"
+    assert one_error(capsys, [str(sweep), "--test"]) == f"{head}, e.g. its rank 1: {sweep / 'trial_0003'}"
+    (sweep / "trial_0003" / "model.pt").unlink()
+    assert one_error(capsys, [str(sweep), "--test"]) == head
+    (sweep / "leaderboard.csv").write_text("rank,trial\n1,3\n")  # no status column: the line without the example
+    assert one_error(capsys, [str(sweep), "--test"]) == head

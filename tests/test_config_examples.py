@@ -74,6 +74,8 @@ def test_a_step_size_below_one_gives_an_example_below_the_runs_max_epochs(tmp_pa
     (["hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=0.5", "hydra.sweeper.pruner.upper=nan"],
      "hydra.sweeper.pruner.upper"),
     (["hydra/sweeper/pruner=hyperband", "hydra.sweeper.pruner.reduction_factor=1"], "hydra.sweeper.pruner.reduction_factor"),
+    (["hydra/sweeper/pruner=hyperband", "hydra.sweeper.pruner.max_resource=-5"], "hydra.sweeper.pruner.max_resource"),
+    (["hydra/sweeper/pruner=halving", "hydra.sweeper.pruner.min_resource=nan"], "hydra.sweeper.pruner.min_resource"),
 ])
 def test_a_count_or_bound_optuna_takes_silently_is_refused_at_sweep_start(tmp_path, args, key):
     """Optuna built a TPE sampler with n_startup_trials=-5 and a threshold pruner with lower=nan (which

@@ -38,8 +38,13 @@ class Range:
     less: str = ""  # a sibling key whose value the upper limit is lowered by (train_limit: 60000 - val_size)
     example: Any = None  # the example a refusal gives where the field's default is none (null)
     below: str = ""  # a key of another section the value must stay below (a cross-key rule): so must the example
+    also: tuple[Any, ...] = ()  # values valid besides the numbers the bounds take (a key of any type: 'auto')
 
     def ok(self, v: Any) -> bool:
+        if self.also and any(v == c and type(v) is type(c) for c in self.also):
+            return True
+        if self.also and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+            return False
         if self.one_of is not None and not any(v == c and type(v) is type(c) for c in self.one_of):
             return False
         if self.pattern is not None and not (isinstance(v, str) and re.fullmatch(self.pattern, v)):
@@ -81,6 +86,8 @@ class Range:
             if shown and isinstance(value, str) and not value.strip():  # data.root='': not null, not the default
                 return f"an empty value is none of these (nor null); {shown}"
             return f"give {self.text or 'a value matching ' + self.pattern}" + (f", {shown}" if shown else "")
+        if self.also and any(example == c and type(example) is type(c) for c in self.also):  # max_resource's auto
+            return f"give {self.text or self.describe()}, e.g. {path}={example}"
         bounds = [b for b in (self.ge, self.gt, self.le, self.lt) if b is not None]
         if not bounds:  # described by its text alone (model.block, model.dropout: a name or number, or a list)
             example = self.example if example is None else example  # so no 'give a number' for model.block=nan

@@ -36,7 +36,7 @@ class SuccessiveHalvingPrunerConf:
     trials its epoch-1 rung stops slow starters that would have been the best."""
 
     _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
-    min_resource: Any = 1
+    min_resource: Any = key(1, ge=1, also=("auto",), text="auto or a whole number >= 1")  # Optuna takes nan
     reduction_factor: int = 3
     min_early_stopping_rate: int = 0
 
@@ -45,7 +45,7 @@ class SuccessiveHalvingPrunerConf:
 class HyperbandPrunerConf:
     _target_: str = "optuna.pruners.HyperbandPruner"
     min_resource: int = key(1, ge=1)  # Optuna checks these only when it first prunes, mid-sweep
-    max_resource: Any = "auto"
+    max_resource: Any = key("auto", ge=1, also=("auto",), text="auto or a whole number >= 1")
     reduction_factor: int = key(3, ge=2)
 
 

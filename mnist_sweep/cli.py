@@ -32,6 +32,7 @@ from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
 from mnist_sweep.commandline import broken_pipe_status, exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.logs import quiet_info_console
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir, unwritable
 from mnist_sweep.storage import install_log_redaction
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     previous_int = signal.signal(signal.SIGINT, children.ctrl_c) if ctrl_c else None  # recorded: see the sweep loop
     sys.argv = [sys.argv[0] if argv is None else PROG, *guarded(args)]
     RunDirs.reset()
+    quiet_info_console()  # --info logs through a handler of Hydra's own: quiet too once stdout's reader has gone
     full_error = os.environ.get(FULL_ERROR)
     os.environ[FULL_ERROR] = "1"  # Hydra raises instead of printing its own (multi-line) report
     try:

@@ -51,3 +51,19 @@ class ConsoleHandler(logging.StreamHandler):
         gone = isinstance(sys.exc_info()[1], BrokenPipeError) and self.stream in (sys.stdout, sys.__stdout__)
         if not (gone and stdout_gone()):
             super().handleError(record)
+
+
+def quiet_info_console() -> None:
+    """``train --info``: Hydra logs what it prints through a plain StreamHandler on stdout of its own
+    (``simple_stdout_log_config``), not the console of conf/config.yaml; it becomes a ConsoleHandler too,
+    so ``--info | head`` is quiet (each line after head had gone printed a traceback)."""
+    from hydra._internal import hydra as hydra_internal
+
+    def stdout_log_config(level: int = logging.INFO) -> None:
+        root = logging.getLogger()
+        root.setLevel(level)
+        handler = ConsoleHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+
+    hydra_internal.simple_stdout_log_config = stdout_log_config

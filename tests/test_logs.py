@@ -45,3 +45,15 @@ def test_the_console_still_reports_another_failure_to_write(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert proc.returncode == 0 and "--- Logging error ---" in proc.stderr, proc
+
+
+def test_info_to_a_reader_that_stops_early_is_quiet(tmp_path):
+    """``python -m mnist_sweep.train --info | head`` printed '--- Logging error ---' and a traceback for every
+    line after head had gone: Hydra logs --info through a StreamHandler of its own, not conf/config.yaml's
+    console. That one is a ConsoleHandler now too."""
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_sweep.train", "--info"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    proc.stdout.close()  # before the child has started: its first line meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err.decode()) == (0, "")
+    assert list(tmp_path.iterdir()) == []

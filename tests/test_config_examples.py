@@ -171,3 +171,26 @@ def test_binary_data_in_a_per_block_key_is_named_as_the_tag_made_it(tmp_path, wr
     line = refused(tmp_path, "--config-dir", str(d), "+experiment=mine")
     assert line == ("experiment/mine.yaml: model.kernels: must be an integer (or a list, one per block), got binary data "
                     "(YAML's explicit tag !!binary made it; no config key takes it); drop the tag, e.g. model.kernels=3"), line
+
+
+@pytest.mark.parametrize("path, body, args, start", [
+    ("experiment/mine.yaml", "# @package _global_\ntrainer:\n  seed: -1\n", ["--config-dir", "{d}", "+experiment=mine"],
+     "experiment/mine.yaml: trainer.seed: must be in [0, 4,294,967,295], got -1; "),
+    ("model/mine.yaml", "defaults: [cnn, _self_]\nc1: 0\n", ["--config-dir", "{d}", "model=mine"],
+     "model/mine.yaml: model.c1: must be >= 1, got 0; "),
+    (None, None, ["+experiment=tiny", "data.val_size=59990"],
+     "conf/experiment/tiny.yaml: data.batch_size: must be in [2, 10] (the training images), got 64; "),
+    ("experiment/mine.yaml", "# @package _global_\ntrainer:\n  seed: -1\n",
+     ["--config-dir", "{d}", "+experiment=mine", "trainer.seed=-2"], "trainer.seed: must be in [0, 4,294,967,295], got -2; "),
+])
+def test_a_sweeps_base_config_names_the_file_of_a_value_out_of_range(tmp_path, path, body, args, start):
+    """The sweep's own check of its base config said 'trainer.seed: must be in [0, ...]' for an
+    experiment's seed: -1 (the train run's check named the file): it names it the same way now."""
+    d = _config_dir(tmp_path, path, body) if path else tmp_path
+    argv = ["-m", "hydra.sweeper.dry_run=true", f"hydra.sweep.dir={tmp_path}/sweep", "hydra.sweeper.params=null",
+            "optimizer.lr=choice(0.1,0.2)", *(a.format(d=d) for a in args)]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_inproc(["mnist_sweep.train", *argv], cwd=tmp_path)
+    line = assert_one_line_error(proc).removeprefix("error: ")
+    assert line.startswith(start), line
+    assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == before, proc.stderr

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.mnist_sweep_sweeper import _buildable, _corner, _groups, _space
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+from mnist_sweep.config.file_values import composed_from, file_named
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
 
 NOT_A_PRECHECK = (TypeError, AttributeError, NameError, ImportError)  # on the base config: a wrong function
@@ -52,7 +53,7 @@ class Precheck:
             return
         except MnistSweepError as e:  # a residual block's fit hangs on searched widths: 'model.block[4]: ...'
             if str(e).split(":", 1)[0] not in space.distributions and not self._any_passes(space):
-                raise SweepError(str(e)) from None
+                raise SweepError(file_named(str(e), composed_from(base, fixed({})))) from None  # a file's value: named
             self._buildable(space, fixed)  # its key searched: some value of it may build, or none
             return
         except HydraException as e:  # the swept groups' first options do not compose together (model=a, scheduler=x)

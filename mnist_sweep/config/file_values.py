@@ -82,6 +82,19 @@ def example_of(cfg: Any, schema: type, name: str, key: str) -> Any:
     return next((f.default for f in fields(schema) if f.name == name and f.default is not MISSING), None)
 
 
+def composed_from(cfg: Any, given: list[str]) -> list[str]:
+    """``given`` as a ``CommandLine`` on the config sources the composed ``cfg`` (with its Hydra node:
+    a sweep's base config) was composed from, its primary config dir and --config-dir's; ``given`` as it
+    is where ``cfg`` has no such node (``file_named`` then names no file)."""
+    try:
+        sources = cfg.hydra.runtime.config_sources
+        main = next(str(s.path) for s in sources if s.provider == "main" and s.schema == "file")
+        extra = [str(s.path) for s in sources if s.provider == "command-line" and s.schema == "file"]
+        return CommandLine(given, main, str(cfg.hydra.job.config_name), extra)
+    except Exception:  # noqa: BLE001 - no Hydra node, or a primary config of a package: no file named
+        return list(given)
+
+
 _RANGE_REFUSAL = re.compile(r"([\w.]+?)(?:\[\d+\])?: must be ")  # check_fields's line (and the model check's)
 
 

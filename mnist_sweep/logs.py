@@ -1,6 +1,6 @@
-"""A quiet sweep console: in a sweep, each trial's model table and epoch lines and the launcher's
-banners go to the trial's ``train.log`` only; the console keeps one line per trial (from every
-worker) and the warnings. ``hydra.verbose=true`` (or ``hydra.verbose=[mnist_sweep]``) shows all.
+"""A quiet sweep console: in a sweep, each trial's model table, epoch lines and precision timing
+(``precision auto: timing ...``) and the launcher's banners go to the trial's ``train.log`` only; the
+console keeps one line per trial (from every worker) and the warnings. ``hydra.verbose=true`` (or ``hydra.verbose=[mnist_sweep]``) shows all.
 
 Attached to the console handlers of Hydra's logging configs in conf/config.yaml, which are
 ConsoleHandler: once stdout's reader has gone (``train ... | head``), the console's lines are dropped
@@ -37,7 +37,7 @@ class SweepConsoleFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno > logging.INFO or logging.getLogger("mnist_sweep").isEnabledFor(logging.DEBUG):
             return True
-        detail = record.name.startswith("mnist_sweep.train")
+        detail = record.name.startswith(("mnist_sweep.train", "mnist_sweep.precision"))  # a trial's, as its epochs
         banner = record.name.startswith("hydra_plugins.hydra_") and str(record.msg).startswith(LAUNCHER_BANNERS)
         return not ((detail or banner) and _sweeping())
 

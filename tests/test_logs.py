@@ -1,6 +1,7 @@
 """mnist_sweep/logs.py: the console's log handler, as conf/config.yaml configures it."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -57,3 +58,18 @@ def test_info_to_a_reader_that_stops_early_is_quiet(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert (proc.returncode, err.decode()) == (0, "")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweeps_console_leaves_a_trials_precision_timing_to_its_log(monkeypatch):
+    """'precision auto: timing this model's training steps ...' (INFO, mnist_sweep.precision) reached the sweep's
+    console for each new model the sweep's own process trained, between the one-line-per-trial lines (a helper
+    worker's went to its log); it is a trial's detail, as its epoch lines are. A run's console keeps it."""
+    from mnist_sweep import logs
+
+    def shown(level: int, sweeping: bool) -> bool:
+        monkeypatch.setattr(logs, "_sweeping", lambda: sweeping)
+        record = logging.LogRecord("mnist_sweep.precision", level, __file__, 1, "precision auto: timing ...", None, None)
+        return logs.SweepConsoleFilter().filter(record)
+
+    assert not shown(logging.INFO, sweeping=True)
+    assert shown(logging.WARNING, sweeping=True) and shown(logging.INFO, sweeping=False)

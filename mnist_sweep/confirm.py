@@ -168,6 +168,16 @@ def with_earlier(df: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     return both[head + seeds + [c for c in both.columns if c not in head + seeds]]
 
 
+def printed(df: pd.DataFrame) -> str:
+    """The table as printed: accuracies in percent, the std too (a spread of them: '0.058%', not '0.058')."""
+    shown = df.copy()
+    for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:
+        shown[c] = shown[c].map(lambda v: f"{100 * v:.2f}%")
+    shown["std"] = shown["std"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.3f}%")
+    shown["s_per_epoch"] = shown["s_per_epoch"].map(lambda v: f"{v:.1f}")
+    return shown.to_string(index=False)
+
+
 def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> str:
     """What the runs train and test on, saying which subset limits of the trials were dropped."""
     dropped = set()
@@ -237,12 +247,7 @@ def _run(args: argparse.Namespace) -> None:
         raise
     df = table(done)
     write_csv(with_earlier(df, kept), out / "robustness.csv")
-    shown = df.copy()
-    for c in [c for c in df.columns if c.startswith("seed_")] + ["mean", "min"]:
-        shown[c] = shown[c].map(lambda v: f"{100 * v:.2f}%")
-    shown["std"] = shown["std"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.3f}")
-    shown["s_per_epoch"] = shown["s_per_epoch"].map(lambda v: f"{v:.1f}")
-    print(shown.to_string(index=False))
+    print(printed(df))
     if reused:
         print(f"reused {len(reused)} of {plural(len(jobs), 'run')}, finished before with these exact configs: "
               f"{', '.join(reused)}")

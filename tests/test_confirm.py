@@ -364,3 +364,18 @@ def test_the_top_of_a_merged_table_names_each_sweeps_trial_apart(tmp_path):
     (tmp_path / "m.csv").write_text("\n".join(rows[:1] + rows[3:]) + "\n")  # two sweeps both named sw: refused
     with pytest.raises(confirm.LeaderboardError, match="two merged sweeps named sw have a trial 0 among those picked"):
         confirm.candidates(args)
+
+
+def test_the_printed_table_gives_the_std_its_unit():
+    """The table printed 'mean 86.59%' beside 'std 1.633': the spread of the same accuracies, in percentage
+    points, read as a bare number. It is printed as a percentage too, as every spread the sweep prints."""
+    def run(acc: float) -> dict:
+        return {"test_acc_final": acc, "params": 7376, "epochs": 20, "reached_target": acc >= 0.994, "target_acc": 0.994,
+                "precision": "fp32", "wall_s": 400.0}
+
+    shown = confirm.printed(confirm.table({"small_8k": {1: run(0.9953), 2: run(0.9958)}}))
+    header, first = shown.splitlines()
+    assert header.split()[:9] == ["config", "params", "epochs", "seed_1", "seed_2", "mean", "std", "min", "reached"]
+    assert first.split()[3:8] == ["99.53%", "99.58%", "99.55%", "0.035%", "99.53%"], shown
+    header, first = confirm.printed(confirm.table({"tiny": {1: run(0.9928)}})).splitlines()  # one seed: no std
+    assert header.split()[3:7] == ["seed_1", "mean", "std", "min"] and first.split()[3:6] == ["99.28%"] * 3

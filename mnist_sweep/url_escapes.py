@@ -2,10 +2,11 @@
 (``sqlite:///my%20runs/optuna.db`` opens ``my runs/optuna.db``). A URL written so on purpose opens
 what it says; a path written into one that SQLAlchemy reads as another file is one line: the sweep
 dir's default storage (``sqlite:///${hydra.sweep.dir}/optuna.db``, a dir named ``a%20b`` put its
-study in a new dir ``a b``), and a URL whose path as written is there while the file it opens is not.
-The ground floor: it imports nothing of the package but errors."""
+study in a new dir ``a b``, which the line offers to resume where it is there), and a URL whose path
+as written is there while the file it opens is not. The ground floor: it imports nothing of the package but errors."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -30,9 +31,12 @@ def sweep_dir_misread(url: str, sweep_dir: str) -> str | None:
     SQLAlchemy would open another file (the dir's name holds %XX or '?'); else None."""
     if url != f"{SQLITE}{sweep_dir}/optuna.db" or opened(url) == Path(f"{sweep_dir}/optuna.db"):
         return None
-    return (f"hydra.sweep.dir: {sweep_dir}: its storage URL {redact(url)} would open {opened(url)}, outside the sweep "
-            f"dir ({HOW}); choose a sweep dir without '%XX' or '?', or give hydra.sweeper.storage="
-            f"{escaped(f'{sweep_dir}/optuna.db')}")
+    line = f"hydra.sweep.dir: {sweep_dir}: its storage URL {redact(url)} would open {opened(url)}, outside the sweep dir ({HOW})"
+    if opened(url).is_file():  # a sweep of this dir from before the check: its study is there, to resume
+        return (f"{line}; {opened(url)} is there (a sweep of this dir before this check put its study in it): "
+                f"resume it with {shlex.quote(f'hydra.sweeper.storage={escaped(str(opened(url)))}')}, or for a new "
+                "study choose a sweep dir without '%XX' or '?'")
+    return f"{line}; choose a sweep dir without '%XX' or '?', or give hydra.sweeper.storage={escaped(f'{sweep_dir}/optuna.db')}"
 
 
 def misread(url: str) -> str | None:

@@ -190,3 +190,29 @@ def test_a_sweep_dir_on_a_file_system_without_hard_links_is_claimed_all_the_same
     _resume.claim_sweep_dir(None, tmp_path / "c", f"sqlite:///{tmp_path}/c/optuna.db", "c")
     assert json.loads((tmp_path / "c" / "storage.json").read_text())["study_name"] == "c"
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["storage.json"]  # no temporary left
+
+
+def test_a_sweep_dir_named_a_percent_escape_offers_the_study_an_earlier_sweep_put_beside_it(monkeypatch, tmp_path):
+    """A sweep made in a%20b before the check put its optuna.db in 'a b' (SQLAlchemy decodes %20):
+    resuming it was refused with only 'choose a sweep dir without %XX, or give storage=...a%2520b...'
+    (a new study, whose trial dirs clash with the old one's); where that file is there the line says how
+    to resume the old study, and that override is taken."""
+    import shlex
+
+    import optuna
+
+    from conftest import run_inproc
+
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    old = tmp_path / "a b" / "optuna.db"
+    old.parent.mkdir()
+    optuna.create_study(study_name="mnist_sweep", storage=f"sqlite:///{old}")
+    args = ["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", "model.c3=choice(8,16)",
+            f"hydra.sweep.dir={tmp_path}/a%20b"]
+    before = snapshot(tmp_path)
+    line = assert_one_line_error(run_inproc(args, cwd=tmp_path), f"error: hydra.sweep.dir: {tmp_path}/a%20b: ",
+                                 f"{old} is there (a sweep of this dir before this check put its study in it): "
+                                 f"resume it with 'hydra.sweeper.storage=sqlite:///{old}'")
+    assert snapshot(tmp_path) == before
+    resume = shlex.split(line.split("resume it with ", 1)[1].split(", or ", 1)[0])
+    assert run_inproc([*args, *resume], cwd=tmp_path).returncode == 0

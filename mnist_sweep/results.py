@@ -214,9 +214,11 @@ def read_config(run_dir: str | Path) -> Any:
     from omegaconf import DictConfig, OmegaConf
 
     from mnist_sweep.errors import MnistSweepError, empty_or_binary
+    from mnist_sweep.yaml_tags import not_a_config
 
     path = Path(run_dir) / ".hydra" / "config.yaml"
-    fix = "the saved config is damaged; train the config again or pick another run or trial"
+    again = "train the config again or pick another run or trial"
+    fix = f"the saved config is damaged; {again}"
     if what := empty_or_binary(path, "YAML"):  # an empty one read as {}: 'no model, ... section'
         raise MnistSweepError(f"{path}: {what}; {fix}")
     try:
@@ -228,9 +230,8 @@ def read_config(run_dir: str | Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or type(e).__name__
         raise MnistSweepError(f"{path}: not valid YAML ({problem}{where}); {fix}") from None
-    except Exception as e:  # noqa: BLE001 - OmegaConf refusing what YAML read (a bad key type, ...)
-        first = str(e).splitlines()[0] if str(e) else ""
-        raise MnistSweepError(f"{path}: not a config ({type(e).__name__}: {first}); {fix}") from None
+    except Exception as e:  # noqa: BLE001 - OmegaConf refusing what YAML read (a tagged value, a bad key type, ...)
+        raise MnistSweepError(f"{path}: {not_a_config(e, again)}") from None
     if not isinstance(cfg, DictConfig):
         raise MnistSweepError(f"{path}: not a YAML mapping of config keys; {fix}")
     return cfg

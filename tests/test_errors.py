@@ -135,3 +135,23 @@ def test_an_earlier_confirm_table_cut_off_is_one_line(tmp_path, cut, why):
     with pytest.raises(MnistSweepError) as e:
         earlier_rows(tmp_path / "robustness.csv", [])
     assert str(e.value).startswith(f"{tmp_path / 'robustness.csv'}: {why}") and str(e.value).endswith("give another --out")
+
+
+@pytest.mark.parametrize("command", ["reproduce", "confirm", "export"])
+def test_a_tagged_value_in_a_saved_config_names_its_key(tmp_path, command):
+    """seed: !!timestamp 2020-01-01 in a trial's .hydra/config.yaml read 'PATH: not a config
+    (UnsupportedValueType: Value 'date' is not a supported primitive type)': no key, no tag; the
+    config file's line (file_errors.value_line) names both."""
+    import re
+
+    from conftest import assert_one_line_error, run_inproc, snapshot
+    from test_reproduce import COMMANDS, fake_sweep
+
+    sw = fake_sweep(tmp_path)
+    saved = sw / "trial_0000" / ".hydra" / "config.yaml"
+    saved.write_text(re.sub(r"(?m)^  seed: .*$", "  seed: !!timestamp 2020-01-01", saved.read_text(), count=1))
+    before = snapshot(tmp_path)
+    proc = run_inproc([*COMMANDS[command](sw, tmp_path / "out"), "--trial", "0"], cwd=tmp_path)
+    assert_one_line_error(proc, f"error: {saved}: trainer.seed: YAML's explicit tag !!timestamp made its value a date, "
+                          "which no config key takes; drop the tag, or train the config again or pick another run")
+    assert proc.returncode == 2 and snapshot(tmp_path) == before

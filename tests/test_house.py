@@ -104,7 +104,8 @@ def test_the_ground_floor_imports_nothing_of_the_package():
     g = graph(PROJECT_ROOT)
     assert g["mnist_sweep.errors"] == set()
     assert g["mnist_sweep.target"] == set()
-    assert g["mnist_sweep.results"] <= {"mnist_sweep.errors", "mnist_sweep.target"}
+    assert g["mnist_sweep.yaml_tags"] == set()
+    assert g["mnist_sweep.results"] <= {"mnist_sweep.errors", "mnist_sweep.target", "mnist_sweep.yaml_tags"}
 
 
 def test_the_checker_finds_a_cycle_that_is_added(tmp_path):

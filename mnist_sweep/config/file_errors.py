@@ -12,6 +12,7 @@ from typing import Any
 from mnist_sweep.config.config_files import config_file_line, file_shown
 from mnist_sweep.config.options import option_line
 from mnist_sweep.errors import one_line
+from mnist_sweep.yaml_tags import tag_made
 
 
 def file_line(e: BaseException, choices: Mapping[str, Any] | None = None, given: list[str] | None = None) -> str | None:
@@ -186,9 +187,6 @@ def _merge_fix(key: str, value: Any, err: Exception, single: Any) -> str:
 
 
 _VALIDATING = re.compile(r"In '([^']+)': ValidationError raised while composing config")
-_TAGS = {"date": ("!!timestamp", "a date"), "datetime": ("!!timestamp", "a date and time"),  # YAML's explicit tags
-         "bytes": ("!!binary", "binary data"), "set": ("!!set", "a set")}
-_TAGGED = re.compile(r"Value '(\w+)' is not a supported primitive type|Cannot convert '(\w+)' to")
 
 
 def value_line(e: BaseException, given: list[str] | None = None) -> str | None:
@@ -210,9 +208,9 @@ def value_line(e: BaseException, given: list[str] | None = None) -> str | None:
     if not where:
         return None
     msg = str(getattr(cause, "msg", None) or cause).splitlines()[0]
-    if (m := _TAGGED.search(msg)) and (tag := _TAGS.get(m[1] or m[2])):
+    if made := tag_made(msg):
         fix = type_fix(key, "could not be converted", given).removeprefix("; write ")
-        line = (f"{key}: YAML's explicit tag {tag[0]} made its value {tag[1]}, which no config key takes; drop the "
+        line = (f"{key}: {made}, which no config key takes; drop the "
                 f"tag and write {fix or 'a number, a string, true or false, a list or a mapping'}")
     else:
         line = omegaconf_line(cause).rstrip(".") + type_fix(key, msg, given)

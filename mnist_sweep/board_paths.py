@@ -87,6 +87,12 @@ def sweeps_in(d: Path) -> str:
     return ", ".join(sweeps[:5]) + (" ..." if len(sweeps) > 5 else "")
 
 
+def sweeps_here() -> str:
+    """``; sweep dirs here: outputs/sweeps/a, ...`` for a command given none (a newcomer after the quick
+    sweep: which path?), or nothing where outputs/sweeps has none."""
+    return f"; sweep dirs here: {sweeps}" if (sweeps := sweeps_in(Path("outputs", "sweeps"))) else ""
+
+
 def no_such(p: Path, give: str) -> str:
     """A path that does not exist, in one line: it, what to ``give``, and the sweep dirs beside it
     or in outputs/sweeps, where hydra.sweep.dir puts them by default (it read 'not a sweep dir' with

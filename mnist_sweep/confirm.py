@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mnist_sweep.board_paths import sweeps_here
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError, empty_or_binary
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     missing = f"; {bad}" if (bad := config_dir_problem(args.config_dir)) else ""  # named whatever else is wrong
     if not args.leaderboard and not args.experiment:
-        p.error(f"give a leaderboard (or sweep dir) or --experiment NAME{missing}")
+        p.error(f"give a leaderboard (or sweep dir) or --experiment NAME{missing or sweeps_here()}")
     if args.leaderboard and args.experiment:  # the sweep's trials were silently left out
         p.error(f"{args.leaderboard} and --experiment: confirm takes a sweep's trials or experiments, not both; "
                 "drop one (or run confirm once for each)")

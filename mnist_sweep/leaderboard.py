@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from mnist_sweep import best, results
-from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table, rowless_trial_dirs
+from mnist_sweep.board_paths import FILENAME, TAKES, a_storage, a_url, no_such, no_table, not_a_table, rowless_trial_dirs, \
+    sweeps_here
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError, MnistSweepError, UsageError, empty_or_binary, one_line
 from mnist_sweep.moved import holds_trials, once, rebase
@@ -242,7 +243,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
         df = next(iter(frames.values())) if len(frames) == 1 else merge(frames)
         rowless = [line for path, f in frames.items() if (line := rowless_trial_dirs(path, list(f["trial_dir"])))]
     else:
-        raise UsageError("give a sweep dir, a leaderboard CSV, or --storage URL --study NAME")
+        raise UsageError(f"give a sweep dir, a leaderboard CSV, or --storage URL --study NAME{sweeps_here()}")
     cols = select_columns(df, args.hp, _split(args.columns))
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
     written = _write_out(df, args.out, outputs) if args.out else None  # before printing: an unwritable --out is the one line

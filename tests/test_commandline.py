@@ -89,6 +89,23 @@ def test_a_usage_error_ends_pointing_at_help(tmp_path, argv, needle):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("argv", [["mnist_sweep.leaderboard"], ["mnist_sweep.confirm"]], ids=["leaderboard", "confirm"])
+def test_a_command_given_no_sweep_names_the_sweep_dirs_here(tmp_path, argv):
+    """After the README's quick sweep, 'leaderboard' (or 'confirm') alone said only 'give a sweep dir, ...': the
+    newcomer had to know where sweeps go. The line now names the sweep dirs in outputs/sweeps (as a path that
+    does not exist does), and stays as it was where there are none."""
+    from conftest import run_inproc
+
+    env = {"MNIST_SWEEP_STORAGE": ""}
+    bare = assert_one_line_error(run_inproc(argv, cwd=tmp_path, env=env))
+    assert "sweep dirs here" not in bare
+    for name in ("quick", "mnist_sweep"):
+        (tmp_path / "outputs" / "sweeps" / name).mkdir(parents=True)
+        (tmp_path / "outputs" / "sweeps" / name / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    line = assert_one_line_error(run_inproc(argv, cwd=tmp_path, env=env))
+    assert line == bare.replace(" (see", "; sweep dirs here: outputs/sweeps/mnist_sweep, outputs/sweeps/quick (see"), line
+
+
 def test_a_mistyped_flag_names_the_nearest_one(capsys):
     """'--tset' was 'unrecognized arguments: --tset' alone; a flag of another command (--top) or
     nothing alike (--hp, never --help) still names none."""

@@ -39,6 +39,7 @@ class Image28:
     size: tuple[int, int]
     background: int = 0  # the background's gray level (0-255) in the file, when made black; else 0
     levels: str = ""  # how a 32-bit image's pixels were read, when not as 0-255
+    faint: int = 0  # the strokes' peak (0-255) when under MNIST's 254 and stretched to 255 on a black background; else 0
 
 
 def _gray(im: Any, p: Path) -> tuple[Any, str]:
@@ -55,10 +56,8 @@ def _gray(im: Any, p: Path) -> tuple[Any, str]:
         dark_strokes = bool(alpha.any()) and float(lum[alpha].mean()) < 128
         back = Image.new("RGBA", im.size, (255, 255, 255, 255) if dark_strokes else (0, 0, 0, 255))
         return Image.alpha_composite(back, im).convert("L"), ""
-    if im.mode.startswith("I;16"):
-        a, how = np.asarray(im, dtype=np.float32) / 257, ""  # 65535 -> 255
-    elif im.mode in ("I", "F"):
-        a, how = _levels(np.asarray(im, dtype=np.float64), im.mode, p)
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):  # 16-bit: as 32-bit integers (0-65535)
+        a, how = _levels(np.asarray(im, dtype=np.float64), im.mode[0], p)
     elif im.mode == "LAB":
         return im.getchannel("L"), ""
     else:
@@ -76,8 +75,8 @@ NORMALIZED = ((0 - mdata.MEAN) / mdata.STD, (1 - mdata.MEAN) / mdata.STD)  # dat
 def _levels(a: np.ndarray, mode: str, p: Path) -> tuple[np.ndarray, str]:
     """32-bit pixels (mode I: integers, F: floats) as 0-255, and how they were read ("" for 0-255):
     floats in [0, 1] times 255; floats with negatives within data.normalize's range as MNIST-normalized
-    (undone); values in 0-255 as they are; integers up to 65535 as 16-bit; any other range stretched,
-    its lowest to 0 and highest to 255. NaN or infinite pixels are refused: no level to give them."""
+    (undone); values in 0-255 as they are; integers up to 65535 (16-bit) scaled by the brightest; any
+    other range stretched, its lowest to 0 and highest to 255. NaN or infinite pixels are refused."""
     if not np.isfinite(a).all():
         raise MnistSweepError(f"{p}: has NaN or infinite pixels (a float image); save the digit with finite values, "
                               "e.g. in [0, 1] or 0-255")
@@ -89,7 +88,7 @@ def _levels(a: np.ndarray, mode: str, p: Path) -> tuple[np.ndarray, str]:
     if 0 <= low and high <= 255:
         return a, ""
     if mode == "I" and 0 <= low and high <= 65535:
-        return a / 257, ""
+        return a * (255 / high), ""  # by the brightest, not 65535: a 12-bit 0-4095 was read as 0-15, all black
     if high == low:  # one value everywhere: blank, as load_image says
         return np.zeros_like(a), ""
     return (a - low) * (255 / (high - low)), f"pixels {low:g} to {high:g} stretched to 0-255"
@@ -194,8 +193,8 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     do_invert = invert == "yes" or (invert == "auto" and back > (low + high) / 2)  # lighter than the strokes
     if do_invert:
         gray, back, low, high = ImageOps.invert(gray), 255 - back, 255 - high, 255 - low
-    leveled = 0 < back < (low + high) / 2
-    if leveled:  # a gray background (a photo of paper) made black, strokes stretched to 255
+    leveled = back < (low + high) / 2 and (back > 0 or high < 254)  # MNIST's digits all peak at 254 or 255
+    if leveled:  # a gray background (a photo of paper) made black, faint strokes (a dim scan): stretched to 255
         gray = gray.point(lambda v: round(max(0, v - back) * 255 / (high - back)))
     w, h = gray.size
     scale = IMAGE_SIZE / max(w, h)  # resized first, then padded: a 60000x28 strip was padded to 60000x60000 (3.6 GB)
@@ -208,7 +207,7 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
         gray = square
     x = torch.from_numpy(np.array(gray, dtype=np.uint8)).view(1, IMAGE_SIZE, IMAGE_SIZE)
     return Image28(p, mdata.normalize(x), do_invert, size, (255 - back if do_invert else back) if leveled else 0,
-                   levels)
+                   levels, high if leveled and back == 0 else 0)
 
 
 def predict(model: torch.nn.Module, images: list[Image28]) -> list[tuple[int, float]]:
@@ -249,6 +248,7 @@ def _run(args: argparse.Namespace) -> None:
             notes.append("inverted: light background")
         if img.background:
             notes.append(f"gray background ({img.background}/255) made black")
+        notes += [f"faint strokes (brightest {img.faint}/255) stretched to 255"] if img.faint else []
         print(f"{one_line(img.path)}: {digit} (p={p:.3f})" + (f"  [{', '.join(notes)}]" if notes else ""))
     if args.test:
         correct, n, what = test_accuracy(run)

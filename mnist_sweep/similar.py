@@ -41,3 +41,24 @@ def close_matches(word: str, names: Iterable[str], n: int = 3, cutoff: float = 0
     if scored and scored[0][0] == -1.0:  # the same name, but for case or a look-alike: that one alone
         scored = [s for s in scored if s[0] == -1.0]
     return [s[-1] for s in scored[:n]]
+
+
+def _parts(name: str) -> list[str]:
+    return [p for p in re.split(r"[._\-\s]+", folded(name)) if p]
+
+
+def _abbreviates(a: str, b: str) -> bool:
+    """One part the other's abbreviation (``acc``, ``accuracy``; 3 characters at least), or the same."""
+    short, long = sorted((a, b), key=len)
+    return short == long or (len(short) >= 3 and long.startswith(short))
+
+
+def part_matches(word: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``names`` (in the order given) with a part (split at ``.``, ``_`` and ``-``) for
+    each part of ``word``, the same or one the other's abbreviation: a word spelled out where a name
+    abbreviates it, which difflib's ratio finds too far apart (``accuracy``: val_acc, test_acc_final;
+    ``lr``: hp.optimizer.lr). For a line where ``close_matches`` has none."""
+    wanted = _parts(word)
+    found = [name for name in dict.fromkeys(names)
+             if wanted and all(any(_abbreviates(w, p) for p in _parts(name)) for w in wanted)]
+    return found[:n]

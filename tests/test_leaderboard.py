@@ -373,6 +373,9 @@ def test_out_does_not_replace_the_leaderboard_of_a_sweep_with_its_own_trial_dir_
     (["--columns", "hp.model.C1"], "did you mean --columns hp.model.c1?"),
     (["--columns", "hp.mdl.*"], "did you mean --columns hp.model.*?"),
     (["--columns", "hp.modle.c*"], "did you mean --columns hp.model.c*?"),
+    # a word spelled out where the column abbreviates it: difflib's ratio (0.40) offered nothing
+    (["--sort", "accuracy"], "--sort accuracy: no column accuracy; did you mean --sort val_acc? (available: "),
+    (["--sort", "Accuracy:desc"], "did you mean --sort val_acc:desc?"), (["--columns", "c6"], "did you mean --columns hp.model.c6?"),
 ])
 def test_a_mistyped_column_or_status_gets_the_nearest_one(tmp_path, args, hint):
     """--sort val listed every column and left the user to find val_acc among them; a mistyped

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnist_sweep.similar import close_matches
+from mnist_sweep.similar import close_matches, part_matches
 
 KEYS = ["model.c1", "model.c2", "model.c3", "model.c4", "model.c5", "model.c6", "model.t1", "optimizer.lr"]
 STUDIES = ["search_smallest_4k", "search_smallest_6k", "search_smallest_8k", "search_best_8k"]
@@ -28,3 +28,15 @@ def test_the_nearest_name_comes_first(word, names, first):
 def test_a_name_given_as_it_is_is_its_own_nearest(names, data):
     word = data.draw(st.sampled_from(names))
     assert close_matches(word, names)[0] == word
+
+
+@pytest.mark.parametrize("word, found", [
+    ("accuracy", ["val_acc", "test_acc_final", "test_acc_best"]),  # spelled out: difflib's ratio found none
+    ("test_accuracy", ["test_acc_final", "test_acc_best"]),  # each part of the word in one name
+    ("LR", ["hp.optimizer.lr"]),  # a whole part, case-folded
+    ("ac", []), ("time", []),  # an abbreviation of two letters is none; no part alike
+])
+def test_a_word_a_name_abbreviates_finds_it(word, found):
+    names = ["rank", "params", "val_acc", "n_seeds", "test_acc_final", "test_acc_best", "train_s", "hp.optimizer.lr"]
+    assert part_matches(word, names) == found
+    assert not close_matches("accuracy", names, cutoff=0.5)  # why the leaderboard's lines ask part_matches next

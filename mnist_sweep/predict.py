@@ -3,7 +3,7 @@
 ``python -m mnist_sweep.predict RUN_DIR IMAGE.png [...]`` prints the predicted digit and its
 probability per image. Any size (up to PIL's decompression-bomb limit) and mode (16-bit too) of a
 still image file is accepted (``FLOATS``: how 32-bit float pixels are read): converted to grayscale,
-resized to fit 28x28 (antialiased, aspect ratio kept), padded to the square with the background, MNIST-normalized as in training. MNIST digits
+its digit boxed as MNIST's (``digit_box``: 20x20, centred by mass in 28x28), MNIST-normalized as in training. MNIST digits
 are white on black; ``--invert auto`` (default) inverts an image whose border is lighter than its
 strokes (a dark digit on paper) and says so; a background left gray (a photo) is made black. ``--test`` evaluates the checkpoint on the test images
 the run was evaluated on (all 10,000, or its ``data.test_limit`` subset, stated) and compares with
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mnist_sweep import checkpoint, results
+from mnist_sweep import checkpoint, digit_box, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, check_cli, exit_code_of, pasteable
 from mnist_sweep.errors import EMPTY_FILE, MnistSweepError, ReproductionMismatch, UsageError, dangling_link, not_of_kind, one_line
@@ -180,8 +180,8 @@ def _check_regular(p: Path) -> None:
 
 
 def load_image(path: str | Path, invert: str = "auto") -> Image28:
-    """Grayscale, background made black (``invert``: auto | yes | no), fit into 28x28, padded, normalized."""
-    from PIL import Image, ImageOps
+    """Grayscale, background made black (``invert``: auto | yes | no), boxed into 28x28 as MNIST's, normalized."""
+    from PIL import ImageOps
 
     p = Path(path)
     gray, size, levels = _decode(p)
@@ -196,15 +196,8 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     leveled = back < (low + high) / 2 and (back > 0 or high < 254)  # MNIST's digits all peak at 254 or 255
     if leveled:  # a gray background (a photo of paper) made black, faint strokes (a dim scan): stretched to 255
         gray = gray.point(lambda v: round(max(0, v - back) * 255 / (high - back)))
-    w, h = gray.size
-    scale = IMAGE_SIZE / max(w, h)  # resized first, then padded: a 60000x28 strip was padded to 60000x60000 (3.6 GB)
-    fit = (max(1, round(w * scale)), max(1, round(h * scale)))  # a thin line stays one pixel, not zero (ImageOps.pad)
-    if gray.size != fit:
-        gray = gray.resize(fit, Image.Resampling.LANCZOS)
-    if fit != (IMAGE_SIZE, IMAGE_SIZE):  # pad with the (now black) background: the digit keeps its aspect ratio
-        square = Image.new("L", (IMAGE_SIZE, IMAGE_SIZE), 0)
-        square.paste(gray, ((IMAGE_SIZE - fit[0]) // 2, (IMAGE_SIZE - fit[1]) // 2))
-        gray = square
+    if gray.size != (IMAGE_SIZE, IMAGE_SIZE):  # a 28x28 image is taken as MNIST's own; any other is boxed as theirs
+        gray = digit_box.fit(gray)
     x = torch.from_numpy(np.array(gray, dtype=np.uint8)).view(1, IMAGE_SIZE, IMAGE_SIZE)
     return Image28(p, mdata.normalize(x), do_invert, size, (255 - back if do_invert else back) if leveled else 0,
                    levels, high if leveled and back == 0 else 0)

@@ -24,8 +24,8 @@ def test_a_very_wide_image_is_resized_before_it_is_padded(tmp_path, monkeypatch)
     img = predict.load_image(tmp_path / "strip.png")
     assert made and max(w * h for w, h in made) <= 28 * 28, made
     back = (img.x * 0.3081 + 0.1307)[0]
-    assert img.size == (30000, 2) and float(back[13, 10:18].min()) > 0.5
-    assert float(back[:13].max()) < 0.02 and float(back[14:].max()) < 0.02  # one row, centred
+    rows = [r for r in range(28) if float(back[r].max()) > 0.02]  # the line: one row, boxed to 20 pixels, centred
+    assert img.size == (30000, 2) and rows in ([13], [14]) and float(back[rows[0], 4:24].min()) > 0.5
     Image.fromarray(a[:1, :]).save(tmp_path / "line.png")  # 30000x1: 28 x 0.0009 pixels, rounded up to one row
     assert float(predict.load_image(tmp_path / "line.png").x.max()) > 1.0
 

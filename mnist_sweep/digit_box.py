@@ -17,10 +17,11 @@ def fit(gray: Any) -> Any:
     """The 8-bit grayscale image (PIL, mode L, background black, not blank) as a 28x28 PIL image."""
     from PIL import Image
 
-    a = np.asarray(gray, dtype=np.float64)
-    rows, cols = np.nonzero(a >= max(INK * a.max(), 1))  # the box of the ink: its faint edge and noise left out
+    a = np.asarray(gray)
+    ink = a >= max(INK * int(a.max()), 1)  # the ink: its faint edge and noise left out (a mask: 1 byte a pixel)
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     if len(rows):
-        gray = gray.crop((int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1))
+        gray = gray.crop((int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1))
     w, h = gray.size
     size = (max(1, round(w * BOX / max(w, h))), max(1, round(h * BOX / max(w, h))))  # a side never below 1 pixel
     if gray.size != size:

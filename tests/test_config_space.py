@@ -225,3 +225,16 @@ def test_a_quoted_string_the_key_takes_passes_as_the_trial_reads_it(key, choices
     assert make_cfg(f"{key}={choices[0]}")[key.split(".")[0]][key.split(".")[1]] == choices[0][1:-1]
     if key == "trainer.precision":
         assert check_command_line(["-m", f"{key}={','.join(choices)}"]).error is None
+
+
+@pytest.mark.parametrize("space", ["model.padding=choice([1,1,0,1,1,1,1],0)", "model.block=choice([plain,plain,plain,plain,se,se,se],plain)",
+                                   "model.dropout=choice([0,0,0,0,0.1,0.1,0.1],0.05)"])
+def test_a_choice_of_per_block_lists_is_searched(tmp_path, space):
+    """model.padding=choice([1,1,0,1,1,1,1],0) was refused at the start ('value '[1,1,0,1,1,1,1]' does not fit
+    model.padding (model.padding: expected an integer, ...); it must be ... or one per block'): Optuna holds
+    the list as its text, which the check read as a string; the trial's override reads it as the list."""
+    from conftest import run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.params=null", space, f"hydra.sweep.dir={tmp_path}/s",
+                       "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert proc.returncode == 0 and "0% refused before training" in proc.stdout + proc.stderr, proc.stderr[-2000:]

@@ -103,10 +103,16 @@ def check_distribution(key: str, dist: Any, cfg: Any = None) -> None:
 
 def as_read(value: Any) -> Any:
     """A choice's value as the trial's ``KEY=value`` reads it: a quoted one (``'fp32'``, as ``'fp32',bf16``
-    passes it on) is the string inside the quotes; any other as it is."""
-    if not isinstance(value, str) or len(value) < 2 or value[0] != value[-1] or value[0] not in "'\"":
+    passes it on) is the string inside the quotes; a list (one per block, ``choice([1,1,0,1,1,1,1],0)``,
+    which Optuna holds as its text) the list; any other as it is."""
+    if not isinstance(value, str) or len(value) < 2:
         return value
-    return read_as_trial(value)
+    if value[0] == "[" and value[-1] == "]":
+        try:
+            return read_as_trial(value)
+        except Exception:  # noqa: BLE001 - not Hydra's list after all: the check words it as it is
+            return value
+    return read_as_trial(value) if value[0] == value[-1] and value[0] in "'\"" else value
 
 
 def read_as_trial(text: str) -> Any:

@@ -91,12 +91,15 @@ class CliParser(argparse.ArgumentParser):
 
 def nearest_flag(message: str, parser: argparse.ArgumentParser) -> str:
     """'; did you mean --test?' where argparse's ``message`` names an unrecognized flag that is a typo of
-    one of ``parser``'s (``--tset``) or the start of only one (``--par``: abbreviations are refused); else ""."""
+    one of ``parser``'s (``--tset``) or the start of only one (``--par``: abbreviations are refused); a file
+    named like a flag (``-x.png``), how to give it; else ""."""
     import difflib
 
     if not message.startswith("unrecognized arguments: "):
         return ""
     flags = [f for f in parser._option_string_actions if f.startswith("--") and f != "--help"]
+    if file := next((w for w in message.split(": ", 1)[1].split() if w.startswith("-") and os.path.lexists(w)), None):
+        return f"; {file} is a file, read as a flag (its name starts with -): give it as ./{file}"
     for word in message.split(": ", 1)[1].split():
         name = word.split("=")[0]
         starts = [f for f in flags if f.startswith(name)] if len(name) > 3 else []

@@ -271,3 +271,19 @@ def test_a_set_value_the_shell_split_at_a_space_is_named_quoted(tmp_path):
     assert_one_line_error(proc, f"; a value with a space is one argument, quoted: 'data.root={tmp_path}/my data' (see")
     proc = run_inproc(["mnist_sweep.leaderboard", f"--out={tmp_path}/x.csv", "nosuch"], tmp_path)
     assert "quoted" not in assert_one_line_error(proc, "nosuch")
+
+
+def test_a_file_named_like_a_flag_is_said_to_be_one(tmp_path, monkeypatch, capsys):
+    """predict RUN -x.png said only 'unrecognized arguments: -x.png': argparse reads a name starting
+    with - as a flag; the line now says the file is there and how to give it."""
+    from mnist_sweep import leaderboard, predict
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x.png").write_bytes(b"")
+    for main, argv in ((predict.main, ["run", "-x.png"]), (leaderboard.main, ["-x.png"])):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 2 and len(err) == 1, err
+        assert "unrecognized arguments: -x.png; -x.png is a file, read as a flag (its name starts with -): " \
+               "give it as ./-x.png (see python -m mnist_sweep." in err[0], err

@@ -31,6 +31,7 @@ from mnist_sweep import PROJECT_ROOT, children
 from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
 from mnist_sweep.commandline import broken_pipe_status, exit_status
 from mnist_sweep.config.settings import Settings, validate
+from mnist_sweep.cpus import warn_threads
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.logs import quiet_info_console
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
@@ -82,6 +83,7 @@ def task(cfg: DictConfig) -> float | list[float]:
     out_dir = Path(hc.runtime.output_dir)
     try:
         hook, slot, st = None, 0, settings_for(cfg)
+        warn_threads(st.trainer.threads)  # trainer.threads=4 on 2 CPUs: slower, without a word
         if hc.mode == RunMode.MULTIRUN:
             hook = pruning_hook(hc.sweeper, st.trainer.max_epochs,
                                 {"n_val": st.data.val_size or st.data.test_limit or 10_000, "target_acc": st.trainer.target_acc,

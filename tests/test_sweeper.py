@@ -352,9 +352,10 @@ def test_workers_are_capped_at_the_usable_cpus_and_the_runs_the_sweep_can_have(m
     torch on the 2 cores, and the sweep had not ended after 10 minutes."""
     from hydra_plugins.mnist_sweep_sweeper import _workers
     monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
-    assert _workers.worker_count(64, 10, 1) == 2  # one per CPU
-    assert _workers.worker_count(4, 1, 1) == 1 and _workers.worker_count(4, 1, 3) == 2  # n_trials x seeds runs
-    assert _workers.worker_count(2, 14, 1) == 2 and _workers.worker_count(1, 5, 1) == 1  # within both: as asked
+    assert _workers.worker_count(64, 10) == 2  # one per CPU
+    assert _workers.worker_count(4, 1) == 1 and _workers.worker_count(4, 3) == 2  # the runs to go (_revive.runs_to_go)
+    assert _workers.worker_count(2, 14) == 2 and _workers.worker_count(1, 5) == 1  # within both: as asked
+    assert _workers.worker_count(2, 0) == 1  # nothing to go (another worker's trial running): this worker alone
 
 
 def test_a_dry_runs_estimate_counts_the_workers_the_sweep_starts(tmp_path, monkeypatch):
@@ -375,8 +376,53 @@ def test_a_one_trial_sweep_starts_no_helper_for_its_extra_workers(tmp_path, monk
     proc = run([*args, "hydra.sweeper.workers=8"], cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-2000:]
-    assert "hydra.sweeper.workers=8: the sweep has 1 run at most, so 1 worker runs" in out
+    assert "hydra.sweeper.workers=8: the sweep has 1 run to go at most, so 1 worker runs" in out
     assert "started worker" not in out and not list((tmp_path / "one").glob("worker-*.log"))
+
+
+def test_a_resume_with_fewer_trials_left_than_workers_starts_no_helper_for_none(tmp_path, monkeypatch):
+    """3 trials with 2 done, resumed with workers=2: worker 1 started and found '3 of 3 trials done or
+    running; 0 to go' (the count was capped by n_trials, not the trials left). The resume's loop is
+    stubbed out: it counts the workers and trains nothing."""
+    from hydra_plugins.mnist_sweep_sweeper import _impl, _workers
+    monkeypatch.setattr(_workers, "usable_cpus", lambda: 2)
+    assert run(sweep_args(tmp_path, "left", 1, "model.c3=choice(8,16)"), cwd=tmp_path).returncode == 0
+    started: list[int] = []
+    monkeypatch.setattr(_workers.Helpers, "start", lambda self: started.append(self.n))
+    monkeypatch.setattr(_impl.Loop, "run", lambda self, progress: None)
+    args = [a for a in sweep_args(tmp_path, "left", 2, "model.c3=choice(8,16)") if a != "hydra.sweeper.workers=1"]
+    proc = run([*args, "hydra.sweeper.workers=2"], cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert "1 of 2 trials done or running; 1 to go" in out
+    assert "hydra.sweeper.workers=2: the sweep has 1 run to go at most, so 1 worker runs" in out
+    assert started == [1]
+
+
+def test_the_runs_to_go_count_queued_seeds_revived_configs_and_running_first_seeds(tmp_path):
+    """What a sweep with repeats can still run, beside its trials left: a worker is started for each."""
+    from optuna.trial import TrialState, create_trial
+
+    from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
+    from hydra_plugins.mnist_sweep_sweeper._revive import runs_to_go
+
+    main = optuna.create_study(direction="maximize")
+    assert runs_to_go(main, 4, None) == 4  # no repeats: one run a trial
+    rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
+    assert runs_to_go(main, 2, rep) == 6  # each new trial may take 3 seeds
+    lost = {"status": "lost", "repeat_seeds": [1, 2, 3], "seed_runs": {"1": {"values": [0.9], "val": 0.9, "state": "complete"}},
+            "overrides": "model.c1=8", "trial_dir": str(tmp_path / "trial_0000")}
+    main.add_trial(create_trial(state=TrialState.FAIL, user_attrs=lost))  # its worker died while its seeds ran
+    rep.side.add_trial(create_trial(value=0.91, user_attrs={"parent_dir": lost["trial_dir"], "seed": 2, "status": "complete"}))
+    assert runs_to_go(main, 1, rep) == 1  # revived in the one trial left: only its seed 3 runs
+    assert runs_to_go(main, 3, rep) == 2 * 3 + 1
+    parent = main.ask()  # a config another worker repeats: its two further seeds queued
+    parent.set_user_attr("trial_dir", str(tmp_path / "trial_0001"))
+    parent.set_user_attr("overrides", "model.c1=10")
+    rep.hold(parent, [0.95], {"value": 0.95, "seed": 1})
+    assert runs_to_go(main, 0, rep) == 1 + 2
+    main.ask().set_user_attr("status", "running")  # another worker's first seed: 2 more if it enters the top k
+    assert runs_to_go(main, 0, rep) == 1 + 2 + 2
 
 
 @pytest.mark.parametrize("space, said", [([], "nothing is searched"), (["model.c3=choice(16)"], "has 1 config at most")],

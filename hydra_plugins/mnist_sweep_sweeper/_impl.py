@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _liveness, _resume, _space, _study, _undo
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _liveness, _resume, _revive, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -99,7 +99,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
 
             check = Precheck(self._compose, self.precheck, self.conf.precheck)
-            workers = worker_count(self.conf.workers, self.n_trials, self.conf.repeats.seeds) if self.storage else 1  # as _run
+            runs, threads = self.n_trials * self.conf.repeats.seeds, OmegaConf.select(self.config, "trainer.threads", default=1)
+            workers = worker_count(self.conf.workers, runs, threads) if self.storage else 1  # as _run (at most: no study opened)
             preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space),
                     (self.conf.repeats.seeds, self.conf.repeats.top_k))
             return
@@ -213,12 +214,16 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if worker_index() == 0 and (changed := _resume.changed_settings(study, space)):  # trials to be ranked beside
             log.warning("%s", changed)                                                   # others trained otherwise
         rep = self.conf.repeats
-        helpers = Helpers(worker_count(self.conf.workers, self.n_trials, rep.seeds) if self.storage else 1, sweep_dir)
+        repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
+        if repeats is not None:  # a dead worker's seed is to run again: counted below
+            _liveness.fail_lost_trials(repeats.side, self.conf.grace_period)
+        runs = _revive.runs_to_go(study, left, repeats)  # a resume's: 2 of 3 trials done started a helper for none
+        threads = OmegaConf.select(self.config, "trainer.threads", default=1)  # the base config's; a searched one: its runs' line
+        helpers = Helpers(worker_count(self.conf.workers, runs, threads) if self.storage else 1, sweep_dir)
         if self.conf.workers > 1 and not self.storage:
             log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,
                         self.max_failure_rate, self.conf.grace_period)
-        repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
         loop = Loop(study, space, sweep_dir, self.conf.trial_dir, limits, self._hooks(study, grid),
                     self.conf.constrain_to_target, repeats)
         try:  # the helpers started in it: an interrupt from their start on stops them

@@ -7,7 +7,7 @@ import optuna
 from optuna.trial import TrialState
 
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
+from hydra_plugins.mnist_sweep_sweeper._repeats import DONE, Repeats
 from mnist_sweep import results
 from mnist_sweep.storage import status_of
 
@@ -45,3 +45,31 @@ def takeover(rep: Repeats, trial: optuna.Trial) -> bool:
                        lost.user_attrs.get("seed_runs", {}))
     log.info("trial %d: takes over trial %d's seeds", trial.number, number, extra=TRIAL_LINE)
     return True
+
+
+def runs_to_go(study: optuna.Study, left: int, rep: Repeats | None) -> int:
+    """The runs a sweep (a resume too) can still have, for its worker count: ``left`` new trials, each
+    with its further seeds where repeats are on; the seeds queued in ``<study>.repeats``; the missing
+    seeds of the configs lost while repeating, which ``revive`` queues again (each takes one of
+    ``left``: counted by its seeds instead); and the further seeds of a config another live worker
+    trains now, which may enter the top-k. An upper bound: a trial not repeated has one run. Call it
+    after the dead workers' trials of both studies are failed (``_liveness.fail_lost_trials``)."""
+    if rep is None:
+        return left
+    side = rep.side.get_trials(deepcopy=False)
+    queued = sum(1 for t in side if t.state == TrialState.WAITING)
+    trials = study.get_trials(deepcopy=False)
+    live = {t.user_attrs.get("overrides") for t in trials if status_of(t) not in ("lost", "duplicate")}
+    revived = 0
+    for t in trials:
+        overrides, seeds = t.user_attrs.get("overrides"), t.user_attrs.get("repeat_seeds")
+        if status_of(t) != "lost" or not seeds or overrides in live:
+            continue
+        live.add(overrides)
+        taken = {str(s) for s in t.user_attrs.get("seed_runs", {})}  # the queued ones are counted above
+        taken |= {str(s.user_attrs.get("seed")) for s in side if s.user_attrs.get("parent_dir") == t.user_attrs.get("trial_dir")
+                  and (s.state in (TrialState.WAITING, TrialState.RUNNING) or status_of(s) in DONE)}
+        revived += 1
+        queued += sum(1 for s in seeds if str(s) not in taken)
+    first_seeds = sum(1 for t in trials if t.state == TrialState.RUNNING and not t.user_attrs.get("repeat_seeds"))
+    return max(left - revived, 0) * rep.seeds + queued + first_seeds * (rep.seeds - 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from hydra_plugins.mnist_sweep_sweeper._log import PROGRESS_FD_ENV, log, parse_channel_line
+from mnist_sweep.cpus import usable_cpus, warn_threads
 from mnist_sweep.trial import WORKER_ENV
 from mnist_sweep.text import duration, plural
 
@@ -81,27 +82,22 @@ def signals_held() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity, as a container or taskset limits it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def worker_count(workers: int, n_trials: int, seeds: int) -> int:
+def worker_count(workers: int, runs: int, threads: int = 1) -> int:
     """How many sweep processes ``hydra.sweeper.workers`` starts: at most one per usable CPU (each
     trains on one or more threads; on 2 cores, 4 workers completed fewer trials per minute than 2)
-    and at most the runs the sweep can have (``n_trials`` x ``repeats.seeds``). Each cap is logged."""
-    cpus, runs = usable_cpus(), n_trials * seeds
-    count = min(workers, cpus, runs)
+    and at most the ``runs`` the sweep can still have (``_revive.runs_to_go``: a resume's trials left,
+    not n_trials). Each cap is logged, and so are more training threads than CPUs (``trainer.threads``
+    of each worker: mnist_sweep.cpus, said once)."""
+    cpus = usable_cpus()
+    count = max(min(workers, cpus, runs), 1)
     if count < workers:
         started = "1 worker runs" if count == 1 else f"{count} workers run"
         if cpus <= runs:  # more workers than CPUs: a setting to change
             log.warning("hydra.sweeper.workers=%d: this machine has %s, so %s; more would only share them",
                         workers, plural(cpus, "usable CPU"), started)
-        else:  # a short sweep: nothing for the rest to do
-            log.info("hydra.sweeper.workers=%d: the sweep has %s at most, so %s", workers, plural(runs, "run"), started)
+        else:  # a short sweep, or a resume with little left: nothing for the rest to do
+            log.info("hydra.sweeper.workers=%d: the sweep has %s to go at most, so %s", workers, plural(runs, "run"), started)
+    warn_threads(threads, count, cpus, log)
     return count
 
 

@@ -134,8 +134,9 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
         if (src.getbuffer().nbytes if isinstance(src, io.BytesIO) else p.is_file() and p.stat().st_size) == 0:
             what = EMPTY_FILE.format(kind="an image") if src is p else "nothing on stdin (0 bytes)"
             raise MnistSweepError(f"{p}: {what}; give a PNG/JPEG of one digit") from None
-        if p.suffix.lower() in (".npy", ".npz", ".idx") or p.name.endswith(("-ubyte", "-ubyte.gz")):  # MNIST's own
-            raise MnistSweepError(f"{p}: an array file (NumPy or IDX), not an image; save one digit as an image, e.g. "
+        if p.suffix.lower() in (".npy", ".npz", ".idx", ".pt", ".pth") or p.name.endswith(("-ubyte", "-ubyte.gz")):
+            what = "a PyTorch file (torch.save)" if p.suffix.lower() in (".pt", ".pth") else "an array file (NumPy or IDX)"
+            raise MnistSweepError(f"{p}: {what}, not an image; save one digit as an image, e.g. "
                                   "PIL.Image.fromarray(digit_uint8_28x28).save('digit.png')") from None
         if isinstance(e, Image.UnidentifiedImageError) and src is p:  # no image at all: as every command words it
             raise MnistSweepError(f"{p}: {not_of_kind(p, 'an image')}; give a PNG/JPEG of one digit") from None

@@ -98,3 +98,12 @@ def test_a_lab_image_reads_as_its_lightness(tmp_path):
     Image.fromarray(digit).convert("RGB").convert("LAB").save(tmp_path / "lab.tiff")
     assert Image.open(tmp_path / "lab.tiff").mode == "LAB"
     assert torch.equal(predict.load_image(tmp_path / "lab.tiff").x, predict.load_image(tmp_path / "8.png").x)
+
+
+def test_a_torch_tensor_file_is_named_as_one(tmp_path, capsys):
+    """A digit tensor saved with torch.save said 'not an image (it begins b'PK\\x03\\x04...')': its zip's bytes."""
+    made_run(tmp_path / "run")
+    torch.save(torch.from_numpy(EIGHT), tmp_path / "digit.pt")
+    line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "digit.pt")])
+    assert line.endswith("digit.pt: a PyTorch file (torch.save), not an image; save one digit as an image, e.g. "
+                         "PIL.Image.fromarray(digit_uint8_28x28).save('digit.png')"), line

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import os
 
+from mnist_sweep.text import plural
+
 log = logging.getLogger(__name__)
 _said: list[str] = []  # the line said in this process, if one was
 
@@ -24,7 +26,7 @@ def threads_line(threads: int, cpus: int, workers: int = 1) -> str | None:
     or None where they fit (at most one thread a CPU)."""
     if workers * threads <= cpus:
         return None
-    most, usable = max(cpus // workers, 1), f"{cpus} CPU{'' if cpus == 1 else 's'} this process may use (os.sched_getaffinity)"
+    most, usable = max(cpus // workers, 1), f"{plural(cpus, 'CPU')} this process may use (os.sched_getaffinity)"
     if workers == 1:
         return (f"trainer.threads={threads}: more threads than the {usable}, so they take turns and training runs "
                 f"slower (precision auto's timing too); set trainer.threads={most}")

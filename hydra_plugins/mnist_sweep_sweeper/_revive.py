@@ -66,10 +66,10 @@ def runs_to_go(study: optuna.Study, left: int, rep: Repeats | None) -> int:
         if status_of(t) != "lost" or not seeds or overrides in live:
             continue
         live.add(overrides)
-        taken = {str(s) for s in t.user_attrs.get("seed_runs", {})}  # the queued ones are counted above
-        taken |= {str(s.user_attrs.get("seed")) for s in side if s.user_attrs.get("parent_dir") == t.user_attrs.get("trial_dir")
-                  and (s.state in (TrialState.WAITING, TrialState.RUNNING) or status_of(s) in DONE)}
+        taken = {str(seed) for seed in t.user_attrs.get("seed_runs", {})}  # the queued ones are counted above
+        taken |= {str(run.user_attrs.get("seed")) for run in side if run.user_attrs.get("parent_dir") == t.user_attrs.get("trial_dir")
+                  and (run.state in (TrialState.WAITING, TrialState.RUNNING) or status_of(run) in DONE)}
         revived += 1
-        queued += sum(1 for s in seeds if str(s) not in taken)
+        queued += sum(1 for seed in seeds if str(seed) not in taken)
     first_seeds = sum(1 for t in trials if t.state == TrialState.RUNNING and not t.user_attrs.get("repeat_seeds"))
     return max(left - revived, 0) * rep.seeds + queued + first_seeds * (rep.seeds - 1)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mnist_sweep import checkpoint, digit_box, results
+from mnist_sweep import checkpoint, digit_box, file_kinds, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, check_cli, exit_code_of, pasteable
 from mnist_sweep.errors import EMPTY_FILE, MnistSweepError, ReproductionMismatch, UsageError, dangling_link, not_of_kind, one_line
@@ -138,6 +138,8 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
             what = "a PyTorch file (torch.save)" if p.suffix.lower() in (".pt", ".pth") else "an array file (NumPy or IDX)"
             raise MnistSweepError(f"{p}: {what}, not an image; save one digit as an image, e.g. "
                                   "PIL.Image.fromarray(digit_uint8_28x28).save('digit.png')") from None
+        if isinstance(e, Image.UnidentifiedImageError) and src is p and (kind := file_kinds.undecodable(p)):
+            raise MnistSweepError(f"{p}: {kind}") from None  # an image PIL has no decoder for, a drawing
         if isinstance(e, Image.UnidentifiedImageError) and src is p:  # no image at all: as every command words it
             raise MnistSweepError(f"{p}: {not_of_kind(p, 'an image')}; give a PNG/JPEG of one digit") from None
         why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")

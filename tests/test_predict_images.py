@@ -107,3 +107,18 @@ def test_a_torch_tensor_file_is_named_as_one(tmp_path, capsys):
     line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "digit.pt")])
     assert line.endswith("digit.pt: a PyTorch file (torch.save), not an image; save one digit as an image, e.g. "
                          "PIL.Image.fromarray(digit_uint8_28x28).save('digit.png')"), line
+
+
+@pytest.mark.parametrize("name, head, said", [
+    ("IMG 1.HEIC", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", "a HEIC/HEIF photo (a phone's default), which Pillow cannot "
+     "decode; convert it to PNG or JPEG (e.g. heif-convert 'IMG 1.HEIC' digit.png"),
+    ("seven.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG drawing (vectors, not "
+     "pixels); render it to PNG (e.g. rsvg-convert -w 280 seven.svg -o digit.png)"),
+    ("scan.pdf", b"%PDF-1.7\n%\xe2\xe3\n", "a PDF, not an image; render its page to PNG (e.g. pdftoppm")],
+    ids=["heic", "svg", "pdf"])
+def test_an_image_pil_has_no_decoder_for_is_named(tmp_path, capsys, name, head, said):
+    """An iPhone's HEIC photo, an SVG or a PDF said 'not an image (it begins b'...')', an image called none."""
+    made_run(tmp_path / "run")
+    (tmp_path / name).write_bytes(head + bytes(64))
+    line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / name)])
+    assert line.startswith(f"error: {tmp_path / name}: {said}"), line

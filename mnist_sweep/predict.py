@@ -103,7 +103,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
 
     from PIL import Image, ImageOps
 
-    limit, src = Image.MAX_IMAGE_PIXELS, p
+    limit, src, fmt = Image.MAX_IMAGE_PIXELS, p, ""
     try:
         if str(p) != "-":
             _check_regular(p)
@@ -111,6 +111,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refused, not loaded
             with Image.open(src) as im:
+                fmt = im.format or ""  # its header read: a decoder's error after it is its data's (cut off, damaged)
                 if getattr(im, "n_frames", 1) > 1 and im.format != "MPO":  # MPO: a camera's JPEG, its previews after it
                     raise MnistSweepError(f"{p}: has {im.n_frames} frames (an animation or a multi-page file); "
                                           "give a still image of one digit")
@@ -143,8 +144,10 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
         if isinstance(e, Image.UnidentifiedImageError) and src is p:  # no image at all: as every command words it
             raise MnistSweepError(f"{p}: {not_of_kind(p, 'an image')}; give a PNG/JPEG of one digit") from None
         why = (str(e).strip().splitlines() or [""])[0].replace(repr(src), "stdin")
-        raise MnistSweepError(f"{p}: not a readable image ({type(e).__name__}{': ' + why if why else ''}); "
-                              "give a PNG/JPEG of one digit") from None
+        what, fix = ((f"a {fmt} whose pixels cannot be decoded (cut off or damaged?: ", "copy it again, or save it again")
+                     if fmt and isinstance(e, (OSError, EOFError, SyntaxError)) else
+                     ("not a readable image (", "give a PNG/JPEG of one digit"))
+        raise MnistSweepError(f"{p}: {what}{type(e).__name__}{': ' + why if why else ''}); {fix}") from None
 
 
 def _unexpanded(p: Path) -> str:

@@ -122,3 +122,16 @@ def test_an_image_pil_has_no_decoder_for_is_named(tmp_path, capsys, name, head, 
     (tmp_path / name).write_bytes(head + bytes(64))
     line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / name)])
     assert line.startswith(f"error: {tmp_path / name}: {said}"), line
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_an_image_cut_off_after_its_header_is_named_so(tmp_path, capsys, fmt):
+    """A JPEG cut off in a copy said 'not a readable image (OSError: cannot load this image); give a
+    PNG/JPEG of one digit', to one who gave a JPEG; its header read, the line names its format and the cut."""
+    made_run(tmp_path / "run")
+    Image.fromarray(np.tile(EIGHT, (4, 4))).save(tmp_path / "full", format=fmt)
+    data = (tmp_path / "full").read_bytes()
+    (tmp_path / "cut").write_bytes(data[:len(data) // 2])
+    line = one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "cut")])
+    assert line.startswith(f"error: {tmp_path / 'cut'}: a {fmt} whose pixels cannot be decoded (cut off or damaged?: ")
+    assert line.endswith("); copy it again, or save it again"), line

@@ -125,7 +125,8 @@ def onnx_metadata(run: checkpoint.Run) -> dict[str, str]:
     return {
         "input_name": "image", "input_shape": "N,1,28,28",
         "input_dtype": "float32", "input_layout": "NCHW",
-        "input_pixels": "grayscale 28x28, white digit on black background (as MNIST); uint8 values 0-255",
+        "input_pixels": "grayscale 28x28, white digit on black background, its box fit into 20x20 and centred by "
+                        "its centre of mass (as MNIST's: predict does so); uint8 values 0-255",
         "pixel_divisor": f"{scale:g}",
         "normalization_mean": repr(mean),
         "normalization_std": repr(std),

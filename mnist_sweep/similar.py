@@ -47,6 +47,21 @@ def _parts(name: str) -> list[str]:
     return [p for p in re.split(r"[._\-\s]+", folded(name)) if p]
 
 
+# A word for what a column measures, as the column's name abbreviates it: its unit (train_s, wall_s, s_per_epoch)
+UNITS = {folded(w): "s" for w in ("time", "times", "seconds", "second", "secs", "sec", "duration", "runtime")}
+
+
+def unit_matches(word: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """``part_matches`` for a word naming what a column measures (``time``, ``train_time``, ``seconds``:
+    the columns in seconds, train_s first), which difflib's ratio matched to any name sharing its letters
+    (``time``: val_mean); [] for any other word, or where a name is the word but for case (``close_matches``'s).
+    Asked before ``close_matches``."""
+    names = list(names)
+    if any(folded(name) == folded(word) for name in names) or not any(p in UNITS for p in _parts(word)):
+        return []
+    return part_matches(word, names, n)
+
+
 def _abbreviates(a: str, b: str) -> bool:
     """One part the other's abbreviation (``acc``, ``accuracy``; 3 characters at least), or the same."""
     short, long = sorted((a, b), key=len)
@@ -57,8 +72,8 @@ def part_matches(word: str, names: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` of ``names`` (in the order given) with a part (split at ``.``, ``_`` and ``-``) for
     each part of ``word``, the same or one the other's abbreviation: a word spelled out where a name
     abbreviates it, which difflib's ratio finds too far apart (``accuracy``: val_acc, test_acc_final;
-    ``lr``: hp.optimizer.lr). For a line where ``close_matches`` has none."""
-    wanted = _parts(word)
+    ``lr``: hp.optimizer.lr; ``time``: train_s, a unit's word). For a line where ``close_matches`` has none."""
+    wanted = [UNITS.get(p, p) for p in _parts(word)]  # time: s, a unit matched whole (train_s)
     found = [name for name in dict.fromkeys(names)
              if wanted and all(any(_abbreviates(w, p) for p in _parts(name)) for w in wanted)]
     return found[:n]

@@ -61,13 +61,15 @@ def _fmt(col: str, v: Any) -> str:
 def _unknown(name: str, names: Any, flag: str, listed: str, tail: str = "", end: str = "") -> str:
     """How a line for an unknown ``name`` ends: ``; did you mean --sort val_acc? (available: ...)``
     for the nearest name (similar.close_matches: ``VAL_ACC`` and ``hp.model.cl`` find val_acc and
-    hp.model.c1; failing that, similar.part_matches: ``accuracy`` finds val_acc, ``lr`` hp.optimizer.lr),
+    hp.model.c1; failing that, similar.part_matches: ``accuracy`` finds val_acc, ``lr`` hp.optimizer.lr; a unit's
+    word first, similar.unit_matches: ``time`` finds train_s),
     a glob (``hp.mdl.*``) the nearest glob that matches a name (``hp.model.*``), else
     ``; available: ...`` (``listed``: how the names are introduced)."""
-    from mnist_sweep.similar import close_matches, part_matches
+    from mnist_sweep.similar import close_matches, part_matches, unit_matches
 
     names = [str(n) for n in names]
-    near = close_matches(name, _globs_like(name, names) if _is_glob(name) else names, n=1, cutoff=0.5)
+    near = [] if _is_glob(name) else unit_matches(name, names, n=1)  # time: train_s (difflib: val_mean)
+    near = near or close_matches(name, _globs_like(name, names) if _is_glob(name) else names, n=1, cutoff=0.5)
     near = near or ([] if _is_glob(name) else part_matches(name, names, n=1))
     shown = f"{listed} {', '.join(names)}{end}"
     return f"; did you mean {flag} {near[0]}{tail}? ({shown})" if near else f"; {shown}"

@@ -376,11 +376,15 @@ def test_out_does_not_replace_the_leaderboard_of_a_sweep_with_its_own_trial_dir_
     # a word spelled out where the column abbreviates it: difflib's ratio (0.40) offered nothing
     (["--sort", "accuracy"], "--sort accuracy: no column accuracy; did you mean --sort val_acc? (available: "),
     (["--sort", "Accuracy:desc"], "did you mean --sort val_acc:desc?"), (["--columns", "c6"], "did you mean --columns hp.model.c6?"),
+    # a word for a column's unit: difflib offered val_mean for time (the folded t1me, va1_mean) and n_seeds for seconds
+    (["--sort", "time"], "--sort time: no column time; did you mean --sort train_s? (available: "),
+    (["--columns", "seconds"], "did you mean --columns train_s?"),
 ])
 def test_a_mistyped_column_or_status_gets_the_nearest_one(tmp_path, args, hint):
     """--sort val listed every column and left the user to find val_acc among them; a mistyped
     glob (--columns hp.mdl.*) was offered one column (hp.model.t1) instead of the glob it meant."""
     pd.DataFrame({"rank": [1], "trial": [0], "status": ["complete"], "params": [900], "val_acc": [0.9],
+                  "n_seeds": [3], "val_mean": [0.9], "train_s": [12.5],
                   "hp.model.c1": [8], "hp.model.c6": [16], "hp.model.t1": [8],
                   "trial_dir": [None]}).to_csv(tmp_path / "leaderboard.csv", index=False)
     proc = run_inproc(["mnist_sweep.leaderboard", "leaderboard.csv", *args], cwd=tmp_path)

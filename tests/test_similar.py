@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnist_sweep.similar import close_matches, part_matches
+from mnist_sweep.similar import close_matches, part_matches, unit_matches
 
 KEYS = ["model.c1", "model.c2", "model.c3", "model.c4", "model.c5", "model.c6", "model.t1", "optimizer.lr"]
 STUDIES = ["search_smallest_4k", "search_smallest_6k", "search_smallest_8k", "search_best_8k"]
@@ -34,9 +34,22 @@ def test_a_name_given_as_it_is_is_its_own_nearest(names, data):
     ("accuracy", ["val_acc", "test_acc_final", "test_acc_best"]),  # spelled out: difflib's ratio found none
     ("test_accuracy", ["test_acc_final", "test_acc_best"]),  # each part of the word in one name
     ("LR", ["hp.optimizer.lr"]),  # a whole part, case-folded
-    ("ac", []), ("time", []),  # an abbreviation of two letters is none; no part alike
+    ("ac", []), ("epoch", []),  # an abbreviation of two letters is none; no part alike
+    ("time", ["train_s"]), ("Train_Time", ["train_s"]),  # a unit's word: the columns in it (difflib: val_mean)
 ])
 def test_a_word_a_name_abbreviates_finds_it(word, found):
     names = ["rank", "params", "val_acc", "n_seeds", "test_acc_final", "test_acc_best", "train_s", "hp.optimizer.lr"]
     assert part_matches(word, names) == found
     assert not close_matches("accuracy", names, cutoff=0.5)  # why the leaderboard's lines ask part_matches next
+
+
+@pytest.mark.parametrize("word, names, found", [
+    ("time", ["rank", "val_mean", "train_s", "wall_s", "s_per_epoch"], ["train_s", "wall_s", "s_per_epoch"]),
+    ("seconds", ["n_seeds", "train_s"], ["train_s"]), ("duration", ["rank", "train_s"], ["train_s"]),
+    ("Time", ["time", "train_s"], []),  # the name itself but for case: close_matches's to find
+    ("val", ["val_acc", "train_s"], []),  # no unit's word: close_matches, then part_matches
+])
+def test_a_word_for_a_columns_unit_finds_the_columns_in_it(word, names, found):
+    """--sort time offered val_mean (difflib's ratio of the folded t1me and va1_mean is 0.5), --sort seconds
+    n_seeds: a word for what a column measures finds the columns named by its unit."""
+    assert unit_matches(word, names) == found

@@ -67,3 +67,15 @@ def test_a_sweeps_workers_times_threads_over_the_cpus_is_said_once_for_its_runs(
     lines = [r.getMessage() for r in caplog.records if "os.sched_getaffinity" in r.getMessage()]
     assert lines == [cpus.threads_line(2, 2, 2)]
     assert lines[0].startswith("hydra.sweeper.workers=2 x trainer.threads=2: 4 training threads")
+
+
+@pytest.mark.parametrize("launcher, warned", [([], True), (["hydra/launcher=slurm"], False)])
+def test_a_sweeps_warning_counts_the_threads_of_trials_trained_on_this_machine(tmp_path, two_cpus, launcher, warned):
+    """docs/distributed.md's Slurm sweep (trainer.threads=4; slurm.yaml gives each job 4 CPUs of its node)
+    was told 'hydra.sweeper.workers=2 x trainer.threads=4: 8 training threads on the 2 CPUs this process may
+    use ...; set trainer.threads=1' on its login node: its trials train on Slurm's nodes (_workers.trial_threads)."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
+                       "model.c1=choice(4,8)", *TINY, "trainer.threads=4", *launcher, f"hydra.sweep.dir={tmp_path}/sw"],
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ("hydra.sweeper.workers=2 x trainer.threads=4: 8 training threads" in proc.stdout + proc.stderr) is warned

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from hydra_plugins.mnist_sweep_sweeper._log import PROGRESS_FD_ENV, log, parse_channel_line
 from mnist_sweep.cpus import usable_cpus, warn_threads
@@ -80,6 +80,21 @@ def signals_held() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+REMOTE_LAUNCHERS = ("SlurmLauncher",)  # trials trained on other machines (hydra/launcher=slurm), not on this one's CPUs
+
+
+def trial_threads(config: Any) -> int:
+    """The sweep's ``trainer.threads`` for the workers x threads warning (``worker_count``), or 1 where its
+    trials train on other machines (hydra/launcher=slurm: each job has its own cpus_per_task, and each run
+    warns on its own CPUs): docs/distributed.md's Slurm command (trainer.threads=4) was told to set 1."""
+    from omegaconf import OmegaConf
+
+    target = str(OmegaConf.select(config, "hydra.launcher._target_", default="") or "")
+    if target.rsplit(".", 1)[-1] in REMOTE_LAUNCHERS:
+        return 1
+    return OmegaConf.select(config, "trainer.threads", default=1)
 
 
 def worker_count(workers: int, runs: int, threads: int = 1) -> int:

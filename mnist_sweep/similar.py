@@ -53,7 +53,7 @@ UNITS = {folded(w): "s" for w in ("time", "times", "seconds", "second", "secs", 
 
 def unit_matches(word: str, names: Iterable[str], n: int = 3) -> list[str]:
     """``part_matches`` for a word naming what a column measures (``time``, ``train_time``, ``seconds``:
-    the columns in seconds, train_s first), which difflib's ratio matched to any name sharing its letters
+    the columns in seconds, wall_s, train_s, s_per_epoch, in the order given), which difflib's ratio matched to any name sharing its letters
     (``time``: val_mean); [] for any other word, or where a name is the word but for case (``close_matches``'s).
     Asked before ``close_matches``."""
     names = list(names)

@@ -245,6 +245,22 @@ def test_a_mistyped_key_of_a_search_space_file_gets_the_nearest(key, line):
     assert str(e.value).startswith(line) and "+" not in str(e.value), str(e.value)
 
 
+def test_a_key_of_the_group_option_the_command_line_fixes_is_searched():
+    """-m scheduler=step 'scheduler.step_size=choice(2,4)' was refused: 'scheduler.step_size: not a key of
+    scheduler=onecycle; ... (add scheduler=step)' with scheduler=step given (the key was looked for in the
+    base config and the swept options, not with the groups every candidate gets)."""
+    from conftest import make_cfg
+
+    from hydra_plugins.mnist_sweep_sweeper._compose import Composer
+
+    compose = Composer(lambda overrides: make_cfg(*overrides))
+    groups = {"model", "optimizer", "scheduler", "data", "trainer"}
+    space = sspace.build(["scheduler=step", "scheduler.step_size=choice(2,4)"], groups, compose)
+    assert list(space.values) == ["scheduler.step_size"] and space.fixed == {"scheduler": "step"}
+    with pytest.raises(SweepError, match="scheduler.step_size: not a key of scheduler=none; it is a key of scheduler=step"):
+        sspace.build(["scheduler=none", "scheduler.step_size=choice(2,4)"], groups, compose)
+
+
 @pytest.mark.slow
 def test_warm_start_queues_the_value_that_runs_like_an_experiments_null(tmp_path):
     """tiny leaves trainer.ema_decay null (off). Null is no override, so it used to be left to the

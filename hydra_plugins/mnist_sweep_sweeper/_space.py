@@ -141,7 +141,7 @@ def build(entries: list[str], group_names: set[str], compose: Compose,
     _groups.check(added, space.fixed, globs, compose)  # (drawn as a value: each candidate composes it)
     read = _read_once(compose)  # the key checks below read a few configs, each once per key: composed once each
     for name in space.values:
-        _check_key(name, space.groups, read)
+        _check_key(name, space.groups, read, fixed=_groups.fixed_group_overrides(space.fixed))
     _drop_keys_the_fixed_groups_lack(space, read)
     return space
 
@@ -180,28 +180,30 @@ def _drop_keys_the_fixed_groups_lack(space: SearchSpace, compose: Compose) -> No
             del space.values[name]
 
 
-def _options_of(name: str, groups: dict[str, BaseDistribution]) -> list[list[str]]:
-    """The compositions a key may exist in: the base config, and each swept option of its group."""
+def _options_of(name: str, groups: dict[str, BaseDistribution], fixed: list[str] | None = None) -> list[list[str]]:
+    """The compositions a key may exist in: the base config, and each swept option of its group (each also
+    with the ``fixed`` groups every candidate gets: -m scheduler=step 'scheduler.step_size=choice(2,4)')."""
     head = name.split(".", 1)[0]
-    return [[]] + ([[f"{head}={o}"] for o in groups[head].choices] if head in groups else [])  # type: ignore[attr-defined]
+    opts = [[]] + ([[f"{head}={o}"] for o in groups[head].choices] if head in groups else [])  # type: ignore[attr-defined]
+    return opts + [[*fixed, *o] for o in opts] if fixed else opts
 
 
-def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "") -> None:
+def _check_key(name: str, groups: dict[str, BaseDistribution], compose: Compose, where: str = "",
+               fixed: list[str] | None = None) -> None:
     """A value parameter must exist in the config for at least one choice of its group; one added with a
     single + must not (each candidate's +model.c1=8 failed to compose: 'An item is already at model.c1')."""
     if name.startswith("+"):  # a key no option has is the schema's to refuse in each run: named here, once
         bare = name.lstrip("+")
-        values = [OmegaConf.select(compose(o), bare, default=_ABSENT) for o in _options_of(bare, groups)]
+        values = [OmegaConf.select(compose(o), bare, default=_ABSENT) for o in _options_of(bare, groups, fixed)]
         if not name.startswith("++") and any(v is not None and v is not _ABSENT for v in values):  # + on null adds
             raise SweepError(f"{where or f'hydra.sweeper.params.{name}'}: {bare} is already in the config (+ adds a "
                              f"new key); search it without the +, as {bare}=...")
         if "." not in bare or any(v is not _ABSENT for v in values):  # +experiment: a group's options
             return
         name = bare
-    for opts in _options_of(name, groups):
-        if OmegaConf.select(compose(opts), name, default=_ABSENT) is not _ABSENT:
-            return
-    base = compose([])  # which option of its group the key is missing from (scheduler.gamma: onecycle's)
+    if any(OmegaConf.select(compose(o), name, default=_ABSENT) is not _ABSENT for o in _options_of(name, groups, fixed)):
+        return
+    base = compose(list(fixed or []))  # which option of its group the key is missing from (scheduler.gamma: onecycle's)
     chosen = {s: OmegaConf.select(base, f"{s}.name", default=None) for s in ("model", "optimizer", "scheduler")}
     line = unknown_key(name, chosen, value="...")  # "model.c7: no such key; did you mean model.c6?"
     raise SweepError(f"{where}: {line}" if where else f"hydra.sweeper.params.{name}: {line.split(': ', 1)[1]}"
@@ -251,8 +253,7 @@ def _custom(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> dict[s
         first = (str(e).strip().splitlines() or [""])[0]  # OmegaConf's full_key and object_type lines: not here
         raise SweepError(f"{CUSTOM}: the function raised {type(e).__name__}: {first}; fix it (it is called as fn(cfg, trial) "
                          "for each candidate; raising optuna.TrialPruned rejects one), or give null") from None
-    if extra is None:
-        extra = {}
+    extra = {} if extra is None else extra
     if not isinstance(extra, Mapping):
         raise SweepError(f"{CUSTOM}: the function must return None or a dict of overrides, got {type(extra).__name__}")
     added = [n for n in trial.params if n not in before] + [str(k) for k in extra]
@@ -260,7 +261,7 @@ def _custom(trial: optuna.Trial, space: SearchSpace, compose: Compose) -> dict[s
         if name in space.fixed:
             raise SweepError(f"{CUSTOM}: sets {name}, which the sweep fixes ({name}={space.fixed[name]}); drop one of them")
         if name not in space._custom_keys:
-            _check_key(name, space.groups, compose, where=CUSTOM)
+            _check_key(name, space.groups, compose, where=CUSTOM, fixed=_groups.fixed_group_overrides(space.fixed))
             space._custom_keys.add(name)
     return {str(k): v for k, v in extra.items()}
 

@@ -185,7 +185,7 @@ def check_onnx(out: Path, force: bool, given: str = "") -> None:  # given: as ty
     if out.is_dir() or given.endswith("/"):  # a dir: the file goes in it, not beside it as DIR.onnx
         raise MnistSweepError(f"--onnx {given or out}: is a directory, not a file; give the file to write in it, "
                               f"e.g. --onnx {out / 'model.onnx'}")
-    if out.suffix != ".onnx":
+    if out.suffix.lower() != ".onnx":  # M.ONNX is one: predict and checkpoint read it as one
         stem = out.stem.strip(".")
         fixed = Path(out.parent, "model.onnx" if stem.lower() in ("", "onnx") else f"{out.stem}.onnx")  # .onnx alone: no name
         why = "has no name before .onnx" if out.name.lower() == ".onnx" else "must end in .onnx (an ONNX model file)"

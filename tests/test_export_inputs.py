@@ -60,6 +60,14 @@ def test_an_output_under_a_file_or_that_is_a_directory_is_refused_first(tmp_path
         assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_an_onnx_name_in_upper_case_is_written(tmp_path, capsys):
+    """--onnx M.ONNX said 'must end in .onnx (an ONNX model file); e.g. --onnx M.onnx',
+    while predict and checkpoint read an .ONNX file as ONNX."""
+    out = tmp_path / "out" / "M.ONNX"
+    assert export.main([str(board(tmp_path)), "--onnx", str(out)]) == 0, capsys.readouterr().err
+    assert out.is_file() and capsys.readouterr().out.startswith(f"wrote {out}; onnxruntime vs PyTorch")
+
+
 def test_a_killed_exports_temporary_file_is_removed_later(tmp_path, capsys):
     """--onnx wrote .m.onnx.tmp.onnx beside the file, a fixed name: a killed export left it for good
     (and two exports to one file shared it). It is results.atomic_write's unique temporary now, and

@@ -73,9 +73,58 @@ def test_a_sweeps_workers_times_threads_over_the_cpus_is_said_once_for_its_runs(
 def test_a_sweeps_warning_counts_the_threads_of_trials_trained_on_this_machine(tmp_path, two_cpus, launcher, warned):
     """docs/distributed.md's Slurm sweep (trainer.threads=4; slurm.yaml gives each job 4 CPUs of its node)
     was told 'hydra.sweeper.workers=2 x trainer.threads=4: 8 training threads on the 2 CPUs this process may
-    use ...; set trainer.threads=1' on its login node: its trials train on Slurm's nodes (_workers.trial_threads)."""
+    use ...; set trainer.threads=1' on its login node: its trials train on Slurm's nodes (_workers.trial_load)."""
     proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null",
                        "model.c1=choice(4,8)", *TINY, "trainer.threads=4", *launcher, f"hydra.sweep.dir={tmp_path}/sw"],
                       cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ("hydra.sweeper.workers=2 x trainer.threads=4: 8 training threads" in proc.stdout + proc.stderr) is warned
+
+
+@pytest.mark.parametrize("threads, workers, jobs, searched, line", [
+    (1, 2, 1, False, None), (1, 1, 2, False, None),  # a thread a CPU: nothing to say
+    (1, 2, 2, False, "hydra.sweeper.workers=2 x hydra.sweeper.n_jobs=2 x trainer.threads=1: 4 training threads on the 2 "
+                     "CPUs this process may use (os.sched_getaffinity), so they take turns and every trial trains slower "
+                     "(precision auto's timing too); set hydra.sweeper.n_jobs=1 and trainer.threads=1, so that workers x "
+                     "n_jobs x threads is at most 2"),
+    (2, 1, 2, False, "hydra.sweeper.n_jobs=2 x trainer.threads=2: 4 training threads"),
+    (2, 2, 1, True, "hydra.sweeper.workers=2 x trainer.threads=2 (the most its search draws): 4 training threads on the 2 "
+                    "CPUs this process may use (os.sched_getaffinity), so they take turns and every trial trains slower "
+                    "(precision auto's timing too); search trainer.threads up to 1, so that workers x threads is at most 2"),
+    (4, 1, 1, True, "trainer.threads=4 (the most its search draws): more threads than the 2 CPUs"),
+])
+def test_the_line_counts_the_jobs_at_once_and_a_searched_threads_most(threads, workers, jobs, searched, line):
+    said = cpus.threads_line(threads, 2, workers, jobs, searched)
+    assert said == line if line is None else said.startswith(line), said
+
+
+@pytest.mark.parametrize("extra, said", [
+    # workers=2 with trainer.threads=choice(1,2): a trial of each worker drawing 2 trains 4 threads on the 2 CPUs
+    (["hydra.sweeper.workers=2", "trainer.threads=choice(1,2)"],
+     "hydra.sweeper.workers=2 x trainer.threads=2 (the most its search draws): 4 training threads"),
+    # the joblib launcher (the default, parallel) trains a worker's n_jobs trials at once: 2 x 2 threads
+    (["hydra.sweeper.workers=1", "hydra/launcher=parallel", "hydra.sweeper.n_jobs=2", "trainer.threads=2"],
+     "hydra.sweeper.n_jobs=2 x trainer.threads=2: 4 training threads"),
+    (["hydra.sweeper.workers=1", "hydra/launcher=basic", "hydra.sweeper.n_jobs=2", "trainer.threads=2"], None),  # one after another
+    (["hydra.sweeper.workers=2", "hydra/launcher=slurm", "hydra.sweeper.n_jobs=4", "trainer.threads=choice(2,4)"], None),
+], ids=["searched", "joblib", "basic", "slurm"])
+def test_a_sweeps_warning_counts_what_runs_at_once(tmp_path, two_cpus, extra, said):
+    """The warning read the base config's trainer.threads and the workers alone: trainer.threads=choice(1,2)
+    with two workers, and hydra/launcher=parallel's n_jobs trials at once, went unsaid."""
+    proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.n_trials=4",
+                       "hydra.sweeper.params=null", "model.c1=choice(4,8)", *TINY, *extra, f"hydra.sweep.dir={tmp_path}/sw"],
+                      cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert (said in out) if said else "os.sched_getaffinity" not in out, out[-3000:]
+
+
+def test_a_fixed_value_of_the_space_is_the_threads_its_trials_train_with():
+    """hydra.sweeper.params={trainer.threads:3} gives every candidate 3, whatever the base config says."""
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+
+    config = OmegaConf.create({"trainer": {"threads": 1}, "hydra": {"launcher": {"_target_": "x.JoblibLauncher"}}})
+    assert _workers.trial_load(config, SearchSpace(fixed={"trainer.threads": "3"}), 2) == cpus.Load(3, 2, False)
+    assert _workers.trial_load(config, None, 2) == cpus.Load(1, 2, False)

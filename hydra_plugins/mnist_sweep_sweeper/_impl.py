@@ -28,7 +28,7 @@ from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
 from hydra_plugins.mnist_sweep_sweeper._precheck import Precheck
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
-from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, stop_with_parent, trial_threads, worker_count
+from hydra_plugins.mnist_sweep_sweeper._workers import Helpers, stop_with_parent, trial_load, worker_count
 from mnist_sweep import results, url_escapes
 from mnist_sweep.config.dict_overrides import nested_space_error
 from mnist_sweep.config.space import check_distribution
@@ -99,10 +99,10 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
 
             check = Precheck(self._compose, self.precheck, self.conf.precheck)
-            runs, threads = self.n_trials * self.conf.repeats.seeds, trial_threads(self.config)
-            workers = worker_count(self.conf.workers, runs, threads) if self.storage else 1  # as _run (at most: no study opened)
-            preview(space, self._compose, self.n_trials, workers, lambda: check.smallest(space),
-                    (self.conf.repeats.seeds, self.conf.repeats.top_k))
+            if (left := _revive.left_to_start(self.storage, self.study_name, self.n_trials, self.conf, self._points)):
+                workers = worker_count(self.conf.workers if self.storage else 1, left.runs, *trial_load(self.config, space, self.n_jobs))
+                preview(space, self._compose, left.trials, workers, lambda: check.smallest(space),  # as _run: a resume's left
+                        (self.conf.repeats.seeds, self.conf.repeats.top_k))
             return
         grid = self._grid(space)
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()
@@ -218,8 +218,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         if repeats is not None:  # a dead worker's seed is to run again: counted below
             _liveness.fail_lost_trials(repeats.side, self.conf.grace_period)
         runs = _revive.runs_to_go(study, left, repeats)  # a resume's: 2 of 3 trials done started a helper for none
-        threads = trial_threads(self.config)  # the base config's (a searched one: its runs' line); Slurm's: its nodes'
-        helpers = Helpers(worker_count(self.conf.workers, runs, threads) if self.storage else 1, sweep_dir)
+        load = trial_load(self.config, space, self.n_jobs)  # n_jobs at once (joblib), a searched threads' most; Slurm's: its nodes'
+        helpers = Helpers(worker_count(self.conf.workers if self.storage else 1, runs, *load), sweep_dir)
         if self.conf.workers > 1 and not self.storage:
             log.warning("hydra.sweeper.workers=%d needs a persistent storage; in-memory study: one worker", self.conf.workers)
         limits = Limits(self.n_trials, self.n_jobs, self.conf.max_rejected, self.conf.max_duplicates,

@@ -96,13 +96,19 @@ def named(t: FrozenTrial | optuna.Trial) -> str:
     return f"seed {t.user_attrs.get('seed')} of {Path(parent_dir).name}" if parent_dir else f"trial {t.number}"
 
 
+def dead_here(t: FrozenTrial) -> bool:
+    """Whether a trial's worker ran on this host and its pid is gone (a RUNNING trial so is lost)."""
+    pid = t.user_attrs.get("pid")
+    return t.user_attrs.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)
+
+
 def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:
     """Trials left RUNNING by a dead worker become FAIL (status lost): on this host when the
     owner's pid is gone, on any host when its heartbeat is older than grace_period."""
     host, storage = socket.gethostname(), _optuna.storage_of(study)
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") == host and isinstance(pid, int) and not pid_alive(pid):
+        if dead_here(t):
+            pid = t.user_attrs["pid"]
             if not fail_open(storage, t, "lost", f"worker {host}:{pid} died while the trial ran"):
                 continue  # another worker failed it first
             log.warning("%s: worker %s:%d died while it ran; marked failed (lost)", named(t), host, pid,

@@ -58,7 +58,8 @@ def per_epoch(seconds: float) -> str:
 def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int,
             smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None,
             repeats: tuple[int, int] = (1, 5)) -> None:
-    """Log the space, the candidates' parameter range and an estimated duration; ``smallest``: the
+    """Log the space, the candidates' parameter range and an estimated duration of ``n_trials`` (a resume's
+    trials left: ``_revive.left_to_start``) on ``workers``; ``smallest``: the
     space's smallest model and its values, asked for where no draw fits (None: not told); ``repeats``:
     hydra.sweeper.repeats' seeds and top_k, whose further seed runs are estimated on a line of their own."""
     log.info("search space (%s):", plural(len(space.distributions), "parameter"))
@@ -110,7 +111,7 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
         plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), per_epoch(epoch_s), f"{ips:,.0f}", plural(max(workers, 1), "worker"),
         duration(total),
     )
-    if repeats[0] > 1:
+    if repeats[0] > 1 and n_trials:  # a resume with no trial left: its seeds to go, counted in its workers
         log.info("%s", repeat_runs(*repeats, n_trials, st.trainer.max_epochs, total / n_trials))
 
 

@@ -1,15 +1,21 @@
 """Resuming repeats: a parent lost while its seeds ran (its worker was interrupted or died) is
 queued again by the next worker that looks (``revive``); the trial that pops it takes over the lost
-parent's dir, first run and finished seeds (``takeover``) and only the missing seeds run."""
+parent's dir, first run and finished seeds (``takeover``) and only the missing seeds run. And the runs
+a sweep (a resume too) still has (``runs_to_go``), which a dry run reads without writing (``left_to_start``)."""
 from __future__ import annotations
 
-import optuna
-from optuna.trial import TrialState
+from typing import Any, NamedTuple
 
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from hydra_plugins.mnist_sweep_sweeper import _optuna, _resume
+from hydra_plugins.mnist_sweep_sweeper._liveness import dead_here
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
+from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import DONE, Repeats
 from mnist_sweep import results
-from mnist_sweep.storage import status_of
+from mnist_sweep.storage import REPEATS_SUFFIX, mask_url, status_of
 
 
 def revive(rep: Repeats) -> None:
@@ -73,3 +79,48 @@ def runs_to_go(study: optuna.Study, left: int, rep: Repeats | None) -> int:
         queued += sum(1 for seed in seeds if str(seed) not in taken)
     first_seeds = sum(1 for t in trials if t.state == TrialState.RUNNING and not t.user_attrs.get("repeat_seeds"))
     return max(left - revived, 0) * rep.seeds + queued + first_seeds * (rep.seeds - 1)
+
+
+class _Read:
+    """A stored study as a resume finds it, read without writing: each trial a worker of this host left
+    RUNNING when it died shown failed as lost, as ``_liveness.fail_lost_trials`` fails it at the start
+    (a stale heartbeat is not judged: such a trial stays counted as running)."""
+
+    def __init__(self, study: optuna.Study | None, name: str) -> None:
+        self.study_name, self.trials = name, study.get_trials(deepcopy=True) if study is not None else []
+        for t in self.trials:
+            if t.state == TrialState.RUNNING and dead_here(t):
+                t.state, t.user_attrs["status"] = TrialState.FAIL, "lost"
+
+    def get_trials(self, deepcopy: bool = False, states: Any = None) -> list[FrozenTrial]:  # noqa: ARG002 - Study's
+        return [t for t in self.trials if states is None or t.state in states]
+
+
+class Left(NamedTuple):
+    trials: int  # the new trials it would train
+    runs: int  # every run it has to go (``runs_to_go``): the cap on its workers
+
+
+def left_to_start(url: str | None, study_name: str, n_trials: int, conf: Any, points: dict | None) -> Left | None:
+    """What the sweep would start, for its dry run, read without writing: a new study's ``n_trials``; a
+    stored one's trials left and runs to go, as a resume counts them (``_impl._run``: its start line, the
+    trials it has, capped at the configs of a small space, ``points``, it lacks), or None where the study is
+    complete (said as the resume says it). The dry run sized a resume with 1 of 3 trials left by n_trials."""
+    seeds, stored = conf.repeats.seeds, _resume.read(url, study_name) if url else None
+    if stored is None or stored.study is None:
+        return Left(n_trials, n_trials * seeds)
+    study = _Read(stored.study, study_name)
+    if points is not None:
+        n_trials = _resume.within_space(study, points, conf.n_trials)  # type: ignore[arg-type]
+    left = Progress(n_trials).start_line(study, mask_url(url))  # type: ignore[arg-type]
+    if _resume.complete(study, left, n_trials, n_trials < conf.n_trials):  # type: ignore[arg-type]
+        return None
+    if seeds <= 1:
+        return Left(left, left)
+    try:
+        side = optuna.load_study(study_name=study_name + REPEATS_SUFFIX, storage=_optuna.storage_of(stored.study))
+    except KeyError:  # no seed repeated yet
+        side = None
+    rep = Repeats(study, _Read(side, study_name + REPEATS_SUFFIX), seeds, conf.repeats.top_k,  # type: ignore[arg-type]
+                  conf.constrain_to_target, conf.repeats.race)
+    return Left(left, runs_to_go(study, left, rep))  # type: ignore[arg-type]

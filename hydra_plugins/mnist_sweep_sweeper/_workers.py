@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hydra_plugins.mnist_sweep_sweeper._log import PROGRESS_FD_ENV, log, parse_channel_line
-from mnist_sweep.cpus import usable_cpus, warn_threads
+from mnist_sweep.cpus import Load, usable_cpus, warn_threads
 from mnist_sweep.trial import WORKER_ENV
 from mnist_sweep.text import duration, plural
 
@@ -83,26 +83,38 @@ def signals_held() -> Iterator[None]:
 
 
 REMOTE_LAUNCHERS = ("SlurmLauncher",)  # trials trained on other machines (hydra/launcher=slurm), not on this one's CPUs
+PARALLEL_LAUNCHERS = ("JoblibLauncher",)  # a worker's batch of hydra.sweeper.n_jobs trials trained at once (parallel, multigpu)
 
 
-def trial_threads(config: Any) -> int:
-    """The sweep's ``trainer.threads`` for the workers x threads warning (``worker_count``), or 1 where its
-    trials train on other machines (hydra/launcher=slurm: each job has its own cpus_per_task, and each run
-    warns on its own CPUs): docs/distributed.md's Slurm command (trainer.threads=4) was told to set 1."""
+def trial_load(config: Any, space: Any = None, n_jobs: int = 1) -> Load:
+    """What each worker of the sweep trains at once on this machine, for the workers x threads warning
+    (``worker_count``): ``n_jobs`` trials where the joblib launcher runs its batch at once (the basic
+    launcher runs them one after another), each of the sweep's ``trainer.threads``, or the most that
+    ``space`` (``_space.SearchSpace``) draws for it (trainer.threads=choice(1,2): 2). Where its trials
+    train on other machines (hydra/launcher=slurm: each job has its own cpus_per_task, and each run
+    warns on its own CPUs) one thread of one trial: docs/distributed.md's Slurm command was told to set 1."""
     from omegaconf import OmegaConf
 
-    target = str(OmegaConf.select(config, "hydra.launcher._target_", default="") or "")
-    if target.rsplit(".", 1)[-1] in REMOTE_LAUNCHERS:
-        return 1
-    return OmegaConf.select(config, "trainer.threads", default=1)
+    target = str(OmegaConf.select(config, "hydra.launcher._target_", default="") or "").rsplit(".", 1)[-1]
+    if target in REMOTE_LAUNCHERS:
+        return Load()
+    jobs = max(n_jobs, 1) if target in PARALLEL_LAUNCHERS else 1
+    threads = OmegaConf.select(config, "trainer.threads", default=1)
+    if space is not None and str(space.fixed.get("trainer.threads", "")).isdigit():  # hydra.sweeper.params={trainer.threads:4}
+        threads = int(space.fixed["trainer.threads"])
+    dist = space.values.get("trainer.threads") if space is not None else None
+    if dist is None:
+        return Load(threads, jobs)
+    drawn = [c for c in getattr(dist, "choices", ()) if isinstance(c, int)] or [getattr(dist, "high", threads)]
+    return Load(max(drawn), jobs, True)
 
 
-def worker_count(workers: int, runs: int, threads: int = 1) -> int:
+def worker_count(workers: int, runs: int, threads: int = 1, jobs: int = 1, searched: bool = False) -> int:
     """How many sweep processes ``hydra.sweeper.workers`` starts: at most one per usable CPU (each
     trains on one or more threads; on 2 cores, 4 workers completed fewer trials per minute than 2)
     and at most the ``runs`` the sweep can still have (``_revive.runs_to_go``: a resume's trials left,
-    not n_trials). Each cap is logged, and so are more training threads than CPUs (``trainer.threads``
-    of each worker: mnist_sweep.cpus, said once)."""
+    not n_trials). Each cap is logged, and so are more training threads than CPUs: the workers x
+    ``jobs`` trials each x ``threads`` each (``trial_load``; mnist_sweep.cpus, said once)."""
     cpus = usable_cpus()
     count = max(min(workers, cpus, runs), 1)
     if count < workers:
@@ -112,7 +124,8 @@ def worker_count(workers: int, runs: int, threads: int = 1) -> int:
                         workers, plural(cpus, "usable CPU"), started)
         else:  # a short sweep, or a resume with little left: nothing for the rest to do
             log.info("hydra.sweeper.workers=%d: the sweep has %s to go at most, so %s", workers, plural(runs, "run"), started)
-    warn_threads(threads, count, cpus, log)
+    jobs = min(jobs, max(-(-runs // count), 1))  # a batch holds no more trials than the sweep has to go
+    warn_threads(threads, count, cpus, log, jobs, searched)
     return count
 
 

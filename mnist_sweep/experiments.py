@@ -1,5 +1,6 @@
 """Experiment files (``+experiment=NAME``): where train finds one, the commands that use one, and
-the precision an exported one pins, and the header an exported one opens with.
+the precision an exported one pins, and the header an exported one opens with; the file export's
+``--out`` may write: ``experiment/NAME.yaml``, never one of the project's shipped experiments (``SHIPPED``).
 
 Hydra looks ``+experiment=NAME`` up as ``experiment/NAME.yaml`` in the project's ``conf/`` first,
 then in ``--config-dir DIR`` (searched after it). So a file outside the project is trained with
@@ -7,6 +8,7 @@ then in ``--config-dir DIR`` (searched after it). So a file outside the project 
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import os
@@ -18,11 +20,15 @@ from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import pasteable
 from mnist_sweep.config.options import one_dir_up
 from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.output_files import check_writable, stream_name
 from mnist_sweep.similar import close_matches
 from mnist_sweep.text import percent, plural, spread
 
 PROJECT = PROJECT_ROOT / "conf" / "experiment"  # the project's own experiments, searched first
 PRECISIONS = ("fp32", "bf16")  # what trainer.precision resolves to (result.json's precision)
+# the project's own experiments, which README -> Results reproduces: export never replaces one (--force neither)
+SHIPPED = ("best_20k", "eva8_seed", "small_8k", "smallest_994", "tiny")
+NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # an experiment's name, as export writes it and confirm takes it
 
 
 def config_dir_of(out: Path) -> Path | None:
@@ -45,7 +51,67 @@ def shadowed(out: Path) -> str | None:
     if config_dir_of(out) is None or not (PROJECT / out.name).is_file():
         return None
     return (f"the project has conf/experiment/{out.name}, and Hydra reads it before --config-dir's, so "
-            f"+experiment={out.stem} would train that one; e.g. --out {out.with_name(f'{out.stem}_2.yaml')}")
+            f"+experiment={out.stem} would train that one; e.g. --out {free_name(out)}")
+
+
+def free_name(out: Path) -> Path:
+    """``out`` as NAME_2.yaml, NAME_3.yaml, ...: the first that names no file there, no shipped experiment
+    and none of the project's (which Hydra would read instead of one in another config dir)."""
+    stem = re.sub(r"_\d+$", "", out.stem) or out.stem
+    return next(p for i in itertools.count(2) if not (p := out.with_name(f"{stem}_{i}.yaml")).exists()
+                and p.stem not in SHIPPED and not (PROJECT / p.name).is_file())
+
+
+def _same_entry(out: Path, ours: Path) -> bool:
+    """Whether writing ``out`` would replace ``ours``: its name in another case on a case-insensitive disk
+    (macOS's TINY.yaml is tiny.yaml). A link named ``out`` is replaced itself, not what it points at."""
+    if out.name.casefold() != ours.name.casefold():
+        return False
+    try:
+        a, b = os.lstat(out), os.stat(ours)
+    except (OSError, ValueError):
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def shipped(out: Path) -> str | None:
+    """Why ``out`` is never written, --force or not: it is one of the project's shipped experiments
+    (``SHIPPED``, the configs README -> Results reproduces); None otherwise."""
+    ours = [PROJECT / f"{name}.yaml" for name in SHIPPED]
+    hit = next((f for f in ours if (out.name == f.name and config_dir_of(out) is None) or _same_entry(out, f)), None)
+    if hit is None:
+        return None
+    return (f"conf/experiment/{hit.name} is a shipped experiment (README -> Results reproduces it): export never "
+            f"replaces it, with --force neither; give another name, e.g. --out {free_name(out)}")
+
+
+def check_out(out: Path, force: bool) -> None:
+    """export's ``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME), and
+    no shipped experiment: else what is wrong, with a name to use that passes every check here."""
+    folder = not out.suffix and (out.is_dir() or out.name == "experiment")  # conf/experiment/: the file goes in it
+    stream = stream_name(out)  # '-', /dev/stdout: no file's name to keep
+    stem = "my_best" if folder or stream else out.stem if out.suffix else out.name
+    why = ["a directory; give the file to write, NAME.yaml in a dir named experiment"] if folder else \
+        [f"names {stream}; export writes a file"] if stream else {
+        ".yaml": [], ".yml": ["use .yaml, not .yml: Hydra finds +experiment=NAME as experiment/NAME.yaml only"]}.get(
+        out.suffix, ["must end in .yaml: Hydra finds +experiment=NAME as experiment/NAME.yaml"])
+    why += [] if NAME.match(stem) else [f"NAME ({stem}) may hold only ASCII letters, digits, _ or -"]
+    why += [f"NAME ({stem}) may not start with -: confirm --experiment {stem} would read it as a flag"] \
+        if stem.startswith("-") and len(stem) > 1 and NAME.match(stem) else []  # '-' alone is a value to argparse
+    if why:  # the name suggested passes every check below: in a dir named experiment (the next line's)
+        good = f"{re.sub(r'[^A-Za-z0-9_-]+', '_', stem).lstrip('_-').rstrip('_') or 'my_best'}.yaml"  # '-': my_best
+        fixed = out / good if folder else out.with_name(good) if out.name not in ("", ".", "..") and not stream \
+            else Path(good)
+        if fixed.parent.name != "experiment":
+            fixed = (fixed.parent / "experiment" if fixed.parent != Path(".") else Path("conf/experiment")) / fixed.name
+        fixed = free_name(fixed) if fixed.stem in SHIPPED or shadowed(fixed) else fixed
+        raise MnistSweepError(f"--out {out}: {'; '.join(why)}; e.g. --out {fixed}")
+    if out.parent.name != "experiment":
+        raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
+                              f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")
+    if why := shipped(out) or shadowed(out):  # a shipped one is kept; the project's of that name is the one Hydra finds
+        raise MnistSweepError(f"--out {out}: {why}")
+    check_writable("--out", out, force)
 
 
 def _not_found(name: str, extra: Path | None) -> str:

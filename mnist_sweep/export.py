@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,10 @@ from mnist_sweep import data as mdata
 from mnist_sweep.board_paths import lone_run
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, one_line
-from mnist_sweep.experiments import comment_precision, header_lines, precision_comment, recorded_precision, shadowed, usage
+from mnist_sweep.experiments import (check_out, comment_precision, header_lines, precision_comment, recorded_precision,
+                                     usage)
 from mnist_sweep.leaderboard import read
-from mnist_sweep.output_files import Outputs, check_writable
+from mnist_sweep.output_files import Outputs, check_writable, stream_name
 from mnist_sweep.saved_trial import (SECTIONS, absent_defaults, checked_config, no_pick, pick_row, run_config_dir,
                                      trial_config_dir)
 
@@ -40,7 +40,6 @@ DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user'
 CONFIRM = {"data": {"val_size": 0, "train_limit": None, "test_limit": None},  # confirm's protocol: every image
            "trainer": {"select_on": "test", "objectives": None}}
 ONNX_TOLERANCE = 1e-4  # max |logit difference| accepted between onnxruntime and PyTorch (float32)
-NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
@@ -58,28 +57,6 @@ def picked(source: str, rank: int | None, trial: int | None) -> tuple[Any, Path,
     no_pick(rank, trial, p)
     run_dir = run_config_dir(p.absolute(), "export").parent  # absolute: the header and ONNX source_run name it
     return {"status": results.read(run_dir).get("status")}, run_dir, True
-
-
-def check_out(out: Path, force: bool) -> None:
-    """``--out`` must be ``<dir named experiment>/NAME.yaml`` (how Hydra finds +experiment=NAME): else what is wrong, fixed."""
-    folder = not out.suffix and (out.is_dir() or out.name == "experiment")  # conf/experiment/: the file goes in it
-    stem = "my_best" if folder else out.stem if out.suffix else out.name
-    why = ["a directory; give the file to write, NAME.yaml in a dir named experiment"] if folder else {
-        ".yaml": [], ".yml": ["use .yaml, not .yml: Hydra finds +experiment=NAME as experiment/NAME.yaml only"]}.get(
-        out.suffix, ["must end in .yaml: Hydra finds +experiment=NAME as experiment/NAME.yaml"])
-    why += [] if NAME.match(stem) else [f"NAME ({stem}) may hold only ASCII letters, digits, _ or -"]
-    if why:  # the name suggested passes every check below: in a dir named experiment (the next line's)
-        good = f"{re.sub(r'[^A-Za-z0-9_-]+', '_', stem).strip('_') or 'my_best'}.yaml"
-        fixed = out / good if folder else out.with_name(good) if out.name not in ("", ".", "..") else Path(good)
-        if fixed.parent.name != "experiment":
-            fixed = (fixed.parent / "experiment" if fixed.parent != Path(".") else Path("conf/experiment")) / fixed.name
-        raise MnistSweepError(f"--out {out}: {'; '.join(why)}; e.g. --out {fixed}")
-    if out.parent.name != "experiment":
-        raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
-                              f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")
-    if why := shadowed(out):  # the project's experiment of that name is the one Hydra finds
-        raise MnistSweepError(f"--out {out}: {why}")
-    check_writable("--out", out, force)
 
 
 def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -185,11 +162,13 @@ def check_onnx(out: Path, force: bool, given: str = "") -> None:  # given: as ty
     if out.is_dir() or given.endswith("/"):  # a dir: the file goes in it, not beside it as DIR.onnx
         raise MnistSweepError(f"--onnx {given or out}: is a directory, not a file; give the file to write in it, "
                               f"e.g. --onnx {out / 'model.onnx'}")
-    if out.suffix.lower() != ".onnx":  # M.ONNX is one: predict and checkpoint read it as one
-        stem = out.stem.strip(".")
-        fixed = Path(out.parent, "model.onnx" if stem.lower() in ("", "onnx") else f"{out.stem}.onnx")  # .onnx alone: no name
-        why = "has no name before .onnx" if out.name.lower() == ".onnx" else "must end in .onnx (an ONNX model file)"
-        raise MnistSweepError(f"--onnx {out}: {why}; e.g. --onnx {fixed}")
+    if (stream := stream_name(out)) or out.suffix.lower() != ".onnx":  # M.ONNX is one: predict and checkpoint read it as one
+        stem = out.stem.strip(".")  # '-', '+', .onnx alone: no name to keep
+        named = not stream and any(c.isalnum() for c in stem) and stem.lower() != "onnx"
+        fixed = Path(out.parent, f"{out.stem}.onnx") if named else Path("model.onnx") if stream else out.parent / "model.onnx"
+        why = (f"names {stream}; export writes a file" if stream else "has no name before .onnx"
+               if out.name.lower() == ".onnx" else "must end in .onnx (an ONNX model file)")
+        raise MnistSweepError(f"--onnx {out}: {why}; e.g. --onnx {'./' * str(fixed).startswith('-')}{fixed}")  # -x.onnx: a flag
     check_writable("--onnx", out, force)
 
 
@@ -288,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="write the confirmation protocol (data.val_size=0, no data.train_limit or test_limit, "
                         "trainer.select_on=test) instead of the trial's")
     p.add_argument("--onnx", help="also write the trial's (or run's) final weights (model.pt) as ONNX, checked on the test set")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--force", action="store_true", help="replace existing output files (never a shipped experiment)")
     args, outputs = p.parse_args(argv), Outputs("run the same command again with --force")
     return exit_code_of(lambda: _run(args, outputs), p.prog, outputs.interrupted_line)  # what is there when it comes
 

@@ -1,4 +1,5 @@
-"""A command's output files (export's --out and --onnx): each checked as a file it may write, and
+"""A command's output files (export's --out and --onnx): each checked as a file it may write (not
+standard output, ``-``, nor a device such as /dev/stdout: ``stream_name``), and
 which of them it has written at any moment, told by the file itself (``os.replace`` puts a new file in
 place, so a path's identity changes), not by a flag set after the write, which an interrupt can come
 before. An interrupt's line says what is true then: nothing written, one file, or each of them."""
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,18 @@ def check_writable(flag: str, out: Path, force: bool) -> None:
            "or choose another path" if dangling else f"{above} is not a directory; choose another path")
     if why:
         raise MnistSweepError(f"{flag} {out}: {why}")
+
+
+def stream_name(out: Path) -> str | None:
+    """What ``out`` names instead of a file to write: standard output (``-``), or a device, pipe or socket
+    that exists (``/dev/stdout``); None for a file's name."""
+    if str(out) == "-":
+        return "standard output"
+    try:
+        mode = out.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else f"{out}, a device, pipe or socket"
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

@@ -2,7 +2,7 @@
 
 ``python -m mnist_sweep.predict RUN_DIR IMAGE.png [...]`` prints the predicted digit and its
 probability per image. Any size (up to PIL's decompression-bomb limit) and mode (16-bit too) of a
-still image file is accepted (``FLOATS``: how 32-bit float pixels are read): converted to grayscale,
+still image file is accepted (``gray_levels``: how its pixels are read): converted to grayscale,
 its digit boxed as MNIST's (``digit_box``: 20x20, centred by mass in 28x28), MNIST-normalized as in training. MNIST digits
 are white on black; ``--invert auto`` (default) inverts an image whose border is lighter than its
 strokes (a dark digit on paper) and says so; a background left gray (a photo) is made black. ``--test`` evaluates the checkpoint on the test images
@@ -26,6 +26,7 @@ from mnist_sweep import checkpoint, digit_box, file_kinds, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, check_cli, exit_code_of, pasteable
 from mnist_sweep.errors import EMPTY_FILE, MnistSweepError, ReproductionMismatch, UsageError, dangling_link, not_of_kind, one_line
+from mnist_sweep.gray_levels import FLOATS, blank, to_gray
 from mnist_sweep.model import IMAGE_SIZE
 
 
@@ -40,58 +41,6 @@ class Image28:
     background: int = 0  # the background's gray level (0-255) in the file, when made black; else 0
     levels: str = ""  # how a 32-bit image's pixels were read, when not as 0-255
     faint: int = 0  # the strokes' peak (0-255) when under MNIST's 254 and stretched to 255 on a black background; else 0
-
-
-def _gray(im: Any, p: Path) -> tuple[Any, str]:
-    """A decoded image as 8-bit grayscale, and how its levels were read when not as 0-255 ("" else):
-    a transparent background becomes the colour that contrasts with the strokes; 16-bit grayscale is
-    scaled down (PIL's convert would clip it to white), 32-bit pixels by ``_levels``; LAB's lightness
-    is its gray (PIL converts LAB to nothing)."""
-    from PIL import Image
-
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA")
-        alpha = np.asarray(im.getchannel("A")) > 127
-        lum = np.asarray(im.convert("L"), dtype=np.float32)
-        dark_strokes = bool(alpha.any()) and float(lum[alpha].mean()) < 128
-        back = Image.new("RGBA", im.size, (255, 255, 255, 255) if dark_strokes else (0, 0, 0, 255))
-        return Image.alpha_composite(back, im).convert("L"), ""
-    if im.mode in ("I", "F") or im.mode.startswith("I;16"):  # 16-bit: as 32-bit integers (0-65535)
-        a, how = _levels(np.asarray(im, dtype=np.float64), im.mode[0], p)
-    elif im.mode == "LAB":
-        return im.getchannel("L"), ""
-    else:
-        return im.convert("L"), ""
-    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L"), how
-
-
-FLOATS = ("a 32-bit float image (mode F, a TIFF numpy code saved) is read by its range: pixels in [0, 1] "
-          f"are scaled to 0-255; MNIST-normalized ones ((x/255 - {mdata.MEAN})/{mdata.STD}, -0.42 to 2.82) are "
-          "un-normalized; 0-255 is taken as it is; any other range is stretched, its lowest pixel to "
-          "black and its highest to white (the line says so); NaN or infinite pixels are refused")
-NORMALIZED = ((0 - mdata.MEAN) / mdata.STD, (1 - mdata.MEAN) / mdata.STD)  # data.normalize's range: -0.42 to 2.82
-
-
-def _levels(a: np.ndarray, mode: str, p: Path) -> tuple[np.ndarray, str]:
-    """32-bit pixels (mode I: integers, F: floats) as 0-255, and how they were read ("" for 0-255):
-    floats in [0, 1] times 255; floats with negatives within data.normalize's range as MNIST-normalized
-    (undone); values in 0-255 as they are; integers up to 65535 (16-bit) scaled by the brightest; any
-    other range stretched, its lowest to 0 and highest to 255. NaN or infinite pixels are refused."""
-    if not np.isfinite(a).all():
-        raise MnistSweepError(f"{p}: has NaN or infinite pixels (a float image); save the digit with finite values, "
-                              "e.g. in [0, 1] or 0-255")
-    low, high = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    if mode == "F" and 0 <= low and high <= 1:
-        return a * 255, ""
-    if mode == "F" and NORMALIZED[0] - 1e-4 <= low < 0 and high <= NORMALIZED[1] + 1e-4:
-        return (a * mdata.STD + mdata.MEAN) * 255, "float pixels read as MNIST-normalized"
-    if 0 <= low and high <= 255:
-        return a, ""
-    if mode == "I" and 0 <= low and high <= 65535:
-        return a * (255 / high), ""  # by the brightest, not 65535: a 12-bit 0-4095 was read as 0-15, all black
-    if high == low:  # one value everywhere: blank, as load_image says
-        return np.zeros_like(a), ""
-    return (a - low) * (255 / (high - low)), f"pixels {low:g} to {high:g} stretched to 0-255"
 
 
 def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
@@ -117,7 +66,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
                                           "give a still image of one digit")
                 im.load()
                 upright = ImageOps.exif_transpose(im)  # a phone photo stored on its side, as a viewer shows it
-                gray, how = _gray(upright, p)
+                gray, how = to_gray(upright, p)
                 return gray, upright.size, how
     except FileNotFoundError:
         raise MnistSweepError(f"{p}: no such image file; {_unexpanded(p)}") from None
@@ -193,7 +142,7 @@ def load_image(path: str | Path, invert: str = "auto") -> Image28:
     gray, size, levels = _decode(p)
     low, high = gray.getextrema()
     if low == high:  # no strokes: the network would still name a digit, with a probability
-        raise MnistSweepError(f"{p}: blank (every pixel is {low}); give an image of one digit")
+        raise blank(p, str(low))
     a = np.asarray(gray)
     back = int(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))  # the border: the background's level
     do_invert = invert == "yes" or (invert == "auto" and back > (low + high) / 2)  # lighter than the strokes

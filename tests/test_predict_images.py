@@ -87,7 +87,7 @@ def test_a_float_image_with_nan_pixels_or_one_value_is_one_line(tmp_path, capsys
     assert line.endswith("nan.tiff: has NaN or infinite pixels (a float image); save the digit with finite values, "
                          "e.g. in [0, 1] or 0-255"), line
     Image.fromarray(np.full((28, 28), 300, np.float32)).save(tmp_path / "flat.tiff")  # no range to stretch
-    assert "flat.tiff: blank (every pixel is 0)" in one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "flat.tiff")])
+    assert "flat.tiff: blank (every pixel is 300)" in one_error(capsys, [str(tmp_path / "run"), str(tmp_path / "flat.tiff")])
 
 
 def test_a_lab_image_reads_as_its_lightness(tmp_path):

@@ -21,7 +21,7 @@ TRIAL_RECORDS = {  # (study, trial) -> its confirmation on test, over seeds, in 
     ("search_best_8k", 23): "confirm_best_8k_t23", ("search_best_8k", 34): "confirm_best_8k_t34",
     ("search_best_8k", 59): "confirm_best_8k_t59", ("search_best_8k", 65): "confirm_best_8k_t65",
     ("search_smallest_6k", 40): "confirm_6k_t40", ("search_smallest_6k", 97): "confirm_smallest_6k_t97",
-    ("search_best_8k", 75): "confirm_best_8k_t75",
+    ("search_best_8k", 75): "confirm_best_8k_t75", ("search_smallest_6k", 102): "confirm_smallest_6k_t102",
 }
 NO_CONFIG = {"confirm_best_20k_t8"}  # records saved without the runs' config.yaml
 

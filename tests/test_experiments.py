@@ -38,7 +38,7 @@ def test_every_search_runs_one_trial_of_its_own_space(name, tmp_path):
 
 # The configs that ran the confirmation a shipped tier quotes (README -> Results), where they were
 # runs of a sweep's trial rather than of the experiment itself.
-CONFIRMED = {"small_8k": "bench/results/confirm_smallest_8k_t19", "smallest_994": "bench/results/confirm_smallest_6k_t97"}
+CONFIRMED = {"small_8k": "bench/results/confirm_smallest_8k_t19", "smallest_994": "bench/results/confirm_smallest_6k_t102"}
 SWEEP_ONLY = {"trainer.objectives"}  # what a sweep reports; nothing a run trains with
 
 

@@ -40,6 +40,7 @@ TARGETS = {  # the Targets table's rows restate these: a row of a table above, o
     "`small_8k` until 2026-12-05 (6,376),": ("five", "`small_8k` until"), "`tiny`": ("three", "`tiny`"),
     "`tiny`, seeds": ("five", "`tiny`"), "`small_8k` (7,376,": ("search_smallest_8k", 19),
     "`smallest_994` 2026-12-06..07": ("search_best_8k", 23), "`smallest_994` (5,470,": ("search_smallest_6k", 97),
+    "`smallest_994` (4,960,": ("search_smallest_6k", 102),
     "`search_smallest_6k` trial 40": ("search_smallest_6k", 40),
 }
 

@@ -194,3 +194,30 @@ def test_a_sweeps_base_config_names_the_file_of_a_value_out_of_range(tmp_path, p
     line = assert_one_line_error(proc).removeprefix("error: ")
     assert line.startswith(start), line
     assert proc.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == before, proc.stderr
+
+
+@pytest.mark.parametrize("args, line", [
+    # a section set off as a switch is, or deleted: the line said 'set its keys instead, e.g.
+    # data.augment.strength=1.0' (augmentation on), and ~data.augment 'set it with data.augment=VALUE', a value refused
+    (["data.augment=false"], "data.augment: Invalid type assigned: bool is not a subclass of AugmentSchema. value: False; "
+                             "set its keys instead, e.g. data.augment.strength=1.0; data.augment.strength=0 switches "
+                             "data.augment off"),
+    (["~data.augment"], "~data.augment: data.augment is a section of the schema and cannot be deleted (every run reads "
+                        "it); set its keys instead, e.g. data.augment.strength=1.0; data.augment.strength=0 switches "
+                        "data.augment off"),
+    (["~hydra.sweeper.repeats"], "~hydra.sweeper.repeats: hydra.sweeper.repeats is a section of the schema and "
+                                 "cannot be deleted (every run reads it); set its keys instead, e.g. "
+                                 "hydra.sweeper.repeats.seeds=1"),
+    # a node chosen with a group: 'set it with hydra.sweeper.pruner=VALUE', which is refused as no pruner config
+    (["~hydra.sweeper.pruner"], "~hydra.sweeper.pruner: every sweep has a pruner, which cannot be deleted; choose "
+                                "another with hydra/sweeper/pruner=NAME (hydra/sweeper/pruner=none: no pruning)"),
+    (["~hydra.sweeper.sampler"], "~hydra.sweeper.sampler: every sweep has a sampler, which cannot be deleted; "
+                                 "choose another with hydra/sweeper/sampler=NAME"),
+])
+def test_a_section_given_a_value_or_deleted_names_its_keys_and_its_off_switch(tmp_path, args, line):
+    assert refused(tmp_path, *args) == line
+
+
+def test_the_off_switch_a_section_names_is_accepted(tmp_path):
+    proc = run_inproc(["mnist_sweep.train", "--cfg", "job", *TINY, "data.augment.strength=0"], cwd=tmp_path)
+    assert proc.returncode == 0 and "strength: 0" in proc.stdout, proc.stderr

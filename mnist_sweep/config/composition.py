@@ -11,6 +11,7 @@ from typing import Any
 
 from mnist_sweep.config.dict_overrides import dict_override_error
 from mnist_sweep.config.keys import composed_has, holders, unknown_key
+from mnist_sweep.config.lines import section_fix
 from mnist_sweep.config.settings import hydra_error_line
 from mnist_sweep.config.syntax import override_syntax_error
 from mnist_sweep.errors import one_line
@@ -44,8 +45,13 @@ def _deletion_error(e: BaseException, choices: Mapping[str, Any] | None) -> str 
     if (isinstance(e.__cause__, ConfigTypeError) and "does not support deletion" in str(e.__cause__)) or (
             m and composed_has(m[1], choices)):  # the schema's key, in the option composed
         key = m[1] if m else getattr(e.__cause__, "full_key", None) or str(e).rsplit("~", 1)[-1]
-        return (f"~{key}: {key} is a key of the schema and cannot be deleted (every run reads it); "
-                f"set it with {key}=VALUE instead (docs/schema.md lists its values)")
+        if key in ("hydra.sweeper.sampler", "hydra.sweeper.pruner"):  # a node chosen with a group, none set by value
+            none = " (hydra/sweeper/pruner=none: no pruning)" if key.endswith("pruner") else ""
+            return (f"~{key}: every sweep has a {key.rpartition('.')[2]}, which cannot be deleted; choose another with "
+                    f"{key.replace('.', '/')}=NAME{none}")
+        fix = section_fix(key)  # a section of keys: its keys to set (data.augment: and the one that switches it off)
+        return (f"~{key}: {key} is a {'section' if fix else 'key'} of the schema and cannot be deleted (every run reads "
+                f"it); {fix or f'set it with {key}=VALUE instead (docs/schema.md lists its values)'}")
     if m:
         if (leaf := m[1].removeprefix(_PARAMS)) != m[1]:  # a searched key is one key with dots: ~ cannot name it
             return (f"~{m[1]}: a ~ override cannot name a searched key ({leaf} is one key of hydra.sweeper.params, "

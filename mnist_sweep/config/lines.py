@@ -89,13 +89,28 @@ def type_fix(full_key: str, msg: str, given: list[str] | None = None) -> str:
                 rng = f.metadata.get("range")  # its own example where the default makes none (pool_after: [])
                 examples += [e for e in [_example(default), _example(getattr(rng, "example", None))] if e]
             elif key.startswith(full_key + ".") and kind is None:  # a nested section set to null: data.augment
-                default = f.default_factory() if f.default_factory is not MISSING else f.default
-                return f"; set its keys instead, e.g. {key}={_example(default)}"
+                return f"; {section_fix(full_key)}"
     if kind is None:
         return ""
     if section == "hydra.sweeper" and given is not None and (shipped := _example(shipped_value(full_key, given))):
         examples.insert(0, shipped)
     return f"; write {kind}" + (f", e.g. {full_key}={examples[0]}" if examples else "")
+
+
+def section_fix(full_key: str) -> str | None:
+    """How to set a section of keys (data.augment, hydra.sweeper.repeats), which takes no value of its own
+    and cannot be deleted: 'set its keys instead, e.g. data.augment.strength=1.0', and the key that switches
+    it off where one does (its range's ``off``: data.augment=false, ~data.augment meant that); None for a key."""
+    section = "hydra.sweeper" if full_key.startswith("hydra.sweeper.") else full_key.split(".", 1)[0]
+    schemas = [MnistOptunaSweeperConf] if section == "hydra.sweeper" else SCHEMAS.get(section, {}).values()
+    inside = [(k, f) for schema in schemas for k, f, _ in schema_fields(schema, section) if k.startswith(full_key + ".")]
+    if not inside:
+        return None
+    first, f = inside[0]
+    default = f.default_factory() if f.default_factory is not MISSING else f.default
+    off = next((f"; {k}={r.off} switches {full_key} off" for k, f in inside
+                if (r := f.metadata.get("range")) is not None and r.off is not None), "")
+    return f"set its keys instead, e.g. {first}={_example(default)}{off}"
 
 
 def _group_confs(group: str) -> list[type]:

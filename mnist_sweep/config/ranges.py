@@ -39,6 +39,7 @@ class Range:
     example: Any = None  # the example a refusal gives where the field's default is none (null)
     below: str = ""  # a key of another section the value must stay below (a cross-key rule): so must the example
     also: tuple[Any, ...] = ()  # values valid besides the numbers the bounds take (a key of any type: 'auto')
+    off: Any = None  # the value that switches its section off (data.augment.strength: 0), offered for data.augment=false
 
     def ok(self, v: Any) -> bool:
         if self.also and any(v == c and type(v) is type(c) for c in self.also):

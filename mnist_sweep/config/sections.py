@@ -104,7 +104,7 @@ class StepSchema(SchedulerSchema):
 class AugmentSchema:
     """Each maximum times ``strength``; the products are bounded too (see validate)."""
 
-    strength: float = key(1.0, ge=0, le=10, text="in [0, 10] (0 switches augmentation off)")
+    strength: float = key(1.0, ge=0, le=10, text="in [0, 10] (0 switches augmentation off)", off=0)
     rotate_deg: float = key(8.0, ge=0, le=180)
     translate: float = key(0.07, ge=0, le=0.5)
     scale: float = key(0.07, ge=0, lt=1)

@@ -21,20 +21,23 @@ SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite dat
 TAKES = "a sweep dir (outputs/sweeps/NAME) or a CSV"  # what the leaderboard, export and confirm read
 
 
-def no_table(d: Path, takes: str = TAKES, several: bool = False, picks: bool = False) -> str:
+def no_table(d: Path, takes: str = TAKES, several: bool = False, picks: bool | str = False) -> str:
     """What a directory without a leaderboard.csv is, and what to give instead: a run dir (its sweep
     dir, and its trial's --trial N where the command ``picks`` a trial: export and confirm took the sweep
-    dir alone and used rank 1), a sweep dir whose table is not written (yet), a dir of sweep dirs (them:
-    one, or ``several`` where the command merges them), else what the command ``takes`` (the report
-    takes no CSV: it suggested one, then refused it)."""
+    dir alone and used rank 1; ``picks="confirm"``: a seed's dir is one of the seeds confirm trains), a
+    sweep dir whose table is not written (yet), a dir of sweep dirs (them: one, or ``several`` where the
+    command merges them), else what the command ``takes`` (the report takes no CSV: it suggested one,
+    then refused it)."""
     if is_run(d):
         sweep = sweep_above(d)
         trial = _trial_of(d, sweep) if sweep and picks else None
         if trial is not None:  # a seed's dir (hydra.sweeper.repeats): --trial N is the trial's config, its own seed
             seed = m[1] if (m := re.fullmatch(r"seed_(\d+)", d.absolute().name)) else None
-            return (f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}" + (
-                f" (the trial's config, with its own seed; this run is trainer.seed={seed}: add trainer.seed={seed} "
-                "to the command that trains it)" if seed else ""))
+            how = (f"confirm trains the trial's config over seeds 1..N, --seeds N: this run is its seed {seed}"
+                   if picks == "confirm" else f"the trial's config, with its own seed; this run is trainer.seed={seed}: "
+                   f"add trainer.seed={seed} to the command that trains it")  # confirm refuses --set trainer.seed
+            return f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial {trial}" + (
+                f" ({how})" if seed else "")
         return (f"one run dir, not a sweep; give its sweep dir, {sweep}" if sweep else f"one run dir, not a sweep, and no "
                 f"{FILENAME} above it; give a sweep dir (reproduce, predict and export take a run dir)")
     if line := unwritten_table(d):
@@ -208,7 +211,7 @@ def sweep_holding(p: Path) -> Path | None:
     return None
 
 
-def not_a_table(p: Path, what: str, picks: bool = False) -> str:
+def not_a_table(p: Path, what: str, picks: bool | str = False) -> str:
     """A file that is no leaderboard (``what``: why), in one line: the sweep dir holding it to give
     instead (SWEEP/report.html read 'not a readable CSV; give a leaderboard.csv'), else a leaderboard.csv;
     confirm's table says what it is and names a run in its dir (reproduce and predict take one)."""

@@ -50,7 +50,7 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
     if args.experiment:  # found as train finds +experiment=NAME: the project's conf/experiment, then --config-dir's
         where = lookup(args.experiment, args.config_dir)
         return {name: ([*where, f"+experiment={name}"], None) for name in args.experiment}
-    board = read(args.leaderboard, picks=True)
+    board = read(args.leaderboard, picks="confirm")
     if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
         top = board.loc[[trial_row(board, t, args.leaderboard, by_rank=False).name for t in dict.fromkeys(args.trial)]]
     else:

@@ -102,7 +102,7 @@ def write_for_sweep(study: Any, sweep_dir: Path) -> Path:
     return path
 
 
-def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: bool = False) -> pd.DataFrame:
+def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: bool | str = False) -> pd.DataFrame:
     """A leaderboard from a CSV file or a sweep dir (its leaderboard.csv); a sweep dir's own table
     reads its trial dirs in that dir, wherever the sweep ran (``moved.rebase``). A dir without one
     is refused with what the command ``takes`` (whether ``several``; whether it ``picks`` a trial,

@@ -150,11 +150,14 @@ def test_a_trial_dir_given_for_its_sweep_names_the_trial_to_pick(tmp_path, capsy
     want = f"one run dir, not a sweep; give its sweep dir and trial: {sweep} --trial 1"
     seed = (" (the trial's config, with its own seed; this run is trainer.seed=2: add trainer.seed=2 to the command "
             "that trains it)")  # export SWEEP/trial_0001/seed_2 said only --trial 1: seed 1's config
-    for given, line in ((sweep / "trial_0001", want), (sweep / "trial_0001" / "seed_2", want + seed)):
+    # confirm said so too, and refuses --set trainer.seed=2: it trains seeds 1..N itself
+    seeds = " (confirm trains the trial's config over seeds 1..N, --seeds N: this run is its seed 2)"
+    for given, line, confirms in ((sweep / "trial_0001", want, want), (sweep / "trial_0001" / "seed_2", want + seed,
+                                                                        want + seeds)):
         assert export.main([str(given), "--onnx", str(tmp_path / "m.onnx")]) == 2
         assert capsys.readouterr().err.strip() == f"error: {given}: {line}"
         assert confirm.main([str(given), "--parallel", "1"]) == 2
-        assert capsys.readouterr().err.strip() == f"error: {given}: {line}"
+        assert capsys.readouterr().err.strip() == f"error: {given}: {confirms}"
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "outputs").exists()
 
 

@@ -8,6 +8,7 @@ import sys
 from mnist_sweep.commandline import CliParser, exit_code_of, interpreter
 from mnist_sweep.errors import one_line
 from mnist_sweep.shell import rejoined
+from mnist_sweep.similar import close_matches
 
 ENTRY_POINTS = [  # (name, what it does, how to call it)
     ("train", "train one config", "python -m mnist_sweep.train [key=value ...]"),
@@ -34,14 +35,25 @@ def usage() -> str:
 
 def not_a_subcommand(argv: list[str]) -> str | None:
     """The error line for an entry point's name given as a subcommand (``python -m mnist_sweep train
-    ...``), with the module's own command to paste; None for anything else."""
-    names = {name.split()[0] for name, _, _ in ENTRY_POINTS}
-    if not argv or argv[0] not in names:
+    ...``; mistyped, ``leaderbord``: the nearest; ``-m``: train's sweep), with the module's own command to
+    paste; a word near no name lists them; None for a flag (argparse's)."""
+    names = list(dict.fromkeys(name.split()[0] for name, _, _ in ENTRY_POINTS))
+    if not argv or argv[0].startswith("-") and argv[0] != "-m":
         return None
+    if argv[0] == "-m":  # python -m mnist_sweep -m ...: the sweep is train's
+        what = "-m: not a flag of python -m mnist_sweep (it only lists the entry points); the sweep is train's"
+        argv = ["train", *argv]
+    elif argv[0] in names:
+        what = f"{argv[0]}: not a subcommand (python -m mnist_sweep only lists the entry points)"
+    elif near := close_matches(argv[0], names, n=1):  # leaderbord: 'unrecognized arguments: leaderbord'
+        what = f"{argv[0]}: no entry point of that name; did you mean {near[0]}? (a module of its own)"
+        argv = [*near, *argv[1:]]
+    else:
+        return "error: " + one_line(f"{argv[0]}: no entry point of that name; python -m mnist_sweep lists them: "
+                                    f"{', '.join(names)} (each a module: python -m mnist_sweep.NAME)")
     args, hint = rejoined(argv[1:])  # a path the shell split at a space: quoted as one, as the command itself says
     command = shlex.join([interpreter(), "-m", f"mnist_sweep.{argv[0]}", *args])
-    return "error: " + one_line(f"{argv[0]}: not a subcommand (python -m mnist_sweep only lists the entry points); "
-                                f"run {command}{hint}")
+    return "error: " + one_line(f"{what}; run {command}{hint}")
 
 
 def main(argv: list[str] | None = None) -> int:

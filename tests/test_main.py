@@ -67,3 +67,24 @@ def test_a_reader_that_stops_early_gets_no_error_line(tmp_path):
     proc.stdout.close()  # before the child has started: its first write meets a closed pipe
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141 and err.decode() == ""
+
+
+def test_a_mistyped_entry_point_or_a_sweeps_m_names_the_module_to_run(tmp_path):
+    """``python -m mnist_sweep leaderbord DIR`` and ``python -m mnist_sweep -m ...`` said 'unrecognized
+    arguments: leaderbord DIR' (or '-m ...'): now the nearest entry point's command to paste, train's for -m;
+    a word near none lists the entry points."""
+    for argv, line in (
+            (["leaderbord", "some dir"], "error: leaderbord: no entry point of that name; did you mean leaderboard? (a "
+                                         "module of its own); run {} -m mnist_sweep.leaderboard 'some dir'"),
+            (["Train", "model.c1=8"], "error: Train: no entry point of that name; did you mean train? (a module of its "
+                                      "own); run {} -m mnist_sweep.train model.c1=8"),
+            (["-m", "hparams_search=smallest"], "error: -m: not a flag of python -m mnist_sweep (it only lists the entry "
+                                                "points); the sweep is train's; run {} -m mnist_sweep.train -m "
+                                                "hparams_search=smallest"),
+            (["bogus"], "error: bogus: no entry point of that name; python -m mnist_sweep lists them: train, leaderboard, "
+                        "reproduce, confirm, report, export, predict, data, dashboard (each a module: python -m "
+                        "mnist_sweep.NAME)")):
+        proc = run_inproc(["mnist_sweep.__main__", *argv], tmp_path)
+        assert assert_one_line_error(proc) == line.format(sys.executable), argv
+        assert proc.returncode == 2 and proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []

@@ -196,7 +196,8 @@ def check_cli(prog: str, args: Any) -> str | None:
     flags = CLI_FLAGS.get(name, {})
     for dest, flag in flags.items():
         value = getattr(args, dest, None)
-        if name == "leaderboard" and dest == "storage" and value is None and getattr(args, "study", None):
+        if name == "leaderboard" and dest == "storage" and value is None and (getattr(args, "study", None) or not (
+                getattr(args, "paths", None) or getattr(args, "refresh", False))):  # it opens $MNIST_SWEEP_STORAGE
             from mnist_sweep.storage import STORAGE_ENV, default_storage
 
             value = default_storage()  # what the leaderboard will open: it must exist too
@@ -271,6 +272,7 @@ def _readonly_storage(url: str, check_password: bool = True) -> str | None:
     """A read-only command must not create a database: refuse an SQLite URL to a missing file,
     and a password written out on the command line (the environment may hold one)."""
     from mnist_sweep.errors import redact
+    from mnist_sweep.open_hints import path_as_url
     from mnist_sweep.storage import STORAGE_ENV, has_clear_password, mask_url, missing_file, without_password
 
     if check_password and has_clear_password(url):  # a reader saves no config: ps and the shell's history show it
@@ -279,5 +281,5 @@ def _readonly_storage(url: str, check_password: bool = True) -> str | None:
     if bad := missing_file(url):
         return f"{bad}; give the storage of an existing study"
     if "://" not in url:
-        return f"{redact(url)}: not a storage URL; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"
+        return f"{redact(url)}: {path_as_url(url) or 'not a storage URL; e.g. sqlite:///outputs/sweeps/NAME/optuna.db'}"
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import redact
@@ -57,11 +58,34 @@ def refused(first: str) -> str | None:
 
 
 def cannot_open(flag: str, masked_url: str, e: Exception, is_file: bool) -> str:
-    """Why a storage did not open, in one line naming ``flag`` and the URL (its password masked), with
-    what to do (open_hint)."""
+    """Why a storage did not open, in one line naming ``flag`` (and $MNIST_SWEEP_STORAGE where the URL is
+    its value: the user gave no flag) and the URL (its password masked), with what to do (open_hint; a
+    file's path given for its URL: the URL to give)."""
     first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    return (f"{flag} {masked_url}: cannot open ({type(e).__name__}: {redact(first)}); "
-            f"{open_hint(e, first, is_file=is_file)}")
+    env = os.environ.get(STORAGE_ENV)
+    source = f" (${STORAGE_ENV})" if env and redact(env) == masked_url else ""
+    return (f"{flag.rstrip(':')}{source}{':' * flag.endswith(':')} {masked_url}: cannot open ({type(e).__name__}: "
+            f"{redact(first)}); {path_as_url(masked_url) or open_hint(e, first, is_file=is_file)}")
+
+
+def path_as_url(text: str) -> str | None:
+    """The URL to give for a storage file's path given as a URL (``outputs/sweeps/NAME/optuna.db``, which
+    SQLAlchemy cannot parse): an SQLite file's sqlite:///, a journal's journal:/// (by its first bytes, else
+    its suffix); None for a URL or a file of neither kind."""
+    if "://" in text or not text.strip():
+        return None
+    path = Path(text := os.path.expanduser(text))  # ~/x.db quoted: sqlite:///~/x.db would be a dir named ~
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        head = b""
+    sqlite, journal = f"sqlite:///{text}", f"journal:///{text}"
+    if head == b"SQLite format 3\x00" or path.suffix in (".db", ".sqlite", ".sqlite3"):
+        return f"a file's path, not a storage URL: give {sqlite}"
+    if head[:1] == b"{" or path.suffix in (".log", ".journal"):
+        return f"a file's path, not a storage URL: give {journal}"
+    return None  # a file of neither kind: the caller's own words
 
 
 def no_answer(e: Exception) -> bool:

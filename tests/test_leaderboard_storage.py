@@ -150,3 +150,26 @@ def test_a_url_given_without_its_password_takes_it_from_the_environment(tmp_path
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert [s.study_name for s in open_for_reading(bare, "dashboard:").get_all_studies()] == ["pg"]
+
+
+def test_a_storage_files_path_given_for_its_url_gives_the_url(tmp_path):
+    """``--storage outputs/sweeps/q/optuna.db`` said 'not a storage URL; e.g. sqlite:///outputs/sweeps/NAME/optuna.db';
+    the same path in $MNIST_SWEEP_STORAGE, with no flag given, said '--storage PATH: cannot open (ArgumentError: Could
+    not parse SQLAlchemy URL ...)' in the leaderboard and 'hydra.sweeper.storage: PATH: cannot open' in a sweep: now
+    the URL of that file (sqlite:/// or journal:///, by its first bytes), and where the value came from."""
+    from conftest import TINY
+
+    _storage(tmp_path, "q")
+    (tmp_path / "j.log").write_text('{"op_code": 0}\n')
+    give = "a file's path, not a storage URL: give "
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", "optuna.db"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == f"error: --storage: optuna.db: {give}sqlite:///optuna.db (see python -m " \
+                                          "mnist_sweep.leaderboard --help)"
+    proc = run_inproc(["mnist_sweep.leaderboard"], cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": "j.log"})
+    assert assert_one_line_error(proc) == ("error: --storage (default $MNIST_SWEEP_STORAGE): j.log: "
+                                           f"{give}journal:///j.log (see python -m mnist_sweep.leaderboard --help)")
+    proc = run_inproc(["mnist_sweep.train", "-m", *TINY, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={tmp_path}/s"],
+                      cwd=tmp_path, env={"MNIST_SWEEP_STORAGE": "optuna.db"})
+    assert_one_line_error(proc, "error: hydra.sweeper.storage ($MNIST_SWEEP_STORAGE): optuna.db: cannot open "
+                          "(ArgumentError: ", f"); {give}sqlite:///optuna.db")
+    assert proc.returncode == 2 and not (tmp_path / "s").exists()

@@ -70,7 +70,8 @@ def test_a_trial_is_selected_from_conf_with_its_overrides_only_when_they_give_it
     assert selection(config_dir)[0] == "--config-path"
 
 
-ODD_PATHS = ["a b", "ü/x", "a,b/c", "a=b/c", "it's/x", "a\\b/c", "end\\", "1.5", "null", "~/x", "[x]/y"]
+ODD_PATHS = ["a b", "ü/x", "a,b/c", "a=b/c", "it's/x", "a\\b/c", "end\\", "1.5", "null", "~/x", "[x]/y",
+             "True", "NULL", "Inf", "nan", "1e5", "0x10", "7", "-x", ".x", "é"]  # words Hydra reads as no string
 
 
 @pytest.mark.parametrize("path", ODD_PATHS)
@@ -84,6 +85,18 @@ def test_the_run_dir_override_reads_back_as_the_path(path):
     override = OverridesParser.create().parse_override(run_dir_override(path))
     assert override.key_or_group == "hydra.run.dir" and override.value() == path
     assert run_dir_override("outputs/reproduce/trial_0001") == "hydra.run.dir=outputs/reproduce/trial_0001"
+
+
+@pytest.mark.parametrize("word", ["rep2", "run_1", "a.b", "a-b", "e5", "infinity", "nulls", "_x"])
+def test_a_plain_word_for_the_run_dir_is_given_unquoted(word):
+    """reproduce RUN --out rep2 printed 'hydra.run.dir='"'"'rep2'"'"'' in the command to paste: a word Hydra
+    reads as the string it is (not a number, bool, null, nan or inf) is plain, as a path with a '/' was."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from mnist_sweep.reproduce import run_dir_override
+
+    assert run_dir_override(word) == f"hydra.run.dir={word}"
+    assert OverridesParser.create().parse_override(f"hydra.run.dir={word}").value() == word
 
 
 def test_reproduce_into_an_out_dir_with_a_space_and_a_comma(tmp_path):

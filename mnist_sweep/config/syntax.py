@@ -58,6 +58,7 @@ def shell_override(head: str, value: str) -> str:
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./-]+")  # a value Hydra's override grammar reads as it stands
+_WORD, _NOT_STRINGS = re.compile(r"[A-Za-z_][\w.-]*", re.ASCII), ("true", "false", "null", "nan", "inf")  # as Hydra reads them
 
 
 def hydra_value(text: str, resolved: bool = True) -> str:
@@ -66,8 +67,8 @@ def hydra_value(text: str, resolved: bool = True) -> str:
     quoted, with Hydra's escapes, unless it is plain. Unquoted, a comma split it in two (a sweep, or
     two items of a list). OmegaConf resolves such a key, so a ``${`` in it is escaped (``\\${``);
     ``resolved=False``: a value Hydra reads as written, never resolved (a search path's dir)."""
-    if _PLAIN.fullmatch(text) and "/" in text:  # not a number, true or null either
-        return text
+    if _PLAIN.fullmatch(text) and ("/" in text or _WORD.fullmatch(text) and text.lower() not in _NOT_STRINGS):
+        return text  # not a number, true or null either; a word plain (reproduce --out rep2: 'hydra.run.dir='"'"'rep2'"'"'')
     if resolved:
         text = omegaconf_literal(text)
     quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), text)

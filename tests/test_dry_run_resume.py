@@ -67,6 +67,14 @@ def test_a_complete_studys_dry_run_says_so_and_estimates_nothing(tmp_path, two_c
     assert "estimate:" not in out
 
 
+def test_a_study_with_more_trials_than_its_n_trials_says_how_far_to_raise_it(tmp_path, two_cpus):
+    """A study of 3 trials resumed with n_trials=2 said 'to train more, raise hydra.sweeper.n_trials', and
+    n_trials=3 trained none either: n_trials is the study's total, so the line names the count to go above."""
+    out = dry_run(tmp_path, 2) if stored(tmp_path, 3) else ""
+    assert ("study dry is complete: its n_trials (2) are done; to train more, raise hydra.sweeper.n_trials above 3 "
+            "(the trials it has)") in out
+
+
 def test_a_trial_whose_worker_died_is_counted_to_go_as_the_resume_fails_it(tmp_path, two_cpus):
     """A RUNNING trial whose worker's pid is gone: the resume fails it as lost and trains one more in its place."""
     dead = subprocess.Popen(["true"])

@@ -199,7 +199,9 @@ def complete(study: optuna.Study, left: int, n_trials: int, capped: bool) -> boo
     if so, say so and how to train more."""
     if left or study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         return False
-    more = "widen the search space (n_trials is capped at its configs)" if capped else "raise hydra.sweeper.n_trials"
+    counted = sum(counts_toward_total(t) for t in study.get_trials(deepcopy=False))  # n_trials is the study's total:
+    above = f" above {counted} (the trials it has)" if counted > n_trials else ""  # raising 3 to 5 of 5 trained none
+    more = "widen the search space (n_trials is capped at its configs)" if capped else f"raise hydra.sweeper.n_trials{above}"
     log.info("study %s is complete: its n_trials (%d) are done; to train more, %s", study.study_name, n_trials, more)
     return True
 

@@ -207,7 +207,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         """The loop in this process, with the helper workers beside it; False where the study was
         complete (n_trials reached, nothing running or queued): no worker is started."""
         progress = Progress(self.n_trials)
-        _liveness.fail_lost_trials(study, self.conf.grace_period)  # before the count: a dead worker's trial is to go
+        _revive.fail_lost(study, self.conf.grace_period, self.conf.constrain_to_target, self.conf.repeats.seeds > 1)  # before the count
         left = progress.start_line(study, mask_url(self.storage))
         if _resume.complete(study, left, self.n_trials, self.n_trials < self.conf.n_trials):
             return False

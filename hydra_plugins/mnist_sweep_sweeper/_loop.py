@@ -130,7 +130,7 @@ class Loop:
         workers' seeds are left to wait for; None when this worker is done."""
         children.raise_lost_interrupt(self.seen)  # one a finalizer swallowed: the sweep ran on
         jobs: list[tuple[optuna.Trial, list[str]]] = []
-        _liveness.fail_lost_trials(self.study, self.limits.grace_period)  # dead workers' trials: before
+        _revive.fail_lost(self.study, self.limits.grace_period, self.constrained, self.repeats is not None)  # dead workers': before
         if self.repeats is not None:  # a revive (not one trial later) and before the count
             self._poll(in_flight)
             self._claim(jobs, in_flight, heartbeat)

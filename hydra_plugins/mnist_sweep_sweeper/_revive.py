@@ -1,7 +1,8 @@
 """Resuming repeats: a parent lost while its seeds ran (its worker was interrupted or died) is
 queued again by the next worker that looks (``revive``); the trial that pops it takes over the lost
 parent's dir, first run and finished seeds (``takeover``) and only the missing seeds run. And the runs
-a sweep (a resume too) still has (``runs_to_go``), which a dry run reads without writing (``left_to_start``)."""
+a sweep (a resume too) still has (``runs_to_go``), which a dry run reads without writing (``left_to_start``); a
+dead worker's trial whose run had ended told from its result.json, not lost (``fail_lost``)."""
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -9,8 +10,8 @@ from typing import Any, NamedTuple
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _optuna, _resume
-from hydra_plugins.mnist_sweep_sweeper._liveness import dead_here
+from hydra_plugins.mnist_sweep_sweeper import _liveness, _optuna, _resume, _study
+from hydra_plugins.mnist_sweep_sweeper._liveness import dead_here, finished_run
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from hydra_plugins.mnist_sweep_sweeper._progress import Progress
 from hydra_plugins.mnist_sweep_sweeper._repeats import DONE, Repeats
@@ -81,16 +82,46 @@ def runs_to_go(study: optuna.Study, left: int, rep: Repeats | None) -> int:
     return max(left - revived, 0) * rep.seeds + queued + first_seeds * (rep.seeds - 1)
 
 
+def fail_lost(study: optuna.Study, grace_period: int | None, constrained: bool, repeats: bool) -> None:
+    """The trials left RUNNING by dead workers: on this host, one whose run had ended told how from its
+    result.json (``tell_ended``; not in a sweep with ``repeats``, where a config's first seed may enter the
+    top-k); the rest failed as lost (``_liveness.fail_lost_trials``)."""
+    if not repeats:
+        tell_ended(study, constrained)
+    _liveness.fail_lost_trials(study, grace_period)
+
+
+def tell_ended(study: optuna.Study, constrained: bool) -> None:
+    """A run that had ended (its result.json written) when its worker died, before the worker told it, is
+    told as the run ended, as a stopped sweep tells its launch's ended runs (``_loop._stopped``). A kill -9
+    of the sweep while the joblib launcher's batch ran (hydra.sweeper.n_jobs=2: the first job's result
+    waits for the other's) failed the finished trial as lost, and the resume trained another in its place."""
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not dead_here(t) or (ret := finished_run(t, study.metric_names)) is None:
+            continue
+        try:
+            _study.record(study, optuna.Trial(study, _optuna.trial_id(t)), ret, constrained)
+        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError):
+            continue  # another worker told or failed it first
+        log.warning("trial %d: worker %s:%s died after its run ended; told %s from its result.json", t.number,
+                    t.user_attrs.get("host"), t.user_attrs.get("pid"), status_of(_optuna.storage_of(study).get_trial(_optuna.trial_id(t))),
+                    extra=TRIAL_LINE)
+
+
 class _Read:
     """A stored study as a resume finds it, read without writing: each trial a worker of this host left
-    RUNNING when it died shown failed as lost, as ``_liveness.fail_lost_trials`` fails it at the start
-    (a stale heartbeat is not judged: such a trial stays counted as running)."""
+    RUNNING when it died shown failed as lost, as ``_liveness.fail_lost_trials`` fails it at the start, or
+    told where its run had ended (``ended``: no repeats; ``tell_ended``). A stale heartbeat is not judged:
+    such a trial stays counted as running."""
 
-    def __init__(self, study: optuna.Study | None, name: str) -> None:
+    def __init__(self, study: optuna.Study | None, name: str, ended: bool = False) -> None:
         self.study_name, self.trials = name, study.get_trials(deepcopy=True) if study is not None else []
+        names = study.metric_names if study is not None else None
         for t in self.trials:
             if t.state == TrialState.RUNNING and dead_here(t):
-                t.state, t.user_attrs["status"] = TrialState.FAIL, "lost"
+                ret = finished_run(t, names) if ended else None
+                t.state = TrialState.FAIL if ret is None else TrialState.COMPLETE  # pruned or complete: counted
+                t.user_attrs["status"] = "lost" if ret is None else "complete"
 
     def get_trials(self, deepcopy: bool = False, states: Any = None) -> list[FrozenTrial]:  # noqa: ARG002 - Study's
         return [t for t in self.trials if states is None or t.state in states]
@@ -109,7 +140,7 @@ def left_to_start(url: str | None, study_name: str, n_trials: int, conf: Any, po
     seeds, stored = conf.repeats.seeds, _resume.read(url, study_name) if url else None
     if stored is None or stored.study is None:
         return Left(n_trials, n_trials * seeds)
-    study = _Read(stored.study, study_name)
+    study = _Read(stored.study, study_name, seeds <= 1)
     if points is not None:
         n_trials = _resume.within_space(study, points, conf.n_trials)  # type: ignore[arg-type]
     left = Progress(n_trials).start_line(study, mask_url(url))  # type: ignore[arg-type]

@@ -1,0 +1,74 @@
+"""A dead worker's trial whose run had ended (its result.json written, not yet told: a kill -9 of the
+sweep while hydra.sweeper.n_jobs=2's batch ran, the first job's result waiting for the other's) was
+failed as lost on resume and trained again: the finished run was thrown away. It is told from its
+result.json now, as a stopped sweep tells its launch's ended runs."""
+from __future__ import annotations
+
+import json
+import socket
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from conftest import run_inproc, sweep_args
+from hydra_plugins.mnist_sweep_sweeper import _revive
+
+DEAD_PID = 2**22 + 12345  # above the default pid_max: no such process
+
+
+def ghost(study: optuna.Study, trial_dir, result: dict | None) -> optuna.Trial:
+    """A trial left RUNNING by a worker of this host that died, with its run dir (and result.json, if given)."""
+    trial = study.ask()
+    for key, value in {"host": socket.gethostname(), "pid": DEAD_PID, "status": "running", "trial_dir": str(trial_dir)}.items():
+        trial.set_user_attr(key, value)
+    trial_dir.mkdir(parents=True)
+    if result is not None:
+        (trial_dir / "result.json").write_text(json.dumps(result))
+    return trial
+
+
+ENDED = {"status": "complete", "value": 0.875, "val_acc": 0.875, "test_acc_final": 0.86, "epochs": 1}
+
+
+def test_a_resume_tells_a_dead_workers_ended_run_instead_of_training_another(tmp_path):
+    d = tmp_path / "ended"
+    d.mkdir()
+    study = optuna.create_study(study_name="ended", storage=f"sqlite:///{d}/optuna.db", direction="maximize")
+    ghost(study, d / "trial_0000", ENDED)
+    proc = run_inproc(sweep_args(tmp_path, "ended", 1, "optimizer.lr=tag(log,interval(0.01,0.1))"), cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert f"trial 0: worker {socket.gethostname()}:{DEAD_PID} died after its run ended; told complete from its result.json" in out
+    assert "1 of 1 trial done or running; 0 to go" in out and "marked failed (lost)" not in out, out[-3000:]
+    (told,) = study.get_trials()
+    assert told.state == TrialState.COMPLETE and told.value == 0.875 and told.user_attrs["status"] == "complete"
+    assert told.user_attrs["val_acc"] == 0.875
+
+
+@pytest.mark.parametrize("result, repeats, state, status", [
+    (ENDED, False, TrialState.COMPLETE, "complete"),
+    ({"status": "pruned", "value": 0.5, "epochs": 1}, False, TrialState.PRUNED, "pruned"),
+    (None, False, TrialState.FAIL, "lost"),  # still training when its worker died: lost, as before
+    ({"status": "failed"}, False, TrialState.FAIL, "lost"),
+    (ENDED, True, TrialState.FAIL, "lost"),  # repeats: a first seed may enter the top-k; revived as before
+])
+def test_only_an_ended_run_of_a_sweep_without_repeats_is_told(tmp_path, result, repeats, state, status):
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/o.db", direction="maximize")
+    ghost(study, tmp_path / "trial_0000", result)
+    _revive.fail_lost(study, None, False, repeats)
+    (t,) = study.get_trials()
+    assert (t.state, t.user_attrs["status"]) == (state, status)
+
+
+def test_a_dry_run_counts_a_dead_workers_ended_run_as_the_resume_tells_it(tmp_path):
+    d = tmp_path / "ended"
+    d.mkdir()
+    study = optuna.create_study(study_name="ended", storage=f"sqlite:///{d}/optuna.db", direction="maximize")
+    ghost(study, d / "trial_0000", ENDED)
+    proc = run_inproc([*sweep_args(tmp_path, "ended", 1, "optimizer.lr=tag(log,interval(0.01,0.1))"),
+                       "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "1 of 1 trial done or running; 0 to go" in out and "study ended is complete" in out, out[-3000:]
+    assert study.get_trials()[0].state == TrialState.RUNNING  # read, not told

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.commandline import nearest_flag
 from mnist_sweep.config.composition import composition_error
+from mnist_sweep.config.config_files import config_name_error
 from mnist_sweep.config.file_values import CommandLine, file_named
 from mnist_sweep.config.dict_overrides import PARAMS, given_twice_error, nested_params_error
 from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
@@ -58,7 +59,7 @@ def _config_source(argv: list[str]) -> tuple[str, str, list[str]] | str | None:
                         extra.append(os.path.abspath(value))
                     else:
                         name = value
-    return conf, name, extra
+    return (config_name_error(conf, name, extra) if conf == _CONF[0] else None) or (conf, name, extra)
 
 
 @dataclass

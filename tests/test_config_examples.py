@@ -221,3 +221,26 @@ def test_a_section_given_a_value_or_deleted_names_its_keys_and_its_off_switch(tm
 def test_the_off_switch_a_section_names_is_accepted(tmp_path):
     proc = run_inproc(["mnist_sweep.train", "--cfg", "job", *TINY, "data.augment.strength=0"], cwd=tmp_path)
     assert proc.returncode == 0 and "strength: 0" in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("args, line", [
+    # Hydra: '<root>.yaml, defaults list: best_20k: no config best_20k.yaml; conf/ has no such configs'
+    (["--config-name", "best_20k"], "--config-name best_20k: an option of experiment and hparams_search, not a config; "
+                                    "conf/config.yaml is the config (leave --config-name out), and +experiment=best_20k "
+                                    "or hparams_search=best_20k adds the option"),
+    # Hydra composed the option alone: "In 'experiment/tiny': Could not override 'model'. No match in the defaults list"
+    (["-cn", "experiment/tiny"], "--config-name experiment/tiny: an option of experiment, not a config; conf/config.yaml "
+                                 "is the config (leave --config-name out), and +experiment=tiny adds the option"),
+    (["--config-name=model/cnn"], "--config-name model/cnn: an option of model, not a config; conf/config.yaml is the "
+                                  "config (leave --config-name out), and model=cnn adds the option"),  # 'trainer: missing section'
+    (["--config-name", "nope"], "--config-name nope: no nope.yaml in conf/; conf/config.yaml is the config (leave "
+                                "--config-name out); a config of your own: --config-path DIR (absolute)"),
+])
+def test_a_config_name_that_is_an_option_or_nothing_names_the_override(tmp_path, args, line):
+    assert refused(tmp_path, *args) == line
+
+
+def test_the_configs_own_name_is_taken(tmp_path):
+    for name in ("config", "config.yaml"):
+        proc = run_inproc(["mnist_sweep.train", "--cfg", "job", *TINY, "--config-name", name], cwd=tmp_path)
+        assert proc.returncode == 0 and "max_epochs: 1" in proc.stdout, proc.stderr

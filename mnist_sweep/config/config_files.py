@@ -177,3 +177,27 @@ def _relative_option(e: BaseException, frames: dict) -> str | None:
         return None
     return one_line(f"{file_shown(holder)}, defaults list: {top}: {value}: a group there is read under the file's "
                     f"own group ({group}, which has no options); name it from the top: '{_pick(top, value, _primary_groups(frames))}'")
+
+
+def config_name_error(conf: str, name: str, extra: list[str]) -> str | None:
+    """``--config-name NAME`` of conf/ (``conf``; ``extra``: --config-dir's dirs) that is no config there:
+    a group's option (``experiment/tiny``: Hydra composed the option alone, 'In 'experiment/tiny': Could not
+    override 'model''; ``model/cnn``: 'trainer: missing section') or a name no dir has (``best_20k``: '<root>.yaml,
+    defaults list: best_20k: no config best_20k.yaml; conf/ has no such configs'), in one line with the
+    override that adds such an option to conf/config.yaml, the one config; None for a config that is there."""
+    import os
+
+    stem, dirs = name.removesuffix(".yaml"), [conf, *extra]
+    group, _, option = stem.rpartition("/")
+    if group.startswith("hydra") or not group and any(os.path.isfile(os.path.join(d, f"{stem}.yaml")) for d in dirs):
+        return None
+    groups = [g for g in sorted(os.listdir(conf)) if g != "hydra" and os.path.isdir(os.path.join(conf, g))]
+    held = [g for g in ([group] if group in groups else groups)
+            if any(os.path.isfile(os.path.join(d, g, f"{option}.yaml")) for d in dirs)]
+    if group and group not in groups:  # a config of its own in a subdir that is no group: Hydra's to read
+        return None
+    adds = " or ".join(f"{'+' * (g == 'experiment')}{g}={option}" for g in held)
+    what = (f"an option of {' and '.join(held)}, not a config" if held else f"no {stem}.yaml in conf/") + \
+        "; conf/config.yaml is the config (leave --config-name out)"
+    return one_line(f"--config-name {name}: {what}" + (f", and {adds} adds the option" if held else
+                                                       "; a config of your own: --config-path DIR (absolute)"))

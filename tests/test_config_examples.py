@@ -244,3 +244,18 @@ def test_the_configs_own_name_is_taken(tmp_path):
     for name in ("config", "config.yaml"):
         proc = run_inproc(["mnist_sweep.train", "--cfg", "job", *TINY, "--config-name", name], cwd=tmp_path)
         assert proc.returncode == 0 and "max_epochs: 1" in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("args, line", [
+    # Hydra's 'Could not override 'experiment'. No match in the defaults list; To append to your default list use ...'
+    (["experiment=tiny"], "experiment=tiny: experiment is in no defaults list of the config (conf/config.yaml's has "
+                          "model, optimizer, ..., not experiment), so it has no option to replace; add it with +: "
+                          "+experiment=tiny"),
+    # the example was experiment=best_20k, refused as above
+    (["experiment=nope"], "experiment=nope: no such option (no conf/experiment/nope.yaml); pick one of best_20k, "
+                          "eva8_seed, small_8k, smallest_994, tiny, e.g. +experiment=best_20k"),
+    (["experiment=Tiny"], "experiment=Tiny: no such option (no conf/experiment/Tiny.yaml); did you mean +experiment=tiny? "
+                          "(options: best_20k, eva8_seed, small_8k, smallest_994, tiny)"),
+])
+def test_an_experiment_given_without_plus_is_told_to_add_it(tmp_path, args, line):
+    assert refused(tmp_path, *args) == line

@@ -34,6 +34,8 @@ _NOT_IN_STRUCT = re.compile(r"Could not override '([^']+)'")
 _NO_SUCH_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 _PARAMS = "hydra.sweeper.params."
 _APPENDED = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
+_NOT_IN_DEFAULTS = re.compile(r"Could not override '([^']+)'\. No match in the defaults list\.?\s*To append to your "
+                              r"default list use \+(\S+)")
 _OTHER_VALUE = re.compile(r"Could not delete from config\. The value of '([^']+)' is (.*) and not (.*?)\.?$")
 
 
@@ -106,6 +108,9 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(merging)
     if (kind := _kind_error(e)) is not None:  # a list where a mapping goes, or a mapping where a list goes
         return one_line(kind)
+    if m := _NOT_IN_DEFAULTS.search(str(e)):  # experiment=tiny: Hydra's 'Could not override ...; To append to your ...'
+        return one_line(f"{m[2]}: {m[1]} is in no defaults list of the config (conf/config.yaml's has model, optimizer, "
+                        f"..., not {m[1]}), so it has no option to replace; add it with +: +{m[2]}")
     if m := _APPENDED.search(str(e)):  # +optimizer.lr=1: + adds a key, and this one is there
         return one_line(f"+{m[1]}: {m[1]} is already in the config (+ adds a new key); set it with {m[1]}=VALUE")
     unknown = isinstance(e.__cause__, (ConfigAttributeError, ConfigKeyError))

@@ -101,18 +101,19 @@ def option_line(key: str, value: str, options: list[str], where: str) -> str:
     ``hydra/sweeper/sampler``): null (an option is needed), a file path (the name), else the
     nearest option, the options listed (those ``offered``); ``where`` says where the options live."""
     group, options = key.lstrip("+~"), offered(key.lstrip("+~"), options)
+    given, key = key, "+experiment" if key == "experiment" else key  # in no defaults list: the examples add it with +
     stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
     example = "none" if value in ("null", "") and "none" in options else options[0] if options else None
     pick = f"pick one of {', '.join(options)}, e.g. {key}={example}" if options else f"{group} has no options"
     if value in ("null", ""):
-        return f"{key}={value}: {group} needs one of its options; {pick}"
+        return f"{given}={value}: {group} needs one of its options; {pick}"
     if stem != value and stem in options:
-        return f"{key}={value}: a config group takes an option's name, not a file; use {key}={stem}"
+        return f"{given}={value}: a config group takes an option's name, not a file; use {key}={stem}"
     if stem != value:
-        return (f"{key}={value}: a config group takes an option's name, not a file; put the file in "
+        return (f"{given}={value}: a config group takes an option's name, not a file; put the file in "
                 f"DIR/{group}/{stem}.yaml and add --config-dir DIR {key}={stem}, or {pick}")
     near = nearest_option(value, options)
-    return f"{key}={value}: no such option ({where}); " + (
+    return f"{given}={value}: no such option ({where}); " + (
         f"did you mean {key}={near}? (options: {', '.join(options)})" if near else pick)
 
 

@@ -72,3 +72,26 @@ def test_a_dry_run_counts_a_dead_workers_ended_run_as_the_resume_tells_it(tmp_pa
     assert proc.returncode == 0, out[-3000:]
     assert "1 of 1 trial done or running; 0 to go" in out and "study ended is complete" in out, out[-3000:]
     assert study.get_trials()[0].state == TrialState.RUNNING  # read, not told
+
+
+def test_a_revived_config_lost_again_is_revived_through_its_last_taker(tmp_path):
+    """Trial 0 lost while repeating, trial 1 took it over (its dir and seeds) and was lost in turn (its
+    resume killed): the next resume queued both. Trial 0's revival was refused as trial 1's and trained the
+    config afresh in a new dir, its finished seeds thrown away; trial 1's revival then told it a second time."""
+    from optuna.trial import create_trial
+
+    from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
+
+    main = optuna.create_study(direction="maximize")
+    rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
+    run = {"values": [0.9], "val": 0.9, "state": "complete"}
+    parent = {"status": "lost", "repeat_seeds": [1, 2, 3], "overrides": "model.c1=8", "trial_dir": str(tmp_path / "trial_0000")}
+    main.add_trial(create_trial(state=TrialState.FAIL, user_attrs={**parent, "seed_runs": {"1": run}}))
+    main.add_trial(create_trial(state=TrialState.FAIL, user_attrs={**parent, "revive_of": 0, "seed_runs": {"1": run, "2": run}}))
+    assert _revive.runs_to_go(main, 1, rep) == 1  # seed 3 alone: trial 1 had seeds 1 and 2
+    _revive.revive(rep)
+    assert [t.user_attrs.get("revive_of") for t in main.get_trials() if t.state == TrialState.WAITING] == [1]
+    trial = main.ask()
+    assert _revive.takeover(rep, trial)
+    assert trial.user_attrs["trial_dir"] == parent["trial_dir"] and set(trial.user_attrs["seed_runs"]) == {"1", "2"}
+    assert [t.user_attrs["seed"] for t in rep.side.get_trials() if t.state == TrialState.WAITING] == [3]

@@ -24,7 +24,7 @@ def revive(rep: Repeats) -> None:
     seeds are reused: see ``takeover``)."""
     trials = rep.study.get_trials(deepcopy=False)
     live = {t.user_attrs.get("overrides") for t in trials if status_of(t) not in ("lost", "duplicate")}
-    queued = {t.user_attrs.get("revive_of") for t in trials if t.state == TrialState.WAITING}
+    queued = {t.user_attrs.get("revive_of") for t in trials if t.state == TrialState.WAITING} | taken_over(trials)
     for t in trials:
         if status_of(t) == "lost" and t.user_attrs.get("repeat_seeds") and t.number not in queued \
                 and t.user_attrs.get("overrides") not in live:
@@ -32,6 +32,15 @@ def revive(rep: Repeats) -> None:
             live.add(t.user_attrs.get("overrides"))
             log.info("trial %d was lost while repeating; queued again to finish its seeds", t.number,
                      extra=TRIAL_LINE)
+
+
+def taken_over(trials: list[FrozenTrial]) -> set[int]:
+    """The lost parents a later trial took over (``takeover``: it holds their dir and seeds now), revived
+    through it alone. A revived trial lost in its turn (its resume killed or interrupted) made the next
+    resume revive both: the first revival was refused as the other's and trained the config afresh, the
+    parent's finished seeds thrown away, and with SIGKILL the config was told twice."""
+    return {t.user_attrs["revive_of"] for t in trials if t.user_attrs.get("revive_of") is not None
+            and t.user_attrs.get("repeat_seeds") and t.state != TrialState.WAITING and status_of(t) != "duplicate"}
 
 
 def takeover(rep: Repeats, trial: optuna.Trial) -> bool:
@@ -67,10 +76,10 @@ def runs_to_go(study: optuna.Study, left: int, rep: Repeats | None) -> int:
     queued = sum(1 for t in side if t.state == TrialState.WAITING)
     trials = study.get_trials(deepcopy=False)
     live = {t.user_attrs.get("overrides") for t in trials if status_of(t) not in ("lost", "duplicate")}
-    revived = 0
+    revived, superseded = 0, taken_over(trials)
     for t in trials:
         overrides, seeds = t.user_attrs.get("overrides"), t.user_attrs.get("repeat_seeds")
-        if status_of(t) != "lost" or not seeds or overrides in live:
+        if status_of(t) != "lost" or not seeds or overrides in live or t.number in superseded:
             continue
         live.add(overrides)
         taken = {str(seed) for seed in t.user_attrs.get("seed_runs", {})}  # the queued ones are counted above

@@ -95,3 +95,22 @@ def test_a_revived_config_lost_again_is_revived_through_its_last_taker(tmp_path)
     assert _revive.takeover(rep, trial)
     assert trial.user_attrs["trial_dir"] == parent["trial_dir"] and set(trial.user_attrs["seed_runs"]) == {"1", "2"}
     assert [t.user_attrs["seed"] for t in rep.side.get_trials() if t.state == TrialState.WAITING] == [3]
+
+
+def test_a_revival_lost_before_it_took_over_does_not_bar_the_next(tmp_path):
+    """Trial 1, queued to revive trial 0, was lost between its pop and its takeover (its sweep killed):
+    the next revival of trial 0 was refused as 'revived first' by it and trained the config afresh."""
+    from optuna.trial import create_trial
+
+    from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats
+
+    main = optuna.create_study(direction="maximize")
+    rep = Repeats.open(main, seeds=3, top_k=2, constrained=False)
+    parent = {"status": "lost", "repeat_seeds": [1, 2, 3], "overrides": "model.c1=8", "trial_dir": str(tmp_path / "trial_0000"),
+              "seed_runs": {"1": {"values": [0.9], "val": 0.9, "state": "complete"}}}
+    main.add_trial(create_trial(state=TrialState.FAIL, user_attrs=parent))
+    main.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"status": "lost", "revive_of": 0}))
+    _revive.revive(rep)
+    trial = main.ask()
+    assert trial.user_attrs["revive_of"] == 0 and _revive.takeover(rep, trial)
+    assert trial.user_attrs["trial_dir"] == parent["trial_dir"]

@@ -49,9 +49,10 @@ def takeover(rep: Repeats, trial: optuna.Trial) -> bool:
     lost = next((t for t in rep.study.get_trials(deepcopy=False) if t.number == number), None)
     if lost is None or not lost.user_attrs.get("repeat_seeds"):
         return False
-    if any(t.user_attrs.get("revive_of") == number and t.number != trial.number and status_of(t) != "duplicate"
+    if any(t.user_attrs.get("revive_of") == number and t.number != trial.number and status_of(t) not in ("duplicate", "lost")
            and t.state != TrialState.WAITING for t in rep.study.get_trials(deepcopy=False)):
-        return False  # another worker revived it first: this one is told as its duplicate
+        return False  # another worker revived it first: this one is told as its duplicate (one lost took nothing over:
+        # one that did holds the config, revived through it, ``taken_over``)
     for key in ("trial_dir", "result", "params", "repeat_seeds", "seed_runs", "target_acc", "overrides",
                 *results.SHOWN_KEYS):
         if key in lost.user_attrs:

@@ -15,7 +15,7 @@ from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.pipes import stdout_gone
-from mnist_sweep.shell import interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint  # noqa: F401 - re-exported
+from mnist_sweep.shell import interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint, whole_number  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -32,7 +32,8 @@ class CliParser(argparse.ArgumentParser):
         """One line; a path the shell split at a space (``/tmp/my sweeps/a b``, or a value's: ``--set
         data.root=/tmp/my data``) is named quoted, as one argument."""
         hint = rejoined(getattr(self, "_argv", []))[1]
-        print(f"error: {one_line(message)}{nearest_flag(message, self)}{hint} (see {self.prog} --help)", file=sys.stderr)
+        print(f"error: {one_line(message)}{nearest_flag(message, self)}{whole_number(message, self)}{hint} "
+              f"(see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:

@@ -1,13 +1,16 @@
 """How a command line reads in a shell: a printed command as a line to paste (each argument quoted,
 the interpreter named as the shell finds it), and a path the shell split at an unquoted space
-(``reproduce /tmp/my sweeps/a b`` is three arguments) given back quoted, as one."""
+(``reproduce /tmp/my sweeps/a b`` is three arguments) given back quoted, as one; a number argparse refused
+as written (``--trial trial_0004``, ``1,2``, ``1.0``) given back as it takes it."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 MAX_PIECES = 8  # the most pieces a split path is looked for in (seven spaces)
 
@@ -105,3 +108,23 @@ def rejoined(argv: list[str]) -> tuple[list[str], str]:
             return ([*argv[:i - 1], f"{argv[i - 1]} {argv[i]}", *argv[i + 1:]],
                     f"; a value with a space is one argument, quoted: {quoted}")
     return argv, ""
+
+
+def whole_number(message: str, parser: Any) -> str:
+    """'; give the number alone: --trial 4' where argparse (``parser``'s) refused ``--trial trial_0004`` (a dir's name) as no
+    int; '--trial 1 2' for ``1,2`` (a flag that takes several), '--rank 1' for ``1.0``; else ""."""
+    if not (m := re.match(r"argument (\S+?)(?:/\S+)?: invalid int value: '(.*)'$", message)):
+        return ""
+    flag, value = m[1], m[2]
+    action = parser._option_string_actions.get(flag)
+    several = action is not None and action.nargs in ("+", "*")
+    if re.fullmatch(r"(?:trial|seed)_0*(\d+)", value):
+        return f"; give the number alone: {flag} {int(value.rpartition('_')[2])}"
+    if re.fullmatch(r"\d+(?:\s*,\s*\d+)*\s*,\s*(?:\d+)?", value):  # 1,2 (or '1, 2' split by the shell: 1,)
+        numbers = " ".join(re.findall(r"\d+", value)) + " ..." * value.rstrip().endswith(",")
+        return f"; give the numbers apart, without commas: {flag} {numbers}" if several else f"; {flag} takes one number"
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    return f"; give a whole number: {flag} {int(number)}" if number.is_integer() else ""

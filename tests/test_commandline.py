@@ -287,3 +287,24 @@ def test_a_file_named_like_a_flag_is_said_to_be_one(tmp_path, monkeypatch, capsy
         assert e.value.code == 2 and len(err) == 1, err
         assert "unrecognized arguments: -x.png; -x.png is a file, read as a flag (its name starts with -): " \
                "give it as ./-x.png (see python -m mnist_sweep." in err[0], err
+
+
+@pytest.mark.parametrize("argv, hint", [
+    # a trial dir's name, a comma list, a float: 'invalid int value: ...' alone
+    (["mnist_sweep.reproduce", "sw", "--trial", "trial_0004"], "invalid int value: 'trial_0004'; give the number alone: "
+                                                               "--trial 4 (see python -m mnist_sweep.reproduce --help)"),
+    (["mnist_sweep.confirm", "sw", "--trial", "1,2"], "invalid int value: '1,2'; give the numbers apart, without commas: "
+                                                      "--trial 1 2 (see python -m mnist_sweep.confirm --help)"),
+    (["mnist_sweep.confirm", "sw", "--trial", "1,", "2"], "invalid int value: '1,'; give the numbers apart, without "
+                                                          "commas: --trial 1 ... (see"),
+    (["mnist_sweep.export", "sw", "--trial", "1,2"], "invalid int value: '1,2'; --trial takes one number (see"),
+    (["mnist_sweep.leaderboard", "sw", "--top", "1e3"], "invalid int value: '1e3'; give a whole number: --top 1000 (see"),
+    (["mnist_sweep.reproduce", "sw", "--rank", "one"], "invalid int value: 'one' (see"),  # no number to give
+])
+def test_a_number_written_otherwise_is_given_back_as_the_flag_takes_it(tmp_path, argv, hint):
+    from conftest import run_inproc
+
+    proc = run_inproc(argv, cwd=tmp_path)
+    assert assert_one_line_error(proc).endswith(hint if hint.endswith("help)") else hint.removesuffix(" (see")
+                                                + f" (see python -m {argv[0]} --help)"), proc.stderr
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []

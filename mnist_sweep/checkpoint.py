@@ -83,6 +83,17 @@ def _rank_one(sweep: Path) -> str:
     return next((f", e.g. its rank 1: {d}" for d in dirs[:1] if (d / "model.pt").is_file()), "")
 
 
+def rank_ones_here() -> str:
+    """``; e.g. each sweep's rank 1 here: outputs/sweeps/quick/trial_0004`` for predict given no run dir (each sweep
+    dir's in outputs/sweeps, the first three, with its model.pt), or nothing where there is none."""
+    try:
+        sweeps = sorted(s for s in Path("outputs", "sweeps").iterdir() if (s / "leaderboard.csv").is_file())
+    except OSError:  # not there, or a directory it may not list
+        return ""
+    ones = [one.removeprefix(", e.g. its rank 1: ") for s in sweeps[:3] if (one := _rank_one(s))]
+    return f"; e.g. each sweep's rank 1 here: {', '.join(ones)}" if ones else ""
+
+
 def _an_onnx(p: Path, what: str) -> str | None:
     """An ONNX file that export wrote, given for its run: one line naming the run dir it records
     (metadata ``source_run``); it was 'is a file, not a run dir', naming none. None for any other path."""

@@ -23,15 +23,20 @@ class CliParser(argparse.ArgumentParser):
     and no abbreviated flags: ``confirm --seed 3`` is refused (``did you mean --seeds``), not read as
     ``--seeds 3``, a run of three seeds."""
 
-    def __init__(self, *args: Any, description: str | None = None, **kwargs: Any) -> None:
-        """The description is a module docstring's first line: its reST quotes (````x````) print as x."""
+    def __init__(self, *args: Any, description: str | None = None, missing: Callable[[], str] | None = None,
+                 **kwargs: Any) -> None:
+        """The description is a module docstring's first line: its reST quotes (````x````) print as x; ``missing``
+        ends the line for a positional left out (``board_paths.sweeps_here``: the sweep dirs to give)."""
         kwargs.setdefault("allow_abbrev", False)
+        self.missing = missing
         super().__init__(*args, description=description and description.replace("``", ""), **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """One line; a path the shell split at a space (``/tmp/my sweeps/a b``, or a value's: ``--set
         data.root=/tmp/my data``) is named quoted, as one argument."""
         hint = rejoined(getattr(self, "_argv", []))[1]
+        if self.missing and message.startswith("the following arguments are required"):  # reproduce --rank 1
+            hint += self.missing()
         print(f"error: {one_line(message)}{nearest_flag(message, self)}{whole_number(message, self)}{hint} "
               f"(see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)

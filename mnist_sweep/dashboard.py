@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnist_sweep.board_paths import FILENAME, no_table, sweep_holding, sweeps_in
+from mnist_sweep.board_paths import FILENAME, no_table, sweep_holding, sweeps_here, sweeps_in
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import StorageError, one_line
 from mnist_sweep import results, sweeps
@@ -104,7 +104,7 @@ def serve(url: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = CliParser(prog="python -m mnist_sweep.dashboard", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.dashboard", description=__doc__.splitlines()[0], missing=sweeps_here)
     p.add_argument("target", help=f"a sweep dir (outputs/sweeps/NAME) or its {FILENAME}, or an Optuna storage URL")
     p.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
     args = p.parse_args(argv)

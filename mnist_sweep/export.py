@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 
 from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
-from mnist_sweep.board_paths import lone_run
+from mnist_sweep.board_paths import lone_run, sweeps_here
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import MnistSweepError, UsageError, one_line
 from mnist_sweep.experiments import (check_out, comment_precision, header_lines, precision_comment, recorded_precision,
@@ -255,7 +255,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = CliParser(prog="python -m mnist_sweep.export", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.export", description=__doc__.splitlines()[0], missing=sweeps_here)
     p.add_argument("source", help="a sweep dir or its leaderboard.csv (with --rank or --trial), or one run dir of "
                    "python -m mnist_sweep.train (its .hydra/ and result.json; a trial dir: give its sweep dir and --trial)")
     g = p.add_mutually_exclusive_group()

@@ -230,7 +230,7 @@ def _recorded(run: checkpoint.Run) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = CliParser(prog="python -m mnist_sweep.predict", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.predict", description=__doc__.splitlines()[0], missing=checkpoint.rank_ones_here)
     p.add_argument("run_dir", help="a run dir (outputs/runs/...) or trial dir (outputs/sweeps/NAME/trial_NNNN) with model.pt")
     p.add_argument("images", nargs="*", help="image files of one digit each (PNG, JPEG, TIFF, ...; any size; - reads "
                    f"one from stdin); {FLOATS}")

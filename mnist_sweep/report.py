@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 from optuna.exceptions import ExperimentalWarning
 
 from mnist_sweep import leaderboard, plots, results, sweeps
-from mnist_sweep.board_paths import a_url, sweep_holding
+from mnist_sweep.board_paths import a_url, sweep_holding, sweeps_here
 from mnist_sweep.commandline import CliParser, exit_code_of
 from mnist_sweep.errors import LeaderboardError
 from mnist_sweep.moved import rebase
@@ -282,7 +282,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = CliParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0], missing=sweeps_here)
     p.add_argument("path", help="sweep dir (holding leaderboard.csv)")
     p.add_argument("--storage", help=f"Optuna storage URL (default: the one recorded in the sweep dir's "
                    f"{sweeps.STORAGE_RECORD}, else a trial's .hydra/hydra.yaml, else <sweep dir>/optuna.db)")

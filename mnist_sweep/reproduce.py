@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_sweep import PROJECT_ROOT, results
-from mnist_sweep.board_paths import sweeps_in, unwritten_table
+from mnist_sweep.board_paths import sweeps_here, sweeps_in, unwritten_table
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
 from mnist_sweep.config.syntax import hydra_value, searchpath_override
@@ -190,7 +190,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = CliParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0])
+    p = CliParser(prog="python -m mnist_sweep.reproduce", description=__doc__.splitlines()[0], missing=sweeps_here)
     p.add_argument("path", help="a sweep dir or its leaderboard.csv (with --rank or --trial), or one run dir: a trial_NNNN, "
                    "a seed_N in it, or a python -m mnist_sweep.train run's output dir (its .hydra/ and result.json)")
     g = p.add_mutually_exclusive_group()

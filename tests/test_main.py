@@ -88,3 +88,21 @@ def test_a_mistyped_entry_point_or_a_sweeps_m_names_the_module_to_run(tmp_path):
         assert assert_one_line_error(proc) == line.format(sys.executable), argv
         assert proc.returncode == 2 and proc.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_command_given_no_sweep_dir_names_those_here(tmp_path):
+    """reproduce --rank 1 (export, report, dashboard) said only 'the following arguments are required: path', where
+    the leaderboard and confirm name the sweep dirs in outputs/sweeps; predict, a sweep's rank 1 trial dir to give."""
+    sweep = tmp_path / "outputs" / "sweeps" / "quick"
+    (sweep / "trial_0001").mkdir(parents=True)
+    (sweep / "trial_0001" / "model.pt").write_bytes(b"")
+    (sweep / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,1,complete,{sweep / 'trial_0001'}\n")
+    for argv, name in ((["mnist_sweep.reproduce", "--rank", "1"], "path"), (["mnist_sweep.export", "--onnx", "m.onnx"],
+                       "source"), (["mnist_sweep.report"], "path"), (["mnist_sweep.dashboard"], "target")):
+        proc = run_inproc(argv, tmp_path)
+        assert assert_one_line_error(proc) == (f"error: the following arguments are required: {name}; sweep dirs here: "
+                                               f"outputs/sweeps/quick (see python -m {argv[0]} --help)")
+    proc = run_inproc(["mnist_sweep.predict", "--test"], tmp_path)
+    assert assert_one_line_error(proc) == ("error: the following arguments are required: run_dir; e.g. each sweep's rank 1 "
+                                           "here: outputs/sweeps/quick/trial_0001 (see python -m mnist_sweep.predict --help)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]

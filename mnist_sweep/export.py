@@ -47,11 +47,14 @@ def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
     return trial_config_dir(row, board, "export").parent  # --onnx too: a config train would refuse is no trial
 
 
+RUN_TOO = "a sweep dir, its leaderboard.csv, or a run dir (with .hydra/config.yaml)"  # what export takes, as reproduce
+
+
 def picked(source: str, rank: int | None, trial: int | None) -> tuple[Any, Path, bool]:
     """(the leaderboard row, its trial dir, False); for one run dir in no sweep (``lone_run``), checked as
     reproduce checks one: ({its status}, the dir, True). A trial dir is refused naming its sweep and trial."""
     if not lone_run(p := Path(source)):
-        board = read(source, picks=True)
+        board = read(source, takes=RUN_TOO, picks=True)  # a path to nothing: export takes a run dir too
         row = pick_row(board, rank, trial, source)
         return row, trial_dir_of(row, board), False
     no_pick(rank, trial, p)

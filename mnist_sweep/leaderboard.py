@@ -115,7 +115,7 @@ def read(path: str | Path, takes: str = TAKES, several: bool = False, picks: boo
             raise LeaderboardError(f"{p}: {no_table(p, takes, several, picks)}")
         p = p / FILENAME
     if not p.exists():
-        raise LeaderboardError(no_such(p, f"give a sweep dir or its {FILENAME}"))
+        raise LeaderboardError(no_such(p, f"give a sweep dir or its {FILENAME}" if takes == TAKES else f"give {takes}"))
     if line := a_storage(p):
         raise LeaderboardError(line)
     try:

@@ -732,3 +732,18 @@ def test_any_other_file_of_a_sweep_dir_given_for_its_table_names_the_sweep_dir(t
     proc = run_inproc(["mnist_sweep.leaderboard", f"sw/{name}"], cwd=tmp_path)
     assert_one_line_error(proc, f"error: sw/{name}: not a ", "; give the sweep dir holding it, sw")
     assert snapshot(tmp_path) == before
+
+
+def test_export_given_a_path_to_nothing_names_the_run_dir_it_takes_too(tmp_path):
+    """export gone/run said 'give a sweep dir or its leaderboard.csv', as the leaderboard does, while export takes
+    a run dir too (reproduce's line names it); a dir that is neither names all three."""
+    (tmp_path / "outputs" / "sweeps" / "quick").mkdir(parents=True)
+    (tmp_path / "outputs" / "sweeps" / "quick" / "leaderboard.csv").write_text("")
+    (tmp_path / "empty").mkdir()
+    for given, line in (("gone/run", "gone/run: no such file or directory; give a sweep dir, its leaderboard.csv, or a "
+                                     "run dir (with .hydra/config.yaml) (sweep dirs: outputs/sweeps/quick)"),
+                        ("empty", "empty: no leaderboard.csv in this directory; give a sweep dir, its leaderboard.csv, "
+                                  "or a run dir (with .hydra/config.yaml)")):
+        proc = run_inproc(["mnist_sweep.export", given, "--onnx", "m.onnx"], cwd=tmp_path)
+        assert assert_one_line_error(proc) == f"error: {line}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "outputs"]

@@ -34,6 +34,7 @@ from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.cpus import warn_threads
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.logs import quiet_info_console
+from mnist_sweep.orphans import stop_with_sweep
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir, unwritable
 from mnist_sweep.storage import install_log_redaction
@@ -82,19 +83,20 @@ def task(cfg: DictConfig) -> float | list[float]:
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     try:
-        hook, slot, st = None, 0, settings_for(cfg)
-        warn_threads(st.trainer.threads)  # trainer.threads=4 on 2 CPUs: slower, without a word
-        if hc.mode == RunMode.MULTIRUN:
-            hook = pruning_hook(hc.sweeper, st.trainer.max_epochs,
-                                {"n_val": st.data.val_size or st.data.test_limit or 10_000, "target_acc": st.trainer.target_acc,
-                                 "peak_epoch": peak_epoch(st)})
-            slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
-        result = train(st, out_dir, on_epoch=hook, slot=slot)
-        if hc.mode != RunMode.MULTIRUN:
-            for line in next_steps(out_dir, result):
-                log.info("%s", line)
-        objectives = cfg.trainer.get("objectives")
-        return [float(result[o]) for o in objectives] if objectives else result["value"]
+        with stop_with_sweep():  # a sweep's job in a process of its own (joblib's loky workers): ended with its sweep
+            hook, slot, st = None, 0, settings_for(cfg)
+            warn_threads(st.trainer.threads)  # trainer.threads=4 on 2 CPUs: slower, without a word
+            if hc.mode == RunMode.MULTIRUN:
+                hook = pruning_hook(hc.sweeper, st.trainer.max_epochs,
+                                    {"n_val": st.data.val_size or st.data.test_limit or 10_000, "target_acc": st.trainer.target_acc,
+                                     "peak_epoch": peak_epoch(st)})
+                slot = gpu_slot(hc.job.num, hc.sweeper.get("n_jobs") or 1, worker_index())
+            result = train(st, out_dir, on_epoch=hook, slot=slot)
+            if hc.mode != RunMode.MULTIRUN:
+                for line in next_steps(out_dir, result):
+                    log.info("%s", line)
+            objectives = cfg.trainer.get("objectives")
+            return [float(result[o]) for o in objectives] if objectives else result["value"]
     except OSError as e:  # the run dir full or read-only (a sweep's job: the sweeper stops on it)
         if hc.mode == RunMode.MULTIRUN or (line := unwritable(e, out_dir)) is None:
             raise
@@ -119,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     leaderboard and stops its helper workers; finished trials keep their dirs and records.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    multirun = [a for a in args if a in ("-m", "--multirun")]
-    args = multirun[:1] + [a for a in args if a not in ("-m", "--multirun")]  # `-m` after overrides, too
+    sweep = ("-m", "--multirun", "hydra.mode=MULTIRUN")  # Hydra's override for -m: checked as the sweep it starts
+    multirun = [a for a in args if a in sweep]
+    args = ["-m"] * bool(multirun) + [a for a in args if a not in sweep]  # `-m` after overrides, too
     args = flags_first(args)  # `--config-dir DIR` after overrides, too
     try:
         checked = check_command_line(args)

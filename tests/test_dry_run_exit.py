@@ -13,3 +13,16 @@ def test_a_dry_run_whose_draws_are_all_over_the_budget_exits_non_zero(tmp_path):
     assert_one_line_error(proc, "error: model.max_params: every candidate of the search space is over the budget of "
                           "4,000 parameters: the smallest it allows has ", "raise model.max_params to at least ")
     assert proc.returncode == 2 and not (tmp_path / "d").exists()
+
+
+def test_hydras_multirun_mode_override_is_checked_as_the_sweep_it_starts(tmp_path):
+    """hydra.mode=MULTIRUN is Hydra's -m, and it ran the default sweep, but the command line was checked as a
+    run: its sweeper keys were refused ('hydra.sweeper.dry_run=true: a key of the sweeper, used only by a
+    sweep; add -m'), and a sweep expression ('model.c1=8,10: a sweep expression needs -m')."""
+    from conftest import run_inproc, sweep_args
+
+    args = [a for a in sweep_args(tmp_path, "mode", 2, "model.c1=8,10") if a != "-m"]
+    proc = run_inproc([*args, "hydra.mode=MULTIRUN", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    assert proc.returncode == 0 and "error" not in proc.stderr, proc.stderr[-2000:]
+    assert "model.c1: CategoricalDistribution(choices=(8, 10))" in proc.stdout + proc.stderr
+    assert "estimate: 2 trials x 1 epoch x " in proc.stdout + proc.stderr

@@ -207,7 +207,7 @@ def load_study(storage: str, study_name: str | None, flag: str = "--storage", fi
     except KeyError:
         from mnist_sweep.similar import close_matches
 
-        names = optuna.get_all_study_names(storage_obj)
+        names = [n for n in optuna.get_all_study_names(storage_obj) if not n.endswith(REPEATS_SUFFIX)]  # a sweep's seeds
         near = close_matches(str(study_name), names, n=1)  # P1: p1 too; a record's name: what --study to give
         mean = (f"did you mean {named_by} {near[0]}?" if named_by.startswith("--") else f"did you mean {near[0]}? give --study {near[0]}") if near else other
         raise LeaderboardError(f"{named_by} {study_name}: no such study in {mask_url(storage)} (its studies: "
@@ -234,8 +234,8 @@ def study_of_sweep(sweep_dir: Path, study_name: str | None = None, give: str = "
     url, name, source = found
     named_by = "--study" if study_name else f"{source}: study_name"
     fix = f"{hint}, or {give}{also}" if missing_file(url) and (hint := unset_env(source)) else f"moved or deleted? {give}{also}"
-    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=fix,
-                      named_by=named_by, other=f"{give} for one of them{also}")
+    return load_study(url, study_name or name, flag=f"the storage recorded in {source}:", fix=fix, named_by=named_by,
+                      other=f"give one of them with --study{also}" if study_name else f"{give} for one of them{also}")
 
 
 # ------------------------------------------------------------------ the trial dirs of a leaderboard's rows

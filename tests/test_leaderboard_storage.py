@@ -173,3 +173,26 @@ def test_a_storage_files_path_given_for_its_url_gives_the_url(tmp_path):
     assert_one_line_error(proc, "error: hydra.sweeper.storage ($MNIST_SWEEP_STORAGE): optuna.db: cannot open "
                           "(ArgumentError: ", f"); {give}sqlite:///optuna.db")
     assert proc.returncode == 2 and not (tmp_path / "s").exists()
+
+
+def test_a_study_name_not_there_lists_the_sweeps_studies_and_the_flag_that_picks_one(tmp_path):
+    """--study nope on a sweep dir (leaderboard --refresh, report) listed 'rep, rep.repeats' (the side study of
+    its seeds, no sweep's) and said 'give --storage URL --study NAME for one of them', of a study in this storage."""
+    import json
+
+    sweep = tmp_path / "sw"
+    sweep.mkdir()
+    url = f"sqlite:///{sweep}/optuna.db"
+    for name in ("rep", "rep.repeats"):
+        optuna.create_study(study_name=name, storage=url)
+    (sweep / "storage.json").write_text(json.dumps({"study_name": "rep", "storage": url, "cwd": str(tmp_path)}))
+    (sweep / "leaderboard.csv").write_text("rank,trial,status,trial_dir\n")
+    line = f"error: --study nope: no such study in {url} (its studies: rep); give one of them with --study"
+    proc = run_inproc(["mnist_sweep.leaderboard", str(sweep), "--refresh", "--study", "nope"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == line
+    proc = run_inproc(["mnist_sweep.report", str(sweep), "--study", "nope"], cwd=tmp_path)
+    assert assert_one_line_error(proc).startswith(line + ", or --no-study")
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", url, "--study", "nope"], cwd=tmp_path)
+    assert assert_one_line_error(proc) == f"error: --study nope: no such study in {url} (its studies: rep); give one of " \
+                                          "them with --study"
+    assert sorted(p.name for p in sweep.iterdir()) == ["leaderboard.csv", "optuna.db", "storage.json"]

@@ -5,7 +5,6 @@ than ``grace_period`` (RDB storages with ``heartbeat_interval`` set).
 """
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import warnings
@@ -18,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
+from mnist_sweep.orphans import pid_alive  # a sweep's jobs use it too
 from mnist_sweep.storage import status_of
 from mnist_sweep.text import duration
 from mnist_sweep.trial import pruned_reason
@@ -29,23 +29,6 @@ def counts_toward_total(t: FrozenTrial) -> bool:
     """Rejected candidates, duplicates, trials lost with their worker and queued (warm-start)
     trials not yet asked for are not part of ``n_trials``."""
     return t.state != TrialState.WAITING and status_of(t) not in UNCOUNTED
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host. A zombie (exited, not yet reaped by its parent)
-    is not: a helper worker killed mid-trial stays one until its sweep's Helpers.wait, and signal 0
-    still reaches it, so the sweep ran on short of its trial, which stayed RUNNING."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): signal 0 is all there is
-    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
 
 
 def finished_run(trial: optuna.Trial, names: list[str] | None) -> JobReturn | None:

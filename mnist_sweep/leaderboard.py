@@ -245,6 +245,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     else:
         raise UsageError(f"give a sweep dir, a leaderboard CSV, or --storage URL --study NAME{sweeps_here()}")
     cols = select_columns(df, args.hp, _split(args.columns))
+    cols += [c for c in [(args.sort or "").partition(":")[0]] if c in df.columns and c not in cols]  # what it sorts by
     shown = sort_by(filter_status(df, _split(args.status)), args.sort)
     written = _write_out(df, args.out, outputs) if args.out else None  # before printing: an unwritable --out is the one line
     print(show(shown, args.top, cols) if len(shown) else "(no rows match)" if len(df) else "(no trials yet)")

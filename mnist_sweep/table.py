@@ -117,6 +117,8 @@ def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:
     if not spec:
         return df
     col, colon, order = spec.partition(":")
+    if "," in spec:  # params:desc,val_acc: 'order must be asc or desc, as in --sort params:desc', which it was
+        raise LeaderboardError(f"--sort {spec}: sorts by one column; give one, e.g. --sort {spec.split(',')[0]}")
     if col not in df.columns:
         hint = _unknown(col, df.columns, "--sort", "available:", f":{order}" if order else "")
         raise LeaderboardError(f"--sort {spec}: no column {col}{hint}")

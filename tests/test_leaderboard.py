@@ -90,6 +90,20 @@ def test_sort_orders_the_printed_rows(tmp_path, capsys):
                      "val_acc:asc": [5, 3, 7, 9], "trial": [3, 5, 7, 9]}
 
 
+def test_the_column_sorted_by_is_shown_and_one_column_is_asked_for(tmp_path, capsys):
+    """--sort hp.model.c1 ordered the rows by a column the table did not show; --sort params:desc,val_acc (two
+    keys) said 'order must be asc or desc, as in --sort params:desc', which it had given."""
+    csv = tmp_path / "leaderboard.csv"
+    pd.DataFrame({"rank": [1, 2], "trial": [0, 1], "status": ["complete"] * 2, "val_acc": [0.9, 0.8],
+                  "hp.model.c1": [12, 8], "trial_dir": [None] * 2}).to_csv(csv, index=False)
+    assert leaderboard.main([str(csv), "--sort", "hp.model.c1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[-1] == "hp.model.c1" and [r[1] for r in table_rows(out)] == ["1", "0"]
+    assert call(leaderboard.main, [str(csv), "--sort", "val_acc:desc,hp.model.c1"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: --sort val_acc:desc,hp.model.c1: sorts by one column; give one, "
+                                               "e.g. --sort val_acc:desc")
+
+
 def test_a_failed_rows_cause_is_pointed_to_when_its_column_is_hidden(tmp_path, capsys):
     """A failed row (a sweep stopped by Ctrl-C in it) showed only 'failed', its cause in the hidden error
     column with no word of it; the counts line now names --columns error, where a row has one to show."""

@@ -259,3 +259,16 @@ def test_the_configs_own_name_is_taken(tmp_path):
 ])
 def test_an_experiment_given_without_plus_is_told_to_add_it(tmp_path, args, line):
     assert refused(tmp_path, *args) == line
+
+
+@pytest.mark.parametrize("arg, line", [
+    # a value in the wrong case gave the default as the example ('e.g. trainer.precision=auto'), where a group's
+    # option in the wrong case (optimizer=SGD) is named: 'did you mean optimizer=sgd?'
+    ("trainer.precision=BF16", "trainer.precision: must be one of auto, fp32, bf16, got 'BF16'; did you mean "
+                               "trainer.precision=bf16?"),
+    ("trainer.device=CPU", "trainer.device: must be auto, cpu, cuda or cuda:N, got 'CPU'; did you mean trainer.device=cpu?"),
+    ("trainer.select_on=Test", "trainer.select_on: must be one of val, test, got 'Test'; did you mean trainer.select_on=test?"),
+    ("trainer.precision=fp16", "trainer.precision: must be one of auto, fp32, bf16, got 'fp16'; e.g. trainer.precision=auto"),
+])
+def test_a_value_in_the_wrong_case_is_named_in_its_case(tmp_path, arg, line):
+    assert refused(tmp_path, arg) == line

@@ -77,6 +77,8 @@ class Range:
     def how_to(self, path: str, value: Any = None, example: Any = None) -> str:
         """What to give instead of ``value``, with an override to paste (``example``: the field's
         default where valid, else the lowest valid whole number)."""
+        if isinstance(value, str) and value != value.lower() and self.ok(value.lower()):  # BF16, CPU: as the options do
+            return f"did you mean {path}={value.lower()}?"
         if self.one_of is not None:
             pick = example if example is not None and self.ok(example) else self.one_of[0]
             return f"e.g. {path}={pick}"

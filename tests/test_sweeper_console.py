@@ -140,6 +140,37 @@ def test_a_helper_that_ctrl_c_reached_first_is_not_reported_as_a_fault(tmp_path,
     _stopped_quietly(helpers, caplog)
 
 
+# what a helper's log holds after a SIGINT reached its Python in ``import site`` (probed: exit 1)
+STARTUP_INTERRUPT = ("Fatal Python error: init_import_site: Failed to import the site module\n"
+                     "Python runtime state: initialized\nTraceback (most recent call last):\n"
+                     '  File "<frozen abc>", line 105, in __new__\nKeyboardInterrupt\n')
+
+
+@pytest.mark.parametrize("stopped", [True, False])
+def test_a_helper_that_ctrl_c_reached_while_its_python_started_is_not_a_fault(tmp_path, monkeypatch, caplog, stopped):
+    """Ctrl-C to the process group while a helper's Python was still starting (``import site``, runpy's
+    lookup) exits 1 with a KeyboardInterrupt traceback: it warned 'worker pid N exited with 1; see
+    worker-1.log'. It is an interrupt, said as one; a real exit 1 keeps its warning (below)."""
+    code = f"import sys; sys.stderr.write({STARTUP_INTERRUPT!r}); sys.exit(1)"
+    helpers = _helpers_running(tmp_path, monkeypatch, code)
+    helpers.procs[0][0].wait(timeout=30)
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        if stopped:
+            helpers.stop()
+        assert helpers.wait() is False  # no open trial of its to fail as lost
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert "was interrupted while starting" in caplog.text
+
+
+def test_a_helper_whose_exit_1_is_its_own_error_is_still_reported(tmp_path, monkeypatch, caplog):
+    code = "import sys; sys.stderr.write('KeyboardInterrupt seen earlier\\nRuntimeError: boom\\n'); sys.exit(1)"
+    helpers = _helpers_running(tmp_path, monkeypatch, code)
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        assert helpers.wait() is True
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "exited with 1" in warnings[0] and "worker-1.log" in warnings[0], warnings
+
+
 def test_a_helper_that_handles_the_sweeps_sigterm_is_not_reported_as_a_fault(tmp_path, monkeypatch, caplog):
     """A helper past its start has main()'s handler: SIGTERM is a KeyboardInterrupt and exit 130.
     Stopping the sweep (SIGTERM or Ctrl-C to it) logged 'worker pid N exited with 130; see ...'."""

@@ -129,6 +129,20 @@ def worker_count(workers: int, runs: int, threads: int = 1, jobs: int = 1, searc
     return count
 
 
+def interrupted_starting(log_path: Path) -> bool:
+    """Whether a helper's log ends in a KeyboardInterrupt's traceback: a SIGINT (Ctrl-C to the process
+    group) that reached its Python while it was starting, before any handler, in ``import site`` ('Fatal
+    Python error: init_import_site') or runpy's module lookup, exits 1, not -2 or 130. It was said as a
+    fault: 'worker pid N exited with 1; see worker-1.log'. A real failure's log ends in its own error."""
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - 4096, 0))
+            tail = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return False
+    return bool(tail) and tail[-1].strip().split(":")[0] == "KeyboardInterrupt"
+
+
 class Helpers:
     def __init__(self, n: int, sweep_dir: Path) -> None:
         self.n, self.sweep_dir = n, sweep_dir
@@ -193,6 +207,8 @@ class Helpers:
             code = self._stopped(proc) if self.stopped else proc.wait()
             if self.stopped and code in (-signal.SIGTERM, -signal.SIGINT, INTERRUPTED):  # killed before or after its handler
                 log.info("worker pid %d stopped with the sweep", proc.pid)
+            elif code == 1 and interrupted_starting(log_path):  # Ctrl-C to the group while its Python started
+                log.info("worker pid %d was interrupted while starting; it opened no trial", proc.pid)
             elif self.stopped and code == -signal.SIGKILL:
                 log.warning("worker pid %d did not stop within %s of the sweep's SIGTERM; killed (its open "
                             "trials are failed as lost on resume); see %s", proc.pid, duration(sum(STOP_WAIT_S)), log_path)

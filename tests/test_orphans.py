@@ -114,8 +114,29 @@ def test_each_job_names_the_sweep_process_that_launched_it():
     from hydra_plugins.mnist_sweep_sweeper import _study
 
     job = _study.job_overrides(["model.c1=8"], "trial_0003", 7, 3)
-    assert f"++hydra.job.env_set.{orphans.SWEEP_ENV}={socket.gethostname()}:{os.getpid()}" in job
+    assert f"++hydra.job.env_set.{orphans.SWEEP_ENV}='{socket.gethostname()}:{os.getpid()}'" in job
     assert job[:2] == ["model.c1=8", "hydra.sweep.subdir=trial_0003"]
+
+
+@pytest.mark.parametrize("host", ["node 7", "a=b", "x,y", "it's", 'say "hi"', "12", "1e3", "${oops}", "[n1]", "b\\s"])
+def test_a_host_name_the_override_grammar_would_misread_reaches_the_job_as_it_is(host, monkeypatch):
+    """The job's env went unquoted into its overrides (``++hydra.job.env_set.K=HOST:PID``): a host name with a
+    space, '=', ',', quotes, brackets or ``${`` made Hydra refuse the job's overrides or read another value
+    (a sweep of two, an interpolation). Each value reads back, through the grammar and OmegaConf, as given."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.mnist_sweep_sweeper import _study
+    from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
+
+    monkeypatch.setattr(socket, "gethostname", lambda: host)
+    job = _study.job_overrides(["model.c1=8"], "trial_0003", 7, 3)
+    env = OmegaConf.create({"hydra": {"job": {"env_set": {}}}})
+    for override in OverridesParser.create().parse_overrides(job[2:]):
+        assert override.is_sweep_override() is False, override
+        OmegaConf.update(env, override.key_or_group, override.value(), merge=True)
+    got = {k: str(v) for k, v in env.hydra.job.env_set.items()}  # resolved, as Hydra's env_override reads them
+    assert got == {TRIAL_ID_ENV: "7", TRIAL_NUMBER_ENV: "3", orphans.SWEEP_ENV: f"{host}:{os.getpid()}"}
 
 
 def test_a_runs_task_is_watched_only_where_a_sweep_process_launched_it(tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import best as best_order, open_hints, orphans, results, target
+from mnist_sweep.config.syntax import hydra_value  # a host name with a space, ',' or '=' broke the job's overrides
 from mnist_sweep.errors import StorageError, SweepError, unusable_path
 from mnist_sweep.storage import JOURNAL_SCHEME, URL_FORMS, local_path, mask_url, open_storage, redact, status_of
 from mnist_sweep.text import plural
@@ -116,10 +117,9 @@ def mark(trial: optuna.Trial, status: str | None, **attrs: Any) -> None:
 
 
 def job_overrides(overrides: list[str], subdir: str, trial_id: int, number: int) -> list[str]:
-    """A launch's overrides: the candidate's, its run dir under the sweep dir, and the environment its job
-    reopens its live trial from (mnist_sweep.trial) and stops with this sweep process by (mnist_sweep.orphans)."""
+    """A launch's overrides: the candidate's, its run dir, its job's env (mnist_sweep.trial, orphans), each value quoted."""
     env = {TRIAL_ID_ENV: trial_id, TRIAL_NUMBER_ENV: number, orphans.SWEEP_ENV: orphans.this_sweep()}
-    return [*overrides, f"hydra.sweep.subdir={subdir}", *(f"++hydra.job.env_set.{k}={v}" for k, v in env.items())]
+    return [*overrides, f"hydra.sweep.subdir={subdir}", *(f"++hydra.job.env_set.{k}={hydra_value(str(v))}" for k, v in env.items())]
 
 
 def original_of(study: optuna.Study, trial: optuna.Trial, overrides: str) -> FrozenTrial | None:

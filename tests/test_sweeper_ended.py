@@ -114,3 +114,57 @@ def test_a_revival_lost_before_it_took_over_does_not_bar_the_next(tmp_path):
     trial = main.ask()
     assert trial.user_attrs["revive_of"] == 0 and _revive.takeover(rep, trial)
     assert trial.user_attrs["trial_dir"] == parent["trial_dir"]
+
+
+def _repeating(tmp_path, parent_pid: int):
+    """A config repeating over seeds 1 and 2 (seed 1, its first, done) whose seed 2's worker died after that
+    run had ended (its result.json written, not yet told); the parent's worker is ``parent_pid``."""
+    from hydra_plugins.mnist_sweep_sweeper._repeats import Repeats, seed_dir
+
+    main = optuna.create_study(study_name="m", storage=f"sqlite:///{tmp_path}/o.db", direction="maximize")
+    rep = Repeats.open(main, seeds=2, top_k=2, constrained=False)
+    parent, parent_dir = main.ask(), str(tmp_path / "trial_0000")
+    for key, value in {"host": socket.gethostname(), "pid": parent_pid, "status": "repeating", "trial_dir": parent_dir,
+                       "overrides": "model.c1=8", "repeat_seeds": [1, 2],
+                       "seed_runs": {"1": {"values": [0.9], "val": 0.9, "state": "complete"}}}.items():
+        parent.set_user_attr(key, value)
+    seed = ghost(rep.side, tmp_path / "trial_0000" / "seed_2", ENDED)
+    for key, value in {"parent_dir": parent_dir, "seed": 2, "overrides": "model.c1=8",
+                       "trial_dir": seed_dir(parent_dir, 2)}.items():
+        seed.set_user_attr(key, value)
+    return main, rep, parent
+
+
+def test_a_dead_workers_ended_seed_is_told_from_its_result_json_not_trained_again(tmp_path, caplog):
+    """With repeats, a further seed whose run had ended when its worker died was failed as lost and queued
+    again (4df4e25 told only a sweep without repeats' trials): the run was trained a second time in its dir.
+    It is told as its worker would have told it, and the config with it where it was the last seed."""
+    import logging
+    import os
+
+    main, rep, parent = _repeating(tmp_path, os.getpid())  # the parent's worker: this one, alive
+    with caplog.at_level(logging.INFO, logger="hydra_plugins.mnist_sweep_sweeper"):
+        assert rep.poll([parent], None) == []  # its config told: nothing left open
+    (seed,) = rep.side.get_trials()
+    assert (seed.state, seed.user_attrs["status"]) == (TrialState.COMPLETE, "complete")
+    assert "seed 2 of trial_0000: worker" in caplog.text and "told complete from its result.json" in caplog.text
+    (told,) = main.get_trials()
+    assert told.state == TrialState.COMPLETE and told.user_attrs["n_seeds"] == 2
+
+
+def test_an_ended_seed_of_a_config_lost_with_it_is_kept_for_the_revival(tmp_path):
+    """The config's worker died too (one sweep killed): the seed is told, the config lost and revived,
+    and the revival queues no seed (the resume's dry run counts none to go, as it reads the study)."""
+    from types import SimpleNamespace
+
+    main, rep, _ = _repeating(tmp_path, DEAD_PID)
+    conf = SimpleNamespace(n_trials=1, constrain_to_target=False, repeats=SimpleNamespace(seeds=2, top_k=2, race=True))
+    assert _revive.left_to_start(f"sqlite:///{tmp_path}/o.db", "m", 1, conf, None) == _revive.Left(1, 0)
+    _revive.fail_lost(main, None, False, True)
+    rep.fail_lost(None)
+    assert [t.user_attrs["status"] for t in rep.side.get_trials()] == ["complete"]
+    _revive.revive(rep)
+    trial = main.ask()
+    assert _revive.takeover(rep, trial)
+    assert not [t for t in rep.side.get_trials() if t.state == TrialState.WAITING]
+    assert rep.settle(trial.user_attrs["trial_dir"]) and main.trials[-1].state == TrialState.COMPLETE

@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _liveness, _resume, _revive, _space, _study, _undo
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _resume, _revive, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -215,8 +215,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             log.warning("%s", changed)                                                   # others trained otherwise
         rep = self.conf.repeats
         repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
-        if repeats is not None:  # a dead worker's seed is to run again: counted below
-            _liveness.fail_lost_trials(repeats.side, self.conf.grace_period)
+        if repeats is not None:  # a dead worker's seed is to run again (one that ended told): counted below
+            repeats.fail_lost(self.conf.grace_period)
         runs = _revive.runs_to_go(study, left, repeats)  # a resume's: 2 of 3 trials done started a helper for none
         load = trial_load(self.config, space, self.n_jobs)  # n_jobs at once (joblib), a searched threads' most; Slurm's: its nodes'
         helpers = Helpers(worker_count(self.conf.workers if self.storage else 1, runs, *load), sweep_dir)

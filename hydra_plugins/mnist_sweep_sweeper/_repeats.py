@@ -14,7 +14,7 @@ is told the mean over its seeds.
   best mean of the other configs). The parent is then told with the pruned seed's last value,
   below what it would have reached (it ranks lower, never higher), ``raced_out`` set, and its
   waiting seeds cancelled.
-- Faults: a repeat whose worker died is failed as lost and queued again. A parent whose worker
+- Faults: a repeat whose worker died is failed as lost and queued again (if its run ended, told). A parent whose worker
   stopped is failed as lost; the next sweep on the study revives it (a queued trial with the same
   parameters that takes over its dir, its first run and its finished seeds) and runs what is missing.
 """
@@ -271,10 +271,25 @@ class Repeats:
             self.queue_missing(parent_dir, parent.user_attrs["overrides"], parent.user_attrs["repeat_seeds"],
                                parent.user_attrs.get("seed_runs", {}))
 
-    def poll(self, held: list[optuna.Trial], grace_period: int | None) -> list[optuna.Trial]:
-        """For this worker's open parents: fail dead workers' seeds, queue them again, tell the
-        parents whose seeds are all done; returns the parents still open."""
+    def fail_lost(self, grace_period: int | None) -> None:
+        """Dead workers' seeds: one of this host whose run had ended (result.json) told from it as ``record`` tells
+        a live one (it was lost and trained again); the rest failed as lost, queued again by ``_requeue`` or a revival."""
+        for t in self.side.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if not _liveness.dead_here(t) or (ret := _liveness.finished_run(t, self.study.metric_names)) is None:
+                continue
+            try:
+                self.record(optuna.Trial(self.side, _optuna.trial_id(t)), ret)
+            except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError):
+                continue  # another worker told or failed it first
+            told = status_of(_optuna.storage_of(self.side).get_trial(_optuna.trial_id(t)))
+            log.warning("%s: worker %s:%s died after its run ended; told %s from its result.json", _liveness.named(t),
+                        t.user_attrs.get("host"), t.user_attrs.get("pid"), told, extra=TRIAL_LINE)
         _liveness.fail_lost_trials(self.side, grace_period)
+
+    def poll(self, held: list[optuna.Trial], grace_period: int | None) -> list[optuna.Trial]:
+        """For this worker's open parents: fail dead workers' seeds (an ended one told, ``fail_lost``),
+        queue them again, tell the parents whose seeds are all done; returns the parents still open."""
+        self.fail_lost(grace_period)
         still = []
         for trial in held:
             parent_dir = trial.user_attrs.get("trial_dir")

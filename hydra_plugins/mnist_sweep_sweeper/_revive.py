@@ -121,7 +121,8 @@ def tell_ended(study: optuna.Study, constrained: bool) -> None:
 class _Read:
     """A stored study as a resume finds it, read without writing: each trial a worker of this host left
     RUNNING when it died shown failed as lost, as ``_liveness.fail_lost_trials`` fails it at the start, or
-    told where its run had ended (``ended``: no repeats; ``tell_ended``). A stale heartbeat is not judged:
+    told where its run had ended (``ended``: no repeats' first seeds; ``tell_ended``, ``Repeats.fail_lost`` a
+    further seed's). A stale heartbeat is not judged:
     such a trial stays counted as running."""
 
     def __init__(self, study: optuna.Study | None, name: str, ended: bool = False) -> None:
@@ -162,6 +163,6 @@ def left_to_start(url: str | None, study_name: str, n_trials: int, conf: Any, po
         side = optuna.load_study(study_name=study_name + REPEATS_SUFFIX, storage=_optuna.storage_of(stored.study))
     except KeyError:  # no seed repeated yet
         side = None
-    rep = Repeats(study, _Read(side, study_name + REPEATS_SUFFIX), seeds, conf.repeats.top_k,  # type: ignore[arg-type]
+    rep = Repeats(study, _Read(side, study_name + REPEATS_SUFFIX, True), seeds, conf.repeats.top_k,  # type: ignore[arg-type]
                   conf.constrain_to_target, conf.repeats.race)
     return Left(left, runs_to_go(study, left, rep))  # type: ignore[arg-type]

@@ -220,3 +220,15 @@ def test_a_sigkilled_sweeps_loky_workers_stop_unfinished(tmp_path):
         for c in children:  # the workers, loky's resource trackers
             if orphans.pid_alive(c):
                 os.kill(c, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("subdir", ["t,x 0", "t=1", "t'1", "trial_0003/seed_2"])
+def test_a_trial_dir_format_the_grammar_would_misread_is_the_jobs_subdir_as_it_is(subdir):
+    """hydra.sweeper.trial_dir='t,x {number}' passes its checks (a file name with {number}): the job's
+    hydra.sweep.subdir=t,x 0 went unquoted, a sweep of two subdirs. Read back as given."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from hydra_plugins.mnist_sweep_sweeper import _study
+
+    (override,) = OverridesParser.create().parse_overrides(_study.job_overrides([], subdir, 7, 3)[:1])
+    assert not override.is_sweep_override() and (override.key_or_group, override.value()) == ("hydra.sweep.subdir", subdir)

@@ -119,7 +119,7 @@ def mark(trial: optuna.Trial, status: str | None, **attrs: Any) -> None:
 def job_overrides(overrides: list[str], subdir: str, trial_id: int, number: int) -> list[str]:
     """A launch's overrides: the candidate's, its run dir, its job's env (mnist_sweep.trial, orphans), each value quoted."""
     env = {TRIAL_ID_ENV: trial_id, TRIAL_NUMBER_ENV: number, orphans.SWEEP_ENV: orphans.this_sweep()}
-    return [*overrides, f"hydra.sweep.subdir={subdir}", *(f"++hydra.job.env_set.{k}={hydra_value(str(v))}" for k, v in env.items())]
+    return [*overrides, f"hydra.sweep.subdir={hydra_value(subdir)}", *(f"++hydra.job.env_set.{k}={hydra_value(str(v))}" for k, v in env.items())]
 
 
 def original_of(study: optuna.Study, trial: optuna.Trial, overrides: str) -> FrozenTrial | None:

@@ -26,3 +26,16 @@ def test_hydras_multirun_mode_override_is_checked_as_the_sweep_it_starts(tmp_pat
     assert proc.returncode == 0 and "error" not in proc.stderr, proc.stderr[-2000:]
     assert "model.c1: CategoricalDistribution(choices=(8, 10))" in proc.stdout + proc.stderr
     assert "estimate: 2 trials x 1 epoch x " in proc.stdout + proc.stderr
+
+
+def test_hydras_mode_in_lower_case_is_one_line_naming_its_value(tmp_path):
+    """hydra.mode=multirun (MULTIRUN is -m, and is taken as one) got Hydra's own 'Invalid value 'multirun', expected
+    one of [RUN, MULTIRUN]' with no fix: the line says Hydra's value is in capitals, or -m; run, that a run is the default."""
+    from conftest import assert_one_line_error, run_inproc
+
+    for value, fix in [("multirun", "Hydra's value is MULTIRUN, in capitals; or give -m, which sets it (a sweep)"),
+                       ("run", "Hydra's value is RUN, in capitals; a run is the default: leave it out"),
+                       ("nope", "must be RUN or MULTIRUN; leave it out for a run, or give -m for a sweep")]:
+        proc = run_inproc(["mnist_sweep.train", f"hydra.mode={value}", f"hydra.run.dir={tmp_path}/r"], cwd=tmp_path)
+        assert_one_line_error(proc, f"error: hydra.mode={value}: {fix}")
+        assert not (tmp_path / "r").exists()

@@ -62,3 +62,15 @@ def test_a_shipped_experiment_is_the_config_its_confirmation_ran(name, runs):
         ran["trainer"].setdefault("fast_dropout", False)  # saved before the key: the schema's default, torch's
         # a key added since (trainer.save_curves), at its default, is no difference: confirm's reuse rule
         assert first_difference(ran, shipped, defaults=default_config()) is None, seed_dir
+
+
+@pytest.mark.parametrize("override", ["+experiment=null", "experiment=null", "+experiment="])
+def test_no_experiment_given_as_null_says_to_leave_the_override_out(tmp_path, override):
+    """+experiment=null said 'experiment needs one of its options', while no experiment is what the user meant
+    and what a run without the override trains: the line says to leave it out (the options after)."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", override, f"hydra.run.dir={tmp_path}/r"], cwd=tmp_path)
+    assert_one_line_error(proc, f"error: {override}: no experiment is what a run without one trains; leave the "
+                          "override out (or pick one of best_20k, ")
+    assert "needs one of its options" not in proc.stderr and not (tmp_path / "r").exists()

@@ -92,6 +92,20 @@ def _kind_error(e: BaseException) -> str | None:
     return f"{key}: takes a list, got {value}; give it in brackets, e.g. {key}=[{value}]"
 
 
+def _mode_error(e: BaseException) -> str | None:
+    """The line for ``hydra.mode=multirun`` (Hydra's values are RUN and MULTIRUN, in capitals; -m is the sweep's
+    flag), or None: Hydra's own line named the values and no fix."""
+    cause = e.__cause__ or e.__context__
+    if str(getattr(cause, "full_key", "")) != "hydra.mode" or "Invalid value" not in str(cause):
+        return None
+    value = str(getattr(cause, "value", ""))
+    if value.upper() == "MULTIRUN":
+        return f"hydra.mode={value}: Hydra's value is MULTIRUN, in capitals; or give -m, which sets it (a sweep)"
+    if value.upper() == "RUN":
+        return f"hydra.mode={value}: Hydra's value is RUN, in capitals; a run is the default: leave it out"
+    return f"hydra.mode={value}: must be RUN or MULTIRUN; leave it out for a run, or give -m for a sweep"
+
+
 def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None, given: list[str] | None = None) -> str:
     """One line for an exception raised while composing: a schema type error names its key, an
     unknown key the option of its group that has it (``choices``: group -> selected option, where
@@ -108,6 +122,8 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(merging)
     if (kind := _kind_error(e)) is not None:  # a list where a mapping goes, or a mapping where a list goes
         return one_line(kind)
+    if (mode := _mode_error(e)) is not None:  # hydra.mode=multirun
+        return one_line(mode)
     if m := _NOT_IN_DEFAULTS.search(str(e)):  # experiment=tiny: Hydra's 'Could not override ...; To append to your ...'
         return one_line(f"{m[2]}: {m[1]} is in no defaults list of the config (conf/config.yaml's has model, optimizer, "
                         f"..., not {m[1]}), so it has no option to replace; add it with +: +{m[2]}")

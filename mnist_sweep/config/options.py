@@ -105,6 +105,8 @@ def option_line(key: str, value: str, options: list[str], where: str) -> str:
     stem = value.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
     example = "none" if value in ("null", "") and "none" in options else options[0] if options else None
     pick = f"pick one of {', '.join(options)}, e.g. {key}={example}" if options else f"{group} has no options"
+    if value in ("null", "") and group == "experiment":  # no experiment is what leaving it out gives
+        return f"{given}={value}: no experiment is what a run without one trains; leave the override out (or {pick})"
     if value in ("null", ""):
         return f"{given}={value}: {group} needs one of its options; {pick}"
     if stem != value and stem in options:

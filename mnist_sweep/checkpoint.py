@@ -15,6 +15,7 @@ from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import MnistSweepError, dangling_link, not_of_kind
+from mnist_sweep.shell import argument
 from mnist_sweep.rundir import in_a_run, runs_in
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def _rank_one(sweep: Path) -> str:
         dirs = [sweep / Path(str(t)).name for t in board.loc[board["status"] == "complete", "trial_dir"].dropna()]
     except Exception:  # noqa: BLE001 - a damaged table: the line without the example
         return ""
-    return next((f", e.g. its rank 1: {d}" for d in dirs[:1] if (d / "model.pt").is_file()), "")
+    return next((f", e.g. its rank 1: {argument(d)}" for d in dirs[:1] if (d / "model.pt").is_file()), "")
 
 
 def rank_ones_here() -> str:
@@ -106,7 +107,7 @@ def _an_onnx(p: Path, what: str) -> str | None:
     except Exception:  # noqa: BLE001 - not an ONNX model after all: said as any file is
         return None
     run = meta.get("source_run")
-    give = f"the run dir it was exported from, {run}" if run and Path(run).is_dir() else "the run dir it was exported from"
+    give = f"the run dir it was exported from, {argument(run)}" if run and Path(run).is_dir() else "the run dir it was exported from"
     return (f"{p}: an ONNX model, not a {what}; give {give} (or run the file with onnxruntime: its metadata_props "
             "say how to feed it)")
 

@@ -15,7 +15,7 @@ from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.pipes import stdout_gone
-from mnist_sweep.shell import interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint, whole_number  # noqa: F401 - re-exported
+from mnist_sweep.shell import argument, as_set, interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint, whole_number  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -256,7 +256,7 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
         if p.is_dir():
             return f"{v} is a directory; give a .csv file name"
         if p.suffix.lower() != ".csv":  # x.xlsx or x.json got CSV text that Excel or a JSON reader refuses
-            return f"{v}: the table is written as CSV; give a .csv file name, e.g. {p.with_suffix('.csv')}"
+            return f"{v}: the table is written as CSV; give a .csv file name, e.g. {argument(p.with_suffix('.csv'))}"
         above = next((a for a in p.absolute().parents if a.exists()), None)
         if above is not None and not above.is_dir():
             return f"{v}: Not a directory ({above} is a file); give a .csv file name in a directory"

@@ -28,7 +28,7 @@ import pandas as pd
 
 from mnist_sweep.board_paths import sweeps_here
 from mnist_sweep.children import Children
-from mnist_sweep.commandline import CliParser, exit_code_of
+from mnist_sweep.commandline import CliParser, as_set, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError, empty_or_binary
 from mnist_sweep.experiments import config_dir_problem, lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
@@ -96,7 +96,7 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str])
         return run_overrides(select, seed, extra)
     for i in range(len(extra) + 1):  # which --set breaks it: the first that does when added in order
         if bad := error(extra[:i]):  # the line names the override once (a syntax error's starts with it)
-            raise ConfigError(f"--set {extra[i - 1]}: {bad.removeprefix(extra[i - 1] + ': ')}" if i else f"{name}: {bad}")
+            raise ConfigError(f"--set {extra[i - 1]}: {as_set(bad.removeprefix(extra[i - 1] + ': '))}" if i else f"{name}: {bad}")
     raise ConfigError(f"{name}: {bad}")
 
 
@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel", type=int, default=2, help="runs at once (default 2, one per core)")
     p.add_argument("--out", default="outputs/confirm", help="output dir (default outputs/confirm)")
     p.add_argument("--set", dest="override", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra train override for every run (repeatable), e.g. --set trainer.max_epochs=15")
+                   help="extra train override for every run (repeatable), e.g. --set trainer.max_epochs=15; "
+                   "not trainer.seed or hydra.run.dir, set by --seeds and --out")
     args = p.parse_args(argv)
     missing = f"; {bad}" if (bad := config_dir_problem(args.config_dir)) else ""  # named whatever else is wrong
     if not args.leaderboard and not args.experiment:

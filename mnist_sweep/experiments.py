@@ -21,6 +21,7 @@ from mnist_sweep.commandline import pasteable
 from mnist_sweep.config.options import one_dir_up
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.output_files import check_writable, stream_name
+from mnist_sweep.shell import argument
 from mnist_sweep.similar import close_matches
 from mnist_sweep.text import percent, plural, spread
 
@@ -51,7 +52,7 @@ def shadowed(out: Path) -> str | None:
     if config_dir_of(out) is None or not (PROJECT / out.name).is_file():
         return None
     return (f"the project has conf/experiment/{out.name}, and Hydra reads it before --config-dir's, so "
-            f"+experiment={out.stem} would train that one; e.g. --out {free_name(out)}")
+            f"+experiment={out.stem} would train that one; e.g. --out {argument(free_name(out))}")
 
 
 def free_name(out: Path) -> Path:
@@ -82,7 +83,7 @@ def shipped(out: Path) -> str | None:
     if hit is None:
         return None
     return (f"conf/experiment/{hit.name} is a shipped experiment (README -> Results reproduces it): export never "
-            f"replaces it, with --force neither; give another name, e.g. --out {free_name(out)}")
+            f"replaces it, with --force neither; give another name, e.g. --out {argument(free_name(out))}")
 
 
 def check_out(out: Path, force: bool) -> None:
@@ -105,7 +106,7 @@ def check_out(out: Path, force: bool) -> None:
         if fixed.parent.name != "experiment":
             fixed = (fixed.parent / "experiment" if fixed.parent != Path(".") else Path("conf/experiment")) / fixed.name
         fixed = free_name(fixed) if fixed.stem in SHIPPED or shadowed(fixed) else fixed
-        raise MnistSweepError(f"--out {out}: {'; '.join(why)}; e.g. --out {fixed}")
+        raise MnistSweepError(f"--out {out}: {'; '.join(why)}; e.g. --out {argument(fixed)}")
     if out.parent.name != "experiment":
         raise MnistSweepError(f"--out {out}: +experiment=NAME is looked up as experiment/NAME.yaml in a config dir; "
                               f"write conf/experiment/{out.name} or DIR/experiment/{out.name} (then train with --config-dir DIR)")

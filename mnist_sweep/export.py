@@ -32,6 +32,7 @@ from mnist_sweep.experiments import (check_out, comment_precision, header_lines,
                                      usage)
 from mnist_sweep.leaderboard import read
 from mnist_sweep.output_files import Outputs, check_writable, stream_name
+from mnist_sweep.shell import argument
 from mnist_sweep.saved_trial import (SECTIONS, absent_defaults, checked_config, no_pick, pick_row, run_config_dir,
                                      trial_config_dir)
 
@@ -164,14 +165,14 @@ def onnx_parity(path: Path, run: checkpoint.Run, batch_size: int = 1000) -> tupl
 def check_onnx(out: Path, force: bool, given: str = "") -> None:  # given: as typed, a trailing / (Path drops it) too
     if out.is_dir() or given.endswith("/"):  # a dir: the file goes in it, not beside it as DIR.onnx
         raise MnistSweepError(f"--onnx {given or out}: is a directory, not a file; give the file to write in it, "
-                              f"e.g. --onnx {out / 'model.onnx'}")
+                              f"e.g. --onnx {argument(out / 'model.onnx')}")
     if (stream := stream_name(out)) or out.suffix.lower() != ".onnx":  # M.ONNX is one: predict and checkpoint read it as one
         stem = out.stem.strip(".")  # '-', '+', .onnx alone: no name to keep
         named = not stream and any(c.isalnum() for c in stem) and stem.lower() != "onnx"
         fixed = Path(out.parent, f"{out.stem}.onnx") if named else Path("model.onnx") if stream else out.parent / "model.onnx"
         why = (f"names {stream}; export writes a file" if stream else "has no name before .onnx"
                if out.name.lower() == ".onnx" else "must end in .onnx (an ONNX model file)")
-        raise MnistSweepError(f"--onnx {out}: {why}; e.g. --onnx {'./' * str(fixed).startswith('-')}{fixed}")  # -x.onnx: a flag
+        raise MnistSweepError(f"--onnx {out}: {why}; e.g. --onnx {argument(fixed)}")  # -x.onnx: ./-x.onnx, not a flag
     check_writable("--onnx", out, force)
 
 

@@ -26,6 +26,7 @@ from mnist_sweep import checkpoint, digit_box, file_kinds, results
 from mnist_sweep import data as mdata
 from mnist_sweep.commandline import CliParser, check_cli, exit_code_of, pasteable
 from mnist_sweep.errors import EMPTY_FILE, MnistSweepError, ReproductionMismatch, UsageError, dangling_link, not_of_kind, one_line
+from mnist_sweep.shell import argument
 from mnist_sweep.gray_levels import FLOATS, blank, to_gray
 from mnist_sweep.model import IMAGE_SIZE
 
@@ -71,7 +72,7 @@ def _decode(p: Path) -> tuple[Any, tuple[int, int], str]:
     except FileNotFoundError:
         raise MnistSweepError(f"{p}: no such image file; {_unexpanded(p)}") from None
     except IsADirectoryError:
-        raise MnistSweepError(f"{p}: is a directory, not an image; give the image files in it (e.g. {p}/*.png)") from None
+        raise MnistSweepError(f"{p}: is a directory, not an image; give the image files in it (e.g. {argument(p)}/*.png)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MnistSweepError(f"{p}: too large to decode (over PIL's limit of {limit:,} pixels, "
                               "Image.MAX_IMAGE_PIXELS); give a smaller image of one digit") from None
@@ -235,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("images", nargs="*", help="image files of one digit each (PNG, JPEG, TIFF, ...; any size; - reads "
                    f"one from stdin); {FLOATS}")
     p.add_argument("--test", action="store_true",
-                   help="evaluate on the run's test images and compare with its recorded final test accuracy")
+                   help="evaluate on the run's test images and compare with its recorded final test accuracy "
+                        "(without images: only this check)")
     p.add_argument("--invert", choices=["auto", "yes", "no"], default="auto",
                    help="make the background black like MNIST: auto (when the border is lighter than the strokes), yes, no")
     args = p.parse_intermixed_args(argv)  # a flag among the images too: RUN --test a.png ('unrecognized: a.png')

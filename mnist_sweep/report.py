@@ -283,7 +283,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="python -m mnist_sweep.report", description=__doc__.splitlines()[0], missing=sweeps_here)
-    p.add_argument("path", help="sweep dir (holding leaderboard.csv)")
+    p.add_argument("path", help="a sweep dir (outputs/sweeps/NAME) or its leaderboard.csv")
     p.add_argument("--storage", help=f"Optuna storage URL (default: the one recorded in the sweep dir's "
                    f"{sweeps.STORAGE_RECORD}, else a trial's .hydra/hydra.yaml, else <sweep dir>/optuna.db)")
     p.add_argument("--study", help="study name (default: the recorded one, else the only study in the storage)")

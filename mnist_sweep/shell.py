@@ -128,3 +128,36 @@ def whole_number(message: str, parser: Any) -> str:
     except ValueError:
         return ""
     return f"; give a whole number: {flag} {int(number)}" if number.is_integer() else ""
+
+
+def argument(value: object) -> str:
+    """``value`` (a path an error line suggests) as one shell argument, pasteable: quoted where the shell would
+    split or expand it (``'my model.onnx'``), a name starting with - as ``./-x.onnx`` (argparse reads it as a flag)."""
+    text = str(value)
+    return shlex.quote(f"./{text}" if text.startswith("-") and text != "-" else text)
+
+
+_OVERRIDE = re.compile(r"(?<![\w.+~=/'-])('?)([+~]{0,2}[A-Za-z_][\w-]*(?:[./][\w-]+)*=(?:\[[^\]]*\]|[^\s;,?)\]'])*)\1"
+                       r"(?=$|[\s;,?)])")
+_COMMAND = re.compile(r"`[^`]*`|python -m mnist_sweep\.\w+(?: (?:'[^']*'|[^\s;)'`]+))*")
+_SWEEP_WORDS = (("; add -m (", "; confirm runs no sweep: leave it out (a sweep takes it: "),
+                (", or search them with -m: ", ", or search them in a sweep: python -m mnist_sweep.train -m "),
+                ("a sweep expression needs -m, which searches its values: ",
+                 "a sweep expression: confirm trains one value of each key, a sweep searches them: "),
+                ("leave the override out", "leave this --set out"),
+                ("; or give -m, which sets it (a sweep)", "; confirm runs no sweep: leave it out"),  # hydra.mode=multirun
+                ("leave it out for a run, or give -m for a sweep", "leave it out"))
+
+
+def as_set(line: str) -> str:
+    """A train override's error ``line`` in confirm's words: each override its fix offers (after the first '; ',
+    outside a whole command) as ``--set KEY=VALUE`` (``e.g. --set data.batch_size=128``), and no ``add -m``
+    (confirm runs no sweep): every example pasteable into ``confirm ... --set``."""
+    for train_words, confirm_words in _SWEEP_WORDS:
+        line = line.replace(train_words, confirm_words)
+    head, sep, hint = line.partition("; ")
+    parts, at = [], 0
+    for m in _COMMAND.finditer(hint):  # a whole command (python -m mnist_sweep.train -m ...) is kept as it is
+        parts += [_OVERRIDE.sub(r"--set \1\2\1", hint[at:m.start()]), m[0]]
+        at = m.end()
+    return head + sep + "".join([*parts, _OVERRIDE.sub(r"--set \1\2\1", hint[at:])])

@@ -88,3 +88,24 @@ def test_a_path_to_a_project_experiment_names_it_alone(where, monkeypatch):
     path = "conf/experiment/best_20k.yaml" if where == "relative" else str(PROJECT_ROOT / "conf/experiment/best_20k.yaml")
     with pytest.raises(MnistSweepError, match=r"a name, not a path; give --experiment best_20k$"):
         lookup([path], None)
+
+
+@pytest.mark.parametrize(("value", "example"), [
+    ("data.batch_size=abc", "e.g. --set data.batch_size=128"),
+    ("trainer.precision=BF16", "did you mean --set trainer.precision=bf16?"),
+    ("optimizer=SGD", "did you mean --set optimizer=sgd?"),
+    ("model.c1=4,8", "a sweep searches them: python -m mnist_sweep.train -m model.c1=4,8; a list value is written "
+                     "in brackets: --set 'model.c1=[4,8]'"),
+    ("hydra.sweeper.n_trials=3", "confirm runs no sweep: leave it out (a sweep takes it: python -m mnist_sweep.train -m "),
+    ("model=[cnn,eva8_seed]", "e.g. --set model=cnn, or search them in a sweep: python -m mnist_sweep.train -m model=cnn,"),
+    ("+experiment=null", "leave this --set out (or pick one of "),
+    ("hydra.mode=multirun", "in capitals; confirm runs no sweep: leave it out"),
+])
+def test_a_bad_set_value_offers_a_set_to_paste(tmp_path, value, example):
+    """confirm --set data.batch_size=abc said 'e.g. data.batch_size=128', a train override: pasted into
+    confirm it is a leaderboard path. Each example is a --set (a whole train command stays one), and no
+    'add -m' (confirm has no -m)."""
+    proc = run_inproc(["mnist_sweep.confirm", "--experiment", "tiny", "--set", value, "--out", str(tmp_path / "o")],
+                      cwd=tmp_path)
+    line = assert_one_line_error(proc, f"error: --set {value}: ", example)
+    assert "add -m" not in line and "give -m" not in line and not (tmp_path / "o").exists()

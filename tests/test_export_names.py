@@ -113,3 +113,22 @@ def test_an_onnx_name_that_is_no_file_name_gets_a_sensible_suggestion(tmp_path, 
             line = one_error(capsys, [str(tmp_path / "nowhere"), *argv])
             assert line == f"error: --onnx {given}: {says}; e.g. --onnx {fixed}", (argv, line)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_suggested_path_with_a_space_is_quoted_as_one_argument(tmp_path):
+    """--onnx "my model.txt" said 'e.g. --onnx my model.onnx', which the shell splits in two: every path export
+    and predict suggest is one shell argument (shell.argument: quoted, a leading - as ./-x)."""
+    from conftest import assert_one_line_error, run_inproc
+
+    spaced = tmp_path / "my dir"
+    (spaced / "trial_0000").mkdir(parents=True)
+    (spaced / "trial_0000" / "model.pt").write_bytes(b"")
+    (spaced / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{spaced / 'trial_0000'}\n")
+    cases = [(["mnist_sweep.export", str(spaced), "--onnx", "my model.txt"], "e.g. --onnx 'my model.onnx'"),
+             (["mnist_sweep.export", str(spaced), "--onnx", str(spaced)], f"e.g. --onnx '{spaced}/model.onnx'"),
+             (["mnist_sweep.export", str(spaced), "--out", f"{spaced}/experiment/x.yml"],
+              f"e.g. --out '{spaced}/experiment/x.yaml'"),
+             (["mnist_sweep.export", str(spaced), "--onnx=-x.txt"], "e.g. --onnx ./-x.onnx"),
+             (["mnist_sweep.predict", str(spaced), "--test"], f"e.g. its rank 1: '{spaced}/trial_0000'")]
+    for argv, suggestion in cases:
+        assert_one_line_error(run_inproc(argv, cwd=tmp_path), suggestion)

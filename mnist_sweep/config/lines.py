@@ -155,7 +155,7 @@ def unresolved_line(root: Any, e: Exception, section: str) -> str:
     if m := re.search(r"Environment variable '([^']+)' not found", why):
         why, fix = f"environment variable {m[1]} is not set", f"set it, or give a default: ${{oc.env:{m[1]},VALUE}}"
     elif m := re.search(r"Interpolation key '([^']+)' not found", why):
-        why, fix = f"no key {m[1]} in the config", "name a key `--cfg job` lists, or write the value itself"
+        why, fix = f"no key {m[1]} in the config", "name a key `python -m mnist_sweep.train --cfg job` lists, or write the value itself"
     else:
         fix = "fix the interpolation or write the value itself"
     why = why if len(why) <= 160 else why[:157] + "..."  # ${trainer} quotes a whole section

@@ -261,6 +261,7 @@ SETS_ITSELF = {  # keys confirm sets for each run: a --set of one trained every 
     "trainer.seed": "confirm trains seeds 1..N itself (--seeds N), and this would train every run with one seed; "
                     "leave it out (one seed: python -m mnist_sweep.train ... trainer.seed=N)",
     "hydra.run.dir": "confirm puts each run in OUT/CONFIG/seed_N; give --out OUT instead",
+    "hydra.mode": "confirm trains each seed as one run (hydra.mode=MULTIRUN would make each a sweep); leave it out",
 }
 
 
@@ -277,8 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel", type=int, default=2, help="runs at once (default 2, one per core)")
     p.add_argument("--out", default="outputs/confirm", help="output dir (default outputs/confirm)")
     p.add_argument("--set", dest="override", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra train override for every run (repeatable), e.g. --set trainer.max_epochs=15; "
-                   "not trainer.seed or hydra.run.dir, set by --seeds and --out")
+                   help="extra train override for every run (repeatable), e.g. --set trainer.max_epochs=15; not trainer.seed, hydra.run.dir, hydra.mode")
     args = p.parse_args(argv)
     missing = f"; {bad}" if (bad := config_dir_problem(args.config_dir)) else ""  # named whatever else is wrong
     if not args.leaderboard and not args.experiment:

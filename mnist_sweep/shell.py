@@ -144,9 +144,7 @@ _SWEEP_WORDS = (("; add -m (", "; confirm runs no sweep: leave it out (a sweep t
                 (", or search them with -m: ", ", or search them in a sweep: python -m mnist_sweep.train -m "),
                 ("a sweep expression needs -m, which searches its values: ",
                  "a sweep expression: confirm trains one value of each key, a sweep searches them: "),
-                ("leave the override out", "leave this --set out"),
-                ("; or give -m, which sets it (a sweep)", "; confirm runs no sweep: leave it out"),  # hydra.mode=multirun
-                ("leave it out for a run, or give -m for a sweep", "leave it out"))
+                ("leave the override out", "leave this --set out"))
 
 
 def as_set(line: str) -> str:

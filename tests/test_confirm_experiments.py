@@ -99,7 +99,6 @@ def test_a_path_to_a_project_experiment_names_it_alone(where, monkeypatch):
     ("hydra.sweeper.n_trials=3", "confirm runs no sweep: leave it out (a sweep takes it: python -m mnist_sweep.train -m "),
     ("model=[cnn,eva8_seed]", "e.g. --set model=cnn, or search them in a sweep: python -m mnist_sweep.train -m model=cnn,"),
     ("+experiment=null", "leave this --set out (or pick one of "),
-    ("hydra.mode=multirun", "in capitals; confirm runs no sweep: leave it out"),
 ])
 def test_a_bad_set_value_offers_a_set_to_paste(tmp_path, value, example):
     """confirm --set data.batch_size=abc said 'e.g. data.batch_size=128', a train override: pasted into
@@ -109,3 +108,12 @@ def test_a_bad_set_value_offers_a_set_to_paste(tmp_path, value, example):
                       cwd=tmp_path)
     line = assert_one_line_error(proc, f"error: --set {value}: ", example)
     assert "add -m" not in line and "give -m" not in line and not (tmp_path / "o").exists()
+
+
+def test_set_hydra_mode_is_refused_before_anything_runs(tmp_path):
+    """confirm --set hydra.mode=MULTIRUN passed every check and ran each seed as train hydra.mode=MULTIRUN: a sweep
+    (train takes it as -m) in each seed's run dir. Refused as --set trainer.seed is, before anything is written."""
+    proc = run_inproc(["mnist_sweep.confirm", "--experiment", "tiny", "--set", "hydra.mode=MULTIRUN",
+                       "--out", str(tmp_path / "o")], cwd=tmp_path)
+    assert_one_line_error(proc, "error: --set hydra.mode=MULTIRUN: confirm trains each seed as one run", "leave it out")
+    assert not (tmp_path / "o").exists()

@@ -116,7 +116,7 @@ def test_each_help_names_what_the_docs_say_the_command_takes(capsys):
 
     wanted = {"mnist_sweep.report": ["a sweep dir (outputs/sweeps/NAME) or its leaderboard.csv"],
               "mnist_sweep.predict": ["(without images: only this check)"],
-              "mnist_sweep.confirm": ["not trainer.seed or hydra.run.dir, set by --seeds and --out"],
+              "mnist_sweep.confirm": ["not trainer.seed, hydra.run.dir, hydra.mode"],
               "mnist_sweep.reproduce": ["a sweep dir or its leaderboard.csv", "or one run dir"],
               "mnist_sweep.export": ["a sweep dir or its leaderboard.csv", "or one run dir"],
               "mnist_sweep.dashboard": ["a sweep dir (outputs/sweeps/NAME) or its leaderboard.csv, or an Optuna storage URL"]}

@@ -74,3 +74,14 @@ def test_no_experiment_given_as_null_says_to_leave_the_override_out(tmp_path, ov
     assert_one_line_error(proc, f"error: {override}: no experiment is what a run without one trains; leave the "
                           "override out (or pick one of best_20k, ")
     assert "needs one of its options" not in proc.stderr and not (tmp_path / "r").exists()
+
+
+def test_deleting_the_experiment_no_run_has_says_there_is_none(tmp_path):
+    """~experiment said only Hydra's 'Could not delete 'experiment'. No match in the defaults list': no experiment
+    is in a run's config unless +experiment=NAME adds one, so there is nothing to delete."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "~experiment", f"hydra.run.dir={tmp_path}/r"], cwd=tmp_path)
+    assert_one_line_error(proc, "error: ~experiment: nothing to delete: no experiment option is in the config (none is, "
+                          "unless added with +experiment=NAME); leave ~experiment out")
+    assert not (tmp_path / "r").exists()

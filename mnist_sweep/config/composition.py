@@ -36,6 +36,7 @@ _PARAMS = "hydra.sweeper.params."
 _APPENDED = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
 _NOT_IN_DEFAULTS = re.compile(r"Could not override '([^']+)'\. No match in the defaults list\.?\s*To append to your "
                               r"default list use \+(\S+)")
+_NO_GROUP_TO_DELETE = re.compile(r"Could not delete '([^']+)'\. No match in the defaults list")
 _OTHER_VALUE = re.compile(r"Could not delete from config\. The value of '([^']+)' is (.*) and not (.*?)\.?$")
 
 
@@ -124,6 +125,10 @@ def composition_error(e: BaseException, choices: Mapping[str, Any] | None = None
         return one_line(kind)
     if (mode := _mode_error(e)) is not None:  # hydra.mode=multirun
         return one_line(mode)
+    if m := _NO_GROUP_TO_DELETE.search(str(e)):  # ~experiment: Hydra's 'Could not delete ...', no fix
+        group = m[1].split("=", 1)[0]
+        return one_line(f"~{m[1]}: nothing to delete: no {group} option is in the config (none is, unless added with "
+                        f"+{group}=NAME); leave ~{m[1]} out")
     if m := _NOT_IN_DEFAULTS.search(str(e)):  # experiment=tiny: Hydra's 'Could not override ...; To append to your ...'
         return one_line(f"{m[2]}: {m[1]} is in no defaults list of the config (conf/config.yaml's has model, optimizer, "
                         f"..., not {m[1]}), so it has no option to replace; add it with +: +{m[2]}")

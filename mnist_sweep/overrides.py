@@ -26,7 +26,7 @@ from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
 from mnist_sweep.errors import MnistSweepError, one_line
-from mnist_sweep.shell import split_path_hint, split_value
+from mnist_sweep.shell import argument, split_path_hint, split_value
 
 
 def _choices(source: tuple[str, str, list[str]], searchpath: list[str], plain: list[str]) -> dict[str, Any] | None:
@@ -170,7 +170,7 @@ def _plain_overrides(argv: list[str], multirun: bool, shows: bool = False) -> tu
         prev = arg
         if not multirun and not shows and override.key_or_group.replace("/", ".").startswith("hydra.sweeper"):  # first what -m refuses too
             return check_command_line(_as_sweep(argv)).error or one_line(  # (hydra.sweeper=nope), else add -m
-                f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {arg})")
+                f"{arg}: a key of the sweeper, used only by a sweep; add -m ({PROG} -m {argument(arg)})")
         if not override.is_sweep_override():
             if "=" in arg:  # not ~trainer: a deletion without a value is checked by composing
                 plain.append(arg)
@@ -271,7 +271,7 @@ def check_command_line(argv: list[str]) -> Checked:
         if not multirun:
             search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
             warning = search and not shows and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
-                                  f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {search})")
+                                  f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {argument(search)})")
             return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
         check_multirun(cfg)  # hydra.launcher and hydra.sweeper config nodes; mnist_optuna's keys
     except MnistSweepError as e:  # a range a config file's value is out of: that file named

@@ -39,3 +39,16 @@ def test_hydras_mode_in_lower_case_is_one_line_naming_its_value(tmp_path):
         proc = run_inproc(["mnist_sweep.train", f"hydra.mode={value}", f"hydra.run.dir={tmp_path}/r"], cwd=tmp_path)
         assert_one_line_error(proc, f"error: hydra.mode={value}: {fix}")
         assert not (tmp_path / "r").exists()
+
+
+def test_a_sweeper_key_given_to_a_run_offers_the_sweep_quoted(tmp_path):
+    """hydra.sweeper.study_name='a b' without -m offered 'python -m mnist_sweep.train -m hydra.sweeper.study_name=a b',
+    two arguments once pasted: the sweep's command quotes it as one (shell.argument), in confirm's --set line too."""
+    from conftest import assert_one_line_error, run_inproc
+
+    proc = run_inproc(["mnist_sweep.train", "hydra.sweeper.study_name=a b", f"hydra.run.dir={tmp_path}/r"], cwd=tmp_path)
+    assert_one_line_error(proc, "add -m (python -m mnist_sweep.train -m 'hydra.sweeper.study_name=a b')")
+    proc = run_inproc(["mnist_sweep.confirm", "--experiment", "tiny", "--set", "hydra.sweeper.study_name=a b",
+                       "--out", str(tmp_path / "o")], cwd=tmp_path)
+    assert_one_line_error(proc, "(a sweep takes it: python -m mnist_sweep.train -m 'hydra.sweeper.study_name=a b')")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "o").exists()

@@ -129,6 +129,7 @@ def test_a_suggested_path_with_a_space_is_quoted_as_one_argument(tmp_path):
              (["mnist_sweep.export", str(spaced), "--out", f"{spaced}/experiment/x.yml"],
               f"e.g. --out '{spaced}/experiment/x.yaml'"),
              (["mnist_sweep.export", str(spaced), "--onnx=-x.txt"], "e.g. --onnx ./-x.onnx"),
-             (["mnist_sweep.predict", str(spaced), "--test"], f"e.g. its rank 1: '{spaced}/trial_0000'")]
+             (["mnist_sweep.predict", str(spaced), "--test"], f"e.g. its rank 1: '{spaced}/trial_0000'"),
+             (["mnist_sweep.leaderboard", str(spaced), "--out", f"{spaced}/t.xlsx"], f"e.g. '{spaced}/t.csv'")]
     for argv, suggestion in cases:
         assert_one_line_error(run_inproc(argv, cwd=tmp_path), suggestion)

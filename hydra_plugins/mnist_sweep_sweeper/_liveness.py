@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -83,6 +84,21 @@ def dead_here(t: FrozenTrial) -> bool:
     """Whether a trial's worker ran on this host and its pid is gone (a RUNNING trial so is lost)."""
     pid = t.user_attrs.get("pid")
     return t.user_attrs.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)
+
+
+def tell_ended(study: optuna.Study, names: list[str] | None, tell: Callable[[optuna.Trial, JobReturn], None]) -> None:
+    """Each trial a dead worker of this host left RUNNING whose run had ended (its result.json written,
+    ``finished_run`` with the objectives ``names``) told by ``tell`` as the run ended, not lost and trained
+    again; one another worker told or failed first is left to it."""
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not dead_here(t) or (ret := finished_run(t, names)) is None:
+            continue
+        try:
+            tell(optuna.Trial(study, _optuna.trial_id(t)), ret)
+        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError):
+            continue  # another worker told or failed it first
+        log.warning("%s: worker %s:%s died after its run ended; told %s from its result.json", named(t), t.user_attrs.get("host"),
+                    t.user_attrs.get("pid"), status_of(_optuna.storage_of(study).get_trial(_optuna.trial_id(t))), extra=TRIAL_LINE)
 
 
 def fail_lost_trials(study: optuna.Study, grace_period: int | None) -> None:

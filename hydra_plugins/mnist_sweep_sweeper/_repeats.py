@@ -274,16 +274,7 @@ class Repeats:
     def fail_lost(self, grace_period: int | None) -> None:
         """Dead workers' seeds: one of this host whose run had ended (result.json) told from it as ``record`` tells
         a live one (it was lost and trained again); the rest failed as lost, queued again by ``_requeue`` or a revival."""
-        for t in self.side.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if not _liveness.dead_here(t) or (ret := _liveness.finished_run(t, self.study.metric_names)) is None:
-                continue
-            try:
-                self.record(optuna.Trial(self.side, _optuna.trial_id(t)), ret)
-            except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError):
-                continue  # another worker told or failed it first
-            told = status_of(_optuna.storage_of(self.side).get_trial(_optuna.trial_id(t)))
-            log.warning("%s: worker %s:%s died after its run ended; told %s from its result.json", _liveness.named(t),
-                        t.user_attrs.get("host"), t.user_attrs.get("pid"), told, extra=TRIAL_LINE)
+        _liveness.tell_ended(self.side, self.study.metric_names, self.record)
         _liveness.fail_lost_trials(self.side, grace_period)
 
     def poll(self, held: list[optuna.Trial], grace_period: int | None) -> list[optuna.Trial]:

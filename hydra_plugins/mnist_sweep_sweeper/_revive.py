@@ -106,16 +106,7 @@ def tell_ended(study: optuna.Study, constrained: bool) -> None:
     told as the run ended, as a stopped sweep tells its launch's ended runs (``_loop._stopped``). A kill -9
     of the sweep while the joblib launcher's batch ran (hydra.sweeper.n_jobs=2: the first job's result
     waits for the other's) failed the finished trial as lost, and the resume trained another in its place."""
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not dead_here(t) or (ret := finished_run(t, study.metric_names)) is None:
-            continue
-        try:
-            _study.record(study, optuna.Trial(study, _optuna.trial_id(t)), ret, constrained)
-        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError):
-            continue  # another worker told or failed it first
-        log.warning("trial %d: worker %s:%s died after its run ended; told %s from its result.json", t.number,
-                    t.user_attrs.get("host"), t.user_attrs.get("pid"), status_of(_optuna.storage_of(study).get_trial(_optuna.trial_id(t))),
-                    extra=TRIAL_LINE)
+    _liveness.tell_ended(study, study.metric_names, lambda trial, ret: _study.record(study, trial, ret, constrained))
 
 
 class _Read:

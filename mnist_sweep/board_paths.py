@@ -81,12 +81,18 @@ def _trial_of(run: Path, sweep: Path) -> int | None:
     return None
 
 
+def sweep_dirs(d: Path) -> list[Path]:
+    """The sweep dirs in ``d`` (a leaderboard.csv in each), sorted; none where ``d`` is not there or
+    may not be listed."""
+    try:
+        return sorted(s for s in d.iterdir() if (s / FILENAME).is_file())
+    except OSError:
+        return []
+
+
 def sweeps_in(d: Path) -> str:
     """The sweep dirs in ``d`` (a leaderboard.csv in each), the first five; '' if none."""
-    try:
-        sweeps = sorted(str(s) for s in d.iterdir() if (s / FILENAME).is_file())
-    except OSError:  # not there, or a directory it may not list
-        return ""
+    sweeps = [str(s) for s in sweep_dirs(d)]
     return ", ".join(sweeps[:5]) + (" ..." if len(sweeps) > 5 else "")
 
 

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from mnist_sweep import data as mdata
 from mnist_sweep import mnist_files, results
+from mnist_sweep.board_paths import sweep_dirs
 from mnist_sweep import model as mmodel
 from mnist_sweep.errors import MnistSweepError, dangling_link, not_of_kind
 from mnist_sweep.shell import argument
@@ -45,8 +46,9 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
         _regular(f)
     if not config.is_file():
         if (d / "leaderboard.csv").is_file():
+            one = _rank_one(d)
             raise MnistSweepError(f"{d}: a sweep dir, not a run; give one of its trial dirs ({d}/trial_NNNN, the "
-                                  f"leaderboard's trial_dir column){_rank_one(d)}")
+                                  f"leaderboard's trial_dir column)" + (f", e.g. its rank 1: {argument(one)}" if one else ""))
         if line := runs_in(d):  # confirm's, a multirun's
             raise MnistSweepError(line)
         raise MnistSweepError(in_a_run(d, what) or  # its .hydra/
@@ -71,27 +73,23 @@ def load(run_dir: str | Path, what: str = "run dir") -> Run:
     return Run(d, cfg, result, model)
 
 
-def _rank_one(sweep: Path) -> str:
-    """``, e.g. its rank 1: SWEEP/trial_0003`` (the table's first complete trial, read in the sweep dir given,
-    a moved one's too), or nothing where it has no model.pt there, there is none or the table cannot be read."""
+def _rank_one(sweep: Path) -> Path | None:
+    """The sweep's rank 1 run dir (the table's first complete trial, read in the sweep dir given, a moved
+    one's too), None where it has no model.pt there, there is none or the table cannot be read."""
     import pandas as pd
 
     try:
         board = pd.read_csv(sweep / "leaderboard.csv", usecols=["status", "trial_dir"])
         dirs = [sweep / Path(str(t)).name for t in board.loc[board["status"] == "complete", "trial_dir"].dropna()]
     except Exception:  # noqa: BLE001 - a damaged table: the line without the example
-        return ""
-    return next((f", e.g. its rank 1: {argument(d)}" for d in dirs[:1] if (d / "model.pt").is_file()), "")
+        return None
+    return next((d for d in dirs[:1] if (d / "model.pt").is_file()), None)
 
 
 def rank_ones_here() -> str:
     """``; e.g. each sweep's rank 1 here: outputs/sweeps/quick/trial_0004`` for predict given no run dir (each sweep
     dir's in outputs/sweeps, the first three, with its model.pt), or nothing where there is none."""
-    try:
-        sweeps = sorted(s for s in Path("outputs", "sweeps").iterdir() if (s / "leaderboard.csv").is_file())
-    except OSError:  # not there, or a directory it may not list
-        return ""
-    ones = [one.removeprefix(", e.g. its rank 1: ") for s in sweeps[:3] if (one := _rank_one(s))]
+    ones = [argument(one) for s in sweep_dirs(Path("outputs", "sweeps"))[:3] if (one := _rank_one(s))]
     return f"; e.g. each sweep's rank 1 here: {', '.join(ones)}" if ones else ""
 
 

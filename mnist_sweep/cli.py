@@ -16,8 +16,9 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import hydra
 from hydra.core.global_hydra import GlobalHydra
@@ -121,9 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     leaderboard and stops its helper workers; finished trials keep their dirs and records.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    sweep = ("-m", "--multirun", "hydra.mode=MULTIRUN")  # Hydra's override for -m: checked as the sweep it starts
-    multirun = [a for a in args if a in sweep]
-    args = ["-m"] * bool(multirun) + [a for a in args if a not in sweep]  # `-m` after overrides, too
+    multirun = [a for a in args if starts_a_sweep(a)]  # Hydra's override for -m too: checked as the sweep it starts
+    args = ["-m"] * bool(multirun) + [a for a in args if a not in multirun]  # `-m` after overrides, too
     args = flags_first(args)  # `--config-dir DIR` after overrides, too
     try:
         checked = check_command_line(args)
@@ -174,6 +174,33 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous_int)
         GlobalHydra.instance().clear()
         _Validated.checked = Checked()
+
+
+def starts_a_sweep(arg: str) -> bool:
+    """``-m``, ``--multirun``, or an override Hydra reads as ``hydra.mode=MULTIRUN``, however spelled: with ``+`` or
+    ``++``, quoted (``hydra.mode='MULTIRUN'``), ``RunMode.MULTIRUN`` or ``2`` (read as Hydra reads it: its override
+    grammar, then OmegaConf's enum node). A value Hydra refuses (``multirun``) is not: composing names it."""
+    if arg in ("-m", "--multirun"):
+        return True
+    if arg.startswith("-") or "hydra.mode" not in arg:
+        return False
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    try:
+        (override,) = OverridesParser.create().parse_overrides([arg])
+        if override.key_or_group != "hydra.mode" or override.is_delete() or override.is_sweep_override():
+            return False
+        return OmegaConf.merge(OmegaConf.structured(_Mode), {"mode": override.value()}).mode == RunMode.MULTIRUN
+    except Exception:  # not an override, or a value Hydra refuses: the command-line check says so
+        return False
+
+
+@dataclass
+class _Mode:
+    """The node Hydra sets ``hydra.mode`` on (HydraConf's ``mode``)."""
+
+    mode: Optional[RunMode] = None
 
 
 def flags_first(args: list[str]) -> list[str]:

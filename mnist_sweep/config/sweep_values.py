@@ -10,6 +10,7 @@ import copy
 import warnings
 from typing import Any
 
+from mnist_sweep.config.commas import comma_number
 from mnist_sweep.config.intervals import interval_ends
 from mnist_sweep.config.space import check_distribution, read_as_trial
 from mnist_sweep.errors import SweepError, one_line
@@ -29,7 +30,10 @@ def invalid_space(entry: str, error: BaseException) -> str:
 
 
 def repeated_choice(name: str, choices: tuple[Any, ...] | list[Any]) -> str | None:
-    """A value listed twice in a ``choice`` is drawn twice as often, silently: most likely a typo."""
+    """A value listed twice in a ``choice`` is drawn twice as often, silently: most likely a typo; and
+    first a number written with thousands commas (``10,000``: 10 and '000'), whose '000' repeats too."""
+    if line := comma_number(name, choices):
+        return line
     seen: list[tuple[type, Any]] = []
     for c in choices:
         if (type(c), c) in seen:

@@ -128,3 +128,17 @@ def test_each_help_names_what_the_docs_say_the_command_takes(capsys):
         text = re.sub(r"\s+", " ", capsys.readouterr().out)  # argparse wraps the help at any space
         for phrase in phrases:
             assert phrase in text, (module, phrase, text)
+
+
+def test_a_deleted_current_directory_is_one_line(tmp_path):
+    """A shell left in a dir that was then deleted: export (any command that imports torch) died in
+    'Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so' (exit 2), train in Hydra's os.getcwd()
+    FileNotFoundError traceback. Each is one line naming the dir, before anything is written."""
+    gone = tmp_path / "gone"
+    for command in (["mnist_sweep.export", str(tmp_path / "sw"), "--rank", "1"], ["mnist_sweep.train", "--help"]):
+        gone.mkdir()
+        script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+        proc = subprocess.run(["sh", "-c", script, "sh", str(gone), sys.executable, "-m", *command],
+                              capture_output=True, text=True, env={**os.environ, "PWD": str(gone)}, timeout=120)
+        assert_one_line_error(proc, f"the current directory {gone} no longer exists", "cd to an existing directory")
+        assert proc.returncode == 2 and proc.stdout == "" and list(tmp_path.iterdir()) == []

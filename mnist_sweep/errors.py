@@ -25,8 +25,9 @@ from hydra.errors import CompactHydraException
 # and host (a '/', '?', '#' or quote: "postgresql://me:12 monkeys@db/x") or the URL is all its line
 # has ("postgresql://me:12 monkeys@db"): "postgresql://db:5432 by me@host" on a line is prose.
 # Nor an IPv6 host's ':' ("postgresql://[::1]:5432/x (user me@host)"): no user begins '[...:...]'.
-_HOST = r"(?=@[^\s@/?#'\"]*(?:[/?#'\"\s]|$))"  # '@', then a host up to a '/', '?', '#', quote, space or the end
-_URL_AFTER = r"(?=@[^\s@/?#'\"]*[/?#'\"])"  # '@', a host, then the rest of a URL (or its closing quote)
+_LATER_AT = r"(?!@(?:(?![?&][^\s'\"@&?=]*=)[^\s'\"@])*@)"  # not an '@' another follows outside a query: me:a@b/c@db
+_HOST = rf"(?=@[^\s@/?#'\"]*(?:[/?#'\"\s]|$)){_LATER_AT}"  # '@', then a host up to a '/', '?', '#', quote, space or the end
+_URL_AFTER = rf"(?=@[^\s@/?#'\"]*[/?#'\"]){_LATER_AT}"  # '@', a host, then the rest of a URL (or its closing quote)
 _LINE_END = r"(?=@[\w.:%\[\]-]*[^\S\n]*(?:\n|\Z))"  # '@', then a host (no prose's ',;)') that ends the line
 _WEB = r"(?i:https?|wss?|ftps?)"  # URLs where a number and a space after the ':' are a port and prose
 _SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*"  # x_postgresql://: the scheme after the '_'

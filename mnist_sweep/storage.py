@@ -22,6 +22,7 @@ def mask_url(url: str | None) -> str:
     return redact(url) if url else "in-memory"
 
 
+_AT_IN_PASSWORD = re.compile(r"(?P<user>[A-Za-z][\w+.-]*://[^:/@\s]*):[^@\s]*@(?:(?:(?![?&][^\s@&?=]*=)[^\s@])*@)+")  # me:a@b/c@db
 QUERY_SECRETS = {*SECRET_KEYS, *(f"ssl{k}" for k in SECRET_KEYS)}  # query keys a URL's secret hides in: redact's
 _ODBC_SECRET = re.compile(rf"(?:^|(?<=;))\s*(?:{'|'.join(QUERY_SECRETS)})\s*=(?:\s*\{{(?:[^}}]|\}}\}})*\}}|[^;]*)(?:;|$)", re.IGNORECASE)
 
@@ -32,6 +33,8 @@ def without_password(url: str) -> str:
     when it is read back). A URL SQLAlchemy cannot parse is masked instead."""
     from sqlalchemy.engine import make_url
 
+    if m := _AT_IN_PASSWORD.match(url):  # a bare '@' in the password: SQLAlchemy would keep its rest as the host
+        return f"{m['user']}@{url[m.end():]}"
     try:
         u = make_url(url)
     except Exception:  # noqa: BLE001 - not a URL sqlalchemy parses: keep nothing secret
@@ -169,9 +172,9 @@ def check_userinfo(url: str) -> None:
 
     try:
         host = make_url(url).host or ""
-    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: opening it says why
-        return
-    if "@" in host:
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: opening it says why ('@' first: its port's words)
+        host = ""
+    if "@" in host or _AT_IN_PASSWORD.match(url):
         raise StorageError(f"{mask_url(url)}: more than one '@' before the host; write a '@' in the password "
                            "or user name as %40")
 

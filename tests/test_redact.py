@@ -163,3 +163,21 @@ def test_a_long_line_is_redacted_in_linear_time(unit, end):
     masked = redact(line)
     assert time.perf_counter() - start < 1.0
     assert masked == line or "@" in line or "=" in line or "%3D" in line
+
+
+@pytest.mark.parametrize("password", ["p@ss:w/rd%x#1?&", "a@b/c", "p@s?x", "p@s#x", "a@b=c/d", "x@y@z/w"])
+def test_a_bare_at_then_a_slash_query_or_hash_in_a_password_shows_none_of_it(password):
+    """A password written out with '@' and then '/', '?' or '#' (postgresql://sp:a@b/c@db/x) was masked to its
+    first '@' as SQLAlchemy reads it, 'b/c' printed in every line; it is masked whole, refused before
+    connecting (the driver named its rest as the host), and the URL to give without it holds none of it."""
+    from mnist_sweep.errors import StorageError
+    from mnist_sweep.storage import check_userinfo
+
+    url = f"postgresql://sp:{password}@127.0.0.1:5432/db?application_name=me@laptop"
+    masked = "postgresql://sp:***@127.0.0.1:5432/db?application_name=me@laptop"
+    assert redact(url) == masked and redact(f"cannot open '{url}' (E)") == f"cannot open '{masked}' (E)"
+    assert without_password(url) == "postgresql://sp@127.0.0.1:5432/db?application_name=me@laptop"
+    with pytest.raises(StorageError, match="more than one '@' before the host") as e:
+        check_userinfo(url)
+    assert str(e.value).startswith(masked)
+    check_userinfo("postgresql://me@srv:pw@srv.postgres.database.azure.com/db?application_name=me@x")  # Azure's user

@@ -22,6 +22,8 @@ from mnist_sweep.text import plural
 FREE = "free space or make it writable, then "
 LOCKED = ("another process held it longer than SQLite waits (many workers on one SQLite file: PostgreSQL or "
           "a journal storage takes them); ")
+SERVER_GONE = ("the database server closed the connection or stopped answering (stopped, restarted or out of reach); "
+               "start it or check that this machine reaches it, then ")
 AGAIN = "run the same command again to resume (finished trials are kept)"
 # a new sweep stopped at its start is undone (_undo): nothing of it is there to resume
 AGAIN_NEW = "run the same command again (nothing of this new sweep was kept: it starts from its first trial)"
@@ -42,6 +44,16 @@ def _root(e: BaseException) -> BaseException:
     return e
 
 
+def _server_gone(root: BaseException, storage: str | None) -> bool:
+    """Whether a PostgreSQL server's connection broke (the server stopped or restarted, the network): libpq's
+    own errors carry no SQLSTATE, the server's shutdown ones are class 57P, connection exceptions 08. A full
+    disk there (53) or a read-only role is the storage's to free or make writable; SQLite's errors are files'."""
+    if storage is not None and storage.startswith(("sqlite", "journal")):
+        return False
+    code = getattr(root, "sqlstate", None)
+    return type(root).__module__.startswith("psycopg") and (code is None or code.startswith(("08", "57P")))
+
+
 def message(e: BaseException, storage: str | None = None, sweep_dir: str | None = None, new: bool = False) -> str | None:
     """The one line for a fault of the surroundings, else None (the trial's own failure);
     ``storage`` is the storage's URL, passwords masked; ``sweep_dir`` is named when the error names no
@@ -55,7 +67,7 @@ def message(e: BaseException, storage: str | None = None, sweep_dir: str | None 
         root = _root(e)
         reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
         where = f" '{storage}'" if storage else ""
-        fix = LOCKED if "database is locked" in reason else FREE  # SQLite's lock timeout: nothing to free
+        fix = LOCKED if "database is locked" in reason else SERVER_GONE if _server_gone(root, storage) else FREE
         return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}{again}")
     return None
 

@@ -1,0 +1,40 @@
+"""A sweep's PostgreSQL server that goes away mid-sweep (stopped, restarted, out of reach): the line that
+stops the sweep says so and how to resume, not a disk's fix. No server needed: the errors are built as
+psycopg and SQLAlchemy raise them."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from hydra_plugins.mnist_sweep_sweeper import _faults
+
+URL = "postgresql://me:***@db:5432/sweeps"
+
+
+def _wrapped(root: Exception) -> OperationalError:
+    """``root`` as SQLAlchemy raises it (from the driver's error)."""
+    try:
+        raise OperationalError("UPDATE trials", {}, root) from root
+    except OperationalError as e:
+        return e
+
+
+@pytest.mark.parametrize("root", [
+    psycopg.errors.AdminShutdown("terminating connection due to administrator command"),  # pg_ctl stop mid-sweep
+    psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
+    psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly"),
+], ids=["shutdown", "refused", "closed"])
+def test_a_server_gone_mid_sweep_is_not_told_to_free_space(root):
+    """pg_ctl stop during a trial stopped the sweep saying 'free space or make it writable', which a
+    stopped server never needs."""
+    line = _faults.message(_wrapped(root), URL)
+    assert "free space" not in line and "closed the connection or stopped answering" in line
+    assert line.startswith("hydra.sweeper.storage: ") and line.endswith(_faults.AGAIN) and "\n" not in line
+
+
+def test_a_servers_full_disk_or_a_file_storage_keeps_the_disks_fix():
+    full = psycopg.errors.DiskFull('could not extend file "base/16384/16399": No space left on device')
+    assert "free space" in _faults.message(_wrapped(full), URL)
+    gone = psycopg.OperationalError("server closed the connection unexpectedly")
+    assert "free space" in _faults.message(_wrapped(gone), "sqlite:///x/optuna.db")

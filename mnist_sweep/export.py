@@ -27,7 +27,7 @@ from mnist_sweep import PROJECT_ROOT, checkpoint, results
 from mnist_sweep import data as mdata
 from mnist_sweep.board_paths import lone_run, sweeps_here
 from mnist_sweep.commandline import CliParser, exit_code_of
-from mnist_sweep.errors import MnistSweepError, UsageError, one_line
+from mnist_sweep.errors import MnistSweepError, UsageError, one_line, unusable_path
 from mnist_sweep.experiments import (check_out, comment_precision, header_lines, precision_comment, recorded_precision,
                                      usage)
 from mnist_sweep.leaderboard import read
@@ -192,8 +192,7 @@ def write_onnx(run: checkpoint.Run, out: Path, force: bool) -> str:
     try:
         results.atomic_write(out, write)
     except OSError as e:  # named by the file asked for, not the temporary one beside it
-        raise MnistSweepError(f"--onnx {out}: cannot write in {out.parent} ({e.strerror or type(e).__name__}); "
-                              "choose a writable directory or fix its permissions") from None
+        raise MnistSweepError(unusable_path(OSError(e.errno, e.strerror or type(e).__name__, str(out)), "--onnx")) from None
     meta, n, diff = got["meta"], got["n"], got["diff"]
     return "\n".join([
         (f"wrote {one_line(out)}; onnxruntime vs PyTorch on {n:,} test images: same prediction on all, "

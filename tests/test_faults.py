@@ -4,6 +4,7 @@ exception that reads as the config's own failure; nothing half-written is left."
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,26 @@ def test_a_checkpoint_on_a_full_disk_is_an_oserror(cfg, tmp_path, monkeypatch):
         train(cfg(*TINY), tmp_path / "run")
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "run" / "model.pt")
     assert not (tmp_path / "run" / "result.json").exists() and not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_a_full_or_read_only_disk_is_told_to_free_space_or_choose_another(tmp_path, monkeypatch, capsys):
+    """export --onnx, --out, leaderboard --out on a full disk said '...: No space left on device; choose a
+    writable directory or fix its permissions' (export --onnx: 'cannot write in DIR (...)'), which no
+    permission fixes; a read-only file system was told to fix its permissions too."""
+    from mnist_sweep import export, leaderboard
+    from test_export_inputs import board
+
+    sweep = board(tmp_path / "sw")
+    for code, says in [(errno.ENOSPC, "No space left on device; free space on its disk (or choose a directory on "
+                                      "another), then run the same command again"),
+                       (errno.EROFS, "Read-only file system; choose a writable directory")]:
+        def refused(path: Path, write, code=code) -> None:  # noqa: ANN001
+            raise OSError(code, os.strerror(code), str(path))
+
+        monkeypatch.setattr(results, "atomic_write", refused)
+        for main, args, named in [(export.main, ["--onnx", str(tmp_path / "m.onnx")], f"--onnx: {tmp_path}/m.onnx"),
+                                  (leaderboard.main, ["--out", str(tmp_path / "t.csv")], f"{tmp_path}/t.csv")]:
+            assert main([str(sweep), *args]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert err == [f"error: {named}: {says}"], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sw"]

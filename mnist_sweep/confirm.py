@@ -32,6 +32,7 @@ from mnist_sweep.commandline import CliParser, as_set, exit_code_of
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError, empty_or_binary
 from mnist_sweep.experiments import config_dir_problem, lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
+from mnist_sweep.next_steps import confirmed_lines
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
 from mnist_sweep.saved_trial import trial_row
@@ -250,11 +251,10 @@ def _run(args: argparse.Namespace) -> None:
     write_csv(with_earlier(df, kept), out / "robustness.csv")
     print(printed(df))
     if reused:
-        print(f"reused {len(reused)} of {plural(len(jobs), 'run')}, finished before with these exact configs: "
-              f"{', '.join(reused)}")
+        print(f"reused {len(reused)} of {plural(len(jobs), 'run')}, finished before with these exact configs: {', '.join(reused)}")
     if not kept.empty:
         print(f"kept the earlier {plural(len(kept), 'row')} of {', '.join(map(str, kept['config']))} (not confirmed now)")
-    print(f"written {out / 'robustness.csv'}")
+    print(f"written {out / 'robustness.csv'}", *confirmed_lines(out, df), sep="\n")
 
 
 SETS_ITSELF = {  # keys confirm sets for each run: a --set of one trained every seed alike, or was dropped

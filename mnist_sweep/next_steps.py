@@ -82,3 +82,21 @@ def _commands(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
                     f"  {pasteable('mnist_sweep.export', sweep_dir, *rank, '--out', 'conf/experiment/NAME.yaml')}",
                     *([f"  {pasteable('mnist_sweep.predict', pick.trial_dir, 'IMAGE.png')}"]
                       if has_model(pick.trial_dir) else [])]
+
+
+def confirmed_lines(out: Path, df: pd.DataFrame) -> list[str]:
+    """What confirm prints last, after its table: where each seed's run is (its weights among its
+    files) and, for the best mean's first seed with a model.pt, the export --onnx and predict commands
+    (an app's file: any seed's run dir works alike; none is picked by its test accuracy)."""
+    seeds = sorted((c for c in df.columns if c.startswith("seed_")), key=lambda c: int(c[5:]))
+    dirs = [out / str(row.config) / c for _, row in df.iterrows() for c in seeds if pd.notna(row[c])]
+    if not dirs:
+        return []
+    lines = [f"runs: {out}/CONFIG/seed_N, one run dir each (model.pt, result.json, metrics.csv), e.g. {dirs[0]}"]
+    pick = next((d for d in dirs if has_model(d)), None)
+    if pick is None:
+        return lines + ["no run kept its weights (model.pt: trainer.save_checkpoint=false), so none can be exported"]
+    best = " has the best mean" if pick.parent.name == str(df.config.iloc[0]) else ""
+    return lines + [f"ship one as ONNX ({pick.parent.name}{best}; any seed's run dir works alike): "
+                    f"{pasteable('mnist_sweep.export', pick, '--onnx', f'{pick.parent.name}.onnx')}",
+                    f"classify images with it: {pasteable('mnist_sweep.predict', pick, 'IMAGE.png')}"]

@@ -234,8 +234,10 @@ def check_outputs(sweep_dir: Path) -> None:
         if png.exists() and not png.is_file():
             raise LeaderboardError(f"{png}: is a directory, not an image; {fix}")
     for d in (sweep_dir, images):
-        if d.is_dir() and not os.access(d, os.W_OK | os.X_OK):
-            raise LeaderboardError(f"{d}: not writable; fix its permissions")
+        if d.is_dir() and not os.access(d, os.W_OK | os.X_OK):  # a read-only mount: no permission makes it writable
+            fix = (" (a read-only file system); copy the sweep dir to a writable one and run report on the copy"
+                   if os.statvfs(d).f_flag & os.ST_RDONLY else "; fix its permissions")
+            raise LeaderboardError(f"{d}: not writable{fix}")
 
 
 def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None = None, study_name: str | None = None,

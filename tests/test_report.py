@@ -446,3 +446,23 @@ def test_a_killed_reports_leftovers_are_removed_by_the_next_after_an_hour(tmp_pa
     assert run_inproc(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path).returncode == 0
     assert not old.exists() and not page.exists() and (fresh / "history.png").exists()  # a report running now keeps its own
     assert sorted(p.name for p in d.iterdir() if p.name.startswith(".")) == [".report.running"]
+
+
+def test_a_sweep_dir_on_a_read_only_mount_is_not_told_to_fix_permissions(tmp_path, monkeypatch, capsys):
+    """A sweep dir on a read-only mount (a copy on a read-only share, a bind mount -o ro) said 'not writable;
+    fix its permissions', which no chmod does: it names the read-only file system and the copy to make. A
+    dir the user may not write keeps the permissions fix. (Root writes anywhere: os.access says no here.)"""
+    import os
+    import types
+
+    d = tmp_path / "sw"
+    made_sweep(d)
+    real_access, real_statvfs = os.access, os.statvfs
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == d else real_access(p, mode, **kw))
+    for flag, says in [(os.ST_RDONLY, "not writable (a read-only file system); copy the sweep dir to a writable one "
+                                      "and run report on the copy"), (0, "not writable; fix its permissions")]:
+        monkeypatch.setattr(os, "statvfs", lambda p, flag=flag: types.SimpleNamespace(f_flag=flag) if Path(p) == d
+                            else real_statvfs(p))
+        assert report_mod.main([str(d), "--no-study"]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [f"error: {d}: {says}"]
+    assert sorted(p.name for p in d.iterdir()) == ["leaderboard.csv", "trial_0000"]

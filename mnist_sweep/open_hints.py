@@ -105,6 +105,14 @@ def connect_args(url: str) -> dict[str, Any]:
     return {"connect_timeout": CONNECT_TIMEOUT_S} if u.get_backend_name() == "postgresql" and "connect_timeout" not in u.query else {}
 
 
+def engine_kwargs(url: str) -> dict[str, Any]:
+    """SQLAlchemy's engine arguments for an Optuna storage at ``url`` (the sweep's and every reader's): its
+    connect_args and, for a server, a ping before each pooled connection is used (Optuna pings MySQL's only):
+    a connection that a PostgreSQL restart (or an idle timeout) ended stopped the sweep ('terminating
+    connection due to administrator command'), the server back and answering."""
+    return {"connect_args": connect_args(url), "pool_pre_ping": not url.startswith("sqlite")}
+
+
 def unset_env(hydra_yaml: str) -> str | None:
     """What to do where a sweep from before storage.json took its storage from $MNIST_SWEEP_STORAGE (its
     trial's saved hydra.yaml names it) and it is not set here, so its SQLite default was read instead

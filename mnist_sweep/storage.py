@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_sweep.errors import SECRET_KEYS, StorageError, SweepError, redact
-from mnist_sweep.open_hints import CONNECT_TIMEOUT_S as CONNECT_TIMEOUT_S, STORAGE_ENV, URL_FORMS as URL_FORMS, cannot_open, connect_args  # URL_FORMS: the sweeper's
+from mnist_sweep.open_hints import CONNECT_TIMEOUT_S as CONNECT_TIMEOUT_S, STORAGE_ENV, URL_FORMS as URL_FORMS, cannot_open, connect_args, engine_kwargs  # URL_FORMS: the sweeper's
 from mnist_sweep.url_escapes import misread
 
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")  # an innermost ${...}
@@ -205,7 +205,7 @@ def open_storage(
     except RuntimeError as e:
         if "optuna storage upgrade" not in str(e):
             raise
-    old = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)}, skip_compatibility_check=True)
+    old = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs(url), skip_compatibility_check=True)
     current, head = old.get_current_version(), old.get_head_version()
     if not upgrade:
         raise StorageError(
@@ -274,7 +274,7 @@ def _rdb(url: str, kwargs: dict[str, Any], claims: bool) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)}, **kwargs)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs(url), **kwargs)
     if claims and storage.engine.name == "sqlite":
         _serialized(storage.engine)
     return storage

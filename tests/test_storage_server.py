@@ -53,3 +53,22 @@ def test_a_password_missing_from_the_environments_own_url_is_not_called_another_
     assert "another URL" not in line and "($MNIST_SWEEP_STORAGE holds this URL without one)" in line
     monkeypatch.setenv("MNIST_SWEEP_STORAGE", url + "x")
     assert f"($MNIST_SWEEP_STORAGE holds another URL, {url}x)" in cannot_open("--storage", url, error, is_file=False)
+
+
+def test_a_server_restart_between_two_uses_of_the_storage_is_not_a_fault(pg_url, pg_admin_url):
+    """A PostgreSQL restart (or an idle timeout) ends every pooled connection; Optuna pings them before use for
+    MySQL only, so the sweep's next write, the server back, met 'terminating connection due to administrator
+    command' and stopped. pg_terminate_backend ends them as a restart does."""
+    import optuna
+    from sqlalchemy.engine import make_url
+
+    from mnist_sweep.storage import open_storage
+
+    storage = open_storage(pg_url)
+    study = optuna.create_study(study_name="restarted", storage=storage)
+    study.ask()  # the pool now holds a connection
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                              "pg_backend_pid()", (make_url(pg_url).database,)).fetchall()
+    assert ended and all(row[0] for row in ended)
+    assert study.ask().number == 1 and len(study.get_trials()) == 2

@@ -38,6 +38,7 @@ from mnist_sweep.logs import quiet_info_console
 from mnist_sweep.orphans import stop_with_sweep
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir, unwritable
+from mnist_sweep.shell import quoted_examples
 from mnist_sweep.storage import install_log_redaction
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def task(cfg: DictConfig) -> float | list[float]:
         log.debug("run failed", exc_info=True)
         if not (out_dir / "metrics.csv").exists():  # failed before any epoch: leave nothing of ours behind
             undo_run_dir(out_dir)
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {quoted_examples(str(e))}", file=sys.stderr)
         sys.exit(e.exit_code)
 
 
@@ -131,10 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         print(children.BEFORE_START, file=sys.stderr)
         return 130
     if checked.error:
-        print(f"error: {checked.error}", file=sys.stderr)
+        print(f"error: {quoted_examples(checked.error)}", file=sys.stderr)
         return 2
     if checked.warning:
-        print(f"warning: {checked.warning}", file=sys.stderr)
+        print(f"warning: {quoted_examples(checked.warning)}", file=sys.stderr)
     args = args if checked.argv is None else checked.argv  # --help: without the overrides it cannot compose
     _Validated.checked = checked
     saved_argv = sys.argv
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     except (MnistSweepError, HydraException, OmegaConfBaseException) as e:
         undo_new_sweep_dir()
         line, code = (str(e), e.exit_code) if isinstance(e, MnistSweepError) else (composition_error(e), 2)
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {quoted_examples(line)}", file=sys.stderr)
         return code
     except BrokenPipeError as e:  # `--help | head`: quiet, 141
         return broken_pipe_status(e)

@@ -15,7 +15,7 @@ from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.pipes import stdout_gone
-from mnist_sweep.shell import argument, as_set, interpreter, pasteable, rejoined, shell_command, split_path, split_path_hint, whole_number  # noqa: F401 - re-exported
+from mnist_sweep.shell import argument, as_set, interpreter, pasteable, quoted_examples, rejoined, shell_command, split_path, split_path_hint, whole_number  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -37,7 +37,7 @@ class CliParser(argparse.ArgumentParser):
         hint = rejoined(getattr(self, "_argv", []))[1]
         if self.missing and message.startswith("the following arguments are required"):  # reproduce --rank 1
             hint += self.missing()
-        print(f"error: {one_line(message)}{nearest_flag(message, self)}{whole_number(message, self)}{hint} "
+        print(f"error: {quoted_examples(one_line(message))}{nearest_flag(message, self)}{whole_number(message, self)}{hint} "
               f"(see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
@@ -130,7 +130,7 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None,
         body()
     except MnistSweepError as e:
         see = f" (see {prog} --help)" if isinstance(e, UsageError) and prog else ""
-        print(f"error: {e}{see}", file=sys.stderr)
+        print(f"error: {quoted_examples(str(e))}{see}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError as e:
         return broken_pipe_status(e)

@@ -159,3 +159,48 @@ def as_set(line: str) -> str:
         parts += [_OVERRIDE.sub(r"--set \1\2\1", hint[at:m.start()]), m[0]]
         at = m.end()
     return head + sep + "".join([*parts, _OVERRIDE.sub(r"--set \1\2\1", hint[at:])])
+
+
+_EXAMPLE = re.compile(r"[+~]{0,2}[A-Za-z_][\w-]*(?:[./][\w-]+|\[\d+\])*=")  # KEY= of an override (model.widths[1]=)
+_ENDS = ",.?;:!"  # ends an example where a space (or the line's end) follows: the sentence's punctuation
+
+
+def _example_end(line: str, at: int) -> tuple[int, bool]:
+    """(the end of the override's value starting at ``at``, whether it holds a quote of its own): brackets, braces and
+    parentheses kept whole (``choice(8,12)``, ``[a, b]``), a quoted part skipped; ends at a space, a ')' or ']' it did
+    not open, or punctuation followed by a space or the line's end."""
+    depth, quoted = 0, False
+    while at < len(line):
+        c = line[at]
+        if c in "'\"" and (close := line.find(c, at + 1)) > 0:
+            at, quoted = close + 1, True
+            continue
+        if depth == 0 and (c.isspace() or c in ")]}" or (c in _ENDS and line[at + 1:at + 2] in ("", " "))):
+            break
+        depth += (c in "([{") - (c in ")]}")
+        at += 1
+    return at, quoted
+
+
+def quoted_examples(line: str) -> str:
+    """``line`` (an error or warning line) with each override its fix offers (after its first '; ') quoted whole, as
+    ``argument`` quotes a path, where the shell would split or expand it: ``'trainer.objectives=[val_acc,params]'``,
+    ``'model.c1=choice(8,12)'`` (zsh, or bash with failglob, stops at an unquoted bracket: 'no matches found').
+    One the line quotes already, or that holds a quote of its own (``model.c1='abc'``), is left as written."""
+    head, sep, fix = line.partition("; ")
+    out, at, start = [], 0, 0
+    while at < len(fix):
+        c, before = fix[at], fix[at - 1:at]
+        if c in "'\"`" and not before.isalnum() and (close := fix.find(c, at + 1)) > 0:  # a quoted span: as written
+            at = close + 1
+            continue
+        if before in ("", " ", "(") and (m := _EXAMPLE.match(fix, at)):
+            end, quoted = _example_end(fix, m.end())
+            word = fix[at:end]
+            if not quoted and shlex.quote(word) != word:
+                out += [fix[start:at], shlex.quote(word)]
+                start = end
+            at = max(end, at + 1)
+            continue
+        at += 1
+    return head + sep + "".join([*out, fix[start:]])

@@ -67,9 +67,9 @@ def test_bad_input_one_line_no_traceback_nothing_written(tmp_path, args, needles
 BAD_SYNTAX = [
     ("trainer.device='cpu", "trainer.device='cpu: the quote ' is not closed; close it (trainer.device='cpu') "
                             "or drop it (trainer.device=cpu)"),
-    ("model.c1=choice(4,8", "model.c1=choice(4,8: '(' is not closed; close it: model.c1=choice(4,8)"),
-    ("model.kernels=[3,3", "'[' is not closed; close it: model.kernels=[3,3]"),
-    ("model.c1=choice(4,8]", "'(' is closed by ']'; write model.c1=choice(4,8)"),
+    ("model.c1=choice(4,8", "model.c1=choice(4,8: '(' is not closed; close it: 'model.c1=choice(4,8)'"),
+    ("model.kernels=[3,3", "'[' is not closed; close it: 'model.kernels=[3,3]'"),
+    ("model.c1=choice(4,8]", "'(' is closed by ']'; write 'model.c1=choice(4,8)'"),
     ("model.c1=4)", "')' closes nothing; drop it: model.c1=4"),
     ("trainer.device=c=pu", "a second '=' in the value; quote a value that holds one: \"trainer.device='c=pu'\""),
     ("=3", "=3: no key before '='; an override is KEY=VALUE"),
@@ -259,7 +259,7 @@ def test_help_with_overrides_prints_the_help_and_names_what_it_leaves_out(tmp_pa
     (["trainer.dropout=0.1"], "error: trainer.dropout: no such key; did you mean model.dropout?"),
     (["+model.dropuot=0.1"], "error: model.dropuot: no such key in model (CnnModelSchema); did you mean model.dropout?"),
     (["-m", "model.dropuot=interval(0,0.1)"], "error: model.dropuot: no such key; did you mean model.dropout?"),
-    (["-m", "hydra.sweeper.params.model.dropout=interval(0,0.1)"], "hydra.sweeper.params={model.dropout:\"interval(0,0.1)\"}, or as model.dropout=interval(0,0.1) on the command line"),
+    (["-m", "hydra.sweeper.params.model.dropout=interval(0,0.1)"], "hydra.sweeper.params={model.dropout:\"interval(0,0.1)\"}, or as 'model.dropout=interval(0,0.1)' on the command line"),
 ])
 def test_a_mistyped_key_suggests_the_real_one(tmp_path, argv, line):
     """Not Hydra's "use +key" advice (it adds a key nothing reads): the nearest real keys; exit 2
@@ -336,7 +336,7 @@ SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it
      "(add step to the choice)"),
     (["optimizer=choice(adam,adamw)", "optimizer.betas=[0.9,0.99]"],
      "optimizer.betas: not a key of optimizer=sgd, the option Hydra composes the sweep's base config with; Optuna "
-     "cannot sweep a list: run one sweep per option, optimizer=OPTION optimizer.betas=[0.9,0.99]"),
+     "cannot sweep a list: run one sweep per option, optimizer=OPTION 'optimizer.betas=[0.9,0.99]'"),
     (["scheduler=choice(step,cosine)", "scheduler.gamma=0.5"],
      "scheduler.gamma: not a key of scheduler=cosine, one of the swept options"),
     # a key no option has is a typo, not a conditional key: it was told to sweep it as choice(0.5)
@@ -353,7 +353,7 @@ SWEPT_GROUP = [  # a key of some options of a swept group: sampled only where it
     (["+experiment=tiny", "scheduler=glob(*)"],
      "hydra.sweeper.params.scheduler: 'cosine', 'none' and 'step' cannot run with +experiment=tiny: conf/experiment/"
      "tiny.yaml sets scheduler.pct_start, which scheduler=cosine does not have; exclude 'cosine', 'none' and 'step', "
-     "scheduler=glob(*,exclude=[cosine,none,step]), or sweep scheduler without +experiment=tiny"),
+     "'scheduler=glob(*,exclude=[cosine,none,step])', or sweep scheduler without +experiment=tiny"),
     (["+experiment=tiny", "scheduler=choice(step,cosine)"],
      "hydra.sweeper.params.scheduler: 'step' and 'cosine' cannot run with +experiment=tiny: conf/experiment/tiny.yaml "
      "sets scheduler.pct_start, which scheduler=step does not have; take scheduler out of the search (+experiment=tiny "
@@ -384,7 +384,7 @@ def test_a_key_every_or_some_swept_option_has_is_accepted(tmp_path, argv):
 
 @pytest.mark.parametrize("argv, line", [
     (["scheduler=glob(zz*)"], "hydra.sweeper.params.scheduler: glob(zz*) matches none of the group's options (cosine, "
-                              "none, onecycle, step); fix the pattern or list them: scheduler=choice(A,B)"),
+                              "none, onecycle, step); fix the pattern or list them: 'scheduler=choice(A,B)'"),
     (["model.c1=glob(*)"], "hydra.sweeper.params.model.c1: glob(*) picks among a config group's options, and model.c1 "
                            "is no config group"),
     (["scheduler=glob(*,exclude=cosine)", "scheduler.gamma=0.5"],
@@ -461,7 +461,7 @@ def test_a_run_ends_with_its_dir_and_commands_that_paste(tmp_path):
 @pytest.mark.parametrize("argv, needle", [
     (["-m", "hydra.sweeper.on_trial_end=nope.func"], "hydra.sweeper.on_trial_end: cannot import 'nope.func'"),
     (["-m", "hydra.sweeper.custom_search_space=os"], "hydra.sweeper.custom_search_space: cannot import 'os'"),
-    (["~trainer"], "trainer: missing section; pick one with trainer=<option>"),
+    (["~trainer"], "trainer: missing section; pick one with 'trainer=<option>'"),
     (["~model"], "model: missing section"),
     # a deleted key: Hydra's own lines were "Error merging override ~model.c1" or said no fix
     (["~model.c1"], "~model.c1: model.c1 is a key of the schema and cannot be deleted (every run reads it); set it with "

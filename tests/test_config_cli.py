@@ -102,11 +102,11 @@ CLASSES = [
     (["data.augment=null"], "; set its keys instead, e.g. data.augment."),
     (["trainer.objectives=val_acc"], "trainer.objectives: Invalid value assigned: str is not a ListConfig, list or "
                                      "tuple; write a list of strings or null"),
-    (["optimizer=adam", "optimizer.betas=0.9"], "; write a list of numbers, e.g. optimizer.betas=[0.9,0.999]"),
+    (["optimizer=adam", "optimizer.betas=0.9"], "; write a list of numbers, e.g. 'optimizer.betas=[0.9,0.999]'"),
     (["data.root=[1]"], "data.root: Cannot convert 'list' to string: '[1]'; write a string or null"),
     (["model.pool_after=[[1]]"], "model.pool_after: [1] is not a block index"),
     (["model.c1=${.}"], "model.c1: extraneous input '}' expecting"),
-    (["model.kernels={a:1}"], "model.kernels: takes a list, got {a:1}; write its items in brackets, model.kernels=[ITEM,...]"),
+    (["model.kernels={a:1}"], "model.kernels: takes a list, got {a:1}; write its items in brackets, 'model.kernels=[ITEM,...]'"),
     (["model=cnnn"], "model=cnnn: no such option (no conf/model/cnnn.yaml); did you mean model=cnn? (options: cnn, "),
     (["optimizer=Adam"], "optimizer=Adam: no such option (no conf/optimizer/Adam.yaml); did you mean optimizer=adam?"),
     (["optimizer=lion"], "optimizer=lion: no such option (no conf/optimizer/lion.yaml); pick one of adam, adamw, sgd"),
@@ -127,7 +127,7 @@ CLASSES = [
     (["-m", "hydra.sweeper.repeats=3"], "; set its keys instead, e.g. hydra.sweeper.repeats.seeds=1"),
     (["data.augment=5"], "data.augment: Invalid type assigned: int is not a subclass of AugmentSchema. value: 5; set its "
                          "keys instead, e.g. data.augment.strength=1.0"),
-    (["model.pool_after=[a]"], "; write a list of integers or null, e.g. model.pool_after=[1]"),
+    (["model.pool_after=[a]"], "; write a list of integers or null, e.g. 'model.pool_after=[1]'"),
     # a sweep expression on a plain run: the -m command to copy, and a comma list's list spelling
     (["model.dropout=0.1,0.2"], "model.dropout=0.1,0.2: a sweep expression needs -m, which searches its values: python "
                                 "-m mnist_sweep.train -m model.dropout=0.1,0.2; a list value is written in brackets: "

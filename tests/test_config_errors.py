@@ -50,8 +50,8 @@ CALLS = [  # (a sweep function Hydra cannot evaluate, how to call it)
     ("model.c3=glob()", "check the arguments of glob(...)"),
     # a config group's choice was told 'e.g. choice(8,12)', numbers no group has: its options instead
     ("optimizer=choice()", "a choice needs at least one value, here options of the config group optimizer, "
-                           "e.g. optimizer=choice(adam,adamw,sgd)"),
-    ("scheduler=choice()", "e.g. scheduler=choice(cosine,none,onecycle,step)"),
+                           "e.g. 'optimizer=choice(adam,adamw,sgd)'"),
+    ("scheduler=choice()", "e.g. 'scheduler=choice(cosine,none,onecycle,step)'"),
 ]
 
 

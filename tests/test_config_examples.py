@@ -5,6 +5,7 @@ validated, nothing trained), the examples checked by the same command line check
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 
@@ -22,10 +23,11 @@ def refused(tmp_path, *args: str) -> str:
 
 
 def example(line: str) -> list[str]:
-    """The overrides a refusal's ``e.g. ...`` gives (several where it names another key too)."""
-    found = re.search(r"e\.g\. (\S+=\S+(?: [\w.]+=\S+)*)", line)
+    """The overrides a refusal's ``e.g. ...`` gives (several where it names another key too), as a shell reads them
+    (one with brackets is quoted whole: 'model.widths=[8,16]')."""
+    found = re.search(r"e\.g\. ((?:'[^']+'|\S+=\S+)(?: (?:'[^']+'|[\w.]+=\S+))*)", line)
     assert found, f"no example in: {line}"
-    return found[1].split(" ")
+    return shlex.split(found[1])
 
 
 def replaced(args: list[str], fix: list[str]) -> list[str]:

@@ -99,7 +99,7 @@ def test_a_dict_space_after_params_null_is_one_line_with_the_form_that_works(tmp
     proc = run_inproc(["mnist_sweep.train", "-m", "hydra.sweeper.params=null", 'hydra.sweeper.params={model.c1:"choice(4,8)"}',
                        f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
     line = assert_one_line_error(proc, "error: hydra.sweeper.params: null at this point", "cannot merge",
-                                 "write each as a sweep override after hydra.sweeper.params=null (model.c1=choice(4,8))")
+                                 "write each as a sweep override after hydra.sweeper.params=null ('model.c1=choice(4,8)')")
     assert "NoneType" not in line and list(tmp_path.iterdir()) == []
     assert check_command_line(["-m", "hydra.sweeper.params=null", "model.c1=choice(4,8)"]).error is None  # the fix
 
@@ -147,8 +147,8 @@ def test_a_dict_space_with_a_key_the_space_lacks_names_it_and_how_to_add_it(tmp_
     proc = run_inproc(["mnist_sweep.train", "-m", 'hydra.sweeper.params={trainer.device:"\'cpu"}',
                        f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"], cwd=tmp_path)
     line = assert_one_line_error(proc, "error: hydra.sweeper.params.trainer.device: hydra.sweeper.params has no key "
-                                 "trainer.device", "add it with +hydra.sweeper.params={trainer.device:VALUE}",
-                                 "sweep override (trainer.device=choice(...))")
+                                 "trainer.device", "add it with '+hydra.sweeper.params={trainer.device:VALUE}'",
+                                 "sweep override ('trainer.device=choice(...)')")
     assert "no such key" not in line and list(tmp_path.iterdir()) == []
     assert check_command_line(["-m", '+hydra.sweeper.params={trainer.device:"choice(cpu)"}']).error is None  # the fix
 

@@ -2,6 +2,8 @@
 overrides): a form Hydra reads otherwise than meant, or two that clash, is one line with the form that works."""
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from optuna import distributions as od
 
@@ -23,8 +25,10 @@ def test_a_space_key_given_as_nested_keys_names_the_dict_form_that_sets_it(tmp_p
 
     proc = run_inproc(["mnist_sweep.train", "-m", override, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
                       cwd=tmp_path)
+    flat = fix[fix.index("{") + 1:-1].replace(":", "=", 1).replace('"', "")  # model.c1=choice(4,8): quoted where it has ( )
+    shown = fix if '"' in fix else shlex.quote(fix)  # a fix that quotes its value is left as written
     line = assert_one_line_error(proc, f"error: {override}: Hydra reads each dot of the key as a level",
-                                 f"give it as {fix}, or as {fix[fix.index('{') + 1:fix.index(':')]}=")
+                                 f"give it as {shown}, or as {shlex.quote(flat)} on the command line")
     assert "{model:VALUE}" not in line and list(tmp_path.iterdir()) == []
     assert check_command_line(["-m", fix]).error is None  # the fix
     nulled = check_command_line(["-m", "hydra.sweeper.params=null", "hydra.sweeper.params.model.c1=choice(4,8)"]).error
@@ -42,10 +46,10 @@ def test_a_group_searched_under_hydra_sweeper_params_is_told_to_add_it():
 
 @pytest.mark.parametrize("args, needle", [
     (["model.dropout=range(0.0,0.1)"], "model.dropout: range(0.0,0.1) steps by 1, more than its span, so it draws 0.0 alone; "
-     "write model.dropout=interval(0.0,0.1) for any value between, or range(0.0,0.1,0.05)"),
+     "write 'model.dropout=interval(0.0,0.1)' for any value between, or range(0.0,0.1,0.05)"),
     (['hydra.sweeper.params={model.dropout:"range(0,0.1)"}'], "model.dropout: range(0,0.1) steps by 1, more than its span, so it draws 0 alone"),
     (["hydra.sweeper.params=null", "model.c1=range(4,6,5)"], "model.c1: range(4,6) steps by 5, more than its span, "
-     "so it draws 4 alone; write model.c1=range(4,6,1)"),
+     "so it draws 4 alone; write 'model.c1=range(4,6,1)'"),
     (["hydra.sweeper.params=null", "model.c1=range(4,4)"], "model.c1: range(4,4) has zero span, so it draws 4 alone; "
      "write model.c1=4 to set it, or a wider range"),  # searched as 4 alone, where interval(4,4) was refused
 ])
@@ -133,7 +137,7 @@ def test_a_searched_deletion_says_to_search_the_key(tmp_path, args):
 
     proc = run_inproc(["mnist_sweep.train", "-m", *args, f"hydra.sweep.dir={tmp_path}/s", "hydra.sweeper.dry_run=true"],
                       cwd=tmp_path)
-    assert_one_line_error(proc, "error: hydra.sweeper.params.~model.c1: ~ deletes a key", "search it as model.c1=choice(4,8)")
+    assert_one_line_error(proc, "error: hydra.sweeper.params.~model.c1: ~ deletes a key", "search it as 'model.c1=choice(4,8)'")
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(SweepError, match="~ deletes a key"):  # in a search file's space too
         parse("~model.c1=choice(4,8)")

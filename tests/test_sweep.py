@@ -175,7 +175,7 @@ BAD_SWEEPS = [
     # a swept option's typo: the nearest option and the choice with it (it said only "'cnnn' is not an option")
     (["model=choice(cnn,cnnn)"], ["hydra.sweeper.params.model: 'cnnn' is not an option of config group 'model'; "
                                   "did you mean cnn? e.g. model=cnn (options: cnn, eva8_seed)"]),
-    (["scheduler=choice(step,onecycl)"], ["did you mean onecycle? e.g. scheduler=choice(step,onecycle)"]),
+    (["scheduler=choice(step,onecycl)"], ["did you mean onecycle? e.g. 'scheduler=choice(step,onecycle)'"]),
     (["optimizer.lr=interval(0.1,0.01)"], ["hydra.sweeper.params.optimizer.lr"]),
     (["hydra.sweeper.storage=nosuchdb://x"], ["hydra.sweeper.storage", "nosuchdb://x"]),
     (["hydra/sweeper/pruner=nah"], ["hydra/sweeper/pruner=nah", "halving, hyperband, median, none, projection, target, threshold"]),
@@ -204,13 +204,13 @@ BAD_SWEEPS = [
     (["model.dropout=interval(0.9,1.5)"], ["hydra.sweeper.params.model.dropout", "got 1.5"]),
     # a NaN or infinite end: the example repeated it ('e.g. optimizer.lr=interval(nan,nan)', 'model.dropout=interval(0,inf)')
     (["optimizer.lr=interval(nan,nan)"], ["value nan is outside optimizer.lr's range; it must be in (0, 10], "
-                                          "e.g. optimizer.lr=interval(0.1,10)"]),
+                                          "e.g. 'optimizer.lr=interval(0.1,10)'"]),
     (["model.dropout=interval(0,inf)"], ["value inf is outside model.dropout's range; it must be float in [0, 1), or one "
                                          "per block; give both ends as finite numbers"]),
     # a space given as a string Hydra's grammar refuses: it said '(See https://hydra.cc/...)' and no more
     (['hydra.sweeper.params={model.c1:"choice(4,8"}'],
      ["hydra.sweeper.params.model.c1: invalid search space: model.c1=choice(4,8: '(' is not closed; "
-      "close it: model.c1=choice(4,8)"]),
+      "close it: 'model.c1=choice(4,8)'"]),
 ]
 
 

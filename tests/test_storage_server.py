@@ -72,3 +72,40 @@ def test_a_server_restart_between_two_uses_of_the_storage_is_not_a_fault(pg_url,
                               "pg_backend_pid()", (make_url(pg_url).database,)).fetchall()
     assert ended and all(row[0] for row in ended)
     assert study.ask().number == 1 and len(study.get_trials()) == 2
+
+
+class _Trial:
+    """A live trial whose storage is gone: each report fails as Optuna's does."""
+    number = 7
+
+    def __init__(self) -> None:
+        self.reported: list[int] = []
+
+    def set_user_attr(self, key, value) -> None:  # noqa: ANN001
+        pass
+
+    def report(self, value, epoch) -> None:  # noqa: ANN001
+        import optuna
+
+        raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from _wrapped(
+            psycopg.OperationalError("connection failed: connection to server at \"db\" failed: Connection refused"))
+
+    def should_prune(self) -> bool:
+        return False
+
+
+def test_a_storage_gone_at_the_last_epochs_report_keeps_the_run(monkeypatch, caplog):
+    """The server stopped as a trial's last epoch ended: its report failed the job before result.json was
+    written, and the resume trained it again (lost). A run that paid for every epoch is kept (the sweep or
+    its resume tells it from its result.json); an earlier epoch's failed report still stops the run."""
+    from mnist_sweep import trial
+
+    monkeypatch.setattr(trial, "live_trial", lambda cfg: _Trial())
+    hook = trial.pruning_hook(object(), max_epochs=3)
+    with pytest.raises(Exception, match="commit"):
+        hook(2, 0.5)
+    hook(3, 0.5)  # no exception: training writes result.json
+    assert "trial 7: its last epoch was not reported to the storage (connection failed: " in caplog.text
+    monkeypatch.setattr(_Trial, "report", lambda self, value, epoch: (_ for _ in ()).throw(ValueError("not finite")))
+    with pytest.raises(ValueError):  # the trial's own fault is no storage's
+        trial.pruning_hook(object(), max_epochs=3)(3, float("nan"))

@@ -45,10 +45,17 @@ class SweepConsoleFilter(logging.Filter):
 class ConsoleHandler(logging.StreamHandler):
     """logging's StreamHandler, quiet once stdout's reader has gone (``| head`` stopped reading): stdout
     then writes to /dev/null (pipes.stdout_gone), so the run goes on with its lines in train.log alone.
-    Any other failure to write is logging's own report."""
+    A character the stream's encoding lacks is written escaped; any other failure is logging's own report."""
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
         gone = isinstance(sys.exc_info()[1], BrokenPipeError) and self.stream in (sys.stdout, sys.__stdout__)
+        if isinstance(sys.exc_info()[1], UnicodeEncodeError):  # a locale's stdout (ASCII, Latin-1) without the model
+            encoding = getattr(self.stream, "encoding", None) or "ascii"  # table's box lines: written as \u251c escapes
+            try:
+                self.stream.write(self.format(record).encode(encoding, "backslashreplace").decode(encoding) + self.terminator)
+                return self.flush()
+            except Exception:  # noqa: BLE001 - logging's own report, as for any other failure
+                pass
         if not (gone and stdout_gone()):
             super().handleError(record)
 

@@ -264,7 +264,7 @@ def build(sweep_dir: str | Path, study: Any | None = None, storage: str | None =
         for png in sorted(Path(tmp).glob("*.png")):
             os.replace(png, out / png.name)
     path = sweep_dir / PAGE
-    results.atomic_write(path, lambda p: p.write_text(page))
+    results.atomic_write(path, lambda p: p.write_text(page, encoding="utf-8", errors="surrogateescape"))  # its charset
     return path
 
 

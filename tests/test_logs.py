@@ -73,3 +73,19 @@ def test_a_sweeps_console_leaves_a_trials_precision_timing_to_its_log(monkeypatc
 
     assert not shown(logging.INFO, sweeping=True)
     assert shown(logging.WARNING, sweeping=True) and shown(logging.INFO, sweeping=False)
+
+
+ASCII_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"}  # Python's own UTF-8 mode off: stdout and files ASCII
+
+
+def test_a_locale_without_the_model_tables_characters_writes_them(tmp_path):
+    """In a non-UTF-8 locale (ASCII here; Latin-1 lacks them too) a run's model table ('├─Sequential', torchinfo's
+    box lines) was '--- Logging error ---' and a 40-line traceback twice, the console's and train.log's, and
+    the table was in neither. train.log is UTF-8 whatever the locale; the console writes it escaped (\\u251c)."""
+    script = LOG_LINES.format(conf=str(PROJECT_ROOT / "conf"), which="job_logging").replace(
+        '"line %d", i', '"\\u251c\\u2500Sequential: 1-%d", i')
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, timeout=120,
+                          env={**os.environ, **ASCII_LOCALE, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert (proc.returncode, proc.stderr.decode()) == (0, "went on\n")
+    assert proc.stdout.decode("ascii").count("\\u251c\\u2500Sequential: 1-") == 3
+    assert (tmp_path / "train.log").read_text(encoding="utf-8").count("├─Sequential: 1-") == 3

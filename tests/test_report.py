@@ -466,3 +466,16 @@ def test_a_sweep_dir_on_a_read_only_mount_is_not_told_to_fix_permissions(tmp_pat
         assert report_mod.main([str(d), "--no-study"]) == 2
         assert capsys.readouterr().err.strip().splitlines() == [f"error: {d}: {says}"]
     assert sorted(p.name for p in d.iterdir()) == ["leaderboard.csv", "trial_0000"]
+
+
+def test_a_locale_that_is_not_utf8_still_writes_the_page(tmp_path):
+    """In a non-UTF-8 locale (ASCII here, Python's UTF-8 mode off; Latin-1 lacks the page's characters too)
+    report.html was written in the locale's encoding: a UnicodeEncodeError traceback (the page's own characters),
+    the old page kept. It is UTF-8, as its <meta charset> says."""
+    d = tmp_path / "sw"
+    made_sweep(d)
+    proc = run(["mnist_sweep.report", str(d), "--no-study"], cwd=tmp_path, process=True,
+               env={"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    page = (d / "report.html").read_text(encoding="utf-8")
+    assert '<meta charset="utf-8"><title>Sweep report: sw<' in page and not page.isascii()

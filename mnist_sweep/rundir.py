@@ -226,14 +226,18 @@ def _refuse(message: str) -> None:
     sys.exit(2)
 
 
+WRITE_TEST = 16384  # bytes the check writes: Hydra's .hydra/ files and train.log's start, about 10 KB
+
+
 def _check_writable(path: str, key: str, config: DictConfig | None = None) -> None:
     d = Path(path).absolute()
     made = [p for p in (d, *d.parents) if not os.path.lexists(p)]  # deepest first; os.path never raises
     try:
         d.mkdir(parents=True, exist_ok=True)
         try:
-            with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):  # unique: workers may start together
-                pass
+            with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-") as f:  # unique: workers may start together
+                if os.write(f.fileno(), bytes(WRITE_TEST)) < WRITE_TEST:  # a full disk still makes an empty file: Hydra's
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # .hydra/config.yaml was its traceback then
         except OSError as e:  # the dir is named, not the temporary file the test tried in it
             raise OSError(e.errno, e.strerror, str(d)) from None
     except OSError as e:

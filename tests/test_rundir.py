@@ -304,3 +304,27 @@ def test_an_existing_output_dir_that_cannot_be_written_is_named_not_the_test_fil
     line = assert_one_line_error(run_inproc(args, cwd=tmp_path), f"error: hydra.{where}.dir: {tmp_path / 'out'}: "
                                  "Read-only file system; choose a writable directory")
     assert ".write-test" not in line and (tmp_path / "out").is_dir()
+
+
+@pytest.mark.parametrize("where", ["run", "sweep"])
+def test_a_dir_on_a_disk_with_no_space_left_is_refused_before_hydra_writes(tmp_path, monkeypatch, where):
+    """A full disk still makes an empty file, so the write test passed; Hydra then wrote .hydra/config.yaml
+    itself: an OSError traceback (exit 1) and a 0-byte config.yaml and train.log left in the new run dir.
+    The test writes bytes: one line, and the dirs it made are gone."""
+    import errno
+    import os
+
+    real = os.write
+
+    def full(fd: int, data: bytes) -> int:  # what a disk with no block free does with a write
+        if ".write-test-" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    out = tmp_path / "full" / "out"
+    args = ["mnist_sweep.train", *(["-m", "hydra.sweeper.n_trials=1"] if where == "sweep" else []),
+            f"hydra.{where}.dir={out}", *TINY]
+    assert_one_line_error(run_inproc(args, cwd=tmp_path), f"error: hydra.{where}.dir: {out}: No space left on device; "
+                          "free space on its disk")
+    assert list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ from typing import Any
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+from mnist_sweep.config.tiers import narrower_searches
 from mnist_sweep.errors import SweepError
 
 BUDGET = "model.max_params"
@@ -127,7 +128,7 @@ def check(space: SearchSpace, count: Count, budget: int | None, model_of: ModelO
     budgets = " or ".join(f"{b:,}" for b in sorted({b for _, _, b in found}))
     raise SweepError(f"{BUDGET}: every candidate of the search space is over the budget of {budgets} parameters: "
                      f"the smallest it allows has {n:,} {named(point)}; raise {BUDGET} to at least {n:,} or search "
-                     "smaller widths (hydra.sweeper.params)")
+                     f"smaller widths (hydra.sweeper.params){narrower_searches(max(b for _, _, b in found))}")
 
 
 def named(point: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from collections import Counter
 
 import optuna
 
+from mnist_sweep.config.tiers import narrower_searches
 from mnist_sweep.errors import SweepError, SweepStopped
 from mnist_sweep.storage import status_of
 from mnist_sweep.text import plural
@@ -77,6 +78,13 @@ def _cause(error: str) -> str:
 
 
 
+def narrower(trials: list[optuna.trial.FrozenTrial]) -> str:
+    """The shipped searches made for the budget the rejected of ``trials`` were over (tiers.narrower_searches)."""
+    errors = (str(t.user_attrs.get("error")) for t in trials if status_of(t) == "rejected")
+    budget = next((m.group(1) for e in errors if (m := _BUDGET_RE.search(e))), None)
+    return narrower_searches(int(budget.replace(",", ""))) if budget else ""
+
+
 def why_rejected(trials: list[optuna.trial.FrozenTrial]) -> tuple[str, str]:
     """The key behind the most common cause among the rejected of ``trials``, and a clause saying
     it with its fix: for the budget, the smallest candidate's size; else one of its errors."""
@@ -91,7 +99,7 @@ def why_rejected(trials: list[optuna.trial.FrozenTrial]) -> tuple[str, str]:
         budget = next((m.group(1) for e in errors if (m := _BUDGET_RE.search(e))), "?")
         smallest = f", the smallest with {min(sizes):,} parameters" if sizes else ""
         return BUDGET, (f"{share} over the budget {BUDGET}={budget}{smallest}; raise {BUDGET} or search smaller "
-                        "widths")
+                        f"widths{narrower(rejected)}")
     example = next(e for e in errors if _cause(e) == cause)
     key = cause if " " not in cause else "hydra.sweeper.precheck"  # a precheck's own error names no key
     return key, f"{share} by {example}; narrow the search space to candidates that pass"

@@ -276,7 +276,7 @@ class Loop:
         if len(told) - rejected < min(-(-len(told) // 10), 25):
             log.warning("hydra.sweeper.params: %s of the study's %s were rejected before launch, so the "
                         "sampler draws almost at random; narrow the search space to the budget (fewer or smaller "
-                        "widths) or raise model.max_params", f"{rejected:,}", plural(len(told), "candidate"))
+                        "widths) or raise model.max_params%s", f"{rejected:,}", plural(len(told), "candidate"), _failures.narrower(told))
 
     def _check_trial_dir(self, trial_dir: Path) -> None:
         if (trial_dir / "result.json").exists():  # another study's, put there since the start's check (_resume)

@@ -21,6 +21,7 @@ from hydra_plugins.mnist_sweep_sweeper import _corner, _groups, _space
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
+from mnist_sweep.config.tiers import narrower_searches
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError
 from mnist_sweep.text import duration, plural
 
@@ -142,6 +143,7 @@ def _none_fit(over: list[ParamBudgetExceeded], refused: list[str],
             f"parameters (the smallest drawn has {least:,})")
     found = smallest()
     if found is None or found[0] > budget:
-        return f"model.max_params: {line}: narrow the search space to smaller widths or raise model.max_params", False
+        return (f"model.max_params: {line}: narrow the search space to smaller widths or raise model.max_params"
+                f"{narrower_searches(budget)}"), False
     return (f"{line}; the space's smallest model has {found[0]:,} {_corner.named(found[1])}, so few candidates fit and most "
-            "trials would be rejected before training: narrow the space toward it or raise model.max_params"), True
+            f"trials would be rejected before training: narrow the space toward it or raise model.max_params{narrower_searches(budget)}"), True

@@ -109,3 +109,19 @@ def test_a_storage_gone_at_the_last_epochs_report_keeps_the_run(monkeypatch, cap
     monkeypatch.setattr(_Trial, "report", lambda self, value, epoch: (_ for _ in ()).throw(ValueError("not finite")))
     with pytest.raises(ValueError):  # the trial's own fault is no storage's
         trial.pruning_hook(object(), max_epochs=3)(3, float("nan"))
+
+
+def test_a_sweep_with_heartbeats_prints_no_optuna_warning_that_they_belong_to_optimize(tmp_path):
+    """hydra.sweeper.heartbeat_interval (docs/distributed.md's advice for workers on several machines) printed
+    Optuna's 'UserWarning: Heartbeat of storage is supposed to be used with Study.optimize.' with its file and
+    line on every sweep's console (and failed it under -Werror): the sweep asks and tells with heartbeats on purpose."""
+    import warnings
+
+    from conftest import run_inproc, sweep_args
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        proc = run_inproc(sweep_args(tmp_path, "hb", 1, "hydra.sweeper.heartbeat_interval=60"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not [w for w in caught if "Heartbeat of storage" in str(w.message)]
+    assert "Heartbeat of storage" not in proc.stderr + proc.stdout

@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _resume, _revive, _space, _study, _undo
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _optuna, _resume, _revive, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -82,7 +82,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             self._sweep(arguments)
 
     def _sweep(self, arguments: list[str]) -> None:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the start line says what Optuna's INFO lines would
+        _optuna.quiet()  # Optuna's INFO lines (the start line says what they would), its heartbeat warning
         attach_helper_channel()
         stop_with_parent()  # a helper: stopped (its open trial lost) when its sweep process dies, SIGKILLed say
         check_sweeper(self.config)  # the sweeper's keys, directions, the sweep dir's study (the CLI checks them first)

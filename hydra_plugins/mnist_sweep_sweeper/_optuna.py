@@ -7,6 +7,7 @@ Hydra need a look at this file only.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import optuna
@@ -14,6 +15,14 @@ from hydra.core.utils import JobReturn
 from omegaconf import DictConfig
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
+
+
+def quiet() -> None:
+    """Optuna's INFO lines off (the sweep's start line says what they would), and its warning, by its words, that
+    heartbeats belong to Study.optimize (printed with its file and line in every sweep with heartbeat_interval,
+    an error under -Werror): this sweep asks and tells itself and records them on purpose (_liveness.Heartbeat)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize", UserWarning)
 
 
 def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:

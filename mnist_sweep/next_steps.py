@@ -96,7 +96,7 @@ def confirmed_lines(out: Path, df: pd.DataFrame) -> list[str]:
     pick = next((d for d in dirs if has_model(d)), None)
     if pick is None:
         return lines + ["no run kept its weights (model.pt: trainer.save_checkpoint=false), so none can be exported"]
-    best = " has the best mean" if pick.parent.name == str(df.config.iloc[0]) else ""
-    return lines + [f"ship one as ONNX ({pick.parent.name}{best}; any seed's run dir works alike): "
+    best = f"{pick.parent.name} has the best mean; " if len(df) > 1 and pick.parent.name == str(df.config.iloc[0]) else ""
+    return lines + [f"ship one as ONNX ({best}any seed's run dir works alike): "
                     f"{pasteable('mnist_sweep.export', pick, '--onnx', f'{pick.parent.name}.onnx')}",
                     f"classify images with it: {pasteable('mnist_sweep.predict', pick, 'IMAGE.png')}"]

@@ -24,9 +24,19 @@ def test_confirm_ends_with_its_run_dirs_and_the_onnx_export_of_one(tmp_path):
     run_dir = out / "trial_0000" / "seed_1"
     assert lines[-3] == f"runs: {out}/CONFIG/seed_N, one run dir each (model.pt, result.json, metrics.csv), e.g. {run_dir}"
     ship, command = lines[-2].split(": ", 1)
-    assert ship == "ship one as ONNX (trial_0000 has the best mean; any seed's run dir works alike)", lines[-2]
+    assert ship == "ship one as ONNX (any seed's run dir works alike)", lines[-2]  # one config: no best mean to name
     assert shlex.split(command)[1:] == ["-m", "mnist_sweep.export", str(run_dir), "--onnx", "trial_0000.onnx"]
     assert shlex.split(lines[-1].split(": ", 1)[1])[1:] == ["-m", "mnist_sweep.predict", str(run_dir), "IMAGE.png"]
+
+
+def test_of_several_configs_the_best_means_run_is_named(tmp_path):
+    from mnist_sweep.next_steps import confirmed_lines
+
+    df = pd.DataFrame([{"config": "b", "seed_1": 0.99}, {"config": "a", "seed_1": 0.98}])  # best mean first
+    for name in ("a", "b"):
+        (tmp_path / name / "seed_1").mkdir(parents=True)
+        (tmp_path / name / "seed_1" / "model.pt").write_bytes(b"weights")
+    assert confirmed_lines(tmp_path, df)[1].startswith("ship one as ONNX (b has the best mean; any seed's run dir ")
 
 
 def test_without_weights_it_says_none_can_be_exported(tmp_path):

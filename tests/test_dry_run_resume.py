@@ -84,3 +84,20 @@ def test_a_trial_whose_worker_died_is_counted_to_go_as_the_resume_fails_it(tmp_p
     assert "1 of 3 trials done or running; 2 to go" in out
     assert re.search(r"estimate: 2 trials x 1 epoch x .* / 2 workers = ", out), out
     assert study.get_trials()[-1].state == TrialState.RUNNING  # the dry run failed nothing
+
+
+@pytest.mark.parametrize("change, line", [
+    ("model.c3=choice(8,12,20,24)", "hydra.sweeper.params.model.c3: the study 'dry' searched it as "
+                                    "choice(8,12,16,24,32,48), this run as choice(8,12,20,24)"),
+    ("hydra.sweeper.direction=[maximize,minimize]", "hydra.sweeper.direction: the study 'dry' was created to maximize"),
+])
+def test_a_dry_run_refuses_what_the_resume_it_previews_refuses(tmp_path, two_cpus, change, line):
+    """A resume that changes a choice's values or the study's directions is refused before any trial, but
+    its dry run ('look first') printed an estimate and exit 0: it now checks the stored study as the start does."""
+    study = stored(tmp_path, 2)
+    extra = ["trainer.objectives=[val_acc,params]"] if "direction" in change else []
+    args = [*sweep_args(tmp_path, "dry", 3, f"model.c3=choice{C3.choices}".replace(" ", "")), change, *extra]
+    proc = run_inproc([*args, "hydra.sweeper.dry_run=true"], cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2 and line in out and "estimate:" not in out, out[-2000:]
+    assert len(study.get_trials()) == 2

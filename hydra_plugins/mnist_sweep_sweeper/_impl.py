@@ -97,7 +97,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         queued = [_enqueue.queued(item, space, self._compose) for item in self.conf.enqueue] if worker_index() == 0 else []
         if self.conf.dry_run:
             from hydra_plugins.mnist_sweep_sweeper._preview import preview  # torch: only for a dry run
-
+            _resume.check_stored(self.storage, self.study_name, space, self._get_directions(),  # as the start checks it
+                                 Path(self.config.hydra.sweep.dir).resolve(), self.conf.trial_dir, metric_names(self.config))
             check = Precheck(self._compose, self.precheck, self.conf.precheck)
             if (left := _revive.left_to_start(self.storage, self.study_name, self.n_trials, self.conf, self._points)):
                 workers = worker_count(self.conf.workers if self.storage else 1, left.runs, *trial_load(self.config, space, self.n_jobs))

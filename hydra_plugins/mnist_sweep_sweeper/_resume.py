@@ -82,6 +82,15 @@ def open_checked(open_study: Callable[[], optuna.Study], stored: Stored, study_n
     return study
 
 
+def check_stored(url: str | None, study_name: str, space: SearchSpace, directions: list[str], sweep_dir: Path,
+                 trial_dir: str, objectives: list[str] | None = None) -> None:
+    """A dry run's checks of the run against its study, the start's (``check_opened``), on the study read
+    without writing: a resume the sweep refuses (another choice, direction or objective) is refused by
+    its dry run too; a storage this read cannot take is left to the sweep, as ``open_checked`` leaves it."""
+    if (stored := read(url, study_name)).readable:
+        check_opened(stored.study, study_name, space, directions, sweep_dir, trial_dir, objectives)
+
+
 def check_opened(study: optuna.Study | None, study_name: str, space: SearchSpace, directions: list[str],
                  sweep_dir: Path, trial_dir: str, objectives: list[str] | None = None) -> None:
     """The run against the study (None: a new one): its directions and searched keys, and the sweep

@@ -125,3 +125,28 @@ def test_a_sweep_with_heartbeats_prints_no_optuna_warning_that_they_belong_to_op
     assert proc.returncode == 0, proc.stderr
     assert not [w for w in caught if "Heartbeat of storage" in str(w.message)]
     assert "Heartbeat of storage" not in proc.stderr + proc.stdout
+
+
+def test_a_failed_heartbeat_says_why(caplog):
+    """A heartbeat that failed (the server stopped) said only 'heartbeat for trial 0 failed: StorageInternalError',
+    Optuna's wrapper; the line now gives the driver's words (redacted) and when it is tried again."""
+    import threading
+
+    import optuna
+
+    from hydra_plugins.mnist_sweep_sweeper._liveness import Heartbeat
+
+    beats = Heartbeat.__new__(Heartbeat)
+    beats.interval, beats.stop = 0.01, threading.Event()
+    beats.in_flight = [type("T", (), {"number": 0})()]
+
+    def beat(trial) -> None:  # noqa: ANN001
+        beats.stop.set()
+        raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from _wrapped(
+            psycopg.OperationalError('connection failed: connection to server at "postgresql://me:pw@db/x" failed'))
+
+    beats.beat = beat
+    with caplog.at_level("WARNING"):
+        beats._run()
+    assert ("heartbeat for trial 0 failed (StorageInternalError: connection failed: connection to server at "
+            '"postgresql://me:***@db/x" failed); retried in') in caplog.text

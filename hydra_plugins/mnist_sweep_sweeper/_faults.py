@@ -44,6 +44,12 @@ def _root(e: BaseException) -> BaseException:
     return e
 
 
+def why(e: BaseException) -> str:
+    """The first line of what ``e`` chains to first (the driver's words under SQLAlchemy's and Optuna's), unredacted."""
+    root = _root(e)
+    return (str(root).strip().splitlines() or [type(root).__name__])[0]
+
+
 def _server_gone(root: BaseException, storage: str | None) -> bool:
     """Whether a PostgreSQL server's connection broke (the server stopped or restarted, the network): libpq's
     own errors carry no SQLSTATE, the server's shutdown ones are class 57P, connection exceptions 08. A full
@@ -64,8 +70,7 @@ def message(e: BaseException, storage: str | None = None, sweep_dir: str | None 
                                                      f"hydra.sweeper.storage: '{storage}': " if storage else "")
         return one_line(f"{where}{e.strerror or type(e).__name__}; {FREE}{again}")
     if _storage_error(e):
-        root = _root(e)
-        reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
+        root, reason = _root(e), why(e)
         where = f" '{storage}'" if storage else ""
         fix = LOCKED if "database is locked" in reason else SERVER_GONE if _server_gone(root, storage) else FREE
         return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}{again}")

@@ -52,7 +52,7 @@ def open_study(
         except (IntegrityError, OperationalError, ProgrammingError) as e:
             # Workers started at once on an empty database race to create its tables and the
             # study; the loser finds them on a second try (SQLite: "already exists", "locked").
-            racing = not isinstance(e, OperationalError) or any(w in str(e) for w in ("already exists", "locked"))
+            racing = isinstance(e, IntegrityError) or any(w in str(e) for w in ("already exists", "locked"))  # not a URL's
             if attempt == 5 or not racing:
                 _raise_open_error(url, e, new)
             log.info("storage busy being created by another worker (%s); retrying", type(e).__name__)

@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _optuna, _resume, _revive, _space, _study, _undo
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _optuna, _pruner, _resume, _revive, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -61,8 +61,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             conf.sampler, conf.direction, conf.storage, conf.study_name, conf.n_trials, conf.n_jobs,
             conf.max_failure_rate, conf.search_space, None, conf.params,
         )
-        # Hydra instantiates nested _target_ configs before __init__; accept either form.
-        self.pruner = instantiate(conf.pruner) if isinstance(conf.pruner, (dict, DictConfig)) else conf.pruner
+        # Hydra instantiates nested _target_ configs before __init__: either form; one that never prunes here, named
+        self.pruner = _pruner.build(conf.pruner, self._get_directions())
         self.precheck: Callable[[DictConfig], dict] | None = get_method(conf.precheck) if conf.precheck else None
         self.on_trial_end: Callable | None = get_method(conf.on_trial_end) if conf.on_trial_end else None
         self.on_sweep_end: Callable | None = get_method(conf.on_sweep_end) if conf.on_sweep_end else None
@@ -103,7 +103,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             if (left := _revive.left_to_start(self.storage, self.study_name, self.n_trials, self.conf, self._points)):
                 workers = worker_count(self.conf.workers if self.storage else 1, left.runs, *trial_load(self.config, space, self.n_jobs))
                 preview(space, self._compose, left.trials, workers, lambda: check.smallest(space),  # as _run: a resume's left
-                        (self.conf.repeats.seeds, self.conf.repeats.top_k))
+                        (self.conf.repeats.seeds, self.conf.repeats.top_k), _pruner.unpruned(self.pruner, self._get_directions()))
             return
         grid = self._grid(space)
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()

@@ -58,11 +58,12 @@ def per_epoch(seconds: float) -> str:
 
 def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig], n_trials: int, workers: int,
             smallest: Callable[[], tuple[int, dict[str, Any]] | None] = lambda: None,
-            repeats: tuple[int, int] = (1, 5)) -> None:
+            repeats: tuple[int, int] = (1, 5), unpruned: str | None = None) -> None:
     """Log the space, the candidates' parameter range and an estimated duration of ``n_trials`` (a resume's
     trials left: ``_revive.left_to_start``) on ``workers``; ``smallest``: the
     space's smallest model and its values, asked for where no draw fits (None: not told); ``repeats``:
-    hydra.sweeper.repeats' seeds and top_k, whose further seed runs are estimated on a line of their own."""
+    hydra.sweeper.repeats' seeds and top_k, whose further seed runs are estimated on a line of their own;
+    ``unpruned``: why the sweep prunes nothing (_pruner.unpruned), or None where pruning shortens it."""
     log.info("search space (%s):", plural(len(space.distributions), "parameter"))
     for name, dist in space.distributions.items():
         log.info("  %s: %s", name, dist)
@@ -108,9 +109,9 @@ def preview(space: _space.SearchSpace, compose: Callable[[list[str]], DictConfig
     total = n_trials * st.trainer.max_epochs * epoch_s / max(workers, 1)
     log.info(
         "estimate: %s x %s x %s s/epoch (median candidate, %s images/s on this machine, one "
-        "trial per core) / %s = about %s without pruning; pruning shortens it",
+        "trial per core) / %s = about %s without pruning; %s",
         plural(n_trials, "trial"), plural(st.trainer.max_epochs, "epoch"), per_epoch(epoch_s), f"{ips:,.0f}", plural(max(workers, 1), "worker"),
-        duration(total),
+        duration(total), f"{unpruned}, so nothing is pruned" if unpruned else "pruning shortens it",
     )
     if repeats[0] > 1 and n_trials:  # a resume with no trial left: its seeds to go, counted in its workers
         log.info("%s", repeat_runs(*repeats, n_trials, st.trainer.max_epochs, total / n_trials))

@@ -18,7 +18,8 @@ that is in a sweep. What the sweeper adds to the stock loop, each concern in its
 - ``_liveness``: trials of dead workers failed as ``lost`` (pid on this host, heartbeats anywhere).
 - ``_workers``: ``workers - 1`` helper processes on the same study; ``_log``: every worker's
   per-trial lines on the main console.
-- ``_progress``: one line per finished trial with an ETA; ``_preview``: ``dry_run``.
+- ``_progress``: one line per finished trial with an ETA; ``_preview``: ``dry_run``; ``_pruner``: the
+  pruner, and why a sweep prunes nothing (a multi-objective study's pruner named in a warning).
 - ``_precheck``: the base config checked before the study is touched; ``_corner``: the space's
   smallest model (a budget nothing fits is one line at once); ``_groups``: swept config groups
   (``glob(...)``, options the fixed groups cannot run with).

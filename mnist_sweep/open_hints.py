@@ -29,8 +29,9 @@ def open_hint(e: Exception, first: str, is_file: bool, masked_url: str = "") -> 
         return "another process holds it (a sweep writing); run the command again in a moment"
     if isinstance(e, ImportError):
         return f"its database driver is not installed here; install it or {URL_FORMS}"
-    if isinstance(e, (ArgumentError, NoSuchModuleError)):
-        return f"not a URL Optuna can open; {URL_FORMS}"
+    if isinstance(e, (ArgumentError, NoSuchModuleError)):  # postgres:// (Heroku's, libpq's): SQLAlchemy's is postgresql://
+        return ("SQLAlchemy reads PostgreSQL's URLs as postgresql://, not postgres://: write postgresql:// at its start"
+                if masked_url.startswith("postgres://") else f"not a URL Optuna can open; {URL_FORMS}")
     if is_file:  # no server; a ValueError is its content's (a damaged journal's JSON)
         return "is it an Optuna storage the sweep wrote?"
     if isinstance(e, ValueError):  # a port that is not a number

@@ -163,3 +163,14 @@ def test_a_bad_connection_parameter_is_not_retried_as_workers_racing(caplog):
     with caplog.at_level("INFO"), pytest.raises(SweepError, match="bad value for connect_timeout"):
         _study.open_study(url, "s", None, None, ["maximize"], None, None)
     assert "retrying" not in caplog.text
+
+
+def test_a_postgres_scheme_is_told_to_be_postgresql(monkeypatch):
+    """postgres://... (Heroku's and libpq's spelling) said 'Can't load plugin: sqlalchemy.dialects:postgres;
+    not a URL Optuna can open; use e.g. sqlite:///...', naming no fix of its own."""
+    from mnist_sweep.storage import open_for_reading
+
+    monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
+    with pytest.raises(Exception, match=r"^--storage postgres://me@db/x: cannot open \(NoSuchModuleError: .*; SQLAlchemy "
+                                        r"reads PostgreSQL's URLs as postgresql://, not postgres://: write postgresql://"):
+        open_for_reading("postgres://me@db/x", "--storage")

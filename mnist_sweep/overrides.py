@@ -16,7 +16,7 @@ from mnist_sweep.config.file_values import CommandLine, file_named
 from mnist_sweep.config.dict_overrides import PARAMS, given_twice_error, nested_params_error
 from mnist_sweep.config.keys import holders, stray_section_error, unknown_key
 from mnist_sweep.config.options import (
-    chosen_options, conditional_key_error, lacking, name_override_error, option_error, swept_groups,
+    chosen_options, conditional_key_error, lacking, name_override_error, option_error, shadowed_error, swept_groups,
 )
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.config.nodes import node_value_error
@@ -266,7 +266,7 @@ def check_command_line(argv: list[str]) -> Checked:
                        or composition_error(e, choices(), CommandLine(plain, *source)))
     try:
         if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps) or sweep_value_error(cfg, sweeps) \
-                or (multirun and plain_value_error(cfg, plain, sweeps)):
+                or (multirun and plain_value_error(cfg, plain, sweeps)) or shadowed_error(cfg.hydra.runtime.choices, *source[::2], multirun):
             return Checked(bad)  # a key nothing reads, a value the sweep refuses, a plain value no draw mends
         if not multirun:
             search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)

@@ -1,10 +1,13 @@
 """Config-group options on a command line: an option picked by its name field
 (``optimizer.name=adam``), and the keys of a swept group's options (``scheduler=choice(step,onecycle)``
-with ``scheduler.gamma``), each checked against the options that have them."""
+with ``scheduler.gamma``), each checked against the options that have them; and a ``--config-dir DIR`` option
+that Hydra never reads (``shadowed_error``): it searches the primary conf/ before DIR, so DIR/experiment/tiny.yaml
+or DIR/hparams_search/default.yaml, an edited copy of a shipped option, lost to the shipped file without a word."""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -233,3 +236,23 @@ def own_option(raw: Any, section: str) -> str:
     base = "cnn" if "cnn" in shipped else shipped[0]
     return (f" ({section}={option} is an option of your own, which replaces a shipped one whole: start its file with "
             f"'defaults: [{base}, _self_]' to take {base}'s keys and change only yours)")
+
+
+def shadowed_error(choices: Any, primary: str, extra_dirs: list[str], sweep: bool = True) -> str | None:
+    """One line for the first picked option (``hydra.runtime.choices``: ``group -> option``) that both
+    the primary config dir (the project's conf/, or a --config-path) and a ``--config-dir`` hold with
+    other contents; None where none does (an identical copy, as a whole conf/ copied, runs the same).
+    A run (not ``sweep``) reads no search: its hparams_search is left alone."""
+    for group, option in dict(choices).items():
+        own = Path(primary) / group / f"{option}.yaml"
+        if not isinstance(option, str) or (group == "hparams_search" and not sweep) or not own.is_file():
+            continue
+        mine = f"conf/{group}/{option}.yaml" if Path(primary) == PROJECT_ROOT / "conf" else str(own)
+        for d in extra_dirs:
+            there = Path(d) / group / f"{option}.yaml"
+            if there.is_file() and there.read_bytes() != own.read_bytes():
+                pick = f"+{group}=NAME" if group == "experiment" else f"{group}=NAME"
+                return (f"--config-dir {d}: {there} is not read: {mine} has its name, and Hydra searches "
+                        f"the primary config dir before --config-dir; give yours another name "
+                        f"({group}/NAME.yaml, picked with {pick}), or leave out --config-dir to run {mine}")
+    return None

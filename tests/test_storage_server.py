@@ -156,12 +156,12 @@ def test_a_bad_connection_parameter_is_not_retried_as_workers_racing(caplog):
     """postgresql://...?connect_timeout=abc (psycopg's ProgrammingError 'bad value for connect_timeout') was
     taken for workers racing to create the schema: 'storage busy being created by another worker
     (ProgrammingError); retrying' four times, 5 s, then the line."""
-    from hydra_plugins.mnist_sweep_sweeper import _study
+    from hydra_plugins.mnist_sweep_sweeper import _open
     from mnist_sweep.errors import SweepError
 
     url = "postgresql://me@127.0.0.1:1/x?connect_timeout=abc"
     with caplog.at_level("INFO"), pytest.raises(SweepError, match="bad value for connect_timeout"):
-        _study.open_study(url, "s", None, None, ["maximize"], None, None)
+        _open.open_study(url, "s", None, None, ["maximize"], None, None)
     assert "retrying" not in caplog.text
 
 

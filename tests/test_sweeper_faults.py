@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from conftest import assert_one_line_error, load, run_inproc, snapshot, sweep_args
-from hydra_plugins.mnist_sweep_sweeper import _faults, _study
+from hydra_plugins.mnist_sweep_sweeper import _faults, _open, _study
 from mnist_sweep import cli
 
 SPACE = "optimizer.lr=tag(log,interval(0.01,0.1))"
@@ -102,7 +102,7 @@ def test_a_journal_cut_off_mid_record_is_mended_before_the_sweep_appends(tmp_pat
     whole = path.read_bytes()
     path.write_bytes(whole + b'{"op_code":4,"worker_id":"x","study_id":0,"sta')  # cut off mid-record
     with caplog.at_level(logging.WARNING, logger="hydra_plugins.mnist_sweep_sweeper"):
-        study = _study.open_study(url, "s", None, None, ["minimize"], None, None)
+        study = _open.open_study(url, "s", None, None, ["minimize"], None, None)
     study.tell(study.ask(), 0.25)
     again = optuna.load_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
     assert [t.value for t in again.trials] == [0.5, 0.25]
@@ -266,9 +266,9 @@ def test_a_storage_that_cannot_be_created_for_its_disk_is_not_told_to_change_its
         raise OperationalError("CREATE TABLE studies", {}, sqlite3.OperationalError(reason))
 
     monkeypatch.setattr(optuna, "create_study", create_study)
-    monkeypatch.setattr(_study.time, "sleep", lambda s: None)  # 'locked' is retried first, as a race of workers
+    monkeypatch.setattr(_open.time, "sleep", lambda s: None)  # 'locked' is retried first, as a race of workers
     with pytest.raises(SweepError) as e:
-        _study.open_study(f"sqlite:///{tmp_path}/o.db", "s", None, None, ["minimize"], None, None)
+        _open.open_study(f"sqlite:///{tmp_path}/o.db", "s", None, None, ["minimize"], None, None)
     line = str(e.value)
     assert line.startswith("hydra.sweeper.storage: ") and reason in line and fix in line, line
     assert "use e.g." not in line and "\n" not in line, line
@@ -287,7 +287,7 @@ def test_a_journal_storage_on_a_full_disk_is_not_told_to_change_its_url(tmp_path
 
     monkeypatch.setattr(JournalFileBackend, "append_logs", full)
     with pytest.raises(SweepError) as e:
-        _study.open_study(f"journal:///{tmp_path}/j.log", "s", None, None, ["minimize"], None, None, new=True)
+        _open.open_study(f"journal:///{tmp_path}/j.log", "s", None, None, ["minimize"], None, None, new=True)
     line = str(e.value)
     assert line.startswith("hydra.sweeper.storage: ") and "No space left on device; free space" in line, line
     assert "use e.g." not in line and "to resume" not in line and "its first trial" in line, line

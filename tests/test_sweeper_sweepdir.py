@@ -128,16 +128,16 @@ def test_a_sweep_started_beside_another_studys_into_one_dir_stops_before_any_tri
     check before either had recorded its study, and each wrote its trials into the other's trial
     dirs (trial_0000 of x, then of y). Now the first to open its study claims the dir; the other,
     finding the record there, stops in one line naming it."""
-    from hydra_plugins.mnist_sweep_sweeper import _study
+    from hydra_plugins.mnist_sweep_sweeper import _open
 
-    opened = _study.open_study
+    opened = _open.open_study
 
     def open_beside_another(*args, **kwargs):  # the other sweep records its study meanwhile
         study = opened(*args, **kwargs)
         record(tmp_path / "b", f"sqlite:///{tmp_path}/b/optuna.db", study="other")
         return study
 
-    monkeypatch.setattr(_study, "open_study", open_beside_another)
+    monkeypatch.setattr(_open, "open_study", open_beside_another)
     proc = run(sweep_args(tmp_path, "b", 1, "model.c3=choice(8,16)"), cwd=tmp_path)
     assert_one_line_error(proc, "hydra.sweeper.study_name: the sweep dir", "belongs to study 'other'", "not to 'b'")
     assert not list((tmp_path / "b").glob("trial_*")) and not list((tmp_path / "b").glob(".storage.json.*"))

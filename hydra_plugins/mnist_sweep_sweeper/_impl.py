@@ -21,7 +21,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _optuna, _pruner, _resume, _revive, _space, _study, _undo
+from hydra_plugins.mnist_sweep_sweeper import _enqueue, _failures, _faults, _groups, _open, _optuna, _pruner, _resume, _revive, _space, _study, _undo
 from hydra_plugins.mnist_sweep_sweeper._compose import Composer
 from hydra_plugins.mnist_sweep_sweeper._log import attach_helper_channel, log
 from hydra_plugins.mnist_sweep_sweeper._loop import Hooks, Limits, Loop
@@ -111,8 +111,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         self._start = _undo.Start(sweep_dir, self.storage, self.study_name, stored.there)  # a new study that trains nothing: undone
         try:  # every check against the study first: a refused start records nothing, writes nothing
             study = _resume.open_checked(
-                lambda: _study.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions,
-                                          self.conf.heartbeat_interval, self.conf.grace_period, not self._start.existed and first),
+                lambda: _open.open_study(self.storage, self.study_name, self._sampler(grid, None), self.pruner, directions, self.conf.heartbeat_interval,
+                                         self.conf.grace_period, not self._start.existed and first, self._start.joined),  # joined: never undone
                 stored, self.study_name, space, directions, sweep_dir, self.conf.trial_dir, metric_names(self.config))
         except Exception:
             if first:  # a new study's storage half-made (a full disk): the sweep dir and file it made go

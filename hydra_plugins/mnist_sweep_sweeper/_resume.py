@@ -73,11 +73,12 @@ def open_checked(open_study: Callable[[], optuna.Study], stored: Stored, study_n
     against it (``check_opened``): on the study as its storage holds it (``stored``, from ``read``:
     no file created, no schema upgraded, no study created), so a refused start records nothing and
     leaves the sweep dir as it was; on the opened study only where it cannot be read so (an old
-    schema the sweep upgrades, a file that is no storage yet, a server that does not answer)."""
+    schema the sweep upgrades, a file that is no storage yet, a server that does not answer), or where the read
+    found none: another sweep may have created it since, with its own directions and space (joined, not undone)."""
     if stored.readable:
         check_opened(stored.study, study_name, space, directions, sweep_dir, trial_dir, objectives)
     study = open_study()
-    if not stored.readable:
+    if not stored.readable or stored.study is None:
         check_opened(study, study_name, space, directions, sweep_dir, trial_dir, objectives)
     return study
 

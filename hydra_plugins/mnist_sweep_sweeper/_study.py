@@ -1,11 +1,10 @@
-"""The study: opening it (retries while workers race to create the schema, old schemas upgraded),
-each process's own sampler seed, warm-start trials, and recording what happened to a trial."""
+"""The study, once open (``_open``): each process's own sampler seed, warm-start trials, and recording
+what happened to a trial."""
 from __future__ import annotations
 
 import math
 import os
 import socket
-import time
 import warnings
 import zlib
 from collections.abc import Callable
@@ -16,62 +15,13 @@ import optuna
 from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _failures, _faults, _optuna
+from hydra_plugins.mnist_sweep_sweeper import _failures, _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
-from mnist_sweep import best as best_order, open_hints, orphans, results, target
+from mnist_sweep import best as best_order, orphans, results, target
 from mnist_sweep.config.syntax import hydra_value  # a host name with a space, ',' or '=' broke the job's overrides
-from mnist_sweep.errors import StorageError, SweepError, unusable_path
-from mnist_sweep.storage import JOURNAL_SCHEME, URL_FORMS, local_path, mask_url, open_storage, redact, status_of
+from mnist_sweep.storage import status_of
 from mnist_sweep.text import plural
 from mnist_sweep.trial import TRIAL_ID_ENV, TRIAL_NUMBER_ENV
-
-
-def open_study(
-    url: str | None, study_name: str, sampler: Any, pruner: Any, directions: list[str],
-    heartbeat_interval: int | None, grace_period: int | None, new: bool = False,
-) -> optuna.Study:
-    """Create or load the study; an old (Optuna 2.10) SQLite schema is upgraded in place (``new``: _faults.message's)."""
-    path = local_path(url) if url else None
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise SweepError(unusable_path(e, "hydra.sweeper.storage")) from None
-        if url.startswith(JOURNAL_SCHEME):
-            _faults.mend_journal(path)  # a record cut off by a killed writer: Optuna would append onto it
-    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-
-    for attempt in range(1, 6):
-        try:
-            storage = open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, upgrade=True,
-                                   claims=True) if url else None
-            return optuna.create_study(
-                study_name=study_name, storage=storage, sampler=sampler, pruner=pruner,
-                directions=directions, load_if_exists=True,
-            )
-        except (IntegrityError, OperationalError, ProgrammingError) as e:
-            # Workers started at once on an empty database race to create its tables and the
-            # study; the loser finds them on a second try (SQLite: "already exists", "locked").
-            racing = isinstance(e, IntegrityError) or any(w in str(e) for w in ("already exists", "locked"))  # not a URL's
-            if attempt == 5 or not racing:
-                _raise_open_error(url, e, new)
-            log.info("storage busy being created by another worker (%s); retrying", type(e).__name__)
-            time.sleep(0.5 * attempt)
-        except Exception as e:  # noqa: BLE001 - sqlalchemy/optuna raise many types; report one line
-            _raise_open_error(url, e, new)
-    raise AssertionError("unreachable")
-
-
-def _raise_open_error(url: str | None, e: Exception, new: bool = False) -> None:
-    """One line for every way a storage fails to open; the storage module's own (a URL it refuses) as it is."""
-    if isinstance(e, StorageError):  # already one masked line with its fix
-        raise SweepError(f"hydra.sweeper.storage: {e}") from None
-    if (line := _faults.at_open(e, mask_url(url), new)) is not None:  # not the URL: its disk
-        raise SweepError(line) from None
-    if url and local_path(url) is None:  # a server's: the readers' hint (no answer, no password, no such database)
-        raise SweepError(open_hints.cannot_open("hydra.sweeper.storage:", mask_url(url), e, is_file=False)) from None
-    raise SweepError(f"hydra.sweeper.storage: cannot open '{mask_url(url)}' ({type(e).__name__}: "
-                     f"{redact((str(e).splitlines() or [type(e).__name__])[0])}); {URL_FORMS}") from None
 
 
 class GridSampler(optuna.samplers.GridSampler):

@@ -46,6 +46,11 @@ class Start:
         self.new_parents = tuple(a for a in self.file.parents if not a.exists()) if self.file and not self.file_was_there else ()
         self.before = None if self.existed else _entries(sweep_dir)  # a resume's dir is never walked
 
+    def joined(self) -> None:
+        """The study, absent at the start's read, was created by another sweep before this one's open (two
+        started at once on one name, ``_open.open_study``): not this sweep's, so never undone."""
+        self.existed = True
+
     def undo(self) -> None:
         """The study deleted from a storage that was there before (a server, a shared file: nothing else
         of it touched), or the storage file the sweep made removed with the dirs it made for it (one

@@ -62,7 +62,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             conf.max_failure_rate, conf.search_space, None, conf.params,
         )
         # Hydra instantiates nested _target_ configs before __init__: either form; one that never prunes here, named
-        self.pruner = _pruner.build(conf.pruner, self._get_directions())
+        self.pruner = _pruner.build(conf.pruner, self._get_directions(), self.storage)
         self.precheck: Callable[[DictConfig], dict] | None = get_method(conf.precheck) if conf.precheck else None
         self.on_trial_end: Callable | None = get_method(conf.on_trial_end) if conf.on_trial_end else None
         self.on_sweep_end: Callable | None = get_method(conf.on_sweep_end) if conf.on_sweep_end else None
@@ -103,7 +103,7 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
             if (left := _revive.left_to_start(self.storage, self.study_name, self.n_trials, self.conf, self._points)):
                 workers = worker_count(self.conf.workers if self.storage else 1, left.runs, *trial_load(self.config, space, self.n_jobs))
                 preview(space, self._compose, left.trials, workers, lambda: check.smallest(space),  # as _run: a resume's left
-                        (self.conf.repeats.seeds, self.conf.repeats.top_k), _pruner.unpruned(self.pruner, self._get_directions()))
+                        (self.conf.repeats.seeds, self.conf.repeats.top_k), _pruner.unpruned(self.pruner, self._get_directions(), self.storage))
             return
         grid = self._grid(space)
         directions, sweep_dir = self._get_directions(), Path(self.config.hydra.sweep.dir).resolve()

@@ -206,7 +206,7 @@ def test_a_sweep_dir_named_a_percent_escape_offers_the_study_an_earlier_sweep_pu
     monkeypatch.delenv("MNIST_SWEEP_STORAGE", raising=False)
     old = tmp_path / "a b" / "optuna.db"
     old.parent.mkdir()
-    optuna.create_study(study_name="mnist_sweep", storage=f"sqlite:///{old}")
+    optuna.create_study(study_name="mnist_sweep", storage=f"sqlite:///{old}", direction="maximize")  # as the sweep (7a971ed: checked)
     args = ["mnist_sweep.train", "-m", "hydra.sweeper.dry_run=true", "hydra.sweeper.params=null", "model.c3=choice(8,16)",
             f"hydra.sweep.dir={tmp_path}/a%20b"]
     before = snapshot(tmp_path)

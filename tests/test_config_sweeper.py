@@ -267,7 +267,10 @@ def test_a_search_of_ones_own_gets_the_projects_sweeper_settings(tmp_path, monke
     ("hydra:\n  sweeper:\n    repeats:\n      seedz: 3\n",
      "hparams_search/typo_sweeper.yaml: hydra.sweeper.repeats.seedz: no such key; did you mean hydra.sweeper.repeats.seeds?"),
     ("hydra:\n  sweeper:\n    pruner:\n      n_warmup: 3\n", "hparams_search/typo_sweeper.yaml: hydra.sweeper.pruner.n_warmup: "
-     "no such key (`python -m mnist_sweep.train --cfg hydra -p hydra.sweeper.pruner` lists the keys)"),
+     "no such key (`python -m mnist_sweep.train --cfg hydra -p hydra.sweeper.pruner` lists the keys; a pruner of your "
+     "own (another _target_, with its keys) is an option of your own: write DIR/hydra/sweeper/pruner/NAME.yaml and pick "
+     "it with --config-dir DIR hydra/sweeper/pruner=NAME (in a search file: '- override /hydra/sweeper/pruner: NAME' in "
+     "its defaults list))"),
 ])
 def test_a_mistyped_sweeper_key_in_a_search_file_is_named_with_its_file(tmp_path, body, line):
     """It gave Hydra's raw line: In 'hparams_search/typo_sweeper': ConfigKeyError raised while

@@ -65,7 +65,7 @@ def file_key_error(e: BaseException) -> str | None:
         return None
     shown = file_shown(where[1])
     line = unknown_key(key)
-    if "did you mean" not in line:
+    if "did you mean" not in line and "of your own" not in line:
         line += (f" (`python -m mnist_sweep.train --cfg {'hydra' if head == 'hydra' else 'job'} -p "
                  f"{key.rpartition('.')[0]}` lists the keys)")
     return one_line(f"{shown}: {line}")

@@ -17,6 +17,7 @@ import yaml
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.config.file_forms import PARAMS, nested
 from mnist_sweep.config.meanings import meant
+from mnist_sweep.config.own_options import own_class_line
 from mnist_sweep.config.sections import SCHEMAS
 from mnist_sweep.config.sweeper import MnistOptunaSweeperConf
 from mnist_sweep.similar import close_matches
@@ -157,6 +158,8 @@ def unknown_key(key: str, choices: Mapping[str, Any] | None = None, value: str =
     with ``+KEY=value`` (a key outside the config's sections is refused: ``stray_section_error``),
     so ``value``, the value given, is not shown."""
     key = key.lstrip("+~")
+    if own := own_class_line(key, choices, did_you_mean(key, choices)):
+        return own
     section = key.split(".", 1)[0]
     chosen = (choices or {}).get(section)
     found = holders(key, choices)

@@ -123,10 +123,10 @@ def test_the_deprecated_search_space_key_names_what_was_given_and_the_key_to_use
 @pytest.mark.parametrize("args, needles", [
     (["hydra.sweeper.search_space.model.c1=4"],
      ["error: hydra.sweeper.search_space.model.c1=4: hydra.sweeper.search_space is the stock sweeper's deprecated key",
-      "so it holds no model.c1; search it with a sweep override (model.c1=choice(...))"]),
+      "so it holds no model.c1; search it with a sweep override ('model.c1=choice(...)')"]),
     (["hydra.sweeper.params=null", "hydra.sweeper.params.model.c1=4"],
      ["error: hydra.sweeper.params.model.c1=4: hydra.sweeper.params is null at this point (hydra.sweeper.params=null "
-      "before it), so it holds no model.c1; search it with a sweep override after the null: model.c1=choice(...)"]),
+      "before it), so it holds no model.c1; search it with a sweep override after the null: 'model.c1=choice(...)'"]),
 ])
 def test_a_key_under_a_null_search_space_names_the_override_and_the_form_that_works(tmp_path, args, needles):
     """Each said OmegaConf's bare 'Unexpected type: None', naming no key."""
@@ -159,7 +159,7 @@ def test_a_dict_space_with_a_key_the_space_lacks_names_it_and_how_to_add_it(tmp_
       'quote it, as each value of the search space is text: hydra.sweeper.params={model.c1:"choice(4,8)"}']),
     ('hydra.sweeper.params={model.c1:"4",optimizer.lr:tag(log,interval(0.01,0.1))}',
      ['hydra.sweeper.params={optimizer.lr:"tag(log,interval(0.01,0.1))"}']),
-    ("model={c1:range(4,8)}", ["model.c1: range(4,8) inside model={...}", "override of its own: model.c1=range(4,8)"]),
+    ("model={c1:range(4,8)}", ["model.c1: range(4,8) inside model={...}", "override of its own: 'model.c1=range(4,8)'"]),
 ])
 def test_a_sweep_left_unquoted_in_a_dict_override_says_how_to_write_it(tmp_path, override, needles):
     """choice(...) unquoted inside {...} is a Hydra sweep object that OmegaConf cannot store: the

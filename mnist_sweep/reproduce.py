@@ -29,7 +29,7 @@ from mnist_sweep.errors import (LeaderboardError, MnistSweepError, ReproductionM
                                  not_an_output_dir)
 from mnist_sweep.experiments import precision_pin
 from mnist_sweep.leaderboard import FILENAME, read
-from mnist_sweep.rundir import in_a_run, runs_in
+from mnist_sweep.rundir import check_out, in_a_run, runs_in
 from mnist_sweep.saved_trial import no_pick, pick_row, run_config_dir, trial_config_dir
 from mnist_sweep.csv_rows import read_csv_once, short_row
 from mnist_sweep.text import plural
@@ -176,6 +176,7 @@ def _run(args: argparse.Namespace) -> None:
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
     if args.out is None and (line := not_an_output_dir(out)):  # cd TRIAL && reproduce .: its outputs/ would be in the trial
         raise UsageError(f"--out (default {out}): {line}, with --out DIR")
+    check_out(out, "--out" if args.out else "--out (default)")  # the re-run's own check named hydra.run.dir, once started
     select = selection(config_dir)  # once: a note on the data it reads is said once
     reproduced = rerun(config_dir, out, precision_pin(config_dir.parent), select)  # what auto resolved to, kept
     if counts := epoch_counts(config_dir.parent, out, len(recorded), len(reproduced)):  # epochs one run lacks

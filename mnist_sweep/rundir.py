@@ -24,7 +24,7 @@ from mnist_sweep.board_paths import FILENAME as TABLE
 from mnist_sweep.board_paths import run_dirs
 from mnist_sweep.config.lines import unresolved_line
 from mnist_sweep.config.syntax import shell_override
-from mnist_sweep.errors import not_an_output_dir, one_line, unusable_path
+from mnist_sweep.errors import MnistSweepError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.moved import is_trial_name
 from mnist_sweep.overrides import INFO_FLAGS
 from mnist_sweep.storage import STORAGE_RECORD
@@ -229,9 +229,12 @@ def _refuse(message: str) -> None:
 WRITE_TEST = 16384  # bytes the check writes: Hydra's .hydra/ files and train.log's start, about 10 KB
 
 
-def _check_writable(path: str, key: str, config: DictConfig | None = None) -> None:
+def write_problem(path: str | Path, keep: bool = True) -> OSError | None:
+    """The OSError making ``path`` and writing ``WRITE_TEST`` bytes in it raises, else None; what it
+    made of the path is removed again where that failed (or where not ``keep``), each dir while empty."""
     d = Path(path).absolute()
     made = [p for p in (d, *d.parents) if not os.path.lexists(p)]  # deepest first; os.path never raises
+    error = None
     try:
         d.mkdir(parents=True, exist_ok=True)
         try:
@@ -241,10 +244,23 @@ def _check_writable(path: str, key: str, config: DictConfig | None = None) -> No
         except OSError as e:  # the dir is named, not the temporary file the test tried in it
             raise OSError(e.errno, e.strerror, str(d)) from None
     except OSError as e:
-        for p in made:  # what mkdir made of the path (a run's or a sweep's), each while empty
-            with contextlib.suppress(OSError):
-                p.rmdir()
+        error = e
+    for p in made if error is not None or not keep else []:  # what mkdir made of the path, each while empty
+        with contextlib.suppress(OSError):
+            p.rmdir()
+    return error
+
+
+def _check_writable(path: str, key: str, config: DictConfig | None = None) -> None:
+    if (e := write_problem(path)) is not None:
         _refuse((config is not None and _long_study_name(config, e)) or unusable_path(e, key))
+
+
+def check_out(path: Path, flag: str = "--out") -> None:
+    """``flag``'s dir, which a command's run will be trained into, refused in one line naming ``flag`` where
+    it cannot be written (a file in its place, read-only, a full disk): before anything trains, nothing left made."""
+    if (e := write_problem(path, keep=False)) is not None:
+        raise MnistSweepError(unusable_path(e, flag))
 
 
 def undo_new_sweep_dir() -> None:

@@ -3,6 +3,7 @@ never trained, a trial's damaged saved config."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -535,3 +536,47 @@ def test_a_path_inside_a_run_dir_names_the_run_dir(tmp_path, inside):
     (trial / "board.csv").write_text((tmp_path / "sw" / "leaderboard.csv").read_text())  # a table kept there still reads
     assert_one_line_error(run_inproc(["mnist_sweep.reproduce", str(trial / "board.csv"), "--rank", "9"], cwd=tmp_path),
                           "--rank 9: ", "has 3 rows")
+
+
+def finished_fake_trial(tmp_path: Path) -> Path:
+    """A sweep dir whose rank 1 is a finished run (saved config, result.json, a metrics.csv to compare), untrained."""
+    run = tmp_path / "sw" / "trial_0000"
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(make_cfg(*TINY), run / ".hydra" / "config.yaml")
+    (run / "result.json").write_text('{"status": "complete", "precision": "fp32"}')
+    (run / "metrics.csv").write_text(f"epoch,{','.join(COMPARED)}\n1,{','.join('0.5' for _ in COMPARED)}\n")
+    (tmp_path / "sw" / "leaderboard.csv").write_text(f"rank,trial,status,trial_dir\n1,0,complete,{run}\n")
+    return tmp_path / "sw"
+
+
+@pytest.mark.parametrize("case", ["read-only", "no space left"])
+def test_an_out_dir_that_cannot_be_written_is_refused_before_the_rerun_naming_out(tmp_path, monkeypatch, case):
+    """The re-run started ('$ python -m mnist_sweep.train ...') and its own check refused the dir: 'error: SW/trial_0000/.hydra:
+    the re-run failed with exit code 2: hydra.run.dir: ...', the trial's path first and --out called hydra.run.dir.
+    (A file in --out's place, a name too long, the flag's own check names.)"""
+    import errno
+    import tempfile
+
+    real_write = os.write
+
+    def read_only(dir, prefix, **kwargs):  # noqa: A002, ANN001, ANN003, ANN202 - as a read-only dir refuses it (root too)
+        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/{prefix}mzq2c1yr")
+
+    def full(fd: int, data: bytes) -> int:  # what a disk with no block free does with a write
+        if ".write-test-" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    sw = finished_fake_trial(tmp_path)
+    (tmp_path / "ro").mkdir()
+    out = tmp_path / "ro" / "rep"
+    if case == "read-only":
+        monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    else:
+        monkeypatch.setattr(os, "write", full)
+    before = sorted(tmp_path.rglob("*"))  # ro's mtime changes: rep made and removed
+    proc = run_inproc(["mnist_sweep.reproduce", str(sw), "--rank", "1", "--out", str(out)], cwd=tmp_path)
+    line = assert_one_line_error(proc, f"error: --out: {out}: ", "Read-only file system; choose a writable directory"
+                                 if case == "read-only" else "No space left on device; free space on its disk")
+    assert "hydra.run.dir" not in line and "$ " not in proc.stdout, proc.stdout
+    assert sorted(tmp_path.rglob("*")) == before

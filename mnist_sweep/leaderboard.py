@@ -219,13 +219,14 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     _check_out(args)
     in_sweeps = args.refresh and bool(args.paths)  # --study picks a study of the sweep dirs' storage
     storage = args.storage or (default_storage() if (args.study or not args.paths) and not in_sweeps else None)
+    flag = "--storage" if args.storage else f"--storage (default ${STORAGE_ENV})"  # none given: where the URL came from
     if args.study and not storage and not in_sweeps:
         raise UsageError(f"--study {args.study}: needs --storage URL or ${STORAGE_ENV}, or --refresh with sweep dirs")
     if args.top < 1:
         raise LeaderboardError(f"--top {args.top}: must be at least 1")
     rowless: list[str] = []  # the plain table's sweep dirs' trial dirs that have no row
     if storage:  # no --study: the storage's only study (one that holds several is named with its studies)
-        df = frame(rows_from_study(load_study(storage, args.study)))
+        df = frame(rows_from_study(load_study(storage, args.study, flag)))
     elif url := next((f"{line}, or read the storage itself: --storage '{mask_url(p)}' --study NAME" for p in args.paths
                       if (line := a_url(p))), None):
         raise LeaderboardError(url)

@@ -65,7 +65,7 @@ def cannot_open(flag: str, masked_url: str, e: Exception, is_file: bool) -> str:
     file's path given for its URL: the URL to give)."""
     first = (str(e).strip().splitlines() or [type(e).__name__])[0]
     env = os.environ.get(STORAGE_ENV)
-    source = f" (${STORAGE_ENV})" if env and redact(env) == masked_url else ""
+    source = f" (${STORAGE_ENV})" if env and redact(env) == masked_url and STORAGE_ENV not in flag else ""  # named once
     return (f"{flag.rstrip(':')}{source}{':' * flag.endswith(':')} {masked_url}: cannot open ({type(e).__name__}: "
             f"{redact(first)}); {path_as_url(masked_url) or open_hint(e, first, is_file, masked_url)}")
 

@@ -196,3 +196,17 @@ def test_a_study_name_not_there_lists_the_sweeps_studies_and_the_flag_that_picks
     assert assert_one_line_error(proc) == f"error: --study nope: no such study in {url} (its studies: rep); give one of " \
                                           "them with --study"
     assert sorted(p.name for p in sweep.iterdir()) == ["leaderboard.csv", "optuna.db", "storage.json"]
+
+
+def test_the_storage_read_from_the_environment_is_named_as_its_source(tmp_path):
+    """leaderboard with no arguments reads $MNIST_SWEEP_STORAGE, and its line said '--storage URL: holds 2 studies ...',
+    a flag the user never gave; the line names the variable as the flag's check does, and once where it cannot open."""
+    env = {"MNIST_SWEEP_STORAGE": _storage(tmp_path, "a", "b")}
+    proc = run_inproc(["mnist_sweep.leaderboard"], cwd=tmp_path, env=env)
+    assert assert_one_line_error(proc) == (f"error: --storage (default $MNIST_SWEEP_STORAGE) {env['MNIST_SWEEP_STORAGE']}: "
+                                           "holds 2 studies (a, b); pick one with --study")
+    proc = run_inproc(["mnist_sweep.leaderboard", "--storage", env["MNIST_SWEEP_STORAGE"]], cwd=tmp_path, env=env)
+    assert assert_one_line_error(proc).startswith(f"error: --storage {env['MNIST_SWEEP_STORAGE']}: holds 2 studies")
+    env = {"MNIST_SWEEP_STORAGE": "postgres://me@localhost:1/db"}  # cannot open: it said '... (default $X) ($X) postgres://'
+    line = assert_one_line_error(run_inproc(["mnist_sweep.leaderboard"], cwd=tmp_path, env=env))
+    assert line.startswith("error: --storage (default $MNIST_SWEEP_STORAGE) postgres://me@localhost:1/db: cannot open"), line

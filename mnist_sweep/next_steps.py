@@ -19,11 +19,18 @@ def next_steps(out_dir: Path, result: dict[str, Any]) -> list[str]:
         acc = f"val {percent(result['val_acc'])}, {acc}"
     files = ["result.json", "metrics.csv"] + [f for f in ("curves.png", "model.pt") if (out_dir / f).exists()]
     lines = [f"run dir: {out_dir} ({acc}, {result['params']:,} params; {', '.join(files)})",
-             f"keep it as an experiment: {pasteable('mnist_sweep.export', out_dir, '--out', 'conf/experiment/NAME.yaml')}"]
+             f"keep it as an experiment: {export_command(out_dir)}"]
     if not has_model(out_dir):
         return lines + ["predict needs model.pt, which trainer.save_checkpoint=false did not write"]
     return lines + [f"classify images: {pasteable('mnist_sweep.predict', out_dir, 'IMAGE.png')}",
                     f"check on the test set: {pasteable('mnist_sweep.predict', out_dir, '--test')}"]
+
+
+def export_command(run_dir: object, *rank: str, from_dir: object = None) -> str:
+    """export's command for a run (or a sweep's ``rank``: ``from_dir`` its trial dir), as README's step 4 teaches
+    it: the experiment file and, where the run kept its weights (model.pt), the ONNX file with it."""
+    onnx = ["--onnx", "NAME.onnx"] if has_model(run_dir if from_dir is None else from_dir) else []
+    return pasteable("mnist_sweep.export", run_dir, *rank, "--out", "conf/experiment/NAME.yaml", *onnx)
 
 
 def has_model(run_dir: object) -> bool:
@@ -79,7 +86,7 @@ def _commands(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
         return lines
     rank = ["--rank", str(int(pick["rank"]))]  # read() guarantees the column
     return lines + [f"  {pasteable('mnist_sweep.reproduce', sweep_dir, *rank)}",
-                    f"  {pasteable('mnist_sweep.export', sweep_dir, *rank, '--out', 'conf/experiment/NAME.yaml')}",
+                    f"  {export_command(sweep_dir, *rank, from_dir=pick.trial_dir)}",
                     *([f"  {pasteable('mnist_sweep.predict', pick.trial_dir, 'IMAGE.png')}"]
                       if has_model(pick.trial_dir) else [])]
 

@@ -212,8 +212,8 @@ class MnistOptunaSweeperImpl(OptunaSweeperImpl):
         left = progress.start_line(study, mask_url(self.storage))
         if _resume.complete(study, left, self.n_trials, self.n_trials < self.conf.n_trials):
             return False
-        if worker_index() == 0 and (changed := _resume.changed_settings(study, space)):  # trials to be ranked beside
-            log.warning("%s", changed)                                                   # others trained otherwise
+        for changed in _resume.resume_warnings(study, space) if worker_index() == 0 else []:  # trials to be ranked
+            log.warning("%s", changed)                                                         # beside others trained otherwise
         rep = self.conf.repeats
         repeats = Repeats.open(study, rep.seeds, rep.top_k, self.conf.constrain_to_target, rep.race)
         if repeats is not None:  # a dead worker's seed is to run again (one that ended told): counted below

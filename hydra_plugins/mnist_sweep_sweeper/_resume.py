@@ -4,7 +4,7 @@ the study as its storage holds it, read without writing (``read``, ``open_checke
 opened and the sweep dir written: a run that does not fit the study records nothing in either, and
 a refused start leaves the sweep dir as it was. And a study with nothing left to do
 (``complete``), whether its report is older than its trials (``stale``), and the plain settings a
-resume gives otherwise than the study's last trial (``changed_settings``)."""
+resume gives otherwise than the study's last trial (``changed_settings``), or searches newly (``_new_keys``)."""
 from __future__ import annotations
 
 import errno
@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import log
+from hydra_plugins.mnist_sweep_sweeper._new_keys import newly_searched
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 from mnist_sweep import results
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
@@ -267,3 +268,9 @@ def changed_settings(study: optuna.Study, space: SearchSpace) -> str | None:
     return (f"study {study.study_name}: this run gives {', '.join(said)} where its trial {last.number} had "
             f"{', '.join(had)}; the new trials are ranked beside the earlier ones in one leaderboard: give this run "
             "its own hydra.sweeper.study_name to keep them apart (or the study's settings to resume it as it was)")
+
+
+def resume_warnings(study: optuna.Study, space: SearchSpace) -> list[str]:
+    """A resume's warnings on trials to be ranked beside others trained otherwise: plain settings changed
+    (``changed_settings``), keys searched that the study never searched (``_new_keys.newly_searched``)."""
+    return [w for w in (changed_settings(study, space), newly_searched(study, space)) if w]

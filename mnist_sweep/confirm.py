@@ -1,16 +1,15 @@
 """Multi-seed confirmation: retrain the top configs of a sweep on all 60k training images.
 
-``python -m mnist_sweep.confirm LEADERBOARD.csv --top 5 --seeds 3`` retrains each of the top
-complete trials' saved configs with seeds 1..3 on all 60,000 training images and tests on all
-10,000 (no validation hold-out, the trial's ``data.train_limit``/``test_limit`` dropped), its
-fixed epoch count, no early stopping and the precision it trained in (``precision_pin``), and writes
-``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds
-reached the target. ``--trial N [N ...]`` confirms those trials of the sweep instead (a config
-just short of the target, or a pruned one, too); ``--experiment NAME`` confirms
-``conf/experiment/NAME.yaml``, or with ``--config-dir DIR`` (as train's) ``DIR/experiment/NAME.yaml``.
-A finished run is reused when the command is run again only if its resolved config equals the
-one asked for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats)
-when the sweep trained with this protocol; two run at once.
+``python -m mnist_sweep.confirm LEADERBOARD.csv --top 5 --seeds 3`` retrains each of the top complete trials'
+saved configs with seeds 1..3 on all 60,000 training images and tests on all 10,000 (no validation hold-out,
+the trial's ``data.train_limit``/``test_limit`` dropped), its fixed epoch count, no early stopping and the
+precision it trained in (``precision_pin``), and writes ``robustness.csv``: per-seed final-epoch test
+accuracy, mean, std, min and how many seeds reached the target. ``--trial N [N ...]`` confirms those trials
+of the sweep instead (a config just short of the target, or a pruned one, too); ``--experiment NAME``
+confirms ``conf/experiment/NAME.yaml``, or with ``--config-dir DIR`` (as train's) ``DIR/experiment/NAME.yaml``.
+A finished run is reused when the command is run again only if its resolved config equals the one asked
+for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats) when the sweep trained
+with this protocol; two run at once.
 """
 from __future__ import annotations
 
@@ -35,6 +34,7 @@ from mnist_sweep.leaderboard import read, write_csv
 from mnist_sweep.next_steps import confirmed_lines
 from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_command, trial_config_dir
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
+from mnist_sweep.rundir import check_out
 from mnist_sweep.saved_trial import trial_row
 from mnist_sweep.csv_rows import read_csv_once, short_row
 from mnist_sweep.text import plural
@@ -223,7 +223,7 @@ def _run(args: argparse.Namespace) -> None:
     protocol = protocol_line(chosen, args.override)
     made = [*reversed(out.absolute().parents), out.absolute(), *(out.absolute() / name for name in chosen)]
     created = [d for d in made if not d.exists()]  # what a failure removes again, while empty
-    out.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any training
+    check_out(out, keep=True)  # made; an unwritable --out (read-only, a full disk) refused here, before any training
     print(f"confirming {plural(len(chosen), 'config')} x {plural(args.seeds, 'seed')} -> {out}", flush=True)
     print(protocol, *model_changes(chosen, args.override), sep="\n", flush=True)
 

@@ -256,10 +256,11 @@ def _check_writable(path: str, key: str, config: DictConfig | None = None) -> No
         _refuse((config is not None and _long_study_name(config, e)) or unusable_path(e, key))
 
 
-def check_out(path: Path, flag: str = "--out") -> None:
+def check_out(path: Path, flag: str = "--out", keep: bool = False) -> None:
     """``flag``'s dir, which a command's run will be trained into, refused in one line naming ``flag`` where
-    it cannot be written (a file in its place, read-only, a full disk): before anything trains, nothing left made."""
-    if (e := write_problem(path, keep=False)) is not None:
+    it cannot be written (a file in its place, read-only, a full disk): before anything trains, nothing left made
+    (``keep``: the dir made, where it can be written)."""
+    if (e := write_problem(path, keep=keep)) is not None:
         raise MnistSweepError(unusable_path(e, flag))
 
 

@@ -90,6 +90,29 @@ def path_as_url(text: str) -> str | None:
     return None  # a file of neither kind: the caller's own words
 
 
+def storage_fault(e: BaseException) -> bool:
+    """Whether ``e`` is the storage's failing (its server gone, its file locked or its disk full), not a trial's doing."""
+    import optuna
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(e, (optuna.exceptions.StorageInternalError, OperationalError))
+
+
+def root_cause(e: BaseException) -> BaseException:
+    """The first exception of the chain (the driver's own error under SQLAlchemy's and Optuna's)."""
+    seen = {id(e)}
+    while e.__cause__ is not None and id(e.__cause__) not in seen:
+        e = e.__cause__
+        seen.add(id(e))
+    return e
+
+
+def driver_words(e: BaseException) -> str:
+    """The first line of what ``e`` chains to first (the driver's words under SQLAlchemy's and Optuna's), unredacted."""
+    root = root_cause(e)
+    return (str(root).strip().splitlines() or [type(root).__name__])[0]
+
+
 def no_answer(e: Exception) -> bool:
     """Whether opening a storage failed because its server took the connection and never answered
     (libpq's connect_timeout, ``connect_args``)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from mnist_sweep.errors import MnistSweepError, redact
+from mnist_sweep.open_hints import driver_words, storage_fault
 from mnist_sweep.text import percent, plural
 
 if TYPE_CHECKING:
@@ -73,24 +74,14 @@ def pruning_hook(sweeper_cfg: Any, max_epochs: int, facts: dict[str, Any] | None
         except Exception as e:  # a storage gone at the last epoch: the run that paid for every epoch is kept
             if epoch < max_epochs or not storage_fault(e):
                 raise
-            root: BaseException = e
-            for _ in range(5):  # the driver's words, not Optuna's wrapper's
-                root = root.__cause__ or root
-            logging.getLogger(__name__).warning(
+            logging.getLogger(__name__).warning(  # the driver's words, not Optuna's wrapper's
                 "trial %d: its last epoch was not reported to the storage (%s); the run is kept (result.json): its "
-                "sweep tells it, or the sweep's resume", trial.number, redact((str(root).strip().splitlines() or [""])[0]))
+                "sweep tells it, or the sweep's resume", trial.number, redact(driver_words(e)))
             return
         if epoch < max_epochs and trial.should_prune():
             raise optuna.TrialPruned(pruned_reason(epoch, value))
 
     return report
-
-
-def storage_fault(e: BaseException) -> bool:
-    """Whether ``e`` is the storage's failing (its server gone, its disk full), not the trial's doing."""
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(e, (optuna.exceptions.StorageInternalError, OperationalError))
 
 
 def pruned_reason(epoch: int, value: float) -> str:

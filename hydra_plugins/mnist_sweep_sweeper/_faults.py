@@ -10,12 +10,12 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-import optuna
 from hydra.core.utils import JobReturn, JobStatus
 
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from mnist_sweep.errors import SweepError, one_line
+from mnist_sweep.open_hints import driver_words, root_cause, storage_fault
 from mnist_sweep.rundir import UNWRITABLE
 from mnist_sweep.text import plural
 
@@ -27,27 +27,6 @@ SERVER_GONE = ("the database server closed the connection or stopped answering (
 AGAIN = "run the same command again to resume (finished trials are kept)"
 # a new sweep stopped at its start is undone (_undo): nothing of it is there to resume
 AGAIN_NEW = "run the same command again (nothing of this new sweep was kept: it starts from its first trial)"
-
-
-def _storage_error(e: BaseException) -> bool:
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(e, (optuna.exceptions.StorageInternalError, OperationalError))
-
-
-def _root(e: BaseException) -> BaseException:
-    """The first exception of the chain (sqlite3's own error under sqlalchemy's and Optuna's)."""
-    seen = {id(e)}
-    while e.__cause__ is not None and id(e.__cause__) not in seen:
-        e = e.__cause__
-        seen.add(id(e))
-    return e
-
-
-def why(e: BaseException) -> str:
-    """The first line of what ``e`` chains to first (the driver's words under SQLAlchemy's and Optuna's), unredacted."""
-    root = _root(e)
-    return (str(root).strip().splitlines() or [type(root).__name__])[0]
 
 
 def _server_gone(root: BaseException, storage: str | None) -> bool:
@@ -69,8 +48,8 @@ def message(e: BaseException, storage: str | None = None, sweep_dir: str | None 
         where = f"{e.filename}: " if e.filename else (f"hydra.sweep.dir: {sweep_dir}: " if sweep_dir else
                                                      f"hydra.sweeper.storage: '{storage}': " if storage else "")
         return one_line(f"{where}{e.strerror or type(e).__name__}; {FREE}{again}")
-    if _storage_error(e):
-        root, reason = _root(e), why(e)
+    if storage_fault(e):
+        root, reason = root_cause(e), driver_words(e)
         where = f" '{storage}'" if storage else ""
         fix = LOCKED if "database is locked" in reason else SERVER_GONE if _server_gone(root, storage) else FREE
         return one_line(f"hydra.sweeper.storage: cannot write the study in{where or ' its storage'} ({reason}); {fix}{again}")
@@ -81,7 +60,7 @@ def at_open(e: BaseException, storage: str | None, new: bool = False) -> str | N
     """The line for a storage that failed to open for its disk, not its URL (full, read-only, locked;
     a journal file's OSError too, which was told to change the URL), else None."""
     disk = ("disk is full", "readonly database", "database is locked")
-    if (isinstance(e, OSError) and e.errno in UNWRITABLE) or (_storage_error(e) and any(w in str(e) for w in disk)):
+    if (isinstance(e, OSError) and e.errno in UNWRITABLE) or (storage_fault(e) and any(w in str(e) for w in disk)):
         return message(e, storage, new=new)
     return None
 

@@ -15,10 +15,11 @@ import optuna
 from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_plugins.mnist_sweep_sweeper import _faults, _optuna
+from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._log import TRIAL_LINE, log
 from mnist_sweep import results
 from mnist_sweep.errors import redact
+from mnist_sweep.open_hints import driver_words
 from mnist_sweep.orphans import pid_alive  # a sweep's jobs use it too
 from mnist_sweep.storage import status_of
 from mnist_sweep.text import duration
@@ -150,4 +151,4 @@ class Heartbeat:
                     self.beat(trial)
                 except Exception as e:  # noqa: BLE001 - a missed beat is retried next interval
                     log.warning("heartbeat for trial %d failed (%s: %s); retried in %s", trial.number, type(e).__name__,
-                                redact(_faults.why(e)), duration(self.interval))
+                                redact(driver_words(e)), duration(self.interval))

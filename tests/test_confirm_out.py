@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 
 import pytest
 
 from conftest import assert_one_line_error, run_inproc
-from test_reproduce import fake_sweep
+from test_reproduce import fake_sweep, unwritable
 
 
 @pytest.mark.parametrize("case", ["read-only", "no space left"])
 def test_an_out_dir_that_cannot_be_written_is_refused_before_any_run_naming_out(tmp_path, monkeypatch, case):
-    real_write = os.write
-
-    def read_only(dir, prefix, **kwargs):  # noqa: A002, ANN001, ANN003, ANN202 - as a read-only dir refuses it (root too)
-        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/{prefix}x")
-
-    def full(fd: int, data: bytes) -> int:  # what a disk with no block free does with a write
-        if ".write-test-" in os.readlink(f"/proc/self/fd/{fd}"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(fd, data)
-
     sw = fake_sweep(tmp_path)
     out = tmp_path / "out"
     out.mkdir()  # there already: its mkdir passed
-    if case == "read-only":
-        monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
-    else:
-        monkeypatch.setattr(os, "write", full)
+    unwritable(monkeypatch, case)
     before = sorted(tmp_path.rglob("*"))  # (a write test's file made and removed in --out changes its mtime)
     proc = run_inproc(["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "2", "--out", str(out)], cwd=tmp_path)
     why = "Read-only file system" if case == "read-only" else os.strerror(errno.ENOSPC)

@@ -549,31 +549,37 @@ def finished_fake_trial(tmp_path: Path) -> Path:
     return tmp_path / "sw"
 
 
-@pytest.mark.parametrize("case", ["read-only", "no space left"])
-def test_an_out_dir_that_cannot_be_written_is_refused_before_the_rerun_naming_out(tmp_path, monkeypatch, case):
-    """The re-run started ('$ python -m mnist_sweep.train ...') and its own check refused the dir: 'error: SW/trial_0000/.hydra:
-    the re-run failed with exit code 2: hydra.run.dir: ...', the trial's path first and --out called hydra.run.dir.
-    (A file in --out's place, a name too long, the flag's own check names.)"""
+def unwritable(monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """Every dir's write test (rundir.write_problem) refused as a read-only dir refuses it (root too), or as a disk
+    with no block free does ("no space left": an empty file made, its bytes refused)."""
     import errno
     import tempfile
 
     real_write = os.write
 
-    def read_only(dir, prefix, **kwargs):  # noqa: A002, ANN001, ANN003, ANN202 - as a read-only dir refuses it (root too)
+    def read_only(dir, prefix, **kwargs):  # noqa: A002, ANN001, ANN003, ANN202
         raise OSError(errno.EROFS, "Read-only file system", f"{dir}/{prefix}mzq2c1yr")
 
-    def full(fd: int, data: bytes) -> int:  # what a disk with no block free does with a write
+    def full(fd: int, data: bytes) -> int:
         if ".write-test-" in os.readlink(f"/proc/self/fd/{fd}"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(fd, data)
 
-    sw = finished_fake_trial(tmp_path)
-    (tmp_path / "ro").mkdir()
-    out = tmp_path / "ro" / "rep"
     if case == "read-only":
         monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
     else:
         monkeypatch.setattr(os, "write", full)
+
+
+@pytest.mark.parametrize("case", ["read-only", "no space left"])
+def test_an_out_dir_that_cannot_be_written_is_refused_before_the_rerun_naming_out(tmp_path, monkeypatch, case):
+    """The re-run started ('$ python -m mnist_sweep.train ...') and its own check refused the dir: 'error: SW/trial_0000/.hydra:
+    the re-run failed with exit code 2: hydra.run.dir: ...', the trial's path first and --out called hydra.run.dir.
+    (A file in --out's place, a name too long, the flag's own check names.)"""
+    sw = finished_fake_trial(tmp_path)
+    (tmp_path / "ro").mkdir()
+    out = tmp_path / "ro" / "rep"
+    unwritable(monkeypatch, case)
     before = sorted(tmp_path.rglob("*"))  # ro's mtime changes: rep made and removed
     proc = run_inproc(["mnist_sweep.reproduce", str(sw), "--rank", "1", "--out", str(out)], cwd=tmp_path)
     line = assert_one_line_error(proc, f"error: --out: {out}: ", "Read-only file system; choose a writable directory"

@@ -15,6 +15,19 @@ from optuna.trial import TrialState
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 
 _UNKNOWN = object()
+APART = ("the new trials are ranked beside the earlier ones in one leaderboard: give this run its own "
+         "hydra.sweeper.study_name to keep them apart")  # how each resume warning ends
+
+
+def last_finished(study: optuna.Study, space: SearchSpace) -> optuna.trial.FrozenTrial | None:
+    """The trial a resume's warnings compare with: the study's last finished (complete or pruned) trial
+    whose overrides are recorded; None where there is none, or a custom space adds overrides of its own
+    (they are not this run's to compare)."""
+    if space.custom is not None:
+        return None
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+            if isinstance(t.user_attrs.get("overrides"), str)]
+    return max(done, key=lambda t: t.number) if done else None
 
 
 def _value(trial: optuna.trial.FrozenTrial, key: str, group: bool) -> Any:
@@ -43,21 +56,16 @@ def _said(value: Any) -> str:
 def newly_searched(study: optuna.Study, space: SearchSpace) -> str | None:
     """The warning for a resume that searches keys no trial of the study searched; None where there is
     none, the study has no finished trial, or a custom space samples the keys (not this run's to compare)."""
-    if space.custom is not None:
+    last = last_finished(study, space)
+    if last is None:
         return None
-    trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    if not done:
-        return None
-    ever = {k.lstrip("+") for t in trials for k in t.distributions}
+    ever = {k.lstrip("+") for t in study.get_trials(deepcopy=False) for k in t.distributions}
     new = {k.lstrip("+"): d for k, d in space.distributions.items() if k.lstrip("+") not in ever}
     if not new:
         return None
-    last = max(done, key=lambda t: t.number)
     had = [(k, _value(last, k, k in {g.lstrip("+") for g in space.groups})) for k in sorted(new)]
     used = ", ".join(f"{k}={_said(v)}" if v is not _UNKNOWN else f"{k} as its config had it" for k, v in had)
     keys = ", ".join(sorted(new))
     return (f"study {study.study_name}: this run searches {', '.join(f'{k}={describe(new[k])}' for k in sorted(new))}, "
-            f"which its earlier trials did not: its trial {last.number} had {used}; the new trials are ranked beside the "
-            "earlier ones in one leaderboard: give this run its own hydra.sweeper.study_name to keep them apart (or leave "
-            f"{keys} out of the search to resume it as it was)")
+            f"which its earlier trials did not: its trial {last.number} had {used}; {APART} (or leave {keys} out of "
+            "the search to resume it as it was)")

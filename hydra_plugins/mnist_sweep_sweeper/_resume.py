@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from hydra_plugins.mnist_sweep_sweeper import _optuna
 from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import log
-from hydra_plugins.mnist_sweep_sweeper._new_keys import newly_searched
+from hydra_plugins.mnist_sweep_sweeper._new_keys import APART, last_finished, newly_searched
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
 from mnist_sweep import results
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
@@ -247,13 +247,9 @@ def changed_settings(study: optuna.Study, space: SearchSpace) -> str | None:
     differ from those of the study's last finished trial: its trials would be ranked beside the earlier
     ones, trained another way, without a word. None where they agree, the study is new or a custom
     space adds overrides of its own (they are not this run's to compare)."""
-    if space.custom is not None:
+    last = last_finished(study, space)
+    if last is None:
         return None
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-            if isinstance(t.user_attrs.get("overrides"), str)]
-    if not done:
-        return None
-    last = max(done, key=lambda t: t.number)
     searched = set(last.params) | {k.lstrip("+") for k in space.distributions}
     try:
         before = _plain(shlex.split(last.user_attrs["overrides"]), searched)
@@ -266,8 +262,7 @@ def changed_settings(study: optuna.Study, space: SearchSpace) -> str | None:
     said = [f"{k}={now[k]}" if k in now else f"no {k} (its default)" for k in changed]
     had = [f"{k}={before[k]}" if k in before else f"no {k}" for k in changed]
     return (f"study {study.study_name}: this run gives {', '.join(said)} where its trial {last.number} had "
-            f"{', '.join(had)}; the new trials are ranked beside the earlier ones in one leaderboard: give this run "
-            "its own hydra.sweeper.study_name to keep them apart (or the study's settings to resume it as it was)")
+            f"{', '.join(had)}; {APART} (or the study's settings to resume it as it was)")
 
 
 def resume_warnings(study: optuna.Study, space: SearchSpace) -> list[str]:

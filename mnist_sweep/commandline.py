@@ -170,14 +170,15 @@ PATH_KINDS = {  # what each kind of path flag needs (and how to write it), said 
     "storage-ro": ("a storage URL", "; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"),
 }
 
+MAX_PARAMS = Flag(Range(ge=1, le=10**9, example=5000))  # leaderboard, export, confirm: trials of at most N parameters
 CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "leaderboard": {"paths": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+")),
-                    "top": Flag(Range(ge=1, le=1_000_000, example=10)), "out": Flag(path="out-csv")},
+                    "top": Flag(Range(ge=1, le=1_000_000, example=10)), "out": Flag(path="out-csv"), "max_params": MAX_PARAMS},
     "report": {"path": Flag(path="in"), "storage": Flag(path="storage-ro"), "study": Flag(Range(pattern=r"[^\x00]+"))},
     "reproduce": {"path": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)),
                   "trial": Flag(Range(ge=0, le=10**9)), "out": Flag(path="out-dir")},
     "confirm": {"leaderboard": Flag(path="in"), "top": Flag(Range(ge=1, le=1000, example=5)), "seeds": Flag(Range(ge=1, le=100, example=5)),
-                "parallel": Flag(Range(ge=1, le=64)), "out": Flag(path="out-dir"),
+                "parallel": Flag(Range(ge=1, le=64)), "out": Flag(path="out-dir"), "max_params": MAX_PARAMS,
                 "experiment": Flag(Range(pattern=r"[^\x00]+", text="a name")),  # experiments.lookup: where to find it
                 "config_dir": Flag(path="in"),
                 "override": Flag(Range(pattern=r"[^\x00=]+=[^\x00]*", text="KEY=VALUE"))},
@@ -185,6 +186,7 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
     "dashboard": {"target": Flag(Range(pattern=r"[^\x00]+", text="a sweep dir or a storage URL")),
                   "port": Flag(Range(ge=1, le=65535, example=8080))},
     "export": {"source": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)), "trial": Flag(Range(ge=0, le=10**9)),
+               "max_params": MAX_PARAMS,
                "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name"), "file"),  # export.check_out: the suffix, a fix
                "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"), "file")},
     "predict": {"run_dir": Flag(path="in"), "images": Flag(Range(pattern=r"[^\x00]+", text="image files"), "file")},
@@ -193,7 +195,7 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
 
 def _flag_name(dest: str) -> str:
     positional = ("paths", "path", "leaderboard", "action", "target", "source", "run_dir", "images")
-    return "--set" if dest == "override" else dest if dest in positional else f"--{dest}"
+    return "--set" if dest == "override" else dest if dest in positional else f"--{dest.replace('_', '-')}"  # --max-params
 
 
 def check_cli(prog: str, args: Any) -> str | None:

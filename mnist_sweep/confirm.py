@@ -1,15 +1,15 @@
 """Multi-seed confirmation: retrain the top configs of a sweep on all 60k training images.
 
 ``python -m mnist_sweep.confirm LEADERBOARD.csv --top 5 --seeds 3`` retrains each of the top complete trials'
-saved configs with seeds 1..3 on all 60,000 training images and tests on all 10,000 (no validation hold-out,
-the trial's ``data.train_limit``/``test_limit`` dropped), its fixed epoch count, no early stopping and the
-precision it trained in (``precision_pin``), and writes ``robustness.csv``: per-seed final-epoch test
-accuracy, mean, std, min and how many seeds reached the target. ``--trial N [N ...]`` confirms those trials
-of the sweep instead (a config just short of the target, or a pruned one, too); ``--experiment NAME``
-confirms ``conf/experiment/NAME.yaml``, or with ``--config-dir DIR`` (as train's) ``DIR/experiment/NAME.yaml``.
-A finished run is reused when the command is run again only if its resolved config equals the one asked
-for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats) when the sweep trained
-with this protocol; two run at once.
+(``--max-params N``: of those with at most N parameters) saved configs with seeds 1..3 on all 60,000 training
+images and tests on all 10,000 (no validation hold-out, the trial's ``data.train_limit``/``test_limit`` dropped),
+its fixed epoch count, no early stopping and the precision it trained in (``precision_pin``), and writes
+``robustness.csv``: per-seed final-epoch test accuracy, mean, std, min and how many seeds reached the target.
+``--trial N [N ...]`` confirms those trials of the sweep instead (a config just short of the target, or a pruned
+one, too); ``--experiment NAME`` confirms ``conf/experiment/NAME.yaml``, or with ``--config-dir DIR`` (as train's)
+``DIR/experiment/NAME.yaml``. A finished run is reused when the command is run again only if its resolved config
+equals the one asked for, and so is a sweep's own run of the trial (its seeds under hydra.sweeper.repeats) when
+the sweep trained with this protocol; two run at once.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from mnist_sweep.reproduce import resolved, run_dir_override, selection, train_c
 from mnist_sweep.reuse import check_not_in_the_way, finished_diff, first_difference, sweep_runs
 from mnist_sweep.rundir import check_out
 from mnist_sweep.saved_trial import trial_row
+from mnist_sweep.table import within_params
 from mnist_sweep.csv_rows import read_csv_once, short_row
 from mnist_sweep.text import plural
 
@@ -54,8 +55,8 @@ def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | No
     board = read(args.leaderboard, picks="confirm")
     if args.trial:  # the trials named, in that order (a near-feasible or a pruned config too)
         top = board.loc[[trial_row(board, t, args.leaderboard, by_rank=False).name for t in dict.fromkeys(args.trial)]]
-    else:
-        top = board[board.status == "complete"].head(args.top)
+    else:  # the top complete trials (--max-params N: of those with at most N parameters)
+        top = within_params(board[board.status == "complete"], getattr(args, "max_params", None), args.leaderboard, "complete trial").head(args.top)
     if top.empty:
         raise LeaderboardError(f"{args.leaderboard}: no complete trial to confirm")
     out = {}
@@ -231,8 +232,7 @@ def _run(args: argparse.Namespace) -> None:
         name, sel, seed, overrides, trial_dir = item
         r, reused = run_one(sel, seed, out / name / f"seed_{seed}", overrides, trial_dir, children)
         how = f" (reused: {reused} is a finished run of this exact config)" if reused else ""
-        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {plural(r['epochs'], 'epoch')}{how}",
-              flush=True)
+        print(f"  {name} seed {seed}: test {100 * r['test_acc_final']:.2f}% after {plural(r['epochs'], 'epoch')}{how}", flush=True)
         return name, seed, r, reused
 
     done: dict[str, dict[int, dict]] = {name: {} for name in chosen}
@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--top", type=int, default=5, help="complete trials to confirm (default 5)")
     which.add_argument("--trial", type=int, nargs="+", metavar="N", help="these trials instead (Optuna numbers)")
+    p.add_argument("--max-params", type=int, metavar="N", help="the top complete trials with at most N parameters (e.g. 4999)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
     p.add_argument("--parallel", type=int, default=2, help="runs at once (default 2, one per core)")
     p.add_argument("--out", default="outputs/confirm", help="output dir (default outputs/confirm)")
@@ -284,16 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.leaderboard and not args.experiment:
         p.error(f"give a leaderboard (or sweep dir) or --experiment NAME{missing or sweeps_here()}")
     if args.leaderboard and args.experiment:  # the sweep's trials were silently left out
-        p.error(f"{args.leaderboard} and --experiment: confirm takes a sweep's trials or experiments, not both; "
-                "drop one (or run confirm once for each)")
+        p.error(f"{args.leaderboard} and --experiment: confirm takes a sweep's trials or experiments, not both; drop one (or run confirm once for each)")
     if args.config_dir and not args.experiment:
         p.error(f"--config-dir is where --experiment NAME is looked up; give --experiment too{missing}")
-    if args.experiment and p.was_given("--top"):  # it confirmed the experiments, --top unread
-        p.error("--top picks a sweep's best trials; --experiment confirms each experiment named: drop --top")
+    if args.experiment and (flag := next((f for f in ("--top", "--max-params") if p.was_given(f)), None)):  # left unread
+        p.error(f"{flag} picks a sweep's best trials; --experiment confirms each experiment named: drop {flag}")
     if args.trial and not args.leaderboard:
         p.error("--trial needs the leaderboard (or sweep dir) that holds the trials")
-    if args.top < 1 or args.seeds < 1 or args.parallel < 1:
-        p.error("--top, --seeds and --parallel must be >= 1")
+    if args.trial and args.max_params is not None:  # the trials named were confirmed whatever their size
+        p.error("--max-params picks among a sweep's best trials; --trial names the trials itself: drop one")
     if own := next((o for o in args.override if o.split("=", 1)[0].lstrip("+~") in SETS_ITSELF), None):  # it won or was dropped
         p.error(f"--set {own}: {SETS_ITSELF[own.split('=', 1)[0].lstrip('+~')]}")
     return exit_code_of(lambda: _run(args), None, f"interrupted: no robustness.csv written; runs finished so far stay in "

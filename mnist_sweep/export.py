@@ -1,6 +1,6 @@
 """Turn a leaderboard trial, or one run dir, into a config you keep (``+experiment``) and its weights into ONNX.
 
-``python -m mnist_sweep.export SWEEP_DIR|LEADERBOARD.csv --rank N|--trial N --out conf/experiment/NAME.yaml``
+``python -m mnist_sweep.export SWEEP_DIR|LEADERBOARD.csv --rank N|--trial N|--max-params N --out conf/experiment/NAME.yaml``
 writes the trial's settings (its sections, the group options it used, the precision it trained in)
 as an ``# @package _global_`` experiment; ``python -m mnist_sweep.train +experiment=NAME`` trains it
 again with the trial's metrics. ``export RUN_DIR ...`` does the same for one run dir in no sweep (a
@@ -33,8 +33,9 @@ from mnist_sweep.experiments import (check_out, comment_precision, header_lines,
 from mnist_sweep.leaderboard import read
 from mnist_sweep.output_files import Outputs, check_writable, stream_name
 from mnist_sweep.shell import argument
-from mnist_sweep.saved_trial import (SECTIONS, absent_defaults, checked_config, no_pick, pick_row, run_config_dir,
+from mnist_sweep.saved_trial import (SECTIONS, TRAINED, absent_defaults, checked_config, no_pick, pick_row, run_config_dir,
                                      trial_config_dir)
+from mnist_sweep.table import within_params
 
 GROUPS = ("model", "optimizer", "scheduler", "data", "trainer")  # config groups whose option the trial chose
 DISPLAY_ONLY = {"trainer": ("progress",)}  # not part of the protocol: the user's terminal decides
@@ -51,14 +52,17 @@ def trial_dir_of(row: pd.Series, board: pd.DataFrame | None = None) -> Path:
 RUN_TOO = "a sweep dir, its leaderboard.csv, or a run dir (with .hydra/config.yaml)"  # what export takes, as reproduce
 
 
-def picked(source: str, rank: int | None, trial: int | None) -> tuple[Any, Path, bool]:
+def picked(source: str, rank: int | None, trial: int | None, max_params: int | None = None) -> tuple[Any, Path, bool]:
     """(the leaderboard row, its trial dir, False); for one run dir in no sweep (``lone_run``), checked as
-    reproduce checks one: ({its status}, the dir, True). A trial dir is refused naming its sweep and trial."""
+    reproduce checks one: ({its status}, the dir, True). A trial dir is refused naming its sweep and trial.
+    ``max_params``: the best-ranked trained trial of at most that many parameters (``table.within_params``)."""
     if not lone_run(p := Path(source)):
         board = read(source, takes=RUN_TOO, picks=True)  # a path to nothing: export takes a run dir too
+        if max_params is not None:  # complete ranks before pruned: the best of them
+            rank = int(within_params(board[board.status.isin(TRAINED)], max_params, source, "trained trial")["rank"].iloc[0])
         row = pick_row(board, rank, trial, source)
         return row, trial_dir_of(row, board), False
-    no_pick(rank, trial, p)
+    no_pick(rank, trial, p, max_params)
     run_dir = run_config_dir(p.absolute(), "export").parent  # absolute: the header and ONNX source_run name it
     return {"status": results.read(run_dir).get("status")}, run_dir, True
 
@@ -241,7 +245,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
         check_out(out, args.force)
     if args.onnx:
         check_onnx(Path(args.onnx), args.force, args.onnx)
-    row, trial_dir, lone = picked(args.source, args.rank, args.trial)
+    row, trial_dir, lone = picked(args.source, args.rank, args.trial, args.max_params)
     text = None
     if out is not None:
         body, defaults = experiment(trial_dir, args.confirm)
@@ -264,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--rank", type=int, help="leaderboard rank (default 1); not with a run dir")
     g.add_argument("--trial", type=int, help="Optuna trial number; not with a run dir")
+    g.add_argument("--max-params", type=int, metavar="N", help="the best trial with at most N parameters (the lowest rank "
+                   "among them: leaderboard --max-params N lists them), e.g. the best under 5,000: 4999; not with a run dir")
     p.add_argument("--out", help="the experiment file: conf/experiment/NAME.yaml (then +experiment=NAME), "
                    "or DIR/experiment/NAME.yaml (then --config-dir DIR +experiment=NAME)")
     p.add_argument("--confirm", action="store_true",

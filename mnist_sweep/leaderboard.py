@@ -2,7 +2,7 @@
 
 ``python -m mnist_sweep.leaderboard PATH [PATH ...]`` prints the top N of a sweep dir, a
 leaderboard CSV, or ``--storage URL --study NAME``; several paths are merged into one table.
-``--hp``/``--columns`` show more columns, ``--status`` filters, ``--sort`` orders by any column,
+``--hp``/``--columns`` show more columns, ``--status`` and ``--max-params`` filter, ``--sort`` orders by any column,
 ``--refresh`` rebuilds a sweep dir's table from the storage recorded in its ``storage.json``.
 Finding a sweep's study (``storage.json`` and the rest) is ``mnist_sweep.sweeps``; a study's trials as
 rows, ``mnist_sweep.trial_rows``; what a path given for a table is when it holds none, ``mnist_sweep.board_paths``.
@@ -27,7 +27,8 @@ from mnist_sweep.storage import STORAGE_ENV, default_storage, mask_url
 from mnist_sweep.sweeps import STORAGE_RECORD, load_study, record_storage, study_of_sweep
 from mnist_sweep.output_files import Outputs
 from mnist_sweep.csv_rows import read_csv_once
-from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, check_numbers, check_rows, filter_status, select_columns, show, sort_by
+from mnist_sweep.table import INT_COLUMNS, STATUS_ORDER, at_most_params, check_numbers, check_rows, filter_status, \
+    nothing_shown, select_columns, show, sort_by
 from mnist_sweep.text import plural
 from mnist_sweep.trial_rows import NEVER_LAUNCHED, REPEAT_COLUMNS, rows_from_study
 
@@ -247,12 +248,13 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
         raise UsageError(f"give a sweep dir, a leaderboard CSV, or --storage URL --study NAME{sweeps_here()}")
     cols = select_columns(df, args.hp, _split(args.columns))
     cols += [c for c in [(args.sort or "").partition(":")[0]] if c in df.columns and c not in cols]  # what it sorts by
-    shown = sort_by(filter_status(df, _split(args.status)), args.sort)
+    shown = sort_by(filter_status(at_most_params(df, args.max_params), _split(args.status)), args.sort)  # ranks kept
     written = _write_out(df, args.out, outputs) if args.out else None  # before printing: an unwritable --out is the one line
-    print(show(shown, args.top, cols) if len(shown) else "(no rows match)" if len(df) else "(no trials yet)")
+    print(show(shown, args.top, cols) if len(shown) else nothing_shown(df, args.max_params))
     counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
     why = bool("error" in shown and "error" not in cols and shown["error"].notna().any())  # failed, rejected, ...: its cause
-    tail = (f" ({len(shown)} shown by --status)" if args.status else "") + "; --columns error says why a trial did not complete" * why
+    by = " and ".join(flag for flag, given in (("--status", args.status), ("--max-params", args.max_params)) if given)
+    tail = (f" ({len(shown)} shown by {by})" if by else "") + "; --columns error says why a trial did not complete" * why
     print(f"\n{plural(len(df), 'trial')}" + (f": {counts}" if counts else "") + tail)
     for line in [*dict.fromkeys(rowless), written]:  # a sweep dir given twice: once; the --out line last
         if line:
@@ -278,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"rebuild each sweep dir's table from its Optuna storage (found through {STORAGE_RECORD}) "
                    "instead of reading its leaderboard.csv")
     p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
+    p.add_argument("--max-params", type=int, metavar="N", help="show only trials with at most N parameters (their ranks kept: "
+                   "the sweep's, which --rank takes in reproduce and export), e.g. the best under 5,000: --max-params 4999")
     p.add_argument("--hp", action="store_true", help="also show every hyperparameter column (hp.*)")
     p.add_argument("--columns", action="append", metavar="COL[,COL...]",
                    help="also show these columns (names or globs, e.g. hp.model.*,host,error)")
@@ -287,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="order the printed rows by this column (default: rank); accuracies high first, "
                    "anything else low first unless :asc/:desc says otherwise")
     p.add_argument("--out", help="also write the whole (merged) table to this CSV (every row, whatever "
-                   "--status/--sort/--columns)")
+                   "--status/--max-params/--sort/--columns)")
     args, outputs = p.parse_args(argv), Outputs()  # Ctrl-C: whether --out was written, as it is then
     return exit_code_of(lambda: _run(args, outputs), p.prog, outputs.interrupted_line)
 

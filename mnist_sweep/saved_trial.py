@@ -157,13 +157,14 @@ def run_config_dir(run_dir: Path, verb: str = "reproduce") -> Path:
     return run_dir / ".hydra"
 
 
-def no_pick(rank: int | None, trial: int | None, run_dir: Path) -> None:
-    """UsageError for --rank or --trial given with one run dir: they pick a row of a leaderboard."""
+def no_pick(rank: int | None, trial: int | None, run_dir: Path, max_params: int | None = None) -> None:
+    """UsageError for --rank, --trial or --max-params given with one run dir: they pick a row of a leaderboard."""
     from mnist_sweep.board_paths import sweep_above
 
-    if rank is not None or trial is not None:
-        flag = "--rank" if rank is not None else "--trial"
+    given = [(f, v) for f, v in (("--rank", rank), ("--trial", trial), ("--max-params", max_params)) if v is not None]
+    if given:
+        flag, value = given[0]
         sweep = sweep_above(run_dir)  # a trial's or a seed's: its sweep has the rows; a train run's has none
-        there = f", or give its sweep dir instead: {sweep} {flag} {rank if rank is not None else trial}" if sweep else ""
+        there = f", or give its sweep dir instead: {sweep} {flag} {value}" if sweep else ""
         raise UsageError(f"{flag}: picks a row of a leaderboard, and {run_dir} is one run dir{'' if sweep else ' in no sweep'}; "
                          f"leave {flag} out{there}")

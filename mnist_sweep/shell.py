@@ -112,7 +112,8 @@ def rejoined(argv: list[str]) -> tuple[list[str], str]:
 
 def whole_number(message: str, parser: Any) -> str:
     """'; give the number alone: --trial 4' where argparse (``parser``'s) refused ``--trial trial_0004`` (a dir's name) as no
-    int; '--trial 1 2' for ``1,2`` (a flag that takes several), '--rank 1' for ``1.0``; else ""."""
+    int; '--trial 1 2' for ``1,2`` (a flag that takes several), '--rank 1' for ``1.0``, '--max-params 10000' for ``10,000``
+    or ``10k``; else ""."""
     if not (m := re.match(r"argument (\S+?)(?:/\S+)?: invalid int value: '(.*)'$", message)):
         return ""
     flag, value = m[1], m[2]
@@ -120,6 +121,11 @@ def whole_number(message: str, parser: Any) -> str:
     several = action is not None and action.nargs in ("+", "*")
     if re.fullmatch(r"(?:trial|seed)_0*(\d+)", value):
         return f"; give the number alone: {flag} {int(value.rpartition('_')[2])}"
+    if not several and re.fullmatch(r"\d{1,3}(?:,\d{3})+", value):  # 10,000 (a budget, as the docs write them)
+        return f"; write it without commas: {flag} {value.replace(',', '')}"
+    if m := re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM])", value):  # 5k, 1.5M
+        number = round(float(m[1]) * (1000 if m[2] in "kK" else 1_000_000), 6)  # 1.1k: 1100, not 1100.0000000000002
+        return f"; give a whole number: {flag} {int(number)}" if number.is_integer() else ""
     if re.fullmatch(r"\d+(?:\s*,\s*\d+)*\s*,\s*(?:\d+)?", value):  # 1,2 (or '1, 2' split by the shell: 1,)
         numbers = " ".join(re.findall(r"\d+", value)) + " ..." * value.rstrip().endswith(",")
         return f"; give the numbers apart, without commas: {flag} {numbers}" if several else f"; {flag} takes one number"

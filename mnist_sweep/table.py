@@ -1,5 +1,5 @@
 """The leaderboard as a printed table: its default columns, ``--columns``/``--hp`` selection,
-``--status`` filter, ``--sort`` order and the cell formats (accuracies as percentages)."""
+``--status`` and ``--max-params`` filters, ``--sort`` order and the cell formats (accuracies as percentages)."""
 from __future__ import annotations
 
 import fnmatch
@@ -109,6 +109,43 @@ def filter_status(df: pd.DataFrame, statuses: list[str] | None) -> pd.DataFrame:
         raise LeaderboardError(f"--status {bad[0]}: not a status"
                                + _unknown(bad[0], STATUS_ORDER, "--status", "use one or more of", end=" (comma-separated)"))
     return df[df["status"].isin(statuses)]
+
+
+def at_most_params(df: pd.DataFrame, max_params: int | None) -> pd.DataFrame:
+    """--max-params N: the rows of trials with at most N parameters, in order, their ranks kept (the
+    sweep's, which --rank takes in reproduce, export and confirm); a row without params is left out."""
+    if max_params is None:
+        return df
+    return df[pd.to_numeric(df["params"], errors="coerce").le(max_params)] if "params" in df else df.iloc[:0]
+
+
+def none_at_most(df: pd.DataFrame, max_params: int, what: str = "trial") -> str:
+    """Why ``at_most_params`` found no row, naming the smallest trial of ``df`` and the --max-params that
+    takes it: 'no trial has at most 4,999 parameters; the smallest, trial 3, has 5,210: give --max-params
+    5210 or more' (``what``: the trials ``df`` holds, 'complete trial')."""
+    params = pd.to_numeric(df["params"], errors="coerce") if "params" in df else pd.Series(dtype=float)
+    if params.isna().all():
+        return f"no {what} has at most {max_params:,} parameters: " + (
+            f"no {what} records its parameters" if len(df) else f"there is no {what}")
+    row, least = df.loc[params.idxmin()], int(params.min())
+    sweep = f" of {row['sweep']}" if "sweep" in df and isinstance(row["sweep"], str) else ""  # a merge: its sweep too
+    return (f"no {what} has at most {max_params:,} parameters; the smallest, trial {row['trial']}{sweep}, has "
+            f"{least:,}: give --max-params {least} or more")
+
+
+def within_params(df: pd.DataFrame, max_params: int | None, source: Any, what: str = "trial") -> pd.DataFrame:
+    """``at_most_params`` for a command that picks a trial from them (export, confirm): none is one line."""
+    found = at_most_params(df, max_params)
+    if max_params is not None and found.empty:
+        raise LeaderboardError(f"--max-params {max_params}: {source}: {none_at_most(df, max_params, what)}")
+    return found
+
+
+def nothing_shown(df: pd.DataFrame, max_params: int | None) -> str:
+    """The leaderboard's line for no row shown: none yet, none within --max-params (the smallest named), none matching."""
+    if df.empty:
+        return "(no trials yet)"
+    return f"({none_at_most(df, max_params)})" if max_params and at_most_params(df, max_params).empty else "(no rows match)"
 
 
 def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:

@@ -45,6 +45,7 @@ from mnist_sweep import PROJECT_ROOT
 from mnist_sweep import data as mdata
 from mnist_sweep import model as mmodel
 from mnist_sweep.config.settings import validate
+from mnist_sweep.distill import criterion
 from mnist_sweep import precision as mprecision
 from mnist_sweep.training import evaluate, make_optimizer, make_scheduler, split_metrics, train_epoch
 
@@ -118,7 +119,7 @@ def run_variant(v: Variant, args: argparse.Namespace, device: torch.device, data
         sync(device)
         t0 = time.perf_counter()
         with tqdm(total=len(batches), disable=True) as bar:
-            train_epoch(step_model, stepper, batches, ts.label_smoothing, bar, autocast)
+            train_epoch(step_model, stepper, batches, criterion(ts.label_smoothing), bar, autocast)
         sync(device)
         t1 = time.perf_counter()
         if data.x_val is not None:

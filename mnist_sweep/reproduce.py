@@ -12,6 +12,7 @@ if __name__ == "__main__":  # SIGTERM as Ctrl-C before the imports below and mai
     _children.started(lambda: __import__("mnist_sweep.reproduce", fromlist=["main"]).main())
 
 import argparse
+import hashlib
 import sys
 import threading
 import time
@@ -89,11 +90,11 @@ def selection(config_dir: Path) -> list[str]:
     overrides (``.hydra/overrides.yaml``) when they resolve to that very config, so that further
     overrides are typed by the schema and a group option switches as on any command line; else
     (conf/ changed since, another config dir) the saved config itself, ``--config-path``; and the
-    data the run read where its relative data.root, read from here, would be another directory."""
+    data (and the trainer.teacher) the run read where its relative data.root, read from here, would be another directory."""
     from omegaconf import OmegaConf
 
     saved = ["--config-path", str(config_dir.resolve()), "--config-name", "config"]
-    root = data_root_from_here(config_dir.parent)
+    root = [*data_root_from_here(config_dir.parent), *teacher_from_here(config_dir.parent)]
     try:
         own = [str(o) for o in OmegaConf.to_container(OmegaConf.load(config_dir / "overrides.yaml"))]
         return [*(own if resolved(own, []) == resolved(saved, []) else saved), *root]
@@ -110,6 +111,46 @@ def data_root_from_here(run_dir: Path) -> list[str]:
     return [run_dir_override(where, "data.root")] if where != root and Path(where) != Path.cwd() / root else []
 
 
+def teacher_dir(run_dir: Path, given: str) -> Path:
+    """A run's trainer.teacher as the run read it: a relative one from the dir the run started in (``hydra.runtime.cwd``
+    in its ``.hydra/hydra.yaml``), as its data.root; where that is not recorded, from the current dir."""
+    from omegaconf import OmegaConf
+
+    if Path(given).expanduser().is_absolute():
+        return Path(given).expanduser()
+    try:
+        cwd = OmegaConf.select(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml"), "hydra.runtime.cwd")
+    except Exception:  # noqa: BLE001 - missing, unreadable or damaged: the run's start dir is unknown
+        cwd = None
+    return Path(cwd) / given if isinstance(cwd, str) and Path(cwd).is_absolute() else Path(given)
+
+
+def teacher_from_here(run_dir: Path) -> list[str]:
+    """The trainer.teacher override that reads the teacher the run read, where its relative one, read from here,
+    would be another dir."""
+    given = results.read_config(run_dir).get("trainer", {}).get("teacher")
+    if not isinstance(given, str) or (where := teacher_dir(run_dir, given)) == Path.cwd() / given:
+        return []
+    return [run_dir_override(where, "trainer.teacher")] if where != Path(given).expanduser() else []
+
+
+def same_teacher(label: str, run_dir: Path) -> None:
+    """A distilled run (result.json's teacher) re-runs only with the teacher it learnt from: its model.pt where the run
+    read it, with the sha256 recorded; else one line before the re-run (another teacher's metrics would differ)."""
+    rec = results.read(run_dir).get("teacher")
+    if not isinstance(rec, dict):
+        return
+    weights, recorded = teacher_dir(run_dir, str(rec.get("path"))) / "model.pt", str(rec.get("sha256"))
+    fix = "restore the teacher's run dir as it was, or train the run again with a teacher that is there"
+    try:
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    except OSError as e:
+        why = "gone" if isinstance(e, (FileNotFoundError, NotADirectoryError)) else f"unreadable ({e.strerror})"
+        raise MnistSweepError(f"{label}: trainer.teacher: {weights}: {why}, and the run was distilled from it "
+                              f"(sha256 {recorded[:12]}...), so it cannot be reproduced; {fix}") from None
+    if digest != recorded:
+        raise MnistSweepError(f"{label}: trainer.teacher: {weights} has changed since the run was distilled from it "
+                              f"(sha256 {digest[:12]}... now, {recorded[:12]}... recorded), so it cannot be reproduced; {fix}")
 
 
 def run_dir_override(path: Path | str, key: str = "hydra.run.dir") -> str:
@@ -173,6 +214,7 @@ def target(args: argparse.Namespace) -> tuple[str, Path, pd.DataFrame, str]:
 
 def _run(args: argparse.Namespace) -> None:
     label, config_dir, recorded, name = target(args)
+    same_teacher(label, config_dir.parent)  # before --out is made: a teacher gone or changed cannot give the run again
     out = Path(args.out or f"outputs/reproduce/{name}_{time.strftime('%Y%m%d-%H%M%S')}")
     if args.out is None and (line := not_an_output_dir(out)):  # cd TRIAL && reproduce .: its outputs/ would be in the trial
         raise UsageError(f"--out (default {out}): {line}, with --out DIR")

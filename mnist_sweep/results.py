@@ -119,13 +119,13 @@ class RunInfo:
     threads: int
     precision: str = "fp32"  # fp32 | bf16 (autocast)
     test_every_epoch: bool = True  # trainer.test_every_epoch
+    teacher: dict[str, Any] | None = None  # trainer.teacher: path, sha256, params, alpha, temperature (distill.Teacher)
 
 
 def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, status: str = "complete") -> dict[str, Any]:
     """result.json's content from the per-epoch rows."""
-    select_on, target_acc = run.select_on, run.target_acc
-    m = pd.DataFrame(list(rows))
-    every_epoch = run.test_every_epoch  # false: the test set only at the final epoch, so the epoch it reached is unknown
+    select_on, target_acc, every_epoch = run.select_on, run.target_acc, run.test_every_epoch
+    m = pd.DataFrame(list(rows))  # every_epoch false: the test set only at the final epoch, so the epoch it reached is unknown
     hit = [i for i in m.index if reached(m.test_acc[i], target_acc)]
     final = m.iloc[-1]
     return {
@@ -150,7 +150,7 @@ def summarize(rows: Sequence[dict[str, Any]], run: RunInfo, wall_s: float, statu
         "precision": run.precision,
         "test_every_epoch": every_epoch,
         "host": socket.gethostname(),
-        "versions": versions(),
+        "versions": versions(), **({"teacher": dict(run.teacher)} if run.teacher else {}),  # a distilled run's alone
     }
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from mnist_sweep import data as mdata, model as mmodel, precision as mprecision, results
+from mnist_sweep import data as mdata, distill, model as mmodel, precision as mprecision, results
 from mnist_sweep.config.settings import OptimizerSettings, SchedulerSettings, Settings, validate
 from mnist_sweep.errors import DivergedError
 from mnist_sweep.text import plural
@@ -121,9 +121,9 @@ def split_metrics(losses: torch.Tensor, correct: torch.Tensor, bounds: dict[str,
     return out
 
 
-def train_epoch(model: torch.nn.Module, stepper: Stepper, batches: mdata.TrainBatches, label_smoothing: float,
+def train_epoch(model: torch.nn.Module, stepper: Stepper, batches: mdata.TrainBatches, loss_fn: distill.LossFn,
                 bar: tqdm, cast: Callable[[], AbstractContextManager] = nullcontext) -> tuple[float, float, float]:
-    """One pass over the epoch's batches; returns (loss, accuracy, images/s)."""
+    """One pass over the epoch's batches (``loss_fn``: distill.criterion's); returns (loss, accuracy, images/s)."""
     model.train()
     loss_sum = torch.zeros((), device=batches.y.device)
     correct = torch.zeros((), device=batches.y.device, dtype=torch.long)
@@ -131,7 +131,7 @@ def train_epoch(model: torch.nn.Module, stepper: Stepper, batches: mdata.TrainBa
     for step, (x, y) in enumerate(batches):
         with cast():
             out = model(x)
-            loss = F.cross_entropy(out, y, label_smoothing=label_smoothing)
+            loss = loss_fn(out, x, y)
         stepper.opt.zero_grad(set_to_none=True)
         loss.backward()
         stepper.batch_done()
@@ -165,6 +165,7 @@ class Setup:
     fmt: torch.memory_format
     precision: str  # fp32 | bf16: what trainer.precision resolved to on this machine
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]]  # "val" and "test": images and labels, each its own batches
+    teacher: distill.Teacher | None = None  # trainer.teacher, loaded on the device
 
     @property
     def deployed(self) -> torch.nn.Module:
@@ -193,6 +194,8 @@ def setup(st: Settings, slot: int) -> Setup:
     ts, ds = st.trainer, st.data
     device = pick_device(ts.device, slot)
     torch.set_num_threads(ts.threads)
+    fmt = torch.channels_last if ts.channels_last else torch.contiguous_format  # NHWC: ~15% faster on CPU
+    teacher = distill.load(st, device, fmt)  # first: a refusal before any work; its weights drawn before the seed
     # The data first: missing files are one error line, not one after the model summary (the
     # split has its own generator, so the global RNG the weights come from is untouched).
     data = mdata.load(ds.root or str(mdata.default_root()), val_size=ds.val_size, train_limit=ds.train_limit,
@@ -203,7 +206,6 @@ def setup(st: Settings, slot: int) -> Setup:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    fmt = torch.channels_last if ts.channels_last else torch.contiguous_format  # NHWC: ~15% faster on CPU
     model = model.to(device, memory_format=fmt)
     gen = torch.Generator(device=device).manual_seed(ts.seed)
     batches = mdata.TrainBatches(data.x_train, data.y_train, ds.batch_size, gen, rotate_deg=ds.rotate_deg,
@@ -212,14 +214,14 @@ def setup(st: Settings, slot: int) -> Setup:
     stepper.ema, stepper.ema_of = make_ema(model, ts.ema_decay), model
     val = (data.x_val, data.y_val) if data.y_val is not None else (data.x_test[:0], data.y_test[:0])
     precision = mprecision.resolve(ts.precision, device, _workload(st, model, data, fmt))  # auto: on copies
-    return Setup(model, batches, stepper, device, fmt, precision, {"val": val, "test": (data.x_test, data.y_test)})
+    return Setup(model, batches, stepper, device, fmt, precision, {"val": val, "test": (data.x_test, data.y_test)}, teacher)
 
 
 def epoch_row(s: Setup, st: Settings, epoch: int, bar: tqdm) -> dict[str, Any]:
     """Train one epoch, evaluate (the test set too unless it waits for the final epoch), and
     return the epoch's metrics row."""
-    t0, lr = time.perf_counter(), s.stepper.lr
-    train_loss, train_acc, ips = train_epoch(s.model, s.stepper, s.batches, st.trainer.label_smoothing, bar, s.cast)
+    t0, lr, loss = time.perf_counter(), s.stepper.lr, distill.criterion(st.trainer.label_smoothing, s.teacher)
+    train_loss, train_acc, ips = train_epoch(s.model, s.stepper, s.batches, loss, bar, s.cast)
     train_s = time.perf_counter() - t0
     with_test = st.trainer.test_every_epoch or epoch == st.trainer.max_epochs
     test = eval_part(s, st, "test") if with_test else {"test_loss": math.nan, "test_acc": math.nan}
@@ -258,7 +260,7 @@ def train(run: Settings | Any, out_dir: Path, on_epoch: EpochHook | None = None,
              len(s.batches.y), len(s.evals["val"][1]), len(s.evals["test"][1]), plural(ts.max_epochs, 'epoch'), s.device, s.precision)
     info = results.RunInfo(select_on=ts.select_on, target_acc=ts.target_acc, n_params=st.n_params, seed=ts.seed,
                            device=str(s.device), threads=ts.threads, precision=s.precision,
-                           test_every_epoch=ts.test_every_epoch)
+                           test_every_epoch=ts.test_every_epoch, teacher=distill.record(s.teacher))
     rows: list[dict[str, Any]] = []
     t_start = time.perf_counter()
     for epoch in range(1, ts.max_epochs + 1):

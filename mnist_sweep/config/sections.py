@@ -143,6 +143,9 @@ class TrainerSchema:
     test_every_epoch: bool = True
     fast_dropout: bool = False  # conf/trainer sets true; a saved config without the key ran torch's dropout
     objectives: Optional[List[str]] = None
+    teacher: Optional[str] = key(None, pattern=r"[^\x00]*\S[^\x00]*", text="a run dir's path (or null)")  # distill
+    distill_alpha: float = key(0.5, gt=0, le=1)  # the distillation term's weight (mnist_sweep/distill.py)
+    distill_temperature: float = key(4.0, gt=0)
 
 
 SCHEMAS: dict[str, dict[str, type]] = {

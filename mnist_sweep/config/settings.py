@@ -46,6 +46,9 @@ class TrainerSettings:
     test_every_epoch: bool  # false: the test set only at the final epoch (epoch_reached_target unknown)
     fast_dropout: bool  # CPU: dropout masks from 16 random bits per element (mnist_sweep.model.BitsDropout)
     objectives: tuple[str, ...] | None
+    teacher: str | None  # a run dir to distill from, as given (mnist_sweep.distill); None: plain cross-entropy
+    distill_alpha: float  # the distillation term's weight, in (0, 1]
+    distill_temperature: float  # > 0
 
     def show_progress(self, is_tty: bool) -> bool:
         return is_tty if self.progress is None else self.progress
@@ -207,7 +210,8 @@ def _trainer(t: TrainerSchema) -> TrainerSettings:
         select_on=t.select_on, progress=None if t.progress == "auto" else bool(t.progress), save_checkpoint=t.save_checkpoint,
         save_curves=t.save_curves, label_smoothing=t.label_smoothing, ema_decay=t.ema_decay or None,
         channels_last=t.channels_last, precision=t.precision,
-        test_every_epoch=t.test_every_epoch, fast_dropout=t.fast_dropout, objectives=objectives,
+        test_every_epoch=t.test_every_epoch, fast_dropout=t.fast_dropout, objectives=objectives, teacher=t.teacher,
+        distill_alpha=t.distill_alpha, distill_temperature=t.distill_temperature,
     )
 
 

@@ -16,8 +16,10 @@ TAIL = "whose widths are narrower, keeping model.max_params={} and a hydra.sweep
 
 def test_the_searches_made_for_a_smaller_budget_are_named():
     ten = narrower_searches(10000)
-    assert ten.startswith("; or start from hparams_search=small_8k (made for 8,000 parameters) or hparams_search=tiny "
-                          "(made for 4,000 parameters), ") and TAIL.format(10000) in ten, ten
+    assert ten.startswith("; or start from hparams_search=small_10k (made for 10,000 parameters) or hparams_search=small_8k "
+                          "(made for 8,000 parameters) or hparams_search=tiny (made for 4,000 parameters), ") \
+        and TAIL.format(10000) in ten, ten
+    assert narrower_searches(9999).startswith("; or start from hparams_search=small_8k (made for 8,000 parameters) or ")
     assert narrower_searches(5000).startswith("; or start from hparams_search=tiny (made for 4,000 parameters), ")
     assert narrower_searches(3000) == narrower_searches(None) == ""  # none made for it: nothing named
 
@@ -37,3 +39,28 @@ def test_a_budget_the_space_cannot_meet_names_them(tmp_path):
     line = assert_one_line_error(proc, "every candidate of the search space is over the budget of 5,000 parameters",
                                  "or start from hparams_search=tiny (made for 4,000 parameters), ", TAIL.format(5000))
     assert "small_8k" not in line and not (tmp_path / "d").exists()
+
+
+def test_a_10k_budget_has_a_search_whose_widths_reach_it():
+    """model.max_params=10000 had small_8k to start from, whose widths top out at 8,558 parameters (its dry run's
+    draws at 7,446), while the default space starts at 9,450: small_10k is small_8k's family one width step wider,
+    its combinations mostly within 10,000 and reaching past the default space's smallest."""
+    import itertools
+    import re
+
+    from omegaconf import OmegaConf
+
+    from conftest import make_cfg_hydra
+    from mnist_sweep.spec import spec_from_config, spec_params
+
+    cfg = make_cfg_hydra("hparams_search=small_10k")
+    assert cfg.model.max_params == 10_000 and cfg.hydra.sweeper.study_name == "small_10k"
+    params = cfg.hydra.sweeper.params
+    keys = ["c1", "c2", "t1", "c3", "c4", "c5", "c6", "bias"]
+    choices = [[v.strip() == "true" if k == "bias" else int(v) for v in re.fullmatch(r"choice\((.*)\)", params[f"model.{k}"])[1].split(",")]
+               for k in keys]
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    counts = [spec_params(spec_from_config({**model, "widths": list(w[:7]), "bias": w[7]})) for w in itertools.product(*choices)]
+    fit = [n for n in counts if n <= 10_000]
+    assert len(fit) >= 0.9 * len(counts), (len(fit), len(counts))
+    assert min(counts) < 8_000 and 9_450 < max(fit) <= 10_000, (min(counts), max(fit))

@@ -28,7 +28,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from mnist_sweep import PROJECT_ROOT, children
+from mnist_sweep import PROJECT_ROOT, children, library_warnings
 from mnist_sweep.children import interrupt as _terminate  # SIGTERM as Ctrl-C
 from mnist_sweep.commandline import broken_pipe_status, exit_status
 from mnist_sweep.config.settings import Settings, validate
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     multirun = [a for a in args if starts_a_sweep(a)]  # Hydra's override for -m too: checked as the sweep it starts
     args = ["-m"] * bool(multirun) + [a for a in args if a not in multirun]  # `-m` after overrides, too
     args = flags_first(args)  # `--config-dir DIR` after overrides, too
+    library_warnings.quiet(sweep=bool(multirun))  # Hydra's and, before it builds a pruner, Optuna's (by their words)
     try:
         checked = check_command_line(args)
     except KeyboardInterrupt:  # Ctrl-C in the checks (composing, importing torch: seconds) was a traceback

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from mnist_sweep import library_warnings
 from mnist_sweep.errors import MnistSweepError, redact
 from mnist_sweep.open_hints import driver_words, storage_fault
 from mnist_sweep.text import percent, plural
@@ -52,6 +53,7 @@ def live_trial(sweeper_cfg: Any) -> optuna.Trial | None:
         return None
     from hydra.utils import instantiate
 
+    library_warnings.quiet(sweep=True)  # WilcoxonPruner's ExperimentalWarning, in a job's process too
     study = optuna.load_study(study_name=sweeper_cfg.study_name, storage=storage(url), pruner=instantiate(sweeper_cfg.pruner))
     if len(study.directions) > 1:  # optuna cannot prune multi-objective studies
         return None

@@ -15,7 +15,7 @@ from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
 from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.pipes import stdout_gone
-from mnist_sweep.shell import argument, as_set, interpreter, pasteable, quoted_examples, rejoined, shell_command, split_path, split_path_hint, whole_number  # noqa: F401 - re-exported
+from mnist_sweep.shell import argument, as_set, interpreter, locale_escaped, pasteable, quoted_examples, rejoined, shell_command, split_path, split_path_hint, unencodable, whole_number  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -137,6 +137,9 @@ def exit_code_of(body: Callable[[], object], prog: str | None = None,
     except OSError as e:  # an output path that cannot be written (or an input that cannot be read)
         print(f"error: {one_line(unusable_path(e))}", file=sys.stderr)
         return 2
+    except UnicodeEncodeError as e:  # a path the locale read as escapes, in text it writes (PYTHONUTF8=0 in C)
+        print(f"error: {one_line(unencodable(e))}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(interrupted() if callable(interrupted) else interrupted, file=sys.stderr)  # what it kept, how to go on
         return 130
@@ -161,11 +164,11 @@ class Flag:
     """One CLI flag: its valid values, and for paths what the command does with them."""
 
     range: Range | None = None
-    path: str = ""  # "" | "out-dir" (refuses a run/trial dir) | "out-csv" | "in" | "file" | "storage-ro"
+    path: str = ""  # "" | "out-dir" (refuses a run/trial dir) | "out-csv" | "out-file" | "in" | "file" | "storage-ro"
 
 
 PATH_KINDS = {  # what each kind of path flag needs (and how to write it), said when it is given empty
-    "in": ("a path", ""), "file": ("a path", ""), "out-dir": ("a path", "; give a new or empty directory"),
+    "in": ("a path", ""), "file": ("a path", ""), "out-file": ("a path", ""), "out-dir": ("a path", "; give a new or empty directory"),
     "out-csv": ("a path", "; give a .csv file name, e.g. leaderboard.csv"),
     "storage-ro": ("a storage URL", "; e.g. sqlite:///outputs/sweeps/NAME/optuna.db"),
 }
@@ -187,8 +190,8 @@ CLI_FLAGS: dict[str, dict[str, Flag]] = {
                   "port": Flag(Range(ge=1, le=65535, example=8080))},
     "export": {"source": Flag(path="in"), "rank": Flag(Range(ge=1, le=1_000_000)), "trial": Flag(Range(ge=0, le=10**9)),
                "max_params": MAX_PARAMS,
-               "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name"), "file"),  # export.check_out: the suffix, a fix
-               "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"), "file")},
+               "out": Flag(Range(pattern=r"[^\x00]+", text="a .yaml file name"), "out-file"),  # export.check_out: the suffix, a fix
+               "onnx": Flag(Range(pattern=r"[^\x00]+", text="a file name"), "out-file")},
     "predict": {"run_dir": Flag(path="in"), "images": Flag(Range(pattern=r"[^\x00]+", text="image files"), "file")},
 }
 
@@ -242,6 +245,8 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     if flag.path == "storage-ro":
         return _readonly_storage(v)
     p = Path(v)
+    if flag.path.startswith("out-") and (line := locale_escaped(v)):  # what it writes holds the path (-> PYTHONUTF8=1)
+        return f"{v}: {line}"
     if flag.path == "out-dir" and (line := not_an_output_dir(p)):  # its runs' dirs: train refuses them
         return f"{v}: {line}"
     if flag.path == "out-dir" and p.is_dir():

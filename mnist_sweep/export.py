@@ -217,7 +217,7 @@ def write_both(out: Path | None, text: str | None, run: checkpoint.Run | None, o
 
     def write(tmp: Path | None) -> None:
         if tmp is not None and text is not None:
-            tmp.write_text(text)
+            tmp.write_text(text, encoding="utf-8")  # as Hydra reads it, in any locale (its '±' was a traceback in C)
         if run is not None and onnx is not None:
             line[0] = write_onnx(run, onnx, force)
 

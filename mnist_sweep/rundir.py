@@ -27,6 +27,7 @@ from mnist_sweep.config.syntax import shell_override
 from mnist_sweep.errors import MnistSweepError, not_an_output_dir, one_line, unusable_path
 from mnist_sweep.moved import is_trial_name
 from mnist_sweep.overrides import INFO_FLAGS
+from mnist_sweep.shell import locale_escaped
 from mnist_sweep.storage import STORAGE_RECORD
 
 # OutputDirCheck for every composition: conf/config.yaml names it too, but a trial's saved
@@ -216,7 +217,7 @@ def _named(path: str, key: str) -> Path:
         _refuse(f"{key}: {path}: Hydra does not expand ~ (nor does the shell in quotes): it would make a dir named "
                 f"{str(path).split('/')[0]} in {Path.cwd()}; give the path itself: {shell_override(f'{key}=', home)}")
     resolved = Path(path).resolve()
-    if line := not_an_output_dir(resolved):  # RUN/sub, or outputs/ of a cwd that is a trial dir
+    if line := locale_escaped(resolved) or not_an_output_dir(resolved):  # PYTHONUTF8=0 in C; RUN/sub; a trial dir's outputs/
         _refuse(f"{key}: {resolved}: {line}")
     return resolved
 

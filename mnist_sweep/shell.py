@@ -210,3 +210,31 @@ def quoted_examples(line: str) -> str:
             continue
         at += 1
     return head + sep + "".join([*out, fix[start:]])
+
+
+LOCALE_FIX = "set PYTHONUTF8=1 (or a UTF-8 locale, e.g. LC_ALL=C.UTF-8) and run the same command again"
+
+
+def locale_escaped(path: object) -> str | None:
+    """Why ``path`` cannot be written as text by this process: a UTF-8 name that its locale, not UTF-8 (Python's
+    UTF-8 mode off: PYTHONUTF8=0 in C or POSIX), read as escapes (os.fsdecode's \\udcXX), which no UTF-8 file,
+    log or printed command can hold; None for any other (a name that is no UTF-8 at all: errors.not_utf8's)."""
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return None
+    try:
+        os.fsencode(text).decode("utf-8")
+    except UnicodeError:
+        return None
+    return (f"a non-ASCII name, which this locale ({sys.getfilesystemencoding()}: Python's UTF-8 mode is off) reads "
+            f"as escapes that the files and lines a command writes cannot hold; {LOCALE_FIX}, or choose an ASCII path")
+
+
+def unencodable(e: UnicodeEncodeError) -> str:
+    """The one line for text a command could not write in ``e.encoding``: a name read in a locale that is not
+    UTF-8 (``locale_escaped``) or a character that locale lacks, or a name that is no UTF-8 in any locale."""
+    bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
+    raw = bytes(ord(c) - 0xDC00 for c in bad if "\udc80" <= c <= "\udcff")  # os.fsdecode's escapes: the name's bytes
+    if raw and locale_escaped(os.fsdecode(raw)) is None:  # a Latin-1 name: no locale's fix
+        return f"a path holds bytes that are no UTF-8 ({raw!r}), which no text this command writes can hold; rename it"
+    return f"{ascii(bad)} has no {e.encoding} form: this locale is not UTF-8 (Python's UTF-8 mode is off); {LOCALE_FIX}"

@@ -70,19 +70,27 @@ def load(st: Settings, device: torch.device, fmt: torch.memory_format) -> Teache
     ts = st.trainer
     if ts.teacher is None:
         return None
+    run, digest, n_params = opened(ts.teacher, st.data)
+    model = run.model.to(device, memory_format=fmt).requires_grad_(False).eval()
+    log.info("distilling from %s (%s params, not the student's; alpha %g, temperature %g)", run.dir, f"{n_params:,}",
+             ts.distill_alpha, ts.distill_temperature)
+    return Teacher(model, ts.teacher, digest, n_params, ts.distill_alpha, ts.distill_temperature)
+
+
+def opened(given: str, data: DataSettings | None) -> tuple[checkpoint.Run, str, int]:
+    """The teacher run dir ``given`` loaded on the CPU, the sha256 of its model.pt and its parameter count; refused
+    in one line naming trainer.teacher where it does not load or (``data``: the student's) trained on the student's
+    validation images. A sweep's start calls it once per teacher (None: the student's split is not known yet)."""
     try:
-        run = checkpoint.load(Path(ts.teacher).expanduser())
+        run = checkpoint.load(Path(given).expanduser())
         digest = sha256(run.dir / "model.pt")
     except (MnistSweepError, OSError, RuntimeError) as e:  # RuntimeError: pathlib's ~user of no user
-        why = str(e) if isinstance(e, MnistSweepError) else f"{getattr(e, 'filename', None) or ts.teacher}: {e}"
+        why = str(e) if isinstance(e, MnistSweepError) else f"{getattr(e, 'filename', None) or given}: {e}"
         raise ConfigError(f"trainer.teacher: {why}") from None
     theirs = validate(run.cfg)
-    if st.data.val_size and (n := leaked(st.data, theirs.data)):
-        raise ConfigError(leak_line(run.dir, n, st.data, theirs.data))
-    model = run.model.to(device, memory_format=fmt).requires_grad_(False).eval()
-    log.info("distilling from %s (%s params, not the student's; alpha %g, temperature %g)", run.dir, f"{theirs.n_params:,}",
-             ts.distill_alpha, ts.distill_temperature)
-    return Teacher(model, ts.teacher, digest, theirs.n_params, ts.distill_alpha, ts.distill_temperature)
+    if data is not None and data.val_size and (n := leaked(data, theirs.data)):
+        raise ConfigError(leak_line(run.dir, n, data, theirs.data))
+    return run, digest, theirs.n_params
 
 
 def leaked(student: DataSettings, teacher: DataSettings) -> int:

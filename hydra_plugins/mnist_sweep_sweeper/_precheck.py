@@ -1,5 +1,5 @@
-"""The sweep's base config, checked before the study is touched: a config error in a key the search
-does not vary (it would reject every candidate), a precheck that does not fit its contract, a
+"""The sweep's base config, checked before the study is touched: each trainer.teacher (``_teacher``), a
+config error in a key the search does not vary (it would reject every candidate), a precheck that does not fit its contract, a
 budget that even the space's smallest model is over (``_corner``), and a space none of whose
 candidates is a valid model (``_buildable``)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.mnist_sweep_sweeper import _buildable, _corner, _groups, _space
+from hydra_plugins.mnist_sweep_sweeper import _buildable, _corner, _groups, _space, _teacher
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep.config.file_values import composed_from, file_named
 from mnist_sweep.errors import MnistSweepError, ParamBudgetExceeded, SweepError, one_line
@@ -40,7 +40,9 @@ class Precheck:
         """A config error in a key the search does not vary would reject every candidate: report
         it once. An over-budget base model is fine, widths are sampled, unless even the space's
         smallest model is over the budget; a base that fits is no candidate (its searched keys are
-        conf/'s values), so one candidate is counted then (``_fits_at_low_end``)."""
+        conf/'s values), so one candidate is counted then (``_fits_at_low_end``). Each trainer.teacher first,
+        loaded once (``_teacher``): a candidate's precheck does not load it."""
+        _teacher.check(space, self.compose, base_overrides(space)({}))
         if self.precheck is None:
             return
         fixed = base_overrides(space)

@@ -1,0 +1,54 @@
+"""``trainer.teacher`` checked at the sweep's start, before the study or the sweep dir is touched: each
+teacher the sweep can train with (the base config's, or each choice of a searched trainer.teacher) loaded
+once (``distill.opened``: a run dir whose model.pt loads) and checked against the base config's validation
+images, where the search varies none of the split's keys (else each trial's run checks its own). Without
+this every trial failed with the same line and the sweep stopped after trial 0, its sweep dir left behind."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import CategoricalDistribution
+
+from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+from mnist_sweep import distill
+from mnist_sweep.config.settings import DataSettings, validate
+from mnist_sweep.errors import MnistSweepError
+
+KEY = "trainer.teacher"
+SPLIT = ("data.val_size", "data.split_seed", "data.train_limit")  # what the honest-validation rule reads
+
+
+def teachers(space: SearchSpace, base: DictConfig) -> list[str]:
+    """The teacher paths the sweep's candidates can have (null: none)."""
+    dist = space.values.get(KEY) or space.values.get("+" + KEY)
+    if isinstance(dist, CategoricalDistribution):
+        values = list(dist.choices)
+    else:
+        values = [OmegaConf.select(base, KEY, default=None)]
+    return list(dict.fromkeys(str(v) for v in values if v is not None and str(v) not in ("null", "None")))
+
+
+def student_data(space: SearchSpace, compose: Callable[[list[str]], DictConfig], overrides: list[str]) -> DataSettings | None:
+    """The base config's data split (its budget lifted: only the split matters); None where the search varies a
+    key of the split or the base config is no valid one (each trial's run checks it then)."""
+    if any(k.lstrip("+") in SPLIT for k in space.distributions):
+        return None
+    try:
+        return validate(compose([*overrides, "model.max_params=null"])).data
+    except MnistSweepError:
+        return None
+
+
+def check(space: SearchSpace, compose: Callable[[list[str]], DictConfig], overrides: list[str]) -> None:
+    """Each teacher loaded once; the first that cannot teach is one line naming trainer.teacher (ConfigError)."""
+    try:
+        base = compose(overrides)
+    except Exception:  # noqa: BLE001 - a base that does not compose: the start's other checks say why
+        return
+    found = teachers(space, base)
+    if not found:
+        return
+    data = student_data(space, compose, overrides)
+    for given in found:
+        distill.opened(given, data)

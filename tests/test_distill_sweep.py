@@ -1,0 +1,53 @@
+"""trainer.teacher at a sweep's start (hydra_plugins/mnist_sweep_sweeper/_teacher.py): a teacher that cannot
+teach is one line naming trainer.teacher before the study or the sweep dir exists, the dry run's too, as a bad
+model value is; a searched trainer.teacher has each choice checked. Before, each trial failed with that line and
+the sweep stopped after trial 0, its sweep dir left behind."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_one_line_error, run_inproc, snapshot, sweep_args
+from test_distill import make_teacher
+
+
+def _start(tmp_path, *extra: str, dry: bool):
+    args = sweep_args(tmp_path, "kd", 2, *extra, *(["hydra.sweeper.dry_run=true"] if dry else []))
+    return run_inproc(args, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_sweep_with_no_such_teacher_is_one_line_before_anything_is_written(tmp_path, dry):
+    before = snapshot(tmp_path)
+    proc = _start(tmp_path, "trainer.teacher=does/not/exist", dry=dry)
+    assert_one_line_error(proc, "error: trainer.teacher: does/not/exist: no such run dir")
+    assert proc.returncode == 2 and snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_sweep_with_a_teacher_that_saw_its_validation_images_is_refused_at_the_start(tmp_path, dry):
+    make_teacher(tmp_path / "teacher", "data.val_size=0", "trainer.select_on=test")
+    before = snapshot(tmp_path)
+    proc = _start(tmp_path, "trainer.teacher=teacher", dry=dry)
+    assert_one_line_error(proc, "error: trainer.teacher: ", "trained on 256 of this run's 256 validation images")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_searched_teacher_has_each_choice_checked(tmp_path):
+    make_teacher(tmp_path / "good")
+    before = snapshot(tmp_path)
+    proc = _start(tmp_path, "trainer.teacher=choice(good,gone)", dry=False)
+    assert_one_line_error(proc, "error: trainer.teacher: gone: no such run dir")
+    assert snapshot(tmp_path) == before
+
+
+def test_good_teachers_pass_the_start(tmp_path, monkeypatch):
+    """Each teacher is loaded once at the start, not once per candidate of the dry run's draws."""
+    from mnist_sweep import distill
+
+    make_teacher(tmp_path / "a")
+    make_teacher(tmp_path / "b")
+    calls, real = [], distill.opened
+    monkeypatch.setattr(distill, "opened", lambda given, data: calls.append(given) or real(given, data))
+    proc = _start(tmp_path, "trainer.teacher=choice(a,b)", "model.c3=choice(8,16)", dry=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "search space (" in proc.stdout + proc.stderr and sorted(calls) == ["a", "b"]

@@ -2,11 +2,14 @@
 resolved config equals the one asked for (a key added to the schema since, at its default, or the
 data read from another data.root, is no difference), in ``--out`` or among a sweep trial's own runs
 (its seeds under hydra.sweeper.repeats); a run whose ``trainer.precision=auto`` resolved to the
-precision asked for (confirm pins a trial's) trained in it. A damaged run there is one line naming its file.
+precision asked for (confirm pins a trial's) trained in it. A distilled run is reused only while its teacher's
+model.pt is the one it learnt from (result.json's sha256): after the teacher changed it is another config's run
+(``changed_teacher``), refused in --out, not reused among a sweep's. A damaged run there is one line naming its file.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,7 @@ def finished_diff(run_dir: Path, wanted: dict) -> str | None:
     damaged result.json or saved config is a MnistSweepError naming the file (it was a traceback)."""
     from omegaconf import OmegaConf
 
-    if finished(run_dir) is None:
+    if (done := finished(run_dir)) is None:
         return "no complete run"
     config = run_dir / ".hydra" / "config.yaml"
     try:
@@ -82,7 +85,26 @@ def finished_diff(run_dir: Path, wanted: dict) -> str | None:
     except Exception as e:  # noqa: BLE001 - an interpolation that no longer resolves (edited by hand?)
         raise MnistSweepError(f"{config}: does not resolve ({type(e).__name__}: {str(e).splitlines()[0]}); "
                               f"{OUT_FIX}") from None
-    return first_difference(as_trained(saved, run_dir, wanted), wanted, defaults=default_config())
+    return first_difference(as_trained(saved, run_dir, wanted), wanted, defaults=default_config()) or changed_teacher(done, wanted)
+
+
+def changed_teacher(result: dict, wanted: dict) -> str | None:
+    """What differs between the teacher a distilled run learnt from (result.json's ``teacher``: its model.pt's
+    sha256) and the one ``wanted`` would learn from (its trainer.teacher's model.pt now, a relative one from the
+    current dir, as the run confirm starts reads it); None where they are the same file or no teacher was used.
+    The same path with other weights is another config: its results would be stale."""
+    rec, given = result.get("teacher"), (wanted.get("trainer") or {}).get("teacher")
+    if not isinstance(rec, dict) or not isinstance(given, str):
+        return None
+    weights, recorded = Path(given).expanduser() / "model.pt", str(rec.get("sha256"))
+    try:
+        now = hashlib.sha256(weights.read_bytes()).hexdigest()
+    except OSError as e:
+        return f"trainer.teacher: {weights}: {e.strerror or 'unreadable'} now; the run was distilled from it (sha256 {recorded[:12]}...)"
+    if now == recorded:
+        return None
+    return (f"trainer.teacher: {weights} has changed since the run was distilled from it "
+            f"(sha256 {now[:12]}... now, {recorded[:12]}... recorded)")
 
 
 def as_trained(saved: dict, run_dir: Path, wanted: dict) -> dict:

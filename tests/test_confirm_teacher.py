@@ -1,0 +1,73 @@
+"""confirm with a teacher (``--set trainer.teacher=RUN``): a finished distilled run in --out (or a sweep's own) was
+reused as 'a finished run of this exact config' whatever the teacher's model.pt held now, so after the teacher
+was trained again confirm reported the stale runs' results. The teacher's sha256 (result.json's ``teacher``) is
+now part of 'the same config': a changed teacher's run in --out is refused in one line before any training,
+naming it (remove that run dir and confirm trains it again), and a sweep's own run of it is not reused."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import torch
+from omegaconf import OmegaConf
+
+from conftest import TINY, assert_one_line_error, make_cfg, run_inproc, snapshot
+from mnist_sweep import confirm
+from mnist_sweep import model as mmodel
+from mnist_sweep.config.settings import validate
+from mnist_sweep.reuse import finished_diff
+from test_confirm import SMALL
+from test_distill import make_teacher
+from test_reproduce import fake_sweep
+
+KD = [*SMALL, "--set", "trainer.teacher=teacher"]
+
+
+def finished_distilled(sw, out, teacher):
+    """The run ``confirm SW --trial 0 --seeds 1 *KD --out OUT`` trains, finished in OUT without training, its
+    result.json recording the teacher's sha256 as a run distilled from it does."""
+    from types import SimpleNamespace
+
+    named = SimpleNamespace(experiment=None, leaderboard=str(sw), trial=[0], top=1, config_dir=None)
+    [(name, (select, _))] = confirm.candidates(named).items()
+    wanted = confirm.resolved(select, confirm.checked_overrides(name, select, 1, KD[1::2]))
+    seed = out / name / "seed_1"
+    (seed / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(wanted), seed / ".hydra" / "config.yaml")
+    sha = hashlib.sha256((teacher / "model.pt").read_bytes()).hexdigest()
+    (seed / "result.json").write_text(json.dumps({
+        "status": "complete", "test_acc_final": 0.5, "params": 900, "epochs": 1, "reached_target": False,
+        "target_acc": 0.994, "wall_s": 1.0, "precision": "fp32",
+        "teacher": {"path": "teacher", "sha256": sha, "params": 900, "alpha": 0.5, "temperature": 4.0}}))
+    return seed, wanted
+
+
+def _retrain(teacher):
+    torch.manual_seed(1)  # other weights of the same model: the teacher trained again
+    torch.save(mmodel.build(validate(make_cfg(*TINY)).model).state_dict(), teacher / "model.pt")
+
+
+def test_a_finished_distilled_run_is_reused_only_while_its_teacher_is_unchanged(tmp_path):
+    sw, out, teacher = fake_sweep(tmp_path), tmp_path / "out", make_teacher(tmp_path / "teacher")
+    finished_distilled(sw, out, teacher)
+    argv = ["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(out), *KD]
+    proc = run_inproc(argv, cwd=tmp_path)
+    assert proc.returncode == 0 and "reused 1 of 1 run" in proc.stdout, proc.stdout + proc.stderr
+    _retrain(teacher)
+    before = snapshot(tmp_path)
+    proc = run_inproc(argv, cwd=tmp_path)
+    assert_one_line_error(proc, f"error: {out}/trial_0000/seed_1: holds a finished run of another config "
+                          "(trainer.teacher: teacher/model.pt has changed since the run was distilled from it (sha256 ",
+                          "give another --out or remove that run")
+    assert snapshot(tmp_path) == before  # nothing trained, robustness.csv not rewritten with the stale result
+
+
+def test_a_sweeps_own_run_of_a_changed_or_gone_teacher_is_another_config(tmp_path, monkeypatch):
+    sw, teacher = fake_sweep(tmp_path), make_teacher(tmp_path / "teacher")
+    run, wanted = finished_distilled(sw, tmp_path / "own", teacher)
+    monkeypatch.chdir(tmp_path)
+    assert finished_diff(run, wanted) is None
+    _retrain(teacher)
+    assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt has changed since the run")
+    (teacher / "model.pt").unlink()
+    assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt: No such file or directory now")

@@ -23,6 +23,7 @@ import json
 import re
 from pathlib import Path
 
+from mnist_sweep import results
 from mnist_sweep.board_paths import sweeps_here
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, as_set, exit_code_of
@@ -140,7 +141,31 @@ def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[
     own = [o for o in extra if o.split("=", 1)[0].lstrip("+~") in SUBSET_KEYS]
     if own:
         line += f"; BUT --set {' '.join(own)}: not the full data"
-    return line
+    return line + teachers(chosen, extra)
+
+
+def teachers(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> str:
+    """The protocol line's end where the runs are distilled (trainer.teacher): each teacher's path, its parameter
+    count (not the student's) and the distillation's alpha and temperature; '' without one."""
+    used: dict[tuple, None] = {}
+    for sel, _ in chosen.values():
+        trainer = resolved(sel, extra).get("trainer", {})
+        if trainer.get("teacher") is not None:
+            used[(str(trainer["teacher"]), trainer.get("distill_alpha"), trainer.get("distill_temperature"))] = None
+    parts = [f"{path} ({teacher_params(path)} params; alpha {alpha:g}, temperature {t:g})" for path, alpha, t in used]
+    return f"; distilled from teacher {', '.join(parts)}" if parts else ""
+
+
+def teacher_params(path: str) -> str:
+    """A teacher run dir's parameter count (its result.json's, else its config's), '?' where neither reads."""
+    from mnist_sweep.config.settings import validate
+
+    if isinstance(n := results.read(Path(path).expanduser()).get("params"), int):
+        return f"{n:,}"
+    try:
+        return f"{validate(results.read_config(Path(path).expanduser())).n_params:,}"
+    except Exception:  # noqa: BLE001 - no run dir there: the training says so in its own line
+        return "?"
 
 
 def model_changes(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> list[str]:

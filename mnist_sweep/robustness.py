@@ -1,5 +1,6 @@
 """robustness.csv, confirm's table: one row per config (its seeds' final-epoch test accuracies, mean, std, min,
-how many reached the target, the precision trained in, seconds per epoch), the rows of an earlier confirm into the
+how many reached the target, the precision trained in, seconds per epoch; a ``teacher`` column, its path, only
+where a config's runs were distilled), the rows of an earlier confirm into the
 same --out kept, and the table as printed."""
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
             precision="/".join(sorted({r["precision"] for r in by_seed.values() if r.get("precision")})),  # as trained
             s_per_epoch=sum(r["wall_s"] for r in by_seed.values()) / sum(r["epochs"] for r in by_seed.values()),
         )
+        if taught := sorted({str(r["teacher"].get("path")) for r in by_seed.values() if isinstance(r.get("teacher"), dict)}):
+            row["teacher"] = "/".join(taught)  # a distilled config's alone: a table without one keeps its columns
         rows.append(row)
     return pd.DataFrame(rows).sort_values("mean", ascending=False)
 
@@ -63,4 +66,6 @@ def printed(df: pd.DataFrame) -> str:
         shown[c] = shown[c].map(lambda v: f"{100 * v:.2f}%")
     shown["std"] = shown["std"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.3f}%")
     shown["s_per_epoch"] = shown["s_per_epoch"].map(lambda v: f"{v:.1f}")
+    if "teacher" in shown:
+        shown["teacher"] = shown["teacher"].fillna("")  # a config trained without one beside a distilled one
     return shown.to_string(index=False)

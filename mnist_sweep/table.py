@@ -16,7 +16,7 @@ from mnist_sweep.text import ACCURACIES, percent, spread
 STATUS_ORDER = {"complete": 0, "pruned": 1, "running": 2, "repeating": 2, "failed": 3, "rejected": 4, "duplicate": 5}
 SHOWN = ["rank", "sweep", "trial", "status", "feasible", "params", "val_acc", "n_seeds", "val_mean", "val_sem",
          "test_acc_final", "test_acc_best", "epoch_reached_target", "epochs", "train_s", "wall_s",
-         "pareto"]  # the CLI's default
+         "pareto", "teacher"]  # the CLI's default (teacher: a sweep with a distilled trial's alone)
 PERCENT = ACCURACIES
 INT_COLUMNS = ["trial", "params", "epoch_reached_target", "epochs", "seed", "n_seeds"]
 NUMBERS = (*PERCENT, "value", "wall_s", "train_s", "s_per_epoch", *INT_COLUMNS)  # a leaderboard CSV's numeric columns

@@ -1,6 +1,7 @@
 """A study's trials as leaderboard rows: each trial's state and user attrs from the Optuna storage,
 then its ``result.json`` (or the storage's copy where the file is gone or damaged); a config judged
-over seeds (``hydra.sweeper.repeats``) with its seeds' mean; a duplicate with its original's numbers.
+over seeds (``hydra.sweeper.repeats``) with its seeds' mean; a duplicate with its original's numbers; a distilled
+run's ``teacher`` (its path; the key only where result.json has one).
 ``mnist_sweep.leaderboard`` sorts, ranks and prints them.
 """
 from __future__ import annotations
@@ -52,6 +53,8 @@ def rows_from_study(study: Any, sweep_dir: Path | None = None) -> list[dict[str,
         }
         for key in results.RESULT_KEYS:
             row.setdefault(key, res.get(key))
+        if isinstance(taught := res.get("teacher"), dict):  # a distilled run: a sweep without one has no such column
+            row["teacher"] = taught.get("path")
         if attrs.get("n_seeds") and t.values and len(t.values) == len(study.metric_names or []):
             for name, told in zip(study.metric_names, t.values):  # a repeated config: an objective's
                 if name in results.RESULT_KEYS and name not in results.SELECTION_METRICS:  # mean over seeds
@@ -70,6 +73,8 @@ def rows_from_study(study: Any, sweep_dir: Path | None = None) -> list[dict[str,
             for key in ("params", "seed", *results.RESULT_KEYS):
                 if row.get(key) is None:
                     row[key] = original.get(key)
+            if original.get("teacher") is not None:
+                row.setdefault("teacher", original["teacher"])
     return rows
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
@@ -53,6 +54,9 @@ def test_a_finished_distilled_run_is_reused_only_while_its_teacher_is_unchanged(
     argv = ["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(out), *KD]
     proc = run_inproc(argv, cwd=tmp_path)
     assert proc.returncode == 0 and "reused 1 of 1 run" in proc.stdout, proc.stdout + proc.stderr
+    params = validate(make_cfg(*TINY)).n_params  # the teacher's: a run dir without result.json counted from its config
+    assert f"; distilled from teacher teacher ({params:,} params; alpha 0.5, temperature 4)\n" in proc.stdout
+    assert pd.read_csv(out / "robustness.csv")["teacher"].tolist() == ["teacher"]
     _retrain(teacher)
     before = snapshot(tmp_path)
     proc = run_inproc(argv, cwd=tmp_path)
@@ -71,3 +75,28 @@ def test_a_sweeps_own_run_of_a_changed_or_gone_teacher_is_another_config(tmp_pat
     assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt has changed since the run")
     (teacher / "model.pt").unlink()
     assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt: No such file or directory now")
+
+
+def test_a_table_without_a_teacher_keeps_its_columns_and_a_distilled_config_gets_one():
+    """confirm's output said nothing of a teacher: a distilled confirmation's table looked like a plain one."""
+    from mnist_sweep.robustness import printed, table
+
+    run = {"test_acc_final": 0.99, "params": 900, "epochs": 1, "reached_target": False, "target_acc": 0.994,
+           "wall_s": 1.0, "precision": "fp32"}
+    plain = table({"a": {1: run}})
+    assert list(plain.columns) == ["config", "params", "epochs", "seed_1", "mean", "std", "min", "reached", "target",
+                                   "precision", "s_per_epoch"]
+    kd = {**run, "teacher": {"path": "runs/t", "sha256": "0" * 64, "params": 15064, "alpha": 0.5, "temperature": 4.0}}
+    both = table({"a": {1: run}, "b": {1: kd}})
+    assert list(both.columns) == [*plain.columns, "teacher"]
+    assert both.set_index("config")["teacher"].fillna("").to_dict() == {"a": "", "b": "runs/t"}
+    assert printed(both).splitlines()[0].split()[-1] == "teacher" and "NaN" not in printed(both)
+
+
+def test_the_protocol_line_names_no_teacher_without_one(tmp_path):
+    from types import SimpleNamespace
+
+    named = SimpleNamespace(experiment=None, leaderboard=str(fake_sweep(tmp_path)), trial=[0], top=1, config_dir=None)
+    line = confirm.protocol_line(confirm.candidates(named), [])
+    assert line.startswith("protocol: ") and "teacher" not in line
+

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,18 @@ def experiment(trial_dir: Path, confirm: bool = False) -> tuple[dict[str, Any], 
             choices[g] = name
     defaults = [{f"override /{g}": choices[g]} for g in GROUPS if isinstance(choices.get(g), str)]
     return body, defaults
+
+
+def absolute_teacher(trial_dir: Path, body: dict[str, Any]) -> str | None:
+    """A distilled run's trainer.teacher made absolute in ``body`` (the dir the run read: ``reproduce.teacher_dir``), so
+    +experiment=NAME trains with it from any dir; a note where its model.pt changed since (``reuse.changed_teacher``)."""
+    from mnist_sweep.reproduce import teacher_dir
+    from mnist_sweep.reuse import changed_teacher
+    if not isinstance(given := body["trainer"].get("teacher"), str) or "${" in given:
+        return None
+    body["trainer"]["teacher"] = os.path.abspath(teacher_dir(trial_dir, given))
+    why = changed_teacher(results.read(trial_dir), body)
+    return f"note: {why}; trained from this experiment, its metrics will differ from the run's" if why else None
 
 
 def render(body: dict[str, Any], defaults: list[dict[str, str]], header: list[str]) -> str:
@@ -246,9 +259,10 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     if args.onnx:
         check_onnx(Path(args.onnx), args.force, args.onnx)
     row, trial_dir, lone = picked(args.source, args.rank, args.trial, args.max_params)
-    text = None
+    text = note = None
     if out is not None:
         body, defaults = experiment(trial_dir, args.confirm)
+        note = absolute_teacher(trial_dir, body)
         text = comment_precision(render(body, defaults, header_lines(row, trial_dir, out, args.confirm, lone)),
                                  precision_comment(trial_dir, "run" if lone else "trial"))
     run = checkpoint.load(trial_dir, "run dir" if lone else "trial dir") if args.onnx else None  # every check first
@@ -256,7 +270,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     if out is not None:
         what = f"the run in {one_line(trial_dir)}" if lone else f"trial {row['trial']}"
         print(f"wrote {one_line(out)}: {what} as an experiment; train it with\n  {usage(out)}\n"
-              f"or confirm it over seeds (all 60,000 training images) with\n  {usage(out, 'confirm')}")
+              f"or confirm it over seeds (all 60,000 training images) with\n  {usage(out, 'confirm')}" + (f"\n{note}" if note else ""))
     if onnx_line:
         print(onnx_line)
 

@@ -156,6 +156,24 @@ def teachers(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str])
     return f"; distilled from teacher {', '.join(parts)}" if parts else ""
 
 
+def check_teachers(configs: list[tuple[str, list[str], list[str]]], extra: list[str]) -> None:
+    """Each config's trainer.teacher loaded once (``distill.opened``: a run dir whose model.pt loads, that did not
+    train on a --set validation split's images) before anything is printed or written: a bad one is one line naming
+    the --set that gives it, or the config. Each run refused it, after the protocol line, as 'training failed'."""
+    from mnist_sweep import distill
+    from mnist_sweep.config.settings import validate
+
+    given = next((o for o in reversed(extra) if o.split("=", 1)[0].lstrip("+~") == "trainer.teacher"), None)
+    for name, sel, overrides in configs:
+        cfg = resolved(sel, overrides)
+        if (teacher := cfg.get("trainer", {}).get("teacher")) is not None:
+            data = validate(cfg).data  # valid: checked_overrides checked it
+            try:
+                distill.opened(str(teacher), data)
+            except ConfigError as e:
+                raise ConfigError(f"{f'--set {given}' if given else name}: {e}") from None
+
+
 def teacher_params(path: str) -> str:
     """A teacher run dir's parameter count (its result.json's, else its config's), '?' where neither reads."""
     from mnist_sweep.config.settings import validate
@@ -186,6 +204,7 @@ def _run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override), trial_dir)  # all checked first
             for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
+    check_teachers([(name, sel, overrides) for name, sel, seed, overrides, _ in jobs if seed == 1], args.override)
     for name, sel, seed, overrides, _ in jobs:  # a run of another config in --out: refused before any training
         check_not_in_the_way(out / name / f"seed_{seed}", sel, overrides)
     kept = earlier_rows(out / "robustness.csv", list(chosen))

@@ -100,3 +100,25 @@ def test_the_protocol_line_names_no_teacher_without_one(tmp_path):
     line = confirm.protocol_line(confirm.candidates(named), [])
     assert line.startswith("protocol: ") and "teacher" not in line
 
+
+
+def test_a_teacher_that_cannot_teach_is_refused_before_anything_is_printed_or_written(tmp_path):
+    """A --set trainer.teacher that is no run dir printed 'confirming ...' and the protocol line ('? params'), then
+    started the first run, which failed as 'OUT/CONFIG/seed_1: training failed (exit 2): trainer.teacher: ...'; a
+    config's own teacher gone likewise. Now each is one line before anything, naming the --set or the config."""
+    sw, out = fake_sweep(tmp_path), tmp_path / "out"
+    (tmp_path / "sweeps").mkdir()
+    (tmp_path / "sweeps" / "leaderboard.csv").write_text("rank,trial,status\n")  # a sweep dir given as the teacher
+    for teacher, words in (("nosuch", "nosuch: no such run dir"), ("sweeps", "sweeps: a sweep dir, not a run")):
+        argv = ["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "2", "--out", str(out), *SMALL,
+                "--set", f"trainer.teacher={teacher}"]
+        before = snapshot(tmp_path)
+        proc = run_inproc(argv, cwd=tmp_path)
+        assert_one_line_error(proc, f"error: --set trainer.teacher={teacher}: trainer.teacher: {words}")
+        assert proc.stdout == "" and snapshot(tmp_path) == before
+    trial_config = sw / "trial_0000" / ".hydra" / "config.yaml"
+    OmegaConf.save(make_cfg(*TINY, f"trainer.teacher={tmp_path / 'gone'}"), trial_config)
+    proc = run_inproc(["mnist_sweep.confirm", str(sw), "--trial", "0", "--seeds", "1", "--out", str(out), *SMALL],
+                      cwd=tmp_path)
+    assert_one_line_error(proc, f"error: trial_0000: trainer.teacher: {tmp_path / 'gone'}: no such run dir")
+    assert proc.stdout == "" and not out.exists()

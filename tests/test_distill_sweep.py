@@ -51,3 +51,18 @@ def test_good_teachers_pass_the_start(tmp_path, monkeypatch):
     proc = _start(tmp_path, "trainer.teacher=choice(a,b)", "model.c3=choice(8,16)", dry=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "search space (" in proc.stdout + proc.stderr and sorted(calls) == ["a", "b"]
+
+
+@pytest.mark.parametrize("knob", ["trainer.distill_alpha=interval(0.3,0.9)", "trainer.distill_temperature=choice(2,4)"])
+def test_a_searched_distillation_setting_without_a_teacher_is_refused_at_the_start(tmp_path, knob):
+    """No candidate had a teacher, so no trial read the searched value: the sweep trained the same config under
+    different names (and the sampler modelled a value that changed nothing). With a teacher it is searched."""
+    key = knob.split("=")[0]
+    before = snapshot(tmp_path)
+    proc = _start(tmp_path, knob, dry=True)
+    assert_one_line_error(proc, f"error: hydra.sweeper.params.{key}: searched, but trainer.teacher is null, so no "
+                          f"trial reads it", "trainer.teacher=RUN_DIR", f"or drop {key} from the search")
+    assert snapshot(tmp_path) == before
+    make_teacher(tmp_path / "t")
+    proc = _start(tmp_path, knob, "trainer.teacher=t,null", dry=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

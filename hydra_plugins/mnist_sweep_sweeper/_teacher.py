@@ -13,10 +13,11 @@ from optuna.distributions import CategoricalDistribution
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep import distill
 from mnist_sweep.config.settings import DataSettings, validate
-from mnist_sweep.errors import MnistSweepError
+from mnist_sweep.errors import ConfigError, MnistSweepError
 
 KEY = "trainer.teacher"
 SPLIT = ("data.val_size", "data.split_seed", "data.train_limit")  # what the honest-validation rule reads
+KNOBS = ("trainer.distill_alpha", "trainer.distill_temperature")  # read by a run with a teacher alone
 
 
 def teachers(space: SearchSpace, base: DictConfig) -> list[str]:
@@ -48,7 +49,17 @@ def check(space: SearchSpace, compose: Callable[[list[str]], DictConfig], overri
         return
     found = teachers(space, base)
     if not found:
+        unread_knobs(space)
         return
     data = student_data(space, compose, overrides)
     for given in found:
         distill.opened(given, data)
+
+
+def unread_knobs(space: SearchSpace) -> None:
+    """A search of trainer.distill_alpha or distill_temperature where no candidate has a teacher: no trial reads it,
+    so the trials differ in a value that changes nothing (and the sampler models it): one line (ConfigError)."""
+    if searched := [k.lstrip("+") for k in space.distributions if k.lstrip("+") in KNOBS]:
+        raise ConfigError(f"hydra.sweeper.params.{searched[0]}: searched, but trainer.teacher is null, so no trial "
+                          f"reads it (a distillation setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR "
+                          f"(a finished run dir), or drop {searched[0]} from the search")

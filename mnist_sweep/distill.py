@@ -34,6 +34,7 @@ from mnist_sweep.config.ranges import TRAIN_IMAGES
 from mnist_sweep.config.settings import DataSettings, Settings, validate
 from mnist_sweep.data import split_indices
 from mnist_sweep.errors import ConfigError, MnistSweepError
+from mnist_sweep.shell import locale_escaped
 
 log = logging.getLogger("mnist_sweep.train")
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (student logits, images, labels) -> loss
@@ -81,6 +82,8 @@ def opened(given: str, data: DataSettings | None) -> tuple[checkpoint.Run, str, 
     """The teacher run dir ``given`` loaded on the CPU, the sha256 of its model.pt and its parameter count; refused
     in one line naming trainer.teacher where it does not load or (``data``: the student's) trained on the student's
     validation images. A sweep's start calls it once per teacher (None: the student's split is not known yet)."""
+    if escaped := locale_escaped(given):  # PYTHONUTF8=0 in C: result.json, the log and export would hold the escapes
+        raise ConfigError(f"trainer.teacher: {given}: {escaped}")
     try:
         run = checkpoint.load(Path(given).expanduser())
         digest = sha256(run.dir / "model.pt")

@@ -56,3 +56,16 @@ def test_a_run_dir_the_locale_cannot_hold_says_so_not_that_it_is_no_utf8(tmp_pat
                env=C_LOCALE, process=True)
     line = assert_one_line_error(proc, f"error: hydra.run.dir: {tmp_path}/\\udcc3\\udcbc: a non-ASCII name", FIX)
     assert "not a UTF-8 path" not in line and list(tmp_path.iterdir()) == []
+
+
+def test_a_teacher_the_locale_cannot_hold_is_one_line_before_any_training(tmp_path):
+    """trainer.teacher='DIR/tü' trained, with a '--- Logging error --- ... UnicodeEncodeError' traceback for the
+    'distilling from' line, and result.json and the saved config recorded the escapes ('t\\udcc3\\udcbc'), no name."""
+    from conftest import TINY
+    from test_distill import make_teacher
+
+    make_teacher(tmp_path / "tü")
+    proc = run(["mnist_sweep.train", *TINY, f"trainer.teacher='{tmp_path}/tü'", f"hydra.run.dir={tmp_path}/run"],
+               cwd=tmp_path, env=C_LOCALE, process=True)
+    line = assert_one_line_error(proc, f"error: trainer.teacher: {tmp_path}/t\\udcc3\\udcbc: a non-ASCII name", FIX)
+    assert proc.returncode == 2 and "or choose an ASCII path" in line and not (tmp_path / "run").exists()

@@ -94,3 +94,30 @@ def test_a_resumed_sweep_that_searches_a_new_key_warns_once_with_its_earlier_val
     assert out.returncode == 0, text[-2000:]
     assert text.count("study grown: this run searches model.c2=choice(8,10), which its earlier trials did not: its trial 0 "
                       "had model.c2=16; ") == 1, text[-3000:]
+
+
+def test_a_teacher_trained_again_under_the_same_path_is_named_on_resume(tmp_path, monkeypatch):
+    """The same trainer.teacher path with other weights (the teacher trained again) resumed without a word: the new
+    trials, distilled from the new weights, were ranked beside those of the old (a duplicate showing the old's value)."""
+    import hashlib
+    import json
+
+    from hydra_plugins.mnist_sweep_sweeper._teacher import retrained
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "model.pt").write_bytes(b"old weights")
+    trial = tmp_path / "sw" / "trial_0000"
+    trial.mkdir(parents=True)
+    sha = hashlib.sha256(b"old weights").hexdigest()
+    (trial / "result.json").write_text(json.dumps({"status": "complete", "val_acc": 0.5, "teacher": {
+        "path": "t", "sha256": sha, "params": 900, "alpha": 0.5, "temperature": 4.0}}))
+    study, space = _study("model.c1=8 trainer.teacher=t", trial_dir=trial), _space(**{"trainer.teacher": "t"})
+    assert retrained(study, space) is None and resume_warnings(study, space) == []
+    (tmp_path / "t" / "model.pt").write_bytes(b"new weights")
+    [line] = resume_warnings(study, space)
+    assert line.startswith(f"study s: trainer.teacher: t/model.pt has changed since its trial 0 was distilled from it "
+                           f"(sha256 {hashlib.sha256(b'new weights').hexdigest()[:12]}... now, {sha[:12]}... recorded); "
+                           "the new trials are ranked beside the earlier ones in one leaderboard"), line
+    (tmp_path / "t" / "model.pt").unlink()  # gone: the start's teacher check refuses it, no warning here
+    assert retrained(study, space) is None

@@ -26,6 +26,7 @@ from hydra_plugins.mnist_sweep_sweeper._liveness import counts_toward_total
 from hydra_plugins.mnist_sweep_sweeper._log import log
 from hydra_plugins.mnist_sweep_sweeper._new_keys import APART, last_finished, newly_searched
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace, describe
+from hydra_plugins.mnist_sweep_sweeper._teacher import retrained
 from mnist_sweep import results
 from mnist_sweep.config.sweeper_checks import check_sweep_dir
 from mnist_sweep.errors import SweepError
@@ -267,5 +268,6 @@ def changed_settings(study: optuna.Study, space: SearchSpace) -> str | None:
 
 def resume_warnings(study: optuna.Study, space: SearchSpace) -> list[str]:
     """A resume's warnings on trials to be ranked beside others trained otherwise: plain settings changed
-    (``changed_settings``), keys searched that the study never searched (``_new_keys.newly_searched``)."""
-    return [w for w in (changed_settings(study, space), newly_searched(study, space)) if w]
+    (``changed_settings``), keys searched that the study never searched (``_new_keys.newly_searched``), a teacher
+    trained again under the same path (``_teacher.retrained``)."""
+    return [w for w in (changed_settings(study, space), newly_searched(study, space), retrained(study, space)) if w]

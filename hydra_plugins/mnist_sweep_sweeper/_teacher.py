@@ -2,18 +2,24 @@
 teacher the sweep can train with (the base config's, or each choice of a searched trainer.teacher) loaded
 once (``distill.opened``: a run dir whose model.pt loads) and checked against the base config's validation
 images, where the search varies none of the split's keys (else each trial's run checks its own). Without
-this every trial failed with the same line and the sweep stopped after trial 0, its sweep dir left behind."""
+this every trial failed with the same line and the sweep stopped after trial 0, its sweep dir left behind.
+A search of the distillation settings with no teacher is refused there too (``unread_knobs``); a resume whose
+teacher was trained again under the same path is one warning (``retrained``, ``_resume.resume_warnings``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import CategoricalDistribution
 
+from hydra_plugins.mnist_sweep_sweeper._new_keys import APART, last_finished
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
-from mnist_sweep import distill
+from mnist_sweep import distill, results
 from mnist_sweep.config.settings import DataSettings, validate
 from mnist_sweep.errors import ConfigError, MnistSweepError
+from mnist_sweep.reuse import changed_teacher
 
 KEY = "trainer.teacher"
 SPLIT = ("data.val_size", "data.split_seed", "data.train_limit")  # what the honest-validation rule reads
@@ -63,3 +69,19 @@ def unread_knobs(space: SearchSpace) -> None:
         raise ConfigError(f"hydra.sweeper.params.{searched[0]}: searched, but trainer.teacher is null, so no trial "
                           f"reads it (a distillation setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR "
                           f"(a finished run dir), or drop {searched[0]} from the search")
+
+
+def retrained(study: optuna.Study, space: SearchSpace) -> str | None:
+    """The warning for a resume whose teacher's model.pt (the path the study's last finished trial recorded, read
+    from here as the new trials read it) is not the one that trial learnt from (its result.json's sha256): the
+    teacher trained again under the same path, which ``_resume.changed_settings`` cannot see. None otherwise (no
+    teacher, no such trial or result.json here, the teacher gone: the start's check refuses a teacher not there)."""
+    last = last_finished(study, space)
+    result = results.read(Path(d)) if last is not None and isinstance(d := last.user_attrs.get("trial_dir"), str) else {}
+    if not isinstance(rec := result.get("teacher"), dict) or not isinstance(given := rec.get("path"), str):
+        return None
+    why = changed_teacher(result, {"trainer": {"teacher": given}})
+    if why is None or " has changed since " not in why:
+        return None
+    return (f"study {study.study_name}: {why.replace('the run was', f'its trial {last.number} was')}; {APART} (or "
+            "the teacher's model.pt it learnt from to resume it as it was)")

@@ -66,3 +66,16 @@ def test_a_searched_distillation_setting_without_a_teacher_is_refused_at_the_sta
     make_teacher(tmp_path / "t")
     proc = _start(tmp_path, knob, "trainer.teacher=t,null", dry=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_a_custom_space_may_give_the_teacher_so_its_searched_settings_are_not_refused():
+    from optuna.distributions import FloatDistribution
+
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+    from hydra_plugins.mnist_sweep_sweeper._teacher import unread_knobs
+    from mnist_sweep.errors import ConfigError
+
+    values = {"trainer.distill_alpha": FloatDistribution(0.3, 0.9)}
+    unread_knobs(SearchSpace(values=values, custom=lambda trial: {"trainer.teacher": "runs/t"}))
+    with pytest.raises(ConfigError, match=r"^hydra\.sweeper\.params\.trainer\.distill_alpha: searched, but"):
+        unread_knobs(SearchSpace(values=values))

@@ -64,8 +64,9 @@ def check(space: SearchSpace, compose: Callable[[list[str]], DictConfig], overri
 
 def unread_knobs(space: SearchSpace) -> None:
     """A search of trainer.distill_alpha or distill_temperature where no candidate has a teacher: no trial reads it,
-    so the trials differ in a value that changes nothing (and the sampler models it): one line (ConfigError)."""
-    if searched := [k.lstrip("+") for k in space.distributions if k.lstrip("+") in KNOBS]:
+    so the trials differ in a value that changes nothing (and the sampler models it): one line (ConfigError). A custom
+    space may give each trial a teacher of its own: not this check's to judge."""
+    if space.custom is None and (searched := [k.lstrip("+") for k in space.distributions if k.lstrip("+") in KNOBS]):
         raise ConfigError(f"hydra.sweeper.params.{searched[0]}: searched, but trainer.teacher is null, so no trial "
                           f"reads it (a distillation setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR "
                           f"(a finished run dir), or drop {searched[0]} from the search")

@@ -172,8 +172,8 @@ def figures(board: pd.DataFrame, study: Any | None, best: tuple[dict, Any] | Non
 
 def _table(board: pd.DataFrame) -> str:
     """The top 10 rows as an HTML table (pandas escapes the cells): no <NA>, accuracies as
-    percentages (text.metric), other floats short."""
-    cols = [c for c in leaderboard.CORE if c in board.columns] + sorted(c for c in board.columns if c.startswith("hp."))
+    percentages (text.metric), other floats short; a distilled sweep's teacher column (its trials' paths)."""
+    cols = [c for c in [*leaderboard.CORE, "teacher"] if c in board.columns] + sorted(c for c in board.columns if c.startswith("hp."))
     top = board.head(10)[cols].astype(object)
     top = top.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else _cell(str(col.name), v)))
     return top.to_html(index=False, classes="board")

@@ -34,3 +34,17 @@ def test_the_leaderboard_has_a_teacher_column_only_where_a_trial_was_distilled(t
     header, *lines = show(board.reset_index(), 10).splitlines()
     assert header.split()[-1] == "teacher" and [l.split()[-1] for l in lines][::2] == ["runs/b", "runs/a"]
     assert "nan" not in show(board.reset_index(), 10).lower()
+
+
+def test_the_reports_table_shows_the_teacher_column_too():
+    """report.html's table took the leaderboard's CORE columns and hp.* alone: a distilled sweep's report (a fixed
+    trainer.teacher, no hp.trainer.teacher) looked like a plain one's."""
+    import pandas as pd
+
+    from mnist_sweep.report import _table
+
+    rows = {"rank": [1, 2], "trial": [0, 1], "status": ["complete", "complete"], "params": [900, 950],
+            "val_acc": [0.91, 0.9]}
+    html = _table(pd.DataFrame({**rows, "teacher": ["runs/t", None]}))
+    assert "<th>teacher</th>" in html and "<td>runs/t</td>" in html and "nan" not in html.lower()
+    assert "teacher" not in _table(pd.DataFrame(rows))

@@ -23,6 +23,9 @@ TRIAL_RECORDS = {  # (study, trial) -> its confirmation on test, over seeds, in 
     ("search_smallest_6k", 40): "confirm_6k_t40", ("search_smallest_6k", 97): "confirm_smallest_6k_t97",
     ("search_best_8k", 75): "confirm_best_8k_t75", ("search_smallest_6k", 102): "confirm_smallest_6k_t102",
 }
+EXPERIMENT_RECORDS = {  # a confirmation of a shipped experiment run otherwise (no trial): its folder -> its config
+    "confirm_small_8k_kd": "small_8k",  # distilled from bench/results/teachers/best_20k_seed1 (docs/results.md)
+}
 NO_CONFIG = {"confirm_best_20k_t8"}  # records saved without the runs' config.yaml
 
 
@@ -51,10 +54,16 @@ def config(seed_dir: Path) -> dict | None:
 def record(study: str, trial: int) -> dict:
     """The confirmation's figures, once its files agree with each other: robustness.csv, and each
     seed's result.json, last metrics.csv row and config.yaml."""
-    folder = RESULTS / TRIAL_RECORDS[(study, trial)]
+    return confirmation(TRIAL_RECORDS[(study, trial)], f"trial_{trial:04d}")
+
+
+@functools.cache
+def confirmation(saved_as: str, config_name: str) -> dict:
+    """``record``'s figures of bench/results/SAVED_AS, a confirmation of the one config ``config_name``."""
+    folder = RESULTS / saved_as
     (row,) = csv.DictReader((folder / "robustness.csv").open())
     names = sorted((k for k in row if re.fullmatch(r"seed_\d+", k)), key=lambda k: int(k[5:]))
-    assert row["config"] == f"trial_{trial:04d}", folder
+    assert row["config"] == config_name, folder
     assert sorted(p.name for p in folder.glob("seed_*")) == sorted(names), f"{folder}: a run not in robustness.csv"
     for name in names:
         result = json.loads((folder / name / "result.json").read_text())

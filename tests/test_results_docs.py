@@ -8,6 +8,7 @@ figures, and a repeat against the row it repeats. Any other row must name a reco
 new row slips in unchecked. No training; reads text and CSV only."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from decimal import Decimal
@@ -18,8 +19,8 @@ from omegaconf import OmegaConf
 from conftest import CONF, make_cfg
 from mnist_sweep import PROJECT_ROOT
 from mnist_sweep.spec import spec_from_config, spec_params
-from results_records import (RESULTS, TRIAL_RECORDS, board, check_validation, claims, config, fmt, record, stats,
-                     trial_quotes)
+from results_records import (EXPERIMENT_RECORDS, RESULTS, TRIAL_RECORDS, board, check_validation, claims, config, confirmation, fmt, record,
+                             stats, trial_quotes)
 
 README, DOC = PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "results.md"
 XEON = "3 seeds, 2026-12-03..04, before any confirmation was saved in bench/results (only the docs hold them)"
@@ -141,7 +142,7 @@ def test_the_tables_are_read_and_every_exception_names_one_row():
     for (table, key), (reason, _) in UNRECORDED.items():
         find(ALL[table], key)
         assert reason
-    assert set(TRIAL_RECORDS.values()) == {p.name for p in RESULTS.glob("confirm_*")}  # no record unread
+    assert set(TRIAL_RECORDS.values()) | set(EXPERIMENT_RECORDS) == {p.name for p in RESULTS.glob("confirm_*")}  # all read
 
 
 def targets() -> list[list[str]]:
@@ -226,3 +227,16 @@ def test_an_aside_in_the_readmes_table_is_the_row_it_quotes():
         row = find(ALL[table], key)
         assert m["mean"] == row["mean"].split(" ")[0], f"README.md: {m[0]}, but docs/results.md's {key} row has {row['mean']}"
         assert m.groupdict().get("params") in (None, row["params"]), f"README.md: {m[0]}"
+
+
+def test_the_distillation_table_is_its_records():
+    """docs/results.md's Distillation at 8k: the shipped small_8k's row is its confirmation, the distilled row
+    bench/results/confirm_small_8k_kd's, every seed of it distilled from the teacher file shipped beside it."""
+    plain, distilled = [quote(r, "five") for r in rows(section(DOC.read_text(), "## Distillation at 8k", "\n## "))]
+    check(plain, record("search_smallest_8k", 19), "Distillation at 8k: small_8k")
+    check(distilled, confirmation("confirm_small_8k_kd", EXPERIMENT_RECORDS["confirm_small_8k_kd"]), "Distillation at 8k: distilled")
+    teacher = RESULTS / "teachers" / "best_20k_seed1"
+    digest = hashlib.sha256((teacher / "model.pt").read_bytes()).hexdigest()
+    for seed_dir in sorted((RESULTS / "confirm_small_8k_kd").glob("seed_*")):
+        taught = json.loads((seed_dir / "result.json").read_text())["teacher"]
+        assert (taught["path"], taught["sha256"]) == ("bench/results/teachers/best_20k_seed1", digest), seed_dir

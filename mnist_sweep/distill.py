@@ -19,7 +19,6 @@ A student with data.val_size=0 (the test set, no selection) takes any teacher: n
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_sweep import checkpoint
+from mnist_sweep.teacher_file import sha256
 from mnist_sweep.config.ranges import TRAIN_IMAGES
 from mnist_sweep.config.settings import DataSettings, Settings, validate
 from mnist_sweep.data import split_indices
@@ -59,10 +59,6 @@ class Teacher:
 def record(teacher: Teacher | None) -> dict[str, Any] | None:
     """result.json's ``teacher`` (None: the key is left out)."""
     return None if teacher is None else teacher.record()
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def load(st: Settings, device: torch.device, fmt: torch.memory_format) -> Teacher | None:

@@ -12,7 +12,6 @@ if __name__ == "__main__":  # SIGTERM as Ctrl-C before the imports below and mai
     _children.started(lambda: __import__("mnist_sweep.reproduce", fromlist=["main"]).main())
 
 import argparse
-import hashlib
 import sys
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_sweep import PROJECT_ROOT, results
+from mnist_sweep import PROJECT_ROOT, results, teacher_file
 from mnist_sweep.board_paths import sweeps_here, sweeps_in, unwritten_table
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, exit_code_of, shell_command
@@ -140,17 +139,10 @@ def same_teacher(label: str, run_dir: Path) -> None:
     rec = results.read(run_dir).get("teacher")
     if not isinstance(rec, dict):
         return
-    weights, recorded = teacher_dir(run_dir, str(rec.get("path"))) / "model.pt", str(rec.get("sha256"))
-    fix = "restore the teacher's run dir as it was, or train the run again with a teacher that is there"
-    try:
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    except OSError as e:
-        why = "gone" if isinstance(e, (FileNotFoundError, NotADirectoryError)) else f"unreadable ({e.strerror})"
-        raise MnistSweepError(f"{label}: trainer.teacher: {weights}: {why}, and the run was distilled from it "
-                              f"(sha256 {recorded[:12]}...), so it cannot be reproduced; {fix}") from None
-    if digest != recorded:
-        raise MnistSweepError(f"{label}: trainer.teacher: {weights} has changed since the run was distilled from it "
-                              f"(sha256 {digest[:12]}... now, {recorded[:12]}... recorded), so it cannot be reproduced; {fix}")
+    weights = teacher_dir(run_dir, str(rec.get("path"))) / "model.pt"
+    if why := teacher_file.change(weights, str(rec.get("sha256"))):
+        raise MnistSweepError(f"{label}: trainer.teacher: {why}, so it cannot be reproduced; restore the teacher's run dir "
+                              "as it was, or train the run again with a teacher that is there")
 
 
 def run_dir_override(path: Path | str, key: str = "hydra.run.dir") -> str:

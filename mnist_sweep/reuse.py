@@ -9,11 +9,10 @@ model.pt is the one it learnt from (result.json's sha256): after the teacher cha
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any
 
-from mnist_sweep import results
+from mnist_sweep import results, teacher_file
 from mnist_sweep.errors import MnistSweepError
 from mnist_sweep.experiments import recorded_precision
 from mnist_sweep.reproduce import resolved
@@ -96,15 +95,8 @@ def changed_teacher(result: dict, wanted: dict) -> str | None:
     rec, given = result.get("teacher"), (wanted.get("trainer") or {}).get("teacher")
     if not isinstance(rec, dict) or not isinstance(given, str):
         return None
-    weights, recorded = Path(given).expanduser() / "model.pt", str(rec.get("sha256"))
-    try:
-        now = hashlib.sha256(weights.read_bytes()).hexdigest()
-    except OSError as e:
-        return f"trainer.teacher: {weights}: {e.strerror or 'unreadable'} now; the run was distilled from it (sha256 {recorded[:12]}...)"
-    if now == recorded:
-        return None
-    return (f"trainer.teacher: {weights} has changed since the run was distilled from it "
-            f"(sha256 {now[:12]}... now, {recorded[:12]}... recorded)")
+    why = teacher_file.change(Path(given).expanduser() / "model.pt", str(rec.get("sha256")))
+    return f"trainer.teacher: {why}" if why else None
 
 
 def as_trained(saved: dict, run_dir: Path, wanted: dict) -> dict:

@@ -74,7 +74,7 @@ def test_a_sweeps_own_run_of_a_changed_or_gone_teacher_is_another_config(tmp_pat
     _retrain(teacher)
     assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt has changed since the run")
     (teacher / "model.pt").unlink()
-    assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt: No such file or directory now")
+    assert finished_diff(run, wanted).startswith("trainer.teacher: teacher/model.pt: gone, and the run was distilled from it")
 
 
 def test_a_table_without_a_teacher_keeps_its_columns_and_a_distilled_config_gets_one():

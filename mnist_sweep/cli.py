@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if checked.error:
         print(f"error: {quoted_examples(checked.error)}", file=sys.stderr)
         return 2
-    if checked.warning:
-        print(f"warning: {quoted_examples(checked.warning)}", file=sys.stderr)
+    for line in (checked.warning or "").splitlines():  # one line a warning
+        print(f"warning: {quoted_examples(line)}", file=sys.stderr)
     args = args if checked.argv is None else checked.argv  # --help: without the overrides it cannot compose
     _Validated.checked = checked
     saved_argv = sys.argv

@@ -22,6 +22,7 @@ from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.config.nodes import node_value_error
 from mnist_sweep.config.sweep_values import plain_value_error, sweep_value_error
 from mnist_sweep.config.sweeper_checks import check_multirun
+from mnist_sweep.config.unread import run_warning
 from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
@@ -68,7 +69,7 @@ class Checked:
     the config they came from (the task reuses them: a run's config is validated once)."""
 
     error: str | None = None
-    warning: str | None = None  # hparams_search=NAME without -m: trains one config (a trial's re-run does so too)
+    warning: str | None = None  # one a line: hparams_search=NAME without -m trains one config (a trial's re-run does too)
     settings: Settings | None = None
     config: dict | None = None
     argv: list[str] | None = None  # the command line Hydra is to get, where it differs from the one given (--help)
@@ -273,11 +274,9 @@ def check_command_line(argv: list[str]) -> Checked:
         if bad := stray_section_error(cfg, swept) or sweep_key_error(cfg, sweeps) or sweep_value_error(cfg, sweeps) \
                 or (multirun and plain_value_error(cfg, plain, sweeps)) or shadowed_error(cfg.hydra.runtime.choices, *source[::2], multirun):
             return Checked(bad)  # a key nothing reads, a value the sweep refuses, a plain value no draw mends
-        if not multirun:
-            search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
-            warning = search and not shows and (f"{search}: a search, used only by a sweep; this run trains one config with the option's "
-                                  f"own keys (trainer.objectives, ...); to search add -m ({PROG} -m {argument(search)})")
-            return Checked(settings=validate(cfg), config=run_config(cfg), warning=warning)
+        if not multirun:  # warned: a search without -m, a distillation setting without a teacher (config/unread.py)
+            st = validate(cfg)
+            return Checked(settings=st, config=run_config(cfg), warning=None if shows else run_warning(plain, st.trainer.teacher, PROG))
         check_multirun(cfg)  # hydra.launcher and hydra.sweeper config nodes; mnist_optuna's keys
     except MnistSweepError as e:  # a range a config file's value is out of: that file named
         return Checked(file_named(str(e), CommandLine(plain, *source)))

@@ -127,6 +127,34 @@ def test_distillation_settings_out_of_range_are_one_line(tmp_path, override, say
     assert_one_line_error(proc, "error: " + says)
 
 
+UNREAD = ("trainer.distill_alpha=0.7: given, but trainer.teacher is null, so this run does not read it (a distillation "
+          "setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR (a finished run dir), to distil with it")
+
+
+def test_a_distillation_setting_given_without_a_teacher_warns_and_trains(tmp_path):
+    """trainer.distill_alpha=0.7 with trainer.teacher null trained without a word: the value was read by nothing.
+    A warning, not a refusal (an experiment's teacher overridden by trainer.teacher=null must still train)."""
+    proc = run_inproc(["mnist_sweep.train", *TINY, "trainer.distill_alpha=0.7", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [line for line in proc.stderr.splitlines() if line.startswith("warning: ")] == [f"warning: {UNREAD}"]
+    assert (tmp_path / "run" / "result.json").exists()
+
+
+def test_the_unread_distillation_warning_names_only_the_command_lines_values():
+    from mnist_sweep.overrides import check_command_line
+
+    warning = lambda *argv: check_command_line([*TINY, *argv]).warning  # noqa: E731
+    assert warning("trainer.teacher=null", "trainer.distill_alpha=0.7") == UNREAD
+    assert warning("++trainer.distill_temperature=2", "trainer.distill_alpha=0.7").startswith(
+        "trainer.distill_temperature=2, trainer.distill_alpha=0.7: given, but trainer.teacher is null, so this run "
+        "does not read them (distillation settings, read with a teacher alone)")
+    assert warning() is None  # conf/trainer/default.yaml's values: no one's to drop
+    assert warning("trainer.teacher=runs/t", "trainer.distill_alpha=0.7") is None
+    assert warning("trainer.distill_alpha=0.7", "--cfg", "job") is None  # prints the config, trains nothing
+    assert warning("trainer.distill_alpha=0.7", "hparams_search=smallest").splitlines() == [
+        warning("hparams_search=smallest"), UNREAD]  # one line each
+
+
 def test_a_teacher_that_trained_on_the_validation_images_is_refused_before_training(tmp_path):
     make_teacher(tmp_path / "teacher", "data.val_size=0", "trainer.select_on=test")
     proc = run_inproc(["mnist_sweep.train", *TINY, "trainer.teacher=teacher", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)

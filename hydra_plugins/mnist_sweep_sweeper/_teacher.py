@@ -18,12 +18,12 @@ from hydra_plugins.mnist_sweep_sweeper._new_keys import APART, last_finished
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep import distill, results
 from mnist_sweep.config.settings import DataSettings, validate
+from mnist_sweep.config.unread import KNOBS, unread_line
 from mnist_sweep.errors import ConfigError, MnistSweepError
 from mnist_sweep.reuse import changed_teacher
 
 KEY = "trainer.teacher"
 SPLIT = ("data.val_size", "data.split_seed", "data.train_limit")  # what the honest-validation rule reads
-KNOBS = ("trainer.distill_alpha", "trainer.distill_temperature")  # read by a run with a teacher alone
 
 
 def teachers(space: SearchSpace, base: DictConfig) -> list[str]:
@@ -67,9 +67,8 @@ def unread_knobs(space: SearchSpace) -> None:
     so the trials differ in a value that changes nothing (and the sampler models it): one line (ConfigError). A custom
     space may give each trial a teacher of its own: not this check's to judge."""
     if space.custom is None and (searched := [k.lstrip("+") for k in space.distributions if k.lstrip("+") in KNOBS]):
-        raise ConfigError(f"hydra.sweeper.params.{searched[0]}: searched, but trainer.teacher is null, so no trial "
-                          f"reads it (a distillation setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR "
-                          f"(a finished run dir), or drop {searched[0]} from the search")
+        raise ConfigError(unread_line([f"hydra.sweeper.params.{searched[0]}"], "searched", "no trial reads")
+                          + f", or drop {searched[0]} from the search")  # a run given one: a warning (config/unread.py)
 
 
 def retrained(study: optuna.Study, space: SearchSpace) -> str | None:

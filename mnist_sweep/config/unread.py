@@ -1,0 +1,36 @@
+"""What a run's command line gives that the run does not read as given, said as a warning (the run trains): a search
+(hparams_search=NAME without -m), and the distillation settings (trainer.distill_alpha, distill_temperature) without
+a teacher. The distillation settings' phrase is one: a run given one on its command line says it as a warning (an
+experiment's teacher overridden by trainer.teacher=null trains as asked), a sweep that searches one without a teacher
+as its refusal (the sweeper's ``_teacher.unread_knobs``)."""
+from __future__ import annotations
+
+from mnist_sweep.shell import argument
+
+KNOBS = ("trainer.distill_alpha", "trainer.distill_temperature")  # read by a run with a teacher alone
+
+
+def unread_line(given: list[str], how: str, reader: str) -> str:
+    """'KEY: HOW, but trainer.teacher is null, so READER it (...); give one, trainer.teacher=RUN_DIR (...)'
+    (``given``: the keys, or key=value as given, the line names; two: 'them')."""
+    it, what = ("them", "distillation settings") if len(given) > 1 else ("it", "a distillation setting")
+    return (f"{', '.join(given)}: {how}, but trainer.teacher is null, so {reader} {it} ({what}, read with a teacher "
+            "alone); give one, trainer.teacher=RUN_DIR (a finished run dir)")
+
+
+def given_without_teacher(plain: list[str], teacher: str | None) -> str | None:
+    """The warning for a run whose command line (``plain``: its plain overrides) gives a distillation setting while
+    its trainer.teacher is null; None otherwise (the config files' values are no one's to drop: not named)."""
+    given = [a.lstrip("+") for a in plain if a.lstrip("+").split("=", 1)[0] in KNOBS]
+    if teacher is not None or not given:
+        return None
+    return unread_line(given, "given", "this run does not read") + f", to distil with {'them' if len(given) > 1 else 'it'}"
+
+
+def run_warning(plain: list[str], teacher: str | None, prog: str) -> str | None:
+    """A run's warnings, one a line (None: none), for its plain overrides and the trainer.teacher they compose to."""
+    search = next((a for a in plain if a.lstrip("+").split("=", 1)[0] == "hparams_search"), None)
+    lines = [search and (f"{search}: a search, used only by a sweep; this run trains one config with the option's own keys "
+                         f"(trainer.objectives, ...); to search add -m ({prog} -m {argument(search)})"),
+             given_without_teacher(plain, teacher)]
+    return "\n".join(line for line in lines if line) or None

@@ -250,7 +250,7 @@ def _run(args: argparse.Namespace, outputs: Outputs) -> None:
     cols += [c for c in [(args.sort or "").partition(":")[0]] if c in df.columns and c not in cols]  # what it sorts by
     shown = sort_by(filter_status(at_most_params(df, args.max_params), _split(args.status)), args.sort)  # ranks kept
     written = _write_out(df, args.out, outputs) if args.out else None  # before printing: an unwritable --out is the one line
-    print(show(shown, args.top, cols) if len(shown) else nothing_shown(df, args.max_params))
+    print(show(shown, args.top, cols) if len(shown) else nothing_shown(df, args.max_params, _split(args.status)))
     counts = ", ".join(f"{n:,} {s}" for s, n in df["status"].value_counts().items())
     why = bool("error" in shown and "error" not in cols and shown["error"].notna().any())  # failed, rejected, ...: its cause
     by = " and ".join(flag for flag, given in (("--status", args.status), ("--max-params", args.max_params)) if given)

@@ -141,11 +141,15 @@ def within_params(df: pd.DataFrame, max_params: int | None, source: Any, what: s
     return found
 
 
-def nothing_shown(df: pd.DataFrame, max_params: int | None) -> str:
-    """The leaderboard's line for no row shown: none yet, none within --max-params (the smallest named), none matching."""
+def nothing_shown(df: pd.DataFrame, max_params: int | None, statuses: list[str] | None = None) -> str:
+    """The leaderboard's line for no row shown: none yet, none within --max-params (the smallest of the rows --status
+    keeps named: 'no complete trial has ...', or 'there is no running trial' where it keeps none), none matching."""
     if df.empty:
         return "(no trials yet)"
-    return f"({none_at_most(df, max_params)})" if max_params and at_most_params(df, max_params).empty else "(no rows match)"
+    kept = filter_status(df, statuses)
+    what = f"{' or '.join(dict.fromkeys(statuses))} trial" if statuses else "trial"
+    return f"({none_at_most(kept, max_params, what)})" if max_params and at_most_params(kept, max_params).empty \
+        else "(no rows match)"
 
 
 def sort_by(df: pd.DataFrame, spec: str | None) -> pd.DataFrame:

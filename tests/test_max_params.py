@@ -56,6 +56,20 @@ def test_no_trial_that_small_is_one_line_naming_the_smallest(tmp_path, capsys):
                      "or more)"), first
 
 
+@pytest.mark.parametrize("statuses, says", [
+    (["complete"], "no complete trial has at most 4,000 parameters; the smallest, trial 2, has 4,800: give "
+                   "--max-params 4800 or more"),  # not the pruned trial 0's 3,000, which --status complete leaves out
+    (["complete,rejected"], "no complete or rejected trial has at most 4,000 parameters; the smallest, trial 2, has "
+                            "4,800: give --max-params 4800 or more"),
+    (["running"], "no running trial has at most 4,000 parameters: there is no running trial"),
+])
+def test_no_trial_that_small_names_the_smallest_of_the_statuses_asked_for(tmp_path, capsys, statuses, says):
+    """--status complete --max-params 4000 said 'give --max-params 3000 or more', the pruned trial's count, which
+    --status complete leaves out: at 3000 it showed nothing again."""
+    assert leaderboard.main([str(sweep(tmp_path / "sw")), "--max-params", "4000", "--status", *statuses]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"({says})"
+
+
 @pytest.mark.parametrize("command", ["mnist_sweep.leaderboard", "mnist_sweep.export", "mnist_sweep.confirm"])
 @pytest.mark.parametrize("value, says", [
     ("0", "--max-params: must be in [1, 1,000,000,000], got 0; give a whole number from 1 to 1,000,000,000, e.g. "

@@ -22,7 +22,7 @@ from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.config.nodes import node_value_error
 from mnist_sweep.config.sweep_values import plain_value_error, sweep_value_error
 from mnist_sweep.config.sweeper_checks import check_multirun
-from mnist_sweep.config.unread import run_warning
+from mnist_sweep.config.unread import run_warning, sweep_warning
 from mnist_sweep.config.syntax import (
     not_a_config_dir, override_syntax_error, relative_config_path, searchpath_override, spaced_override_error, sweep_without_m,
 )
@@ -69,7 +69,7 @@ class Checked:
     the config they came from (the task reuses them: a run's config is validated once)."""
 
     error: str | None = None
-    warning: str | None = None  # one a line: hparams_search=NAME without -m trains one config (a trial's re-run does too)
+    warning: str | None = None  # one a line: hparams_search=NAME without -m (a trial's re-run too), a setting unread
     settings: Settings | None = None
     config: dict | None = None
     argv: list[str] | None = None  # the command line Hydra is to get, where it differs from the one given (--help)
@@ -278,11 +278,11 @@ def check_command_line(argv: list[str]) -> Checked:
             st = validate(cfg)
             return Checked(settings=st, config=run_config(cfg), warning=None if shows else run_warning(plain, st.trainer.teacher, PROG))
         check_multirun(cfg)  # hydra.launcher and hydra.sweeper config nodes; mnist_optuna's keys
+        return Checked(warning=None if shows else sweep_warning(plain, cfg, sweeps))  # said once, at the sweep's start
     except MnistSweepError as e:  # a range a config file's value is out of: that file named
         return Checked(file_named(str(e), CommandLine(plain, *source)))
     except (HydraException, OmegaConfBaseException) as e:  # an interpolation that cannot be resolved, and the like
         return Checked(composition_error(e, dict(cfg.hydra.runtime.choices)))
-    return Checked()
 
 
 def run_config(cfg: Any) -> dict:

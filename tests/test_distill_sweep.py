@@ -79,3 +79,19 @@ def test_a_custom_space_may_give_the_teacher_so_its_searched_settings_are_not_re
     unread_knobs(SearchSpace(values=values, custom=lambda trial: {"trainer.teacher": "runs/t"}))
     with pytest.raises(ConfigError, match=r"^hydra\.sweeper\.params\.trainer\.distill_alpha: searched, but"):
         unread_knobs(SearchSpace(values=values))
+
+
+def test_a_sweep_given_a_distillation_setting_without_a_teacher_warns_once_at_its_start(tmp_path):
+    """A plain trainer.distill_alpha=0.7 with no teacher: every trial trained without a word (a single run warned).
+    One warning at the start, in the single run's words; none where a trial can have a teacher."""
+    from mnist_sweep.overrides import check_command_line
+
+    proc = _start(tmp_path, "trainer.distill_alpha=0.7", dry=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [line for line in proc.stderr.splitlines() if line.startswith("warning: ")] == [
+        "warning: trainer.distill_alpha=0.7: given, but trainer.teacher is null, so no trial reads it (a distillation "
+        "setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR (a finished run dir), to distil with it"]
+    warning = lambda *argv: check_command_line(["-m", *sweep_args(tmp_path, "kd", 2, *argv)[2:]]).warning  # noqa: E731
+    assert warning() is None and warning("trainer.distill_alpha=0.7", "--cfg", "job") is None
+    for teacher in ("trainer.teacher=runs/t", "trainer.teacher=runs/t,null", "hydra.sweeper.params.trainer.teacher=choice(a,b)"):
+        assert warning("trainer.distill_alpha=0.7", teacher) is None, teacher

@@ -5,6 +5,8 @@ experiment's teacher overridden by trainer.teacher=null trains as asked), a swee
 as its refusal (the sweeper's ``_teacher.unread_knobs``)."""
 from __future__ import annotations
 
+from typing import Any
+
 from mnist_sweep.shell import argument
 
 KNOBS = ("trainer.distill_alpha", "trainer.distill_temperature")  # read by a run with a teacher alone
@@ -18,13 +20,27 @@ def unread_line(given: list[str], how: str, reader: str) -> str:
             "alone); give one, trainer.teacher=RUN_DIR (a finished run dir)")
 
 
-def given_without_teacher(plain: list[str], teacher: str | None) -> str | None:
-    """The warning for a run whose command line (``plain``: its plain overrides) gives a distillation setting while
-    its trainer.teacher is null; None otherwise (the config files' values are no one's to drop: not named)."""
+def given_without_teacher(plain: list[str], teacher: str | None, reader: str = "this run does not read") -> str | None:
+    """The warning for a run (or a sweep: ``reader`` 'no trial reads') whose command line (``plain``: its plain
+    overrides) gives a distillation setting while its trainer.teacher is null; None otherwise (the config files'
+    values are no one's to drop: not named)."""
     given = [a.lstrip("+") for a in plain if a.lstrip("+").split("=", 1)[0] in KNOBS]
     if teacher is not None or not given:
         return None
-    return unread_line(given, "given", "this run does not read") + f", to distil with {'them' if len(given) > 1 else 'it'}"
+    return unread_line(given, "given", reader) + f", to distil with {'them' if len(given) > 1 else 'it'}"
+
+
+def sweep_warning(plain: list[str], cfg: Any, sweeps: list[Any]) -> str | None:
+    """A sweep's warning, said once at its start (as a run's): its command line gives a distillation setting while
+    no trial can have a teacher: trainer.teacher null and searched by nothing (the command line, hydra.sweeper.params,
+    a swept experiment or trainer option, a custom space). A searched setting then: the sweeper's refusal."""
+    from omegaconf import OmegaConf
+
+    searched = {str(k).lstrip("+") for k in OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}}
+    searched |= {o.key_or_group.lstrip("+") for o in sweeps}
+    if searched & {"trainer.teacher", "trainer", "experiment"} or OmegaConf.select(cfg, "hydra.sweeper.custom_search_space", default=None):
+        return None
+    return given_without_teacher(plain, OmegaConf.select(cfg, "trainer.teacher", default=None), "no trial reads")
 
 
 def run_warning(plain: list[str], teacher: str | None, prog: str) -> str | None:

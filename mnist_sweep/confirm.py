@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import re
+import sys
 from pathlib import Path
 
 from mnist_sweep import results
@@ -81,14 +82,20 @@ def run_overrides(select: list[str], seed: int, extra: list[str]) -> list[str]:
     return overrides
 
 
-def checked_overrides(name: str, select: list[str], seed: int, extra: list[str]) -> list[str]:
+def checked_overrides(name: str, select: list[str], seed: int, extra: list[str], warned: dict | None = None) -> list[str]:
     """``run_overrides``, composed and validated as train would (ConfigError otherwise, naming the
-    ``--set`` that breaks the config, or the config itself), before anything is written."""
+    ``--set`` that breaks the config, or the config itself), before anything is written; train's warnings
+    for them (a --set distillation setting without a teacher) added to ``warned``, in confirm's words."""
     from mnist_sweep.overrides import check_command_line, composition_error
 
     def error(sets: list[str]) -> str | None:
         try:
-            return check_command_line([*select, *run_overrides(select, seed, sets)]).error
+            checked = check_command_line([*select, *run_overrides(select, seed, sets)])
+            for line in (checked.warning or "").splitlines() if warned is not None and sets is extra else []:
+                head, _, rest = line.partition(": ")  # the keys the line names: a --set's said as one
+                given = {o.lstrip("+") for o in extra}
+                warned[", ".join(f"--set {g}" if g in given else g for g in head.split(", ")) + f": {as_set(rest)}"] = None
+            return checked.error
         except Exception as e:  # noqa: BLE001 - run_overrides' composition failed: train's check says why
             plain = [*select, *FULL_TRAIN, f"trainer.seed={seed}", *sets]  # Hydra's words told --set model.c1=4,8
             return check_command_line(plain).error or composition_error(e)  # to 'add --multirun'
@@ -201,8 +208,8 @@ def model_changes(chosen: dict[str, tuple[list[str], Path | None]], extra: list[
 
 def _run(args: argparse.Namespace) -> None:
     chosen = candidates(args)
-    out = Path(args.out)
-    jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override), trial_dir)  # all checked first
+    out, warned = Path(args.out), {}  # train's warnings, each said once (not per config or seed)
+    jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override, warned), trial_dir)  # all checked first
             for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
     check_teachers([(name, sel, overrides) for name, sel, seed, overrides, _ in jobs if seed == 1], args.override)
     for name, sel, seed, overrides, _ in jobs:  # a run of another config in --out: refused before any training
@@ -214,6 +221,8 @@ def _run(args: argparse.Namespace) -> None:
     check_out(out, keep=True)  # made; an unwritable --out (read-only, a full disk) refused here, before any training
     print(f"confirming {plural(len(chosen), 'config')} x {plural(args.seeds, 'seed')} -> {out}", flush=True)
     print(protocol, *model_changes(chosen, args.override), sep="\n", flush=True)
+    for line in warned:  # train's, said once before any training
+        print(f"warning: {line}", file=sys.stderr, flush=True)
 
     def job(item: tuple[str, list[str], int, list[str], Path | None]) -> tuple[str, int, dict, Path | None]:
         name, sel, seed, overrides, trial_dir = item

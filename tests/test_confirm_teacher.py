@@ -122,3 +122,24 @@ def test_a_teacher_that_cannot_teach_is_refused_before_anything_is_printed_or_wr
                       cwd=tmp_path)
     assert_one_line_error(proc, f"error: trial_0000: trainer.teacher: {tmp_path / 'gone'}: no such run dir")
     assert proc.stdout == "" and not out.exists()
+
+
+def test_a_set_distillation_setting_without_a_teacher_warns_once_before_training(tmp_path, monkeypatch, capsys):
+    """--set trainer.distill_alpha=0.7 with no teacher: train's check warned, but confirm read only its error, so
+    every run trained without a word. Now train's warning, in confirm's words, once (not per seed) before training."""
+    from mnist_sweep.errors import MnistSweepError
+
+    def stop(*args, **kwargs):
+        raise MnistSweepError("stopped before training")
+    monkeypatch.setattr(confirm, "run_one", stop)
+    argv = ["--experiment", "tiny", "--seeds", "2", "--parallel", "1", "--out", str(tmp_path / "out"), *SMALL]
+    assert confirm.main([*argv, "--set", "trainer.distill_alpha=0.7"]) != 0
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("warning: ")] == [
+        "warning: --set trainer.distill_alpha=0.7: given, but trainer.teacher is null, so this run does not read it (a "
+        "distillation setting, read with a teacher alone); give one, --set trainer.teacher=RUN_DIR (a finished run dir), "
+        "to distil with it"], err
+    assert "stopped before training" in err.splitlines()[-1]
+    make_teacher(tmp_path / "t")
+    assert confirm.main([*argv, "--set", "trainer.distill_alpha=0.7", "--set", f"trainer.teacher={tmp_path / 't'}"]) != 0
+    assert "warning: " not in capsys.readouterr().err

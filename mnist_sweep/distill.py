@@ -29,12 +29,12 @@ import torch
 import torch.nn.functional as F
 
 from mnist_sweep import checkpoint
-from mnist_sweep.teacher_file import sha256
 from mnist_sweep.config.ranges import TRAIN_IMAGES
 from mnist_sweep.config.settings import DataSettings, Settings, validate
 from mnist_sweep.data import split_indices
 from mnist_sweep.errors import ConfigError, MnistSweepError
 from mnist_sweep.shell import locale_escaped
+from mnist_sweep.teacher_file import sha256
 
 log = logging.getLogger("mnist_sweep.train")
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (student logits, images, labels) -> loss

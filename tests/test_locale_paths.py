@@ -69,3 +69,18 @@ def test_a_teacher_the_locale_cannot_hold_is_one_line_before_any_training(tmp_pa
                cwd=tmp_path, env=C_LOCALE, process=True)
     line = assert_one_line_error(proc, f"error: trainer.teacher: {tmp_path}/t\\udcc3\\udcbc: a non-ASCII name", FIX)
     assert proc.returncode == 2 and "or choose an ASCII path" in line and not (tmp_path / "run").exists()
+
+
+def test_an_out_path_that_is_no_utf8_is_one_line_naming_the_flag(tmp_path):
+    """export --out DIR/<Latin-1 é>/experiment/x.yaml in a UTF-8 locale said 'a path holds bytes that are no
+    UTF-8 (b'\\xe9'), ...; rename it' from its general handler, naming neither --out nor the path; nothing written."""
+    sweep = board(tmp_path / "sw")
+    (tmp_path / "sw" / "leaderboard.csv").write_text(
+        f"rank,trial,status,trial_dir\n1,0,complete,{sweep / 'trial_0000'}\n")
+    latin1 = f"{tmp_path}/d\udce9"  # os.fsdecode(b'd\xe9'): the name as argv gives it
+    for argv, flag in [(["--out", f"{latin1}/experiment/x.yaml"], "--out"), (["--onnx", f"{latin1}.onnx"], "--onnx")]:
+        proc = run(["mnist_sweep.export", str(sweep), *argv], cwd=tmp_path)
+        line = assert_one_line_error(proc, f"error: {flag}: {tmp_path}/d\\udce9", "bytes that are no UTF-8 (b'\\xe9')",
+                                     "choose a UTF-8 name")
+        assert proc.returncode == 2, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sw"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from mnist_sweep.board_paths import sweeps_here
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, as_set, exit_code_of
+from mnist_sweep.config.unread import knobs_given
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.experiments import config_dir_problem, lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
@@ -92,7 +93,7 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str],
             checked = check_command_line([*select, *run_overrides(select, seed, sets)])
             for line in (checked.warning or "").splitlines() if warned is not None and sets is extra else []:
                 head, _, rest = line.partition(": ")  # the keys the line names: a --set's said as one
-                given = {o.lstrip("+") for o in extra}
+                given = {o.lstrip("+") for o in extra} | set(knobs_given(extra))  # trainer={distill_alpha:0.7}'s too
                 warned[", ".join(f"--set {g}" if g in given else g for g in head.split(", ")) + f": {as_set(rest)}"] = None
             return checked.error
         except Exception as e:  # noqa: BLE001 - run_overrides' composition failed: train's check says why

@@ -5,6 +5,7 @@ now part of 'the same config': a changed teacher's run in --out is refused in on
 naming it (remove that run dir and confirm trains it again), and a sweep's own run of it is not reused."""
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 
@@ -140,6 +141,10 @@ def test_a_set_distillation_setting_without_a_teacher_warns_once_before_training
         "distillation setting, read with a teacher alone); give one, --set trainer.teacher=RUN_DIR (a finished run dir), "
         "to distil with it"], err
     assert "stopped before training" in err.splitlines()[-1]
+    [select] = [sel for sel, _ in confirm.candidates(argparse.Namespace(experiment=["tiny"], config_dir=None)).values()]
+    warned = {}  # a dict's setting: named KEY=VALUE, as its --set
+    confirm.checked_overrides("tiny", select, 1, ["trainer={distill_alpha:0.7}"], warned)
+    assert [w.split(": ")[0] for w in warned] == ["--set trainer.distill_alpha=0.7"]
     make_teacher(tmp_path / "t")
     assert confirm.main([*argv, "--set", "trainer.distill_alpha=0.7", "--set", f"trainer.teacher={tmp_path / 't'}"]) != 0
     assert "warning: " not in capsys.readouterr().err

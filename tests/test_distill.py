@@ -155,6 +155,22 @@ def test_the_unread_distillation_warning_names_only_the_command_lines_values():
         warning("hparams_search=smallest"), UNREAD]  # one line each
 
 
+def test_every_override_form_that_sets_a_distillation_setting_is_warned_about():
+    """The warning looked only at overrides whose key was literally trainer.distill_alpha (or _temperature): the
+    dict form trainer={distill_alpha:0.7} set it as surely, without a word. Hydra's override parser now finds each
+    setting, a dict's keys flattened, named KEY=VALUE."""
+    from mnist_sweep.overrides import check_command_line
+
+    warning = lambda *argv: check_command_line([*TINY, *argv]).warning  # noqa: E731
+    assert warning("trainer={distill_alpha:0.7}") == UNREAD
+    assert warning("+trainer={distill_alpha:0.7}") == UNREAD
+    assert warning("trainer={teacher:null,distill_temperature:2}", "++trainer.distill_alpha=0.7").startswith(
+        "trainer.distill_temperature=2, trainer.distill_alpha=0.7: given, but trainer.teacher is null, so this run "
+        "does not read them")
+    assert warning("trainer={teacher:runs/t,distill_alpha:0.7}") is None
+    assert warning("trainer={max_epochs:1}") is None
+
+
 def test_a_teacher_that_trained_on_the_validation_images_is_refused_before_training(tmp_path):
     make_teacher(tmp_path / "teacher", "data.val_size=0", "trainer.select_on=test")
     proc = run_inproc(["mnist_sweep.train", *TINY, "trainer.teacher=teacher", f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path)

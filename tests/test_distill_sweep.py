@@ -93,5 +93,6 @@ def test_a_sweep_given_a_distillation_setting_without_a_teacher_warns_once_at_it
         "setting, read with a teacher alone); give one, trainer.teacher=RUN_DIR (a finished run dir), to distil with it"]
     warning = lambda *argv: check_command_line(["-m", *sweep_args(tmp_path, "kd", 2, *argv)[2:]]).warning  # noqa: E731
     assert warning() is None and warning("trainer.distill_alpha=0.7", "--cfg", "job") is None
+    assert warning("trainer={distill_alpha:0.7}").startswith("trainer.distill_alpha=0.7: given, but")  # a dict's too
     for teacher in ("trainer.teacher=runs/t", "trainer.teacher=runs/t,null", "hydra.sweeper.params.trainer.teacher=choice(a,b)"):
         assert warning("trainer.distill_alpha=0.7", teacher) is None, teacher

@@ -20,11 +20,35 @@ def unread_line(given: list[str], how: str, reader: str) -> str:
             "alone); give one, trainer.teacher=RUN_DIR (a finished run dir)")
 
 
+def knobs_given(plain: list[str]) -> list[str]:
+    """KEY=VALUE for each distillation setting the overrides ``plain`` set, found as Hydra reads them (its override
+    parser): trainer.distill_alpha=0.7 with any '+' or '++', and a dict's keys flattened (trainer={distill_alpha:0.7},
+    trainer={teacher:null,distill_temperature:2}); a value as given, a dict's element as Hydra writes it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Override
+
+    def flat(key: str, value: Any, text: str | None = None) -> list[str]:
+        if isinstance(value, dict):
+            return [kv for k, v in value.items() for kv in flat(f"{key}.{k}", v)]
+        shown = text if text is not None else value if isinstance(value, str) else Override._get_value_element_as_str(value)
+        return [f"{key}={shown}"] if key in KNOBS else []
+
+    parser, found = OverridesParser.create(), []
+    for arg in plain:
+        try:
+            (o,) = parser.parse_overrides([arg])
+        except Exception:  # noqa: BLE001 - not an override: the command line's check names it
+            continue
+        if not o.is_delete() and not o.is_sweep_override() and "@" not in o.key_or_group:
+            found += flat(o.key_or_group, o.value(), arg.split("=", 1)[1] if o.key_or_group in KNOBS else None)
+    return found
+
+
 def given_without_teacher(plain: list[str], teacher: str | None, reader: str = "this run does not read") -> str | None:
     """The warning for a run (or a sweep: ``reader`` 'no trial reads') whose command line (``plain``: its plain
-    overrides) gives a distillation setting while its trainer.teacher is null; None otherwise (the config files'
-    values are no one's to drop: not named)."""
-    given = [a.lstrip("+") for a in plain if a.lstrip("+").split("=", 1)[0] in KNOBS]
+    overrides) gives a distillation setting while its trainer.teacher is null, each named KEY=VALUE (``knobs_given``);
+    None otherwise (the config files' values are no one's to drop: not named)."""
+    given = knobs_given(plain)
     if teacher is not None or not given:
         return None
     return unread_line(given, "given", reader) + f", to distil with {'them' if len(given) > 1 else 'it'}"

@@ -27,7 +27,7 @@ from pathlib import Path
 from mnist_sweep.board_paths import sweeps_here
 from mnist_sweep.children import Children
 from mnist_sweep.commandline import CliParser, as_set, exit_code_of
-from mnist_sweep.config.unread import knobs_given
+from mnist_sweep.config.unread import in_words_of, knobs_given
 from mnist_sweep.errors import ConfigError, LeaderboardError, MnistSweepError
 from mnist_sweep.experiments import config_dir_problem, lookup, precision_pin
 from mnist_sweep.leaderboard import read, write_csv
@@ -94,7 +94,8 @@ def checked_overrides(name: str, select: list[str], seed: int, extra: list[str],
             for line in (checked.warning or "").splitlines() if warned is not None and sets is extra else []:
                 head, _, rest = line.partition(": ")  # the keys the line names: a --set's said as one
                 given = {o.lstrip("+") for o in extra} | set(knobs_given(extra))  # trainer={distill_alpha:0.7}'s too
-                warned[", ".join(f"--set {g}" if g in given else g for g in head.split(", ")) + f": {as_set(rest)}"] = None
+                said = ", ".join(f"--set {g}" if g in given else g for g in head.split(", ")) + f": {as_set(rest)}"
+                warned[in_words_of("confirm", said)] = None  # 'no run of this confirmation reads it'
             return checked.error
         except Exception as e:  # noqa: BLE001 - run_overrides' composition failed: train's check says why
             plain = [*select, *FULL_TRAIN, f"trainer.seed={seed}", *sets]  # Hydra's words told --set model.c1=4,8

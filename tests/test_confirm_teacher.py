@@ -137,9 +137,9 @@ def test_a_set_distillation_setting_without_a_teacher_warns_once_before_training
     assert confirm.main([*argv, "--set", "trainer.distill_alpha=0.7"]) != 0
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if line.startswith("warning: ")] == [
-        "warning: --set trainer.distill_alpha=0.7: given, but trainer.teacher is null, so this run does not read it (a "
-        "distillation setting, read with a teacher alone); give one, --set trainer.teacher=RUN_DIR (a finished run dir), "
-        "to distil with it"], err
+        "warning: --set trainer.distill_alpha=0.7: given, but trainer.teacher is null, so no run of this confirmation "
+        "reads it (a distillation setting, read with a teacher alone); give one, --set trainer.teacher=RUN_DIR (a "
+        "finished run dir), to distil with it"], err  # in confirm's words, not the single run's 'this run does not read
     assert "stopped before training" in err.splitlines()[-1]
     [select] = [sel for sel, _ in confirm.candidates(argparse.Namespace(experiment=["tiny"], config_dir=None)).values()]
     warned = {}  # a dict's setting: named KEY=VALUE, as its --set

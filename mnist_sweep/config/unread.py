@@ -10,6 +10,7 @@ from typing import Any
 from mnist_sweep.shell import argument
 
 KNOBS = ("trainer.distill_alpha", "trainer.distill_temperature")  # read by a run with a teacher alone
+READER = {"run": "this run does not read", "sweep": "no trial reads", "confirm": "no run of this confirmation reads"}
 
 
 def unread_line(given: list[str], how: str, reader: str) -> str:
@@ -44,7 +45,7 @@ def knobs_given(plain: list[str]) -> list[str]:
     return found
 
 
-def given_without_teacher(plain: list[str], teacher: str | None, reader: str = "this run does not read") -> str | None:
+def given_without_teacher(plain: list[str], teacher: str | None, reader: str = READER["run"]) -> str | None:
     """The warning for a run (or a sweep: ``reader`` 'no trial reads') whose command line (``plain``: its plain
     overrides) gives a distillation setting while its trainer.teacher is null, each named KEY=VALUE (``knobs_given``);
     None otherwise (the config files' values are no one's to drop: not named)."""
@@ -64,7 +65,13 @@ def sweep_warning(plain: list[str], cfg: Any, sweeps: list[Any]) -> str | None:
     searched |= {o.key_or_group.lstrip("+") for o in sweeps}
     if searched & {"trainer.teacher", "trainer", "experiment"} or OmegaConf.select(cfg, "hydra.sweeper.custom_search_space", default=None):
         return None
-    return given_without_teacher(plain, OmegaConf.select(cfg, "trainer.teacher", default=None), "no trial reads")
+    return given_without_teacher(plain, OmegaConf.select(cfg, "trainer.teacher", default=None), READER["sweep"])
+
+
+def in_words_of(who: str, line: str) -> str:
+    """A run's warning ``line`` (``run_warning``'s) with the reader of its distillation settings in ``who``'s words:
+    confirm's 'no run of this confirmation reads it' for the run's 'this run does not read it'."""
+    return line.replace(f", so {READER['run']} ", f", so {READER[who]} ")
 
 
 def run_warning(plain: list[str], teacher: str | None, prog: str) -> str | None:

@@ -34,7 +34,7 @@ from mnist_sweep.commandline import broken_pipe_status, exit_status
 from mnist_sweep.config.settings import Settings, validate
 from mnist_sweep.cpus import warn_threads
 from mnist_sweep.errors import MnistSweepError
-from mnist_sweep.logs import quiet_info_console
+from mnist_sweep.logs import LOG_ONLY, quiet_info_console
 from mnist_sweep.orphans import stop_with_sweep
 from mnist_sweep.overrides import PROG, Checked, check_command_line, composition_error, run_config
 from mnist_sweep.rundir import RunDirs, guarded, undo_new_sweep_dir, undo_run_dir, unwritable
@@ -84,6 +84,8 @@ def task(cfg: DictConfig) -> float | list[float]:
     install_log_redaction()
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
+    for line in (_Validated.checked.warning or "").splitlines() if hc.mode != RunMode.MULTIRUN else []:
+        log.warning("%s", quoted_examples(line), extra=LOG_ONLY)  # main said them before the dir existed
     try:
         with stop_with_sweep():  # a sweep's job in a process of its own (joblib's loky workers): ended with its sweep
             hook, slot, st = None, 0, settings_for(cfg)

@@ -14,6 +14,7 @@ import sys
 from mnist_sweep.pipes import stdout_gone
 
 LAUNCHER_BANNERS = ("Joblib.Parallel(", "Launching jobs, sweep output dir", "\t#")
+LOG_ONLY = {"log_only": True}  # a record's extra: said on stderr already (a run's warnings, cli.main), for train.log alone
 
 
 def _sweeping() -> bool:
@@ -32,9 +33,12 @@ def _sweeping() -> bool:
 
 
 class SweepConsoleFilter(logging.Filter):
-    """Drops per-trial detail (INFO and below) from the console of a sweep."""
+    """Drops per-trial detail (INFO and below) from the console of a sweep, and a record said on stderr already
+    (``LOG_ONLY``: a run's warnings, printed before its dir existed) from any console."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "log_only", False):
+            return False
         if record.levelno > logging.INFO or logging.getLogger("mnist_sweep").isEnabledFor(logging.DEBUG):
             return True
         detail = record.name.startswith(("mnist_sweep.train", "mnist_sweep.precision"))  # a trial's, as its epochs

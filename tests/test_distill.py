@@ -138,6 +138,8 @@ def test_a_distillation_setting_given_without_a_teacher_warns_and_trains(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [line for line in proc.stderr.splitlines() if line.startswith("warning: ")] == [f"warning: {UNREAD}"]
     assert (tmp_path / "run" / "result.json").exists()
+    assert f"[WARNING] - {UNREAD}\n" in (tmp_path / "run" / "train.log").read_text()  # the run's record holds it too
+    assert UNREAD not in proc.stdout  # the console said it once, on stderr
 
 
 def test_the_unread_distillation_warning_names_only_the_command_lines_values():

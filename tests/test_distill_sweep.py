@@ -96,3 +96,69 @@ def test_a_sweep_given_a_distillation_setting_without_a_teacher_warns_once_at_it
     assert warning("trainer={distill_alpha:0.7}").startswith("trainer.distill_alpha=0.7: given, but")  # a dict's too
     for teacher in ("trainer.teacher=runs/t", "trainer.teacher=runs/t,null", "hydra.sweeper.params.trainer.teacher=choice(a,b)"):
         assert warning("trainer.distill_alpha=0.7", teacher) is None, teacher
+
+
+def _conf(tmp_path, **files: str) -> str:
+    """A --config-dir holding these options ('experiment/kd': its body; a trainer option extends trainer/default)."""
+    for name, body in files.items():
+        f = tmp_path / "cfg" / f"{name}.yaml"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        head = "# @package _global_\n" if name.startswith("experiment/") else "defaults:\n  - default\n  - _self_\n"
+        f.write_text(head + body + "\n")
+    return str(tmp_path / "cfg")
+
+
+OPTIONS = {"experiment/plain": "trainer: {teacher: null}", "experiment/kd": "trainer: {teacher: TEACHER}",
+           "trainer/kd": "teacher: TEACHER"}
+SWEPT = [("+experiment=choice(plain,kd)", "+experiment=kd"), ("trainer=choice(default,kd)", "trainer=kd")]
+
+
+@pytest.mark.parametrize("swept, named", SWEPT)
+def test_a_teacher_a_swept_option_brings_is_checked_at_the_start(tmp_path, swept, named):
+    """The start composed the swept groups at their first options (and no +experiment), so a later choice's teacher
+    was never checked: each trial that drew it failed alike. Now each choice's, named with the choice."""
+    cfg = _conf(tmp_path, **{k: v.replace("TEACHER", "gone") for k, v in OPTIONS.items()})
+    before = snapshot(tmp_path)
+    proc = _start(tmp_path, "--config-dir", cfg, swept, dry=True)
+    assert_one_line_error(proc, f"error: trainer.teacher (from {named}): gone: no such run dir")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("swept", [s for s, _ in SWEPT])
+def test_a_searched_distillation_setting_is_read_where_a_swept_option_brings_a_teacher(tmp_path, swept):
+    """Refused as 'no trial reads it' where the base config's teacher is null, though the trials drawing kd read it."""
+    make_teacher(tmp_path / "t")
+    cfg = _conf(tmp_path, **{k: v.replace("TEACHER", "t") for k, v in OPTIONS.items()})
+    proc = _start(tmp_path, "--config-dir", cfg, swept, "trainer.distill_alpha=interval(0.3,0.9)", dry=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_a_swept_options_teacher_is_checked_against_that_options_split(tmp_path):
+    """A teacher trained on all its images is fine for an experiment with no validation images (val_size 0) and
+    refused, naming the experiment, for one that keeps the base config's 10,000."""
+    make_teacher(tmp_path / "all", "data.val_size=0", "trainer.select_on=test")
+    cfg = _conf(tmp_path, **{"experiment/test_only": "data: {val_size: 0}\ntrainer: {select_on: test, teacher: all}",
+                             "experiment/val": "trainer: {teacher: all}"})
+    args = [a for a in sweep_args(tmp_path, "kd", 2, "--config-dir", cfg, "hydra.sweeper.dry_run=true") if a != "data.val_size=256"]
+    proc = run_inproc([*args, "+experiment=choice(test_only)"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_inproc([*args, "+experiment=choice(test_only,val)"], cwd=tmp_path)
+    assert_one_line_error(proc, "error: trainer.teacher (from +experiment=val): ", "trained on 512 of this run's 10,000 validation")
+
+
+def test_options_that_each_bring_a_teacher_are_composed_together_too():
+    """Two swept options whose choices each change the teacher: their combinations may bring another (a teacher
+    path that interpolates both), so each combination is composed as well, and named."""
+    from optuna.distributions import CategoricalDistribution as C
+
+    from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
+    from hydra_plugins.mnist_sweep_sweeper._teacher import teachers
+    from omegaconf import OmegaConf
+
+    def compose(overrides):
+        parts = [o.split("=")[1] for o in overrides if o in ("trainer=kd", "+experiment=x")]
+        return OmegaConf.create({"trainer": {"teacher": "+".join(parts) or None}})
+
+    space = SearchSpace(groups={"trainer": C(["default", "kd"])}, values={"+experiment": C(["a", "x"])})
+    found = teachers(space, compose, lambda values: [f"{k}={v}" for k, v in {"trainer": "default", **values}.items()])
+    assert found == {("kd", None): "trainer=kd", ("x", None): "+experiment=x", ("kd+x", None): "trainer=kd +experiment=x"}

@@ -42,7 +42,7 @@ class Precheck:
         smallest model is over the budget; a base that fits is no candidate (its searched keys are
         conf/'s values), so one candidate is counted then (``_fits_at_low_end``). Each trainer.teacher first,
         loaded once (``_teacher``): a candidate's precheck does not load it."""
-        _teacher.check(space, self.compose, base_overrides(space)({}))
+        _teacher.check(space, self.compose, base_overrides(space))
         if self.precheck is None:
             return
         fixed = base_overrides(space)

@@ -1,14 +1,18 @@
 """``trainer.teacher`` checked at the sweep's start, before the study or the sweep dir is touched: each
-teacher the sweep can train with (the base config's, or each choice of a searched trainer.teacher) loaded
-once (``distill.opened``: a run dir whose model.pt loads) and checked against the base config's validation
-images, where the search varies none of the split's keys (else each trial's run checks its own). Without
+teacher the sweep can train with (the base config's, each choice of a searched trainer.teacher, or the one each
+choice of a swept option brings: ``trainer=choice(...)``, ``+experiment=choice(a,b)``) loaded once
+(``distill.opened``: a run dir whose model.pt loads) and checked against the validation images of the config
+that brings it, where the search varies none of the split's keys (else each trial's run checks its own). Without
 this every trial failed with the same line and the sweep stopped after trial 0, its sweep dir left behind.
 A search of the distillation settings with no teacher is refused there too (``unread_knobs``); a resume whose
 teacher was trained again under the same path is one warning (``retrained``, ``_resume.resume_warnings``)."""
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
 from omegaconf import DictConfig, OmegaConf
@@ -19,47 +23,94 @@ from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep import distill, results
 from mnist_sweep.config.settings import DataSettings, validate
 from mnist_sweep.config.unread import KNOBS, unread_line
-from mnist_sweep.errors import ConfigError, MnistSweepError
+from mnist_sweep.errors import ConfigError
 from mnist_sweep.reuse import changed_teacher
 
 KEY = "trainer.teacher"
 SPLIT = ("data.val_size", "data.split_seed", "data.train_limit")  # what the honest-validation rule reads
+MAX_COMBINATIONS = 64  # swept options' choices composed together at most (the composer keeps as many)
+Compose = Callable[[list[str]], DictConfig]
+Fixed = Callable[[dict[str, Any]], list[str]]  # the base config's overrides with some values set (_precheck)
 
 
-def teachers(space: SearchSpace, base: DictConfig) -> list[str]:
-    """The teacher paths the sweep's candidates can have (null: none)."""
+def swept_options(space: SearchSpace) -> dict[str, list]:
+    """Each swept config group's options (``trainer=choice(...)``) and each searched one added with a +
+    (``+experiment=choice(a,b)``, drawn as a value): what can bring a trainer.teacher of its own."""
+    swept = {**space.groups, **{k: d for k, d in space.values.items() if "." not in k.lstrip("+")}}
+    return {k: list(d.choices) for k, d in swept.items() if isinstance(d, CategoricalDistribution)}
+
+
+def choices_of(space: SearchSpace, compose: Compose, fixed: Fixed) -> list[dict[str, Any]]:
+    """The swept options' choices the start composes: none (the base config: each group's first option), each
+    choice of each key alone, and where two or more keys' choices bring different teachers, their every
+    combination (at most ``MAX_COMBINATIONS``; an experiment may override the trainer option's teacher)."""
+    swept = swept_options(space)
+    alone = [{}] + [{k: c} for k, cs in swept.items() for c in cs]
+    found = {k: {_teacher_of(compose, fixed({k: c})) for c in cs} for k, cs in swept.items()}
+    varying = {k: swept[k] for k, ts in found.items() if len(ts) > 1}
+    if len(varying) < 2 or math.prod(len(cs) for cs in varying.values()) > MAX_COMBINATIONS:
+        return alone
+    return alone + [dict(zip(varying, combo)) for combo in itertools.product(*varying.values())]
+
+
+def _teacher_of(compose: Compose, overrides: list[str]) -> str | None:
+    """The trainer.teacher these overrides compose (None: null, or no composition: the start's other checks)."""
+    try:
+        value = OmegaConf.select(compose(overrides), KEY, default=None)
+    except Exception:  # noqa: BLE001 - Hydra's many composition errors: the start's other checks say why
+        return None
+    return None if value is None or str(value) in ("null", "None") else str(value)
+
+
+def teachers(space: SearchSpace, compose: Compose, fixed: Fixed) -> dict[tuple[str, DataSettings | None], str]:
+    """Each teacher a candidate can have with the data split it is checked against, and the swept choices that
+    bring it ('': the base config's, or a searched one's): a searched trainer.teacher's choices (a value override:
+    no option's teacher survives it), else the teacher of each composition of the swept options' choices
+    (``choices_of``), each with that composition's split (``student_data``)."""
     dist = space.values.get(KEY) or space.values.get("+" + KEY)
-    if isinstance(dist, CategoricalDistribution):
-        values = list(dist.choices)
-    else:
-        values = [OmegaConf.select(base, KEY, default=None)]
-    return list(dict.fromkeys(str(v) for v in values if v is not None and str(v) not in ("null", "None")))
+    searched = list(dist.choices) if isinstance(dist, CategoricalDistribution) else None
+    base = _teacher_of(compose, fixed({}))
+    found: dict[tuple[str, DataSettings | None], str] = {}
+    for values in choices_of(space, compose, fixed):
+        overrides = fixed(values)
+        given = searched if searched is not None else [_teacher_of(compose, overrides)]
+        given = [str(v) for v in given if v is not None and str(v) not in ("null", "None")]
+        data = student_data(space, compose, overrides) if given else None
+        for g in given:
+            source = " ".join(f"{k}={v}" for k, v in values.items()) if searched is None and g != base else ""
+            found.setdefault((g, data), source)
+    return found
 
 
-def student_data(space: SearchSpace, compose: Callable[[list[str]], DictConfig], overrides: list[str]) -> DataSettings | None:
-    """The base config's data split (its budget lifted: only the split matters); None where the search varies a
-    key of the split or the base config is no valid one (each trial's run checks it then)."""
+def student_data(space: SearchSpace, compose: Compose, overrides: list[str]) -> DataSettings | None:
+    """These overrides' data split (the budget lifted: only the split matters); None where the search varies a
+    key of the split or the config is no valid one (each trial's run checks it then)."""
     if any(k.lstrip("+") in SPLIT for k in space.distributions):
         return None
     try:
         return validate(compose([*overrides, "model.max_params=null"])).data
-    except MnistSweepError:
+    except Exception:  # noqa: BLE001 - a config error, or one that does not compose: the trial's run says why
         return None
 
 
-def check(space: SearchSpace, compose: Callable[[list[str]], DictConfig], overrides: list[str]) -> None:
-    """Each teacher loaded once; the first that cannot teach is one line naming trainer.teacher (ConfigError)."""
+def check(space: SearchSpace, compose: Compose, fixed: Fixed) -> None:
+    """Each teacher loaded once (once per split it is checked against); the first that cannot teach is one line
+    naming trainer.teacher and the swept choice that brings it (ConfigError). No candidate with a teacher: a
+    searched distillation setting is refused (``unread_knobs``)."""
     try:
-        base = compose(overrides)
+        compose(fixed({}))
     except Exception:  # noqa: BLE001 - a base that does not compose: the start's other checks say why
         return
-    found = teachers(space, base)
+    found = teachers(space, compose, fixed)
     if not found:
         unread_knobs(space)
-        return
-    data = student_data(space, compose, overrides)
-    for given in found:
-        distill.opened(given, data)
+    for (given, data), source in found.items():
+        try:
+            distill.opened(given, data)
+        except ConfigError as e:  # the option's file holds the path: 'trainer.teacher (from +experiment=b): ...'
+            if not source:
+                raise
+            raise ConfigError(str(e).replace(f"{KEY}: ", f"{KEY} (from {source}): ", 1)) from None
 
 
 def unread_knobs(space: SearchSpace) -> None:

@@ -146,6 +146,19 @@ def test_a_swept_options_teacher_is_checked_against_that_options_split(tmp_path)
     assert_one_line_error(proc, "error: trainer.teacher (from +experiment=val): ", "trained on 512 of this run's 10,000 validation")
 
 
+def test_a_swept_added_option_is_composed_at_a_choice_not_left_out(tmp_path):
+    """Every trial of +experiment=choice(a,b) runs one of them, but the start composed the base config without any
+    (each swept group at its first option, no +experiment) and checked the teacher given on the command line
+    against that config's 10,000 validation images, which no trial holds: a sweep whose every trial selects on the
+    test set (data.val_size=0) was refused for a teacher that saw all the training images."""
+    make_teacher(tmp_path / "all", "data.val_size=0", "trainer.select_on=test")
+    body = "data: {val_size: 0}\ntrainer: {select_on: test}"
+    cfg = _conf(tmp_path, **{"experiment/test_only": body, "experiment/test_only2": body})
+    args = [a for a in sweep_args(tmp_path, "kd", 2, "--config-dir", cfg, "hydra.sweeper.dry_run=true") if a != "data.val_size=256"]
+    proc = run_inproc([*args, "trainer.teacher=all", "+experiment=choice(test_only,test_only2)"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def test_options_that_each_bring_a_teacher_are_composed_together_too():
     """Two swept options whose choices each change the teacher: their combinations may bring another (a teacher
     path that interpolates both), so each combination is composed as well, and named."""

@@ -40,13 +40,19 @@ def swept_options(space: SearchSpace) -> dict[str, list]:
     return {k: list(d.choices) for k, d in swept.items() if isinstance(d, CategoricalDistribution)}
 
 
+def added(space: SearchSpace) -> dict[str, Any]:
+    """Each swept option added with a + at its first choice: every trial runs one of its choices, none without
+    (the base config, ``fixed({})``, has none: its split is no trial's where an experiment sets data.val_size=0)."""
+    return {k: cs[0] for k, cs in swept_options(space).items() if k.startswith("+")}
+
+
 def choices_of(space: SearchSpace, compose: Compose, fixed: Fixed) -> list[dict[str, Any]]:
-    """The swept options' choices the start composes: none (the base config: each group's first option), each
-    choice of each key alone, and where two or more keys' choices bring different teachers, their every
-    combination (at most ``MAX_COMBINATIONS``; an experiment may override the trainer option's teacher)."""
-    swept = swept_options(space)
+    """The swept options' choices the start composes (each over ``added``'s): none (the base config: each group's
+    first option), each choice of each key alone, and where two or more keys' choices bring different teachers,
+    their every combination (at most ``MAX_COMBINATIONS``; an experiment may override the trainer option's teacher)."""
+    swept, first = swept_options(space), added(space)
     alone = [{}] + [{k: c} for k, cs in swept.items() for c in cs]
-    found = {k: {_teacher_of(compose, fixed({k: c})) for c in cs} for k, cs in swept.items()}
+    found = {k: {_teacher_of(compose, fixed({**first, k: c})) for c in cs} for k, cs in swept.items()}
     varying = {k: swept[k] for k, ts in found.items() if len(ts) > 1}
     if len(varying) < 2 or math.prod(len(cs) for cs in varying.values()) > MAX_COMBINATIONS:
         return alone
@@ -69,10 +75,10 @@ def teachers(space: SearchSpace, compose: Compose, fixed: Fixed) -> dict[tuple[s
     (``choices_of``), each with that composition's split (``student_data``)."""
     dist = space.values.get(KEY) or space.values.get("+" + KEY)
     searched = list(dist.choices) if isinstance(dist, CategoricalDistribution) else None
-    base = _teacher_of(compose, fixed({}))
+    base, first = _teacher_of(compose, fixed({})), added(space)
     found: dict[tuple[str, DataSettings | None], str] = {}
     for values in choices_of(space, compose, fixed):
-        overrides = fixed(values)
+        values, overrides = values or first, fixed({**first, **values})  # named as chosen, composed as a trial is
         given = searched if searched is not None else [_teacher_of(compose, overrides)]
         given = [str(v) for v in given if v is not None and str(v) not in ("null", "None")]
         data = student_data(space, compose, overrides) if given else None

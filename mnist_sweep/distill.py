@@ -87,9 +87,15 @@ def opened(given: str, data: DataSettings | None) -> tuple[checkpoint.Run, str, 
         why = str(e) if isinstance(e, MnistSweepError) else f"{getattr(e, 'filename', None) or given}: {e}"
         raise ConfigError(f"trainer.teacher: {why}") from None
     theirs = validate(run.cfg)
-    if data is not None and data.val_size and (n := leaked(data, theirs.data)):
-        raise ConfigError(leak_line(run.dir, n, data, theirs.data))
+    refuse_leak(run.dir, data, theirs.data)
     return run, digest, theirs.n_params
+
+
+def refuse_leak(where: Path, student: DataSettings | None, teacher: DataSettings) -> None:
+    """The teacher in ``where`` (its data settings ``teacher``) refused in one line (``leak_line``, ConfigError)
+    where it trained on the student's validation images; None: the student's split is not known yet."""
+    if student is not None and student.val_size and (n := leaked(student, teacher)):
+        raise ConfigError(leak_line(where, n, student, teacher))
 
 
 def leaked(student: DataSettings, teacher: DataSettings) -> int:

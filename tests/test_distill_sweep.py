@@ -159,6 +159,19 @@ def test_a_swept_added_option_is_composed_at_a_choice_not_left_out(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
+def test_a_teacher_refused_for_one_options_split_names_that_option(tmp_path):
+    """A teacher given on the command line, fine for +experiment=test_only's split (val_size 0) and not for
+    +experiment=val's (10,000 validation images), was refused as 'trainer.teacher: ... this run has
+    data.val_size=10000': no word of which choice's trials would fail. Now named as the option that brings a
+    teacher is ('from'), with 'with'."""
+    make_teacher(tmp_path / "all", "data.val_size=0", "trainer.select_on=test")
+    cfg = _conf(tmp_path, **{"experiment/test_only": "data: {val_size: 0}\ntrainer: {select_on: test}",
+                             "experiment/val": "data: {val_size: 10000}"})
+    args = [a for a in sweep_args(tmp_path, "kd", 2, "--config-dir", cfg, "hydra.sweeper.dry_run=true") if a != "data.val_size=256"]
+    proc = run_inproc([*args, "trainer.teacher=all", "+experiment=choice(test_only,val)"], cwd=tmp_path)
+    assert_one_line_error(proc, "error: trainer.teacher (with +experiment=val): all trained on ")
+
+
 def test_options_that_each_bring_a_teacher_are_composed_together_too():
     """Two swept options whose choices each change the teacher: their combinations may bring another (a teacher
     path that interpolates both), so each combination is composed as well, and named."""
@@ -174,4 +187,6 @@ def test_options_that_each_bring_a_teacher_are_composed_together_too():
 
     space = SearchSpace(groups={"trainer": C(["default", "kd"])}, values={"+experiment": C(["a", "x"])})
     found = teachers(space, compose, lambda values: [f"{k}={v}" for k, v in {"trainer": "default", **values}.items()])
-    assert found == {("kd", None): "trainer=kd", ("x", None): "+experiment=x", ("kd+x", None): "trainer=kd +experiment=x"}
+    named = lambda chosen: (f"from {chosen}", f"with {chosen}")  # noqa: E731 - (brings it, its split)
+    assert found == {("kd", None): named("trainer=kd"), ("x", None): named("+experiment=x"),
+                     ("kd+x", None): named("trainer=kd +experiment=x")}

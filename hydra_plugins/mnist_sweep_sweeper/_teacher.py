@@ -68,23 +68,26 @@ def _teacher_of(compose: Compose, overrides: list[str]) -> str | None:
     return None if value is None or str(value) in ("null", "None") else str(value)
 
 
-def teachers(space: SearchSpace, compose: Compose, fixed: Fixed) -> dict[tuple[str, DataSettings | None], str]:
+def teachers(space: SearchSpace, compose: Compose,
+             fixed: Fixed) -> dict[tuple[str, DataSettings | None], tuple[str, str]]:
     """Each teacher a candidate can have with the data split it is checked against, and the swept choices that
-    bring it ('': the base config's, or a searched one's): a searched trainer.teacher's choices (a value override:
-    no option's teacher survives it), else the teacher of each composition of the swept options' choices
-    (``choices_of``), each with that composition's split (``student_data``)."""
+    bring it ('from ...'; '': the base config's, or a searched one's) and whose split it is ('with ...'): a
+    searched trainer.teacher's choices (a value override: no option's teacher survives it), else the teacher of
+    each composition of the swept options' choices (``choices_of``), each with that composition's split
+    (``student_data``)."""
     dist = space.values.get(KEY) or space.values.get("+" + KEY)
     searched = list(dist.choices) if isinstance(dist, CategoricalDistribution) else None
     base, first = _teacher_of(compose, fixed({})), added(space)
-    found: dict[tuple[str, DataSettings | None], str] = {}
+    found: dict[tuple[str, DataSettings | None], tuple[str, str]] = {}
     for values in choices_of(space, compose, fixed):
         values, overrides = values or first, fixed({**first, **values})  # named as chosen, composed as a trial is
         given = searched if searched is not None else [_teacher_of(compose, overrides)]
         given = [str(v) for v in given if v is not None and str(v) not in ("null", "None")]
         data = student_data(space, compose, overrides) if given else None
-        for g in given:
-            source = " ".join(f"{k}={v}" for k, v in values.items()) if searched is None and g != base else ""
-            found.setdefault((g, data), source)
+        chosen = " ".join(f"{k}={v}" for k, v in values.items())
+        for g in given:  # (the choices that bring it, those whose split it is checked against)
+            brought = f"from {chosen}" if searched is None and g != base else ""
+            found.setdefault((g, data), (brought, f"with {chosen}" if chosen else ""))
     return found
 
 
@@ -100,9 +103,9 @@ def student_data(space: SearchSpace, compose: Compose, overrides: list[str]) -> 
 
 
 def check(space: SearchSpace, compose: Compose, fixed: Fixed) -> None:
-    """Each teacher loaded once (once per split it is checked against); the first that cannot teach is one line
-    naming trainer.teacher and the swept choice that brings it (ConfigError). No candidate with a teacher: a
-    searched distillation setting is refused (``unread_knobs``)."""
+    """Each teacher loaded once, then checked against each split it is drawn with; the first that cannot teach is
+    one line naming trainer.teacher and the swept choices that bring it, or whose split it saw (ConfigError). No
+    candidate with a teacher: a searched distillation setting is refused (``unread_knobs``)."""
     try:
         compose(fixed({}))
     except Exception:  # noqa: BLE001 - a base that does not compose: the start's other checks say why
@@ -110,13 +113,23 @@ def check(space: SearchSpace, compose: Compose, fixed: Fixed) -> None:
     found = teachers(space, compose, fixed)
     if not found:
         unread_knobs(space)
-    for (given, data), source in found.items():
-        try:
-            distill.opened(given, data)
-        except ConfigError as e:  # the option's file holds the path: 'trainer.teacher (from +experiment=b): ...'
-            if not source:
-                raise
-            raise ConfigError(str(e).replace(f"{KEY}: ", f"{KEY} (from {source}): ", 1)) from None
+    loaded: dict[str, tuple[Path, DataSettings]] = {}
+    for (given, data), (brought, split) in found.items():
+        try:  # 'trainer.teacher (from +experiment=b): gone: no such run dir' (the option's file holds the path)
+            if given not in loaded:
+                run = distill.opened(given, None)[0]
+                loaded[given] = (run.dir, validate(run.cfg).data)
+        except ConfigError as e:
+            raise _named(e, brought) from None
+        try:  # the split of the choices it is checked with: '(with +experiment=val): ... trained on 10,000 of ...'
+            distill.refuse_leak(loaded[given][0], data, loaded[given][1])
+        except ConfigError as e:
+            raise _named(e, brought or split) from None
+
+
+def _named(e: ConfigError, source: str) -> ConfigError:
+    """``e``'s line with the swept choices ``source`` after trainer.teacher ('' : as it is)."""
+    return ConfigError(str(e).replace(f"{KEY}: ", f"{KEY} ({source}): ", 1)) if source else e
 
 
 def unread_knobs(space: SearchSpace) -> None:

@@ -44,6 +44,7 @@ from mnist_sweep.text import plural
 FULL_TRAIN = ["data.val_size=0", "data.train_limit=null", "data.test_limit=null", "trainer.select_on=test",
               "trainer.progress=false"]
 SUBSET_KEYS = ("data.train_limit", "data.test_limit", "data.val_size")
+Teachers = dict[tuple[str, float, float], int]  # (trainer.teacher, distill_alpha, distill_temperature) -> its params
 
 
 def candidates(args: argparse.Namespace) -> dict[str, tuple[list[str], Path | None]]:
@@ -134,9 +135,9 @@ def run_one(select: list[str], seed: int, run_dir: Path, overrides: list[str],
 
 
 def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str],
-                  sizes: dict[str, int] | None = None) -> str:
-    """What the runs train and test on, saying which subset limits of the trials were dropped; ``sizes``:
-    check_teachers' parameter count of each teacher."""
+                  used: Teachers | None = None) -> str:
+    """What the runs train and test on, saying which subset limits of the trials were dropped; ``used``: the
+    teachers check_teachers loaded (``teachers``)."""
     dropped = set()
     for sel, _ in chosen.values():
         base = resolved(sel, [])
@@ -151,40 +152,37 @@ def protocol_line(chosen: dict[str, tuple[list[str], Path | None]], extra: list[
     own = [o for o in extra if o.split("=", 1)[0].lstrip("+~") in SUBSET_KEYS]
     if own:
         line += f"; BUT --set {' '.join(own)}: not the full data"
-    return line + teachers(chosen, extra, sizes or {})
+    return line + teachers(used or {})
 
 
-def teachers(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str], sizes: dict[str, int]) -> str:
+def teachers(used: Teachers) -> str:
     """The protocol line's end where the runs are distilled (trainer.teacher): each teacher's path, its parameter
-    count (``sizes``, check_teachers'; not the student's) and the distillation's alpha and temperature; '' without one."""
-    used: dict[tuple, None] = {}
-    for sel, _ in chosen.values():
-        trainer = resolved(sel, extra).get("trainer", {})
-        if trainer.get("teacher") is not None:
-            used[(str(trainer["teacher"]), trainer.get("distill_alpha"), trainer.get("distill_temperature"))] = None
-    parts = [f"{path} ({sizes[path]:,} params; alpha {alpha:g}, temperature {t:g})" for path, alpha, t in used]
+    count (not the student's) and the distillation's alpha and temperature, as check_teachers found them in the
+    runs' own configs; '' without one."""
+    parts = [f"{path} ({n:,} params; alpha {alpha:g}, temperature {t:g})" for (path, alpha, t), n in used.items()]
     return f"; distilled from teacher {', '.join(parts)}" if parts else ""
 
 
-def check_teachers(configs: list[tuple[str, list[str], list[str]]], extra: list[str]) -> dict[str, int]:
+def check_teachers(configs: list[tuple[str, list[str], list[str]]], extra: list[str]) -> Teachers:
     """Each config's trainer.teacher loaded once (``distill.opened``: a run dir whose model.pt loads, that did not
     train on a --set validation split's images) before anything is printed or written: a bad one is one line naming
     the --set that gives it, or the config. Each run refused it, after the protocol line, as 'training failed'.
-    Returns each teacher's parameter count, by its path as given, for the protocol line."""
+    Returns (path, alpha, temperature) -> the teacher's parameter count, as the runs read them, for the protocol line."""
     from mnist_sweep import distill
     from mnist_sweep.config.settings import validate
 
     given = next((o for o in reversed(extra) if o.split("=", 1)[0].lstrip("+~") == "trainer.teacher"), None)
-    sizes: dict[str, int] = {}
+    used: Teachers = {}
     for name, sel, overrides in configs:
         cfg = resolved(sel, overrides)
-        if (teacher := cfg.get("trainer", {}).get("teacher")) is not None:
+        if (teacher := (trainer := cfg.get("trainer", {})).get("teacher")) is not None:
             data = validate(cfg).data  # valid: checked_overrides checked it
             try:
-                sizes[str(teacher)] = distill.opened(str(teacher), data)[2]
+                n = distill.opened(str(teacher), data)[2]
             except ConfigError as e:
                 raise ConfigError(f"{f'--set {given}' if given else name}: {e}") from None
-    return sizes
+            used[(str(teacher), trainer.get("distill_alpha"), trainer.get("distill_temperature"))] = n
+    return used
 
 
 def model_changes(chosen: dict[str, tuple[list[str], Path | None]], extra: list[str]) -> list[str]:
@@ -205,11 +203,11 @@ def _run(args: argparse.Namespace) -> None:
     out, warned = Path(args.out), {}  # train's warnings, each said once (not per config or seed)
     jobs = [(name, sel, seed, checked_overrides(name, sel, seed, args.override, warned), trial_dir)  # all checked first
             for name, (sel, trial_dir) in chosen.items() for seed in range(1, args.seeds + 1)]
-    sizes = check_teachers([(name, sel, overrides) for name, sel, seed, overrides, _ in jobs if seed == 1], args.override)
+    used = check_teachers([(name, sel, overrides) for name, sel, seed, overrides, _ in jobs if seed == 1], args.override)
     for name, sel, seed, overrides, _ in jobs:  # a run of another config in --out: refused before any training
         check_not_in_the_way(out / name / f"seed_{seed}", sel, overrides)
     kept = earlier_rows(out / "robustness.csv", list(chosen))
-    protocol = protocol_line(chosen, args.override, sizes)
+    protocol = protocol_line(chosen, args.override, used)
     made = [*reversed(out.absolute().parents), out.absolute(), *(out.absolute() / name for name in chosen)]
     created = [d for d in made if not d.exists()]  # what a failure removes again, while empty
     check_out(out, keep=True)  # made; an unwritable --out (read-only, a full disk) refused here, before any training

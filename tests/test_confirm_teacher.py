@@ -148,3 +148,22 @@ def test_a_set_distillation_setting_without_a_teacher_warns_once_before_training
     make_teacher(tmp_path / "t")
     assert confirm.main([*argv, "--set", "trainer.distill_alpha=0.7", "--set", f"trainer.teacher={tmp_path / 't'}"]) != 0
     assert "warning: " not in capsys.readouterr().err
+
+
+def test_the_protocol_line_names_the_teacher_the_runs_load(tmp_path, monkeypatch, capsys):
+    """The protocol line resolved each config's teacher again without the runs' overrides (the protocol's
+    data.val_size=0 ... trainer.progress=false, the seed) and looked its size up by that path among those
+    check_teachers loaded with them: a path that interpolates one of them was a KeyError traceback. It now names
+    the teacher, alpha and temperature check_teachers found in the runs' own configs."""
+    from mnist_sweep.errors import MnistSweepError
+
+    def stop(*args, **kwargs):
+        raise MnistSweepError("stopped before training")
+    monkeypatch.setattr(confirm, "run_one", stop)
+    make_teacher(tmp_path / "t_False")
+    argv = ["--experiment", "tiny", "--seeds", "1", "--parallel", "1", "--out", str(tmp_path / "out"), *SMALL,
+            "--set", f"trainer.teacher={tmp_path}/t_${{trainer.progress}}"]  # the runs' progress=false
+    assert confirm.main(argv) != 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "stopped before training" in err.splitlines()[-1], err
+    assert f"; distilled from teacher {tmp_path}/t_False (" in out, out

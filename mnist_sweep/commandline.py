@@ -13,9 +13,9 @@ from typing import Any, NoReturn
 
 from mnist_sweep.config.ranges import Range
 from mnist_sweep.config.syntax import override_syntax_error  # noqa: F401 - re-exported
-from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, one_line, unusable_path
+from mnist_sweep.errors import MnistSweepError, UsageError, not_an_output_dir, not_utf8, one_line, unusable_path
 from mnist_sweep.pipes import stdout_gone
-from mnist_sweep.shell import argument, as_set, interpreter, locale_escaped, no_utf8, pasteable, quoted_examples, rejoined, shell_command, split_path, split_path_hint, unencodable, whole_number  # noqa: F401 - re-exported
+from mnist_sweep.shell import argument, as_set, interpreter, locale_escaped, pasteable, quoted_examples, rejoined, shell_command, split_path, split_path_hint, unencodable, whole_number  # noqa: F401 - re-exported
 
 
 class CliParser(argparse.ArgumentParser):
@@ -247,7 +247,7 @@ def _check_flag(dest: str, flag: Flag, v: Any) -> str | None:
     p = Path(v)
     if flag.path.startswith("out-") and (line := locale_escaped(v)):  # what it writes holds the path (-> PYTHONUTF8=1)
         return f"{v}: {line}"
-    if flag.path == "out-file" and (line := no_utf8(v, "choose a UTF-8 name")):  # export's lines and experiment hold it: no locale's fix
+    if flag.path == "out-file" and (line := not_utf8(v, "the lines this command prints hold its path as text")):  # no locale's fix
         return f"{v}: {line}"
     if flag.path == "out-dir" and (line := not_an_output_dir(p)):  # its runs' dirs: train refuses them
         return f"{v}: {line}"

@@ -214,12 +214,11 @@ def unusable_path(e: OSError, key: str | None = None) -> str:
     return f"{where}{what}; choose a writable directory" + " or fix its permissions" * (e.errno != errno.EROFS)
 
 
-def not_utf8(path: object) -> str | None:
-    """Why a run's dir may not be ``path``, a path holding a byte that is no UTF-8 (os.fsdecode's escape, a
-    Latin-1 name); None for any other: the run's log, leaderboard and printed commands hold it as text."""
+def not_utf8(path: object, holds: str = "the run's log, leaderboard and the commands it prints hold its path as text") -> str | None:
+    """Why ``path`` may not be a run's dir (or a file whose text ``holds`` it: export's --out), a path holding a byte
+    that is no UTF-8 (os.fsdecode's escape, a Latin-1 name); None for any other. Every command's one wording."""
     bad = next((c for c in str(path) if "\udc80" <= c <= "\udcff"), None)
-    return None if bad is None else (f"not a UTF-8 path (byte \\x{ord(bad) - 0xDC00:02x}); the run's log, leaderboard and "
-                                     "the commands it prints hold its path as text, which cannot hold that byte; choose a UTF-8 path")
+    return None if bad is None else f"not a UTF-8 path (byte \\x{ord(bad) - 0xDC00:02x}); {holds}, which cannot hold that byte; choose a UTF-8 path"
 
 
 RUN_MARKS = ("result.json", ".hydra/config.yaml")  # a run's or a trial's dir, to the readers that scan run dirs

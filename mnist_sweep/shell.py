@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mnist_sweep.errors import not_utf8
+
 MAX_PIECES = 8  # the most pieces a split path is looked for in (seven spaces)
 
 
@@ -230,22 +232,11 @@ def locale_escaped(path: object) -> str | None:
             f"as escapes that the files and lines a command writes cannot hold; {LOCALE_FIX}, or choose an ASCII path")
 
 
-def no_utf8(path: object, fix: str = "rename it") -> str | None:
-    """Why ``path`` cannot be written as text by any process: a name holding bytes that are no UTF-8 (a Latin-1
-    name, os.fsdecode's \\udcXX escapes in any locale); None for any other (``locale_escaped``: a UTF-8 name read
-    in a locale that is not)."""
-    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
-    raw = bytes(ord(c) - 0xDC00 for c in text if "\udc80" <= c <= "\udcff")
-    if not raw or locale_escaped(text) is not None:
-        return None
-    return f"a name holding bytes that are no UTF-8 ({raw!r}), which the text this command writes cannot hold; {fix}"
-
-
 def unencodable(e: UnicodeEncodeError) -> str:
     """The one line for text a command could not write in ``e.encoding``: a name read in a locale that is not
     UTF-8 (``locale_escaped``) or a character that locale lacks, or a name that is no UTF-8 in any locale."""
     bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
     raw = bytes(ord(c) - 0xDC00 for c in bad if "\udc80" <= c <= "\udcff")  # os.fsdecode's escapes: the name's bytes
-    if raw and (line := no_utf8(os.fsdecode(raw))):  # a Latin-1 name: no locale's fix
-        return line
+    if raw and locale_escaped(os.fsdecode(raw)) is None and (line := not_utf8(os.fsdecode(raw), "this command's text holds it")):
+        return line  # a Latin-1 name: no locale's fix
     return f"{ascii(bad)} has no {e.encoding} form: this locale is not UTF-8 (Python's UTF-8 mode is off); {LOCALE_FIX}"

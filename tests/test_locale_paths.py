@@ -80,7 +80,7 @@ def test_an_out_path_that_is_no_utf8_is_one_line_naming_the_flag(tmp_path):
     latin1 = f"{tmp_path}/d\udce9"  # os.fsdecode(b'd\xe9'): the name as argv gives it
     for argv, flag in [(["--out", f"{latin1}/experiment/x.yaml"], "--out"), (["--onnx", f"{latin1}.onnx"], "--onnx")]:
         proc = run(["mnist_sweep.export", str(sweep), *argv], cwd=tmp_path)
-        line = assert_one_line_error(proc, f"error: {flag}: {tmp_path}/d\\udce9", "bytes that are no UTF-8 (b'\\xe9')",
-                                     "choose a UTF-8 name")
-        assert proc.returncode == 2, line
+        line = assert_one_line_error(proc, f"error: {flag}: {tmp_path}/d\\udce9", ": not a UTF-8 path (byte \\xe9); "
+                                     "the lines this command prints hold its path as text", "choose a UTF-8 path")
+        assert proc.returncode == 2, line  # confirm's --out's and a run dir's words (errors.not_utf8), not words of its own
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sw"]

@@ -178,7 +178,7 @@ def check_teachers(configs: list[tuple[str, list[str], list[str]]], extra: list[
         if (teacher := (trainer := cfg.get("trainer", {})).get("teacher")) is not None:
             data = validate(cfg).data  # valid: checked_overrides checked it
             try:
-                n = distill.opened(str(teacher), data)[2]
+                n = distill.opened(str(teacher), data)[2].n_params
             except ConfigError as e:
                 raise ConfigError(f"{f'--set {given}' if given else name}: {e}") from None
             used[(str(teacher), trainer.get("distill_alpha"), trainer.get("distill_temperature"))] = n

@@ -67,15 +67,16 @@ def load(st: Settings, device: torch.device, fmt: torch.memory_format) -> Teache
     ts = st.trainer
     if ts.teacher is None:
         return None
-    run, digest, n_params = opened(ts.teacher, st.data)
+    run, digest, theirs = opened(ts.teacher, st.data)
+    n_params = theirs.n_params
     model = run.model.to(device, memory_format=fmt).requires_grad_(False).eval()
     log.info("distilling from %s (%s params, not the student's; alpha %g, temperature %g)", run.dir, f"{n_params:,}",
              ts.distill_alpha, ts.distill_temperature)
     return Teacher(model, ts.teacher, digest, n_params, ts.distill_alpha, ts.distill_temperature)
 
 
-def opened(given: str, data: DataSettings | None) -> tuple[checkpoint.Run, str, int]:
-    """The teacher run dir ``given`` loaded on the CPU, the sha256 of its model.pt and its parameter count; refused
+def opened(given: str, data: DataSettings | None) -> tuple[checkpoint.Run, str, Settings]:
+    """The teacher run dir ``given`` loaded on the CPU, the sha256 of its model.pt and its validated config; refused
     in one line naming trainer.teacher where it does not load or (``data``: the student's) trained on the student's
     validation images. A sweep's start calls it once per teacher (None: the student's split is not known yet)."""
     if escaped := locale_escaped(given):  # PYTHONUTF8=0 in C: result.json, the log and export would hold the escapes
@@ -88,7 +89,7 @@ def opened(given: str, data: DataSettings | None) -> tuple[checkpoint.Run, str, 
         raise ConfigError(f"trainer.teacher: {why}") from None
     theirs = validate(run.cfg)
     refuse_leak(run.dir, data, theirs.data)
-    return run, digest, theirs.n_params
+    return run, digest, theirs
 
 
 def refuse_leak(where: Path, student: DataSettings | None, teacher: DataSettings) -> None:

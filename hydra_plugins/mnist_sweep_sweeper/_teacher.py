@@ -117,8 +117,8 @@ def check(space: SearchSpace, compose: Compose, fixed: Fixed) -> None:
     for (given, data), (brought, split) in found.items():
         try:  # 'trainer.teacher (from +experiment=b): gone: no such run dir' (the option's file holds the path)
             if given not in loaded:
-                run = distill.opened(given, None)[0]
-                loaded[given] = (run.dir, validate(run.cfg).data)
+                run, _, theirs = distill.opened(given, None)
+                loaded[given] = (run.dir, theirs.data)
         except ConfigError as e:
             raise _named(e, brought) from None
         try:  # the split of the choices it is checked with: '(with +experiment=val): ... trained on 10,000 of ...'

@@ -22,7 +22,7 @@ from hydra_plugins.mnist_sweep_sweeper._new_keys import APART, last_finished
 from hydra_plugins.mnist_sweep_sweeper._space import SearchSpace
 from mnist_sweep import distill, results
 from mnist_sweep.config.settings import DataSettings, validate
-from mnist_sweep.config.unread import KNOBS, unread_line
+from mnist_sweep.config.unread import KNOBS, READER, unread_line
 from mnist_sweep.errors import ConfigError
 from mnist_sweep.reuse import changed_teacher
 
@@ -62,9 +62,13 @@ def choices_of(space: SearchSpace, compose: Compose, fixed: Fixed) -> list[dict[
 def _teacher_of(compose: Compose, overrides: list[str]) -> str | None:
     """The trainer.teacher these overrides compose (None: null, or no composition: the start's other checks)."""
     try:
-        value = OmegaConf.select(compose(overrides), KEY, default=None)
+        return _path(OmegaConf.select(compose(overrides), KEY, default=None))
     except Exception:  # noqa: BLE001 - Hydra's many composition errors: the start's other checks say why
         return None
+
+
+def _path(value: Any) -> str | None:
+    """A trainer.teacher value as its path (None: null, as a config or a searched choice gives it)."""
     return None if value is None or str(value) in ("null", "None") else str(value)
 
 
@@ -82,7 +86,7 @@ def teachers(space: SearchSpace, compose: Compose,
     for values in choices_of(space, compose, fixed):
         values, overrides = values or first, fixed({**first, **values})  # named as chosen, composed as a trial is
         given = searched if searched is not None else [_teacher_of(compose, overrides)]
-        given = [str(v) for v in given if v is not None and str(v) not in ("null", "None")]
+        given = [p for v in given if (p := _path(v)) is not None]
         data = student_data(space, compose, overrides) if given else None
         chosen = " ".join(f"{k}={v}" for k, v in values.items())
         for g in given:  # (the choices that bring it, those whose split it is checked against)
@@ -137,7 +141,7 @@ def unread_knobs(space: SearchSpace) -> None:
     so the trials differ in a value that changes nothing (and the sampler models it): one line (ConfigError). A custom
     space may give each trial a teacher of its own: not this check's to judge."""
     if space.custom is None and (searched := [k.lstrip("+") for k in space.distributions if k.lstrip("+") in KNOBS]):
-        raise ConfigError(unread_line([f"hydra.sweeper.params.{searched[0]}"], "searched", "no trial reads")
+        raise ConfigError(unread_line([f"hydra.sweeper.params.{searched[0]}"], "searched", READER["sweep"])
                           + f", or drop {searched[0]} from the search")  # a run given one: a warning (config/unread.py)
 
 
